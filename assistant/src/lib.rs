@@ -1,0 +1,1 @@
+//! The `assistant` crate. See ARCHITECTURE.md.

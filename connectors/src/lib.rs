@@ -1,0 +1,1 @@
+//! The `connectors` crate. See ARCHITECTURE.md.

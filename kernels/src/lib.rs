@@ -1,0 +1,1 @@
+//! The `kernels` crate. See ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+//! The `knowledge` crate. See ARCHITECTURE.md.

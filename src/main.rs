@@ -1,0 +1,2 @@
+//! The `deskmate` binary.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The `web` crate. See ARCHITECTURE.md.
