@@ -251,9 +251,9 @@ impl KnowledgeBase {
         let (vectors, edge): (Box<dyn VectorStore>, Option<Arc<EdgeStore>>) = match &config.vector {
             VectorBackend::Edge => {
                 let e = Arc::new(EdgeStore::open(&dir.join("vectors"), dim)?);
-                (Box::new(SharedEdge(e.clone())), Some(e))
+                (Box::new(SharedEdge(e.clone())) as Box<dyn VectorStore>, Some(e))
             }
-            VectorBackend::Server { url, collection } => (Box::new(ServerStore::open(url, collection, dim)?), None),
+            VectorBackend::Server { url, collection } => (Box::new(ServerStore::open(url, collection, dim)?) as Box<dyn VectorStore>, None),
         };
         let kb = KnowledgeBase {
             dir: dir.to_path_buf(),
@@ -601,8 +601,7 @@ impl KnowledgeBase {
             // question names first, then keep document order.
             let mut affinity: HashMap<String, usize> = HashMap::new();
             for h in &exact {
-                let a = affinity.entry(h.doc_id.clone()).or_insert_with(|| title_affinity(&h.title, &r.rest));
-                let _ = a;
+                affinity.entry(h.doc_id.clone()).or_insert_with(|| title_affinity(&h.title, &r.rest));
             }
             let best = affinity.values().copied().max().unwrap_or(0);
             if best > 0 {

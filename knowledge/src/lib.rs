@@ -20,6 +20,7 @@ pub mod kb;
 pub mod lexical;
 pub mod manifest;
 pub mod refs;
+pub mod report;
 pub mod search;
 pub mod vector;
 

@@ -120,14 +120,14 @@ pub fn rrf(a: &[String], b: &[String], w: FusionWeights) -> Vec<(String, f32, Op
     use std::collections::HashMap;
     let mut acc: HashMap<&str, (f32, Option<usize>, Option<usize>)> = HashMap::new();
     for (i, id) in a.iter().enumerate() {
-        let e = acc.entry(id).or_default();
+        let e = acc.entry(id.as_str()).or_default();
         if e.1.is_none() {
             e.0 += w.bm25 / (w.k + (i + 1) as f32);
             e.1 = Some(i + 1);
         }
     }
     for (i, id) in b.iter().enumerate() {
-        let e = acc.entry(id).or_default();
+        let e = acc.entry(id.as_str()).or_default();
         if e.2.is_none() {
             e.0 += w.dense / (w.k + (i + 1) as f32);
             e.2 = Some(i + 1);

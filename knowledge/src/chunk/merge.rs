@@ -24,7 +24,7 @@ pub struct MergeReport {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Into {
+enum Target {
     Keep,
     Prev,
     Next,
@@ -35,7 +35,7 @@ enum Into {
 pub fn merge_short_fragments(chunks: &mut Vec<Chunk>, embedder: &dyn Embedder) -> Result<MergeReport, ModelError> {
     let n = chunks.len();
     let is_fragment = |c: &Chunk| !c.whole_unit && c.char_len() < MIN_FRAGMENT_CHARS;
-    let mut decision = vec![Into::Keep; n];
+    let mut decision = vec![Target::Keep; n];
     let mut to_compare = Vec::new();
     for i in 0..n {
         if !is_fragment(&chunks[i]) {
@@ -46,11 +46,11 @@ pub fn merge_short_fragments(chunks: &mut Vec<Chunk>, embedder: &dyn Embedder) -
         decision[i] = match (prev, next) {
             (true, true) => {
                 to_compare.push(i);
-                Into::Keep
+                Target::Keep
             }
-            (true, false) => Into::Prev,
-            (false, true) => Into::Next,
-            (false, false) => Into::Keep,
+            (true, false) => Target::Prev,
+            (false, true) => Target::Next,
+            (false, false) => Target::Keep,
         };
     }
     let mut report = MergeReport::default();
@@ -72,7 +72,7 @@ pub fn merge_short_fragments(chunks: &mut Vec<Chunk>, embedder: &dyn Embedder) -
         for &i in &to_compare {
             let r1 = cosine(vec_of(i), vec_of(i - 1));
             let r2 = cosine(vec_of(i), vec_of(i + 1));
-            decision[i] = if r1 > r2 { Into::Prev } else { Into::Next };
+            decision[i] = if r1 > r2 { Target::Prev } else { Target::Next };
             report.by_similarity += 1;
         }
     }
@@ -88,12 +88,12 @@ pub fn merge_short_fragments(chunks: &mut Vec<Chunk>, embedder: &dyn Embedder) -
             None => c,
         };
         match d {
-            Into::Keep => chunks.push(c),
-            Into::Next => {
+            Target::Keep => chunks.push(c),
+            Target::Next => {
                 report.merged += 1;
                 pending = Some(c);
             }
-            Into::Prev => {
+            Target::Prev => {
                 report.merged += 1;
                 match chunks.last_mut() {
                     Some(last) if last.group == c.group => {

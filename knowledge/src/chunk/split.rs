@@ -81,14 +81,15 @@ pub(crate) struct Emitter<'a> {
 impl Emitter<'_> {
     /// Emits the chunks of a node and its subtree in document order.
     pub fn emit(&mut self, id: usize, path: &SectionPath) {
-        let node = &self.nodes[id];
+        let nodes = self.nodes;
+        let node = &nodes[id];
         if node.kind.is_unit() {
             self.emit_unit(id, path);
         } else {
             self.emit_loose(id, path);
         }
         for &c in &node.children {
-            let child = &self.nodes[c];
+            let child = &nodes[c];
             let mut p = path.clone();
             p.segments.push(PathSegment { kind: child.kind, label: child.label.clone(), title: child.title.clone() });
             self.emit(c, &p);
@@ -170,7 +171,8 @@ impl Emitter<'_> {
     }
 
     fn emit_unit(&mut self, id: usize, path: &SectionPath) {
-        let node = &self.nodes[id];
+        let nodes = self.nodes;
+        let node = &nodes[id];
         let english = !node.label.starts_with('第');
         let pieces = self.pieces(&node.body, english);
         if pieces.is_empty() {
@@ -203,7 +205,8 @@ impl Emitter<'_> {
     }
 
     fn emit_loose(&mut self, id: usize, path: &SectionPath) {
-        let node = &self.nodes[id];
+        let nodes = self.nodes;
+        let node = &nodes[id];
         // Paragraphs: runs of non-blank lines.
         let mut paragraphs: Vec<Vec<usize>> = Vec::new();
         let mut cur = Vec::new();
