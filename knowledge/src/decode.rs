@@ -43,9 +43,9 @@ pub fn decode(bytes: &[u8], origin: &str, max_bytes: usize) -> Result<Decoded, I
                 reason: "it contains NUL bytes and no UTF-16 byte-order mark".into(),
             });
         }
-        let mut detector = chardetng::EncodingDetector::new();
+        let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
         detector.feed(bytes, true);
-        let enc = detector.guess(None, true);
+        let enc = detector.guess(None, chardetng::Utf8Detection::Allow);
         let (text, _, had_errors) = enc.decode(bytes);
         let replaced = text.chars().filter(|&c| c == '\u{FFFD}').count();
         let total = text.chars().count().max(1);

@@ -69,9 +69,6 @@ pub(crate) struct Node {
     /// Content lines that belong to the node itself (not to children).
     pub body: Vec<usize>,
     pub children: Vec<usize>,
-    pub parent: Option<usize>,
-    /// The article or paragraph number, for continuity checks.
-    pub number: Option<u32>,
 }
 
 /// What a line is.
@@ -101,8 +98,6 @@ pub(crate) fn build(lines: &[Line], doc_title: &str) -> Outline {
         last_line: lines.len().saturating_sub(1),
         body: Vec::new(),
         children: Vec::new(),
-        parent: None,
-        number: None,
     }];
     let mut stack: Vec<usize> = vec![0];
     let mut problems = Vec::new();
@@ -158,7 +153,7 @@ pub(crate) fn build(lines: &[Line], doc_title: &str) -> Outline {
                 if level == 1 {
                     paras_in_top = 0;
                 }
-                let node = open(&mut nodes, &stack, i, SectionKind::Heading, String::new(), title, None, Some(level), None);
+                let node = open(&mut nodes, &stack, i, SectionKind::Heading, String::new(), title, None, Some(level));
                 stack.push(node);
             }
             Kind::Structural { kind, depth, label, title, number } => {
@@ -188,7 +183,7 @@ pub(crate) fn build(lines: &[Line], doc_title: &str) -> Outline {
                 if depth == 1 || matches!(kind, SectionKind::Annex) {
                     paras_in_top = 0;
                 }
-                let node = open(&mut nodes, &stack, i, kind, label, title, Some(r), line.md_level, None);
+                let node = open(&mut nodes, &stack, i, kind, label, title, Some(r), line.md_level);
                 stack.push(node);
             }
             Kind::Unit { kind, label, number } => {
@@ -216,7 +211,7 @@ pub(crate) fn build(lines: &[Line], doc_title: &str) -> Outline {
                     last_article = Some((number, line.number));
                 }
                 let r = rank_of(kind, 0);
-                let node = open(&mut nodes, &stack, i, kind, label, String::new(), Some(r), None, Some(number));
+                let node = open(&mut nodes, &stack, i, kind, label, String::new(), Some(r), None);
                 nodes[node].body.push(i);
                 stack.push(node);
             }
@@ -237,7 +232,6 @@ fn open(
     title: String,
     rank: Option<u32>,
     md_level: Option<u8>,
-    number: Option<u32>,
 ) -> usize {
     let parent = *stack.last().unwrap();
     let id = nodes.len();
@@ -251,8 +245,6 @@ fn open(
         last_line: line,
         body: Vec::new(),
         children: Vec::new(),
-        parent: Some(parent),
-        number,
     });
     nodes[parent].children.push(id);
     id
