@@ -66,7 +66,11 @@ impl Rng {
 }
 
 fn pages_of(c: &Chunked, chars: usize) -> u32 {
-    if c.pages > 1 { c.pages } else { chars.div_ceil(1800) as u32 }
+    if c.pages > 1 {
+        c.pages
+    } else {
+        chars.div_ceil(1800) as u32
+    }
 }
 
 fn dir_size(p: &Path) -> u64 {
@@ -75,7 +79,11 @@ fn dir_size(p: &Path) -> u64 {
         for e in rd.flatten() {
             let m = e.metadata().unwrap();
             // Sparse pre-allocated files (the WAL) count by blocks actually used.
-            total += if m.is_dir() { dir_size(&e.path()) } else { std::os::unix::fs::MetadataExt::blocks(&m) * 512 };
+            total += if m.is_dir() {
+                dir_size(&e.path())
+            } else {
+                std::os::unix::fs::MetadataExt::blocks(&m) * 512
+            };
         }
     }
     total
@@ -84,7 +92,13 @@ fn dir_size(p: &Path) -> u64 {
 fn rss_mb() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let get = |k: &str| {
-        status.lines().find(|l| l.starts_with(k)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
     };
     (get("VmRSS:"), get("VmHWM:"))
 }
@@ -130,7 +144,11 @@ fn main() {
             let origin = f.display().to_string();
             let d = decode(&bytes, &origin, DEFAULT_MAX_BYTES).unwrap();
             let chars = d.text.chars().count();
-            let c = chunk::chunk(&SourceText::new(d.text.clone(), Format::from_path(&origin)), "doc", &options);
+            let c = chunk::chunk(
+                &SourceText::new(d.text.clone(), Format::from_path(&origin)),
+                "doc",
+                &options,
+            );
             let p = pages_of(&c, chars);
             pages += p;
             chunks_n += c.chunks.len();
@@ -152,8 +170,17 @@ fn main() {
             docs = out;
         }
     }
-    println!("corpus: {} files, {:.1} MB, {pages} pages, {chunks_n} chunks", files.len(), bytes_n as f64 / 1e6);
-    println!("chunking (decode + chunk): {:.3} s = {:.0} pages/s, {:.0} chunks/s", best, pages as f64 / best, chunks_n as f64 / best);
+    println!(
+        "corpus: {} files, {:.1} MB, {pages} pages, {chunks_n} chunks",
+        files.len(),
+        bytes_n as f64 / 1e6
+    );
+    println!(
+        "chunking (decode + chunk): {:.3} s = {:.0} pages/s, {:.0} chunks/s",
+        best,
+        pages as f64 / best,
+        chunks_n as f64 / best
+    );
 
     let scales: Vec<usize> = std::env::var("DESKMATE_BENCH_SCALES")
         .unwrap_or_else(|_| "10000,100000".into())
@@ -172,7 +199,11 @@ fn main() {
         while n < target {
             let collection = format!("copy{copy}");
             for (meta, chunks, p) in &docs {
-                let meta = DocumentMeta { collection: collection.clone(), id: DocId::derive(&collection, &meta.source), ..meta.clone() };
+                let meta = DocumentMeta {
+                    collection: collection.clone(),
+                    id: DocId::derive(&collection, &meta.source),
+                    ..meta.clone()
+                };
                 let ti = Instant::now();
                 lexical.add(&meta, chunks).unwrap();
                 let key = version_key(&meta.id, 1);
@@ -230,7 +261,10 @@ fn main() {
 }
 
 fn measure(lexical: &LexicalIndex, edge: &EdgeStore, rng: &mut Rng) {
-    let filter = ChunkFilter { classes: readable_classes(Clearance::of(Role::Trader)), ..Default::default() };
+    let filter = ChunkFilter {
+        classes: readable_classes(Clearance::of(Role::Trader)),
+        ..Default::default()
+    };
     let (mut bm, mut de, mut hy) = (Vec::new(), Vec::new(), Vec::new());
     let k = 5;
     let cand = 20;
@@ -257,14 +291,25 @@ fn measure(lexical: &LexicalIndex, edge: &EdgeStore, rng: &mut Rng) {
             let ids_b: Vec<String> = b.into_iter().map(|h| h.chunk_id).collect();
             let fused = rrf(&ids_a, &ids_b, FusionWeights::default());
             let top: Vec<String> = fused.into_iter().take(k).map(|f| f.0).collect();
-            let missing: Vec<String> = top.iter().filter(|id| !ids_a.contains(id)).cloned().collect();
+            let missing: Vec<String> = top
+                .iter()
+                .filter(|id| !ids_a.contains(id))
+                .cloned()
+                .collect();
             lexical.get(&missing).unwrap();
             hy.push(t.elapsed().as_secs_f64() * 1000.0);
         }
     }
-    for (name, v) in [("bm25", &mut bm), ("dense", &mut de), ("hybrid (parallel + RRF + fetch)", &mut hy)] {
+    for (name, v) in [
+        ("bm25", &mut bm),
+        ("dense", &mut de),
+        ("hybrid (parallel + RRF + fetch)", &mut hy),
+    ] {
         let p50 = percentile(v, 0.5);
         let p99 = percentile(v, 0.99);
-        println!("{name}: p50 {p50:.2} ms, p99 {p99:.2} ms ({} queries)", v.len());
+        println!(
+            "{name}: p50 {p50:.2} ms, p99 {p99:.2} ms ({} queries)",
+            v.len()
+        );
     }
 }

@@ -11,11 +11,17 @@ pub fn parse_number(s: &str) -> Option<u32> {
     if s.is_empty() {
         return None;
     }
-    if s.chars().all(|c| c.is_ascii_digit() || ('０'..='９').contains(&c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+    {
         let digits: String = s
             .chars()
             .map(|c| {
-                if c.is_ascii_digit() { c } else { char::from(b'0' + (c as u32 - '０' as u32) as u8) }
+                if c.is_ascii_digit() {
+                    c
+                } else {
+                    char::from(b'0' + (c as u32 - '０' as u32) as u8)
+                }
             })
             .collect();
         return digits.parse().ok().filter(|&n| n <= 99_999);
@@ -62,7 +68,12 @@ pub fn format_number(n: u32) -> String {
     if n >= 10_000 {
         return n.to_string();
     }
-    let parts = [(n / 1000, "千"), ((n / 100) % 10, "百"), ((n / 10) % 10, "十"), (n % 10, "")];
+    let parts = [
+        (n / 1000, "千"),
+        ((n / 100) % 10, "百"),
+        ((n / 10) % 10, "十"),
+        (n % 10, ""),
+    ];
     let mut out = String::new();
     let mut pending_zero = false;
     for (i, (d, unit)) in parts.iter().enumerate() {
@@ -101,7 +112,10 @@ pub fn normalize_label(label: &str) -> String {
         .collect();
     let compact: String = label.chars().filter(|c| *c != ' ').collect();
     if let Some(rest) = compact.strip_prefix('第') {
-        let num: String = rest.chars().take_while(|c| NUMERAL_CHARS.contains(*c)).collect();
+        let num: String = rest
+            .chars()
+            .take_while(|c| NUMERAL_CHARS.contains(*c))
+            .collect();
         let tail = &rest[num.len()..];
         if let Some(n) = parse_number(&num) {
             return format!("第{n}{tail}");

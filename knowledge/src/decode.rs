@@ -22,16 +22,26 @@ pub struct Decoded {
 pub fn decode(bytes: &[u8], origin: &str, max_bytes: usize) -> Result<Decoded, InputError> {
     let origin = origin.to_string();
     if bytes.len() > max_bytes {
-        return Err(InputError::TooLarge { origin, bytes: bytes.len(), limit: max_bytes });
+        return Err(InputError::TooLarge {
+            origin,
+            bytes: bytes.len(),
+            limit: max_bytes,
+        });
     }
     if let Some(kind) = binary_magic(bytes) {
-        return Err(InputError::Binary { origin, reason: format!("it is a {kind} file, not text") });
+        return Err(InputError::Binary {
+            origin,
+            reason: format!("it is a {kind} file, not text"),
+        });
     }
     let mut problems = Vec::new();
     let (text, encoding) = if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
         if had_errors {
-            problems.push(format!("{origin}: invalid {} sequences replaced", enc.name()));
+            problems.push(format!(
+                "{origin}: invalid {} sequences replaced",
+                enc.name()
+            ));
         }
         (text.into_owned(), enc.name())
     } else if let Ok(s) = std::str::from_utf8(bytes) {
@@ -67,14 +77,20 @@ pub fn decode(bytes: &[u8], origin: &str, max_bytes: usize) -> Result<Decoded, I
         (text.into_owned(), enc.name())
     };
     check_text(&text, &origin)?;
-    Ok(Decoded { text, encoding, problems })
+    Ok(Decoded {
+        text,
+        encoding,
+        problems,
+    })
 }
 
 /// Rejects empty text and text that is mostly control characters (binary junk that happened to
 /// decode).
 fn check_text(text: &str, origin: &str) -> Result<(), InputError> {
     if text.trim().is_empty() {
-        return Err(InputError::Empty { origin: origin.to_string() });
+        return Err(InputError::Empty {
+            origin: origin.to_string(),
+        });
     }
     let mut total = 0usize;
     let mut control = 0usize;
@@ -106,5 +122,8 @@ fn binary_magic(bytes: &[u8]) -> Option<&'static str> {
         (b"\xD0\xCF\x11\xE0", "legacy Office (OLE2)"),
         (b"SQLite format 3\0", "SQLite database"),
     ];
-    MAGIC.iter().find(|(m, _)| bytes.starts_with(m)).map(|(_, k)| *k)
+    MAGIC
+        .iter()
+        .find(|(m, _)| bytes.starts_with(m))
+        .map(|(_, k)| *k)
 }

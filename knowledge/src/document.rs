@@ -182,7 +182,11 @@ impl SectionPath {
 
     /// The labels only (`["第一章", "第一条"]`), the form exact-path lookup compares against.
     pub fn labels(&self) -> Vec<&str> {
-        self.segments.iter().map(|s| s.label.as_str()).filter(|l| !l.is_empty()).collect()
+        self.segments
+            .iter()
+            .map(|s| s.label.as_str())
+            .filter(|l| !l.is_empty())
+            .collect()
     }
 
     /// The key exact-path lookup stores: the normalised labels joined by `/`
@@ -247,7 +251,9 @@ impl DocId {
     pub fn new(id: &str) -> Option<DocId> {
         let ok = !id.is_empty()
             && id.len() <= Self::MAX_LEN
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
         ok.then(|| DocId(id.to_string()))
     }
 

@@ -82,7 +82,9 @@ pub enum KnowledgeError {
         reason: String,
     },
     /// The knowledge base on disk was built with another embedder or dimension.
-    #[error("knowledge base at {path} was built with {found}; this process uses {expected}: re-index")]
+    #[error(
+        "knowledge base at {path} was built with {found}; this process uses {expected}: re-index"
+    )]
     EmbedderMismatch {
         /// The data directory.
         path: PathBuf,

@@ -16,8 +16,10 @@ use crate::filter::{ChunkFilter, readable_classes};
 use crate::lexical::{LexicalIndex, StoredChunk};
 use crate::manifest::{FORMAT, Intent, Manifest, ManifestEntry};
 use crate::refs;
-use crate::search::{FusionWeights, Hit, Scores, SearchRequest, SearchResults, path_prefix_key, rrf};
 use crate::search::Filters;
+use crate::search::{
+    FusionWeights, Hit, Scores, SearchRequest, SearchResults, path_prefix_key, rrf,
+};
 use crate::vector::edge::EdgeStore;
 use crate::vector::server::ServerStore;
 use crate::vector::{VectorPayload, VectorPoint, VectorStore};
@@ -203,7 +205,12 @@ impl VectorStore for SharedEdge {
     fn delete_version(&self, key: &str) -> Result<(), KnowledgeError> {
         self.0.delete_version(key)
     }
-    fn search(&self, v: &[f32], f: &ChunkFilter, limit: usize) -> Result<Vec<crate::vector::VectorHit>, KnowledgeError> {
+    fn search(
+        &self,
+        v: &[f32],
+        f: &ChunkFilter,
+        limit: usize,
+    ) -> Result<Vec<crate::vector::VectorHit>, KnowledgeError> {
         self.0.search(v, f, limit)
     }
     fn version_keys(&self) -> Result<BTreeSet<String>, KnowledgeError> {
@@ -228,7 +235,10 @@ impl KnowledgeBase {
         embedder: Arc<dyn Embedder>,
         config: KbConfig,
     ) -> Result<(KnowledgeBase, ReconcileReport), KnowledgeError> {
-        std::fs::create_dir_all(dir).map_err(|source| KnowledgeError::Io { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| KnowledgeError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let dim = embedder.dim();
         let manifest = match Manifest::load(dir)? {
             Some(m) => {
@@ -242,7 +252,12 @@ impl KnowledgeBase {
                 m
             }
             None => {
-                let m = Manifest { format: FORMAT, embedder: embedder.id().to_string(), dim, documents: Default::default() };
+                let m = Manifest {
+                    format: FORMAT,
+                    embedder: embedder.id().to_string(),
+                    dim,
+                    documents: Default::default(),
+                };
                 m.save(dir)?;
                 m
             }
@@ -251,9 +266,15 @@ impl KnowledgeBase {
         let (vectors, edge): (Box<dyn VectorStore>, Option<Arc<EdgeStore>>) = match &config.vector {
             VectorBackend::Edge => {
                 let e = Arc::new(EdgeStore::open(&dir.join("vectors"), dim)?);
-                (Box::new(SharedEdge(e.clone())) as Box<dyn VectorStore>, Some(e))
+                (
+                    Box::new(SharedEdge(e.clone())) as Box<dyn VectorStore>,
+                    Some(e),
+                )
             }
-            VectorBackend::Server { url, collection } => (Box::new(ServerStore::open(url, collection, dim)?) as Box<dyn VectorStore>, None),
+            VectorBackend::Server { url, collection } => (
+                Box::new(ServerStore::open(url, collection, dim)?) as Box<dyn VectorStore>,
+                None,
+            ),
         };
         let kb = KnowledgeBase {
             dir: dir.to_path_buf(),
@@ -272,7 +293,10 @@ impl KnowledgeBase {
     /// Resolves a leftover intent and removes every version the manifest does not name.
     fn reconcile(&self) -> Result<ReconcileReport, KnowledgeError> {
         let _w = self.writer.lock().unwrap();
-        let mut report = ReconcileReport { intent: Intent::load(&self.dir)?, ..Default::default() };
+        let mut report = ReconcileReport {
+            intent: Intent::load(&self.dir)?,
+            ..Default::default()
+        };
         let committed = self.manifest.read().unwrap().version_keys();
         let lexical = self.lexical.version_keys()?;
         let vectors = self.vectors.version_keys()?;
@@ -298,30 +322,59 @@ impl KnowledgeBase {
     }
 
     /// Decodes bytes (size limit, encoding detection) and ingests them.
-    pub fn ingest_bytes(&self, request: &IngestRequest, bytes: &[u8]) -> Result<IngestReport, KnowledgeError> {
+    pub fn ingest_bytes(
+        &self,
+        request: &IngestRequest,
+        bytes: &[u8],
+    ) -> Result<IngestReport, KnowledgeError> {
         let t = Instant::now();
         let decoded = decode::decode(bytes, &request.source, self.config.max_bytes)?;
         let source = SourceText::new(decoded.text, Format::from_path(&request.source));
         let mut report = self.ingest_text(request, &source)?;
         report.encoding = decoded.encoding.to_string();
-        report.problems.extend(decoded.problems.into_iter().map(|message| Problem { line: 0, message }));
+        report.problems.extend(
+            decoded
+                .problems
+                .into_iter()
+                .map(|message| Problem { line: 0, message }),
+        );
         report.chunk_ms += ms(t) - report.chunk_ms - report.embed_ms - report.index_ms;
         Ok(report)
     }
 
     /// Ingests extracted text: chunk, merge fragments, embed, then commit the version to both
     /// indexes atomically. Unchanged content is a no-op.
-    pub fn ingest_text(&self, request: &IngestRequest, source: &SourceText) -> Result<IngestReport, KnowledgeError> {
+    pub fn ingest_text(
+        &self,
+        request: &IngestRequest,
+        source: &SourceText,
+    ) -> Result<IngestReport, KnowledgeError> {
         if request.collection.is_empty() || request.collection.len() > 100 {
-            return Err(InputError::Invalid { field: "collection", reason: "must be 1 to 100 characters".into() }.into());
+            return Err(InputError::Invalid {
+                field: "collection",
+                reason: "must be 1 to 100 characters".into(),
+            }
+            .into());
         }
         if source.text.trim().is_empty() {
-            return Err(InputError::Empty { origin: request.source.clone() }.into());
+            return Err(InputError::Empty {
+                origin: request.source.clone(),
+            }
+            .into());
         }
         let t = Instant::now();
-        let id = request.doc_id.clone().unwrap_or_else(|| DocId::derive(&request.collection, &request.source));
-        let fallback = Path::new(&request.source).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-        let options = ChunkOptions { title: request.title.clone(), ..self.config.chunk.clone() };
+        let id = request
+            .doc_id
+            .clone()
+            .unwrap_or_else(|| DocId::derive(&request.collection, &request.source));
+        let fallback = Path::new(&request.source)
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let options = ChunkOptions {
+            title: request.title.clone(),
+            ..self.config.chunk.clone()
+        };
         let mut chunked = chunk::chunk(source, &fallback, &options);
         let hash = content_hash(&source.text);
         let chunk_ms = ms(t);
@@ -349,11 +402,18 @@ impl KnowledgeBase {
             });
         }
         if chunked.chunks.is_empty() {
-            return Err(InputError::Empty { origin: request.source.clone() }.into());
+            return Err(InputError::Empty {
+                origin: request.source.clone(),
+            }
+            .into());
         }
         let t = Instant::now();
         let merge = merge_short_fragments(&mut chunked.chunks, self.embedder.as_ref())?;
-        let texts: Vec<String> = chunked.chunks.iter().map(|c| c.indexed_text(&chunked.title)).collect();
+        let texts: Vec<String> = chunked
+            .chunks
+            .iter()
+            .map(|c| c.indexed_text(&chunked.title))
+            .collect();
         let mut vectors = Vec::with_capacity(texts.len());
         for batch in texts.chunks(self.config.embed_batch.max(1)) {
             let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
@@ -364,7 +424,13 @@ impl KnowledgeBase {
 
         let t = Instant::now();
         let _w = self.writer.lock().unwrap();
-        let previous = self.manifest.read().unwrap().documents.get(id.as_str()).map(|e| e.meta.version);
+        let previous = self
+            .manifest
+            .read()
+            .unwrap()
+            .documents
+            .get(id.as_str())
+            .map(|e| e.meta.version);
         let version = previous.map_or(1, |v| v + 1);
         let meta = DocumentMeta {
             id: id.clone(),
@@ -379,14 +445,20 @@ impl KnowledgeBase {
         };
         let new_key = version_key(&id, version);
         let old_key = previous.map(|v| version_key(&id, v));
-        let intent = Intent { doc_id: id.to_string(), add: Some(new_key.clone()), remove: old_key.clone() };
+        let intent = Intent {
+            doc_id: id.to_string(),
+            add: Some(new_key.clone()),
+            remove: old_key.clone(),
+        };
         intent.save(&self.dir)?;
         self.crash(CrashPoint::AfterIntent)?;
 
         let prefixes = |c: &crate::document::Chunk| {
             let key = c.path.label_key();
             let parts: Vec<&str> = key.split('/').filter(|p| !p.is_empty()).collect();
-            (1..=parts.len()).map(|n| parts[..n].join("/")).collect::<Vec<_>>()
+            (1..=parts.len())
+                .map(|n| parts[..n].join("/"))
+                .collect::<Vec<_>>()
         };
         let points: Vec<VectorPoint> = chunked
             .chunks
@@ -412,7 +484,11 @@ impl KnowledgeBase {
         self.vectors.flush()?;
         self.crash(CrashPoint::AfterVectors)?;
 
-        if let Err(e) = self.lexical.add(&meta, &chunked.chunks).and_then(|_| self.lexical.commit()) {
+        if let Err(e) = self
+            .lexical
+            .add(&meta, &chunked.chunks)
+            .and_then(|_| self.lexical.commit())
+        {
             let _ = self.lexical.rollback();
             return Err(e);
         }
@@ -424,7 +500,11 @@ impl KnowledgeBase {
             let mut next = m.clone();
             next.documents.insert(
                 id.to_string(),
-                ManifestEntry { meta: meta.clone(), chunks: chunked.chunks.len(), pages: chunked.pages },
+                ManifestEntry {
+                    meta: meta.clone(),
+                    chunks: chunked.chunks.len(),
+                    pages: chunked.pages,
+                },
             );
             next.save(&self.dir)?;
             *m = next;
@@ -469,11 +549,23 @@ impl KnowledgeBase {
     /// Deletes a document from both indexes; `false` when there was no such document.
     pub fn delete(&self, id: &DocId) -> Result<bool, KnowledgeError> {
         let _w = self.writer.lock().unwrap();
-        let Some(entry) = self.manifest.read().unwrap().documents.get(id.as_str()).cloned() else {
+        let Some(entry) = self
+            .manifest
+            .read()
+            .unwrap()
+            .documents
+            .get(id.as_str())
+            .cloned()
+        else {
             return Ok(false);
         };
         let key = version_key(id, entry.meta.version);
-        Intent { doc_id: id.to_string(), add: None, remove: Some(key.clone()) }.save(&self.dir)?;
+        Intent {
+            doc_id: id.to_string(),
+            add: None,
+            remove: Some(key.clone()),
+        }
+        .save(&self.dir)?;
         {
             let mut m = self.manifest.write().unwrap();
             let mut next = m.clone();
@@ -491,12 +583,23 @@ impl KnowledgeBase {
 
     /// The committed documents.
     pub fn documents(&self) -> Vec<ManifestEntry> {
-        self.manifest.read().unwrap().documents.values().cloned().collect()
+        self.manifest
+            .read()
+            .unwrap()
+            .documents
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// One committed document.
     pub fn document(&self, id: &DocId) -> Option<ManifestEntry> {
-        self.manifest.read().unwrap().documents.get(id.as_str()).cloned()
+        self.manifest
+            .read()
+            .unwrap()
+            .documents
+            .get(id.as_str())
+            .cloned()
     }
 
     /// Which versions the manifest and each index hold.
@@ -538,15 +641,28 @@ impl KnowledgeBase {
             collections: filters.collections.clone(),
             doc_ids: filters.doc_ids.clone(),
             languages: filters.languages.clone(),
-            path_prefix: filters.path_prefix.as_deref().map(path_prefix_key).filter(|p| !p.is_empty()),
+            path_prefix: filters
+                .path_prefix
+                .as_deref()
+                .map(path_prefix_key)
+                .filter(|p| !p.is_empty()),
             classes: readable_classes(clearance),
         }
     }
 
     /// Whether a stored chunk is in the committed version and readable by the clearance (the
     /// manifest's classification is authoritative).
-    fn visible(&self, manifest: &Manifest, doc_id: &str, version: u64, clearance: Clearance) -> bool {
-        manifest.documents.get(doc_id).is_some_and(|e| e.meta.version == version && clearance.can_read(e.meta.classification))
+    fn visible(
+        &self,
+        manifest: &Manifest,
+        doc_id: &str,
+        version: u64,
+        clearance: Clearance,
+    ) -> bool {
+        manifest
+            .documents
+            .get(doc_id)
+            .is_some_and(|e| e.meta.version == version && clearance.can_read(e.meta.classification))
     }
 
     fn to_hit(c: StoredChunk, scores: Scores, exact: bool) -> Hit {
@@ -568,18 +684,40 @@ impl KnowledgeBase {
     /// Exact path lookup: the chunks whose paths carry all of `labels` (normalised, e.g.
     /// `["第1章", "第2条"]`), in document order. Labels finer than an article (款, `(a)`) are
     /// dropped one by one from the end when nothing carries them.
-    pub fn lookup_path(&self, labels: &[String], filters: &Filters, clearance: Clearance, limit: usize) -> Result<Vec<Hit>, KnowledgeError> {
+    pub fn lookup_path(
+        &self,
+        labels: &[String],
+        filters: &Filters,
+        clearance: Clearance,
+        limit: usize,
+    ) -> Result<Vec<Hit>, KnowledgeError> {
         let filter = self.chunk_filter(filters, clearance);
-        let mut labels: Vec<String> = labels.iter().map(|l| crate::cn::normalize_label(l)).collect();
+        let mut labels: Vec<String> = labels
+            .iter()
+            .map(|l| crate::cn::normalize_label(l))
+            .collect();
         loop {
-            let found = self.lexical.lookup(&labels, &filter, limit.max(1) * 4 + 64)?;
+            let found = self
+                .lexical
+                .lookup(&labels, &filter, limit.max(1) * 4 + 64)?;
             let manifest = self.manifest.read().unwrap();
             let hits: Vec<Hit> = found
                 .into_iter()
                 .filter(|c| self.visible(&manifest, &c.doc_id, c.version, clearance))
-                .map(|c| Self::to_hit(c, Scores { fused: 1.0, ..Default::default() }, true))
+                .map(|c| {
+                    Self::to_hit(
+                        c,
+                        Scores {
+                            fused: 1.0,
+                            ..Default::default()
+                        },
+                        true,
+                    )
+                })
                 .collect();
-            let finer = labels.last().is_some_and(|l| l.ends_with('款') || l.ends_with('项') || l.starts_with('('));
+            let finer = labels
+                .last()
+                .is_some_and(|l| l.ends_with('款') || l.ends_with('项') || l.starts_with('('));
             if !hits.is_empty() || labels.len() <= 1 || !finer {
                 return Ok(hits);
             }
@@ -601,7 +739,9 @@ impl KnowledgeBase {
             // question names first, then keep document order.
             let mut affinity: HashMap<String, usize> = HashMap::new();
             for h in &exact {
-                affinity.entry(h.doc_id.clone()).or_insert_with(|| title_affinity(&h.title, &r.rest));
+                affinity
+                    .entry(h.doc_id.clone())
+                    .or_insert_with(|| title_affinity(&h.title, &r.rest));
             }
             let best = affinity.values().copied().max().unwrap_or(0);
             if best > 0 {
@@ -613,23 +753,41 @@ impl KnowledgeBase {
 
         let candidates = (k * self.config.fusion.candidates_per_hit).max(20);
         let (bm25, dense, bm25_ms, dense_ms) = std::thread::scope(|s| {
-            let dense = s.spawn(|| -> Result<(Vec<crate::vector::VectorHit>, f64), KnowledgeError> {
-                let t = Instant::now();
-                let e = self.embedder.embed(&[request.query.as_str()], EmbedKind::Query)?;
-                let v = e.vectors.into_iter().next().unwrap_or_default();
-                let hits = self.vectors.search(&v, &filter, candidates)?;
-                Ok((hits, ms(t)))
-            });
+            let dense = s.spawn(
+                || -> Result<(Vec<crate::vector::VectorHit>, f64), KnowledgeError> {
+                    let t = Instant::now();
+                    let e = self
+                        .embedder
+                        .embed(&[request.query.as_str()], EmbedKind::Query)?;
+                    let v = e.vectors.into_iter().next().unwrap_or_default();
+                    let hits = self.vectors.search(&v, &filter, candidates)?;
+                    Ok((hits, ms(t)))
+                },
+            );
             let t = Instant::now();
             let bm25 = self.lexical.search(&request.query, &filter, candidates);
             let bm25_ms = ms(t);
             let dense = dense.join().unwrap_or_else(|_| {
-                Err(KnowledgeError::Vector { store: self.vectors.describe(), reason: "dense retrieval panicked".into() })
+                Err(KnowledgeError::Vector {
+                    store: self.vectors.describe(),
+                    reason: "dense retrieval panicked".into(),
+                })
             });
-            (bm25, dense.as_ref().map(|d| d.0.clone()).map_err(|e| e.to_string()), bm25_ms, dense.map(|d| d.1).unwrap_or(0.0))
+            (
+                bm25,
+                dense
+                    .as_ref()
+                    .map(|d| d.0.clone())
+                    .map_err(|e| e.to_string()),
+                bm25_ms,
+                dense.map(|d| d.1).unwrap_or(0.0),
+            )
         });
         let bm25 = bm25?;
-        let dense = dense.map_err(|reason| KnowledgeError::Vector { store: self.vectors.describe(), reason })?;
+        let dense = dense.map_err(|reason| KnowledgeError::Vector {
+            store: self.vectors.describe(),
+            reason,
+        })?;
 
         let manifest = self.manifest.read().unwrap();
         let mut stored: HashMap<String, (f32, StoredChunk)> = HashMap::new();
@@ -643,14 +801,23 @@ impl KnowledgeBase {
         let mut dense_ids = Vec::new();
         let mut dense_scores = HashMap::new();
         for h in &dense {
-            let Some((doc, version)) = parse_version_key(&h.version_key) else { continue };
-            let committed = manifest.documents.get(doc).is_some_and(|e| e.meta.version == version);
+            let Some((doc, version)) = parse_version_key(&h.version_key) else {
+                continue;
+            };
+            let committed = manifest
+                .documents
+                .get(doc)
+                .is_some_and(|e| e.meta.version == version);
             if committed {
                 dense_ids.push(h.chunk_id.clone());
                 dense_scores.insert(h.chunk_id.clone(), h.score);
             }
         }
-        let missing: Vec<String> = dense_ids.iter().filter(|id| !stored.contains_key(*id)).cloned().collect();
+        let missing: Vec<String> = dense_ids
+            .iter()
+            .filter(|id| !stored.contains_key(*id))
+            .cloned()
+            .collect();
         let mut dense_only: HashMap<String, StoredChunk> = HashMap::new();
         for c in self.lexical.get(&missing)? {
             dense_only.insert(c.chunk_id.clone(), c);
@@ -679,13 +846,21 @@ impl KnowledgeBase {
             };
             if already.contains(&id) {
                 if let Some(h) = hits.iter_mut().find(|h| h.chunk_id == id) {
-                    h.scores = Scores { fused: 1.0 + fused, ..scores };
+                    h.scores = Scores {
+                        fused: 1.0 + fused,
+                        ..scores
+                    };
                 }
                 continue;
             }
             hits.push(Self::to_hit(chunk, scores, false));
         }
-        Ok(SearchResults { hits, reference: reference.map(|r| r.labels), bm25_ms, dense_ms })
+        Ok(SearchResults {
+            hits,
+            reference: reference.map(|r| r.labels),
+            bm25_ms,
+            dense_ms,
+        })
     }
 }
 
@@ -699,7 +874,11 @@ fn parse_version_key(key: &str) -> Option<(&str, u64)> {
 fn title_affinity(title: &str, question: &str) -> usize {
     let title = title.trim_start_matches("中华人民共和国");
     let chars: Vec<char> = title.chars().filter(|c| !c.is_whitespace()).collect();
-    let q: String = question.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
+    let q: String = question
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase();
     let mut n = 0;
     let mut seen = BTreeSet::new();
     for w in chars.windows(2) {
@@ -710,7 +889,10 @@ fn title_affinity(title: &str, question: &str) -> usize {
             }
         }
     }
-    for word in title.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 3 && w.is_ascii()) {
+    for word in title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() >= 3 && w.is_ascii())
+    {
         if q.contains(&word.to_lowercase()) {
             n += 1;
         }

@@ -7,7 +7,9 @@
 //! `version_key`, `collection`, `classification`, `language`, `labels` (every normalised path
 //! label), `path_prefix` (every prefix of the label key) as raw terms; `stored` (JSON).
 
-use crate::document::{Chunk, DocumentMeta, Language, Location, SectionPath, chunk_id, version_key};
+use crate::document::{
+    Chunk, DocumentMeta, Language, Location, SectionPath, chunk_id, version_key,
+};
 use crate::error::KnowledgeError;
 use crate::filter::ChunkFilter;
 use serde::{Deserialize, Serialize};
@@ -19,7 +21,9 @@ use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
-use tantivy::tokenizer::{Language as StemLanguage, LowerCaser, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer};
+use tantivy::tokenizer::{
+    Language as StemLanguage, LowerCaser, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer,
+};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// The name the analyzer is registered under.
@@ -56,7 +60,9 @@ impl TokenStream for MixedTokenStream<'_> {
 impl Tokenizer for MixedTokenizer {
     type TokenStream<'a> = MixedTokenStream<'a>;
     fn token_stream<'a>(&'a mut self, text: &'a str) -> MixedTokenStream<'a> {
-        MixedTokenStream { inner: self.inner.token_stream(text) }
+        MixedTokenStream {
+            inner: self.inner.token_stream(text),
+        }
     }
 }
 
@@ -157,7 +163,10 @@ pub struct LexicalIndex {
 }
 
 fn err(path: &Path, e: impl std::fmt::Display) -> KnowledgeError {
-    KnowledgeError::Lexical { path: path.to_path_buf(), reason: e.to_string() }
+    KnowledgeError::Lexical {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
 }
 
 impl LexicalIndex {
@@ -169,9 +178,21 @@ impl LexicalIndex {
         let index = Index::open_or_create(directory, schema).map_err(|e| err(dir, e))?;
         index.tokenizers().register(TOKENIZER, analyzer());
         // One indexing thread: the target machine has two cores, shared with queries.
-        let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024).map_err(|e| err(dir, e))?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e| err(dir, e))?;
-        Ok(LexicalIndex { path: dir.to_path_buf(), index, reader, writer: Mutex::new(writer), fields })
+        let writer = index
+            .writer_with_num_threads(1, 64 * 1024 * 1024)
+            .map_err(|e| err(dir, e))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| err(dir, e))?;
+        Ok(LexicalIndex {
+            path: dir.to_path_buf(),
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })
     }
 
     /// Adds the chunks of one document version (visible after [`LexicalIndex::commit`]).
@@ -213,7 +234,10 @@ impl LexicalIndex {
                 ordinal: c.ordinal,
                 whole_unit: c.whole_unit,
             };
-            doc.add_text(f.stored, serde_json::to_string(&stored).map_err(|e| err(&self.path, e))?);
+            doc.add_text(
+                f.stored,
+                serde_json::to_string(&stored).map_err(|e| err(&self.path, e))?,
+            );
             writer.add_document(doc).map_err(|e| err(&self.path, e))?;
         }
         Ok(())
@@ -236,7 +260,10 @@ impl LexicalIndex {
     /// Drops pending, uncommitted changes (what a crash would lose anyway).
     pub fn rollback(&self) -> Result<(), KnowledgeError> {
         let mut writer = self.writer.lock().unwrap();
-        writer.rollback().map_err(|e| err(&self.path, e)).map(|_| ())
+        writer
+            .rollback()
+            .map_err(|e| err(&self.path, e))
+            .map(|_| ())
     }
 
     /// Every document version present in the committed index.
@@ -244,15 +271,24 @@ impl LexicalIndex {
         let searcher = self.reader.searcher();
         let mut out = BTreeSet::new();
         for segment in searcher.segment_readers() {
-            let inverted = segment.inverted_index(self.fields.version_key).map_err(|e| err(&self.path, e))?;
+            let inverted = segment
+                .inverted_index(self.fields.version_key)
+                .map_err(|e| err(&self.path, e))?;
             let mut terms = inverted.terms().stream().map_err(|e| err(&self.path, e))?;
             while let Some((term, info)) = terms.next() {
                 // A term whose documents are all deleted still sits in the dictionary until
                 // segments merge: count live postings.
                 let _ = info;
                 let key = String::from_utf8_lossy(term).to_string();
-                let q = TermQuery::new(Term::from_field_text(self.fields.version_key, &key), IndexRecordOption::Basic);
-                if searcher.search(&q, &tantivy::collector::Count).map_err(|e| err(&self.path, e))? > 0 {
+                let q = TermQuery::new(
+                    Term::from_field_text(self.fields.version_key, &key),
+                    IndexRecordOption::Basic,
+                );
+                if searcher
+                    .search(&q, &tantivy::collector::Count)
+                    .map_err(|e| err(&self.path, e))?
+                    > 0
+                {
                     out.insert(key);
                 }
             }
@@ -271,7 +307,13 @@ impl LexicalIndex {
             let subs: Vec<(Occur, Box<dyn Query>)> = values
                 .iter()
                 .map(|v| {
-                    (Occur::Should, Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic)) as Box<dyn Query>)
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(field, v),
+                            IndexRecordOption::Basic,
+                        )) as Box<dyn Query>,
+                    )
                 })
                 .collect();
             Box::new(BooleanQuery::new(subs))
@@ -284,7 +326,11 @@ impl LexicalIndex {
             clauses.push((Occur::Must, any_of(f.doc_id, &filter.doc_ids)));
         }
         if !filter.languages.is_empty() {
-            let langs: Vec<String> = filter.languages.iter().map(|l| l.as_str().to_string()).collect();
+            let langs: Vec<String> = filter
+                .languages
+                .iter()
+                .map(|l| l.as_str().to_string())
+                .collect();
             clauses.push((Occur::Must, any_of(f.language, &langs)));
         }
         if let Some(p) = &filter.path_prefix {
@@ -293,13 +339,22 @@ impl LexicalIndex {
         clauses
     }
 
-    fn run(&self, query: &dyn Query, limit: usize) -> Result<Vec<(f32, StoredChunk)>, KnowledgeError> {
+    fn run(
+        &self,
+        query: &dyn Query,
+        limit: usize,
+    ) -> Result<Vec<(f32, StoredChunk)>, KnowledgeError> {
         let searcher = self.reader.searcher();
-        let top = searcher.search(query, &TopDocs::with_limit(limit.max(1)).order_by_score()).map_err(|e| err(&self.path, e))?;
+        let top = searcher
+            .search(query, &TopDocs::with_limit(limit.max(1)).order_by_score())
+            .map_err(|e| err(&self.path, e))?;
         let mut out = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr).map_err(|e| err(&self.path, e))?;
-            let json = doc.get_first(self.fields.stored).and_then(|v| v.as_str()).unwrap_or_default();
+            let json = doc
+                .get_first(self.fields.stored)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
             let stored: StoredChunk = serde_json::from_str(json).map_err(|e| err(&self.path, e))?;
             out.push((score, stored));
         }
@@ -307,7 +362,12 @@ impl LexicalIndex {
     }
 
     /// BM25 over text (weight 1), path (0.5) and title (0.3), restricted by `filter`.
-    pub fn search(&self, query: &str, filter: &ChunkFilter, limit: usize) -> Result<Vec<(f32, StoredChunk)>, KnowledgeError> {
+    pub fn search(
+        &self,
+        query: &str,
+        filter: &ChunkFilter,
+        limit: usize,
+    ) -> Result<Vec<(f32, StoredChunk)>, KnowledgeError> {
         let mut terms = analyze(query);
         terms.sort();
         terms.dedup();
@@ -318,7 +378,10 @@ impl LexicalIndex {
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for t in &terms {
             for (field, boost) in [(f.text, 1.0f32), (f.path_text, 0.5), (f.title, 0.3)] {
-                let q = TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs);
+                let q = TermQuery::new(
+                    Term::from_field_text(field, t),
+                    IndexRecordOption::WithFreqs,
+                );
                 should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
             }
         }
@@ -329,17 +392,31 @@ impl LexicalIndex {
 
     /// The chunks whose paths carry every one of `labels` (normalised), restricted by
     /// `filter`, in document order.
-    pub fn lookup(&self, labels: &[String], filter: &ChunkFilter, limit: usize) -> Result<Vec<StoredChunk>, KnowledgeError> {
+    pub fn lookup(
+        &self,
+        labels: &[String],
+        filter: &ChunkFilter,
+        limit: usize,
+    ) -> Result<Vec<StoredChunk>, KnowledgeError> {
         if labels.is_empty() || filter.classes.is_empty() {
             return Ok(Vec::new());
         }
         let mut clauses = self.filter_clauses(filter);
         for l in labels {
-            let q = TermQuery::new(Term::from_field_text(self.fields.labels, l), IndexRecordOption::Basic);
+            let q = TermQuery::new(
+                Term::from_field_text(self.fields.labels, l),
+                IndexRecordOption::Basic,
+            );
             clauses.push((Occur::Must, Box::new(q)));
         }
-        let mut hits: Vec<StoredChunk> = self.run(&BooleanQuery::new(clauses), limit)?.into_iter().map(|(_, c)| c).collect();
-        hits.sort_by(|a, b| (&a.doc_id, a.version, a.ordinal).cmp(&(&b.doc_id, b.version, b.ordinal)));
+        let mut hits: Vec<StoredChunk> = self
+            .run(&BooleanQuery::new(clauses), limit)?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect();
+        hits.sort_by(|a, b| {
+            (&a.doc_id, a.version, a.ordinal).cmp(&(&b.doc_id, b.version, b.ordinal))
+        });
         Ok(hits)
     }
 
@@ -351,16 +428,30 @@ impl LexicalIndex {
         let subs: Vec<(Occur, Box<dyn Query>)> = chunk_ids
             .iter()
             .map(|id| {
-                let q = TermQuery::new(Term::from_field_text(self.fields.chunk_id, id), IndexRecordOption::Basic);
+                let q = TermQuery::new(
+                    Term::from_field_text(self.fields.chunk_id, id),
+                    IndexRecordOption::Basic,
+                );
                 (Occur::Should, Box::new(q) as Box<dyn Query>)
             })
             .collect();
-        Ok(self.run(&BooleanQuery::new(subs), chunk_ids.len())?.into_iter().map(|(_, c)| c).collect())
+        Ok(self
+            .run(&BooleanQuery::new(subs), chunk_ids.len())?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect())
     }
 
     /// The chunks of one document version in order (for previews and tests).
-    pub fn chunks_of(&self, version_key: &str, limit: usize) -> Result<Vec<StoredChunk>, KnowledgeError> {
-        let q = TermQuery::new(Term::from_field_text(self.fields.version_key, version_key), IndexRecordOption::Basic);
+    pub fn chunks_of(
+        &self,
+        version_key: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredChunk>, KnowledgeError> {
+        let q = TermQuery::new(
+            Term::from_field_text(self.fields.version_key, version_key),
+            IndexRecordOption::Basic,
+        );
         let mut hits: Vec<StoredChunk> = self.run(&q, limit)?.into_iter().map(|(_, c)| c).collect();
         hits.sort_by_key(|c| c.ordinal);
         Ok(hits)

@@ -25,7 +25,11 @@ pub mod search;
 pub mod vector;
 
 pub use chunk::{ChunkOptions, Chunked, Format, Problem, SourceText, chunk};
-pub use document::{Chunk, DocId, DocumentMeta, Language, Location, PathSegment, Section, SectionKind, SectionPath};
+pub use document::{
+    Chunk, DocId, DocumentMeta, Language, Location, PathSegment, Section, SectionKind, SectionPath,
+};
 pub use error::{InputError, KnowledgeError};
-pub use kb::{CrashPoint, IngestReport, IngestRequest, IngestStatus, KbConfig, KnowledgeBase, VectorBackend};
+pub use kb::{
+    CrashPoint, IngestReport, IngestRequest, IngestStatus, KbConfig, KnowledgeBase, VectorBackend,
+};
 pub use search::{Filters, FusionWeights, Hit, Scores, SearchRequest, SearchResults};

@@ -63,7 +63,10 @@ pub struct Intent {
 }
 
 fn merr(path: &Path, e: impl std::fmt::Display) -> KnowledgeError {
-    KnowledgeError::Manifest { path: path.to_path_buf(), reason: e.to_string() }
+    KnowledgeError::Manifest {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
 }
 
 /// Writes `bytes` to `path` atomically and durably.
@@ -89,7 +92,10 @@ impl Manifest {
             Ok(bytes) => {
                 let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| merr(&path, e))?;
                 if m.format != FORMAT {
-                    return Err(merr(&path, format!("format {} is not the supported {FORMAT}", m.format)));
+                    return Err(merr(
+                        &path,
+                        format!("format {} is not the supported {FORMAT}", m.format),
+                    ));
                 }
                 Ok(Some(m))
             }
@@ -107,7 +113,10 @@ impl Manifest {
 
     /// The committed version key of every document.
     pub fn version_keys(&self) -> std::collections::BTreeSet<String> {
-        self.documents.values().map(|e| crate::document::version_key(&e.meta.id, e.meta.version)).collect()
+        self.documents
+            .values()
+            .map(|e| crate::document::version_key(&e.meta.id, e.meta.version))
+            .collect()
     }
 }
 
@@ -123,7 +132,9 @@ impl Intent {
     pub fn load(dir: &Path) -> Result<Option<Intent>, KnowledgeError> {
         let path = dir.join("intent.json");
         match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(|e| merr(&path, e))?)),
+            Ok(bytes) => Ok(Some(
+                serde_json::from_slice(&bytes).map_err(|e| merr(&path, e))?,
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(merr(&path, e)),
         }

@@ -7,12 +7,14 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 static ZH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"第\s*([零〇一二两三四五六七八九十百千0-9０-９]+)\s*(分编|编|章|节|条|款|项)").unwrap()
+    Regex::new(r"第\s*([零〇一二两三四五六七八九十百千0-9０-９]+)\s*(分编|编|章|节|条|款|项)")
+        .unwrap()
 });
 static EN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(article|art\.|section|sec\.|§)\s*(\d{1,3}(?:\.\d{1,3})*[a-z]?)((?:\s?\([0-9a-z]{1,5}\))*)").unwrap()
 });
-static PARA: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b(?:para(?:graph)?\.?)\s*(\d{1,4})\b").unwrap());
+static PARA: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(?:para(?:graph)?\.?)\s*(\d{1,4})\b").unwrap());
 static PAREN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\(([0-9a-z]{1,5})\)").unwrap());
 
 /// A structural reference found in a query.
@@ -44,7 +46,11 @@ pub fn parse(query: &str) -> Option<Reference> {
         span = Some((span.map_or(whole.start(), |s| s.0), whole.end()));
     }
     if let Some((s, e)) = span {
-        return Some(Reference { labels, text: query[s..e].to_string(), rest: format!("{}{}", &query[..s], &query[e..]) });
+        return Some(Reference {
+            labels,
+            text: query[s..e].to_string(),
+            rest: format!("{}{}", &query[..s], &query[e..]),
+        });
     }
     if let Some(m) = EN.captures(query) {
         let word = m[1].to_lowercase();
@@ -92,16 +98,25 @@ mod tests {
     #[test]
     fn references() {
         check("第一章第二条", &["第1章", "第2条"]);
-        check("期货和衍生品法 第三章 第二十一条 说了什么?", &["第3章", "第21条"]);
+        check(
+            "期货和衍生品法 第三章 第二十一条 说了什么?",
+            &["第3章", "第21条"],
+        );
         check("第21条", &["第21条"]);
         check("第二十一条", &["第21条"]);
         check("第二十一条第二款的规定", &["第21条", "第2款"]);
         check("What does Article 9(2) say?", &["article 9", "(2)"]);
-        check("Section 5(a)(vi) cross default", &["section 5", "(a)", "(vi)"]);
+        check(
+            "Section 5(a)(vi) cross default",
+            &["section 5", "(a)", "(vi)"],
+        );
         check("see section 4.2.3", &["4.2.3"]);
         check("ESMA guidelines para 45", &["para 45"]);
         assert!(parse("what does EMIR Refit require for field 2.7?").is_none());
         assert!(parse("期权定价模型").is_none());
-        assert_eq!(parse("期货和衍生品法第二十一条").unwrap().rest, "期货和衍生品法");
+        assert_eq!(
+            parse("期货和衍生品法第二十一条").unwrap().rest,
+            "期货和衍生品法"
+        );
     }
 }

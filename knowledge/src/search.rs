@@ -42,7 +42,12 @@ pub struct FusionWeights {
 
 impl Default for FusionWeights {
     fn default() -> Self {
-        FusionWeights { bm25: 1.0, dense: 1.0, k: 60.0, candidates_per_hit: 4 }
+        FusionWeights {
+            bm25: 1.0,
+            dense: 1.0,
+            k: 60.0,
+            candidates_per_hit: 4,
+        }
     }
 }
 
@@ -116,7 +121,11 @@ pub struct SearchResults {
 
 /// Weighted reciprocal rank fusion of two rankings of ids; returns (id, fused, rank in a,
 /// rank in b) best first, ties broken by id for determinism.
-pub fn rrf(a: &[String], b: &[String], w: FusionWeights) -> Vec<(String, f32, Option<usize>, Option<usize>)> {
+pub fn rrf(
+    a: &[String],
+    b: &[String],
+    w: FusionWeights,
+) -> Vec<(String, f32, Option<usize>, Option<usize>)> {
     use std::collections::HashMap;
     let mut acc: HashMap<&str, (f32, Option<usize>, Option<usize>)> = HashMap::new();
     for (i, id) in a.iter().enumerate() {
@@ -133,7 +142,10 @@ pub fn rrf(a: &[String], b: &[String], w: FusionWeights) -> Vec<(String, f32, Op
             e.2 = Some(i + 1);
         }
     }
-    let mut out: Vec<_> = acc.into_iter().map(|(id, (s, ra, rb))| (id.to_string(), s, ra, rb)).collect();
+    let mut out: Vec<_> = acc
+        .into_iter()
+        .map(|(id, (s, ra, rb))| (id.to_string(), s, ra, rb))
+        .collect();
     out.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
     out
 }

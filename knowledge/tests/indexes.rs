@@ -16,9 +16,16 @@ use policies::{Clearance, DataClass, Role};
 use std::path::Path;
 
 fn law() -> (DocumentMeta, Vec<knowledge::Chunk>) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/regulation-zh/经济法/期货和衍生品法(2022-04-20).md");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/regulation-zh/经济法/期货和衍生品法(2022-04-20).md"
+    );
     let text = std::fs::read_to_string(path).unwrap();
-    let chunked = chunk::chunk(&SourceText::new(text.clone(), Format::Markdown), "law", &ChunkOptions::default());
+    let chunked = chunk::chunk(
+        &SourceText::new(text.clone(), Format::Markdown),
+        "law",
+        &ChunkOptions::default(),
+    );
     let meta = DocumentMeta {
         id: DocId::new("futures-law").unwrap(),
         title: chunked.title.clone(),
@@ -34,7 +41,10 @@ fn law() -> (DocumentMeta, Vec<knowledge::Chunk>) {
 }
 
 fn all_classes() -> ChunkFilter {
-    ChunkFilter { classes: readable_classes(Clearance::of(Role::Admin)), ..Default::default() }
+    ChunkFilter {
+        classes: readable_classes(Clearance::of(Role::Admin)),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -43,7 +53,10 @@ fn analyzer_segments_chinese_and_stems_english() {
     for w in ["期权", "定价", "模型", "蒙特卡洛"] {
         assert!(zh.contains(&w.to_string()), "{w} in {zh:?}");
     }
-    assert_eq!(analyze("Reporting obligations, reported."), ["report", "oblig", "report"]);
+    assert_eq!(
+        analyze("Reporting obligations, reported."),
+        ["report", "oblig", "report"]
+    );
 }
 
 #[test]
@@ -55,23 +68,46 @@ fn lexical_index_search_lookup_restart_delete() {
         index.add(&meta, &chunks).unwrap();
         index.commit().unwrap();
         let hits = index.search("套期保值 是指", &all_classes(), 5).unwrap();
-        assert!(hits[0].1.text.contains("本法所称套期保值"), "{:?}", hits[0].1.path);
-        let exact = index.lookup(&["第21条".to_string()], &all_classes(), 10).unwrap();
+        assert!(
+            hits[0].1.text.contains("本法所称套期保值"),
+            "{:?}",
+            hits[0].1.path
+        );
+        let exact = index
+            .lookup(&["第21条".to_string()], &all_classes(), 10)
+            .unwrap();
         assert_eq!(exact.len(), 1);
         assert!(exact[0].text.starts_with("第二十一条"));
-        let prefixed = ChunkFilter { path_prefix: Some("第2章/第2节".into()), ..all_classes() };
+        let prefixed = ChunkFilter {
+            path_prefix: Some("第2章/第2节".into()),
+            ..all_classes()
+        };
         let in_section = index.search("期货交易", &prefixed, 100).unwrap();
         assert!(!in_section.is_empty());
-        assert!(in_section.iter().all(|(_, c)| c.path.label_key().starts_with("第2章/第2节")));
+        assert!(
+            in_section
+                .iter()
+                .all(|(_, c)| c.path.label_key().starts_with("第2章/第2节"))
+        );
         // A caller cleared for nothing sees nothing.
-        let none = ChunkFilter { classes: vec!["core".into()], ..Default::default() };
+        let none = ChunkFilter {
+            classes: vec!["core".into()],
+            ..Default::default()
+        };
         assert!(index.search("期货交易", &none, 10).unwrap().is_empty());
     }
     // Restart: everything is still there.
     let index = LexicalIndex::open(dir.path()).unwrap();
     assert_eq!(index.num_chunks() as usize, chunks.len());
     let key = version_key(&meta.id, 1);
-    assert_eq!(index.version_keys().unwrap().into_iter().collect::<Vec<_>>(), [key.clone()]);
+    assert_eq!(
+        index
+            .version_keys()
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        [key.clone()]
+    );
     index.delete_version(&key);
     index.commit().unwrap();
     assert_eq!(index.num_chunks(), 0);
@@ -106,21 +142,46 @@ fn points(doc: &str, version: u64, class: DataClass, dim: usize) -> Vec<VectorPo
 }
 
 fn exercise(store: &dyn VectorStore, dim: usize) {
-    store.upsert(&points("pub", 1, DataClass::GENERAL, dim)).unwrap();
-    store.upsert(&points("secret", 1, DataClass::CORE, dim)).unwrap();
+    store
+        .upsert(&points("pub", 1, DataClass::GENERAL, dim))
+        .unwrap();
+    store
+        .upsert(&points("secret", 1, DataClass::CORE, dim))
+        .unwrap();
     store.flush().unwrap();
     assert_eq!(store.count().unwrap(), 2 * dim);
     let keys: Vec<String> = store.version_keys().unwrap().into_iter().collect();
     assert_eq!(keys, ["pub@v1", "secret@v1"]);
-    let client = ChunkFilter { classes: readable_classes(Clearance::of(Role::Client)), ..Default::default() };
+    let client = ChunkFilter {
+        classes: readable_classes(Clearance::of(Role::Client)),
+        ..Default::default()
+    };
     let hits = store.search(&axis(dim, 3, 3), &client, 4).unwrap();
     assert_eq!(hits[0].chunk_id, "pub@v1#3");
-    assert!(hits.iter().all(|h| h.version_key == "pub@v1"), "a client never sees core data");
-    let admin = ChunkFilter { classes: readable_classes(Clearance::of(Role::Admin)), ..Default::default() };
+    assert!(
+        hits.iter().all(|h| h.version_key == "pub@v1"),
+        "a client never sees core data"
+    );
+    let admin = ChunkFilter {
+        classes: readable_classes(Clearance::of(Role::Admin)),
+        ..Default::default()
+    };
     let both = store.search(&axis(dim, 3, 3), &admin, 2).unwrap();
-    assert!((both[0].score - both[1].score).abs() < 1e-5, "same vector in both documents");
-    let prefixed = ChunkFilter { path_prefix: Some("5".into()), ..admin.clone() };
-    assert!(store.search(&axis(dim, 3, 3), &prefixed, 10).unwrap().iter().all(|h| h.chunk_id.ends_with("#5")));
+    assert!(
+        (both[0].score - both[1].score).abs() < 1e-5,
+        "same vector in both documents"
+    );
+    let prefixed = ChunkFilter {
+        path_prefix: Some("5".into()),
+        ..admin.clone()
+    };
+    assert!(
+        store
+            .search(&axis(dim, 3, 3), &prefixed, 10)
+            .unwrap()
+            .iter()
+            .all(|h| h.chunk_id.ends_with("#5"))
+    );
     store.delete_version("secret@v1").unwrap();
     store.flush().unwrap();
     assert_eq!(store.count().unwrap(), dim);
@@ -136,7 +197,14 @@ fn edge_store_filters_deletes_and_survives_restart() {
     }
     let store = EdgeStore::open(dir.path(), dim).unwrap();
     assert_eq!(store.count().unwrap(), dim);
-    assert_eq!(store.version_keys().unwrap().into_iter().collect::<Vec<_>>(), ["pub@v1"]);
+    assert_eq!(
+        store
+            .version_keys()
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["pub@v1"]
+    );
     let e = EdgeStore::open(dir.path(), dim + 1).err().unwrap();
     assert!(e.to_string().contains("dimensional"), "{e}");
     let _ = Path::new("");
@@ -145,7 +213,9 @@ fn edge_store_filters_deletes_and_survives_restart() {
 #[test]
 fn server_store_against_a_qdrant_server() {
     let Ok(url) = std::env::var("QDRANT_URL") else {
-        println!("skipped: QDRANT_URL is not set (e.g. QDRANT_URL=http://127.0.0.1:6334 for a local Qdrant server)");
+        println!(
+            "skipped: QDRANT_URL is not set (e.g. QDRANT_URL=http://127.0.0.1:6334 for a local Qdrant server)"
+        );
         return;
     };
     let collection = format!("deskmate_test_{}", std::process::id());

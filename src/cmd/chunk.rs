@@ -31,15 +31,29 @@ pub fn run(args: ChunkArgs) -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {origin}"))?;
     let decoded = decode(&bytes, &origin, DEFAULT_MAX_BYTES)?;
     let source = SourceText::new(decoded.text, Format::from_path(&origin));
-    let stem = args.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-    let options = ChunkOptions { max_tokens: args.max_tokens, title: args.title };
+    let stem = args
+        .file
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let options = ChunkOptions {
+        max_tokens: args.max_tokens,
+        title: args.title,
+    };
     let chunked = chunk::chunk(&source, &stem, &options);
     let preview = ChunkPreview::new(&origin, decoded.encoding, &chunked);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&preview)?);
         return Ok(());
     }
-    println!("{} ({}, {}, {} pages, {} chunks)", preview.title, preview.language, preview.encoding, preview.pages, preview.chunks.len());
+    println!(
+        "{} ({}, {}, {} pages, {} chunks)",
+        preview.title,
+        preview.language,
+        preview.encoding,
+        preview.pages,
+        preview.chunks.len()
+    );
     for c in &preview.chunks {
         println!(
             "\n#{} {} [{} chars, p.{}-{}, chars {}..{}]{}",

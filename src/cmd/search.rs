@@ -38,12 +38,22 @@ pub fn run(args: SearchArgs, kb: &KnowledgeBase, role: Role) -> anyhow::Result<(
     let request = SearchRequest {
         query: args.query.clone(),
         k: args.k,
-        filters: Filters { collections: args.collection, doc_ids: args.doc_ids, path_prefix: args.path_prefix, languages: vec![] },
+        filters: Filters {
+            collections: args.collection,
+            doc_ids: args.doc_ids,
+            path_prefix: args.path_prefix,
+            languages: vec![],
+        },
         clearance: Clearance::of(role),
     };
     let t = Instant::now();
     let results = kb.search(&request)?;
-    let report = SearchReport::new(&args.query, args.k, t.elapsed().as_secs_f64() * 1000.0, &results);
+    let report = SearchReport::new(
+        &args.query,
+        args.k,
+        t.elapsed().as_secs_f64() * 1000.0,
+        &results,
+    );
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

@@ -53,7 +53,8 @@ pub(crate) struct Prepared {
 
 static SPAN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"</?span[^>]*>").unwrap());
 static SUP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<sup>[^<]{0,12}</sup>").unwrap());
-static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"</?(?:br|b|i|u|em|strong|sub|sup)\s*/?>").unwrap());
+static TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"</?(?:br|b|i|u|em|strong|sub|sup)\s*/?>").unwrap());
 static IMAGE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"!\[[^\]]*\]\([^)]*\)").unwrap());
 static ANCHOR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s*\{#[^}]*\}\s*$").unwrap());
 static PAGE_HINT: LazyLock<Regex> =
@@ -105,7 +106,11 @@ pub(crate) fn prepare(text: &str, page_starts: &[usize], markdown: bool) -> Prep
             next_break += 1;
         }
         if !explicit_pages && let Some(c) = PAGE_HINT.captures(raw) {
-            let n: u32 = c.get(1).or(c.get(2)).and_then(|m| m.as_str().parse().ok()).unwrap_or(0);
+            let n: u32 = c
+                .get(1)
+                .or(c.get(2))
+                .and_then(|m| m.as_str().parse().ok())
+                .unwrap_or(0);
             hint_page = hint_page.max(n + 1);
         }
         let line_page = if explicit_pages { page } else { hint_page };
@@ -202,7 +207,9 @@ fn clean_line(raw: &str, markdown: bool, line: &mut Line) {
 
 /// YAML front matter (`---` … `---` at the top): `key: value` lines become metadata.
 fn strip_front_matter(lines: &mut [Line], out: &mut Prepared) {
-    let first = lines.iter().position(|l| !l.clean.is_empty() || l.marker != Marker::None);
+    let first = lines
+        .iter()
+        .position(|l| !l.clean.is_empty() || l.marker != Marker::None);
     let Some(first) = first else { return };
     let is_rule = |l: &Line| l.marker == Marker::Rule;
     if !is_rule(&lines[first]) {
@@ -261,7 +268,8 @@ fn strip_page_furniture(lines: &mut [Line], explicit_pages: bool, out: &mut Prep
     }
     if !explicit_pages {
         if removed_numbers > 0 {
-            out.problems.push((0, format!("removed {removed_numbers} page-number lines")));
+            out.problems
+                .push((0, format!("removed {removed_numbers} page-number lines")));
         }
         return;
     }
@@ -281,7 +289,10 @@ fn strip_page_furniture(lines: &mut [Line], explicit_pages: bool, out: &mut Prep
         edges.insert(*page, e);
     }
     let shape = |s: &str| -> String {
-        s.chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).filter(|c| !c.is_whitespace()).collect()
+        s.chars()
+            .map(|c| if c.is_ascii_digit() { '#' } else { c })
+            .filter(|c| !c.is_whitespace())
+            .collect()
     };
     let mut counts: HashMap<String, usize> = HashMap::new();
     for e in edges.values() {
@@ -315,10 +326,14 @@ fn strip_page_furniture(lines: &mut [Line], explicit_pages: bool, out: &mut Prep
         }
     }
     if removed_numbers > 0 {
-        out.problems.push((0, format!("removed {removed_numbers} page-number lines")));
+        out.problems
+            .push((0, format!("removed {removed_numbers} page-number lines")));
     }
     if removed_furniture > 0 {
-        out.problems.push((0, format!("removed {removed_furniture} page header/footer lines")));
+        out.problems.push((
+            0,
+            format!("removed {removed_furniture} page header/footer lines"),
+        ));
     }
 }
 
@@ -362,7 +377,13 @@ fn strip_toc(lines: &mut [Line], out: &mut Prepared) {
             lines[i].keep = false;
             i += 1;
         }
-        out.problems.push((lines[start].number, format!("removed a table of contents (lines {}–{})", lines[start].number, i)));
+        out.problems.push((
+            lines[start].number,
+            format!(
+                "removed a table of contents (lines {}–{})",
+                lines[start].number, i
+            ),
+        ));
     }
     let mut leaders = 0;
     for l in lines.iter_mut().filter(|l| l.keep && l.structural) {
@@ -372,7 +393,10 @@ fn strip_toc(lines: &mut [Line], out: &mut Prepared) {
         }
     }
     if leaders > 0 {
-        out.problems.push((0, format!("removed {leaders} table-of-contents lines with dot leaders")));
+        out.problems.push((
+            0,
+            format!("removed {leaders} table-of-contents lines with dot leaders"),
+        ));
     }
 }
 
@@ -387,7 +411,8 @@ fn toc_entry_text(s: &str) -> String {
 fn detect_reference(lines: &[Line], out: &mut Prepared) {
     for l in lines.iter().filter(|l| l.keep).take(40) {
         if let Some(m) = REFERENCE_CODE.captures(&l.clean) {
-            out.metadata.push(("reference".to_string(), m[1].to_string()));
+            out.metadata
+                .push(("reference".to_string(), m[1].to_string()));
             return;
         }
     }

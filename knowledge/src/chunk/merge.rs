@@ -32,7 +32,10 @@ enum Target {
 
 /// Merges short fragments in place and renumbers the chunks. Embeds only the fragments that
 /// have a neighbour on both sides, and those neighbours, in one batch.
-pub fn merge_short_fragments(chunks: &mut Vec<Chunk>, embedder: &dyn Embedder) -> Result<MergeReport, ModelError> {
+pub fn merge_short_fragments(
+    chunks: &mut Vec<Chunk>,
+    embedder: &dyn Embedder,
+) -> Result<MergeReport, ModelError> {
     let n = chunks.len();
     let is_fragment = |c: &Chunk| !c.whole_unit && c.char_len() < MIN_FRAGMENT_CHARS;
     let mut decision = vec![Target::Keep; n];
@@ -117,13 +120,24 @@ pub fn merge_short_fragments(chunks: &mut Vec<Chunk>, embedder: &dyn Embedder) -
 /// `a` then `b` as one chunk; the path and unit flag come from the one that is not the fragment
 /// (`b` when `into_first` is false).
 fn join(a: Chunk, b: Chunk, into_first: bool) -> Chunk {
-    let (path, whole) = if into_first { (a.path.clone(), a.whole_unit) } else { (b.path.clone(), b.whole_unit) };
+    let (path, whole) = if into_first {
+        (a.path.clone(), a.whole_unit)
+    } else {
+        (b.path.clone(), b.whole_unit)
+    };
     let mut location = a.location;
     location.page_start = a.location.page_start.min(b.location.page_start);
     location.page_end = a.location.page_end.max(b.location.page_end);
     location.char_start = a.location.char_start.min(b.location.char_start);
     location.char_end = a.location.char_end.max(b.location.char_end);
-    Chunk { ordinal: a.ordinal, path, text: format!("{}\n{}", a.text, b.text), location, whole_unit: whole, group: a.group }
+    Chunk {
+        ordinal: a.ordinal,
+        path,
+        text: format!("{}\n{}", a.text, b.text),
+        location,
+        whole_unit: whole,
+        group: a.group,
+    }
 }
 
 /// The cosine of two vectors (0 when either is zero).
@@ -134,5 +148,9 @@ pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
         na += x * x;
         nb += y * y;
     }
-    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na.sqrt() * nb.sqrt()) }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na.sqrt() * nb.sqrt())
+    }
 }

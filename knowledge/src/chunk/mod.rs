@@ -53,7 +53,11 @@ pub struct SourceText {
 impl SourceText {
     /// Text without page information.
     pub fn new(text: impl Into<String>, format: Format) -> SourceText {
-        SourceText { text: text.into(), page_starts: Vec::new(), format }
+        SourceText {
+            text: text.into(),
+            page_starts: Vec::new(),
+            format,
+        }
     }
 
     /// Pages of text, joined with newlines; their boundaries are kept.
@@ -69,7 +73,11 @@ impl SourceText {
             }
             text.push_str(p);
         }
-        SourceText { text, page_starts, format }
+        SourceText {
+            text,
+            page_starts,
+            format,
+        }
     }
 }
 
@@ -85,7 +93,10 @@ pub struct ChunkOptions {
 
 impl Default for ChunkOptions {
     fn default() -> Self {
-        ChunkOptions { max_tokens: 400, title: None }
+        ChunkOptions {
+            max_tokens: 400,
+            title: None,
+        }
     }
 }
 
@@ -123,7 +134,11 @@ pub struct Chunked {
 pub fn chunk(source: &SourceText, fallback_title: &str, options: &ChunkOptions) -> Chunked {
     let markdown = source.format == Format::Markdown;
     let prepared = lines::prepare(&source.text, &source.page_starts, markdown);
-    let reference = prepared.metadata.iter().find(|(k, _)| k == "reference").map(|(_, v)| v.clone());
+    let reference = prepared
+        .metadata
+        .iter()
+        .find(|(k, _)| k == "reference")
+        .map(|(_, v)| v.clone());
     let first_h1 = prepared
         .lines
         .iter()
@@ -148,7 +163,13 @@ pub fn chunk(source: &SourceText, fallback_title: &str, options: &ChunkOptions) 
     };
     emitter.emit(0, &SectionPath::default());
     let chunks = emitter.chunks;
-    let tree = to_section(&outline.nodes, 0, &prepared.lines, &emitter.index, &source.text);
+    let tree = to_section(
+        &outline.nodes,
+        0,
+        &prepared.lines,
+        &emitter.index,
+        &source.text,
+    );
     let mut problems: Vec<Problem> = prepared
         .problems
         .into_iter()
@@ -156,10 +177,21 @@ pub fn chunk(source: &SourceText, fallback_title: &str, options: &ChunkOptions) 
         .map(|(line, message)| Problem { line, message })
         .collect();
     if chunks.is_empty() {
-        problems.push(Problem { line: 0, message: "no text left to index after cleaning".into() });
+        problems.push(Problem {
+            line: 0,
+            message: "no text left to index after cleaning".into(),
+        });
     }
     let language = Language::detect(&source.text);
-    Chunked { title, language, metadata: prepared.metadata, pages: prepared.pages, outline: tree, chunks, problems }
+    Chunked {
+        title,
+        language,
+        metadata: prepared.metadata,
+        pages: prepared.pages,
+        outline: tree,
+        chunks,
+        problems,
+    }
 }
 
 fn to_section(
@@ -171,7 +203,12 @@ fn to_section(
 ) -> Section {
     let n = &nodes[id];
     let location = if lines.is_empty() {
-        Location { page_start: 1, page_end: 1, char_start: 0, char_end: 0 }
+        Location {
+            page_start: 1,
+            page_end: 1,
+            char_start: 0,
+            char_end: 0,
+        }
     } else {
         let first = n.first_line.min(lines.len() - 1);
         let last = n.last_line.min(lines.len() - 1).max(first);
@@ -187,18 +224,35 @@ fn to_section(
         label: n.label.clone(),
         title: n.title.clone(),
         location,
-        children: n.children.iter().map(|&c| to_section(nodes, c, lines, index, text)).collect(),
+        children: n
+            .children
+            .iter()
+            .map(|&c| to_section(nodes, c, lines, index, text))
+            .collect(),
     }
 }
 
 /// Every unit of a section tree with its path: the articles and numbered paragraphs in
 /// document order (what the structure check compares with the source's markers).
 pub fn units(outline: &Section) -> Vec<(SectionPath, &Section)> {
-    fn walk<'a>(s: &'a Section, path: &mut Vec<PathSegment>, out: &mut Vec<(SectionPath, &'a Section)>) {
+    fn walk<'a>(
+        s: &'a Section,
+        path: &mut Vec<PathSegment>,
+        out: &mut Vec<(SectionPath, &'a Section)>,
+    ) {
         for c in &s.children {
-            path.push(PathSegment { kind: c.kind, label: c.label.clone(), title: c.title.clone() });
+            path.push(PathSegment {
+                kind: c.kind,
+                label: c.label.clone(),
+                title: c.title.clone(),
+            });
             if c.kind.is_unit() {
-                out.push((SectionPath { segments: path.clone() }, c));
+                out.push((
+                    SectionPath {
+                        segments: path.clone(),
+                    },
+                    c,
+                ));
             }
             walk(c, path, out);
             path.pop();

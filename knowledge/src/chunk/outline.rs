@@ -16,7 +16,8 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 static ZH_DIV: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^第\s*([零〇一二两三四五六七八九十百千0-9]+)\s*(分编|编|章|节)(?:[\s　]*(.*))?$").unwrap()
+    Regex::new(r"^第\s*([零〇一二两三四五六七八九十百千0-9]+)\s*(分编|编|章|节)(?:[\s　]*(.*))?$")
+        .unwrap()
 });
 static ZH_ART: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^第\s*([零〇一二两三四五六七八九十百千0-9]+)\s*条(之[一二三四五六七八九十]+)?(?:[\s　]+(.*)|$)").unwrap()
@@ -73,9 +74,22 @@ pub(crate) struct Node {
 
 /// What a line is.
 enum Kind {
-    Structural { kind: SectionKind, depth: usize, label: String, title: String, number: Option<Vec<u32>> },
-    Plain { level: u8, title: String },
-    Unit { kind: SectionKind, label: String, number: u32 },
+    Structural {
+        kind: SectionKind,
+        depth: usize,
+        label: String,
+        title: String,
+        number: Option<Vec<u32>>,
+    },
+    Plain {
+        level: u8,
+        title: String,
+    },
+    Unit {
+        kind: SectionKind,
+        label: String,
+        number: u32,
+    },
     Text,
 }
 
@@ -119,7 +133,14 @@ pub(crate) fn build(lines: &[Line], doc_title: &str) -> Outline {
         }
         let in_article = nodes[*stack.last().unwrap()].kind == SectionKind::Article;
         let kind = if line.structural {
-            classify(line, in_article, paragraphs_enabled, &numbering, last_para, paras_in_top)
+            classify(
+                line,
+                in_article,
+                paragraphs_enabled,
+                &numbering,
+                last_para,
+                paras_in_top,
+            )
         } else {
             Kind::Text
         };
@@ -153,10 +174,25 @@ pub(crate) fn build(lines: &[Line], doc_title: &str) -> Outline {
                 if level == 1 {
                     paras_in_top = 0;
                 }
-                let node = open(&mut nodes, &stack, i, SectionKind::Heading, String::new(), title, None, Some(level));
+                let node = open(
+                    &mut nodes,
+                    &stack,
+                    i,
+                    SectionKind::Heading,
+                    String::new(),
+                    title,
+                    None,
+                    Some(level),
+                );
                 stack.push(node);
             }
-            Kind::Structural { kind, depth, label, title, number } => {
+            Kind::Structural {
+                kind,
+                depth,
+                label,
+                title,
+                number,
+            } => {
                 let r = rank_of(kind, depth);
                 while stack.len() > 1 {
                     let top = *stack.last().unwrap();
@@ -169,7 +205,9 @@ pub(crate) fn build(lines: &[Line], doc_title: &str) -> Outline {
                             (None, Some(hm)) => t.md_level.is_some_and(|tl| tl >= hm),
                             // A plain sub-heading is closed when the structural node it sits in
                             // is closed by this heading.
-                            (None, None) => stack.iter().any(|&s| nodes[s].rank.is_some_and(|sr| sr >= r && s != 0)),
+                            (None, None) => stack
+                                .iter()
+                                .any(|&s| nodes[s].rank.is_some_and(|sr| sr >= r && s != 0)),
                         }
                     };
                     if !pop {
@@ -183,10 +221,23 @@ pub(crate) fn build(lines: &[Line], doc_title: &str) -> Outline {
                 if depth == 1 || matches!(kind, SectionKind::Annex) {
                     paras_in_top = 0;
                 }
-                let node = open(&mut nodes, &stack, i, kind, label, title, Some(r), line.md_level);
+                let node = open(
+                    &mut nodes,
+                    &stack,
+                    i,
+                    kind,
+                    label,
+                    title,
+                    Some(r),
+                    line.md_level,
+                );
                 stack.push(node);
             }
-            Kind::Unit { kind, label, number } => {
+            Kind::Unit {
+                kind,
+                label,
+                number,
+            } => {
                 while stack.len() > 1 {
                     let top = *stack.last().unwrap();
                     let t = &nodes[top];
@@ -211,7 +262,16 @@ pub(crate) fn build(lines: &[Line], doc_title: &str) -> Outline {
                     last_article = Some((number, line.number));
                 }
                 let r = rank_of(kind, 0);
-                let node = open(&mut nodes, &stack, i, kind, label, String::new(), Some(r), None);
+                let node = open(
+                    &mut nodes,
+                    &stack,
+                    i,
+                    kind,
+                    label,
+                    String::new(),
+                    Some(r),
+                    None,
+                );
                 nodes[node].body.push(i);
                 stack.push(node);
             }
@@ -254,20 +314,29 @@ fn fix_spans(nodes: &mut [Node], id: usize, end: usize) {
     nodes[id].last_line = end;
     let children = nodes[id].children.clone();
     for (k, &c) in children.iter().enumerate() {
-        let next = children.get(k + 1).map(|&n| nodes[n].first_line.saturating_sub(1)).unwrap_or(end);
+        let next = children
+            .get(k + 1)
+            .map(|&n| nodes[n].first_line.saturating_sub(1))
+            .unwrap_or(end);
         fix_spans(nodes, c, next);
     }
 }
 
 fn normalized(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Whether the document numbers its paragraphs (`1.` … `45.`) as retrieval units: at least
 /// five distinct numbers at line starts, outside tables and code.
 fn numbered_paragraphs_used(lines: &[Line]) -> bool {
     let mut seen = HashSet::new();
-    for l in lines.iter().filter(|l| l.keep && l.structural && l.md_level.is_none()) {
+    for l in lines
+        .iter()
+        .filter(|l| l.keep && l.structural && l.md_level.is_none())
+    {
         if let Some(c) = PARA.captures(&l.clean) {
             seen.insert(c[1].to_string());
             if seen.len() >= 5 {
@@ -316,7 +385,11 @@ fn classify(
         let num = &c[1];
         if let Some(n) = cn::parse_number(num) {
             let suffix = c.get(2).map(|m| m.as_str()).unwrap_or("");
-            return Kind::Unit { kind: SectionKind::Article, label: format!("第{num}条{suffix}"), number: n };
+            return Kind::Unit {
+                kind: SectionKind::Article,
+                label: format!("第{num}条{suffix}"),
+                number: n,
+            };
         }
     }
     if let Some(c) = ZH_DIV.captures(s) {
@@ -338,7 +411,13 @@ fn classify(
         }
     }
     if md && ANNEX.is_match(s) {
-        return Kind::Structural { kind: SectionKind::Annex, depth: 0, label: String::new(), title: tidy_title(s), number: None };
+        return Kind::Structural {
+            kind: SectionKind::Annex,
+            depth: 0,
+            label: String::new(),
+            title: tidy_title(s),
+            number: None,
+        };
     }
     if let Some(c) = ZH_ORD.captures(s)
         && (md || (short && !in_article && s.chars().count() <= 25))
@@ -354,26 +433,46 @@ fn classify(
     }
     if let Some(c) = EN_DIV.captures(s) {
         let rest = c[3].trim();
-        if (md || s.len() <= 100) && (rest.is_empty() || rest.starts_with(|ch: char| ch.is_uppercase())) {
+        if (md || s.len() <= 100)
+            && (rest.is_empty() || rest.starts_with(|ch: char| ch.is_uppercase()))
+        {
             let kind = match &c[1] {
                 "PART" | "Part" => SectionKind::Part,
                 "TITLE" | "Title" => SectionKind::Title,
                 _ => SectionKind::Chapter,
             };
             let word = title_case(&c[1]);
-            return Kind::Structural { kind, depth: 0, label: format!("{word} {}", &c[2]), title: tidy_title(rest), number: None };
+            return Kind::Structural {
+                kind,
+                depth: 0,
+                label: format!("{word} {}", &c[2]),
+                title: tidy_title(rest),
+                number: None,
+            };
         }
     }
     if let Some(c) = EN_ART.captures(s) {
-        let rest = c[3].trim_start_matches(['.', ':', '-', '–', '—', ' ']).trim();
+        let rest = c[3]
+            .trim_start_matches(['.', ':', '-', '–', '—', ' '])
+            .trim();
         let after = &c[3];
         let heading_like = !after.starts_with('(')
-            && (rest.is_empty() || rest.starts_with(|ch: char| ch.is_uppercase() || ch == '"' || ch == '“'))
+            && (rest.is_empty()
+                || rest.starts_with(|ch: char| ch.is_uppercase() || ch == '"' || ch == '“'))
             && s.len() <= 160;
-        if heading_like && let Some(n) = c[2].trim_end_matches(|ch: char| ch.is_alphabetic()).parse::<u32>().ok() {
+        if heading_like
+            && let Some(n) = c[2]
+                .trim_end_matches(|ch: char| ch.is_alphabetic())
+                .parse::<u32>()
+                .ok()
+        {
             let word = title_case(&c[1]);
             let _ = rest;
-            return Kind::Unit { kind: SectionKind::Article, label: format!("{word} {}", &c[2]), number: n };
+            return Kind::Unit {
+                kind: SectionKind::Article,
+                label: format!("{word} {}", &c[2]),
+                number: n,
+            };
         }
     }
     if !in_article
@@ -383,12 +482,17 @@ fn classify(
         && let Ok(n) = c[1].parse::<u32>()
         && ((n > last_para && n <= last_para + 3) || (n == 1 && paras_in_top == 0))
     {
-        return Kind::Unit { kind: SectionKind::Paragraph, label: format!("para {n}"), number: n };
+        return Kind::Unit {
+            kind: SectionKind::Paragraph,
+            label: format!("para {n}"),
+            number: n,
+        };
     }
     if let Some(c) = NUM_HEAD.captures(s) {
         let number: Vec<u32> = c[1].split('.').filter_map(|p| p.parse().ok()).collect();
         let title = c[3].trim();
-        let starts_ok = title.starts_with(|ch: char| ch.is_uppercase() || crate::document::is_cjk(ch));
+        let starts_ok =
+            title.starts_with(|ch: char| ch.is_uppercase() || crate::document::is_cjk(ch));
         let depth = number.len();
         let trailing_dot = !c[2].is_empty();
         let plausible = if md {
@@ -411,7 +515,10 @@ fn classify(
         }
     }
     if let Some(level) = line.md_level {
-        return Kind::Plain { level, title: tidy_title(s) };
+        return Kind::Plain {
+            level,
+            title: tidy_title(s),
+        };
     }
     Kind::Text
 }

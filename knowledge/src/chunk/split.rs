@@ -15,7 +15,8 @@ static ITEM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:（[一二三四五六七八九十]+）|\([一二三四五六七八九十]+\)|\(?[a-z]{1,4}\)|[a-z]{1,4}\.\s|\d{1,2}[.．、]|（\d{1,2}）|\(\d{1,2}\))").unwrap()
 });
 static EN_CLAUSE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\(?(\d{1,2})[.)]\s").unwrap());
-static SENTENCE_END: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[。；！？]|[.;!?][\s]").unwrap());
+static SENTENCE_END: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[。；！？]|[.;!?][\s]").unwrap());
 
 /// The size of a text in approximate model tokens: a CJK character counts one, four other
 /// non-space characters count one.
@@ -91,7 +92,11 @@ impl Emitter<'_> {
         for &c in &node.children {
             let child = &nodes[c];
             let mut p = path.clone();
-            p.segments.push(PathSegment { kind: child.kind, label: child.label.clone(), title: child.title.clone() });
+            p.segments.push(PathSegment {
+                kind: child.kind,
+                label: child.label.clone(),
+                title: child.title.clone(),
+            });
             self.emit(c, &p);
         }
     }
@@ -108,7 +113,11 @@ impl Emitter<'_> {
     }
 
     fn push(&mut self, path: &SectionPath, pieces: &[Piece], whole: bool, group: usize) {
-        let text = pieces.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("\n");
+        let text = pieces
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
         let first = pieces.first().unwrap();
         let last = pieces.last().unwrap();
         let bytes = match (first.bytes, last.bytes) {
@@ -153,10 +162,20 @@ impl Emitter<'_> {
             }
             first = false;
             if token_estimate(&l.clean) <= self.max_tokens {
-                out.push(Piece { text: l.clean.clone(), first_line: i, last_line: i, bytes: None, clause, clause_start: starts });
+                out.push(Piece {
+                    text: l.clean.clone(),
+                    first_line: i,
+                    last_line: i,
+                    bytes: None,
+                    clause,
+                    clause_start: starts,
+                });
                 continue;
             }
-            for (k, (s, text)) in split_sentences(&l.clean, self.max_tokens).into_iter().enumerate() {
+            for (k, (s, text)) in split_sentences(&l.clean, self.max_tokens)
+                .into_iter()
+                .enumerate()
+            {
                 let raw = &self.text[l.start..l.end];
                 let probe: String = text.chars().take(12).collect();
                 let bytes = raw.find(&probe).map(|off| {
@@ -164,7 +183,14 @@ impl Emitter<'_> {
                     (start, (start + text.len()).min(l.end))
                 });
                 let _ = s;
-                out.push(Piece { text, first_line: i, last_line: i, bytes, clause, clause_start: starts && k == 0 });
+                out.push(Piece {
+                    text,
+                    first_line: i,
+                    last_line: i,
+                    bytes,
+                    clause,
+                    clause_start: starts && k == 0,
+                });
             }
         }
         out
@@ -199,7 +225,11 @@ impl Emitter<'_> {
                 format!("({a})–({b})")
             };
             let mut p = path.clone();
-            p.segments.push(PathSegment { kind: SectionKind::Clause, label, title: String::new() });
+            p.segments.push(PathSegment {
+                kind: SectionKind::Clause,
+                label,
+                title: String::new(),
+            });
             self.push(&p, slice, false, id);
         }
     }
@@ -224,7 +254,11 @@ impl Emitter<'_> {
         }
         let mut pieces = Vec::new();
         for para in &paragraphs {
-            let text = para.iter().map(|&i| self.lines[i].clean.as_str()).collect::<Vec<_>>().join("\n");
+            let text = para
+                .iter()
+                .map(|&i| self.lines[i].clean.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
             if token_estimate(&text) <= self.max_tokens {
                 pieces.push(Piece {
                     text,

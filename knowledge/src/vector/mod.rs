@@ -66,7 +66,12 @@ pub trait VectorStore: Send + Sync {
     /// Deletes every point of one document version.
     fn delete_version(&self, version_key: &str) -> Result<(), KnowledgeError>;
     /// The `limit` nearest points that pass `filter`, best first.
-    fn search(&self, vector: &[f32], filter: &ChunkFilter, limit: usize) -> Result<Vec<VectorHit>, KnowledgeError>;
+    fn search(
+        &self,
+        vector: &[f32],
+        filter: &ChunkFilter,
+        limit: usize,
+    ) -> Result<Vec<VectorHit>, KnowledgeError>;
     /// Every document version that has points.
     fn version_keys(&self) -> Result<BTreeSet<String>, KnowledgeError>;
     /// The number of points.
@@ -83,7 +88,14 @@ pub fn point_id(chunk_id: &str) -> u64 {
 }
 
 /// The payload keys that filters use (indexed as keywords in both backends).
-pub const FILTER_KEYS: [&str; 6] = ["doc_id", "version_key", "collection", "classification", "language", "path_prefix"];
+pub const FILTER_KEYS: [&str; 6] = [
+    "doc_id",
+    "version_key",
+    "collection",
+    "classification",
+    "language",
+    "path_prefix",
+];
 
 /// The filter as (key, allowed values) conditions, all of which must hold.
 pub(crate) fn filter_conditions(filter: &ChunkFilter) -> Vec<(&'static str, Vec<String>)> {
@@ -95,7 +107,14 @@ pub(crate) fn filter_conditions(filter: &ChunkFilter) -> Vec<(&'static str, Vec<
         out.push(("doc_id", filter.doc_ids.clone()));
     }
     if !filter.languages.is_empty() {
-        out.push(("language", filter.languages.iter().map(|l| l.as_str().to_string()).collect()));
+        out.push((
+            "language",
+            filter
+                .languages
+                .iter()
+                .map(|l| l.as_str().to_string())
+                .collect(),
+        ));
     }
     if let Some(p) = &filter.path_prefix {
         out.push(("path_prefix", vec![p.clone()]));

@@ -9,9 +9,9 @@ use crate::error::KnowledgeError;
 use crate::filter::ChunkFilter;
 use qdrant_client::Qdrant;
 use qdrant_client::qdrant::{
-    Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, DeletePointsBuilder,
-    Distance, FacetCountsBuilder, FieldType, Filter, PointStruct, QueryPointsBuilder, UpsertPointsBuilder,
-    VectorParamsBuilder, facet_value,
+    Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
+    DeletePointsBuilder, Distance, FacetCountsBuilder, FieldType, Filter, PointStruct,
+    QueryPointsBuilder, UpsertPointsBuilder, VectorParamsBuilder, facet_value,
 };
 use std::collections::BTreeSet;
 
@@ -27,21 +27,50 @@ impl ServerStore {
     /// Connects to `url` (gRPC, e.g. `http://127.0.0.1:6334`) and opens `collection`, creating it
     /// for `dim`-dimensional cosine vectors with keyword indexes on the filter keys when absent.
     pub fn open(url: &str, collection: &str, dim: usize) -> Result<ServerStore, KnowledgeError> {
-        let err = |e: &dyn std::fmt::Display| KnowledgeError::Vector { store: format!("{url}/{collection}"), reason: e.to_string() };
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| err(&e))?;
-        let client = Qdrant::from_url(url).skip_compatibility_check().build().map_err(|e| err(&e))?;
-        let store = ServerStore { url: url.to_string(), collection: collection.to_string(), client, runtime };
-        let exists = store.runtime.block_on(store.client.collection_exists(collection)).map_err(|e| err(&e))?;
+        let err = |e: &dyn std::fmt::Display| KnowledgeError::Vector {
+            store: format!("{url}/{collection}"),
+            reason: e.to_string(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| err(&e))?;
+        let client = Qdrant::from_url(url)
+            .skip_compatibility_check()
+            .build()
+            .map_err(|e| err(&e))?;
+        let store = ServerStore {
+            url: url.to_string(),
+            collection: collection.to_string(),
+            client,
+            runtime,
+        };
+        let exists = store
+            .runtime
+            .block_on(store.client.collection_exists(collection))
+            .map_err(|e| err(&e))?;
         if !exists {
-            let create = CreateCollectionBuilder::new(collection)
-                .vectors_config(VectorParamsBuilder::new(dim as u64, Distance::Cosine).on_disk(true));
-            store.runtime.block_on(store.client.create_collection(create)).map_err(|e| err(&e))?;
+            let create = CreateCollectionBuilder::new(collection).vectors_config(
+                VectorParamsBuilder::new(dim as u64, Distance::Cosine).on_disk(true),
+            );
+            store
+                .runtime
+                .block_on(store.client.create_collection(create))
+                .map_err(|e| err(&e))?;
             for key in FILTER_KEYS {
-                let index = CreateFieldIndexCollectionBuilder::new(collection, key, FieldType::Keyword).wait(true);
-                store.runtime.block_on(store.client.create_field_index(index)).map_err(|e| err(&e))?;
+                let index =
+                    CreateFieldIndexCollectionBuilder::new(collection, key, FieldType::Keyword)
+                        .wait(true);
+                store
+                    .runtime
+                    .block_on(store.client.create_field_index(index))
+                    .map_err(|e| err(&e))?;
             }
         }
-        let info = store.runtime.block_on(store.client.collection_info(collection)).map_err(|e| err(&e))?;
+        let info = store
+            .runtime
+            .block_on(store.client.collection_info(collection))
+            .map_err(|e| err(&e))?;
         let size = info
             .result
             .and_then(|r| r.config)
@@ -53,18 +82,27 @@ impl ServerStore {
                 qdrant_client::qdrant::vectors_config::Config::ParamsMap(_) => None,
             });
         if size != Some(dim) {
-            return Err(err(&format!("collection holds {size:?}-dimensional vectors, the embedder makes {dim}")));
+            return Err(err(&format!(
+                "collection holds {size:?}-dimensional vectors, the embedder makes {dim}"
+            )));
         }
         Ok(store)
     }
 
     fn err(&self, e: impl std::fmt::Display) -> KnowledgeError {
-        KnowledgeError::Vector { store: self.describe(), reason: e.to_string() }
+        KnowledgeError::Vector {
+            store: self.describe(),
+            reason: e.to_string(),
+        }
     }
 
     fn filter(filter: &ChunkFilter) -> Filter {
         Filter::must(filter_conditions(filter).into_iter().map(|(key, values)| {
-            if values.len() == 1 { Condition::matches(key, values[0].clone()) } else { Condition::matches(key, values) }
+            if values.len() == 1 {
+                Condition::matches(key, values[0].clone())
+            } else {
+                Condition::matches(key, values)
+            }
         }))
     }
 }
@@ -82,21 +120,36 @@ impl VectorStore for ServerStore {
         for p in points {
             let payload = serde_json::to_value(&p.payload).map_err(|e| self.err(e))?;
             let payload = qdrant_client::Payload::try_from(payload).map_err(|e| self.err(e))?;
-            list.push(PointStruct::new(point_id(&p.payload.chunk_id), p.vector.clone(), payload));
+            list.push(PointStruct::new(
+                point_id(&p.payload.chunk_id),
+                p.vector.clone(),
+                payload,
+            ));
         }
         let request = UpsertPointsBuilder::new(&self.collection, list).wait(true);
-        self.runtime.block_on(self.client.upsert_points(request)).map_err(|e| self.err(e))?;
+        self.runtime
+            .block_on(self.client.upsert_points(request))
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     fn delete_version(&self, version_key: &str) -> Result<(), KnowledgeError> {
         let filter = Filter::must([Condition::matches("version_key", version_key.to_string())]);
-        let request = DeletePointsBuilder::new(&self.collection).points(filter).wait(true);
-        self.runtime.block_on(self.client.delete_points(request)).map_err(|e| self.err(e))?;
+        let request = DeletePointsBuilder::new(&self.collection)
+            .points(filter)
+            .wait(true);
+        self.runtime
+            .block_on(self.client.delete_points(request))
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
-    fn search(&self, vector: &[f32], filter: &ChunkFilter, limit: usize) -> Result<Vec<VectorHit>, KnowledgeError> {
+    fn search(
+        &self,
+        vector: &[f32],
+        filter: &ChunkFilter,
+        limit: usize,
+    ) -> Result<Vec<VectorHit>, KnowledgeError> {
         if filter.classes.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
@@ -105,20 +158,32 @@ impl VectorStore for ServerStore {
             .filter(Self::filter(filter))
             .limit(limit as u64)
             .with_payload(true);
-        let response = self.runtime.block_on(self.client.query(request)).map_err(|e| self.err(e))?;
+        let response = self
+            .runtime
+            .block_on(self.client.query(request))
+            .map_err(|e| self.err(e))?;
         Ok(response
             .result
             .into_iter()
             .map(|p| {
                 let get = |k: &str| p.get(k).as_str().cloned().unwrap_or_default();
-                VectorHit { score: p.score, chunk_id: get("chunk_id"), version_key: get("version_key") }
+                VectorHit {
+                    score: p.score,
+                    chunk_id: get("chunk_id"),
+                    version_key: get("version_key"),
+                }
             })
             .collect())
     }
 
     fn version_keys(&self) -> Result<BTreeSet<String>, KnowledgeError> {
-        let request = FacetCountsBuilder::new(&self.collection, "version_key").limit(1_000_000).exact(true);
-        let response = self.runtime.block_on(self.client.facet(request)).map_err(|e| self.err(e))?;
+        let request = FacetCountsBuilder::new(&self.collection, "version_key")
+            .limit(1_000_000)
+            .exact(true);
+        let response = self
+            .runtime
+            .block_on(self.client.facet(request))
+            .map_err(|e| self.err(e))?;
         Ok(response
             .hits
             .into_iter()
@@ -132,7 +197,10 @@ impl VectorStore for ServerStore {
 
     fn count(&self) -> Result<usize, KnowledgeError> {
         let request = CountPointsBuilder::new(&self.collection).exact(true);
-        let response = self.runtime.block_on(self.client.count(request)).map_err(|e| self.err(e))?;
+        let response = self
+            .runtime
+            .block_on(self.client.count(request))
+            .map_err(|e| self.err(e))?;
         Ok(response.result.map(|r| r.count as usize).unwrap_or(0))
     }
 
