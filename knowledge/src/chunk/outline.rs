@@ -498,11 +498,10 @@ fn classify(
         let plausible = if md {
             !(depth == 1 && trailing_dot && paragraphs_enabled)
         } else {
-            !in_article
-                && title.chars().count() <= 150
-                && !title.ends_with(['.', ',', ';', ':'])
-                && !(depth == 1 && trailing_dot)
-                && continues(numbering, &number)
+            let too_long = title.chars().count() > 150;
+            let sentence_end = title.ends_with(['.', ',', ';', ':']);
+            let ambiguous = depth == 1 && trailing_dot;
+            !(in_article || too_long || sentence_end || ambiguous) && continues(numbering, &number)
         };
         if starts_ok && plausible && !looks_like_sentence(title) {
             return Kind::Structural {
