@@ -264,11 +264,17 @@ impl Config {
         expand_home(&self.models.dir)
     }
 
-    /// The configuration as TOML with secrets masked, for `deskmate config show`.
-    pub fn to_masked_toml(&self) -> String {
+    /// A copy with every secret (keys naming an API key, token, secret or password) replaced
+    /// by `****`, for display.
+    pub fn masked(&self) -> Config {
         let mut v = toml::Value::try_from(self).expect("config serialises");
         mask(&mut v);
-        toml::to_string_pretty(&v).expect("config serialises")
+        v.try_into().expect("masking keeps the shape")
+    }
+
+    /// The configuration as TOML with secrets masked, for `deskmate config show`.
+    pub fn to_masked_toml(&self) -> String {
+        toml::to_string_pretty(&self.masked()).expect("config serialises")
     }
 
     /// Every key as `(dotted key, environment variable)`, in file order.
