@@ -170,8 +170,10 @@ impl WriteTx<'_> {
 
 struct Inner {
     data_dir: PathBuf,
-    writer: Mutex<Connection>,
+    // Readers are declared (and so dropped) before the writer: the last connection to close
+    // checkpoints the WAL into the main file, and only the read-write one can.
     readers: Vec<Mutex<Connection>>,
+    writer: Mutex<Connection>,
     next_reader: AtomicUsize,
     anchor: AnchorFile,
 }
