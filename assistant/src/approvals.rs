@@ -6,9 +6,9 @@
 //! transition in the same transaction. Editing before approval stores a new payload version with
 //! the diff against the previous one; every version stays readable.
 
+use crate::Assistant;
 use crate::error::{AssistantError, Result};
 use crate::store::{Actor, AuditRecord, WriteTx, time};
-use crate::Assistant;
 use policies::approval::{ApprovalDecision, ApprovalState, ApprovalView, Transition, decide};
 use policies::{Clearance, DataClass, Denial, Principal, Role};
 use rusqlite::{OptionalExtension, Row, params};
@@ -218,13 +218,21 @@ pub fn json_diff(before: &Value, after: &Value) -> Vec<Change> {
                     let p = format!("{path}/{}", k.replace('~', "~0").replace('/', "~1"));
                     match y.get(k) {
                         Some(vb) => walk(&p, va, vb, out),
-                        None => out.push(Change { path: p, before: Some(va.clone()), after: None }),
+                        None => out.push(Change {
+                            path: p,
+                            before: Some(va.clone()),
+                            after: None,
+                        }),
                     }
                 }
                 for (k, vb) in y {
                     if !x.contains_key(k) {
                         let p = format!("{path}/{}", k.replace('~', "~0").replace('/', "~1"));
-                        out.push(Change { path: p, before: None, after: Some(vb.clone()) });
+                        out.push(Change {
+                            path: p,
+                            before: None,
+                            after: Some(vb.clone()),
+                        });
                     }
                 }
             }
@@ -252,7 +260,10 @@ impl Assistant {
             && !Clearance::of(role).can_read(a.classification)
         {
             // Do not reveal that a request the caller may not see exists.
-            return Err(AssistantError::NotFound { kind: "approval", id: a.id.clone() });
+            return Err(AssistantError::NotFound {
+                kind: "approval",
+                id: a.id.clone(),
+            });
         }
         Ok(())
     }
@@ -260,10 +271,14 @@ impl Assistant {
     /// Creates an approval request.
     pub fn create_approval(&self, actor: &Actor, new: NewApproval) -> Result<Approval> {
         if new.kind.trim().is_empty() || new.kind.len() > 64 {
-            return Err(AssistantError::Invalid("kind must be 1-64 characters".into()));
+            return Err(AssistantError::Invalid(
+                "kind must be 1-64 characters".into(),
+            ));
         }
         if new.title.len() > 500 {
-            return Err(AssistantError::Invalid("title must be at most 500 characters".into()));
+            return Err(AssistantError::Invalid(
+                "title must be at most 500 characters".into(),
+            ));
         }
         if let Some(role) = actor.role
             && !Clearance::of(role).can_read(new.class)
@@ -351,7 +366,10 @@ impl Assistant {
         })?;
         self.store
             .read(|c| load(c, &created))?
-            .ok_or_else(|| AssistantError::NotFound { kind: "approval", id: created })
+            .ok_or_else(|| AssistantError::NotFound {
+                kind: "approval",
+                id: created,
+            })
     }
 
     /// One approval request with all its versions. Reads of important or core requests are
@@ -360,7 +378,10 @@ impl Assistant {
         let mut a = self
             .store
             .read(|c| load(c, id))?
-            .ok_or_else(|| AssistantError::NotFound { kind: "approval", id: id.into() })?;
+            .ok_or_else(|| AssistantError::NotFound {
+                kind: "approval",
+                id: id.into(),
+            })?;
         self.approval_clearance(actor, &a)?;
         a.versions = self.store.read(|c| {
             let mut stmt = c.prepare(
@@ -391,7 +412,9 @@ impl Assistant {
         let now = time::fmt(time::now());
         let (state_sql, state_arg) = match f.state {
             None => ("1", String::new()),
-            Some(ApprovalState::Pending) => ("a.state = 'pending' AND a.expires_at > ?5", now.clone()),
+            Some(ApprovalState::Pending) => {
+                ("a.state = 'pending' AND a.expires_at > ?5", now.clone())
+            }
             Some(ApprovalState::Expired) => (
                 "(a.state = 'expired' OR (a.state = 'pending' AND a.expires_at <= ?5))",
                 now.clone(),
@@ -409,11 +432,8 @@ impl Assistant {
             let mut stmt = c.prepare(&sql)?;
             let role = f.required_role.map(Role::as_str);
             let rows = if state_sql == "1" {
-                stmt.query_map(
-                    params![f.kind, role, f.maker, limit],
-                    row_to_approval,
-                )?
-                .collect::<rusqlite::Result<Vec<_>>>()?
+                stmt.query_map(params![f.kind, role, f.maker, limit], row_to_approval)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
             } else {
                 stmt.query_map(
                     params![f.kind, role, f.maker, limit, state_arg],
@@ -459,17 +479,38 @@ impl Assistant {
     }
 
     /// Approves a request. Approving an approved request again is a no-op.
-    pub fn approve(&self, actor: &Actor, who: &Principal, id: &str, note: Option<&str>) -> Result<Decided> {
-        self.decide(actor, who, id, ApprovalDecision::Approve, note.map(str::to_string), None)
-    }
-
-    /// Rejects a request with a reason. Rejecting a rejected request again is a no-op.
-    pub fn reject(&self, actor: &Actor, who: &Principal, id: &str, reason: &str) -> Result<Decided> {
+    pub fn approve(
+        &self,
+        actor: &Actor,
+        who: &Principal,
+        id: &str,
+        note: Option<&str>,
+    ) -> Result<Decided> {
         self.decide(
             actor,
             who,
             id,
-            ApprovalDecision::Reject { reason: reason.to_string() },
+            ApprovalDecision::Approve,
+            note.map(str::to_string),
+            None,
+        )
+    }
+
+    /// Rejects a request with a reason. Rejecting a rejected request again is a no-op.
+    pub fn reject(
+        &self,
+        actor: &Actor,
+        who: &Principal,
+        id: &str,
+        reason: &str,
+    ) -> Result<Decided> {
+        self.decide(
+            actor,
+            who,
+            id,
+            ApprovalDecision::Reject {
+                reason: reason.to_string(),
+            },
             Some(reason.to_string()),
             None,
         )
@@ -485,7 +526,14 @@ impl Assistant {
         payload: Value,
         note: Option<&str>,
     ) -> Result<Decided> {
-        self.decide(actor, who, id, ApprovalDecision::Edit, note.map(str::to_string), Some(payload))
+        self.decide(
+            actor,
+            who,
+            id,
+            ApprovalDecision::Edit,
+            note.map(str::to_string),
+            Some(payload),
+        )
     }
 
     fn decide(
@@ -501,8 +549,11 @@ impl Assistant {
         // Expiry must be recorded even though the request is then refused, so the refusal is
         // returned after the write commits.
         let outcome = self.store.write(actor, |tx| {
-            let (a, stored) = load_with_state(tx.conn(), id)?
-                .ok_or_else(|| AssistantError::NotFound { kind: "approval", id: id.into() })?;
+            let (a, stored) =
+                load_with_state(tx.conn(), id)?.ok_or_else(|| AssistantError::NotFound {
+                    kind: "approval",
+                    id: id.into(),
+                })?;
             self.approval_clearance(actor, &a)?;
             let t = decide(&view(&a, stored), who, &decision, now)?;
             let stamp = time::fmt(now);
@@ -587,7 +638,9 @@ impl Assistant {
             let mut stmt = c.prepare(
                 "SELECT id FROM approvals WHERE state = 'pending' AND expires_at <= ?1 LIMIT 1000",
             )?;
-            let ids = stmt.query_map([&now], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let ids = stmt
+                .query_map([&now], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
             Ok::<_, AssistantError>(ids)
         })?;
         if due.is_empty() {
@@ -651,15 +704,20 @@ fn mark_expired(tx: &mut WriteTx<'_>, a: &Approval) -> Result<()> {
 }
 
 fn supersede(tx: &mut WriteTx<'_>, old: &str, new_id: &str) -> Result<()> {
-    let a = load(tx.conn(), old)?
-        .ok_or_else(|| AssistantError::NotFound { kind: "approval", id: old.into() })?;
+    let a = load(tx.conn(), old)?.ok_or_else(|| AssistantError::NotFound {
+        kind: "approval",
+        id: old.into(),
+    })?;
     if a.state != ApprovalState::Pending && a.state != ApprovalState::Expired {
         return Err(AssistantError::Conflict(format!(
             "approval {old} is {}; only pending or expired requests can be superseded",
             a.state
         )));
     }
-    if a.maker != tx.actor().user && tx.actor().role != Some(Role::Admin) && tx.actor().role.is_some() {
+    if a.maker != tx.actor().user
+        && tx.actor().role != Some(Role::Admin)
+        && tx.actor().role.is_some()
+    {
         return Err(AssistantError::Forbidden(format!(
             "only the maker ({}) may supersede approval {old}",
             a.maker

@@ -64,7 +64,10 @@ pub enum BackupError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
-    move |source| BackupError::Io { path: path.to_path_buf(), source }
+    move |source| BackupError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn sha256_file(path: &Path) -> Result<String, BackupError> {
@@ -77,11 +80,16 @@ pub fn backup(store: &Store, dest: &Path) -> Result<BackupManifest, BackupError>
     if dest.exists() && std::fs::read_dir(dest).map_err(io(dest))?.next().is_some() {
         return Err(BackupError::DestinationNotEmpty(dest.to_path_buf()));
     }
-    let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io(parent))?;
     let tmp = parent.join(format!(
         ".{}.partial",
-        dest.file_name().and_then(|n| n.to_str()).unwrap_or("backup")
+        dest.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("backup")
     ));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
@@ -90,8 +98,9 @@ pub fn backup(store: &Store, dest: &Path) -> Result<BackupManifest, BackupError>
     let db = tmp.join(store::DB_FILE);
     store.snapshot_to(&db)?;
     // The anchor must describe the snapshot, not the live database, which may have moved on.
-    let snap = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(StoreError::from)?;
+    let snap =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(StoreError::from)?;
     let report = store::verify_chain(&snap, None)?;
     if let Some(b) = report.first_break {
         return Err(BackupError::NotIntact {
@@ -99,8 +108,9 @@ pub fn backup(store: &Store, dest: &Path) -> Result<BackupManifest, BackupError>
             problem: format!("the live audit chain is broken: {b}; run `deskmate audit verify`"),
         });
     }
-    let schema_version: i64 =
-        snap.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(StoreError::from)?;
+    let schema_version: i64 = snap
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(StoreError::from)?;
     drop(snap);
     if let Some(head) = &report.head {
         AnchorFile::new(&tmp).write_unconditionally(head)?;
@@ -120,8 +130,11 @@ pub fn backup(store: &Store, dest: &Path) -> Result<BackupManifest, BackupError>
         files,
     };
     let mpath = tmp.join(MANIFEST);
-    std::fs::write(&mpath, serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))
-        .map_err(io(&mpath))?;
+    std::fs::write(
+        &mpath,
+        serde_json::to_vec_pretty(&manifest).expect("manifest serialises"),
+    )
+    .map_err(io(&mpath))?;
     if dest.exists() {
         std::fs::remove_dir(dest).map_err(io(dest))?;
     }
@@ -131,13 +144,20 @@ pub fn backup(store: &Store, dest: &Path) -> Result<BackupManifest, BackupError>
 
 /// Checks a backup's files and audit chain without changing anything.
 pub fn check(dir: &Path) -> Result<BackupManifest, BackupError> {
-    let not_intact = |problem: String| BackupError::NotIntact { dir: dir.to_path_buf(), problem };
+    let not_intact = |problem: String| BackupError::NotIntact {
+        dir: dir.to_path_buf(),
+        problem,
+    };
     let mpath = dir.join(MANIFEST);
-    let text = std::fs::read_to_string(&mpath).map_err(|e| not_intact(format!("{MANIFEST}: {e}")))?;
+    let text =
+        std::fs::read_to_string(&mpath).map_err(|e| not_intact(format!("{MANIFEST}: {e}")))?;
     let manifest: BackupManifest =
         serde_json::from_str(&text).map_err(|e| not_intact(format!("{MANIFEST}: {e}")))?;
     if !manifest.files.contains_key(store::DB_FILE) {
-        return Err(not_intact(format!("the manifest lists no {}", store::DB_FILE)));
+        return Err(not_intact(format!(
+            "the manifest lists no {}",
+            store::DB_FILE
+        )));
     }
     for (name, want) in &manifest.files {
         let p = dir.join(name);
@@ -145,7 +165,9 @@ pub fn check(dir: &Path) -> Result<BackupManifest, BackupError> {
             return Err(not_intact(format!("{name} is missing")));
         }
         if &sha256_file(&p)? != want {
-            return Err(not_intact(format!("{name} does not match its SHA-256 in the manifest")));
+            return Err(not_intact(format!(
+                "{name} does not match its SHA-256 in the manifest"
+            )));
         }
     }
     let anchor = AnchorFile::new(dir).read()?;
@@ -173,9 +195,19 @@ pub struct RestoreReport {
 /// Replaces `data_dir` with the backup in `dir`.
 pub fn restore(dir: &Path, data_dir: &Path) -> Result<RestoreReport, BackupError> {
     let manifest = check(dir)?;
-    let lock = if data_dir.exists() { Some(DataDirLock::acquire(data_dir, "restore")?) } else { None };
-    let name = data_dir.file_name().and_then(|n| n.to_str()).unwrap_or("data");
-    let parent = data_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let lock = if data_dir.exists() {
+        Some(DataDirLock::acquire(data_dir, "restore")?)
+    } else {
+        None
+    };
+    let name = data_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("data");
+    let parent = data_dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let staging = parent.join(format!(".{name}.restoring"));
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
@@ -184,7 +216,9 @@ pub fn restore(dir: &Path, data_dir: &Path) -> Result<RestoreReport, BackupError
     for file in manifest.files.keys() {
         let to = staging.join(file);
         std::fs::copy(dir.join(file), &to).map_err(io(&to))?;
-        std::fs::File::open(&to).and_then(|f| f.sync_all()).map_err(io(&to))?;
+        std::fs::File::open(&to)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&to))?;
     }
     let previous = if data_dir.exists() {
         let stamp = time::fmt(time::now()).replace([':', '.'], "-");
@@ -196,5 +230,8 @@ pub fn restore(dir: &Path, data_dir: &Path) -> Result<RestoreReport, BackupError
     };
     drop(lock);
     std::fs::rename(&staging, data_dir).map_err(io(data_dir))?;
-    Ok(RestoreReport { manifest, previous_data_dir: previous })
+    Ok(RestoreReport {
+        manifest,
+        previous_data_dir: previous,
+    })
 }

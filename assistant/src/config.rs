@@ -70,7 +70,9 @@ pub struct StorageConfig {
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { data_dir: PathBuf::from("data") }
+        StorageConfig {
+            data_dir: PathBuf::from("data"),
+        }
     }
 }
 
@@ -90,7 +92,11 @@ impl Default for ApprovalsConfig {
     fn default() -> Self {
         ApprovalsConfig {
             default_expiry_secs: 24 * 3600,
-            four_eyes_kinds: vec!["extraction".into(), "confirmation_draft".into(), "report".into()],
+            four_eyes_kinds: vec![
+                "extraction".into(),
+                "confirmation_draft".into(),
+                "report".into(),
+            ],
             sweep_interval_secs: 5,
         }
     }
@@ -136,7 +142,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { level: "info".into(), format: "text".into() }
+        LogConfig {
+            level: "info".into(),
+            format: "text".into(),
+        }
     }
 }
 
@@ -202,8 +211,10 @@ impl Config {
         let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");
         let mut merged = defaults.clone();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
             let value: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
                 path: path.to_path_buf(),
                 message: e.to_string(),
@@ -217,29 +228,53 @@ impl Config {
             )?;
         }
         let env_overrides = apply_env(&mut merged, &defaults, env)?;
-        let config: Config = serde_path_to_error::deserialize(merged).map_err(|e| {
-            ConfigError::Invalid { key: e.path().to_string(), message: e.inner().to_string() }
-        })?;
+        let config: Config =
+            serde_path_to_error::deserialize(merged).map_err(|e| ConfigError::Invalid {
+                key: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
         config.validate()?;
-        Ok(LoadedConfig { config, file: file.map(Path::to_path_buf), env_overrides })
+        Ok(LoadedConfig {
+            config,
+            file: file.map(Path::to_path_buf),
+            env_overrides,
+        })
     }
 
     /// Checks values the types alone do not constrain.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key: &str, message: String| ConfigError::Invalid { key: key.into(), message };
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.into(),
+            message,
+        };
         self.server.bind.parse::<SocketAddr>().map_err(|_| {
             invalid(
                 "server.bind",
-                format!("{:?} is not an address; use IP:PORT such as 127.0.0.1:8080", self.server.bind),
+                format!(
+                    "{:?} is not an address; use IP:PORT such as 127.0.0.1:8080",
+                    self.server.bind
+                ),
             )
         })?;
         for (key, v) in [
-            ("server.request_timeout_secs", self.server.request_timeout_secs),
+            (
+                "server.request_timeout_secs",
+                self.server.request_timeout_secs,
+            ),
             ("server.max_body_bytes", self.server.max_body_bytes),
             ("server.max_upload_bytes", self.server.max_upload_bytes),
-            ("server.concurrency_limit", u64::from(self.server.concurrency_limit)),
-            ("approvals.default_expiry_secs", self.approvals.default_expiry_secs),
-            ("approvals.sweep_interval_secs", self.approvals.sweep_interval_secs),
+            (
+                "server.concurrency_limit",
+                u64::from(self.server.concurrency_limit),
+            ),
+            (
+                "approvals.default_expiry_secs",
+                self.approvals.default_expiry_secs,
+            ),
+            (
+                "approvals.sweep_interval_secs",
+                self.approvals.sweep_interval_secs,
+            ),
         ] {
             if v == 0 {
                 return Err(invalid(key, "must be greater than 0".into()));
@@ -300,7 +335,10 @@ fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
     } else {
         Err(ConfigError::Invalid {
             key: key.into(),
-            message: format!("{value:?} is not allowed; allowed values: {}", allowed.join(", ")),
+            message: format!(
+                "{value:?} is not allowed; allowed values: {}",
+                allowed.join(", ")
+            ),
         })
     }
 }
@@ -313,7 +351,9 @@ fn env_name(section: &str, key: &str) -> String {
 pub fn expand_home(p: &str) -> PathBuf {
     match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ if p == "~" => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| p.into()),
+        _ if p == "~" => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| p.into()),
         _ => PathBuf::from(p),
     }
 }
@@ -345,7 +385,11 @@ fn merge_checked(
     match (merged, defaults, incoming) {
         (toml::Value::Table(m), toml::Value::Table(d), toml::Value::Table(inc)) => {
             for (k, v) in inc {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 let Some(dv) = d.get(&k) else {
                     return Err(ConfigError::UnknownKey {
                         key,
@@ -383,7 +427,9 @@ fn apply_env(
         return Ok(used);
     };
     for (section, dtable) in d {
-        let toml::Value::Table(dkeys) = dtable else { continue };
+        let toml::Value::Table(dkeys) = dtable else {
+            continue;
+        };
         for (key, dv) in dkeys {
             let var = env_name(section, key);
             known.insert(var.clone(), ());
@@ -450,7 +496,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn load_str(toml_text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -470,7 +519,10 @@ mod tests {
     fn file_then_env_override() {
         let c = load_str(
             "[server]\nbind = \"0.0.0.0:9000\"\n[approvals]\nfour_eyes_kinds = [\"quote\"]\n",
-            &[("DESKMATE_SERVER_CONCURRENCY_LIMIT", "7"), ("DESKMATE_LOG_FORMAT", "json")],
+            &[
+                ("DESKMATE_SERVER_CONCURRENCY_LIMIT", "7"),
+                ("DESKMATE_LOG_FORMAT", "json"),
+            ],
         )
         .unwrap();
         assert_eq!(c.server.bind, "0.0.0.0:9000");
@@ -483,16 +535,41 @@ mod tests {
 
     #[test]
     fn errors_name_the_key_and_allowed_values() {
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
-            ("[server]\nbnd = \"x\"", &[], "unknown config key `server.bnd`"),
-            ("[serve]\n", &[], "allowed keys here: approvals, log, models, server, storage"),
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case<'_>] = &[
+            (
+                "[server]\nbnd = \"x\"",
+                &[],
+                "unknown config key `server.bnd`",
+            ),
+            (
+                "[serve]\n",
+                &[],
+                "allowed keys here: approvals, log, models, server, storage",
+            ),
             ("[log]\nformat = \"xml\"", &[], "allowed values: text, json"),
             ("[server]\nbind = \"localhost\"", &[], "`server.bind`"),
-            ("[server]\nconcurrency_limit = \"many\"", &[], "server.concurrency_limit"),
+            (
+                "[server]\nconcurrency_limit = \"many\"",
+                &[],
+                "server.concurrency_limit",
+            ),
             ("[server]\nrequest_timeout_secs = 0", &[], "greater than 0"),
-            ("", &[("DESKMATE_SERVER_CONCURRENCY_LIMIT", "lots")], "is not an integer"),
-            ("", &[("DESKMATE_SERVER_BINDD", "x")], "DESKMATE_SERVER_BINDD"),
-            ("[models]\nbackend = \"remote\"", &[], "models.remote_base_url"),
+            (
+                "",
+                &[("DESKMATE_SERVER_CONCURRENCY_LIMIT", "lots")],
+                "is not an integer",
+            ),
+            (
+                "",
+                &[("DESKMATE_SERVER_BINDD", "x")],
+                "DESKMATE_SERVER_BINDD",
+            ),
+            (
+                "[models]\nbackend = \"remote\"",
+                &[],
+                "models.remote_base_url",
+            ),
             ("server = 3", &[], "must be a table"),
             ("[server\n", &[], "not valid TOML"),
         ];
@@ -514,7 +591,11 @@ mod tests {
     fn example_file_matches_defaults() {
         let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../deskmate.example.toml");
         let c = Config::load(Some(Path::new(p)), &env(&[])).unwrap().config;
-        assert_eq!(c, Config::default(), "deskmate.example.toml drifted from Config::default()");
+        assert_eq!(
+            c,
+            Config::default(),
+            "deskmate.example.toml drifted from Config::default()"
+        );
         let text = std::fs::read_to_string(p).unwrap();
         for (key, var) in Config::keys() {
             let leaf = key.split('.').nth(1).unwrap();

@@ -5,9 +5,9 @@
 //! user with the user's current role; revoked or expired tokens and disabled users authenticate
 //! as nobody.
 
+use crate::Assistant;
 use crate::error::{AssistantError, Result};
 use crate::store::{Actor, AuditRecord, time};
-use crate::Assistant;
 use base64::Engine;
 use policies::{DataClass, Principal, Role};
 use rusqlite::{OptionalExtension, params};
@@ -54,7 +54,9 @@ pub fn token_hash(token: &str) -> String {
 
 fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
 }
 
 impl Assistant {
@@ -72,7 +74,9 @@ impl Assistant {
                 .query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
                 .optional()?;
             if exists.is_some() {
-                return Err(AssistantError::Conflict(format!("user {name:?} already exists")));
+                return Err(AssistantError::Conflict(format!(
+                    "user {name:?} already exists"
+                )));
             }
             tx.conn().execute(
                 "INSERT INTO users (name, role, created_at, created_by) VALUES (?1, ?2, ?3, ?4)",
@@ -106,12 +110,24 @@ impl Assistant {
                  FROM users u WHERE u.disabled_at IS NULL ORDER BY u.name",
             )?;
             let rows = stmt.query_map([&now], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
             })?;
             let mut out = Vec::new();
             for row in rows {
                 let (name, role, created_at, created_by, active_tokens) = row?;
-                out.push(User { name, role: parse_role(&role)?, created_at, created_by, active_tokens });
+                out.push(User {
+                    name,
+                    role: parse_role(&role)?,
+                    created_at,
+                    created_by,
+                    active_tokens,
+                });
             }
             Ok(out)
         })
@@ -126,7 +142,10 @@ impl Assistant {
         ttl: Option<::time::Duration>,
     ) -> Result<IssuedToken> {
         let secret: [u8; 32] = rand::random();
-        let token = format!("dm_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
+        let token = format!(
+            "dm_{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+        );
         let id = format!("tok_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let now = time::now();
         let expires_at = ttl.map(|d| time::fmt(now + d));
@@ -140,12 +159,22 @@ impl Assistant {
                 )
                 .optional()?;
             let Some((user_id, role)) = row else {
-                return Err(AssistantError::NotFound { kind: "user", id: user.into() });
+                return Err(AssistantError::NotFound {
+                    kind: "user",
+                    id: user.into(),
+                });
             };
             tx.conn().execute(
                 "INSERT INTO tokens (id, user_id, hash, label, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, user_id, token_hash(&token), label, time::fmt(now), expires_at],
+                params![
+                    id,
+                    user_id,
+                    token_hash(&token),
+                    label,
+                    time::fmt(now),
+                    expires_at
+                ],
             )?;
             tx.audit(AuditRecord {
                 action: "token.issue",
@@ -171,14 +200,21 @@ impl Assistant {
         self.store.write(actor, |tx| {
             let revoked: Option<Option<String>> = tx
                 .conn()
-                .query_row("SELECT revoked_at FROM tokens WHERE id = ?1", [id], |r| r.get(0))
+                .query_row("SELECT revoked_at FROM tokens WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             match revoked {
-                None => Err(AssistantError::NotFound { kind: "token", id: id.into() }),
+                None => Err(AssistantError::NotFound {
+                    kind: "token",
+                    id: id.into(),
+                }),
                 Some(Some(_)) => Ok(()),
                 Some(None) => {
-                    tx.conn()
-                        .execute("UPDATE tokens SET revoked_at = ?1 WHERE id = ?2", params![now, id])?;
+                    tx.conn().execute(
+                        "UPDATE tokens SET revoked_at = ?1 WHERE id = ?2",
+                        params![now, id],
+                    )?;
                     tx.audit(AuditRecord {
                         action: "token.revoke",
                         object_kind: "token",
@@ -200,7 +236,9 @@ impl Assistant {
                 "SELECT t.id FROM tokens t JOIN users u ON u.id = t.user_id
                  WHERE u.name = ?1 AND t.label = ?2 AND t.revoked_at IS NULL",
             )?;
-            let ids = stmt.query_map([user, label], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            let ids = stmt
+                .query_map([user, label], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
             Ok::<_, AssistantError>(ids)
         })?;
         for id in &ids {
@@ -225,7 +263,13 @@ impl Assistant {
             )
             .optional()
         })?;
-        row.map(|(user, role)| Ok(Principal { user, role: parse_role(&role)? })).transpose()
+        row.map(|(user, role)| {
+            Ok(Principal {
+                user,
+                role: parse_role(&role)?,
+            })
+        })
+        .transpose()
     }
 
     /// Whether any user with role admin exists.

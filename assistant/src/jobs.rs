@@ -2,9 +2,9 @@
 //! progress, result and error, so that a client can poll `GET /v1/jobs/{id}` and a restart never
 //! loses track of what was asked for.
 
+use crate::Assistant;
 use crate::error::{AssistantError, Result};
 use crate::store::{Actor, AuditRecord, time};
-use crate::Assistant;
 use policies::{Clearance, DataClass};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -104,13 +104,26 @@ fn row_to_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
 
 impl Assistant {
     /// Records a new queued job.
-    pub fn create_job(&self, actor: &Actor, kind: &str, class: DataClass, input: Value) -> Result<Job> {
+    pub fn create_job(
+        &self,
+        actor: &Actor,
+        kind: &str,
+        class: DataClass,
+        input: Value,
+    ) -> Result<Job> {
         let id = format!("job_{}", uuid::Uuid::new_v4().simple());
         self.store.write(actor, |tx| {
             tx.conn().execute(
                 "INSERT INTO jobs (id, kind, state, classification, created_by, created_at, input)
                  VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6)",
-                params![id, kind, class.to_string(), actor.user, time::fmt(time::now()), input.to_string()],
+                params![
+                    id,
+                    kind,
+                    class.to_string(),
+                    actor.user,
+                    time::fmt(time::now()),
+                    input.to_string()
+                ],
             )?;
             tx.audit(AuditRecord {
                 action: "job.create",
@@ -126,7 +139,13 @@ impl Assistant {
 
     /// Marks a job running.
     pub fn start_job(&self, id: &str) -> Result<()> {
-        self.set_job(id, "state = 'running', started_at = ?2", &[&time::fmt(time::now())], "job.start", json!({}))
+        self.set_job(
+            id,
+            "state = 'running', started_at = ?2",
+            &[&time::fmt(time::now())],
+            "job.start",
+            json!({}),
+        )
     }
 
     /// Records progress (0.0-1.0). Not audited: progress is not a state change anyone relies on.
@@ -173,7 +192,10 @@ impl Assistant {
         self.store.write(&Actor::system(), |tx| {
             let mut all: Vec<&dyn rusqlite::ToSql> = vec![&id];
             all.extend_from_slice(args);
-            tx.conn().execute(&format!("UPDATE jobs SET {set} WHERE id = ?1"), all.as_slice())?;
+            tx.conn().execute(
+                &format!("UPDATE jobs SET {set} WHERE id = ?1"),
+                all.as_slice(),
+            )?;
             tx.audit(AuditRecord {
                 action,
                 object_kind: "job",
@@ -188,10 +210,17 @@ impl Assistant {
     fn job_unchecked(&self, id: &str) -> Result<Job> {
         self.store
             .read(|c| {
-                c.query_row(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"), [id], row_to_job)
-                    .optional()
+                c.query_row(
+                    &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+                    [id],
+                    row_to_job,
+                )
+                .optional()
             })?
-            .ok_or_else(|| AssistantError::NotFound { kind: "job", id: id.into() })
+            .ok_or_else(|| AssistantError::NotFound {
+                kind: "job",
+                id: id.into(),
+            })
     }
 
     /// A job, if the caller is cleared for its classification (audited when it is important).
@@ -200,7 +229,10 @@ impl Assistant {
         if let Some(role) = actor.role
             && !Clearance::of(role).can_read(job.classification)
         {
-            return Err(AssistantError::NotFound { kind: "job", id: id.into() });
+            return Err(AssistantError::NotFound {
+                kind: "job",
+                id: id.into(),
+            });
         }
         self.audit_read(actor, "job.read", "job", id, job.classification)?;
         Ok(job)
@@ -214,7 +246,8 @@ impl Assistant {
                 "SELECT {COLUMNS} FROM jobs WHERE (?1 OR created_by = ?2)
                  ORDER BY created_at DESC LIMIT ?3"
             ))?;
-            let rows = stmt.query_map(params![all, actor.user, limit.clamp(1, 1000)], row_to_job)?;
+            let rows =
+                stmt.query_map(params![all, actor.user, limit.clamp(1, 1000)], row_to_job)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }

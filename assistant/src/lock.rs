@@ -42,7 +42,10 @@ impl DataDirLock {
     /// Takes the lock for `purpose` (`server`, `restore`) or says who holds it.
     pub fn acquire(dir: &Path, purpose: &str) -> Result<DataDirLock, LockError> {
         let path = dir.join(LOCK_FILE);
-        let io = |source| LockError::Io { path: path.clone(), source };
+        let io = |source| LockError::Io {
+            path: path.clone(),
+            source,
+        };
         std::fs::create_dir_all(dir).map_err(io)?;
         let mut file = OpenOptions::new()
             .read(true)
@@ -59,7 +62,11 @@ impl DataDirLock {
             let _ = file.read_to_string(&mut holder);
             return Err(LockError::Held {
                 dir: dir.to_path_buf(),
-                holder: if holder.trim().is_empty() { "unknown holder".into() } else { holder.trim().into() },
+                holder: if holder.trim().is_empty() {
+                    "unknown holder".into()
+                } else {
+                    holder.trim().into()
+                },
             });
         }
         file.set_len(0).map_err(io)?;
@@ -85,7 +92,9 @@ mod tests {
     fn second_holder_is_refused_and_named() {
         let dir = tempfile::tempdir().unwrap();
         let held = DataDirLock::acquire(dir.path(), "server").unwrap();
-        let err = DataDirLock::acquire(dir.path(), "restore").unwrap_err().to_string();
+        let err = DataDirLock::acquire(dir.path(), "restore")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("server, pid"), "{err}");
         drop(held);
         DataDirLock::acquire(dir.path(), "restore").unwrap();

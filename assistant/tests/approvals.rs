@@ -17,11 +17,17 @@ fn desk() -> Desk {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.storage.data_dir = dir.path().to_path_buf();
-    Desk { a: Assistant::open(config).unwrap(), _dir: dir }
+    Desk {
+        a: Assistant::open(config).unwrap(),
+        _dir: dir,
+    }
 }
 
 fn who(user: &str, role: Role) -> (Principal, Actor) {
-    let p = Principal { user: user.into(), role };
+    let p = Principal {
+        user: user.into(),
+        role,
+    };
     let a = Actor::user(&p, Some(format!("req-{user}")));
     (p, a)
 }
@@ -55,8 +61,13 @@ fn four_eyes_is_enforced_even_for_admins() {
     let (alice, alice_a) = who("alice", Role::Trader);
     let (_, root_a) = who("root", Role::Admin);
     let created = d.a.create_approval(&alice_a, quote(true)).unwrap();
-    let err = d.a.approve(&alice_a, &alice, &created.id, None).unwrap_err();
-    assert!(matches!(err, AssistantError::Denied(Denial::FourEyes { .. })), "{err}");
+    let err =
+        d.a.approve(&alice_a, &alice, &created.id, None)
+            .unwrap_err();
+    assert!(
+        matches!(err, AssistantError::Denied(Denial::FourEyes { .. })),
+        "{err}"
+    );
     // An admin who made the request cannot approve it either.
     let (root, _) = who("root", Role::Admin);
     let by_admin = d.a.create_approval(&root_a, quote(true)).unwrap();
@@ -101,14 +112,28 @@ fn decisions_are_idempotent() {
     assert_eq!(again.approval.state, ApprovalState::Approved);
     // Only the read of the approval is audited on a repeat, no second approve entry.
     let after = actions(&d.a);
-    assert_eq!(after[before..].iter().filter(|a| *a == "approval.approve").count(), 0);
+    assert_eq!(
+        after[before..]
+            .iter()
+            .filter(|a| *a == "approval.approve")
+            .count(),
+        0
+    );
     // The opposite decision is a conflict, not a no-op.
-    let err = d.a.reject(&bob_a, &bob, &id, "changed my mind").unwrap_err();
-    assert!(matches!(err, AssistantError::Denied(Denial::NotPending { .. })), "{err}");
+    let err =
+        d.a.reject(&bob_a, &bob, &id, "changed my mind")
+            .unwrap_err();
+    assert!(
+        matches!(err, AssistantError::Denied(Denial::NotPending { .. })),
+        "{err}"
+    );
 
     let id = d.a.create_approval(&alice_a, quote(true)).unwrap().id;
     let err = d.a.reject(&bob_a, &bob, &id, "  ").unwrap_err();
-    assert!(matches!(err, AssistantError::Denied(Denial::ReasonRequired)));
+    assert!(matches!(
+        err,
+        AssistantError::Denied(Denial::ReasonRequired)
+    ));
     assert!(d.a.reject(&bob_a, &bob, &id, "stale vol").unwrap().changed);
     let again = d.a.reject(&bob_a, &bob, &id, "stale vol").unwrap();
     assert!(!again.changed);
@@ -134,19 +159,28 @@ fn requests_expire_and_can_no_longer_be_decided() {
     assert_eq!(a1.state, ApprovalState::Pending);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     // Shown as expired before any sweep ran.
-    let listed = d.a.list_approvals(&bob_a, &ApprovalFilter {
-        state: Some(ApprovalState::Expired),
-        ..Default::default()
-    });
+    let listed = d.a.list_approvals(
+        &bob_a,
+        &ApprovalFilter {
+            state: Some(ApprovalState::Expired),
+            ..Default::default()
+        },
+    );
     assert_eq!(listed.unwrap().len(), 2);
     let err = d.a.approve(&bob_a, &bob, &a1.id, None).unwrap_err();
-    assert!(matches!(err, AssistantError::Denied(Denial::Expired)), "{err}");
+    assert!(
+        matches!(err, AssistantError::Denied(Denial::Expired)),
+        "{err}"
+    );
     // The refusal recorded the expiry; the sweep records the other one.
     assert_eq!(d.a.expire_due().unwrap(), 1);
     assert_eq!(d.a.expire_due().unwrap(), 0);
     let acts = actions(&d.a);
     assert_eq!(acts.iter().filter(|a| *a == "approval.expire").count(), 2);
-    assert_eq!(d.a.get_approval(&bob_a, &a2.id).unwrap().state, ApprovalState::Expired);
+    assert_eq!(
+        d.a.get_approval(&bob_a, &a2.id).unwrap().state,
+        ApprovalState::Expired
+    );
 }
 
 #[test]
@@ -157,7 +191,9 @@ fn edits_keep_every_version_and_the_diff() {
     let (carol, carol_a) = who("carol", Role::Trader);
     let id = d.a.create_approval(&alice_a, quote(true)).unwrap().id;
     let edited = json!({"price": {"coupon_pct": 14.8}, "notional": 10_000_000, "note": "widened"});
-    let r = d.a.edit_approval(&bob_a, &bob, &id, edited.clone(), Some("margin")).unwrap();
+    let r =
+        d.a.edit_approval(&bob_a, &bob, &id, edited.clone(), Some("margin"))
+            .unwrap();
     assert!(r.changed);
     let a = r.approval;
     assert_eq!(a.version, 2);
@@ -168,12 +204,18 @@ fn edits_keep_every_version_and_the_diff() {
     let paths: Vec<&str> = a.versions[1].diff.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(paths, vec!["/price/coupon_pct", "/note"]);
     // The same edit again changes nothing.
-    assert!(!d.a.edit_approval(&bob_a, &bob, &id, edited, None).unwrap().changed);
+    assert!(
+        !d.a.edit_approval(&bob_a, &bob, &id, edited, None)
+            .unwrap()
+            .changed
+    );
     // The editor may not approve their own edit under four eyes; a third trader may.
     let err = d.a.approve(&bob_a, &bob, &id, None).unwrap_err();
     assert!(err.to_string().contains("last edited"), "{err}");
     assert!(d.a.approve(&carol_a, &carol, &id, None).unwrap().changed);
-    let err = d.a.edit_approval(&carol_a, &carol, &id, json!({}), None).unwrap_err();
+    let err =
+        d.a.edit_approval(&carol_a, &carol, &id, json!({}), None)
+            .unwrap_err();
     assert!(err.to_string().contains("only pending"), "{err}");
 }
 
@@ -188,14 +230,26 @@ fn clearance_hides_requests_above_the_callers_level() {
     let (_, trader_a) = who("tom", Role::Trader);
     let err = d.a.get_approval(&trader_a, &id).unwrap_err();
     assert!(matches!(err, AssistantError::NotFound { .. }));
-    assert!(d.a.list_approvals(&trader_a, &ApprovalFilter::default()).unwrap().is_empty());
-    assert_eq!(d.a.list_approvals(&legal_a, &ApprovalFilter::default()).unwrap().len(), 1);
+    assert!(
+        d.a.list_approvals(&trader_a, &ApprovalFilter::default())
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        d.a.list_approvals(&legal_a, &ApprovalFilter::default())
+            .unwrap()
+            .len(),
+        1
+    );
     // Reads of core data are audited.
     assert!(actions(&d.a).contains(&"approval.list".to_string()));
     // A trader cannot create core data.
     let mut core = quote(false);
     core.class = DataClass::CORE;
-    assert!(matches!(d.a.create_approval(&trader_a, core), Err(AssistantError::Forbidden(_))));
+    assert!(matches!(
+        d.a.create_approval(&trader_a, core),
+        Err(AssistantError::Forbidden(_))
+    ));
 }
 
 #[test]
@@ -216,7 +270,10 @@ fn a_new_request_supersedes_a_pending_one() {
     // Someone else's request cannot be superseded.
     let mut hijack = quote(false);
     hijack.supersedes = Some(new.id.clone());
-    assert!(matches!(d.a.create_approval(&bob_a, hijack), Err(AssistantError::Forbidden(_))));
+    assert!(matches!(
+        d.a.create_approval(&bob_a, hijack),
+        Err(AssistantError::Forbidden(_))
+    ));
 }
 
 #[test]
@@ -225,7 +282,8 @@ fn every_transition_is_audited_with_the_request_id() {
     let (_, alice_a) = who("alice", Role::Trader);
     let (bob, bob_a) = who("bob", Role::Trader);
     let id = d.a.create_approval(&alice_a, quote(true)).unwrap().id;
-    d.a.edit_approval(&bob_a, &bob, &id, json!({"x": 1}), None).unwrap();
+    d.a.edit_approval(&bob_a, &bob, &id, json!({"x": 1}), None)
+        .unwrap();
     d.a.reject(&bob_a, &bob, &id, "no").unwrap();
     let entries = d.a.store().audit_entries(1, None, None, 100).unwrap();
     let mine: Vec<(&str, &str, Option<&str>)> = entries

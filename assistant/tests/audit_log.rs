@@ -21,8 +21,10 @@ fn assistant(dir: &Path) -> Assistant {
 fn populate(a: &Assistant) {
     let sys = Actor::system();
     for i in 0..5 {
-        a.create_user(&sys, &format!("user{i}"), Role::Trader).unwrap();
-        a.issue_token(&sys, &format!("user{i}"), "test", None).unwrap();
+        a.create_user(&sys, &format!("user{i}"), Role::Trader)
+            .unwrap();
+        a.issue_token(&sys, &format!("user{i}"), "test", None)
+            .unwrap();
     }
 }
 
@@ -58,27 +60,46 @@ fn intact_log_verifies_and_is_append_only_through_sql() {
     assert_eq!(r.entries_verified, 10);
     assert_eq!(r.head, r.anchor);
     let c = Connection::open(dir.path().join("deskmate.db")).unwrap();
-    let err = c.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3", []).unwrap_err();
+    let err = c
+        .execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3", [])
+        .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
-    let err = c.execute("DELETE FROM audit_log WHERE seq = 3", []).unwrap_err();
+    let err = c
+        .execute("DELETE FROM audit_log WHERE seq = 3", [])
+        .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
 }
 
 #[test]
 fn edit_is_detected() {
     let dir = fresh();
-    tamper(dir.path(), "UPDATE audit_log SET actor = 'mallory' WHERE seq = 4");
-    assert_eq!(verify(dir.path()), Some((4, ChainBreakKind::ContentModified)));
+    tamper(
+        dir.path(),
+        "UPDATE audit_log SET actor = 'mallory' WHERE seq = 4",
+    );
+    assert_eq!(
+        verify(dir.path()),
+        Some((4, ChainBreakKind::ContentModified))
+    );
     let dir = fresh();
-    tamper(dir.path(), r#"UPDATE audit_log SET details = '{"role":"admin"}' WHERE seq = 1"#);
-    assert_eq!(verify(dir.path()), Some((1, ChainBreakKind::ContentModified)));
+    tamper(
+        dir.path(),
+        r#"UPDATE audit_log SET details = '{"role":"admin"}' WHERE seq = 1"#,
+    );
+    assert_eq!(
+        verify(dir.path()),
+        Some((1, ChainBreakKind::ContentModified))
+    );
 }
 
 #[test]
 fn deletion_is_detected() {
     let dir = fresh();
     tamper(dir.path(), "DELETE FROM audit_log WHERE seq = 6");
-    assert_eq!(verify(dir.path()), Some((7, ChainBreakKind::Gap { expected: 6 })));
+    assert_eq!(
+        verify(dir.path()),
+        Some((7, ChainBreakKind::Gap { expected: 6 }))
+    );
 }
 
 #[test]
@@ -117,7 +138,13 @@ fn truncation_of_the_newest_entries_is_detected_by_the_anchor() {
     tamper(dir.path(), "DELETE FROM audit_log WHERE seq >= 9");
     assert_eq!(
         verify(dir.path()),
-        Some((9, ChainBreakKind::Truncated { anchor_seq: 10, head_seq: 8 }))
+        Some((
+            9,
+            ChainBreakKind::Truncated {
+                anchor_seq: 10,
+                head_seq: 8
+            }
+        ))
     );
 }
 
@@ -126,7 +153,8 @@ fn a_fully_recomputed_chain_is_caught_by_the_anchor() {
     let dir = fresh();
     // Rewrite entry 2 and re-seal every entry after it, as someone with the database would.
     let c = Connection::open(dir.path().join("deskmate.db")).unwrap();
-    c.execute_batch("DROP TRIGGER audit_log_no_update;").unwrap();
+    c.execute_batch("DROP TRIGGER audit_log_no_update;")
+        .unwrap();
     let store = Store::open(dir.path()).unwrap();
     let mut entries = store.audit_entries(1, None, None, 100).unwrap();
     entries[1].actor = "mallory".into();
@@ -142,7 +170,10 @@ fn a_fully_recomputed_chain_is_caught_by_the_anchor() {
         )
         .unwrap();
     }
-    assert_eq!(verify(dir.path()), Some((10, ChainBreakKind::AnchorMismatch)));
+    assert_eq!(
+        verify(dir.path()),
+        Some((10, ChainBreakKind::AnchorMismatch))
+    );
 }
 
 #[test]
@@ -150,8 +181,11 @@ fn state_survives_restart() {
     let dir = tempfile::tempdir().unwrap();
     let token = {
         let a = assistant(dir.path());
-        a.create_user(&Actor::system(), "alice", Role::Legal).unwrap();
-        a.issue_token(&Actor::system(), "alice", "laptop", None).unwrap().token
+        a.create_user(&Actor::system(), "alice", Role::Legal)
+            .unwrap();
+        a.issue_token(&Actor::system(), "alice", "laptop", None)
+            .unwrap()
+            .token
     };
     let a = assistant(dir.path());
     let p = a.authenticate(&token).unwrap().unwrap();
@@ -174,7 +208,9 @@ fn a_failed_write_leaves_no_trace() {
             class: DataClass::GENERAL,
             details: json!({}),
         })?;
-        Err(assistant::AssistantError::Invalid("second step failed".into()))
+        Err(assistant::AssistantError::Invalid(
+            "second step failed".into(),
+        ))
     });
     assert!(err.is_err());
     assert_eq!(store.audit_head().unwrap(), None);
@@ -188,7 +224,9 @@ const ROWS: u64 = 20_000;
 /// writes many audit entries slowly, signalling once it is well under way.
 #[test]
 fn child_slow_multi_row_write() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let store = Store::open(Path::new(&dir)).unwrap();
     let _: Result<(), assistant::AssistantError> = store.write(&Actor::system(), |tx| {
         for i in 0..ROWS {
@@ -229,12 +267,18 @@ fn kill_9_mid_write_leaves_all_or_nothing() {
     }
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
-    assert!(!dir.path().join("finished").exists(), "the child finished before it was killed");
+    assert!(
+        !dir.path().join("finished").exists(),
+        "the child finished before it was killed"
+    );
     let store = Store::open(dir.path()).unwrap();
     let r = store.verify_audit().unwrap();
     assert!(r.ok(), "{r:?}");
     let n = r.head.map(|h| h.seq).unwrap_or(0);
-    assert!(n == 10 || n == 10 + ROWS, "partial write visible: {n} entries");
+    assert!(
+        n == 10 || n == 10 + ROWS,
+        "partial write visible: {n} entries"
+    );
     assert_eq!(n, 10, "the killed transaction must not have committed");
 }
 

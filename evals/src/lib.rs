@@ -71,7 +71,13 @@ impl Metric {
 
     /// An informational metric.
     pub fn info(name: &str, value: f64, unit: &str) -> Metric {
-        Metric { name: name.into(), value, unit: unit.into(), threshold: None, passed: None }
+        Metric {
+            name: name.into(),
+            value,
+            unit: unit.into(),
+            threshold: None,
+            passed: None,
+        }
     }
 }
 
@@ -142,13 +148,23 @@ pub fn suites() -> Vec<Box<dyn Suite>> {
 /// Runs the suite `name` and builds its report.
 pub fn run_suite(name: &str, ctx: &EvalContext) -> Result<report::Report, EvalError> {
     let all = suites();
-    let suite = all.iter().find(|s| s.name() == name).ok_or_else(|| EvalError::UnknownSuite {
-        name: name.into(),
-        available: all.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
-    })?;
+    let suite = all
+        .iter()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| EvalError::UnknownSuite {
+            name: name.into(),
+            available: all.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+        })?;
     let started = time::OffsetDateTime::now_utc();
     let t0 = Instant::now();
     let out = suite.run(ctx)?;
     let elapsed = t0.elapsed();
-    Ok(report::Report::new(suite.name(), suite.description(), started, elapsed, ctx, out))
+    Ok(report::Report::new(
+        suite.name(),
+        suite.description(),
+        started,
+        elapsed,
+        ctx,
+        out,
+    ))
 }

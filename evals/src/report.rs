@@ -39,7 +39,8 @@ impl RunMetadata {
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         };
         let commit = git(&["rev-parse", "HEAD"]).map(|c| {
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
             if dirty { format!("{c}-dirty") } else { c }
         });
         let memory_gib = std::fs::read_to_string("/proc/meminfo")
@@ -60,7 +61,9 @@ impl RunMetadata {
                 .map(|s| s.trim().to_string())
                 .unwrap_or_else(|_| "unknown".into()),
             platform: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
-            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             memory_gib,
         }
     }
@@ -99,7 +102,8 @@ impl Report {
         ctx: &EvalContext,
         out: SuiteOutput,
     ) -> Report {
-        let passed = out.metrics.iter().all(|m| m.passed != Some(false)) && out.cases.iter().all(|c| c.passed);
+        let passed = out.metrics.iter().all(|m| m.passed != Some(false))
+            && out.cases.iter().all(|c| c.passed);
         Report {
             suite: suite.into(),
             description: description.into(),
@@ -117,17 +121,28 @@ impl Report {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn fmt_value(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { format!("{v:.4}") }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// Renders the HTML report.
 pub fn html(r: &Report) -> String {
     let mut h = String::new();
-    let verdict = if r.passed { ("PASS", "pass") } else { ("FAIL", "fail") };
+    let verdict = if r.passed {
+        ("PASS", "pass")
+    } else {
+        ("FAIL", "fail")
+    };
     let _ = write!(
         h,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Deskmate evaluation: {s}</title>\
@@ -151,7 +166,11 @@ pub fn html(r: &Report) -> String {
         r.duration_ms,
         esc(&m.git_commit),
         esc(&m.deskmate_version),
-        if m.model_ids.is_empty() { "none".to_string() } else { esc(&m.model_ids.join(", ")) },
+        if m.model_ids.is_empty() {
+            "none".to_string()
+        } else {
+            esc(&m.model_ids.join(", "))
+        },
         esc(&m.hostname),
         esc(&m.platform),
         m.cpus,
@@ -182,7 +201,12 @@ pub fn html(r: &Report) -> String {
     h.push_str("</table>");
     if !r.cases.is_empty() {
         let failed = r.cases.iter().filter(|c| !c.passed).count();
-        let _ = write!(h, "<h2>Cases ({} of {} passed)</h2><table><tr><th>case</th><th>result</th><th>detail</th></tr>", r.cases.len() - failed, r.cases.len());
+        let _ = write!(
+            h,
+            "<h2>Cases ({} of {} passed)</h2><table><tr><th>case</th><th>result</th><th>detail</th></tr>",
+            r.cases.len() - failed,
+            r.cases.len()
+        );
         for c in &r.cases {
             let _ = write!(
                 h,
@@ -215,7 +239,11 @@ pub fn write(r: &Report, dir: &Path) -> Result<(PathBuf, PathBuf), EvalError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let json = dir.join("report.json");
     let html_path = dir.join("report.html");
-    std::fs::write(&json, serde_json::to_vec_pretty(r).expect("report serialises")).map_err(io(&json))?;
+    std::fs::write(
+        &json,
+        serde_json::to_vec_pretty(r).expect("report serialises"),
+    )
+    .map_err(io(&json))?;
     std::fs::write(&html_path, html(r)).map_err(io(&html_path))?;
     Ok((json, html_path))
 }

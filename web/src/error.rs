@@ -70,12 +70,16 @@ impl AppError {
             AppError::NotFound(m) => (S::NOT_FOUND, "not_found", m.clone()),
             AppError::BadRequest { code, message } => (S::BAD_REQUEST, code, message.clone()),
             AppError::PayloadTooLarge(m) => (S::PAYLOAD_TOO_LARGE, "payload_too_large", m.clone()),
-            AppError::UnsupportedMediaType(m) => {
-                (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", m.clone())
-            }
-            AppError::Internal(_) => {
-                (S::INTERNAL_SERVER_ERROR, "internal", "internal error; quote the request id".into())
-            }
+            AppError::UnsupportedMediaType(m) => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                m.clone(),
+            ),
+            AppError::Internal(_) => (
+                S::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; quote the request id".into(),
+            ),
             AppError::Assistant(e) => match e {
                 AssistantError::NotFound { .. } => (S::NOT_FOUND, "not_found", e.to_string()),
                 AssistantError::Invalid(m) => (S::BAD_REQUEST, "invalid_request", m.clone()),

@@ -35,7 +35,10 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
         if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge(format!("request body too large: {}", rejection.body_text()))
         } else {
-            AppError::BadRequest { code: "bad_request", message: rejection.body_text() }
+            AppError::BadRequest {
+                code: "bad_request",
+                message: rejection.body_text(),
+            }
         }
     })
 }
@@ -45,7 +48,11 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let code = if inner.is_syntax() || inner.is_eof() { "invalid_json" } else { "invalid_request" };
+        let code = if inner.is_syntax() || inner.is_eof() {
+            "invalid_json"
+        } else {
+            "invalid_request"
+        };
         let message = if code == "invalid_json" {
             format!("the body is not valid JSON: {inner}")
         } else if path == "." {
@@ -99,14 +106,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded_de(q);
-        de.map(ApiQuery).map_err(|message| AppError::BadRequest { code: "invalid_query", message })
+        de.map(ApiQuery).map_err(|message| AppError::BadRequest {
+            code: "invalid_query",
+            message,
+        })
     }
 }
 
 fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, String> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().map_err(|_| "bad query".to_string())?)
-        .map(|axum::extract::Query(v)| v)
-        .map_err(|e| format!("invalid query string: {}", e.body_text()))
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{q}")
+            .parse()
+            .map_err(|_| "bad query".to_string())?,
+    )
+    .map(|axum::extract::Query(v)| v)
+    .map_err(|e| format!("invalid query string: {}", e.body_text()))
 }
 
 /// The authenticated caller of a route, with the request id: what workflows need.

@@ -53,12 +53,18 @@ pub fn app(state: AppState) -> Router {
 pub fn with_middleware(router: Router<AppState>, state: AppState) -> Router {
     let body_limit = state.assistant.config.server.max_body_bytes as usize;
     router
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::record))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::record,
+        ))
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn(middleware::request_id))
                 .layer(TraceLayer::new_for_http())
-                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    middleware::guard,
+                ))
                 .layer(DefaultBodyLimit::max(body_limit)),
         )
         .with_state(state)

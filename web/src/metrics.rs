@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -34,7 +36,8 @@ impl Metrics {
     /// Records one finished request.
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let mut r = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *r.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
+        *r.entry((method.to_string(), route.to_string(), status))
+            .or_default() += 1;
         drop(r);
         let secs = elapsed.as_secs_f64();
         let mut l = self.latency.lock().unwrap_or_else(|p| p.into_inner());
@@ -51,9 +54,16 @@ impl Metrics {
     /// Renders everything, plus `extra` gauges given by the caller.
     pub fn render(&self, extra: &[(&str, &str, f64)]) -> String {
         let mut out = String::new();
-        out.push_str("# HELP deskmate_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str(
+            "# HELP deskmate_http_requests_total HTTP requests by method, route and status.\n",
+        );
         out.push_str("# TYPE deskmate_http_requests_total counter\n");
-        for ((m, r, s), n) in self.requests.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for ((m, r, s), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             let _ = writeln!(
                 out,
                 "deskmate_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{s}\"}} {n}",
@@ -62,7 +72,12 @@ impl Metrics {
         }
         out.push_str("# HELP deskmate_http_request_duration_seconds Request latency by route.\n");
         out.push_str("# TYPE deskmate_http_request_duration_seconds histogram\n");
-        for (r, h) in self.latency.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for (r, h) in self
+            .latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             let r = escape(r);
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
@@ -76,14 +91,38 @@ impl Metrics {
                 "deskmate_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(out, "deskmate_http_request_duration_seconds_sum{{route=\"{r}\"}} {}", h.sum);
-            let _ = writeln!(out, "deskmate_http_request_duration_seconds_count{{route=\"{r}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "deskmate_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "deskmate_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                h.count
+            );
         }
         let gauges: [(&str, &str, f64); 4] = [
-            ("deskmate_http_in_flight", "Requests being served.", self.in_flight.load(Ordering::Relaxed) as f64),
-            ("deskmate_http_panics_total", "Handler panics caught.", self.panics.load(Ordering::Relaxed) as f64),
-            ("deskmate_http_overloaded_total", "Requests refused at the concurrency limit.", self.overloaded.load(Ordering::Relaxed) as f64),
-            ("deskmate_http_timeouts_total", "Requests that timed out.", self.timeouts.load(Ordering::Relaxed) as f64),
+            (
+                "deskmate_http_in_flight",
+                "Requests being served.",
+                self.in_flight.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "deskmate_http_panics_total",
+                "Handler panics caught.",
+                self.panics.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "deskmate_http_overloaded_total",
+                "Requests refused at the concurrency limit.",
+                self.overloaded.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "deskmate_http_timeouts_total",
+                "Requests that timed out.",
+                self.timeouts.load(Ordering::Relaxed) as f64,
+            ),
         ];
         for (name, help, v) in gauges.iter().chain(extra.iter()) {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");

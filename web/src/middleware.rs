@@ -27,7 +27,9 @@ const REQUEST_ID: &str = "x-request-id";
 const UNLIMITED: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 fn valid_request_id(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
 /// Assigns the request id.
@@ -56,7 +58,11 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 /// Concurrency limit, timeout, panic catching and error shaping.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let rid = req.extensions().get::<RequestId>().cloned().unwrap_or(RequestId("unknown".into()));
+    let rid = req
+        .extensions()
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or(RequestId("unknown".into()));
     let path = req.uri().path().to_string();
     let _permit = if UNLIMITED.contains(&path.as_str()) {
         None
@@ -71,14 +77,16 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
                     "the server is at its concurrency limit; retry shortly".into(),
                     &rid,
                 );
-                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 return resp;
             }
         }
     };
     let timeout = Duration::from_secs(state.assistant.config.server.request_timeout_secs);
     state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-    let outcome = tokio::time::timeout(timeout, AssertUnwindSafe(next.run(req)).catch_unwind()).await;
+    let outcome =
+        tokio::time::timeout(timeout, AssertUnwindSafe(next.run(req)).catch_unwind()).await;
     state.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
     let resp = match outcome {
         Ok(Ok(resp)) => resp,
@@ -107,10 +115,19 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// A JSON error response in the API's shape.
-pub fn error_response(status: StatusCode, code: &str, message: String, rid: &RequestId) -> Response {
-    let body = serde_json::json!({"error": {"code": code, "message": message, "request_id": rid.0}});
+pub fn error_response(
+    status: StatusCode,
+    code: &str,
+    message: String,
+    rid: &RequestId,
+) -> Response {
+    let body =
+        serde_json::json!({"error": {"code": code, "message": message, "request_id": rid.0}});
     let mut resp = (status, axum::Json(body)).into_response();
-    resp.extensions_mut().insert(ErrorBody { code: "shaped", message: String::new() });
+    resp.extensions_mut().insert(ErrorBody {
+        code: "shaped",
+        message: String::new(),
+    });
     resp
 }
 
@@ -147,7 +164,11 @@ async fn shape(resp: Response, rid: &RequestId) -> Response {
     };
     let message = text.unwrap_or_else(|| {
         let reason = status.canonical_reason().unwrap_or("error");
-        if status == StatusCode::NOT_FOUND { format!("{reason}: no such route") } else { reason.to_string() }
+        if status == StatusCode::NOT_FOUND {
+            format!("{reason}: no such route")
+        } else {
+            reason.to_string()
+        }
     });
     let mut out = error_response(status, code_for_status(status), message, rid);
     if let Some(v) = parts.headers.get(header::ALLOW) {
@@ -166,7 +187,9 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let method = req.method().as_str().to_string();
     let t0 = Instant::now();
     let resp = next.run(req).await;
-    state.metrics.record(&method, &route, resp.status().as_u16(), t0.elapsed());
+    state
+        .metrics
+        .record(&method, &route, resp.status().as_u16(), t0.elapsed());
     resp
 }
 
@@ -183,7 +206,10 @@ pub async fn authorize(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_string());
     let Some(token) = token else {
         return Err(AppError::Unauthenticated(

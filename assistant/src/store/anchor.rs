@@ -24,7 +24,10 @@ pub struct AnchorFile {
 impl AnchorFile {
     /// The anchor of the data dir `dir`.
     pub fn new(dir: &Path) -> AnchorFile {
-        AnchorFile { path: dir.join(ANCHOR_FILE), lock_path: dir.join("audit.anchor.lock") }
+        AnchorFile {
+            path: dir.join(ANCHOR_FILE),
+            lock_path: dir.join("audit.anchor.lock"),
+        }
     }
 
     /// The file's path.
@@ -35,12 +38,17 @@ impl AnchorFile {
     /// Reads the anchor; `None` if none was ever written.
     pub fn read(&self) -> Result<Option<AuditAnchor>, StoreError> {
         match std::fs::read_to_string(&self.path) {
-            Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| StoreError::Corrupt {
-                table: "audit.anchor",
-                message: format!("{} is not a valid anchor: {e}", self.path.display()),
-            }),
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt {
+                    table: "audit.anchor",
+                    message: format!("{} is not a valid anchor: {e}", self.path.display()),
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StoreError::Io { path: self.path.clone(), source }),
+            Err(source) => Err(StoreError::Io {
+                path: self.path.clone(),
+                source,
+            }),
         }
     }
 
@@ -68,10 +76,17 @@ impl AnchorFile {
     /// Replaces the anchor (used by restore, which installs a backup's own anchor).
     pub fn write_unconditionally(&self, head: &AuditAnchor) -> Result<(), StoreError> {
         let tmp = self.path.with_extension("anchor.tmp");
-        let io = |source| StoreError::Io { path: tmp.clone(), source };
+        let io = |source| StoreError::Io {
+            path: tmp.clone(),
+            source,
+        };
         let mut f = File::create(&tmp).map_err(io)?;
-        f.write_all(serde_json::to_string(head).expect("anchor serialises").as_bytes())
-            .map_err(io)?;
+        f.write_all(
+            serde_json::to_string(head)
+                .expect("anchor serialises")
+                .as_bytes(),
+        )
+        .map_err(io)?;
         f.sync_all().map_err(io)?;
         std::fs::rename(&tmp, &self.path).map_err(io)?;
         if let Some(dir) = self.path.parent()

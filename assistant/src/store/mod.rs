@@ -43,7 +43,9 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// The database was written by a newer Deskmate.
-    #[error("database schema version {found} is newer than this binary supports ({supported}); upgrade deskmate")]
+    #[error(
+        "database schema version {found} is newer than this binary supports ({supported}); upgrade deskmate"
+    )]
     SchemaTooNew {
         /// The version in the file.
         found: i64,
@@ -74,12 +76,20 @@ pub struct Actor {
 impl Actor {
     /// The system acting on its own (expiry sweeps, migrations, bootstrap).
     pub fn system() -> Actor {
-        Actor { user: "system".into(), role: None, request_id: None }
+        Actor {
+            user: "system".into(),
+            role: None,
+            request_id: None,
+        }
     }
 
     /// A user acting through a request (or the CLI, with no request id).
     pub fn user(principal: &Principal, request_id: Option<String>) -> Actor {
-        Actor { user: principal.user.clone(), role: Some(principal.role), request_id }
+        Actor {
+            user: principal.user.clone(),
+            role: Some(principal.role),
+            request_id,
+        }
     }
 
     /// The role name written to the audit log.
@@ -205,7 +215,10 @@ impl VerifyReport {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -222,7 +235,8 @@ impl Store {
         let data_dir = data_dir.canonicalize().map_err(io_err(data_dir))?;
         let db = data_dir.join(DB_FILE);
         let mut writer = Connection::open(&db)?;
-        let mode: String = writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        let mode: String =
+            writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Corrupt {
                 table: "pragma",
@@ -279,14 +293,24 @@ impl Store {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(StoreError::from)?;
             let head = read_head(&tx)?;
-            let mut wtx = WriteTx { tx, actor, head, appended: false };
+            let mut wtx = WriteTx {
+                tx,
+                actor,
+                head,
+                appended: false,
+            };
             let out = f(&mut wtx)?;
-            let WriteTx { tx, head, appended, .. } = wtx;
+            let WriteTx {
+                tx, head, appended, ..
+            } = wtx;
             tx.commit().map_err(StoreError::from)?;
             (out, head, appended)
         };
         if appended {
-            let a = AuditAnchor { seq: head.0, hash: hex::encode(head.1) };
+            let a = AuditAnchor {
+                seq: head.0,
+                hash: hex::encode(head.1),
+            };
             tracing::info!(target: "deskmate::audit", seq = a.seq, hash = %a.hash, "audit head");
             if let Err(e) = self.inner.anchor.advance(&a) {
                 // The change is committed; a stale anchor only weakens truncation detection until
@@ -304,7 +328,11 @@ impl Store {
         // Prefer a free reader; wait for one only if all are busy.
         let guard = (0..readers.len())
             .find_map(|i| readers[(n + i) % readers.len()].try_lock().ok())
-            .unwrap_or_else(|| readers[n % readers.len()].lock().unwrap_or_else(|p| p.into_inner()));
+            .unwrap_or_else(|| {
+                readers[n % readers.len()]
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+            });
         f(&guard)
     }
 
@@ -346,7 +374,10 @@ impl Store {
     pub fn audit_head(&self) -> Result<Option<AuditAnchor>, StoreError> {
         self.read(|c| {
             let (seq, hash) = read_head(c)?;
-            Ok((seq > 0).then(|| AuditAnchor { seq, hash: hex::encode(hash) }))
+            Ok((seq > 0).then(|| AuditAnchor {
+                seq,
+                hash: hex::encode(hash),
+            }))
         })
     }
 
@@ -357,13 +388,20 @@ impl Store {
 
     /// Checks that the database answers (for `/readyz`).
     pub fn ping(&self) -> Result<(), StoreError> {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?))
+        self.read(|c| {
+            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())?)
+        })
     }
 
     /// Copies a consistent snapshot of the database to `dest` (online: writers may keep going).
     pub fn snapshot_to(&self, dest: &Path) -> Result<(), StoreError> {
         self.read(|c| {
-            c.backup(rusqlite::MAIN_DB, dest, None::<fn(rusqlite::backup::Progress)>)?;
+            c.backup(
+                rusqlite::MAIN_DB,
+                dest,
+                None::<fn(rusqlite::backup::Progress)>,
+            )?;
             Ok(())
         })
     }
@@ -373,9 +411,16 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let supported = migrations::MIGRATIONS.len() as i64;
     if current > supported {
-        return Err(StoreError::SchemaTooNew { found: current, supported });
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported,
+        });
     }
-    for (i, sql) in migrations::MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, sql) in migrations::MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(current as usize)
+    {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
@@ -387,9 +432,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 
 fn read_head(c: &Connection) -> Result<(u64, [u8; 32]), StoreError> {
     let row: Option<(i64, String)> = c
-        .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     match row {
         None => Ok((0, GENESIS_HASH)),
@@ -436,7 +483,10 @@ fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryResult> {
 
 /// Walks the chain in `c`, reading rows in physical (rowid) order so that no index can hide a
 /// reordering, and checks the head against `anchor`.
-pub fn verify_chain(c: &Connection, anchor: Option<AuditAnchor>) -> Result<VerifyReport, StoreError> {
+pub fn verify_chain(
+    c: &Connection,
+    anchor: Option<AuditAnchor>,
+) -> Result<VerifyReport, StoreError> {
     let mut v = ChainVerifier::new(anchor.clone());
     let mut stmt = c.prepare(
         "SELECT seq, time, actor, role, action, object_kind, object_id, classification,
@@ -469,14 +519,25 @@ pub fn verify_chain(c: &Connection, anchor: Option<AuditAnchor>) -> Result<Verif
                 broken
             }
         };
-        last = Some(AuditAnchor { seq: entry.seq, hash: entry.hash.clone() });
+        last = Some(AuditAnchor {
+            seq: entry.seq,
+            hash: entry.hash.clone(),
+        });
         if !v.push(&entry) {
             break;
         }
     }
     let (entries_verified, first_break) = v.finish();
     let head = read_head(c).ok().and_then(|(seq, hash)| {
-        (seq > 0).then(|| AuditAnchor { seq, hash: hex::encode(hash) })
+        (seq > 0).then(|| AuditAnchor {
+            seq,
+            hash: hex::encode(hash),
+        })
     });
-    Ok(VerifyReport { entries_verified, head: head.or(last), anchor, first_break })
+    Ok(VerifyReport {
+        entries_verified,
+        head: head.or(last),
+        anchor,
+        first_break,
+    })
 }

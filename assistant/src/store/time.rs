@@ -15,7 +15,9 @@ pub fn now() -> OffsetDateTime {
 
 /// Formats a time the way it is stored.
 pub fn fmt(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC).format(FORMAT).expect("UTC time formats")
+    t.to_offset(time::UtcOffset::UTC)
+        .format(FORMAT)
+        .expect("UTC time formats")
 }
 
 /// Parses a stored time, or any RFC 3339 time given by a user.
@@ -37,7 +39,10 @@ mod tests {
         assert_eq!(parse(&fmt(a)), Some(a));
         assert!(fmt(a) < fmt(b));
         assert!(fmt(a).ends_with('Z'));
-        assert_eq!(parse("2026-11-21T10:00:00+08:00").map(fmt).as_deref(), Some("2026-11-21T02:00:00.000000000Z"));
+        assert_eq!(
+            parse("2026-11-21T10:00:00+08:00").map(fmt).as_deref(),
+            Some("2026-11-21T02:00:00.000000000Z")
+        );
         assert_eq!(parse("yesterday"), None);
     }
 }

@@ -39,7 +39,11 @@ struct Tamper {
 fn copy_db(from: &Path, to: &Path) -> Result<(), EvalError> {
     std::fs::create_dir_all(to).map_err(run_err)?;
     let db = assistant::store::DB_FILE;
-    for name in [db.to_string(), format!("{db}-wal"), assistant::store::ANCHOR_FILE.to_string()] {
+    for name in [
+        db.to_string(),
+        format!("{db}-wal"),
+        assistant::store::ANCHOR_FILE.to_string(),
+    ] {
         if from.join(&name).exists() {
             std::fs::copy(from.join(&name), to.join(&name)).map_err(run_err)?;
         }
@@ -85,13 +89,24 @@ impl Suite for AuditChainSuite {
         let append_rate = n as f64 / t0.elapsed().as_secs_f64();
 
         let t1 = Instant::now();
-        let intact = Store::open(&base).map_err(run_err)?.verify_audit().map_err(run_err)?;
+        let intact = Store::open(&base)
+            .map_err(run_err)?
+            .verify_audit()
+            .map_err(run_err)?;
         let verify_rate = n as f64 / t1.elapsed().as_secs_f64();
 
         let mid = n / 2;
-        let tampers = vec![
-            Tamper { id: "edit", sql: format!("UPDATE audit_log SET actor = 'mallory' WHERE seq = {mid}"), expect_seq: mid },
-            Tamper { id: "delete", sql: format!("DELETE FROM audit_log WHERE seq = {mid}"), expect_seq: mid + 1 },
+        let tampers = [
+            Tamper {
+                id: "edit",
+                sql: format!("UPDATE audit_log SET actor = 'mallory' WHERE seq = {mid}"),
+                expect_seq: mid,
+            },
+            Tamper {
+                id: "delete",
+                sql: format!("DELETE FROM audit_log WHERE seq = {mid}"),
+                expect_seq: mid + 1,
+            },
             Tamper {
                 id: "insert",
                 sql: format!(
@@ -113,24 +128,35 @@ impl Suite for AuditChainSuite {
                 ),
                 expect_seq: mid,
             },
-            Tamper { id: "truncate", sql: format!("DELETE FROM audit_log WHERE seq > {}", n - 5), expect_seq: n - 4 },
+            Tamper {
+                id: "truncate",
+                sql: format!("DELETE FROM audit_log WHERE seq > {}", n - 5),
+                expect_seq: n - 4,
+            },
         ];
         let mut cases = vec![CaseResult {
             id: "intact".into(),
             passed: intact.ok() && intact.entries_verified == n,
-            detail: format!("{} of {n} entries verified, first break: {:?}", intact.entries_verified, intact.first_break),
+            detail: format!(
+                "{} of {n} entries verified, first break: {:?}",
+                intact.entries_verified, intact.first_break
+            ),
         }];
         for (k, t) in tampers.iter().enumerate() {
             let dir = tmp.path().join(format!("t{k}"));
             copy_db(&base, &dir)?;
-            let c = rusqlite::Connection::open(dir.join(assistant::store::DB_FILE)).map_err(run_err)?;
+            let c =
+                rusqlite::Connection::open(dir.join(assistant::store::DB_FILE)).map_err(run_err)?;
             c.execute_batch(&format!(
                 "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; {}",
                 t.sql
             ))
             .map_err(run_err)?;
             drop(c);
-            let r = Store::open(&dir).map_err(run_err)?.verify_audit().map_err(run_err)?;
+            let r = Store::open(&dir)
+                .map_err(run_err)?
+                .verify_audit()
+                .map_err(run_err)?;
             let found = r.first_break.as_ref().map(|b| b.seq);
             cases.push(CaseResult {
                 id: t.id.into(),
@@ -146,9 +172,13 @@ impl Suite for AuditChainSuite {
         copy_db(&base, &dir)?;
         {
             let store = Store::open(&dir).map_err(run_err)?;
-            let mut entries = store.audit_entries(1, None, None, n as usize).map_err(run_err)?;
-            let c = rusqlite::Connection::open(dir.join(assistant::store::DB_FILE)).map_err(run_err)?;
-            c.execute_batch("DROP TRIGGER audit_log_no_update;").map_err(run_err)?;
+            let mut entries = store
+                .audit_entries(1, None, None, n as usize)
+                .map_err(run_err)?;
+            let c =
+                rusqlite::Connection::open(dir.join(assistant::store::DB_FILE)).map_err(run_err)?;
+            c.execute_batch("DROP TRIGGER audit_log_no_update;")
+                .map_err(run_err)?;
             entries[(mid - 1) as usize].actor = "mallory".into();
             let mut prev = policies::audit::GENESIS_HASH;
             let tx = c.unchecked_transaction().map_err(run_err)?;
@@ -165,7 +195,10 @@ impl Suite for AuditChainSuite {
             }
             tx.commit().map_err(run_err)?;
         }
-        let r = Store::open(&dir).map_err(run_err)?.verify_audit().map_err(run_err)?;
+        let r = Store::open(&dir)
+            .map_err(run_err)?
+            .verify_audit()
+            .map_err(run_err)?;
         cases.push(CaseResult {
             id: "rewrite".into(),
             passed: r.first_break.as_ref().map(|b| b.seq) == Some(n),
@@ -218,18 +251,26 @@ mod tests {
         assert!(r.passed);
         let dir = tempfile::tempdir().unwrap();
         let (json_path, html_path) = crate::report::write(&r, dir.path()).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(json_path).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(json_path).unwrap()).unwrap();
         assert_eq!(v["suite"], "audit");
         assert_eq!(v["metrics"][0]["name"], "detection_rate");
         assert!(v["metadata"]["cpus"].as_u64().unwrap() >= 1);
         let html = std::fs::read_to_string(html_path).unwrap();
-        assert!(html.contains("<span class=\"pass\">PASS</span>") && html.contains("detection_rate"));
-        assert!(!html.contains("http://") && !html.contains("https://"), "report must be self-contained");
+        assert!(
+            html.contains("<span class=\"pass\">PASS</span>") && html.contains("detection_rate")
+        );
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "report must be self-contained"
+        );
     }
 
     #[test]
     fn unknown_suites_are_named() {
-        let e = crate::run_suite("nope", &EvalContext::default()).unwrap_err().to_string();
+        let e = crate::run_suite("nope", &EvalContext::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("available: audit"), "{e}");
     }
 }

@@ -43,7 +43,9 @@ pub async fn create_user(
     ctx: Ctx,
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<User>), AppError> {
-    let user = s.blocking(move |a| a.create_user(&ctx.actor, &body.name, body.role)).await?;
+    let user = s
+        .blocking(move |a| a.create_user(&ctx.actor, &body.name, body.role))
+        .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -65,7 +67,9 @@ pub async fn issue_token(
         None => None,
     };
     let label = body.label.unwrap_or_else(|| "api".into());
-    let t = s.blocking(move |a| a.issue_token(&ctx.actor, &name, &label, ttl)).await?;
+    let t = s
+        .blocking(move |a| a.issue_token(&ctx.actor, &name, &label, ttl))
+        .await?;
     Ok((StatusCode::CREATED, Json(t)))
 }
 

@@ -101,7 +101,9 @@ pub async fn list(
         maker: q.maker,
         limit: q.limit,
     };
-    let items = s.blocking(move |a| a.list_approvals(&ctx.actor, &filter)).await?;
+    let items = s
+        .blocking(move |a| a.list_approvals(&ctx.actor, &filter))
+        .await?;
     Ok(Json(json!({"approvals": items})))
 }
 
@@ -114,9 +116,14 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Approval>), AppError> {
     let class: DataClass = match body.classification.as_deref() {
         None => DataClass::IMPORTANT,
-        Some(c) => c.parse().map_err(|e: policies::classification::InvalidClass| {
-            AppError::BadRequest { code: "invalid_request", message: format!("classification: {e}") }
-        })?,
+        Some(c) => {
+            c.parse().map_err(
+                |e: policies::classification::InvalidClass| AppError::BadRequest {
+                    code: "invalid_request",
+                    message: format!("classification: {e}"),
+                },
+            )?
+        }
     };
     let idempotency_key = headers
         .get("idempotency-key")
@@ -128,12 +135,16 @@ pub async fn create(
         payload: body.payload,
         required_role: body.required_role,
         four_eyes: body.four_eyes,
-        expires_in: body.expires_in_secs.map(|n| time::Duration::seconds(n.min(i64::MAX as u64) as i64)),
+        expires_in: body
+            .expires_in_secs
+            .map(|n| time::Duration::seconds(n.min(i64::MAX as u64) as i64)),
         class,
         supersedes: body.supersedes,
         idempotency_key,
     };
-    let a = s.blocking(move |a| a.create_approval(&ctx.actor, new)).await?;
+    let a = s
+        .blocking(move |a| a.create_approval(&ctx.actor, new))
+        .await?;
     Ok((StatusCode::CREATED, Json(a)))
 }
 
@@ -143,7 +154,9 @@ pub async fn get(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Json<Approval>, AppError> {
-    Ok(Json(s.blocking(move |a| a.get_approval(&ctx.actor, &id)).await?))
+    Ok(Json(
+        s.blocking(move |a| a.get_approval(&ctx.actor, &id)).await?,
+    ))
 }
 
 /// `POST /v1/approvals/{id}/approve`.
@@ -166,7 +179,9 @@ pub async fn reject(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RejectBody>,
 ) -> Result<Json<Decided>, AppError> {
-    let d = s.blocking(move |a| a.reject(&ctx.actor, &ctx.principal, &id, &body.reason)).await?;
+    let d = s
+        .blocking(move |a| a.reject(&ctx.actor, &ctx.principal, &id, &body.reason))
+        .await?;
     Ok(Json(d))
 }
 
@@ -179,7 +194,13 @@ pub async fn edit(
 ) -> Result<Json<Decided>, AppError> {
     let d = s
         .blocking(move |a| {
-            a.edit_approval(&ctx.actor, &ctx.principal, &id, body.payload, body.note.as_deref())
+            a.edit_approval(
+                &ctx.actor,
+                &ctx.principal,
+                &id,
+                body.payload,
+                body.note.as_deref(),
+            )
         })
         .await?;
     Ok(Json(d))

@@ -26,12 +26,12 @@ pub struct AuditQuery {
 
 fn time_param(name: &str, v: Option<String>) -> Result<Option<String>, AppError> {
     v.map(|s| {
-        assistant::store::time::parse(&s).map(assistant::store::time::fmt).ok_or_else(|| {
-            AppError::BadRequest {
+        assistant::store::time::parse(&s)
+            .map(assistant::store::time::fmt)
+            .ok_or_else(|| AppError::BadRequest {
                 code: "invalid_query",
                 message: format!("`{name}` must be an RFC 3339 time such as 2026-11-21T00:00:00Z"),
-            }
-        })
+            })
     })
     .transpose()
 }
@@ -48,8 +48,16 @@ pub async fn list(
     let from_seq = q.from_seq.unwrap_or(1);
     let entries = s
         .blocking(move |a| {
-            let entries = a.store().audit_entries(from_seq, from.as_deref(), to.as_deref(), limit)?;
-            a.audit_read(&ctx.actor, "audit.read", "audit_log", &format!("from_seq={from_seq}"), DataClass::IMPORTANT)?;
+            let entries =
+                a.store()
+                    .audit_entries(from_seq, from.as_deref(), to.as_deref(), limit)?;
+            a.audit_read(
+                &ctx.actor,
+                "audit.read",
+                "audit_log",
+                &format!("from_seq={from_seq}"),
+                DataClass::IMPORTANT,
+            )?;
             Ok::<_, assistant::AssistantError>(entries)
         })
         .await?;
@@ -59,6 +67,9 @@ pub async fn list(
 
 /// `GET /v1/audit/verify`.
 pub async fn verify(State(s): State<AppState>, _ctx: Ctx) -> Result<Json<VerifyReport>, AppError> {
-    let r = s.blocking(|a| a.store().verify_audit()).await.map_err(assistant::AssistantError::from)?;
+    let r = s
+        .blocking(|a| a.store().verify_audit())
+        .await
+        .map_err(assistant::AssistantError::from)?;
     Ok(Json(r))
 }

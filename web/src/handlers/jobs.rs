@@ -23,7 +23,9 @@ pub async fn list(
     ctx: Ctx,
     ApiQuery(q): ApiQuery<JobsQuery>,
 ) -> Result<Json<Value>, AppError> {
-    let jobs = s.blocking(move |a| a.list_jobs(&ctx.actor, q.limit.unwrap_or(50))).await?;
+    let jobs = s
+        .blocking(move |a| a.list_jobs(&ctx.actor, q.limit.unwrap_or(50)))
+        .await?;
     Ok(Json(json!({"jobs": jobs})))
 }
 

@@ -53,15 +53,35 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                     )
                 })
                 .unwrap_or(-1);
-            let head = a.store().audit_head().ok().flatten().map(|h| h.seq as i64).unwrap_or(0);
+            let head = a
+                .store()
+                .audit_head()
+                .ok()
+                .flatten()
+                .map(|h| h.seq as i64)
+                .unwrap_or(0);
             (pending, head)
         })
         .await;
     let text = state.metrics.render(&[
-        ("deskmate_approvals_pending", "Approval requests waiting for a decision.", pending as f64),
-        ("deskmate_audit_head_seq", "Sequence number of the newest audit entry.", head as f64),
+        (
+            "deskmate_approvals_pending",
+            "Approval requests waiting for a decision.",
+            pending as f64,
+        ),
+        (
+            "deskmate_audit_head_seq",
+            "Sequence number of the newest audit entry.",
+            head as f64,
+        ),
     ]);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
 }
 
 /// `GET /v1/me`.
