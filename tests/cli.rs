@@ -170,3 +170,92 @@ fn eval_writes_json_and_html_reports() {
     let o = deskmate(dir.path(), &["eval", "nonsense"], &[]);
     assert!(!o.status.success() && text(&o).contains("available: audit"));
 }
+
+/// Starts `deskmate serve` on a free port and returns the child and its base URL.
+fn start_server(dir: &Path) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut c = Command::new(env!("CARGO_BIN_EXE_deskmate"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DESKMATE_") {
+            c.env_remove(k);
+        }
+    }
+    let mut child = c
+        .arg("serve")
+        .current_dir(dir)
+        .env("DESKMATE_STORAGE_DATA_DIR", dir.join("data"))
+        .env("DESKMATE_SERVER_BIND", "127.0.0.1:0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .unwrap();
+        if let Some(rest) = line.split("Deskmate listening on ").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+fn http_get(url: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn the_server_stops_cleanly_on_sigterm_and_keeps_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start_server(dir.path());
+    assert!(http_get(&url, "/healthz").contains("\"status\":\"ok\""));
+    // A second server on the same data dir is refused while the first runs.
+    let o = deskmate(
+        dir.path(),
+        &["serve"],
+        &[("DESKMATE_SERVER_BIND", "127.0.0.1:0")],
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("in use"),
+        "{}",
+        text(&o)
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let t0 = std::time::Instant::now();
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed().as_secs() < 20,
+            "server did not stop on SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(code.success(), "exit status {code:?}");
+    // The bootstrap admin created by the first run is still there after a restart.
+    let (mut child, url) = start_server(dir.path());
+    assert!(http_get(&url, "/readyz").contains("ready"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let o = deskmate(dir.path(), &["users", "list"], &[]);
+    assert!(text(&o).contains("\"admin\""), "{}", text(&o));
+}
