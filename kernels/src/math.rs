@@ -132,6 +132,11 @@ impl Stream {
         }
     }
 
+    /// Key words and contract word, as the CUDA kernel takes them.
+    pub fn parts(&self) -> (u32, u32, u32) {
+        (self.key[0], self.key[1], self.contract)
+    }
+
     /// The Philox block holding normals `2*block` and `2*block+1` of path pair `path`.
     #[inline]
     pub fn block(&self, path: u64, block: u32) -> [u32; 4] {

@@ -538,3 +538,55 @@ impl McOutput {
         Self { paths, mean, cov_of_mean: cov }
     }
 }
+
+impl Program {
+    /// Packs the program for the GPU: a `u32` buffer (header `[n_steps, n_scen, flags, n_ev,
+    /// n_base, n_legs, n_ko, n_cpn]`, then `ev_start`, `ev_kind`, `ev_idx`, `leg_kind`) and an
+    /// `f64` buffer (`s_ref, ki_log, cko_log, cko_rebate, avg_past_sum, avg_n, missed0,
+    /// bounds[4]`, then `x0, drift, diff, inv_var, step_df, ev_df, df_mat, ko_log, ko_amount,
+    /// cpn_log, cpn_amount, leg_k, leg_w`). `src/cuda/mc.cu` reads exactly this layout.
+    pub fn pack(&self) -> (Vec<u32>, Vec<f64>) {
+        let mut u = vec![
+            self.n_steps as u32,
+            self.n_scen as u32,
+            self.flags,
+            self.ev_kind.len() as u32,
+            self.n_base as u32,
+            self.leg_kind.len() as u32,
+            self.ko_log.len() as u32,
+            self.cpn_log.len() as u32,
+        ];
+        u.extend(&self.ev_start);
+        u.extend(&self.ev_kind);
+        u.extend(&self.ev_idx);
+        u.extend(&self.leg_kind);
+        let mut f = vec![
+            self.s_ref,
+            self.ki_log,
+            self.cko_log,
+            self.cko_rebate,
+            self.avg_past_sum,
+            self.avg_n,
+            self.missed0,
+        ];
+        f.extend(self.bounds);
+        for v in [
+            &self.x0,
+            &self.drift,
+            &self.diff,
+            &self.inv_var,
+            &self.step_df,
+            &self.ev_df,
+            &self.df_mat,
+            &self.ko_log,
+            &self.ko_amount,
+            &self.cpn_log,
+            &self.cpn_amount,
+            &self.leg_k,
+            &self.leg_w,
+        ] {
+            f.extend(v);
+        }
+        (u, f)
+    }
+}
