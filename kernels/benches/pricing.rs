@@ -19,15 +19,25 @@ use kernels::risk::{GridSpec, revalue_book, scenario_grid};
 use kernels::{BackendChoice, Market, MarketSet, Product};
 
 fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn backend() -> BackendChoice {
-    std::env::var("BENCH_BACKEND").ok().and_then(|v| v.parse().ok()).unwrap_or(BackendChoice::Cpu)
+    std::env::var("BENCH_BACKEND")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(BackendChoice::Cpu)
 }
 
 fn market() -> Market {
-    Market::from_json("bench", r#"{"valuation_date":"2026-01-05","spot":100,"rate":0.03,"dividend":0.01,"vol":0.25}"#).unwrap()
+    Market::from_json(
+        "bench",
+        r#"{"valuation_date":"2026-01-05","spot":100,"rate":0.03,"dividend":0.01,"vol":0.25}"#,
+    )
+    .unwrap()
 }
 
 fn product(json: &str) -> Product {
@@ -39,7 +49,9 @@ fn peer() {
     let paths = env("BENCH_PEER_PATHS", 1_000_000);
     let fix: Vec<String> = (1..=12)
         .map(|i| {
-            let d = kernels::dates::Date::from_ymd(2026, 1, 5).unwrap().add_days((365.0 * f64::from(i) / 12.0).round() as i32);
+            let d = kernels::dates::Date::from_ymd(2026, 1, 5)
+                .unwrap()
+                .add_days((365.0 * f64::from(i) / 12.0).round() as i32);
             format!("\"{d}\"")
         })
         .collect();
@@ -51,7 +63,10 @@ fn peer() {
     for (name, json, n) in cases {
         let p = product(&json);
         let c = p.compile(&m).unwrap();
-        let cfg = McConfig { paths: n, ..McConfig::default() };
+        let cfg = McConfig {
+            paths: n,
+            ..McConfig::default()
+        };
         let prog = Program::build(&c, &m, &[Scenario::default()], &cfg).unwrap();
         let mut b = kernels::Backend::select(backend()).unwrap();
         let stream = kernels::math::Stream::new(cfg.seed, 0);
@@ -96,7 +111,10 @@ fn book() {
         engine: EngineKind::Mc,
         greeks: true,
         backend: backend(),
-        mc: McConfig { paths, ..McConfig::default() },
+        mc: McConfig {
+            paths,
+            ..McConfig::default()
+        },
         ..PricingRequest::default()
     };
     let t = Instant::now();
@@ -113,12 +131,24 @@ fn book() {
         r.backend,
         r.failed
     );
-    let req = PricingRequest { engine: EngineKind::Pde, greeks: true, ..req };
+    let req = PricingRequest {
+        engine: EngineKind::Pde,
+        greeks: true,
+        ..req
+    };
     let t = Instant::now();
     let r = revalue_book(&b, &markets, &req).unwrap();
     let s = t.elapsed().as_secs_f64();
     let single = Instant::now();
-    kernels::price(b[0].as_ref().unwrap(), &market(), &PricingRequest { greeks: false, ..req }).unwrap();
+    kernels::price(
+        b[0].as_ref().unwrap(),
+        &market(),
+        &PricingRequest {
+            greeks: false,
+            ..req
+        },
+    )
+    .unwrap();
     let one = single.elapsed().as_secs_f64();
     println!(
         "{{\"suite\":\"book\",\"engine\":\"pde\",\"contracts\":{n},\"seconds\":{s:.3},\"seconds_per_contract\":{:.4},\"extrapolated_2000_s\":{:.1},\"single_price_ms\":{:.1},\"failed\":{}}}",
@@ -134,7 +164,10 @@ fn grid() {
     let markets = MarketSet::Single(market());
     let b = snowball_book(n);
     let g = GridSpec::parse("spot=80:120:1,vol=-5:5:1").unwrap();
-    let req = PricingRequest { engine: EngineKind::Pde, ..PricingRequest::default() };
+    let req = PricingRequest {
+        engine: EngineKind::Pde,
+        ..PricingRequest::default()
+    };
     let t = Instant::now();
     let r = scenario_grid(&b, &markets, &g, &req).unwrap();
     let s = t.elapsed().as_secs_f64();
@@ -147,7 +180,10 @@ fn grid() {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let all = args.is_empty();
     let want = |s: &str| all || args.iter().any(|a| a == s);
     if want("peer") {

@@ -71,7 +71,9 @@ pub fn value(c: &Contract, m: &Market) -> Result<f64> {
         return Err(unsupported("American exercise"));
     }
     if c.coupons.is_some() || c.ko.as_ref().is_some_and(|k| !k.obs.is_empty()) {
-        return Err(unsupported("discrete knock-out or coupon schedules (autocalls)"));
+        return Err(unsupported(
+            "discrete knock-out or coupon schedules (autocalls)",
+        ));
     }
     let t = c.t_mat;
     let df = m.df(t);
@@ -87,7 +89,9 @@ pub fn value(c: &Contract, m: &Market) -> Result<f64> {
     match (&c.ki, &c.ko) {
         (None, None) => Ok(df * lognormal_payoff(&c.base, m.forward(t), m.variance(t))?),
         (Some(ki), None) if !ki.continuous => Err(unsupported("discretely monitored barriers")),
-        (None, Some(ko)) if ko.continuous.is_none() => Err(unsupported("discretely monitored barriers")),
+        (None, Some(ko)) if ko.continuous.is_none() => {
+            Err(unsupported("discretely monitored barriers"))
+        }
         (Some(ki), None) => {
             if c.knocked_in {
                 let p = c.after_ki.as_ref().unwrap_or(&c.base);
@@ -96,7 +100,11 @@ pub fn value(c: &Contract, m: &Market) -> Result<f64> {
             let rebate = match c.base.legs.as_slice() {
                 [Leg::Cash { amount }] => *amount,
                 [] => 0.0,
-                _ => return Err(unsupported("a knock-in whose untriggered payoff is not a cash rebate")),
+                _ => {
+                    return Err(unsupported(
+                        "a knock-in whose untriggered payoff is not a cash rebate",
+                    ));
+                }
             };
             let (k, w, call) = single_vanilla(c.after_ki.as_ref().unwrap_or(&c.base))?;
             let h = ki.level;
@@ -105,7 +113,10 @@ pub fn value(c: &Contract, m: &Market) -> Result<f64> {
             Ok(opt + rebate_only(&flat, h, ki.up, true, rebate, false))
         }
         (None, Some(ko)) => {
-            let cko = ko.continuous.as_ref().ok_or_else(|| unsupported("discrete barriers"))?;
+            let cko = ko
+                .continuous
+                .as_ref()
+                .ok_or_else(|| unsupported("discrete barriers"))?;
             let (k, w, call) = single_vanilla(&c.base)?;
             let flat = FlatMarket::of(m, t)?;
             let opt = w * reiner_rubinstein(&flat, k, cko.level, call, ko.up, false, 0.0, true);
@@ -124,7 +135,9 @@ fn single_vanilla(p: &Payoff) -> Result<(f64, f64, bool)> {
     match p.legs.as_slice() {
         [Leg::Call { k, w }] => Ok((*k, *w, true)),
         [Leg::Put { k, w }] => Ok((*k, *w, false)),
-        _ => Err(unsupported("barrier payoffs other than one call or put leg")),
+        _ => Err(unsupported(
+            "barrier payoffs other than one call or put leg",
+        )),
     }
 }
 
@@ -146,10 +159,18 @@ pub struct FlatMarket {
 impl FlatMarket {
     fn of(m: &Market, t: f64) -> Result<Self> {
         if !m.is_flat() {
-            return Err(unsupported("barriers under term structures (use mc or pde)"));
+            return Err(unsupported(
+                "barriers under term structures (use mc or pde)",
+            ));
         }
         let (r, q, v) = m.step(0.0, t);
-        Ok(Self { s: m.spot, r, q, sigma: v.sqrt(), t })
+        Ok(Self {
+            s: m.spot,
+            r,
+            q,
+            sigma: v.sqrt(),
+            t,
+        })
     }
 }
 
@@ -181,15 +202,28 @@ fn rr_rebates(f: &FlatMarket, h: f64, up: bool, k: f64) -> (f64, f64) {
     let y2 = (h / s).ln() / sst + (1.0 + mu) * sst;
     let z = (h / s).ln() / sst + lambda * sst;
     let hs = h / s;
-    let e = k * (-r * t).exp() * (norm_cdf(eta * x2 - eta * sst) - hs.powf(2.0 * mu) * norm_cdf(eta * y2 - eta * sst));
-    let ff = k * (hs.powf(mu + lambda) * norm_cdf(eta * z) + hs.powf(mu - lambda) * norm_cdf(eta * z - 2.0 * eta * lambda * sst));
+    let e = k
+        * (-r * t).exp()
+        * (norm_cdf(eta * x2 - eta * sst) - hs.powf(2.0 * mu) * norm_cdf(eta * y2 - eta * sst));
+    let ff = k
+        * (hs.powf(mu + lambda) * norm_cdf(eta * z)
+            + hs.powf(mu - lambda) * norm_cdf(eta * z - 2.0 * eta * lambda * sst));
     (e, ff)
 }
 
 /// Reiner-Rubinstein single-barrier option value per unit of underlying (Haug §4.17.1), with
 /// the rebate `k_reb` paid at expiry for knock-ins and at hit for knock-outs (`at_hit`).
 #[allow(clippy::too_many_arguments)]
-pub fn reiner_rubinstein(f: &FlatMarket, x: f64, h: f64, call: bool, up: bool, knock_in: bool, k_reb: f64, at_hit: bool) -> f64 {
+pub fn reiner_rubinstein(
+    f: &FlatMarket,
+    x: f64,
+    h: f64,
+    call: bool,
+    up: bool,
+    knock_in: bool,
+    k_reb: f64,
+    at_hit: bool,
+) -> f64 {
     let phi = if call { 1.0 } else { -1.0 };
     let eta = if up { -1.0 } else { 1.0 };
     let (s, r, b, sig, t) = (f.s, f.r, f.r - f.q, f.sigma, f.t);

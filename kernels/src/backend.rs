@@ -31,7 +31,10 @@ impl std::str::FromStr for BackendChoice {
             "auto" => Ok(Self::Auto),
             "cpu" => Ok(Self::Cpu),
             "cuda" | "gpu" => Ok(Self::Cuda),
-            _ => Err(PricingError::field("backend", format!("`{s}` is not one of auto, cpu, cuda"))),
+            _ => Err(PricingError::field(
+                "backend",
+                format!("`{s}` is not one of auto, cpu, cuda"),
+            )),
         }
     }
 }
@@ -64,15 +67,30 @@ impl Backend {
             BackendChoice::Auto | BackendChoice::Cuda => match crate::cuda::Gpu::get() {
                 Ok(g) => Ok(Self {
                     choice,
-                    reason: format!("{}: {}", if choice == BackendChoice::Auto { "auto" } else { "cuda requested" }, g.describe()),
+                    reason: format!(
+                        "{}: {}",
+                        if choice == BackendChoice::Auto {
+                            "auto"
+                        } else {
+                            "cuda requested"
+                        },
+                        g.describe()
+                    ),
                     gpu: Some(g),
                     name: "cuda",
                 }),
-                Err(e) if choice == BackendChoice::Auto => Ok(cpu(format!("auto: CUDA unusable ({e}); using CPU"))),
-                Err(e) => Err(PricingError::Backend { backend: "cuda", reason: e }),
+                Err(e) if choice == BackendChoice::Auto => {
+                    Ok(cpu(format!("auto: CUDA unusable ({e}); using CPU")))
+                }
+                Err(e) => Err(PricingError::Backend {
+                    backend: "cuda",
+                    reason: e,
+                }),
             },
             #[cfg(not(feature = "cuda"))]
-            BackendChoice::Auto => Ok(cpu("auto: built without the `cuda` feature; using CPU".into())),
+            BackendChoice::Auto => Ok(cpu(
+                "auto: built without the `cuda` feature; using CPU".into()
+            )),
             #[cfg(not(feature = "cuda"))]
             BackendChoice::Cuda => Err(PricingError::Backend {
                 backend: "cuda",
@@ -93,10 +111,18 @@ impl Backend {
                         self.reason = format!("auto: CUDA run failed ({e}); fell back to CPU");
                         self.gpu = None;
                     }
-                    Err(e) => return Err(PricingError::Backend { backend: "cuda", reason: e }),
+                    Err(e) => {
+                        return Err(PricingError::Backend {
+                            backend: "cuda",
+                            reason: e,
+                        });
+                    }
                 }
             } else if self.choice == BackendChoice::Cuda {
-                return Err(PricingError::Backend { backend: "cuda", reason: "the sobol_bridge sampler runs on CPU only".into() });
+                return Err(PricingError::Backend {
+                    backend: "cuda",
+                    reason: "the sobol_bridge sampler runs on CPU only".into(),
+                });
             } else {
                 self.name = "cpu";
                 self.reason = "auto: the sobol_bridge sampler runs on CPU only".into();

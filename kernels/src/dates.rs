@@ -140,7 +140,7 @@ impl Default for Calendar {
 impl Calendar {
     /// Whether `d` is a business day.
     pub fn is_business_day(&self, d: Date) -> bool {
-        !(self.weekends && d.weekday() >= 5) && !self.holidays.contains(&d)
+        !(self.holidays.contains(&d) || (self.weekends && d.weekday() >= 5))
     }
 
     /// The first business day on or after `d` (following convention).
@@ -186,18 +186,18 @@ impl Tenor {
             let u = t.chars().last().unwrap_or(' ');
             (&t[..t.len() - u.len_utf8().min(t.len())], u)
         };
-        let n: i32 = num
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| PricingError::field(field, format!("`{s}` is not a tenor like 6M or 1Y")))?;
+        let n: i32 = num.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+            PricingError::field(field, format!("`{s}` is not a tenor like 6M or 1Y"))
+        })?;
         match unit {
             'D' => Ok(Self::Days(n)),
             'W' => Ok(Self::Weeks(n)),
             'M' => Ok(Self::Months(n)),
             'Y' => Ok(Self::Years(n)),
-            _ => Err(PricingError::field(field, format!("`{s}` is not a tenor like 6M or 1Y"))),
+            _ => Err(PricingError::field(
+                field,
+                format!("`{s}` is not a tenor like 6M or 1Y"),
+            )),
         }
     }
 
@@ -255,7 +255,13 @@ impl Schedule {
     }
 
     /// The observation dates in (start, maturity], business-day adjusted, sorted, unique.
-    pub fn dates(&self, field: &str, start: Date, maturity: Date, cal: &Calendar) -> Result<Vec<Date>> {
+    pub fn dates(
+        &self,
+        field: &str,
+        start: Date,
+        maturity: Date,
+        cal: &Calendar,
+    ) -> Result<Vec<Date>> {
         let mut out = match (&self.dates, self.frequency) {
             (Some(d), None) => {
                 let mut d = d.clone();
@@ -272,7 +278,10 @@ impl Schedule {
             }
             (None, Some(f)) => regular(f, start, maturity, cal),
             (Some(_), Some(_)) => {
-                return Err(PricingError::field(field, "give either `frequency` or `dates`, not both"));
+                return Err(PricingError::field(
+                    field,
+                    "give either `frequency` or `dates`, not both",
+                ));
             }
             (None, None) => {
                 return Err(PricingError::field(field, "needs `frequency` or `dates`"));
@@ -282,7 +291,10 @@ impl Schedule {
         out.retain(|d| *d >= lock);
         out.dedup();
         if out.is_empty() {
-            return Err(PricingError::field(field, "the schedule has no observation date"));
+            return Err(PricingError::field(
+                field,
+                "the schedule has no observation date",
+            ));
         }
         Ok(out)
     }

@@ -99,6 +99,9 @@ pub(crate) fn finite(field: &str, x: f64) -> Result<f64> {
     if x.is_finite() {
         Ok(x)
     } else {
-        Err(PricingError::field(field, format!("must be a finite number, got {x}")))
+        Err(PricingError::field(
+            field,
+            format!("must be a finite number, got {x}"),
+        ))
     }
 }

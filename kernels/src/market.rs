@@ -36,10 +36,16 @@ impl Term {
             Term::Flat(v) => {
                 finite(field, *v)?;
                 if vol && *v < 0.0 {
-                    return Err(PricingError::field(field, format!("volatility must be ≥ 0, got {v}")));
+                    return Err(PricingError::field(
+                        field,
+                        format!("volatility must be ≥ 0, got {v}"),
+                    ));
                 }
                 if !vol && v.abs() > 1.0 {
-                    return Err(PricingError::field(field, format!("rate {v} is beyond ±100%")));
+                    return Err(PricingError::field(
+                        field,
+                        format!("rate {v} is beyond ±100%"),
+                    ));
                 }
             }
             Term::Pillars { times, values } => {
@@ -126,7 +132,9 @@ impl Term {
     pub fn as_flat(&self) -> Option<f64> {
         match self {
             Term::Flat(v) => Some(*v),
-            Term::Pillars { values, .. } if values.iter().all(|v| *v == values[0]) => Some(values[0]),
+            Term::Pillars { values, .. } if values.iter().all(|v| *v == values[0]) => {
+                Some(values[0])
+            }
             Term::Pillars { .. } => None,
         }
     }
@@ -177,7 +185,8 @@ impl Market {
 
     /// Parses a market JSON document; `source_name` labels errors.
     pub fn from_json(source_name: &str, text: &str) -> Result<Self> {
-        let m: Market = serde_json::from_str(text).map_err(|e| PricingError::json(source_name, &e))?;
+        let m: Market =
+            serde_json::from_str(text).map_err(|e| PricingError::json(source_name, &e))?;
         m.validate()?;
         Ok(m)
     }
@@ -186,7 +195,10 @@ impl Market {
     pub fn validate(&self) -> Result<()> {
         finite("market.spot", self.spot)?;
         if self.spot <= 0.0 {
-            return Err(PricingError::field("market.spot", format!("must be > 0, got {}", self.spot)));
+            return Err(PricingError::field(
+                "market.spot",
+                format!("must be > 0, got {}", self.spot),
+            ));
         }
         self.rate.validate("market.rate", false)?;
         self.dividend.validate("market.dividend", false)?;
@@ -245,7 +257,10 @@ impl Market {
 
     /// A copy with spot multiplied by `factor`.
     pub fn with_spot(&self, spot: f64) -> Self {
-        Self { spot, ..self.clone() }
+        Self {
+            spot,
+            ..self.clone()
+        }
     }
 
     /// A copy with every volatility shifted by `dv` (absolute).
@@ -294,11 +309,14 @@ struct MarketsFile {
 impl MarketSet {
     /// Parses a market file; `source_name` labels errors.
     pub fn from_json(source_name: &str, text: &str) -> Result<Self> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| PricingError::json(source_name, &e))?;
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| PricingError::json(source_name, &e))?;
         if v.get("markets").is_some() {
-            let f: MarketsFile = serde_json::from_str(text).map_err(|e| PricingError::json(source_name, &e))?;
+            let f: MarketsFile =
+                serde_json::from_str(text).map_err(|e| PricingError::json(source_name, &e))?;
             for (k, m) in &f.markets {
-                m.validate().map_err(|e| prefix(e, &format!("markets.{k}")))?;
+                m.validate()
+                    .map_err(|e| prefix(e, &format!("markets.{k}")))?;
             }
             Ok(Self::ByUnderlying(f.markets))
         } else {

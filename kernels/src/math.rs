@@ -140,7 +140,10 @@ impl Stream {
     /// The Philox block holding normals `2*block` and `2*block+1` of path pair `path`.
     #[inline]
     pub fn block(&self, path: u64, block: u32) -> [u32; 4] {
-        philox4x32_10([block, path as u32, (path >> 32) as u32, self.contract], self.key)
+        philox4x32_10(
+            [block, path as u32, (path >> 32) as u32, self.contract],
+            self.key,
+        )
     }
 
     /// The two normals of a block.

@@ -16,6 +16,9 @@
 //! * Greeks from the grid: delta and gamma from the spot node's stencil, theta from the time
 //!   level one day in; vega and rho by re-solving with bumped market data.
 
+// Index loops over several parallel arrays read more clearly than zipped iterators here.
+#![allow(clippy::needless_range_loop)]
+
 use crate::error::{PricingError, Result};
 use crate::market::Market;
 use crate::product::{Contract, Payoff};
@@ -61,16 +64,25 @@ impl PdeConfig {
     /// Checks the settings; errors name the field.
     pub fn validate(&self) -> Result<()> {
         if !(20..=200_000).contains(&self.space_nodes) {
-            return Err(PricingError::field("space_nodes", "must be between 20 and 200000"));
+            return Err(PricingError::field(
+                "space_nodes",
+                "must be between 20 and 200000",
+            ));
         }
         if !(1..=1_000_000).contains(&self.steps_per_year) {
-            return Err(PricingError::field("steps_per_year", "must be between 1 and 1e6"));
+            return Err(PricingError::field(
+                "steps_per_year",
+                "must be between 1 and 1e6",
+            ));
         }
         if !(self.n_sd > 1.0 && self.n_sd < 50.0) {
             return Err(PricingError::field("n_sd", "must be between 1 and 50"));
         }
         if !(0.0..=1000.0).contains(&self.concentration) {
-            return Err(PricingError::field("concentration", "must be between 0 and 1000"));
+            return Err(PricingError::field(
+                "concentration",
+                "must be between 0 and 1000",
+            ));
         }
         Ok(())
     }
@@ -129,7 +141,12 @@ impl PdeOutput {
         if i == 0 || i >= n - 1 {
             return None;
         }
-        let i = if (xs[i] - x).abs() < (x - xs[i - 1]).abs() { i } else { i - 1 }.clamp(1, n - 2);
+        let i = if (xs[i] - x).abs() < (x - xs[i - 1]).abs() {
+            i
+        } else {
+            i - 1
+        }
+        .clamp(1, n - 2);
         let (vx, vxx) = derivs(&xs, &self.values, i);
         let si = self.spots[i];
         Some((vx / si, (vxx - vx) / (si * si)))
@@ -137,20 +154,33 @@ impl PdeOutput {
 }
 
 fn unsupported(what: &str) -> PricingError {
-    PricingError::Unsupported { engine: "pde", what: what.into() }
+    PricingError::Unsupported {
+        engine: "pde",
+        what: what.into(),
+    }
 }
 
 /// First and second x-derivatives at node `i` from the non-uniform three-point stencil.
 fn derivs(x: &[f64], v: &[f64], i: usize) -> (f64, f64) {
     let hm = x[i] - x[i - 1];
     let hp = x[i + 1] - x[i];
-    let d1 = -hp / (hm * (hm + hp)) * v[i - 1] + (hp - hm) / (hm * hp) * v[i] + hm / (hp * (hm + hp)) * v[i + 1];
+    let d1 = -hp / (hm * (hm + hp)) * v[i - 1]
+        + (hp - hm) / (hm * hp) * v[i]
+        + hm / (hp * (hm + hp)) * v[i + 1];
     let d2 = 2.0 * (v[i - 1] / (hm * (hm + hp)) - v[i] / (hm * hp) + v[i + 1] / (hp * (hm + hp)));
     (d1, d2)
 }
 
 /// Builds `n` nodes on [lo, hi] concentrated at `centres`, then snaps `snaps` onto nodes.
-fn make_grid(lo: f64, hi: f64, n: usize, centres: &[f64], snaps: &[f64], strength: f64, width: f64) -> Vec<f64> {
+fn make_grid(
+    lo: f64,
+    hi: f64,
+    n: usize,
+    centres: &[f64],
+    snaps: &[f64],
+    strength: f64,
+    width: f64,
+) -> Vec<f64> {
     let fine = 40 * n;
     let h = (hi - lo) / fine as f64;
     let dens = |x: f64| {
@@ -173,7 +203,11 @@ fn make_grid(lo: f64, hi: f64, n: usize, centres: &[f64], snaps: &[f64], strengt
         while k < fine && cum[k + 1] < target {
             k += 1;
         }
-        let frac = if k < fine { (target - cum[k]) / (cum[k + 1] - cum[k]) } else { 0.0 };
+        let frac = if k < fine {
+            (target - cum[k]) / (cum[k + 1] - cum[k])
+        } else {
+            0.0
+        };
         nodes.push((lo + (k as f64 + frac) * h).min(hi));
     }
     nodes[0] = lo;
@@ -186,7 +220,11 @@ fn make_grid(lo: f64, hi: f64, n: usize, centres: &[f64], snaps: &[f64], strengt
             continue;
         }
         let i = nodes.partition_point(|v| *v < s).clamp(1, n - 1);
-        let j = if (nodes[i] - s).abs() < (s - nodes[i - 1]).abs() { i } else { i - 1 };
+        let j = if (nodes[i] - s).abs() < (s - nodes[i - 1]).abs() {
+            i
+        } else {
+            i - 1
+        };
         if !used[j] {
             nodes[j] = s;
             used[j] = true;
@@ -261,7 +299,9 @@ pub fn solve(c: &Contract, m: &Market, cfg: &PdeConfig, want_theta: bool) -> Res
         hi = hi.max(lx + 1.5 * sd);
     }
     let mut snaps = vec![x0];
-    let cko = c.ko.as_ref().and_then(|k| k.continuous.map(|cc| (k.up, cc)));
+    let cko =
+        c.ko.as_ref()
+            .and_then(|k| k.continuous.map(|cc| (k.up, cc)));
     if let Some((up, cc)) = cko {
         let lb = cc.level.ln();
         if up {
@@ -284,25 +324,43 @@ pub fn solve(c: &Contract, m: &Market, cfg: &PdeConfig, want_theta: bool) -> Res
         }
     }
     if !(lo < x0 && x0 < hi) {
-        return Err(PricingError::field("market.spot", "spot is outside the live region of the contract"));
+        return Err(PricingError::field(
+            "market.spot",
+            "spot is outside the live region of the contract",
+        ));
     }
     let n = cfg.space_nodes;
     let xs = make_grid(lo, hi, n, &centres, &snaps, cfg.concentration, 0.15 * sd);
     let spots: Vec<f64> = xs.iter().map(|x| x.exp()).collect();
     let cells: Vec<(f64, f64)> = (0..n)
         .map(|i| {
-            let a = if i == 0 { xs[0] } else { 0.5 * (xs[i - 1] + xs[i]) };
-            let b = if i == n - 1 { xs[n - 1] } else { 0.5 * (xs[i] + xs[i + 1]) };
+            let a = if i == 0 {
+                xs[0]
+            } else {
+                0.5 * (xs[i - 1] + xs[i])
+            };
+            let b = if i == n - 1 {
+                xs[n - 1]
+            } else {
+                0.5 * (xs[i] + xs[i + 1])
+            };
             (a, b)
         })
         .collect();
-    let i0 = xs.iter().position(|x| (*x - x0).abs() < 1e-12).unwrap_or_else(|| xs.partition_point(|v| *v < x0));
+    let i0 = xs
+        .iter()
+        .position(|x| (*x - x0).abs() < 1e-12)
+        .unwrap_or_else(|| xs.partition_point(|v| *v < x0));
 
     // States: (knocked-in?, missed coupons).
     let has_ki = c.ki.is_some();
     let n_ki = if has_ki { 2 } else { 1 };
     let memory = c.coupons.as_ref().is_some_and(|cp| cp.memory);
-    let n_mem = if memory { c.coupons.as_ref().map_or(0, |cp| cp.obs.len()) + c.missed_coupons as usize + 1 } else { 1 };
+    let n_mem = if memory {
+        c.coupons.as_ref().map_or(0, |cp| cp.obs.len()) + c.missed_coupons as usize + 1
+    } else {
+        1
+    };
     if n_ki * n_mem > 512 {
         return Err(unsupported("more than 512 memory states"));
     }
@@ -313,9 +371,19 @@ pub fn solve(c: &Contract, m: &Market, cfg: &PdeConfig, want_theta: bool) -> Res
     let base = cell_average(&c.base, &cells);
     let after = c.after_ki.as_ref().map(|p| cell_average(p, &cells));
     let mut v: Vec<Vec<f64>> = (0..ng)
-        .map(|g| if g / n_mem == 1 { after.clone().unwrap_or_else(|| base.clone()) } else { base.clone() })
+        .map(|g| {
+            if g / n_mem == 1 {
+                after.clone().unwrap_or_else(|| base.clone())
+            } else {
+                base.clone()
+            }
+        })
         .collect();
-    let exercise = if c.american { Some(cell_average(&c.base, &cells)) } else { None };
+    let exercise = if c.american {
+        Some(cell_average(&c.base, &cells))
+    } else {
+        None
+    };
 
     // Event schedule.
     let mut events: Vec<(f64, Event)> = Vec::new();
@@ -328,7 +396,12 @@ pub fn solve(c: &Contract, m: &Market, cfg: &PdeConfig, want_theta: bool) -> Res
         events.extend(ki.times.iter().map(|t| (*t, Event::Ki)));
     }
     if let Some(cp) = &c.coupons {
-        events.extend(cp.obs.iter().enumerate().map(|(i, o)| (o.t, Event::Coupon(i))));
+        events.extend(
+            cp.obs
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (o.t, Event::Coupon(i))),
+        );
     }
     // Backward order at equal times: KO first, then KI, then coupons.
     let rank = |e: &Event| match e {
@@ -339,7 +412,11 @@ pub fn solve(c: &Contract, m: &Market, cfg: &PdeConfig, want_theta: bool) -> Res
     events.sort_by(|a, b| b.0.total_cmp(&a.0).then(rank(&a.1).cmp(&rank(&b.1))));
     let first_event = events.iter().map(|e| e.0).fold(t_mat, f64::min);
     let theta_dt = (1.0_f64 / 365.0).min(0.5 * first_event);
-    let mut stops: Vec<f64> = events.iter().map(|e| e.0).filter(|t| *t < t_mat - 1e-12).collect();
+    let mut stops: Vec<f64> = events
+        .iter()
+        .map(|e| e.0)
+        .filter(|t| *t < t_mat - 1e-12)
+        .collect();
     stops.push(0.0);
     if want_theta {
         stops.push(theta_dt);
@@ -354,7 +431,19 @@ pub fn solve(c: &Contract, m: &Market, cfg: &PdeConfig, want_theta: bool) -> Res
     let mut value_later = f64::NAN;
     let mut sys = Tridiag::new(n);
     // Apply the events at maturity.
-    apply_events(c, m, &events, &mut ev_i, t, &mut v, &cells, &xs, n_mem, &g_of, &mut restart);
+    apply_events(
+        c,
+        m,
+        &events,
+        &mut ev_i,
+        t,
+        &mut v,
+        &cells,
+        &xs,
+        n_mem,
+        &g_of,
+        &mut restart,
+    );
     for &stop in &stops {
         let len = t - stop;
         if len <= 1e-14 {
@@ -365,21 +454,84 @@ pub fn solve(c: &Contract, m: &Market, cfg: &PdeConfig, want_theta: bool) -> Res
         for s in 0..k {
             let t1 = t - dt;
             if restart && s < cfg.rannacher_steps {
-                step(c, m, &xs, &spots, &mut v, &mut sys, t1 + 0.5 * dt, t, 1.0, cko, ki_cont, n_mem, exercise.as_deref(), t_mat);
-                step(c, m, &xs, &spots, &mut v, &mut sys, t1, t1 + 0.5 * dt, 1.0, cko, ki_cont, n_mem, exercise.as_deref(), t_mat);
+                step(
+                    c,
+                    m,
+                    &xs,
+                    &spots,
+                    &mut v,
+                    &mut sys,
+                    t1 + 0.5 * dt,
+                    t,
+                    1.0,
+                    cko,
+                    ki_cont,
+                    n_mem,
+                    exercise.as_deref(),
+                    t_mat,
+                );
+                step(
+                    c,
+                    m,
+                    &xs,
+                    &spots,
+                    &mut v,
+                    &mut sys,
+                    t1,
+                    t1 + 0.5 * dt,
+                    1.0,
+                    cko,
+                    ki_cont,
+                    n_mem,
+                    exercise.as_deref(),
+                    t_mat,
+                );
             } else {
-                step(c, m, &xs, &spots, &mut v, &mut sys, t1, t, 0.5, cko, ki_cont, n_mem, exercise.as_deref(), t_mat);
+                step(
+                    c,
+                    m,
+                    &xs,
+                    &spots,
+                    &mut v,
+                    &mut sys,
+                    t1,
+                    t,
+                    0.5,
+                    cko,
+                    ki_cont,
+                    n_mem,
+                    exercise.as_deref(),
+                    t_mat,
+                );
             }
             t = if s + 1 == k { stop } else { t1 };
             steps_done += 1;
         }
         restart = false;
         if want_theta && (stop - theta_dt).abs() < 1e-12 {
-            value_later = v[g_of(usize::from(c.knocked_in && has_ki), c.missed_coupons as usize)][i0];
+            value_later = v[g_of(
+                usize::from(c.knocked_in && has_ki),
+                c.missed_coupons as usize,
+            )][i0];
         }
-        apply_events(c, m, &events, &mut ev_i, stop, &mut v, &cells, &xs, n_mem, &g_of, &mut restart);
+        apply_events(
+            c,
+            m,
+            &events,
+            &mut ev_i,
+            stop,
+            &mut v,
+            &cells,
+            &xs,
+            n_mem,
+            &g_of,
+            &mut restart,
+        );
     }
-    let g0 = g_of(usize::from(c.knocked_in && has_ki), c.missed_coupons as usize);
+    let g0 = g_of(
+        usize::from(c.knocked_in && has_ki),
+        c.missed_coupons as usize,
+    );
     let values = v[g0].clone();
     let value = values[i0];
     let (delta, gamma) = if i0 > 0 && i0 < n - 1 {
@@ -389,7 +541,10 @@ pub fn solve(c: &Contract, m: &Market, cfg: &PdeConfig, want_theta: bool) -> Res
         (f64::NAN, f64::NAN)
     };
     if !value.is_finite() {
-        return Err(PricingError::NonFinite { engine: "pde", what: "value" });
+        return Err(PricingError::NonFinite {
+            engine: "pde",
+            what: "value",
+        });
     }
     Ok(PdeOutput {
         value,
@@ -570,7 +725,11 @@ fn step(
         };
         let mu = r - q - a;
         if i == 0 || i == n - 1 {
-            let h = if i == 0 { xs[1] - xs[0] } else { xs[n - 1] - xs[n - 2] };
+            let h = if i == 0 {
+                xs[1] - xs[0]
+            } else {
+                xs[n - 1] - xs[n - 2]
+            };
             let g = (r - q) / h;
             if i == 0 {
                 (sys.ol[i], sys.oc[i], sys.ou[i]) = (0.0, -g - r, g);
@@ -588,7 +747,11 @@ fn step(
     }
     // Dirichlet values of a continuous knock-out at the cut boundary.
     let ko_bc = cko.map(|(up, cc)| {
-        let val = if cc.at_hit { cc.rebate } else { cc.rebate * m.df(t_mat) / m.df(t_lo) };
+        let val = if cc.at_hit {
+            cc.rebate
+        } else {
+            cc.rebate * m.df(t_mat) / m.df(t_lo)
+        };
         (if up { n - 1 } else { 0 }, val)
     });
     let ki = c.ki.as_ref();

@@ -47,7 +47,10 @@ impl std::str::FromStr for EngineKind {
             "analytic" => Ok(Self::Analytic),
             "mc" => Ok(Self::Mc),
             "pde" => Ok(Self::Pde),
-            _ => Err(PricingError::field("engine", format!("`{s}` is not one of auto, analytic, mc, pde"))),
+            _ => Err(PricingError::field(
+                "engine",
+                format!("`{s}` is not one of auto, analytic, mc, pde"),
+            )),
         }
     }
 }
@@ -66,7 +69,11 @@ pub struct Bumps {
 
 impl Default for Bumps {
     fn default() -> Self {
-        Self { spot_rel: 0.01, vol: 0.01, rate: 0.0001 }
+        Self {
+            spot_rel: 0.01,
+            vol: 0.01,
+            rate: 0.0001,
+        }
     }
 }
 
@@ -207,7 +214,12 @@ pub fn contract_key(id: &str) -> u32 {
 
 /// The scenarios of a Monte Carlo Greeks pass: base, S±, σ±, r±, one day later.
 pub fn greek_scenarios(b: &Bumps, theta_dt: f64) -> Vec<Scenario> {
-    let s = |spot_rel, vol_shift, rate_shift, time_shift| Scenario { spot_rel, vol_shift, rate_shift, time_shift };
+    let s = |spot_rel, vol_shift, rate_shift, time_shift| Scenario {
+        spot_rel,
+        vol_shift,
+        rate_shift,
+        time_shift,
+    };
     vec![
         s(0.0, 0.0, 0.0, 0.0),
         s(b.spot_rel, 0.0, 0.0, 0.0),
@@ -230,13 +242,30 @@ pub fn mc_greeks(o: &McOutput, spot: f64, b: &Bumps, theta_dt: f64) -> (Greeks, 
     let (rho, sr) = o.combo(&[(5, 0.5 / b.rate), (6, -0.5 / b.rate)]);
     let (theta, st) = o.combo(&[(7, day), (0, -day)]);
     (
-        Greeks { delta, gamma, vega, theta, rho },
-        Greeks { delta: sd, gamma: sg, vega: sv, theta: st, rho: sr },
+        Greeks {
+            delta,
+            gamma,
+            vega,
+            theta,
+            rho,
+        },
+        Greeks {
+            delta: sd,
+            gamma: sg,
+            vega: sv,
+            theta: st,
+            rho: sr,
+        },
     )
 }
 
 /// Prices a compiled contract with a resolved backend.
-pub fn price_contract(c: &Contract, m: &Market, req: &PricingRequest, backend: &mut Backend) -> Result<PriceResult> {
+pub fn price_contract(
+    c: &Contract,
+    m: &Market,
+    req: &PricingRequest,
+    backend: &mut Backend,
+) -> Result<PriceResult> {
     let t0 = Instant::now();
     let engine = resolve_engine(c, m, req.engine);
     let mut r = PriceResult {
@@ -270,16 +299,28 @@ pub fn price_contract(c: &Contract, m: &Market, req: &PricingRequest, backend: &
             if req.greeks {
                 let b = req.bumps;
                 let bump = |mk: &Market| pde::solve(c, mk, &req.pde, false).map(|o| o.value);
-                let vega = (bump(&m.with_vol_shift(b.vol))? - bump(&m.with_vol_shift(-b.vol))?) / (2.0 * b.vol);
-                let rho = (bump(&m.with_rate_shift(b.rate))? - bump(&m.with_rate_shift(-b.rate))?) / (2.0 * b.rate);
+                let vega = (bump(&m.with_vol_shift(b.vol))? - bump(&m.with_vol_shift(-b.vol))?)
+                    / (2.0 * b.vol);
+                let rho = (bump(&m.with_rate_shift(b.rate))? - bump(&m.with_rate_shift(-b.rate))?)
+                    / (2.0 * b.rate);
                 let theta = (o.value_later - o.value) * (1.0 / 365.0) / o.theta_dt;
-                r.greeks = Some(Greeks { delta: o.delta, gamma: o.gamma, vega, theta, rho });
+                r.greeks = Some(Greeks {
+                    delta: o.delta,
+                    gamma: o.gamma,
+                    vega,
+                    theta,
+                    rho,
+                });
             }
         }
         EngineKind::Mc => {
             req.mc.validate()?;
             let theta_dt = c.theta_dt();
-            let scen = if req.greeks { greek_scenarios(&req.bumps, theta_dt) } else { vec![Scenario::default()] };
+            let scen = if req.greeks {
+                greek_scenarios(&req.bumps, theta_dt)
+            } else {
+                vec![Scenario::default()]
+            };
             let prog = Program::build(c, m, &scen, &req.mc)?;
             let stream = Stream::new(req.mc.seed, contract_key(&c.id));
             let o = backend.run_mc(&[(&prog, stream)], &req.mc)?.remove(0);
@@ -299,7 +340,10 @@ pub fn price_contract(c: &Contract, m: &Market, req: &PricingRequest, backend: &
     r.value = r.value_per_notional * c.scale;
     r.greeks = r.greeks.map(|g| g.scaled(c.scale));
     if !r.value.is_finite() || !r.std_error.is_finite() {
-        return Err(PricingError::NonFinite { engine: engine_name(engine), what: "value" });
+        return Err(PricingError::NonFinite {
+            engine: engine_name(engine),
+            what: "value",
+        });
     }
     if let Some(g) = &r.greeks {
         g.check(engine_name(engine))?;

@@ -50,7 +50,11 @@ impl<'de> Deserialize<'de> for Level {
                 let p = t
                     .strip_suffix('%')
                     .and_then(|n| n.trim().parse::<f64>().ok())
-                    .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is neither a number nor a percentage like \"103%\"")))?;
+                    .ok_or_else(|| {
+                        serde::de::Error::custom(format!(
+                            "`{s}` is neither a number nor a percentage like \"103%\""
+                        ))
+                    })?;
                 Ok(Level::Relative(p / 100.0))
             }
         }
@@ -64,7 +68,10 @@ impl Level {
             Level::Relative(p) => finite(field, p)? * s_ref,
         };
         if v <= 0.0 {
-            return Err(PricingError::field(field, format!("level must be > 0, got {v}")));
+            return Err(PricingError::field(
+                field,
+                format!("level must be > 0, got {v}"),
+            ));
         }
         Ok(v)
     }
@@ -680,7 +687,10 @@ impl Product {
         market.validate()?;
         finite("notional", self.notional)?;
         if self.notional <= 0.0 {
-            return Err(PricingError::field("notional", "must be > 0 (use `direction` for sells)"));
+            return Err(PricingError::field(
+                "notional",
+                "must be > 0 (use `direction` for sells)",
+            ));
         }
         let s_ref = match self.initial_price {
             Some(p) => {
@@ -698,21 +708,38 @@ impl Product {
         let maturity = match (&self.maturity, &self.tenor) {
             (Some(m), None) => *m,
             (None, Some(t)) => cal.following(Tenor::parse("tenor", t)?.after(start)),
-            (Some(_), Some(_)) => return Err(PricingError::field("maturity", "give `maturity` or `tenor`, not both")),
-            (None, None) => return Err(PricingError::field("maturity", "missing: give `maturity` or `tenor`")),
+            (Some(_), Some(_)) => {
+                return Err(PricingError::field(
+                    "maturity",
+                    "give `maturity` or `tenor`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(PricingError::field(
+                    "maturity",
+                    "missing: give `maturity` or `tenor`",
+                ));
+            }
         };
         if maturity <= start {
-            return Err(PricingError::field("maturity", format!("{maturity} is not after start {start}")));
+            return Err(PricingError::field(
+                "maturity",
+                format!("{maturity} is not after start {start}"),
+            ));
         }
         if maturity <= val {
             return Err(PricingError::field(
                 "maturity",
-                format!("{maturity} is not after the valuation date {val} (the contract has expired)"),
+                format!(
+                    "{maturity} is not after the valuation date {val} (the contract has expired)"
+                ),
             ));
         }
         let t_of = |d: Date| val.year_fraction(d);
         let t_mat = t_of(maturity);
-        let future = |dates: Vec<Date>| -> Vec<f64> { dates.into_iter().map(t_of).filter(|t| *t > 0.0).collect() };
+        let future = |dates: Vec<Date>| -> Vec<f64> {
+            dates.into_iter().map(t_of).filter(|t| *t > 0.0).collect()
+        };
         let scale = match self.direction {
             Direction::Buy => self.notional,
             Direction::Sell => -self.notional,
@@ -738,9 +765,15 @@ impl Product {
         };
 
         if let Some(a) = &self.averaging {
-            let times = future(a.schedule.dates("averaging.schedule", start, maturity, cal)?);
+            let times = future(
+                a.schedule
+                    .dates("averaging.schedule", start, maturity, cal)?,
+            );
             if times.is_empty() && self.state.fixings_count == 0 {
-                return Err(PricingError::field("averaging.schedule", "no fixing left and none taken"));
+                return Err(PricingError::field(
+                    "averaging.schedule",
+                    "no fixing left and none taken",
+                ));
             }
             c.averaging = Some(Averaging {
                 geometric: a.kind == AverageKind::Geometric,
@@ -749,7 +782,9 @@ impl Product {
                 past_count: self.state.fixings_count,
             });
         }
-        if c.american && (self.barrier.is_some() || self.autocall.is_some() || self.averaging.is_some()) {
+        if c.american
+            && (self.barrier.is_some() || self.autocall.is_some() || self.averaging.is_some())
+        {
             return Err(PricingError::field(
                 "exercise",
                 "american exercise combines only with plain legs (no barrier, autocall or averaging)",
@@ -758,13 +793,27 @@ impl Product {
 
         if let Some(b) = &self.barrier {
             if self.autocall.is_some() {
-                return Err(PricingError::field("barrier", "a product has either `barrier` or `autocall`, not both"));
+                return Err(PricingError::field(
+                    "barrier",
+                    "a product has either `barrier` or `autocall`, not both",
+                ));
             }
             let level = b.level.resolve("barrier.level", s_ref)?;
             finite("barrier.rebate", b.rebate)?;
             let up = b.direction == UpDown::Up;
-            let (continuous, times) = monitoring("barrier.monitoring", &b.monitoring, start, maturity, cal, &future)?;
-            let breached = if up { market.spot >= level } else { market.spot <= level };
+            let (continuous, times) = monitoring(
+                "barrier.monitoring",
+                &b.monitoring,
+                start,
+                maturity,
+                cal,
+                &future,
+            )?;
+            let breached = if up {
+                market.spot >= level
+            } else {
+                market.spot <= level
+            };
             match b.kind {
                 InOut::Out => {
                     if breached && continuous {
@@ -781,7 +830,11 @@ impl Product {
                     c.ko = Some(if continuous {
                         KnockOut {
                             up,
-                            continuous: Some(ContinuousKo { level, rebate: b.rebate, at_hit }),
+                            continuous: Some(ContinuousKo {
+                                level,
+                                rebate: b.rebate,
+                                at_hit,
+                            }),
                             obs: vec![],
                         }
                     } else {
@@ -812,7 +865,12 @@ impl Product {
                     }
                     c.base = Payoff::cash(b.rebate);
                     c.after_ki = Some(payoff);
-                    c.ki = Some(KnockIn { up, level, continuous, times });
+                    c.ki = Some(KnockIn {
+                        up,
+                        level,
+                        continuous,
+                        times,
+                    });
                 }
             }
         }
@@ -827,20 +885,38 @@ impl Product {
             let ko0 = a.ko_level.resolve("autocall.ko_level", s_ref)?;
             finite("autocall.ko_coupon", a.ko_coupon)?;
             finite("autocall.ko_step_down", a.ko_step_down)?;
-            let ko_dates = a.ko_schedule.dates("autocall.ko_schedule", start, maturity, cal)?;
+            let ko_dates = a
+                .ko_schedule
+                .dates("autocall.ko_schedule", start, maturity, cal)?;
             let mut obs = Vec::new();
             for (i, d) in ko_dates.iter().enumerate() {
                 let t = t_of(*d);
                 let level = ko0 - a.ko_step_down * s_ref * i as f64;
                 if level <= 0.0 {
-                    return Err(PricingError::field("autocall.ko_step_down", "steps the knock-out level below zero"));
+                    return Err(PricingError::field(
+                        "autocall.ko_step_down",
+                        "steps the knock-out level below zero",
+                    ));
                 }
                 if t > 0.0 {
-                    obs.push(KoObs { t, level, amount: a.ko_coupon * start.year_fraction(*d), pay_t: t });
+                    obs.push(KoObs {
+                        t,
+                        level,
+                        amount: a.ko_coupon * start.year_fraction(*d),
+                        pay_t: t,
+                    });
                 }
             }
-            c.ko = Some(KnockOut { up: true, continuous: None, obs });
-            let bonus = a.bonus_coupon.unwrap_or(if a.phoenix.is_some() { 0.0 } else { a.ko_coupon });
+            c.ko = Some(KnockOut {
+                up: true,
+                continuous: None,
+                obs,
+            });
+            let bonus = a.bonus_coupon.unwrap_or(if a.phoenix.is_some() {
+                0.0
+            } else {
+                a.ko_coupon
+            });
             finite("autocall.bonus_coupon", bonus)?;
             c.base = Payoff::cash(bonus * start.year_fraction(maturity));
             if let Some(ki) = &a.ki {
@@ -851,38 +927,79 @@ impl Product {
                         format!("knock-in level {level} is not below the knock-out level {ko0}"),
                     ));
                 }
-                let (continuous, times) = monitoring("autocall.ki.monitoring", &ki.monitoring, start, maturity, cal, &future)?;
+                let (continuous, times) = monitoring(
+                    "autocall.ki.monitoring",
+                    &ki.monitoring,
+                    start,
+                    maturity,
+                    cal,
+                    &future,
+                )?;
                 if continuous && market.spot <= level && !c.knocked_in {
                     return Err(PricingError::field(
                         "autocall.ki.level",
-                        format!("spot {} is already below the knock-in level {level}: set `state.knocked_in`", market.spot),
+                        format!(
+                            "spot {} is already below the knock-in level {level}: set `state.knocked_in`",
+                            market.spot
+                        ),
                     ));
                 }
                 let l = &a.loss;
                 finite("autocall.loss.participation", l.participation)?;
                 let k = l.strike.resolve("autocall.loss.strike", s_ref)?;
                 c.after_ki = Some(Payoff {
-                    legs: vec![Leg::Put { k, w: -l.participation / s_ref }],
-                    floor: l.floor.map(|f| finite("autocall.loss.floor", f)).transpose()?.unwrap_or(f64::NEG_INFINITY),
-                    cap: l.cap.map(|f| finite("autocall.loss.cap", f)).transpose()?.unwrap_or(f64::INFINITY),
+                    legs: vec![Leg::Put {
+                        k,
+                        w: -l.participation / s_ref,
+                    }],
+                    floor: l
+                        .floor
+                        .map(|f| finite("autocall.loss.floor", f))
+                        .transpose()?
+                        .unwrap_or(f64::NEG_INFINITY),
+                    cap: l
+                        .cap
+                        .map(|f| finite("autocall.loss.cap", f))
+                        .transpose()?
+                        .unwrap_or(f64::INFINITY),
                 });
-                c.ki = Some(KnockIn { up: false, level, continuous, times });
+                c.ki = Some(KnockIn {
+                    up: false,
+                    level,
+                    continuous,
+                    times,
+                });
             } else if c.knocked_in {
-                return Err(PricingError::field("state.knocked_in", "the product has no knock-in"));
+                return Err(PricingError::field(
+                    "state.knocked_in",
+                    "the product has no knock-in",
+                ));
             }
             if let Some(p) = &a.phoenix {
                 let barrier = p.barrier.resolve("autocall.phoenix.barrier", s_ref)?;
                 finite("autocall.phoenix.coupon", p.coupon)?;
-                let dates = p.schedule.dates("autocall.phoenix.schedule", start, maturity, cal)?;
+                let dates = p
+                    .schedule
+                    .dates("autocall.phoenix.schedule", start, maturity, cal)?;
                 c.coupons = Some(Coupons {
-                    obs: future(dates).into_iter().map(|t| CouponObs { t, barrier, amount: p.coupon }).collect(),
+                    obs: future(dates)
+                        .into_iter()
+                        .map(|t| CouponObs {
+                            t,
+                            barrier,
+                            amount: p.coupon,
+                        })
+                        .collect(),
                     memory: p.memory,
                 });
             }
         }
 
         if c.base.legs.is_empty() && c.after_ki.is_none() && c.ko.is_none() {
-            return Err(PricingError::field("payoff.legs", "the product pays nothing: give at least one leg"));
+            return Err(PricingError::field(
+                "payoff.legs",
+                "the product pays nothing: give at least one leg",
+            ));
         }
         if c.ko.is_some() && c.ki.is_some() && self.barrier.is_some() {
             return Err(PricingError::field("barrier", "one barrier per product"));
@@ -891,7 +1008,10 @@ impl Product {
             && let Some(first) = ko.obs.first()
             && ki.level >= first.level
         {
-            return Err(PricingError::field("autocall.ki.level", "knock-in level is not below the knock-out level"));
+            return Err(PricingError::field(
+                "autocall.ki.level",
+                "knock-in level is not below the knock-out level",
+            ));
         }
         Ok(c)
     }
@@ -902,11 +1022,17 @@ fn compile_payoff(field: &str, p: &PayoffSpec, s_ref: f64) -> Result<Payoff> {
     for (i, l) in p.legs.iter().enumerate() {
         let f = |name: &str| format!("{field}.legs[{i}].{name}");
         legs.push(match l {
-            LegSpec::Call { strike, participation } => Leg::Call {
+            LegSpec::Call {
+                strike,
+                participation,
+            } => Leg::Call {
                 k: strike.resolve(&f("strike"), s_ref)?,
                 w: finite(&f("participation"), *participation)? / s_ref,
             },
-            LegSpec::Put { strike, participation } => Leg::Put {
+            LegSpec::Put {
+                strike,
+                participation,
+            } => Leg::Put {
                 k: strike.resolve(&f("strike"), s_ref)?,
                 w: finite(&f("participation"), *participation)? / s_ref,
             },
@@ -918,7 +1044,10 @@ fn compile_payoff(field: &str, p: &PayoffSpec, s_ref: f64) -> Result<Payoff> {
                 k: strike.resolve(&f("strike"), s_ref)?,
                 cash: finite(&f("cash"), *cash)?,
             },
-            LegSpec::Forward { strike, participation } => Leg::Forward {
+            LegSpec::Forward {
+                strike,
+                participation,
+            } => Leg::Forward {
                 k: strike.resolve(&f("strike"), s_ref)?,
                 w: finite(&f("participation"), *participation)? / s_ref,
             },
@@ -927,10 +1056,21 @@ fn compile_payoff(field: &str, p: &PayoffSpec, s_ref: f64) -> Result<Payoff> {
             },
         });
     }
-    let floor = p.floor.map(|x| finite(&format!("{field}.floor"), x)).transpose()?.unwrap_or(f64::NEG_INFINITY);
-    let cap = p.cap.map(|x| finite(&format!("{field}.cap"), x)).transpose()?.unwrap_or(f64::INFINITY);
+    let floor = p
+        .floor
+        .map(|x| finite(&format!("{field}.floor"), x))
+        .transpose()?
+        .unwrap_or(f64::NEG_INFINITY);
+    let cap = p
+        .cap
+        .map(|x| finite(&format!("{field}.cap"), x))
+        .transpose()?
+        .unwrap_or(f64::INFINITY);
     if floor > cap {
-        return Err(PricingError::field(format!("{field}.floor"), "floor is above cap"));
+        return Err(PricingError::field(
+            format!("{field}.floor"),
+            "floor is above cap",
+        ));
     }
     Ok(Payoff { legs, floor, cap })
 }
@@ -945,7 +1085,9 @@ fn monitoring(
 ) -> Result<(bool, Vec<f64>)> {
     let dates = match m {
         Monitoring::Named(MonitoringKind::Continuous) => return Ok((true, vec![])),
-        Monitoring::Named(MonitoringKind::Daily) => Schedule::every(Frequency::Daily).dates(field, start, maturity, cal)?,
+        Monitoring::Named(MonitoringKind::Daily) => {
+            Schedule::every(Frequency::Daily).dates(field, start, maturity, cal)?
+        }
         Monitoring::Named(MonitoringKind::AtMaturity) => vec![maturity],
         Monitoring::Schedule(s) => s.dates(field, start, maturity, cal)?,
     };

@@ -25,8 +25,8 @@ use crate::math::Stream;
 use crate::mc::{Program, Scenario};
 use crate::pde;
 use crate::pricing::{
-    EngineKind, Greeks, PriceResult, PricingRequest, contract_key, engine_name, greek_scenarios, mc_greeks, price_contract,
-    resolve_engine,
+    EngineKind, Greeks, PriceResult, PricingRequest, contract_key, engine_name, greek_scenarios,
+    mc_greeks, price_contract, resolve_engine,
 };
 use crate::product::{Contract, Product};
 
@@ -41,7 +41,10 @@ pub struct ContractError {
 
 impl From<&PricingError> for ContractError {
     fn from(e: &PricingError) -> Self {
-        Self { message: e.to_string(), input_error: e.is_input_error() }
+        Self {
+            message: e.to_string(),
+            input_error: e.is_input_error(),
+        }
     }
 }
 
@@ -98,7 +101,11 @@ pub fn parse_book(source_name: &str, text: &str) -> Vec<Result<Product>> {
 }
 
 /// Revalues a book: price (and Greeks if asked) for every contract.
-pub fn revalue_book(products: &[Result<Product>], markets: &MarketSet, req: &PricingRequest) -> Result<BookResult> {
+pub fn revalue_book(
+    products: &[Result<Product>],
+    markets: &MarketSet,
+    req: &PricingRequest,
+) -> Result<BookResult> {
     let t0 = Instant::now();
     let mut backend = Backend::select(req.backend)?;
     let compiled: Vec<Result<(Contract, &Market)>> = products
@@ -123,7 +130,11 @@ pub fn revalue_book(products: &[Result<Product>], markets: &MarketSet, req: &Pri
             .par_iter()
             .map(|(_, c, m)| {
                 let dt = c.theta_dt();
-                let scen = if req.greeks { greek_scenarios(&req.bumps, dt) } else { vec![Scenario::default()] };
+                let scen = if req.greeks {
+                    greek_scenarios(&req.bumps, dt)
+                } else {
+                    vec![Scenario::default()]
+                };
                 Program::build(c, m, &scen, &req.mc).map(|p| (p, dt))
             })
             .collect();
@@ -163,7 +174,14 @@ pub fn revalue_book(products: &[Result<Product>], markets: &MarketSet, req: &Pri
                 r.greeks = Some(scale(g, c.scale));
                 r.greeks_std_error = Some(scale(se, c.scale.abs()));
             }
-            out[i] = Some(if r.value.is_finite() { Ok(r) } else { Err(PricingError::NonFinite { engine: "mc", what: "value" }) });
+            out[i] = Some(if r.value.is_finite() {
+                Ok(r)
+            } else {
+                Err(PricingError::NonFinite {
+                    engine: "mc",
+                    what: "value",
+                })
+            });
         }
     }
     // Everything else in parallel on the CPU.
@@ -198,11 +216,21 @@ pub fn revalue_book(products: &[Result<Product>], markets: &MarketSet, req: &Pri
                     greeks.add(g);
                 }
                 priced += 1;
-                contracts.push(BookEntry { index: i, id, result: Some(r), error: None });
+                contracts.push(BookEntry {
+                    index: i,
+                    id,
+                    result: Some(r),
+                    error: None,
+                });
             }
             Err(e) => {
                 failed += 1;
-                contracts.push(BookEntry { index: i, id, result: None, error: Some((&e).into()) });
+                contracts.push(BookEntry {
+                    index: i,
+                    id,
+                    result: None,
+                    error: Some((&e).into()),
+                });
             }
         }
     }
@@ -219,7 +247,13 @@ pub fn revalue_book(products: &[Result<Product>], markets: &MarketSet, req: &Pri
 }
 
 fn scale(g: Greeks, k: f64) -> Greeks {
-    Greeks { delta: g.delta * k, gamma: g.gamma * k, vega: g.vega * k, theta: g.theta * k, rho: g.rho * k }
+    Greeks {
+        delta: g.delta * k,
+        gamma: g.gamma * k,
+        vega: g.vega * k,
+        theta: g.theta * k,
+        rho: g.rho * k,
+    }
 }
 
 /// Axes of a scenario grid.
@@ -236,15 +270,24 @@ pub struct GridSpec {
 fn axis(field: &str, s: &str) -> Result<Vec<f64>> {
     let bad = || PricingError::field(field, format!("`{s}` is not `a:b:step` or a list `x;y;z`"));
     if s.contains(':') {
-        let p: Vec<f64> = s.split(':').map(|x| x.trim().parse::<f64>()).collect::<std::result::Result<_, _>>().map_err(|_| bad())?;
+        let p: Vec<f64> = s
+            .split(':')
+            .map(|x| x.trim().parse::<f64>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| bad())?;
         let [a, b, st] = p[..] else { return Err(bad()) };
-        if !(st > 0.0) || b < a || ((b - a) / st) > 10_000.0 {
+        if st.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+            || b < a
+            || ((b - a) / st) > 10_000.0
+        {
             return Err(bad());
         }
         let n = ((b - a) / st + 1e-9).floor() as usize;
         Ok((0..=n).map(|i| a + st * i as f64).collect())
     } else {
-        s.split(';').map(|x| x.trim().parse::<f64>().map_err(|_| bad())).collect()
+        s.split(';')
+            .map(|x| x.trim().parse::<f64>().map_err(|_| bad()))
+            .collect()
     }
 }
 
@@ -252,16 +295,35 @@ impl GridSpec {
     /// Parses `spot=80:120:1,vol=-5:5:1,days=0;30` (spot in %, vol in vol points, days; lists
     /// separated by `;`). Missing axes default to spot 100, vol 0, days 0.
     pub fn parse(s: &str) -> Result<Self> {
-        let mut g = GridSpec { spot_pct: vec![100.0], vol_shift: vec![0.0], days: vec![0] };
+        let mut g = GridSpec {
+            spot_pct: vec![100.0],
+            vol_shift: vec![0.0],
+            days: vec![0],
+        };
         for part in s.split(',').filter(|p| !p.trim().is_empty()) {
-            let (k, v) = part.split_once('=').ok_or_else(|| PricingError::field("grid", format!("`{part}` is not key=value")))?;
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| PricingError::field("grid", format!("`{part}` is not key=value")))?;
             match k.trim() {
                 "spot" => g.spot_pct = axis("grid.spot", v)?,
-                "vol" => g.vol_shift = axis("grid.vol", v)?.into_iter().map(|x| x / 100.0).collect(),
-                "days" => {
-                    g.days = axis("grid.days", v)?.into_iter().map(|x| x.max(0.0) as u32).collect();
+                "vol" => {
+                    g.vol_shift = axis("grid.vol", v)?
+                        .into_iter()
+                        .map(|x| x / 100.0)
+                        .collect()
                 }
-                other => return Err(PricingError::field("grid", format!("unknown axis `{other}` (spot, vol, days)"))),
+                "days" => {
+                    g.days = axis("grid.days", v)?
+                        .into_iter()
+                        .map(|x| x.max(0.0) as u32)
+                        .collect();
+                }
+                other => {
+                    return Err(PricingError::field(
+                        "grid",
+                        format!("unknown axis `{other}` (spot, vol, days)"),
+                    ));
+                }
             }
         }
         g.validate()?;
@@ -270,10 +332,16 @@ impl GridSpec {
 
     fn validate(&self) -> Result<()> {
         if self.spot_pct.is_empty() || self.vol_shift.is_empty() || self.days.is_empty() {
-            return Err(PricingError::field("grid", "every axis needs at least one point"));
+            return Err(PricingError::field(
+                "grid",
+                "every axis needs at least one point",
+            ));
         }
         if self.spot_pct.iter().any(|p| !(*p > 0.0 && p.is_finite())) {
-            return Err(PricingError::field("grid.spot", "spots must be positive percentages"));
+            return Err(PricingError::field(
+                "grid.spot",
+                "spots must be positive percentages",
+            ));
         }
         if self.spot_pct.len() * self.vol_shift.len() * self.days.len() > 1_000_000 {
             return Err(PricingError::field("grid", "more than a million cells"));
@@ -300,19 +368,33 @@ pub struct GridResult {
 }
 
 /// One contract's grid: value, delta, gamma per cell (flattened `[d][v][s]`).
-fn contract_grid(c: &Contract, m: &Market, g: &GridSpec, req: &PricingRequest, backend: &Backend) -> Result<[Vec<f64>; 3]> {
+fn contract_grid(
+    c: &Contract,
+    m: &Market,
+    g: &GridSpec,
+    req: &PricingRequest,
+    backend: &Backend,
+) -> Result<[Vec<f64>; 3]> {
     let (nd, nv, ns) = (g.days.len(), g.vol_shift.len(), g.spot_pct.len());
-    let mut out = [vec![0.0; nd * nv * ns], vec![0.0; nd * nv * ns], vec![0.0; nd * nv * ns]];
+    let mut out = [
+        vec![0.0; nd * nv * ns],
+        vec![0.0; nd * nv * ns],
+        vec![0.0; nd * nv * ns],
+    ];
     let engine = resolve_engine(c, m, req.engine);
     for (di, &d) in g.days.iter().enumerate() {
         let dt = f64::from(d) / 365.0;
         if dt >= c.t_mat {
-            return Err(PricingError::field("grid.days", format!("{d} days is past the contract's maturity")));
+            return Err(PricingError::field(
+                "grid.days",
+                format!("{d} days is past the contract's maturity"),
+            ));
         }
         let cd = if d > 0 { c.rolled(dt) } else { c.clone() };
         for (vi, &dv) in g.vol_shift.iter().enumerate() {
             let mv = m.with_vol_shift(dv);
-            mv.validate().map_err(|e| crate::market::prefix(e, "grid.vol"))?;
+            mv.validate()
+                .map_err(|e| crate::market::prefix(e, "grid.vol"))?;
             let base = (di * nv + vi) * ns;
             match engine {
                 EngineKind::Pde => {
@@ -325,9 +407,18 @@ fn contract_grid(c: &Contract, m: &Market, g: &GridSpec, req: &PricingRequest, b
                                 // Beyond a cut knock-out barrier: the rebate (or an exact PDE at that spot).
                                 let k = cd.ko.as_ref().and_then(|k| k.continuous);
                                 match k {
-                                    Some(k) => (if k.at_hit { k.rebate } else { k.rebate * mv.df(cd.t_mat) }, 0.0, 0.0),
+                                    Some(k) => (
+                                        if k.at_hit {
+                                            k.rebate
+                                        } else {
+                                            k.rebate * mv.df(cd.t_mat)
+                                        },
+                                        0.0,
+                                        0.0,
+                                    ),
                                     None => {
-                                        let o2 = pde::solve(&cd, &mv.with_spot(s), &req.pde, false)?;
+                                        let o2 =
+                                            pde::solve(&cd, &mv.with_spot(s), &req.pde, false)?;
                                         (o2.value, o2.delta, o2.gamma)
                                     }
                                 }
@@ -343,13 +434,27 @@ fn contract_grid(c: &Contract, m: &Market, g: &GridSpec, req: &PricingRequest, b
                     let mut scen = Vec::with_capacity(3 * ns);
                     for p in &g.spot_pct {
                         let f = p / 100.0;
-                        scen.push(Scenario { spot_rel: f - 1.0, ..Default::default() });
-                        scen.push(Scenario { spot_rel: f * (1.0 + h) - 1.0, ..Default::default() });
-                        scen.push(Scenario { spot_rel: f * (1.0 - h) - 1.0, ..Default::default() });
+                        scen.push(Scenario {
+                            spot_rel: f - 1.0,
+                            ..Default::default()
+                        });
+                        scen.push(Scenario {
+                            spot_rel: f * (1.0 + h) - 1.0,
+                            ..Default::default()
+                        });
+                        scen.push(Scenario {
+                            spot_rel: f * (1.0 - h) - 1.0,
+                            ..Default::default()
+                        });
                     }
                     let prog = Program::build(&cd, &mv, &scen, &req.mc)?;
                     let mut b = backend.clone();
-                    let o = b.run_mc(&[(&prog, Stream::new(req.mc.seed, contract_key(&c.id)))], &req.mc)?.remove(0);
+                    let o = b
+                        .run_mc(
+                            &[(&prog, Stream::new(req.mc.seed, contract_key(&c.id)))],
+                            &req.mc,
+                        )?
+                        .remove(0);
                     for (si, p) in g.spot_pct.iter().enumerate() {
                         let s = m.spot * p / 100.0;
                         let (v0, vu, vd) = (o.mean[3 * si], o.mean[3 * si + 1], o.mean[3 * si + 2]);
@@ -378,14 +483,22 @@ fn contract_grid(c: &Contract, m: &Market, g: &GridSpec, req: &PricingRequest, b
             *v *= c.scale;
         }
         if x.iter().any(|v| !v.is_finite()) {
-            return Err(PricingError::NonFinite { engine: engine_name(engine), what: "grid cell" });
+            return Err(PricingError::NonFinite {
+                engine: engine_name(engine),
+                what: "grid cell",
+            });
         }
     }
     Ok(out)
 }
 
 /// Values a book over a scenario grid.
-pub fn scenario_grid(products: &[Result<Product>], markets: &MarketSet, grid: &GridSpec, req: &PricingRequest) -> Result<GridResult> {
+pub fn scenario_grid(
+    products: &[Result<Product>],
+    markets: &MarketSet,
+    grid: &GridSpec,
+    req: &PricingRequest,
+) -> Result<GridResult> {
     let t0 = Instant::now();
     grid.validate()?;
     if req.engine == EngineKind::Mc {
@@ -406,7 +519,11 @@ pub fn scenario_grid(products: &[Result<Product>], markets: &MarketSet, grid: &G
             (i, r)
         })
         .collect();
-    let mut acc = [vec![0.0; nd * nv * ns], vec![0.0; nd * nv * ns], vec![0.0; nd * nv * ns]];
+    let mut acc = [
+        vec![0.0; nd * nv * ns],
+        vec![0.0; nd * nv * ns],
+        vec![0.0; nd * nv * ns],
+    ];
     let mut errors = vec![];
     for (i, r) in per {
         match r {
@@ -419,14 +536,23 @@ pub fn scenario_grid(products: &[Result<Product>], markets: &MarketSet, grid: &G
             }
             Err(e) => errors.push(BookEntry {
                 index: i,
-                id: products[i].as_ref().map(|p| p.id.clone()).unwrap_or_default(),
+                id: products[i]
+                    .as_ref()
+                    .map(|p| p.id.clone())
+                    .unwrap_or_default(),
                 result: None,
                 error: Some((&e).into()),
             }),
         }
     }
     let shape = |v: &[f64]| -> Vec<Vec<Vec<f64>>> {
-        (0..nd).map(|d| (0..nv).map(|j| v[(d * nv + j) * ns..(d * nv + j + 1) * ns].to_vec()).collect()).collect()
+        (0..nd)
+            .map(|d| {
+                (0..nv)
+                    .map(|j| v[(d * nv + j) * ns..(d * nv + j + 1) * ns].to_vec())
+                    .collect()
+            })
+            .collect()
     };
     Ok(GridResult {
         axes: grid.clone(),

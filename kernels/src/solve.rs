@@ -73,7 +73,10 @@ pub fn with_parameter(p: &Product, parameter: SolveParameter, x: f64) -> Result<
     let field = |s: &str| PricingError::field("parameter", s.to_string());
     match parameter {
         SolveParameter::Coupon => {
-            let a = q.autocall.as_mut().ok_or_else(|| field("`coupon` needs an autocall product"))?;
+            let a = q
+                .autocall
+                .as_mut()
+                .ok_or_else(|| field("`coupon` needs an autocall product"))?;
             match a.phoenix.as_mut() {
                 Some(ph) => ph.coupon = x,
                 None => a.ko_coupon = x,
@@ -87,7 +90,11 @@ pub fn with_parameter(p: &Product, parameter: SolveParameter, x: f64) -> Result<
                     a.loss.participation = x;
                 }
             } else {
-                let leg = q.payoff.legs.first_mut().ok_or_else(|| field("the product has no leg"))?;
+                let leg = q
+                    .payoff
+                    .legs
+                    .first_mut()
+                    .ok_or_else(|| field("the product has no leg"))?;
                 match (leg, parameter) {
                     (
                         LegSpec::Call { strike, .. }
@@ -98,7 +105,9 @@ pub fn with_parameter(p: &Product, parameter: SolveParameter, x: f64) -> Result<
                         SolveParameter::Strike,
                     ) => *strike = Level::Absolute(x),
                     (
-                        LegSpec::Call { participation, .. } | LegSpec::Put { participation, .. } | LegSpec::Forward { participation, .. },
+                        LegSpec::Call { participation, .. }
+                        | LegSpec::Put { participation, .. }
+                        | LegSpec::Forward { participation, .. },
                         _,
                     ) => *participation = x,
                     _ => return Err(field("the first leg has no such parameter")),
@@ -106,29 +115,51 @@ pub fn with_parameter(p: &Product, parameter: SolveParameter, x: f64) -> Result<
             }
         }
         SolveParameter::Barrier => {
-            q.barrier.as_mut().ok_or_else(|| field("`barrier` needs a barrier product"))?.level = Level::Absolute(x);
+            q.barrier
+                .as_mut()
+                .ok_or_else(|| field("`barrier` needs a barrier product"))?
+                .level = Level::Absolute(x);
         }
         SolveParameter::KoLevel => {
-            q.autocall.as_mut().ok_or_else(|| field("`ko_level` needs an autocall"))?.ko_level = Level::Absolute(x);
+            q.autocall
+                .as_mut()
+                .ok_or_else(|| field("`ko_level` needs an autocall"))?
+                .ko_level = Level::Absolute(x);
         }
         SolveParameter::KiLevel => {
-            let a = q.autocall.as_mut().ok_or_else(|| field("`ki_level` needs an autocall"))?;
-            a.ki.as_mut().ok_or_else(|| field("the autocall has no knock-in"))?.level = Level::Absolute(x);
+            let a = q
+                .autocall
+                .as_mut()
+                .ok_or_else(|| field("`ki_level` needs an autocall"))?;
+            a.ki.as_mut()
+                .ok_or_else(|| field("the autocall has no knock-in"))?
+                .level = Level::Absolute(x);
         }
     }
     Ok(q)
 }
 
 /// Finds the parameter value where the product is worth `spec.target` per unit notional.
-pub fn solve(p: &Product, m: &Market, req: &PricingRequest, spec: &SolveSpec) -> Result<SolveResult> {
+pub fn solve(
+    p: &Product,
+    m: &Market,
+    req: &PricingRequest,
+    spec: &SolveSpec,
+) -> Result<SolveResult> {
     if !(spec.lo.is_finite() && spec.hi.is_finite() && spec.lo < spec.hi) {
-        return Err(PricingError::field("lo", "the bracket must be finite with lo < hi"));
+        return Err(PricingError::field(
+            "lo",
+            "the bracket must be finite with lo < hi",
+        ));
     }
     if !spec.target.is_finite() {
         return Err(PricingError::field("target", "must be finite"));
     }
     let mut backend = Backend::select(req.backend)?;
-    let q = PricingRequest { greeks: false, ..*req };
+    let q = PricingRequest {
+        greeks: false,
+        ..*req
+    };
     let mut evals = 0;
     let mut last_se = 0.0;
     let mut f = |x: f64| -> Result<f64> {
@@ -145,7 +176,11 @@ pub fn solve(p: &Product, m: &Market, req: &PricingRequest, spec: &SolveSpec) ->
     if fa * fb > 0.0 {
         return Err(PricingError::Solver {
             parameter: name,
-            reason: format!("no sign change on [{a}, {b}]: values {:.6} and {:.6} vs target", fa + spec.target, fb + spec.target),
+            reason: format!(
+                "no sign change on [{a}, {b}]: values {:.6} and {:.6} vs target",
+                fa + spec.target,
+                fb + spec.target
+            ),
         });
     }
     // Brent (1973).
@@ -166,7 +201,13 @@ pub fn solve(p: &Product, m: &Market, req: &PricingRequest, spec: &SolveSpec) ->
         let xm = 0.5 * (c - b);
         if xm.abs() <= tol1 || fb == 0.0 {
             let val = fb + spec.target;
-            return Ok(SolveResult { parameter: spec.parameter, solution: b, value_per_notional: val, std_error: last_se, evaluations: evals });
+            return Ok(SolveResult {
+                parameter: spec.parameter,
+                solution: b,
+                value_per_notional: val,
+                std_error: last_se,
+                evaluations: evals,
+            });
         }
         if e.abs() >= tol1 && fa.abs() > fb.abs() {
             let s = fb / fa;
@@ -200,5 +241,8 @@ pub fn solve(p: &Product, m: &Market, req: &PricingRequest, spec: &SolveSpec) ->
         b += if d.abs() > tol1 { d } else { tol1.copysign(xm) };
         fb = f(b)?;
     }
-    Err(PricingError::Solver { parameter: name, reason: "no convergence in 100 iterations".into() })
+    Err(PricingError::Solver {
+        parameter: name,
+        reason: "no convergence in 100 iterations".into(),
+    })
 }

@@ -20,7 +20,10 @@ fn req(engine: EngineKind, paths: u64) -> PricingRequest {
     PricingRequest {
         engine,
         backend: BackendChoice::Cpu,
-        mc: McConfig { paths, ..McConfig::default() },
+        mc: McConfig {
+            paths,
+            ..McConfig::default()
+        },
         ..PricingRequest::default()
     }
 }
@@ -36,11 +39,20 @@ fn check_bad(example: &str, market_patch: Value, product_patch: Value, field: &s
         .and_then(|m| Product::from_json("product", &p.to_string()).map(|p| (p, m)))
         .and_then(|(p, m)| price(&p, &m, &req(EngineKind::Auto, 1000)));
     match res {
-        Ok(r) => panic!("{example} {product_patch} {market_patch}: expected an error naming `{field}`, got value {}", r.value),
+        Ok(r) => panic!(
+            "{example} {product_patch} {market_patch}: expected an error naming `{field}`, got value {}",
+            r.value
+        ),
         Err(e) => {
             let msg = e.to_string();
-            assert!(msg.contains(field), "{example}: error `{msg}` does not name `{field}`");
-            assert!(e.is_input_error() || matches!(e, PricingError::Unsupported { .. }), "{msg}");
+            assert!(
+                msg.contains(field),
+                "{example}: error `{msg}` does not name `{field}`"
+            );
+            assert!(
+                e.is_input_error() || matches!(e, PricingError::Unsupported { .. }),
+                "{msg}"
+            );
         }
     }
 }
@@ -59,20 +71,90 @@ fn merge(a: &mut Value, b: &Value) {
 #[test]
 fn bad_input_names_the_field() {
     let none = json!({});
-    check_bad("european_call.json", json!({"vol": -0.2}), none.clone(), "market.vol");
-    check_bad("european_call.json", json!({"spot": 0.0}), none.clone(), "market.spot");
-    check_bad("european_call.json", json!({"rate": {"times": [1.0, 0.5], "values": [0.01, 0.02]}}), none.clone(), "market.rate.times[1]");
-    check_bad("european_call.json", json!({"vol": {"times": [0.5, 1.0], "values": [0.3, 0.1]}}), none.clone(), "market.vol.values[1]");
-    check_bad("european_call.json", json!({"valuation_date": "2028-01-01"}), none.clone(), "maturity");
-    check_bad("european_call.json", none.clone(), json!({"notional": -5.0}), "notional");
-    check_bad("european_call.json", none.clone(), json!({"payoff": {"legs": [{"type": "call", "strike": "-5%"}]}}), "payoff.legs[0].strike");
-    check_bad("european_call.json", none.clone(), json!({"payoff": {"legs": [{"type": "call", "strike": "abc"}]}}), "abc");
-    check_bad("european_call.json", none.clone(), json!({"tenor": "12X"}), "tenor");
-    check_bad("barrier_up_out_call.json", none.clone(), json!({"barrier": {"level": "90%"}}), "barrier.level");
-    check_bad("snowball.json", none.clone(), json!({"autocall": {"ki": {"level": "110%"}}}), "autocall.ki.level");
-    check_bad("snowball.json", none.clone(), json!({"autocall": {"ko_schedule": {"frequency": "monthly", "lockup_months": 24}}}), "autocall.ko_schedule");
-    check_bad("snowball.json", none.clone(), json!({"autocall": {"ko_schedule": {"dates": []}}}), "autocall.ko_schedule");
-    check_bad("snowball.json", none.clone(), json!({"autocall": {"ko_coupon_typo": 0.1}}), "ko_coupon_typo");
+    check_bad(
+        "european_call.json",
+        json!({"vol": -0.2}),
+        none.clone(),
+        "market.vol",
+    );
+    check_bad(
+        "european_call.json",
+        json!({"spot": 0.0}),
+        none.clone(),
+        "market.spot",
+    );
+    check_bad(
+        "european_call.json",
+        json!({"rate": {"times": [1.0, 0.5], "values": [0.01, 0.02]}}),
+        none.clone(),
+        "market.rate.times[1]",
+    );
+    check_bad(
+        "european_call.json",
+        json!({"vol": {"times": [0.5, 1.0], "values": [0.3, 0.1]}}),
+        none.clone(),
+        "market.vol.values[1]",
+    );
+    check_bad(
+        "european_call.json",
+        json!({"valuation_date": "2028-01-01"}),
+        none.clone(),
+        "maturity",
+    );
+    check_bad(
+        "european_call.json",
+        none.clone(),
+        json!({"notional": -5.0}),
+        "notional",
+    );
+    check_bad(
+        "european_call.json",
+        none.clone(),
+        json!({"payoff": {"legs": [{"type": "call", "strike": "-5%"}]}}),
+        "payoff.legs[0].strike",
+    );
+    check_bad(
+        "european_call.json",
+        none.clone(),
+        json!({"payoff": {"legs": [{"type": "call", "strike": "abc"}]}}),
+        "abc",
+    );
+    check_bad(
+        "european_call.json",
+        none.clone(),
+        json!({"tenor": "12X"}),
+        "tenor",
+    );
+    check_bad(
+        "barrier_up_out_call.json",
+        none.clone(),
+        json!({"barrier": {"level": "90%"}}),
+        "barrier.level",
+    );
+    check_bad(
+        "snowball.json",
+        none.clone(),
+        json!({"autocall": {"ki": {"level": "110%"}}}),
+        "autocall.ki.level",
+    );
+    check_bad(
+        "snowball.json",
+        none.clone(),
+        json!({"autocall": {"ko_schedule": {"frequency": "monthly", "lockup_months": 24}}}),
+        "autocall.ko_schedule",
+    );
+    check_bad(
+        "snowball.json",
+        none.clone(),
+        json!({"autocall": {"ko_schedule": {"dates": []}}}),
+        "autocall.ko_schedule",
+    );
+    check_bad(
+        "snowball.json",
+        none.clone(),
+        json!({"autocall": {"ko_coupon_typo": 0.1}}),
+        "ko_coupon_typo",
+    );
     // NaN cannot be written in JSON; the library API catches it.
     let mut m = Market::from_json("m", &read("market.json")).unwrap();
     m.spot = f64::NAN;
@@ -88,7 +170,10 @@ fn bad_input_names_the_field() {
     // An engine that cannot price a feature says so.
     let a = Product::from_json("p", &read("asian_arithmetic.json")).unwrap();
     let e = price(&a, &m, &req(EngineKind::Pde, 0)).unwrap_err();
-    assert!(matches!(e, PricingError::Unsupported { engine: "pde", .. }), "{e}");
+    assert!(
+        matches!(e, PricingError::Unsupported { engine: "pde", .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -119,12 +204,26 @@ fn book_revaluation_keeps_per_contract_errors() {
     q.greeks = true;
     let r = revalue_book(&book, &markets, &q).unwrap();
     for c in &r.contracts {
-        eprintln!("{:12} {:?} {:?}", c.id, c.result.as_ref().map(|r| (r.engine, r.value)), c.error.as_ref().map(|e| &e.message));
+        eprintln!(
+            "{:12} {:?} {:?}",
+            c.id,
+            c.result.as_ref().map(|r| (r.engine, r.value)),
+            c.error.as_ref().map(|e| &e.message)
+        );
     }
     assert_eq!(r.contracts.len(), 9);
     assert_eq!(r.failed, 3);
     assert_eq!(r.priced, 6);
-    let err = |id: &str| r.contracts.iter().find(|c| c.id == id).unwrap().error.clone().unwrap().message;
+    let err = |id: &str| {
+        r.contracts
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap()
+            .error
+            .clone()
+            .unwrap()
+            .message
+    };
     assert!(err("B-BAD-1").contains("autocall.ki.level"));
     assert!(err("B-BAD-2").contains("999999.XX"));
     assert!(err("line-9").contains("book.jsonl:9"));
@@ -136,7 +235,12 @@ fn book_revaluation_keeps_per_contract_errors() {
     )
     .unwrap();
     assert_eq!(alone.value, r.contracts[0].result.as_ref().unwrap().value);
-    let total: f64 = r.contracts.iter().filter_map(|c| c.result.as_ref()).map(|r| r.value).sum();
+    let total: f64 = r
+        .contracts
+        .iter()
+        .filter_map(|c| c.result.as_ref())
+        .map(|r| r.value)
+        .sum();
     assert!((total - r.total_value).abs() < 1e-6);
 }
 
@@ -145,7 +249,10 @@ fn scenario_grid_has_axes_and_matches_single_prices() {
     let markets = MarketSet::from_json("markets", &read("markets_by_underlying.json")).unwrap();
     let book = parse_book("book.jsonl", &read("book.jsonl"));
     let g = GridSpec::parse("spot=90:110:5,vol=-2:2:2,days=0;30").unwrap();
-    assert_eq!((g.spot_pct.len(), g.vol_shift.len(), g.days.len()), (5, 3, 2));
+    assert_eq!(
+        (g.spot_pct.len(), g.vol_shift.len(), g.days.len()),
+        (5, 3, 2)
+    );
     let r = scenario_grid(&book[..2], &markets, &g, &req(EngineKind::Pde, 0)).unwrap();
     assert_eq!(r.value.len(), 2);
     assert_eq!(r.value[0].len(), 3);
@@ -155,16 +262,47 @@ fn scenario_grid_has_axes_and_matches_single_prices() {
         .iter()
         .map(|p| {
             let p = p.as_ref().unwrap();
-            price(p, markets.get(&p.underlying).unwrap(), &req(EngineKind::Pde, 0)).unwrap().value
+            price(
+                p,
+                markets.get(&p.underlying).unwrap(),
+                &req(EngineKind::Pde, 0),
+            )
+            .unwrap()
+            .value
         })
         .sum();
-    assert!((r.value[0][1][2] - single).abs() < 1e-6 * single.abs().max(1.0), "{} vs {single}", r.value[0][1][2]);
+    assert!(
+        (r.value[0][1][2] - single).abs() < 1e-6 * single.abs().max(1.0),
+        "{} vs {single}",
+        r.value[0][1][2]
+    );
     // Monte Carlo grid on the same book agrees within noise at the centre.
-    let rm = scenario_grid(&book[..1], &markets, &GridSpec::parse("spot=95:105:5").unwrap(), &req(EngineKind::Mc, 50_000)).unwrap();
-    let pde = price(book[0].as_ref().unwrap(), markets.get("000905.SH").unwrap(), &req(EngineKind::Pde, 0)).unwrap().value;
-    assert!((rm.value[0][0][1] - pde).abs() < 0.01 * 10_000_000.0, "{} vs {pde}", rm.value[0][0][1]);
+    let rm = scenario_grid(
+        &book[..1],
+        &markets,
+        &GridSpec::parse("spot=95:105:5").unwrap(),
+        &req(EngineKind::Mc, 50_000),
+    )
+    .unwrap();
+    let pde = price(
+        book[0].as_ref().unwrap(),
+        markets.get("000905.SH").unwrap(),
+        &req(EngineKind::Pde, 0),
+    )
+    .unwrap()
+    .value;
+    assert!(
+        (rm.value[0][0][1] - pde).abs() < 0.01 * 10_000_000.0,
+        "{} vs {pde}",
+        rm.value[0][0][1]
+    );
     assert!(GridSpec::parse("spot=120:80:1").is_err());
-    assert!(GridSpec::parse("wind=1:2:1").unwrap_err().to_string().contains("wind"));
+    assert!(
+        GridSpec::parse("wind=1:2:1")
+            .unwrap_err()
+            .to_string()
+            .contains("wind")
+    );
 }
 
 #[test]
@@ -174,38 +312,96 @@ fn solvers_hit_their_targets() {
     // (the desk's margin), on common random numbers.
     let p = Product::from_json("p", &read("snowball.json")).unwrap();
     let q = req(EngineKind::Mc, 40_000);
-    let spec = SolveSpec { parameter: SolveParameter::Coupon, target: -0.01, lo: 0.0, hi: 0.5, tol: 1e-7 };
+    let spec = SolveSpec {
+        parameter: SolveParameter::Coupon,
+        target: -0.01,
+        lo: 0.0,
+        hi: 0.5,
+        tol: 1e-7,
+    };
     let s = solve(&p, &m, &q, &spec).unwrap();
-    eprintln!("snowball coupon {:.5} value {:.6} in {} evaluations", s.solution, s.value_per_notional, s.evaluations);
+    eprintln!(
+        "snowball coupon {:.5} value {:.6} in {} evaluations",
+        s.solution, s.value_per_notional, s.evaluations
+    );
     assert!((s.value_per_notional + 0.01).abs() < 1e-6, "{s:?}");
     // Same with the PDE: the coupons agree within the MC error.
     let sp = solve(&p, &m, &req(EngineKind::Pde, 0), &spec).unwrap();
-    assert!((sp.solution - s.solution).abs() < 0.01, "pde {} vs mc {}", sp.solution, s.solution);
+    assert!(
+        (sp.solution - s.solution).abs() < 0.01,
+        "pde {} vs mc {}",
+        sp.solution,
+        s.solution
+    );
     // Strike of a call worth 5% of notional, in closed form.
     let c = Product::from_json("c", &read("european_call.json")).unwrap();
-    let spec = SolveSpec { parameter: SolveParameter::Strike, target: 0.05, lo: 50.0, hi: 200.0, tol: 1e-9 };
+    let spec = SolveSpec {
+        parameter: SolveParameter::Strike,
+        target: 0.05,
+        lo: 50.0,
+        hi: 200.0,
+        tol: 1e-9,
+    };
     let s = solve(&c, &m, &req(EngineKind::Analytic, 0), &spec).unwrap();
     assert!((s.value_per_notional - 0.05).abs() < 1e-9, "{s:?}");
     // Shark-fin participation, and a barrier level.
     let sf = Product::from_json("s", &read("shark_fin.json")).unwrap();
-    let spec = SolveSpec { parameter: SolveParameter::Participation, target: 0.02, lo: 0.0, hi: 3.0, tol: 1e-9 };
+    let spec = SolveSpec {
+        parameter: SolveParameter::Participation,
+        target: 0.02,
+        lo: 0.0,
+        hi: 3.0,
+        tol: 1e-9,
+    };
     let s = solve(&sf, &m, &req(EngineKind::Analytic, 0), &spec).unwrap();
     assert!((s.value_per_notional - 0.02).abs() < 1e-9, "{s:?}");
-    let spec = SolveSpec { parameter: SolveParameter::Barrier, target: 0.03, lo: 101.0, hi: 200.0, tol: 1e-9 };
+    let spec = SolveSpec {
+        parameter: SolveParameter::Barrier,
+        target: 0.03,
+        lo: 101.0,
+        hi: 200.0,
+        tol: 1e-9,
+    };
     let s = solve(&sf, &m, &req(EngineKind::Analytic, 0), &spec).unwrap();
     assert!((s.value_per_notional - 0.03).abs() < 1e-8, "{s:?}");
     // No root in the bracket is a clear error.
-    let spec = SolveSpec { parameter: SolveParameter::Strike, target: 5.0, lo: 50.0, hi: 200.0, tol: 1e-9 };
-    assert!(matches!(solve(&c, &m, &req(EngineKind::Analytic, 0), &spec), Err(PricingError::Solver { .. })));
+    let spec = SolveSpec {
+        parameter: SolveParameter::Strike,
+        target: 5.0,
+        lo: 50.0,
+        hi: 200.0,
+        tol: 1e-9,
+    };
+    assert!(matches!(
+        solve(&c, &m, &req(EngineKind::Analytic, 0), &spec),
+        Err(PricingError::Solver { .. })
+    ));
 }
 
 #[test]
 fn results_serialise_with_the_documented_field_names() {
     let m = Market::from_json("m", &read("market.json")).unwrap();
     let p = Product::from_json("p", &read("digital_call.json")).unwrap();
-    let r = price(&p, &m, &PricingRequest { greeks: true, ..req(EngineKind::Mc, 10_000) }).unwrap();
+    let r = price(
+        &p,
+        &m,
+        &PricingRequest {
+            greeks: true,
+            ..req(EngineKind::Mc, 10_000)
+        },
+    )
+    .unwrap();
     let v = serde_json::to_value(&r).unwrap();
-    for k in ["value", "std_error", "greeks", "engine", "backend", "backend_reason", "paths", "elapsed_ms"] {
+    for k in [
+        "value",
+        "std_error",
+        "greeks",
+        "engine",
+        "backend",
+        "backend_reason",
+        "paths",
+        "elapsed_ms",
+    ] {
         assert!(v.get(k).is_some(), "missing {k}");
     }
     for k in ["delta", "gamma", "vega", "theta", "rho"] {

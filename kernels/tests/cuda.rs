@@ -22,7 +22,10 @@ fn nvrtc_compiles_the_kernels() {
         return;
     }
     let ptx = compile_kernels().expect("NVRTC compiles mc.cu");
-    assert!(ptx.contains(".entry mc_pairs") || ptx.contains("mc_pairs"), "no mc_pairs entry in the PTX");
+    assert!(
+        ptx.contains(".entry mc_pairs") || ptx.contains("mc_pairs"),
+        "no mc_pairs entry in the PTX"
+    );
 }
 
 #[test]
@@ -31,7 +34,11 @@ fn gpu_and_cpu_agree_on_every_example() {
         eprintln!("skipped: no usable GPU ({why})");
         return;
     }
-    let m = Market::from_json("market", &std::fs::read_to_string(format!("{EX}/market.json")).unwrap()).unwrap();
+    let m = Market::from_json(
+        "market",
+        &std::fs::read_to_string(format!("{EX}/market.json")).unwrap(),
+    )
+    .unwrap();
     for f in std::fs::read_dir(EX).unwrap() {
         let path = f.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -46,13 +53,19 @@ fn gpu_and_cpu_agree_on_every_example() {
             engine: EngineKind::Mc,
             greeks: true,
             backend,
-            mc: McConfig { paths: 100_000, ..McConfig::default() },
+            mc: McConfig {
+                paths: 100_000,
+                ..McConfig::default()
+            },
             ..PricingRequest::default()
         };
         let cpu = price(&p, &m, &q(BackendChoice::Cpu)).unwrap();
         let gpu = price(&p, &m, &q(BackendChoice::Cuda)).unwrap();
         assert_eq!(gpu.backend, "cuda");
-        eprintln!("{name:28} cpu {:.10} gpu {:.10} se {:.3e}", cpu.value, gpu.value, cpu.std_error);
+        eprintln!(
+            "{name:28} cpu {:.10} gpu {:.10} se {:.3e}",
+            cpu.value, gpu.value, cpu.std_error
+        );
         let rel = (cpu.value - gpu.value).abs() / cpu.value.abs().max(1.0);
         assert!(rel < 1e-9, "{name}: cpu {} vs gpu {}", cpu.value, gpu.value);
         assert!((cpu.value - gpu.value).abs() <= 3.0 * cpu.std_error.max(1e-12));

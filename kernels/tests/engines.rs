@@ -24,7 +24,10 @@ fn req(engine: EngineKind, paths: u64) -> PricingRequest {
     PricingRequest {
         engine,
         backend: BackendChoice::Cpu,
-        mc: McConfig { paths, ..McConfig::default() },
+        mc: McConfig {
+            paths,
+            ..McConfig::default()
+        },
         ..PricingRequest::default()
     }
 }
@@ -49,12 +52,23 @@ fn check_mc_vs_pde(p: &Product, m: &Market, paths: u64) -> (f64, f64, f64) {
         (pde.value - mc.value) / mc.std_error,
         pde.elapsed_ms
     );
-    assert!((mc.value - pde.value).abs() <= tol, "{}: mc {} ± {} vs pde {}", p.id, mc.value, mc.std_error, pde.value);
+    assert!(
+        (mc.value - pde.value).abs() <= tol,
+        "{}: mc {} ± {} vs pde {}",
+        p.id,
+        mc.value,
+        mc.std_error,
+        pde.value
+    );
     (mc.value, mc.std_error, pde.value)
 }
 
 fn autocall(id: &str, ko: f64, ki: f64, months: u32, vol: f64, phoenix: bool) -> (Product, Market) {
-    let mut p = example(if phoenix { "phoenix.json" } else { "snowball.json" });
+    let mut p = example(if phoenix {
+        "phoenix.json"
+    } else {
+        "snowball.json"
+    });
     p.id = id.into();
     p.tenor = Some(format!("{months}M"));
     let a = p.autocall.as_mut().unwrap();
@@ -80,11 +94,16 @@ fn snowball_and_phoenix_mc_agree_with_pde_across_parameters() {
             }
         }
     } else {
-        eprintln!("full snowball/phoenix table skipped: set DESKMATE_HEAVY_TESTS=1 to run all 81×2 cases");
+        eprintln!(
+            "full snowball/phoenix table skipped: set DESKMATE_HEAVY_TESTS=1 to run all 81×2 cases"
+        );
     }
     for (ko, ki, months, vol) in table {
         for phoenix in [false, true] {
-            let id = format!("{}-ko{ko}-ki{ki}-{months}m-v{vol}", if phoenix { "phx" } else { "snow" });
+            let id = format!(
+                "{}-ko{ko}-ki{ki}-{months}m-v{vol}",
+                if phoenix { "phx" } else { "snow" }
+            );
             let (p, m) = autocall(&id, ko, ki, months, vol, phoenix);
             check_mc_vs_pde(&p, &m, 200_000);
         }
@@ -101,9 +120,22 @@ fn every_example_prices_with_every_applicable_engine() {
             continue;
         }
         let p = example(&name);
-        let auto = price(&p, &m, &PricingRequest { greeks: true, ..req(EngineKind::Auto, 20_000) }).unwrap();
+        let auto = price(
+            &p,
+            &m,
+            &PricingRequest {
+                greeks: true,
+                ..req(EngineKind::Auto, 20_000)
+            },
+        )
+        .unwrap();
         assert!(auto.value.is_finite() && auto.greeks.is_some(), "{name}");
-        eprintln!("{name:28} auto={:?} value {:.2} greeks {:?}", auto.engine, auto.value, auto.greeks.unwrap());
+        eprintln!(
+            "{name:28} auto={:?} value {:.2} greeks {:?}",
+            auto.engine,
+            auto.value,
+            auto.greeks.unwrap()
+        );
         let mc = price(&p, &m, &req(EngineKind::Mc, 20_000));
         if p.exercise == kernels::product::Exercise::American {
             assert!(mc.is_err(), "{name}: MC must refuse American exercise");
@@ -132,17 +164,33 @@ fn put_call_parity_holds_on_common_paths_and_on_the_grid() {
     call.id = "parity".into();
     put.id = "parity".into();
     fwd.id = "parity".into();
-    let f_exact = price(&fwd, &m, &req(EngineKind::Analytic, 0)).unwrap().value;
+    let f_exact = price(&fwd, &m, &req(EngineKind::Analytic, 0))
+        .unwrap()
+        .value;
     // Common random numbers (same id, same seed): C − P equals the forward path by path.
     let (c, p, f) = (
         price(&call, &m, &req(EngineKind::Mc, 100_000)).unwrap(),
         price(&put, &m, &req(EngineKind::Mc, 100_000)).unwrap(),
         price(&fwd, &m, &req(EngineKind::Mc, 100_000)).unwrap(),
     );
-    assert!((c.value - p.value - f.value).abs() < 1e-9 * call.notional, "pathwise parity");
-    assert!((f.value - f_exact).abs() < 3.0 * f.std_error.max(1e-9 * call.notional), "forward vs closed form");
-    let (c, p) = (price(&call, &m, &req(EngineKind::Pde, 0)).unwrap(), price(&put, &m, &req(EngineKind::Pde, 0)).unwrap());
-    assert!(((c.value - p.value) - f_exact).abs() < 1e-4 * call.notional, "pde parity {} vs {}", c.value - p.value, f_exact);
+    assert!(
+        (c.value - p.value - f.value).abs() < 1e-9 * call.notional,
+        "pathwise parity"
+    );
+    assert!(
+        (f.value - f_exact).abs() < 3.0 * f.std_error.max(1e-9 * call.notional),
+        "forward vs closed form"
+    );
+    let (c, p) = (
+        price(&call, &m, &req(EngineKind::Pde, 0)).unwrap(),
+        price(&put, &m, &req(EngineKind::Pde, 0)).unwrap(),
+    );
+    assert!(
+        ((c.value - p.value) - f_exact).abs() < 1e-4 * call.notional,
+        "pde parity {} vs {}",
+        c.value - p.value,
+        f_exact
+    );
 }
 
 #[test]
@@ -153,10 +201,18 @@ fn standard_error_falls_as_one_over_root_n_and_error_stays_within_it() {
     let mut prev: Option<f64> = None;
     for n in [16_000u64, 64_000, 256_000] {
         let r = price(&p, &m, &req(EngineKind::Mc, n)).unwrap();
-        assert!((r.value - exact).abs() < 3.0 * r.std_error, "N={n}: {} vs {exact} ± {}", r.value, r.std_error);
+        assert!(
+            (r.value - exact).abs() < 3.0 * r.std_error,
+            "N={n}: {} vs {exact} ± {}",
+            r.value,
+            r.std_error
+        );
         if let Some(s) = prev {
             let ratio = r.std_error / s;
-            assert!((ratio - 0.5).abs() < 0.05, "SE ratio for 4× paths is {ratio}, expected 0.5");
+            assert!(
+                (ratio - 0.5).abs() < 0.05,
+                "SE ratio for 4× paths is {ratio}, expected 0.5"
+            );
         }
         prev = Some(r.std_error);
     }
@@ -165,8 +221,18 @@ fn standard_error_falls_as_one_over_root_n_and_error_stays_within_it() {
     q.mc.sampler = Sampler::SobolBridge;
     let r = price(&p, &m, &q).unwrap();
     let prn = price(&p, &m, &req(EngineKind::Mc, 64_000)).unwrap();
-    assert!((r.value - exact).abs() < 3.5 * r.std_error, "sobol {} vs {exact} ± {}", r.value, r.std_error);
-    assert!(r.std_error < prn.std_error, "sobol se {} vs prn {}", r.std_error, prn.std_error);
+    assert!(
+        (r.value - exact).abs() < 3.5 * r.std_error,
+        "sobol {} vs {exact} ± {}",
+        r.value,
+        r.std_error
+    );
+    assert!(
+        r.std_error < prn.std_error,
+        "sobol se {} vs prn {}",
+        r.std_error,
+        prn.std_error
+    );
 }
 
 #[test]
@@ -183,7 +249,11 @@ fn greeks_agree_across_engines() {
     // Black-Scholes delta e^{-qT} N(d1) with S=K=100, r=2%, q=1%, σ=22%, T=1, notional/S0 = 10,000.
     let d1 = (0.02 - 0.01 + 0.5 * 0.22f64 * 0.22) / 0.22;
     let delta = (-0.01f64).exp() * kernels::math::norm_cdf(d1) * 10_000.0;
-    assert!((ag.delta - delta).abs() < 1e-6 * delta, "analytic delta {} vs {delta}", ag.delta);
+    assert!(
+        (ag.delta - delta).abs() < 1e-6 * delta,
+        "analytic delta {} vs {delta}",
+        ag.delta
+    );
     let mc = g(EngineKind::Mc, 400_000);
     let (mg, se) = (mc.greeks.unwrap(), mc.greeks_std_error.unwrap());
     // The 1% spot bump and 1-vol-point bump have O(h²) bias, well below these bounds.
@@ -195,7 +265,10 @@ fn greeks_agree_across_engines() {
         ("theta", mg.theta, ag.theta, se.theta),
     ] {
         eprintln!("mc {name}: {x:.4} ± {s:.4} vs analytic {y:.4}");
-        assert!((x - y).abs() <= 3.0 * s + 2e-3 * y.abs(), "mc {name} {x} ± {s} vs {y}");
+        assert!(
+            (x - y).abs() <= 3.0 * s + 2e-3 * y.abs(),
+            "mc {name} {x} ± {s} vs {y}"
+        );
     }
     let pd = g(EngineKind::Pde, 0).greeks.unwrap();
     for (name, x, y) in [
@@ -217,19 +290,47 @@ fn term_structures_price_consistently_in_every_engine() {
     let p = example("european_call.json");
     let a = price(&p, &m, &req(EngineKind::Analytic, 0)).unwrap();
     let mc = price(&p, &m, &req(EngineKind::Mc, 200_000)).unwrap();
-    let pde = price(&p, &m, &PricingRequest { pde: PdeConfig::fine(), ..req(EngineKind::Pde, 0) }).unwrap();
-    assert!((mc.value - a.value).abs() < 3.0 * mc.std_error, "mc {} ± {} vs {}", mc.value, mc.std_error, a.value);
-    assert!((pde.value - a.value).abs() < 1e-4 * a.value, "pde {} vs {}", pde.value, a.value);
+    let pde = price(
+        &p,
+        &m,
+        &PricingRequest {
+            pde: PdeConfig::fine(),
+            ..req(EngineKind::Pde, 0)
+        },
+    )
+    .unwrap();
+    assert!(
+        (mc.value - a.value).abs() < 3.0 * mc.std_error,
+        "mc {} ± {} vs {}",
+        mc.value,
+        mc.std_error,
+        a.value
+    );
+    assert!(
+        (pde.value - a.value).abs() < 1e-4 * a.value,
+        "pde {} vs {}",
+        pde.value,
+        a.value
+    );
 }
 
 #[test]
 fn philox_matches_the_random123_known_answers() {
     use kernels::math::philox4x32_10;
     // Known-answer vectors of Random123's kat_vectors for philox4x32_10.
-    assert_eq!(philox4x32_10([0; 4], [0; 2]), [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]);
-    assert_eq!(philox4x32_10([u32::MAX; 4], [u32::MAX; 2]), [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]);
     assert_eq!(
-        philox4x32_10([0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344], [0xa409_3822, 0x299f_31d0]),
+        philox4x32_10([0; 4], [0; 2]),
+        [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]
+    );
+    assert_eq!(
+        philox4x32_10([u32::MAX; 4], [u32::MAX; 2]),
+        [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]
+    );
+    assert_eq!(
+        philox4x32_10(
+            [0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344],
+            [0xa409_3822, 0x299f_31d0]
+        ),
         [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]
     );
 }
@@ -242,6 +343,9 @@ fn inverse_normal_is_accurate() {
         let exact = inv_norm_cdf_precise(p);
         assert!((norm_cdf(exact) - p).abs() < 1e-15 + 1e-13 * p, "p={p}");
         // Acklam's published bound: relative error below 1.15e-9.
-        assert!((inv_norm_cdf(p) - exact).abs() <= 1.15e-9 * exact.abs() + 1e-15, "p={p}");
+        assert!(
+            (inv_norm_cdf(p) - exact).abs() <= 1.15e-9 * exact.abs() + 1e-15,
+            "p={p}"
+        );
     }
 }

@@ -15,7 +15,10 @@ fn request(engine: EngineKind) -> PricingRequest {
     PricingRequest {
         engine,
         backend: BackendChoice::Cpu,
-        mc: McConfig { paths: 400_000, ..McConfig::default() },
+        mc: McConfig {
+            paths: 400_000,
+            ..McConfig::default()
+        },
         pde: PdeConfig::fine(),
         ..PricingRequest::default()
     }
@@ -67,7 +70,12 @@ fn run(engines: &[&str]) {
         }
     }
     assert!(n > 0, "no golden case for {engines:?}");
-    assert!(failures.is_empty(), "{} of {n} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -51,7 +51,13 @@ pub struct PriceArgs {
 }
 
 /// Builds the pricing request shared by `price` and `risk`.
-pub fn request(engine: &str, backend: &str, greeks: bool, paths: Option<u64>, seed: Option<u64>) -> anyhow::Result<PricingRequest> {
+pub fn request(
+    engine: &str,
+    backend: &str,
+    greeks: bool,
+    paths: Option<u64>,
+    seed: Option<u64>,
+) -> anyhow::Result<PricingRequest> {
     let mut req = PricingRequest {
         engine: engine.parse::<EngineKind>()?,
         backend: backend.parse::<BackendChoice>()?,
@@ -69,12 +75,20 @@ pub fn request(engine: &str, backend: &str, greeks: bool, paths: Option<u64>, se
 
 /// Runs `deskmate price`.
 pub fn run(args: PriceArgs) -> anyhow::Result<()> {
-    let ptext = std::fs::read_to_string(&args.product).with_context(|| format!("reading {}", args.product.display()))?;
-    let mtext = std::fs::read_to_string(&args.market).with_context(|| format!("reading {}", args.market.display()))?;
+    let ptext = std::fs::read_to_string(&args.product)
+        .with_context(|| format!("reading {}", args.product.display()))?;
+    let mtext = std::fs::read_to_string(&args.market)
+        .with_context(|| format!("reading {}", args.market.display()))?;
     let product = Product::from_json(&args.product.display().to_string(), &ptext)?;
     let markets = MarketSet::from_json(&args.market.display().to_string(), &mtext)?;
     let market = markets.get(&product.underlying)?;
-    let req = request(&args.engine, &args.backend, args.greeks, args.paths, args.seed)?;
+    let req = request(
+        &args.engine,
+        &args.backend,
+        args.greeks,
+        args.paths,
+        args.seed,
+    )?;
     let out = match &args.solve {
         None => serde_json::to_value(price(&product, market, &req)?)?,
         Some(p) => {
@@ -84,7 +98,18 @@ pub fn run(args: PriceArgs) -> anyhow::Result<()> {
                 (Some(a), Some(b)) => (a, b),
                 _ => anyhow::bail!("--solve needs --lo and --hi"),
             };
-            serde_json::to_value(solve(&product, market, &req, &SolveSpec { parameter, target: args.target, lo, hi, tol: 1e-7 })?)?
+            serde_json::to_value(solve(
+                &product,
+                market,
+                &req,
+                &SolveSpec {
+                    parameter,
+                    target: args.target,
+                    lo,
+                    hi,
+                    tol: 1e-7,
+                },
+            )?)?
         }
     };
     println!("{}", serde_json::to_string_pretty(&out)?);

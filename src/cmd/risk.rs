@@ -42,13 +42,23 @@ pub struct RiskArgs {
 
 /// Runs `deskmate risk`.
 pub fn run(args: RiskArgs) -> anyhow::Result<()> {
-    let btext = std::fs::read_to_string(&args.book).with_context(|| format!("reading {}", args.book.display()))?;
-    let mtext = std::fs::read_to_string(&args.market).with_context(|| format!("reading {}", args.market.display()))?;
+    let btext = std::fs::read_to_string(&args.book)
+        .with_context(|| format!("reading {}", args.book.display()))?;
+    let mtext = std::fs::read_to_string(&args.market)
+        .with_context(|| format!("reading {}", args.market.display()))?;
     let book = parse_book(&args.book.display().to_string(), &btext);
     let markets = MarketSet::from_json(&args.market.display().to_string(), &mtext)?;
-    let req = super::price::request(&args.engine, &args.backend, !args.no_greeks, args.paths, None)?;
+    let req = super::price::request(
+        &args.engine,
+        &args.backend,
+        !args.no_greeks,
+        args.paths,
+        None,
+    )?;
     let out = match &args.grid {
-        Some(g) => serde_json::to_value(scenario_grid(&book, &markets, &GridSpec::parse(g)?, &req)?)?,
+        Some(g) => {
+            serde_json::to_value(scenario_grid(&book, &markets, &GridSpec::parse(g)?, &req)?)?
+        }
         None => serde_json::to_value(revalue_book(&book, &markets, &req)?)?,
     };
     println!("{}", serde_json::to_string_pretty(&out)?);

@@ -66,7 +66,8 @@ impl Gpu {
 
     fn init() -> Result<Self, String> {
         // SAFETY: `is_culib_present` only tries to dlopen the driver library.
-        let driver = catch_unwind(|| unsafe { cudarc::driver::sys::is_culib_present() }).unwrap_or(false);
+        let driver =
+            catch_unwind(|| unsafe { cudarc::driver::sys::is_culib_present() }).unwrap_or(false);
         if !driver {
             return Err("libcuda (the NVIDIA driver) not found".into());
         }
@@ -76,12 +77,20 @@ impl Gpu {
             Err(_) => return Err("CUDA initialisation panicked".into()),
         };
         let ptx = compile_kernels()?;
-        let module = catch_unwind(AssertUnwindSafe(|| ctx.load_module(cudarc::nvrtc::Ptx::from_src(ptx))))
-            .map_err(|_| "module load panicked".to_string())?
-            .map_err(|e| format!("module load failed: {e}"))?;
-        let func = module.load_function("mc_pairs").map_err(|e| format!("kernel not found: {e}"))?;
+        let module = catch_unwind(AssertUnwindSafe(|| {
+            ctx.load_module(cudarc::nvrtc::Ptx::from_src(ptx))
+        }))
+        .map_err(|_| "module load panicked".to_string())?
+        .map_err(|e| format!("module load failed: {e}"))?;
+        let func = module
+            .load_function("mc_pairs")
+            .map_err(|e| format!("kernel not found: {e}"))?;
         let name = ctx.name().unwrap_or_else(|_| "CUDA device 0".into());
-        Ok(Self { stream: ctx.default_stream(), func, name })
+        Ok(Self {
+            stream: ctx.default_stream(),
+            func,
+            name,
+        })
     }
 
     /// The device, for reports.
@@ -90,13 +99,20 @@ impl Gpu {
     }
 
     /// Runs a batch of programs: all launches are queued, then one synchronisation.
-    pub fn run(&self, jobs: &[(&Program, Stream)], cfg: &McConfig) -> Result<Vec<McOutput>, String> {
+    pub fn run(
+        &self,
+        jobs: &[(&Program, Stream)],
+        cfg: &McConfig,
+    ) -> Result<Vec<McOutput>, String> {
         let pairs = cfg.pairs();
         let err = |e: cudarc::driver::DriverError| format!("{e}");
         let mut pending = Vec::with_capacity(jobs.len());
         for (prog, stream) in jobs {
             if prog.n_scen > MAX_SCENARIOS {
-                return Err(format!("{} scenarios in one pass (the kernel takes at most {MAX_SCENARIOS})", prog.n_scen));
+                return Err(format!(
+                    "{} scenarios in one pass (the kernel takes at most {MAX_SCENARIOS})",
+                    prog.n_scen
+                ));
             }
             let (u, f) = prog.pack();
             let du = self.stream.clone_htod(&u).map_err(err)?;
@@ -105,10 +121,20 @@ impl Gpu {
             let acc = self.stream.alloc_zeros::<f64>(k + k * k).map_err(err)?;
             let (key0, key1, contract) = stream.parts();
             let block = 128u32;
-            let grid = u32::try_from(pairs.div_ceil(u64::from(block))).map_err(|_| "too many paths for one launch".to_string())?;
-            let cfg_l = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (block, 1, 1), shared_mem_bytes: 0 };
+            let grid = u32::try_from(pairs.div_ceil(u64::from(block)))
+                .map_err(|_| "too many paths for one launch".to_string())?;
+            let cfg_l = LaunchConfig {
+                grid_dim: (grid, 1, 1),
+                block_dim: (block, 1, 1),
+                shared_mem_bytes: 0,
+            };
             let mut b = self.stream.launch_builder(&self.func);
-            b.arg(&df).arg(&du).arg(&pairs).arg(&key0).arg(&key1).arg(&contract);
+            b.arg(&df)
+                .arg(&du)
+                .arg(&pairs)
+                .arg(&key0)
+                .arg(&key1)
+                .arg(&contract);
             let mut acc = acc;
             b.arg(&mut acc);
             // SAFETY: the argument list matches `mc_pairs` in mc.cu (pointer, pointer, u64, u32,
@@ -122,7 +148,12 @@ impl Gpu {
             .into_iter()
             .map(|(acc, _, _, k)| {
                 let v = self.stream.clone_dtoh(&acc).map_err(err)?;
-                Ok(McOutput::from_sums(pairs * 2, pairs as f64, &v[..k], &v[k..]))
+                Ok(McOutput::from_sums(
+                    pairs * 2,
+                    pairs as f64,
+                    &v[..k],
+                    &v[k..],
+                ))
             })
             .collect()
     }

@@ -4,6 +4,9 @@
 //! every path of the chunk; partial sums come back in chunk order and are added sequentially,
 //! so results do not depend on the number of threads.
 
+// Index loops over several parallel arrays read more clearly than zipped iterators here.
+#![allow(clippy::needless_range_loop)]
+
 use rayon::prelude::*;
 
 use super::sobol::SobolBridge;
@@ -204,7 +207,11 @@ fn simulate(p: &Program, w: &mut Work, antithetic: bool) {
             w.x[i] = xn;
             if has_cko {
                 let b = p.cko_log;
-                let df = if cko_at_hit { p.step_df[s * n + j] } else { p.df_mat[s] };
+                let df = if cko_at_hit {
+                    p.step_df[s * n + j]
+                } else {
+                    p.df_mat[s]
+                };
                 if (ko_up && xn >= b) || (!ko_up && xn <= b) {
                     w.pv[i] += w.q_ko[i] * p.cko_rebate * df;
                     w.alive[i] = false;
@@ -239,7 +246,11 @@ fn simulate(p: &Program, w: &mut Work, antithetic: bool) {
                     let lr = p.s_ref.ln();
                     for i in 0..np {
                         if w.alive[i] {
-                            w.avg[i] += if geo { lr + w.x[i] } else { p.s_ref * w.x[i].exp() };
+                            w.avg[i] += if geo {
+                                lr + w.x[i]
+                            } else {
+                                p.s_ref * w.x[i].exp()
+                            };
                         }
                     }
                 }
@@ -259,7 +270,9 @@ fn simulate(p: &Program, w: &mut Work, antithetic: bool) {
                 }
                 ev::KI => {
                     for i in 0..np {
-                        if w.alive[i] && ((ki_up && w.x[i] >= p.ki_log) || (!ki_up && w.x[i] <= p.ki_log)) {
+                        if w.alive[i]
+                            && ((ki_up && w.x[i] >= p.ki_log) || (!ki_up && w.x[i] <= p.ki_log))
+                        {
                             w.ki[i] = true;
                         }
                     }
@@ -304,6 +317,10 @@ fn simulate(p: &Program, w: &mut Work, antithetic: bool) {
         w.pv[i] += w.q_ko[i] * v * p.df_mat[s];
     }
     for s in 0..k {
-        w.out[s] = if antithetic { 0.5 * (w.pv[2 * s] + w.pv[2 * s + 1]) } else { w.pv[s] };
+        w.out[s] = if antithetic {
+            0.5 * (w.pv[2 * s] + w.pv[2 * s + 1])
+        } else {
+            w.pv[s]
+        };
     }
 }

@@ -66,10 +66,16 @@ impl McConfig {
     /// Checks the settings; errors name the field.
     pub fn validate(&self) -> Result<()> {
         if self.paths < 2 || self.paths > 1_000_000_000 {
-            return Err(PricingError::field("paths", format!("must be between 2 and 1e9, got {}", self.paths)));
+            return Err(PricingError::field(
+                "paths",
+                format!("must be between 2 and 1e9, got {}", self.paths),
+            ));
         }
         if self.steps_per_year == 0 || self.steps_per_year > 100_000 {
-            return Err(PricingError::field("steps_per_year", "must be between 1 and 100000"));
+            return Err(PricingError::field(
+                "steps_per_year",
+                "must be between 1 and 100000",
+            ));
         }
         Ok(())
     }
@@ -276,10 +282,16 @@ impl Program {
     /// Compiles a contract for the given scenarios (the first is usually the base case).
     pub fn build(c: &Contract, m: &Market, scenarios: &[Scenario], cfg: &McConfig) -> Result<Self> {
         if c.american {
-            return Err(PricingError::Unsupported { engine: "mc", what: "American exercise (use the pde engine)".into() });
+            return Err(PricingError::Unsupported {
+                engine: "mc",
+                what: "American exercise (use the pde engine)".into(),
+            });
         }
         if m.local_vol.is_some() {
-            return Err(PricingError::Unsupported { engine: "mc", what: "local volatility (use the pde engine)".into() });
+            return Err(PricingError::Unsupported {
+                engine: "mc",
+                what: "local volatility (use the pde engine)".into(),
+            });
         }
         if scenarios.is_empty() {
             return Err(PricingError::field("scenarios", "at least one scenario"));
@@ -348,15 +360,24 @@ impl Program {
         let mut ev_df = vec![0.0; ns * n_ev];
         let mut df_mat = Vec::with_capacity(ns);
         for (s, sc) in scenarios.iter().enumerate() {
-            let mk = m.with_vol_shift(sc.vol_shift).with_rate_shift(sc.rate_shift);
-            mk.validate().map_err(|e| crate::market::prefix(e, "scenario"))?;
+            let mk = m
+                .with_vol_shift(sc.vol_shift)
+                .with_rate_shift(sc.rate_shift);
+            mk.validate()
+                .map_err(|e| crate::market::prefix(e, "scenario"))?;
             let spot = m.spot * (1.0 + sc.spot_rel);
             if spot <= 0.0 {
-                return Err(PricingError::field("scenario.spot_rel", "moves spot to ≤ 0"));
+                return Err(PricingError::field(
+                    "scenario.spot_rel",
+                    "moves spot to ≤ 0",
+                ));
             }
             let d = sc.time_shift;
             if d > 0.0 && d >= times[0] {
-                return Err(PricingError::field("scenario.time_shift", "passes the first event"));
+                return Err(PricingError::field(
+                    "scenario.time_shift",
+                    "passes the first event",
+                ));
             }
             x0.push((spot / c.s_ref).ln());
             let mut prev = 0.0;
@@ -462,7 +483,11 @@ impl Program {
     /// Payoff `which` (0 base, 1 after knock-in) at underlying value `u`.
     #[inline]
     pub fn payoff(&self, which: usize, u: f64) -> f64 {
-        let (lo, hi) = if which == 0 { (0, self.n_base) } else { (self.n_base, self.leg_kind.len()) };
+        let (lo, hi) = if which == 0 {
+            (0, self.n_base)
+        } else {
+            (self.n_base, self.leg_kind.len())
+        };
         let mut v = 0.0;
         for i in lo..hi {
             let (k, w) = (self.leg_k[i], self.leg_w[i]);
@@ -487,7 +512,8 @@ impl Program {
                 _ => w,
             };
         }
-        v.max(self.bounds[2 * which]).min(self.bounds[2 * which + 1])
+        v.max(self.bounds[2 * which])
+            .min(self.bounds[2 * which + 1])
     }
 }
 
@@ -531,11 +557,16 @@ impl McOutput {
         if n > 1.0 {
             for a in 0..k {
                 for b in 0..k {
-                    cov[a * k + b] = (sum_xy[a * k + b] / n - mean[a] * mean[b]) * n / (n - 1.0) / n;
+                    cov[a * k + b] =
+                        (sum_xy[a * k + b] / n - mean[a] * mean[b]) * n / (n - 1.0) / n;
                 }
             }
         }
-        Self { paths, mean, cov_of_mean: cov }
+        Self {
+            paths,
+            mean,
+            cov_of_mean: cov,
+        }
     }
 }
 

@@ -8,6 +8,9 @@
 //! then midpoints) on the first, best-distributed dimensions. Points are randomised by a
 //! Philox-drawn digital shift per replication, which keeps them uniform and unbiased.
 
+// Index loops over several parallel arrays read more clearly than zipped iterators here.
+#![allow(clippy::needless_range_loop)]
+
 use crate::math::{Stream, inv_norm_cdf};
 
 /// Joe-Kuo initial values for dimensions 2..=13: (degree, inner coefficients, m values).
@@ -70,11 +73,11 @@ fn is_primitive(p: u64, deg: u32) -> bool {
     let mut n = order;
     let mut f = 2;
     while f * f <= n {
-        if n % f == 0 {
+        if n.is_multiple_of(f) {
             if powmod(order / f, p, deg) == 1 {
                 return false;
             }
-            while n % f == 0 {
+            while n.is_multiple_of(f) {
                 n /= f;
             }
         }
@@ -89,8 +92,10 @@ fn directions(dims: usize) -> Vec<u32> {
     for b in 0..32 {
         v[b] = 1u32 << (31 - b);
     }
-    let mut polys: Vec<(u32, u32, Vec<u32>)> =
-        JOE_KUO.iter().map(|(s, a, m)| (*s, *a, m.to_vec())).collect();
+    let mut polys: Vec<(u32, u32, Vec<u32>)> = JOE_KUO
+        .iter()
+        .map(|(s, a, m)| (*s, *a, m.to_vec()))
+        .collect();
     let mut lcg: u64 = 0x2545_F491_4F6C_DD1D;
     let mut deg = 6u32;
     while polys.len() + 1 < dims {
@@ -99,7 +104,9 @@ fn directions(dims: usize) -> Vec<u32> {
             if is_primitive(p, deg) {
                 let m = (1..=deg)
                     .map(|i| {
-                        lcg = lcg.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                        lcg = lcg
+                            .wrapping_mul(6_364_136_223_846_793_005)
+                            .wrapping_add(1_442_695_040_888_963_407);
                         (((lcg >> 33) as u32) & ((1u32 << i) - 1)) | 1
                     })
                     .collect();
@@ -114,7 +121,7 @@ fn directions(dims: usize) -> Vec<u32> {
     for d in 1..dims {
         let (s, a, m0) = &polys[d - 1];
         let s = *s as usize;
-        let mut m = vec![0u32; 33];
+        let mut m = [0u32; 33];
         m[1..=s].copy_from_slice(&m0[..s]);
         for i in (s + 1)..=32 {
             let mut x = m[i - s] ^ (m[i - s] << s);
@@ -164,7 +171,14 @@ impl SobolBridge {
             let m = (l + r) / 2;
             let (tl, tm, tr) = (t(l), t(m), t(r));
             let wr = (tm - tl) / (tr - tl);
-            plan.push((m, l, r, 1.0 - wr, wr, ((tm - tl) * (tr - tm) / (tr - tl)).sqrt()));
+            plan.push((
+                m,
+                l,
+                r,
+                1.0 - wr,
+                wr,
+                ((tm - tl) * (tr - tm) / (tr - tl)).sqrt(),
+            ));
             queue.push_back((l, m));
             queue.push_back((m, r));
         }
@@ -179,7 +193,10 @@ impl SobolBridge {
 
     /// A fresh workspace.
     pub fn workspace(&self) -> SobolPoint {
-        SobolPoint { x: vec![0; self.dims], w: vec![0.0; self.dims + 1] }
+        SobolPoint {
+            x: vec![0; self.dims],
+            w: vec![0.0; self.dims + 1],
+        }
     }
 
     /// The digital shift of replication `r`.
@@ -233,9 +250,19 @@ mod tests {
     #[test]
     fn primitive_polynomials_of_low_degree_are_counted_right() {
         // Numbers of primitive polynomials over GF(2): φ(2^d − 1)/d.
-        let counts = [(2u32, 1usize), (3, 2), (4, 2), (5, 6), (6, 6), (7, 18), (8, 16)];
+        let counts = [
+            (2u32, 1usize),
+            (3, 2),
+            (4, 2),
+            (5, 6),
+            (6, 6),
+            (7, 18),
+            (8, 16),
+        ];
         for (d, want) in counts {
-            let got = (0..(1u64 << (d - 1))).filter(|i| is_primitive((1 << d) | (i << 1) | 1, d)).count();
+            let got = (0..(1u64 << (d - 1)))
+                .filter(|i| is_primitive((1 << d) | (i << 1) | 1, d))
+                .count();
             assert_eq!(got, want, "degree {d}");
         }
     }
