@@ -49,6 +49,28 @@ impl Work {
     }
 }
 
+/// Step coefficients laid out step-major (`[j*k + s]`) so that the scenarios of one step sit
+/// in one cache line.
+struct StepTable {
+    drift: Vec<f64>,
+    diff: Vec<f64>,
+}
+
+impl StepTable {
+    fn new(p: &Program) -> Self {
+        let (n, k) = (p.n_steps, p.n_scen);
+        let mut drift = vec![0.0; n * k];
+        let mut diff = vec![0.0; n * k];
+        for s in 0..k {
+            for j in 0..n {
+                drift[j * k + s] = p.drift[s * n + j];
+                diff[j * k + s] = p.diff[s * n + j];
+            }
+        }
+        Self { drift, diff }
+    }
+}
+
 /// Runs the program on the CPU for one contract's random stream.
 pub fn run(prog: &Program, stream: Stream, cfg: &McConfig) -> McOutput {
     match cfg.sampler {
@@ -79,6 +101,7 @@ fn run_philox(prog: &Program, stream: Stream, cfg: &McConfig) -> McOutput {
     let pairs = cfg.pairs();
     let k = prog.n_scen;
     let n_chunks = pairs.div_ceil(CHUNK);
+    let tp = StepTable::new(prog);
     let partials: Vec<(Vec<f64>, Vec<f64>)> = (0..n_chunks)
         .into_par_iter()
         .map(|ci| {
@@ -93,7 +116,7 @@ fn run_philox(prog: &Program, stream: Stream, cfg: &McConfig) -> McOutput {
                     }
                     w.z[j] = blk[j & 1];
                 }
-                simulate(prog, &mut w, true);
+                simulate::<2>(prog, &tp, &mut w);
                 accumulate(&w.out, &mut sum, &mut sxy);
             }
             (sum, sxy)
@@ -125,6 +148,7 @@ fn run_sobol(prog: &Program, stream: Stream, cfg: &McConfig) -> McOutput {
     let per = cfg.paths.div_ceil(REPLICATIONS).max(1);
     let k = prog.n_scen;
     let sob = SobolBridge::new(&prog.times);
+    let tp = StepTable::new(prog);
     let reps: Vec<Vec<f64>> = (0..REPLICATIONS)
         .into_par_iter()
         .map(|r| {
@@ -141,7 +165,7 @@ fn run_sobol(prog: &Program, stream: Stream, cfg: &McConfig) -> McOutput {
                     sob.start(&mut pt, lo);
                     for i in lo..hi {
                         sob.normals(&mut pt, &shift, &mut w.z);
-                        simulate(prog, &mut w, false);
+                        simulate::<1>(prog, &tp, &mut w);
                         for a in 0..k {
                             sum[a] += w.out[a];
                         }
@@ -169,10 +193,11 @@ fn run_sobol(prog: &Program, stream: Stream, cfg: &McConfig) -> McOutput {
 
 /// Simulates one sample for every scenario from the normals in `w.z`: an antithetic pair
 /// (`w.out[s]` = pair average) or a single path.
-fn simulate(p: &Program, w: &mut Work, antithetic: bool) {
+fn simulate<const M: usize>(p: &Program, tp: &StepTable, w: &mut Work) {
+    let antithetic = M == 2;
     let k = p.n_scen;
     let n = p.n_steps;
-    let m = if antithetic { 2 } else { 1 };
+    let m = M;
     let np = k * m;
     let f = p.flags;
     let ki0 = f & flag::KNOCKED_IN != 0;
@@ -196,6 +221,7 @@ fn simulate(p: &Program, w: &mut Work, antithetic: bool) {
     let n_ev = p.ev_kind.len();
     for j in 0..n {
         let z = w.z[j];
+        let jk = j * k;
         for i in 0..np {
             if !w.alive[i] {
                 continue;
@@ -203,7 +229,7 @@ fn simulate(p: &Program, w: &mut Work, antithetic: bool) {
             let s = i / m;
             let dz = if i % m == 1 { -z } else { z };
             let xp = w.x[i];
-            let xn = xp + p.drift[s * n + j] + p.diff[s * n + j] * dz;
+            let xn = xp + tp.drift[jk + s] + tp.diff[jk + s] * dz;
             w.x[i] = xn;
             if has_cko {
                 let b = p.cko_log;
