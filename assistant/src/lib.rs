@@ -1,1 +1,3 @@
 //! The `assistant` crate. See ARCHITECTURE.md.
+
+pub mod rfq;

@@ -1,0 +1,19 @@
+use assistant::rfq::eval::*;
+use assistant::rfq::*;
+
+#[test]
+fn explore() {
+    let dev = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/rfq/dev.jsonl")).unwrap();
+    let p = RfqParser::builtin();
+    let which = std::env::var("SET").unwrap_or("dev".into());
+    let cases = match which.as_str() {
+        "dev" => load_cases(&dev, "dev").unwrap(),
+        "rob" => load_cases(ROBUSTNESS_JSONL, "rob").unwrap(),
+        _ => load_cases(INJECTION_JSONL, "inj").unwrap(),
+    };
+    let r = evaluate(&cases, |c| p.parse(&c.message, &ParseContext::new(c.today)));
+    for f in &r.failures {
+        println!("MSG {}\n  exp {}\n  got {}  conf {}", f.message, f.expected, f.got.to_json(), f.confidence);
+    }
+    println!("req_em {:.3} msg_em {:.3} field {:.3} notrfq p {:.2} r {:.2} missing {:.2}/{}", r.request_exact_match, r.message_exact_match, r.field_accuracy_overall, r.not_rfq_precision, r.not_rfq_recall, r.missing_accuracy, r.missing_cases);
+}
