@@ -142,10 +142,10 @@ pub(crate) fn build(ents: &[Ent], lex: &Lexicon, problems: &mut Vec<Problem>) ->
     assign_families(&mut flat);
     fill(&mut flat);
     // Bare groups copy the requests of the previous group with content (or the next one).
-    let mut out: Vec<Leg> = Vec::new();
+    let mut out: Vec<(usize, Leg)> = Vec::new();
     for (gi, g) in groups.iter().enumerate() {
         if !bare[gi] {
-            out.extend(flat.iter().filter(|(x, _)| *x == gi).map(|(_, l)| l.clone()));
+            out.extend(flat.iter().filter(|(x, _)| *x == gi).cloned());
             continue;
         }
         let source = (0..gi).rev().find(|x| !bare[*x]).or_else(|| (gi + 1..groups.len()).find(|x| !bare[*x]));
@@ -167,15 +167,19 @@ pub(crate) fn build(ents: &[Ent], lex: &Lexicon, problems: &mut Vec<Problem>) ->
                         if !own.solves.is_empty() {
                             leg.solves = own.solves.clone();
                         }
-                        out.push(leg);
+                        out.push((gi, leg));
                     }
                 }
             }
             // Nothing to copy: the group stands as it is (an underlying with, at most, a tenor
             // and a notional; its structure is missing).
-            None => out.extend(g.iter().cloned()),
+            None => out.extend(g.iter().cloned().map(|l| (gi, l))),
         }
     }
+    // A tenor or notional said only with a bare group ("…，中证500和中证1000，3个月") serves the
+    // requests it was copied from as well.
+    fill(&mut out);
+    let mut out: Vec<Leg> = out.into_iter().map(|(_, l)| l).collect();
     // Message-wide soft fields: a side or currency said once applies to every request.
     let side_all: Vec<Option<Side>> = out.iter().flat_map(|l| l.sides.clone()).collect();
     let currency_all = out.iter().find_map(|l| l.currency.clone());

@@ -186,7 +186,6 @@ pub(crate) enum Unit {
 
 const UNITS: &[(&str, Unit)] = &[
     ("个月", Unit::Months),
-    ("个月期", Unit::Months),
     ("月", Unit::MonthWord),
     ("mo", Unit::Months),
     ("mos", Unit::Months),
@@ -316,12 +315,18 @@ pub(crate) struct Entry {
 pub(crate) struct Variants {
     traditional: HashMap<char, char>,
     typos: Vec<(String, String)>,
+    confusables: Vec<(char, char)>,
 }
 
 impl Variants {
     /// The simplified form of `c` (or `c`).
     pub fn simplify(&self, c: char) -> char {
         self.traditional.get(&c).copied().unwrap_or(c)
+    }
+
+    /// Whether `a` and `b` are look-alike characters.
+    pub fn confusable(&self, a: char, b: char) -> bool {
+        self.confusables.iter().any(|&(x, y)| (x, y) == (a, b) || (y, x) == (a, b))
     }
 
     /// Known typos and their corrections, longest first.
@@ -340,7 +345,7 @@ pub struct Lexicon {
     pub(crate) dict: HashMap<String, Vec<Entry>>,
     /// Bare-number short names of indices ("500" → 中证500).
     pub(crate) short: HashMap<String, usize>,
-    /// Aliases of three or more tokens containing CJK, for the edit-distance pass.
+    /// Aliases of two CJK tokens, or three or more tokens with CJK, for the edit-distance pass.
     pub(crate) fuzzy_cjk: Vec<Entry>,
     /// Single-token Latin aliases of five or more letters, for the edit-distance pass.
     pub(crate) fuzzy_latin: Vec<(String, Term)>,
@@ -413,6 +418,8 @@ struct VariantsFile {
 #[serde(deny_unknown_fields)]
 struct TraditionalTable {
     pairs: Vec<String>,
+    #[serde(default)]
+    confusables: Vec<String>,
 }
 
 fn syntax(file: &str, e: impl std::fmt::Display) -> LexiconError {
@@ -589,7 +596,7 @@ impl Lexicon {
                 fuzzy_latin.push((e.toks[0].clone(), term));
             }
             let cjk = e.toks.iter().filter(|t| t.chars().all(super::lex::is_cjk)).count();
-            if e.toks.len() >= 3 && cjk >= 2 {
+            if (e.toks.len() >= 3 && cjk >= 2) || (e.toks.len() == 2 && cjk == 2) {
                 fuzzy_cjk.push(Entry { toks: e.toks.clone(), terms: vec![term] });
             }
         }
@@ -620,7 +627,15 @@ impl Lexicon {
         }
         let mut typos: Vec<(String, String)> = varfile.typos.into_iter().collect();
         typos.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then_with(|| a.0.cmp(&b.0)));
-        lex.variants = Variants { traditional: trad, typos };
+        let mut confusables = Vec::new();
+        for p in &varfile.traditional.confusables {
+            let cs: Vec<char> = p.chars().collect();
+            if cs.len() != 2 {
+                return Err(invalid("variants.toml", format!("confusable pair {p:?} is not two characters")));
+            }
+            confusables.push((cs[0], cs[1]));
+        }
+        lex.variants = Variants { traditional: trad, typos, confusables };
         Ok(lex)
     }
 
@@ -737,7 +752,6 @@ fn fuzzy_target(t: Term) -> bool {
             | Term::Level(_)
             | Term::NotionalKw
             | Term::TenorKw
-            | Term::Premium
     )
 }
 

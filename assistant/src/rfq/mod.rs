@@ -331,8 +331,6 @@ pub fn with_missing(requests: Vec<RfqRequest>) -> RfqParse {
 struct Evidence {
     /// An underlying, a structure or call/put.
     subject: bool,
-    underlying: bool,
-    kind: bool,
     /// A level, tenor or notional.
     values: bool,
     solve: bool,
@@ -363,11 +361,13 @@ impl Evidence {
             )
         });
         let solve = has(&|e| matches!(e, Ent::Solve(..)));
-        Evidence { subject: underlying || kind, underlying, kind, values, solve, quote: notes.quote }
+        Evidence { subject: underlying || kind, values, solve, quote: notes.quote }
     }
 
     fn is_rfq(&self) -> bool {
-        self.subject && (self.values || self.solve || self.quote || (self.underlying && self.kind))
+        // An underlying and a structure alone are chatter ("snowball market is crazy today,
+        // CSI 500 down 2%"); a request has a term, a question or a word asking for a quote.
+        self.subject && (self.values || self.solve || self.quote)
     }
 }
 

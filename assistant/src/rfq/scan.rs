@@ -3,7 +3,8 @@
 //! At each token the longest alias that matches exactly wins. Where none does, an edit-distance
 //! pass tries the names of things (underlyings, structures, level keywords): a CJK alias of three
 //! or more tokens with exactly one ideograph replaced (`鲨鱼奇` → 鲨鱼鳍, `中政500` → 中证500; the
-//! numbers in it must match exactly), or a Latin word of five or more letters within one edit
+//! numbers in it must match exactly), a two-character alias with one look-alike character
+//! replaced (`敲人` → 敲入, from the lexicon's confusables), or a Latin word of five or more letters within one edit
 //! (two from nine letters: `snowbal`, `partcipation`). A fuzzy match is accepted only when every
 //! candidate at the best length means the same thing.
 
@@ -157,7 +158,13 @@ fn fuzzy_cjk(toks: &[Token], i: usize, lex: &Lexicon, idx: &FuzzyIndex) -> Optio
                 true
             } else if t.kind == TokKind::Cjk && a.chars().all(super::lex::is_cjk) {
                 subs += 1;
-                subs <= 1
+                // Two-character aliases are too short for an arbitrary substitution: only a
+                // look-alike character counts (敲人 → 敲入, but not 敲人 → 敲出).
+                let lookalike = || match (a.chars().next(), t.text.chars().next()) {
+                    (Some(x), Some(y)) => lex.variants.confusable(x, y),
+                    _ => false,
+                };
+                subs <= 1 && (n >= 3 || lookalike())
             } else {
                 false
             }
