@@ -33,6 +33,9 @@ use time::{Date, macros::date};
 
 /// The held-out robustness set.
 pub const ROBUSTNESS_JSONL: &str = include_str!("../../data/rfq/eval/robustness.jsonl");
+/// The second held-out set (`assistant/data/rfq/eval/holdout.jsonl`), written after the first
+/// round of fixes and before the parser was run on it.
+pub const HOLDOUT_JSONL: &str = include_str!("../../data/rfq/eval/holdout.jsonl");
 /// The injection set.
 pub const INJECTION_JSONL: &str = include_str!("../../data/rfq/eval/injection.jsonl");
 /// The parse date of cases without their own `today`.
@@ -350,13 +353,15 @@ pub fn evaluate_injection(
     report
 }
 
-/// The whole `rfq` suite: dev, robustness and injection sets on the rule path.
+/// The whole `rfq` suite: dev, robustness, held-out and injection sets on the rule path.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RfqSuiteReport {
     /// The dev set.
     pub dev: EvalReport,
     /// The robustness set.
     pub robustness: EvalReport,
+    /// The second held-out set.
+    pub holdout: EvalReport,
     /// The injection set.
     pub injection: InjectionReport,
 }
@@ -366,10 +371,12 @@ pub fn run_suite(parser: &RfqParser, dev_jsonl: &str) -> Result<RfqSuiteReport, 
     let run = |c: &EvalCase| parser.parse(&c.message, &ParseContext::new(c.today));
     let dev = load_cases(dev_jsonl, "dev.jsonl")?;
     let robustness = load_cases(ROBUSTNESS_JSONL, "robustness.jsonl")?;
+    let holdout = load_cases(HOLDOUT_JSONL, "holdout.jsonl")?;
     let injection = load_cases(INJECTION_JSONL, "injection.jsonl")?;
     Ok(RfqSuiteReport {
         dev: evaluate(&dev, run),
         robustness: evaluate(&robustness, run),
+        holdout: evaluate(&holdout, run),
         injection: evaluate_injection(&injection, parser, run),
     })
 }

@@ -219,6 +219,15 @@ impl Ctx<'_> {
         &self.toks[self.items[i].tok]
     }
 
+    /// The letter of item `i` when it is a lone Latin letter with no meaning but a futures
+    /// code (such as "c" for 玉米 or "p" for 棕榈油, which alone are call and put).
+    fn letter(&self, i: usize) -> Option<&str> {
+        let it = self.items.get(i)?;
+        let tok = self.tok(i);
+        let plain = matches!(it.kind, ItemKind::Word) || it.terms().iter().all(|t| matches!(t, Term::ProductCode(_)));
+        (plain && it.len == 1 && tok.kind == TokKind::Latin && tok.text.len() == 1).then_some(tok.text.as_str())
+    }
+
     /// Whether item `i` only glues a keyword to its value (":", "=", 为, 是, "at").
     fn glue(&self, i: usize) -> bool {
         self.is_punct(i, &[':', '=', '~']) || self.items[i].is(Term::Filler)
@@ -260,7 +269,7 @@ fn products(c: &mut Ctx<'_>, today: Date) {
         }
         let product = &c.lex.products[p];
         let month = month_after(c, i).and_then(|(j, digits, text)| {
-            contract_month(&text, digits, product.month_digits, today).map(|yymm| (j, yymm))
+            contract_month(&text, digits, today).map(|yymm| (j, yymm))
         });
         let code = match month {
             Some((j, yymm)) => {
@@ -318,7 +327,7 @@ fn month_after(c: &Ctx<'_>, i: usize) -> Option<(usize, usize, String)> {
 }
 
 /// YYMM of a contract month written with `digits` digits (2: MM, 3: YMM, 4: YYMM).
-fn contract_month(text: &str, digits: usize, _native: u8, today: Date) -> Option<String> {
+fn contract_month(text: &str, digits: usize, today: Date) -> Option<String> {
     let n: u32 = text.parse().ok()?;
     let (year, month) = match digits {
         4 => (2000 + n / 100, n % 100),
@@ -353,18 +362,18 @@ fn quantities(c: &mut Ctx<'_>) {
             })
         });
         // "95p", "105c": a strike and call/put in one word.
-        if let Some(ItemKind::Word) = c.items.get(i + 1).map(|it| &it.kind)
+        if let Some(w) = c.letter(i + 1)
             && !c.items[i + 1].space_before
         {
-            let w = c.tok(i + 1).text.as_str();
             let ot = match w {
                 "c" => Some(OptionType::Call),
                 "p" => Some(OptionType::Put),
                 _ => None,
             };
             if let Some(ot) = ot {
-                c.q[i] = Some((Q::Pct(value), i + 2));
+                c.claimed[i] = true;
                 c.claimed[i + 1] = true;
+                c.out.push((i, Ent::Field(Val::Strike(StrikeVal::Pct(value)))));
                 c.out.push((i + 1, Ent::Field(Val::OptionType(ot))));
                 continue;
             }
@@ -642,20 +651,19 @@ fn moneyness(c: &mut Ctx<'_>, k: usize, m: Moneyness, short: bool) {
     }
     let offset = |v: f64| (0.0..=50.0).contains(&v);
     let after = match c.q.get(k + 1).copied().flatten() {
-        Some((q @ (Q::Pct(v) | Q::Bare(v)), _)) if !c.claimed[k + 1] && offset(v) => Some((k + 1, q, v)),
+        Some((Q::Pct(v) | Q::Bare(v), _)) if !c.claimed[k + 1] && offset(v) => Some((k + 1, v)),
         _ => None,
     };
     let before = match (k > 0).then(|| c.q[k - 1]).flatten() {
-        Some((Q::Pct(v), _)) if !c.claimed[k - 1] && offset(v) => Some((k - 1, Q::Pct(v), v)),
+        Some((Q::Pct(v), _)) if !c.claimed[k - 1] && offset(v) => Some((k - 1, v)),
         _ => None,
     };
     match after.or(before) {
-        Some((j, q, v)) => {
+        Some((j, v)) => {
             c.claimed[j] = true;
             // 虚30 on a commodity is in price points, not percent; only a written % or an
             // index-like underlying makes it a percentage. The builder checks the underlying.
             let sv = if m == Moneyness::Otm { StrikeVal::Otm(v) } else { StrikeVal::Itm(v) };
-            let _ = q;
             c.out.push((j.min(k), Ent::Field(Val::Strike(sv))));
         }
         None if !short => c.out.push((k, Ent::Field(Val::Strike(StrikeVal::OffsetUnknown)))),
@@ -686,7 +694,7 @@ fn adjacency(c: &mut Ctx<'_>) {
         while j < c.items.len() && j <= i + 3 && passable(&c.items[j]) {
             j += 1;
         }
-        let after = j < c.items.len() && (is_ot(&c.items[j]) || matches!(c.items[j].kind, ItemKind::Word if c.tok(j).text == "c" || c.tok(j).text == "p"));
+        let after = j < c.items.len() && is_ot(&c.items[j]);
         let before = i > 0 && is_ot(&c.items[i - 1]);
         if after || before {
             c.claimed[i] = true;
@@ -790,6 +798,29 @@ fn rest(c: &mut Ctx<'_>) {
             c.out.push((i, e));
         }
     }
+    // A lone "C" or "P" is call or put (commodity-rfq-spec §C2) when the message names neither
+    // otherwise: "50etf c 1m atm".
+    let named = c.out.iter().any(|(_, e)| matches!(e, Ent::Field(Val::OptionType(_))));
+    if !named {
+        for i in 0..c.items.len() {
+            if c.claimed[i] {
+                continue;
+            }
+            let ot = match c.letter(i) {
+                Some("c") => OptionType::Call,
+                Some("p") => OptionType::Put,
+                _ => continue,
+            };
+            let alone = |j: usize| c.items.get(j).is_none_or(|it| !matches!(it.kind, ItemKind::Word));
+            if alone(i + 1) && (i == 0 || alone(i - 1)) {
+                c.notes.guesses += 1;
+                if matches!(c.items[i].kind, ItemKind::Word) {
+                    c.notes.unknown = c.notes.unknown.saturating_sub(1);
+                }
+                c.out.push((i, Ent::Field(Val::OptionType(ot))));
+            }
+        }
+    }
     // "客户A的…", "client X's …": another client named by an id.
     for i in 0..c.items.len().saturating_sub(1) {
         let t = c.tok(i).text.as_str();
@@ -797,7 +828,9 @@ fn rest(c: &mut Ctx<'_>) {
         let names_client = matches!(next.kind, ItemKind::Word | ItemKind::Num { .. })
             || next.any(|t| matches!(t, Term::ProductCode(_) | Term::Filler))
                 && c.tok(i + 1).kind == TokKind::Latin;
-        let client_word = (t == "户" && i > 0 && c.tok(i - 1).text == "客") || t == "client" || t == "customer";
+        let single = c.items[i].len == 1;
+        let client_word =
+            single && ((t == "户" && i > 0 && c.tok(i - 1).text == "客") || t == "client" || t == "customer");
         if client_word && names_client && c.tok(i + 1).text.len() <= 8 {
             c.notes.information = true;
         }
