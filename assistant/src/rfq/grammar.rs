@@ -228,6 +228,14 @@ impl Ctx<'_> {
         (plain && it.len == 1 && tok.kind == TokKind::Latin && tok.text.len() == 1).then_some(tok.text.as_str())
     }
 
+    /// The unclaimed quantity that ends right before item `k` ("5%" before "OTM"): its item.
+    fn quantity_before(&self, k: usize) -> Option<(usize, Q)> {
+        (k.saturating_sub(2)..k).find_map(|j| match self.q[j] {
+            Some((q, end)) if end == k && !self.claimed[j] => Some((j, q)),
+            _ => None,
+        })
+    }
+
     /// Whether item `i` only glues a keyword to its value (":", "=", 为, 是, "at").
     fn glue(&self, i: usize) -> bool {
         self.is_punct(i, &[':', '=', '~']) || self.items[i].is(Term::Filler)
@@ -332,10 +340,12 @@ fn contract_month(text: &str, digits: usize, today: Date) -> Option<String> {
     let (year, month) = match digits {
         4 => (2000 + n / 100, n % 100),
         3 => {
-            let y = n / 100;
+            // CZCE's YMM: the first year ending in Y whose month is not already past.
+            let (y, m) = (n / 100, n % 100);
             let this = today.year() as u32;
-            let year = (this.saturating_sub(1)..this + 9).find(|yy| yy % 10 == y)?;
-            (year, n % 100)
+            let now = u32::from(u8::from(today.month()));
+            let year = (this..this + 11).find(|yy| yy % 10 == y && (*yy > this || m >= now))?;
+            (year, m)
         }
         1 | 2 => {
             let m = n;
@@ -553,12 +563,10 @@ fn keywords(c: &mut Ctx<'_>) {
         if keyword_has_value || c.tok(k).kind != TokKind::Latin {
             continue;
         }
-        if let Some((Q::Pct(v), _)) = c.q[k - 1]
-            && !c.claimed[k - 1]
-        {
-            c.claimed[k - 1] = true;
+        if let Some((j, Q::Pct(v))) = c.quantity_before(k) {
+            c.claimed[j] = true;
             let val = level_value(level, Q::Pct(v));
-            c.out.push((k - 1, Ent::Field(val)));
+            c.out.push((j, Ent::Field(val)));
             // A keyword that now has its value names nothing to solve.
             c.out.retain(|(p, e)| !(*p == k && matches!(e, Ent::Solve(..))));
         }
@@ -654,8 +662,8 @@ fn moneyness(c: &mut Ctx<'_>, k: usize, m: Moneyness, short: bool) {
         Some((Q::Pct(v) | Q::Bare(v), _)) if !c.claimed[k + 1] && offset(v) => Some((k + 1, v)),
         _ => None,
     };
-    let before = match (k > 0).then(|| c.q[k - 1]).flatten() {
-        Some((Q::Pct(v), _)) if !c.claimed[k - 1] && offset(v) => Some((k - 1, v)),
+    let before = match c.quantity_before(k) {
+        Some((j, Q::Pct(v))) if offset(v) => Some((j, v)),
         _ => None,
     };
     match after.or(before) {

@@ -109,8 +109,6 @@ pub(crate) struct Product {
     pub code: String,
     /// Exchange (`SHFE`).
     pub exchange: String,
-    /// Digits of the exchange's own month code: 4 (YYMM) or 3 (YMM, CZCE).
-    pub month_digits: u8,
     /// Bare-code policy.
     pub bare: BarePolicy,
 }
@@ -382,6 +380,8 @@ struct FuturesFile {
 struct ProductRow {
     code: String,
     exchange: String,
+    /// Digits of the exchange's own month code (4: YYMM, 3: YMM on CZCE); checked, and read by
+    /// people: the parser accepts both forms for every product.
     month_digits: u8,
     bare: BarePolicy,
     names: Vec<String>,
@@ -554,7 +554,6 @@ impl Lexicon {
             lex.products.push(Product {
                 code: row.code.clone(),
                 exchange: row.exchange.clone(),
-                month_digits: row.month_digits,
                 bare: row.bare,
             });
         }

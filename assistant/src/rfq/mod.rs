@@ -405,3 +405,36 @@ fn confidence(parse: &RfqParse, notes: &grammar::Notes, problems: &[Problem]) ->
     }
     c.clamp(0.0, 1.0)
 }
+
+impl From<Structure> for policies::limits::ProductKind {
+    fn from(s: Structure) -> Self {
+        use policies::limits::ProductKind as K;
+        match s {
+            Structure::Vanilla => K::Vanilla,
+            Structure::Digital => K::Digital,
+            Structure::Barrier => K::Barrier,
+            Structure::SharkFin => K::SharkFin,
+            Structure::Asian => K::Asian,
+            Structure::Snowball => K::Snowball,
+            Structure::Phoenix => K::Phoenix,
+        }
+    }
+}
+
+/// The limit check of `request` for `client` (see [`policies::limits::check`]); `None` when the
+/// request has no underlying or structure (it cannot be priced, so there is nothing to check).
+pub fn limit_check<'a>(
+    client: &'a str,
+    request: &'a RfqRequest,
+    greeks: Option<policies::limits::QuoteGreeks>,
+) -> Option<policies::limits::QuoteCheck<'a>> {
+    Some(policies::limits::QuoteCheck {
+        client,
+        underlying: request.underlying.as_deref()?,
+        structure: request.structure?.into(),
+        notional: request.notional,
+        currency: request.currency.as_deref(),
+        tenor_months: request.tenor_months,
+        greeks,
+    })
+}

@@ -9,8 +9,9 @@
 //! - every underlying must be a code the lexicon knows (an unknown code rejects the answer) and
 //!   must be named in the message (by an alias, allowing up to two typos); otherwise it is
 //!   cleared;
-//! - every number must come from the message (as written, as a percentage offset from 100, as
-//!   years for a tenor, or with a unit for a notional); otherwise it is cleared;
+//! - every number must come from the message (as written, as an offset from 100 where the message
+//!   says 虚/实/OTM/ITM, as years for a tenor, or with a unit for a notional); otherwise it is
+//!   cleared;
 //! - values must be in range (levels 0-300%, coupons up to 100%, tenors 1-240 months);
 //! - fields the structure does not use are dropped, and `missing` is recomputed by the rules.
 
@@ -247,6 +248,8 @@ struct Grounds {
     /// Digit strings as written (for contract months).
     digit_texts: Vec<String>,
     atm: bool,
+    /// Whether the message has a moneyness word that takes an offset (虚/实, OTM/ITM).
+    offsets: bool,
     /// The message with spaces removed, lower case, normalised.
     compact: String,
 }
@@ -259,7 +262,8 @@ impl Grounds {
         let digit_texts = toks.iter().filter(|t| t.kind == TokKind::Num).map(|t| t.text.clone()).collect();
         let compact: String = norm.text.to_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
         let atm = ["平值", "atm", "atthemoney", "at-the-money", "平价"].iter().any(|w| compact.contains(w));
-        Grounds { numbers, digit_texts, atm, compact }
+        let offsets = ["虚", "实", "otm", "itm", "outofthemoney", "inthemoney"].iter().any(|w| compact.contains(w));
+        Grounds { numbers, digit_texts, atm, offsets, compact }
     }
 
     fn has(&self, v: f64) -> bool {
@@ -267,7 +271,7 @@ impl Grounds {
     }
 
     fn level(&self, v: f64) -> bool {
-        self.has(v) || self.has(v / 100.0) || (v == 100.0 && self.atm) || self.has((v - 100.0).abs())
+        self.has(v) || self.has(v / 100.0) || (v == 100.0 && self.atm) || (self.offsets && self.has((v - 100.0).abs()))
     }
 
     fn tenor(&self, m: u32) -> bool {

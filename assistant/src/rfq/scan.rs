@@ -9,7 +9,7 @@
 //! candidate at the best length means the same thing.
 
 use super::lex::{TokKind, Token};
-use super::lexicon::{Lexicon, Term};
+use super::lexicon::{Entry, Lexicon, Term};
 use std::collections::HashMap;
 
 /// One item of a scanned message: an alias match or a token the lexicon does not know.
@@ -121,15 +121,30 @@ pub(crate) fn scan(toks: &[Token], lex: &Lexicon, fuzzy: &FuzzyIndex) -> Vec<Ite
     items
 }
 
+/// The longest alias matching at `i`, except one whose last token starts a longer word: in
+/// "1年期权费" the unit "年期" would cut the premium word "期权费", so "年" is taken instead.
 fn exact(toks: &[Token], i: usize, lex: &Lexicon) -> Option<(usize, Vec<Term>)> {
-    let entries = lex.dict.get(&toks[i].text)?;
-    entries
-        .iter()
-        .find(|e| {
-            e.toks.len() <= toks.len() - i
-                && e.toks.iter().zip(&toks[i..]).all(|(a, t)| *a == t.text)
-        })
-        .map(|e| (e.toks.len(), e.terms.clone()))
+    let mut fallback = None;
+    for e in matching(toks, i, lex) {
+        let n = e.toks.len();
+        let cut = n >= 2
+            && matching(toks, i + n - 1, lex)
+                .any(|later| later.toks.len() >= 2 && later.terms.iter().any(|t| *t != Term::Filler));
+        if !cut {
+            return Some((n, e.terms.clone()));
+        }
+        fallback.get_or_insert((n, e.terms.clone()));
+    }
+    fallback
+}
+
+/// Every alias matching at `i`, longest first.
+fn matching<'a>(toks: &'a [Token], i: usize, lex: &'a Lexicon) -> impl Iterator<Item = &'a Entry> + 'a {
+    toks.get(i)
+        .and_then(|t| lex.dict.get(&t.text))
+        .into_iter()
+        .flatten()
+        .filter(move |e| e.toks.len() <= toks.len() - i && e.toks.iter().zip(&toks[i..]).all(|(a, t)| *a == t.text))
 }
 
 fn fuzzy_cjk(toks: &[Token], i: usize, lex: &Lexicon, idx: &FuzzyIndex) -> Option<(usize, Term, String)> {
