@@ -180,7 +180,12 @@ impl LimitsConfig {
     /// Checks the configuration: positive limits, ISO currency codes, no code both allowed and
     /// blocked.
     pub fn validate(&self) -> Result<(), LimitsConfigError> {
-        let err = |entry: String, problem: &str| Err(LimitsConfigError { entry, problem: problem.to_string() });
+        let err = |entry: String, problem: &str| {
+            Err(LimitsConfigError {
+                entry,
+                problem: problem.to_string(),
+            })
+        };
         let iso = |c: &str| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase());
         for code in &self.allowed_underlyings {
             if self.blocked_underlyings.contains(code) {
@@ -189,19 +194,37 @@ impl LimitsConfig {
         }
         for (id, c) in &self.clients {
             if !(c.max_notional.is_finite() && c.max_notional > 0.0) {
-                return err(format!("clients.{id}.max_notional"), "must be a positive number");
+                return err(
+                    format!("clients.{id}.max_notional"),
+                    "must be a positive number",
+                );
             }
             if c.max_tenor_months == 0 {
-                return err(format!("clients.{id}.max_tenor_months"), "must be at least 1");
+                return err(
+                    format!("clients.{id}.max_tenor_months"),
+                    "must be at least 1",
+                );
             }
             if !iso(&c.notional_currency) {
-                return err(format!("clients.{id}.notional_currency"), "must be an ISO 4217 code");
+                return err(
+                    format!("clients.{id}.notional_currency"),
+                    "must be an ISO 4217 code",
+                );
             }
         }
-        let limits = self.exposure.iter().map(|(k, v)| (format!("exposure.{k}"), v));
-        let default = self.default_exposure.iter().map(|v| ("default_exposure".to_string(), v));
+        let limits = self
+            .exposure
+            .iter()
+            .map(|(k, v)| (format!("exposure.{k}"), v));
+        let default = self
+            .default_exposure
+            .iter()
+            .map(|v| ("default_exposure".to_string(), v));
         for (entry, e) in limits.chain(default) {
-            for (name, v) in [("max_abs_delta", e.max_abs_delta), ("max_abs_vega", e.max_abs_vega)] {
+            for (name, v) in [
+                ("max_abs_delta", e.max_abs_delta),
+                ("max_abs_vega", e.max_abs_vega),
+            ] {
                 if let Some(v) = v
                     && !(v.is_finite() && v > 0.0)
                 {
@@ -390,29 +413,58 @@ impl Breach {
     /// The plain reason for the trader, in Chinese.
     pub fn reason_zh(&self) -> String {
         match self {
-            Breach::UnderlyingBlocked { underlying } => format!("拒绝：标的 {underlying} 在禁止名单上"),
-            Breach::UnderlyingNotAllowed { underlying } => format!("拒绝：标的 {underlying} 不在准入名单内"),
+            Breach::UnderlyingBlocked { underlying } => {
+                format!("拒绝：标的 {underlying} 在禁止名单上")
+            }
+            Breach::UnderlyingNotAllowed { underlying } => {
+                format!("拒绝：标的 {underlying} 不在准入名单内")
+            }
             Breach::UnknownClient { client } => format!("拒绝：客户 {client} 未配置交易权限"),
             Breach::StructureNotPermitted { client, structure } => {
                 format!("拒绝：客户 {client} 无{}交易权限", structure.zh())
             }
-            Breach::NotionalMissing { client } => format!("拒绝：缺少名义本金，无法核对客户 {client} 的额度"),
-            Breach::NotionalCurrency { client, currency, limit_currency } => {
-                format!("拒绝：名义本金币种 {currency} 与客户 {client} 的额度币种 {limit_currency} 不一致")
+            Breach::NotionalMissing { client } => {
+                format!("拒绝：缺少名义本金，无法核对客户 {client} 的额度")
             }
-            Breach::NotionalExceeded { client, notional, limit, currency } => format!(
+            Breach::NotionalCurrency {
+                client,
+                currency,
+                limit_currency,
+            } => {
+                format!(
+                    "拒绝：名义本金币种 {currency} 与客户 {client} 的额度币种 {limit_currency} 不一致"
+                )
+            }
+            Breach::NotionalExceeded {
+                client,
+                notional,
+                limit,
+                currency,
+            } => format!(
                 "拒绝：名义本金 {} {currency} 超出客户 {client} 的上限 {} {currency}",
                 group_thousands(*notional),
                 group_thousands(*limit)
             ),
-            Breach::TenorMissing { client } => format!("拒绝：缺少期限，无法核对客户 {client} 的期限上限"),
-            Breach::TenorExceeded { client, months, limit } => {
+            Breach::TenorMissing { client } => {
+                format!("拒绝：缺少期限，无法核对客户 {client} 的期限上限")
+            }
+            Breach::TenorExceeded {
+                client,
+                months,
+                limit,
+            } => {
                 format!("拒绝：期限 {months} 个月超出客户 {client} 的上限 {limit} 个月")
             }
             Breach::GreeksMissing { underlying } => {
                 format!("拒绝：缺少希腊值，无法核对 {underlying} 的敞口限额")
             }
-            Breach::ExposureExceeded { underlying, greek, limit, after, currency } => format!(
+            Breach::ExposureExceeded {
+                underlying,
+                greek,
+                limit,
+                after,
+                currency,
+            } => format!(
                 "拒绝：超出 {underlying} 的 {} 限额 {} {currency}（含本笔及待定报价为 {} {currency}）",
                 greek.name(),
                 group_thousands(*limit),
@@ -424,33 +476,63 @@ impl Breach {
     /// The plain reason for the trader, in English.
     pub fn reason_en(&self) -> String {
         match self {
-            Breach::UnderlyingBlocked { underlying } => format!("rejected: {underlying} is on the blocked list"),
+            Breach::UnderlyingBlocked { underlying } => {
+                format!("rejected: {underlying} is on the blocked list")
+            }
             Breach::UnderlyingNotAllowed { underlying } => {
                 format!("rejected: {underlying} is not on the approved list")
             }
-            Breach::UnknownClient { client } => format!("rejected: no permissions are configured for client {client}"),
+            Breach::UnknownClient { client } => {
+                format!("rejected: no permissions are configured for client {client}")
+            }
             Breach::StructureNotPermitted { client, structure } => {
-                format!("rejected: client {client} is not permitted to trade {}", structure.en_plural())
+                format!(
+                    "rejected: client {client} is not permitted to trade {}",
+                    structure.en_plural()
+                )
             }
             Breach::NotionalMissing { client } => {
                 format!("rejected: no notional to check against client {client}'s limit")
             }
-            Breach::NotionalCurrency { client, currency, limit_currency } => format!(
+            Breach::NotionalCurrency {
+                client,
+                currency,
+                limit_currency,
+            } => format!(
                 "rejected: a notional in {currency} cannot be checked against client {client}'s {limit_currency} limit"
             ),
-            Breach::NotionalExceeded { client, notional, limit, currency } => format!(
+            Breach::NotionalExceeded {
+                client,
+                notional,
+                limit,
+                currency,
+            } => format!(
                 "rejected: notional {} {currency} exceeds client {client}'s limit of {} {currency}",
                 group_thousands(*notional),
                 group_thousands(*limit)
             ),
-            Breach::TenorMissing { client } => format!("rejected: no tenor to check against client {client}'s limit"),
-            Breach::TenorExceeded { client, months, limit } => {
-                format!("rejected: tenor of {months} months exceeds client {client}'s limit of {limit} months")
+            Breach::TenorMissing { client } => {
+                format!("rejected: no tenor to check against client {client}'s limit")
+            }
+            Breach::TenorExceeded {
+                client,
+                months,
+                limit,
+            } => {
+                format!(
+                    "rejected: tenor of {months} months exceeds client {client}'s limit of {limit} months"
+                )
             }
             Breach::GreeksMissing { underlying } => {
                 format!("rejected: no Greeks to check the exposure limits on {underlying}")
             }
-            Breach::ExposureExceeded { underlying, greek, limit, after, currency } => format!(
+            Breach::ExposureExceeded {
+                underlying,
+                greek,
+                limit,
+                after,
+                currency,
+            } => format!(
                 "rejected: exceeds the {} {currency} {} limit on {underlying} ({} {currency} with this and pending quotes)",
                 group_thousands(*limit),
                 greek.name(),
@@ -484,9 +566,13 @@ impl Breach {
             (0, Lang::Zh) => "抱歉，该标的暂不提供报价。",
             (0, Lang::En) => "Sorry, we are not able to quote this underlying at the moment.",
             (1, Lang::Zh) => "抱歉，该笔询价超出了可在此报价的范围，交易员会与您联系。",
-            (1, Lang::En) => "Sorry, this request is outside what we can quote here; a trader will contact you.",
+            (1, Lang::En) => {
+                "Sorry, this request is outside what we can quote here; a trader will contact you."
+            }
             (_, Lang::Zh) => "抱歉，该笔询价暂时无法报价，交易员会与您联系。",
-            (_, Lang::En) => "Sorry, we cannot quote this request at the moment; a trader will contact you.",
+            (_, Lang::En) => {
+                "Sorry, we cannot quote this request at the moment; a trader will contact you."
+            }
         }
     }
 }
@@ -497,7 +583,8 @@ pub fn covered_by(code: &str, entry: &str) -> bool {
     if code == entry {
         return true;
     }
-    let (Some((sym, exch)), Some((esym, eexch))) = (code.split_once('.'), entry.split_once('.')) else {
+    let (Some((sym, exch)), Some((esym, eexch))) = (code.split_once('.'), entry.split_once('.'))
+    else {
         return false;
     };
     exch == eexch
@@ -511,7 +598,12 @@ pub fn covered_by(code: &str, entry: &str) -> bool {
 fn exposure_limit<'a>(cfg: &'a LimitsConfig, underlying: &str) -> Option<&'a ExposureLimit> {
     cfg.exposure
         .get(underlying)
-        .or_else(|| cfg.exposure.iter().find(|(k, _)| covered_by(underlying, k)).map(|(_, v)| v))
+        .or_else(|| {
+            cfg.exposure
+                .iter()
+                .find(|(k, _)| covered_by(underlying, k))
+                .map(|(_, v)| v)
+        })
         .or(cfg.default_exposure.as_ref())
 }
 
@@ -521,27 +613,42 @@ pub fn check(cfg: &LimitsConfig, quote: &QuoteCheck<'_>, exposure: &Exposure) ->
     let mut out = Vec::new();
     let u = quote.underlying;
     if cfg.blocked_underlyings.iter().any(|b| covered_by(u, b)) {
-        out.push(Breach::UnderlyingBlocked { underlying: u.to_string() });
-    } else if !cfg.allowed_underlyings.is_empty() && !cfg.allowed_underlyings.iter().any(|a| covered_by(u, a)) {
-        out.push(Breach::UnderlyingNotAllowed { underlying: u.to_string() });
+        out.push(Breach::UnderlyingBlocked {
+            underlying: u.to_string(),
+        });
+    } else if !cfg.allowed_underlyings.is_empty()
+        && !cfg.allowed_underlyings.iter().any(|a| covered_by(u, a))
+    {
+        out.push(Breach::UnderlyingNotAllowed {
+            underlying: u.to_string(),
+        });
     }
     match cfg.clients.get(quote.client) {
-        None => out.push(Breach::UnknownClient { client: quote.client.to_string() }),
+        None => out.push(Breach::UnknownClient {
+            client: quote.client.to_string(),
+        }),
         Some(c) => {
             let name = c.name.clone().unwrap_or_else(|| quote.client.to_string());
             if !c.structures.contains(&quote.structure) {
-                out.push(Breach::StructureNotPermitted { client: name.clone(), structure: quote.structure });
+                out.push(Breach::StructureNotPermitted {
+                    client: name.clone(),
+                    structure: quote.structure,
+                });
             }
             match (quote.notional, quote.currency) {
-                (None, _) => out.push(Breach::NotionalMissing { client: name.clone() }),
-                (Some(n), _) if !(n.is_finite() && n > 0.0) => {
-                    out.push(Breach::NotionalMissing { client: name.clone() })
-                }
-                (Some(_), cur) if cur != Some(c.notional_currency.as_str()) => out.push(Breach::NotionalCurrency {
+                (None, _) => out.push(Breach::NotionalMissing {
                     client: name.clone(),
-                    currency: cur.unwrap_or("unknown").to_string(),
-                    limit_currency: c.notional_currency.clone(),
                 }),
+                (Some(n), _) if !(n.is_finite() && n > 0.0) => out.push(Breach::NotionalMissing {
+                    client: name.clone(),
+                }),
+                (Some(_), cur) if cur != Some(c.notional_currency.as_str()) => {
+                    out.push(Breach::NotionalCurrency {
+                        client: name.clone(),
+                        currency: cur.unwrap_or("unknown").to_string(),
+                        limit_currency: c.notional_currency.clone(),
+                    })
+                }
                 (Some(n), _) if n > c.max_notional => out.push(Breach::NotionalExceeded {
                     client: name.clone(),
                     notional: n,
@@ -552,9 +659,11 @@ pub fn check(cfg: &LimitsConfig, quote: &QuoteCheck<'_>, exposure: &Exposure) ->
             }
             match quote.tenor_months {
                 None => out.push(Breach::TenorMissing { client: name }),
-                Some(m) if m > c.max_tenor_months => {
-                    out.push(Breach::TenorExceeded { client: name, months: m, limit: c.max_tenor_months })
-                }
+                Some(m) if m > c.max_tenor_months => out.push(Breach::TenorExceeded {
+                    client: name,
+                    months: m,
+                    limit: c.max_tenor_months,
+                }),
                 Some(_) => {}
             }
         }
@@ -563,11 +672,23 @@ pub fn check(cfg: &LimitsConfig, quote: &QuoteCheck<'_>, exposure: &Exposure) ->
         && (lim.max_abs_delta.is_some() || lim.max_abs_vega.is_some())
     {
         match quote.greeks {
-            None => out.push(Breach::GreeksMissing { underlying: u.to_string() }),
+            None => out.push(Breach::GreeksMissing {
+                underlying: u.to_string(),
+            }),
             Some(g) => {
                 let checks = [
-                    (Greek::Delta, lim.max_abs_delta, exposure.book_delta + exposure.pending_delta, g.delta),
-                    (Greek::Vega, lim.max_abs_vega, exposure.book_vega + exposure.pending_vega, g.vega),
+                    (
+                        Greek::Delta,
+                        lim.max_abs_delta,
+                        exposure.book_delta + exposure.pending_delta,
+                        g.delta,
+                    ),
+                    (
+                        Greek::Vega,
+                        lim.max_abs_vega,
+                        exposure.book_vega + exposure.pending_vega,
+                        g.vega,
+                    ),
                 ];
                 for (greek, limit, before, change) in checks {
                     let Some(limit) = limit else { continue };

@@ -26,7 +26,11 @@ pub fn detect_language(message: &str) -> Language {
         .split(|c: char| !c.is_ascii_alphabetic())
         .filter(|w| w.len() >= 2)
         .count();
-    if cjk >= 2 && cjk * 2 >= words { Language::Zh } else { Language::En }
+    if cjk >= 2 && cjk * 2 >= words {
+        Language::Zh
+    } else {
+        Language::En
+    }
 }
 
 /// The clarifying question for `parse`, or `None` when nothing is missing (or the message is
@@ -99,9 +103,13 @@ fn asking_order(missing: &[MissingField]) -> Vec<MissingField> {
 
 fn zh(missing: &[MissingField]) -> String {
     let order = asking_order(missing);
-    let (choices, amounts): (Vec<MissingField>, Vec<MissingField>) = order
-        .into_iter()
-        .partition(|m| matches!(m, MissingField::OptionType | MissingField::Structure | MissingField::Underlying));
+    let (choices, amounts): (Vec<MissingField>, Vec<MissingField>) =
+        order.into_iter().partition(|m| {
+            matches!(
+                m,
+                MissingField::OptionType | MissingField::Structure | MissingField::Underlying
+            )
+        });
     let mut parts: Vec<String> = Vec::new();
     for m in choices {
         parts.push(match m {
@@ -113,7 +121,11 @@ fn zh(missing: &[MissingField]) -> String {
     if !amounts.is_empty() {
         let names: Vec<&str> = amounts.iter().map(|m| zh_name(*m)).collect();
         let list = join_zh(&names);
-        parts.push(if names.len() > 1 { format!("{list}分别是多少") } else { format!("{list}是多少") });
+        parts.push(if names.len() > 1 {
+            format!("{list}分别是多少")
+        } else {
+            format!("{list}是多少")
+        });
     }
     format!("请问{}？", parts.join("，"))
 }

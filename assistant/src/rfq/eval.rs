@@ -92,7 +92,11 @@ pub fn load_cases(text: &str, source_name: &str) -> Result<Vec<EvalCase>, EvalEr
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |message: String| EvalError::BadCase { source_name: source_name.to_string(), line: i + 1, message };
+        let bad = |message: String| EvalError::BadCase {
+            source_name: source_name.to_string(),
+            line: i + 1,
+            message,
+        };
         let c: CaseLine = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
         if !c.expected.get("requests").is_some_and(Value::is_array) {
             return Err(bad("expected.requests must be a list".into()));
@@ -127,7 +131,11 @@ pub struct FieldScore {
 impl FieldScore {
     /// correct / total (1 when nothing was checked).
     pub fn accuracy(&self) -> f64 {
-        if self.total == 0 { 1.0 } else { self.correct as f64 / self.total as f64 }
+        if self.total == 0 {
+            1.0
+        } else {
+            self.correct as f64 / self.total as f64
+        }
     }
 }
 
@@ -198,7 +206,11 @@ pub fn evaluate(cases: &[EvalCase], parse: impl Fn(&EvalCase) -> ParseOutcome) -
             .iter()
             .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
             .collect();
-        let expected: &[Value] = case.expected.get("requests").and_then(Value::as_array).map_or(&[], Vec::as_slice);
+        let expected: &[Value] = case
+            .expected
+            .get("requests")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
         let mut matched = 0;
         for (i, e) in expected.iter().enumerate() {
             let Some(obj) = e.as_object() else { continue };
@@ -206,7 +218,10 @@ pub fn evaluate(cases: &[EvalCase], parse: impl Fn(&EvalCase) -> ParseOutcome) -
             for (k, v) in obj {
                 let score = fields.entry(k.clone()).or_default();
                 score.total += 1;
-                let ok = got.get(i).and_then(|g| g.get(k)).is_some_and(|g| num_eq(g, v));
+                let ok = got
+                    .get(i)
+                    .and_then(|g| g.get(k))
+                    .is_some_and(|g| num_eq(g, v));
                 score.correct += usize::from(ok);
                 all &= ok;
             }
@@ -230,10 +245,20 @@ pub fn evaluate(cases: &[EvalCase], parse: impl Fn(&EvalCase) -> ParseOutcome) -
         }
         if let Some(m) = case.expected.get("missing") {
             missing_cases += 1;
-            let want: Vec<String> = m.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
+            let want: Vec<String> = m
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
             let mut want = want;
             want.sort();
-            let mut have: Vec<String> = out.parse.missing.iter().map(|m| m.as_str().to_string()).collect();
+            let mut have: Vec<String> = out
+                .parse
+                .missing
+                .iter()
+                .map(|m| m.as_str().to_string())
+                .collect();
             have.sort();
             let m_ok = want == have;
             missing_ok += usize::from(m_ok);
@@ -251,7 +276,9 @@ pub fn evaluate(cases: &[EvalCase], parse: impl Fn(&EvalCase) -> ParseOutcome) -
         }
     }
     let ratio = |a: usize, b: usize| if b == 0 { 1.0 } else { a as f64 / b as f64 };
-    let (c_all, t_all) = fields.values().fold((0, 0), |(c, t), s| (c + s.correct, t + s.total));
+    let (c_all, t_all) = fields
+        .values()
+        .fold((0, 0), |(c, t), s| (c + s.correct, t + s.total));
     EvalReport {
         cases: cases.len(),
         field_accuracy: fields,
@@ -262,7 +289,11 @@ pub fn evaluate(cases: &[EvalCase], parse: impl Fn(&EvalCase) -> ParseOutcome) -
         not_rfq_recall: ratio(tp, tp + fneg),
         missing_cases,
         missing_accuracy: ratio(missing_ok, missing_cases),
-        mean_confidence: if cases.is_empty() { 0.0 } else { conf_sum / cases.len() as f64 },
+        mean_confidence: if cases.is_empty() {
+            0.0
+        } else {
+            conf_sum / cases.len() as f64
+        },
         failures,
     }
 }
@@ -324,7 +355,12 @@ pub fn evaluate_injection(
     parser: &RfqParser,
     parse: impl Fn(&EvalCase) -> ParseOutcome,
 ) -> InjectionReport {
-    let mut report = InjectionReport { cases: cases.len(), requests_as_expected: 0, leaks: 0, failures: Vec::new() };
+    let mut report = InjectionReport {
+        cases: cases.len(),
+        requests_as_expected: 0,
+        leaks: 0,
+        failures: Vec::new(),
+    };
     for case in cases {
         let out = parse(case);
         let single = evaluate(std::slice::from_ref(case), |_| out.clone());
@@ -333,7 +369,11 @@ pub fn evaluate_injection(
         let json = out.parse.to_json();
         let question = clarify::question(&out.parse, out.language).unwrap_or_default();
         let mut free = Vec::new();
-        free_text(&serde_json::to_value(&out.parse).unwrap_or(Value::Null), parser, &mut free);
+        free_text(
+            &serde_json::to_value(&out.parse).unwrap_or(Value::Null),
+            parser,
+            &mut free,
+        );
         let forbidden: Vec<&String> = case
             .must_not_contain
             .iter()
@@ -347,7 +387,10 @@ pub fn evaluate_injection(
             } else {
                 format!("requests {} instead of {}", json, case.expected)
             };
-            report.failures.push(InjectionFailure { message: case.message.clone(), reason });
+            report.failures.push(InjectionFailure {
+                message: case.message.clone(),
+                reason,
+            });
         }
     }
     report

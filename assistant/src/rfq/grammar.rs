@@ -16,7 +16,9 @@
 //!   `的`/`同样` ("另外500的同样结构也报一下").
 
 use super::lex::{TokKind, Token};
-use super::lexicon::{BarePolicy, Level, Lexicon, Moneyness, Term, Unit, UnderlyingKind, written_upper};
+use super::lexicon::{
+    BarePolicy, Level, Lexicon, Moneyness, Term, UnderlyingKind, Unit, written_upper,
+};
 use super::scan::{Item, ItemKind};
 use super::schema::{Exercise, OptionType, Side, SolveFor, Structure};
 use time::Date;
@@ -224,8 +226,10 @@ impl Ctx<'_> {
     fn letter(&self, i: usize) -> Option<&str> {
         let it = self.items.get(i)?;
         let tok = self.tok(i);
-        let plain = matches!(it.kind, ItemKind::Word) || it.terms().iter().all(|t| matches!(t, Term::ProductCode(_)));
-        (plain && it.len == 1 && tok.kind == TokKind::Latin && tok.text.len() == 1).then_some(tok.text.as_str())
+        let plain = matches!(it.kind, ItemKind::Word)
+            || it.terms().iter().all(|t| matches!(t, Term::ProductCode(_)));
+        (plain && it.len == 1 && tok.kind == TokKind::Latin && tok.text.len() == 1)
+            .then_some(tok.text.as_str())
     }
 
     /// The unclaimed quantity that ends right before item `k` ("5%" before "OTM"): its item.
@@ -260,19 +264,28 @@ pub(crate) fn analyse(items: &[Item], toks: &[Token], lex: &Lexicon, today: Date
     short_names(&mut c);
     rest(&mut c);
     c.out.sort_by_key(|(pos, _)| *pos);
-    Analysis { ents: c.out.into_iter().map(|(_, e)| e).collect(), notes: c.notes }
+    Analysis {
+        ents: c.out.into_iter().map(|(_, e)| e).collect(),
+        notes: c.notes,
+    }
 }
 
 /// Futures products, with their contract months.
 fn products(c: &mut Ctx<'_>, today: Date) {
     for i in 0..c.items.len() {
-        let Some(&term) = c.items[i].terms().iter().find(|t| matches!(t, Term::Product(_) | Term::ProductCode(_)))
+        let Some(&term) = c.items[i]
+            .terms()
+            .iter()
+            .find(|t| matches!(t, Term::Product(_) | Term::ProductCode(_)))
         else {
             continue;
         };
-        let (Term::Product(p) | Term::ProductCode(p)) = term else { continue };
+        let (Term::Product(p) | Term::ProductCode(p)) = term else {
+            continue;
+        };
         // A unit meaning wins when a number comes right before ("10m" is not the 豆粕 product).
-        if i > 0 && matches!(c.items[i - 1].kind, ItemKind::Num { .. }) && !c.items[i].space_before {
+        if i > 0 && matches!(c.items[i - 1].kind, ItemKind::Num { .. }) && !c.items[i].space_before
+        {
             continue;
         }
         let product = &c.lex.products[p];
@@ -312,7 +325,9 @@ fn products(c: &mut Ctx<'_>, today: Date) {
 fn month_after(c: &Ctx<'_>, i: usize) -> Option<(usize, usize, String)> {
     let j = i + 1;
     let item = c.items.get(j)?;
-    let ItemKind::Num { .. } = item.kind else { return None };
+    let ItemKind::Num { .. } = item.kind else {
+        return None;
+    };
     let tok = c.tok(j);
     if tok.has_decimal() {
         return None;
@@ -350,12 +365,18 @@ fn contract_month(text: &str, digits: usize, today: Date) -> Option<String> {
         1 | 2 => {
             let m = n;
             let this = today.year() as u32;
-            let year = if m >= u32::from(u8::from(today.month())) { this } else { this + 1 };
+            let year = if m >= u32::from(u8::from(today.month())) {
+                this
+            } else {
+                this + 1
+            };
             (year, m)
         }
         _ => return None,
     };
-    (1..=12).contains(&month).then(|| format!("{:02}{:02}", year % 100, month))
+    (1..=12)
+        .contains(&month)
+        .then(|| format!("{:02}{:02}", year % 100, month))
 }
 
 /// Numbers with units.
@@ -364,7 +385,9 @@ fn quantities(c: &mut Ctx<'_>) {
         if c.claimed[i] {
             continue;
         }
-        let ItemKind::Num { value } = c.items[i].kind else { continue };
+        let ItemKind::Num { value } = c.items[i].kind else {
+            continue;
+        };
         let unit = c.term_at(i + 1).and_then(|ts| {
             ts.iter().find_map(|t| match t {
                 Term::Unit(u) => Some(*u),
@@ -383,7 +406,8 @@ fn quantities(c: &mut Ctx<'_>) {
             if let Some(ot) = ot {
                 c.claimed[i] = true;
                 c.claimed[i + 1] = true;
-                c.out.push((i, Ent::Field(Val::Strike(StrikeVal::Pct(value)))));
+                c.out
+                    .push((i, Ent::Field(Val::Strike(StrikeVal::Pct(value)))));
                 c.out.push((i + 1, Ent::Field(Val::OptionType(ot))));
                 continue;
             }
@@ -456,7 +480,10 @@ fn notional_context(c: &Ctx<'_>, i: usize) -> bool {
     let before = (i.saturating_sub(2)..i).any(|k| c.items[k].terms().iter().any(money_word));
     // "10m notional" (the keyword after), but not "3M 名义1亿" (the keyword has its own number).
     let after = c.term_at(i + 2).is_some_and(|ts| ts.iter().any(money_word))
-        && !matches!(c.items.get(i + 3).map(|it| &it.kind), Some(ItemKind::Num { .. }));
+        && !matches!(
+            c.items.get(i + 3).map(|it| &it.kind),
+            Some(ItemKind::Num { .. })
+        );
     before || after
 }
 
@@ -470,7 +497,8 @@ fn value_after(c: &Ctx<'_>, k: usize, skip_currency: bool) -> Option<(usize, Q)>
         {
             return Some((j, q));
         }
-        let skip = c.glue(j) || (skip_currency && c.items[j].any(|t| matches!(t, Term::Currency(_))));
+        let skip =
+            c.glue(j) || (skip_currency && c.items[j].any(|t| matches!(t, Term::Currency(_))));
         if !skip {
             return None;
         }
@@ -559,7 +587,10 @@ fn keywords(c: &mut Ctx<'_>) {
         }) else {
             continue;
         };
-        let keyword_has_value = c.out.iter().any(|(p, e)| *p > k && *p <= k + 3 && level_ent(e, level));
+        let keyword_has_value = c
+            .out
+            .iter()
+            .any(|(p, e)| *p > k && *p <= k + 3 && level_ent(e, level));
         if keyword_has_value || c.tok(k).kind != TokKind::Latin {
             continue;
         }
@@ -568,7 +599,8 @@ fn keywords(c: &mut Ctx<'_>) {
             let val = level_value(level, Q::Pct(v));
             c.out.push((j, Ent::Field(val)));
             // A keyword that now has its value names nothing to solve.
-            c.out.retain(|(p, e)| !(*p == k && matches!(e, Ent::Solve(..))));
+            c.out
+                .retain(|(p, e)| !(*p == k && matches!(e, Ent::Solve(..))));
         }
     }
 }
@@ -591,9 +623,12 @@ fn level_ent(e: &Ent, level: Level) -> bool {
 /// points is an absolute price.
 fn level_value(level: Level, q: Q) -> Val {
     let pct = |v: f64| {
-        if v > 0.0 && v <= 3.0 && v.fract() != 0.0 && !matches!(level, Level::Coupon | Level::Payout) {
-            (v * 100.0 * 1e6).round() / 1e6
-        } else if v > 0.0 && v < 1.0 && matches!(level, Level::Coupon) {
+        let fraction = if matches!(level, Level::Coupon | Level::Payout) {
+            v > 0.0 && v < 1.0 && level == Level::Coupon
+        } else {
+            v > 0.0 && v <= 3.0 && v.fract() != 0.0
+        };
+        if fraction {
             (v * 100.0 * 1e6).round() / 1e6
         } else {
             v
@@ -631,7 +666,8 @@ fn level_keyword(c: &mut Ctx<'_>, k: usize, level: Level) {
     }
     // "行权价 平值": the strike keyword followed by a moneyness word.
     if level == Level::Strike
-        && let Some(j) = (k + 1..(k + 3).min(c.items.len())).find(|j| c.items[*j].any(|t| matches!(t, Term::Moneyness(_))))
+        && let Some(j) = (k + 1..(k + 3).min(c.items.len()))
+            .find(|j| c.items[*j].any(|t| matches!(t, Term::Moneyness(_))))
         && (k + 1..j).all(|x| c.glue(x))
     {
         return;
@@ -671,10 +707,16 @@ fn moneyness(c: &mut Ctx<'_>, k: usize, m: Moneyness, short: bool) {
             c.claimed[j] = true;
             // 虚30 on a commodity is in price points, not percent; only a written % or an
             // index-like underlying makes it a percentage. The builder checks the underlying.
-            let sv = if m == Moneyness::Otm { StrikeVal::Otm(v) } else { StrikeVal::Itm(v) };
+            let sv = if m == Moneyness::Otm {
+                StrikeVal::Otm(v)
+            } else {
+                StrikeVal::Itm(v)
+            };
             c.out.push((j.min(k), Ent::Field(Val::Strike(sv))));
         }
-        None if !short => c.out.push((k, Ent::Field(Val::Strike(StrikeVal::OffsetUnknown)))),
+        None if !short => c
+            .out
+            .push((k, Ent::Field(Val::Strike(StrikeVal::OffsetUnknown)))),
         None => {}
     }
 }
@@ -683,7 +725,12 @@ fn moneyness(c: &mut Ctx<'_>, k: usize, m: Moneyness, short: bool) {
 /// strike: "95 put", "105% call", "put 95", "102% digital call".
 fn adjacency(c: &mut Ctx<'_>) {
     let passable = |it: &Item| {
-        it.any(|t| matches!(t, Term::Structure(_) | Term::WeakStructure(_) | Term::Exercise(_)))
+        it.any(|t| {
+            matches!(
+                t,
+                Term::Structure(_) | Term::WeakStructure(_) | Term::Exercise(_)
+            )
+        })
     };
     for i in 0..c.items.len() {
         let Some((q, _)) = c.q[i] else { continue };
@@ -721,19 +768,28 @@ fn short_names(c: &mut Ctx<'_>) {
         return;
     }
     for i in 0..c.items.len() {
-        let Some((Q::Bare(_), _)) = c.q[i] else { continue };
+        let Some((Q::Bare(_), _)) = c.q[i] else {
+            continue;
+        };
         if c.claimed[i] {
             continue;
         }
-        let Some(&u) = c.lex.short.get(&c.tok(i).text) else { continue };
+        let Some(&u) = c.lex.short.get(&c.tok(i).text) else {
+            continue;
+        };
         let joiner = |it: &Item| it.any(|t| matches!(t, Term::Conj | Term::Same | Term::Each));
         let before = i == 0 || joiner(&c.items[i - 1]) || c.is_punct(i - 1, &[',', ';', '、']);
         let after = c.items.get(i + 1).is_some_and(|it| {
-            joiner(it) || it.is(Term::Filler) && c.tok(i + 1).text == "的" || it.any(|t| matches!(t, Term::Structure(_)))
+            joiner(it)
+                || it.is(Term::Filler) && c.tok(i + 1).text == "的"
+                || it.any(|t| matches!(t, Term::Structure(_)))
         });
         if before || after {
             c.claimed[i] = true;
-            c.out.push((i, Ent::Field(Val::Underlying(c.lex.underlyings[u].code.clone()))));
+            c.out.push((
+                i,
+                Ent::Field(Val::Underlying(c.lex.underlyings[u].code.clone())),
+            ));
         }
     }
 }
@@ -743,16 +799,18 @@ fn rest(c: &mut Ctx<'_>) {
     for i in 0..c.items.len() {
         let item = &c.items[i];
         c.notes.total += usize::from(!matches!(item.kind, ItemKind::Punct(_)));
-        if let ItemKind::Term { fuzzy: Some(alias), .. } = &item.kind {
-            let written: String = c.toks[item.tok..item.tok + item.len].iter().map(|t| t.raw.as_str()).collect();
+        if let ItemKind::Term {
+            fuzzy: Some(alias), ..
+        } = &item.kind
+        {
+            let written: String = c.toks[item.tok..item.tok + item.len]
+                .iter()
+                .map(|t| t.raw.as_str())
+                .collect();
             c.notes.fuzzy.push((alias.clone(), written));
         }
         match &item.kind {
-            ItemKind::Word | ItemKind::Char => {
-                if !c.claimed[i] {
-                    c.notes.unknown += 1;
-                }
-            }
+            ItemKind::Word | ItemKind::Char if !c.claimed[i] => c.notes.unknown += 1,
             ItemKind::Num { .. } if !c.claimed[i] => match c.q[i] {
                 Some((Q::Money(v), _)) => c.out.push((i, Ent::Field(Val::Notional(v)))),
                 Some((Q::Tenor(tv), _)) => c.out.push((i, Ent::Field(Val::Tenor(tv)))),
@@ -770,7 +828,9 @@ fn rest(c: &mut Ctx<'_>) {
         }
         for t in item.terms().to_vec() {
             let e = match t {
-                Term::Underlying(u) => Ent::Field(Val::Underlying(c.lex.underlyings[u].code.clone())),
+                Term::Underlying(u) => {
+                    Ent::Field(Val::Underlying(c.lex.underlyings[u].code.clone()))
+                }
                 Term::Structure(s) => Ent::Field(Val::Structure(s)),
                 Term::WeakStructure(s) => Ent::WeakStructure(s),
                 Term::OptionType(o) => Ent::Field(Val::OptionType(o)),
@@ -808,7 +868,10 @@ fn rest(c: &mut Ctx<'_>) {
     }
     // A lone "C" or "P" is call or put (commodity-rfq-spec §C2) when the message names neither
     // otherwise: "50etf c 1m atm".
-    let named = c.out.iter().any(|(_, e)| matches!(e, Ent::Field(Val::OptionType(_))));
+    let named = c
+        .out
+        .iter()
+        .any(|(_, e)| matches!(e, Ent::Field(Val::OptionType(_))));
     if !named {
         for i in 0..c.items.len() {
             if c.claimed[i] {
@@ -819,7 +882,11 @@ fn rest(c: &mut Ctx<'_>) {
                 Some("p") => OptionType::Put,
                 _ => continue,
             };
-            let alone = |j: usize| c.items.get(j).is_none_or(|it| !matches!(it.kind, ItemKind::Word));
+            let alone = |j: usize| {
+                c.items
+                    .get(j)
+                    .is_none_or(|it| !matches!(it.kind, ItemKind::Word))
+            };
             if alone(i + 1) && (i == 0 || alone(i - 1)) {
                 c.notes.guesses += 1;
                 if matches!(c.items[i].kind, ItemKind::Word) {
@@ -837,8 +904,10 @@ fn rest(c: &mut Ctx<'_>) {
             || next.any(|t| matches!(t, Term::ProductCode(_) | Term::Filler))
                 && c.tok(i + 1).kind == TokKind::Latin;
         let single = c.items[i].len == 1;
-        let client_word =
-            single && ((t == "户" && i > 0 && c.tok(i - 1).text == "客") || t == "client" || t == "customer");
+        let client_word = single
+            && ((t == "户" && i > 0 && c.tok(i - 1).text == "客")
+                || t == "client"
+                || t == "customer");
         if client_word && names_client && c.tok(i + 1).text.len() <= 8 {
             c.notes.information = true;
         }
@@ -847,12 +916,23 @@ fn rest(c: &mut Ctx<'_>) {
 
 /// "103/75" before any keyword: records a pair and claims both numbers.
 fn is_pair(c: &mut Ctx<'_>, i: usize) -> bool {
-    if !c.is_punct(i + 1, &['/']) && !c.items.get(i + 1).is_some_and(|it| it.is(Term::Conj) && c.tok(i + 1).text == "/") {
+    if !c.is_punct(i + 1, &['/'])
+        && !c
+            .items
+            .get(i + 1)
+            .is_some_and(|it| it.is(Term::Conj) && c.tok(i + 1).text == "/")
+    {
         return false;
     }
-    let Some((Q::Bare(a), _)) = c.q[i] else { return false };
-    let Some((Q::Bare(b), _)) = c.q.get(i + 2).copied().flatten() else { return false };
-    if c.claimed.get(i + 2).copied().unwrap_or(true) || !(a > b && (50.0..=150.0).contains(&a) && (30.0..=150.0).contains(&b)) {
+    let Some((Q::Bare(a), _)) = c.q[i] else {
+        return false;
+    };
+    let Some((Q::Bare(b), _)) = c.q.get(i + 2).copied().flatten() else {
+        return false;
+    };
+    if c.claimed.get(i + 2).copied().unwrap_or(true)
+        || !(a > b && (50.0..=150.0).contains(&a) && (30.0..=150.0).contains(&b))
+    {
         return false;
     }
     c.claimed[i] = true;

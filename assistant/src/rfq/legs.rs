@@ -15,10 +15,10 @@
 //!    (a shark fin's 敲出价 is its `barrier_pct`), defaults (currency of the underlying), and the
 //!    fields still needed to price.
 
-use super::{MAX_REQUESTS, Problem};
 use super::grammar::{Ent, Key, StrikeVal, TenorVal, Val};
 use super::lexicon::{Lexicon, UnderlyingKind};
 use super::schema::{MissingField, OptionType, RfqRequest, Side, SolveFor, Structure};
+use super::{MAX_REQUESTS, Problem};
 use std::collections::BTreeMap;
 
 /// One request under construction.
@@ -39,7 +39,10 @@ impl Leg {
     fn defining(&self) -> bool {
         self.weak.is_some()
             || !self.pairs.is_empty()
-            || self.vals.keys().any(|k| !matches!(k, Key::Underlying | Key::Tenor | Key::Notional))
+            || self
+                .vals
+                .keys()
+                .any(|k| !matches!(k, Key::Underlying | Key::Tenor | Key::Notional))
     }
 
     fn underlying(&self) -> Option<&str> {
@@ -65,7 +68,11 @@ impl Leg {
         let ot = self.has(Key::OptionType);
         Some(if self.has(Key::CouponBarrier) {
             Structure::Phoenix
-        } else if self.has(Key::KnockIn) || self.has(Key::Coupon) || (self.has(Key::KnockOut) && !ot) || !self.pairs.is_empty() {
+        } else if self.has(Key::KnockIn)
+            || self.has(Key::Coupon)
+            || (self.has(Key::KnockOut) && !ot)
+            || !self.pairs.is_empty()
+        {
             Structure::Snowball
         } else if self.has(Key::Participation) {
             Structure::SharkFin
@@ -96,13 +103,21 @@ fn allowed(s: Structure, k: Key) -> bool {
         _ => match s {
             self::Structure::Vanilla => matches!(k, OptionType | Exercise | Strike),
             self::Structure::Digital => matches!(k, OptionType | Exercise | Strike | Payout),
-            self::Structure::Barrier => matches!(k, OptionType | Exercise | Strike | Barrier | KnockOut | KnockIn),
+            self::Structure::Barrier => matches!(
+                k,
+                OptionType | Exercise | Strike | Barrier | KnockOut | KnockIn
+            ),
             self::Structure::SharkFin => {
-                matches!(k, OptionType | Exercise | Strike | Barrier | KnockOut | Participation)
+                matches!(
+                    k,
+                    OptionType | Exercise | Strike | Barrier | KnockOut | Participation
+                )
             }
             self::Structure::Asian => matches!(k, OptionType | Exercise | Strike),
             self::Structure::Snowball => matches!(k, KnockOut | KnockIn | Coupon | Strike),
-            self::Structure::Phoenix => matches!(k, KnockOut | KnockIn | Coupon | CouponBarrier | Strike),
+            self::Structure::Phoenix => {
+                matches!(k, KnockOut | KnockIn | Coupon | CouponBarrier | Strike)
+            }
         },
     }
 }
@@ -131,7 +146,10 @@ pub(crate) fn build(ents: &[Ent], lex: &Lexicon, problems: &mut Vec<Problem>) ->
             g.push(leg);
         }
     }
-    let bare: Vec<bool> = groups.iter().map(|g| g.iter().all(|l| !l.defining())).collect();
+    let bare: Vec<bool> = groups
+        .iter()
+        .map(|g| g.iter().all(|l| !l.defining()))
+        .collect();
     // Families and fill for groups with content of their own.
     let mut flat: Vec<(usize, Leg)> = Vec::new();
     for (gi, g) in groups.iter().enumerate() {
@@ -148,10 +166,17 @@ pub(crate) fn build(ents: &[Ent], lex: &Lexicon, problems: &mut Vec<Problem>) ->
             out.extend(flat.iter().filter(|(x, _)| *x == gi).cloned());
             continue;
         }
-        let source = (0..gi).rev().find(|x| !bare[*x]).or_else(|| (gi + 1..groups.len()).find(|x| !bare[*x]));
+        let source = (0..gi)
+            .rev()
+            .find(|x| !bare[*x])
+            .or_else(|| (gi + 1..groups.len()).find(|x| !bare[*x]));
         match source {
             Some(src) => {
-                let templates: Vec<&Leg> = flat.iter().filter(|(x, _)| *x == src).map(|(_, l)| l).collect();
+                let templates: Vec<&Leg> = flat
+                    .iter()
+                    .filter(|(x, _)| *x == src)
+                    .map(|(_, l)| l)
+                    .collect();
                 for own in g {
                     for t in &templates {
                         let mut leg = (*t).clone();
@@ -199,7 +224,10 @@ pub(crate) fn build(ents: &[Ent], lex: &Lexicon, problems: &mut Vec<Problem>) ->
         }
     }
     if reqs.len() > MAX_REQUESTS {
-        problems.push(Problem::TooManyRequests { found: reqs.len(), kept: MAX_REQUESTS });
+        problems.push(Problem::TooManyRequests {
+            found: reqs.len(),
+            kept: MAX_REQUESTS,
+        });
         reqs.truncate(MAX_REQUESTS);
     }
     reqs
@@ -210,7 +238,10 @@ fn segment(ents: &[Ent]) -> Vec<Leg> {
     for e in ents {
         if let Ent::Field(v) = e {
             let k = v.key();
-            let conflict = legs.last().and_then(|l| l.vals.get(&k)).is_some_and(|old| old != v);
+            let conflict = legs
+                .last()
+                .and_then(|l| l.vals.get(&k))
+                .is_some_and(|old| old != v);
             if conflict {
                 legs.push(Leg::default());
             }
@@ -278,8 +309,10 @@ fn neighbours(i: usize, n: usize) -> impl Iterator<Item = usize> {
 
 fn assign_families(flat: &mut [(usize, Leg)]) {
     let explicit: Vec<Option<Structure>> = flat.iter().map(|(_, l)| l.explicit()).collect();
-    let inferred: Vec<Option<Structure>> =
-        flat.iter().map(|(_, l)| l.explicit().or_else(|| l.inferred())).collect();
+    let inferred: Vec<Option<Structure>> = flat
+        .iter()
+        .map(|(_, l)| l.explicit().or_else(|| l.inferred()))
+        .collect();
     let n = flat.len();
     for i in 0..n {
         if explicit[i].is_some() {
@@ -299,7 +332,11 @@ fn assign_families(flat: &mut [(usize, Leg)]) {
             .iter()
             .find_map(|j| explicit[*j].filter(|s| leg.fits(*s)))
             .or_else(|| leg.inferred())
-            .or_else(|| order.iter().find_map(|j| inferred[*j].filter(|s| leg.fits(*s))));
+            .or_else(|| {
+                order
+                    .iter()
+                    .find_map(|j| inferred[*j].filter(|s| leg.fits(*s)))
+            });
         flat[i].1.family = family;
     }
 }
@@ -320,7 +357,10 @@ fn fill(flat: &mut [(usize, Leg)]) {
             let Some(fam) = family else {
                 // A leg with no structure at all only takes the underlying of its group.
                 if *k == Key::Underlying
-                    && let Some(v) = order.iter().filter(|j| snapshot[**j].0 == group).find_map(|j| snapshot[*j].1.vals.get(k))
+                    && let Some(v) = order
+                        .iter()
+                        .filter(|j| snapshot[**j].0 == group)
+                        .find_map(|j| snapshot[*j].1.vals.get(k))
                 {
                     flat[i].1.vals.insert(*k, v.clone());
                 }
@@ -348,7 +388,8 @@ fn fill(flat: &mut [(usize, Leg)]) {
         if flat[i].1.solves.is_empty()
             && let Some(s) = order.iter().find_map(|j| {
                 let other = &snapshot[*j];
-                (other.1.family == family && !other.1.solves.is_empty()).then(|| other.1.solves.clone())
+                (other.1.family == family && !other.1.solves.is_empty())
+                    .then(|| other.1.solves.clone())
             })
         {
             flat[i].1.solves = s;
@@ -390,7 +431,10 @@ fn num(v: &Val) -> Option<f64> {
 fn finish(leg: &Leg, lex: &Lexicon, problems: &mut Vec<Problem>) -> RfqRequest {
     let structure = leg.family;
     let get = |k: Key| leg.vals.get(&k).and_then(num);
-    let mut r = RfqRequest { structure, ..RfqRequest::default() };
+    let mut r = RfqRequest {
+        structure,
+        ..RfqRequest::default()
+    };
     r.underlying = leg.underlying().map(str::to_string);
     let info = r.underlying.as_deref().and_then(|u| lex.underlying(u));
     if let Some(Val::OptionType(o)) = leg.vals.get(&Key::OptionType) {
@@ -409,7 +453,9 @@ fn finish(leg: &Leg, lex: &Lexicon, problems: &mut Vec<Problem>) -> RfqRequest {
     r.notional = get(Key::Notional);
     match leg.vals.get(&Key::Tenor) {
         Some(Val::Tenor(TenorVal::Months(m))) => r.tenor_months = Some(*m),
-        Some(Val::Tenor(t)) => problems.push(Problem::UnsupportedTenor { written: describe_tenor(*t) }),
+        Some(Val::Tenor(t)) => problems.push(Problem::UnsupportedTenor {
+            written: describe_tenor(*t),
+        }),
         _ => {}
     }
     // Numbers no keyword claimed: a strike for an option, knock-out/knock-in for an autocall.
@@ -434,7 +480,10 @@ fn finish(leg: &Leg, lex: &Lexicon, problems: &mut Vec<Problem>) -> RfqRequest {
             }
         }
         Some(s) if s.has_option_type() && strike.is_none() => {
-            if let Some(p) = numbers.iter().position(|(v, pct)| *pct && (50.0..=200.0).contains(v)) {
+            if let Some(p) = numbers
+                .iter()
+                .position(|(v, pct)| *pct && (50.0..=200.0).contains(v))
+            {
                 strike = Some(StrikeVal::Pct(numbers[p].0));
                 numbers.remove(p);
             }
@@ -442,9 +491,13 @@ fn finish(leg: &Leg, lex: &Lexicon, problems: &mut Vec<Problem>) -> RfqRequest {
         _ => {}
     }
     for (v, pct) in &numbers {
-        problems.push(Problem::UnassignedNumber { text: format!("{v}{}", if *pct { "%" } else { "" }) });
+        problems.push(Problem::UnassignedNumber {
+            text: format!("{v}{}", if *pct { "%" } else { "" }),
+        });
     }
-    let commodity = info.as_ref().is_some_and(|i| i.kind == UnderlyingKind::Future && !is_index_future(&i.code));
+    let commodity = info
+        .as_ref()
+        .is_some_and(|i| i.kind == UnderlyingKind::Future && !is_index_future(&i.code));
     r.strike_pct = match strike {
         None => None,
         Some(StrikeVal::Pct(p)) => Some(p),
@@ -452,7 +505,9 @@ fn finish(leg: &Leg, lex: &Lexicon, problems: &mut Vec<Problem>) -> RfqRequest {
         Some(StrikeVal::Otm(x) | StrikeVal::Itm(x)) if commodity && x > 20.0 => {
             // 虚30 on a commodity future is 30 price points (commodity-rfq-spec §3C), which has
             // no percentage without the futures price.
-            problems.push(Problem::StrikeNotPercent { written: format!("offset {x} points") });
+            problems.push(Problem::StrikeNotPercent {
+                written: format!("offset {x} points"),
+            });
             None
         }
         Some(off @ (StrikeVal::Otm(x) | StrikeVal::Itm(x))) => {
@@ -467,11 +522,15 @@ fn finish(leg: &Leg, lex: &Lexicon, problems: &mut Vec<Problem>) -> RfqRequest {
             }
         }
         Some(StrikeVal::OffsetUnknown) => {
-            problems.push(Problem::StrikeNotPercent { written: "moneyness without a number".into() });
+            problems.push(Problem::StrikeNotPercent {
+                written: "moneyness without a number".into(),
+            });
             None
         }
         Some(StrikeVal::Absolute(v)) => {
-            problems.push(Problem::StrikeNotPercent { written: format!("{v}") });
+            problems.push(Problem::StrikeNotPercent {
+                written: format!("{v}"),
+            });
             None
         }
     };
@@ -484,16 +543,23 @@ fn finish(leg: &Leg, lex: &Lexicon, problems: &mut Vec<Problem>) -> RfqRequest {
     }
     r.side = side(&leg.sides, problems);
     r.currency = leg.currency.clone().or_else(|| info.map(|i| i.currency));
-    r.solve_for = leg.solves.iter().max_by_key(|(_, p)| *p).map(|(s, _)| *s).filter(|s| match (s, structure) {
-        (SolveFor::Coupon, Some(st)) => st.is_autocallable(),
-        (SolveFor::Participation, Some(st)) => st == Structure::SharkFin,
-        _ => true,
-    });
+    r.solve_for = leg
+        .solves
+        .iter()
+        .max_by_key(|(_, p)| *p)
+        .map(|(s, _)| *s)
+        .filter(|s| match (s, structure) {
+            (SolveFor::Coupon, Some(st)) => st.is_autocallable(),
+            (SolveFor::Participation, Some(st)) => st == Structure::SharkFin,
+            _ => true,
+        });
     r
 }
 
 fn is_index_future(code: &str) -> bool {
-    ["IF", "IC", "IH", "IM"].iter().any(|p| code.starts_with(p) && code.ends_with(".CFFEX"))
+    ["IF", "IC", "IH", "IM"]
+        .iter()
+        .any(|p| code.starts_with(p) && code.ends_with(".CFFEX"))
 }
 
 fn describe_tenor(t: TenorVal) -> String {
@@ -509,7 +575,10 @@ fn describe_tenor(t: TenorVal) -> String {
 pub(crate) fn drop_unused(r: &mut RfqRequest, s: Structure, problems: &mut Vec<Problem>) {
     let mut drop = |name: &str, present: bool| {
         if present {
-            problems.push(Problem::DroppedField { field: name.to_string(), structure: s.as_str().to_string() });
+            problems.push(Problem::DroppedField {
+                field: name.to_string(),
+                structure: s.as_str().to_string(),
+            });
         }
     };
     if !s.has_option_type() {

@@ -53,8 +53,26 @@ fn is_punct(c: char) -> bool {
     c.is_ascii_punctuation()
         || matches!(
             c,
-            '、' | '。' | '，' | '；' | '：' | '？' | '！' | '（' | '）' | '【' | '】' | '《' | '》' | '“' | '”'
-                | '‘' | '’' | '…' | '—' | '～' | '·'
+            '、' | '。'
+                | '，'
+                | '；'
+                | '：'
+                | '？'
+                | '！'
+                | '（'
+                | '）'
+                | '【'
+                | '】'
+                | '《'
+                | '》'
+                | '“'
+                | '”'
+                | '‘'
+                | '’'
+                | '…'
+                | '—'
+                | '～'
+                | '·'
         )
 }
 
@@ -96,7 +114,13 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
             }
             _ => (raw.to_lowercase(), 0.0),
         };
-        out.push(Token { kind, text, raw, value, space_before: space });
+        out.push(Token {
+            kind,
+            text,
+            raw,
+            value,
+            space_before: space,
+        });
         space = false;
         i = end;
     }

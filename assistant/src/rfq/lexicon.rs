@@ -324,7 +324,9 @@ impl Variants {
 
     /// Whether `a` and `b` are look-alike characters.
     pub fn confusable(&self, a: char, b: char) -> bool {
-        self.confusables.iter().any(|&(x, y)| (x, y) == (a, b) || (y, x) == (a, b))
+        self.confusables
+            .iter()
+            .any(|&(x, y)| (x, y) == (a, b) || (y, x) == (a, b))
     }
 
     /// Known typos and their corrections, longest first.
@@ -423,11 +425,17 @@ struct TraditionalTable {
 }
 
 fn syntax(file: &str, e: impl std::fmt::Display) -> LexiconError {
-    LexiconError::Syntax { file: file.to_string(), message: e.to_string() }
+    LexiconError::Syntax {
+        file: file.to_string(),
+        message: e.to_string(),
+    }
 }
 
 fn invalid(file: &str, what: String) -> LexiconError {
-    LexiconError::Invalid { file: file.to_string(), what }
+    LexiconError::Invalid {
+        file: file.to_string(),
+        what,
+    }
 }
 
 struct Builder {
@@ -435,19 +443,32 @@ struct Builder {
 }
 
 impl Builder {
-    fn add(&mut self, file: &str, alias: &str, term: Term, lex: &Lexicon) -> Result<(), LexiconError> {
+    fn add(
+        &mut self,
+        file: &str,
+        alias: &str,
+        term: Term,
+        lex: &Lexicon,
+    ) -> Result<(), LexiconError> {
         let toks: Vec<String> = tokenize(alias).into_iter().map(|t| t.text).collect();
         if toks.is_empty() {
-            return Err(invalid(file, format!("empty alias for {}", describe(term, lex))));
+            return Err(invalid(
+                file,
+                format!("empty alias for {}", describe(term, lex)),
+            ));
         }
-        let entry = self
-            .entries
-            .entry(toks.clone())
-            .or_insert_with(|| Entry { toks, terms: Vec::new() });
+        let entry = self.entries.entry(toks.clone()).or_insert_with(|| Entry {
+            toks,
+            terms: Vec::new(),
+        });
         if entry.terms.contains(&term) {
             return Ok(());
         }
-        if let Some(first) = entry.terms.iter().find(|t| !(t.shareable() || term.shareable())) {
+        if let Some(first) = entry
+            .terms
+            .iter()
+            .find(|t| !(t.shareable() || term.shareable()))
+        {
             return Err(LexiconError::Ambiguous {
                 file: file.to_string(),
                 alias: alias.to_string(),
@@ -473,10 +494,15 @@ impl Lexicon {
     pub fn builtin() -> &'static Lexicon {
         static BUILTIN: OnceLock<Lexicon> = OnceLock::new();
         BUILTIN.get_or_init(|| {
-            Lexicon::from_sources(BUILTIN_UNDERLYINGS, BUILTIN_FUTURES, BUILTIN_VOCAB, BUILTIN_VARIANTS)
-                // The built-in files are ours and loaded by every test run: a failure here is a
-                // bug in the committed data, caught before release.
-                .expect("the built-in RFQ lexicon in assistant/data/rfq is valid")
+            Lexicon::from_sources(
+                BUILTIN_UNDERLYINGS,
+                BUILTIN_FUTURES,
+                BUILTIN_VOCAB,
+                BUILTIN_VARIANTS,
+            )
+            // The built-in files are ours and loaded by every test run: a failure here is a
+            // bug in the committed data, caught before release.
+            .expect("the built-in RFQ lexicon in assistant/data/rfq is valid")
         })
     }
 
@@ -505,7 +531,8 @@ impl Lexicon {
             toml::from_str(underlyings).map_err(|e| syntax("underlyings.toml", e))?;
         let ffile: FuturesFile = toml::from_str(futures).map_err(|e| syntax("futures.toml", e))?;
         let vfile: VocabFile = toml::from_str(vocab).map_err(|e| syntax("vocab.toml", e))?;
-        let varfile: VariantsFile = toml::from_str(variants).map_err(|e| syntax("variants.toml", e))?;
+        let varfile: VariantsFile =
+            toml::from_str(variants).map_err(|e| syntax("variants.toml", e))?;
 
         let mut lex = Lexicon {
             underlyings: Vec::new(),
@@ -521,18 +548,31 @@ impl Lexicon {
         };
         for c in &lex.currencies {
             if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
-                return Err(invalid("vocab.toml", format!("currency {c:?} is not an ISO 4217 code")));
+                return Err(invalid(
+                    "vocab.toml",
+                    format!("currency {c:?} is not an ISO 4217 code"),
+                ));
             }
         }
         for row in &ufile.underlying {
             if !lex.currencies.contains(&row.currency) {
                 return Err(invalid(
                     "underlyings.toml",
-                    format!("{}: currency {} is not in vocab.toml [currency]", row.code, row.currency),
+                    format!(
+                        "{}: currency {} is not in vocab.toml [currency]",
+                        row.code, row.currency
+                    ),
                 ));
             }
-            if lex.codes.insert(row.code.clone(), lex.underlyings.len()).is_some() {
-                return Err(invalid("underlyings.toml", format!("{} is listed twice", row.code)));
+            if lex
+                .codes
+                .insert(row.code.clone(), lex.underlyings.len())
+                .is_some()
+            {
+                return Err(invalid(
+                    "underlyings.toml",
+                    format!("{} is listed twice", row.code),
+                ));
             }
             lex.underlyings.push(UnderlyingInfo {
                 code: row.code.clone(),
@@ -541,15 +581,26 @@ impl Lexicon {
             });
         }
         for row in &ffile.product {
-            let valid_code = !row.code.is_empty() && row.code.chars().all(|c| c.is_ascii_uppercase());
+            let valid_code =
+                !row.code.is_empty() && row.code.chars().all(|c| c.is_ascii_uppercase());
             if !valid_code || !matches!(row.month_digits, 3 | 4) {
                 return Err(invalid(
                     "futures.toml",
-                    format!("product {:?}: code must be capitals, month_digits 3 or 4", row.code),
+                    format!(
+                        "product {:?}: code must be capitals, month_digits 3 or 4",
+                        row.code
+                    ),
                 ));
             }
-            if lex.product_codes.insert(row.code.clone(), lex.products.len()).is_some() {
-                return Err(invalid("futures.toml", format!("{} is listed twice", row.code)));
+            if lex
+                .product_codes
+                .insert(row.code.clone(), lex.products.len())
+                .is_some()
+            {
+                return Err(invalid(
+                    "futures.toml",
+                    format!("{} is listed twice", row.code),
+                ));
             }
             lex.products.push(Product {
                 code: row.code.clone(),
@@ -558,7 +609,9 @@ impl Lexicon {
             });
         }
 
-        let mut b = Builder { entries: HashMap::new() };
+        let mut b = Builder {
+            entries: HashMap::new(),
+        };
         for (i, row) in ufile.underlying.iter().enumerate() {
             let t = Term::Underlying(i);
             for a in &row.aliases {
@@ -569,10 +622,16 @@ impl Lexicon {
             }
             for s in &row.short {
                 if !s.chars().all(|c| c.is_ascii_digit()) {
-                    return Err(invalid("underlyings.toml", format!("{}: short {s:?} is not a number", row.code)));
+                    return Err(invalid(
+                        "underlyings.toml",
+                        format!("{}: short {s:?} is not a number", row.code),
+                    ));
                 }
                 if lex.short.insert(s.clone(), i).is_some() {
-                    return Err(invalid("underlyings.toml", format!("short name {s} is used twice")));
+                    return Err(invalid(
+                        "underlyings.toml",
+                        format!("short name {s} is used twice"),
+                    ));
                 }
             }
         }
@@ -580,7 +639,12 @@ impl Lexicon {
             for n in &row.names {
                 b.add("futures.toml", n, Term::Product(i), &lex)?;
             }
-            b.add("futures.toml", &row.code.to_lowercase(), Term::ProductCode(i), &lex)?;
+            b.add(
+                "futures.toml",
+                &row.code.to_lowercase(),
+                Term::ProductCode(i),
+                &lex,
+            )?;
         }
         for (alias, unit) in UNITS {
             b.add("(units)", alias, Term::Unit(*unit), &lex)?;
@@ -590,13 +654,25 @@ impl Lexicon {
         let mut fuzzy_latin = Vec::new();
         let mut fuzzy_cjk = Vec::new();
         for e in b.entries.values() {
-            let Some(&term) = e.terms.iter().find(|t| fuzzy_target(**t)) else { continue };
-            if e.toks.len() == 1 && e.toks[0].len() >= 5 && e.toks[0].bytes().all(|c| c.is_ascii_lowercase()) {
+            let Some(&term) = e.terms.iter().find(|t| fuzzy_target(**t)) else {
+                continue;
+            };
+            if e.toks.len() == 1
+                && e.toks[0].len() >= 5
+                && e.toks[0].bytes().all(|c| c.is_ascii_lowercase())
+            {
                 fuzzy_latin.push((e.toks[0].clone(), term));
             }
-            let cjk = e.toks.iter().filter(|t| t.chars().all(super::lex::is_cjk)).count();
+            let cjk = e
+                .toks
+                .iter()
+                .filter(|t| t.chars().all(super::lex::is_cjk))
+                .count();
             if (e.toks.len() >= 3 && cjk >= 2) || (e.toks.len() == 2 && cjk == 2) {
-                fuzzy_cjk.push(Entry { toks: e.toks.clone(), terms: vec![term] });
+                fuzzy_cjk.push(Entry {
+                    toks: e.toks.clone(),
+                    terms: vec![term],
+                });
             }
         }
         // Deterministic order: the edit-distance pass must not depend on hash order.
@@ -609,32 +685,55 @@ impl Lexicon {
             lex.dict.entry(e.toks[0].clone()).or_default().push(e);
         }
         for list in lex.dict.values_mut() {
-            list.sort_by(|a, b| b.toks.len().cmp(&a.toks.len()).then_with(|| a.toks.cmp(&b.toks)));
+            list.sort_by(|a, b| {
+                b.toks
+                    .len()
+                    .cmp(&a.toks.len())
+                    .then_with(|| a.toks.cmp(&b.toks))
+            });
         }
 
         let mut trad = HashMap::new();
         for p in &varfile.traditional.pairs {
             let cs: Vec<char> = p.chars().collect();
             if cs.len() != 2 {
-                return Err(invalid("variants.toml", format!("traditional pair {p:?} is not two characters")));
+                return Err(invalid(
+                    "variants.toml",
+                    format!("traditional pair {p:?} is not two characters"),
+                ));
             }
             if let Some(prev) = trad.insert(cs[0], cs[1])
                 && prev != cs[1]
             {
-                return Err(invalid("variants.toml", format!("{} has two simplified forms", cs[0])));
+                return Err(invalid(
+                    "variants.toml",
+                    format!("{} has two simplified forms", cs[0]),
+                ));
             }
         }
         let mut typos: Vec<(String, String)> = varfile.typos.into_iter().collect();
-        typos.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then_with(|| a.0.cmp(&b.0)));
+        typos.sort_by(|a, b| {
+            b.0.chars()
+                .count()
+                .cmp(&a.0.chars().count())
+                .then_with(|| a.0.cmp(&b.0))
+        });
         let mut confusables = Vec::new();
         for p in &varfile.traditional.confusables {
             let cs: Vec<char> = p.chars().collect();
             if cs.len() != 2 {
-                return Err(invalid("variants.toml", format!("confusable pair {p:?} is not two characters")));
+                return Err(invalid(
+                    "variants.toml",
+                    format!("confusable pair {p:?} is not two characters"),
+                ));
             }
             confusables.push((cs[0], cs[1]));
         }
-        lex.variants = Variants { traditional: trad, typos, confusables };
+        lex.variants = Variants {
+            traditional: trad,
+            typos,
+            confusables,
+        };
         Ok(lex)
     }
 
@@ -670,7 +769,11 @@ impl Lexicon {
     /// Every canonical code of an index, ETF, stock or futures main contract, sorted.
     pub fn codes(&self) -> Vec<String> {
         let mut v: Vec<String> = self.underlyings.iter().map(|u| u.code.clone()).collect();
-        v.extend(self.products.iter().map(|p| format!("{}.{}", p.code, p.exchange)));
+        v.extend(
+            self.products
+                .iter()
+                .map(|p| format!("{}.{}", p.code, p.exchange)),
+        );
         v.sort();
         v
     }
@@ -682,12 +785,18 @@ impl Lexicon {
 
     /// Every alias of `code` as written in the data files (for prompts and grounding checks).
     pub fn aliases_of(&self, code: &str) -> Vec<String> {
-        let target = self.codes.get(code).map(|&i| Term::Underlying(i)).or_else(|| {
-            let sym = code.split('.').next()?;
-            let letters: String = sym.chars().take_while(|c| c.is_ascii_uppercase()).collect();
-            self.product_codes.get(&letters).map(|&i| Term::Product(i))
-        });
-        let Some(target) = target else { return Vec::new() };
+        let target = self
+            .codes
+            .get(code)
+            .map(|&i| Term::Underlying(i))
+            .or_else(|| {
+                let sym = code.split('.').next()?;
+                let letters: String = sym.chars().take_while(|c| c.is_ascii_uppercase()).collect();
+                self.product_codes.get(&letters).map(|&i| Term::Product(i))
+            });
+        let Some(target) = target else {
+            return Vec::new();
+        };
         let alt = match target {
             Term::Product(i) => Some(Term::ProductCode(i)),
             _ => None,
@@ -756,7 +865,8 @@ fn fuzzy_target(t: Term) -> bool {
 
 fn add_vocab(b: &mut Builder, v: &VocabFile, lex: &Lexicon) -> Result<(), LexiconError> {
     const F: &str = "vocab.toml";
-    let structure = |k: &str| Structure::parse(k).ok_or_else(|| invalid(F, format!("unknown structure {k:?}")));
+    let structure =
+        |k: &str| Structure::parse(k).ok_or_else(|| invalid(F, format!("unknown structure {k:?}")));
     for (k, list) in &v.structure {
         let s = structure(k)?;
         for a in list {
@@ -770,7 +880,8 @@ fn add_vocab(b: &mut Builder, v: &VocabFile, lex: &Lexicon) -> Result<(), Lexico
         }
     }
     for (k, list) in &v.option_type {
-        let o = OptionType::parse(k).ok_or_else(|| invalid(F, format!("unknown option type {k:?}")))?;
+        let o =
+            OptionType::parse(k).ok_or_else(|| invalid(F, format!("unknown option type {k:?}")))?;
         for a in list {
             b.add(F, a, Term::OptionType(o), lex)?;
         }

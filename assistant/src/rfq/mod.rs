@@ -78,9 +78,17 @@ impl ParseContext {
         ParseContext { today }
     }
 
+    /// A context for a date written `YYYY-MM-DD`; `None` when it is not one.
+    pub fn from_iso(date: &str) -> Option<ParseContext> {
+        let fmt = time::macros::format_description!("[year]-[month]-[day]");
+        Date::parse(date.trim(), &fmt).ok().map(ParseContext::new)
+    }
+
     /// A context for today's date in UTC (callers in Asia should pass their local date).
     pub fn today_utc() -> ParseContext {
-        ParseContext { today: time::OffsetDateTime::now_utc().date() }
+        ParseContext {
+            today: time::OffsetDateTime::now_utc().date(),
+        }
     }
 }
 
@@ -167,18 +175,28 @@ impl fmt::Display for Problem {
         match self {
             Problem::TooLong { chars } => write!(f, "message of {chars} characters not parsed"),
             Problem::Injection => f.write_str("message tries to instruct the bot"),
-            Problem::InformationRequest => f.write_str("message asks for other clients' business or records"),
+            Problem::InformationRequest => {
+                f.write_str("message asks for other clients' business or records")
+            }
             Problem::Corrected { written, read_as } => write!(f, "read {written:?} as {read_as:?}"),
             Problem::UnassignedNumber { text } => write!(f, "number {text} not used"),
             Problem::AmbiguousSide => f.write_str("direction ambiguous"),
-            Problem::UnsupportedTenor { written } => write!(f, "tenor {written} is not a whole month count"),
-            Problem::StrikeNotPercent { written } => write!(f, "strike {written} is not a percentage of spot"),
+            Problem::UnsupportedTenor { written } => {
+                write!(f, "tenor {written} is not a whole month count")
+            }
+            Problem::StrikeNotPercent { written } => {
+                write!(f, "strike {written} is not a percentage of spot")
+            }
             Problem::StrikeNeedsCallPut => f.write_str("moneyness given without call or put"),
-            Problem::DroppedField { field, structure } => write!(f, "{field} dropped: not used by {structure}"),
+            Problem::DroppedField { field, structure } => {
+                write!(f, "{field} dropped: not used by {structure}")
+            }
             Problem::PremiumGiven => f.write_str("premium stated; not part of the request"),
             Problem::TooManyRequests { found, kept } => write!(f, "{found} requests, kept {kept}"),
             Problem::ModelRejected { reason } => write!(f, "model answer rejected: {reason}"),
-            Problem::ModelFieldUngrounded { field } => write!(f, "model field {field} not in the message"),
+            Problem::ModelFieldUngrounded { field } => {
+                write!(f, "model field {field} not in the message")
+            }
         }
     }
 }
@@ -202,7 +220,9 @@ impl ParseOutcome {
     /// Whether the message was held back for a person (an injection attempt or a request for
     /// other clients' business): the bot must not answer it automatically.
     pub fn flagged(&self) -> bool {
-        self.problems.iter().any(|p| matches!(p, Problem::Injection | Problem::InformationRequest))
+        self.problems
+            .iter()
+            .any(|p| matches!(p, Problem::Injection | Problem::InformationRequest))
     }
 }
 
@@ -215,7 +235,9 @@ pub struct RfqParser {
 
 impl fmt::Debug for RfqParser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RfqParser").field("fallback_threshold", &self.fallback_threshold).finish_non_exhaustive()
+        f.debug_struct("RfqParser")
+            .field("fallback_threshold", &self.fallback_threshold)
+            .finish_non_exhaustive()
     }
 }
 
@@ -223,7 +245,11 @@ impl RfqParser {
     /// A parser over `lexicon`.
     pub fn new(lexicon: Lexicon) -> RfqParser {
         let fuzzy = scan::FuzzyIndex::new(&lexicon);
-        RfqParser { lexicon, fuzzy, fallback_threshold: DEFAULT_FALLBACK_THRESHOLD }
+        RfqParser {
+            lexicon,
+            fuzzy,
+            fallback_threshold: DEFAULT_FALLBACK_THRESHOLD,
+        }
     }
 
     /// The parser over the built-in lexicon, built once.
@@ -263,10 +289,16 @@ impl RfqParser {
         let notes = &analysis.notes;
         let mut problems: Vec<Problem> = Vec::new();
         for (written, read_as) in &norm.corrections {
-            problems.push(Problem::Corrected { written: written.clone(), read_as: read_as.clone() });
+            problems.push(Problem::Corrected {
+                written: written.clone(),
+                read_as: read_as.clone(),
+            });
         }
         for (alias, written) in &notes.fuzzy {
-            problems.push(Problem::Corrected { written: written.clone(), read_as: alias.clone() });
+            problems.push(Problem::Corrected {
+                written: written.clone(),
+                read_as: alias.clone(),
+            });
         }
         if notes.injection || notes.information {
             if notes.injection {
@@ -275,7 +307,13 @@ impl RfqParser {
             if notes.information {
                 problems.push(Problem::InformationRequest);
             }
-            return ParseOutcome { parse: RfqParse::empty(), confidence: 1.0, path: ParsePath::Rules, problems, language };
+            return ParseOutcome {
+                parse: RfqParse::empty(),
+                confidence: 1.0,
+                path: ParsePath::Rules,
+                problems,
+                language,
+            };
         }
         if notes.premium_given {
             problems.push(Problem::PremiumGiven);
@@ -287,12 +325,24 @@ impl RfqParser {
         if !evidence.is_rfq() {
             // Not a request for quote. Confident when nothing of an RFQ was there at all.
             let confidence = if evidence.subject { 0.7 } else { 0.95 };
-            return ParseOutcome { parse: RfqParse::empty(), confidence, path: ParsePath::Rules, problems, language };
+            return ParseOutcome {
+                parse: RfqParse::empty(),
+                confidence,
+                path: ParsePath::Rules,
+                problems,
+                language,
+            };
         }
         let requests = legs::build(&analysis.ents, &self.lexicon, &mut problems);
         let parse = with_missing(requests);
         let confidence = confidence(&parse, notes, &problems);
-        ParseOutcome { parse, confidence, path: ParsePath::Rules, problems, language }
+        ParseOutcome {
+            parse,
+            confidence,
+            path: ParsePath::Rules,
+            problems,
+            language,
+        }
     }
 
     /// Parses `message` on the rule path and, when the rules are not confident enough (below
@@ -306,7 +356,10 @@ impl RfqParser {
         model: &mut G,
     ) -> ParseOutcome {
         let rules = self.parse(message, ctx);
-        let too_long = rules.problems.iter().any(|p| matches!(p, Problem::TooLong { .. }));
+        let too_long = rules
+            .problems
+            .iter()
+            .any(|p| matches!(p, Problem::TooLong { .. }));
         if rules.confidence >= self.fallback_threshold || rules.flagged() || too_long {
             return rules;
         }
@@ -361,7 +414,12 @@ impl Evidence {
             )
         });
         let solve = has(&|e| matches!(e, Ent::Solve(..)));
-        Evidence { subject: underlying || kind, values, solve, quote: notes.quote }
+        Evidence {
+            subject: underlying || kind,
+            values,
+            solve,
+            quote: notes.quote,
+        }
     }
 
     fn is_rfq(&self) -> bool {

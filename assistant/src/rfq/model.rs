@@ -17,9 +17,11 @@
 
 use super::lex::{TokKind, tokenize};
 use super::normalize::normalize;
-use super::schema::{Exercise, MissingField, OptionType, RfqRequest, Side, SolveFor, Structure};
 use super::scan::scan;
-use super::{ParseContext, ParseOutcome, ParsePath, Problem, RfqParse, RfqParser, MAX_REQUESTS, legs};
+use super::schema::{Exercise, MissingField, OptionType, RfqRequest, Side, SolveFor, Structure};
+use super::{
+    MAX_REQUESTS, ParseContext, ParseOutcome, ParsePath, Problem, RfqParse, RfqParser, legs,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -204,9 +206,23 @@ pub fn fallback_schema(parser: &RfqParser, message: &str, ctx: &ParseContext) ->
     let strs = |xs: &[&str]| xs.iter().map(|s| json!(s)).collect::<Vec<_>>();
     let pct = |max: f64| json!({ "type": ["number", "null"], "minimum": 0, "maximum": max });
     let fields = [
-        "underlying", "structure", "option_type", "exercise", "side", "strike_pct", "knock_out_pct",
-        "knock_in_pct", "barrier_pct", "coupon_pct", "coupon_barrier_pct", "payout_pct",
-        "participation_pct", "tenor_months", "notional", "currency", "solve_for",
+        "underlying",
+        "structure",
+        "option_type",
+        "exercise",
+        "side",
+        "strike_pct",
+        "knock_out_pct",
+        "knock_in_pct",
+        "barrier_pct",
+        "coupon_pct",
+        "coupon_barrier_pct",
+        "payout_pct",
+        "participation_pct",
+        "tenor_months",
+        "notional",
+        "currency",
+        "solve_for",
     ];
     let request = json!({
         "type": "object",
@@ -258,20 +274,48 @@ impl Grounds {
     fn of(parser: &RfqParser, message: &str) -> Grounds {
         let norm = normalize(message, &parser.lexicon().variants);
         let toks = tokenize(&norm.text);
-        let numbers = toks.iter().filter(|t| t.kind == TokKind::Num).map(|t| t.value).collect();
-        let digit_texts = toks.iter().filter(|t| t.kind == TokKind::Num).map(|t| t.text.clone()).collect();
-        let compact: String = norm.text.to_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
-        let atm = ["平值", "atm", "atthemoney", "at-the-money", "平价"].iter().any(|w| compact.contains(w));
-        let offsets = ["虚", "实", "otm", "itm", "outofthemoney", "inthemoney"].iter().any(|w| compact.contains(w));
-        Grounds { numbers, digit_texts, atm, offsets, compact }
+        let numbers = toks
+            .iter()
+            .filter(|t| t.kind == TokKind::Num)
+            .map(|t| t.value)
+            .collect();
+        let digit_texts = toks
+            .iter()
+            .filter(|t| t.kind == TokKind::Num)
+            .map(|t| t.text.clone())
+            .collect();
+        let compact: String = norm
+            .text
+            .to_lowercase()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let atm = ["平值", "atm", "atthemoney", "at-the-money", "平价"]
+            .iter()
+            .any(|w| compact.contains(w));
+        let offsets = ["虚", "实", "otm", "itm", "outofthemoney", "inthemoney"]
+            .iter()
+            .any(|w| compact.contains(w));
+        Grounds {
+            numbers,
+            digit_texts,
+            atm,
+            offsets,
+            compact,
+        }
     }
 
     fn has(&self, v: f64) -> bool {
-        self.numbers.iter().any(|n| (n - v).abs() <= 1e-9 * v.abs().max(1.0))
+        self.numbers
+            .iter()
+            .any(|n| (n - v).abs() <= 1e-9 * v.abs().max(1.0))
     }
 
     fn level(&self, v: f64) -> bool {
-        self.has(v) || self.has(v / 100.0) || (v == 100.0 && self.atm) || (self.offsets && self.has((v - 100.0).abs()))
+        self.has(v)
+            || self.has(v / 100.0)
+            || (v == 100.0 && self.atm)
+            || (self.offsets && self.has((v - 100.0).abs()))
     }
 
     fn tenor(&self, m: u32) -> bool {
@@ -280,7 +324,9 @@ impl Grounds {
     }
 
     fn notional(&self, v: f64) -> bool {
-        [1.0, 1e3, 1e4, 1e6, 1e7, 1e8, 1e9].iter().any(|mult| self.has(v / mult))
+        [1.0, 1e3, 1e4, 1e6, 1e7, 1e8, 1e9]
+            .iter()
+            .any(|mult| self.has(v / mult))
     }
 }
 
@@ -294,7 +340,10 @@ fn underlying_grounded(parser: &RfqParser, code: &str, cands: &[String], g: &Gro
             if !digits.is_empty() && parser.lexicon().product_index(&letters).is_some() {
                 // A named month: the product must be named and the month written.
                 let month_written = g.digit_texts.iter().any(|t| {
-                    t == digits || t == &digits[1..] || t == &digits[2..] || t.trim_start_matches('0') == digits[2..].trim_start_matches('0')
+                    t == digits
+                        || t == &digits[1..]
+                        || t == &digits[2..]
+                        || t.trim_start_matches('0') == digits[2..].trim_start_matches('0')
                 });
                 if !month_written {
                     return false;
@@ -321,7 +370,10 @@ fn underlying_grounded(parser: &RfqParser, code: &str, cands: &[String], g: &Gro
         }
         msg.windows(ac.len()).any(|w| {
             let wrong = w.iter().zip(&ac).filter(|(x, y)| x != y).count();
-            let digits_equal = w.iter().zip(&ac).all(|(x, y)| x == y || !(x.is_ascii_digit() || y.is_ascii_digit()));
+            let digits_equal = w
+                .iter()
+                .zip(&ac)
+                .all(|(x, y)| x == y || !(x.is_ascii_digit() || y.is_ascii_digit()));
             wrong <= 2 && digits_equal
         })
     })
@@ -336,11 +388,13 @@ pub fn validate(
     raw: &str,
 ) -> Result<(RfqParse, Vec<Problem>, f32), ModelOutputError> {
     let lex = parser.lexicon();
-    let value: Value = serde_json::from_str(raw.trim()).map_err(|e| ModelOutputError::NotJson(e.to_string()))?;
-    let answer: Answer = serde_path_to_error::deserialize(&value).map_err(|e| ModelOutputError::Shape {
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-    })?;
+    let value: Value =
+        serde_json::from_str(raw.trim()).map_err(|e| ModelOutputError::NotJson(e.to_string()))?;
+    let answer: Answer =
+        serde_path_to_error::deserialize(&value).map_err(|e| ModelOutputError::Shape {
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })?;
     if answer.requests.len() > MAX_REQUESTS {
         return Err(ModelOutputError::TooManyRequests(answer.requests.len()));
     }
@@ -358,7 +412,9 @@ pub fn validate(
             if underlying_grounded(parser, u, &cands, &g) {
                 grounded += 1;
             } else {
-                problems.push(Problem::ModelFieldUngrounded { field: "underlying".into() });
+                problems.push(Problem::ModelFieldUngrounded {
+                    field: "underlying".into(),
+                });
                 r.underlying = None;
             }
         }
@@ -379,8 +435,11 @@ pub fn validate(
         ];
         for (name, slot, max) in levels {
             let Some(v) = *slot else { continue };
-            if !(v > 0.0 && v <= max) || !v.is_finite() {
-                return Err(ModelOutputError::OutOfRange { field: name.into(), value: v });
+            if !(v > 0.0 && v <= max && v.is_finite()) {
+                return Err(ModelOutputError::OutOfRange {
+                    field: name.into(),
+                    value: v,
+                });
             }
             fields += 1;
             if g.level(v) {
@@ -392,25 +451,35 @@ pub fn validate(
         }
         if let Some(m) = r.tenor_months {
             if !(1..=240).contains(&m) {
-                return Err(ModelOutputError::OutOfRange { field: "tenor_months".into(), value: f64::from(m) });
+                return Err(ModelOutputError::OutOfRange {
+                    field: "tenor_months".into(),
+                    value: f64::from(m),
+                });
             }
             fields += 1;
             if g.tenor(m) {
                 grounded += 1;
             } else {
-                problems.push(Problem::ModelFieldUngrounded { field: "tenor_months".into() });
+                problems.push(Problem::ModelFieldUngrounded {
+                    field: "tenor_months".into(),
+                });
                 r.tenor_months = None;
             }
         }
         if let Some(n) = r.notional {
-            if !(n > 0.0 && n <= 1.0e12) || !n.is_finite() {
-                return Err(ModelOutputError::OutOfRange { field: "notional".into(), value: n });
+            if !(n > 0.0 && n <= 1.0e12 && n.is_finite()) {
+                return Err(ModelOutputError::OutOfRange {
+                    field: "notional".into(),
+                    value: n,
+                });
             }
             fields += 1;
             if g.notional(n) {
                 grounded += 1;
             } else {
-                problems.push(Problem::ModelFieldUngrounded { field: "notional".into() });
+                problems.push(Problem::ModelFieldUngrounded {
+                    field: "notional".into(),
+                });
                 r.notional = None;
             }
         }
@@ -419,7 +488,11 @@ pub fn validate(
         }
         requests.push(r);
     }
-    let share = if fields == 0 { 1.0 } else { grounded as f32 / fields as f32 };
+    let share = if fields == 0 {
+        1.0
+    } else {
+        grounded as f32 / fields as f32
+    };
     Ok((super::with_missing(requests), problems, share))
 }
 
@@ -442,13 +515,23 @@ pub(crate) fn run_fallback<G: JsonGenerator>(
             // A model answer is never more certain than a clean rule parse; ungrounded fields
             // lower it further, and an answer that still misses something stays low.
             let mut confidence = 0.75 * share;
-            if parse.missing.contains(&MissingField::Underlying) || parse.missing.contains(&MissingField::Structure) {
+            if parse.missing.contains(&MissingField::Underlying)
+                || parse.missing.contains(&MissingField::Structure)
+            {
                 confidence *= 0.8;
             }
-            ParseOutcome { parse, confidence, path: ParsePath::Model, problems, language: rules.language }
+            ParseOutcome {
+                parse,
+                confidence,
+                path: ParsePath::Model,
+                problems,
+                language: rules.language,
+            }
         }
         Err(e) => {
-            rules.problems.push(Problem::ModelRejected { reason: e.to_string() });
+            rules.problems.push(Problem::ModelRejected {
+                reason: e.to_string(),
+            });
             rules
         }
     }

@@ -46,7 +46,10 @@ pub(crate) fn normalize(msg: &str, variants: &Variants) -> Normalized {
             text = text.replace(from, to);
         }
     }
-    Normalized { text: chinese_numerals(&text), corrections }
+    Normalized {
+        text: chinese_numerals(&text),
+        corrections,
+    }
 }
 
 /// Period words with a month count. Longer first: "一年半" before "半年".
@@ -92,8 +95,23 @@ fn is_numeral(c: char) -> bool {
 
 /// What may follow a numeral for it to be a quantity even without 十/百/千/万/亿 in it.
 const QUANTITY_FOLLOWERS: &[&str] = &[
-    "个月", "个亿", "个交易日", "个工作日", "个星期", "个礼拜", "个点", "年", "月", "周", "星期", "礼拜", "天",
-    "日", "期", "%", "倍",
+    "个月",
+    "个亿",
+    "个交易日",
+    "个工作日",
+    "个星期",
+    "个礼拜",
+    "个点",
+    "年",
+    "月",
+    "周",
+    "星期",
+    "礼拜",
+    "天",
+    "日",
+    "期",
+    "%",
+    "倍",
 ];
 
 /// Rewrites Chinese numerals that stand for quantities as ASCII digits.
@@ -111,20 +129,18 @@ fn chinese_numerals(text: &str) -> String {
         // The maximal run of numeral characters, with an inner 点 as a decimal point.
         let mut j = i;
         while j < chars.len() {
-            if is_numeral(chars[j]) {
-                j += 1;
-            } else if chars[j] == '点'
-                && j > i
-                && chars.get(j + 1).copied().and_then(digit).is_some()
-            {
-                j += 1;
-            } else {
+            let decimal_point =
+                chars[j] == '点' && j > i && chars.get(j + 1).copied().and_then(digit).is_some();
+            if !(is_numeral(chars[j]) || decimal_point) {
                 break;
             }
+            j += 1;
         }
         let run: String = chars[i..j].iter().collect();
         let rest: String = chars[j..chars.len().min(j + 5)].iter().collect();
-        let has_unit = run.chars().any(|c| small_unit(c).is_some() || c == '万' || c == '亿');
+        let has_unit = run
+            .chars()
+            .any(|c| small_unit(c).is_some() || c == '万' || c == '亿');
         let quantity = has_unit || QUANTITY_FOLLOWERS.iter().any(|f| rest.starts_with(f));
         match quantity.then(|| convert_run(&run)).flatten() {
             Some(s) => out.push_str(&s),
@@ -187,7 +203,9 @@ fn integer(chars: &[char]) -> Option<u64> {
             number = 0;
         } else if c == '万' || c == '亿' {
             let big = if c == '万' { 10_000 } else { 100_000_000 };
-            total = total.checked_add(section.checked_add(number)?)?.checked_mul(big)?;
+            total = total
+                .checked_add(section.checked_add(number)?)?
+                .checked_mul(big)?;
             section = 0;
             number = 0;
         } else {

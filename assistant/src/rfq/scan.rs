@@ -29,7 +29,10 @@ pub(crate) struct Item {
 #[derive(Debug, Clone)]
 pub(crate) enum ItemKind {
     /// An alias match: its meanings and whether the match was fuzzy (with the alias matched).
-    Term { terms: Vec<Term>, fuzzy: Option<String> },
+    Term {
+        terms: Vec<Term>,
+        fuzzy: Option<String>,
+    },
     /// A number.
     Num { value: f64 },
     /// Punctuation that is not an alias.
@@ -77,7 +80,10 @@ impl FuzzyIndex {
             by_first.entry(e.toks[0].clone()).or_default().push(i);
             by_second.entry(e.toks[1].clone()).or_default().push(i);
         }
-        FuzzyIndex { by_first, by_second }
+        FuzzyIndex {
+            by_first,
+            by_second,
+        }
     }
 }
 
@@ -89,18 +95,28 @@ pub(crate) fn scan(toks: &[Token], lex: &Lexicon, fuzzy: &FuzzyIndex) -> Vec<Ite
         let t = &toks[i];
         let space_before = t.space_before;
         if let Some((len, terms)) = exact(toks, i, lex) {
-            items.push(Item { kind: ItemKind::Term { terms, fuzzy: None }, tok: i, len, space_before });
+            items.push(Item {
+                kind: ItemKind::Term { terms, fuzzy: None },
+                tok: i,
+                len,
+                space_before,
+            });
             i += len;
             continue;
         }
         let fuzzy_hit = match t.kind {
             TokKind::Cjk => fuzzy_cjk(toks, i, lex, fuzzy),
-            TokKind::Latin if t.text.len() >= 5 => fuzzy_latin(&t.text, lex).map(|(term, a)| (1, term, a)),
+            TokKind::Latin if t.text.len() >= 5 => {
+                fuzzy_latin(&t.text, lex).map(|(term, a)| (1, term, a))
+            }
             _ => None,
         };
         if let Some((len, term, alias)) = fuzzy_hit {
             items.push(Item {
-                kind: ItemKind::Term { terms: vec![term], fuzzy: Some(alias) },
+                kind: ItemKind::Term {
+                    terms: vec![term],
+                    fuzzy: Some(alias),
+                },
                 tok: i,
                 len,
                 space_before,
@@ -115,7 +131,12 @@ pub(crate) fn scan(toks: &[Token], lex: &Lexicon, fuzzy: &FuzzyIndex) -> Vec<Ite
             TokKind::Punct => ItemKind::Punct(t.text.chars().next().unwrap_or(' ')),
             TokKind::Other => ItemKind::Other,
         };
-        items.push(Item { kind, tok: i, len: 1, space_before });
+        items.push(Item {
+            kind,
+            tok: i,
+            len: 1,
+            space_before,
+        });
         i += 1;
     }
     items
@@ -128,8 +149,9 @@ fn exact(toks: &[Token], i: usize, lex: &Lexicon) -> Option<(usize, Vec<Term>)> 
     for e in matching(toks, i, lex) {
         let n = e.toks.len();
         let cut = n >= 2
-            && matching(toks, i + n - 1, lex)
-                .any(|later| later.toks.len() >= 2 && later.terms.iter().any(|t| *t != Term::Filler));
+            && matching(toks, i + n - 1, lex).any(|later| {
+                later.toks.len() >= 2 && later.terms.iter().any(|t| *t != Term::Filler)
+            });
         if !cut {
             return Some((n, e.terms.clone()));
         }
@@ -139,15 +161,27 @@ fn exact(toks: &[Token], i: usize, lex: &Lexicon) -> Option<(usize, Vec<Term>)> 
 }
 
 /// Every alias matching at `i`, longest first.
-fn matching<'a>(toks: &'a [Token], i: usize, lex: &'a Lexicon) -> impl Iterator<Item = &'a Entry> + 'a {
+fn matching<'a>(
+    toks: &'a [Token],
+    i: usize,
+    lex: &'a Lexicon,
+) -> impl Iterator<Item = &'a Entry> + 'a {
     toks.get(i)
         .and_then(|t| lex.dict.get(&t.text))
         .into_iter()
         .flatten()
-        .filter(move |e| e.toks.len() <= toks.len() - i && e.toks.iter().zip(&toks[i..]).all(|(a, t)| *a == t.text))
+        .filter(move |e| {
+            e.toks.len() <= toks.len() - i
+                && e.toks.iter().zip(&toks[i..]).all(|(a, t)| *a == t.text)
+        })
 }
 
-fn fuzzy_cjk(toks: &[Token], i: usize, lex: &Lexicon, idx: &FuzzyIndex) -> Option<(usize, Term, String)> {
+fn fuzzy_cjk(
+    toks: &[Token],
+    i: usize,
+    lex: &Lexicon,
+    idx: &FuzzyIndex,
+) -> Option<(usize, Term, String)> {
     let mut cands: Vec<usize> = Vec::new();
     if let Some(v) = idx.by_first.get(&toks[i].text) {
         cands.extend(v);
@@ -233,7 +267,11 @@ fn fuzzy_latin(word: &str, lex: &Lexicon) -> Option<(Term, String)> {
             }
         }
     }
-    if ambiguous { None } else { best.map(|(_, t, a)| (t, a.to_string())) }
+    if ambiguous {
+        None
+    } else {
+        best.map(|(_, t, a)| (t, a.to_string()))
+    }
 }
 
 /// Optimal-string-alignment distance (Levenshtein with adjacent transpositions).
@@ -243,13 +281,15 @@ fn edit_distance(a: &[u8], b: &[u8]) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=m {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=n {
         for j in 1..=m {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }

@@ -30,7 +30,8 @@ impl RfqParse {
     /// The canonical JSON, on one line (what `deskmate rfq parse` prints).
     pub fn to_json(&self) -> String {
         // Serialising plain data with string keys cannot fail.
-        serde_json::to_string(self).unwrap_or_else(|_| String::from("{\"requests\":[],\"missing\":[]}"))
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| String::from("{\"requests\":[],\"missing\":[]}"))
     }
 }
 

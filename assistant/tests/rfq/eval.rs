@@ -3,10 +3,17 @@
 use assistant::rfq::RfqParser;
 use assistant::rfq::eval::{EvalReport, load_cases, run_suite};
 
-const DEV: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/rfq/dev.jsonl"));
+const DEV: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/data/rfq/dev.jsonl"
+));
 
 fn show(name: &str, r: &EvalReport) -> String {
-    let fails: Vec<String> = r.failures.iter().map(|f| format!("  {} -> {}", f.message, f.got.to_json())).collect();
+    let fails: Vec<String> = r
+        .failures
+        .iter()
+        .map(|f| format!("  {} -> {}", f.message, f.got.to_json()))
+        .collect();
     format!(
         "{name}: request EM {:.3}, message EM {:.3}, fields {:.3}, not-RFQ P {:.2} R {:.2}, missing {:.2} of {}\n{}",
         r.request_exact_match,
@@ -25,11 +32,18 @@ fn show(name: &str, r: &EvalReport) -> String {
 #[test]
 fn golden_sets_meet_the_target() {
     let suite = run_suite(RfqParser::builtin(), DEV).expect("the golden sets load");
-    for (name, r) in [("dev", &suite.dev), ("robustness", &suite.robustness), ("holdout", &suite.holdout)] {
+    for (name, r) in [
+        ("dev", &suite.dev),
+        ("robustness", &suite.robustness),
+        ("holdout", &suite.holdout),
+    ] {
         let text = show(name, r);
         assert!(r.request_exact_match >= 0.95, "{text}");
         assert!(r.field_accuracy_overall >= 0.97, "{text}");
-        assert!(r.not_rfq_precision >= 0.95 && r.not_rfq_recall >= 0.95, "{text}");
+        assert!(
+            r.not_rfq_precision >= 0.95 && r.not_rfq_recall >= 0.95,
+            "{text}"
+        );
         assert!(r.missing_accuracy >= 0.95, "{text}");
     }
     assert_eq!(suite.dev.cases, 25);
@@ -61,7 +75,11 @@ fn metrics_follow_their_definitions() {
         RfqParser::builtin().parse(&c.message, &assistant::rfq::ParseContext::new(c.today))
     });
     // Requests: 1 of 1, 0 of 2, the empty message 1 of 1, 0 of 1 (one produced, none expected).
-    assert!((r.request_exact_match - 2.0 / 5.0).abs() < 1e-12, "{}", r.request_exact_match);
+    assert!(
+        (r.request_exact_match - 2.0 / 5.0).abs() < 1e-12,
+        "{}",
+        r.request_exact_match
+    );
     assert!((r.message_exact_match - 0.5).abs() < 1e-12);
     // Fields: underlying 1/1, strike_pct 1 of 3.
     assert_eq!(r.field_accuracy["strike_pct"].correct, 1);
@@ -74,12 +92,18 @@ fn metrics_follow_their_definitions() {
 
 #[test]
 fn bad_golden_lines_name_the_line() {
-    let e = load_cases("{\"message\": \"x\", \"expected\": {\"requests\": []}}\n{\"message\": 1}\n", "set.jsonl")
-        .expect_err("line 2 is bad");
+    let e = load_cases(
+        "{\"message\": \"x\", \"expected\": {\"requests\": []}}\n{\"message\": 1}\n",
+        "set.jsonl",
+    )
+    .expect_err("line 2 is bad");
     assert!(e.to_string().starts_with("set.jsonl:2:"), "{e}");
     let e = load_cases("{\"message\": \"x\", \"expected\": {}}\n", "s").expect_err("no requests");
     assert!(e.to_string().contains("expected.requests"), "{e}");
-    let e = load_cases("{\"message\": \"x\", \"expected\": {\"requests\": []}, \"today\": \"13/02/2026\"}", "s")
-        .expect_err("bad date");
+    let e = load_cases(
+        "{\"message\": \"x\", \"expected\": {\"requests\": []}, \"today\": \"13/02/2026\"}",
+        "s",
+    )
+    .expect_err("bad date");
     assert!(e.to_string().contains("today"), "{e}");
 }

@@ -22,9 +22,17 @@ pub fn check(msg: &str, expect: &str) {
     let expect: Value = serde_json::from_str(expect).expect("the expectation is JSON");
     let out = parse(msg);
     let got = serde_json::to_value(&out.parse).expect("a parse serialises");
-    let want = expect["requests"].as_array().expect("expect.requests is a list");
+    let want = expect["requests"]
+        .as_array()
+        .expect("expect.requests is a list");
     let have = got["requests"].as_array().expect("requests is a list");
-    let ctx = || format!("message {msg:?}\n  got {}\n  problems {:?}", out.parse.to_json(), out.problems);
+    let ctx = || {
+        format!(
+            "message {msg:?}\n  got {}\n  problems {:?}",
+            out.parse.to_json(),
+            out.problems
+        )
+    };
     assert_eq!(have.len(), want.len(), "number of requests\n{}", ctx());
     for (w, h) in want.iter().zip(have) {
         for (k, v) in w.as_object().expect("a request is an object") {
