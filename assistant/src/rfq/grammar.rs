@@ -896,19 +896,26 @@ fn rest(c: &mut Ctx<'_>) {
             }
         }
     }
-    // "客户A的…", "client X's …": another client named by an id.
+    // "客户A的…", "client X's …": another client named by an id (a short code in capitals or
+    // with digits: "客户B", "client X", "client 42"; not "client wants").
     for i in 0..c.items.len().saturating_sub(1) {
         let t = c.tok(i).text.as_str();
-        let next = &c.items[i + 1];
-        let names_client = matches!(next.kind, ItemKind::Word | ItemKind::Num { .. })
-            || next.any(|t| matches!(t, Term::ProductCode(_) | Term::Filler))
-                && c.tok(i + 1).kind == TokKind::Latin;
+        let next = c.tok(i + 1);
+        let id_like = match next.kind {
+            TokKind::Num => true,
+            TokKind::Latin => {
+                let raw = next.raw.as_str();
+                raw.len() <= 3 && raw.bytes().all(|b| b.is_ascii_uppercase())
+                    || (t == "户" && raw.len() <= 8)
+            }
+            _ => false,
+        };
         let single = c.items[i].len == 1;
         let client_word = single
             && ((t == "户" && i > 0 && c.tok(i - 1).text == "客")
                 || t == "client"
                 || t == "customer");
-        if client_word && names_client && c.tok(i + 1).text.len() <= 8 {
+        if client_word && id_like {
             c.notes.information = true;
         }
     }
