@@ -339,11 +339,14 @@ fn underlying_grounded(parser: &RfqParser, code: &str, cands: &[String], g: &Gro
             let digits = &sym[letters.len()..];
             if !digits.is_empty() && parser.lexicon().product_index(&letters).is_some() {
                 // A named month: the product must be named and the month written.
+                // YYMM as written, YMM (CZCE), or the month alone ("hc10", "豆粕01", "5月").
+                let (ymm, mm) = (digits.get(1..).unwrap_or(""), digits.get(2..).unwrap_or(""));
                 let month_written = g.digit_texts.iter().any(|t| {
                     t == digits
-                        || t == &digits[1..]
-                        || t == &digits[2..]
-                        || t.trim_start_matches('0') == digits[2..].trim_start_matches('0')
+                        || t == ymm
+                        || t == mm
+                        || (!mm.is_empty()
+                            && t.trim_start_matches('0') == mm.trim_start_matches('0'))
                 });
                 if !month_written {
                     return false;
