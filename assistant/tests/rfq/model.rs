@@ -239,3 +239,40 @@ fn the_prompt_quotes_the_message_as_data_and_names_candidates() {
             .is_some_and(|v| v.contains(&Value::Null))
     );
 }
+
+#[test]
+fn contract_months_from_the_model_must_be_written() {
+    let answer = |code: &str| {
+        json!({"requests": [request(json!({"underlying": code, "structure": "vanilla"}))]})
+            .to_string()
+    };
+    let under = |msg: &str, code: &str| {
+        validate(parser(), msg, &ctx(), &answer(code))
+            .expect("valid")
+            .0
+            .requests[0]
+            .underlying
+            .clone()
+    };
+    assert_eq!(
+        under("螺纹5月 看涨 平值", "RB2605.SHFE").as_deref(),
+        Some("RB2605.SHFE")
+    );
+    assert_eq!(
+        under("rb2605 看涨 平值", "RB2605.SHFE").as_deref(),
+        Some("RB2605.SHFE")
+    );
+    assert_eq!(
+        under("SR609 看涨 平值", "SR2609.CZCE").as_deref(),
+        Some("SR2609.CZCE")
+    );
+    assert_eq!(
+        under("螺纹 看涨 平值", "RB2605.SHFE"),
+        None,
+        "no month in the message"
+    );
+    assert_eq!(
+        under("螺纹 看涨 平值", "RB.SHFE").as_deref(),
+        Some("RB.SHFE")
+    );
+}
