@@ -46,6 +46,12 @@ enum Command {
     Restore(cmd::backup::RestoreArgs),
     /// Run an evaluation suite and write report.json and report.html.
     Eval(cmd::eval::EvalArgs),
+    /// Price one product on the pricing core (value, standard error, Greeks, solvers).
+    Price(cmd::price::PriceArgs),
+    /// Revalue a book with Greeks and scenario grids.
+    Risk(cmd::risk::RiskArgs),
+    /// The RFQ desk: parse chat requests for quote.
+    Rfq(cmd::rfq::RfqArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +75,9 @@ fn main() -> ExitCode {
         Command::Backup(a) => cmd::backup::backup(a, loaded),
         Command::Restore(a) => cmd::backup::restore(a, loaded),
         Command::Eval(a) => cmd::eval::run(a, loaded),
+        Command::Price(a) => cmd::price::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Risk(a) => cmd::risk::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Rfq(a) => cmd::rfq::run(a).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -467,12 +467,14 @@ fn apply_env(
             used.push(var);
         }
     }
-    // A DESKMATE_ variable naming no key is almost always a typo: say so.
+    // A variable under a section's prefix that names no key of it is a typo: say so. Other
+    // DESKMATE_ variables (test and bench switches) are not configuration.
+    let sections: Vec<String> = d
+        .keys()
+        .map(|k| format!("DESKMATE_{}_", k.to_uppercase()))
+        .collect();
     for var in env.keys() {
-        if var.starts_with("DESKMATE_")
-            && !known.contains_key(var)
-            && !NON_CONFIG_VARS.contains(&var.as_str())
-        {
+        if sections.iter().any(|p| var.starts_with(p.as_str())) && !known.contains_key(var) {
             return Err(ConfigError::UnknownKey {
                 key: var.clone(),
                 origin: "the environment".into(),
@@ -482,14 +484,6 @@ fn apply_env(
     }
     Ok(used)
 }
-
-/// `DESKMATE_*` variables that are not configuration keys.
-pub const NON_CONFIG_VARS: &[&str] = &[
-    "DESKMATE_CONFIG",
-    "DESKMATE_MODEL_CACHE",
-    "DESKMATE_SLOW_TESTS",
-    "DESKMATE_TEST_CHILD",
-];
 
 #[cfg(test)]
 mod tests {

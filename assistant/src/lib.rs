@@ -13,6 +13,7 @@ pub mod error;
 pub mod identity;
 pub mod jobs;
 pub mod lock;
+pub mod rfq;
 pub mod store;
 
 pub use config::Config;

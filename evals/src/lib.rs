@@ -142,7 +142,28 @@ pub trait Suite: Send + Sync {
 
 /// Every registered suite. Later features add theirs here.
 pub fn suites() -> Vec<Box<dyn Suite>> {
-    vec![Box::new(suites::audit::AuditChainSuite::default())]
+    vec![
+        Box::new(suites::audit::AuditChainSuite::default()),
+        Box::new(suites::rfq::RfqSuite),
+    ]
+}
+
+/// The shared data set (`shared/data`): `DESKMATE_SHARED_DATA` if set, else `shared/data` or
+/// `../shared/data` from the working directory, else beside the source tree this was built from.
+pub fn shared_data() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("DESKMATE_SHARED_DATA").map(PathBuf::from),
+        Some(PathBuf::from("shared/data")),
+        Some(PathBuf::from("../shared/data")),
+        Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data"
+        ))),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("MANIFEST.md").is_file())
 }
 
 /// Runs the suite `name` and builds its report.

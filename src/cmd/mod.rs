@@ -7,6 +7,9 @@ pub mod audit;
 pub mod backup;
 pub mod config;
 pub mod eval;
+pub mod price;
+pub mod rfq;
+pub mod risk;
 pub mod server;
 
 use assistant::config::{Config, ConfigError, LoadedConfig};
