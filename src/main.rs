@@ -50,7 +50,7 @@ enum Command {
     Price(cmd::price::PriceArgs),
     /// Revalue a book with Greeks and scenario grids.
     Risk(cmd::risk::RiskArgs),
-    /// The RFQ desk: parse chat requests for quote.
+    /// The RFQ desk: parse and quote chat requests, map chats to clients.
     Rfq(cmd::rfq::RfqArgs),
 }
 
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd::eval::run(a, loaded),
         Command::Price(a) => cmd::price::run(a).map(|()| ExitCode::SUCCESS),
         Command::Risk(a) => cmd::risk::run(a).map(|()| ExitCode::SUCCESS),
-        Command::Rfq(a) => cmd::rfq::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Rfq(a) => cmd::rfq::run(a, loaded).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

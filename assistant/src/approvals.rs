@@ -198,6 +198,12 @@ fn load(conn: &rusqlite::Connection, id: &str) -> Result<Option<Approval>> {
     Ok(load_with_state(conn, id)?.map(|(a, _)| a))
 }
 
+/// One approval request as shown (expiry applied, latest payload, no versions), for workflows
+/// that read it inside their own transaction.
+pub(crate) fn load_approval(conn: &rusqlite::Connection, id: &str) -> Result<Option<Approval>> {
+    load(conn, id)
+}
+
 fn view(a: &Approval, stored: ApprovalState) -> ApprovalView<'_> {
     ApprovalView {
         state: stored,
@@ -270,6 +276,26 @@ impl Assistant {
 
     /// Creates an approval request.
     pub fn create_approval(&self, actor: &Actor, new: NewApproval) -> Result<Approval> {
+        let created = self
+            .store
+            .write(actor, |tx| self.create_approval_in(tx, new))?;
+        self.store
+            .read(|c| load(c, &created))?
+            .ok_or_else(|| AssistantError::NotFound {
+                kind: "approval",
+                id: created,
+            })
+    }
+
+    /// Creates an approval request inside a write transaction that holds other changes (the
+    /// RFQ desk writes a quote and its approval together); the maker is the transaction's actor.
+    /// Returns the id (of the first request, for a repeated idempotency key).
+    pub(crate) fn create_approval_in(
+        &self,
+        tx: &mut WriteTx<'_>,
+        new: NewApproval,
+    ) -> Result<String> {
+        let actor = tx.actor().clone();
         if new.kind.trim().is_empty() || new.kind.len() > 64 {
             return Err(AssistantError::Invalid(
                 "kind must be 1-64 characters".into(),
@@ -299,77 +325,69 @@ impl Assistant {
         let four_eyes = new.four_eyes || self.config.approvals.four_eyes_kinds.contains(&new.kind);
         let now = time::now();
         let id = format!("apr_{}", uuid::Uuid::new_v4().simple());
-        let created = self.store.write(actor, |tx| {
-            if let Some(key) = &new.idempotency_key {
-                let existing: Option<String> = tx
-                    .conn()
-                    .query_row(
-                        "SELECT id FROM approvals WHERE maker = ?1 AND idempotency_key = ?2",
-                        params![actor.user, key],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if let Some(existing) = existing {
-                    return Ok(existing);
-                }
+        if let Some(key) = &new.idempotency_key {
+            let existing: Option<String> = tx
+                .conn()
+                .query_row(
+                    "SELECT id FROM approvals WHERE maker = ?1 AND idempotency_key = ?2",
+                    params![actor.user, key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(existing) = existing {
+                return Ok(existing);
             }
-            if let Some(old) = &new.supersedes {
-                supersede(tx, old, &id)?;
-            }
+        }
+        if let Some(old) = &new.supersedes {
+            supersede(tx, old, &id)?;
+        }
+        tx.conn().execute(
+            "INSERT INTO approvals (id, kind, title, classification, maker, maker_role,
+                required_role, four_eyes, state, created_at, expires_at, version, supersedes,
+                idempotency_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, 1, ?11, ?12)",
+            params![
+                id,
+                new.kind,
+                new.title,
+                new.class.to_string(),
+                actor.user,
+                actor.role_name(),
+                new.required_role.as_str(),
+                four_eyes,
+                time::fmt(now),
+                time::fmt(now + expires_in),
+                new.supersedes,
+                new.idempotency_key,
+            ],
+        )?;
+        tx.conn().execute(
+            "INSERT INTO approval_versions (approval_id, version, payload, author, created_at, diff)
+             VALUES (?1, 1, ?2, ?3, ?4, '[]')",
+            params![id, new.payload.to_string(), actor.user, time::fmt(now)],
+        )?;
+        if let Some(old) = &new.supersedes {
             tx.conn().execute(
-                "INSERT INTO approvals (id, kind, title, classification, maker, maker_role,
-                    required_role, four_eyes, state, created_at, expires_at, version, supersedes,
-                    idempotency_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, 1, ?11, ?12)",
-                params![
-                    id,
-                    new.kind,
-                    new.title,
-                    new.class.to_string(),
-                    actor.user,
-                    actor.role_name(),
-                    new.required_role.as_str(),
-                    four_eyes,
-                    time::fmt(now),
-                    time::fmt(now + expires_in),
-                    new.supersedes,
-                    new.idempotency_key,
-                ],
+                "UPDATE approvals SET superseded_by = ?1 WHERE id = ?2",
+                params![id, old],
             )?;
-            tx.conn().execute(
-                "INSERT INTO approval_versions (approval_id, version, payload, author, created_at, diff)
-                 VALUES (?1, 1, ?2, ?3, ?4, '[]')",
-                params![id, new.payload.to_string(), actor.user, time::fmt(now)],
-            )?;
-            if let Some(old) = &new.supersedes {
-                tx.conn().execute(
-                    "UPDATE approvals SET superseded_by = ?1 WHERE id = ?2",
-                    params![id, old],
-                )?;
-            }
-            tx.audit(AuditRecord {
-                action: "approval.create",
-                object_kind: "approval",
-                object_id: &id,
-                class: new.class,
-                details: json!({
-                    "kind": new.kind,
-                    "title": new.title,
-                    "required_role": new.required_role,
-                    "four_eyes": four_eyes,
-                    "expires_at": time::fmt(now + expires_in),
-                    "supersedes": new.supersedes,
-                    "payload": new.payload,
-                }),
-            })?;
-            Ok::<_, AssistantError>(id.clone())
+        }
+        tx.audit(AuditRecord {
+            action: "approval.create",
+            object_kind: "approval",
+            object_id: &id,
+            class: new.class,
+            details: json!({
+                "kind": new.kind,
+                "title": new.title,
+                "required_role": new.required_role,
+                "four_eyes": four_eyes,
+                "expires_at": time::fmt(now + expires_in),
+                "supersedes": new.supersedes,
+                "payload": new.payload,
+            }),
         })?;
-        self.store
-            .read(|c| load(c, &created))?
-            .ok_or_else(|| AssistantError::NotFound {
-                kind: "approval",
-                id: created,
-            })
+        Ok(id)
     }
 
     /// One approval request with all its versions. Reads of important or core requests are

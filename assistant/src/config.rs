@@ -7,6 +7,7 @@
 //! the allowed values, reported before anything starts. `deskmate.example.toml` at the repository
 //! root documents every key; a test keeps it equal to [`Config::default`].
 
+use policies::limits::LimitsConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,6 +27,14 @@ pub struct Config {
     pub models: ModelsConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The RFQ desk: market data, conventions, margins, throttling.
+    pub rfq: RfqConfig,
+    /// Risk limits on quotes (`policies::limits`; an open table, checked by its type).
+    pub limits: LimitsConfig,
+    /// The Telegram bot.
+    pub telegram: TelegramConfig,
+    /// The JSON webhook adapter for other chat systems.
+    pub webhook: WebhookConfig,
 }
 
 /// `[server]`: the HTTP API.
@@ -148,6 +157,170 @@ impl Default for LogConfig {
         }
     }
 }
+
+/// `[rfq]`: the RFQ desk. The conventions turn a parsed request into a product for the pricing
+/// core where the client does not say (see `assistant::rfq::desk::price`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RfqConfig {
+    /// Market data: a JSON file (one market, or `{"markets": {"000905.SH": {...}}}`) or a
+    /// directory of such files; re-read when a file changes. Empty: quotes cannot be priced.
+    pub market_data: String,
+    /// How long a quote is valid, in seconds: the trader must approve within it and a quote
+    /// past it is never sent.
+    pub quote_expiry_secs: u64,
+    /// Margin on options (vanilla, digital, barrier, shark fin, Asian), in basis points of
+    /// notional, applied against the client.
+    pub margin_bps: f64,
+    /// Margin on autocallables (snowball, phoenix), in basis points of notional.
+    pub margin_bps_autocall: f64,
+    /// Direction when the client does not say: `client_buys` or `client_sells`.
+    pub default_side: String,
+    /// Exercise when the client does not say: `european` or `american`.
+    pub default_exercise: String,
+    /// Autocallables: months without knock-out observation after the start.
+    pub autocall_lockup_months: u32,
+    /// Autocallables: knock-out observation frequency (`monthly`, `quarterly`).
+    pub autocall_ko_frequency: String,
+    /// Snowballs: knock-in monitoring (`daily`, `continuous`, `at_maturity`).
+    pub snowball_ki_monitoring: String,
+    /// Phoenixes: knock-in monitoring (`daily`, `continuous`, `at_maturity`).
+    pub phoenix_ki_monitoring: String,
+    /// Phoenixes: missed coupons are paid later when the coupon barrier is met again.
+    pub phoenix_memory: bool,
+    /// Barrier options: `out` (knock-out) or `in` (knock-in); up or down follows the level.
+    pub barrier_kind: String,
+    /// Barrier options and shark fins: `daily`, `continuous` or `at_maturity`.
+    pub barrier_monitoring: String,
+    /// Shark fins: rebate paid at expiry after a knock-out, in percent of notional.
+    pub shark_fin_rebate_pct: f64,
+    /// Asian options: averaging fixings (`daily`, `weekly`, `monthly`).
+    pub asian_fixings: String,
+    /// Engine for autocallables: `mc` (Monte Carlo) or `pde`.
+    pub autocall_engine: String,
+    /// Monte Carlo paths.
+    pub mc_paths: u64,
+    /// Monte Carlo seed (fixed, so a quote can be reproduced).
+    pub mc_seed: u64,
+    /// Requests for quote priced at once (more wait their turn).
+    pub pricing_workers: u32,
+    /// Messages to the bot accepted per chat within `throttle_window_secs`; more are archived
+    /// and not answered (one notice per window).
+    pub throttle_messages: u32,
+    /// The throttling window, in seconds.
+    pub throttle_window_secs: u64,
+    /// Chats without a client mapping: `refuse` (a polite reply, at most hourly) or `silent`.
+    pub unknown_chats: String,
+    /// A message answering a clarifying question within this many seconds completes the
+    /// request it answers.
+    pub clarify_window_secs: u64,
+    /// How long a sent quote still counts in the desk's pending exposure, in seconds.
+    pub sent_quote_hold_secs: u64,
+    /// Optional JSON file of the book's exposure per underlying (`{"000905.SH": {"delta": cash
+    /// delta, "vega": vega per vol point}}`), written by the risk system; re-read on change.
+    pub book_exposure_file: String,
+    /// UTC offset of the times shown in replies (`+08:00`).
+    pub reply_utc_offset: String,
+    /// How often the outbox is checked when nothing wakes it, in milliseconds.
+    pub outbox_poll_ms: u64,
+    /// Attempts to deliver a reply that failed for certain (rate limits, receiver down).
+    pub send_max_attempts: u32,
+    /// First retry delay in milliseconds (doubling, at most a minute).
+    pub send_retry_ms: u64,
+}
+
+impl Default for RfqConfig {
+    fn default() -> Self {
+        RfqConfig {
+            market_data: String::new(),
+            quote_expiry_secs: 120,
+            margin_bps: 30.0,
+            margin_bps_autocall: 100.0,
+            default_side: "client_buys".into(),
+            default_exercise: "european".into(),
+            autocall_lockup_months: 3,
+            autocall_ko_frequency: "monthly".into(),
+            snowball_ki_monitoring: "daily".into(),
+            phoenix_ki_monitoring: "at_maturity".into(),
+            phoenix_memory: true,
+            barrier_kind: "out".into(),
+            barrier_monitoring: "daily".into(),
+            shark_fin_rebate_pct: 0.0,
+            asian_fixings: "monthly".into(),
+            autocall_engine: "mc".into(),
+            mc_paths: 100_000,
+            mc_seed: 20_260_105,
+            pricing_workers: 1,
+            throttle_messages: 10,
+            throttle_window_secs: 60,
+            unknown_chats: "refuse".into(),
+            clarify_window_secs: 600,
+            sent_quote_hold_secs: 900,
+            book_exposure_file: String::new(),
+            reply_utc_offset: "+08:00".into(),
+            outbox_poll_ms: 200,
+            send_max_attempts: 8,
+            send_retry_ms: 500,
+        }
+    }
+}
+
+/// `[telegram]`: the Telegram bot, started by `serve`/`up` when enabled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    /// Run the bot.
+    pub enabled: bool,
+    /// The bot token from @BotFather (secret: masked by `config show`).
+    pub token: String,
+    /// The Bot API base URL (a local Bot API server can replace Telegram's).
+    pub api_url: String,
+    /// Long-polling timeout in seconds.
+    pub poll_timeout_secs: u32,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            enabled: false,
+            token: String::new(),
+            api_url: "https://api.telegram.org".into(),
+            poll_timeout_secs: 30,
+        }
+    }
+}
+
+/// `[webhook]`: the JSON webhook adapter (`POST /v1/chat/inbound`, replies to a callback).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Channel names accepted on `POST /v1/chat/inbound` (`wecom`); empty: the adapter is off.
+    pub channels: Vec<String>,
+    /// Users whose tokens may post inbound messages (the adapters' service accounts).
+    pub gateway_users: Vec<String>,
+    /// Where replies are POSTed.
+    pub callback_url: String,
+    /// Sent as `Authorization: Bearer …` with each reply (secret: masked by `config show`).
+    pub secret: String,
+    /// Per-request timeout of a callback, in seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            channels: Vec::new(),
+            gateway_users: Vec::new(),
+            callback_url: String::new(),
+            secret: String::new(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+/// Sections taken as written and checked by their types alone: they hold maps whose keys are
+/// the user's (`[limits.clients.C001]`), which defaults cannot list.
+const OPEN_SECTIONS: [&str; 1] = ["limits"];
 
 /// A configuration that cannot be used; each variant names the key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -291,6 +464,138 @@ impl Config {
             ));
         }
         one_of("log.format", &self.log.format, &["text", "json"])?;
+        self.validate_desk()?;
+        Ok(())
+    }
+
+    fn validate_desk(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.into(),
+            message,
+        };
+        let r = &self.rfq;
+        one_of(
+            "rfq.default_side",
+            &r.default_side,
+            &["client_buys", "client_sells"],
+        )?;
+        one_of(
+            "rfq.default_exercise",
+            &r.default_exercise,
+            &["european", "american"],
+        )?;
+        one_of(
+            "rfq.autocall_ko_frequency",
+            &r.autocall_ko_frequency,
+            &["monthly", "quarterly"],
+        )?;
+        let monitoring = ["daily", "continuous", "at_maturity"];
+        one_of(
+            "rfq.snowball_ki_monitoring",
+            &r.snowball_ki_monitoring,
+            &monitoring,
+        )?;
+        one_of(
+            "rfq.phoenix_ki_monitoring",
+            &r.phoenix_ki_monitoring,
+            &monitoring,
+        )?;
+        one_of("rfq.barrier_monitoring", &r.barrier_monitoring, &monitoring)?;
+        one_of("rfq.barrier_kind", &r.barrier_kind, &["out", "in"])?;
+        one_of(
+            "rfq.asian_fixings",
+            &r.asian_fixings,
+            &["daily", "weekly", "monthly"],
+        )?;
+        one_of("rfq.autocall_engine", &r.autocall_engine, &["mc", "pde"])?;
+        one_of("rfq.unknown_chats", &r.unknown_chats, &["refuse", "silent"])?;
+        for (key, v) in [
+            ("rfq.quote_expiry_secs", r.quote_expiry_secs),
+            ("rfq.pricing_workers", u64::from(r.pricing_workers)),
+            ("rfq.throttle_messages", u64::from(r.throttle_messages)),
+            ("rfq.throttle_window_secs", r.throttle_window_secs),
+            ("rfq.outbox_poll_ms", r.outbox_poll_ms),
+            ("rfq.send_max_attempts", u64::from(r.send_max_attempts)),
+            ("webhook.timeout_secs", self.webhook.timeout_secs),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be greater than 0".into()));
+            }
+        }
+        if r.quote_expiry_secs > 366 * 24 * 3600 {
+            return Err(invalid(
+                "rfq.quote_expiry_secs",
+                "must be at most a year".into(),
+            ));
+        }
+        if !(2..=1_000_000_000).contains(&r.mc_paths) {
+            return Err(invalid(
+                "rfq.mc_paths",
+                format!("{} is not between 2 and 1e9", r.mc_paths),
+            ));
+        }
+        for (key, v) in [
+            ("rfq.margin_bps", r.margin_bps),
+            ("rfq.margin_bps_autocall", r.margin_bps_autocall),
+            ("rfq.shark_fin_rebate_pct", r.shark_fin_rebate_pct),
+        ] {
+            if !(v.is_finite() && (0.0..=10_000.0).contains(&v)) {
+                return Err(invalid(key, format!("{v} is not between 0 and 10000")));
+            }
+        }
+        if utc_offset(&r.reply_utc_offset).is_none() {
+            return Err(invalid(
+                "rfq.reply_utc_offset",
+                format!("{:?} is not an offset like +08:00", r.reply_utc_offset),
+            ));
+        }
+        self.limits.validate().map_err(|e| ConfigError::Invalid {
+            key: format!("limits.{}", e.entry),
+            message: e.problem,
+        })?;
+        if self.telegram.enabled {
+            if self.telegram.token.trim().is_empty() {
+                return Err(invalid(
+                    "telegram.token",
+                    "must be set when telegram.enabled = true".into(),
+                ));
+            }
+            if !self.telegram.api_url.starts_with("http://")
+                && !self.telegram.api_url.starts_with("https://")
+            {
+                return Err(invalid(
+                    "telegram.api_url",
+                    format!("{:?} is not an http(s) URL", self.telegram.api_url),
+                ));
+            }
+        }
+        let w = &self.webhook;
+        for ch in &w.channels {
+            if ch.is_empty()
+                || ch.len() > 32
+                || !ch
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+                || ch == "telegram"
+                || ch == "cli"
+            {
+                return Err(invalid(
+                    "webhook.channels",
+                    format!(
+                        "{ch:?} must be 1-32 characters of a-z, 0-9, '_', '-', and not telegram or cli"
+                    ),
+                ));
+            }
+        }
+        if !w.channels.is_empty()
+            && !w.callback_url.starts_with("http://")
+            && !w.callback_url.starts_with("https://")
+        {
+            return Err(invalid(
+                "webhook.callback_url",
+                "must be an http(s) URL when webhook.channels is set".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -312,14 +617,18 @@ impl Config {
         toml::to_string_pretty(&self.masked()).expect("config serialises")
     }
 
-    /// Every key as `(dotted key, environment variable)`, in file order.
+    /// Every key that holds a value (not a table) as `(dotted key, environment variable)`, in
+    /// file order. Tables (`limits.clients`) are set in the file only.
     pub fn keys() -> Vec<(String, String)> {
         let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");
         let mut out = Vec::new();
         if let toml::Value::Table(sections) = defaults {
             for (section, table) in sections {
                 if let toml::Value::Table(keys) = table {
-                    for key in keys.keys() {
+                    for (key, v) in keys.iter() {
+                        if v.is_table() {
+                            continue;
+                        }
                         out.push((format!("{section}.{key}"), env_name(&section, key)));
                     }
                 }
@@ -345,6 +654,25 @@ fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
 
 fn env_name(section: &str, key: &str) -> String {
     format!("DESKMATE_{}_{}", section.to_uppercase(), key.to_uppercase())
+}
+
+/// Parses a UTC offset written `+08:00`, `-05:30` or `Z`.
+pub fn utc_offset(s: &str) -> Option<time::UtcOffset> {
+    let s = s.trim();
+    if s == "Z" || s == "+00:00" {
+        return Some(time::UtcOffset::UTC);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (i8, i8) = (h.parse().ok()?, m.parse().ok()?);
+    time::UtcOffset::from_hms(sign * h, sign * m, 0).ok()
 }
 
 /// Expands a leading `~` to `$HOME`.
@@ -398,7 +726,15 @@ fn merge_checked(
                     });
                 };
                 let slot = m.get_mut(&k).expect("merged starts as defaults");
-                if dv.is_table() {
+                if prefix.is_empty() && OPEN_SECTIONS.contains(&k.as_str()) {
+                    if !v.is_table() {
+                        return Err(ConfigError::Invalid {
+                            key,
+                            message: "must be a table (a [section])".into(),
+                        });
+                    }
+                    *slot = v;
+                } else if dv.is_table() {
                     if !v.is_table() {
                         return Err(ConfigError::Invalid {
                             key,
@@ -539,7 +875,7 @@ mod tests {
             (
                 "[serve]\n",
                 &[],
-                "allowed keys here: approvals, log, models, server, storage",
+                "allowed keys here: approvals, limits, log, models, rfq, server, storage, telegram, webhook",
             ),
             ("[log]\nformat = \"xml\"", &[], "allowed values: text, json"),
             ("[server]\nbind = \"localhost\"", &[], "`server.bind`"),

@@ -2,8 +2,8 @@
 //!
 //! [`Assistant`] is the facade the HTTP layer and the CLI call: it owns the configuration and the
 //! [`store::Store`] and exposes each workflow as methods (identity in [`identity`], approvals in
-//! [`approvals`], jobs in [`jobs`]; the RFQ desk, extraction, drafting and answers join as they
-//! land). Every method that changes state takes an [`store::Actor`] and writes its audit entry
+//! [`approvals`], jobs in [`jobs`], the RFQ desk in [`rfq::desk`]; extraction, drafting and
+//! answers join as they land). Every method that changes state takes an [`store::Actor`] and writes its audit entry
 //! in the same transaction as the change.
 
 pub mod approvals;
@@ -25,13 +25,19 @@ pub struct Assistant {
     /// The effective configuration.
     pub config: Config,
     store: Store,
+    desk: rfq::desk::Desk,
 }
 
 impl Assistant {
     /// Opens the data dir named by the configuration.
     pub fn open(config: Config) -> Result<Assistant> {
         let store = Store::open(&config.storage.data_dir)?;
-        Ok(Assistant { config, store })
+        let desk = rfq::desk::Desk::new(&config);
+        Ok(Assistant {
+            config,
+            store,
+            desk,
+        })
     }
 
     /// The store (for audit verification, backups and health checks).

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod approvals;
 pub mod audit;
 pub mod backup;
+pub mod chat;
 pub mod config;
 pub mod eval;
 pub mod price;

@@ -6,8 +6,17 @@
 //! is what evaluation compares. `--pretty` indents it instead; `--explain` adds the confidence,
 //! the path, the problems and the clarifying question on standard error, leaving standard output
 //! unchanged.
+//!
+//! `deskmate rfq quote "MESSAGE" --client C` runs the desk's whole loop without a chat, on the
+//! data dir: parse, clarifying question or pricing with the desk's conventions, market data and
+//! margin, limit checks with the desk's exposure, and the approval queue. It prints the request
+//! with its quotes and approvals as JSON (a trader then decides with `deskmate approvals`).
+//! `deskmate rfq chats` maps chats to clients (administrators).
 
+use super::admin::operator;
+use super::{open, print_json};
 use anyhow::Context;
+use assistant::config::LoadedConfig;
 use assistant::rfq::clarify::question;
 use assistant::rfq::{Lexicon, ParseContext, RfqParser};
 use clap::{Args, Subcommand};
@@ -26,6 +35,50 @@ pub struct RfqArgs {
 pub enum RfqCommand {
     /// Parse a chat message and print its canonical JSON (shared/schemas/rfq.md) on one line.
     Parse(ParseArgs),
+    /// Run the whole desk loop for a message without a chat; print the queued quotes as JSON.
+    Quote(QuoteArgs),
+    /// Chat → client mappings of the desk.
+    #[command(subcommand)]
+    Chats(ChatsCmd),
+    /// Show the desk's market data as loaded from rfq.market_data.
+    MarketData,
+}
+
+/// Arguments of `deskmate rfq quote`.
+#[derive(Debug, Args)]
+pub struct QuoteArgs {
+    /// The request, as a client would write it.
+    pub message: String,
+    /// The client id (a key of `[limits.clients]`).
+    #[arg(long)]
+    pub client: String,
+}
+
+/// `deskmate rfq chats` commands.
+#[derive(Debug, Subcommand)]
+pub enum ChatsCmd {
+    /// List the mappings.
+    List,
+    /// Map a chat to a client (replacing the chat's mapping).
+    Add {
+        /// `telegram` or a webhook channel.
+        #[arg(long)]
+        channel: String,
+        /// The chat's id (a Telegram group id such as -1001234567890).
+        #[arg(long)]
+        chat: String,
+        /// The client id (a key of `[limits.clients]`).
+        #[arg(long)]
+        client: String,
+        /// A note (the group's name).
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Remove a mapping by its id.
+    Remove {
+        /// The id (`chat_…`).
+        id: String,
+    },
 }
 
 /// Arguments of `deskmate rfq parse`.
@@ -50,9 +103,44 @@ pub struct ParseArgs {
 }
 
 /// Runs `deskmate rfq`.
-pub fn run(args: RfqArgs) -> anyhow::Result<()> {
+pub fn run(args: RfqArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
     match args.command {
         RfqCommand::Parse(a) => parse(a),
+        RfqCommand::Quote(q) => {
+            let a = open(&loaded)?;
+            let actor = operator();
+            let detail = a.rfq_quote_local(&actor, &q.message, &q.client)?;
+            print_json(&detail);
+            Ok(())
+        }
+        RfqCommand::Chats(c) => {
+            let a = open(&loaded)?;
+            match c {
+                ChatsCmd::List => print_json(&serde_json::json!({"chats": a.rfq_chats()?})),
+                ChatsCmd::Add {
+                    channel,
+                    chat,
+                    client,
+                    label,
+                } => print_json(&a.rfq_chat_set(
+                    &operator(),
+                    &channel,
+                    &chat,
+                    &client,
+                    label.as_deref(),
+                )?),
+                ChatsCmd::Remove { id } => {
+                    a.rfq_chat_remove(&operator(), &id)?;
+                    eprintln!("removed {id}");
+                }
+            }
+            Ok(())
+        }
+        RfqCommand::MarketData => {
+            let a = open(&loaded)?;
+            print_json(&a.desk().market().summary());
+            Ok(())
+        }
     }
 }
 

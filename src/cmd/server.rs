@@ -62,7 +62,16 @@ fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCod
         banner(&format!("http://{addr}"));
         let state = web::AppState::new(a);
         let app = web::app(state.clone());
-        web::serve(listener, state, app, shutdown_signal()).await?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let chats = super::chat::start(state.assistant.clone(), stop_rx)?;
+        web::serve(listener, state, app, async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
+        .await?;
+        for c in chats {
+            let _ = c.await;
+        }
         tracing::info!("stopped");
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     })

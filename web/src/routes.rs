@@ -3,7 +3,7 @@
 //! [`crate::app`] builds the router from this table only, so a route cannot exist without a
 //! declared access; tests enumerate the table to check every role against every route.
 
-use crate::handlers::{admin, approvals, audit, jobs, system};
+use crate::handlers::{admin, approvals, audit, jobs, rfqs, system};
 use crate::state::AppState;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
@@ -70,5 +70,13 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/approvals/{id}/edit", P(ApprovalsDecide), "Edit the payload before approval; both versions and the diff are kept.", approvals::edit),
         route!(GET "/v1/jobs", P(JobsRead), "The caller's recent background jobs.", jobs::list),
         route!(GET "/v1/jobs/{id}", P(JobsRead), "One background job's state, progress, result or error.", jobs::get),
+        route!(GET "/v1/rfqs", P(RfqRead), "The RFQ blotter (filters: client, status, from, to, limit).", rfqs::list),
+        route!(GET "/v1/rfqs/{id}", P(RfqRead), "One request for quote with its full trail: messages, quotes, approvals, audit.", rfqs::get),
+        route!(POST "/v1/chat/inbound", P(RfqSubmit), "Webhook adapter: one chat message in (replies go to webhook.callback_url).", rfqs::inbound),
+        route!(GET "/v1/rfq/chats", P(Admin), "Chat → client mappings of the RFQ desk.", rfqs::list_chats),
+        route!(POST "/v1/rfq/chats", P(Admin), "Map a chat to a client (replaces the chat's mapping).", rfqs::set_chat),
+        route!(DELETE "/v1/rfq/chats/{id}", P(Admin), "Remove a chat → client mapping.", rfqs::remove_chat),
+        route!(GET "/v1/rfq/market-data", P(RfqRead), "The desk's market data as loaded (files are re-read when they change).", rfqs::market_data),
+        route!(POST "/v1/rfq/market-data/reload", P(PricingRun), "Re-read the desk's market data and book exposure files now.", rfqs::reload_market_data),
     ]
 }

@@ -29,8 +29,12 @@
 //!
 //! [`clarify::question`] writes the one clarifying question for `missing`, in the client's
 //! language; [`eval`] scores the parser on golden sets (the `rfq` evaluation suite).
+//!
+//! [`desk`] is the loop around the parser: chat messages archived, parsed, priced with the
+//! desk's conventions and margin, limit-checked, queued for a trader, and answered.
 
 pub mod clarify;
+pub mod desk;
 pub mod eval;
 mod grammar;
 mod legs;

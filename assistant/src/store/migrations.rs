@@ -98,4 +98,96 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX jobs_created ON jobs(created_at);
     "#,
+    // 2: the RFQ desk: chat → client mappings, every chat message in and out (the outbox is the
+    // outbound rows), requests for quote and their quotes.
+    r#"
+    CREATE TABLE rfq_chats (
+        id          TEXT PRIMARY KEY,
+        channel     TEXT NOT NULL,
+        chat_id     TEXT NOT NULL,
+        client_id   TEXT NOT NULL,
+        label       TEXT,
+        created_at  TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        UNIQUE (channel, chat_id)
+    );
+
+    CREATE TABLE chat_messages (
+        id              INTEGER PRIMARY KEY,
+        channel         TEXT NOT NULL,
+        chat_id         TEXT NOT NULL,
+        direction       TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        -- Inbound: the connector's event id; outbound: the dedupe key. Unique per channel and
+        -- direction, so a redelivered event is archived once and a reply is queued once.
+        event_key       TEXT NOT NULL,
+        message_id      TEXT,
+        reply_to        TEXT,
+        sender          TEXT,
+        kind            TEXT NOT NULL,
+        text            TEXT NOT NULL,
+        text_chars      INTEGER NOT NULL,
+        addressed       INTEGER NOT NULL DEFAULT 0,
+        time            TEXT NOT NULL,
+        received_at     TEXT NOT NULL,
+        rfq_id          TEXT,
+        quote_id        TEXT,
+        -- Inbound: the disposition; outbound: pending, sending, sent, failed, uncertain,
+        -- cancelled, expired, local.
+        status          TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        not_after       TEXT,
+        sent_at         TEXT,
+        error           TEXT,
+        UNIQUE (channel, direction, event_key)
+    );
+    CREATE INDEX chat_messages_chat ON chat_messages(channel, chat_id, direction, received_at);
+    CREATE INDEX chat_messages_outbox ON chat_messages(direction, status, channel, next_attempt_at);
+    CREATE INDEX chat_messages_rfq ON chat_messages(rfq_id);
+
+    CREATE TABLE rfqs (
+        id           TEXT PRIMARY KEY,
+        channel      TEXT NOT NULL,
+        chat_id      TEXT NOT NULL,
+        message_id   TEXT NOT NULL,
+        sender       TEXT NOT NULL,
+        client_id    TEXT NOT NULL,
+        received_at  TEXT NOT NULL,
+        text         TEXT NOT NULL,
+        language     TEXT NOT NULL,
+        parse        TEXT NOT NULL,
+        confidence   REAL NOT NULL,
+        path         TEXT NOT NULL,
+        problems     TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        follow_up_of TEXT REFERENCES rfqs(id),
+        error        TEXT,
+        updated_at   TEXT NOT NULL
+    );
+    CREATE INDEX rfqs_received ON rfqs(received_at);
+    CREATE INDEX rfqs_client ON rfqs(client_id, received_at);
+    CREATE INDEX rfqs_status ON rfqs(status);
+    CREATE INDEX rfqs_chat ON rfqs(channel, chat_id, received_at);
+
+    CREATE TABLE rfq_quotes (
+        id           TEXT PRIMARY KEY,
+        rfq_id       TEXT NOT NULL REFERENCES rfqs(id),
+        idx          INTEGER NOT NULL,
+        underlying   TEXT,
+        structure    TEXT,
+        status       TEXT NOT NULL,
+        approval_id  TEXT REFERENCES approvals(id),
+        -- The desk's change of exposure if the client trades: cash delta, vega per vol point.
+        desk_delta   REAL NOT NULL DEFAULT 0,
+        desk_vega    REAL NOT NULL DEFAULT 0,
+        detail       TEXT NOT NULL,
+        valid_until  TEXT,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        sent_at      TEXT,
+        UNIQUE (rfq_id, idx)
+    );
+    CREATE INDEX rfq_quotes_status ON rfq_quotes(status, underlying);
+    CREATE INDEX rfq_quotes_approval ON rfq_quotes(approval_id);
+    "#,
 ];

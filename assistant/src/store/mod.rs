@@ -407,6 +407,35 @@ impl Store {
     }
 }
 
+/// The audit entries of the given objects (`(object_kind, object_id)` pairs), oldest first, at
+/// most `limit`: an object's trail.
+pub(crate) fn audit_of_objects(
+    c: &Connection,
+    objects: &[(String, String)],
+    limit: usize,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    if objects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pairs = vec!["(?, ?)"; objects.len()].join(", ");
+    let mut stmt = c.prepare(&format!(
+        "SELECT seq, time, actor, role, action, object_kind, object_id, classification,
+                request_id, details, prev_hash, hash
+         FROM audit_log WHERE (object_kind, object_id) IN (VALUES {pairs})
+         ORDER BY seq LIMIT {limit}"
+    ))?;
+    let flat: Vec<&dyn rusqlite::ToSql> = objects
+        .iter()
+        .flat_map(|(k, i)| [k as &dyn rusqlite::ToSql, i as &dyn rusqlite::ToSql])
+        .collect();
+    let rows = stmt.query_map(flat.as_slice(), row_to_entry)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r??);
+    }
+    Ok(out)
+}
+
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let supported = migrations::MIGRATIONS.len() as i64;

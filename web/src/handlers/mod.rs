@@ -5,4 +5,5 @@ pub mod admin;
 pub mod approvals;
 pub mod audit;
 pub mod jobs;
+pub mod rfqs;
 pub mod system;
