@@ -910,11 +910,59 @@ mod tests {
     }
 
     #[test]
+    fn limits_with_the_users_own_keys_are_read_and_checked_by_type() {
+        let c = load_str(
+            "[limits]\nblocked_underlyings = [\"600519.SH\"]\n\
+             [limits.clients.C001]\nstructures = [\"vanilla\"]\nmax_notional = 5e6\nmax_tenor_months = 6\n\
+             [limits.exposure.\"000905.SH\"]\nmax_abs_vega = 5e6\n",
+            &[("DESKMATE_RFQ_QUOTE_EXPIRY_SECS", "90")],
+        )
+        .unwrap();
+        assert_eq!(c.limits.clients["C001"].max_notional, 5e6);
+        assert_eq!(c.limits.exposure["000905.SH"].max_abs_vega, Some(5e6));
+        assert_eq!(c.rfq.quote_expiry_secs, 90);
+        let cases: &[(&str, &str)] = &[
+            (
+                "[limits.clients.C001]\nstructures = []\nmax_notional = 1\nmax_tenor_months = 1\nmax_notionl = 2\n",
+                "max_notionl",
+            ),
+            (
+                "[limits.clients.C001]\nstructures = [\"swap\"]\nmax_notional = 1\nmax_tenor_months = 1\n",
+                "swap",
+            ),
+            (
+                "[limits.clients.C001]\nstructures = []\nmax_notional = -1\nmax_tenor_months = 1\n",
+                "limits.clients.C001.max_notional",
+            ),
+            ("[rfq]\nautocall_engine = \"gpu\"", "allowed values: mc, pde"),
+            ("[rfq]\nreply_utc_offset = \"CST\"", "rfq.reply_utc_offset"),
+            ("[telegram]\nenabled = true", "telegram.token"),
+            ("[webhook]\nchannels = [\"wecom\"]", "webhook.callback_url"),
+            (
+                "[webhook]\nchannels = [\"telegram\"]\ncallback_url = \"http://x\"",
+                "webhook.channels",
+            ),
+        ];
+        for (text, expect) in cases {
+            let e = load_str(text, &[]).unwrap_err().to_string();
+            assert!(e.contains(expect), "{text:?}: {e:?} lacks {expect:?}");
+        }
+        assert_eq!(utc_offset("+08:00"), time::UtcOffset::from_hms(8, 0, 0).ok());
+        assert_eq!(utc_offset("-05:30"), time::UtcOffset::from_hms(-5, -30, 0).ok());
+    }
+
+    #[test]
     fn secrets_are_masked() {
-        let c = load_str("[models]\nremote_api_key = \"sk-123\"", &[]).unwrap();
+        let c = load_str(
+            "[models]\nremote_api_key = \"sk-123\"\n[telegram]\ntoken = \"123:bot-secret\"\n\
+             [webhook]\nsecret = \"hook-secret\"",
+            &[],
+        )
+        .unwrap();
         let shown = c.to_masked_toml();
         assert!(shown.contains("remote_api_key = \"****\""), "{shown}");
         assert!(!shown.contains("sk-123"));
+        assert!(!shown.contains("bot-secret") && !shown.contains("hook-secret"), "{shown}");
     }
 
     #[test]

@@ -191,6 +191,7 @@ async fn a_group_request_is_acknowledged_approved_and_answered_once_across_a_res
     );
     let (at, ack) = api.lock().unwrap().sent[0].clone();
     let ack_ms = at.duration_since(t0).as_millis();
+    eprintln!("acknowledged after {ack_ms} ms");
     assert!(ack_ms < 1000, "acknowledged after {ack_ms} ms");
     assert!(ack["text"].as_str().unwrap().contains("已收到，正在报价"), "{ack}");
     assert_eq!(ack["reply_parameters"]["message_id"], 7);

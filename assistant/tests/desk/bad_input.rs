@@ -18,7 +18,7 @@ fn inbound_count(d: &super::TestDesk) -> i64 {
 
 #[test]
 fn odd_messages_are_archived_and_answered_briefly_or_not_at_all() {
-    let d = desk(|_| {});
+    let d = desk(|c| c.rfq.throttle_messages = 100);
     d.map("g1", "C001");
     let long = "中证1000 雪球 ".repeat(1_000); // 10,000 characters
     assert_eq!(long.chars().count(), 10_000);
