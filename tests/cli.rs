@@ -259,3 +259,84 @@ fn the_server_stops_cleanly_on_sigterm_and_keeps_its_state() {
     let o = deskmate(dir.path(), &["users", "list"], &[]);
     assert!(text(&o).contains("\"admin\""), "{}", text(&o));
 }
+
+#[test]
+fn rfq_quote_runs_the_desk_loop_without_a_chat_and_chats_are_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("markets.json"),
+        r#"{"markets": {"000300.SH": {"valuation_date": "2026-01-05", "spot": 100.0, "rate": 0.02, "dividend": 0.01, "vol": 0.22}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("deskmate.toml"),
+        "[rfq]\nmarket_data = \"markets.json\"\n\
+         [limits.clients.C001]\nstructures = [\"vanilla\"]\nmax_notional = 1e8\nmax_tenor_months = 24\n",
+    )
+    .unwrap();
+    let o = deskmate(
+        dir.path(),
+        &[
+            "rfq",
+            "quote",
+            "沪深300 12个月 平值看涨 名义本金1000万 期权费多少",
+            "--client",
+            "C001",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["status"], "quoted", "{v}");
+    assert_eq!(v["quotes"][0]["status"], "pending");
+    let approval = v["quotes"][0]["approval_id"].as_str().unwrap();
+    let payload = &v["quote_details"][0]["approval"]["payload"];
+    assert_eq!(payload["quote"]["kind"], "premium");
+    assert!(
+        payload["quote"]["client"].as_f64().unwrap() > payload["quote"]["fair"].as_f64().unwrap()
+    );
+    // The quote is in the queue for traders.
+    let o = deskmate(dir.path(), &["approvals", "list", "--kind", "quote"], &[]);
+    assert!(text(&o).contains(approval), "{}", text(&o));
+    // A client the limits do not know is refused in plain words.
+    let o = deskmate(
+        dir.path(),
+        &[
+            "rfq",
+            "quote",
+            "沪深300 12个月 平值看涨 名义本金1000万 期权费多少",
+            "--client",
+            "C404",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("rejected: no permissions are configured for client C404"),
+        "{}",
+        text(&o)
+    );
+    // Chats are mapped to clients by the operator.
+    let o = deskmate(
+        dir.path(),
+        &[
+            "rfq",
+            "chats",
+            "add",
+            "--channel",
+            "telegram",
+            "--chat",
+            "-1001234",
+            "--client",
+            "C001",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = deskmate(dir.path(), &["rfq", "chats", "list"], &[]);
+    assert!(
+        text(&o).contains("-1001234") && text(&o).contains("\"client_configured\": true"),
+        "{}",
+        text(&o)
+    );
+}

@@ -80,13 +80,14 @@ fn run(a: &Assistant, label: &str, text: &str, n: usize, chat: &str) {
         assert!(r.needs_pricing, "{label}: {}", r.disposition);
         let q = a.rfq_price(&rfq).expect("price");
         let t2 = Instant::now();
-        assert_eq!(q[0].status, "pending", "{label}: the quote must reach the queue");
+        assert_eq!(
+            q[0].status, "pending",
+            "{label}: the quote must reach the queue"
+        );
         recv.push(t1 - t0);
         price.push(t2 - t1);
         total.push(t2 - t0);
-        let detail = a
-            .rfq_get(&desk_actor(), &rfq)
-            .expect("detail");
+        let detail = a.rfq_get(&desk_actor(), &rfq).expect("detail");
         let core_ms = detail.quote_details[0].detail["pricing"]["elapsed_ms"]
             .as_f64()
             .unwrap_or(0.0);

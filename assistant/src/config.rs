@@ -934,7 +934,10 @@ mod tests {
                 "[limits.clients.C001]\nstructures = []\nmax_notional = -1\nmax_tenor_months = 1\n",
                 "limits.clients.C001.max_notional",
             ),
-            ("[rfq]\nautocall_engine = \"gpu\"", "allowed values: mc, pde"),
+            (
+                "[rfq]\nautocall_engine = \"gpu\"",
+                "allowed values: mc, pde",
+            ),
             ("[rfq]\nreply_utc_offset = \"CST\"", "rfq.reply_utc_offset"),
             ("[telegram]\nenabled = true", "telegram.token"),
             ("[webhook]\nchannels = [\"wecom\"]", "webhook.callback_url"),
@@ -947,8 +950,14 @@ mod tests {
             let e = load_str(text, &[]).unwrap_err().to_string();
             assert!(e.contains(expect), "{text:?}: {e:?} lacks {expect:?}");
         }
-        assert_eq!(utc_offset("+08:00"), time::UtcOffset::from_hms(8, 0, 0).ok());
-        assert_eq!(utc_offset("-05:30"), time::UtcOffset::from_hms(-5, -30, 0).ok());
+        assert_eq!(
+            utc_offset("+08:00"),
+            time::UtcOffset::from_hms(8, 0, 0).ok()
+        );
+        assert_eq!(
+            utc_offset("-05:30"),
+            time::UtcOffset::from_hms(-5, -30, 0).ok()
+        );
     }
 
     #[test]
@@ -962,7 +971,10 @@ mod tests {
         let shown = c.to_masked_toml();
         assert!(shown.contains("remote_api_key = \"****\""), "{shown}");
         assert!(!shown.contains("sk-123"));
-        assert!(!shown.contains("bot-secret") && !shown.contains("hook-secret"), "{shown}");
+        assert!(
+            !shown.contains("bot-secret") && !shown.contains("hook-secret"),
+            "{shown}"
+        );
     }
 
     #[test]

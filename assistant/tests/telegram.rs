@@ -58,7 +58,9 @@ async fn bot_api(
             "can_join_groups": true, "can_read_all_group_messages": false,
             "supports_inline_queries": false, "has_main_web_app": false
         })),
-        "getwebhookinfo" => ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})),
+        "getwebhookinfo" => {
+            ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+        }
         "getupdates" => {
             let offset = body["offset"].as_i64().unwrap_or(0);
             let pending: Vec<Value> = api
@@ -86,7 +88,9 @@ async fn bot_api(
                 "text": body["text"]
             }))
         }
-        other => Json(json!({"ok": false, "error_code": 404, "description": format!("no method {other}")})),
+        other => Json(
+            json!({"ok": false, "error_code": 404, "description": format!("no method {other}")}),
+        ),
     }
 }
 
@@ -193,7 +197,10 @@ async fn a_group_request_is_acknowledged_approved_and_answered_once_across_a_res
     let ack_ms = at.duration_since(t0).as_millis();
     eprintln!("acknowledged after {ack_ms} ms");
     assert!(ack_ms < 1000, "acknowledged after {ack_ms} ms");
-    assert!(ack["text"].as_str().unwrap().contains("已收到，正在报价"), "{ack}");
+    assert!(
+        ack["text"].as_str().unwrap().contains("已收到，正在报价"),
+        "{ack}"
+    );
     assert_eq!(ack["reply_parameters"]["message_id"], 7);
     assert_eq!(ack["chat_id"], CHAT);
 
@@ -214,12 +221,18 @@ async fn a_group_request_is_acknowledged_approved_and_answered_once_across_a_res
         )
         .unwrap()
     };
-    assert!(until(60, || !pending(&a).is_empty()).await, "no quote queued");
+    assert!(
+        until(60, || !pending(&a).is_empty()).await,
+        "no quote queued"
+    );
     let queued = pending(&a);
     assert_eq!(queued.len(), 1);
     a.approve(&ta, &trader, &queued[0].id, Some("ok")).unwrap();
     assert!(
-        until(5, || sent_texts(&api).iter().any(|(t, _)| t.starts_with("【机器生成·仅供参考】"))).await,
+        until(5, || sent_texts(&api)
+            .iter()
+            .any(|(t, _)| t.starts_with("【机器生成·仅供参考】")))
+        .await,
         "no quote sent: {:?}",
         sent_texts(&api)
     );
@@ -228,12 +241,24 @@ async fn a_group_request_is_acknowledged_approved_and_answered_once_across_a_res
         .filter(|(t, _)| t.starts_with("【机器生成·仅供参考】"))
         .collect();
     assert_eq!(quote.len(), 1);
-    assert_eq!(quote[0].1, Some(7), "the quote replies to the client's message");
+    assert_eq!(
+        quote[0].1,
+        Some(7),
+        "the quote replies to the client's message"
+    );
     assert!(quote[0].0.contains("年化票息："), "{}", quote[0].0);
 
     // /help gets the help text.
-    api.lock().unwrap().updates.push(update(3, 8, "/help@desk_bot"));
-    assert!(until(5, || sent_texts(&api).iter().any(|(t, _)| t.contains("/help") || t.contains("@ 我"))).await);
+    api.lock()
+        .unwrap()
+        .updates
+        .push(update(3, 8, "/help@desk_bot"));
+    assert!(
+        until(5, || sent_texts(&api)
+            .iter()
+            .any(|(t, _)| t.contains("/help") || t.contains("@ 我")))
+        .await
+    );
     let before = sent_texts(&api);
     assert_eq!(before.len(), 3, "{before:?}");
 
@@ -242,11 +267,22 @@ async fn a_group_request_is_acknowledged_approved_and_answered_once_across_a_res
     bot.await.unwrap().unwrap();
     let (stop_tx, stop_rx) = watch::channel(false);
     let bot = tokio::spawn(run(settings(&url), desk, stop_rx));
-    let polls = |api: &Shared| api.lock().unwrap().calls.iter().filter(|c| *c == "getupdates").count();
+    let polls = |api: &Shared| {
+        api.lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| *c == "getupdates")
+            .count()
+    };
     let p0 = polls(&api);
     assert!(until(5, || polls(&api) > p0 + 5).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(sent_texts(&api), before, "something was sent twice after the restart");
+    assert_eq!(
+        sent_texts(&api),
+        before,
+        "something was sent twice after the restart"
+    );
     stop_tx.send(true).unwrap();
     bot.await.unwrap().unwrap();
 

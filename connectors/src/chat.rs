@@ -227,8 +227,11 @@ pub trait ChatDesk: Send + Sync + 'static {
 
     /// Marks up to `limit` due messages of `channel` as being sent and returns them (quote
     /// replies are rendered from the approved version here, and stale ones dropped).
-    fn claim_outbound(&self, channel: &str, limit: usize)
-    -> Result<Vec<OutboundMessage>, DeskError>;
+    fn claim_outbound(
+        &self,
+        channel: &str,
+        limit: usize,
+    ) -> Result<Vec<OutboundMessage>, DeskError>;
 
     /// Records how a claimed message's send went.
     fn finish_outbound(&self, id: i64, outcome: SendOutcome) -> Result<(), DeskError>;
@@ -300,8 +303,7 @@ pub async fn run_outbound<S: ChatSender>(
                         tracing::warn!(channel = %channel, chat = %msg.chat_id, key = %msg.dedupe_key, %error, "chat send failed");
                     }
                     let id = msg.id;
-                    if let Err(e) = blocking(&desk, move |d| d.finish_outbound(id, outcome)).await
-                    {
+                    if let Err(e) = blocking(&desk, move |d| d.finish_outbound(id, outcome)).await {
                         tracing::error!(channel = %channel, error = %e, "cannot record a chat send");
                     }
                 }
@@ -309,7 +311,9 @@ pub async fn run_outbound<S: ChatSender>(
                     continue;
                 }
             }
-            Err(e) => tracing::error!(channel = %channel, error = %e, "cannot read the chat outbox"),
+            Err(e) => {
+                tracing::error!(channel = %channel, error = %e, "cannot read the chat outbox")
+            }
         }
         tokio::select! {
             _ = wake.notified() => {}

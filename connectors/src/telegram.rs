@@ -31,13 +31,13 @@ use crate::chat::{
 };
 use std::sync::Arc;
 use std::time::Duration;
+use teloxide::Bot;
 use teloxide::RequestError;
 use teloxide::payloads::{GetUpdatesSetters, SendMessageSetters};
 use teloxide::prelude::Requester;
 use teloxide::types::{
     AllowedUpdate, ChatId, Message, MessageId, ReplyParameters, Update, UpdateKind, UserId,
 };
-use teloxide::Bot;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
@@ -94,11 +94,7 @@ pub async fn run(
 ) -> Result<(), TelegramError> {
     let bot = Bot::new(settings.token.clone()).set_api_url(settings.api_url.clone());
     let me = bot.get_me().await.map_err(TelegramError::GetMe)?;
-    let username = me
-        .user
-        .username
-        .clone()
-        .ok_or(TelegramError::NoUsername)?;
+    let username = me.user.username.clone().ok_or(TelegramError::NoUsername)?;
     let info = bot
         .get_webhook_info()
         .await
@@ -273,7 +269,9 @@ impl ChatSender for TelegramSender {
         };
         let mut req = self.bot.send_message(ChatId(chat), msg.text.clone());
         if let Some(id) = msg.reply_to.as_deref().and_then(|r| r.parse::<i32>().ok()) {
-            req = req.reply_parameters(ReplyParameters::new(MessageId(id)).allow_sending_without_reply());
+            req = req.reply_parameters(
+                ReplyParameters::new(MessageId(id)).allow_sending_without_reply(),
+            );
         }
         match req.await {
             Ok(sent) => SendOutcome::Sent {

@@ -65,7 +65,7 @@ pub enum ChatsCmd {
         #[arg(long)]
         channel: String,
         /// The chat's id (a Telegram group id such as -1001234567890).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         chat: String,
         /// The client id (a key of `[limits.clients]`).
         #[arg(long)]

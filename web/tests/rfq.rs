@@ -52,7 +52,10 @@ async fn receive(
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({})));
     }
     let n = r.got.len();
-    (StatusCode::OK, axum::Json(json!({"message_id": format!("w-{n}")})))
+    (
+        StatusCode::OK,
+        axum::Json(json!({"message_id": format!("w-{n}")})),
+    )
 }
 
 async fn call(
@@ -173,18 +176,46 @@ async fn the_webhook_adapter_runs_the_whole_loop_and_the_blotter_shows_it() {
         "channel": "wecom", "chat_id": "room-1", "message_id": "m-42", "sender": "u-7 alice",
         "text": "@desk 沪深300 12个月 平值看涨 名义本金1000万 期权费多少", "bot_mention": "@desk"
     });
-    let (s, _) = call(&state, Method::POST, "/v1/chat/inbound", &tokens["tina"], Some(inbound.clone())).await;
+    let (s, _) = call(
+        &state,
+        Method::POST,
+        "/v1/chat/inbound",
+        &tokens["tina"],
+        Some(inbound.clone()),
+    )
+    .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let mut other = inbound.clone();
     other["channel"] = json!("slack");
-    let (s, _) = call(&state, Method::POST, "/v1/chat/inbound", &tokens["wecom-bridge"], Some(other)).await;
+    let (s, _) = call(
+        &state,
+        Method::POST,
+        "/v1/chat/inbound",
+        &tokens["wecom-bridge"],
+        Some(other),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, r) = call(&state, Method::POST, "/v1/chat/inbound", &tokens["wecom-bridge"], Some(inbound.clone())).await;
+    let (s, r) = call(
+        &state,
+        Method::POST,
+        "/v1/chat/inbound",
+        &tokens["wecom-bridge"],
+        Some(inbound.clone()),
+    )
+    .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{r}");
     assert_eq!(r["disposition"], "rfq");
     let rfq_id = r["rfq_id"].as_str().unwrap().to_string();
     // A retried delivery of the same message is archived once.
-    let (s, r) = call(&state, Method::POST, "/v1/chat/inbound", &tokens["wecom-bridge"], Some(inbound)).await;
+    let (s, r) = call(
+        &state,
+        Method::POST,
+        "/v1/chat/inbound",
+        &tokens["wecom-bridge"],
+        Some(inbound),
+    )
+    .await;
     assert_eq!((s, r["new"].as_bool()), (StatusCode::ACCEPTED, Some(false)));
 
     // The acknowledgement reaches the receiver after one failed attempt, with the same key.
@@ -202,7 +233,14 @@ async fn the_webhook_adapter_runs_the_whole_loop_and_the_blotter_shows_it() {
     // The trader approves over HTTP; the quote reaches the receiver once.
     let mut approval = None;
     for _ in 0..500 {
-        let (_, body) = call(&state, Method::GET, &format!("/v1/rfqs/{rfq_id}"), &tokens["tina"], None).await;
+        let (_, body) = call(
+            &state,
+            Method::GET,
+            &format!("/v1/rfqs/{rfq_id}"),
+            &tokens["tina"],
+            None,
+        )
+        .await;
         if let Some(a) = body["quotes"][0]["approval_id"].as_str() {
             approval = Some(a.to_string());
             break;
@@ -210,9 +248,24 @@ async fn the_webhook_adapter_runs_the_whole_loop_and_the_blotter_shows_it() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let approval = approval.expect("the quote reached the queue");
-    let (s, body) = call(&state, Method::POST, &format!("/v1/approvals/{approval}/approve"), &tokens["tina"], None).await;
+    let (s, body) = call(
+        &state,
+        Method::POST,
+        &format!("/v1/approvals/{approval}/approve"),
+        &tokens["tina"],
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    assert!(until(10, || rx.lock().unwrap().got.iter().any(|g| g.2["kind"] == "quote")).await);
+    assert!(
+        until(10, || rx
+            .lock()
+            .unwrap()
+            .got
+            .iter()
+            .any(|g| g.2["kind"] == "quote"))
+        .await
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let quotes: Vec<Value> = rx
         .lock()
@@ -224,28 +277,79 @@ async fn the_webhook_adapter_runs_the_whole_loop_and_the_blotter_shows_it() {
         .collect();
     assert_eq!(quotes.len(), 1, "{quotes:?}");
     let text = quotes[0]["text"].as_str().unwrap();
-    assert!(text.starts_with("【机器生成·仅供参考】") && text.contains("期权费"), "{text}");
+    assert!(
+        text.starts_with("【机器生成·仅供参考】") && text.contains("期权费"),
+        "{text}"
+    );
     assert_eq!(quotes[0]["reply_to_message_id"], "m-42");
     stop_tx.send(true).unwrap();
     pump.await.unwrap();
 
     // The blotter: filtered list, and the full trail of the request.
-    let (s, list) = call(&state, Method::GET, "/v1/rfqs?client=C001&status=quoted", &tokens["tina"], None).await;
+    let (s, list) = call(
+        &state,
+        Method::GET,
+        "/v1/rfqs?client=C001&status=quoted",
+        &tokens["tina"],
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{list}");
     assert_eq!(list["rfqs"].as_array().unwrap().len(), 1);
-    let (_, none) = call(&state, Method::GET, "/v1/rfqs?client=C999", &tokens["tina"], None).await;
+    let (_, none) = call(
+        &state,
+        Method::GET,
+        "/v1/rfqs?client=C999",
+        &tokens["tina"],
+        None,
+    )
+    .await;
     assert!(none["rfqs"].as_array().unwrap().is_empty());
-    let (s, bad) = call(&state, Method::GET, "/v1/rfqs?from=yesterday", &tokens["tina"], None).await;
+    let (s, bad) = call(
+        &state,
+        Method::GET,
+        "/v1/rfqs?from=yesterday",
+        &tokens["tina"],
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
-    let (_, trail) = call(&state, Method::GET, &format!("/v1/rfqs/{rfq_id}"), &tokens["tina"], None).await;
+    let (_, trail) = call(
+        &state,
+        Method::GET,
+        &format!("/v1/rfqs/{rfq_id}"),
+        &tokens["tina"],
+        None,
+    )
+    .await;
     assert_eq!(trail["quotes"][0]["status"], "sent");
     let messages = trail["messages"].as_array().unwrap();
-    assert_eq!(messages.iter().filter(|m| m["direction"] == "in").count(), 1);
-    assert!(messages.iter().any(|m| m["kind"] == "quote" && m["status"] == "sent" && m["message_id"].as_str().is_some()));
-    let actions: Vec<&str> = trail["audit"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert!(actions.contains(&"chat.outbound.retry") && actions.contains(&"approval.approve"), "{actions:?}");
+    assert_eq!(
+        messages.iter().filter(|m| m["direction"] == "in").count(),
+        1
+    );
+    assert!(messages.iter().any(|m| m["kind"] == "quote"
+        && m["status"] == "sent"
+        && m["message_id"].as_str().is_some()));
+    let actions: Vec<&str> = trail["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"chat.outbound.retry") && actions.contains(&"approval.approve"),
+        "{actions:?}"
+    );
     // Market data as loaded.
-    let (s, md) = call(&state, Method::GET, "/v1/rfq/market-data", &tokens["tina"], None).await;
+    let (s, md) = call(
+        &state,
+        Method::GET,
+        "/v1/rfq/market-data",
+        &tokens["tina"],
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(md["markets"][0]["code"], "000300.SH");
 }

@@ -29,9 +29,8 @@ fn a_request_is_acknowledged_queued_approved_and_answered_once() {
     assert_eq!(quotes.len(), 1);
     assert_eq!(quotes[0].status, "pending");
     let (tp, ta) = trader();
-    let queue = d
-        .a
-        .list_approvals(
+    let queue =
+        d.a.list_approvals(
             &ta,
             &ApprovalFilter {
                 kind: Some("quote".into()),
@@ -43,7 +42,14 @@ fn a_request_is_acknowledged_queued_approved_and_answered_once() {
     assert_eq!(queue.len(), 1);
     let p = &queue[0].payload;
     for field in [
-        "request", "quote", "greeks", "limits", "pricing", "product", "terms", "reply_preview",
+        "request",
+        "quote",
+        "greeks",
+        "limits",
+        "pricing",
+        "product",
+        "terms",
+        "reply_preview",
     ] {
         assert!(!p[field].is_null(), "payload lacks {field}: {p}");
     }
@@ -63,10 +69,18 @@ fn a_request_is_acknowledged_queued_approved_and_answered_once() {
     let reply = &out[0];
     assert_eq!(reply.kind, "quote");
     assert_eq!(reply.reply_to.as_deref(), Some("7"));
-    assert!(reply.text.starts_with("【机器生成·仅供参考】"), "{}", reply.text);
+    assert!(
+        reply.text.starts_with("【机器生成·仅供参考】"),
+        "{}",
+        reply.text
+    );
     assert!(reply.text.contains("年化票息：12.50%"), "{}", reply.text);
     assert!(reply.text.contains("10,000,000 CNY"), "{}", reply.text);
-    assert!(reply.text.contains("中证500（000905.SH）"), "{}", reply.text);
+    assert!(
+        reply.text.contains("中证500（000905.SH）"),
+        "{}",
+        reply.text
+    );
     assert!(reply.text.contains("锁定期3个月"), "{}", reply.text);
     // Sent once: nothing more to send, the quote is `sent`, the trail has it all.
     assert!(d.claim().is_empty());
@@ -91,9 +105,8 @@ fn a_request_is_acknowledged_queued_approved_and_answered_once() {
     let v = d.a.store().verify_audit().unwrap();
     assert!(v.ok(), "{v:?}");
     // The blotter lists it by client and status.
-    let rows = d
-        .a
-        .rfq_list(
+    let rows =
+        d.a.rfq_list(
             &ta,
             &RfqFilter {
                 client: Some("C001".into()),
@@ -103,11 +116,17 @@ fn a_request_is_acknowledged_queued_approved_and_answered_once() {
         )
         .unwrap();
     assert_eq!(rows.len(), 1);
-    assert!(d
-        .a
-        .rfq_list(&ta, &RfqFilter { client: Some("C002".into()), ..Default::default() })
+    assert!(
+        d.a.rfq_list(
+            &ta,
+            &RfqFilter {
+                client: Some("C002".into()),
+                ..Default::default()
+            }
+        )
         .unwrap()
-        .is_empty());
+        .is_empty()
+    );
 }
 
 #[test]
@@ -118,8 +137,13 @@ fn a_rejected_quote_gets_neutral_words_and_the_reason_stays_inside() {
     d.deliver();
     let q = d.a.rfq_price(&rfq).unwrap();
     let (tp, ta) = trader();
-    d.a.reject(&ta, &tp, q[0].approval_id.as_ref().unwrap(), "vol stale, call them")
-        .unwrap();
+    d.a.reject(
+        &ta,
+        &tp,
+        q[0].approval_id.as_ref().unwrap(),
+        "vol stale, call them",
+    )
+    .unwrap();
     let out = d.deliver();
     assert_eq!(out.len(), 1);
     assert!(out[0].text.contains("未能确认"), "{}", out[0].text);
@@ -140,11 +164,21 @@ fn limits_block_with_a_plain_reason_and_neutral_client_words() {
     let detail = d.a.rfq_get(&ta, &rfq).unwrap();
     assert_eq!(detail.rfq.status, "blocked");
     let reasons = detail.quote_details[0].detail["limits"]["breaches"].to_string();
-    assert!(reasons.contains("拒绝：客户 客户 C 无雪球交易权限"), "{reasons}");
-    assert!(reasons.contains("exceeds client 客户 C's limit of 5,000,000 CNY"), "{reasons}");
+    assert!(
+        reasons.contains("拒绝：客户 客户 C 无雪球交易权限"),
+        "{reasons}"
+    );
+    assert!(
+        reasons.contains("exceeds client 客户 C's limit of 5,000,000 CNY"),
+        "{reasons}"
+    );
     let out = d.deliver();
     assert_eq!(out.len(), 1);
-    assert!(out[0].text.contains("超出了可在此报价的范围"), "{}", out[0].text);
+    assert!(
+        out[0].text.contains("超出了可在此报价的范围"),
+        "{}",
+        out[0].text
+    );
     assert!(!out[0].text.contains("5,000,000") && !out[0].text.contains("雪球交易权限"));
 }
 
@@ -174,7 +208,13 @@ fn pending_quotes_count_toward_the_exposure_limit() {
             .starts_with("rejected: exceeds the 60,000 CNY vega limit on 000300.SH"),
         "{b}"
     );
-    assert!(b["exposure_before"]["pending_vega_per_point"].as_f64().unwrap() < -30_000.0, "{b}");
+    assert!(
+        b["exposure_before"]["pending_vega_per_point"]
+            .as_f64()
+            .unwrap()
+            < -30_000.0,
+        "{b}"
+    );
 }
 
 #[test]
@@ -187,11 +227,17 @@ fn an_unapproved_quote_expires_and_is_never_sent() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     // Too late to approve.
     let (tp, ta) = trader();
-    assert!(d.a.approve(&ta, &tp, q[0].approval_id.as_ref().unwrap(), None).is_err());
+    assert!(
+        d.a.approve(&ta, &tp, q[0].approval_id.as_ref().unwrap(), None)
+            .is_err()
+    );
     let out = d.deliver();
     assert_eq!(out.len(), 1, "{out:?}");
     assert!(out[0].text.contains("已超时失效"), "{}", out[0].text);
-    assert_eq!(d.a.rfq_get(&ta, &rfq).unwrap().rfq.quotes[0].status, "expired");
+    assert_eq!(
+        d.a.rfq_get(&ta, &rfq).unwrap().rfq.quotes[0].status,
+        "expired"
+    );
 }
 
 #[test]
@@ -210,7 +256,10 @@ fn an_approved_quote_past_its_validity_at_send_time_is_dropped() {
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!(out[0].kind, "notice");
     assert!(out[0].text.contains("已超时失效"));
-    assert_eq!(d.a.rfq_get(&ta, &rfq).unwrap().rfq.quotes[0].status, "expired");
+    assert_eq!(
+        d.a.rfq_get(&ta, &rfq).unwrap().rfq.quotes[0].status,
+        "expired"
+    );
 }
 
 #[test]
@@ -228,7 +277,10 @@ fn a_claimed_quote_that_went_stale_before_sending_is_not_sent() {
     assert!(out[0].not_after.is_some());
     // The connector found it stale just before sending.
     d.a.chat_finish(out[0].id, SendOutcome::Stale).unwrap();
-    assert_eq!(d.a.rfq_get(&ta, &rfq).unwrap().rfq.quotes[0].status, "expired");
+    assert_eq!(
+        d.a.rfq_get(&ta, &rfq).unwrap().rfq.quotes[0].status,
+        "expired"
+    );
     let notice = d.deliver();
     assert_eq!(notice.len(), 1);
     assert_eq!(notice[0].kind, "notice");
@@ -252,9 +304,14 @@ fn a_restart_neither_loses_pending_quotes_nor_sends_twice() {
     let d = d.restart();
     assert!(d.a.chat_recover("tg").unwrap().is_empty());
     assert!(d.claim().is_empty());
-    assert_eq!(d.a.rfq_get(&ta, &rfq).unwrap().rfq.quotes[0].status, "uncertain");
+    assert_eq!(
+        d.a.rfq_get(&ta, &rfq).unwrap().rfq.quotes[0].status,
+        "uncertain"
+    );
     // A redelivered inbound message is archived once and answered once.
-    let again = d.a.chat_receive(&desk_actor(), msg("g1", 1, VANILLA)).unwrap();
+    let again =
+        d.a.chat_receive(&desk_actor(), msg("g1", 1, VANILLA))
+            .unwrap();
     assert!(!again.new);
     assert!(d.claim().is_empty());
 }
@@ -280,7 +337,11 @@ fn a_missing_term_is_asked_for_and_the_answer_completes_the_request() {
     assert_eq!(r.disposition, "clarify");
     let q = d.deliver();
     assert_eq!(q[0].kind, "clarify");
-    assert!(q[0].text.contains("期限和名义本金分别是多少"), "{}", q[0].text);
+    assert!(
+        q[0].text.contains("期限和名义本金分别是多少"),
+        "{}",
+        q[0].text
+    );
     let r2 = d.say("g1", 2, "@desk_bot 12个月 1000万");
     assert_eq!(r2.disposition, "rfq", "{r2:?}");
     let (_, ta) = trader();
@@ -289,7 +350,10 @@ fn a_missing_term_is_asked_for_and_the_answer_completes_the_request() {
     assert_eq!(detail.rfq.parse["requests"][0]["tenor_months"], 12);
     assert_eq!(detail.rfq.parse["requests"][0]["notional"], 10_000_000);
     assert_eq!(
-        d.a.rfq_get(&ta, r.rfq_id.as_ref().unwrap()).unwrap().rfq.status,
+        d.a.rfq_get(&ta, r.rfq_id.as_ref().unwrap())
+            .unwrap()
+            .rfq
+            .status,
         "answered"
     );
 }
@@ -299,11 +363,19 @@ fn english_requests_get_english_replies_with_units() {
     let d = desk(|c| c.rfq.autocall_engine = "pde".into());
     d.map("g1", "C001");
     let rfq = d
-        .say("g1", 1, "@desk_bot quote 12m 100% call on 000300, notional 10mm")
+        .say(
+            "g1",
+            1,
+            "@desk_bot quote 12m 100% call on 000300, notional 10mm",
+        )
         .rfq_id
         .unwrap();
     let ack = d.deliver();
-    assert!(ack[0].text.starts_with("[Automated reply] Received"), "{}", ack[0].text);
+    assert!(
+        ack[0].text.starts_with("[Automated reply] Received"),
+        "{}",
+        ack[0].text
+    );
     let q = d.a.rfq_price(&rfq).unwrap();
     let (tp, ta) = trader();
     d.a.approve(&ta, &tp, q[0].approval_id.as_ref().unwrap(), None)
@@ -311,7 +383,10 @@ fn english_requests_get_english_replies_with_units() {
     let out = d.deliver();
     let t = &out[0].text;
     assert!(t.starts_with("[Machine-generated, indicative only]"), "{t}");
-    assert!(t.contains("Premium: ") && t.contains("% of notional (") && t.contains(" CNY)"), "{t}");
+    assert!(
+        t.contains("Premium: ") && t.contains("% of notional (") && t.contains(" CNY)"),
+        "{t}"
+    );
     assert!(t.contains("Notional: 10,000,000 CNY"), "{t}");
     assert!(t.contains("(UTC+08:00)"), "{t}");
 }
@@ -340,14 +415,20 @@ fn market_data_changes_are_used_without_a_restart() {
     };
     assert_eq!((spot(&first), spot(&second)), (100.0, 104.0));
     // A broken file is not half-read: the quote fails with the file's error.
-    std::fs::write(super::market_file(&d.dir), "{\"markets\": {\"000300.SH\": {\"spot\": -1}}}")
-        .unwrap();
+    std::fs::write(
+        super::market_file(&d.dir),
+        "{\"markets\": {\"000300.SH\": {\"spot\": -1}}}",
+    )
+    .unwrap();
     let third = d.say("g1", 3, VANILLA).rfq_id.unwrap();
     let q = d.a.rfq_price(&third).unwrap();
     assert_eq!(q[0].status, "error");
     let detail = d.a.rfq_get(&ta, &third).unwrap();
     assert!(
-        detail.quote_details[0].detail["error"].as_str().unwrap().contains("markets.json"),
+        detail.quote_details[0].detail["error"]
+            .as_str()
+            .unwrap()
+            .contains("markets.json"),
         "{}",
         detail.quote_details[0].detail
     );
@@ -358,14 +439,22 @@ fn market_data_changes_are_used_without_a_restart() {
 fn the_cli_loop_queues_a_quote_without_a_chat() {
     let d = desk(|_| {});
     let (_, ta) = trader();
-    let detail = d
-        .a
-        .rfq_quote_local(&ta, "沪深300 12个月 平值看涨 名义本金1000万 期权费多少", "C001")
+    let detail =
+        d.a.rfq_quote_local(
+            &ta,
+            "沪深300 12个月 平值看涨 名义本金1000万 期权费多少",
+            "C001",
+        )
         .unwrap();
     assert_eq!(detail.rfq.channel, "cli");
     assert_eq!(detail.rfq.quotes[0].status, "pending");
     assert!(detail.quote_details[0].approval.is_some());
     // Its replies are recorded but never delivered.
-    assert!(detail.messages.iter().any(|m| m.kind == "ack" && m.status == "local"));
+    assert!(
+        detail
+            .messages
+            .iter()
+            .any(|m| m.kind == "ack" && m.status == "local")
+    );
     assert!(d.a.chat_claim("cli", 10).unwrap().is_empty());
 }

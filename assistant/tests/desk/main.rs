@@ -95,7 +95,9 @@ impl TestDesk {
 
     /// Receives a text message addressed to the bot in `chat`.
     pub fn say(&self, chat: &str, id: u32, text: &str) -> assistant::rfq::desk::Received {
-        self.a.chat_receive(&desk_actor(), msg(chat, id, text)).unwrap()
+        self.a
+            .chat_receive(&desk_actor(), msg(chat, id, text))
+            .unwrap()
     }
 
     /// Claims everything due on channel `tg`.

@@ -58,8 +58,15 @@ fn a_vanilla_is_priced_in_closed_form_with_the_margin_shown_apart() {
 fn a_client_selling_gets_the_fair_premium_less_the_margin() {
     let req = request("沪深300 12个月 平值看涨 名义本金1000万 客户卖出 期权费多少");
     let p = price("q2", &req, &market("000300.SH"), &conv(|_| {})).unwrap();
-    assert!((p.quote.client - (p.quote.fair - 0.30)).abs() < 1e-12, "{p:?}");
-    assert!(p.greeks.cash_delta > 0.0, "the desk buys the call: {:?}", p.greeks);
+    assert!(
+        (p.quote.client - (p.quote.fair - 0.30)).abs() < 1e-12,
+        "{p:?}"
+    );
+    assert!(
+        p.greeks.cash_delta > 0.0,
+        "the desk buys the call: {:?}",
+        p.greeks
+    );
 }
 
 #[test]
@@ -107,18 +114,31 @@ fn a_snowball_with_its_coupon_is_priced() {
     m.spot = 7.0;
     let p = price("q4", &req, &m, &conv(|c| c.autocall_engine = "pde".into())).unwrap();
     assert_eq!(p.quote.kind, QuoteKind::Premium);
-    assert!((p.quote.client - (p.quote.fair + 1.0)).abs() < 1e-9, "{:?}", p.quote);
+    assert!(
+        (p.quote.client - (p.quote.fair + 1.0)).abs() < 1e-9,
+        "{:?}",
+        p.quote
+    );
 }
 
 #[test]
 fn every_structure_builds_a_valid_product_with_the_conventions() {
     let c = conv(|_| {});
     for (msg, check) in [
-        ("上证50 二元看涨 行权价102 1个月 100万 赔付5%", "digital_call"),
-        ("中证500 鲨鱼鳍 看涨 敲出价 115 参与率 80% 6个月 1000万", "participation"),
+        (
+            "上证50 二元看涨 行权价102 1个月 100万 赔付5%",
+            "digital_call",
+        ),
+        (
+            "中证500 鲨鱼鳍 看涨 敲出价 115 参与率 80% 6个月 1000万",
+            "participation",
+        ),
         ("沪深300 障碍 看跌 行权价100 障碍80 6个月 1000万", "down"),
         ("沪深300 亚式看跌 平值 2个月 1000万", "arithmetic"),
-        ("中证500 凤凰 敲出103 敲入80 派息线80 12个月 1000万 票息多少", "memory"),
+        (
+            "中证500 凤凰 敲出103 敲入80 派息线80 12个月 1000万 票息多少",
+            "memory",
+        ),
     ] {
         let out = RfqParser::builtin().parse(msg, &ParseContext::from_iso("2026-01-05").unwrap());
         let req = &out.parse.requests[0];

@@ -73,9 +73,7 @@ pub async fn get(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Json<RfqDetail>, AppError> {
-    Ok(Json(
-        s.blocking(move |a| a.rfq_get(&ctx.actor, &id)).await?,
-    ))
+    Ok(Json(s.blocking(move |a| a.rfq_get(&ctx.actor, &id)).await?))
 }
 
 /// `POST /v1/rfq/chats` body.

@@ -73,9 +73,7 @@ impl ChatDesk for DeskBridge {
     }
 
     fn finish_outbound(&self, id: i64, outcome: SendOutcome) -> Result<(), DeskError> {
-        self.assistant
-            .chat_finish(id, outcome)
-            .map_err(desk_error)
+        self.assistant.chat_finish(id, outcome).map_err(desk_error)
     }
 
     fn recover(&self, channel: &str) -> Result<Vec<WorkTicket>, DeskError> {

@@ -72,11 +72,14 @@ fn stamp(path: &Path) -> Stamp {
     }
 }
 
+/// What was last read from a source, and from which files.
+type Cached<T> = Option<(Stamp, Result<Arc<T>, MarketDataError>)>;
+
 /// A JSON source re-read when its files change.
 struct Watched<T> {
     path: Option<PathBuf>,
     parse: fn(&Path) -> Result<T, MarketDataError>,
-    state: Mutex<Option<(Stamp, Result<Arc<T>, MarketDataError>)>>,
+    state: Mutex<Cached<T>>,
 }
 
 impl<T> Watched<T> {
@@ -145,10 +148,7 @@ fn read_markets(path: &Path) -> Result<Markets, MarketDataError> {
         };
         for (code, m) in entries {
             if let Some((_, other)) = by_code.get(&code) {
-                return Err(file_err(
-                    file,
-                    format!("{code} is also defined in {other}"),
-                ));
+                return Err(file_err(file, format!("{code} is also defined in {other}")));
             }
             by_code.insert(code, (m, name.clone()));
         }
@@ -219,7 +219,10 @@ fn read_book(path: &Path) -> Result<BTreeMap<String, BookExposure>, MarketDataEr
         .map_err(|e| file_err(path, format!("at {}: {}", e.path(), e.inner())))?;
     for (k, v) in &map {
         if !(v.delta.is_finite() && v.vega.is_finite()) {
-            return Err(file_err(path, format!("{k}: delta and vega must be finite")));
+            return Err(file_err(
+                path,
+                format!("{k}: delta and vega must be finite"),
+            ));
         }
     }
     Ok(map)
@@ -303,11 +306,7 @@ impl MarketData {
 
     /// What is loaded now.
     pub fn summary(&self) -> MarketDataSummary {
-        let source = self
-            .markets
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string());
+        let source = self.markets.path.as_ref().map(|p| p.display().to_string());
         match self.markets.current() {
             None => MarketDataSummary {
                 source,

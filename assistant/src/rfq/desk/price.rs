@@ -345,7 +345,8 @@ pub fn build(
                 OptionType::Call => "digital_call",
                 OptionType::Put => "digital_put",
             };
-            p["payoff"] = json!({"legs": [{"type": t, "strike": pct(strike()?), "cash": payout / 100.0}]});
+            p["payoff"] =
+                json!({"legs": [{"type": t, "strike": pct(strike()?), "cash": payout / 100.0}]});
         }
         Structure::Barrier => {
             let b = req.barrier_pct.ok_or(PriceError::Missing("a barrier"))?;
@@ -370,7 +371,11 @@ pub fn build(
             let opt = match req.option_type {
                 Some(o) => o,
                 None => {
-                    let o = if up { OptionType::Call } else { OptionType::Put };
+                    let o = if up {
+                        OptionType::Call
+                    } else {
+                        OptionType::Put
+                    };
                     notes.push(format!("shark fin without call/put: {}", o.as_str()));
                     o
                 }
@@ -389,7 +394,8 @@ pub fn build(
                     1.0
                 }
             };
-            p["payoff"] = json!({"legs": [{"type": opt.as_str(), "strike": pct(k), "participation": part}]});
+            p["payoff"] =
+                json!({"legs": [{"type": opt.as_str(), "strike": pct(k), "participation": part}]});
             p["barrier"] = json!({
                 "direction": if up { "up" } else { "down" },
                 "kind": "out",
@@ -406,7 +412,8 @@ pub fn build(
         }
         Structure::Asian => {
             p["payoff"] = json!({"legs": [leg(option()?, strike()?)]});
-            p["averaging"] = json!({"kind": "arithmetic", "schedule": {"frequency": conv.asian_fixings}});
+            p["averaging"] =
+                json!({"kind": "arithmetic", "schedule": {"frequency": conv.asian_fixings}});
             notes.push(format!("Asian: arithmetic {} fixings", conv.asian_fixings));
         }
         Structure::Snowball | Structure::Phoenix => {
@@ -530,7 +537,10 @@ pub fn price(
             let (c0, c1) = (0.0, 0.2);
             let v = |c: f64| -> Result<f64, PriceError> {
                 let p = kernels::solve::with_parameter(&product, SolveParameter::Coupon, c)?;
-                Ok(kernels::price(&p, market, &request(conv, structure, false))?.value_per_notional)
+                Ok(
+                    kernels::price(&p, market, &request(conv, structure, false))?
+                        .value_per_notional,
+                )
             };
             let (v0, v1) = (v(c0)?, v(c1)?);
             evaluations += 2;

@@ -51,7 +51,11 @@ pub fn language_name(lang: Language) -> &'static str {
 
 /// Parses [`language_name`].
 pub fn parse_language(s: &str) -> Language {
-    if s == "zh" { Language::Zh } else { Language::En }
+    if s == "zh" {
+        Language::Zh
+    } else {
+        Language::En
+    }
 }
 
 /// Sent at once when a request is being priced.
@@ -226,8 +230,20 @@ pub fn terms(req: &RfqRequest, lexicon: &Lexicon, conv: &Conventions) -> (String
         None => ("", ""),
     };
     let exercise = |zh_: bool| match (req.exercise, s) {
-        (Some(crate::rfq::Exercise::American), _) => if zh_ { "美式" } else { "American " },
-        (_, Structure::Vanilla) => if zh_ { "欧式" } else { "European " },
+        (Some(crate::rfq::Exercise::American), _) => {
+            if zh_ {
+                "美式"
+            } else {
+                "American "
+            }
+        }
+        (_, Structure::Vanilla) => {
+            if zh_ {
+                "欧式"
+            } else {
+                "European "
+            }
+        }
         _ => "",
     };
     zh.push_str(&format!(" {}{}{cp_zh}", exercise(true), structure_zh(s)));
@@ -330,7 +346,10 @@ pub fn quote(q: &QuoteText<'_>) -> String {
             };
             let line = match q.kind {
                 QuoteKind::Premium => {
-                    format!("期权费：名义本金的 {f}（约 {premium_amount} {}）", q.currency)
+                    format!(
+                        "期权费：名义本金的 {f}（约 {premium_amount} {}）",
+                        q.currency
+                    )
                 }
                 QuoteKind::Coupon => format!("年化票息：{f}"),
                 QuoteKind::KnockOut => format!("敲出价：期初价格的 {f}"),
@@ -350,10 +369,9 @@ pub fn quote(q: &QuoteText<'_>) -> String {
                 Side::ClientSells => "client sells",
             };
             let line = match q.kind {
-                QuoteKind::Premium => format!(
-                    "Premium: {f} of notional ({premium_amount} {})",
-                    q.currency
-                ),
+                QuoteKind::Premium => {
+                    format!("Premium: {f} of notional ({premium_amount} {})", q.currency)
+                }
                 QuoteKind::Coupon => format!("Coupon: {f} p.a."),
                 QuoteKind::KnockOut => format!("Knock-out level: {f} of the initial price"),
                 QuoteKind::Strike => format!("Strike: {f} of the initial price"),
