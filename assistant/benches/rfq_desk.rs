@@ -7,12 +7,15 @@
 //! - a 12M European vanilla, priced in closed form (target p99 < 100 ms);
 //! - a 12M snowball 103/75 whose coupon is solved on Monte Carlo with `BENCH_DESK_PATHS` paths
 //!   (default 100,000), CPU, with Greeks for the limit check (target p99 < 3 s on 2 cores);
-//!   `BENCH_DESK_ENGINE=pde` runs the PDE engine instead, for comparison.
+//!   `BENCH_DESK_ENGINE=pde` runs the PDE engine instead (the desk's default, `rfq.autocall_engine`).
 //!
 //! For each it prints p50/p99/max of: receive (archive, parse, acknowledgement queued: what the
 //! client waits for before "received, pricing"), price-and-queue, and the whole path; and the
 //! process's peak memory. The peer figure is the pricing core's own time for the same product
 //! (`pricing.elapsed_ms` of the payload), so the desk's overhead is the difference.
+//!
+//! Then the engine cross-check behind `rfq.autocall_engine`: the snowball's fair coupon and time
+//! on Monte Carlo (100k paths, and 1M paths as the reference) and on the PDE.
 
 use assistant::Assistant;
 use assistant::config::Config;
@@ -100,6 +103,43 @@ fn run(a: &Assistant, label: &str, text: &str, n: usize, chat: &str) {
     report("peer: core only", &mut core);
 }
 
+fn cross_check() {
+    use assistant::config::RfqConfig;
+    use assistant::rfq::desk::price::{Conventions, price};
+    use assistant::rfq::{ParseContext, RfqParser};
+    let out = RfqParser::builtin().parse(
+        "中证500 雪球 敲出103 敲入75 12个月 1000万 票息多少",
+        &ParseContext::from_iso("2026-01-05").expect("date"),
+    );
+    let req = &out.parse.requests[0];
+    let market = kernels::MarketSet::from_json("bench", MARKETS)
+        .expect("markets")
+        .get("000905.SH")
+        .expect("market")
+        .clone();
+    println!("snowball fair coupon by engine (the desk's conventions, 000905.SH, vol 22%)");
+    for (engine, paths) in [("mc", 100_000), ("mc", 1_000_000), ("pde", 0)] {
+        let conv = Conventions::from_config(&RfqConfig {
+            autocall_engine: engine.into(),
+            mc_paths: paths.max(2),
+            ..RfqConfig::default()
+        });
+        let t = Instant::now();
+        let p = price("bench", req, &market, &conv).expect("price");
+        println!(
+            "  {engine:<3} {:>9}  fair coupon {:>8.4}% p.a.  value s.e. {:.4}% of notional  {:>8.1} ms",
+            if paths > 0 {
+                format!("{paths} paths")
+            } else {
+                "grid".into()
+            },
+            p.quote.fair,
+            p.std_error_pct,
+            ms(t.elapsed())
+        );
+    }
+}
+
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("markets.json"), MARKETS).expect("market file");
@@ -153,6 +193,7 @@ fn main() {
         env_or("BENCH_DESK_N_SNOWBALL", 20),
         "s",
     );
+    cross_check();
     if let Some(kib) = peak_rss_kib() {
         println!("peak RSS {:.1} MiB", kib as f64 / 1024.0);
     }

@@ -72,7 +72,7 @@ fn a_client_selling_gets_the_fair_premium_less_the_margin() {
 #[test]
 fn a_snowball_coupon_is_solved_fair_and_with_margin() {
     let req = request("中证500 雪球 敲出103 敲入75 12个月 1000万 票息多少");
-    let c = conv(|_| {});
+    let c = conv(|c| c.autocall_engine = "mc".into());
     let m = market("000905.SH");
     let p = price("q3", &req, &m, &c).unwrap();
     assert_eq!(p.quote.kind, QuoteKind::Coupon);

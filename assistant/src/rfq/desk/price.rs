@@ -35,6 +35,10 @@
 //! exactly linear in the value (the same paths price every coupon), so two pricings give both;
 //! other terms are found with the core's Brent solver, once for each.
 //!
+//! Engines: closed forms where they exist (vanillas, digitals, barriers with continuous
+//! monitoring), the PDE for autocallables by default (`rfq.autocall_engine`; Monte Carlo with
+//! `rfq.mc_paths` on request), Monte Carlo for arithmetic Asians.
+//!
 //! Greeks are the desk's (the side it would hold): cash delta `Δ·S` and vega per vol point
 //! `∂V/∂σ / 100`, in the notional's currency, at the client's terms; they feed the exposure
 //! limits.

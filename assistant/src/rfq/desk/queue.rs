@@ -68,6 +68,30 @@ impl Stored {
     }
 }
 
+/// Sets a request still being priced to what its quotes came to: `quoted` if any is in the
+/// queue, else `blocked` if any was blocked, else `failed`.
+fn settle(tx: &mut WriteTx<'_>, rfq_id: &str) -> Result<()> {
+    let (status, queued, blocked): (String, i64, i64) = tx.conn().query_row(
+        "SELECT r.status,
+                COALESCE(SUM(q.status NOT IN ('blocked', 'error')), 0),
+                COALESCE(SUM(q.status = 'blocked'), 0)
+         FROM rfqs r LEFT JOIN rfq_quotes q ON q.rfq_id = r.id WHERE r.id = ?1",
+        [rfq_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    if status != rfq_status::PRICING {
+        return Ok(());
+    }
+    let to = if queued > 0 {
+        rfq_status::QUOTED
+    } else if blocked > 0 {
+        rfq_status::BLOCKED
+    } else {
+        rfq_status::FAILED
+    };
+    set_rfq_status(tx, rfq_id, to, None)
+}
+
 /// One request priced (or why not), ready to be written.
 type Inputs = std::result::Result<((Priced, MarketView), BookExposure), String>;
 
@@ -119,6 +143,7 @@ impl Assistant {
                 .map(|n| n > 0)
             })
         };
+        let last = parse.requests.len().saturating_sub(1);
         for (idx, req) in parse.requests.iter().enumerate() {
             if done(idx)? {
                 continue;
@@ -151,36 +176,28 @@ impl Assistant {
                 }
                 match inputs {
                     Ok(((priced, view), book)) => {
-                        self.write_quote(tx, &rfq, idx, req, &qid, priced, view, book)
+                        self.write_quote(tx, &rfq, idx, req, &qid, priced, view, book)?
                     }
-                    Err(e) => self.quote_error(tx, &rfq, idx, req, &qid, &e),
+                    Err(e) => self.quote_error(tx, &rfq, idx, req, &qid, &e)?,
                 }
+                // The last quote settles the request in the same transaction (one commit less
+                // on the way to the queue).
+                if idx == last {
+                    settle(tx, rfq_id)?;
+                }
+                Ok::<_, AssistantError>(())
             })?;
         }
-        let summaries = self.quote_summaries(rfq_id)?;
-        let status = if summaries
-            .iter()
-            .any(|q| q.status != quote_status::BLOCKED && q.status != quote_status::ERROR)
-        {
-            rfq_status::QUOTED
-        } else if summaries.iter().any(|q| q.status == quote_status::BLOCKED) {
-            rfq_status::BLOCKED
-        } else {
-            rfq_status::FAILED
-        };
-        self.store.write(&actor, |tx| {
-            let current: Option<String> = tx
-                .conn()
-                .query_row("SELECT status FROM rfqs WHERE id = ?1", [rfq_id], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if current.as_deref() == Some(rfq_status::PRICING) {
-                set_rfq_status(tx, rfq_id, status, None)?;
-            }
-            Ok::<_, AssistantError>(())
+        let pricing = self.store.read(|c| {
+            c.query_row("SELECT status FROM rfqs WHERE id = ?1", [rfq_id], |r| {
+                r.get::<_, String>(0)
+            })
+            .map(|s| s == rfq_status::PRICING)
         })?;
-        Ok(summaries)
+        if pricing {
+            self.store.write(&actor, |tx| settle(tx, rfq_id))?;
+        }
+        self.quote_summaries(rfq_id)
     }
 
     /// The desk's exposure on `underlying` before a new quote: the book plus quotes pending,
