@@ -22,4 +22,5 @@
 //!   flattens both documents into (path, value) facts with array indices and hashing noise
 //!   removed (see [`fpml::compare`]).
 
+pub mod cdm;
 pub mod document;
