@@ -139,6 +139,11 @@ impl CdmSchemas {
         self.files.len()
     }
 
+    /// The raw schema of one type, by file stem (`cdm-base-datetime-AdjustableDate`).
+    pub fn schema(&self, type_name: &str) -> Option<&Value> {
+        self.files.get(&format!("{type_name}.schema.json"))
+    }
+
     /// Whether the directory held no schema at all.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()

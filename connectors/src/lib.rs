@@ -24,3 +24,4 @@
 
 pub mod cdm;
 pub mod document;
+pub mod fpml;
