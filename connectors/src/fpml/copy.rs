@@ -8,7 +8,7 @@
 //!   `{"value": …, "meta": {"scheme": …}}` (scheme from the FpML `…Scheme` attribute); a
 //!   `ReferenceWithMeta*` type becomes `{"externalReference": href}`; an enum or a scalar
 //!   becomes the typed text (integers, numbers, booleans parsed); anything else recurses.
-//! - an FpML `id` attribute becomes `meta.externalKey` where the CDM type has a `meta`.
+//! - an FpML `id` attribute on an element copied as an object becomes `meta.externalKey`.
 //! - FpML's `businessCentersReference` beside `businessDayConvention` goes under the CDM
 //!   `businessCenters` object; an FpML adjustable date given where CDM expects an
 //!   `AdjustableOrRelativeDate` is wrapped in `adjustableDate`.
@@ -94,9 +94,7 @@ impl<'s> Copier<'s> {
                 props.get("adjustableDate").map(|p| self.kind(p))
         {
             out.insert("adjustableDate".into(), self.object(node, inner));
-            if let Some(id) = node.attribute("id")
-                && props.contains_key("meta")
-            {
+            if let Some(id) = node.attribute("id") {
                 out.insert("meta".into(), serde_json::json!({ "externalKey": id }));
             }
             return Value::Object(out);
@@ -130,9 +128,9 @@ impl<'s> Copier<'s> {
                 out.insert(name.to_owned(), v);
             }
         }
-        if let Some(id) = node.attribute("id")
-            && props.contains_key("meta")
-        {
+        // Keyed CDM types do not list `meta` among their schema properties, so every object
+        // keeps its FpML id.
+        if let Some(id) = node.attribute("id") {
             let meta = out
                 .entry("meta")
                 .or_insert_with(|| Value::Object(Map::new()));
@@ -223,5 +221,27 @@ pub(crate) trait LocalName {
 impl LocalName for Node<'_, '_> {
     fn has_tag_name_local(&self, name: &str) -> bool {
         self.is_element() && self.tag_name().name() == name
+    }
+}
+
+/// Maps an FpML coded value onto a CDM enum: the value itself when the enum has it, else the one
+/// enum value it is a prefix of (`ISDA2002Equity` → `ISDA2002EquityDerivatives`), else the value
+/// unchanged (schema validation then names it).
+pub(crate) fn enum_value(schemas: &CdmSchemas, enum_type: &str, raw: &str) -> String {
+    let Some(values) = schemas
+        .schema(enum_type)
+        .and_then(|s| s.get("enum"))
+        .and_then(Value::as_array)
+    else {
+        return raw.to_owned();
+    };
+    let values: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
+    if values.contains(&raw) {
+        return raw.to_owned();
+    }
+    let prefixed: Vec<&&str> = values.iter().filter(|v| v.starts_with(raw)).collect();
+    match prefixed.as_slice() {
+        [one] => (**one).to_owned(),
+        _ => raw.to_owned(),
     }
 }

@@ -156,11 +156,22 @@ pub fn fpml_to_cdm(xml: &str, schemas: &CdmSchemas) -> Result<(Value, Vec<Proble
         "party".into(),
         Value::Array(parties.iter().map(|p| party(*p)).collect()),
     );
+    let mut details = Map::new();
     if let Some(d) = child(trade, "documentation") {
         let docs = documentation(&ctx, d);
         if !docs.is_empty() {
-            trade_json.insert("contractDetails".into(), json!({ "documentation": docs }));
+            details.insert("documentation".into(), Value::Array(docs));
         }
+    }
+    if let Some(law) = child(trade, "governingLaw") {
+        let mut v = json!({ "value": text(law) });
+        if let Some(s) = scheme_of(law) {
+            v["meta"] = json!({ "scheme": s });
+        }
+        details.insert("governingLaw".into(), v);
+    }
+    if !details.is_empty() {
+        trade_json.insert("contractDetails".into(), Value::Object(details));
     }
     let mut state = Map::new();
     state.insert("trade".into(), Value::Object(trade_json));
@@ -414,16 +425,23 @@ fn documentation(ctx: &Ctx, d: Node) -> Vec<Value> {
     if let Some(ma) = child(d, "masterAgreement") {
         let mut name = json!({ "agreementType": "MasterAgreement" });
         if let Some(t) = child(ma, "masterAgreementType") {
-            let raw = text(t);
-            let value = if raw == "ISDA" { "ISDAMaster" } else { raw };
+            let value = copy::enum_value(
+                ctx.copier.schemas,
+                "cdm-legaldocumentation-master-MasterAgreementTypeEnum",
+                text(t),
+            );
             let mut mt = json!({ "value": value });
             if let Some(s) = scheme_of(t) {
                 mt["meta"] = json!({ "scheme": s });
             }
             name["masterAgreementType"] = mt;
         }
+        let mut id = json!({ "agreementName": name });
+        if let Some(v) = text_at(ma, "masterAgreementVersion") {
+            id["vintage"] = number(v);
+        }
         let mut doc = json!({
-            "legalAgreementIdentification": { "agreementName": name },
+            "legalAgreementIdentification": id,
             "contractualParty": parties.clone(),
         });
         if let Some(date) = text_at(ma, "masterAgreementDate") {
@@ -436,17 +454,20 @@ fn documentation(ctx: &Ctx, d: Node) -> Vec<Value> {
         if let Some(t) = child(mc, "masterConfirmationType") {
             name["masterConfirmationType"] = json!({ "value": text(t) });
         }
-        let mut doc = json!({
-            "legalAgreementIdentification": { "agreementName": name },
-            "contractualParty": parties.clone(),
-        });
+        let mut doc = json!({ "legalAgreementIdentification": { "agreementName": name } });
         if let Some(date) = text_at(mc, "masterConfirmationDate") {
             doc["agreementDate"] = json!(date);
         }
         out.push(doc);
     }
     let defs: Vec<Value> = children(d, "contractualDefinitions")
-        .map(|c| json!({ "value": text(c) }))
+        .map(|c| {
+            json!({ "value": copy::enum_value(
+                ctx.copier.schemas,
+                "cdm-legaldocumentation-common-ContractualDefinitionsEnum",
+                text(c),
+            ) })
+        })
         .collect();
     let matrices: Vec<Value> = children(d, "contractualMatrix")
         .filter_map(|m| {

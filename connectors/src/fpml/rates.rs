@@ -19,7 +19,7 @@ const EXERCISE_TERMS: &str = "cdm-product-template-ExerciseTerms";
 /// `InterestRate_IRSwap_FixedFloat_OIS`).
 const OIS_MARKERS: &[&str] = &[
     "OIS", "SOFR", "SONIA", "ESTR", "€STR", "EONIA", "TONA", "TONAR", "SARON", "CORRA", "AONIA",
-    "FEDFUND", "Fed Funds", "FedFunds", "HONIA", "SORA", "CNREPOFIX", "SHIR", "THOR",
+    "FEDFUND", "Fed Funds", "FedFunds", "HONIA", "SORA", "SHIR", "THOR",
 ];
 
 /// What one swap stream turned out to be, for qualification.
@@ -220,10 +220,7 @@ fn settlement_provision(ctx: &Ctx, prov: Node) -> Value {
         t.insert("settlementType".into(), json!("Cash"));
         let mut cash = Map::new();
         if let Some(opt) = child(nd, "settlementRateOption") {
-            let mut o = json!({ "value": text(opt) });
-            if let Some(s) = super::scheme_of(opt) {
-                o["meta"] = json!({ "scheme": s });
-            }
+            let o = json!({ "value": text(opt) });
             cash.insert(
                 "valuationMethod".into(),
                 json!({ "valuationSource": { "settlementRateOption": { "settlementRateOption": o } } }),
