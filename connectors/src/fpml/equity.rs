@@ -293,12 +293,340 @@ fn equity_exercise_terms(
     Some(terms)
 }
 
-pub(crate) fn return_swap<'a, 'i>(_ctx: &mut Ctx, _n: Node<'a, 'i>) -> Mapped<'a, 'i> {
-    Mapped {
-        qualifier: None,
-        economic_terms: json!({}),
-        premiums: vec![],
+pub(crate) fn return_swap<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mapped<'a, 'i> {
+    let mut terms = Map::new();
+    let mut payouts = Vec::new();
+    let mut kind = UnderlyerKind::Other;
+    let mut return_type = None;
+    // Notional amounts by FpML id, so that an interest leg's relative notional points at the
+    // return leg's quantity.
+    let mut notional_keys: Vec<(String, String)> = Vec::new();
+    for leg in swap.children().filter(|n| n.is_element()) {
+        match leg.tag_name().name() {
+            "returnLeg" => {
+                for d in ["effectiveDate", "terminationDate"] {
+                    if let Some(n) = child(leg, d)
+                        && !terms.contains_key(d)
+                    {
+                        terms.insert(
+                            d.into(),
+                            ctx.copy(n, "cdm-base-datetime-AdjustableOrRelativeDate"),
+                        );
+                    }
+                }
+                let (payout, k, rt) = return_leg(ctx, leg, &mut notional_keys);
+                kind = k;
+                return_type = return_type.or(rt);
+                payouts.push(json!({ "PerformancePayout": payout }));
+            }
+            "interestLeg" => {
+                payouts.push(json!({ "InterestRatePayout": interest_leg(ctx, leg, &notional_keys) }));
+            }
+            _ => {}
+        }
     }
+    terms.insert("payout".into(), Value::Array(payouts));
+    if swap
+        .parent()
+        .is_some_and(|t| child(t, "calculationAgent").is_some())
+    {
+        terms.insert(
+            "calculationAgent".into(),
+            json!({ "calculationAgentParty": "CalculationAgentIndependent" }),
+        );
+    }
+    let performance = if return_type == Some("Price") {
+        "PriceReturnBasicPerformance"
+    } else {
+        "TotalReturnBasicPerformance"
+    };
+    let qualifier = match kind {
+        UnderlyerKind::Share => Some(format!("EquitySwap_{performance}_SingleName")),
+        UnderlyerKind::Index => Some(format!("EquitySwap_{performance}_Index")),
+        UnderlyerKind::Basket => Some(format!("EquitySwap_{performance}_Basket")),
+        UnderlyerKind::Other => None,
+    };
+    Mapped {
+        qualifier: qualifier.map(|q| &*Box::leak(q.into_boxed_str())),
+        economic_terms: Value::Object(terms),
+        premiums: children(swap, "premium").collect(),
+    }
+}
+
+/// The text of a currency element or of the element a `currencyReference` points at.
+fn leg_currency<'a>(leg: Node<'a, '_>, holder: &str) -> Option<&'a str> {
+    let h = child(leg, holder)?;
+    if let Some(c) = child(h, "currency") {
+        return Some(text(c));
+    }
+    let href = child(h, "currencyReference")?.attribute("href")?;
+    leg.document()
+        .descendants()
+        .find(|n| n.attribute("id") == Some(href))
+        .map(text)
+}
+
+fn return_leg<'a>(
+    ctx: &mut Ctx,
+    leg: Node<'a, '_>,
+    notional_keys: &mut Vec<(String, String)>,
+) -> (Value, UnderlyerKind, Option<&'a str>) {
+    let mut p = Map::new();
+    p.insert(
+        "payerReceiver".into(),
+        json!({
+            "payer": ctx.role_of(child(leg, "payerPartyReference")),
+            "receiver": ctx.role_of(child(leg, "receiverPartyReference")),
+        }),
+    );
+    let ror = child(leg, "rateOfReturn");
+    let notional = at(leg, "notional/notionalAmount");
+    let qkey = ctx.key("quantity");
+    let mut pq = json!({ "quantitySchedule": address(&qkey) });
+    if let Some(r) = ror.and_then(|r| text_at(r, "notionalReset")) {
+        pq["reset"] = json!(r == "true");
+    }
+    if let Some(id) = notional.and_then(|n| n.attribute("id")) {
+        pq["meta"] = json!({ "externalKey": id });
+        notional_keys.push((id.to_owned(), qkey.clone()));
+    }
+    p.insert("priceQuantity".into(), pq);
+    let ccy = leg_currency(leg, "amount");
+    let mut st = Map::new();
+    if let Some(t) = text_at(leg, "settlementType") {
+        st.insert("settlementType".into(), json!(t));
+    } else if at(leg, "amount/cashSettlement").map(text) == Some("true") {
+        st.insert("settlementType".into(), json!("Cash"));
+    }
+    if let Some(c) = ccy {
+        st.insert("settlementCurrency".into(), json!({ "value": c }));
+    }
+    p.insert("settlementTerms".into(), Value::Object(st));
+    if let Some(r) = ror {
+        let mut vd = Map::new();
+        for (fpml, cdm, dates) in [
+            ("valuationPriceInterim", "interimValuationDate", "valuationDates"),
+            ("valuationPriceFinal", "finalValuationDate", "valuationDate"),
+        ] {
+            let Some(v) = child(r, fpml) else { continue };
+            let mut m = Map::new();
+            if let Some(d) = text_at(v, "determinationMethod") {
+                m.insert("determinationMethod".into(), json!(d));
+            }
+            if let Some(rules) = child(v, "valuationRules") {
+                if let Some(d) = child(rules, dates) {
+                    let ty = if dates == "valuationDates" {
+                        "cdm-base-datetime-AdjustableRelativeOrPeriodicDates"
+                    } else {
+                        "cdm-base-datetime-AdjustableOrRelativeDate"
+                    };
+                    m.insert(dates.into(), ctx.copy(d, ty));
+                }
+                if let Some(t) = text_at(rules, "valuationTimeType") {
+                    m.insert("valuationTimeType".into(), json!(t));
+                }
+            }
+            vd.insert(cdm.into(), Value::Object(m));
+        }
+        if !vd.is_empty() {
+            p.insert("valuationDates".into(), Value::Object(vd));
+        }
+    }
+    let okey = ctx.key("observable");
+    let (observable, kind) = match child(leg, "underlyer") {
+        Some(u) => underlyer(ctx, u),
+        None => (json!({}), UnderlyerKind::Other),
+    };
+    p.insert("underlier".into(), json!({ "Observable": address(&okey) }));
+    if let Some(fx) = child(leg, "fxFeature")
+        && let Some(rc) = child(fx, "referenceCurrency")
+    {
+        let mut v = json!({ "value": text(rc) });
+        if let Some(id) = rc.attribute("id") {
+            v["meta"] = json!({ "externalKey": id });
+        }
+        p.insert("fxFeature".into(), json!([{ "referenceCurrency": v }]));
+    }
+    let ret = child(leg, "return");
+    let return_type = ret.and_then(|r| text_at(r, "returnType"));
+    let mut rt = Map::new();
+    if let Some(t) = return_type {
+        rt.insert("priceReturnTerms".into(), json!({ "returnType": t }));
+    }
+    let mut div = Map::new();
+    if let Some(r) = at(leg, "underlyer/singleUnderlyer/dividendPayout/dividendPayoutRatio") {
+        div.insert("dividendPayoutRatio".into(), json!([{ "totalRatio": number(text(r)) }]));
+    }
+    if let Some(dc) = ret.and_then(|r| child(r, "dividendConditions")) {
+        if let Some(v) = text_at(dc, "dividendReinvestment") {
+            div.insert("dividendReinvestment".into(), json!(v == "true"));
+        }
+        for f in ["dividendEntitlement", "excessDividendAmount"] {
+            if let Some(v) = text_at(dc, f) {
+                div.insert(f.into(), json!(v));
+            }
+        }
+        if let Some(m) = text_at(dc, "determinationMethod") {
+            div.insert("dividendCurrency".into(), json!({ "determinationMethod": m }));
+        } else if let Some(c) = text_at(dc, "currency") {
+            div.insert("dividendCurrency".into(), json!({ "currency": { "value": c } }));
+        }
+        let mut period = Map::new();
+        if let Some(h) = child(dc, "dividendPeriodEffectiveDate").and_then(|n| n.attribute("href")) {
+            period.insert("startDate".into(), json!({ "dividendDate": { "externalReference": h } }));
+        }
+        if let Some(h) = child(dc, "dividendPeriodEndDate").and_then(|n| n.attribute("href")) {
+            period.insert("endDate".into(), json!({ "dividendDate": { "externalReference": h } }));
+        }
+        if let Some(r) = at(dc, "dividendPaymentDate/dividendDateReference") {
+            period.insert(
+                "dividendPaymentDate".into(),
+                json!({ "dividendDateReference": { "dateReference": text(r) } }),
+            );
+        }
+        if !period.is_empty() {
+            div.insert("dividendPeriod".into(), json!([period]));
+        }
+    }
+    if !div.is_empty() {
+        rt.insert("dividendReturnTerms".into(), Value::Object(div));
+    }
+    if !rt.is_empty() {
+        p.insert("returnTerms".into(), Value::Object(rt));
+    }
+    // The trade lot: initial price, open units, notional, the underlier.
+    let mut lot = Map::new();
+    if let Some(price) = ror.and_then(|r| at(r, "initialPrice/netPrice")) {
+        let pkey = ctx.key("price");
+        let mut v = json!({ "value": number(text_at(price, "amount").unwrap_or("0")) });
+        if let Some(c) = text_at(price, "currency") {
+            v["unit"] = json!({ "currency": { "value": c } });
+        }
+        if kind == UnderlyerKind::Share {
+            v["perUnitOf"] = json!({ "financialUnit": "Share" });
+        } else if kind == UnderlyerKind::Index {
+            v["perUnitOf"] = json!({ "financialUnit": "IndexUnit" });
+        }
+        v["priceType"] = json!("AssetPrice");
+        if let Some(e) = text_at(price, "priceExpression") {
+            v["priceExpression"] = json!(e);
+        }
+        lot.insert("price".into(), json!([located(v, &pkey)]));
+    }
+    let notional_ccy = notional.and_then(|n| text_at(n, "currency"));
+    let mut quantities = Vec::new();
+    if let Some(u) = at(leg, "underlyer/singleUnderlyer/openUnits") {
+        let key = ctx.key("quantity");
+        let mut q = json!({ "value": number(text(u)) });
+        if let Some(c) = notional_ccy {
+            q["unit"] = json!({ "currency": { "value": c } });
+        }
+        quantities.push(located(q, &key));
+    }
+    if let Some(n) = notional.and_then(money) {
+        quantities.push(located(n, &qkey));
+    }
+    lot.insert("quantity".into(), Value::Array(quantities));
+    lot.insert("observable".into(), located(observable, &okey));
+    ctx.lots.push(Value::Object(lot));
+    if let Some(adj) = text_at(leg, "notionalAdjustments") {
+        ctx.trade_extra.insert("adjustment".into(), json!(adj));
+    }
+    (Value::Object(p), kind, return_type)
+}
+
+fn interest_leg(ctx: &mut Ctx, leg: Node, notional_keys: &[(String, String)]) -> Value {
+    let mut p = Map::new();
+    p.insert(
+        "payerReceiver".into(),
+        json!({
+            "payer": ctx.role_of(child(leg, "payerPartyReference")),
+            "receiver": ctx.role_of(child(leg, "receiverPartyReference")),
+        }),
+    );
+    let ccy = leg_currency(leg, "interestAmount");
+    let mut lot = Map::new();
+    if let Some(rel) = at(leg, "notional/relativeNotionalAmount").and_then(|n| n.attribute("href")) {
+        let key = notional_keys
+            .iter()
+            .find(|(id, _)| id == rel)
+            .map(|(_, k)| k.clone())
+            .unwrap_or_else(|| ctx.key("quantity"));
+        p.insert(
+            "priceQuantity".into(),
+            json!({ "quantitySchedule": address(&key), "quantityReference": { "externalReference": rel } }),
+        );
+    } else if let Some(n) = at(leg, "notional/notionalAmount") {
+        let key = ctx.key("quantity");
+        p.insert("priceQuantity".into(), json!({ "quantitySchedule": address(&key) }));
+        if let Some(m) = money(n) {
+            lot.insert("quantity".into(), json!([located(m, &key)]));
+        }
+    }
+    let calc = child(leg, "interestCalculation");
+    if let Some(c) = calc {
+        if let Some(f) = child(c, "floatingRateCalculation") {
+            let ikey = ctx.key("InterestRateIndex");
+            let okey = ctx.key("observable");
+            let mut spec = json!({ "rateOption": address(&ikey) });
+            if let Some(sp) = child(f, "spreadSchedule") {
+                let pkey = ctx.key("price");
+                spec["spreadSchedule"] = json!({ "price": address(&pkey) });
+                lot.insert(
+                    "price".into(),
+                    json!([located(json!({
+                        "value": number(text_at(sp, "initialValue").unwrap_or("0")),
+                        "unit": { "currency": { "value": ccy } },
+                        "perUnitOf": { "currency": { "value": ccy } },
+                        "priceType": "InterestRate",
+                        "arithmeticOperator": "Add",
+                    }), &pkey)]),
+                );
+            }
+            p.insert("rateSpecification".into(), json!({ "FloatingRateSpecification": spec }));
+            let index = text_at(f, "floatingRateIndex").unwrap_or_default();
+            let mut fri = json!({
+                "identifier": [ { "identifier": { "value": index }, "identifierType": "Other" } ],
+                "assetClass": "InterestRate",
+                "floatingRateIndex": { "value": index },
+            });
+            if let Some(t) = child(f, "indexTenor") {
+                fri["indexTenor"] = json!({
+                    "periodMultiplier": number(text_at(t, "periodMultiplier").unwrap_or("0")),
+                    "period": text_at(t, "period"),
+                });
+            }
+            lot.insert(
+                "observable".into(),
+                located(
+                    json!({ "Index": { "InterestRateIndex": located(json!({ "FloatingRateIndex": fri }), &ikey) } }),
+                    &okey,
+                ),
+            );
+        } else if let Some(f) = child(c, "fixedRate") {
+            let pkey = ctx.key("price");
+            p.insert(
+                "rateSpecification".into(),
+                json!({ "FixedRateSpecification": { "rateSchedule": { "price": address(&pkey) } } }),
+            );
+            lot.insert(
+                "price".into(),
+                json!([located(json!({
+                    "value": number(text(f)),
+                    "unit": { "currency": { "value": ccy } },
+                    "perUnitOf": { "currency": { "value": ccy } },
+                    "priceType": "InterestRate",
+                }), &pkey)]),
+            );
+        }
+        if let Some(d) = text_at(c, "dayCountFraction") {
+            p.insert("dayCountFraction".into(), json!({ "value": d }));
+        }
+    }
+    if !lot.is_empty() {
+        ctx.lots.push(Value::Object(lot));
+    }
+    Value::Object(p)
 }
 
 pub(crate) fn commodity_option<'a, 'i>(_ctx: &mut Ctx, _n: Node<'a, 'i>) -> Mapped<'a, 'i> {

@@ -173,6 +173,9 @@ pub fn fpml_to_cdm(xml: &str, schemas: &CdmSchemas) -> Result<(Value, Vec<Proble
     if !details.is_empty() {
         trade_json.insert("contractDetails".into(), Value::Object(details));
     }
+    for (k, v) in std::mem::take(&mut ctx.trade_extra) {
+        trade_json.insert(k, v);
+    }
     let mut state = Map::new();
     state.insert("trade".into(), Value::Object(trade_json));
     let transfers: Vec<Value> = mapped
@@ -203,6 +206,8 @@ pub(crate) struct Ctx<'s> {
     lots: Vec<Value>,
     problems: Vec<Problem>,
     next_key: usize,
+    /// Trade-level properties a product mapper sets (`adjustment`).
+    trade_extra: Map<String, Value>,
 }
 
 impl<'s> Ctx<'s> {
@@ -237,6 +242,7 @@ impl<'s> Ctx<'s> {
             lots: Vec::new(),
             problems: Vec::new(),
             next_key: 0,
+            trade_extra: Map::new(),
         }
     }
 
