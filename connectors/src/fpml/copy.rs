@@ -225,7 +225,7 @@ impl LocalName for Node<'_, '_> {
 }
 
 /// Maps an FpML coded value onto a CDM enum: the value itself when the enum has it, else the one
-/// enum value it is a prefix of (`ISDA2002Equity` → `ISDA2002EquityDerivatives`), else the value
+/// shortest enum value it is a prefix of (`ISDA2002Equity` → `ISDA2002EquityDerivatives`), else the value
 /// unchanged (schema validation then names it).
 pub(crate) fn enum_value(schemas: &CdmSchemas, enum_type: &str, raw: &str) -> String {
     let Some(values) = schemas
@@ -239,9 +239,11 @@ pub(crate) fn enum_value(schemas: &CdmSchemas, enum_type: &str, raw: &str) -> St
     if values.contains(&raw) {
         return raw.to_owned();
     }
-    let prefixed: Vec<&&str> = values.iter().filter(|v| v.starts_with(raw)).collect();
-    match prefixed.as_slice() {
-        [one] => (**one).to_owned(),
-        _ => raw.to_owned(),
-    }
+    // Several candidates: the shortest is the plain one (`ISDA` → `ISDAMaster`, not
+    // `ISDAFIA-CDEA`).
+    values
+        .iter()
+        .filter(|v| v.starts_with(raw))
+        .min_by_key(|v| v.len())
+        .map_or_else(|| raw.to_owned(), |v| (*v).to_owned())
 }

@@ -26,11 +26,29 @@ pub(crate) enum UnderlyerKind {
     Other,
 }
 
+/// CDM `AssetIdTypeEnum` values an FpML instrument-id scheme can name directly.
+const ASSET_ID_TYPES: &[&str] = &[
+    "BBGID", "BBGTICKER", "CUSIP", "FIGI", "ISIN", "RIC", "SEDOL", "Sicovam", "Valoren",
+    "Wertpapier", "REDID",
+];
+
+/// The identifier type for an instrument-id scheme: the scheme itself when it is a CDM asset-id
+/// type (`RIC`, `ISIN`…), else `Other`.
+fn id_type(scheme: Option<&str>) -> &'static str {
+    let Some(s) = scheme else { return "Other" };
+    let last = s.rsplit(['/', ':', '#']).next().unwrap_or(s);
+    ASSET_ID_TYPES
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(s) || t.eq_ignore_ascii_case(last))
+        .copied()
+        .unwrap_or("Other")
+}
+
 /// Identifiers of an FpML underlying asset: instrument ids (`Other`) then the description
 /// (`Name`).
 fn identifiers(asset: Node) -> Vec<Value> {
     let mut ids: Vec<Value> = children(asset, "instrumentId")
-        .map(|i| json!({ "identifier": field(i), "identifierType": "Other" }))
+        .map(|i| json!({ "identifier": field(i), "identifierType": id_type(scheme_of(i)) }))
         .collect();
     if let Some(d) = child(asset, "description") {
         ids.push(json!({ "identifier": { "value": text(d) }, "identifierType": "Name" }));
@@ -432,6 +450,22 @@ fn return_leg<'a>(
             p.insert("valuationDates".into(), Value::Object(vd));
         }
     }
+    if let Some(pd) = ror.and_then(|r| child(r, "paymentDates")) {
+        let mut sched = Map::new();
+        if let Some(i) = child(pd, "paymentDatesInterim") {
+            sched.insert(
+                "interimPaymentDates".into(),
+                json!([ctx.copy(i, "cdm-base-datetime-AdjustableRelativeOrPeriodicDates")]),
+            );
+        }
+        if let Some(f) = child(pd, "paymentDateFinal") {
+            sched.insert(
+                "finalPaymentDate".into(),
+                ctx.copy(f, "cdm-base-datetime-AdjustableOrRelativeDate"),
+            );
+        }
+        p.insert("paymentDates".into(), json!({ "paymentDateSchedule": sched }));
+    }
     let okey = ctx.key("observable");
     let (observable, kind) = match child(leg, "underlyer") {
         Some(u) => underlyer(ctx, u),
@@ -561,6 +595,32 @@ fn interest_leg(ctx: &mut Ctx, leg: Node, notional_keys: &[(String, String)]) ->
         p.insert("priceQuantity".into(), json!({ "quantitySchedule": address(&key) }));
         if let Some(m) = money(n) {
             lot.insert("quantity".into(), json!([located(m, &key)]));
+        }
+    }
+    if let Some(cpd) = child(leg, "interestLegCalculationPeriodDates") {
+        let mut dates = Map::new();
+        for d in ["effectiveDate", "terminationDate"] {
+            if let Some(n) = child(cpd, d) {
+                dates.insert(d.into(), ctx.copy(n, "cdm-base-datetime-AdjustableOrRelativeDate"));
+            }
+        }
+        if let Some(id) = cpd.attribute("id") {
+            dates.insert("meta".into(), json!({ "externalKey": id }));
+        }
+        p.insert("calculationPeriodDates".into(), Value::Object(dates));
+        if let Some(pd) = child(cpd, "interestLegPaymentDates") {
+            p.insert(
+                "paymentDates".into(),
+                json!({ "paymentDateSchedule": { "interimPaymentDates": [
+                    ctx.copy(pd, "cdm-base-datetime-AdjustableRelativeOrPeriodicDates")
+                ] } }),
+            );
+        }
+        if let Some(rd) = child(cpd, "interestLegResetDates") {
+            p.insert(
+                "resetDates".into(),
+                ctx.copy(rd, "cdm-product-common-schedule-ResetDates"),
+            );
         }
     }
     let calc = child(leg, "interestCalculation");
