@@ -47,8 +47,18 @@ fn id_type(scheme: Option<&str>) -> &'static str {
 /// Identifiers of an FpML underlying asset: instrument ids (`Other`) then the description
 /// (`Name`).
 fn identifiers(asset: Node) -> Vec<Value> {
+    let commodity = asset.tag_name().name() == "commodity";
     let mut ids: Vec<Value> = children(asset, "instrumentId")
-        .map(|i| json!({ "identifier": field(i), "identifierType": id_type(scheme_of(i)) }))
+        .map(|i| {
+            let scheme = scheme_of(i);
+            // ISDA commodity reference prices are a CDM identifier type of their own.
+            let t = if commodity && scheme.is_some_and(|s| s.contains("commodity-reference-price")) {
+                "ISDACRP"
+            } else {
+                id_type(scheme)
+            };
+            json!({ "identifier": field(i), "identifierType": t })
+        })
         .collect();
     if let Some(d) = child(asset, "description") {
         ids.push(json!({ "identifier": { "value": text(d) }, "identifierType": "Name" }));
@@ -689,11 +699,151 @@ fn interest_leg(ctx: &mut Ctx, leg: Node, notional_keys: &[(String, String)]) ->
     Value::Object(p)
 }
 
-pub(crate) fn commodity_option<'a, 'i>(_ctx: &mut Ctx, _n: Node<'a, 'i>) -> Mapped<'a, 'i> {
+pub(crate) fn commodity_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a, 'i> {
+    let buyer = child(opt, "buyerPartyReference");
+    let seller = child(opt, "sellerPartyReference");
+    let exercise = child(opt, "exercise");
+    let mut terms = Map::new();
+    for d in ["effectiveDate", "terminationDate"] {
+        if let Some(n) = child(opt, d) {
+            terms.insert(d.into(), ctx.copy(n, "cdm-base-datetime-AdjustableOrRelativeDate"));
+        }
+    }
+    let mut p = Map::new();
+    p.insert(
+        "payerReceiver".into(),
+        json!({ "payer": ctx.role_of(seller), "receiver": ctx.role_of(buyer) }),
+    );
+    let total_key = ctx.key("quantity");
+    let per_period_key = ctx.key("quantity");
+    let okey = ctx.key("observable");
+    let notional = child(opt, "notionalQuantity");
+    let unit = notional.and_then(|n| text_at(n, "quantityUnit"));
+    let total = text_at(opt, "totalNotionalQuantity");
+    if total.is_some() || notional.is_some() {
+        let key = if total.is_some() { &total_key } else { &per_period_key };
+        p.insert("priceQuantity".into(), json!({ "quantitySchedule": address(key) }));
+    }
+    let mut st = Map::new();
+    let physical = child(opt, "physicalExercise").is_some()
+        || exercise.and_then(|e| text_at(e, "settlementType")) == Some("Physical");
+    st.insert(
+        "settlementType".into(),
+        json!(if physical { "Physical" } else { "Cash" }),
+    );
+    if let Some(c) = exercise.and_then(|e| child(e, "settlementCurrency")) {
+        st.insert("settlementCurrency".into(), super::currency(c));
+    }
+    if let Some(off) = exercise.and_then(|e| at(e, "relativePaymentDates/paymentDaysOffset")) {
+        st.insert(
+            "settlementDate".into(),
+            json!({ "adjustableOrRelativeDate": { "relativeDate":
+                ctx.copy(off, "cdm-base-datetime-AdjustedRelativeDateOffset") } }),
+        );
+    }
+    p.insert("settlementTerms".into(), Value::Object(st));
+    p.insert(
+        "buyerSeller".into(),
+        json!({ "buyer": ctx.role_of(buyer), "seller": ctx.role_of(seller) }),
+    );
+    let mut observation = Map::new();
+    if let Some(cps) = child(opt, "calculationPeriodsSchedule") {
+        let mut f = Map::new();
+        if let Some(m) = text_at(cps, "periodMultiplier") {
+            f.insert("periodMultiplier".into(), number(m));
+        }
+        if let Some(v) = text_at(cps, "period") {
+            f.insert("period".into(), json!(v));
+        }
+        if let Some(id) = cps.attribute("id") {
+            f.insert("meta".into(), json!({ "externalKey": id }));
+        }
+        if let Some(b) = text_at(cps, "balanceOfFirstPeriod") {
+            f.insert("balanceOfFirstPeriod".into(), json!(b == "true"));
+        }
+        observation.insert(
+            "calculationPeriodDates".into(),
+            json!({ "calculationPeriodFrequency": f }),
+        );
+    }
+    if let Some(pd) = child(opt, "pricingDates") {
+        let mut pdates = Map::new();
+        if let Some(t) = text_at(pd, "dayType") {
+            // FpML's commodity business days are CDM business days of the commodity calendar.
+            let t = if t == "CommodityBusiness" { "Business" } else { t };
+            pdates.insert("dayType".into(), json!(t));
+        }
+        if let Some(d) = text_at(pd, "dayDistribution") {
+            pdates.insert("dayDistribution".into(), json!(d));
+        }
+        observation.insert(
+            "observationDates".into(),
+            json!({ "parametricDates": pdates }),
+        );
+    }
+    if !observation.is_empty() {
+        p.insert("observationTerms".into(), Value::Object(observation));
+    }
+    p.insert("underlier".into(), json!({ "Observable": address(&okey) }));
+    if let Some(t) = text_at(opt, "optionType") {
+        p.insert("optionType".into(), json!(t));
+    }
+    if let Some(e) = exercise
+        && let Some(mut t) = exercise_terms(ctx, e, buyer, seller)
+    {
+        if let Some(a) = child(e, "automaticExercise") {
+            t["exerciseProcedure"] =
+                json!({ "automaticExercise": { "isApplicable": text(a) == "true" } });
+        }
+        p.insert("exerciseTerms".into(), t);
+    }
+    if let Some(k) = child(opt, "strikePricePerUnit") {
+        let mut price = json!({ "value": number(text_at(k, "amount").unwrap_or("0")) });
+        if let Some(c) = text_at(k, "currency") {
+            price["unit"] = json!({ "currency": { "value": c } });
+        }
+        if let Some(u) = unit {
+            price["perUnitOf"] = json!({ "capacityUnit": u });
+        }
+        price["priceType"] = json!("AssetPrice");
+        p.insert("strike".into(), json!({ "strikePrice": price }));
+    }
+    let mut quantities = Vec::new();
+    if let Some(n) = notional {
+        let mut q = json!({ "value": number(text_at(n, "quantity").unwrap_or("0")) });
+        if let Some(u) = unit {
+            q["unit"] = json!({ "capacityUnit": u });
+        }
+        match text_at(n, "quantityFrequency") {
+            Some("PerCalculationPeriod") => {
+                q["frequency"] = json!({ "periodMultiplier": 1, "period": "C" });
+            }
+            Some("Term") => {
+                q["frequency"] = json!({ "periodMultiplier": 1, "period": "T" });
+            }
+            _ => {}
+        }
+        quantities.push(located(q, &per_period_key));
+    }
+    if let Some(t) = total {
+        let mut q = json!({ "value": number(t) });
+        if let Some(u) = unit {
+            q["unit"] = json!({ "capacityUnit": u });
+        }
+        quantities.push(located(q, &total_key));
+    }
+    let observable = child(opt, "commodity")
+        .map(|c| asset(ctx, c).0)
+        .unwrap_or_else(|| json!({}));
+    ctx.lots.push(json!({
+        "quantity": quantities,
+        "observable": located(observable, &okey),
+    }));
+    terms.insert("payout".into(), json!([{ "OptionPayout": p }]));
     Mapped {
-        qualifier: None,
-        economic_terms: json!({}),
-        premiums: vec![],
+        qualifier: Some("Commodity_Option"),
+        economic_terms: Value::Object(terms),
+        premiums: children(opt, "premium").collect(),
     }
 }
 

@@ -113,6 +113,13 @@ pub fn fpml_to_cdm(xml: &str, schemas: &CdmSchemas) -> Result<(Value, Vec<Proble
     let mut trade_json = Map::new();
     let mut product_json = Map::new();
     let mut taxonomy = Vec::new();
+    if let Some(c) = child(product, "primaryAssetClass") {
+        let mut v = json!({ "value": text(c) });
+        if let Some(s) = scheme_of(c) {
+            v["meta"] = json!({ "scheme": s });
+        }
+        taxonomy.push(json!({ "primaryAssetClass": v }));
+    }
     if let Some(pt) = child(product, "productType") {
         let mut name = json!({ "value": text(pt) });
         if let Some(s) = scheme_of(pt) {
@@ -372,6 +379,12 @@ fn party(p: Node) -> Value {
     }
     if let Some(n) = child(p, "partyName") {
         out.insert("name".into(), json!({ "value": text(n) }));
+    }
+    if let Some(c) = child(p, "country") {
+        out.insert(
+            "contactInformation".into(),
+            json!({ "address": [ { "country": { "value": text(c) } } ] }),
+        );
     }
     if let Some(id) = p.attribute("id") {
         out.insert("meta".into(), json!({ "externalKey": id }));
