@@ -473,7 +473,10 @@ fn documentation(ctx: &Ctx, d: Node) -> Vec<Value> {
         if let Some(t) = child(mc, "masterConfirmationType") {
             name["masterConfirmationType"] = json!({ "value": text(t) });
         }
-        let mut doc = json!({ "legalAgreementIdentification": { "agreementName": name } });
+        let mut doc = json!({
+            "legalAgreementIdentification": { "agreementName": name },
+            "contractualParty": parties.clone(),
+        });
         if let Some(date) = text_at(mc, "masterConfirmationDate") {
             doc["agreementDate"] = json!(date);
         }
