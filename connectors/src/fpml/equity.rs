@@ -847,10 +847,98 @@ pub(crate) fn commodity_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapp
     }
 }
 
-pub(crate) fn bond_option<'a, 'i>(_ctx: &mut Ctx, _n: Node<'a, 'i>) -> Mapped<'a, 'i> {
+pub(crate) fn bond_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a, 'i> {
+    let buyer = child(opt, "buyerPartyReference");
+    let seller = child(opt, "sellerPartyReference");
+    let mut p = Map::new();
+    p.insert(
+        "payerReceiver".into(),
+        json!({ "payer": ctx.role_of(seller), "receiver": ctx.role_of(buyer) }),
+    );
+    let nkey = ctx.key("quantity");
+    let okey = ctx.key("observable");
+    let notional = child(opt, "notionalAmount").and_then(money);
+    if notional.is_some() {
+        p.insert("priceQuantity".into(), json!({ "quantitySchedule": address(&nkey) }));
+    }
+    let mut st = Map::new();
+    if let Some(t) = text_at(opt, "settlementType") {
+        st.insert("settlementType".into(), json!(t));
+    }
+    if let Some(d) = child(opt, "settlementDate") {
+        let inner = child(d, "adjustableDate").unwrap_or(d);
+        st.insert(
+            "settlementDate".into(),
+            json!({ "adjustableOrRelativeDate":
+                ctx.copy(inner, "cdm-base-datetime-AdjustableOrAdjustedOrRelativeDate") }),
+        );
+    }
+    if !st.is_empty() {
+        p.insert("settlementTerms".into(), Value::Object(st));
+    }
+    p.insert(
+        "buyerSeller".into(),
+        json!({ "buyer": ctx.role_of(buyer), "seller": ctx.role_of(seller) }),
+    );
+    p.insert("underlier".into(), json!({ "Observable": address(&okey) }));
+    if let Some(t) = text_at(opt, "optionType") {
+        p.insert("optionType".into(), json!(t));
+    }
+    if let Some(t) = exercise_terms(ctx, opt, buyer, seller) {
+        p.insert("exerciseTerms".into(), t);
+    }
+    if let Some(k) = child(opt, "strike") {
+        let price = at(k, "price/strikePrice")
+            .or_else(|| child(k, "strikePrice"))
+            .map(text);
+        if let Some(v) = price {
+            p.insert(
+                "strike".into(),
+                json!({ "strikePrice": { "value": number(v), "priceType": "AssetPrice" } }),
+            );
+        } else if let Some(v) = text_at(k, "referenceSwapCurve/swapUnwindValue/spread").or_else(|| text_at(k, "spread")) {
+            p.insert(
+                "strike".into(),
+                json!({ "strikePrice": { "value": number(v), "priceType": "InterestRate", "arithmeticOperator": "Add" } }),
+            );
+        }
+    }
+    let mut quantities = Vec::new();
+    if let Some(n) = notional {
+        quantities.push(located(n, &nkey));
+    }
+    if let Some(n) = text_at(opt, "numberOfOptions") {
+        let key = ctx.key("quantity");
+        let mut q = json!({ "value": number(n), "unit": { "financialUnit": "Contract" } });
+        if let Some(e) = text_at(opt, "optionEntitlement") {
+            let mut unit = json!({ "financialUnit": "Contract" });
+            if let Some(c) = text_at(opt, "entitlementCurrency") {
+                unit["currency"] = json!({ "value": c });
+            }
+            q["multiplier"] = json!({ "value": number(e), "unit": unit });
+        }
+        quantities.push(located(q, &key));
+    }
+    let observable = opt
+        .children()
+        .find(|c| c.is_element() && matches!(c.tag_name().name(), "bond" | "convertibleBond"))
+        .map(|b| asset(ctx, b).0)
+        .unwrap_or_else(|| json!({}));
+    ctx.lots.push(json!({
+        "quantity": quantities,
+        "observable": located(observable, &okey),
+    }));
+    let mut terms = json!({ "payout": [ { "OptionPayout": p } ] });
+    if opt
+        .parent()
+        .is_some_and(|t| child(t, "calculationAgent").is_some())
+    {
+        terms["calculationAgent"] =
+            json!({ "calculationAgentParty": "CalculationAgentIndependent" });
+    }
     Mapped {
-        qualifier: None,
-        economic_terms: json!({}),
-        premiums: vec![],
+        qualifier: Some("InterestRate_Option_DebtOption"),
+        economic_terms: terms,
+        premiums: children(opt, "premium").collect(),
     }
 }
