@@ -225,19 +225,16 @@ impl LocalName for Node<'_, '_> {
 }
 
 /// Maps an FpML coded value onto a CDM enum: the value itself when the enum has it, else the one
-/// shortest enum value it is a prefix of (`ISDA2002Equity` → `ISDA2002EquityDerivatives`), else the value
-/// unchanged (schema validation then names it).
-pub(crate) fn enum_value(schemas: &CdmSchemas, enum_type: &str, raw: &str) -> String {
-    let Some(values) = schemas
+/// shortest enum value it is a prefix of (`ISDA2002Equity` → `ISDA2002EquityDerivatives`), else
+/// `None`: the caller drops the value and records a problem rather than emit an invalid enum.
+pub(crate) fn enum_value(schemas: &CdmSchemas, enum_type: &str, raw: &str) -> Option<String> {
+    let values = schemas
         .schema(enum_type)
         .and_then(|s| s.get("enum"))
-        .and_then(Value::as_array)
-    else {
-        return raw.to_owned();
-    };
+        .and_then(Value::as_array)?;
     let values: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
     if values.contains(&raw) {
-        return raw.to_owned();
+        return Some(raw.to_owned());
     }
     // Several candidates: the shortest is the plain one (`ISDA` → `ISDAMaster`, not
     // `ISDAFIA-CDEA`).
@@ -245,5 +242,5 @@ pub(crate) fn enum_value(schemas: &CdmSchemas, enum_type: &str, raw: &str) -> St
         .iter()
         .filter(|v| v.starts_with(raw))
         .min_by_key(|v| v.len())
-        .map_or_else(|| raw.to_owned(), |v| (*v).to_owned())
+        .map(|v| (*v).to_owned())
 }

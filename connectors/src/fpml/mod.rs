@@ -54,7 +54,9 @@ pub enum FpmlError {
 /// Something the mapper could not place, with the FpML element path it concerns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    /// Slash-separated element path from the trade element (`swap/swapStream/stubCalculationPeriodAmount`).
+    /// Where: the slash-separated FpML element path from the trade element
+    /// (`swap/swapStream/stubCalculationPeriodAmount`), or, for values dropped after schema
+    /// validation, the JSON pointer into the TradeState (`/trade/...`).
     pub path: String,
     /// What happened.
     pub message: String,
@@ -165,7 +167,7 @@ pub fn fpml_to_cdm(xml: &str, schemas: &CdmSchemas) -> Result<(Value, Vec<Proble
     );
     let mut details = Map::new();
     if let Some(d) = child(trade, "documentation") {
-        let docs = documentation(&ctx, d);
+        let docs = documentation(&mut ctx, d);
         if !docs.is_empty() {
             details.insert("documentation".into(), Value::Array(docs));
         }
@@ -195,6 +197,7 @@ pub fn fpml_to_cdm(xml: &str, schemas: &CdmSchemas) -> Result<(Value, Vec<Proble
     }
     let mut state = Value::Object(state);
     number_addresses(&mut state);
+    drop_invalid_enums(&mut state, schemas, &mut ctx.problems);
     Ok((state, ctx.problems))
 }
 
@@ -435,7 +438,7 @@ fn ancillary_parties(trade: Node, product: Node) -> Vec<Value> {
     out
 }
 
-fn documentation(ctx: &Ctx, d: Node) -> Vec<Value> {
+fn documentation(ctx: &mut Ctx, d: Node) -> Vec<Value> {
     let parties = json!([
         { "externalReference": ctx.party1 },
         { "externalReference": ctx.party2 },
@@ -444,16 +447,20 @@ fn documentation(ctx: &Ctx, d: Node) -> Vec<Value> {
     if let Some(ma) = child(d, "masterAgreement") {
         let mut name = json!({ "agreementType": "MasterAgreement" });
         if let Some(t) = child(ma, "masterAgreementType") {
-            let value = copy::enum_value(
+            match copy::enum_value(
                 ctx.copier.schemas,
                 "cdm-legaldocumentation-master-MasterAgreementTypeEnum",
                 text(t),
-            );
-            let mut mt = json!({ "value": value });
-            if let Some(s) = scheme_of(t) {
-                mt["meta"] = json!({ "scheme": s });
+            ) {
+                Some(value) => {
+                    let mut mt = json!({ "value": value });
+                    if let Some(s) = scheme_of(t) {
+                        mt["meta"] = json!({ "scheme": s });
+                    }
+                    name["masterAgreementType"] = mt;
+                }
+                None => ctx.problem(t, format!("no CDM master agreement type for {}", text(t))),
             }
-            name["masterAgreementType"] = mt;
         }
         let mut id = json!({ "agreementName": name });
         if let Some(v) = text_at(ma, "masterAgreementVersion") {
@@ -482,15 +489,17 @@ fn documentation(ctx: &Ctx, d: Node) -> Vec<Value> {
         }
         out.push(doc);
     }
-    let defs: Vec<Value> = children(d, "contractualDefinitions")
-        .map(|c| {
-            json!({ "value": copy::enum_value(
-                ctx.copier.schemas,
-                "cdm-legaldocumentation-common-ContractualDefinitionsEnum",
-                text(c),
-            ) })
-        })
-        .collect();
+    let mut defs: Vec<Value> = Vec::new();
+    for c in children(d, "contractualDefinitions") {
+        match copy::enum_value(
+            ctx.copier.schemas,
+            "cdm-legaldocumentation-common-ContractualDefinitionsEnum",
+            text(c),
+        ) {
+            Some(v) => defs.push(json!({ "value": v })),
+            None => ctx.problem(c, format!("no CDM contractual definitions for {}", text(c))),
+        }
+    }
     let matrices: Vec<Value> = children(d, "contractualMatrix")
         .filter_map(|m| {
             let t = child(m, "matrixType")?;
@@ -554,6 +563,55 @@ fn premium_transfer(ctx: &Ctx, p: Node) -> Value {
         json!({ "priceTransfer": "Premium" }),
     );
     json!({ "transfer": transfer })
+}
+
+/// FpML code lists are wider than CDM enums (`ISDA1998FX`, `Midpoint`…): a coded value the
+/// CDM enum lacks is removed (with its `FieldWithMeta` wrapper) and recorded as a problem, so
+/// the output never carries an invalid enum. Other violations (newer required properties) are
+/// left for the caller's own validation.
+fn drop_invalid_enums(state: &mut Value, schemas: &CdmSchemas, problems: &mut Vec<Problem>) {
+    let Ok(violations) = schemas.validate_trade_state(state) else {
+        return;
+    };
+    let mut paths: Vec<String> = violations
+        .into_iter()
+        .filter(|v| v.schema_path.ends_with("/enum"))
+        .map(|v| v.path)
+        .collect();
+    paths.sort();
+    paths.dedup();
+    // Deepest first, and array elements from the back, so earlier removals keep later
+    // pointers valid.
+    paths.reverse();
+    for path in paths {
+        let Some((mut parent, mut key)) = path.rsplit_once('/').map(|(p, k)| (p.to_owned(), k.to_owned())) else {
+            continue;
+        };
+        let bad = state.pointer(&path).cloned().unwrap_or(Value::Null);
+        if key == "value"
+            && let Some((pp, pk)) = parent.rsplit_once('/')
+        {
+            key = pk.to_owned();
+            parent = pp.to_owned();
+        }
+        match state.pointer_mut(&parent) {
+            Some(Value::Object(o)) => {
+                o.remove(&key);
+            }
+            Some(Value::Array(a)) => {
+                if let Ok(i) = key.parse::<usize>()
+                    && i < a.len()
+                {
+                    a.remove(i);
+                }
+            }
+            _ => continue,
+        }
+        problems.push(Problem {
+            path,
+            message: format!("{bad} is not a value of the CDM enum there; dropped"),
+        });
+    }
 }
 
 /// Replaces the `@@kind#n` placeholders with `kind-1`, `kind-2`… per kind, numbered in the
