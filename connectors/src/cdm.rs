@@ -87,6 +87,21 @@ impl std::fmt::Debug for CdmSchemas {
     }
 }
 
+/// Drops `description` annotations (prose that validation never reads) to keep the compiled
+/// validators small.
+fn strip_descriptions(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if o.get("description").is_some_and(Value::is_string) {
+                o.remove("description");
+            }
+            o.values_mut().for_each(strip_descriptions);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_descriptions),
+        _ => {}
+    }
+}
+
 struct DirRetriever(Arc<HashMap<String, Value>>);
 
 impl jsonschema::Retrieve for DirRetriever {
@@ -121,10 +136,12 @@ impl CdmSchemas {
                 continue;
             }
             let text = std::fs::read_to_string(&path).map_err(io)?;
-            let value: Value = serde_json::from_str(&text).map_err(|e| CdmError::BadSchema {
-                file: path.clone(),
-                detail: e.to_string(),
-            })?;
+            let mut value: Value =
+                serde_json::from_str(&text).map_err(|e| CdmError::BadSchema {
+                    file: path.clone(),
+                    detail: e.to_string(),
+                })?;
+            strip_descriptions(&mut value);
             files.insert(name.to_owned(), value);
         }
         Ok(CdmSchemas {

@@ -18,6 +18,27 @@ use tesseract::Tesseract;
 use super::layout::line_from_words;
 use super::{BBox, ConnectorError, Limits, Page, PageMethod, Word};
 
+/// Tesseract's own OpenMP threads. Debian's libtesseract is built with OpenMP; on a small shared
+/// machine its threads spin against each other and against the rest of the process: measured
+/// here, a 300 dpi letter page took 11.9 s with 2 OpenMP threads and 2.4 s with 1 (2 cores,
+/// other builds running). Tesseract's own documentation recommends `OMP_THREAD_LIMIT=1` for
+/// throughput; we set the same per OCR thread, so parallelism comes from running pages and
+/// documents side by side instead.
+#[allow(unsafe_code)]
+mod omp {
+    #[link(name = "gomp")]
+    unsafe extern "C" {
+        fn omp_set_num_threads(n: std::os::raw::c_int);
+    }
+
+    /// Makes OpenMP parallel regions started from the calling thread use one thread.
+    pub(super) fn single_thread() {
+        // SAFETY: `omp_set_num_threads` takes a plain integer and only stores it in the calling
+        // thread's OpenMP control variables; it is callable from any thread at any time.
+        unsafe { omp_set_num_threads(1) }
+    }
+}
+
 /// How long `pdftoppm` may take on one page before it is killed.
 const RASTERIZE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -145,6 +166,7 @@ impl OcrEngine {
             Some(d) => tess.set_source_resolution(d as i32),
             None => tess,
         };
+        omp::single_thread();
         let mut tess = tess
             .recognize()
             .map_err(|e| OcrFailure::Internal(format!("Tesseract failed: {e}")))?;

@@ -87,9 +87,9 @@ impl<'s> Copier<'s> {
         // An FpML adjustable date where CDM wants AdjustableOrRelativeDate(s).
         if props.contains_key("adjustableDate")
             && !props.contains_key("unadjustedDate")
-            && node
-                .children()
-                .any(|c| c.has_tag_name_local("unadjustedDate") || c.has_tag_name_local("adjustedDate"))
+            && node.children().any(|c| {
+                c.has_tag_name_local("unadjustedDate") || c.has_tag_name_local("adjustedDate")
+            })
             && let Some((_, Some(Kind::Object(inner)))) =
                 props.get("adjustableDate").map(|p| self.kind(p))
         {
@@ -102,13 +102,14 @@ impl<'s> Copier<'s> {
         for child in node.children().filter(Node::is_element) {
             let name = child.tag_name().name();
             let Some(prop) = props.get(name) else {
-                if name == "businessCentersReference" && props.contains_key("businessCenters") {
-                    if let Some(href) = child.attribute("href") {
-                        out.insert(
-                            "businessCenters".into(),
-                            serde_json::json!({ "businessCentersReference": { "externalReference": href } }),
-                        );
-                    }
+                if name == "businessCentersReference"
+                    && props.contains_key("businessCenters")
+                    && let Some(href) = child.attribute("href")
+                {
+                    out.insert(
+                        "businessCenters".into(),
+                        serde_json::json!({ "businessCentersReference": { "externalReference": href } }),
+                    );
                 }
                 continue;
             };

@@ -53,7 +53,9 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
     // Protection leg: the protection seller pays on a credit event.
     let protection = child(swap, "protectionTerms");
     let amount = protection.and_then(|p| child(p, "calculationAmount"));
-    let currency = amount.and_then(|a| text_at(a, "currency")).map(str::to_owned);
+    let currency = amount
+        .and_then(|a| text_at(a, "currency"))
+        .map(str::to_owned);
     let qkey = ctx.key("quantity");
     let mut pq = json!({ "quantitySchedule": address(&qkey) });
     if let Some(id) = amount.and_then(|a| a.attribute("id")) {
@@ -92,10 +94,7 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
                 info.insert("indexAnnexSource".into(), field(v));
             }
             if let Some(t) = child(idx, "tranche") {
-                info.insert(
-                    "tranche".into(),
-                    ctx.copy(t, "cdm-product-asset-Tranche"),
-                );
+                info.insert("tranche".into(), ctx.copy(t, "cdm-product-asset-Tranche"));
             }
             general_terms.insert("indexReferenceInformation".into(), Value::Object(info));
         } else if let Some(r) = child(g, "referenceInformation") {
@@ -125,7 +124,9 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
                         json!({ "identifier": ids, "instrumentType": "Debt" }),
                     );
                 }
-                if let Some(h) = child(o, "primaryObligorReference").and_then(|n| n.attribute("href")) {
+                if let Some(h) =
+                    child(o, "primaryObligorReference").and_then(|n| n.attribute("href"))
+                {
                     ob.insert(
                         "primaryObligorReference".into(),
                         json!({ "externalReference": h }),
@@ -164,11 +165,12 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
             json!({ "payer": ctx.role_of(buyer), "receiver": ctx.role_of(seller) }),
         );
         let calc = child(fee, "fixedAmountCalculation");
-        let fee_amount = calc
-            .and_then(|c| child(c, "calculationAmount"))
-            .or(amount);
+        let fee_amount = calc.and_then(|c| child(c, "calculationAmount")).or(amount);
         let fkey = ctx.key("quantity");
-        irp.insert("priceQuantity".into(), json!({ "quantitySchedule": address(&fkey) }));
+        irp.insert(
+            "priceQuantity".into(),
+            json!({ "quantitySchedule": address(&fkey) }),
+        );
         let ccy = fee_amount.and_then(|a| text_at(a, "currency"));
         let mut lot = Map::new();
         if let Some(rate) = calc.and_then(|c| text_at(c, "fixedRate")) {
@@ -179,12 +181,15 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
             );
             lot.insert(
                 "price".into(),
-                json!([located(json!({
-                    "value": number(rate),
-                    "unit": { "currency": { "value": ccy } },
-                    "perUnitOf": { "currency": { "value": ccy } },
-                    "priceType": "InterestRate",
-                }), &pkey)]),
+                json!([located(
+                    json!({
+                        "value": number(rate),
+                        "unit": { "currency": { "value": ccy } },
+                        "perUnitOf": { "currency": { "value": ccy } },
+                        "priceType": "InterestRate",
+                    }),
+                    &pkey
+                )]),
             );
         }
         if let Some(d) = calc.and_then(|c| text_at(c, "dayCountFraction")) {
@@ -283,7 +288,11 @@ pub(crate) fn cds_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a,
                 // CDM 6 spells this property `notionaReference`.
                 m.insert("notionaReference".into(), json!({ "externalReference": h }));
             }
-            for f in ["integralMultipleAmount", "minimumNotionalAmount", "minimumNumberOfOptions"] {
+            for f in [
+                "integralMultipleAmount",
+                "minimumNotionalAmount",
+                "minimumNumberOfOptions",
+            ] {
                 if let Some(v) = text_at(pe, f) {
                     m.insert(f.into(), number(v));
                 }

@@ -28,8 +28,17 @@ pub(crate) enum UnderlyerKind {
 
 /// CDM `AssetIdTypeEnum` values an FpML instrument-id scheme can name directly.
 const ASSET_ID_TYPES: &[&str] = &[
-    "BBGID", "BBGTICKER", "CUSIP", "FIGI", "ISIN", "RIC", "SEDOL", "Sicovam", "Valoren",
-    "Wertpapier", "REDID",
+    "BBGID",
+    "BBGTICKER",
+    "CUSIP",
+    "FIGI",
+    "ISIN",
+    "RIC",
+    "SEDOL",
+    "Sicovam",
+    "Valoren",
+    "Wertpapier",
+    "REDID",
 ];
 
 /// The identifier type for an instrument-id scheme: the scheme itself when it is a CDM asset-id
@@ -52,7 +61,8 @@ fn identifiers(asset: Node) -> Vec<Value> {
         .map(|i| {
             let scheme = scheme_of(i);
             // ISDA commodity reference prices are a CDM identifier type of their own.
-            let t = if commodity && scheme.is_some_and(|s| s.contains("commodity-reference-price")) {
+            let t = if commodity && scheme.is_some_and(|s| s.contains("commodity-reference-price"))
+            {
                 "ISDACRP"
             } else {
                 id_type(scheme)
@@ -91,7 +101,10 @@ pub(crate) fn asset(ctx: &Ctx, a: Node) -> (Value, UnderlyerKind) {
                 m.insert("name".into(), json!({ "value": text(d) }));
             }
             m.insert("assetClass".into(), json!("Equity"));
-            (json!({ "Index": { "EquityIndex": m } }), UnderlyerKind::Index)
+            (
+                json!({ "Index": { "EquityIndex": m } }),
+                UnderlyerKind::Index,
+            )
         }
         "commodity" => {
             if let Some(p) = child(a, "specifiedPrice") {
@@ -135,10 +148,20 @@ pub(crate) fn asset(ctx: &Ctx, a: Node) -> (Value, UnderlyerKind) {
 
 /// An FpML `underlyer` (single or basket) as a CDM observable value.
 pub(crate) fn underlyer(ctx: &mut Ctx, u: Node) -> (Value, UnderlyerKind) {
-    if let Some(single) = child(u, "singleUnderlyer") {
-        if let Some(a) = single.children().find(|c| c.is_element() && !matches!(c.tag_name().name(), "openUnits" | "dividendPayout" | "couponPayment" | "averageDailyTradingVolume" | "depositoryReceipt")) {
-            return asset(ctx, a);
-        }
+    if let Some(single) = child(u, "singleUnderlyer")
+        && let Some(a) = single.children().find(|c| {
+            c.is_element()
+                && !matches!(
+                    c.tag_name().name(),
+                    "openUnits"
+                        | "dividendPayout"
+                        | "couponPayment"
+                        | "averageDailyTradingVolume"
+                        | "depositoryReceipt"
+                )
+        })
+    {
+        return asset(ctx, a);
     }
     if let Some(basket) = child(u, "basket") {
         let constituents: Vec<Value> = children(basket, "basketConstituent")
@@ -294,9 +317,11 @@ fn equity_exercise_terms(
 ) -> Option<Value> {
     let e = exercise?;
     let mut terms = exercise_terms(ctx, e, buyer, seller)?;
-    let style_node = e
-        .children()
-        .find(|c| c.is_element() && c.tag_name().name().ends_with("Exercise") && c.tag_name().name().starts_with("equity"));
+    let style_node = e.children().find(|c| {
+        c.is_element()
+            && c.tag_name().name().ends_with("Exercise")
+            && c.tag_name().name().starts_with("equity")
+    });
     let time_type = style_node
         .and_then(|s| text_at(s, "equityExpirationTimeType"))
         .or_else(|| at(e, "equityValuation/valuationTimeType").map(text))
@@ -316,7 +341,8 @@ fn equity_exercise_terms(
         terms["multipleExercise"] = Value::Object(me);
     }
     if let Some(a) = child(e, "automaticExercise") {
-        terms["exerciseProcedure"] = json!({ "automaticExercise": { "isApplicable": text(a) == "true" } });
+        terms["exerciseProcedure"] =
+            json!({ "automaticExercise": { "isApplicable": text(a) == "true" } });
     }
     Some(terms)
 }
@@ -348,7 +374,8 @@ pub(crate) fn return_swap<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mapped<'
                 payouts.push(json!({ "PerformancePayout": payout }));
             }
             "interestLeg" => {
-                payouts.push(json!({ "InterestRatePayout": interest_leg(ctx, leg, &notional_keys) }));
+                payouts
+                    .push(json!({ "InterestRatePayout": interest_leg(ctx, leg, &notional_keys) }));
             }
             _ => {}
         }
@@ -433,7 +460,11 @@ fn return_leg<'a>(
     if let Some(r) = ror {
         let mut vd = Map::new();
         for (fpml, cdm, dates) in [
-            ("valuationPriceInterim", "interimValuationDate", "valuationDates"),
+            (
+                "valuationPriceInterim",
+                "interimValuationDate",
+                "valuationDates",
+            ),
             ("valuationPriceFinal", "finalValuationDate", "valuationDate"),
         ] {
             let Some(v) = child(r, fpml) else { continue };
@@ -474,7 +505,10 @@ fn return_leg<'a>(
                 ctx.copy(f, "cdm-base-datetime-AdjustableOrRelativeDate"),
             );
         }
-        p.insert("paymentDates".into(), json!({ "paymentDateSchedule": sched }));
+        p.insert(
+            "paymentDates".into(),
+            json!({ "paymentDateSchedule": sched }),
+        );
     }
     let okey = ctx.key("observable");
     let (observable, kind) = match child(leg, "underlyer") {
@@ -498,8 +532,14 @@ fn return_leg<'a>(
         rt.insert("priceReturnTerms".into(), json!({ "returnType": t }));
     }
     let mut div = Map::new();
-    if let Some(r) = at(leg, "underlyer/singleUnderlyer/dividendPayout/dividendPayoutRatio") {
-        div.insert("dividendPayoutRatio".into(), json!([{ "totalRatio": number(text(r)) }]));
+    if let Some(r) = at(
+        leg,
+        "underlyer/singleUnderlyer/dividendPayout/dividendPayoutRatio",
+    ) {
+        div.insert(
+            "dividendPayoutRatio".into(),
+            json!([{ "totalRatio": number(text(r)) }]),
+        );
     }
     if let Some(dc) = ret.and_then(|r| child(r, "dividendConditions")) {
         if let Some(v) = text_at(dc, "dividendReinvestment") {
@@ -511,16 +551,29 @@ fn return_leg<'a>(
             }
         }
         if let Some(m) = text_at(dc, "determinationMethod") {
-            div.insert("dividendCurrency".into(), json!({ "determinationMethod": m }));
+            div.insert(
+                "dividendCurrency".into(),
+                json!({ "determinationMethod": m }),
+            );
         } else if let Some(c) = text_at(dc, "currency") {
-            div.insert("dividendCurrency".into(), json!({ "currency": { "value": c } }));
+            div.insert(
+                "dividendCurrency".into(),
+                json!({ "currency": { "value": c } }),
+            );
         }
         let mut period = Map::new();
-        if let Some(h) = child(dc, "dividendPeriodEffectiveDate").and_then(|n| n.attribute("href")) {
-            period.insert("startDate".into(), json!({ "dividendDate": { "externalReference": h } }));
+        if let Some(h) = child(dc, "dividendPeriodEffectiveDate").and_then(|n| n.attribute("href"))
+        {
+            period.insert(
+                "startDate".into(),
+                json!({ "dividendDate": { "externalReference": h } }),
+            );
         }
         if let Some(h) = child(dc, "dividendPeriodEndDate").and_then(|n| n.attribute("href")) {
-            period.insert("endDate".into(), json!({ "dividendDate": { "externalReference": h } }));
+            period.insert(
+                "endDate".into(),
+                json!({ "dividendDate": { "externalReference": h } }),
+            );
         }
         if let Some(r) = at(dc, "dividendPaymentDate/dividendDateReference") {
             period.insert(
@@ -590,7 +643,8 @@ fn interest_leg(ctx: &mut Ctx, leg: Node, notional_keys: &[(String, String)]) ->
     );
     let ccy = leg_currency(leg, "interestAmount");
     let mut lot = Map::new();
-    if let Some(rel) = at(leg, "notional/relativeNotionalAmount").and_then(|n| n.attribute("href")) {
+    if let Some(rel) = at(leg, "notional/relativeNotionalAmount").and_then(|n| n.attribute("href"))
+    {
         let key = notional_keys
             .iter()
             .find(|(id, _)| id == rel)
@@ -602,7 +656,10 @@ fn interest_leg(ctx: &mut Ctx, leg: Node, notional_keys: &[(String, String)]) ->
         );
     } else if let Some(n) = at(leg, "notional/notionalAmount") {
         let key = ctx.key("quantity");
-        p.insert("priceQuantity".into(), json!({ "quantitySchedule": address(&key) }));
+        p.insert(
+            "priceQuantity".into(),
+            json!({ "quantitySchedule": address(&key) }),
+        );
         if let Some(m) = money(n) {
             lot.insert("quantity".into(), json!([located(m, &key)]));
         }
@@ -611,7 +668,10 @@ fn interest_leg(ctx: &mut Ctx, leg: Node, notional_keys: &[(String, String)]) ->
         let mut dates = Map::new();
         for d in ["effectiveDate", "terminationDate"] {
             if let Some(n) = child(cpd, d) {
-                dates.insert(d.into(), ctx.copy(n, "cdm-base-datetime-AdjustableOrRelativeDate"));
+                dates.insert(
+                    d.into(),
+                    ctx.copy(n, "cdm-base-datetime-AdjustableOrRelativeDate"),
+                );
             }
         }
         if let Some(id) = cpd.attribute("id") {
@@ -644,16 +704,22 @@ fn interest_leg(ctx: &mut Ctx, leg: Node, notional_keys: &[(String, String)]) ->
                 spec["spreadSchedule"] = json!({ "price": address(&pkey) });
                 lot.insert(
                     "price".into(),
-                    json!([located(json!({
-                        "value": number(text_at(sp, "initialValue").unwrap_or("0")),
-                        "unit": { "currency": { "value": ccy } },
-                        "perUnitOf": { "currency": { "value": ccy } },
-                        "priceType": "InterestRate",
-                        "arithmeticOperator": "Add",
-                    }), &pkey)]),
+                    json!([located(
+                        json!({
+                            "value": number(text_at(sp, "initialValue").unwrap_or("0")),
+                            "unit": { "currency": { "value": ccy } },
+                            "perUnitOf": { "currency": { "value": ccy } },
+                            "priceType": "InterestRate",
+                            "arithmeticOperator": "Add",
+                        }),
+                        &pkey
+                    )]),
                 );
             }
-            p.insert("rateSpecification".into(), json!({ "FloatingRateSpecification": spec }));
+            p.insert(
+                "rateSpecification".into(),
+                json!({ "FloatingRateSpecification": spec }),
+            );
             let index = text_at(f, "floatingRateIndex").unwrap_or_default();
             let mut fri = json!({
                 "identifier": [ { "identifier": { "value": index }, "identifierType": "Other" } ],
@@ -681,12 +747,15 @@ fn interest_leg(ctx: &mut Ctx, leg: Node, notional_keys: &[(String, String)]) ->
             );
             lot.insert(
                 "price".into(),
-                json!([located(json!({
-                    "value": number(text(f)),
-                    "unit": { "currency": { "value": ccy } },
-                    "perUnitOf": { "currency": { "value": ccy } },
-                    "priceType": "InterestRate",
-                }), &pkey)]),
+                json!([located(
+                    json!({
+                        "value": number(text(f)),
+                        "unit": { "currency": { "value": ccy } },
+                        "perUnitOf": { "currency": { "value": ccy } },
+                        "priceType": "InterestRate",
+                    }),
+                    &pkey
+                )]),
             );
         }
         if let Some(d) = text_at(c, "dayCountFraction") {
@@ -706,7 +775,10 @@ pub(crate) fn commodity_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapp
     let mut terms = Map::new();
     for d in ["effectiveDate", "terminationDate"] {
         if let Some(n) = child(opt, d) {
-            terms.insert(d.into(), ctx.copy(n, "cdm-base-datetime-AdjustableOrRelativeDate"));
+            terms.insert(
+                d.into(),
+                ctx.copy(n, "cdm-base-datetime-AdjustableOrRelativeDate"),
+            );
         }
     }
     let mut p = Map::new();
@@ -721,8 +793,15 @@ pub(crate) fn commodity_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapp
     let unit = notional.and_then(|n| text_at(n, "quantityUnit"));
     let total = text_at(opt, "totalNotionalQuantity");
     if total.is_some() || notional.is_some() {
-        let key = if total.is_some() { &total_key } else { &per_period_key };
-        p.insert("priceQuantity".into(), json!({ "quantitySchedule": address(key) }));
+        let key = if total.is_some() {
+            &total_key
+        } else {
+            &per_period_key
+        };
+        p.insert(
+            "priceQuantity".into(),
+            json!({ "quantitySchedule": address(key) }),
+        );
     }
     let mut st = Map::new();
     let physical = child(opt, "physicalExercise").is_some()
@@ -770,7 +849,11 @@ pub(crate) fn commodity_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapp
         let mut pdates = Map::new();
         if let Some(t) = text_at(pd, "dayType") {
             // FpML's commodity business days are CDM business days of the commodity calendar.
-            let t = if t == "CommodityBusiness" { "Business" } else { t };
+            let t = if t == "CommodityBusiness" {
+                "Business"
+            } else {
+                t
+            };
             pdates.insert("dayType".into(), json!(t));
         }
         if let Some(d) = text_at(pd, "dayDistribution") {
@@ -859,7 +942,10 @@ pub(crate) fn bond_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a
     let okey = ctx.key("observable");
     let notional = child(opt, "notionalAmount").and_then(money);
     if notional.is_some() {
-        p.insert("priceQuantity".into(), json!({ "quantitySchedule": address(&nkey) }));
+        p.insert(
+            "priceQuantity".into(),
+            json!({ "quantitySchedule": address(&nkey) }),
+        );
     }
     let mut st = Map::new();
     if let Some(t) = text_at(opt, "settlementType") {
@@ -896,7 +982,9 @@ pub(crate) fn bond_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a
                 "strike".into(),
                 json!({ "strikePrice": { "value": number(v), "priceType": "AssetPrice" } }),
             );
-        } else if let Some(v) = text_at(k, "referenceSwapCurve/swapUnwindValue/spread").or_else(|| text_at(k, "spread")) {
+        } else if let Some(v) =
+            text_at(k, "referenceSwapCurve/swapUnwindValue/spread").or_else(|| text_at(k, "spread"))
+        {
             p.insert(
                 "strike".into(),
                 json!({ "strikePrice": { "value": number(v), "priceType": "InterestRate", "arithmeticOperator": "Add" } }),

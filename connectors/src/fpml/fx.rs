@@ -87,10 +87,7 @@ fn fx_leg(ctx: &mut Ctx, leg: Node) -> Value {
         settlement.insert("settlementDate".into(), json!({ "valueDate": v }));
     }
     p.insert("settlementTerms".into(), Value::Object(settlement));
-    p.insert(
-        "underlier".into(),
-        json!({ "Observable": address(&ok) }),
-    );
+    p.insert("underlier".into(), json!({ "Observable": address(&ok) }));
     let rate = child(leg, "exchangeRate");
     let pair = rate.and_then(|r| child(r, "quotedCurrencyPair"));
     let (unit, per) = rate_units(pair);
@@ -175,11 +172,19 @@ pub(crate) fn option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a, 'i>
     let call = child(opt, "callCurrencyAmount");
     let strike = child(opt, "strike");
     // The strike's "per" currency is the one the option is on.
-    let base_is_put = strike.and_then(|s| text_at(s, "strikeQuoteBasis"))
-        != Some("PutCurrencyPerCallCurrency");
-    let (base, other) = if base_is_put { (put, call) } else { (call, put) };
-    let base_ccy = base.and_then(|b| text_at(b, "currency")).unwrap_or_default();
-    let other_ccy = other.and_then(|b| text_at(b, "currency")).unwrap_or_default();
+    let base_is_put =
+        strike.and_then(|s| text_at(s, "strikeQuoteBasis")) != Some("PutCurrencyPerCallCurrency");
+    let (base, other) = if base_is_put {
+        (put, call)
+    } else {
+        (call, put)
+    };
+    let base_ccy = base
+        .and_then(|b| text_at(b, "currency"))
+        .unwrap_or_default();
+    let other_ccy = other
+        .and_then(|b| text_at(b, "currency"))
+        .unwrap_or_default();
     let q_base = ctx.key("quantity");
     let q_other = ctx.key("quantity");
     let ok = ctx.key("observable");
@@ -243,7 +248,10 @@ pub(crate) fn option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a, 'i>
         );
     }
     let mut quantities = Vec::new();
-    for (node, key) in [(put, if base_is_put { &q_base } else { &q_other }), (call, if base_is_put { &q_other } else { &q_base })] {
+    for (node, key) in [
+        (put, if base_is_put { &q_base } else { &q_other }),
+        (call, if base_is_put { &q_other } else { &q_base }),
+    ] {
         if let Some(m) = node.and_then(money) {
             quantities.push(located(m, key));
         }

@@ -538,14 +538,14 @@ fn premium_transfer(ctx: &Ctx, p: Node) -> Value {
     if let Some(amount) = child(p, "paymentAmount").and_then(money) {
         let ccy = amount["unit"]["currency"]["value"].clone();
         transfer.insert("quantity".into(), amount);
-        transfer.insert(
-            "asset".into(),
-            cash_asset(ccy.as_str().unwrap_or_default()),
-        );
+        transfer.insert("asset".into(), cash_asset(ccy.as_str().unwrap_or_default()));
     }
     if let Some(date) = child(p, "paymentDate") {
         let adjustable = child(date, "adjustableDate").unwrap_or(date);
-        let v = ctx.copy(adjustable, "cdm-base-datetime-AdjustableOrAdjustedOrRelativeDate");
+        let v = ctx.copy(
+            adjustable,
+            "cdm-base-datetime-AdjustableOrAdjustedOrRelativeDate",
+        );
         transfer.insert("settlementDate".into(), v);
     }
     let mut pr = Map::new();
@@ -584,7 +584,10 @@ fn drop_invalid_enums(state: &mut Value, schemas: &CdmSchemas, problems: &mut Ve
     // pointers valid.
     paths.reverse();
     for path in paths {
-        let Some((mut parent, mut key)) = path.rsplit_once('/').map(|(p, k)| (p.to_owned(), k.to_owned())) else {
+        let Some((mut parent, mut key)) = path
+            .rsplit_once('/')
+            .map(|(p, k)| (p.to_owned(), k.to_owned()))
+        else {
             continue;
         };
         let bad = state.pointer(&path).cloned().unwrap_or(Value::Null);
@@ -619,10 +622,8 @@ fn drop_invalid_enums(state: &mut Value, schemas: &CdmSchemas, problems: &mut Ve
 fn number_addresses(doc: &mut Value) {
     fn collect(v: &Value, order: &mut Vec<String>) {
         match v {
-            Value::String(s) if s.starts_with("@@") => {
-                if !order.contains(s) {
-                    order.push(s.clone());
-                }
+            Value::String(s) if s.starts_with("@@") && !order.contains(s) => {
+                order.push(s.clone());
             }
             Value::Array(a) => a.iter().for_each(|x| collect(x, order)),
             Value::Object(o) => o.values().for_each(|x| collect(x, order)),

@@ -18,8 +18,24 @@ const EXERCISE_TERMS: &str = "cdm-product-template-ExerciseTerms";
 /// Overnight indices: a fixed/float swap on one of these is an OIS (CDM
 /// `InterestRate_IRSwap_FixedFloat_OIS`).
 const OIS_MARKERS: &[&str] = &[
-    "OIS", "SOFR", "SONIA", "ESTR", "€STR", "EONIA", "TONA", "TONAR", "SARON", "CORRA", "AONIA",
-    "FEDFUND", "Fed Funds", "FedFunds", "HONIA", "SORA", "SHIR", "THOR",
+    "OIS",
+    "SOFR",
+    "SONIA",
+    "ESTR",
+    "€STR",
+    "EONIA",
+    "TONA",
+    "TONAR",
+    "SARON",
+    "CORRA",
+    "AONIA",
+    "FEDFUND",
+    "Fed Funds",
+    "FedFunds",
+    "HONIA",
+    "SORA",
+    "SHIR",
+    "THOR",
 ];
 
 /// What one swap stream turned out to be, for qualification.
@@ -149,7 +165,10 @@ fn stream(ctx: &mut Ctx, s: Node) -> (Value, Leg) {
             for (fpml, cdm) in [
                 ("initialRate", "initialRate"),
                 ("averagingMethod", "averagingMethod"),
-                ("negativeInterestRateTreatment", "negativeInterestRateTreatment"),
+                (
+                    "negativeInterestRateTreatment",
+                    "negativeInterestRateTreatment",
+                ),
             ] {
                 if let Some(v) = child(floating, fpml) {
                     let value = if fpml == "initialRate" {
@@ -193,7 +212,11 @@ fn stream(ctx: &mut Ctx, s: Node) -> (Value, Leg) {
         lot.insert("price".into(), Value::Array(prices));
     }
     for (fpml, cdm, ty) in [
-        ("calculationPeriodDates", "calculationPeriodDates", CALC_PERIOD_DATES),
+        (
+            "calculationPeriodDates",
+            "calculationPeriodDates",
+            CALC_PERIOD_DATES,
+        ),
         ("paymentDates", "paymentDates", PAYMENT_DATES),
         ("resetDates", "resetDates", RESET_DATES),
     ] {
@@ -427,7 +450,8 @@ pub(crate) fn swaption<'a, 'i>(ctx: &mut Ctx, sw: Node<'a, 'i>) -> Mapped<'a, 'i
     if let Some(cs) = child(sw, "cashSettlement") {
         let mut st = json!({ "settlementType": "Cash" });
         if let Some(d) = at(cs, "cashSettlementPaymentDate/adjustableDates") {
-            st["settlementDate"] = json!({ "adjustableDates": ctx.copy(d, "cdm-base-datetime-AdjustableDates") });
+            st["settlementDate"] =
+                json!({ "adjustableDates": ctx.copy(d, "cdm-base-datetime-AdjustableDates") });
         }
         option.insert("settlementTerms".into(), st);
     } else if child(sw, "physicalSettlement").is_some() {
@@ -489,7 +513,9 @@ pub(crate) fn exercise_terms(
     } else if let Some(t) = text_at(ex, "equityExpirationTimeType") {
         terms["expirationTimeType"] = json!(t);
     }
-    if let Some(proc_) = child(option, "exerciseProcedure").or_else(|| child(holder, "exerciseProcedure")) {
+    if let Some(proc_) =
+        child(option, "exerciseProcedure").or_else(|| child(holder, "exerciseProcedure"))
+    {
         let mut p = Map::new();
         if let Some(m) = child(proc_, "manualExercise") {
             let mut manual = Map::new();
