@@ -5,6 +5,8 @@
 //!
 //! `DESKMATE_BENCH_TEXT_PAGES` (default 50) and `DESKMATE_BENCH_SCAN_PAGES` (default 4) set the
 //! sizes. The peer for the text layer is poppler's `pdftotext` on the same file, run from here.
+//! Run it with `OMP_THREAD_LIMIT=1` as the service runs (Tesseract's OpenMP threads otherwise
+//! double the time per scanned page on 2 cores).
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -8,6 +8,14 @@
 //! this machine a page rendered by pdfium and handed over as a raw frame lost a Chinese line that
 //! the same page through `pdftoppm -r 300 -gray` kept. The cost, a process start and a PNG
 //! round trip (~0.1-0.3 s a page at 300 dpi), is small next to Tesseract's 1-2 s.
+//!
+//! Threads: Debian's libtesseract is built with OpenMP, whose worker threads spin against each
+//! other on a small shared machine. Measured here (2 cores, other builds running), a 300 dpi
+//! letter page took 4.6-5.1 s with the OpenMP default and 2.2 s with `OMP_THREAD_LIMIT=1`, the
+//! setting Tesseract's documentation recommends for throughput. libgomp reads it once when the
+//! process loads, so it must be in the environment of the process (set by `./x` and the service
+//! unit); `omp_set_num_threads` from inside does not help, as Tesseract asks for its thread
+//! counts explicitly. Parallelism then comes from OCR'ing pages and documents side by side.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -17,27 +25,6 @@ use tesseract::Tesseract;
 
 use super::layout::line_from_words;
 use super::{BBox, ConnectorError, Limits, Page, PageMethod, Word};
-
-/// Tesseract's own OpenMP threads. Debian's libtesseract is built with OpenMP; on a small shared
-/// machine its threads spin against each other and against the rest of the process: measured
-/// here, a 300 dpi letter page took 11.9 s with 2 OpenMP threads and 2.4 s with 1 (2 cores,
-/// other builds running). Tesseract's own documentation recommends `OMP_THREAD_LIMIT=1` for
-/// throughput; we set the same per OCR thread, so parallelism comes from running pages and
-/// documents side by side instead.
-#[allow(unsafe_code)]
-mod omp {
-    #[link(name = "gomp")]
-    unsafe extern "C" {
-        fn omp_set_num_threads(n: std::os::raw::c_int);
-    }
-
-    /// Makes OpenMP parallel regions started from the calling thread use one thread.
-    pub(super) fn single_thread() {
-        // SAFETY: `omp_set_num_threads` takes a plain integer and only stores it in the calling
-        // thread's OpenMP control variables; it is callable from any thread at any time.
-        unsafe { omp_set_num_threads(1) }
-    }
-}
 
 /// How long `pdftoppm` may take on one page before it is killed.
 const RASTERIZE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -166,7 +153,6 @@ impl OcrEngine {
             Some(d) => tess.set_source_resolution(d as i32),
             None => tess,
         };
-        omp::single_thread();
         let mut tess = tess
             .recognize()
             .map_err(|e| OcrFailure::Internal(format!("Tesseract failed: {e}")))?;
