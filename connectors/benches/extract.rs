@@ -47,8 +47,9 @@ fn main() {
     let scan_pages = env_usize("DESKMATE_BENCH_SCAN_PAGES", 4);
     let limits = Limits::default();
     println!(
-        "cores: {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "cores: {}; OMP_THREAD_LIMIT={} (1 for OCR throughput, see document::ocr)",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::env::var("OMP_THREAD_LIMIT").unwrap_or_else(|_| "unset".into())
     );
 
     // Text-layer PDF.
