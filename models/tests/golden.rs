@@ -182,8 +182,8 @@ fn smollm2_greedy_generation_matches_golden_ids() {
 #[test]
 fn smollm2_streams_the_same_text_it_returns_and_stops_on_stop_strings() {
     let g = smollm2();
-    let mut req = ChatRequest::user("Count from one to ten in words, separated by commas.");
-    req.max_tokens = 40;
+    let mut req = ChatRequest::user("Name three famous scientists and what they discovered.");
+    req.max_tokens = 48;
     let mut streamed = String::new();
     let resp = g
         .chat_stream(&req, &mut |d| {
@@ -192,12 +192,13 @@ fn smollm2_streams_the_same_text_it_returns_and_stops_on_stop_strings() {
         })
         .unwrap();
     assert_eq!(streamed, resp.text);
-    // Now stop at "five": the text ends before it, the finish reason is Stop.
-    let lower = resp.text.to_lowercase();
-    let Some(at) = lower.find("five") else {
-        panic!("the model did not count: {}", resp.text)
-    };
-    req.stop = vec![resp.text[at..at + 4].to_string()];
+    // Now stop at a word from the middle of that answer: the text ends before its first
+    // occurrence, the finish reason is Stop, and the stream held back the partial match.
+    let words: Vec<&str> = resp.text.split_whitespace().filter(|w| w.len() >= 4).collect();
+    assert!(words.len() >= 4, "answer too short: {}", resp.text);
+    let word = words[words.len() / 2];
+    let at = resp.text.find(word).unwrap();
+    req.stop = vec![word.to_string()];
     let mut streamed = String::new();
     let cut = g
         .chat_stream(&req, &mut |d| {

@@ -222,18 +222,28 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<E5File, ModelError> {
 
 /// The HF BERT name of an E5S1 tensor name, and its 2-D shape (rows, cols) when it is a matrix.
 fn hf_name(name: &str, h: &E5Header) -> Option<(String, Vec<usize>)> {
+    let hid = h.hidden;
+    match name {
+        "emb.word" => return Some(("embeddings.word_embeddings.weight".into(), vec![h.vocab, hid])),
+        "emb.pos" => {
+            let n = "embeddings.position_embeddings.weight";
+            return Some((n.into(), vec![h.max_positions, hid]));
+        }
+        "emb.type" => {
+            let n = "embeddings.token_type_embeddings.weight";
+            return Some((n.into(), vec![h.type_vocab, hid]));
+        }
+        _ => {}
+    }
     let (stem, suffix) = name.rsplit_once('.')?;
     let wb = match suffix {
         "w" => "weight",
         "b" => "bias",
         _ => return None,
     };
-    let (hid, ff) = (h.hidden, h.intermediate);
+    let ff = h.intermediate;
     let vec_shape = |n: usize| vec![n];
     Some(match stem {
-        "emb.word" => ("embeddings.word_embeddings.weight".into(), vec![h.vocab, hid]),
-        "emb.pos" => ("embeddings.position_embeddings.weight".into(), vec![h.max_positions, hid]),
-        "emb.type" => ("embeddings.token_type_embeddings.weight".into(), vec![h.type_vocab, hid]),
         "emb.ln" => {
             let n = if wb == "weight" { "weight" } else { "bias" };
             (format!("embeddings.LayerNorm.{n}"), vec_shape(hid))

@@ -14,7 +14,7 @@ pub const MAX_WS: u8 = 16;
 /// Most nesting depth of a document.
 pub const MAX_DEPTH: usize = 24;
 const MAX_DIGITS: u8 = 15;
-const MAX_EXP_DIGITS: u8 = 3;
+const MAX_EXP_DIGITS: u8 = 2;
 
 const TRUE_FALSE: [&[u8]; 2] = [b"true", b"false"];
 const NULL: [&[u8]; 1] = [b"null"];
