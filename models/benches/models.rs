@@ -14,7 +14,9 @@ use std::time::Instant;
 
 use models::generate::LocalGenerator;
 use models::store::{Format, ModelStore, Role};
-use models::{BertEmbedder, ChatRequest, EmbedKind, Embedder, GeneratorOptions, ResponseFormat};
+use models::{
+    BertEmbedder, ChatRequest, EmbedKind, Embedder, Generator, GeneratorOptions, ResponseFormat,
+};
 use serde_json::{Value, json};
 
 fn threads() -> usize {
@@ -74,13 +76,16 @@ fn bench_generator(name: &str) -> Value {
     req.max_tokens = 4;
     g.generate_ids(&prompt_ids(&g, 16), &req, quiet).unwrap();
 
-    // Decode: greedy, 128 new tokens after a short prompt; the stop token is masked out by
-    // generating from raw text so the model does not end early.
+    // Decode: greedy, up to 128 new tokens continuing a raw text (no chat template, so the
+    // model rarely ends early).
     let mut req = ChatRequest::user("");
     req.max_tokens = 128;
-    let ids = g.encode("The history of derivatives markets in China began").unwrap();
+    let ids = g
+        .encode("The history of derivatives markets in China began")
+        .unwrap();
     let r = g.generate_ids(&ids, &req, quiet).unwrap();
-    let decode_tps = r.usage.completion_tokens.saturating_sub(1) as f64 / r.timings.decode.as_secs_f64();
+    let decode_tps =
+        r.usage.completion_tokens.saturating_sub(1) as f64 / r.timings.decode.as_secs_f64();
 
     // Prefill: 500 tokens, one new token.
     req.max_tokens = 1;
@@ -180,7 +185,10 @@ fn llama_cpp(path: &std::path::Path) -> Option<Value> {
     if !out.status.success() {
         eprintln!(
             "llama.cpp comparison skipped: {}",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         );
         return None;
     }
@@ -218,7 +226,11 @@ fn main() {
         );
     }
     let exe = std::env::current_exe().unwrap();
-    println!("machine: {} cores, threads {}", std::thread::available_parallelism().map_or(0, |n| n.get()), threads());
+    println!(
+        "machine: {} cores, threads {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        threads()
+    );
     for e in entries {
         let m = &e.manifest;
         if pick.as_ref().is_some_and(|p| !p.contains(&m.name)) {
@@ -234,22 +246,31 @@ fn main() {
             .output()
             .unwrap();
         if !out.status.success() {
-            eprintln!("{}: failed: {}", m.name, String::from_utf8_lossy(&out.stderr));
+            eprintln!(
+                "{}: failed: {}",
+                m.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
             continue;
         }
         let mut v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        if m.role == Role::Generator && m.format == Format::Gguf {
-            if let Some(l) = llama_cpp(&e.weights()) {
-                v["llama_cpp"] = l.clone();
-                if let (Some(a), Some(b)) = (v["decode_tok_s"].as_f64(), l["decode_tok_s"].as_f64()) {
-                    v["decode_ratio_vs_llama_cpp"] = json!(a / b);
-                }
-                if let (Some(a), Some(b)) =
-                    (v["prefill_tok_s_500"].as_f64(), l["prefill_tok_s_500"].as_f64())
-                {
-                    v["prefill_ratio_vs_llama_cpp"] = json!(a / b);
+        let llama = (m.role == Role::Generator && m.format == Format::Gguf)
+            .then(|| llama_cpp(&e.weights()))
+            .flatten();
+        if let Some(l) = llama {
+            for (ours, theirs, ratio) in [
+                ("decode_tok_s", "decode_tok_s", "decode_ratio_vs_llama_cpp"),
+                (
+                    "prefill_tok_s_500",
+                    "prefill_tok_s_500",
+                    "prefill_ratio_vs_llama_cpp",
+                ),
+            ] {
+                if let (Some(a), Some(b)) = (v[ours].as_f64(), l[theirs].as_f64()) {
+                    v[ratio] = json!(a / b);
                 }
             }
+            v["llama_cpp"] = l;
         }
         println!("{}", serde_json::to_string_pretty(&v).unwrap());
     }

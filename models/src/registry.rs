@@ -62,7 +62,9 @@ impl Models {
         }
         let entry = self.store.get(name)?;
         if entry.manifest.role != Role::Generator {
-            return Err(ModelError::InvalidInput(format!("model `{name}` is not a generator")));
+            return Err(ModelError::InvalidInput(format!(
+                "model `{name}` is not a generator"
+            )));
         }
         let g: Arc<dyn Generator> = Arc::new(LocalGenerator::load(&entry, self.opts.clone())?);
         map.insert(name.to_string(), g.clone());
@@ -78,7 +80,9 @@ impl Models {
         }
         let entry = self.store.get(name)?;
         if entry.manifest.role != Role::Embedder {
-            return Err(ModelError::InvalidInput(format!("model `{name}` is not an embedder")));
+            return Err(ModelError::InvalidInput(format!(
+                "model `{name}` is not an embedder"
+            )));
         }
         let e: Arc<dyn Embedder> = Arc::new(BertEmbedder::load(&entry)?);
         map.insert(name.to_string(), e.clone());

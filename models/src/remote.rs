@@ -368,7 +368,12 @@ impl Embedder for RemoteEmbedder {
             let i = d["index"].as_u64().map_or(pos, |i| i as usize);
             let mut vec: Vec<f32> = d["embedding"]
                 .as_array()
-                .map(|a| a.iter().filter_map(Value::as_f64).map(|x| x as f32).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_f64)
+                        .map(|x| x as f32)
+                        .collect()
+                })
                 .unwrap_or_default();
             if vec.len() != self.dim || i >= texts.len() {
                 return Err(ModelError::Remote {

@@ -29,7 +29,9 @@ fn fixture(name: &str) -> ModelEntry {
 }
 
 fn golden_path(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(file)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(file)
 }
 
 /// Compares `value` with the stored golden (or stores it when blessing).
@@ -48,8 +50,11 @@ fn golden(file: &str, value: &Value) -> Value {
 fn smollm2() -> &'static LocalGenerator {
     static G: OnceLock<LocalGenerator> = OnceLock::new();
     G.get_or_init(|| {
-        LocalGenerator::load(&fixture("smollm2-135m-instruct"), GeneratorOptions::default())
-            .unwrap()
+        LocalGenerator::load(
+            &fixture("smollm2-135m-instruct"),
+            GeneratorOptions::default(),
+        )
+        .unwrap()
     })
 }
 
@@ -71,7 +76,12 @@ const TEXTS: &[&str] = &[
 ];
 
 fn ids_of(e: &BertEmbedder, kind: EmbedKind) -> Value {
-    json!(TEXTS.iter().map(|t| e.token_ids(t, kind).unwrap().0).collect::<Vec<_>>())
+    json!(
+        TEXTS
+            .iter()
+            .map(|t| e.token_ids(t, kind).unwrap().0)
+            .collect::<Vec<_>>()
+    )
 }
 
 #[test]
@@ -115,12 +125,18 @@ fn check_vectors(name: &str, e: &BertEmbedder) {
         // Tolerance: cosine >= 0.999 against the stored vector, as the issue asks; batch
         // composition and thread count change float summation order only (~1e-6).
         let c = cos(v, &g);
-        assert!(c >= 0.999, "{name} text {i}: cosine {c} with the golden vector");
+        assert!(
+            c >= 0.999,
+            "{name} text {i}: cosine {c} with the golden vector"
+        );
     }
     // Batching must not change a vector: one text alone equals the same text in a batch.
     let alone = e.embed(&TEXTS[2..3], EmbedKind::Passage).unwrap();
     let c = cos(&alone.vectors[0], &got.vectors[2]);
-    assert!(c > 0.9999, "{name}: batch of one vs batch of four: cosine {c}");
+    assert!(
+        c > 0.9999,
+        "{name}: batch of one vs batch of four: cosine {c}"
+    );
 }
 
 #[test]
@@ -160,7 +176,9 @@ fn e5_ranks_the_matching_chinese_passage_first() {
 #[test]
 fn e5_reports_truncation() {
     let long = "期货 ".repeat(2000);
-    let out = e5().embed(&[long.as_str(), "短"], EmbedKind::Passage).unwrap();
+    let out = e5()
+        .embed(&[long.as_str(), "短"], EmbedKind::Passage)
+        .unwrap();
     assert_eq!(out.truncated, vec![true, false]);
     assert_eq!(e5().max_tokens(), 512);
 }
@@ -194,7 +212,11 @@ fn smollm2_streams_the_same_text_it_returns_and_stops_on_stop_strings() {
     assert_eq!(streamed, resp.text);
     // Now stop at a word from the middle of that answer: the text ends before its first
     // occurrence, the finish reason is Stop, and the stream held back the partial match.
-    let words: Vec<&str> = resp.text.split_whitespace().filter(|w| w.len() >= 4).collect();
+    let words: Vec<&str> = resp
+        .text
+        .split_whitespace()
+        .filter(|w| w.len() >= 4)
+        .collect();
     assert!(words.len() >= 4, "answer too short: {}", resp.text);
     let word = words[words.len() / 2];
     let at = resp.text.find(word).unwrap();

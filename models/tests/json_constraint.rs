@@ -38,7 +38,11 @@ fn check(schema: &Value, doc: &str, expect: bool) {
     assert_eq!(accepted, expect, "document {doc}");
     if accepted {
         let v: Value = serde_json::from_str(doc).unwrap();
-        assert!(validate(schema, &v).is_empty(), "{doc}: {:?}", validate(schema, &v));
+        assert!(
+            validate(schema, &v).is_empty(),
+            "{doc}: {:?}",
+            validate(schema, &v)
+        );
     }
 }
 
@@ -46,26 +50,101 @@ fn check(schema: &Value, doc: &str, expect: bool) {
 fn accepts_valid_and_refuses_invalid_documents() {
     let s = rfq_schema();
     let leg = r#""legs":[{"kind":"call"}]"#;
-    check(&s, &format!(r#"{{"underlying":"中证500","structure":"snowball","notional":1e7,{leg}}}"#), true);
-    check(&s, &format!(r#"{{ "underlying" : "IF", "structure": "vanilla", "notional": -0.5, "strike": null, "barriers": [1, 2.5], {leg} }}"#), true);
-    check(&s, &format!(r#"{{"underlying":"a\"b\\u4e2d","structure":"digital","notional":0,"client":"x","confirmed":true,{leg}}}"#), true);
+    check(
+        &s,
+        &format!(r#"{{"underlying":"中证500","structure":"snowball","notional":1e7,{leg}}}"#),
+        true,
+    );
+    check(
+        &s,
+        &format!(
+            r#"{{ "underlying" : "IF", "structure": "vanilla", "notional": -0.5, "strike": null, "barriers": [1, 2.5], {leg} }}"#
+        ),
+        true,
+    );
+    check(
+        &s,
+        &format!(
+            r#"{{"underlying":"a\"b\\u4e2d","structure":"digital","notional":0,"client":"x","confirmed":true,{leg}}}"#
+        ),
+        true,
+    );
     // Missing required, unknown key, duplicate key, bad enum, leading zero, too many items.
-    check(&s, &format!(r#"{{"underlying":"IF","notional":1,{leg}}}"#), false);
-    check(&s, &format!(r#"{{"underlying":"IF","structure":"vanilla","notional":1,"x":1,{leg}}}"#), false);
-    check(&s, &format!(r#"{{"underlying":"IF","underlying":"IF","structure":"vanilla","notional":1,{leg}}}"#), false);
-    check(&s, &format!(r#"{{"underlying":"IF","structure":"barrier","notional":1,{leg}}}"#), false);
-    check(&s, &format!(r#"{{"underlying":"IF","structure":"vanilla","notional":01,{leg}}}"#), false);
-    check(&s, &format!(r#"{{"underlying":"IF","structure":"vanilla","notional":1,"barriers":[1,2,3,4],{leg}}}"#), false);
-    check(&s, r#"{"underlying":"IF","structure":"vanilla","notional":1,"legs":[]}"#, false);
-    check(&s, &format!(r#"{{"underlying":"IF","structure":"vanilla","notional":1,"tenor_months":1.5,{leg}}}"#), false);
+    check(
+        &s,
+        &format!(r#"{{"underlying":"IF","notional":1,{leg}}}"#),
+        false,
+    );
+    check(
+        &s,
+        &format!(r#"{{"underlying":"IF","structure":"vanilla","notional":1,"x":1,{leg}}}"#),
+        false,
+    );
+    check(
+        &s,
+        &format!(
+            r#"{{"underlying":"IF","underlying":"IF","structure":"vanilla","notional":1,{leg}}}"#
+        ),
+        false,
+    );
+    check(
+        &s,
+        &format!(r#"{{"underlying":"IF","structure":"barrier","notional":1,{leg}}}"#),
+        false,
+    );
+    check(
+        &s,
+        &format!(r#"{{"underlying":"IF","structure":"vanilla","notional":01,{leg}}}"#),
+        false,
+    );
+    check(
+        &s,
+        &format!(
+            r#"{{"underlying":"IF","structure":"vanilla","notional":1,"barriers":[1,2,3,4],{leg}}}"#
+        ),
+        false,
+    );
+    check(
+        &s,
+        r#"{"underlying":"IF","structure":"vanilla","notional":1,"legs":[]}"#,
+        false,
+    );
+    check(
+        &s,
+        &format!(
+            r#"{{"underlying":"IF","structure":"vanilla","notional":1,"tenor_months":1.5,{leg}}}"#
+        ),
+        false,
+    );
     // Lone surrogate escapes and raw control characters are not valid strings.
-    check(&s, &format!(r#"{{"underlying":"\ud800","structure":"vanilla","notional":1,{leg}}}"#), false);
-    check(&s, &format!("{{\"underlying\":\"a\nb\",\"structure\":\"vanilla\",\"notional\":1,{leg}}}"), false);
+    check(
+        &s,
+        &format!(r#"{{"underlying":"\ud800","structure":"vanilla","notional":1,{leg}}}"#),
+        false,
+    );
+    check(
+        &s,
+        &format!("{{\"underlying\":\"a\nb\",\"structure\":\"vanilla\",\"notional\":1,{leg}}}"),
+        false,
+    );
     // maxLength counts characters.
-    check(&s, &format!(r#"{{"underlying":"一二三四五六七八九十一二三四五六七八九十","structure":"vanilla","notional":1,{leg}}}"#), true);
-    check(&s, &format!(r#"{{"underlying":"一二三四五六七八九十一二三四五六七八九十一","structure":"vanilla","notional":1,{leg}}}"#), false);
+    check(
+        &s,
+        &format!(
+            r#"{{"underlying":"一二三四五六七八九十一二三四五六七八九十","structure":"vanilla","notional":1,{leg}}}"#
+        ),
+        true,
+    );
+    check(
+        &s,
+        &format!(
+            r#"{{"underlying":"一二三四五六七八九十一二三四五六七八九十一","structure":"vanilla","notional":1,{leg}}}"#
+        ),
+        false,
+    );
     // Numeric enums where one value is a prefix of another.
-    let e = json!({"type": "object", "properties": {"n": {"enum": [1, 10, null]}}, "required": ["n"]});
+    let e =
+        json!({"type": "object", "properties": {"n": {"enum": [1, 10, null]}}, "required": ["n"]});
     check(&e, r#"{"n":1}"#, true);
     check(&e, r#"{"n":10}"#, true);
     check(&e, r#"{"n":100}"#, false);
@@ -80,10 +159,16 @@ fn invalid_schemas_are_refused_with_the_problem_named() {
     for (schema, needle) in [
         (json!({"type": "string", "pattern": "^a"}), "`pattern`"),
         (json!({"type": "number", "minimum": 0}), "`minimum`"),
-        (json!({"type": "object", "required": ["a"], "properties": {}}), "required property `a`"),
+        (
+            json!({"type": "object", "required": ["a"], "properties": {}}),
+            "required property `a`",
+        ),
         (json!({"type": "array"}), "needs `items`"),
         (json!({"type": "wat"}), "unknown type"),
-        (json!({"anyOf": [{"type": "string"}, {"type": "number"}]}), "anyOf"),
+        (
+            json!({"anyOf": [{"type": "string"}, {"type": "number"}]}),
+            "anyOf",
+        ),
         (json!({"$ref": "#/$defs/missing"}), "$ref"),
         (json!("string"), "must be an object"),
     ] {
@@ -114,7 +199,11 @@ fn random_walks_end_in_valid_documents() {
                     aut.feed(&mut t, b)
                 })
                 .collect();
-            assert!(!ok.is_empty(), "walk {walk}: dead end after {:?}", String::from_utf8_lossy(&doc));
+            assert!(
+                !ok.is_empty(),
+                "walk {walk}: dead end after {:?}",
+                String::from_utf8_lossy(&doc)
+            );
             let b = ok[(rng.next_u64() % ok.len() as u64) as usize];
             assert!(aut.feed(&mut st, b));
             doc.push(b);
@@ -123,7 +212,11 @@ fn random_walks_end_in_valid_documents() {
         doc.extend_from_slice(&close);
         let text = String::from_utf8(doc).expect("UTF-8");
         let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
-        assert!(validate(&s, &v).is_empty(), "{text}: {:?}", validate(&s, &v));
+        assert!(
+            validate(&s, &v).is_empty(),
+            "{text}: {:?}",
+            validate(&s, &v)
+        );
     }
 }
 
@@ -135,9 +228,39 @@ fn token_mask_matches_brute_force() {
     // A vocabulary of all single bytes plus multi-byte pieces a BPE model would have.
     let mut vocab: Vec<Option<Vec<u8>>> = (0u8..=255).map(|b| Some(vec![b])).collect();
     for piece in [
-        "{\"", "\":", "\":\"", "\",\"", "\"}", "\"},", "underlying", "\"underlying\"", "structure",
-        "snow", "ball", "\"snowball\"", "12", "0.", "e5", "null", "true", " ", "  ", "\n", "中证",
-        "500", "\\u", "\\\"", "},", "}]", "]}", "[{", "notional", "legs", "\":[", "call", "qty",
+        "{\"",
+        "\":",
+        "\":\"",
+        "\",\"",
+        "\"}",
+        "\"},",
+        "underlying",
+        "\"underlying\"",
+        "structure",
+        "snow",
+        "ball",
+        "\"snowball\"",
+        "12",
+        "0.",
+        "e5",
+        "null",
+        "true",
+        " ",
+        "  ",
+        "\n",
+        "中证",
+        "500",
+        "\\u",
+        "\\\"",
+        "},",
+        "}]",
+        "]}",
+        "[{",
+        "notional",
+        "legs",
+        "\":[",
+        "call",
+        "qty",
     ] {
         vocab.push(Some(piece.as_bytes().to_vec()));
     }
@@ -159,7 +282,13 @@ fn token_mask_matches_brute_force() {
                 None => t as u32 == eos && aut.is_accepting(&st),
             };
             let got = mask[t / 64] & (1 << (t % 64)) != 0;
-            assert_eq!(got, expect, "after {:?}, token {t} {:?}", String::from_utf8_lossy(&doc.as_bytes()[..i]), bytes);
+            assert_eq!(
+                got,
+                expect,
+                "after {:?}, token {t} {:?}",
+                String::from_utf8_lossy(&doc.as_bytes()[..i]),
+                bytes
+            );
         }
         assert!(aut.feed(&mut st, b));
     }

@@ -8,21 +8,28 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use models::remote::{Prefixes, RemoteConfig, RemoteEmbedder, RemoteGenerator};
-use models::{ChatRequest, EmbedKind, Embedder, FinishReason, Generator, ModelError, ResponseFormat};
+use models::{
+    ChatRequest, EmbedKind, Embedder, FinishReason, Generator, ModelError, ResponseFormat,
+};
 use serde_json::{Value, json};
 
 /// One scripted answer: status, extra headers, body.
 type Reply = (u16, Vec<(&'static str, String)>, String);
 
+/// The requests the server saw: head and JSON body.
+type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+
 /// Serves the replies in order, one per connection; records each request's head and body.
-fn server(replies: Vec<Reply>) -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
+fn server(replies: Vec<Reply>) -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     std::thread::spawn(move || {
         for (status, headers, body) in replies {
-            let Ok((mut conn, _)) = listener.accept() else { return };
+            let Ok((mut conn, _)) = listener.accept() else {
+                return;
+            };
             let mut r = BufReader::new(conn.try_clone().unwrap());
             let mut head = String::new();
             let mut len = 0;
@@ -65,7 +72,8 @@ fn sse(deltas: &[&str], finish: &str) -> String {
     }
     let ev = json!({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]});
     s.push_str(&format!("data: {ev}\n\n"));
-    let ev = json!({"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": deltas.len()}});
+    let ev =
+        json!({"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": deltas.len()}});
     s.push_str(&format!("data: {ev}\n\ndata: [DONE]\n\n"));
     s
 }
@@ -81,8 +89,16 @@ fn config(url: &str) -> RemoteConfig {
 #[test]
 fn streams_deltas_retries_5xx_and_reports_usage() {
     let (url, seen) = server(vec![
-        (503, vec![("retry-after", "0".into())], "{\"error\":{\"message\":\"overloaded\"}}".into()),
-        (200, vec![("content-type", "text/event-stream".into())], sse(&["Hel", "lo", " 世界"], "stop")),
+        (
+            503,
+            vec![("retry-after", "0".into())],
+            "{\"error\":{\"message\":\"overloaded\"}}".into(),
+        ),
+        (
+            200,
+            vec![("content-type", "text/event-stream".into())],
+            sse(&["Hel", "lo", " 世界"], "stop"),
+        ),
     ]);
     let g = RemoteGenerator::new(config(&url)).unwrap();
     let mut req = ChatRequest::user("hi");
@@ -103,11 +119,17 @@ fn streams_deltas_retries_5xx_and_reports_usage() {
     assert_eq!(seen.len(), 2, "the 503 was retried once");
     let (head, body) = &seen[1];
     assert!(head.starts_with("POST /v1/chat/completions"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("authorization: bearer sk-test"));
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("authorization: bearer sk-test")
+    );
     assert_eq!(body["model"], "big-model");
     assert_eq!(body["stream"], true);
     assert_eq!(body["stop"], json!(["END"]));
-    assert_eq!(body["messages"][0], json!({"role": "user", "content": "hi"}));
+    assert_eq!(
+        body["messages"][0],
+        json!({"role": "user", "content": "hi"})
+    );
 }
 
 #[test]
@@ -120,7 +142,11 @@ fn client_errors_are_not_retried_and_name_the_server() {
     let g = RemoteGenerator::new(config(&url)).unwrap();
     let err = g.chat(&ChatRequest::user("hi")).unwrap_err();
     match &err {
-        ModelError::Remote { status, reason, url: u } => {
+        ModelError::Remote {
+            status,
+            reason,
+            url: u,
+        } => {
             assert_eq!(*status, Some(400));
             assert_eq!(reason, "max_tokens too large");
             assert!(u.ends_with("/v1/chat/completions"));
@@ -132,7 +158,8 @@ fn client_errors_are_not_retried_and_name_the_server() {
 
 #[test]
 fn json_schema_is_sent_and_the_answer_validated() {
-    let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]});
+    let schema =
+        json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]});
     let (url, seen) = server(vec![
         (200, vec![], sse(&["{\"n\":", " 3}"], "stop")),
         (200, vec![], sse(&["{\"n\":", " \"x\"}"], "stop")),
@@ -142,7 +169,10 @@ fn json_schema_is_sent_and_the_answer_validated() {
     req.response_format = ResponseFormat::JsonSchema(schema.clone());
     let resp = g.chat(&req).unwrap();
     assert_eq!(resp.json, Some(json!({"n": 3})));
-    assert_eq!(seen.lock().unwrap()[0].1["response_format"]["json_schema"]["schema"], schema);
+    assert_eq!(
+        seen.lock().unwrap()[0].1["response_format"]["json_schema"]["schema"],
+        schema
+    );
     // A server that ignores the schema is caught by our own validation.
     let err = g.chat(&req).unwrap_err().to_string();
     assert!(err.contains("breaks the schema"), "{err}");
@@ -154,12 +184,19 @@ fn json_schema_is_sent_and_the_answer_validated() {
 #[test]
 fn unreachable_server_fails_after_retries() {
     // Bind then drop: nothing listens on this port.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut c = config(&format!("http://127.0.0.1:{port}/v1"));
     c.retries = 1;
     let g = RemoteGenerator::new(c).unwrap();
     let err = g.chat(&ChatRequest::user("hi")).unwrap_err();
-    assert!(matches!(err, ModelError::Remote { status: None, .. }), "{err}");
+    assert!(
+        matches!(err, ModelError::Remote { status: None, .. }),
+        "{err}"
+    );
 }
 
 #[test]

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 
 use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 use candle_core::{Device, Tensor};
+use tokenizers::Tokenizer;
 use tokenizers::models::unigram::Unigram;
 use tokenizers::normalizers::{NormalizerWrapper, Replace, Sequence, Strip, unicode::NFKC};
 use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
-use tokenizers::Tokenizer;
 
 use crate::error::ModelError;
 
@@ -94,16 +94,24 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
     fn i32(&mut self, what: &str) -> Result<i32, ModelError> {
-        Ok(i32::from_le_bytes(self.take(4, what)?.try_into().unwrap_or_default()))
+        Ok(i32::from_le_bytes(
+            self.take(4, what)?.try_into().unwrap_or_default(),
+        ))
     }
     fn u32(&mut self, what: &str) -> Result<u32, ModelError> {
-        Ok(u32::from_le_bytes(self.take(4, what)?.try_into().unwrap_or_default()))
+        Ok(u32::from_le_bytes(
+            self.take(4, what)?.try_into().unwrap_or_default(),
+        ))
     }
     fn u64(&mut self, what: &str) -> Result<u64, ModelError> {
-        Ok(u64::from_le_bytes(self.take(8, what)?.try_into().unwrap_or_default()))
+        Ok(u64::from_le_bytes(
+            self.take(8, what)?.try_into().unwrap_or_default(),
+        ))
     }
     fn f32(&mut self, what: &str) -> Result<f32, ModelError> {
-        Ok(f32::from_le_bytes(self.take(4, what)?.try_into().unwrap_or_default()))
+        Ok(f32::from_le_bytes(
+            self.take(4, what)?.try_into().unwrap_or_default(),
+        ))
     }
     fn usize(&mut self, what: &str, max: usize) -> Result<usize, ModelError> {
         let v = self.i32(what)?;
@@ -122,7 +130,11 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<E5File, ModelError> {
         path: path.to_path_buf(),
         reason,
     };
-    let mut c = Cursor { b: bytes, pos: 0, path };
+    let mut c = Cursor {
+        b: bytes,
+        pos: 0,
+        path,
+    };
     let magic = c.take(8, "header")?;
     if &magic[..4] != b"E5S1" {
         return Err(bad("not an E5S1 file (bad magic)".into()));
@@ -145,7 +157,9 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<E5File, ModelError> {
         *s = c.usize(["bos id", "eos id", "pad id", "unk id"][i], n_pieces)? as u32;
     }
     if heads == 0 || hidden % heads != 0 {
-        return Err(bad(format!("hidden size {hidden} not divisible by {heads} heads")));
+        return Err(bad(format!(
+            "hidden size {hidden} not divisible by {heads} heads"
+        )));
     }
     let blob_len = c.u64("piece blob length")? as usize;
     let mut offs = Vec::with_capacity(n_pieces + 1);
@@ -173,7 +187,11 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<E5File, ModelError> {
     let mut tensors = Vec::with_capacity(n_tensors);
     let mut elements = 0u64;
     for _ in 0..n_tensors {
-        let nl = u16::from_le_bytes(c.take(2, "tensor name length")?.try_into().unwrap_or_default());
+        let nl = u16::from_le_bytes(
+            c.take(2, "tensor name length")?
+                .try_into()
+                .unwrap_or_default(),
+        );
         let name = String::from_utf8_lossy(c.take(nl as usize, "tensor name")?).into_owned();
         let dtype = c.take(1, "tensor dtype")?[0];
         let count = c.u32("tensor element count")? as usize;
@@ -181,7 +199,7 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<E5File, ModelError> {
         let len = c.u64("tensor byte length")? as usize;
         let q4 = dtype == 1;
         let expect = if q4 { count / 32 * 18 } else { count * 4 };
-        if (q4 && count % 32 != 0) || len != expect {
+        if (q4 && !count.is_multiple_of(32)) || len != expect {
             return Err(bad(format!(
                 "tensor {name}: {len} bytes for {count} elements (expected {expect})"
             )));
@@ -224,7 +242,12 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<E5File, ModelError> {
 fn hf_name(name: &str, h: &E5Header) -> Option<(String, Vec<usize>)> {
     let hid = h.hidden;
     match name {
-        "emb.word" => return Some(("embeddings.word_embeddings.weight".into(), vec![h.vocab, hid])),
+        "emb.word" => {
+            return Some((
+                "embeddings.word_embeddings.weight".into(),
+                vec![h.vocab, hid],
+            ));
+        }
         "emb.pos" => {
             let n = "embeddings.position_embeddings.weight";
             return Some((n.into(), vec![h.max_positions, hid]));
@@ -263,7 +286,11 @@ fn hf_name(name: &str, h: &E5Header) -> Option<(String, Vec<usize>)> {
                 "oln" => ("output.LayerNorm", hid, 0),
                 _ => return None,
             };
-            let shape = if wb == "bias" || cols == 0 { vec![rows] } else { vec![rows, cols] };
+            let shape = if wb == "bias" || cols == 0 {
+                vec![rows]
+            } else {
+                vec![rows, cols]
+            };
             (format!("{p}{path}.{wb}"), shape)
         }
     })
@@ -294,8 +321,9 @@ pub(crate) fn load(
         }
         let raw = &bytes[t.offset..t.offset + t.len];
         let tensor = if t.q4 {
-            let storage = QStorage::from_data(std::borrow::Cow::Borrowed(raw), &dev, GgmlDType::Q4_0)
-                .map_err(|e| bad(format!("tensor {}: {e}", t.name)))?;
+            let storage =
+                QStorage::from_data(std::borrow::Cow::Borrowed(raw), &dev, GgmlDType::Q4_0)
+                    .map_err(|e| bad(format!("tensor {}: {e}", t.name)))?;
             QTensor::new(storage, shape.as_slice())
                 .and_then(|q| q.dequantize(&dev))
                 .map_err(|e| bad(format!("tensor {}: {e}", t.name)))?
@@ -324,9 +352,10 @@ fn tokenizer(file: &E5File, path: &Path) -> Result<Tokenizer, ModelError> {
     let model = Unigram::from(file.pieces.clone(), Some(unk), false)
         .map_err(|e| bad(format!("tokenizer: {e}")))?;
     let mut tok = Tokenizer::new(model);
-    let collapse = Replace::new(tokenizers::normalizers::replace::ReplacePattern::Regex(
-        " {2,}".into(),
-    ), " ")
+    let collapse = Replace::new(
+        tokenizers::normalizers::replace::ReplacePattern::Regex(" {2,}".into()),
+        " ",
+    )
     .map_err(|e| bad(format!("tokenizer normaliser: {e}")))?;
     let norm = Sequence::new(vec![
         NormalizerWrapper::NFKC(NFKC),

@@ -155,14 +155,21 @@ impl LocalGenerator {
             .and_then(|v| v.to_vec().ok())
             .map(|v| {
                 v.iter()
-                    .map(|t| t.to_i32().map(|x| x as u32).or_else(|_| t.to_u32()).unwrap_or(1))
+                    .map(|t| {
+                        t.to_i32()
+                            .map(|x| x as u32)
+                            .or_else(|_| t.to_u32())
+                            .unwrap_or(1)
+                    })
                     .collect()
             })
             .unwrap_or_else(|| vec![1; tokens.len()]);
         let md_id = |k: &str| {
-            ct.metadata
-                .get(k)
-                .and_then(|v| v.to_u32().ok().or_else(|| v.to_i32().ok().map(|x| x as u32)))
+            ct.metadata.get(k).and_then(|v| {
+                v.to_u32()
+                    .ok()
+                    .or_else(|| v.to_i32().ok().map(|x| x as u32))
+            })
         };
         let tok_text = |id: Option<u32>| {
             id.and_then(|i| tokens.get(i as usize))
@@ -254,6 +261,15 @@ impl LocalGenerator {
         &self.inner.weights.config
     }
 
+    /// Milliseconds of one decode step's matrix products alone (see
+    /// [`Weights::matmul_floor`]), for profiling.
+    pub fn matmul_only_ms(&self, iters: usize) -> f64 {
+        self.inner
+            .weights
+            .matmul_floor(iters)
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+    }
+
     /// The request queue (for its length).
     pub fn queue(&self) -> &RequestQueue {
         &self.inner.queue
@@ -280,7 +296,9 @@ impl LocalGenerator {
             )));
         }
         if req.max_tokens == 0 {
-            return Err(ModelError::InvalidInput("max_tokens must be at least 1".into()));
+            return Err(ModelError::InvalidInput(
+                "max_tokens must be at least 1".into(),
+            ));
         }
         let mut constraint = match &req.response_format {
             ResponseFormat::Text => None,
@@ -303,7 +321,10 @@ impl LocalGenerator {
             if req.cancel.is_cancelled() {
                 break;
             }
-            logits = Some(w.forward(chunk, &mut cache).map_err(ModelError::inference)?);
+            logits = Some(
+                w.forward(chunk, &mut cache)
+                    .map_err(ModelError::inference)?,
+            );
         }
         timings.prefill = t0.elapsed();
         let t1 = Instant::now();
@@ -313,7 +334,13 @@ impl LocalGenerator {
         let mut stream = inner.tokenizer.decode_stream(true);
         let mut text = String::new();
         let mut sent = 0usize;
-        let hold = req.stop.iter().map(String::len).max().unwrap_or(1).saturating_sub(1);
+        let hold = req
+            .stop
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(1)
+            .saturating_sub(1);
         let mut finish = FinishReason::Length;
         let mut masking = Duration::ZERO;
         'decode: loop {
@@ -380,7 +407,9 @@ impl LocalGenerator {
                     break 'decode;
                 }
             }
-            let mut safe = text.len().saturating_sub(if constraint.is_none() { hold } else { 0 });
+            let mut safe = text
+                .len()
+                .saturating_sub(if constraint.is_none() { hold } else { 0 });
             while !text.is_char_boundary(safe) {
                 safe -= 1;
             }
@@ -393,7 +422,10 @@ impl LocalGenerator {
                 }
             }
             if out.len() < budget {
-                logits = Some(w.forward(&[tok], &mut cache).map_err(ModelError::inference)?);
+                logits = Some(
+                    w.forward(&[tok], &mut cache)
+                        .map_err(ModelError::inference)?,
+                );
             }
         }
         let mut json = None;

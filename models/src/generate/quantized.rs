@@ -319,7 +319,35 @@ impl Weights {
         cache.len += seq;
         let last = x.narrow(1, seq - 1, 1)?;
         let last = candle_nn::ops::rms_norm(&last, &self.norm, c.eps)?;
-        self.output.forward(&last)?.flatten_all()?.to_dtype(DType::F32)
+        self.output
+            .forward(&last)?
+            .flatten_all()?
+            .to_dtype(DType::F32)
+    }
+}
+
+impl Weights {
+    /// The time of one decode step's matrix-vector products alone (every layer's projections and
+    /// the output head, on a random vector), averaged over `iters` steps: the floor under a
+    /// decode step, to compare with the whole step when profiling.
+    pub fn matmul_floor(&self, iters: usize) -> Result<std::time::Duration> {
+        let c = &self.config;
+        let dev = Device::Cpu;
+        let x = Tensor::randn(0f32, 1.0, (1, 1, c.hidden), &dev)?;
+        let t = std::time::Instant::now();
+        for _ in 0..iters.max(1) {
+            for l in &self.layers {
+                l.wq.forward(&x)?;
+                l.wk.forward(&x)?;
+                l.wv.forward(&x)?;
+                l.wo.forward(&x)?;
+                let g = l.gate.forward(&x)?;
+                l.up.forward(&x)?;
+                l.down.forward(&g)?;
+            }
+            self.output.forward(&x)?;
+        }
+        Ok(t.elapsed() / iters.max(1) as u32)
     }
 }
 

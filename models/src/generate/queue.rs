@@ -62,7 +62,10 @@ impl RequestQueue {
     pub fn admit(&self) -> Result<Ticket<'_>, ModelError> {
         let mut st = self.state();
         if st.admitted >= self.capacity {
-            let retry_after = st.avg.mul_f64(st.admitted as f64).max(Duration::from_secs(1));
+            let retry_after = st
+                .avg
+                .mul_f64(st.admitted as f64)
+                .max(Duration::from_secs(1));
             return Err(ModelError::Busy {
                 model: self.model.clone(),
                 queued: st.admitted,

@@ -60,12 +60,13 @@ pub fn sample(
             }
         }
     }
-    let (best, best_l) = logits
-        .iter()
-        .enumerate()
-        .fold((None, f32::NEG_INFINITY), |(bi, bl), (i, &l)| {
-            if l > bl { (Some(i), l) } else { (bi, bl) }
-        });
+    let (best, best_l) =
+        logits
+            .iter()
+            .enumerate()
+            .fold((None, f32::NEG_INFINITY), |(bi, bl), (i, &l)| {
+                if l > bl { (Some(i), l) } else { (bi, bl) }
+            });
     let best = best? as u32;
     if s.temperature <= 0.0 {
         return Some(best);
@@ -83,7 +84,10 @@ pub fn sample(
         cand.truncate(s.top_k);
     }
     let inv_t = 1.0 / s.temperature;
-    let mut probs: Vec<f32> = cand.iter().map(|(_, l)| ((l - best_l) * inv_t).exp()).collect();
+    let mut probs: Vec<f32> = cand
+        .iter()
+        .map(|(_, l)| ((l - best_l) * inv_t).exp())
+        .collect();
     let total: f32 = probs.iter().sum();
     probs.iter_mut().for_each(|p| *p /= total);
     if s.top_p < 1.0 {

@@ -489,9 +489,7 @@ impl Automaton {
                         (Start | Minus, _) if digit => Some((Int, digits + 1)),
                         (Int, _) if digit && digits < MAX_DIGITS => Some((Int, digits + 1)),
                         (Zero | Int, b'.') if !integer => Some((Dot, digits)),
-                        (Dot | Frac, _) if digit && digits < MAX_DIGITS => {
-                            Some((Frac, digits + 1))
-                        }
+                        (Dot | Frac, _) if digit && digits < MAX_DIGITS => Some((Frac, digits + 1)),
                         (Zero | Int | Frac, b'e' | b'E') if !integer => Some((Exp, 0)),
                         (Exp, b'+' | b'-') => Some((ExpSign, 0)),
                         (Exp | ExpSign, _) if digit => Some((ExpDigits, 1)),

@@ -85,7 +85,9 @@ fn plain_chars(b: &[u8]) -> Option<u32> {
     if b.is_empty() || b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\') {
         return None;
     }
-    std::str::from_utf8(b).ok().map(|s| s.chars().count() as u32)
+    std::str::from_utf8(b)
+        .ok()
+        .map(|s| s.chars().count() as u32)
 }
 
 impl TokenTable {

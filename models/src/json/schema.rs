@@ -121,7 +121,9 @@ impl<'a> Compiler<'a> {
             _ => return Err(invalid(path, "a schema must be an object")),
         };
         if let Some(r) = obj.get("$ref") {
-            let r = r.as_str().ok_or_else(|| invalid(path, "`$ref` must be a string"))?;
+            let r = r
+                .as_str()
+                .ok_or_else(|| invalid(path, "`$ref` must be a string"))?;
             return self.reference(r, path);
         }
         const HANDLED: &[&str] = &[
@@ -149,9 +151,15 @@ impl<'a> Compiler<'a> {
         if let Some(ap) = obj.get("additionalProperties")
             && !ap.is_boolean()
         {
-            return Err(invalid(path, "`additionalProperties` must be true or false"));
+            return Err(invalid(
+                path,
+                "`additionalProperties` must be true or false",
+            ));
         }
-        let nullable_flag = obj.get("nullable").and_then(Value::as_bool).unwrap_or(false);
+        let nullable_flag = obj
+            .get("nullable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let id = self.inner(obj, path, None)?;
         Ok(if nullable_flag {
             self.push(Node::Nullable(id))
@@ -185,8 +193,11 @@ impl<'a> Compiler<'a> {
                     .as_array()
                     .ok_or_else(|| invalid(path, format!("`{key}` must be an array")))?;
                 let is_null = |v: &Value| v.get("type").and_then(Value::as_str) == Some("null");
-                let non_null: Vec<(usize, &Value)> =
-                    alts.iter().enumerate().filter(|(_, v)| !is_null(v)).collect();
+                let non_null: Vec<(usize, &Value)> = alts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| !is_null(v))
+                    .collect();
                 return match (alts.len(), non_null.as_slice()) {
                     (2, [(i, v)]) => {
                         let inner = self.node(v, &format!("{path}/{key}/{i}"))?;
@@ -237,9 +248,19 @@ impl<'a> Compiler<'a> {
             }
         };
         let only = |allowed: &[&str]| -> Result<(), ModelError> {
-            for k in ["properties", "required", "items", "maxLength", "minItems", "maxItems"] {
+            for k in [
+                "properties",
+                "required",
+                "items",
+                "maxLength",
+                "minItems",
+                "maxItems",
+            ] {
                 if obj.contains_key(k) && !allowed.contains(&k) {
-                    return Err(invalid(path, format!("`{k}` does not apply to type `{ty}`")));
+                    return Err(invalid(
+                        path,
+                        format!("`{k}` does not apply to type `{ty}`"),
+                    ));
                 }
             }
             Ok(())
@@ -271,9 +292,15 @@ impl<'a> Compiler<'a> {
                         let name = name
                             .as_str()
                             .ok_or_else(|| invalid(path, "`required` must list strings"))?;
-                        let i = props.iter().position(|(n, _, _)| n == name).ok_or_else(|| {
-                            invalid(path, format!("required property `{name}` is not in `properties`"))
-                        })?;
+                        let i = props
+                            .iter()
+                            .position(|(n, _, _)| n == name)
+                            .ok_or_else(|| {
+                                invalid(
+                                    path,
+                                    format!("required property `{name}` is not in `properties`"),
+                                )
+                            })?;
                         required |= 1 << i;
                     }
                 }
@@ -328,10 +355,16 @@ impl<'a> Compiler<'a> {
         let target = r
             .strip_prefix("#/")
             .and_then(|p| {
-                p.split('/')
-                    .try_fold(self.root, |v, part| v.get(part.replace("~1", "/").replace("~0", "~")))
+                p.split('/').try_fold(self.root, |v, part| {
+                    v.get(part.replace("~1", "/").replace("~0", "~"))
+                })
             })
-            .ok_or_else(|| invalid(path, format!("`$ref` {r} is not a local reference that resolves")))?;
+            .ok_or_else(|| {
+                invalid(
+                    path,
+                    format!("`$ref` {r} is not a local reference that resolves"),
+                )
+            })?;
         // Reserve the id first so recursive references resolve to it.
         let id = self.push(Node::Null);
         self.refs.insert(r.to_string(), id);

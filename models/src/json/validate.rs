@@ -12,9 +12,9 @@ pub fn validate(schema: &Value, doc: &Value) -> Vec<String> {
 }
 
 fn resolve<'a>(root: &'a Value, r: &str) -> Option<&'a Value> {
-    r.strip_prefix("#/")?
-        .split('/')
-        .try_fold(root, |v, part| v.get(part.replace("~1", "/").replace("~0", "~")))
+    r.strip_prefix("#/")?.split('/').try_fold(root, |v, part| {
+        v.get(part.replace("~1", "/").replace("~0", "~"))
+    })
 }
 
 fn type_matches(t: &str, v: &Value) -> bool {
@@ -23,7 +23,11 @@ fn type_matches(t: &str, v: &Value) -> bool {
         "array" => v.is_array(),
         "string" => v.is_string(),
         "number" => v.is_number(),
-        "integer" => v.as_i64().is_some() || v.as_u64().is_some() || v.as_f64().is_some_and(|f| f.fract() == 0.0),
+        "integer" => {
+            v.as_i64().is_some()
+                || v.as_u64().is_some()
+                || v.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
         "boolean" => v.is_boolean(),
         "null" => v.is_null(),
         _ => false,
@@ -58,7 +62,11 @@ fn check(root: &Value, s: &Value, v: &Value, at: &str, out: &mut Vec<String>, de
                     p.is_empty()
                 })
                 .count();
-            let ok = if key == "anyOf" { passing >= 1 } else { passing == 1 };
+            let ok = if key == "anyOf" {
+                passing >= 1
+            } else {
+                passing == 1
+            };
             if !ok {
                 out.push(format!("{at}: matches {passing} of the {key} alternatives"));
             }
@@ -79,8 +87,16 @@ fn check(root: &Value, s: &Value, v: &Value, at: &str, out: &mut Vec<String>, de
             out.push(format!("{at}: expected {t}, got {v}"));
             return;
         }
-        Some(Value::Array(ts)) if !ts.iter().filter_map(Value::as_str).any(|t| type_matches(t, v)) => {
-            out.push(format!("{at}: expected one of {}, got {v}", Value::Array(ts.clone())));
+        Some(Value::Array(ts))
+            if !ts
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|t| type_matches(t, v)) =>
+        {
+            out.push(format!(
+                "{at}: expected one of {}, got {v}",
+                Value::Array(ts.clone())
+            ));
             return;
         }
         _ => {}
