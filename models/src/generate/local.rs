@@ -421,6 +421,10 @@ impl LocalGenerator {
                     break;
                 }
             }
+            if constraint.as_ref().is_some_and(|(c, _)| c.is_done()) {
+                finish = FinishReason::Stop;
+                break;
+            }
             if out.len() < budget {
                 logits = Some(
                     w.forward(&[tok], &mut cache)

@@ -260,7 +260,11 @@ pub fn generate_json(
     schema: &Value,
     max_tokens: usize,
 ) -> Result<Value, ModelError> {
-    let mut req = ChatRequest::user(prompt);
+    // Constrained decoding guarantees the shape; showing the schema helps the model fill it
+    // with the right content.
+    let mut req = ChatRequest::user(format!(
+        "{prompt}\n\nAnswer with one JSON document that follows this JSON Schema:\n{schema}"
+    ));
     req.max_tokens = max_tokens;
     req.response_format = ResponseFormat::JsonSchema(schema.clone());
     let resp = generator.chat(&req)?;
