@@ -11,18 +11,22 @@ use serde_json::{Value, json};
 
 fn load(name: &str) -> Option<LocalGenerator> {
     if std::env::var("DESKMATE_TEST_DEFAULT_MODEL").as_deref() != Ok("1") {
-        eprintln!("skipped: set DESKMATE_TEST_DEFAULT_MODEL=1 to test `{name}` (needs it installed)");
+        eprintln!(
+            "skipped: set DESKMATE_TEST_DEFAULT_MODEL=1 to test `{name}` (needs it installed)"
+        );
         return None;
     }
     models::runtime::set_threads(1);
-    let entry = ModelStore::from_env().get(name).unwrap_or_else(|e| {
-        panic!("{e}: run `deskmate models install {name}` first")
-    });
+    let entry = ModelStore::from_env()
+        .get(name)
+        .unwrap_or_else(|e| panic!("{e}: run `deskmate models install {name}` first"));
     Some(LocalGenerator::load(&entry, GeneratorOptions::default()).unwrap())
 }
 
 fn golden(file: &str, value: &Value) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(file);
     if std::env::var("DESKMATE_BLESS").as_deref() == Ok("1") {
         std::fs::write(&path, serde_json::to_string_pretty(value).unwrap() + "\n").unwrap();
         return value.clone();

@@ -294,7 +294,9 @@ fn smollm2_constrained_json_is_always_valid() {
         let mut req = ChatRequest::user(format!(
             "Extract the RFQ fields from this message as JSON.\nMessage: {text}"
         ));
-        req.max_tokens = 96;
+        // Short budgets on purpose: many runs are cut mid-document and must still be closed
+        // into valid JSON (finish reason `length`).
+        req.max_tokens = 48;
         req.sampling.temperature = if i < texts.len() { 0.0 } else { 0.9 };
         req.sampling.top_p = 0.95;
         req.sampling.seed = i as u64;

@@ -178,6 +178,37 @@ fn invalid_schemas_are_refused_with_the_problem_named() {
     }
 }
 
+/// Documents cut anywhere close into valid documents (what happens when max_tokens runs out).
+#[test]
+fn every_prefix_closes_into_a_valid_document() {
+    let s = rfq_schema();
+    let aut = Automaton::new(Schema::compile(&s).unwrap());
+    for doc in [
+        r#"{"underlying":"中证500\u4e2d","structure":"snowball","notional":123456789012345.5e-12,"strike":null,"legs":[{"kind":"call","qty":-7}],"barriers":[1.5,2]}"#,
+        r#"{"notional":-0.0,"legs":[{"qty":1,"kind":"call"},{"kind":"call"}],"structure":"shark_fin","underlying":"IF","confirmed":false,"client":"A"}"#,
+        r#"{"notional":1234567890123456,"legs":[]}"#,
+        r#"{"notional":123456789012345.123}"#,
+    ] {
+        let mut st = aut.start();
+        for (i, &b) in doc.as_bytes().iter().enumerate() {
+            let Some(close) = aut.closing_bytes(&st) else {
+                panic!(
+                    "cannot close after {:?}",
+                    String::from_utf8_lossy(&doc.as_bytes()[..i])
+                )
+            };
+            let mut text = doc.as_bytes()[..i].to_vec();
+            text.extend_from_slice(&close);
+            let text = String::from_utf8(text).unwrap();
+            let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert!(validate(&s, &v).is_empty(), "{text}");
+            if !aut.feed(&mut st, b) {
+                break; // the rest of this document is invalid on purpose (too many digits)
+            }
+        }
+    }
+}
+
 /// Random walks through the automaton, closed the shortest way, always validate.
 #[test]
 fn random_walks_end_in_valid_documents() {

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use models::{ChatRequest, GeneratorOptions, Message, Models, ResponseFormat, Role, Sampling};
 use models::store::ModelStore;
+use models::{ChatRequest, GeneratorOptions, Message, Models, ResponseFormat, Role, Sampling};
 
 /// Settings shared by `generate` and `chat`.
 #[derive(Debug, Args)]
@@ -97,8 +97,8 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     req.sampling = args.model.sampling();
     req.stop = args.stop.clone();
     if let Some(path) = &args.json_schema {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let schema = serde_json::from_str(&text)
             .with_context(|| format!("{} is not JSON", path.display()))?;
         req.response_format = ResponseFormat::JsonSchema(schema);

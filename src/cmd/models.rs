@@ -53,7 +53,10 @@ pub enum ModelsCommand {
 
 /// Runs `deskmate models …`.
 pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
-    let store = args.cache.map(ModelStore::new).unwrap_or_else(ModelStore::from_env);
+    let store = args
+        .cache
+        .map(ModelStore::new)
+        .unwrap_or_else(ModelStore::from_env);
     match args.command {
         ModelsCommand::Install {
             mut names,

@@ -488,7 +488,9 @@ impl Automaton {
                         (Start | Minus, b'0') => Some((Zero, digits + 1)),
                         (Start | Minus, _) if digit => Some((Int, digits + 1)),
                         (Int, _) if digit && digits < MAX_DIGITS => Some((Int, digits + 1)),
-                        (Zero | Int, b'.') if !integer => Some((Dot, digits)),
+                        (Zero | Int, b'.') if !integer && digits < MAX_DIGITS => {
+                            Some((Dot, digits))
+                        }
                         (Dot | Frac, _) if digit && digits < MAX_DIGITS => Some((Frac, digits + 1)),
                         (Zero | Int | Frac, b'e' | b'E') if !integer => Some((Exp, 0)),
                         (Exp, b'+' | b'-') => Some((ExpSign, 0)),
