@@ -151,7 +151,7 @@ fn bench_embedder(name: &str) -> Value {
     let store = ModelStore::from_env();
     let entry = store.get(name).unwrap();
     let t = Instant::now();
-    let e = BertEmbedder::load(&entry).unwrap();
+    let mut e = BertEmbedder::load(&entry).unwrap();
     let load_s = t.elapsed().as_secs_f64();
     let ps = passages();
     let refs: Vec<&str> = ps.iter().map(String::as_str).collect();
@@ -163,7 +163,7 @@ fn bench_embedder(name: &str) -> Value {
     let mut out = json!({"model": name, "threads": threads(), "load_s": load_s,
         "passages": refs.len(), "mean_tokens": tokens as f64 / refs.len() as f64});
     for batch in [1usize, 32] {
-        let e = BertEmbedder::load(&entry).unwrap().with_batch_size(batch);
+        e.set_batch_size(batch);
         let n = if batch == 1 { 32 } else { refs.len() };
         let t = Instant::now();
         e.embed(&refs[..n], EmbedKind::Passage).unwrap();
@@ -175,7 +175,7 @@ fn bench_embedder(name: &str) -> Value {
 
 /// llama.cpp on the same GGUF file, through `llama-cpp-python`, when it is installed.
 fn llama_cpp(path: &std::path::Path) -> Option<Value> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/llama_cpp.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/llama_cpp_compare.py");
     let out = Command::new("python3")
         .arg(script)
         .arg(path)

@@ -1,5 +1,6 @@
 //! Process-wide settings of the inference engine. candle's CPU thread pool is created once per
-//! process, on first use, with the size read from `CANDLE_NUM_THREADS`; so the thread count must
+//! process, on first use, with the size read from `CANDLE_NUM_THREADS` (and rayon's, for f32
+//! matmuls, from `RAYON_NUM_THREADS`); so the thread count must
 //! be set before any model runs, which [`set_threads`] does.
 #![allow(unsafe_code)]
 
@@ -20,7 +21,12 @@ pub fn set_threads(n: usize) -> usize {
     // SAFETY: `set_var` is unsound only when another thread reads or writes the environment at
     // the same time. This runs once, under a lock, at start-up before candle's pool exists; the
     // only reader of this variable is candle, when it creates its pool on the first model run.
-    unsafe { std::env::set_var("CANDLE_NUM_THREADS", n.to_string()) };
+    // candle's quantized kernels use CANDLE_NUM_THREADS; its f32 matmuls (gemm, used by the
+    // BERT embedders) use a rayon pool sized by RAYON_NUM_THREADS.
+    unsafe {
+        std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
     *t = Some(n);
     n
 }

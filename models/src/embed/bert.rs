@@ -148,8 +148,13 @@ impl BertEmbedder {
 
     /// Sets how many texts are encoded together (default 32).
     pub fn with_batch_size(mut self, n: usize) -> Self {
-        self.batch_size = n.max(1);
+        self.set_batch_size(n);
         self
+    }
+
+    /// Sets how many texts are encoded together (default 32).
+    pub fn set_batch_size(&mut self, n: usize) {
+        self.batch_size = n.max(1);
     }
 
     /// The token ids (special tokens included) a text is encoded to, and whether it was

@@ -273,9 +273,9 @@ impl Weights {
                 Some(b) => t.broadcast_add(b),
                 None => Ok(t),
             };
-            let q = add(l.wq.forward(&h)?, &l.bq)?;
-            let k = add(l.wk.forward(&h)?, &l.bk)?;
-            let v = add(l.wv.forward(&h)?, &l.bv)?;
+            let q = add(mm(&l.wq, &h, seq)?, &l.bq)?;
+            let k = add(mm(&l.wk, &h, seq)?, &l.bk)?;
+            let v = add(mm(&l.wv, &h, seq)?, &l.bv)?;
             let q = q
                 .reshape((1, seq, c.n_head, c.head_dim))?
                 .transpose(1, 2)?
@@ -308,12 +308,12 @@ impl Weights {
                 .reshape((1, c.n_head, seq, c.head_dim))?
                 .transpose(1, 2)?
                 .reshape((1, seq, c.hidden))?;
-            let y = l.wo.forward(&y)?;
+            let y = mm(&l.wo, &y, seq)?;
             x = (x + y)?;
             let h = candle_nn::ops::rms_norm(&x, &l.ffn_norm, c.eps)?;
-            let g = candle_nn::ops::silu(&l.gate.forward(&h)?)?;
-            let u = l.up.forward(&h)?;
-            let y = l.down.forward(&(g * u)?)?;
+            let g = candle_nn::ops::silu(&mm(&l.gate, &h, seq)?)?;
+            let u = mm(&l.up, &h, seq)?;
+            let y = mm(&l.down, &(g * u)?, seq)?;
             x = (x + y)?;
         }
         cache.len += seq;
@@ -349,6 +349,29 @@ impl Weights {
         }
         Ok(t.elapsed() / iters.max(1) as u32)
     }
+}
+
+/// Tokens in a forward pass from which a Q8_0 (or other non-k-quant) matrix is dequantized and
+/// multiplied in f32. candle's AVX2 kernels for those types run a matrix-vector product per
+/// prompt token, streaming the whole matrix from memory each time; one dequantization plus an
+/// f32 GEMM is several times faster for prompts. k-quants (Q4_K, Q6_K) have tiled kernels and
+/// keep them.
+const DEQUANT_PREFILL_MIN: usize = 8;
+
+/// `x @ w.T` with the prefill strategy above.
+fn mm(w: &QMatMul, x: &Tensor, seq: usize) -> Result<Tensor> {
+    use candle_core::quantized::GgmlDType as G;
+    if seq >= DEQUANT_PREFILL_MIN
+        && let QMatMul::QTensor(q) = w
+        && !matches!(
+            q.dtype(),
+            G::Q2K | G::Q3K | G::Q4K | G::Q5K | G::Q6K | G::Q8K
+        )
+    {
+        let wf = q.dequantize(x.device())?;
+        return x.broadcast_matmul(&wf.t()?);
+    }
+    w.forward(x)
 }
 
 /// The additive causal mask for `seq` new positions after `pos` cached ones, repeated for the

@@ -1,6 +1,6 @@
 """llama.cpp on a GGUF file, for the side-by-side ratio in `models.rs`.
 
-Usage: python3 llama_cpp.py MODEL.gguf THREADS  ->  one JSON object on stdout.
+Usage: python3 llama_cpp_compare.py MODEL.gguf THREADS  ->  one JSON object on stdout.
 Measures what the Rust bench measures: greedy decode of 128 tokens after a short prompt, and
 prefill of a 500-token prompt. Needs `llama-cpp-python` (pip install llama-cpp-python).
 """
