@@ -316,3 +316,45 @@ fn smollm2_constrained_json_is_always_valid() {
         100.0 * masking.as_secs_f64() / decode.as_secs_f64().max(1e-9)
     );
 }
+
+#[test]
+fn a_full_queue_answers_busy_with_a_retry_after() {
+    let opts = GeneratorOptions {
+        queue_capacity: 1,
+        ..GeneratorOptions::default()
+    };
+    let g = LocalGenerator::load(&fixture("smollm2-135m-instruct"), opts).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let busy = g.clone();
+    let first = std::thread::spawn(move || {
+        let mut req = ChatRequest::user("Write a long story about a dragon.");
+        req.max_tokens = 48;
+        let mut sent = false;
+        busy.chat_stream(&req, &mut |_| {
+            if !sent {
+                tx.send(()).unwrap();
+                sent = true;
+            }
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap()
+    });
+    rx.recv().unwrap(); // the first request is generating
+    let err = g.chat(&ChatRequest::user("hi")).unwrap_err();
+    match err {
+        models::ModelError::Busy {
+            queued,
+            retry_after,
+            ..
+        } => {
+            assert_eq!(queued, 1);
+            assert!(retry_after >= std::time::Duration::from_secs(1));
+        }
+        other => panic!("{other}"),
+    }
+    first.join().unwrap();
+    let mut req = ChatRequest::user("hi");
+    req.max_tokens = 2;
+    assert!(g.chat(&req).is_ok(), "the queue has room again");
+    assert!(g.queue().is_empty());
+}
