@@ -22,6 +22,16 @@ fn main() {
         .collect();
     let mut e = BertEmbedder::load(&ModelStore::from_env().get(name).unwrap()).unwrap();
     e.embed(&ps[..4], EmbedKind::Passage).unwrap();
+    let same = vec![ps[10]; 64];
+    for batch in [1, 8, 32] {
+        e.set_batch_size(batch);
+        let t = Instant::now();
+        e.embed(&same, EmbedKind::Passage).unwrap();
+        println!(
+            "{name} batch {batch}, one text 64 times: {:.1} passages/s",
+            64.0 / t.elapsed().as_secs_f64()
+        );
+    }
     for batch in [1, 8, 32] {
         e.set_batch_size(batch);
         let t = Instant::now();
