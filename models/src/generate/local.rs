@@ -56,6 +56,8 @@ struct Inner {
     /// Every token's bytes (`None` for special tokens), for constrained JSON.
     token_bytes: Vec<Option<Vec<u8>>>,
     table: OnceLock<Arc<TokenTable>>,
+    /// The text of every special token (`<|im_start|>` ...), defused in message contents.
+    specials: Vec<String>,
     queue: RequestQueue,
     context: usize,
     opts: GeneratorOptions,
@@ -206,6 +208,12 @@ impl LocalGenerator {
                 t.chars().map(|c| dec.get(&c).copied()).collect()
             })
             .collect();
+        let specials: Vec<String> = tokens
+            .iter()
+            .zip(&types)
+            .filter(|(t, ty)| **ty != 1 && t.starts_with('<') && t.len() > 2)
+            .map(|(t, _)| t.clone())
+            .collect();
         let context = weights.config.context_length.min(opts.max_context);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -218,6 +226,7 @@ impl LocalGenerator {
                 eos,
                 token_bytes,
                 table: OnceLock::new(),
+                specials,
                 context,
                 opts,
             }),
@@ -238,9 +247,24 @@ impl LocalGenerator {
             .map_err(|e| ModelError::Inference(format!("tokenizer of {}: {e}", self.inner.id)))
     }
 
-    /// The prompt text the chat template makes of `req`'s messages.
+    /// The prompt text the chat template makes of `req`'s messages. Special-token text inside
+    /// a message (`<|im_end|>`, `<|im_start|>system` …) is defused with a zero-width space
+    /// after its `<`, so that a user cannot close their turn and speak as the system.
     pub fn render(&self, req: &ChatRequest) -> Result<String, ModelError> {
-        self.inner.template.render(&req.messages)
+        let specials = &self.inner.specials;
+        let defuse = |text: &str| -> String {
+            let mut out = text.to_string();
+            for sp in specials.iter().filter(|sp| text.contains(sp.as_str())) {
+                out = out.replace(sp.as_str(), &format!("<\u{200B}{}", &sp[1..]));
+            }
+            out
+        };
+        let messages: Vec<super::Message> = req
+            .messages
+            .iter()
+            .map(|m| super::Message::new(m.role, defuse(&m.content)))
+            .collect();
+        self.inner.template.render(&messages)
     }
 
     /// The vocabulary indexed for constrained JSON (built on first use, then shared).
