@@ -50,6 +50,12 @@ enum Command {
     Price(cmd::price::PriceArgs),
     /// Revalue a book with Greeks and scenario grids.
     Risk(cmd::risk::RiskArgs),
+    /// Install, register and list local models.
+    Models(cmd::models::ModelsArgs),
+    /// Generate text (or JSON with --json-schema) from a prompt; prints only the output.
+    Generate(cmd::generate::GenerateArgs),
+    /// Chat with a local model interactively (streams tokens).
+    Chat(cmd::generate::ChatArgs),
     /// The RFQ desk: parse and quote chat requests, map chats to clients.
     Rfq(cmd::rfq::RfqArgs),
 }
@@ -75,6 +81,9 @@ fn main() -> ExitCode {
         Command::Backup(a) => cmd::backup::backup(a, loaded),
         Command::Restore(a) => cmd::backup::restore(a, loaded),
         Command::Eval(a) => cmd::eval::run(a, loaded),
+        Command::Models(a) => cmd::models::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Generate(a) => cmd::generate::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Chat(a) => cmd::generate::chat(a).map(|()| ExitCode::SUCCESS),
         Command::Price(a) => cmd::price::run(a).map(|()| ExitCode::SUCCESS),
         Command::Risk(a) => cmd::risk::run(a).map(|()| ExitCode::SUCCESS),
         Command::Rfq(a) => cmd::rfq::run(a, loaded).map(|()| ExitCode::SUCCESS),

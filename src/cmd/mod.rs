@@ -8,6 +8,8 @@ pub mod backup;
 pub mod chat;
 pub mod config;
 pub mod eval;
+pub mod generate;
+pub mod models;
 pub mod price;
 pub mod rfq;
 pub mod risk;
