@@ -1,2 +1,98 @@
-//! The `deskmate` binary.
-fn main() {}
+//! The `deskmate` binary: parses the command line, loads the configuration, and hands each
+//! command to the crate that does the work. Commands live in `src/cmd/`, one module per group.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Deskmate: a private GenAI assistant for OTC derivatives desks, on your own machines.
+#[derive(Debug, Parser)]
+#[command(name = "deskmate", version, about, long_about = None)]
+struct Cli {
+    /// Configuration file (default: ./deskmate.toml if it exists; see deskmate.example.toml).
+    #[arg(long, global = true, env = "DESKMATE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run on embedded defaults for a first look: prepares the data dir, issues a fresh admin
+    /// token, prints what to try, and serves on 127.0.0.1:8080.
+    Up,
+    /// Run the server (production): HTTP API on `server.bind`.
+    Serve,
+    /// Show or check the configuration.
+    #[command(subcommand)]
+    Config(cmd::config::ConfigCmd),
+    /// Manage users.
+    #[command(subcommand)]
+    Users(cmd::admin::UsersCmd),
+    /// Issue and revoke API tokens.
+    #[command(subcommand)]
+    Tokens(cmd::admin::TokensCmd),
+    /// The approval queue.
+    #[command(subcommand)]
+    Approvals(cmd::approvals::ApprovalsCmd),
+    /// Verify and export the audit log.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCmd),
+    /// Write a consistent backup of the data dir (safe while the server runs).
+    Backup(cmd::backup::BackupArgs),
+    /// Replace the data dir with a backup (refused while a server runs).
+    Restore(cmd::backup::RestoreArgs),
+    /// Run an evaluation suite and write report.json and report.html.
+    Eval(cmd::eval::EvalArgs),
+    /// Price one product on the pricing core (value, standard error, Greeks, solvers).
+    Price(cmd::price::PriceArgs),
+    /// Revalue a book with Greeks and scenario grids.
+    Risk(cmd::risk::RiskArgs),
+    /// Install, register and list local models.
+    Models(cmd::models::ModelsArgs),
+    /// Generate text (or JSON with --json-schema) from a prompt; prints only the output.
+    Generate(cmd::generate::GenerateArgs),
+    /// Chat with a local model interactively (streams tokens).
+    Chat(cmd::generate::ChatArgs),
+    /// The RFQ desk: parse and quote chat requests, map chats to clients.
+    Rfq(cmd::rfq::RfqArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let loaded = match cmd::load_config(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    cmd::init_logging(&loaded.config);
+    let result = match cli.command {
+        Command::Up => cmd::server::up(loaded),
+        Command::Serve => cmd::server::serve(loaded),
+        Command::Config(c) => cmd::config::run(c, &loaded),
+        Command::Users(c) => cmd::admin::users(c, loaded),
+        Command::Tokens(c) => cmd::admin::tokens(c, loaded),
+        Command::Approvals(c) => cmd::approvals::run(c, loaded),
+        Command::Audit(c) => cmd::audit::run(c, loaded),
+        Command::Backup(a) => cmd::backup::backup(a, loaded),
+        Command::Restore(a) => cmd::backup::restore(a, loaded),
+        Command::Eval(a) => cmd::eval::run(a, loaded),
+        Command::Models(a) => cmd::models::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Generate(a) => cmd::generate::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Chat(a) => cmd::generate::chat(a).map(|()| ExitCode::SUCCESS),
+        Command::Price(a) => cmd::price::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Risk(a) => cmd::risk::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Rfq(a) => cmd::rfq::run(a, loaded).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

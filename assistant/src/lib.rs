@@ -1,1 +1,47 @@
-//! The `assistant` crate. See ARCHITECTURE.md.
+//! Deskmate's workflows and state.
+//!
+//! [`Assistant`] is the facade the HTTP layer and the CLI call: it owns the configuration and the
+//! [`store::Store`] and exposes each workflow as methods (identity in [`identity`], approvals in
+//! [`approvals`], jobs in [`jobs`], the RFQ desk in [`rfq::desk`]; extraction, drafting and
+//! answers join as they land). Every method that changes state takes an [`store::Actor`] and writes its audit entry
+//! in the same transaction as the change.
+
+pub mod approvals;
+pub mod backup;
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod jobs;
+pub mod lock;
+pub mod rfq;
+pub mod store;
+
+pub use config::Config;
+pub use error::{AssistantError, Result};
+pub use store::{Actor, Store};
+
+/// The workflows over one data dir.
+pub struct Assistant {
+    /// The effective configuration.
+    pub config: Config,
+    store: Store,
+    desk: rfq::desk::Desk,
+}
+
+impl Assistant {
+    /// Opens the data dir named by the configuration.
+    pub fn open(config: Config) -> Result<Assistant> {
+        let store = Store::open(&config.storage.data_dir)?;
+        let desk = rfq::desk::Desk::new(&config);
+        Ok(Assistant {
+            config,
+            store,
+            desk,
+        })
+    }
+
+    /// The store (for audit verification, backups and health checks).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}

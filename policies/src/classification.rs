@@ -45,11 +45,20 @@ pub struct DataClass {
 
 impl DataClass {
     /// General, not sensitive.
-    pub const GENERAL: DataClass = DataClass { level: Level::General, sensitive: false };
+    pub const GENERAL: DataClass = DataClass {
+        level: Level::General,
+        sensitive: false,
+    };
     /// Important, not sensitive.
-    pub const IMPORTANT: DataClass = DataClass { level: Level::Important, sensitive: false };
+    pub const IMPORTANT: DataClass = DataClass {
+        level: Level::Important,
+        sensitive: false,
+    };
     /// Core, not sensitive.
-    pub const CORE: DataClass = DataClass { level: Level::Core, sensitive: false };
+    pub const CORE: DataClass = DataClass {
+        level: Level::Core,
+        sensitive: false,
+    };
 
     /// Whether reads of data of this class must be written to the audit log.
     pub fn read_is_audited(self) -> bool {
@@ -80,7 +89,9 @@ pub struct InvalidClass {
 impl FromStr for DataClass {
     type Err = InvalidClass;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || InvalidClass { given: s.to_string() };
+        let err = || InvalidClass {
+            given: s.to_string(),
+        };
         let (level, sensitive) = match s.trim().split_once('+') {
             Some((l, "sensitive")) => (l, true),
             Some(_) => return Err(err()),
@@ -118,7 +129,10 @@ impl Clearance {
             Role::ModelRisk => (Level::Important, false),
             Role::Admin => (Level::Core, true),
         };
-        Clearance { max_level, sensitive }
+        Clearance {
+            max_level,
+            sensitive,
+        }
     }
 
     /// Whether a holder of this clearance may read data of class `class`.
@@ -133,25 +147,40 @@ mod tests {
 
     #[test]
     fn parse_and_display_round_trip() {
-        for s in ["general", "important", "core", "core+sensitive", "general+sensitive"] {
+        for s in [
+            "general",
+            "important",
+            "core",
+            "core+sensitive",
+            "general+sensitive",
+        ] {
             let c: DataClass = s.parse().unwrap();
             assert_eq!(c.to_string(), s);
         }
         for bad in ["secret", "core+", "core+private", ""] {
             let e = bad.parse::<DataClass>().unwrap_err();
-            assert!(e.to_string().contains("allowed: general, important, core"), "{e}");
+            assert!(
+                e.to_string().contains("allowed: general, important, core"),
+                "{e}"
+            );
         }
     }
 
     #[test]
     fn clearance_table() {
-        let sensitive_core = DataClass { level: Level::Core, sensitive: true };
+        let sensitive_core = DataClass {
+            level: Level::Core,
+            sensitive: true,
+        };
         assert!(Clearance::of(Role::Legal).can_read(sensitive_core));
         assert!(!Clearance::of(Role::Trader).can_read(DataClass::CORE));
         assert!(Clearance::of(Role::Trader).can_read(DataClass::IMPORTANT));
         assert!(!Clearance::of(Role::Client).can_read(DataClass::IMPORTANT));
         assert!(Clearance::of(Role::Client).can_read(DataClass::GENERAL));
-        let general_sensitive = DataClass { level: Level::General, sensitive: true };
+        let general_sensitive = DataClass {
+            level: Level::General,
+            sensitive: true,
+        };
         assert!(!Clearance::of(Role::Risk).can_read(general_sensitive));
         assert!(!Clearance::of(Role::Client).can_read(general_sensitive));
     }
@@ -161,6 +190,12 @@ mod tests {
         assert!(!DataClass::GENERAL.read_is_audited());
         assert!(DataClass::IMPORTANT.read_is_audited());
         assert!(DataClass::CORE.read_is_audited());
-        assert!(DataClass { level: Level::General, sensitive: true }.read_is_audited());
+        assert!(
+            DataClass {
+                level: Level::General,
+                sensitive: true
+            }
+            .read_is_audited()
+        );
     }
 }

@@ -9,6 +9,7 @@
 pub mod approval;
 pub mod audit;
 pub mod classification;
+pub mod limits;
 pub mod role;
 
 pub use approval::{ApprovalDecision, ApprovalState, ApprovalView, Denial, Transition};

@@ -137,7 +137,9 @@ impl fmt::Display for Role {
 
 /// A role name that is not one of [`Role::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {given:?}; allowed: client, trader, legal, ops, compliance, risk, model_risk, admin")]
+#[error(
+    "unknown role {given:?}; allowed: client, trader, legal, ops, compliance, risk, model_risk, admin"
+)]
 pub struct UnknownRole {
     /// What was given.
     pub given: String,
@@ -149,7 +151,9 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownRole { given: s.to_string() })
+            .ok_or_else(|| UnknownRole {
+                given: s.to_string(),
+            })
     }
 }
 
@@ -261,7 +265,10 @@ pub struct Principal {
 impl Principal {
     /// The principal used for work the system does on its own (expiry sweeps, bots).
     pub fn system() -> Principal {
-        Principal { user: "system".into(), role: Role::Admin }
+        Principal {
+            user: "system".into(),
+            role: Role::Admin,
+        }
     }
 
     /// Whether this principal holds `permission`.

@@ -1,5 +1,10 @@
 //! The embedding interface every embedder (local candle models, remote servers) implements.
 
+pub mod bert;
+pub mod e5;
+
+pub use bert::BertEmbedder;
+
 use crate::error::ModelError;
 
 /// Whether a text is a search query or a passage to be searched. Asymmetric models (e5) prefix

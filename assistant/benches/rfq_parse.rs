@@ -1,0 +1,152 @@
+//! RFQ parse latency and throughput on the rule path.
+//!
+//! Run with `cargo bench -p assistant --bench rfq_parse`. Messages: every golden message (the dev
+//! set when `shared/` is present, the robustness, held-out and injection sets), parsed in rounds,
+//! one parse timed at a time; then the worst cases: a message just under the length limit full of
+//! requests, one of unknown text, and one over the limit (refused). Prints p50/p99/max latency,
+//! messages per second on one thread, the one-off cost of building the parser, and the process's
+//! peak memory. The peer figure is the cost of serialising the canonical JSON of each parse in the
+//! same loop, the floor of any parser that prints it. The model path is not wired here (the
+//! `models` crate supplies the generator): its latency is the model's.
+
+use assistant::rfq::eval::{
+    EVAL_TODAY, HOLDOUT_JSONL, INJECTION_JSONL, ROBUSTNESS_JSONL, load_cases,
+};
+use assistant::rfq::{Lexicon, MAX_MESSAGE_CHARS, ParseContext, RfqParser};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn main() {
+    let t = Instant::now();
+    let parser = RfqParser::new(
+        Lexicon::from_sources(
+            assistant::rfq::lexicon::BUILTIN_UNDERLYINGS,
+            assistant::rfq::lexicon::BUILTIN_FUTURES,
+            assistant::rfq::lexicon::BUILTIN_VOCAB,
+            assistant::rfq::lexicon::BUILTIN_VARIANTS,
+        )
+        .expect("built-in lexicon"),
+    );
+    let build = t.elapsed();
+
+    let mut messages: Vec<String> = Vec::new();
+    let dev = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/rfq/dev.jsonl"
+    ));
+    let mut sets = vec![
+        (ROBUSTNESS_JSONL.to_string(), "robustness"),
+        (HOLDOUT_JSONL.to_string(), "holdout"),
+    ];
+    sets.push((INJECTION_JSONL.to_string(), "injection"));
+    if let Ok(d) = dev {
+        sets.push((d, "dev"));
+    }
+    for (text, name) in &sets {
+        for c in load_cases(text, name).expect("golden set loads") {
+            messages.push(c.message);
+        }
+    }
+    let ctx = ParseContext::new(EVAL_TODAY);
+    // Warm-up: one round.
+    for m in &messages {
+        black_box(parser.parse(m, &ctx));
+    }
+    let rounds = 200;
+    let mut lat = Vec::with_capacity(rounds * messages.len());
+    let mut json_time = Duration::ZERO;
+    let wall = Instant::now();
+    for _ in 0..rounds {
+        for m in &messages {
+            let t = Instant::now();
+            let out = parser.parse(black_box(m), &ctx);
+            lat.push(t.elapsed());
+            let t = Instant::now();
+            black_box(out.parse.to_json());
+            json_time += t.elapsed();
+        }
+    }
+    let total = wall.elapsed();
+    lat.sort();
+    let n = lat.len();
+    let parse_sum: Duration = lat.iter().sum();
+    println!(
+        "rfq_parse: {} golden messages x {rounds} rounds = {n} parses (rule path, 1 thread)",
+        messages.len()
+    );
+    println!(
+        "  latency p50 {:.1} us, p99 {:.1} us, max {:.1} us; {:.0} messages/s",
+        us(percentile(&lat, 0.5)),
+        us(percentile(&lat, 0.99)),
+        us(lat[n - 1]),
+        n as f64 / total.as_secs_f64()
+    );
+    println!(
+        "  peer: serialising the canonical JSON takes {:.1}% of the parse time ({:.2} us per message)",
+        100.0 * json_time.as_secs_f64() / parse_sum.as_secs_f64(),
+        us(json_time) / n as f64
+    );
+    println!(
+        "  parser construction (lexicon + indexes): {:.2} ms",
+        build.as_secs_f64() * 1e3
+    );
+
+    let legs: String = (0..200)
+        .map(|i| format!("中证500 看涨 行权价{} 3个月；", 50 + i % 150))
+        .collect();
+    let worst: Vec<(&str, String)> = vec![
+        (
+            "2,000 chars of requests",
+            legs.chars().take(MAX_MESSAGE_CHARS).collect(),
+        ),
+        (
+            "2,000 chars of unknown text",
+            "啊吧从的额分个和i就看了吗你哦平去人是他与"
+                .chars()
+                .cycle()
+                .take(MAX_MESSAGE_CHARS)
+                .collect(),
+        ),
+        (
+            "10,000 chars (refused)",
+            "中证500 雪球 敲出103 "
+                .chars()
+                .cycle()
+                .take(10_000)
+                .collect(),
+        ),
+    ];
+    for (name, msg) in &worst {
+        let mut l: Vec<Duration> = (0..20)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(parser.parse(black_box(msg), &ctx));
+                t.elapsed()
+            })
+            .collect();
+        l.sort();
+        println!(
+            "  {name}: median {:.2} ms, max {:.2} ms",
+            us(l[10]) / 1e3,
+            us(l[19]) / 1e3
+        );
+    }
+    if let Some(kib) = peak_rss_kib() {
+        println!("  peak RSS {:.1} MiB", kib as f64 / 1024.0);
+    }
+}

@@ -1,0 +1,997 @@
+//! Deskmate's configuration: one TOML file with documented defaults, every key overridable by an
+//! environment variable.
+//!
+//! The variable for key `KEY` of section `[SECTION]` is `DESKMATE_SECTION_KEY` in upper case
+//! (`[server] bind` → `DESKMATE_SERVER_BIND`). Lists are comma-separated in variables. Precedence:
+//! defaults < file < environment. Unknown keys and invalid values are errors naming the key and
+//! the allowed values, reported before anything starts. `deskmate.example.toml` at the repository
+//! root documents every key; a test keeps it equal to [`Config::default`].
+
+use policies::limits::LimitsConfig;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The HTTP server.
+    pub server: ServerConfig,
+    /// Where state lives.
+    pub storage: StorageConfig,
+    /// Approval queue policy.
+    pub approvals: ApprovalsConfig,
+    /// Model files and backends.
+    pub models: ModelsConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// The RFQ desk: market data, conventions, margins, throttling.
+    pub rfq: RfqConfig,
+    /// Risk limits on quotes (`policies::limits`; an open table, checked by its type).
+    pub limits: LimitsConfig,
+    /// The Telegram bot.
+    pub telegram: TelegramConfig,
+    /// The JSON webhook adapter for other chat systems.
+    pub webhook: WebhookConfig,
+}
+
+/// `[server]`: the HTTP API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub bind: String,
+    /// Longest time a request may take before it is answered with a timeout error, in seconds.
+    pub request_timeout_secs: u64,
+    /// Largest JSON request body, in bytes.
+    pub max_body_bytes: u64,
+    /// Largest upload (multipart) body, in bytes.
+    pub max_upload_bytes: u64,
+    /// Requests served at once; more are refused with 503 and `Retry-After`.
+    pub concurrency_limit: u32,
+    /// How long shutdown waits for in-flight requests, in seconds.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".into(),
+            request_timeout_secs: 60,
+            max_body_bytes: 2 * 1024 * 1024,
+            max_upload_bytes: 200 * 1024 * 1024,
+            concurrency_limit: 64,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// `[storage]`: the data directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// The data directory: SQLite database, audit anchor, indexes. Relative paths are taken from
+    /// the working directory.
+    pub data_dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("data"),
+        }
+    }
+}
+
+/// `[approvals]`: the approval queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalsConfig {
+    /// Deadline for a new approval request when its maker names none, in seconds.
+    pub default_expiry_secs: u64,
+    /// Artifact kinds that always need four eyes (approver ≠ maker), whatever the request says.
+    pub four_eyes_kinds: Vec<String>,
+    /// How often the server marks overdue requests as expired, in seconds.
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for ApprovalsConfig {
+    fn default() -> Self {
+        ApprovalsConfig {
+            default_expiry_secs: 24 * 3600,
+            four_eyes_kinds: vec![
+                "extraction".into(),
+                "confirmation_draft".into(),
+                "report".into(),
+            ],
+            sweep_interval_secs: 5,
+        }
+    }
+}
+
+/// `[models]`: where model files are and which backend serves them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelsConfig {
+    /// The model directory (`~` is the home directory).
+    pub dir: String,
+    /// `local` (candle, in-process) or `remote` (an OpenAI-compatible server).
+    pub backend: String,
+    /// CPU threads for local inference (0 = all cores).
+    pub threads: u32,
+    /// Base URL of the remote OpenAI-compatible server, used when `backend = "remote"`.
+    pub remote_base_url: String,
+    /// API key for the remote server (secret: masked by `config show`).
+    pub remote_api_key: String,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        ModelsConfig {
+            dir: "~/.cache/deskmate/models".into(),
+            backend: "local".into(),
+            threads: 0,
+            remote_base_url: String::new(),
+            remote_api_key: String::new(),
+        }
+    }
+}
+
+/// `[log]`: logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter (`info`, `deskmate=debug,info`).
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+
+/// `[rfq]`: the RFQ desk. The conventions turn a parsed request into a product for the pricing
+/// core where the client does not say (see `assistant::rfq::desk::price`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RfqConfig {
+    /// Market data: a JSON file (one market, or `{"markets": {"000905.SH": {...}}}`) or a
+    /// directory of such files; re-read when a file changes. Empty: quotes cannot be priced.
+    pub market_data: String,
+    /// How long a quote is valid, in seconds: the trader must approve within it and a quote
+    /// past it is never sent.
+    pub quote_expiry_secs: u64,
+    /// Margin on options (vanilla, digital, barrier, shark fin, Asian), in basis points of
+    /// notional, applied against the client.
+    pub margin_bps: f64,
+    /// Margin on autocallables (snowball, phoenix), in basis points of notional.
+    pub margin_bps_autocall: f64,
+    /// Direction when the client does not say: `client_buys` or `client_sells`.
+    pub default_side: String,
+    /// Exercise when the client does not say: `european` or `american`.
+    pub default_exercise: String,
+    /// Autocallables: months without knock-out observation after the start.
+    pub autocall_lockup_months: u32,
+    /// Autocallables: knock-out observation frequency (`monthly`, `quarterly`).
+    pub autocall_ko_frequency: String,
+    /// Snowballs: knock-in monitoring (`daily`, `continuous`, `at_maturity`).
+    pub snowball_ki_monitoring: String,
+    /// Phoenixes: knock-in monitoring (`daily`, `continuous`, `at_maturity`).
+    pub phoenix_ki_monitoring: String,
+    /// Phoenixes: missed coupons are paid later when the coupon barrier is met again.
+    pub phoenix_memory: bool,
+    /// Barrier options: `out` (knock-out) or `in` (knock-in); up or down follows the level.
+    pub barrier_kind: String,
+    /// Barrier options and shark fins: `daily`, `continuous` or `at_maturity`.
+    pub barrier_monitoring: String,
+    /// Shark fins: rebate paid at expiry after a knock-out, in percent of notional.
+    pub shark_fin_rebate_pct: f64,
+    /// Asian options: averaging fixings (`daily`, `weekly`, `monthly`).
+    pub asian_fixings: String,
+    /// Engine for autocallables: `pde` (default: as accurate as 1M Monte Carlo paths and about
+    /// 8 times faster than 100k, measured by `benches/rfq_desk.rs`) or `mc` (Monte Carlo).
+    pub autocall_engine: String,
+    /// Monte Carlo paths.
+    pub mc_paths: u64,
+    /// Monte Carlo seed (fixed, so a quote can be reproduced).
+    pub mc_seed: u64,
+    /// Requests for quote priced at once (more wait their turn).
+    pub pricing_workers: u32,
+    /// Messages to the bot accepted per chat within `throttle_window_secs`; more are archived
+    /// and not answered (one notice per window).
+    pub throttle_messages: u32,
+    /// The throttling window, in seconds.
+    pub throttle_window_secs: u64,
+    /// Chats without a client mapping: `refuse` (a polite reply, at most hourly) or `silent`.
+    pub unknown_chats: String,
+    /// A message answering a clarifying question within this many seconds completes the
+    /// request it answers.
+    pub clarify_window_secs: u64,
+    /// How long a sent quote still counts in the desk's pending exposure, in seconds.
+    pub sent_quote_hold_secs: u64,
+    /// Optional JSON file of the book's exposure per underlying (`{"000905.SH": {"delta": cash
+    /// delta, "vega": vega per vol point}}`), written by the risk system; re-read on change.
+    pub book_exposure_file: String,
+    /// UTC offset of the times shown in replies (`+08:00`).
+    pub reply_utc_offset: String,
+    /// How often the outbox is checked when nothing wakes it, in milliseconds.
+    pub outbox_poll_ms: u64,
+    /// Attempts to deliver a reply that failed for certain (rate limits, receiver down).
+    pub send_max_attempts: u32,
+    /// First retry delay in milliseconds (doubling, at most a minute).
+    pub send_retry_ms: u64,
+}
+
+impl Default for RfqConfig {
+    fn default() -> Self {
+        RfqConfig {
+            market_data: String::new(),
+            quote_expiry_secs: 120,
+            margin_bps: 30.0,
+            margin_bps_autocall: 100.0,
+            default_side: "client_buys".into(),
+            default_exercise: "european".into(),
+            autocall_lockup_months: 3,
+            autocall_ko_frequency: "monthly".into(),
+            snowball_ki_monitoring: "daily".into(),
+            phoenix_ki_monitoring: "at_maturity".into(),
+            phoenix_memory: true,
+            barrier_kind: "out".into(),
+            barrier_monitoring: "daily".into(),
+            shark_fin_rebate_pct: 0.0,
+            asian_fixings: "monthly".into(),
+            autocall_engine: "pde".into(),
+            mc_paths: 100_000,
+            mc_seed: 20_260_105,
+            pricing_workers: 1,
+            throttle_messages: 10,
+            throttle_window_secs: 60,
+            unknown_chats: "refuse".into(),
+            clarify_window_secs: 600,
+            sent_quote_hold_secs: 900,
+            book_exposure_file: String::new(),
+            reply_utc_offset: "+08:00".into(),
+            outbox_poll_ms: 200,
+            send_max_attempts: 8,
+            send_retry_ms: 500,
+        }
+    }
+}
+
+/// `[telegram]`: the Telegram bot, started by `serve`/`up` when enabled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelegramConfig {
+    /// Run the bot.
+    pub enabled: bool,
+    /// The bot token from @BotFather (secret: masked by `config show`).
+    pub token: String,
+    /// The Bot API base URL (a local Bot API server can replace Telegram's).
+    pub api_url: String,
+    /// Long-polling timeout in seconds.
+    pub poll_timeout_secs: u32,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            enabled: false,
+            token: String::new(),
+            api_url: "https://api.telegram.org".into(),
+            poll_timeout_secs: 30,
+        }
+    }
+}
+
+/// `[webhook]`: the JSON webhook adapter (`POST /v1/chat/inbound`, replies to a callback).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Channel names accepted on `POST /v1/chat/inbound` (`wecom`); empty: the adapter is off.
+    pub channels: Vec<String>,
+    /// Users whose tokens may post inbound messages (the adapters' service accounts).
+    pub gateway_users: Vec<String>,
+    /// Where replies are POSTed.
+    pub callback_url: String,
+    /// Sent as `Authorization: Bearer …` with each reply (secret: masked by `config show`).
+    pub secret: String,
+    /// Per-request timeout of a callback, in seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            channels: Vec::new(),
+            gateway_users: Vec::new(),
+            callback_url: String::new(),
+            secret: String::new(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+/// Sections taken as written and checked by their types alone: they hold maps whose keys are
+/// the user's (`[limits.clients.C001]`), which defaults cannot list.
+const OPEN_SECTIONS: [&str; 1] = ["limits"];
+
+/// A configuration that cannot be used; each variant names the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A key that Deskmate does not know.
+    #[error("unknown config key `{key}` (from {origin}); allowed keys here: {allowed}")]
+    UnknownKey {
+        /// The dotted key.
+        key: String,
+        /// The file or variable it came from.
+        origin: String,
+        /// The keys allowed at that level.
+        allowed: String,
+    },
+    /// A value of the wrong type or outside the allowed set.
+    #[error("invalid value for config key `{key}`: {message}")]
+    Invalid {
+        /// The dotted key.
+        key: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+}
+
+/// The effective configuration and where its values came from.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The configuration.
+    pub config: Config,
+    /// The file read, if any.
+    pub file: Option<PathBuf>,
+    /// The environment variables that overrode a value.
+    pub env_overrides: Vec<String>,
+}
+
+const SECRET_MARKERS: [&str; 4] = ["api_key", "token", "secret", "password"];
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then `DESKMATE_*` variables from `env`, and
+    /// validates the result.
+    pub fn load(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<LoadedConfig, ConfigError> {
+        let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");
+        let mut merged = defaults.clone();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let value: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            merge_checked(
+                &mut merged,
+                &defaults,
+                toml::Value::Table(value),
+                "",
+                &path.display().to_string(),
+            )?;
+        }
+        let env_overrides = apply_env(&mut merged, &defaults, env)?;
+        let config: Config =
+            serde_path_to_error::deserialize(merged).map_err(|e| ConfigError::Invalid {
+                key: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
+        config.validate()?;
+        Ok(LoadedConfig {
+            config,
+            file: file.map(Path::to_path_buf),
+            env_overrides,
+        })
+    }
+
+    /// Checks values the types alone do not constrain.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.into(),
+            message,
+        };
+        self.server.bind.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "server.bind",
+                format!(
+                    "{:?} is not an address; use IP:PORT such as 127.0.0.1:8080",
+                    self.server.bind
+                ),
+            )
+        })?;
+        for (key, v) in [
+            (
+                "server.request_timeout_secs",
+                self.server.request_timeout_secs,
+            ),
+            ("server.max_body_bytes", self.server.max_body_bytes),
+            ("server.max_upload_bytes", self.server.max_upload_bytes),
+            (
+                "server.concurrency_limit",
+                u64::from(self.server.concurrency_limit),
+            ),
+            (
+                "approvals.default_expiry_secs",
+                self.approvals.default_expiry_secs,
+            ),
+            (
+                "approvals.sweep_interval_secs",
+                self.approvals.sweep_interval_secs,
+            ),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be greater than 0".into()));
+            }
+        }
+        if self.storage.data_dir.as_os_str().is_empty() {
+            return Err(invalid("storage.data_dir", "must not be empty".into()));
+        }
+        one_of("models.backend", &self.models.backend, &["local", "remote"])?;
+        if self.models.backend == "remote" && self.models.remote_base_url.is_empty() {
+            return Err(invalid(
+                "models.remote_base_url",
+                "must be set when models.backend = \"remote\"".into(),
+            ));
+        }
+        one_of("log.format", &self.log.format, &["text", "json"])?;
+        self.validate_desk()?;
+        Ok(())
+    }
+
+    fn validate_desk(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.into(),
+            message,
+        };
+        let r = &self.rfq;
+        one_of(
+            "rfq.default_side",
+            &r.default_side,
+            &["client_buys", "client_sells"],
+        )?;
+        one_of(
+            "rfq.default_exercise",
+            &r.default_exercise,
+            &["european", "american"],
+        )?;
+        one_of(
+            "rfq.autocall_ko_frequency",
+            &r.autocall_ko_frequency,
+            &["monthly", "quarterly"],
+        )?;
+        let monitoring = ["daily", "continuous", "at_maturity"];
+        one_of(
+            "rfq.snowball_ki_monitoring",
+            &r.snowball_ki_monitoring,
+            &monitoring,
+        )?;
+        one_of(
+            "rfq.phoenix_ki_monitoring",
+            &r.phoenix_ki_monitoring,
+            &monitoring,
+        )?;
+        one_of("rfq.barrier_monitoring", &r.barrier_monitoring, &monitoring)?;
+        one_of("rfq.barrier_kind", &r.barrier_kind, &["out", "in"])?;
+        one_of(
+            "rfq.asian_fixings",
+            &r.asian_fixings,
+            &["daily", "weekly", "monthly"],
+        )?;
+        one_of("rfq.autocall_engine", &r.autocall_engine, &["mc", "pde"])?;
+        one_of("rfq.unknown_chats", &r.unknown_chats, &["refuse", "silent"])?;
+        for (key, v) in [
+            ("rfq.quote_expiry_secs", r.quote_expiry_secs),
+            ("rfq.pricing_workers", u64::from(r.pricing_workers)),
+            ("rfq.throttle_messages", u64::from(r.throttle_messages)),
+            ("rfq.throttle_window_secs", r.throttle_window_secs),
+            ("rfq.outbox_poll_ms", r.outbox_poll_ms),
+            ("rfq.send_max_attempts", u64::from(r.send_max_attempts)),
+            ("webhook.timeout_secs", self.webhook.timeout_secs),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be greater than 0".into()));
+            }
+        }
+        if r.quote_expiry_secs > 366 * 24 * 3600 {
+            return Err(invalid(
+                "rfq.quote_expiry_secs",
+                "must be at most a year".into(),
+            ));
+        }
+        if !(2..=1_000_000_000).contains(&r.mc_paths) {
+            return Err(invalid(
+                "rfq.mc_paths",
+                format!("{} is not between 2 and 1e9", r.mc_paths),
+            ));
+        }
+        for (key, v) in [
+            ("rfq.margin_bps", r.margin_bps),
+            ("rfq.margin_bps_autocall", r.margin_bps_autocall),
+            ("rfq.shark_fin_rebate_pct", r.shark_fin_rebate_pct),
+        ] {
+            if !(v.is_finite() && (0.0..=10_000.0).contains(&v)) {
+                return Err(invalid(key, format!("{v} is not between 0 and 10000")));
+            }
+        }
+        if utc_offset(&r.reply_utc_offset).is_none() {
+            return Err(invalid(
+                "rfq.reply_utc_offset",
+                format!("{:?} is not an offset like +08:00", r.reply_utc_offset),
+            ));
+        }
+        self.limits.validate().map_err(|e| ConfigError::Invalid {
+            key: format!("limits.{}", e.entry),
+            message: e.problem,
+        })?;
+        if self.telegram.enabled {
+            if self.telegram.token.trim().is_empty() {
+                return Err(invalid(
+                    "telegram.token",
+                    "must be set when telegram.enabled = true".into(),
+                ));
+            }
+            if !self.telegram.api_url.starts_with("http://")
+                && !self.telegram.api_url.starts_with("https://")
+            {
+                return Err(invalid(
+                    "telegram.api_url",
+                    format!("{:?} is not an http(s) URL", self.telegram.api_url),
+                ));
+            }
+        }
+        let w = &self.webhook;
+        for ch in &w.channels {
+            if ch.is_empty()
+                || ch.len() > 32
+                || !ch
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+                || ch == "telegram"
+                || ch == "cli"
+            {
+                return Err(invalid(
+                    "webhook.channels",
+                    format!(
+                        "{ch:?} must be 1-32 characters of a-z, 0-9, '_', '-', and not telegram or cli"
+                    ),
+                ));
+            }
+        }
+        if !w.channels.is_empty()
+            && !w.callback_url.starts_with("http://")
+            && !w.callback_url.starts_with("https://")
+        {
+            return Err(invalid(
+                "webhook.callback_url",
+                "must be an http(s) URL when webhook.channels is set".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The model directory with `~` expanded.
+    pub fn models_dir(&self) -> PathBuf {
+        expand_home(&self.models.dir)
+    }
+
+    /// A copy with every secret (keys naming an API key, token, secret or password) replaced
+    /// by `****`, for display.
+    pub fn masked(&self) -> Config {
+        let mut v = toml::Value::try_from(self).expect("config serialises");
+        mask(&mut v);
+        v.try_into().expect("masking keeps the shape")
+    }
+
+    /// The configuration as TOML with secrets masked, for `deskmate config show`.
+    pub fn to_masked_toml(&self) -> String {
+        toml::to_string_pretty(&self.masked()).expect("config serialises")
+    }
+
+    /// Every key that holds a value (not a table) as `(dotted key, environment variable)`, in
+    /// file order. Tables (`limits.clients`) are set in the file only.
+    pub fn keys() -> Vec<(String, String)> {
+        let defaults = toml::Value::try_from(Config::default()).expect("defaults serialise");
+        let mut out = Vec::new();
+        if let toml::Value::Table(sections) = defaults {
+            for (section, table) in sections {
+                if let toml::Value::Table(keys) = table {
+                    for (key, v) in keys.iter() {
+                        if v.is_table() {
+                            continue;
+                        }
+                        out.push((format!("{section}.{key}"), env_name(&section, key)));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid {
+            key: key.into(),
+            message: format!(
+                "{value:?} is not allowed; allowed values: {}",
+                allowed.join(", ")
+            ),
+        })
+    }
+}
+
+fn env_name(section: &str, key: &str) -> String {
+    format!("DESKMATE_{}_{}", section.to_uppercase(), key.to_uppercase())
+}
+
+/// Parses a UTC offset written `+08:00`, `-05:30` or `Z`.
+pub fn utc_offset(s: &str) -> Option<time::UtcOffset> {
+    let s = s.trim();
+    if s == "Z" || s == "+00:00" {
+        return Some(time::UtcOffset::UTC);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (i8, i8) = (h.parse().ok()?, m.parse().ok()?);
+    time::UtcOffset::from_hms(sign * h, sign * m, 0).ok()
+}
+
+/// Expands a leading `~` to `$HOME`.
+pub fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ if p == "~" => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| p.into()),
+        _ => PathBuf::from(p),
+    }
+}
+
+fn mask(v: &mut toml::Value) {
+    if let toml::Value::Table(t) = v {
+        for (k, v) in t.iter_mut() {
+            if SECRET_MARKERS.iter().any(|m| k.contains(m)) {
+                if let toml::Value::String(s) = v
+                    && !s.is_empty()
+                {
+                    *s = "****".into();
+                }
+            } else {
+                mask(v);
+            }
+        }
+    }
+}
+
+/// Merges `incoming` into `merged`, rejecting keys that `defaults` does not have.
+fn merge_checked(
+    merged: &mut toml::Value,
+    defaults: &toml::Value,
+    incoming: toml::Value,
+    prefix: &str,
+    origin: &str,
+) -> Result<(), ConfigError> {
+    match (merged, defaults, incoming) {
+        (toml::Value::Table(m), toml::Value::Table(d), toml::Value::Table(inc)) => {
+            for (k, v) in inc {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                let Some(dv) = d.get(&k) else {
+                    return Err(ConfigError::UnknownKey {
+                        key,
+                        origin: origin.into(),
+                        allowed: d.keys().cloned().collect::<Vec<_>>().join(", "),
+                    });
+                };
+                let slot = m.get_mut(&k).expect("merged starts as defaults");
+                if prefix.is_empty() && OPEN_SECTIONS.contains(&k.as_str()) {
+                    if !v.is_table() {
+                        return Err(ConfigError::Invalid {
+                            key,
+                            message: "must be a table (a [section])".into(),
+                        });
+                    }
+                    *slot = v;
+                } else if dv.is_table() {
+                    if !v.is_table() {
+                        return Err(ConfigError::Invalid {
+                            key,
+                            message: "must be a table (a [section])".into(),
+                        });
+                    }
+                    merge_checked(slot, dv, v, &key, origin)?;
+                } else {
+                    *slot = v;
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn apply_env(
+    merged: &mut toml::Value,
+    defaults: &toml::Value,
+    env: &BTreeMap<String, String>,
+) -> Result<Vec<String>, ConfigError> {
+    let mut known = BTreeMap::new();
+    let mut used = Vec::new();
+    let (toml::Value::Table(m), toml::Value::Table(d)) = (merged, defaults) else {
+        return Ok(used);
+    };
+    for (section, dtable) in d {
+        let toml::Value::Table(dkeys) = dtable else {
+            continue;
+        };
+        for (key, dv) in dkeys {
+            let var = env_name(section, key);
+            known.insert(var.clone(), ());
+            let Some(raw) = env.get(&var) else { continue };
+            let dotted = format!("{section}.{key}");
+            let bad = |what: &str| ConfigError::Invalid {
+                key: dotted.clone(),
+                message: format!("{var}={raw:?} is not {what}"),
+            };
+            let value = match dv {
+                toml::Value::String(_) => toml::Value::String(raw.clone()),
+                toml::Value::Integer(_) => {
+                    toml::Value::Integer(raw.trim().parse().map_err(|_| bad("an integer"))?)
+                }
+                toml::Value::Float(_) => {
+                    toml::Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?)
+                }
+                toml::Value::Boolean(_) => toml::Value::Boolean(match raw.trim() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" => false,
+                    _ => return Err(bad("a boolean (true/false)")),
+                }),
+                toml::Value::Array(_) => toml::Value::Array(
+                    raw.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| toml::Value::String(s.into()))
+                        .collect(),
+                ),
+                _ => continue,
+            };
+            if let Some(toml::Value::Table(mt)) = m.get_mut(section) {
+                mt.insert(key.clone(), value);
+            }
+            used.push(var);
+        }
+    }
+    // A variable under a section's prefix that names no key of it is a typo: say so. Other
+    // DESKMATE_ variables (test and bench switches) are not configuration.
+    let sections: Vec<String> = d
+        .keys()
+        .map(|k| format!("DESKMATE_{}_", k.to_uppercase()))
+        .collect();
+    for var in env.keys() {
+        if sections.iter().any(|p| var.starts_with(p.as_str())) && !known.contains_key(var) {
+            return Err(ConfigError::UnknownKey {
+                key: var.clone(),
+                origin: "the environment".into(),
+                allowed: known.keys().cloned().collect::<Vec<_>>().join(", "),
+            });
+        }
+    }
+    Ok(used)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load_str(toml_text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("deskmate.toml");
+        std::fs::write(&p, toml_text).unwrap();
+        Config::load(Some(&p), &env(vars)).map(|l| l.config)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::load(None, &env(&[])).unwrap().config;
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn file_then_env_override() {
+        let c = load_str(
+            "[server]\nbind = \"0.0.0.0:9000\"\n[approvals]\nfour_eyes_kinds = [\"quote\"]\n",
+            &[
+                ("DESKMATE_SERVER_CONCURRENCY_LIMIT", "7"),
+                ("DESKMATE_LOG_FORMAT", "json"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.server.bind, "0.0.0.0:9000");
+        assert_eq!(c.server.concurrency_limit, 7);
+        assert_eq!(c.log.format, "json");
+        assert_eq!(c.approvals.four_eyes_kinds, vec!["quote"]);
+        let c = load_str("", &[("DESKMATE_APPROVALS_FOUR_EYES_KINDS", "a, b")]).unwrap();
+        assert_eq!(c.approvals.four_eyes_kinds, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_allowed_values() {
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case<'_>] = &[
+            (
+                "[server]\nbnd = \"x\"",
+                &[],
+                "unknown config key `server.bnd`",
+            ),
+            (
+                "[serve]\n",
+                &[],
+                "allowed keys here: approvals, limits, log, models, rfq, server, storage, telegram, webhook",
+            ),
+            ("[log]\nformat = \"xml\"", &[], "allowed values: text, json"),
+            ("[server]\nbind = \"localhost\"", &[], "`server.bind`"),
+            (
+                "[server]\nconcurrency_limit = \"many\"",
+                &[],
+                "server.concurrency_limit",
+            ),
+            ("[server]\nrequest_timeout_secs = 0", &[], "greater than 0"),
+            (
+                "",
+                &[("DESKMATE_SERVER_CONCURRENCY_LIMIT", "lots")],
+                "is not an integer",
+            ),
+            (
+                "",
+                &[("DESKMATE_SERVER_BINDD", "x")],
+                "DESKMATE_SERVER_BINDD",
+            ),
+            (
+                "[models]\nbackend = \"remote\"",
+                &[],
+                "models.remote_base_url",
+            ),
+            ("server = 3", &[], "must be a table"),
+            ("[server\n", &[], "not valid TOML"),
+        ];
+        for (text, vars, expect) in cases {
+            let e = load_str(text, vars).unwrap_err().to_string();
+            assert!(e.contains(expect), "{text:?}: {e:?} lacks {expect:?}");
+        }
+    }
+
+    #[test]
+    fn limits_with_the_users_own_keys_are_read_and_checked_by_type() {
+        let c = load_str(
+            "[limits]\nblocked_underlyings = [\"600519.SH\"]\n\
+             [limits.clients.C001]\nstructures = [\"vanilla\"]\nmax_notional = 5e6\nmax_tenor_months = 6\n\
+             [limits.exposure.\"000905.SH\"]\nmax_abs_vega = 5e6\n",
+            &[("DESKMATE_RFQ_QUOTE_EXPIRY_SECS", "90")],
+        )
+        .unwrap();
+        assert_eq!(c.limits.clients["C001"].max_notional, 5e6);
+        assert_eq!(c.limits.exposure["000905.SH"].max_abs_vega, Some(5e6));
+        assert_eq!(c.rfq.quote_expiry_secs, 90);
+        let cases: &[(&str, &str)] = &[
+            (
+                "[limits.clients.C001]\nstructures = []\nmax_notional = 1\nmax_tenor_months = 1\nmax_notionl = 2\n",
+                "max_notionl",
+            ),
+            (
+                "[limits.clients.C001]\nstructures = [\"swap\"]\nmax_notional = 1\nmax_tenor_months = 1\n",
+                "swap",
+            ),
+            (
+                "[limits.clients.C001]\nstructures = []\nmax_notional = -1\nmax_tenor_months = 1\n",
+                "limits.clients.C001.max_notional",
+            ),
+            (
+                "[rfq]\nautocall_engine = \"gpu\"",
+                "allowed values: mc, pde",
+            ),
+            ("[rfq]\nreply_utc_offset = \"CST\"", "rfq.reply_utc_offset"),
+            ("[telegram]\nenabled = true", "telegram.token"),
+            ("[webhook]\nchannels = [\"wecom\"]", "webhook.callback_url"),
+            (
+                "[webhook]\nchannels = [\"telegram\"]\ncallback_url = \"http://x\"",
+                "webhook.channels",
+            ),
+        ];
+        for (text, expect) in cases {
+            let e = load_str(text, &[]).unwrap_err().to_string();
+            assert!(e.contains(expect), "{text:?}: {e:?} lacks {expect:?}");
+        }
+        assert_eq!(
+            utc_offset("+08:00"),
+            time::UtcOffset::from_hms(8, 0, 0).ok()
+        );
+        assert_eq!(
+            utc_offset("-05:30"),
+            time::UtcOffset::from_hms(-5, -30, 0).ok()
+        );
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let c = load_str(
+            "[models]\nremote_api_key = \"sk-123\"\n[telegram]\ntoken = \"123:bot-secret\"\n\
+             [webhook]\nsecret = \"hook-secret\"",
+            &[],
+        )
+        .unwrap();
+        let shown = c.to_masked_toml();
+        assert!(shown.contains("remote_api_key = \"****\""), "{shown}");
+        assert!(!shown.contains("sk-123"));
+        assert!(
+            !shown.contains("bot-secret") && !shown.contains("hook-secret"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn example_file_matches_defaults() {
+        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/../deskmate.example.toml");
+        let c = Config::load(Some(Path::new(p)), &env(&[])).unwrap().config;
+        assert_eq!(
+            c,
+            Config::default(),
+            "deskmate.example.toml drifted from Config::default()"
+        );
+        let text = std::fs::read_to_string(p).unwrap();
+        for (key, var) in Config::keys() {
+            let leaf = key.split('.').nth(1).unwrap();
+            assert!(text.contains(&format!("{leaf} =")), "example lacks {key}");
+            assert!(text.contains(&var), "example does not name {var}");
+        }
+    }
+}

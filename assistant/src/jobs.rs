@@ -1,0 +1,254 @@
+//! Background jobs (ingestion, extraction, evaluation runs): a durable record of each job's state,
+//! progress, result and error, so that a client can poll `GET /v1/jobs/{id}` and a restart never
+//! loses track of what was asked for.
+
+use crate::Assistant;
+use crate::error::{AssistantError, Result};
+use crate::store::{Actor, AuditRecord, time};
+use policies::{Clearance, DataClass};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// A job's life-cycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Accepted, not started.
+    Queued,
+    /// Running.
+    Running,
+    /// Finished with a result.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Stopped on request.
+    Cancelled,
+}
+
+impl JobState {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> JobState {
+        match s {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "succeeded" => JobState::Succeeded,
+            "cancelled" => JobState::Cancelled,
+            _ => JobState::Failed,
+        }
+    }
+}
+
+/// A job as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    /// Id (`job_…`).
+    pub id: String,
+    /// What kind of work (`ingest`, `extraction`, `eval`).
+    pub kind: String,
+    /// State.
+    pub state: JobState,
+    /// Classification of the job's input and result.
+    pub classification: DataClass,
+    /// Who asked for it.
+    pub created_by: String,
+    /// When.
+    pub created_at: String,
+    /// When it started.
+    pub started_at: Option<String>,
+    /// When it finished.
+    pub finished_at: Option<String>,
+    /// 0.0 to 1.0.
+    pub progress: f64,
+    /// What was asked.
+    pub input: Value,
+    /// The result, once succeeded (may hold per-item errors).
+    pub result: Option<Value>,
+    /// The error, once failed.
+    pub error: Option<String>,
+}
+
+const COLUMNS: &str = "id, kind, state, classification, created_by, created_at, started_at,
+    finished_at, progress, input, result, error";
+
+fn row_to_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
+    let state: String = r.get(2)?;
+    let class: String = r.get(3)?;
+    let input: String = r.get(9)?;
+    let result: Option<String> = r.get(10)?;
+    Ok(Job {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        state: JobState::parse(&state),
+        classification: class.parse().unwrap_or(DataClass::CORE),
+        created_by: r.get(4)?,
+        created_at: r.get(5)?,
+        started_at: r.get(6)?,
+        finished_at: r.get(7)?,
+        progress: r.get(8)?,
+        input: serde_json::from_str(&input).unwrap_or(Value::Null),
+        result: result.and_then(|s| serde_json::from_str(&s).ok()),
+        error: r.get(11)?,
+    })
+}
+
+impl Assistant {
+    /// Records a new queued job.
+    pub fn create_job(
+        &self,
+        actor: &Actor,
+        kind: &str,
+        class: DataClass,
+        input: Value,
+    ) -> Result<Job> {
+        let id = format!("job_{}", uuid::Uuid::new_v4().simple());
+        self.store.write(actor, |tx| {
+            tx.conn().execute(
+                "INSERT INTO jobs (id, kind, state, classification, created_by, created_at, input)
+                 VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6)",
+                params![
+                    id,
+                    kind,
+                    class.to_string(),
+                    actor.user,
+                    time::fmt(time::now()),
+                    input.to_string()
+                ],
+            )?;
+            tx.audit(AuditRecord {
+                action: "job.create",
+                object_kind: "job",
+                object_id: &id,
+                class,
+                details: json!({"kind": kind, "input": input}),
+            })?;
+            Ok::<_, AssistantError>(())
+        })?;
+        self.job_unchecked(&id)
+    }
+
+    /// Marks a job running.
+    pub fn start_job(&self, id: &str) -> Result<()> {
+        self.set_job(
+            id,
+            "state = 'running', started_at = ?2",
+            &[&time::fmt(time::now())],
+            "job.start",
+            json!({}),
+        )
+    }
+
+    /// Records progress (0.0-1.0). Not audited: progress is not a state change anyone relies on.
+    pub fn job_progress(&self, id: &str, progress: f64) -> Result<()> {
+        self.store.write(&Actor::system(), |tx| {
+            tx.conn().execute(
+                "UPDATE jobs SET progress = ?1 WHERE id = ?2",
+                params![progress.clamp(0.0, 1.0), id],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Finishes a job with a result or an error.
+    pub fn finish_job(&self, id: &str, outcome: std::result::Result<Value, String>) -> Result<()> {
+        let now = time::fmt(time::now());
+        match outcome {
+            Ok(result) => self.set_job(
+                id,
+                "state = 'succeeded', finished_at = ?2, progress = 1.0, result = ?3",
+                &[&now, &result.to_string()],
+                "job.succeed",
+                json!({}),
+            ),
+            Err(error) => self.set_job(
+                id,
+                "state = 'failed', finished_at = ?2, error = ?3",
+                &[&now, &error],
+                "job.fail",
+                json!({"error": error}),
+            ),
+        }
+    }
+
+    fn set_job(
+        &self,
+        id: &str,
+        set: &str,
+        args: &[&dyn rusqlite::ToSql],
+        action: &str,
+        details: Value,
+    ) -> Result<()> {
+        let job = self.job_unchecked(id)?;
+        self.store.write(&Actor::system(), |tx| {
+            let mut all: Vec<&dyn rusqlite::ToSql> = vec![&id];
+            all.extend_from_slice(args);
+            tx.conn().execute(
+                &format!("UPDATE jobs SET {set} WHERE id = ?1"),
+                all.as_slice(),
+            )?;
+            tx.audit(AuditRecord {
+                action,
+                object_kind: "job",
+                object_id: id,
+                class: job.classification,
+                details,
+            })?;
+            Ok(())
+        })
+    }
+
+    fn job_unchecked(&self, id: &str) -> Result<Job> {
+        self.store
+            .read(|c| {
+                c.query_row(
+                    &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"),
+                    [id],
+                    row_to_job,
+                )
+                .optional()
+            })?
+            .ok_or_else(|| AssistantError::NotFound {
+                kind: "job",
+                id: id.into(),
+            })
+    }
+
+    /// A job, if the caller is cleared for its classification (audited when it is important).
+    pub fn get_job(&self, actor: &Actor, id: &str) -> Result<Job> {
+        let job = self.job_unchecked(id)?;
+        if let Some(role) = actor.role
+            && !Clearance::of(role).can_read(job.classification)
+        {
+            return Err(AssistantError::NotFound {
+                kind: "job",
+                id: id.into(),
+            });
+        }
+        self.audit_read(actor, "job.read", "job", id, job.classification)?;
+        Ok(job)
+    }
+
+    /// The caller's own recent jobs (admins see everyone's), newest first.
+    pub fn list_jobs(&self, actor: &Actor, limit: u32) -> Result<Vec<Job>> {
+        let all = actor.role.is_none() || actor.role == Some(policies::Role::Admin);
+        self.store.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM jobs WHERE (?1 OR created_by = ?2)
+                 ORDER BY created_at DESC LIMIT ?3"
+            ))?;
+            let rows =
+                stmt.query_map(params![all, actor.user, limit.clamp(1, 1000)], row_to_job)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}

@@ -1,0 +1,159 @@
+//! Which chat belongs to which client: set by administrators, audited, read on every message.
+//!
+//! A chat without a mapping gets no quote: its messages are archived and answered with a polite
+//! refusal or not at all (`rfq.unknown_chats`). The client id is the key of `[limits.clients]`,
+//! whose entry decides what the client may trade.
+
+use crate::Assistant;
+use crate::error::{AssistantError, Result};
+use crate::store::{Actor, AuditRecord, time};
+use policies::DataClass;
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+use serde_json::json;
+
+/// A chat → client mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChatMapping {
+    /// Id (`chat_…`).
+    pub id: String,
+    /// The channel (`telegram`, a webhook channel).
+    pub channel: String,
+    /// The chat's id in that channel.
+    pub chat_id: String,
+    /// The client (a key of `[limits.clients]`).
+    pub client_id: String,
+    /// A note for people (the group's name).
+    pub label: Option<String>,
+    /// When set.
+    pub created_at: String,
+    /// Who set it.
+    pub created_by: String,
+    /// Whether `[limits.clients]` has an entry for the client (without one, every quote is
+    /// refused).
+    pub client_configured: bool,
+}
+
+fn row(r: &Row<'_>) -> rusqlite::Result<ChatMapping> {
+    Ok(ChatMapping {
+        id: r.get(0)?,
+        channel: r.get(1)?,
+        chat_id: r.get(2)?,
+        client_id: r.get(3)?,
+        label: r.get(4)?,
+        created_at: r.get(5)?,
+        created_by: r.get(6)?,
+        client_configured: false,
+    })
+}
+
+const COLUMNS: &str = "id, channel, chat_id, client_id, label, created_at, created_by";
+
+fn valid(field: &str, v: &str, max: usize) -> Result<()> {
+    if v.trim().is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+        return Err(AssistantError::Invalid(format!(
+            "{field} must be 1-{max} characters without control characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Assistant {
+    fn configured(&self, mut m: ChatMapping) -> ChatMapping {
+        m.client_configured = self.config.limits.clients.contains_key(&m.client_id);
+        m
+    }
+
+    /// Maps a chat to a client (replacing an earlier mapping of the chat).
+    pub fn rfq_chat_set(
+        &self,
+        actor: &Actor,
+        channel: &str,
+        chat_id: &str,
+        client_id: &str,
+        label: Option<&str>,
+    ) -> Result<ChatMapping> {
+        valid("channel", channel, 64)?;
+        valid("chat_id", chat_id, 128)?;
+        valid("client_id", client_id, 64)?;
+        if let Some(l) = label {
+            valid("label", l, 200)?;
+        }
+        let id = format!("chat_{}", uuid::Uuid::new_v4().simple());
+        let now = time::fmt(time::now());
+        let m = self.store.write(actor, |tx| {
+            let before: Option<String> = tx
+                .conn()
+                .query_row(
+                    "SELECT client_id FROM rfq_chats WHERE channel = ?1 AND chat_id = ?2",
+                    params![channel, chat_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            tx.conn().execute(
+                "INSERT INTO rfq_chats (id, channel, chat_id, client_id, label, created_at,
+                    created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (channel, chat_id) DO UPDATE SET client_id = excluded.client_id,
+                    label = excluded.label, created_at = excluded.created_at,
+                    created_by = excluded.created_by",
+                params![id, channel, chat_id, client_id, label, now, actor.user],
+            )?;
+            let m = tx.conn().query_row(
+                &format!("SELECT {COLUMNS} FROM rfq_chats WHERE channel = ?1 AND chat_id = ?2"),
+                params![channel, chat_id],
+                row,
+            )?;
+            tx.audit(AuditRecord {
+                action: "rfq.chat.set",
+                object_kind: "rfq_chat",
+                object_id: &m.id,
+                class: DataClass::IMPORTANT,
+                details: json!({
+                    "channel": channel, "chat_id": chat_id, "client_id": client_id,
+                    "label": label, "previous_client_id": before,
+                }),
+            })?;
+            Ok::<_, AssistantError>(m)
+        })?;
+        Ok(self.configured(m))
+    }
+
+    /// Every chat mapping.
+    pub fn rfq_chats(&self) -> Result<Vec<ChatMapping>> {
+        let rows = self.store.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM rfq_chats ORDER BY channel, chat_id"
+            ))?;
+            let rows = stmt.query_map([], row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(rows.into_iter().map(|m| self.configured(m)).collect())
+    }
+
+    /// Removes a mapping by its id.
+    pub fn rfq_chat_remove(&self, actor: &Actor, id: &str) -> Result<()> {
+        self.store.write(actor, |tx| {
+            let m = tx
+                .conn()
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM rfq_chats WHERE id = ?1"),
+                    [id],
+                    row,
+                )
+                .optional()?
+                .ok_or_else(|| AssistantError::NotFound {
+                    kind: "chat mapping",
+                    id: id.into(),
+                })?;
+            tx.conn().execute("DELETE FROM rfq_chats WHERE id = ?1", [id])?;
+            tx.audit(AuditRecord {
+                action: "rfq.chat.remove",
+                object_kind: "rfq_chat",
+                object_id: id,
+                class: DataClass::IMPORTANT,
+                details: json!({"channel": m.channel, "chat_id": m.chat_id, "client_id": m.client_id}),
+            })?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,241 @@
+//! OCR: poppler's `pdftoppm` rasterizes a PDF page to a gray PNG, Tesseract reads it and returns
+//! words with boxes and confidences (its TSV output).
+//!
+//! Why `pdftoppm` rather than pdfium: it is a Debian package (`poppler-utils`) that the setup
+//! command installs like the Tesseract libraries, while pdfium has no Debian package and would
+//! have to come out of a Python wheel; it runs in its own process, so a renderer crash or hang
+//! on a hostile PDF is a per-file error (we kill it after a timeout), not a dead server; and on
+//! this machine a page rendered by pdfium and handed over as a raw frame lost a Chinese line that
+//! the same page through `pdftoppm -r 300 -gray` kept. The cost, a process start and a PNG
+//! round trip (~0.1-0.3 s a page at 300 dpi), is small next to Tesseract's 1-2 s.
+//!
+//! Threads: Debian's libtesseract is built with OpenMP, whose worker threads spin against each
+//! other on a small shared machine. Measured here (2 cores, other builds running), a 300 dpi
+//! letter page took 4.6-5.1 s with the OpenMP default and 2.2 s with `OMP_THREAD_LIMIT=1`, the
+//! setting Tesseract's documentation recommends for throughput. libgomp reads it once when the
+//! process loads, so it must be in the environment of the process (set by `./x` and the service
+//! unit); `omp_set_num_threads` from inside does not help, as Tesseract asks for its thread
+//! counts explicitly. Parallelism then comes from OCR'ing pages and documents side by side.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tesseract::Tesseract;
+
+use super::layout::line_from_words;
+use super::{BBox, ConnectorError, Limits, Page, PageMethod, Word};
+
+/// How long `pdftoppm` may take on one page before it is killed.
+const RASTERIZE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why OCR of one page failed, before we know the file name.
+pub(crate) enum OcrFailure {
+    /// The input cannot be decoded (the sender's fault).
+    Unreadable(String),
+    /// Our installation failed.
+    Internal(String),
+}
+
+impl OcrFailure {
+    pub(crate) fn into_error(self, file: &str) -> ConnectorError {
+        match self {
+            OcrFailure::Unreadable(detail) => super::unreadable(file, detail),
+            OcrFailure::Internal(detail) => super::internal(file, detail),
+        }
+    }
+}
+
+/// A Tesseract instance with its languages loaded, reused across the pages of one document
+/// (loading `chi_sim+eng` costs a few hundred milliseconds).
+pub(crate) struct OcrEngine {
+    tess: Option<Tesseract>,
+    tessdata: Option<String>,
+    languages: String,
+    dpi: u32,
+    pdftoppm: std::path::PathBuf,
+}
+
+impl OcrEngine {
+    /// Loads Tesseract with the languages of `limits`; the error says what to install.
+    pub(crate) fn new(limits: &Limits) -> Result<OcrEngine, String> {
+        let tessdata = limits
+            .tessdata
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned());
+        let tess = load(tessdata.as_deref(), &limits.ocr_languages)?;
+        Ok(OcrEngine {
+            tess: Some(tess),
+            tessdata,
+            languages: limits.ocr_languages.clone(),
+            dpi: limits.ocr_dpi,
+            pdftoppm: limits.pdftoppm.clone(),
+        })
+    }
+
+    /// Renders page `number` (1-based) of the PDF at `pdf` to a gray PNG in `dir` and returns
+    /// its bytes.
+    pub(crate) fn rasterize(
+        &self,
+        pdf: &Path,
+        number: u32,
+        dir: &Path,
+    ) -> Result<Vec<u8>, OcrFailure> {
+        let prefix = dir.join(format!("page-{number}"));
+        let n = number.to_string();
+        let mut child = Command::new(&self.pdftoppm)
+            .args(["-f", &n, "-l", &n, "-r", &self.dpi.to_string()])
+            .args(["-gray", "-png", "-singlefile"])
+            .arg(pdf)
+            .arg(&prefix)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                OcrFailure::Internal(format!(
+                    "cannot run {} (install poppler-utils): {e}",
+                    self.pdftoppm.display()
+                ))
+            })?;
+        let start = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if start.elapsed() > RASTERIZE_TIMEOUT => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(OcrFailure::Unreadable(format!(
+                        "rendering page {number} took longer than {} s",
+                        RASTERIZE_TIMEOUT.as_secs()
+                    )));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                Err(e) => return Err(OcrFailure::Internal(format!("waiting for pdftoppm: {e}"))),
+            }
+        };
+        let out = prefix.with_extension("png");
+        if !status.success() {
+            let mut err = String::new();
+            if let Some(mut s) = child.stderr.take() {
+                use std::io::Read;
+                let _ = s.read_to_string(&mut err);
+            }
+            return Err(OcrFailure::Unreadable(format!(
+                "page {number} cannot be rendered: {}",
+                err.trim()
+            )));
+        }
+        let png = std::fs::read(&out)
+            .map_err(|e| OcrFailure::Internal(format!("reading the rendered page: {e}")))?;
+        let _ = std::fs::remove_file(&out);
+        Ok(png)
+    }
+
+    /// Recognises an image (PNG, JPEG, TIFF first frame) as page `number`; `dpi` is the image's
+    /// resolution when we know it (our own renders), else Tesseract reads or estimates it.
+    pub(crate) fn recognize_image(
+        &mut self,
+        image: &[u8],
+        number: u32,
+        dpi: Option<u32>,
+    ) -> Result<Page, OcrFailure> {
+        let tess = match self.tess.take() {
+            Some(t) => t,
+            None => {
+                load(self.tessdata.as_deref(), &self.languages).map_err(OcrFailure::Internal)?
+            }
+        };
+        let tess = tess
+            .set_image_from_mem(image)
+            .map_err(|e| OcrFailure::Unreadable(format!("image cannot be decoded: {e}")))?;
+        let tess = match dpi {
+            Some(d) => tess.set_source_resolution(d as i32),
+            None => tess,
+        };
+        let mut tess = tess
+            .recognize()
+            .map_err(|e| OcrFailure::Internal(format!("Tesseract failed: {e}")))?;
+        let tsv = tess
+            .get_tsv_text(0)
+            .map_err(|e| OcrFailure::Internal(format!("Tesseract output: {e}")))?;
+        self.tess = Some(tess);
+        Ok(page_from_tsv(&tsv, number))
+    }
+}
+
+fn load(tessdata: Option<&str>, languages: &str) -> Result<Tesseract, String> {
+    Tesseract::new(tessdata, Some(languages)).map_err(|e| {
+        format!(
+            "Tesseract cannot load languages {languages} ({e}); install libtesseract and \
+             tesseract-ocr-eng, tesseract-ocr-chi-sim"
+        )
+    })
+}
+
+/// Parses Tesseract's TSV (level, page, block, paragraph, line, word, left, top, width, height,
+/// confidence, text) into a page: level 1 gives the image size, level 5 rows are words, grouped
+/// into lines by (block, paragraph, line).
+fn page_from_tsv(tsv: &str, number: u32) -> Page {
+    let mut width = 0.0;
+    let mut height = 0.0;
+    let mut lines = Vec::new();
+    let mut current: Option<(u32, u32, u32)> = None;
+    let mut words: Vec<Word> = Vec::new();
+    let mut conf_sum = 0.0f32;
+    let mut conf_n = 0usize;
+    for row in tsv.lines() {
+        let cols: Vec<&str> = row.splitn(12, '\t').collect();
+        if cols.len() < 11 {
+            continue;
+        }
+        let num = |i: usize| cols[i].trim().parse::<f32>().unwrap_or(0.0);
+        match cols[0] {
+            "1" => {
+                width = num(8);
+                height = num(9);
+            }
+            "5" => {
+                let text = cols.get(11).map_or("", |t| t.trim());
+                if text.is_empty() {
+                    continue;
+                }
+                let key = (num(2) as u32, num(3) as u32, num(4) as u32);
+                if current != Some(key) && !words.is_empty() {
+                    lines.push(line_from_words(std::mem::take(&mut words)));
+                }
+                current = Some(key);
+                let confidence = (num(10) / 100.0).clamp(0.0, 1.0);
+                conf_sum += confidence;
+                conf_n += 1;
+                let (l, t) = (num(6), num(7));
+                words.push(Word {
+                    text: text.to_owned(),
+                    bbox: Some(BBox {
+                        x0: l,
+                        y0: t,
+                        x1: l + num(8),
+                        y1: t + num(9),
+                    }),
+                    confidence,
+                });
+            }
+            _ => {}
+        }
+    }
+    if !words.is_empty() {
+        lines.push(line_from_words(words));
+    }
+    Page {
+        number,
+        method: PageMethod::Ocr,
+        width,
+        height,
+        confidence: if conf_n == 0 {
+            0.0
+        } else {
+            conf_sum / conf_n as f32
+        },
+        lines,
+    }
+}

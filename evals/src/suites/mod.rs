@@ -1,0 +1,4 @@
+//! The suites, one module each.
+
+pub mod audit;
+pub mod rfq;

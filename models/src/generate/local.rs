@@ -1,0 +1,520 @@
+//! The local generator: a GGUF model run in-process with candle ([`super::quantized`]), its
+//! tokenizer and chat template read from the same file. Loaded once and shared (`Clone` is an
+//! `Arc` clone); requests go through a bounded [`RequestQueue`].
+
+use std::fs::File;
+use std::io::BufReader;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use candle_core::quantized::gguf_file;
+use candle_core::quantized::tokenizer::TokenizerFromGguf;
+use tokenizers::Tokenizer;
+
+use super::quantized::{Arch, Weights};
+use super::queue::RequestQueue;
+use super::sampler::{Rng, sample};
+use super::template::ChatTemplate;
+use super::{
+    ChatRequest, ChatResponse, FinishReason, Generator, ResponseFormat, Timings, Usage, check_json,
+};
+use crate::error::ModelError;
+use crate::json::{JsonConstraint, TokenTable};
+use crate::store::{Format, ModelEntry};
+
+/// How a local generator runs.
+#[derive(Debug, Clone)]
+pub struct GeneratorOptions {
+    /// Requests that may wait or run at once before [`ModelError::Busy`].
+    pub queue_capacity: usize,
+    /// Use at most this much context (defaults to the model's own, capped at 8192 so that one
+    /// request's cache stays bounded).
+    pub max_context: usize,
+    /// Tokens per prefill chunk (bounds the attention matrix of long prompts).
+    pub prefill_chunk: usize,
+}
+
+impl Default for GeneratorOptions {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 8,
+            max_context: 8192,
+            prefill_chunk: 512,
+        }
+    }
+}
+
+struct Inner {
+    id: String,
+    path: PathBuf,
+    weights: Weights,
+    tokenizer: Tokenizer,
+    template: ChatTemplate,
+    eos: Vec<u32>,
+    /// Every token's bytes (`None` for special tokens), for constrained JSON.
+    token_bytes: Vec<Option<Vec<u8>>>,
+    table: OnceLock<Arc<TokenTable>>,
+    /// The text of every special token (`<|im_start|>` ...), defused in message contents.
+    specials: Vec<String>,
+    queue: RequestQueue,
+    context: usize,
+    opts: GeneratorOptions,
+}
+
+/// A GGUF model (qwen2 or llama architecture) run on the CPU with candle.
+#[derive(Clone)]
+pub struct LocalGenerator {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for LocalGenerator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalGenerator")
+            .field("id", &self.inner.id)
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+/// GPT-2's byte-to-character table, inverted: which byte each character of a byte-level BPE
+/// token stands for.
+fn byte_level_decoder() -> std::collections::HashMap<char, u8> {
+    let mut bs: Vec<u32> = (b'!' as u32..=b'~' as u32)
+        .chain(0xA1..=0xAC)
+        .chain(0xAE..=0xFF)
+        .collect();
+    let mut cs = bs.clone();
+    let mut n = 0;
+    for b in 0..256u32 {
+        if !bs.contains(&b) {
+            bs.push(b);
+            cs.push(256 + n);
+            n += 1;
+        }
+    }
+    bs.into_iter()
+        .zip(cs)
+        .filter_map(|(b, c)| char::from_u32(c).map(|c| (c, b as u8)))
+        .collect()
+}
+
+impl LocalGenerator {
+    /// Loads an installed or registered GGUF model.
+    pub fn load(entry: &ModelEntry, opts: GeneratorOptions) -> Result<Self, ModelError> {
+        if entry.manifest.format != Format::Gguf {
+            return Err(ModelError::InvalidInput(format!(
+                "model `{}` is not a GGUF generator",
+                entry.manifest.name
+            )));
+        }
+        Self::load_file(&entry.weights(), &entry.manifest.name, opts)
+    }
+
+    /// Loads a GGUF file directly.
+    pub fn load_file(path: &Path, id: &str, opts: GeneratorOptions) -> Result<Self, ModelError> {
+        let bad = |reason: String| ModelError::BadModelFile {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let f = File::open(path).map_err(|e| ModelError::io(path, e))?;
+        let mut r = BufReader::new(f);
+        let ct = gguf_file::Content::read(&mut r).map_err(|e| bad(format!("not GGUF: {e}")))?;
+        let weights = Weights::from_gguf(&ct, &mut r, path).map_err(|e| bad(e.to_string()))?;
+        let mut tokenizer =
+            Tokenizer::from_gguf(&ct).map_err(|e| bad(format!("tokenizer: {e}")))?;
+        let pre = ct
+            .metadata
+            .get("tokenizer.ggml.pre")
+            .and_then(|v| v.to_string().ok())
+            .cloned()
+            .unwrap_or_default();
+        if weights.config.arch == Arch::Llama && pre == "smollm" {
+            // SmolLM's tokenizer.json: digits split one by one, then byte-level without a
+            // prefix space; candle's GPT-2 default would add a space and group digits.
+            use tokenizers::pre_tokenizers::{
+                byte_level::ByteLevel, digits::Digits, sequence::Sequence,
+            };
+            tokenizer.with_pre_tokenizer(Some(Sequence::new(vec![
+                Digits::new(true).into(),
+                ByteLevel::new(false, true, false).into(),
+            ])));
+        }
+        let tokens: Vec<String> = ct
+            .metadata
+            .get("tokenizer.ggml.tokens")
+            .and_then(|v| v.to_vec().ok())
+            .map(|v| {
+                v.iter()
+                    .map(|t| t.to_string().cloned().unwrap_or_default())
+                    .collect()
+            })
+            .ok_or_else(|| bad("no tokenizer.ggml.tokens".into()))?;
+        let types: Vec<u32> = ct
+            .metadata
+            .get("tokenizer.ggml.token_type")
+            .and_then(|v| v.to_vec().ok())
+            .map(|v| {
+                v.iter()
+                    .map(|t| {
+                        t.to_i32()
+                            .map(|x| x as u32)
+                            .or_else(|_| t.to_u32())
+                            .unwrap_or(1)
+                    })
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![1; tokens.len()]);
+        let md_id = |k: &str| {
+            ct.metadata.get(k).and_then(|v| {
+                v.to_u32()
+                    .ok()
+                    .or_else(|| v.to_i32().ok().map(|x| x as u32))
+            })
+        };
+        let tok_text = |id: Option<u32>| {
+            id.and_then(|i| tokens.get(i as usize))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut eos: Vec<u32> = md_id("tokenizer.ggml.eos_token_id").into_iter().collect();
+        for name in ["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>"] {
+            if let Some(i) = tokens.iter().position(|t| t == name)
+                && types.get(i).copied().unwrap_or(1) != 1
+                && !eos.contains(&(i as u32))
+            {
+                eos.push(i as u32);
+            }
+        }
+        let template_src = ct
+            .metadata
+            .get("tokenizer.chat_template")
+            .and_then(|v| v.to_string().ok())
+            .cloned();
+        let template = ChatTemplate::new(
+            template_src.as_deref(),
+            &tok_text(md_id("tokenizer.ggml.bos_token_id")),
+            &tok_text(md_id("tokenizer.ggml.eos_token_id")),
+        )?;
+        let dec = byte_level_decoder();
+        let token_bytes: Vec<Option<Vec<u8>>> = tokens
+            .iter()
+            .zip(types.iter().chain(std::iter::repeat(&1)))
+            .map(|(t, &ty)| {
+                if ty != 1 {
+                    return None;
+                }
+                t.chars().map(|c| dec.get(&c).copied()).collect()
+            })
+            .collect();
+        let specials: Vec<String> = tokens
+            .iter()
+            .zip(&types)
+            .filter(|(t, ty)| **ty != 1 && t.starts_with('<') && t.len() > 2)
+            .map(|(t, _)| t.clone())
+            .collect();
+        let context = weights.config.context_length.min(opts.max_context);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                id: id.to_string(),
+                path: path.to_path_buf(),
+                queue: RequestQueue::new(id, opts.queue_capacity),
+                weights,
+                tokenizer,
+                template,
+                eos,
+                token_bytes,
+                table: OnceLock::new(),
+                specials,
+                context,
+                opts,
+            }),
+        })
+    }
+
+    /// The tokenizer read from the GGUF file.
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.inner.tokenizer
+    }
+
+    /// Token ids of `text` (special-token text such as `<|im_start|>` is recognised).
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>, ModelError> {
+        self.inner
+            .tokenizer
+            .encode(text, false)
+            .map(|e| e.get_ids().to_vec())
+            .map_err(|e| ModelError::Inference(format!("tokenizer of {}: {e}", self.inner.id)))
+    }
+
+    /// The prompt text the chat template makes of `req`'s messages. Special-token text inside
+    /// a message (`<|im_end|>`, `<|im_start|>system` …) is defused with a zero-width space
+    /// after its `<`, so that a user cannot close their turn and speak as the system.
+    pub fn render(&self, req: &ChatRequest) -> Result<String, ModelError> {
+        let specials = &self.inner.specials;
+        let defuse = |text: &str| -> String {
+            let mut out = text.to_string();
+            for sp in specials.iter().filter(|sp| text.contains(sp.as_str())) {
+                out = out.replace(sp.as_str(), &format!("<\u{200B}{}", &sp[1..]));
+            }
+            out
+        };
+        let messages: Vec<super::Message> = req
+            .messages
+            .iter()
+            .map(|m| super::Message::new(m.role, defuse(&m.content)))
+            .collect();
+        self.inner.template.render(&messages)
+    }
+
+    /// The vocabulary indexed for constrained JSON (built on first use, then shared).
+    pub fn token_table(&self) -> Arc<TokenTable> {
+        self.inner
+            .table
+            .get_or_init(|| {
+                Arc::new(TokenTable::new(
+                    self.inner.token_bytes.clone(),
+                    self.inner.eos.clone(),
+                ))
+            })
+            .clone()
+    }
+
+    /// The model's hyper-parameters.
+    pub fn config(&self) -> &super::quantized::Config {
+        &self.inner.weights.config
+    }
+
+    /// Milliseconds of one decode step's matrix products alone (see
+    /// [`Weights::matmul_floor`]), for profiling.
+    pub fn matmul_only_ms(&self, iters: usize) -> f64 {
+        self.inner
+            .weights
+            .matmul_floor(iters)
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+    }
+
+    /// The request queue (for its length).
+    pub fn queue(&self) -> &RequestQueue {
+        &self.inner.queue
+    }
+
+    /// Generates from raw prompt token ids (no chat template): the core loop behind
+    /// [`Generator::chat_stream`], public for benchmarks and golden tests.
+    pub fn generate_ids(
+        &self,
+        prompt: &[u32],
+        req: &ChatRequest,
+        on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<ChatResponse, ModelError> {
+        let inner = &*self.inner;
+        if prompt.is_empty() {
+            return Err(ModelError::InvalidInput("the prompt is empty".into()));
+        }
+        if prompt.len() >= inner.context {
+            return Err(ModelError::InvalidInput(format!(
+                "the prompt is {} tokens; model `{}` takes at most {} tokens of prompt and answer together",
+                prompt.len(),
+                inner.id,
+                inner.context
+            )));
+        }
+        if req.max_tokens == 0 {
+            return Err(ModelError::InvalidInput(
+                "max_tokens must be at least 1".into(),
+            ));
+        }
+        let mut constraint = match &req.response_format {
+            ResponseFormat::Text => None,
+            ResponseFormat::JsonSchema(s) => Some((JsonConstraint::new(s, self.token_table())?, s)),
+        };
+        let ticket = inner.queue.admit()?;
+        let running = ticket.wait();
+        let mut timings = Timings {
+            queued: running.waited,
+            ..Timings::default()
+        };
+        let budget = req.max_tokens.min(inner.context - prompt.len());
+        let w = &inner.weights;
+        let mut cache = w
+            .new_cache(prompt.len() + budget)
+            .map_err(ModelError::inference)?;
+        let t0 = Instant::now();
+        let mut logits = None;
+        for chunk in prompt.chunks(inner.opts.prefill_chunk.max(1)) {
+            if req.cancel.is_cancelled() {
+                break;
+            }
+            logits = Some(
+                w.forward(chunk, &mut cache)
+                    .map_err(ModelError::inference)?,
+            );
+        }
+        timings.prefill = t0.elapsed();
+        let t1 = Instant::now();
+        let mut rng = Rng::new(req.sampling.seed);
+        let mut out: Vec<u32> = Vec::new();
+        let mut history: Vec<u32> = prompt.to_vec();
+        let mut stream = inner.tokenizer.decode_stream(true);
+        let mut text = String::new();
+        let mut sent = 0usize;
+        let hold = req
+            .stop
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(1)
+            .saturating_sub(1);
+        let mut finish = FinishReason::Length;
+        let mut masking = Duration::ZERO;
+        'decode: loop {
+            if req.cancel.is_cancelled() {
+                finish = FinishReason::Cancelled;
+                break;
+            }
+            if let Some((c, _)) = &constraint
+                && c.is_done()
+            {
+                finish = FinishReason::Stop;
+                break;
+            }
+            if out.len() >= budget {
+                break;
+            }
+            let Some(l) = logits.take() else {
+                finish = FinishReason::Cancelled;
+                break;
+            };
+            let mut l: Vec<f32> = l.to_vec1().map_err(ModelError::inference)?;
+            let tm = Instant::now();
+            let mask = constraint.as_mut().map(|(c, _)| c.allowed().to_vec());
+            masking += tm.elapsed();
+            let Some(tok) = sample(&mut l, &history, mask.as_deref(), &req.sampling, &mut rng)
+            else {
+                break;
+            };
+            if let Some((c, _)) = constraint.as_mut() {
+                let tm = Instant::now();
+                let ok = c.advance(tok);
+                masking += tm.elapsed();
+                if !ok {
+                    return Err(ModelError::Inference(format!(
+                        "constrained decoding of {} sampled token {tok}, which its mask forbids",
+                        inner.id
+                    )));
+                }
+            }
+            if inner.eos.contains(&tok) {
+                finish = FinishReason::Stop;
+                break;
+            }
+            out.push(tok);
+            history.push(tok);
+            if let Some(piece) = stream
+                .step(tok)
+                .map_err(|e| ModelError::Inference(format!("detokenizing: {e}")))?
+            {
+                text.push_str(&piece);
+            }
+            if constraint.is_none() {
+                // Stop strings: cut the text before the first one found.
+                let from = sent.saturating_sub(hold);
+                if let Some(cut) = req
+                    .stop
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .filter_map(|s| text[from..].find(s.as_str()).map(|i| from + i))
+                    .min()
+                {
+                    text.truncate(cut);
+                    finish = FinishReason::Stop;
+                    break 'decode;
+                }
+            }
+            let mut safe = text
+                .len()
+                .saturating_sub(if constraint.is_none() { hold } else { 0 });
+            while !text.is_char_boundary(safe) {
+                safe -= 1;
+            }
+            if safe > sent {
+                let flow = on_delta(&text[sent..safe]);
+                sent = safe;
+                if flow.is_break() {
+                    finish = FinishReason::Cancelled;
+                    break;
+                }
+            }
+            if constraint.as_ref().is_some_and(|(c, _)| c.is_done()) {
+                finish = FinishReason::Stop;
+                break;
+            }
+            if out.len() < budget {
+                logits = Some(
+                    w.forward(&[tok], &mut cache)
+                        .map_err(ModelError::inference)?,
+                );
+            }
+        }
+        let mut json = None;
+        if let Some((c, schema)) = &constraint {
+            if !c.is_complete() {
+                // Out of tokens (or cancelled) mid-document: close it the shortest valid way,
+                // so that the answer still parses; the finish reason says it was cut.
+                let close = c.closing_bytes().ok_or_else(|| {
+                    ModelError::Inference("cannot close the JSON document".into())
+                })?;
+                let mut bytes = c.text().to_vec();
+                bytes.extend_from_slice(&close);
+                text = String::from_utf8(bytes)
+                    .map_err(|e| ModelError::Inference(format!("JSON output is not UTF-8: {e}")))?;
+            } else {
+                text = String::from_utf8(c.text().to_vec())
+                    .map_err(|e| ModelError::Inference(format!("JSON output is not UTF-8: {e}")))?;
+            }
+            json = Some(check_json(&inner.id, &text, schema)?);
+        }
+        if text.len() > sent && finish != FinishReason::Cancelled {
+            let _ = on_delta(&text[sent..]);
+        }
+        timings.decode = t1.elapsed();
+        timings.masking = masking;
+        drop(running);
+        drop(ticket);
+        Ok(ChatResponse {
+            model: inner.id.clone(),
+            text,
+            tokens: out.clone(),
+            json,
+            finish_reason: finish,
+            usage: Usage {
+                prompt_tokens: prompt.len(),
+                completion_tokens: out.len(),
+            },
+            timings,
+        })
+    }
+}
+
+impl Generator for LocalGenerator {
+    fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    fn context_length(&self) -> usize {
+        self.inner.context
+    }
+
+    fn chat_stream(
+        &self,
+        req: &ChatRequest,
+        on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<ChatResponse, ModelError> {
+        if req.messages.is_empty() {
+            return Err(ModelError::InvalidInput("no messages".into()));
+        }
+        let prompt = self.render(req)?;
+        let ids = self.encode(&prompt)?;
+        self.generate_ids(&ids, req, on_delta)
+    }
+}

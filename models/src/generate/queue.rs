@@ -1,0 +1,119 @@
+//! A bounded request queue per model: one request runs at a time (a CPU model uses every core it
+//! is given), at most `capacity` wait or run, and the next one is refused at once with
+//! [`ModelError::Busy`] and a retry-after estimate, so memory never grows with load.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::error::ModelError;
+
+/// The queue of one model.
+#[derive(Debug)]
+pub struct RequestQueue {
+    model: String,
+    capacity: usize,
+    state: Mutex<QueueState>,
+    run: Mutex<()>,
+}
+
+#[derive(Debug)]
+struct QueueState {
+    /// Requests waiting or running.
+    admitted: usize,
+    /// Moving average of the time a request holds the model.
+    avg: Duration,
+}
+
+/// A place in the queue; dropping it leaves the queue.
+#[derive(Debug)]
+pub struct Ticket<'a> {
+    queue: &'a RequestQueue,
+    admitted_at: Instant,
+}
+
+/// The right to run, held while a request uses the model.
+pub struct Running<'a> {
+    _guard: MutexGuard<'a, ()>,
+    queue: &'a RequestQueue,
+    started: Instant,
+    /// How long the request waited.
+    pub waited: Duration,
+}
+
+impl RequestQueue {
+    /// A queue letting at most `capacity` requests (at least 1) wait or run.
+    pub fn new(model: &str, capacity: usize) -> Self {
+        Self {
+            model: model.to_string(),
+            capacity: capacity.max(1),
+            state: Mutex::new(QueueState {
+                admitted: 0,
+                avg: Duration::from_secs(1),
+            }),
+            run: Mutex::new(()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Joins the queue, or [`ModelError::Busy`] when it is full.
+    pub fn admit(&self) -> Result<Ticket<'_>, ModelError> {
+        let mut st = self.state();
+        if st.admitted >= self.capacity {
+            let retry_after = st
+                .avg
+                .mul_f64(st.admitted as f64)
+                .max(Duration::from_secs(1));
+            return Err(ModelError::Busy {
+                model: self.model.clone(),
+                queued: st.admitted,
+                retry_after,
+            });
+        }
+        st.admitted += 1;
+        Ok(Ticket {
+            queue: self,
+            admitted_at: Instant::now(),
+        })
+    }
+
+    /// Requests waiting or running now.
+    pub fn len(&self) -> usize {
+        self.state().admitted
+    }
+
+    /// Whether no request is waiting or running.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<'a> Ticket<'a> {
+    /// Waits for the model (in arrival order, as the mutex grants it) and holds it.
+    pub fn wait(&self) -> Running<'a> {
+        let guard = self.queue.run.lock().unwrap_or_else(|p| p.into_inner());
+        Running {
+            _guard: guard,
+            queue: self.queue,
+            started: Instant::now(),
+            waited: self.admitted_at.elapsed(),
+        }
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let mut st = self.queue.state();
+        st.admitted = st.admitted.saturating_sub(1);
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let took = self.started.elapsed();
+        let mut st = self.queue.state();
+        st.avg = st.avg.mul_f64(0.8) + took.mul_f64(0.2);
+    }
+}

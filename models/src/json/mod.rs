@@ -1,0 +1,85 @@
+//! Constrained JSON output: a JSON Schema subset ([`schema`]) compiled into a byte-level
+//! automaton ([`automaton`]) that a token trie ([`mask`]) turns into a logit mask at every
+//! decoding step, so only tokens that keep the output a valid prefix of a valid document can be
+//! sampled; plus an independent validator ([`validate`]) run on the finished document.
+
+pub mod automaton;
+pub mod mask;
+pub mod schema;
+pub mod validate;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+pub use automaton::{Automaton, State};
+pub use mask::TokenTable;
+pub use schema::Schema;
+pub use validate::validate;
+
+use crate::error::ModelError;
+
+/// The per-request state of constrained decoding over one model's vocabulary.
+#[derive(Debug)]
+pub struct JsonConstraint {
+    aut: Automaton,
+    state: State,
+    table: Arc<TokenTable>,
+    mask: Vec<u64>,
+    text: Vec<u8>,
+}
+
+impl JsonConstraint {
+    /// Compiles `schema` (an [`ModelError::InvalidInput`] naming the problem when it is outside
+    /// the supported subset) for a vocabulary.
+    pub fn new(schema: &Value, table: Arc<TokenTable>) -> Result<Self, ModelError> {
+        let aut = Automaton::new(Schema::compile(schema)?);
+        let state = aut.start();
+        let mask = vec![0; table.len().div_ceil(64)];
+        Ok(Self {
+            aut,
+            state,
+            table,
+            mask,
+            text: Vec::new(),
+        })
+    }
+
+    /// The tokens allowed next, one bit per token id.
+    pub fn allowed(&mut self) -> &[u64] {
+        self.table.allowed(&self.aut, &self.state, &mut self.mask);
+        &self.mask
+    }
+
+    /// Takes the sampled token; false if it was not allowed (a bug: the mask forbids it).
+    pub fn advance(&mut self, token: u32) -> bool {
+        if self.table.is_eos(token) {
+            return self.aut.is_accepting(&self.state);
+        }
+        let ok = self.table.advance(&self.aut, &mut self.state, token);
+        if ok && let Some(b) = self.table.bytes(token) {
+            self.text.extend_from_slice(b);
+        }
+        ok
+    }
+
+    /// Whether the document is closed (nothing more may follow).
+    pub fn is_done(&self) -> bool {
+        self.aut.is_done(&self.state)
+    }
+
+    /// Whether the bytes so far are a complete document.
+    pub fn is_complete(&self) -> bool {
+        self.aut.is_accepting(&self.state)
+    }
+
+    /// The bytes that close the document the shortest way (used when the token budget ends).
+    pub fn closing_bytes(&self) -> Option<Vec<u8>> {
+        self.aut.closing_bytes(&self.state)
+    }
+
+    /// The document's bytes so far.
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+}

@@ -1,0 +1,110 @@
+//! `deskmate users` and `deskmate tokens`: local administration on the data dir.
+//!
+//! These act directly on the data dir as the operator (recorded as actor `cli-operator` with
+//! role admin). Whoever can run them can also read the database file; they are meant for the
+//! machine's administrators.
+
+use super::{open, print_json};
+use assistant::config::LoadedConfig;
+use assistant::store::Actor;
+use clap::Subcommand;
+use policies::{Principal, Role};
+use std::process::ExitCode;
+
+/// The actor for local administration.
+pub fn operator() -> Actor {
+    Actor::user(
+        &Principal {
+            user: "cli-operator".into(),
+            role: Role::Admin,
+        },
+        Some("cli".into()),
+    )
+}
+
+/// User commands.
+#[derive(Debug, Subcommand)]
+pub enum UsersCmd {
+    /// Create a user.
+    Add {
+        /// Unique name.
+        name: String,
+        /// client, trader, legal, ops, compliance, risk, model_risk or admin.
+        #[arg(long)]
+        role: Role,
+        /// Also issue a token and print it (once).
+        #[arg(long)]
+        token: bool,
+    },
+    /// List users.
+    List,
+}
+
+/// Token commands.
+#[derive(Debug, Subcommand)]
+pub enum TokensCmd {
+    /// Issue a token for a user; it is printed once and stored only as a hash.
+    Issue {
+        /// The user.
+        user: String,
+        /// A label to recognise it by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+        /// Lifetime in days (default: no expiry).
+        #[arg(long)]
+        ttl_days: Option<u32>,
+    },
+    /// Revoke a token by its id (`tok_…`).
+    Revoke {
+        /// The token id.
+        id: String,
+    },
+}
+
+/// Runs a user command.
+pub fn users(cmd: UsersCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+    let a = open(&loaded)?;
+    match cmd {
+        UsersCmd::Add { name, role, token } => {
+            let u = a.create_user(&operator(), &name, role)?;
+            println!("created user {} with role {}", u.name, u.role);
+            if token {
+                let t = a.issue_token(&operator(), &name, "cli", None)?;
+                println!("token (shown once, store it now): {}", t.token);
+                println!("token id (to revoke): {}", t.id);
+            }
+        }
+        UsersCmd::List => print_json(&a.list_users()?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a token command.
+pub fn tokens(cmd: TokensCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+    let a = open(&loaded)?;
+    match cmd {
+        TokensCmd::Issue {
+            user,
+            label,
+            ttl_days,
+        } => {
+            let ttl = ttl_days.map(|d| time::Duration::days(i64::from(d)));
+            let t = a.issue_token(&operator(), &user, &label, ttl)?;
+            println!("{}", t.token);
+            eprintln!(
+                "token {} for {} ({}), {}; shown once, store it now",
+                t.id,
+                t.user,
+                t.role,
+                t.expires_at
+                    .map(|e| format!("expires {e}"))
+                    .unwrap_or_else(|| "no expiry".into())
+            );
+        }
+        TokensCmd::Revoke { id } => {
+            a.revoke_token(&operator(), &id)?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

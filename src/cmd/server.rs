@@ -1,0 +1,152 @@
+//! `deskmate up` (first look, embedded defaults) and `deskmate serve` (production).
+
+use super::admin::operator;
+use super::open;
+use anyhow::Context;
+use assistant::Assistant;
+use assistant::config::LoadedConfig;
+use assistant::lock::DataDirLock;
+use policies::Role;
+use std::process::ExitCode;
+
+/// The label of the admin token `deskmate up` issues at every start (older ones are revoked).
+const UP_TOKEN_LABEL: &str = "deskmate-up";
+
+/// Makes sure an admin exists; with `issue`, returns a one-time token if one was just created.
+fn bootstrap_admin(a: &Assistant, issue: bool) -> anyhow::Result<Option<String>> {
+    if a.has_admin()? {
+        return Ok(None);
+    }
+    a.create_user(&operator(), "admin", Role::Admin)?;
+    if !issue {
+        return Ok(None);
+    }
+    Ok(Some(
+        a.issue_token(&operator(), "admin", "bootstrap", None)?
+            .token,
+    ))
+}
+
+fn check_audit(a: &Assistant) -> anyhow::Result<()> {
+    let r = a.store().verify_audit()?;
+    match r.first_break {
+        None => {
+            tracing::info!(entries = r.entries_verified, "audit chain verified");
+            Ok(())
+        }
+        Some(b) => {
+            // Tampering is a matter for people, not for the server to guess about: refuse to run
+            // on a log that cannot be trusted.
+            anyhow::bail!(
+                "the audit log is broken at entry {}: {b}. Investigate with `deskmate audit verify`; \
+                 restore a verified backup with `deskmate restore DIR` if needed",
+                b.seq
+            )
+        }
+    }
+}
+
+fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCode> {
+    let data_dir = a.store().data_dir().to_path_buf();
+    let _lock = DataDirLock::acquire(&data_dir, "server")?;
+    let bind = a.config.server.bind.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind} (server.bind)"))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, data_dir = %data_dir.display(), "deskmate serving");
+        banner(&format!("http://{addr}"));
+        let state = web::AppState::new(a);
+        let app = web::app(state.clone());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let chats = super::chat::start(state.assistant.clone(), stop_rx)?;
+        web::serve(listener, state, app, async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
+        .await?;
+        for c in chats {
+            let _ = c.await;
+        }
+        tracing::info!("stopped");
+        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// `deskmate serve`.
+pub fn serve(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+    let a = open(&loaded)?;
+    check_audit(&a)?;
+    let first = bootstrap_admin(&a, true)?;
+    run_server(a, |url| {
+        eprintln!("Deskmate listening on {url}");
+        if let Some(token) = first {
+            eprintln!(
+                "Created user `admin`. Its token is shown this once; store it now:\n  {token}"
+            );
+        }
+    })
+}
+
+/// `deskmate up`.
+pub fn up(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+    let a = open(&loaded)?;
+    check_audit(&a)?;
+    bootstrap_admin(&a, false)?;
+    a.revoke_tokens_labelled(&operator(), "admin", UP_TOKEN_LABEL)?;
+    let token = a
+        .issue_token(
+            &operator(),
+            "admin",
+            UP_TOKEN_LABEL,
+            Some(time::Duration::days(7)),
+        )?
+        .token;
+    let data_dir = a.store().data_dir().display().to_string();
+    run_server(a, move |url| {
+        println!();
+        println!("  Deskmate is running at {url}   (Ctrl-C to stop)");
+        println!("  Deskmate 已启动：{url}   （按 Ctrl-C 停止）");
+        println!();
+        println!("  data dir:     {data_dir}");
+        println!("  admin token:  {token}");
+        println!("                (valid 7 days; a new one is issued at each `./x up`)");
+        println!();
+        println!("  Try:");
+        println!("    export TOKEN={token}");
+        println!("    curl -s {url}/healthz");
+        println!("    curl -s -H \"Authorization: Bearer $TOKEN\" {url}/v1/me");
+        println!("    curl -s -H \"Authorization: Bearer $TOKEN\" {url}/v1/routes");
+        println!(
+            "    curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\"
+        );
+        println!("         -d '{{\"name\":\"tina\",\"role\":\"trader\"}}' {url}/v1/users");
+        println!("    ./target/release/deskmate audit verify      # or: deskmate audit verify");
+        println!();
+    })
+}

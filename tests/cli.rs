@@ -1,0 +1,342 @@
+//! The `deskmate` binary as a user runs it: configuration errors before anything starts,
+//! users and tokens, the audit log's verify and export, backup and restore, and eval reports.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn deskmate(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_deskmate"));
+    c.args(args).current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DESKMATE_") && k != "DESKMATE_MODEL_CACHE" {
+            c.env_remove(k);
+        }
+    }
+    c.env("DESKMATE_STORAGE_DATA_DIR", dir.join("data"));
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn invalid_configuration_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = deskmate(
+        dir.path(),
+        &["serve"],
+        &[("DESKMATE_SERVER_BIND", "nowhere")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("server.bind"), "{}", text(&o));
+    assert!(
+        !dir.path().join("data").exists(),
+        "the data dir was created despite the error"
+    );
+    std::fs::write(
+        dir.path().join("deskmate.toml"),
+        "[models]\nbackend = \"gpu\"\n",
+    )
+    .unwrap();
+    let o = deskmate(dir.path(), &["config", "show"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("allowed values: local, remote"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn config_show_masks_secrets_and_names_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = deskmate(
+        dir.path(),
+        &["config", "show"],
+        &[
+            ("DESKMATE_MODELS_REMOTE_API_KEY", "sk-very-secret"),
+            ("DESKMATE_SERVER_CONCURRENCY_LIMIT", "9"),
+        ],
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("concurrency_limit = 9")
+            && t.contains("overridden by DESKMATE_SERVER_CONCURRENCY_LIMIT"),
+        "{t}"
+    );
+    assert!(
+        t.contains("remote_api_key = \"****\"") && !t.contains("sk-very-secret"),
+        "{t}"
+    );
+}
+
+#[test]
+fn users_tokens_audit_backup_restore_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = deskmate(
+        d,
+        &["users", "add", "tina", "--role", "trader", "--token"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("token (shown once"));
+    let o = deskmate(d, &["users", "add", "x", "--role", "king"], &[]);
+    assert!(
+        !o.status.success() && text(&o).contains("model_risk"),
+        "{}",
+        text(&o)
+    );
+    let o = deskmate(d, &["tokens", "issue", "tina", "--ttl-days", "1"], &[]);
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).starts_with("dm_"),
+        "{}",
+        text(&o)
+    );
+
+    let o = deskmate(d, &["audit", "verify"], &[]);
+    assert!(
+        o.status.success() && text(&o).contains("intact: 3 entries"),
+        "{}",
+        text(&o)
+    );
+    let o = deskmate(
+        d,
+        &["audit", "export", "--from", "2000-01-01T00:00:00Z"],
+        &[],
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["action"], "user.create");
+    let o = deskmate(d, &["audit", "export", "--from", "last tuesday"], &[]);
+    assert!(!o.status.success() && text(&o).contains("RFC 3339"));
+
+    let o = deskmate(d, &["backup", "bk"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = deskmate(d, &["restore", "bk", "--check"], &[]);
+    assert!(
+        o.status.success() && text(&o).contains("intact"),
+        "{}",
+        text(&o)
+    );
+
+    // Tamper with the live database: verify fails naming the entry; restore brings it back.
+    let c = rusqlite::Connection::open(d.join("data/deskmate.db")).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET actor = 'mallory' WHERE seq = 2;",
+    )
+    .unwrap();
+    drop(c);
+    let o = deskmate(d, &["audit", "verify"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("BROKEN at entry 2"), "{}", text(&o));
+    let o = deskmate(d, &["serve"], &[("DESKMATE_SERVER_BIND", "127.0.0.1:0")]);
+    assert!(
+        !o.status.success() && text(&o).contains("broken at entry 2"),
+        "{}",
+        text(&o)
+    );
+    let o = deskmate(d, &["restore", "bk"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = deskmate(d, &["audit", "verify"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn eval_writes_json_and_html_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = deskmate(dir.path(), &["eval", "--list"], &[]);
+    assert!(text(&o).contains("audit"));
+    let o = deskmate(dir.path(), &["eval", "audit", "--out", "rep"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("detection_rate"));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("rep/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["passed"], true);
+    assert!(dir.path().join("rep/report.html").exists());
+    let o = deskmate(dir.path(), &["eval", "nonsense"], &[]);
+    assert!(!o.status.success() && text(&o).contains("available: audit"));
+}
+
+/// Starts `deskmate serve` on a free port and returns the child and its base URL.
+fn start_server(dir: &Path) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut c = Command::new(env!("CARGO_BIN_EXE_deskmate"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DESKMATE_") {
+            c.env_remove(k);
+        }
+    }
+    let mut child = c
+        .arg("serve")
+        .current_dir(dir)
+        .env("DESKMATE_STORAGE_DATA_DIR", dir.join("data"))
+        .env("DESKMATE_SERVER_BIND", "127.0.0.1:0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .unwrap();
+        if let Some(rest) = line.split("Deskmate listening on ").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+fn http_get(url: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn the_server_stops_cleanly_on_sigterm_and_keeps_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start_server(dir.path());
+    assert!(http_get(&url, "/healthz").contains("\"status\":\"ok\""));
+    // A second server on the same data dir is refused while the first runs.
+    let o = deskmate(
+        dir.path(),
+        &["serve"],
+        &[("DESKMATE_SERVER_BIND", "127.0.0.1:0")],
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("in use"),
+        "{}",
+        text(&o)
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let t0 = std::time::Instant::now();
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed().as_secs() < 20,
+            "server did not stop on SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(code.success(), "exit status {code:?}");
+    // The bootstrap admin created by the first run is still there after a restart.
+    let (mut child, url) = start_server(dir.path());
+    assert!(http_get(&url, "/readyz").contains("ready"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let o = deskmate(dir.path(), &["users", "list"], &[]);
+    assert!(text(&o).contains("\"admin\""), "{}", text(&o));
+}
+
+#[test]
+fn rfq_quote_runs_the_desk_loop_without_a_chat_and_chats_are_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("markets.json"),
+        r#"{"markets": {"000300.SH": {"valuation_date": "2026-01-05", "spot": 100.0, "rate": 0.02, "dividend": 0.01, "vol": 0.22}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("deskmate.toml"),
+        "[rfq]\nmarket_data = \"markets.json\"\n\
+         [limits.clients.C001]\nstructures = [\"vanilla\"]\nmax_notional = 1e8\nmax_tenor_months = 24\n",
+    )
+    .unwrap();
+    let o = deskmate(
+        dir.path(),
+        &[
+            "rfq",
+            "quote",
+            "沪深300 12个月 平值看涨 名义本金1000万 期权费多少",
+            "--client",
+            "C001",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["status"], "quoted", "{v}");
+    assert_eq!(v["quotes"][0]["status"], "pending");
+    let approval = v["quotes"][0]["approval_id"].as_str().unwrap();
+    let payload = &v["quote_details"][0]["approval"]["payload"];
+    assert_eq!(payload["quote"]["kind"], "premium");
+    assert!(
+        payload["quote"]["client"].as_f64().unwrap() > payload["quote"]["fair"].as_f64().unwrap()
+    );
+    // The quote is in the queue for traders.
+    let o = deskmate(dir.path(), &["approvals", "list", "--kind", "quote"], &[]);
+    assert!(text(&o).contains(approval), "{}", text(&o));
+    // A client the limits do not know is refused in plain words.
+    let o = deskmate(
+        dir.path(),
+        &[
+            "rfq",
+            "quote",
+            "沪深300 12个月 平值看涨 名义本金1000万 期权费多少",
+            "--client",
+            "C404",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("rejected: no permissions are configured for client C404"),
+        "{}",
+        text(&o)
+    );
+    // Chats are mapped to clients by the operator.
+    let o = deskmate(
+        dir.path(),
+        &[
+            "rfq",
+            "chats",
+            "add",
+            "--channel",
+            "telegram",
+            "--chat",
+            "-1001234",
+            "--client",
+            "C001",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = deskmate(dir.path(), &["rfq", "chats", "list"], &[]);
+    assert!(
+        text(&o).contains("-1001234") && text(&o).contains("\"client_configured\": true"),
+        "{}",
+        text(&o)
+    );
+}

@@ -1,0 +1,137 @@
+//! The one error shape of the API: `{"error": {"code", "message", "request_id"}}`.
+//!
+//! Handlers and extractors return [`AppError`]; its `IntoResponse` attaches an [`ErrorBody`] to
+//! the response, and the guard middleware (`middleware::guard`) serialises it with the request id.
+//! Responses that fail outside our code (no route, wrong method, body over the limit) get the same
+//! shape from the guard, so a client never sees any other error format.
+
+use assistant::AssistantError;
+use assistant::backup::BackupError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use policies::Denial;
+
+/// The code and message of an error response, before the request id is added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorBody {
+    /// A stable machine-readable code (`forbidden`, `invalid_json`, …).
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No or an invalid bearer token (401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Authenticated but not allowed (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such object (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is malformed (400), with a specific code.
+    #[error("{message}")]
+    BadRequest {
+        /// `invalid_json`, `invalid_query`, `invalid_request`.
+        code: &'static str,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+    /// The body is over the limit (413).
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Wrong content type (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A workflow failed.
+    #[error(transparent)]
+    Assistant(#[from] AssistantError),
+    /// Our bug: logged in full, shown as a generic message (500).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<BackupError> for AppError {
+    fn from(e: BackupError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl AppError {
+    /// Status, code and message of this error.
+    pub fn parts(&self) -> (StatusCode, &'static str, String) {
+        use StatusCode as S;
+        match self {
+            AppError::Unauthenticated(m) => (S::UNAUTHORIZED, "unauthenticated", m.clone()),
+            AppError::Forbidden(m) => (S::FORBIDDEN, "forbidden", m.clone()),
+            AppError::NotFound(m) => (S::NOT_FOUND, "not_found", m.clone()),
+            AppError::BadRequest { code, message } => (S::BAD_REQUEST, code, message.clone()),
+            AppError::PayloadTooLarge(m) => (S::PAYLOAD_TOO_LARGE, "payload_too_large", m.clone()),
+            AppError::UnsupportedMediaType(m) => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                m.clone(),
+            ),
+            AppError::Internal(_) => (
+                S::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; quote the request id".into(),
+            ),
+            AppError::Assistant(e) => match e {
+                AssistantError::NotFound { .. } => (S::NOT_FOUND, "not_found", e.to_string()),
+                AssistantError::Invalid(m) => (S::BAD_REQUEST, "invalid_request", m.clone()),
+                AssistantError::Forbidden(m) => (S::FORBIDDEN, "forbidden", m.clone()),
+                AssistantError::Conflict(m) => (S::CONFLICT, "conflict", m.clone()),
+                AssistantError::Denied(d) => match d {
+                    Denial::WrongRole { .. } | Denial::FourEyes { .. } => {
+                        (S::FORBIDDEN, "forbidden", d.to_string())
+                    }
+                    Denial::NotPending { .. } => (S::CONFLICT, "conflict", d.to_string()),
+                    Denial::Expired => (S::CONFLICT, "expired", d.to_string()),
+                    Denial::ReasonRequired => (S::BAD_REQUEST, "invalid_request", d.to_string()),
+                },
+                AssistantError::Store(_) => (
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; quote the request id".into(),
+                ),
+            },
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut resp = status.into_response();
+        resp.extensions_mut().insert(ErrorBody { code, message });
+        resp
+    }
+}
+
+/// The code for an error response produced outside our handlers, from its status.
+pub fn code_for_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthenticated",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "timeout",
+        409 => "conflict",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "invalid_request",
+        429 => "too_many_requests",
+        503 => "unavailable",
+        504 => "timeout",
+        s if s >= 500 => "internal",
+        _ => "error",
+    }
+}

@@ -1,0 +1,9 @@
+//! Route handlers, one module per resource. Request and response bodies that only the API uses
+//! are defined next to their handlers.
+
+pub mod admin;
+pub mod approvals;
+pub mod audit;
+pub mod jobs;
+pub mod rfqs;
+pub mod system;

@@ -1,0 +1,119 @@
+//! Health, readiness, metrics, the caller's identity, the route table and the configuration.
+
+use crate::error::AppError;
+use crate::extract::Ctx;
+use crate::routes::{Access, routes};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use policies::Clearance;
+use serde_json::{Value, json};
+
+/// `GET /healthz`.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: 200 when the database answers and the audit anchor is readable, else 503.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let check = state
+        .blocking(|a| {
+            a.store().ping()?;
+            a.store().anchor().read()?;
+            Ok::<_, assistant::store::StoreError>(())
+        })
+        .await;
+    match check {
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "not ready");
+            let mut resp = StatusCode::SERVICE_UNAVAILABLE.into_response();
+            resp.extensions_mut().insert(crate::error::ErrorBody {
+                code: "not_ready",
+                message: "the database is not available".into(),
+            });
+            resp
+        }
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let (pending, head) = state
+        .blocking(|a| {
+            let pending = a
+                .store()
+                .read(|c| {
+                    c.query_row(
+                        "SELECT COUNT(*) FROM approvals WHERE state = 'pending'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                })
+                .unwrap_or(-1);
+            let head = a
+                .store()
+                .audit_head()
+                .ok()
+                .flatten()
+                .map(|h| h.seq as i64)
+                .unwrap_or(0);
+            (pending, head)
+        })
+        .await;
+    let text = state.metrics.render(&[
+        (
+            "deskmate_approvals_pending",
+            "Approval requests waiting for a decision.",
+            pending as f64,
+        ),
+        (
+            "deskmate_audit_head_seq",
+            "Sequence number of the newest audit entry.",
+            head as f64,
+        ),
+    ]);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+}
+
+/// `GET /v1/me`.
+pub async fn me(ctx: Ctx) -> Json<Value> {
+    let c = Clearance::of(ctx.principal.role);
+    Json(json!({
+        "user": ctx.principal.user,
+        "role": ctx.principal.role,
+        "permissions": ctx.principal.role.permissions().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "clearance": {"max_level": c.max_level, "sensitive": c.sensitive},
+    }))
+}
+
+/// `GET /v1/routes`.
+pub async fn list_routes(_ctx: Ctx) -> Json<Value> {
+    let list: Vec<Value> = routes()
+        .iter()
+        .map(|r| {
+            let access = match r.access {
+                Access::Public => "public".to_string(),
+                Access::Authenticated => "authenticated".to_string(),
+                Access::Permission(p) => p.as_str().to_string(),
+            };
+            json!({"method": r.method.as_str(), "path": r.path, "access": access, "summary": r.summary})
+        })
+        .collect();
+    Json(json!({"routes": list}))
+}
+
+/// `GET /v1/config`.
+pub async fn config(State(state): State<AppState>, _ctx: Ctx) -> Result<Json<Value>, AppError> {
+    serde_json::to_value(state.assistant.config.masked())
+        .map(Json)
+        .map_err(|e| AppError::Internal(e.to_string()))
+}

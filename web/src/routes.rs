@@ -1,0 +1,82 @@
+//! The route table: every route with its method, path, declared access and a one-line summary.
+//!
+//! [`crate::app`] builds the router from this table only, so a route cannot exist without a
+//! declared access; tests enumerate the table to check every role against every route.
+
+use crate::handlers::{admin, approvals, audit, jobs, rfqs, system};
+use crate::state::AppState;
+use axum::http::Method;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use policies::Permission;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without a token (health checks and metrics only).
+    Public,
+    /// Any valid token, whatever the role.
+    Authenticated,
+    /// A valid token whose role holds this permission.
+    Permission(Permission),
+}
+
+/// One route.
+pub struct Route {
+    /// HTTP method.
+    pub method: Method,
+    /// Path template (`/v1/approvals/{id}`).
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// What it does, for `GET /v1/routes` and the docs.
+    pub summary: &'static str,
+    pub(crate) handler: MethodRouter<AppState>,
+}
+
+macro_rules! route {
+    ($method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            access: $access,
+            summary: $summary,
+            handler: on(MethodFilter::$method, $handler),
+        }
+    };
+}
+
+/// Every route of the API.
+pub fn routes() -> Vec<Route> {
+    use Access::{Authenticated, Permission as P, Public};
+    use Permission::*;
+    vec![
+        route!(GET "/healthz", Public, "Liveness: the process answers.", system::healthz),
+        route!(GET "/readyz", Public, "Readiness: the database answers and the audit anchor is readable.", system::readyz),
+        route!(GET "/metrics", Public, "Prometheus metrics (request counts and latencies, queue sizes).", system::metrics),
+        route!(GET "/v1/me", Authenticated, "The caller's user, role, permissions and clearance.", system::me),
+        route!(GET "/v1/routes", Authenticated, "This route table, with the access each route needs.", system::list_routes),
+        route!(GET "/v1/config", P(Admin), "The effective configuration, secrets masked.", system::config),
+        route!(GET "/v1/users", P(Admin), "List users.", admin::list_users),
+        route!(POST "/v1/users", P(Admin), "Create a user with a role.", admin::create_user),
+        route!(POST "/v1/users/{name}/tokens", P(Admin), "Issue an API token (shown once).", admin::issue_token),
+        route!(DELETE "/v1/tokens/{id}", P(Admin), "Revoke an API token.", admin::revoke_token),
+        route!(GET "/v1/audit", P(AuditRead), "Read audit entries by sequence or time range.", audit::list),
+        route!(GET "/v1/audit/verify", P(Admin), "Verify the audit chain and its anchor.", audit::verify),
+        route!(GET "/v1/approvals", P(ApprovalsRead), "List approval requests (filters: state, kind, required_role, maker, limit).", approvals::list),
+        route!(POST "/v1/approvals", P(ApprovalsCreate), "Create an approval request.", approvals::create),
+        route!(GET "/v1/approvals/{id}", P(ApprovalsRead), "One approval request with every payload version.", approvals::get),
+        route!(POST "/v1/approvals/{id}/approve", P(ApprovalsDecide), "Approve (idempotent).", approvals::approve),
+        route!(POST "/v1/approvals/{id}/reject", P(ApprovalsDecide), "Reject with a reason (idempotent).", approvals::reject),
+        route!(POST "/v1/approvals/{id}/edit", P(ApprovalsDecide), "Edit the payload before approval; both versions and the diff are kept.", approvals::edit),
+        route!(GET "/v1/jobs", P(JobsRead), "The caller's recent background jobs.", jobs::list),
+        route!(GET "/v1/jobs/{id}", P(JobsRead), "One background job's state, progress, result or error.", jobs::get),
+        route!(GET "/v1/rfqs", P(RfqRead), "The RFQ blotter (filters: client, status, from, to, limit).", rfqs::list),
+        route!(GET "/v1/rfqs/{id}", P(RfqRead), "One request for quote with its full trail: messages, quotes, approvals, audit.", rfqs::get),
+        route!(POST "/v1/chat/inbound", P(RfqSubmit), "Webhook adapter: one chat message in (replies go to webhook.callback_url).", rfqs::inbound),
+        route!(GET "/v1/rfq/chats", P(Admin), "Chat → client mappings of the RFQ desk.", rfqs::list_chats),
+        route!(POST "/v1/rfq/chats", P(Admin), "Map a chat to a client (replaces the chat's mapping).", rfqs::set_chat),
+        route!(DELETE "/v1/rfq/chats/{id}", P(Admin), "Remove a chat → client mapping.", rfqs::remove_chat),
+        route!(GET "/v1/rfq/market-data", P(RfqRead), "The desk's market data as loaded (files are re-read when they change).", rfqs::market_data),
+        route!(POST "/v1/rfq/market-data/reload", P(PricingRun), "Re-read the desk's market data and book exposure files now.", rfqs::reload_market_data),
+    ]
+}
