@@ -29,6 +29,18 @@ pub enum AssistantError {
     /// The store failed: our bug or the machine's.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A model call failed (its variant says whose fault: bad input, unknown model, busy,
+    /// remote server, or ours).
+    #[error(transparent)]
+    Model(#[from] models::ModelError),
+    /// The knowledge base failed or refused a document (its variant says whose fault: bad
+    /// input, a lock held by another process, or the indexes).
+    #[error(transparent)]
+    Knowledge(#[from] knowledge::KnowledgeError),
+    /// A document's text could not be extracted (unsupported, unreadable, too large, or our
+    /// OCR tools missing).
+    #[error(transparent)]
+    Extraction(#[from] connectors::document::ConnectorError),
 }
 
 impl From<rusqlite::Error> for AssistantError {

@@ -4,8 +4,8 @@
 
 use crate::error::InputError;
 
-/// The default limit on the size of one input file (64 MiB of bytes).
-pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
+/// The default limit on the size of one input file (200 MiB).
+pub const DEFAULT_MAX_BYTES: usize = 200 * 1024 * 1024;
 
 /// Decoded text and how it was decoded.
 #[derive(Debug, Clone, PartialEq)]

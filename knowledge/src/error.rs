@@ -93,6 +93,16 @@ pub enum KnowledgeError {
         /// What the process has.
         expected: String,
     },
+    /// Another process holds the knowledge base's single-writer lock.
+    #[error(
+        "the knowledge base at {path} is in use by {holder}; stop it, or go through the running server"
+    )]
+    Locked {
+        /// The knowledge-base directory.
+        path: PathBuf,
+        /// What the lock file says about its holder (`server, pid 1234`).
+        holder: String,
+    },
     /// No such document.
     #[error("no document {0}")]
     NotFound(String),

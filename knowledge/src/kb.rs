@@ -180,8 +180,59 @@ impl Consistency {
     }
 }
 
+/// The lock file inside the knowledge-base directory.
+pub const LOCK_FILE: &str = "kb.lock";
+
+/// The single-writer lock of a knowledge-base directory: an exclusive advisory lock on
+/// [`LOCK_FILE`], whose content names the holder. Released when dropped (or when the process
+/// dies).
+#[derive(Debug)]
+pub struct KbLock {
+    _file: std::fs::File,
+}
+
+impl KbLock {
+    /// Takes the lock for `holder` (`server`, `deskmate ingest`), or says who holds it.
+    pub fn acquire(dir: &Path, holder: &str) -> Result<KbLock, KnowledgeError> {
+        use std::io::{Read, Seek, Write};
+        let path = dir.join(LOCK_FILE);
+        let io = |source| KnowledgeError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        if let Err(e) = file.try_lock() {
+            if let std::fs::TryLockError::Error(source) = e {
+                return Err(io(source));
+            }
+            let mut who = String::new();
+            let _ = file.read_to_string(&mut who);
+            return Err(KnowledgeError::Locked {
+                path: dir.to_path_buf(),
+                holder: if who.trim().is_empty() {
+                    "another process".into()
+                } else {
+                    who.trim().to_string()
+                },
+            });
+        }
+        file.set_len(0).map_err(io)?;
+        file.rewind().map_err(io)?;
+        write!(file, "{holder}, pid {}", std::process::id()).map_err(io)?;
+        Ok(KbLock { _file: file })
+    }
+}
+
 /// The knowledge base in one data directory.
 pub struct KnowledgeBase {
+    _lock: KbLock,
     dir: PathBuf,
     lexical: LexicalIndex,
     vectors: Box<dyn VectorStore>,
@@ -229,16 +280,29 @@ fn ms(t: Instant) -> f64 {
 }
 
 impl KnowledgeBase {
-    /// Opens (or creates) the knowledge base in `dir` and reconciles its indexes.
+    /// Opens (or creates) the knowledge base in `dir` and reconciles its indexes. The process
+    /// holds the directory's single-writer lock ([`KbLock`]) until the knowledge base is
+    /// dropped; `holder` says who it is in the lock file (`server`, `deskmate ingest`).
     pub fn open(
         dir: &Path,
         embedder: Arc<dyn Embedder>,
         config: KbConfig,
     ) -> Result<(KnowledgeBase, ReconcileReport), KnowledgeError> {
+        Self::open_as(dir, embedder, config, "deskmate")
+    }
+
+    /// [`KnowledgeBase::open`] naming the lock holder.
+    pub fn open_as(
+        dir: &Path,
+        embedder: Arc<dyn Embedder>,
+        config: KbConfig,
+        holder: &str,
+    ) -> Result<(KnowledgeBase, ReconcileReport), KnowledgeError> {
         std::fs::create_dir_all(dir).map_err(|source| KnowledgeError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
+        let lock = KbLock::acquire(dir, holder)?;
         let dim = embedder.dim();
         let manifest = match Manifest::load(dir)? {
             Some(m) => {
@@ -277,6 +341,7 @@ impl KnowledgeBase {
             ),
         };
         let kb = KnowledgeBase {
+            _lock: lock,
             dir: dir.to_path_buf(),
             lexical,
             vectors,
@@ -379,6 +444,33 @@ impl KnowledgeBase {
         let hash = content_hash(&source.text);
         let chunk_ms = ms(t);
 
+        // The same content already committed in the collection under another source (a
+        // duplicate upload) is a no-op too, reported against the document that holds it.
+        if request.doc_id.is_none() {
+            let manifest = self.manifest.read().unwrap();
+            if !manifest.documents.contains_key(id.as_str())
+                && let Some(e) = manifest.documents.values().find(|e| {
+                    e.meta.content_hash == hash
+                        && e.meta.collection == request.collection
+                        && e.meta.classification == request.classification
+                })
+            {
+                return Ok(IngestReport {
+                    doc_id: e.meta.id.to_string(),
+                    version: e.meta.version,
+                    status: IngestStatus::Unchanged,
+                    title: e.meta.title.clone(),
+                    chunks: e.chunks,
+                    pages: e.pages,
+                    merged: 0,
+                    encoding: String::new(),
+                    problems: chunked.problems,
+                    chunk_ms,
+                    embed_ms: 0.0,
+                    index_ms: 0.0,
+                });
+            }
+        }
         // Unchanged content (and metadata) is a no-op.
         if let Some(e) = self.manifest.read().unwrap().documents.get(id.as_str())
             && e.meta.content_hash == hash

@@ -31,11 +31,16 @@
 //!   references (`第一章第二条`, `第21条`, `Article 9(2)`, `Section 5(a)(vi)`) answered by exact
 //!   path lookup first. Every query carries the caller's [`policies::Clearance`]; both indexes
 //!   filter by it and the manifest's classification is checked again on every hit.
+//! - [`answer`]: cited answers: retrieval → prompt in the seed's framework (role, goal,
+//!   constraints, known content, instruction, output rules, examples) with retrieved text
+//!   fenced and screened as data → generator → `[n]` citations mapped to chunks; no evidence,
+//!   no generation. Also the faithfulness judge of the evaluation.
 //! - [`report`]: the stable JSON of `deskmate chunk --json` and `deskmate search --json`.
 //!
 //! Invariants: no I/O in [`chunk`]; nothing above a caller's clearance leaves [`kb`]; a hit is
 //! shown only if its version is the committed one; this crate depends only on `policies` and
 //! `models` among ours.
+pub mod answer;
 pub mod chunk;
 pub mod cn;
 pub mod decode;
@@ -55,7 +60,9 @@ pub use document::{
     Chunk, DocId, DocumentMeta, Language, Location, PathSegment, Section, SectionKind, SectionPath,
 };
 pub use error::{InputError, KnowledgeError};
+pub use answer::{Answer, AskOptions, AskRequest, Citation};
 pub use kb::{
-    CrashPoint, IngestReport, IngestRequest, IngestStatus, KbConfig, KnowledgeBase, VectorBackend,
+    CrashPoint, IngestReport, IngestRequest, IngestStatus, KbConfig, KbLock, KnowledgeBase,
+    VectorBackend,
 };
 pub use search::{Filters, FusionWeights, Hit, Scores, SearchRequest, SearchResults};
