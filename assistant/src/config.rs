@@ -584,7 +584,10 @@ impl Config {
             ));
         }
         if !(k.fusion_k.is_finite() && k.fusion_k > 0.0) {
-            return Err(invalid("knowledge.fusion_k", "must be greater than 0".into()));
+            return Err(invalid(
+                "knowledge.fusion_k",
+                "must be greater than 0".into(),
+            ));
         }
         if !(k.answer_min_similarity.is_finite() && (-1.0..=1.0).contains(&k.answer_min_similarity))
         {
@@ -594,11 +597,17 @@ impl Config {
             ));
         }
         for (key, v) in [
-            ("knowledge.candidates_per_hit", u64::from(k.candidates_per_hit)),
+            (
+                "knowledge.candidates_per_hit",
+                u64::from(k.candidates_per_hit),
+            ),
             ("knowledge.max_file_bytes", k.max_file_bytes),
             ("knowledge.embed_batch", u64::from(k.embed_batch)),
             ("knowledge.answer_k", u64::from(k.answer_k)),
-            ("knowledge.answer_max_tokens", u64::from(k.answer_max_tokens)),
+            (
+                "knowledge.answer_max_tokens",
+                u64::from(k.answer_max_tokens),
+            ),
         ] {
             if v == 0 {
                 return Err(invalid(key, "must be greater than 0".into()));

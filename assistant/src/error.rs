@@ -37,10 +37,6 @@ pub enum AssistantError {
     /// input, a lock held by another process, or the indexes).
     #[error(transparent)]
     Knowledge(#[from] knowledge::KnowledgeError),
-    /// A document's text could not be extracted (unsupported, unreadable, too large, or our
-    /// OCR tools missing).
-    #[error(transparent)]
-    Extraction(#[from] connectors::document::ConnectorError),
 }
 
 impl From<rusqlite::Error> for AssistantError {

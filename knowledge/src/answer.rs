@@ -172,7 +172,9 @@ pub struct Answer {
 /// The answer given when the knowledge base has no evidence.
 pub fn not_found_text(language: Language) -> &'static str {
     match language {
-        Language::Zh => "知识库中没有找到回答该问题的依据，因此不作推测。请换一种问法，或确认相关文档已入库。",
+        Language::Zh => {
+            "知识库中没有找到回答该问题的依据，因此不作推测。请换一种问法，或确认相关文档已入库。"
+        }
         _ => {
             "The knowledge base holds no evidence that answers this question, so no answer is \
              guessed. Rephrase the question or check that the relevant documents are ingested."

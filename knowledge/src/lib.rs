@@ -55,12 +55,12 @@ pub mod report;
 pub mod search;
 pub mod vector;
 
+pub use answer::{Answer, AskOptions, AskRequest, Citation};
 pub use chunk::{ChunkOptions, Chunked, Format, Problem, SourceText, chunk};
 pub use document::{
     Chunk, DocId, DocumentMeta, Language, Location, PathSegment, Section, SectionKind, SectionPath,
 };
 pub use error::{InputError, KnowledgeError};
-pub use answer::{Answer, AskOptions, AskRequest, Citation};
 pub use kb::{
     CrashPoint, IngestReport, IngestRequest, IngestStatus, KbConfig, KbLock, KnowledgeBase,
     VectorBackend,

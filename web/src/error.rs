@@ -9,6 +9,8 @@ use assistant::AssistantError;
 use assistant::backup::BackupError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use knowledge::{InputError, KnowledgeError};
+use models::ModelError;
 use policies::Denial;
 
 /// The code and message of an error response, before the request id is added.
@@ -92,6 +94,38 @@ impl AppError {
                     Denial::NotPending { .. } => (S::CONFLICT, "conflict", d.to_string()),
                     Denial::Expired => (S::CONFLICT, "expired", d.to_string()),
                     Denial::ReasonRequired => (S::BAD_REQUEST, "invalid_request", d.to_string()),
+                },
+                AssistantError::Model(m) => match m {
+                    ModelError::InvalidInput(_) => {
+                        (S::BAD_REQUEST, "invalid_request", m.to_string())
+                    }
+                    ModelError::UnknownModel { .. } => (S::NOT_FOUND, "not_found", m.to_string()),
+                    ModelError::Busy { .. } => {
+                        (S::SERVICE_UNAVAILABLE, "unavailable", m.to_string())
+                    }
+                    _ => (
+                        S::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "internal error; quote the request id".into(),
+                    ),
+                },
+                AssistantError::Knowledge(k) => match k {
+                    KnowledgeError::Input(i) => match i {
+                        InputError::TooLarge { .. } => {
+                            (S::PAYLOAD_TOO_LARGE, "payload_too_large", k.to_string())
+                        }
+                        _ => (S::BAD_REQUEST, "invalid_request", k.to_string()),
+                    },
+                    KnowledgeError::NotFound(_) => (S::NOT_FOUND, "not_found", k.to_string()),
+                    KnowledgeError::Locked { .. } => (S::CONFLICT, "conflict", k.to_string()),
+                    KnowledgeError::Embed(ModelError::Busy { .. }) => {
+                        (S::SERVICE_UNAVAILABLE, "unavailable", k.to_string())
+                    }
+                    _ => (
+                        S::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "internal error; quote the request id".into(),
+                    ),
                 },
                 AssistantError::Store(_) => (
                     S::INTERNAL_SERVER_ERROR,
