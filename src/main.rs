@@ -58,6 +58,14 @@ enum Command {
     Chat(cmd::generate::ChatArgs),
     /// The RFQ desk: parse and quote chat requests, map chats to clients.
     Rfq(cmd::rfq::RfqArgs),
+    /// Ingest files or folders into the knowledge base (idempotent by content hash).
+    Ingest(cmd::knowledge::IngestArgs),
+    /// Preview the chunks of a file (path, length, location, text) without indexing.
+    Chunk(cmd::chunk::ChunkArgs),
+    /// Retrieval only: the ranked chunks for a query with their scores.
+    Search(cmd::search::SearchArgs),
+    /// Ask the knowledge base: a cited answer from the local model.
+    Ask(cmd::knowledge::AskArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +95,10 @@ fn main() -> ExitCode {
         Command::Price(a) => cmd::price::run(a).map(|()| ExitCode::SUCCESS),
         Command::Risk(a) => cmd::risk::run(a).map(|()| ExitCode::SUCCESS),
         Command::Rfq(a) => cmd::rfq::run(a, loaded).map(|()| ExitCode::SUCCESS),
+        Command::Ingest(a) => cmd::knowledge::ingest(a, loaded).map(|()| ExitCode::SUCCESS),
+        Command::Chunk(a) => cmd::chunk::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Search(a) => cmd::knowledge::search(a, loaded).map(|()| ExitCode::SUCCESS),
+        Command::Ask(a) => cmd::knowledge::ask(a, loaded).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

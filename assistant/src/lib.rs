@@ -9,6 +9,7 @@
 pub mod approvals;
 pub mod backup;
 pub mod config;
+pub mod documents;
 pub mod error;
 pub mod identity;
 pub mod jobs;
@@ -26,6 +27,7 @@ pub struct Assistant {
     pub config: Config,
     store: Store,
     desk: rfq::desk::Desk,
+    knowledge: std::sync::OnceLock<std::sync::Arc<documents::Knowledge>>,
 }
 
 impl Assistant {
@@ -37,6 +39,24 @@ impl Assistant {
             config,
             store,
             desk,
+            knowledge: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Attaches the opened knowledge base (the server does at start; it holds the knowledge
+    /// base's single-writer lock). Attaching twice keeps the first.
+    pub fn attach_knowledge(&self, k: documents::Knowledge) {
+        let _ = self.knowledge.set(std::sync::Arc::new(k));
+    }
+
+    /// The attached knowledge base, or a conflict saying it is not available here.
+    pub fn knowledge(&self) -> Result<std::sync::Arc<documents::Knowledge>> {
+        self.knowledge.get().cloned().ok_or_else(|| {
+            AssistantError::Conflict(
+                "the knowledge base is not open in this process (its models are missing or \
+                 another process holds it); see the server log"
+                    .into(),
+            )
         })
     }
 

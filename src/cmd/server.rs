@@ -49,6 +49,13 @@ fn check_audit(a: &Assistant) -> anyhow::Result<()> {
 fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCode> {
     let data_dir = a.store().data_dir().to_path_buf();
     let _lock = DataDirLock::acquire(&data_dir, "server")?;
+    // The knowledge base (its models load now): without it the server still runs and the
+    // document routes answer 409 with the reason.
+    let models = super::knowledge::models(&a.config);
+    match assistant::documents::Knowledge::open_with_models(&a.config, &models, "server") {
+        Ok(k) => a.attach_knowledge(k),
+        Err(e) => tracing::warn!(error = %e, "knowledge base not available"),
+    }
     let bind = a.config.server.bind.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -113,6 +120,47 @@ pub fn serve(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// First run only: ingests the shared regulations (`../shared/data/regulation-zh` and
+/// `regulation-en`, when present) into an empty knowledge base, so that `deskmate ask` has
+/// something to answer from. Best effort: a missing model or a held lock is reported and
+/// skipped.
+fn demo_documents(a: &assistant::Assistant, loaded: &LoadedConfig) {
+    let sources = super::knowledge::demo_sources();
+    if sources.is_empty() {
+        return;
+    }
+    let k = match super::knowledge::open_knowledge(loaded, "deskmate up") {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("  (demo documents skipped: {e:#})");
+            return;
+        }
+    };
+    if !k.kb().documents().is_empty() {
+        return;
+    }
+    let t = std::time::Instant::now();
+    eprintln!("  First run: ingesting the demo regulations into the knowledge base…");
+    for (dir, collection) in sources {
+        let files = match super::knowledge::files_under(&[dir]) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("  (demo documents skipped: {e:#})");
+                return;
+            }
+        };
+        super::knowledge::ingest_files(
+            a,
+            &k,
+            &files,
+            collection,
+            policies::DataClass::GENERAL,
+            false,
+        );
+    }
+    eprintln!("  demo documents ingested in {:.0} s", t.elapsed().as_secs_f64());
+}
+
 /// `deskmate up`.
 pub fn up(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     let a = open(&loaded)?;
@@ -127,6 +175,7 @@ pub fn up(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
             Some(time::Duration::days(7)),
         )?
         .token;
+    demo_documents(&a, &loaded);
     let data_dir = a.store().data_dir().display().to_string();
     run_server(a, move |url| {
         println!();

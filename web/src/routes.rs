@@ -3,7 +3,7 @@
 //! [`crate::app`] builds the router from this table only, so a route cannot exist without a
 //! declared access; tests enumerate the table to check every role against every route.
 
-use crate::handlers::{admin, approvals, audit, jobs, rfqs, system};
+use crate::handlers::{admin, approvals, audit, documents, jobs, rfqs, system};
 use crate::state::AppState;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
@@ -68,6 +68,10 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/approvals/{id}/approve", P(ApprovalsDecide), "Approve (idempotent).", approvals::approve),
         route!(POST "/v1/approvals/{id}/reject", P(ApprovalsDecide), "Reject with a reason (idempotent).", approvals::reject),
         route!(POST "/v1/approvals/{id}/edit", P(ApprovalsDecide), "Edit the payload before approval; both versions and the diff are kept.", approvals::edit),
+        route!(POST "/v1/documents", P(DocumentsWrite), "Upload documents (multipart `file`, `collection`, `classification`) for ingestion; returns a job.", documents::upload),
+        route!(GET "/v1/documents", P(DocumentsRead), "The documents of the knowledge base the caller may read.", documents::list),
+        route!(DELETE "/v1/documents/{id}", P(DocumentsWrite), "Delete a document from both indexes.", documents::delete),
+        route!(POST "/v1/ask", P(DocumentsRead), "Ask the knowledge base: an answer with citations, or `found: false`.", documents::ask),
         route!(GET "/v1/jobs", P(JobsRead), "The caller's recent background jobs.", jobs::list),
         route!(GET "/v1/jobs/{id}", P(JobsRead), "One background job's state, progress, result or error.", jobs::get),
         route!(GET "/v1/rfqs", P(RfqRead), "The RFQ blotter (filters: client, status, from, to, limit).", rfqs::list),
