@@ -114,7 +114,24 @@ pub fn serve(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
 }
 
 /// `deskmate up`.
-pub fn up(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+    let mut demo = Vec::new();
+    if loaded.file.is_none() {
+        let path = std::path::Path::new("deskmate.toml");
+        if super::demo::write_config(path)? {
+            demo.push(
+                "wrote ./deskmate.toml with demo settings (edit it to use your own)".to_string(),
+            );
+        }
+        loaded = super::load_config(Some(path))?;
+    }
+    if loaded.config.rfq.market_data == "data/demo/markets.json" {
+        let p = super::demo::write_markets(&loaded.config.storage.data_dir)?;
+        demo.push(format!(
+            "illustrative demo market data, not live prices: {}",
+            p.display()
+        ));
+    }
     let a = open(&loaded)?;
     check_audit(&a)?;
     bootstrap_admin(&a, false)?;
@@ -134,6 +151,9 @@ pub fn up(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
         println!("  Deskmate 已启动：{url}   （按 Ctrl-C 停止）");
         println!();
         println!("  data dir:     {data_dir}");
+        for line in &demo {
+            println!("  demo:         {line}");
+        }
         println!("  admin token:  {token}");
         println!("                (valid 7 days; a new one is issued at each `./x up`)");
         println!();
