@@ -305,6 +305,7 @@ pub struct RemoteEmbedder {
     dim: usize,
     max_tokens: usize,
     prefixes: Prefixes,
+    input_type: bool,
 }
 
 impl std::fmt::Debug for RemoteEmbedder {
@@ -331,7 +332,15 @@ impl RemoteEmbedder {
             dim,
             max_tokens,
             prefixes,
+            input_type: false,
         })
+    }
+
+    /// Also sends `"input_type": "query"` or `"passage"` with each request, for servers that
+    /// prefix asymmetric models themselves (Deskmate's own `/v1/embeddings` reads it).
+    pub fn with_input_type(mut self) -> Self {
+        self.input_type = true;
+        self
     }
 }
 
@@ -354,7 +363,13 @@ impl Embedder for RemoteEmbedder {
             EmbedKind::Passage => &self.prefixes.passage,
         };
         let input: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
-        let body = json!({"model": self.client.cfg.model, "input": input});
+        let mut body = json!({"model": self.client.cfg.model, "input": input});
+        if self.input_type {
+            body["input_type"] = json!(match kind {
+                EmbedKind::Query => "query",
+                EmbedKind::Passage => "passage",
+            });
+        }
         let url = self.client.url("embeddings");
         let resp = self.client.post("embeddings", &body)?;
         let v: Value = resp.json().map_err(|e| ModelError::Remote {
