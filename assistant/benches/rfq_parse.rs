@@ -184,7 +184,10 @@ fn model_path(parser: &RfqParser, messages: &[String], ctx: &ParseContext, model
     let mut picked: Vec<(&String, f32)> = Vec::new();
     let eligible = |m: &String| {
         let out = parser.parse(m, ctx);
-        let too_long = out.problems.iter().any(|p| matches!(p, Problem::TooLong { .. }));
+        let too_long = out
+            .problems
+            .iter()
+            .any(|p| matches!(p, Problem::TooLong { .. }));
         (!out.flagged() && !too_long).then_some(out.confidence)
     };
     let mut low: Vec<&String> = Vec::new();
@@ -215,7 +218,12 @@ fn model_path(parser: &RfqParser, messages: &[String], ctx: &ParseContext, model
         load.as_secs_f64(),
         picked.len()
     );
-    let json = JsonModel::new(models.clone(), model, config.rfq.model_max_tokens as usize, "bench");
+    let json = JsonModel::new(
+        models.clone(),
+        model,
+        config.rfq.model_max_tokens as usize,
+        "bench",
+    );
     let mut lat = Vec::new();
     let (mut accepted, mut rejected, mut prompt_tokens, mut completion_tokens) = (0, 0, 0, 0);
     for (m, th) in &picked {

@@ -545,7 +545,10 @@ impl Config {
             ("models.queue_capacity", u64::from(m.queue_capacity)),
             ("models.max_context", u64::from(m.max_context)),
             ("models.generation_timeout_secs", m.generation_timeout_secs),
-            ("models.remote_embedder_dim", u64::from(m.remote_embedder_dim)),
+            (
+                "models.remote_embedder_dim",
+                u64::from(m.remote_embedder_dim),
+            ),
             (
                 "models.remote_context_length",
                 u64::from(m.remote_context_length),
@@ -559,7 +562,10 @@ impl Config {
         if m.max_context < 64 {
             return Err(invalid(
                 "models.max_context",
-                format!("{} tokens leave no room for a prompt; use at least 64", m.max_context),
+                format!(
+                    "{} tokens leave no room for a prompt; use at least 64",
+                    m.max_context
+                ),
             ));
         }
         if m.backend == "remote" {

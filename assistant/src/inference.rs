@@ -20,11 +20,11 @@
 //! - [`JsonModel`] is the [`JsonGenerator`] the RFQ parser's model fallback uses: the default
 //!   generator with schema-constrained decoding, audited as workflow `rfq.parse`.
 
+use crate::Assistant;
 use crate::config::{Config, ModelsConfig};
 use crate::error::{AssistantError, Result};
 use crate::rfq::model::JsonGenerator;
 use crate::store::{Actor, AuditRecord, Store};
-use crate::Assistant;
 use models::remote::{Prefixes, RemoteConfig, RemoteEmbedder, RemoteGenerator};
 use models::store::ModelStore;
 use models::{
@@ -349,7 +349,11 @@ impl JsonModel {
 impl JsonGenerator for JsonModel {
     type Error = String;
 
-    fn generate_json(&mut self, prompt: &str, schema: &Value) -> std::result::Result<String, String> {
+    fn generate_json(
+        &mut self,
+        prompt: &str,
+        schema: &Value,
+    ) -> std::result::Result<String, String> {
         self.generate(prompt, schema)
             .map(|r| r.text)
             .map_err(|e| e.to_string())

@@ -53,7 +53,7 @@ pub fn set_model_threads(config: &Config, requested: Option<usize>) -> usize {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    models::runtime::set_threads(n)
+    ::models::runtime::set_threads(n)
 }
 
 /// Opens the assistant over the configured data dir.

@@ -75,7 +75,11 @@ fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCod
                     tracing::warn!(model = %name, error = %e, "default model not loaded");
                 }
                 if failed.is_empty() {
-                    tracing::info!(threads, secs = t0.elapsed().as_secs_f64(), "default models loaded");
+                    tracing::info!(
+                        threads,
+                        secs = t0.elapsed().as_secs_f64(),
+                        "default models loaded"
+                    );
                 }
             });
         }

@@ -107,9 +107,9 @@ impl AppError {
     /// The `Retry-After` seconds this error asks the client to wait, if any.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            AppError::Assistant(AssistantError::Model(ModelError::Busy { retry_after, .. })) => {
-                Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
-            }
+            AppError::Assistant(AssistantError::Model(ModelError::Busy {
+                retry_after, ..
+            })) => Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),
             _ => None,
         }
     }

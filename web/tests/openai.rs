@@ -48,7 +48,7 @@ fn api_with(f: impl FnOnce(&mut Config)) -> Api {
     config.models.embedder = EMB.into();
     f(&mut config);
     let a = Assistant::open(config).unwrap();
-    let mut token = |name: &str, role: Role| {
+    let token = |name: &str, role: Role| {
         a.create_user(&Actor::system(), name, role).unwrap();
         a.issue_token(&Actor::system(), name, "test", None)
             .unwrap()
@@ -76,7 +76,13 @@ struct Reply {
 }
 
 impl Api {
-    fn request(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Request<Body> {
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Request<Body> {
         let b = Request::builder()
             .method(method)
             .uri(path)
@@ -133,7 +139,11 @@ impl Api {
 /// Checks the API's one error shape and returns `(code, message)`.
 fn error(r: &Reply) -> (String, String) {
     let e = &r.body["error"];
-    assert!(e["request_id"].is_string(), "not our error shape: {}", r.text);
+    assert!(
+        e["request_id"].is_string(),
+        "not our error shape: {}",
+        r.text
+    );
     (
         e["code"].as_str().unwrap_or_default().to_string(),
         e["message"].as_str().unwrap_or_default().to_string(),
@@ -192,7 +202,10 @@ async fn chat_completion_matches_the_direct_call_and_is_audited() {
     assert_eq!(choice["message"]["role"], "assistant");
     let text = choice["message"]["content"].as_str().unwrap().to_string();
     let direct = a.generator().chat(&greedy_direct(prompt, 24)).unwrap();
-    assert_eq!(text, direct.text, "the endpoint must answer as the model does");
+    assert_eq!(
+        text, direct.text,
+        "the endpoint must answer as the model does"
+    );
     assert!(!text.is_empty());
     assert_eq!(choice["finish_reason"], direct.finish_reason.as_str());
     let u = &b["usage"];
@@ -245,12 +258,20 @@ async fn streaming_sends_openai_chunks_ending_with_done() {
             .starts_with("text/event-stream")
     );
     let data = sse_data(&r.text);
-    assert_eq!(data.last().map(String::as_str), Some("[DONE]"), "{}", r.text);
+    assert_eq!(
+        data.last().map(String::as_str),
+        Some("[DONE]"),
+        "{}",
+        r.text
+    );
     let events: Vec<Value> = data[..data.len() - 1]
         .iter()
         .map(|d| serde_json::from_str(d).unwrap())
         .collect();
-    assert!(events.len() >= 4, "role, content, finish, usage: {events:?}");
+    assert!(
+        events.len() >= 4,
+        "role, content, finish, usage: {events:?}"
+    );
     assert_eq!(events[0]["choices"][0]["delta"]["role"], "assistant");
     let mut text = String::new();
     let mut finish = None;
@@ -296,8 +317,14 @@ async fn json_schema_and_json_object_are_decoded_under_constraint() {
         "additionalProperties": false
     });
     for (format, stream) in [
-        (json!({"type": "json_schema", "json_schema": {"name": "city", "schema": schema, "strict": true}}), false),
-        (json!({"type": "json_schema", "json_schema": {"name": "city", "schema": schema}}), true),
+        (
+            json!({"type": "json_schema", "json_schema": {"name": "city", "schema": schema, "strict": true}}),
+            false,
+        ),
+        (
+            json!({"type": "json_schema", "json_schema": {"name": "city", "schema": schema}}),
+            true,
+        ),
         (json!({"type": "json_object"}), false),
         (json!({"type": "json_object"}), true),
     ] {
@@ -313,7 +340,11 @@ async fn json_schema_and_json_object_are_decoded_under_constraint() {
                 .iter()
                 .filter(|d| *d != "[DONE]")
                 .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-                .filter_map(|ev| ev["choices"][0]["delta"]["content"].as_str().map(String::from))
+                .filter_map(|ev| {
+                    ev["choices"][0]["delta"]["content"]
+                        .as_str()
+                        .map(String::from)
+                })
                 .collect::<String>()
         } else {
             r.body["choices"][0]["message"]["content"]
@@ -325,7 +356,10 @@ async fn json_schema_and_json_object_are_decoded_under_constraint() {
             .unwrap_or_else(|e| panic!("{format}: not JSON ({e}): {content}"));
         assert!(doc.is_object(), "{format}: {content}");
         if format["type"] == "json_schema" {
-            assert!(models::json::validate(&schema, &doc).is_empty(), "{content}");
+            assert!(
+                models::json::validate(&schema, &doc).is_empty(),
+                "{content}"
+            );
         }
     }
 }
@@ -463,12 +497,36 @@ async fn bad_requests_are_refused_with_our_error_shape() {
     }
     // Embeddings.
     let cases: Vec<(Value, StatusCode, &str)> = vec![
-        (json!({"model": EMB, "input": []}), StatusCode::BAD_REQUEST, "at least one"),
-        (json!({"model": EMB, "input": [1, 2, 3]}), StatusCode::BAD_REQUEST, "token ids"),
-        (json!({"model": EMB, "input": "x", "dimensions": 8}), StatusCode::BAD_REQUEST, "384 dimensions"),
-        (json!({"model": EMB, "input": "x", "encoding_format": "hex"}), StatusCode::BAD_REQUEST, "encoding_format"),
-        (json!({"model": "nope", "input": "x"}), StatusCode::NOT_FOUND, "unknown model"),
-        (json!({"model": GEN, "input": "x"}), StatusCode::BAD_REQUEST, "not an embedder"),
+        (
+            json!({"model": EMB, "input": []}),
+            StatusCode::BAD_REQUEST,
+            "at least one",
+        ),
+        (
+            json!({"model": EMB, "input": [1, 2, 3]}),
+            StatusCode::BAD_REQUEST,
+            "token ids",
+        ),
+        (
+            json!({"model": EMB, "input": "x", "dimensions": 8}),
+            StatusCode::BAD_REQUEST,
+            "384 dimensions",
+        ),
+        (
+            json!({"model": EMB, "input": "x", "encoding_format": "hex"}),
+            StatusCode::BAD_REQUEST,
+            "encoding_format",
+        ),
+        (
+            json!({"model": "nope", "input": "x"}),
+            StatusCode::NOT_FOUND,
+            "unknown model",
+        ),
+        (
+            json!({"model": GEN, "input": "x"}),
+            StatusCode::BAD_REQUEST,
+            "not an embedder",
+        ),
     ];
     for (body, status, needle) in cases {
         let r = a.post("/v1/embeddings", body.clone()).await;
@@ -486,7 +544,10 @@ async fn bad_requests_are_refused_with_our_error_shape() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embeddings_match_the_direct_embedder_in_float_and_base64() {
     let a = api();
-    let texts = ["The cat sat on the mat.", "Interest rate swaps exchange fixed for floating."];
+    let texts = [
+        "The cat sat on the mat.",
+        "Interest rate swaps exchange fixed for floating.",
+    ];
     let direct = a
         .state
         .assistant
@@ -590,7 +651,11 @@ async fn a_full_queue_answers_503_with_retry_after() {
         if r.status == StatusCode::SERVICE_UNAVAILABLE {
             break r;
         }
-        assert!(t0.elapsed() < Duration::from_secs(20), "never busy: {}", r.text);
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "never busy: {}",
+            r.text
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let (code, _) = error(&busy);
@@ -620,11 +685,7 @@ async fn streams_outlive_the_server_timeout_but_not_their_routes() {
     let took = t0.elapsed();
     assert_eq!(r.status, StatusCode::OK);
     let data = sse_data(&r.text);
-    assert!(
-        data.iter().all(|d| !d.contains("\"error\"")),
-        "{}",
-        r.text
-    );
+    assert!(data.iter().all(|d| !d.contains("\"error\"")), "{}", r.text);
     let last: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
     assert_eq!(last["choices"][0]["finish_reason"], "length");
     eprintln!("a 120-token stream took {took:?} under a 1 s server timeout");

@@ -39,7 +39,9 @@ async fn pair() -> Pair {
     let store = ModelStore::from_env();
     for name in [GEN, E5] {
         store.get(name).unwrap_or_else(|_| {
-            panic!("test fixture `{name}` is not installed: run `deskmate models install --fixtures`")
+            panic!(
+                "test fixture `{name}` is not installed: run `deskmate models install --fixtures`"
+            )
         });
     }
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -169,7 +171,10 @@ async fn chat_streaming_json_and_embeddings_go_through_the_remote_backend() {
     assert!(models::json::validate(&schema, &doc).is_empty(), "{doc}");
 
     // Embeddings: queries and passages are told apart over the wire (e5 prefixes them).
-    let texts = ["中证500 雪球 票息多少", "The knock-in barrier is observed daily."];
+    let texts = [
+        "中证500 雪球 票息多少",
+        "The knock-in barrier is observed daily.",
+    ];
     let (remote_q, remote_p, local_q, local_p) = blocking({
         let (a1, a2) = (p.server.assistant.clone(), p.client.assistant.clone());
         move || {
@@ -200,7 +205,10 @@ async fn chat_streaming_json_and_embeddings_go_through_the_remote_backend() {
         .store()
         .audit_entries(0, None, None, 1000)
         .unwrap();
-    let calls: Vec<_> = entries.iter().filter(|e| e.action == "model.call").collect();
+    let calls: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "model.call")
+        .collect();
     assert!(calls.len() >= 5, "{calls:?}");
     assert!(calls.iter().all(|c| c.actor == "gateway"));
 }
@@ -261,5 +269,9 @@ async fn the_client_api_serves_from_the_remote_backend_and_maps_its_errors() {
     let body = json!({"messages": [{"role": "user", "content": "hi"}],
                       "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "string", "pattern": "x"}}}});
     let resp = app(state).oneshot(req(body)).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "refused before any call");
+    assert_eq!(
+        resp.status(),
+        StatusCode::BAD_REQUEST,
+        "refused before any call"
+    );
 }

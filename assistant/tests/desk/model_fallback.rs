@@ -33,7 +33,11 @@ fn unsure_messages_go_to_the_model_outside_the_transaction_and_are_audited() {
     // An unknown chat, then a confident request: no model call.
     d.say("-100", 1, VAGUE);
     d.map("-100", "C001");
-    d.say("-100", 2, "中证500 雪球 敲出103 敲入75 12个月 1000万 票息多少");
+    d.say(
+        "-100",
+        2,
+        "中证500 雪球 敲出103 敲入75 12个月 1000万 票息多少",
+    );
     assert!(model_calls(&d).is_empty());
     // An unsure one: one call, by the desk, with hashes and counts; its outcome is recorded.
     let r = d.say("-100", 3, VAGUE);
@@ -47,15 +51,16 @@ fn unsure_messages_go_to_the_model_outside_the_transaction_and_are_audited() {
     assert!(c.details["prompt_tokens"].as_u64().unwrap() > 300);
     assert!(c.details["completion_tokens"].as_u64().unwrap() <= 96);
     let id = r.rfq_id.expect("the message became a request");
-    let (path, problems): (String, String) = d
-        .a
-        .store()
-        .read(|c| {
-            c.query_row("SELECT path, problems FROM rfqs WHERE id = ?1", [&id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+    let (path, problems): (String, String) =
+        d.a.store()
+            .read(|c| {
+                c.query_row(
+                    "SELECT path, problems FROM rfqs WHERE id = ?1",
+                    [&id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
             })
-        })
-        .unwrap();
+            .unwrap();
     assert!(
         path == "model" || problems.contains("model_rejected"),
         "{path} {problems}"

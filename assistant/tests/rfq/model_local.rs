@@ -92,7 +92,10 @@ fn check_outcome(msg: &str, out: &ParseOutcome) {
             }
         }
         ParsePath::Rules => {
-            assert_eq!(out.parse, rules.parse, "{msg}: a rejected answer changed the parse");
+            assert_eq!(
+                out.parse, rules.parse,
+                "{msg}: a rejected answer changed the parse"
+            );
             assert!(
                 out.problems
                     .iter()
@@ -188,7 +191,12 @@ fn unknown_underlying_codes_from_a_real_model_are_rejected() {
             }
             Ok((parse, _, _)) => {
                 assert!(code.is_none() || known, "{raw} was accepted");
-                assert!(parse.requests.iter().all(|r| r.underlying.is_none() || known));
+                assert!(
+                    parse
+                        .requests
+                        .iter()
+                        .all(|r| r.underlying.is_none() || known)
+                );
             }
             Err(e) => panic!("{msg}: {raw}: {e}"),
         }
@@ -228,5 +236,8 @@ fn the_default_model_parses_what_the_rules_cannot() {
             accepted += 1;
         }
     }
-    assert!(accepted >= 1, "the default model's answers were all rejected");
+    assert!(
+        accepted >= 1,
+        "the default model's answers were all rejected"
+    );
 }

@@ -679,7 +679,9 @@ impl Automaton {
                 true,
             ),
             Node::String { max_len } if b == b'"' => (
-                Self::plain_string(max_len.map_or(u32::MAX, |m| m.min(u32::MAX as usize - 1) as u32)),
+                Self::plain_string(
+                    max_len.map_or(u32::MAX, |m| m.min(u32::MAX as usize - 1) as u32),
+                ),
                 true,
             ),
             Node::FreeObject { values } if b == b'{' => (

@@ -385,7 +385,9 @@ fn convert(body: ChatCompletionRequest) -> Result<ChatCall, AppError> {
     }
     let response_format = match body.response_format {
         None | Some(WireResponseFormat::Text) => ResponseFormat::Text,
-        Some(WireResponseFormat::JsonObject) => ResponseFormat::JsonSchema(json!({"type": "object"})),
+        Some(WireResponseFormat::JsonObject) => {
+            ResponseFormat::JsonSchema(json!({"type": "object"}))
+        }
         Some(WireResponseFormat::JsonSchema { json_schema }) => ResponseFormat::JsonSchema(
             json_schema
                 .schema
@@ -431,7 +433,7 @@ impl Drop for CancelOnDrop {
 /// What the generation thread sends.
 enum GenEvent {
     Delta(String),
-    Done(Result<ChatResponse, AssistantError>),
+    Done(Box<Result<ChatResponse, AssistantError>>),
 }
 
 /// The fields every chunk and completion carries.
@@ -503,14 +505,14 @@ pub async fn chat_completions(
                 &req,
                 &mut on_delta,
             );
-            let _ = tx.send(GenEvent::Done(r));
+            let _ = tx.send(GenEvent::Done(Box::new(r)));
         });
     }
     if !call.stream {
         let resp = loop {
             match rx.recv().await {
                 Some(GenEvent::Delta(_)) => continue,
-                Some(GenEvent::Done(r)) => break r?,
+                Some(GenEvent::Done(r)) => break (*r)?,
                 None => return Err(AppError::Internal("the generation thread stopped".into())),
             }
         };
@@ -540,12 +542,18 @@ pub async fn chat_completions(
     // Streaming: the status is decided by the first event, so that errors before the first
     // token (unknown schema keyword, prompt too long, busy) are plain HTTP errors.
     let first = match rx.recv().await {
-        Some(GenEvent::Done(Err(e))) => return Err(e.into()),
+        Some(GenEvent::Done(r)) => match *r {
+            Err(e) => return Err(e.into()),
+            ok => GenEvent::Done(Box::new(ok)),
+        },
         Some(ev) => ev,
         None => return Err(AppError::Internal("the generation thread stopped".into())),
     };
     let mut pending = VecDeque::new();
-    pending.push_back(meta.chunk(json!({"role": "assistant", "content": ""}), None).to_string());
+    pending.push_back(
+        meta.chunk(json!({"role": "assistant", "content": ""}), None)
+            .to_string(),
+    );
     let state = SseState {
         rx,
         pending,
@@ -593,50 +601,53 @@ impl SseState {
             }
             let ev = match self.first.take() {
                 Some(ev) => Some(ev),
-                None => {
-                    match tokio::time::timeout_at(self.deadline.at(), self.rx.recv()).await {
-                        Ok(ev) => ev,
-                        Err(_) => {
-                            self._guard.0.cancel();
-                            let limit = self.deadline.limit().as_secs();
-                            self.fail(
-                                "timeout",
-                                format!("the generation took longer than {limit} s"),
-                            );
-                            continue;
-                        }
+                None => match tokio::time::timeout_at(self.deadline.at(), self.rx.recv()).await {
+                    Ok(ev) => ev,
+                    Err(_) => {
+                        self._guard.0.cancel();
+                        let limit = self.deadline.limit().as_secs();
+                        self.fail(
+                            "timeout",
+                            format!("the generation took longer than {limit} s"),
+                        );
+                        continue;
                     }
-                }
+                },
             };
             match ev {
                 Some(GenEvent::Delta(d)) => self
                     .pending
                     .push_back(self.meta.chunk(json!({"content": d}), None).to_string()),
-                Some(GenEvent::Done(Ok(r))) => {
-                    let finish = match r.finish_reason {
-                        FinishReason::Stop => "stop",
-                        FinishReason::Length => "length",
-                        // Only our own timeout cancels while the client still reads; it has
-                        // already been reported.
-                        FinishReason::Cancelled => "stop",
-                    };
-                    self.pending
-                        .push_back(self.meta.chunk(json!({}), Some(finish)).to_string());
-                    if self.include_usage {
-                        let mut c = self.meta.chunk(json!({}), None);
-                        c["choices"] = json!([]);
-                        c["usage"] = usage(&r);
-                        self.pending.push_back(c.to_string());
+                Some(GenEvent::Done(r)) => match *r {
+                    Ok(r) => self.done_ok(&r),
+                    Err(e) => {
+                        let (_, code, message) = AppError::from(e).parts();
+                        self.fail(code, message);
                     }
-                    self.finish();
-                }
-                Some(GenEvent::Done(Err(e))) => {
-                    let (_, code, message) = AppError::from(e).parts();
-                    self.fail(code, message);
-                }
+                },
                 None => self.fail("internal", "internal error; quote the request id".into()),
             }
         }
+    }
+
+    /// The last chunks of a finished generation.
+    fn done_ok(&mut self, r: &ChatResponse) {
+        let finish = match r.finish_reason {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            // Only our own timeout cancels while the client still reads; it has
+            // already been reported.
+            FinishReason::Cancelled => "stop",
+        };
+        self.pending
+            .push_back(self.meta.chunk(json!({}), Some(finish)).to_string());
+        if self.include_usage {
+            let mut c = self.meta.chunk(json!({}), None);
+            c["choices"] = json!([]);
+            c["usage"] = usage(r);
+            self.pending.push_back(c.to_string());
+        }
+        self.finish();
     }
 
     fn fail(&mut self, code: &str, message: String) {

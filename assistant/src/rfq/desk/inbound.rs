@@ -355,7 +355,9 @@ impl Assistant {
             && let Some((prev_id, prev_text)) =
                 open_question(tx, msg, now, cfg.clarify_window_secs)?
         {
-            let combined = self.desk.parse_rules(&format!("{prev_text}\n{text}"), today);
+            let combined = self
+                .desk
+                .parse_rules(&format!("{prev_text}\n{text}"), today);
             let missing = |p: &RfqParse| {
                 if p.requests.is_empty() {
                     usize::MAX
