@@ -9,6 +9,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::ops::ControlFlow;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -58,23 +59,35 @@ impl RemoteConfig {
 
 struct Client {
     cfg: RemoteConfig,
-    http: reqwest::blocking::Client,
+    /// Built on first use: reqwest's blocking client starts a runtime of its own, which must
+    /// not happen on an async thread (where a registry may be built), only where calls run.
+    http: OnceLock<reqwest::blocking::Client>,
 }
 
 impl Client {
-    fn new(cfg: RemoteConfig) -> Result<Self, ModelError> {
-        let http = reqwest::blocking::Client::builder()
-            .connect_timeout(cfg.timeout)
+    fn new(cfg: RemoteConfig) -> Self {
+        Self {
+            cfg,
+            http: OnceLock::new(),
+        }
+    }
+
+    fn http(&self) -> Result<&reqwest::blocking::Client, ModelError> {
+        if let Some(c) = self.http.get() {
+            return Ok(c);
+        }
+        let c = reqwest::blocking::Client::builder()
+            .connect_timeout(self.cfg.timeout)
             // Blocking reqwest applies this to each connect, read and write, so a long
             // stream is fine as long as tokens keep coming.
-            .timeout(cfg.timeout)
+            .timeout(self.cfg.timeout)
             .build()
             .map_err(|e| ModelError::Remote {
-                url: cfg.base_url.clone(),
+                url: self.cfg.base_url.clone(),
                 status: None,
                 reason: format!("building the HTTP client: {e}"),
             })?;
-        Ok(Self { cfg, http })
+        Ok(self.http.get_or_init(|| c))
     }
 
     fn url(&self, path: &str) -> String {
@@ -86,7 +99,7 @@ impl Client {
         let url = self.url(path);
         let mut attempt = 0;
         loop {
-            let mut rb = self.http.post(&url).json(body);
+            let mut rb = self.http()?.post(&url).json(body);
             if let Some(k) = &self.cfg.api_key {
                 rb = rb.bearer_auth(k);
             }
@@ -157,7 +170,7 @@ impl RemoteGenerator {
     pub fn new(cfg: RemoteConfig) -> Result<Self, ModelError> {
         let id = cfg.id.clone().unwrap_or_else(|| cfg.model.clone());
         Ok(Self {
-            client: Client::new(cfg)?,
+            client: Client::new(cfg),
             id,
         })
     }
@@ -327,7 +340,7 @@ impl RemoteEmbedder {
     ) -> Result<Self, ModelError> {
         let id = cfg.id.clone().unwrap_or_else(|| cfg.model.clone());
         Ok(Self {
-            client: Client::new(cfg)?,
+            client: Client::new(cfg),
             id,
             dim,
             max_tokens,

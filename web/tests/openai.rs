@@ -629,44 +629,35 @@ async fn models_are_listed_with_role_and_backend() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_answers_503_with_retry_after() {
     let a = api_with(|c| c.models.queue_capacity = 1);
-    a.generator(); // loaded before the race below
+    a.generator(); // loaded before the requests below
+    // A streamed request answers once its first token exists, so when the response arrives
+    // the request holds the model's one place (and keeps it while its body is read).
     let mut long = greedy("Count.", 300);
     long["response_format"] = json!({"type": "json_schema", "json_schema": {"schema": endless()}});
-    let state = a.state.clone();
-    let token = a.trader.clone();
-    let first = tokio::spawn(async move {
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri("/v1/chat/completions")
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(long.to_string()))
-            .unwrap();
-        app(state).oneshot(req).await.unwrap().status()
-    });
-    // The first request holds the model's one place for several seconds.
-    let t0 = Instant::now();
-    let busy = loop {
-        let r = a.post("/v1/chat/completions", greedy("hi", 4)).await;
-        if r.status == StatusCode::SERVICE_UNAVAILABLE {
-            break r;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "never busy: {}",
-            r.text
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let (code, _) = error(&busy);
+    long["stream"] = json!(true);
+    let first = app(a.state.clone())
+        .oneshot(a.request(Method::POST, "/v1/chat/completions", &a.trader, Some(long)))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let busy = a.post("/v1/chat/completions", greedy("hi", 4)).await;
+    assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE, "{}", busy.text);
+    let (code, message) = error(&busy);
     assert_eq!(code, "model_busy");
+    assert!(message.contains(GEN), "{message}");
     let retry: u64 = busy.headers[header::RETRY_AFTER]
         .to_str()
         .unwrap()
         .parse()
         .unwrap();
     assert!(retry >= 1);
-    assert_eq!(first.await.unwrap(), StatusCode::OK);
+    // The first stream runs to its end; then the model takes requests again.
+    let bytes = first.into_body().collect().await.unwrap().to_bytes();
+    let data = sse_data(&String::from_utf8_lossy(&bytes));
+    let last: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
+    assert_eq!(last["choices"][0]["finish_reason"], "length", "{data:?}");
+    let r = a.post("/v1/chat/completions", greedy("hi", 4)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
