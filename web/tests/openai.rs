@@ -641,7 +641,12 @@ async fn a_full_queue_answers_503_with_retry_after() {
         .unwrap();
     assert_eq!(first.status(), StatusCode::OK);
     let busy = a.post("/v1/chat/completions", greedy("hi", 4)).await;
-    assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE, "{}", busy.text);
+    assert_eq!(
+        busy.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        busy.text
+    );
     let (code, message) = error(&busy);
     assert_eq!(code, "model_busy");
     assert!(message.contains(GEN), "{message}");
