@@ -69,3 +69,72 @@ fn unsure_messages_go_to_the_model_outside_the_transaction_and_are_audited() {
     d.say("-100", 3, VAGUE);
     assert_eq!(model_calls(&d).len(), 1);
 }
+
+/// A request with every field null but those given (the shape the fallback schema asks for).
+fn request(fields: serde_json::Value) -> serde_json::Value {
+    let mut r = serde_json::json!({
+        "underlying": null, "structure": null, "option_type": null, "exercise": null, "side": null,
+        "strike_pct": null, "knock_out_pct": null, "knock_in_pct": null, "barrier_pct": null,
+        "coupon_pct": null, "coupon_barrier_pct": null, "payout_pct": null, "participation_pct": null,
+        "tenor_months": null, "notional": null, "currency": null, "solve_for": null
+    });
+    for (k, v) in fields.as_object().expect("fields") {
+        r[k] = v.clone();
+    }
+    r
+}
+
+#[test]
+fn a_model_parsed_request_is_marked_for_the_trader() {
+    use assistant::approvals::ApprovalFilter;
+    use policies::ApprovalState;
+    // The model's answer is fixed here (a grounded one, as the default model gives for this
+    // message): what is tested is the desk around it, validation, pricing and the queue.
+    let d = desk(|_| {});
+    let answer = serde_json::json!({"requests": [request(serde_json::json!({
+        "underlying": "000905.SH", "structure": "vanilla", "option_type": "call",
+        "strike_pct": 100, "tenor_months": 3, "notional": 10000000, "currency": "CNY"
+    }))]})
+    .to_string();
+    d.a.desk()
+        .set_model(Box::new(move |_: &str, _: &serde_json::Value| {
+            Ok::<String, String>(answer.clone())
+        }));
+    d.map("g1", "C001");
+    let by_model = d.say("g1", 1, VAGUE).rfq_id.expect("a request");
+    let by_rules = d
+        .say("g1", 2, "沪深300 12个月 平值看涨 名义本金1000万 期权费多少")
+        .rfq_id
+        .expect("a request");
+    for id in [&by_model, &by_rules] {
+        let q = d.a.rfq_price(id).unwrap();
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].status, "pending", "{q:?}");
+    }
+    let (_, ta) = super::trader();
+    let queue =
+        d.a.list_approvals(
+            &ta,
+            &ApprovalFilter {
+                kind: Some("quote".into()),
+                state: Some(ApprovalState::Pending),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(queue.len(), 2);
+    let of = |id: &str| {
+        queue
+            .iter()
+            .find(|a| a.payload["rfq_id"] == id)
+            .unwrap_or_else(|| panic!("no approval for {id}"))
+    };
+    let m = of(&by_model);
+    assert_eq!(m.payload["parse"]["path"], "model", "{}", m.payload);
+    assert!(m.title.starts_with("[model-parsed] "), "{}", m.title);
+    assert!(m.payload["parse"]["confidence"].as_f64().unwrap() <= 0.75);
+    assert_eq!(m.payload["request"]["underlying"], "000905.SH");
+    let r = of(&by_rules);
+    assert_eq!(r.payload["parse"]["path"], "rules", "{}", r.payload);
+    assert!(!r.title.contains("model-parsed"), "{}", r.title);
+}
