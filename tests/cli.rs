@@ -13,6 +13,8 @@ fn deskmate(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         }
     }
     c.env("DESKMATE_STORAGE_DATA_DIR", dir.join("data"));
+    // These servers never generate: do not load the default model (gigabytes) at start.
+    c.env("DESKMATE_MODELS_PRELOAD", "false");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -185,6 +187,7 @@ fn start_server(dir: &Path) -> (std::process::Child, String) {
         .current_dir(dir)
         .env("DESKMATE_STORAGE_DATA_DIR", dir.join("data"))
         .env("DESKMATE_SERVER_BIND", "127.0.0.1:0")
+        .env("DESKMATE_MODELS_PRELOAD", "false")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

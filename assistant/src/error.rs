@@ -29,6 +29,10 @@ pub enum AssistantError {
     /// The store failed: our bug or the machine's.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A model call failed (its variant says whose fault: bad input, unknown model, busy,
+    /// remote server, or ours).
+    #[error(transparent)]
+    Model(#[from] models::ModelError),
 }
 
 impl From<rusqlite::Error> for AssistantError {

@@ -47,6 +47,16 @@ pub fn init_logging(config: &Config) {
     }
 }
 
+/// Sets the CPU threads of local inference once for the process, before any model runs:
+/// `requested` (a command-line flag), else `models.threads`, where 0 means every core.
+pub fn set_model_threads(config: &Config, requested: Option<usize>) -> usize {
+    let n = match requested.unwrap_or(config.models.threads as usize) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    ::models::runtime::set_threads(n)
+}
+
 /// Opens the assistant over the configured data dir.
 pub fn open(loaded: &LoadedConfig) -> anyhow::Result<assistant::Assistant> {
     assistant::Assistant::open(loaded.config.clone()).map_err(|e| {

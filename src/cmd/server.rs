@@ -50,6 +50,7 @@ fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCod
     let data_dir = a.store().data_dir().to_path_buf();
     let _lock = DataDirLock::acquire(&data_dir, "server")?;
     let bind = a.config.server.bind.clone();
+    let threads = super::set_model_threads(&a.config, None);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -63,6 +64,25 @@ fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCod
         let state = web::AppState::new(a);
         let app = web::app(state.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        if state.assistant.config.models.preload {
+            // Loading the default generator takes seconds: the server answers meanwhile, and
+            // a request that needs the model waits for the same load (it happens once).
+            let a = state.assistant.clone();
+            tokio::task::spawn_blocking(move || {
+                let t0 = std::time::Instant::now();
+                let failed = a.preload_models();
+                for (name, e) in &failed {
+                    tracing::warn!(model = %name, error = %e, "default model not loaded");
+                }
+                if failed.is_empty() {
+                    tracing::info!(
+                        threads,
+                        secs = t0.elapsed().as_secs_f64(),
+                        "default models loaded"
+                    );
+                }
+            });
+        }
         let chats = super::chat::start(state.assistant.clone(), stop_rx)?;
         web::serve(listener, state, app, async move {
             shutdown_signal().await;

@@ -15,7 +15,7 @@ pub mod routes;
 pub mod state;
 
 pub use error::AppError;
-pub use routes::{Access, Route, routes};
+pub use routes::{Access, Route, Timeout, routes};
 pub use state::AppState;
 
 use axum::Router;
@@ -31,10 +31,17 @@ use tower_http::trace::TraceLayer;
 pub fn app(state: AppState) -> Router {
     let mut by_path: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
     for r in routes() {
-        let guarded = r.handler.route_layer(axum::middleware::from_fn_with_state(
-            (state.clone(), r.access),
-            middleware::authorize,
-        ));
+        let limit = r.timeout.duration(&state.assistant.config);
+        let guarded = r
+            .handler
+            .route_layer(axum::middleware::from_fn_with_state(
+                (state.clone(), r.access),
+                middleware::authorize,
+            ))
+            .route_layer(axum::middleware::from_fn_with_state(
+                limit,
+                middleware::route_timeout,
+            ));
         let merged = match by_path.remove(r.path) {
             Some(existing) => existing.merge(guarded),
             None => guarded,

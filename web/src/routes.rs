@@ -3,11 +3,13 @@
 //! [`crate::app`] builds the router from this table only, so a route cannot exist without a
 //! declared access; tests enumerate the table to check every role against every route.
 
-use crate::handlers::{admin, approvals, audit, jobs, rfqs, system};
+use crate::handlers::{admin, approvals, audit, jobs, openai, rfqs, system};
 use crate::state::AppState;
+use assistant::Config;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use policies::Permission;
+use std::time::Duration;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +22,36 @@ pub enum Access {
     Permission(Permission),
 }
 
+/// Which configured limit bounds a route's time. The guard middleware enforces the request's
+/// deadline; a route's own limit replaces the server's before its handler runs. For a
+/// streamed answer, the handler bounds the rest of the stream by the same deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// `server.request_timeout_secs`.
+    Server,
+    /// `models.generation_timeout_secs`: model generation, streamed or not, takes longer than
+    /// an ordinary request.
+    Generation,
+}
+
+impl Timeout {
+    /// The limit under `config`.
+    pub fn duration(self, config: &Config) -> Duration {
+        Duration::from_secs(match self {
+            Timeout::Server => config.server.request_timeout_secs,
+            Timeout::Generation => config.models.generation_timeout_secs,
+        })
+    }
+
+    /// The name shown by `GET /v1/routes`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Timeout::Server => "server",
+            Timeout::Generation => "generation",
+        }
+    }
+}
+
 /// One route.
 pub struct Route {
     /// HTTP method.
@@ -30,16 +62,22 @@ pub struct Route {
     pub access: Access,
     /// What it does, for `GET /v1/routes` and the docs.
     pub summary: &'static str,
+    /// The limit on its time.
+    pub timeout: Timeout,
     pub(crate) handler: MethodRouter<AppState>,
 }
 
 macro_rules! route {
     ($method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
+        route!($method $path, $access, $summary, $handler, timeout = Timeout::Server)
+    };
+    ($method:ident $path:literal, $access:expr, $summary:literal, $handler:expr, timeout = $timeout:expr) => {
         Route {
             method: Method::$method,
             path: $path,
             access: $access,
             summary: $summary,
+            timeout: $timeout,
             handler: on(MethodFilter::$method, $handler),
         }
     };
@@ -78,5 +116,8 @@ pub fn routes() -> Vec<Route> {
         route!(DELETE "/v1/rfq/chats/{id}", P(Admin), "Remove a chat → client mapping.", rfqs::remove_chat),
         route!(GET "/v1/rfq/market-data", P(RfqRead), "The desk's market data as loaded (files are re-read when they change).", rfqs::market_data),
         route!(POST "/v1/rfq/market-data/reload", P(PricingRun), "Re-read the desk's market data and book exposure files now.", rfqs::reload_market_data),
+        route!(POST "/v1/chat/completions", P(ModelsUse), "OpenAI-compatible chat completion (SSE with stream: true; JSON Schema output by constrained decoding).", openai::chat_completions, timeout = Timeout::Generation),
+        route!(POST "/v1/embeddings", P(ModelsUse), "OpenAI-compatible embeddings of one or more texts.", openai::embeddings),
+        route!(GET "/v1/models", P(ModelsUse), "OpenAI-compatible list of the installed and registered models.", openai::list_models),
     ]
 }

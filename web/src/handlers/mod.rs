@@ -5,5 +5,6 @@ pub mod admin;
 pub mod approvals;
 pub mod audit;
 pub mod jobs;
+pub mod openai;
 pub mod rfqs;
 pub mod system;

@@ -34,6 +34,7 @@ pub fn desk_error(e: AssistantError) -> DeskError {
         | AssistantError::Forbidden(_)
         | AssistantError::Denied(_) => DeskError::invalid(e.to_string()),
         AssistantError::Store(_) => DeskError::internal(e.to_string()),
+        AssistantError::Model(_) => DeskError::internal(e.to_string()),
     }
 }
 
