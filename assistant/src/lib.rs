@@ -2,14 +2,15 @@
 //!
 //! [`Assistant`] is the facade the HTTP layer and the CLI call: it owns the configuration and the
 //! [`store::Store`] and exposes each workflow as methods (identity in [`identity`], approvals in
-//! [`approvals`], jobs in [`jobs`], the RFQ desk in [`rfq::desk`]; extraction, drafting and
-//! answers join as they land). Every method that changes state takes an [`store::Actor`] and writes its audit entry
+//! [`approvals`], jobs in [`jobs`], the RFQ desk in [`rfq::desk`], upload-and-extract of
+//! confirmations in [`extraction`]; drafting and answers join as they land). Every method that changes state takes an [`store::Actor`] and writes its audit entry
 //! in the same transaction as the change.
 
 pub mod approvals;
 pub mod backup;
 pub mod config;
 pub mod error;
+pub mod extraction;
 pub mod identity;
 pub mod jobs;
 pub mod lock;
@@ -26,6 +27,7 @@ pub struct Assistant {
     pub config: Config,
     store: Store,
     desk: rfq::desk::Desk,
+    extractor: extraction::Extractor,
 }
 
 impl Assistant {
@@ -33,10 +35,13 @@ impl Assistant {
     pub fn open(config: Config) -> Result<Assistant> {
         let store = Store::open(&config.storage.data_dir)?;
         let desk = rfq::desk::Desk::new(&config);
+        let extractor =
+            extraction::Extractor::new(extraction::Settings::from_config(&config.extract));
         Ok(Assistant {
             config,
             store,
             desk,
+            extractor,
         })
     }
 

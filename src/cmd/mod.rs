@@ -8,6 +8,7 @@ pub mod backup;
 pub mod chat;
 pub mod config;
 pub mod eval;
+pub mod extract;
 pub mod generate;
 pub mod models;
 pub mod price;

@@ -3,7 +3,7 @@
 //! [`crate::app`] builds the router from this table only, so a route cannot exist without a
 //! declared access; tests enumerate the table to check every role against every route.
 
-use crate::handlers::{admin, approvals, audit, jobs, rfqs, system};
+use crate::handlers::{admin, approvals, audit, extractions, jobs, rfqs, system};
 use crate::state::AppState;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
@@ -30,6 +30,9 @@ pub struct Route {
     pub access: Access,
     /// What it does, for `GET /v1/routes` and the docs.
     pub summary: &'static str,
+    /// Whether the body is an upload, bounded by `server.max_upload_bytes` instead of
+    /// `server.max_body_bytes`.
+    pub upload: bool,
     pub(crate) handler: MethodRouter<AppState>,
 }
 
@@ -40,6 +43,17 @@ macro_rules! route {
             path: $path,
             access: $access,
             summary: $summary,
+            upload: false,
+            handler: on(MethodFilter::$method, $handler),
+        }
+    };
+    (upload $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            access: $access,
+            summary: $summary,
+            upload: true,
             handler: on(MethodFilter::$method, $handler),
         }
     };
@@ -78,5 +92,12 @@ pub fn routes() -> Vec<Route> {
         route!(DELETE "/v1/rfq/chats/{id}", P(Admin), "Remove a chat → client mapping.", rfqs::remove_chat),
         route!(GET "/v1/rfq/market-data", P(RfqRead), "The desk's market data as loaded (files are re-read when they change).", rfqs::market_data),
         route!(POST "/v1/rfq/market-data/reload", P(PricingRun), "Re-read the desk's market data and book exposure files now.", rfqs::reload_market_data),
+        route!(upload POST "/v1/extractions", P(ExtractionsSubmit), "Upload confirmations (multipart, several files) for extraction; returns a job id.", extractions::submit),
+        route!(GET "/v1/extractions/{id}", P(ExtractionsRead), "An extraction job: state, and per file its status, key terms with evidence, conflicts, problems, CDM and approval.", extractions::get),
+        route!(GET "/v1/extractions/{id}/exports", P(ExtractionsRead), "The approved files of an extraction job, exported (key terms, CDM, extension, source SHA-256).", extractions::exports),
+        route!(GET "/v1/extraction-results/{id}", P(ExtractionsRead), "One approved extraction, exported: key terms, CDM TradeState, extension, source SHA-256.", extractions::result),
+        route!(GET "/v1/extraction-results/{id}/cdm", P(ExtractionsRead), "The CDM 6.30.0 TradeState of an approved extraction.", extractions::result_cdm),
+        route!(GET "/v1/extraction-results/{id}/key-terms", P(ExtractionsRead), "The key-terms object of an approved extraction.", extractions::result_key_terms),
+        route!(POST "/v1/extraction-results/{id}/corrections", P(ApprovalsDecide), "Correct key terms of a pending extraction (an approval edit with reasons, audited).", extractions::correct),
     ]
 }
