@@ -31,9 +31,13 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() {
-    let repeat: usize = std::env::var("DESKMATE_BENCH_REPEAT").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let repeat: usize = std::env::var("DESKMATE_BENCH_REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let shared = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data"));
-    let expected = load_expected(include_str!("../../evals/data/extraction/expected.json")).unwrap();
+    let expected =
+        load_expected(include_str!("../../evals/data/extraction/expected.json")).unwrap();
     let texts: Vec<(String, String)> = expected
         .iter()
         .map(|e| (e.id.clone(), source_text(&shared, &e.source).unwrap()))
@@ -55,8 +59,16 @@ fn main() {
         peak_rss_mib()
     );
     let pdftoppm = settings.limits.pdftoppm.clone();
-    let scans = std::process::Command::new(&pdftoppm).arg("-v").output().is_ok();
-    for (variant, how) in [("text", None), ("text PDF", None), ("clean scan", Some(Degrade::CLEAN)), ("poor scan", Some(Degrade::POOR))] {
+    let scans = std::process::Command::new(&pdftoppm)
+        .arg("-v")
+        .output()
+        .is_ok();
+    for (variant, how) in [
+        ("text", None),
+        ("text PDF", None),
+        ("clean scan", Some(Degrade::CLEAN)),
+        ("poor scan", Some(Degrade::POOR)),
+    ] {
         let docs: Vec<Vec<u8>> = texts
             .iter()
             .map(|(_, t)| match (variant, how) {
@@ -68,7 +80,10 @@ fn main() {
             .collect::<Option<Vec<_>>>()
             .unwrap_or_default();
         if docs.is_empty() {
-            println!("{variant}: skipped ({} not available)", Path::new(&pdftoppm).display());
+            println!(
+                "{variant}: skipped ({} not available)",
+                Path::new(&pdftoppm).display()
+            );
             continue;
         }
         let rounds = if how.is_some() { 1 } else { repeat };
@@ -95,9 +110,18 @@ fn main() {
             // Peer: the OCR alone on the same files.
             let t = Instant::now();
             for d in &docs {
-                let _ = extract_text(Input::Bytes { bytes: d, name: "peer" }, &settings.limits);
+                let _ = extract_text(
+                    Input::Bytes {
+                        bytes: d,
+                        name: "peer",
+                    },
+                    &settings.limits,
+                );
             }
-            println!("  peer, OCR alone: {:.3} s/document", t.elapsed().as_secs_f64() / docs.len() as f64);
+            println!(
+                "  peer, OCR alone: {:.3} s/document",
+                t.elapsed().as_secs_f64() / docs.len() as f64
+            );
         }
     }
 }

@@ -82,7 +82,11 @@ fn at<'a>(kt: &'a Value, path: &str) -> Option<&'a Value> {
 }
 
 fn role(party: &str) -> &'static str {
-    if party == "party_a" { "Party1" } else { "Party2" }
+    if party == "party_a" {
+        "Party1"
+    } else {
+        "Party2"
+    }
 }
 
 fn ext_ref(party: &str) -> Value {
@@ -116,7 +120,9 @@ pub fn build(key_terms: &Value, schemas: &CdmSchemas) -> CdmOutput {
     let product = s(key_terms, "product_type").unwrap_or("other");
     out.extension = extension(key_terms, product);
     let Some(trade_date) = s(key_terms, "trade_date") else {
-        out.report.missing.push("the trade date (required by CDM's Trade)".into());
+        out.report
+            .missing
+            .push("the trade date (required by CDM's Trade)".into());
         out.report.error = Some("no trade date: a CDM Trade cannot be built".into());
         return out;
     };
@@ -243,10 +249,8 @@ fn option_payout(
         lacking.push("the expiration date");
     }
     if !lacking.is_empty() {
-        r.missing.push(format!(
-            "the OptionPayout needs {}",
-            lacking.join(", ")
-        ));
+        r.missing
+            .push(format!("the OptionPayout needs {}", lacking.join(", ")));
         trade_lot_only(kt, lots);
         return None;
     }
@@ -279,7 +283,10 @@ fn option_payout(
         }
         p.insert("settlementTerms".into(), terms);
     }
-    p.insert("underlier".into(), json!({ "Observable": address("observable-1") }));
+    p.insert(
+        "underlier".into(),
+        json!({ "Observable": address("observable-1") }),
+    );
     if let Some(t) = s(kt, "option_type") {
         p.insert(
             "optionType".into(),
@@ -385,7 +392,9 @@ fn floating_rate_option(written: &str, ccy: Option<&str>) -> String {
     let w = written.trim();
     match (w.to_uppercase().as_str(), ccy) {
         ("SHIBOR", _) => "CNY-SHIBOR".into(),
-        ("FR007" | "7天回购定盘利率" | "FR007 (7天回购定盘利率)", _) => "CNY-CNREPOFIX=CFXS-Reuters".into(),
+        ("FR007" | "7天回购定盘利率" | "FR007 (7天回购定盘利率)", _) => {
+            "CNY-CNREPOFIX=CFXS-Reuters".into()
+        }
         ("LPR" | "贷款市场报价利率", _) => "CNY-LPR".into(),
         ("SOFR", _) => "USD-SOFR".into(),
         (_, _) => w.to_owned(),
@@ -421,13 +430,20 @@ fn swap_payouts(
     if n(kt, "fixed_rate").is_none() {
         lacking.push("the fixed rate");
     }
-    let index = s(kt, "floating_rate_index")
-        .map(|i| floating_rate_option(i, s(kt, "notional.currency")));
+    let index =
+        s(kt, "floating_rate_index").map(|i| floating_rate_option(i, s(kt, "notional.currency")));
     let unknown_index;
     match &index {
         None => lacking.push("the floating rate option"),
-        Some(i) if !enum_has(schemas, "cdm-base-staticdata-asset-rates-FloatingRateIndexEnum", i) => {
-            unknown_index = format!("a floating rate option CDM knows ({i:?} is not in FloatingRateIndexEnum)");
+        Some(i)
+            if !enum_has(
+                schemas,
+                "cdm-base-staticdata-asset-rates-FloatingRateIndexEnum",
+                i,
+            ) =>
+        {
+            unknown_index =
+                format!("a floating rate option CDM knows ({i:?} is not in FloatingRateIndexEnum)");
             lacking.push(&unknown_index);
         }
         Some(_) => {}
@@ -441,8 +457,10 @@ fn swap_payouts(
         lacking.push("which party pays fixed and which pays floating");
     }
     if !lacking.is_empty() {
-        r.missing
-            .push(format!("the InterestRatePayouts need {}", lacking.join(", ")));
+        r.missing.push(format!(
+            "the InterestRatePayouts need {}",
+            lacking.join(", ")
+        ));
         trade_lot_only(kt, lots);
         return Vec::new();
     }
@@ -568,8 +586,10 @@ fn extension(kt: &Value, product: &str) -> Option<Value> {
     }
     let needs_payout = !matches!(product, "equity_option" | "interest_rate_swap");
     let has_exotic = terms.keys().any(|k| {
-        matches!(k.as_str(), "barrier" | "cap_price" | "floor_price" | "strike")
-            || k.starts_with("other.knock")
+        matches!(
+            k.as_str(),
+            "barrier" | "cap_price" | "floor_price" | "strike"
+        ) || k.starts_with("other.knock")
             || k == "other.coupon_rate"
     });
     if terms.is_empty() && !needs_payout {

@@ -66,7 +66,9 @@ fn get<'a>(fields: &'a [FieldValue], name: &str) -> Option<&'a Value> {
 }
 
 fn date(fields: &[FieldValue], name: &str) -> Option<time::Date> {
-    get(fields, name).and_then(Value::as_str).and_then(parse_iso)
+    get(fields, name)
+        .and_then(Value::as_str)
+        .and_then(parse_iso)
 }
 
 /// The cross-checks over resolved values.
@@ -83,7 +85,12 @@ pub fn cross_check(fields: &[FieldValue], product: Option<&str>) -> Vec<Problem>
             ));
         }
     };
-    order("trade_date", "effective_date", false, "the trade date is after the effective date");
+    order(
+        "trade_date",
+        "effective_date",
+        false,
+        "the trade date is after the effective date",
+    );
     order(
         "effective_date",
         "termination_date",
@@ -213,7 +220,8 @@ mod tests {
 
     #[test]
     fn cross_checks_name_the_fields() {
-        let cases: &[(&[(&str, Value)], &[&str])] = &[
+        type Case<'a> = (&'a [(&'a str, Value)], &'a [&'a str]);
+        let cases: &[Case] = &[
             (
                 &[
                     ("trade_date", json!("2025-06-01")),

@@ -119,7 +119,10 @@ const FAMILIES: &[Family] = &[
         phrases: &[
             (r"commodity option", 10),
             (r"商品期权", 10),
-            (r"(?:crude oil|brent|wti|gold|silver|copper|原油|黄金|白银|铜|螺纹钢)", 2),
+            (
+                r"(?:crude oil|brent|wti|gold|silver|copper|原油|黄金|白银|铜|螺纹钢)",
+                2,
+            ),
         ],
     },
     Family {
@@ -243,11 +246,26 @@ mod tests {
     #[test]
     fn specific_families_win() {
         let cases: &[(&str, Option<&str>)] = &[
-            ("INTEREST RATE SWAP TRANSACTION. Trade Date: 06/23/2005", Some("interest_rate_swap")),
-            ("雪球结构场外期权交易确认书 交易日：2026年1月5日 敲出价格 105%", Some("snowball")),
-            ("capped call transactions on March 4, 2024 with a cap price of $218.10", Some("capped_call")),
-            ("Equity Option Transaction, Strike Price USD 10, Trade Date 1 June 2025", Some("equity_option")),
-            ("The weather on June 1, 2025 was fine and the market rose 3%.", None),
+            (
+                "INTEREST RATE SWAP TRANSACTION. Trade Date: 06/23/2005",
+                Some("interest_rate_swap"),
+            ),
+            (
+                "雪球结构场外期权交易确认书 交易日：2026年1月5日 敲出价格 105%",
+                Some("snowball"),
+            ),
+            (
+                "capped call transactions on March 4, 2024 with a cap price of $218.10",
+                Some("capped_call"),
+            ),
+            (
+                "Equity Option Transaction, Strike Price USD 10, Trade Date 1 June 2025",
+                Some("equity_option"),
+            ),
+            (
+                "The weather on June 1, 2025 was fine and the market rose 3%.",
+                None,
+            ),
             ("An interest rate swap is a contract.", None),
         ];
         for (text, want) in cases {

@@ -11,7 +11,8 @@ use super::text::{Method, Sheet};
 /// Whether `text` is an FpML message holding a trade.
 pub fn is_fpml(text: &str) -> bool {
     let head: String = text.chars().take(4096).collect();
-    head.contains("fpml") && text.contains("<trade") || head.contains("FpML") && text.contains("<trade")
+    head.contains("fpml") && text.contains("<trade")
+        || head.contains("FpML") && text.contains("<trade")
 }
 
 /// Elements of a trade that are not its product.
@@ -87,7 +88,9 @@ impl<'a, 'i> Reader<'_, 'a, 'i> {
             if n.tag_name().name() == "unadjustedDate" || n.tag_name().name() == "adjustedDate" {
                 Some(n)
             } else {
-                local(n, "unadjustedDate").or_else(|| local(n, "adjustedDate")).or(Some(n))
+                local(n, "unadjustedDate")
+                    .or_else(|| local(n, "adjustedDate"))
+                    .or(Some(n))
             }
         });
         if let Some(n) = n
@@ -188,10 +191,16 @@ pub fn key_terms(xml: &str, sheet: &Sheet) -> Result<Vec<Candidate>, String> {
     };
     let family = product_type(product.tag_name().name());
     r.push("product_type", Value::from(family), product);
-    r.date("trade_date", child(trade, "tradeHeader").and_then(|h| child(h, "tradeDate")));
+    r.date(
+        "trade_date",
+        child(trade, "tradeHeader").and_then(|h| child(h, "tradeDate")),
+    );
     for (i, p) in party_nodes.iter().take(2).enumerate() {
         let field = if i == 0 { "party_a" } else { "party_b" };
-        r.text(field, child(*p, "partyName").or_else(|| child(*p, "partyId")));
+        r.text(
+            field,
+            child(*p, "partyName").or_else(|| child(*p, "partyId")),
+        );
     }
     r.role("buyer", child(product, "buyerPartyReference"));
     r.role("seller", child(product, "sellerPartyReference"));
@@ -256,11 +265,14 @@ pub fn key_terms(xml: &str, sheet: &Sheet) -> Result<Vec<Candidate>, String> {
     }
     if let Some(ns) = local(product, "notionalStepSchedule") {
         r.money("notional", Some(ns));
-    } else if let Some(na) = child(product, "notionalAmount").or_else(|| local(product, "notional")) {
+    } else if let Some(na) = child(product, "notionalAmount").or_else(|| local(product, "notional"))
+    {
         r.money("notional", Some(na));
     }
     let fixed_stream = product.descendants().find(|n| {
-        n.is_element() && n.tag_name().name() == "swapStream" && local(*n, "fixedRateSchedule").is_some()
+        n.is_element()
+            && n.tag_name().name() == "swapStream"
+            && local(*n, "fixedRateSchedule").is_some()
     });
     if let Some(rate) = local(product, "fixedRateSchedule").and_then(|f| child(f, "initialValue")) {
         r.number("fixed_rate", Some(rate));
@@ -270,7 +282,9 @@ pub fn key_terms(xml: &str, sheet: &Sheet) -> Result<Vec<Candidate>, String> {
     if let Some(idx) = local(product, "floatingRateIndex") {
         r.text("floating_rate_index", Some(idx));
         if let Some(t) = idx.parent().and_then(|p| child(p, "indexTenor")) {
-            let m = child(t, "periodMultiplier").and_then(text_node).map(|x| x.1);
+            let m = child(t, "periodMultiplier")
+                .and_then(text_node)
+                .map(|x| x.1);
             let p = child(t, "period").and_then(text_node).map(|x| x.1);
             if let (Some(m), Some(p)) = (m, p) {
                 r.push("floating_rate_tenor", Value::from(format!("{m}{p}")), t);
@@ -292,7 +306,10 @@ pub fn key_terms(xml: &str, sheet: &Sheet) -> Result<Vec<Candidate>, String> {
     }
     if let Some(fs) = fixed_stream {
         r.role("other.fixed_rate_payer", child(fs, "payerPartyReference"));
-        r.role("other.floating_rate_payer", child(fs, "receiverPartyReference"));
+        r.role(
+            "other.floating_rate_payer",
+            child(fs, "receiverPartyReference"),
+        );
     }
     Ok(r.out)
 }

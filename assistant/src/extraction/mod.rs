@@ -350,7 +350,9 @@ impl Extractor {
                     .unwrap_or_else(|| "non-string panic".into());
                 tracing::error!(file = name, panic = %msg, "extraction panicked");
                 r.status = FileStatus::Internal;
-                r.error = Some(format!("{name}: internal error while extracting (a bug): {msg}"));
+                r.error = Some(format!(
+                    "{name}: internal error while extracting (a bug): {msg}"
+                ));
             }
         }
         r.timings.total_ms = ms(t0);
@@ -647,7 +649,8 @@ impl Extractor {
     /// Re-derives what follows from edited key terms: cross-checks and the CDM document.
     pub fn rebuild(&self, r: &mut FileResult) {
         r.key_terms = terms::key_terms_object(&r.fields);
-        r.problems.retain(|p| p.kind != "cross_check" && p.kind != "cdm");
+        r.problems
+            .retain(|p| p.kind != "cross_check" && p.kind != "cdm");
         r.problems
             .extend(check::cross_check(&r.fields, r.product_type.as_deref()));
         r.cdm = None;

@@ -20,8 +20,8 @@ use serde_json::{Map, Value, json};
 
 use super::check::Problem;
 use super::parse::{
-    self, NumericOrder, day_count, exercise_style, find_dates, find_numbers_with_units,
-    find_rates, iso, number_json, option_type, resolve_date, settlement, tenor,
+    self, NumericOrder, day_count, exercise_style, find_dates, find_numbers_with_units, find_rates,
+    iso, number_json, option_type, resolve_date, settlement, tenor,
 };
 use super::terms::{Candidate, FieldValue};
 use super::text::{Method, Sheet, clip};
@@ -33,15 +33,27 @@ pub const MODEL_CONF: f32 = 0.6;
 pub const ASKABLE: &[(&str, &str)] = &[
     ("trade_date", "the trade date"),
     ("effective_date", "the effective date (start date)"),
-    ("expiration_date", "the expiration (expiry) date of the option"),
+    (
+        "expiration_date",
+        "the expiration (expiry) date of the option",
+    ),
     ("termination_date", "the termination (maturity) date"),
     ("party_a", "the legal name of Party A (the first party)"),
     ("party_b", "the legal name of Party B (the counterparty)"),
-    ("buyer", "the party that buys (text naming Party A or Party B, or a party's name)"),
-    ("seller", "the party that sells (text naming Party A or Party B, or a party's name)"),
+    (
+        "buyer",
+        "the party that buys (text naming Party A or Party B, or a party's name)",
+    ),
+    (
+        "seller",
+        "the party that sells (text naming Party A or Party B, or a party's name)",
+    ),
     ("underlier.name", "the underlying share, index or asset"),
     ("option_type", "whether the option is a call or a put"),
-    ("exercise_style", "the exercise style (European, American, Bermudan)"),
+    (
+        "exercise_style",
+        "the exercise style (European, American, Bermudan)",
+    ),
     ("strike.value", "the strike price or level"),
     ("number_of_options", "the number of options"),
     ("notional.amount", "the notional amount with its currency"),
@@ -49,7 +61,10 @@ pub const ASKABLE: &[(&str, &str)] = &[
     ("settlement", "the settlement method (cash or physical)"),
     ("fixed_rate", "the fixed rate"),
     ("floating_rate_index", "the floating rate option or index"),
-    ("floating_rate_tenor", "the designated maturity (tenor) of the floating rate"),
+    (
+        "floating_rate_tenor",
+        "the designated maturity (tenor) of the floating rate",
+    ),
     ("day_count", "the day count fraction"),
     ("barrier.level", "the barrier or knock-out level"),
 ];
@@ -93,7 +108,9 @@ pub fn wanted(product: &str) -> &'static [&'static str] {
             "expiration_date",
             "barrier.level",
         ],
-        "capped_call" | "prepaid_forward" => &["trade_date", "party_a", "party_b", "underlier.name"],
+        "capped_call" | "prepaid_forward" => {
+            &["trade_date", "party_a", "party_b", "underlier.name"]
+        }
         _ => &["trade_date", "party_a", "party_b", "notional.amount"],
     }
 }
@@ -120,7 +137,13 @@ pub fn schema(leaves: &[&str]) -> Value {
 
 /// The prompt: role, goal, constraints, known content, instruction, output rules, example; the
 /// document is quoted as data and cut to `max_chars`.
-pub fn prompt(product: &str, known: &[FieldValue], text: &str, leaves: &[&str], max_chars: usize) -> String {
+pub fn prompt(
+    product: &str,
+    known: &[FieldValue],
+    text: &str,
+    leaves: &[&str],
+    max_chars: usize,
+) -> String {
     let questions: Vec<String> = leaves
         .iter()
         .filter_map(|l| ASKABLE.iter().find(|(a, _)| a == l))
@@ -131,7 +154,11 @@ pub fn prompt(product: &str, known: &[FieldValue], text: &str, leaves: &[&str], 
         .filter(|f| !f.field.starts_with("other."))
         .map(|f| format!("- {} = {}", f.field, f.value))
         .collect();
-    let doc: String = text.chars().take(max_chars).collect::<String>().replace("\"\"\"", "'''");
+    let doc: String = text
+        .chars()
+        .take(max_chars)
+        .collect::<String>()
+        .replace("\"\"\"", "'''");
     format!(
         "Role: you assist an operations analyst who books OTC derivative trades.\n\
          Goal: find where the document below states each field asked for.\n\
@@ -144,7 +171,11 @@ pub fn prompt(product: &str, known: &[FieldValue], text: &str, leaves: &[&str], 
          document, or null.\n\
          Example: for \"Trade Date: 23 June 2005\" the trade_date value is \"23 June 2005\".\n\n\
          Document:\n\"\"\"\n{doc}\n\"\"\"",
-        if known.is_empty() { "- nothing".to_owned() } else { known.join("\n") },
+        if known.is_empty() {
+            "- nothing".to_owned()
+        } else {
+            known.join("\n")
+        },
         questions.join("\n"),
     )
 }
@@ -208,13 +239,8 @@ pub fn read_answer(
             continue;
         }
         for (field, value, (vs, ve)) in values {
-            let evidence = sheet.evidence(
-                (s + vs, s + ve),
-                None,
-                Method::Model,
-                MODEL_CONF,
-                model_id,
-            );
+            let evidence =
+                sheet.evidence((s + vs, s + ve), None, Method::Model, MODEL_CONF, model_id);
             out.push(Candidate {
                 field,
                 value,
@@ -247,7 +273,10 @@ fn read_value(
         }
         "notional.amount" | "premium.amount" => {
             let base = leaf.trim_end_matches(".amount");
-            match find_numbers_with_units(q, chinese).into_iter().find(|a| a.currency.is_some()) {
+            match find_numbers_with_units(q, chinese)
+                .into_iter()
+                .find(|a| a.currency.is_some())
+            {
                 Some(a) => vec![
                     (leaf.to_owned(), number_json(a.value), a.span),
                     (
@@ -331,7 +360,10 @@ fn read_value(
         }
         "buyer" | "seller" => {
             let l = q.to_lowercase();
-            let names = |ns: &[String]| ns.iter().any(|n| !n.is_empty() && l.contains(&n.to_lowercase()));
+            let names = |ns: &[String]| {
+                ns.iter()
+                    .any(|n| !n.is_empty() && l.contains(&n.to_lowercase()))
+            };
             let a = l.contains("party a") || q.contains("甲方") || names(party_a);
             let b = l.contains("party b") || q.contains("乙方") || names(party_b);
             match (a, b) {
@@ -359,7 +391,12 @@ mod tests {
             "underlier_name": "S&P 500 Index",
             "fixed_rate": "4.5%",
         });
-        let leaves = ["trade_date", "notional.amount", "underlier.name", "fixed_rate"];
+        let leaves = [
+            "trade_date",
+            "notional.amount",
+            "underlier.name",
+            "fixed_rate",
+        ];
         let (c, p) = read_answer(
             &answer,
             &sheet,
@@ -369,7 +406,10 @@ mod tests {
             false,
             "test-model",
         );
-        let got: Vec<(String, Value)> = c.iter().map(|c| (c.field.clone(), c.value.clone())).collect();
+        let got: Vec<(String, Value)> = c
+            .iter()
+            .map(|c| (c.field.clone(), c.value.clone()))
+            .collect();
         assert_eq!(
             got,
             vec![

@@ -219,8 +219,7 @@ pub fn ascii_fold(s: &str) -> String {
         .map(|c| match c {
             '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
             '\u{3000}' => ' ',
-            '，' => ',',
-            '．' | '。' => '.',
+            '。' => '.',
             _ => c,
         })
         .collect()
@@ -229,7 +228,10 @@ pub fn ascii_fold(s: &str) -> String {
 /// A decimal number written with digits (`300,000,000.00`, `1.000.000,00`, `4.09`), as the
 /// canonical digit string (`300000000.00`, `1000000.00`, `4.09`).
 pub fn canonical_decimal(raw: &str) -> Option<String> {
-    let s: String = raw.chars().filter(|c| !c.is_whitespace() && *c != '\'').collect();
+    let s: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\'')
+        .collect();
     if s.is_empty() || !s.chars().next()?.is_ascii_digit() && !s.starts_with('.') {
         return None;
     }
@@ -684,7 +686,11 @@ mod tests {
             ("30E/360", "30E/360"),
             ("实际/365", "ACT/365.FIXED"),
         ] {
-            assert_eq!(day_count(text).map(|x| x.0).as_deref(), Some(want), "{text}");
+            assert_eq!(
+                day_count(text).map(|x| x.0).as_deref(),
+                Some(want),
+                "{text}"
+            );
         }
         for (text, want) in [
             ("Three months", "3M"),

@@ -129,13 +129,22 @@ pub struct ExtractionExport {
     pub exported_at: String,
 }
 
+/// One `extraction_files` row joined with its approval's state: index, name, SHA-256, bytes,
+/// status, approval id, approval state, result JSON.
+type FileRow = (
+    u32,
+    String,
+    String,
+    u64,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
 fn safe_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
     if cleaned.is_empty() {
         "upload".into()
     } else {
@@ -283,7 +292,10 @@ impl Assistant {
             *counts.entry(result.status.as_str().to_owned()).or_default() += 1;
             self.job_progress(job_id, (idx + 1) as f64 / total as f64)?;
         }
-        self.finish_job(job_id, Ok(json!({ "files": files.len(), "statuses": counts })))
+        self.finish_job(
+            job_id,
+            Ok(json!({ "files": files.len(), "statuses": counts })),
+        )
     }
 
     /// Writes a file's row and, when it has key terms, its approval request, in one
@@ -373,30 +385,29 @@ impl Assistant {
                 id: job_id.into(),
             });
         }
-        let rows: Vec<(u32, String, String, u64, String, Option<String>, Option<String>, String)> =
-            self.store.read(|c| {
-                let mut stmt = c.prepare(
-                    "SELECT f.idx, f.name, f.sha256, f.bytes, f.status, f.approval_id, a.state,
+        let rows: Vec<FileRow> = self.store.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT f.idx, f.name, f.sha256, f.bytes, f.status, f.approval_id, a.state,
                             f.result
                      FROM extraction_files f LEFT JOIN approvals a ON a.id = f.approval_id
                      WHERE f.job_id = ?1 ORDER BY f.idx",
-                )?;
-                let rows = stmt
-                    .query_map([job_id], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)? as u32,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get::<_, i64>(3)? as u64,
-                            r.get(4)?,
-                            r.get(5)?,
-                            r.get(6)?,
-                            r.get(7)?,
-                        ))
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok::<_, AssistantError>(rows)
-            })?;
+            )?;
+            let rows = stmt
+                .query_map([job_id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u32,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get::<_, i64>(3)? as u64,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok::<_, AssistantError>(rows)
+        })?;
         let mut files = Vec::new();
         let listed = job.input["files"].as_array().cloned().unwrap_or_default();
         for (i, f) in listed.iter().enumerate() {
@@ -521,8 +532,13 @@ impl Assistant {
             notes.push(format!(
                 "{}: {} → {} ({})",
                 c.field,
-                before.map(|v| v.to_string()).unwrap_or_else(|| "absent".into()),
-                value.as_ref().map(Value::to_string).unwrap_or_else(|| "removed".into()),
+                before
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "absent".into()),
+                value
+                    .as_ref()
+                    .map(Value::to_string)
+                    .unwrap_or_else(|| "removed".into()),
                 c.reason.trim()
             ));
         }
@@ -568,8 +584,8 @@ impl Assistant {
                 }
             }
         }
-        let clean = problems.is_empty()
-            && payload["conflicts"].as_array().is_none_or(Vec::is_empty);
+        let clean =
+            problems.is_empty() && payload["conflicts"].as_array().is_none_or(Vec::is_empty);
         payload["status"] = Value::from(if clean { "extracted" } else { "needs_review" });
         payload["product_type"] = product.map(Value::from).unwrap_or(Value::Null);
         payload["problems"] = Value::Array(problems);
@@ -620,7 +636,11 @@ impl Assistant {
             if !v.is_empty() {
                 return Err(AssistantError::Conflict(format!(
                     "the approved CDM document of {approval_id} breaks the schema: {}",
-                    v.iter().take(5).map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                    v.iter()
+                        .take(5)
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 )));
             }
         }

@@ -19,11 +19,11 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::parse::{
-    self, NumericOrder, day_count, exercise_style, find_dates, find_numbers_with_units,
-    find_rates, iso, number_json, option_type, resolve_date, settlement, tenor,
+    self, NumericOrder, day_count, exercise_style, find_dates, find_numbers_with_units, find_rates,
+    iso, number_json, option_type, resolve_date, settlement, tenor,
 };
 use super::terms::Candidate;
 use super::text::{Method, Sheet};
@@ -75,7 +75,14 @@ enum Target {
 /// Label spellings (normalised: lower case, single spaces, no quotes) and what they hold.
 const LABELS: &[(&[&str], Target)] = &[
     (
-        &["trade date", "date of trade", "交易日", "交易日期", "成交日", "成交日期"],
+        &[
+            "trade date",
+            "date of trade",
+            "交易日",
+            "交易日期",
+            "成交日",
+            "成交日期",
+        ],
         Target::Date("trade_date"),
     ),
     (
@@ -268,10 +275,7 @@ const LABELS: &[(&[&str], Target)] = &[
         ],
         Target::Settlement,
     ),
-    (
-        &["cash settlement"],
-        Target::SettlementApplicable("cash"),
-    ),
+    (&["cash settlement"], Target::SettlementApplicable("cash")),
     (
         &["physical settlement"],
         Target::SettlementApplicable("physical"),
@@ -291,12 +295,7 @@ const LABELS: &[(&[&str], Target)] = &[
         Target::Strike,
     ),
     (
-        &[
-            "cap price",
-            "forward cap price",
-            "cap level",
-            "上限价格",
-        ],
+        &["cap price", "forward cap price", "cap level", "上限价格"],
         Target::Price("cap_price"),
     ),
     (
@@ -371,7 +370,13 @@ const LABELS: &[(&[&str], Target)] = &[
         Target::Barrier(Some("knock_in")),
     ),
     (
-        &["barrier level", "barrier price", "barrier", "障碍价格", "障碍水平"],
+        &[
+            "barrier level",
+            "barrier price",
+            "barrier",
+            "障碍价格",
+            "障碍水平",
+        ],
         Target::Barrier(None),
     ),
     (
@@ -379,7 +384,12 @@ const LABELS: &[(&[&str], Target)] = &[
         Target::Price("other.initial_price"),
     ),
     (
-        &["calculation agent", "计算代理人", "计算机构", "计算代理机构"],
+        &[
+            "calculation agent",
+            "计算代理人",
+            "计算机构",
+            "计算代理机构",
+        ],
         Target::Text("other.calculation_agent"),
     ),
     (&["date"], Target::Date("other.confirmation_date")),
@@ -427,7 +437,12 @@ const LABELS: &[(&[&str], Target)] = &[
         Target::Text("other.knock_out_observation"),
     ),
     (
-        &["knock-in observation", "敲入观察日", "敲入观察", "敲入观察方式"],
+        &[
+            "knock-in observation",
+            "敲入观察日",
+            "敲入观察",
+            "敲入观察方式",
+        ],
         Target::Text("other.knock_in_observation"),
     ),
 ];
@@ -549,17 +564,26 @@ fn clean_name(s: &str) -> String {
     clean(s).to_owned()
 }
 
+/// A byte range of the flow text.
+type Range = (usize, usize);
+/// A raw role statement: field, the party as written, value span, snippet, kind, confidence.
+type RoleStatement = (&'static str, String, Range, Range, &'static str, f32);
+/// A maturity date: value, span, snippet, label.
+type Maturity = (Value, Range, Range, String);
+/// A barrier: kind (if the label says), level, unit, span, snippet.
+type BarrierStatement = (Option<&'static str>, f64, &'static str, Range, Range);
+
 struct Ctx<'a> {
     sheet: &'a Sheet,
     order: NumericOrder,
     chinese: bool,
     out: RuleOutput,
     /// Raw role statements (`buyer` → `Party A`) to map once the parties are known.
-    roles: Vec<(&'static str, String, (usize, usize), (usize, usize), &'static str, f32)>,
+    roles: Vec<RoleStatement>,
     /// Maturity dates to file under expiration or termination once the product is known.
-    maturities: Vec<(Value, (usize, usize), (usize, usize), String)>,
+    maturities: Vec<Maturity>,
     /// Barriers: kind (if the label says), level, unit, evidence range, label.
-    barriers: Vec<(Option<&'static str>, f64, &'static str, (usize, usize), (usize, usize))>,
+    barriers: Vec<BarrierStatement>,
 }
 
 impl Ctx<'_> {
@@ -813,14 +837,8 @@ fn value(
         Target::Role(field) => {
             let v = clean(raw);
             if !v.is_empty() {
-                cx.roles.push((
-                    field,
-                    v.to_owned(),
-                    (vs, ve),
-                    snippet,
-                    "label",
-                    LABEL_CONF,
-                ));
+                cx.roles
+                    .push((field, v.to_owned(), (vs, ve), snippet, "label", LABEL_CONF));
             }
         }
         Target::OptionType => {
@@ -878,7 +896,14 @@ fn value(
             let Some(a) = nums.first() else { return };
             let span = (vs + a.span.0, vs + a.span.1);
             if field.starts_with("other.") {
-                cx.push(field, number_json(a.value), span, snippet, LABEL_CONF, source);
+                cx.push(
+                    field,
+                    number_json(a.value),
+                    span,
+                    snippet,
+                    LABEL_CONF,
+                    source,
+                );
                 return;
             }
             cx.push(
@@ -919,8 +944,13 @@ fn value(
                 cx.barriers
                     .push((kind, written, "percent", (vs + s, vs + e), snippet));
             } else if let Some(a) = find_numbers_with_units(raw, chinese).first() {
-                cx.barriers
-                    .push((kind, a.value, "price", (vs + a.span.0, vs + a.span.1), snippet));
+                cx.barriers.push((
+                    kind,
+                    a.value,
+                    "price",
+                    (vs + a.span.0, vs + a.span.1),
+                    snippet,
+                ));
             }
         }
         Target::Text(field) => {
@@ -983,7 +1013,8 @@ fn strike(cx: &mut Ctx<'_>, raw: &str, vs: usize, snippet: (usize, usize), sourc
     // A percent strike of the initial level (`100%`, `期初价格的100%`, `100% x Initial Price`),
     // or a strike rate (swaptions, caps): `Strike Rate: 3.5%`.
     if let Some((frac, written, (s, e))) = rates.first().copied() {
-        let is_rate = source.contains("rate") || lower.contains("per annum") || raw.contains("年化");
+        let is_rate =
+            source.contains("rate") || lower.contains("per annum") || raw.contains("年化");
         let (value, unit) = if is_rate {
             (number_json(frac), "rate")
         } else {
@@ -991,10 +1022,21 @@ fn strike(cx: &mut Ctx<'_>, raw: &str, vs: usize, snippet: (usize, usize), sourc
         };
         let span = (vs + s, vs + e);
         cx.push("strike.value", value, span, snippet, LABEL_CONF, source);
-        cx.push("strike.unit", Value::from(unit), span, snippet, LABEL_CONF, source);
+        cx.push(
+            "strike.unit",
+            Value::from(unit),
+            span,
+            snippet,
+            LABEL_CONF,
+            source,
+        );
         return;
     }
-    let Some(a) = money.iter().find(|a| a.currency.is_some()).or(money.first()) else {
+    let Some(a) = money
+        .iter()
+        .find(|a| a.currency.is_some())
+        .or(money.first())
+    else {
         return;
     };
     let span = (vs + a.span.0, vs + a.span.1);
@@ -1006,7 +1048,14 @@ fn strike(cx: &mut Ctx<'_>, raw: &str, vs: usize, snippet: (usize, usize), sourc
         LABEL_CONF,
         source,
     );
-    cx.push("strike.unit", Value::from("price"), span, snippet, LABEL_CONF, source);
+    cx.push(
+        "strike.unit",
+        Value::from("price"),
+        span,
+        snippet,
+        LABEL_CONF,
+        source,
+    );
     if let Some(c) = &a.currency {
         cx.push(
             "strike.currency",
@@ -1082,9 +1131,18 @@ fn underlier(cx: &mut Ctx<'_>, raw: &str, vs: usize, snippet: (usize, usize), so
         );
     }
     if let Some((code, s, e)) = code
-        && code.chars().any(|c| c.is_ascii_digit() || c.is_ascii_uppercase() || c == '.')
+        && code
+            .chars()
+            .any(|c| c.is_ascii_digit() || c.is_ascii_uppercase() || c == '.')
     {
-        cx.push("underlier.id", Value::from(code), (s, e), snippet, LABEL_CONF, source);
+        cx.push(
+            "underlier.id",
+            Value::from(code),
+            (s, e),
+            snippet,
+            LABEL_CONF,
+            source,
+        );
     }
 }
 
@@ -1179,8 +1237,10 @@ fn name_before(before: &str) -> Option<(String, (usize, usize))> {
         }
     }
     static BOUNDARY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)(?:\bbetween\b|\band\b|\bwith\b|\bby\b|\bto\b|\bfrom\b|,|由|与|和|及|：|:)")
-            .expect("compiles")
+        Regex::new(
+            r"(?i)(?:\bbetween\b|\band\b|\bwith\b|\bby\b|\bto\b|\bfrom\b|,|由|与|和|及|：|:)",
+        )
+        .expect("compiles")
     });
     // A comma before a legal form (`Eastbank Securities Co., Ltd.`) is part of the name: take
     // the last boundary whose remainder is more than a legal form.
@@ -1203,19 +1263,39 @@ fn name_before(before: &str) -> Option<(String, (usize, usize))> {
 
 /// Whether `s` is only a legal form (`Ltd.`, `Inc.`, `LLC`, `S.A.`…).
 fn is_legal_form(s: &str) -> bool {
-    let w = s.trim().trim_end_matches('.').to_ascii_lowercase().replace('.', "");
+    let w = s
+        .trim()
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+        .replace('.', "");
     matches!(
         w.as_str(),
-        "ltd" | "limited" | "inc" | "incorporated" | "llc" | "lp" | "llp" | "plc" | "sa" | "ag"
-            | "nv" | "bv" | "gmbh" | "co" | "corp" | "sarl" | "spa" | "ab" | "as" | "oy" | "kk"
+        "ltd"
+            | "limited"
+            | "inc"
+            | "incorporated"
+            | "llc"
+            | "lp"
+            | "llp"
+            | "plc"
+            | "sa"
+            | "ag"
+            | "nv"
+            | "bv"
+            | "gmbh"
+            | "co"
+            | "corp"
+            | "sarl"
+            | "spa"
+            | "ab"
+            | "as"
+            | "oy"
+            | "kk"
     )
 }
 
 /// Resolves a name that is itself a defined term (`Counterparty`) to what it defines.
-fn resolve_alias<'d>(
-    name: &str,
-    defs: &'d HashMap<String, Definition>,
-) -> Option<&'d Definition> {
+fn resolve_alias<'d>(name: &str, defs: &'d HashMap<String, Definition>) -> Option<&'d Definition> {
     let key = clean_name(name).to_lowercase();
     defs.get(&key)
 }
@@ -1268,12 +1348,21 @@ fn entered_into(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: O
         .expect("compiles")
     });
     const NOT_PARTIES: &[&str] = &[
-        "transaction", "transactions", "agreement", "confirmation", "party a", "party b",
-        "parties", "it", "we", "us", "they",
+        "transaction",
+        "transactions",
+        "agreement",
+        "confirmation",
+        "party a",
+        "party b",
+        "parties",
+        "it",
+        "we",
+        "us",
+        "they",
     ];
     let flow = cx.sheet.flow.clone();
     let mut seen_sentences: Vec<(usize, usize)> = Vec::new();
-    let mut additional_dates: Vec<(String, (usize, usize), (usize, usize))> = Vec::new();
+    let mut additional_dates: Vec<(String, Range, Range)> = Vec::new();
     for m in ENTERED.find_iter(&flow) {
         let (ss, se) = cx.sheet.sentence_at(m.start());
         if seen_sentences.contains(&(ss, se)) {
@@ -1346,7 +1435,10 @@ fn entered_into(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: O
             PROSE_CONF,
             "subject of \"entered into … with\"",
         );
-        let at = ws + raw.find(&obj_name[..obj_name.len().min(raw.len())]).unwrap_or(0);
+        let at = ws
+            + raw
+                .find(&obj_name[..obj_name.len().min(raw.len())])
+                .unwrap_or(0);
         cx.push(
             "party_b",
             Value::from(obj_name.clone()),
@@ -1361,13 +1453,28 @@ fn entered_into(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: O
             || (product == Some("capped_call") && what.contains("call"));
         if capped || forward_sale {
             let (buyer, seller, why) = if capped {
-                ("party_a", "party_b", "the party entering into capped call transactions buys them")
+                (
+                    "party_a",
+                    "party_b",
+                    "the party entering into capped call transactions buys them",
+                )
             } else {
-                ("party_b", "party_a", "the party entering into a forward sale contract sells")
+                (
+                    "party_b",
+                    "party_a",
+                    "the party entering into a forward sale contract sells",
+                )
             };
             let span = (m.start(), m.end());
             cx.push("buyer", Value::from(buyer), span, (ss, se), PROSE_CONF, why);
-            cx.push("seller", Value::from(seller), span, (ss, se), PROSE_CONF, why);
+            cx.push(
+                "seller",
+                Value::from(seller),
+                span,
+                (ss, se),
+                PROSE_CONF,
+                why,
+            );
         }
     }
     if let Some((_, span, snippet)) = additional_dates.first().cloned() {
@@ -1447,24 +1554,41 @@ fn money_phrases(cx: &mut Ctx<'_>) {
             let Some(a) = amounts.first() else { continue };
             let gap = rest[..a.span.0].trim().to_lowercase();
             if !gap.is_empty()
-                && !["initially", "is", "is initially", "was", "equal to", "of", "approximately"]
-                    .contains(&gap.as_str())
+                && ![
+                    "initially",
+                    "is",
+                    "is initially",
+                    "was",
+                    "equal to",
+                    "of",
+                    "approximately",
+                ]
+                .contains(&gap.as_str())
             {
                 continue;
             }
-            let Some(ccy) = a.currency.clone() else { continue };
+            let Some(ccy) = a.currency.clone() else {
+                continue;
+            };
             let span = (m.end() + a.span.0, m.end() + a.span.1);
             let snippet = cx.sheet.sentence_at(m.start());
             let source = format!("phrase {:?}", m.as_str().trim());
             match *field {
                 "other.reference_price" => {
-                    cx.push(field, number_json(a.value), span, snippet, PROSE_CONF, &source);
+                    cx.push(
+                        field,
+                        number_json(a.value),
+                        span,
+                        snippet,
+                        PROSE_CONF,
+                        &source,
+                    );
                     // `… of $109.05 per share … on March 4, 2024`: the first date within
                     // 120 characters that follows "on".
                     let after = window(&flow, span.1, 120);
-                    let dated = find_dates(after).into_iter().find(|(_, (s, _))| {
-                        after[..*s].trim_end().to_lowercase().ends_with(" on")
-                    });
+                    let dated = find_dates(after)
+                        .into_iter()
+                        .find(|(_, (s, _))| after[..*s].trim_end().to_lowercase().ends_with(" on"));
                     if let Some((p, (s, e))) = dated
                         && let Some(d) = resolve_date(p, cx.order)
                     {
@@ -1497,9 +1621,30 @@ fn money_phrases(cx: &mut Ctx<'_>) {
                     );
                 }
                 "strike" => {
-                    cx.push("strike.value", number_json(a.value), span, snippet, PROSE_CONF, &source);
-                    cx.push("strike.unit", Value::from("price"), span, snippet, PROSE_CONF, &source);
-                    cx.push("strike.currency", Value::from(ccy), span, snippet, PROSE_CONF, &source);
+                    cx.push(
+                        "strike.value",
+                        number_json(a.value),
+                        span,
+                        snippet,
+                        PROSE_CONF,
+                        &source,
+                    );
+                    cx.push(
+                        "strike.unit",
+                        Value::from("price"),
+                        span,
+                        snippet,
+                        PROSE_CONF,
+                        &source,
+                    );
+                    cx.push(
+                        "strike.currency",
+                        Value::from(ccy),
+                        span,
+                        snippet,
+                        PROSE_CONF,
+                        &source,
+                    );
                 }
                 _ => {
                     cx.push(
@@ -1574,18 +1719,19 @@ fn shares_and_settlement(cx: &mut Ctx<'_>) {
         {
             let sentence = flow[snippet.0..snippet.1].to_lowercase();
             // The contract's size: `up to an aggregate of N shares`, `cover N shares`.
-            if sentence.contains("aggregate") || sentence.contains("cover") {
-                if let Some(v) = parse::canonical_decimal(n.as_str()).and_then(|d| d.parse::<f64>().ok()) {
-                    cx.push(
-                        "other.number_of_shares",
-                        number_json(v),
-                        (n.start(), n.end()),
-                        snippet,
-                        PROSE_CONF,
-                        "phrase \"aggregate of N shares\"",
-                    );
-                    counted = true;
-                }
+            if (sentence.contains("aggregate") || sentence.contains("cover"))
+                && let Some(v) =
+                    parse::canonical_decimal(n.as_str()).and_then(|d| d.parse::<f64>().ok())
+            {
+                cx.push(
+                    "other.number_of_shares",
+                    number_json(v),
+                    (n.start(), n.end()),
+                    snippet,
+                    PROSE_CONF,
+                    "phrase \"aggregate of N shares\"",
+                );
+                counted = true;
             }
         }
     }
@@ -1650,7 +1796,7 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
     let party_a = name_of(cx, "party_a");
     let party_b = name_of(cx, "party_b");
     let roles = std::mem::take(&mut cx.roles);
-    let mut payers: Vec<(&'static str, &'static str, (usize, usize), (usize, usize))> = Vec::new();
+    let mut payers: Vec<(&'static str, &'static str, Range, Range)> = Vec::new();
     for (field, raw, span, snippet, kind, conf) in roles {
         let which = party_ref(&raw, &party_a, &party_b, defs);
         match which {
@@ -1658,7 +1804,14 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
                 if field.starts_with("other.") {
                     payers.push((field, p, span, snippet));
                 }
-                cx.push(field, Value::from(p), span, snippet, conf, format!("{kind} naming {raw:?}"));
+                cx.push(
+                    field,
+                    Value::from(p),
+                    span,
+                    snippet,
+                    conf,
+                    format!("{kind} naming {raw:?}"),
+                );
             }
             None => cx.out.notices.push(format!(
                 "{field} is given as {raw:?}, which names neither party; left out"
@@ -1681,7 +1834,10 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
                 span,
                 snippet,
                 INFERRED_CONF,
-                format!("the party other than the {}", given.trim_start_matches("other.")),
+                format!(
+                    "the party other than the {}",
+                    given.trim_start_matches("other.")
+                ),
             );
         }
     }
@@ -1722,25 +1878,68 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
             }
         });
         let line = cx.sheet.text[snippet.0..snippet.1].to_lowercase();
-        let stated_direction = if line.contains("up") || line.contains("向上") || line.contains("above") {
-            Some("up")
-        } else if line.contains("down") || line.contains("向下") || line.contains("below") {
-            Some("down")
-        } else {
-            None
-        };
+        let stated_direction =
+            if line.contains("up") || line.contains("向上") || line.contains("above") {
+                Some("up")
+            } else if line.contains("down") || line.contains("向下") || line.contains("below") {
+                Some("down")
+            } else {
+                None
+            };
         if autocall && kind == "knock_in" {
-            cx.push("other.knock_in_level", number_json(level), span, snippet, LABEL_CONF, "knock-in label");
-            cx.push("other.knock_in_level_unit", Value::from(unit), span, snippet, LABEL_CONF, "knock-in label");
+            cx.push(
+                "other.knock_in_level",
+                number_json(level),
+                span,
+                snippet,
+                LABEL_CONF,
+                "knock-in label",
+            );
+            cx.push(
+                "other.knock_in_level_unit",
+                Value::from(unit),
+                span,
+                snippet,
+                LABEL_CONF,
+                "knock-in label",
+            );
             continue;
         }
-        cx.push("barrier.kind", Value::from(kind), span, snippet, LABEL_CONF, "barrier label");
-        cx.push("barrier.level", number_json(level), span, snippet, LABEL_CONF, "barrier label");
+        cx.push(
+            "barrier.kind",
+            Value::from(kind),
+            span,
+            snippet,
+            LABEL_CONF,
+            "barrier label",
+        );
+        cx.push(
+            "barrier.level",
+            number_json(level),
+            span,
+            snippet,
+            LABEL_CONF,
+            "barrier label",
+        );
         if unit == "percent" {
-            cx.push("other.barrier_level_unit", Value::from(unit), span, snippet, LABEL_CONF, "barrier label");
+            cx.push(
+                "other.barrier_level_unit",
+                Value::from(unit),
+                span,
+                snippet,
+                LABEL_CONF,
+                "barrier label",
+            );
         }
         match (stated_direction, autocall) {
-            (Some(d), _) => cx.push("barrier.direction", Value::from(d), span, snippet, LABEL_CONF, "barrier label"),
+            (Some(d), _) => cx.push(
+                "barrier.direction",
+                Value::from(d),
+                span,
+                snippet,
+                LABEL_CONF,
+                "barrier label",
+            ),
             // An autocallable knocks out upward by definition of the product.
             (None, true) => cx.push(
                 "barrier.direction",
@@ -1773,7 +1972,11 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
         .find(|c| c.field == "notional.currency")
         .cloned();
     if let (Some(r), Some(n)) = (rate, notional)
-        && !cx.out.candidates.iter().any(|c| c.field == "premium.amount")
+        && !cx
+            .out
+            .candidates
+            .iter()
+            .any(|c| c.field == "premium.amount")
         && let (Some(rv), Some(nv)) = (r.value.as_f64(), n.value.as_f64())
     {
         let mut ev = r.evidence.clone();
@@ -1834,7 +2037,9 @@ fn initials_match(abbrev: &str, name: &str) -> bool {
     if abbrev.len() < 2 || abbrev.len() > 8 || !abbrev.chars().all(|c| c.is_ascii_uppercase()) {
         return false;
     }
-    let legal = ["AG", "SA", "PLC", "LLC", "INC", "LTD", "NV", "BV", "GMBH", "LP"];
+    let legal = [
+        "AG", "SA", "PLC", "LLC", "INC", "LTD", "NV", "BV", "GMBH", "LP",
+    ];
     let mut core = abbrev.to_owned();
     for l in legal {
         if core.len() > l.len() && core.ends_with(l) {

@@ -51,7 +51,11 @@ pub fn load_expected(json: &str) -> Result<Vec<Expected>, String> {
                 key_terms: d["key_terms"].clone(),
                 unscored: d["unscored"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 other: d["other"].clone(),
             })
@@ -64,11 +68,11 @@ pub fn source_text(shared: &Path, source: &str) -> Result<String, String> {
     match source.split_once('#') {
         Some((file, id)) => {
             let path = shared.join(file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let v: Value = serde_json::from_str(line)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                let v: Value =
+                    serde_json::from_str(line).map_err(|e| format!("{}: {e}", path.display()))?;
                 if v["id"] == id {
                     return v["text"]
                         .as_str()
@@ -118,7 +122,11 @@ impl Counts {
     /// The harmonic mean of precision and recall.
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
     }
 
     /// Adds another count.
@@ -164,7 +172,8 @@ pub fn score(expected: &Expected, predicted: &Value) -> DocScore {
             }
             None => {
                 c.fn_ += 1;
-                s.errors.push(format!("{field}: expected {want}, got nothing"));
+                s.errors
+                    .push(format!("{field}: expected {want}, got nothing"));
             }
         }
     }
@@ -190,7 +199,10 @@ pub fn other_agreement(expected: &Expected, predicted: &Value) -> (usize, usize)
     let got = predicted.get("other");
     let matched = exp
         .iter()
-        .filter(|(k, v)| got.and_then(|g| g.get(k.as_str())).is_some_and(|g| g == *v || same_value(g, v)))
+        .filter(|(k, v)| {
+            got.and_then(|g| g.get(k.as_str()))
+                .is_some_and(|g| g == *v || same_value(g, v))
+        })
         .count();
     (matched, exp.len())
 }
@@ -210,10 +222,23 @@ mod tests {
             unscored: vec!["party_a".into()],
             other: json!({}),
         };
-        let s = score(&e, &json!({"trade_date": "2005-06-23", "notional": {"amount": 5.0, "currency": "USD"}, "party_a": "X"}));
+        let s = score(
+            &e,
+            &json!({"trade_date": "2005-06-23", "notional": {"amount": 5.0, "currency": "USD"}, "party_a": "X"}),
+        );
         assert!(s.exact, "{s:?}");
-        let s = score(&e, &json!({"trade_date": "2005-06-24", "notional": {"amount": 5}, "party_b": "Y"}));
-        assert_eq!(s.counts, Counts { tp: 1, fp: 2, fn_: 2 });
+        let s = score(
+            &e,
+            &json!({"trade_date": "2005-06-24", "notional": {"amount": 5}, "party_b": "Y"}),
+        );
+        assert_eq!(
+            s.counts,
+            Counts {
+                tp: 1,
+                fp: 2,
+                fn_: 2
+            }
+        );
         assert!(!s.exact);
         assert!((s.counts.f1() - 2.0 * (1.0 / 3.0) * (1.0 / 3.0) / (2.0 / 3.0)).abs() < 1e-12);
     }

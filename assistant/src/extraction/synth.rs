@@ -22,7 +22,8 @@ const FONT_SIZE: i64 = 11;
 const LEADING: i64 = 14;
 
 fn is_cjk(c: char) -> bool {
-    ('\u{4e00}'..='\u{9fff}').contains(&c) || ('\u{3000}'..='\u{303f}').contains(&c)
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
+        || ('\u{3000}'..='\u{303f}').contains(&c)
         || ('\u{ff00}'..='\u{ffef}').contains(&c)
 }
 
@@ -48,7 +49,11 @@ pub fn wrap(text: &str) -> Vec<String> {
         let mut w = 0.0;
         let mut word = String::new();
         let mut ww = 0.0;
-        let flush_word = |line: &mut String, w: &mut f64, word: &mut String, ww: &mut f64, out: &mut Vec<String>| {
+        let flush_word = |line: &mut String,
+                          w: &mut f64,
+                          word: &mut String,
+                          ww: &mut f64,
+                          out: &mut Vec<String>| {
             if *w + *ww > max && !line.trim().is_empty() {
                 out.push(line.trim_end().to_owned());
                 line.clear();
@@ -177,10 +182,18 @@ pub fn picture_pdf() -> Vec<u8> {
     let mut ops = Vec::new();
     for i in 0..12i64 {
         let g = 0.1 + (i as f64) * 0.07;
-        ops.push(Operation::new("rg", vec![g.into(), (1.0 - g).into(), 0.5.into()]));
+        ops.push(Operation::new(
+            "rg",
+            vec![g.into(), (1.0 - g).into(), 0.5.into()],
+        ));
         ops.push(Operation::new(
             "re",
-            vec![(40 + i * 40).into(), (80 + i * 50).into(), 120.into(), 90.into()],
+            vec![
+                (40 + i * 40).into(),
+                (80 + i * 50).into(),
+                120.into(),
+                90.into(),
+            ],
         ));
         ops.push(Operation::new("f", vec![]));
     }
@@ -270,7 +283,9 @@ pub fn scan(pdf: &[u8], how: Degrade, pdftoppm: &Path) -> Result<Vec<u8>, String
             },
             px,
         );
-        image.compress().map_err(|e| format!("compressing a page image: {e}"))?;
+        image
+            .compress()
+            .map_err(|e| format!("compressing a page image: {e}"))?;
         let image_id = doc.add_object(image);
         let resources_id =
             doc.add_object(dictionary! { "XObject" => dictionary! { "Im1" => image_id } });
@@ -278,7 +293,14 @@ pub fn scan(pdf: &[u8], how: Degrade, pdftoppm: &Path) -> Result<Vec<u8>, String
             Operation::new("q", vec![]),
             Operation::new(
                 "cm",
-                vec![PAGE_W.into(), 0.into(), 0.into(), PAGE_H.into(), 0.into(), 0.into()],
+                vec![
+                    PAGE_W.into(),
+                    0.into(),
+                    0.into(),
+                    PAGE_H.into(),
+                    0.into(),
+                    0.into(),
+                ],
             ),
             Operation::new("Do", vec!["Im1".into()]),
             Operation::new("Q", vec![]),
@@ -389,7 +411,12 @@ fn rotate(px: &[u8], w: usize, h: usize, degrees: f64) -> Vec<u8> {
     out
 }
 
-fn add_page(doc: &mut Document, pages_id: ObjectId, resources_id: ObjectId, ops: Vec<Operation>) -> Object {
+fn add_page(
+    doc: &mut Document,
+    pages_id: ObjectId,
+    resources_id: ObjectId,
+    ops: Vec<Operation>,
+) -> Object {
     let content = Content { operations: ops };
     let content_id = doc.add_object(Stream::new(
         dictionary! {},

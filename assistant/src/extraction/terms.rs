@@ -164,7 +164,10 @@ pub fn check_leaf(field: &str, value: &Value) -> Result<Value, String> {
     };
     match field {
         "product_type" => one_of(PRODUCT_TYPES),
-        "trade_date" | "effective_date" | "expiration_date" | "termination_date"
+        "trade_date"
+        | "effective_date"
+        | "expiration_date"
+        | "termination_date"
         | "premium.payment_date" => {
             let s = text()?;
             parse_iso(s)
@@ -186,7 +189,10 @@ pub fn check_leaf(field: &str, value: &Value) -> Result<Value, String> {
         "barrier.kind" => one_of(&["knock_in", "knock_out"]),
         "barrier.direction" => one_of(&["up", "down"]),
         "day_count" => one_of(DAY_COUNTS),
-        "strike.currency" | "notional.currency" | "premium.currency" | "cap_price.currency"
+        "strike.currency"
+        | "notional.currency"
+        | "premium.currency"
+        | "cap_price.currency"
         | "floor_price.currency" => {
             let s = text()?;
             if is_currency(s) {
@@ -219,7 +225,9 @@ pub fn check_leaf(field: &str, value: &Value) -> Result<Value, String> {
             if n.parse::<u32>().is_ok_and(|n| n > 0) && matches!(unit, "D" | "W" | "M" | "Y") {
                 Ok(Value::from(s))
             } else {
-                Err(format!("floating_rate_tenor = {s:?} is not a tenor like 3M"))
+                Err(format!(
+                    "floating_rate_tenor = {s:?} is not a tenor like 3M"
+                ))
             }
         }
         f if f.starts_with("other.") && is_leaf(f) => {
@@ -238,7 +246,10 @@ pub fn check_leaf(field: &str, value: &Value) -> Result<Value, String> {
 pub fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
-            let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
+            let (x, y) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
             (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
         }
         (Value::String(x), Value::String(y)) => x.trim().eq_ignore_ascii_case(y.trim()),
@@ -398,7 +409,10 @@ mod tests {
             let e = check_leaf(f, v).unwrap_err();
             assert!(e.contains(msg), "{f}: {e}");
         }
-        assert_eq!(check_leaf("notional.amount", &json!(3e8)).unwrap(), json!(300000000));
+        assert_eq!(
+            check_leaf("notional.amount", &json!(3e8)).unwrap(),
+            json!(300000000)
+        );
     }
 
     #[test]

@@ -254,7 +254,10 @@ impl Sheet {
         }
         let (s0, s1) = snippet.unwrap_or_else(|| {
             let a = self.line_at(start).map(|l| l.0).unwrap_or(start);
-            let b = self.line_at(end.saturating_sub(1)).map(|l| l.1).unwrap_or(end);
+            let b = self
+                .line_at(end.saturating_sub(1))
+                .map(|l| l.1)
+                .unwrap_or(end);
             (a, b)
         });
         let snippet = self
@@ -283,10 +286,7 @@ fn is_break(bytes: &[u8], i: usize) -> bool {
         return false;
     }
     let before = &bytes[..i];
-    let word_start = before
-        .iter()
-        .rposition(|b| *b == b' ')
-        .map_or(0, |p| p + 1);
+    let word_start = before.iter().rposition(|b| *b == b' ').map_or(0, |p| p + 1);
     let word = std::str::from_utf8(&before[word_start..]).unwrap_or("");
     let abbrev = [
         "Inc", "Co", "No", "S.A", "Ltd", "Corp", "N.V", "L.P", "LLC", "PLC", "AG", "U.S", "Mr",

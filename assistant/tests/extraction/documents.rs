@@ -14,7 +14,14 @@ fn a_text_pdf_keeps_every_term_and_gives_boxes() {
     let pdf = synth::text_pdf(EQUITY_OPTION);
     let r = extractor().extract(&pdf, "option.pdf");
     assert_eq!(r.format, Some(Format::Pdf));
-    assert_eq!(r.status, FileStatus::Extracted, "{:?} {:?} {:?}", r.conflicts, r.problems, r.notices);
+    assert_eq!(
+        r.status,
+        FileStatus::Extracted,
+        "{:?} {:?} {:?}",
+        r.conflicts,
+        r.problems,
+        r.notices
+    );
     check(
         &r,
         &[
@@ -25,7 +32,10 @@ fn a_text_pdf_keeps_every_term_and_gives_boxes() {
         ],
     );
     let strike = r.fields.iter().find(|f| f.field == "strike.value").unwrap();
-    let b = strike.evidence[0].boxes.first().expect("a text layer has word boxes");
+    let b = strike.evidence[0]
+        .boxes
+        .first()
+        .expect("a text layer has word boxes");
     assert!(b.x1 > b.x0 && b.y1 > b.y0 && b.x1 <= 612.0, "{b:?}");
 }
 
@@ -34,7 +44,12 @@ fn a_degraded_scan_is_read_by_ocr() {
     if !ocr_available() {
         return;
     }
-    let scan = synth::scan(&synth::text_pdf(EQUITY_OPTION), Degrade::POOR, Path::new("pdftoppm")).unwrap();
+    let scan = synth::scan(
+        &synth::text_pdf(EQUITY_OPTION),
+        Degrade::POOR,
+        Path::new("pdftoppm"),
+    )
+    .unwrap();
     let r = extractor().extract(&scan, "option-scan.pdf");
     assert_eq!(r.ocr_pages, r.pages, "{:?}", r.notices);
     assert!(r.status.has_terms(), "{:?} {:?}", r.status, r.error);
@@ -53,7 +68,11 @@ fn a_degraded_scan_is_read_by_ocr() {
     let td = r.fields.iter().find(|f| f.field == "trade_date").unwrap();
     let ev = &td.evidence[0];
     assert!(!ev.boxes.is_empty());
-    assert!(ev.confidence < 0.95 && ev.confidence > 0.3, "{}", ev.confidence);
+    assert!(
+        ev.confidence < 0.95 && ev.confidence > 0.3,
+        "{}",
+        ev.confidence
+    );
 }
 
 #[test]
@@ -61,9 +80,20 @@ fn a_chinese_scan() {
     if !ocr_available() {
         return;
     }
-    let scan = synth::scan(&synth::text_pdf(CHINESE_VANILLA), Degrade::CLEAN, Path::new("pdftoppm")).unwrap();
+    let scan = synth::scan(
+        &synth::text_pdf(CHINESE_VANILLA),
+        Degrade::CLEAN,
+        Path::new("pdftoppm"),
+    )
+    .unwrap();
     let r = extractor().extract(&scan, "chinese-scan.pdf");
-    assert!(r.status.has_terms(), "{:?} {:?} {:?}", r.status, r.error, r.notices);
+    assert!(
+        r.status.has_terms(),
+        "{:?} {:?} {:?}",
+        r.status,
+        r.error,
+        r.notices
+    );
     check(
         &r,
         &[
@@ -74,5 +104,9 @@ fn a_chinese_scan() {
             ("notional.currency", json!("CNY")),
         ],
     );
-    assert!(leaf(&r.key_terms, "option_type").is_some(), "{}", r.key_terms);
+    assert!(
+        leaf(&r.key_terms, "option_type").is_some(),
+        "{}",
+        r.key_terms
+    );
 }

@@ -37,12 +37,20 @@ pub fn extract_text(text: &str) -> FileResult {
 
 /// Whether `pdftoppm` and Tesseract's language data are installed (OCR tests skip otherwise).
 pub fn ocr_available() -> bool {
-    let pdftoppm = std::process::Command::new("pdftoppm").arg("-v").output().is_ok();
-    let tess = ["/usr/share/tesseract-ocr/5/tessdata/eng.traineddata", "/usr/share/tesseract-ocr/4.00/tessdata/eng.traineddata"]
-        .iter()
-        .any(|p| std::path::Path::new(p).is_file());
+    let pdftoppm = std::process::Command::new("pdftoppm")
+        .arg("-v")
+        .output()
+        .is_ok();
+    let tess = [
+        "/usr/share/tesseract-ocr/5/tessdata/eng.traineddata",
+        "/usr/share/tesseract-ocr/4.00/tessdata/eng.traineddata",
+    ]
+    .iter()
+    .any(|p| std::path::Path::new(p).is_file());
     if !(pdftoppm && tess) {
-        eprintln!("skipping: pdftoppm or Tesseract's eng data is not installed (./x up installs them)");
+        eprintln!(
+            "skipping: pdftoppm or Tesseract's eng data is not installed (./x up installs them)"
+        );
     }
     pdftoppm && tess
 }

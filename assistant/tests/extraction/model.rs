@@ -15,7 +15,9 @@ fn generator(name: &str) -> Option<Arc<dyn models::Generator>> {
     match models.generator(name) {
         Ok(g) => Some(g),
         Err(e) => {
-            eprintln!("skipping: model {name} is not installed ({e}); run `deskmate models install --fixtures`");
+            eprintln!(
+                "skipping: model {name} is not installed ({e}); run `deskmate models install --fixtures`"
+            );
             None
         }
     }
@@ -30,14 +32,20 @@ Party B buys from Party A one hundred thousand European call options on the ordi
 
 #[test]
 fn the_fixture_model_is_asked_and_its_answers_are_checked() {
-    let Some(g) = generator("smollm2-135m-instruct") else { return };
+    let Some(g) = generator("smollm2-135m-instruct") else {
+        return;
+    };
     let e = Extractor::new(Settings {
         model_max_tokens: 120,
         ..Settings::default()
     });
     e.set_model(g);
     let r = e.extract(PROSE.as_bytes(), "prose.txt");
-    assert!(r.timings.model_ms > 0.0, "the model was not asked: {:?}", r.notices);
+    assert!(
+        r.timings.model_ms > 0.0,
+        "the model was not asked: {:?}",
+        r.notices
+    );
     // Whatever the small model said, every value it contributed is in the text and was read by
     // our parsers; the rules' values are untouched.
     for f in &r.fields {
@@ -56,10 +64,14 @@ fn the_fixture_model_is_asked_and_its_answers_are_checked() {
 #[test]
 fn the_default_model_reads_prose_terms() {
     if std::env::var("DESKMATE_TEST_DEFAULT_MODEL").as_deref() != Ok("1") {
-        eprintln!("skipping: set DESKMATE_TEST_DEFAULT_MODEL=1 to run the 1.5B model (about a minute)");
+        eprintln!(
+            "skipping: set DESKMATE_TEST_DEFAULT_MODEL=1 to run the 1.5B model (about a minute)"
+        );
         return;
     }
-    let Some(g) = generator("default") else { return };
+    let Some(g) = generator("default") else {
+        return;
+    };
     let e = Extractor::new(Settings::default());
     e.set_model(g);
     let r = e.extract(PROSE.as_bytes(), "prose.txt");
@@ -70,6 +82,10 @@ fn the_default_model_reads_prose_terms() {
         .map(|f| f.field.as_str())
         .collect();
     eprintln!("model found {by_model:?}: {}", r.key_terms);
-    assert!(by_model.contains(&"expiration_date"), "{by_model:?} {:?}", r.notices);
+    assert!(
+        by_model.contains(&"expiration_date"),
+        "{by_model:?} {:?}",
+        r.notices
+    );
     assert_eq!(r.key_terms["expiration_date"], "2027-02-26");
 }

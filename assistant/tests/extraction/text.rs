@@ -71,9 +71,18 @@ pub const CHINESE_SNOWBALL: &str = "雪球结构场外期权交易确认书
 
 #[test]
 fn the_irs_letter_gives_its_annotated_terms_with_evidence() {
-    let text = std::fs::read_to_string(shared("confirmations/irs-letter/interest-rate-swap-sample.md")).unwrap();
+    let text = std::fs::read_to_string(shared(
+        "confirmations/irs-letter/interest-rate-swap-sample.md",
+    ))
+    .unwrap();
     let r = extract_text(&text);
-    assert_eq!(r.status, FileStatus::Extracted, "{:?} {:?}", r.conflicts, r.problems);
+    assert_eq!(
+        r.status,
+        FileStatus::Extracted,
+        "{:?} {:?}",
+        r.conflicts,
+        r.problems
+    );
     check(
         &r,
         &[
@@ -105,7 +114,11 @@ fn the_irs_letter_gives_its_annotated_terms_with_evidence() {
     assert!(ev.confidence > 0.9);
     // Party B is resolved through the defined term "Counterparty".
     let pb = r.fields.iter().find(|f| f.field == "party_b").unwrap();
-    assert!(pb.evidence.iter().any(|e| e.source.contains("Party B")), "{:?}", pb.evidence);
+    assert!(
+        pb.evidence.iter().any(|e| e.source.contains("Party B")),
+        "{:?}",
+        pb.evidence
+    );
 }
 
 #[test]
@@ -123,7 +136,13 @@ fn development_disclosures_score_fully_on_text() {
 #[test]
 fn an_english_equity_option() {
     let r = extract_text(EQUITY_OPTION);
-    assert_eq!(r.status, FileStatus::Extracted, "{:?} {:?}", r.conflicts, r.problems);
+    assert_eq!(
+        r.status,
+        FileStatus::Extracted,
+        "{:?} {:?}",
+        r.conflicts,
+        r.problems
+    );
     check(
         &r,
         &[
@@ -134,7 +153,10 @@ fn an_english_equity_option() {
             ("party_b", json!("Harbour Fund Ltd")),
             ("buyer", json!("party_b")),
             ("seller", json!("party_a")),
-            ("underlier.name", json!("Ordinary shares of Tencent Holdings Limited")),
+            (
+                "underlier.name",
+                json!("Ordinary shares of Tencent Holdings Limited"),
+            ),
             ("underlier.id", json!("700 HK")),
             ("option_type", json!("call")),
             ("exercise_style", json!("european")),
@@ -154,7 +176,13 @@ fn an_english_equity_option() {
 #[test]
 fn chinese_confirmations() {
     let r = extract_text(CHINESE_VANILLA);
-    assert_eq!(r.status, FileStatus::Extracted, "{:?} {:?}", r.conflicts, r.problems);
+    assert_eq!(
+        r.status,
+        FileStatus::Extracted,
+        "{:?} {:?}",
+        r.conflicts,
+        r.problems
+    );
     check(
         &r,
         &[
@@ -181,7 +209,13 @@ fn chinese_confirmations() {
         ],
     );
     let r = extract_text(CHINESE_SNOWBALL);
-    assert_eq!(r.status, FileStatus::Extracted, "{:?} {:?}", r.conflicts, r.problems);
+    assert_eq!(
+        r.status,
+        FileStatus::Extracted,
+        "{:?} {:?}",
+        r.conflicts,
+        r.problems
+    );
     check(
         &r,
         &[
@@ -208,8 +242,16 @@ fn contradictory_terms_are_conflicts_never_guesses() {
     );
     let r = extract_text(&text);
     assert_eq!(r.status, FileStatus::NeedsReview);
-    assert!(leaf(&r.key_terms, "trade_date").is_none(), "{}", r.key_terms);
-    let c = r.conflicts.iter().find(|c| c.field == "trade_date").unwrap();
+    assert!(
+        leaf(&r.key_terms, "trade_date").is_none(),
+        "{}",
+        r.key_terms
+    );
+    let c = r
+        .conflicts
+        .iter()
+        .find(|c| c.field == "trade_date")
+        .unwrap();
     let values: Vec<&str> = c.values.iter().map(|v| v.value.as_str().unwrap()).collect();
     assert_eq!(values, ["2026-02-27", "2026-02-28"]);
     assert!(c.values.iter().all(|v| !v.evidence.is_empty()));
@@ -234,21 +276,36 @@ fn cross_checks_send_the_file_to_review() {
         let r = extract_text(&EQUITY_OPTION.replace(from, to));
         assert_eq!(r.status, FileStatus::NeedsReview, "{to}");
         assert!(
-            r.problems
-                .iter()
-                .any(|p| p.kind == "cross_check" && p.fields.iter().map(String::as_str).eq(fields.iter().copied())),
+            r.problems.iter().any(|p| p.kind == "cross_check"
+                && p.fields
+                    .iter()
+                    .map(String::as_str)
+                    .eq(fields.iter().copied())),
             "{to}: {:?}",
             r.problems
         );
     }
     // An invalid value is dropped and named, never kept.
-    let r = extract_text(&EQUITY_OPTION.replace("Strike Price: HKD 420.00", "Strike Price: HKD 0.00"));
+    let r =
+        extract_text(&EQUITY_OPTION.replace("Strike Price: HKD 420.00", "Strike Price: HKD 0.00"));
     assert!(leaf(&r.key_terms, "strike.value").is_none());
-    assert!(r.problems.iter().any(|p| p.kind == "invalid_value" && p.fields == ["strike.value"]), "{:?}", r.problems);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.kind == "invalid_value" && p.fields == ["strike.value"]),
+        "{:?}",
+        r.problems
+    );
     // A date that could be read either way is left out with a notice.
-    let r = extract_text("Interest Rate Swap Transaction\nTrade Date: 03/04/2005\nNotional Amount: USD 1,000,000\nFixed Rate: 4%\n");
+    let r = extract_text(
+        "Interest Rate Swap Transaction\nTrade Date: 03/04/2005\nNotional Amount: USD 1,000,000\nFixed Rate: 4%\n",
+    );
     assert!(leaf(&r.key_terms, "trade_date").is_none());
-    assert!(r.notices.iter().any(|n| n.contains("03/04/2005")), "{:?}", r.notices);
+    assert!(
+        r.notices.iter().any(|n| n.contains("03/04/2005")),
+        "{:?}",
+        r.notices
+    );
 }
 
 #[test]
@@ -259,7 +316,12 @@ fn a_non_confirmation_is_said_to_be_one() {
         "An interest rate swap is a contract in which two parties exchange payments.",
     ] {
         let r = extract_text(text);
-        assert_eq!(r.status, FileStatus::NotAConfirmation, "{text}: {}", r.key_terms);
+        assert_eq!(
+            r.status,
+            FileStatus::NotAConfirmation,
+            "{text}: {}",
+            r.key_terms
+        );
         assert!(r.error.is_some());
     }
     // Everything runs through one extractor: it is shared and reusable.

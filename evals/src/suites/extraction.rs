@@ -23,7 +23,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use assistant::extraction::score::{Counts, Expected, load_expected, other_agreement, score, source_text};
+use assistant::extraction::score::{
+    Counts, Expected, load_expected, other_agreement, score, source_text,
+};
 use assistant::extraction::synth::{self, Degrade};
 use assistant::extraction::{Extractor, FileResult, Settings};
 use connectors::cdm::CdmSchemas;
@@ -80,9 +82,14 @@ impl Tally {
 fn pairs(shared: &Path) -> Result<Vec<(String, PathBuf)>, EvalError> {
     let root = shared.join("cdm/fpml-cdm");
     let mut out = Vec::new();
-    let dirs = std::fs::read_dir(&root).map_err(|e| EvalError::Data(format!("{}: {e}", root.display())))?;
+    let dirs = std::fs::read_dir(&root)
+        .map_err(|e| EvalError::Data(format!("{}: {e}", root.display())))?;
     for dir in dirs.flatten() {
-        for f in std::fs::read_dir(dir.path()).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let name = f.file_name().to_string_lossy().into_owned();
             if let Some(stem) = name.strip_suffix(".fpml.xml") {
                 out.push((stem.to_owned(), dir.path().join(stem)));
@@ -93,7 +100,14 @@ fn pairs(shared: &Path) -> Result<Vec<(String, PathBuf)>, EvalError> {
     Ok(out)
 }
 
-fn fpml_part(shared: &Path, schemas: &CdmSchemas, extractor: &Extractor, out: &mut SuiteOutput, emitted: &mut Vec<serde_json::Value>, attempted: &mut usize) -> Result<(), EvalError> {
+fn fpml_part(
+    shared: &Path,
+    schemas: &CdmSchemas,
+    extractor: &Extractor,
+    out: &mut SuiteOutput,
+    emitted: &mut Vec<serde_json::Value>,
+    attempted: &mut usize,
+) -> Result<(), EvalError> {
     let (mut dev, mut held) = ((0usize, 0usize, 0usize), (0usize, 0usize, 0usize));
     let mut key_terms_ok = 0;
     let list = pairs(shared)?;
@@ -105,9 +119,14 @@ fn fpml_part(shared: &Path, schemas: &CdmSchemas, extractor: &Extractor, out: &m
         let xml = read(".fpml.xml")?;
         let expected: serde_json::Value = serde_json::from_str(&read(".cdm6-legacy.json")?)
             .map_err(|e| EvalError::Data(format!("{stem}: {e}")))?;
-        let (actual, _) = fpml_to_cdm(&xml, schemas).map_err(|e| EvalError::Run(format!("{stem}: {e}")))?;
+        let (actual, _) =
+            fpml_to_cdm(&xml, schemas).map_err(|e| EvalError::Run(format!("{stem}: {e}")))?;
         let a = compare(&expected, &actual);
-        let slot = if FPML_HELD_OUT.contains(&stem.as_str()) { &mut held } else { &mut dev };
+        let slot = if FPML_HELD_OUT.contains(&stem.as_str()) {
+            &mut held
+        } else {
+            &mut dev
+        };
         slot.0 += a.expected;
         slot.1 += a.actual;
         slot.2 += a.matched;
@@ -135,11 +154,26 @@ fn fpml_part(shared: &Path, schemas: &CdmSchemas, extractor: &Extractor, out: &m
     let ratio = |(e, _, m): (usize, usize, usize)| m as f64 / e.max(1) as f64;
     let prec = |(_, a, m): (usize, usize, usize)| m as f64 / a.max(1) as f64;
     let all = (dev.0 + held.0, dev.1 + held.1, dev.2 + held.2);
-    out.metrics.push(Metric::gated("fpml.fact_recall", ratio(all), "ratio", Threshold::AtLeast(0.95)));
-    out.metrics.push(Metric::info("fpml.fact_precision", prec(all), "ratio"));
-    out.metrics.push(Metric::info("fpml.fact_recall.development", ratio(dev), "ratio"));
-    out.metrics.push(Metric::info("fpml.fact_recall.held_out", ratio(held), "ratio"));
-    out.metrics.push(Metric::info("fpml.pairs", list.len() as f64, "files"));
+    out.metrics.push(Metric::gated(
+        "fpml.fact_recall",
+        ratio(all),
+        "ratio",
+        Threshold::AtLeast(0.95),
+    ));
+    out.metrics
+        .push(Metric::info("fpml.fact_precision", prec(all), "ratio"));
+    out.metrics.push(Metric::info(
+        "fpml.fact_recall.development",
+        ratio(dev),
+        "ratio",
+    ));
+    out.metrics.push(Metric::info(
+        "fpml.fact_recall.held_out",
+        ratio(held),
+        "ratio",
+    ));
+    out.metrics
+        .push(Metric::info("fpml.pairs", list.len() as f64, "files"));
     out.metrics.push(Metric::info(
         "fpml.key_terms_with_trade_date",
         key_terms_ok as f64 / list.len().max(1) as f64,
@@ -154,8 +188,16 @@ fn push_tally(out: &mut SuiteOutput, name: &str, t: &Tally, gate: Option<f64>) {
         Some(g) => Metric::gated(&format!("{name}.f1"), f1, "ratio", Threshold::AtLeast(g)),
         None => Metric::info(&format!("{name}.f1"), f1, "ratio"),
     });
-    out.metrics.push(Metric::info(&format!("{name}.precision"), t.counts.precision(), "ratio"));
-    out.metrics.push(Metric::info(&format!("{name}.recall"), t.counts.recall(), "ratio"));
+    out.metrics.push(Metric::info(
+        &format!("{name}.precision"),
+        t.counts.precision(),
+        "ratio",
+    ));
+    out.metrics.push(Metric::info(
+        &format!("{name}.recall"),
+        t.counts.recall(),
+        "ratio",
+    ));
     out.metrics.push(Metric::info(
         &format!("{name}.exact_match"),
         t.exact as f64 / t.docs.max(1) as f64,
@@ -174,7 +216,11 @@ fn push_tally(out: &mut SuiteOutput, name: &str, t: &Tally, gate: Option<f64>) {
         "ms",
     ));
     for (f, c) in &t.fields {
-        out.metrics.push(Metric::info(&format!("{name}.field.{f}.f1"), c.f1(), "ratio"));
+        out.metrics.push(Metric::info(
+            &format!("{name}.field.{f}.f1"),
+            c.f1(),
+            "ratio",
+        ));
     }
 }
 
@@ -197,8 +243,9 @@ impl Suite for ExtractionSuite {
     fn run(&self, ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
         let shared = match &ctx.data {
             Some(d) => d.clone(),
-            None => crate::shared_data()
-                .ok_or_else(|| EvalError::Data("cannot find shared/data; pass --data DIR".into()))?,
+            None => crate::shared_data().ok_or_else(|| {
+                EvalError::Data("cannot find shared/data; pass --data DIR".into())
+            })?,
         };
         let mut settings = Settings::default();
         settings.cdm_schema_dir = assistant::extraction::schemas::resolve_dir(
@@ -210,19 +257,34 @@ impl Suite for ExtractionSuite {
         if let Ok(name) = std::env::var("DESKMATE_EVAL_EXTRACT_MODEL")
             && !name.trim().is_empty()
         {
-            let models = models::Models::new(models::store::ModelStore::from_env(), models::GeneratorOptions::default());
+            let models = models::Models::new(
+                models::store::ModelStore::from_env(),
+                models::GeneratorOptions::default(),
+            );
             let g: Arc<dyn models::Generator> = models
                 .generator(name.trim())
                 .map_err(|e| EvalError::Run(format!("model {name}: {e}")))?;
             out.notes.push(format!("Model fallback on: {}.", g.id()));
             extractor.set_model(g);
         } else {
-            out.notes.push("Rules only (set DESKMATE_EVAL_EXTRACT_MODEL to include the model fallback).".into());
+            out.notes.push(
+                "Rules only (set DESKMATE_EVAL_EXTRACT_MODEL to include the model fallback)."
+                    .into(),
+            );
         }
-        let schemas = extractor.schemas().map_err(|e| EvalError::Data(e.to_string()))?;
+        let schemas = extractor
+            .schemas()
+            .map_err(|e| EvalError::Data(e.to_string()))?;
         let mut emitted = Vec::new();
         let mut attempted = 0usize;
-        fpml_part(&shared, &schemas, &extractor, &mut out, &mut emitted, &mut attempted)?;
+        fpml_part(
+            &shared,
+            &schemas,
+            &extractor,
+            &mut out,
+            &mut emitted,
+            &mut attempted,
+        )?;
 
         let expected = load_expected(EXPECTED).map_err(EvalError::Data)?;
         let pdftoppm = settings.limits.pdftoppm.clone();
@@ -235,7 +297,10 @@ impl Suite for ExtractionSuite {
         ];
         for (variant, degrade, pdf) in variants {
             if (*pdf || degrade.is_some()) && !scans {
-                out.notes.push(format!("{variant}: skipped, {} is not available.", pdftoppm.display()));
+                out.notes.push(format!(
+                    "{variant}: skipped, {} is not available.",
+                    pdftoppm.display()
+                ));
                 continue;
             }
             let mut dev = Tally::default();
@@ -253,10 +318,19 @@ impl Suite for ExtractionSuite {
                 let t = if e.held_out { &mut held } else { &mut dev };
                 let s = t.add(e, &r);
                 out.cases.push(CaseResult {
-                    id: format!("{variant}: {}{}", e.id, if e.held_out { " (held out)" } else { "" }),
+                    id: format!(
+                        "{variant}: {}{}",
+                        e.id,
+                        if e.held_out { " (held out)" } else { "" }
+                    ),
                     passed: s.exact,
                     detail: if s.errors.is_empty() {
-                        format!("exact ({}; {:.0} ms, {} page(s))", r.status.as_str(), r.timings.total_ms, r.pages)
+                        format!(
+                            "exact ({}; {:.0} ms, {} page(s))",
+                            r.status.as_str(),
+                            r.timings.total_ms,
+                            r.pages
+                        )
                     } else {
                         format!("{}; {}", r.status.as_str(), s.errors.join("; "))
                     },
@@ -275,15 +349,28 @@ impl Suite for ExtractionSuite {
         }
         let valid = emitted
             .iter()
-            .filter(|d| schemas.validate_trade_state(d).map(|v| v.is_empty()).unwrap_or(false))
+            .filter(|d| {
+                schemas
+                    .validate_trade_state(d)
+                    .map(|v| v.is_empty())
+                    .unwrap_or(false)
+            })
             .count();
         out.metrics.push(Metric::gated(
             "cdm.schema_valid_rate",
-            if emitted.is_empty() { 0.0 } else { valid as f64 / emitted.len() as f64 },
+            if emitted.is_empty() {
+                0.0
+            } else {
+                valid as f64 / emitted.len() as f64
+            },
             "ratio",
             Threshold::AtLeast(1.0),
         ));
-        out.metrics.push(Metric::info("cdm.emitted", emitted.len() as f64, "documents"));
+        out.metrics.push(Metric::info(
+            "cdm.emitted",
+            emitted.len() as f64,
+            "documents",
+        ));
         out.metrics.push(Metric::info(
             "cdm.emitted_share",
             emitted.len() as f64 / attempted.max(1) as f64,

@@ -33,7 +33,8 @@ pub async fn submit(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let mut multipart = multipart.map_err(|e| {
-        if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE || e.status() == StatusCode::BAD_REQUEST {
+        if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE || e.status() == StatusCode::BAD_REQUEST
+        {
             AppError::UnsupportedMediaType(
                 "expected a multipart/form-data body with one or more files".into(),
             )
