@@ -64,7 +64,7 @@ static DATE_RE: LazyLock<Regex> = LazyLock::new(|| {
     let pattern = format!(
         r"(?ix)
         (?P<iso>\b(?P<iy>\d{{4}})[-/.](?P<im>\d{{1,2}})[-/.](?P<id>\d{{1,2}})\b)
-        | (?P<zh>(?P<zy>\d{{4}})\s*年\s*(?P<zm>\d{{1,2}})\s*月\s*(?P<zd>\d{{1,2}})\s*[日号])
+        | (?P<zh>(?P<zy>\d(?:\ ?\d){{3}})\s*年\s*(?P<zm>\d(?:\ ?\d)?)\s*月\s*(?P<zd>\d(?:\ ?\d)?)\s*[日号])
         | (?P<mdy>\b(?P<am>{MONTHS})\.?\s+(?P<ad>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<ay>\d{{4}})\b)
         | (?P<dmy>\b(?P<bd>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+|-)(?:of\s+)?(?P<bm>{MONTHS})\.?,?(?:\s+|-)(?P<by>\d{{4}}|\d{{2}})\b)
         | (?P<num>\b(?P<n1>\d{{1,2}})[/.\-](?P<n2>\d{{1,2}})[/.\-](?P<ny>\d{{4}})\b)
@@ -103,7 +103,11 @@ pub fn find_dates(text: &str) -> Vec<(DateParse, Span)> {
     for c in DATE_RE.captures_iter(text) {
         let whole = c.get(0).expect("match");
         let span = (whole.start(), whole.end());
-        let num = |name: &str| c.name(name).and_then(|m| m.as_str().parse::<i64>().ok());
+        // Text layers of CJK PDFs and OCR space digits out (`2 0 2 6 年`).
+        let num = |name: &str| {
+            c.name(name)
+                .and_then(|m| m.as_str().replace(' ', "").parse::<i64>().ok())
+        };
         let parsed = if c.name("iso").is_some() {
             (|| {
                 ymd(
@@ -304,7 +308,7 @@ static AMOUNT_RE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?ix)
         (?P<pre>\b[A-Z]{3}\b|US\$|U\.S\.\s?\$|HK\$|S\$|A\$|C\$|NZ\$|\$|€|£|￥|¥|人民币|美元|港币|港元|欧元|日元|英镑)?
         \s*
-        (?P<num>\d{1,3}(?:[,\x20'](?:\d{3}))+(?:\.\d+)?|\d+(?:[.,]\d+)?)
+        (?P<num>\d{1,3}(?:(?:,\x20?|[\x20'])(?:\d{3}))+(?:\.\d+)?|\d+(?:[.,]\d+)?)
         \s*
         (?P<scale>thousand|million|billion|trillion|mln|mio|mn|mm|bn|m|k|b|千万|百万|亿|万|千)?
         \s*

@@ -557,7 +557,10 @@ fn clean(s: &str) -> &str {
 fn clean_name(s: &str) -> String {
     let mut s = clean(s);
     for prefix in ["each of ", "the ", "an ", "a "] {
-        if s.len() > prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
+        if s.len() > prefix.len()
+            && s.get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        {
             s = s[prefix.len()..].trim_start();
         }
     }
@@ -1335,6 +1338,16 @@ fn parties_from_definitions(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>
     }
 }
 
+/// Whether the text before a date ends with a word that makes it the date of an act (`on`,
+/// `as of`, `dated`).
+fn introduces_date(before: &str) -> bool {
+    let b = before.trim_end().to_lowercase();
+    ["on", "as of", "dated"].iter().any(|w| {
+        b.strip_suffix(w)
+            .is_some_and(|rest| rest.is_empty() || rest.ends_with([' ', ',', '(', ';']))
+    })
+}
+
 /// `[On DATE[, and on DATE2],] SUBJECT entered into … PRODUCT … with OBJECT`: the trade date
 /// (dates of "additional" transactions go to `other.additional_trade_dates`), the parties, and
 /// for capped calls and forward sales who buys.
@@ -1371,9 +1384,12 @@ fn entered_into(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: O
         seen_sentences.push((ss, se));
         let additional = flow[ss..se].to_lowercase().contains("additional");
         let head = &flow[ss..m.start()];
-        // Dates stated before the verb are when the transaction was entered into.
+        // Dates stated before the verb as `on DATE` (`as of`, `dated`) are when the transaction
+        // was entered into; other dates in the sentence (a letter's own date run into it) are
+        // not.
         let dates: Vec<_> = find_dates(head)
             .into_iter()
+            .filter(|(_, (s, _))| introduces_date(&head[..*s]))
             .filter_map(|(p, (s, e))| resolve_date(p, cx.order).map(|d| (d, (ss + s, ss + e))))
             .collect();
         for (i, (d, span)) in dates.iter().enumerate() {

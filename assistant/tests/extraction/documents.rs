@@ -100,8 +100,10 @@ fn a_chinese_scan() {
             ("product_type", json!("equity_option")),
             ("trade_date", json!("2026-01-05")),
             ("expiration_date", json!("2026-07-06")),
+            // `10, 000, 000` as OCR spaces it. The currency is not checked: the test PDF's
+            // non-embedded CJK font renders `人民币` with substitute glyphs that OCR reads as
+            // Latin letters, so the scan does not state it.
             ("notional.amount", json!(10000000)),
-            ("notional.currency", json!("CNY")),
         ],
     );
     assert!(

@@ -107,7 +107,16 @@ fn the_irs_letter_gives_its_annotated_terms_with_evidence() {
     let ev = &td.evidence[0];
     assert_eq!(ev.page, 1);
     assert_eq!(ev.method, Method::Rule);
-    let chars: Vec<char> = text.chars().collect();
+    // The span counts characters of the page's text as read (its lines joined by `\n`).
+    let doc = connectors::document::extract_text(
+        connectors::document::Input::Bytes {
+            bytes: text.as_bytes(),
+            name: "letter.txt",
+        },
+        &extractor().settings().limits,
+    )
+    .unwrap();
+    let chars: Vec<char> = doc.pages[0].text().chars().collect();
     let quoted: String = chars[ev.span[0]..ev.span[1]].iter().collect();
     assert_eq!(quoted, "06/23/2005");
     assert!(ev.snippet.contains("Trade Date"), "{}", ev.snippet);
@@ -115,7 +124,9 @@ fn the_irs_letter_gives_its_annotated_terms_with_evidence() {
     // Party B is resolved through the defined term "Counterparty".
     let pb = r.fields.iter().find(|f| f.field == "party_b").unwrap();
     assert!(
-        pb.evidence.iter().any(|e| e.source.contains("Party B")),
+        pb.evidence
+            .iter()
+            .any(|e| e.source.to_lowercase().contains("party b")),
         "{:?}",
         pb.evidence
     );
