@@ -308,7 +308,7 @@ static AMOUNT_RE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?ix)
         (?P<pre>\b[A-Z]{3}\b|US\$|U\.S\.\s?\$|HK\$|S\$|A\$|C\$|NZ\$|\$|€|£|￥|¥|人民币|美元|港币|港元|欧元|日元|英镑)?
         \s*
-        (?P<num>\d{1,3}(?:(?:,\x20?|[\x20'])(?:\d{3}))+(?:\.\d+)?|\d+(?:[.,]\d+)?)
+        (?P<num>\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?|\d{1,3}\.\d{3},\d+|\d{1,3}(?:(?:,\x20?|[\x20'])(?:\d{3}))+(?:\.\d+)?|\d+(?:[.,]\d+)?)
         \s*
         (?P<scale>thousand|million|billion|trillion|mln|mio|mn|mm|bn|m|k|b|千万|百万|亿|万|千)?
         \s*
