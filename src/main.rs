@@ -58,6 +58,8 @@ enum Command {
     Chat(cmd::generate::ChatArgs),
     /// The RFQ desk: parse and quote chat requests, map chats to clients.
     Rfq(cmd::rfq::RfqArgs),
+    /// Extract the key terms (and CDM) of confirmations; prints one key-terms JSON line per file.
+    Extract(cmd::extract::ExtractArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         Command::Price(a) => cmd::price::run(a).map(|()| ExitCode::SUCCESS),
         Command::Risk(a) => cmd::risk::run(a).map(|()| ExitCode::SUCCESS),
         Command::Rfq(a) => cmd::rfq::run(a, loaded).map(|()| ExitCode::SUCCESS),
+        Command::Extract(a) => cmd::extract::run(a, loaded),
     };
     match result {
         Ok(code) => code,

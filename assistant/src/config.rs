@@ -35,6 +35,8 @@ pub struct Config {
     pub telegram: TelegramConfig,
     /// The JSON webhook adapter for other chat systems.
     pub webhook: WebhookConfig,
+    /// Upload-and-extract: document limits, OCR, CDM schemas, the model.
+    pub extract: ExtractConfig,
 }
 
 /// `[server]`: the HTTP API.
@@ -376,6 +378,60 @@ impl Default for WebhookConfig {
     }
 }
 
+/// `[extract]`: upload-and-extract of confirmations (`assistant::extraction`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExtractConfig {
+    /// Largest file accepted, in bytes (each file of an upload).
+    pub max_bytes: u64,
+    /// Most pages accepted in one PDF (a longer file is refused, not cut).
+    pub max_pages: u32,
+    /// Most files in one upload.
+    pub max_files: u32,
+    /// OCR pages without a usable text layer, and images.
+    pub ocr: bool,
+    /// Rasterization resolution for OCR of PDF pages.
+    pub ocr_dpi: u32,
+    /// Tesseract languages in priority order (`chi_sim+eng` keeps Chinese unspaced).
+    pub ocr_languages: String,
+    /// Tesseract data directory; empty: the library's default.
+    pub tessdata: String,
+    /// The `pdftoppm` program (poppler-utils) used to rasterize PDF pages.
+    pub pdftoppm: String,
+    /// Build and validate CDM TradeStates from the key terms.
+    pub cdm: bool,
+    /// The CDM 6.30.0 JSON Schema directory; empty: the shared data set's
+    /// `cdm/jsonschema-6.30.0` if found (an error names this key when none is).
+    pub cdm_schema_dir: String,
+    /// The model asked for key terms the rules do not find (`default`, `fast`, an installed
+    /// model's name); empty: rules only.
+    pub model: String,
+    /// Characters of a document shown to the model.
+    pub model_max_chars: u32,
+    /// Tokens the model may write per document.
+    pub model_max_tokens: u32,
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        ExtractConfig {
+            max_bytes: 50 * 1024 * 1024,
+            max_pages: 300,
+            max_files: 50,
+            ocr: true,
+            ocr_dpi: 300,
+            ocr_languages: "chi_sim+eng".into(),
+            tessdata: String::new(),
+            pdftoppm: "pdftoppm".into(),
+            cdm: true,
+            cdm_schema_dir: String::new(),
+            model: String::new(),
+            model_max_chars: 6000,
+            model_max_tokens: 400,
+        }
+    }
+}
+
 /// Sections taken as written and checked by their types alone: they hold maps whose keys are
 /// the user's (`[limits.clients.C001]`), which defaults cannot list.
 const OPEN_SECTIONS: [&str; 1] = ["limits"];
@@ -518,6 +574,7 @@ impl Config {
         self.validate_models()?;
         one_of("log.format", &self.log.format, &["text", "json"])?;
         self.validate_desk()?;
+        self.validate_extract()?;
         Ok(())
     }
 
@@ -732,6 +789,62 @@ impl Config {
             return Err(invalid(
                 "webhook.callback_url",
                 "must be an http(s) URL when webhook.channels is set".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_extract(&self) -> Result<(), ConfigError> {
+        let e = &self.extract;
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.into(),
+            message,
+        };
+        for (key, v) in [
+            ("extract.max_bytes", e.max_bytes),
+            ("extract.max_pages", u64::from(e.max_pages)),
+            ("extract.max_files", u64::from(e.max_files)),
+            ("extract.model_max_chars", u64::from(e.model_max_chars)),
+            ("extract.model_max_tokens", u64::from(e.model_max_tokens)),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be greater than 0".into()));
+            }
+        }
+        if !(72..=1200).contains(&e.ocr_dpi) {
+            return Err(invalid(
+                "extract.ocr_dpi",
+                format!("{} is not between 72 and 1200", e.ocr_dpi),
+            ));
+        }
+        if e.ocr_languages.is_empty()
+            || !e
+                .ocr_languages
+                .split('+')
+                .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            return Err(invalid(
+                "extract.ocr_languages",
+                format!(
+                    "{:?} is not a list of Tesseract languages such as chi_sim+eng",
+                    e.ocr_languages
+                ),
+            ));
+        }
+        if e.pdftoppm.trim().is_empty() {
+            return Err(invalid("extract.pdftoppm", "must not be empty".into()));
+        }
+        if !e.cdm_schema_dir.trim().is_empty()
+            && !expand_home(e.cdm_schema_dir.trim())
+                .join("cdm-event-common-TradeState.schema.json")
+                .is_file()
+        {
+            return Err(invalid(
+                "extract.cdm_schema_dir",
+                format!(
+                    "{:?} holds no cdm-event-common-TradeState.schema.json (the CDM 6.30.0 JSON Schemas)",
+                    e.cdm_schema_dir
+                ),
             ));
         }
         Ok(())
@@ -1030,7 +1143,7 @@ mod tests {
             (
                 "[serve]\n",
                 &[],
-                "allowed keys here: approvals, limits, log, models, rfq, server, storage, telegram, webhook",
+                "allowed keys here: approvals, extract, limits, log, models, rfq, server, storage, telegram, webhook",
             ),
             ("[log]\nformat = \"xml\"", &[], "allowed values: text, json"),
             ("[server]\nbind = \"localhost\"", &[], "`server.bind`"),

@@ -2,15 +2,16 @@
 //!
 //! [`Assistant`] is the facade the HTTP layer and the CLI call: it owns the configuration and the
 //! [`store::Store`] and exposes each workflow as methods (identity in [`identity`], approvals in
-//! [`approvals`], jobs in [`jobs`], the RFQ desk in [`rfq::desk`], model calls with their audit
-//! entries in [`inference`]; extraction, drafting and answers join as they land). Every method
-//! that changes state takes an [`store::Actor`] and writes its audit entry in the same
-//! transaction as the change.
+//! [`approvals`], jobs in [`jobs`], the RFQ desk in [`rfq::desk`], upload-and-extract of
+//! confirmations in [`extraction`], model calls with their audit entries in [`inference`];
+//! drafting and answers join as they land). Every method that changes state takes an
+//! [`store::Actor`] and writes its audit entry in the same transaction as the change.
 
 pub mod approvals;
 pub mod backup;
 pub mod config;
 pub mod error;
+pub mod extraction;
 pub mod identity;
 pub mod inference;
 pub mod jobs;
@@ -29,6 +30,7 @@ pub struct Assistant {
     store: Store,
     desk: rfq::desk::Desk,
     models: std::sync::Arc<models::Models>,
+    extractor: extraction::Extractor,
 }
 
 impl Assistant {
@@ -38,11 +40,14 @@ impl Assistant {
         let store = Store::open(&config.storage.data_dir)?;
         let models = std::sync::Arc::new(inference::registry(&config)?);
         let desk = rfq::desk::Desk::new(&config);
+        let extractor =
+            extraction::Extractor::new(extraction::Settings::from_config(&config.extract));
         let a = Assistant {
             config,
             store,
             desk,
             models,
+            extractor,
         };
         if a.config.rfq.model_fallback {
             a.desk.set_model(Box::new(a.rfq_json_model()));

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod config;
 pub mod demo;
 pub mod eval;
+pub mod extract;
 pub mod generate;
 pub mod models;
 pub mod price;

@@ -3,7 +3,7 @@
 //! [`crate::app`] builds the router from this table only, so a route cannot exist without a
 //! declared access; tests enumerate the table to check every role against every route.
 
-use crate::handlers::{admin, approvals, audit, jobs, openai, rfqs, system};
+use crate::handlers::{admin, approvals, audit, extractions, jobs, openai, rfqs, system};
 use crate::state::AppState;
 use assistant::Config;
 use axum::http::Method;
@@ -64,6 +64,9 @@ pub struct Route {
     pub summary: &'static str,
     /// The limit on its time.
     pub timeout: Timeout,
+    /// Whether the body is an upload, bounded by `server.max_upload_bytes` instead of
+    /// `server.max_body_bytes`.
+    pub upload: bool,
     pub(crate) handler: MethodRouter<AppState>,
 }
 
@@ -78,6 +81,18 @@ macro_rules! route {
             access: $access,
             summary: $summary,
             timeout: $timeout,
+            upload: false,
+            handler: on(MethodFilter::$method, $handler),
+        }
+    };
+    (upload $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            access: $access,
+            summary: $summary,
+            timeout: Timeout::Server,
+            upload: true,
             handler: on(MethodFilter::$method, $handler),
         }
     };
@@ -119,5 +134,12 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/chat/completions", P(ModelsUse), "OpenAI-compatible chat completion (SSE with stream: true; JSON Schema output by constrained decoding).", openai::chat_completions, timeout = Timeout::Generation),
         route!(POST "/v1/embeddings", P(ModelsUse), "OpenAI-compatible embeddings of one or more texts.", openai::embeddings),
         route!(GET "/v1/models", P(ModelsUse), "OpenAI-compatible list of the installed and registered models.", openai::list_models),
+        route!(upload POST "/v1/extractions", P(ExtractionsSubmit), "Upload confirmations (multipart, several files) for extraction; returns a job id.", extractions::submit),
+        route!(GET "/v1/extractions/{id}", P(ExtractionsRead), "An extraction job: state, and per file its status, key terms with evidence, conflicts, problems, CDM and approval.", extractions::get),
+        route!(GET "/v1/extractions/{id}/exports", P(ExtractionsRead), "The approved files of an extraction job, exported (key terms, CDM, extension, source SHA-256).", extractions::exports),
+        route!(GET "/v1/extraction-results/{id}", P(ExtractionsRead), "One approved extraction, exported: key terms, CDM TradeState, extension, source SHA-256.", extractions::result),
+        route!(GET "/v1/extraction-results/{id}/cdm", P(ExtractionsRead), "The CDM 6.30.0 TradeState of an approved extraction.", extractions::result_cdm),
+        route!(GET "/v1/extraction-results/{id}/key-terms", P(ExtractionsRead), "The key-terms object of an approved extraction.", extractions::result_key_terms),
+        route!(POST "/v1/extraction-results/{id}/corrections", P(ApprovalsDecide), "Correct key terms of a pending extraction (an approval edit with reasons, audited).", extractions::correct),
     ]
 }

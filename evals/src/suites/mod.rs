@@ -1,4 +1,5 @@
 //! The suites, one module each.
 
 pub mod audit;
+pub mod extraction;
 pub mod rfq;
