@@ -844,34 +844,15 @@ fn value(
                     .push((field, v.to_owned(), (vs, ve), snippet, "label", LABEL_CONF));
             }
         }
-        Target::OptionType => {
-            if let Some((v, (s, e))) = option_type(raw) {
+        Target::OptionType | Target::Style | Target::Settlement => {
+            let (field, found) = match target {
+                Target::OptionType => ("option_type", option_type(raw)),
+                Target::Style => ("exercise_style", exercise_style(raw)),
+                _ => ("settlement", settlement(raw)),
+            };
+            if let Some((v, (s, e))) = found {
                 cx.push(
-                    "option_type",
-                    Value::from(v),
-                    (vs + s, vs + e),
-                    snippet,
-                    LABEL_CONF,
-                    source,
-                );
-            }
-        }
-        Target::Style => {
-            if let Some((v, (s, e))) = exercise_style(raw) {
-                cx.push(
-                    "exercise_style",
-                    Value::from(v),
-                    (vs + s, vs + e),
-                    snippet,
-                    LABEL_CONF,
-                    source,
-                );
-            }
-        }
-        Target::Settlement => {
-            if let Some((v, (s, e))) = settlement(raw) {
-                cx.push(
-                    "settlement",
+                    field,
                     Value::from(v),
                     (vs + s, vs + e),
                     snippet,
