@@ -188,7 +188,9 @@ impl RemoteGenerator {
             "max_tokens": req.max_tokens,
             "temperature": s.temperature,
             "top_p": s.top_p,
-            "seed": s.seed,
+            // OpenAI's seed is a signed 64-bit integer: send the same 64 bits as one (the
+            // serving side maps it back with `as u64`), never a number above i64::MAX.
+            "seed": s.seed as i64,
             "stream": true,
             "stream_options": {"include_usage": true},
         });
@@ -429,5 +431,23 @@ impl Embedder for RemoteEmbedder {
             vectors,
             truncated: vec![false; texts.len()],
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Message;
+
+    #[test]
+    fn seeds_above_i64_max_go_out_as_signed_integers_with_the_same_bits() {
+        let g = RemoteGenerator::new(RemoteConfig::new("http://127.0.0.1:9/v1", "m")).unwrap();
+        for seed in [0, 42, i64::MAX as u64, i64::MAX as u64 + 1, u64::MAX] {
+            let mut req = ChatRequest::new(vec![Message::user("hi")]);
+            req.sampling.seed = seed;
+            let body = g.body(&req);
+            let sent = body["seed"].as_i64().expect("seed is sent as an i64");
+            assert_eq!(sent as u64, seed);
+        }
     }
 }

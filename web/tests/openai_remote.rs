@@ -229,7 +229,7 @@ async fn the_client_api_serves_from_the_remote_backend_and_maps_its_errors() {
     let body = json!({"messages": [{"role": "user", "content": "Say hello."}],
                       "temperature": 0, "max_tokens": 12, "stream": true});
     let resp = app(state.clone()).oneshot(req(body)).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    let status = resp.status();
     let text = String::from_utf8(
         resp.into_body()
             .collect()
@@ -239,6 +239,7 @@ async fn the_client_api_serves_from_the_remote_backend_and_maps_its_errors() {
             .to_vec(),
     )
     .unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
     assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
     assert!(text.contains(&format!("\"model\":\"{GEN}\"")), "{text}");
     // Both sides audited the call: the client as its user, the server as the gateway.
