@@ -58,6 +58,8 @@ enum Command {
     Chat(cmd::generate::ChatArgs),
     /// The RFQ desk: parse and quote chat requests, map chats to clients.
     Rfq(cmd::rfq::RfqArgs),
+    /// Extract the key terms (and CDM) of confirmations; prints one key-terms JSON line per file.
+    Extract(cmd::extract::ExtractArgs),
     /// Ingest files or folders into the knowledge base (idempotent by content hash).
     Ingest(cmd::knowledge::IngestArgs),
     /// Preview the chunks of a file (path, length, location, text) without indexing.
@@ -89,12 +91,13 @@ fn main() -> ExitCode {
         Command::Backup(a) => cmd::backup::backup(a, loaded),
         Command::Restore(a) => cmd::backup::restore(a, loaded),
         Command::Eval(a) => cmd::eval::run(a, loaded),
-        Command::Models(a) => cmd::models::run(a).map(|()| ExitCode::SUCCESS),
-        Command::Generate(a) => cmd::generate::run(a).map(|()| ExitCode::SUCCESS),
-        Command::Chat(a) => cmd::generate::chat(a).map(|()| ExitCode::SUCCESS),
+        Command::Models(a) => cmd::models::run(a, &loaded).map(|()| ExitCode::SUCCESS),
+        Command::Generate(a) => cmd::generate::run(a, &loaded).map(|()| ExitCode::SUCCESS),
+        Command::Chat(a) => cmd::generate::chat(a, &loaded).map(|()| ExitCode::SUCCESS),
         Command::Price(a) => cmd::price::run(a).map(|()| ExitCode::SUCCESS),
         Command::Risk(a) => cmd::risk::run(a).map(|()| ExitCode::SUCCESS),
         Command::Rfq(a) => cmd::rfq::run(a, loaded).map(|()| ExitCode::SUCCESS),
+        Command::Extract(a) => cmd::extract::run(a, loaded),
         Command::Ingest(a) => cmd::knowledge::ingest(a, loaded).map(|()| ExitCode::SUCCESS),
         Command::Chunk(a) => cmd::chunk::run(a).map(|()| ExitCode::SUCCESS),
         Command::Search(a) => cmd::knowledge::search(a, loaded).map(|()| ExitCode::SUCCESS),

@@ -13,6 +13,8 @@ fn deskmate(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         }
     }
     c.env("DESKMATE_STORAGE_DATA_DIR", dir.join("data"));
+    // These servers never generate: do not load the default model (gigabytes) at start.
+    c.env("DESKMATE_MODELS_PRELOAD", "false");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -185,6 +187,7 @@ fn start_server(dir: &Path) -> (std::process::Child, String) {
         .current_dir(dir)
         .env("DESKMATE_STORAGE_DATA_DIR", dir.join("data"))
         .env("DESKMATE_SERVER_BIND", "127.0.0.1:0")
+        .env("DESKMATE_MODELS_PRELOAD", "false")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -339,4 +342,50 @@ fn rfq_quote_runs_the_desk_loop_without_a_chat_and_chats_are_mapped() {
         "{}",
         text(&o)
     );
+}
+
+#[test]
+fn extract_prints_key_terms_writes_cdm_and_flags_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let letter = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/confirmations/irs-letter/interest-rate-swap-sample.md"
+    );
+    let broken = dir.path().join("broken.pdf");
+    std::fs::write(&broken, b"%PDF-1.4 cut").unwrap();
+    // Default output: one compact key-terms line per file, in order ({} for an unreadable one).
+    let o = deskmate(
+        dir.path(),
+        &["extract", letter, broken.to_str().unwrap()],
+        &[],
+    );
+    assert!(!o.status.success(), "an unreadable file fails the run");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(lines[0]["trade_date"], "2005-06-23");
+    assert_eq!(lines[0]["notional"]["amount"], 300000000);
+    assert_eq!(lines[1], serde_json::json!({}));
+    assert!(text(&o).contains("unreadable"), "{}", text(&o));
+    // --json: full results with evidence; --cdm: the TradeState written.
+    let cdm = dir.path().join("irs.cdm.json");
+    let o = deskmate(
+        dir.path(),
+        &["extract", letter, "--json", "--cdm", cdm.to_str().unwrap()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let full: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(full[0]["status"], "extracted");
+    let fields = full[0]["fields"].as_array().unwrap();
+    assert!(
+        fields
+            .iter()
+            .all(|f| !f["evidence"].as_array().unwrap().is_empty())
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&cdm).unwrap()).unwrap();
+    assert_eq!(doc["trade"]["tradeDate"]["value"], "2005-06-23");
 }

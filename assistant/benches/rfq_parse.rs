@@ -6,8 +6,15 @@
 //! requests, one of unknown text, and one over the limit (refused). Prints p50/p99/max latency,
 //! messages per second on one thread, the one-off cost of building the parser, and the process's
 //! peak memory. The peer figure is the cost of serialising the canonical JSON of each parse in the
-//! same loop, the floor of any parser that prints it. The model path is not wired here (the
-//! `models` crate supplies the generator): its latency is the model's.
+//! same loop, the floor of any parser that prints it.
+//!
+//! The model path is opt-in: `DESKMATE_BENCH_RFQ_MODEL=default` (or another installed
+//! generator) parses golden messages through the model fallback
+//! (`assistant::inference::JsonModel`, constrained JSON, validated by the lexicon) on
+//! `DESKMATE_BENCH_THREADS` CPU threads (default 2): first the messages the rules are not
+//! confident about, then others with the fallback forced, `DESKMATE_BENCH_RFQ_MODEL_N` in all
+//! (default 12). Prints p50/p99/max latency of the whole parse (rules + model + validation),
+//! tokens per call, and how many answers were accepted or rejected.
 
 use assistant::rfq::eval::{
     EVAL_TODAY, HOLDOUT_JSONL, INJECTION_JSONL, ROBUSTNESS_JSONL, load_cases,
@@ -148,5 +155,122 @@ fn main() {
     }
     if let Some(kib) = peak_rss_kib() {
         println!("  peak RSS {:.1} MiB", kib as f64 / 1024.0);
+    }
+    if let Ok(model) = std::env::var("DESKMATE_BENCH_RFQ_MODEL") {
+        model_path(&parser, &messages, &ctx, &model);
+    }
+}
+
+/// The model path: the whole parse of messages that go to the model, timed one by one.
+fn model_path(parser: &RfqParser, messages: &[String], ctx: &ParseContext, model: &str) {
+    use assistant::inference::{self, JsonModel};
+    use assistant::rfq::{JsonGenerator, ParsePath, Problem};
+    let threads: usize = std::env::var("DESKMATE_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let n: usize = std::env::var("DESKMATE_BENCH_RFQ_MODEL_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    models::runtime::set_threads(threads);
+    let config = assistant::Config::default();
+    let models = std::sync::Arc::new(inference::registry(&config).expect("model registry"));
+    let t = Instant::now();
+    let generator = models.generator(model).expect("the model is installed");
+    let load = t.elapsed();
+    let threshold = config.rfq.model_fallback_threshold as f32;
+    // Messages the rules are not confident about first, then others (forced to the model).
+    let mut picked: Vec<(&String, f32)> = Vec::new();
+    let eligible = |m: &String| {
+        let out = parser.parse(m, ctx);
+        let too_long = out
+            .problems
+            .iter()
+            .any(|p| matches!(p, Problem::TooLong { .. }));
+        (!out.flagged() && !too_long).then_some(out.confidence)
+    };
+    let mut low: Vec<&String> = Vec::new();
+    let mut rest: Vec<&String> = Vec::new();
+    for m in messages {
+        match eligible(m) {
+            Some(c) if c < threshold => low.push(m),
+            Some(_) => rest.push(m),
+            None => {}
+        }
+    }
+    let n_low = low.len();
+    for m in low.into_iter().take(n) {
+        picked.push((m, threshold));
+    }
+    // Spread the forced ones over the sets rather than taking the first few.
+    let step = (rest.len() / n.max(1)).max(1);
+    for m in rest.into_iter().step_by(step) {
+        if picked.len() >= n {
+            break;
+        }
+        picked.push((m, 1.01));
+    }
+    println!(
+        "rfq_parse model path: `{}` on {threads} threads (loaded in {:.1} s); {} messages \
+         ({n_low} of the golden ones are below the {threshold} threshold; the rest forced)",
+        generator.id(),
+        load.as_secs_f64(),
+        picked.len()
+    );
+    let json = JsonModel::new(
+        models.clone(),
+        model,
+        config.rfq.model_max_tokens as usize,
+        "bench",
+    );
+    let mut lat = Vec::new();
+    let (mut accepted, mut rejected, mut prompt_tokens, mut completion_tokens) = (0, 0, 0, 0);
+    for (m, th) in &picked {
+        let t = Instant::now();
+        let mut g = json_counting(&json, &mut prompt_tokens, &mut completion_tokens);
+        let out = parser.parse_with_model_below(m, ctx, *th, &mut g);
+        let d = t.elapsed();
+        lat.push(d);
+        match out.path {
+            ParsePath::Model => accepted += 1,
+            ParsePath::Rules => rejected += 1,
+        }
+        println!(
+            "  {:>6.2} s  {:?}  {}",
+            d.as_secs_f64(),
+            out.path,
+            m.chars().take(60).collect::<String>()
+        );
+    }
+    lat.sort();
+    let k = lat.len().max(1);
+    if !lat.is_empty() {
+        println!(
+            "  latency p50 {:.2} s, p99 {:.2} s, max {:.2} s; {:.0} prompt + {:.0} generated tokens per call; \
+             {accepted} answers accepted, {rejected} rejected (rule parse kept)",
+            percentile(&lat, 0.5).as_secs_f64(),
+            percentile(&lat, 0.99).as_secs_f64(),
+            lat[lat.len() - 1].as_secs_f64(),
+            prompt_tokens as f64 / k as f64,
+            completion_tokens as f64 / k as f64,
+        );
+    }
+    if let Some(kib) = peak_rss_kib() {
+        println!("  peak RSS {:.1} MiB", kib as f64 / 1024.0);
+    }
+
+    /// A [`JsonGenerator`] over `json` that adds up the token usage of its calls.
+    fn json_counting<'a>(
+        json: &'a JsonModel,
+        prompt: &'a mut usize,
+        completion: &'a mut usize,
+    ) -> impl JsonGenerator<Error = String> + 'a {
+        move |p: &str, schema: &serde_json::Value| {
+            let r = json.generate(p, schema).map_err(|e| e.to_string())?;
+            *prompt += r.usage.prompt_tokens;
+            *completion += r.usage.completion_tokens;
+            Ok::<String, String>(r.text)
+        }
     }
 }

@@ -35,8 +35,78 @@ pub struct Config {
     pub telegram: TelegramConfig,
     /// The JSON webhook adapter for other chat systems.
     pub webhook: WebhookConfig,
+    /// Upload-and-extract: document limits, OCR, CDM schemas, the model.
+    pub extract: ExtractConfig,
     /// The knowledge base: embedder, indexes, retrieval and answers.
     pub knowledge: KnowledgeConfig,
+}
+
+/// `[knowledge]`: the knowledge base in `data_dir/knowledge` (documents, indexes, answers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KnowledgeConfig {
+    /// The embedder (an installed model name or alias). A knowledge base keeps the embedder it
+    /// was built with; changing it means re-indexing (a new data dir or `knowledge/` removed).
+    pub embedder: String,
+    /// The generator that writes answers (an installed model name or alias).
+    pub generator: String,
+    /// Where vectors live: `edge` (embedded Qdrant Edge on disk) or `server` (a Qdrant server
+    /// or cluster at `qdrant_url`).
+    pub vector_backend: String,
+    /// The Qdrant server's gRPC URL when `vector_backend = "server"` (`http://host:6334`).
+    pub qdrant_url: String,
+    /// The Qdrant collection when `vector_backend = "server"`.
+    pub qdrant_collection: String,
+    /// Weight of the BM25 ranking in reciprocal rank fusion.
+    pub fusion_bm25: f64,
+    /// Weight of the dense ranking in reciprocal rank fusion.
+    pub fusion_dense: f64,
+    /// The rank constant of reciprocal rank fusion (60 in the original paper).
+    pub fusion_k: f64,
+    /// Candidates each retriever returns, as a multiple of the hits asked for.
+    pub candidates_per_hit: u32,
+    /// The largest chunk in approximate model tokens; longer articles are split at their 款 or
+    /// paragraphs.
+    pub chunk_max_tokens: u32,
+    /// The largest file accepted for ingestion, in bytes (200 MiB).
+    pub max_file_bytes: u64,
+    /// Texts per embedding call during ingestion.
+    pub embed_batch: u32,
+    /// OCR pages of PDFs without a usable text layer, and images, when ingesting.
+    pub ocr: bool,
+    /// Chunks retrieved as evidence for an answer.
+    pub answer_k: u32,
+    /// The least question-to-chunk cosine similarity for evidence to count (exact structural
+    /// hits always count); below it the answer says the knowledge base has no evidence.
+    pub answer_min_similarity: f64,
+    /// The most tokens of an answer.
+    pub answer_max_tokens: u32,
+    /// The most characters of retrieved text put into an answer's prompt.
+    pub answer_max_evidence_chars: u32,
+}
+
+impl Default for KnowledgeConfig {
+    fn default() -> Self {
+        KnowledgeConfig {
+            embedder: "multilingual-e5-small".into(),
+            generator: "default".into(),
+            vector_backend: "edge".into(),
+            qdrant_url: String::new(),
+            qdrant_collection: "deskmate".into(),
+            fusion_bm25: 1.0,
+            fusion_dense: 1.0,
+            fusion_k: 60.0,
+            candidates_per_hit: 4,
+            chunk_max_tokens: 400,
+            max_file_bytes: 200 * 1024 * 1024,
+            embed_batch: 16,
+            ocr: true,
+            answer_k: 5,
+            answer_min_similarity: 0.80,
+            answer_max_tokens: 400,
+            answer_max_evidence_chars: 4000,
+        }
+    }
 }
 
 /// `[server]`: the HTTP API.
@@ -113,20 +183,54 @@ impl Default for ApprovalsConfig {
     }
 }
 
-/// `[models]`: where model files are and which backend serves them.
+/// `[models]`: where model files are, which models answer by default, and which backend serves
+/// them. See `assistant::inference` for how these become the process's one model registry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelsConfig {
-    /// The model directory (`~` is the home directory).
+    /// The model directory (`~` is the home directory). `DESKMATE_MODEL_CACHE`, the model
+    /// crate's own variable, is read as an alias of `DESKMATE_MODELS_DIR` (which wins).
     pub dir: String,
-    /// `local` (candle, in-process) or `remote` (an OpenAI-compatible server).
+    /// `local` (candle, in-process) or `remote` (an OpenAI-compatible server answers for the
+    /// default generator and, when `remote_embedder` is set, the default embedder).
     pub backend: String,
-    /// CPU threads for local inference (0 = all cores).
+    /// The default generator: an installed model's name or alias (`default`, `fast`).
+    pub generator: String,
+    /// The default embedder: an installed model's name or alias (`embedder`, `minilm`).
+    pub embedder: String,
+    /// CPU threads for local inference (0 = all cores). Set once at start-up.
     pub threads: u32,
-    /// Base URL of the remote OpenAI-compatible server, used when `backend = "remote"`.
+    /// Requests that may wait for or run on one local generator; more get 503 + Retry-After.
+    pub queue_capacity: u32,
+    /// Longest prompt plus answer, in tokens, for local generators (at most the model's own).
+    pub max_context: u32,
+    /// Load the default generator and embedder when the server starts (in the background, so
+    /// start-up stays fast); `false`: on first use.
+    pub preload: bool,
+    /// Longest time a generation request (`/v1/chat/completions`, streamed or not) may take, in
+    /// seconds; it replaces `server.request_timeout_secs` on those routes.
+    pub generation_timeout_secs: u64,
+    /// Base URL of the remote OpenAI-compatible server (`http://10.0.0.5:8000/v1`), used when
+    /// `backend = "remote"`.
     pub remote_base_url: String,
     /// API key for the remote server (secret: masked by `config show`).
     pub remote_api_key: String,
+    /// The generator's name on the remote server (required when `backend = "remote"`).
+    pub remote_model: String,
+    /// The embedder's name on the remote server; empty: embeddings stay local.
+    pub remote_embedder: String,
+    /// Length of the remote embedder's vectors.
+    pub remote_embedder_dim: u32,
+    /// How the remote embedder tells queries from passages: `none` (symmetric models), `e5`
+    /// (`query: `/`passage: ` prefixes added here) or `input_type` (sent as a field, as
+    /// Deskmate's own server reads it).
+    pub remote_embedder_prefixes: String,
+    /// The remote generator's context length in tokens, for callers that budget prompts.
+    pub remote_context_length: u32,
+    /// Timeout of each connect and read to the remote server, in seconds.
+    pub remote_timeout_secs: u64,
+    /// Retries of a remote call after a connection failure, 429 or 5xx (with backoff).
+    pub remote_retries: u32,
 }
 
 impl Default for ModelsConfig {
@@ -134,9 +238,22 @@ impl Default for ModelsConfig {
         ModelsConfig {
             dir: "~/.cache/deskmate/models".into(),
             backend: "local".into(),
+            generator: "default".into(),
+            embedder: "embedder".into(),
             threads: 0,
+            queue_capacity: 8,
+            max_context: 8192,
+            preload: true,
+            generation_timeout_secs: 600,
             remote_base_url: String::new(),
             remote_api_key: String::new(),
+            remote_model: String::new(),
+            remote_embedder: String::new(),
+            remote_embedder_dim: 384,
+            remote_embedder_prefixes: "none".into(),
+            remote_context_length: 8192,
+            remote_timeout_secs: 60,
+            remote_retries: 2,
         }
     }
 }
@@ -230,6 +347,13 @@ pub struct RfqConfig {
     pub send_max_attempts: u32,
     /// First retry delay in milliseconds (doubling, at most a minute).
     pub send_retry_ms: u64,
+    /// Ask the default generator when the rule parser is not confident (its answer is
+    /// validated by the lexicon); off: the rules answer alone.
+    pub model_fallback: bool,
+    /// Rule parses below this confidence go to the model when `model_fallback` is on.
+    pub model_fallback_threshold: f64,
+    /// The most tokens of a model answer.
+    pub model_max_tokens: u32,
 }
 
 impl Default for RfqConfig {
@@ -264,6 +388,9 @@ impl Default for RfqConfig {
             outbox_poll_ms: 200,
             send_max_attempts: 8,
             send_retry_ms: 500,
+            model_fallback: false,
+            model_fallback_threshold: 0.6,
+            model_max_tokens: 384,
         }
     }
 }
@@ -321,70 +448,56 @@ impl Default for WebhookConfig {
     }
 }
 
-/// `[knowledge]`: the knowledge base in `data_dir/knowledge` (documents, indexes, answers).
+/// `[extract]`: upload-and-extract of confirmations (`assistant::extraction`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct KnowledgeConfig {
-    /// The embedder (an installed model name or alias). A knowledge base keeps the embedder it
-    /// was built with; changing it means re-indexing (a new data dir or `knowledge/` removed).
-    pub embedder: String,
-    /// The generator that writes answers (an installed model name or alias).
-    pub generator: String,
-    /// Where vectors live: `edge` (embedded Qdrant Edge on disk) or `server` (a Qdrant server
-    /// or cluster at `qdrant_url`).
-    pub vector_backend: String,
-    /// The Qdrant server's gRPC URL when `vector_backend = "server"` (`http://host:6334`).
-    pub qdrant_url: String,
-    /// The Qdrant collection when `vector_backend = "server"`.
-    pub qdrant_collection: String,
-    /// Weight of the BM25 ranking in reciprocal rank fusion.
-    pub fusion_bm25: f64,
-    /// Weight of the dense ranking in reciprocal rank fusion.
-    pub fusion_dense: f64,
-    /// The rank constant of reciprocal rank fusion (60 in the original paper).
-    pub fusion_k: f64,
-    /// Candidates each retriever returns, as a multiple of the hits asked for.
-    pub candidates_per_hit: u32,
-    /// The largest chunk in approximate model tokens; longer articles are split at their 款 or
-    /// paragraphs.
-    pub chunk_max_tokens: u32,
-    /// The largest file accepted for ingestion, in bytes (200 MiB).
-    pub max_file_bytes: u64,
-    /// Texts per embedding call during ingestion.
-    pub embed_batch: u32,
-    /// OCR pages of PDFs without a usable text layer, and images, when ingesting.
+pub struct ExtractConfig {
+    /// Largest file accepted, in bytes (each file of an upload).
+    pub max_bytes: u64,
+    /// Most pages accepted in one PDF (a longer file is refused, not cut).
+    pub max_pages: u32,
+    /// Most files in one upload.
+    pub max_files: u32,
+    /// OCR pages without a usable text layer, and images.
     pub ocr: bool,
-    /// Chunks retrieved as evidence for an answer.
-    pub answer_k: u32,
-    /// The least question-to-chunk cosine similarity for evidence to count (exact structural
-    /// hits always count); below it the answer says the knowledge base has no evidence.
-    pub answer_min_similarity: f64,
-    /// The most tokens of an answer.
-    pub answer_max_tokens: u32,
-    /// The most characters of retrieved text put into an answer's prompt.
-    pub answer_max_evidence_chars: u32,
+    /// Rasterization resolution for OCR of PDF pages.
+    pub ocr_dpi: u32,
+    /// Tesseract languages in priority order (`chi_sim+eng` keeps Chinese unspaced).
+    pub ocr_languages: String,
+    /// Tesseract data directory; empty: the library's default.
+    pub tessdata: String,
+    /// The `pdftoppm` program (poppler-utils) used to rasterize PDF pages.
+    pub pdftoppm: String,
+    /// Build and validate CDM TradeStates from the key terms.
+    pub cdm: bool,
+    /// The CDM 6.30.0 JSON Schema directory; empty: the shared data set's
+    /// `cdm/jsonschema-6.30.0` if found (an error names this key when none is).
+    pub cdm_schema_dir: String,
+    /// The model asked for key terms the rules do not find (`default`, `fast`, an installed
+    /// model's name); empty: rules only.
+    pub model: String,
+    /// Characters of a document shown to the model.
+    pub model_max_chars: u32,
+    /// Tokens the model may write per document.
+    pub model_max_tokens: u32,
 }
 
-impl Default for KnowledgeConfig {
+impl Default for ExtractConfig {
     fn default() -> Self {
-        KnowledgeConfig {
-            embedder: "multilingual-e5-small".into(),
-            generator: "default".into(),
-            vector_backend: "edge".into(),
-            qdrant_url: String::new(),
-            qdrant_collection: "deskmate".into(),
-            fusion_bm25: 1.0,
-            fusion_dense: 1.0,
-            fusion_k: 60.0,
-            candidates_per_hit: 4,
-            chunk_max_tokens: 400,
-            max_file_bytes: 200 * 1024 * 1024,
-            embed_batch: 16,
+        ExtractConfig {
+            max_bytes: 50 * 1024 * 1024,
+            max_pages: 300,
+            max_files: 50,
             ocr: true,
-            answer_k: 5,
-            answer_min_similarity: 0.80,
-            answer_max_tokens: 400,
-            answer_max_evidence_chars: 4000,
+            ocr_dpi: 300,
+            ocr_languages: "chi_sim+eng".into(),
+            tessdata: String::new(),
+            pdftoppm: "pdftoppm".into(),
+            cdm: true,
+            cdm_schema_dir: String::new(),
+            model: String::new(),
+            model_max_chars: 6000,
+            model_max_tokens: 400,
         }
     }
 }
@@ -471,7 +584,8 @@ impl Config {
                 &path.display().to_string(),
             )?;
         }
-        let env_overrides = apply_env(&mut merged, &defaults, env)?;
+        let env = with_aliases(env);
+        let env_overrides = apply_env(&mut merged, &defaults, &env)?;
         let config: Config =
             serde_path_to_error::deserialize(merged).map_err(|e| ConfigError::Invalid {
                 key: e.path().to_string(),
@@ -527,15 +641,10 @@ impl Config {
         if self.storage.data_dir.as_os_str().is_empty() {
             return Err(invalid("storage.data_dir", "must not be empty".into()));
         }
-        one_of("models.backend", &self.models.backend, &["local", "remote"])?;
-        if self.models.backend == "remote" && self.models.remote_base_url.is_empty() {
-            return Err(invalid(
-                "models.remote_base_url",
-                "must be set when models.backend = \"remote\"".into(),
-            ));
-        }
+        self.validate_models()?;
         one_of("log.format", &self.log.format, &["text", "json"])?;
         self.validate_desk()?;
+        self.validate_extract()?;
         self.validate_knowledge()?;
         Ok(())
     }
@@ -628,6 +737,81 @@ impl Config {
         Ok(())
     }
 
+
+
+    fn validate_models(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.into(),
+            message,
+        };
+        let m = &self.models;
+        one_of("models.backend", &m.backend, &["local", "remote"])?;
+        one_of(
+            "models.remote_embedder_prefixes",
+            &m.remote_embedder_prefixes,
+            &["none", "e5", "input_type"],
+        )?;
+        for (key, v) in [
+            ("models.generator", &m.generator),
+            ("models.embedder", &m.embedder),
+        ] {
+            if v.trim().is_empty() {
+                return Err(invalid(key, "must name a model".into()));
+            }
+        }
+        for (key, v) in [
+            ("models.queue_capacity", u64::from(m.queue_capacity)),
+            ("models.max_context", u64::from(m.max_context)),
+            ("models.generation_timeout_secs", m.generation_timeout_secs),
+            (
+                "models.remote_embedder_dim",
+                u64::from(m.remote_embedder_dim),
+            ),
+            (
+                "models.remote_context_length",
+                u64::from(m.remote_context_length),
+            ),
+            ("models.remote_timeout_secs", m.remote_timeout_secs),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be greater than 0".into()));
+            }
+        }
+        if m.max_context < 64 {
+            return Err(invalid(
+                "models.max_context",
+                format!(
+                    "{} tokens leave no room for a prompt; use at least 64",
+                    m.max_context
+                ),
+            ));
+        }
+        if m.backend == "remote" {
+            if m.remote_base_url.is_empty() {
+                return Err(invalid(
+                    "models.remote_base_url",
+                    "must be set when models.backend = \"remote\"".into(),
+                ));
+            }
+            if m.remote_model.trim().is_empty() {
+                return Err(invalid(
+                    "models.remote_model",
+                    "must name the server's generator when models.backend = \"remote\"".into(),
+                ));
+            }
+        }
+        if !m.remote_base_url.is_empty()
+            && !m.remote_base_url.starts_with("http://")
+            && !m.remote_base_url.starts_with("https://")
+        {
+            return Err(invalid(
+                "models.remote_base_url",
+                format!("{:?} is not an http(s) URL", m.remote_base_url),
+            ));
+        }
+        Ok(())
+    }
+
     fn validate_desk(&self) -> Result<(), ConfigError> {
         let invalid = |key: &str, message: String| ConfigError::Invalid {
             key: key.into(),
@@ -703,6 +887,18 @@ impl Config {
                 return Err(invalid(key, format!("{v} is not between 0 and 10000")));
             }
         }
+        if !(0.0..=1.0).contains(&r.model_fallback_threshold) {
+            return Err(invalid(
+                "rfq.model_fallback_threshold",
+                format!("{} is not between 0 and 1", r.model_fallback_threshold),
+            ));
+        }
+        if !(16..=8192).contains(&r.model_max_tokens) {
+            return Err(invalid(
+                "rfq.model_max_tokens",
+                format!("{} is not between 16 and 8192", r.model_max_tokens),
+            ));
+        }
         if utc_offset(&r.reply_utc_offset).is_none() {
             return Err(invalid(
                 "rfq.reply_utc_offset",
@@ -759,6 +955,62 @@ impl Config {
         Ok(())
     }
 
+    fn validate_extract(&self) -> Result<(), ConfigError> {
+        let e = &self.extract;
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.into(),
+            message,
+        };
+        for (key, v) in [
+            ("extract.max_bytes", e.max_bytes),
+            ("extract.max_pages", u64::from(e.max_pages)),
+            ("extract.max_files", u64::from(e.max_files)),
+            ("extract.model_max_chars", u64::from(e.model_max_chars)),
+            ("extract.model_max_tokens", u64::from(e.model_max_tokens)),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be greater than 0".into()));
+            }
+        }
+        if !(72..=1200).contains(&e.ocr_dpi) {
+            return Err(invalid(
+                "extract.ocr_dpi",
+                format!("{} is not between 72 and 1200", e.ocr_dpi),
+            ));
+        }
+        if e.ocr_languages.is_empty()
+            || !e
+                .ocr_languages
+                .split('+')
+                .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            return Err(invalid(
+                "extract.ocr_languages",
+                format!(
+                    "{:?} is not a list of Tesseract languages such as chi_sim+eng",
+                    e.ocr_languages
+                ),
+            ));
+        }
+        if e.pdftoppm.trim().is_empty() {
+            return Err(invalid("extract.pdftoppm", "must not be empty".into()));
+        }
+        if !e.cdm_schema_dir.trim().is_empty()
+            && !expand_home(e.cdm_schema_dir.trim())
+                .join("cdm-event-common-TradeState.schema.json")
+                .is_file()
+        {
+            return Err(invalid(
+                "extract.cdm_schema_dir",
+                format!(
+                    "{:?} holds no cdm-event-common-TradeState.schema.json (the CDM 6.30.0 JSON Schemas)",
+                    e.cdm_schema_dir
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The model directory with `~` expanded.
     pub fn models_dir(&self) -> PathBuf {
         expand_home(&self.models.dir)
@@ -796,6 +1048,23 @@ impl Config {
         }
         out
     }
+}
+
+/// Variables read as another key's variable when that one is not set: `(alias, variable)`.
+/// `DESKMATE_MODEL_CACHE` is the `models` crate's own name for the model directory (tests and
+/// the model CLI have always honoured it).
+const ENV_ALIASES: [(&str, &str); 1] = [("DESKMATE_MODEL_CACHE", "DESKMATE_MODELS_DIR")];
+
+fn with_aliases(env: &BTreeMap<String, String>) -> std::borrow::Cow<'_, BTreeMap<String, String>> {
+    let mut env = std::borrow::Cow::Borrowed(env);
+    for (alias, var) in ENV_ALIASES {
+        if let Some(v) = env.get(alias).cloned()
+            && !env.contains_key(var)
+        {
+            env.to_mut().insert(var.to_string(), v);
+        }
+    }
+    env
 }
 
 fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
@@ -1035,7 +1304,7 @@ mod tests {
             (
                 "[serve]\n",
                 &[],
-                "allowed keys here: approvals, knowledge, limits, log, models, rfq, server, storage, telegram, webhook",
+                "allowed keys here: approvals, extract, knowledge, limits, log, models, rfq, server, storage, telegram, webhook",
             ),
             ("[log]\nformat = \"xml\"", &[], "allowed values: text, json"),
             ("[server]\nbind = \"localhost\"", &[], "`server.bind`"),
@@ -1060,6 +1329,24 @@ mod tests {
                 &[],
                 "models.remote_base_url",
             ),
+            (
+                "[models]\nbackend = \"remote\"\nremote_base_url = \"http://127.0.0.1:9/v1\"",
+                &[],
+                "models.remote_model",
+            ),
+            (
+                "[models]\nremote_base_url = \"127.0.0.1:9\"",
+                &[],
+                "is not an http(s) URL",
+            ),
+            (
+                "[models]\nremote_embedder_prefixes = \"query\"",
+                &[],
+                "allowed values: none, e5, input_type",
+            ),
+            ("[models]\nqueue_capacity = 0", &[], "models.queue_capacity"),
+            ("[models]\nmax_context = 16", &[], "at least 64"),
+            ("[models]\ngenerator = \" \"", &[], "models.generator"),
             ("server = 3", &[], "must be a table"),
             ("[server\n", &[], "not valid TOML"),
         ];
@@ -1118,6 +1405,25 @@ mod tests {
             utc_offset("-05:30"),
             time::UtcOffset::from_hms(-5, -30, 0).ok()
         );
+    }
+
+    #[test]
+    fn the_model_crates_cache_variable_is_an_alias_of_models_dir() {
+        let c = load_str(
+            "[models]\ndir = \"/from/file\"",
+            &[("DESKMATE_MODEL_CACHE", "/from/cache-var")],
+        )
+        .unwrap();
+        assert_eq!(c.models_dir(), PathBuf::from("/from/cache-var"));
+        let c = load_str(
+            "",
+            &[
+                ("DESKMATE_MODEL_CACHE", "/from/cache-var"),
+                ("DESKMATE_MODELS_DIR", "/from/models-dir"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.models_dir(), PathBuf::from("/from/models-dir"));
     }
 
     #[test]

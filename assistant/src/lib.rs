@@ -2,16 +2,20 @@
 //!
 //! [`Assistant`] is the facade the HTTP layer and the CLI call: it owns the configuration and the
 //! [`store::Store`] and exposes each workflow as methods (identity in [`identity`], approvals in
-//! [`approvals`], jobs in [`jobs`], the RFQ desk in [`rfq::desk`]; extraction, drafting and
-//! answers join as they land). Every method that changes state takes an [`store::Actor`] and writes its audit entry
-//! in the same transaction as the change.
+//! [`approvals`], jobs in [`jobs`], the RFQ desk in [`rfq::desk`], upload-and-extract of
+//! confirmations in [`extraction`], model calls with their audit entries in [`inference`], the
+//! knowledge base (ingest, search, cited answers) in [`documents`];
+//! drafting and answers join as they land). Every method that changes state takes an
+//! [`store::Actor`] and writes its audit entry in the same transaction as the change.
 
 pub mod approvals;
 pub mod backup;
 pub mod config;
 pub mod documents;
 pub mod error;
+pub mod extraction;
 pub mod identity;
+pub mod inference;
 pub mod jobs;
 pub mod lock;
 pub mod rfq;
@@ -27,20 +31,32 @@ pub struct Assistant {
     pub config: Config,
     store: Store,
     desk: rfq::desk::Desk,
+    models: std::sync::Arc<models::Models>,
+    extractor: extraction::Extractor,
     knowledge: std::sync::OnceLock<std::sync::Arc<documents::Knowledge>>,
 }
 
 impl Assistant {
-    /// Opens the data dir named by the configuration.
+    /// Opens the data dir named by the configuration. Models are registered, not loaded (see
+    /// [`inference`]); with `rfq.model_fallback` the desk's parser gets the default generator.
     pub fn open(config: Config) -> Result<Assistant> {
         let store = Store::open(&config.storage.data_dir)?;
+        let models = std::sync::Arc::new(inference::registry(&config)?);
         let desk = rfq::desk::Desk::new(&config);
-        Ok(Assistant {
+        let extractor =
+            extraction::Extractor::new(extraction::Settings::from_config(&config.extract));
+        let a = Assistant {
             config,
             store,
             desk,
+            models,
+            extractor,
             knowledge: std::sync::OnceLock::new(),
-        })
+        };
+        if a.config.rfq.model_fallback {
+            a.desk.set_model(Box::new(a.rfq_json_model()));
+        }
+        Ok(a)
     }
 
     /// Attaches the opened knowledge base (the server does at start; it holds the knowledge

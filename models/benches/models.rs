@@ -1,6 +1,7 @@
 //! Model benchmarks: for every installed generator, decode tok/s, prefill tok/s (500-token
 //! prompt), time to first token (100- and 1,000-token prompts), constrained-JSON masking
-//! overhead and peak RSS; for every installed embedder, passages/s at batch 1 and 32 on real
+//! overhead (a small schema, and the RFQ fallback's shape from `tests/data/rfq_schema.json`)
+//! and peak RSS; for every installed embedder, passages/s at batch 1 and 32 on real
 //! regulation text from `shared/data`; and, when `llama-cpp-python` is importable, the same
 //! decode/prefill measurements with llama.cpp on the same GGUF file and thread count, as ratios.
 //!
@@ -130,6 +131,19 @@ fn bench_generator(name: &str) -> Value {
     let mask_ms = r.timings.masking.as_secs_f64() * 1e3 / steps;
     let step_ms = r.timings.decode.as_secs_f64() * 1e3 / steps;
 
+    // The same on the RFQ fallback's shape (`{"requests": [...]}`, 17 nullable fields, enums).
+    let rfq_schema: Value = serde_json::from_str(include_str!("../tests/data/rfq_schema.json"))
+        .expect("tests/data/rfq_schema.json parses");
+    let mut req = ChatRequest::user(
+        "Turn the RFQ into {\"requests\": [...]} JSON: 中证500 雪球 两年 敲出103 敲入75 名义本金1000万 票息多少",
+    );
+    req.max_tokens = 160;
+    req.response_format = ResponseFormat::JsonSchema(rfq_schema);
+    let r = g.chat(&req).unwrap();
+    let steps = r.usage.completion_tokens.max(1) as f64;
+    let rfq_mask_ms = r.timings.masking.as_secs_f64() * 1e3 / steps;
+    let rfq_step_ms = r.timings.decode.as_secs_f64() * 1e3 / steps;
+
     json!({
         "model": name,
         "quantization": entry.manifest.quantization,
@@ -142,6 +156,9 @@ fn bench_generator(name: &str) -> Value {
         "json_mask_ms_per_token": mask_ms,
         "json_step_ms_per_token": step_ms,
         "json_mask_share": mask_ms / step_ms,
+        "json_rfq_mask_ms_per_token": rfq_mask_ms,
+        "json_rfq_step_ms_per_token": rfq_step_ms,
+        "json_rfq_mask_share": rfq_mask_ms / rfq_step_ms,
         "token_table_build_s": table_s,
         "peak_rss_mb": peak_rss_mb(),
     })

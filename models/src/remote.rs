@@ -9,6 +9,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::ops::ControlFlow;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -58,23 +59,35 @@ impl RemoteConfig {
 
 struct Client {
     cfg: RemoteConfig,
-    http: reqwest::blocking::Client,
+    /// Built on first use: reqwest's blocking client starts a runtime of its own, which must
+    /// not happen on an async thread (where a registry may be built), only where calls run.
+    http: OnceLock<reqwest::blocking::Client>,
 }
 
 impl Client {
-    fn new(cfg: RemoteConfig) -> Result<Self, ModelError> {
-        let http = reqwest::blocking::Client::builder()
-            .connect_timeout(cfg.timeout)
+    fn new(cfg: RemoteConfig) -> Self {
+        Self {
+            cfg,
+            http: OnceLock::new(),
+        }
+    }
+
+    fn http(&self) -> Result<&reqwest::blocking::Client, ModelError> {
+        if let Some(c) = self.http.get() {
+            return Ok(c);
+        }
+        let c = reqwest::blocking::Client::builder()
+            .connect_timeout(self.cfg.timeout)
             // Blocking reqwest applies this to each connect, read and write, so a long
             // stream is fine as long as tokens keep coming.
-            .timeout(cfg.timeout)
+            .timeout(self.cfg.timeout)
             .build()
             .map_err(|e| ModelError::Remote {
-                url: cfg.base_url.clone(),
+                url: self.cfg.base_url.clone(),
                 status: None,
                 reason: format!("building the HTTP client: {e}"),
             })?;
-        Ok(Self { cfg, http })
+        Ok(self.http.get_or_init(|| c))
     }
 
     fn url(&self, path: &str) -> String {
@@ -86,7 +99,7 @@ impl Client {
         let url = self.url(path);
         let mut attempt = 0;
         loop {
-            let mut rb = self.http.post(&url).json(body);
+            let mut rb = self.http()?.post(&url).json(body);
             if let Some(k) = &self.cfg.api_key {
                 rb = rb.bearer_auth(k);
             }
@@ -157,7 +170,7 @@ impl RemoteGenerator {
     pub fn new(cfg: RemoteConfig) -> Result<Self, ModelError> {
         let id = cfg.id.clone().unwrap_or_else(|| cfg.model.clone());
         Ok(Self {
-            client: Client::new(cfg)?,
+            client: Client::new(cfg),
             id,
         })
     }
@@ -175,7 +188,9 @@ impl RemoteGenerator {
             "max_tokens": req.max_tokens,
             "temperature": s.temperature,
             "top_p": s.top_p,
-            "seed": s.seed,
+            // OpenAI's seed is a signed 64-bit integer: send the same 64 bits as one (the
+            // serving side maps it back with `as u64`), never a number above i64::MAX.
+            "seed": s.seed as i64,
             "stream": true,
             "stream_options": {"include_usage": true},
         });
@@ -305,6 +320,7 @@ pub struct RemoteEmbedder {
     dim: usize,
     max_tokens: usize,
     prefixes: Prefixes,
+    input_type: bool,
 }
 
 impl std::fmt::Debug for RemoteEmbedder {
@@ -326,12 +342,20 @@ impl RemoteEmbedder {
     ) -> Result<Self, ModelError> {
         let id = cfg.id.clone().unwrap_or_else(|| cfg.model.clone());
         Ok(Self {
-            client: Client::new(cfg)?,
+            client: Client::new(cfg),
             id,
             dim,
             max_tokens,
             prefixes,
+            input_type: false,
         })
+    }
+
+    /// Also sends `"input_type": "query"` or `"passage"` with each request, for servers that
+    /// prefix asymmetric models themselves (Deskmate's own `/v1/embeddings` reads it).
+    pub fn with_input_type(mut self) -> Self {
+        self.input_type = true;
+        self
     }
 }
 
@@ -354,7 +378,13 @@ impl Embedder for RemoteEmbedder {
             EmbedKind::Passage => &self.prefixes.passage,
         };
         let input: Vec<String> = texts.iter().map(|t| format!("{prefix}{t}")).collect();
-        let body = json!({"model": self.client.cfg.model, "input": input});
+        let mut body = json!({"model": self.client.cfg.model, "input": input});
+        if self.input_type {
+            body["input_type"] = json!(match kind {
+                EmbedKind::Query => "query",
+                EmbedKind::Passage => "passage",
+            });
+        }
         let url = self.client.url("embeddings");
         let resp = self.client.post("embeddings", &body)?;
         let v: Value = resp.json().map_err(|e| ModelError::Remote {
@@ -401,5 +431,23 @@ impl Embedder for RemoteEmbedder {
             vectors,
             truncated: vec![false; texts.len()],
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Message;
+
+    #[test]
+    fn seeds_above_i64_max_go_out_as_signed_integers_with_the_same_bits() {
+        let g = RemoteGenerator::new(RemoteConfig::new("http://127.0.0.1:9/v1", "m")).unwrap();
+        for seed in [0, 42, i64::MAX as u64, i64::MAX as u64 + 1, u64::MAX] {
+            let mut req = ChatRequest::new(vec![Message::user("hi")]);
+            req.sampling.seed = seed;
+            let body = g.body(&req);
+            let sent = body["seed"].as_i64().expect("seed is sent as an i64");
+            assert_eq!(sent as u64, seed);
+        }
     }
 }

@@ -6,16 +6,19 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use assistant::config::LoadedConfig;
+use assistant::inference;
 use clap::Args;
-use models::store::ModelStore;
-use models::{ChatRequest, GeneratorOptions, Message, Models, ResponseFormat, Role, Sampling};
+use models::{ChatRequest, Generator, Message, ResponseFormat, Role, Sampling};
+use std::sync::Arc;
 
 /// Settings shared by `generate` and `chat`.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// The model (an installed name or `default`, `fast`).
-    #[arg(long, default_value = "default")]
-    pub model: String,
+    /// The model (an installed name or `default`, `fast`; default: `models.generator`, or the
+    /// remote model with `models.backend = "remote"`).
+    #[arg(long)]
+    pub model: Option<String>,
     /// The most tokens to generate.
     #[arg(long, default_value_t = 512)]
     pub max_tokens: usize,
@@ -34,7 +37,7 @@ pub struct ModelArgs {
     /// Random seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// CPU threads (default: candle's choice, the physical cores).
+    /// CPU threads (default: `models.threads`; 0 = every core).
     #[arg(long)]
     pub threads: Option<usize>,
     /// A system prompt.
@@ -54,11 +57,15 @@ impl ModelArgs {
         }
     }
 
-    fn models(&self) -> Models {
-        if let Some(t) = self.threads {
-            models::runtime::set_threads(t);
-        }
-        Models::new(ModelStore::from_env(), GeneratorOptions::default())
+    /// The generator asked for, from the configured registry (model directory, backend).
+    fn generator(&self, loaded: &LoadedConfig) -> anyhow::Result<Arc<dyn Generator>> {
+        super::set_model_threads(&loaded.config, self.threads);
+        let models = inference::registry(&loaded.config)?;
+        let name = self
+            .model
+            .clone()
+            .unwrap_or_else(|| inference::default_generator_name(&loaded.config).to_string());
+        Ok(models.generator(&name)?)
     }
 }
 
@@ -79,14 +86,13 @@ pub struct GenerateArgs {
 }
 
 /// Runs `deskmate generate`: prints only the generated text (or JSON document) on stdout.
-pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
+pub fn run(args: GenerateArgs, loaded: &LoadedConfig) -> anyhow::Result<()> {
     let prompt = if args.prompt == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading the prompt from stdin")?
     } else {
         args.prompt.clone()
     };
-    let models = args.model.models();
-    let generator = models.generator(&args.model.model)?;
+    let generator = args.model.generator(loaded)?;
     let mut messages = Vec::new();
     if let Some(s) = &args.model.system {
         messages.push(Message::system(s));
@@ -130,9 +136,8 @@ pub struct ChatArgs {
 
 /// Runs `deskmate chat`: an interactive conversation, answers streamed as they are generated.
 /// An empty line or end of input quits.
-pub fn chat(args: ChatArgs) -> anyhow::Result<()> {
-    let models = args.model.models();
-    let generator = models.generator(&args.model.model)?;
+pub fn chat(args: ChatArgs, loaded: &LoadedConfig) -> anyhow::Result<()> {
+    let generator = args.model.generator(loaded)?;
     let mut history = Vec::new();
     if let Some(s) = &args.model.system {
         history.push(Message::system(s));

@@ -8,7 +8,9 @@ pub mod backup;
 pub mod chat;
 pub mod chunk;
 pub mod config;
+pub mod demo;
 pub mod eval;
+pub mod extract;
 pub mod generate;
 pub mod knowledge;
 pub mod models;
@@ -47,6 +49,16 @@ pub fn init_logging(config: &Config) {
     } else {
         builder.init();
     }
+}
+
+/// Sets the CPU threads of local inference once for the process, before any model runs:
+/// `requested` (a command-line flag), else `models.threads`, where 0 means every core.
+pub fn set_model_threads(config: &Config, requested: Option<usize>) -> usize {
+    let n = match requested.unwrap_or(config.models.threads as usize) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    ::models::runtime::set_threads(n)
 }
 
 /// Opens the assistant over the configured data dir.

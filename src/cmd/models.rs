@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use assistant::config::LoadedConfig;
 use clap::{Args, Subcommand};
 use models::install::{self, InstallOptions, InstallOutcome};
 use models::store::ModelStore;
@@ -11,7 +12,8 @@ use models::store::ModelStore;
 /// Arguments of `deskmate models`.
 #[derive(Debug, Args)]
 pub struct ModelsArgs {
-    /// The model cache (default `$DESKMATE_MODEL_CACHE`, else `~/.cache/deskmate/models`).
+    /// The model directory (default: `models.dir` of the configuration, which
+    /// `DESKMATE_MODELS_DIR` or `DESKMATE_MODEL_CACHE` override).
     #[arg(long, global = true)]
     pub cache: Option<PathBuf>,
     /// What to do.
@@ -52,11 +54,8 @@ pub enum ModelsCommand {
 }
 
 /// Runs `deskmate models …`.
-pub fn run(args: ModelsArgs) -> anyhow::Result<()> {
-    let store = args
-        .cache
-        .map(ModelStore::new)
-        .unwrap_or_else(ModelStore::from_env);
+pub fn run(args: ModelsArgs, loaded: &LoadedConfig) -> anyhow::Result<()> {
+    let store = ModelStore::new(args.cache.unwrap_or_else(|| loaded.config.models_dir()));
     match args.command {
         ModelsCommand::Install {
             mut names,

@@ -5,7 +5,10 @@
 //! request with all seventeen fields in schema order), followed by a newline: this exact output
 //! is what evaluation compares. `--pretty` indents it instead; `--explain` adds the confidence,
 //! the path, the problems and the clarifying question on standard error, leaving standard output
-//! unchanged.
+//! unchanged. `--model` (opt-in) asks the default generator when the rules are not confident
+//! (below `rfq.model_fallback_threshold`), with schema-constrained JSON checked by the same
+//! lexicon; the rule path stays the default. This command needs no data dir, so its model
+//! calls are not audited (the desk's are).
 //!
 //! `deskmate rfq quote "MESSAGE" --client C` runs the desk's whole loop without a chat, on the
 //! data dir: parse, clarifying question or pricing with the desk's conventions, market data and
@@ -17,6 +20,7 @@ use super::admin::operator;
 use super::{open, print_json};
 use anyhow::Context;
 use assistant::config::LoadedConfig;
+use assistant::inference::{self, JsonModel};
 use assistant::rfq::clarify::question;
 use assistant::rfq::{Lexicon, ParseContext, RfqParser};
 use clap::{Args, Subcommand};
@@ -100,12 +104,19 @@ pub struct ParseArgs {
     /// replace the built-in lexicon.
     #[arg(long, env = "DESKMATE_RFQ_LEXICON")]
     pub lexicon: Option<PathBuf>,
+    /// Ask the local model (`models.generator`, or `--model-name`) when the rules are not
+    /// confident; its answer is validated by the lexicon. Off: the rules alone.
+    #[arg(long)]
+    pub model: bool,
+    /// The generator `--model` asks (default: the configured default generator).
+    #[arg(long, requires = "model")]
+    pub model_name: Option<String>,
 }
 
 /// Runs `deskmate rfq`.
 pub fn run(args: RfqArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
     match args.command {
-        RfqCommand::Parse(a) => parse(a),
+        RfqCommand::Parse(a) => parse(a, &loaded),
         RfqCommand::Quote(q) => {
             let a = open(&loaded)?;
             let actor = operator();
@@ -144,7 +155,7 @@ pub fn run(args: RfqArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
     }
 }
 
-fn parse(a: ParseArgs) -> anyhow::Result<()> {
+fn parse(a: ParseArgs, loaded: &LoadedConfig) -> anyhow::Result<()> {
     let ctx = match &a.today {
         Some(d) => ParseContext::from_iso(d)
             .with_context(|| format!("--today {d:?} is not a YYYY-MM-DD date"))?,
@@ -160,7 +171,29 @@ fn parse(a: ParseArgs) -> anyhow::Result<()> {
         }
         None => RfqParser::builtin(),
     };
-    let out = parser.parse(&a.message, &ctx);
+    let out = if a.model {
+        let cfg = &loaded.config;
+        super::set_model_threads(cfg, None);
+        let models = std::sync::Arc::new(inference::registry(cfg)?);
+        let name = a
+            .model_name
+            .clone()
+            .unwrap_or_else(|| inference::default_generator_name(cfg).to_string());
+        let mut model = JsonModel::new(
+            models,
+            &name,
+            cfg.rfq.model_max_tokens as usize,
+            "rfq.parse",
+        );
+        parser.parse_with_model_below(
+            &a.message,
+            &ctx,
+            cfg.rfq.model_fallback_threshold as f32,
+            &mut model,
+        )
+    } else {
+        parser.parse(&a.message, &ctx)
+    };
     if a.pretty {
         println!("{}", serde_json::to_string_pretty(&out.parse)?);
     } else {

@@ -57,6 +57,7 @@ fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCod
         Err(e) => tracing::warn!(error = %e, "knowledge base not available"),
     }
     let bind = a.config.server.bind.clone();
+    let threads = super::set_model_threads(&a.config, None);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -70,6 +71,25 @@ fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCod
         let state = web::AppState::new(a);
         let app = web::app(state.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        if state.assistant.config.models.preload {
+            // Loading the default generator takes seconds: the server answers meanwhile, and
+            // a request that needs the model waits for the same load (it happens once).
+            let a = state.assistant.clone();
+            tokio::task::spawn_blocking(move || {
+                let t0 = std::time::Instant::now();
+                let failed = a.preload_models();
+                for (name, e) in &failed {
+                    tracing::warn!(model = %name, error = %e, "default model not loaded");
+                }
+                if failed.is_empty() {
+                    tracing::info!(
+                        threads,
+                        secs = t0.elapsed().as_secs_f64(),
+                        "default models loaded"
+                    );
+                }
+            });
+        }
         let chats = super::chat::start(state.assistant.clone(), stop_rx)?;
         web::serve(listener, state, app, async move {
             shutdown_signal().await;
@@ -162,7 +182,24 @@ fn demo_documents(a: &assistant::Assistant, loaded: &LoadedConfig) {
 }
 
 /// `deskmate up`.
-pub fn up(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+    let mut demo = Vec::new();
+    if loaded.file.is_none() {
+        let path = std::path::Path::new("deskmate.toml");
+        if super::demo::write_config(path)? {
+            demo.push(
+                "wrote ./deskmate.toml with demo settings (edit it to use your own)".to_string(),
+            );
+        }
+        loaded = super::load_config(Some(path))?;
+    }
+    if loaded.config.rfq.market_data == "data/demo/markets.json" {
+        let p = super::demo::write_markets(&loaded.config.storage.data_dir)?;
+        demo.push(format!(
+            "illustrative demo market data, not live prices: {}",
+            p.display()
+        ));
+    }
     let a = open(&loaded)?;
     check_audit(&a)?;
     bootstrap_admin(&a, false)?;
@@ -183,6 +220,9 @@ pub fn up(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
         println!("  Deskmate 已启动：{url}   （按 Ctrl-C 停止）");
         println!();
         println!("  data dir:     {data_dir}");
+        for line in &demo {
+            println!("  demo:         {line}");
+        }
         println!("  admin token:  {token}");
         println!("                (valid 7 days; a new one is issued at each `./x up`)");
         println!();

@@ -7,7 +7,7 @@
 
 use assistant::AssistantError;
 use assistant::backup::BackupError;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use knowledge::{InputError, KnowledgeError};
 use models::ModelError;
@@ -132,8 +132,52 @@ impl AppError {
                     "internal",
                     "internal error; quote the request id".into(),
                 ),
+                AssistantError::Model(m) => model_error_parts(m),
             },
         }
+    }
+
+    /// The `Retry-After` seconds this error asks the client to wait, if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::Assistant(AssistantError::Model(ModelError::Busy {
+                retry_after, ..
+            })) => Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),
+            _ => None,
+        }
+    }
+}
+
+/// Status, code and message of a model-layer error: whose fault it is decides the status.
+fn model_error_parts(e: &ModelError) -> (StatusCode, &'static str, String) {
+    use StatusCode as S;
+    let internal = || {
+        (
+            S::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; quote the request id".to_string(),
+        )
+    };
+    match e {
+        ModelError::InvalidInput(m) => (S::BAD_REQUEST, "invalid_request", m.clone()),
+        ModelError::UnknownModel { .. } => (S::NOT_FOUND, "model_not_found", e.to_string()),
+        ModelError::Busy { model, .. } => (
+            S::SERVICE_UNAVAILABLE,
+            "model_busy",
+            format!("model `{model}` is busy; retry after the time in Retry-After"),
+        ),
+        ModelError::Remote { status, reason, .. } => (
+            S::BAD_GATEWAY,
+            "remote_model_error",
+            match status {
+                Some(st) => format!("the remote model server answered {st}: {reason}"),
+                None => format!("the remote model server failed: {reason}"),
+            },
+        ),
+        ModelError::BadModelFile { .. } => internal(),
+        ModelError::Inference(_) => internal(),
+        ModelError::Install { .. } => internal(),
+        ModelError::Io { .. } => internal(),
     }
 }
 
@@ -144,6 +188,10 @@ impl IntoResponse for AppError {
             tracing::error!(error = %self, "request failed");
         }
         let mut resp = status.into_response();
+        if let Some(secs) = self.retry_after() {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp.extensions_mut().insert(ErrorBody { code, message });
         resp
     }

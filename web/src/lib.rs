@@ -15,7 +15,7 @@ pub mod routes;
 pub mod state;
 
 pub use error::AppError;
-pub use routes::{Access, Route, routes};
+pub use routes::{Access, Route, Timeout, routes};
 pub use state::AppState;
 
 use axum::Router;
@@ -30,11 +30,23 @@ use tower_http::trace::TraceLayer;
 /// The whole API: every route of [`routes()`] behind its access check, plus the middleware.
 pub fn app(state: AppState) -> Router {
     let mut by_path: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
+    let upload_limit = state.assistant.config.server.max_upload_bytes as usize;
     for r in routes() {
-        let guarded = r.handler.route_layer(axum::middleware::from_fn_with_state(
-            (state.clone(), r.access),
-            middleware::authorize,
-        ));
+        let limit = r.timeout.duration(&state.assistant.config);
+        let handler = if r.upload {
+            r.handler.layer(DefaultBodyLimit::max(upload_limit))
+        } else {
+            r.handler
+        };
+        let guarded = handler
+            .route_layer(axum::middleware::from_fn_with_state(
+                (state.clone(), r.access),
+                middleware::authorize,
+            ))
+            .route_layer(axum::middleware::from_fn_with_state(
+                limit,
+                middleware::route_timeout,
+            ));
         let merged = match by_path.remove(r.path) {
             Some(existing) => existing.merge(guarded),
             None => guarded,
@@ -72,7 +84,7 @@ pub fn with_middleware(router: Router<AppState>, state: AppState) -> Router {
 
 /// Serves `app` (normally [`app`]`(state)`) on `listener` until `shutdown` resolves, then lets
 /// in-flight requests finish for up to `server.shutdown_grace_secs`. Runs the approval-expiry
-/// sweep meanwhile.
+/// sweep meanwhile, and resumes extraction jobs a previous run left unfinished.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -101,6 +113,21 @@ pub async fn serve(
             }
         })
     };
+    {
+        let a = state.assistant.clone();
+        tokio::task::spawn_blocking(move || match a.extraction_unfinished() {
+            Ok(ids) => {
+                for id in ids {
+                    tracing::info!(job = %id, "resuming an unfinished extraction job");
+                    if let Err(e) = a.extraction_run(&id) {
+                        tracing::error!(job = %id, error = %e, "extraction job failed");
+                        let _ = a.finish_job(&id, Err(e.to_string()));
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot list unfinished extraction jobs"),
+        });
+    }
     let mut grace_rx = stop_rx;
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;

@@ -1,12 +1,17 @@
 //! The middleware, in the order a request meets it:
 //!
 //! 1. [`request_id`]: takes a valid `X-Request-Id` or makes one, and echoes it on the response.
-//! 2. [`guard`]: the concurrency limit (503 + `Retry-After` when full), the request timeout, the
-//!    panic catcher (500 with the request id; the server keeps serving), and the one place where
+//! 2. [`guard`]: the concurrency limit (503 + `Retry-After` when full), the request's
+//!    [`Deadline`] (`server.request_timeout_secs` until a route sets its own), the panic
+//!    catcher (500 with the request id; the server keeps serving), and the one place where
 //!    error bodies are written, so every failure has the same JSON shape.
 //! 3. The body-size limit (axum's `DefaultBodyLimit`, read by the JSON extractor).
-//! 4. Routing; then, per route, [`record`] (metrics by matched route) and [`authorize`] (bearer
-//!    token → principal → the route's declared permission; 401 vs 403).
+//! 4. Routing; then, per route, [`record`] (metrics by matched route), [`route_timeout`] (the
+//!    route table's limit replaces the default one) and [`authorize`] (bearer token → principal
+//!    → the route's declared permission; 401 vs 403).
+//!
+//! The guard's deadline covers a request until its response head is ready. A streamed body
+//! (server-sent events) outlives the guard: its handler bounds it by the same [`Deadline`].
 
 use crate::error::{AppError, ErrorBody, code_for_status};
 use crate::routes::Access;
@@ -19,8 +24,10 @@ use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 use http_body::Body as _;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 const REQUEST_ID: &str = "x-request-id";
 /// Paths served even when the concurrency limit is reached (health checks must not queue).
@@ -56,8 +63,50 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "non-string panic".into())
 }
 
+/// The time limit of the current request, counted from its arrival at the guard. The guard
+/// enforces it; [`route_timeout`] replaces it with the route's own before the handler runs;
+/// streaming handlers read it (request extension) to bound their bodies.
+#[derive(Debug, Clone)]
+pub struct Deadline {
+    start: tokio::time::Instant,
+    limit: Arc<watch::Sender<Duration>>,
+}
+
+impl Deadline {
+    /// A deadline `limit` from now.
+    pub fn new(limit: Duration) -> Deadline {
+        Deadline {
+            start: tokio::time::Instant::now(),
+            limit: Arc::new(watch::Sender::new(limit)),
+        }
+    }
+
+    /// Replaces the limit (still counted from the request's arrival).
+    pub fn set_limit(&self, limit: Duration) {
+        self.limit.send_replace(limit);
+    }
+
+    /// The limit in force.
+    pub fn limit(&self) -> Duration {
+        *self.limit.borrow()
+    }
+
+    /// When the request must be over.
+    pub fn at(&self) -> tokio::time::Instant {
+        self.start + self.limit()
+    }
+}
+
+/// Sets the route's own time limit (from the route table) on the request's [`Deadline`].
+pub async fn route_timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    if let Some(d) = req.extensions().get::<Deadline>() {
+        d.set_limit(limit);
+    }
+    next.run(req).await
+}
+
 /// Concurrency limit, timeout, panic catching and error shaping.
-pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let rid = req
         .extensions()
         .get::<RequestId>()
@@ -83,10 +132,23 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             }
         }
     };
-    let timeout = Duration::from_secs(state.assistant.config.server.request_timeout_secs);
+    let deadline = Deadline::new(Duration::from_secs(
+        state.assistant.config.server.request_timeout_secs,
+    ));
+    req.extensions_mut().insert(deadline.clone());
+    let mut moved = deadline.limit.subscribe();
     state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-    let outcome =
-        tokio::time::timeout(timeout, AssertUnwindSafe(next.run(req)).catch_unwind()).await;
+    let run = AssertUnwindSafe(next.run(req)).catch_unwind();
+    tokio::pin!(run);
+    let outcome = loop {
+        tokio::select! {
+            r = &mut run => break Ok(r),
+            _ = tokio::time::sleep_until(deadline.at()) => break Err(()),
+            // A route set its own limit: wait for the new deadline instead.
+            Ok(()) = moved.changed() => continue,
+        }
+    };
+    let timeout = deadline.limit();
     state.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
     let resp = match outcome {
         Ok(Ok(resp)) => resp,

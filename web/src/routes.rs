@@ -3,11 +3,15 @@
 //! [`crate::app`] builds the router from this table only, so a route cannot exist without a
 //! declared access; tests enumerate the table to check every role against every route.
 
-use crate::handlers::{admin, approvals, audit, documents, jobs, rfqs, system};
+use crate::handlers::{
+    admin, approvals, audit, documents, extractions, jobs, openai, rfqs, system,
+};
 use crate::state::AppState;
+use assistant::Config;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use policies::Permission;
+use std::time::Duration;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +24,36 @@ pub enum Access {
     Permission(Permission),
 }
 
+/// Which configured limit bounds a route's time. The guard middleware enforces the request's
+/// deadline; a route's own limit replaces the server's before its handler runs. For a
+/// streamed answer, the handler bounds the rest of the stream by the same deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// `server.request_timeout_secs`.
+    Server,
+    /// `models.generation_timeout_secs`: model generation, streamed or not, takes longer than
+    /// an ordinary request.
+    Generation,
+}
+
+impl Timeout {
+    /// The limit under `config`.
+    pub fn duration(self, config: &Config) -> Duration {
+        Duration::from_secs(match self {
+            Timeout::Server => config.server.request_timeout_secs,
+            Timeout::Generation => config.models.generation_timeout_secs,
+        })
+    }
+
+    /// The name shown by `GET /v1/routes`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Timeout::Server => "server",
+            Timeout::Generation => "generation",
+        }
+    }
+}
+
 /// One route.
 pub struct Route {
     /// HTTP method.
@@ -30,16 +64,37 @@ pub struct Route {
     pub access: Access,
     /// What it does, for `GET /v1/routes` and the docs.
     pub summary: &'static str,
+    /// The limit on its time.
+    pub timeout: Timeout,
+    /// Whether the body is an upload, bounded by `server.max_upload_bytes` instead of
+    /// `server.max_body_bytes`.
+    pub upload: bool,
     pub(crate) handler: MethodRouter<AppState>,
 }
 
 macro_rules! route {
     ($method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
+        route!($method $path, $access, $summary, $handler, timeout = Timeout::Server)
+    };
+    ($method:ident $path:literal, $access:expr, $summary:literal, $handler:expr, timeout = $timeout:expr) => {
         Route {
             method: Method::$method,
             path: $path,
             access: $access,
             summary: $summary,
+            timeout: $timeout,
+            upload: false,
+            handler: on(MethodFilter::$method, $handler),
+        }
+    };
+    (upload $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            access: $access,
+            summary: $summary,
+            timeout: Timeout::Server,
+            upload: true,
             handler: on(MethodFilter::$method, $handler),
         }
     };
@@ -68,10 +123,10 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/approvals/{id}/approve", P(ApprovalsDecide), "Approve (idempotent).", approvals::approve),
         route!(POST "/v1/approvals/{id}/reject", P(ApprovalsDecide), "Reject with a reason (idempotent).", approvals::reject),
         route!(POST "/v1/approvals/{id}/edit", P(ApprovalsDecide), "Edit the payload before approval; both versions and the diff are kept.", approvals::edit),
-        route!(POST "/v1/documents", P(DocumentsWrite), "Upload documents (multipart `file`, `collection`, `classification`) for ingestion; returns a job.", documents::upload),
+        route!(upload POST "/v1/documents", P(DocumentsWrite), "Upload documents (multipart `file`, `collection`, `classification`) for ingestion; returns a job.", documents::upload),
         route!(GET "/v1/documents", P(DocumentsRead), "The documents of the knowledge base the caller may read.", documents::list),
         route!(DELETE "/v1/documents/{id}", P(DocumentsWrite), "Delete a document from both indexes.", documents::delete),
-        route!(POST "/v1/ask", P(DocumentsRead), "Ask the knowledge base: an answer with citations, or `found: false`.", documents::ask),
+        route!(POST "/v1/ask", P(DocumentsRead), "Ask the knowledge base: an answer with citations, or `found: false`.", documents::ask, timeout = Timeout::Generation),
         route!(GET "/v1/jobs", P(JobsRead), "The caller's recent background jobs.", jobs::list),
         route!(GET "/v1/jobs/{id}", P(JobsRead), "One background job's state, progress, result or error.", jobs::get),
         route!(GET "/v1/rfqs", P(RfqRead), "The RFQ blotter (filters: client, status, from, to, limit).", rfqs::list),
@@ -82,5 +137,15 @@ pub fn routes() -> Vec<Route> {
         route!(DELETE "/v1/rfq/chats/{id}", P(Admin), "Remove a chat → client mapping.", rfqs::remove_chat),
         route!(GET "/v1/rfq/market-data", P(RfqRead), "The desk's market data as loaded (files are re-read when they change).", rfqs::market_data),
         route!(POST "/v1/rfq/market-data/reload", P(PricingRun), "Re-read the desk's market data and book exposure files now.", rfqs::reload_market_data),
+        route!(POST "/v1/chat/completions", P(ModelsUse), "OpenAI-compatible chat completion (SSE with stream: true; JSON Schema output by constrained decoding).", openai::chat_completions, timeout = Timeout::Generation),
+        route!(POST "/v1/embeddings", P(ModelsUse), "OpenAI-compatible embeddings of one or more texts.", openai::embeddings),
+        route!(GET "/v1/models", P(ModelsUse), "OpenAI-compatible list of the installed and registered models.", openai::list_models),
+        route!(upload POST "/v1/extractions", P(ExtractionsSubmit), "Upload confirmations (multipart, several files) for extraction; returns a job id.", extractions::submit),
+        route!(GET "/v1/extractions/{id}", P(ExtractionsRead), "An extraction job: state, and per file its status, key terms with evidence, conflicts, problems, CDM and approval.", extractions::get),
+        route!(GET "/v1/extractions/{id}/exports", P(ExtractionsRead), "The approved files of an extraction job, exported (key terms, CDM, extension, source SHA-256).", extractions::exports),
+        route!(GET "/v1/extraction-results/{id}", P(ExtractionsRead), "One approved extraction, exported: key terms, CDM TradeState, extension, source SHA-256.", extractions::result),
+        route!(GET "/v1/extraction-results/{id}/cdm", P(ExtractionsRead), "The CDM 6.30.0 TradeState of an approved extraction.", extractions::result_cdm),
+        route!(GET "/v1/extraction-results/{id}/key-terms", P(ExtractionsRead), "The key-terms object of an approved extraction.", extractions::result_key_terms),
+        route!(POST "/v1/extraction-results/{id}/corrections", P(ApprovalsDecide), "Correct key terms of a pending extraction (an approval edit with reasons, audited).", extractions::correct),
     ]
 }

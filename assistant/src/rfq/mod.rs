@@ -359,12 +359,24 @@ impl RfqParser {
         ctx: &ParseContext,
         model: &mut G,
     ) -> ParseOutcome {
+        self.parse_with_model_below(message, ctx, self.fallback_threshold, model)
+    }
+
+    /// [`RfqParser::parse_with_model`] with another fallback threshold (the desk's configured
+    /// one, `rfq.model_fallback_threshold`).
+    pub fn parse_with_model_below<G: JsonGenerator>(
+        &self,
+        message: &str,
+        ctx: &ParseContext,
+        threshold: f32,
+        model: &mut G,
+    ) -> ParseOutcome {
         let rules = self.parse(message, ctx);
         let too_long = rules
             .problems
             .iter()
             .any(|p| matches!(p, Problem::TooLong { .. }));
-        if rules.confidence >= self.fallback_threshold || rules.flagged() || too_long {
+        if rules.confidence >= threshold || rules.flagged() || too_long {
             return rules;
         }
         model::run_fallback(self, message, ctx, rules, model)

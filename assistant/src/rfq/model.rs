@@ -191,20 +191,30 @@ Message: 明天见\n{{\"requests\":[]}}\n"
     )
 }
 
+/// Most underlying codes the schema offers (the constrained decoder's enums stay small).
+const MAX_SCHEMA_CODES: usize = 32;
+
 /// The JSON schema the model's answer must follow: the canonical request with every field
 /// required and nullable, enums for every closed set, and the underlying restricted to the
-/// lexicon's codes (plus any named contract months the rules found).
+/// lexicon codes the message names (exactly or fuzzily, contract months included: the
+/// candidates the prompt lists), or null.
+///
+/// It uses only what constrained decoding enforces by construction (`models::json::schema`);
+/// ranges (levels 0-300%, coupons up to 100%, tenors 1-240 months) are checked afterwards by
+/// [`validate`], like everything else a model says.
 pub fn fallback_schema(parser: &RfqParser, message: &str, ctx: &ParseContext) -> Value {
     let lex = parser.lexicon();
-    let mut codes: BTreeSet<String> = lex.codes().into_iter().collect();
-    codes.extend(candidates(parser, message, ctx));
+    let codes: BTreeSet<String> = candidates(parser, message, ctx)
+        .into_iter()
+        .take(MAX_SCHEMA_CODES)
+        .collect();
     let enum_of = |vals: Vec<Value>| {
         let mut v = vals;
         v.push(Value::Null);
         json!({ "enum": v })
     };
     let strs = |xs: &[&str]| xs.iter().map(|s| json!(s)).collect::<Vec<_>>();
-    let pct = |max: f64| json!({ "type": ["number", "null"], "minimum": 0, "maximum": max });
+    let number = json!({ "type": ["number", "null"] });
     let fields = [
         "underlying",
         "structure",
@@ -234,16 +244,16 @@ pub fn fallback_schema(parser: &RfqParser, message: &str, ctx: &ParseContext) ->
             "option_type": enum_of(strs(&OptionType::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>())),
             "exercise": enum_of(strs(&Exercise::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>())),
             "side": enum_of(strs(&Side::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>())),
-            "strike_pct": pct(300.0),
-            "knock_out_pct": pct(300.0),
-            "knock_in_pct": pct(300.0),
-            "barrier_pct": pct(300.0),
-            "coupon_pct": pct(100.0),
-            "coupon_barrier_pct": pct(300.0),
-            "payout_pct": pct(100.0),
-            "participation_pct": pct(500.0),
-            "tenor_months": { "type": ["integer", "null"], "minimum": 1, "maximum": 240 },
-            "notional": { "type": ["number", "null"], "minimum": 0, "maximum": 1.0e12 },
+            "strike_pct": number.clone(),
+            "knock_out_pct": number.clone(),
+            "knock_in_pct": number.clone(),
+            "barrier_pct": number.clone(),
+            "coupon_pct": number.clone(),
+            "coupon_barrier_pct": number.clone(),
+            "payout_pct": number.clone(),
+            "participation_pct": number.clone(),
+            "tenor_months": { "type": ["integer", "null"] },
+            "notional": { "type": ["number", "null"] },
             "currency": enum_of(lex.currencies().iter().map(|c| json!(c)).collect()),
             "solve_for": enum_of(strs(&SolveFor::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>())),
         }

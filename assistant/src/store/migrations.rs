@@ -190,7 +190,44 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX rfq_quotes_status ON rfq_quotes(status, underlying);
     CREATE INDEX rfq_quotes_approval ON rfq_quotes(approval_id);
     "#,
-    // 3: the knowledge base's documents: the committed version of each, and every version
+    // 3: upload-and-extract: one row per uploaded file of an extraction job (its result and
+    // approval request), and the exports of approved results with the source file's SHA-256.
+    r#"
+    CREATE TABLE extraction_files (
+        job_id       TEXT NOT NULL REFERENCES jobs(id),
+        idx          INTEGER NOT NULL,
+        name         TEXT NOT NULL,
+        sha256       TEXT NOT NULL,
+        bytes        INTEGER NOT NULL,
+        status       TEXT NOT NULL,
+        product_type TEXT,
+        result       TEXT NOT NULL,
+        approval_id  TEXT REFERENCES approvals(id),
+        created_at   TEXT NOT NULL,
+        PRIMARY KEY (job_id, idx)
+    );
+    CREATE INDEX extraction_files_sha ON extraction_files(sha256);
+    CREATE INDEX extraction_files_approval ON extraction_files(approval_id);
+
+    CREATE TABLE extraction_exports (
+        approval_id  TEXT PRIMARY KEY REFERENCES approvals(id),
+        job_id       TEXT,
+        file_name    TEXT NOT NULL,
+        file_sha256  TEXT NOT NULL,
+        product_type TEXT,
+        key_terms    TEXT NOT NULL,
+        cdm          TEXT,
+        extension    TEXT,
+        version      INTEGER NOT NULL,
+        approved_by  TEXT NOT NULL,
+        approved_at  TEXT NOT NULL,
+        exported_by  TEXT NOT NULL,
+        exported_at  TEXT NOT NULL
+    );
+    CREATE INDEX extraction_exports_sha ON extraction_exports(file_sha256);
+    CREATE INDEX extraction_exports_job ON extraction_exports(job_id);
+    "#,
+    // 4: the knowledge base's documents: the committed version of each, and every version
     // ingested. The indexes live in data_dir/knowledge; these tables mirror their manifest
     // (reconciled when the knowledge base opens) so that listings, permissions and the audit
     // log need no index.

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod flow;
+mod model_fallback;
 mod pricing;
 
 use assistant::Assistant;

@@ -4,6 +4,7 @@
 mod eval;
 mod lexicon;
 mod model;
+mod model_local;
 mod parse;
 mod robust;
 

@@ -1,5 +1,6 @@
 //! The suites, one module each.
 
 pub mod audit;
+pub mod extraction;
 pub mod retrieval;
 pub mod rfq;

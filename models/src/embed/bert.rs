@@ -256,4 +256,11 @@ impl Embedder for BertEmbedder {
         }
         Ok(Embeddings { vectors, truncated })
     }
+
+    fn token_count(&self, texts: &[&str], kind: EmbedKind) -> Option<usize> {
+        texts
+            .iter()
+            .map(|t| self.token_ids(t, kind).ok().map(|(ids, _)| ids.len()))
+            .sum()
+    }
 }

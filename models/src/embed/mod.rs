@@ -36,4 +36,11 @@ pub trait Embedder: Send + Sync {
     fn max_tokens(&self) -> usize;
     /// Embeds a batch of texts (batched and padded internally), mean-pooled and L2-normalised.
     fn embed(&self, texts: &[&str], kind: EmbedKind) -> Result<Embeddings, ModelError>;
+
+    /// How many tokens [`Embedder::embed`] reads for these texts (prefixes, special tokens and
+    /// truncation included), for usage reports; `None` when the backend cannot say.
+    fn token_count(&self, texts: &[&str], kind: EmbedKind) -> Option<usize> {
+        let _ = (texts, kind);
+        None
+    }
 }

@@ -3,7 +3,8 @@
 //! masker can try a token's bytes on a copy and throw the copy away.
 //!
 //! Output it accepts: objects with only the declared properties, each at most once, `}` only
-//! once every required one is present; numbers of at most 15 significant digits; strings that
+//! once every required one is present; free-form values where the schema has them (any keys,
+//! nesting up to [`MAX_DEPTH`]); numbers of at most 15 significant digits; strings that
 //! are valid UTF-8 without lone surrogate escapes; at most [`MAX_WS`] whitespace bytes in a row
 //! between tokens (so the model cannot loop on whitespace).
 
@@ -27,6 +28,19 @@ enum ObjPhase {
     Comma,
     /// After a key: `:`.
     Key(u8),
+    /// After a value: `,` or `}`.
+    Value,
+}
+
+/// Where a free-form object is: its keys are plain strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FreePhase {
+    /// After `{`: a key or `}`.
+    Open,
+    /// After `,`: a key.
+    Comma,
+    /// A key string was opened (and is on the stack, or closed): `:` next.
+    Key,
     /// After a value: `,` or `}`.
     Value,
 }
@@ -100,6 +114,16 @@ enum Frame {
         set: LitSet,
         cand: u64,
         pos: u16,
+    },
+    /// A free-form object; `values` is the node of its values.
+    FreeObj {
+        values: u32,
+        phase: FreePhase,
+    },
+    /// A free-form array; `items` is the node of its items.
+    FreeArr {
+        items: u32,
+        phase: ArrPhase,
     },
 }
 
@@ -518,6 +542,70 @@ impl Automaton {
                         None => return false,
                     }
                 }
+                Frame::FreeObj { values, phase } => {
+                    if let Some(r) = Self::ws_ok(s, b) {
+                        return r;
+                    }
+                    s.ws = 0;
+                    let next = match (phase, b) {
+                        (FreePhase::Open | FreePhase::Value, b'}') => {
+                            s.pop();
+                            return true;
+                        }
+                        (FreePhase::Open | FreePhase::Comma, b'"') => {
+                            s.set_top(Frame::FreeObj {
+                                values,
+                                phase: FreePhase::Key,
+                            });
+                            return s.push(Self::plain_string(u32::MAX));
+                        }
+                        (FreePhase::Value, b',') => FreePhase::Comma,
+                        (FreePhase::Key, b':') => {
+                            s.set_top(Frame::FreeObj {
+                                values,
+                                phase: FreePhase::Value,
+                            });
+                            return s.push(Frame::Value { node: values });
+                        }
+                        _ => return false,
+                    };
+                    s.set_top(Frame::FreeObj {
+                        values,
+                        phase: next,
+                    });
+                    return true;
+                }
+                Frame::FreeArr { items, phase } => {
+                    if let Some(r) = Self::ws_ok(s, b) {
+                        return r;
+                    }
+                    match (phase, b) {
+                        (ArrPhase::Open | ArrPhase::Value, b']') => {
+                            s.ws = 0;
+                            s.pop();
+                            return true;
+                        }
+                        (ArrPhase::Value, b',') => {
+                            s.ws = 0;
+                            s.set_top(Frame::FreeArr {
+                                items,
+                                phase: ArrPhase::Comma,
+                            });
+                            return true;
+                        }
+                        (ArrPhase::Open | ArrPhase::Comma, _) => {
+                            s.set_top(Frame::FreeArr {
+                                items,
+                                phase: ArrPhase::Value,
+                            });
+                            if !s.push(Frame::Value { node: items }) {
+                                return false;
+                            }
+                            continue;
+                        }
+                        _ => return false,
+                    }
+                }
                 Frame::Lit { set, cand, pos } => {
                     let p = pos as usize;
                     let mut next = 0u64;
@@ -591,17 +679,60 @@ impl Automaton {
                 true,
             ),
             Node::String { max_len } if b == b'"' => (
-                Frame::Str {
-                    max: max_len.map_or(u32::MAX, |m| m.min(u32::MAX as usize - 1) as u32),
-                    len: 0,
-                    esc: 0,
-                    hex0: 0,
-                    need: 0,
-                    lo: 0x80,
-                    hi: 0xBF,
+                Self::plain_string(
+                    max_len.map_or(u32::MAX, |m| m.min(u32::MAX as usize - 1) as u32),
+                ),
+                true,
+            ),
+            Node::FreeObject { values } if b == b'{' => (
+                Frame::FreeObj {
+                    values: *values as u32,
+                    phase: FreePhase::Open,
                 },
                 true,
             ),
+            Node::Any => match b {
+                b'{' => (
+                    Frame::FreeObj {
+                        values: node,
+                        phase: FreePhase::Open,
+                    },
+                    true,
+                ),
+                b'[' => (
+                    Frame::FreeArr {
+                        items: node,
+                        phase: ArrPhase::Open,
+                    },
+                    true,
+                ),
+                b'"' => (Self::plain_string(u32::MAX), true),
+                b'-' | b'0'..=b'9' => (
+                    Frame::Num {
+                        integer: false,
+                        phase: NumPhase::Start,
+                        digits: 0,
+                    },
+                    false,
+                ),
+                b't' | b'f' => (
+                    Frame::Lit {
+                        set: LitSet::Bool,
+                        cand: 0b11,
+                        pos: 0,
+                    },
+                    false,
+                ),
+                b'n' => (
+                    Frame::Lit {
+                        set: LitSet::Null,
+                        cand: 1,
+                        pos: 0,
+                    },
+                    false,
+                ),
+                _ => return None,
+            },
             Node::Number | Node::Integer if b == b'-' || b.is_ascii_digit() => (
                 Frame::Num {
                     integer: matches!(self.node(node), Node::Integer),
@@ -643,6 +774,19 @@ impl Automaton {
         s.push(frame).then_some(consumed)
     }
 
+    /// A string frame at its opening quote, at most `max` characters.
+    fn plain_string(max: u32) -> Frame {
+        Frame::Str {
+            max,
+            len: 0,
+            esc: 0,
+            hex0: 0,
+            need: 0,
+            lo: 0x80,
+            hi: 0xBF,
+        }
+    }
+
     /// The bytes that close the document the shortest way from `s` (for when the token budget
     /// runs out): open strings closed, required properties filled with minimal values.
     pub fn closing_bytes(&self, s: &State) -> Option<Vec<u8>> {
@@ -679,7 +823,8 @@ impl Automaton {
             Node::String { .. } => b'"',
             Node::Number | Node::Integer => b'0',
             Node::Boolean => b'f',
-            Node::Null | Node::Nullable(_) => b'n',
+            Node::Null | Node::Nullable(_) | Node::Any => b'n',
+            Node::FreeObject { .. } => b'{',
             Node::Enum(v) => v
                 .iter()
                 .min_by_key(|l| l.len())
@@ -730,6 +875,15 @@ impl Automaton {
                     ObjPhase::Value => b'}',
                 }
             }
+            Frame::FreeObj { phase, .. } => match phase {
+                FreePhase::Open | FreePhase::Value => b'}',
+                FreePhase::Comma => b'"',
+                FreePhase::Key => b':',
+            },
+            Frame::FreeArr { items, phase } => match phase {
+                ArrPhase::Open | ArrPhase::Value => b']',
+                ArrPhase::Comma => self.first_byte(items),
+            },
             Frame::Arr { node, count, phase } => {
                 let Node::Array { items, min, .. } = self.node(node) else {
                     return None;

@@ -1,7 +1,10 @@
 //! The JSON Schema subset that constrained decoding supports, compiled into a small graph of
 //! nodes the automaton walks: objects (properties, required), arrays (items, minItems,
 //! maxItems), strings (maxLength), numbers, integers, booleans, null, enums/const, nullable
-//! types (`type: [T, "null"]`, `anyOf`/`oneOf` of T and null) and local `$ref`s.
+//! types (`type: [T, "null"]`, `anyOf`/`oneOf` of T and null) and local `$ref`s. Free-form
+//! JSON too: the empty schema `{}` is any JSON value, and `{"type": "object"}` without
+//! `properties` is any object (the OpenAI `json_object` response format). An object *with*
+//! `properties` takes only those properties, whatever `additionalProperties` says.
 //!
 //! Keywords that would constrain the output in ways the automaton cannot enforce (`pattern`,
 //! `minimum`, `allOf`, ...) are refused with an error naming the keyword and where it is, so
@@ -50,6 +53,13 @@ pub enum Node {
     Enum(Vec<Vec<u8>>),
     /// `null` or the inner node.
     Nullable(usize),
+    /// Any JSON value (objects with any keys, arrays, strings, numbers, literals).
+    Any,
+    /// An object with any keys, each value of node `values` (an [`Node::Any`]).
+    FreeObject {
+        /// The node of every value.
+        values: usize,
+    },
 }
 
 /// A compiled schema.
@@ -60,6 +70,16 @@ pub struct Schema {
     /// The document's node.
     pub root: usize,
 }
+
+/// Keywords that give a schema its shape when `type` is absent (without any, it is `{}`).
+const HANDLED_BY_TYPE: &[&str] = &[
+    "properties",
+    "required",
+    "items",
+    "maxLength",
+    "minItems",
+    "maxItems",
+];
 
 /// Keywords that only annotate and are ignored.
 const ANNOTATIONS: &[&str] = &[
@@ -236,6 +256,10 @@ impl<'a> Compiler<'a> {
             }
             (None, None) if obj.contains_key("properties") => "object".into(),
             (None, None) if obj.contains_key("items") => "array".into(),
+            (None, None) if !obj.keys().any(|k| HANDLED_BY_TYPE.contains(&k.as_str())) => {
+                // The empty schema (annotations at most): any JSON value.
+                return Ok(self.push(Node::Any));
+            }
             (None, None) => return Err(invalid(path, "no `type` (nor enum, const, anyOf, $ref)")),
         };
         let usize_kw = |k: &str| -> Result<Option<usize>, ModelError> {
@@ -268,6 +292,12 @@ impl<'a> Compiler<'a> {
         match ty.as_str() {
             "object" => {
                 only(&["properties", "required"])?;
+                let closed = obj.get("additionalProperties") == Some(&Value::Bool(false));
+                if !obj.contains_key("properties") && !obj.contains_key("required") && !closed {
+                    // No declared properties and extra ones not refused: any object.
+                    let values = self.push(Node::Any);
+                    return Ok(self.push(Node::FreeObject { values }));
+                }
                 let id = self.push(Node::Null);
                 let mut props = Vec::new();
                 if let Some(p) = obj.get("properties") {

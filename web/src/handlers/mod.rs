@@ -4,7 +4,9 @@
 pub mod admin;
 pub mod approvals;
 pub mod audit;
+pub mod extractions;
 pub mod documents;
 pub mod jobs;
+pub mod openai;
 pub mod rfqs;
 pub mod system;

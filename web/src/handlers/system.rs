@@ -105,7 +105,8 @@ pub async fn list_routes(_ctx: Ctx) -> Json<Value> {
                 Access::Authenticated => "authenticated".to_string(),
                 Access::Permission(p) => p.as_str().to_string(),
             };
-            json!({"method": r.method.as_str(), "path": r.path, "access": access, "summary": r.summary})
+            json!({"method": r.method.as_str(), "path": r.path, "access": access,
+                   "timeout": r.timeout.as_str(), "summary": r.summary})
         })
         .collect();
     Json(json!({"routes": list}))

@@ -33,9 +33,9 @@ pub fn desk_error(e: AssistantError) -> DeskError {
         | AssistantError::Conflict(_)
         | AssistantError::Forbidden(_)
         | AssistantError::Denied(_) => DeskError::invalid(e.to_string()),
-        AssistantError::Store(_) | AssistantError::Model(_) | AssistantError::Knowledge(_) => {
-            DeskError::internal(e.to_string())
-        }
+        AssistantError::Store(_) => DeskError::internal(e.to_string()),
+        AssistantError::Model(_) => DeskError::internal(e.to_string()),
+        AssistantError::Knowledge(_) => DeskError::internal(e.to_string()),
     }
 }
 

@@ -1,6 +1,11 @@
 //! Inbound messages: archived, then routed (not addressed, deleted, throttled, unknown chat,
 //! non-text, edit, help, too long, flagged, not a request, clarifying question, follow-up
 //! answer, or a request to price), all in one transaction with the audit entries.
+//!
+//! The model fallback is the one step that runs before that transaction: a model call takes
+//! seconds and writes its own audit entry (`model.call`), and a write transaction must stay
+//! short. It runs only for a new, addressed text message from a known chat whose rule parse is
+//! not confident; inside the transaction the rules see the same text and use its outcome.
 
 use super::reply;
 use super::{
@@ -68,6 +73,7 @@ impl Assistant {
         let now = time::now();
         let chars = msg.text.chars().count();
         let archived = cap(&msg.text, MAX_ARCHIVED_CHARS);
+        let ahead = self.model_parse_ahead(&msg, now, forced_client)?;
         self.store.write(actor, |tx| {
             let n = tx.conn().execute(
                 "INSERT OR IGNORE INTO chat_messages (channel, chat_id, direction, event_key,
@@ -117,7 +123,7 @@ impl Assistant {
                     "text_chars": chars, "text_sha256": sha256(&msg.text),
                 }),
             })?;
-            let out = self.route_message(tx, &msg, now, forced_client)?;
+            let out = self.route_message(tx, &msg, now, forced_client, ahead.as_ref())?;
             tx.conn().execute(
                 "UPDATE chat_messages SET status = ?1, rfq_id = ?2 WHERE id = ?3",
                 params![out.disposition, out.rfq_id, row],
@@ -126,12 +132,58 @@ impl Assistant {
         })
     }
 
+    /// The parse of a message that may need the model fallback, computed before the write
+    /// transaction: `(text as parsed, outcome)`. `None` when no model is set or the message
+    /// cannot become a request (not addressed, not text, a command, a redelivery, an unknown
+    /// chat); the rules then parse it inside the transaction.
+    fn model_parse_ahead(
+        &self,
+        msg: &InboundMessage,
+        now: OffsetDateTime,
+        forced_client: Option<&str>,
+    ) -> Result<Option<(String, ParseOutcome)>> {
+        if !self.desk.has_model() || !msg.addressed || msg.kind != MessageKind::Text {
+            return Ok(None);
+        }
+        let text = strip_mention(&msg.text, msg.bot_mention.as_deref());
+        if text.trim().is_empty() || command(&text).is_some() {
+            return Ok(None);
+        }
+        let known = self.store.read(|c| {
+            let seen: bool = c
+                .query_row(
+                    "SELECT 1 FROM chat_messages WHERE channel = ?1 AND direction = 'in'
+                       AND event_key = ?2",
+                    params![msg.channel, msg.event_id],
+                    |_| Ok(true),
+                )
+                .optional()?
+                .unwrap_or(false);
+            let mapped = forced_client.is_some()
+                || c.query_row(
+                    "SELECT 1 FROM rfq_chats WHERE channel = ?1 AND chat_id = ?2",
+                    params![msg.channel, msg.chat_id],
+                    |_| Ok(true),
+                )
+                .optional()?
+                .unwrap_or(false);
+            Ok::<_, AssistantError>(!seen && mapped)
+        })?;
+        if !known {
+            return Ok(None);
+        }
+        let today = now.to_offset(self.desk.offset).date();
+        let outcome = self.desk.parse_with_model(&text, today);
+        Ok(Some((text, outcome)))
+    }
+
     fn route_message(
         &self,
         tx: &mut WriteTx<'_>,
         msg: &InboundMessage,
         now: OffsetDateTime,
         forced_client: Option<&str>,
+        ahead: Option<&(String, ParseOutcome)>,
     ) -> Result<Received> {
         let cfg = &self.config.rfq;
         let origin = Origin {
@@ -245,7 +297,10 @@ impl Assistant {
             return Ok(done("help"));
         }
         let today = now.to_offset(self.desk.offset).date();
-        let alone = self.desk.parse(&text, today);
+        let alone = match ahead {
+            Some((t, outcome)) if *t == text => outcome.clone(),
+            _ => self.desk.parse_rules(&text, today),
+        };
         let lang = alone.language;
         if alone
             .problems
@@ -300,7 +355,9 @@ impl Assistant {
             && let Some((prev_id, prev_text)) =
                 open_question(tx, msg, now, cfg.clarify_window_secs)?
         {
-            let combined = self.desk.parse(&format!("{prev_text}\n{text}"), today);
+            let combined = self
+                .desk
+                .parse_rules(&format!("{prev_text}\n{text}"), today);
             let missing = |p: &RfqParse| {
                 if p.requests.is_empty() {
                     usize::MAX

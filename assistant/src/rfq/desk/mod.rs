@@ -104,6 +104,7 @@ pub struct Desk {
     offset: UtcOffset,
     slots: (Mutex<u32>, Condvar),
     model: Mutex<Option<DeskModel>>,
+    fallback_threshold: f32,
 }
 
 impl std::fmt::Debug for Desk {
@@ -127,6 +128,7 @@ impl Desk {
                 Condvar::new(),
             ),
             model: Mutex::new(None),
+            fallback_threshold: config.rfq.model_fallback_threshold as f32,
         }
     }
 
@@ -140,20 +142,37 @@ impl Desk {
         &self.conventions
     }
 
-    /// Sets the model asked when the rule parser is not confident (the `models` crate's
-    /// `generate_json` behind [`JsonGenerator`]); its answers are validated by the lexicon.
+    /// Sets the model asked when the rule parser's confidence is below
+    /// `rfq.model_fallback_threshold` (an [`crate::inference::JsonModel`] over the default
+    /// generator when `rfq.model_fallback` is on); its answers are validated by the lexicon.
     pub fn set_model(&self, model: DeskModel) {
         *self.model.lock().unwrap_or_else(|p| p.into_inner()) = Some(model);
     }
 
-    fn parse(&self, text: &str, today: time_crate::Date) -> ParseOutcome {
+    /// Whether a model fallback is set.
+    pub fn has_model(&self) -> bool {
+        self.model
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// The rule parse alone (pure and fast: safe inside a write transaction).
+    fn parse_rules(&self, text: &str, today: time_crate::Date) -> ParseOutcome {
+        RfqParser::builtin().parse(text, &ParseContext::new(today))
+    }
+
+    /// The rule parse, then the model when the rules are not confident and a model is set.
+    /// The model may take seconds and writes its own audit entry: never call this inside a
+    /// write transaction (the inbound path calls it before opening one).
+    pub fn parse_with_model(&self, text: &str, today: time_crate::Date) -> ParseOutcome {
         let ctx = ParseContext::new(today);
         let parser = RfqParser::builtin();
         let mut model = self.model.lock().unwrap_or_else(|p| p.into_inner());
         match model.as_mut() {
             Some(m) => {
                 let mut ask = |prompt: &str, schema: &Value| m.generate_json(prompt, schema);
-                parser.parse_with_model(text, &ctx, &mut ask)
+                parser.parse_with_model_below(text, &ctx, self.fallback_threshold, &mut ask)
             }
             None => parser.parse(text, &ctx),
         }

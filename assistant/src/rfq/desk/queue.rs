@@ -36,6 +36,8 @@ struct Stored {
     text: String,
     confidence: f64,
     problems: String,
+    /// Which parser produced the request (`rules`, `model`), shown to the trader.
+    path: String,
 }
 
 impl Stored {
@@ -56,6 +58,7 @@ impl Stored {
             text: r.get(9)?,
             confidence: r.get(10)?,
             problems: r.get(11)?,
+            path: r.get(12)?,
         })
     }
 
@@ -105,7 +108,7 @@ impl Assistant {
             .read(|c| {
                 c.query_row(
                     "SELECT id, status, client_id, parse, language, channel, chat_id, message_id,
-                            sender, text, confidence, problems
+                            sender, text, confidence, problems, path
                      FROM rfqs WHERE id = ?1",
                     [rfq_id],
                     Stored::read,
@@ -321,14 +324,20 @@ impl Assistant {
             "product": priced.product,
             "greeks": priced.greeks,
             "limits": limits,
-            "parse": {"confidence": rfq.confidence, "problems": problems},
+            "parse": {"confidence": rfq.confidence, "path": rfq.path, "problems": problems},
             "reply_preview": preview,
         });
         let structure = req.structure.map(|s| s.as_str()).unwrap_or("");
         let approval_id = if breaches.is_empty() {
             let kind = serde_json::to_value(priced.quote.kind).unwrap_or(Value::Null);
+            // A request the model parsed says so first: the trader checks its terms.
+            let marker = if rfq.path == "model" {
+                "[model-parsed] "
+            } else {
+                ""
+            };
             let title = format!(
-                "Quote {underlying} {structure} {}M for {}: {} {:.2} ({})",
+                "{marker}Quote {underlying} {structure} {}M for {}: {} {:.2} ({})",
                 req.tenor_months.unwrap_or(0),
                 rfq.client_name,
                 kind.as_str().unwrap_or(""),

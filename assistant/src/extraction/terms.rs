@@ -1,0 +1,424 @@
+//! The key terms of `shared/schemas/key-terms.md` as leaf fields with dotted names
+//! (`notional.amount`), the check of each leaf's type, and the assembly of the key-terms object.
+//!
+//! Extraction works on leaves: each rule, the model and each reviewer's correction produce
+//! [`Candidate`] values for leaves with their evidence; the resolver keeps one value per leaf
+//! or reports a [`Conflict`]; [`key_terms_object`] nests the leaves back into the flat-ish
+//! object the schema defines (fields not stated are omitted, never null).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::parse::{is_currency, number_json, parse_iso};
+use super::text::Evidence;
+
+/// The product families of `key-terms.md`'s `product_type`.
+pub const PRODUCT_TYPES: &[&str] = &[
+    "equity_option",
+    "equity_swap",
+    "variance_swap",
+    "interest_rate_swap",
+    "swaption",
+    "cap_floor",
+    "fra",
+    "fx_spot",
+    "fx_forward",
+    "fx_swap",
+    "fx_option",
+    "credit_default_swap",
+    "commodity_option",
+    "commodity_swap",
+    "bond_option",
+    "prepaid_forward",
+    "capped_call",
+    "snowball",
+    "phoenix",
+    "other",
+];
+
+/// Day-count fractions accepted (CDM 6's `DayCountFractionEnum` spellings).
+pub const DAY_COUNTS: &[&str] = &[
+    "ACT/360",
+    "ACT/364",
+    "ACT/365L",
+    "ACT/365.FIXED",
+    "ACT/ACT.AFB",
+    "ACT/ACT.ICMA",
+    "ACT/ACT.ISDA",
+    "ACT/ACT.ISMA",
+    "CAL/252",
+    "RBA Bond Basis",
+    "1/1",
+    "30E/360",
+    "30E/360.ISDA",
+    "30/360",
+];
+
+/// The key-term leaves in the schema's order. `other.*` leaves come after them.
+pub const LEAVES: &[&str] = &[
+    "product_type",
+    "trade_date",
+    "effective_date",
+    "expiration_date",
+    "termination_date",
+    "party_a",
+    "party_b",
+    "buyer",
+    "seller",
+    "underlier.name",
+    "underlier.id",
+    "option_type",
+    "exercise_style",
+    "strike.value",
+    "strike.unit",
+    "strike.currency",
+    "number_of_options",
+    "option_entitlement",
+    "notional.amount",
+    "notional.currency",
+    "premium.amount",
+    "premium.currency",
+    "premium.payment_date",
+    "settlement",
+    "fixed_rate",
+    "floating_rate_index",
+    "floating_rate_tenor",
+    "day_count",
+    "barrier.kind",
+    "barrier.direction",
+    "barrier.level",
+    "cap_price.value",
+    "cap_price.currency",
+    "floor_price.value",
+    "floor_price.currency",
+];
+
+/// A value proposed for a leaf, with where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// The leaf (`trade_date`, `notional.amount`, `other.knock_in_level`).
+    pub field: String,
+    /// The value, already in the leaf's canonical form.
+    pub value: Value,
+    /// Where it came from.
+    pub evidence: Evidence,
+}
+
+/// One leaf's value and all the evidence that agrees on it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldValue {
+    /// The leaf.
+    pub field: String,
+    /// The value.
+    pub value: Value,
+    /// Every place that states it (the strongest first).
+    pub evidence: Vec<Evidence>,
+}
+
+/// Two or more different values stated for one leaf: left out of the key terms, for a person
+/// to decide.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conflict {
+    /// The leaf.
+    pub field: String,
+    /// The values, each with its evidence.
+    pub values: Vec<FieldValue>,
+}
+
+/// Whether `field` is a key-term leaf (or an `other.*` leaf with a snake_case name).
+pub fn is_leaf(field: &str) -> bool {
+    LEAVES.contains(&field)
+        || field.strip_prefix("other.").is_some_and(|n| {
+            !n.is_empty()
+                && n.len() <= 64
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
+}
+
+/// Checks a value for a leaf and returns it in canonical form, or says what is wrong.
+pub fn check_leaf(field: &str, value: &Value) -> Result<Value, String> {
+    let text = || {
+        value
+            .as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| format!("{field} must be a non-empty string"))
+    };
+    let one_of = |allowed: &[&str]| -> Result<Value, String> {
+        let s = text()?;
+        if allowed.contains(&s) {
+            Ok(Value::from(s))
+        } else {
+            Err(format!(
+                "{field} = {s:?} is not one of {}",
+                allowed.join(", ")
+            ))
+        }
+    };
+    let positive = || -> Result<Value, String> {
+        match value.as_f64() {
+            Some(v) if v.is_finite() && v > 0.0 => Ok(number_json(v)),
+            _ => Err(format!("{field} must be a positive number, not {value}")),
+        }
+    };
+    match field {
+        "product_type" => one_of(PRODUCT_TYPES),
+        "trade_date"
+        | "effective_date"
+        | "expiration_date"
+        | "termination_date"
+        | "premium.payment_date" => {
+            let s = text()?;
+            parse_iso(s)
+                .map(|_| Value::from(s))
+                .ok_or_else(|| format!("{field} = {s:?} is not a date YYYY-MM-DD"))
+        }
+        "party_a" | "party_b" | "underlier.name" | "underlier.id" => {
+            let s = text()?;
+            if s.chars().count() > 300 {
+                return Err(format!("{field} is longer than 300 characters"));
+            }
+            Ok(Value::from(s))
+        }
+        "buyer" | "seller" => one_of(&["party_a", "party_b"]),
+        "option_type" => one_of(&["call", "put"]),
+        "exercise_style" => one_of(&["european", "american", "bermudan"]),
+        "strike.unit" => one_of(&["price", "percent", "rate"]),
+        "settlement" => one_of(&["cash", "physical", "cash_or_physical"]),
+        "barrier.kind" => one_of(&["knock_in", "knock_out"]),
+        "barrier.direction" => one_of(&["up", "down"]),
+        "day_count" => one_of(DAY_COUNTS),
+        "strike.currency"
+        | "notional.currency"
+        | "premium.currency"
+        | "cap_price.currency"
+        | "floor_price.currency" => {
+            let s = text()?;
+            if is_currency(s) {
+                Ok(Value::from(s))
+            } else {
+                Err(format!("{field} = {s:?} is not an ISO 4217 currency code"))
+            }
+        }
+        "strike.value" | "notional.amount" | "premium.amount" | "number_of_options"
+        | "option_entitlement" | "barrier.level" | "cap_price.value" | "floor_price.value" => {
+            positive()
+        }
+        "fixed_rate" => match value.as_f64() {
+            // Rates are decimals; a rate above 100% is a percent figure read as a decimal.
+            Some(v) if v.is_finite() && v > -1.0 && v < 1.0 => Ok(number_json(v)),
+            _ => Err(format!(
+                "fixed_rate must be a decimal rate between -1 and 1 (4.09% = 0.0409), not {value}"
+            )),
+        },
+        "floating_rate_index" => {
+            let s = text()?;
+            if s.len() > 60 {
+                return Err("floating_rate_index is longer than 60 characters".into());
+            }
+            Ok(Value::from(s))
+        }
+        "floating_rate_tenor" => {
+            let s = text()?;
+            let (n, unit) = s.split_at(s.len() - 1);
+            if n.parse::<u32>().is_ok_and(|n| n > 0) && matches!(unit, "D" | "W" | "M" | "Y") {
+                Ok(Value::from(s))
+            } else {
+                Err(format!(
+                    "floating_rate_tenor = {s:?} is not a tenor like 3M"
+                ))
+            }
+        }
+        f if f.starts_with("other.") && is_leaf(f) => {
+            if value.is_null() {
+                Err(format!("{field} must not be null"))
+            } else {
+                Ok(value.clone())
+            }
+        }
+        _ => Err(format!("{field} is not a key-terms field")),
+    }
+}
+
+/// Whether two values of a leaf say the same thing (numbers within 1e-9 relative, strings
+/// ignoring case and surrounding space).
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
+            (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
+        }
+        (Value::String(x), Value::String(y)) => x.trim().eq_ignore_ascii_case(y.trim()),
+        _ => a == b,
+    }
+}
+
+/// Groups candidates by leaf: agreeing values merge their evidence; disagreeing ones become a
+/// conflict. For party names and the underlier's name, a value that another candidate contains
+/// whole (`Deutsche Bank` in `Deutsche Bank AG`) agrees with it and the longer name is kept.
+pub fn resolve(candidates: Vec<Candidate>) -> (Vec<FieldValue>, Vec<Conflict>) {
+    let mut by_field: Vec<(String, Vec<FieldValue>)> = Vec::new();
+    for c in candidates {
+        let slot = match by_field.iter_mut().find(|(f, _)| *f == c.field) {
+            Some((_, v)) => v,
+            None => {
+                by_field.push((c.field.clone(), Vec::new()));
+                &mut by_field.last_mut().expect("just pushed").1
+            }
+        };
+        let names = matches!(c.field.as_str(), "party_a" | "party_b" | "underlier.name");
+        if let Some(v) = slot.iter_mut().find(|v| {
+            same_value(&v.value, &c.value) || (names && name_contains(&v.value, &c.value))
+        }) {
+            if names
+                && c.value.as_str().map(str::len).unwrap_or(0)
+                    > v.value.as_str().map(str::len).unwrap_or(0)
+            {
+                v.value = c.value.clone();
+            }
+            v.evidence.push(c.evidence);
+        } else {
+            slot.push(FieldValue {
+                field: c.field.clone(),
+                value: c.value,
+                evidence: vec![c.evidence],
+            });
+        }
+    }
+    let mut fields = Vec::new();
+    let mut conflicts = Vec::new();
+    for (field, mut values) in by_field {
+        for v in &mut values {
+            v.evidence
+                .sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        }
+        if values.len() == 1 {
+            fields.push(values.pop().expect("one"));
+        } else {
+            conflicts.push(Conflict { field, values });
+        }
+    }
+    fields.sort_by_key(|f| leaf_order(&f.field));
+    conflicts.sort_by_key(|c| leaf_order(&c.field));
+    (fields, conflicts)
+}
+
+fn name_contains(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_str(), b.as_str()) else {
+        return false;
+    };
+    let (a, b) = (a.to_lowercase(), b.to_lowercase());
+    let word_in = |long: &str, short: &str| {
+        long.starts_with(short)
+            && long[short.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric())
+    };
+    word_in(&a, &b) || word_in(&b, &a)
+}
+
+/// Sort key: schema order, then `other.*` alphabetically.
+pub fn leaf_order(field: &str) -> (usize, String) {
+    match LEAVES.iter().position(|l| *l == field) {
+        Some(i) => (i, String::new()),
+        None => (LEAVES.len(), field.to_owned()),
+    }
+}
+
+/// The key-terms object: leaves nested (`notional.amount` → `{"notional": {"amount": …}}`) in
+/// the schema's order, `other.*` leaves in an `other` object.
+pub fn key_terms_object(fields: &[FieldValue]) -> Value {
+    let mut leaves: Vec<&FieldValue> = fields.iter().collect();
+    leaves.sort_by_key(|f| leaf_order(&f.field));
+    let mut out = Map::new();
+    for f in leaves {
+        let mut parts = f.field.splitn(2, '.');
+        let head = parts.next().unwrap_or_default();
+        match parts.next() {
+            None => {
+                out.insert(head.to_owned(), f.value.clone());
+            }
+            Some(rest) => {
+                let slot = out
+                    .entry(head.to_owned())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(o) = slot {
+                    o.insert(rest.to_owned(), f.value.clone());
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// The leaves of a key-terms object (the inverse of [`key_terms_object`]), for corrections and
+/// exports of edited payloads; values are not checked here.
+pub fn leaves_of(obj: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    if let Value::Object(o) = obj {
+        for (k, v) in o {
+            match v {
+                Value::Object(inner) => {
+                    for (k2, v2) in inner {
+                        out.push((format!("{k}.{k2}"), v2.clone()));
+                    }
+                }
+                _ => out.push((k.clone(), v.clone())),
+            }
+        }
+    }
+    out.sort_by_key(|(f, _)| leaf_order(f));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn leaves_are_checked_and_canonical() {
+        let ok: &[(&str, Value)] = &[
+            ("trade_date", json!("2005-06-23")),
+            ("notional.amount", json!(3e8)),
+            ("notional.currency", json!("USD")),
+            ("fixed_rate", json!(0.0409)),
+            ("day_count", json!("30/360")),
+            ("floating_rate_tenor", json!("3M")),
+            ("buyer", json!("party_a")),
+            ("other.knock_in_level", json!(70)),
+        ];
+        for (f, v) in ok {
+            assert!(check_leaf(f, v).is_ok(), "{f} {v}");
+        }
+        let bad: &[(&str, Value, &str)] = &[
+            ("trade_date", json!("2005-02-30"), "not a date"),
+            ("notional.currency", json!("USS"), "ISO 4217"),
+            ("strike.value", json!(-5), "positive"),
+            ("fixed_rate", json!(4.09), "decimal"),
+            ("buyer", json!("Deutsche Bank"), "party_a, party_b"),
+            ("colour", json!("red"), "not a key-terms field"),
+            ("other.Bad Name", json!(1), "not a key-terms field"),
+        ];
+        for (f, v, msg) in bad {
+            let e = check_leaf(f, v).unwrap_err();
+            assert!(e.contains(msg), "{f}: {e}");
+        }
+        assert_eq!(
+            check_leaf("notional.amount", &json!(3e8)).unwrap(),
+            json!(300000000)
+        );
+    }
+
+    #[test]
+    fn iso_list_is_sorted_for_binary_search() {
+        let mut sorted = super::super::parse::ISO_4217.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, super::super::parse::ISO_4217);
+    }
+}

@@ -1,0 +1,206 @@
+//! `deskmate extract FILE… [--cdm OUT] [--key-terms] [--json] [--submit]`: confirmations to key
+//! terms and CDM, from the command line.
+//!
+//! By default (and with `--key-terms`) it prints, for each file in order, the key-terms object of
+//! `shared/schemas/key-terms.md` as one compact JSON line (`{}` for a file with none): this exact
+//! output is what evaluation compares. `--json` prints the full results instead (status, every
+//! value with its evidence, conflicts, problems, notices, CDM report), as a JSON array.
+//! `--cdm OUT` writes the CDM TradeState (and, when there is one, the extension object beside it
+//! as `….extension.json`): to OUT for one file, into the directory OUT as `<file>.cdm.json` for
+//! several. Statuses and problems go to standard error. `--submit` also records the results in
+//! the data dir as an extraction job with one approval request per file for role ops.
+//!
+//! The CDM document is built (and its schema compiled, a few seconds) only with `--cdm` or
+//! `--json`.
+//!
+//! Exit status: 0 when every file was read (whatever its key terms), 1 when a file could not be
+//! read or `--cdm` could not write a valid document for it, 2 for a configuration error.
+
+use super::admin::operator;
+use super::open;
+use anyhow::Context;
+use assistant::config::LoadedConfig;
+use assistant::extraction::review::Upload;
+use assistant::extraction::{Extractor, FileResult, FileStatus, Settings};
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Arguments of `deskmate extract`.
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// The files (PDF, scanned PDF, PNG/JPEG/TIFF, DOCX, HTML, text, FpML XML).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write the CDM TradeState here (a directory when several files are given).
+    #[arg(long)]
+    pub cdm: Option<PathBuf>,
+    /// Print the key-terms object per file, one compact JSON line each (the default).
+    #[arg(long, conflicts_with = "json")]
+    pub key_terms: bool,
+    /// Print the full results (evidence, conflicts, problems, CDM report) as a JSON array.
+    #[arg(long)]
+    pub json: bool,
+    /// Also record the results in the data dir as an extraction job with approval requests.
+    #[arg(long)]
+    pub submit: bool,
+    /// The model asked for terms the rules do not find (overrides extract.model; "" = none).
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
+/// Runs `deskmate extract`.
+pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+    let config = &loaded.config;
+    let mut settings = Settings::from_config(&config.extract);
+    if args.cdm.is_some() && !config.extract.cdm {
+        anyhow::bail!("--cdm needs extract.cdm = true (DESKMATE_EXTRACT_CDM)");
+    }
+    // Compiling the CDM validator takes seconds: only when a CDM document is shown or written.
+    settings.cdm = config.extract.cdm && (args.cdm.is_some() || args.json);
+    let extractor = Extractor::new(settings);
+    if args.cdm.is_some() {
+        // Fail early and clearly when validation is asked for and the schemas are missing.
+        extractor.schemas()?;
+    }
+    let model_name = args.model.clone().unwrap_or(config.extract.model.clone());
+    if !model_name.trim().is_empty() {
+        if config.models.threads > 0 {
+            models::runtime::set_threads(config.models.threads as usize);
+        }
+        let models = models::Models::new(
+            models::store::ModelStore::new(config.models_dir()),
+            models::GeneratorOptions::default(),
+        );
+        match models.generator(model_name.trim()) {
+            Ok(g) => extractor.set_model(g),
+            Err(e) => eprintln!(
+                "warning: model {model_name:?} is not available ({e}); extracting with rules only"
+            ),
+        }
+    }
+    let several = args.files.len() > 1;
+    if let (Some(out), true) = (&args.cdm, several) {
+        std::fs::create_dir_all(out)
+            .with_context(|| format!("creating the CDM output directory {}", out.display()))?;
+    }
+    let mut failed = false;
+    let mut results: Vec<FileResult> = Vec::new();
+    for path in &args.files {
+        let r = extractor.extract_path(path);
+        report(&r);
+        if !matches!(
+            r.status,
+            FileStatus::Extracted | FileStatus::NeedsReview | FileStatus::NotAConfirmation
+        ) {
+            failed = true;
+        }
+        if let Some(out) = &args.cdm
+            && r.status.has_terms()
+        {
+            let target = if several {
+                out.join(format!("{}.cdm.json", file_stem(path)))
+            } else {
+                out.clone()
+            };
+            match &r.cdm {
+                Some(doc) => {
+                    write_json(&target, doc)?;
+                    if let Some(ext) = &r.extension {
+                        write_json(&extension_path(&target), ext)?;
+                    }
+                }
+                None => {
+                    failed = true;
+                    eprintln!(
+                        "{}: no CDM document: {}",
+                        r.name,
+                        r.cdm_report.error.as_deref().unwrap_or("not built")
+                    );
+                }
+            }
+        }
+        if !args.json {
+            println!("{}", serde_json::to_string(&r.key_terms)?);
+        }
+        results.push(r);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    }
+    if args.submit {
+        let a = open(&loaded)?;
+        let actor = operator();
+        let mut uploads = Vec::new();
+        for path in &args.files {
+            if let Ok(bytes) = std::fs::read(path) {
+                uploads.push(Upload {
+                    name: path.display().to_string(),
+                    bytes,
+                });
+            }
+        }
+        let job = a.extraction_submit(&actor, uploads)?;
+        a.extraction_run(&job.id)?;
+        let view = a.extraction(&actor, &job.id)?;
+        for f in &view.files {
+            eprintln!(
+                "submitted {}: {} (approval {})",
+                f.name,
+                f.status,
+                f.approval_id.as_deref().unwrap_or("none")
+            );
+        }
+        eprintln!("extraction job {}", job.id);
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn report(r: &FileResult) {
+    let product = r.product_type.as_deref().unwrap_or("-");
+    eprintln!(
+        "{}: {} ({product}, {} page(s), {} OCR, {:.0} ms)",
+        r.name,
+        r.status.as_str(),
+        r.pages,
+        r.ocr_pages,
+        r.timings.total_ms
+    );
+    if let Some(e) = &r.error {
+        eprintln!("  {e}");
+    }
+    for c in &r.conflicts {
+        let values: Vec<String> = c.values.iter().map(|v| v.value.to_string()).collect();
+        eprintln!("  conflict {}: {}", c.field, values.join(" vs "));
+    }
+    for p in &r.problems {
+        eprintln!("  problem ({}): {}", p.kind, p.message);
+    }
+}
+
+fn file_stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "document".into())
+}
+
+fn extension_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name
+        .strip_suffix(".cdm.json")
+        .or_else(|| name.strip_suffix(".json"))
+        .unwrap_or(&name);
+    target.with_file_name(format!("{stem}.extension.json"))
+}
+
+fn write_json(path: &Path, v: &serde_json::Value) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(v)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,818 @@
+//! The OpenAI-compatible endpoints through `app()` with the fixture models (SmolLM2-135M for
+//! chat, all-MiniLM-L6-v2 for embeddings, installed by `deskmate models install --fixtures`):
+//! answers checked against direct calls of the same models, streaming, constrained JSON, stop
+//! strings, seeds, every kind of bad input, back-pressure, the audit record of each call, the
+//! per-route timeout, and cancellation when the client disconnects (over a real socket).
+
+use assistant::Assistant;
+use assistant::config::Config;
+use assistant::inference::{chat_prompt_sha256, sha256_hex};
+use assistant::store::Actor;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use models::store::ModelStore;
+use models::{ChatRequest, EmbedKind, Generator, Message, ResponseFormat, Sampling};
+use policies::Role;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+use web::{AppState, app};
+
+const GEN: &str = "smollm2-135m-instruct";
+const EMB: &str = "all-minilm-l6-v2";
+
+struct Api {
+    state: AppState,
+    trader: String,
+    client: String,
+    _dir: tempfile::TempDir,
+}
+
+fn api_with(f: impl FnOnce(&mut Config)) -> Api {
+    models::runtime::set_threads(1);
+    let dir = tempfile::tempdir().unwrap();
+    let store = ModelStore::from_env();
+    for name in [GEN, EMB] {
+        store.get(name).unwrap_or_else(|_| {
+            panic!(
+                "test fixture `{name}` is not installed in {}: run `deskmate models install --fixtures`",
+                store.root().display()
+            )
+        });
+    }
+    let mut config = Config::default();
+    config.storage.data_dir = dir.path().to_path_buf();
+    config.models.dir = store.root().display().to_string();
+    config.models.generator = GEN.into();
+    config.models.embedder = EMB.into();
+    f(&mut config);
+    let a = Assistant::open(config).unwrap();
+    let token = |name: &str, role: Role| {
+        a.create_user(&Actor::system(), name, role).unwrap();
+        a.issue_token(&Actor::system(), name, "test", None)
+            .unwrap()
+            .token
+    };
+    let trader = token("tina", Role::Trader);
+    let client = token("carl", Role::Client);
+    Api {
+        state: AppState::new(a),
+        trader,
+        client,
+        _dir: dir,
+    }
+}
+
+fn api() -> Api {
+    api_with(|_| {})
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    text: String,
+    body: Value,
+}
+
+impl Api {
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Request<Body> {
+        let b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        match body {
+            Some(v) => b
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(v.to_string())),
+            None => b.body(Body::empty()),
+        }
+        .unwrap()
+    }
+
+    async fn send_as(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let resp = app(self.state.clone())
+            .oneshot(self.request(method, path, token, body))
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            text,
+            body,
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send_as(&self.trader.clone(), Method::POST, path, Some(body))
+            .await
+    }
+
+    /// The `model.call` audit entries, oldest first.
+    fn model_calls(&self) -> Vec<policies::audit::AuditEntry> {
+        self.state
+            .assistant
+            .store()
+            .audit_entries(0, None, None, 10_000)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "model.call")
+            .collect()
+    }
+
+    fn generator(&self) -> std::sync::Arc<dyn Generator> {
+        self.state.assistant.generator(Some(GEN)).unwrap()
+    }
+}
+
+/// Checks the API's one error shape and returns `(code, message)`.
+fn error(r: &Reply) -> (String, String) {
+    let e = &r.body["error"];
+    assert!(
+        e["request_id"].is_string(),
+        "not our error shape: {}",
+        r.text
+    );
+    (
+        e["code"].as_str().unwrap_or_default().to_string(),
+        e["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// The `data:` payloads of an SSE body, in order.
+fn sse_data(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| d.trim_start().to_string())
+        .collect()
+}
+
+fn greedy(prompt: &str, max_tokens: usize) -> Value {
+    json!({
+        "model": GEN,
+        "messages": [{"role": "system", "content": "You are a helpful assistant."},
+                     {"role": "user", "content": prompt}],
+        "temperature": 0,
+        "max_tokens": max_tokens,
+    })
+}
+
+/// The same request as [`greedy`], for a direct call of the generator.
+fn greedy_direct(prompt: &str, max_tokens: usize) -> ChatRequest {
+    let mut r = ChatRequest::new(vec![
+        Message::system("You are a helpful assistant."),
+        Message::user(prompt),
+    ]);
+    r.max_tokens = max_tokens;
+    r.sampling = Sampling {
+        temperature: 0.0,
+        ..Sampling::default()
+    };
+    r
+}
+
+/// A schema that cannot close before 400 items: generation runs until `max_tokens` (or until
+/// it is cancelled), whatever the model would like to say.
+fn endless() -> Value {
+    json!({"type": "array", "items": {"type": "integer"}, "minItems": 400})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_completion_matches_the_direct_call_and_is_audited() {
+    let a = api();
+    let prompt = "What is the capital of France?";
+    let r = a.post("/v1/chat/completions", greedy(prompt, 24)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let b = &r.body;
+    assert_eq!(b["object"], "chat.completion");
+    assert_eq!(b["model"], GEN);
+    assert!(b["id"].as_str().unwrap().starts_with("chatcmpl-"));
+    let choice = &b["choices"][0];
+    assert_eq!(choice["message"]["role"], "assistant");
+    let text = choice["message"]["content"].as_str().unwrap().to_string();
+    let direct = a.generator().chat(&greedy_direct(prompt, 24)).unwrap();
+    assert_eq!(
+        text, direct.text,
+        "the endpoint must answer as the model does"
+    );
+    assert!(!text.is_empty());
+    assert_eq!(choice["finish_reason"], direct.finish_reason.as_str());
+    let u = &b["usage"];
+    assert_eq!(u["prompt_tokens"], direct.usage.prompt_tokens);
+    assert_eq!(u["completion_tokens"], direct.usage.completion_tokens);
+    assert_eq!(
+        u["total_tokens"],
+        direct.usage.prompt_tokens + direct.usage.completion_tokens
+    );
+
+    // One audit entry per call, by the caller, with the request id, hashes and counts.
+    let calls = a.model_calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let e = &calls[0];
+    assert_eq!(e.actor, "tina");
+    assert_eq!(e.object_id, GEN);
+    assert_eq!(
+        e.request_id.as_deref(),
+        r.headers["x-request-id"].to_str().ok()
+    );
+    let d = &e.details;
+    assert_eq!(d["workflow"], "openai.chat");
+    assert_eq!(d["model"], GEN);
+    assert_eq!(
+        d["prompt_sha256"],
+        chat_prompt_sha256(&greedy_direct(prompt, 24))
+    );
+    assert_eq!(d["output_sha256"], sha256_hex(text.as_bytes()));
+    assert_eq!(d["prompt_tokens"], direct.usage.prompt_tokens);
+    assert_eq!(d["completion_tokens"], direct.usage.completion_tokens);
+    assert!(d["latency_ms"].is_u64());
+    assert_eq!(d["outcome"], direct.finish_reason.as_str());
+    // The prompt text itself is never in the audit log.
+    assert!(!e.details.to_string().contains("capital of France"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_sends_openai_chunks_ending_with_done() {
+    let a = api();
+    let prompt = "Name three colours.";
+    let mut body = greedy(prompt, 20);
+    body["stream"] = json!(true);
+    body["stream_options"] = json!({"include_usage": true});
+    let r = a.post("/v1/chat/completions", body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let data = sse_data(&r.text);
+    assert_eq!(
+        data.last().map(String::as_str),
+        Some("[DONE]"),
+        "{}",
+        r.text
+    );
+    let events: Vec<Value> = data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert!(
+        events.len() >= 4,
+        "role, content, finish, usage: {events:?}"
+    );
+    assert_eq!(events[0]["choices"][0]["delta"]["role"], "assistant");
+    let mut text = String::new();
+    let mut finish = None;
+    let mut usage = None;
+    let mut contents = 0;
+    for ev in &events {
+        assert_eq!(ev["object"], "chat.completion.chunk");
+        assert_eq!(ev["model"], GEN);
+        assert_eq!(ev["id"], events[0]["id"]);
+        if let Some(c) = ev["choices"][0]["delta"]["content"].as_str() {
+            text.push_str(c);
+            contents += usize::from(!c.is_empty());
+        }
+        if let Some(f) = ev["choices"][0]["finish_reason"].as_str() {
+            finish = Some(f.to_string());
+        }
+        if ev["usage"].is_object() {
+            assert_eq!(ev["choices"], json!([]));
+            usage = Some(ev["usage"].clone());
+        }
+    }
+    let direct = a.generator().chat(&greedy_direct(prompt, 20)).unwrap();
+    assert_eq!(text, direct.text);
+    assert!(contents >= 2, "the text came in one piece: {events:?}");
+    assert_eq!(finish.as_deref(), Some(direct.finish_reason.as_str()));
+    let usage = usage.expect("a usage chunk");
+    assert_eq!(usage["completion_tokens"], direct.usage.completion_tokens);
+    assert_eq!(usage["prompt_tokens"], direct.usage.prompt_tokens);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_schema_and_json_object_are_decoded_under_constraint() {
+    let a = api();
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "maxLength": 40},
+            "population": {"type": "integer"},
+            "capital": {"type": "boolean"},
+            "tags": {"type": "array", "items": {"enum": ["big", "small", "old"]}, "maxItems": 3}
+        },
+        "required": ["city", "population", "capital", "tags"],
+        "additionalProperties": false
+    });
+    for (format, stream) in [
+        (
+            json!({"type": "json_schema", "json_schema": {"name": "city", "schema": schema, "strict": true}}),
+            false,
+        ),
+        (
+            json!({"type": "json_schema", "json_schema": {"name": "city", "schema": schema}}),
+            true,
+        ),
+        (json!({"type": "json_object"}), false),
+        (json!({"type": "json_object"}), true),
+    ] {
+        let mut body = greedy("Describe Paris as JSON.", 80);
+        body["temperature"] = json!(0.8);
+        body["seed"] = json!(3);
+        body["response_format"] = format.clone();
+        body["stream"] = json!(stream);
+        let r = a.post("/v1/chat/completions", body).await;
+        assert_eq!(r.status, StatusCode::OK, "{format}: {}", r.text);
+        let content = if stream {
+            sse_data(&r.text)
+                .iter()
+                .filter(|d| *d != "[DONE]")
+                .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+                .filter_map(|ev| {
+                    ev["choices"][0]["delta"]["content"]
+                        .as_str()
+                        .map(String::from)
+                })
+                .collect::<String>()
+        } else {
+            r.body["choices"][0]["message"]["content"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let doc: Value = serde_json::from_str(&content)
+            .unwrap_or_else(|e| panic!("{format}: not JSON ({e}): {content}"));
+        assert!(doc.is_object(), "{format}: {content}");
+        if format["type"] == "json_schema" {
+            assert!(
+                models::json::validate(&schema, &doc).is_empty(),
+                "{content}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_strings_and_seeds_behave_as_in_the_openai_api() {
+    let a = api();
+    let prompt = "Write one sentence about the sea.";
+    let full = a.post("/v1/chat/completions", greedy(prompt, 30)).await;
+    let text = full.body["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Stop at the second word the model writes: the answer is what came before it.
+    let word = text
+        .split_whitespace()
+        .nth(1)
+        .expect("at least two words")
+        .to_string();
+    let at = text.find(&word).unwrap();
+    let mut body = greedy(prompt, 30);
+    body["stop"] = json!([word, "never-written-stop"]);
+    let r = a.post("/v1/chat/completions", body).await;
+    assert_eq!(r.body["choices"][0]["message"]["content"], text[..at]);
+    assert_eq!(r.body["choices"][0]["finish_reason"], "stop");
+
+    // Sampling with a seed is reproducible; another seed (almost surely) differs.
+    let sampled = |seed: i64| {
+        let mut b = greedy(prompt, 24);
+        b["temperature"] = json!(1.0);
+        b["top_p"] = json!(0.95);
+        b["seed"] = json!(seed);
+        b
+    };
+    let one = a.post("/v1/chat/completions", sampled(11)).await.body;
+    let again = a.post("/v1/chat/completions", sampled(11)).await.body;
+    assert_eq!(
+        one["choices"][0]["message"]["content"],
+        again["choices"][0]["message"]["content"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_refused_with_our_error_shape() {
+    let a = api_with(|c| c.models.max_context = 256);
+    let long = "word ".repeat(600);
+    let cases: Vec<(Value, StatusCode, &str, &str)> = vec![
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "n": 2}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "`n` must be 1",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": long}]}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "at most 256 tokens",
+        ),
+        (
+            json!({"model": GEN, "stream": true, "messages": [{"role": "user", "content": long}]}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "at most 256 tokens",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}],
+                   "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "string", "pattern": "^a"}}}}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "keyword `pattern` is not supported",
+        ),
+        (
+            json!({"model": GEN, "stream": true, "messages": [{"role": "user", "content": "hi"}],
+                   "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "object", "properties": {"a": {"type": "nope"}}}}}}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "unknown type `nope`",
+        ),
+        (
+            json!({"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]}),
+            StatusCode::NOT_FOUND,
+            "model_not_found",
+            "unknown model `no-such-model`",
+        ),
+        (
+            json!({"model": GEN, "messages": []}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "at least one message",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "tool", "content": "x"}]}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "messages[0].role",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "only text parts",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "temperature": 3}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "`temperature`",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "frequency_penalty": 0.5}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "frequency_penalty",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "best_of": 3}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "best_of",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "max_tokens",
+        ),
+    ];
+    for (body, status, code, needle) in cases {
+        let r = a.post("/v1/chat/completions", body.clone()).await;
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+        let (c, m) = error(&r);
+        assert_eq!(c, code, "{body}: {m}");
+        assert!(m.contains(needle), "{body}: {m:?} lacks {needle:?}");
+    }
+    // Embeddings.
+    let cases: Vec<(Value, StatusCode, &str)> = vec![
+        (
+            json!({"model": EMB, "input": []}),
+            StatusCode::BAD_REQUEST,
+            "at least one",
+        ),
+        (
+            json!({"model": EMB, "input": [1, 2, 3]}),
+            StatusCode::BAD_REQUEST,
+            "token ids",
+        ),
+        (
+            json!({"model": EMB, "input": "x", "dimensions": 8}),
+            StatusCode::BAD_REQUEST,
+            "384 dimensions",
+        ),
+        (
+            json!({"model": EMB, "input": "x", "encoding_format": "hex"}),
+            StatusCode::BAD_REQUEST,
+            "encoding_format",
+        ),
+        (
+            json!({"model": "nope", "input": "x"}),
+            StatusCode::NOT_FOUND,
+            "unknown model",
+        ),
+        (
+            json!({"model": GEN, "input": "x"}),
+            StatusCode::BAD_REQUEST,
+            "not an embedder",
+        ),
+    ];
+    for (body, status, needle) in cases {
+        let r = a.post("/v1/embeddings", body.clone()).await;
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+        let (_, m) = error(&r);
+        assert!(m.contains(needle), "{body}: {m:?} lacks {needle:?}");
+    }
+    // A role without models.use.
+    let r = a
+        .send_as(&a.client.clone(), Method::GET, "/v1/models", None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embeddings_match_the_direct_embedder_in_float_and_base64() {
+    let a = api();
+    let texts = [
+        "The cat sat on the mat.",
+        "Interest rate swaps exchange fixed for floating.",
+    ];
+    let direct = a
+        .state
+        .assistant
+        .embedder(Some(EMB))
+        .unwrap()
+        .embed(&texts, EmbedKind::Passage)
+        .unwrap();
+    let r = a
+        .post("/v1/embeddings", json!({"model": EMB, "input": texts}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["object"], "list");
+    assert_eq!(r.body["model"], EMB);
+    let data = r.body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    for (i, d) in data.iter().enumerate() {
+        assert_eq!(d["index"], i);
+        assert_eq!(d["object"], "embedding");
+        let v: Vec<f32> = d["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        assert_eq!(v, direct.vectors[i], "JSON floats round-trip f32 exactly");
+    }
+    assert!(r.body["usage"]["prompt_tokens"].as_u64().unwrap() > 10);
+    // base64: little-endian f32, what the official Python client asks for by default.
+    let r = a
+        .post(
+            "/v1/embeddings",
+            json!({"model": EMB, "input": texts[1], "encoding_format": "base64"}),
+        )
+        .await;
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(r.body["data"][0]["embedding"].as_str().unwrap())
+        .unwrap();
+    let v: Vec<f32> = bytes
+        .chunks(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(v, direct.vectors[1]);
+    // The default embedder answers when no model is named; the call is audited.
+    let r = a.post("/v1/embeddings", json!({"input": "hello"})).await;
+    assert_eq!(r.body["model"], EMB);
+    let calls = a.model_calls();
+    assert_eq!(calls.len(), 3);
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.details["workflow"] == "openai.embeddings" && c.details["outcome"] == "ok")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_are_listed_with_role_and_backend() {
+    let a = api();
+    let r = a
+        .send_as(&a.trader.clone(), Method::GET, "/v1/models", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["object"], "list");
+    let find = |id: &str| {
+        r.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not listed: {}", r.text))
+    };
+    assert_eq!(find(GEN)["role"], "generator");
+    assert_eq!(find(EMB)["role"], "embedder");
+    assert_eq!(find(GEN)["object"], "model");
+    assert_eq!(find(GEN)["backend"], "local");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_answers_503_with_retry_after() {
+    let a = api_with(|c| c.models.queue_capacity = 1);
+    a.generator(); // loaded before the requests below
+    // A streamed request answers once its first token exists, so when the response arrives
+    // the request holds the model's one place (and keeps it while its body is read).
+    let mut long = greedy("Count.", 300);
+    long["response_format"] = json!({"type": "json_schema", "json_schema": {"schema": endless()}});
+    long["stream"] = json!(true);
+    let first = app(a.state.clone())
+        .oneshot(a.request(Method::POST, "/v1/chat/completions", &a.trader, Some(long)))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let busy = a.post("/v1/chat/completions", greedy("hi", 4)).await;
+    assert_eq!(
+        busy.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        busy.text
+    );
+    let (code, message) = error(&busy);
+    assert_eq!(code, "model_busy");
+    assert!(message.contains(GEN), "{message}");
+    let retry: u64 = busy.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    // The first stream runs to its end; then the model takes requests again.
+    let bytes = first.into_body().collect().await.unwrap().to_bytes();
+    let data = sse_data(&String::from_utf8_lossy(&bytes));
+    let last: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
+    assert_eq!(last["choices"][0]["finish_reason"], "length", "{data:?}");
+    let r = a.post("/v1/chat/completions", greedy("hi", 4)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_outlive_the_server_timeout_but_not_their_routes() {
+    // The server's limit is 1 s, generation's 60 s: a 2-4 s stream completes.
+    let a = api_with(|c| {
+        c.server.request_timeout_secs = 1;
+        c.models.generation_timeout_secs = 60;
+    });
+    a.generator();
+    let mut body = greedy("Count.", 120);
+    body["response_format"] = json!({"type": "json_schema", "json_schema": {"schema": endless()}});
+    body["stream"] = json!(true);
+    let t0 = Instant::now();
+    let r = a.post("/v1/chat/completions", body.clone()).await;
+    let took = t0.elapsed();
+    assert_eq!(r.status, StatusCode::OK);
+    let data = sse_data(&r.text);
+    assert!(data.iter().all(|d| !d.contains("\"error\"")), "{}", r.text);
+    let last: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
+    assert_eq!(last["choices"][0]["finish_reason"], "length");
+    eprintln!("a 120-token stream took {took:?} under a 1 s server timeout");
+    // The route table names its timeout.
+    let routes = a
+        .send_as(&a.trader.clone(), Method::GET, "/v1/routes", None)
+        .await;
+    let chat = routes.body["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == "/v1/chat/completions")
+        .cloned()
+        .unwrap();
+    assert_eq!(chat["timeout"], "generation");
+
+    // With a 1 s generation limit, the same stream ends with a timeout event, and the
+    // non-streamed request with a timeout error.
+    let a = api_with(|c| {
+        c.server.request_timeout_secs = 30;
+        c.models.generation_timeout_secs = 1;
+    });
+    a.generator();
+    body["max_tokens"] = json!(2000);
+    let r = a.post("/v1/chat/completions", body.clone()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let data = sse_data(&r.text);
+    assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
+    let err: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
+    assert_eq!(err["error"]["code"], "timeout", "{}", r.text);
+    body["stream"] = json!(false);
+    let r = a.post("/v1/chat/completions", body).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error(&r).0, "timeout");
+    // Both generations were stopped, and recorded as cancelled.
+    let t0 = Instant::now();
+    loop {
+        let calls = a.model_calls();
+        if calls.len() == 2 {
+            for c in &calls {
+                assert_eq!(c.details["outcome"], "cancelled", "{:?}", c.details);
+                assert!(c.details["completion_tokens"].as_u64().unwrap() < 2000);
+            }
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "{calls:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Sends `body` to `/v1/chat/completions` over a real socket and hangs up after `read` bytes
+/// of the answer (0: without reading), then waits for the audit entry of the call.
+async fn hang_up(body: Value, read: usize) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let a = api();
+    a.generator();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(web::serve(
+        listener,
+        a.state.clone(),
+        app(a.state.clone()),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let text = body.to_string();
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        a.trader,
+        text.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(text.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    while got.len() < read {
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    if read == 0 {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    drop(s);
+    let t0 = Instant::now();
+    let call = loop {
+        if let Some(c) = a.model_calls().pop() {
+            break c;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the generation was not stopped after the client left"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = stop.send(());
+    let _ = server.await;
+    eprintln!(
+        "stopped after {} tokens, {} ms",
+        call.details["completion_tokens"], call.details["latency_ms"]
+    );
+    call.details
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_disconnects_cancels_its_generation() {
+    let mut body = greedy("Count.", 3000);
+    body["response_format"] = json!({"type": "json_schema", "json_schema": {"schema": endless()}});
+    // Streaming: after the head and the first chunks.
+    body["stream"] = json!(true);
+    let d = hang_up(body.clone(), 600).await;
+    assert_eq!(d["outcome"], "cancelled", "{d}");
+    assert!(d["completion_tokens"].as_u64().unwrap() < 3000);
+    // Not streaming: while the client waits for the answer.
+    body["stream"] = json!(false);
+    let d = hang_up(body, 0).await;
+    assert_eq!(d["outcome"], "cancelled", "{d}");
+    assert!(d["completion_tokens"].as_u64().unwrap() < 3000);
+}
+
+#[test]
+fn the_constrained_schema_used_above_cannot_close_early() {
+    // Guards the premise of the cancellation and timeout tests.
+    let s = models::json::Schema::compile(&endless()).unwrap();
+    let _ = ResponseFormat::JsonSchema(endless());
+    assert!(matches!(
+        s.nodes[s.root],
+        models::json::schema::Node::Array { min: 400, .. }
+    ));
+}
