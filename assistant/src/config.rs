@@ -737,8 +737,6 @@ impl Config {
         Ok(())
     }
 
-
-
     fn validate_models(&self) -> Result<(), ConfigError> {
         let invalid = |key: &str, message: String| ConfigError::Invalid {
             key: key.into(),

@@ -32,7 +32,10 @@ impl std::fmt::Debug for Knowledge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Knowledge")
             .field("dir", &self.kb.dir())
-            .field("generator", &self.generator.as_ref().map(|g| g.id().to_string()))
+            .field(
+                "generator",
+                &self.generator.as_ref().map(|g| g.id().to_string()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -332,10 +335,12 @@ impl Assistant {
             id: id.to_string(),
         };
         let rec = rec.ok_or_else(not_found)?;
-        let class: DataClass = rec
-            .classification
-            .parse()
-            .map_err(|e: policies::classification::InvalidClass| AssistantError::Invalid(e.to_string()))?;
+        let class: DataClass =
+            rec.classification
+                .parse()
+                .map_err(|e: policies::classification::InvalidClass| {
+                    AssistantError::Invalid(e.to_string())
+                })?;
         if !clearance(actor).can_read(class) {
             return Err(not_found());
         }
@@ -373,10 +378,12 @@ impl Assistant {
             id: id.to_string(),
         })?;
         knowledge.kb.delete(&doc_id)?;
-        let class: DataClass = rec
-            .classification
-            .parse()
-            .map_err(|e: policies::classification::InvalidClass| AssistantError::Invalid(e.to_string()))?;
+        let class: DataClass =
+            rec.classification
+                .parse()
+                .map_err(|e: policies::classification::InvalidClass| {
+                    AssistantError::Invalid(e.to_string())
+                })?;
         self.store.write(actor, |tx| {
             tx.conn().execute(
                 "UPDATE documents SET deleted_at = ?2, updated_by = ?3, updated_at = ?2
@@ -412,9 +419,10 @@ impl Assistant {
                 "question must be 1 to 2000 characters".into(),
             ));
         }
-        let generator = knowledge.generator.as_ref().map_err(|e| {
-            AssistantError::Conflict(format!("answers are not available: {e}"))
-        })?;
+        let generator = knowledge
+            .generator
+            .as_ref()
+            .map_err(|e| AssistantError::Conflict(format!("answers are not available: {e}")))?;
         let answer = answer::ask(
             &knowledge.kb,
             generator.as_ref(),

@@ -4,12 +4,12 @@
 //! threshold, retrieved text that tries to give instructions, and an audit entry per ask.
 
 use assistant::Assistant;
+use assistant::AssistantError;
 use assistant::config::Config;
 use assistant::documents::{Knowledge, NewDocument};
 use assistant::store::Actor;
-use assistant::AssistantError;
 use knowledge::Filters;
-use models::{GeneratorOptions, Models, ModelStore};
+use models::{GeneratorOptions, ModelStore, Models};
 use policies::{DataClass, Principal, Role};
 use std::ops::ControlFlow;
 
@@ -139,12 +139,20 @@ fn ingest_list_ask_delete_with_audit() {
 
     // An exact structural question is answered from that article only.
     let ans = a
-        .ask(&k, &legal, "What does Article 9(2) say?", Filters::default(), &mut |_| {
-            ControlFlow::Continue(())
-        })
+        .ask(
+            &k,
+            &legal,
+            "What does Article 9(2) say?",
+            Filters::default(),
+            &mut |_| ControlFlow::Continue(()),
+        )
         .unwrap();
     assert!(ans.found);
-    assert!(ans.evidence.iter().all(|c| c.path.contains("Article 9")), "{:?}", ans.evidence);
+    assert!(
+        ans.evidence.iter().all(|c| c.path.contains("Article 9")),
+        "{:?}",
+        ans.evidence
+    );
 
     // Retrieved text that gives instructions is data: screened out before the model sees it.
     let ans = a
@@ -162,7 +170,11 @@ fn ingest_list_ask_delete_with_audit() {
         .iter()
         .find(|c| c.text.contains("exchanged daily"))
         .expect("the article was retrieved");
-    assert!(ans.screened.contains(&fenced.chunk_id), "{:?}", ans.screened);
+    assert!(
+        ans.screened.contains(&fenced.chunk_id),
+        "{:?}",
+        ans.screened
+    );
     assert!(ans.evidence.iter().all(|c| !c.text.contains("PWNED")));
     assert!(!ans.text.contains("PWNED"), "{}", ans.text);
 
@@ -180,11 +192,19 @@ fn ingest_list_ask_delete_with_audit() {
     assert!(ans.model.is_empty());
     assert!(ans.text.contains("no evidence"));
     let zh = a
-        .ask(&k, &legal, "钨的沸点是多少开尔文？", Filters::default(), &mut |_| {
-            ControlFlow::Continue(())
-        })
+        .ask(
+            &k,
+            &legal,
+            "钨的沸点是多少开尔文？",
+            Filters::default(),
+            &mut |_| ControlFlow::Continue(()),
+        )
         .unwrap();
-    assert!(!zh.found && zh.text.contains("知识库中没有找到"), "{}", zh.text);
+    assert!(
+        !zh.found && zh.text.contains("知识库中没有找到"),
+        "{}",
+        zh.text
+    );
 
     // Delete, then the document is gone from listings and answers.
     a.delete_document(&k, &legal, &rec.id).unwrap();
@@ -194,9 +214,13 @@ fn ingest_list_ask_delete_with_audit() {
     ));
     assert_eq!(a.list_documents(&legal, None).unwrap().len(), 1);
     let ans = a
-        .ask(&k, &legal, "What does Article 9(2) say?", Filters::default(), &mut |_| {
-            ControlFlow::Continue(())
-        })
+        .ask(
+            &k,
+            &legal,
+            "What does Article 9(2) say?",
+            Filters::default(),
+            &mut |_| ControlFlow::Continue(()),
+        )
         .unwrap();
     assert!(ans.evidence.iter().all(|c| c.doc_id != rec.id));
 

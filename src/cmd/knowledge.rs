@@ -224,10 +224,13 @@ pub fn ask(args: AskArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
 /// The demo documents `deskmate up` ingests once: the shared Chinese and English regulations
 /// beside the working directory, when present.
 pub fn demo_sources() -> Vec<(PathBuf, &'static str)> {
-    ["../shared/data/regulation-zh", "../shared/data/regulation-en"]
-        .iter()
-        .zip(["regulation-zh", "regulation-en"])
-        .map(|(p, c)| (Path::new(p).to_path_buf(), c))
-        .filter(|(p, _)| p.is_dir())
-        .collect()
+    [
+        "../shared/data/regulation-zh",
+        "../shared/data/regulation-en",
+    ]
+    .iter()
+    .zip(["regulation-zh", "regulation-en"])
+    .map(|(p, c)| (Path::new(p).to_path_buf(), c))
+    .filter(|(p, _)| p.is_dir())
+    .collect()
 }

@@ -178,7 +178,10 @@ fn demo_documents(a: &assistant::Assistant, loaded: &LoadedConfig) {
             false,
         );
     }
-    eprintln!("  demo documents ingested in {:.0} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "  demo documents ingested in {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
 }
 
 /// `deskmate up`.

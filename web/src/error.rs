@@ -95,20 +95,6 @@ impl AppError {
                     Denial::Expired => (S::CONFLICT, "expired", d.to_string()),
                     Denial::ReasonRequired => (S::BAD_REQUEST, "invalid_request", d.to_string()),
                 },
-                AssistantError::Model(m) => match m {
-                    ModelError::InvalidInput(_) => {
-                        (S::BAD_REQUEST, "invalid_request", m.to_string())
-                    }
-                    ModelError::UnknownModel { .. } => (S::NOT_FOUND, "not_found", m.to_string()),
-                    ModelError::Busy { .. } => {
-                        (S::SERVICE_UNAVAILABLE, "unavailable", m.to_string())
-                    }
-                    _ => (
-                        S::INTERNAL_SERVER_ERROR,
-                        "internal",
-                        "internal error; quote the request id".into(),
-                    ),
-                },
                 AssistantError::Knowledge(k) => match k {
                     KnowledgeError::Input(i) => match i {
                         InputError::TooLarge { .. } => {
@@ -118,9 +104,7 @@ impl AppError {
                     },
                     KnowledgeError::NotFound(_) => (S::NOT_FOUND, "not_found", k.to_string()),
                     KnowledgeError::Locked { .. } => (S::CONFLICT, "conflict", k.to_string()),
-                    KnowledgeError::Embed(ModelError::Busy { .. }) => {
-                        (S::SERVICE_UNAVAILABLE, "unavailable", k.to_string())
-                    }
+                    KnowledgeError::Embed(m) => model_error_parts(m),
                     _ => (
                         S::INTERNAL_SERVER_ERROR,
                         "internal",
@@ -140,9 +124,13 @@ impl AppError {
     /// The `Retry-After` seconds this error asks the client to wait, if any.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            AppError::Assistant(AssistantError::Model(ModelError::Busy {
-                retry_after, ..
-            })) => Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),
+            AppError::Assistant(
+                AssistantError::Model(ModelError::Busy { retry_after, .. })
+                | AssistantError::Knowledge(KnowledgeError::Embed(ModelError::Busy {
+                    retry_after,
+                    ..
+                })),
+            ) => Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),
             _ => None,
         }
     }

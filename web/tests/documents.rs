@@ -69,13 +69,19 @@ impl Api {
     }
 
     fn req(&self, method: Method, path: &str, role: Role) -> axum::http::request::Builder {
-        Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.tokens[&role]))
+        Request::builder().method(method).uri(path).header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", self.tokens[&role]),
+        )
     }
 
-    async fn json(&self, method: Method, path: &str, role: Role, body: Option<Value>) -> (StatusCode, Value) {
+    async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        role: Role,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let b = self.req(method, path, role);
         let req = match body {
             Some(v) => b
@@ -107,7 +113,9 @@ impl Api {
 
     async fn wait_job(&self, id: &str, role: Role) -> Value {
         for _ in 0..600 {
-            let (s, job) = self.json(Method::GET, &format!("/v1/jobs/{id}"), role, None).await;
+            let (s, job) = self
+                .json(Method::GET, &format!("/v1/jobs/{id}"), role, None)
+                .await;
             assert_eq!(s, StatusCode::OK, "{job}");
             if job["state"] == "succeeded" || job["state"] == "failed" {
                 return job;
@@ -125,7 +133,9 @@ async fn upload_list_ask_delete_per_role() {
     // Upload as legal: a job that ingests the file.
     let (s, body) = api.upload(Role::Legal, "emir.txt", TEXT, "general").await;
     assert_eq!(s, StatusCode::ACCEPTED, "{body}");
-    let job = api.wait_job(body["job"]["id"].as_str().unwrap(), Role::Legal).await;
+    let job = api
+        .wait_job(body["job"]["id"].as_str().unwrap(), Role::Legal)
+        .await;
     assert_eq!(job["state"], "succeeded", "{job}");
     let doc = &job["result"]["documents"][0];
     assert_eq!(doc["status"], "added");
@@ -140,10 +150,14 @@ async fn upload_list_ask_delete_per_role() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
 
     // Listing: readers see it, a client may not list.
-    let (s, list) = api.json(Method::GET, "/v1/documents", Role::Trader, None).await;
+    let (s, list) = api
+        .json(Method::GET, "/v1/documents", Role::Trader, None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["documents"][0]["id"], id.as_str());
-    let (s, _) = api.json(Method::GET, "/v1/documents", Role::Client, None).await;
+    let (s, _) = api
+        .json(Method::GET, "/v1/documents", Role::Client, None)
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
     // Ask with citations.
@@ -157,13 +171,28 @@ async fn upload_list_ask_delete_per_role() {
         .await;
     assert_eq!(s, StatusCode::OK, "{ans}");
     assert_eq!(ans["found"], true);
-    assert!(ans["evidence"][0]["path"].as_str().unwrap().contains("Article 9"));
+    assert!(
+        ans["evidence"][0]["path"]
+            .as_str()
+            .unwrap()
+            .contains("Article 9")
+    );
     let (s, _) = api
-        .json(Method::POST, "/v1/ask", Role::Client, Some(json!({"question": "x"})))
+        .json(
+            Method::POST,
+            "/v1/ask",
+            Role::Client,
+            Some(json!({"question": "x"})),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = api
-        .json(Method::POST, "/v1/ask", Role::Trader, Some(json!({"question": ""})))
+        .json(
+            Method::POST,
+            "/v1/ask",
+            Role::Trader,
+            Some(json!({"question": ""})),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
@@ -175,6 +204,8 @@ async fn upload_list_ask_delete_per_role() {
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = api.json(Method::DELETE, &path, Role::Legal, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (_, list) = api.json(Method::GET, "/v1/documents", Role::Legal, None).await;
+    let (_, list) = api
+        .json(Method::GET, "/v1/documents", Role::Legal, None)
+        .await;
     assert_eq!(list["documents"], json!([]));
 }

@@ -34,7 +34,9 @@ fn laws(root: &Path) -> Result<Vec<PathBuf>, EvalError> {
     let mut out = Vec::new();
     let mut dirs = vec![root.join("regulation-zh")];
     while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).map_err(|e| EvalError::Data(format!("{}: {e}", d.display())))? {
+        for e in
+            std::fs::read_dir(&d).map_err(|e| EvalError::Data(format!("{}: {e}", d.display())))?
+        {
             let p = e.map_err(run_err)?.path();
             if p.is_dir() {
                 dirs.push(p);
@@ -49,10 +51,9 @@ fn laws(root: &Path) -> Result<Vec<PathBuf>, EvalError> {
 
 /// The article labels at line starts of the law's body, in order.
 fn markers(text: &str) -> Vec<String> {
-    let art = Regex::new(
-        r"^(第[零〇一二两三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?)[\s　]",
-    )
-    .expect("valid regex");
+    let art =
+        Regex::new(r"^(第[零〇一二两三四五六七八九十百千]+条(?:之[一二三四五六七八九十]+)?)[\s　]")
+            .expect("valid regex");
     let body = text.split("<!-- INFO END -->").last().unwrap_or(text);
     body.lines()
         .filter_map(|l| art.captures(l).map(|c| c[1].to_string()))
@@ -71,8 +72,9 @@ impl Suite for RetrievalSuite {
     fn run(&self, ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
         let root = match &ctx.data {
             Some(d) => d.clone(),
-            None => crate::shared_data()
-                .ok_or_else(|| EvalError::Data("cannot find shared/data; pass --data DIR".into()))?,
+            None => crate::shared_data().ok_or_else(|| {
+                EvalError::Data("cannot find shared/data; pass --data DIR".into())
+            })?,
         };
         let mut out = SuiteOutput::default();
         let laws = laws(&root)?;
@@ -83,7 +85,10 @@ impl Suite for RetrievalSuite {
         for p in &laws {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| EvalError::Data(format!("{}: {e}", p.display())))?;
-            let stem = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
             let chunked = chunk::chunk(
                 &SourceText::new(text.clone(), Format::Markdown),
                 &stem,
@@ -100,7 +105,11 @@ impl Suite for RetrievalSuite {
             out.cases.push(CaseResult {
                 id: format!("structure: {stem}"),
                 passed,
-                detail: format!("{} articles found, {} markers in the file", got.len(), want.len()),
+                detail: format!(
+                    "{} articles found, {} markers in the file",
+                    got.len(),
+                    want.len()
+                ),
             });
             texts.push((p.clone(), chunked.title, want));
         }
@@ -170,8 +179,10 @@ impl Suite for RetrievalSuite {
             refs.push(ids);
         }
         let ingest_s = t.elapsed().as_secs_f64();
-        out.metrics.push(Metric::info("index.chunks", chunks as f64, "chunks"));
-        out.metrics.push(Metric::info("index.ingest_seconds", ingest_s, "s"));
+        out.metrics
+            .push(Metric::info("index.chunks", chunks as f64, "chunks"));
+        out.metrics
+            .push(Metric::info("index.ingest_seconds", ingest_s, "s"));
 
         let search = |q: &str, k: usize| {
             kb.search(&SearchRequest {
@@ -219,7 +230,11 @@ impl Suite for RetrievalSuite {
             "ratio",
             Threshold::AtLeast(1.0),
         ));
-        out.metrics.push(Metric::info("exact_path.questions", asked as f64, "questions"));
+        out.metrics.push(Metric::info(
+            "exact_path.questions",
+            asked as f64,
+            "questions",
+        ));
 
         // (c) DISC recall@5 and MRR.
         let (mut found, mut rr) = (0usize, 0.0f64);

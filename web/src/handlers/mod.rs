@@ -4,8 +4,8 @@
 pub mod admin;
 pub mod approvals;
 pub mod audit;
-pub mod extractions;
 pub mod documents;
+pub mod extractions;
 pub mod jobs;
 pub mod openai;
 pub mod rfqs;
