@@ -45,10 +45,12 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KnowledgeConfig {
-    /// The embedder (an installed model name or alias). A knowledge base keeps the embedder it
-    /// was built with; changing it means re-indexing (a new data dir or `knowledge/` removed).
+    /// The embedder (an installed model name or alias; empty: `models.embedder`). A knowledge
+    /// base keeps the embedder it was built with; changing it means re-indexing (a new data dir
+    /// or `knowledge/` removed).
     pub embedder: String,
-    /// The generator that writes answers (an installed model name or alias).
+    /// The generator that writes answers (an installed model name or alias; empty: the
+    /// default generator of `[models]`).
     pub generator: String,
     /// Where vectors live: `edge` (embedded Qdrant Edge on disk) or `server` (a Qdrant server
     /// or cluster at `qdrant_url`).
@@ -88,8 +90,8 @@ pub struct KnowledgeConfig {
 impl Default for KnowledgeConfig {
     fn default() -> Self {
         KnowledgeConfig {
-            embedder: "multilingual-e5-small".into(),
-            generator: "default".into(),
+            embedder: String::new(),
+            generator: String::new(),
             vector_backend: "edge".into(),
             qdrant_url: String::new(),
             qdrant_collection: "deskmate".into(),
@@ -669,14 +671,11 @@ impl Config {
                 "must be an http(s) URL when knowledge.vector_backend = \"server\"".into(),
             ));
         }
-        for (key, v) in [
-            ("knowledge.embedder", &k.embedder),
-            ("knowledge.generator", &k.generator),
-            ("knowledge.qdrant_collection", &k.qdrant_collection),
-        ] {
-            if v.trim().is_empty() {
-                return Err(invalid(key, "must not be empty".into()));
-            }
+        if k.qdrant_collection.trim().is_empty() {
+            return Err(invalid(
+                "knowledge.qdrant_collection",
+                "must not be empty".into(),
+            ));
         }
         for (key, v) in [
             ("knowledge.fusion_bm25", k.fusion_bm25),

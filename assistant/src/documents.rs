@@ -11,7 +11,9 @@ use crate::error::{AssistantError, Result};
 use crate::store::{Actor, AuditRecord, time};
 use crate::{Assistant, Config};
 use knowledge::answer::{self, Answer, AskOptions, AskRequest};
-use knowledge::{DocId, Filters, IngestRequest, IngestStatus, KbConfig, KnowledgeBase};
+use knowledge::{
+    DocId, Filters, IngestRequest, IngestStatus, InputError, KbConfig, KnowledgeBase, SourceText,
+};
 use models::{Embedder, Generator, Models};
 use policies::{Clearance, DataClass, Permission};
 use rusqlite::{OptionalExtension, params};
@@ -100,14 +102,32 @@ impl Knowledge {
         })
     }
 
-    /// Opens it with the configured embedder and generator from `models`. A generator that
-    /// cannot be loaded only disables answers (they fail with the reason).
+    /// Opens it with the embedder and generator `[knowledge]` names from `models`; an empty
+    /// name means the `[models]` default. A generator that cannot be loaded only disables
+    /// answers (they fail with the reason).
     pub fn open_with_models(config: &Config, models: &Models, holder: &str) -> Result<Knowledge> {
-        let embedder = models.embedder(&config.knowledge.embedder)?;
+        let k = &config.knowledge;
+        let embedder_name = if k.embedder.trim().is_empty() {
+            crate::inference::default_embedder_name(config)
+        } else {
+            &k.embedder
+        };
+        let generator_name = if k.generator.trim().is_empty() {
+            crate::inference::default_generator_name(config)
+        } else {
+            &k.generator
+        };
+        let embedder = models.embedder(embedder_name)?;
         let generator = models
-            .generator(&config.knowledge.generator)
-            .map_err(|e| format!("generator `{}`: {e}", config.knowledge.generator));
+            .generator(generator_name)
+            .map_err(|e| format!("generator `{generator_name}`: {e}"));
         Knowledge::open(config, embedder, generator, holder)
+    }
+
+    /// Opens it with the assistant's model registry (local or remote models, loaded once per
+    /// process).
+    pub fn open_for(a: &Assistant, holder: &str) -> Result<Knowledge> {
+        Knowledge::open_with_models(&a.config, a.models(), holder)
     }
 
     /// The knowledge base itself (search, chunk lookups).
@@ -121,7 +141,8 @@ impl Knowledge {
 pub struct NewDocument {
     /// The file name or path it came from.
     pub source: String,
-    /// Its bytes (Markdown, plain text or HTML, any common encoding).
+    /// Its bytes: Markdown or plain text in any common encoding, HTML, PDF (text layer or
+    /// scanned), DOCX, or an image.
     pub bytes: Vec<u8>,
     /// The collection.
     pub collection: String,
@@ -228,16 +249,17 @@ impl Assistant {
             )));
         }
         let kb = knowledge.kb.clone();
-        let report = kb.ingest_bytes(
-            &IngestRequest {
-                source: doc.source.clone(),
-                collection: doc.collection.clone(),
-                classification: doc.classification,
-                doc_id: None,
-                title: doc.title.clone(),
-            },
-            &doc.bytes,
-        )?;
+        let request = IngestRequest {
+            source: doc.source.clone(),
+            collection: doc.collection.clone(),
+            classification: doc.classification,
+            doc_id: None,
+            title: doc.title.clone(),
+        };
+        let report = match self.read_document(&doc.source, &doc.bytes)? {
+            Some(source) => kb.ingest_text(&request, &source)?,
+            None => kb.ingest_bytes(&request, &doc.bytes)?,
+        };
         let entry = kb
             .document(&DocId::new(&report.doc_id).ok_or_else(|| {
                 AssistantError::Invalid(format!("bad document id {}", report.doc_id))
@@ -317,6 +339,58 @@ impl Assistant {
         let mut rec = self.document(actor, meta.id.as_str())?;
         rec.status = Some(status.into());
         Ok(rec)
+    }
+
+    /// The text of a document that is not plain text or Markdown: PDFs (text layer, or OCR for
+    /// scanned pages), DOCX, HTML and images go through `connectors`, keeping page boundaries
+    /// for the chunks' locations. `None` for text, which the knowledge base decodes itself
+    /// (encoding detection, Markdown by file name).
+    pub fn read_document(&self, name: &str, bytes: &[u8]) -> Result<Option<SourceText>> {
+        use connectors::document::{self, ConnectorError, Format};
+        match document::sniff(bytes) {
+            Some(Format::Pdf | Format::Png | Format::Jpeg | Format::Tiff | Format::Docx)
+            | Some(Format::Html) => {}
+            _ => return Ok(None),
+        }
+        let e = &self.config.extract;
+        let k = &self.config.knowledge;
+        let limits = document::Limits {
+            max_bytes: k.max_file_bytes,
+            max_pages: e.max_pages,
+            ocr: k.ocr,
+            ocr_dpi: e.ocr_dpi,
+            ocr_languages: e.ocr_languages.clone(),
+            tessdata: (!e.tessdata.is_empty()).then(|| std::path::PathBuf::from(&e.tessdata)),
+            pdftoppm: std::path::PathBuf::from(&e.pdftoppm),
+        };
+        let doc = document::extract_text(document::Input::Bytes { bytes, name }, &limits)
+            .map_err(|err| {
+                let origin = name.to_string();
+                let input = match err {
+                    ConnectorError::TooLarge { actual, limit, .. } => InputError::TooLarge {
+                        origin,
+                        bytes: usize::try_from(actual).unwrap_or(usize::MAX),
+                        limit: usize::try_from(limit).unwrap_or(usize::MAX),
+                    },
+                    ConnectorError::Internal { .. } => {
+                        return AssistantError::Conflict(format!(
+                            "{origin}: the document reader failed ({err}); check the \
+                             server's OCR set-up (tesseract, pdftoppm)"
+                        ));
+                    }
+                    other => {
+                        let text = other.to_string();
+                        let reason = text
+                            .strip_prefix(&format!("{origin}: "))
+                            .unwrap_or(&text)
+                            .to_string();
+                        InputError::Unreadable { origin, reason }
+                    }
+                };
+                AssistantError::Knowledge(input.into())
+            })?;
+        let pages: Vec<String> = doc.pages.iter().map(|p| p.text()).collect();
+        Ok(Some(SourceText::from_pages(&pages, knowledge::Format::Plain)))
     }
 
     /// One document, if the caller may read it.
@@ -399,6 +473,43 @@ impl Assistant {
             })?;
             Ok::<_, AssistantError>(())
         })
+    }
+
+    /// Retrieval only, as the caller: the ranked chunks they may read (hybrid BM25 + dense,
+    /// exact structural references first), as `deskmate search --json` prints them.
+    pub fn search_documents(
+        &self,
+        knowledge: &Knowledge,
+        actor: &Actor,
+        query: &str,
+        k: usize,
+        filters: Filters,
+    ) -> Result<knowledge::report::SearchReport> {
+        require(actor, Permission::DocumentsRead)?;
+        let q = query.trim();
+        if q.is_empty() || q.chars().count() > 2000 {
+            return Err(AssistantError::Invalid(
+                "query must be 1 to 2000 characters".into(),
+            ));
+        }
+        if !(1..=100).contains(&k) {
+            return Err(AssistantError::Invalid(format!(
+                "k = {k}: must be between 1 and 100"
+            )));
+        }
+        let t = std::time::Instant::now();
+        let results = knowledge.kb.search(&knowledge::SearchRequest {
+            query: q.to_string(),
+            k,
+            filters,
+            clearance: clearance(actor),
+        })?;
+        Ok(knowledge::report::SearchReport::new(
+            q,
+            k,
+            t.elapsed().as_secs_f64() * 1000.0,
+            &results,
+        ))
     }
 
     /// Answers a question from the knowledge base with citations, streaming text to

@@ -209,7 +209,9 @@ static INJECTION: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 });
 
 static SENTENCE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[^。！？!?\n]+(?:[。！？!?]+|\.\s|\.$|\n|$)").unwrap());
+    // Lazy, so that an English sentence ends at the first full stop followed by a space (a
+    // full stop inside a number, "1.5%", does not end it).
+    LazyLock::new(|| Regex::new(r"[^。！？!?\n]+?(?:[。！？!?]+|\.\s+|\.$|\n|$)").unwrap());
 
 /// Whether a text reads as an instruction to the model.
 pub fn looks_like_injection(text: &str) -> bool {

@@ -38,6 +38,15 @@ pub enum InputError {
         /// What was tried.
         reason: String,
     },
+    /// A document format that is read but whose content cannot be (a corrupt or encrypted
+    /// PDF, a broken DOCX, an image when OCR is off).
+    #[error("{origin}: {reason}")]
+    Unreadable {
+        /// The file or upload.
+        origin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A request field is invalid (a document id, a collection name).
     #[error("invalid {field}: {reason}")]
     Invalid {

@@ -238,7 +238,12 @@ pub struct KnowledgeBase {
     vectors: Box<dyn VectorStore>,
     edge: Option<Arc<EdgeStore>>,
     embedder: Arc<dyn Embedder>,
-    manifest: RwLock<Manifest>,
+    /// The committed state; searches take a snapshot (an `Arc`) and filter every hit by it.
+    manifest: RwLock<Arc<Manifest>>,
+    /// Searches hold it shared for their whole run; removing a superseded version from the
+    /// indexes holds it exclusively, so a search never loses the version its snapshot names
+    /// half-way (no partial or mixed document is ever returned).
+    gate: RwLock<()>,
     writer: Mutex<()>,
     config: KbConfig,
 }
@@ -347,7 +352,8 @@ impl KnowledgeBase {
             vectors,
             edge,
             embedder,
-            manifest: RwLock::new(manifest),
+            manifest: RwLock::new(Arc::new(manifest)),
+            gate: RwLock::new(()),
             writer: Mutex::new(()),
             config,
         };
@@ -589,7 +595,7 @@ impl KnowledgeBase {
         // The commit point.
         {
             let mut m = self.manifest.write().unwrap();
-            let mut next = m.clone();
+            let mut next = Manifest::clone(&m);
             next.documents.insert(
                 id.to_string(),
                 ManifestEntry {
@@ -599,11 +605,12 @@ impl KnowledgeBase {
                 },
             );
             next.save(&self.dir)?;
-            *m = next;
+            *m = Arc::new(next);
         }
         self.crash(CrashPoint::AfterManifest)?;
 
         if let Some(old) = &old_key {
+            let _exclusive = self.gate.write().unwrap();
             self.lexical.delete_version(old);
             self.lexical.commit()?;
             self.vectors.delete_version(old)?;
@@ -660,11 +667,12 @@ impl KnowledgeBase {
         .save(&self.dir)?;
         {
             let mut m = self.manifest.write().unwrap();
-            let mut next = m.clone();
+            let mut next = Manifest::clone(&m);
             next.documents.remove(id.as_str());
             next.save(&self.dir)?;
-            *m = next;
+            *m = Arc::new(next);
         }
+        let _exclusive = self.gate.write().unwrap();
         self.lexical.delete_version(&key);
         self.lexical.commit()?;
         self.vectors.delete_version(&key)?;
@@ -783,6 +791,25 @@ impl KnowledgeBase {
         clearance: Clearance,
         limit: usize,
     ) -> Result<Vec<Hit>, KnowledgeError> {
+        let _shared = self.gate.read().unwrap();
+        let manifest = self.snapshot();
+        self.lookup_path_in(&manifest, labels, filters, clearance, limit)
+    }
+
+    /// The committed state now.
+    fn snapshot(&self) -> Arc<Manifest> {
+        self.manifest.read().unwrap().clone()
+    }
+
+    /// [`KnowledgeBase::lookup_path`] against a snapshot (the caller holds the gate).
+    fn lookup_path_in(
+        &self,
+        manifest: &Manifest,
+        labels: &[String],
+        filters: &Filters,
+        clearance: Clearance,
+        limit: usize,
+    ) -> Result<Vec<Hit>, KnowledgeError> {
         let filter = self.chunk_filter(filters, clearance);
         let mut labels: Vec<String> = labels
             .iter()
@@ -792,10 +819,9 @@ impl KnowledgeBase {
             let found = self
                 .lexical
                 .lookup(&labels, &filter, limit.max(1) * 4 + 64)?;
-            let manifest = self.manifest.read().unwrap();
             let hits: Vec<Hit> = found
                 .into_iter()
-                .filter(|c| self.visible(&manifest, &c.doc_id, c.version, clearance))
+                .filter(|c| self.visible(manifest, &c.doc_id, c.version, clearance))
                 .map(|c| {
                     Self::to_hit(
                         c,
@@ -822,11 +848,21 @@ impl KnowledgeBase {
     /// request's clearance is returned.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, KnowledgeError> {
         let k = request.k.max(1);
+        // One snapshot for the whole search, and the gate held so that nothing it names is
+        // removed from the indexes meanwhile.
+        let _shared = self.gate.read().unwrap();
+        let manifest = self.snapshot();
         let filter = self.chunk_filter(&request.filters, request.clearance);
         let reference = refs::parse(&request.query);
         let mut hits: Vec<Hit> = Vec::new();
         if let Some(r) = &reference {
-            let mut exact = self.lookup_path(&r.labels, &request.filters, request.clearance, k)?;
+            let mut exact = self.lookup_path_in(
+                &manifest,
+                &r.labels,
+                &request.filters,
+                request.clearance,
+                k,
+            )?;
             // Several documents have a 第二十一条: rank the ones whose title the rest of the
             // question names first, then keep document order.
             let mut affinity: HashMap<String, usize> = HashMap::new();
@@ -881,7 +917,6 @@ impl KnowledgeBase {
             reason,
         })?;
 
-        let manifest = self.manifest.read().unwrap();
         let mut stored: HashMap<String, (f32, StoredChunk)> = HashMap::new();
         let mut bm25_ids = Vec::new();
         for (score, c) in bm25 {

@@ -282,3 +282,136 @@ fn bad_input_gives_clear_per_file_errors() {
     assert_eq!(kb.documents().len(), 1);
     assert!(kb.consistency().unwrap().agrees());
 }
+
+/// The versions of `doc` a search returns.
+fn visible_versions(kb: &KnowledgeBase, doc: &DocId) -> std::collections::BTreeSet<u64> {
+    search(
+        kb,
+        "trade repository reporting record derivative contract",
+        Role::Admin,
+        20,
+    )
+    .hits
+    .into_iter()
+    .filter(|h| h.doc_id == doc.as_str())
+    .map(|h| h.version)
+    .collect()
+}
+
+#[test]
+fn a_crash_at_any_step_of_an_ingest_leaves_the_indexes_agreeing_on_reopen() {
+    use knowledge::CrashPoint;
+    let doc = DocId::derive("regulation-en", "emir.txt");
+    let changed = EMIR_LIKE.replace("five years", "ten years");
+    for (at, committed) in [
+        (CrashPoint::AfterIntent, false),
+        (CrashPoint::AfterVectors, false),
+        (CrashPoint::AfterLexical, false),
+        (CrashPoint::AfterManifest, true),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (kb, _) = KnowledgeBase::open(dir.path(), embedder(), KbConfig::default()).unwrap();
+            kb.ingest_bytes(
+                &request("emir.txt", "regulation-en", DataClass::GENERAL),
+                EMIR_LIKE.as_bytes(),
+            )
+            .unwrap();
+        }
+        {
+            // The process "dies" at `at` while replacing version 1 with version 2.
+            let config = KbConfig {
+                crash_at: Some(at),
+                ..KbConfig::default()
+            };
+            let (kb, _) = KnowledgeBase::open(dir.path(), embedder(), config).unwrap();
+            let err = kb
+                .ingest_bytes(
+                    &request("emir.txt", "regulation-en", DataClass::GENERAL),
+                    changed.as_bytes(),
+                )
+                .unwrap_err();
+            assert!(
+                matches!(err, KnowledgeError::SimulatedCrash(p) if p == at),
+                "{err}"
+            );
+        }
+        let (kb, report) = KnowledgeBase::open(dir.path(), embedder(), KbConfig::default()).unwrap();
+        assert!(report.intent.is_some(), "{at:?}: the intent was not found");
+        assert!(report.missing.is_empty(), "{at:?}: {report:?}");
+        let c = kb.consistency().unwrap();
+        assert!(c.agrees(), "{at:?}: {c:?}");
+        assert_eq!(c.manifest.len(), 1, "{at:?}: exactly one version: {c:?}");
+        let want = if committed { 2 } else { 1 };
+        assert_eq!(kb.documents()[0].meta.version, want, "{at:?}");
+        assert_eq!(
+            visible_versions(&kb, &doc),
+            [want].into_iter().collect(),
+            "{at:?}"
+        );
+        // Ingesting again after the crash finishes the job.
+        let rep = kb
+            .ingest_bytes(
+                &request("emir.txt", "regulation-en", DataClass::GENERAL),
+                changed.as_bytes(),
+            )
+            .unwrap();
+        let expect_unchanged = committed;
+        assert_eq!(
+            rep.status == IngestStatus::Unchanged,
+            expect_unchanged,
+            "{at:?}: {rep:?}"
+        );
+        assert!(kb.consistency().unwrap().agrees());
+    }
+}
+
+#[test]
+fn concurrent_ingest_and_queries_never_see_a_partial_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kb, _) = KnowledgeBase::open(dir.path(), embedder(), KbConfig::default()).unwrap();
+    let kb = Arc::new(kb);
+    let doc = DocId::derive("regulation-en", "emir.txt");
+    kb.ingest_bytes(
+        &request("emir.txt", "regulation-en", DataClass::GENERAL),
+        EMIR_LIKE.as_bytes(),
+    )
+    .unwrap();
+    let expected_chunks = search(&kb, "Article 9 Article 10", Role::Admin, 50)
+        .hits
+        .iter()
+        .filter(|h| h.doc_id == doc.as_str())
+        .count();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (kb, stop, doc) = (kb.clone(), stop.clone(), doc.clone());
+        std::thread::spawn(move || {
+            let mut rounds = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let hits = search(&kb, "Article 9 Article 10", Role::Admin, 50).hits;
+                let mine: Vec<_> = hits.iter().filter(|h| h.doc_id == doc.as_str()).collect();
+                // One version at a time, and all of its chunks.
+                let versions: std::collections::BTreeSet<u64> =
+                    mine.iter().map(|h| h.version).collect();
+                assert_eq!(versions.len(), 1, "mixed versions: {versions:?}");
+                assert_eq!(mine.len(), expected_chunks, "partial document visible");
+                rounds += 1;
+            }
+            rounds
+        })
+    };
+    for i in 0..6 {
+        let years = ["five", "six", "seven", "eight", "nine", "ten"][i];
+        let text = EMIR_LIKE.replace("five years", &format!("{years} years"));
+        kb.ingest_bytes(
+            &request("emir.txt", "regulation-en", DataClass::GENERAL),
+            text.as_bytes(),
+        )
+        .unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rounds = reader.join().expect("the reader saw no inconsistency");
+    assert!(rounds > 0);
+    assert!(kb.consistency().unwrap().agrees());
+    assert_eq!(kb.documents()[0].meta.version, 6);
+}

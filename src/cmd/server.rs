@@ -51,8 +51,7 @@ fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCod
     let _lock = DataDirLock::acquire(&data_dir, "server")?;
     // The knowledge base (its models load now): without it the server still runs and the
     // document routes answer 409 with the reason.
-    let models = super::knowledge::models(&a.config);
-    match assistant::documents::Knowledge::open_with_models(&a.config, &models, "server") {
+    match assistant::documents::Knowledge::open_for(&a, "server") {
         Ok(k) => a.attach_knowledge(k),
         Err(e) => tracing::warn!(error = %e, "knowledge base not available"),
     }
@@ -144,12 +143,12 @@ pub fn serve(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
 /// `regulation-en`, when present) into an empty knowledge base, so that `deskmate ask` has
 /// something to answer from. Best effort: a missing model or a held lock is reported and
 /// skipped.
-fn demo_documents(a: &assistant::Assistant, loaded: &LoadedConfig) {
+fn demo_documents(a: &assistant::Assistant) {
     let sources = super::knowledge::demo_sources();
     if sources.is_empty() {
         return;
     }
-    let k = match super::knowledge::open_knowledge(loaded, "deskmate up") {
+    let k = match super::knowledge::open_knowledge(a, "deskmate up") {
         Ok(k) => k,
         Err(e) => {
             eprintln!("  (demo documents skipped: {e:#})");
@@ -215,7 +214,7 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
             Some(time::Duration::days(7)),
         )?
         .token;
-    demo_documents(&a, &loaded);
+    demo_documents(&a);
     let data_dir = a.store().data_dir().display().to_string();
     run_server(a, move |url| {
         println!();

@@ -7,7 +7,10 @@
 //! (c) **DISC recall**: the 30 DISC-FinLLM retriever dev questions over a knowledge base holding
 //! their reference documents (one document each) among all shared laws; recall@5 (a reference
 //! document of the question among the top 5 hits) and MRR of the first reference document.
-//! Answer faithfulness (d) needs a generator run per question and is not part of this suite yet.
+//! (d) **faithfulness**: cited answers from a local generator (`fast` by default,
+//! `DESKMATE_EVAL_GENERATOR` overrides; `DESKMATE_EVAL_ANSWERS` questions, default 10, 0 skips)
+//! to a spread of the exact-path and DISC questions; the fraction of answer sentences whose
+//! citations support them (`knowledge::answer::faithfulness`).
 //!
 //! The embedder is `multilingual-e5-small` (`DESKMATE_EVAL_EMBEDDER` overrides it), loaded
 //! from the model store (`DESKMATE_MODEL_CACHE` or `~/.cache/deskmate/models`).
@@ -66,7 +69,7 @@ impl Suite for RetrievalSuite {
     }
 
     fn description(&self) -> &'static str {
-        "Knowledge base: article structure of every shared law against its 第X条 markers, exact-path questions, and recall@5/MRR on the DISC-FinLLM retriever dev set."
+        "Knowledge base: article structure of every shared law against its 第X条 markers, exact-path questions, recall@5/MRR on the DISC-FinLLM retriever dev set, and the faithfulness of cited answers."
     }
 
     fn run(&self, ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
@@ -273,8 +276,95 @@ impl Suite for RetrievalSuite {
             latencies.get(latencies.len() / 2).copied().unwrap_or(0.0),
             "ms",
         ));
+        // (d) Answer faithfulness: cited answers from a local generator to a spread of the
+        // exact-path and DISC questions, judged by `knowledge::answer::faithfulness`.
+        let answers = std::env::var("DESKMATE_EVAL_ANSWERS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(10);
+        let gen_name = std::env::var("DESKMATE_EVAL_GENERATOR").unwrap_or_else(|_| "fast".into());
+        let mut faith_note = format!(
+            "Faithfulness: not measured (DESKMATE_EVAL_ANSWERS=0)."
+        );
+        if answers > 0 {
+            let models = models::Models::new(ModelStore::from_env(), models::GeneratorOptions::default());
+            let generator = models
+                .generator(&gen_name)
+                .map_err(|e| EvalError::Run(format!("generator {gen_name}: {e}")))?;
+            let mut questions: Vec<String> = Vec::new();
+            for (i, (_, title, want)) in texts.iter().enumerate() {
+                if let Some(label) = want.get(want.len() / 3 + i % 3) {
+                    questions.push(format!("《{title}》{label}说了什么？"));
+                }
+            }
+            let half = answers.div_ceil(2);
+            let mut picked: Vec<String> = questions
+                .iter()
+                .step_by((questions.len() / half.max(1)).max(1))
+                .take(half)
+                .cloned()
+                .collect();
+            picked.extend(
+                disc.iter()
+                    .step_by((disc.len() / (answers - picked.len()).max(1)).max(1))
+                    .filter_map(|q| q["question"].as_str().map(str::to_string))
+                    .take(answers - picked.len()),
+            );
+            let options = knowledge::AskOptions::default();
+            let (mut sentences, mut supported, mut found, mut gen_ms) = (0usize, 0usize, 0usize, 0.0);
+            for q in &picked {
+                let a = knowledge::answer::ask(
+                    &kb,
+                    generator.as_ref(),
+                    &knowledge::AskRequest {
+                        question: q.clone(),
+                        filters: Filters::default(),
+                        clearance: Clearance::of(Role::Admin),
+                    },
+                    &options,
+                    &mut |_| std::ops::ControlFlow::Continue(()),
+                )
+                .map_err(run_err)?;
+                let f = knowledge::answer::faithfulness(&a);
+                sentences += f.sentences;
+                supported += f.supported;
+                found += usize::from(a.found);
+                gen_ms += a.generation_ms;
+                out.cases.push(CaseResult {
+                    id: format!("answer: {q}"),
+                    passed: !a.found || f.ratio() >= 0.5,
+                    detail: format!(
+                        "found {}, {} of {} sentences supported by their citations, {} citations: {}",
+                        a.found,
+                        f.supported,
+                        f.sentences,
+                        a.citations.len(),
+                        a.text.chars().take(160).collect::<String>()
+                    ),
+                });
+            }
+            out.metrics.push(Metric::info(
+                "answers.faithfulness",
+                if sentences == 0 { 0.0 } else { supported as f64 / sentences as f64 },
+                "ratio",
+            ));
+            out.metrics.push(Metric::info("answers.asked", picked.len() as f64, "questions"));
+            out.metrics.push(Metric::info("answers.found", found as f64, "questions"));
+            out.metrics.push(Metric::info(
+                "answers.generation_s_mean",
+                gen_ms / 1000.0 / picked.len().max(1) as f64,
+                "s",
+            ));
+            faith_note = format!(
+                "Faithfulness: {} questions (exact-path and DISC, spread) answered by `{}`; a sentence is supported when at least half of its character bigrams (words for non-CJK text) occur in the chunks it cites; sentences without a citation count as unsupported (knowledge::answer::faithfulness). DESKMATE_EVAL_ANSWERS sets the count (0 skips), DESKMATE_EVAL_GENERATOR the model.",
+                picked.len(),
+                generator.id()
+            );
+        }
+
         out.notes = vec![
             format!("Embedder: {name}. Laws: {}. DISC questions: {}.", laws.len(), disc.len()),
+            faith_note,
             "Structure: article labels and order must equal the 第X条 markers at line starts after the header block.".into(),
             "Exact path: questions name the law by its title and the article by its Chinese numeral; the top hit must be that article, found by exact lookup.".into(),
             "DISC: each reference text is one document (collection `disc`) beside all shared laws; a question counts as recalled when any of its reference documents is among the top 5 fused hits.".into(),

@@ -34,7 +34,7 @@ static ANNEX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:(?:ANNEX|Annex|APPENDIX|Appendix|SCHEDULE|Schedule)\b|附件|附录)").unwrap()
 });
 static NUM_HEAD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(\d{1,2}(?:\.\d{1,3}){0,5})(\.?)\s*(\S.*)$").unwrap());
+    LazyLock::new(|| Regex::new(r"^(\d{1,2}(?:\.\d{1,3}){0,5})(\.?)(、\s*|\s*)(\S.*)$").unwrap());
 static PARA: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^(\d{1,4})\.\s+(\S.*)$").unwrap());
 
 /// The rank of a structural kind (lower is outer).
@@ -488,9 +488,13 @@ fn classify(
             number: n,
         };
     }
-    if let Some(c) = NUM_HEAD.captures(s) {
+    if let Some(c) = NUM_HEAD.captures(s)
+        // A number must be set off from its title ("1 Scope", "1. Scope", "1、总则"): "9月7日"
+        // and "2022年" are dates in running text, not headings.
+        && (!c[2].is_empty() || !c[3].is_empty())
+    {
         let number: Vec<u32> = c[1].split('.').filter_map(|p| p.parse().ok()).collect();
-        let title = c[3].trim();
+        let title = c[4].trim();
         let starts_ok =
             title.starts_with(|ch: char| ch.is_uppercase() || crate::document::is_cjk(ch));
         let depth = number.len();

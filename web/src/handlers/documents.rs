@@ -4,9 +4,13 @@
 //! `collection` (default `default`) and `classification` (default `general`) fields, and
 //! answers `202 {"job": Job}`: ingestion runs in the background; the job's result is
 //! `{"documents": [DocumentRecord…], "errors": [{"file", "error"}…]}` (per-file errors do not
-//! stop the batch). `POST /v1/ask` takes `{"question", "collections"?}` and answers with
-//! `knowledge::Answer` (text with `[n]` markers, `citations` with chunk ids, paths and
-//! locations, `found`).
+//! stop the batch). `POST /v1/search` takes `{"query", "k"?, "collections"?, "doc_ids"?,
+//! "path_prefix"?}` and answers with the ranked chunks the caller may read
+//! (`knowledge::report::SearchReport`, as `deskmate search --json`). `POST /v1/ask` takes
+//! `{"question", "collections"?, "stream"?}` and answers with `knowledge::Answer` (text with
+//! `[n]` markers, `citations` with chunk ids, paths and locations, `found`); with
+//! `"stream": true`, as server-sent events: `delta` (text), then `answer` (the whole answer)
+//! or `error` (`{"code", "message"}`).
 
 use crate::error::AppError;
 use crate::extract::{ApiJson, ApiQuery, Ctx};
@@ -16,6 +20,10 @@ use assistant::jobs::Job;
 use axum::Json;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use std::convert::Infallible;
+use std::time::Duration;
 use knowledge::Filters;
 use policies::DataClass;
 use serde::Deserialize;
@@ -163,6 +171,56 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /v1/search` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    /// The question or keywords.
+    pub query: String,
+    /// How many hits (1 to 100; default 5).
+    #[serde(default = "default_k")]
+    pub k: usize,
+    /// Only these collections.
+    #[serde(default)]
+    pub collections: Vec<String>,
+    /// Only these documents.
+    #[serde(default)]
+    pub doc_ids: Vec<String>,
+    /// Only chunks under this path (`第二章/第一节`, `4/4.2`).
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+}
+
+fn default_k() -> usize {
+    5
+}
+
+/// `POST /v1/search`: retrieval only, as `deskmate search --json` (`deskmate.search.v1`).
+pub async fn search(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    ApiJson(body): ApiJson<SearchBody>,
+) -> Result<Json<knowledge::report::SearchReport>, AppError> {
+    let report = s
+        .blocking(move |a| {
+            let k = a.knowledge()?;
+            a.search_documents(
+                &k,
+                &ctx.actor,
+                &body.query,
+                body.k,
+                Filters {
+                    collections: body.collections,
+                    doc_ids: body.doc_ids,
+                    path_prefix: body.path_prefix,
+                    languages: vec![],
+                },
+            )
+        })
+        .await?;
+    Ok(Json(report))
+}
+
 /// `POST /v1/ask` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,6 +230,15 @@ pub struct AskBody {
     /// Only these collections.
     #[serde(default)]
     pub collections: Vec<String>,
+    /// Stream the answer as server-sent events: `delta` events with text as it is written,
+    /// then one `answer` event with the whole answer (or one `error` event).
+    #[serde(default)]
+    pub stream: bool,
+}
+
+enum AskEvent {
+    Delta(String),
+    Done(Box<Result<knowledge::Answer, AppError>>),
 }
 
 /// `POST /v1/ask`.
@@ -179,21 +246,95 @@ pub async fn ask(
     State(s): State<AppState>,
     ctx: Ctx,
     ApiJson(body): ApiJson<AskBody>,
-) -> Result<Json<knowledge::Answer>, AppError> {
-    let answer = s
-        .blocking(move |a| {
-            let k = a.knowledge()?;
-            a.ask(
-                &k,
-                &ctx.actor,
-                &body.question,
-                Filters {
-                    collections: body.collections,
-                    ..Filters::default()
+) -> Result<Response, AppError> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<AskEvent>();
+    let stream = body.stream;
+    {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let delta_tx = tx.clone();
+            let r = s
+                .blocking(move |a| {
+                    let k = a.knowledge()?;
+                    a.ask(
+                        &k,
+                        &ctx.actor,
+                        &body.question,
+                        Filters {
+                            collections: body.collections,
+                            ..Filters::default()
+                        },
+                        &mut |d| {
+                            if !stream {
+                                return ControlFlow::Continue(());
+                            }
+                            match delta_tx.send(AskEvent::Delta(d.to_string())) {
+                                Ok(()) => ControlFlow::Continue(()),
+                                // The client went away: stop generating.
+                                Err(_) => ControlFlow::Break(()),
+                            }
+                        },
+                    )
+                })
+                .await
+                .map_err(AppError::from);
+            let _ = tx.send(AskEvent::Done(Box::new(r)));
+        });
+    }
+    if !stream {
+        loop {
+            match rx.recv().await {
+                Some(AskEvent::Delta(_)) => continue,
+                Some(AskEvent::Done(r)) => return Ok(Json((*r)?).into_response()),
+                None => return Err(AppError::Internal("the answer task stopped".into())),
+            }
+        }
+    }
+    // Errors before the first piece of text (no permission, no knowledge base, a bad
+    // question) are plain HTTP errors; later ones arrive as an `error` event.
+    let first = match rx.recv().await {
+        Some(AskEvent::Done(r)) => match *r {
+            Err(e) => return Err(e),
+            ok => AskEvent::Done(Box::new(ok)),
+        },
+        Some(ev) => ev,
+        None => return Err(AppError::Internal("the answer task stopped".into())),
+    };
+    let events = futures::stream::unfold(
+        (Some(first), rx, false),
+        |(first, mut rx, done)| async move {
+            if done {
+                return None;
+            }
+            let ev = match first {
+                Some(ev) => ev,
+                None => rx.recv().await?,
+            };
+            let (event, done) = match ev {
+                AskEvent::Delta(d) => (Event::default().event("delta").data(d), false),
+                AskEvent::Done(r) => match *r {
+                    Ok(answer) => (
+                        Event::default()
+                            .event("answer")
+                            .json_data(&answer)
+                            .unwrap_or_else(|_| Event::default().event("error")),
+                        true,
+                    ),
+                    Err(e) => {
+                        let (_, code, message) = e.parts();
+                        (
+                            Event::default()
+                                .event("error")
+                                .data(json!({"code": code, "message": message}).to_string()),
+                            true,
+                        )
+                    }
                 },
-                &mut |_| ControlFlow::Continue(()),
-            )
-        })
-        .await?;
-    Ok(Json(answer))
+            };
+            Some((Ok::<_, Infallible>(event), (None, rx, done)))
+        },
+    );
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
 }
