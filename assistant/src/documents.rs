@@ -363,8 +363,8 @@ impl Assistant {
             tessdata: (!e.tessdata.is_empty()).then(|| std::path::PathBuf::from(&e.tessdata)),
             pdftoppm: std::path::PathBuf::from(&e.pdftoppm),
         };
-        let doc = document::extract_text(document::Input::Bytes { bytes, name }, &limits)
-            .map_err(|err| {
+        let doc = document::extract_text(document::Input::Bytes { bytes, name }, &limits).map_err(
+            |err| {
                 let origin = name.to_string();
                 let input = match err {
                     ConnectorError::TooLarge { actual, limit, .. } => InputError::TooLarge {
@@ -388,9 +388,13 @@ impl Assistant {
                     }
                 };
                 AssistantError::Knowledge(input.into())
-            })?;
+            },
+        )?;
         let pages: Vec<String> = doc.pages.iter().map(|p| p.text()).collect();
-        Ok(Some(SourceText::from_pages(&pages, knowledge::Format::Plain)))
+        Ok(Some(SourceText::from_pages(
+            &pages,
+            knowledge::Format::Plain,
+        )))
     }
 
     /// One document, if the caller may read it.

@@ -102,7 +102,7 @@ fn ingest_list_ask_delete_with_audit() {
         .into_iter()
         .map(|d| d.id)
         .collect();
-    assert_eq!(seen, [rec.id.clone()]);
+    assert_eq!(seen, std::slice::from_ref(&rec.id));
     assert!(matches!(
         a.list_documents(&client, None).unwrap_err(),
         AssistantError::Forbidden(_)

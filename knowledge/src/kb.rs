@@ -856,13 +856,8 @@ impl KnowledgeBase {
         let reference = refs::parse(&request.query);
         let mut hits: Vec<Hit> = Vec::new();
         if let Some(r) = &reference {
-            let mut exact = self.lookup_path_in(
-                &manifest,
-                &r.labels,
-                &request.filters,
-                request.clearance,
-                k,
-            )?;
+            let mut exact =
+                self.lookup_path_in(&manifest, &r.labels, &request.filters, request.clearance, k)?;
             // Several documents have a 第二十一条: rank the ones whose title the rest of the
             // question names first, then keep document order.
             let mut affinity: HashMap<String, usize> = HashMap::new();

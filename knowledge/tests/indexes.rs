@@ -13,7 +13,6 @@ use knowledge::vector::edge::EdgeStore;
 use knowledge::vector::server::ServerStore;
 use knowledge::vector::{VectorPayload, VectorPoint, VectorStore};
 use policies::{Clearance, DataClass, Role};
-use std::path::Path;
 
 fn law() -> (DocumentMeta, Vec<knowledge::Chunk>) {
     let path = concat!(

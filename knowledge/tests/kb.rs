@@ -136,7 +136,7 @@ fn exact_paths_clearance_duplicates_reopen_delete() {
     let r = search(&kb, "What does Article 9(2) say?", Role::Legal, 3);
     assert!(r.hits[0].exact, "{:?}", r.hits[0]);
     assert!(
-        r.hits[0].path.labels().iter().any(|l| *l == "Article 9"),
+        r.hits[0].path.labels().contains(&"Article 9"),
         "{:?}",
         r.hits[0].path
     );
@@ -336,7 +336,8 @@ fn a_crash_at_any_step_of_an_ingest_leaves_the_indexes_agreeing_on_reopen() {
                 "{err}"
             );
         }
-        let (kb, report) = KnowledgeBase::open(dir.path(), embedder(), KbConfig::default()).unwrap();
+        let (kb, report) =
+            KnowledgeBase::open(dir.path(), embedder(), KbConfig::default()).unwrap();
         assert!(report.intent.is_some(), "{at:?}: the intent was not found");
         assert!(report.missing.is_empty(), "{at:?}: {report:?}");
         let c = kb.consistency().unwrap();

@@ -177,7 +177,10 @@ pub fn ingest(args: IngestArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
                 );
             };
             let base = args.server.clone().unwrap_or_else(|| {
-                format!("http://{}", loaded.config.server.bind.replace("0.0.0.0", "127.0.0.1"))
+                format!(
+                    "http://{}",
+                    loaded.config.server.bind.replace("0.0.0.0", "127.0.0.1")
+                )
             });
             eprintln!("the knowledge base is held by {holder}: ingesting through {base}");
             ingest_via_server(&base, token, &files, &args.collection, class, args.json)?

@@ -237,6 +237,12 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
             "    curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\"
         );
         println!("         -d '{{\"name\":\"tina\",\"role\":\"trader\"}}' {url}/v1/users");
+        println!(
+            "    curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\"
+        );
+        println!(
+            "         -d '{{\"question\":\"期货和衍生品法第二十一条说了什么？\"}}' {url}/v1/ask"
+        );
         println!("    ./target/release/deskmate audit verify      # or: deskmate audit verify");
         println!();
     })

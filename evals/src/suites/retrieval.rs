@@ -283,11 +283,10 @@ impl Suite for RetrievalSuite {
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(10);
         let gen_name = std::env::var("DESKMATE_EVAL_GENERATOR").unwrap_or_else(|_| "fast".into());
-        let mut faith_note = format!(
-            "Faithfulness: not measured (DESKMATE_EVAL_ANSWERS=0)."
-        );
+        let mut faith_note = "Faithfulness: not measured (DESKMATE_EVAL_ANSWERS=0).".to_string();
         if answers > 0 {
-            let models = models::Models::new(ModelStore::from_env(), models::GeneratorOptions::default());
+            let models =
+                models::Models::new(ModelStore::from_env(), models::GeneratorOptions::default());
             let generator = models
                 .generator(&gen_name)
                 .map_err(|e| EvalError::Run(format!("generator {gen_name}: {e}")))?;
@@ -311,7 +310,8 @@ impl Suite for RetrievalSuite {
                     .take(answers - picked.len()),
             );
             let options = knowledge::AskOptions::default();
-            let (mut sentences, mut supported, mut found, mut gen_ms) = (0usize, 0usize, 0usize, 0.0);
+            let (mut sentences, mut supported, mut found, mut gen_ms) =
+                (0usize, 0usize, 0usize, 0.0);
             for q in &picked {
                 let a = knowledge::answer::ask(
                     &kb,
@@ -345,11 +345,20 @@ impl Suite for RetrievalSuite {
             }
             out.metrics.push(Metric::info(
                 "answers.faithfulness",
-                if sentences == 0 { 0.0 } else { supported as f64 / sentences as f64 },
+                if sentences == 0 {
+                    0.0
+                } else {
+                    supported as f64 / sentences as f64
+                },
                 "ratio",
             ));
-            out.metrics.push(Metric::info("answers.asked", picked.len() as f64, "questions"));
-            out.metrics.push(Metric::info("answers.found", found as f64, "questions"));
+            out.metrics.push(Metric::info(
+                "answers.asked",
+                picked.len() as f64,
+                "questions",
+            ));
+            out.metrics
+                .push(Metric::info("answers.found", found as f64, "questions"));
             out.metrics.push(Metric::info(
                 "answers.generation_s_mean",
                 gen_ms / 1000.0 / picked.len().max(1) as f64,

@@ -22,13 +22,13 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use std::convert::Infallible;
-use std::time::Duration;
 use knowledge::Filters;
 use policies::DataClass;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::convert::Infallible;
 use std::ops::ControlFlow;
+use std::time::Duration;
 
 fn bad(message: String) -> AppError {
     AppError::BadRequest {
