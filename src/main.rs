@@ -60,6 +60,14 @@ enum Command {
     Rfq(cmd::rfq::RfqArgs),
     /// Extract the key terms (and CDM) of confirmations; prints one key-terms JSON line per file.
     Extract(cmd::extract::ExtractArgs),
+    /// Ingest files or folders into the knowledge base (idempotent by content hash).
+    Ingest(cmd::knowledge::IngestArgs),
+    /// Preview the chunks of a file (path, length, location, text) without indexing.
+    Chunk(cmd::chunk::ChunkArgs),
+    /// Retrieval only: the ranked chunks for a query with their scores.
+    Search(cmd::search::SearchArgs),
+    /// Ask the knowledge base: a cited answer from the local model.
+    Ask(cmd::knowledge::AskArgs),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +98,10 @@ fn main() -> ExitCode {
         Command::Risk(a) => cmd::risk::run(a).map(|()| ExitCode::SUCCESS),
         Command::Rfq(a) => cmd::rfq::run(a, loaded).map(|()| ExitCode::SUCCESS),
         Command::Extract(a) => cmd::extract::run(a, loaded),
+        Command::Ingest(a) => cmd::knowledge::ingest(a, loaded).map(|()| ExitCode::SUCCESS),
+        Command::Chunk(a) => cmd::chunk::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Search(a) => cmd::knowledge::search(a, loaded).map(|()| ExitCode::SUCCESS),
+        Command::Ask(a) => cmd::knowledge::ask(a, loaded).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

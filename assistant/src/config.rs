@@ -37,6 +37,78 @@ pub struct Config {
     pub webhook: WebhookConfig,
     /// Upload-and-extract: document limits, OCR, CDM schemas, the model.
     pub extract: ExtractConfig,
+    /// The knowledge base: embedder, indexes, retrieval and answers.
+    pub knowledge: KnowledgeConfig,
+}
+
+/// `[knowledge]`: the knowledge base in `data_dir/knowledge` (documents, indexes, answers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KnowledgeConfig {
+    /// The embedder (an installed model name or alias; empty: `models.embedder`). A knowledge
+    /// base keeps the embedder it was built with; changing it means re-indexing (a new data dir
+    /// or `knowledge/` removed).
+    pub embedder: String,
+    /// The generator that writes answers (an installed model name or alias; empty: the
+    /// default generator of `[models]`).
+    pub generator: String,
+    /// Where vectors live: `edge` (embedded Qdrant Edge on disk) or `server` (a Qdrant server
+    /// or cluster at `qdrant_url`).
+    pub vector_backend: String,
+    /// The Qdrant server's gRPC URL when `vector_backend = "server"` (`http://host:6334`).
+    pub qdrant_url: String,
+    /// The Qdrant collection when `vector_backend = "server"`.
+    pub qdrant_collection: String,
+    /// Weight of the BM25 ranking in reciprocal rank fusion.
+    pub fusion_bm25: f64,
+    /// Weight of the dense ranking in reciprocal rank fusion.
+    pub fusion_dense: f64,
+    /// The rank constant of reciprocal rank fusion (60 in the original paper).
+    pub fusion_k: f64,
+    /// Candidates each retriever returns, as a multiple of the hits asked for.
+    pub candidates_per_hit: u32,
+    /// The largest chunk in approximate model tokens; longer articles are split at their 款 or
+    /// paragraphs.
+    pub chunk_max_tokens: u32,
+    /// The largest file accepted for ingestion, in bytes (200 MiB).
+    pub max_file_bytes: u64,
+    /// Texts per embedding call during ingestion.
+    pub embed_batch: u32,
+    /// OCR pages of PDFs without a usable text layer, and images, when ingesting.
+    pub ocr: bool,
+    /// Chunks retrieved as evidence for an answer.
+    pub answer_k: u32,
+    /// The least question-to-chunk cosine similarity for evidence to count (exact structural
+    /// hits always count); below it the answer says the knowledge base has no evidence.
+    pub answer_min_similarity: f64,
+    /// The most tokens of an answer.
+    pub answer_max_tokens: u32,
+    /// The most characters of retrieved text put into an answer's prompt.
+    pub answer_max_evidence_chars: u32,
+}
+
+impl Default for KnowledgeConfig {
+    fn default() -> Self {
+        KnowledgeConfig {
+            embedder: String::new(),
+            generator: String::new(),
+            vector_backend: "edge".into(),
+            qdrant_url: String::new(),
+            qdrant_collection: "deskmate".into(),
+            fusion_bm25: 1.0,
+            fusion_dense: 1.0,
+            fusion_k: 60.0,
+            candidates_per_hit: 4,
+            chunk_max_tokens: 400,
+            max_file_bytes: 200 * 1024 * 1024,
+            embed_batch: 16,
+            ocr: true,
+            answer_k: 5,
+            answer_min_similarity: 0.80,
+            answer_max_tokens: 400,
+            answer_max_evidence_chars: 4000,
+        }
+    }
 }
 
 /// `[server]`: the HTTP API.
@@ -575,6 +647,92 @@ impl Config {
         one_of("log.format", &self.log.format, &["text", "json"])?;
         self.validate_desk()?;
         self.validate_extract()?;
+        self.validate_knowledge()?;
+        Ok(())
+    }
+
+    fn validate_knowledge(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.into(),
+            message,
+        };
+        let k = &self.knowledge;
+        one_of(
+            "knowledge.vector_backend",
+            &k.vector_backend,
+            &["edge", "server"],
+        )?;
+        if k.vector_backend == "server"
+            && !k.qdrant_url.starts_with("http://")
+            && !k.qdrant_url.starts_with("https://")
+        {
+            return Err(invalid(
+                "knowledge.qdrant_url",
+                "must be an http(s) URL when knowledge.vector_backend = \"server\"".into(),
+            ));
+        }
+        if k.qdrant_collection.trim().is_empty() {
+            return Err(invalid(
+                "knowledge.qdrant_collection",
+                "must not be empty".into(),
+            ));
+        }
+        for (key, v) in [
+            ("knowledge.fusion_bm25", k.fusion_bm25),
+            ("knowledge.fusion_dense", k.fusion_dense),
+        ] {
+            if !(v.is_finite() && (0.0..=100.0).contains(&v)) {
+                return Err(invalid(key, format!("{v} is not between 0 and 100")));
+            }
+        }
+        if k.fusion_bm25 + k.fusion_dense <= 0.0 {
+            return Err(invalid(
+                "knowledge.fusion_dense",
+                "fusion_bm25 and fusion_dense cannot both be 0".into(),
+            ));
+        }
+        if !(k.fusion_k.is_finite() && k.fusion_k > 0.0) {
+            return Err(invalid(
+                "knowledge.fusion_k",
+                "must be greater than 0".into(),
+            ));
+        }
+        if !(k.answer_min_similarity.is_finite() && (-1.0..=1.0).contains(&k.answer_min_similarity))
+        {
+            return Err(invalid(
+                "knowledge.answer_min_similarity",
+                "must be a cosine similarity between -1 and 1".into(),
+            ));
+        }
+        for (key, v) in [
+            (
+                "knowledge.candidates_per_hit",
+                u64::from(k.candidates_per_hit),
+            ),
+            ("knowledge.max_file_bytes", k.max_file_bytes),
+            ("knowledge.embed_batch", u64::from(k.embed_batch)),
+            ("knowledge.answer_k", u64::from(k.answer_k)),
+            (
+                "knowledge.answer_max_tokens",
+                u64::from(k.answer_max_tokens),
+            ),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be greater than 0".into()));
+            }
+        }
+        if !(16..=8192).contains(&k.chunk_max_tokens) {
+            return Err(invalid(
+                "knowledge.chunk_max_tokens",
+                format!("{} is not between 16 and 8192", k.chunk_max_tokens),
+            ));
+        }
+        if k.answer_max_evidence_chars < 200 {
+            return Err(invalid(
+                "knowledge.answer_max_evidence_chars",
+                "must be at least 200".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -1143,7 +1301,7 @@ mod tests {
             (
                 "[serve]\n",
                 &[],
-                "allowed keys here: approvals, extract, limits, log, models, rfq, server, storage, telegram, webhook",
+                "allowed keys here: approvals, extract, knowledge, limits, log, models, rfq, server, storage, telegram, webhook",
             ),
             ("[log]\nformat = \"xml\"", &[], "allowed values: text, json"),
             ("[server]\nbind = \"localhost\"", &[], "`server.bind`"),

@@ -33,6 +33,10 @@ pub enum AssistantError {
     /// remote server, or ours).
     #[error(transparent)]
     Model(#[from] models::ModelError),
+    /// The knowledge base failed or refused a document (its variant says whose fault: bad
+    /// input, a lock held by another process, or the indexes).
+    #[error(transparent)]
+    Knowledge(#[from] knowledge::KnowledgeError),
 }
 
 impl From<rusqlite::Error> for AssistantError {

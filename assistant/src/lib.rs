@@ -3,13 +3,15 @@
 //! [`Assistant`] is the facade the HTTP layer and the CLI call: it owns the configuration and the
 //! [`store::Store`] and exposes each workflow as methods (identity in [`identity`], approvals in
 //! [`approvals`], jobs in [`jobs`], the RFQ desk in [`rfq::desk`], upload-and-extract of
-//! confirmations in [`extraction`], model calls with their audit entries in [`inference`];
+//! confirmations in [`extraction`], model calls with their audit entries in [`inference`], the
+//! knowledge base (ingest, search, cited answers) in [`documents`];
 //! drafting and answers join as they land). Every method that changes state takes an
 //! [`store::Actor`] and writes its audit entry in the same transaction as the change.
 
 pub mod approvals;
 pub mod backup;
 pub mod config;
+pub mod documents;
 pub mod error;
 pub mod extraction;
 pub mod identity;
@@ -31,6 +33,7 @@ pub struct Assistant {
     desk: rfq::desk::Desk,
     models: std::sync::Arc<models::Models>,
     extractor: extraction::Extractor,
+    knowledge: std::sync::OnceLock<std::sync::Arc<documents::Knowledge>>,
 }
 
 impl Assistant {
@@ -48,11 +51,29 @@ impl Assistant {
             desk,
             models,
             extractor,
+            knowledge: std::sync::OnceLock::new(),
         };
         if a.config.rfq.model_fallback {
             a.desk.set_model(Box::new(a.rfq_json_model()));
         }
         Ok(a)
+    }
+
+    /// Attaches the opened knowledge base (the server does at start; it holds the knowledge
+    /// base's single-writer lock). Attaching twice keeps the first.
+    pub fn attach_knowledge(&self, k: documents::Knowledge) {
+        let _ = self.knowledge.set(std::sync::Arc::new(k));
+    }
+
+    /// The attached knowledge base, or a conflict saying it is not available here.
+    pub fn knowledge(&self) -> Result<std::sync::Arc<documents::Knowledge>> {
+        self.knowledge.get().cloned().ok_or_else(|| {
+            AssistantError::Conflict(
+                "the knowledge base is not open in this process (its models are missing or \
+                 another process holds it); see the server log"
+                    .into(),
+            )
+        })
     }
 
     /// The store (for audit verification, backups and health checks).

@@ -6,15 +6,18 @@ pub mod approvals;
 pub mod audit;
 pub mod backup;
 pub mod chat;
+pub mod chunk;
 pub mod config;
 pub mod demo;
 pub mod eval;
 pub mod extract;
 pub mod generate;
+pub mod knowledge;
 pub mod models;
 pub mod price;
 pub mod rfq;
 pub mod risk;
+pub mod search;
 pub mod server;
 
 use assistant::config::{Config, ConfigError, LoadedConfig};

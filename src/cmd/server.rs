@@ -49,6 +49,12 @@ fn check_audit(a: &Assistant) -> anyhow::Result<()> {
 fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCode> {
     let data_dir = a.store().data_dir().to_path_buf();
     let _lock = DataDirLock::acquire(&data_dir, "server")?;
+    // The knowledge base (its models load now): without it the server still runs and the
+    // document routes answer 409 with the reason.
+    match assistant::documents::Knowledge::open_for(&a, "server") {
+        Ok(k) => a.attach_knowledge(k),
+        Err(e) => tracing::warn!(error = %e, "knowledge base not available"),
+    }
     let bind = a.config.server.bind.clone();
     let threads = super::set_model_threads(&a.config, None);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -133,6 +139,50 @@ pub fn serve(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// First run only: ingests the shared regulations (`../shared/data/regulation-zh` and
+/// `regulation-en`, when present) into an empty knowledge base, so that `deskmate ask` has
+/// something to answer from. Best effort: a missing model or a held lock is reported and
+/// skipped.
+fn demo_documents(a: &assistant::Assistant) {
+    let sources = super::knowledge::demo_sources();
+    if sources.is_empty() {
+        return;
+    }
+    let k = match super::knowledge::open_knowledge(a, "deskmate up") {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("  (demo documents skipped: {e:#})");
+            return;
+        }
+    };
+    if !k.kb().documents().is_empty() {
+        return;
+    }
+    let t = std::time::Instant::now();
+    eprintln!("  First run: ingesting the demo regulations into the knowledge base…");
+    for (dir, collection) in sources {
+        let files = match super::knowledge::files_under(&[dir]) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("  (demo documents skipped: {e:#})");
+                return;
+            }
+        };
+        super::knowledge::ingest_files(
+            a,
+            &k,
+            &files,
+            collection,
+            policies::DataClass::GENERAL,
+            false,
+        );
+    }
+    eprintln!(
+        "  demo documents ingested in {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
 /// `deskmate up`.
 pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     let mut demo = Vec::new();
@@ -164,6 +214,7 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
             Some(time::Duration::days(7)),
         )?
         .token;
+    demo_documents(&a);
     let data_dir = a.store().data_dir().display().to_string();
     run_server(a, move |url| {
         println!();
@@ -186,6 +237,12 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
             "    curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\"
         );
         println!("         -d '{{\"name\":\"tina\",\"role\":\"trader\"}}' {url}/v1/users");
+        println!(
+            "    curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\"
+        );
+        println!(
+            "         -d '{{\"question\":\"期货和衍生品法第二十一条说了什么？\"}}' {url}/v1/ask"
+        );
         println!("    ./target/release/deskmate audit verify      # or: deskmate audit verify");
         println!();
     })

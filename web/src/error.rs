@@ -9,6 +9,7 @@ use assistant::AssistantError;
 use assistant::backup::BackupError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use knowledge::{InputError, KnowledgeError};
 use models::ModelError;
 use policies::Denial;
 
@@ -94,6 +95,22 @@ impl AppError {
                     Denial::Expired => (S::CONFLICT, "expired", d.to_string()),
                     Denial::ReasonRequired => (S::BAD_REQUEST, "invalid_request", d.to_string()),
                 },
+                AssistantError::Knowledge(k) => match k {
+                    KnowledgeError::Input(i) => match i {
+                        InputError::TooLarge { .. } => {
+                            (S::PAYLOAD_TOO_LARGE, "payload_too_large", k.to_string())
+                        }
+                        _ => (S::BAD_REQUEST, "invalid_request", k.to_string()),
+                    },
+                    KnowledgeError::NotFound(_) => (S::NOT_FOUND, "not_found", k.to_string()),
+                    KnowledgeError::Locked { .. } => (S::CONFLICT, "conflict", k.to_string()),
+                    KnowledgeError::Embed(m) => model_error_parts(m),
+                    _ => (
+                        S::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "internal error; quote the request id".into(),
+                    ),
+                },
                 AssistantError::Store(_) => (
                     S::INTERNAL_SERVER_ERROR,
                     "internal",
@@ -107,9 +124,13 @@ impl AppError {
     /// The `Retry-After` seconds this error asks the client to wait, if any.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            AppError::Assistant(AssistantError::Model(ModelError::Busy {
-                retry_after, ..
-            })) => Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),
+            AppError::Assistant(
+                AssistantError::Model(ModelError::Busy { retry_after, .. })
+                | AssistantError::Knowledge(KnowledgeError::Embed(ModelError::Busy {
+                    retry_after,
+                    ..
+                })),
+            ) => Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),
             _ => None,
         }
     }

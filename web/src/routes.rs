@@ -3,7 +3,9 @@
 //! [`crate::app`] builds the router from this table only, so a route cannot exist without a
 //! declared access; tests enumerate the table to check every role against every route.
 
-use crate::handlers::{admin, approvals, audit, extractions, jobs, openai, rfqs, system};
+use crate::handlers::{
+    admin, approvals, audit, documents, extractions, jobs, openai, rfqs, system,
+};
 use crate::state::AppState;
 use assistant::Config;
 use axum::http::Method;
@@ -121,6 +123,11 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/approvals/{id}/approve", P(ApprovalsDecide), "Approve (idempotent).", approvals::approve),
         route!(POST "/v1/approvals/{id}/reject", P(ApprovalsDecide), "Reject with a reason (idempotent).", approvals::reject),
         route!(POST "/v1/approvals/{id}/edit", P(ApprovalsDecide), "Edit the payload before approval; both versions and the diff are kept.", approvals::edit),
+        route!(upload POST "/v1/documents", P(DocumentsWrite), "Upload documents (multipart `file`, `collection`, `classification`) for ingestion; returns a job.", documents::upload),
+        route!(GET "/v1/documents", P(DocumentsRead), "The documents of the knowledge base the caller may read.", documents::list),
+        route!(DELETE "/v1/documents/{id}", P(DocumentsWrite), "Delete a document from both indexes.", documents::delete),
+        route!(POST "/v1/search", P(DocumentsRead), "Retrieval only: the ranked chunks the caller may read, with BM25, dense and fused scores.", documents::search),
+        route!(POST "/v1/ask", P(DocumentsRead), "Ask the knowledge base: an answer with citations, or `found: false` (SSE with stream: true).", documents::ask, timeout = Timeout::Generation),
         route!(GET "/v1/jobs", P(JobsRead), "The caller's recent background jobs.", jobs::list),
         route!(GET "/v1/jobs/{id}", P(JobsRead), "One background job's state, progress, result or error.", jobs::get),
         route!(GET "/v1/rfqs", P(RfqRead), "The RFQ blotter (filters: client, status, from, to, limit).", rfqs::list),

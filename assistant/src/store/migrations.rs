@@ -227,4 +227,41 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX extraction_exports_sha ON extraction_exports(file_sha256);
     CREATE INDEX extraction_exports_job ON extraction_exports(job_id);
     "#,
+    // 4: the knowledge base's documents: the committed version of each, and every version
+    // ingested. The indexes live in data_dir/knowledge; these tables mirror their manifest
+    // (reconciled when the knowledge base opens) so that listings, permissions and the audit
+    // log need no index.
+    r#"
+    CREATE TABLE documents (
+        id             TEXT PRIMARY KEY,
+        collection     TEXT NOT NULL,
+        title          TEXT NOT NULL,
+        source         TEXT NOT NULL,
+        language       TEXT NOT NULL,
+        classification TEXT NOT NULL,
+        content_hash   TEXT NOT NULL,
+        version        INTEGER NOT NULL,
+        chunks         INTEGER NOT NULL,
+        pages          INTEGER NOT NULL,
+        format         TEXT NOT NULL,
+        created_by     TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        updated_by     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL,
+        deleted_at     TEXT
+    );
+    CREATE INDEX documents_collection ON documents(collection, deleted_at);
+    CREATE INDEX documents_hash ON documents(content_hash);
+
+    CREATE TABLE document_versions (
+        doc_id         TEXT NOT NULL REFERENCES documents(id),
+        version        INTEGER NOT NULL,
+        content_hash   TEXT NOT NULL,
+        classification TEXT NOT NULL,
+        chunks         INTEGER NOT NULL,
+        ingested_by    TEXT NOT NULL,
+        ingested_at    TEXT NOT NULL,
+        PRIMARY KEY (doc_id, version)
+    );
+    "#,
 ];

@@ -2,4 +2,5 @@
 
 pub mod audit;
 pub mod extraction;
+pub mod retrieval;
 pub mod rfq;

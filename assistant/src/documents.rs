@@ -1,0 +1,583 @@
+//! The knowledge base as a workflow: ingest, list and delete documents, and ask questions
+//! with cited answers. The indexes live in `data_dir/knowledge` ([`knowledge::KnowledgeBase`]);
+//! the `documents` and `document_versions` tables mirror its manifest for listings, and every
+//! ingest, delete and ask writes an audit entry.
+//!
+//! Rules: a caller needs `documents.write` to ingest or delete and `documents.read` to list or
+//! ask; nobody ingests above their own clearance; listings and answers never show a document
+//! above the caller's clearance (the knowledge base filters retrieval by it as well).
+
+use crate::error::{AssistantError, Result};
+use crate::store::{Actor, AuditRecord, time};
+use crate::{Assistant, Config};
+use knowledge::answer::{self, Answer, AskOptions, AskRequest};
+use knowledge::{
+    DocId, Filters, IngestRequest, IngestStatus, InputError, KbConfig, KnowledgeBase, SourceText,
+};
+use models::{Embedder, Generator, Models};
+use policies::{Clearance, DataClass, Permission};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+/// The knowledge base of a data dir with the models it answers with.
+pub struct Knowledge {
+    kb: Arc<KnowledgeBase>,
+    /// The generator, or why it could not be loaded (ingest and search work without it).
+    generator: std::result::Result<Arc<dyn Generator>, String>,
+    options: AskOptions,
+}
+
+impl std::fmt::Debug for Knowledge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Knowledge")
+            .field("dir", &self.kb.dir())
+            .field(
+                "generator",
+                &self.generator.as_ref().map(|g| g.id().to_string()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// The knowledge-base settings of `[knowledge]`.
+pub fn kb_config(config: &Config) -> KbConfig {
+    let k = &config.knowledge;
+    KbConfig {
+        vector: if k.vector_backend == "server" {
+            knowledge::VectorBackend::Server {
+                url: k.qdrant_url.clone(),
+                collection: k.qdrant_collection.clone(),
+            }
+        } else {
+            knowledge::VectorBackend::Edge
+        },
+        chunk: knowledge::ChunkOptions {
+            max_tokens: k.chunk_max_tokens as usize,
+            title: None,
+        },
+        fusion: knowledge::FusionWeights {
+            bm25: k.fusion_bm25 as f32,
+            dense: k.fusion_dense as f32,
+            k: k.fusion_k as f32,
+            candidates_per_hit: k.candidates_per_hit as usize,
+        },
+        max_bytes: usize::try_from(k.max_file_bytes).unwrap_or(usize::MAX),
+        embed_batch: k.embed_batch as usize,
+        crash_at: None,
+    }
+}
+
+/// The answer settings of `[knowledge]`.
+pub fn ask_options(config: &Config) -> AskOptions {
+    let k = &config.knowledge;
+    AskOptions {
+        k: k.answer_k as usize,
+        min_dense: k.answer_min_similarity as f32,
+        max_tokens: k.answer_max_tokens as usize,
+        max_evidence_chars: k.answer_max_evidence_chars as usize,
+    }
+}
+
+impl Knowledge {
+    /// Opens the knowledge base in `data_dir/knowledge` with the given models (holding its
+    /// single-writer lock as `holder`).
+    pub fn open(
+        config: &Config,
+        embedder: Arc<dyn Embedder>,
+        generator: std::result::Result<Arc<dyn Generator>, String>,
+        holder: &str,
+    ) -> Result<Knowledge> {
+        let dir = config.storage.data_dir.join("knowledge");
+        let (kb, report) = KnowledgeBase::open_as(&dir, embedder, kb_config(config), holder)?;
+        if !report.missing.is_empty() {
+            tracing::warn!(missing = ?report.missing, "knowledge base: committed versions missing from an index; re-ingest them");
+        }
+        Ok(Knowledge {
+            kb: Arc::new(kb),
+            generator,
+            options: ask_options(config),
+        })
+    }
+
+    /// Opens it with the embedder and generator `[knowledge]` names from `models`; an empty
+    /// name means the `[models]` default. A generator that cannot be loaded only disables
+    /// answers (they fail with the reason).
+    pub fn open_with_models(config: &Config, models: &Models, holder: &str) -> Result<Knowledge> {
+        let k = &config.knowledge;
+        let embedder_name = if k.embedder.trim().is_empty() {
+            crate::inference::default_embedder_name(config)
+        } else {
+            &k.embedder
+        };
+        let generator_name = if k.generator.trim().is_empty() {
+            crate::inference::default_generator_name(config)
+        } else {
+            &k.generator
+        };
+        let embedder = models.embedder(embedder_name)?;
+        let generator = models
+            .generator(generator_name)
+            .map_err(|e| format!("generator `{generator_name}`: {e}"));
+        Knowledge::open(config, embedder, generator, holder)
+    }
+
+    /// Opens it with the assistant's model registry (local or remote models, loaded once per
+    /// process).
+    pub fn open_for(a: &Assistant, holder: &str) -> Result<Knowledge> {
+        Knowledge::open_with_models(&a.config, a.models(), holder)
+    }
+
+    /// The knowledge base itself (search, chunk lookups).
+    pub fn kb(&self) -> &Arc<KnowledgeBase> {
+        &self.kb
+    }
+}
+
+/// A document to ingest.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    /// The file name or path it came from.
+    pub source: String,
+    /// Its bytes: Markdown or plain text in any common encoding, HTML, PDF (text layer or
+    /// scanned), DOCX, or an image.
+    pub bytes: Vec<u8>,
+    /// The collection.
+    pub collection: String,
+    /// Its classification.
+    pub classification: DataClass,
+    /// A title, when the text's own is not wanted.
+    pub title: Option<String>,
+}
+
+/// A document as listed: JSON fields `id`, `collection`, `title`, `source`, `language`,
+/// `classification`, `content_hash`, `version`, `chunks`, `pages`, `created_by`,
+/// `created_at`, `updated_by`, `updated_at`; plus `status` (`added`, `replaced`,
+/// `unchanged`) after an ingest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentRecord {
+    /// The document id.
+    pub id: String,
+    /// Its collection.
+    pub collection: String,
+    /// Its title.
+    pub title: String,
+    /// Where it came from.
+    pub source: String,
+    /// `zh`, `en` or `mixed`.
+    pub language: String,
+    /// Its classification.
+    pub classification: String,
+    /// sha256 of its text.
+    pub content_hash: String,
+    /// The committed version.
+    pub version: u64,
+    /// Chunks indexed.
+    pub chunks: u64,
+    /// Pages seen.
+    pub pages: u64,
+    /// Who first ingested it.
+    pub created_by: String,
+    /// When.
+    pub created_at: String,
+    /// Who last changed it.
+    pub updated_by: String,
+    /// When.
+    pub updated_at: String,
+    /// What the last ingest did (`added`, `replaced`, `unchanged`); absent in listings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+fn require(actor: &Actor, permission: Permission) -> Result<()> {
+    match actor.role {
+        Some(role) if !role.allows(permission) => Err(AssistantError::Forbidden(format!(
+            "role {role} lacks {}",
+            permission.as_str()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn clearance(actor: &Actor) -> Clearance {
+    actor.role.map(Clearance::of).unwrap_or(Clearance {
+        max_level: policies::Level::Core,
+        sensitive: true,
+    })
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRecord> {
+    Ok(DocumentRecord {
+        id: r.get(0)?,
+        collection: r.get(1)?,
+        title: r.get(2)?,
+        source: r.get(3)?,
+        language: r.get(4)?,
+        classification: r.get(5)?,
+        content_hash: r.get(6)?,
+        version: r.get::<_, i64>(7)? as u64,
+        chunks: r.get::<_, i64>(8)? as u64,
+        pages: r.get::<_, i64>(9)? as u64,
+        created_by: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_by: r.get(12)?,
+        updated_at: r.get(13)?,
+        status: None,
+    })
+}
+
+const COLUMNS: &str = "id, collection, title, source, language, classification, content_hash, \
+    version, chunks, pages, created_by, created_at, updated_by, updated_at";
+
+impl Assistant {
+    /// Ingests one document into the knowledge base and records it (audited as
+    /// `document.ingest`). Unchanged content is a no-op that is still audited.
+    pub fn ingest_document(
+        &self,
+        knowledge: &Knowledge,
+        actor: &Actor,
+        doc: NewDocument,
+    ) -> Result<DocumentRecord> {
+        require(actor, Permission::DocumentsWrite)?;
+        if !clearance(actor).can_read(doc.classification) {
+            return Err(AssistantError::Forbidden(format!(
+                "role {} may not create {} data",
+                actor.role_name(),
+                doc.classification
+            )));
+        }
+        let kb = knowledge.kb.clone();
+        let request = IngestRequest {
+            source: doc.source.clone(),
+            collection: doc.collection.clone(),
+            classification: doc.classification,
+            doc_id: None,
+            title: doc.title.clone(),
+        };
+        let report = match self.read_document(&doc.source, &doc.bytes)? {
+            Some(source) => kb.ingest_text(&request, &source)?,
+            None => kb.ingest_bytes(&request, &doc.bytes)?,
+        };
+        let entry = kb
+            .document(&DocId::new(&report.doc_id).ok_or_else(|| {
+                AssistantError::Invalid(format!("bad document id {}", report.doc_id))
+            })?)
+            .ok_or_else(|| AssistantError::NotFound {
+                kind: "document",
+                id: report.doc_id.clone(),
+            })?;
+        let status = match report.status {
+            IngestStatus::Added => "added",
+            IngestStatus::Replaced { .. } => "replaced",
+            IngestStatus::Unchanged => "unchanged",
+        };
+        let meta = &entry.meta;
+        let now = time::fmt(time::now());
+        self.store.write(actor, |tx| {
+            let class = meta.classification.to_string();
+            tx.conn().execute(
+                "INSERT INTO documents (id, collection, title, source, language, classification,
+                    content_hash, version, chunks, pages, format, created_by, created_at,
+                    updated_by, updated_at, deleted_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?12, ?13, NULL)
+                 ON CONFLICT(id) DO UPDATE SET collection = ?2, title = ?3, source = ?4,
+                    language = ?5, classification = ?6, content_hash = ?7, version = ?8,
+                    chunks = ?9, pages = ?10, format = ?11, updated_by = ?12, updated_at = ?13,
+                    deleted_at = NULL",
+                params![
+                    meta.id.as_str(),
+                    meta.collection,
+                    meta.title,
+                    meta.source,
+                    meta.language.as_str(),
+                    class,
+                    meta.content_hash,
+                    meta.version as i64,
+                    entry.chunks as i64,
+                    i64::from(entry.pages),
+                    match knowledge::Format::from_path(&meta.source) {
+                        knowledge::Format::Markdown => "markdown",
+                        knowledge::Format::Plain => "plain",
+                    },
+                    actor.user,
+                    now,
+                ],
+            )?;
+            tx.conn().execute(
+                "INSERT OR IGNORE INTO document_versions (doc_id, version, content_hash,
+                    classification, chunks, ingested_by, ingested_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    meta.id.as_str(),
+                    meta.version as i64,
+                    meta.content_hash,
+                    class,
+                    entry.chunks as i64,
+                    actor.user,
+                    now
+                ],
+            )?;
+            tx.audit(AuditRecord {
+                action: "document.ingest",
+                object_kind: "document",
+                object_id: meta.id.as_str(),
+                class: meta.classification,
+                details: json!({
+                    "status": status,
+                    "version": meta.version,
+                    "source": meta.source,
+                    "collection": meta.collection,
+                    "content_hash": meta.content_hash,
+                    "chunks": entry.chunks,
+                    "encoding": report.encoding,
+                }),
+            })?;
+            Ok::<_, AssistantError>(())
+        })?;
+        let mut rec = self.document(actor, meta.id.as_str())?;
+        rec.status = Some(status.into());
+        Ok(rec)
+    }
+
+    /// The text of a document that is not plain text or Markdown: PDFs (text layer, or OCR for
+    /// scanned pages), DOCX, HTML and images go through `connectors`, keeping page boundaries
+    /// for the chunks' locations. `None` for text, which the knowledge base decodes itself
+    /// (encoding detection, Markdown by file name).
+    pub fn read_document(&self, name: &str, bytes: &[u8]) -> Result<Option<SourceText>> {
+        use connectors::document::{self, ConnectorError, Format};
+        match document::sniff(bytes) {
+            Some(Format::Pdf | Format::Png | Format::Jpeg | Format::Tiff | Format::Docx)
+            | Some(Format::Html) => {}
+            _ => return Ok(None),
+        }
+        let e = &self.config.extract;
+        let k = &self.config.knowledge;
+        let limits = document::Limits {
+            max_bytes: k.max_file_bytes,
+            max_pages: e.max_pages,
+            ocr: k.ocr,
+            ocr_dpi: e.ocr_dpi,
+            ocr_languages: e.ocr_languages.clone(),
+            tessdata: (!e.tessdata.is_empty()).then(|| std::path::PathBuf::from(&e.tessdata)),
+            pdftoppm: std::path::PathBuf::from(&e.pdftoppm),
+        };
+        let doc = document::extract_text(document::Input::Bytes { bytes, name }, &limits).map_err(
+            |err| {
+                let origin = name.to_string();
+                let input = match err {
+                    ConnectorError::TooLarge { actual, limit, .. } => InputError::TooLarge {
+                        origin,
+                        bytes: usize::try_from(actual).unwrap_or(usize::MAX),
+                        limit: usize::try_from(limit).unwrap_or(usize::MAX),
+                    },
+                    ConnectorError::Internal { .. } => {
+                        return AssistantError::Conflict(format!(
+                            "{origin}: the document reader failed ({err}); check the \
+                             server's OCR set-up (tesseract, pdftoppm)"
+                        ));
+                    }
+                    other => {
+                        let text = other.to_string();
+                        let reason = text
+                            .strip_prefix(&format!("{origin}: "))
+                            .unwrap_or(&text)
+                            .to_string();
+                        InputError::Unreadable { origin, reason }
+                    }
+                };
+                AssistantError::Knowledge(input.into())
+            },
+        )?;
+        let pages: Vec<String> = doc.pages.iter().map(|p| p.text()).collect();
+        Ok(Some(SourceText::from_pages(
+            &pages,
+            knowledge::Format::Plain,
+        )))
+    }
+
+    /// One document, if the caller may read it.
+    pub fn document(&self, actor: &Actor, id: &str) -> Result<DocumentRecord> {
+        require(actor, Permission::DocumentsRead)?;
+        let rec = self.store.read(|c| {
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM documents WHERE id = ?1 AND deleted_at IS NULL"),
+                [id],
+                row,
+            )
+            .optional()
+        })?;
+        let not_found = || AssistantError::NotFound {
+            kind: "document",
+            id: id.to_string(),
+        };
+        let rec = rec.ok_or_else(not_found)?;
+        let class: DataClass =
+            rec.classification
+                .parse()
+                .map_err(|e: policies::classification::InvalidClass| {
+                    AssistantError::Invalid(e.to_string())
+                })?;
+        if !clearance(actor).can_read(class) {
+            return Err(not_found());
+        }
+        Ok(rec)
+    }
+
+    /// The documents the caller may read, by collection and title.
+    pub fn list_documents(
+        &self,
+        actor: &Actor,
+        collection: Option<&str>,
+    ) -> Result<Vec<DocumentRecord>> {
+        require(actor, Permission::DocumentsRead)?;
+        let all = self.store.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM documents WHERE deleted_at IS NULL
+                 AND (?1 IS NULL OR collection = ?1) ORDER BY collection, title, id"
+            ))?;
+            let rows = stmt.query_map([collection], row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        let cl = clearance(actor);
+        Ok(all
+            .into_iter()
+            .filter(|d| d.classification.parse().is_ok_and(|c| cl.can_read(c)))
+            .collect())
+    }
+
+    /// Deletes a document from both indexes (audited as `document.delete`).
+    pub fn delete_document(&self, knowledge: &Knowledge, actor: &Actor, id: &str) -> Result<()> {
+        require(actor, Permission::DocumentsWrite)?;
+        let rec = self.document(actor, id)?;
+        let doc_id = DocId::new(id).ok_or_else(|| AssistantError::NotFound {
+            kind: "document",
+            id: id.to_string(),
+        })?;
+        knowledge.kb.delete(&doc_id)?;
+        let class: DataClass =
+            rec.classification
+                .parse()
+                .map_err(|e: policies::classification::InvalidClass| {
+                    AssistantError::Invalid(e.to_string())
+                })?;
+        self.store.write(actor, |tx| {
+            tx.conn().execute(
+                "UPDATE documents SET deleted_at = ?2, updated_by = ?3, updated_at = ?2
+                 WHERE id = ?1",
+                params![id, time::fmt(time::now()), actor.user],
+            )?;
+            tx.audit(AuditRecord {
+                action: "document.delete",
+                object_kind: "document",
+                object_id: id,
+                class,
+                details: json!({"version": rec.version, "title": rec.title}),
+            })?;
+            Ok::<_, AssistantError>(())
+        })
+    }
+
+    /// Retrieval only, as the caller: the ranked chunks they may read (hybrid BM25 + dense,
+    /// exact structural references first), as `deskmate search --json` prints them.
+    pub fn search_documents(
+        &self,
+        knowledge: &Knowledge,
+        actor: &Actor,
+        query: &str,
+        k: usize,
+        filters: Filters,
+    ) -> Result<knowledge::report::SearchReport> {
+        require(actor, Permission::DocumentsRead)?;
+        let q = query.trim();
+        if q.is_empty() || q.chars().count() > 2000 {
+            return Err(AssistantError::Invalid(
+                "query must be 1 to 2000 characters".into(),
+            ));
+        }
+        if !(1..=100).contains(&k) {
+            return Err(AssistantError::Invalid(format!(
+                "k = {k}: must be between 1 and 100"
+            )));
+        }
+        let t = std::time::Instant::now();
+        let results = knowledge.kb.search(&knowledge::SearchRequest {
+            query: q.to_string(),
+            k,
+            filters,
+            clearance: clearance(actor),
+        })?;
+        Ok(knowledge::report::SearchReport::new(
+            q,
+            k,
+            t.elapsed().as_secs_f64() * 1000.0,
+            &results,
+        ))
+    }
+
+    /// Answers a question from the knowledge base with citations, streaming text to
+    /// `on_delta`; audited as `knowledge.ask` (question, found, cited chunk ids, prompt and
+    /// output hashes), classified as the most restricted evidence given to the model.
+    pub fn ask(
+        &self,
+        knowledge: &Knowledge,
+        actor: &Actor,
+        question: &str,
+        filters: Filters,
+        on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<Answer> {
+        require(actor, Permission::DocumentsRead)?;
+        let q = question.trim();
+        if q.is_empty() || q.chars().count() > 2000 {
+            return Err(AssistantError::Invalid(
+                "question must be 1 to 2000 characters".into(),
+            ));
+        }
+        let generator = knowledge
+            .generator
+            .as_ref()
+            .map_err(|e| AssistantError::Conflict(format!("answers are not available: {e}")))?;
+        let answer = answer::ask(
+            &knowledge.kb,
+            generator.as_ref(),
+            &AskRequest {
+                question: q.to_string(),
+                filters,
+                clearance: clearance(actor),
+            },
+            &knowledge.options,
+            on_delta,
+        )?;
+        let class = answer
+            .evidence
+            .iter()
+            .filter_map(|c| c.classification.parse::<DataClass>().ok())
+            .fold(DataClass::GENERAL, |a, b| DataClass {
+                level: a.level.max(b.level),
+                sensitive: a.sensitive || b.sensitive,
+            });
+        let object_id = answer.output_sha256.clone();
+        self.store.write(actor, |tx| {
+            tx.audit(AuditRecord {
+                action: "knowledge.ask",
+                object_kind: "answer",
+                object_id: &object_id,
+                class,
+                details: json!({
+                    "question": q,
+                    "found": answer.found,
+                    "citations": answer.citations.iter().map(|c| &c.chunk_id).collect::<Vec<_>>(),
+                    "evidence": answer.evidence.iter().map(|c| &c.chunk_id).collect::<Vec<_>>(),
+                    "screened": answer.screened,
+                    "model": answer.model,
+                    "prompt_sha256": answer.prompt_sha256,
+                    "output_sha256": answer.output_sha256,
+                    "finish_reason": answer.finish_reason,
+                }),
+            })?;
+            Ok::<_, AssistantError>(())
+        })?;
+        Ok(answer)
+    }
+}

@@ -1,0 +1,315 @@
+//! Knowledge-base benchmark (`cargo bench -p knowledge`), a small harness:
+//!
+//! 1. ingestion excluding embedding: decode + chunk, then tantivy indexing and Qdrant Edge
+//!    storage, over the shared corpora (15 laws, the ESMA guidelines, the CDM docs); pages/s
+//!    and chunks/s. Sources without page breaks count one page per 1,800 characters (a
+//!    standard typescript page); the ESMA file has its 327 converter pages.
+//! 2. query latency p50/p99 at 10k and 100k chunks (the corpora ingested repeatedly under
+//!    different collections): BM25 alone, dense alone, and both in parallel with RRF fusion,
+//!    the way `KnowledgeBase::search` runs them. Query embedding is excluded (the models crate
+//!    measures it); dense queries use random unit vectors against random unit vectors of 384
+//!    dimensions (multilingual-e5-small's), which costs what real vectors cost: the edge
+//!    store's scan below the indexing threshold is data-independent.
+//! 3. index size on disk and peak RSS.
+//!
+//! `DESKMATE_BENCH_SCALES=10000,100000` chooses the sizes; `DESKMATE_BENCH_OPTIMIZE=1` also
+//! builds the HNSW index and measures again.
+
+use knowledge::chunk::{self, ChunkOptions, Format, SourceText};
+use knowledge::decode::{DEFAULT_MAX_BYTES, decode};
+use knowledge::document::{DocId, DocumentMeta, content_hash, version_key};
+use knowledge::filter::{ChunkFilter, readable_classes};
+use knowledge::lexical::LexicalIndex;
+use knowledge::search::{FusionWeights, rrf};
+use knowledge::vector::edge::EdgeStore;
+use knowledge::vector::{VectorPayload, VectorPoint, VectorStore};
+use knowledge::{Chunk, Chunked};
+use policies::{Clearance, DataClass, Role};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+const DIM: usize = 384;
+
+fn corpus() -> Vec<PathBuf> {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data"));
+    let mut out = Vec::new();
+    let mut dirs = vec![root.join("regulation-zh"), root.join("cdm/docs")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                out.push(p);
+            }
+        }
+    }
+    out.push(root.join("regulation-en/esma-emir-refit-guidelines/esma74-362-2281_final_report_guidelines_emir_refit.md"));
+    out.sort();
+    out
+}
+
+/// A xorshift generator: deterministic benchmark vectors.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    }
+    fn unit(&mut self) -> Vec<f32> {
+        let v: Vec<f32> = (0..DIM).map(|_| self.next()).collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / n).collect()
+    }
+}
+
+fn pages_of(c: &Chunked, chars: usize) -> u32 {
+    if c.pages > 1 {
+        c.pages
+    } else {
+        chars.div_ceil(1800) as u32
+    }
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let m = e.metadata().unwrap();
+            // Sparse pre-allocated files (the WAL) count by blocks actually used.
+            total += if m.is_dir() {
+                dir_size(&e.path())
+            } else {
+                std::os::unix::fs::MetadataExt::blocks(&m) * 512
+            };
+        }
+    }
+    total
+}
+
+fn rss_mb() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let get = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (get("VmRSS:"), get("VmHWM:"))
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+const QUERIES: [&str; 16] = [
+    "期货交易场所的职责是什么",
+    "套期保值的定义",
+    "衍生品交易的监督管理",
+    "第二十一条",
+    "期货公司风险处置 撤销",
+    "反洗钱 客户尽职调查",
+    "外汇管理 资本项目",
+    "证券投资基金 基金托管人 职责",
+    "商业银行 贷款 基本规则",
+    "reporting of valuations delta",
+    "intragroup exemption from reporting",
+    "UTI generation responsibility",
+    "Article 9 EMIR reporting obligation",
+    "position level reporting margin update",
+    "economic terms payout product qualification",
+    "trade state lifecycle event novation",
+];
+
+fn main() {
+    let files = corpus();
+    let options = ChunkOptions::default();
+    // 1. Chunking alone, three rounds, the best one reported.
+    let mut docs: Vec<(DocumentMeta, Vec<Chunk>, u32)> = Vec::new();
+    let mut best = f64::MAX;
+    let (mut pages, mut chunks_n, mut bytes_n) = (0u32, 0usize, 0usize);
+    for round in 0..3 {
+        let t = Instant::now();
+        let mut out = Vec::new();
+        (pages, chunks_n, bytes_n) = (0, 0, 0);
+        for f in &files {
+            let bytes = std::fs::read(f).unwrap();
+            bytes_n += bytes.len();
+            let origin = f.display().to_string();
+            let d = decode(&bytes, &origin, DEFAULT_MAX_BYTES).unwrap();
+            let chars = d.text.chars().count();
+            let c = chunk::chunk(
+                &SourceText::new(d.text.clone(), Format::from_path(&origin)),
+                "doc",
+                &options,
+            );
+            let p = pages_of(&c, chars);
+            pages += p;
+            chunks_n += c.chunks.len();
+            let meta = DocumentMeta {
+                id: DocId::derive("bench", &origin),
+                title: c.title.clone(),
+                source: origin,
+                collection: "bench".into(),
+                language: c.language,
+                classification: DataClass::GENERAL,
+                content_hash: content_hash(&d.text),
+                version: 1,
+                metadata: vec![],
+            };
+            out.push((meta, c.chunks, p));
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+        if round == 0 {
+            docs = out;
+        }
+    }
+    println!(
+        "corpus: {} files, {:.1} MB, {pages} pages, {chunks_n} chunks",
+        files.len(),
+        bytes_n as f64 / 1e6
+    );
+    println!(
+        "chunking (decode + chunk): {:.3} s = {:.0} pages/s, {:.0} chunks/s",
+        best,
+        pages as f64 / best,
+        chunks_n as f64 / best
+    );
+
+    let scales: Vec<usize> = std::env::var("DESKMATE_BENCH_SCALES")
+        .unwrap_or_else(|_| "10000,100000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let optimize = std::env::var("DESKMATE_BENCH_OPTIMIZE").is_ok_and(|v| v == "1");
+    for target in scales {
+        let dir = tempfile::tempdir().unwrap();
+        let lexical = LexicalIndex::open(&dir.path().join("lexical")).unwrap();
+        let edge = EdgeStore::open(&dir.path().join("vectors"), DIM).unwrap();
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let t = Instant::now();
+        let (mut n, mut copy, mut ingested_pages) = (0usize, 0usize, 0u64);
+        let mut index_s = 0.0;
+        while n < target {
+            let collection = format!("copy{copy}");
+            for (meta, chunks, p) in &docs {
+                let meta = DocumentMeta {
+                    collection: collection.clone(),
+                    id: DocId::derive(&collection, &meta.source),
+                    ..meta.clone()
+                };
+                let ti = Instant::now();
+                lexical.add(&meta, chunks).unwrap();
+                let key = version_key(&meta.id, 1);
+                let points: Vec<VectorPoint> = chunks
+                    .iter()
+                    .map(|c| VectorPoint {
+                        vector: rng.unit(),
+                        payload: VectorPayload {
+                            chunk_id: knowledge::document::chunk_id(&meta.id, 1, c.ordinal),
+                            doc_id: meta.id.to_string(),
+                            version_key: key.clone(),
+                            path: c.path.display(&meta.title),
+                            collection: collection.clone(),
+                            classification: "general".into(),
+                            language: meta.language.as_str().into(),
+                            path_prefix: vec![],
+                        },
+                    })
+                    .collect();
+                for b in points.chunks(256) {
+                    edge.upsert(b).unwrap();
+                }
+                index_s += ti.elapsed().as_secs_f64();
+                n += chunks.len();
+                ingested_pages += *p as u64;
+            }
+            copy += 1;
+        }
+        let ti = Instant::now();
+        lexical.commit().unwrap();
+        edge.flush().unwrap();
+        index_s += ti.elapsed().as_secs_f64();
+        let wall = t.elapsed().as_secs_f64();
+        println!(
+            "\n== {n} chunks ({copy} copies) ==\nindexing excluding embedding (tantivy + qdrant-edge): {:.1} s = {:.0} pages/s, {:.0} chunks/s",
+            wall,
+            ingested_pages as f64 / index_s,
+            n as f64 / index_s
+        );
+        println!(
+            "disk: lexical {:.1} MB, vectors {:.1} MB",
+            dir_size(&dir.path().join("lexical")) as f64 / 1e6,
+            dir_size(&dir.path().join("vectors")) as f64 / 1e6
+        );
+        measure(&lexical, &edge, &mut rng);
+        if optimize {
+            let t = Instant::now();
+            edge.optimize().unwrap();
+            println!("HNSW optimize: {:.1} s", t.elapsed().as_secs_f64());
+            measure(&lexical, &edge, &mut rng);
+        }
+        let (rss, hwm) = rss_mb();
+        println!("RSS now {rss:.0} MB, peak {hwm:.0} MB");
+    }
+}
+
+fn measure(lexical: &LexicalIndex, edge: &EdgeStore, rng: &mut Rng) {
+    let filter = ChunkFilter {
+        classes: readable_classes(Clearance::of(Role::Trader)),
+        ..Default::default()
+    };
+    let (mut bm, mut de, mut hy) = (Vec::new(), Vec::new(), Vec::new());
+    let k = 5;
+    let cand = 20;
+    // Warm-up, then 10 rounds of every query.
+    for q in QUERIES {
+        lexical.search(q, &filter, cand).unwrap();
+    }
+    for _ in 0..10 {
+        for q in QUERIES {
+            let v = rng.unit();
+            let t = Instant::now();
+            lexical.search(q, &filter, cand).unwrap();
+            bm.push(t.elapsed().as_secs_f64() * 1000.0);
+            let t = Instant::now();
+            edge.search(&v, &filter, cand).unwrap();
+            de.push(t.elapsed().as_secs_f64() * 1000.0);
+            let t = Instant::now();
+            let (a, b) = std::thread::scope(|s| {
+                let d = s.spawn(|| edge.search(&v, &filter, cand).unwrap());
+                let a = lexical.search(q, &filter, cand).unwrap();
+                (a, d.join().unwrap())
+            });
+            let ids_a: Vec<String> = a.into_iter().map(|(_, c)| c.chunk_id).collect();
+            let ids_b: Vec<String> = b.into_iter().map(|h| h.chunk_id).collect();
+            let fused = rrf(&ids_a, &ids_b, FusionWeights::default());
+            let top: Vec<String> = fused.into_iter().take(k).map(|f| f.0).collect();
+            let missing: Vec<String> = top
+                .iter()
+                .filter(|id| !ids_a.contains(id))
+                .cloned()
+                .collect();
+            lexical.get(&missing).unwrap();
+            hy.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    for (name, v) in [
+        ("bm25", &mut bm),
+        ("dense", &mut de),
+        ("hybrid (parallel + RRF + fetch)", &mut hy),
+    ] {
+        let p50 = percentile(v, 0.5);
+        let p99 = percentile(v, 0.99);
+        println!(
+            "{name}: p50 {p50:.2} ms, p99 {p99:.2} ms ({} queries)",
+            v.len()
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! The knowledge-base routes through `app()` with the fixture models attached (all-MiniLM-L6-v2
+//! embeds, SmolLM2-135M answers): multipart upload → job → documents, listings per role,
+//! clearance on upload, ask with citations, delete. Access per role for every route is in
+//! `api.rs` (the route table test).
+
+use assistant::Assistant;
+use assistant::config::Config;
+use assistant::documents::Knowledge;
+use assistant::store::Actor;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use models::{GeneratorOptions, ModelStore, Models};
+use policies::Role;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use tower::ServiceExt;
+use web::{AppState, app};
+
+const TEXT: &str = "REGULATION ON OTC DERIVATIVES\n\nArticle 9\nReporting obligation\n\n\
+1. Counterparties shall report the details of any derivative contract to a trade repository no later than the working day following its conclusion.\n\n\
+2. Counterparties shall keep a record of any derivative contract for at least five years following its termination.\n";
+
+struct Api {
+    state: AppState,
+    tokens: BTreeMap<Role, String>,
+    _dir: tempfile::TempDir,
+}
+
+fn api() -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.storage.data_dir = dir.path().to_path_buf();
+    config.knowledge.embedder = "all-minilm-l6-v2".into();
+    config.knowledge.generator = "smollm2-135m-instruct".into();
+    config.knowledge.answer_min_similarity = 0.45;
+    config.knowledge.answer_max_tokens = 32;
+    let models = Models::new(ModelStore::from_env(), GeneratorOptions::default());
+    let k = Knowledge::open_with_models(&config, &models, "test").unwrap();
+    let a = Assistant::open(config).unwrap();
+    a.attach_knowledge(k);
+    let mut tokens = BTreeMap::new();
+    for role in Role::ALL {
+        let name = format!("{}1", role.as_str());
+        a.create_user(&Actor::system(), &name, role).unwrap();
+        tokens.insert(
+            role,
+            a.issue_token(&Actor::system(), &name, "test", None)
+                .unwrap()
+                .token,
+        );
+    }
+    Api {
+        state: AppState::new(a),
+        tokens,
+        _dir: dir,
+    }
+}
+
+impl Api {
+    async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let resp = app(self.state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    fn req(&self, method: Method, path: &str, role: Role) -> axum::http::request::Builder {
+        Request::builder().method(method).uri(path).header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", self.tokens[&role]),
+        )
+    }
+
+    async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        role: Role,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let b = self.req(method, path, role);
+        let req = match body {
+            Some(v) => b
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(v.to_string())),
+            None => b.body(Body::empty()),
+        };
+        self.send(req.unwrap()).await
+    }
+
+    async fn upload(&self, role: Role, file: &str, text: &str, class: &str) -> (StatusCode, Value) {
+        let boundary = "XBOUNDARYX";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"collection\"\r\n\r\nregulation-en\r\n\
+--{boundary}\r\nContent-Disposition: form-data; name=\"classification\"\r\n\r\n{class}\r\n\
+--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file}\"\r\nContent-Type: text/plain\r\n\r\n{text}\r\n\
+--{boundary}--\r\n"
+        );
+        let req = self
+            .req(Method::POST, "/v1/documents", role)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
+    async fn wait_job(&self, id: &str, role: Role) -> Value {
+        for _ in 0..600 {
+            let (s, job) = self
+                .json(Method::GET, &format!("/v1/jobs/{id}"), role, None)
+                .await;
+            assert_eq!(s, StatusCode::OK, "{job}");
+            if job["state"] == "succeeded" || job["state"] == "failed" {
+                return job;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("job {id} did not finish");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_list_ask_delete_per_role() {
+    let api = api();
+
+    // Upload as legal: a job that ingests the file.
+    let (s, body) = api.upload(Role::Legal, "emir.txt", TEXT, "general").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+    let job = api
+        .wait_job(body["job"]["id"].as_str().unwrap(), Role::Legal)
+        .await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let doc = &job["result"]["documents"][0];
+    assert_eq!(doc["status"], "added");
+    let id = doc["id"].as_str().unwrap().to_string();
+
+    // Trader may not upload; ops may not upload above its clearance; a bad class is a 400.
+    let (s, _) = api.upload(Role::Trader, "x.txt", TEXT, "general").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = api.upload(Role::Ops, "x.txt", TEXT, "core").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, b) = api.upload(Role::Legal, "x.txt", TEXT, "secret").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+
+    // Listing: readers see it, a client may not list.
+    let (s, list) = api
+        .json(Method::GET, "/v1/documents", Role::Trader, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["documents"][0]["id"], id.as_str());
+    let (s, _) = api
+        .json(Method::GET, "/v1/documents", Role::Client, None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Ask with citations.
+    let (s, ans) = api
+        .json(
+            Method::POST,
+            "/v1/ask",
+            Role::Trader,
+            Some(json!({"question": "What does Article 9(2) say?"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{ans}");
+    assert_eq!(ans["found"], true);
+    assert!(
+        ans["evidence"][0]["path"]
+            .as_str()
+            .unwrap()
+            .contains("Article 9")
+    );
+    let (s, _) = api
+        .json(
+            Method::POST,
+            "/v1/ask",
+            Role::Client,
+            Some(json!({"question": "x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = api
+        .json(
+            Method::POST,
+            "/v1/ask",
+            Role::Trader,
+            Some(json!({"question": ""})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Delete: trader may not, legal may; then it is gone.
+    let path = format!("/v1/documents/{id}");
+    let (s, _) = api.json(Method::DELETE, &path, Role::Trader, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = api.json(Method::DELETE, &path, Role::Legal, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = api.json(Method::DELETE, &path, Role::Legal, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, list) = api
+        .json(Method::GET, "/v1/documents", Role::Legal, None)
+        .await;
+    assert_eq!(list["documents"], json!([]));
+}
