@@ -118,43 +118,48 @@ pub fn ingest_files(
                 )
                 .map_err(anyhow::Error::from)
             });
-        let ms = t.elapsed().as_secs_f64() * 1000.0;
-        match result {
-            Ok(rec) => {
-                ok += 1;
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"file": f, "ok": true, "document": rec, "ms": ms})
-                    );
-                } else {
-                    eprintln!(
-                        "[{}/{}] {} {} v{} ({} chunks, {:.0} ms): {}",
-                        i + 1,
-                        files.len(),
-                        rec.status.as_deref().unwrap_or(""),
-                        rec.id,
-                        rec.version,
-                        rec.chunks,
-                        ms,
-                        f.display()
-                    );
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"file": f, "ok": false, "error": format!("{e:#}")})
-                    );
-                } else {
-                    eprintln!("[{}/{}] failed: {e:#}", i + 1, files.len());
-                }
-            }
+        let result = result.map(|rec| serde_json::to_value(rec).unwrap_or_default());
+        if report_file(i, files.len(), f, t, &result, json) {
+            ok += 1;
+        } else {
+            failed += 1;
         }
     }
     (ok, failed)
+}
+
+/// Reports one file of an ingest (a JSON line, or a progress line on stderr); `true` when it
+/// was ingested. `result` holds the document record as JSON.
+fn report_file(
+    i: usize,
+    n: usize,
+    f: &Path,
+    started: Instant,
+    result: &anyhow::Result<serde_json::Value>,
+    json: bool,
+) -> bool {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(doc) if json => println!(
+            "{}",
+            serde_json::json!({"file": f, "ok": true, "document": doc, "ms": ms})
+        ),
+        Ok(doc) => eprintln!(
+            "[{}/{n}] {} {} v{} ({} chunks, {ms:.0} ms): {}",
+            i + 1,
+            doc["status"].as_str().unwrap_or(""),
+            doc["id"].as_str().unwrap_or(""),
+            doc["version"],
+            doc["chunks"],
+            f.display()
+        ),
+        Err(e) if json => println!(
+            "{}",
+            serde_json::json!({"file": f, "ok": false, "error": format!("{e:#}")})
+        ),
+        Err(e) => eprintln!("[{}/{n}] failed: {e:#}", i + 1),
+    }
+    result.is_ok()
 }
 
 /// Runs `deskmate ingest`: directly on the data dir, or through the running server when it
@@ -215,40 +220,10 @@ fn ingest_via_server(
     for (i, f) in files.iter().enumerate() {
         let t = Instant::now();
         let result = upload_one(&http, base, token, f, collection, class);
-        let ms = t.elapsed().as_secs_f64() * 1000.0;
-        match result {
-            Ok(doc) => {
-                ok += 1;
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"file": f, "ok": true, "document": doc, "ms": ms})
-                    );
-                } else {
-                    eprintln!(
-                        "[{}/{}] {} {} v{} ({} chunks, {:.0} ms): {}",
-                        i + 1,
-                        files.len(),
-                        doc["status"].as_str().unwrap_or(""),
-                        doc["id"].as_str().unwrap_or(""),
-                        doc["version"],
-                        doc["chunks"],
-                        ms,
-                        f.display()
-                    );
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"file": f, "ok": false, "error": format!("{e:#}")})
-                    );
-                } else {
-                    eprintln!("[{}/{}] failed: {e:#}", i + 1, files.len());
-                }
-            }
+        if report_file(i, files.len(), f, t, &result, json) {
+            ok += 1;
+        } else {
+            failed += 1;
         }
     }
     Ok((ok, failed))
