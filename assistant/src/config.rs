@@ -85,6 +85,12 @@ pub struct KnowledgeConfig {
     pub answer_max_tokens: u32,
     /// The most characters of retrieved text put into an answer's prompt.
     pub answer_max_evidence_chars: u32,
+    /// Re-order the best candidates of every search and answer by the generator's relevance
+    /// grade (one short generation per candidate; off by default: the retrieval eval reports
+    /// whether it helps).
+    pub rerank: bool,
+    /// Candidates the rerank step grades.
+    pub rerank_candidates: u32,
 }
 
 impl Default for KnowledgeConfig {
@@ -107,6 +113,8 @@ impl Default for KnowledgeConfig {
             answer_min_similarity: 0.80,
             answer_max_tokens: 400,
             answer_max_evidence_chars: 4000,
+            rerank: false,
+            rerank_candidates: 10,
         }
     }
 }
@@ -712,6 +720,10 @@ impl Config {
             ("knowledge.max_file_bytes", k.max_file_bytes),
             ("knowledge.embed_batch", u64::from(k.embed_batch)),
             ("knowledge.answer_k", u64::from(k.answer_k)),
+            (
+                "knowledge.rerank_candidates",
+                u64::from(k.rerank_candidates),
+            ),
             (
                 "knowledge.answer_max_tokens",
                 u64::from(k.answer_max_tokens),

@@ -78,6 +78,10 @@ pub fn ask_options(config: &Config) -> AskOptions {
         min_dense: k.answer_min_similarity as f32,
         max_tokens: k.answer_max_tokens as usize,
         max_evidence_chars: k.answer_max_evidence_chars as usize,
+        rerank: k.rerank.then(|| knowledge::RerankOptions {
+            candidates: k.rerank_candidates as usize,
+            ..Default::default()
+        }),
     }
 }
 
@@ -128,6 +132,12 @@ impl Knowledge {
     /// process).
     pub fn open_for(a: &Assistant, holder: &str) -> Result<Knowledge> {
         Knowledge::open_with_models(&a.config, a.models(), holder)
+    }
+
+    /// Turns the rerank step on (or off) for this handle's searches and answers, whatever
+    /// `[knowledge] rerank` says.
+    pub fn set_rerank(&mut self, rerank: Option<knowledge::RerankOptions>) {
+        self.options.rerank = rerank;
     }
 
     /// The knowledge base itself (search, chunk lookups).
@@ -480,7 +490,8 @@ impl Assistant {
     }
 
     /// Retrieval only, as the caller: the ranked chunks they may read (hybrid BM25 + dense,
-    /// exact structural references first), as `deskmate search --json` prints them.
+    /// exact structural references first, then the generator's rerank when `[knowledge]
+    /// rerank` is on), as `deskmate search --json` prints them.
     pub fn search_documents(
         &self,
         knowledge: &Knowledge,
@@ -502,12 +513,21 @@ impl Assistant {
             )));
         }
         let t = std::time::Instant::now();
-        let results = knowledge.kb.search(&knowledge::SearchRequest {
+        let rerank = knowledge.options.rerank;
+        let mut results = knowledge.kb.search(&knowledge::SearchRequest {
             query: q.to_string(),
-            k,
+            k: rerank.map_or(k, |r| knowledge::rerank::first_stage_k(k, &r)),
             filters,
             clearance: clearance(actor),
         })?;
+        if let Some(r) = &rerank {
+            let generator = knowledge.generator.as_ref().map_err(|e| {
+                AssistantError::Conflict(format!(
+                    "rerank is on ([knowledge] rerank) but the generator is not available: {e}"
+                ))
+            })?;
+            results = knowledge::rerank::rerank_results(generator.as_ref(), q, results, k, r)?;
+        }
         Ok(knowledge::report::SearchReport::new(
             q,
             k,

@@ -51,6 +51,10 @@ pub struct AskOptions {
     pub max_tokens: usize,
     /// The most characters of known content put into the prompt (chunks are cut at the end).
     pub max_evidence_chars: usize,
+    /// The optional rerank step ([`crate::rerank`]) between retrieval and the prompt; `None`
+    /// (the default) skips it.
+    #[serde(default)]
+    pub rerank: Option<crate::rerank::RerankOptions>,
 }
 
 impl Default for AskOptions {
@@ -60,6 +64,7 @@ impl Default for AskOptions {
             min_dense: 0.80,
             max_tokens: 400,
             max_evidence_chars: 4000,
+            rerank: None,
         }
     }
 }
@@ -248,7 +253,7 @@ pub fn screen(text: &str, language: Language) -> (String, bool) {
 
 /// Defuses anything in a chunk that looks like the prompt's own evidence tags, so the data
 /// cannot close its fence.
-fn defuse_tags(text: &str) -> String {
+pub(crate) fn defuse_tags(text: &str) -> String {
     let mut s = text.to_string();
     for tag in ["资料", "source", "SOURCE", "Source"] {
         s = s.replace(&format!("</{tag}"), &format!("＜/{tag}"));
@@ -436,12 +441,19 @@ pub fn ask(
     on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
 ) -> Result<Answer, KnowledgeError> {
     let t = Instant::now();
-    let results = kb.search(&SearchRequest {
+    let k = options.k.max(1);
+    let mut results = kb.search(&SearchRequest {
         query: request.question.clone(),
-        k: options.k.max(1),
+        k: options
+            .rerank
+            .as_ref()
+            .map_or(k, |r| crate::rerank::first_stage_k(k, r)),
         filters: request.filters.clone(),
         clearance: request.clearance,
     })?;
+    if let Some(r) = &options.rerank {
+        results = crate::rerank::rerank_results(generator, &request.question, results, k, r)?;
+    }
     let retrieval_ms = t.elapsed().as_secs_f64() * 1000.0;
     answer_from(
         &request.question,
@@ -495,7 +507,9 @@ pub fn answer_from(
     let mut req = ChatRequest::new(prompt.messages.clone());
     req.max_tokens = options.max_tokens;
     let t = Instant::now();
-    let response = generator.chat_stream(&req, on_delta)?;
+    let response = generator
+        .chat_stream(&req, on_delta)
+        .map_err(KnowledgeError::Generate)?;
     let generation_ms = t.elapsed().as_secs_f64() * 1000.0;
     let (text, cited, invalid) = resolve_citations(response.text.trim(), prompt.evidence.len());
     let citations = cited

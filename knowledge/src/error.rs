@@ -66,6 +66,9 @@ pub enum KnowledgeError {
     /// The embedding model failed.
     #[error("embedding failed: {0}")]
     Embed(#[from] models::ModelError),
+    /// The generator failed (answers, reranking).
+    #[error("generation failed: {0}")]
+    Generate(models::ModelError),
     /// The lexical index (tantivy) failed.
     #[error("lexical index at {path}: {reason}")]
     Lexical {

@@ -965,6 +965,7 @@ impl KnowledgeBase {
                 dense: dense_scores.get(&id).copied(),
                 dense_rank: rd,
                 fused,
+                rerank: None,
             };
             if already.contains(&id) {
                 if let Some(h) = hits.iter_mut().find(|h| h.chunk_id == id) {
@@ -982,6 +983,8 @@ impl KnowledgeBase {
             reference: reference.map(|r| r.labels),
             bm25_ms,
             dense_ms,
+            reranked_by: None,
+            rerank_ms: 0.0,
         })
     }
 }

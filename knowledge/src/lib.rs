@@ -35,6 +35,8 @@
 //!   constraints, known content, instruction, output rules, examples) with retrieved text
 //!   fenced and screened as data → generator → `[n]` citations mapped to chunks; no evidence,
 //!   no generation. Also the faithfulness judge of the evaluation.
+//! - [`rerank`]: the optional second stage (off by default): the local generator grades the
+//!   top candidates 0–3 with constrained JSON and they are re-ordered by grade.
 //! - [`report`]: the stable JSON of `deskmate chunk --json` and `deskmate search --json`.
 //!
 //! Invariants: no I/O in [`chunk`]; nothing above a caller's clearance leaves [`kb`]; a hit is
@@ -52,6 +54,7 @@ pub mod lexical;
 pub mod manifest;
 pub mod refs;
 pub mod report;
+pub mod rerank;
 pub mod search;
 pub mod vector;
 
@@ -65,4 +68,5 @@ pub use kb::{
     CrashPoint, IngestReport, IngestRequest, IngestStatus, KbConfig, KbLock, KnowledgeBase,
     VectorBackend,
 };
+pub use rerank::RerankOptions;
 pub use search::{Filters, FusionWeights, Hit, Scores, SearchRequest, SearchResults};

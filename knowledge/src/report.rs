@@ -8,10 +8,12 @@
 //! {page_start, page_end, char_start, char_end}, text}], problems: [{line, message}]}`.
 //!
 //! `deskmate.search.v1`:
-//! `{schema, query, k, reference: [label…] | null, took_ms, bm25_ms, dense_ms, hits: [{rank,
+//! `{schema, query, k, reference: [label…] | null, took_ms, bm25_ms, dense_ms, reranked_by?,
+//! rerank_ms, hits: [{rank,
 //! chunk_id, doc_id, version, title, collection, classification, path: [segment…],
-//! path_display, location, exact, scores: {bm25, bm25_rank, dense, dense_rank, fused}, text}]}`.
-//! Scores absent from a retriever's list are `null`. Character offsets count Unicode scalar
+//! path_display, location, exact, scores: {bm25, bm25_rank, dense, dense_rank, fused, rerank?}, text}]}`.
+//! Scores absent from a retriever's list are `null`; `rerank` (the generator's 0–3 grade) is
+//! present only when the optional rerank step ran. Character offsets count Unicode scalar
 //! values; pages are 1-based.
 
 use crate::chunk::{Chunked, Problem, token_estimate};
@@ -149,6 +151,12 @@ pub struct SearchReport {
     pub bm25_ms: f64,
     /// Milliseconds embedding the query and in dense retrieval.
     pub dense_ms: f64,
+    /// The generator that re-ordered the hits, when the optional rerank step ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reranked_by: Option<String>,
+    /// Milliseconds in the rerank step (0 when it did not run).
+    #[serde(default)]
+    pub rerank_ms: f64,
     /// Best first.
     pub hits: Vec<HitView>,
 }
@@ -164,6 +172,8 @@ impl SearchReport {
             took_ms,
             bm25_ms: results.bm25_ms,
             dense_ms: results.dense_ms,
+            reranked_by: results.reranked_by.clone(),
+            rerank_ms: results.rerank_ms,
             hits: results
                 .hits
                 .iter()

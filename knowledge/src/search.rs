@@ -77,6 +77,10 @@ pub struct Scores {
     pub dense_rank: Option<usize>,
     /// The fused score (exact-path hits get 1 + the fused score, so they rank first).
     pub fused: f32,
+    /// The generator's relevance grade (0 to 3) when the optional rerank step graded the hit
+    /// ([`crate::rerank`]); absent from the JSON otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerank: Option<f32>,
 }
 
 /// One retrieved chunk.
@@ -117,6 +121,10 @@ pub struct SearchResults {
     pub bm25_ms: f64,
     /// Milliseconds spent embedding the query and in dense retrieval.
     pub dense_ms: f64,
+    /// The generator that re-ordered the hits, when the optional rerank step ran.
+    pub reranked_by: Option<String>,
+    /// Milliseconds spent reranking.
+    pub rerank_ms: f64,
 }
 
 /// Weighted reciprocal rank fusion of two rankings of ids; returns (id, fused, rank in a,

@@ -297,8 +297,21 @@ fn upload_one(
 /// Runs `deskmate search` against the configured knowledge base as the operator.
 pub fn search(args: super::search::SearchArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
     let a = open(&loaded)?;
-    let k = open_knowledge(&a, "deskmate search")?;
-    super::search::run(args, k.kb(), Role::Admin)
+    let mut k = open_knowledge(&a, "deskmate search")?;
+    if args.rerank {
+        k.set_rerank(Some(knowledge::RerankOptions {
+            candidates: a.config.knowledge.rerank_candidates as usize,
+            ..Default::default()
+        }));
+    }
+    let report = a.search_documents(
+        &k,
+        &super::admin::operator(),
+        &args.query,
+        args.k,
+        args.filters(),
+    )?;
+    super::search::print(&args, &report)
 }
 
 /// Runs `deskmate ask`.

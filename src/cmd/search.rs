@@ -1,15 +1,14 @@
-//! `deskmate search QUERY [--k N] [--collection C] [--json]`: retrieval only, printing the ranked
-//! chunks with document, path and scores (BM25, dense, fused). The JSON form is
-//! `knowledge::report::SearchReport` (`deskmate.search.v1`).
+//! `deskmate search QUERY [--k N] [--collection C] [--rerank] [--json]`: retrieval only, printing
+//! the ranked chunks with document, path and scores (BM25, dense, fused, and the rerank grade
+//! when the rerank step ran). The JSON form is `knowledge::report::SearchReport`
+//! (`deskmate.search.v1`).
 //!
-//! The caller (the binary) opens the knowledge base with the configured embedder and passes
-//! the caller's role; this module only parses, searches and prints.
+//! The search itself is `Assistant::search_documents` (as the operator); this module only
+//! holds the arguments and prints.
 
 use clap::Args;
+use knowledge::Filters;
 use knowledge::report::SearchReport;
-use knowledge::{Filters, KnowledgeBase, SearchRequest};
-use policies::{Clearance, Role};
-use std::time::Instant;
 
 /// Arguments of `deskmate search`.
 #[derive(Debug, Args)]
@@ -31,31 +30,28 @@ pub struct SearchArgs {
     /// Print the stable JSON document instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Re-order the best candidates by the generator's relevance grade (as `[knowledge]
+    /// rerank = true` does for every search).
+    #[arg(long)]
+    pub rerank: bool,
 }
 
-/// Runs the command against an open knowledge base as `role`.
-pub fn run(args: SearchArgs, kb: &KnowledgeBase, role: Role) -> anyhow::Result<()> {
-    let request = SearchRequest {
-        query: args.query.clone(),
-        k: args.k,
-        filters: Filters {
-            collections: args.collection,
-            doc_ids: args.doc_ids,
-            path_prefix: args.path_prefix,
+impl SearchArgs {
+    /// The narrowing the arguments ask for.
+    pub fn filters(&self) -> Filters {
+        Filters {
+            collections: self.collection.clone(),
+            doc_ids: self.doc_ids.clone(),
+            path_prefix: self.path_prefix.clone(),
             languages: vec![],
-        },
-        clearance: Clearance::of(role),
-    };
-    let t = Instant::now();
-    let results = kb.search(&request)?;
-    let report = SearchReport::new(
-        &args.query,
-        args.k,
-        t.elapsed().as_secs_f64() * 1000.0,
-        &results,
-    );
+        }
+    }
+}
+
+/// Prints a search's report as text, or as its stable JSON with `--json`.
+pub fn print(args: &SearchArgs, report: &SearchReport) -> anyhow::Result<()> {
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(report)?);
         return Ok(());
     }
     if let Some(r) = &report.reference {
@@ -63,8 +59,12 @@ pub fn run(args: SearchArgs, kb: &KnowledgeBase, role: Role) -> anyhow::Result<(
     }
     for h in &report.hits {
         let f = |s: Option<f32>| s.map_or("-".to_string(), |v| format!("{v:.3}"));
+        let grade = h
+            .scores
+            .rerank
+            .map_or(String::new(), |g| format!(" | rerank grade {g:.0}/3"));
         println!(
-            "\n{}. {}{}  [fused {:.4} | bm25 {} | dense {}]  p.{} ({})",
+            "\n{}. {}{}  [fused {:.4} | bm25 {} | dense {}{grade}]  p.{} ({})",
             h.rank,
             h.path_display,
             if h.exact { "  (exact path)" } else { "" },
@@ -77,6 +77,14 @@ pub fn run(args: SearchArgs, kb: &KnowledgeBase, role: Role) -> anyhow::Result<(
         let preview: String = h.text.chars().take(300).collect();
         println!("{preview}");
     }
-    println!("\n{} hits in {:.1} ms", report.hits.len(), report.took_ms);
+    match &report.reranked_by {
+        Some(model) => println!(
+            "\n{} hits in {:.1} ms (reranked by {model} in {:.1} ms)",
+            report.hits.len(),
+            report.took_ms,
+            report.rerank_ms
+        ),
+        None => println!("\n{} hits in {:.1} ms", report.hits.len(), report.took_ms),
+    }
     Ok(())
 }

@@ -104,7 +104,7 @@ impl AppError {
                     },
                     KnowledgeError::NotFound(_) => (S::NOT_FOUND, "not_found", k.to_string()),
                     KnowledgeError::Locked { .. } => (S::CONFLICT, "conflict", k.to_string()),
-                    KnowledgeError::Embed(m) => model_error_parts(m),
+                    KnowledgeError::Embed(m) | KnowledgeError::Generate(m) => model_error_parts(m),
                     _ => (
                         S::INTERNAL_SERVER_ERROR,
                         "internal",
@@ -126,10 +126,10 @@ impl AppError {
         match self {
             AppError::Assistant(
                 AssistantError::Model(ModelError::Busy { retry_after, .. })
-                | AssistantError::Knowledge(KnowledgeError::Embed(ModelError::Busy {
-                    retry_after,
-                    ..
-                })),
+                | AssistantError::Knowledge(
+                    KnowledgeError::Embed(ModelError::Busy { retry_after, .. })
+                    | KnowledgeError::Generate(ModelError::Busy { retry_after, .. }),
+                ),
             ) => Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),
             _ => None,
         }

@@ -196,6 +196,85 @@ async fn upload_list_ask_delete_per_role() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
+    // Retrieval only: ranked chunks with scores; a client may not search.
+    let (s, r) = api
+        .json(
+            Method::POST,
+            "/v1/search",
+            Role::Trader,
+            Some(json!({"query": "Article 9(2)", "k": 2})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["schema"], "deskmate.search.v1");
+    assert_eq!(r["hits"][0]["exact"], true, "{r}");
+    assert!(
+        r["hits"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("five years")
+    );
+    let (s, _) = api
+        .json(
+            Method::POST,
+            "/v1/search",
+            Role::Client,
+            Some(json!({"query": "Article 9"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Streaming: `delta` events that add up to the text of the final `answer` event.
+    let req = api
+        .req(Method::POST, "/v1/ask", Role::Trader)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"question": "What does Article 9(2) say?", "stream": true}).to_string(),
+        ))
+        .unwrap();
+    let resp = app(api.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let sse = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    let (mut deltas, mut answer) = (String::new(), None);
+    for block in sse.split("\n\n") {
+        let event = block
+            .lines()
+            .find_map(|l| l.strip_prefix("event: "))
+            .unwrap_or("");
+        let data: Vec<&str> = block
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
+            .collect();
+        match event {
+            "delta" => deltas.push_str(&data.join("\n")),
+            "answer" => answer = Some(serde_json::from_str::<Value>(&data.join("\n")).unwrap()),
+            "error" => panic!("{sse}"),
+            _ => {}
+        }
+    }
+    let answer = answer.expect("an answer event");
+    assert_eq!(answer["found"], true, "{answer}");
+    assert!(!deltas.is_empty(), "{sse}");
+    // The final text is the streamed text with invalid citation markers removed.
+    assert!(
+        deltas.len() >= answer["text"].as_str().unwrap().len() / 2,
+        "{deltas:?} vs {answer}"
+    );
+
     // Delete: trader may not, legal may; then it is gone.
     let path = format!("/v1/documents/{id}");
     let (s, _) = api.json(Method::DELETE, &path, Role::Trader, None).await;

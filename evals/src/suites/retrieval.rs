@@ -5,8 +5,11 @@
 //! (b) **exact path**: for every law, questions `《title》第N条说了什么？` for up to 10 articles
 //! spread over the law; the top hit must be that article of that law (exact lookup);
 //! (c) **DISC recall**: the 30 DISC-FinLLM retriever dev questions over a knowledge base holding
-//! their reference documents (one document each) among all shared laws; recall@5 (a reference
-//! document of the question among the top 5 hits) and MRR of the first reference document.
+//! their reference documents (one document each) among all shared laws, the English regulation
+//! texts (`regulation-en/**/*.md`) and the CDM documentation (`cdm/docs`); recall@5 (a reference
+//! document of the question among the top 5 hits) and MRR of the first reference document;
+//! (c') the same with the optional rerank step (`DESKMATE_EVAL_RERANK` candidates, default 10,
+//! 0 skips), so the report says whether it helps.
 //! (d) **faithfulness**: cited answers from a local generator (`fast` by default,
 //! `DESKMATE_EVAL_GENERATOR` overrides; `DESKMATE_EVAL_ANSWERS` questions, default 10, 0 skips)
 //! to a spread of the exact-path and DISC questions; the fraction of answer sentences whose
@@ -149,6 +152,46 @@ impl Suite for RetrievalSuite {
                 .map_err(run_err)?;
             chunks += r.chunks;
         }
+        // The other shared corpora, as distractors for (c): the English regulation texts and
+        // the CDM documentation.
+        let mut others = Vec::new();
+        for (dir, collection) in [("regulation-en", "regulation-en"), ("cdm/docs", "cdm-docs")] {
+            let mut dirs = vec![root.join(dir)];
+            while let Some(d) = dirs.pop() {
+                let Ok(rd) = std::fs::read_dir(&d) else {
+                    continue;
+                };
+                for e in rd {
+                    let p = e.map_err(run_err)?.path();
+                    if p.is_dir() {
+                        dirs.push(p);
+                    } else if p.extension().is_some_and(|x| x == "md")
+                        && !p
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with("LICENSE"))
+                    {
+                        others.push((p, collection));
+                    }
+                }
+            }
+        }
+        others.sort();
+        for (p, collection) in &others {
+            let bytes = std::fs::read(p).map_err(run_err)?;
+            let r = kb
+                .ingest_bytes(
+                    &IngestRequest {
+                        source: p.display().to_string(),
+                        collection: collection.to_string(),
+                        classification: DataClass::GENERAL,
+                        doc_id: None,
+                        title: None,
+                    },
+                    &bytes,
+                )
+                .map_err(run_err)?;
+            chunks += r.chunks;
+        }
         let disc_path = root.join("qa/disc-finllm/retriever_dev.json");
         let disc: Vec<serde_json::Value> = serde_json::from_str(
             &std::fs::read_to_string(&disc_path)
@@ -276,20 +319,92 @@ impl Suite for RetrievalSuite {
             latencies.get(latencies.len() / 2).copied().unwrap_or(0.0),
             "ms",
         ));
-        // (d) Answer faithfulness: cited answers from a local generator to a spread of the
-        // exact-path and DISC questions, judged by `knowledge::answer::faithfulness`.
         let answers = std::env::var("DESKMATE_EVAL_ANSWERS")
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(10);
+        let rerank_candidates = std::env::var("DESKMATE_EVAL_RERANK")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(10);
         let gen_name = std::env::var("DESKMATE_EVAL_GENERATOR").unwrap_or_else(|_| "fast".into());
+        let models =
+            models::Models::new(ModelStore::from_env(), models::GeneratorOptions::default());
+        let load_generator = || {
+            models
+                .generator(&gen_name)
+                .map_err(|e| EvalError::Run(format!("generator {gen_name}: {e}")))
+        };
+
+        // (c') The optional rerank step on the same questions: the first stage's best
+        // `rerank_candidates` graded by the generator, then recall@5 and MRR again.
+        let mut rerank_note = "Rerank: not measured (DESKMATE_EVAL_RERANK=0).".to_string();
+        if rerank_candidates > 0 {
+            let generator = load_generator()?;
+            let options = knowledge::RerankOptions {
+                candidates: rerank_candidates,
+                ..Default::default()
+            };
+            let (mut found, mut rr, mut ms, mut changed) = (0usize, 0.0f64, 0.0f64, 0usize);
+            for (qi, q) in disc.iter().enumerate() {
+                let question = q["question"].as_str().unwrap_or_default();
+                let first = search(question, knowledge::rerank::first_stage_k(5, &options))
+                    .map_err(run_err)?;
+                let before = first.hits.iter().position(|h| refs[qi].contains(&h.doc_id));
+                let after = knowledge::rerank::rerank_results(
+                    generator.as_ref(),
+                    question,
+                    first,
+                    5,
+                    &options,
+                )
+                .map_err(run_err)?;
+                ms += after.rerank_ms;
+                let rank = after.hits.iter().position(|h| refs[qi].contains(&h.doc_id));
+                if let Some(r) = rank {
+                    found += 1;
+                    rr += 1.0 / (r + 1) as f64;
+                }
+                if rank != before.filter(|&b| b < 5) {
+                    changed += 1;
+                    out.cases.push(CaseResult {
+                        id: format!("rerank disc {qi:02}: {question}"),
+                        passed: rank.is_some(),
+                        detail: format!(
+                            "first reference at rank {} before the rerank (of {}), {} after",
+                            before.map_or("-".into(), |r| (r + 1).to_string()),
+                            options.candidates,
+                            rank.map_or("-".into(), |r| (r + 1).to_string()),
+                        ),
+                    });
+                }
+            }
+            out.metrics.push(Metric::info(
+                "disc.rerank.recall_at_5",
+                found as f64 / n,
+                "ratio",
+            ));
+            out.metrics
+                .push(Metric::info("disc.rerank.mrr", rr / n, "ratio"));
+            out.metrics
+                .push(Metric::info("disc.rerank.ms_mean", ms / n, "ms"));
+            out.metrics.push(Metric::info(
+                "disc.rerank.rank_changed",
+                changed as f64,
+                "questions",
+            ));
+            rerank_note = format!(
+                "Rerank: the first stage's best {} hits of each DISC question graded 0-3 by `{}` (knowledge::rerank, constrained JSON), re-ordered by (exact, grade, fused); recall@5 and MRR as in (c). DESKMATE_EVAL_RERANK sets the candidates (0 skips). It is off by default in the product ([knowledge] rerank).",
+                options.candidates,
+                generator.id()
+            );
+        }
+
+        // (d) Answer faithfulness: cited answers from a local generator to a spread of the
+        // exact-path and DISC questions, judged by `knowledge::answer::faithfulness`.
         let mut faith_note = "Faithfulness: not measured (DESKMATE_EVAL_ANSWERS=0).".to_string();
         if answers > 0 {
-            let models =
-                models::Models::new(ModelStore::from_env(), models::GeneratorOptions::default());
-            let generator = models
-                .generator(&gen_name)
-                .map_err(|e| EvalError::Run(format!("generator {gen_name}: {e}")))?;
+            let generator = load_generator()?;
             let mut questions: Vec<String> = Vec::new();
             for (i, (_, title, want)) in texts.iter().enumerate() {
                 if let Some(label) = want.get(want.len() / 3 + i % 3) {
@@ -373,10 +488,11 @@ impl Suite for RetrievalSuite {
 
         out.notes = vec![
             format!("Embedder: {name}. Laws: {}. DISC questions: {}.", laws.len(), disc.len()),
+            rerank_note,
             faith_note,
             "Structure: article labels and order must equal the 第X条 markers at line starts after the header block.".into(),
             "Exact path: questions name the law by its title and the article by its Chinese numeral; the top hit must be that article, found by exact lookup.".into(),
-            "DISC: each reference text is one document (collection `disc`) beside all shared laws; a question counts as recalled when any of its reference documents is among the top 5 fused hits.".into(),
+            "DISC: each reference text is one document (collection `disc`) beside all shared laws, the English regulation texts and the CDM documentation; a question counts as recalled when any of its reference documents is among the top 5 fused hits.".into(),
         ];
         Ok(out)
     }
