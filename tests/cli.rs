@@ -175,12 +175,20 @@ fn eval_writes_json_and_html_reports() {
 
 /// Starts `deskmate serve` on a free port and returns the child and its base URL.
 fn start_server(dir: &Path) -> (std::process::Child, String) {
+    start_server_with(dir, &[])
+}
+
+/// [`start_server`] with extra environment.
+fn start_server_with(dir: &Path, env: &[(&str, &str)]) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
     let mut c = Command::new(env!("CARGO_BIN_EXE_deskmate"));
     for (k, _) in std::env::vars() {
-        if k.starts_with("DESKMATE_") {
+        if k.starts_with("DESKMATE_") && k != "DESKMATE_MODEL_CACHE" {
             c.env_remove(k);
         }
+    }
+    for (k, v) in env {
+        c.env(k, v);
     }
     let mut child = c
         .arg("serve")
@@ -388,4 +396,146 @@ fn extract_prints_key_terms_writes_cdm_and_flags_bad_files() {
     );
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&cdm).unwrap()).unwrap();
     assert_eq!(doc["trade"]["tradeDate"]["value"], "2005-06-23");
+}
+
+/// The knowledge-base settings of these tests: the fixture models (installed by `./x setup`).
+const KB_ENV: &[(&str, &str)] = &[
+    ("DESKMATE_KNOWLEDGE_EMBEDDER", "all-minilm-l6-v2"),
+    ("DESKMATE_KNOWLEDGE_GENERATOR", "smollm2-135m-instruct"),
+];
+
+#[test]
+fn ingest_search_and_chunk_directly_and_through_the_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("docs/sub")).unwrap();
+    std::fs::write(
+        d.join("docs/emir.md"),
+        "# REGULATION ON OTC DERIVATIVES\n\n## Article 9\n\n1. Counterparties shall report every derivative contract to a trade repository.\n\n2. Counterparties shall keep a record of any derivative contract for at least five years.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("docs/sub/margin.txt"),
+        "Initial margin for uncleared swaps is exchanged within one business day of the trade date. Variation margin is exchanged daily.",
+    )
+    .unwrap();
+    std::fs::write(d.join("broken.pdf"), b"%PDF-1.7\n1 0 obj << /Type /Cat").unwrap();
+
+    // Preview without indexing.
+    let o = deskmate(d, &["chunk", "docs/emir.md", "--json"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let preview: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(preview["schema"], "deskmate.chunk.v1");
+    assert!(!preview["chunks"].as_array().unwrap().is_empty());
+
+    // Directly on the data dir: a folder, recursively.
+    let o = deskmate(
+        d,
+        &["ingest", "docs", "--collection", "regulation-en", "--json"],
+        KB_ENV,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", text(&o));
+    assert!(lines.iter().all(|l| l["ok"] == true), "{}", text(&o));
+    let o = deskmate(d, &["search", "Article 9(2)", "--k", "2", "--json"], KB_ENV);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["schema"], "deskmate.search.v1");
+    assert_eq!(r["hits"][0]["exact"], true, "{r}");
+    assert!(
+        r["hits"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("five years")
+    );
+
+    // A user who may write documents, with a token.
+    let o = deskmate(
+        d,
+        &["users", "add", "lena", "--role", "legal", "--token"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let token = text(&o)
+        .split("store it now): ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .expect("a token")
+        .to_string();
+
+    // The server holds the knowledge base: ingest goes through it with a token.
+    let (mut child, url) = start_server_with(d, KB_ENV);
+    std::fs::write(
+        d.join("late.md"),
+        "# Collateral rules\n\n## Section 5\n\nEligible collateral is cash in CNY, USD or EUR and government bonds rated AA- or better.\n",
+    )
+    .unwrap();
+    let o = deskmate(d, &["ingest", "late.md", "--collection", "rules"], KB_ENV);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("in use by server") && text(&o).contains("--token"),
+        "{}",
+        text(&o)
+    );
+    let o = deskmate(
+        d,
+        &[
+            "ingest",
+            "late.md",
+            "broken.pdf",
+            "--collection",
+            "rules",
+            "--token",
+            &token,
+            "--server",
+            &url,
+            "--json",
+        ],
+        KB_ENV,
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!o.status.success(), "one file failed: {}", text(&o));
+    assert!(text(&o).contains("ingesting through"), "{}", text(&o));
+    assert!(text(&o).contains("1 of 2 files failed"), "{}", text(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let late = lines.iter().find(|l| l["file"] == "late.md").unwrap();
+    assert_eq!(late["ok"], true, "{late}");
+    let broken = lines.iter().find(|l| l["file"] == "broken.pdf").unwrap();
+    assert_eq!(broken["ok"], false, "{broken}");
+    assert!(
+        broken["error"].as_str().unwrap().contains("broken.pdf"),
+        "{broken}"
+    );
+
+    // After the server stopped, the document it ingested is searchable directly.
+    let o = deskmate(
+        d,
+        &[
+            "search",
+            "eligible collateral",
+            "--collection",
+            "rules",
+            "--json",
+        ],
+        KB_ENV,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        r["hits"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("government bonds"),
+        "{r}"
+    );
+    let o = deskmate(d, &["audit", "verify"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
 }

@@ -9,7 +9,7 @@ use assistant::config::LoadedConfig;
 use assistant::documents::{Knowledge, NewDocument};
 use clap::Args;
 use knowledge::Filters;
-use policies::{DataClass, Role};
+use policies::DataClass;
 use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
