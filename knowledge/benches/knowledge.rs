@@ -12,6 +12,12 @@
 //!    store's scan below the indexing threshold is data-independent.
 //! 3. index size on disk and peak RSS.
 //!
+//! With the embedder installed (`multilingual-e5-small` by default, `DESKMATE_BENCH_EMBEDDER`
+//! names another, `none` skips): ingestion **including** embedding, the product path
+//! (`KnowledgeBase::ingest_bytes` over the same corpus), and the hybrid query latency again
+//! with the query embedded by the real model inside the timed region (the retrieval a user
+//! waits for, generation excluded).
+//!
 //! `DESKMATE_BENCH_SCALES=10000,100000` chooses the sizes; `DESKMATE_BENCH_OPTIMIZE=1` also
 //! builds the HNSW index and measures again.
 
@@ -23,9 +29,11 @@ use knowledge::lexical::LexicalIndex;
 use knowledge::search::{FusionWeights, rrf};
 use knowledge::vector::edge::EdgeStore;
 use knowledge::vector::{VectorPayload, VectorPoint, VectorStore};
-use knowledge::{Chunk, Chunked};
+use knowledge::{Chunk, Chunked, IngestRequest, KbConfig, KnowledgeBase};
+use models::{BertEmbedder, EmbedKind, Embedder, ModelStore};
 use policies::{Clearance, DataClass, Role};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 const DIM: usize = 384;
@@ -182,6 +190,58 @@ fn main() {
         chunks_n as f64 / best
     );
 
+    // 1b. Ingestion including embedding: the product path.
+    let embedder_name =
+        std::env::var("DESKMATE_BENCH_EMBEDDER").unwrap_or_else(|_| "multilingual-e5-small".into());
+    let embedder: Option<Arc<dyn Embedder>> = if embedder_name == "none" {
+        println!("embedding-included figures: skipped (DESKMATE_BENCH_EMBEDDER=none)");
+        None
+    } else {
+        match ModelStore::from_env()
+            .get(&embedder_name)
+            .map_err(|e| e.to_string())
+            .and_then(|entry| BertEmbedder::load(&entry).map_err(|e| e.to_string()))
+        {
+            Ok(e) => Some(Arc::new(e)),
+            Err(e) => {
+                println!("embedding-included figures: skipped ({embedder_name}: {e})");
+                None
+            }
+        }
+    };
+    if let Some(embedder) = &embedder {
+        let dir = tempfile::tempdir().unwrap();
+        let (kb, _) =
+            KnowledgeBase::open(dir.path(), embedder.clone(), KbConfig::default()).unwrap();
+        let t = Instant::now();
+        let (mut n, mut p) = (0usize, 0u64);
+        for (f, (_, _, pages)) in files.iter().zip(&docs) {
+            let bytes = std::fs::read(f).unwrap();
+            let r = kb
+                .ingest_bytes(
+                    &IngestRequest {
+                        source: f.display().to_string(),
+                        collection: "bench".into(),
+                        classification: DataClass::GENERAL,
+                        doc_id: None,
+                        title: None,
+                    },
+                    &bytes,
+                )
+                .unwrap();
+            n += r.chunks;
+            p += u64::from(*pages);
+        }
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "ingestion including embedding ({}, KnowledgeBase::ingest_bytes, {} threads): {s:.1} s = {:.1} pages/s, {:.1} chunks/s",
+            embedder.id(),
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            p as f64 / s,
+            n as f64 / s
+        );
+    }
+
     let scales: Vec<usize> = std::env::var("DESKMATE_BENCH_SCALES")
         .unwrap_or_else(|_| "10000,100000".into())
         .split(',')
@@ -248,24 +308,29 @@ fn main() {
             dir_size(&dir.path().join("lexical")) as f64 / 1e6,
             dir_size(&dir.path().join("vectors")) as f64 / 1e6
         );
-        measure(&lexical, &edge, &mut rng);
+        measure(&lexical, &edge, &mut rng, embedder.as_deref());
         if optimize {
             let t = Instant::now();
             edge.optimize().unwrap();
             println!("HNSW optimize: {:.1} s", t.elapsed().as_secs_f64());
-            measure(&lexical, &edge, &mut rng);
+            measure(&lexical, &edge, &mut rng, embedder.as_deref());
         }
         let (rss, hwm) = rss_mb();
         println!("RSS now {rss:.0} MB, peak {hwm:.0} MB");
     }
 }
 
-fn measure(lexical: &LexicalIndex, edge: &EdgeStore, rng: &mut Rng) {
+fn measure(
+    lexical: &LexicalIndex,
+    edge: &EdgeStore,
+    rng: &mut Rng,
+    embedder: Option<&dyn Embedder>,
+) {
     let filter = ChunkFilter {
         classes: readable_classes(Clearance::of(Role::Trader)),
         ..Default::default()
     };
-    let (mut bm, mut de, mut hy) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut bm, mut de, mut hy, mut full) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let k = 5;
     let cand = 20;
     // Warm-up, then 10 rounds of every query.
@@ -300,11 +365,49 @@ fn measure(lexical: &LexicalIndex, edge: &EdgeStore, rng: &mut Rng) {
             hy.push(t.elapsed().as_secs_f64() * 1000.0);
         }
     }
+    // The same with the query embedded by the real model, inside the timed region.
+    if let Some(e) = embedder {
+        for q in QUERIES {
+            e.embed(&[q], EmbedKind::Query).unwrap();
+        }
+        for _ in 0..10 {
+            for q in QUERIES {
+                let t = Instant::now();
+                let (a, b) = std::thread::scope(|s| {
+                    let d = s.spawn(|| {
+                        let v = e.embed(&[q], EmbedKind::Query).unwrap().vectors.remove(0);
+                        edge.search(&v, &filter, cand).unwrap()
+                    });
+                    let a = lexical.search(q, &filter, cand).unwrap();
+                    (a, d.join().unwrap())
+                });
+                let ids_a: Vec<String> = a.into_iter().map(|(_, c)| c.chunk_id).collect();
+                let ids_b: Vec<String> = b.into_iter().map(|h| h.chunk_id).collect();
+                let fused = rrf(&ids_a, &ids_b, FusionWeights::default());
+                let top: Vec<String> = fused.into_iter().take(k).map(|f| f.0).collect();
+                let missing: Vec<String> = top
+                    .iter()
+                    .filter(|id| !ids_a.contains(id))
+                    .cloned()
+                    .collect();
+                lexical.get(&missing).unwrap();
+                full.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    let full_name = format!(
+        "hybrid including query embedding ({})",
+        embedder.map_or("-", |e| e.id())
+    );
     for (name, v) in [
         ("bm25", &mut bm),
         ("dense", &mut de),
         ("hybrid (parallel + RRF + fetch)", &mut hy),
+        (full_name.as_str(), &mut full),
     ] {
+        if v.is_empty() {
+            continue;
+        }
         let p50 = percentile(v, 0.5);
         let p99 = percentile(v, 0.99);
         println!(
