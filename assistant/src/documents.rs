@@ -188,6 +188,9 @@ pub struct DocumentRecord {
     pub chunks: u64,
     /// Pages seen.
     pub pages: u64,
+    /// The format it arrived in: `pdf`, `docx`, `html`, `png`, `jpeg`, `tiff`, `markdown` or
+    /// `plain`.
+    pub format: String,
     /// Who first ingested it.
     pub created_by: String,
     /// When.
@@ -234,12 +237,30 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRecord> {
         created_at: r.get(11)?,
         updated_by: r.get(12)?,
         updated_at: r.get(13)?,
+        format: r.get(14)?,
         status: None,
     })
 }
 
+/// The format a document arrived in, as the `documents.format` column records it.
+fn source_format(source: &str, bytes: &[u8]) -> &'static str {
+    use connectors::document::{Format, sniff};
+    match sniff(bytes) {
+        Some(Format::Pdf) => "pdf",
+        Some(Format::Docx) => "docx",
+        Some(Format::Html) => "html",
+        Some(Format::Png) => "png",
+        Some(Format::Jpeg) => "jpeg",
+        Some(Format::Tiff) => "tiff",
+        _ => match knowledge::Format::from_path(source) {
+            knowledge::Format::Markdown => "markdown",
+            knowledge::Format::Plain => "plain",
+        },
+    }
+}
+
 const COLUMNS: &str = "id, collection, title, source, language, classification, content_hash, \
-    version, chunks, pages, created_by, created_at, updated_by, updated_at";
+    version, chunks, pages, created_by, created_at, updated_by, updated_at, format";
 
 impl Assistant {
     /// Ingests one document into the knowledge base and records it (audited as
@@ -307,10 +328,7 @@ impl Assistant {
                     meta.version as i64,
                     entry.chunks as i64,
                     i64::from(entry.pages),
-                    match knowledge::Format::from_path(&meta.source) {
-                        knowledge::Format::Markdown => "markdown",
-                        knowledge::Format::Plain => "plain",
-                    },
+                    source_format(&meta.source, &doc.bytes),
                     actor.user,
                     now,
                 ],

@@ -83,6 +83,7 @@ fn ingest_list_ask_delete_with_audit() {
         .unwrap();
     assert_eq!(rec.status.as_deref(), Some("added"));
     assert_eq!(rec.version, 1);
+    assert_eq!(rec.format, "plain");
     let secret = a
         .ingest_document(
             &k,
@@ -279,6 +280,7 @@ fn pdfs_are_read_through_connectors_with_their_pages_and_bad_ones_are_refused() 
         )
         .unwrap();
     assert_eq!(rec.pages, 2, "{rec:?}");
+    assert_eq!(rec.format, "pdf");
     let r = a
         .search_documents(&k, &legal, "Article 10", 3, Filters::default())
         .unwrap();
