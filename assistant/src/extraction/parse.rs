@@ -60,13 +60,39 @@ pub enum NumericOrder {
 
 const MONTHS: &str = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e)?|jul(?:y)?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
 
+/// Full month names of five letters or more, each letter allowed one stray space after it, for
+/// OCR output that splits or glues words (`OnJ anuary 5, 2018`): these spellings need no word
+/// boundary before them, being too long to occur by chance inside another word before a day
+/// and a year.
+static MONTHS_OCR: LazyLock<String> = LazyLock::new(|| {
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+    .iter()
+    .map(|m| {
+        let letters: Vec<String> = m.chars().map(|c| c.to_string()).collect();
+        letters.join(r"\ ?")
+    })
+    .collect::<Vec<_>>()
+    .join("|")
+});
+
 static DATE_RE: LazyLock<Regex> = LazyLock::new(|| {
+    let months_ocr = MONTHS_OCR.as_str();
     let pattern = format!(
         r"(?ix)
         (?P<iso>\b(?P<iy>\d{{4}})[-/.](?P<im>\d{{1,2}})[-/.](?P<id>\d{{1,2}})\b)
         | (?P<zh>(?P<zy>\d(?:\ ?\d){{3}})\s*年\s*(?P<zm>\d(?:\ ?\d)?)\s*月\s*(?P<zd>\d(?:\ ?\d)?)\s*[日号])
-        | (?P<mdy>\b(?P<am>{MONTHS})\.?\s+(?P<ad>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<ay>\d{{4}})\b)
-        | (?P<dmy>\b(?P<bd>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+|-)(?:of\s+)?(?P<bm>{MONTHS})\.?,?(?:\s+|-)(?P<by>\d{{4}}|\d{{2}})\b)
+        | (?P<mdy>(?:\b(?P<am>{MONTHS})|(?P<am2>{months_ocr}))\.?\s*(?P<ad>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<ay>\d{{4}})\b)
+        | (?P<dmy>\b(?P<bd>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+|-)(?:of\s+)?(?:(?P<bm>{MONTHS})|(?P<bm2>{months_ocr}))\.?,?(?:\s+|-)(?P<by>\d{{4}}|\d{{2}})\b)
         | (?P<num>\b(?P<n1>\d{{1,2}})[/.\-](?P<n2>\d{{1,2}})[/.\-](?P<ny>\d{{4}})\b)
         "
     );
@@ -74,7 +100,7 @@ static DATE_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn month_of(name: &str) -> Option<Month> {
-    let n = name.to_ascii_lowercase();
+    let n = name.replace(' ', "").to_ascii_lowercase();
     let m = match n.get(..3)? {
         "jan" => Month::January,
         "feb" => Month::February,
@@ -128,14 +154,14 @@ pub fn find_dates(text: &str) -> Vec<(DateParse, Span)> {
             })()
         } else if c.name("mdy").is_some() {
             (|| {
-                let m = month_of(c.name("am")?.as_str())?;
+                let m = month_of(c.name("am").or_else(|| c.name("am2"))?.as_str())?;
                 Date::from_calendar_date(num("ay")? as i32, m, u8::try_from(num("ad")?).ok()?)
                     .ok()
                     .map(DateParse::Date)
             })()
         } else if c.name("dmy").is_some() {
             (|| {
-                let m = month_of(c.name("bm")?.as_str())?;
+                let m = month_of(c.name("bm").or_else(|| c.name("bm2"))?.as_str())?;
                 let raw = c.name("by")?.as_str();
                 let mut y = raw.parse::<i32>().ok()?;
                 if raw.len() == 2 {
@@ -644,6 +670,20 @@ mod tests {
         );
         assert_eq!(resolve_date(amb[0].0, NumericOrder::Unknown), None);
         assert!(find_dates("31/02/2005").is_empty());
+        // OCR that splits or glues words.
+        for (text, want, start) in [
+            ("OnJ anuary 5, 2018", "2018-01-05", 2),
+            ("dated Sept ember 30, 2019", "2019-09-30", 6),
+            ("as of 5 Decem ber 2018", "2018-12-05", 6),
+            ("effectiveMarch 1, 2020", "2020-03-01", 9),
+        ] {
+            let got = find_dates(text);
+            assert_eq!(got.len(), 1, "{text}: {got:?}");
+            assert_eq!(got[0].0, DateParse::Date(d(want)), "{text}");
+            assert_eq!(got[0].1, (start, text.len()), "{text}");
+        }
+        // Short names still need a word boundary.
+        assert!(find_dates("dismay 5, 2018").is_empty());
     }
 
     #[test]
