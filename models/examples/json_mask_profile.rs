@@ -36,7 +36,12 @@ fn main() {
     // Threads must be set before the first model loads (candle sizes its pool once).
     models::runtime::set_threads(args.get(3).and_then(|t| t.parse().ok()).unwrap_or(1));
     let entry = ModelStore::from_env().get(name).unwrap();
-    let g = LocalGenerator::load(&entry, GeneratorOptions::default()).unwrap();
+    // DESKMATE_JUMP_FORWARD=0 decodes forced bytes token by token (for comparison).
+    let opts = GeneratorOptions {
+        jump_forward: std::env::var("DESKMATE_JUMP_FORWARD").map_or(true, |v| v != "0"),
+        ..GeneratorOptions::default()
+    };
+    let g = LocalGenerator::load(&entry, opts).unwrap();
     let t = Instant::now();
     let table = g.token_table();
     println!(

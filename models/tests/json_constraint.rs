@@ -325,3 +325,68 @@ fn token_mask_matches_brute_force() {
     }
     assert!(aut.is_done(&st));
 }
+
+/// A vocabulary of the 256 single bytes (token id = byte) and one end-of-sequence token.
+fn byte_table() -> std::sync::Arc<TokenTable> {
+    let bytes: Vec<Option<Vec<u8>>> = (0..=255u8).map(|b| Some(vec![b])).chain([None]).collect();
+    std::sync::Arc::new(TokenTable::new(bytes, vec![256]))
+}
+
+#[test]
+fn forced_bytes_are_what_every_continuation_starts_with() {
+    use models::json::JsonConstraint;
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "requests": {"type": "array", "items": {
+                "type": "object",
+                "properties": {"kind": {"enum": ["x y", "xz"]}, "n": {"type": "integer"}},
+                "required": ["kind", "n"],
+                "additionalProperties": false
+            }}
+        },
+        "required": ["requests"],
+        "additionalProperties": false
+    });
+    let mut c = JsonConstraint::new(&schema, byte_table()).unwrap();
+    let feed = |c: &mut JsonConstraint, s: &str| {
+        for b in s.bytes() {
+            assert!(c.advance(u32::from(b)), "{s}");
+        }
+    };
+    let forced = |c: &JsonConstraint| String::from_utf8(c.forced_bytes(64)).unwrap();
+    // One key is possible at the start: `{"requests":[` is forced (then `{` or `]`).
+    assert_eq!(forced(&c), r#"{"requests":["#);
+    // Properties come in the declared order, so with both required the first key is forced.
+    let mut probe = JsonConstraint::new(&schema, byte_table()).unwrap();
+    feed(&mut probe, r#"{"requests":[{"#);
+    assert_eq!(forced(&probe), r#""kind":"x"#);
+    let aut = Automaton::new(Schema::compile(&schema).unwrap());
+    let mut st = aut.start();
+    assert!(
+        !aut.feed_all(&mut st, br#"{"requests":[{"n":1,"#),
+        "out of declared order"
+    );
+    feed(&mut c, r#"{"requests":[{"kind":"x"#);
+    // A space inside a string is text, not a gap: "x y" and "xz" both remain.
+    assert_eq!(forced(&c), "");
+    feed(&mut c, "z");
+    assert_eq!(forced(&c), r#"","n":"#);
+    // Taking forced tokens at once: all or nothing.
+    let toks: Vec<u32> = r#"","n":"#.bytes().map(u32::from).collect();
+    assert!(
+        !c.advance_all(&[u32::from(b'"'), 256]),
+        "eos is never forced"
+    );
+    assert!(c.advance_all(&toks));
+    feed(&mut c, "7");
+    assert_eq!(forced(&c), "");
+    feed(&mut c, "}]");
+    assert_eq!(forced(&c), "}");
+    feed(&mut c, "}");
+    assert!(c.is_done());
+    assert_eq!(
+        String::from_utf8(c.text().to_vec()).unwrap(),
+        r#"{"requests":[{"kind":"xz","n":7}]}"#
+    );
+}

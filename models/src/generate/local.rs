@@ -34,6 +34,10 @@ pub struct GeneratorOptions {
     pub max_context: usize,
     /// Tokens per prefill chunk (bounds the attention matrix of long prompts).
     pub prefill_chunk: usize,
+    /// Constrained JSON: when the schema forces the next bytes (a required key, `":`, a
+    /// closing bracket), feed their tokens through the model in one step instead of decoding
+    /// them one at a time ("jump forward"). The output is the same document in compact form.
+    pub jump_forward: bool,
 }
 
 impl Default for GeneratorOptions {
@@ -42,6 +46,7 @@ impl Default for GeneratorOptions {
             queue_capacity: 8,
             max_context: 8192,
             prefill_chunk: 512,
+            jump_forward: true,
         }
     }
 }
@@ -299,6 +304,50 @@ impl LocalGenerator {
         &self.inner.queue
     }
 
+    /// The tokens of the bytes `c` forces next (at most `room`), already taken by `c`; empty
+    /// when fewer than two tokens are forced. The last token of the forced text is left to the
+    /// model, so that it may merge with what follows (`":` + `"` → `":"`) as the model's own
+    /// tokenization would.
+    fn forced_tokens(&self, c: &mut JsonConstraint, room: usize) -> Vec<u32> {
+        let forced = c.forced_bytes(256);
+        if forced.len() < 2 || room == 0 {
+            return Vec::new();
+        }
+        let text = match std::str::from_utf8(&forced) {
+            Ok(t) => t,
+            Err(e) => match std::str::from_utf8(&forced[..e.valid_up_to()]) {
+                Ok(t) => t,
+                Err(_) => return Vec::new(),
+            },
+        };
+        let Ok(enc) = self.inner.tokenizer.encode(text, false) else {
+            return Vec::new();
+        };
+        let ids = enc.get_ids();
+        if ids.len() < 2 {
+            return Vec::new();
+        }
+        let ids = &ids[..(ids.len() - 1).min(room)];
+        // The tokens must spell exactly the forced bytes (no added prefix space or special
+        // token), and the constraint must take them.
+        let mut spelled = Vec::new();
+        for &t in ids {
+            match self
+                .inner
+                .token_bytes
+                .get(t as usize)
+                .and_then(|b| b.as_deref())
+            {
+                Some(b) => spelled.extend_from_slice(b),
+                None => return Vec::new(),
+            }
+        }
+        if !forced.starts_with(&spelled) || !c.advance_all(ids) {
+            return Vec::new();
+        }
+        ids.to_vec()
+    }
+
     /// Generates from raw prompt token ids (no chat template): the core loop behind
     /// [`Generator::chat_stream`], public for benchmarks and golden tests.
     pub fn generate_ids(
@@ -450,8 +499,27 @@ impl LocalGenerator {
                 break;
             }
             if out.len() < budget {
+                let mut step = vec![tok];
+                if inner.opts.jump_forward
+                    && let Some((c, _)) = constraint.as_mut()
+                {
+                    let tm = Instant::now();
+                    let forced = self.forced_tokens(c, budget - out.len());
+                    masking += tm.elapsed();
+                    for id in forced {
+                        out.push(id);
+                        history.push(id);
+                        if let Some(piece) = stream
+                            .step(id)
+                            .map_err(|e| ModelError::Inference(format!("detokenizing: {e}")))?
+                        {
+                            text.push_str(&piece);
+                        }
+                        step.push(id);
+                    }
+                }
                 logits = Some(
-                    w.forward(&[tok], &mut cache)
+                    w.forward(&step, &mut cache)
                         .map_err(ModelError::inference)?,
                 );
             }

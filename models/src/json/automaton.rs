@@ -2,8 +2,9 @@
 //! against a compiled [`Schema`]. Its state is a small fixed-size value (`Copy`), so the token
 //! masker can try a token's bytes on a copy and throw the copy away.
 //!
-//! Output it accepts: objects with only the declared properties, each at most once, `}` only
-//! once every required one is present; free-form values where the schema has them (any keys,
+//! Output it accepts: objects with only the declared properties, each at most once and in the
+//! order the schema declares them (optional ones may be left out), `}` only once every required
+//! one is present; free-form values where the schema has them (any keys,
 //! nesting up to [`MAX_DEPTH`]); numbers of at most 15 significant digits; strings that
 //! are valid UTF-8 without lone surrogate escapes; at most [`MAX_WS`] whitespace bytes in a row
 //! between tokens (so the model cannot loop on whitespace).
@@ -19,6 +20,28 @@ const MAX_EXP_DIGITS: u8 = 2;
 
 const TRUE_FALSE: [&[u8]; 2] = [b"true", b"false"];
 const NULL: [&[u8]; 1] = [b"null"];
+
+/// The properties that may come next in an object (bit i = props[i]) once those in `seen` are
+/// written: the ones declared after the last written, up to and including the next required
+/// one. Keeping the declared order costs a valid document nothing (JSON objects are unordered)
+/// and lets decoding skip ahead: when every property is required, each key is forced.
+fn next_props(all: u64, required: u64, seen: u64) -> u64 {
+    let after = if seen == 0 {
+        all
+    } else {
+        let last = 63 - seen.leading_zeros();
+        if last >= 63 {
+            0
+        } else {
+            all & !((1u64 << (last + 1)) - 1)
+        }
+    };
+    match (required & after).trailing_zeros() {
+        64 => after,
+        j if j >= 63 => after,
+        j => after & ((1u64 << (j + 1)) - 1),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ObjPhase {
@@ -319,14 +342,14 @@ impl Automaton {
                             return true;
                         }
                         (ObjPhase::Open | ObjPhase::Comma, b'"') => {
-                            let cand = all & !seen;
+                            let cand = next_props(all, *required, seen);
                             if cand == 0 {
                                 return false;
                             }
                             return s.push(Frame::Key { node, cand, pos: 1 });
                         }
                         (ObjPhase::Value, b',') => {
-                            if all & !seen == 0 {
+                            if next_props(all, *required, seen) == 0 {
                                 return false;
                             }
                             s.set_top(Frame::Obj {
