@@ -152,6 +152,10 @@ pub struct Answer {
     pub evidence: Vec<Citation>,
     /// Numbers cited by the model that name no evidence (removed from the text).
     pub invalid_citations: Vec<usize>,
+    /// Whether the `[n]` markers were added by attribution ([`attribute`]) because the model
+    /// cited nothing; false when they are the model's own.
+    #[serde(default)]
+    pub attributed: bool,
     /// Chunk ids from which instruction-like sentences were removed before prompting.
     pub screened: Vec<String>,
     /// The structural reference recognised in the question, as normalised labels.
@@ -492,6 +496,7 @@ pub fn answer_from(
             citations: Vec::new(),
             evidence: Vec::new(),
             invalid_citations: Vec::new(),
+            attributed: false,
             screened: Vec::new(),
             reference,
             model: String::new(),
@@ -511,7 +516,13 @@ pub fn answer_from(
         .chat_stream(&req, on_delta)
         .map_err(KnowledgeError::Generate)?;
     let generation_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let (text, cited, invalid) = resolve_citations(response.text.trim(), prompt.evidence.len());
+    let (mut text, mut cited, invalid) =
+        resolve_citations(response.text.trim(), prompt.evidence.len());
+    let attributed = cited.is_empty();
+    if attributed {
+        text = attribute(&text, &prompt.evidence);
+        cited = resolve_citations(&text, prompt.evidence.len()).1;
+    }
     let citations = cited
         .iter()
         .map(|&n| prompt.evidence[n - 1].clone())
@@ -525,6 +536,7 @@ pub fn answer_from(
         citations,
         evidence: prompt.evidence.clone(),
         invalid_citations: invalid,
+        attributed: attributed && !cited.is_empty(),
         screened: prompt.screened.clone(),
         reference,
         model: response.model,
@@ -540,6 +552,49 @@ pub fn answer_from(
         retrieval_ms,
         generation_ms,
     })
+}
+
+/// Citations for an answer whose model cited nothing (small models often copy the article
+/// without a marker): each sentence gets `[n]` for the piece of evidence that holds the largest
+/// share of its overlap units, when that share is at least half (the faithfulness judge's
+/// bar); sentences no evidence supports stay uncited, so the judge still counts them as
+/// unsupported. [`Answer::attributed`] tells the reader the markers are the system's.
+pub fn attribute(text: &str, evidence: &[Citation]) -> String {
+    let sources: Vec<(usize, BTreeSet<String>)> = evidence
+        .iter()
+        .map(|c| (c.n, units_of(&format!("{}\n{}", c.text, c.path))))
+        .collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut last = 0;
+    for m in SENTENCE.find_iter(text) {
+        out.push_str(&text[last..m.start()]);
+        last = m.end();
+        let sentence = m.as_str();
+        let units = units_of(sentence);
+        let best = sources
+            .iter()
+            .map(|(n, have)| (*n, units.iter().filter(|u| have.contains(*u)).count()))
+            .max_by_key(|&(n, hit)| (hit, std::cmp::Reverse(n)));
+        match best {
+            Some((n, hit)) if !units.is_empty() && hit * 2 >= units.len() => {
+                // The marker goes before the sentence's closing punctuation, so that it
+                // belongs to this sentence: `……制度[2]。`, `… daily [1].`
+                let body = sentence
+                    .trim_end_matches(|c: char| c.is_whitespace() || "。！？!?.；;".contains(c));
+                out.push_str(body);
+                let cjk = body.chars().last().is_some_and(is_cjk);
+                out.push_str(&if cjk {
+                    format!("[{n}]")
+                } else {
+                    format!(" [{n}]")
+                });
+                out.push_str(&sentence[body.len()..]);
+            }
+            _ => out.push_str(sentence),
+        }
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 /// The verdict of the faithfulness judge on one answer.
@@ -666,6 +721,43 @@ mod tests {
         let (s, removed) = screen("第二十一条 期货交易实行保证金制度。", Language::Zh);
         assert!(!removed);
         assert_eq!(s, "第二十一条 期货交易实行保证金制度。");
+    }
+
+    #[test]
+    fn uncited_sentences_are_attributed_to_the_evidence_that_holds_them() {
+        let ev = |n: usize, text: &str| Citation {
+            n,
+            chunk_id: format!("d@v1#{n}"),
+            doc_id: "d".into(),
+            version: 1,
+            title: "法".into(),
+            collection: "c".into(),
+            classification: "general".into(),
+            path: format!("法 | 第{n}条"),
+            location: Location::default(),
+            exact: false,
+            text: text.into(),
+        };
+        let evidence = [
+            ev(1, "人民币由中国人民银行统一印制、发行。"),
+            ev(2, "期货交易实行保证金制度。"),
+        ];
+        let out = attribute(
+            "期货交易实行保证金制度。\n人民币由中国人民银行统一印制。今天天气很好。",
+            &evidence,
+        );
+        assert_eq!(
+            out,
+            "期货交易实行保证金制度[2]。\n人民币由中国人民银行统一印制[1]。今天天气很好。"
+        );
+        let en = [ev(
+            1,
+            "Variation margin is exchanged daily between the counterparties.",
+        )];
+        assert_eq!(
+            attribute("Variation margin is exchanged daily. Fees apply.", &en),
+            "Variation margin is exchanged daily [1]. Fees apply."
+        );
     }
 
     #[test]

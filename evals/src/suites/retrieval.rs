@@ -8,7 +8,7 @@
 //! their reference documents (one document each) among all shared laws, the English regulation
 //! texts (`regulation-en/**/*.md`) and the CDM documentation (`cdm/docs`); recall@5 (a reference
 //! document of the question among the top 5 hits) and MRR of the first reference document;
-//! (c') the same with the optional rerank step (`DESKMATE_EVAL_RERANK` candidates, default 10,
+//! (c') the same with the optional rerank step (`DESKMATE_EVAL_RERANK` candidates, default 5,
 //! 0 skips), so the report says whether it helps.
 //! (d) **faithfulness**: cited answers from a local generator (`fast` by default,
 //! `DESKMATE_EVAL_GENERATOR` overrides; `DESKMATE_EVAL_ANSWERS` questions, default 10, 0 skips)
@@ -326,7 +326,7 @@ impl Suite for RetrievalSuite {
         let rerank_candidates = std::env::var("DESKMATE_EVAL_RERANK")
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(10);
+            .unwrap_or(5);
         let gen_name = std::env::var("DESKMATE_EVAL_GENERATOR").unwrap_or_else(|_| "fast".into());
         let models =
             models::Models::new(ModelStore::from_env(), models::GeneratorOptions::default());
@@ -427,6 +427,7 @@ impl Suite for RetrievalSuite {
             let options = knowledge::AskOptions::default();
             let (mut sentences, mut supported, mut found, mut gen_ms) =
                 (0usize, 0usize, 0usize, 0.0);
+            let (mut model_cited, mut attributed) = (0usize, 0usize);
             for q in &picked {
                 let a = knowledge::answer::ask(
                     &kb,
@@ -445,15 +446,18 @@ impl Suite for RetrievalSuite {
                 supported += f.supported;
                 found += usize::from(a.found);
                 gen_ms += a.generation_ms;
+                model_cited += usize::from(!a.attributed && !a.citations.is_empty());
+                attributed += usize::from(a.attributed);
                 out.cases.push(CaseResult {
                     id: format!("answer: {q}"),
                     passed: !a.found || f.ratio() >= 0.5,
                     detail: format!(
-                        "found {}, {} of {} sentences supported by their citations, {} citations: {}",
+                        "found {}, {} of {} sentences supported by their citations, {} citations{}: {}",
                         a.found,
                         f.supported,
                         f.sentences,
                         a.citations.len(),
+                        if a.attributed { " (attributed)" } else { "" },
                         a.text.chars().take(160).collect::<String>()
                     ),
                 });
@@ -475,12 +479,22 @@ impl Suite for RetrievalSuite {
             out.metrics
                 .push(Metric::info("answers.found", found as f64, "questions"));
             out.metrics.push(Metric::info(
+                "answers.cited_by_model",
+                model_cited as f64,
+                "questions",
+            ));
+            out.metrics.push(Metric::info(
+                "answers.citations_attributed",
+                attributed as f64,
+                "questions",
+            ));
+            out.metrics.push(Metric::info(
                 "answers.generation_s_mean",
                 gen_ms / 1000.0 / picked.len().max(1) as f64,
                 "s",
             ));
             faith_note = format!(
-                "Faithfulness: {} questions (exact-path and DISC, spread) answered by `{}`; a sentence is supported when at least half of its character bigrams (words for non-CJK text) occur in the chunks it cites; sentences without a citation count as unsupported (knowledge::answer::faithfulness). DESKMATE_EVAL_ANSWERS sets the count (0 skips), DESKMATE_EVAL_GENERATOR the model.",
+                "Faithfulness: {} questions (exact-path and DISC, spread) answered by `{}`; a sentence is supported when at least half of its character bigrams (words for non-CJK text) occur in the chunks it cites; sentences without a citation count as unsupported (knowledge::answer::faithfulness). When the model cites nothing, citations are attributed by the same overlap rule (knowledge::answer::attribute) and the answer is counted under answers.citations_attributed; answers.cited_by_model counts the answers whose markers are the model's own. DESKMATE_EVAL_ANSWERS sets the count (0 skips), DESKMATE_EVAL_GENERATOR the model.",
                 picked.len(),
                 generator.id()
             );
