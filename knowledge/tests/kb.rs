@@ -416,3 +416,33 @@ fn concurrent_ingest_and_queries_never_see_a_partial_document() {
     assert!(kb.consistency().unwrap().agrees());
     assert_eq!(kb.documents()[0].meta.version, 6);
 }
+
+#[test]
+fn the_vector_index_is_built_once_enough_points_were_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = KbConfig {
+        optimize_every: 100,
+        ..KbConfig::default()
+    };
+    let (kb, _) = KnowledgeBase::open(dir.path(), embedder(), config.clone()).unwrap();
+    // The futures law has 155 articles: one ingest crosses the line and builds the index.
+    let law = ingest_file(&kb, FUTURES_LAW, DataClass::GENERAL);
+    assert!(law.chunks >= 100, "{}", law.chunks);
+    assert_eq!(kb.unindexed_points(), 0);
+    let hits = search(&kb, "期货交易实行保证金制度", Role::Trader, 3);
+    assert!(!hits.hits.is_empty());
+    // Below the line nothing is built; a reopened base counts its points as unindexed.
+    let emir = kb
+        .ingest_bytes(
+            &request("emir.txt", "regulation-en", DataClass::GENERAL),
+            EMIR_LIKE.as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(kb.unindexed_points(), emir.chunks);
+    drop(kb);
+    let (kb, _) = KnowledgeBase::open(dir.path(), embedder(), config).unwrap();
+    assert_eq!(kb.unindexed_points(), law.chunks + emir.chunks);
+    assert!(kb.consistency().unwrap().agrees());
+    let top = &search(&kb, "Article 9", Role::Admin, 1).hits[0];
+    assert!(top.exact);
+}
