@@ -66,7 +66,7 @@ pub fn kb_config(config: &Config) -> KbConfig {
         },
         max_bytes: usize::try_from(k.max_file_bytes).unwrap_or(usize::MAX),
         embed_batch: k.embed_batch as usize,
-        crash_at: None,
+        ..KbConfig::default()
     }
 }
 
