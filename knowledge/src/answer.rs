@@ -579,10 +579,16 @@ pub fn attribute(text: &str, evidence: &[Citation]) -> String {
             Some((n, hit)) if !units.is_empty() && hit * 2 >= units.len() => {
                 // The marker goes before the sentence's closing punctuation, so that it
                 // belongs to this sentence: `……制度[2]。`, `… daily [1].`
-                let body = sentence
-                    .trim_end_matches(|c: char| c.is_whitespace() || "。！？!?.；;".contains(c));
+                let body = sentence.trim_end_matches(|c: char| {
+                    c.is_whitespace() || "。！？!?.；;：:，,、".contains(c)
+                });
                 out.push_str(body);
-                let cjk = body.chars().last().is_some_and(is_cjk);
+                // No space after an ideograph or full-width punctuation.
+                let cjk = body.chars().last().is_some_and(|c| {
+                    is_cjk(c)
+                        || ('\u{3000}'..='\u{303f}').contains(&c)
+                        || ('\u{ff00}'..='\u{ffef}').contains(&c)
+                });
                 out.push_str(&if cjk {
                     format!("[{n}]")
                 } else {
