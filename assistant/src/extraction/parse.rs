@@ -60,7 +60,7 @@ pub enum NumericOrder {
 
 const MONTHS: &str = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e)?|jul(?:y)?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
 
-/// Full month names of five letters or more, each letter allowed one stray space after it, for
+/// Full month names of four letters or more, each letter allowed one stray space after it, for
 /// OCR output that splits or glues words (`OnJ anuary 5, 2018`): these spellings need no word
 /// boundary before them, being too long to occur by chance inside another word before a day
 /// and a year.
@@ -70,6 +70,8 @@ static MONTHS_OCR: LazyLock<String> = LazyLock::new(|| {
         "february",
         "march",
         "april",
+        "june",
+        "july",
         "august",
         "september",
         "october",
@@ -676,6 +678,8 @@ mod tests {
             ("dated Sept ember 30, 2019", "2019-09-30", 6),
             ("as of 5 Decem ber 2018", "2018-12-05", 6),
             ("effectiveMarch 1, 2020", "2020-03-01", 9),
+            ("OnJ une 6, 2019", "2019-06-06", 2),
+            ("OnJuly 7, 2019", "2019-07-07", 2),
         ] {
             let got = find_dates(text);
             assert_eq!(got.len(), 1, "{text}: {got:?}");
