@@ -320,6 +320,39 @@ fn main() {
     }
 }
 
+/// Hits wanted and candidates per retriever in the latency measurements.
+const K: usize = 5;
+const CANDIDATES: usize = 20;
+
+/// One hybrid query the way `KnowledgeBase::search` runs it: the query vector (from `vector`,
+/// which may embed) and dense search on one thread, BM25 on this one, RRF, then the dense-only
+/// chunks of the top K fetched. Returns milliseconds.
+fn hybrid(
+    lexical: &LexicalIndex,
+    edge: &EdgeStore,
+    filter: &ChunkFilter,
+    q: &str,
+    vector: impl Fn() -> Vec<f32> + Sync,
+) -> f64 {
+    let t = Instant::now();
+    let (a, b) = std::thread::scope(|s| {
+        let d = s.spawn(|| edge.search(&vector(), filter, CANDIDATES).unwrap());
+        let a = lexical.search(q, filter, CANDIDATES).unwrap();
+        (a, d.join().unwrap())
+    });
+    let ids_a: Vec<String> = a.into_iter().map(|(_, c)| c.chunk_id).collect();
+    let ids_b: Vec<String> = b.into_iter().map(|h| h.chunk_id).collect();
+    let fused = rrf(&ids_a, &ids_b, FusionWeights::default());
+    let missing: Vec<String> = fused
+        .into_iter()
+        .take(K)
+        .map(|f| f.0)
+        .filter(|id| !ids_a.contains(id))
+        .collect();
+    lexical.get(&missing).unwrap();
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
 fn measure(
     lexical: &LexicalIndex,
     edge: &EdgeStore,
@@ -331,8 +364,7 @@ fn measure(
         ..Default::default()
     };
     let (mut bm, mut de, mut hy, mut full) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let k = 5;
-    let cand = 20;
+    let cand = CANDIDATES;
     // Warm-up, then 10 rounds of every query.
     for q in QUERIES {
         lexical.search(q, &filter, cand).unwrap();
@@ -346,23 +378,7 @@ fn measure(
             let t = Instant::now();
             edge.search(&v, &filter, cand).unwrap();
             de.push(t.elapsed().as_secs_f64() * 1000.0);
-            let t = Instant::now();
-            let (a, b) = std::thread::scope(|s| {
-                let d = s.spawn(|| edge.search(&v, &filter, cand).unwrap());
-                let a = lexical.search(q, &filter, cand).unwrap();
-                (a, d.join().unwrap())
-            });
-            let ids_a: Vec<String> = a.into_iter().map(|(_, c)| c.chunk_id).collect();
-            let ids_b: Vec<String> = b.into_iter().map(|h| h.chunk_id).collect();
-            let fused = rrf(&ids_a, &ids_b, FusionWeights::default());
-            let top: Vec<String> = fused.into_iter().take(k).map(|f| f.0).collect();
-            let missing: Vec<String> = top
-                .iter()
-                .filter(|id| !ids_a.contains(id))
-                .cloned()
-                .collect();
-            lexical.get(&missing).unwrap();
-            hy.push(t.elapsed().as_secs_f64() * 1000.0);
+            hy.push(hybrid(lexical, edge, &filter, q, || v.clone()));
         }
     }
     // The same with the query embedded by the real model, inside the timed region.
@@ -372,26 +388,9 @@ fn measure(
         }
         for _ in 0..10 {
             for q in QUERIES {
-                let t = Instant::now();
-                let (a, b) = std::thread::scope(|s| {
-                    let d = s.spawn(|| {
-                        let v = e.embed(&[q], EmbedKind::Query).unwrap().vectors.remove(0);
-                        edge.search(&v, &filter, cand).unwrap()
-                    });
-                    let a = lexical.search(q, &filter, cand).unwrap();
-                    (a, d.join().unwrap())
-                });
-                let ids_a: Vec<String> = a.into_iter().map(|(_, c)| c.chunk_id).collect();
-                let ids_b: Vec<String> = b.into_iter().map(|h| h.chunk_id).collect();
-                let fused = rrf(&ids_a, &ids_b, FusionWeights::default());
-                let top: Vec<String> = fused.into_iter().take(k).map(|f| f.0).collect();
-                let missing: Vec<String> = top
-                    .iter()
-                    .filter(|id| !ids_a.contains(id))
-                    .cloned()
-                    .collect();
-                lexical.get(&missing).unwrap();
-                full.push(t.elapsed().as_secs_f64() * 1000.0);
+                full.push(hybrid(lexical, edge, &filter, q, || {
+                    e.embed(&[q], EmbedKind::Query).unwrap().vectors.remove(0)
+                }));
             }
         }
     }

@@ -36,9 +36,10 @@ fn run_err(e: impl std::fmt::Display) -> EvalError {
     EvalError::Run(e.to_string())
 }
 
-fn laws(root: &Path) -> Result<Vec<PathBuf>, EvalError> {
+/// The Markdown files under `dir`, recursively, sorted (licence files left out).
+fn markdown_under(dir: &Path) -> Result<Vec<PathBuf>, EvalError> {
     let mut out = Vec::new();
-    let mut dirs = vec![root.join("regulation-zh")];
+    let mut dirs = vec![dir.to_path_buf()];
     while let Some(d) = dirs.pop() {
         for e in
             std::fs::read_dir(&d).map_err(|e| EvalError::Data(format!("{}: {e}", d.display())))?
@@ -46,13 +47,21 @@ fn laws(root: &Path) -> Result<Vec<PathBuf>, EvalError> {
             let p = e.map_err(run_err)?.path();
             if p.is_dir() {
                 dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "md") {
+            } else if p.extension().is_some_and(|x| x == "md")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("LICENSE"))
+            {
                 out.push(p);
             }
         }
     }
     out.sort();
     Ok(out)
+}
+
+fn laws(root: &Path) -> Result<Vec<PathBuf>, EvalError> {
+    markdown_under(&root.join("regulation-zh"))
 }
 
 /// The article labels at line starts of the law's body, in order.
@@ -136,47 +145,18 @@ impl Suite for RetrievalSuite {
             KnowledgeBase::open(tmp.path(), embedder, KbConfig::default()).map_err(run_err)?;
         let t = Instant::now();
         let mut chunks = 0;
-        for (p, _, _) in &texts {
-            let bytes = std::fs::read(p).map_err(run_err)?;
-            let r = kb
-                .ingest_bytes(
-                    &IngestRequest {
-                        source: p.display().to_string(),
-                        collection: "regulation-zh".into(),
-                        classification: DataClass::GENERAL,
-                        doc_id: None,
-                        title: None,
-                    },
-                    &bytes,
-                )
-                .map_err(run_err)?;
-            chunks += r.chunks;
-        }
-        // The other shared corpora, as distractors for (c): the English regulation texts and
-        // the CDM documentation.
-        let mut others = Vec::new();
+        // Every law, then the other shared corpora as distractors for (c): the English
+        // regulation texts and the CDM documentation.
+        let mut corpus: Vec<(PathBuf, &str)> = texts
+            .iter()
+            .map(|(p, _, _)| (p.clone(), "regulation-zh"))
+            .collect();
         for (dir, collection) in [("regulation-en", "regulation-en"), ("cdm/docs", "cdm-docs")] {
-            let mut dirs = vec![root.join(dir)];
-            while let Some(d) = dirs.pop() {
-                let Ok(rd) = std::fs::read_dir(&d) else {
-                    continue;
-                };
-                for e in rd {
-                    let p = e.map_err(run_err)?.path();
-                    if p.is_dir() {
-                        dirs.push(p);
-                    } else if p.extension().is_some_and(|x| x == "md")
-                        && !p
-                            .file_name()
-                            .is_some_and(|n| n.to_string_lossy().starts_with("LICENSE"))
-                    {
-                        others.push((p, collection));
-                    }
-                }
+            for p in markdown_under(&root.join(dir))? {
+                corpus.push((p, collection));
             }
         }
-        others.sort();
-        for (p, collection) in &others {
+        for (p, collection) in &corpus {
             let bytes = std::fs::read(p).map_err(run_err)?;
             let r = kb
                 .ingest_bytes(
