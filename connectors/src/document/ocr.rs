@@ -1,4 +1,4 @@
-//! OCR: poppler's `pdftoppm` rasterizes a PDF page to a gray PNG, Tesseract reads it and returns
+//! OCR: poppler's `pdftoppm` rasterizes a PDF page to a gray image, Tesseract reads it and returns
 //! words with boxes and confidences (its TSV output).
 //!
 //! Why `pdftoppm` rather than pdfium: it is a Debian package (`poppler-utils`) that the setup
@@ -6,8 +6,11 @@
 //! have to come out of a Python wheel; it runs in its own process, so a renderer crash or hang
 //! on a hostile PDF is a per-file error (we kill it after a timeout), not a dead server; and on
 //! this machine a page rendered by pdfium and handed over as a raw frame lost a Chinese line that
-//! the same page through `pdftoppm -r 300 -gray` kept. The cost, a process start and a PNG
-//! round trip (~0.1-0.3 s a page at 300 dpi), is small next to Tesseract's 1-2 s.
+//! the same page through `pdftoppm -r 300 -gray` kept. The cost, a process start and an image
+//! round trip, is small next to Tesseract's 1-3 s *if the image is not compressed*: the page
+//! travels as an uncompressed PGM (8.4 MB at 300 dpi, written in ~0.2 s), not a PNG. Measured
+//! here on a degraded scan (speckle makes zlib work hard): `-png` took 3.5 s a page in zlib,
+//! longer than Tesseract itself, and Leptonica spent more decoding it again.
 //!
 //! Threads: Debian's libtesseract is built with OpenMP, whose worker threads spin against each
 //! other on a small shared machine. Measured here (2 cores, other builds running), a 300 dpi
@@ -46,8 +49,25 @@ impl OcrFailure {
     }
 }
 
-/// A Tesseract instance with its languages loaded, reused across the pages of one document
-/// (loading `chi_sim+eng` costs a few hundred milliseconds).
+/// Loaded Tesseract instances kept for the next document, keyed by (tessdata, languages):
+/// loading `chi_sim+eng` costs ~0.4 s, a tenth of a one-page scan. At most [`IDLE_MAX`] are
+/// kept (one per core a server OCRs on), the rest are dropped.
+static IDLE: std::sync::Mutex<Vec<(Option<String>, String, Tesseract)>> =
+    std::sync::Mutex::new(Vec::new());
+const IDLE_MAX: usize = 4;
+
+/// Drops the idle engines when the process exits. Registered after the first load, so it runs
+/// before Tesseract's own static destructors (exit handlers run in reverse order), which would
+/// otherwise print "WARNING! LEAK!" for every model file the kept engines still hold.
+extern "C" fn drop_idle_engines() {
+    if let Ok(mut pool) = IDLE.lock() {
+        pool.clear();
+    }
+}
+static AT_EXIT: std::sync::Once = std::sync::Once::new();
+
+/// A Tesseract instance with its languages loaded, reused across the pages of one document and
+/// handed back to [`IDLE`] for the next one when dropped.
 pub(crate) struct OcrEngine {
     tess: Option<Tesseract>,
     tessdata: Option<String>,
@@ -63,7 +83,22 @@ impl OcrEngine {
             .tessdata
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned());
-        let tess = load(tessdata.as_deref(), &limits.ocr_languages)?;
+        let idle = {
+            let mut pool = IDLE.lock().unwrap_or_else(|p| p.into_inner());
+            pool.iter()
+                .position(|(d, l, _)| *d == tessdata && *l == limits.ocr_languages)
+                .map(|i| pool.swap_remove(i).2)
+        };
+        let tess = match idle {
+            Some(t) => t,
+            None => load(tessdata.as_deref(), &limits.ocr_languages)?,
+        };
+        // SAFETY: `atexit` only stores the pointer of a plain `extern "C"` function that never
+        // unwinds (a poisoned lock is skipped); it runs once, at process exit.
+        #[allow(unsafe_code)]
+        AT_EXIT.call_once(|| unsafe {
+            libc::atexit(drop_idle_engines);
+        });
         Ok(OcrEngine {
             tess: Some(tess),
             tessdata,
@@ -73,8 +108,8 @@ impl OcrEngine {
         })
     }
 
-    /// Renders page `number` (1-based) of the PDF at `pdf` to a gray PNG in `dir` and returns
-    /// its bytes.
+    /// Renders page `number` (1-based) of the PDF at `pdf` to a gray PGM in `dir` and returns
+    /// its bytes (uncompressed on purpose, see the module note).
     pub(crate) fn rasterize(
         &self,
         pdf: &Path,
@@ -85,7 +120,7 @@ impl OcrEngine {
         let n = number.to_string();
         let mut child = Command::new(&self.pdftoppm)
             .args(["-f", &n, "-l", &n, "-r", &self.dpi.to_string()])
-            .args(["-gray", "-png", "-singlefile"])
+            .args(["-gray", "-singlefile"])
             .arg(pdf)
             .arg(&prefix)
             .stdin(Stdio::null())
@@ -114,7 +149,7 @@ impl OcrEngine {
                 Err(e) => return Err(OcrFailure::Internal(format!("waiting for pdftoppm: {e}"))),
             }
         };
-        let out = prefix.with_extension("png");
+        let out = prefix.with_extension("pgm");
         if !status.success() {
             let mut err = String::new();
             if let Some(mut s) = child.stderr.take() {
@@ -126,10 +161,10 @@ impl OcrEngine {
                 err.trim()
             )));
         }
-        let png = std::fs::read(&out)
+        let pgm = std::fs::read(&out)
             .map_err(|e| OcrFailure::Internal(format!("reading the rendered page: {e}")))?;
         let _ = std::fs::remove_file(&out);
-        Ok(png)
+        Ok(pgm)
     }
 
     /// Recognises an image (PNG, JPEG, TIFF first frame) as page `number`; `dpi` is the image's
@@ -161,6 +196,22 @@ impl OcrEngine {
             .map_err(|e| OcrFailure::Internal(format!("Tesseract output: {e}")))?;
         self.tess = Some(tess);
         Ok(page_from_tsv(&tsv, number))
+    }
+}
+
+impl Drop for OcrEngine {
+    fn drop(&mut self) {
+        // An engine whose last page failed was not put back into `self.tess` and is gone.
+        if let Some(tess) = self.tess.take() {
+            let mut pool = IDLE.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < IDLE_MAX {
+                pool.push((
+                    self.tessdata.take(),
+                    std::mem::take(&mut self.languages),
+                    tess,
+                ));
+            }
+        }
     }
 }
 
