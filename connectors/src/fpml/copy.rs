@@ -12,6 +12,9 @@
 //! - FpML's `businessCentersReference` beside `businessDayConvention` goes under the CDM
 //!   `businessCenters` object; an FpML adjustable date given where CDM expects an
 //!   `AdjustableOrRelativeDate` is wrapped in `adjustableDate`.
+//! - an FpML money amount (`currency` + `amount`) where CDM expects `Money` becomes
+//!   `{"value": amount, "unit": {"currency": …}}`; party references where CDM expects
+//!   counterparty roles (`notifyingParty`) become `Party1`/`Party2`, one per reference.
 //! - children CDM has no place for are dropped (the mapper's product code handles the ones that
 //!   CDM renames).
 
@@ -25,13 +28,19 @@ enum Kind<'a> {
     Scalar(&'a str),
     Field(&'a str),
     Reference,
-    Enum,
+    /// An enum, with its schema stem when it has one.
+    Enum(Option<&'a str>),
     Object(&'a str),
 }
 
 pub(crate) struct Copier<'s> {
     pub(crate) schemas: &'s CdmSchemas,
+    /// The FpML ids of the parties in the roles `Party1` and `Party2`.
+    pub(crate) parties: [String; 2],
 }
+
+const COUNTERPARTY_ROLE: &str = "cdm-base-staticdata-party-CounterpartyRoleEnum";
+const MONEY: &str = "cdm-observable-asset-Money";
 
 fn stem(r: &str) -> &str {
     r.strip_suffix(".schema.json").unwrap_or(r)
@@ -58,7 +67,7 @@ impl<'s> Copier<'s> {
                 } else if ty.contains("FieldWithMeta") {
                     Some(Kind::Field(ty))
                 } else if schema.is_some_and(|s| s.get("enum").is_some()) {
-                    Some(Kind::Enum)
+                    Some(Kind::Enum(Some(ty)))
                 } else if let Some(t) = schema
                     .and_then(|s| s.get("type"))
                     .and_then(Value::as_str)
@@ -73,7 +82,7 @@ impl<'s> Copier<'s> {
                 .get("type")
                 .and_then(Value::as_str)
                 .map(Kind::Scalar)
-                .or_else(|| target.get("enum").map(|_| Kind::Enum)),
+                .or_else(|| target.get("enum").map(|_| Kind::Enum(None))),
         };
         (is_array, kind)
     }
@@ -84,6 +93,22 @@ impl<'s> Copier<'s> {
         let Some(props) = self.props(ty) else {
             return Value::Object(out);
         };
+        if ty == MONEY
+            && let (Some(ccy), Some(amount)) = (
+                node.children().find(|c| c.has_tag_name_local("currency")),
+                node.children().find(|c| c.has_tag_name_local("amount")),
+            )
+        {
+            let mut currency = Map::new();
+            currency.insert("value".into(), Value::String(text(ccy).to_owned()));
+            if let Some(s) = scheme_of(ccy) {
+                currency.insert("meta".into(), serde_json::json!({ "scheme": s }));
+            }
+            return serde_json::json!({
+                "value": number(text(amount)),
+                "unit": { "currency": currency },
+            });
+        }
         // An FpML adjustable date where CDM wants AdjustableOrRelativeDate(s).
         if props.contains_key("adjustableDate")
             && !props.contains_key("unadjustedDate")
@@ -115,6 +140,21 @@ impl<'s> Copier<'s> {
             };
             let (is_array, kind) = self.kind(prop);
             let Some(kind) = kind else { continue };
+            if matches!(kind, Kind::Enum(Some(COUNTERPARTY_ROLE))) && text(child).is_empty() {
+                // `<notifyingParty><buyerPartyReference href=…/>…` → roles.
+                let roles: Vec<Value> = child
+                    .children()
+                    .filter_map(|r| r.attribute("href"))
+                    .filter_map(|h| self.role(h))
+                    .map(|r| Value::String(r.to_owned()))
+                    .collect();
+                if is_array {
+                    out.insert(name.to_owned(), Value::Array(roles));
+                } else if let Some(r) = roles.into_iter().next() {
+                    out.insert(name.to_owned(), r);
+                }
+                continue;
+            }
             let v = self.convert(child, &kind);
             if v.is_null() {
                 continue;
@@ -142,10 +182,21 @@ impl<'s> Copier<'s> {
         Value::Object(out)
     }
 
+    /// The counterparty role of the party with FpML id `href`.
+    fn role(&self, href: &str) -> Option<&'static str> {
+        if href == self.parties[0] {
+            Some("Party1")
+        } else if href == self.parties[1] {
+            Some("Party2")
+        } else {
+            None
+        }
+    }
+
     fn convert(&self, node: Node, kind: &Kind) -> Value {
         match kind {
             Kind::Scalar(t) => scalar(text(node), t),
-            Kind::Enum => Value::String(text(node).to_owned()),
+            Kind::Enum(_) => Value::String(text(node).to_owned()),
             Kind::Reference => match node.attribute("href") {
                 Some(h) => serde_json::json!({ "externalReference": h }),
                 None => Value::Null,

@@ -49,6 +49,15 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
                 ctx.copy(d, "cdm-base-datetime-AdjustableOrRelativeDate"),
             );
         }
+        if let Some(d) = child(g, "dateAdjustments") {
+            terms.insert(
+                "dateAdjustments".into(),
+                ctx.copy(d, "cdm-base-datetime-BusinessDayAdjustments"),
+            );
+        }
+    }
+    if let Some(agent) = calculation_agent(swap) {
+        terms.insert("calculationAgent".into(), agent);
     }
     // Protection leg: the protection seller pays on a credit event.
     let protection = child(swap, "protectionTerms");
@@ -103,7 +112,12 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
                 let mut entity = Map::new();
                 let ids: Vec<Value> = children(e, "entityId").map(field).collect();
                 if !ids.is_empty() {
+                    let typed: Vec<Value> = ids
+                        .iter()
+                        .map(|id| json!({ "identifier": id, "identifierType": "Other" }))
+                        .collect();
                     entity.insert("entityId".into(), Value::Array(ids));
+                    entity.insert("entityIdentifier".into(), Value::Array(typed));
                 }
                 if let Some(n) = child(e, "entityName") {
                     entity.insert("name".into(), field(n));
@@ -113,11 +127,14 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
                 }
                 info.insert("referenceEntity".into(), Value::Object(entity));
             }
-            if let Some(o) = child(r, "referenceObligation") {
+            let mut obligations = Vec::new();
+            for o in children(r, "referenceObligation") {
                 let mut ob = Map::new();
-                if let Some(b) = child(o, "bond") {
+                if let Some(b) = child(o, "bond").or_else(|| child(o, "convertibleBond")) {
                     let ids: Vec<Value> = children(b, "instrumentId")
-                        .map(|i| json!({ "identifier": field(i), "identifierType": "Other" }))
+                        .map(|i| {
+                            json!({ "identifier": field(i), "identifierType": identifier_type(i) })
+                        })
                         .collect();
                     ob.insert(
                         "security".into(),
@@ -132,13 +149,29 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
                         json!({ "externalReference": h }),
                     );
                 }
-                info.insert("referenceObligation".into(), Value::Object(ob));
+                obligations.push(Value::Object(ob));
+            }
+            for f in [
+                "allGuarantees",
+                "noReferenceObligation",
+                "referencePolicy",
+                "securedList",
+                "unknownReferenceObligation",
+            ] {
+                if let Some(v) = child(r, f) {
+                    info.insert(f.into(), super::copy::scalar(text(v), "boolean"));
+                }
+            }
+            if !obligations.is_empty() {
+                info.insert("referenceObligation".into(), Value::Array(obligations));
             }
             if let Some(p) = text_at(r, "referencePrice") {
-                info.insert(
-                    "referencePrice".into(),
-                    json!({ "value": number(p), "priceType": "AssetPrice" }),
-                );
+                let mut price = json!({ "value": number(p), "priceType": "AssetPrice" });
+                if let Some(c) = &currency {
+                    price["unit"] = json!({ "currency": { "value": c } });
+                    price["perUnitOf"] = json!({ "currency": { "value": c } });
+                }
+                info.insert("referencePrice".into(), price);
             }
             general_terms.insert("referenceInformation".into(), Value::Object(info));
         }
@@ -154,6 +187,9 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
             "protectionTerms".into(),
             json!([ctx.copy(p, "cdm-product-asset-ProtectionTerms")]),
         );
+    }
+    if let Some(st) = settlement_terms(ctx, swap) {
+        cdp.insert("settlementTerms".into(), st);
     }
     let mut payouts = vec![json!({ "CreditDefaultPayout": cdp })];
     // Fee leg: the protection buyer pays the fixed rate.
@@ -240,6 +276,67 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
         economic_terms: Value::Object(terms),
         currency,
     }
+}
+
+/// The CDM identifier type an FpML `…Scheme` names (`instrument-id-ISIN` → `ISIN`).
+fn identifier_type(node: Node) -> &'static str {
+    let scheme = scheme_of(node).unwrap_or("").to_ascii_uppercase();
+    for (key, t) in [
+        ("ISIN", "ISIN"),
+        ("CUSIP", "CUSIP"),
+        ("SEDOL", "SEDOL"),
+        ("FIGI", "FIGI"),
+        ("RIC", "RIC"),
+        ("BBGID", "BBGID"),
+        ("BBGTICKER", "BBGTICKER"),
+    ] {
+        if scheme.ends_with(&format!("-{key}")) || scheme.ends_with(&format!("/{key}")) {
+            return t;
+        }
+    }
+    "Other"
+}
+
+/// The calculation agent the trade names (FpML puts it beside the product): an agent party
+/// reference is the independent calculation agent role, as the CDM project maps it.
+fn calculation_agent(product: Node) -> Option<Value> {
+    let trade = product.parent_element()?;
+    let mut agent = Map::new();
+    if child(trade, "calculationAgent").is_some() {
+        agent.insert(
+            "calculationAgentParty".into(),
+            json!("CalculationAgentIndependent"),
+        );
+    }
+    if let Some(c) = child(trade, "calculationAgentBusinessCenter") {
+        agent.insert("calculationAgentBusinessCenter".into(), field(c));
+    }
+    (!agent.is_empty()).then_some(Value::Object(agent))
+}
+
+/// FpML's `physicalSettlementTerms` / `cashSettlementTerms` of a CDS as CDM settlement terms.
+fn settlement_terms(ctx: &Ctx, swap: Node) -> Option<Value> {
+    let mut st = Map::new();
+    if let Some(p) = child(swap, "physicalSettlementTerms") {
+        st.insert("settlementType".into(), json!("Physical"));
+        if let Some(c) = child(p, "settlementCurrency") {
+            st.insert("settlementCurrency".into(), field(c));
+        }
+        st.insert(
+            "physicalSettlementTerms".into(),
+            ctx.copy(p, "cdm-product-common-settlement-PhysicalSettlementTerms"),
+        );
+    } else if let Some(c) = child(swap, "cashSettlementTerms") {
+        st.insert("settlementType".into(), json!("Cash"));
+        if let Some(cc) = child(c, "settlementCurrency") {
+            st.insert("settlementCurrency".into(), field(cc));
+        }
+        st.insert(
+            "cashSettlementTerms".into(),
+            json!([ctx.copy(c, "cdm-product-common-settlement-CashSettlementTerms")]),
+        );
+    }
+    (!st.is_empty()).then_some(Value::Object(st))
 }
 
 pub(crate) fn cds_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a, 'i> {
