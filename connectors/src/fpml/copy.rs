@@ -127,6 +127,31 @@ impl<'s> Copier<'s> {
         for child in node.children().filter(Node::is_element) {
             let name = child.tag_name().name();
             let Some(prop) = props.get(name) else {
+                // FpML `relativeEffectiveDate` where CDM has an adjustable-or-relative
+                // `effectiveDate`: its `relativeDate`.
+                if let Some(rest) = name.strip_prefix("relative")
+                    && let Some(first) = rest.chars().next()
+                {
+                    let target = format!("{}{}", first.to_ascii_lowercase(), &rest[1..]);
+                    if let Some((false, Some(Kind::Object(outer)))) =
+                        props.get(&target).map(|p| self.kind(p))
+                        && let Some((_, Some(Kind::Object(inner)))) = self
+                            .props(outer)
+                            .and_then(|p| p.get("relativeDate"))
+                            .map(|p| self.kind(p))
+                    {
+                        let mut rel = self.object(child, inner);
+                        if let Some(m) = rel.as_object_mut() {
+                            m.remove("meta");
+                        }
+                        let mut v = serde_json::json!({ "relativeDate": rel });
+                        if let Some(id) = child.attribute("id") {
+                            v["meta"] = serde_json::json!({ "externalKey": id });
+                        }
+                        out.insert(target, v);
+                        continue;
+                    }
+                }
                 if name == "businessCentersReference"
                     && props.contains_key("businessCenters")
                     && let Some(href) = child.attribute("href")

@@ -4,7 +4,7 @@
 use roxmltree::Node;
 use serde_json::{Map, Value, json};
 
-use super::copy::{number, text};
+use super::copy::{self, number, text};
 use super::{Ctx, Mapped, address, at, child, children, currency, located, text_at};
 
 const CALC_PERIOD_DATES: &str = "cdm-product-common-schedule-CalculationPeriodDates";
@@ -224,6 +224,24 @@ fn stream(ctx: &mut Ctx, s: Node) -> (Value, Leg) {
             p.insert(cdm.into(), ctx.copy(n, ty));
         }
     }
+    if let Some(pe) = child(s, "principalExchanges") {
+        p.insert(
+            "principalPayment".into(),
+            // A non-deliverable stream exchanges principal in its settlement currency.
+            principal_payment(
+                ctx,
+                s,
+                pe,
+                at(s, "settlementProvision/settlementCurrency").or(notional_ccy),
+            ),
+        );
+    }
+    if let Some(c) = child(s, "cashflows") {
+        p.insert(
+            "cashflowRepresentation".into(),
+            ctx.copy(c, "cdm-product-asset-CashflowRepresentation"),
+        );
+    }
     if let Some(sp) = child(s, "stubCalculationPeriodAmount") {
         ctx.problem(sp, "stub periods are not mapped");
     }
@@ -234,6 +252,79 @@ fn stream(ctx: &mut Ctx, s: Node) -> (Value, Leg) {
         ctx.lots.push(Value::Object(lot));
     }
     (Value::Object(p), leg)
+}
+
+/// `principalExchanges` (which exchanges happen) and the stream's explicit principal exchange
+/// cash flows as CDM principal payments. A positive FpML amount is paid by the stream's payer,
+/// a negative one by its receiver; the first cash flow is the initial exchange when there is
+/// one, the last the final.
+fn principal_payment(ctx: &Ctx, s: Node, pe: Node, ccy: Option<Node>) -> Value {
+    let mut out = Map::new();
+    let flag = |name: &str| child(pe, name).map(|n| copy::scalar(text(n), "boolean"));
+    let mut initial = false;
+    let mut fin = false;
+    for (fpml, cdm) in [
+        ("initialExchange", "initialPayment"),
+        ("finalExchange", "finalPayment"),
+        ("intermediateExchange", "intermediatePayment"),
+    ] {
+        if let Some(v) = flag(fpml) {
+            if fpml == "initialExchange" {
+                initial = v == Value::Bool(true);
+            } else if fpml == "finalExchange" {
+                fin = v == Value::Bool(true);
+            }
+            out.insert(cdm.into(), v);
+        }
+    }
+    let flows: Vec<Node> = child(s, "cashflows")
+        .map(|c| children(c, "principalExchange").collect())
+        .unwrap_or_default();
+    let payer = ctx.role_of(child(s, "payerPartyReference"));
+    let receiver = ctx.role_of(child(s, "receiverPartyReference"));
+    let payment = |f: Node| {
+        let raw = text_at(f, "principalExchangeAmount").unwrap_or("0");
+        let negative = raw.trim_start().starts_with('-');
+        let amount = number(raw.trim_start_matches('-'));
+        let amount = match amount {
+            Value::Number(n) => n
+                .as_f64()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(Value::Null, Value::Number),
+            other => other,
+        };
+        let (from, to) = if negative {
+            (receiver.clone(), payer.clone())
+        } else {
+            (payer.clone(), receiver.clone())
+        };
+        let mut v = json!({
+            "payerReceiver": { "payer": from, "receiver": to },
+            "principalAmount": { "value": amount, "unit": { "currency": ccy.map(currency) } },
+        });
+        if let Some(d) = text_at(f, "adjustedPrincipalExchangeDate") {
+            v["principalPaymentDate"] = json!({ "adjustedDate": { "value": d } });
+        } else if let Some(d) = text_at(f, "unadjustedPrincipalExchangeDate") {
+            v["principalPaymentDate"] = json!({ "unadjustedDate": d });
+        }
+        v
+    };
+    let mut schedule = Map::new();
+    let mut rest = &flows[..];
+    if initial && let Some((first, tail)) = rest.split_first() {
+        schedule.insert("initialPrincipalPayment".into(), payment(*first));
+        rest = tail;
+    }
+    if fin && let Some((last, _)) = rest.split_last() {
+        schedule.insert("finalPrincipalPayment".into(), payment(*last));
+    }
+    if !schedule.is_empty() {
+        out.insert("principalPaymentSchedule".into(), Value::Object(schedule));
+    }
+    if let Some(id) = pe.attribute("id") {
+        out.insert("meta".into(), json!({ "externalKey": id }));
+    }
+    Value::Object(out)
 }
 
 /// Non-deliverable settlement of a swap stream (`settlementProvision`).
