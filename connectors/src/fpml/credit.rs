@@ -133,7 +133,7 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
                 if let Some(b) = child(o, "bond").or_else(|| child(o, "convertibleBond")) {
                     let ids: Vec<Value> = children(b, "instrumentId")
                         .map(|i| {
-                            json!({ "identifier": field(i), "identifierType": identifier_type(i) })
+                            json!({ "identifier": field(i), "identifierType": super::equity::id_type(scheme_of(i)) })
                         })
                         .collect();
                     ob.insert(
@@ -276,25 +276,6 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
         economic_terms: Value::Object(terms),
         currency,
     }
-}
-
-/// The CDM identifier type an FpML `…Scheme` names (`instrument-id-ISIN` → `ISIN`).
-fn identifier_type(node: Node) -> &'static str {
-    let scheme = scheme_of(node).unwrap_or("").to_ascii_uppercase();
-    for (key, t) in [
-        ("ISIN", "ISIN"),
-        ("CUSIP", "CUSIP"),
-        ("SEDOL", "SEDOL"),
-        ("FIGI", "FIGI"),
-        ("RIC", "RIC"),
-        ("BBGID", "BBGID"),
-        ("BBGTICKER", "BBGTICKER"),
-    ] {
-        if scheme.ends_with(&format!("-{key}")) || scheme.ends_with(&format!("/{key}")) {
-            return t;
-        }
-    }
-    "Other"
 }
 
 /// The calculation agent the trade names (FpML puts it beside the product): an agent party

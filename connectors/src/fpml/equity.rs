@@ -41,14 +41,19 @@ const ASSET_ID_TYPES: &[&str] = &[
     "REDID",
 ];
 
-/// The identifier type for an instrument-id scheme: the scheme itself when it is a CDM asset-id
-/// type (`RIC`, `ISIN`…), else `Other`.
-fn id_type(scheme: Option<&str>) -> &'static str {
+/// The identifier type for an instrument-id scheme: a CDM asset-id type (`RIC`, `ISIN`…) that
+/// is the scheme's last path segment or one of its `-`-separated words
+/// (`…/instrument-id-Reuters-RIC-1-0` → `RIC`), else `Other`.
+pub(crate) fn id_type(scheme: Option<&str>) -> &'static str {
     let Some(s) = scheme else { return "Other" };
     let last = s.rsplit(['/', ':', '#']).next().unwrap_or(s);
     ASSET_ID_TYPES
         .iter()
-        .find(|t| t.eq_ignore_ascii_case(s) || t.eq_ignore_ascii_case(last))
+        .find(|t| {
+            t.eq_ignore_ascii_case(s)
+                || t.eq_ignore_ascii_case(last)
+                || last.split('-').any(|w| t.eq_ignore_ascii_case(w))
+        })
         .copied()
         .unwrap_or("Other")
 }

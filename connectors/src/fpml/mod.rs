@@ -105,7 +105,7 @@ pub fn fpml_to_cdm(xml: &str, schemas: &CdmSchemas) -> Result<(Value, Vec<Proble
         "equityOption" | "brokerEquityOption" | "equityOptionTransactionSupplement" => {
             equity::option(&mut ctx, product)
         }
-        "returnSwap" => equity::return_swap(&mut ctx, product),
+        "returnSwap" | "equitySwapTransactionSupplement" => equity::return_swap(&mut ctx, product),
         "commodityOption" => equity::commodity_option(&mut ctx, product),
         "bondOption" => equity::bond_option(&mut ctx, product),
         "creditDefaultSwap" => credit::cds(&mut ctx, product),
