@@ -15,28 +15,12 @@ const RELATIVE_DATE_OFFSET: &str = "cdm-base-datetime-RelativeDateOffset";
 const BUSINESS_CENTER_TIME: &str = "cdm-base-datetime-BusinessCenterTime";
 const EXERCISE_TERMS: &str = "cdm-product-template-ExerciseTerms";
 
-/// Overnight indices: a fixed/float swap on one of these is an OIS (CDM
-/// `InterestRate_IRSwap_FixedFloat_OIS`).
-const OIS_MARKERS: &[&str] = &[
-    "OIS",
-    "SOFR",
-    "SONIA",
-    "ESTR",
-    "€STR",
-    "EONIA",
-    "TONA",
-    "TONAR",
-    "SARON",
-    "CORRA",
-    "AONIA",
-    "FEDFUND",
-    "Fed Funds",
-    "FedFunds",
-    "HONIA",
-    "SORA",
-    "SHIR",
-    "THOR",
-];
+/// Which floating rate indices make a swap an OIS for the CDM (`…_OIS` qualifiers): the
+/// ISDA names of overnight-compounded rates, which all carry `OIS` (`EUR-EONIA-OIS-COMPOUND`,
+/// `GBP-SONIA-OIS Compound`, `USD-SOFR-OIS Compound`). The bare overnight index with
+/// compounding spelt out in calculation parameters (`EUR-EONIA`, `USD-SOFR`) is qualified as a
+/// plain fixed/float swap by the CDM project's own mapping, and so here.
+const OIS_MARKERS: &[&str] = &["OIS"];
 
 /// What one swap stream turned out to be, for qualification.
 struct Leg {
