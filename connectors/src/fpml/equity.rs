@@ -1035,3 +1035,297 @@ pub(crate) fn bond_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a
         premiums: children(opt, "premium").collect(),
     }
 }
+
+/// The CDM frequency of an FpML commodity `quantityFrequency`.
+fn quantity_frequency(f: &str) -> Option<Value> {
+    let period = match f {
+        "PerCalendarDay" => "D",
+        "PerCalculationPeriod" | "PerSettlementPeriod" => "C",
+        "PerHour" => "H",
+        "PerWeek" => "W",
+        "PerMonth" => "M",
+        "PerYear" => "Y",
+        "Term" => "T",
+        _ => return None,
+    };
+    Some(json!({ "periodMultiplier": 1, "period": period }))
+}
+
+/// A commodity leg's payment dates (`relativePaymentDates`): the offset, with its business day
+/// convention and the leg's business centers as the adjustments.
+fn commodity_payment_dates(ctx: &Ctx, leg: Node) -> Option<Value> {
+    let rel = child(leg, "relativePaymentDates")?;
+    let mut pd = Map::new();
+    if let Some(t) = text_at(rel, "payRelativeTo") {
+        pd.insert("payRelativeTo".into(), json!(t));
+    }
+    let mut adjustments = Map::new();
+    if let Some(off) = child(rel, "paymentDaysOffset") {
+        let mut o = Map::new();
+        if let Some(m) = text_at(off, "periodMultiplier") {
+            o.insert("periodMultiplier".into(), number(m));
+        }
+        for f in ["period", "dayType"] {
+            if let Some(v) = text_at(off, f) {
+                o.insert(f.into(), json!(v));
+            }
+        }
+        pd.insert("paymentDaysOffset".into(), Value::Object(o));
+        if let Some(c) = text_at(off, "businessDayConvention") {
+            adjustments.insert("businessDayConvention".into(), json!(c));
+        }
+    }
+    if let Some(bc) = child(rel, "businessCenters") {
+        adjustments.insert(
+            "businessCenters".into(),
+            ctx.copy(bc, "cdm-base-datetime-BusinessCenters"),
+        );
+    }
+    if !adjustments.is_empty() {
+        pd.insert("paymentDatesAdjustments".into(), Value::Object(adjustments));
+    }
+    Some(Value::Object(pd))
+}
+
+/// A commodity quantity unit as the CDM spells it (`MWh` → `MWH`): the capacity unit enum value
+/// equal to it ignoring case, else as written.
+fn capacity_unit(ctx: &Ctx, raw: &str) -> String {
+    ctx.copier
+        .schemas
+        .schema("cdm-base-math-CapacityUnitEnum")
+        .and_then(|s| s.get("enum"))
+        .and_then(Value::as_array)
+        .and_then(|values| {
+            values
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|v| v.eq_ignore_ascii_case(raw))
+        })
+        .unwrap_or(raw)
+        .to_owned()
+}
+
+/// The quantities of a commodity leg (per period, then total) with their keys.
+fn commodity_quantities(ctx: &Ctx, leg: Node, per_key: &str, total_key: &str) -> Vec<Value> {
+    let notional = child(leg, "notionalQuantity");
+    let unit = notional
+        .and_then(|n| text_at(n, "quantityUnit"))
+        .map(|u| capacity_unit(ctx, u));
+    let mut out = Vec::new();
+    if let Some(n) = notional {
+        let mut q = json!({ "value": number(text_at(n, "quantity").unwrap_or("0")) });
+        if let Some(u) = &unit {
+            q["unit"] = json!({ "capacityUnit": u });
+        }
+        if let Some(f) = text_at(n, "quantityFrequency").and_then(quantity_frequency) {
+            q["frequency"] = f;
+        }
+        out.push(located(q, per_key));
+    }
+    if let Some(t) = text_at(leg, "totalNotionalQuantity") {
+        let mut q = json!({ "value": number(t) });
+        if let Some(u) = &unit {
+            q["unit"] = json!({ "capacityUnit": u });
+        }
+        out.push(located(q, total_key));
+    }
+    out
+}
+
+/// A commodity swap: each `floatingLeg` a CommodityPayout (first, as the CDM project orders
+/// them), each `fixedLeg` a FixedPricePayout; one trade lot per leg in document order.
+pub(crate) fn commodity_swap<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mapped<'a, 'i> {
+    let mut terms = Map::new();
+    for d in ["effectiveDate", "terminationDate"] {
+        if let Some(n) = child(swap, d) {
+            terms.insert(
+                d.into(),
+                ctx.copy(n, "cdm-base-datetime-AdjustableOrRelativeDate"),
+            );
+        }
+    }
+    let settlement_ccy = child(swap, "settlementCurrency");
+    // Calculation period schedules by id, for legs that refer to another leg's.
+    let schedules: Vec<Node> = swap
+        .descendants()
+        .filter(|n| n.tag_name().name() == "calculationPeriodsSchedule")
+        .collect();
+    let legs: Vec<Node> = swap
+        .children()
+        .filter(|n| matches!(n.tag_name().name(), "fixedLeg" | "floatingLeg"))
+        .collect();
+    struct Keys {
+        total: String,
+        per: String,
+        price: String,
+        observable: String,
+    }
+    let keys: Vec<Keys> = legs
+        .iter()
+        .map(|_| Keys {
+            total: ctx.key("quantity"),
+            per: ctx.key("quantity"),
+            price: ctx.key("price"),
+            observable: ctx.key("observable"),
+        })
+        .collect();
+    let mut floating = Vec::new();
+    let mut fixed = Vec::new();
+    let mut lots = Vec::new();
+    for (leg, k) in legs.iter().zip(&keys) {
+        let is_fixed = leg.tag_name().name() == "fixedLeg";
+        let mut p = Map::new();
+        p.insert(
+            "payerReceiver".into(),
+            json!({
+                "payer": ctx.role_of(child(*leg, "payerPartyReference")),
+                "receiver": ctx.role_of(child(*leg, "receiverPartyReference")),
+            }),
+        );
+        let has_total = child(*leg, "totalNotionalQuantity").is_some();
+        if has_total || child(*leg, "notionalQuantity").is_some() {
+            let key = if has_total { &k.total } else { &k.per };
+            p.insert(
+                "priceQuantity".into(),
+                json!({ "quantitySchedule": address(key) }),
+            );
+        }
+        let unit = at(*leg, "notionalQuantity/quantityUnit").map(|u| capacity_unit(ctx, text(u)));
+        let mut lot = Map::new();
+        if is_fixed {
+            if let Some(pd) = commodity_payment_dates(ctx, *leg) {
+                p.insert("paymentDates".into(), pd);
+            }
+            if let Some(fp) = child(*leg, "fixedPrice") {
+                p.insert("fixedPrice".into(), json!({ "price": address(&k.price) }));
+                let mut price = json!({ "value": number(text_at(fp, "price").unwrap_or("0")) });
+                if let Some(c) = text_at(fp, "priceCurrency") {
+                    price["unit"] = json!({ "currency": { "value": c } });
+                }
+                if let Some(u) = text_at(fp, "priceUnit") {
+                    price["perUnitOf"] = json!({ "capacityUnit": capacity_unit(ctx, u) });
+                }
+                price["priceType"] = json!("CashPrice");
+                price["cashPrice"] = json!({ "cashPriceType": "Fee" });
+                lot.insert("price".into(), json!([located(price, &k.price)]));
+            }
+            fixed.push(json!({ "FixedPricePayout": p }));
+        } else {
+            let mut st = json!({ "settlementType": "Cash" });
+            if let Some(c) = settlement_ccy {
+                st["settlementCurrency"] = super::currency(c);
+            }
+            p.insert("settlementTerms".into(), st);
+            let calc = child(*leg, "calculation");
+            if let Some(pd) = calc.and_then(|c| child(c, "pricingDates")) {
+                let mut dates = Map::new();
+                if let Some(t) = text_at(pd, "dayType") {
+                    let t = if t == "CommodityBusiness" {
+                        "Business"
+                    } else {
+                        t
+                    };
+                    dates.insert("dayType".into(), json!(t));
+                }
+                if let Some(d) = text_at(pd, "dayDistribution") {
+                    dates.insert("dayDistribution".into(), json!(d));
+                }
+                let calendars: Vec<Value> = children(pd, "businessCalendar")
+                    .map(|c| json!({ "value": text(c) }))
+                    .collect();
+                if !calendars.is_empty() {
+                    dates.insert(
+                        "businessCenters".into(),
+                        json!({ "commodityBusinessCalendar": calendars }),
+                    );
+                }
+                p.insert("pricingDates".into(), json!({ "parametricDates": dates }));
+            }
+            let schedule = child(*leg, "calculationPeriodsSchedule").or_else(|| {
+                let href = child(*leg, "calculationPeriodsScheduleReference")?.attribute("href")?;
+                schedules
+                    .iter()
+                    .find(|s| s.attribute("id") == Some(href))
+                    .copied()
+            });
+            if let Some(cps) = schedule
+                && child(*leg, "calculationPeriodsSchedule").is_some()
+            {
+                let mut f = Map::new();
+                if let Some(m) = text_at(cps, "periodMultiplier") {
+                    f.insert("periodMultiplier".into(), number(m));
+                }
+                if let Some(v) = text_at(cps, "period") {
+                    f.insert("period".into(), json!(v));
+                }
+                if let Some(id) = cps.attribute("id") {
+                    f.insert("meta".into(), json!({ "externalKey": id }));
+                }
+                if let Some(b) = text_at(cps, "balanceOfFirstPeriod") {
+                    f.insert("balanceOfFirstPeriod".into(), json!(b == "true"));
+                }
+                p.insert(
+                    "calculationPeriodDates".into(),
+                    json!({ "calculationPeriodFrequency": f }),
+                );
+            }
+            if let Some(pd) = commodity_payment_dates(ctx, *leg) {
+                p.insert("paymentDates".into(), pd);
+            }
+            if let Some(m) = calc.and_then(|c| text_at(c, "averagingMethod")) {
+                p.insert(
+                    "averagingFeature".into(),
+                    json!({ "averagingMethod": {
+                        "isWeighted": m == "Weighted",
+                        "calculationMethod": "Arithmetic",
+                    }}),
+                );
+            }
+            let mut returns = Map::new();
+            let mut price = json!({ "priceType": "AssetPrice", "arithmeticOperator": "Add" });
+            if let Some(u) = &unit {
+                price["perUnitOf"] = json!({ "capacityUnit": u });
+            }
+            if let Some(s) = calc.and_then(|c| child(c, "spread")) {
+                returns.insert("spread".into(), json!({ "price": address(&k.price) }));
+                price["value"] = number(text_at(s, "amount").unwrap_or("0"));
+                if let Some(c) = text_at(s, "currency") {
+                    price["unit"] = json!({ "currency": { "value": c } });
+                }
+            }
+            if let Some(f) = calc.and_then(|c| text_at(c, "conversionFactor")) {
+                returns.insert("conversionFactor".into(), number(f));
+            }
+            if !returns.is_empty() {
+                p.insert("commodityPriceReturnTerms".into(), Value::Object(returns));
+            }
+            p.insert(
+                "underlier".into(),
+                json!({ "Observable": address(&k.observable) }),
+            );
+            lot.insert("price".into(), json!([located(price, &k.price)]));
+            if let Some(c) = child(*leg, "commodity") {
+                lot.insert("observable".into(), located(asset(ctx, c).0, &k.observable));
+            }
+            floating.push(json!({ "CommodityPayout": p }));
+        }
+        let quantities = commodity_quantities(ctx, *leg, &k.per, &k.total);
+        if !quantities.is_empty() {
+            lot.insert("quantity".into(), Value::Array(quantities));
+        }
+        lots.push(Value::Object(lot));
+    }
+    ctx.lots.extend(lots);
+    let qualifier = if fixed.is_empty() {
+        "Commodity_Swap_Basis"
+    } else {
+        "Commodity_Swap_FixedFloat"
+    };
+    floating.extend(fixed);
+    terms.insert("payout".into(), Value::Array(floating));
+    Mapped {
+        qualifier: Some(qualifier),
+        economic_terms: Value::Object(terms),
+        premiums: Vec::new(),
+    }
+}

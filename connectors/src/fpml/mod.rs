@@ -107,6 +107,7 @@ pub fn fpml_to_cdm(xml: &str, schemas: &CdmSchemas) -> Result<(Value, Vec<Proble
         }
         "returnSwap" | "equitySwapTransactionSupplement" => equity::return_swap(&mut ctx, product),
         "commodityOption" => equity::commodity_option(&mut ctx, product),
+        "commoditySwap" => equity::commodity_swap(&mut ctx, product),
         "bondOption" => equity::bond_option(&mut ctx, product),
         "creditDefaultSwap" => credit::cds(&mut ctx, product),
         "creditDefaultSwapOption" => credit::cds_option(&mut ctx, product),
@@ -134,6 +135,18 @@ pub fn fpml_to_cdm(xml: &str, schemas: &CdmSchemas) -> Result<(Value, Vec<Proble
     }
     if !taxonomy.is_empty() {
         product_json.insert("taxonomy".into(), Value::Array(taxonomy));
+    }
+    let product_ids: Vec<Value> = children(product, "productId")
+        .map(|id| {
+            let mut v = json!({ "value": text(id) });
+            if let Some(s) = scheme_of(id) {
+                v["meta"] = json!({ "scheme": s });
+            }
+            json!({ "identifier": v, "source": "Other" })
+        })
+        .collect();
+    if !product_ids.is_empty() {
+        product_json.insert("identifier".into(), Value::Array(product_ids));
     }
     product_json.insert("economicTerms".into(), mapped.economic_terms);
     trade_json.insert("product".into(), Value::Object(product_json));
@@ -226,6 +239,13 @@ impl<'s> Ctx<'s> {
         // The CDM project numbers a CDS's parties from its first payout, the protection
         // leg, whose payer is the protection seller (41 of its 41 CDS samples); other products
         // by the first party reference in the product.
+        // A commodity swap's from its first floating leg, the CDM's first payout.
+        if product.tag_name().name() == "commoditySwap"
+            && let Some(h) =
+                at(product, "floatingLeg/payerPartyReference").and_then(|n| n.attribute("href"))
+        {
+            refs.push(h.to_owned());
+        }
         if product.tag_name().name() == "creditDefaultSwap"
             && let Some(h) =
                 at(product, "generalTerms/sellerPartyReference").and_then(|n| n.attribute("href"))
