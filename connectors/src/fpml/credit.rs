@@ -103,53 +103,21 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
                 info.insert("indexAnnexSource".into(), field(v));
             }
             if let Some(t) = child(idx, "tranche") {
+                qualifier = "CreditDefaultSwap_IndexTranche";
                 info.insert("tranche".into(), ctx.copy(t, "cdm-product-asset-Tranche"));
             }
             general_terms.insert("indexReferenceInformation".into(), Value::Object(info));
+        } else if let Some(b) = child(g, "basketReferenceInformation") {
+            qualifier = "CreditDefaultSwap_Basket";
+            general_terms.insert("basketReferenceInformation".into(), basket(ctx, b));
         } else if let Some(r) = child(g, "referenceInformation") {
             let mut info = Map::new();
             if let Some(e) = child(r, "referenceEntity") {
-                let mut entity = Map::new();
-                let ids: Vec<Value> = children(e, "entityId").map(field).collect();
-                if !ids.is_empty() {
-                    let typed: Vec<Value> = ids
-                        .iter()
-                        .map(|id| json!({ "identifier": id, "identifierType": "Other" }))
-                        .collect();
-                    entity.insert("entityId".into(), Value::Array(ids));
-                    entity.insert("entityIdentifier".into(), Value::Array(typed));
-                }
-                if let Some(n) = child(e, "entityName") {
-                    entity.insert("name".into(), field(n));
-                }
-                if let Some(id) = e.attribute("id") {
-                    entity.insert("meta".into(), json!({ "externalKey": id }));
-                }
-                info.insert("referenceEntity".into(), Value::Object(entity));
+                info.insert("referenceEntity".into(), reference_entity(e));
             }
             let mut obligations = Vec::new();
             for o in children(r, "referenceObligation") {
-                let mut ob = Map::new();
-                if let Some(b) = child(o, "bond").or_else(|| child(o, "convertibleBond")) {
-                    let ids: Vec<Value> = children(b, "instrumentId")
-                        .map(|i| {
-                            json!({ "identifier": field(i), "identifierType": super::equity::id_type(scheme_of(i)) })
-                        })
-                        .collect();
-                    ob.insert(
-                        "security".into(),
-                        json!({ "identifier": ids, "instrumentType": "Debt" }),
-                    );
-                }
-                if let Some(h) =
-                    child(o, "primaryObligorReference").and_then(|n| n.attribute("href"))
-                {
-                    ob.insert(
-                        "primaryObligorReference".into(),
-                        json!({ "externalReference": h }),
-                    );
-                }
-                obligations.push(Value::Object(ob));
+                obligations.push(reference_obligation(o));
             }
             for f in [
                 "allGuarantees",
@@ -276,6 +244,105 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
         economic_terms: Value::Object(terms),
         currency,
     }
+}
+
+/// An FpML `referenceEntity` as a CDM legal entity: RED ids both as `entityId` and as typed
+/// `entityIdentifier`s, the name, the FpML id as external key.
+fn reference_entity(e: Node) -> Value {
+    let mut entity = Map::new();
+    let ids: Vec<Value> = children(e, "entityId").map(field).collect();
+    if !ids.is_empty() {
+        let typed: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({ "identifier": id, "identifierType": "Other" }))
+            .collect();
+        entity.insert("entityId".into(), Value::Array(ids));
+        entity.insert("entityIdentifier".into(), Value::Array(typed));
+    }
+    if let Some(n) = child(e, "entityName") {
+        entity.insert("name".into(), field(n));
+    }
+    if let Some(id) = e.attribute("id") {
+        entity.insert("meta".into(), json!({ "externalKey": id }));
+    }
+    Value::Object(entity)
+}
+
+/// An FpML `referenceObligation` (a bond) as a CDM reference obligation.
+fn reference_obligation(o: Node) -> Value {
+    let mut ob = Map::new();
+    if let Some(b) = child(o, "bond").or_else(|| child(o, "convertibleBond")) {
+        let ids: Vec<Value> = children(b, "instrumentId")
+            .map(|i| json!({ "identifier": field(i), "identifierType": super::equity::id_type(scheme_of(i)) }))
+            .collect();
+        ob.insert(
+            "security".into(),
+            json!({ "identifier": ids, "instrumentType": "Debt" }),
+        );
+    }
+    if let Some(h) = child(o, "primaryObligorReference").and_then(|n| n.attribute("href")) {
+        ob.insert(
+            "primaryObligorReference".into(),
+            json!({ "externalReference": h }),
+        );
+    }
+    Value::Object(ob)
+}
+
+/// A basket CDS's `basketReferenceInformation`: name, ids, the reference pool (entity,
+/// obligation, entity type and weight of each name), n-th/m-th to default, tranche.
+fn basket(ctx: &Ctx, b: Node) -> Value {
+    let mut out = Map::new();
+    if let Some(n) = child(b, "basketName") {
+        out.insert("basketName".into(), field(n));
+    }
+    let ids: Vec<Value> = children(b, "basketId").map(field).collect();
+    if !ids.is_empty() {
+        out.insert("basketId".into(), Value::Array(ids));
+    }
+    if let Some(pool) = child(b, "referencePool") {
+        let items: Vec<Value> = children(pool, "referencePoolItem")
+            .map(|item| {
+                let mut v = Map::new();
+                if let Some(w) = child(item, "constituentWeight") {
+                    let mut cw = Map::new();
+                    for f in ["basketPercentage", "openUnits"] {
+                        if let Some(x) = text_at(w, f) {
+                            cw.insert(f.into(), number(x));
+                        }
+                    }
+                    v.insert("constituentWeight".into(), Value::Object(cw));
+                }
+                if let Some(pair) = child(item, "referencePair") {
+                    let mut rp = Map::new();
+                    if let Some(e) = child(pair, "referenceEntity") {
+                        rp.insert("referenceEntity".into(), reference_entity(e));
+                    }
+                    if let Some(o) = child(pair, "referenceObligation") {
+                        rp.insert("referenceObligation".into(), reference_obligation(o));
+                    }
+                    if let Some(t) = child(pair, "entityType") {
+                        rp.insert("entityType".into(), field(t));
+                    }
+                    v.insert("referencePair".into(), Value::Object(rp));
+                }
+                Value::Object(v)
+            })
+            .collect();
+        out.insert(
+            "referencePool".into(),
+            json!({ "referencePoolItem": items }),
+        );
+    }
+    for f in ["nthToDefault", "mthToDefault"] {
+        if let Some(x) = text_at(b, f) {
+            out.insert(f.into(), number(x));
+        }
+    }
+    if let Some(t) = child(b, "tranche") {
+        out.insert("tranche".into(), ctx.copy(t, "cdm-product-asset-Tranche"));
+    }
+    Value::Object(out)
 }
 
 /// The calculation agent the trade names (FpML puts it beside the product): an agent party

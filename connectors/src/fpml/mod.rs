@@ -435,6 +435,24 @@ fn trade_identifiers(header: Node) -> Vec<Value> {
             let mut v = Map::new();
             if let Some(h) = child(pti, "partyReference").and_then(|r| r.attribute("href")) {
                 v.insert("issuerReference".into(), json!({ "externalReference": h }));
+            } else if let Some(i) = child(pti, "issuer") {
+                let mut issuer = json!({ "value": text(i) });
+                if let Some(s) = scheme_of(i) {
+                    issuer["meta"] = json!({ "scheme": s });
+                }
+                v.insert("issuer".into(), issuer);
+            }
+            // A USI or UTI (`…/unique-transaction-identifier` scheme) says so.
+            if pti
+                .descendants()
+                .filter(|n| n.has_tag_name_local("tradeId"))
+                .filter_map(scheme_of)
+                .any(|s| s.ends_with("unique-transaction-identifier"))
+            {
+                v.insert(
+                    "identifierType".into(),
+                    json!("UniqueTransactionIdentifier"),
+                );
             }
             let ids: Vec<Value> = pti
                 .descendants()
