@@ -56,7 +56,7 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
             );
         }
     }
-    if let Some(agent) = calculation_agent(swap) {
+    if let Some(agent) = super::calculation_agent(swap) {
         terms.insert("calculationAgent".into(), agent);
     }
     // Protection leg: the protection seller pays on a credit event.
@@ -343,23 +343,6 @@ fn basket(ctx: &Ctx, b: Node) -> Value {
         out.insert("tranche".into(), ctx.copy(t, "cdm-product-asset-Tranche"));
     }
     Value::Object(out)
-}
-
-/// The calculation agent the trade names (FpML puts it beside the product): an agent party
-/// reference is the independent calculation agent role, as the CDM project maps it.
-fn calculation_agent(product: Node) -> Option<Value> {
-    let trade = product.parent_element()?;
-    let mut agent = Map::new();
-    if child(trade, "calculationAgent").is_some() {
-        agent.insert(
-            "calculationAgentParty".into(),
-            json!("CalculationAgentIndependent"),
-        );
-    }
-    if let Some(c) = child(trade, "calculationAgentBusinessCenter") {
-        agent.insert("calculationAgentBusinessCenter".into(), field(c));
-    }
-    (!agent.is_empty()).then_some(Value::Object(agent))
 }
 
 /// FpML's `physicalSettlementTerms` / `cashSettlementTerms` of a CDS as CDM settlement terms.

@@ -471,6 +471,27 @@ fn trade_identifiers(header: Node) -> Vec<Value> {
         .collect()
 }
 
+/// The calculation agent the trade names (FpML puts it beside the product): an agent party
+/// reference is the independent calculation agent role, as the CDM project maps it.
+pub(crate) fn calculation_agent(product: Node) -> Option<Value> {
+    let trade = product.parent_element()?;
+    let mut agent = Map::new();
+    if child(trade, "calculationAgent").is_some() {
+        agent.insert(
+            "calculationAgentParty".into(),
+            json!("CalculationAgentIndependent"),
+        );
+    }
+    if let Some(c) = child(trade, "calculationAgentBusinessCenter") {
+        let mut bc = json!({ "value": text(c) });
+        if let Some(s) = scheme_of(c) {
+            bc["meta"] = json!({ "scheme": s });
+        }
+        agent.insert("calculationAgentBusinessCenter".into(), bc);
+    }
+    (!agent.is_empty()).then_some(Value::Object(agent))
+}
+
 /// Calculation agents named in the trade or inside the product.
 fn ancillary_parties(trade: Node, product: Node) -> Vec<Value> {
     let mut out = Vec::new();

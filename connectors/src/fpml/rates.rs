@@ -31,11 +31,153 @@ struct Leg {
 
 pub(crate) fn swap<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mapped<'a, 'i> {
     let (payouts, legs) = streams(ctx, swap, "swapStream");
+    let mut terms = json!({ "payout": payouts });
+    if let Some(oet) = at(swap, "earlyTerminationProvision/optionalEarlyTermination") {
+        terms["terminationProvision"] = json!({ "earlyTerminationProvision": {
+            "optionalEarlyTermination": optional_early_termination(ctx, oet)
+        }});
+    }
+    if let Some(agent) = super::calculation_agent(swap) {
+        terms["calculationAgent"] = agent;
+    }
     Mapped {
         qualifier: Some(qualify_swap(&legs)),
-        economic_terms: json!({ "payout": payouts }),
+        economic_terms: terms,
         premiums: children(swap, "premium").collect(),
     }
+}
+
+/// FpML `optionalEarlyTermination`: exercise terms, notice, follow-up confirmation and cash
+/// settlement.
+fn optional_early_termination(ctx: &Ctx, oet: Node) -> Value {
+    let mut out = Map::new();
+    let notices: Vec<Value> = children(oet, "exerciseNotice")
+        .map(|n| {
+            let mut v = Map::new();
+            if let Some(bc) = child(n, "businessCenter") {
+                v.insert("businessCenter".into(), json!({ "value": text(bc) }));
+            }
+            Value::Object(v)
+        })
+        .collect();
+    if !notices.is_empty() {
+        out.insert("exerciseNotice".into(), Value::Array(notices));
+    }
+    if let Some(f) = child(oet, "followUpConfirmation") {
+        out.insert(
+            "followUpConfirmation".into(),
+            copy::scalar(text(f), "boolean"),
+        );
+    }
+    if let Some(cs) = child(oet, "cashSettlement") {
+        out.insert("cashSettlement".into(), cash_settlement(ctx, cs));
+    }
+    if let Some(t) = exercise_terms(ctx, oet, None, None) {
+        out.insert("exerciseTerms".into(), t);
+    }
+    Value::Object(out)
+}
+
+/// An FpML `cashSettlement` (swaptions, optional early termination) as CDM settlement terms:
+/// cash, its currency, and one cash settlement term with the method, valuation date and time.
+pub(crate) fn cash_settlement(ctx: &Ctx, cs: Node) -> Value {
+    let mut st = Map::new();
+    st.insert("settlementType".into(), json!("Cash"));
+    let mut term = Map::new();
+    // The method is the element naming it: `parYieldCurveUnadjustedMethod`, or
+    // `midMarketValuation/indicativeQuotations` → `MidMarketIndicativeQuotations`.
+    let method = cs.children().filter(Node::is_element).find_map(|m| {
+        let name = m.tag_name().name();
+        let (candidate, body) = match name {
+            "midMarketValuation" | "replacementValue" => {
+                let inner = m.children().find(Node::is_element)?;
+                let prefix = if name == "midMarketValuation" {
+                    "MidMarket"
+                } else {
+                    "ReplacementValue"
+                };
+                let rest = inner.tag_name().name();
+                let mut c = String::from(prefix);
+                c.push_str(&rest[..1].to_ascii_uppercase());
+                c.push_str(&rest[1..]);
+                (c, inner)
+            }
+            n if n.ends_with("Method") => {
+                (format!("{}{}", n[..1].to_ascii_uppercase(), &n[1..]), m)
+            }
+            _ => return None,
+        };
+        copy::enum_value(
+            ctx.copier.schemas,
+            "cdm-product-common-settlement-CashSettlementMethodEnum",
+            &candidate,
+        )
+        .filter(|v| *v == candidate)
+        .map(|v| (v, body))
+    });
+    if let Some((m, body)) = method {
+        term.insert("cashSettlementMethod".into(), json!(m));
+        let mut vm = Map::new();
+        if let Some(c) =
+            text_at(body, "cashSettlementCurrency").or_else(|| text_at(body, "settlementCurrency"))
+        {
+            st.insert("settlementCurrency".into(), json!({ "value": c }));
+        }
+        let mut collateral = Map::new();
+        for (f, wrapped) in [
+            ("applicableCsa", false),
+            ("cashCollateralCurrency", false),
+            ("cashCollateralInterestRate", true),
+            ("agreedDiscountRate", true),
+        ] {
+            if let Some(v) = text_at(body, f) {
+                collateral.insert(
+                    f.into(),
+                    if wrapped {
+                        json!({ "value": v })
+                    } else {
+                        json!(v)
+                    },
+                );
+            }
+        }
+        if !collateral.is_empty() {
+            vm.insert(
+                "cashCollateralValuationMethod".into(),
+                Value::Object(collateral),
+            );
+        }
+        if let Some(q) = text_at(body, "quotationRateType") {
+            vm.insert("quotationMethod".into(), json!(q));
+        }
+        if let Some(src) = at(body, "settlementRateSource/informationSource/rateSource") {
+            vm.insert(
+                "valuationSource".into(),
+                json!({ "informationSource": { "primarySource": {
+                    "sourceProvider": { "value": text(src) }
+                }}}),
+            );
+        }
+        if !vm.is_empty() {
+            term.insert("valuationMethod".into(), Value::Object(vm));
+        }
+    }
+    if let Some(d) = child(cs, "cashSettlementValuationDate") {
+        term.insert(
+            "valuationDate".into(),
+            json!({ "valuationDate": ctx.copy(d, "cdm-base-datetime-RelativeDateOffset") }),
+        );
+    }
+    if let Some(t) = child(cs, "cashSettlementValuationTime") {
+        term.insert("valuationTime".into(), ctx.copy(t, BUSINESS_CENTER_TIME));
+    }
+    if let Some(id) = cs.attribute("id") {
+        term.insert("meta".into(), json!({ "externalKey": id }));
+    }
+    if !term.is_empty() {
+        st.insert("cashSettlementTerms".into(), json!([term]));
+    }
+    Value::Object(st)
 }
 
 fn streams(ctx: &mut Ctx, parent: Node, name: &'static str) -> (Vec<Value>, Vec<Leg>) {
@@ -523,7 +665,7 @@ pub(crate) fn swaption<'a, 'i>(ctx: &mut Ctx, sw: Node<'a, 'i>) -> Mapped<'a, 'i
         option.insert("exerciseTerms".into(), terms);
     }
     if let Some(cs) = child(sw, "cashSettlement") {
-        let mut st = json!({ "settlementType": "Cash" });
+        let mut st = cash_settlement(ctx, cs);
         if let Some(d) = at(cs, "cashSettlementPaymentDate/adjustableDates") {
             st["settlementDate"] =
                 json!({ "adjustableDates": ctx.copy(d, "cdm-base-datetime-AdjustableDates") });
