@@ -945,11 +945,18 @@ pub(crate) fn bond_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a
     );
     let nkey = ctx.key("quantity");
     let okey = ctx.key("observable");
+    let options_key = ctx.key("quantity");
     let notional = child(opt, "notionalAmount").and_then(money);
     if notional.is_some() {
         p.insert(
             "priceQuantity".into(),
             json!({ "quantitySchedule": address(&nkey) }),
+        );
+    } else if child(opt, "numberOfOptions").is_some() {
+        // A convertible bond option is sized in options, not in a notional.
+        p.insert(
+            "priceQuantity".into(),
+            json!({ "quantitySchedule": address(&options_key) }),
         );
     }
     let mut st = Map::new();
@@ -987,6 +994,12 @@ pub(crate) fn bond_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a
                 "strike".into(),
                 json!({ "strikePrice": { "value": number(v), "priceType": "AssetPrice" } }),
             );
+        } else if let Some(curve) = child(k, "referenceSwapCurve") {
+            p.insert(
+                "strike".into(),
+                json!({ "referenceSwapCurve":
+                    ctx.copy(curve, "cdm-observable-asset-ReferenceSwapCurve") }),
+            );
         } else if let Some(v) =
             text_at(k, "referenceSwapCurve/swapUnwindValue/spread").or_else(|| text_at(k, "spread"))
         {
@@ -1001,7 +1014,7 @@ pub(crate) fn bond_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a
         quantities.push(located(n, &nkey));
     }
     if let Some(n) = text_at(opt, "numberOfOptions") {
-        let key = ctx.key("quantity");
+        let key = options_key;
         let mut q = json!({ "value": number(n), "unit": { "financialUnit": "Contract" } });
         if let Some(e) = text_at(opt, "optionEntitlement") {
             let mut unit = json!({ "financialUnit": "Contract" });

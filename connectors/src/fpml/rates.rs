@@ -141,6 +141,19 @@ pub(crate) fn cash_settlement(ctx: &Ctx, cs: Node) -> Value {
                 );
             }
         }
+        if let Some(v) = text_at(body, "prescribedDocumentationAdjustment") {
+            collateral.insert(
+                "prescribedDocumentationAdjustment".into(),
+                copy::scalar(v, "boolean"),
+            );
+        }
+        let protected: Vec<Value> = children(body, "protectedParty")
+            .filter_map(|p| text_at(p, "partyDetermination"))
+            .map(|v| json!(v))
+            .collect();
+        if !protected.is_empty() {
+            collateral.insert("protectedParty".into(), Value::Array(protected));
+        }
         if !collateral.is_empty() {
             vm.insert(
                 "cashCollateralValuationMethod".into(),
@@ -663,6 +676,9 @@ pub(crate) fn swaption<'a, 'i>(ctx: &mut Ctx, sw: Node<'a, 'i>) -> Mapped<'a, 'i
     }
     if let Some(terms) = exercise_terms(ctx, sw, buyer, seller) {
         option.insert("exerciseTerms".into(), terms);
+    }
+    if text_at(sw, "swaptionStraddle") == Some("true") {
+        option.insert("optionType".into(), json!("Straddle"));
     }
     if let Some(cs) = child(sw, "cashSettlement") {
         let mut st = cash_settlement(ctx, cs);
