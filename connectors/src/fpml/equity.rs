@@ -479,12 +479,12 @@ fn return_leg<'a>(
             }
             if let Some(rules) = child(v, "valuationRules") {
                 if let Some(d) = child(rules, dates) {
-                    let ty = if dates == "valuationDates" {
-                        "cdm-base-datetime-AdjustableRelativeOrPeriodicDates"
+                    let v = if dates == "valuationDates" {
+                        relative_or_periodic(ctx, d)
                     } else {
-                        "cdm-base-datetime-AdjustableOrRelativeDate"
+                        ctx.copy(d, "cdm-base-datetime-AdjustableOrRelativeDate")
                     };
-                    m.insert(dates.into(), ctx.copy(d, ty));
+                    m.insert(dates.into(), v);
                 }
                 if let Some(t) = text_at(rules, "valuationTimeType") {
                     m.insert("valuationTimeType".into(), json!(t));
@@ -684,12 +684,13 @@ fn interest_leg(ctx: &mut Ctx, leg: Node, notional_keys: &[(String, String)]) ->
         }
         p.insert("calculationPeriodDates".into(), Value::Object(dates));
         if let Some(pd) = child(cpd, "interestLegPaymentDates") {
-            p.insert(
-                "paymentDates".into(),
-                json!({ "paymentDateSchedule": { "interimPaymentDates": [
-                    ctx.copy(pd, "cdm-base-datetime-AdjustableRelativeOrPeriodicDates")
-                ] } }),
-            );
+            let mut dates = json!({ "paymentDateSchedule": { "interimPaymentDates": [
+                relative_or_periodic(ctx, pd)
+            ] } });
+            if let Some(id) = pd.attribute("id") {
+                dates["meta"] = json!({ "externalKey": id });
+            }
+            p.insert("paymentDates".into(), dates);
         }
         if let Some(rd) = child(cpd, "interestLegResetDates") {
             p.insert(
@@ -1341,4 +1342,63 @@ pub(crate) fn commodity_swap<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mappe
         economic_terms: Value::Object(terms),
         premiums: Vec::new(),
     }
+}
+
+/// FpML adjustable, relative or periodic dates as CDM `AdjustableRelativeOrPeriodicDates`. The
+/// copier takes what shares names; FpML's `periodicDates` (`calculationStartDate`,
+/// `calculationPeriodFrequency`…) and `relativeDateSequence` (a first `dateOffset`) are renamed
+/// here as the CDM project maps them.
+fn relative_or_periodic(ctx: &Ctx, node: Node) -> Value {
+    let mut v = ctx.copy(node, "cdm-base-datetime-AdjustableRelativeOrPeriodicDates");
+    if let Some(pd) = child(node, "periodicDates") {
+        let mut out = Map::new();
+        for (fpml, cdm, ty) in [
+            (
+                "calculationStartDate",
+                "startDate",
+                "cdm-base-datetime-AdjustableOrRelativeDate",
+            ),
+            (
+                "calculationEndDate",
+                "endDate",
+                "cdm-base-datetime-AdjustableOrRelativeDate",
+            ),
+            (
+                "calculationPeriodFrequency",
+                "periodFrequency",
+                "cdm-base-datetime-CalculationPeriodFrequency",
+            ),
+            (
+                "calculationPeriodDatesAdjustments",
+                "periodDatesAdjustments",
+                "cdm-base-datetime-BusinessDayAdjustments",
+            ),
+        ] {
+            if let Some(n) = child(pd, fpml) {
+                out.insert(cdm.into(), ctx.copy(n, ty));
+            }
+        }
+        if let Some(t) = text_at(pd, "dayType") {
+            out.insert("dayType".into(), json!(t));
+        }
+        v["periodicDates"] = Value::Object(out);
+    }
+    if let Some(seq) = child(node, "relativeDateSequence") {
+        let mut rel = Map::new();
+        if let Some(off) = child(seq, "dateOffset") {
+            if let Some(m) = text_at(off, "periodMultiplier") {
+                rel.insert("periodMultiplier".into(), number(m));
+            }
+            for f in ["period", "dayType", "businessDayConvention"] {
+                if let Some(x) = text_at(off, f) {
+                    rel.insert(f.into(), json!(x));
+                }
+            }
+        }
+        if let Some(h) = child(seq, "dateRelativeTo").and_then(|r| r.attribute("href")) {
+            rel.insert("dateRelativeTo".into(), json!({ "externalReference": h }));
+        }
+        v["relativeDates"] = Value::Object(rel);
+    }
+    v
 }
