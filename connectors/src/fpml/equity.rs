@@ -359,7 +359,11 @@ pub(crate) fn return_swap<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mapped<'
     let mut return_type = None;
     // Notional amounts by FpML id, so that an interest leg's relative notional points at the
     // return leg's quantity.
-    let mut notional_keys: Vec<(String, String)> = Vec::new();
+    // Keyed before any leg is mapped: the interest leg may come first in the document.
+    let notional_keys: Vec<(String, String)> = children(swap, "returnLeg")
+        .filter_map(|leg| at(leg, "notional/notionalAmount")?.attribute("id"))
+        .map(|id| (id.to_owned(), ctx.key("quantity")))
+        .collect();
     for leg in swap.children().filter(|n| n.is_element()) {
         match leg.tag_name().name() {
             "returnLeg" => {
@@ -373,7 +377,7 @@ pub(crate) fn return_swap<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mapped<'
                         );
                     }
                 }
-                let (payout, k, rt) = return_leg(ctx, leg, &mut notional_keys);
+                let (payout, k, rt) = return_leg(ctx, leg, &notional_keys);
                 kind = k;
                 return_type = return_type.or(rt);
                 payouts.push(json!({ "PerformancePayout": payout }));
@@ -429,7 +433,7 @@ fn leg_currency<'a>(leg: Node<'a, '_>, holder: &str) -> Option<&'a str> {
 fn return_leg<'a>(
     ctx: &mut Ctx,
     leg: Node<'a, '_>,
-    notional_keys: &mut Vec<(String, String)>,
+    notional_keys: &[(String, String)],
 ) -> (Value, UnderlyerKind, Option<&'a str>) {
     let mut p = Map::new();
     p.insert(
@@ -441,14 +445,17 @@ fn return_leg<'a>(
     );
     let ror = child(leg, "rateOfReturn");
     let notional = at(leg, "notional/notionalAmount");
-    let qkey = ctx.key("quantity");
+    let id = notional.and_then(|n| n.attribute("id"));
+    let qkey = id
+        .and_then(|id| notional_keys.iter().find(|(i, _)| i == id))
+        .map(|(_, k)| k.clone())
+        .unwrap_or_else(|| ctx.key("quantity"));
     let mut pq = json!({ "quantitySchedule": address(&qkey) });
     if let Some(r) = ror.and_then(|r| text_at(r, "notionalReset")) {
         pq["reset"] = json!(r == "true");
     }
-    if let Some(id) = notional.and_then(|n| n.attribute("id")) {
+    if let Some(id) = id {
         pq["meta"] = json!({ "externalKey": id });
-        notional_keys.push((id.to_owned(), qkey.clone()));
     }
     p.insert("priceQuantity".into(), pq);
     let ccy = leg_currency(leg, "amount");
