@@ -19,7 +19,7 @@ pub(crate) fn cds<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mapped<'a, 'i> {
     Mapped {
         qualifier: Some(c.qualifier),
         economic_terms: c.economic_terms,
-        premiums: Vec::new(),
+        premiums: at(swap, "feeLeg/initialPayment").into_iter().collect(),
     }
 }
 
@@ -105,6 +105,12 @@ fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {
             if let Some(t) = child(idx, "tranche") {
                 qualifier = "CreditDefaultSwap_IndexTranche";
                 info.insert("tranche".into(), ctx.copy(t, "cdm-product-asset-Tranche"));
+            }
+            if let Some(m) = child(idx, "settledEntityMatrix") {
+                info.insert(
+                    "settledEntityMatrix".into(),
+                    ctx.copy(m, "cdm-product-asset-SettledEntityMatrix"),
+                );
             }
             general_terms.insert("indexReferenceInformation".into(), Value::Object(info));
         } else if let Some(b) = child(g, "basketReferenceInformation") {

@@ -630,7 +630,8 @@ fn documentation(ctx: &mut Ctx, d: Node) -> Vec<Value> {
     out
 }
 
-/// A premium (`premium` element: payer, receiver, paymentAmount, paymentDate) as a transfer.
+/// A premium, additional or initial payment (payer, receiver, paymentAmount, paymentDate) as a
+/// transfer.
 fn premium_transfer(ctx: &Ctx, p: Node) -> Value {
     let mut transfer = Map::new();
     if let Some(amount) = child(p, "paymentAmount").and_then(money) {
@@ -656,9 +657,16 @@ fn premium_transfer(ctx: &Ctx, p: Node) -> Value {
         }
     }
     transfer.insert("payerReceiver".into(), Value::Object(pr));
+    // An option premium is a premium; a swap's additional payment or a CDS's initial payment
+    // is an upfront fee.
+    let kind = if matches!(p.tag_name().name(), "additionalPayment" | "initialPayment") {
+        "Upfront"
+    } else {
+        "Premium"
+    };
     transfer.insert(
         "transferExpression".into(),
-        json!({ "priceTransfer": "Premium" }),
+        json!({ "priceTransfer": kind }),
     );
     json!({ "transfer": transfer })
 }

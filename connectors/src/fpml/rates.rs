@@ -43,7 +43,9 @@ pub(crate) fn swap<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mapped<'a, 'i> 
     Mapped {
         qualifier: Some(qualify_swap(&legs)),
         economic_terms: terms,
-        premiums: children(swap, "premium").collect(),
+        premiums: children(swap, "premium")
+            .chain(children(swap, "additionalPayment"))
+            .collect(),
     }
 }
 
