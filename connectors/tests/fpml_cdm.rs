@@ -176,7 +176,7 @@ fn fpml_to_cdm_agrees_with_the_cdm_project() {
     println!("the CDM project's own expected outputs, schema-valid: {expected_valid} of 32");
     assert!(all.recall() >= 0.95, "recall {:.3}", all.recall());
     assert!(
-        held.recall() >= 0.90,
+        held.recall() >= 0.95,
         "held-out recall {:.3}",
         held.recall()
     );
@@ -189,15 +189,18 @@ fn tunable(stem: &str) -> bool {
     for b in stem.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
-    h % 2 == 0
+    h.is_multiple_of(2)
 }
 
 /// The mapper on further pairs from the CDM project (its `6.x.x` branch,
 /// `ingest/input|output/fpml-confirmation-to-trade-state/fpml-5-13-*`, the product families of
-/// the shared set, minus the shared 32), laid out like `cdm/fpml-cdm/` in the directory named
-/// by `DESKMATE_FPML_MORE`. Not part of the shared data, so opt-in: it measures how the mapper
-/// does on FpML it was not written against. A file the mapper refuses counts as all facts
-/// missed.
+/// the shared set, minus the shared 32: 167 pairs), laid out like `cdm/fpml-cdm/` in the
+/// directory named by `DESKMATE_FPML_MORE` (`tests/fpml-more.sh` exports them from a clone).
+/// Not part of the shared data, so opt-in: it measures how the mapper does on FpML it was not
+/// written against. A file the mapper refuses counts as all facts missed. The pairs are split
+/// by a hash of the file name, fixed before the first run: the mapper was extended while
+/// studying the "tunable" half only; the "untouched" half is reported as a figure and never
+/// looked at file by file.
 #[test]
 fn fpml_to_cdm_on_further_pairs_of_the_cdm_project() {
     let Some(root) = std::env::var_os("DESKMATE_FPML_MORE") else {
@@ -277,6 +280,12 @@ fn fpml_to_cdm_on_further_pairs_of_the_cdm_project() {
         untouched.precision()
     );
     println!("refused by the mapper: {refused} files");
+    assert!(tune.recall() >= 0.95, "tunable recall {:.3}", tune.recall());
+    assert!(
+        untouched.recall() >= 0.95,
+        "untouched recall {:.3}",
+        untouched.recall()
+    );
 }
 
 fn schemas() -> &'static CdmSchemas {
