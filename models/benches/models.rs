@@ -193,10 +193,16 @@ fn bench_embedder(name: &str) -> Value {
 /// llama.cpp on the same GGUF file, through `llama-cpp-python`, when it is installed.
 fn llama_cpp(path: &std::path::Path) -> Option<Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/llama_cpp_compare.py");
+    // `.cargo/config.toml` sets OMP_THREAD_LIMIT=1 for Tesseract; llama.cpp is built with
+    // OpenMP, so under `cargo bench` that cap silently ran it on one thread whatever `n_threads`
+    // said (11.9 instead of 19.8 tok/s decode for the 1.5B model at 2 threads, a flattering 1.22x
+    // "ratio"). The comparison must give both sides the same threads.
     let out = Command::new("python3")
         .arg(script)
         .arg(path)
         .arg(threads().to_string())
+        .env_remove("OMP_THREAD_LIMIT")
+        .env("OMP_NUM_THREADS", threads().to_string())
         .output()
         .ok()?;
     if !out.status.success() {
