@@ -431,7 +431,8 @@ fn the_vector_index_is_built_once_enough_points_were_added() {
     assert_eq!(kb.unindexed_points(), 0);
     let hits = search(&kb, "期货交易实行保证金制度", Role::Trader, 3);
     assert!(!hits.hits.is_empty());
-    // Below the line nothing is built; a reopened base counts its points as unindexed.
+    // Below the line nothing is built, and a reopened base still knows that only those points
+    // wait for the index (not the whole base).
     let emir = kb
         .ingest_bytes(
             &request("emir.txt", "regulation-en", DataClass::GENERAL),
@@ -440,6 +441,11 @@ fn the_vector_index_is_built_once_enough_points_were_added() {
         .unwrap();
     assert_eq!(kb.unindexed_points(), emir.chunks);
     drop(kb);
+    let (kb, _) = KnowledgeBase::open(dir.path(), embedder(), config.clone()).unwrap();
+    assert_eq!(kb.unindexed_points(), emir.chunks);
+    // A base written before the record existed counts every point.
+    drop(kb);
+    std::fs::remove_file(dir.path().join("vectors-unindexed")).unwrap();
     let (kb, _) = KnowledgeBase::open(dir.path(), embedder(), config).unwrap();
     assert_eq!(kb.unindexed_points(), law.chunks + emir.chunks);
     assert!(kb.consistency().unwrap().agrees());
