@@ -803,7 +803,9 @@ pub(crate) fn commodity_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapp
     let per_period_key = ctx.key("quantity");
     let okey = ctx.key("observable");
     let notional = child(opt, "notionalQuantity");
-    let unit = notional.and_then(|n| text_at(n, "quantityUnit"));
+    let unit = notional
+        .and_then(|n| text_at(n, "quantityUnit"))
+        .map(|u| capacity_unit(ctx, u));
     let total = text_at(opt, "totalNotionalQuantity");
     if total.is_some() || notional.is_some() {
         let key = if total.is_some() {
@@ -840,41 +842,15 @@ pub(crate) fn commodity_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapp
     );
     let mut observation = Map::new();
     if let Some(cps) = child(opt, "calculationPeriodsSchedule") {
-        let mut f = Map::new();
-        if let Some(m) = text_at(cps, "periodMultiplier") {
-            f.insert("periodMultiplier".into(), number(m));
-        }
-        if let Some(v) = text_at(cps, "period") {
-            f.insert("period".into(), json!(v));
-        }
-        if let Some(id) = cps.attribute("id") {
-            f.insert("meta".into(), json!({ "externalKey": id }));
-        }
-        if let Some(b) = text_at(cps, "balanceOfFirstPeriod") {
-            f.insert("balanceOfFirstPeriod".into(), json!(b == "true"));
-        }
         observation.insert(
             "calculationPeriodDates".into(),
-            json!({ "calculationPeriodFrequency": f }),
+            json!({ "calculationPeriodFrequency": period_frequency(cps) }),
         );
     }
     if let Some(pd) = child(opt, "pricingDates") {
-        let mut pdates = Map::new();
-        if let Some(t) = text_at(pd, "dayType") {
-            // FpML's commodity business days are CDM business days of the commodity calendar.
-            let t = if t == "CommodityBusiness" {
-                "Business"
-            } else {
-                t
-            };
-            pdates.insert("dayType".into(), json!(t));
-        }
-        if let Some(d) = text_at(pd, "dayDistribution") {
-            pdates.insert("dayDistribution".into(), json!(d));
-        }
         observation.insert(
             "observationDates".into(),
-            json!({ "parametricDates": pdates }),
+            json!({ "parametricDates": parametric_dates(pd) }),
         );
     }
     if !observation.is_empty() {
@@ -898,36 +874,13 @@ pub(crate) fn commodity_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapp
         if let Some(c) = text_at(k, "currency") {
             price["unit"] = json!({ "currency": { "value": c } });
         }
-        if let Some(u) = unit {
+        if let Some(u) = &unit {
             price["perUnitOf"] = json!({ "capacityUnit": u });
         }
         price["priceType"] = json!("AssetPrice");
         p.insert("strike".into(), json!({ "strikePrice": price }));
     }
-    let mut quantities = Vec::new();
-    if let Some(n) = notional {
-        let mut q = json!({ "value": number(text_at(n, "quantity").unwrap_or("0")) });
-        if let Some(u) = unit {
-            q["unit"] = json!({ "capacityUnit": u });
-        }
-        match text_at(n, "quantityFrequency") {
-            Some("PerCalculationPeriod") => {
-                q["frequency"] = json!({ "periodMultiplier": 1, "period": "C" });
-            }
-            Some("Term") => {
-                q["frequency"] = json!({ "periodMultiplier": 1, "period": "T" });
-            }
-            _ => {}
-        }
-        quantities.push(located(q, &per_period_key));
-    }
-    if let Some(t) = total {
-        let mut q = json!({ "value": number(t) });
-        if let Some(u) = unit {
-            q["unit"] = json!({ "capacityUnit": u });
-        }
-        quantities.push(located(q, &total_key));
-    }
+    let quantities = commodity_quantities(ctx, opt, &per_period_key, &total_key);
     let observable = child(opt, "commodity")
         .map(|c| asset(ctx, c).0)
         .unwrap_or_else(|| json!({}));
@@ -1057,6 +1010,42 @@ pub(crate) fn bond_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a
     }
 }
 
+/// An FpML commodity `calculationPeriodsSchedule` as a CDM calculation period frequency.
+fn period_frequency(cps: Node) -> Value {
+    let mut f = Map::new();
+    if let Some(m) = text_at(cps, "periodMultiplier") {
+        f.insert("periodMultiplier".into(), number(m));
+    }
+    if let Some(v) = text_at(cps, "period") {
+        f.insert("period".into(), json!(v));
+    }
+    if let Some(id) = cps.attribute("id") {
+        f.insert("meta".into(), json!({ "externalKey": id }));
+    }
+    if let Some(b) = text_at(cps, "balanceOfFirstPeriod") {
+        f.insert("balanceOfFirstPeriod".into(), json!(b == "true"));
+    }
+    Value::Object(f)
+}
+
+/// The day type and distribution of FpML commodity `pricingDates` as CDM parametric dates.
+fn parametric_dates(pd: Node) -> Map<String, Value> {
+    let mut dates = Map::new();
+    if let Some(t) = text_at(pd, "dayType") {
+        // FpML's commodity business days are CDM business days of the commodity calendar.
+        let t = if t == "CommodityBusiness" {
+            "Business"
+        } else {
+            t
+        };
+        dates.insert("dayType".into(), json!(t));
+    }
+    if let Some(d) = text_at(pd, "dayDistribution") {
+        dates.insert("dayDistribution".into(), json!(d));
+    }
+    dates
+}
+
 /// The CDM frequency of an FpML commodity `quantityFrequency`.
 fn quantity_frequency(f: &str) -> Option<Value> {
     let period = match f {
@@ -1166,11 +1155,6 @@ pub(crate) fn commodity_swap<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mappe
         }
     }
     let settlement_ccy = child(swap, "settlementCurrency");
-    // Calculation period schedules by id, for legs that refer to another leg's.
-    let schedules: Vec<Node> = swap
-        .descendants()
-        .filter(|n| n.tag_name().name() == "calculationPeriodsSchedule")
-        .collect();
     let legs: Vec<Node> = swap
         .children()
         .filter(|n| matches!(n.tag_name().name(), "fixedLeg" | "floatingLeg"))
@@ -1239,18 +1223,7 @@ pub(crate) fn commodity_swap<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mappe
             p.insert("settlementTerms".into(), st);
             let calc = child(*leg, "calculation");
             if let Some(pd) = calc.and_then(|c| child(c, "pricingDates")) {
-                let mut dates = Map::new();
-                if let Some(t) = text_at(pd, "dayType") {
-                    let t = if t == "CommodityBusiness" {
-                        "Business"
-                    } else {
-                        t
-                    };
-                    dates.insert("dayType".into(), json!(t));
-                }
-                if let Some(d) = text_at(pd, "dayDistribution") {
-                    dates.insert("dayDistribution".into(), json!(d));
-                }
+                let mut dates = parametric_dates(pd);
                 let calendars: Vec<Value> = children(pd, "businessCalendar")
                     .map(|c| json!({ "value": text(c) }))
                     .collect();
@@ -1262,32 +1235,12 @@ pub(crate) fn commodity_swap<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mappe
                 }
                 p.insert("pricingDates".into(), json!({ "parametricDates": dates }));
             }
-            let schedule = child(*leg, "calculationPeriodsSchedule").or_else(|| {
-                let href = child(*leg, "calculationPeriodsScheduleReference")?.attribute("href")?;
-                schedules
-                    .iter()
-                    .find(|s| s.attribute("id") == Some(href))
-                    .copied()
-            });
-            if let Some(cps) = schedule
-                && child(*leg, "calculationPeriodsSchedule").is_some()
-            {
-                let mut f = Map::new();
-                if let Some(m) = text_at(cps, "periodMultiplier") {
-                    f.insert("periodMultiplier".into(), number(m));
-                }
-                if let Some(v) = text_at(cps, "period") {
-                    f.insert("period".into(), json!(v));
-                }
-                if let Some(id) = cps.attribute("id") {
-                    f.insert("meta".into(), json!({ "externalKey": id }));
-                }
-                if let Some(b) = text_at(cps, "balanceOfFirstPeriod") {
-                    f.insert("balanceOfFirstPeriod".into(), json!(b == "true"));
-                }
+            // A leg that refers to another leg's schedule (`calculationPeriodsScheduleReference`)
+            // gets no frequency of its own, as in the CDM project's mapping.
+            if let Some(cps) = child(*leg, "calculationPeriodsSchedule") {
                 p.insert(
                     "calculationPeriodDates".into(),
-                    json!({ "calculationPeriodFrequency": f }),
+                    json!({ "calculationPeriodFrequency": period_frequency(cps) }),
                 );
             }
             if let Some(pd) = commodity_payment_dates(ctx, *leg) {
