@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::copy::{number, scheme_of, text};
 use super::rates::exercise_terms;
-use super::{Ctx, Mapped, address, at, child, children, located, money, text_at};
+use super::{Ctx, Mapped, address, at, child, children, field, located, money, text_at};
 
 /// The pieces of a mapped CDS that an option on it needs.
 struct Cds {
@@ -21,14 +21,6 @@ pub(crate) fn cds<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mapped<'a, 'i> {
         economic_terms: c.economic_terms,
         premiums: at(swap, "feeLeg/initialPayment").into_iter().collect(),
     }
-}
-
-fn field(node: Node) -> Value {
-    let mut v = json!({ "value": text(node) });
-    if let Some(s) = scheme_of(node) {
-        v["meta"] = json!({ "scheme": s });
-    }
-    v
 }
 
 fn map_cds(ctx: &mut Ctx, swap: Node) -> Cds {

@@ -6,16 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::copy::{number, scheme_of, text};
 use super::rates::exercise_terms;
-use super::{Ctx, Mapped, address, at, child, children, located, money, text_at};
-
-/// A `FieldWithMetaString` with the node's scheme.
-fn field(node: Node) -> Value {
-    let mut v = json!({ "value": text(node) });
-    if let Some(s) = scheme_of(node) {
-        v["meta"] = json!({ "scheme": s });
-    }
-    v
-}
+use super::{Ctx, Mapped, address, at, child, children, field, located, money, text_at};
 
 /// What kind of thing an underlyer is, for units and qualification.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -291,12 +282,8 @@ pub(crate) fn option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a, 'i>
         "observable": located(observable, &okey),
     }));
     let mut terms = json!({ "payout": [ { "OptionPayout": p } ] });
-    if opt
-        .parent()
-        .is_some_and(|t| child(t, "calculationAgent").is_some())
-    {
-        terms["calculationAgent"] =
-            json!({ "calculationAgentParty": "CalculationAgentIndependent" });
+    if let Some(agent) = super::calculation_agent(opt) {
+        terms["calculationAgent"] = agent;
     }
     let qualifier = match kind {
         UnderlyerKind::Share => Some("EquityOption_PriceReturnBasicPerformance_SingleName"),
@@ -390,14 +377,8 @@ pub(crate) fn return_swap<'a, 'i>(ctx: &mut Ctx, swap: Node<'a, 'i>) -> Mapped<'
         }
     }
     terms.insert("payout".into(), Value::Array(payouts));
-    if swap
-        .parent()
-        .is_some_and(|t| child(t, "calculationAgent").is_some())
-    {
-        terms.insert(
-            "calculationAgent".into(),
-            json!({ "calculationAgentParty": "CalculationAgentIndependent" }),
-        );
+    if let Some(agent) = super::calculation_agent(swap) {
+        terms.insert("calculationAgent".into(), agent);
     }
     let performance = if return_type == Some("Price") {
         "PriceReturnBasicPerformance"
@@ -996,12 +977,8 @@ pub(crate) fn bond_option<'a, 'i>(ctx: &mut Ctx, opt: Node<'a, 'i>) -> Mapped<'a
         "observable": located(observable, &okey),
     }));
     let mut terms = json!({ "payout": [ { "OptionPayout": p } ] });
-    if opt
-        .parent()
-        .is_some_and(|t| child(t, "calculationAgent").is_some())
-    {
-        terms["calculationAgent"] =
-            json!({ "calculationAgentParty": "CalculationAgentIndependent" });
+    if let Some(agent) = super::calculation_agent(opt) {
+        terms["calculationAgent"] = agent;
     }
     Mapped {
         qualifier: Some("InterestRate_Option_DebtOption"),

@@ -137,13 +137,7 @@ pub fn fpml_to_cdm(xml: &str, schemas: &CdmSchemas) -> Result<(Value, Vec<Proble
         product_json.insert("taxonomy".into(), Value::Array(taxonomy));
     }
     let product_ids: Vec<Value> = children(product, "productId")
-        .map(|id| {
-            let mut v = json!({ "value": text(id) });
-            if let Some(s) = scheme_of(id) {
-                v["meta"] = json!({ "scheme": s });
-            }
-            json!({ "identifier": v, "source": "Other" })
-        })
+        .map(|id| json!({ "identifier": field(id), "source": "Other" }))
         .collect();
     if !product_ids.is_empty() {
         product_json.insert("identifier".into(), Value::Array(product_ids));
@@ -236,20 +230,15 @@ pub(crate) struct Ctx<'s> {
 impl<'s> Ctx<'s> {
     fn new(schemas: &'s CdmSchemas, product: Node, parties: &[Node]) -> Ctx<'s> {
         let mut refs: Vec<String> = Vec::new();
-        // The CDM project numbers a CDS's parties from its first payout, the protection
-        // leg, whose payer is the protection seller (41 of its 41 CDS samples); other products
-        // by the first party reference in the product.
-        // A commodity swap's from its first floating leg, the CDM's first payout.
-        if product.tag_name().name() == "commoditySwap"
-            && let Some(h) =
-                at(product, "floatingLeg/payerPartyReference").and_then(|n| n.attribute("href"))
-        {
-            refs.push(h.to_owned());
-        }
-        if product.tag_name().name() == "creditDefaultSwap"
-            && let Some(h) =
-                at(product, "generalTerms/sellerPartyReference").and_then(|n| n.attribute("href"))
-        {
+        // The CDM project numbers the parties from the payer of its first payout: a CDS's
+        // protection leg (the protection seller; 41 of its 41 CDS samples), a commodity swap's
+        // first floating leg. Other products: by the first party reference in the product.
+        let first_payer = match product.tag_name().name() {
+            "creditDefaultSwap" => at(product, "generalTerms/sellerPartyReference"),
+            "commoditySwap" => at(product, "floatingLeg/payerPartyReference"),
+            _ => None,
+        };
+        if let Some(h) = first_payer.and_then(|n| n.attribute("href")) {
             refs.push(h.to_owned());
         }
         for n in product.descendants().filter(Node::is_element) {
@@ -436,11 +425,7 @@ fn trade_identifiers(header: Node) -> Vec<Value> {
             if let Some(h) = child(pti, "partyReference").and_then(|r| r.attribute("href")) {
                 v.insert("issuerReference".into(), json!({ "externalReference": h }));
             } else if let Some(i) = child(pti, "issuer") {
-                let mut issuer = json!({ "value": text(i) });
-                if let Some(s) = scheme_of(i) {
-                    issuer["meta"] = json!({ "scheme": s });
-                }
-                v.insert("issuer".into(), issuer);
+                v.insert("issuer".into(), field(i));
             }
             // A USI or UTI (`…/unique-transaction-identifier` scheme) says so.
             if pti
@@ -483,13 +468,18 @@ pub(crate) fn calculation_agent(product: Node) -> Option<Value> {
         );
     }
     if let Some(c) = child(trade, "calculationAgentBusinessCenter") {
-        let mut bc = json!({ "value": text(c) });
-        if let Some(s) = scheme_of(c) {
-            bc["meta"] = json!({ "scheme": s });
-        }
-        agent.insert("calculationAgentBusinessCenter".into(), bc);
+        agent.insert("calculationAgentBusinessCenter".into(), field(c));
     }
     (!agent.is_empty()).then_some(Value::Object(agent))
+}
+
+/// A `FieldWithMeta…` value: the element's text, with its FpML `…Scheme` as `meta.scheme`.
+pub(crate) fn field(node: Node) -> Value {
+    let mut v = json!({ "value": text(node) });
+    if let Some(s) = scheme_of(node) {
+        v["meta"] = json!({ "scheme": s });
+    }
+    v
 }
 
 /// Calculation agents named in the trade or inside the product.

@@ -426,14 +426,7 @@ fn principal_payment(ctx: &Ctx, s: Node, pe: Node, ccy: Option<Node>) -> Value {
     let payment = |f: Node| {
         let raw = text_at(f, "principalExchangeAmount").unwrap_or("0");
         let negative = raw.trim_start().starts_with('-');
-        let amount = number(raw.trim_start_matches('-'));
-        let amount = match amount {
-            Value::Number(n) => n
-                .as_f64()
-                .and_then(serde_json::Number::from_f64)
-                .map_or(Value::Null, Value::Number),
-            other => other,
-        };
+        let amount = number(raw.trim_start().trim_start_matches('-'));
         let (from, to) = if negative {
             (receiver.clone(), payer.clone())
         } else {
