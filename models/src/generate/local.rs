@@ -291,11 +291,11 @@ impl LocalGenerator {
     }
 
     /// Milliseconds of one decode step's matrix products alone (see
-    /// [`Weights::matmul_floor`]), for profiling.
-    pub fn matmul_only_ms(&self, iters: usize) -> f64 {
+    /// [`Weights::matmul_floor`]), for profiling; `candle_only` times candle's own kernels.
+    pub fn matmul_only_ms(&self, iters: usize, candle_only: bool) -> f64 {
         self.inner
             .weights
-            .matmul_floor(iters)
+            .matmul_floor(iters, candle_only)
             .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
     }
 

@@ -3,6 +3,7 @@
 //! thin mapping: messages in, streamed text deltas out, a finish reason and token usage at the
 //! end.
 
+pub mod gemv;
 pub mod local;
 pub mod quantized;
 pub mod queue;

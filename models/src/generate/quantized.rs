@@ -13,6 +13,25 @@ use std::path::Path;
 use candle_core::quantized::{QMatMul, QTensor, gguf_file};
 use candle_core::{DType, Device, Module, Result, Tensor};
 
+use super::gemv::Gemv;
+
+/// A projection: candle's quantized matmul, plus the decode-step kernel of [`super::gemv`] where
+/// the weight type has one.
+struct Proj {
+    w: QMatMul,
+    gemv: Option<Gemv>,
+}
+
+impl Proj {
+    fn new(t: QTensor) -> Result<Self> {
+        let gemv = Gemv::new(&t);
+        Ok(Self {
+            w: QMatMul::from_qtensor(t)?,
+            gemv,
+        })
+    }
+}
+
 /// The architecture-specific differences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
@@ -49,17 +68,17 @@ pub struct Config {
 
 struct Layer {
     attn_norm: Tensor,
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
+    wq: Proj,
+    wk: Proj,
+    wv: Proj,
     bq: Option<Tensor>,
     bk: Option<Tensor>,
     bv: Option<Tensor>,
-    wo: QMatMul,
+    wo: Proj,
     ffn_norm: Tensor,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: Proj,
+    up: Proj,
+    down: Proj,
 }
 
 /// The weights of a model, shared read-only by every request.
@@ -69,7 +88,7 @@ pub struct Weights {
     embed: QTensor,
     layers: Vec<Layer>,
     norm: Tensor,
-    output: QMatMul,
+    output: Proj,
     cos: Tensor,
     sin: Tensor,
 }
@@ -154,14 +173,14 @@ impl Weights {
         let embed = t("token_embd.weight", r)?;
         let vocab = embed.shape().dims()[0];
         let output = match ct.tensor_infos.contains_key("output.weight") {
-            true => QMatMul::from_qtensor(t("output.weight", r)?)?,
-            false => QMatMul::from_qtensor(t("token_embd.weight", r)?)?,
+            true => Proj::new(t("output.weight", r)?)?,
+            false => Proj::new(t("token_embd.weight", r)?)?,
         };
         let mut layers = Vec::with_capacity(layers_n);
         for i in 0..layers_n {
             let p = format!("blk.{i}");
-            let q = |n: &str, r: &mut R| -> Result<QMatMul> {
-                QMatMul::from_qtensor(t(&format!("{p}.{n}.weight"), r)?)
+            let q = |n: &str, r: &mut R| -> Result<Proj> {
+                Proj::new(t(&format!("{p}.{n}.weight"), r)?)
             };
             let bias = |n: &str, r: &mut R| -> Result<Option<Tensor>> {
                 let name = format!("{p}.{n}.bias");
@@ -273,9 +292,10 @@ impl Weights {
                 Some(b) => t.broadcast_add(b),
                 None => Ok(t),
             };
-            let q = add(mm(&l.wq, &h, seq)?, &l.bq)?;
-            let k = add(mm(&l.wk, &h, seq)?, &l.bk)?;
-            let v = add(mm(&l.wv, &h, seq)?, &l.bv)?;
+            let [q, k, v] = mm_many([&l.wq, &l.wk, &l.wv], &h, seq)?;
+            let q = add(q, &l.bq)?;
+            let k = add(k, &l.bk)?;
+            let v = add(v, &l.bv)?;
             let q = q
                 .reshape((1, seq, c.n_head, c.head_dim))?
                 .transpose(1, 2)?
@@ -311,16 +331,15 @@ impl Weights {
             let y = mm(&l.wo, &y, seq)?;
             x = (x + y)?;
             let h = candle_nn::ops::rms_norm(&x, &l.ffn_norm, c.eps)?;
-            let g = candle_nn::ops::silu(&mm(&l.gate, &h, seq)?)?;
-            let u = mm(&l.up, &h, seq)?;
+            let [g, u] = mm_many([&l.gate, &l.up], &h, seq)?;
+            let g = candle_nn::ops::silu(&g)?;
             let y = mm(&l.down, &(g * u)?, seq)?;
             x = (x + y)?;
         }
         cache.len += seq;
         let last = x.narrow(1, seq - 1, 1)?;
         let last = candle_nn::ops::rms_norm(&last, &self.norm, c.eps)?;
-        self.output
-            .forward(&last)?
+        mm(&self.output, &last, 1)?
             .flatten_all()?
             .to_dtype(DType::F32)
     }
@@ -329,23 +348,28 @@ impl Weights {
 impl Weights {
     /// The time of one decode step's matrix-vector products alone (every layer's projections and
     /// the output head, on a random vector), averaged over `iters` steps: the floor under a
-    /// decode step, to compare with the whole step when profiling.
-    pub fn matmul_floor(&self, iters: usize) -> Result<std::time::Duration> {
+    /// decode step, to compare with the whole step when profiling. `candle_only` times candle's
+    /// own kernels instead of the decode kernels of [`super::gemv`].
+    pub fn matmul_floor(&self, iters: usize, candle_only: bool) -> Result<std::time::Duration> {
         let c = &self.config;
         let dev = Device::Cpu;
         let x = Tensor::randn(0f32, 1.0, (1, 1, c.hidden), &dev)?;
+        let f = |p: &Proj, x: &Tensor| match candle_only {
+            true => p.w.forward(x),
+            false => mm(p, x, 1),
+        };
         let t = std::time::Instant::now();
         for _ in 0..iters.max(1) {
             for l in &self.layers {
-                l.wq.forward(&x)?;
-                l.wk.forward(&x)?;
-                l.wv.forward(&x)?;
-                l.wo.forward(&x)?;
-                let g = l.gate.forward(&x)?;
-                l.up.forward(&x)?;
-                l.down.forward(&g)?;
+                f(&l.wq, &x)?;
+                f(&l.wk, &x)?;
+                f(&l.wv, &x)?;
+                f(&l.wo, &x)?;
+                let g = f(&l.gate, &x)?;
+                f(&l.up, &x)?;
+                f(&l.down, &g)?;
             }
-            self.output.forward(&x)?;
+            f(&self.output, &x)?;
         }
         Ok(t.elapsed() / iters.max(1) as u32)
     }
@@ -358,11 +382,18 @@ impl Weights {
 /// keep them.
 const DEQUANT_PREFILL_MIN: usize = 8;
 
-/// `x @ w.T` with the prefill strategy above.
-fn mm(w: &QMatMul, x: &Tensor, seq: usize) -> Result<Tensor> {
+/// `x @ w.T`: the decode kernel for one row, else the prefill strategy above.
+fn mm(p: &Proj, x: &Tensor, seq: usize) -> Result<Tensor> {
     use candle_core::quantized::GgmlDType as G;
+    let QMatMul::QTensor(q) = &p.w else {
+        return p.w.forward(x);
+    };
+    if seq == 1
+        && let Some(g) = &p.gemv
+    {
+        return g.forward(q, x);
+    }
     if seq >= DEQUANT_PREFILL_MIN
-        && let QMatMul::QTensor(q) = w
         && !matches!(
             q.dtype(),
             G::Q2K | G::Q3K | G::Q4K | G::Q5K | G::Q6K | G::Q8K
@@ -371,7 +402,33 @@ fn mm(w: &QMatMul, x: &Tensor, seq: usize) -> Result<Tensor> {
         let wf = q.dequantize(x.device())?;
         return x.broadcast_matmul(&wf.t()?);
     }
-    w.forward(x)
+    p.w.forward(x)
+}
+
+/// [`mm`] of several projections of the same input; in a decode step, one dispatch of the
+/// decode kernels when every projection has one.
+fn mm_many<const N: usize>(ps: [&Proj; N], x: &Tensor, seq: usize) -> Result<[Tensor; N]> {
+    if seq == 1 {
+        let parts: Vec<(&Gemv, &QTensor)> = ps
+            .iter()
+            .filter_map(|p| match (&p.gemv, &p.w) {
+                (Some(g), QMatMul::QTensor(q)) => Some((g, q.as_ref())),
+                _ => None,
+            })
+            .collect();
+        if parts.len() == N {
+            let outs = Gemv::forward_many(&parts, x)?;
+            return outs
+                .try_into()
+                .map_err(|_| candle_core::Error::Msg("gemv: output count".into()));
+        }
+    }
+    let mut outs = Vec::with_capacity(N);
+    for p in ps {
+        outs.push(mm(p, x, seq)?);
+    }
+    outs.try_into()
+        .map_err(|_| candle_core::Error::Msg("gemv: output count".into()))
 }
 
 /// The additive causal mask for `seq` new positions after `pos` cached ones, repeated for the
