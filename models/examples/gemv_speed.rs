@@ -18,6 +18,8 @@ fn main() {
         (GgmlDType::Q4K, 8960usize, 1536usize),
         (GgmlDType::Q6K, 1536, 8960),
         (GgmlDType::Q6K, 151936, 1536),
+        (GgmlDType::Q8_0, 4864, 896),
+        (GgmlDType::Q8_0, 151936, 896),
     ] {
         let w = Tensor::randn(0f32, 1.0, (n, k), &dev).unwrap();
         let q = QTensor::quantize(&w, dtype).unwrap();

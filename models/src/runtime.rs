@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 static THREADS: Mutex<Option<usize>> = Mutex::new(None);
 
-/// Sets the number of CPU threads candle uses for every model of this process (1 in tests and
-/// CI; on a busy 2-core machine 1 is also faster than 2). Call it at start-up, before the first
+/// Sets the number of CPU threads candle uses for every model of this process (1 in tests, so
+/// that test binaries running side by side do not fight over cores). Call it at start-up, before the first
 /// model runs. Returns the count in force: a later call with another count does not change the
 /// pool and returns the first one.
 pub fn set_threads(n: usize) -> usize {

@@ -258,10 +258,35 @@ fn smollm2_cancellation_and_context_limit() {
 }
 
 /// Extractions from the RFQ-like texts of `shared/data` with the fixture model: every one
-/// parses and validates (100% over 200 generations, varied by prompt and seed).
+/// parses and validates (100% over 200 generations, varied by prompt and seed). The 200 runs
+/// are split over two tests so that the test harness runs the halves on two cores.
 #[test]
-fn smollm2_constrained_json_is_always_valid() {
-    let g = smollm2();
+fn smollm2_constrained_json_is_always_valid_first_half() {
+    constrained_json_runs(0..json_runs() / 2);
+}
+
+/// The second half of the 200 runs above.
+#[test]
+fn smollm2_constrained_json_is_always_valid_second_half() {
+    constrained_json_runs(json_runs() / 2..json_runs());
+}
+
+/// How many constrained generations the two tests above make together (200 unless
+/// `DESKMATE_JSON_RUNS` says otherwise).
+fn json_runs() -> usize {
+    std::env::var("DESKMATE_JSON_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200)
+}
+
+fn constrained_json_runs(runs: std::ops::Range<usize>) {
+    // Its own instance: one generator runs one request at a time, and the halves run together.
+    let g = LocalGenerator::load(
+        &fixture("smollm2-135m-instruct"),
+        GeneratorOptions::default(),
+    )
+    .unwrap();
     let schema = json!({
         "type": "object",
         "properties": {
@@ -282,14 +307,11 @@ fn smollm2_constrained_json_is_always_valid() {
         "沪深300 二元期权 1年 名义本金2000万",
         "Please price a digital on gold futures AU, 9 months, 5m.",
     ];
-    let n: usize = std::env::var("DESKMATE_JSON_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
+    let n = runs.len();
     let mut valid = 0;
     let mut masking = std::time::Duration::ZERO;
     let mut decode = std::time::Duration::ZERO;
-    for i in 0..n {
+    for i in runs {
         let text = texts[i % texts.len()];
         let mut req = ChatRequest::user(format!(
             "Extract the RFQ fields from this message as JSON.\nMessage: {text}"

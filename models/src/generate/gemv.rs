@@ -11,7 +11,7 @@
 //! candle's own CPU worker pool so the thread count set by [`crate::runtime::set_threads`] holds. Prompts (more than
 //! one row) keep candle's tiled kernels, which reuse each weight for many rows.
 //!
-//! Only x86-64 with AVX2 and FMA takes this path; elsewhere [`Gemv::new`] returns `None` and
+//! Only x86-64 with AVX2, FMA and F16C takes this path; elsewhere [`Gemv::new`] returns `None` and
 //! candle's kernels run.
 //!
 //! `unsafe` is allowed here, and only here in `generate`: SIMD intrinsics behind a runtime CPU
@@ -24,8 +24,12 @@ use candle_core::{Device, Result, Tensor};
 /// Values per k-quant block.
 const QK: usize = 256;
 
-/// Rows each pass of the kernels computes (the activation block is loaded once for them).
+/// Weight rows in one unit of work handed to a worker.
 const ROWS: usize = 4;
+
+/// The most activation rows one call takes: the few tokens of a short forced continuation (a
+/// constrained-JSON key, say). Longer prompts go to candle's tiled or dequantized matmuls.
+pub const MAX_M: usize = 7;
 
 /// The activation quantized as ggml's `block_q8_K`: one scale, 256 signed bytes and the sums of
 /// each 16 of them (used by Q4_K's minimums).
@@ -95,6 +99,20 @@ fn quantize_q8_0(x: &[f32], out: &mut Vec<Q8Blk>) {
     }
 }
 
+/// Each `k`-long row of `xv` quantized by `f`, or nothing when `needed` is false.
+fn quantize_rows<T>(xv: &[f32], k: usize, f: fn(&[f32], &mut Vec<T>), needed: bool) -> Vec<Vec<T>> {
+    if !needed {
+        return Vec::new();
+    }
+    xv.chunks_exact(k)
+        .map(|row| {
+            let mut q = Vec::new();
+            f(row, &mut q);
+            q
+        })
+        .collect()
+}
+
 /// Byte sizes of one block in the GGUF layout.
 const Q4K_BYTES: usize = 144; // d, dmin (f16), scales[12], qs[128]
 const Q6K_BYTES: usize = 210; // ql[128], qh[64], scales[16] (i8), d (f16)
@@ -151,8 +169,8 @@ impl Gemv {
         Some(Self { kind, n, k })
     }
 
-    /// `x @ w.T` for one row `x` (`[.., k]` holding `k` values); `w` is the tensor this was made
-    /// for. Returns `[1, 1, n]`.
+    /// `x @ w.T` for a few rows `x` (`[1, m, k]`, `m` at most [`MAX_M`]); `w` is the tensor
+    /// this was made for. Returns `[1, m, n]`.
     pub fn forward(&self, w: &QTensor, x: &Tensor) -> Result<Tensor> {
         let mut out = Self::forward_many(&[(self, w)], x)?;
         Ok(out.remove(0))
@@ -162,14 +180,19 @@ impl Gemv {
     /// its gate and up projections): the activation is quantized once and all rows go to the
     /// workers in one dispatch.
     pub fn forward_many(parts: &[(&Gemv, &QTensor)], x: &Tensor) -> Result<Vec<Tensor>> {
-        let x = x.flatten_all()?.to_dtype(candle_core::DType::F32)?;
-        let xv = x.to_vec1::<f32>()?;
+        let x = x.to_dtype(candle_core::DType::F32)?;
+        let k = x.dim(candle_core::D::Minus1)?;
+        let xv = x.flatten_all()?.to_vec1::<f32>()?;
+        let m = xv.len() / k.max(1);
+        if m == 0 || m > MAX_M {
+            candle_core::bail!("gemv: {m} input rows (1 to {MAX_M})");
+        }
         let mut jobs = Vec::with_capacity(parts.len());
         let mut outs: Vec<Vec<f32>> = Vec::with_capacity(parts.len());
         let mut units = 0;
         for (g, w) in parts {
-            if xv.len() != g.k {
-                candle_core::bail!("gemv: input has {} values, the matrix {}", xv.len(), g.k);
+            if k != g.k {
+                candle_core::bail!("gemv: input rows have {k} values, the matrix {}", g.k);
             }
             let data = w.data()?;
             let block_bytes = g.kind.block_bytes();
@@ -177,7 +200,7 @@ impl Gemv {
             if data.len() != g.n * kb * block_bytes {
                 candle_core::bail!("gemv: {} bytes for a [{}, {}] matrix", data.len(), g.n, g.k);
             }
-            let mut out = vec![0f32; g.n];
+            let mut out = vec![0f32; m * g.n];
             jobs.push(Job {
                 kind: g.kind,
                 n: g.n,
@@ -189,42 +212,49 @@ impl Gemv {
             outs.push(out);
             units += g.n.div_ceil(ROWS);
         }
-        let mut xk = Vec::new();
-        if jobs.iter().any(|j| j.kind != Kind::Q8_0) {
-            quantize_q8k(&xv, &mut xk);
-        }
-        let mut x0 = Vec::new();
-        if jobs.iter().any(|j| j.kind == Kind::Q8_0) {
-            quantize_q8_0(&xv, &mut x0);
-        }
+        let xk = quantize_rows(
+            &xv,
+            k,
+            quantize_q8k,
+            jobs.iter().any(|j| j.kind != Kind::Q8_0),
+        );
+        let x0 = quantize_rows(
+            &xv,
+            k,
+            quantize_q8_0,
+            jobs.iter().any(|j| j.kind == Kind::Q8_0),
+        );
         candle_core::utils::barrier_pool().execute_chunked(units, |range| {
             for unit in range {
                 let j = jobs.partition_point(|j| j.first_unit <= unit) - 1;
                 let job = &jobs[j];
                 let r0 = (unit - job.first_unit) * ROWS;
                 let rows = (job.n - r0).min(ROWS);
-                let mut res = [0f32; ROWS];
                 let w = &job.w[r0 * job.row_bytes..(r0 + rows) * job.row_bytes];
-                // SAFETY: `avx2()` was checked in `new`; the slices hold `rows` whole rows.
-                unsafe {
-                    match job.kind {
-                        Kind::Q4K => avx::q4k_rows(w, rows, xk.len(), &xk, &mut res),
-                        Kind::Q6K => avx::q6k_rows(w, rows, xk.len(), &xk, &mut res),
-                        Kind::Q8_0 => avx::q8_0_rows(w, rows, x0.len(), &x0, &mut res),
+                // The unit's weights (at most a few kilobytes) stay in L1 for the other rows.
+                for i in 0..m {
+                    let mut res = [0f32; ROWS];
+                    // SAFETY: `avx2()` was checked in `new`; the slices hold `rows` whole rows.
+                    unsafe {
+                        match job.kind {
+                            Kind::Q4K => avx::q4k_rows(w, rows, xk[i].len(), &xk[i], &mut res),
+                            Kind::Q6K => avx::q6k_rows(w, rows, xk[i].len(), &xk[i], &mut res),
+                            Kind::Q8_0 => avx::q8_0_rows(w, rows, x0[i].len(), &x0[i], &mut res),
+                        }
                     }
-                }
-                for (i, v) in res.iter().take(rows).enumerate() {
-                    // SAFETY: each unit writes only its own rows `r0..r0 + rows` of its job's
-                    // output, which outlives the pool call.
-                    unsafe { *job.out.0.add(r0 + i) = *v };
+                    for (c, v) in res.iter().take(rows).enumerate() {
+                        // SAFETY: each unit writes only its own columns `r0..r0 + rows` of
+                        // its job's output rows, which outlive the pool call.
+                        unsafe { *job.out.0.add(i * job.n + r0 + c) = *v };
+                    }
                 }
             }
         });
         drop(jobs);
         outs.into_iter()
             .map(|o| {
-                let n = o.len();
-                Tensor::from_vec(o, (1, 1, n), &Device::Cpu)
+                let n = o.len() / m;
+                Tensor::from_vec(o, (1, m, n), &Device::Cpu)
             })
             .collect()
     }
@@ -249,7 +279,9 @@ unsafe impl Send for SendPtr {}
 fn avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+        std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -275,8 +307,11 @@ mod avx {
     use super::{Q4K_BYTES, Q6K_BYTES, Q8_0_BYTES, Q8Blk, Q8K, ROWS};
     use core::arch::x86_64::*;
 
+    #[inline]
+    #[target_feature(enable = "f16c")]
     fn f16_at(b: &[u8], at: usize) -> f32 {
-        half::f16::from_le_bytes([b[at], b[at + 1]]).to_f32()
+        let h = u16::from_le_bytes([b[at], b[at + 1]]);
+        _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h as i32)))
     }
 
     /// Broadcasts the `i`-th 16-bit lane (of 8) across a 256-bit register.
@@ -325,7 +360,7 @@ mod avx {
 
     /// The 16-bit scales of Q6_K's 16-value groups `2i` and `2i + 1`, each over 8 lanes.
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     fn q6_scale(scales: __m128i, i: usize) -> __m256i {
         // SAFETY: `SHUF_Q6[i]` is 16 readable bytes.
         let shuf = unsafe { _mm_loadu_si128(SHUF_Q6[i].as_ptr().cast()) };
@@ -334,13 +369,13 @@ mod avx {
 
     /// Scaled products of 32 six-bit weights (stored +32) with 32 activation bytes.
     #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     fn q6_part(q: __m256i, y: __m256i, scale: __m256i, m32s: __m256i) -> __m256i {
         let p16 = _mm256_sub_epi16(_mm256_maddubs_epi16(q, y), _mm256_maddubs_epi16(m32s, y));
         _mm256_madd_epi16(scale, p16)
     }
 
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     fn hsum8(v: __m256) -> f32 {
         let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -352,7 +387,7 @@ mod avx {
     ///
     /// # Safety
     /// The CPU must have AVX2 and FMA; `w` must hold `rows * kb` blocks and `x` `kb` blocks.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn q4k_rows(w: &[u8], rows: usize, kb: usize, x: &[Q8K], out: &mut [f32]) {
         debug_assert!(w.len() >= rows * kb * Q4K_BYTES && x.len() >= kb && rows <= ROWS);
         let m4 = _mm256_set1_epi8(0xF);
@@ -421,7 +456,7 @@ mod avx {
     ///
     /// # Safety
     /// As for [`q4k_rows`].
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn q6k_rows(w: &[u8], rows: usize, kb: usize, x: &[Q8K], out: &mut [f32]) {
         debug_assert!(w.len() >= rows * kb * Q6K_BYTES && x.len() >= kb && rows <= ROWS);
         let m4 = _mm256_set1_epi8(0xF);
@@ -490,7 +525,7 @@ mod avx {
     ///
     /// # Safety
     /// As for [`q4k_rows`].
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn q8_0_rows(w: &[u8], rows: usize, kb: usize, x: &[Q8Blk], out: &mut [f32]) {
         debug_assert!(w.len() >= rows * kb * Q8_0_BYTES && x.len() >= kb && rows <= ROWS);
         let ones = _mm256_set1_epi16(1);
@@ -522,7 +557,8 @@ mod tests {
     use candle_core::Module;
     use candle_core::quantized::QMatMul;
 
-    /// The fast path agrees with candle's own kernels on random matrices of both types.
+    /// The fast path agrees with candle's own kernels on random matrices of every type, for one
+    /// activation row and for several.
     #[test]
     fn matches_candle() {
         let dev = Device::Cpu;
@@ -537,28 +573,27 @@ mod tests {
             let Some(g) = Gemv::new(&q) else {
                 return; // no AVX2 here: candle's kernels run instead
             };
-            let x = Tensor::randn(0f32, 1.0, (1, 1, k), &dev).unwrap();
-            let ours = g
-                .forward(&q, &x)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap();
             let q = std::sync::Arc::new(q);
-            let theirs = QMatMul::from_arc(q).unwrap().forward(&x).unwrap();
-            let theirs = theirs.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            let exact = w.matmul(&x.reshape((k, 1)).unwrap()).unwrap();
-            let exact = exact.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            for i in 0..n {
-                let scale = exact[i].abs().max(1.0);
-                assert!(
-                    (ours[i] - theirs[i]).abs() / scale < 1e-4,
-                    "{dtype:?} row {i}: ours {} candle {} exact {}",
-                    ours[i],
-                    theirs[i],
-                    exact[i]
-                );
+            let mm = QMatMul::from_arc(q.clone()).unwrap();
+            for m in [1, 3, MAX_M] {
+                let x = Tensor::randn(0f32, 1.0, (1, m, k), &dev).unwrap();
+                let ours = g.forward(&q, &x).unwrap();
+                assert_eq!(ours.dims(), &[1, m, n]);
+                let ours = ours.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                let theirs = mm.forward(&x).unwrap().flatten_all().unwrap();
+                let theirs = theirs.to_vec1::<f32>().unwrap();
+                let exact = x.reshape((m, k)).unwrap().matmul(&w.t().unwrap()).unwrap();
+                let exact = exact.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                for i in 0..m * n {
+                    let scale = exact[i].abs().max(1.0);
+                    assert!(
+                        (ours[i] - theirs[i]).abs() / scale < 1e-4,
+                        "{dtype:?} m={m} value {i}: ours {} candle {} exact {}",
+                        ours[i],
+                        theirs[i],
+                        exact[i]
+                    );
+                }
             }
         }
     }

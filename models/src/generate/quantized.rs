@@ -382,13 +382,13 @@ impl Weights {
 /// keep them.
 const DEQUANT_PREFILL_MIN: usize = 8;
 
-/// `x @ w.T`: the decode kernel for one row, else the prefill strategy above.
+/// `x @ w.T`: the decode kernels for a few rows, else the prefill strategy above.
 fn mm(p: &Proj, x: &Tensor, seq: usize) -> Result<Tensor> {
     use candle_core::quantized::GgmlDType as G;
     let QMatMul::QTensor(q) = &p.w else {
         return p.w.forward(x);
     };
-    if seq == 1
+    if seq <= GEMV_MAX
         && let Some(g) = &p.gemv
     {
         return g.forward(q, x);
@@ -405,10 +405,15 @@ fn mm(p: &Proj, x: &Tensor, seq: usize) -> Result<Tensor> {
     p.w.forward(x)
 }
 
-/// [`mm`] of several projections of the same input; in a decode step, one dispatch of the
+/// Up to this many tokens in a pass, the decode kernels of [`super::gemv`] run (each weight row
+/// is read once for all of them); from [`DEQUANT_PREFILL_MIN`] on, the prefill strategy.
+const GEMV_MAX: usize = DEQUANT_PREFILL_MIN - 1;
+const _: () = assert!(GEMV_MAX <= super::gemv::MAX_M);
+
+/// [`mm`] of several projections of the same input; for a few tokens, one dispatch of the
 /// decode kernels when every projection has one.
 fn mm_many<const N: usize>(ps: [&Proj; N], x: &Tensor, seq: usize) -> Result<[Tensor; N]> {
-    if seq == 1 {
+    if seq <= GEMV_MAX {
         let parts: Vec<(&Gemv, &QTensor)> = ps
             .iter()
             .filter_map(|p| match (&p.gemv, &p.w) {
