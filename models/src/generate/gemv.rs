@@ -8,11 +8,13 @@
 //! too short for the hardware prefetcher. Here each worker walks its rows in memory order, one
 //! row at a time against one quantized activation (ggml's `vec_dot_q4_K_q8_K`,
 //! `vec_dot_q6_K_q8_K` and `vec_dot_q8_0_q8_0` arithmetic, AVX2), and the rows are split over
-//! candle's own CPU worker pool so the thread count set by [`crate::runtime::set_threads`] holds. Prompts (more than
-//! one row) keep candle's tiled kernels, which reuse each weight for many rows.
+//! candle's own CPU worker pool so the thread count set by [`crate::runtime::set_threads`]
+//! holds. Up to [`MAX_M`] activation rows (a forced constrained-JSON continuation) share each
+//! pass over the weights; longer prompts keep candle's tiled kernels, which reuse each weight
+//! for many rows.
 //!
-//! Only x86-64 with AVX2, FMA and F16C takes this path; elsewhere [`Gemv::new`] returns `None` and
-//! candle's kernels run.
+//! Only x86-64 with AVX2, FMA and F16C takes this path; elsewhere [`Gemv::new`] returns `None`
+//! and candle's kernels run.
 //!
 //! `unsafe` is allowed here, and only here in `generate`: SIMD intrinsics behind a runtime CPU
 //! check, and workers writing disjoint rows of one output buffer. Each block says why it holds.
@@ -118,7 +120,7 @@ const Q4K_BYTES: usize = 144; // d, dmin (f16), scales[12], qs[128]
 const Q6K_BYTES: usize = 210; // ql[128], qh[64], scales[16] (i8), d (f16)
 const Q8_0_BYTES: usize = 34; // d (f16), qs[32]
 
-/// A quantized weight matrix `[n, k]` multiplied by single activation rows.
+/// A quantized weight matrix `[n, k]` multiplied by one or a few activation rows.
 pub struct Gemv {
     kind: Kind,
     n: usize,
@@ -151,7 +153,7 @@ impl Kind {
 }
 
 impl Gemv {
-    /// The fast path for `w`, when its type has one here and the CPU has AVX2 and FMA.
+    /// The fast path for `w`, when its type has one here and the CPU has AVX2, FMA and F16C.
     pub fn new(w: &QTensor) -> Option<Self> {
         let kind = match w.dtype() {
             GgmlDType::Q4K => Kind::Q4K,
@@ -231,7 +233,7 @@ impl Gemv {
                 let r0 = (unit - job.first_unit) * ROWS;
                 let rows = (job.n - r0).min(ROWS);
                 let w = &job.w[r0 * job.row_bytes..(r0 + rows) * job.row_bytes];
-                // The unit's weights (at most a few kilobytes) stay in L1 for the other rows.
+                // The unit's weights (4 rows, at most ~30 KB) stay in cache for the other rows.
                 for i in 0..m {
                     let mut res = [0f32; ROWS];
                     // SAFETY: `avx2()` was checked in `new`; the slices hold `rows` whole rows.
