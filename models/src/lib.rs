@@ -46,7 +46,7 @@ pub mod remote;
 pub mod runtime;
 pub mod store;
 
-pub use embed::{BertEmbedder, EmbedKind, Embedder, Embeddings};
+pub use embed::{BertEmbedder, EmbedKind, Embedder, Embeddings, Precision};
 pub use error::ModelError;
 pub use generate::{
     Cancel, ChatRequest, ChatResponse, FinishReason, Generator, GeneratorOptions, LocalGenerator,

@@ -296,11 +296,20 @@ fn hf_name(name: &str, h: &E5Header) -> Option<(String, Vec<usize>)> {
     })
 }
 
-/// Loads the weights of an E5S1 file as f32 tensors named like a Hugging Face BERT checkpoint,
-/// plus its tokenizer and BERT config.
-pub(crate) fn load(
-    path: &Path,
-) -> Result<(HashMap<String, Tensor>, Tokenizer, E5Header), ModelError> {
+/// The weights of an E5S1 file as f32 tensors named like a Hugging Face BERT checkpoint, its
+/// tokenizer and its header.
+pub(crate) struct Loaded {
+    pub tensors: HashMap<String, Tensor>,
+    /// The word-embedding table's Q4_0 blocks, when asked to keep them (and then absent from
+    /// `tensors`).
+    pub words_q4: Option<Vec<u8>>,
+    pub tokenizer: Tokenizer,
+    pub header: E5Header,
+}
+
+/// Loads an E5S1 file; with `keep_words_q4` the word-embedding table stays in its Q4_0 blocks
+/// (54 MB) instead of becoming 384 MB of f32.
+pub(crate) fn load(path: &Path, keep_words_q4: bool) -> Result<Loaded, ModelError> {
     let bytes = fs::read(path).map_err(|e| ModelError::io(path, e))?;
     let file = parse(&bytes, path)?;
     let h = &file.header;
@@ -310,6 +319,7 @@ pub(crate) fn load(
     };
     let dev = Device::Cpu;
     let mut out = HashMap::new();
+    let mut words_q4 = None;
     for t in &file.tensors {
         let (name, shape) =
             hf_name(&t.name, h).ok_or_else(|| bad(format!("unknown tensor name `{}`", t.name)))?;
@@ -320,6 +330,10 @@ pub(crate) fn load(
             )));
         }
         let raw = &bytes[t.offset..t.offset + t.len];
+        if keep_words_q4 && t.q4 && t.name == "emb.word" {
+            words_q4 = Some(raw.to_vec());
+            continue;
+        }
         let tensor = if t.q4 {
             let storage =
                 QStorage::from_data(std::borrow::Cow::Borrowed(raw), &dev, GgmlDType::Q4_0)
@@ -336,8 +350,13 @@ pub(crate) fn load(
         };
         out.insert(name, tensor);
     }
-    let tok = tokenizer(&file, path)?;
-    Ok((out, tok, file.header))
+    let tokenizer = tokenizer(&file, path)?;
+    Ok(Loaded {
+        tensors: out,
+        words_q4,
+        tokenizer,
+        header: file.header,
+    })
 }
 
 /// The sentencepiece-equivalent tokenizer: Unigram over the file's pieces and scores, NFKC with

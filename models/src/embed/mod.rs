@@ -2,8 +2,9 @@
 
 pub mod bert;
 pub mod e5;
+mod encoder;
 
-pub use bert::BertEmbedder;
+pub use bert::{BertEmbedder, Precision};
 
 use crate::error::ModelError;
 
