@@ -2,10 +2,11 @@
 //! multilingual-e5-small from its E5S1 file, mean-pooled over each text's tokens and
 //! L2-normalised.
 //!
-//! Two engines compute the same function ([`Precision`]): the default on x86-64 with AVX2 is
-//! our 8-bit encoder (`encoder.rs`: no padding, integer matrix products, ~3× candle's speed);
-//! `Precision::F32` is candle's standard `bert::BertModel` in f32, the reference the golden
-//! vectors and the 8-bit engine are checked against, and the engine on other CPUs. Inputs are
+//! Two engines compute the same function ([`Precision`]): for e5 (Q4_0 weights) on x86-64 with
+//! AVX2 the default is our 8-bit encoder (`encoder.rs`: no padding, integer matrix products,
+//! ~3.5× candle's speed); candle's standard `bert::BertModel` in f32 is the reference the golden
+//! vectors and the 8-bit engine are checked against, and the engine for f32 checkpoints
+//! (MiniLM) and other CPUs. Inputs are
 //! sorted by length and batched; candle's engine pads each batch to its longest text.
 
 use std::path::Path;
@@ -33,8 +34,9 @@ enum Prefixes {
 /// How a [`BertEmbedder`] computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Precision {
-    /// 8-bit integer matrix products on x86-64 with AVX2 and FMA (f32 elsewhere); cosine
-    /// ≥ 0.999 to the f32 vectors (golden tests).
+    /// 8-bit integer matrix products for models whose weights ship quantized (e5's Q4_0) on
+    /// x86-64 with AVX2 and FMA, cosine ≥ 0.999 to the f32 vectors (golden tests); candle's
+    /// f32 engine otherwise.
     #[default]
     Auto,
     /// candle's f32 `BertModel`: the reference.

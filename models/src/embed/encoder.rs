@@ -261,7 +261,8 @@ impl Encoder {
                 .and_then(|t| t.to_dtype(candle_core::DType::F32))
                 .and_then(|t| t.to_vec1::<f32>())
                 .map_err(ModelError::inference)?;
-            if v.len() < len {
+            // Exact sizes, except the token-type table (only its row 0 is used): `len` = 0.
+            if (len > 0 && v.len() != len) || v.len() < h {
                 return Err(ModelError::Inference(format!(
                     "BERT weights: tensor `{name}` has {} values, expected {len}",
                     v.len()
@@ -345,7 +346,7 @@ impl Encoder {
                 "embeddings.position_embeddings.weight",
                 shape.max_positions * h,
             )?,
-            token_type: get("embeddings.token_type_embeddings.weight", h)?[..h].to_vec(),
+            token_type: get("embeddings.token_type_embeddings.weight", 0)?[..h].to_vec(),
             emb_norm,
             layers,
         })
