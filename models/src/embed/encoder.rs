@@ -54,6 +54,9 @@ const PANEL: usize = 16;
 /// registers; 6 spilled and was slower).
 const TILE: usize = 4;
 
+/// Width of an attention head the encoder takes (e5-small and MiniLM: 384 / 12).
+const HEAD_DIM: usize = 32;
+
 /// The shape of a BERT encoder.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Shape {
@@ -63,6 +66,15 @@ pub(crate) struct Shape {
     pub layers: usize,
     pub max_positions: usize,
     pub eps: f32,
+}
+
+impl Shape {
+    /// Whether the encoder runs this shape: 32-wide heads, widths a multiple of 32.
+    pub fn supported(&self) -> bool {
+        self.heads > 0
+            && self.hidden == self.heads * HEAD_DIM
+            && self.intermediate.is_multiple_of(32)
+    }
 }
 
 /// A dense layer `y = W x + b` with `W` quantized per row.
@@ -276,10 +288,7 @@ impl Encoder {
                 beta: get(&format!("{p}.bias"), h)?,
             })
         };
-        if !h.is_multiple_of(shape.heads)
-            || !h.is_multiple_of(32)
-            || !shape.intermediate.is_multiple_of(32)
-        {
+        if !shape.supported() {
             return Err(ModelError::Inference(format!(
                 "BERT shape not supported by the 8-bit encoder: hidden {h}, {} heads, intermediate {}",
                 shape.heads, shape.intermediate
@@ -449,7 +458,7 @@ impl Encoder {
                 // SAFETY: `supported()` was checked when the encoder was built; this unit
                 // writes only columns `head·dh..(head+1)·dh` of rows `a..b` of `ctx`.
                 unsafe {
-                    attend(qkv, h, heads, head, a, b, &mut kt, &mut scores, out);
+                    attend(qkv, h, head, a, b, &mut kt, &mut scores, out);
                 }
             }
         });
@@ -562,7 +571,7 @@ fn layer_norm(x: &mut [f32], add: Option<&[f32]>, n: &Norm, h: usize, eps: f32) 
     });
 }
 
-/// One text's attention for one head (rows `a..b` of `qkv`).
+/// One text's attention for one head (rows `a..b` of `qkv`, 32-wide heads).
 ///
 /// # Safety
 /// AVX2 and FMA must be available; no other thread may write the same part of `out`.
@@ -571,7 +580,6 @@ fn layer_norm(x: &mut [f32], add: Option<&[f32]>, n: &Norm, h: usize, eps: f32) 
 unsafe fn attend(
     qkv: &[f32],
     h: usize,
-    heads: usize,
     head: usize,
     a: usize,
     b: usize,
@@ -579,56 +587,21 @@ unsafe fn attend(
     scores: &mut Vec<f32>,
     out: SendPtr<f32>,
 ) {
-    let dh = h / heads;
+    const DH: usize = HEAD_DIM;
     let n = b - a;
     let stride = 3 * h;
-    let scale = 1.0 / (dh as f32).sqrt();
-    // Keys transposed (dh × n, rows padded to a multiple of 8) so scores vectorise over keys.
+    // Keys transposed (32 × n, rows padded to a multiple of 8) so scores vectorise over keys.
     let np = n.div_ceil(8) * 8;
     kt.clear();
-    kt.resize(dh * np, 0.0);
+    kt.resize(DH * np, 0.0);
     for j in 0..n {
-        let k = &qkv[(a + j) * stride + h + head * dh..][..dh];
+        let k = &qkv[(a + j) * stride + h + head * DH..][..DH];
         for (d, v) in k.iter().enumerate() {
             kt[d * np + j] = *v;
         }
     }
-    if dh == 32 {
-        // SAFETY: forwarded from the caller.
-        unsafe { avx::attend32(qkv, h, head, a, n, kt, np, scores, out) };
-        return;
-    }
-    scores.clear();
-    scores.resize(np, 0.0);
-    let mut acc = vec![0f32; dh];
-    for i in 0..n {
-        let q = &qkv[(a + i) * stride + head * dh..][..dh];
-        scores.fill(0.0);
-        for (d, qd) in q.iter().enumerate() {
-            let qd = qd * scale;
-            for (s, k) in scores.iter_mut().zip(&kt[d * np..(d + 1) * np]) {
-                *s = qd.mul_add(*k, *s);
-            }
-        }
-        let max = scores[..n].iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
-        // SAFETY: AVX2 and FMA are enabled on this function (and checked by the caller).
-        let sum = unsafe { avx::exp_shift(&mut scores[..n], max) };
-        acc.fill(0.0);
-        for j in 0..n {
-            let p = scores[j];
-            let v = &qkv[(a + j) * stride + 2 * h + head * dh..][..dh];
-            for (c, v) in acc.iter_mut().zip(v) {
-                *c = p.mul_add(*v, *c);
-            }
-        }
-        let inv = 1.0 / sum;
-        // SAFETY: row `a + i`, columns of this head: written by this unit only.
-        let dst =
-            unsafe { std::slice::from_raw_parts_mut(out.ptr().add((a + i) * h + head * dh), dh) };
-        for (d, c) in dst.iter_mut().zip(&acc) {
-            *d = c * inv;
-        }
-    }
+    // SAFETY: forwarded from the caller; `kt` is `32 × np`, zero beyond `n`.
+    unsafe { avx::attend32(qkv, h, head, a, n, kt, np, scores, out) };
 }
 
 mod avx {
