@@ -18,8 +18,8 @@
 //! on Monte Carlo (100k paths, and 1M paths as the reference) and on the PDE.
 
 use assistant::Assistant;
-use assistant::config::Config;
-use assistant::rfq::desk::{InboundMessage, MessageKind, desk_actor};
+use assistant::config::{AutocallEngine, Config};
+use assistant::desk::{InboundMessage, MessageKind, desk_actor};
 use assistant::store::Actor;
 use policies::{Principal, Role};
 use std::time::{Duration, Instant};
@@ -105,8 +105,8 @@ fn run(a: &Assistant, label: &str, text: &str, n: usize, chat: &str) {
 
 fn cross_check() {
     use assistant::config::RfqConfig;
-    use assistant::rfq::desk::price::{Conventions, price};
-    use assistant::rfq::{ParseContext, RfqParser};
+    use assistant::desk::price::{Conventions, price};
+    use rfq::{ParseContext, RfqParser};
     let out = RfqParser::builtin().parse(
         "中证500 雪球 敲出103 敲入75 12个月 1000万 票息多少",
         &ParseContext::from_iso("2026-01-05").expect("date"),
@@ -118,9 +118,13 @@ fn cross_check() {
         .expect("market")
         .clone();
     println!("snowball fair coupon by engine (the desk's conventions, 000905.SH, vol 22%)");
-    for (engine, paths) in [("mc", 100_000), ("mc", 1_000_000), ("pde", 0)] {
+    for (engine, paths) in [
+        (AutocallEngine::Mc, 100_000),
+        (AutocallEngine::Mc, 1_000_000),
+        (AutocallEngine::Pde, 0),
+    ] {
         let conv = Conventions::from_config(&RfqConfig {
-            autocall_engine: engine.into(),
+            autocall_engine: engine,
             mc_paths: paths.max(2),
             ..RfqConfig::default()
         });
@@ -147,7 +151,11 @@ fn main() {
     c.storage.data_dir = dir.path().join("data");
     c.rfq.market_data = dir.path().join("markets.json").display().to_string();
     c.rfq.mc_paths = env_or("BENCH_DESK_PATHS", 100_000);
-    c.rfq.autocall_engine = std::env::var("BENCH_DESK_ENGINE").unwrap_or_else(|_| "mc".into());
+    c.rfq.autocall_engine = match std::env::var("BENCH_DESK_ENGINE").as_deref() {
+        Ok("pde") => AutocallEngine::Pde,
+        Ok("mc") | Err(_) => AutocallEngine::Mc,
+        Ok(other) => panic!("BENCH_DESK_ENGINE={other:?}: use mc or pde"),
+    };
     c.rfq.throttle_messages = 1_000_000;
     c.rfq.quote_expiry_secs = 3600;
     c.limits = toml::from_str(

@@ -7,11 +7,141 @@
 //! the allowed values, reported before anything starts. `deskmate.example.toml` at the repository
 //! root documents every key; a test keeps it equal to [`Config::default`].
 
+pub use kernels::product::{InOut, MonitoringKind};
 use policies::limits::LimitsConfig;
+pub use rfq::{Exercise, Side};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+/// Declares a configuration choice: a closed set of snake_case names, read and written by serde
+/// (an unknown name is an error naming the key and the allowed values), with its name.
+macro_rules! choice {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vm])* #[serde(rename = $s)] $var),+
+        }
+
+        impl $name {
+            /// The name as written in the configuration.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$var => $s),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+    };
+}
+
+choice!(
+    /// `knowledge.vector_backend`: where vectors live.
+    VectorStore {
+        /// Embedded Qdrant Edge on disk.
+        Edge => "edge",
+        /// A Qdrant server or cluster at `knowledge.qdrant_url`.
+        Server => "server",
+    }
+);
+
+choice!(
+    /// `models.backend`: who answers for the default generator.
+    ModelBackend {
+        /// candle, in-process.
+        Local => "local",
+        /// An OpenAI-compatible server.
+        Remote => "remote",
+    }
+);
+
+choice!(
+    /// `models.remote_embedder_prefixes`: how the remote embedder tells queries from passages.
+    EmbedderPrefixes {
+        /// Symmetric models: nothing.
+        None => "none",
+        /// `query: ` / `passage: ` prefixes added here.
+        E5 => "e5",
+        /// An `input_type` field, as Deskmate's own server reads it.
+        InputType => "input_type",
+    }
+);
+
+choice!(
+    /// `log.format`.
+    LogFormat {
+        /// Human-readable lines.
+        Text => "text",
+        /// One JSON object a line.
+        Json => "json",
+    }
+);
+
+choice!(
+    /// `rfq.autocall_ko_frequency`: knock-out observations of autocallables.
+    KoFrequency {
+        /// Every month.
+        Monthly => "monthly",
+        /// Every three months.
+        Quarterly => "quarterly",
+    }
+);
+
+impl KoFrequency {
+    /// Observations per year.
+    pub fn per_year(self) -> f64 {
+        match self {
+            KoFrequency::Monthly => 12.0,
+            KoFrequency::Quarterly => 4.0,
+        }
+    }
+}
+
+choice!(
+    /// `rfq.asian_fixings`: averaging fixings of Asian options.
+    AsianFixings {
+        /// Every business day.
+        Daily => "daily",
+        /// Every week.
+        Weekly => "weekly",
+        /// Every month.
+        Monthly => "monthly",
+    }
+);
+
+choice!(
+    /// `rfq.autocall_engine`: the pricing engine of autocallables.
+    AutocallEngine {
+        /// Monte Carlo.
+        Mc => "mc",
+        /// Finite differences.
+        Pde => "pde",
+    }
+);
+
+impl From<AutocallEngine> for kernels::pricing::EngineKind {
+    fn from(e: AutocallEngine) -> Self {
+        match e {
+            AutocallEngine::Mc => kernels::pricing::EngineKind::Mc,
+            AutocallEngine::Pde => kernels::pricing::EngineKind::Pde,
+        }
+    }
+}
+
+choice!(
+    /// `rfq.unknown_chats`: what the desk does in chats without a client mapping.
+    UnknownChats {
+        /// A polite reply, at most hourly.
+        Refuse => "refuse",
+        /// Nothing.
+        Silent => "silent",
+    }
+);
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -54,7 +184,7 @@ pub struct KnowledgeConfig {
     pub generator: String,
     /// Where vectors live: `edge` (embedded Qdrant Edge on disk) or `server` (a Qdrant server
     /// or cluster at `qdrant_url`).
-    pub vector_backend: String,
+    pub vector_backend: VectorStore,
     /// The Qdrant server's gRPC URL when `vector_backend = "server"` (`http://host:6334`).
     pub qdrant_url: String,
     /// The Qdrant collection when `vector_backend = "server"`.
@@ -98,7 +228,7 @@ impl Default for KnowledgeConfig {
         KnowledgeConfig {
             embedder: String::new(),
             generator: String::new(),
-            vector_backend: "edge".into(),
+            vector_backend: VectorStore::Edge,
             qdrant_url: String::new(),
             qdrant_collection: "deskmate".into(),
             fusion_bm25: 1.0,
@@ -203,7 +333,7 @@ pub struct ModelsConfig {
     pub dir: String,
     /// `local` (candle, in-process) or `remote` (an OpenAI-compatible server answers for the
     /// default generator and, when `remote_embedder` is set, the default embedder).
-    pub backend: String,
+    pub backend: ModelBackend,
     /// The default generator: an installed model's name or alias (`default`, `fast`).
     pub generator: String,
     /// The default embedder: an installed model's name or alias (`embedder`, `minilm`).
@@ -234,7 +364,7 @@ pub struct ModelsConfig {
     /// How the remote embedder tells queries from passages: `none` (symmetric models), `e5`
     /// (`query: `/`passage: ` prefixes added here) or `input_type` (sent as a field, as
     /// Deskmate's own server reads it).
-    pub remote_embedder_prefixes: String,
+    pub remote_embedder_prefixes: EmbedderPrefixes,
     /// The remote generator's context length in tokens, for callers that budget prompts.
     pub remote_context_length: u32,
     /// Timeout of each connect and read to the remote server, in seconds.
@@ -247,7 +377,7 @@ impl Default for ModelsConfig {
     fn default() -> Self {
         ModelsConfig {
             dir: "~/.cache/deskmate/models".into(),
-            backend: "local".into(),
+            backend: ModelBackend::Local,
             generator: "default".into(),
             embedder: "embedder".into(),
             threads: 0,
@@ -260,7 +390,7 @@ impl Default for ModelsConfig {
             remote_model: String::new(),
             remote_embedder: String::new(),
             remote_embedder_dim: 384,
-            remote_embedder_prefixes: "none".into(),
+            remote_embedder_prefixes: EmbedderPrefixes::None,
             remote_context_length: 8192,
             remote_timeout_secs: 60,
             remote_retries: 2,
@@ -275,20 +405,20 @@ pub struct LogConfig {
     /// A tracing filter (`info`, `deskmate=debug,info`).
     pub level: String,
     /// `text` or `json`.
-    pub format: String,
+    pub format: LogFormat,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             level: "info".into(),
-            format: "text".into(),
+            format: LogFormat::Text,
         }
     }
 }
 
 /// `[rfq]`: the RFQ desk. The conventions turn a parsed request into a product for the pricing
-/// core where the client does not say (see `assistant::rfq::desk::price`).
+/// core where the client does not say (see `assistant::desk::price`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RfqConfig {
@@ -304,30 +434,30 @@ pub struct RfqConfig {
     /// Margin on autocallables (snowball, phoenix), in basis points of notional.
     pub margin_bps_autocall: f64,
     /// Direction when the client does not say: `client_buys` or `client_sells`.
-    pub default_side: String,
+    pub default_side: Side,
     /// Exercise when the client does not say: `european` or `american`.
-    pub default_exercise: String,
+    pub default_exercise: Exercise,
     /// Autocallables: months without knock-out observation after the start.
     pub autocall_lockup_months: u32,
     /// Autocallables: knock-out observation frequency (`monthly`, `quarterly`).
-    pub autocall_ko_frequency: String,
+    pub autocall_ko_frequency: KoFrequency,
     /// Snowballs: knock-in monitoring (`daily`, `continuous`, `at_maturity`).
-    pub snowball_ki_monitoring: String,
+    pub snowball_ki_monitoring: MonitoringKind,
     /// Phoenixes: knock-in monitoring (`daily`, `continuous`, `at_maturity`).
-    pub phoenix_ki_monitoring: String,
+    pub phoenix_ki_monitoring: MonitoringKind,
     /// Phoenixes: missed coupons are paid later when the coupon barrier is met again.
     pub phoenix_memory: bool,
     /// Barrier options: `out` (knock-out) or `in` (knock-in); up or down follows the level.
-    pub barrier_kind: String,
+    pub barrier_kind: InOut,
     /// Barrier options and shark fins: `daily`, `continuous` or `at_maturity`.
-    pub barrier_monitoring: String,
+    pub barrier_monitoring: MonitoringKind,
     /// Shark fins: rebate paid at expiry after a knock-out, in percent of notional.
     pub shark_fin_rebate_pct: f64,
     /// Asian options: averaging fixings (`daily`, `weekly`, `monthly`).
-    pub asian_fixings: String,
+    pub asian_fixings: AsianFixings,
     /// Engine for autocallables: `pde` (default: as accurate as 1M Monte Carlo paths and about
     /// 8 times faster than 100k, measured by `benches/rfq_desk.rs`) or `mc` (Monte Carlo).
-    pub autocall_engine: String,
+    pub autocall_engine: AutocallEngine,
     /// Monte Carlo paths.
     pub mc_paths: u64,
     /// Monte Carlo seed (fixed, so a quote can be reproduced).
@@ -340,7 +470,7 @@ pub struct RfqConfig {
     /// The throttling window, in seconds.
     pub throttle_window_secs: u64,
     /// Chats without a client mapping: `refuse` (a polite reply, at most hourly) or `silent`.
-    pub unknown_chats: String,
+    pub unknown_chats: UnknownChats,
     /// A message answering a clarifying question within this many seconds completes the
     /// request it answers.
     pub clarify_window_secs: u64,
@@ -373,24 +503,24 @@ impl Default for RfqConfig {
             quote_expiry_secs: 120,
             margin_bps: 30.0,
             margin_bps_autocall: 100.0,
-            default_side: "client_buys".into(),
-            default_exercise: "european".into(),
+            default_side: Side::ClientBuys,
+            default_exercise: Exercise::European,
             autocall_lockup_months: 3,
-            autocall_ko_frequency: "monthly".into(),
-            snowball_ki_monitoring: "daily".into(),
-            phoenix_ki_monitoring: "at_maturity".into(),
+            autocall_ko_frequency: KoFrequency::Monthly,
+            snowball_ki_monitoring: MonitoringKind::Daily,
+            phoenix_ki_monitoring: MonitoringKind::AtMaturity,
             phoenix_memory: true,
-            barrier_kind: "out".into(),
-            barrier_monitoring: "daily".into(),
+            barrier_kind: InOut::Out,
+            barrier_monitoring: MonitoringKind::Daily,
             shark_fin_rebate_pct: 0.0,
-            asian_fixings: "monthly".into(),
-            autocall_engine: "pde".into(),
+            asian_fixings: AsianFixings::Monthly,
+            autocall_engine: AutocallEngine::Pde,
             mc_paths: 100_000,
             mc_seed: 20_260_105,
             pricing_workers: 1,
             throttle_messages: 10,
             throttle_window_secs: 60,
-            unknown_chats: "refuse".into(),
+            unknown_chats: UnknownChats::Refuse,
             clarify_window_secs: 600,
             sent_quote_hold_secs: 900,
             book_exposure_file: String::new(),
@@ -458,7 +588,8 @@ impl Default for WebhookConfig {
     }
 }
 
-/// `[extract]`: upload-and-extract of confirmations (`assistant::extraction`).
+/// `[extract]`: upload-and-extract of confirmations (the `extraction` crate; jobs and the ops
+/// review in `assistant::extraction_review`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExtractConfig {
@@ -508,6 +639,30 @@ impl Default for ExtractConfig {
             model: String::new(),
             model_max_chars: 6000,
             model_max_tokens: 400,
+        }
+    }
+}
+
+impl ExtractConfig {
+    /// The extractor's settings from this section (`~` expanded in the schema directory).
+    pub fn settings(&self) -> extraction::Settings {
+        let dir = self.cdm_schema_dir.trim();
+        extraction::Settings {
+            limits: connectors::document::Limits {
+                max_bytes: self.max_bytes,
+                max_pages: self.max_pages,
+                ocr: self.ocr,
+                ocr_dpi: self.ocr_dpi,
+                ocr_languages: self.ocr_languages.clone(),
+                tessdata: (!self.tessdata.is_empty()).then(|| PathBuf::from(&self.tessdata)),
+                pdftoppm: PathBuf::from(&self.pdftoppm),
+            },
+            cdm: self.cdm,
+            cdm_schema_dir: extraction::schemas::resolve_dir(
+                (!dir.is_empty()).then(|| expand_home(dir)).as_deref(),
+            ),
+            model_max_chars: self.model_max_chars as usize,
+            model_max_tokens: self.model_max_tokens as usize,
         }
     }
 }
@@ -599,7 +754,7 @@ impl Config {
         let config: Config =
             serde_path_to_error::deserialize(merged).map_err(|e| ConfigError::Invalid {
                 key: e.path().to_string(),
-                message: e.inner().to_string(),
+                message: allowed_values_message(&e.inner().to_string()),
             })?;
         config.validate()?;
         Ok(LoadedConfig {
@@ -652,7 +807,6 @@ impl Config {
             return Err(invalid("storage.data_dir", "must not be empty".into()));
         }
         self.validate_models()?;
-        one_of("log.format", &self.log.format, &["text", "json"])?;
         self.validate_desk()?;
         self.validate_extract()?;
         self.validate_knowledge()?;
@@ -665,12 +819,7 @@ impl Config {
             message,
         };
         let k = &self.knowledge;
-        one_of(
-            "knowledge.vector_backend",
-            &k.vector_backend,
-            &["edge", "server"],
-        )?;
-        if k.vector_backend == "server"
+        if k.vector_backend == VectorStore::Server
             && !k.qdrant_url.starts_with("http://")
             && !k.qdrant_url.starts_with("https://")
         {
@@ -754,12 +903,6 @@ impl Config {
             message,
         };
         let m = &self.models;
-        one_of("models.backend", &m.backend, &["local", "remote"])?;
-        one_of(
-            "models.remote_embedder_prefixes",
-            &m.remote_embedder_prefixes,
-            &["none", "e5", "input_type"],
-        )?;
         for (key, v) in [
             ("models.generator", &m.generator),
             ("models.embedder", &m.embedder),
@@ -795,7 +938,7 @@ impl Config {
                 ),
             ));
         }
-        if m.backend == "remote" {
+        if m.backend == ModelBackend::Remote {
             if m.remote_base_url.is_empty() {
                 return Err(invalid(
                     "models.remote_base_url",
@@ -827,41 +970,6 @@ impl Config {
             message,
         };
         let r = &self.rfq;
-        one_of(
-            "rfq.default_side",
-            &r.default_side,
-            &["client_buys", "client_sells"],
-        )?;
-        one_of(
-            "rfq.default_exercise",
-            &r.default_exercise,
-            &["european", "american"],
-        )?;
-        one_of(
-            "rfq.autocall_ko_frequency",
-            &r.autocall_ko_frequency,
-            &["monthly", "quarterly"],
-        )?;
-        let monitoring = ["daily", "continuous", "at_maturity"];
-        one_of(
-            "rfq.snowball_ki_monitoring",
-            &r.snowball_ki_monitoring,
-            &monitoring,
-        )?;
-        one_of(
-            "rfq.phoenix_ki_monitoring",
-            &r.phoenix_ki_monitoring,
-            &monitoring,
-        )?;
-        one_of("rfq.barrier_monitoring", &r.barrier_monitoring, &monitoring)?;
-        one_of("rfq.barrier_kind", &r.barrier_kind, &["out", "in"])?;
-        one_of(
-            "rfq.asian_fixings",
-            &r.asian_fixings,
-            &["daily", "weekly", "monthly"],
-        )?;
-        one_of("rfq.autocall_engine", &r.autocall_engine, &["mc", "pde"])?;
-        one_of("rfq.unknown_chats", &r.unknown_chats, &["refuse", "silent"])?;
         for (key, v) in [
             ("rfq.quote_expiry_secs", r.quote_expiry_secs),
             ("rfq.pricing_workers", u64::from(r.pricing_workers)),
@@ -1076,18 +1184,30 @@ fn with_aliases(env: &BTreeMap<String, String>) -> std::borrow::Cow<'_, BTreeMap
     env
 }
 
-fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(ConfigError::Invalid {
-            key: key.into(),
-            message: format!(
-                "{value:?} is not allowed; allowed values: {}",
-                allowed.join(", ")
-            ),
-        })
+/// serde's "unknown variant `xml`, expected `text` or `json`" in the configuration's words:
+/// `"xml" is not allowed; allowed values: text, json`. Other messages pass unchanged.
+fn allowed_values_message(serde_message: &str) -> String {
+    let Some(rest) = serde_message
+        .find("unknown variant `")
+        .map(|i| &serde_message[i + "unknown variant `".len()..])
+    else {
+        return serde_message.to_string();
+    };
+    let Some((value, expected)) = rest.split_once('`') else {
+        return serde_message.to_string();
+    };
+    let allowed: Vec<&str> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .collect();
+    if allowed.is_empty() {
+        return serde_message.to_string();
     }
+    format!(
+        "{value:?} is not allowed; allowed values: {}",
+        allowed.join(", ")
+    )
 }
 
 fn env_name(section: &str, key: &str) -> String {

@@ -46,13 +46,12 @@ impl std::fmt::Debug for Knowledge {
 pub fn kb_config(config: &Config) -> KbConfig {
     let k = &config.knowledge;
     KbConfig {
-        vector: if k.vector_backend == "server" {
-            knowledge::VectorBackend::Server {
+        vector: match k.vector_backend {
+            crate::config::VectorStore::Server => knowledge::VectorBackend::Server {
                 url: k.qdrant_url.clone(),
                 collection: k.qdrant_collection.clone(),
-            }
-        } else {
-            knowledge::VectorBackend::Edge
+            },
+            crate::config::VectorStore::Edge => knowledge::VectorBackend::Edge,
         },
         chunk: knowledge::ChunkOptions {
             max_tokens: k.chunk_max_tokens as usize,
@@ -445,7 +444,10 @@ impl Assistant {
             rec.classification
                 .parse()
                 .map_err(|e: policies::classification::InvalidClass| {
-                    AssistantError::Invalid(e.to_string())
+                    AssistantError::Store(crate::store::StoreError::Corrupt {
+                        table: "documents",
+                        message: format!("classification of {id}: {e}"),
+                    })
                 })?;
         if !clearance(actor).can_read(class) {
             return Err(not_found());
@@ -488,7 +490,10 @@ impl Assistant {
             rec.classification
                 .parse()
                 .map_err(|e: policies::classification::InvalidClass| {
-                    AssistantError::Invalid(e.to_string())
+                    AssistantError::Store(crate::store::StoreError::Corrupt {
+                        table: "documents",
+                        message: format!("classification of {id}: {e}"),
+                    })
                 })?;
         self.store.write(actor, |tx| {
             tx.conn().execute(

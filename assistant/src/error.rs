@@ -37,6 +37,65 @@ pub enum AssistantError {
     /// input, a lock held by another process, or the indexes).
     #[error(transparent)]
     Knowledge(#[from] knowledge::KnowledgeError),
+    /// The extraction layer could not run (no CDM schema directory, schemas that do not
+    /// load): the installation's fault, never the caller's.
+    #[error(transparent)]
+    Extraction(#[from] extraction::ExtractError),
+    /// CDM schema validation could not run: the installation's fault.
+    #[error(transparent)]
+    Cdm(#[from] connectors::cdm::CdmError),
+}
+
+/// Whose fault an error is: decides the HTTP status class and whether it is logged as ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The caller's request (4xx): bad input, not found, not allowed, a conflict.
+    Caller,
+    /// A dependency the caller cannot fix but that may recover (a busy or remote model).
+    Dependency,
+    /// Ours: the store, the installation, a bug (5xx, logged in full).
+    Ours,
+}
+
+impl AssistantError {
+    /// Whose fault this error is, decided once per variant.
+    pub fn fault(&self) -> Fault {
+        match self {
+            AssistantError::NotFound { .. }
+            | AssistantError::Invalid(_)
+            | AssistantError::Forbidden(_)
+            | AssistantError::Denied(_)
+            | AssistantError::Conflict(_) => Fault::Caller,
+            AssistantError::Store(_) | AssistantError::Extraction(_) | AssistantError::Cdm(_) => {
+                Fault::Ours
+            }
+            AssistantError::Model(m) => model_fault(m),
+            AssistantError::Knowledge(k) => match k {
+                knowledge::KnowledgeError::Input(_)
+                | knowledge::KnowledgeError::NotFound(_)
+                | knowledge::KnowledgeError::Locked { .. } => Fault::Caller,
+                knowledge::KnowledgeError::Embed(m) | knowledge::KnowledgeError::Generate(m) => {
+                    model_fault(m)
+                }
+                knowledge::KnowledgeError::Lexical { .. }
+                | knowledge::KnowledgeError::Vector { .. }
+                | knowledge::KnowledgeError::Manifest { .. }
+                | knowledge::KnowledgeError::EmbedderMismatch { .. }
+                | knowledge::KnowledgeError::SimulatedCrash(_)
+                | knowledge::KnowledgeError::Io { .. } => Fault::Ours,
+            },
+        }
+    }
+}
+
+/// Whose fault a model-layer error is.
+pub fn model_fault(e: &models::ModelError) -> Fault {
+    use models::ModelError as M;
+    match e {
+        M::InvalidInput(_) | M::UnknownModel { .. } => Fault::Caller,
+        M::Busy { .. } | M::Remote { .. } => Fault::Dependency,
+        M::BadModelFile { .. } | M::Inference(_) | M::Install { .. } | M::Io { .. } => Fault::Ours,
+    }
 }
 
 impl From<rusqlite::Error> for AssistantError {

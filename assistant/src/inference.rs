@@ -17,13 +17,13 @@
 //!   what is hashed.
 //! - **Blocking.** Model calls are blocking (CPU inference, or a blocking HTTP client for the
 //!   remote backend): async callers run them inside `spawn_blocking`.
-//! - [`JsonModel`] is the [`JsonGenerator`] the RFQ parser's model fallback uses: the default
-//!   generator with schema-constrained decoding, audited as workflow `rfq.parse`.
+//! - [`JsonModel`] asks one generator for one schema-constrained JSON document, audited as a
+//!   named workflow; the RFQ desk wires it to the parser's model fallback (`crate::desk`). This
+//!   module imports no workflow.
 
 use crate::Assistant;
-use crate::config::{Config, ModelsConfig};
+use crate::config::{Config, EmbedderPrefixes, ModelBackend, ModelsConfig};
 use crate::error::{AssistantError, Result};
-use crate::rfq::model::JsonGenerator;
 use crate::store::{Actor, AuditRecord, Store};
 use models::remote::{Prefixes, RemoteConfig, RemoteEmbedder, RemoteGenerator};
 use models::store::ModelStore;
@@ -52,22 +52,22 @@ pub fn registry(config: &Config) -> std::result::Result<Models, ModelError> {
         ..GeneratorOptions::default()
     };
     let models = Models::new(ModelStore::new(config.models_dir()), opts);
-    if m.backend == "remote" {
+    if m.backend == ModelBackend::Remote {
         let mut rc = remote_config(m, &m.remote_model);
         rc.context_length = m.remote_context_length as usize;
         models.add_generator(Arc::new(RemoteGenerator::new(rc)?));
         if !m.remote_embedder.is_empty() {
             let rc = remote_config(m, &m.remote_embedder);
-            let (prefixes, input_type) = match m.remote_embedder_prefixes.as_str() {
-                "e5" => (
+            let (prefixes, input_type) = match m.remote_embedder_prefixes {
+                EmbedderPrefixes::E5 => (
                     Prefixes {
                         query: "query: ".into(),
                         passage: "passage: ".into(),
                     },
                     false,
                 ),
-                "input_type" => (Prefixes::default(), true),
-                _ => (Prefixes::default(), false),
+                EmbedderPrefixes::InputType => (Prefixes::default(), true),
+                EmbedderPrefixes::None => (Prefixes::default(), false),
             };
             let mut e = RemoteEmbedder::new(rc, m.remote_embedder_dim as usize, 512, prefixes)?;
             if input_type {
@@ -91,7 +91,7 @@ fn remote_config(m: &ModelsConfig, model: &str) -> RemoteConfig {
 /// else `models.generator`.
 pub fn default_generator_name(config: &Config) -> &str {
     let m = &config.models;
-    if m.backend == "remote" {
+    if m.backend == ModelBackend::Remote {
         &m.remote_model
     } else {
         &m.generator
@@ -102,7 +102,7 @@ pub fn default_generator_name(config: &Config) -> &str {
 /// `backend = "remote"`, else `models.embedder`.
 pub fn default_embedder_name(config: &Config) -> &str {
     let m = &config.models;
-    if m.backend == "remote" && !m.remote_embedder.is_empty() {
+    if m.backend == ModelBackend::Remote && !m.remote_embedder.is_empty() {
         &m.remote_embedder
     } else {
         &m.embedder
@@ -282,8 +282,8 @@ pub fn embed(
     result.map_err(AssistantError::Model)
 }
 
-/// The [`JsonGenerator`] of the RFQ parser's model fallback (and of any workflow that wants one
-/// schema-constrained JSON document): a generator of the registry, asked with the prompt as
+/// One schema-constrained JSON document from a generator of the registry (the RFQ parser's model
+/// fallback, or any workflow that wants one): a generator of the registry, asked with the prompt as
 /// written (the schema is enforced by constrained decoding, not shown, which keeps the prompt
 /// short), greedy, audited when a store is given.
 pub struct JsonModel {
@@ -346,20 +346,6 @@ impl JsonModel {
     }
 }
 
-impl JsonGenerator for JsonModel {
-    type Error = String;
-
-    fn generate_json(
-        &mut self,
-        prompt: &str,
-        schema: &Value,
-    ) -> std::result::Result<String, String> {
-        self.generate(prompt, schema)
-            .map(|r| r.text)
-            .map_err(|e| e.to_string())
-    }
-}
-
 impl Assistant {
     /// The process's model registry.
     pub fn models(&self) -> &Arc<Models> {
@@ -415,17 +401,5 @@ impl Assistant {
             failed.push((e, err));
         }
         failed
-    }
-
-    /// A [`JsonModel`] over the default generator, audited as the RFQ desk, for the parser's
-    /// model fallback (`rfq.model_fallback`).
-    pub fn rfq_json_model(&self) -> JsonModel {
-        JsonModel::new(
-            self.models.clone(),
-            default_generator_name(&self.config),
-            self.config.rfq.model_max_tokens as usize,
-            "rfq.parse",
-        )
-        .audited(self.store.clone(), crate::rfq::desk::desk_actor())
     }
 }

@@ -1,24 +1,30 @@
 //! Deskmate's workflows and state.
 //!
 //! [`Assistant`] is the facade the HTTP layer and the CLI call: it owns the configuration and the
-//! [`store::Store`] and exposes each workflow as methods (identity in [`identity`], approvals in
-//! [`approvals`], jobs in [`jobs`], the RFQ desk in [`rfq::desk`], upload-and-extract of
-//! confirmations in [`extraction`], model calls with their audit entries in [`inference`], the
-//! knowledge base (ingest, search, cited answers) in [`documents`];
-//! drafting and answers join as they land). Every method that changes state takes an
+//! [`store::Store`] and exposes each workflow as methods: identity in [`identity`], approvals in
+//! [`approvals`], jobs in [`jobs`], the RFQ desk in [`desk`] (around the `rfq` crate's parser),
+//! upload-and-extract jobs and their ops review in [`extraction_review`] (around the `extraction`
+//! crate), model calls with their audit entries in [`inference`], the knowledge base (ingest,
+//! search, cited answers) in [`documents`]. Every method that changes state takes an
 //! [`store::Actor`] and writes its audit entry in the same transaction as the change.
+//!
+//! Where the next workflows go (decided with the crate split): a workflow whose core needs no
+//! store, approvals or configuration (a parser, an extractor, a report generator) gets a crate of
+//! its own, as `rfq` and `extraction` did; its jobs, approvals, audit entries and wiring live
+//! here, one module per workflow (`desk`, `extraction_review`, and the drafting, compliance,
+//! reports and model-risk modules as they land).
 
 pub mod approvals;
 pub mod backup;
 pub mod config;
+pub mod desk;
 pub mod documents;
 pub mod error;
-pub mod extraction;
+pub mod extraction_review;
 pub mod identity;
 pub mod inference;
 pub mod jobs;
 pub mod lock;
-pub mod rfq;
 pub mod store;
 
 pub use config::Config;
@@ -30,7 +36,7 @@ pub struct Assistant {
     /// The effective configuration.
     pub config: Config,
     store: Store,
-    desk: rfq::desk::Desk,
+    desk: desk::Desk,
     models: std::sync::Arc<models::Models>,
     extractor: extraction::Extractor,
     knowledge: std::sync::OnceLock<std::sync::Arc<documents::Knowledge>>,
@@ -42,9 +48,9 @@ impl Assistant {
     pub fn open(config: Config) -> Result<Assistant> {
         let store = Store::open(&config.storage.data_dir)?;
         let models = std::sync::Arc::new(inference::registry(&config)?);
-        let desk = rfq::desk::Desk::new(&config);
+        let desk = desk::Desk::new(&config);
         let extractor =
-            extraction::Extractor::new(extraction::Settings::from_config(&config.extract));
+            extraction::Extractor::new(config.extract.settings());
         let a = Assistant {
             config,
             store,

@@ -6,7 +6,7 @@
 #
 #   git clone https://github.com/finos/common-domain-model cdm
 #   connectors/tests/fpml-more.sh cdm /tmp/fpml-more
-#   DESKMATE_FPML_MORE=/tmp/fpml-more cargo test -p connectors --test fpml_cdm further -- --nocapture
+#   DESKMATE_FPML_MORE=/tmp/fpml-more cargo test -p connectors --test it fpml_cdm::further -- --nocapture
 set -euo pipefail
 clone=${1:?usage: fpml-more.sh CDM_CLONE OUT_DIR}
 out=${2:?usage: fpml-more.sh CDM_CLONE OUT_DIR}

@@ -24,7 +24,8 @@
 //! that cite a chunk whose text supports them (at least half of the sentence's character
 //! bigrams, or words for non-CJK text, occur in the cited chunks).
 
-use crate::document::{Language, Location, is_cjk};
+use cjk::is_cjk;
+use crate::document::{Language, Location};
 use crate::error::KnowledgeError;
 use crate::kb::KnowledgeBase;
 use crate::search::{Filters, Hit, SearchRequest};

@@ -38,7 +38,7 @@ impl Language {
     pub fn detect(text: &str) -> Language {
         let (mut cjk, mut ascii, mut other) = (0usize, 0usize, 0usize);
         for c in text.chars().take(200_000) {
-            if is_cjk(c) {
+            if cjk::is_cjk(c) {
                 cjk += 1;
             } else if c.is_ascii_alphabetic() {
                 ascii += 1;
@@ -75,10 +75,6 @@ impl fmt::Display for Language {
     }
 }
 
-/// Whether `c` is a CJK ideograph (the ranges Chinese text uses).
-pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
-}
 
 /// The kind of a node in the section tree. The order of the variants is not meaningful; nesting
 /// is decided by the chunker's rank table.

@@ -1068,7 +1068,7 @@ fn title_affinity(title: &str, question: &str) -> i64 {
     let (mut matched, mut unmatched) = (0i64, 0i64);
     let mut seen = BTreeSet::new();
     for w in chars.windows(2) {
-        if crate::document::is_cjk(w[0]) || crate::document::is_cjk(w[1]) {
+        if cjk::is_cjk(w[0]) || cjk::is_cjk(w[1]) {
             let bigram: String = w.iter().collect();
             if seen.insert(bigram.clone()) {
                 if q.contains(&bigram) {

@@ -36,8 +36,9 @@
 //!   go through the model in one step ("jump forward") instead of one token at a time.
 //! - **Threads.** [`runtime::set_threads`] sets candle's process-wide CPU thread count before
 //!   the first model runs (1 in tests).
-//! - **GPU.** The `cuda` feature passes candle's CUDA backend through; off by default and never
-//!   needed by `cargo test`.
+//! - **CPU only.** Every model runs on the CPU. GPU generation (a CUDA device chosen through one
+//!   helper, tested on a GPU machine) is planned; a firm with GPUs points the remote backend at
+//!   its own OpenAI-compatible server (vLLM, llama.cpp server) meanwhile.
 //!
 //! Rules: the crate depends on no other crate of ours except `policies`; it knows nothing of
 //! HTTP servers (the OpenAI-compatible endpoints live in `web` and map these types).

@@ -344,6 +344,58 @@ mod tests {
         })
     }
 
+    /// Known answers, computed independently (Python's `json` and `hashlib` on the documented
+    /// canonical form): a change to the canonical bytes or the hashing would make every
+    /// existing installation's audit chain fail verification, so it must fail here first.
+    #[test]
+    fn known_answer_hashes_of_a_two_entry_chain() {
+        let mut first = AuditEntry {
+            seq: 1,
+            time: "2026-11-21T10:00:01.000000000Z".into(),
+            actor: "alice".into(),
+            role: "trader".into(),
+            action: "approval.approve".into(),
+            object_kind: "approval".into(),
+            object_id: "apr_1".into(),
+            classification: "important".into(),
+            request_id: None,
+            details: json!({"z": 1, "a": [1, "x"], "reason": "四眼复核 ok"}),
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        assert_eq!(
+            String::from_utf8(first.canonical_bytes()).unwrap(),
+            r#"[1,"2026-11-21T10:00:01.000000000Z","alice","trader","approval.approve","approval","apr_1","important",null,{"a":[1,"x"],"reason":"四眼复核 ok","z":1}]"#
+        );
+        first.seal(&GENESIS_HASH);
+        assert_eq!(
+            first.hash,
+            "c0165053b970ee009d9e9bf5c8fb4715dadefb35cac508948d65947437825cfd"
+        );
+        let mut prev = [0u8; 32];
+        hex::decode_to_slice(&first.hash, &mut prev).unwrap();
+        let mut second = AuditEntry {
+            seq: 2,
+            time: "2026-11-21T10:00:02.500000000Z".into(),
+            actor: "system".into(),
+            role: "system".into(),
+            action: "user.create".into(),
+            object_kind: "user".into(),
+            object_id: "bob".into(),
+            classification: "general".into(),
+            request_id: Some("req-7".into()),
+            details: json!({"role": "ops", "nested": {"b": true, "a": null}, "price": 101.25}),
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        second.seal(&prev);
+        assert_eq!(
+            second.hash,
+            "4fdace0fffc38239999a264d15f66c7ec2ceeb111b937966f5a2d928708c5fb7"
+        );
+        assert_eq!(verify(&[first, second], None), None);
+    }
+
     #[test]
     fn canonical_bytes_sort_keys_and_ignore_insertion_order() {
         let mut a = chain(1).remove(0);

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use assistant::Assistant;
-use assistant::rfq::desk::DeskBridge;
+use assistant::desk::DeskBridge;
 use connectors::chat::{ChatDesk, run_outbound, spawn_work};
 use connectors::telegram::{self, TelegramSettings};
 use connectors::webhook::{WebhookSender, WebhookSettings};

@@ -20,8 +20,8 @@ use super::admin::operator;
 use super::open;
 use anyhow::Context;
 use assistant::config::LoadedConfig;
-use assistant::extraction::review::Upload;
-use assistant::extraction::{Extractor, FileResult, FileStatus, Settings};
+use assistant::extraction_review::Upload;
+use extraction::{Extractor, FileResult, FileStatus, Settings};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,7 +52,7 @@ pub struct ExtractArgs {
 /// Runs `deskmate extract`.
 pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     let config = &loaded.config;
-    let mut settings = Settings::from_config(&config.extract);
+    let mut settings = config.extract.settings();
     if args.cdm.is_some() && !config.extract.cdm {
         anyhow::bail!("--cdm needs extract.cdm = true (DESKMATE_EXTRACT_CDM)");
     }

@@ -44,7 +44,7 @@ pub fn init_logging(config: &Config) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(ansi);
-    if config.log.format == "json" {
+    if config.log.format == assistant::config::LogFormat::Json {
         builder.json().init();
     } else {
         builder.init();

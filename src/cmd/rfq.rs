@@ -21,8 +21,8 @@ use super::{open, print_json};
 use anyhow::Context;
 use assistant::config::LoadedConfig;
 use assistant::inference::{self, JsonModel};
-use assistant::rfq::clarify::question;
-use assistant::rfq::{Lexicon, ParseContext, RfqParser};
+use rfq::clarify::question;
+use rfq::{Lexicon, ParseContext, RfqParser};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 

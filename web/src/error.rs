@@ -66,6 +66,13 @@ impl AppError {
     /// Status, code and message of this error.
     pub fn parts(&self) -> (StatusCode, &'static str, String) {
         use StatusCode as S;
+        let internal = || {
+            (
+                S::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; quote the request id".to_string(),
+            )
+        };
         match self {
             AppError::Unauthenticated(m) => (S::UNAUTHORIZED, "unauthenticated", m.clone()),
             AppError::Forbidden(m) => (S::FORBIDDEN, "forbidden", m.clone()),
@@ -77,11 +84,7 @@ impl AppError {
                 "unsupported_media_type",
                 m.clone(),
             ),
-            AppError::Internal(_) => (
-                S::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error; quote the request id".into(),
-            ),
+            AppError::Internal(_) => internal(),
             AppError::Assistant(e) => match e {
                 AssistantError::NotFound { .. } => (S::NOT_FOUND, "not_found", e.to_string()),
                 AssistantError::Invalid(m) => (S::BAD_REQUEST, "invalid_request", m.clone()),
@@ -100,22 +103,27 @@ impl AppError {
                         InputError::TooLarge { .. } => {
                             (S::PAYLOAD_TOO_LARGE, "payload_too_large", k.to_string())
                         }
-                        _ => (S::BAD_REQUEST, "invalid_request", k.to_string()),
+                        InputError::Empty { .. }
+                        | InputError::Binary { .. }
+                        | InputError::Undecodable { .. }
+                        | InputError::Unreadable { .. }
+                        | InputError::Invalid { .. } => {
+                            (S::BAD_REQUEST, "invalid_request", k.to_string())
+                        }
                     },
                     KnowledgeError::NotFound(_) => (S::NOT_FOUND, "not_found", k.to_string()),
                     KnowledgeError::Locked { .. } => (S::CONFLICT, "conflict", k.to_string()),
                     KnowledgeError::Embed(m) | KnowledgeError::Generate(m) => model_error_parts(m),
-                    _ => (
-                        S::INTERNAL_SERVER_ERROR,
-                        "internal",
-                        "internal error; quote the request id".into(),
-                    ),
+                    KnowledgeError::Lexical { .. }
+                    | KnowledgeError::Vector { .. }
+                    | KnowledgeError::Manifest { .. }
+                    | KnowledgeError::EmbedderMismatch { .. }
+                    | KnowledgeError::SimulatedCrash(_)
+                    | KnowledgeError::Io { .. } => internal(),
                 },
-                AssistantError::Store(_) => (
-                    S::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error; quote the request id".into(),
-                ),
+                AssistantError::Store(_)
+                | AssistantError::Extraction(_)
+                | AssistantError::Cdm(_) => internal(),
                 AssistantError::Model(m) => model_error_parts(m),
             },
         }
@@ -123,15 +131,17 @@ impl AppError {
 
     /// The `Retry-After` seconds this error asks the client to wait, if any.
     pub fn retry_after(&self) -> Option<u64> {
-        match self {
-            AppError::Assistant(
-                AssistantError::Model(ModelError::Busy { retry_after, .. })
-                | AssistantError::Knowledge(
-                    KnowledgeError::Embed(ModelError::Busy { retry_after, .. })
-                    | KnowledgeError::Generate(ModelError::Busy { retry_after, .. }),
-                ),
-            ) => Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),
-            _ => None,
+        if let AppError::Assistant(
+            AssistantError::Model(ModelError::Busy { retry_after, .. })
+            | AssistantError::Knowledge(
+                KnowledgeError::Embed(ModelError::Busy { retry_after, .. })
+                | KnowledgeError::Generate(ModelError::Busy { retry_after, .. }),
+            ),
+        ) = self
+        {
+            Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
+        } else {
+            None
         }
     }
 }

@@ -6,6 +6,10 @@
 //! crate knows the JSON wire format of requests; errors all leave as
 //! `{"error": {"code", "message", "request_id"}}` ([`error`]).
 
+// Every error variant (and every other enum) is matched explicitly: a new variant must be
+// mapped, not swallowed by a `_` arm (ARCHITECTURE.md, "Errors").
+#![warn(clippy::wildcard_enum_match_arm)]
+
 pub mod error;
 pub mod extract;
 pub mod handlers;

@@ -10,7 +10,7 @@
 
 mod anchor;
 pub use anchor::ANCHOR_FILE;
-mod migrations;
+pub mod migrations;
 pub mod time;
 
 pub use anchor::AnchorFile;

@@ -2,13 +2,6 @@
 
 use super::{BBox, Line, Word};
 
-/// Whether a character belongs to a script written without spaces between words (Han, kana,
-/// CJK punctuation and full-width forms).
-pub(crate) fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3000..=0x303f | 0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff
-        | 0xf900..=0xfaff | 0xff00..=0xffef | 0x20000..=0x2fa1f)
-}
 
 /// Joins words into a line: a space between two words unless both sides of the gap are CJK
 /// (Tesseract segments Chinese into "words" that must not be spaced apart).
@@ -17,7 +10,7 @@ pub(crate) fn line_from_words(words: Vec<Word>) -> Line {
     let mut bbox: Option<BBox> = None;
     for w in &words {
         if let (Some(prev), Some(next)) = (text.chars().last(), w.text.chars().next())
-            && !(is_cjk(prev) && is_cjk(next))
+            && !(cjk::is_wide(prev) && cjk::is_wide(next))
         {
             text.push(' ');
         }

@@ -45,7 +45,7 @@ pub fn judge_text_layer(text: &str) -> TextLayerVerdict {
         .count() as f64;
     let good = chars
         .iter()
-        .filter(|&&c| c.is_alphanumeric() || c.is_ascii_punctuation() || super::layout::is_cjk(c))
+        .filter(|&&c| c.is_alphanumeric() || c.is_ascii_punctuation() || cjk::is_wide(c))
         .count() as f64;
     if broken / n > 0.10 || extended / n > 0.30 || good / n < 0.60 {
         TextLayerVerdict::Garbage

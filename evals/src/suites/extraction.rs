@@ -23,11 +23,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use assistant::extraction::score::{
+use extraction::score::{
     Counts, Expected, load_expected, other_agreement, score, source_text,
 };
-use assistant::extraction::synth::{self, Degrade};
-use assistant::extraction::{Extractor, FileResult, Settings};
+use extraction::synth::{self, Degrade};
+use extraction::{Extractor, FileResult, Settings};
 use connectors::cdm::CdmSchemas;
 use connectors::fpml::compare::compare;
 use connectors::fpml::fpml_to_cdm;
@@ -62,7 +62,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, e: &Expected, r: &FileResult) -> assistant::extraction::score::DocScore {
+    fn add(&mut self, e: &Expected, r: &FileResult) -> extraction::score::DocScore {
         let s = score(e, &r.key_terms);
         self.counts.add(s.counts);
         for (f, c) in &s.fields {
@@ -248,9 +248,7 @@ impl Suite for ExtractionSuite {
             })?,
         };
         let mut settings = Settings::default();
-        settings.cdm_schema_dir = assistant::extraction::schemas::resolve_dir(
-            &shared.join("cdm/jsonschema-6.30.0").display().to_string(),
-        )
+        settings.cdm_schema_dir = extraction::schemas::resolve_dir(Some(&shared.join("cdm/jsonschema-6.30.0")))
         .or(settings.cdm_schema_dir);
         let extractor = Extractor::new(settings.clone());
         let mut out = SuiteOutput::default();

@@ -5,8 +5,8 @@
 //! case producing exactly the expected requests with nothing leaked.
 
 use crate::{CaseResult, EvalContext, EvalError, Metric, Suite, SuiteOutput, Threshold};
-use assistant::rfq::RfqParser;
-use assistant::rfq::eval::{EvalReport, run_suite};
+use rfq::RfqParser;
+use rfq::eval::{EvalReport, run_suite};
 
 /// The RFQ parser suite.
 #[derive(Debug, Clone, Default)]

@@ -350,7 +350,7 @@ fn numbered_paragraphs_used(lines: &[Line]) -> bool {
 /// Squeezes the spaces out of a Chinese heading title (`总 则` → `总则`) and limits its length.
 fn tidy_title(s: &str) -> String {
     let s = s.trim();
-    let cjk = s.chars().filter(|&c| crate::document::is_cjk(c)).count();
+    let cjk = s.chars().filter(|&c| cjk::is_cjk(c)).count();
     let s: String = if cjk * 2 > s.chars().count() {
         s.chars().filter(|c| !c.is_whitespace()).collect()
     } else {
@@ -496,7 +496,7 @@ fn classify(
         let number: Vec<u32> = c[1].split('.').filter_map(|p| p.parse().ok()).collect();
         let title = c[4].trim();
         let starts_ok =
-            title.starts_with(|ch: char| ch.is_uppercase() || crate::document::is_cjk(ch));
+            title.starts_with(|ch: char| ch.is_uppercase() || cjk::is_cjk(ch));
         let depth = number.len();
         let trailing_dot = !c[2].is_empty();
         let plausible = if md {

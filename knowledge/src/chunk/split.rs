@@ -7,7 +7,8 @@
 use super::lines::Line;
 use super::outline::Node;
 use crate::cn;
-use crate::document::{Chunk, Location, PathSegment, SectionKind, SectionPath, is_cjk};
+use crate::document::{Chunk, Location, PathSegment, SectionKind, SectionPath};
+use cjk::is_cjk;
 use regex::Regex;
 use std::sync::LazyLock;
 

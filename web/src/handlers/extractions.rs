@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::extract::{ApiJson, Ctx};
 use crate::state::AppState;
 use assistant::approvals::Decided;
-use assistant::extraction::review::{Correction, ExtractionExport, ExtractionView, Upload};
+use assistant::extraction_review::{Correction, ExtractionExport, ExtractionView, Upload};
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};

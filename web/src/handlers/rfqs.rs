@@ -23,10 +23,10 @@
 use crate::error::AppError;
 use crate::extract::{ApiJson, ApiQuery, Ctx};
 use crate::state::AppState;
-use assistant::rfq::desk::blotter::{RfqDetail, RfqFilter, RfqRow};
-use assistant::rfq::desk::chats::ChatMapping;
-use assistant::rfq::desk::market::MarketDataSummary;
-use assistant::rfq::desk::{InboundMessage, MessageKind, Received};
+use assistant::desk::blotter::{RfqDetail, RfqFilter, RfqRow};
+use assistant::desk::chats::ChatMapping;
+use assistant::desk::market::MarketDataSummary;
+use assistant::desk::{InboundMessage, MessageKind, Received};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -1,0 +1,551 @@
+//! The outbox: decided approvals turned into replies, replies claimed for sending (quotes
+//! rendered from the approved version, stale ones dropped), send outcomes recorded, and
+//! recovery after a crash.
+
+use super::{
+    Origin, OutboundMessage, Reply, SendOutcome, desk_actor, price, queue_reply, quote_status,
+    reply, set_quote_status,
+};
+use crate::Assistant;
+use crate::error::{AssistantError, Result};
+use crate::store::{AuditRecord, WriteTx, time};
+use ::time::{Duration, OffsetDateTime, UtcOffset};
+use policies::{ApprovalState, DataClass};
+use rusqlite::{OptionalExtension, params};
+use serde_json::{Value, json};
+
+/// A quote with the chat it answers.
+struct QuoteOrigin {
+    status: String,
+    approval_id: Option<String>,
+    rfq_id: String,
+    channel: String,
+    chat_id: String,
+    message_id: String,
+    language: String,
+    valid_until: Option<String>,
+}
+
+impl QuoteOrigin {
+    fn load(tx: &WriteTx<'_>, qid: &str) -> Result<Option<QuoteOrigin>> {
+        Ok(tx
+            .conn()
+            .query_row(
+                "SELECT q.status, q.approval_id, q.rfq_id, r.channel, r.chat_id, r.message_id,
+                        r.language, q.valid_until
+                 FROM rfq_quotes q JOIN rfqs r ON r.id = q.rfq_id WHERE q.id = ?1",
+                [qid],
+                |r| {
+                    Ok(QuoteOrigin {
+                        status: r.get(0)?,
+                        approval_id: r.get(1)?,
+                        rfq_id: r.get(2)?,
+                        channel: r.get(3)?,
+                        chat_id: r.get(4)?,
+                        message_id: r.get(5)?,
+                        language: r.get(6)?,
+                        valid_until: r.get(7)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn origin(&self) -> Origin<'_> {
+        Origin {
+            channel: &self.channel,
+            chat_id: &self.chat_id,
+            message_id: &self.message_id,
+        }
+    }
+
+    fn lang(&self) -> rfq::Language {
+        reply::parse_language(&self.language)
+    }
+}
+
+/// An outbox row due for sending.
+struct Due {
+    id: i64,
+    key: String,
+    chat_id: String,
+    reply_to: Option<String>,
+    kind: String,
+    text: String,
+    rfq_id: Option<String>,
+    quote_id: Option<String>,
+    not_after: Option<String>,
+}
+
+/// An outbox row being sent.
+struct Sending {
+    key: String,
+    channel: String,
+    chat_id: String,
+    reply_to: Option<String>,
+    kind: String,
+    text: String,
+    quote_id: Option<String>,
+    attempts: i64,
+    status: String,
+}
+
+const INTERRUPTED: &str = "interrupted while sending (restart)";
+
+impl Assistant {
+    /// Turns decided approvals of quotes into replies (see the module doc); returns how many
+    /// quotes changed.
+    pub fn rfq_sync(&self) -> Result<usize> {
+        let now = time::fmt(time::now());
+        let due: Vec<String> = self.store.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT q.id FROM rfq_quotes q JOIN approvals a ON a.id = q.approval_id
+                 WHERE q.status = 'pending' AND (a.state != 'pending' OR a.expires_at <= ?1)
+                 LIMIT 500",
+            )?;
+            let ids = stmt
+                .query_map([&now], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok::<_, AssistantError>(ids)
+        })?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        self.store.write(&desk_actor(), |tx| {
+            let mut n = 0;
+            for qid in &due {
+                if self.sync_quote(tx, qid)? {
+                    n += 1;
+                }
+            }
+            Ok::<_, AssistantError>(n)
+        })
+    }
+
+    /// Moves one pending quote along its approval's decision; whether it changed.
+    fn sync_quote(&self, tx: &mut WriteTx<'_>, qid: &str) -> Result<bool> {
+        let Some(q) = QuoteOrigin::load(tx, qid)? else {
+            return Ok(false);
+        };
+        if q.status != quote_status::PENDING {
+            return Ok(false);
+        }
+        let Some(approval_id) = &q.approval_id else {
+            return Ok(false);
+        };
+        let Some(a) = crate::approvals::load_approval(tx.conn(), approval_id)? else {
+            return Ok(false);
+        };
+        let lang = q.lang();
+        let (status, reply) = match a.state {
+            ApprovalState::Pending => return Ok(false),
+            // A quote's text is rendered when it is claimed for sending.
+            ApprovalState::Approved => (quote_status::APPROVED, Some(("quote", String::new()))),
+            ApprovalState::Rejected => (
+                quote_status::REJECTED,
+                Some(("rejected", reply::rejected(lang))),
+            ),
+            ApprovalState::Expired => (
+                quote_status::EXPIRED,
+                Some(("expired", reply::expired(lang))),
+            ),
+            ApprovalState::Superseded => (quote_status::SUPERSEDED, None),
+        };
+        set_quote_status(
+            tx,
+            qid,
+            status,
+            json!({"approval": approval_id, "decided_by": a.decided_by, "reason": a.reason}),
+        )?;
+        if let Some((what, text)) = reply {
+            let quote = what == "quote";
+            queue_reply(
+                tx,
+                &q.origin(),
+                Reply {
+                    kind: if quote { "quote" } else { "notice" },
+                    key: format!("{what}:{qid}"),
+                    text,
+                    rfq_id: Some(q.rfq_id.clone()),
+                    quote_id: Some(qid.to_string()),
+                    not_after: if quote {
+                        q.valid_until.as_deref().and_then(time::parse)
+                    } else {
+                        None
+                    },
+                },
+            )?;
+        }
+        Ok(true)
+    }
+
+    /// Claims up to `limit` due replies of `channel` for sending (see the module doc).
+    pub fn chat_claim(&self, channel: &str, limit: usize) -> Result<Vec<OutboundMessage>> {
+        self.rfq_sync()?;
+        let now = time::now();
+        self.store.write(&desk_actor(), |tx| {
+            let mut out = Vec::new();
+            // A dropped quote queues a notice; look again so that it goes out in this round.
+            for _round in 0..3 {
+                let dropped = self.claim_round(tx, channel, limit - out.len(), now, &mut out)?;
+                if dropped == 0 || out.len() >= limit {
+                    break;
+                }
+            }
+            Ok::<_, AssistantError>(out)
+        })
+    }
+
+    /// One round of [`Assistant::chat_claim`]: claims due rows into `out`; returns how many
+    /// quotes were dropped instead.
+    fn claim_round(
+        &self,
+        tx: &mut WriteTx<'_>,
+        channel: &str,
+        limit: usize,
+        now: OffsetDateTime,
+        out: &mut Vec<OutboundMessage>,
+    ) -> Result<usize> {
+        let rows: Vec<Due> = {
+            let mut stmt = tx.conn().prepare(
+                "SELECT id, event_key, chat_id, reply_to, kind, text, rfq_id, quote_id, not_after
+                 FROM chat_messages
+                 WHERE direction = 'out' AND status = 'pending' AND channel = ?1
+                   AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)
+                 ORDER BY id LIMIT ?3",
+            )?;
+            stmt.query_map(params![channel, time::fmt(now), limit as i64], |r| {
+                Ok(Due {
+                    id: r.get(0)?,
+                    key: r.get(1)?,
+                    chat_id: r.get(2)?,
+                    reply_to: r.get(3)?,
+                    kind: r.get(4)?,
+                    text: r.get(5)?,
+                    rfq_id: r.get(6)?,
+                    quote_id: r.get(7)?,
+                    not_after: r.get(8)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        let mut dropped = 0;
+        for mut d in rows {
+            if d.kind == "quote" {
+                match self.render_quote(tx, d.quote_id.as_deref().unwrap_or(""), now)? {
+                    Ok(t) => d.text = t,
+                    Err(why) => {
+                        let status = if why.expired { "expired" } else { "cancelled" };
+                        tx.conn().execute(
+                            "UPDATE chat_messages SET status = ?1, error = ?2 WHERE id = ?3",
+                            params![status, why.message, d.id],
+                        )?;
+                        tx.audit(AuditRecord {
+                            action: "chat.outbound.drop",
+                            object_kind: "chat_message",
+                            object_id: &d.key,
+                            class: DataClass::IMPORTANT,
+                            details: json!({"reason": why.message, "quote_id": d.quote_id}),
+                        })?;
+                        if let Some(q) = &d.quote_id {
+                            self.quote_lapsed(tx, q, why.expired, &why.message)?;
+                        }
+                        dropped += 1;
+                        continue;
+                    }
+                }
+            }
+            tx.conn().execute(
+                "UPDATE chat_messages SET status = 'sending', attempts = attempts + 1, text = ?1,
+                    text_chars = ?2 WHERE id = ?3",
+                params![d.text, d.text.chars().count() as i64, d.id],
+            )?;
+            out.push(OutboundMessage {
+                id: d.id,
+                dedupe_key: d.key,
+                channel: channel.to_string(),
+                chat_id: d.chat_id,
+                reply_to: d.reply_to,
+                text: d.text,
+                kind: d.kind,
+                rfq_id: d.rfq_id,
+                quote_id: d.quote_id,
+                not_after: d.not_after.as_deref().and_then(time::parse),
+            });
+        }
+        Ok(dropped)
+    }
+
+    /// A quote that can no longer be sent: marked, and (when it lapsed) the client told so.
+    fn quote_lapsed(
+        &self,
+        tx: &mut WriteTx<'_>,
+        qid: &str,
+        expired: bool,
+        why: &str,
+    ) -> Result<()> {
+        let status = if expired {
+            quote_status::EXPIRED
+        } else {
+            quote_status::SEND_FAILED
+        };
+        set_quote_status(tx, qid, status, json!({"reason": why}))?;
+        if expired && let Some(q) = QuoteOrigin::load(tx, qid)? {
+            queue_reply(
+                tx,
+                &q.origin(),
+                Reply {
+                    kind: "notice",
+                    key: format!("expired:{qid}"),
+                    text: reply::expired(q.lang()),
+                    rfq_id: Some(q.rfq_id.clone()),
+                    quote_id: Some(qid.to_string()),
+                    not_after: None,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The reply text of an approved quote, from its approval's latest payload; or why it
+    /// cannot be sent.
+    fn render_quote(
+        &self,
+        tx: &mut WriteTx<'_>,
+        qid: &str,
+        now: OffsetDateTime,
+    ) -> Result<std::result::Result<String, Undeliverable>> {
+        let bad = |m: String| {
+            Ok(Err(Undeliverable {
+                expired: false,
+                message: m,
+            }))
+        };
+        let Some(q) = QuoteOrigin::load(tx, qid)? else {
+            return bad(format!("quote {qid} is missing"));
+        };
+        let (Some(approval_id), Some(valid_until)) = (&q.approval_id, &q.valid_until) else {
+            return bad(format!("quote {qid} has no approval"));
+        };
+        let Some(valid_until) = time::parse(valid_until) else {
+            return bad(format!("quote {qid} has a malformed validity"));
+        };
+        if now >= valid_until {
+            return Ok(Err(Undeliverable {
+                expired: true,
+                message: format!("quote {qid} lapsed at {}", time::fmt(valid_until)),
+            }));
+        }
+        if q.status != quote_status::APPROVED {
+            return bad(format!("quote {qid} is {}, not approved", q.status));
+        }
+        let Some(a) = crate::approvals::load_approval(tx.conn(), approval_id)? else {
+            return bad(format!("approval {approval_id} is missing"));
+        };
+        if a.state != ApprovalState::Approved {
+            return bad(format!("approval {approval_id} is {}", a.state));
+        }
+        Ok(quote_text(&a.payload, valid_until, self.desk.offset))
+    }
+
+    /// Records how a claimed reply's send went.
+    pub fn chat_finish(&self, id: i64, outcome: SendOutcome) -> Result<()> {
+        let cfg = &self.config.rfq;
+        self.store.write(&desk_actor(), |tx| {
+            let m = tx
+                .conn()
+                .query_row(
+                    "SELECT event_key, channel, chat_id, reply_to, kind, text, quote_id,
+                            attempts, status
+                     FROM chat_messages WHERE id = ?1 AND direction = 'out'",
+                    [id],
+                    |r| {
+                        Ok(Sending {
+                            key: r.get(0)?,
+                            channel: r.get(1)?,
+                            chat_id: r.get(2)?,
+                            reply_to: r.get(3)?,
+                            kind: r.get(4)?,
+                            text: r.get(5)?,
+                            quote_id: r.get(6)?,
+                            attempts: r.get(7)?,
+                            status: r.get(8)?,
+                        })
+                    },
+                )
+                .optional()?
+                .ok_or_else(|| AssistantError::NotFound {
+                    kind: "outbound message",
+                    id: id.to_string(),
+                })?;
+            if m.status != "sending" {
+                return Err(AssistantError::Conflict(format!(
+                    "outbound message {id} is {}, not sending",
+                    m.status
+                )));
+            }
+            let now = time::now();
+            let retries_left = m.attempts < i64::from(cfg.send_max_attempts);
+            let (status, message_id, error, retry_at) = match &outcome {
+                SendOutcome::Sent { message_id } => ("sent", message_id.clone(), None, None),
+                SendOutcome::Failed { error, retry } if *retry && retries_left => {
+                    let factor = 1u64 << (m.attempts - 1).clamp(0, 16);
+                    let backoff = cfg.send_retry_ms.saturating_mul(factor).min(60_000);
+                    let at = now + Duration::milliseconds(backoff as i64);
+                    ("pending", None, Some(error.clone()), Some(at))
+                }
+                SendOutcome::Failed { error, .. } => ("failed", None, Some(error.clone()), None),
+                SendOutcome::Uncertain { error } => ("uncertain", None, Some(error.clone()), None),
+                SendOutcome::Stale => ("expired", None, Some(STALE.to_string()), None),
+            };
+            tx.conn().execute(
+                "UPDATE chat_messages SET status = ?1, message_id = COALESCE(?2, message_id),
+                    error = ?3, next_attempt_at = ?4, sent_at = ?5 WHERE id = ?6",
+                params![
+                    status,
+                    message_id,
+                    error,
+                    retry_at.map(time::fmt),
+                    (status == "sent").then(|| time::fmt(now)),
+                    id
+                ],
+            )?;
+            tx.audit(AuditRecord {
+                action: match status {
+                    "sent" => "chat.outbound.sent",
+                    "pending" => "chat.outbound.retry",
+                    _ => "chat.outbound.fail",
+                },
+                object_kind: "chat_message",
+                object_id: &m.key,
+                class: DataClass::IMPORTANT,
+                details: json!({
+                    "channel": m.channel, "chat_id": m.chat_id, "reply_to": m.reply_to,
+                    "message_id": message_id, "kind": m.kind, "text": m.text,
+                    "status": status, "error": error, "attempt": m.attempts,
+                }),
+            })?;
+            let Some(q) = m.quote_id.filter(|_| m.kind == "quote") else {
+                return Ok(());
+            };
+            match status {
+                "sent" => set_quote_status(
+                    tx,
+                    &q,
+                    quote_status::SENT,
+                    json!({"message_id": message_id}),
+                ),
+                "failed" => {
+                    set_quote_status(tx, &q, quote_status::SEND_FAILED, json!({"error": error}))
+                }
+                "uncertain" => {
+                    set_quote_status(tx, &q, quote_status::UNCERTAIN, json!({"error": error}))
+                }
+                "expired" => self.quote_lapsed(tx, &q, true, STALE),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    /// At a connector's start: replies of `channel` left `sending` by a crash become
+    /// `uncertain` (never sent twice), and the requests of `channel` whose pricing was
+    /// interrupted are returned to be priced.
+    pub fn chat_recover(&self, channel: &str) -> Result<Vec<String>> {
+        self.store.write(&desk_actor(), |tx| {
+            let stuck: Vec<(i64, String, String, Option<String>)> = {
+                let mut stmt = tx.conn().prepare(
+                    "SELECT id, event_key, kind, quote_id FROM chat_messages
+                     WHERE direction = 'out' AND status = 'sending' AND channel = ?1",
+                )?;
+                stmt.query_map([channel], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            for (id, key, kind, quote_id) in stuck {
+                tx.conn().execute(
+                    "UPDATE chat_messages SET status = 'uncertain', error = ?1 WHERE id = ?2",
+                    params![INTERRUPTED, id],
+                )?;
+                tx.audit(AuditRecord {
+                    action: "chat.outbound.uncertain",
+                    object_kind: "chat_message",
+                    object_id: &key,
+                    class: DataClass::IMPORTANT,
+                    details: json!({"channel": channel, "reason": INTERRUPTED}),
+                })?;
+                if let Some(q) = quote_id.filter(|_| kind == "quote") {
+                    let note = json!({"reason": INTERRUPTED});
+                    set_quote_status(tx, &q, quote_status::UNCERTAIN, note)?;
+                }
+            }
+            let mut stmt = tx.conn().prepare(
+                "SELECT id FROM rfqs WHERE status = 'pricing' AND channel = ?1
+                 ORDER BY received_at",
+            )?;
+            let ids = stmt
+                .query_map([channel], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(ids)
+        })
+    }
+}
+
+const STALE: &str = "past its validity when its turn came";
+
+/// Why an approved quote cannot be sent.
+#[derive(Debug, Clone, PartialEq)]
+struct Undeliverable {
+    expired: bool,
+    message: String,
+}
+
+/// The reply of an approved payload (after any edit), or why it is not sendable.
+fn quote_text(
+    payload: &Value,
+    valid_until: OffsetDateTime,
+    offset: UtcOffset,
+) -> std::result::Result<String, Undeliverable> {
+    let bad = |m: &str| Undeliverable {
+        expired: false,
+        message: format!("the approved quote payload {m}"),
+    };
+    let lang = reply::parse_language(payload["language"].as_str().unwrap_or("en"));
+    let terms = payload["terms"][reply::language_name(lang)]
+        .as_str()
+        .ok_or_else(|| bad("has no terms in the client's language"))?;
+    let side: rfq::Side = payload["side"]
+        .as_str()
+        .and_then(rfq::Side::parse)
+        .ok_or_else(|| bad("has no valid side"))?;
+    let kind: price::QuoteKind = match payload["quote"]["kind"].as_str() {
+        Some("premium") => price::QuoteKind::Premium,
+        Some("coupon") => price::QuoteKind::Coupon,
+        Some("knock_out") => price::QuoteKind::KnockOut,
+        Some("strike") => price::QuoteKind::Strike,
+        _ => return Err(bad("has no valid quote.kind")),
+    };
+    let figure = payload["quote"]["client"]
+        .as_f64()
+        .filter(|x| x.is_finite() && (-100.0..=1000.0).contains(x))
+        .ok_or_else(|| bad("has no quote.client between -100 and 1000"))?;
+    let notional = payload["notional"]
+        .as_f64()
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .ok_or_else(|| bad("has no positive notional"))?;
+    let currency = payload["currency"]
+        .as_str()
+        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        .ok_or_else(|| bad("has no ISO currency"))?;
+    Ok(reply::quote(&reply::QuoteText {
+        language: lang,
+        terms,
+        side,
+        kind,
+        figure,
+        notional,
+        currency,
+        valid_until,
+        offset,
+    }))
+}

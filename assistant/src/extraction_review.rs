@@ -1,0 +1,750 @@
+//! Extraction jobs, the ops review and exports, over the store.
+//!
+//! - [`Assistant::extraction_submit`] keeps each upload under `uploads/<sha256>` in the data
+//!   dir (content-addressed, written atomically) and records a job of kind `extraction`.
+//! - [`Assistant::extraction_run`] extracts the job's files one by one (skipping those already
+//!   done, so a job interrupted by a restart resumes), and for each writes, in one transaction,
+//!   its `extraction_files` row, its approval request (kind `extraction`, role `ops`, four-eyes
+//!   by configuration, maker = the uploader; payload = the file's result: key terms, every
+//!   value beside its evidence, conflicts, problems, CDM, extension) and the audit entries.
+//! - [`Assistant::extraction_correct`] applies a reviewer's corrections as an approval edit
+//!   (the audit entry holds the diff, before and after, and the reasons), re-running the
+//!   cross-checks and rebuilding the CDM document.
+//! - [`Assistant::extraction_export`] turns an approved request into an `extraction_exports`
+//!   row (key terms, CDM, extension, the source file's SHA-256), re-checking the approved
+//!   payload first (it may have been edited by hand).
+
+use std::path::PathBuf;
+
+use policies::approval::ApprovalState;
+use policies::{DataClass, Principal, Role};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use extraction::terms::{self, FieldValue, check_leaf, is_leaf};
+use extraction::{FileResult, FileStatus, cdm, check};
+use crate::Assistant;
+use crate::approvals::{Decided, NewApproval};
+use crate::error::{AssistantError, Result};
+use crate::jobs::{Job, JobState};
+use crate::store::{Actor, AuditRecord, time};
+
+/// The artifact kind of extraction approvals.
+pub const KIND: &str = "extraction";
+
+/// An uploaded file.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The client's file name (only the last path component is kept).
+    pub name: String,
+    /// The content.
+    pub bytes: Vec<u8>,
+}
+
+/// One reviewer's correction of a key-term leaf.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correction {
+    /// The leaf (`trade_date`, `notional.amount`, `other.coupon_rate`).
+    pub field: String,
+    /// The corrected value; `None` removes the leaf (the document does not state it).
+    pub value: Option<Value>,
+    /// Why (required; kept in the audit log).
+    pub reason: String,
+}
+
+/// One file of an extraction job as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtractionFile {
+    /// 0-based position in the upload.
+    pub index: u32,
+    /// The file name.
+    pub name: String,
+    /// SHA-256 of the content.
+    pub sha256: String,
+    /// Size.
+    pub bytes: u64,
+    /// `queued` until processed, then the file's status (`extracted`, `needs_review`,
+    /// `not_a_confirmation`, `unsupported`, `unreadable`, `too_large`, `internal`).
+    pub status: String,
+    /// The approval request of a file with key terms.
+    pub approval_id: Option<String>,
+    /// Its state (`pending`, `approved`, …).
+    pub approval_state: Option<ApprovalState>,
+    /// The full result (key terms, fields with evidence, conflicts, problems, CDM); `null`
+    /// until processed.
+    pub result: Value,
+}
+
+/// An extraction job as shown by `GET /v1/extractions/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtractionView {
+    /// The job id.
+    pub id: String,
+    /// `queued`, `running`, `succeeded`, `failed`.
+    pub state: JobState,
+    /// 0..1.
+    pub progress: f64,
+    /// Who uploaded.
+    pub created_by: String,
+    /// When.
+    pub created_at: String,
+    /// When it finished.
+    pub finished_at: Option<String>,
+    /// The job's error, if it failed as a whole.
+    pub error: Option<String>,
+    /// Every file, in upload order.
+    pub files: Vec<ExtractionFile>,
+}
+
+/// An exported, approved extraction.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtractionExport {
+    /// The approval request.
+    pub approval_id: String,
+    /// The job the file came in.
+    pub job_id: Option<String>,
+    /// The file name.
+    pub file_name: String,
+    /// SHA-256 of the source file.
+    pub file_sha256: String,
+    /// The product family.
+    pub product_type: Option<String>,
+    /// The approved key terms.
+    pub key_terms: Value,
+    /// The approved CDM TradeState (6.30.0, legacy layout), if one was built.
+    pub cdm: Option<Value>,
+    /// The extension object beside it.
+    pub extension: Option<Value>,
+    /// The payload version approved.
+    pub version: u32,
+    /// Who approved.
+    pub approved_by: String,
+    /// When.
+    pub approved_at: String,
+    /// Who exported (asked first).
+    pub exported_by: String,
+    /// When.
+    pub exported_at: String,
+}
+
+/// One `extraction_files` row joined with its approval's state: index, name, SHA-256, bytes,
+/// status, approval id, approval state, result JSON.
+type FileRow = (
+    u32,
+    String,
+    String,
+    u64,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+fn safe_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if cleaned.is_empty() {
+        "upload".into()
+    } else {
+        cleaned
+    }
+}
+
+impl Assistant {
+    /// The extractor (settings, model, CDM schemas).
+    pub fn extractor(&self) -> &extraction::Extractor {
+        &self.extractor
+    }
+
+    fn uploads_dir(&self) -> PathBuf {
+        self.store.data_dir().join("uploads")
+    }
+
+    /// Keeps the uploads and records an extraction job (run it with
+    /// [`Assistant::extraction_run`]). Files over `extract.max_bytes` are recorded, not kept,
+    /// and come out as `too_large`.
+    pub fn extraction_submit(&self, actor: &Actor, files: Vec<Upload>) -> Result<Job> {
+        if files.is_empty() {
+            return Err(AssistantError::Invalid("no files were uploaded".into()));
+        }
+        let max_files = self.config.extract.max_files as usize;
+        if files.len() > max_files {
+            return Err(AssistantError::Invalid(format!(
+                "{} files uploaded; at most {max_files} per upload (extract.max_files)",
+                files.len()
+            )));
+        }
+        let dir = self.uploads_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        let max_bytes = self.config.extract.max_bytes;
+        let mut listed = Vec::new();
+        for f in files {
+            let sha = hex::encode(Sha256::digest(&f.bytes));
+            let too_large = f.bytes.len() as u64 > max_bytes;
+            if !too_large {
+                let path = dir.join(&sha);
+                if !path.is_file() {
+                    let tmp = dir.join(format!(".{sha}.{}", uuid::Uuid::new_v4().simple()));
+                    std::fs::write(&tmp, &f.bytes).map_err(|e| io(&tmp, e))?;
+                    std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+                }
+            }
+            listed.push(json!({
+                "name": safe_name(&f.name),
+                "sha256": sha,
+                "bytes": f.bytes.len(),
+                "too_large": too_large,
+            }));
+        }
+        let input = json!({
+            "files": listed,
+            "role": actor.role.map(Role::as_str),
+            "request_id": actor.request_id,
+        });
+        self.create_job(actor, KIND, DataClass::IMPORTANT, input)
+    }
+
+    /// Extraction jobs left queued or running (by a restart), oldest first: the server runs
+    /// them again at start.
+    pub fn extraction_unfinished(&self) -> Result<Vec<String>> {
+        self.store.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id FROM jobs WHERE kind = ?1 AND state IN ('queued', 'running')
+                 ORDER BY created_at",
+            )?;
+            let ids = stmt
+                .query_map([KIND], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(ids)
+        })
+    }
+
+    /// Runs an extraction job to the end (blocking; the server calls it on a worker thread).
+    /// Files already processed are skipped. A job that is not an extraction job, or already
+    /// finished, is left alone.
+    pub fn extraction_run(&self, job_id: &str) -> Result<()> {
+        let job = self.get_job(&Actor::system(), job_id)?;
+        if job.kind != KIND {
+            return Err(AssistantError::Invalid(format!(
+                "job {job_id} is a {} job, not an extraction",
+                job.kind
+            )));
+        }
+        match job.state {
+            JobState::Succeeded | JobState::Failed | JobState::Cancelled => return Ok(()),
+            JobState::Queued => self.start_job(job_id)?,
+            JobState::Running => {}
+        }
+        let maker = Actor {
+            user: job.created_by.clone(),
+            role: job.input["role"].as_str().and_then(|r| r.parse().ok()),
+            request_id: job.input["request_id"].as_str().map(str::to_owned),
+        };
+        let files = job.input["files"].as_array().cloned().unwrap_or_default();
+        let total = files.len().max(1);
+        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        for (idx, f) in files.iter().enumerate() {
+            let done: Option<String> = self.store.read(|c| {
+                c.query_row(
+                    "SELECT status FROM extraction_files WHERE job_id = ?1 AND idx = ?2",
+                    params![job_id, idx as i64],
+                    |r| r.get(0),
+                )
+                .optional()
+            })?;
+            if let Some(status) = done {
+                *counts.entry(status).or_default() += 1;
+                continue;
+            }
+            let name = f["name"].as_str().unwrap_or("upload").to_owned();
+            let sha = f["sha256"].as_str().unwrap_or_default().to_owned();
+            let result = if f["too_large"].as_bool() == Some(true) {
+                let mut r = FileResult::new(&name, &[]);
+                r.sha256 = sha.clone();
+                r.bytes = f["bytes"].as_u64().unwrap_or(0);
+                r.status = FileStatus::TooLarge;
+                r.error = Some(format!(
+                    "{name}: {} bytes, the limit is {} (extract.max_bytes)",
+                    r.bytes, self.config.extract.max_bytes
+                ));
+                r
+            } else {
+                let path = self.uploads_dir().join(&sha);
+                match std::fs::read(&path) {
+                    Ok(bytes) if hex::encode(Sha256::digest(&bytes)) == sha => {
+                        self.extractor.extract(&bytes, &name)
+                    }
+                    Ok(_) | Err(_) => {
+                        let mut r = FileResult::new(&name, &[]);
+                        r.sha256 = sha.clone();
+                        r.status = FileStatus::Internal;
+                        r.error = Some(format!(
+                            "{name}: the stored upload {} is missing or damaged",
+                            path.display()
+                        ));
+                        r
+                    }
+                }
+            };
+            self.record_file(&maker, job_id, idx, &result)?;
+            *counts.entry(result.status.as_str().to_owned()).or_default() += 1;
+            self.job_progress(job_id, (idx + 1) as f64 / total as f64)?;
+        }
+        self.finish_job(
+            job_id,
+            Ok(json!({ "files": files.len(), "statuses": counts })),
+        )
+    }
+
+    /// Writes a file's row and, when it has key terms, its approval request, in one
+    /// transaction.
+    fn record_file(&self, maker: &Actor, job_id: &str, idx: usize, r: &FileResult) -> Result<()> {
+        let mut payload = serde_json::to_value(r).expect("results serialise");
+        if let Value::Object(o) = &mut payload {
+            o.remove("timings");
+            o.insert("job_id".into(), Value::from(job_id));
+            o.insert("index".into(), Value::from(idx));
+        }
+        let result_json = serde_json::to_string(r).expect("results serialise");
+        self.store.write(maker, |tx| {
+            let approval_id = if r.status.has_terms() {
+                let title = format!(
+                    "Extraction of {} from {} ({})",
+                    r.product_type.as_deref().unwrap_or("a confirmation"),
+                    r.name,
+                    r.status.as_str()
+                );
+                Some(self.create_approval_in(
+                    tx,
+                    NewApproval {
+                        kind: KIND.into(),
+                        title: title.chars().take(500).collect(),
+                        payload: payload.clone(),
+                        required_role: Role::Ops,
+                        four_eyes: true,
+                        expires_in: None,
+                        class: DataClass::IMPORTANT,
+                        supersedes: None,
+                        idempotency_key: Some(format!("{job_id}/{idx}")),
+                    },
+                )?)
+            } else {
+                None
+            };
+            tx.conn().execute(
+                "INSERT INTO extraction_files
+                     (job_id, idx, name, sha256, bytes, status, product_type, result, approval_id,
+                      created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    job_id,
+                    idx as i64,
+                    r.name,
+                    r.sha256,
+                    r.bytes as i64,
+                    r.status.as_str(),
+                    r.product_type,
+                    result_json,
+                    approval_id,
+                    time::fmt(time::now()),
+                ],
+            )?;
+            tx.audit(AuditRecord {
+                action: "extraction.file",
+                object_kind: "job",
+                object_id: job_id,
+                class: DataClass::IMPORTANT,
+                details: json!({
+                    "index": idx, "name": r.name, "sha256": r.sha256, "status": r.status,
+                    "product_type": r.product_type, "approval_id": approval_id,
+                    "error": r.error, "conflicts": r.conflicts.len(), "problems": r.problems.len(),
+                }),
+            })?;
+            Ok::<_, AssistantError>(())
+        })
+    }
+
+    /// An extraction job with every file's status and result, for a caller cleared to read it.
+    pub fn extraction(&self, actor: &Actor, job_id: &str) -> Result<ExtractionView> {
+        let job = self.get_job(actor, job_id)?;
+        if job.kind != KIND {
+            return Err(AssistantError::NotFound {
+                kind: "extraction",
+                id: job_id.into(),
+            });
+        }
+        if let Some(role) = actor.role
+            && role != Role::Admin
+            && job.created_by != actor.user
+            && !role.allows(policies::Permission::ExtractionsRead)
+        {
+            return Err(AssistantError::NotFound {
+                kind: "extraction",
+                id: job_id.into(),
+            });
+        }
+        let rows: Vec<FileRow> = self.store.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT f.idx, f.name, f.sha256, f.bytes, f.status, f.approval_id, a.state,
+                            f.result
+                     FROM extraction_files f LEFT JOIN approvals a ON a.id = f.approval_id
+                     WHERE f.job_id = ?1 ORDER BY f.idx",
+            )?;
+            let rows = stmt
+                .query_map([job_id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u32,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get::<_, i64>(3)? as u64,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok::<_, AssistantError>(rows)
+        })?;
+        let mut files = Vec::new();
+        let listed = job.input["files"].as_array().cloned().unwrap_or_default();
+        for (i, f) in listed.iter().enumerate() {
+            match rows.iter().find(|r| r.0 as usize == i) {
+                Some((idx, name, sha, bytes, status, approval_id, state, result)) => {
+                    files.push(ExtractionFile {
+                        index: *idx,
+                        name: name.clone(),
+                        sha256: sha.clone(),
+                        bytes: *bytes,
+                        status: status.clone(),
+                        approval_id: approval_id.clone(),
+                        approval_state: state.as_deref().and_then(ApprovalState::parse),
+                        result: serde_json::from_str(result).unwrap_or(Value::Null),
+                    });
+                }
+                None => files.push(ExtractionFile {
+                    index: i as u32,
+                    name: f["name"].as_str().unwrap_or_default().into(),
+                    sha256: f["sha256"].as_str().unwrap_or_default().into(),
+                    bytes: f["bytes"].as_u64().unwrap_or(0),
+                    status: "queued".into(),
+                    approval_id: None,
+                    approval_state: None,
+                    result: Value::Null,
+                }),
+            }
+        }
+        Ok(ExtractionView {
+            id: job.id,
+            state: job.state,
+            progress: job.progress,
+            created_by: job.created_by,
+            created_at: job.created_at,
+            finished_at: job.finished_at,
+            error: job.error,
+            files,
+        })
+    }
+
+    /// Applies a reviewer's corrections to a pending extraction as an approval edit: each leaf's
+    /// value is checked, the cross-checks and the CDM document are redone, and the audit entry
+    /// keeps the diff and the reasons.
+    pub fn extraction_correct(
+        &self,
+        actor: &Actor,
+        who: &Principal,
+        approval_id: &str,
+        corrections: &[Correction],
+    ) -> Result<Decided> {
+        if corrections.is_empty() {
+            return Err(AssistantError::Invalid("no corrections given".into()));
+        }
+        let a = self.get_approval(actor, approval_id)?;
+        if a.kind != KIND {
+            return Err(AssistantError::Invalid(format!(
+                "approval {approval_id} is a {}, not an extraction",
+                a.kind
+            )));
+        }
+        let mut payload = a.payload.clone();
+        let mut fields: Vec<Value> = payload["fields"].as_array().cloned().unwrap_or_default();
+        let mut notes = Vec::new();
+        let now = time::fmt(time::now());
+        for c in corrections {
+            if c.reason.trim().is_empty() {
+                return Err(AssistantError::Invalid(format!(
+                    "a correction of {} needs a reason",
+                    c.field
+                )));
+            }
+            if !is_leaf(&c.field) {
+                return Err(AssistantError::Invalid(format!(
+                    "{} is not a key-terms field",
+                    c.field
+                )));
+            }
+            let value = match &c.value {
+                Some(v) => Some(check_leaf(&c.field, v).map_err(AssistantError::Invalid)?),
+                None => None,
+            };
+            let pos = fields.iter().position(|f| f["field"] == c.field.as_str());
+            let before = pos.map(|i| fields[i]["value"].clone());
+            let source = format!("{}: {}", who.user, c.reason.trim());
+            match (&value, pos) {
+                (Some(v), Some(i)) => {
+                    let old = fields[i].clone();
+                    fields[i] = json!({
+                        "field": c.field, "value": v,
+                        "evidence": [ { "method": "correction", "confidence": 1.0, "source": source } ],
+                        "corrected_from": { "value": old["value"], "evidence": old["evidence"] },
+                    });
+                }
+                (Some(v), None) => fields.push(json!({
+                    "field": c.field, "value": v,
+                    "evidence": [ { "method": "correction", "confidence": 1.0, "source": source } ],
+                })),
+                (None, Some(i)) => {
+                    fields.remove(i);
+                }
+                (None, None) => {}
+            }
+            if let Some(Value::Array(conflicts)) = payload.get_mut("conflicts") {
+                conflicts.retain(|x| x["field"] != c.field.as_str());
+            }
+            if let Some(Value::Array(problems)) = payload.get_mut("problems") {
+                problems.retain(|p| {
+                    !(p["kind"] != "cross_check"
+                        && p["fields"]
+                            .as_array()
+                            .is_some_and(|f| f.iter().any(|x| x == c.field.as_str())))
+                });
+            }
+            let entry = json!({
+                "field": c.field, "before": before, "after": value, "reason": c.reason.trim(),
+                "by": who.user, "at": now,
+            });
+            match payload.get_mut("corrections") {
+                Some(Value::Array(list)) => list.push(entry),
+                _ => payload["corrections"] = json!([entry]),
+            }
+            notes.push(format!(
+                "{}: {} → {} ({})",
+                c.field,
+                before
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "absent".into()),
+                value
+                    .as_ref()
+                    .map(Value::to_string)
+                    .unwrap_or_else(|| "removed".into()),
+                c.reason.trim()
+            ));
+        }
+        fields.sort_by_key(|f| terms::leaf_order(f["field"].as_str().unwrap_or("")));
+        let plain: Vec<FieldValue> = fields
+            .iter()
+            .map(|f| FieldValue {
+                field: f["field"].as_str().unwrap_or_default().to_owned(),
+                value: f["value"].clone(),
+                evidence: Vec::new(),
+            })
+            .collect();
+        let key_terms = terms::key_terms_object(&plain);
+        let product = key_terms["product_type"].as_str().map(str::to_owned);
+        let mut problems: Vec<Value> = payload["problems"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p["kind"] != "cross_check" && p["kind"] != "cdm")
+            .collect();
+        problems.extend(
+            check::cross_check(&plain, product.as_deref())
+                .into_iter()
+                .map(|p| serde_json::to_value(p).expect("serialises")),
+        );
+        if self.extractor.settings().cdm {
+            match self.extractor.schemas() {
+                Ok(s) => {
+                    let out = cdm::build(&key_terms, &s);
+                    if let Some(e) = &out.report.error
+                        && !out.report.violations.is_empty()
+                    {
+                        problems.push(json!({"fields": [], "kind": "cdm", "message": e}));
+                    }
+                    payload["cdm"] = out.trade_state.unwrap_or(Value::Null);
+                    payload["extension"] = out.extension.unwrap_or(Value::Null);
+                    payload["cdm_report"] = serde_json::to_value(out.report).expect("serialises");
+                }
+                Err(e) => {
+                    payload["cdm"] = Value::Null;
+                    payload["cdm_report"] = json!({ "emitted": false, "error": e.to_string() });
+                }
+            }
+        }
+        let clean =
+            problems.is_empty() && payload["conflicts"].as_array().is_none_or(Vec::is_empty);
+        payload["status"] = Value::from(if clean { "extracted" } else { "needs_review" });
+        payload["product_type"] = product.map(Value::from).unwrap_or(Value::Null);
+        payload["problems"] = Value::Array(problems);
+        payload["fields"] = Value::Array(fields);
+        payload["key_terms"] = key_terms;
+        let note = format!("corrected {}", notes.join("; "));
+        self.edit_approval(actor, who, approval_id, payload, Some(&note))
+    }
+
+    /// Exports an approved extraction (idempotent: a second call returns the first export).
+    pub fn extraction_export(&self, actor: &Actor, approval_id: &str) -> Result<ExtractionExport> {
+        if let Some(e) = self.export_row(approval_id)? {
+            let a = self.get_approval(actor, approval_id)?;
+            let _ = a;
+            return Ok(e);
+        }
+        let a = self.get_approval(actor, approval_id)?;
+        if a.kind != KIND {
+            return Err(AssistantError::Invalid(format!(
+                "approval {approval_id} is a {}, not an extraction",
+                a.kind
+            )));
+        }
+        if a.state != ApprovalState::Approved {
+            return Err(AssistantError::Conflict(format!(
+                "approval {approval_id} is {}; only approved extractions are exported",
+                a.state
+            )));
+        }
+        let p = &a.payload;
+        let key_terms = p["key_terms"].clone();
+        for (field, value) in terms::leaves_of(&key_terms) {
+            check_leaf(&field, &value).map_err(|e| {
+                AssistantError::Conflict(format!(
+                    "the approved key terms of {approval_id} do not check: {e}"
+                ))
+            })?;
+        }
+        let cdm_doc = p.get("cdm").filter(|v| !v.is_null()).cloned();
+        if let Some(doc) = &cdm_doc {
+            let schemas = self.extractor.schemas()?;
+            let v = schemas.validate_trade_state(doc)?;
+            if !v.is_empty() {
+                return Err(AssistantError::Conflict(format!(
+                    "the approved CDM document of {approval_id} breaks the schema: {}",
+                    v.iter()
+                        .take(5)
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )));
+            }
+        }
+        let export = ExtractionExport {
+            approval_id: approval_id.to_owned(),
+            job_id: p["job_id"].as_str().map(str::to_owned),
+            file_name: p["name"].as_str().unwrap_or_default().to_owned(),
+            file_sha256: p["sha256"].as_str().unwrap_or_default().to_owned(),
+            product_type: key_terms["product_type"].as_str().map(str::to_owned),
+            key_terms,
+            cdm: cdm_doc,
+            extension: p.get("extension").filter(|v| !v.is_null()).cloned(),
+            version: a.version,
+            approved_by: a.decided_by.clone().unwrap_or_default(),
+            approved_at: a.decided_at.clone().unwrap_or_default(),
+            exported_by: actor.user.clone(),
+            exported_at: time::fmt(time::now()),
+        };
+        self.store.write(actor, |tx| {
+            let inserted = tx.conn().execute(
+                "INSERT OR IGNORE INTO extraction_exports
+                     (approval_id, job_id, file_name, file_sha256, product_type, key_terms, cdm,
+                      extension, version, approved_by, approved_at, exported_by, exported_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    export.approval_id,
+                    export.job_id,
+                    export.file_name,
+                    export.file_sha256,
+                    export.product_type,
+                    export.key_terms.to_string(),
+                    export.cdm.as_ref().map(Value::to_string),
+                    export.extension.as_ref().map(Value::to_string),
+                    export.version,
+                    export.approved_by,
+                    export.approved_at,
+                    export.exported_by,
+                    export.exported_at,
+                ],
+            )?;
+            if inserted == 1 {
+                tx.audit(AuditRecord {
+                    action: "extraction.export",
+                    object_kind: "approval",
+                    object_id: approval_id,
+                    class: DataClass::IMPORTANT,
+                    details: json!({
+                        "file_sha256": export.file_sha256, "file_name": export.file_name,
+                        "version": export.version, "product_type": export.product_type,
+                        "cdm": export.cdm.is_some(),
+                    }),
+                })?;
+            }
+            Ok::<_, AssistantError>(())
+        })?;
+        Ok(self.export_row(approval_id)?.unwrap_or(export))
+    }
+
+    /// Exports every approved file of a job (skipping those not approved).
+    pub fn extraction_exports(&self, actor: &Actor, job_id: &str) -> Result<Vec<ExtractionExport>> {
+        let view = self.extraction(actor, job_id)?;
+        let mut out = Vec::new();
+        for f in view.files {
+            if let (Some(id), Some(ApprovalState::Approved)) = (f.approval_id, f.approval_state) {
+                out.push(self.extraction_export(actor, &id)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn export_row(&self, approval_id: &str) -> Result<Option<ExtractionExport>> {
+        self.store.read(|c| {
+            let row = c
+                .query_row(
+                    "SELECT approval_id, job_id, file_name, file_sha256, product_type, key_terms,
+                            cdm, extension, version, approved_by, approved_at, exported_by,
+                            exported_at
+                     FROM extraction_exports WHERE approval_id = ?1",
+                    [approval_id],
+                    |r| {
+                        let kt: String = r.get(5)?;
+                        let cdm: Option<String> = r.get(6)?;
+                        let ext: Option<String> = r.get(7)?;
+                        Ok(ExtractionExport {
+                            approval_id: r.get(0)?,
+                            job_id: r.get(1)?,
+                            file_name: r.get(2)?,
+                            file_sha256: r.get(3)?,
+                            product_type: r.get(4)?,
+                            key_terms: serde_json::from_str(&kt).unwrap_or(Value::Null),
+                            cdm: cdm.and_then(|s| serde_json::from_str(&s).ok()),
+                            extension: ext.and_then(|s| serde_json::from_str(&s).ok()),
+                            version: r.get(8)?,
+                            approved_by: r.get(9)?,
+                            approved_at: r.get(10)?,
+                            exported_by: r.get(11)?,
+                            exported_at: r.get(12)?,
+                        })
+                    },
+                )
+                .optional()?;
+            Ok(row)
+        })
+    }
+}
+
+fn io(path: &std::path::Path, source: std::io::Error) -> AssistantError {
+    AssistantError::Store(crate::store::StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

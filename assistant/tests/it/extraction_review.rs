@@ -1,0 +1,195 @@
+//! The review flow: an upload becomes a job, each file a result and (with key terms) an ops
+//! approval; corrections are audited approval edits; four-eyes holds; approved results are
+//! exported with the source file's SHA-256; an interrupted job resumes.
+
+/// An English equity option confirmation (written for the extraction tests).
+const EQUITY_OPTION: &str = include_str!("../../../extraction/tests/it/data/equity_option.txt");
+use assistant::Assistant;
+use assistant::AssistantError;
+use assistant::config::Config;
+use assistant::extraction_review::{Correction, Upload};
+use assistant::store::Actor;
+use policies::{Principal, Role};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+fn user(a: &Assistant, name: &str, role: Role) -> (Actor, Principal) {
+    a.create_user(&Actor::system(), name, role).unwrap();
+    let p = Principal {
+        user: name.into(),
+        role,
+    };
+    (Actor::user(&p, None), p)
+}
+
+#[test]
+fn upload_review_correct_approve_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Config::default();
+    c.storage.data_dir = dir.path().to_path_buf();
+    let a = Assistant::open(c).unwrap();
+    let (maker, maker_p) = user(&a, "ops1", Role::Ops);
+    let (editor, editor_p) = user(&a, "ops2", Role::Ops);
+    let (checker, checker_p) = user(&a, "ops3", Role::Ops);
+    let (trader, trader_p) = user(&a, "trader1", Role::Trader);
+    let contradictory = EQUITY_OPTION.replace(
+        "Option Style: European",
+        "Option Style: European\nTrade Date: 28 February 2026",
+    );
+    let files = vec![
+        Upload {
+            name: "dir/option.txt".into(),
+            bytes: EQUITY_OPTION.as_bytes().to_vec(),
+        },
+        Upload {
+            name: "lunch.txt".into(),
+            bytes: b"Lunch menu: soup and bread.".to_vec(),
+        },
+        Upload {
+            name: "broken.pdf".into(),
+            bytes: b"%PDF-1.4 cut".to_vec(),
+        },
+        Upload {
+            name: "two-dates.txt".into(),
+            bytes: contradictory.as_bytes().to_vec(),
+        },
+    ];
+    let job = a.extraction_submit(&maker, files).unwrap();
+    let sha = hex::encode(Sha256::digest(contradictory.as_bytes()));
+    assert!(dir.path().join("uploads").join(&sha).is_file());
+    // Queued until run: listed for resumption, files shown as queued.
+    assert_eq!(a.extraction_unfinished().unwrap(), vec![job.id.clone()]);
+    let v = a.extraction(&maker, &job.id).unwrap();
+    assert!(v.files.iter().all(|f| f.status == "queued"));
+    a.extraction_run(&job.id).unwrap();
+    assert!(a.extraction_unfinished().unwrap().is_empty());
+    let v = a.extraction(&maker, &job.id).unwrap();
+    let statuses: Vec<&str> = v.files.iter().map(|f| f.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        [
+            "extracted",
+            "not_a_confirmation",
+            "unreadable",
+            "needs_review"
+        ]
+    );
+    assert_eq!(v.files[0].name, "option.txt");
+    assert!(v.files[1].approval_id.is_none() && v.files[2].approval_id.is_none());
+    assert!(
+        v.files[2].result["error"]
+            .as_str()
+            .unwrap()
+            .contains("broken.pdf")
+    );
+    let id = v.files[3].approval_id.clone().unwrap();
+    let apr = a.get_approval(&maker, &id).unwrap();
+    assert_eq!(
+        (apr.kind.as_str(), apr.required_role, apr.four_eyes),
+        ("extraction", Role::Ops, true)
+    );
+    // Values and evidence side by side in the payload.
+    let fields = apr.payload["fields"].as_array().unwrap();
+    assert!(
+        fields.iter().all(|f| f["value"] != serde_json::Value::Null
+            && !f["evidence"].as_array().unwrap().is_empty())
+    );
+    assert_eq!(apr.payload["conflicts"][0]["field"], "trade_date");
+    // Nothing is exported before approval.
+    assert!(matches!(
+        a.extraction_export(&maker, &id),
+        Err(AssistantError::Conflict(_))
+    ));
+    // Corrections are checked and need a reason.
+    let bad = [Correction {
+        field: "trade_date".into(),
+        value: Some(json!("2026-13-01")),
+        reason: "typo".into(),
+    }];
+    assert!(matches!(
+        a.extraction_correct(&editor, &editor_p, &id, &bad),
+        Err(AssistantError::Invalid(_))
+    ));
+    let no_reason = [Correction {
+        field: "trade_date".into(),
+        value: Some(json!("2026-02-27")),
+        reason: " ".into(),
+    }];
+    assert!(matches!(
+        a.extraction_correct(&editor, &editor_p, &id, &no_reason),
+        Err(AssistantError::Invalid(_))
+    ));
+    let fix = [Correction {
+        field: "trade_date".into(),
+        value: Some(json!("2026-02-27")),
+        reason: "the 28th is the annex's typo; the signed page says the 27th".into(),
+    }];
+    // Only ops decide: a trader may not correct.
+    assert!(a.extraction_correct(&trader, &trader_p, &id, &fix).is_err());
+    let d = a.extraction_correct(&editor, &editor_p, &id, &fix).unwrap();
+    assert!(d.changed);
+    let p = &d.approval.payload;
+    assert_eq!(p["status"], "extracted");
+    assert_eq!(p["key_terms"]["trade_date"], "2026-02-27");
+    assert_eq!(p["conflicts"], json!([]));
+    assert_eq!(p["corrections"][0]["reason"], fix[0].reason);
+    assert!(p["cdm"].is_object(), "{}", p["cdm_report"]);
+    let edit = a
+        .store()
+        .audit_entries(0, None, None, 10_000)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "approval.edit" && e.object_id == id)
+        .unwrap();
+    assert_eq!(edit.actor, "ops2");
+    assert!(
+        edit.details["note"]
+            .as_str()
+            .unwrap()
+            .contains("annex's typo")
+    );
+    let diff = edit.details["diff"].as_array().unwrap();
+    assert!(
+        diff.iter().any(|c| c["path"] == "/key_terms/trade_date"
+            && c["before"].is_null()
+            && c["after"] == "2026-02-27"),
+        "{diff:?}"
+    );
+    // Four eyes: neither the maker nor the last editor may approve.
+    assert!(a.approve(&maker, &maker_p, &id, None).is_err());
+    assert!(a.approve(&editor, &editor_p, &id, None).is_err());
+    a.approve(
+        &checker,
+        &checker_p,
+        &id,
+        Some("checked against the signed copy"),
+    )
+    .unwrap();
+    let e = a.extraction_export(&checker, &id).unwrap();
+    assert_eq!(e.file_sha256, sha);
+    assert_eq!(e.file_name, "two-dates.txt");
+    assert_eq!(e.key_terms["trade_date"], "2026-02-27");
+    assert_eq!(e.approved_by, "ops3");
+    let doc = e.cdm.clone().unwrap();
+    assert!(
+        a.extractor()
+            .schemas()
+            .unwrap()
+            .validate_trade_state(&doc)
+            .unwrap()
+            .is_empty()
+    );
+    // Exports are idempotent and listed per job.
+    assert_eq!(a.extraction_export(&maker, &id).unwrap(), e);
+    let all = a.extraction_exports(&maker, &job.id).unwrap();
+    assert_eq!(all, vec![e]);
+    let exports = a
+        .store()
+        .audit_entries(0, None, None, 10_000)
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.action == "extraction.export")
+        .count();
+    assert_eq!(exports, 1);
+    assert!(a.store().verify_audit().unwrap().ok());
+}

@@ -1,0 +1,7 @@
+//! `connectors`' integration tests, one binary: CDM schema validation, text from documents (PDFs,
+//! scans, DOCX, HTML, encodings), and FpML to CDM against the CDM project's pairs.
+
+mod cdm_schema;
+mod common;
+mod document;
+mod fpml_cdm;

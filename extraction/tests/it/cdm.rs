@@ -1,0 +1,236 @@
+//! CDM TradeStates built from key terms (goldens in `golden/`, regenerated with
+//! `DESKMATE_BLESS=1` only when a change is meant to alter them), their schema validity, the
+//! extension object, and FpML inputs.
+
+use super::text::{CHINESE_SNOWBALL, CHINESE_VANILLA, EQUITY_OPTION};
+use super::{extract_text, extractor, shared};
+use extraction::FileStatus;
+use extraction::text::Method;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+fn golden(file: &str, value: &Value) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/golden")
+        .join(file);
+    if std::env::var("DESKMATE_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, serde_json::to_string_pretty(value).unwrap() + "\n").unwrap();
+        return;
+    }
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (bless with DESKMATE_BLESS=1)", path.display()));
+    let want: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value, &want, "{file} differs from its golden");
+}
+
+fn valid(doc: &Value) {
+    let v = extractor()
+        .schemas()
+        .unwrap()
+        .validate_trade_state(doc)
+        .unwrap();
+    assert!(v.is_empty(), "{v:#?}");
+}
+
+#[test]
+fn an_equity_option_becomes_a_complete_trade_state() {
+    let r = extract_text(EQUITY_OPTION);
+    let doc = r.cdm.clone().expect("emitted");
+    valid(&doc);
+    assert!(
+        r.cdm_report.emitted && r.cdm_report.complete,
+        "{:?}",
+        r.cdm_report
+    );
+    assert!(
+        r.cdm_report
+            .assumptions
+            .iter()
+            .any(|a| a.contains("expirationTimeType"))
+    );
+    let p = &doc["trade"]["product"]["economicTerms"]["payout"][0]["OptionPayout"];
+    assert_eq!(
+        p["buyerSeller"],
+        json!({"buyer": "Party2", "seller": "Party1"})
+    );
+    assert_eq!(p["optionType"], "Call");
+    assert_eq!(p["strike"]["strikePrice"]["value"], 420.0);
+    assert_eq!(doc["trade"]["tradeDate"]["value"], "2026-02-27");
+    assert_eq!(
+        doc["transferHistory"][0]["transfer"]["quantity"]["value"],
+        2350000.0
+    );
+    golden("equity_option.cdm.json", &doc);
+    // Nothing exotic: an extension, if any, holds only stated terms outside the key-terms
+    // schema (`other.*`), kept rather than dropped.
+    if let Some(ext) = &r.extension {
+        let terms = ext["terms"].as_object().unwrap();
+        assert!(terms.keys().all(|k| k.starts_with("other.")), "{ext}");
+    }
+}
+
+#[test]
+fn the_irs_letter_becomes_two_interest_rate_payouts() {
+    let text = std::fs::read_to_string(shared(
+        "confirmations/irs-letter/interest-rate-swap-sample.md",
+    ))
+    .unwrap();
+    let r = extract_text(&text);
+    let doc = r.cdm.clone().expect("emitted");
+    valid(&doc);
+    assert!(r.cdm_report.complete, "{:?}", r.cdm_report);
+    let payouts = doc["trade"]["product"]["economicTerms"]["payout"]
+        .as_array()
+        .unwrap();
+    assert_eq!(payouts.len(), 2);
+    assert_eq!(
+        payouts[0]["InterestRatePayout"]["payerReceiver"]["payer"],
+        "Party2"
+    );
+    let lots = &doc["trade"]["tradeLot"][0]["priceQuantity"];
+    assert_eq!(
+        lots[1]["observable"]["value"]["Index"]["InterestRateIndex"]["value"]["FloatingRateIndex"]
+            ["floatingRateIndex"]["value"],
+        "USD-LIBOR-BBA"
+    );
+    golden("irs_letter.cdm.json", &doc);
+}
+
+#[test]
+fn what_cdm_cannot_express_goes_to_the_extension() {
+    let r = extract_text(CHINESE_SNOWBALL);
+    let doc = r
+        .cdm
+        .clone()
+        .expect("a trade without payout is still emitted");
+    valid(&doc);
+    assert!(!r.cdm_report.complete);
+    assert!(
+        r.cdm_report.missing.iter().any(|m| m.contains("payout")),
+        "{:?}",
+        r.cdm_report
+    );
+    assert_eq!(
+        doc["trade"]["product"]["economicTerms"]["nonStandardisedTerms"],
+        true
+    );
+    let ext = r.extension.clone().expect("extension");
+    assert_eq!(ext["schema"], "deskmate.cdm-extension/1");
+    assert_eq!(ext["terms"]["barrier"]["level"], 105);
+    assert_eq!(ext["terms"]["other.knock_in_level"], 70);
+    golden("snowball.extension.json", &ext);
+    // A percent-of-initial strike is not a CDM price: said so, kept in the extension.
+    let r = extract_text(CHINESE_VANILLA);
+    valid(r.cdm.as_ref().unwrap());
+    assert!(
+        r.cdm_report
+            .missing
+            .iter()
+            .any(|m| m.contains("price strike")),
+        "{:?}",
+        r.cdm_report
+    );
+    assert_eq!(
+        r.extension.as_ref().unwrap()["terms"]["strike"]["unit"],
+        "percent"
+    );
+}
+
+#[test]
+fn a_required_piece_missing_is_said_not_invented() {
+    let r = extract_text(
+        &EQUITY_OPTION
+            .replace("Buyer: Party B\n", "")
+            .replace("Seller: Party A\n", ""),
+    );
+    assert!(
+        r.cdm_report
+            .missing
+            .iter()
+            .any(|m| m.contains("buyer and the seller")),
+        "{:?}",
+        r.cdm_report
+    );
+    let doc = r.cdm.expect("the trade is still emitted");
+    valid(&doc);
+    assert!(
+        doc["trade"]["product"]["economicTerms"]
+            .get("payout")
+            .is_none()
+    );
+    let r = extract_text(&EQUITY_OPTION.replace("Trade Date: 27 February 2026\n", ""));
+    assert!(r.cdm.is_none());
+    assert!(
+        r.cdm_report
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("trade date")
+    );
+}
+
+#[test]
+fn fpml_messages_give_key_terms_with_evidence_and_valid_cdm_only() {
+    let path = shared(
+        "cdm/fpml-cdm/fpml-5-13-products-equity-options/eqd-ex12-vanilla-short-form.fpml.xml",
+    );
+    let xml = std::fs::read_to_string(&path).unwrap();
+    let r = extractor().extract(xml.as_bytes(), "eqd-ex12.xml");
+    assert_eq!(r.status, FileStatus::Extracted, "{:?}", r.problems);
+    super::check(
+        &r,
+        &[
+            ("product_type", json!("equity_option")),
+            ("trade_date", json!("2001-07-13")),
+            ("buyer", json!("party_b")),
+            ("seller", json!("party_a")),
+            ("option_type", json!("put")),
+            ("exercise_style", json!("american")),
+            ("expiration_date", json!("2001-09-27")),
+            ("strike.value", json!(32)),
+            ("number_of_options", json!(10000)),
+            ("premium.amount", json!(27000)),
+            ("premium.currency", json!("EUR")),
+            ("settlement", json!("physical")),
+        ],
+    );
+    let td = r.fields.iter().find(|f| f.field == "trade_date").unwrap();
+    assert_eq!(td.evidence[0].method, Method::Fpml);
+    let chars: Vec<char> = xml.chars().collect();
+    let quoted: String = chars[td.evidence[0].span[0]..td.evidence[0].span[1]]
+        .iter()
+        .collect();
+    assert_eq!(quoted, "2001-07-13");
+    // Every shared FpML message: key terms, and a CDM document only when it is schema-valid.
+    let mut emitted = 0;
+    let mut count = 0;
+    for dir in std::fs::read_dir(shared("cdm/fpml-cdm")).unwrap() {
+        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let p = f.unwrap().path();
+            if !p.to_string_lossy().ends_with(".fpml.xml") {
+                continue;
+            }
+            count += 1;
+            let r = extractor().extract(&std::fs::read(&p).unwrap(), &p.display().to_string());
+            assert!(
+                r.status.has_terms(),
+                "{}: {:?} {:?}",
+                p.display(),
+                r.status,
+                r.error
+            );
+            assert!(r.key_terms.get("trade_date").is_some(), "{}", p.display());
+            match &r.cdm {
+                Some(doc) => {
+                    valid(doc);
+                    emitted += 1;
+                }
+                None => {
+                    assert!(!r.cdm_report.violations.is_empty() || r.cdm_report.error.is_some())
+                }
+            }
+        }
+    }
+    assert_eq!(count, 32);
+    eprintln!("FpML: {emitted} of {count} TradeStates schema-valid and emitted");
+}

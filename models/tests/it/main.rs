@@ -1,0 +1,8 @@
+//! `models`' integration tests, one binary: the installer, golden vectors and tokens of the fixture
+//! models, constrained JSON, the remote backend, and the default model (opt-in).
+
+mod default_model;
+mod golden;
+mod install;
+mod json_constraint;
+mod remote;

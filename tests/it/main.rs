@@ -1,0 +1,6 @@
+//! The `deskmate` binary's integration tests, one binary: the repository's architecture rules,
+//! the CLI end to end, and the official OpenAI Python client against our server.
+
+mod architecture;
+mod cli;
+mod openai_client;

@@ -1,0 +1,9 @@
+//! `web`'s integration tests, one binary: the API and its middleware, documents, extraction, the
+//! OpenAI-compatible endpoints (local and remote) and the RFQ desk over HTTP.
+
+mod api;
+mod documents;
+mod extraction;
+mod openai;
+mod openai_remote;
+mod rfq;

@@ -1,0 +1,278 @@
+//! The remote backend end to end: a second Deskmate configured with `models.backend =
+//! "remote"` whose default generator and embedder are Deskmate's own OpenAI-compatible
+//! endpoints, served on 127.0.0.1 by a first one with the fixture models. Chat, streaming,
+//! constrained JSON and embeddings through `RemoteGenerator`/`RemoteEmbedder` must give what
+//! the serving side's models give directly.
+
+use assistant::Assistant;
+use assistant::config::Config;
+use assistant::store::Actor;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use models::remote::{RemoteConfig, RemoteGenerator};
+use models::store::ModelStore;
+use models::{ChatRequest, EmbedKind, Generator, Message, ModelError, Sampling};
+use policies::Role;
+use serde_json::{Value, json};
+use std::ops::ControlFlow;
+use tower::ServiceExt;
+use web::{AppState, app};
+
+const GEN: &str = "smollm2-135m-instruct";
+const E5: &str = "multilingual-e5-small";
+
+struct Pair {
+    /// The serving Deskmate (local models).
+    server: AppState,
+    /// The Deskmate whose models are the server's, over HTTP.
+    client: AppState,
+    client_token: String,
+    base_url: String,
+    server_token: String,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn pair() -> Pair {
+    models::runtime::set_threads(1);
+    let store = ModelStore::from_env();
+    for name in [GEN, E5] {
+        store.get(name).unwrap_or_else(|_| {
+            panic!(
+                "test fixture `{name}` is not installed: run `deskmate models install --fixtures`"
+            )
+        });
+    }
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut c1 = Config::default();
+    c1.storage.data_dir = d1.path().to_path_buf();
+    c1.models.dir = store.root().display().to_string();
+    c1.models.generator = GEN.into();
+    c1.models.embedder = E5.into();
+    let a1 = Assistant::open(c1).unwrap();
+    a1.create_user(&Actor::system(), "gateway", Role::Trader)
+        .unwrap();
+    let server_token = a1
+        .issue_token(&Actor::system(), "gateway", "remote", None)
+        .unwrap()
+        .token;
+    let server = AppState::new(a1);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(web::serve(
+        listener,
+        server.clone(),
+        app(server.clone()),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let mut c2 = Config::default();
+    c2.storage.data_dir = d2.path().to_path_buf();
+    c2.models.backend = assistant::config::ModelBackend::Remote;
+    c2.models.remote_base_url = base_url.clone();
+    c2.models.remote_api_key = server_token.clone();
+    c2.models.remote_model = GEN.into();
+    c2.models.remote_embedder = E5.into();
+    c2.models.remote_embedder_dim = 384;
+    c2.models.remote_embedder_prefixes = assistant::config::EmbedderPrefixes::InputType;
+    c2.models.remote_retries = 0;
+    // The client has no models of its own: everything must go over HTTP.
+    c2.models.dir = d2.path().join("no-models").display().to_string();
+    c2.validate().unwrap();
+    let a2 = Assistant::open(c2).unwrap();
+    a2.create_user(&Actor::system(), "tina", Role::Trader)
+        .unwrap();
+    let client_token = a2
+        .issue_token(&Actor::system(), "tina", "t", None)
+        .unwrap()
+        .token;
+    Pair {
+        server,
+        client: AppState::new(a2),
+        client_token,
+        base_url,
+        server_token,
+        _dirs: (d1, d2),
+        _stop: stop,
+    }
+}
+
+fn greedy(prompt: &str, max_tokens: usize) -> ChatRequest {
+    let mut r = ChatRequest::new(vec![Message::user(prompt)]);
+    r.max_tokens = max_tokens;
+    r.sampling = Sampling {
+        temperature: 0.0,
+        ..Sampling::default()
+    };
+    r
+}
+
+/// Runs blocking model work off the async threads (the remote client is blocking).
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_streaming_json_and_embeddings_go_through_the_remote_backend() {
+    let p = pair().await;
+    let local = p.server.assistant.generator(None).unwrap();
+    let remote = p.client.assistant.generator(None).unwrap();
+    assert_eq!(remote.id(), GEN);
+    assert!(format!("{:?}", p.client.assistant.models()).contains("no-models"));
+
+    // Chat: the same greedy answer and token counts as the serving model's own.
+    let prompt = "What is an interest rate swap?";
+    let (want, got) = blocking({
+        let (local, remote) = (local.clone(), remote.clone());
+        move || {
+            (
+                local.chat(&greedy(prompt, 24)).unwrap(),
+                remote.chat(&greedy(prompt, 24)).unwrap(),
+            )
+        }
+    })
+    .await;
+    assert_eq!(got.text, want.text);
+    assert_eq!(got.usage, want.usage);
+    assert_eq!(got.finish_reason, want.finish_reason);
+
+    // Streaming: deltas arrive one by one and add up to the same text.
+    let deltas = blocking({
+        let remote = remote.clone();
+        move || {
+            let mut deltas = Vec::new();
+            let r = remote
+                .chat_stream(&greedy(prompt, 24), &mut |d| {
+                    deltas.push(d.to_string());
+                    ControlFlow::Continue(())
+                })
+                .unwrap();
+            (deltas, r.text)
+        }
+    })
+    .await;
+    assert!(deltas.0.len() >= 3, "{:?}", deltas.0);
+    assert_eq!(deltas.0.concat(), want.text);
+    assert_eq!(deltas.1, want.text);
+
+    // Constrained JSON: requested as json_schema, decoded under constraint by the server,
+    // validated again by the client.
+    let schema = json!({"type": "object", "properties": {"answer": {"enum": ["yes", "no"]},
+        "confidence": {"type": "number"}}, "required": ["answer", "confidence"]});
+    let doc = blocking({
+        let (remote, schema) = (remote.clone(), schema.clone());
+        move || models::generate_json(remote.as_ref(), "Is the sky blue?", &schema, 40).unwrap()
+    })
+    .await;
+    assert!(models::json::validate(&schema, &doc).is_empty(), "{doc}");
+
+    // Embeddings: queries and passages are told apart over the wire (e5 prefixes them).
+    let texts = [
+        "中证500 雪球 票息多少",
+        "The knock-in barrier is observed daily.",
+    ];
+    let (remote_q, remote_p, local_q, local_p) = blocking({
+        let (a1, a2) = (p.server.assistant.clone(), p.client.assistant.clone());
+        move || {
+            let remote = a2.embedder(None).unwrap();
+            let local = a1.embedder(None).unwrap();
+            assert_eq!(remote.dim(), 384);
+            (
+                remote.embed(&texts, EmbedKind::Query).unwrap(),
+                remote.embed(&texts, EmbedKind::Passage).unwrap(),
+                local.embed(&texts, EmbedKind::Query).unwrap(),
+                local.embed(&texts, EmbedKind::Passage).unwrap(),
+            )
+        }
+    })
+    .await;
+    let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    for i in 0..2 {
+        // Same vectors up to the renormalisation the client does (f32 rounding).
+        assert!(cos(&remote_q.vectors[i], &local_q.vectors[i]) > 0.99999);
+        assert!(cos(&remote_p.vectors[i], &local_p.vectors[i]) > 0.99999);
+        assert!(cos(&remote_q.vectors[i], &remote_p.vectors[i]) < 0.999);
+    }
+
+    // The serving side audited every call as its gateway user.
+    let entries = p
+        .server
+        .assistant
+        .store()
+        .audit_entries(0, None, None, 1000)
+        .unwrap();
+    let calls: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "model.call")
+        .collect();
+    assert!(calls.len() >= 5, "{calls:?}");
+    assert!(calls.iter().all(|c| c.actor == "gateway"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_api_serves_from_the_remote_backend_and_maps_its_errors() {
+    let p = pair().await;
+    let req = |body: Value| {
+        Request::builder()
+            .method(Method::POST)
+            .uri("/v1/chat/completions")
+            .header(header::AUTHORIZATION, format!("Bearer {}", p.client_token))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let state = p.client.clone();
+    let body = json!({"messages": [{"role": "user", "content": "Say hello."}],
+                      "temperature": 0, "max_tokens": 12, "stream": true});
+    let resp = app(state.clone()).oneshot(req(body)).await.unwrap();
+    let status = resp.status();
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    assert!(text.contains(&format!("\"model\":\"{GEN}\"")), "{text}");
+    // Both sides audited the call: the client as its user, the server as the gateway.
+    let count = |a: &Assistant, user: &str| {
+        a.store()
+            .audit_entries(0, None, None, 1000)
+            .unwrap()
+            .iter()
+            .filter(|e| e.action == "model.call" && e.actor == user)
+            .count()
+    };
+    assert_eq!(count(&p.client.assistant, "tina"), 1);
+    assert_eq!(count(&p.server.assistant, "gateway"), 1);
+
+    // An error of the server reaches the client's caller as a 502 naming the cause.
+    let mut rc = RemoteConfig::new(&p.base_url, "no-such-model");
+    rc.api_key = Some(p.server_token.clone());
+    rc.retries = 0;
+    let g = RemoteGenerator::new(rc).unwrap();
+    let e = blocking(move || g.chat(&greedy("hi", 4)).unwrap_err()).await;
+    match &e {
+        ModelError::Remote { status, reason, .. } => {
+            assert_eq!(*status, Some(404));
+            assert!(reason.contains("unknown model `no-such-model`"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let body = json!({"messages": [{"role": "user", "content": "hi"}],
+                      "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "string", "pattern": "x"}}}});
+    let resp = app(state).oneshot(req(body)).await.unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::BAD_REQUEST,
+        "refused before any call"
+    );
+}

@@ -1,0 +1,355 @@
+//! The RFQ desk over HTTP: the webhook adapter end to end (inbound `POST /v1/chat/inbound`
+//! through `app()`, replies POSTed by the real webhook sender to a loopback receiver that fails
+//! once, retried with the same idempotency key), approval over HTTP, and the blotter.
+
+use assistant::Assistant;
+use assistant::config::Config;
+use assistant::desk::DeskBridge;
+use assistant::store::Actor;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::routing::post;
+use connectors::chat::{ChatDesk, run_outbound};
+use connectors::webhook::{WebhookSender, WebhookSettings};
+use http_body_util::BodyExt;
+use policies::Role;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, watch};
+use tower::ServiceExt;
+use web::{AppState, app};
+
+const MARKETS: &str = r#"{"markets": {
+  "000300.SH": {"valuation_date": "2026-01-05", "spot": 100.0, "rate": 0.02, "dividend": 0.01, "vol": 0.22}
+}}"#;
+
+/// What the loopback receiver got: (idempotency key, authorization, body), and whether it has
+/// already failed once.
+#[derive(Default)]
+struct Receiver {
+    got: Vec<(String, String, Value)>,
+    failed_once: bool,
+}
+
+type Shared = Arc<Mutex<Receiver>>;
+
+async fn receive(
+    State(r): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> (StatusCode, axum::Json<Value>) {
+    let mut r = r.lock().unwrap();
+    let key = headers["idempotency-key"].to_str().unwrap().to_string();
+    let auth = headers
+        .get("authorization")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    r.got.push((key, auth, body));
+    if !r.failed_once {
+        r.failed_once = true;
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({})));
+    }
+    let n = r.got.len();
+    (
+        StatusCode::OK,
+        axum::Json(json!({"message_id": format!("w-{n}")})),
+    )
+}
+
+async fn call(
+    state: &AppState,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    let req = match body {
+        Some(v) => b
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(v.to_string())),
+        None => {
+            b = b.header(header::CONTENT_LENGTH, "0");
+            b.body(Body::empty())
+        }
+    }
+    .unwrap();
+    let resp = app(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    f()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_adapter_runs_the_whole_loop_and_the_blotter_shows_it() {
+    // The loopback receiver of replies.
+    let rx: Shared = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let callback = format!("http://{}/replies", listener.local_addr().unwrap());
+    let router = axum::Router::new()
+        .route("/replies", post(receive))
+        .with_state(rx.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("markets.json"), MARKETS).unwrap();
+    let mut c = Config::default();
+    c.storage.data_dir = dir.path().join("data");
+    c.rfq.market_data = dir.path().join("markets.json").display().to_string();
+    c.rfq.send_retry_ms = 50;
+    c.webhook.channels = vec!["wecom".into()];
+    c.webhook.gateway_users = vec!["wecom-bridge".into()];
+    c.webhook.callback_url = callback.clone();
+    c.webhook.secret = "s3cret".into();
+    c.limits = toml::from_str(
+        "[clients.C001]\nstructures = [\"vanilla\"]\nmax_notional = 1e8\nmax_tenor_months = 24\n",
+    )
+    .unwrap();
+    let a = Assistant::open(c).unwrap();
+    let mut tokens = std::collections::BTreeMap::new();
+    for (name, role) in [
+        ("wecom-bridge", Role::Client),
+        ("tina", Role::Trader),
+        ("root", Role::Admin),
+    ] {
+        a.create_user(&Actor::system(), name, role).unwrap();
+        tokens.insert(
+            name,
+            a.issue_token(&Actor::system(), name, "test", None)
+                .unwrap()
+                .token,
+        );
+    }
+    let state = AppState::new(a);
+
+    // Admin maps the chat; the adapter's sender starts.
+    let (s, m) = call(
+        &state,
+        Method::POST,
+        "/v1/rfq/chats",
+        &tokens["root"],
+        Some(json!({"channel": "wecom", "chat_id": "room-1", "client_id": "C001", "label": "Client One"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    assert_eq!(m["client_configured"], true);
+    let desk: Arc<dyn ChatDesk> = Arc::new(DeskBridge::new(state.assistant.clone()));
+    let sender = Arc::new(
+        WebhookSender::new(WebhookSettings {
+            callback_url: url::Url::parse(&callback).unwrap(),
+            secret: "s3cret".into(),
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap(),
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let pump = tokio::spawn(run_outbound(
+        desk,
+        sender,
+        "wecom".into(),
+        Arc::new(Notify::new()),
+        Duration::from_millis(50),
+        stop_rx,
+    ));
+
+    // Only gateway users may post, and only on configured channels.
+    let inbound = json!({
+        "channel": "wecom", "chat_id": "room-1", "message_id": "m-42", "sender": "u-7 alice",
+        "text": "@desk 沪深300 12个月 平值看涨 名义本金1000万 期权费多少", "bot_mention": "@desk"
+    });
+    let (s, _) = call(
+        &state,
+        Method::POST,
+        "/v1/chat/inbound",
+        &tokens["tina"],
+        Some(inbound.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let mut other = inbound.clone();
+    other["channel"] = json!("slack");
+    let (s, _) = call(
+        &state,
+        Method::POST,
+        "/v1/chat/inbound",
+        &tokens["wecom-bridge"],
+        Some(other),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, r) = call(
+        &state,
+        Method::POST,
+        "/v1/chat/inbound",
+        &tokens["wecom-bridge"],
+        Some(inbound.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{r}");
+    assert_eq!(r["disposition"], "rfq");
+    let rfq_id = r["rfq_id"].as_str().unwrap().to_string();
+    // A retried delivery of the same message is archived once.
+    let (s, r) = call(
+        &state,
+        Method::POST,
+        "/v1/chat/inbound",
+        &tokens["wecom-bridge"],
+        Some(inbound),
+    )
+    .await;
+    assert_eq!((s, r["new"].as_bool()), (StatusCode::ACCEPTED, Some(false)));
+
+    // The acknowledgement reaches the receiver after one failed attempt, with the same key.
+    assert!(until(10, || rx.lock().unwrap().got.len() >= 2).await);
+    {
+        let r = rx.lock().unwrap();
+        let (k1, auth, b1) = &r.got[0];
+        assert_eq!(k1, &r.got[1].0, "a retry carries the same idempotency key");
+        assert_eq!(auth, "Bearer s3cret");
+        assert_eq!(b1["kind"], "ack");
+        assert_eq!(b1["chat_id"], "room-1");
+        assert_eq!(b1["reply_to_message_id"], "m-42");
+    }
+
+    // The trader approves over HTTP; the quote reaches the receiver once.
+    let mut approval = None;
+    for _ in 0..500 {
+        let (_, body) = call(
+            &state,
+            Method::GET,
+            &format!("/v1/rfqs/{rfq_id}"),
+            &tokens["tina"],
+            None,
+        )
+        .await;
+        if let Some(a) = body["quotes"][0]["approval_id"].as_str() {
+            approval = Some(a.to_string());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let approval = approval.expect("the quote reached the queue");
+    let (s, body) = call(
+        &state,
+        Method::POST,
+        &format!("/v1/approvals/{approval}/approve"),
+        &tokens["tina"],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(
+        until(10, || rx
+            .lock()
+            .unwrap()
+            .got
+            .iter()
+            .any(|g| g.2["kind"] == "quote"))
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let quotes: Vec<Value> = rx
+        .lock()
+        .unwrap()
+        .got
+        .iter()
+        .filter(|g| g.2["kind"] == "quote")
+        .map(|g| g.2.clone())
+        .collect();
+    assert_eq!(quotes.len(), 1, "{quotes:?}");
+    let text = quotes[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("【机器生成·仅供参考】") && text.contains("期权费"),
+        "{text}"
+    );
+    assert_eq!(quotes[0]["reply_to_message_id"], "m-42");
+    stop_tx.send(true).unwrap();
+    pump.await.unwrap();
+
+    // The blotter: filtered list, and the full trail of the request.
+    let (s, list) = call(
+        &state,
+        Method::GET,
+        "/v1/rfqs?client=C001&status=quoted",
+        &tokens["tina"],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert_eq!(list["rfqs"].as_array().unwrap().len(), 1);
+    let (_, none) = call(
+        &state,
+        Method::GET,
+        "/v1/rfqs?client=C999",
+        &tokens["tina"],
+        None,
+    )
+    .await;
+    assert!(none["rfqs"].as_array().unwrap().is_empty());
+    let (s, bad) = call(
+        &state,
+        Method::GET,
+        "/v1/rfqs?from=yesterday",
+        &tokens["tina"],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    let (_, trail) = call(
+        &state,
+        Method::GET,
+        &format!("/v1/rfqs/{rfq_id}"),
+        &tokens["tina"],
+        None,
+    )
+    .await;
+    assert_eq!(trail["quotes"][0]["status"], "sent");
+    let messages = trail["messages"].as_array().unwrap();
+    assert_eq!(
+        messages.iter().filter(|m| m["direction"] == "in").count(),
+        1
+    );
+    assert!(messages.iter().any(|m| m["kind"] == "quote"
+        && m["status"] == "sent"
+        && m["message_id"].as_str().is_some()));
+    let actions: Vec<&str> = trail["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"chat.outbound.retry") && actions.contains(&"approval.approve"),
+        "{actions:?}"
+    );
+    // Market data as loaded.
+    let (s, md) = call(
+        &state,
+        Method::GET,
+        "/v1/rfq/market-data",
+        &tokens["tina"],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(md["markets"][0]["code"], "000300.SH");
+}
