@@ -1196,11 +1196,7 @@ fn allowed_values_message(serde_message: &str) -> String {
     let Some((value, expected)) = rest.split_once('`') else {
         return serde_message.to_string();
     };
-    let allowed: Vec<&str> = expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .collect();
+    let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     if allowed.is_empty() {
         return serde_message.to_string();
     }
@@ -1383,6 +1379,15 @@ fn apply_env(
 mod tests {
     use super::*;
 
+    /// `[extract]`'s defaults and the extraction crate's own defaults are the same settings.
+    #[test]
+    fn extract_defaults_agree_with_the_extraction_crate() {
+        assert_eq!(
+            format!("{:?}", ExtractConfig::default().settings()),
+            format!("{:?}", extraction::Settings::default())
+        );
+    }
+
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()
@@ -1415,7 +1420,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.server.bind, "0.0.0.0:9000");
         assert_eq!(c.server.concurrency_limit, 7);
-        assert_eq!(c.log.format, "json");
+        assert_eq!(c.log.format, LogFormat::Json);
         assert_eq!(c.approvals.four_eyes_kinds, vec!["quote"]);
         let c = load_str("", &[("DESKMATE_APPROVALS_FOUR_EYES_KINDS", "a, b")]).unwrap();
         assert_eq!(c.approvals.four_eyes_kinds, vec!["a", "b"]);

@@ -23,13 +23,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use extraction::terms::{self, FieldValue, check_leaf, is_leaf};
-use extraction::{FileResult, FileStatus, cdm, check};
 use crate::Assistant;
 use crate::approvals::{Decided, NewApproval};
 use crate::error::{AssistantError, Result};
 use crate::jobs::{Job, JobState};
 use crate::store::{Actor, AuditRecord, time};
+use extraction::terms::{self, FieldValue, check_leaf, is_leaf};
+use extraction::{FileResult, FileStatus, cdm, check};
 
 /// The artifact kind of extraction approvals.
 pub const KIND: &str = "extraction";

@@ -49,8 +49,7 @@ impl Assistant {
         let store = Store::open(&config.storage.data_dir)?;
         let models = std::sync::Arc::new(inference::registry(&config)?);
         let desk = desk::Desk::new(&config);
-        let extractor =
-            extraction::Extractor::new(config.extract.settings());
+        let extractor = extraction::Extractor::new(config.extract.settings());
         let a = Assistant {
             config,
             store,

@@ -8,7 +8,7 @@
 //! Run it with `OMP_THREAD_LIMIT=1` as the service runs (Tesseract's OpenMP threads otherwise
 //! double the time per scanned page on 2 cores).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::path::PathBuf;

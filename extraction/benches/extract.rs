@@ -13,10 +13,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use connectors::document::{Input, extract_text};
 use extraction::score::{load_expected, source_text};
 use extraction::synth::{self, Degrade};
 use extraction::{Extractor, Settings};
-use connectors::document::{Input, extract_text};
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")

@@ -177,7 +177,8 @@ pub struct FileResult {
 }
 
 impl FileResult {
-    fn new(name: &str, bytes: &[u8]) -> FileResult {
+    /// An empty result for file `name` with contents `bytes` (status `internal` until set).
+    pub fn new(name: &str, bytes: &[u8]) -> FileResult {
         FileResult {
             name: name.to_owned(),
             sha256: hex::encode(Sha256::digest(bytes)),

@@ -24,11 +24,11 @@
 //! that cite a chunk whose text supports them (at least half of the sentence's character
 //! bigrams, or words for non-CJK text, occur in the cited chunks).
 
-use cjk::is_cjk;
 use crate::document::{Language, Location};
 use crate::error::KnowledgeError;
 use crate::kb::KnowledgeBase;
 use crate::search::{Filters, Hit, SearchRequest};
+use cjk::is_cjk;
 use models::{ChatRequest, FinishReason, Generator, Message};
 use policies::Clearance;
 use regex::Regex;

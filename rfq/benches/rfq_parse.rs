@@ -17,9 +17,7 @@
 //! (default 12). Prints p50/p99/max latency of the whole parse (rules + model + validation),
 //! tokens per call, and how many answers were accepted or rejected.
 
-use rfq::eval::{
-    EVAL_TODAY, HOLDOUT_JSONL, INJECTION_JSONL, ROBUSTNESS_JSONL, load_cases,
-};
+use rfq::eval::{EVAL_TODAY, HOLDOUT_JSONL, INJECTION_JSONL, ROBUSTNESS_JSONL, load_cases};
 use rfq::{Lexicon, MAX_MESSAGE_CHARS, ParseContext, RfqParser};
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -663,11 +663,7 @@ impl Lexicon {
             {
                 fuzzy_latin.push((e.toks[0].clone(), term));
             }
-            let cjk = e
-                .toks
-                .iter()
-                .filter(|t| t.chars().all(cjk::is_cjk))
-                .count();
+            let cjk = e.toks.iter().filter(|t| t.chars().all(cjk::is_cjk)).count();
             if (e.toks.len() >= 3 && cjk >= 2) || (e.toks.len() == 2 && cjk == 2) {
                 fuzzy_cjk.push(Entry {
                     toks: e.toks.clone(),

@@ -21,8 +21,8 @@ use super::open;
 use anyhow::Context;
 use assistant::config::LoadedConfig;
 use assistant::extraction_review::Upload;
-use extraction::{Extractor, FileResult, FileStatus, Settings};
 use clap::Args;
+use extraction::{Extractor, FileResult, FileStatus};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

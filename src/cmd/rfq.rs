@@ -21,9 +21,9 @@ use super::{open, print_json};
 use anyhow::Context;
 use assistant::config::LoadedConfig;
 use assistant::inference::{self, JsonModel};
+use clap::{Args, Subcommand};
 use rfq::clarify::question;
 use rfq::{Lexicon, ParseContext, RfqParser};
-use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 /// Arguments of `deskmate rfq`.

@@ -70,7 +70,10 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("knowledge", set(&["cjk", "policies", "models"])),
         // The workflow cores: no store, approvals or configuration of `assistant`.
         ("rfq", set(&["cjk", "policies", "models"])),
-        ("extraction", set(&["cjk", "policies", "models", "connectors"])),
+        (
+            "extraction",
+            set(&["cjk", "policies", "models", "connectors"]),
+        ),
         (
             "assistant",
             set(&[

@@ -14,12 +14,12 @@ use super::{
 };
 use crate::Assistant;
 use crate::error::{AssistantError, Result};
-use rfq::clarify::question;
-use rfq::schema::RfqParse;
-use rfq::{ParseOutcome, Problem};
 use crate::store::{Actor, AuditRecord, WriteTx, time};
 use ::time::{Duration, OffsetDateTime};
 use policies::DataClass;
+use rfq::clarify::question;
+use rfq::schema::RfqParse;
+use rfq::{ParseOutcome, Problem};
 use rusqlite::{OptionalExtension, params};
 use serde_json::json;
 

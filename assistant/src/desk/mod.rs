@@ -99,7 +99,11 @@ pub fn desk_actor() -> Actor {
 impl JsonGenerator for JsonModel {
     type Error = String;
 
-    fn generate_json(&mut self, prompt: &str, schema: &Value) -> std::result::Result<String, String> {
+    fn generate_json(
+        &mut self,
+        prompt: &str,
+        schema: &Value,
+    ) -> std::result::Result<String, String> {
         self.generate(prompt, schema)
             .map(|r| r.text)
             .map_err(|e| e.to_string())

@@ -44,10 +44,10 @@
 //! limits.
 
 use crate::config::{AsianFixings, InOut, KoFrequency, MonitoringKind, RfqConfig};
-use rfq::schema::{Exercise, OptionType, RfqRequest, Side, SolveFor, Structure};
 use kernels::pricing::{EngineKind, PricingRequest};
 use kernels::solve::{SolveParameter, SolveSpec};
 use kernels::{Greeks, Market, Product};
+use rfq::schema::{Exercise, OptionType, RfqRequest, Side, SolveFor, Structure};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -484,11 +484,10 @@ pub fn build(
             p["autocall"] = a;
         }
     }
-    let product: Product = serde_json::from_value(p)
-        .map_err(|e| PriceError::Product {
-            id: id.to_string(),
-            message: e.to_string(),
-        })?;
+    let product: Product = serde_json::from_value(p).map_err(|e| PriceError::Product {
+        id: id.to_string(),
+        message: e.to_string(),
+    })?;
     Ok((product, kind, notes))
 }
 
@@ -634,11 +633,10 @@ pub fn price(
     let r = kernels::price(&quoted, market, &request(conv, structure, true))?;
     evaluations += 1;
     let g = r.greeks.unwrap_or_default();
-    let product_json =
-        serde_json::to_value(&quoted).map_err(|e| PriceError::Product {
-            id: id.to_string(),
-            message: e.to_string(),
-        })?;
+    let product_json = serde_json::to_value(&quoted).map_err(|e| PriceError::Product {
+        id: id.to_string(),
+        message: e.to_string(),
+    })?;
     Ok(Priced {
         product: product_json,
         side,

@@ -10,13 +10,13 @@ use super::{
 use crate::Assistant;
 use crate::approvals::NewApproval;
 use crate::error::{AssistantError, Result};
-use rfq::schema::RfqParse;
-use rfq::{Language, RfqParser, RfqRequest, limit_check};
 use crate::store::{AuditRecord, WriteTx, time};
 use ::time::{Duration, OffsetDateTime};
 use policies::limits::{Breach, Exposure, QuoteGreeks};
 use policies::{DataClass, Role};
 use price::Priced;
+use rfq::schema::RfqParse;
+use rfq::{Language, RfqParser, RfqRequest, limit_check};
 use rusqlite::{OptionalExtension, Row, params};
 use serde_json::{Value, json};
 

@@ -6,9 +6,9 @@
 //! Nothing sent to a client names a limit, an exposure, a trader's reason or another client.
 
 use super::price::{Conventions, QuoteKind};
+use policies::limits::{Lang, group_thousands};
 use rfq::schema::{RfqRequest, Side, Structure};
 use rfq::{Language, Lexicon};
-use policies::limits::{Lang, group_thousands};
 use time::{OffsetDateTime, UtcOffset};
 
 /// The label of a quote.
@@ -267,19 +267,18 @@ pub fn terms(req: &RfqRequest, lexicon: &Lexicon, conv: &Conventions) -> (String
     add("赔付", "payout", req.payout_pct);
     if s.is_autocallable() {
         let ki = if s == Structure::Snowball {
-            &conv.snowball_ki
+            conv.snowball_ki
         } else {
-            &conv.phoenix_ki
+            conv.phoenix_ki
         };
-        let (f_zh, f_en) = if conv.ko_frequency == "quarterly" {
-            ("每季度", "quarterly")
-        } else {
-            ("每月", "monthly")
+        let (f_zh, f_en) = match conv.ko_frequency {
+            crate::config::KoFrequency::Quarterly => ("每季度", "quarterly"),
+            crate::config::KoFrequency::Monthly => ("每月", "monthly"),
         };
-        let (k_zh, k_en) = match ki.as_str() {
-            "daily" => ("每日", "daily"),
-            "continuous" => ("连续", "continuously"),
-            _ => ("到期", "at maturity"),
+        let (k_zh, k_en) = match ki {
+            crate::config::MonitoringKind::Daily => ("每日", "daily"),
+            crate::config::MonitoringKind::Continuous => ("连续", "continuously"),
+            crate::config::MonitoringKind::AtMaturity => ("到期", "at maturity"),
         };
         zh.push_str(&format!(
             "（敲出{f_zh}观察，锁定期{}个月；敲入{k_zh}观察）",

@@ -255,7 +255,11 @@ fn kill_9_mid_write_leaves_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     populate(&assistant(dir.path()));
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "audit_log::child_slow_multi_row_write", "--nocapture"])
+        .args([
+            "--exact",
+            "audit_log::child_slow_multi_row_write",
+            "--nocapture",
+        ])
         .env(CHILD_ENV, dir.path())
         .stdout(std::process::Stdio::null())
         .spawn()

@@ -175,9 +175,17 @@ fn data_dirs_of_earlier_versions_open_migrate_and_verify() {
         let report = a.store().verify_audit().unwrap();
         assert!(report.ok(), "{name}: audit chain: {:?}", report.first_break);
         assert!(report.entries_verified >= 6, "{name}: {report:?}");
-        let users: Vec<String> = a.list_users().unwrap().into_iter().map(|u| u.name).collect();
+        let users: Vec<String> = a
+            .list_users()
+            .unwrap()
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
         for u in ["tina", "tom", "olga"] {
-            assert!(users.iter().any(|n| n == u), "{name}: user {u} in {users:?}");
+            assert!(
+                users.iter().any(|n| n == u),
+                "{name}: user {u} in {users:?}"
+            );
         }
         let tom = Actor::user(
             &Principal {
@@ -186,9 +194,7 @@ fn data_dirs_of_earlier_versions_open_migrate_and_verify() {
             },
             None,
         );
-        let all = a
-            .list_approvals(&tom, &ApprovalFilter::default())
-            .unwrap();
+        let all = a.list_approvals(&tom, &ApprovalFilter::default()).unwrap();
         assert_eq!(all.len(), 2, "{name}: {all:?}");
         assert!(
             all.iter()

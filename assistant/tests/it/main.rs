@@ -3,8 +3,8 @@
 //! Telegram bot end to end, and the extraction jobs with their ops review.
 
 mod approvals;
-mod compat;
 mod audit_log;
+mod compat;
 mod desk;
 mod documents;
 mod extraction_review;

@@ -2,7 +2,6 @@
 
 use super::{BBox, Line, Word};
 
-
 /// Joins words into a line: a space between two words unless both sides of the gap are CJK
 /// (Tesseract segments Chinese into "words" that must not be spaced apart).
 pub(crate) fn line_from_words(words: Vec<Word>) -> Line {

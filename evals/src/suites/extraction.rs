@@ -23,14 +23,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use extraction::score::{
-    Counts, Expected, load_expected, other_agreement, score, source_text,
-};
-use extraction::synth::{self, Degrade};
-use extraction::{Extractor, FileResult, Settings};
 use connectors::cdm::CdmSchemas;
 use connectors::fpml::compare::compare;
 use connectors::fpml::fpml_to_cdm;
+use extraction::score::{Counts, Expected, load_expected, other_agreement, score, source_text};
+use extraction::synth::{self, Degrade};
+use extraction::{Extractor, FileResult, Settings};
 
 use crate::{CaseResult, EvalContext, EvalError, Metric, Suite, SuiteOutput, Threshold};
 
@@ -248,8 +246,9 @@ impl Suite for ExtractionSuite {
             })?,
         };
         let mut settings = Settings::default();
-        settings.cdm_schema_dir = extraction::schemas::resolve_dir(Some(&shared.join("cdm/jsonschema-6.30.0")))
-        .or(settings.cdm_schema_dir);
+        settings.cdm_schema_dir =
+            extraction::schemas::resolve_dir(Some(&shared.join("cdm/jsonschema-6.30.0")))
+                .or(settings.cdm_schema_dir);
         let extractor = Extractor::new(settings.clone());
         let mut out = SuiteOutput::default();
         if let Ok(name) = std::env::var("DESKMATE_EVAL_EXTRACT_MODEL")

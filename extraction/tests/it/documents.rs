@@ -3,9 +3,9 @@
 
 use super::text::{CHINESE_VANILLA, EQUITY_OPTION};
 use super::{check, extractor, leaf, ocr_available};
+use connectors::document::Format;
 use extraction::FileStatus;
 use extraction::synth::{self, Degrade};
-use connectors::document::Format;
 use serde_json::json;
 use std::path::Path;
 

@@ -147,8 +147,7 @@ fn random_messages_never_panic_and_parse_to_valid_output() {
             }
         }
         // Output is canonical JSON that reads back, and a question can always be written.
-        let back: rfq::RfqParse =
-            serde_json::from_str(&out.parse.to_json()).expect("reads back");
+        let back: rfq::RfqParse = serde_json::from_str(&out.parse.to_json()).expect("reads back");
         assert_eq!(back.requests.len(), out.parse.requests.len());
         let _ = question(&out.parse, out.language);
     }

@@ -3,9 +3,9 @@
 use super::MARKETS;
 use assistant::config::{AutocallEngine, RfqConfig};
 use assistant::desk::price::{Conventions, QuoteKind, build, price};
-use rfq::{ParseContext, RfqParser, RfqRequest};
 use kernels::pricing::EngineKind;
 use kernels::{Market, MarketSet};
+use rfq::{ParseContext, RfqParser, RfqRequest};
 
 fn market(code: &str) -> Market {
     let set = MarketSet::from_json("test", MARKETS).unwrap();
@@ -98,7 +98,13 @@ fn a_snowball_coupon_is_solved_fair_and_with_margin() {
     assert_eq!(p.product["direction"], "sell");
     // A second engine agrees: the PDE's fair coupon is within 0.5 coupon points of the MC's
     // (MC error at 20k paths is about 0.2 points; the PDE grid error is far smaller).
-    let pde = price("q3", &req, &m, &conv(|c| c.autocall_engine = AutocallEngine::Pde)).unwrap();
+    let pde = price(
+        "q3",
+        &req,
+        &m,
+        &conv(|c| c.autocall_engine = AutocallEngine::Pde),
+    )
+    .unwrap();
     assert_eq!(pde.engine, EngineKind::Pde);
     assert!(
         (pde.quote.fair - p.quote.fair).abs() < 0.5,
@@ -113,7 +119,13 @@ fn a_snowball_with_its_coupon_is_priced() {
     let req = request("500ETF 雪球 敲出 102 敲入 78 票息 15% 期限 12个月 1000万 看下期权费");
     let mut m = market("000905.SH");
     m.spot = 7.0;
-    let p = price("q4", &req, &m, &conv(|c| c.autocall_engine = AutocallEngine::Pde)).unwrap();
+    let p = price(
+        "q4",
+        &req,
+        &m,
+        &conv(|c| c.autocall_engine = AutocallEngine::Pde),
+    )
+    .unwrap();
     assert_eq!(p.quote.kind, QuoteKind::Premium);
     assert!(
         (p.quote.client - (p.quote.fair + 1.0)).abs() < 1e-9,
