@@ -75,7 +75,6 @@ impl fmt::Display for Language {
     }
 }
 
-
 /// The kind of a node in the section tree. The order of the variants is not meaningful; nesting
 /// is decided by the chunker's rank table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -495,8 +495,7 @@ fn classify(
     {
         let number: Vec<u32> = c[1].split('.').filter_map(|p| p.parse().ok()).collect();
         let title = c[4].trim();
-        let starts_ok =
-            title.starts_with(|ch: char| ch.is_uppercase() || cjk::is_cjk(ch));
+        let starts_ok = title.starts_with(|ch: char| ch.is_uppercase() || cjk::is_cjk(ch));
         let depth = number.len();
         let trailing_dot = !c[2].is_empty();
         let plausible = if md {
