@@ -52,6 +52,7 @@ pub mod filter;
 pub mod kb;
 pub mod lexical;
 pub mod manifest;
+mod prompt;
 pub mod refs;
 pub mod report;
 pub mod rerank;
