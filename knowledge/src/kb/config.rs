@@ -1,5 +1,6 @@
-//! The knowledge base's settings: [`KbConfig`] and where its vectors live ([`VectorBackend`]),
-//! and the crash-recovery tests' fault injection ([`CrashPoint`]).
+//! The knowledge base's settings: [`KbConfig`] and where its vectors live ([`VectorBackend`]).
+//! Under `cfg(test)` or the `testing` feature it also carries the crash-recovery tests' fault
+//! injection (`CrashPoint`, `KbConfig::crash_at`), which the product's API does not have.
 
 use crate::chunk::ChunkOptions;
 use crate::decode::DEFAULT_MAX_BYTES;
@@ -22,6 +23,7 @@ pub enum VectorBackend {
 }
 
 /// A step of the ingestion protocol, for crash-recovery tests.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CrashPoint {
     /// After the intent is written, before either index changes.
@@ -54,7 +56,9 @@ pub struct KbConfig {
     /// (about a minute at 100k points on 2 cores).
     #[serde(default = "default_optimize_every")]
     pub optimize_every: usize,
-    /// Stop ingestion at this step as if the process died (tests only).
+    /// Stop ingestion at this step as if the process died (crash-recovery tests only: it
+    /// exists under `cfg(test)` and the `testing` feature).
+    #[cfg(any(test, feature = "testing"))]
     #[serde(skip)]
     pub crash_at: Option<CrashPoint>,
 }
@@ -72,6 +76,7 @@ impl Default for KbConfig {
             max_bytes: DEFAULT_MAX_BYTES,
             embed_batch: 16,
             optimize_every: default_optimize_every(),
+            #[cfg(any(test, feature = "testing"))]
             crash_at: None,
         }
     }

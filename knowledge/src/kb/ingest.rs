@@ -4,6 +4,7 @@
 //! point) → removal of the superseded version. A crash at any step leaves what
 //! [`KnowledgeBase::open`] reconciles.
 
+#[cfg(any(test, feature = "testing"))]
 use super::config::CrashPoint;
 use super::{IngestReport, IngestRequest, IngestStatus, KnowledgeBase, ms};
 use crate::chunk::{self, ChunkOptions, Format, Problem, SourceText, merge_short_fragments};
@@ -175,6 +176,7 @@ impl KnowledgeBase {
             remove: old_key.clone(),
         };
         intent.save(&self.dir)?;
+        #[cfg(any(test, feature = "testing"))]
         self.crash(CrashPoint::AfterIntent)?;
 
         let prefixes = |c: &crate::document::Chunk| {
@@ -206,6 +208,7 @@ impl KnowledgeBase {
             self.vectors.upsert(batch)?;
         }
         self.vectors.flush()?;
+        #[cfg(any(test, feature = "testing"))]
         self.crash(CrashPoint::AfterVectors)?;
 
         if let Err(e) = self
@@ -216,6 +219,7 @@ impl KnowledgeBase {
             let _ = self.lexical.rollback();
             return Err(e);
         }
+        #[cfg(any(test, feature = "testing"))]
         self.crash(CrashPoint::AfterLexical)?;
 
         // The commit point.
@@ -233,6 +237,7 @@ impl KnowledgeBase {
             next.save(&self.dir)?;
             *m = Arc::new(next);
         }
+        #[cfg(any(test, feature = "testing"))]
         self.crash(CrashPoint::AfterManifest)?;
 
         if let Some(old) = &old_key {
@@ -263,11 +268,18 @@ impl KnowledgeBase {
         })
     }
 
+    /// Stops the ingestion at `at` as if the process died there, when [`super::KbConfig`]'s
+    /// `crash_at` asks for it (crash-recovery tests only): the error is an I/O error on the
+    /// data directory saying `simulated crash at {at:?}`.
+    #[cfg(any(test, feature = "testing"))]
     fn crash(&self, at: CrashPoint) -> Result<(), KnowledgeError> {
         if self.config.crash_at == Some(at) {
             // What a dying process leaves: uncommitted lexical changes are lost.
             let _ = self.lexical.rollback();
-            return Err(KnowledgeError::SimulatedCrash(at));
+            return Err(KnowledgeError::Io {
+                path: self.dir.clone(),
+                source: std::io::Error::other(format!("simulated crash at {at:?}")),
+            });
         }
         Ok(())
     }

@@ -25,7 +25,9 @@ mod lock;
 mod search;
 mod vectors;
 
-pub use config::{CrashPoint, KbConfig, VectorBackend};
+#[cfg(any(test, feature = "testing"))]
+pub use config::CrashPoint;
+pub use config::{KbConfig, VectorBackend};
 pub use lock::{KbLock, LOCK_FILE};
 
 use crate::chunk::Problem;
