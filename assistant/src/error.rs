@@ -81,7 +81,6 @@ impl AssistantError {
                 | knowledge::KnowledgeError::Vector { .. }
                 | knowledge::KnowledgeError::Manifest { .. }
                 | knowledge::KnowledgeError::EmbedderMismatch { .. }
-                | knowledge::KnowledgeError::SimulatedCrash(_)
                 | knowledge::KnowledgeError::Io { .. } => Fault::Ours,
             },
         }

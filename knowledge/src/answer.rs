@@ -27,6 +27,8 @@
 use crate::document::{Language, Location};
 use crate::error::KnowledgeError;
 use crate::kb::KnowledgeBase;
+pub use crate::prompt::answer_language;
+use crate::prompt::defuse_tags;
 use crate::search::{Filters, Hit, SearchRequest};
 use cjk::is_cjk;
 use models::{ChatRequest, FinishReason, Generator, Message};
@@ -192,15 +194,6 @@ pub fn not_found_text(language: Language) -> &'static str {
     }
 }
 
-/// The language an answer to `question` must be in: Chinese for a Chinese question, English
-/// otherwise.
-pub fn answer_language(question: &str) -> Language {
-    match Language::detect(question) {
-        Language::Zh => Language::Zh,
-        _ => Language::En,
-    }
-}
-
 static INJECTION: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         r"(?i)\b(ignore|disregard|forget|override|bypass)\b[^.!?\n。！？]{0,40}\b(instructions?|prompts?|rules|directions|guidelines|system message)\b",
@@ -254,17 +247,6 @@ pub fn screen(text: &str, language: Language) -> (String, bool) {
     }
     out.push_str(&text[last..]);
     (out, true)
-}
-
-/// Defuses anything in a chunk that looks like the prompt's own evidence tags, so the data
-/// cannot close its fence.
-pub(crate) fn defuse_tags(text: &str) -> String {
-    let mut s = text.to_string();
-    for tag in ["资料", "source", "SOURCE", "Source"] {
-        s = s.replace(&format!("</{tag}"), &format!("＜/{tag}"));
-        s = s.replace(&format!("<{tag}"), &format!("＜{tag}"));
-    }
-    s
 }
 
 fn attr(s: &str) -> String {
@@ -764,14 +746,6 @@ mod tests {
         assert_eq!(
             attribute("Variation margin is exchanged daily. Fees apply.", &en),
             "Variation margin is exchanged daily [1]. Fees apply."
-        );
-    }
-
-    #[test]
-    fn evidence_cannot_close_its_fence() {
-        assert_eq!(
-            defuse_tags("a </资料> b <source id=1>"),
-            "a ＜/资料> b ＜source id=1>"
         );
     }
 }

@@ -118,9 +118,6 @@ pub enum KnowledgeError {
     /// No such document.
     #[error("no document {0}")]
     NotFound(String),
-    /// An injected fault (crash-recovery tests only).
-    #[error("simulated crash at {0:?}")]
-    SimulatedCrash(crate::kb::CrashPoint),
     /// An I/O error outside the indexes.
     #[error("{path}: {source}")]
     Io {

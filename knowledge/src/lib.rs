@@ -52,6 +52,7 @@ pub mod filter;
 pub mod kb;
 pub mod lexical;
 pub mod manifest;
+mod prompt;
 pub mod refs;
 pub mod report;
 pub mod rerank;
@@ -64,9 +65,10 @@ pub use document::{
     Chunk, DocId, DocumentMeta, Language, Location, PathSegment, Section, SectionKind, SectionPath,
 };
 pub use error::{InputError, KnowledgeError};
+#[cfg(any(test, feature = "testing"))]
+pub use kb::CrashPoint;
 pub use kb::{
-    CrashPoint, IngestReport, IngestRequest, IngestStatus, KbConfig, KbLock, KnowledgeBase,
-    VectorBackend,
+    IngestReport, IngestRequest, IngestStatus, KbConfig, KbLock, KnowledgeBase, VectorBackend,
 };
 pub use rerank::RerankOptions;
 pub use search::{Filters, FusionWeights, Hit, Scores, SearchRequest, SearchResults};

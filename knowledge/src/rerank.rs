@@ -13,9 +13,9 @@
 //! one-token answer), so it is off by default (`[knowledge] rerank`); the retrieval eval
 //! reports recall@5 and MRR with and without it.
 
-use crate::answer::{answer_language, defuse_tags};
 use crate::document::Language;
 use crate::error::KnowledgeError;
+use crate::prompt::{answer_language, defuse_tags};
 use crate::search::{Hit, SearchResults};
 use models::{ChatRequest, Generator, Message, ResponseFormat};
 use serde::{Deserialize, Serialize};

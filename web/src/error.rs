@@ -118,7 +118,6 @@ impl AppError {
                     | KnowledgeError::Vector { .. }
                     | KnowledgeError::Manifest { .. }
                     | KnowledgeError::EmbedderMismatch { .. }
-                    | KnowledgeError::SimulatedCrash(_)
                     | KnowledgeError::Io { .. } => internal(),
                 },
                 AssistantError::Store(_)
