@@ -120,7 +120,7 @@ fn write_fixture(dest: &Path) {
         payload: json!({"price": {"coupon_pct": 15.2}, "notional": 10_000_000, "note": "中证500 雪球"}),
         required_role: Role::Trader,
         four_eyes: true,
-        expires_in: Some(::time::Duration::days(3650)),
+        expires_in: Some(::time::Duration::days(366)),
         class: DataClass::IMPORTANT,
         supersedes: None,
         idempotency_key: None,

@@ -1,0 +1,309 @@
+-- index approvals_kind
+CREATE INDEX approvals_kind ON approvals(kind, created_at);
+
+-- index approvals_state
+CREATE INDEX approvals_state ON approvals(state, expires_at);
+
+-- index audit_object
+CREATE INDEX audit_object ON audit_log(object_kind, object_id);
+
+-- index audit_time
+CREATE INDEX audit_time ON audit_log(time);
+
+-- index chat_messages_chat
+CREATE INDEX chat_messages_chat ON chat_messages(channel, chat_id, direction, received_at);
+
+-- index chat_messages_outbox
+CREATE INDEX chat_messages_outbox ON chat_messages(direction, status, channel, next_attempt_at);
+
+-- index chat_messages_rfq
+CREATE INDEX chat_messages_rfq ON chat_messages(rfq_id);
+
+-- index documents_collection
+CREATE INDEX documents_collection ON documents(collection, deleted_at);
+
+-- index documents_hash
+CREATE INDEX documents_hash ON documents(content_hash);
+
+-- index extraction_exports_job
+CREATE INDEX extraction_exports_job ON extraction_exports(job_id);
+
+-- index extraction_exports_sha
+CREATE INDEX extraction_exports_sha ON extraction_exports(file_sha256);
+
+-- index extraction_files_approval
+CREATE INDEX extraction_files_approval ON extraction_files(approval_id);
+
+-- index extraction_files_sha
+CREATE INDEX extraction_files_sha ON extraction_files(sha256);
+
+-- index jobs_created
+CREATE INDEX jobs_created ON jobs(created_at);
+
+-- index rfq_quotes_approval
+CREATE INDEX rfq_quotes_approval ON rfq_quotes(approval_id);
+
+-- index rfq_quotes_status
+CREATE INDEX rfq_quotes_status ON rfq_quotes(status, underlying);
+
+-- index rfqs_chat
+CREATE INDEX rfqs_chat ON rfqs(channel, chat_id, received_at);
+
+-- index rfqs_client
+CREATE INDEX rfqs_client ON rfqs(client_id, received_at);
+
+-- index rfqs_received
+CREATE INDEX rfqs_received ON rfqs(received_at);
+
+-- index rfqs_status
+CREATE INDEX rfqs_status ON rfqs(status);
+
+-- index tokens_user
+CREATE INDEX tokens_user ON tokens(user_id);
+
+-- table approval_versions
+CREATE TABLE approval_versions (
+        approval_id TEXT NOT NULL REFERENCES approvals(id),
+        version     INTEGER NOT NULL,
+        payload     TEXT NOT NULL,
+        author      TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        diff        TEXT NOT NULL,
+        note        TEXT,
+        PRIMARY KEY (approval_id, version)
+    );
+
+-- table approvals
+CREATE TABLE approvals (
+        id              TEXT PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        classification  TEXT NOT NULL,
+        maker           TEXT NOT NULL,
+        maker_role      TEXT NOT NULL,
+        required_role   TEXT NOT NULL,
+        four_eyes       INTEGER NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN
+                            ('pending','approved','rejected','expired','superseded')),
+        reason          TEXT,
+        decided_by      TEXT,
+        decided_at      TEXT,
+        created_at      TEXT NOT NULL,
+        expires_at      TEXT NOT NULL,
+        version         INTEGER NOT NULL,
+        last_editor     TEXT,
+        supersedes      TEXT REFERENCES approvals(id),
+        superseded_by   TEXT REFERENCES approvals(id),
+        idempotency_key TEXT,
+        UNIQUE (maker, idempotency_key)
+    );
+
+-- table audit_log
+CREATE TABLE audit_log (
+        seq            INTEGER PRIMARY KEY,
+        time           TEXT NOT NULL,
+        actor          TEXT NOT NULL,
+        role           TEXT NOT NULL,
+        action         TEXT NOT NULL,
+        object_kind    TEXT NOT NULL,
+        object_id      TEXT NOT NULL,
+        classification TEXT NOT NULL,
+        request_id     TEXT,
+        details        TEXT NOT NULL,
+        prev_hash      TEXT NOT NULL,
+        hash           TEXT NOT NULL
+    );
+
+-- table chat_messages
+CREATE TABLE chat_messages (
+        id              INTEGER PRIMARY KEY,
+        channel         TEXT NOT NULL,
+        chat_id         TEXT NOT NULL,
+        direction       TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        -- Inbound: the connector's event id; outbound: the dedupe key. Unique per channel and
+        -- direction, so a redelivered event is archived once and a reply is queued once.
+        event_key       TEXT NOT NULL,
+        message_id      TEXT,
+        reply_to        TEXT,
+        sender          TEXT,
+        kind            TEXT NOT NULL,
+        text            TEXT NOT NULL,
+        text_chars      INTEGER NOT NULL,
+        addressed       INTEGER NOT NULL DEFAULT 0,
+        time            TEXT NOT NULL,
+        received_at     TEXT NOT NULL,
+        rfq_id          TEXT,
+        quote_id        TEXT,
+        -- Inbound: the disposition; outbound: pending, sending, sent, failed, uncertain,
+        -- cancelled, expired, local.
+        status          TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        not_after       TEXT,
+        sent_at         TEXT,
+        error           TEXT,
+        UNIQUE (channel, direction, event_key)
+    );
+
+-- table document_versions
+CREATE TABLE document_versions (
+        doc_id         TEXT NOT NULL REFERENCES documents(id),
+        version        INTEGER NOT NULL,
+        content_hash   TEXT NOT NULL,
+        classification TEXT NOT NULL,
+        chunks         INTEGER NOT NULL,
+        ingested_by    TEXT NOT NULL,
+        ingested_at    TEXT NOT NULL,
+        PRIMARY KEY (doc_id, version)
+    );
+
+-- table documents
+CREATE TABLE documents (
+        id             TEXT PRIMARY KEY,
+        collection     TEXT NOT NULL,
+        title          TEXT NOT NULL,
+        source         TEXT NOT NULL,
+        language       TEXT NOT NULL,
+        classification TEXT NOT NULL,
+        content_hash   TEXT NOT NULL,
+        version        INTEGER NOT NULL,
+        chunks         INTEGER NOT NULL,
+        pages          INTEGER NOT NULL,
+        format         TEXT NOT NULL,
+        created_by     TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        updated_by     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL,
+        deleted_at     TEXT
+    );
+
+-- table extraction_exports
+CREATE TABLE extraction_exports (
+        approval_id  TEXT PRIMARY KEY REFERENCES approvals(id),
+        job_id       TEXT,
+        file_name    TEXT NOT NULL,
+        file_sha256  TEXT NOT NULL,
+        product_type TEXT,
+        key_terms    TEXT NOT NULL,
+        cdm          TEXT,
+        extension    TEXT,
+        version      INTEGER NOT NULL,
+        approved_by  TEXT NOT NULL,
+        approved_at  TEXT NOT NULL,
+        exported_by  TEXT NOT NULL,
+        exported_at  TEXT NOT NULL
+    );
+
+-- table extraction_files
+CREATE TABLE extraction_files (
+        job_id       TEXT NOT NULL REFERENCES jobs(id),
+        idx          INTEGER NOT NULL,
+        name         TEXT NOT NULL,
+        sha256       TEXT NOT NULL,
+        bytes        INTEGER NOT NULL,
+        status       TEXT NOT NULL,
+        product_type TEXT,
+        result       TEXT NOT NULL,
+        approval_id  TEXT REFERENCES approvals(id),
+        created_at   TEXT NOT NULL,
+        PRIMARY KEY (job_id, idx)
+    );
+
+-- table jobs
+CREATE TABLE jobs (
+        id             TEXT PRIMARY KEY,
+        kind           TEXT NOT NULL,
+        state          TEXT NOT NULL CHECK (state IN
+                           ('queued','running','succeeded','failed','cancelled')),
+        classification TEXT NOT NULL,
+        created_by     TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        started_at     TEXT,
+        finished_at    TEXT,
+        progress       REAL NOT NULL DEFAULT 0,
+        input          TEXT NOT NULL,
+        result         TEXT,
+        error          TEXT
+    );
+
+-- table rfq_chats
+CREATE TABLE rfq_chats (
+        id          TEXT PRIMARY KEY,
+        channel     TEXT NOT NULL,
+        chat_id     TEXT NOT NULL,
+        client_id   TEXT NOT NULL,
+        label       TEXT,
+        created_at  TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        UNIQUE (channel, chat_id)
+    );
+
+-- table rfq_quotes
+CREATE TABLE rfq_quotes (
+        id           TEXT PRIMARY KEY,
+        rfq_id       TEXT NOT NULL REFERENCES rfqs(id),
+        idx          INTEGER NOT NULL,
+        underlying   TEXT,
+        structure    TEXT,
+        status       TEXT NOT NULL,
+        approval_id  TEXT REFERENCES approvals(id),
+        -- The desk's change of exposure if the client trades: cash delta, vega per vol point.
+        desk_delta   REAL NOT NULL DEFAULT 0,
+        desk_vega    REAL NOT NULL DEFAULT 0,
+        detail       TEXT NOT NULL,
+        valid_until  TEXT,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        sent_at      TEXT,
+        UNIQUE (rfq_id, idx)
+    );
+
+-- table rfqs
+CREATE TABLE rfqs (
+        id           TEXT PRIMARY KEY,
+        channel      TEXT NOT NULL,
+        chat_id      TEXT NOT NULL,
+        message_id   TEXT NOT NULL,
+        sender       TEXT NOT NULL,
+        client_id    TEXT NOT NULL,
+        received_at  TEXT NOT NULL,
+        text         TEXT NOT NULL,
+        language     TEXT NOT NULL,
+        parse        TEXT NOT NULL,
+        confidence   REAL NOT NULL,
+        path         TEXT NOT NULL,
+        problems     TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        follow_up_of TEXT REFERENCES rfqs(id),
+        error        TEXT,
+        updated_at   TEXT NOT NULL
+    );
+
+-- table tokens
+CREATE TABLE tokens (
+        id           TEXT PRIMARY KEY,
+        user_id      INTEGER NOT NULL REFERENCES users(id),
+        hash         TEXT NOT NULL UNIQUE,
+        label        TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        expires_at   TEXT,
+        revoked_at   TEXT
+    );
+
+-- table users
+CREATE TABLE users (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        role        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        disabled_at TEXT
+    );
+
+-- trigger audit_log_no_delete
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+-- trigger audit_log_no_update
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
