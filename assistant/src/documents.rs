@@ -25,6 +25,10 @@ use std::sync::Arc;
 /// The knowledge base of a data dir with the models it answers with.
 pub struct Knowledge {
     kb: Arc<KnowledgeBase>,
+    /// Ingests into one collection run one at a time (striped by collection), so that
+    /// concurrent identical uploads give one version and the identity checks below see
+    /// committed state.
+    ingest_locks: [std::sync::Mutex<()>; 16],
     /// The generator, or why it could not be loaded (ingest and search work without it).
     generator: std::result::Result<Arc<dyn Generator>, String>,
     options: AskOptions,
@@ -100,6 +104,7 @@ impl Knowledge {
         }
         Ok(Knowledge {
             kb: Arc::new(kb),
+            ingest_locks: std::array::from_fn(|_| std::sync::Mutex::new(())),
             generator,
             options: ask_options(config),
         })
@@ -159,6 +164,38 @@ pub struct NewDocument {
     pub classification: DataClass,
     /// A title, when the text's own is not wanted.
     pub title: Option<String>,
+    /// The id of the document this replaces, when the caller names it; otherwise the document
+    /// of the same collection and source name, if the caller may write it (see
+    /// [`Assistant::ingest_document`]).
+    pub replaces: Option<String>,
+    /// Allows the replacement to lower the document's classification (needs
+    /// `documents.declassify`; audited as `document.declassify`).
+    pub declassify: bool,
+}
+
+impl NewDocument {
+    /// A new document with no replacement named and no declassification.
+    pub fn new(
+        source: impl Into<String>,
+        bytes: Vec<u8>,
+        collection: impl Into<String>,
+        classification: DataClass,
+    ) -> NewDocument {
+        NewDocument {
+            source: source.into(),
+            bytes,
+            collection: collection.into(),
+            classification,
+            title: None,
+            replaces: None,
+            declassify: false,
+        }
+    }
+}
+
+/// Whether `to` is a lower classification than `from` in either of its parts.
+fn lowers(from: DataClass, to: DataClass) -> bool {
+    to.level < from.level || (from.sensitive && !to.sensitive)
 }
 
 /// A document as listed: JSON fields `id`, `collection`, `title`, `source`, `language`,
@@ -278,12 +315,24 @@ impl Assistant {
                 doc.classification
             )));
         }
+        knowledge::validate_collection(&doc.collection)
+            .map_err(|e| AssistantError::Knowledge(e.into()))?;
         let kb = knowledge.kb.clone();
+        let stripe = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            doc.collection.hash(&mut h);
+            (h.finish() % knowledge.ingest_locks.len() as u64) as usize
+        };
+        let _one_at_a_time = knowledge.ingest_locks[stripe]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (doc_id, declassified_from) = self.ingest_target(&kb, actor, &doc)?;
         let request = IngestRequest {
             source: doc.source.clone(),
             collection: doc.collection.clone(),
             classification: doc.classification,
-            doc_id: None,
+            doc_id,
             title: doc.title.clone(),
         };
         let report = match self.read_document(&doc.source, &doc.bytes)? {
@@ -346,6 +395,21 @@ impl Assistant {
                     now
                 ],
             )?;
+            if let Some(from) = declassified_from
+                && status != "unchanged"
+            {
+                tx.audit(AuditRecord {
+                    action: "document.declassify",
+                    object_kind: "document",
+                    object_id: meta.id.as_str(),
+                    class: from,
+                    details: json!({
+                        "from": from.to_string(),
+                        "to": meta.classification.to_string(),
+                        "version": meta.version,
+                    }),
+                })?;
+            }
             tx.audit(AuditRecord {
                 action: "document.ingest",
                 object_kind: "document",
@@ -366,6 +430,107 @@ impl Assistant {
         let mut rec = self.document(actor, meta.id.as_str())?;
         rec.status = Some(status.into());
         Ok(rec)
+    }
+
+    /// Which document an upload writes to, and the classification it lowers when it is an
+    /// allowed declassification. `None` as the id means the knowledge base's own choice: the
+    /// id derived from collection and source name (and the same content under another name in
+    /// the collection reports that document as unchanged).
+    ///
+    /// A document's identity is not its file name alone: an upload replaces the document of
+    /// the same collection and name only when the caller may read and write it; a document
+    /// above the caller's clearance is never replaced (nor its existence revealed): the upload
+    /// becomes a separate document of the caller's. A replacement may not lower the
+    /// classification unless `declassify` is set by a role holding `documents.declassify`.
+    fn ingest_target(
+        &self,
+        kb: &KnowledgeBase,
+        actor: &Actor,
+        doc: &NewDocument,
+    ) -> Result<(Option<DocId>, Option<DataClass>)> {
+        let cl = clearance(actor);
+        let existing = match &doc.replaces {
+            Some(id) => {
+                let rec = self.document(actor, id)?;
+                if rec.collection != doc.collection {
+                    return Err(AssistantError::Invalid(format!(
+                        "document {id} is in collection `{}`, not `{}`",
+                        rec.collection, doc.collection
+                    )));
+                }
+                let id = DocId::new(id).ok_or_else(|| AssistantError::NotFound {
+                    kind: "document",
+                    id: id.clone(),
+                })?;
+                let entry = kb.document(&id).ok_or_else(|| AssistantError::NotFound {
+                    kind: "document",
+                    id: id.to_string(),
+                })?;
+                Some((Some(id), entry.meta.classification))
+            }
+            None => {
+                let derived = DocId::derive(&doc.collection, &doc.source);
+                match kb.document(&derived) {
+                    None => None,
+                    Some(e) if cl.can_read(e.meta.classification) => {
+                        Some((None, e.meta.classification))
+                    }
+                    Some(_) => {
+                        let own = DocId::derive(
+                            &doc.collection,
+                            &format!("{}\u{0}{}", doc.source, actor.user),
+                        );
+                        return match kb.document(&own) {
+                            Some(e) if !cl.can_read(e.meta.classification) => {
+                                Err(AssistantError::Conflict(format!(
+                                    "{}: a document of this name exists in collection `{}` that \
+                                     you may not replace; upload it under another name",
+                                    doc.source, doc.collection
+                                )))
+                            }
+                            Some(e) => {
+                                let from = e.meta.classification;
+                                self.check_class_change(actor, &own, from, doc)?;
+                                Ok((Some(own), lowers(from, doc.classification).then_some(from)))
+                            }
+                            None => Ok((Some(own), None)),
+                        };
+                    }
+                }
+            }
+        };
+        match existing {
+            None => Ok((None, None)),
+            Some((id, from)) => {
+                let shown = id
+                    .clone()
+                    .unwrap_or_else(|| DocId::derive(&doc.collection, &doc.source));
+                self.check_class_change(actor, &shown, from, doc)?;
+                Ok((id, lowers(from, doc.classification).then_some(from)))
+            }
+        }
+    }
+
+    fn check_class_change(
+        &self,
+        actor: &Actor,
+        id: &DocId,
+        from: DataClass,
+        doc: &NewDocument,
+    ) -> Result<()> {
+        if !lowers(from, doc.classification) {
+            return Ok(());
+        }
+        if !doc.declassify {
+            return Err(AssistantError::Conflict(format!(
+                "document {id} is classified {from}; replacing it as {} would lower its \
+                 classification. Upload it as {from}, or declassify it explicitly \
+                 (`declassify`, needs {})",
+                doc.classification,
+                Permission::DocumentsDeclassify.as_str()
+            )));
+        }
+        require(actor, Permission::DocumentsDeclassify)
     }
 
     /// The text of a document that is not plain text or Markdown: PDFs (text layer, or OCR for

@@ -176,6 +176,32 @@ impl Assistant {
                 files.len()
             )));
         }
+        // One submission at a time, so that two identical concurrent uploads cannot both
+        // pass the duplicate check below.
+        let _one_at_a_time = self
+            .submit_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut seen = std::collections::BTreeMap::new();
+        for f in &files {
+            let sha = hex::encode(Sha256::digest(&f.bytes));
+            if let Some(first) = seen.insert(sha.clone(), f.name.clone()) {
+                return Err(AssistantError::Conflict(format!(
+                    "{} and {first} are the same file (sha256 {sha}); upload it once",
+                    safe_name(&f.name)
+                )));
+            }
+            if let Some((job, approval)) = self.extraction_holding(&sha)? {
+                return Err(AssistantError::Conflict(format!(
+                    "{} (sha256 {sha}) is already being extracted or reviewed in job {job}{}; \
+                     it is not extracted twice (see GET /v1/extractions/{job})",
+                    safe_name(&f.name),
+                    approval
+                        .map(|a| format!(", approval {a}"))
+                        .unwrap_or_default()
+                )));
+            }
+        }
         let dir = self.uploads_dir();
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
         let max_bytes = self.config.extract.max_bytes;
@@ -204,6 +230,28 @@ impl Assistant {
             "request_id": actor.request_id,
         });
         self.create_job(actor, KIND, DataClass::IMPORTANT, input)
+    }
+
+    /// The extraction job (and approval) that holds a file with this SHA-256 live: a job not
+    /// yet finished, or a file whose approval is pending or approved. A file whose extraction
+    /// failed or was rejected may be submitted again.
+    fn extraction_holding(&self, sha: &str) -> Result<Option<(String, Option<String>)>> {
+        self.store.read(|c| {
+            Ok(c.query_row(
+                "SELECT j.id, NULL FROM jobs j
+                 WHERE j.kind = ?2 AND j.state IN ('queued', 'running')
+                   AND EXISTS (SELECT 1 FROM json_each(j.input, '$.files') f
+                               WHERE json_extract(f.value, '$.sha256') = ?1)
+                 UNION ALL
+                 SELECT f.job_id, f.approval_id FROM extraction_files f
+                   JOIN approvals a ON a.id = f.approval_id
+                 WHERE f.sha256 = ?1 AND a.state IN ('pending', 'approved')
+                 LIMIT 1",
+                params![sha, KIND],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })
     }
 
     /// Extraction jobs left queued or running (by a restart), oldest first: the server runs
@@ -368,8 +416,8 @@ impl Assistant {
 
     /// An extraction job with every file's status and result, for a caller cleared to read it.
     pub fn extraction(&self, actor: &Actor, job_id: &str) -> Result<ExtractionView> {
-        let job = self.get_job(actor, job_id)?;
-        if job.kind != KIND {
+        let job = self.job_unchecked(job_id)?;
+        if job.kind != KIND || !crate::audit::clearance_of(actor).can_read(job.classification) {
             return Err(AssistantError::NotFound {
                 kind: "extraction",
                 id: job_id.into(),
@@ -385,6 +433,7 @@ impl Assistant {
                 id: job_id.into(),
             });
         }
+        self.audit_read(actor, "job.read", "job", job_id, job.classification)?;
         let rows: Vec<FileRow> = self.store.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT f.idx, f.name, f.sha256, f.bytes, f.status, f.approval_id, a.state,

@@ -67,6 +67,12 @@ impl Assistant {
                 "invalid user name {name:?}: use 1-64 characters from a-z, A-Z, 0-9, '.', '_', '-', '@'"
             )));
         }
+        if crate::store::is_reserved_actor(name) {
+            return Err(AssistantError::Invalid(format!(
+                "user name {name:?} is reserved for the system's own audit entries ({})",
+                crate::store::RESERVED_ACTORS.join(", ")
+            )));
+        }
         let now = time::fmt(time::now());
         self.store.write(actor, |tx| {
             let exists: Option<i64> = tx
@@ -141,6 +147,13 @@ impl Assistant {
         label: &str,
         ttl: Option<::time::Duration>,
     ) -> Result<IssuedToken> {
+        let n = label.chars().count();
+        if n == 0 || n > 100 || label.chars().any(char::is_control) {
+            return Err(AssistantError::Invalid(format!(
+                "token label: must be 1 to 100 characters without control characters (got {n} \
+                 characters)"
+            )));
+        }
         let secret: [u8; 32] = rand::random();
         let token = format!(
             "dm_{}",

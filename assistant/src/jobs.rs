@@ -5,7 +5,7 @@
 use crate::Assistant;
 use crate::error::{AssistantError, Result};
 use crate::store::{Actor, AuditRecord, time};
-use policies::{Clearance, DataClass};
+use policies::DataClass;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -148,6 +148,31 @@ impl Assistant {
         )
     }
 
+    /// Marks the jobs a previous process left queued or running, and that cannot be resumed,
+    /// as failed with the reason (at start-up, before serving). Extraction jobs keep their
+    /// files in the database and are resumed instead ([`Assistant::extraction_unfinished`]);
+    /// an ingest job's uploaded bytes lived only in the stopped process. Returns the ids.
+    pub fn fail_interrupted_jobs(&self) -> Result<Vec<String>> {
+        let ids: Vec<String> = self.store.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id FROM jobs WHERE state IN ('queued', 'running') AND kind != ?1
+                 ORDER BY created_at",
+            )?;
+            let ids = stmt
+                .query_map([crate::extraction_review::KIND], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok::<_, AssistantError>(ids)
+        })?;
+        for id in &ids {
+            self.finish_job(
+                id,
+                Err("interrupted: the server stopped before this job finished; submit it again"
+                    .into()),
+            )?;
+        }
+        Ok(ids)
+    }
+
     /// Records progress (0.0-1.0). Not audited: progress is not a state change anyone relies on.
     pub fn job_progress(&self, id: &str, progress: f64) -> Result<()> {
         self.store.write(&Actor::system(), |tx| {
@@ -207,7 +232,8 @@ impl Assistant {
         })
     }
 
-    fn job_unchecked(&self, id: &str) -> Result<Job> {
+    /// A job whatever the caller (the workflows apply their own access rules).
+    pub(crate) fn job_unchecked(&self, id: &str) -> Result<Job> {
         self.store
             .read(|c| {
                 c.query_row(
@@ -223,11 +249,13 @@ impl Assistant {
             })
     }
 
-    /// A job, if the caller is cleared for its classification (audited when it is important).
+    /// A job, if the caller asked for it (or is an admin, or the system) and is cleared for its
+    /// classification; audited when it is important. Anyone else's job is "not found": its
+    /// input names files and collections that are not theirs to see.
     pub fn get_job(&self, actor: &Actor, id: &str) -> Result<Job> {
         let job = self.job_unchecked(id)?;
-        if let Some(role) = actor.role
-            && !Clearance::of(role).can_read(job.classification)
+        if !sees_all_jobs(actor) && job.created_by != actor.user
+            || !crate::audit::clearance_of(actor).can_read(job.classification)
         {
             return Err(AssistantError::NotFound {
                 kind: "job",
@@ -240,15 +268,25 @@ impl Assistant {
 
     /// The caller's own recent jobs (admins see everyone's), newest first.
     pub fn list_jobs(&self, actor: &Actor, limit: u32) -> Result<Vec<Job>> {
-        let all = actor.role.is_none() || actor.role == Some(policies::Role::Admin);
-        self.store.read(|c| {
+        let all = sees_all_jobs(actor);
+        let clearance = crate::audit::clearance_of(actor);
+        let jobs = self.store.read(|c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT {COLUMNS} FROM jobs WHERE (?1 OR created_by = ?2)
                  ORDER BY created_at DESC LIMIT ?3"
             ))?;
             let rows =
                 stmt.query_map(params![all, actor.user, limit.clamp(1, 1000)], row_to_job)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(jobs
+            .into_iter()
+            .filter(|j| clearance.can_read(j.classification))
+            .collect())
     }
+}
+
+/// Whether `actor` may see every user's jobs: admins and the system itself.
+fn sees_all_jobs(actor: &Actor) -> bool {
+    matches!(actor.role, None | Some(policies::Role::Admin))
 }

@@ -15,12 +15,14 @@
 //! reports and model-risk modules as they land).
 
 pub mod approvals;
+pub mod audit;
 pub mod backup;
 pub mod config;
 pub mod desk;
 pub mod documents;
 pub mod error;
 pub mod extraction_review;
+pub mod idempotency;
 pub mod identity;
 pub mod inference;
 pub mod jobs;
@@ -40,6 +42,8 @@ pub struct Assistant {
     models: std::sync::Arc<models::Models>,
     extractor: extraction::Extractor,
     knowledge: std::sync::OnceLock<std::sync::Arc<documents::Knowledge>>,
+    /// Serialises extraction submissions (their duplicate check and job creation).
+    submit_lock: std::sync::Mutex<()>,
 }
 
 impl Assistant {
@@ -57,6 +61,7 @@ impl Assistant {
             models,
             extractor,
             knowledge: std::sync::OnceLock::new(),
+            submit_lock: std::sync::Mutex::new(()),
         };
         if a.config.rfq.model_fallback {
             a.desk.set_model(Box::new(a.rfq_json_model()));

@@ -341,3 +341,42 @@ pub fn chunk_id(doc: &DocId, version: u64, ordinal: u32) -> String {
 pub fn version_key(doc: &DocId, version: u64) -> String {
     format!("{}@v{}", doc.as_str(), version)
 }
+
+/// Checks a collection name: 1 to 100 characters, each a letter or digit (any script) or one
+/// of `-`, `_`, `.`; no spaces, slashes or control characters.
+pub fn validate_collection(name: &str) -> Result<(), crate::InputError> {
+    let bad = |reason: &str| {
+        Err(crate::InputError::Invalid {
+            field: "collection",
+            reason: format!("{name:?}: {reason}"),
+        })
+    };
+    let n = name.chars().count();
+    if n == 0 || n > 100 {
+        return bad("must be 1 to 100 characters");
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return bad(&format!(
+            "{c:?} is not allowed; use letters, digits, `-`, `_` and `.`"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod collection_tests {
+    use super::validate_collection;
+
+    #[test]
+    fn collection_names() {
+        for ok in ["default", "regulation-en", "法规_2024", "a.b", &"x".repeat(100)] {
+            assert!(validate_collection(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a b", "../x", "a/b", "a\0b", "tab\t", &"x".repeat(101), "<script>"] {
+            assert!(validate_collection(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -63,6 +63,7 @@ pub use answer::{Answer, AskOptions, AskRequest, Citation};
 pub use chunk::{ChunkOptions, Chunked, Format, Problem, SourceText, chunk};
 pub use document::{
     Chunk, DocId, DocumentMeta, Language, Location, PathSegment, Section, SectionKind, SectionPath,
+    validate_collection,
 };
 pub use error::{InputError, KnowledgeError};
 #[cfg(any(test, feature = "testing"))]

@@ -75,6 +75,7 @@ impl Role {
             Role::Legal => &[
                 DocumentsRead,
                 DocumentsWrite,
+                DocumentsDeclassify,
                 ApprovalsRead,
                 ApprovalsCreate,
                 ApprovalsDecide,
@@ -178,6 +179,9 @@ pub enum Permission {
     DocumentsRead,
     /// Ingest and delete documents.
     DocumentsWrite,
+    /// Lower a document's classification when replacing it (an explicit, audited
+    /// declassification).
+    DocumentsDeclassify,
     /// Upload confirmations for extraction.
     ExtractionsSubmit,
     /// Read extraction results.
@@ -208,6 +212,7 @@ impl Permission {
         Permission::ApprovalsDecide,
         Permission::DocumentsRead,
         Permission::DocumentsWrite,
+        Permission::DocumentsDeclassify,
         Permission::ExtractionsSubmit,
         Permission::ExtractionsRead,
         Permission::ModelsUse,
@@ -230,6 +235,7 @@ impl Permission {
             Permission::ApprovalsDecide => "approvals.decide",
             Permission::DocumentsRead => "documents.read",
             Permission::DocumentsWrite => "documents.write",
+            Permission::DocumentsDeclassify => "documents.declassify",
             Permission::ExtractionsSubmit => "extractions.submit",
             Permission::ExtractionsRead => "extractions.read",
             Permission::ModelsUse => "models.use",

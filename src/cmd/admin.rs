@@ -15,7 +15,7 @@ use std::process::ExitCode;
 pub fn operator() -> Actor {
     Actor::user(
         &Principal {
-            user: "cli-operator".into(),
+            user: assistant::store::OPERATOR_ACTOR.into(),
             role: Role::Admin,
         },
         Some("cli".into()),

@@ -114,6 +114,8 @@ pub fn ingest_files(
                         collection: collection.to_string(),
                         classification: class,
                         title: None,
+                        replaces: None,
+                        declassify: false,
                     },
                 )
                 .map_err(anyhow::Error::from)

@@ -67,6 +67,13 @@ fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCod
         let addr = listener.local_addr()?;
         tracing::info!(%addr, data_dir = %data_dir.display(), "deskmate serving");
         banner(&format!("http://{addr}"));
+        match a.fail_interrupted_jobs() {
+            Ok(ids) if !ids.is_empty() => {
+                tracing::warn!(jobs = ?ids, "jobs interrupted by the last stop marked failed")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cannot mark interrupted jobs failed"),
+        }
         let state = web::AppState::new(a);
         let app = web::app(state.clone());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

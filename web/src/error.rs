@@ -54,6 +54,22 @@ pub enum AppError {
     /// Our bug: logged in full, shown as a generic message (500).
     #[error("internal error: {0}")]
     Internal(String),
+    /// The request conflicts with one in progress (409), with its own code.
+    #[error("{message}")]
+    Conflict {
+        /// Stable machine-readable code.
+        code: &'static str,
+        /// What conflicts.
+        message: String,
+    },
+    /// The request is well-formed but cannot be processed as sent (422), with its own code.
+    #[error("{message}")]
+    Unprocessable {
+        /// Stable machine-readable code.
+        code: &'static str,
+        /// Why.
+        message: String,
+    },
 }
 
 impl From<BackupError> for AppError {
@@ -85,6 +101,10 @@ impl AppError {
                 m.clone(),
             ),
             AppError::Internal(_) => internal(),
+            AppError::Conflict { code, message } => (S::CONFLICT, code, message.clone()),
+            AppError::Unprocessable { code, message } => {
+                (S::UNPROCESSABLE_ENTITY, code, message.clone())
+            }
             AppError::Assistant(e) => match e {
                 AssistantError::NotFound { .. } => (S::NOT_FOUND, "not_found", e.to_string()),
                 AssistantError::Invalid(m) => (S::BAD_REQUEST, "invalid_request", m.clone()),

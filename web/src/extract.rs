@@ -146,3 +146,57 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
         Ok(Ctx { principal, actor })
     }
 }
+
+/// The error for a multipart body that cannot be read: 413 when it is over the size limit,
+/// 400 otherwise, the same on every upload route.
+pub fn multipart_error(status: axum::http::StatusCode, text: String) -> AppError {
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge(format!("upload too large: {text}"))
+    } else {
+        AppError::BadRequest {
+            code: "bad_request",
+            message: format!("malformed multipart body: {text}"),
+        }
+    }
+}
+
+/// The name an uploaded file is kept under: the last component of what the client sent (a
+/// client's directories, `..` and drive letters are dropped), at most 255 characters, with no
+/// control characters. Names that are empty, `.` or `..` after that are refused.
+pub fn upload_file_name(raw: &str) -> Result<String, AppError> {
+    let bad = |reason: &str| AppError::BadRequest {
+        code: "invalid_request",
+        message: format!("file name {raw:?}: {reason}"),
+    };
+    if raw.chars().any(char::is_control) {
+        return Err(bad("control characters are not allowed"));
+    }
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default().trim();
+    if base.is_empty() || base == "." || base == ".." {
+        return Err(bad("names no file"));
+    }
+    if base.chars().count() > 255 {
+        return Err(bad("longer than 255 characters"));
+    }
+    Ok(base.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upload_file_name;
+
+    #[test]
+    fn upload_file_names_keep_only_the_last_component() {
+        for (raw, kept) in [
+            ("nda.pdf", "nda.pdf"),
+            ("../../etc/passwd", "passwd"),
+            ("C:\\Users\\x\\确认书.pdf", "确认书.pdf"),
+            ("/abs/path/a.txt", "a.txt"),
+        ] {
+            assert_eq!(upload_file_name(raw).unwrap(), kept);
+        }
+        for raw in ["", "..", "a/..", "dir/", "a\0b.pdf", "a\nb", &"x".repeat(256)] {
+            assert!(upload_file_name(raw).is_err(), "{raw:?}");
+        }
+    }
+}

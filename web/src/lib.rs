@@ -13,6 +13,7 @@
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
@@ -37,10 +38,24 @@ pub fn app(state: AppState) -> Router {
     let upload_limit = state.assistant.config.server.max_upload_bytes as usize;
     for r in routes() {
         let limit = r.timeout.duration(&state.assistant.config);
+        let creates = r.creates();
+        let body_limit = if r.upload {
+            upload_limit
+        } else {
+            state.assistant.config.server.max_body_bytes as usize
+        };
         let handler = if r.upload {
             r.handler.layer(DefaultBodyLimit::max(upload_limit))
         } else {
             r.handler
+        };
+        let handler = if creates {
+            handler.route_layer(axum::middleware::from_fn_with_state(
+                (state.clone(), body_limit),
+                idempotency::idempotency,
+            ))
+        } else {
+            handler
         };
         let guarded = handler
             .route_layer(axum::middleware::from_fn_with_state(

@@ -72,6 +72,18 @@ pub struct Route {
     pub(crate) handler: MethodRouter<AppState>,
 }
 
+impl Route {
+    /// Whether the route creates something, and so honours `Idempotency-Key`
+    /// ([`crate::idempotency`]): every POST but the ones that only compute an answer.
+    pub fn creates(&self) -> bool {
+        self.method == Method::POST
+            && !matches!(
+                self.path,
+                "/v1/chat/completions" | "/v1/embeddings" | "/v1/search" | "/v1/ask"
+            )
+    }
+}
+
 macro_rules! route {
     ($method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
         route!($method $path, $access, $summary, $handler, timeout = Timeout::Server)

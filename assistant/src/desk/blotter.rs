@@ -240,10 +240,10 @@ impl Assistant {
                 sent_at,
             });
         }
-        let messages: Vec<(ChatRecord, String)> = self.store.read(|c| {
+        let messages: Vec<(ChatRecord, String, String)> = self.store.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT direction, message_id, reply_to, sender, kind, text, time, status,
-                        attempts, sent_at, error, event_key, channel
+                        attempts, sent_at, error, event_key, channel, chat_id
                  FROM chat_messages WHERE rfq_id = ?1 ORDER BY id",
             )?;
             let rows = stmt.query_map([id], |r| {
@@ -263,6 +263,7 @@ impl Assistant {
                         key: r.get(11)?,
                     },
                     r.get::<_, String>(12)?,
+                    r.get::<_, String>(13)?,
                 ))
             })?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
@@ -274,13 +275,15 @@ impl Assistant {
                 objects.push(("approval".into(), a.clone()));
             }
         }
-        for (m, channel) in &messages {
-            let key = if m.direction == "in" {
-                format!("{channel}:{}", m.key)
+        for (m, channel, chat) in &messages {
+            if m.direction == "in" {
+                // Entries name the message by channel, chat and event id (by channel and
+                // event id before schema version 5).
+                objects.push(("chat_message".into(), format!("{channel}:{chat}:{}", m.key)));
+                objects.push(("chat_message".into(), format!("{channel}:{}", m.key)));
             } else {
-                m.key.clone()
-            };
-            objects.push(("chat_message".into(), key));
+                objects.push(("chat_message".into(), m.key.clone()));
+            }
         }
         let audit = self
             .store
@@ -290,7 +293,7 @@ impl Assistant {
             rfq,
             error,
             quote_details,
-            messages: messages.into_iter().map(|(m, _)| m).collect(),
+            messages: messages.into_iter().map(|(m, _, _)| m).collect(),
             audit,
         })
     }

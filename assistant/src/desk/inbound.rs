@@ -97,8 +97,8 @@ impl Assistant {
             if n == 0 {
                 let (status, rfq): (String, Option<String>) = tx.conn().query_row(
                     "SELECT status, rfq_id FROM chat_messages
-                     WHERE channel = ?1 AND direction = 'in' AND event_key = ?2",
-                    params![msg.channel, msg.event_id],
+                     WHERE channel = ?1 AND chat_id = ?3 AND direction = 'in' AND event_key = ?2",
+                    params![msg.channel, msg.event_id, msg.chat_id],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;
                 return Ok(Received {
@@ -109,7 +109,7 @@ impl Assistant {
                 });
             }
             let row = tx.conn().last_insert_rowid();
-            let key = format!("{}:{}", msg.channel, msg.event_id);
+            let key = format!("{}:{}:{}", msg.channel, msg.chat_id, msg.event_id);
             tx.audit(AuditRecord {
                 action: "chat.inbound",
                 object_kind: "chat_message",
@@ -152,9 +152,9 @@ impl Assistant {
         let known = self.store.read(|c| {
             let seen: bool = c
                 .query_row(
-                    "SELECT 1 FROM chat_messages WHERE channel = ?1 AND direction = 'in'
-                       AND event_key = ?2",
-                    params![msg.channel, msg.event_id],
+                    "SELECT 1 FROM chat_messages WHERE channel = ?1 AND chat_id = ?3
+                       AND direction = 'in' AND event_key = ?2",
+                    params![msg.channel, msg.event_id, msg.chat_id],
                     |_| Ok(true),
                 )
                 .optional()?

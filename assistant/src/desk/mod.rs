@@ -6,7 +6,7 @@
 //! 1. [`Assistant::chat_receive`] archives every inbound message (`chat_messages`, with the
 //!    channel, chat id, message id and sender, and an audit entry `chat.inbound` in the same
 //!    transaction) and decides, in one transaction, what it is:
-//!    - a redelivered event (same channel and `event_id`): nothing more;
+//!    - a redelivered event (same channel, chat and `event_id`): nothing more;
 //!    - not addressed to the bot: archived only;
 //!    - a deletion: archived, silent (the request's trail shows it; pending quotes stay with
 //!      the trader);
@@ -89,7 +89,7 @@ const AUDIT_TEXT_CHARS: usize = 4_000;
 /// The actor the desk writes as.
 pub fn desk_actor() -> Actor {
     Actor {
-        user: "rfq-desk".into(),
+        user: crate::store::DESK_ACTOR.into(),
         role: None,
         request_id: None,
     }

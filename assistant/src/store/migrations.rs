@@ -264,4 +264,58 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc_id, version)
     );
     "#,
+    // 5: chat events are unique per chat, not per channel (a webhook client's event id may
+    // collide with another client's room: both messages are kept); idempotency keys of API
+    // requests that create something (`Idempotency-Key`), with the response to replay.
+    r#"
+    CREATE TABLE chat_messages_v5 (
+        id              INTEGER PRIMARY KEY,
+        channel         TEXT NOT NULL,
+        chat_id         TEXT NOT NULL,
+        direction       TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        event_key       TEXT NOT NULL,
+        message_id      TEXT,
+        reply_to        TEXT,
+        sender          TEXT,
+        kind            TEXT NOT NULL,
+        text            TEXT NOT NULL,
+        text_chars      INTEGER NOT NULL,
+        addressed       INTEGER NOT NULL DEFAULT 0,
+        time            TEXT NOT NULL,
+        received_at     TEXT NOT NULL,
+        rfq_id          TEXT,
+        quote_id        TEXT,
+        status          TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        not_after       TEXT,
+        sent_at         TEXT,
+        error           TEXT,
+        UNIQUE (channel, chat_id, direction, event_key)
+    );
+    INSERT INTO chat_messages_v5 SELECT id, channel, chat_id, direction, event_key, message_id,
+        reply_to, sender, kind, text, text_chars, addressed, time, received_at, rfq_id,
+        quote_id, status, attempts, next_attempt_at, not_after, sent_at, error
+        FROM chat_messages;
+    DROP TABLE chat_messages;
+    ALTER TABLE chat_messages_v5 RENAME TO chat_messages;
+    CREATE INDEX chat_messages_chat ON chat_messages(channel, chat_id, direction, received_at);
+    CREATE INDEX chat_messages_outbox ON chat_messages(direction, status, channel, next_attempt_at);
+    CREATE INDEX chat_messages_rfq ON chat_messages(rfq_id);
+
+    CREATE TABLE idempotency_keys (
+        user           TEXT NOT NULL,
+        key            TEXT NOT NULL,
+        method         TEXT NOT NULL,
+        path           TEXT NOT NULL,
+        request_sha256 TEXT NOT NULL,
+        state          TEXT NOT NULL CHECK (state IN ('in_progress', 'done')),
+        status         INTEGER,
+        content_type   TEXT,
+        response       BLOB,
+        created_at     TEXT NOT NULL,
+        PRIMARY KEY (user, key)
+    );
+    CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+    "#,
 ];

@@ -62,6 +62,22 @@ pub enum StoreError {
     },
 }
 
+/// Actor names the system writes under (the system itself, the local operator's CLI, the RFQ
+/// desk): no user may be created with one of them, in any letter case, so that an audit entry
+/// under such a name is always the system's or the operator's own.
+pub const RESERVED_ACTORS: &[&str] = &[SYSTEM_ACTOR, OPERATOR_ACTOR, DESK_ACTOR];
+/// The system acting on its own.
+pub const SYSTEM_ACTOR: &str = "system";
+/// The local operator's CLI (`deskmate users …`, `deskmate ingest …`).
+pub const OPERATOR_ACTOR: &str = "cli-operator";
+/// The RFQ desk's automatic replies and quotes.
+pub const DESK_ACTOR: &str = "rfq-desk";
+
+/// Whether `name` is one of [`RESERVED_ACTORS`], ignoring letter case.
+pub fn is_reserved_actor(name: &str) -> bool {
+    RESERVED_ACTORS.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
+
 /// Who is acting, for permissions and the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
@@ -77,7 +93,7 @@ impl Actor {
     /// The system acting on its own (expiry sweeps, migrations, bootstrap).
     pub fn system() -> Actor {
         Actor {
-            user: "system".into(),
+            user: SYSTEM_ACTOR.into(),
             role: None,
             request_id: None,
         }

@@ -192,8 +192,9 @@ fn state_survives_restart() {
     assert_eq!((p.user.as_str(), p.role), ("alice", Role::Legal));
     assert_eq!(a.list_users().unwrap().len(), 1);
     assert!(a.store().verify_audit().unwrap().ok());
-    // Migration 1 (identity, audit, approvals, jobs), 2 (the RFQ desk), 3 (extraction), 4 (documents).
-    assert_eq!(a.store().schema_version().unwrap(), 4);
+    // Migration 1 (identity, audit, approvals, jobs), 2 (the RFQ desk), 3 (extraction), 4
+    // (documents), 5 (chat events per chat, idempotency keys).
+    assert_eq!(a.store().schema_version().unwrap(), 5);
 }
 
 #[test]

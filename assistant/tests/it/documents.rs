@@ -56,6 +56,8 @@ fn doc(source: &str, text: &str, class: DataClass) -> NewDocument {
         collection: "regulation-en".into(),
         classification: class,
         title: None,
+        replaces: None,
+        declassify: false,
     }
 }
 
@@ -276,6 +278,8 @@ fn pdfs_are_read_through_connectors_with_their_pages_and_bad_ones_are_refused() 
                 collection: "regulation-en".into(),
                 classification: DataClass::GENERAL,
                 title: None,
+                replaces: None,
+                declassify: false,
             },
         )
         .unwrap();
@@ -301,6 +305,8 @@ fn pdfs_are_read_through_connectors_with_their_pages_and_bad_ones_are_refused() 
                 collection: "regulation-en".into(),
                 classification: DataClass::GENERAL,
                 title: None,
+                replaces: None,
+                declassify: false,
             },
         )
         .unwrap_err();
@@ -315,6 +321,8 @@ fn pdfs_are_read_through_connectors_with_their_pages_and_bad_ones_are_refused() 
                 collection: "regulation-en".into(),
                 classification: DataClass::GENERAL,
                 title: None,
+                replaces: None,
+                declassify: false,
             },
         )
         .unwrap_err();

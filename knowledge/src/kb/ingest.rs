@@ -47,13 +47,7 @@ impl KnowledgeBase {
         request: &IngestRequest,
         source: &SourceText,
     ) -> Result<IngestReport, KnowledgeError> {
-        if request.collection.is_empty() || request.collection.len() > 100 {
-            return Err(InputError::Invalid {
-                field: "collection",
-                reason: "must be 1 to 100 characters".into(),
-            }
-            .into());
-        }
+        crate::document::validate_collection(&request.collection)?;
         if source.text.trim().is_empty() {
             return Err(InputError::Empty {
                 origin: request.source.clone(),

@@ -6,7 +6,6 @@ use crate::state::AppState;
 use assistant::store::VerifyReport;
 use axum::Json;
 use axum::extract::State;
-use policies::DataClass;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -36,32 +35,21 @@ fn time_param(name: &str, v: Option<String>) -> Result<Option<String>, AppError>
     .transpose()
 }
 
-/// `GET /v1/audit`.
+/// `GET /v1/audit`: entries about objects above the caller's clearance come redacted
+/// (`"redacted": true`, object id and details withheld; see `assistant::audit`).
 pub async fn list(
     State(s): State<AppState>,
     ctx: Ctx,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Value>, AppError> {
-    let from = time_param("from", q.from)?;
-    let to = time_param("to", q.to)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let from_seq = q.from_seq.unwrap_or(1);
-    let entries = s
-        .blocking(move |a| {
-            let entries =
-                a.store()
-                    .audit_entries(from_seq, from.as_deref(), to.as_deref(), limit)?;
-            a.audit_read(
-                &ctx.actor,
-                "audit.read",
-                "audit_log",
-                &format!("from_seq={from_seq}"),
-                DataClass::IMPORTANT,
-            )?;
-            Ok::<_, assistant::AssistantError>(entries)
-        })
-        .await?;
-    let next = entries.last().map(|e| e.seq + 1);
+    let query = assistant::audit::AuditQuery {
+        from_seq: q.from_seq,
+        from: time_param("from", q.from)?,
+        to: time_param("to", q.to)?,
+        limit: q.limit,
+    };
+    let entries = s.blocking(move |a| a.read_audit(&ctx.actor, &query)).await?;
+    let next = entries.last().map(|e| e.entry.seq + 1);
     Ok(Json(json!({"entries": entries, "next_from_seq": next})))
 }
 

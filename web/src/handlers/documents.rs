@@ -1,8 +1,11 @@
 //! The knowledge base: upload, list and delete documents; ask questions with cited answers.
 //!
 //! `POST /v1/documents` takes `multipart/form-data` with one or more `file` parts and optional
-//! `collection` (default `default`) and `classification` (default `general`) fields, and
-//! answers `202 {"job": Job}`: ingestion runs in the background; the job's result is
+//! `collection` (default `default`; letters, digits, `-`, `_`, `.`), `classification` (default
+//! `general`), `replaces` (the id of the document one `file` replaces) and `declassify`
+//! (`true` lets a replacement lower the classification; needs `documents.declassify`) fields,
+//! and answers `202 {"job": Job}`. A file is kept under the last component of its name. See
+//! `assistant::documents` for when an upload replaces a document; ingestion runs in the background; the job's result is
 //! `{"documents": [DocumentRecord…], "errors": [{"file", "error"}…]}` (per-file errors do not
 //! stop the batch). `POST /v1/search` takes `{"query", "k"?, "collections"?, "doc_ids"?,
 //! "path_prefix"?}` and answers with the ranked chunks the caller may read
@@ -13,11 +16,12 @@
 //! or `error` (`{"code", "message"}`).
 
 use crate::error::AppError;
-use crate::extract::{ApiJson, ApiQuery, Ctx};
+use crate::extract::{ApiJson, ApiQuery, Ctx, multipart_error, upload_file_name};
 use crate::state::AppState;
 use assistant::documents::NewDocument;
 use assistant::jobs::Job;
 use axum::Json;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -37,46 +41,62 @@ fn bad(message: String) -> AppError {
     }
 }
 
+async fn field_text(field: axum::extract::multipart::Field<'_>) -> Result<String, AppError> {
+    field
+        .text()
+        .await
+        .map_err(|e| multipart_error(e.status(), e.body_text()))
+}
+
 /// `POST /v1/documents`.
 pub async fn upload(
     State(s): State<AppState>,
     ctx: Ctx,
-    mut form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
+    let mut form = form.map_err(|e| multipart_error(e.status(), e.body_text()))?;
     let mut collection = "default".to_string();
     let mut classification = DataClass::GENERAL;
+    let mut replaces: Option<String> = None;
+    let mut declassify = false;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     while let Some(field) = form
         .next_field()
         .await
-        .map_err(|e| bad(format!("invalid multipart body: {e}")))?
+        .map_err(|e| multipart_error(e.status(), e.body_text()))?
     {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
             "file" => {
                 let file = field
                     .file_name()
-                    .map(str::to_string)
-                    .filter(|f| !f.is_empty())
+                    .map(upload_file_name)
+                    .transpose()?
                     .ok_or_else(|| bad("a `file` part needs a file name".into()))?;
                 let bytes = field
                     .bytes()
                     .await
-                    .map_err(|e| bad(format!("reading {file}: {e}")))?;
+                    .map_err(|e| multipart_error(e.status(), e.body_text()))?;
                 files.push((file, bytes.to_vec()));
             }
-            "collection" => {
-                collection = field
-                    .text()
-                    .await
-                    .map_err(|e| bad(format!("collection: {e}")))?;
-            }
+            "collection" => collection = field_text(field).await?,
             "classification" => {
-                let t = field
-                    .text()
-                    .await
+                classification = field_text(field)
+                    .await?
+                    .parse()
                     .map_err(|e| bad(format!("classification: {e}")))?;
-                classification = t.parse().map_err(|e| bad(format!("classification: {e}")))?;
+            }
+            "replaces" => replaces = Some(field_text(field).await?.trim().to_string()),
+            "declassify" => {
+                declassify = match field_text(field).await?.trim() {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        return Err(bad(format!(
+                            "declassify: {other:?} is not allowed; allowed values: true, false"
+                        )));
+                    }
+                }
             }
             other => return Err(bad(format!("unknown multipart field `{other}`"))),
         }
@@ -84,8 +104,20 @@ pub async fn upload(
     if files.is_empty() {
         return Err(bad("no `file` part in the upload".into()));
     }
+    if replaces.is_some() && files.len() > 1 {
+        return Err(bad(
+            "`replaces` names one document: send exactly one `file` with it".into(),
+        ));
+    }
+    knowledge::validate_collection(&collection).map_err(|e| bad(e.to_string()))?;
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    let input = json!({"files": names, "collection": collection, "classification": classification.to_string()});
+    let input = json!({
+        "files": names,
+        "collection": collection,
+        "classification": classification.to_string(),
+        "replaces": replaces,
+        "declassify": declassify,
+    });
     let actor = ctx.actor.clone();
     let job = s
         .blocking(move |a| -> Result<Job, assistant::AssistantError> {
@@ -115,11 +147,9 @@ pub async fn upload(
                         &k,
                         &actor,
                         NewDocument {
-                            source: file.clone(),
-                            bytes,
-                            collection: collection.clone(),
-                            classification,
-                            title: None,
+                            replaces: replaces.clone(),
+                            declassify,
+                            ..NewDocument::new(file.clone(), bytes, collection.clone(), classification)
                         },
                     );
                     match r {

@@ -15,7 +15,7 @@
 //!   as an approval edit.
 
 use crate::error::AppError;
-use crate::extract::{ApiJson, Ctx};
+use crate::extract::{ApiJson, Ctx, multipart_error, upload_file_name};
 use crate::state::AppState;
 use assistant::approvals::Decided;
 use assistant::extraction_review::{Correction, ExtractionExport, ExtractionView, Upload};
@@ -52,7 +52,7 @@ pub async fn submit(
             Ok(None) => break,
             Err(e) => return Err(multipart_error(e.status(), e.body_text())),
         };
-        let Some(name) = field.file_name().map(str::to_owned) else {
+        let Some(name) = field.file_name().map(upload_file_name).transpose()? else {
             // A plain form field (no file name) is not a document.
             continue;
         };
@@ -97,16 +97,6 @@ pub async fn submit(
     ))
 }
 
-fn multipart_error(status: StatusCode, text: String) -> AppError {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::PayloadTooLarge(format!("upload too large: {text}"))
-    } else {
-        AppError::BadRequest {
-            code: "bad_request",
-            message: format!("malformed multipart body: {text}"),
-        }
-    }
-}
 
 /// `GET /v1/extractions/{id}`.
 pub async fn get(

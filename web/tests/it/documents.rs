@@ -21,13 +21,13 @@ const TEXT: &str = "REGULATION ON OTC DERIVATIVES\n\nArticle 9\nReporting obliga
 1. Counterparties shall report the details of any derivative contract to a trade repository no later than the working day following its conclusion.\n\n\
 2. Counterparties shall keep a record of any derivative contract for at least five years following its termination.\n";
 
-struct Api {
-    state: AppState,
-    tokens: BTreeMap<Role, String>,
+pub(crate) struct Api {
+    pub(crate) state: AppState,
+    pub(crate) tokens: BTreeMap<Role, String>,
     _dir: tempfile::TempDir,
 }
 
-fn api() -> Api {
+pub(crate) fn api() -> Api {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.storage.data_dir = dir.path().to_path_buf();
@@ -58,7 +58,7 @@ fn api() -> Api {
 }
 
 impl Api {
-    async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+    pub(crate) async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
         let resp = app(self.state.clone()).oneshot(req).await.unwrap();
         let status = resp.status();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
@@ -68,14 +68,14 @@ impl Api {
         )
     }
 
-    fn req(&self, method: Method, path: &str, role: Role) -> axum::http::request::Builder {
+    pub(crate) fn req(&self, method: Method, path: &str, role: Role) -> axum::http::request::Builder {
         Request::builder().method(method).uri(path).header(
             header::AUTHORIZATION,
             format!("Bearer {}", self.tokens[&role]),
         )
     }
 
-    async fn json(
+    pub(crate) async fn json(
         &self,
         method: Method,
         path: &str,
@@ -93,13 +93,34 @@ impl Api {
     }
 
     async fn upload(&self, role: Role, file: &str, text: &str, class: &str) -> (StatusCode, Value) {
+        self.upload_with(
+            role,
+            file,
+            text,
+            &[("collection", "regulation-en"), ("classification", class)],
+        )
+        .await
+    }
+
+    /// Uploads one file with the given form fields (before the file part).
+    pub(crate) async fn upload_with(
+        &self,
+        role: Role,
+        file: &str,
+        text: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
         let boundary = "XBOUNDARYX";
-        let body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"collection\"\r\n\r\nregulation-en\r\n\
---{boundary}\r\nContent-Disposition: form-data; name=\"classification\"\r\n\r\n{class}\r\n\
---{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file}\"\r\nContent-Type: text/plain\r\n\r\n{text}\r\n\
+        let mut body = String::new();
+        for (name, value) in fields {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file}\"\r\nContent-Type: text/plain\r\n\r\n{text}\r\n\
 --{boundary}--\r\n"
-        );
+        ));
         let req = self
             .req(Method::POST, "/v1/documents", role)
             .header(
@@ -111,7 +132,7 @@ impl Api {
         self.send(req).await
     }
 
-    async fn wait_job(&self, id: &str, role: Role) -> Value {
+    pub(crate) async fn wait_job(&self, id: &str, role: Role) -> Value {
         for _ in 0..600 {
             let (s, job) = self
                 .json(Method::GET, &format!("/v1/jobs/{id}"), role, None)

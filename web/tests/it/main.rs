@@ -7,3 +7,4 @@ mod extraction;
 mod openai;
 mod openai_remote;
 mod rfq;
+mod security;

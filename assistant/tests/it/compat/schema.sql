@@ -37,6 +37,9 @@ CREATE INDEX extraction_files_approval ON extraction_files(approval_id);
 -- index extraction_files_sha
 CREATE INDEX extraction_files_sha ON extraction_files(sha256);
 
+-- index idempotency_keys_created
+CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+
 -- index jobs_created
 CREATE INDEX jobs_created ON jobs(created_at);
 
@@ -115,13 +118,11 @@ CREATE TABLE audit_log (
     );
 
 -- table chat_messages
-CREATE TABLE chat_messages (
+CREATE TABLE "chat_messages" (
         id              INTEGER PRIMARY KEY,
         channel         TEXT NOT NULL,
         chat_id         TEXT NOT NULL,
         direction       TEXT NOT NULL CHECK (direction IN ('in', 'out')),
-        -- Inbound: the connector's event id; outbound: the dedupe key. Unique per channel and
-        -- direction, so a redelivered event is archived once and a reply is queued once.
         event_key       TEXT NOT NULL,
         message_id      TEXT,
         reply_to        TEXT,
@@ -134,15 +135,13 @@ CREATE TABLE chat_messages (
         received_at     TEXT NOT NULL,
         rfq_id          TEXT,
         quote_id        TEXT,
-        -- Inbound: the disposition; outbound: pending, sending, sent, failed, uncertain,
-        -- cancelled, expired, local.
         status          TEXT NOT NULL,
         attempts        INTEGER NOT NULL DEFAULT 0,
         next_attempt_at TEXT,
         not_after       TEXT,
         sent_at         TEXT,
         error           TEXT,
-        UNIQUE (channel, direction, event_key)
+        UNIQUE (channel, chat_id, direction, event_key)
     );
 
 -- table document_versions
@@ -207,6 +206,21 @@ CREATE TABLE extraction_files (
         approval_id  TEXT REFERENCES approvals(id),
         created_at   TEXT NOT NULL,
         PRIMARY KEY (job_id, idx)
+    );
+
+-- table idempotency_keys
+CREATE TABLE idempotency_keys (
+        user           TEXT NOT NULL,
+        key            TEXT NOT NULL,
+        method         TEXT NOT NULL,
+        path           TEXT NOT NULL,
+        request_sha256 TEXT NOT NULL,
+        state          TEXT NOT NULL CHECK (state IN ('in_progress', 'done')),
+        status         INTEGER,
+        content_type   TEXT,
+        response       BLOB,
+        created_at     TEXT NOT NULL,
+        PRIMARY KEY (user, key)
     );
 
 -- table jobs

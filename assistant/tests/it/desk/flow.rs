@@ -458,3 +458,26 @@ fn the_cli_loop_queues_a_quote_without_a_chat() {
     );
     assert!(d.a.chat_claim("cli", 10).unwrap().is_empty());
 }
+
+/// Issue #15, finding 9: event ids are unique per chat, not per channel. A webhook client's
+/// event id that collides with another client's room is a new message there, never answered
+/// with the other client's RFQ (and never dropped).
+#[test]
+fn colliding_event_ids_in_two_chats_are_two_messages() {
+    let d = desk(|_| {});
+    d.map("g1", "C001");
+    d.map("g2", "C002");
+    let mut first = msg("g1", 1, VANILLA);
+    first.event_id = "evt-1".into();
+    let mut second = msg("g2", 1, VANILLA);
+    second.event_id = "evt-1".into();
+    let a = d.a.chat_receive(&desk_actor(), first.clone()).unwrap();
+    let b = d.a.chat_receive(&desk_actor(), second).unwrap();
+    assert!(a.new && b.new, "{a:?} {b:?}");
+    let (ra, rb) = (a.rfq_id.unwrap(), b.rfq_id.unwrap());
+    assert_ne!(ra, rb);
+    // A true redelivery in the first chat is still recognised.
+    let again = d.a.chat_receive(&desk_actor(), first).unwrap();
+    assert!(!again.new);
+    assert_eq!(again.rfq_id.as_deref(), Some(ra.as_str()));
+}
