@@ -261,10 +261,31 @@ pub struct ServerConfig {
     pub max_body_bytes: u64,
     /// Largest upload (multipart) body, in bytes.
     pub max_upload_bytes: u64,
-    /// Requests served at once; more are refused with 503 and `Retry-After`.
+    /// Requests served at once; more are refused with 503 and `Retry-After`. A request takes its
+    /// place only once its body has arrived, so slow clients cannot hold the places.
     pub concurrency_limit: u32,
     /// How long shutdown waits for in-flight requests, in seconds.
     pub shutdown_grace_secs: u64,
+    /// Longest time a client may take to send a request's line and headers, in seconds; the
+    /// connection is closed when they are not complete by then. A kept-alive connection may sit
+    /// idle between requests for as long.
+    pub header_read_timeout_secs: u64,
+    /// Longest gap with no bytes of a request body arriving, in seconds; a client that stalls
+    /// longer is answered 408 and its connection closed. The whole body must also arrive within
+    /// the request's time limit (`request_timeout_secs`, or the route's own).
+    pub body_idle_timeout_secs: u64,
+    /// Requests one user may have in progress at once (body upload included); more are refused
+    /// with 429 and `Retry-After`.
+    pub user_concurrency_limit: u32,
+    /// Requests one client IP address may have in progress at once (body upload included; health
+    /// checks exempt); more are refused with 429 and `Retry-After`. Behind a reverse proxy every
+    /// client has the proxy's address: raise it to `concurrency_limit` there.
+    pub ip_concurrency_limit: u32,
+    /// Requests per second one user may make, sustained (a token bucket refilled at this rate);
+    /// more are refused with 429 and `Retry-After`.
+    pub user_rate_per_sec: u32,
+    /// Requests one user may make at once above the sustained rate (the bucket's size).
+    pub user_rate_burst: u32,
 }
 
 impl Default for ServerConfig {
@@ -276,6 +297,12 @@ impl Default for ServerConfig {
             max_upload_bytes: 200 * 1024 * 1024,
             concurrency_limit: 64,
             shutdown_grace_secs: 30,
+            header_read_timeout_secs: 10,
+            body_idle_timeout_secs: 10,
+            user_concurrency_limit: 8,
+            ip_concurrency_limit: 16,
+            user_rate_per_sec: 20,
+            user_rate_burst: 40,
         }
     }
 }
@@ -789,6 +816,30 @@ impl Config {
             (
                 "server.concurrency_limit",
                 u64::from(self.server.concurrency_limit),
+            ),
+            (
+                "server.header_read_timeout_secs",
+                self.server.header_read_timeout_secs,
+            ),
+            (
+                "server.body_idle_timeout_secs",
+                self.server.body_idle_timeout_secs,
+            ),
+            (
+                "server.user_concurrency_limit",
+                u64::from(self.server.user_concurrency_limit),
+            ),
+            (
+                "server.ip_concurrency_limit",
+                u64::from(self.server.ip_concurrency_limit),
+            ),
+            (
+                "server.user_rate_per_sec",
+                u64::from(self.server.user_rate_per_sec),
+            ),
+            (
+                "server.user_rate_burst",
+                u64::from(self.server.user_rate_burst),
             ),
             (
                 "approvals.default_expiry_secs",
@@ -1448,6 +1499,36 @@ mod tests {
                 "server.concurrency_limit",
             ),
             ("[server]\nrequest_timeout_secs = 0", &[], "greater than 0"),
+            (
+                "[server]\nheader_read_timeout_secs = 0",
+                &[],
+                "server.header_read_timeout_secs",
+            ),
+            (
+                "[server]\nbody_idle_timeout_secs = 0",
+                &[],
+                "server.body_idle_timeout_secs",
+            ),
+            (
+                "[server]\nuser_concurrency_limit = 0",
+                &[],
+                "server.user_concurrency_limit",
+            ),
+            (
+                "",
+                &[("DESKMATE_SERVER_IP_CONCURRENCY_LIMIT", "0")],
+                "server.ip_concurrency_limit",
+            ),
+            (
+                "[server]\nuser_rate_per_sec = 0",
+                &[],
+                "server.user_rate_per_sec",
+            ),
+            (
+                "[server]\nuser_rate_burst = -1",
+                &[],
+                "server.user_rate_burst",
+            ),
             (
                 "",
                 &[("DESKMATE_SERVER_CONCURRENCY_LIMIT", "lots")],

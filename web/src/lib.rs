@@ -2,9 +2,9 @@
 //!
 //! [`app`] builds the router from the route table in [`routes`] and wraps it in the middleware of
 //! [`middleware`]; `main` and the tests share it (tests drive it with `oneshot`, no socket).
-//! [`serve`] runs it on a listener with graceful shutdown and the approval-expiry sweep. Only this
-//! crate knows the JSON wire format of requests; errors all leave as
-//! `{"error": {"code", "message", "request_id"}}` ([`error`]).
+//! [`serve`] runs it on a listener (HTTP/1.1, with a deadline for each request head) with
+//! graceful shutdown and the approval-expiry sweep. Only this crate knows the JSON wire format of
+//! requests; errors all leave as `{"error": {"code", "message", "request_id"}}` ([`error`]).
 
 // Every error variant (and every other enum) is matched explicitly: a new variant must be
 // mapped, not swallowed by a `_` arm (ARCHITECTURE.md, "Errors").
@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod idempotency;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
@@ -24,12 +25,14 @@ pub use routes::{Access, Route, Timeout, routes};
 pub use state::AppState;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::routing::MethodRouter;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::trace::TraceLayer;
 
 /// The whole API: every route of [`routes()`] behind its access check, plus the middleware.
@@ -59,6 +62,10 @@ pub fn app(state: AppState) -> Router {
         };
         let guarded = handler
             .route_layer(axum::middleware::from_fn_with_state(
+                middleware::Admission::new(&state, r.upload),
+                middleware::admit,
+            ))
+            .route_layer(axum::middleware::from_fn_with_state(
                 (state.clone(), r.access),
                 middleware::authorize,
             ))
@@ -76,12 +83,23 @@ pub fn app(state: AppState) -> Router {
     for (path, mr) in by_path {
         router = router.route(path, mr);
     }
-    with_middleware(router, state)
+    wrap(router, state)
 }
 
-/// Wraps `router` in the middleware stack. Public so that tests can wrap extra routes (a handler
-/// that panics, a slow one) exactly as the real ones are wrapped.
+/// Wraps `router` in the middleware stack, its routes admitted as the route table's public,
+/// non-upload routes are (body read first, then a place under the concurrency limit). Public
+/// so that tests can wrap extra routes (a handler that panics, a slow one) exactly as the real
+/// ones are wrapped.
 pub fn with_middleware(router: Router<AppState>, state: AppState) -> Router {
+    let router = router.route_layer(axum::middleware::from_fn_with_state(
+        middleware::Admission::new(&state, false),
+        middleware::admit,
+    ));
+    wrap(router, state)
+}
+
+/// The middleware every route shares: per-route metrics inside, the guard stack outside.
+fn wrap(router: Router<AppState>, state: AppState) -> Router {
     let body_limit = state.assistant.config.server.max_body_bytes as usize;
     router
         .route_layer(axum::middleware::from_fn_with_state(
@@ -102,8 +120,15 @@ pub fn with_middleware(router: Router<AppState>, state: AppState) -> Router {
 }
 
 /// Serves `app` (normally [`app`]`(state)`) on `listener` until `shutdown` resolves, then lets
-/// in-flight requests finish for up to `server.shutdown_grace_secs`. Runs the approval-expiry
-/// sweep meanwhile, and resumes extraction jobs a previous run left unfinished.
+/// in-flight requests finish for up to `server.shutdown_grace_secs` and drops the connections
+/// still open after that. Runs the approval-expiry sweep meanwhile, and resumes extraction jobs a
+/// previous run left unfinished.
+///
+/// Connections speak HTTP/1.1 (hyper's HTTP/1 server, not the version-sniffing one, which would
+/// wait without limit for a silent client's first bytes). A connection whose request line and
+/// headers are not complete within `server.header_read_timeout_secs` of its opening, or of its
+/// previous response, is closed; the middleware bounds the body ([`middleware`]). Each request
+/// carries its peer address (`ConnectInfo<SocketAddr>`) for the per-address limit.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -111,6 +136,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let grace = Duration::from_secs(state.assistant.config.server.shutdown_grace_secs);
+    let header_timeout =
+        Duration::from_secs(state.assistant.config.server.header_read_timeout_secs);
     let sweep_every = Duration::from_secs(state.assistant.config.approvals.sweep_interval_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let sweeper = {
@@ -147,22 +174,90 @@ pub async fn serve(
             Err(e) => tracing::error!(error = %e, "cannot list unfinished extraction jobs"),
         });
     }
-    let mut grace_rx = stop_rx;
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down: finishing in-flight requests");
-        let _ = stop_tx.send(true);
-    });
-    let result = tokio::select! {
-        r = server => r,
-        _ = async move {
-            let _ = grace_rx.wait_for(|v| *v).await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over; dropping open connections");
-            Ok(())
-        }
-    };
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    // Connections watch `closing` to finish their current request and close.
+    let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(req.map(Body::new))
+            },
+        );
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let mut closing = closing_rx.clone();
+        let metrics = state.metrics.clone();
+        connections.spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            let mut told = false;
+            let result = loop {
+                tokio::select! {
+                    r = conn.as_mut() => break r,
+                    _ = closing.changed(), if !told => {
+                        told = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            };
+            match result {
+                Ok(()) => {}
+                Err(e) if e.is_timeout() => {
+                    metrics
+                        .header_timeouts
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::debug!(%peer, "connection closed: request head not complete in time");
+                }
+                Err(e) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing in-flight requests");
+    let _ = stop_tx.send(true);
+    let _ = closing_tx.send(true);
+    let drained = tokio::time::timeout(grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            open = connections.len(),
+            "shutdown grace period over; dropping open connections"
+        );
+        connections.shutdown().await;
+    }
     sweeper.abort();
-    result
+    Ok(())
+}
+
+/// After a failed `accept`: a connection that failed before we saw it costs nothing; anything
+/// else (out of file descriptors) is logged and waited out for a second rather than spun on.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        tracing::debug!(error = %e, "connection failed before it was accepted");
+    } else {
+        tracing::error!(error = %e, "accept failed; pausing for a second");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }

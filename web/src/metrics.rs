@@ -22,14 +22,22 @@ struct Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
-    /// Requests being served now.
+    /// Requests being served now: those holding a place under the concurrency limit.
     pub in_flight: AtomicI64,
     /// Handler panics caught.
     pub panics: AtomicU64,
-    /// Requests refused because the concurrency limit was reached.
+    /// Requests refused because the concurrency limit was reached (503).
     pub overloaded: AtomicU64,
-    /// Requests that ran past the timeout.
+    /// Requests that ran past the timeout (503).
     pub timeouts: AtomicU64,
+    /// Requests whose body stalled or was not complete by the deadline (408).
+    pub body_timeouts: AtomicU64,
+    /// Connections closed because their request head was not complete in time.
+    pub header_timeouts: AtomicU64,
+    /// Requests refused by a user's rate limit (429).
+    pub rate_limited: AtomicU64,
+    /// Requests refused by a user's or an address's concurrency limit (429).
+    pub concurrency_limited: AtomicU64,
 }
 
 impl Metrics {
@@ -102,7 +110,7 @@ impl Metrics {
                 h.count
             );
         }
-        let gauges: [(&str, &str, f64); 4] = [
+        let gauges: [(&str, &str, f64); 8] = [
             (
                 "deskmate_http_in_flight",
                 "Requests being served.",
@@ -122,6 +130,26 @@ impl Metrics {
                 "deskmate_http_timeouts_total",
                 "Requests that timed out.",
                 self.timeouts.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "deskmate_http_body_timeouts_total",
+                "Requests answered 408: the body stalled or missed the deadline.",
+                self.body_timeouts.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "deskmate_http_header_timeouts_total",
+                "Connections closed: the request head was not complete in time.",
+                self.header_timeouts.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "deskmate_http_rate_limited_total",
+                "Requests answered 429 by a user's rate limit.",
+                self.rate_limited.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "deskmate_http_concurrency_limited_total",
+                "Requests answered 429 by a user's or an address's concurrency limit.",
+                self.concurrency_limited.load(Ordering::Relaxed) as f64,
             ),
         ];
         for (name, help, v) in gauges.iter().chain(extra.iter()) {

@@ -1,36 +1,67 @@
-//! The middleware, in the order a request meets it:
+//! The middleware, in the order a request meets it. Before any of it, the server
+//! ([`crate::serve`]) closes a connection whose request line and headers are not complete within
+//! `server.header_read_timeout_secs` (also the longest a kept-alive connection may sit idle), so
+//! a request reaches the middleware only with its whole head.
 //!
 //! 1. [`request_id`]: takes a valid `X-Request-Id` or makes one, and echoes it on the response.
-//! 2. [`guard`]: the concurrency limit (503 + `Retry-After` when full), the request's
-//!    [`Deadline`] (`server.request_timeout_secs` until a route sets its own), the panic
-//!    catcher (500 with the request id; the server keeps serving), and the one place where
+//! 2. [`guard`]: the per-address limit (`server.ip_concurrency_limit`: 429 + `Retry-After`), the
+//!    request's [`Deadline`] (`server.request_timeout_secs` until a route sets its own), the
+//!    panic catcher (500 with the request id; the server keeps serving), and the one place where
 //!    error bodies are written, so every failure has the same JSON shape.
 //! 3. The body-size limit (axum's `DefaultBodyLimit`, read by the JSON extractor).
 //! 4. Routing; then, per route, [`record`] (metrics by matched route), [`route_timeout`] (the
-//!    route table's limit replaces the default one) and [`authorize`] (bearer token → principal
-//!    → the route's declared permission; 401 vs 403).
+//!    route table's limit replaces the default one), [`authorize`] (bearer token → principal →
+//!    the user's rate and concurrency limits, 429 + `Retry-After` → the route's declared
+//!    permission; 401 vs 403) and [`admit`] (reads the whole body, then takes a place under
+//!    `server.concurrency_limit`: 503 + `Retry-After` when full).
 //!
 //! The guard's deadline covers a request until its response head is ready. A streamed body
 //! (server-sent events) outlives the guard: its handler bounds it by the same [`Deadline`].
+//!
+//! # Slow and greedy clients
+//!
+//! A place under `server.concurrency_limit` is held only while our code works on a request:
+//! [`admit`] takes it after the body has arrived, so clients that send slowly cannot hold the
+//! places. What a slow client can hold instead is bounded per client and in time:
+//!
+//! - Its head must be complete within `server.header_read_timeout_secs`, or the connection is
+//!   closed without an answer.
+//! - Its body (up to the route's limit: `server.max_body_bytes`, or `server.max_upload_bytes` on
+//!   upload routes; a larger one is 413 at once when declared, else as soon as it grows past it)
+//!   may pause for at most `server.body_idle_timeout_secs` and must be complete by the request's
+//!   deadline; otherwise the answer is 408. 408 and 413 close the connection, since the rest of
+//!   the body is never read.
+//! - While its body arrives a request holds a place of its address (`server.ip_concurrency_limit`,
+//!   taken by the guard) and of its user (`server.user_concurrency_limit`, taken by
+//!   [`authorize`]); both are kept until the response head is ready.
+//!
+//! The principal is resolved once, in [`authorize`], from the route table's declared access,
+//! and before the body is read: an unauthenticated client never gets a body buffered, and a
+//! user's limits cover the upload itself. The rate limit (a token bucket per user,
+//! `server.user_rate_per_sec` and `server.user_rate_burst`) is checked before the permission, so
+//! requests that end in 403 count too. The health checks (`/healthz`, `/readyz`, `/metrics`) are
+//! public and exempt from every limit. Per-address limits use the socket's peer address:
+//! `X-Forwarded-For` is not trusted (a client could name any address in it).
 
 use crate::error::{AppError, ErrorBody, code_for_status};
 use crate::routes::Access;
 use crate::state::{AppState, RequestId};
-use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use http_body::Body as _;
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 const REQUEST_ID: &str = "x-request-id";
-/// Paths served even when the concurrency limit is reached (health checks must not queue).
+/// Paths exempt from every limit (health checks must answer however busy the server is).
 const UNLIMITED: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 fn valid_request_id(s: &str) -> bool {
@@ -105,39 +136,81 @@ pub async fn route_timeout(State(limit): State<Duration>, req: Request, next: Ne
     next.run(req).await
 }
 
-/// Concurrency limit, timeout, panic catching and error shaping.
-pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let rid = req
-        .extensions()
+/// Whether a request's body is still arriving. [`admit`] sets it while it reads the body; the
+/// [`guard`] reads it when the deadline passes, to tell the client's fault (408) from ours (503).
+#[derive(Debug, Clone, Default)]
+struct BodyPhase(Arc<AtomicBool>);
+
+fn request_id_of(req: &Request) -> RequestId {
+    req.extensions()
         .get::<RequestId>()
         .cloned()
-        .unwrap_or(RequestId("unknown".into()));
+        .unwrap_or(RequestId("unknown".into()))
+}
+
+/// A refusal by the middleware itself, in the API's shape: `Retry-After` when the client may
+/// try again, `Connection: close` when the rest of the request will not be read.
+fn refuse(
+    status: StatusCode,
+    code: &str,
+    message: String,
+    rid: &RequestId,
+    retry_after: Option<Duration>,
+    close: bool,
+) -> Response {
+    let mut resp = error_response(status, code, message, rid);
+    if let Some(wait) = retry_after {
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if close {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+/// The per-address limit, timeout, panic catching and error shaping.
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let rid = request_id_of(&req);
     let path = req.uri().path().to_string();
-    let _permit = if UNLIMITED.contains(&path.as_str()) {
-        None
-    } else {
-        match state.limiter.clone().try_acquire_owned() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                state.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
-                let mut resp = error_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "overloaded",
-                    "the server is at its concurrency limit; retry shortly".into(),
+    // The peer address is known on a socket (`serve`), not to requests driven in-process.
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical());
+    let _address_place = match peer {
+        Some(ip) if !UNLIMITED.contains(&path.as_str()) => match state.per_ip.try_acquire(ip) {
+            Some(p) => Some(p),
+            None => {
+                state
+                    .metrics
+                    .concurrency_limited
+                    .fetch_add(1, Ordering::Relaxed);
+                return refuse(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "concurrency_limited",
+                    format!(
+                        "{} requests from your address are in progress already \
+                         (server.ip_concurrency_limit); retry when one is done",
+                        state.per_ip.limit()
+                    ),
                     &rid,
+                    Some(Duration::from_secs(1)),
+                    false,
                 );
-                resp.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                return resp;
             }
-        }
+        },
+        Some(_) | None => None,
     };
     let deadline = Deadline::new(Duration::from_secs(
         state.assistant.config.server.request_timeout_secs,
     ));
+    let body_phase = BodyPhase::default();
     req.extensions_mut().insert(deadline.clone());
+    req.extensions_mut().insert(body_phase.clone());
     let mut moved = deadline.limit.subscribe();
-    state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
     let run = AssertUnwindSafe(next.run(req)).catch_unwind();
     tokio::pin!(run);
     let outcome = loop {
@@ -149,7 +222,6 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         }
     };
     let timeout = deadline.limit();
-    state.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
     let resp = match outcome {
         Ok(Ok(resp)) => resp,
         Ok(Err(panic)) => {
@@ -162,7 +234,22 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
                 &rid,
             );
         }
-        Err(_) => {
+        Err(()) if body_phase.0.load(Ordering::Acquire) => {
+            state.metrics.body_timeouts.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(request_id = %rid.0, %path, "request body not complete by the deadline");
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!(
+                    "the request body did not arrive within {} s",
+                    timeout.as_secs()
+                ),
+                &rid,
+                None,
+                true,
+            );
+        }
+        Err(()) => {
             state.metrics.timeouts.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(request_id = %rid.0, %path, "request timed out");
             return error_response(
@@ -174,6 +261,162 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         }
     };
     shape(resp, &rid).await
+}
+
+/// What [`admit`] knows of a route: its body limit, and the configuration key that sets it.
+#[derive(Clone)]
+pub struct Admission {
+    state: AppState,
+    body_limit: u64,
+    limit_key: &'static str,
+}
+
+impl Admission {
+    /// Admission to a route whose body is bounded by `server.max_body_bytes`, or by
+    /// `server.max_upload_bytes` when it is an `upload` route.
+    pub fn new(state: &AppState, upload: bool) -> Admission {
+        let s = &state.assistant.config.server;
+        let (body_limit, limit_key) = if upload {
+            (s.max_upload_bytes, "server.max_upload_bytes")
+        } else {
+            (s.max_body_bytes, "server.max_body_bytes")
+        };
+        Admission {
+            state: state.clone(),
+            body_limit,
+            limit_key,
+        }
+    }
+}
+
+/// Why a body could not be read.
+enum BodyError {
+    /// Over the route's limit.
+    TooLarge,
+    /// No bytes for the idle timeout.
+    Stalled,
+    /// The connection failed or the framing was broken.
+    Broken(axum::Error),
+}
+
+/// Reads `body` whole, up to `limit` bytes, waiting at most `idle` for each next part.
+async fn read_body(body: Body, limit: u64, idle: Duration) -> Result<Bytes, BodyError> {
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
+    let declared = body.size_hint().lower();
+    if declared > limit {
+        return Err(BodyError::TooLarge);
+    }
+    // The declared length is the client's word: reserve a little, grow with what arrives.
+    let mut buf = Vec::with_capacity(declared.min(64 * 1024) as usize);
+    let mut parts = body.into_data_stream();
+    loop {
+        match tokio::time::timeout(idle, parts.next()).await {
+            Err(_) => return Err(BodyError::Stalled),
+            Ok(None) => return Ok(Bytes::from(buf)),
+            Ok(Some(Err(e))) => return Err(BodyError::Broken(e)),
+            Ok(Some(Ok(part))) => {
+                if (buf.len() + part.len()) as u64 > limit {
+                    return Err(BodyError::TooLarge);
+                }
+                buf.extend_from_slice(&part);
+            }
+        }
+    }
+}
+
+/// Counts a request in `Metrics::in_flight` while it holds a place.
+struct InFlight(Arc<crate::metrics::Metrics>);
+
+impl InFlight {
+    fn new(metrics: &Arc<crate::metrics::Metrics>) -> InFlight {
+        metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(metrics.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Reads the whole request body (408 when it stalls, 413 over the route's limit), then takes a
+/// place under the concurrency limit (503 + `Retry-After` when full) and runs the handler with
+/// the body in memory.
+pub async fn admit(State(adm): State<Admission>, req: Request, next: Next) -> Response {
+    if UNLIMITED.contains(&req.uri().path()) {
+        return next.run(req).await;
+    }
+    let state = &adm.state;
+    let rid = request_id_of(&req);
+    let idle = Duration::from_secs(state.assistant.config.server.body_idle_timeout_secs);
+    let (parts, body) = req.into_parts();
+    let phase = parts.extensions.get::<BodyPhase>().cloned();
+    if let Some(p) = &phase {
+        p.0.store(true, Ordering::Release);
+    }
+    let read = read_body(body, adm.body_limit, idle).await;
+    if let Some(p) = &phase {
+        p.0.store(false, Ordering::Release);
+    }
+    let bytes = match read {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "request body too large: the limit is {} bytes ({})",
+                    adm.body_limit, adm.limit_key
+                ),
+                &rid,
+                None,
+                true,
+            );
+        }
+        Err(BodyError::Stalled) => {
+            state.metrics.body_timeouts.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(request_id = %rid.0, path = %parts.uri.path(), "request body stalled");
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!(
+                    "no bytes of the request body arrived for {} s \
+                     (server.body_idle_timeout_secs)",
+                    idle.as_secs()
+                ),
+                &rid,
+                None,
+                true,
+            );
+        }
+        Err(BodyError::Broken(e)) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("the request body could not be read: {e}"),
+                &rid,
+                None,
+                true,
+            );
+        }
+    };
+    let Ok(_place) = state.limiter.clone().try_acquire_owned() else {
+        state.metrics.overloaded.fetch_add(1, Ordering::Relaxed);
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "the server is at its concurrency limit; retry shortly".into(),
+            &rid,
+            Some(Duration::from_secs(1)),
+            false,
+        );
+    };
+    let _counted = InFlight::new(&state.metrics);
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// A JSON error response in the API's shape.
@@ -255,7 +498,8 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     resp
 }
 
-/// Authenticates the bearer token and checks the route's declared access.
+/// Authenticates the bearer token, applies the user's rate and concurrency limits, and checks
+/// the route's declared access. The user's place is held until the response head is ready.
 pub async fn authorize(
     State((state, access)): State<(AppState, Access)>,
     mut req: Request<Body>,
@@ -282,6 +526,25 @@ pub async fn authorize(
         .blocking(move |a| a.authenticate(&token))
         .await?
         .ok_or_else(|| AppError::Unauthenticated("invalid, expired or revoked token".into()))?;
+    let rid = request_id_of(&req);
+    if let Err(wait) = state.user_rate.check(&principal.user) {
+        state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+        return Ok(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "user {} is over the request rate ({} a second, bursts of {}: \
+                 server.user_rate_per_sec, server.user_rate_burst); retry after the time in \
+                 Retry-After",
+                principal.user,
+                state.user_rate.per_sec(),
+                state.user_rate.burst()
+            ),
+            &rid,
+            Some(wait),
+            false,
+        ));
+    }
     if let Access::Permission(p) = access
         && !principal.can(p)
     {
@@ -290,6 +553,25 @@ pub async fn authorize(
             principal.role
         )));
     }
+    let Some(_user_place) = state.per_user.try_acquire(principal.user.clone()) else {
+        state
+            .metrics
+            .concurrency_limited
+            .fetch_add(1, Ordering::Relaxed);
+        return Ok(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "concurrency_limited",
+            format!(
+                "user {} has {} requests in progress already (server.user_concurrency_limit); \
+                 retry when one is done",
+                principal.user,
+                state.per_user.limit()
+            ),
+            &rid,
+            Some(Duration::from_secs(1)),
+            false,
+        ));
+    };
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)
 }

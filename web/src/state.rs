@@ -1,30 +1,52 @@
 //! The state shared by every handler.
 
+use crate::limits::{KeyedLimit, RateLimiter};
 use crate::metrics::Metrics;
 use assistant::Assistant;
+use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
-/// Shared state: the workflows, metrics, and the concurrency limiter. Cheap to clone.
+/// Shared state: the workflows, metrics, and the limiters. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     /// The workflows and their store.
     pub assistant: Arc<Assistant>,
     /// Request counters and latencies.
     pub metrics: Arc<Metrics>,
-    /// Permits for requests served at once.
+    /// Places for requests served at once (`server.concurrency_limit`), taken once a request's
+    /// body has arrived.
     pub limiter: Arc<Semaphore>,
+    /// Requests in progress per user (`server.user_concurrency_limit`).
+    pub per_user: Arc<KeyedLimit<String>>,
+    /// Requests in progress per client address (`server.ip_concurrency_limit`).
+    pub per_ip: Arc<KeyedLimit<IpAddr>>,
+    /// Request rate per user (`server.user_rate_per_sec`, `server.user_rate_burst`).
+    pub user_rate: Arc<RateLimiter>,
 }
 
 impl AppState {
     /// State over an opened assistant, with limits from its configuration.
     pub fn new(assistant: Assistant) -> AppState {
-        let permits = assistant.config.server.concurrency_limit as usize;
+        let s = &assistant.config.server;
+        let permits = s.concurrency_limit as usize;
+        let per_user = KeyedLimit::new(s.user_concurrency_limit);
+        let per_ip = KeyedLimit::new(s.ip_concurrency_limit);
+        let user_rate = RateLimiter::new(s.user_rate_per_sec, s.user_rate_burst);
         AppState {
             assistant: Arc::new(assistant),
             metrics: Arc::new(Metrics::default()),
             limiter: Arc::new(Semaphore::new(permits)),
+            per_user: Arc::new(per_user),
+            per_ip: Arc::new(per_ip),
+            user_rate: Arc::new(user_rate),
         }
+    }
+
+    /// Requests holding a place under `server.concurrency_limit` now.
+    pub fn in_flight(&self) -> usize {
+        (self.assistant.config.server.concurrency_limit as usize)
+            .saturating_sub(self.limiter.available_permits())
     }
 
     /// Runs blocking work (SQLite, models) off the async threads. A panic inside it is resumed

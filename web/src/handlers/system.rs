@@ -6,8 +6,8 @@ use crate::routes::{Access, routes};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use policies::Clearance;
 use serde_json::{Value, json};
 
@@ -16,7 +16,10 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: 200 when the database answers and the audit anchor is readable, else 503.
+/// `GET /readyz`: 200 with the load (`in_flight`, `concurrency_limit`, `saturated: false`) when
+/// the database answers, the audit anchor is readable and a place under the concurrency limit is
+/// free; else 503, so that a load balancer sends new requests elsewhere (`not_ready`, or
+/// `saturated` with the same numbers in the message).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let check = state
         .blocking(|a| {
@@ -25,18 +28,40 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             Ok::<_, assistant::store::StoreError>(())
         })
         .await;
-    match check {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "not ready");
-            let mut resp = StatusCode::SERVICE_UNAVAILABLE.into_response();
-            resp.extensions_mut().insert(crate::error::ErrorBody {
-                code: "not_ready",
-                message: "the database is not available".into(),
-            });
-            resp
-        }
+    if let Err(e) = check {
+        tracing::error!(error = %e, "not ready");
+        return unavailable("not_ready", "the database is not available".into());
     }
+    let limit = state.assistant.config.server.concurrency_limit;
+    let in_flight = state.in_flight();
+    if in_flight >= limit as usize {
+        let mut resp = unavailable(
+            "saturated",
+            format!(
+                "saturated: {in_flight} of {limit} requests in flight (server.concurrency_limit)"
+            ),
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return resp;
+    }
+    (
+        StatusCode::OK,
+        Json(json!({
+            "status": "ready",
+            "in_flight": in_flight,
+            "concurrency_limit": limit,
+            "saturated": false,
+        })),
+    )
+        .into_response()
+}
+
+fn unavailable(code: &'static str, message: String) -> Response {
+    let mut resp = StatusCode::SERVICE_UNAVAILABLE.into_response();
+    resp.extensions_mut()
+        .insert(crate::error::ErrorBody { code, message });
+    resp
 }
 
 /// `GET /metrics`.

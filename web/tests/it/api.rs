@@ -1,6 +1,7 @@
 //! The HTTP spine end to end through `app()` with `oneshot` (and one real socket for shutdown):
 //! the error shape for every kind of failure, access control on every route for every role,
-//! panics, timeouts, the concurrency limit, request ids, and an approval round trip.
+//! panics, timeouts, the concurrency limit, request ids, and an approval round trip. Its setup
+//! (`api_with`, `call`, `error_code`) is shared with `slow_clients`.
 
 use assistant::Assistant;
 use assistant::config::Config;
@@ -16,16 +17,19 @@ use std::collections::BTreeMap;
 use tower::ServiceExt;
 use web::{Access, AppState, app, routes, with_middleware};
 
-struct Api {
-    state: AppState,
-    tokens: BTreeMap<Role, String>,
+pub(crate) struct Api {
+    pub(crate) state: AppState,
+    pub(crate) tokens: BTreeMap<Role, String>,
     _dir: tempfile::TempDir,
 }
 
-fn api_with(f: impl FnOnce(&mut Config)) -> Api {
+pub(crate) fn api_with(f: impl FnOnce(&mut Config)) -> Api {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.storage.data_dir = dir.path().to_path_buf();
+    // The access sweep sends every user dozens of requests in well under a second; the rate
+    // limit has tests of its own (`slow_clients`), which set it as they need.
+    config.server.user_rate_burst = 1000;
     f(&mut config);
     let a = Assistant::open(config).unwrap();
     let mut tokens = BTreeMap::new();
@@ -50,13 +54,13 @@ fn api() -> Api {
     api_with(|_| {})
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Value,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: axum::http::HeaderMap,
+    pub(crate) body: Value,
 }
 
-async fn call(router: Router, req: Request<Body>) -> Reply {
+pub(crate) async fn call(router: Router, req: Request<Body>) -> Reply {
     let resp = router.oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -107,7 +111,7 @@ impl Api {
 }
 
 /// Checks the one error shape and returns the code.
-fn error_code(r: &Reply) -> String {
+pub(crate) fn error_code(r: &Reply) -> String {
     let e = &r.body["error"];
     assert!(
         e["message"].as_str().is_some_and(|m| !m.is_empty()),

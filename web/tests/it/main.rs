@@ -1,5 +1,6 @@
-//! `web`'s integration tests, one binary: the API and its middleware, documents, extraction, the
-//! OpenAI-compatible endpoints (local and remote) and the RFQ desk over HTTP.
+//! `web`'s integration tests, one binary: the API and its middleware, slow and greedy clients on a
+//! real socket, documents, extraction, the OpenAI-compatible endpoints (local and remote) and the
+//! RFQ desk over HTTP.
 
 mod api;
 mod documents;
@@ -8,3 +9,4 @@ mod openai;
 mod openai_remote;
 mod rfq;
 mod security;
+mod slow_clients;
