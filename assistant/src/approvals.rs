@@ -5,10 +5,19 @@
 //! this module stores requests and their payload versions, enforces clearance, and audits every
 //! transition in the same transaction. Editing before approval stores a new payload version with
 //! the diff against the previous one; every version stays readable.
+//!
+//! Every payload is checked when the request is created and at every edit, by the same code:
+//! the generic checks for every kind, and a typed validator for each kind a workflow acts on
+//! (`quote`, `extraction`); see [`payload`]. An invalid one is refused with the field named and
+//! nothing is stored. For kinds whose artifact is delivered after approval (a quote), the
+//! request shows where the delivery stands ([`Approval::delivery`]).
+
+pub mod payload;
 
 use crate::Assistant;
 use crate::error::{AssistantError, Result};
 use crate::store::{Actor, AuditRecord, WriteTx, time};
+use payload::{Edit, check_note, check_title};
 use policies::approval::{ApprovalDecision, ApprovalState, ApprovalView, Transition, decide};
 use policies::{Clearance, DataClass, Denial, Principal, Role};
 use rusqlite::{OptionalExtension, Row, params};
@@ -66,6 +75,23 @@ pub struct ApprovalVersion {
     pub note: Option<String>,
 }
 
+/// Where the delivery of an approved artifact stands, for kinds a workflow delivers after
+/// approval (a quote is sent to the client's chat).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivery {
+    /// What carries the artifact (`rfq_quote`).
+    pub object_kind: String,
+    /// Its id (`q_…`).
+    pub object_id: String,
+    /// Its status (a quote: `pending`, `approved` and waiting to be sent, `sent`,
+    /// `send_failed`, `uncertain`, `expired`, `rejected`, `superseded`).
+    pub status: String,
+    /// Why it could not be delivered, when it could not.
+    pub reason: Option<String>,
+    /// When it was sent, or last changed.
+    pub at: Option<String>,
+}
+
 /// An approval request as shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Approval {
@@ -107,6 +133,10 @@ pub struct Approval {
     pub superseded_by: Option<String>,
     /// The latest payload.
     pub payload: Value,
+    /// Where the delivery of the approved artifact stands (quotes: `sent`, or `send_failed`
+    /// with the reason); absent for kinds that are not delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
     /// Every version, oldest first (filled by [`Assistant::get_approval`] only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<ApprovalVersion>,
@@ -167,6 +197,7 @@ fn row_to_approval(r: &Row<'_>) -> rusqlite::Result<(Approval, ApprovalState)> {
             supersedes: r.get(16)?,
             superseded_by: r.get(17)?,
             payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+            delivery: None,
             versions: Vec::new(),
         },
         state,
@@ -188,10 +219,20 @@ fn load_with_state(
             row_to_approval,
         )
         .optional()?;
-    Ok(row.map(|(mut a, stored)| {
-        a.state = view(&a, stored).effective_state(time::now());
-        (a, stored)
-    }))
+    let Some((mut a, stored)) = row else {
+        return Ok(None);
+    };
+    a.state = view(&a, stored).effective_state(time::now());
+    with_delivery(conn, &mut a)?;
+    Ok(Some((a, stored)))
+}
+
+/// Fills in [`Approval::delivery`] for kinds that are delivered after approval.
+fn with_delivery(conn: &rusqlite::Connection, a: &mut Approval) -> Result<()> {
+    if a.kind == crate::desk::payload::KIND {
+        a.delivery = crate::desk::delivery_of(conn, &a.id)?;
+    }
+    Ok(())
 }
 
 fn load(conn: &rusqlite::Connection, id: &str) -> Result<Option<Approval>> {
@@ -296,16 +337,18 @@ impl Assistant {
         new: NewApproval,
     ) -> Result<String> {
         let actor = tx.actor().clone();
-        if new.kind.trim().is_empty() || new.kind.len() > 64 {
-            return Err(AssistantError::Invalid(
-                "kind must be 1-64 characters".into(),
+        if new.kind.trim().is_empty()
+            || new.kind.len() > 64
+            || new.kind.chars().any(|c| c.is_control())
+        {
+            return Err(AssistantError::field(
+                "kind",
+                "must be 1-64 characters without control characters",
             ));
         }
-        if new.title.len() > 500 {
-            return Err(AssistantError::Invalid(
-                "title must be at most 500 characters".into(),
-            ));
-        }
+        check_title(&new.title)?;
+        let mut new = new;
+        new.payload = self.check_payload(&new.kind, std::mem::take(&mut new.payload), None)?;
         if let Some(role) = actor.role
             && !Clearance::of(role).can_read(new.class)
         {
@@ -459,14 +502,13 @@ impl Assistant {
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()?
             };
-            Ok::<_, AssistantError>(
-                rows.into_iter()
-                    .map(|(mut a, stored)| {
-                        a.state = view(&a, stored).effective_state(time::now());
-                        a
-                    })
-                    .collect(),
-            )
+            rows.into_iter()
+                .map(|(mut a, stored)| {
+                    a.state = view(&a, stored).effective_state(time::now());
+                    with_delivery(c, &mut a)?;
+                    Ok(a)
+                })
+                .collect::<Result<Vec<_>>>()
         })?;
         let visible: Vec<Approval> = items
             .into_iter()
@@ -564,6 +606,11 @@ impl Assistant {
         new_payload: Option<Value>,
     ) -> Result<Decided> {
         let now = time::now();
+        let note_field = match decision {
+            ApprovalDecision::Reject { .. } => "reason",
+            ApprovalDecision::Approve | ApprovalDecision::Edit => "note",
+        };
+        check_note(note_field, note.as_deref())?;
         // Expiry must be recorded even though the request is then refused, so the refusal is
         // returned after the write commits.
         let outcome = self.store.write(actor, |tx| {
@@ -604,7 +651,17 @@ impl Assistant {
                     })?;
                 }
                 Transition::NewVersion => {
-                    let payload = new_payload.clone().unwrap_or(Value::Null);
+                    let original = original_payload(tx.conn(), id)?;
+                    let edit = Edit {
+                        previous: &a.payload,
+                        original: &original,
+                        note: note.as_deref(),
+                    };
+                    let payload = self.check_payload(
+                        &a.kind,
+                        new_payload.clone().unwrap_or(Value::Null),
+                        Some(&edit),
+                    )?;
                     let diff = json_diff(&a.payload, &payload);
                     if diff.is_empty() {
                         changed = false;
@@ -702,6 +759,16 @@ impl Assistant {
         }
         Ok(())
     }
+}
+
+/// The maker's original payload (version 1) of request `id`.
+fn original_payload(conn: &rusqlite::Connection, id: &str) -> Result<Value> {
+    let text: String = conn.query_row(
+        "SELECT payload FROM approval_versions WHERE approval_id = ?1 AND version = 1",
+        [id],
+        |r| r.get(0),
+    )?;
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 fn mark_expired(tx: &mut WriteTx<'_>, a: &Approval) -> Result<()> {

@@ -17,6 +17,15 @@ pub enum AssistantError {
     /// The input is invalid: the caller's fault.
     #[error("{0}")]
     Invalid(String),
+    /// One named field of the input is invalid (`payload.quote.client: must be > 0`): the
+    /// caller's fault. Approval payloads, titles and notes are refused with this.
+    #[error("{field}: {reason}")]
+    InvalidField {
+        /// The field's path as the caller wrote it (`payload.terms.zh`, `title`, `note`).
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The caller is authenticated but not allowed (role, clearance).
     #[error("{0}")]
     Forbidden(String),
@@ -63,6 +72,7 @@ impl AssistantError {
         match self {
             AssistantError::NotFound { .. }
             | AssistantError::Invalid(_)
+            | AssistantError::InvalidField { .. }
             | AssistantError::Forbidden(_)
             | AssistantError::Denied(_)
             | AssistantError::Conflict(_) => Fault::Caller,
@@ -100,6 +110,16 @@ pub fn model_fault(e: &models::ModelError) -> Fault {
 impl From<rusqlite::Error> for AssistantError {
     fn from(e: rusqlite::Error) -> Self {
         AssistantError::Store(StoreError::Sqlite(e))
+    }
+}
+
+impl AssistantError {
+    /// An [`AssistantError::InvalidField`].
+    pub fn field(field: impl Into<String>, reason: impl Into<String>) -> AssistantError {
+        AssistantError::InvalidField {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 

@@ -13,6 +13,11 @@
 //! - [`Assistant::extraction_export`] turns an approved request into an `extraction_exports`
 //!   row (key terms, CDM, extension, the source file's SHA-256), re-checking the approved
 //!   payload first (it may have been edited by hand).
+//!
+//! The payload of an extraction approval is typed and checked when the request is created and
+//! at every edit, corrections included ([`payload`]).
+
+pub mod payload;
 
 use std::path::PathBuf;
 
@@ -336,8 +341,8 @@ impl Assistant {
                     }
                 }
             };
-            self.record_file(&maker, job_id, idx, &result)?;
-            *counts.entry(result.status.as_str().to_owned()).or_default() += 1;
+            let status = self.record_file(&maker, job_id, idx, result)?;
+            *counts.entry(status.as_str().to_owned()).or_default() += 1;
             self.job_progress(job_id, (idx + 1) as f64 / total as f64)?;
         }
         self.finish_job(
@@ -347,14 +352,36 @@ impl Assistant {
     }
 
     /// Writes a file's row and, when it has key terms, its approval request, in one
-    /// transaction.
-    fn record_file(&self, maker: &Actor, job_id: &str, idx: usize, r: &FileResult) -> Result<()> {
-        let mut payload = serde_json::to_value(r).expect("results serialise");
+    /// transaction; returns the file's status. A result whose payload fails the review's checks
+    /// (our bug: the extractor checks every value) is recorded as `internal`, with the reason,
+    /// and gets no approval request.
+    fn record_file(
+        &self,
+        maker: &Actor,
+        job_id: &str,
+        idx: usize,
+        mut r: FileResult,
+    ) -> Result<FileStatus> {
+        let mut payload = serde_json::to_value(&r).expect("results serialise");
         if let Value::Object(o) = &mut payload {
             o.remove("timings");
             o.insert("job_id".into(), Value::from(job_id));
             o.insert("index".into(), Value::from(idx));
         }
+        if r.status.has_terms()
+            && let Err(e) = self.check_payload(KIND, payload.clone(), None)
+        {
+            tracing::error!(
+                job = job_id, file = idx, error = %e,
+                "an extraction result fails the review's checks"
+            );
+            r.error = Some(format!(
+                "{}: the result fails the review's checks: {e}",
+                r.name
+            ));
+            r.status = FileStatus::Internal;
+        }
+        let r = &r;
         let result_json = serde_json::to_string(r).expect("results serialise");
         self.store.write(maker, |tx| {
             let approval_id = if r.status.has_terms() {
@@ -411,7 +438,8 @@ impl Assistant {
                 }),
             })?;
             Ok::<_, AssistantError>(())
-        })
+        })?;
+        Ok(r.status)
     }
 
     /// An extraction job with every file's status and result, for a caller cleared to read it.

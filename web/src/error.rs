@@ -108,6 +108,9 @@ impl AppError {
             AppError::Assistant(e) => match e {
                 AssistantError::NotFound { .. } => (S::NOT_FOUND, "not_found", e.to_string()),
                 AssistantError::Invalid(m) => (S::BAD_REQUEST, "invalid_request", m.clone()),
+                AssistantError::InvalidField { .. } => {
+                    (S::BAD_REQUEST, "invalid_request", e.to_string())
+                }
                 AssistantError::Forbidden(m) => (S::FORBIDDEN, "forbidden", m.clone()),
                 AssistantError::Conflict(m) => (S::CONFLICT, "conflict", m.clone()),
                 AssistantError::Denied(d) => match d {

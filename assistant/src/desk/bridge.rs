@@ -30,6 +30,7 @@ pub fn desk_error(e: AssistantError) -> DeskError {
     match e {
         AssistantError::Invalid(m) => DeskError::invalid(m),
         AssistantError::NotFound { .. }
+        | AssistantError::InvalidField { .. }
         | AssistantError::Conflict(_)
         | AssistantError::Forbidden(_)
         | AssistantError::Denied(_) => DeskError::invalid(e.to_string()),

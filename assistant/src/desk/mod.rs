@@ -40,6 +40,15 @@
 //!    `sending` durably; [`Assistant::chat_recover`] turns those left by a crash into
 //!    `uncertain` rather than sending them twice, and returns requests whose pricing a crash
 //!    interrupted. Certain failures are retried with backoff up to `rfq.send_max_attempts`.
+//! 5. A quote that cannot be sent after approval (the channel refused it for good, or its
+//!    approved payload does not check) is never dropped silently: it is `send_failed`, the
+//!    audit log has `quote.send_failed` with the reason, the server logs a warning, the blotter
+//!    shows the reason beside the quote (`quotes[].error`) and the approval shows it in
+//!    `delivery`. There is no trader chat to notify; those are where a trader sees it.
+//!
+//! Every quote approval's payload is typed and checked ([`payload`]) when the desk queues it,
+//! at every trader's edit (which may change only the figure, the client-bound terms and the
+//! notional, within bands) and again before its reply is rendered.
 //!
 //! The chat-side types and the [`connectors::chat::ChatDesk`] trait are `connectors`'; this
 //! module implements the trait in [`DeskBridge`]. `deskmate rfq quote` runs the same loop
@@ -51,6 +60,7 @@ pub mod chats;
 mod inbound;
 pub mod market;
 mod outbox;
+pub mod payload;
 pub mod price;
 mod queue;
 pub mod reply;
@@ -172,6 +182,11 @@ impl Desk {
         &self.conventions
     }
 
+    /// The offset at which replies show times (`rfq.reply_utc_offset`).
+    pub fn reply_offset(&self) -> UtcOffset {
+        self.offset
+    }
+
     /// Sets the model asked when the rule parser's confidence is below
     /// `rfq.model_fallback_threshold` (an [`crate::inference::JsonModel`] over the default
     /// generator when `rfq.model_fallback` is on); its answers are validated by the lexicon.
@@ -269,6 +284,39 @@ pub mod quote_status {
     pub const SEND_FAILED: &str = "send_failed";
     /// Sending may or may not have happened (a crash or a broken connection): a person checks.
     pub const UNCERTAIN: &str = "uncertain";
+}
+
+/// SQL for why quote `q` (a row of `rfq_quotes`) could not be sent: the error of its reply when
+/// it is `send_failed`, `uncertain` or `expired` at send time, else NULL.
+const DELIVERY_ERROR: &str = "CASE WHEN q.status IN ('send_failed', 'uncertain', 'expired') THEN
+        (SELECT m.error FROM chat_messages m JOIN rfqs r ON r.id = q.rfq_id
+         WHERE m.channel = r.channel AND m.direction = 'out' AND m.event_key = 'quote:' || q.id)
+    END";
+
+/// Where the delivery of the quote of approval `approval_id` stands, when the desk made that
+/// approval (see [`crate::approvals::Approval::delivery`]).
+pub(crate) fn delivery_of(
+    conn: &rusqlite::Connection,
+    approval_id: &str,
+) -> rusqlite::Result<Option<crate::approvals::Delivery>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        &format!(
+            "SELECT q.id, q.status, {DELIVERY_ERROR}, COALESCE(q.sent_at, q.updated_at)
+             FROM rfq_quotes q WHERE q.approval_id = ?1"
+        ),
+        [approval_id],
+        |r| {
+            Ok(crate::approvals::Delivery {
+                object_kind: "rfq_quote".into(),
+                object_id: r.get(0)?,
+                status: r.get(1)?,
+                reason: r.get(2)?,
+                at: r.get(3)?,
+            })
+        },
+    )
+    .optional()
 }
 
 fn sha256(s: &str) -> String {
@@ -410,4 +458,7 @@ pub struct QuoteSummary {
     pub structure: Option<String>,
     /// Valid until.
     pub valid_until: Option<String>,
+    /// Why it could not be sent, when it is `send_failed`, `uncertain` or `expired` at send
+    /// time: the delivery's error.
+    pub error: Option<String>,
 }

@@ -2,17 +2,18 @@
 //! rendered from the approved version, stale ones dropped), send outcomes recorded, and
 //! recovery after a crash.
 
+use super::payload::QuotePayload;
 use super::{
-    Origin, OutboundMessage, Reply, SendOutcome, desk_actor, price, queue_reply, quote_status,
-    reply, set_quote_status,
+    Origin, OutboundMessage, Reply, SendOutcome, desk_actor, queue_reply, quote_status, reply,
+    set_quote_status,
 };
 use crate::Assistant;
 use crate::error::{AssistantError, Result};
 use crate::store::{AuditRecord, WriteTx, time};
-use ::time::{Duration, OffsetDateTime, UtcOffset};
+use ::time::{Duration, OffsetDateTime};
 use policies::{ApprovalState, DataClass};
 use rusqlite::{OptionalExtension, params};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// A quote with the chat it answers.
 struct QuoteOrigin {
@@ -276,7 +277,8 @@ impl Assistant {
         Ok(dropped)
     }
 
-    /// A quote that can no longer be sent: marked, and (when it lapsed) the client told so.
+    /// A quote that can no longer be sent: marked, and the client told so (it lapsed, or it
+    /// could not be rendered and a trader will be in touch).
     fn quote_lapsed(
         &self,
         tx: &mut WriteTx<'_>,
@@ -284,26 +286,55 @@ impl Assistant {
         expired: bool,
         why: &str,
     ) -> Result<()> {
-        let status = if expired {
-            quote_status::EXPIRED
+        if !expired {
+            self.quote_send_failed(tx, qid, why)?;
         } else {
-            quote_status::SEND_FAILED
-        };
-        set_quote_status(tx, qid, status, json!({"reason": why}))?;
-        if expired && let Some(q) = QuoteOrigin::load(tx, qid)? {
+            set_quote_status(tx, qid, quote_status::EXPIRED, json!({"reason": why}))?;
+        }
+        if let Some(q) = QuoteOrigin::load(tx, qid)? {
+            let (key, text) = if expired {
+                (format!("expired:{qid}"), reply::expired(q.lang()))
+            } else {
+                (format!("unsent:{qid}"), reply::rejected(q.lang()))
+            };
             queue_reply(
                 tx,
                 &q.origin(),
                 Reply {
                     kind: "notice",
-                    key: format!("expired:{qid}"),
-                    text: reply::expired(q.lang()),
+                    key,
+                    text,
                     rfq_id: Some(q.rfq_id.clone()),
                     quote_id: Some(qid.to_string()),
                     not_after: None,
                 },
             )?;
         }
+        Ok(())
+    }
+
+    /// An approved quote that could not be sent, for certain: marked `send_failed`, and the
+    /// trader told through the audit log (`quote.send_failed`, with the reason) and the
+    /// server's log; the blotter and the approval show the status and the reason.
+    fn quote_send_failed(&self, tx: &mut WriteTx<'_>, qid: &str, why: &str) -> Result<()> {
+        set_quote_status(tx, qid, quote_status::SEND_FAILED, json!({"reason": why}))?;
+        let q = QuoteOrigin::load(tx, qid)?;
+        let (rfq_id, approval_id) = match &q {
+            Some(q) => (Some(q.rfq_id.as_str()), q.approval_id.as_deref()),
+            None => (None, None),
+        };
+        tracing::warn!(
+            target: "deskmate::desk",
+            quote = qid, rfq = rfq_id, approval = approval_id, reason = why,
+            "an approved quote could not be sent"
+        );
+        tx.audit(AuditRecord {
+            action: "quote.send_failed",
+            object_kind: "rfq_quote",
+            object_id: qid,
+            class: DataClass::IMPORTANT,
+            details: json!({"rfq_id": rfq_id, "approval_id": approval_id, "reason": why}),
+        })?;
         Ok(())
     }
 
@@ -345,7 +376,15 @@ impl Assistant {
         if a.state != ApprovalState::Approved {
             return bad(format!("approval {approval_id} is {}", a.state));
         }
-        Ok(quote_text(&a.payload, valid_until, self.desk.offset))
+        // The payload was checked when it was written; it is checked again because one stored
+        // by an earlier version may not pass, and such a quote is not sent.
+        let text = QuotePayload::parse(&a.payload, None)
+            .map_err(|e| e.to_string())
+            .and_then(|p| p.reply(valid_until, self.desk.offset));
+        match text {
+            Ok(t) => Ok(Ok(t)),
+            Err(e) => bad(format!("the approved quote payload does not check: {e}")),
+        }
     }
 
     /// Records how a claimed reply's send went.
@@ -436,7 +475,10 @@ impl Assistant {
                     json!({"message_id": message_id}),
                 ),
                 "failed" => {
-                    set_quote_status(tx, &q, quote_status::SEND_FAILED, json!({"error": error}))
+                    let why = error
+                        .as_deref()
+                        .unwrap_or("the channel refused the message");
+                    self.quote_send_failed(tx, &q, why)
                 }
                 "uncertain" => {
                     set_quote_status(tx, &q, quote_status::UNCERTAIN, json!({"error": error}))
@@ -498,54 +540,4 @@ const STALE: &str = "past its validity when its turn came";
 struct Undeliverable {
     expired: bool,
     message: String,
-}
-
-/// The reply of an approved payload (after any edit), or why it is not sendable.
-fn quote_text(
-    payload: &Value,
-    valid_until: OffsetDateTime,
-    offset: UtcOffset,
-) -> std::result::Result<String, Undeliverable> {
-    let bad = |m: &str| Undeliverable {
-        expired: false,
-        message: format!("the approved quote payload {m}"),
-    };
-    let lang = reply::parse_language(payload["language"].as_str().unwrap_or("en"));
-    let terms = payload["terms"][reply::language_name(lang)]
-        .as_str()
-        .ok_or_else(|| bad("has no terms in the client's language"))?;
-    let side: rfq::Side = payload["side"]
-        .as_str()
-        .and_then(rfq::Side::parse)
-        .ok_or_else(|| bad("has no valid side"))?;
-    let kind: price::QuoteKind = match payload["quote"]["kind"].as_str() {
-        Some("premium") => price::QuoteKind::Premium,
-        Some("coupon") => price::QuoteKind::Coupon,
-        Some("knock_out") => price::QuoteKind::KnockOut,
-        Some("strike") => price::QuoteKind::Strike,
-        _ => return Err(bad("has no valid quote.kind")),
-    };
-    let figure = payload["quote"]["client"]
-        .as_f64()
-        .filter(|x| x.is_finite() && (-100.0..=1000.0).contains(x))
-        .ok_or_else(|| bad("has no quote.client between -100 and 1000"))?;
-    let notional = payload["notional"]
-        .as_f64()
-        .filter(|x| x.is_finite() && *x > 0.0)
-        .ok_or_else(|| bad("has no positive notional"))?;
-    let currency = payload["currency"]
-        .as_str()
-        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
-        .ok_or_else(|| bad("has no ISO currency"))?;
-    Ok(reply::quote(&reply::QuoteText {
-        language: lang,
-        terms,
-        side,
-        kind,
-        figure,
-        notional,
-        currency,
-        valid_until,
-        offset,
-    }))
 }

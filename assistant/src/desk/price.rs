@@ -139,8 +139,8 @@ impl Conventions {
     }
 }
 
-/// What a quote states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What a quote states (also read back from a quote approval's payload).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QuoteKind {
     /// The price, in percent of notional.

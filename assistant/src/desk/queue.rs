@@ -3,9 +3,10 @@
 //! or its error) in one transaction.
 
 use super::market::{BookExposure, MarketView};
+use super::payload as quote_payload;
 use super::{
-    Origin, QuoteSummary, Reply, desk_actor, price, queue_reply, quote_status, reply, rfq_status,
-    set_rfq_status,
+    DELIVERY_ERROR, Origin, QuoteSummary, Reply, desk_actor, price, queue_reply, quote_status,
+    reply, rfq_status, set_rfq_status,
 };
 use crate::Assistant;
 use crate::approvals::NewApproval;
@@ -260,13 +261,20 @@ impl Assistant {
         let notional = req.notional.unwrap_or_default();
         let currency = req.currency.clone().unwrap_or_else(|| "CNY".into());
         let lang = rfq.lang;
+        let client_terms = match reply::ClientText::new(if lang == Language::Zh {
+            &terms_zh
+        } else {
+            &terms_en
+        }) {
+            Ok(t) => t,
+            Err(why) => {
+                let e = format!("the quote's terms cannot go to the client: {why}");
+                return self.quote_error(tx, rfq, idx, req, qid, &e);
+            }
+        };
         let preview = reply::quote(&reply::QuoteText {
             language: lang,
-            terms: if lang == Language::Zh {
-                &terms_zh
-            } else {
-                &terms_en
-            },
+            terms: &client_terms,
             side: priced.side,
             kind: priced.quote.kind,
             figure: priced.quote.client,
@@ -328,6 +336,14 @@ impl Assistant {
             "reply_preview": preview,
         });
         let structure = req.structure.map(|s| s.as_str()).unwrap_or("");
+        // The quote goes to the queue only if it passes the checks every edit of it will pass
+        // (a selling client's premium floored at zero, say, is for a person to quote).
+        if breaches.is_empty()
+            && let Err(e) = quote_payload::check(payload.clone(), None, now, self.desk.offset)
+        {
+            let e = format!("the priced quote fails the desk's checks: {e}");
+            return self.quote_error(tx, rfq, idx, req, qid, &e);
+        }
         let approval_id = if breaches.is_empty() {
             let kind = serde_json::to_value(priced.quote.kind).unwrap_or(Value::Null);
             // A request the model parsed says so first: the trader checks its terms.
@@ -347,7 +363,7 @@ impl Assistant {
             Some(self.create_approval_in(
                 tx,
                 NewApproval {
-                    kind: "quote".into(),
+                    kind: quote_payload::KIND.into(),
                     title,
                     payload: payload.clone(),
                     required_role: Role::Trader,
@@ -469,10 +485,11 @@ impl Assistant {
     /// The quotes of a request, in order.
     pub(super) fn quote_summaries(&self, rfq_id: &str) -> Result<Vec<QuoteSummary>> {
         self.store.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, idx, status, approval_id, underlying, structure, valid_until
-                 FROM rfq_quotes WHERE rfq_id = ?1 ORDER BY idx",
-            )?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT q.id, q.idx, q.status, q.approval_id, q.underlying, q.structure,
+                            q.valid_until, {DELIVERY_ERROR}
+                     FROM rfq_quotes q WHERE q.rfq_id = ?1 ORDER BY q.idx"
+            ))?;
             let rows = stmt.query_map([rfq_id], |r| {
                 Ok(QuoteSummary {
                     id: r.get(0)?,
@@ -482,6 +499,7 @@ impl Assistant {
                     underlying: r.get(4)?,
                     structure: r.get(5)?,
                     valid_until: r.get(6)?,
+                    error: r.get(7)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -4,12 +4,103 @@
 //! its currency and every percentage with what it is a percentage of, and end with the time
 //! they stop being valid. Every other message opens with "【自动回复】" / "[Automated reply]".
 //! Nothing sent to a client names a limit, an exposure, a trader's reason or another client.
+//!
+//! Replies are plain text: Telegram's `sendMessage` is called without `parse_mode`, and the
+//! webhook's `text` is plain text by contract. The one piece of a reply a person can write, a
+//! quote's terms (a trader may edit them), is a [`ClientText`]: markup in it is refused rather
+//! than escaped, because an escaped `&lt;` would reach a plain-text chat literally, and because
+//! the adapter behind a webhook may render HTML or Markdown (WeCom and DingTalk can), where
+//! text that holds no markup can inject none.
 
 use super::price::{Conventions, QuoteKind};
 use policies::limits::{Lang, group_thousands};
 use rfq::schema::{RfqRequest, Side, Structure};
 use rfq::{Language, Lexicon};
 use time::{OffsetDateTime, UtcOffset};
+
+/// The most characters of a [`ClientText`].
+pub const MAX_CLIENT_TEXT_CHARS: usize = 500;
+
+/// Characters that change how the text around them is shown without being visible themselves:
+/// bidirectional overrides and isolates, zero-width characters, the word joiner family and the
+/// byte-order mark. A chat would show something other than what was approved.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}')
+}
+
+/// Client-bound text a person wrote or edited (a quote's terms), checked: 1 to
+/// [`MAX_CLIENT_TEXT_CHARS`] characters, not blank; no control characters (NUL, line breaks,
+/// tabs, escapes) and no invisible formatting characters; no markup: neither `<` nor `>` (HTML
+/// tags, autolinks), nor a backtick (code), nor `](` (Markdown links and images). See the
+/// module doc for why markup is refused rather than escaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientText(String);
+
+/// Why text cannot go to a client (see [`ClientText`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientTextError {
+    /// Nothing but white space.
+    #[error("must not be empty")]
+    Empty,
+    /// Longer than [`MAX_CLIENT_TEXT_CHARS`].
+    #[error("is {0} characters; at most {MAX_CLIENT_TEXT_CHARS} go to a client")]
+    TooLong(usize),
+    /// A control character (NUL, a line break, a tab, an escape).
+    #[error(
+        "contains the control character U+{:04X}; client-bound text is one line of plain text",
+        *.0 as u32
+    )]
+    Control(char),
+    /// An invisible formatting character (a bidirectional override, a zero-width character).
+    #[error("contains the invisible formatting character U+{:04X}", *.0 as u32)]
+    Invisible(char),
+    /// HTML or Markdown.
+    #[error(
+        "contains markup ({0}); chat replies are plain text and must not carry HTML or Markdown"
+    )]
+    Markup(&'static str),
+}
+
+impl ClientText {
+    /// Checks `text`.
+    pub fn new(text: &str) -> Result<ClientText, ClientTextError> {
+        if text.trim().is_empty() {
+            return Err(ClientTextError::Empty);
+        }
+        let chars = text.chars().count();
+        if chars > MAX_CLIENT_TEXT_CHARS {
+            return Err(ClientTextError::TooLong(chars));
+        }
+        if let Some(c) = text.chars().find(|c| c.is_control()) {
+            return Err(ClientTextError::Control(c));
+        }
+        if let Some(c) = text.chars().find(|c| is_invisible_format(*c)) {
+            return Err(ClientTextError::Invisible(c));
+        }
+        for (m, what) in [
+            ("<", "\"<\""),
+            (">", "\">\""),
+            ("`", "a backtick"),
+            ("](", "a Markdown link \"](\""),
+        ] {
+            if text.contains(m) {
+                return Err(ClientTextError::Markup(what));
+            }
+        }
+        Ok(ClientText(text.to_string()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// The label of a quote.
 pub fn quote_label(lang: Language) -> &'static str {
@@ -298,7 +389,7 @@ pub struct QuoteText<'a> {
     /// The client's language.
     pub language: Language,
     /// The terms in the client's language.
-    pub terms: &'a str,
+    pub terms: &'a ClientText,
     /// The client's side.
     pub side: Side,
     /// What is quoted.
@@ -357,7 +448,7 @@ pub fn quote(q: &QuoteText<'_>) -> String {
             format!(
                 "{}\n{}（{side}）\n{line}\n名义本金：{amount} {}\n有效至 {}，以交易员最终确认为准。",
                 quote_label(q.language),
-                q.terms,
+                q.terms.as_str(),
                 q.currency,
                 clock(q.valid_until, q.offset)
             )
@@ -378,7 +469,7 @@ pub fn quote(q: &QuoteText<'_>) -> String {
             format!(
                 "{}\n{} ({side})\n{line}\nNotional: {amount} {}\nValid until {}; subject to final confirmation by the trader.",
                 quote_label(q.language),
-                q.terms,
+                q.terms.as_str(),
                 q.currency,
                 clock(q.valid_until, q.offset)
             )

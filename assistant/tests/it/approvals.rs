@@ -32,9 +32,12 @@ fn who(user: &str, role: Role) -> (Principal, Actor) {
     (p, a)
 }
 
-fn quote(four_eyes: bool) -> NewApproval {
+/// A request of a kind no workflow acts on (a term sheet for a trader to sign off), so only
+/// the generic payload checks apply (`quote` and `extraction` payloads are typed: see
+/// `edit_validation`).
+fn term_sheet(four_eyes: bool) -> NewApproval {
     NewApproval {
-        kind: "quote".into(),
+        kind: "term_sheet".into(),
         title: "000905.SH snowball 12M".into(),
         payload: json!({"price": {"coupon_pct": 15.2}, "notional": 10_000_000}),
         required_role: Role::Trader,
@@ -60,7 +63,7 @@ fn four_eyes_is_enforced_even_for_admins() {
     let d = desk();
     let (alice, alice_a) = who("alice", Role::Trader);
     let (_, root_a) = who("root", Role::Admin);
-    let created = d.a.create_approval(&alice_a, quote(true)).unwrap();
+    let created = d.a.create_approval(&alice_a, term_sheet(true)).unwrap();
     let err =
         d.a.approve(&alice_a, &alice, &created.id, None)
             .unwrap_err();
@@ -70,7 +73,7 @@ fn four_eyes_is_enforced_even_for_admins() {
     );
     // An admin who made the request cannot approve it either.
     let (root, _) = who("root", Role::Admin);
-    let by_admin = d.a.create_approval(&root_a, quote(true)).unwrap();
+    let by_admin = d.a.create_approval(&root_a, term_sheet(true)).unwrap();
     let err = d.a.approve(&root_a, &root, &by_admin.id, None).unwrap_err();
     assert!(err.to_string().contains("four-eyes"), "{err}");
     // Someone else with the role can.
@@ -81,7 +84,7 @@ fn four_eyes_is_enforced_even_for_admins() {
     assert_eq!(done.approval.decided_by.as_deref(), Some("bob"));
     // A role that is not the required one cannot.
     let (olga, olga_a) = who("olga", Role::Ops);
-    let other = d.a.create_approval(&alice_a, quote(false)).unwrap();
+    let other = d.a.create_approval(&alice_a, term_sheet(false)).unwrap();
     let err = d.a.approve(&olga_a, &olga, &other.id, None).unwrap_err();
     assert!(err.to_string().contains("needs role trader"), "{err}");
 }
@@ -90,8 +93,8 @@ fn four_eyes_is_enforced_even_for_admins() {
 fn policy_forces_four_eyes_for_configured_kinds() {
     let d = desk();
     let (olga, olga_a) = who("olga", Role::Ops);
-    let mut new = quote(false);
-    new.kind = "extraction".into();
+    let mut new = term_sheet(false);
+    new.kind = "report".into();
     new.required_role = Role::Ops;
     let created = d.a.create_approval(&olga_a, new).unwrap();
     assert!(created.four_eyes);
@@ -104,7 +107,7 @@ fn decisions_are_idempotent() {
     let d = desk();
     let (_, alice_a) = who("alice", Role::Trader);
     let (bob, bob_a) = who("bob", Role::Trader);
-    let id = d.a.create_approval(&alice_a, quote(true)).unwrap().id;
+    let id = d.a.create_approval(&alice_a, term_sheet(true)).unwrap().id;
     assert!(d.a.approve(&bob_a, &bob, &id, None).unwrap().changed);
     let before = actions(&d.a).len();
     let again = d.a.approve(&bob_a, &bob, &id, None).unwrap();
@@ -128,7 +131,7 @@ fn decisions_are_idempotent() {
         "{err}"
     );
 
-    let id = d.a.create_approval(&alice_a, quote(true)).unwrap().id;
+    let id = d.a.create_approval(&alice_a, term_sheet(true)).unwrap().id;
     let err = d.a.reject(&bob_a, &bob, &id, "  ").unwrap_err();
     assert!(matches!(
         err,
@@ -140,7 +143,7 @@ fn decisions_are_idempotent() {
     assert_eq!(again.approval.reason.as_deref(), Some("stale vol"));
 
     // Creation with an idempotency key returns the first request on retry.
-    let mut keyed = quote(true);
+    let mut keyed = term_sheet(true);
     keyed.idempotency_key = Some("msg-42".into());
     let first = d.a.create_approval(&alice_a, keyed.clone()).unwrap();
     let second = d.a.create_approval(&alice_a, keyed).unwrap();
@@ -152,7 +155,7 @@ fn requests_expire_and_can_no_longer_be_decided() {
     let d = desk();
     let (_, alice_a) = who("alice", Role::Trader);
     let (bob, bob_a) = who("bob", Role::Trader);
-    let mut short = quote(true);
+    let mut short = term_sheet(true);
     short.expires_in = Some(time::Duration::seconds(1));
     let a1 = d.a.create_approval(&alice_a, short.clone()).unwrap();
     let a2 = d.a.create_approval(&alice_a, short).unwrap();
@@ -189,7 +192,7 @@ fn edits_keep_every_version_and_the_diff() {
     let (_, alice_a) = who("alice", Role::Trader);
     let (bob, bob_a) = who("bob", Role::Trader);
     let (carol, carol_a) = who("carol", Role::Trader);
-    let id = d.a.create_approval(&alice_a, quote(true)).unwrap().id;
+    let id = d.a.create_approval(&alice_a, term_sheet(true)).unwrap().id;
     let edited = json!({"price": {"coupon_pct": 14.8}, "notional": 10_000_000, "note": "widened"});
     let r =
         d.a.edit_approval(&bob_a, &bob, &id, edited.clone(), Some("margin"))
@@ -223,7 +226,7 @@ fn edits_keep_every_version_and_the_diff() {
 fn clearance_hides_requests_above_the_callers_level() {
     let d = desk();
     let (_, legal_a) = who("lena", Role::Legal);
-    let mut secret = quote(false);
+    let mut secret = term_sheet(false);
     secret.class = DataClass::CORE;
     secret.required_role = Role::Legal;
     let id = d.a.create_approval(&legal_a, secret).unwrap().id;
@@ -244,7 +247,7 @@ fn clearance_hides_requests_above_the_callers_level() {
     // Reads of core data are audited.
     assert!(actions(&d.a).contains(&"approval.list".to_string()));
     // A trader cannot create core data.
-    let mut core = quote(false);
+    let mut core = term_sheet(false);
     core.class = DataClass::CORE;
     assert!(matches!(
         d.a.create_approval(&trader_a, core),
@@ -257,8 +260,8 @@ fn a_new_request_supersedes_a_pending_one() {
     let d = desk();
     let (_, alice_a) = who("alice", Role::Trader);
     let (bob, bob_a) = who("bob", Role::Trader);
-    let old = d.a.create_approval(&alice_a, quote(false)).unwrap().id;
-    let mut newer = quote(false);
+    let old = d.a.create_approval(&alice_a, term_sheet(false)).unwrap().id;
+    let mut newer = term_sheet(false);
     newer.supersedes = Some(old.clone());
     let new = d.a.create_approval(&alice_a, newer).unwrap();
     assert_eq!(new.supersedes.as_deref(), Some(old.as_str()));
@@ -268,7 +271,7 @@ fn a_new_request_supersedes_a_pending_one() {
     let err = d.a.approve(&bob_a, &bob, &old, None).unwrap_err();
     assert!(err.to_string().contains("superseded"), "{err}");
     // Someone else's request cannot be superseded.
-    let mut hijack = quote(false);
+    let mut hijack = term_sheet(false);
     hijack.supersedes = Some(new.id.clone());
     assert!(matches!(
         d.a.create_approval(&bob_a, hijack),
@@ -281,7 +284,7 @@ fn every_transition_is_audited_with_the_request_id() {
     let d = desk();
     let (_, alice_a) = who("alice", Role::Trader);
     let (bob, bob_a) = who("bob", Role::Trader);
-    let id = d.a.create_approval(&alice_a, quote(true)).unwrap().id;
+    let id = d.a.create_approval(&alice_a, term_sheet(true)).unwrap().id;
     d.a.edit_approval(&bob_a, &bob, &id, json!({"x": 1}), None)
         .unwrap();
     d.a.reject(&bob_a, &bob, &id, "no").unwrap();

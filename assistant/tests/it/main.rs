@@ -1,11 +1,13 @@
 //! `assistant`'s integration tests, one binary (each module was a binary of its own): the
 //! approval queue, the audit log on a real SQLite file, the RFQ desk, the documents workflow, the
-//! Telegram bot end to end, and the extraction jobs with their ops review.
+//! Telegram bot end to end, the extraction jobs with their ops review, and the validation of
+//! approval payloads at creation and at every edit.
 
 mod approvals;
 mod audit_log;
 mod compat;
 mod desk;
 mod documents;
+mod edit_validation;
 mod extraction_review;
 mod telegram;

@@ -1,4 +1,9 @@
 //! The approval queue over HTTP.
+//!
+//! A payload is checked when a request is created and at every edit (the generic checks for
+//! every kind, a typed validator for `quote` and `extraction`; see `assistant::approvals::payload`):
+//! an invalid one is `400 invalid_request` with the field in the message
+//! (`payload.quote.client: must be > 0, not -99`) and nothing is stored.
 
 use crate::error::AppError;
 use crate::extract::{ApiJson, ApiQuery, Ctx, OptionalJson};
@@ -70,9 +75,10 @@ pub struct RejectBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EditBody {
-    /// The edited payload, whole.
+    /// The edited payload, whole; checked like the original.
     pub payload: Value,
-    /// Why it was edited.
+    /// Why it was edited: required for a quote whose figure moves more than 10% from the
+    /// desk's.
     pub note: Option<String>,
 }
 

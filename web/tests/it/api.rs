@@ -408,7 +408,7 @@ async fn slow_requests_time_out_and_overload_is_refused_with_retry_after() {
 async fn approval_round_trip_over_http_with_four_eyes() {
     let a = api();
     let body = json!({
-        "kind": "extraction", "title": "IRS confirmation 2005-06-23", "required_role": "ops", "four_eyes": true,
+        "kind": "confirmation_draft", "title": "IRS confirmation 2005-06-23", "required_role": "ops", "four_eyes": true,
         "payload": {"premium_pct": 3.2}, "expires_in_secs": 120
     });
     let mut req = a.req(

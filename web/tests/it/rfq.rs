@@ -1,6 +1,9 @@
 //! The RFQ desk over HTTP: the webhook adapter end to end (inbound `POST /v1/chat/inbound`
 //! through `app()`, replies POSTed by the real webhook sender to a loopback receiver that fails
-//! once, retried with the same idempotency key), approval over HTTP, and the blotter.
+//! once, retried with the same idempotency key), approval over HTTP, and the blotter; trader
+//! edits validated like the desk's quote (issue #15: a −99% premium, `<script>` in the client's
+//! text and garbage payloads are refused with the field named), and a quote the chat refuses
+//! shown to the trader as `send_failed` with the reason.
 
 use assistant::Assistant;
 use assistant::config::Config;
@@ -31,6 +34,8 @@ const MARKETS: &str = r#"{"markets": {
 struct Receiver {
     got: Vec<(String, String, Value)>,
     failed_once: bool,
+    /// Answer quotes with 400 (a final failure: the chat system refuses the message).
+    refuse_quotes: bool,
 }
 
 type Shared = Arc<Mutex<Receiver>>;
@@ -46,7 +51,14 @@ async fn receive(
         .get("authorization")
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
+    let quote = body["kind"] == "quote";
     r.got.push((key, auth, body));
+    if quote && r.refuse_quotes {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "message refused"})),
+        );
+    }
     if !r.failed_once {
         r.failed_once = true;
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({})));
@@ -352,4 +364,301 @@ async fn the_webhook_adapter_runs_the_whole_loop_and_the_blotter_shows_it() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(md["markets"][0]["code"], "000300.SH");
+}
+
+/// A desk behind `app()`: channel `wecom` mapped to client C001, users `wecom-bridge` (the
+/// adapter), `tina` (trader) and `root` (admin), and the real webhook sender delivering replies
+/// to a loopback receiver (which answers 200 once it has failed once, unless told otherwise).
+struct WebDesk {
+    state: AppState,
+    tokens: std::collections::BTreeMap<&'static str, String>,
+    rx: Shared,
+    stop: watch::Sender<bool>,
+    pump: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+async fn web_desk(receiver: Receiver) -> WebDesk {
+    let rx: Shared = Arc::new(Mutex::new(receiver));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let callback = format!("http://{}/replies", listener.local_addr().unwrap());
+    let router = axum::Router::new()
+        .route("/replies", post(receive))
+        .with_state(rx.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("markets.json"), MARKETS).unwrap();
+    let mut c = Config::default();
+    c.storage.data_dir = dir.path().join("data");
+    c.rfq.market_data = dir.path().join("markets.json").display().to_string();
+    c.rfq.send_retry_ms = 50;
+    c.webhook.channels = vec!["wecom".into()];
+    c.webhook.gateway_users = vec!["wecom-bridge".into()];
+    c.webhook.callback_url = callback.clone();
+    c.limits = toml::from_str(
+        "[clients.C001]\nstructures = [\"vanilla\"]\nmax_notional = 1e8\nmax_tenor_months = 24\n",
+    )
+    .unwrap();
+    let a = Assistant::open(c).unwrap();
+    let mut tokens = std::collections::BTreeMap::new();
+    for (name, role) in [
+        ("wecom-bridge", Role::Client),
+        ("tina", Role::Trader),
+        ("root", Role::Admin),
+    ] {
+        a.create_user(&Actor::system(), name, role).unwrap();
+        tokens.insert(
+            name,
+            a.issue_token(&Actor::system(), name, "test", None)
+                .unwrap()
+                .token,
+        );
+    }
+    let state = AppState::new(a);
+    let (s, m) = call(
+        &state,
+        Method::POST,
+        "/v1/rfq/chats",
+        &tokens["root"],
+        Some(json!({"channel": "wecom", "chat_id": "room-1", "client_id": "C001"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    let desk: Arc<dyn ChatDesk> = Arc::new(DeskBridge::new(state.assistant.clone()));
+    let sender = Arc::new(
+        WebhookSender::new(WebhookSettings {
+            callback_url: url::Url::parse(&callback).unwrap(),
+            secret: String::new(),
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap(),
+    );
+    let (stop, stop_rx) = watch::channel(false);
+    let pump = tokio::spawn(run_outbound(
+        desk,
+        sender,
+        "wecom".into(),
+        Arc::new(Notify::new()),
+        Duration::from_millis(50),
+        stop_rx,
+    ));
+    WebDesk {
+        state,
+        tokens,
+        rx,
+        stop,
+        pump,
+        _dir: dir,
+    }
+}
+
+impl WebDesk {
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        call(&self.state, method, path, &self.tokens["tina"], body).await
+    }
+
+    /// Posts a request for a 12-month ATM call on 沪深300 as message `message_id` and waits for
+    /// its quote to reach the queue: `(rfq id, approval id)`.
+    async fn queued_quote(&self, message_id: &str) -> (String, String) {
+        let (s, r) = call(
+            &self.state,
+            Method::POST,
+            "/v1/chat/inbound",
+            &self.tokens["wecom-bridge"],
+            Some(json!({
+                "channel": "wecom", "chat_id": "room-1", "message_id": message_id,
+                "sender": "u-7 alice", "bot_mention": "@desk",
+                "text": "@desk 沪深300 12个月 平值看涨 名义本金1000万 期权费多少",
+            })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{r}");
+        let rfq_id = r["rfq_id"].as_str().unwrap().to_string();
+        for _ in 0..500 {
+            let (_, body) = self
+                .call(Method::GET, &format!("/v1/rfqs/{rfq_id}"), None)
+                .await;
+            if let Some(a) = body["quotes"][0]["approval_id"].as_str() {
+                return (rfq_id, a.to_string());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the quote of {rfq_id} never reached the queue");
+    }
+
+    /// Waits until the request's first quote has `status`; its view.
+    async fn quote_status(&self, rfq_id: &str, status: &str) -> Value {
+        let mut body = Value::Null;
+        for _ in 0..500 {
+            body = self
+                .call(Method::GET, &format!("/v1/rfqs/{rfq_id}"), None)
+                .await
+                .1;
+            if body["quotes"][0]["status"] == status {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the quote never became {status}: {body}");
+    }
+
+    fn quotes_received(&self) -> Vec<Value> {
+        self.rx
+            .lock()
+            .unwrap()
+            .got
+            .iter()
+            .filter(|g| g.2["kind"] == "quote")
+            .map(|g| g.2.clone())
+            .collect()
+    }
+
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.pump.await.unwrap();
+    }
+}
+
+/// The error message of a 400, after checking the one error shape.
+fn bad_request(status: StatusCode, body: &Value) -> String {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_request", "{body}");
+    assert!(body["error"]["request_id"].as_str().is_some(), "{body}");
+    body["error"]["message"].as_str().unwrap().to_string()
+}
+
+/// Edits `approval` as the trader tina, with a note.
+async fn edit(d: &WebDesk, approval: &str, payload: Value) -> (StatusCode, Value) {
+    d.call(
+        Method::POST,
+        &format!("/v1/approvals/{approval}/edit"),
+        Some(json!({"payload": payload, "note": "tester"})),
+    )
+    .await
+}
+
+/// After refused edits: the request is still at version 1 with the desk's payload, and once
+/// approved the client gets the desk's quote, as priced and without markup.
+async fn only_the_desk_quote_goes_out(d: &WebDesk, rfq_id: &str, approval: &str, payload: &Value) {
+    let path = format!("/v1/approvals/{approval}");
+    let (_, after) = d.call(Method::GET, &path, None).await;
+    assert_eq!(after["version"], 1, "{after}");
+    assert_eq!(&after["payload"], payload);
+    let (s, body) = d.call(Method::POST, &format!("{path}/approve"), None).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    d.quote_status(rfq_id, "sent").await;
+    let quotes = d.quotes_received();
+    assert_eq!(quotes.len(), 1, "{quotes:?}");
+    let text = quotes[0]["text"].as_str().unwrap();
+    let figure = format!("{:.2}%", payload["quote"]["client"].as_f64().unwrap());
+    assert!(text.contains(&figure) && !text.contains('<'), "{text}");
+}
+
+/// Issue #15 item 6, as the hostile tester did it: a −99% premium with `<script>` in the
+/// client's text. Refused with the field named (and the script alone too); nothing is stored,
+/// and the desk's own quote is what the client gets once approved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_negative_premium_with_a_script_is_refused_with_the_field_named() {
+    let d = web_desk(Receiver::default()).await;
+    let (rfq_id, approval) = d.queued_quote("m-1").await;
+    let (_, before) = d
+        .call(Method::GET, &format!("/v1/approvals/{approval}"), None)
+        .await;
+    let payload = before["payload"].clone();
+    assert_eq!(payload["quote"]["kind"], "premium", "{payload}");
+
+    let mut hostile = payload.clone();
+    hostile["quote"]["client"] = json!(-99.0);
+    hostile["terms"]["zh"] = json!("<script>alert(1)</script>");
+    let (s, body) = edit(&d, &approval, hostile).await;
+    let m = bad_request(s, &body);
+    assert!(
+        m.contains("payload.quote.client") && m.contains("must be > 0"),
+        "{m}"
+    );
+    // The script alone, with the desk's price, is refused too.
+    let mut script = payload.clone();
+    script["terms"]["zh"] = json!(format!(
+        "{}<script>alert(1)</script>",
+        payload["terms"]["zh"].as_str().unwrap()
+    ));
+    let (s, body) = edit(&d, &approval, script).await;
+    let m = bad_request(s, &body);
+    assert!(m.starts_with("payload.terms.zh: "), "{m}");
+
+    only_the_desk_quote_goes_out(&d, &rfq_id, &approval, &payload).await;
+    d.stop().await;
+}
+
+/// Issue #15 item 6: an edit to a garbage payload was approved and the quote silently ended as
+/// `send_failed`. Now each garbage edit (not an object, an array, a wrong type, an unknown
+/// field, a payload of nothing) is a 400 naming the field, and the quote goes out as priced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_quote_edits_are_refused_with_the_field_named() {
+    let d = web_desk(Receiver::default()).await;
+    let (rfq_id, approval) = d.queued_quote("m-3").await;
+    let (_, before) = d
+        .call(Method::GET, &format!("/v1/approvals/{approval}"), None)
+        .await;
+    let payload = before["payload"].clone();
+    let mut wrong_type = payload.clone();
+    wrong_type["quote"]["client"] = json!("cheap");
+    let mut unknown = payload.clone();
+    unknown["discount"] = json!(5);
+    for (garbage, field) in [
+        (json!("garbage"), "payload: "),
+        (json!([1, 2, 3]), "payload: "),
+        (wrong_type, "payload.quote.client: "),
+        (unknown, "payload.discount: "),
+        (json!({"foo": "bar"}), "payload.foo: "),
+        (json!({}), "payload.rfq_id: "),
+    ] {
+        let (s, body) = edit(&d, &approval, garbage.clone()).await;
+        let m = bad_request(s, &body);
+        assert!(m.starts_with(field), "{garbage}: {m}");
+    }
+    only_the_desk_quote_goes_out(&d, &rfq_id, &approval, &payload).await;
+    d.stop().await;
+}
+
+/// A quote the chat system refuses after approval is never silent: the blotter and the
+/// approval show `send_failed` with the reason, and the audit log has `quote.send_failed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quote_that_cannot_be_sent_is_shown_to_the_trader_as_send_failed() {
+    let d = web_desk(Receiver {
+        refuse_quotes: true,
+        ..Default::default()
+    })
+    .await;
+    let (rfq_id, approval) = d.queued_quote("m-2").await;
+    let (s, body) = d
+        .call(
+            Method::POST,
+            &format!("/v1/approvals/{approval}/approve"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let rfq = d.quote_status(&rfq_id, "send_failed").await;
+    let reason = rfq["quotes"][0]["error"].as_str().unwrap_or_default();
+    assert!(reason.contains("400"), "{rfq}");
+    let (_, a) = d
+        .call(Method::GET, &format!("/v1/approvals/{approval}"), None)
+        .await;
+    assert_eq!(a["state"], "approved", "{a}");
+    assert_eq!(a["delivery"]["status"], "send_failed", "{a}");
+    assert!(
+        a["delivery"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("400")),
+        "{a}"
+    );
+    let actions: Vec<&str> = rfq["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"quote.send_failed"), "{actions:?}");
+    d.stop().await;
 }

@@ -58,9 +58,13 @@ fn a_request_is_acknowledged_queued_approved_and_answered_once() {
     assert_eq!(queue[0].required_role, policies::Role::Trader);
     // Nothing goes out before approval.
     assert!(d.claim().is_empty());
-    // The trader edits the coupon down, then approves: the reply carries the edited figure.
+    // The trader rounds the coupon down to the half point (within the 10% a trader may move a
+    // quote without a reason), then approves: the reply carries the edited figure.
+    let desk_coupon = p["quote"]["client"].as_f64().unwrap();
+    let rounded = (desk_coupon * 2.0).floor() / 2.0;
+    assert!(rounded > desk_coupon * 0.9, "{desk_coupon}");
     let mut edited = p.clone();
-    edited["quote"]["client"] = json!(12.5);
+    edited["quote"]["client"] = json!(rounded);
     d.a.edit_approval(&ta, &tp, &queue[0].id, edited, Some("round down"))
         .unwrap();
     d.a.approve(&ta, &tp, &queue[0].id, None).unwrap();
@@ -74,7 +78,11 @@ fn a_request_is_acknowledged_queued_approved_and_answered_once() {
         "{}",
         reply.text
     );
-    assert!(reply.text.contains("年化票息：12.50%"), "{}", reply.text);
+    assert!(
+        reply.text.contains(&format!("年化票息：{rounded:.2}%")),
+        "{}",
+        reply.text
+    );
     assert!(reply.text.contains("10,000,000 CNY"), "{}", reply.text);
     assert!(
         reply.text.contains("中证500（000905.SH）"),
