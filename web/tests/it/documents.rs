@@ -35,6 +35,8 @@ pub(crate) fn api() -> Api {
     config.knowledge.generator = "smollm2-135m-instruct".into();
     config.knowledge.answer_min_similarity = 0.45;
     config.knowledge.answer_max_tokens = 32;
+    // The clearance sweep (security.rs) sends hundreds of requests a second as one user.
+    config.server.user_rate_burst = 100_000;
     let models = Models::new(ModelStore::from_env(), GeneratorOptions::default());
     let k = Knowledge::open_with_models(&config, &models, "test").unwrap();
     let a = Assistant::open(config).unwrap();
