@@ -75,11 +75,11 @@ pub(crate) async fn call(router: Router, req: Request<Body>) -> Reply {
 }
 
 impl Api {
-    fn app(&self) -> Router {
+    pub(crate) fn app(&self) -> Router {
         app(self.state.clone())
     }
 
-    fn req(
+    pub(crate) fn req(
         &self,
         method: Method,
         path: &str,
@@ -99,7 +99,7 @@ impl Api {
         .unwrap()
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -129,7 +129,7 @@ pub(crate) fn error_code(r: &Reply) -> String {
     e["code"].as_str().unwrap().to_string()
 }
 
-fn concrete(path: &str) -> String {
+pub(crate) fn concrete(path: &str) -> String {
     path.replace("{id}", "does-not-exist")
         .replace("{name}", "nobody")
 }

@@ -5,6 +5,7 @@
 mod api;
 mod documents;
 mod extraction;
+mod hostile;
 mod openai;
 mod openai_remote;
 mod rfq;
