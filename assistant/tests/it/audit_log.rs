@@ -320,3 +320,42 @@ fn backup_then_restore_round_trips_and_refuses_tampered_backups() {
     let err = backup::restore(&fresh, &data).unwrap_err().to_string();
     assert!(err.contains("in use"), "{err}");
 }
+
+/// Issue #15, finding 9: an ingest job a stopped process left running is marked failed with
+/// the reason at the next start, not left `running` for ever; an extraction job is left to be
+/// resumed.
+#[test]
+fn jobs_interrupted_by_a_stop_are_failed_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ingest, extraction) = {
+        let a = assistant(dir.path());
+        let sys = Actor::system();
+        let ingest = a
+            .create_job(
+                &sys,
+                "document.ingest",
+                DataClass::GENERAL,
+                json!({"files": ["a.md"]}),
+            )
+            .unwrap();
+        a.start_job(&ingest.id).unwrap();
+        let extraction = a
+            .create_job(
+                &sys,
+                "extraction",
+                DataClass::IMPORTANT,
+                json!({"files": []}),
+            )
+            .unwrap();
+        (ingest.id, extraction.id)
+    };
+    let a = assistant(dir.path());
+    assert_eq!(a.fail_interrupted_jobs().unwrap(), vec![ingest.clone()]);
+    let job = a.get_job(&Actor::system(), &ingest).unwrap();
+    assert_eq!(job.state, assistant::jobs::JobState::Failed);
+    assert!(job.error.unwrap().contains("interrupted"));
+    let job = a.get_job(&Actor::system(), &extraction).unwrap();
+    assert_eq!(job.state, assistant::jobs::JobState::Queued);
+    assert!(a.fail_interrupted_jobs().unwrap().is_empty());
+    assert!(a.store().verify_audit().unwrap().ok());
+}

@@ -169,6 +169,23 @@ async fn upload_poll_correct_approve_export() {
     );
     assert!(r["fields"][0]["evidence"][0]["snippet"].is_string());
     let approval = view["files"][0]["approval_id"].as_str().unwrap().to_owned();
+    // The same confirmation again (issue #15, finding 8): refused with the job that holds it;
+    // a batch holding one file twice is refused too. Nothing new is created.
+    let (ctype, body) = multipart(&[("option-again.txt", OPTION.as_bytes())]);
+    let (s, v) = api
+        .call(Method::POST, "/v1/extractions", "ops1", Some(&ctype), body)
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&id) && message.contains(&approval),
+        "{message}"
+    );
+    let (ctype, body) = multipart(&[("a.txt", b"Soup."), ("b.txt", b"Soup.")]);
+    let (s, v) = api
+        .call(Method::POST, "/v1/extractions", "ops1", Some(&ctype), body)
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
     // Not approved yet: no export.
     let (s, v) = api
         .call(
