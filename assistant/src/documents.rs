@@ -564,12 +564,7 @@ impl Assistant {
                         bytes: usize::try_from(actual).unwrap_or(usize::MAX),
                         limit: usize::try_from(limit).unwrap_or(usize::MAX),
                     },
-                    ConnectorError::Internal { .. } => {
-                        return AssistantError::Conflict(format!(
-                            "{origin}: the document reader failed ({err}); check the \
-                             server's OCR set-up (tesseract, pdftoppm)"
-                        ));
-                    }
+                    ConnectorError::Internal { .. } => return AssistantError::Connector(err),
                     other => {
                         let text = other.to_string();
                         let reason = text

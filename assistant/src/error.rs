@@ -53,6 +53,10 @@ pub enum AssistantError {
     /// CDM schema validation could not run: the installation's fault.
     #[error(transparent)]
     Cdm(#[from] connectors::cdm::CdmError),
+    /// A document could not be read by `connectors` (its variant says whose fault: an
+    /// unsupported, unreadable or too large file is the sender's; a missing OCR tool ours).
+    #[error(transparent)]
+    Connector(#[from] connectors::document::ConnectorError),
 }
 
 /// Whose fault an error is: decides the HTTP status class and whether it is logged as ours.
@@ -80,6 +84,7 @@ impl AssistantError {
                 Fault::Ours
             }
             AssistantError::Model(m) => model_fault(m),
+            AssistantError::Connector(c) => connector_fault(c),
             AssistantError::Knowledge(k) => match k {
                 knowledge::KnowledgeError::Input(_)
                 | knowledge::KnowledgeError::NotFound(_)
@@ -94,6 +99,17 @@ impl AssistantError {
                 | knowledge::KnowledgeError::Io { .. } => Fault::Ours,
             },
         }
+    }
+}
+
+/// Whose fault a document reader's error is.
+pub fn connector_fault(e: &connectors::document::ConnectorError) -> Fault {
+    use connectors::document::ConnectorError as C;
+    match e {
+        C::Unsupported { .. } | C::Unreadable { .. } | C::TooLarge { .. } | C::Io { .. } => {
+            Fault::Caller
+        }
+        C::Internal { .. } => Fault::Ours,
     }
 }
 

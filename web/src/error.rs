@@ -147,6 +147,18 @@ impl AppError {
                 | AssistantError::Extraction(_)
                 | AssistantError::Cdm(_) => internal(),
                 AssistantError::Model(m) => model_error_parts(m),
+                AssistantError::Connector(c) => {
+                    use connectors::document::ConnectorError as C;
+                    match c {
+                        C::TooLarge { .. } => {
+                            (S::PAYLOAD_TOO_LARGE, "payload_too_large", c.to_string())
+                        }
+                        C::Unsupported { .. } | C::Unreadable { .. } | C::Io { .. } => {
+                            (S::BAD_REQUEST, "invalid_request", c.to_string())
+                        }
+                        C::Internal { .. } => internal(),
+                    }
+                }
             },
         }
     }

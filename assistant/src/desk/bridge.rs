@@ -36,9 +36,10 @@ pub fn desk_error(e: AssistantError) -> DeskError {
         | AssistantError::Denied(_) => DeskError::invalid(e.to_string()),
         AssistantError::Store(_) => DeskError::internal(e.to_string()),
         AssistantError::Model(_) => DeskError::internal(e.to_string()),
-        AssistantError::Knowledge(_) | AssistantError::Extraction(_) | AssistantError::Cdm(_) => {
-            DeskError::internal(e.to_string())
-        }
+        AssistantError::Knowledge(_)
+        | AssistantError::Extraction(_)
+        | AssistantError::Cdm(_)
+        | AssistantError::Connector(_) => DeskError::internal(e.to_string()),
     }
 }
 
