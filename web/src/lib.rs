@@ -10,6 +10,7 @@
 // mapped, not swallowed by a `_` arm (ARCHITECTURE.md, "Errors").
 #![warn(clippy::wildcard_enum_match_arm)]
 
+pub mod access;
 pub mod error;
 pub mod extract;
 pub mod handlers;
@@ -39,7 +40,9 @@ use tower_http::trace::TraceLayer;
 pub fn app(state: AppState) -> Router {
     let mut by_path: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
     let upload_limit = state.assistant.config.server.max_upload_bytes as usize;
-    for r in routes() {
+    let table = routes();
+    let _ = state.routes.set(table.iter().map(Route::info).collect());
+    for r in table {
         let limit = r.timeout.duration(&state.assistant.config);
         let creates = r.creates();
         let body_limit = if r.upload {

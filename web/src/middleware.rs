@@ -43,8 +43,8 @@
 //! public and exempt from every limit. Per-address limits use the socket's peer address:
 //! `X-Forwarded-For` is not trusted (a client could name any address in it).
 
+use crate::access::Access;
 use crate::error::{AppError, ErrorBody, code_for_status};
-use crate::routes::Access;
 use crate::state::{AppState, RequestId};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};

@@ -3,56 +3,14 @@
 //! [`crate::app`] builds the router from this table only, so a route cannot exist without a
 //! declared access; tests enumerate the table to check every role against every route.
 
+pub use crate::access::{Access, RouteInfo, Timeout};
 use crate::handlers::{
     admin, approvals, audit, documents, extractions, jobs, openai, rfqs, system,
 };
 use crate::state::AppState;
-use assistant::Config;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use policies::Permission;
-use std::time::Duration;
-
-/// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone, without a token (health checks and metrics only).
-    Public,
-    /// Any valid token, whatever the role.
-    Authenticated,
-    /// A valid token whose role holds this permission.
-    Permission(Permission),
-}
-
-/// Which configured limit bounds a route's time. The guard middleware enforces the request's
-/// deadline; a route's own limit replaces the server's before its handler runs. For a
-/// streamed answer, the handler bounds the rest of the stream by the same deadline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timeout {
-    /// `server.request_timeout_secs`.
-    Server,
-    /// `models.generation_timeout_secs`: model generation, streamed or not, takes longer than
-    /// an ordinary request.
-    Generation,
-}
-
-impl Timeout {
-    /// The limit under `config`.
-    pub fn duration(self, config: &Config) -> Duration {
-        Duration::from_secs(match self {
-            Timeout::Server => config.server.request_timeout_secs,
-            Timeout::Generation => config.models.generation_timeout_secs,
-        })
-    }
-
-    /// The name shown by `GET /v1/routes`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Timeout::Server => "server",
-            Timeout::Generation => "generation",
-        }
-    }
-}
 
 /// One route.
 pub struct Route {
@@ -73,6 +31,18 @@ pub struct Route {
 }
 
 impl Route {
+    /// The route without its handler, as `GET /v1/routes` shows it.
+    pub fn info(&self) -> RouteInfo {
+        RouteInfo {
+            method: self.method.clone(),
+            path: self.path,
+            access: self.access,
+            summary: self.summary,
+            timeout: self.timeout,
+            upload: self.upload,
+        }
+    }
+
     /// Whether the route creates something, and so honours `Idempotency-Key`
     /// ([`crate::idempotency`]): every POST but the ones that only compute an answer.
     pub fn creates(&self) -> bool {

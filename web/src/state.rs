@@ -1,10 +1,11 @@
 //! The state shared by every handler.
 
+use crate::access::RouteInfo;
 use crate::limits::{KeyedLimit, RateLimiter};
 use crate::metrics::Metrics;
 use assistant::Assistant;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
 
 /// Shared state: the workflows, metrics, and the limiters. Cheap to clone.
@@ -23,6 +24,8 @@ pub struct AppState {
     pub per_ip: Arc<KeyedLimit<IpAddr>>,
     /// Request rate per user (`server.user_rate_per_sec`, `server.user_rate_burst`).
     pub user_rate: Arc<RateLimiter>,
+    /// The route table as served, set by [`crate::app`] (for `GET /v1/routes`).
+    pub routes: Arc<OnceLock<Vec<RouteInfo>>>,
 }
 
 impl AppState {
@@ -40,6 +43,7 @@ impl AppState {
             per_user: Arc::new(per_user),
             per_ip: Arc::new(per_ip),
             user_rate: Arc::new(user_rate),
+            routes: Arc::new(OnceLock::new()),
         }
     }
 

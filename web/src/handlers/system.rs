@@ -1,8 +1,8 @@
 //! Health, readiness, metrics, the caller's identity, the route table and the configuration.
 
+use crate::access::Access;
 use crate::error::AppError;
 use crate::extract::Ctx;
-use crate::routes::{Access, routes};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -121,8 +121,12 @@ pub async fn me(ctx: Ctx) -> Json<Value> {
 }
 
 /// `GET /v1/routes`.
-pub async fn list_routes(_ctx: Ctx) -> Json<Value> {
-    let list: Vec<Value> = routes()
+pub async fn list_routes(State(state): State<AppState>, _ctx: Ctx) -> Json<Value> {
+    let list: Vec<Value> = state
+        .routes
+        .get()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
         .iter()
         .map(|r| {
             let access = match r.access {
