@@ -594,6 +594,14 @@ pub fn covered_by(code: &str, entry: &str) -> bool {
         && sym[esym.len()..].bytes().all(|b| b.is_ascii_digit())
 }
 
+impl LimitsConfig {
+    /// The exposure limit that applies to `underlying` (its own, a covering entry's, or the
+    /// default).
+    pub fn exposure_limit(&self, underlying: &str) -> Option<&ExposureLimit> {
+        exposure_limit(self, underlying)
+    }
+}
+
 /// The exposure limit that applies to `underlying`.
 fn exposure_limit<'a>(cfg: &'a LimitsConfig, underlying: &str) -> Option<&'a ExposureLimit> {
     cfg.exposure

@@ -298,6 +298,14 @@ impl MarketData {
         }
     }
 
+    /// The whole book's exposure by underlying (empty without a book file).
+    pub fn book(&self) -> Result<BTreeMap<String, BookExposure>, MarketDataError> {
+        match self.book.current() {
+            None => Ok(BTreeMap::new()),
+            Some(r) => r.map(|b| (*b).clone()),
+        }
+    }
+
     /// Forgets what was read, so the next lookup reads the files again.
     pub fn reload(&self) {
         self.markets.forget();

@@ -64,6 +64,7 @@ pub mod payload;
 pub mod price;
 mod queue;
 pub mod reply;
+pub mod risk;
 
 pub use bridge::DeskBridge;
 pub use connectors::chat::{InboundMessage, MessageKind, OutboundMessage, Receipt, SendOutcome};

@@ -143,6 +143,16 @@ pub async fn reload_market_data(State(s): State<AppState>) -> Json<MarketDataSum
     )
 }
 
+/// `GET /v1/risk/exposure`.
+pub async fn exposure(
+    State(s): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<assistant::desk::risk::ExposureReport>, AppError> {
+    Ok(Json(
+        s.blocking(move |a| a.risk_exposure(&ctx.actor)).await?,
+    ))
+}
+
 /// `POST /v1/chat/inbound` body (see the module doc).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -662,3 +662,39 @@ async fn a_quote_that_cannot_be_sent_is_shown_to_the_trader_as_send_failed() {
     assert!(actions.contains(&"quote.send_failed"), "{actions:?}");
     d.stop().await;
 }
+
+/// `GET /v1/risk/exposure` (risk.read): a quote waiting for approval counts in the desk's
+/// pending exposure on its underlying, with units, before anyone trades; the client's gateway
+/// may not read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_exposure_counts_live_quotes() {
+    let d = web_desk(Receiver::default()).await;
+    let (s, empty) = d.call(Method::GET, "/v1/risk/exposure", None).await;
+    assert_eq!(s, StatusCode::OK, "{empty}");
+    assert_eq!(empty["underlyings"], json!([]), "{empty}");
+    let (rfq_id, _) = d.queued_quote("m-risk-1").await;
+    let (s, r) = d.call(Method::GET, "/v1/risk/exposure", None).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let u = &r["underlyings"][0];
+    assert_eq!(u["underlying"], "000300.SH", "{r}");
+    assert_eq!(u["currency"], "CNY");
+    assert_eq!(u["live_quotes"], 1, "{r}");
+    assert_eq!(u["book_cash_delta"], 0.0);
+    let pending = u["pending_cash_delta"].as_f64().unwrap();
+    assert!(pending.abs() > 0.0, "a 10m notional call moves the desk's delta: {r}");
+    assert_eq!(u["total_cash_delta"].as_f64().unwrap(), pending);
+    let (_, detail) = d
+        .call(Method::GET, &format!("/v1/rfqs/{rfq_id}"), None)
+        .await;
+    assert!(!detail["quotes"].as_array().unwrap().is_empty());
+    let (s, _) = call(
+        &d.state,
+        Method::GET,
+        "/v1/risk/exposure",
+        &d.tokens["wecom-bridge"],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    d.stop().await;
+}
