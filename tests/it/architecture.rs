@@ -113,6 +113,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "rfq",
                 "extraction",
                 "assistant",
+                "evals",
             ]),
         ),
         (

@@ -5,7 +5,7 @@
 
 pub use crate::access::{Access, RouteInfo, Timeout};
 use crate::handlers::{
-    admin, approvals, audit, documents, extractions, jobs, openai, rfqs, system,
+    admin, approvals, audit, documents, evals, extractions, jobs, openai, rfqs, system,
 };
 use crate::state::AppState;
 use axum::http::Method;
@@ -110,6 +110,9 @@ pub fn routes() -> Vec<Route> {
         route!(DELETE "/v1/documents/{id}", P(DocumentsWrite), "Delete a document from both indexes.", documents::delete),
         route!(POST "/v1/search", P(DocumentsRead), "Retrieval only: the ranked chunks the caller may read, with BM25, dense and fused scores.", documents::search),
         route!(POST "/v1/ask", P(DocumentsRead), "Ask the knowledge base: an answer with citations, or `found: false` (SSE with stream: true).", documents::ask, timeout = Timeout::Generation),
+        route!(GET "/v1/evals", P(EvalsRead), "The evaluation suites, each with its latest result here (metrics, pass or fail).", evals::list),
+        route!(GET "/v1/evals/{id}/report", P(EvalsRead), "The latest report of suite `id` (metrics with thresholds, every case, run metadata).", evals::report),
+        route!(POST "/v1/evals/{id}/runs", P(EvalsRun), "Run suite `id` in the background; returns a job, whose result links the report.", evals::run),
         route!(GET "/v1/jobs", P(JobsRead), "The caller's recent background jobs.", jobs::list),
         route!(GET "/v1/jobs/{id}", P(JobsRead), "One background job's state, progress, result or error.", jobs::get),
         route!(GET "/v1/rfqs", P(RfqRead), "The RFQ blotter (filters: client, status, from, to, limit).", rfqs::list),

@@ -4,6 +4,7 @@
 
 mod api;
 mod documents;
+mod evals;
 mod extraction;
 mod hostile;
 mod openai;

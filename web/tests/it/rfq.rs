@@ -681,7 +681,10 @@ async fn the_desk_exposure_counts_live_quotes() {
     assert_eq!(u["live_quotes"], 1, "{r}");
     assert_eq!(u["book_cash_delta"], 0.0);
     let pending = u["pending_cash_delta"].as_f64().unwrap();
-    assert!(pending.abs() > 0.0, "a 10m notional call moves the desk's delta: {r}");
+    assert!(
+        pending.abs() > 0.0,
+        "a 10m notional call moves the desk's delta: {r}"
+    );
     assert_eq!(u["total_cash_delta"].as_f64().unwrap(), pending);
     let (_, detail) = d
         .call(Method::GET, &format!("/v1/rfqs/{rfq_id}"), None)
