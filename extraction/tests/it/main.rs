@@ -5,7 +5,7 @@
 //!
 //! OCR tests need `pdftoppm` and Tesseract (installed by `./x up`); they say so and skip when
 //! those are missing. The model tests need the SmolLM2 fixture (`deskmate models install
-//! --fixtures`); the default 1.5B model's test is opt-in with `DESKMATE_TEST_DEFAULT_MODEL=1`.
+//! --fixtures`); the default 1.5B model's test is `#[ignore]`d (run it with `--ignored`).
 
 mod bad_input;
 mod cdm;

@@ -1,11 +1,14 @@
 //! CUDA backend checks (build with `--features cuda`).
 //!
-//! * `nvrtc_compiles_the_kernels`: opt-in with `DESKMATE_NVRTC_TEST=1` and libnvrtc on the
-//!   library path; no GPU needed. For example:
+//! Both are `#[ignore]`d (CI has neither NVRTC nor a GPU, and reports them as ignored, never as
+//! passed); run them with `--ignored`.
+//!
+//! * `nvrtc_compiles_the_kernels`: needs libnvrtc on the library path; no GPU needed. For
+//!   example:
 //!   `pip install nvidia-cuda-nvrtc-cu12` then
-//!   `LD_LIBRARY_PATH=$(python3 -c 'import nvidia.cuda_nvrtc,os;print(os.path.dirname(nvidia.cuda_nvrtc.__file__))')/lib DESKMATE_NVRTC_TEST=1 cargo test -p kernels --features cuda --test it cuda::`
-//! * `gpu_and_cpu_agree_on_every_example`: runs when a GPU is usable, and says so when it
-//!   skips. CPU and GPU draw identical normals, so values agree to ~1e-10 relative.
+//!   `LD_LIBRARY_PATH=$(python3 -c 'import nvidia.cuda_nvrtc,os;print(os.path.dirname(nvidia.cuda_nvrtc.__file__))')/lib cargo test -p kernels --features cuda --test it cuda:: -- --ignored`
+//! * `gpu_and_cpu_agree_on_every_example`: needs a usable GPU. CPU and GPU draw identical
+//!   normals, so values agree to ~1e-10 relative.
 #![cfg(feature = "cuda")]
 
 use kernels::cuda::{Gpu, compile_kernels};
@@ -16,11 +19,8 @@ use kernels::{BackendChoice, Market, Product};
 const EX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 
 #[test]
+#[ignore = "needs libnvrtc on LD_LIBRARY_PATH (see the module docs), then --ignored"]
 fn nvrtc_compiles_the_kernels() {
-    if std::env::var("DESKMATE_NVRTC_TEST").ok().as_deref() != Some("1") {
-        eprintln!("skipped: set DESKMATE_NVRTC_TEST=1 with libnvrtc on LD_LIBRARY_PATH");
-        return;
-    }
     let ptx = compile_kernels().expect("NVRTC compiles mc.cu");
     assert!(
         ptx.contains(".entry mc_pairs") || ptx.contains("mc_pairs"),
@@ -29,10 +29,10 @@ fn nvrtc_compiles_the_kernels() {
 }
 
 #[test]
+#[ignore = "needs a GPU: run on a GPU machine with --ignored"]
 fn gpu_and_cpu_agree_on_every_example() {
     if let Err(why) = Gpu::get() {
-        eprintln!("skipped: no usable GPU ({why})");
-        return;
+        panic!("no usable GPU ({why})");
     }
     let m = Market::from_json(
         "market",

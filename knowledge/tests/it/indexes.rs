@@ -205,14 +205,14 @@ fn edge_store_filters_deletes_and_survives_restart() {
     assert!(e.to_string().contains("dimensional"), "{e}");
 }
 
+/// Needs a Qdrant server, which no package registry CI may use provides: reported as ignored
+/// (never as passed) unless run with `--ignored` and `QDRANT_URL` set.
 #[test]
+#[ignore = "needs a Qdrant server: QDRANT_URL=http://127.0.0.1:6334 cargo test -p knowledge --test it -- --ignored"]
 fn server_store_against_a_qdrant_server() {
-    let Ok(url) = std::env::var("QDRANT_URL") else {
-        println!(
-            "skipped: QDRANT_URL is not set (e.g. QDRANT_URL=http://127.0.0.1:6334 for a local Qdrant server)"
-        );
-        return;
-    };
+    let url = std::env::var("QDRANT_URL").expect(
+        "QDRANT_URL is not set: start a Qdrant server and set QDRANT_URL=http://127.0.0.1:6334",
+    );
     let collection = format!("deskmate_test_{}", std::process::id());
     let dim = 16;
     let store = ServerStore::open(&url, &collection, dim).unwrap();

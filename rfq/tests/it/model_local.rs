@@ -5,8 +5,8 @@
 //!
 //! The SmolLM2-135M fixture (English only, 135M parameters) answers poorly: these tests check
 //! the plumbing and that whatever it says is constrained, validated and, when wrong, rejected.
-//! `DESKMATE_TEST_DEFAULT_MODEL=1` also runs the default 1.5B model on the same messages (it
-//! must be installed; slow: about half a minute a message on two cores).
+//! An `#[ignore]`d test runs the default 1.5B model on the same messages (`--ignored`; it must
+//! be installed; slow: about half a minute a message on two cores).
 
 use models::{ChatRequest, ChatResponse, Generator, Message, ResponseFormat};
 use rfq::eval::{EVAL_TODAY, HOLDOUT_JSONL, ROBUSTNESS_JSONL, load_cases};
@@ -236,15 +236,11 @@ fn unknown_underlying_codes_from_a_real_model_are_rejected() {
     );
 }
 
+/// The default 1.5B model on the messages the rules cannot fully parse: needs
+/// `deskmate models install default`; CI reports it as ignored.
 #[test]
+#[ignore = "needs the 1.1 GB default model: deskmate models install default, then --ignored"]
 fn the_default_model_parses_what_the_rules_cannot() {
-    if std::env::var("DESKMATE_TEST_DEFAULT_MODEL").ok().as_deref() != Some("1") {
-        eprintln!(
-            "skipped: set DESKMATE_TEST_DEFAULT_MODEL=1 to run the default 1.5B model on the \
-             messages the rules cannot fully parse (needs `deskmate models install default`)"
-        );
-        return;
-    }
     let mut model = json_model("default", 384);
     let msgs = unsure_messages();
     let mut accepted = 0;
