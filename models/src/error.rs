@@ -17,6 +17,10 @@ pub enum ModelError {
     /// The input cannot be processed (too long, empty, invalid schema): the caller's fault.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The JSON Schema of a `ResponseFormat::JsonSchema` is refused: unsupported, unsatisfiable
+    /// or over a limit, naming the place in the schema (the caller's fault).
+    #[error(transparent)]
+    Schema(#[from] crate::json::SchemaError),
     /// A failure inside the inference engine (our bug or the machine's).
     #[error("inference failed: {0}")]
     Inference(String),

@@ -34,6 +34,10 @@
 //!   independent reader of the raw schema. Properties are written in the declared order, so
 //!   the bytes the schema forces (required keys, `":`, closing brackets) are known ahead and
 //!   go through the model in one step ("jump forward") instead of one token at a time.
+//!   Schemas come from clients: compiling is bounded by [`json::SchemaLimits`] (size, depth,
+//!   nodes, counts), and a schema that is unsupported, unsatisfiable or over a limit is a
+//!   [`json::SchemaError`] ([`ModelError::Schema`], the caller's fault) naming the place in the
+//!   schema; one that compiles can always be generated and closed.
 //! - **Threads.** [`runtime::set_threads`] sets candle's process-wide CPU thread count before
 //!   the first model runs (1 in tests).
 //! - **CPU only.** Every model runs on the CPU. GPU generation (a CUDA device chosen through one

@@ -19,6 +19,7 @@ use crate::error::ModelError;
 use crate::generate::{
     ChatRequest, ChatResponse, FinishReason, Generator, ResponseFormat, Timings, Usage, check_json,
 };
+use crate::json::SchemaLimits;
 
 /// Where the server is and how to talk to it.
 #[derive(Debug, Clone)]
@@ -39,6 +40,9 @@ pub struct RemoteConfig {
     pub backoff: Duration,
     /// The model's context length, for callers that budget prompts.
     pub context_length: usize,
+    /// What a `response_format` schema may ask: it is compiled here too, to refuse what the
+    /// answer could not be checked against (the server is not trusted to refuse it).
+    pub schema_limits: SchemaLimits,
 }
 
 impl RemoteConfig {
@@ -53,6 +57,7 @@ impl RemoteConfig {
             retries: 2,
             backoff: Duration::from_millis(500),
             context_length: 8192,
+            schema_limits: SchemaLimits::default(),
         }
     }
 }
@@ -229,7 +234,7 @@ impl Generator for RemoteGenerator {
     ) -> Result<ChatResponse, ModelError> {
         if let ResponseFormat::JsonSchema(s) = &req.response_format {
             // Refuse what we could not check afterwards, as the local backend does.
-            crate::json::Schema::compile(s)?;
+            crate::json::Schema::compile_with(s, &self.client.cfg.schema_limits)?;
         }
         let url = self.client.url("chat/completions");
         let t0 = Instant::now();

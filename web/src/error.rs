@@ -192,6 +192,9 @@ fn model_error_parts(e: &ModelError) -> (StatusCode, &'static str, String) {
     };
     match e {
         ModelError::InvalidInput(m) => (S::BAD_REQUEST, "invalid_request", m.clone()),
+        // The JSON Schema of `response_format`: the message names the place in the schema and
+        // the limit or reason.
+        ModelError::Schema(_) => (S::BAD_REQUEST, "invalid_response_format", e.to_string()),
         ModelError::UnknownModel { .. } => (S::NOT_FOUND, "model_not_found", e.to_string()),
         ModelError::Busy { model, .. } => (
             S::SERVICE_UNAVAILABLE,

@@ -21,7 +21,7 @@ use super::{
     ChatRequest, ChatResponse, FinishReason, Generator, ResponseFormat, Timings, Usage, check_json,
 };
 use crate::error::ModelError;
-use crate::json::{JsonConstraint, TokenTable};
+use crate::json::{JsonConstraint, SchemaLimits, TokenTable};
 use crate::store::{Format, ModelEntry};
 
 /// How a local generator runs.
@@ -38,6 +38,9 @@ pub struct GeneratorOptions {
     /// closing bracket), feed their tokens through the model in one step instead of decoding
     /// them one at a time ("jump forward"). The output is the same document in compact form.
     pub jump_forward: bool,
+    /// What a `response_format` JSON Schema may ask of constrained decoding (size, depth,
+    /// counts); a schema over a limit is refused with [`ModelError::Schema`] before the queue.
+    pub schema_limits: SchemaLimits,
 }
 
 impl Default for GeneratorOptions {
@@ -47,6 +50,7 @@ impl Default for GeneratorOptions {
             max_context: 8192,
             prefill_chunk: 512,
             jump_forward: true,
+            schema_limits: SchemaLimits::default(),
         }
     }
 }
@@ -375,7 +379,10 @@ impl LocalGenerator {
         }
         let mut constraint = match &req.response_format {
             ResponseFormat::Text => None,
-            ResponseFormat::JsonSchema(s) => Some((JsonConstraint::new(s, self.token_table())?, s)),
+            ResponseFormat::JsonSchema(s) => Some((
+                JsonConstraint::with_limits(s, &inner.opts.schema_limits, self.token_table())?,
+                s,
+            )),
         };
         let ticket = inner.queue.admit()?;
         let running = ticket.wait();

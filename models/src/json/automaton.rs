@@ -5,7 +5,9 @@
 //! Output it accepts: objects with only the declared properties, each at most once and in the
 //! order the schema declares them (optional ones may be left out), `}` only once every required
 //! one is present; free-form values where the schema has them (any keys,
-//! nesting up to [`MAX_DEPTH`]); numbers of at most 15 significant digits; strings that
+//! nesting up to [`MAX_DEPTH`]); an optional property, an array item or the non-null side of a
+//! nullable value only where its smallest value still fits in [`MAX_DEPTH`] frames (so that
+//! every accepted prefix can be closed); numbers of at most 15 significant digits; strings that
 //! are valid UTF-8 without lone surrogate escapes; at most [`MAX_WS`] whitespace bytes in a row
 //! between tokens (so the model cannot loop on whitespace).
 
@@ -276,6 +278,21 @@ impl Automaton {
         }
     }
 
+    /// Whether a value of `node` started above the top frame can be finished within
+    /// [`MAX_DEPTH`] frames.
+    fn fits(&self, s: &State, node: u32) -> bool {
+        s.len as usize + self.schema.min_depth[node as usize] as usize <= MAX_DEPTH
+    }
+
+    /// The properties (bit i = `props[i]`) whose value [`Self::fits`] above the top frame.
+    fn fitting(&self, s: &State, props: &[(String, Vec<u8>, usize)]) -> u64 {
+        props
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| self.fits(s, p.2 as u32))
+            .fold(0, |m, (i, _)| m | 1 << i)
+    }
+
     fn can_end(&self, f: Frame) -> bool {
         match f {
             Frame::Num { phase, .. } => {
@@ -324,11 +341,9 @@ impl Automaton {
                     let Node::Object { props, required } = self.node(node) else {
                         return false;
                     };
-                    let all = if props.len() == 64 {
-                        u64::MAX
-                    } else {
-                        (1u64 << props.len()) - 1
-                    };
+                    // The properties whose smallest value fits on the stack above this frame
+                    // (every required one does: the schema's analysis made sure).
+                    let all = |s: &State| self.fitting(s, props);
                     if let Some(r) = Self::ws_ok(s, b) {
                         return r;
                     }
@@ -342,14 +357,14 @@ impl Automaton {
                             return true;
                         }
                         (ObjPhase::Open | ObjPhase::Comma, b'"') => {
-                            let cand = next_props(all, *required, seen);
+                            let cand = next_props(all(s), *required, seen);
                             if cand == 0 {
                                 return false;
                             }
                             return s.push(Frame::Key { node, cand, pos: 1 });
                         }
                         (ObjPhase::Value, b',') => {
-                            if next_props(all, *required, seen) == 0 {
+                            if next_props(all(s), *required, seen) == 0 {
                                 return false;
                             }
                             s.set_top(Frame::Obj {
@@ -423,7 +438,7 @@ impl Automaton {
                             return true;
                         }
                         (ArrPhase::Value, b',') => {
-                            if max.is_some_and(|m| count as usize >= m) {
+                            if max.is_some_and(|m| count as usize >= m) || !self.fits(s, items) {
                                 return false;
                             }
                             s.ws = 0;
@@ -435,7 +450,8 @@ impl Automaton {
                             return true;
                         }
                         (ArrPhase::Open | ArrPhase::Comma, _) => {
-                            if max.is_some_and(|m| count as usize >= m) {
+                            // An item is offered only where its smallest value fits.
+                            if max.is_some_and(|m| count as usize >= m) || !self.fits(s, items) {
                                 return false;
                             }
                             s.set_top(Frame::Arr {
@@ -682,6 +698,10 @@ impl Automaton {
                         false,
                     )
                 } else {
+                    // `null` always fits; the inner value only where its smallest one does.
+                    if !self.fits(s, *inner as u32) {
+                        return None;
+                    }
                     return self.start_value(s, *inner as u32, b);
                 }
             }
@@ -815,7 +835,9 @@ impl Automaton {
     pub fn closing_bytes(&self, s: &State) -> Option<Vec<u8>> {
         let mut st = *s;
         let mut out = Vec::new();
-        for _ in 0..100_000 {
+        // The schema's analysis bounds the steps from any state; the loop never runs out on
+        // an accepted schema, and `None` past it is a bug, not a hang.
+        for _ in 0..self.schema.closing_steps {
             if st.failed {
                 return None;
             }

@@ -2,22 +2,31 @@
 //! automaton ([`automaton`]) that a token trie ([`mask`]) turns into a logit mask at every
 //! decoding step, so only tokens that keep the output a valid prefix of a valid document can be
 //! sampled; plus an independent validator ([`validate`]) run on the finished document.
+//!
+//! Schemas come from clients, so compiling one is bounded by [`SchemaLimits`] and every refusal
+//! is a [`SchemaError`] naming the place in the schema and the limit or reason: a schema that
+//! compiles can always be generated and closed within bounded time and memory.
 
 pub mod automaton;
+pub mod error;
+pub mod limits;
 pub mod mask;
 pub mod schema;
 pub mod validate;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
 pub use automaton::{Automaton, State};
+pub use error::{Contradiction, SchemaError};
+pub use limits::SchemaLimits;
 pub use mask::TokenTable;
 pub use schema::Schema;
 pub use validate::validate;
-
-use crate::error::ModelError;
 
 /// The per-request state of constrained decoding over one model's vocabulary.
 #[derive(Debug)]
@@ -30,10 +39,18 @@ pub struct JsonConstraint {
 }
 
 impl JsonConstraint {
-    /// Compiles `schema` (an [`ModelError::InvalidInput`] naming the problem when it is outside
-    /// the supported subset) for a vocabulary.
-    pub fn new(schema: &Value, table: Arc<TokenTable>) -> Result<Self, ModelError> {
-        let aut = Automaton::new(Schema::compile(schema)?);
+    /// Compiles `schema` under the default [`SchemaLimits`] for a vocabulary.
+    pub fn new(schema: &Value, table: Arc<TokenTable>) -> Result<Self, SchemaError> {
+        Self::with_limits(schema, &SchemaLimits::default(), table)
+    }
+
+    /// Compiles `schema` under `limits` for a vocabulary.
+    pub fn with_limits(
+        schema: &Value,
+        limits: &SchemaLimits,
+        table: Arc<TokenTable>,
+    ) -> Result<Self, SchemaError> {
+        let aut = Automaton::new(Schema::compile_with(schema, limits)?);
         let state = aut.start();
         let mask = vec![0; table.len().div_ceil(64)];
         Ok(Self {

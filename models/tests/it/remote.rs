@@ -178,7 +178,7 @@ fn json_schema_is_sent_and_the_answer_validated() {
     assert!(err.contains("breaks the schema"), "{err}");
     // An unsupported schema is refused before any request.
     req.response_format = ResponseFormat::JsonSchema(json!({"type": "string", "pattern": "x"}));
-    assert!(matches!(g.chat(&req), Err(ModelError::InvalidInput(_))));
+    assert!(matches!(g.chat(&req), Err(ModelError::Schema(_))));
 }
 
 #[test]

@@ -28,8 +28,10 @@
 //!
 //! Errors keep the API's one shape, `{"error": {"code", "message", "request_id"}}`, which the
 //! official clients read (`error.message`, `error.code`): 400 for bad input (a prompt longer
-//! than the context, naming the limit; an unsupported JSON Schema, naming the keyword and
-//! where), 404 for an unknown model, 503 with `Retry-After` when the model's queue is full,
+//! than the context, naming the limit), 400 `invalid_response_format` for a JSON Schema that
+//! constrained decoding refuses (an unsupported keyword, an unsatisfiable schema, one over a
+//! `models::json::SchemaLimits` cap: the message names the place in the schema, such as
+//! `#/properties/a/items`, and the keyword, reason or limit), 404 for an unknown model, 503 with `Retry-After` when the model's queue is full,
 //! 502 when a remote backend fails, 500 for our faults. A stream answers with a status only
 //! after the first token (so that every error before it is a plain HTTP error); an error after
 //! it arrives as a final `data: {"error": …}` event.

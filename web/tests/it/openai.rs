@@ -429,14 +429,14 @@ async fn bad_requests_are_refused_with_our_error_shape() {
             json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}],
                    "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "string", "pattern": "^a"}}}}),
             StatusCode::BAD_REQUEST,
-            "invalid_request",
+            "invalid_response_format",
             "keyword `pattern` is not supported",
         ),
         (
             json!({"model": GEN, "stream": true, "messages": [{"role": "user", "content": "hi"}],
                    "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "object", "properties": {"a": {"type": "nope"}}}}}}),
             StatusCode::BAD_REQUEST,
-            "invalid_request",
+            "invalid_response_format",
             "unknown type `nope`",
         ),
         (
@@ -815,4 +815,132 @@ fn the_constrained_schema_used_above_cannot_close_early() {
         s.nodes[s.root],
         models::json::schema::Node::Array { min: 400, .. }
     ));
+}
+
+/// `n` levels of objects, each requiring the next (`{"a": {"a": … {"a": "text"}}}`).
+fn required_nesting(n: usize) -> Value {
+    (0..n).fold(
+        json!({"type": "string"}),
+        |inner, _| json!({"type": "object", "properties": {"a": inner}, "required": ["a"]}),
+    )
+}
+
+/// Issue #15 item 7: schemas that no document satisfies, or that no document of a bounded size
+/// satisfies, were accepted and failed in generation with a 500. They are the client's fault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_json_schemas_are_refused_with_400_naming_the_place_and_the_limit() {
+    let a = api();
+    let cases: Vec<(Value, Vec<&str>)> = vec![
+        // A `$ref` recursion that is required on every path: no finite document.
+        (
+            json!({
+                "$defs": {"node": {"type": "object",
+                                   "properties": {"child": {"$ref": "#/$defs/node"}},
+                                   "required": ["child"]}},
+                "$ref": "#/$defs/node"
+            }),
+            vec!["#/$defs/node", "recursion"],
+        ),
+        // 60 levels of required nesting.
+        (
+            required_nesting(60),
+            vec!["#/properties/a/properties/a", "32 levels"],
+        ),
+        // A minimum that forces 100 000 items.
+        (
+            json!({"type": "array", "items": {"type": "integer"}, "minItems": 100000}),
+            vec!["#", "`minItems` 100000", "1024"],
+        ),
+        // A nullable value whose other side is itself: the automaton used to go round it
+        // forever without writing a byte (found while fixing the above).
+        (
+            json!({"anyOf": [{"$ref": "#"}, {"type": "null"}]}),
+            vec!["#/anyOf/0", "`$ref` #", "leads back to itself"],
+        ),
+    ];
+    for (schema, needles) in cases {
+        for stream in [false, true] {
+            let mut body = greedy("Answer in JSON.", 16);
+            body["stream"] = json!(stream);
+            body["response_format"] =
+                json!({"type": "json_schema", "json_schema": {"name": "x", "schema": schema}});
+            let r = a.post("/v1/chat/completions", body).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{schema}: {}", r.text);
+            let (code, message) = error(&r);
+            assert_eq!(code, "invalid_response_format", "{message}");
+            for n in &needles {
+                assert!(message.contains(n), "{n:?} not in {message:?}");
+            }
+        }
+    }
+}
+
+/// Random nested schemas, valid or not, never answer 500: either 400 `invalid_response_format`
+/// or a document that validates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_json_schemas_never_answer_500() {
+    fn random_schema(rng: &mut models::generate::sampler::Rng, depth: usize) -> Value {
+        let mut pick = |n: u64| rng.next_u64() % n;
+        if depth == 0 {
+            return [
+                json!({"type": "string", "maxLength": 4}),
+                json!({"type": "integer"}),
+                json!({"enum": ["a", 1, null]}),
+                json!({"$ref": "#"}),
+                json!({"type": "boolean", "pattern": "x"}),
+                json!({"type": "number", "minimum": 3, "maximum": 2}),
+            ][pick(6) as usize]
+                .clone();
+        }
+        match pick(5) {
+            0 | 1 => {
+                let (a, b) = (random_schema(rng, depth - 1), random_schema(rng, depth - 1));
+                let required = match rng.next_u64() % 3 {
+                    0 => json!([]),
+                    1 => json!(["a"]),
+                    _ => json!(["a", "b"]),
+                };
+                json!({"type": "object", "properties": {"a": a, "b": b}, "required": required,
+                       "additionalProperties": false})
+            }
+            2 => {
+                let min = [0, 1, 2, 5000][(rng.next_u64() % 4) as usize];
+                json!({"type": "array", "items": random_schema(rng, depth - 1), "minItems": min})
+            }
+            3 => json!({"anyOf": [random_schema(rng, depth - 1), {"type": "null"}]}),
+            _ => json!({"type": "object", "properties": {"x": random_schema(rng, depth - 1)},
+                        "required": ["x"]}),
+        }
+    }
+    let a = api();
+    let mut rng = models::generate::sampler::Rng::new(7);
+    let (mut ok, mut refused) = (0, 0);
+    for _ in 0..16 {
+        let depth = 1 + (rng.next_u64() % 4) as usize;
+        let schema = random_schema(&mut rng, depth);
+        let mut body = greedy("Answer in JSON.", 12);
+        body["temperature"] = json!(1.0);
+        body["seed"] = json!(rng.next_u64() % 1000);
+        body["response_format"] =
+            json!({"type": "json_schema", "json_schema": {"name": "x", "schema": schema}});
+        let r = a.post("/v1/chat/completions", body).await;
+        match r.status {
+            StatusCode::OK => {
+                ok += 1;
+                let content = r.body["choices"][0]["message"]["content"].as_str().unwrap();
+                let doc: Value = serde_json::from_str(content)
+                    .unwrap_or_else(|e| panic!("{schema}: not JSON ({e}): {content}"));
+                let problems = models::json::validate(&schema, &doc);
+                assert!(problems.is_empty(), "{schema}: {content}: {problems:?}");
+            }
+            StatusCode::BAD_REQUEST => {
+                refused += 1;
+                let (code, message) = error(&r);
+                assert_eq!(code, "invalid_response_format", "{schema}: {message}");
+                assert!(message.starts_with("JSON schema"), "{message}");
+            }
+            other => panic!("{schema}: {other}: {}", r.text),
+        }
+    }
+    assert!(ok > 0 && refused > 0, "{ok} answered, {refused} refused");
 }
