@@ -707,11 +707,17 @@ async fn streams_outlive_the_server_timeout_but_not_their_routes() {
     a.generator();
     body["max_tokens"] = json!(2000);
     let r = a.post("/v1/chat/completions", body.clone()).await;
-    assert_eq!(r.status, StatusCode::OK);
-    let data = sse_data(&r.text);
-    assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
-    let err: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
-    assert_eq!(err["error"]["code"], "timeout", "{}", r.text);
+    if r.status == StatusCode::OK {
+        let data = sse_data(&r.text);
+        assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
+        let err: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
+        assert_eq!(err["error"]["code"], "timeout", "{}", r.text);
+    } else {
+        // On a loaded machine the deadline can pass before the first token: then nothing was
+        // streamed, and the answer is the timeout error itself.
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+        assert_eq!(error(&r).0, "timeout");
+    }
     body["stream"] = json!(false);
     let r = a.post("/v1/chat/completions", body).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
