@@ -40,15 +40,6 @@ pub struct AuditView {
     pub redacted: bool,
 }
 
-/// The clearance an actor reads with: the role's, or everything for the system and the CLI
-/// operator acting without a role.
-pub fn clearance_of(actor: &Actor) -> Clearance {
-    actor.role.map(Clearance::of).unwrap_or(Clearance {
-        max_level: Level::Core,
-        sensitive: true,
-    })
-}
-
 /// The entry as `clearance` may see it.
 pub fn view(entry: AuditEntry, clearance: Clearance) -> AuditView {
     let class = entry
@@ -95,7 +86,7 @@ impl Assistant {
             &format!("from_seq={from_seq}"),
             DataClass::IMPORTANT,
         )?;
-        let clearance = clearance_of(actor);
+        let clearance = actor.clearance();
         Ok(entries.into_iter().map(|e| view(e, clearance)).collect())
     }
 }
@@ -148,7 +139,7 @@ mod tests {
             assert_eq!(v.entry, entry(class));
         }
         // The system and the CLI operator read everything.
-        let v = view(entry("core+sensitive"), clearance_of(&Actor::system()));
+        let v = view(entry("core+sensitive"), Actor::system().clearance());
         assert!(!v.redacted);
     }
 }

@@ -15,7 +15,7 @@ use knowledge::{
     DocId, Filters, IngestRequest, IngestStatus, InputError, KbConfig, KnowledgeBase, SourceText,
 };
 use models::{Embedder, Generator, Models};
-use policies::{Clearance, DataClass, Permission};
+use policies::{DataClass, Permission};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -250,13 +250,6 @@ fn require(actor: &Actor, permission: Permission) -> Result<()> {
     }
 }
 
-fn clearance(actor: &Actor) -> Clearance {
-    actor.role.map(Clearance::of).unwrap_or(Clearance {
-        max_level: policies::Level::Core,
-        sensitive: true,
-    })
-}
-
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRecord> {
     Ok(DocumentRecord {
         id: r.get(0)?,
@@ -308,7 +301,7 @@ impl Assistant {
         doc: NewDocument,
     ) -> Result<DocumentRecord> {
         require(actor, Permission::DocumentsWrite)?;
-        if !clearance(actor).can_read(doc.classification) {
+        if !actor.clearance().can_read(doc.classification) {
             return Err(AssistantError::Forbidden(format!(
                 "role {} may not create {} data",
                 actor.role_name(),
@@ -448,7 +441,7 @@ impl Assistant {
         actor: &Actor,
         doc: &NewDocument,
     ) -> Result<(Option<DocId>, Option<DataClass>)> {
-        let cl = clearance(actor);
+        let cl = actor.clearance();
         let existing = match &doc.replaces {
             Some(id) => {
                 let rec = self.document(actor, id)?;
@@ -609,7 +602,7 @@ impl Assistant {
                         message: format!("classification of {id}: {e}"),
                     })
                 })?;
-        if !clearance(actor).can_read(class) {
+        if !actor.clearance().can_read(class) {
             return Err(not_found());
         }
         Ok(rec)
@@ -630,7 +623,7 @@ impl Assistant {
             let rows = stmt.query_map([collection], row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
-        let cl = clearance(actor);
+        let cl = actor.clearance();
         Ok(all
             .into_iter()
             .filter(|d| d.classification.parse().is_ok_and(|c| cl.can_read(c)))
@@ -701,7 +694,7 @@ impl Assistant {
             query: q.to_string(),
             k: rerank.map_or(k, |r| knowledge::rerank::first_stage_k(k, &r)),
             filters,
-            clearance: clearance(actor),
+            clearance: actor.clearance(),
         })?;
         if let Some(r) = &rerank {
             let generator = knowledge.generator.as_ref().map_err(|e| {
@@ -747,7 +740,7 @@ impl Assistant {
             &AskRequest {
                 question: q.to_string(),
                 filters,
-                clearance: clearance(actor),
+                clearance: actor.clearance(),
             },
             &knowledge.options,
             on_delta,

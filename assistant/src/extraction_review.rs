@@ -445,7 +445,7 @@ impl Assistant {
     /// An extraction job with every file's status and result, for a caller cleared to read it.
     pub fn extraction(&self, actor: &Actor, job_id: &str) -> Result<ExtractionView> {
         let job = self.job_unchecked(job_id)?;
-        if job.kind != KIND || !crate::audit::clearance_of(actor).can_read(job.classification) {
+        if job.kind != KIND || !actor.clearance().can_read(job.classification) {
             return Err(AssistantError::NotFound {
                 kind: "extraction",
                 id: job_id.into(),

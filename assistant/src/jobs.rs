@@ -257,7 +257,7 @@ impl Assistant {
     pub fn get_job(&self, actor: &Actor, id: &str) -> Result<Job> {
         let job = self.job_unchecked(id)?;
         if !sees_all_jobs(actor) && job.created_by != actor.user
-            || !crate::audit::clearance_of(actor).can_read(job.classification)
+            || !actor.clearance().can_read(job.classification)
         {
             return Err(AssistantError::NotFound {
                 kind: "job",
@@ -271,7 +271,7 @@ impl Assistant {
     /// The caller's own recent jobs (admins see everyone's), newest first.
     pub fn list_jobs(&self, actor: &Actor, limit: u32) -> Result<Vec<Job>> {
         let all = sees_all_jobs(actor);
-        let clearance = crate::audit::clearance_of(actor);
+        let clearance = actor.clearance();
         let jobs = self.store.read(|c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT {COLUMNS} FROM jobs WHERE (?1 OR created_by = ?2)

@@ -99,6 +99,13 @@ fn settle(tx: &mut WriteTx<'_>, rfq_id: &str) -> Result<()> {
 /// One request priced (or why not), ready to be written.
 type Inputs = std::result::Result<((Priced, MarketView), BookExposure), String>;
 
+/// The quotes that count in the desk's exposure (SQL over `rfq_quotes`, parameters `:now` and
+/// `:since` = now less `rfq.sent_quote_hold_secs`): pending or approved and not yet lapsed, or
+/// sent (or perhaps sent) within the hold time. The limit check of a new quote and the exposure
+/// report (`desk::risk`) both use it.
+pub(crate) const LIVE_QUOTE: &str = "((status IN ('pending', 'approved') AND valid_until > :now)
+    OR (status IN ('sent', 'uncertain') AND COALESCE(sent_at, updated_at) > :since))";
+
 impl Assistant {
     /// Prices a request for quote and queues its quotes (see the module doc). Idempotent: a
     /// request already priced, or quotes already written, are left as they are.
@@ -204,7 +211,7 @@ impl Assistant {
         self.quote_summaries(rfq_id)
     }
 
-    /// The desk's exposure on `underlying` before a new quote: the book plus quotes pending,
+    /// The desk's exposure on `underlying` before a new quote (see [`LIVE_QUOTE`]): the book plus quotes pending,
     /// approved and not yet lapsed, or sent (or perhaps sent) within the hold time.
     fn exposure(
         &self,
@@ -215,11 +222,15 @@ impl Assistant {
     ) -> Result<Exposure> {
         let since = now - Duration::seconds(self.config.rfq.sent_quote_hold_secs as i64);
         let (pending_delta, pending_vega): (f64, f64) = tx.conn().query_row(
-            "SELECT COALESCE(SUM(desk_delta), 0), COALESCE(SUM(desk_vega), 0)
-             FROM rfq_quotes WHERE underlying = ?1 AND (
-                (status IN ('pending', 'approved') AND valid_until > ?2)
-                OR (status IN ('sent', 'uncertain') AND COALESCE(sent_at, updated_at) > ?3))",
-            params![underlying, time::fmt(now), time::fmt(since)],
+            &format!(
+                "SELECT COALESCE(SUM(desk_delta), 0), COALESCE(SUM(desk_vega), 0)
+                 FROM rfq_quotes WHERE underlying = :underlying AND {LIVE_QUOTE}"
+            ),
+            rusqlite::named_params! {
+                ":underlying": underlying,
+                ":now": time::fmt(now),
+                ":since": time::fmt(since),
+            },
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         Ok(Exposure {

@@ -1,13 +1,12 @@
 //! The desk's exposure now, per underlying, against its limits: the book (from
-//! `rfq.book_exposure_file`) plus the quotes that would add to it (pending, approved and not
-//! yet lapsed, or sent within `rfq.sent_quote_hold_secs`), the same sum the limit check of a
-//! new quote uses. Read by traders and risk (`risk.read`).
+//! `rfq.book_exposure_file`) plus the quotes that would add to it (the live quotes of
+//! `desk::queue::LIVE_QUOTE`), the same sum the limit check of a new quote uses. Read by
+//! traders and risk (`risk.read`).
 
 use crate::Assistant;
 use crate::error::{AssistantError, Result};
 use crate::store::{Actor, time};
 use policies::{DataClass, Permission};
-use rusqlite::params;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -78,22 +77,22 @@ impl Assistant {
             Err(e) => (BTreeMap::new(), Some(e.to_string())),
         };
         let pending: Vec<(String, f64, f64, u32)> = self.store.read(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare(&format!(
                 "SELECT underlying, SUM(desk_delta), SUM(desk_vega), COUNT(*)
-                 FROM rfq_quotes WHERE underlying IS NOT NULL AND (
-                    (status IN ('pending', 'approved') AND valid_until > ?1)
-                    OR (status IN ('sent', 'uncertain') AND COALESCE(sent_at, updated_at) > ?2))
+                 FROM rfq_quotes WHERE underlying IS NOT NULL AND {}
                  GROUP BY underlying",
+                super::queue::LIVE_QUOTE
+            ))?;
+            let rows = stmt.query_map(
+                rusqlite::named_params! {":now": time::fmt(now), ":since": time::fmt(since)},
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?;
-            let rows = stmt.query_map(params![time::fmt(now), time::fmt(since)], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         let mut by: BTreeMap<String, (f64, f64, f64, f64, u32)> = BTreeMap::new();
         for (u, b) in &book {
-            by.entry(u.clone()).or_default().0 = b.delta;
-            by.entry(u.clone()).or_default().1 = b.vega;
+            let e = by.entry(u.clone()).or_default();
+            (e.0, e.1) = (b.delta, b.vega);
         }
         for (u, d, v, n) in pending {
             let e = by.entry(u).or_default();

@@ -108,6 +108,17 @@ impl Actor {
         }
     }
 
+    /// What the actor may read: the role's clearance, or everything for the system and the
+    /// CLI operator acting without a role.
+    pub fn clearance(&self) -> policies::Clearance {
+        self.role
+            .map(policies::Clearance::of)
+            .unwrap_or(policies::Clearance {
+                max_level: policies::Level::Core,
+                sensitive: true,
+            })
+    }
+
     /// The role name written to the audit log.
     pub fn role_name(&self) -> &'static str {
         self.role.map(Role::as_str).unwrap_or("system")
