@@ -97,7 +97,6 @@ pub async fn submit(
     ))
 }
 
-
 /// `GET /v1/extractions/{id}`.
 pub async fn get(
     State(s): State<AppState>,
