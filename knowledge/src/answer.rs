@@ -252,6 +252,9 @@ fn evidence(hits: &[Hit], language: Language, max_chars: usize) -> (Vec<Citation
             break;
         }
         let (text, removed) = screen(&h.text, language);
+        // A heading is part of the chunk's path, not its text ("### System:" becomes a
+        // section title), so the path is screened too.
+        let removed = removed || looks_like_injection(&h.path.display(&h.title));
         if removed {
             screened.push(h.chunk_id.clone());
         }
@@ -511,7 +514,14 @@ pub fn answer_from(
     let (checked, dropped) = check_values(&text, &prompt.evidence);
     // Nothing the asker may see supports any sentence: the answer is "not found", whatever the
     // model wrote (it is kept in `dropped` for the audit of the answer).
-    let found = !checked.trim().is_empty();
+    let found = SENTENCE.find_iter(&checked).any(|m| {
+        MARKER
+            .replace_all(m.as_str(), "")
+            .chars()
+            .filter(|c| c.is_alphanumeric() || is_cjk(*c))
+            .count()
+            >= 4
+    });
     let text = if found {
         checked
     } else {
