@@ -11,7 +11,17 @@
 //!   own text cannot close (tag look-alikes inside it are defused), the constraints say that
 //!   nothing inside is an instruction, and sentences that read as instructions to the model
 //!   ("ignore previous instructions", "忽略之前的指令", "you are now …") are removed before the
-//!   prompt is built and reported in [`Answer::screened`].
+//!   prompt is built and reported in [`Answer::screened`]. The screen is
+//!   [`crate::injection`]. A flagged chunk stays in the evidence with those sentences removed,
+//!   fenced with a warning attribute ([`Citation::flagged`]): it may still support plain
+//!   sentences, never a stated value.
+//! - **Checked before it leaves.** The generated text is held back (not streamed) until
+//!   [`check_values`] has run: a sentence is kept only when its citations support it and every
+//!   key value it states (numbers, percentages, dates, phone numbers, "not required", 无需 …)
+//!   occurs in cited evidence that was not flagged; the others go to [`Answer::dropped`].
+//!   When no sentence is left the answer is `found: false` with [`not_found_text`] ("Not
+//!   found in the documents you can access", 在您有权访问的文档中未找到), so a value held only
+//!   above the asker's clearance, or invented, is never given as a cited fact.
 //! - **Language follows the question**: a Chinese question gets the Chinese prompt and the
 //!   rule to answer in Chinese; anything else the English one.
 //! - **Structural questions** ("期货和衍生品法 第二十一条 说了什么?") are answered from the
