@@ -8,9 +8,9 @@
 //! object id, details and request id withheld. An entry whose classification does not parse is
 //! treated as `core+sensitive`. The read itself is audited as `audit.read`.
 
-use crate::Assistant;
 use crate::error::Result;
 use crate::store::Actor;
+use crate::Assistant;
 use policies::audit::AuditEntry;
 use policies::{Clearance, DataClass, Level};
 use serde::Serialize;
@@ -85,8 +85,12 @@ impl Assistant {
         let entries = if i64::try_from(from_seq).is_err() {
             Vec::new()
         } else {
-            self.store
-                .audit_entries(from_seq, query.from.as_deref(), query.to.as_deref(), limit)?
+            self.store.audit_entries(
+                from_seq,
+                query.from.as_deref(),
+                query.to.as_deref(),
+                limit,
+            )?
         };
         self.audit_read(
             actor,
@@ -99,6 +103,7 @@ impl Assistant {
         Ok(entries.into_iter().map(|e| view(e, clearance)).collect())
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -126,13 +131,7 @@ mod tests {
     #[test]
     fn entries_above_clearance_keep_their_place_but_not_their_content() {
         let mr = Clearance::of(Role::ModelRisk);
-        for class in [
-            "core",
-            "important+sensitive",
-            "core+sensitive",
-            "nonsense",
-            "",
-        ] {
+        for class in ["core", "important+sensitive", "core+sensitive", "nonsense", ""] {
             let v = view(entry(class), mr);
             assert!(v.redacted, "{class}");
             assert_eq!(v.entry.seq, 7);

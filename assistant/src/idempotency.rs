@@ -78,16 +78,7 @@ impl Assistant {
                 "DELETE FROM idempotency_keys WHERE created_at < ?1",
                 [time::fmt(now - KEEP)],
             )?;
-            type Row = (
-                String,
-                String,
-                String,
-                String,
-                Option<i64>,
-                Option<String>,
-                Option<Vec<u8>>,
-                String,
-            );
+            type Row = (String, String, String, String, Option<i64>, Option<String>, Option<Vec<u8>>, String);
             let row: Option<Row> = c
                 .query_row(
                     "SELECT method, path, request_sha256, state, status, content_type, response,
@@ -140,12 +131,7 @@ impl Assistant {
     /// Records the response to a request begun with [`Assistant::idempotency_begin`], or
     /// forgets the key (`None`: a server error or a response too large or streamed to keep),
     /// so that a retry runs again.
-    pub fn idempotency_finish(
-        &self,
-        user: &str,
-        key: &str,
-        response: Option<Recorded>,
-    ) -> Result<()> {
+    pub fn idempotency_finish(&self, user: &str, key: &str, response: Option<Recorded>) -> Result<()> {
         self.store.write(&Actor::system(), |tx| {
             match response {
                 Some(r) => tx.conn().execute(

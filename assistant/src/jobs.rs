@@ -166,10 +166,8 @@ impl Assistant {
         for id in &ids {
             self.finish_job(
                 id,
-                Err(
-                    "interrupted: the server stopped before this job finished; submit it again"
-                        .into(),
-                ),
+                Err("interrupted: the server stopped before this job finished; submit it again"
+                    .into()),
             )?;
         }
         Ok(ids)

@@ -372,25 +372,10 @@ mod collection_tests {
 
     #[test]
     fn collection_names() {
-        for ok in [
-            "default",
-            "regulation-en",
-            "法规_2024",
-            "a.b",
-            &"x".repeat(100),
-        ] {
+        for ok in ["default", "regulation-en", "法规_2024", "a.b", &"x".repeat(100)] {
             assert!(validate_collection(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "a b",
-            "../x",
-            "a/b",
-            "a\0b",
-            "tab\t",
-            &"x".repeat(101),
-            "<script>",
-        ] {
+        for bad in ["", "a b", "../x", "a/b", "a\0b", "tab\t", &"x".repeat(101), "<script>"] {
             assert!(validate_collection(bad).is_err(), "{bad:?}");
         }
     }

@@ -48,9 +48,7 @@ pub async fn list(
         to: time_param("to", q.to)?,
         limit: q.limit,
     };
-    let entries = s
-        .blocking(move |a| a.read_audit(&ctx.actor, &query))
-        .await?;
+    let entries = s.blocking(move |a| a.read_audit(&ctx.actor, &query)).await?;
     let next = entries.last().map(|e| e.entry.seq + 1);
     Ok(Json(json!({"entries": entries, "next_from_seq": next})))
 }

@@ -149,12 +149,7 @@ pub async fn upload(
                         NewDocument {
                             replaces: replaces.clone(),
                             declassify,
-                            ..NewDocument::new(
-                                file.clone(),
-                                bytes,
-                                collection.clone(),
-                                classification,
-                            )
+                            ..NewDocument::new(file.clone(), bytes, collection.clone(), classification)
                         },
                     );
                     match r {

@@ -97,6 +97,7 @@ pub async fn submit(
     ))
 }
 
+
 /// `GET /v1/extractions/{id}`.
 pub async fn get(
     State(s): State<AppState>,

@@ -70,12 +70,7 @@ impl Api {
         )
     }
 
-    pub(crate) fn req(
-        &self,
-        method: Method,
-        path: &str,
-        role: Role,
-    ) -> axum::http::request::Builder {
+    pub(crate) fn req(&self, method: Method, path: &str, role: Role) -> axum::http::request::Builder {
         Request::builder().method(method).uri(path).header(
             header::AUTHORIZATION,
             format!("Bearer {}", self.tokens[&role]),

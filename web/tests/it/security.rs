@@ -15,10 +15,12 @@ fn classes() -> Vec<(DataClass, String)> {
         .into_iter()
         .flat_map(|level| {
             [false, true].map(|sensitive| {
-                let class: DataClass =
-                    format!("{level}{}", if sensitive { "+sensitive" } else { "" })
-                        .parse()
-                        .unwrap();
+                let class: DataClass = format!(
+                    "{level}{}",
+                    if sensitive { "+sensitive" } else { "" }
+                )
+                .parse()
+                .unwrap();
                 let marker = format!(
                     "QZX{}{}MARK",
                     level.to_uppercase(),
@@ -32,10 +34,7 @@ fn classes() -> Vec<(DataClass, String)> {
 
 impl Api {
     async fn get(&self, path: &str, role: Role) -> (StatusCode, String) {
-        let req = self
-            .req(Method::GET, path, role)
-            .body(Body::empty())
-            .unwrap();
+        let req = self.req(Method::GET, path, role).body(Body::empty()).unwrap();
         let (s, v) = self.send(req).await;
         (s, v.to_string())
     }
@@ -66,10 +65,7 @@ async fn no_route_shows_anything_above_the_callers_clearance() {
                 Role::Admin,
                 &format!("{marker}.md"),
                 &text,
-                &[
-                    ("collection", "canary"),
-                    ("classification", &class.to_string()),
-                ],
+                &[("collection", "canary"), ("classification", &class.to_string())],
             )
             .await;
         assert_eq!(s, StatusCode::ACCEPTED, "{b}");
@@ -120,10 +116,7 @@ async fn no_route_shows_anything_above_the_callers_clearance() {
                 continue;
             }
             let paths: Vec<String> = if r.path.contains("{id}") {
-                all_ids
-                    .iter()
-                    .map(|id| r.path.replace("{id}", id))
-                    .collect()
+                all_ids.iter().map(|id| r.path.replace("{id}", id)).collect()
             } else if r.path.contains('{') {
                 continue;
             } else if r.path == "/v1/audit" {
@@ -252,10 +245,7 @@ async fn document_identity_is_not_a_file_name() {
     let job = api
         .wait_job(b["job"]["id"].as_str().unwrap(), Role::Legal)
         .await;
-    let core_id = job["result"]["documents"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let core_id = job["result"]["documents"][0]["id"].as_str().unwrap().to_string();
 
     // Ops uploads the same name as general: a new document, the core one untouched.
     let (s, b) = api
@@ -312,9 +302,7 @@ async fn document_identity_is_not_a_file_name() {
     let job = api
         .wait_job(b["job"]["id"].as_str().unwrap(), Role::Legal)
         .await;
-    let err = job["result"]["errors"][0]["error"]
-        .as_str()
-        .unwrap_or_default();
+    let err = job["result"]["errors"][0]["error"].as_str().unwrap_or_default();
     assert!(err.contains("lower its classification"), "{job}");
     let (s, b) = api
         .upload_with(
@@ -364,17 +352,9 @@ async fn uploads_are_idempotent_and_names_are_safe() {
         statuses.push(job["result"]["documents"][0]["status"].clone());
     }
     statuses.sort_by_key(|s| s.to_string());
-    assert_eq!(
-        statuses,
-        vec![json!("added"), json!("unchanged"), json!("unchanged")]
-    );
+    assert_eq!(statuses, vec![json!("added"), json!("unchanged"), json!("unchanged")]);
     let (_, list) = api
-        .json(
-            Method::GET,
-            "/v1/documents?collection=ops",
-            Role::Legal,
-            None,
-        )
+        .json(Method::GET, "/v1/documents?collection=ops", Role::Legal, None)
         .await;
     assert_eq!(list["documents"][0]["version"], 1, "{list}");
 
