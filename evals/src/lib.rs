@@ -147,6 +147,8 @@ pub fn suites() -> Vec<Box<dyn Suite>> {
         Box::new(suites::rfq::RfqSuite),
         Box::new(suites::extraction::ExtractionSuite),
         Box::new(suites::retrieval::RetrievalSuite),
+        Box::new(suites::injection::InjectionSuite),
+        Box::new(suites::abstention::AbstentionSuite),
     ]
 }
 

@@ -49,6 +49,7 @@ pub mod decode;
 pub mod document;
 pub mod error;
 pub mod filter;
+pub mod injection;
 pub mod kb;
 pub mod lexical;
 pub mod manifest;

@@ -1,6 +1,8 @@
 //! The suites, one module each.
 
+pub mod abstention;
 pub mod audit;
 pub mod extraction;
+pub mod injection;
 pub mod retrieval;
 pub mod rfq;

@@ -1,0 +1,49 @@
+//! The figures of issue #15 items 4 and 5, gated: each suite's gated metrics must pass.
+
+use evals::{EvalContext, run_suite};
+use models::ModelStore;
+
+/// Whether the fixture models are installed; without them the test says what to install, and
+/// fails where `DESKMATE_REQUIRE_ALL` is set (`./x test`, CI).
+fn fixtures() -> bool {
+    let store = ModelStore::from_env();
+    for name in ["all-minilm-l6-v2", "smollm2-135m-instruct"] {
+        if let Err(e) = store.get(name) {
+            let why = format!(
+                "fixture model {name} missing ({e}); install it with `./x setup` (or set DESKMATE_MODEL_CACHE)"
+            );
+            // `./x test` (CI) sets DESKMATE_REQUIRE_ALL: there a missing fixture fails the test.
+            assert!(std::env::var_os("DESKMATE_REQUIRE_ALL").is_none(), "{why}");
+            eprintln!("skipped: {why}");
+            return false;
+        }
+    }
+    true
+}
+
+fn check(suite: &str) -> evals::report::Report {
+    let report = run_suite(suite, &EvalContext::default()).expect("suite runs");
+    let json = serde_json::to_string_pretty(&report).expect("report serialises");
+    eprintln!("{json}");
+    let failed: Vec<_> = report
+        .metrics
+        .iter()
+        .filter(|m| m.passed == Some(false))
+        .collect();
+    assert!(failed.is_empty(), "{suite}: gates failed: {failed:#?}");
+    report
+}
+
+#[test]
+fn injection_screen_and_harmful_answers_meet_their_gates() {
+    if fixtures() {
+        check("injection");
+    }
+}
+
+#[test]
+fn abstention_meets_its_gates() {
+    if fixtures() {
+        check("abstention");
+    }
+}
