@@ -546,6 +546,21 @@ impl Assistant {
         id: &str,
         note: Option<&str>,
     ) -> Result<Decided> {
+        self.approve_version(actor, who, id, note, None)
+    }
+
+    /// Approves the payload version the approver reviewed: when `version` is given and the
+    /// request has moved on (an edit landed after the approver loaded it), the approval is
+    /// refused with a conflict naming both versions, so nobody approves a payload they have not
+    /// seen. The web UI always sends it.
+    pub fn approve_version(
+        &self,
+        actor: &Actor,
+        who: &Principal,
+        id: &str,
+        note: Option<&str>,
+        version: Option<u32>,
+    ) -> Result<Decided> {
         self.decide(
             actor,
             who,
@@ -553,6 +568,7 @@ impl Assistant {
             ApprovalDecision::Approve,
             note.map(str::to_string),
             None,
+            version,
         )
     }
 
@@ -573,6 +589,7 @@ impl Assistant {
             },
             Some(reason.to_string()),
             None,
+            None,
         )
     }
 
@@ -586,6 +603,21 @@ impl Assistant {
         payload: Value,
         note: Option<&str>,
     ) -> Result<Decided> {
+        self.edit_approval_from(actor, who, id, payload, note, None)
+    }
+
+    /// Edits from the payload version the editor started from: when `version` is given and
+    /// another edit landed since, the edit is refused with a conflict (no lost update: two
+    /// traders editing at once never overwrite each other silently).
+    pub fn edit_approval_from(
+        &self,
+        actor: &Actor,
+        who: &Principal,
+        id: &str,
+        payload: Value,
+        note: Option<&str>,
+        version: Option<u32>,
+    ) -> Result<Decided> {
         self.decide(
             actor,
             who,
@@ -593,6 +625,7 @@ impl Assistant {
             ApprovalDecision::Edit,
             note.map(str::to_string),
             Some(payload),
+            version,
         )
     }
 
@@ -604,6 +637,7 @@ impl Assistant {
         decision: ApprovalDecision,
         note: Option<String>,
         new_payload: Option<Value>,
+        seen_version: Option<u32>,
     ) -> Result<Decided> {
         let now = time::now();
         let note_field = match decision {
@@ -620,6 +654,13 @@ impl Assistant {
                     id: id.into(),
                 })?;
             self.approval_clearance(actor, &a)?;
+            if let Some(seen) = seen_version.filter(|&v| v != a.version) {
+                return Err(AssistantError::Conflict(format!(
+                    "approval {id} is at payload version {}, not the version {seen} you \
+                     reviewed: reload it and review the changes before deciding",
+                    a.version
+                )));
+            }
             let t = decide(&view(&a, stored), who, &decision, now)?;
             let stamp = time::fmt(now);
             let mut changed = true;

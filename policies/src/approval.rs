@@ -169,6 +169,23 @@ pub fn decide(
     {
         return Err(Denial::ReasonRequired);
     }
+    // Four-eyes is checked before the state, so the maker's (or last editor's) approval is
+    // refused the same way whether or not someone else approved first: the answer never
+    // depends on who won a race.
+    if view.four_eyes && matches!(decision, ApprovalDecision::Approve) {
+        if actor.user == view.maker {
+            return Err(Denial::FourEyes {
+                user: actor.user.clone(),
+                what: "created",
+            });
+        }
+        if view.last_editor == Some(actor.user.as_str()) {
+            return Err(Denial::FourEyes {
+                user: actor.user.clone(),
+                what: "last edited",
+            });
+        }
+    }
     let state = view.effective_state(now);
     let verb = match decision {
         ApprovalDecision::Approve => "approved",
@@ -183,20 +200,6 @@ pub fn decide(
         }
         (ApprovalState::Expired, _) => Err(Denial::Expired),
         (ApprovalState::Pending, ApprovalDecision::Approve) => {
-            if view.four_eyes {
-                if actor.user == view.maker {
-                    return Err(Denial::FourEyes {
-                        user: actor.user.clone(),
-                        what: "created",
-                    });
-                }
-                if view.last_editor == Some(actor.user.as_str()) {
-                    return Err(Denial::FourEyes {
-                        user: actor.user.clone(),
-                        what: "last edited",
-                    });
-                }
-            }
             Ok(Transition::To(ApprovalState::Approved))
         }
         (ApprovalState::Pending, ApprovalDecision::Reject { .. }) => {

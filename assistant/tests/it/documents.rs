@@ -139,7 +139,11 @@ fn ingest_list_ask_delete_with_audit() {
         )
         .unwrap();
     assert!(!ans.model.is_empty() && !ans.prompt_sha256.is_empty());
-    assert_eq!(ans.found, ans.text != not_found_text(ans.language), "{ans:?}");
+    assert_eq!(
+        ans.found,
+        ans.text != not_found_text(ans.language),
+        "{ans:?}"
+    );
     assert!(ans.found || !ans.dropped.is_empty(), "{ans:?}");
     let first_found = ans.found;
     assert!(
@@ -178,7 +182,11 @@ fn ingest_list_ask_delete_with_audit() {
             &mut |_| ControlFlow::Continue(()),
         )
         .unwrap();
-    assert_eq!(ans.found, ans.text != not_found_text(ans.language), "{ans:?}");
+    assert_eq!(
+        ans.found,
+        ans.text != not_found_text(ans.language),
+        "{ans:?}"
+    );
     let fenced = ans
         .evidence
         .iter()

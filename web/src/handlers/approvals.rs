@@ -61,6 +61,9 @@ pub struct ListQuery {
 pub struct ApproveBody {
     /// A note kept with the decision.
     pub note: Option<String>,
+    /// The payload version the approver reviewed; when the request has moved on since, the
+    /// approval is refused with 409 `conflict`.
+    pub version: Option<u32>,
 }
 
 /// `POST …/reject` body.
@@ -80,6 +83,9 @@ pub struct EditBody {
     /// Why it was edited: required for a quote whose figure moves more than 10% from the
     /// desk's.
     pub note: Option<String>,
+    /// The payload version the edit starts from; when another edit landed since, the edit is
+    /// refused with 409 `conflict`.
+    pub version: Option<u32>,
 }
 
 /// `GET /v1/approvals`.
@@ -173,7 +179,15 @@ pub async fn approve(
     OptionalJson(body): OptionalJson<ApproveBody>,
 ) -> Result<Json<Decided>, AppError> {
     let d = s
-        .blocking(move |a| a.approve(&ctx.actor, &ctx.principal, &id, body.note.as_deref()))
+        .blocking(move |a| {
+            a.approve_version(
+                &ctx.actor,
+                &ctx.principal,
+                &id,
+                body.note.as_deref(),
+                body.version,
+            )
+        })
         .await?;
     Ok(Json(d))
 }
@@ -200,12 +214,13 @@ pub async fn edit(
 ) -> Result<Json<Decided>, AppError> {
     let d = s
         .blocking(move |a| {
-            a.edit_approval(
+            a.edit_approval_from(
                 &ctx.actor,
                 &ctx.principal,
                 &id,
                 body.payload,
                 body.note.as_deref(),
+                body.version,
             )
         })
         .await?;
