@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod state;
+pub mod wire;
 
 pub use error::AppError;
 pub use routes::{Access, Route, Timeout, routes};
@@ -203,7 +204,7 @@ pub async fn serve(
                 app.clone().oneshot(req.map(Body::new))
             },
         );
-        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let conn = http.serve_connection(TokioIo::new(wire::ErrorShapeIo::new(stream)), service);
         let mut closing = closing_rx.clone();
         let metrics = state.metrics.clone();
         connections.spawn(async move {
