@@ -1,5 +1,6 @@
 //! Run-time choice of the Monte Carlo backend: CPU always, CUDA when built with the `cuda`
-//! feature and a driver, a device and NVRTC are usable.
+//! feature and a driver, a device and NVRTC are usable. Without the feature, `crate::cuda` is
+//! its twin (`dummy_cuda.rs`), whose `Gpu::get` says why, so this file has no `#[cfg]`.
 //!
 //! The choice and its reason are reported in every result (`backend`, `backend_reason`). With
 //! `auto`, any GPU failure (no driver, no device, compile error, out of memory, launch error)
@@ -43,7 +44,6 @@ impl std::str::FromStr for BackendChoice {
 #[derive(Debug, Clone)]
 pub struct Backend {
     choice: BackendChoice,
-    #[cfg(feature = "cuda")]
     gpu: Option<std::sync::Arc<crate::cuda::Gpu>>,
     /// `cpu` or `cuda`.
     pub name: &'static str,
@@ -56,14 +56,12 @@ impl Backend {
     pub fn select(choice: BackendChoice) -> Result<Self> {
         let cpu = |reason: String| Self {
             choice,
-            #[cfg(feature = "cuda")]
             gpu: None,
             name: "cpu",
             reason,
         };
         match choice {
             BackendChoice::Cpu => Ok(cpu("cpu requested".into())),
-            #[cfg(feature = "cuda")]
             BackendChoice::Auto | BackendChoice::Cuda => match crate::cuda::Gpu::get() {
                 Ok(g) => Ok(Self {
                     choice,
@@ -87,21 +85,11 @@ impl Backend {
                     reason: e,
                 }),
             },
-            #[cfg(not(feature = "cuda"))]
-            BackendChoice::Auto => Ok(cpu(
-                "auto: built without the `cuda` feature; using CPU".into()
-            )),
-            #[cfg(not(feature = "cuda"))]
-            BackendChoice::Cuda => Err(PricingError::Backend {
-                backend: "cuda",
-                reason: "this build has no CUDA support (rebuild with `--features cuda`)".into(),
-            }),
         }
     }
 
     /// Runs a batch of Monte Carlo programs, one random stream each.
     pub fn run_mc(&mut self, jobs: &[(&Program, Stream)], cfg: &McConfig) -> Result<Vec<McOutput>> {
-        #[cfg(feature = "cuda")]
         if let Some(g) = self.gpu.clone() {
             if cfg.sampler == Sampler::Philox {
                 match g.run(jobs, cfg) {
@@ -128,8 +116,6 @@ impl Backend {
                 self.reason = "auto: the sobol_bridge sampler runs on CPU only".into();
             }
         }
-        #[cfg(not(feature = "cuda"))]
-        let _ = (self.choice, Sampler::Philox);
         if jobs.len() == 1 {
             return Ok(vec![cpu::run(jobs[0].0, jobs[0].1, cfg)]);
         }

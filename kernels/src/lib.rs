@@ -30,6 +30,11 @@ pub mod analytic;
 pub mod backend;
 #[cfg(feature = "cuda")]
 pub mod cuda;
+/// Without the `cuda` feature, `cuda` is its twin: the same names, each saying that this build
+/// has no CUDA support.
+#[cfg(not(feature = "cuda"))]
+#[path = "dummy_cuda.rs"]
+pub mod cuda;
 pub mod dates;
 pub mod error;
 pub mod market;
