@@ -2,5 +2,6 @@
 //! vector indexes, and the knowledge base's ingest, search, delete and crash safety.
 
 mod chunker;
+mod compat;
 mod indexes;
 mod kb;
