@@ -157,6 +157,15 @@ pub struct ApprovalFilter {
     pub limit: Option<u32>,
 }
 
+/// What a decider asks for: the decision, its note or reason, the edited payload (edits), and
+/// the payload version they reviewed (refused when the request has moved on).
+struct Asked {
+    decision: ApprovalDecision,
+    note: Option<String>,
+    payload: Option<Value>,
+    seen_version: Option<u32>,
+}
+
 /// The outcome of a decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decided {
@@ -565,10 +574,12 @@ impl Assistant {
             actor,
             who,
             id,
-            ApprovalDecision::Approve,
-            note.map(str::to_string),
-            None,
-            version,
+            Asked {
+                decision: ApprovalDecision::Approve,
+                note: note.map(str::to_string),
+                payload: None,
+                seen_version: version,
+            },
         )
     }
 
@@ -584,12 +595,14 @@ impl Assistant {
             actor,
             who,
             id,
-            ApprovalDecision::Reject {
-                reason: reason.to_string(),
+            Asked {
+                decision: ApprovalDecision::Reject {
+                    reason: reason.to_string(),
+                },
+                note: Some(reason.to_string()),
+                payload: None,
+                seen_version: None,
             },
-            Some(reason.to_string()),
-            None,
-            None,
         )
     }
 
@@ -622,23 +635,22 @@ impl Assistant {
             actor,
             who,
             id,
-            ApprovalDecision::Edit,
-            note.map(str::to_string),
-            Some(payload),
-            version,
+            Asked {
+                decision: ApprovalDecision::Edit,
+                note: note.map(str::to_string),
+                payload: Some(payload),
+                seen_version: version,
+            },
         )
     }
 
-    fn decide(
-        &self,
-        actor: &Actor,
-        who: &Principal,
-        id: &str,
-        decision: ApprovalDecision,
-        note: Option<String>,
-        new_payload: Option<Value>,
-        seen_version: Option<u32>,
-    ) -> Result<Decided> {
+    fn decide(&self, actor: &Actor, who: &Principal, id: &str, asked: Asked) -> Result<Decided> {
+        let Asked {
+            decision,
+            note,
+            payload: new_payload,
+            seen_version,
+        } = asked;
         let now = time::now();
         let note_field = match decision {
             ApprovalDecision::Reject { .. } => "reason",

@@ -169,6 +169,31 @@ pub struct Config {
     pub extract: ExtractConfig,
     /// The knowledge base: embedder, indexes, retrieval and answers.
     pub knowledge: KnowledgeConfig,
+    /// Ad-hoc pricing and risk (`POST /v1/price`, `/v1/risk/book`, `/v1/risk/grid`): bounds.
+    pub pricing: PricingConfig,
+}
+
+/// `[pricing]`: bounds on ad-hoc pricing and risk requests, so one request cannot hold the
+/// machine (`assistant::desk::adhoc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PricingConfig {
+    /// Most Monte Carlo paths a request may ask for.
+    pub max_paths: u64,
+    /// Most contracts in one book.
+    pub max_book_contracts: usize,
+    /// Most valuations in one scenario grid (cells × contracts).
+    pub max_grid_cells: usize,
+}
+
+impl Default for PricingConfig {
+    fn default() -> Self {
+        PricingConfig {
+            max_paths: 2_000_000,
+            max_book_contracts: 10_000,
+            max_grid_cells: 200_000,
+        }
+    }
 }
 
 /// `[knowledge]`: the knowledge base in `data_dir/knowledge` (documents, indexes, answers).
@@ -849,6 +874,12 @@ impl Config {
                 "approvals.sweep_interval_secs",
                 self.approvals.sweep_interval_secs,
             ),
+            ("pricing.max_paths", self.pricing.max_paths),
+            (
+                "pricing.max_book_contracts",
+                self.pricing.max_book_contracts as u64,
+            ),
+            ("pricing.max_grid_cells", self.pricing.max_grid_cells as u64),
         ] {
             if v == 0 {
                 return Err(invalid(key, "must be greater than 0".into()));

@@ -57,6 +57,12 @@ pub enum AssistantError {
     /// unsupported, unreadable or too large file is the sender's; a missing OCR tool ours).
     #[error(transparent)]
     Connector(#[from] connectors::document::ConnectorError),
+    /// The pricing core refused or failed (its variant says whose fault: a bad product,
+    /// market or setting is the caller's; an engine that cannot price the product with the
+    /// chosen engine the caller's; an unusable GPU backend a dependency; a non-finite result
+    /// ours).
+    #[error(transparent)]
+    Pricing(#[from] kernels::PricingError),
 }
 
 /// Whose fault an error is: decides the HTTP status class and whether it is logged as ours.
@@ -85,6 +91,7 @@ impl AssistantError {
             }
             AssistantError::Model(m) => model_fault(m),
             AssistantError::Connector(c) => connector_fault(c),
+            AssistantError::Pricing(p) => pricing_fault(p),
             AssistantError::Knowledge(k) => match k {
                 knowledge::KnowledgeError::Input(_)
                 | knowledge::KnowledgeError::NotFound(_)
@@ -99,6 +106,18 @@ impl AssistantError {
                 | knowledge::KnowledgeError::Io { .. } => Fault::Ours,
             },
         }
+    }
+}
+
+/// Whose fault a pricing core error is.
+pub fn pricing_fault(e: &kernels::PricingError) -> Fault {
+    use kernels::PricingError as P;
+    match e {
+        P::InvalidField { .. } | P::Json { .. } | P::Solver { .. } | P::Unsupported { .. } => {
+            Fault::Caller
+        }
+        P::Backend { .. } => Fault::Dependency,
+        P::NonFinite { .. } => Fault::Ours,
     }
 }
 

@@ -147,6 +147,19 @@ impl AppError {
                 | AssistantError::Extraction(_)
                 | AssistantError::Cdm(_) => internal(),
                 AssistantError::Model(m) => model_error_parts(m),
+                AssistantError::Pricing(p) => {
+                    use kernels::PricingError as P;
+                    match p {
+                        P::InvalidField { .. } | P::Json { .. } | P::Solver { .. } => {
+                            (S::BAD_REQUEST, "invalid_request", p.to_string())
+                        }
+                        P::Unsupported { .. } => {
+                            (S::UNPROCESSABLE_ENTITY, "unsupported", p.to_string())
+                        }
+                        P::Backend { .. } => (S::SERVICE_UNAVAILABLE, "unavailable", p.to_string()),
+                        P::NonFinite { .. } => internal(),
+                    }
+                }
                 AssistantError::Connector(c) => {
                     use connectors::document::ConnectorError as C;
                     match c {

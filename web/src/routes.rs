@@ -5,7 +5,7 @@
 
 pub use crate::access::{Access, RouteInfo, Timeout};
 use crate::handlers::{
-    admin, approvals, audit, documents, evals, extractions, jobs, openai, rfqs, system,
+    admin, approvals, audit, documents, evals, extractions, jobs, openai, pricing, rfqs, system,
 };
 use crate::state::AppState;
 use axum::http::Method;
@@ -122,6 +122,9 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/rfq/chats", P(Admin), "Map a chat to a client (replaces the chat's mapping).", rfqs::set_chat),
         route!(DELETE "/v1/rfq/chats/{id}", P(Admin), "Remove a chat → client mapping.", rfqs::remove_chat),
         route!(GET "/v1/rfq/market-data", P(RfqRead), "The desk's market data as loaded (files are re-read when they change).", rfqs::market_data),
+        route!(POST "/v1/price", P(PricingRun), "Price one product (JSON product format) with Greeks; market from the request or the desk's market data. Audited.", pricing::price),
+        route!(POST "/v1/risk/book", P(PricingRun), "Revalue a book of products: per-contract values, Greeks and errors, totals. Audited.", pricing::book),
+        route!(POST "/v1/risk/grid", P(PricingRun), "Value a book over spot × vol × days (heat-map data). Audited.", pricing::grid),
         route!(GET "/v1/risk/exposure", P(RiskRead), "The desk's exposure per underlying now (book plus live quotes: cash delta, vega per vol point) against its limits, with utilisation.", rfqs::exposure),
         route!(POST "/v1/rfq/market-data/reload", P(PricingRun), "Re-read the desk's market data and book exposure files now.", rfqs::reload_market_data),
         route!(POST "/v1/chat/completions", P(ModelsUse), "OpenAI-compatible chat completion (SSE with stream: true; JSON Schema output by constrained decoding).", openai::chat_completions, timeout = Timeout::Generation),

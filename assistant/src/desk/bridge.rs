@@ -40,6 +40,8 @@ pub fn desk_error(e: AssistantError) -> DeskError {
         | AssistantError::Extraction(_)
         | AssistantError::Cdm(_)
         | AssistantError::Connector(_) => DeskError::internal(e.to_string()),
+        AssistantError::Pricing(ref p) if p.is_input_error() => DeskError::invalid(e.to_string()),
+        AssistantError::Pricing(_) => DeskError::internal(e.to_string()),
     }
 }
 

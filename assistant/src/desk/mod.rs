@@ -54,6 +54,7 @@
 //! module implements the trait in [`DeskBridge`]. `deskmate rfq quote` runs the same loop
 //! without a chat (channel `cli`: replies are recorded as `local`, never delivered).
 
+pub mod adhoc;
 pub mod blotter;
 mod bridge;
 pub mod chats;

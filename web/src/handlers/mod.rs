@@ -9,5 +9,6 @@ pub mod evals;
 pub mod extractions;
 pub mod jobs;
 pub mod openai;
+pub mod pricing;
 pub mod rfqs;
 pub mod system;

@@ -9,6 +9,7 @@ mod extraction;
 mod hostile;
 mod openai;
 mod openai_remote;
+mod pricing;
 mod races;
 mod rfq;
 mod security;
