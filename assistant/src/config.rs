@@ -1520,7 +1520,7 @@ mod tests {
             (
                 "[serve]\n",
                 &[],
-                "allowed keys here: approvals, extract, knowledge, limits, log, models, rfq, server, storage, telegram, webhook",
+                "allowed keys here: approvals, extract, knowledge, limits, log, models, pricing, rfq, server, storage, telegram, webhook",
             ),
             ("[log]\nformat = \"xml\"", &[], "allowed values: text, json"),
             ("[server]\nbind = \"localhost\"", &[], "`server.bind`"),
