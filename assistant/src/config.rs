@@ -246,6 +246,11 @@ pub struct KnowledgeConfig {
     pub rerank: bool,
     /// Candidates the rerank step grades.
     pub rerank_candidates: u32,
+    /// The collections whose documents may state policy (margins, limits, thresholds,
+    /// approval rules): names, prefixes ending in `*` (`regulation-*`), or `*` for all. A
+    /// sentence of an answer about a policy subject is kept only when cited evidence from one
+    /// of them supports it; otherwise it is dropped (`knowledge::answer::check_values`).
+    pub authoritative_collections: Vec<String>,
 }
 
 impl Default for KnowledgeConfig {
@@ -270,6 +275,7 @@ impl Default for KnowledgeConfig {
             answer_max_evidence_chars: 4000,
             rerank: false,
             rerank_candidates: 10,
+            authoritative_collections: knowledge::answer::default_authoritative_collections(),
         }
     }
 }
@@ -969,6 +975,23 @@ impl Config {
                 "knowledge.chunk_max_tokens",
                 format!("{} is not between 16 and 8192", k.chunk_max_tokens),
             ));
+        }
+        if k.authoritative_collections.is_empty() {
+            return Err(invalid(
+                "knowledge.authoritative_collections",
+                "must name at least one collection (\"*\" for all)".into(),
+            ));
+        }
+        for pattern in &k.authoritative_collections {
+            let stem = pattern.strip_suffix('*').unwrap_or(pattern);
+            if pattern != "*"
+                && let Err(e) = knowledge::validate_collection(stem)
+            {
+                return Err(invalid(
+                    "knowledge.authoritative_collections",
+                    format!("{pattern:?}: a collection name, a prefix ending in *, or *: {e}"),
+                ));
+            }
         }
         if k.answer_max_evidence_chars < 200 {
             return Err(invalid(

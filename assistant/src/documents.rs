@@ -85,6 +85,7 @@ pub fn ask_options(config: &Config) -> AskOptions {
             candidates: k.rerank_candidates as usize,
             ..Default::default()
         }),
+        authoritative_collections: k.authoritative_collections.clone(),
     }
 }
 

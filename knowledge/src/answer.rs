@@ -21,7 +21,16 @@
 //!   occurs in cited evidence that was not flagged; the others go to [`Answer::dropped`].
 //!   When no sentence is left the answer is `found: false` with [`not_found_text`] ("Not
 //!   found in the documents you can access", 在您有权访问的文档中未找到), so a value held only
-//!   above the asker's clearance, or invented, is never given as a cited fact.
+//!   above the asker's clearance, or invented, is never given as a cited fact. Values written
+//!   in Chinese numerals (`百分之十五`, `一千万`, `零`) or full-width digits are values too,
+//!   compared as digits ([`crate::cn::values_to_digits`]).
+//! - **Policy needs authority.** A sentence about a policy subject (margin, collateral, limit,
+//!   threshold, approval …; [`is_policy_sentence`]) is kept only when the evidence it cites
+//!   from an *authoritative* collection ([`AskOptions::authoritative_collections`], by default
+//!   `policy`, `policy-*`, `regulation`, `regulation-*`), unflagged, supports it by itself:
+//!   the overlap bar and every value. So a desk note, an e-mail or an uploaded file in any other
+//!   collection can never be the source of a margin, a limit or an approval rule, even when an
+//!   injection in it got past the screen.
 //! - **Language follows the question**: a Chinese question gets the Chinese prompt and the
 //!   rule to answer in Chinese; anything else the English one.
 //! - **Structural questions** ("期货和衍生品法 第二十一条 说了什么?") are answered from the
@@ -69,6 +78,28 @@ pub struct AskOptions {
     /// (the default) skips it.
     #[serde(default)]
     pub rerank: Option<crate::rerank::RerankOptions>,
+    /// The collections whose documents may state policy: a name, a prefix ending in `*`
+    /// (`regulation-*`), or `*` for every collection. A sentence about a policy subject must be
+    /// supported by cited evidence from one of them ([`check_values`]).
+    #[serde(default = "default_authoritative_collections")]
+    pub authoritative_collections: Vec<String>,
+}
+
+/// The authoritative collections when none are configured: `policy`, `policy-*`,
+/// `regulation`, `regulation-*`.
+pub fn default_authoritative_collections() -> Vec<String> {
+    ["policy", "policy-*", "regulation", "regulation-*"]
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+
+/// Whether `collection` is one of `patterns` (a name, a prefix ending in `*`, or `*`).
+pub fn is_authoritative(patterns: &[String], collection: &str) -> bool {
+    patterns.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => collection.starts_with(prefix),
+        None => p == collection,
+    })
 }
 
 impl Default for AskOptions {
@@ -79,6 +110,7 @@ impl Default for AskOptions {
             max_tokens: 400,
             max_evidence_chars: 4000,
             rerank: None,
+            authoritative_collections: default_authoritative_collections(),
         }
     }
 }
@@ -521,7 +553,8 @@ pub fn answer_from(
     if attributed {
         text = attribute(&text, &prompt.evidence);
     }
-    let (checked, dropped) = check_values(&text, &prompt.evidence);
+    let (checked, dropped) =
+        check_values(&text, &prompt.evidence, &options.authoritative_collections);
     // Nothing the asker may see supports any sentence: the answer is "not found", whatever the
     // model wrote (it is kept in `dropped` for the audit of the answer).
     let found = SENTENCE.find_iter(&checked).any(|m| {
@@ -626,10 +659,12 @@ static VALUE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The key values a sentence states: numbers (amounts, percentages, dates, phone numbers,
 /// article numbers; thousands separators and spaces removed) and the phrases that lift a
-/// requirement ("not required", 无需, 不需要 …), NFKC-normalised and lower-cased.
+/// requirement ("not required", 无需, 不需要 …), NFKC-normalised (full-width digits become
+/// digits) and lower-cased, with Chinese numerals that state values written as digits
+/// (`百分之十五` → `15%`, `一千万` → `10000000`, `零` → `0`; [`crate::cn::values_to_digits`]).
 pub fn key_values(sentence: &str) -> Vec<String> {
     let bare = MARKER.replace_all(sentence, "");
-    let norm = crate::injection::normalise(&bare);
+    let norm = comparable(&bare);
     let mut out: Vec<String> = VALUE
         .find_iter(&norm)
         .map(|m| {
@@ -646,12 +681,48 @@ pub fn key_values(sentence: &str) -> Vec<String> {
     out
 }
 
+/// Text as values are compared: invisible characters removed, NFKC, lower-cased, Chinese
+/// numerals that state values written as digits.
+fn comparable(text: &str) -> String {
+    crate::cn::values_to_digits(&crate::injection::normalise(text))
+}
+
+/// Whether `needle` occurs in `hay` as a whole value: a number must not continue a longer
+/// one on either side (`0%` is not in `10%`, `1` is not in `15`).
+fn occurs(hay: &str, needle: &str) -> bool {
+    let digit_at = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    hay.match_indices(needle).any(|(i, _)| {
+        let before = hay[..i].chars().last();
+        let mut after = hay[i + needle.len()..].chars();
+        let (a1, a2) = (after.next(), after.next());
+        let numeric_start = needle.starts_with(|c: char| c.is_ascii_digit());
+        let numeric_end = needle.ends_with(|c: char| c.is_ascii_digit());
+        !(numeric_start
+            && (digit_at(before) || before == Some('.') && digit_at(hay[..i].chars().rev().nth(1))))
+            && !(numeric_end && (digit_at(a1) || (a1 == Some('.') && digit_at(a2))))
+    })
+}
+
 /// Whether `value` occurs in `source` (both normalised as in [`key_values`]).
 fn value_in(value: &str, source: &str) -> bool {
-    source.contains(value)
-        || value.strip_suffix('%').is_some_and(|n| {
-            source.contains(&format!("{n}%")) || source.contains(&format!("百分之{n}"))
-        })
+    occurs(source, value)
+        || value
+            .strip_suffix('%')
+            .is_some_and(|n| occurs(source, &format!("{n}%")))
+}
+
+static POLICY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:margins?|collateral|haircuts?|limits?|thresholds?|approv\w*|sign-?off|four-eyes|exposures?|credit lines?|var|independent amount|minimum transfer|suitability|leverage|stop-loss|concentration|notional caps?|waive\w*|exempt\w*)\b|保证金|担保品|抵押品|押品|折扣率|扣减|限额|额度|授信|阈值|门槛|审批|批准|复核|四眼|敞口|风险价值|适当性|杠杆|止损|集中度|豁免|免于|无需|无须|上限|下限|最低转账|独立金额").unwrap()
+});
+
+/// Whether a sentence speaks of a policy subject: margin, collateral, haircuts, limits,
+/// thresholds, approvals, exposure, suitability, leverage, waivers and exemptions (保证金,
+/// 担保品, 限额, 额度, 授信, 阈值, 审批, 复核, 豁免, 无需 …). Such a sentence must rest on an
+/// authoritative collection ([`check_values`]).
+pub fn is_policy_sentence(sentence: &str) -> bool {
+    POLICY.is_match(&crate::injection::normalise(
+        &MARKER.replace_all(sentence, ""),
+    ))
 }
 
 fn cites_of(sentence: &str) -> Vec<usize> {
@@ -669,12 +740,19 @@ fn cites_of(sentence: &str) -> Vec<usize> {
 /// The post-answer check: keeps the sentences of `text` that the evidence supports and returns
 /// (kept text, dropped sentences). A sentence is kept when it cites evidence holding at least
 /// half of its overlap units (the [`faithfulness`] bar) and, when it states key values
-/// ([`key_values`]: numbers, percentages, dates, phone numbers, "not required", 无需 …),
-/// every value occurs in cited evidence that the injection screen did not flag. So a value
-/// the model invented, or one that only a document carrying an injection states, never
-/// reaches the asker as a cited fact. Very short fragments (under four letters) are kept as
-/// they are.
-pub fn check_values(text: &str, evidence: &[Citation]) -> (String, Vec<String>) {
+/// ([`key_values`]: numbers, percentages, dates, phone numbers, "not required", 无需 …, in
+/// digits or Chinese numerals), every value occurs in cited evidence that the injection
+/// screen did not flag. A sentence about a policy subject ([`is_policy_sentence`]) counts
+/// only its cited evidence from the `authoritative` collections ([`is_authoritative`]), for
+/// the overlap bar and the values alike. So a value the model invented, one that only a
+/// document carrying an injection states, or a policy that only a non-authoritative document
+/// states, never reaches the asker as a cited fact. Very short fragments (under four letters)
+/// are kept as they are.
+pub fn check_values(
+    text: &str,
+    evidence: &[Citation],
+    authoritative: &[String],
+) -> (String, Vec<String>) {
     let by_n = |n: usize| evidence.iter().find(|c| c.n == n);
     let mut kept = String::with_capacity(text.len());
     let mut dropped = Vec::new();
@@ -692,7 +770,10 @@ pub fn check_values(text: &str, evidence: &[Citation]) -> (String, Vec<String>) 
             kept.push_str(sentence);
             continue;
         }
-        let cited: Vec<&Citation> = cites_of(sentence).into_iter().filter_map(by_n).collect();
+        let mut cited: Vec<&Citation> = cites_of(sentence).into_iter().filter_map(by_n).collect();
+        if is_policy_sentence(sentence) {
+            cited.retain(|c| is_authoritative(authoritative, &c.collection));
+        }
         let all: String = cited
             .iter()
             .map(|c| format!("{}\n{}\n", c.text, c.path))
@@ -705,7 +786,7 @@ pub fn check_values(text: &str, evidence: &[Citation]) -> (String, Vec<String>) 
             .filter(|c| !c.flagged)
             .map(|c| format!("{}\n{}\n", c.text, c.path))
             .collect();
-        let trusted = crate::injection::normalise(&trusted).replace(',', "");
+        let trusted = comparable(&trusted).replace(',', "");
         let trusted: String = trusted
             .split_whitespace()
             .collect::<Vec<_>>()
@@ -881,7 +962,8 @@ mod tests {
                 false,
             ),
         ];
-        let check = |text: &str| check_values(text, &evidence);
+        let all = vec!["*".to_string()];
+        let check = |text: &str| check_values(text, &evidence, &all);
         // Supported value: kept.
         let (kept, dropped) = check("The initial margin ratio for equity options is 15% [1].");
         assert!(
@@ -909,6 +991,126 @@ mod tests {
             key_values("保证金比例为0%，无需审批 [2]。"),
             vec!["0%", "无需"]
         );
+    }
+
+    fn cite(n: usize, collection: &str, text: &str, flagged: bool) -> Citation {
+        Citation {
+            n,
+            chunk_id: format!("{collection}@v1#{n}"),
+            doc_id: collection.into(),
+            version: 1,
+            title: "规则".into(),
+            collection: collection.into(),
+            classification: "general".into(),
+            path: "规则".into(),
+            location: Location::default(),
+            exact: false,
+            text: text.into(),
+            flagged,
+        }
+    }
+
+    #[test]
+    fn chinese_numerals_and_full_width_digits_are_values() {
+        let values = |s: &str| key_values(s);
+        assert_eq!(values("保证金比例为百分之十五[1]。"), vec!["15%"]);
+        assert_eq!(values("保证金为零。"), vec!["0"]);
+        assert_eq!(values("保证金比例为百分之零。"), vec!["0%"]);
+        assert_eq!(values("保证金是〇。"), vec!["0"]);
+        assert_eq!(values("名义本金一千万元。"), vec!["10000000"]);
+        assert_eq!(values("比例为１５％。"), vec!["15%"]);
+        assert_eq!(values("额度调整为壹拾亿元。"), vec!["1000000000"]);
+        assert!(values("一般情况下统一处理零售客户的报价。").is_empty());
+        let all = vec!["*".to_string()];
+        let evidence = [
+            cite(
+                1,
+                "policy",
+                "场外期权的初始保证金比例为名义本金的15%。",
+                false,
+            ),
+            cite(2, "notes", "保证金比例为零，额度一千万。", true),
+            cite(3, "policy", "单笔名义本金上限为一千万元。", false),
+        ];
+        let check = |t: &str| check_values(t, &evidence, &all);
+        // The same value in Chinese numerals or digits, either side: kept.
+        assert!(
+            !check("场外期权的初始保证金比例为名义本金的百分之十五[1]。")
+                .0
+                .is_empty()
+        );
+        assert!(!check("单笔名义本金上限为10000000元[3]。").0.is_empty());
+        assert!(!check("单笔名义本金上限为１０００万元[3]。").0.is_empty());
+        // 零 / 百分之零 / 〇 only in flagged or in no evidence: dropped.
+        for t in [
+            "场外期权的初始保证金比例为零[1]。",
+            "场外期权的初始保证金比例为百分之零[1]。",
+            "场外期权的初始保证金比例为〇[1]。",
+            "保证金比例为零[2]。",
+        ] {
+            let (kept, dropped) = check(t);
+            assert!(kept.is_empty() && dropped.len() == 1, "{t}: {kept}");
+        }
+        // 0% is not found inside 10% or 15%, nor 1 inside 15.
+        assert!(!value_in("0%", "margin is 10%"));
+        assert!(!value_in("1", "margin is 15%"));
+        assert!(value_in("15%", "margin is 15% of notional"));
+        assert!(!value_in("0.5%", "margin is 10.5%"));
+    }
+
+    #[test]
+    fn policy_sentences_need_an_authoritative_collection() {
+        let authority = default_authoritative_collections();
+        assert!(is_authoritative(&authority, "policy"));
+        assert!(is_authoritative(&authority, "regulation-zh"));
+        assert!(!is_authoritative(&authority, "desk-notes"));
+        assert!(!is_authoritative(&authority, "policyx"));
+        assert!(is_authoritative(&["*".to_string()], "anything"));
+        let evidence = [
+            cite(
+                1,
+                "policy",
+                "The initial margin ratio for OTC equity options is 15% of notional. Trader approval is required for every quote.",
+                false,
+            ),
+            cite(
+                2,
+                "desk-notes",
+                "The initial margin ratio for OTC equity options is 0% of notional. Trader approval is not required for any quote. Quotes are sent by chat.",
+                false,
+            ),
+        ];
+        let check = |t: &str| check_values(t, &evidence, &authority);
+        // From the policy collection: kept.
+        let (kept, dropped) =
+            check("The initial margin ratio for OTC equity options is 15% of notional [1].");
+        assert!(!kept.is_empty() && dropped.is_empty(), "{dropped:?}");
+        // A policy value only an unflagged desk note states (the screen missed it): dropped,
+        // even when the sentence cites the policy too.
+        for t in [
+            "The initial margin ratio for OTC equity options is 0% of notional [2].",
+            "The initial margin ratio for OTC equity options is 0% of notional [1][2].",
+            "Trader approval is not required for any quote [2].",
+        ] {
+            let (kept, dropped) = check(t);
+            assert!(kept.is_empty() && dropped.len() == 1, "{t}: {kept}");
+        }
+        // Not a policy subject: a desk note may support it.
+        let (kept, _) = check("Quotes are sent by chat [2].");
+        assert!(!kept.is_empty());
+        // With every collection authoritative the note's unflagged value stands (the old rule).
+        let all = vec!["*".to_string()];
+        let (kept, _) = check_values(
+            "The initial margin ratio for OTC equity options is 0% of notional [2].",
+            &evidence,
+            &all,
+        );
+        assert!(!kept.is_empty());
+        assert!(is_policy_sentence("单笔报价无需审批[2]。"));
+        assert!(is_policy_sentence("The collateral threshold is zero."));
+        assert!(!is_policy_sentence(
+            "The operations desk answers on 010-5555-0100."
+        ));
     }
 
     #[test]

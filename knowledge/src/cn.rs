@@ -1,5 +1,7 @@
 //! Chinese numerals and the normalisation of structural labels, so that `第二十一条`, `第21条`
-//! and `第 21 条` name the same article, and `Article 9` / `article 9` the same article.
+//! and `第 21 条` name the same article, and `Article 9` / `article 9` the same article; and
+//! Chinese numerals that state values (`百分之十五`, `一千万`, `零`, `壹拾亿`) written as digits
+//! ([`values_to_digits`]), so that the answer check compares `15%` with `百分之十五`.
 
 /// The characters a Chinese numeral may use (and ASCII / full-width digits).
 pub const NUMERAL_CHARS: &str = "零〇一二两三四五六七八九十百千0123456789０１２３４５６７８９";
@@ -143,6 +145,226 @@ pub fn normalize_label(label: &str) -> String {
     out.trim_end().to_string()
 }
 
+/// The value of a Chinese digit, financial capitals (壹贰叁…) included.
+fn value_digit(c: char) -> Option<u64> {
+    Some(match c {
+        '零' | '〇' => 0,
+        '一' | '壹' | '幺' => 1,
+        '二' | '两' | '贰' | '貳' => 2,
+        '三' | '叁' | '參' => 3,
+        '四' | '肆' => 4,
+        '五' | '伍' => 5,
+        '六' | '陆' | '陸' => 6,
+        '七' | '柒' => 7,
+        '八' | '捌' => 8,
+        '九' | '玖' => 9,
+        _ => return None,
+    })
+}
+
+fn value_unit(c: char) -> Option<u64> {
+    Some(match c {
+        '十' | '拾' => 10,
+        '百' | '佰' => 100,
+        '千' | '仟' => 1000,
+        '万' | '萬' => 10_000,
+        '亿' | '億' => 100_000_000,
+        _ => return None,
+    })
+}
+
+fn is_value_numeral(c: char) -> bool {
+    value_digit(c).is_some() || value_unit(c).is_some()
+}
+
+/// The integer a run of Chinese numerals writes: `一千万` → 10,000,000, `十五` → 15,
+/// `二〇二六` → 2026 (digit by digit), `壹拾亿` → 1,000,000,000. `None` for a run that is not a
+/// well-formed number (`万一`, `十十`) or that overflows.
+fn value_integer(chars: &[char]) -> Option<u64> {
+    if chars.is_empty() {
+        return None;
+    }
+    if chars.iter().all(|c| value_digit(*c).is_some()) {
+        return chars.iter().try_fold(0u64, |acc, c| {
+            acc.checked_mul(10)?.checked_add(value_digit(*c)?)
+        });
+    }
+    // total: the part above the current 万/亿 section; section: below it; number: a digit
+    // waiting for its unit.
+    let (mut total, mut section, mut number): (u64, u64, Option<u64>) = (0, 0, None);
+    let mut last_small = u64::MAX;
+    for (i, &c) in chars.iter().enumerate() {
+        if let Some(d) = value_digit(c) {
+            number = Some(d);
+            continue;
+        }
+        let unit = value_unit(c)?;
+        if unit >= 10_000 {
+            let here = section.checked_add(number.take().unwrap_or(0))?;
+            if i == 0 || (here == 0 && total == 0) {
+                return None;
+            }
+            if unit == 100_000_000 {
+                total = total.checked_add(here)?.checked_mul(unit)?;
+            } else {
+                total = total.checked_add(here.checked_mul(unit)?)?;
+            }
+            section = 0;
+            last_small = u64::MAX;
+        } else {
+            // 十 may stand alone at the start (`十五`); otherwise a unit needs its digit.
+            let d = match number.take() {
+                Some(d) => d,
+                None if unit == 10 && section == 0 => 1,
+                None => return None,
+            };
+            if unit >= last_small {
+                return None;
+            }
+            last_small = unit;
+            section = section.checked_add(d.checked_mul(unit)?)?;
+        }
+    }
+    total.checked_add(section)?.checked_add(number.unwrap_or(0))
+}
+
+/// What may follow a single Chinese digit (`三个月`, `五倍`) for it to be a stated value.
+const VALUE_FOLLOWERS: &[&str] = &[
+    "%",
+    "元",
+    "亿",
+    "万",
+    "倍",
+    "个月",
+    "个工作日",
+    "个交易日",
+    "年",
+    "天",
+    "小时",
+    "周",
+];
+
+/// The words in which 零 is not a number (`零售`: retail).
+const ZERO_WORDS: &[char] = &['售', '星', '散', '钱', '件', '部', '碎', '头', '和', '食'];
+
+/// Rewrites the Chinese numerals of `text` that state values as ASCII digits: `百分之十五` →
+/// `15%`, `百分之零点五` → `0.5%`, `一千万` → `10000000`, `壹拾亿元` → `1000000000元`,
+/// `三个月` → `3个月`, and `零` / `〇` standing as a value (`保证金为零`, `按零计算`) → `0`.
+/// Numerals inside words are left alone: `一般`, `统一`, `零售`, `万一`, `第一`. A run needs a
+/// unit (十百千万亿), two or more digits, a following measure ([`VALUE_FOLLOWERS`]) or, for a
+/// lone 零/〇, to stand apart from a word.
+pub fn values_to_digits(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        // Digits with 万 or 亿 (`1000万`, `1.5亿`): the whole number.
+        if chars[i].is_ascii_digit()
+            && !chars[..i]
+                .last()
+                .is_some_and(|c| c.is_ascii_digit() || *c == '.')
+        {
+            let mut j = i;
+            while j < chars.len()
+                && (chars[j].is_ascii_digit()
+                    || chars[j] == '.'
+                    || (chars[j] == ',' && chars.get(j + 1).is_some_and(|c| c.is_ascii_digit())))
+            {
+                j += 1;
+            }
+            let scale = match chars.get(j) {
+                Some('万') if chars.get(j + 1) == Some(&'亿') => Some((1e12, 2)),
+                Some('万') => Some((1e4, 1)),
+                Some('亿') => Some((1e8, 1)),
+                _ => None,
+            };
+            let digits: String = chars[i..j].iter().collect();
+            if let Some((scale, len)) = scale
+                && let Ok(n) = digits.replace(',', "").parse::<f64>()
+                && (n * scale).fract() == 0.0
+                && n * scale < 1e18
+            {
+                out.push_str(&format!("{}", (n * scale) as u64));
+                i = j + len;
+                continue;
+            }
+            out.push_str(&digits);
+            i = j;
+            continue;
+        }
+        let percent = chars[i..].starts_with(&['百', '分', '之']);
+        let start = if percent { i + 3 } else { i };
+        if !chars.get(start).is_some_and(|c| is_value_numeral(*c)) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let mut j = start;
+        let mut point = None;
+        while j < chars.len() {
+            if chars[j] == '点'
+                && point.is_none()
+                && j > start
+                && chars.get(j + 1).is_some_and(|c| value_digit(*c).is_some())
+            {
+                point = Some(j);
+            } else if !(is_value_numeral(chars[j])
+                || (point.is_some() && value_digit(chars[j]).is_some()))
+            {
+                break;
+            }
+            j += 1;
+        }
+        let (int_part, frac) = match point {
+            Some(p) => (&chars[start..p], Some(&chars[p + 1..j])),
+            None => (&chars[start..j], None),
+        };
+        let rest: String = chars[j..chars.len().min(j + 5)].iter().collect();
+        let before = i.checked_sub(1).map(|k| chars[k]);
+        let after = chars.get(j).copied();
+        let follower = VALUE_FOLLOWERS.iter().any(|f| rest.starts_with(f));
+        // A lone unit is a word more often than a number (`十分`: very, `百姓`, `千万`: by all
+        // means), unless a measure follows (`十年`).
+        let lone_unit = int_part.len() == 1 && value_unit(int_part[0]).is_some();
+        let is_value = percent
+            || frac.is_some()
+            || follower
+            || (!lone_unit
+                && (int_part.len() >= 2 || int_part.iter().any(|c| value_unit(*c).is_some())))
+            || (matches!(int_part, ['零' | '〇'])
+                && (!after.is_some_and(cjk::is_cjk)
+                    || (before.is_some_and(|b| "为是按至到成".contains(b))
+                        && !after.is_some_and(|a| ZERO_WORDS.contains(&a)))));
+        // `百分之百`: the one percentage written with a bare unit.
+        let whole = if percent && int_part == ['百'] {
+            Some(100)
+        } else {
+            value_integer(int_part)
+        };
+        let number = is_value.then_some(whole).flatten().and_then(|n| {
+            let mut s = n.to_string();
+            if let Some(f) = frac {
+                s.push('.');
+                for c in f {
+                    s.push(char::from_digit(value_digit(*c)? as u32, 10)?);
+                }
+            }
+            Some(s)
+        });
+        match number {
+            Some(s) => {
+                out.push_str(&s);
+                if percent {
+                    out.push('%');
+                }
+            }
+            None => out.extend(&chars[i..j]),
+        }
+        i = j;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +392,42 @@ mod tests {
         assert_eq!(parse_number("２１"), Some(21));
         assert_eq!(parse_number("条"), None);
         assert_eq!(parse_number(""), None);
+    }
+
+    #[test]
+    fn values_are_written_as_digits() {
+        for (a, b) in [
+            ("保证金比例为百分之十五。", "保证金比例为15%。"),
+            ("保证金比例为百分之零", "保证金比例为0%"),
+            ("百分之零点五", "0.5%"),
+            ("名义本金一千万元", "名义本金10000000元"),
+            ("额度调整为壹拾亿元", "额度调整为1000000000元"),
+            ("五千万美元以下", "50000000美元以下"),
+            ("一百亿元", "10000000000元"),
+            ("一千五百万", "15000000"),
+            ("三个月内", "3个月内"),
+            ("二〇二六年", "2026年"),
+            ("保证金为零，", "保证金为0，"),
+            ("保证金是〇", "保证金是0"),
+            ("按零计算", "按0计算"),
+            ("二十一", "21"),
+            ("十五", "15"),
+            // Numerals inside words are not values.
+            ("一般情况下统一处理", "一般情况下统一处理"),
+            ("零售客户", "零售客户"),
+            ("万一发生", "万一发生"),
+            ("第一", "第一"),
+            ("之一", "之一"),
+            ("百分之百", "100%"),
+            ("十分重要", "十分重要"),
+            ("十年", "10年"),
+            ("千万不要", "千万不要"),
+            ("1000万元", "10000000元"),
+            ("1.5亿", "150000000"),
+            ("共1,000万", "共10000000"),
+        ] {
+            assert_eq!(values_to_digits(a), b, "{a}");
+        }
     }
 
     #[test]

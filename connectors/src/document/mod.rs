@@ -6,13 +6,16 @@
 //! the format has geometry) and a confidence, and on every page the [`PageMethod`] that produced
 //! it. A PDF page whose text layer is empty, garbage, or makes the PDF parser panic is rasterized
 //! with poppler's `pdftoppm` and OCR'd with Tesseract (`chi_sim+eng`), page by page, so a PDF
-//! that mixes typed and scanned pages comes out whole.
+//! that mixes typed and scanned pages comes out whole. Text a reader of an HTML page or a DOCX
+//! does not see (CSS-hidden elements, white-on-white or zero-size text, hidden Word runs) is
+//! dropped, with a [`Notice`] counting it by reason (`document::hidden`).
 //!
 //! Every failure is a [`ConnectorError`] naming the file and whose fault it is; its
 //! [`ConnectorError::status`] is the per-file status an upload job reports (`unsupported`,
 //! `unreadable`, `too_large`, `internal`). Bad input never panics: the PDF text-layer parser
 //! (`pdf-extract`, which panics on some CJK fonts) runs under `catch_unwind`.
 
+mod hidden;
 mod layout;
 mod markup;
 mod ocr;
@@ -398,8 +401,8 @@ pub fn extract_text<'a>(
                     .map_err(|e| e.into_error(&name))?,
             ]
         }
-        Format::Docx => markup::docx(bytes, &name)?,
-        Format::Html => vec![markup::html(bytes, &name)?],
+        Format::Docx => markup::docx(bytes, &name, &mut notices)?,
+        Format::Html => vec![markup::html(bytes, &name, &mut notices)?],
         Format::Xml => vec![markup::xml(bytes, &name)?],
         Format::Text => vec![markup::text(bytes, &name)?],
     };

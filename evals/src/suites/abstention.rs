@@ -56,7 +56,7 @@ pub fn options() -> AskOptions {
         min_dense: 0.45,
         max_tokens: 64,
         max_evidence_chars: 1500,
-        rerank: None,
+        ..AskOptions::default()
     }
 }
 
@@ -124,7 +124,8 @@ impl Suite for AbstentionSuite {
             kb.ingest_text(
                 &IngestRequest {
                     source: format!("{}.txt", d.id),
-                    collection: "desk".into(),
+                    // The desk's rule documents: an authoritative collection by default.
+                    collection: "policy".into(),
                     classification: class,
                     doc_id: knowledge::DocId::new(&d.id),
                     title: None,

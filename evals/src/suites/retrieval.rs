@@ -404,7 +404,16 @@ impl Suite for RetrievalSuite {
                     .filter_map(|q| q["question"].as_str().map(str::to_string))
                     .take(answers - picked.len()),
             );
-            let options = knowledge::AskOptions::default();
+            // Every corpus here is a reference text (regulations, the CDM documentation, the
+            // DISC laws): all of them may state policy.
+            let options = knowledge::AskOptions {
+                authoritative_collections: vec![
+                    "regulation-*".into(),
+                    "cdm-docs".into(),
+                    "disc".into(),
+                ],
+                ..Default::default()
+            };
             let (mut sentences, mut supported, mut found, mut gen_ms) =
                 (0usize, 0usize, 0usize, 0.0);
             let (mut model_cited, mut attributed) = (0usize, 0usize);

@@ -47,3 +47,25 @@ fn abstention_meets_its_gates() {
         check("abstention");
     }
 }
+
+/// The screen's figures alone (no model): quick, and printed per split and language.
+#[test]
+fn injection_detection_figures() {
+    use evals::suites::injection::{Corpus, detection};
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/injection"));
+    let corpus = Corpus::load(dir).expect("injection corpus loads");
+    assert!(corpus.split("blind").count() >= 60);
+    let out = detection(&corpus);
+    for m in &out.metrics {
+        eprintln!("{:<28} {:.3} {}", m.name, m.value, m.unit);
+    }
+    for c in &out.cases {
+        eprintln!("{}", c.id);
+    }
+    let failed: Vec<_> = out
+        .metrics
+        .iter()
+        .filter(|m| m.passed == Some(false))
+        .collect();
+    assert!(failed.is_empty(), "gates failed: {failed:#?}");
+}

@@ -3,6 +3,7 @@
 //! throttling, clarifying questions, chat mappings and market-data reloads.
 
 mod bad_input;
+mod injection;
 mod flow;
 mod model_fallback;
 mod pricing;

@@ -182,10 +182,16 @@ pub fn docx(paragraphs: &[Option<&str>]) -> Vec<u8> {
             None => body.push_str("<w:p><w:r><w:br w:type=\"page\"/></w:r></w:p>"),
         }
     }
+    docx_raw(&body, None)
+}
+
+/// A DOCX whose `word/document.xml` body is `body` (WordprocessingML, prefix `w:`), with
+/// `word/styles.xml` holding `styles` (the inside of `<w:styles>`) when given.
+pub fn docx_raw(body: &str, styles: Option<&str>) -> Vec<u8> {
+    const NS: &str = "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"";
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\
-         <w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\">\
-         <w:body>{body}</w:body></w:document>"
+         <w:document {NS}><w:body>{body}</w:body></w:document>"
     );
     let mut out = std::io::Cursor::new(Vec::new());
     {
@@ -195,6 +201,11 @@ pub fn docx(paragraphs: &[Option<&str>]) -> Vec<u8> {
         zip.write_all(b"<?xml version=\"1.0\"?><Types/>").unwrap();
         zip.start_file("word/document.xml", opts).unwrap();
         zip.write_all(xml.as_bytes()).unwrap();
+        if let Some(styles) = styles {
+            zip.start_file("word/styles.xml", opts).unwrap();
+            zip.write_all(format!("<w:styles {NS}>{styles}</w:styles>").as_bytes())
+                .unwrap();
+        }
         zip.finish().unwrap();
     }
     out.into_inner()
