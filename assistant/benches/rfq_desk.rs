@@ -19,7 +19,7 @@
 
 use assistant::Assistant;
 use assistant::config::{AutocallEngine, Config};
-use assistant::desk::{InboundMessage, MessageKind, desk_actor};
+use assistant::desk::{InboundMessage, MessageKind, QuoteStatus, desk_actor};
 use assistant::store::Actor;
 use policies::{Principal, Role};
 use std::time::{Duration, Instant};
@@ -84,7 +84,8 @@ fn run(a: &Assistant, label: &str, text: &str, n: usize, chat: &str) {
         let q = a.rfq_price(&rfq).expect("price");
         let t2 = Instant::now();
         assert_eq!(
-            q[0].status, "pending",
+            q[0].status,
+            QuoteStatus::Pending,
             "{label}: the quote must reach the queue"
         );
         recv.push(t1 - t0);

@@ -16,6 +16,7 @@ pub mod payload;
 
 use crate::Assistant;
 use crate::error::{AssistantError, Result};
+use crate::store::sql::{self, InvalidStored};
 use crate::store::{Actor, AuditRecord, WriteTx, time};
 use payload::{Edit, check_note, check_title};
 use policies::approval::{ApprovalDecision, ApprovalState, ApprovalView, Transition, decide};
@@ -24,11 +25,119 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+/// The kind of artifact an approval request carries (`approvals.kind`): one a workflow acts on,
+/// or a caller's own, on which only the generic checks run. The set is open by design (a
+/// client may queue its own artifacts), so the column has no trigger; a kind is 1-64 characters
+/// without control characters, and reading any other stored text is an error.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ApprovalKind {
+    /// The RFQ desk's quote (`quote`): typed by [`crate::desk::payload`], delivered after
+    /// approval.
+    Quote,
+    /// The ops review of an extracted confirmation (`extraction`): typed by
+    /// [`crate::extraction_review::payload`].
+    Extraction,
+    /// A caller's own kind (`confirmation_draft`, `report`, …), never one of the above.
+    Other(CustomKind),
+}
+
+/// A caller's own approval kind: 1-64 characters without control characters, not `quote` or
+/// `extraction` (built only by parsing an [`ApprovalKind`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CustomKind(String);
+
+impl CustomKind {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An approval kind that is empty, longer than 64 characters or holds a control character.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be 1-64 characters without control characters")]
+pub struct InvalidKind {
+    /// What was given.
+    pub given: String,
+}
+
+impl ApprovalKind {
+    /// The kinds a workflow acts on.
+    pub const KNOWN: &'static [ApprovalKind] = &[ApprovalKind::Quote, ApprovalKind::Extraction];
+
+    /// The stable name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ApprovalKind::Quote => "quote",
+            ApprovalKind::Extraction => "extraction",
+            ApprovalKind::Other(k) => k.as_str(),
+        }
+    }
+}
+
+impl std::str::FromStr for ApprovalKind {
+    type Err = InvalidKind;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "quote" => Ok(ApprovalKind::Quote),
+            "extraction" => Ok(ApprovalKind::Extraction),
+            _ if s.trim().is_empty() || s.len() > 64 || s.chars().any(char::is_control) => {
+                Err(InvalidKind {
+                    given: s.chars().take(200).collect(),
+                })
+            }
+            _ => Ok(ApprovalKind::Other(CustomKind(s.to_string()))),
+        }
+    }
+}
+
+impl std::fmt::Display for ApprovalKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ApprovalKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ApprovalKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        s.parse()
+            .map_err(|e| serde::de::Error::custom(format!("approval kind {s:?}: {e}")))
+    }
+}
+
+impl rusqlite::ToSql for ApprovalKind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(
+            rusqlite::types::ValueRef::Text(self.as_str().as_bytes()),
+        ))
+    }
+}
+
+impl rusqlite::types::FromSql for ApprovalKind {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let s = v.as_str()?;
+        s.parse().map_err(|e: InvalidKind| {
+            let reason = e.to_string();
+            rusqlite::types::FromSqlError::Other(Box::new(InvalidStored {
+                column: "approvals.kind",
+                value: e.given,
+                reason,
+            }))
+        })
+    }
+}
+
 /// A new approval request.
 #[derive(Debug, Clone)]
 pub struct NewApproval {
-    /// The artifact kind (`quote`, `extraction`, `confirmation_draft`, `report`, …).
-    pub kind: String,
+    /// The artifact kind.
+    pub kind: ApprovalKind,
     /// A one-line description for the queue.
     pub title: String,
     /// The artifact itself.
@@ -85,7 +194,7 @@ pub struct Delivery {
     pub object_id: String,
     /// Its status (a quote: `pending`, `approved` and waiting to be sent, `sent`,
     /// `send_failed`, `uncertain`, `expired`, `rejected`, `superseded`).
-    pub status: String,
+    pub status: crate::desk::QuoteStatus,
     /// Why it could not be delivered, when it could not.
     pub reason: Option<String>,
     /// When it was sent, or last changed.
@@ -98,7 +207,7 @@ pub struct Approval {
     /// Id (`apr_…`).
     pub id: String,
     /// Artifact kind.
-    pub kind: String,
+    pub kind: ApprovalKind,
     /// One-line description.
     pub title: String,
     /// Classification of the payload.
@@ -148,7 +257,7 @@ pub struct ApprovalFilter {
     /// Only this state (effective state: overdue pending ones count as expired).
     pub state: Option<ApprovalState>,
     /// Only this kind.
-    pub kind: Option<String>,
+    pub kind: Option<ApprovalKind>,
     /// Only requests this role must decide.
     pub required_role: Option<Role>,
     /// Only this maker's.
@@ -180,20 +289,16 @@ const COLUMNS: &str = "a.id, a.kind, a.title, a.classification, a.maker, a.maker
     a.expires_at, a.version, a.last_editor, a.supersedes, a.superseded_by, v.payload";
 
 fn row_to_approval(r: &Row<'_>) -> rusqlite::Result<(Approval, ApprovalState)> {
-    let class: String = r.get(3)?;
-    let role: String = r.get(6)?;
-    let state: String = r.get(8)?;
-    let state = ApprovalState::parse(&state).unwrap_or(ApprovalState::Pending);
-    let payload: String = r.get(18)?;
+    let state: ApprovalState = sql::parsed(r, 8, "approvals.state")?;
     Ok((
         Approval {
             id: r.get(0)?,
             kind: r.get(1)?,
             title: r.get(2)?,
-            classification: class.parse().unwrap_or(DataClass::CORE),
+            classification: sql::parsed(r, 3, "approvals.classification")?,
             maker: r.get(4)?,
             maker_role: r.get(5)?,
-            required_role: role.parse().unwrap_or(Role::Admin),
+            required_role: sql::parsed(r, 6, "approvals.required_role")?,
             four_eyes: r.get(7)?,
             state,
             reason: r.get(9)?,
@@ -205,7 +310,7 @@ fn row_to_approval(r: &Row<'_>) -> rusqlite::Result<(Approval, ApprovalState)> {
             last_editor: r.get(15)?,
             supersedes: r.get(16)?,
             superseded_by: r.get(17)?,
-            payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+            payload: sql::json(r, 18, "approval_versions.payload")?,
             delivery: None,
             versions: Vec::new(),
         },
@@ -238,7 +343,7 @@ fn load_with_state(
 
 /// Fills in [`Approval::delivery`] for kinds that are delivered after approval.
 fn with_delivery(conn: &rusqlite::Connection, a: &mut Approval) -> Result<()> {
-    if a.kind == crate::desk::payload::KIND {
+    if a.kind == ApprovalKind::Quote {
         a.delivery = crate::desk::delivery_of(conn, &a.id)?;
     }
     Ok(())
@@ -346,15 +451,6 @@ impl Assistant {
         new: NewApproval,
     ) -> Result<String> {
         let actor = tx.actor().clone();
-        if new.kind.trim().is_empty()
-            || new.kind.len() > 64
-            || new.kind.chars().any(|c| c.is_control())
-        {
-            return Err(AssistantError::field(
-                "kind",
-                "must be 1-64 characters without control characters",
-            ));
-        }
         check_title(&new.title)?;
         let mut new = new;
         new.payload = self.check_payload(&new.kind, std::mem::take(&mut new.payload), None)?;
@@ -459,14 +555,12 @@ impl Assistant {
                  WHERE approval_id = ?1 ORDER BY version",
             )?;
             let rows = stmt.query_map([id], |r| {
-                let payload: String = r.get(1)?;
-                let diff: String = r.get(4)?;
                 Ok(ApprovalVersion {
                     version: r.get(0)?,
-                    payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+                    payload: sql::json(r, 1, "approval_versions.payload")?,
                     author: r.get(2)?,
                     created_at: r.get(3)?,
-                    diff: serde_json::from_str(&diff).unwrap_or_default(),
+                    diff: sql::json(r, 4, "approval_versions.diff")?,
                     note: r.get(5)?,
                 })
             })?;
@@ -821,7 +915,7 @@ fn original_payload(conn: &rusqlite::Connection, id: &str) -> Result<Value> {
         [id],
         |r| r.get(0),
     )?;
-    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    Ok(sql::decode_json(&text, "approval_versions.payload")?)
 }
 
 fn mark_expired(tx: &mut WriteTx<'_>, a: &Approval) -> Result<()> {

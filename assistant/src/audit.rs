@@ -5,14 +5,16 @@
 //! A caller sees an entry whole only when their clearance covers that classification; otherwise
 //! they see that the entry exists (its sequence number, time, action, object kind,
 //! classification and hashes, so gaps are not hidden and the chain position is known) with the
-//! object id, details and request id withheld. An entry whose classification does not parse is
-//! treated as `core+sensitive`. The read itself is audited as `audit.read`.
+//! object id, details and request id withheld. An entry whose classification does not parse was
+//! not written by this code: the read fails as corrupt data (`deskmate audit verify` finds the
+//! entry), rather than guess a class. The read itself is audited as `audit.read`.
 
 use crate::Assistant;
 use crate::error::Result;
 use crate::store::Actor;
+use crate::store::sql::InvalidStored;
 use policies::audit::AuditEntry;
-use policies::{Clearance, DataClass, Level};
+use policies::{Clearance, DataClass};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -40,22 +42,23 @@ pub struct AuditView {
     pub redacted: bool,
 }
 
-/// The entry as `clearance` may see it.
-pub fn view(entry: AuditEntry, clearance: Clearance) -> AuditView {
+/// The entry as `clearance` may see it; an error when its classification does not parse.
+pub fn view(entry: AuditEntry, clearance: Clearance) -> Result<AuditView, InvalidStored> {
     let class = entry
         .classification
         .parse::<DataClass>()
-        .unwrap_or(DataClass {
-            level: Level::Core,
-            sensitive: true,
-        });
+        .map_err(|e| InvalidStored {
+            column: "audit_log.classification",
+            value: entry.classification.chars().take(200).collect(),
+            reason: format!("entry {}: {e}", entry.seq),
+        })?;
     if clearance.can_read(class) {
-        return AuditView {
+        return Ok(AuditView {
             entry,
             redacted: false,
-        };
+        });
     }
-    AuditView {
+    Ok(AuditView {
         entry: AuditEntry {
             object_id: String::new(),
             details: Value::Null,
@@ -63,7 +66,7 @@ pub fn view(entry: AuditEntry, clearance: Clearance) -> AuditView {
             ..entry
         },
         redacted: true,
-    }
+    })
 }
 
 impl Assistant {
@@ -87,7 +90,10 @@ impl Assistant {
             DataClass::IMPORTANT,
         )?;
         let clearance = actor.clearance();
-        Ok(entries.into_iter().map(|e| view(e, clearance)).collect())
+        Ok(entries
+            .into_iter()
+            .map(|e| view(e, clearance))
+            .collect::<Result<_, _>>()?)
     }
 }
 
@@ -117,14 +123,8 @@ mod tests {
     #[test]
     fn entries_above_clearance_keep_their_place_but_not_their_content() {
         let mr = Clearance::of(Role::ModelRisk);
-        for class in [
-            "core",
-            "important+sensitive",
-            "core+sensitive",
-            "nonsense",
-            "",
-        ] {
-            let v = view(entry(class), mr);
+        for class in ["core", "important+sensitive", "core+sensitive"] {
+            let v = view(entry(class), mr).unwrap();
             assert!(v.redacted, "{class}");
             assert_eq!(v.entry.seq, 7);
             assert_eq!(v.entry.hash, "11");
@@ -134,12 +134,24 @@ mod tests {
             assert!(!serde_json::to_string(&v).unwrap().contains("LOTUS"));
         }
         for class in ["general", "important"] {
-            let v = view(entry(class), mr);
+            let v = view(entry(class), mr).unwrap();
             assert!(!v.redacted);
             assert_eq!(v.entry, entry(class));
         }
         // The system and the CLI operator read everything.
-        let v = view(entry("core+sensitive"), Actor::system().clearance());
+        let v = view(entry("core+sensitive"), Actor::system().clearance()).unwrap();
         assert!(!v.redacted);
+    }
+
+    #[test]
+    fn an_entry_whose_class_does_not_parse_is_corrupt_not_guessed() {
+        for class in ["nonsense", "", "CORE"] {
+            for clearance in [Clearance::of(Role::ModelRisk), Actor::system().clearance()] {
+                let e = view(entry(class), clearance).unwrap_err();
+                assert_eq!(e.column, "audit_log.classification");
+                assert_eq!(e.value, class);
+                assert!(e.reason.starts_with("entry 7:"), "{e}");
+            }
+        }
     }
 }

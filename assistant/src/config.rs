@@ -362,7 +362,7 @@ pub struct ApprovalsConfig {
     /// Deadline for a new approval request when its maker names none, in seconds.
     pub default_expiry_secs: u64,
     /// Artifact kinds that always need four eyes (approver ≠ maker), whatever the request says.
-    pub four_eyes_kinds: Vec<String>,
+    pub four_eyes_kinds: Vec<crate::approvals::ApprovalKind>,
     /// How often the server marks overdue requests as expired, in seconds.
     pub sweep_interval_secs: u64,
 }
@@ -371,11 +371,10 @@ impl Default for ApprovalsConfig {
     fn default() -> Self {
         ApprovalsConfig {
             default_expiry_secs: 24 * 3600,
-            four_eyes_kinds: vec![
-                "extraction".into(),
-                "confirmation_draft".into(),
-                "report".into(),
-            ],
+            four_eyes_kinds: ["extraction", "confirmation_draft", "report"]
+                .into_iter()
+                .map(|k| k.parse().expect("a valid approval kind"))
+                .collect(),
             sweep_interval_secs: 5,
         }
     }
@@ -1526,9 +1525,18 @@ mod tests {
         assert_eq!(c.server.bind, "0.0.0.0:9000");
         assert_eq!(c.server.concurrency_limit, 7);
         assert_eq!(c.log.format, LogFormat::Json);
-        assert_eq!(c.approvals.four_eyes_kinds, vec!["quote"]);
+        assert_eq!(
+            c.approvals.four_eyes_kinds,
+            vec![crate::approvals::ApprovalKind::Quote]
+        );
         let c = load_str("", &[("DESKMATE_APPROVALS_FOUR_EYES_KINDS", "a, b")]).unwrap();
-        assert_eq!(c.approvals.four_eyes_kinds, vec!["a", "b"]);
+        let kinds: Vec<&str> = c
+            .approvals
+            .four_eyes_kinds
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(kinds, vec!["a", "b"]);
     }
 
     #[test]

@@ -215,8 +215,9 @@ pub struct DocumentRecord {
     pub source: String,
     /// `zh`, `en` or `mixed`.
     pub language: String,
-    /// Its classification.
-    pub classification: String,
+    /// Its classification (in JSON, its text: `important+sensitive`).
+    #[serde(with = "crate::store::sql::as_text")]
+    pub classification: DataClass,
     /// sha256 of its text.
     pub content_hash: String,
     /// The committed version.
@@ -258,7 +259,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRecord> {
         title: r.get(2)?,
         source: r.get(3)?,
         language: r.get(4)?,
-        classification: r.get(5)?,
+        classification: crate::store::sql::parsed(r, 5, "documents.classification")?,
         content_hash: r.get(6)?,
         version: r.get::<_, i64>(7)? as u64,
         chunks: r.get::<_, i64>(8)? as u64,
@@ -594,16 +595,7 @@ impl Assistant {
             id: id.to_string(),
         };
         let rec = rec.ok_or_else(not_found)?;
-        let class: DataClass =
-            rec.classification
-                .parse()
-                .map_err(|e: policies::classification::InvalidClass| {
-                    AssistantError::Store(crate::store::StoreError::Corrupt {
-                        table: "documents",
-                        message: format!("classification of {id}: {e}"),
-                    })
-                })?;
-        if !actor.clearance().can_read(class) {
+        if !actor.clearance().can_read(rec.classification) {
             return Err(not_found());
         }
         Ok(rec)
@@ -627,7 +619,7 @@ impl Assistant {
         let cl = actor.clearance();
         Ok(all
             .into_iter()
-            .filter(|d| d.classification.parse().is_ok_and(|c| cl.can_read(c)))
+            .filter(|d| cl.can_read(d.classification))
             .collect())
     }
 
@@ -640,15 +632,7 @@ impl Assistant {
             id: id.to_string(),
         })?;
         knowledge.kb.delete(&doc_id)?;
-        let class: DataClass =
-            rec.classification
-                .parse()
-                .map_err(|e: policies::classification::InvalidClass| {
-                    AssistantError::Store(crate::store::StoreError::Corrupt {
-                        table: "documents",
-                        message: format!("classification of {id}: {e}"),
-                    })
-                })?;
+        let class = rec.classification;
         self.store.write(actor, |tx| {
             tx.conn().execute(
                 "UPDATE documents SET deleted_at = ?2, updated_by = ?3, updated_at = ?2

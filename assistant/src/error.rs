@@ -148,6 +148,12 @@ impl From<rusqlite::Error> for AssistantError {
     }
 }
 
+impl From<crate::store::sql::InvalidStored> for AssistantError {
+    fn from(e: crate::store::sql::InvalidStored) -> Self {
+        AssistantError::Store(StoreError::Invalid(e))
+    }
+}
+
 impl AssistantError {
     /// An [`AssistantError::InvalidField`].
     pub fn field(field: impl Into<String>, reason: impl Into<String>) -> AssistantError {

@@ -29,15 +29,12 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::Assistant;
-use crate::approvals::{Decided, NewApproval};
+use crate::approvals::{ApprovalKind, Decided, NewApproval};
 use crate::error::{AssistantError, Result};
-use crate::jobs::{Job, JobState};
-use crate::store::{Actor, AuditRecord, time};
+use crate::jobs::{Job, JobKind, JobState};
+use crate::store::{Actor, AuditRecord, sql, time};
 use extraction::terms::{self, FieldValue, check_leaf, is_leaf};
 use extraction::{FileResult, FileStatus, cdm, check};
-
-/// The artifact kind of extraction approvals.
-pub const KIND: &str = "extraction";
 
 /// An uploaded file.
 #[derive(Debug, Clone)]
@@ -72,7 +69,7 @@ pub struct ExtractionFile {
     pub bytes: u64,
     /// `queued` until processed, then the file's status (`extracted`, `needs_review`,
     /// `not_a_confirmation`, `unsupported`, `unreadable`, `too_large`, `internal`).
-    pub status: String,
+    pub status: FileProgress,
     /// The approval request of a file with key terms.
     pub approval_id: Option<String>,
     /// Its state (`pending`, `approved`, …).
@@ -80,6 +77,39 @@ pub struct ExtractionFile {
     /// The full result (key terms, fields with evidence, conflicts, problems, CDM); `null`
     /// until processed.
     pub result: Value,
+}
+
+/// Where one file of an extraction job stands: waiting, or what its extraction came to (the
+/// stored `extraction_files.status`, one of [`FileStatus::ALL`]). In JSON, `queued` or the
+/// status's stable name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileProgress {
+    /// Not processed yet.
+    Queued,
+    /// Processed.
+    Done(FileStatus),
+}
+
+impl FileProgress {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileProgress::Queued => "queued",
+            FileProgress::Done(s) => s.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for FileProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for FileProgress {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// An extraction job as shown by `GET /v1/extractions/{id}`.
@@ -141,10 +171,10 @@ type FileRow = (
     String,
     String,
     u64,
-    String,
+    FileStatus,
     Option<String>,
-    Option<String>,
-    String,
+    Option<ApprovalState>,
+    Value,
 );
 
 fn safe_name(name: &str) -> String {
@@ -234,7 +264,7 @@ impl Assistant {
             "role": actor.role.map(Role::as_str),
             "request_id": actor.request_id,
         });
-        self.create_job(actor, KIND, DataClass::IMPORTANT, input)
+        self.create_job(actor, JobKind::Extraction, DataClass::IMPORTANT, input)
     }
 
     /// The extraction job (and approval) that holds a file with this SHA-256 live: a job not
@@ -252,7 +282,7 @@ impl Assistant {
                    JOIN approvals a ON a.id = f.approval_id
                  WHERE f.sha256 = ?1 AND a.state IN ('pending', 'approved')
                  LIMIT 1",
-                params![sha, KIND],
+                params![sha, JobKind::Extraction],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
@@ -268,7 +298,7 @@ impl Assistant {
                  ORDER BY created_at",
             )?;
             let ids = stmt
-                .query_map([KIND], |r| r.get(0))?
+                .query_map([JobKind::Extraction], |r| r.get(0))?
                 .collect::<rusqlite::Result<Vec<String>>>()?;
             Ok(ids)
         })
@@ -279,7 +309,7 @@ impl Assistant {
     /// finished, is left alone.
     pub fn extraction_run(&self, job_id: &str) -> Result<()> {
         let job = self.get_job(&Actor::system(), job_id)?;
-        if job.kind != KIND {
+        if job.kind != JobKind::Extraction {
             return Err(AssistantError::Invalid(format!(
                 "job {job_id} is a {} job, not an extraction",
                 job.kind
@@ -297,18 +327,18 @@ impl Assistant {
         };
         let files = job.input["files"].as_array().cloned().unwrap_or_default();
         let total = files.len().max(1);
-        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
         for (idx, f) in files.iter().enumerate() {
-            let done: Option<String> = self.store.read(|c| {
+            let done: Option<FileStatus> = self.store.read(|c| {
                 c.query_row(
                     "SELECT status FROM extraction_files WHERE job_id = ?1 AND idx = ?2",
                     params![job_id, idx as i64],
-                    |r| r.get(0),
+                    |r| sql::parsed(r, 0, "extraction_files.status"),
                 )
                 .optional()
             })?;
             if let Some(status) = done {
-                *counts.entry(status).or_default() += 1;
+                *counts.entry(status.as_str()).or_default() += 1;
                 continue;
             }
             let name = f["name"].as_str().unwrap_or("upload").to_owned();
@@ -342,7 +372,7 @@ impl Assistant {
                 }
             };
             let status = self.record_file(&maker, job_id, idx, result)?;
-            *counts.entry(status.as_str().to_owned()).or_default() += 1;
+            *counts.entry(status.as_str()).or_default() += 1;
             self.job_progress(job_id, (idx + 1) as f64 / total as f64)?;
         }
         self.finish_job(
@@ -369,7 +399,7 @@ impl Assistant {
             o.insert("index".into(), Value::from(idx));
         }
         if r.status.has_terms()
-            && let Err(e) = self.check_payload(KIND, payload.clone(), None)
+            && let Err(e) = self.check_payload(&ApprovalKind::Extraction, payload.clone(), None)
         {
             tracing::error!(
                 job = job_id, file = idx, error = %e,
@@ -394,7 +424,7 @@ impl Assistant {
                 Some(self.create_approval_in(
                     tx,
                     NewApproval {
-                        kind: KIND.into(),
+                        kind: ApprovalKind::Extraction,
                         title: title.chars().take(500).collect(),
                         payload: payload.clone(),
                         required_role: Role::Ops,
@@ -445,7 +475,7 @@ impl Assistant {
     /// An extraction job with every file's status and result, for a caller cleared to read it.
     pub fn extraction(&self, actor: &Actor, job_id: &str) -> Result<ExtractionView> {
         let job = self.job_unchecked(job_id)?;
-        if job.kind != KIND || !actor.clearance().can_read(job.classification) {
+        if job.kind != JobKind::Extraction || !actor.clearance().can_read(job.classification) {
             return Err(AssistantError::NotFound {
                 kind: "extraction",
                 id: job_id.into(),
@@ -476,10 +506,10 @@ impl Assistant {
                         r.get(1)?,
                         r.get(2)?,
                         r.get::<_, i64>(3)? as u64,
-                        r.get(4)?,
+                        sql::parsed(r, 4, "extraction_files.status")?,
                         r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
+                        sql::parsed_opt(r, 6, "approvals.state")?,
+                        sql::json(r, 7, "extraction_files.result")?,
                     ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -495,10 +525,10 @@ impl Assistant {
                         name: name.clone(),
                         sha256: sha.clone(),
                         bytes: *bytes,
-                        status: status.clone(),
+                        status: FileProgress::Done(*status),
                         approval_id: approval_id.clone(),
-                        approval_state: state.as_deref().and_then(ApprovalState::parse),
-                        result: serde_json::from_str(result).unwrap_or(Value::Null),
+                        approval_state: *state,
+                        result: result.clone(),
                     });
                 }
                 None => files.push(ExtractionFile {
@@ -506,7 +536,7 @@ impl Assistant {
                     name: f["name"].as_str().unwrap_or_default().into(),
                     sha256: f["sha256"].as_str().unwrap_or_default().into(),
                     bytes: f["bytes"].as_u64().unwrap_or(0),
-                    status: "queued".into(),
+                    status: FileProgress::Queued,
                     approval_id: None,
                     approval_state: None,
                     result: Value::Null,
@@ -539,7 +569,7 @@ impl Assistant {
             return Err(AssistantError::Invalid("no corrections given".into()));
         }
         let a = self.get_approval(actor, approval_id)?;
-        if a.kind != KIND {
+        if a.kind != ApprovalKind::Extraction {
             return Err(AssistantError::Invalid(format!(
                 "approval {approval_id} is a {}, not an extraction",
                 a.kind
@@ -680,7 +710,7 @@ impl Assistant {
             return Ok(e);
         }
         let a = self.get_approval(actor, approval_id)?;
-        if a.kind != KIND {
+        if a.kind != ApprovalKind::Extraction {
             return Err(AssistantError::Invalid(format!(
                 "approval {approval_id} is a {}, not an extraction",
                 a.kind
@@ -793,18 +823,15 @@ impl Assistant {
                      FROM extraction_exports WHERE approval_id = ?1",
                     [approval_id],
                     |r| {
-                        let kt: String = r.get(5)?;
-                        let cdm: Option<String> = r.get(6)?;
-                        let ext: Option<String> = r.get(7)?;
                         Ok(ExtractionExport {
                             approval_id: r.get(0)?,
                             job_id: r.get(1)?,
                             file_name: r.get(2)?,
                             file_sha256: r.get(3)?,
                             product_type: r.get(4)?,
-                            key_terms: serde_json::from_str(&kt).unwrap_or(Value::Null),
-                            cdm: cdm.and_then(|s| serde_json::from_str(&s).ok()),
-                            extension: ext.and_then(|s| serde_json::from_str(&s).ok()),
+                            key_terms: sql::json(r, 5, "extraction_exports.key_terms")?,
+                            cdm: sql::json_opt(r, 6, "extraction_exports.cdm")?,
+                            extension: sql::json_opt(r, 7, "extraction_exports.extension")?,
                             version: r.get(8)?,
                             approved_by: r.get(9)?,
                             approved_at: r.get(10)?,

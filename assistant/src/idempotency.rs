@@ -11,8 +11,19 @@
 
 use crate::Assistant;
 use crate::error::{AssistantError, Result};
+use crate::store::sql::{InvalidStored, text_enum};
 use crate::store::{Actor, time};
 use rusqlite::{OptionalExtension, params};
+
+text_enum! {
+    /// Where a recorded request stands (`idempotency_keys.state`).
+    pub enum KeyState in "idempotency_keys.state" as "idempotency key state" {
+        /// The first request with the key is running (or was, when its process stopped).
+        InProgress = "in_progress",
+        /// Its response is recorded.
+        Done = "done",
+    }
+}
 
 /// How long a key is remembered.
 pub const KEEP: ::time::Duration = ::time::Duration::hours(24);
@@ -82,7 +93,7 @@ impl Assistant {
                 String,
                 String,
                 String,
-                String,
+                KeyState,
                 Option<i64>,
                 Option<String>,
                 Option<Vec<u8>>,
@@ -115,10 +126,15 @@ impl Assistant {
                     });
                 }
                 let abandoned = time::parse(&created).is_none_or(|t| t < now - ABANDONED_AFTER);
-                match (state.as_str(), status) {
-                    ("done", Some(status)) => {
+                match (state, status) {
+                    (KeyState::Done, Some(status)) => {
+                        let status = u16::try_from(status).map_err(|_| InvalidStored {
+                            column: "idempotency_keys.status",
+                            value: status.to_string(),
+                            reason: "not an HTTP status".into(),
+                        })?;
                         return Ok(Begin::Replay(Recorded {
-                            status: u16::try_from(status).unwrap_or(500),
+                            status,
                             content_type: ct,
                             body: body.unwrap_or_default(),
                         }));

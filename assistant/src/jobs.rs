@@ -4,58 +4,47 @@
 
 use crate::Assistant;
 use crate::error::{AssistantError, Result};
+use crate::store::sql::{self, text_enum};
 use crate::store::{Actor, AuditRecord, time};
 use policies::DataClass;
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
 use serde_json::{Value, json};
 
-/// A job's life-cycle state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    /// Accepted, not started.
-    Queued,
-    /// Running.
-    Running,
-    /// Finished with a result.
-    Succeeded,
-    /// Finished with an error.
-    Failed,
-    /// Stopped on request.
-    Cancelled,
+text_enum! {
+    /// A job's life-cycle state (`jobs.state`).
+    pub enum JobState in "jobs.state" as "job state" {
+        /// Accepted, not started.
+        Queued = "queued",
+        /// Running.
+        Running = "running",
+        /// Finished with a result.
+        Succeeded = "succeeded",
+        /// Finished with an error.
+        Failed = "failed",
+        /// Stopped on request.
+        Cancelled = "cancelled",
+    }
 }
 
-impl JobState {
-    /// The stable name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Queued => "queued",
-            JobState::Running => "running",
-            JobState::Succeeded => "succeeded",
-            JobState::Failed => "failed",
-            JobState::Cancelled => "cancelled",
-        }
-    }
-
-    fn parse(s: &str) -> JobState {
-        match s {
-            "queued" => JobState::Queued,
-            "running" => JobState::Running,
-            "succeeded" => JobState::Succeeded,
-            "cancelled" => JobState::Cancelled,
-            _ => JobState::Failed,
-        }
+text_enum! {
+    /// What kind of work a job does (`jobs.kind`).
+    pub enum JobKind in "jobs.kind" as "job kind" {
+        /// Ingesting uploaded documents into the knowledge base.
+        DocumentIngest = "document.ingest",
+        /// Extracting key terms from uploaded confirmations ([`crate::extraction_review`]).
+        Extraction = "extraction",
+        /// Running an evaluation suite.
+        Eval = "eval",
     }
 }
 
 /// A job as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Job {
     /// Id (`job_…`).
     pub id: String,
-    /// What kind of work (`ingest`, `extraction`, `eval`).
-    pub kind: String,
+    /// What kind of work.
+    pub kind: JobKind,
     /// State.
     pub state: JobState,
     /// Classification of the job's input and result.
@@ -82,22 +71,18 @@ const COLUMNS: &str = "id, kind, state, classification, created_by, created_at, 
     finished_at, progress, input, result, error";
 
 fn row_to_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
-    let state: String = r.get(2)?;
-    let class: String = r.get(3)?;
-    let input: String = r.get(9)?;
-    let result: Option<String> = r.get(10)?;
     Ok(Job {
         id: r.get(0)?,
         kind: r.get(1)?,
-        state: JobState::parse(&state),
-        classification: class.parse().unwrap_or(DataClass::CORE),
+        state: r.get(2)?,
+        classification: sql::parsed(r, 3, "jobs.classification")?,
         created_by: r.get(4)?,
         created_at: r.get(5)?,
         started_at: r.get(6)?,
         finished_at: r.get(7)?,
         progress: r.get(8)?,
-        input: serde_json::from_str(&input).unwrap_or(Value::Null),
-        result: result.and_then(|s| serde_json::from_str(&s).ok()),
+        input: sql::json(r, 9, "jobs.input")?,
+        result: sql::json_opt(r, 10, "jobs.result")?,
         error: r.get(11)?,
     })
 }
@@ -107,7 +92,7 @@ impl Assistant {
     pub fn create_job(
         &self,
         actor: &Actor,
-        kind: &str,
+        kind: JobKind,
         class: DataClass,
         input: Value,
     ) -> Result<Job> {
@@ -141,7 +126,8 @@ impl Assistant {
     pub fn start_job(&self, id: &str) -> Result<()> {
         self.set_job(
             id,
-            "state = 'running', started_at = ?2",
+            JobState::Running,
+            "started_at = ?3",
             &[&time::fmt(time::now())],
             "job.start",
             json!({}),
@@ -159,7 +145,7 @@ impl Assistant {
                  ORDER BY created_at",
             )?;
             let ids = stmt
-                .query_map([crate::extraction_review::KIND], |r| r.get(0))?
+                .query_map([JobKind::Extraction], |r| r.get(0))?
                 .collect::<rusqlite::Result<Vec<String>>>()?;
             Ok::<_, AssistantError>(ids)
         })?;
@@ -192,14 +178,16 @@ impl Assistant {
         match outcome {
             Ok(result) => self.set_job(
                 id,
-                "state = 'succeeded', finished_at = ?2, progress = 1.0, result = ?3",
+                JobState::Succeeded,
+                "finished_at = ?3, progress = 1.0, result = ?4",
                 &[&now, &result.to_string()],
                 "job.succeed",
                 json!({}),
             ),
             Err(error) => self.set_job(
                 id,
-                "state = 'failed', finished_at = ?2, error = ?3",
+                JobState::Failed,
+                "finished_at = ?3, error = ?4",
                 &[&now, &error],
                 "job.fail",
                 json!({"error": error}),
@@ -207,9 +195,12 @@ impl Assistant {
         }
     }
 
+    /// Sets job `id`'s state and `set` (SQL assignments whose parameters, `args`, are numbered
+    /// from `?3`).
     fn set_job(
         &self,
         id: &str,
+        state: JobState,
         set: &str,
         args: &[&dyn rusqlite::ToSql],
         action: &str,
@@ -217,10 +208,10 @@ impl Assistant {
     ) -> Result<()> {
         let job = self.job_unchecked(id)?;
         self.store.write(&Actor::system(), |tx| {
-            let mut all: Vec<&dyn rusqlite::ToSql> = vec![&id];
+            let mut all: Vec<&dyn rusqlite::ToSql> = vec![&id, &state];
             all.extend_from_slice(args);
             tx.conn().execute(
-                &format!("UPDATE jobs SET {set} WHERE id = ?1"),
+                &format!("UPDATE jobs SET state = ?2, {set} WHERE id = ?1"),
                 all.as_slice(),
             )?;
             tx.audit(AuditRecord {

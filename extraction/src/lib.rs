@@ -91,6 +91,17 @@ pub enum FileStatus {
 }
 
 impl FileStatus {
+    /// Every status, in declaration order.
+    pub const ALL: [FileStatus; 7] = [
+        FileStatus::Extracted,
+        FileStatus::NeedsReview,
+        FileStatus::NotAConfirmation,
+        FileStatus::Unsupported,
+        FileStatus::Unreadable,
+        FileStatus::TooLarge,
+        FileStatus::Internal,
+    ];
+
     /// The stable name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,6 +127,32 @@ impl FileStatus {
             "internal" => FileStatus::Internal,
             _ => FileStatus::Unreadable,
         }
+    }
+}
+
+impl std::fmt::Display for FileStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not one of [`FileStatus::ALL`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown file status {given:?}")]
+pub struct UnknownFileStatus {
+    /// What was given.
+    pub given: String,
+}
+
+impl std::str::FromStr for FileStatus {
+    type Err = UnknownFileStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FileStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| UnknownFileStatus {
+                given: s.to_string(),
+            })
     }
 }
 

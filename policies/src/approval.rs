@@ -29,6 +29,15 @@ pub enum ApprovalState {
 }
 
 impl ApprovalState {
+    /// Every state, in a fixed order.
+    pub const ALL: [ApprovalState; 5] = [
+        ApprovalState::Pending,
+        ApprovalState::Approved,
+        ApprovalState::Rejected,
+        ApprovalState::Expired,
+        ApprovalState::Superseded,
+    ];
+
     /// The stable name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,15 +51,26 @@ impl ApprovalState {
 
     /// Parses the stable name.
     pub fn parse(s: &str) -> Option<ApprovalState> {
-        [
-            ApprovalState::Pending,
-            ApprovalState::Approved,
-            ApprovalState::Rejected,
-            ApprovalState::Expired,
-            ApprovalState::Superseded,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
+        ApprovalState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// A name that is not an [`ApprovalState`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown approval state {given:?}; allowed: pending, approved, rejected, expired, superseded"
+)]
+pub struct UnknownApprovalState {
+    /// What was given.
+    pub given: String,
+}
+
+impl std::str::FromStr for ApprovalState {
+    type Err = UnknownApprovalState;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ApprovalState::parse(s).ok_or_else(|| UnknownApprovalState {
+            given: s.to_string(),
+        })
     }
 }
 

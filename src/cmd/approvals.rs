@@ -24,7 +24,7 @@ pub enum ApprovalsCmd {
         state: Option<String>,
         /// Artifact kind.
         #[arg(long)]
-        kind: Option<String>,
+        kind: Option<assistant::approvals::ApprovalKind>,
         /// The deciding role.
         #[arg(long)]
         role: Option<Role>,

@@ -21,6 +21,7 @@
 //! the payload to store, which may differ from the one given in derived fields it recomputes.
 
 use crate::Assistant;
+use crate::approvals::ApprovalKind;
 use crate::error::{AssistantError, Result};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -199,22 +200,20 @@ impl Assistant {
     /// returns what to store (see the module doc).
     pub(crate) fn check_payload(
         &self,
-        kind: &str,
+        kind: &ApprovalKind,
         payload: Value,
         edit: Option<&Edit<'_>>,
     ) -> Result<Value> {
         check_generic(&payload)?;
         let stored = match kind {
-            crate::desk::payload::KIND => crate::desk::payload::check(
+            ApprovalKind::Quote => crate::desk::payload::check(
                 payload,
                 edit,
                 crate::store::time::now(),
                 self.desk.reply_offset(),
             )?,
-            crate::extraction_review::KIND => {
-                crate::extraction_review::payload::check(payload, edit)?
-            }
-            _ => payload,
+            ApprovalKind::Extraction => crate::extraction_review::payload::check(payload, edit)?,
+            ApprovalKind::Other(_) => payload,
         };
         check_size(&stored)?;
         Ok(stored)

@@ -4,11 +4,11 @@
 //!
 //! Reads are audited like every read of important data (`rfq.list`, `rfq.read`).
 
-use super::QuoteSummary;
+use super::{ChatStatus, Direction, QuoteSummary, RfqStatus};
 use crate::Assistant;
 use crate::approvals::Approval;
 use crate::error::{AssistantError, Result};
-use crate::store::{Actor, AuditRecord, time};
+use crate::store::{Actor, AuditRecord, sql, time};
 use policies::DataClass;
 use policies::audit::AuditEntry;
 use rusqlite::{OptionalExtension, Row, params};
@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 pub struct RfqFilter {
     /// Only this client's.
     pub client: Option<String>,
-    /// Only requests in this status (see [`super::rfq_status`]).
-    pub status: Option<String>,
+    /// Only requests in this status.
+    pub status: Option<RfqStatus>,
     /// Received at or after (RFC 3339).
     pub from: Option<String>,
     /// Received before (RFC 3339).
@@ -51,8 +51,8 @@ pub struct RfqRow {
     pub text: String,
     /// The client's language (`zh`, `en`).
     pub language: String,
-    /// Status (see [`super::rfq_status`]).
-    pub status: String,
+    /// Status.
+    pub status: RfqStatus,
     /// The canonical parse.
     pub parse: Value,
     /// Parser confidence.
@@ -85,7 +85,7 @@ pub struct QuoteDetail {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatRecord {
     /// `in` or `out`.
-    pub direction: String,
+    pub direction: Direction,
     /// The chat system's message id.
     pub message_id: Option<String>,
     /// The message replied to.
@@ -99,7 +99,7 @@ pub struct ChatRecord {
     /// Inbound: the chat's time; outbound: when queued.
     pub time: String,
     /// Disposition (inbound) or delivery status (outbound).
-    pub status: String,
+    pub status: ChatStatus,
     /// Delivery attempts.
     pub attempts: i64,
     /// When sent.
@@ -130,8 +130,6 @@ const COLUMNS: &str = "id, received_at, client_id, channel, chat_id, message_id,
     language, status, parse, confidence, path, problems, follow_up_of, error";
 
 fn rfq_row(r: &Row<'_>) -> rusqlite::Result<(RfqRow, Option<String>)> {
-    let parse: String = r.get(10)?;
-    let problems: String = r.get(13)?;
     Ok((
         RfqRow {
             id: r.get(0)?,
@@ -144,10 +142,10 @@ fn rfq_row(r: &Row<'_>) -> rusqlite::Result<(RfqRow, Option<String>)> {
             text: r.get(7)?,
             language: r.get(8)?,
             status: r.get(9)?,
-            parse: serde_json::from_str(&parse).unwrap_or(Value::Null),
+            parse: sql::json(r, 10, "rfqs.parse")?,
             confidence: r.get(11)?,
             path: r.get(12)?,
-            problems: serde_json::from_str(&problems).unwrap_or(Value::Null),
+            problems: sql::json(r, 13, "rfqs.problems")?,
             follow_up_of: r.get(14)?,
             quotes: Vec::new(),
         },
@@ -222,11 +220,11 @@ impl Assistant {
         rfq.quotes = self.quote_summaries(id)?;
         let mut quote_details = Vec::new();
         for q in &rfq.quotes {
-            let (detail, sent_at): (String, Option<String>) = self.store.read(|c| {
+            let (detail, sent_at): (Value, Option<String>) = self.store.read(|c| {
                 c.query_row(
                     "SELECT detail, sent_at FROM rfq_quotes WHERE id = ?1",
                     [&q.id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((sql::json(r, 0, "rfq_quotes.detail")?, r.get(1)?)),
                 )
             })?;
             let approval = match &q.approval_id {
@@ -235,7 +233,7 @@ impl Assistant {
             };
             quote_details.push(QuoteDetail {
                 summary: q.clone(),
-                detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
+                detail,
                 approval,
                 sent_at,
             });
@@ -247,16 +245,17 @@ impl Assistant {
                  FROM chat_messages WHERE rfq_id = ?1 ORDER BY id",
             )?;
             let rows = stmt.query_map([id], |r| {
+                let (direction, status) = ChatStatus::read(r, 0, 7)?;
                 Ok((
                     ChatRecord {
-                        direction: r.get(0)?,
+                        direction,
                         message_id: r.get(1)?,
                         reply_to: r.get(2)?,
                         sender: r.get(3)?,
                         kind: r.get(4)?,
                         text: r.get(5)?,
                         time: r.get(6)?,
-                        status: r.get(7)?,
+                        status,
                         attempts: r.get(8)?,
                         sent_at: r.get(9)?,
                         error: r.get(10)?,
@@ -276,7 +275,7 @@ impl Assistant {
             }
         }
         for (m, channel, chat) in &messages {
-            if m.direction == "in" {
+            if m.direction == Direction::In {
                 // Entries name the message by channel, chat and event id (by channel and
                 // event id before schema version 5).
                 objects.push(("chat_message".into(), format!("{channel}:{chat}:{}", m.key)));

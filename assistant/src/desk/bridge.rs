@@ -53,7 +53,7 @@ impl ChatDesk for DeskBridge {
             .map_err(desk_error)?;
         Ok(Receipt {
             new: r.new,
-            disposition: r.disposition,
+            disposition: r.disposition.to_string(),
             work: r
                 .needs_pricing
                 .then(|| r.rfq_id.clone())

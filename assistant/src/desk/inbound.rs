@@ -9,12 +9,12 @@
 
 use super::reply;
 use super::{
-    AUDIT_TEXT_CHARS, CLI_CHANNEL, InboundMessage, MAX_ARCHIVED_CHARS, MessageKind, Origin,
-    Received, Reply, cap, queue_reply, rfq_status, set_rfq_status, sha256,
+    AUDIT_TEXT_CHARS, CLI_CHANNEL, Disposition, InboundMessage, MAX_ARCHIVED_CHARS, MessageKind,
+    Origin, Received, Reply, RfqStatus, cap, queue_reply, set_rfq_status, sha256,
 };
 use crate::Assistant;
 use crate::error::{AssistantError, Result};
-use crate::store::{Actor, AuditRecord, WriteTx, time};
+use crate::store::{Actor, AuditRecord, WriteTx, sql, time};
 use ::time::{Duration, OffsetDateTime};
 use policies::DataClass;
 use rfq::clarify::question;
@@ -95,7 +95,7 @@ impl Assistant {
                 ],
             )?;
             if n == 0 {
-                let (status, rfq): (String, Option<String>) = tx.conn().query_row(
+                let (status, rfq): (Disposition, Option<String>) = tx.conn().query_row(
                     "SELECT status, rfq_id FROM chat_messages
                      WHERE channel = ?1 AND chat_id = ?3 AND direction = 'in' AND event_key = ?2",
                     params![msg.channel, msg.event_id, msg.chat_id],
@@ -191,14 +191,14 @@ impl Assistant {
             chat_id: &msg.chat_id,
             message_id: &msg.message_id,
         };
-        let done = |d: &str| Received {
+        let done = |d: Disposition| Received {
             new: true,
-            disposition: d.to_string(),
+            disposition: d,
             rfq_id: None,
             needs_pricing: false,
         };
         if !msg.addressed {
-            return Ok(done("not_addressed"));
+            return Ok(done(Disposition::NotAddressed));
         }
         if msg.kind == MessageKind::Deleted {
             let rfq: Option<String> = tx
@@ -211,7 +211,7 @@ impl Assistant {
                 .optional()?;
             return Ok(Received {
                 rfq_id: rfq,
-                ..done("deleted")
+                ..done(Disposition::Deleted)
             });
         }
         let lang = rfq::clarify::detect_language(&msg.text);
@@ -233,7 +233,7 @@ impl Assistant {
                     format!("throttle:{}:{b}", msg.chat_id),
                     reply::throttled(lang),
                 )?;
-                return Ok(done("throttled"));
+                return Ok(done(Disposition::Throttled));
             }
         }
         let client_id: Option<String> = match forced_client {
@@ -258,11 +258,11 @@ impl Assistant {
                     reply::unknown_chat(lang),
                 )?;
             }
-            return Ok(done("unknown_chat"));
+            return Ok(done(Disposition::UnknownChat));
         };
         let b = bucket(now, cfg.throttle_window_secs);
         match msg.kind {
-            MessageKind::Sticker => return Ok(done("sticker")),
+            MessageKind::Sticker => return Ok(done(Disposition::Sticker)),
             MessageKind::Image | MessageKind::Other => {
                 notify(
                     tx,
@@ -271,7 +271,7 @@ impl Assistant {
                     format!("not_text:{}:{b}", msg.chat_id),
                     reply::not_text(),
                 )?;
-                return Ok(done("not_text"));
+                return Ok(done(Disposition::NotText));
             }
             MessageKind::Edited => {
                 notify(
@@ -281,7 +281,7 @@ impl Assistant {
                     format!("edited:{}:{}", msg.chat_id, msg.message_id),
                     reply::edited(lang),
                 )?;
-                return Ok(done("edited"));
+                return Ok(done(Disposition::Edited));
             }
             MessageKind::Text | MessageKind::Deleted => {}
         }
@@ -294,7 +294,7 @@ impl Assistant {
                 format!("help:{}", msg.event_id),
                 reply::help(),
             )?;
-            return Ok(done("help"));
+            return Ok(done(Disposition::Help));
         }
         let today = now.to_offset(self.desk.offset).date();
         let alone = match ahead {
@@ -314,7 +314,7 @@ impl Assistant {
                 format!("too_long:{}", msg.event_id),
                 reply::too_long(lang),
             )?;
-            return Ok(done("too_long"));
+            return Ok(done(Disposition::TooLong));
         }
         let rfq_id = format!("rfq_{}", uuid::Uuid::new_v4().simple());
         if alone.flagged() {
@@ -326,7 +326,7 @@ impl Assistant {
                     client_id: &client_id,
                     text: &text,
                     outcome: &alone,
-                    status: rfq_status::FLAGGED,
+                    status: RfqStatus::Flagged,
                     follow_up_of: None,
                 },
             )?;
@@ -344,7 +344,7 @@ impl Assistant {
             )?;
             return Ok(Received {
                 rfq_id: Some(rfq_id),
-                ..done("flagged")
+                ..done(Disposition::Flagged)
             });
         }
         // A message that is not a complete request may answer an open clarifying question.
@@ -368,17 +368,14 @@ impl Assistant {
             let prev_missing: usize =
                 tx.conn()
                     .query_row("SELECT parse FROM rfqs WHERE id = ?1", [&prev_id], |r| {
-                        let s: String = r.get(0)?;
-                        Ok(serde_json::from_str::<RfqParse>(&s)
-                            .map(|p| missing(&p))
-                            .unwrap_or(usize::MAX))
+                        sql::json::<RfqParse>(r, 0, "rfqs.parse").map(|p| missing(&p))
                     })?;
             if !combined.flagged()
                 && !combined.parse.requests.is_empty()
                 && missing(&combined.parse) < prev_missing
                 && missing(&combined.parse) <= missing(&outcome.parse)
             {
-                set_rfq_status(tx, &prev_id, rfq_status::ANSWERED, None)?;
+                set_rfq_status(tx, &prev_id, RfqStatus::Answered, None)?;
                 follow_up_of = Some(prev_id);
                 outcome = ParseOutcome {
                     language: lang,
@@ -394,7 +391,7 @@ impl Assistant {
                 format!("not_rfq:{}", msg.event_id),
                 reply::not_rfq(lang),
             )?;
-            return Ok(done("not_rfq"));
+            return Ok(done(Disposition::NotRfq));
         }
         let text_stored = text.trim().to_string();
         if let Some(q) = question(&outcome.parse, lang) {
@@ -406,7 +403,7 @@ impl Assistant {
                     client_id: &client_id,
                     text: &text_stored,
                     outcome: &outcome,
-                    status: rfq_status::CLARIFYING,
+                    status: RfqStatus::Clarifying,
                     follow_up_of,
                 },
             )?;
@@ -424,7 +421,7 @@ impl Assistant {
             )?;
             return Ok(Received {
                 rfq_id: Some(rfq_id),
-                ..done("clarify")
+                ..done(Disposition::Clarify)
             });
         }
         insert_rfq(
@@ -435,7 +432,7 @@ impl Assistant {
                 client_id: &client_id,
                 text: &text_stored,
                 outcome: &outcome,
-                status: rfq_status::PRICING,
+                status: RfqStatus::Pricing,
                 follow_up_of,
             },
         )?;
@@ -453,7 +450,7 @@ impl Assistant {
         )?;
         Ok(Received {
             new: true,
-            disposition: "rfq".into(),
+            disposition: Disposition::Rfq,
             rfq_id: Some(rfq_id),
             needs_pricing: true,
         })
@@ -505,7 +502,7 @@ struct NewRfq<'a> {
     client_id: &'a str,
     text: &'a str,
     outcome: &'a ParseOutcome,
-    status: &'static str,
+    status: RfqStatus,
     follow_up_of: Option<String>,
 }
 

@@ -66,9 +66,11 @@ pub mod price;
 mod queue;
 pub mod reply;
 pub mod risk;
+pub mod status;
 
 pub use bridge::DeskBridge;
 pub use connectors::chat::{InboundMessage, MessageKind, OutboundMessage, Receipt, SendOutcome};
+pub use status::{ChatStatus, Direction, Disposition, MessageStatus, QuoteStatus, RfqStatus};
 
 use crate::Assistant;
 use crate::config::Config;
@@ -246,48 +248,6 @@ impl Drop for SlotGuard<'_> {
     }
 }
 
-/// Statuses of a request for quote (`rfqs.status`).
-pub mod rfq_status {
-    /// Waiting for the client's answer to a clarifying question.
-    pub const CLARIFYING: &str = "clarifying";
-    /// A later message answered the question (see the follow-up request).
-    pub const ANSWERED: &str = "answered";
-    /// Being priced.
-    pub const PRICING: &str = "pricing";
-    /// Priced: its quotes are in the queue (or blocked or failed, see each quote).
-    pub const QUOTED: &str = "quoted";
-    /// Every quote was blocked by a limit.
-    pub const BLOCKED: &str = "blocked";
-    /// No quote could be priced.
-    pub const FAILED: &str = "failed";
-    /// Held for a person: the message tried to instruct the bot or asked about others.
-    pub const FLAGGED: &str = "flagged";
-}
-
-/// Statuses of a quote (`rfq_quotes.status`).
-pub mod quote_status {
-    /// In the trader's queue.
-    pub const PENDING: &str = "pending";
-    /// A limit blocked it.
-    pub const BLOCKED: &str = "blocked";
-    /// It could not be priced.
-    pub const ERROR: &str = "error";
-    /// Approved, waiting to be sent.
-    pub const APPROVED: &str = "approved";
-    /// Sent to the client.
-    pub const SENT: &str = "sent";
-    /// Rejected by the trader.
-    pub const REJECTED: &str = "rejected";
-    /// Lapsed before approval or before sending.
-    pub const EXPIRED: &str = "expired";
-    /// Replaced by another approval request.
-    pub const SUPERSEDED: &str = "superseded";
-    /// Sending failed for certain.
-    pub const SEND_FAILED: &str = "send_failed";
-    /// Sending may or may not have happened (a crash or a broken connection): a person checks.
-    pub const UNCERTAIN: &str = "uncertain";
-}
-
 /// SQL for why quote `q` (a row of `rfq_quotes`) could not be sent: the error of its reply when
 /// it is `send_failed`, `uncertain` or `expired` at send time, else NULL.
 const DELIVERY_ERROR: &str = "CASE WHEN q.status IN ('send_failed', 'uncertain', 'expired') THEN
@@ -352,9 +312,9 @@ struct Origin<'a> {
 fn queue_reply(tx: &mut WriteTx<'_>, o: &Origin<'_>, r: Reply) -> Result<bool> {
     let now = time::now();
     let status = if o.channel == CLI_CHANNEL {
-        "local"
+        MessageStatus::Local
     } else {
-        "pending"
+        MessageStatus::Pending
     };
     let n = tx.conn().execute(
         "INSERT OR IGNORE INTO chat_messages (channel, chat_id, direction, event_key, reply_to,
@@ -390,7 +350,12 @@ fn queue_reply(tx: &mut WriteTx<'_>, o: &Origin<'_>, r: Reply) -> Result<bool> {
     Ok(n == 1)
 }
 
-fn set_rfq_status(tx: &mut WriteTx<'_>, id: &str, status: &str, error: Option<&str>) -> Result<()> {
+fn set_rfq_status(
+    tx: &mut WriteTx<'_>,
+    id: &str,
+    status: RfqStatus,
+    error: Option<&str>,
+) -> Result<()> {
     tx.conn().execute(
         "UPDATE rfqs SET status = ?1, error = COALESCE(?2, error), updated_at = ?3 WHERE id = ?4",
         params![status, error, time::fmt(time::now()), id],
@@ -405,9 +370,14 @@ fn set_rfq_status(tx: &mut WriteTx<'_>, id: &str, status: &str, error: Option<&s
     Ok(())
 }
 
-fn set_quote_status(tx: &mut WriteTx<'_>, id: &str, status: &str, note: Value) -> Result<()> {
+fn set_quote_status(
+    tx: &mut WriteTx<'_>,
+    id: &str,
+    status: QuoteStatus,
+    note: Value,
+) -> Result<()> {
     let now = time::fmt(time::now());
-    let sent = (status == quote_status::SENT).then_some(now.clone());
+    let sent = (status == QuoteStatus::Sent).then_some(now.clone());
     tx.conn().execute(
         "UPDATE rfq_quotes SET status = ?1, updated_at = ?2, sent_at = COALESCE(?3, sent_at)
          WHERE id = ?4",
@@ -429,7 +399,7 @@ pub struct Received {
     /// `false` when the event had been received before.
     pub new: bool,
     /// The disposition recorded.
-    pub disposition: String,
+    pub disposition: Disposition,
     /// The request for quote it opened, if any.
     pub rfq_id: Option<String>,
     /// Whether it waits for pricing ([`Assistant::rfq_price`]).
@@ -450,8 +420,8 @@ pub struct QuoteSummary {
     pub id: String,
     /// Which request of the message.
     pub index: usize,
-    /// Status (see [`quote_status`]).
-    pub status: String,
+    /// Status.
+    pub status: QuoteStatus,
     /// Its approval request.
     pub approval_id: Option<String>,
     /// Underlying.

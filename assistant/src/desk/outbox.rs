@@ -4,8 +4,8 @@
 
 use super::payload::QuotePayload;
 use super::{
-    Origin, OutboundMessage, Reply, SendOutcome, desk_actor, queue_reply, quote_status, reply,
-    set_quote_status,
+    MessageStatus, Origin, OutboundMessage, QuoteStatus, Reply, SendOutcome, desk_actor,
+    queue_reply, reply, set_quote_status,
 };
 use crate::Assistant;
 use crate::error::{AssistantError, Result};
@@ -17,7 +17,7 @@ use serde_json::json;
 
 /// A quote with the chat it answers.
 struct QuoteOrigin {
-    status: String,
+    status: QuoteStatus,
     approval_id: Option<String>,
     rfq_id: String,
     channel: String,
@@ -88,7 +88,7 @@ struct Sending {
     text: String,
     quote_id: Option<String>,
     attempts: i64,
-    status: String,
+    status: MessageStatus,
 }
 
 const INTERRUPTED: &str = "interrupted while sending (restart)";
@@ -128,7 +128,7 @@ impl Assistant {
         let Some(q) = QuoteOrigin::load(tx, qid)? else {
             return Ok(false);
         };
-        if q.status != quote_status::PENDING {
+        if q.status != QuoteStatus::Pending {
             return Ok(false);
         }
         let Some(approval_id) = &q.approval_id else {
@@ -141,16 +141,16 @@ impl Assistant {
         let (status, reply) = match a.state {
             ApprovalState::Pending => return Ok(false),
             // A quote's text is rendered when it is claimed for sending.
-            ApprovalState::Approved => (quote_status::APPROVED, Some(("quote", String::new()))),
+            ApprovalState::Approved => (QuoteStatus::Approved, Some(("quote", String::new()))),
             ApprovalState::Rejected => (
-                quote_status::REJECTED,
+                QuoteStatus::Rejected,
                 Some(("rejected", reply::rejected(lang))),
             ),
             ApprovalState::Expired => (
-                quote_status::EXPIRED,
+                QuoteStatus::Expired,
                 Some(("expired", reply::expired(lang))),
             ),
-            ApprovalState::Superseded => (quote_status::SUPERSEDED, None),
+            ApprovalState::Superseded => (QuoteStatus::Superseded, None),
         };
         set_quote_status(
             tx,
@@ -236,7 +236,11 @@ impl Assistant {
                 match self.render_quote(tx, d.quote_id.as_deref().unwrap_or(""), now)? {
                     Ok(t) => d.text = t,
                     Err(why) => {
-                        let status = if why.expired { "expired" } else { "cancelled" };
+                        let status = if why.expired {
+                            MessageStatus::Expired
+                        } else {
+                            MessageStatus::Cancelled
+                        };
                         tx.conn().execute(
                             "UPDATE chat_messages SET status = ?1, error = ?2 WHERE id = ?3",
                             params![status, why.message, d.id],
@@ -289,7 +293,7 @@ impl Assistant {
         if !expired {
             self.quote_send_failed(tx, qid, why)?;
         } else {
-            set_quote_status(tx, qid, quote_status::EXPIRED, json!({"reason": why}))?;
+            set_quote_status(tx, qid, QuoteStatus::Expired, json!({"reason": why}))?;
         }
         if let Some(q) = QuoteOrigin::load(tx, qid)? {
             let (key, text) = if expired {
@@ -317,7 +321,7 @@ impl Assistant {
     /// trader told through the audit log (`quote.send_failed`, with the reason) and the
     /// server's log; the blotter and the approval show the status and the reason.
     fn quote_send_failed(&self, tx: &mut WriteTx<'_>, qid: &str, why: &str) -> Result<()> {
-        set_quote_status(tx, qid, quote_status::SEND_FAILED, json!({"reason": why}))?;
+        set_quote_status(tx, qid, QuoteStatus::SendFailed, json!({"reason": why}))?;
         let q = QuoteOrigin::load(tx, qid)?;
         let (rfq_id, approval_id) = match &q {
             Some(q) => (Some(q.rfq_id.as_str()), q.approval_id.as_deref()),
@@ -367,7 +371,7 @@ impl Assistant {
                 message: format!("quote {qid} lapsed at {}", time::fmt(valid_until)),
             }));
         }
-        if q.status != quote_status::APPROVED {
+        if q.status != QuoteStatus::Approved {
             return bad(format!("quote {qid} is {}, not approved", q.status));
         }
         let Some(a) = crate::approvals::load_approval(tx.conn(), approval_id)? else {
@@ -417,7 +421,7 @@ impl Assistant {
                     kind: "outbound message",
                     id: id.to_string(),
                 })?;
-            if m.status != "sending" {
+            if m.status != MessageStatus::Sending {
                 return Err(AssistantError::Conflict(format!(
                     "outbound message {id} is {}, not sending",
                     m.status
@@ -425,17 +429,42 @@ impl Assistant {
             }
             let now = time::now();
             let retries_left = m.attempts < i64::from(cfg.send_max_attempts);
-            let (status, message_id, error, retry_at) = match &outcome {
-                SendOutcome::Sent { message_id } => ("sent", message_id.clone(), None, None),
+            let fail = "chat.outbound.fail";
+            let (status, action, message_id, error, retry_at) = match &outcome {
+                SendOutcome::Sent { message_id } => (
+                    MessageStatus::Sent,
+                    "chat.outbound.sent",
+                    message_id.clone(),
+                    None,
+                    None,
+                ),
                 SendOutcome::Failed { error, retry } if *retry && retries_left => {
                     let factor = 1u64 << (m.attempts - 1).clamp(0, 16);
                     let backoff = cfg.send_retry_ms.saturating_mul(factor).min(60_000);
                     let at = now + Duration::milliseconds(backoff as i64);
-                    ("pending", None, Some(error.clone()), Some(at))
+                    let retry = "chat.outbound.retry";
+                    (
+                        MessageStatus::Pending,
+                        retry,
+                        None,
+                        Some(error.clone()),
+                        Some(at),
+                    )
                 }
-                SendOutcome::Failed { error, .. } => ("failed", None, Some(error.clone()), None),
-                SendOutcome::Uncertain { error } => ("uncertain", None, Some(error.clone()), None),
-                SendOutcome::Stale => ("expired", None, Some(STALE.to_string()), None),
+                SendOutcome::Failed { error, .. } => {
+                    (MessageStatus::Failed, fail, None, Some(error.clone()), None)
+                }
+                SendOutcome::Uncertain { error } => (
+                    MessageStatus::Uncertain,
+                    fail,
+                    None,
+                    Some(error.clone()),
+                    None,
+                ),
+                SendOutcome::Stale => {
+                    let stale = Some(STALE.to_string());
+                    (MessageStatus::Expired, fail, None, stale, None)
+                }
             };
             tx.conn().execute(
                 "UPDATE chat_messages SET status = ?1, message_id = COALESCE(?2, message_id),
@@ -445,16 +474,12 @@ impl Assistant {
                     message_id,
                     error,
                     retry_at.map(time::fmt),
-                    (status == "sent").then(|| time::fmt(now)),
+                    (status == MessageStatus::Sent).then(|| time::fmt(now)),
                     id
                 ],
             )?;
             tx.audit(AuditRecord {
-                action: match status {
-                    "sent" => "chat.outbound.sent",
-                    "pending" => "chat.outbound.retry",
-                    _ => "chat.outbound.fail",
-                },
+                action,
                 object_kind: "chat_message",
                 object_id: &m.key,
                 class: DataClass::IMPORTANT,
@@ -468,23 +493,24 @@ impl Assistant {
                 return Ok(());
             };
             match status {
-                "sent" => set_quote_status(
-                    tx,
-                    &q,
-                    quote_status::SENT,
-                    json!({"message_id": message_id}),
-                ),
-                "failed" => {
+                MessageStatus::Sent => {
+                    set_quote_status(tx, &q, QuoteStatus::Sent, json!({"message_id": message_id}))
+                }
+                MessageStatus::Failed => {
                     let why = error
                         .as_deref()
                         .unwrap_or("the channel refused the message");
                     self.quote_send_failed(tx, &q, why)
                 }
-                "uncertain" => {
-                    set_quote_status(tx, &q, quote_status::UNCERTAIN, json!({"error": error}))
+                MessageStatus::Uncertain => {
+                    set_quote_status(tx, &q, QuoteStatus::Uncertain, json!({"error": error}))
                 }
-                "expired" => self.quote_lapsed(tx, &q, true, STALE),
-                _ => Ok(()),
+                MessageStatus::Expired => self.quote_lapsed(tx, &q, true, STALE),
+                // A retry leaves the quote approved.
+                MessageStatus::Pending
+                | MessageStatus::Sending
+                | MessageStatus::Cancelled
+                | MessageStatus::Local => Ok(()),
             }
         })
     }
@@ -518,7 +544,7 @@ impl Assistant {
                 })?;
                 if let Some(q) = quote_id.filter(|_| kind == "quote") {
                     let note = json!({"reason": INTERRUPTED});
-                    set_quote_status(tx, &q, quote_status::UNCERTAIN, note)?;
+                    set_quote_status(tx, &q, QuoteStatus::Uncertain, note)?;
                 }
             }
             let mut stmt = tx.conn().prepare(

@@ -34,9 +34,6 @@ use time_crate::{OffsetDateTime, UtcOffset};
 
 use ::time as time_crate;
 
-/// The approval kind of quotes.
-pub const KIND: &str = "quote";
-
 /// How far a trader may move the quoted figure from the desk's without giving a reason, as a
 /// fraction of the desk's figure.
 pub const FREE_BAND: f64 = 0.10;

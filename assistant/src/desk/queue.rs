@@ -5,13 +5,13 @@
 use super::market::{BookExposure, MarketView};
 use super::payload as quote_payload;
 use super::{
-    DELIVERY_ERROR, Origin, QuoteSummary, Reply, desk_actor, price, queue_reply, quote_status,
-    reply, rfq_status, set_rfq_status,
+    DELIVERY_ERROR, Origin, QuoteStatus, QuoteSummary, Reply, RfqStatus, desk_actor, price,
+    queue_reply, reply, set_rfq_status,
 };
 use crate::Assistant;
 use crate::approvals::NewApproval;
 use crate::error::{AssistantError, Result};
-use crate::store::{AuditRecord, WriteTx, time};
+use crate::store::{AuditRecord, WriteTx, sql, time};
 use ::time::{Duration, OffsetDateTime};
 use policies::limits::{Breach, Exposure, QuoteGreeks};
 use policies::{DataClass, Role};
@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 /// A request for quote as stored, with what pricing needs.
 struct Stored {
     id: String,
-    status: String,
+    status: RfqStatus,
     client_id: String,
     client_name: String,
     parse: String,
@@ -75,7 +75,7 @@ impl Stored {
 /// Sets a request still being priced to what its quotes came to: `quoted` if any is in the
 /// queue, else `blocked` if any was blocked, else `failed`.
 fn settle(tx: &mut WriteTx<'_>, rfq_id: &str) -> Result<()> {
-    let (status, queued, blocked): (String, i64, i64) = tx.conn().query_row(
+    let (status, queued, blocked): (RfqStatus, i64, i64) = tx.conn().query_row(
         "SELECT r.status,
                 COALESCE(SUM(q.status NOT IN ('blocked', 'error')), 0),
                 COALESCE(SUM(q.status = 'blocked'), 0)
@@ -83,15 +83,15 @@ fn settle(tx: &mut WriteTx<'_>, rfq_id: &str) -> Result<()> {
         [rfq_id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
-    if status != rfq_status::PRICING {
+    if status != RfqStatus::Pricing {
         return Ok(());
     }
     let to = if queued > 0 {
-        rfq_status::QUOTED
+        RfqStatus::Quoted
     } else if blocked > 0 {
-        rfq_status::BLOCKED
+        RfqStatus::Blocked
     } else {
-        rfq_status::FAILED
+        RfqStatus::Failed
     };
     set_rfq_status(tx, rfq_id, to, None)
 }
@@ -99,12 +99,13 @@ fn settle(tx: &mut WriteTx<'_>, rfq_id: &str) -> Result<()> {
 /// One request priced (or why not), ready to be written.
 type Inputs = std::result::Result<((Priced, MarketView), BookExposure), String>;
 
-/// The quotes that count in the desk's exposure (SQL over `rfq_quotes`, parameters `:now` and
+/// The quotes that count in the desk's exposure (SQL over `rfq_quotes q`, parameters `:now` and
 /// `:since` = now less `rfq.sent_quote_hold_secs`): pending or approved and not yet lapsed, or
 /// sent (or perhaps sent) within the hold time. The limit check of a new quote and the exposure
 /// report (`desk::risk`) both use it.
-pub(crate) const LIVE_QUOTE: &str = "((status IN ('pending', 'approved') AND valid_until > :now)
-    OR (status IN ('sent', 'uncertain') AND COALESCE(sent_at, updated_at) > :since))";
+pub(crate) const LIVE_QUOTE: &str =
+    "((q.status IN ('pending', 'approved') AND q.valid_until > :now)
+    OR (q.status IN ('sent', 'uncertain') AND COALESCE(q.sent_at, q.updated_at) > :since))";
 
 impl Assistant {
     /// Prices a request for quote and queues its quotes (see the module doc). Idempotent: a
@@ -127,7 +128,7 @@ impl Assistant {
                 kind: "rfq",
                 id: rfq_id.into(),
             })?;
-        if rfq.status != rfq_status::PRICING {
+        if rfq.status != RfqStatus::Pricing {
             return self.quote_summaries(rfq_id);
         }
         rfq.client_name = self
@@ -137,12 +138,7 @@ impl Assistant {
             .get(&rfq.client_id)
             .and_then(|c| c.name.clone())
             .unwrap_or_else(|| rfq.client_id.clone());
-        let parse: RfqParse = serde_json::from_str(&rfq.parse).map_err(|e| {
-            AssistantError::Store(crate::store::StoreError::Corrupt {
-                table: "rfqs",
-                message: format!("{rfq_id}: parse is not the canonical JSON: {e}"),
-            })
-        })?;
+        let parse: RfqParse = sql::decode_json(&rfq.parse, "rfqs.parse")?;
         let actor = desk_actor();
         let done = |idx: usize| {
             self.store.read(|c| {
@@ -201,9 +197,9 @@ impl Assistant {
         }
         let pricing = self.store.read(|c| {
             c.query_row("SELECT status FROM rfqs WHERE id = ?1", [rfq_id], |r| {
-                r.get::<_, String>(0)
+                r.get::<_, RfqStatus>(0)
             })
-            .map(|s| s == rfq_status::PRICING)
+            .map(|s| s == RfqStatus::Pricing)
         })?;
         if pricing {
             self.store.write(&actor, |tx| settle(tx, rfq_id))?;
@@ -224,7 +220,7 @@ impl Assistant {
         let (pending_delta, pending_vega): (f64, f64) = tx.conn().query_row(
             &format!(
                 "SELECT COALESCE(SUM(desk_delta), 0), COALESCE(SUM(desk_vega), 0)
-                 FROM rfq_quotes WHERE underlying = :underlying AND {LIVE_QUOTE}"
+                 FROM rfq_quotes q WHERE underlying = :underlying AND {LIVE_QUOTE}"
             ),
             rusqlite::named_params! {
                 ":underlying": underlying,
@@ -315,7 +311,7 @@ impl Assistant {
             "quote": {"cash_delta": greeks.delta, "vega_per_point": greeks.vega},
             "breaches": breach_list,
         });
-        let problems: Value = serde_json::from_str(&rfq.problems).unwrap_or(Value::Null);
+        let problems: Value = sql::decode_json(&rfq.problems, "rfqs.problems")?;
         let payload = json!({
             "rfq_id": rfq.id,
             "quote_id": qid,
@@ -374,7 +370,7 @@ impl Assistant {
             Some(self.create_approval_in(
                 tx,
                 NewApproval {
-                    kind: quote_payload::KIND.into(),
+                    kind: crate::approvals::ApprovalKind::Quote,
                     title,
                     payload: payload.clone(),
                     required_role: Role::Trader,
@@ -389,9 +385,9 @@ impl Assistant {
             None
         };
         let status = if breaches.is_empty() {
-            quote_status::PENDING
+            QuoteStatus::Pending
         } else {
-            quote_status::BLOCKED
+            QuoteStatus::Blocked
         };
         tx.conn().execute(
             "INSERT INTO rfq_quotes (id, rfq_id, idx, underlying, structure, status,

@@ -79,7 +79,7 @@ impl Assistant {
         let pending: Vec<(String, f64, f64, u32)> = self.store.read(|c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT underlying, SUM(desk_delta), SUM(desk_vega), COUNT(*)
-                 FROM rfq_quotes WHERE underlying IS NOT NULL AND {}
+                 FROM rfq_quotes q WHERE underlying IS NOT NULL AND {}
                  GROUP BY underlying",
                 super::queue::LIVE_QUOTE
             ))?;

@@ -318,4 +318,60 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
     "#,
+    // 6: every status and kind column without a CHECK constraint refuses values outside its
+    // enum (`desk::status`, `jobs::JobKind`, `extraction::FileStatus`), on insert and on update;
+    // a test holds each list equal to the enum's `ALL`. Rows already stored are not checked
+    // here: reading one that does not decode is an error.
+    r#"
+    CREATE TRIGGER rfqs_status_insert BEFORE INSERT ON rfqs
+        WHEN NEW.status NOT IN (
+            'clarifying', 'answered', 'pricing', 'quoted', 'blocked', 'failed', 'flagged')
+        BEGIN SELECT RAISE(ABORT, 'invalid rfqs.status: ' || quote(NEW.status)); END;
+    CREATE TRIGGER rfqs_status_update BEFORE UPDATE OF status ON rfqs
+        WHEN NEW.status NOT IN (
+            'clarifying', 'answered', 'pricing', 'quoted', 'blocked', 'failed', 'flagged')
+        BEGIN SELECT RAISE(ABORT, 'invalid rfqs.status: ' || quote(NEW.status)); END;
+    CREATE TRIGGER rfq_quotes_status_insert BEFORE INSERT ON rfq_quotes
+        WHEN NEW.status NOT IN (
+            'pending', 'blocked', 'error', 'approved', 'sent', 'rejected', 'expired',
+            'superseded', 'send_failed', 'uncertain')
+        BEGIN SELECT RAISE(ABORT, 'invalid rfq_quotes.status: ' || quote(NEW.status)); END;
+    CREATE TRIGGER rfq_quotes_status_update BEFORE UPDATE OF status ON rfq_quotes
+        WHEN NEW.status NOT IN (
+            'pending', 'blocked', 'error', 'approved', 'sent', 'rejected', 'expired',
+            'superseded', 'send_failed', 'uncertain')
+        BEGIN SELECT RAISE(ABORT, 'invalid rfq_quotes.status: ' || quote(NEW.status)); END;
+    CREATE TRIGGER chat_messages_status_insert BEFORE INSERT ON chat_messages
+        WHEN (NEW.direction = 'in' AND NEW.status NOT IN (
+            'received', 'not_addressed', 'deleted', 'throttled', 'unknown_chat', 'sticker',
+            'not_text', 'edited', 'help', 'too_long', 'flagged', 'not_rfq', 'clarify', 'rfq'))
+          OR (NEW.direction = 'out' AND NEW.status NOT IN (
+            'pending', 'sending', 'sent', 'failed', 'uncertain', 'cancelled', 'expired', 'local'))
+        BEGIN SELECT RAISE(ABORT, 'invalid chat_messages.status: ' || quote(NEW.status)); END;
+    CREATE TRIGGER chat_messages_status_update BEFORE UPDATE OF direction, status ON chat_messages
+        WHEN (NEW.direction = 'in' AND NEW.status NOT IN (
+            'received', 'not_addressed', 'deleted', 'throttled', 'unknown_chat', 'sticker',
+            'not_text', 'edited', 'help', 'too_long', 'flagged', 'not_rfq', 'clarify', 'rfq'))
+          OR (NEW.direction = 'out' AND NEW.status NOT IN (
+            'pending', 'sending', 'sent', 'failed', 'uncertain', 'cancelled', 'expired', 'local'))
+        BEGIN SELECT RAISE(ABORT, 'invalid chat_messages.status: ' || quote(NEW.status)); END;
+    CREATE TRIGGER extraction_files_status_insert BEFORE INSERT ON extraction_files
+        WHEN NEW.status NOT IN (
+            'extracted', 'needs_review', 'not_a_confirmation', 'unsupported', 'unreadable',
+            'too_large', 'internal')
+        BEGIN SELECT RAISE(ABORT, 'invalid extraction_files.status: ' || quote(NEW.status)); END;
+    CREATE TRIGGER extraction_files_status_update BEFORE UPDATE OF status ON extraction_files
+        WHEN NEW.status NOT IN (
+            'extracted', 'needs_review', 'not_a_confirmation', 'unsupported', 'unreadable',
+            'too_large', 'internal')
+        BEGIN SELECT RAISE(ABORT, 'invalid extraction_files.status: ' || quote(NEW.status)); END;
+    CREATE TRIGGER jobs_kind_insert BEFORE INSERT ON jobs
+        WHEN NEW.kind NOT IN (
+            'document.ingest', 'extraction', 'eval')
+        BEGIN SELECT RAISE(ABORT, 'invalid jobs.kind: ' || quote(NEW.kind)); END;
+    CREATE TRIGGER jobs_kind_update BEFORE UPDATE OF kind ON jobs
+        WHEN NEW.kind NOT IN (
+            'document.ingest', 'extraction', 'eval')
+        BEGIN SELECT RAISE(ABORT, 'invalid jobs.kind: ' || quote(NEW.kind)); END;
+    "#,
 ];

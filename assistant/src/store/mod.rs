@@ -11,6 +11,7 @@
 mod anchor;
 pub use anchor::ANCHOR_FILE;
 pub mod migrations;
+pub mod sql;
 pub mod time;
 
 pub use anchor::AnchorFile;
@@ -52,6 +53,9 @@ pub enum StoreError {
         /// The newest this binary knows.
         supported: i64,
     },
+    /// A stored value its column does not allow (a tampered or corrupt database).
+    #[error("corrupt data: {0}")]
+    Invalid(#[from] sql::InvalidStored),
     /// Stored data does not decode (a tampered or corrupt database).
     #[error("corrupt data in {table}: {message}")]
     Corrupt {

@@ -37,7 +37,7 @@ fn who(user: &str, role: Role) -> (Principal, Actor) {
 /// `edit_validation`).
 fn term_sheet(four_eyes: bool) -> NewApproval {
     NewApproval {
-        kind: "term_sheet".into(),
+        kind: "term_sheet".parse().unwrap(),
         title: "000905.SH snowball 12M".into(),
         payload: json!({"price": {"coupon_pct": 15.2}, "notional": 10_000_000}),
         required_role: Role::Trader,
@@ -94,7 +94,7 @@ fn policy_forces_four_eyes_for_configured_kinds() {
     let d = desk();
     let (olga, olga_a) = who("olga", Role::Ops);
     let mut new = term_sheet(false);
-    new.kind = "report".into();
+    new.kind = "report".parse().unwrap();
     new.required_role = Role::Ops;
     let created = d.a.create_approval(&olga_a, new).unwrap();
     assert!(created.four_eyes);

@@ -3,6 +3,7 @@
 //! multi-row write leaves all of it or none of it.
 
 use assistant::config::Config;
+use assistant::jobs::JobKind;
 use assistant::store::{Actor, AuditRecord, Store};
 use assistant::{Assistant, backup};
 use policies::audit::ChainBreakKind;
@@ -193,8 +194,8 @@ fn state_survives_restart() {
     assert_eq!(a.list_users().unwrap().len(), 1);
     assert!(a.store().verify_audit().unwrap().ok());
     // Migration 1 (identity, audit, approvals, jobs), 2 (the RFQ desk), 3 (extraction), 4
-    // (documents), 5 (chat events per chat, idempotency keys).
-    assert_eq!(a.store().schema_version().unwrap(), 5);
+    // (documents), 5 (chat events per chat, idempotency keys), 6 (status and kind triggers).
+    assert_eq!(a.store().schema_version().unwrap(), 6);
 }
 
 #[test]
@@ -333,7 +334,7 @@ fn jobs_interrupted_by_a_stop_are_failed_with_the_reason() {
         let ingest = a
             .create_job(
                 &sys,
-                "document.ingest",
+                JobKind::DocumentIngest,
                 DataClass::GENERAL,
                 json!({"files": ["a.md"]}),
             )
@@ -342,7 +343,7 @@ fn jobs_interrupted_by_a_stop_are_failed_with_the_reason() {
         let extraction = a
             .create_job(
                 &sys,
-                "extraction",
+                JobKind::Extraction,
                 DataClass::IMPORTANT,
                 json!({"files": []}),
             )

@@ -116,7 +116,7 @@ fn write_fixture(dest: &Path) {
     };
     // A kind no workflow acts on (`v4/` has `quote` here, from before quote payloads were typed).
     let new = |title: &str| assistant::approvals::NewApproval {
-        kind: "term_sheet".into(),
+        kind: "term_sheet".parse().unwrap(),
         title: title.into(),
         payload: json!({"price": {"coupon_pct": 15.2}, "notional": 10_000_000, "note": "中证500 雪球"}),
         required_role: Role::Trader,
@@ -202,6 +202,17 @@ fn data_dirs_of_earlier_versions_open_migrate_and_verify() {
                 .any(|x| x.title == "000905.SH snowball 12M" && x.payload["note"] == "中证500 雪球"),
             "{name}: {all:?}"
         );
+        // Migration 6's triggers guard the migrated tables: a kind outside `JobKind` is refused.
+        let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let e = conn
+            .execute(
+                "INSERT INTO jobs (id, kind, state, classification, created_by, created_at, input)
+                 VALUES ('job_x', 'ingest', 'queued', 'general', 'tina', 't', '{}')",
+                [],
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("invalid jobs.kind"), "{name}: {e}");
+        drop(conn);
         // The installation keeps working: a new entry extends the old chain.
         a.create_user(&Actor::system(), "newcomer", Role::Legal)
             .unwrap();

@@ -7,7 +7,8 @@
 
 use super::desk::{TestDesk, desk, trader};
 use assistant::AssistantError;
-use assistant::approvals::NewApproval;
+use assistant::approvals::{ApprovalKind, NewApproval};
+use assistant::desk::QuoteStatus;
 use assistant::extraction_review::Upload;
 use assistant::store::Actor;
 use policies::{DataClass, Principal, Role};
@@ -60,7 +61,7 @@ fn queue() -> Queue {
         d.a.create_approval(
             &alice,
             NewApproval {
-                kind: "report".into(),
+                kind: "report".parse().unwrap(),
                 title: "Weekly P&L".into(),
                 payload: json!({"week": 27, "lines": [{"book": "EQD", "pnl": 1.5e6}]}),
                 required_role: Role::Trader,
@@ -506,7 +507,7 @@ fn invalid_payloads_are_refused_at_creation_too() {
     let mut hostile = v1.clone();
     hostile["quote"]["client"] = json!(-99.0);
     let new = |kind: &str, title: &str, payload: Value| NewApproval {
-        kind: kind.into(),
+        kind: kind.parse().unwrap(),
         title: title.into(),
         payload,
         required_role: Role::Trader,
@@ -526,13 +527,26 @@ fn invalid_payloads_are_refused_at_creation_too() {
         (new("report", "r", json!("garbage")), "payload"),
         (new("report", "line\u{1b}[2Jbreak", json!({})), "title"),
         (new("report", &"t".repeat(501), json!({})), "title"),
-        (new("report\n", "t", json!({})), "kind"),
     ] {
         match q.d.a.create_approval(&alice, n) {
             Err(AssistantError::InvalidField { field: f, .. }) => assert_eq!(f, field),
             other => panic!("{field}: {other:?}"),
         }
     }
+    // A kind is typed: one that is not 1-64 characters without control characters cannot be
+    // built at all.
+    for kind in ["report\n", "", " ", &"k".repeat(65)] {
+        let e = kind.parse::<ApprovalKind>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "must be 1-64 characters without control characters"
+        );
+    }
+    assert_eq!(
+        "quote".parse::<ApprovalKind>().unwrap(),
+        ApprovalKind::Quote
+    );
+    assert_eq!("report".parse::<ApprovalKind>().unwrap().as_str(), "report");
 }
 
 /// A number written the way a JavaScript client re-serialises it (`1.0` as `1`).
@@ -620,7 +634,7 @@ fn valid_edits_are_accepted_and_derived_fields_follow() {
     assert!(!reply.text.contains('<') && !reply.text.contains("]("));
     assert_eq!(
         q.d.a.rfq_get(&ta, &q.rfq).unwrap().rfq.quotes[0].status,
-        "sent"
+        QuoteStatus::Sent
     );
 
     // An extraction: a leaf corrected by hand, in the field and the key terms together.
@@ -688,7 +702,7 @@ fn a_stored_quote_that_no_longer_checks_is_send_failed_with_the_reason_never_sil
     );
     let detail = q.d.a.rfq_get(&ta, &q.rfq).unwrap();
     let summary = &detail.rfq.quotes[0];
-    assert_eq!(summary.status, "send_failed");
+    assert_eq!(summary.status, QuoteStatus::SendFailed);
     let why = summary.error.as_deref().unwrap_or_default();
     assert!(
         why.contains("payload.terms.zh") && why.contains("markup"),

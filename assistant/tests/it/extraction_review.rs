@@ -7,7 +7,7 @@ const EQUITY_OPTION: &str = include_str!("../../../extraction/tests/it/data/equi
 use assistant::Assistant;
 use assistant::AssistantError;
 use assistant::config::Config;
-use assistant::extraction_review::{Correction, Upload};
+use assistant::extraction_review::{Correction, FileProgress, Upload};
 use assistant::store::Actor;
 use policies::{Principal, Role};
 use serde_json::json;
@@ -60,7 +60,7 @@ fn upload_review_correct_approve_export() {
     // Queued until run: listed for resumption, files shown as queued.
     assert_eq!(a.extraction_unfinished().unwrap(), vec![job.id.clone()]);
     let v = a.extraction(&maker, &job.id).unwrap();
-    assert!(v.files.iter().all(|f| f.status == "queued"));
+    assert!(v.files.iter().all(|f| f.status == FileProgress::Queued));
     a.extraction_run(&job.id).unwrap();
     assert!(a.extraction_unfinished().unwrap().is_empty());
     let v = a.extraction(&maker, &job.id).unwrap();

@@ -7,7 +7,7 @@
 //! served again (Telegram redelivers what was not confirmed) → nothing sent twice.
 
 use assistant::Assistant;
-use assistant::approvals::ApprovalFilter;
+use assistant::approvals::{ApprovalFilter, ApprovalKind};
 use assistant::config::Config;
 use assistant::desk::DeskBridge;
 use assistant::store::Actor;
@@ -214,7 +214,7 @@ async fn a_group_request_is_acknowledged_approved_and_answered_once_across_a_res
         a.list_approvals(
             &ta,
             &ApprovalFilter {
-                kind: Some("quote".into()),
+                kind: Some(ApprovalKind::Quote),
                 state: Some(ApprovalState::Pending),
                 ..Default::default()
             },

@@ -8,7 +8,7 @@
 use crate::error::AppError;
 use crate::extract::{ApiJson, ApiQuery, Ctx, OptionalJson};
 use crate::state::AppState;
-use assistant::approvals::{Approval, ApprovalFilter, Decided, NewApproval};
+use assistant::approvals::{Approval, ApprovalFilter, ApprovalKind, Decided, NewApproval};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -106,9 +106,19 @@ pub async fn list(
             })
         })
         .transpose()?;
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|k| {
+            k.parse::<ApprovalKind>().map_err(|e| AppError::BadRequest {
+                code: "invalid_query",
+                message: format!("kind: {e}"),
+            })
+        })
+        .transpose()?;
     let filter = ApprovalFilter {
         state,
-        kind: q.kind,
+        kind,
         required_role: q.required_role,
         maker: q.maker,
         limit: q.limit,
@@ -141,8 +151,12 @@ pub async fn create(
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(|s| s.chars().take(128).collect());
+    let kind: ApprovalKind = body.kind.parse().map_err(|e| AppError::BadRequest {
+        code: "invalid_request",
+        message: format!("kind: {e}"),
+    })?;
     let new = NewApproval {
-        kind: body.kind,
+        kind,
         title: body.title,
         payload: body.payload,
         required_role: body.required_role,

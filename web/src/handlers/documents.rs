@@ -130,7 +130,12 @@ pub async fn upload(
                     "role {role} may not create {classification} data"
                 )));
             }
-            a.create_job(&actor, "document.ingest", classification, input)
+            a.create_job(
+                &actor,
+                assistant::jobs::JobKind::DocumentIngest,
+                classification,
+                input,
+            )
         })
         .await?;
     let id = job.id.clone();

@@ -91,7 +91,12 @@ pub async fn run(
     let name = suite.clone();
     let job = s
         .blocking(move |a| {
-            a.create_job(&actor, "eval", DataClass::IMPORTANT, json!({"suite": name}))
+            a.create_job(
+                &actor,
+                assistant::jobs::JobKind::Eval,
+                DataClass::IMPORTANT,
+                json!({"suite": name}),
+            )
         })
         .await?;
     let (id, dir, work) = (job.id.clone(), reports_dir(&s, &suite), s.clone());

@@ -40,8 +40,8 @@ pub struct ListQuery {
     /// Only this client's.
     pub client: Option<String>,
     /// Only this status (`clarifying`, `pricing`, `quoted`, `blocked`, `failed`, `flagged`,
-    /// `answered`).
-    pub status: Option<String>,
+    /// `answered`); any other is refused.
+    pub status: Option<assistant::desk::RfqStatus>,
     /// Received at or after (RFC 3339).
     pub from: Option<String>,
     /// Received before (RFC 3339).

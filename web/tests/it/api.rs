@@ -404,6 +404,43 @@ async fn slow_requests_time_out_and_overload_is_refused_with_retry_after() {
     assert_eq!(error_code(&first), "timeout");
 }
 
+/// A stored value that does not decode (a database edited by hand, a bad restore) is our fault:
+/// 500 with the generic message, logged; never a default, never the caller's 4xx.
+#[tokio::test]
+async fn a_corrupt_stored_value_is_a_500_not_a_default() {
+    let a = api();
+    let body = json!({
+        "kind": "report", "title": "weekly", "required_role": "ops", "payload": {"n": 1}
+    });
+    let created = a
+        .send(Method::POST, "/v1/approvals", Some(Role::Ops), Some(body))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    a.state
+        .assistant
+        .store()
+        .write(&Actor::system(), |tx| {
+            tx.conn()
+                .execute(
+                    "UPDATE approvals SET required_role = 'root' WHERE id = ?1",
+                    [&id],
+                )
+                .map_err(assistant::store::StoreError::from)
+        })
+        .unwrap();
+    for path in [format!("/v1/approvals/{id}"), "/v1/approvals".to_string()] {
+        let r = a.send(Method::GET, &path, Some(Role::Ops), None).await;
+        assert_eq!(
+            (r.status, error_code(&r).as_str()),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            "{path}: {}",
+            r.body
+        );
+        assert!(!r.body.to_string().contains("root"), "{}", r.body);
+    }
+}
+
 #[tokio::test]
 async fn approval_round_trip_over_http_with_four_eyes() {
     let a = api();

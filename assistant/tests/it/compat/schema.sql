@@ -321,3 +321,73 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 -- trigger audit_log_no_update
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+-- trigger chat_messages_status_insert
+CREATE TRIGGER chat_messages_status_insert BEFORE INSERT ON chat_messages
+        WHEN (NEW.direction = 'in' AND NEW.status NOT IN (
+            'received', 'not_addressed', 'deleted', 'throttled', 'unknown_chat', 'sticker',
+            'not_text', 'edited', 'help', 'too_long', 'flagged', 'not_rfq', 'clarify', 'rfq'))
+          OR (NEW.direction = 'out' AND NEW.status NOT IN (
+            'pending', 'sending', 'sent', 'failed', 'uncertain', 'cancelled', 'expired', 'local'))
+        BEGIN SELECT RAISE(ABORT, 'invalid chat_messages.status: ' || quote(NEW.status)); END;
+
+-- trigger chat_messages_status_update
+CREATE TRIGGER chat_messages_status_update BEFORE UPDATE OF direction, status ON chat_messages
+        WHEN (NEW.direction = 'in' AND NEW.status NOT IN (
+            'received', 'not_addressed', 'deleted', 'throttled', 'unknown_chat', 'sticker',
+            'not_text', 'edited', 'help', 'too_long', 'flagged', 'not_rfq', 'clarify', 'rfq'))
+          OR (NEW.direction = 'out' AND NEW.status NOT IN (
+            'pending', 'sending', 'sent', 'failed', 'uncertain', 'cancelled', 'expired', 'local'))
+        BEGIN SELECT RAISE(ABORT, 'invalid chat_messages.status: ' || quote(NEW.status)); END;
+
+-- trigger extraction_files_status_insert
+CREATE TRIGGER extraction_files_status_insert BEFORE INSERT ON extraction_files
+        WHEN NEW.status NOT IN (
+            'extracted', 'needs_review', 'not_a_confirmation', 'unsupported', 'unreadable',
+            'too_large', 'internal')
+        BEGIN SELECT RAISE(ABORT, 'invalid extraction_files.status: ' || quote(NEW.status)); END;
+
+-- trigger extraction_files_status_update
+CREATE TRIGGER extraction_files_status_update BEFORE UPDATE OF status ON extraction_files
+        WHEN NEW.status NOT IN (
+            'extracted', 'needs_review', 'not_a_confirmation', 'unsupported', 'unreadable',
+            'too_large', 'internal')
+        BEGIN SELECT RAISE(ABORT, 'invalid extraction_files.status: ' || quote(NEW.status)); END;
+
+-- trigger jobs_kind_insert
+CREATE TRIGGER jobs_kind_insert BEFORE INSERT ON jobs
+        WHEN NEW.kind NOT IN (
+            'document.ingest', 'extraction', 'eval')
+        BEGIN SELECT RAISE(ABORT, 'invalid jobs.kind: ' || quote(NEW.kind)); END;
+
+-- trigger jobs_kind_update
+CREATE TRIGGER jobs_kind_update BEFORE UPDATE OF kind ON jobs
+        WHEN NEW.kind NOT IN (
+            'document.ingest', 'extraction', 'eval')
+        BEGIN SELECT RAISE(ABORT, 'invalid jobs.kind: ' || quote(NEW.kind)); END;
+
+-- trigger rfq_quotes_status_insert
+CREATE TRIGGER rfq_quotes_status_insert BEFORE INSERT ON rfq_quotes
+        WHEN NEW.status NOT IN (
+            'pending', 'blocked', 'error', 'approved', 'sent', 'rejected', 'expired',
+            'superseded', 'send_failed', 'uncertain')
+        BEGIN SELECT RAISE(ABORT, 'invalid rfq_quotes.status: ' || quote(NEW.status)); END;
+
+-- trigger rfq_quotes_status_update
+CREATE TRIGGER rfq_quotes_status_update BEFORE UPDATE OF status ON rfq_quotes
+        WHEN NEW.status NOT IN (
+            'pending', 'blocked', 'error', 'approved', 'sent', 'rejected', 'expired',
+            'superseded', 'send_failed', 'uncertain')
+        BEGIN SELECT RAISE(ABORT, 'invalid rfq_quotes.status: ' || quote(NEW.status)); END;
+
+-- trigger rfqs_status_insert
+CREATE TRIGGER rfqs_status_insert BEFORE INSERT ON rfqs
+        WHEN NEW.status NOT IN (
+            'clarifying', 'answered', 'pricing', 'quoted', 'blocked', 'failed', 'flagged')
+        BEGIN SELECT RAISE(ABORT, 'invalid rfqs.status: ' || quote(NEW.status)); END;
+
+-- trigger rfqs_status_update
+CREATE TRIGGER rfqs_status_update BEFORE UPDATE OF status ON rfqs
+        WHEN NEW.status NOT IN (
+            'clarifying', 'answered', 'pricing', 'quoted', 'blocked', 'failed', 'flagged')
+        BEGIN SELECT RAISE(ABORT, 'invalid rfqs.status: ' || quote(NEW.status)); END;

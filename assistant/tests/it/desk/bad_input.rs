@@ -2,7 +2,7 @@
 //! deletions, unknown chats, floods. No panic, every message archived, clear replies or silence.
 
 use super::{desk, msg};
-use assistant::desk::{MessageKind, desk_actor};
+use assistant::desk::{Disposition, MessageKind, desk_actor};
 
 fn inbound_count(d: &super::TestDesk) -> i64 {
     d.a.store()
@@ -115,7 +115,7 @@ fn messages_not_for_the_bot_are_archived_only() {
     );
     m.addressed = false;
     let r = d.a.chat_receive(&desk_actor(), m).unwrap();
-    assert_eq!(r.disposition, "not_addressed");
+    assert_eq!(r.disposition, Disposition::NotAddressed);
     assert!(d.claim().is_empty());
     assert_eq!(inbound_count(&d), 1);
 }
@@ -129,7 +129,7 @@ fn unknown_chats_are_refused_politely_at_most_hourly_or_ignored() {
             i,
             "中证500 雪球 敲出103 敲入75 12个月 1000万 票息多少",
         );
-        assert_eq!(r.disposition, "unknown_chat");
+        assert_eq!(r.disposition, Disposition::UnknownChat);
     }
     let out = d.deliver();
     assert_eq!(out.len(), 1, "{out:?}");
@@ -150,7 +150,10 @@ fn a_flood_is_throttled_per_chat_and_still_archived() {
         dispositions.push(d.say("g1", i, "🚀").disposition);
     }
     assert_eq!(
-        dispositions.iter().filter(|s| *s == "throttled").count(),
+        dispositions
+            .iter()
+            .filter(|s| **s == Disposition::Throttled)
+            .count(),
         35,
         "{dispositions:?}"
     );
@@ -164,7 +167,7 @@ fn a_flood_is_throttled_per_chat_and_still_archived() {
     );
     assert_eq!(out.len(), 6, "{out:?}");
     // Another chat is not affected.
-    assert_eq!(d.say("g2", 1, "🚀").disposition, "not_rfq");
+    assert_eq!(d.say("g2", 1, "🚀").disposition, Disposition::NotRfq);
     assert_eq!(inbound_count(&d), 41);
 }
 

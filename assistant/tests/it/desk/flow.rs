@@ -2,9 +2,11 @@
 //! pending exposure; expiry at approval and at send time; restarts; clarifications.
 
 use super::{desk, msg, trader};
-use assistant::approvals::ApprovalFilter;
+use assistant::approvals::{ApprovalFilter, ApprovalKind};
 use assistant::desk::blotter::RfqFilter;
-use assistant::desk::{SendOutcome, desk_actor};
+use assistant::desk::{
+    ChatStatus, Disposition, MessageStatus, QuoteStatus, RfqStatus, SendOutcome, desk_actor,
+};
 use policies::ApprovalState;
 use serde_json::json;
 
@@ -27,13 +29,13 @@ fn a_request_is_acknowledged_queued_approved_and_answered_once() {
     // Pricing puts one quote in the trader's queue with everything the trader needs.
     let quotes = d.a.rfq_price(&rfq).unwrap();
     assert_eq!(quotes.len(), 1);
-    assert_eq!(quotes[0].status, "pending");
+    assert_eq!(quotes[0].status, QuoteStatus::Pending);
     let (tp, ta) = trader();
     let queue =
         d.a.list_approvals(
             &ta,
             &ApprovalFilter {
-                kind: Some("quote".into()),
+                kind: Some(ApprovalKind::Quote),
                 state: Some(ApprovalState::Pending),
                 ..Default::default()
             },
@@ -93,7 +95,7 @@ fn a_request_is_acknowledged_queued_approved_and_answered_once() {
     // Sent once: nothing more to send, the quote is `sent`, the trail has it all.
     assert!(d.claim().is_empty());
     let detail = d.a.rfq_get(&ta, &rfq).unwrap();
-    assert_eq!(detail.rfq.quotes[0].status, "sent");
+    assert_eq!(detail.rfq.quotes[0].status, QuoteStatus::Sent);
     let actions: Vec<&str> = detail.audit.iter().map(|e| e.action.as_str()).collect();
     for a in [
         "chat.inbound",
@@ -118,7 +120,7 @@ fn a_request_is_acknowledged_queued_approved_and_answered_once() {
             &ta,
             &RfqFilter {
                 client: Some("C001".into()),
-                status: Some("quoted".into()),
+                status: Some(RfqStatus::Quoted),
                 ..Default::default()
             },
         )
@@ -166,11 +168,11 @@ fn limits_block_with_a_plain_reason_and_neutral_client_words() {
     let rfq = d.say("g2", 1, SNOWBALL).rfq_id.unwrap();
     d.deliver();
     let q = d.a.rfq_price(&rfq).unwrap();
-    assert_eq!(q[0].status, "blocked");
+    assert_eq!(q[0].status, QuoteStatus::Blocked);
     assert!(q[0].approval_id.is_none());
     let (_, ta) = trader();
     let detail = d.a.rfq_get(&ta, &rfq).unwrap();
-    assert_eq!(detail.rfq.status, "blocked");
+    assert_eq!(detail.rfq.status, RfqStatus::Blocked);
     let reasons = detail.quote_details[0].detail["limits"]["breaches"].to_string();
     assert!(
         reasons.contains("拒绝：客户 客户 C 无雪球交易权限"),
@@ -203,10 +205,13 @@ fn pending_quotes_count_toward_the_exposure_limit() {
     });
     d.map("g1", "C001");
     let first = d.say("g1", 1, VANILLA).rfq_id.unwrap();
-    assert_eq!(d.a.rfq_price(&first).unwrap()[0].status, "pending");
+    assert_eq!(
+        d.a.rfq_price(&first).unwrap()[0].status,
+        QuoteStatus::Pending
+    );
     let second = d.say("g1", 2, VANILLA).rfq_id.unwrap();
     let q = d.a.rfq_price(&second).unwrap();
-    assert_eq!(q[0].status, "blocked");
+    assert_eq!(q[0].status, QuoteStatus::Blocked);
     let (_, ta) = trader();
     let b = d.a.rfq_get(&ta, &second).unwrap().quote_details[0].detail["limits"].clone();
     assert!(
@@ -244,7 +249,7 @@ fn an_unapproved_quote_expires_and_is_never_sent() {
     assert!(out[0].text.contains("已超时失效"), "{}", out[0].text);
     assert_eq!(
         d.a.rfq_get(&ta, &rfq).unwrap().rfq.quotes[0].status,
-        "expired"
+        QuoteStatus::Expired
     );
 }
 
@@ -266,7 +271,7 @@ fn an_approved_quote_past_its_validity_at_send_time_is_dropped() {
     assert!(out[0].text.contains("已超时失效"));
     assert_eq!(
         d.a.rfq_get(&ta, &rfq).unwrap().rfq.quotes[0].status,
-        "expired"
+        QuoteStatus::Expired
     );
 }
 
@@ -287,7 +292,7 @@ fn a_claimed_quote_that_went_stale_before_sending_is_not_sent() {
     d.a.chat_finish(out[0].id, SendOutcome::Stale).unwrap();
     assert_eq!(
         d.a.rfq_get(&ta, &rfq).unwrap().rfq.quotes[0].status,
-        "expired"
+        QuoteStatus::Expired
     );
     let notice = d.deliver();
     assert_eq!(notice.len(), 1);
@@ -314,7 +319,7 @@ fn a_restart_neither_loses_pending_quotes_nor_sends_twice() {
     assert!(d.claim().is_empty());
     assert_eq!(
         d.a.rfq_get(&ta, &rfq).unwrap().rfq.quotes[0].status,
-        "uncertain"
+        QuoteStatus::Uncertain
     );
     // A redelivered inbound message is archived once and answered once.
     let again =
@@ -342,7 +347,7 @@ fn a_missing_term_is_asked_for_and_the_answer_completes_the_request() {
     let d = desk(|_| {});
     d.map("g1", "C001");
     let r = d.say("g1", 1, "@desk_bot 中证500 雪球 敲出103 敲入75 票息多少");
-    assert_eq!(r.disposition, "clarify");
+    assert_eq!(r.disposition, Disposition::Clarify);
     let q = d.deliver();
     assert_eq!(q[0].kind, "clarify");
     assert!(
@@ -351,7 +356,7 @@ fn a_missing_term_is_asked_for_and_the_answer_completes_the_request() {
         q[0].text
     );
     let r2 = d.say("g1", 2, "@desk_bot 12个月 1000万");
-    assert_eq!(r2.disposition, "rfq", "{r2:?}");
+    assert_eq!(r2.disposition, Disposition::Rfq, "{r2:?}");
     let (_, ta) = trader();
     let detail = d.a.rfq_get(&ta, r2.rfq_id.as_ref().unwrap()).unwrap();
     assert_eq!(detail.rfq.follow_up_of, r.rfq_id);
@@ -362,7 +367,7 @@ fn a_missing_term_is_asked_for_and_the_answer_completes_the_request() {
             .unwrap()
             .rfq
             .status,
-        "answered"
+        RfqStatus::Answered
     );
 }
 
@@ -430,7 +435,7 @@ fn market_data_changes_are_used_without_a_restart() {
     .unwrap();
     let third = d.say("g1", 3, VANILLA).rfq_id.unwrap();
     let q = d.a.rfq_price(&third).unwrap();
-    assert_eq!(q[0].status, "error");
+    assert_eq!(q[0].status, QuoteStatus::Error);
     let detail = d.a.rfq_get(&ta, &third).unwrap();
     assert!(
         detail.quote_details[0].detail["error"]
@@ -440,7 +445,7 @@ fn market_data_changes_are_used_without_a_restart() {
         "{}",
         detail.quote_details[0].detail
     );
-    assert_eq!(detail.rfq.status, "failed");
+    assert_eq!(detail.rfq.status, RfqStatus::Failed);
 }
 
 #[test]
@@ -455,14 +460,14 @@ fn the_cli_loop_queues_a_quote_without_a_chat() {
         )
         .unwrap();
     assert_eq!(detail.rfq.channel, "cli");
-    assert_eq!(detail.rfq.quotes[0].status, "pending");
+    assert_eq!(detail.rfq.quotes[0].status, QuoteStatus::Pending);
     assert!(detail.quote_details[0].approval.is_some());
     // Its replies are recorded but never delivered.
     assert!(
         detail
             .messages
             .iter()
-            .any(|m| m.kind == "ack" && m.status == "local")
+            .any(|m| m.kind == "ack" && m.status == ChatStatus::Out(MessageStatus::Local))
     );
     assert!(d.a.chat_claim("cli", 10).unwrap().is_empty());
 }

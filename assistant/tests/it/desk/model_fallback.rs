@@ -4,7 +4,8 @@
 //! `model.call` audit entry by the desk.
 
 use super::desk;
-use assistant::desk::desk_actor;
+use assistant::approvals::ApprovalKind;
+use assistant::desk::{QuoteStatus, desk_actor};
 
 const VAGUE: &str = "呃 中证500 嗯 xyz 看涨 qwe 三个月 abc 一千万 平值 zzz 8 yyy 9 hmm";
 
@@ -109,14 +110,14 @@ fn a_model_parsed_request_is_marked_for_the_trader() {
     for id in [&by_model, &by_rules] {
         let q = d.a.rfq_price(id).unwrap();
         assert_eq!(q.len(), 1);
-        assert_eq!(q[0].status, "pending", "{q:?}");
+        assert_eq!(q[0].status, QuoteStatus::Pending, "{q:?}");
     }
     let (_, ta) = super::trader();
     let queue =
         d.a.list_approvals(
             &ta,
             &ApprovalFilter {
-                kind: Some("quote".into()),
+                kind: Some(ApprovalKind::Quote),
                 state: Some(ApprovalState::Pending),
                 ..Default::default()
             },
