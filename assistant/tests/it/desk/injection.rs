@@ -7,7 +7,7 @@
 
 use super::{desk, trader};
 use assistant::approvals::ApprovalFilter;
-use assistant::desk::quote_status;
+use assistant::desk::QuoteStatus;
 use knowledge::injection::normalise;
 use policies::ApprovalState;
 
@@ -79,9 +79,9 @@ fn injection_phrasings_in_chat_change_nothing() {
                 let quotes = d.a.rfq_price(r.rfq_id.as_deref().unwrap()).unwrap();
                 for q in &quotes {
                     let expect = if chat == "g2" {
-                        quote_status::BLOCKED
+                        QuoteStatus::Blocked
                     } else {
-                        quote_status::PENDING
+                        QuoteStatus::Pending
                     };
                     assert_eq!(q.status, expect, "{case}: {q:?}");
                 }
