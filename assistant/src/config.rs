@@ -317,6 +317,13 @@ pub struct ServerConfig {
     pub user_rate_per_sec: u32,
     /// Requests one user may make at once above the sustained rate (the bucket's size).
     pub user_rate_burst: u32,
+    /// How long a web sign-in lasts, in hours; the session cookie expires with it.
+    pub session_hours: u64,
+    /// Failed web sign-ins for one user name, or from one client address, within
+    /// `sign_in_window_mins` after which further attempts are refused until the window passes.
+    pub sign_in_max_failures: u32,
+    /// The window over which failed sign-ins are counted, in minutes.
+    pub sign_in_window_mins: u64,
 }
 
 impl Default for ServerConfig {
@@ -334,6 +341,9 @@ impl Default for ServerConfig {
             ip_concurrency_limit: 16,
             user_rate_per_sec: 20,
             user_rate_burst: 40,
+            session_hours: 12,
+            sign_in_max_failures: 5,
+            sign_in_window_mins: 15,
         }
     }
 }
@@ -870,6 +880,15 @@ impl Config {
             (
                 "server.user_rate_burst",
                 u64::from(self.server.user_rate_burst),
+            ),
+            ("server.session_hours", self.server.session_hours),
+            (
+                "server.sign_in_max_failures",
+                u64::from(self.server.sign_in_max_failures),
+            ),
+            (
+                "server.sign_in_window_mins",
+                self.server.sign_in_window_mins,
             ),
             (
                 "approvals.default_expiry_secs",

@@ -63,6 +63,9 @@ pub enum AssistantError {
     /// ours).
     #[error(transparent)]
     Pricing(#[from] kernels::PricingError),
+    /// A web sign-in failed: wrong name or password, or too many failures (the caller's).
+    #[error(transparent)]
+    SignIn(#[from] crate::sessions::SignInError),
 }
 
 /// Whose fault an error is: decides the HTTP status class and whether it is logged as ours.
@@ -85,7 +88,8 @@ impl AssistantError {
             | AssistantError::InvalidField { .. }
             | AssistantError::Forbidden(_)
             | AssistantError::Denied(_)
-            | AssistantError::Conflict(_) => Fault::Caller,
+            | AssistantError::Conflict(_)
+            | AssistantError::SignIn(_) => Fault::Caller,
             AssistantError::Store(_) | AssistantError::Extraction(_) | AssistantError::Cdm(_) => {
                 Fault::Ours
             }

@@ -27,6 +27,7 @@ pub mod identity;
 pub mod inference;
 pub mod jobs;
 pub mod lock;
+pub mod sessions;
 pub mod store;
 
 pub use config::Config;

@@ -7,6 +7,9 @@
 //!   punctuation (`。、「」`), kana and the full-width forms (`，：（）１`). What layout code uses
 //!   to decide that two neighbours are not separated by a space.
 //! - [`is_mostly_chinese`]: ideographs outweigh Latin letters.
+//! - [`is_invisible`]: a character that renders as nothing (zero-width spaces and joiners,
+//!   direction marks, the soft hyphen, the byte-order mark): dropped before text is parsed or
+//!   screened, so that `a\u{200b}ssistant` reads as `assistant`.
 
 /// Whether `c` is a Chinese (Han) ideograph: U+4E00–9FFF, extension A (U+3400–4DBF), the
 /// compatibility ideographs (U+F900–FAFF) and the supplementary-plane extensions
@@ -37,9 +40,31 @@ pub fn is_mostly_chinese(text: &str) -> bool {
     cjk * 2 > latin
 }
 
+/// Whether `c` renders as nothing: the soft hyphen, the combining grapheme joiner, zero-width
+/// spaces, joiners and direction marks (U+200B–200F, U+202A–202E, U+2060–2069), Hangul and
+/// Mongolian fillers and the byte-order mark (U+FEFF).
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+        | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_characters() {
+        for c in [
+            '\u{200b}', '\u{200d}', '\u{202e}', '\u{2060}', '\u{feff}', '\u{00ad}',
+        ] {
+            assert!(is_invisible(c), "{c:?}");
+        }
+        for c in ['a', ' ', '中', '\u{3000}', '\n', '-'] {
+            assert!(!is_invisible(c), "{c:?}");
+        }
+    }
 
     #[test]
     fn ideographs_and_wide_characters() {

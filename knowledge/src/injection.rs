@@ -160,13 +160,6 @@ static COMPACT: LazyLock<Vec<(Family, Regex)>> = LazyLock::new(|| {
 
 /// Characters removed before matching: zero-width, joiners, soft hyphen, BOM and the
 /// bidirectional embedding, override and isolate controls.
-fn invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
-        | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-        | '\u{2060}'..='\u{2069}' | '\u{feff}')
-}
-
 /// Cyrillic and Greek letters that look like Latin ones (after lower-casing).
 fn latin_look_alike(c: char) -> Option<char> {
     Some(match c {
@@ -271,7 +264,7 @@ const TRADITIONAL: &[(char, char)] = &[
 /// The text the patterns see: invisible characters removed, NFKC, lower-cased, look-alike
 /// letters and traditional forms folded (see the module documentation).
 pub fn normalise(text: &str) -> String {
-    let visible: String = text.chars().filter(|c| !invisible(*c)).collect();
+    let visible: String = text.chars().filter(|c| !cjk::is_invisible(*c)).collect();
     visible
         .nfkc()
         .collect::<String>()

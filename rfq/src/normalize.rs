@@ -1,6 +1,6 @@
 //! Text normalisation before tokenising: one spelling for what clients write many ways.
 //!
-//! In order: full-width forms to ASCII (`１２个月` → `12个月`, `９５％` → `95%`), traditional to
+//! In order: invisible characters dropped (`a\u{200b}ssistant` is `assistant`), full-width forms to ASCII (`１２个月` → `12个月`, `９５％` → `95%`), traditional to
 //! simplified characters from the lexicon's table (`中証` → `中证`), the lexicon's known typos
 //! (`中正` → `中证`, `雪求` → `雪球`), a few period words (`半年` → `6个月`), and Chinese numerals
 //! that stand for quantities (`三千万` → `3000万`, `一年期` → `1年期`, `中证五百` → `中证500`) while
@@ -20,6 +20,7 @@ pub(crate) struct Normalized {
 pub(crate) fn normalize(msg: &str, variants: &Variants) -> Normalized {
     let mut text: String = msg
         .chars()
+        .filter(|c| !cjk::is_invisible(*c))
         .map(|c| {
             let c = match c as u32 {
                 0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),

@@ -221,6 +221,10 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
             Some(time::Duration::days(7)),
         )?
         .token;
+    // A fresh web password for the bootstrap admin at each start, like the token: printed
+    // once, and every earlier browser session of theirs ends.
+    let password = assistant::sessions::random_password();
+    a.set_password(&operator(), "admin", &password)?;
     demo_documents(&a);
     let data_dir = a.store().data_dir().display().to_string();
     run_server(a, move |url| {
@@ -228,6 +232,10 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
         println!("  Deskmate is running at {url}   (Ctrl-C to stop)");
         println!("  Deskmate 已启动：{url}   （按 Ctrl-C 停止）");
         println!();
+        println!("  web app:      {url}/   sign in as admin / {password}");
+        println!(
+            "                (a new password is set at each `./x up`; create users on the Admin page)"
+        );
         println!("  data dir:     {data_dir}");
         for line in &demo {
             println!("  demo:         {line}");

@@ -19,6 +19,27 @@ pub enum Access {
     Permission(Permission),
 }
 
+/// Which part of the server a route belongs to: decides how its caller is authenticated and
+/// what its errors look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// The JSON API: a bearer token; errors in the API's JSON shape.
+    Api,
+    /// The web application: the session cookie (a signed-out browser is sent to the sign-in
+    /// page); state-changing forms carry the session's form token; errors are HTML pages.
+    Page,
+}
+
+impl Surface {
+    /// The name shown by `GET /v1/routes`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Surface::Api => "api",
+            Surface::Page => "page",
+        }
+    }
+}
+
 /// Which configured limit bounds a route's time. The guard middleware enforces the request's
 /// deadline; a route's own limit replaces the server's before its handler runs. For a
 /// streamed answer, the handler bounds the rest of the stream by the same deadline.
@@ -64,4 +85,6 @@ pub struct RouteInfo {
     pub timeout: Timeout,
     /// Whether the body is an upload.
     pub upload: bool,
+    /// API or page.
+    pub surface: Surface,
 }

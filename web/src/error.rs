@@ -7,6 +7,7 @@
 
 use assistant::AssistantError;
 use assistant::backup::BackupError;
+use assistant::sessions::SignInError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use knowledge::{InputError, KnowledgeError};
@@ -172,6 +173,12 @@ impl AppError {
                         C::Internal { .. } => internal(),
                     }
                 }
+                AssistantError::SignIn(si) => match si {
+                    SignInError::Rejected => (S::UNAUTHORIZED, "sign_in_failed", si.to_string()),
+                    SignInError::TooManyAttempts { .. } => {
+                        (S::TOO_MANY_REQUESTS, "rate_limited", si.to_string())
+                    }
+                },
             },
         }
     }
@@ -187,6 +194,11 @@ impl AppError {
         ) = self
         {
             Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
+        } else if let AppError::Assistant(AssistantError::SignIn(SignInError::TooManyAttempts {
+            retry_after_secs,
+        })) = self
+        {
+            Some(*retry_after_secs)
         } else {
             None
         }

@@ -20,10 +20,11 @@ pub mod metrics;
 pub mod middleware;
 pub mod routes;
 pub mod state;
+pub mod ui;
 pub mod wire;
 
 pub use error::AppError;
-pub use routes::{Access, Route, Timeout, routes};
+pub use routes::{Access, Route, Surface, Timeout, routes};
 pub use state::AppState;
 
 use axum::Router;
@@ -70,7 +71,7 @@ pub fn app(state: AppState) -> Router {
                 middleware::admit,
             ))
             .route_layer(axum::middleware::from_fn_with_state(
-                (state.clone(), r.access),
+                (state.clone(), r.access, r.surface),
                 middleware::authorize,
             ))
             .route_layer(axum::middleware::from_fn_with_state(

@@ -43,16 +43,17 @@
 //! public and exempt from every limit. Per-address limits use the socket's peer address:
 //! `X-Forwarded-For` is not trusted (a client could name any address in it).
 
-use crate::access::Access;
+use crate::access::{Access, Surface};
 use crate::error::{AppError, ErrorBody, code_for_status};
 use crate::state::{AppState, RequestId};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::{FutureExt, StreamExt};
 use http_body::Body as _;
+use policies::Principal;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -172,7 +173,51 @@ fn refuse(
 }
 
 /// The per-address limit, timeout, panic catching and error shaping.
-pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let page = crate::ui::is_page_path(req.uri().path());
+    let lang = crate::ui::request_language(req.headers());
+    let rid = request_id_of(&req);
+    let resp = guard_inner(state, req, next).await;
+    let own_page = resp.extensions().get::<crate::ui::OwnErrorPage>().is_some();
+    let status = resp.status();
+    let mut resp = if page && !own_page && (status.is_client_error() || status.is_server_error()) {
+        htmlify(resp, &rid, lang).await
+    } else {
+        resp
+    };
+    crate::ui::security_headers(resp.headers_mut());
+    resp
+}
+
+/// An error response in the API's JSON shape turned into the web application's HTML error
+/// page (same status, message and request id; `Retry-After` and `Allow` kept).
+async fn htmlify(resp: Response, rid: &RequestId, lang: crate::ui::i18n::Lang) -> Response {
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let code = v["error"]["code"].as_str().unwrap_or("error");
+    let message = v["error"]["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            parts
+                .status
+                .canonical_reason()
+                .unwrap_or("error")
+                .to_string()
+        });
+    let mut out = crate::ui::html_error(parts.status, code, &message, &rid.0, lang);
+    for name in [header::RETRY_AFTER, header::ALLOW, header::CONNECTION] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
+async fn guard_inner(state: AppState, mut req: Request, next: Next) -> Response {
     let rid = request_id_of(&req);
     let path = req.uri().path().to_string();
     // The peer address is known on a socket (`serve`), not to requests driven in-process.
@@ -439,7 +484,9 @@ pub fn error_response(
 /// Gives every error response the API's shape.
 async fn shape(resp: Response, rid: &RequestId) -> Response {
     let status = resp.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || resp.extensions().get::<crate::ui::OwnErrorPage>().is_some()
+    {
         return resp;
     }
     if let Some(body) = resp.extensions().get::<ErrorBody>().cloned() {
@@ -501,15 +548,104 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
 /// Authenticates the bearer token, applies the user's rate and concurrency limits, and checks
 /// the route's declared access. The user's place is held until the response head is ready.
 pub async fn authorize(
-    State((state, access)): State<(AppState, Access)>,
+    State((state, access, surface)): State<(AppState, Access, Surface)>,
     mut req: Request<Body>,
     next: Next,
 ) -> Result<Response, AppError> {
+    if surface == Surface::Page
+        && !matches!(*req.method(), Method::GET | Method::HEAD)
+        && !same_origin(req.headers())
+    {
+        return Err(AppError::Forbidden(
+            "a form posted from another site is refused (its Origin does not match this \
+             server)"
+                .into(),
+        ));
+    }
     if access == Access::Public {
         return Ok(next.run(req).await);
     }
-    let token = req
-        .headers()
+    let principal = match surface {
+        Surface::Api => {
+            let headers = req.headers().clone();
+            bearer_principal(&state, &headers).await?
+        }
+        Surface::Page => {
+            let secret = crate::ui::cookie(req.headers(), crate::ui::SESSION_COOKIE);
+            let found = match secret {
+                Some(secret) => state.blocking(move |a| a.session(&secret)).await?,
+                None => None,
+            };
+            match found {
+                Some((principal, session)) => {
+                    let lang = session
+                        .language
+                        .unwrap_or_else(|| crate::ui::request_language(req.headers()));
+                    req.extensions_mut().insert(session);
+                    req.extensions_mut().insert(lang);
+                    principal
+                }
+                None if *req.method() == Method::GET => {
+                    let here = req
+                        .uri()
+                        .path_and_query()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_else(|| "/".into());
+                    let next = if crate::ui::safe_next(&here) {
+                        here
+                    } else {
+                        "/".into()
+                    };
+                    let encoded: String = next
+                        .bytes()
+                        .map(|b| {
+                            if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+                                (b as char).to_string()
+                            } else {
+                                format!("%{b:02X}")
+                            }
+                        })
+                        .collect();
+                    return Ok(crate::ui::see_other(&format!("/sign-in?next={encoded}")));
+                }
+                None => {
+                    return Err(AppError::Unauthenticated(
+                        "your session has ended or was signed out: sign in again".into(),
+                    ));
+                }
+            }
+        }
+    };
+    authorized(state, access, principal, req, next).await
+}
+
+/// Whether a browser's `Origin` (or, without one, `Referer`) names this server's `Host`;
+/// requests carrying neither pass (the session cookie is `SameSite=Strict` and forms carry a
+/// token besides).
+fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return true;
+    };
+    let from = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    match from {
+        None => true,
+        Some("null") => false,
+        Some(url) => url
+            .split_once("://")
+            .map(|(_, rest)| rest.split('/').next().unwrap_or_default() == host)
+            .unwrap_or(false),
+    }
+}
+
+/// The principal a bearer token stands for.
+async fn bearer_principal(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Principal, AppError> {
+    let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -522,10 +658,21 @@ pub async fn authorize(
             "missing bearer token: send Authorization: Bearer <token>".into(),
         ));
     };
-    let principal = state
+    state
         .blocking(move |a| a.authenticate(&token))
         .await?
-        .ok_or_else(|| AppError::Unauthenticated("invalid, expired or revoked token".into()))?;
+        .ok_or_else(|| AppError::Unauthenticated("invalid, expired or revoked token".into()))
+}
+
+/// The user's rate and concurrency limits and the route's permission, for an authenticated
+/// principal.
+async fn authorized(
+    state: AppState,
+    access: Access,
+    principal: Principal,
+    mut req: Request<Body>,
+    next: Next,
+) -> Result<Response, AppError> {
     let rid = request_id_of(&req);
     if let Err(wait) = state.user_rate.check(&principal.user) {
         state.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);

@@ -3,11 +3,12 @@
 //! [`crate::app`] builds the router from this table only, so a route cannot exist without a
 //! declared access; tests enumerate the table to check every role against every route.
 
-pub use crate::access::{Access, RouteInfo, Timeout};
+pub use crate::access::{Access, RouteInfo, Surface, Timeout};
 use crate::handlers::{
     admin, approvals, audit, documents, evals, extractions, jobs, openai, pricing, rfqs, system,
 };
 use crate::state::AppState;
+use crate::ui;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use policies::Permission;
@@ -27,6 +28,8 @@ pub struct Route {
     /// Whether the body is an upload, bounded by `server.max_upload_bytes` instead of
     /// `server.max_body_bytes`.
     pub upload: bool,
+    /// API or page.
+    pub surface: Surface,
     pub(crate) handler: MethodRouter<AppState>,
 }
 
@@ -40,6 +43,7 @@ impl Route {
             summary: self.summary,
             timeout: self.timeout,
             upload: self.upload,
+            surface: self.surface,
         }
     }
 
@@ -47,6 +51,7 @@ impl Route {
     /// ([`crate::idempotency`]): every POST but the ones that only compute an answer.
     pub fn creates(&self) -> bool {
         self.method == Method::POST
+            && self.surface == Surface::Api
             && !matches!(
                 self.path,
                 "/v1/chat/completions" | "/v1/embeddings" | "/v1/search" | "/v1/ask"
@@ -66,6 +71,7 @@ macro_rules! route {
             summary: $summary,
             timeout: $timeout,
             upload: false,
+            surface: Surface::Api,
             handler: on(MethodFilter::$method, $handler),
         }
     };
@@ -77,6 +83,19 @@ macro_rules! route {
             summary: $summary,
             timeout: Timeout::Server,
             upload: true,
+            surface: Surface::Api,
+            handler: on(MethodFilter::$method, $handler),
+        }
+    };
+    (page $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            access: $access,
+            summary: $summary,
+            timeout: Timeout::Server,
+            upload: false,
+            surface: Surface::Page,
             handler: on(MethodFilter::$method, $handler),
         }
     };
@@ -137,5 +156,31 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/v1/extraction-results/{id}/cdm", P(ExtractionsRead), "The CDM 6.30.0 TradeState of an approved extraction.", extractions::result_cdm),
         route!(GET "/v1/extraction-results/{id}/key-terms", P(ExtractionsRead), "The key-terms object of an approved extraction.", extractions::result_key_terms),
         route!(POST "/v1/extraction-results/{id}/corrections", P(ApprovalsDecide), "Correct key terms of a pending extraction (an approval edit with reasons, audited).", extractions::correct),
+        route!(POST "/v1/users/{name}/password", P(Admin), "Set a user's web password (argon2id; ends their sessions).", admin::set_password),
+        route!(GET "/v1/sessions", P(Admin), "Web sessions that have not expired (revoked ones marked).", admin::list_sessions),
+        route!(DELETE "/v1/sessions/{id}", P(Admin), "Revoke a web session.", admin::revoke_session),
+        // The web application.
+        route!(page GET "/assets/{name}", Public, "The application's stylesheet and script (content-hashed names, cached for a year).", ui::assets::get),
+        route!(page GET "/sign-in", Public, "Sign-in page.", ui::auth::form),
+        route!(page POST "/sign-in", Public, "Sign in with user name and password (rate-limited, audited); sets the session cookie.", ui::auth::submit),
+        route!(page POST "/sign-out", Authenticated, "Sign out (ends the session).", ui::auth::sign_out),
+        route!(page POST "/language", Authenticated, "Remember the viewer's language (en, zh).", ui::auth::language),
+        route!(page GET "/", Authenticated, "Home: what waits for the viewer.", ui::home::home),
+        route!(page GET "/approvals", P(ApprovalsRead), "Approval queue page.", ui::approvals::list),
+        route!(page GET "/approvals/{id}", P(ApprovalsRead), "One approval request: versions, diffs, decision forms.", ui::approvals::detail),
+        route!(page POST "/approvals/{id}/approve", P(ApprovalsDecide), "Approve from the page (names the version reviewed).", ui::approvals::approve),
+        route!(page POST "/approvals/{id}/reject", P(ApprovalsDecide), "Reject from the page, with a reason.", ui::approvals::reject),
+        route!(page POST "/approvals/{id}/edit", P(ApprovalsDecide), "Edit the payload from the page (names the version edited).", ui::approvals::edit),
+        route!(page GET "/rfqs", P(RfqRead), "The live RFQ blotter page.", ui::rfqs::blotter),
+        route!(page GET "/rfqs/rows", P(RfqRead), "The blotter's rows (HTML fragment for the live refresh).", ui::rfqs::rows_fragment),
+        route!(page GET "/rfqs/events", P(RfqRead), "Server-sent `changed` events for live pages.", ui::rfqs::events),
+        route!(page GET "/rfqs/{id}", P(RfqRead), "One request for quote's trail page.", ui::rfqs::detail),
+        route!(page GET "/admin/users", P(Admin), "Users page: create, set passwords, issue tokens.", ui::admin::users),
+        route!(page POST "/admin/users", P(Admin), "Create a user (with an optional password).", ui::admin::create_user),
+        route!(page POST "/admin/users/{name}/password", P(Admin), "Set a user's password.", ui::admin::set_password),
+        route!(page POST "/admin/users/{name}/tokens", P(Admin), "Issue an API token (shown once).", ui::admin::issue_token),
+        route!(page GET "/admin/sessions", P(Admin), "Sessions page.", ui::admin::sessions),
+        route!(page POST "/admin/sessions/{id}/revoke", P(Admin), "Revoke a session.", ui::admin::revoke_session),
+        route!(page GET "/admin/audit", P(Admin), "Audit log page (verify the chain, export).", ui::admin::audit),
     ]
 }

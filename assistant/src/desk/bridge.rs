@@ -33,7 +33,8 @@ pub fn desk_error(e: AssistantError) -> DeskError {
         | AssistantError::InvalidField { .. }
         | AssistantError::Conflict(_)
         | AssistantError::Forbidden(_)
-        | AssistantError::Denied(_) => DeskError::invalid(e.to_string()),
+        | AssistantError::Denied(_)
+        | AssistantError::SignIn(_) => DeskError::invalid(e.to_string()),
         AssistantError::Store(_) => DeskError::internal(e.to_string()),
         AssistantError::Model(_) => DeskError::internal(e.to_string()),
         AssistantError::Knowledge(_)

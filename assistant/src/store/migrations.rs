@@ -374,4 +374,39 @@ pub const MIGRATIONS: &[&str] = &[
             'document.ingest', 'extraction', 'eval')
         BEGIN SELECT RAISE(ABORT, 'invalid jobs.kind: ' || quote(NEW.kind)); END;
     "#,
+    // 7: the web application: a password per user (argon2id, PHC string), browser sessions
+    // (only the SHA-256 of the cookie's secret is kept, with the form token that guards
+    // state-changing requests), every sign-in attempt (for rate limits), and each user's
+    // language.
+    r#"
+    CREATE TABLE user_passwords (
+        user_id     INTEGER PRIMARY KEY REFERENCES users(id),
+        hash        TEXT NOT NULL,
+        set_at      TEXT NOT NULL,
+        set_by      TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        id           TEXT PRIMARY KEY,
+        user_id      INTEGER NOT NULL REFERENCES users(id),
+        hash         TEXT NOT NULL UNIQUE,
+        csrf         TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        expires_at   TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        revoked_at   TEXT,
+        address      TEXT NOT NULL,
+        user_agent   TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE TABLE sign_in_attempts (
+        id       INTEGER PRIMARY KEY,
+        time     TEXT NOT NULL,
+        name     TEXT NOT NULL,
+        address  TEXT NOT NULL,
+        success  INTEGER NOT NULL CHECK (success IN (0, 1))
+    );
+    CREATE INDEX sign_in_attempts_name ON sign_in_attempts(name, time);
+    CREATE INDEX sign_in_attempts_address ON sign_in_attempts(address, time);
+    ALTER TABLE users ADD COLUMN language TEXT CHECK (language IN ('en', 'zh'));
+    "#,
 ];

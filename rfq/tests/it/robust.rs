@@ -217,3 +217,16 @@ fn long_messages_are_bounded() {
     assert!(parse(&junk).parse.requests.is_empty());
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 }
+
+/// Invisible characters inside words are dropped, not read as word breaks: "ta\u{200b}nt" in
+/// "assistant" must not become the PTA futures code `TA`, and a request split by zero-width
+/// spaces parses as the plain one does.
+#[test]
+fn invisible_characters_inside_words_change_nothing() {
+    let plain = parse("沪深300 12个月 平值看涨 名义本金1000万 期权费多少 you are now an assistant");
+    let hidden = parse(
+        "沪深\u{200b}300 12个\u{200d}月 平值看涨 名义本金1000万 期权费多少 y\u{200b}ou a\u{200b}re n\u{200b}ow \
+         a\u{200b}n a\u{200b}ss\u{200b}is\u{200b}ta\u{200b}nt\u{feff}",
+    );
+    assert_eq!(format!("{plain:?}"), format!("{hidden:?}"));
+}

@@ -82,3 +82,40 @@ pub async fn revoke_token(
     s.blocking(move |a| a.revoke_token(&ctx.actor, &id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `POST /v1/users/{name}/password` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    /// The new password (12 to 128 characters).
+    pub password: String,
+}
+
+/// `POST /v1/users/{name}/password`.
+pub async fn set_password(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<SetPassword>,
+) -> Result<StatusCode, AppError> {
+    s.blocking(move |a| a.set_password(&ctx.actor, &name, &body.password))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/sessions`.
+pub async fn list_sessions(State(s): State<AppState>, _ctx: Ctx) -> Result<Json<Value>, AppError> {
+    let sessions = s.blocking(|a| a.list_sessions()).await?;
+    Ok(Json(json!({ "sessions": sessions })))
+}
+
+/// `DELETE /v1/sessions/{id}`.
+pub async fn revoke_session(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    s.blocking(move |a| a.revoke_session(&ctx.actor, &id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -135,7 +135,8 @@ pub async fn list_routes(State(state): State<AppState>, _ctx: Ctx) -> Json<Value
                 Access::Permission(p) => p.as_str().to_string(),
             };
             json!({"method": r.method.as_str(), "path": r.path, "access": access,
-                   "timeout": r.timeout.as_str(), "summary": r.summary})
+                   "timeout": r.timeout.as_str(), "surface": r.surface.as_str(),
+                   "summary": r.summary})
         })
         .collect();
     Json(json!({"routes": list}))

@@ -15,7 +15,7 @@ use policies::Role;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use tower::ServiceExt;
-use web::{Access, AppState, app, routes, with_middleware};
+use web::{Access, AppState, Surface, app, routes, with_middleware};
 
 pub(crate) struct Api {
     pub(crate) state: AppState,
@@ -138,10 +138,24 @@ pub(crate) fn concrete(path: &str) -> String {
 async fn public_routes_are_exactly_the_health_checks() {
     let public: Vec<&str> = routes()
         .iter()
-        .filter(|r| r.access == Access::Public)
+        .filter(|r| r.access == Access::Public && r.surface == Surface::Api)
         .map(|r| r.path)
         .collect();
     assert_eq!(public, vec!["/healthz", "/readyz", "/metrics"]);
+    // The web application's public routes: its assets and the sign-in form.
+    let pages: Vec<(String, &str)> = routes()
+        .iter()
+        .filter(|r| r.access == Access::Public && r.surface == Surface::Page)
+        .map(|r| (r.method.to_string(), r.path))
+        .collect();
+    assert_eq!(
+        pages,
+        vec![
+            ("GET".to_string(), "/assets/{name}"),
+            ("GET".to_string(), "/sign-in"),
+            ("POST".to_string(), "/sign-in")
+        ]
+    );
     let a = api();
     for p in public {
         assert_eq!(
@@ -157,7 +171,8 @@ async fn every_route_enforces_its_declared_access_for_every_role() {
     let a = api();
     let table = routes();
     assert!(table.len() >= 20);
-    for r in &table {
+    // Page routes authenticate by session cookie: `ui::every_page_route_as_every_role…`.
+    for r in table.iter().filter(|r| r.surface == Surface::Api) {
         let path = concrete(r.path);
         if r.access == Access::Public {
             continue;

@@ -1,6 +1,6 @@
 //! `web`'s integration tests, one binary: the API and its middleware, slow and greedy clients on a
 //! real socket, documents, extraction, the OpenAI-compatible endpoints (local and remote) and the
-//! RFQ desk over HTTP.
+//! RFQ desk over HTTP, and the web application's pages.
 
 mod api;
 mod documents;
@@ -14,3 +14,4 @@ mod races;
 mod rfq;
 mod security;
 mod slow_clients;
+mod ui;

@@ -61,6 +61,15 @@ CREATE INDEX rfqs_received ON rfqs(received_at);
 -- index rfqs_status
 CREATE INDEX rfqs_status ON rfqs(status);
 
+-- index sessions_user
+CREATE INDEX sessions_user ON sessions(user_id);
+
+-- index sign_in_attempts_address
+CREATE INDEX sign_in_attempts_address ON sign_in_attempts(address, time);
+
+-- index sign_in_attempts_name
+CREATE INDEX sign_in_attempts_name ON sign_in_attempts(name, time);
+
 -- index tokens_user
 CREATE INDEX tokens_user ON tokens(user_id);
 
@@ -293,6 +302,29 @@ CREATE TABLE rfqs (
         updated_at   TEXT NOT NULL
     );
 
+-- table sessions
+CREATE TABLE sessions (
+        id           TEXT PRIMARY KEY,
+        user_id      INTEGER NOT NULL REFERENCES users(id),
+        hash         TEXT NOT NULL UNIQUE,
+        csrf         TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        expires_at   TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        revoked_at   TEXT,
+        address      TEXT NOT NULL,
+        user_agent   TEXT NOT NULL
+    );
+
+-- table sign_in_attempts
+CREATE TABLE sign_in_attempts (
+        id       INTEGER PRIMARY KEY,
+        time     TEXT NOT NULL,
+        name     TEXT NOT NULL,
+        address  TEXT NOT NULL,
+        success  INTEGER NOT NULL CHECK (success IN (0, 1))
+    );
+
 -- table tokens
 CREATE TABLE tokens (
         id           TEXT PRIMARY KEY,
@@ -304,6 +336,14 @@ CREATE TABLE tokens (
         revoked_at   TEXT
     );
 
+-- table user_passwords
+CREATE TABLE user_passwords (
+        user_id     INTEGER PRIMARY KEY REFERENCES users(id),
+        hash        TEXT NOT NULL,
+        set_at      TEXT NOT NULL,
+        set_by      TEXT NOT NULL
+    );
+
 -- table users
 CREATE TABLE users (
         id          INTEGER PRIMARY KEY,
@@ -312,7 +352,7 @@ CREATE TABLE users (
         created_at  TEXT NOT NULL,
         created_by  TEXT NOT NULL,
         disabled_at TEXT
-    );
+    , language TEXT CHECK (language IN ('en', 'zh')));
 
 -- trigger audit_log_no_delete
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log

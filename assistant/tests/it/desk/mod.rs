@@ -3,8 +3,8 @@
 //! throttling, clarifying questions, chat mappings and market-data reloads.
 
 mod bad_input;
-mod injection;
 mod flow;
+mod injection;
 mod model_fallback;
 mod pricing;
 

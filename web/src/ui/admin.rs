@@ -1,0 +1,300 @@
+//! Administration: users (create, set a password, issue an API token), browser sessions
+//! (list, revoke) and the audit log (read with the viewer's clearance, verify the chain).
+
+use super::i18n::{T, time};
+use super::{CsrfForm, Nav, Viewer, badge, page, pretty, see_other};
+use crate::error::AppError;
+use crate::state::AppState;
+use assistant::audit::AuditQuery;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use policies::Role;
+use serde::Deserialize;
+
+fn admin_tabs(v: &Viewer) -> Markup {
+    html! {
+        p.langs {
+            a href="/admin/users" { (v.t(T::Users)) }
+            a href="/admin/sessions" { (v.t(T::Sessions)) }
+            a href="/admin/audit" { (v.t(T::AuditLog)) }
+        }
+    }
+}
+
+/// A flash message.
+#[derive(Debug, Deserialize, Default)]
+pub struct Done {
+    /// What was done.
+    pub done: Option<String>,
+}
+
+/// `GET /admin/users`.
+pub async fn users(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(q): Query<Done>,
+) -> Result<Response, AppError> {
+    let list = s.blocking(|a| a.list_users()).await?;
+    let body = html! {
+        h1 { (v.t(T::Users)) }
+        (admin_tabs(&v))
+        @if let Some(d) = &q.done { div.flash.ok role="status" { (v.t(T::Saved)) " " (d) } }
+        table {
+            thead { tr {
+                th { (v.t(T::UserName)) } th { (v.t(T::Role)) } th.num { (v.t(T::ActiveTokens)) }
+                th { (v.t(T::Created)) } th { (v.t(T::CreatedBy)) } th { (v.t(T::SetPassword)) } th { (v.t(T::IssueToken)) }
+            } }
+            tbody {
+                @for u in &list {
+                    tr data-id=(u.name) {
+                        td { (u.name) } td { (u.role.as_str()) } td.num { (u.active_tokens) }
+                        td { (time(&u.created_at)) } td { (u.created_by) }
+                        td {
+                            form.inline method="post" action={"/admin/users/" (u.name) "/password"} {
+                                (v.csrf_field())
+                                input type="password" name="password" minlength="12" required autocomplete="new-password" aria-label=(v.t(T::NewPassword));
+                                button.secondary type="submit" { (v.t(T::SetPassword)) }
+                            }
+                        }
+                        td {
+                            form.inline method="post" action={"/admin/users/" (u.name) "/tokens"} {
+                                (v.csrf_field())
+                                input type="text" name="label" required maxlength="100" aria-label=(v.t(T::Label)) placeholder=(v.t(T::Label));
+                                button.secondary type="submit" { (v.t(T::Issue)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { (v.t(T::CreateUser)) }
+            form.inline method="post" action="/admin/users" {
+                (v.csrf_field())
+                label for="new-name" { (v.t(T::UserName)) }
+                input #new-name type="text" name="name" required maxlength="64" pattern="[A-Za-z0-9._@-]+";
+                label for="new-role" { (v.t(T::Role)) }
+                select #new-role name="role" {
+                    @for r in Role::ALL { option value=(r.as_str()) { (r.as_str()) } }
+                }
+                label for="new-password" { (v.t(T::NewPassword)) }
+                input #new-password type="password" name="password" minlength="12" autocomplete="new-password";
+                button type="submit" { (v.t(T::Create)) }
+            }
+        }
+    };
+    Ok(page(&v, v.t(T::Users), Nav::Admin, body))
+}
+
+/// The create-user form.
+#[derive(Debug, Deserialize)]
+pub struct CreateUserForm {
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// An initial password (optional).
+    #[serde(default)]
+    pub password: String,
+}
+
+/// `POST /admin/users`.
+pub async fn create_user(
+    State(s): State<AppState>,
+    v: Viewer,
+    CsrfForm(f): CsrfForm<CreateUserForm>,
+) -> Result<Response, AppError> {
+    let role: Role = f.role.parse().map_err(|_| AppError::BadRequest {
+        code: "invalid_request",
+        message: format!("role {:?}: not a role", f.role),
+    })?;
+    let actor = v.actor.clone();
+    let name = f.name.clone();
+    s.blocking(move |a| {
+        // Checked before the user exists, so a weak password creates nothing.
+        if !f.password.is_empty() {
+            assistant::sessions::check_password(&f.name, &f.password)?;
+        }
+        a.create_user(&actor, &f.name, role)?;
+        if !f.password.is_empty() {
+            a.set_password(&actor, &f.name, &f.password)?;
+        }
+        Ok::<_, assistant::AssistantError>(())
+    })
+    .await?;
+    Ok(see_other(&format!("/admin/users?done={name}")))
+}
+
+/// The set-password form.
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    /// The new password.
+    pub password: String,
+}
+
+/// `POST /admin/users/{name}/password`.
+pub async fn set_password(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(name): Path<String>,
+    CsrfForm(f): CsrfForm<PasswordForm>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    let n = name.clone();
+    s.blocking(move |a| a.set_password(&actor, &n, &f.password))
+        .await?;
+    Ok(see_other(&format!("/admin/users?done={name}")))
+}
+
+/// The issue-token form.
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    /// The token's label.
+    pub label: String,
+}
+
+/// `POST /admin/users/{name}/tokens`: the token, shown once on the page that answers.
+pub async fn issue_token(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(name): Path<String>,
+    CsrfForm(f): CsrfForm<TokenForm>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    let issued = s
+        .blocking(move |a| a.issue_token(&actor, &name, &f.label, None))
+        .await?;
+    let body = html! {
+        h1 { (v.t(T::IssueToken)) }
+        (admin_tabs(&v))
+        section.card {
+            p { strong { (issued.user) } " · " (issued.label) " · " code { (issued.id) } }
+            p.flash.ok { (v.t(T::TokenShownOnce)) }
+            p.secret { (issued.token) }
+        }
+    };
+    Ok(page(&v, v.t(T::IssueToken), Nav::Admin, body))
+}
+
+/// `GET /admin/sessions`.
+pub async fn sessions(State(s): State<AppState>, v: Viewer) -> Result<Response, AppError> {
+    let list = s.blocking(|a| a.list_sessions()).await?;
+    let body = html! {
+        h1 { (v.t(T::Sessions)) }
+        (admin_tabs(&v))
+        table {
+            thead { tr {
+                th { (v.t(T::UserName)) } th { (v.t(T::State)) } th { (v.t(T::Created)) }
+                th { (v.t(T::LastSeen)) } th { (v.t(T::Expires)) } th { (v.t(T::Address)) }
+                th { (v.t(T::Browser)) } th {}
+            } }
+            tbody {
+                @for x in &list {
+                    tr data-id=(x.id) {
+                        td { (x.user) }
+                        td { @if x.revoked_at.is_some() { (badge("revoked")) } @else { (badge("ok")) } }
+                        td { (time(&x.created_at)) } td { (time(&x.last_seen_at)) } td { (time(&x.expires_at)) }
+                        td { (x.address) } td.muted { (x.user_agent) }
+                        td {
+                            @if x.revoked_at.is_none() {
+                                form method="post" action={"/admin/sessions/" (x.id) "/revoke"} {
+                                    (v.csrf_field())
+                                    button.danger type="submit" { (v.t(T::Revoke)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&v, v.t(T::Sessions), Nav::Admin, body))
+}
+
+/// `POST /admin/sessions/{id}/revoke`.
+pub async fn revoke_session(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<super::NoFields>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    s.blocking(move |a| a.revoke_session(&actor, &id)).await?;
+    Ok(see_other("/admin/sessions"))
+}
+
+/// The audit page's query.
+#[derive(Debug, Deserialize, Default)]
+pub struct AuditPageQuery {
+    /// The first sequence number shown.
+    pub from_seq: Option<u64>,
+    /// Verify the chain.
+    pub verify: Option<String>,
+}
+
+/// `GET /admin/audit`: entries as the viewer's clearance allows, 100 at a time, newest page
+/// last; `?verify=1` also verifies the chain.
+pub async fn audit(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(q): Query<AuditPageQuery>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    let verify = q.verify.is_some();
+    let (entries, head, report) = s
+        .blocking(move |a| {
+            let head = a.store().audit_head()?.map(|h| h.seq).unwrap_or(0);
+            let from_seq = q.from_seq.unwrap_or(head.saturating_sub(99).max(1));
+            let entries = a.read_audit(
+                &actor,
+                &AuditQuery {
+                    from_seq: Some(from_seq),
+                    limit: Some(100),
+                    ..AuditQuery::default()
+                },
+            )?;
+            let report = if verify {
+                Some(a.store().verify_audit()?)
+            } else {
+                None
+            };
+            Ok::<_, assistant::AssistantError>((entries, head, report))
+        })
+        .await?;
+    let first = entries.first().map(|e| e.entry.seq).unwrap_or(1);
+    let body = html! {
+        h1 { (v.t(T::AuditLog)) }
+        (admin_tabs(&v))
+        p.inline {
+            a.button href="/admin/audit?verify=1" { (v.t(T::Verify)) } " "
+            a href={"/v1/audit?from_seq=" (first) "&limit=1000"} { (v.t(T::Export)) }
+            " · head " (head)
+        }
+        @if let Some(r) = &report {
+            @if r.ok() { div.flash.ok { (v.t(T::ChainOk)) " (" (r.entries_verified) ")" } }
+            @else { div.flash.bad { (v.t(T::ChainBroken)) " " (pretty(&serde_json::to_value(&r.first_break).unwrap_or_default())) } }
+        }
+        table {
+            thead { tr {
+                th.num { (v.t(T::Seq)) } th { (v.t(T::Time)) } th { (v.t(T::Actor)) }
+                th { (v.t(T::Action)) } th { (v.t(T::Object)) } th { (v.t(T::Classification)) } th { (v.t(T::Details)) }
+            } }
+            tbody {
+                @for e in &entries {
+                    tr data-id=(e.entry.seq) {
+                        td.num { (e.entry.seq) } td { (time(&e.entry.time)) }
+                        td { (e.entry.actor) " (" (e.entry.role) ")" }
+                        td { (e.entry.action) } td { (e.entry.object_kind) " " code { (e.entry.object_id) } }
+                        td { (e.entry.classification) }
+                        td { code { (e.entry.details.to_string()) } }
+                    }
+                }
+            }
+        }
+        @if first > 1 {
+            p { a href={"/admin/audit?from_seq=" (first.saturating_sub(100).max(1))} { (v.t(T::Older)) } }
+        }
+    };
+    Ok(page(&v, v.t(T::AuditLog), Nav::Admin, body))
+}

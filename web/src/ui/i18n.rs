@@ -1,0 +1,234 @@
+//! The interface's words in English and Chinese, checked at compile time: every key has both
+//! (the `catalogue!` table below), and pages name keys, never literal strings. Numbers, money
+//! and times are formatted here too, always with their unit, currency or zone.
+
+pub use assistant::sessions::Language as Lang;
+
+macro_rules! catalogue {
+    ($($key:ident => $en:literal, $zh:literal;)*) => {
+        /// A word or phrase of the interface.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum T { $(#[doc = $en] $key),* }
+
+        impl T {
+            /// Every key.
+            pub const ALL: &'static [T] = &[$(T::$key),*];
+
+            /// The text in `lang`.
+            pub fn text(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((T::$key, Lang::En) => $en, (T::$key, Lang::Zh) => $zh,)*
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    AppName => "Deskmate", "Deskmate 交易助手";
+    SignIn => "Sign in", "登录";
+    SignOut => "Sign out", "退出";
+    UserName => "User name", "用户名";
+    Password => "Password", "密码";
+    SignInTitle => "Sign in to Deskmate", "登录 Deskmate";
+    SignInHelp => "Ask an administrator for an account and a password.", "请向管理员申请账户和密码。";
+    SessionEnded => "Your session has ended. Sign in again.", "会话已结束，请重新登录。";
+    Home => "Home", "首页";
+    Approvals => "Approvals", "审批";
+    Blotter => "RFQ blotter", "询价簿";
+    Admin => "Admin", "管理";
+    Users => "Users", "用户";
+    Sessions => "Sessions", "会话";
+    AuditLog => "Audit log", "审计日志";
+    Language => "Language", "语言";
+    SignedInAs => "Signed in as", "当前用户";
+    Role => "Role", "角色";
+    WaitingForYou => "Waiting for you", "待您处理";
+    PendingApprovals => "Pending approvals you may decide", "您可审批的待办";
+    NothingWaiting => "Nothing is waiting for you.", "暂无待办事项。";
+    Kind => "Kind", "类型";
+    Count => "Count", "数量";
+    RecentJobs => "Your recent jobs", "您最近的任务";
+    NoJobs => "No jobs yet.", "暂无任务。";
+    Job => "Job", "任务";
+    State => "State", "状态";
+    Progress => "Progress", "进度";
+    Created => "Created", "创建时间";
+    Title => "Title", "标题";
+    Maker => "Maker", "发起人";
+    RequiredRole => "Decided by", "审批角色";
+    Expires => "Expires", "到期";
+    Version => "Version", "版本";
+    Classification => "Classification", "密级";
+    FourEyes => "Four-eyes", "四眼原则";
+    Yes => "Yes", "是";
+    No => "No", "否";
+    Pending => "Pending", "待审批";
+    All => "All", "全部";
+    Filter => "Filter", "筛选";
+    NoApprovals => "No approval requests match.", "没有符合条件的审批请求。";
+    Payload => "Payload", "内容";
+    Versions => "Versions", "版本记录";
+    Changes => "Changes", "变更";
+    Field => "Field", "字段";
+    Before => "Before", "修改前";
+    After => "After", "修改后";
+    Author => "Author", "作者";
+    Note => "Note", "备注";
+    Approve => "Approve", "批准";
+    Reject => "Reject", "拒绝";
+    Reason => "Reason", "原因";
+    EditAndSave => "Save edit", "保存修改";
+    EditPayload => "Edit the payload (JSON)", "修改内容（JSON）";
+    Decision => "Decision", "决定";
+    DecidedBy => "Decided by", "审批人";
+    Delivery => "Delivery", "发送状态";
+    Received => "Received", "收到时间";
+    Client => "Client", "客户";
+    Message => "Message", "消息";
+    Status => "Status", "状态";
+    Quotes => "Quotes", "报价";
+    Parse => "Parse", "解析";
+    ParsedBy => "Parsed by", "解析方式";
+    Confidence => "Confidence", "置信度";
+    Problems => "Problems", "问题";
+    ChatTrail => "Chat messages", "聊天记录";
+    Direction => "Direction", "方向";
+    Inbound => "in", "收";
+    Outbound => "out", "发";
+    Sender => "Sender", "发送人";
+    Time => "Time", "时间";
+    Live => "Live: new requests and decisions appear without reloading.", "实时：新询价和审批结果无需刷新即可显示。";
+    NoRfqs => "No requests for quote match.", "没有符合条件的询价。";
+    Underlying => "Underlying", "标的";
+    Structure => "Structure", "结构";
+    Error => "Error", "错误";
+    Detail => "Detail", "详情";
+    Open => "Open", "打开";
+    CreateUser => "Create a user", "创建用户";
+    Create => "Create", "创建";
+    SetPassword => "Set password", "设置密码";
+    NewPassword => "New password (at least 12 characters)", "新密码（至少 12 个字符）";
+    IssueToken => "Issue an API token", "签发 API 令牌";
+    Label => "Label", "标签";
+    Issue => "Issue", "签发";
+    TokenShownOnce => "The token is shown once; copy it now.", "令牌只显示一次，请立即复制。";
+    ActiveTokens => "Active tokens", "有效令牌";
+    CreatedBy => "Created by", "创建人";
+    Revoke => "Revoke", "撤销";
+    Revoked => "Revoked", "已撤销";
+    Active => "Active", "有效";
+    Address => "Address", "地址";
+    Browser => "Browser", "浏览器";
+    LastSeen => "Last seen", "最近活动";
+    Verify => "Verify the chain", "校验哈希链";
+    ChainOk => "The audit chain verifies.", "审计哈希链校验通过。";
+    ChainBroken => "The audit chain does NOT verify.", "审计哈希链校验失败。";
+    Seq => "Seq", "序号";
+    Actor => "Actor", "操作人";
+    Action => "Action", "操作";
+    Object => "Object", "对象";
+    Details => "Details", "详情";
+    Older => "Older", "更早";
+    Export => "Export (JSON)", "导出（JSON）";
+    Saved => "Saved.", "已保存。";
+    Done => "Done.", "已完成。";
+    ErrorTitle => "Something went wrong", "出错了";
+    RequestId => "Request id", "请求编号";
+    Back => "Back to the home page", "返回首页";
+    Forbidden => "You may not open this page.", "您无权访问此页面。";
+    NotFound => "Not found.", "未找到。";
+    NoScript => "Live updates need JavaScript; reload the page to see changes.", "实时更新需要 JavaScript；请刷新页面查看变化。";
+    Machine => "Machine-generated", "机器生成";
+    Decided => "Decided", "已审批";
+    Approved => "Approved", "已批准";
+    Rejected => "Rejected", "已拒绝";
+    Expired => "Expired", "已过期";
+    Superseded => "Superseded", "已替代";
+}
+
+/// `x` with thousands separators and `decimals` decimals (`1,234,567.89`); non-finite values
+/// as `n/a`.
+pub fn number(x: f64, decimals: usize) -> String {
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    let s = format!("{:.*}", decimals, x.abs());
+    let (int, frac) = s
+        .split_once('.')
+        .map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    if x < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// An amount with its currency code first (`CNY 1,234,567.89`).
+pub fn money(x: f64, currency: &str) -> String {
+    format!("{currency} {}", number(x, 2))
+}
+
+/// A fraction as a percentage with its sign (`12.50%`).
+pub fn percent(fraction: f64, decimals: usize) -> String {
+    format!("{}%", number(fraction * 100.0, decimals))
+}
+
+/// An RFC 3339 UTC time as `2026-12-05 03:04:05 UTC` (as stored when it does not parse).
+pub fn time(rfc3339: &str) -> String {
+    match ::time::OffsetDateTime::parse(rfc3339, &::time::format_description::well_known::Rfc3339) {
+        Ok(t) => {
+            let t = t.to_offset(::time::UtcOffset::UTC);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+                t.year(),
+                t.month() as u8,
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        }
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_both_languages_and_they_differ_where_words_do() {
+        for t in T::ALL {
+            assert!(
+                !t.text(Lang::En).is_empty() && !t.text(Lang::Zh).is_empty(),
+                "{t:?}"
+            );
+        }
+        assert_eq!(T::SignIn.text(Lang::Zh), "登录");
+    }
+
+    #[test]
+    fn numbers_money_and_times_carry_units() {
+        assert_eq!(number(1234567.891, 2), "1,234,567.89");
+        assert_eq!(number(-1234.5, 0), "-1,235");
+        assert_eq!(number(-0.001, 2), "0.00");
+        assert_eq!(number(999.0, 0), "999");
+        assert_eq!(number(f64::NAN, 2), "n/a");
+        assert_eq!(money(5_000_000.0, "CNY"), "CNY 5,000,000.00");
+        assert_eq!(percent(0.125, 2), "12.50%");
+        assert_eq!(time("2026-12-05T03:04:05Z"), "2026-12-05 03:04:05 UTC");
+        assert_eq!(time("2026-12-05T11:04:05+08:00"), "2026-12-05 03:04:05 UTC");
+        assert_eq!(time("garbage"), "garbage");
+    }
+}

@@ -1,0 +1,275 @@
+//! The trader's RFQ blotter, live, and one request's full trail.
+//!
+//! The blotter's rows are a fragment of their own (`/rfqs/rows`), so the page's script can
+//! refresh them when the event stream (`/rfqs/events`) says something changed: the stream
+//! watches the audit log's head, which moves with every inbound request, quote, decision and
+//! delivery, and sends a `changed` event within half a second of it.
+
+use super::i18n::{T, number, time};
+use super::{Nav, Viewer, badge, html_response, page, pretty};
+use crate::error::AppError;
+use crate::state::AppState;
+use assistant::desk::RfqStatus;
+use assistant::desk::blotter::{RfqFilter, RfqRow};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use maud::{Markup, html};
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+/// The blotter's filters.
+#[derive(Debug, Deserialize, Default, Clone)]
+pub struct BlotterQuery {
+    /// Only this client's.
+    pub client: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+}
+
+impl BlotterQuery {
+    fn filter(&self) -> Result<RfqFilter, AppError> {
+        let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(s.parse::<RfqStatus>().map_err(|e| AppError::BadRequest {
+                code: "invalid_query",
+                message: format!("status: {e}"),
+            })?),
+        };
+        Ok(RfqFilter {
+            client: self.client.clone().filter(|c| !c.is_empty()),
+            status,
+            limit: Some(200),
+            ..RfqFilter::default()
+        })
+    }
+
+    fn query_string(&self) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in [("client", &self.client), ("status", &self.status)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!(
+                    "{k}={}",
+                    v.bytes()
+                        .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        })
+                        .collect::<String>()
+                ));
+            }
+        }
+        parts.join("&")
+    }
+}
+
+fn rows(v: &Viewer, rfqs: &[RfqRow]) -> Markup {
+    html! {
+        @if rfqs.is_empty() {
+            tr { td colspan="7" { span.muted { (v.t(T::NoRfqs)) } } }
+        }
+        @for r in rfqs {
+            tr data-id=(r.id) {
+                td { a href={"/rfqs/" (r.id)} { (time(&r.received_at)) } }
+                td { (r.client_id) }
+                td { (r.text) }
+                td { (badge(r.status.as_str())) }
+                td { (r.path) " · " (number(r.confidence, 2)) }
+                td {
+                    @for q in &r.quotes {
+                        div {
+                            (badge(q.status.as_str())) " "
+                            (q.underlying.as_deref().unwrap_or("")) " "
+                            (q.structure.as_deref().unwrap_or(""))
+                            @if let Some(ap) = &q.approval_id { " · " a href={"/approvals/" (ap)} { (v.t(T::Approvals)) } }
+                        }
+                    }
+                }
+                td { a href={"/rfqs/" (r.id)} { (v.t(T::Open)) } }
+            }
+        }
+    }
+}
+
+async fn load(s: &AppState, v: &Viewer, q: &BlotterQuery) -> Result<Vec<RfqRow>, AppError> {
+    let f = q.filter()?;
+    let actor = v.actor.clone();
+    Ok(s.blocking(move |a| a.rfq_list(&actor, &f)).await?)
+}
+
+/// `GET /rfqs`: the blotter.
+pub async fn blotter(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(q): Query<BlotterQuery>,
+) -> Result<Response, AppError> {
+    let list = load(&s, &v, &q).await?;
+    let qs = q.query_string();
+    let body = html! {
+        h1 { (v.t(T::Blotter)) }
+        form.inline method="get" action="/rfqs" {
+            label for="client" { (v.t(T::Client)) }
+            input #client type="text" name="client" value=(q.client.clone().unwrap_or_default());
+            label for="status" { (v.t(T::Status)) }
+            select #status name="status" {
+                option value="" { (v.t(T::All)) }
+                @for st in RfqStatus::ALL {
+                    option value=(st.as_str()) selected[q.status.as_deref() == Some(st.as_str())] { (st.as_str()) }
+                }
+            }
+            button.secondary type="submit" { (v.t(T::Filter)) }
+        }
+        p.muted data-live-note hidden { (v.t(T::Live)) }
+        noscript { p.muted { (v.t(T::NoScript)) } }
+        table {
+            thead { tr {
+                th { (v.t(T::Received)) } th { (v.t(T::Client)) } th { (v.t(T::Message)) }
+                th { (v.t(T::Status)) } th { (v.t(T::ParsedBy)) } th { (v.t(T::Quotes)) } th {}
+            } }
+            tbody #blotter-rows data-live-events="/rfqs/events" data-live-rows={"/rfqs/rows?" (qs)} {
+                (rows(&v, &list))
+            }
+        }
+    };
+    Ok(page(&v, v.t(T::Blotter), Nav::Blotter, body))
+}
+
+/// `GET /rfqs/rows`: the blotter's rows alone, for the live refresh.
+pub async fn rows_fragment(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(q): Query<BlotterQuery>,
+) -> Result<Response, AppError> {
+    let list = load(&s, &v, &q).await?;
+    Ok(html_response(StatusCode::OK, rows(&v, &list)))
+}
+
+/// How long one event stream lasts before the browser reconnects (it does so by itself).
+const STREAM_LIFETIME: Duration = Duration::from_secs(300);
+/// How often the stream looks at the audit head.
+const POLL: Duration = Duration::from_millis(250);
+
+/// `GET /rfqs/events`: server-sent `changed` events whenever the audit log's head moves.
+pub async fn events(State(s): State<AppState>, _v: Viewer) -> Response {
+    let head = |s: AppState| async move {
+        s.blocking(|a| a.store().audit_head())
+            .await
+            .ok()
+            .flatten()
+            .map(|h| h.seq)
+    };
+    let start = head(s.clone()).await;
+    let began = Instant::now();
+    let stream = futures::stream::unfold(
+        (s, start, began, true),
+        move |(s, last, began, first)| async move {
+            if first {
+                let e = Event::default()
+                    .event("ready")
+                    .retry(Duration::from_secs(1))
+                    .data("");
+                return Some((Ok::<_, Infallible>(e), (s, last, began, false)));
+            }
+            loop {
+                if began.elapsed() > STREAM_LIFETIME {
+                    return None;
+                }
+                tokio::time::sleep(POLL).await;
+                let now = head(s.clone()).await;
+                if now != last {
+                    let e = Event::default()
+                        .event("changed")
+                        .data(now.map(|n| n.to_string()).unwrap_or_default());
+                    return Some((Ok(e), (s, now, began, false)));
+                }
+            }
+        },
+    );
+    sse(stream)
+}
+
+fn sse<S: Stream<Item = Result<Event, Infallible>> + Send + 'static>(stream: S) -> Response {
+    let mut resp = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
+/// `GET /rfqs/{id}`: one request's trail.
+pub async fn detail(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    let d = s.blocking(move |a| a.rfq_get(&actor, &id)).await?;
+    let r = &d.rfq;
+    let body = html! {
+        h1 { (v.t(T::Blotter)) " · " code { (r.id) } }
+        section.card {
+            table { tbody {
+                tr { th { (v.t(T::Received)) } td { (time(&r.received_at)) } }
+                tr { th { (v.t(T::Client)) } td { (r.client_id) } }
+                tr { th { (v.t(T::Message)) } td { (r.text) } }
+                tr { th { (v.t(T::Status)) } td { (badge(r.status.as_str())) } }
+                tr { th { (v.t(T::ParsedBy)) } td { (r.path) } }
+                tr { th { (v.t(T::Confidence)) } td { (number(r.confidence, 2)) } }
+                @if let Some(e) = &d.error { tr { th { (v.t(T::Error)) } td { (e) } } }
+            } }
+        }
+        div.grid2 {
+            section.card {
+                h2 { (v.t(T::Parse)) }
+                pre { (pretty(&r.parse)) }
+                @if r.problems.as_array().is_some_and(|p| !p.is_empty()) {
+                    h2 { (v.t(T::Problems)) }
+                    pre { (pretty(&r.problems)) }
+                }
+            }
+            section.card {
+                h2 { (v.t(T::Quotes)) }
+                @for q in &d.quote_details {
+                    div.card {
+                        p {
+                            (badge(q.summary.status.as_str())) " "
+                            (q.summary.underlying.as_deref().unwrap_or("")) " "
+                            (q.summary.structure.as_deref().unwrap_or(""))
+                            @if let Some(ap) = &q.summary.approval_id {
+                                " · " a href={"/approvals/" (ap)} { (v.t(T::Approvals)) }
+                            }
+                        }
+                        @if let Some(e) = &q.summary.error { p { (v.t(T::Error)) ": " (e) } }
+                        pre { (pretty(&q.detail)) }
+                    }
+                }
+            }
+        }
+        h2 { (v.t(T::ChatTrail)) }
+        table {
+            thead { tr {
+                th { (v.t(T::Time)) } th { (v.t(T::Direction)) } th { (v.t(T::Sender)) }
+                th { (v.t(T::Message)) } th { (v.t(T::Status)) }
+            } }
+            tbody {
+                @for m in &d.messages {
+                    tr {
+                        td { (time(&m.time)) }
+                        td { (if m.direction.as_str() == "in" { v.t(T::Inbound) } else { v.t(T::Outbound) }) }
+                        td { (m.sender.as_deref().unwrap_or("")) }
+                        td { (m.text) }
+                        td { (badge(m.status.as_str())) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&v, &r.id, Nav::Blotter, body))
+}
