@@ -601,6 +601,23 @@ impl Assistant {
         Ok(rec)
     }
 
+    /// A document's chunks (current version, in order), if the caller may read it.
+    pub fn document_chunks(
+        &self,
+        knowledge: &Knowledge,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<(DocumentRecord, Vec<knowledge::lexical::StoredChunk>)> {
+        let rec = self.document(actor, id)?;
+        let not_found = || AssistantError::NotFound {
+            kind: "document",
+            id: id.to_string(),
+        };
+        let doc_id = DocId::new(id).ok_or_else(not_found)?;
+        let chunks = knowledge.kb.chunks(&doc_id)?.ok_or_else(not_found)?;
+        Ok((rec, chunks))
+    }
+
     /// The documents the caller may read, by collection and title.
     pub fn list_documents(
         &self,

@@ -88,13 +88,28 @@ macro_rules! route {
         }
     };
     (page $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
+        route!(page $method $path, $access, $summary, $handler, timeout = Timeout::Server)
+    };
+    (page $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr, timeout = $timeout:expr) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            access: $access,
+            summary: $summary,
+            timeout: $timeout,
+            upload: false,
+            surface: Surface::Page,
+            handler: on(MethodFilter::$method, $handler),
+        }
+    };
+    (page upload $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
         Route {
             method: Method::$method,
             path: $path,
             access: $access,
             summary: $summary,
             timeout: Timeout::Server,
-            upload: false,
+            upload: true,
             surface: Surface::Page,
             handler: on(MethodFilter::$method, $handler),
         }
@@ -182,5 +197,11 @@ pub fn routes() -> Vec<Route> {
         route!(page GET "/admin/sessions", P(Admin), "Sessions page.", ui::admin::sessions),
         route!(page POST "/admin/sessions/{id}/revoke", P(Admin), "Revoke a session.", ui::admin::revoke_session),
         route!(page GET "/admin/audit", P(Admin), "Audit log page (verify the chain, export).", ui::admin::audit),
+        route!(page GET "/knowledge", P(DocumentsRead), "Knowledge base page: documents, upload, search and ask.", ui::knowledge::index),
+        route!(page upload POST "/knowledge/upload", P(DocumentsWrite), "Upload documents from the page (multipart with the form token first).", ui::knowledge::upload),
+        route!(page GET "/knowledge/documents/{id}", P(DocumentsRead), "One document's chunks (path, pages, text).", ui::knowledge::document),
+        route!(page POST "/knowledge/documents/{id}/delete", P(DocumentsWrite), "Delete a document from the page.", ui::knowledge::delete),
+        route!(page GET "/knowledge/search", P(DocumentsRead), "Search playground: hits with BM25, dense and fused scores.", ui::knowledge::search),
+        route!(page GET "/knowledge/ask", P(DocumentsRead), "Ask: an answer with citations linked to their chunks.", ui::knowledge::ask, timeout = Timeout::Generation),
     ]
 }

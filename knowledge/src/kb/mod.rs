@@ -278,6 +278,21 @@ impl KnowledgeBase {
             .cloned()
     }
 
+    /// The chunks of a committed document's current version, in order (`None` when the
+    /// document is not committed). The caller checks clearance.
+    pub fn chunks(
+        &self,
+        id: &DocId,
+    ) -> Result<Option<Vec<crate::lexical::StoredChunk>>, KnowledgeError> {
+        let Some(entry) = self.document(id) else {
+            return Ok(None);
+        };
+        let key = crate::document::version_key(id, entry.meta.version);
+        Ok(Some(
+            self.lexical.chunks_of(&key, entry.chunks.max(1) + 16)?,
+        ))
+    }
+
     /// Which versions the manifest and each index hold.
     pub fn consistency(&self) -> Result<Consistency, KnowledgeError> {
         let _w = self.writer.lock().unwrap();

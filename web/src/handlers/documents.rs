@@ -41,7 +41,9 @@ fn bad(message: String) -> AppError {
     }
 }
 
-async fn field_text(field: axum::extract::multipart::Field<'_>) -> Result<String, AppError> {
+pub(crate) async fn field_text(
+    field: axum::extract::multipart::Field<'_>,
+) -> Result<String, AppError> {
     field
         .text()
         .await
@@ -109,6 +111,33 @@ pub async fn upload(
             "`replaces` names one document: send exactly one `file` with it".into(),
         ));
     }
+    let job = start_ingest(
+        &s,
+        ctx.actor,
+        files,
+        collection,
+        classification,
+        replaces,
+        declassify,
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))))
+}
+
+/// Checks an upload's collection, the caller's right to create data of `classification` and
+/// that the knowledge base is available, records the ingest job, and ingests the files in the
+/// background (the job's progress and result say how each went). Shared by the API and the
+/// web application's upload form.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn start_ingest(
+    s: &AppState,
+    actor: assistant::store::Actor,
+    files: Vec<(String, Vec<u8>)>,
+    collection: String,
+    classification: DataClass,
+    replaces: Option<String>,
+    declassify: bool,
+) -> Result<Job, AppError> {
     knowledge::validate_collection(&collection).map_err(|e| bad(e.to_string()))?;
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     let input = json!({
@@ -118,7 +147,7 @@ pub async fn upload(
         "replaces": replaces,
         "declassify": declassify,
     });
-    let actor = ctx.actor.clone();
+    let worker = actor.clone();
     let job = s
         .blocking(move |a| -> Result<Job, assistant::AssistantError> {
             // Permission, clearance and availability are checked before any work is queued.
@@ -139,7 +168,7 @@ pub async fn upload(
         })
         .await?;
     let id = job.id.clone();
-    let actor = ctx.actor;
+    let actor = worker;
     let work = s.clone();
     tokio::spawn(async move {
         work.blocking(move |a| {
@@ -174,7 +203,7 @@ pub async fn upload(
         })
         .await;
     });
-    Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))))
+    Ok(job)
 }
 
 /// `GET /v1/documents` query.

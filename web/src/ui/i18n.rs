@@ -145,6 +145,36 @@ catalogue! {
     Rejected => "Rejected", "已拒绝";
     Expired => "Expired", "已过期";
     Superseded => "Superseded", "已替代";
+    Knowledge => "Knowledge", "知识库";
+    Documents => "Documents", "文档";
+    Collection => "Collection", "集合";
+    Upload => "Upload", "上传";
+    UploadDocuments => "Upload documents (PDF, DOCX, HTML, text, images)", "上传文档（PDF、DOCX、HTML、文本、图片）";
+    Files => "Files", "文件";
+    Delete => "Delete", "删除";
+    ConfirmDelete => "Delete this document from both indexes?", "确定从两个索引中删除此文档？";
+    NoDocuments => "No documents you may read.", "没有您可查看的文档。";
+    Chunks => "Chunks", "分块";
+    Pages => "Pages", "页";
+    Path => "Section", "章节";
+    Text => "Text", "正文";
+    Search => "Search", "检索";
+    SearchPlayground => "Search (BM25, dense and fused scores)", "检索（BM25、向量与融合得分）";
+    Query => "Query", "查询";
+    Hits => "Hits", "结果";
+    NoHits => "Nothing found that you may read.", "未找到您可查看的内容。";
+    Rank => "Rank", "排名";
+    Bm25 => "BM25", "BM25";
+    Dense => "Dense", "向量";
+    Fused => "Fused", "融合";
+    Ask => "Ask", "提问";
+    AskTitle => "Ask the knowledge base", "向知识库提问";
+    Question => "Question", "问题";
+    Answer => "Answer", "回答";
+    Citations => "Citations", "引用";
+    NotFoundInDocs => "Not found in the documents you can access.", "在您可访问的文档中未找到。";
+    DroppedSentences => "Sentences dropped for lack of support", "因缺乏依据而删除的句子";
+    IngestStarted => "Upload accepted; the documents are being ingested (job below).", "上传已受理，文档正在入库（见下方任务）。";
 }
 
 /// `x` with thousands separators and `decimals` decimals (`1,234,567.89`); non-finite values

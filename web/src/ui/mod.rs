@@ -22,6 +22,7 @@ pub mod assets;
 pub mod auth;
 pub mod home;
 pub mod i18n;
+pub mod knowledge;
 pub mod rfqs;
 
 use crate::error::AppError;
@@ -184,6 +185,12 @@ pub struct CsrfForm<F>(pub F);
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct NoFields {}
 
+/// Whether `token` is `session`'s form token (compared in constant time): for forms the
+/// [`CsrfForm`] extractor cannot read, such as uploads.
+pub fn csrf_ok(session: &Session, token: &str) -> bool {
+    same_secret(token, &session.csrf)
+}
+
 fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
@@ -245,12 +252,14 @@ pub enum Nav {
     Approvals,
     /// `/rfqs`.
     Blotter,
+    /// `/knowledge`.
+    Knowledge,
     /// `/admin/…`.
     Admin,
 }
 
 impl Nav {
-    fn all() -> [(Nav, &'static str, T, Option<Permission>); 4] {
+    fn all() -> [(Nav, &'static str, T, Option<Permission>); 5] {
         [
             (Nav::Home, "/", T::Home, None),
             (
@@ -260,6 +269,12 @@ impl Nav {
                 Some(Permission::ApprovalsRead),
             ),
             (Nav::Blotter, "/rfqs", T::Blotter, Some(Permission::RfqRead)),
+            (
+                Nav::Knowledge,
+                "/knowledge",
+                T::Knowledge,
+                Some(Permission::DocumentsRead),
+            ),
             (
                 Nav::Admin,
                 "/admin/users",

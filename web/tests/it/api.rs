@@ -342,7 +342,7 @@ async fn a_panicking_handler_returns_500_and_the_server_keeps_serving() {
     let router = with_middleware(
         Router::new()
             .route(
-                "/boom",
+                "/v1/boom",
                 get(|| async {
                     if std::hint::black_box(true) {
                         panic!("deliberate test panic");
@@ -350,12 +350,12 @@ async fn a_panicking_handler_returns_500_and_the_server_keeps_serving() {
                     "unreachable"
                 }),
             )
-            .route("/ok", get(|| async { "fine" })),
+            .route("/v1/ok", get(|| async { "fine" })),
         a.state.clone(),
     );
     let r = call(
         router.clone(),
-        Request::get("/boom").body(Body::empty()).unwrap(),
+        Request::get("/v1/boom").body(Body::empty()).unwrap(),
     )
     .await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -365,7 +365,7 @@ async fn a_panicking_handler_returns_500_and_the_server_keeps_serving() {
         "panic text leaked: {}",
         r.body
     );
-    let r = call(router, Request::get("/ok").body(Body::empty()).unwrap()).await;
+    let r = call(router, Request::get("/v1/ok").body(Body::empty()).unwrap()).await;
     assert_eq!(r.status, StatusCode::OK);
     // The real router too, after the panic.
     assert_eq!(
@@ -393,15 +393,15 @@ async fn slow_requests_time_out_and_overload_is_refused_with_retry_after() {
         tokio::time::sleep(std::time::Duration::from_secs(3)).await;
         "late"
     };
-    let router = with_middleware(Router::new().route("/slow", get(slow)), a.state.clone());
+    let router = with_middleware(Router::new().route("/v1/slow", get(slow)), a.state.clone());
     let first = tokio::spawn(call(
         router.clone(),
-        Request::get("/slow").body(Body::empty()).unwrap(),
+        Request::get("/v1/slow").body(Body::empty()).unwrap(),
     ));
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let second = call(
         router.clone(),
-        Request::get("/slow").body(Body::empty()).unwrap(),
+        Request::get("/v1/slow").body(Body::empty()).unwrap(),
     )
     .await;
     assert_eq!(second.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -617,7 +617,7 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     let a = api();
     let router = with_middleware(
         Router::new().route(
-            "/slow",
+            "/v1/slow",
             get(|| async {
                 tokio::time::sleep(std::time::Duration::from_millis(800)).await;
                 "finished"
@@ -634,7 +634,7 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     let client = tokio::spawn(async move {
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        s.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        s.write_all(b"GET /v1/slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             .await
             .unwrap();
         let mut out = String::new();

@@ -512,7 +512,7 @@ async fn readyz_reports_saturation() {
     let a = api_with(|c| c.server.concurrency_limit = 2);
     let slow = with_middleware(
         Router::new().route(
-            "/slow",
+            "/v1/slow",
             get(|| async {
                 tokio::time::sleep(Duration::from_millis(1500)).await;
                 "done"
@@ -536,7 +536,7 @@ async fn readyz_reports_saturation() {
         .map(|_| {
             tokio::spawn(call(
                 slow.clone(),
-                Request::get("/slow").body(Body::empty()).unwrap(),
+                Request::get("/v1/slow").body(Body::empty()).unwrap(),
             ))
         })
         .collect();

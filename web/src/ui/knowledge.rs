@@ -1,0 +1,413 @@
+//! The knowledge base pages: documents (upload with collection and classification, list,
+//! delete), one document's chunks, the search playground with BM25, dense and fused scores,
+//! and Ask, whose citations link to the chunk they cite. Everything is read as the viewer:
+//! permission and clearance are the workflow's (`assistant::documents`).
+
+use super::i18n::{T, number, time};
+use super::{CsrfForm, Nav, NoFields, Viewer, badge, csrf_ok, page, see_other};
+use crate::error::AppError;
+use crate::extract::{multipart_error, upload_file_name};
+use crate::handlers::documents::{field_text, start_ingest};
+use crate::state::AppState;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use policies::{DataClass, Permission};
+use serde::Deserialize;
+use std::ops::ControlFlow;
+
+fn bad(message: String) -> AppError {
+    AppError::BadRequest {
+        code: "invalid_request",
+        message,
+    }
+}
+
+/// The classifications offered on the upload form: those the viewer's clearance may create.
+fn classes_for(v: &Viewer) -> Vec<DataClass> {
+    let clearance = v.actor.clearance();
+    [DataClass::GENERAL, DataClass::IMPORTANT, DataClass::CORE]
+        .into_iter()
+        .flat_map(|c| {
+            [
+                c,
+                DataClass {
+                    sensitive: true,
+                    ..c
+                },
+            ]
+        })
+        .filter(|c| clearance.can_read(*c))
+        .collect()
+}
+
+fn search_forms(v: &Viewer, q: &str) -> Markup {
+    html! {
+        div.grid2 {
+            form.inline method="get" action="/knowledge/search" {
+                label for="sq" { (v.t(T::Search)) }
+                input #sq type="search" name="q" value=(q) maxlength="2000" required;
+                button.secondary type="submit" { (v.t(T::Search)) }
+            }
+            form.inline method="get" action="/knowledge/ask" {
+                label for="aq" { (v.t(T::Question)) }
+                input #aq type="text" name="q" value=(q) maxlength="2000" required;
+                button type="submit" { (v.t(T::Ask)) }
+            }
+        }
+    }
+}
+
+/// The index page's query.
+#[derive(Debug, Deserialize, Default)]
+pub struct IndexQuery {
+    /// Only this collection.
+    pub collection: Option<String>,
+    /// The ingest job just started.
+    pub job: Option<String>,
+}
+
+/// `GET /knowledge`.
+pub async fn index(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(q): Query<IndexQuery>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    let collection = q.collection.clone().filter(|c| !c.is_empty());
+    let job_id = q.job.clone();
+    let (docs, job) = s
+        .blocking(move |a| {
+            let docs = a.list_documents(&actor, collection.as_deref())?;
+            let job = match job_id {
+                Some(id) => Some(a.get_job(&actor, &id)?),
+                None => None,
+            };
+            Ok::<_, assistant::AssistantError>((docs, job))
+        })
+        .await?;
+    let can_write = v.can(Permission::DocumentsWrite);
+    let body = html! {
+        h1 { (v.t(T::Knowledge)) }
+        (search_forms(&v, ""))
+        @if let Some(j) = &job {
+            section.card {
+                p.flash.ok { (v.t(T::IngestStarted)) }
+                p { code { (j.id) } " " (badge(j.state.as_str())) " " (super::i18n::percent(j.progress, 0)) }
+                @if let Some(r) = &j.result { pre { (super::pretty(r)) } }
+                @if let Some(e) = &j.error { p.flash.bad { (e) } }
+            }
+        }
+        h2 { (v.t(T::Documents)) " (" (docs.len()) ")" }
+        @if docs.is_empty() {
+            p.muted { (v.t(T::NoDocuments)) }
+        } @else {
+            table {
+                thead { tr {
+                    th { (v.t(T::Title)) } th { (v.t(T::Collection)) } th { (v.t(T::Classification)) }
+                    th { (v.t(T::Language)) } th.num { (v.t(T::Version)) } th.num { (v.t(T::Chunks)) }
+                    th.num { (v.t(T::Pages)) } th { (v.t(T::Created)) } th {}
+                } }
+                tbody {
+                    @for d in &docs {
+                        tr data-id=(d.id) {
+                            td { a href={"/knowledge/documents/" (d.id)} { (d.title) } br; span.muted { (d.source) } }
+                            td { (d.collection) } td { (d.classification.to_string()) } td { (d.language) }
+                            td.num { (d.version) } td.num { (d.chunks) } td.num { (d.pages) }
+                            td { (time(&d.created_at)) " · " (d.created_by) }
+                            td {
+                                @if can_write {
+                                    form method="post" action={"/knowledge/documents/" (d.id) "/delete"} data-confirm=(v.t(T::ConfirmDelete)) {
+                                        (v.csrf_field())
+                                        button.danger type="submit" { (v.t(T::Delete)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if can_write {
+            section.card {
+                h2 { (v.t(T::UploadDocuments)) }
+                form.stack method="post" action="/knowledge/upload" enctype="multipart/form-data" {
+                    (v.csrf_field())
+                    label for="files" { (v.t(T::Files)) }
+                    input #files type="file" name="file" multiple required;
+                    label for="collection" { (v.t(T::Collection)) }
+                    input #collection type="text" name="collection" value="default" required maxlength="64" pattern="[a-z0-9][a-z0-9_-]*";
+                    label for="classification" { (v.t(T::Classification)) }
+                    select #classification name="classification" {
+                        @for c in classes_for(&v) { option value=(c.to_string()) { (c.to_string()) } }
+                    }
+                    button type="submit" { (v.t(T::Upload)) }
+                }
+            }
+        }
+    };
+    Ok(page(&v, v.t(T::Knowledge), Nav::Knowledge, body))
+}
+
+/// `POST /knowledge/upload`: the form token must be the first field; then files, collection
+/// and classification as on `POST /v1/documents`.
+pub async fn upload(
+    State(s): State<AppState>,
+    v: Viewer,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let forbidden = || {
+        AppError::Forbidden(
+            "the form's token (CSRF) is missing or does not belong to your session: reload the \
+             page and try again"
+                .into(),
+        )
+    };
+    // A body that is not multipart cannot carry the form token: refused like a missing one.
+    let mut form = form.map_err(|_| forbidden())?;
+    let mut checked = false;
+    let mut collection = "default".to_string();
+    let mut classification = DataClass::GENERAL;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e.status(), e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if name != "csrf" && !checked {
+            return Err(forbidden());
+        }
+        match name.as_str() {
+            "csrf" => {
+                if !csrf_ok(&v.session, &field_text(field).await?) {
+                    return Err(forbidden());
+                }
+                checked = true;
+            }
+            "file" => {
+                let file = field
+                    .file_name()
+                    .map(upload_file_name)
+                    .transpose()?
+                    .ok_or_else(|| bad("a file needs a name".into()))?;
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| multipart_error(e.status(), e.body_text()))?;
+                if !bytes.is_empty() {
+                    files.push((file, bytes.to_vec()));
+                }
+            }
+            "collection" => collection = field_text(field).await?.trim().to_string(),
+            "classification" => {
+                classification = field_text(field)
+                    .await?
+                    .parse()
+                    .map_err(|e| bad(format!("classification: {e}")))?;
+            }
+            other => return Err(bad(format!("unknown form field `{other}`"))),
+        }
+    }
+    if !checked {
+        return Err(forbidden());
+    }
+    if files.is_empty() {
+        return Err(bad("choose at least one file to upload".into()));
+    }
+    let job = start_ingest(
+        &s,
+        v.actor.clone(),
+        files,
+        collection,
+        classification,
+        None,
+        false,
+    )
+    .await?;
+    Ok(see_other(&format!("/knowledge?job={}", job.id)))
+}
+
+/// `GET /knowledge/documents/{id}`: the document's chunks, each with an anchor (its chunk id)
+/// that citations link to.
+pub async fn document(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    let (doc, chunks) = s
+        .blocking(move |a| {
+            let k = a.knowledge()?;
+            a.document_chunks(&k, &actor, &id)
+        })
+        .await?;
+    let body = html! {
+        h1 { (doc.title) }
+        p.muted {
+            (doc.collection) " · " (doc.classification.to_string()) " · " (doc.language) " · "
+            (v.t(T::Version)) " " (doc.version) " · " (doc.source) " · " (time(&doc.updated_at))
+        }
+        h2 { (v.t(T::Chunks)) " (" (chunks.len()) ")" }
+        table {
+            thead { tr { th.num { "#" } th { (v.t(T::Path)) } th { (v.t(T::Pages)) } th { (v.t(T::Text)) } } }
+            tbody {
+                @for c in &chunks {
+                    tr id=(c.chunk_id) {
+                        td.num { (c.ordinal) }
+                        td { (c.path.display(&doc.title)) }
+                        td { (c.location.page_start) @if c.location.page_end != c.location.page_start { "–" (c.location.page_end) } }
+                        td { (c.text) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&v, &doc.title, Nav::Knowledge, body))
+}
+
+/// `POST /knowledge/documents/{id}/delete`.
+pub async fn delete(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    s.blocking(move |a| {
+        let k = a.knowledge()?;
+        a.delete_document(&k, &actor, &id)
+    })
+    .await?;
+    Ok(see_other("/knowledge"))
+}
+
+/// The search and ask pages' query.
+#[derive(Debug, Deserialize, Default)]
+pub struct AskQuery {
+    /// The query or question.
+    #[serde(default)]
+    pub q: String,
+}
+
+fn chunk_link(doc_id: &str, chunk_id: &str) -> String {
+    format!("/knowledge/documents/{doc_id}#{chunk_id}")
+}
+
+fn score(x: Option<f32>) -> String {
+    x.map(|x| number(f64::from(x), 3))
+        .unwrap_or_else(|| "–".into())
+}
+
+/// `GET /knowledge/search?q=`.
+pub async fn search(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(q): Query<AskQuery>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    let query = q.q.clone();
+    let report = if query.trim().is_empty() {
+        None
+    } else {
+        Some(
+            s.blocking(move |a| {
+                let k = a.knowledge()?;
+                a.search_documents(&k, &actor, &query, 10, knowledge::Filters::default())
+            })
+            .await?,
+        )
+    };
+    let body = html! {
+        h1 { (v.t(T::SearchPlayground)) }
+        (search_forms(&v, &q.q))
+        @if let Some(r) = &report {
+            p.muted { (number(r.took_ms, 1)) " ms (BM25 " (number(r.bm25_ms, 1)) " ms, dense " (number(r.dense_ms, 1)) " ms)" }
+            @if r.hits.is_empty() {
+                p.muted { (v.t(T::NoHits)) }
+            } @else {
+                table {
+                    thead { tr {
+                        th.num { (v.t(T::Rank)) } th { (v.t(T::Title)) } th { (v.t(T::Path)) }
+                        th.num { (v.t(T::Bm25)) } th.num { (v.t(T::Dense)) } th.num { (v.t(T::Fused)) } th { (v.t(T::Text)) }
+                    } }
+                    tbody {
+                        @for h in &r.hits {
+                            tr data-id=(h.chunk_id) {
+                                td.num { (h.rank) }
+                                td { a href=(chunk_link(&h.doc_id, &h.chunk_id)) { (h.title) } br; span.muted { (h.collection) " · " (h.classification) } }
+                                td { (h.path_display) }
+                                td.num { (score(h.scores.bm25)) @if let Some(r) = h.scores.bm25_rank { br; span.muted { "#" (r) } } }
+                                td.num { (score(h.scores.dense)) @if let Some(r) = h.scores.dense_rank { br; span.muted { "#" (r) } } }
+                                td.num { (number(f64::from(h.scores.fused), 4)) }
+                                td { (h.text) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&v, v.t(T::Search), Nav::Knowledge, body))
+}
+
+/// `GET /knowledge/ask?q=`: the answer with its citations, each linked to its chunk; or "not
+/// found in the documents you can access".
+pub async fn ask(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(q): Query<AskQuery>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    let question = q.q.clone();
+    let answer = if question.trim().is_empty() {
+        None
+    } else {
+        Some(
+            s.blocking(move |a| {
+                let k = a.knowledge()?;
+                a.ask(
+                    &k,
+                    &actor,
+                    &question,
+                    knowledge::Filters::default(),
+                    &mut |_| ControlFlow::Continue(()),
+                )
+            })
+            .await?,
+        )
+    };
+    let body = html! {
+        h1 { (v.t(T::AskTitle)) }
+        (search_forms(&v, &q.q))
+        @if let Some(a) = &answer {
+            section.card {
+                h2 { (v.t(T::Answer)) }
+                p.machine { (v.t(T::Machine)) " · " (a.model) }
+                @if a.found {
+                    p { (a.text) }
+                } @else {
+                    p.flash.bad { (v.t(T::NotFoundInDocs)) }
+                }
+                @if !a.citations.is_empty() {
+                    h2 { (v.t(T::Citations)) }
+                    ol {
+                        @for c in &a.citations {
+                            li {
+                                a href=(chunk_link(&c.doc_id, &c.chunk_id)) { "[" (c.n) "] " (c.title) }
+                                " · " (c.path) " · p. " (c.location.page_start)
+                                " · " span.muted { (c.collection) " · " (c.classification) }
+                            }
+                        }
+                    }
+                }
+                @if !a.dropped.is_empty() {
+                    h2 { (v.t(T::DroppedSentences)) }
+                    ul { @for d in &a.dropped { li.muted { (d) } } }
+                }
+            }
+        }
+    };
+    Ok(page(&v, v.t(T::Ask), Nav::Knowledge, body))
+}
