@@ -174,6 +174,30 @@ catalogue! {
     Citations => "Citations", "引用";
     NotFoundInDocs => "Not found in the documents you can access.", "在您可访问的文档中未找到。";
     DroppedSentences => "Sentences dropped for lack of support", "因缺乏依据而删除的句子";
+    Pricing => "Pricing", "定价";
+    ProductJson => "Product (JSON product format; for a book or grid: an array or one per line)", "产品（JSON 产品格式；组合或情景网格：数组或每行一个）";
+    MarketJson => "Market (JSON; empty: the desk's market data)", "市场数据（JSON；留空则用交易台行情）";
+    Engine => "Engine", "定价引擎";
+    McPaths => "Monte Carlo paths", "蒙特卡洛路径数";
+    Price => "Price", "定价";
+    RevalueBook => "Revalue as a book", "按组合重估";
+    ScenarioGrid => "Scenario grid", "情景网格";
+    SpotAxis => "Spot (% of spot: a:b:step or x;y)", "标的价格（现价百分比：a:b:步长 或 x;y）";
+    VolAxis => "Vol shift (vol points)", "波动率平移（波动率点）";
+    DaysAxis => "Days forward", "向前天数";
+    RunGrid => "Run the grid", "运行情景网格";
+    Greek => "Greek", "希腊字母";
+    Value => "Value", "价值";
+    StdError => "Std error", "标准误差";
+    Result => "Result", "结果";
+    NotionalCurrency => "(notional currency)", "（名义本金币种）";
+    PerNotional => "Value / notional", "价值 / 名义本金";
+    BookTotals => "Book totals", "组合合计";
+    Priced => "Priced", "已定价";
+    Failed => "Failed", "失败";
+    Contracts => "Contracts", "合约";
+    HeatMapHelp => "Book value per cell; colour from lowest (blue) to highest (red).", "每格为组合价值；颜色由低（蓝）到高（红）。";
+    Days => "days", "天";
     IngestStarted => "Upload accepted; the documents are being ingested (job below).", "上传已受理，文档正在入库（见下方任务）。";
 }
 

@@ -23,6 +23,7 @@ pub mod auth;
 pub mod home;
 pub mod i18n;
 pub mod knowledge;
+pub mod pricing;
 pub mod rfqs;
 
 use crate::error::AppError;
@@ -254,12 +255,14 @@ pub enum Nav {
     Blotter,
     /// `/knowledge`.
     Knowledge,
+    /// `/pricing`.
+    Pricing,
     /// `/admin/…`.
     Admin,
 }
 
 impl Nav {
-    fn all() -> [(Nav, &'static str, T, Option<Permission>); 5] {
+    fn all() -> [(Nav, &'static str, T, Option<Permission>); 6] {
         [
             (Nav::Home, "/", T::Home, None),
             (
@@ -269,6 +272,12 @@ impl Nav {
                 Some(Permission::ApprovalsRead),
             ),
             (Nav::Blotter, "/rfqs", T::Blotter, Some(Permission::RfqRead)),
+            (
+                Nav::Pricing,
+                "/pricing",
+                T::Pricing,
+                Some(Permission::PricingRun),
+            ),
             (
                 Nav::Knowledge,
                 "/knowledge",

@@ -896,3 +896,133 @@ async fn the_live_stream_reports_a_change_within_a_second() {
     assert!(p.body.starts_with("<tr") && !p.body.contains("<html"));
     let _ = call;
 }
+
+/// The pricing page: the example prices to the same value as `POST /v1/price` (audited as
+/// `pricing.run`), the grid is a heat map with one cell per spot × vol per day, a book with a
+/// bad contract shows the others priced and that one's error, and bad input names its field.
+#[tokio::test]
+async fn the_pricing_page_prices_grids_and_revalues_a_book() {
+    let a = api();
+    let b = sign_in(&a, "trader1").await;
+    let p = raw(&a, get_req("/pricing", Some(&b.cookie))).await;
+    assert_eq!(p.status, StatusCode::OK);
+    let example = |name: &str| {
+        std::fs::read_to_string(format!(
+            "{}/../kernels/examples/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    let (product, market) = (example("european_call.json"), example("market.json"));
+    let p = raw(
+        &a,
+        form_req(
+            "/pricing/price",
+            Some(&b.cookie),
+            &[
+                ("csrf", &b.csrf),
+                ("product", &product),
+                ("market", &market),
+                ("engine", "auto"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let api_reply = a
+        .send(
+            Method::POST,
+            "/v1/price",
+            Some(Role::Trader),
+            Some(json!({
+                "product": serde_json::from_str::<serde_json::Value>(&product).unwrap(),
+                "market": serde_json::from_str::<serde_json::Value>(&market).unwrap()
+            })),
+        )
+        .await;
+    let value = api_reply.body["result"]["value"]
+        .as_f64()
+        .or_else(|| api_reply.body["value"].as_f64())
+        .unwrap_or_else(|| panic!("{}", api_reply.body));
+    let shown = web::ui::i18n::number(value, 2);
+    assert!(
+        p.body.contains(&shown),
+        "the page does not show {shown}: {}",
+        p.body
+    );
+    assert!(p.body.contains("delta") && p.body.contains("(notional currency)"));
+    assert_eq!(
+        audit_actions(&a)
+            .iter()
+            .filter(|x| *x == "pricing.run")
+            .count(),
+        2
+    );
+
+    let p = raw(
+        &a,
+        form_req(
+            "/pricing/grid",
+            Some(&b.cookie),
+            &[
+                ("csrf", &b.csrf),
+                ("product", &product),
+                ("market", &market),
+                ("spot", "80:120:10"),
+                ("vol", "-5:5:5"),
+                ("days", "0;30"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let cells = p.body.matches("class=\"num heat-").count();
+    assert_eq!(cells, 5 * 3 * 2, "{}", p.body);
+    assert!(p.body.contains("heat-0") && p.body.contains("heat-9"));
+
+    let book = format!(
+        "{}\n{}\n",
+        product.replace('\n', " "),
+        "{\"id\": \"BAD-1\", \"kind\": \"european_vanilla\", \"underlying\": \"000300.SH\", \"notional\": -5}"
+    );
+    let p = raw(
+        &a,
+        form_req(
+            "/pricing/book",
+            Some(&b.cookie),
+            &[("csrf", &b.csrf), ("product", &book), ("market", &market)],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(
+        p.body.contains("BAD-1") && p.body.contains("status bad"),
+        "{}",
+        p.body
+    );
+
+    for (form, field) in [
+        (
+            vec![("product", "{not json"), ("market", market.as_str())],
+            "product",
+        ),
+        (
+            vec![("product", product.as_str()), ("market", "[1")],
+            "market",
+        ),
+        (
+            vec![("product", product.as_str()), ("engine", "magic")],
+            "engine",
+        ),
+        (
+            vec![("product", product.as_str()), ("paths", "many")],
+            "paths",
+        ),
+    ] {
+        let mut f = vec![("csrf", b.csrf.as_str())];
+        f.extend(form);
+        let p = raw(&a, form_req("/pricing/price", Some(&b.cookie), &f)).await;
+        assert_error_page(&p, StatusCode::BAD_REQUEST, field);
+        assert!(p.body.contains(field), "{field}: {}", p.body);
+    }
+}
