@@ -1,9 +1,10 @@
 //! The rule layer: key terms from the formulaic language of confirmations and disclosures.
 //!
 //! Three kinds of rules, each producing [`Candidate`]s with evidence:
-//! - **labelled lines** (`Trade Date: 06/23/2005`, `名义本金：人民币1,000万元`): a table of label
-//!   spellings (English and Chinese, matched after normalising case, spaces and quotes, with one
-//!   or two typos allowed in long English labels, for OCR) maps each label to a parser;
+//! - **labelled lines** (`Trade Date: 06/23/2005`, `名义本金：人民币1,000万元`): the label
+//!   catalogue, data in `extraction/data/labels.toml` (English and Chinese spellings, matched
+//!   after normalising case, spaces and quotes, with one or two typos allowed in long English
+//!   labels, for OCR), maps each label to a reader and the key-term [`Field`] it fills;
 //! - **defined terms** (`between "Deutsche Bank" (“Party A”) and Counterparty (“Party B”)`,
 //!   `On January 5, 2018 (the "Execution Date")`, `XX公司（以下简称“甲方”）`): who the parties
 //!   are, and dates named by a defined term;
@@ -25,8 +26,12 @@ use super::parse::{
     self, NumericOrder, day_count, exercise_style, find_dates, find_numbers_with_units, find_rates,
     iso, number_json, option_type, resolve_date, settlement, tenor,
 };
-use super::terms::Candidate;
+use super::terms::{Candidate, Field};
 use super::text::{Method, Sheet};
+
+mod catalogue;
+
+use catalogue::{BarrierKind, Target, lookup, normalize_label};
 
 /// Confidence of a value read after a known label.
 const LABEL_CONF: f32 = 0.95;
@@ -46,499 +51,12 @@ pub struct RuleOutput {
     pub notices: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Target {
-    Date(&'static str),
-    /// `Maturity Date`/`到期日`: the expiration of an option, the termination of a swap.
-    Maturity,
-    Money(&'static str),
-    PremiumRate,
-    Rate(&'static str),
-    DayCount(&'static str),
-    Tenor(&'static str),
-    FloatingIndex,
-    Party(&'static str),
-    Role(&'static str),
-    OptionType,
-    Style,
-    Settlement,
-    SettlementApplicable(&'static str),
-    Strike,
-    Price(&'static str),
-    Count(&'static str),
-    Underlier,
-    Barrier(Option<&'static str>),
-    Text(&'static str),
-    Bdc,
-}
-
-/// Label spellings (normalised: lower case, single spaces, no quotes) and what they hold.
-const LABELS: &[(&[&str], Target)] = &[
-    (
-        &[
-            "trade date",
-            "date of trade",
-            "交易日",
-            "交易日期",
-            "成交日",
-            "成交日期",
-        ],
-        Target::Date("trade_date"),
-    ),
-    (
-        &[
-            "effective date",
-            "start date",
-            "起始日",
-            "起始日期",
-            "生效日",
-            "起息日",
-            "交易起始日",
-        ],
-        Target::Date("effective_date"),
-    ),
-    (
-        &[
-            "termination date",
-            "scheduled termination date",
-            "终止日",
-            "终止日期",
-            "交易终止日",
-        ],
-        Target::Date("termination_date"),
-    ),
-    (
-        &[
-            "expiration date",
-            "expiry date",
-            "expiration",
-            "行权日",
-            "行权日期",
-            "到期行权日",
-        ],
-        Target::Date("expiration_date"),
-    ),
-    (
-        &[
-            "maturity date",
-            "maturity",
-            "到期日",
-            "到期日期",
-            "期末观察日",
-            "最后观察日",
-        ],
-        Target::Maturity,
-    ),
-    (
-        &[
-            "premium payment date",
-            "premium payment",
-            "期权费支付日",
-            "期权费支付日期",
-        ],
-        Target::Date("premium.payment_date"),
-    ),
-    (
-        &["initial valuation date", "期初观察日", "期初价格观察日"],
-        Target::Date("other.initial_valuation_date"),
-    ),
-    (
-        &[
-            "notional amount",
-            "notional",
-            "equity notional amount",
-            "名义本金",
-            "名义本金金额",
-            "名义金额",
-            "交易名义本金",
-        ],
-        Target::Money("notional"),
-    ),
-    (
-        &[
-            "premium",
-            "option premium",
-            "total premium",
-            "premium amount",
-            "期权费",
-            "期权费金额",
-            "权利金",
-        ],
-        Target::Money("premium"),
-    ),
-    (
-        &["premium rate", "期权费率", "期权费比例"],
-        Target::PremiumRate,
-    ),
-    (&["fixed rate", "固定利率"], Target::Rate("fixed_rate")),
-    (
-        &[
-            "floating rate for initial calculation period",
-            "initial floating rate",
-            "首期浮动利率",
-        ],
-        Target::Rate("other.initial_floating_rate"),
-    ),
-    (
-        &[
-            "coupon",
-            "coupon rate",
-            "knock-out coupon",
-            "knock out coupon",
-            "票息",
-            "票息率",
-            "敲出票息",
-            "年化票息",
-            "红利票息",
-        ],
-        Target::Rate("other.coupon_rate"),
-    ),
-    (
-        &[
-            "fixed rate day count fraction",
-            "day count fraction",
-            "day count",
-            "计息基准",
-            "计息天数",
-            "日计数基准",
-            "计息天数基准",
-        ],
-        Target::DayCount("day_count"),
-    ),
-    (
-        &["floating rate day count fraction"],
-        Target::DayCount("other.floating_day_count"),
-    ),
-    (
-        &[
-            "floating rate option",
-            "floating rate index",
-            "floating rate",
-            "浮动利率",
-            "浮动利率指标",
-            "参考利率",
-            "浮动利率选项",
-        ],
-        Target::FloatingIndex,
-    ),
-    (
-        &[
-            "designated maturity",
-            "index tenor",
-            "利率期限",
-            "浮动利率期限",
-        ],
-        Target::Tenor("floating_rate_tenor"),
-    ),
-    (&["party a", "甲方"], Target::Party("party_a")),
-    (&["party b", "乙方"], Target::Party("party_b")),
-    (
-        &["buyer", "option buyer", "期权买方", "买方"],
-        Target::Role("buyer"),
-    ),
-    (
-        &["seller", "option seller", "期权卖方", "卖方"],
-        Target::Role("seller"),
-    ),
-    (
-        &["fixed rate payer", "固定利率支付方"],
-        Target::Role("other.fixed_rate_payer"),
-    ),
-    (
-        &["floating rate payer", "浮动利率支付方"],
-        Target::Role("other.floating_rate_payer"),
-    ),
-    (
-        &["option type", "type of option", "期权类型", "期权种类"],
-        Target::OptionType,
-    ),
-    (
-        &[
-            "option style",
-            "exercise style",
-            "style",
-            "style of option",
-            "行权方式",
-            "行权类型",
-            "期权行权方式",
-        ],
-        Target::Style,
-    ),
-    (
-        &[
-            "settlement method",
-            "settlement",
-            "settlement type",
-            "method of settlement",
-            "结算方式",
-            "交割方式",
-        ],
-        Target::Settlement,
-    ),
-    (&["cash settlement"], Target::SettlementApplicable("cash")),
-    (
-        &["physical settlement"],
-        Target::SettlementApplicable("physical"),
-    ),
-    (
-        &[
-            "strike price",
-            "strike",
-            "exercise price",
-            "strike level",
-            "strike rate",
-            "行权价格",
-            "行权价",
-            "执行价格",
-            "执行价",
-        ],
-        Target::Strike,
-    ),
-    (
-        &["cap price", "forward cap price", "cap level", "上限价格"],
-        Target::Price("cap_price"),
-    ),
-    (
-        &[
-            "floor price",
-            "forward floor price",
-            "floor level",
-            "下限价格",
-        ],
-        Target::Price("floor_price"),
-    ),
-    (
-        &["number of options", "期权数量", "期权份数"],
-        Target::Count("number_of_options"),
-    ),
-    (
-        &["option entitlement", "合约乘数"],
-        Target::Count("option_entitlement"),
-    ),
-    (
-        &[
-            "underlying",
-            "underlying asset",
-            "underlier",
-            "shares",
-            "share",
-            "index",
-            "underlying index",
-            "underlying shares",
-            "reference asset",
-            "标的资产",
-            "标的",
-            "挂钩标的",
-            "标的证券",
-            "标的指数",
-            "标的合约",
-        ],
-        Target::Underlier,
-    ),
-    (
-        &[
-            "knock-out price",
-            "knock-out level",
-            "knock-out barrier",
-            "knock out price",
-            "knock out level",
-            "knock-out barrier level",
-            "敲出价格",
-            "敲出水平",
-            "敲出障碍价格",
-            "敲出障碍价",
-            "敲出界限",
-            "敲出障碍",
-        ],
-        Target::Barrier(Some("knock_out")),
-    ),
-    (
-        &[
-            "knock-in price",
-            "knock-in level",
-            "knock-in barrier",
-            "knock in price",
-            "knock in level",
-            "knock-in barrier level",
-            "敲入价格",
-            "敲入水平",
-            "敲入障碍价格",
-            "敲入障碍价",
-            "敲入界限",
-            "敲入障碍",
-        ],
-        Target::Barrier(Some("knock_in")),
-    ),
-    (
-        &[
-            "barrier level",
-            "barrier price",
-            "barrier",
-            "障碍价格",
-            "障碍水平",
-        ],
-        Target::Barrier(None),
-    ),
-    (
-        &["initial price", "initial level", "期初价格", "期初价"],
-        Target::Price("other.initial_price"),
-    ),
-    (
-        &[
-            "calculation agent",
-            "计算代理人",
-            "计算机构",
-            "计算代理机构",
-        ],
-        Target::Text("other.calculation_agent"),
-    ),
-    (&["date"], Target::Date("other.confirmation_date")),
-    (
-        &[
-            "our reference",
-            "reference",
-            "transaction reference",
-            "编号",
-            "交易编号",
-            "确认书编号",
-        ],
-        Target::Text("other.reference"),
-    ),
-    (
-        &[
-            "business day convention",
-            "fixed rate payer business day convention",
-            "floating rate payer business day convention",
-            "营业日准则",
-            "工作日准则",
-        ],
-        Target::Bdc,
-    ),
-    (
-        &[
-            "business days",
-            "fixed rate payer business days",
-            "floating rate payer business days",
-            "营业日",
-        ],
-        Target::Text("other.business_days"),
-    ),
-    (
-        &["governing law", "适用法律"],
-        Target::Text("other.governing_law"),
-    ),
-    (
-        &[
-            "knock-out observation dates",
-            "knock-out observation date",
-            "敲出观察日",
-            "敲出观察日期",
-        ],
-        Target::Text("other.knock_out_observation"),
-    ),
-    (
-        &[
-            "knock-in observation",
-            "敲入观察日",
-            "敲入观察",
-            "敲入观察方式",
-        ],
-        Target::Text("other.knock_in_observation"),
-    ),
-];
-
 static LINE_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"^\s*(?:[(\[（]?(?:\d{1,2}|[a-zA-Z]|[ivx]{1,4}|[一二三四五六七八九十]{1,2})[.)\]）、]\s*)?(?P<label>[^:：\t|]{1,80}?)\s*(?:[:：|\t]|\s{3,})\s*(?P<value>.*?)\s*$",
     )
     .expect("label line pattern compiles")
 });
-
-/// Lower case, quotes and stray punctuation removed, spaces collapsed, and no spaces between
-/// CJK characters (OCR often spaces them).
-fn normalize_label(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if matches!(c, '"' | '“' | '”' | '\'' | '‘' | '’' | '*' | '_') {
-            continue;
-        }
-        if c.is_whitespace() {
-            if !out.ends_with(' ') && !out.is_empty() {
-                out.push(' ');
-            }
-        } else {
-            out.extend(c.to_lowercase());
-        }
-    }
-    let out = out.trim().trim_end_matches(['.', ',']).to_owned();
-    // Drop spaces between CJK characters.
-    let chars: Vec<char> = out.chars().collect();
-    let mut folded = String::new();
-    for (i, c) in chars.iter().enumerate() {
-        if *c == ' '
-            && i > 0
-            && i + 1 < chars.len()
-            && (cjk::is_cjk(chars[i - 1]) || cjk::is_cjk(chars[i + 1]))
-        {
-            continue;
-        }
-        folded.push(*c);
-    }
-    // A parenthesised unit after a Chinese label (`名义本金（元）`) is read separately.
-    folded
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// The target of a label, allowing OCR typos in long Latin labels. Returns the label spelling
-/// matched and any unit hint in parentheses (`（万元）`).
-fn lookup(label: &str) -> Option<(Target, &'static str, Option<String>)> {
-    let (base, unit) = match label.find(['(', '（']) {
-        Some(i) if label.ends_with([')', '）']) => {
-            let inner = label[i..]
-                .trim_start_matches(['(', '（'])
-                .trim_end_matches([')', '）'])
-                .to_owned();
-            (label[..i].trim(), Some(inner))
-        }
-        _ => (label, None),
-    };
-    let mut best: Option<(usize, Target, &'static str)> = None;
-    for (spellings, target) in LABELS {
-        for s in *spellings {
-            if *s == base {
-                return Some((*target, s, unit));
-            }
-            let latin = s.is_ascii();
-            let allowed = match s.chars().count() {
-                n if latin && n >= 14 => 2,
-                n if latin && n >= 8 => 1,
-                _ => 0,
-            };
-            if allowed > 0 {
-                let d = edit_distance(s, base);
-                if d <= allowed && best.is_none_or(|b| d < b.0) {
-                    best = Some((d, *target, s));
-                }
-            }
-        }
-    }
-    best.map(|(_, t, s)| (t, s, unit))
-}
 
 /// Strips template quotes, trailing punctuation and surrounding space from a value.
 fn clean(s: &str) -> &str {
@@ -566,11 +84,11 @@ fn clean_name(s: &str) -> String {
 /// A byte range of the flow text.
 type Range = (usize, usize);
 /// A raw role statement: field, the party as written, value span, snippet, kind, confidence.
-type RoleStatement = (&'static str, String, Range, Range, &'static str, f32);
+type RoleStatement = (Field, String, Range, Range, &'static str, f32);
 /// A maturity date: value, span, snippet, label.
 type Maturity = (Value, Range, Range, String);
 /// A barrier: kind (if the label says), level, unit, span, snippet.
-type BarrierStatement = (Option<&'static str>, f64, &'static str, Range, Range);
+type BarrierStatement = (Option<BarrierKind>, f64, &'static str, Range, Range);
 
 struct Ctx<'a> {
     sheet: &'a Sheet,
@@ -588,7 +106,7 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn push(
         &mut self,
-        field: &str,
+        field: Field,
         value: Value,
         span: (usize, usize),
         snippet: (usize, usize),
@@ -599,7 +117,7 @@ impl Ctx<'_> {
             .sheet
             .evidence(span, Some(snippet), Method::Rule, conf, source);
         self.out.candidates.push(Candidate {
-            field: field.to_owned(),
+            field: field.name().to_owned(),
             value,
             evidence,
         });
@@ -701,10 +219,10 @@ fn value(
                 cx.maturities.push((v, span, snippet, source.to_owned()));
             }
         }
-        Target::Money(kind) => {
+        Target::Money(field) => {
             let nums = find_numbers_with_units(raw, chinese);
             let with_ccy = nums.iter().find(|a| a.currency.is_some());
-            if kind == "premium" && raw.contains(['%', '％']) {
+            if field == Field::PremiumAmount && raw.contains(['%', '％']) {
                 premium_rate(cx, raw, vs, snippet, source);
                 if with_ccy.is_none() {
                     return;
@@ -728,16 +246,18 @@ fn value(
             }
             let span = (vs + a.span.0, vs + a.span.1);
             cx.push(
-                &format!("{kind}.amount"),
+                field,
                 number_json(amount),
                 span,
                 snippet,
                 LABEL_CONF,
                 source,
             );
-            if let Some(ccy) = currency {
+            if let Some(ccy) = currency
+                && let Some(ccy_field) = field.currency()
+            {
                 cx.push(
-                    &format!("{kind}.currency"),
+                    ccy_field,
                     Value::from(ccy),
                     span,
                     snippet,
@@ -800,7 +320,7 @@ fn value(
             let start = vs + raw.find(index).unwrap_or(0);
             let span = (start, start + index.len());
             cx.push(
-                "floating_rate_index",
+                Field::FloatingRateIndex,
                 Value::from(index),
                 span,
                 snippet,
@@ -809,7 +329,7 @@ fn value(
             );
             if let Some(t) = tail {
                 cx.push(
-                    "floating_rate_tenor",
+                    Field::FloatingRateTenor,
                     Value::from(t),
                     (vs, ve),
                     snippet,
@@ -842,9 +362,9 @@ fn value(
         }
         Target::OptionType | Target::Style | Target::Settlement => {
             let (field, found) = match target {
-                Target::OptionType => ("option_type", option_type(raw)),
-                Target::Style => ("exercise_style", exercise_style(raw)),
-                _ => ("settlement", settlement(raw)),
+                Target::OptionType => (Field::OptionType, option_type(raw)),
+                Target::Style => (Field::ExerciseStyle, exercise_style(raw)),
+                _ => (Field::Settlement, settlement(raw)),
             };
             if let Some((v, (s, e))) = found {
                 cx.push(
@@ -861,8 +381,8 @@ fn value(
             let l = raw.trim().to_ascii_lowercase();
             if l.starts_with("applicable") {
                 cx.push(
-                    "settlement",
-                    Value::from(kind),
+                    Field::Settlement,
+                    Value::from(kind.as_str()),
                     (vs, ve),
                     snippet,
                     LABEL_CONF,
@@ -875,28 +395,19 @@ fn value(
             let nums = find_numbers_with_units(raw, chinese);
             let Some(a) = nums.first() else { return };
             let span = (vs + a.span.0, vs + a.span.1);
-            if field.starts_with("other.") {
-                cx.push(
-                    field,
-                    number_json(a.value),
-                    span,
-                    snippet,
-                    LABEL_CONF,
-                    source,
-                );
-                return;
-            }
             cx.push(
-                &format!("{field}.value"),
+                field,
                 number_json(a.value),
                 span,
                 snippet,
                 LABEL_CONF,
                 source,
             );
-            if let Some(c) = &a.currency {
+            if let Some(c) = &a.currency
+                && let Some(ccy_field) = field.currency()
+            {
                 cx.push(
-                    &format!("{field}.currency"),
+                    ccy_field,
                     Value::from(c.clone()),
                     span,
                     snippet,
@@ -959,7 +470,7 @@ fn value(
                 return;
             };
             cx.push(
-                "other.business_day_convention",
+                Field::BusinessDayConvention,
                 Value::from(bdc),
                 (vs, ve),
                 snippet,
@@ -975,7 +486,7 @@ fn value(
 fn premium_rate(cx: &mut Ctx<'_>, raw: &str, vs: usize, snippet: (usize, usize), source: &str) {
     if let Some((frac, _, (s, e))) = find_rates(raw).first().copied() {
         cx.push(
-            "other.premium_rate",
+            Field::PremiumRate,
             number_json(frac),
             (vs + s, vs + e),
             snippet,
@@ -1001,9 +512,9 @@ fn strike(cx: &mut Ctx<'_>, raw: &str, vs: usize, snippet: (usize, usize), sourc
             (number_json(written), "percent")
         };
         let span = (vs + s, vs + e);
-        cx.push("strike.value", value, span, snippet, LABEL_CONF, source);
+        cx.push(Field::StrikeValue, value, span, snippet, LABEL_CONF, source);
         cx.push(
-            "strike.unit",
+            Field::StrikeUnit,
             Value::from(unit),
             span,
             snippet,
@@ -1021,7 +532,7 @@ fn strike(cx: &mut Ctx<'_>, raw: &str, vs: usize, snippet: (usize, usize), sourc
     };
     let span = (vs + a.span.0, vs + a.span.1);
     cx.push(
-        "strike.value",
+        Field::StrikeValue,
         number_json(a.value),
         span,
         snippet,
@@ -1029,7 +540,7 @@ fn strike(cx: &mut Ctx<'_>, raw: &str, vs: usize, snippet: (usize, usize), sourc
         source,
     );
     cx.push(
-        "strike.unit",
+        Field::StrikeUnit,
         Value::from("price"),
         span,
         snippet,
@@ -1038,7 +549,7 @@ fn strike(cx: &mut Ctx<'_>, raw: &str, vs: usize, snippet: (usize, usize), sourc
     );
     if let Some(c) = &a.currency {
         cx.push(
-            "strike.currency",
+            Field::StrikeCurrency,
             Value::from(c.clone()),
             span,
             snippet,
@@ -1102,7 +613,7 @@ fn underlier(cx: &mut Ctx<'_>, raw: &str, vs: usize, snippet: (usize, usize), so
     };
     if !name.is_empty() {
         cx.push(
-            "underlier.name",
+            Field::UnderlierName,
             Value::from(name),
             (base, base + name.len()),
             snippet,
@@ -1116,7 +627,7 @@ fn underlier(cx: &mut Ctx<'_>, raw: &str, vs: usize, snippet: (usize, usize), so
             .any(|c| c.is_ascii_digit() || c.is_ascii_uppercase() || c == '.')
     {
         cx.push(
-            "underlier.id",
+            Field::UnderlierId,
             Value::from(code),
             (s, e),
             snippet,
@@ -1171,14 +682,14 @@ fn defined_terms(cx: &mut Ctx<'_>) -> HashMap<String, Definition> {
         });
     }
     // Dates named by a defined term.
-    let date_terms: &[(&str, &str)] = &[
-        ("trade date", "trade_date"),
-        ("execution date", "trade_date"),
-        ("pricing date", "trade_date"),
-        ("effective date", "effective_date"),
-        ("expiration date", "expiration_date"),
-        ("termination date", "termination_date"),
-        ("交易日", "trade_date"),
+    let date_terms: &[(&str, Field)] = &[
+        ("trade date", Field::TradeDate),
+        ("execution date", Field::TradeDate),
+        ("pricing date", Field::TradeDate),
+        ("effective date", Field::EffectiveDate),
+        ("expiration date", Field::ExpirationDate),
+        ("termination date", Field::TerminationDate),
+        ("交易日", Field::TradeDate),
     ];
     for (term, field) in date_terms {
         if let Some(d) = defs.get(*term).cloned()
@@ -1186,7 +697,7 @@ fn defined_terms(cx: &mut Ctx<'_>) -> HashMap<String, Definition> {
             && let Some(date) = resolve_date(p, cx.order)
         {
             cx.push(
-                field,
+                *field,
                 Value::from(iso(date)),
                 span,
                 (span.0, d.span.1),
@@ -1289,10 +800,10 @@ fn prose(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<&
 
 fn parties_from_definitions(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>) {
     for (term, field) in [
-        ("party a", "party_a"),
-        ("party b", "party_b"),
-        ("甲方", "party_a"),
-        ("乙方", "party_b"),
+        ("party a", Field::PartyA),
+        ("party b", Field::PartyB),
+        ("甲方", Field::PartyA),
+        ("乙方", Field::PartyB),
     ] {
         let Some(d) = defs.get(term) else { continue };
         // `Counterparty (“Party B”)`: the name is itself defined elsewhere.
@@ -1374,7 +885,7 @@ fn entered_into(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: O
                 additional_dates.push((iso(*d), *span, (ss, se)));
             } else {
                 cx.push(
-                    "trade_date",
+                    Field::TradeDate,
                     Value::from(iso(*d)),
                     *span,
                     (ss, se),
@@ -1421,7 +932,7 @@ fn entered_into(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: O
             continue;
         }
         cx.push(
-            "party_a",
+            Field::PartyA,
             Value::from(subj_name.clone()),
             subj,
             (ss, se),
@@ -1433,7 +944,7 @@ fn entered_into(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: O
                 .find(&obj_name[..obj_name.len().min(raw.len())])
                 .unwrap_or(0);
         cx.push(
-            "party_b",
+            Field::PartyB,
             Value::from(obj_name.clone()),
             (at, at + obj_name.len()),
             (ss, se),
@@ -1459,9 +970,16 @@ fn entered_into(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: O
                 )
             };
             let span = (m.start(), m.end());
-            cx.push("buyer", Value::from(buyer), span, (ss, se), PROSE_CONF, why);
             cx.push(
-                "seller",
+                Field::Buyer,
+                Value::from(buyer),
+                span,
+                (ss, se),
+                PROSE_CONF,
+                why,
+            );
+            cx.push(
+                Field::Seller,
                 Value::from(seller),
                 span,
                 (ss, se),
@@ -1476,7 +994,7 @@ fn entered_into(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: O
             .map(|(d, _, _)| Value::from(d.clone()))
             .collect();
         cx.push(
-            "other.additional_trade_dates",
+            Field::AdditionalTradeDates,
             Value::Array(all),
             span,
             snippet,
@@ -1485,7 +1003,7 @@ fn entered_into(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: O
         );
     }
     // Defined roles: `with an unaffiliated third party buyer (the "Buyer")`.
-    for (term, field) in [("buyer", "buyer"), ("seller", "seller")] {
+    for (term, field) in [("buyer", Field::Buyer), ("seller", Field::Seller)] {
         if let Some(d) = defs.get(term) {
             cx.roles.push((
                 field,
@@ -1509,28 +1027,43 @@ fn window(s: &str, start: usize, len: usize) -> &str {
 }
 
 fn cx_has_trade_date(cx: &Ctx<'_>) -> bool {
-    cx.out.candidates.iter().any(|c| c.field == "trade_date")
+    cx.out
+        .candidates
+        .iter()
+        .any(|c| c.field == Field::TradeDate.name())
 }
 
 /// Prices and payments stated in prose: cap and floor prices, strikes, upfront payments,
 /// reference prices.
 fn money_phrases(cx: &mut Ctx<'_>) {
-    static PHRASES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    static PHRASES: LazyLock<Vec<(Regex, Field)>> = LazyLock::new(|| {
         [
-            (r"(?i)\b(?:forward )?cap price\b[^$€£¥\d.]{0,60}", "cap_price"),
-            (r"(?i)\bcap (?:equal to|of)\s+", "cap_price"),
-            (r"(?i)\b(?:forward )?floor price\b[^$€£¥\d.]{0,60}", "floor_price"),
-            (r"(?i)\bfloor (?:equal to|of)\s+", "floor_price"),
-            (r"(?i)\b(?:strike|exercise) price\b[^$€£¥\d.]{0,40}", "strike"),
+            (
+                r"(?i)\b(?:forward )?cap price\b[^$€£¥\d.]{0,60}",
+                Field::CapPriceValue,
+            ),
+            (r"(?i)\bcap (?:equal to|of)\s+", Field::CapPriceValue),
+            (
+                r"(?i)\b(?:forward )?floor price\b[^$€£¥\d.]{0,60}",
+                Field::FloorPriceValue,
+            ),
+            (r"(?i)\bfloor (?:equal to|of)\s+", Field::FloorPriceValue),
+            (
+                r"(?i)\b(?:strike|exercise) price\b[^$€£¥\d.]{0,40}",
+                Field::StrikeValue,
+            ),
             (
                 r"(?i)\breceived (?:a|an) (?:cash |upfront )?(?:payment|prepayment) of\s+",
-                "premium",
+                Field::PremiumAmount,
             ),
-            (r"(?i)\b(?:upfront|option) premium of\s+", "premium"),
-            (r"(?i)\bnotional (?:amount )?of\s+", "notional"),
+            (
+                r"(?i)\b(?:upfront|option) premium of\s+",
+                Field::PremiumAmount,
+            ),
+            (r"(?i)\bnotional (?:amount )?of\s+", Field::NotionalAmount),
             (
                 r"(?i)\b(?:closing|last reported sale|last reported|reference) price of (?:the |our )?(?:[A-Z][A-Za-z]* ){0,3}(?:of\s+)?",
-                "other.reference_price",
+                Field::ReferencePrice,
             ),
         ]
         .into_iter()
@@ -1539,7 +1072,7 @@ fn money_phrases(cx: &mut Ctx<'_>) {
     });
     let flow = cx.sheet.flow.clone();
     let chinese = cx.chinese;
-    for (re, field) in PHRASES.iter() {
+    for &(ref re, field) in PHRASES.iter() {
         for m in re.find_iter(&flow) {
             let rest = window(&flow, m.end(), 80);
             let amounts = find_numbers_with_units(rest, chinese);
@@ -1566,8 +1099,8 @@ fn money_phrases(cx: &mut Ctx<'_>) {
             let span = (m.end() + a.span.0, m.end() + a.span.1);
             let snippet = cx.sheet.sentence_at(m.start());
             let source = format!("phrase {:?}", m.as_str().trim());
-            match *field {
-                "other.reference_price" => {
+            match field {
+                Field::ReferencePrice => {
                     cx.push(
                         field,
                         number_json(a.value),
@@ -1586,7 +1119,7 @@ fn money_phrases(cx: &mut Ctx<'_>) {
                         && let Some(d) = resolve_date(p, cx.order)
                     {
                         cx.push(
-                            "other.reference_price_date",
+                            Field::ReferencePriceDate,
                             Value::from(iso(d)),
                             (span.1 + s, span.1 + e),
                             snippet,
@@ -1595,9 +1128,9 @@ fn money_phrases(cx: &mut Ctx<'_>) {
                         );
                     }
                 }
-                "premium" | "notional" => {
+                Field::StrikeValue => {
                     cx.push(
-                        &format!("{field}.amount"),
+                        Field::StrikeValue,
                         number_json(a.value),
                         span,
                         snippet,
@@ -1605,25 +1138,7 @@ fn money_phrases(cx: &mut Ctx<'_>) {
                         &source,
                     );
                     cx.push(
-                        &format!("{field}.currency"),
-                        Value::from(ccy),
-                        span,
-                        snippet,
-                        PROSE_CONF,
-                        &source,
-                    );
-                }
-                "strike" => {
-                    cx.push(
-                        "strike.value",
-                        number_json(a.value),
-                        span,
-                        snippet,
-                        PROSE_CONF,
-                        &source,
-                    );
-                    cx.push(
-                        "strike.unit",
+                        Field::StrikeUnit,
                         Value::from("price"),
                         span,
                         snippet,
@@ -1631,7 +1146,7 @@ fn money_phrases(cx: &mut Ctx<'_>) {
                         &source,
                     );
                     cx.push(
-                        "strike.currency",
+                        Field::StrikeCurrency,
                         Value::from(ccy),
                         span,
                         snippet,
@@ -1639,23 +1154,26 @@ fn money_phrases(cx: &mut Ctx<'_>) {
                         &source,
                     );
                 }
+                // Notional, premium, cap and floor: the amount and its currency.
                 _ => {
                     cx.push(
-                        &format!("{field}.value"),
+                        field,
                         number_json(a.value),
                         span,
                         snippet,
                         PROSE_CONF,
                         &source,
                     );
-                    cx.push(
-                        &format!("{field}.currency"),
-                        Value::from(ccy),
-                        span,
-                        snippet,
-                        PROSE_CONF,
-                        &source,
-                    );
+                    if let Some(ccy_field) = field.currency() {
+                        cx.push(
+                            ccy_field,
+                            Value::from(ccy),
+                            span,
+                            snippet,
+                            PROSE_CONF,
+                            &source,
+                        );
+                    }
                 }
             }
         }
@@ -1673,7 +1191,7 @@ fn money_phrases(cx: &mut Ctx<'_>) {
         }
         if let Ok(v) = pct.as_str().parse::<f64>() {
             cx.push(
-                "other.cap_premium_pct",
+                Field::CapPremiumPct,
                 number_json(v),
                 (pct.start(), pct.end() + 1),
                 sentence,
@@ -1700,7 +1218,7 @@ fn shares_and_settlement(cx: &mut Ctx<'_>) {
         let snippet = cx.sheet.sentence_at(whole.start());
         let u = c.name("u").expect("group");
         cx.push(
-            "underlier.name",
+            Field::UnderlierName,
             Value::from(u.as_str()),
             (u.start(), u.end()),
             snippet,
@@ -1717,7 +1235,7 @@ fn shares_and_settlement(cx: &mut Ctx<'_>) {
                     parse::canonical_decimal(n.as_str()).and_then(|d| d.parse::<f64>().ok())
             {
                 cx.push(
-                    "other.number_of_shares",
+                    Field::NumberOfShares,
                     number_json(v),
                     (n.start(), n.end()),
                     snippet,
@@ -1745,7 +1263,7 @@ fn shares_and_settlement(cx: &mut Ctx<'_>) {
         if let Some(e) = ELECT_CASH.find(s) {
             let span = (sentence.0 + e.start(), sentence.0 + e.end());
             cx.push(
-                "settlement",
+                Field::Settlement,
                 Value::from("cash_or_physical"),
                 span,
                 sentence,
@@ -1754,7 +1272,7 @@ fn shares_and_settlement(cx: &mut Ctx<'_>) {
             );
         } else {
             cx.push(
-                "settlement",
+                Field::Settlement,
                 Value::from("physical"),
                 (d.start(), d.end()),
                 sentence,
@@ -1765,7 +1283,7 @@ fn shares_and_settlement(cx: &mut Ctx<'_>) {
     } else if let Some(c) = CASH_ONLY.find(&flow) {
         let sentence = cx.sheet.sentence_at(c.start());
         cx.push(
-            "settlement",
+            Field::Settlement,
             Value::from("cash"),
             (c.start(), c.end()),
             sentence,
@@ -1778,23 +1296,23 @@ fn shares_and_settlement(cx: &mut Ctx<'_>) {
 /// Maps roles to parties, files maturities and barriers, computes a premium from its rate,
 /// and adds letter-header parties where no definition named them.
 fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<&str>) {
-    let name_of = |cx: &Ctx<'_>, field: &str| -> Vec<String> {
+    let name_of = |cx: &Ctx<'_>, field: Field| -> Vec<String> {
         cx.out
             .candidates
             .iter()
-            .filter(|c| c.field == field)
+            .filter(|c| c.field == field.name())
             .filter_map(|c| c.value.as_str().map(str::to_owned))
             .collect()
     };
-    let party_a = name_of(cx, "party_a");
-    let party_b = name_of(cx, "party_b");
+    let party_a = name_of(cx, Field::PartyA);
+    let party_b = name_of(cx, Field::PartyB);
     let roles = std::mem::take(&mut cx.roles);
-    let mut payers: Vec<(&'static str, &'static str, Range, Range)> = Vec::new();
+    let mut payers: Vec<(Field, &'static str, Range, Range)> = Vec::new();
     for (field, raw, span, snippet, kind, conf) in roles {
         let which = party_ref(&raw, &party_a, &party_b, defs);
         match which {
             Some(p) => {
-                if field.starts_with("other.") {
+                if field.is_other() {
                     payers.push((field, p, span, snippet));
                 }
                 cx.push(
@@ -1812,10 +1330,10 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
         }
     }
     // In a two-party swap the floating-rate payer is the party that does not pay fixed.
-    let has = |cx: &Ctx<'_>, f: &str| cx.out.candidates.iter().any(|c| c.field == f);
+    let has = |cx: &Ctx<'_>, f: Field| cx.out.candidates.iter().any(|c| c.field == f.name());
     for (given, other) in [
-        ("other.fixed_rate_payer", "other.floating_rate_payer"),
-        ("other.floating_rate_payer", "other.fixed_rate_payer"),
+        (Field::FixedRatePayer, Field::FloatingRatePayer),
+        (Field::FloatingRatePayer, Field::FixedRatePayer),
     ] {
         if !has(cx, other)
             && let Some((_, p, span, snippet)) = payers.iter().find(|p| p.0 == given).copied()
@@ -1829,7 +1347,7 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
                 INFERRED_CONF,
                 format!(
                     "the party other than the {}",
-                    given.trim_start_matches("other.")
+                    given.name().trim_start_matches("other.")
                 ),
             );
         }
@@ -1850,9 +1368,9 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
         )
     );
     let field = if option_like {
-        "expiration_date"
+        Field::ExpirationDate
     } else {
-        "termination_date"
+        Field::TerminationDate
     };
     for (v, span, snippet, source) in std::mem::take(&mut cx.maturities) {
         cx.push(field, v, span, snippet, LABEL_CONF, source);
@@ -1865,9 +1383,9 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
         let kind = kind.unwrap_or_else(|| {
             let s = cx.sheet.text[snippet.0..snippet.1].to_lowercase();
             if s.contains("knock-in") || s.contains("knock in") || s.contains("敲入") {
-                "knock_in"
+                BarrierKind::KnockIn
             } else {
-                "knock_out"
+                BarrierKind::KnockOut
             }
         });
         let line = cx.sheet.text[snippet.0..snippet.1].to_lowercase();
@@ -1879,9 +1397,9 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
             } else {
                 None
             };
-        if autocall && kind == "knock_in" {
+        if autocall && kind == BarrierKind::KnockIn {
             cx.push(
-                "other.knock_in_level",
+                Field::KnockInLevel,
                 number_json(level),
                 span,
                 snippet,
@@ -1889,7 +1407,7 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
                 "knock-in label",
             );
             cx.push(
-                "other.knock_in_level_unit",
+                Field::KnockInLevelUnit,
                 Value::from(unit),
                 span,
                 snippet,
@@ -1899,15 +1417,15 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
             continue;
         }
         cx.push(
-            "barrier.kind",
-            Value::from(kind),
+            Field::BarrierKind,
+            Value::from(kind.as_str()),
             span,
             snippet,
             LABEL_CONF,
             "barrier label",
         );
         cx.push(
-            "barrier.level",
+            Field::BarrierLevel,
             number_json(level),
             span,
             snippet,
@@ -1916,7 +1434,7 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
         );
         if unit == "percent" {
             cx.push(
-                "other.barrier_level_unit",
+                Field::BarrierLevelUnit,
                 Value::from(unit),
                 span,
                 snippet,
@@ -1926,7 +1444,7 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
         }
         match (stated_direction, autocall) {
             (Some(d), _) => cx.push(
-                "barrier.direction",
+                Field::BarrierDirection,
                 Value::from(d),
                 span,
                 snippet,
@@ -1935,7 +1453,7 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
             ),
             // An autocallable knocks out upward by definition of the product.
             (None, true) => cx.push(
-                "barrier.direction",
+                Field::BarrierDirection,
                 Value::from("up"),
                 span,
                 snippet,
@@ -1950,26 +1468,26 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
         .out
         .candidates
         .iter()
-        .find(|c| c.field == "other.premium_rate")
+        .find(|c| c.field == Field::PremiumRate.name())
         .cloned();
     let notional = cx
         .out
         .candidates
         .iter()
-        .find(|c| c.field == "notional.amount")
+        .find(|c| c.field == Field::NotionalAmount.name())
         .cloned();
     let notional_ccy = cx
         .out
         .candidates
         .iter()
-        .find(|c| c.field == "notional.currency")
+        .find(|c| c.field == Field::NotionalCurrency.name())
         .cloned();
     if let (Some(r), Some(n)) = (rate, notional)
         && !cx
             .out
             .candidates
             .iter()
-            .any(|c| c.field == "premium.amount")
+            .any(|c| c.field == Field::PremiumAmount.name())
         && let (Some(rv), Some(nv)) = (r.value.as_f64(), n.value.as_f64())
     {
         let mut ev = r.evidence.clone();
@@ -1977,13 +1495,13 @@ fn finish(cx: &mut Ctx<'_>, defs: &HashMap<String, Definition>, product: Option<
         ev.confidence = ev.confidence.min(n.evidence.confidence);
         let amount = (rv * nv * 100.0).round() / 100.0;
         cx.out.candidates.push(Candidate {
-            field: "premium.amount".into(),
+            field: Field::PremiumAmount.name().into(),
             value: number_json(amount),
             evidence: ev.clone(),
         });
         if let Some(c) = notional_ccy {
             cx.out.candidates.push(Candidate {
-                field: "premium.currency".into(),
+                field: Field::PremiumCurrency.name().into(),
                 value: c.value,
                 evidence: ev,
             });
