@@ -10,8 +10,10 @@
 //!    `internal`) and the job goes on.
 //! 2. **Classify** ([`classify`]): the product family, or `not_a_confirmation`.
 //! 3. **Rules** ([`rules`], with [`parse`]): labelled lines, defined terms and prose patterns
-//!    propose values for key-term leaves, each with evidence (page, character span, word boxes,
-//!    snippet, method, confidence).
+//!    propose values for key-term leaves ([`terms::Field`]), each with evidence (page, character
+//!    span, word boxes, snippet, method, confidence). The label catalogue is data,
+//!    `extraction/data/labels.toml`, checked when it is loaded; the heuristics sit in one module
+//!    per field family (parties, dates, amounts, rates, product terms, barrier structures).
 //! 4. **Model** ([`model`], optional): for the leaves the family needs and the rules did not
 //!    find, the local model answers under a JSON schema with the text that states each one;
 //!    our parsers read the value from that text, which must occur in the document.

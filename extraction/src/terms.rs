@@ -93,6 +93,182 @@ pub const LEAVES: &[&str] = &[
     "floor_price.currency",
 ];
 
+/// Defines [`Field`] from one list, so the variant, its stable name and its serde name cannot
+/// drift apart.
+macro_rules! fields {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
+        /// A key-term leaf the extractor writes: the schema's leaves (in [`LEAVES`] order), then
+        /// the `other.*` leaves the rules state. Serialised (and named in `extraction/data/*.toml`)
+        /// by its stable dotted name, [`Field::name`]; an unknown name does not deserialise.
+        ///
+        /// [`Candidate::field`] stays a string: the model and reviewers may write any
+        /// snake_case `other.*` leaf ([`is_leaf`]), which this closed list does not name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, Serialize)]
+        pub enum Field {
+            $($(#[$doc])* #[serde(rename = $name)] $variant,)*
+        }
+
+        impl Field {
+            /// Every field, the schema's leaves first in schema order.
+            pub const ALL: &[Field] = &[$(Field::$variant,)*];
+
+            /// The stable dotted name (`notional.amount`, `other.coupon_rate`).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Field::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+fields! {
+    /// `product_type`.
+    ProductType = "product_type",
+    /// `trade_date`.
+    TradeDate = "trade_date",
+    /// `effective_date`.
+    EffectiveDate = "effective_date",
+    /// `expiration_date`.
+    ExpirationDate = "expiration_date",
+    /// `termination_date`.
+    TerminationDate = "termination_date",
+    /// `party_a`.
+    PartyA = "party_a",
+    /// `party_b`.
+    PartyB = "party_b",
+    /// `buyer` (`party_a` or `party_b`).
+    Buyer = "buyer",
+    /// `seller` (`party_a` or `party_b`).
+    Seller = "seller",
+    /// `underlier.name`.
+    UnderlierName = "underlier.name",
+    /// `underlier.id`.
+    UnderlierId = "underlier.id",
+    /// `option_type`.
+    OptionType = "option_type",
+    /// `exercise_style`.
+    ExerciseStyle = "exercise_style",
+    /// `strike.value`.
+    StrikeValue = "strike.value",
+    /// `strike.unit`.
+    StrikeUnit = "strike.unit",
+    /// `strike.currency`.
+    StrikeCurrency = "strike.currency",
+    /// `number_of_options`.
+    NumberOfOptions = "number_of_options",
+    /// `option_entitlement`.
+    OptionEntitlement = "option_entitlement",
+    /// `notional.amount`.
+    NotionalAmount = "notional.amount",
+    /// `notional.currency`.
+    NotionalCurrency = "notional.currency",
+    /// `premium.amount`.
+    PremiumAmount = "premium.amount",
+    /// `premium.currency`.
+    PremiumCurrency = "premium.currency",
+    /// `premium.payment_date`.
+    PremiumPaymentDate = "premium.payment_date",
+    /// `settlement`.
+    Settlement = "settlement",
+    /// `fixed_rate`.
+    FixedRate = "fixed_rate",
+    /// `floating_rate_index`.
+    FloatingRateIndex = "floating_rate_index",
+    /// `floating_rate_tenor`.
+    FloatingRateTenor = "floating_rate_tenor",
+    /// `day_count`.
+    DayCount = "day_count",
+    /// `barrier.kind`.
+    BarrierKind = "barrier.kind",
+    /// `barrier.direction`.
+    BarrierDirection = "barrier.direction",
+    /// `barrier.level`.
+    BarrierLevel = "barrier.level",
+    /// `cap_price.value`.
+    CapPriceValue = "cap_price.value",
+    /// `cap_price.currency`.
+    CapPriceCurrency = "cap_price.currency",
+    /// `floor_price.value`.
+    FloorPriceValue = "floor_price.value",
+    /// `floor_price.currency`.
+    FloorPriceCurrency = "floor_price.currency",
+    /// `other.additional_trade_dates`: dates of further transactions under one disclosure.
+    AdditionalTradeDates = "other.additional_trade_dates",
+    /// `other.barrier_level_unit`: `percent` when the barrier is a percentage of the initial level.
+    BarrierLevelUnit = "other.barrier_level_unit",
+    /// `other.business_day_convention` (`MODFOLLOWING`, `FOLLOWING`…).
+    BusinessDayConvention = "other.business_day_convention",
+    /// `other.business_days`: the business-day calendars as written.
+    BusinessDays = "other.business_days",
+    /// `other.calculation_agent`.
+    CalculationAgent = "other.calculation_agent",
+    /// `other.cap_premium_pct`: how far a capped call's cap is above the reference price.
+    CapPremiumPct = "other.cap_premium_pct",
+    /// `other.confirmation_date`: the date of the confirmation letter itself.
+    ConfirmationDate = "other.confirmation_date",
+    /// `other.coupon_rate`: an autocallable's coupon (票息), a decimal.
+    CouponRate = "other.coupon_rate",
+    /// `other.fixed_rate_payer` (`party_a` or `party_b`).
+    FixedRatePayer = "other.fixed_rate_payer",
+    /// `other.floating_day_count`: the floating leg's day-count fraction.
+    FloatingDayCount = "other.floating_day_count",
+    /// `other.floating_rate_payer` (`party_a` or `party_b`).
+    FloatingRatePayer = "other.floating_rate_payer",
+    /// `other.governing_law`.
+    GoverningLaw = "other.governing_law",
+    /// `other.initial_floating_rate`: the rate of the first floating period.
+    InitialFloatingRate = "other.initial_floating_rate",
+    /// `other.initial_price` (期初价格).
+    InitialPrice = "other.initial_price",
+    /// `other.initial_valuation_date` (期初观察日).
+    InitialValuationDate = "other.initial_valuation_date",
+    /// `other.knock_in_level`: an autocallable's knock-in level.
+    KnockInLevel = "other.knock_in_level",
+    /// `other.knock_in_level_unit`: `percent` or `price`.
+    KnockInLevelUnit = "other.knock_in_level_unit",
+    /// `other.knock_in_observation` (敲入观察) as written.
+    KnockInObservation = "other.knock_in_observation",
+    /// `other.knock_out_observation` (敲出观察日) as written.
+    KnockOutObservation = "other.knock_out_observation",
+    /// `other.number_of_shares`: the share count a contract covers.
+    NumberOfShares = "other.number_of_shares",
+    /// `other.premium_rate`: a premium stated as a share of the notional, a decimal.
+    PremiumRate = "other.premium_rate",
+    /// `other.reference`: the confirmation's reference number.
+    Reference = "other.reference",
+    /// `other.reference_price`: the closing or reference price a disclosure quotes.
+    ReferencePrice = "other.reference_price",
+    /// `other.reference_price_date`: the date of that price.
+    ReferencePriceDate = "other.reference_price_date",
+}
+
+impl Field {
+    /// Whether this is an `other.*` leaf (outside the schema, not scored).
+    pub fn is_other(self) -> bool {
+        self.name().starts_with("other.")
+    }
+
+    /// The currency leaf that goes with an amount or price leaf (`notional.amount` →
+    /// `notional.currency`), if it has one.
+    pub fn currency(self) -> Option<Field> {
+        match self {
+            Field::StrikeValue => Some(Field::StrikeCurrency),
+            Field::NotionalAmount => Some(Field::NotionalCurrency),
+            Field::PremiumAmount => Some(Field::PremiumCurrency),
+            Field::CapPriceValue => Some(Field::CapPriceCurrency),
+            Field::FloorPriceValue => Some(Field::FloorPriceCurrency),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A value proposed for a leaf, with where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Candidate {
@@ -412,6 +588,31 @@ mod tests {
         assert_eq!(
             check_leaf("notional.amount", &json!(3e8)).unwrap(),
             json!(300000000)
+        );
+    }
+
+    #[test]
+    fn fields_are_the_schema_leaves_then_other_leaves() {
+        let (schema, other): (Vec<Field>, Vec<Field>) =
+            Field::ALL.iter().partition(|f| !f.is_other());
+        let names: Vec<&str> = schema.iter().map(|f| f.name()).collect();
+        assert_eq!(names, LEAVES, "the schema's leaves, in order");
+        assert_eq!(&Field::ALL[..LEAVES.len()], schema.as_slice());
+        for f in Field::ALL {
+            assert!(is_leaf(f.name()), "{f}");
+            assert_eq!(f.to_string(), f.name());
+            let back: Field = serde_json::from_value(json!(f.name())).unwrap();
+            assert_eq!(back, *f);
+            assert_eq!(serde_json::to_value(f).unwrap(), json!(f.name()));
+        }
+        assert!(!other.is_empty());
+        for amount in Field::ALL.iter().filter_map(|f| f.currency()) {
+            assert!(amount.name().ends_with(".currency"), "{amount}");
+        }
+        let e = serde_json::from_value::<Field>(json!("notional.amt")).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown variant `notional.amt`"),
+            "{e}"
         );
     }
 

@@ -1,0 +1,225 @@
+//! Labelled lines: `Trade Date: 06/23/2005`, `1. 名义本金：人民币1,000万元`, `Strike Price   USD 12.50`,
+//! a label alone on its line with the value on the next. Each label is looked up in the
+//! catalogue and its value handed to the reader of its field family; the plain text reader
+//! (`other.calculation_agent`, `other.governing_law`…) lives here.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::catalogue::{Target, lookup, normalize_label};
+use super::{Ctx, LABEL_CONF, Range, amounts, clean, dates, parties, product, rates, structure};
+use crate::terms::Field;
+
+/// A label, then a colon (either width), a bar, a tab or three spaces, then the value; an
+/// item number (`1.`, `(a)`, `（一）`, `二、`) may come first.
+static LINE_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(?:[(\[（]?(?:\d{1,2}|[a-zA-Z]|[ivx]{1,4}|[一二三四五六七八九十]{1,2})[.)\]）、]\s*)?(?P<label>[^:：\t|]{1,80}?)\s*(?:[:：|\t]|\s{3,})\s*(?P<value>.*?)\s*$",
+    )
+    .expect("label line pattern compiles")
+});
+
+/// A value found after a label, as the readers get it.
+pub(super) struct Labelled<'a> {
+    /// The value as written.
+    pub(super) raw: &'a str,
+    /// Where `raw` starts in the text.
+    pub(super) start: usize,
+    /// Where `raw` ends in the text.
+    pub(super) end: usize,
+    /// The line (or the label's line and the value's) that states it.
+    pub(super) snippet: Range,
+    /// A unit in parentheses after the label (`名义本金（万元）` → `万元`).
+    pub(super) unit: Option<&'a str>,
+    /// The evidence's source: `label "trade date"`.
+    pub(super) source: &'a str,
+    /// Whether numbers are read the Chinese way (万, 亿, 元): the document or the value is
+    /// Chinese.
+    pub(super) chinese: bool,
+}
+
+impl Labelled<'_> {
+    /// The text range of `raw[s..e]`.
+    pub(super) fn at(&self, (s, e): Range) -> Range {
+        (self.start + s, self.start + e)
+    }
+
+    /// Proposes a value read after the label, with the label's confidence.
+    pub(super) fn propose(&self, cx: &mut Ctx<'_>, field: Field, value: Value, span: Range) {
+        cx.push(field, value, span, self.snippet, LABEL_CONF, self.source);
+    }
+}
+
+/// Reads every labelled line of the document.
+pub(super) fn labelled_lines(cx: &mut Ctx<'_>) {
+    let lines: Vec<Range> = cx.sheet.line_ranges().collect();
+    for (i, &(ls, le)) in lines.iter().enumerate() {
+        let line = &cx.sheet.text[ls..le];
+        let Some(c) = LINE_RE.captures(line) else {
+            continue;
+        };
+        let (Some(label_m), Some(value_m)) = (c.name("label"), c.name("value")) else {
+            continue;
+        };
+        let norm = normalize_label(label_m.as_str());
+        let Some((target, spelling, unit)) = lookup(&norm) else {
+            continue;
+        };
+        let (mut vs, mut ve) = (ls + value_m.start(), ls + value_m.end());
+        let mut snippet = (ls, le);
+        if value_m.as_str().trim().is_empty() {
+            // The value is on the next non-empty line (tables, wrapped layouts).
+            let Some(&(ns, ne)) = lines[i + 1..]
+                .iter()
+                .find(|(s, e)| !cx.sheet.text[*s..*e].trim().is_empty())
+            else {
+                continue;
+            };
+            let next = &cx.sheet.text[ns..ne];
+            if LINE_RE
+                .captures(next)
+                .and_then(|c| c.name("label"))
+                .is_some_and(|l| lookup(&normalize_label(l.as_str())).is_some())
+            {
+                continue;
+            }
+            (vs, ve) = (ns, ne);
+            snippet = (ls, ne);
+        }
+        let source = format!("label {spelling:?}");
+        let raw = cx.sheet.text[vs..ve].to_owned();
+        let value = Labelled {
+            raw: &raw,
+            start: vs,
+            end: ve,
+            snippet,
+            unit: unit.as_deref(),
+            source: &source,
+            chinese: cx.chinese || raw.chars().any(cjk::is_cjk),
+        };
+        read(cx, target, &value);
+    }
+}
+
+/// Hands a labelled value to its reader.
+fn read(cx: &mut Ctx<'_>, target: Target, v: &Labelled<'_>) {
+    match target {
+        Target::Date(field) => dates::date(cx, field, v),
+        Target::Maturity => dates::maturity(cx, v),
+        Target::Money(field) => amounts::money(cx, field, v),
+        Target::PremiumRate => amounts::premium_rate(cx, v),
+        Target::Rate(field) => rates::rate(cx, field, v),
+        Target::DayCount(field) => rates::day_count(cx, field, v),
+        Target::Tenor(field) => rates::tenor(cx, field, v),
+        Target::FloatingIndex => rates::floating_index(cx, v),
+        Target::Bdc => rates::business_day_convention(cx, v),
+        Target::Party(field) => parties::party(cx, field, v),
+        Target::Role(field) => parties::role(cx, field, v),
+        Target::OptionType => product::option_type(cx, v),
+        Target::Style => product::exercise_style(cx, v),
+        Target::Settlement => product::settlement(cx, v),
+        Target::SettlementApplicable(kind) => product::settlement_if_applicable(cx, kind, v),
+        Target::Strike => product::strike(cx, v),
+        Target::Price(field) => product::price(cx, field, v),
+        Target::Count(field) => product::count(cx, field, v),
+        Target::Underlier => product::underlier(cx, v),
+        Target::Barrier(kind) => structure::barrier(cx, kind, v),
+        Target::Text(field) => text(cx, field, v),
+    }
+}
+
+/// A term kept as written (up to 200 characters).
+fn text(cx: &mut Ctx<'_>, field: Field, v: &Labelled<'_>) {
+    let t = clean(v.raw);
+    if !t.is_empty() && t.chars().count() <= 200 {
+        v.propose(cx, field, Value::from(t), (v.start, v.end));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::super::testing::{check, rules};
+
+    #[test]
+    fn labels_are_found_in_every_line_shape() {
+        for text in [
+            "Trade Date: June 23, 2005",
+            "Trade Date：June 23, 2005",
+            "1. Trade Date: June 23, 2005",
+            "(a) Trade Date: June 23, 2005",
+            "iv) Trade Date: June 23, 2005",
+            "Trade Date | June 23, 2005",
+            "Trade Date\tJune 23, 2005",
+            "Trade Date       June 23, 2005",
+            "  *Trade  Date*:  June 23, 2005  ",
+            "Trade Date:\n\nJune 23, 2005",
+            "Tradc Date: June 23, 2005",
+            "Trade Dte: June 23, 2005",
+        ] {
+            check(text, None, &[("trade_date", json!("2005-06-23"))]);
+        }
+        for text in [
+            "交易日：2026年1月5日",
+            "（一）交易日：2026年1月5日",
+            "二、交易日：2026年1月5日",
+            "交 易 日：2026年1月5日",
+            "交易日：\n2026年1月5日",
+        ] {
+            check(text, None, &[("trade_date", json!("2026-01-05"))]);
+        }
+    }
+
+    #[test]
+    fn a_label_followed_by_a_label_has_no_value() {
+        check(
+            "Trade Date:\nEffective Date: June 27, 2005",
+            None,
+            &[
+                ("trade_date", Value::Null),
+                ("effective_date", json!("2005-06-27")),
+            ],
+        );
+    }
+
+    #[test]
+    fn unknown_labels_and_short_typos_are_not_read() {
+        let out = rules(
+            // `strike` is too short for a typo; Chinese labels never take one.
+            "Colour: red\nStrke: USD 12.50\n交易曰：2026年1月5日",
+            None,
+        );
+        assert!(out.candidates.is_empty(), "{:?}", out.candidates);
+    }
+
+    #[test]
+    fn text_terms_are_kept_as_written() {
+        check(
+            "Calculation Agent: “Party A”\n适用法律：中华人民共和国法律\n确认书编号：HT-OTC-2026-0105\n\
+             Governing Law:",
+            None,
+            &[
+                ("other.calculation_agent", json!("Party A")),
+                ("other.governing_law", json!("中华人民共和国法律")),
+                ("other.reference", json!("HT-OTC-2026-0105")),
+            ],
+        );
+        let long = format!("Calculation Agent: {}", "x".repeat(201));
+        check(&long, None, &[("other.calculation_agent", Value::Null)]);
+    }
+
+    #[test]
+    fn the_evidence_names_the_label_and_spans_the_value() {
+        let text = "Header\nTermination Date: June 18, 2008";
+        let out = rules(text, Some("interest_rate_swap"));
+        let c = &out.candidates[0];
+        assert_eq!(c.field, "termination_date");
+        assert_eq!(c.evidence.source, "label \"termination date\"");
+        let [s, e] = c.evidence.span;
+        let stated: String = text.chars().skip(s).take(e - s).collect();
+        assert_eq!(stated, "June 18, 2008");
+    }
+}
