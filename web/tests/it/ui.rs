@@ -1026,3 +1026,60 @@ async fn the_pricing_page_prices_grids_and_revalues_a_book() {
         assert!(p.body.contains(field), "{field}: {}", p.body);
     }
 }
+
+/// The admin pages for chat mappings and the system: a mapping added and removed from the page
+/// (audited), health and metrics shown, and no secret of the configuration on the page.
+#[tokio::test]
+async fn admins_map_chats_and_read_the_system_page_without_secrets() {
+    let a = api_with(|c| {
+        c.webhook.secret = "very-secret-webhook-key".into();
+        c.webhook.channels = vec!["wecom".into()];
+    });
+    set_password(&a, "admin1");
+    let b = sign_in(&a, "admin1").await;
+    let p = raw(
+        &a,
+        form_req(
+            "/admin/chats",
+            Some(&b.cookie),
+            &[
+                ("csrf", &b.csrf),
+                ("channel", "wecom"),
+                ("chat_id", "room-<b>1</b>"),
+                ("client_id", "C001"),
+                ("label", "Client One"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let p = raw(&a, get_req("/admin/chats", Some(&b.cookie))).await;
+    assert!(
+        p.body.contains("room-&lt;b&gt;1&lt;/b&gt;") && p.body.contains("Client One"),
+        "{}",
+        p.body
+    );
+    let id = a.state.assistant.rfq_chats().unwrap()[0].id.clone();
+    let p = raw(
+        &a,
+        form_req(
+            &format!("/admin/chats/{id}/remove"),
+            Some(&b.cookie),
+            &[("csrf", &b.csrf)],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert!(a.state.assistant.rfq_chats().unwrap().is_empty());
+    let p = raw(&a, get_req("/admin/system", Some(&b.cookie))).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        p.body.contains("deskmate_http_requests") || p.body.contains("# TYPE"),
+        "{}",
+        p.body
+    );
+    assert!(
+        !p.body.contains("very-secret-webhook-key"),
+        "a secret on the system page"
+    );
+}
