@@ -197,6 +197,27 @@ pub fn check_password(user: &str, password: &str) -> Result<()> {
     Ok(())
 }
 
+/// Ends session `id` at `now`, audited as `action` (sign-out or an admin's revocation).
+fn end_session(
+    tx: &mut crate::store::WriteTx<'_>,
+    id: &str,
+    now: &str,
+    action: &str,
+) -> Result<()> {
+    tx.conn().execute(
+        "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2",
+        params![now, id],
+    )?;
+    tx.audit(AuditRecord {
+        action,
+        object_kind: "session",
+        object_id: id,
+        class: DataClass::IMPORTANT,
+        details: json!({}),
+    })?;
+    Ok(())
+}
+
 impl Assistant {
     /// Sets `user`'s password (replacing any), and signs out every session of theirs.
     pub fn set_password(&self, actor: &Actor, user: &str, password: &str) -> Result<()> {
@@ -468,17 +489,7 @@ impl Assistant {
                 )
                 .optional()?;
             if let Some(id) = id {
-                tx.conn().execute(
-                    "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2",
-                    params![now, id],
-                )?;
-                tx.audit(AuditRecord {
-                    action: "session.sign_out",
-                    object_kind: "session",
-                    object_id: &id,
-                    class: DataClass::IMPORTANT,
-                    details: json!({}),
-                })?;
+                end_session(tx, &id, &now, "session.sign_out")?;
             }
             Ok(())
         })
@@ -528,20 +539,7 @@ impl Assistant {
                     id: id.into(),
                 }),
                 Some(Some(_)) => Ok(()),
-                Some(None) => {
-                    tx.conn().execute(
-                        "UPDATE sessions SET revoked_at = ?1 WHERE id = ?2",
-                        params![now, id],
-                    )?;
-                    tx.audit(AuditRecord {
-                        action: "session.revoke",
-                        object_kind: "session",
-                        object_id: id,
-                        class: DataClass::IMPORTANT,
-                        details: json!({}),
-                    })?;
-                    Ok(())
-                }
+                Some(None) => end_session(tx, id, &now, "session.revoke"),
             }
         })
     }

@@ -175,15 +175,17 @@ fn refuse(
 /// The per-address limit, timeout, panic catching and error shaping.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let page = crate::ui::is_page_path(req.uri().path());
-    let lang = crate::ui::request_language(req.headers());
+    // Only a page's error is rendered in the browser's language; API requests skip the work.
+    let lang = page.then(|| crate::ui::request_language(req.headers()));
     let rid = request_id_of(&req);
     let resp = guard_inner(state, req, next).await;
     let own_page = resp.extensions().get::<crate::ui::OwnErrorPage>().is_some();
     let status = resp.status();
-    let mut resp = if page && !own_page && (status.is_client_error() || status.is_server_error()) {
-        htmlify(resp, &rid, lang).await
-    } else {
-        resp
+    let mut resp = match lang {
+        Some(lang) if !own_page && (status.is_client_error() || status.is_server_error()) => {
+            htmlify(resp, &rid, lang).await
+        }
+        Some(_) | None => resp,
     };
     crate::ui::security_headers(resp.headers_mut());
     resp
@@ -596,17 +598,10 @@ pub async fn authorize(
                     } else {
                         "/".into()
                     };
-                    let encoded: String = next
-                        .bytes()
-                        .map(|b| {
-                            if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-                                (b as char).to_string()
-                            } else {
-                                format!("%{b:02X}")
-                            }
-                        })
-                        .collect();
-                    return Ok(crate::ui::see_other(&format!("/sign-in?next={encoded}")));
+                    return Ok(crate::ui::see_other(&format!(
+                        "/sign-in?next={}",
+                        crate::ui::percent_encode(&next)
+                    )));
                 }
                 None => {
                     return Err(AppError::Unauthenticated(

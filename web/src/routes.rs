@@ -61,56 +61,32 @@ impl Route {
 
 macro_rules! route {
     ($method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
-        route!($method $path, $access, $summary, $handler, timeout = Timeout::Server)
+        route!(@ $method $path, $access, $summary, $handler, Timeout::Server, false, Surface::Api)
     };
     ($method:ident $path:literal, $access:expr, $summary:literal, $handler:expr, timeout = $timeout:expr) => {
-        Route {
-            method: Method::$method,
-            path: $path,
-            access: $access,
-            summary: $summary,
-            timeout: $timeout,
-            upload: false,
-            surface: Surface::Api,
-            handler: on(MethodFilter::$method, $handler),
-        }
+        route!(@ $method $path, $access, $summary, $handler, $timeout, false, Surface::Api)
     };
     (upload $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
-        Route {
-            method: Method::$method,
-            path: $path,
-            access: $access,
-            summary: $summary,
-            timeout: Timeout::Server,
-            upload: true,
-            surface: Surface::Api,
-            handler: on(MethodFilter::$method, $handler),
-        }
+        route!(@ $method $path, $access, $summary, $handler, Timeout::Server, true, Surface::Api)
     };
     (page $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
-        route!(page $method $path, $access, $summary, $handler, timeout = Timeout::Server)
+        route!(@ $method $path, $access, $summary, $handler, Timeout::Server, false, Surface::Page)
     };
     (page $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr, timeout = $timeout:expr) => {
+        route!(@ $method $path, $access, $summary, $handler, $timeout, false, Surface::Page)
+    };
+    (page upload $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
+        route!(@ $method $path, $access, $summary, $handler, Timeout::Server, true, Surface::Page)
+    };
+    (@ $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr, $timeout:expr, $upload:expr, $surface:expr) => {
         Route {
             method: Method::$method,
             path: $path,
             access: $access,
             summary: $summary,
             timeout: $timeout,
-            upload: false,
-            surface: Surface::Page,
-            handler: on(MethodFilter::$method, $handler),
-        }
-    };
-    (page upload $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
-        Route {
-            method: Method::$method,
-            path: $path,
-            access: $access,
-            summary: $summary,
-            timeout: Timeout::Server,
-            upload: true,
-            surface: Surface::Page,
+            upload: $upload,
+            surface: $surface,
             handler: on(MethodFilter::$method, $handler),
         }
     };

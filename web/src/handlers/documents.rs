@@ -50,6 +50,22 @@ pub(crate) async fn field_text(
         .map_err(|e| multipart_error(e.status(), e.body_text()))
 }
 
+/// A multipart `file` part: its safe file name and its bytes (the API's and the page's uploads).
+pub(crate) async fn file_part(
+    field: axum::extract::multipart::Field<'_>,
+) -> Result<(String, Vec<u8>), AppError> {
+    let file = field
+        .file_name()
+        .map(upload_file_name)
+        .transpose()?
+        .ok_or_else(|| bad("a `file` part needs a file name".into()))?;
+    let bytes = field
+        .bytes()
+        .await
+        .map_err(|e| multipart_error(e.status(), e.body_text()))?;
+    Ok((file, bytes.to_vec()))
+}
+
 /// `POST /v1/documents`.
 pub async fn upload(
     State(s): State<AppState>,
@@ -69,18 +85,7 @@ pub async fn upload(
     {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
-            "file" => {
-                let file = field
-                    .file_name()
-                    .map(upload_file_name)
-                    .transpose()?
-                    .ok_or_else(|| bad("a `file` part needs a file name".into()))?;
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| multipart_error(e.status(), e.body_text()))?;
-                files.push((file, bytes.to_vec()));
-            }
+            "file" => files.push(file_part(field).await?),
             "collection" => collection = field_text(field).await?,
             "classification" => {
                 classification = field_text(field)

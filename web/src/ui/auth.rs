@@ -2,7 +2,7 @@
 
 use super::i18n::{Lang, T};
 use super::{
-    CsrfForm, LANG_COOKIE, SESSION_COOKIE, Viewer, cookie, html_response, over_tls,
+    CsrfForm, LANG_COOKIE, SESSION_COOKIE, Viewer, cookie, html_response, over_tls, percent_encode,
     request_language, safe_next, see_other, set_cookie,
 };
 use crate::error::AppError;
@@ -53,25 +53,14 @@ fn sign_in_page(lang: Lang, next: &str, name: &str, problem: Option<&str>) -> Ma
                         p.muted { (t(T::SignInHelp)) }
                         p.langs {
                             (t(T::Language)) ":"
-                            a href={"/sign-in?lang=en&next=" (urlencode(next))} { "English" }
-                            a href={"/sign-in?lang=zh&next=" (urlencode(next))} { "中文" }
+                            a href={"/sign-in?lang=en&next=" (percent_encode(next))} { "English" }
+                            a href={"/sign-in?lang=zh&next=" (percent_encode(next))} { "中文" }
                         }
                     }
                 }
             }
         }
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `GET /sign-in`: the form (a signed-in browser goes home).

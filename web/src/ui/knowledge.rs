@@ -6,8 +6,8 @@
 use super::i18n::{T, number, time};
 use super::{CsrfForm, Nav, NoFields, Viewer, badge, csrf_ok, page, see_other};
 use crate::error::AppError;
-use crate::extract::{multipart_error, upload_file_name};
-use crate::handlers::documents::{field_text, start_ingest};
+use crate::extract::multipart_error;
+use crate::handlers::documents::{field_text, file_part, start_ingest};
 use crate::state::AppState;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
@@ -187,17 +187,9 @@ pub async fn upload(
                 checked = true;
             }
             "file" => {
-                let file = field
-                    .file_name()
-                    .map(upload_file_name)
-                    .transpose()?
-                    .ok_or_else(|| bad("a file needs a name".into()))?;
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| multipart_error(e.status(), e.body_text()))?;
+                let (file, bytes) = file_part(field).await?;
                 if !bytes.is_empty() {
-                    files.push((file, bytes.to_vec()));
+                    files.push((file, bytes));
                 }
             }
             "collection" => collection = field_text(field).await?.trim().to_string(),

@@ -420,6 +420,19 @@ pub fn see_other(to: &str) -> Response {
     resp
 }
 
+/// `s` percent-encoded for a path or query value: ASCII letters, digits and `-_.~/` kept.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Whether `next` is a path of this site that a redirect may go to (not `//host`, not a
 /// scheme, no backslashes or control characters).
 pub fn safe_next(next: &str) -> bool {

@@ -51,16 +51,7 @@ impl BlotterQuery {
         let mut parts = Vec::new();
         for (k, v) in [("client", &self.client), ("status", &self.status)] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                parts.push(format!(
-                    "{k}={}",
-                    v.bytes()
-                        .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                            (b as char).to_string()
-                        } else {
-                            format!("%{b:02X}")
-                        })
-                        .collect::<String>()
-                ));
+                parts.push(format!("{k}={}", super::percent_encode(v)));
             }
         }
         parts.join("&")
