@@ -87,6 +87,18 @@ macro_rules! route {
             handler: on(MethodFilter::$method, $handler),
         }
     };
+    (page upload $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            access: $access,
+            summary: $summary,
+            timeout: Timeout::Server,
+            upload: true,
+            surface: Surface::Page,
+            handler: on(MethodFilter::$method, $handler),
+        }
+    };
     (page $method:ident $path:literal, $access:expr, $summary:literal, $handler:expr) => {
         Route {
             method: Method::$method,
@@ -182,5 +194,15 @@ pub fn routes() -> Vec<Route> {
         route!(page GET "/admin/sessions", P(Admin), "Sessions page.", ui::admin::sessions),
         route!(page POST "/admin/sessions/{id}/revoke", P(Admin), "Revoke a session.", ui::admin::revoke_session),
         route!(page GET "/admin/audit", P(Admin), "Audit log page (verify the chain, export).", ui::admin::audit),
+        // Operations: upload, extraction jobs, the review of one file.
+        route!(page GET "/extractions", P(ExtractionsRead), "Operations: upload confirmations, recent extraction jobs, reviews waiting.", ui::ops::list),
+        route!(page upload POST "/extractions", P(ExtractionsSubmit), "Upload confirmations from the page (multipart, form token first); redirects to the job.", ui::ops::upload),
+        route!(page GET "/extractions/{id}", P(ExtractionsRead), "One extraction job: each file's status (refreshes itself while running).", ui::ops::job),
+        route!(page GET "/extractions/{id}/files/{index}", P(ExtractionsRead), "The review of one file: page images with evidence boxes, fields, corrections, decision, exports.", ui::ops::review),
+        route!(page GET "/extractions/{id}/files/{index}/pages/{page}", P(ExtractionsRead), "A page of the uploaded file as an image (PDF pages rendered by pdftoppm, cached).", ui::ops::page_image),
+        route!(page POST "/extractions/{id}/files/{index}/corrections", P(ApprovalsDecide), "Correct one field with a reason (an approval edit, audited).", ui::ops::correct),
+        route!(page POST "/extractions/{id}/files/{index}/approve", P(ApprovalsDecide), "Approve the file's extraction (four-eyes; names the version reviewed).", ui::ops::approve),
+        route!(page POST "/extractions/{id}/files/{index}/reject", P(ApprovalsDecide), "Reject the file's extraction with a reason.", ui::ops::reject),
+        route!(page GET "/extractions/{id}/files/{index}/export/{what}", P(ExtractionsRead), "Download an approved extraction's CDM JSON (`cdm`) or key terms (`key-terms`).", ui::ops::export),
     ]
 }

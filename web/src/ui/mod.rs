@@ -22,6 +22,7 @@ pub mod assets;
 pub mod auth;
 pub mod home;
 pub mod i18n;
+pub mod ops;
 pub mod rfqs;
 
 use crate::error::AppError;
@@ -184,7 +185,8 @@ pub struct CsrfForm<F>(pub F);
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct NoFields {}
 
-fn same_secret(a: &str, b: &str) -> bool {
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -247,10 +249,12 @@ pub enum Nav {
     Blotter,
     /// `/admin/…`.
     Admin,
+    /// `/extractions…`.
+    Operations,
 }
 
 impl Nav {
-    fn all() -> [(Nav, &'static str, T, Option<Permission>); 4] {
+    fn all() -> [(Nav, &'static str, T, Option<Permission>); 5] {
         [
             (Nav::Home, "/", T::Home, None),
             (
@@ -265,6 +269,12 @@ impl Nav {
                 "/admin/users",
                 T::Admin,
                 Some(Permission::Admin),
+            ),
+            (
+                Nav::Operations,
+                "/extractions",
+                T::Operations,
+                Some(Permission::ExtractionsRead),
             ),
         ]
     }

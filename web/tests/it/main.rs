@@ -15,3 +15,4 @@ mod rfq;
 mod security;
 mod slow_clients;
 mod ui;
+mod ui_ops;

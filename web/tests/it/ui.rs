@@ -17,21 +17,21 @@ use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use web::{Access, Surface, routes};
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// A browser: the session cookie and form token of one signed-in user.
-struct Browser {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Browser {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
-async fn raw(a: &Api, req: Request<Body>) -> Page {
+pub(crate) async fn raw(a: &Api, req: Request<Body>) -> Page {
     let resp = a.app().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -43,7 +43,7 @@ async fn raw(a: &Api, req: Request<Body>) -> Page {
     }
 }
 
-fn form_req(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<Body> {
+pub(crate) fn form_req(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<Body> {
     let body = serde_urlencoded::to_string(form).unwrap();
     let mut b = Request::builder()
         .method(Method::POST)
@@ -56,7 +56,7 @@ fn form_req(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<
     b.body(Body::from(body)).unwrap()
 }
 
-fn get_req(path: &str, cookie: Option<&str>) -> Request<Body> {
+pub(crate) fn get_req(path: &str, cookie: Option<&str>) -> Request<Body> {
     let mut b = Request::builder()
         .method(Method::GET)
         .uri(path)
@@ -67,7 +67,7 @@ fn get_req(path: &str, cookie: Option<&str>) -> Request<Body> {
     b.body(Body::empty()).unwrap()
 }
 
-fn set_password(a: &Api, user: &str) {
+pub(crate) fn set_password(a: &Api, user: &str) {
     a.state
         .assistant
         .set_password(&Actor::system(), user, PASSWORD)
@@ -75,7 +75,7 @@ fn set_password(a: &Api, user: &str) {
 }
 
 /// Signs `user` in through the form and reads the form token from the home page.
-async fn sign_in(a: &Api, user: &str) -> Browser {
+pub(crate) async fn sign_in(a: &Api, user: &str) -> Browser {
     sign_in_with(a, user, PASSWORD).await
 }
 
@@ -104,7 +104,7 @@ async fn sign_in_with(a: &Api, user: &str, password: &str) -> Browser {
     Browser { cookie, csrf }
 }
 
-fn user(role: Role) -> String {
+pub(crate) fn user(role: Role) -> String {
     format!("{}1", role.as_str())
 }
 
@@ -116,7 +116,7 @@ fn api() -> Api {
     a
 }
 
-fn audit_actions(a: &Api) -> Vec<String> {
+pub(crate) fn audit_actions(a: &Api) -> Vec<String> {
     a.state
         .assistant
         .store()
@@ -127,7 +127,7 @@ fn audit_actions(a: &Api) -> Vec<String> {
         .collect()
 }
 
-fn assert_error_page(p: &Page, status: StatusCode, what: &str) {
+pub(crate) fn assert_error_page(p: &Page, status: StatusCode, what: &str) {
     assert_eq!(p.status, status, "{what}: {}", p.body);
     assert!(
         p.headers[header::CONTENT_TYPE]
