@@ -63,7 +63,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use connectors::cdm::CdmSchemas;
-use connectors::document::{ConnectorError, Format, Input, Limits, extract_text};
+use connectors::document::{ConnectorError, Format, Input, Limits, PageMethod, extract_text};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -173,6 +173,20 @@ pub struct Timings {
     pub total_ms: f64,
 }
 
+/// One page's geometry: the frame its evidence boxes are drawn in (origin at the top left).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PageGeometry {
+    /// 1-based page number.
+    pub page: u32,
+    /// How the page was read (`text_layer`: boxes in PDF points; `ocr`: pixels of the image
+    /// the page was recognised from).
+    pub method: PageMethod,
+    /// Width in the page's unit.
+    pub width: f32,
+    /// Height in the same unit.
+    pub height: f32,
+}
+
 /// The result for one file: status, key terms, every value with its evidence, conflicts,
 /// problems, the CDM document and its extension.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -189,6 +203,10 @@ pub struct FileResult {
     pub pages: usize,
     /// Pages read by OCR.
     pub ocr_pages: usize,
+    /// Each page with geometry: how it was read and its size in the unit of its evidence
+    /// boxes (PDF points for text layers, pixels for OCR), so that a reviewer's screen can
+    /// draw the boxes over an image of the page. Empty for formats without geometry.
+    pub page_geometry: Vec<PageGeometry>,
     /// What became of it.
     pub status: FileStatus,
     /// Why it could not be read or is not a confirmation.
@@ -225,6 +243,7 @@ impl FileResult {
             format: None,
             pages: 0,
             ocr_pages: 0,
+            page_geometry: Vec::new(),
             status: FileStatus::Internal,
             error: None,
             product_type: None,
@@ -417,6 +436,17 @@ impl Extractor {
         };
         r.format = Some(doc.format);
         r.pages = doc.pages.len();
+        r.page_geometry = doc
+            .pages
+            .iter()
+            .filter(|p| p.width > 0.0 && p.height > 0.0)
+            .map(|p| PageGeometry {
+                page: p.number,
+                method: p.method,
+                width: p.width,
+                height: p.height,
+            })
+            .collect();
         r.notices.extend(doc.notices.iter().map(|n| match n.page {
             Some(p) => format!("page {p}: {}", n.message),
             None => n.message.clone(),

@@ -1,7 +1,7 @@
 // Deskmate web application: progressive enhancement only. Every page works without this file
 // for reading; with it, submit buttons are disabled once pressed (no double decisions),
-// confirmations are asked where a form says so, and live regions refresh themselves from
-// server-sent events.
+// confirmations are asked where a form says so, live regions refresh themselves from
+// server-sent events, and a running job's page refreshes its file table until the job is done.
 (function () {
   "use strict";
 
@@ -55,5 +55,34 @@
     es.addEventListener("changed", refresh);
     var note = document.querySelector("[data-live-note]");
     if (note) note.hidden = false;
+  });
+
+  // <div id="x" data-refresh="2000"> (a running job's files): fetch this page again after that
+  // many milliseconds and swap in the element's new rendering (server-rendered, escaped HTML);
+  // the server drops the attribute once the job is done, which ends the refreshing.
+  document.querySelectorAll("[data-refresh][id]").forEach(function (el) {
+    function schedule() {
+      var ms = parseInt(el.getAttribute("data-refresh"), 10);
+      if (ms > 0) setTimeout(tick, Math.max(ms, 1000));
+    }
+    function tick() {
+      fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) {
+          if (r.status === 401 || r.redirected) { window.location.reload(); return null; }
+          return r.ok ? r.text() : "";
+        })
+        .then(function (html) {
+          if (html === null) return;
+          var fresh = html && new DOMParser().parseFromString(html, "text/html").getElementById(el.id);
+          if (fresh) {
+            fresh = document.adoptNode(fresh);
+            el.replaceWith(fresh);
+            el = fresh;
+          }
+          schedule();
+        })
+        .catch(schedule);
+    }
+    schedule();
   });
 })();

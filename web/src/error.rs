@@ -63,6 +63,15 @@ pub enum AppError {
         /// What conflicts.
         message: String,
     },
+    /// A part of our installation that the request needs is missing (503), with its own code
+    /// and a message saying what to install.
+    #[error("{message}")]
+    Unavailable {
+        /// Stable machine-readable code.
+        code: &'static str,
+        /// What is missing and how to install it.
+        message: String,
+    },
     /// The request is well-formed but cannot be processed as sent (422), with its own code.
     #[error("{message}")]
     Unprocessable {
@@ -105,6 +114,9 @@ impl AppError {
             AppError::Conflict { code, message } => (S::CONFLICT, code, message.clone()),
             AppError::Unprocessable { code, message } => {
                 (S::UNPROCESSABLE_ENTITY, code, message.clone())
+            }
+            AppError::Unavailable { code, message } => {
+                (S::SERVICE_UNAVAILABLE, code, message.clone())
             }
             AppError::Assistant(e) => match e {
                 AssistantError::NotFound { .. } => (S::NOT_FOUND, "not_found", e.to_string()),

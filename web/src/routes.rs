@@ -187,5 +187,15 @@ pub fn routes() -> Vec<Route> {
         route!(page POST "/knowledge/documents/{id}/delete", P(DocumentsWrite), "Delete a document from the page.", ui::knowledge::delete),
         route!(page GET "/knowledge/search", P(DocumentsRead), "Search playground: hits with BM25, dense and fused scores.", ui::knowledge::search),
         route!(page GET "/knowledge/ask", P(DocumentsRead), "Ask: an answer with citations linked to their chunks.", ui::knowledge::ask, timeout = Timeout::Generation),
+        // Operations: upload, extraction jobs, the review of one file.
+        route!(page GET "/extractions", P(ExtractionsRead), "Operations: upload confirmations, recent extraction jobs, reviews waiting.", ui::ops::list),
+        route!(page upload POST "/extractions", P(ExtractionsSubmit), "Upload confirmations from the page (multipart, form token first); redirects to the job.", ui::ops::upload),
+        route!(page GET "/extractions/{id}", P(ExtractionsRead), "One extraction job: each file's status (refreshes itself while running).", ui::ops::job),
+        route!(page GET "/extractions/{id}/files/{index}", P(ExtractionsRead), "The review of one file: page images with evidence boxes, fields, corrections, decision, exports.", ui::ops::review),
+        route!(page GET "/extractions/{id}/files/{index}/pages/{page}", P(ExtractionsRead), "A page of the uploaded file as an image (PDF pages rendered by pdftoppm, cached).", ui::ops::page_image),
+        route!(page POST "/extractions/{id}/files/{index}/corrections", P(ApprovalsDecide), "Correct one field with a reason (an approval edit, audited).", ui::ops::correct),
+        route!(page POST "/extractions/{id}/files/{index}/approve", P(ApprovalsDecide), "Approve the file's extraction (four-eyes; names the version reviewed).", ui::ops::approve),
+        route!(page POST "/extractions/{id}/files/{index}/reject", P(ApprovalsDecide), "Reject the file's extraction with a reason.", ui::ops::reject),
+        route!(page GET "/extractions/{id}/files/{index}/export/{what}", P(ExtractionsRead), "Download an approved extraction's CDM JSON (`cdm`) or key terms (`key-terms`).", ui::ops::export),
     ]
 }

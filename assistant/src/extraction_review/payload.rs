@@ -16,7 +16,7 @@
 //!   schema when it is exported);
 //! - every correction has a field, a reason, its author and its time;
 //! - on an edit, the source file's record (`name`, `sha256`, `bytes`, `format`, `pages`,
-//!   `ocr_pages`, `job_id`, `index`) is unchanged.
+//!   `ocr_pages`, `page_geometry`, `job_id`, `index`) is unchanged.
 //!
 //! Nothing of an extraction payload goes to a client, so its strings get the generic checks
 //! only (no NUL, bounded length).
@@ -88,6 +88,9 @@ struct ExtractionPayload {
     format: Option<Value>,
     pages: u64,
     ocr_pages: u64,
+    /// Absent in results recorded before page geometry was kept.
+    #[serde(default)]
+    page_geometry: Vec<Value>,
     // For the reviewer: typed so that the payload is checked, not read here.
     #[allow(dead_code)]
     status: ReviewStatus,
@@ -228,6 +231,13 @@ impl ExtractionPayload {
             ),
             ("pages", self.pages == other.pages),
             ("ocr_pages", self.ocr_pages == other.ocr_pages),
+            (
+                "page_geometry",
+                same_json(
+                    &Value::Array(self.page_geometry.clone()),
+                    &Value::Array(other.page_geometry.clone()),
+                ),
+            ),
             ("job_id", self.job_id == other.job_id),
             ("index", self.index == other.index),
         ]

@@ -19,6 +19,8 @@ use crate::extract::{ApiJson, Ctx, multipart_error, upload_file_name};
 use crate::state::AppState;
 use assistant::approvals::Decided;
 use assistant::extraction_review::{Correction, ExtractionExport, ExtractionView, Upload};
+use assistant::jobs::Job;
+use assistant::store::Actor;
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
@@ -71,20 +73,7 @@ pub async fn submit(
             message: "the upload holds no file part (send files as multipart/form-data parts with a filename)".into(),
         });
     }
-    let actor = ctx.actor.clone();
-    let job = s
-        .blocking(move |a| a.extraction_submit(&actor, files))
-        .await?;
-    let id = job.id.clone();
-    let a = s.assistant.clone();
-    // Extraction takes seconds per page (OCR): it runs on a blocking worker and the client
-    // polls `GET /v1/extractions/{id}`.
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = a.extraction_run(&id) {
-            tracing::error!(job = %id, error = %e, "extraction job failed");
-            let _ = a.finish_job(&id, Err(e.to_string()));
-        }
-    });
+    let job = start(&s, ctx.actor.clone(), files).await?;
     let files: Vec<Value> = job.input["files"].as_array().cloned().unwrap_or_default();
     Ok((
         StatusCode::ACCEPTED,
@@ -95,6 +84,25 @@ pub async fn submit(
             "status_url": format!("/v1/extractions/{}", job.id),
         })),
     ))
+}
+
+/// Keeps the uploads, records the job and starts extracting it in the background: the one
+/// way in for both the API and the Operations page.
+pub(crate) async fn start(s: &AppState, actor: Actor, files: Vec<Upload>) -> Result<Job, AppError> {
+    let job = s
+        .blocking(move |a| a.extraction_submit(&actor, files))
+        .await?;
+    let id = job.id.clone();
+    let a = s.assistant.clone();
+    // Extraction takes seconds per page (OCR): it runs on a blocking worker and the client
+    // polls `GET /v1/extractions/{id}` (or the job page).
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = a.extraction_run(&id) {
+            tracing::error!(job = %id, error = %e, "extraction job failed");
+            let _ = a.finish_job(&id, Err(e.to_string()));
+        }
+    });
+    Ok(job)
 }
 
 /// `GET /v1/extractions/{id}`.

@@ -216,6 +216,48 @@ catalogue! {
     Configuration => "Configuration", "配置";
     SecretsMasked => "Secrets are masked.", "密钥已隐藏。";
     IngestStarted => "Upload accepted; the documents are being ingested (job below).", "上传已受理，文档正在入库（见下方任务）。";
+    // Operations (extraction upload and review).
+    Operations => "Operations", "运营";
+    UploadConfirmations => "Upload confirmations", "上传交易确认书";
+    UploadHelp => "Choose or drop one or more files (PDF, scan, image, DOCX, HTML, text, FpML)", "选择或拖入一个或多个文件（PDF、扫描件、图片、DOCX、HTML、文本、FpML）";
+    UploadExtract => "Upload and extract", "上传并提取";
+    ReviewsWaiting => "Extractions waiting for review", "待复核的提取结果";
+    YourExtractionJobs => "Your recent uploads", "您最近的上传";
+    File => "File", "文件";
+    ExtractionJob => "Extraction job", "提取任务";
+    Finished => "Finished", "完成时间";
+    JobRunning => "Extracting: this table refreshes itself until every file is done.", "正在提取：本表会自动刷新，直到所有文件处理完毕。";
+    Size => "Size", "大小";
+    Product => "Product", "产品";
+    PageCount => "Pages", "页数";
+    OcrPages => "read by OCR", "经 OCR 识别";
+    Page => "Page", "页";
+    OpenImage => "open the image", "打开图片";
+    EvidenceBoxes => "Where each value was found", "各字段取值的出处";
+    NoPageImage => "This format has no page image; each field shows the text it was read from.", "此格式没有页面图像；每个字段下方显示其来源文本。";
+    NoBoxes => "No boxes on this page: its geometry was not recorded.", "本页未记录版面坐标，无法标出出处框。";
+    Fields => "Extracted fields", "提取的字段";
+    NoFields => "No fields were extracted.", "未提取到任何字段。";
+    FieldValue => "Value", "取值";
+    Method => "Method", "方式";
+    MethodRule => "rules", "规则";
+    MethodModel => "model", "模型";
+    MethodCorrection => "correction", "人工更正";
+    Evidence => "Evidence", "出处";
+    ShowEvidence => "Show where it was found", "显示出处";
+    Correct => "Correct", "更正";
+    Conflicts => "Conflicts (stated with different values)", "冲突（文中取值不一致）";
+    Values => "Values", "取值";
+    Notices => "Notices", "提示";
+    AddOrCorrect => "Add or correct a field", "新增或更正字段";
+    RemoveField => "Remove the field (the document does not state it)", "删除该字段（文件中未载明）";
+    SaveCorrection => "Save correction", "保存更正";
+    Corrections => "Corrections", "更正记录";
+    FourEyesMaker => "Four-eyes: you uploaded this file, so another ops user must approve it.", "四眼原则：此文件由您上传，须由另一位运营人员批准。";
+    ApprovalRequest => "Approval request", "审批请求";
+    Exports => "Exports", "导出";
+    ExportCdm => "CDM JSON", "CDM JSON";
+    ExportKeyTerms => "Key terms (JSON)", "关键条款（JSON）";
 }
 
 /// `x` with thousands separators and `decimals` decimals (`1,234,567.89`); non-finite values

@@ -4,10 +4,9 @@
 //! permission and clearance are the workflow's (`assistant::documents`).
 
 use super::i18n::{T, number, time};
-use super::{CsrfForm, Nav, NoFields, Viewer, badge, csrf_ok, page, see_other};
+use super::{CsrfForm, Nav, NoFields, Viewer, badge, page, read_upload, see_other};
 use crate::error::AppError;
-use crate::extract::multipart_error;
-use crate::handlers::documents::{field_text, file_part, start_ingest};
+use crate::handlers::documents::start_ingest;
 use crate::state::AppState;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
@@ -157,57 +156,16 @@ pub async fn upload(
     v: Viewer,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let forbidden = || {
-        AppError::Forbidden(
-            "the form's token (CSRF) is missing or does not belong to your session: reload the \
-             page and try again"
-                .into(),
-        )
+    let form = read_upload(&v.session, form, &["collection", "classification"]).await?;
+    let collection = form
+        .field("collection")
+        .map_or("default", str::trim)
+        .to_string();
+    let classification = match form.field("classification") {
+        Some(c) => c.parse().map_err(|e| bad(format!("classification: {e}")))?,
+        None => DataClass::GENERAL,
     };
-    // A body that is not multipart cannot carry the form token: refused like a missing one.
-    let mut form = form.map_err(|_| forbidden())?;
-    let mut checked = false;
-    let mut collection = "default".to_string();
-    let mut classification = DataClass::GENERAL;
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| multipart_error(e.status(), e.body_text()))?
-    {
-        let name = field.name().unwrap_or_default().to_string();
-        if name != "csrf" && !checked {
-            return Err(forbidden());
-        }
-        match name.as_str() {
-            "csrf" => {
-                if !csrf_ok(&v.session, &field_text(field).await?) {
-                    return Err(forbidden());
-                }
-                checked = true;
-            }
-            "file" => {
-                let (file, bytes) = file_part(field).await?;
-                if !bytes.is_empty() {
-                    files.push((file, bytes));
-                }
-            }
-            "collection" => collection = field_text(field).await?.trim().to_string(),
-            "classification" => {
-                classification = field_text(field)
-                    .await?
-                    .parse()
-                    .map_err(|e| bad(format!("classification: {e}")))?;
-            }
-            other => return Err(bad(format!("unknown form field `{other}`"))),
-        }
-    }
-    if !checked {
-        return Err(forbidden());
-    }
-    if files.is_empty() {
-        return Err(bad("choose at least one file to upload".into()));
-    }
+    let files = form.files;
     let job = start_ingest(
         &s,
         v.actor.clone(),

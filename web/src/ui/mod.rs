@@ -23,6 +23,7 @@ pub mod auth;
 pub mod home;
 pub mod i18n;
 pub mod knowledge;
+pub mod ops;
 pub mod pricing;
 pub mod rfqs;
 
@@ -200,6 +201,109 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// A page upload's parts, read after its form token.
+pub struct UploadForm {
+    /// The text fields the page named, in the order sent.
+    pub fields: Vec<(String, String)>,
+    /// The files: a safe name and the bytes (empty, nameless parts, which a browser sends when no
+    /// file was chosen, are dropped).
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl UploadForm {
+    /// The last value of the text field `name`.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads a page's multipart upload: the form token (`csrf`) must come first, before any file is
+/// read, so a forged upload is refused before it costs a byte of disk; a body that is not
+/// multipart is refused as the wrong media type (415). Parts with a file name are
+/// files; the text parts must be among `text_fields`; anything else is refused by name.
+pub async fn read_upload(
+    session: &Session,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+    text_fields: &[&str],
+) -> Result<UploadForm, AppError> {
+    use crate::extract::multipart_error;
+    let forbidden = || {
+        AppError::Forbidden(
+            "the form's token (CSRF) is missing or does not belong to your session: reload the \
+             page and try again"
+                .into(),
+        )
+    };
+    // A body that is not multipart changes nothing whatever it carries: named as the wrong kind.
+    let mut form = form.map_err(|e| {
+        AppError::UnsupportedMediaType(format!(
+            "expected a multipart/form-data body (the form token first, then the files): {}",
+            e.body_text()
+        ))
+    })?;
+    let mut checked = false;
+    let mut out = UploadForm {
+        fields: Vec::new(),
+        files: Vec::new(),
+    };
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e.status(), e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if !checked {
+            if name != "csrf" {
+                return Err(forbidden());
+            }
+            let token = crate::handlers::documents::field_text(field).await?;
+            if !csrf_ok(session, &token) {
+                return Err(forbidden());
+            }
+            checked = true;
+        } else if field.file_name() == Some("") {
+            // What a browser sends when no file was chosen: dropped if empty.
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| multipart_error(e.status(), e.body_text()))?;
+            if !bytes.is_empty() {
+                return Err(AppError::BadRequest {
+                    code: "invalid_request",
+                    message: "a file part needs a file name".into(),
+                });
+            }
+        } else if field.file_name().is_some() {
+            let (file, bytes) = crate::handlers::documents::file_part(field).await?;
+            if !bytes.is_empty() {
+                out.files.push((file, bytes));
+            }
+        } else if text_fields.contains(&name.as_str()) {
+            let value = crate::handlers::documents::field_text(field).await?;
+            out.fields.push((name, value));
+        } else {
+            return Err(AppError::BadRequest {
+                code: "invalid_request",
+                message: format!("unknown form field `{name}`"),
+            });
+        }
+    }
+    if !checked {
+        return Err(forbidden());
+    }
+    if out.files.is_empty() {
+        return Err(AppError::BadRequest {
+            code: "invalid_request",
+            message: "choose at least one file to upload".into(),
+        });
+    }
+    Ok(out)
+}
+
 impl<S: Send + Sync, F: DeserializeOwned> FromRequest<S> for CsrfForm<F> {
     type Rejection = AppError;
 
@@ -259,10 +363,12 @@ pub enum Nav {
     Pricing,
     /// `/admin/…`.
     Admin,
+    /// `/extractions…`.
+    Operations,
 }
 
 impl Nav {
-    fn all() -> [(Nav, &'static str, T, Option<Permission>); 6] {
+    fn all() -> [(Nav, &'static str, T, Option<Permission>); 7] {
         [
             (Nav::Home, "/", T::Home, None),
             (
@@ -272,6 +378,12 @@ impl Nav {
                 Some(Permission::ApprovalsRead),
             ),
             (Nav::Blotter, "/rfqs", T::Blotter, Some(Permission::RfqRead)),
+            (
+                Nav::Operations,
+                "/extractions",
+                T::Operations,
+                Some(Permission::ExtractionsRead),
+            ),
             (
                 Nav::Pricing,
                 "/pricing",

@@ -17,21 +17,21 @@ use std::time::{Duration, Instant};
 use tower::ServiceExt;
 use web::{Access, Surface, routes};
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// A browser: the session cookie and form token of one signed-in user.
-struct Browser {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Browser {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
-async fn raw(a: &Api, req: Request<Body>) -> Page {
+pub(crate) async fn raw(a: &Api, req: Request<Body>) -> Page {
     let resp = a.app().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -43,7 +43,7 @@ async fn raw(a: &Api, req: Request<Body>) -> Page {
     }
 }
 
-fn form_req(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<Body> {
+pub(crate) fn form_req(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<Body> {
     let body = serde_urlencoded::to_string(form).unwrap();
     let mut b = Request::builder()
         .method(Method::POST)
@@ -56,7 +56,40 @@ fn form_req(path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Request<
     b.body(Body::from(body)).unwrap()
 }
 
-fn get_req(path: &str, cookie: Option<&str>) -> Request<Body> {
+/// A multipart body: `(field, file name, bytes)` parts in order.
+pub fn multipart_req(
+    path: &str,
+    cookie: &str,
+    parts: &[(&str, Option<&str>, &[u8])],
+) -> Request<Body> {
+    let boundary = "deskmate-ui-boundary-51f0";
+    let mut body = Vec::new();
+    for (field, file, bytes) in parts {
+        let disposition = match file {
+            Some(f) => format!("form-data; name=\"{field}\"; filename=\"{f}\""),
+            None => format!("form-data; name=\"{field}\""),
+        };
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header(header::HOST, "deskmate.test")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+pub(crate) fn get_req(path: &str, cookie: Option<&str>) -> Request<Body> {
     let mut b = Request::builder()
         .method(Method::GET)
         .uri(path)
@@ -67,7 +100,7 @@ fn get_req(path: &str, cookie: Option<&str>) -> Request<Body> {
     b.body(Body::empty()).unwrap()
 }
 
-fn set_password(a: &Api, user: &str) {
+pub(crate) fn set_password(a: &Api, user: &str) {
     a.state
         .assistant
         .set_password(&Actor::system(), user, PASSWORD)
@@ -75,7 +108,7 @@ fn set_password(a: &Api, user: &str) {
 }
 
 /// Signs `user` in through the form and reads the form token from the home page.
-async fn sign_in(a: &Api, user: &str) -> Browser {
+pub(crate) async fn sign_in(a: &Api, user: &str) -> Browser {
     sign_in_with(a, user, PASSWORD).await
 }
 
@@ -104,7 +137,7 @@ async fn sign_in_with(a: &Api, user: &str, password: &str) -> Browser {
     Browser { cookie, csrf }
 }
 
-fn user(role: Role) -> String {
+pub(crate) fn user(role: Role) -> String {
     format!("{}1", role.as_str())
 }
 
@@ -116,7 +149,7 @@ fn api() -> Api {
     a
 }
 
-fn audit_actions(a: &Api) -> Vec<String> {
+pub(crate) fn audit_actions(a: &Api) -> Vec<String> {
     a.state
         .assistant
         .store()
@@ -127,7 +160,7 @@ fn audit_actions(a: &Api) -> Vec<String> {
         .collect()
 }
 
-fn assert_error_page(p: &Page, status: StatusCode, what: &str) {
+pub(crate) fn assert_error_page(p: &Page, status: StatusCode, what: &str) {
     assert_eq!(p.status, status, "{what}: {}", p.body);
     assert!(
         p.headers[header::CONTENT_TYPE]
@@ -513,7 +546,17 @@ async fn every_page_route_as_every_role_and_every_form_token_failure() {
                         vec![("csrf", other.csrf.as_str())],
                     ),
                 ] {
-                    let p = raw(&a, form_req(&path, Some(&b.cookie), &form)).await;
+                    let req = if r.upload {
+                        let parts: Vec<(&str, Option<&str>, &[u8])> = form
+                            .iter()
+                            .map(|(k, v)| (*k, None, v.as_bytes()))
+                            .chain([("file", Some("a.txt"), b"hello".as_slice())])
+                            .collect();
+                        multipart_req(&path, &b.cookie, &parts)
+                    } else {
+                        form_req(&path, Some(&b.cookie), &form)
+                    };
+                    let p = raw(&a, req).await;
                     let expect = StatusCode::FORBIDDEN;
                     assert_error_page(&p, expect, &format!("{role} POST {path} with {what}"));
                     cases += 1;
