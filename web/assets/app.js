@@ -57,6 +57,105 @@
     if (note) note.hidden = false;
   });
 
+  // <form data-drop="…" data-uploading="…" data-uploaded="…" data-failed="…" enctype=multipart>
+  // with an <input type=file>: files may be dropped on the form; the chosen files are listed,
+  // each with its size and a progress bar; the form is sent with XMLHttpRequest so that each
+  // file's bar follows the bytes sent (the parts go in order), and the browser then follows
+  // the server's answer (the job's page, where each file's extraction status shows). An error
+  // page from the server replaces this page's main part, so its message and request id show.
+  document.querySelectorAll("form[data-drop]").forEach(function (form) {
+    var input = form.querySelector("input[type=file]");
+    if (!input || !window.FormData || !window.XMLHttpRequest) return;
+    var list = document.createElement("ul");
+    list.className = "upload-list";
+    input.insertAdjacentElement("afterend", list);
+    var hint = document.createElement("p");
+    hint.className = "drop-hint muted";
+    hint.textContent = form.getAttribute("data-drop");
+    input.insertAdjacentElement("beforebegin", hint);
+    var rows = [];
+    function kib(n) { return (n / 1024).toFixed(1) + " KiB"; }
+    function show() {
+      list.replaceChildren();
+      rows = [];
+      Array.prototype.forEach.call(input.files, function (f) {
+        var li = document.createElement("li");
+        var name = document.createElement("span");
+        name.className = "file-name";
+        name.textContent = f.name + " · " + kib(f.size);
+        var bar = document.createElement("progress");
+        bar.max = Math.max(f.size, 1);
+        bar.value = 0;
+        var state = document.createElement("span");
+        state.className = "file-state muted";
+        li.append(name, bar, state);
+        list.append(li);
+        rows.push({ size: f.size, bar: bar, state: state, li: li });
+      });
+    }
+    input.addEventListener("change", show);
+    ["dragenter", "dragover"].forEach(function (t) {
+      form.addEventListener(t, function (ev) {
+        ev.preventDefault();
+        form.classList.add("dragging");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (t) {
+      form.addEventListener(t, function () { form.classList.remove("dragging"); });
+    });
+    form.addEventListener("drop", function (ev) {
+      ev.preventDefault();
+      if (!ev.dataTransfer || !ev.dataTransfer.files.length) return;
+      input.files = ev.dataTransfer.files;
+      show();
+    });
+    form.addEventListener("submit", function (ev) {
+      if (ev.defaultPrevented || !input.files.length) return;
+      ev.preventDefault();
+      if (!rows.length) show();
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.upload.addEventListener("progress", function (p) {
+        // The parts go in order: the bytes sent fill the files' bars one after the other.
+        var left = p.loaded;
+        rows.forEach(function (r) {
+          var sent = Math.min(r.size, Math.max(left, 0));
+          left -= r.size;
+          r.bar.value = sent;
+          r.state.textContent = sent >= r.size
+            ? form.getAttribute("data-uploaded")
+            : form.getAttribute("data-uploading") + " " + Math.floor(100 * sent / Math.max(r.size, 1)) + " %";
+        });
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.status < 400 && xhr.responseURL) {
+          window.location.assign(xhr.responseURL);
+          return;
+        }
+        rows.forEach(function (r) {
+          r.li.classList.add("failed");
+          r.state.textContent = form.getAttribute("data-failed");
+        });
+        var page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+        var main = page.querySelector("main"), here = document.querySelector("main");
+        if (main && here) {
+          here.replaceWith(document.adoptNode(main));
+          document.title = page.title;
+        } else {
+          form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+        }
+      });
+      xhr.addEventListener("error", function () {
+        rows.forEach(function (r) {
+          r.li.classList.add("failed");
+          r.state.textContent = form.getAttribute("data-failed");
+        });
+        form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+      });
+      xhr.send(new FormData(form));
+    });
+  });
+
   // <div id="x" data-refresh="2000"> (a running job's files): fetch this page again after that
   // many milliseconds and swap in the element's new rendering (server-rendered, escaped HTML);
   // the server drops the attribute once the job is done, which ends the refreshing.

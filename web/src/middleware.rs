@@ -176,14 +176,21 @@ fn refuse(
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let page = crate::ui::is_page_path(req.uri().path());
     // Only a page's error is rendered in the browser's language; API requests skip the work.
-    let lang = page.then(|| crate::ui::request_language(req.headers()));
+    let lang = page.then(|| {
+        (
+            crate::ui::request_language(req.headers()),
+            crate::ui::ErrorContext::of(req.method(), req.headers()),
+        )
+    });
     let rid = request_id_of(&req);
     let resp = guard_inner(state, req, next).await;
     let own_page = resp.extensions().get::<crate::ui::OwnErrorPage>().is_some();
     let status = resp.status();
     let mut resp = match lang {
-        Some(lang) if !own_page && (status.is_client_error() || status.is_server_error()) => {
-            htmlify(resp, &rid, lang).await
+        Some((lang, context))
+            if !own_page && (status.is_client_error() || status.is_server_error()) =>
+        {
+            htmlify(resp, &rid, lang, &context).await
         }
         Some(_) | None => resp,
     };
@@ -193,7 +200,12 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
 
 /// An error response in the API's JSON shape turned into the web application's HTML error
 /// page (same status, message and request id; `Retry-After` and `Allow` kept).
-async fn htmlify(resp: Response, rid: &RequestId, lang: crate::ui::i18n::Lang) -> Response {
+async fn htmlify(
+    resp: Response,
+    rid: &RequestId,
+    lang: crate::ui::i18n::Lang,
+    context: &crate::ui::ErrorContext,
+) -> Response {
     let (parts, body) = resp.into_parts();
     let bytes = axum::body::to_bytes(body, 64 * 1024)
         .await
@@ -210,7 +222,7 @@ async fn htmlify(resp: Response, rid: &RequestId, lang: crate::ui::i18n::Lang) -
                 .unwrap_or("error")
                 .to_string()
         });
-    let mut out = crate::ui::html_error(parts.status, code, &message, &rid.0, lang);
+    let mut out = crate::ui::html_error(parts.status, code, &message, &rid.0, lang, context);
     for name in [header::RETRY_AFTER, header::ALLOW, header::CONNECTION] {
         if let Some(v) = parts.headers.get(&name) {
             out.headers_mut().insert(name, v.clone());

@@ -137,6 +137,8 @@ catalogue! {
     RequestId => "Request id", "请求编号";
     Back => "Back to the home page", "返回首页";
     Forbidden => "You may not open this page.", "您无权访问此页面。";
+    ForbiddenAction => "You may not do this.", "您无权执行此操作。";
+    BackToForm => "Back to the page you came from", "返回上一页";
     NotFound => "Not found.", "未找到。";
     NoScript => "Live updates need JavaScript; reload the page to see changes.", "实时更新需要 JavaScript；请刷新页面查看变化。";
     Machine => "Machine-generated", "机器生成";
@@ -172,6 +174,7 @@ catalogue! {
     Question => "Question", "问题";
     Answer => "Answer", "回答";
     Citations => "Citations", "引用";
+    EvidenceGiven => "Evidence the model was given", "提供给模型的资料";
     NotFoundInDocs => "Not found in the documents you can access.", "在您可访问的文档中未找到。";
     DroppedSentences => "Sentences dropped for lack of support", "因缺乏依据而删除的句子";
     Pricing => "Pricing", "定价";
@@ -221,6 +224,10 @@ catalogue! {
     UploadConfirmations => "Upload confirmations", "上传交易确认书";
     UploadHelp => "Choose or drop one or more files (PDF, scan, image, DOCX, HTML, text, FpML)", "选择或拖入一个或多个文件（PDF、扫描件、图片、DOCX、HTML、文本、FpML）";
     UploadExtract => "Upload and extract", "上传并提取";
+    DropHere => "Drop files here", "将文件拖到此处";
+    Uploading => "uploading", "上传中";
+    Uploaded => "uploaded", "已上传";
+    UploadFailed => "upload failed", "上传失败";
     ReviewsWaiting => "Extractions waiting for review", "待复核的提取结果";
     YourExtractionJobs => "Your recent uploads", "您最近的上传";
     File => "File", "文件";

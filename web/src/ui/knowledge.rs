@@ -8,6 +8,7 @@ use super::{CsrfForm, Nav, NoFields, Viewer, badge, page, read_upload, see_other
 use crate::error::AppError;
 use crate::handlers::documents::start_ingest;
 use crate::state::AppState;
+use assistant::jobs::JobState;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::response::Response;
@@ -87,9 +88,14 @@ pub async fn index(
         })
         .await?;
     let can_write = v.can(Permission::DocumentsWrite);
+    // While the ingest job just started runs, the script refreshes the job and the list.
+    let running = job
+        .as_ref()
+        .is_some_and(|j| matches!(j.state, JobState::Queued | JobState::Running));
     let body = html! {
         h1 { (v.t(T::Knowledge)) }
         (search_forms(&v, ""))
+        div #knowledge-docs data-refresh=[running.then_some(super::ops::REFRESH_MS)] {
         @if let Some(j) = &job {
             section.card {
                 p.flash.ok { (v.t(T::IngestStarted)) }
@@ -128,13 +134,17 @@ pub async fn index(
                 }
             }
         }
+        }
         @if can_write {
             section.card {
                 h2 { (v.t(T::UploadDocuments)) }
-                form.stack method="post" action="/knowledge/upload" enctype="multipart/form-data" {
+                // With the script: drop files on the form, each file's progress shown (`app.js`).
+                form.stack method="post" action="/knowledge/upload" enctype="multipart/form-data"
+                    data-drop=(v.t(T::DropHere)) data-uploading=(v.t(T::Uploading))
+                    data-uploaded=(v.t(T::Uploaded)) data-failed=(v.t(T::UploadFailed)) {
                     (v.csrf_field())
                     label for="files" { (v.t(T::Files)) }
-                    input #files type="file" name="file" multiple required;
+                    input #files.dropzone type="file" name="file" multiple required;
                     label for="collection" { (v.t(T::Collection)) }
                     input #collection type="text" name="collection" value="default" required maxlength="64" pattern="[a-z0-9][a-z0-9_-]*";
                     label for="classification" { (v.t(T::Classification)) }
@@ -241,8 +251,14 @@ pub struct AskQuery {
     pub q: String,
 }
 
+/// The link to a chunk on its document's page. The chunk id (`{doc}@v{version}#{ordinal}`)
+/// holds a `#`, so the fragment is percent-encoded; the browser decodes it to find the row.
 fn chunk_link(doc_id: &str, chunk_id: &str) -> String {
-    format!("/knowledge/documents/{doc_id}#{chunk_id}")
+    format!(
+        "/knowledge/documents/{}#{}",
+        super::percent_encode(doc_id),
+        super::percent_encode(chunk_id)
+    )
 }
 
 fn score(x: Option<f32>) -> String {
@@ -348,6 +364,21 @@ pub async fn ask(
                                 a href=(chunk_link(&c.doc_id, &c.chunk_id)) { "[" (c.n) "] " (c.title) }
                                 " · " (c.path) " · p. " (c.location.page_start)
                                 " · " span.muted { (c.collection) " · " (c.classification) }
+                            }
+                        }
+                    }
+                }
+                // What was retrieved and given to the model, cited or not: the reader can check
+                // an answer (or a "not found") against the chunks themselves.
+                @if !a.evidence.is_empty() {
+                    details.evidence open[a.citations.is_empty()] {
+                        summary { (v.t(T::EvidenceGiven)) " (" (a.evidence.len()) ")" }
+                        ol {
+                            @for c in &a.evidence {
+                                li {
+                                    a href=(chunk_link(&c.doc_id, &c.chunk_id)) { (c.title) }
+                                    " · " (c.path) " · p. " (c.location.page_start)
+                                }
                             }
                         }
                     }

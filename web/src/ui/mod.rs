@@ -473,6 +473,36 @@ pub fn html_response(status: StatusCode, markup: Markup) -> Response {
     resp
 }
 
+/// What the error page knows of the request that failed.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorContext {
+    /// The request was an action (a form sent), not a page opened.
+    pub action: bool,
+    /// The page of this site the action was sent from (the `Referer`'s path), for a link back
+    /// to the form.
+    pub back: Option<String>,
+}
+
+impl ErrorContext {
+    /// From the request's method and headers; `back` only for an action sent from a page of
+    /// this site (same host, a safe path).
+    pub fn of(method: &axum::http::Method, headers: &axum::http::HeaderMap) -> ErrorContext {
+        let action = !matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD);
+        let back = action
+            .then(|| {
+                let referer = headers.get(header::REFERER)?.to_str().ok()?;
+                let host = headers.get(header::HOST)?.to_str().ok()?;
+                let rest = referer
+                    .strip_prefix("http://")
+                    .or_else(|| referer.strip_prefix("https://"))?
+                    .strip_prefix(host)?;
+                (rest.starts_with('/') && safe_next(rest)).then(|| rest.to_string())
+            })
+            .flatten();
+        ErrorContext { action, back }
+    }
+}
+
 /// The HTML page of an error on a page path: status, what went wrong and the request id to
 /// quote; a sign-in link when the session has ended.
 pub fn html_error(
@@ -481,10 +511,12 @@ pub fn html_error(
     message: &str,
     rid: &str,
     lang: Lang,
+    context: &ErrorContext,
 ) -> Response {
     let t = |k: T| k.text(lang);
     let headline = match status {
         StatusCode::UNAUTHORIZED => t(T::SessionEnded),
+        StatusCode::FORBIDDEN if context.action => t(T::ForbiddenAction),
         StatusCode::FORBIDDEN => t(T::Forbidden),
         StatusCode::NOT_FOUND => t(T::NotFound),
         _ => t(T::ErrorTitle),
@@ -503,7 +535,12 @@ pub fn html_error(
                         @if status == StatusCode::UNAUTHORIZED {
                             p { a.button href="/sign-in" { (t(T::SignIn)) } }
                         } @else {
-                            p { a href="/" { (t(T::Back)) } }
+                            p {
+                                @if let Some(back) = &context.back {
+                                    a href=(back) { (t(T::BackToForm)) } " · "
+                                }
+                                a href="/" { (t(T::Back)) }
+                            }
                         }
                     }
                 }

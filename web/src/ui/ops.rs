@@ -53,7 +53,7 @@ const RENDER_DPI: u32 = 110;
 /// How long `pdftoppm` may take on one page before it is killed.
 const RENDER_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a running job's page refreshes its file table, in milliseconds.
-const REFRESH_MS: u32 = 2000;
+pub(super) const REFRESH_MS: u32 = 2000;
 
 /// A flash message after an action.
 #[derive(Debug, Deserialize, Default)]
@@ -108,7 +108,11 @@ pub async fn list(
             section.card {
                 h2 { (v.t(T::UploadConfirmations)) }
                 // The token comes first: the server reads it before any file.
-                form.stack.upload method="post" action="/extractions" enctype="multipart/form-data" {
+                // With the script: drop files on the form, each file's upload progress shown
+                // (`app.js`); the words come from here, in the viewer's language.
+                form.stack.upload method="post" action="/extractions" enctype="multipart/form-data"
+                    data-drop=(v.t(T::DropHere)) data-uploading=(v.t(T::Uploading))
+                    data-uploaded=(v.t(T::Uploaded)) data-failed=(v.t(T::UploadFailed)) {
                     (v.csrf_field())
                     label for="files" { (v.t(T::UploadHelp)) }
                     input #files class="dropzone" type="file" name="file" multiple required
@@ -488,6 +492,11 @@ pub async fn review(
                 }
             }
             div.fields {
+                // The decision first: the column scrolls on its own beside the pages, and the
+                // approve / reject forms and the exports stay in reach at its top.
+                @if let Some(ap) = &approval {
+                    (decision(&v, &base, ap, &rights))
+                }
                 (fields_table(&v, &r, &base, &rights, &ocr_pages))
                 (conflicts_section(&v, &r, &base, &rights))
                 @if !r.problems.is_empty() {
@@ -522,9 +531,6 @@ pub async fn review(
                             }
                         } }
                     }
-                }
-                @if let Some(ap) = &approval {
-                    (decision(&v, &base, ap, &rights))
                 }
                 @if let Some(report) = r.cdm_report.as_object() {
                     @if let Some(e) = report.get("error").and_then(Value::as_str) {

@@ -90,8 +90,11 @@ fn chunk_links(html: &str) -> Vec<(String, String)> {
         .skip(1)
         .filter_map(|s| {
             let link = s.split('"').next()?;
+            // The fragment is the chunk id, percent-encoded (it holds a `#`).
             let (doc, chunk) = link.split_once('#')?;
-            Some((doc.to_string(), chunk.to_string()))
+            assert!(!chunk.contains('#'), "an unencoded `#` in {link}");
+            let chunk = chunk.replace("%23", "#").replace("%40", "@");
+            Some((doc.to_string(), chunk))
         })
         .collect()
 }

@@ -17,6 +17,8 @@
 //! that the figures they measure (time to interactive, the live blotter's delay) are not those
 //! of two browsers fighting over two cores.
 
+mod knowledge;
+mod ops;
 mod pages;
 mod rfq;
 
@@ -25,6 +27,7 @@ use assistant::Assistant;
 use assistant::approvals::ApprovalKind;
 use assistant::config::Config;
 use assistant::desk::DeskBridge;
+use assistant::documents::Knowledge;
 use assistant::store::Actor;
 use axum::extract::State;
 use axum::http::Method;
@@ -35,6 +38,7 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
 use hyper_util::client::legacy::connect::HttpConnector;
+use models::{GeneratorOptions, ModelStore, Models};
 use policies::Role;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -50,11 +54,12 @@ use web::AppState;
 pub const PASSWORD: &str = "correct horse battery";
 /// The chat gateway's user (role client, an API token, no password).
 pub const GATEWAY: &str = "wecom-bridge";
-/// The web users: two traders (four-eyes), an admin and a client.
-pub const USERS: [(&str, Role); 4] = [
+/// The web users: two traders (four-eyes), an admin, a legal user and a client.
+pub const USERS: [(&str, Role); 5] = [
     ("tina", Role::Trader),
     ("tom", Role::Trader),
     ("root", Role::Admin),
+    ("lena", Role::Legal),
     ("carla", Role::Client),
 ];
 /// The chat the demo client `DEMO` writes from.
@@ -86,10 +91,13 @@ impl Tools {
                 chromedriver,
             });
         }
-        let missing: Vec<&str> = [("chromium", chromium.is_none()), ("chromedriver", chromedriver.is_none())]
-            .into_iter()
-            .filter_map(|(name, gone)| gone.then_some(name))
-            .collect();
+        let missing: Vec<&str> = [
+            ("chromium", chromium.is_none()),
+            ("chromedriver", chromedriver.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, gone)| gone.then_some(name))
+        .collect();
         let why = format!(
             "browser tests: {} not found: install chromium chromium-driver (./x test does)",
             missing.join(" and ")
@@ -165,6 +173,13 @@ async fn receive(
     axum::Json(json!({"message_id": format!("w-{}", r.len())}))
 }
 
+/// What a scenario needs beyond the desk.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Setup {
+    /// The knowledge base with the fixture embedder and generator.
+    pub knowledge: bool,
+}
+
 /// The desk as `deskmate serve` runs it, on 127.0.0.1 with a port of its own: the demo
 /// configuration (`demo/deskmate.demo.toml`: client `DEMO` and its limits; the demo market data)
 /// with the webhook channel `wecom` (chat `room-1` mapped to `DEMO`), replies delivered by the
@@ -180,12 +195,28 @@ pub struct Desk {
     http: reqwest::Client,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    /// The data dir; `None` once [`Desk::stop`] has taken it.
+    dir: Option<tempfile::TempDir>,
+}
+
+/// A desk dropped without [`Desk::stop`] (its scenario failed) keeps its data dir for a look,
+/// and so the tasks still holding the assistant do not lose their files under them.
+impl Drop for Desk {
+    fn drop(&mut self) {
+        if let Some(d) = self.dir.take() {
+            eprintln!("the failed test's data dir is kept: {}", d.keep().display());
+        }
+    }
 }
 
 impl Desk {
     /// Starts the receiver, the server and the webhook sender.
     pub async fn start() -> Desk {
+        Self::start_with(Setup::default()).await
+    }
+
+    /// [`Desk::start`], with the parts `setup` asks for.
+    pub async fn start_with(setup: Setup) -> Desk {
         let replies: Replies = Arc::default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let callback = format!("http://{}/replies", listener.local_addr().unwrap());
@@ -198,9 +229,7 @@ impl Desk {
 
         let dir = tempfile::tempdir().unwrap();
         let demo = workspace().join("demo/deskmate.demo.toml");
-        let mut c = Config::load(Some(&demo), &BTreeMap::new())
-            .unwrap()
-            .config;
+        let mut c = Config::load(Some(&demo), &BTreeMap::new()).unwrap().config;
         c.storage.data_dir = dir.path().join("data");
         c.rfq.market_data = demo_markets(dir.path()).display().to_string();
         c.rfq.send_retry_ms = 50;
@@ -209,9 +238,24 @@ impl Desk {
         c.webhook.gateway_users = vec![GATEWAY.into()];
         c.webhook.callback_url = callback.clone();
         c.server.shutdown_grace_secs = 1;
+        let knowledge = setup.knowledge.then(|| {
+            // The test fixtures (`deskmate models install --fixtures`), as the API tests use them.
+            c.knowledge.embedder = "all-minilm-l6-v2".into();
+            c.knowledge.generator = "smollm2-135m-instruct".into();
+            c.knowledge.answer_min_similarity = 0.45;
+            c.knowledge.answer_max_tokens = 48;
+            let models = Models::new(ModelStore::from_env(), GeneratorOptions::default());
+            Knowledge::open_with_models(&c, &models, "browser tests").unwrap_or_else(|e| {
+                panic!("the knowledge base needs the model fixtures (deskmate models install --fixtures): {e}")
+            })
+        });
         let a = Assistant::open(c).unwrap();
+        if let Some(k) = knowledge {
+            a.attach_knowledge(k);
+        }
         // The first admin, as `deskmate serve` bootstraps it; then the admin does the rest.
-        a.create_user(&Actor::system(), "root", Role::Admin).unwrap();
+        a.create_user(&Actor::system(), "root", Role::Admin)
+            .unwrap();
         a.set_password(&Actor::system(), "root", PASSWORD).unwrap();
         let admin = Actor {
             user: "root".into(),
@@ -267,7 +311,7 @@ impl Desk {
             http: reqwest::Client::new(),
             stop,
             tasks: vec![server, pump, receiver],
-            _dir: dir,
+            dir: Some(dir),
         }
     }
 
@@ -313,9 +357,9 @@ impl Desk {
     }
 
     /// Stops the sender and the server (after the browser has closed its connections).
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         let _ = self.stop.send(true);
-        let mut tasks = self.tasks;
+        let mut tasks = std::mem::take(&mut self.tasks);
         let receiver = tasks.pop();
         for t in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
@@ -323,6 +367,15 @@ impl Desk {
         if let Some(r) = receiver {
             r.abort();
         }
+        // A blocking task of the sender may still hold the assistant for a moment: the data
+        // dir goes only after the last holder has let go (and the vector store has flushed).
+        let end = Instant::now() + Duration::from_secs(10);
+        while Arc::strong_count(&self.state.assistant) > 1 && Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let dir = self.dir.take();
+        drop(self);
+        drop(dir);
     }
 }
 
@@ -486,7 +539,11 @@ impl Browser {
         if !matches!(outcome, Ok(Ok(()))) {
             let name = format!("{}-{}", self.test, self.step);
             match self.screenshot_to(&failure_dir(), &name).await {
-                Ok(p) => eprintln!("{}: screenshot of the failed step: {}", self.test, p.display()),
+                Ok(p) => eprintln!(
+                    "{}: screenshot of the failed step: {}",
+                    self.test,
+                    p.display()
+                ),
                 Err(e) => eprintln!("{}: no screenshot of the failed step: {e:#}", self.test),
             }
         }
@@ -536,11 +593,15 @@ impl Browser {
 
     /// Clicks the element `css` (and waits for the page it leads to, if any, to load).
     pub async fn click(&self, css: &str) -> Result<()> {
-        self.find(css)
-            .await?
-            .click()
-            .await
-            .with_context(|| format!("clicking `{css}`"))
+        let e = self.find(css).await?;
+        // In the middle of the view, clear of the top bar, as a user would scroll to it.
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&e)?],
+            )
+            .await?;
+        e.click().await.with_context(|| format!("clicking `{css}`"))
     }
 
     /// Replaces the content of the field `css` by typing `text`.
@@ -550,6 +611,56 @@ impl Browser {
         e.send_keys(text)
             .await
             .with_context(|| format!("typing into `{css}`"))
+    }
+
+    /// Waits until the text of `css` satisfies `want` (the page may still be the one before a
+    /// form's answer: its elements go stale, and they are looked up again), and returns it.
+    pub async fn wait_text(
+        &self,
+        css: &str,
+        want: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> Result<String> {
+        let end = Instant::now() + timeout;
+        let mut last = String::new();
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await
+                && let Ok(t) = e.text().await
+            {
+                if want(&t) {
+                    return Ok(t);
+                }
+                last = t;
+            }
+            if Instant::now() > end {
+                let here = self.path().await.unwrap_or_default();
+                bail!("`{css}` on {here} still reads {last:?} after {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Chooses `files` in the file input `css`, as a user picking them in the dialog would.
+    pub async fn choose_files(&self, css: &str, files: &[&Path]) -> Result<()> {
+        // WebDriver takes canonical paths only.
+        let list = files
+            .iter()
+            .map(|p| Ok(p.canonicalize()?.display().to_string()))
+            .collect::<Result<Vec<String>>>()?;
+        self.find(css)
+            .await?
+            .send_keys(&list.join("\n"))
+            .await
+            .with_context(|| format!("choosing {list:?} in `{css}`"))
+    }
+
+    /// Picks the option `value` of the select `css`.
+    pub async fn select(&self, css: &str, value: &str) -> Result<()> {
+        self.find(css)
+            .await?
+            .select_by_value(value)
+            .await
+            .with_context(|| format!("choosing {value} in `{css}`"))
     }
 
     /// The visible text of the element `css`.
@@ -599,12 +710,10 @@ impl Browser {
     /// The figures of the page just loaded (Navigation and Resource Timing).
     pub async fn load_figures(&self) -> Result<LoadFigures> {
         let v = self
-            .js(
-                "const n = performance.getEntriesByType('navigation')[0];
+            .js("const n = performance.getEntriesByType('navigation')[0];
                  return {interactive: n.domInteractive, document: n.transferSize,
                          resources: performance.getEntriesByType('resource')
-                           .map(r => [r.name, r.transferSize])};",
-            )
+                           .map(r => [r.name, r.transferSize])};")
             .await?;
         let resources: Vec<(String, u64)> = v["resources"]
             .as_array()
@@ -649,12 +758,6 @@ impl Browser {
         self.click("form[action='/sign-out'] button").await?;
         self.wait_for("#password", WAIT).await?;
         Ok(())
-    }
-
-    /// Saves a screenshot of the page as `<failure dir>/<test>-<name>.png`.
-    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
-        self.screenshot_to(&failure_dir(), &format!("{}-{name}", self.test))
-            .await
     }
 
     async fn screenshot_to(&self, dir: &Path, name: &str) -> Result<PathBuf> {

@@ -62,10 +62,7 @@ async fn a_client_gets_a_403_page_for_every_page_but_home() {
             b.step(&format!("forbidden{}", path.replace('/', "-")));
             b.goto(path).await?;
             let h1 = b.wait_for("main h1", WAIT).await?.text().await?;
-            ensure!(
-                h1 == "403 · You may not open this page.",
-                "{path}: {h1}"
-            );
+            ensure!(h1 == "403 · You may not open this page.", "{path}: {h1}");
         }
         Ok(())
     })

@@ -33,10 +33,18 @@ async fn an_rfq_appears_live_and_the_edited_quote_goes_out_after_a_second_trader
         b.step("sign-in");
         b.goto("/rfqs").await?;
         b.wait_for("#password", WAIT).await?;
-        ensure!(b.path().await?.starts_with("/sign-in?next=/rfqs"), "{}", b.path().await?);
+        ensure!(
+            b.path().await?.starts_with("/sign-in?next=/rfqs"),
+            "{}",
+            b.path().await?
+        );
         b.page_shot("sign-in").await?;
         b.submit_sign_in("tina", PASSWORD).await?;
-        ensure!(b.path().await? == "/rfqs", "after sign-in: {}", b.path().await?);
+        ensure!(
+            b.path().await? == "/rfqs",
+            "after sign-in: {}",
+            b.path().await?
+        );
 
         // The first load of the blotter, as a first visit (empty cache).
         b.step("first-load");
@@ -45,9 +53,11 @@ async fn an_rfq_appears_live_and_the_edited_quote_goes_out_after_a_second_trader
         let f = b.load_figures().await?;
         for asset in [".css", ".js"] {
             ensure!(
-                f.resources.iter().any(|(url, bytes)| url.contains("/assets/app.")
-                    && url.ends_with(asset)
-                    && *bytes > 0),
+                f.resources
+                    .iter()
+                    .any(|(url, bytes)| url.contains("/assets/app.")
+                        && url.ends_with(asset)
+                        && *bytes > 0),
                 "the {asset} asset did not come over the network: {:?}",
                 f.resources
             );
@@ -67,24 +77,25 @@ async fn an_rfq_appears_live_and_the_edited_quote_goes_out_after_a_second_trader
         // The script has opened its event stream; give it time to connect (the stream's
         // starting point is the audit head when it connects).
         tokio::time::sleep(Duration::from_millis(500)).await;
-        b.js(
-            "window.__rowSeenAt = null;
+        b.js("window.__rowSeenAt = null;
              const rows = document.getElementById('blotter-rows');
              new MutationObserver((_, o) => {
                if (rows.querySelector('tr[data-id]')) {
                  window.__rowSeenAt = performance.timeOrigin + performance.now();
                  o.disconnect();
                }
-             }).observe(rows, {childList: true, subtree: true});",
-        )
-        .await?;
+             }).observe(rows, {childList: true, subtree: true});")
+            .await?;
         let sent = epoch_ms();
         let r = desk.inbound("m-1", RFQ_TEXT).await?;
         let rfq = r["rfq_id"].as_str().context("rfq_id")?.to_string();
         let row = format!("#blotter-rows tr[data-id='{rfq}']");
         b.wait_for(&row, WAIT).await?;
         let seen = b.js("return window.__rowSeenAt;").await?;
-        let live_ms = seen.as_f64().context("the row was not seen by the observer")? - sent;
+        let live_ms = seen
+            .as_f64()
+            .context("the row was not seen by the observer")?
+            - sent;
         println!("a new RFQ appeared on the open blotter {live_ms:.0} ms after the webhook call");
         ensure!(live_ms < MAX_LIVE_MS, "{live_ms:.0} ms");
         let text = b.text_of(&row).await?;
@@ -106,7 +117,9 @@ async fn an_rfq_appears_live_and_the_edited_quote_goes_out_after_a_second_trader
             .await?
             .context("the payload")?;
         let mut payload: Value = serde_json::from_str(&before)?;
-        let desk_price = payload["quote"]["client"].as_f64().context("quote.client")?;
+        let desk_price = payload["quote"]["client"]
+            .as_f64()
+            .context("quote.client")?;
         let price = ((desk_price + 0.25) * 100.0).round() / 100.0;
         payload["quote"]["client"] = price.into();
         b.fill(
@@ -129,10 +142,12 @@ async fn an_rfq_appears_live_and_the_edited_quote_goes_out_after_a_second_trader
         b.step("four-eyes");
         b.click("form[action$='/approve'] button[type=submit]")
             .await?;
-        let h1 = b.wait_for("main h1", WAIT).await?.text().await?;
+        let h1 = b
+            .wait_text("main h1", |h| h.starts_with("403"), WAIT)
+            .await?;
         let page = b.text_of("main").await?;
         ensure!(
-            h1.starts_with("403") && page.contains("four-eyes"),
+            h1 == "403 · You may not do this." && page.contains("four-eyes"),
             "{h1}: {page}"
         );
 
@@ -189,7 +204,10 @@ async fn the_blotter_reads_without_javascript() {
         let note = b.text_of("main noscript p").await?;
         ensure!(note.contains("need JavaScript"), "{note}");
         let live = b.wait_for("[data-live-note]", WAIT).await?;
-        ensure!(!live.is_displayed().await?, "the live note shows without a script");
+        ensure!(
+            !live.is_displayed().await?,
+            "the live note shows without a script"
+        );
         Ok(())
     })
     .await;
