@@ -207,6 +207,10 @@ pub struct Answer {
     /// cited nothing; false when they are the model's own.
     #[serde(default)]
     pub attributed: bool,
+    /// Whether the answer quotes the article the question names, verbatim ([`quote_exact`]),
+    /// because no generated sentence survived the check: the text is the source's own.
+    #[serde(default)]
+    pub quoted: bool,
     /// Chunk ids from which instruction-like sentences were removed before prompting.
     pub screened: Vec<String>,
     /// Generated sentences removed because no evidence the asker may see supports them
@@ -525,6 +529,7 @@ pub fn answer_from(
             evidence: Vec::new(),
             invalid_citations: Vec::new(),
             attributed: false,
+            quoted: false,
             screened: Vec::new(),
             dropped: Vec::new(),
             reference,
@@ -565,10 +570,17 @@ pub fn answer_from(
             .count()
             >= 4
     });
-    let text = if found {
-        checked
-    } else {
-        not_found_text(language).to_string()
+    // A question that names an article, answered by nothing the check keeps: the article's
+    // own words, cited, are the answer (what the reader asked to see), not "not found".
+    let quote = (!found && !exact.is_empty())
+        .then(|| quote_exact(&prompt.evidence, language))
+        .flatten();
+    let quoted = quote.is_some();
+    let found = found || quoted;
+    let text = match quote {
+        Some(q) => q,
+        None if found => checked,
+        None => not_found_text(language).to_string(),
     };
     let _ = on_delta(&text);
     let (_, cited, _) = resolve_citations(&text, prompt.evidence.len());
@@ -586,7 +598,8 @@ pub fn answer_from(
         citations,
         evidence: prompt.evidence.clone(),
         invalid_citations: invalid,
-        attributed: attributed && found && !cited.is_empty(),
+        attributed: attributed && found && !quoted && !cited.is_empty(),
+        quoted,
         screened: prompt.screened.clone(),
         reference,
         model: response.model,
@@ -601,6 +614,36 @@ pub fn answer_from(
         completion_tokens: response.usage.completion_tokens,
         retrieval_ms,
         generation_ms,
+    })
+}
+
+/// How much of an article [`quote_exact`] quotes, in characters.
+const QUOTE_CHARS: usize = 600;
+
+/// The answer to a question that names an article, when no generated sentence survived the
+/// check: the first exact piece of evidence's text, verbatim (cut at a sentence end within
+/// [`QUOTE_CHARS`], marked "…" when cut), introduced by its path in the question's language
+/// and cited `[n]`. `None` when the evidence holds no unflagged text.
+pub fn quote_exact(evidence: &[Citation], language: Language) -> Option<String> {
+    let c = evidence
+        .iter()
+        .find(|c| c.exact && !c.flagged && !c.text.trim().is_empty())?;
+    let text = c.text.trim();
+    let quoted = if text.chars().count() <= QUOTE_CHARS {
+        text.to_string()
+    } else {
+        let head: String = text.chars().take(QUOTE_CHARS).collect();
+        let cut = head
+            .char_indices()
+            .filter(|(_, ch)| matches!(ch, '。' | '；' | '.' | ';' | '！' | '？'))
+            .map(|(i, ch)| i + ch.len_utf8())
+            .next_back()
+            .unwrap_or(head.len());
+        format!("{}…", &head[..cut])
+    };
+    Some(match language {
+        Language::Zh => format!("{}原文如下：「{quoted}」[{}]", c.path, c.n),
+        _ => format!("{} reads: \"{quoted}\" [{}]", c.path, c.n),
     })
 }
 
@@ -927,6 +970,56 @@ mod tests {
         let (s, removed) = screen("第二十一条 期货交易实行保证金制度。", Language::Zh);
         assert!(!removed);
         assert_eq!(s, "第二十一条 期货交易实行保证金制度。");
+    }
+
+    #[test]
+    fn a_named_article_is_quoted_verbatim_and_cited_when_nothing_generated_survives() {
+        let ev = |n: usize, text: &str, exact: bool, flagged: bool| Citation {
+            n,
+            chunk_id: format!("d@v1#{n}"),
+            doc_id: "d".into(),
+            version: 1,
+            title: "期货和衍生品法".into(),
+            collection: "regulation".into(),
+            classification: "general".into(),
+            path: "期货和衍生品法 | 第二章 | 第二十一条".into(),
+            location: Location::default(),
+            exact,
+            text: text.into(),
+            flagged,
+        };
+        let article = "第二十一条 期货交易实行保证金制度。保证金用于结算和履约保障。";
+        // Not exact, or flagged: nothing to quote.
+        assert_eq!(
+            quote_exact(&[ev(1, article, false, false)], Language::Zh),
+            None
+        );
+        assert_eq!(
+            quote_exact(&[ev(1, article, true, true)], Language::Zh),
+            None
+        );
+        let q = quote_exact(
+            &[
+                ev(1, "其他条文。", false, false),
+                ev(2, article, true, false),
+            ],
+            Language::Zh,
+        )
+        .unwrap();
+        assert_eq!(
+            q,
+            "期货和衍生品法 | 第二章 | 第二十一条原文如下：「第二十一条 期货交易实行保证金制度。保证金用于结算和履约保障。」[2]"
+        );
+        let (_, cited, invalid) = resolve_citations(&q, 2);
+        assert_eq!((cited, invalid), (vec![2], vec![]));
+        // A long article is cut at a sentence end and marked.
+        let long = "保证金每日结算。".repeat(100);
+        let q = quote_exact(&[ev(1, &long, true, false)], Language::En).unwrap();
+        assert!(
+            q.contains("reads: \"保证金每日结算。") && q.ends_with("。…\" [1]"),
+            "{q}"
+        );
+        assert!(q.chars().count() < QUOTE_CHARS + 80);
     }
 
     #[test]

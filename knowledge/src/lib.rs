@@ -70,7 +70,8 @@ pub use error::{InputError, KnowledgeError};
 #[cfg(any(test, feature = "testing"))]
 pub use kb::CrashPoint;
 pub use kb::{
-    IngestReport, IngestRequest, IngestStatus, KbConfig, KbLock, KnowledgeBase, VectorBackend,
+    ChunkEdit, IngestReport, IngestRequest, IngestStatus, KbConfig, KbLock, KnowledgeBase,
+    VectorBackend,
 };
 pub use rerank::RerankOptions;
 pub use search::{Filters, FusionWeights, Hit, Scores, SearchRequest, SearchResults};

@@ -18,6 +18,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// What [`KnowledgeBase::commit_version`] committed.
+pub(super) struct Committed {
+    /// The new version.
+    pub version: u64,
+    /// The version it superseded.
+    pub previous: Option<u64>,
+    /// Milliseconds embedding.
+    pub embed_ms: f64,
+    /// Milliseconds writing both indexes and the manifest.
+    pub index_ms: f64,
+}
+
 impl KnowledgeBase {
     /// Decodes bytes (size limit, encoding detection) and ingests them.
     pub fn ingest_bytes(
@@ -128,11 +140,52 @@ impl KnowledgeBase {
         }
         let t = Instant::now();
         let merge = merge_short_fragments(&mut chunked.chunks, self.embedder.as_ref())?;
-        let texts: Vec<String> = chunked
-            .chunks
-            .iter()
-            .map(|c| c.indexed_text(&chunked.title))
-            .collect();
+        let merge_ms = ms(t);
+        let meta = DocumentMeta {
+            id: id.clone(),
+            title: chunked.title.clone(),
+            source: request.source.clone(),
+            collection: request.collection.clone(),
+            language: chunked.language,
+            classification: request.classification,
+            content_hash: hash,
+            version: 0,
+            metadata: chunked.metadata.clone(),
+        };
+        let done = self.commit_version(meta, &chunked.chunks, chunked.pages, None)?;
+        Ok(IngestReport {
+            doc_id: id.to_string(),
+            version: done.version,
+            status: match done.previous {
+                Some(p) => IngestStatus::Replaced { previous: p },
+                None => IngestStatus::Added,
+            },
+            title: chunked.title,
+            chunks: chunked.chunks.len(),
+            pages: chunked.pages,
+            merged: merge.merged,
+            encoding: String::new(),
+            problems: chunked.problems,
+            chunk_ms,
+            embed_ms: merge_ms + done.embed_ms,
+            index_ms: done.index_ms,
+        })
+    }
+
+    /// Embeds `chunks` and commits them as the next version of `meta.id` (its `version` is
+    /// set here) by the protocol of [`crate::manifest`], then removes the superseded version.
+    /// With `expected`, the commit is refused unless the current version is that one (an
+    /// edit made on a version that has moved on). Shared by ingestion and chunk revision.
+    pub(super) fn commit_version(
+        &self,
+        mut meta: DocumentMeta,
+        chunks: &[crate::document::Chunk],
+        pages: u32,
+        expected: Option<u64>,
+    ) -> Result<Committed, KnowledgeError> {
+        let id = meta.id.clone();
+        let t = Instant::now();
+        let texts: Vec<String> = chunks.iter().map(|c| c.indexed_text(&meta.title)).collect();
         let mut vectors = Vec::with_capacity(texts.len());
         for batch in texts.chunks(self.config.embed_batch.max(1)) {
             let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
@@ -150,18 +203,20 @@ impl KnowledgeBase {
             .documents
             .get(id.as_str())
             .map(|e| e.meta.version);
+        if let Some(want) = expected
+            && previous != Some(want)
+        {
+            return Err(InputError::Invalid {
+                field: "version",
+                reason: match previous {
+                    Some(p) => format!("{id} is at version {p}, not {want}: reload it"),
+                    None => format!("{id} is no longer in the knowledge base"),
+                },
+            }
+            .into());
+        }
         let version = previous.map_or(1, |v| v + 1);
-        let meta = DocumentMeta {
-            id: id.clone(),
-            title: chunked.title.clone(),
-            source: request.source.clone(),
-            collection: request.collection.clone(),
-            language: chunked.language,
-            classification: request.classification,
-            content_hash: hash,
-            version,
-            metadata: chunked.metadata.clone(),
-        };
+        meta.version = version;
         let new_key = version_key(&id, version);
         let old_key = previous.map(|v| version_key(&id, v));
         let intent = Intent {
@@ -180,8 +235,7 @@ impl KnowledgeBase {
                 .map(|n| parts[..n].join("/"))
                 .collect::<Vec<_>>()
         };
-        let points: Vec<VectorPoint> = chunked
-            .chunks
+        let points: Vec<VectorPoint> = chunks
             .iter()
             .zip(vectors)
             .map(|(c, vector)| VectorPoint {
@@ -207,7 +261,7 @@ impl KnowledgeBase {
 
         if let Err(e) = self
             .lexical
-            .add(&meta, &chunked.chunks)
+            .add(&meta, chunks)
             .and_then(|_| self.lexical.commit())
         {
             let _ = self.lexical.rollback();
@@ -223,9 +277,9 @@ impl KnowledgeBase {
             next.documents.insert(
                 id.to_string(),
                 ManifestEntry {
-                    meta: meta.clone(),
-                    chunks: chunked.chunks.len(),
-                    pages: chunked.pages,
+                    meta,
+                    chunks: chunks.len(),
+                    pages,
                 },
             );
             next.save(&self.dir)?;
@@ -242,21 +296,10 @@ impl KnowledgeBase {
             self.vectors.flush()?;
         }
         Intent::clear(&self.dir)?;
-        self.maybe_optimize(chunked.chunks.len())?;
-        Ok(IngestReport {
-            doc_id: id.to_string(),
+        self.maybe_optimize(chunks.len())?;
+        Ok(Committed {
             version,
-            status: match previous {
-                Some(p) => IngestStatus::Replaced { previous: p },
-                None => IngestStatus::Added,
-            },
-            title: chunked.title,
-            chunks: chunked.chunks.len(),
-            pages: chunked.pages,
-            merged: merge.merged,
-            encoding: String::new(),
-            problems: chunked.problems,
-            chunk_ms,
+            previous,
             embed_ms,
             index_ms: ms(t),
         })

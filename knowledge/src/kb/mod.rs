@@ -10,18 +10,21 @@
 //!
 //! One job per module: `config` ([`KbConfig`], [`VectorBackend`]), `lock` ([`KbLock`]),
 //! `vectors` (the vector store's adapter and the count of points waiting for its index),
-//! `ingest` (the commit protocol), `delete`, `search` (exact lookup, hybrid fusion) and
+//! `ingest` (the commit protocol), `revise` (a chunk corrected or split, committed as the
+//! next version by the same protocol), `delete`, `search` (exact lookup, hybrid fusion) and
 //! `affinity` (ranking exact hits by the titles a question names). This module holds
 //! [`KnowledgeBase`] and the types of its API ([`IngestRequest`], [`IngestReport`], …):
 //! opening, reconciling, the accessors and the vector-index upkeep. Imports point one way:
-//! this module uses only `config`, `lock` and `vectors`; `ingest`, `delete` and `search` add
-//! methods to [`KnowledgeBase`] and use this module, never each other.
+//! this module uses only `config`, `lock` and `vectors`; `ingest`, `revise`, `delete` and
+//! `search` add methods to [`KnowledgeBase`] and use this module; `revise` commits through
+//! `ingest`'s `commit_version`, and no other two of them import each other.
 
 mod affinity;
 mod config;
 mod delete;
 mod ingest;
 mod lock;
+mod revise;
 mod search;
 mod vectors;
 
@@ -29,6 +32,7 @@ mod vectors;
 pub use config::CrashPoint;
 pub use config::{KbConfig, VectorBackend};
 pub use lock::{KbLock, LOCK_FILE};
+pub use revise::{ChunkEdit, MAX_CHUNK_CHARS};
 
 use crate::chunk::Problem;
 use crate::document::DocId;

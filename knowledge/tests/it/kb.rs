@@ -453,3 +453,127 @@ fn the_vector_index_is_built_once_enough_points_were_added() {
     let top = &search(&kb, "Article 9", Role::Admin, 1).hits[0];
     assert!(top.exact);
 }
+
+#[test]
+fn a_corrected_or_split_chunk_reindexes_its_document_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kb, _) = KnowledgeBase::open(dir.path(), embedder(), KbConfig::default()).unwrap();
+    let emir = kb
+        .ingest_bytes(
+            &request("emir.txt", "regulation-en", DataClass::GENERAL),
+            EMIR_LIKE.as_bytes(),
+        )
+        .unwrap();
+    let law = ingest_file(&kb, FUTURES_LAW, DataClass::GENERAL);
+    let emir_id = DocId::new(&emir.doc_id).unwrap();
+    let law_id = DocId::new(&law.doc_id).unwrap();
+    let before = kb.chunks(&emir_id).unwrap().unwrap();
+    let art9 = before
+        .iter()
+        .find(|c| c.text.contains("no later than the working day"))
+        .expect("Article 9(1) is a chunk");
+
+    // A correction: the new text is found, the old wording is gone, the version moved on.
+    let fixed = art9
+        .text
+        .replace("the working day", "the second working day");
+    let r = kb
+        .revise_chunk(
+            &emir_id,
+            emir.version,
+            &knowledge::ChunkEdit::Correct {
+                ordinal: art9.ordinal,
+                text: fixed.clone(),
+            },
+        )
+        .unwrap();
+    assert_eq!(r.version, emir.version + 1);
+    assert_eq!(
+        r.status,
+        IngestStatus::Replaced {
+            previous: emir.version
+        }
+    );
+    assert_eq!(r.chunks, before.len());
+    let hits = search(
+        &kb,
+        "reported no later than the second working day",
+        Role::Admin,
+        5,
+    );
+    let top = &hits.hits[0];
+    assert_eq!(
+        (top.doc_id.as_str(), top.version),
+        (emir.doc_id.as_str(), r.version)
+    );
+    assert!(top.text.contains("the second working day"), "{}", top.text);
+    assert!(
+        kb.chunks(&emir_id)
+            .unwrap()
+            .unwrap()
+            .iter()
+            .all(|c| !c.text.contains("the working day")),
+    );
+    // Only that document was re-indexed: the law keeps its version and chunks.
+    assert_eq!(kb.document(&law_id).unwrap().meta.version, law.version);
+    assert_eq!(kb.chunks(&law_id).unwrap().unwrap().len(), law.chunks);
+    assert!(kb.consistency().unwrap().agrees());
+
+    // An edit on the version before is refused (someone else edited first); nothing changes.
+    let stale = kb
+        .revise_chunk(
+            &emir_id,
+            emir.version,
+            &knowledge::ChunkEdit::Correct {
+                ordinal: 0,
+                text: "x".into(),
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(stale, KnowledgeError::Input(_)), "{stale}");
+    assert!(stale.to_string().contains("reload"), "{stale}");
+    assert_eq!(kb.document(&emir_id).unwrap().meta.version, r.version);
+
+    // A split: two chunks where there was one, both searchable, ordinals renumbered.
+    let now = kb.chunks(&emir_id).unwrap().unwrap();
+    let c = now
+        .iter()
+        .find(|c| c.text.contains("Counterparties and CCPs shall keep"))
+        .map_or_else(
+            || {
+                now.iter()
+                    .find(|c| c.text.contains("second working day"))
+                    .unwrap()
+            },
+            |c| c,
+        );
+    let second = if c.text.contains("2. Counterparties") {
+        "2. Counterparties"
+    } else {
+        "reported to a trade repository"
+    };
+    let split = kb
+        .revise_chunk(
+            &emir_id,
+            r.version,
+            &knowledge::ChunkEdit::Split {
+                ordinal: c.ordinal,
+                before: second.into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(split.chunks, now.len() + 1);
+    let after = kb.chunks(&emir_id).unwrap().unwrap();
+    assert_eq!(
+        after.iter().map(|c| c.ordinal).collect::<Vec<_>>(),
+        (0..after.len() as u32).collect::<Vec<_>>()
+    );
+    assert!(after.iter().any(|c| c.text.starts_with(second)));
+    assert!(kb.consistency().unwrap().agrees());
+
+    // Reopened, the revision is what is there.
+    drop(kb);
+    let (kb, _) = KnowledgeBase::open(dir.path(), embedder(), KbConfig::default()).unwrap();
+    assert_eq!(kb.document(&emir_id).unwrap().meta.version, split.version);
+    assert_eq!(kb.chunks(&emir_id).unwrap().unwrap().len(), split.chunks);
+}
