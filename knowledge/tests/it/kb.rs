@@ -538,20 +538,9 @@ fn a_corrected_or_split_chunk_reindexes_its_document_only() {
     let now = kb.chunks(&emir_id).unwrap().unwrap();
     let c = now
         .iter()
-        .find(|c| c.text.contains("Counterparties and CCPs shall keep"))
-        .map_or_else(
-            || {
-                now.iter()
-                    .find(|c| c.text.contains("second working day"))
-                    .unwrap()
-            },
-            |c| c,
-        );
-    let second = if c.text.contains("2. Counterparties") {
-        "2. Counterparties"
-    } else {
-        "reported to a trade repository"
-    };
+        .find(|c| c.text.contains("the second working day"))
+        .unwrap();
+    let second = "the details of any derivative contract";
     let split = kb
         .revise_chunk(
             &emir_id,
