@@ -667,6 +667,106 @@ impl Assistant {
         })
     }
 
+    /// Corrects or splits one chunk of document `id`'s current version, which must be
+    /// `version` (the one the editor saw; another is a conflict), and re-indexes that document
+    /// alone as its next version (audited as `document.chunk_revise` with the edit, the
+    /// versions and the reason). The caller needs `documents.write` and clearance for the
+    /// document.
+    pub fn revise_document_chunk(
+        &self,
+        knowledge: &Knowledge,
+        actor: &Actor,
+        id: &str,
+        version: u64,
+        edit: &knowledge::ChunkEdit,
+        reason: &str,
+    ) -> Result<DocumentRecord> {
+        require(actor, Permission::DocumentsWrite)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 1000 {
+            return Err(AssistantError::InvalidField {
+                field: "reason".into(),
+                reason: "say why the chunk is changed (1 to 1000 characters)".into(),
+            });
+        }
+        let rec = self.document(actor, id)?;
+        if rec.version != version {
+            return Err(AssistantError::Conflict(format!(
+                "document {id} is at version {}, not {version}: reload it and edit again",
+                rec.version
+            )));
+        }
+        let doc_id = DocId::new(id).ok_or_else(|| AssistantError::NotFound {
+            kind: "document",
+            id: id.to_string(),
+        })?;
+        let stripe = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            rec.collection.hash(&mut h);
+            (h.finish() % knowledge.ingest_locks.len() as u64) as usize
+        };
+        let _one_at_a_time = knowledge.ingest_locks[stripe]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let report = knowledge.kb.revise_chunk(&doc_id, version, edit)?;
+        let entry = knowledge
+            .kb
+            .document(&doc_id)
+            .ok_or_else(|| AssistantError::NotFound {
+                kind: "document",
+                id: id.to_string(),
+            })?;
+        let now = time::fmt(time::now());
+        let class = rec.classification;
+        self.store.write(actor, |tx| {
+            tx.conn().execute(
+                "UPDATE documents SET content_hash = ?2, version = ?3, chunks = ?4,
+                    updated_by = ?5, updated_at = ?6
+                 WHERE id = ?1",
+                params![
+                    id,
+                    entry.meta.content_hash,
+                    report.version as i64,
+                    report.chunks as i64,
+                    actor.user,
+                    now
+                ],
+            )?;
+            tx.conn().execute(
+                "INSERT OR IGNORE INTO document_versions (doc_id, version, content_hash,
+                    classification, chunks, ingested_by, ingested_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    id,
+                    report.version as i64,
+                    entry.meta.content_hash,
+                    class.to_string(),
+                    report.chunks as i64,
+                    actor.user,
+                    now
+                ],
+            )?;
+            tx.audit(AuditRecord {
+                action: "document.chunk_revise",
+                object_kind: "document",
+                object_id: id,
+                class,
+                details: json!({
+                    "edit": edit,
+                    "from_version": version,
+                    "version": report.version,
+                    "chunks": report.chunks,
+                    "reason": reason,
+                    "embed_ms": report.embed_ms,
+                    "index_ms": report.index_ms,
+                }),
+            })?;
+            Ok::<_, AssistantError>(())
+        })?;
+        self.document(actor, id)
+    }
+
     /// Retrieval only, as the caller: the ranked chunks they may read (hybrid BM25 + dense,
     /// exact structural references first, then the generator's rerank when `[knowledge]
     /// rerank` is on), as `deskmate search --json` prints them.

@@ -118,6 +118,8 @@ pub fn routes() -> Vec<Route> {
         route!(upload POST "/v1/documents", P(DocumentsWrite), "Upload documents (multipart `file`, `collection`, `classification`) for ingestion; returns a job.", documents::upload),
         route!(GET "/v1/documents", P(DocumentsRead), "The documents of the knowledge base the caller may read.", documents::list),
         route!(DELETE "/v1/documents/{id}", P(DocumentsWrite), "Delete a document from both indexes.", documents::delete),
+        route!(GET "/v1/documents/{id}/chunks", P(DocumentsRead), "A document's chunks in order (path, pages, text).", documents::chunks),
+        route!(POST "/v1/documents/{id}/chunks", P(DocumentsWrite), "Correct or split one chunk (`version`, `edit`, `reason`); re-indexes that document only, as its next version.", documents::revise),
         route!(POST "/v1/search", P(DocumentsRead), "Retrieval only: the ranked chunks the caller may read, with BM25, dense and fused scores.", documents::search),
         route!(POST "/v1/ask", P(DocumentsRead), "Ask the knowledge base: an answer with citations, or `found: false` (SSE with stream: true).", documents::ask, timeout = Timeout::Generation),
         route!(GET "/v1/evals", P(EvalsRead), "The evaluation suites, each with its latest result here (metrics, pass or fail).", evals::list),
@@ -185,6 +187,7 @@ pub fn routes() -> Vec<Route> {
         route!(page upload POST "/knowledge/upload", P(DocumentsWrite), "Upload documents from the page (multipart with the form token first).", ui::knowledge::upload),
         route!(page GET "/knowledge/documents/{id}", P(DocumentsRead), "One document's chunks (path, pages, text).", ui::knowledge::document),
         route!(page POST "/knowledge/documents/{id}/delete", P(DocumentsWrite), "Delete a document from the page.", ui::knowledge::delete),
+        route!(page POST "/knowledge/documents/{id}/chunks", P(DocumentsWrite), "Correct or split a chunk from the page; re-indexes that document only.", ui::knowledge::revise),
         route!(page GET "/knowledge/search", P(DocumentsRead), "Search playground: hits with BM25, dense and fused scores.", ui::knowledge::search),
         route!(page GET "/knowledge/ask", P(DocumentsRead), "Ask: an answer with citations linked to their chunks.", ui::knowledge::ask, timeout = Timeout::Generation),
         // Operations: upload, extraction jobs, the review of one file.

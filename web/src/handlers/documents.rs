@@ -245,6 +245,52 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /v1/documents/{id}/chunks`: the document and its current version's chunks in order
+/// (id, path, pages, text), as the caller may read them.
+pub async fn chunks(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let (doc, chunks) = s
+        .blocking(move |a| {
+            let k = a.knowledge()?;
+            a.document_chunks(&k, &ctx.actor, &id)
+        })
+        .await?;
+    Ok(Json(json!({"document": doc, "chunks": chunks})))
+}
+
+/// `POST /v1/documents/{id}/chunks` body: one edit of one chunk of the version the editor saw.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviseBody {
+    /// The document version the edit was made on (a newer one is a conflict, 409).
+    pub version: u64,
+    /// `{"action": "correct", "ordinal": 3, "text": "…"}` or
+    /// `{"action": "split", "ordinal": 3, "before": "…"}`.
+    pub edit: knowledge::ChunkEdit,
+    /// Why (kept in the audit log).
+    pub reason: String,
+}
+
+/// `POST /v1/documents/{id}/chunks`: corrects or splits a chunk and re-indexes the document
+/// alone; the document as it now is.
+pub async fn revise(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReviseBody>,
+) -> Result<Json<Value>, AppError> {
+    let doc = s
+        .blocking(move |a| {
+            let k = a.knowledge()?;
+            a.revise_document_chunk(&k, &ctx.actor, &id, body.version, &body.edit, &body.reason)
+        })
+        .await?;
+    Ok(Json(json!({ "document": doc })))
+}
+
 /// `POST /v1/search` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

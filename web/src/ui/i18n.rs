@@ -174,6 +174,11 @@ catalogue! {
     Question => "Question", "问题";
     Answer => "Answer", "回答";
     Citations => "Citations", "引用";
+    CorrectOrSplit => "Correct or split", "修改或拆分";
+    CorrectedText => "Corrected text", "修改后的文本";
+    SplitBefore => "Split before this text", "在此文字之前拆分";
+    Split => "Split", "拆分";
+    ChunkRevised => "The chunk was changed and the document alone re-indexed: now version", "分块已修改，仅该文档已重新索引：当前版本";
     EvidenceGiven => "Evidence the model was given", "提供给模型的资料";
     NotFoundInDocs => "Not found in the documents you can access.", "在您可访问的文档中未找到。";
     DroppedSentences => "Sentences dropped for lack of support", "因缺乏依据而删除的句子";

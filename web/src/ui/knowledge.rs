@@ -195,8 +195,10 @@ pub async fn document(
     State(s): State<AppState>,
     v: Viewer,
     Path(id): Path<String>,
+    Query(q): Query<RevisedQuery>,
 ) -> Result<Response, AppError> {
     let actor = v.actor.clone();
+    let can_write = v.can(Permission::DocumentsWrite);
     let (doc, chunks) = s
         .blocking(move |a| {
             let k = a.knowledge()?;
@@ -209,8 +211,11 @@ pub async fn document(
             (doc.collection) " · " (doc.classification.to_string()) " · " (doc.language) " · "
             (v.t(T::Version)) " " (doc.version) " · " (doc.source) " · " (time(&doc.updated_at))
         }
+        @if let Some(version) = q.revised {
+            div.flash.ok role="status" { (v.t(T::ChunkRevised)) " " (version) }
+        }
         h2 { (v.t(T::Chunks)) " (" (chunks.len()) ")" }
-        table {
+        table.chunks {
             thead { tr { th.num { "#" } th { (v.t(T::Path)) } th { (v.t(T::Pages)) } th { (v.t(T::Text)) } } }
             tbody {
                 @for c in &chunks {
@@ -218,13 +223,131 @@ pub async fn document(
                         td.num { (c.ordinal) }
                         td { (c.path.display(&doc.title)) }
                         td { (c.location.page_start) @if c.location.page_end != c.location.page_start { "–" (c.location.page_end) } }
-                        td { (c.text) }
+                        td {
+                            div.chunk-text { (c.text) }
+                            @if can_write {
+                                (revise_forms(&v, &doc.id, doc.version, c.ordinal, &c.text))
+                            }
+                        }
                     }
                 }
             }
         }
     };
     Ok(page(&v, &doc.title, Nav::Knowledge, body))
+}
+
+/// The document page's query after a revision.
+#[derive(Debug, Deserialize, Default)]
+pub struct RevisedQuery {
+    /// The version the revision committed.
+    pub revised: Option<u64>,
+}
+
+/// The forms under a chunk: correct its text, or split it before a phrase; each names the
+/// version shown (an edit on a version that moved on is refused) and asks why.
+fn revise_forms(v: &Viewer, doc: &str, version: u64, ordinal: u32, text: &str) -> Markup {
+    let action = format!("/knowledge/documents/{}/chunks", super::percent_encode(doc));
+    html! {
+        details.revise {
+            summary { (v.t(T::CorrectOrSplit)) }
+            div.grid2 {
+                form.stack method="post" action=(action) {
+                    (v.csrf_field())
+                    input type="hidden" name="action" value="correct";
+                    input type="hidden" name="ordinal" value=(ordinal);
+                    input type="hidden" name="version" value=(version);
+                    label for={"text-" (ordinal)} { (v.t(T::CorrectedText)) }
+                    textarea id={"text-" (ordinal)} name="text" rows="6" required maxlength="20000" { (text) }
+                    label for={"why-" (ordinal)} { (v.t(T::Reason)) }
+                    input id={"why-" (ordinal)} type="text" name="reason" required maxlength="1000";
+                    button type="submit" { (v.t(T::SaveCorrection)) }
+                }
+                form.stack method="post" action=(action) {
+                    (v.csrf_field())
+                    input type="hidden" name="action" value="split";
+                    input type="hidden" name="ordinal" value=(ordinal);
+                    input type="hidden" name="version" value=(version);
+                    label for={"before-" (ordinal)} { (v.t(T::SplitBefore)) }
+                    input id={"before-" (ordinal)} type="text" name="before" required maxlength="1000";
+                    label for={"split-why-" (ordinal)} { (v.t(T::Reason)) }
+                    input id={"split-why-" (ordinal)} type="text" name="reason" required maxlength="1000";
+                    button.secondary type="submit" { (v.t(T::Split)) }
+                }
+            }
+        }
+    }
+}
+
+/// The chunk-revision form (one of two shapes, told apart by `action`; the form token is
+/// read by [`CsrfForm`]).
+#[derive(Debug, Deserialize)]
+pub struct ReviseForm {
+    /// `correct` or `split`.
+    pub action: String,
+    /// The chunk.
+    pub ordinal: u32,
+    /// The document version the page showed.
+    pub version: u64,
+    /// The corrected text (`correct`).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The phrase the second part starts with (`split`).
+    #[serde(default)]
+    pub before: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /knowledge/documents/{id}/chunks`: corrects or splits a chunk, re-indexes the
+/// document alone, and shows the new version at the edited chunk.
+pub async fn revise(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<ReviseForm>,
+) -> Result<Response, AppError> {
+    let missing = |field: &str| AppError::BadRequest {
+        code: "invalid_request",
+        message: format!("{field} is required for {}", f.action),
+    };
+    let edit = match f.action.as_str() {
+        "correct" => knowledge::ChunkEdit::Correct {
+            ordinal: f.ordinal,
+            text: f.text.clone().ok_or_else(|| missing("text"))?,
+        },
+        "split" => knowledge::ChunkEdit::Split {
+            ordinal: f.ordinal,
+            before: f.before.clone().ok_or_else(|| missing("before"))?,
+        },
+        other => {
+            return Err(AppError::BadRequest {
+                code: "invalid_request",
+                message: format!("action {other:?}: expected correct or split"),
+            });
+        }
+    };
+    let actor = v.actor.clone();
+    let id2 = id.clone();
+    let doc = s
+        .blocking(move |a| {
+            let k = a.knowledge()?;
+            a.revise_document_chunk(&k, &actor, &id2, f.version, &edit, &f.reason)
+        })
+        .await?;
+    // Back at the edited chunk (of the new version).
+    let anchor = knowledge::document::DocId::new(&doc.id)
+        .map(|d| {
+            let chunk = knowledge::document::chunk_id(&d, doc.version, f.ordinal);
+            format!("#{}", super::percent_encode(&chunk))
+        })
+        .unwrap_or_default();
+    Ok(see_other(&format!(
+        "/knowledge/documents/{}?revised={}{anchor}",
+        super::percent_encode(&doc.id),
+        doc.version,
+    )))
 }
 
 /// `POST /knowledge/documents/{id}/delete`.

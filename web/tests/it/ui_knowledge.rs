@@ -221,3 +221,255 @@ async fn a_law_uploaded_on_the_page_is_searched_asked_and_cited_to_its_chunks() 
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("期货和衍生品法") && !html.contains("/knowledge/upload"));
 }
+
+/// A generated test text (not a real regulation): two articles that the chunker keeps as
+/// units, the second holding two provisions for the split.
+const RULES: &str = "DESK RULES (generated test text)\n\n\
+Article 1\nMargin calls are made at 10:00 each business day and must be met by 16:00 the same day.\n\n\
+Article 2\nQuotes are valid for two minutes. Trades above the client limit need a second trader's approval.\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_corrected_or_split_reindexes_its_document_only_and_is_audited() {
+    let api = api();
+    let a = &api.state.assistant;
+    let k = a.knowledge().unwrap();
+    let legal = Actor {
+        user: "legal1".into(),
+        role: Some(Role::Legal),
+        request_id: None,
+    };
+    let ingest = |name: &str, text: &str| {
+        a.ingest_document(
+            &k,
+            &legal,
+            assistant::documents::NewDocument::new(
+                name,
+                text.as_bytes().to_vec(),
+                "desk",
+                policies::DataClass::GENERAL,
+            ),
+        )
+        .unwrap()
+    };
+    let doc = ingest("rules.md", RULES);
+    let other = ingest(
+        "other.md",
+        "OTHER RULES (generated test text)\n\nArticle 1\nNothing here.\n",
+    );
+    let (s, v) = api
+        .json(
+            Method::GET,
+            &format!("/v1/documents/{}/chunks", doc.id),
+            Role::Trader,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let chunks = v["chunks"].as_array().unwrap().clone();
+    let art2 = chunks
+        .iter()
+        .find(|c| {
+            c["text"]
+                .as_str()
+                .unwrap()
+                .contains("valid for two minutes")
+        })
+        .unwrap_or_else(|| panic!("{v}"));
+    let ordinal = art2["ordinal"].as_u64().unwrap();
+
+    // The API: who may, what is refused, and nothing changes when refused.
+    let body = |version: u64, edit: serde_json::Value, reason: &str| {
+        Some(serde_json::json!({"version": version, "edit": edit, "reason": reason}))
+    };
+    let path = format!("/v1/documents/{}/chunks", doc.id);
+    let fix = serde_json::json!({"action": "correct", "ordinal": ordinal,
+        "text": art2["text"].as_str().unwrap().replace("two minutes", "three minutes")});
+    for (role, version, edit, reason, want) in [
+        (
+            Role::Trader,
+            doc.version,
+            fix.clone(),
+            "typo",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Role::Client,
+            doc.version,
+            fix.clone(),
+            "typo",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Role::Legal,
+            doc.version,
+            fix.clone(),
+            " ",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Role::Legal,
+            doc.version + 1,
+            fix.clone(),
+            "typo",
+            StatusCode::CONFLICT,
+        ),
+        (
+            Role::Legal,
+            doc.version,
+            serde_json::json!({"action": "split", "ordinal": ordinal, "before": "not in it"}),
+            "two provisions",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Role::Legal,
+            doc.version,
+            serde_json::json!({"action": "merge", "ordinal": ordinal}),
+            "x",
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (s, v) = api
+            .json(Method::POST, &path, role, body(version, edit, reason))
+            .await;
+        assert_eq!(s, want, "{role:?}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{v}"
+        );
+    }
+    assert_eq!(
+        a.document(&Actor::system(), &doc.id).unwrap().version,
+        doc.version
+    );
+
+    // A correction through the API: the new text is searched, the version moved on.
+    let (s, v) = api
+        .json(
+            Method::POST,
+            &path,
+            Role::Legal,
+            body(doc.version, fix, "the desk rule says three"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["document"]["version"], doc.version + 1);
+    let (s, v) = api
+        .json(
+            Method::POST,
+            "/v1/search",
+            Role::Legal,
+            Some(serde_json::json!({"query": "quotes valid for three minutes", "k": 3})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v["hits"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("three minutes"),
+        "{v}"
+    );
+
+    // A split on the page: two chunks, the flash and the anchor of the new version's chunk.
+    let (cookie, csrf) = session(&api, Role::Legal);
+    let version = (doc.version + 1).to_string();
+    let ord = ordinal.to_string();
+    let resp = web::app(api.state.clone())
+        .oneshot(super::ui::form_req(
+            &format!("/knowledge/documents/{}/chunks", doc.id),
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("action", "split"),
+                ("ordinal", &ord),
+                ("version", &version),
+                ("before", "Trades above the client limit"),
+                ("reason", "two provisions in one chunk"),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let location = resp.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let v3 = doc.version + 2;
+    assert!(
+        location.ends_with(&format!("?revised={v3}#{}%40v{v3}%23{ordinal}", doc.id)),
+        "{location}"
+    );
+    let (s, html) = page(&api, &cookie, location.split('#').next().unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("now version") && html.contains("Correct or split"),
+        "{html}"
+    );
+    let (_, v) = api
+        .json(
+            Method::GET,
+            &format!("/v1/documents/{}/chunks", doc.id),
+            Role::Legal,
+            None,
+        )
+        .await;
+    let texts: Vec<&str> = v["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.len(), chunks.len() + 1, "{texts:?}");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("Trades above the client limit")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("three minutes.") && !t.contains("Trades")),
+        "{texts:?}"
+    );
+    // A form without the token changes nothing.
+    let resp = web::app(api.state.clone())
+        .oneshot(super::ui::form_req(
+            &format!("/knowledge/documents/{}/chunks", doc.id),
+            Some(&cookie),
+            &[
+                ("action", "correct"),
+                ("ordinal", "0"),
+                ("version", "3"),
+                ("text", "x"),
+                ("reason", "x"),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    // The other document was not re-indexed; both edits are in the audit log with the reason.
+    assert_eq!(
+        a.document(&Actor::system(), &other.id).unwrap().version,
+        other.version
+    );
+    let audit: Vec<_> = a
+        .store()
+        .audit_entries(1, None, None, 100_000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "document.chunk_revise")
+        .collect();
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert!(
+        audit
+            .iter()
+            .all(|e| e.actor == "legal1" && e.object_id == doc.id)
+    );
+    let details: Vec<String> = audit.iter().map(|e| e.details.to_string()).collect();
+    assert!(details[0].contains("the desk rule says three") && details[0].contains("correct"));
+    assert!(details[1].contains("two provisions in one chunk") && details[1].contains("split"));
+}
