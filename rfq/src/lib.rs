@@ -218,6 +218,10 @@ pub struct ParseOutcome {
     pub problems: Vec<Problem>,
     /// The client's language, for replies.
     pub language: Language,
+    /// For each request (same order as `parse.requests`), the fields whose value came from
+    /// the local model: those the rule parse left empty or read differently. Every other field
+    /// came from the rules. Empty on the rule path.
+    pub model_fields: Vec<Vec<String>>,
 }
 
 impl ParseOutcome {
@@ -284,6 +288,7 @@ impl RfqParser {
                 path: ParsePath::Rules,
                 problems: vec![Problem::TooLong { chars }],
                 language,
+                model_fields: Vec::new(),
             };
         }
         let norm = normalize::normalize(message, &self.lexicon.variants);
@@ -317,6 +322,7 @@ impl RfqParser {
                 path: ParsePath::Rules,
                 problems,
                 language,
+                model_fields: Vec::new(),
             };
         }
         if notes.premium_given {
@@ -335,6 +341,7 @@ impl RfqParser {
                 path: ParsePath::Rules,
                 problems,
                 language,
+                model_fields: Vec::new(),
             };
         }
         let requests = legs::build(&analysis.ents, &self.lexicon, &mut problems);
@@ -346,6 +353,7 @@ impl RfqParser {
             path: ParsePath::Rules,
             problems,
             language,
+            model_fields: Vec::new(),
         }
     }
 

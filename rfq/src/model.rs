@@ -533,12 +533,14 @@ pub(crate) fn run_fallback<G: JsonGenerator>(
             {
                 confidence *= 0.8;
             }
+            let model_fields = model_fields(&parse.requests, &rules.parse.requests);
             ParseOutcome {
                 parse,
                 confidence,
                 path: ParsePath::Model,
                 problems,
                 language: rules.language,
+                model_fields,
             }
         }
         Err(e) => {
@@ -548,4 +550,28 @@ pub(crate) fn run_fallback<G: JsonGenerator>(
             rules
         }
     }
+}
+
+/// For each of the model's requests, the fields it set that the rule parse's request at the
+/// same position left empty or read differently (serde names, in schema order).
+fn model_fields(model: &[RfqRequest], rules: &[RfqRequest]) -> Vec<Vec<String>> {
+    model
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let m = serde_json::to_value(m).unwrap_or_default();
+            let r = rules
+                .get(i)
+                .and_then(|r| serde_json::to_value(r).ok())
+                .unwrap_or_default();
+            let Some(fields) = m.as_object() else {
+                return Vec::new();
+            };
+            fields
+                .iter()
+                .filter(|(k, v)| !v.is_null() && r.get(k.as_str()) != Some(*v))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .collect()
 }

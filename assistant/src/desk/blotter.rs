@@ -63,6 +63,9 @@ pub struct RfqRow {
     pub problems: Value,
     /// The request whose clarifying question this one answered.
     pub follow_up_of: Option<String>,
+    /// For each parsed request, the fields the local model supplied (the rules left them empty
+    /// or read them differently); every other field came from the rules.
+    pub model_fields: Vec<Vec<String>>,
     /// Its quotes.
     pub quotes: Vec<QuoteSummary>,
 }
@@ -127,7 +130,7 @@ pub struct RfqDetail {
 }
 
 const COLUMNS: &str = "id, received_at, client_id, channel, chat_id, message_id, sender, text,
-    language, status, parse, confidence, path, problems, follow_up_of, error";
+    language, status, parse, confidence, path, problems, follow_up_of, error, model_fields";
 
 fn rfq_row(r: &Row<'_>) -> rusqlite::Result<(RfqRow, Option<String>)> {
     Ok((
@@ -147,6 +150,7 @@ fn rfq_row(r: &Row<'_>) -> rusqlite::Result<(RfqRow, Option<String>)> {
             path: r.get(12)?,
             problems: sql::json(r, 13, "rfqs.problems")?,
             follow_up_of: r.get(14)?,
+            model_fields: sql::json(r, 16, "rfqs.model_fields")?,
             quotes: Vec::new(),
         },
         r.get(15)?,

@@ -510,10 +510,12 @@ fn insert_rfq(tx: &mut WriteTx<'_>, r: &NewRfq<'_>) -> Result<()> {
     let now = time::fmt(time::now());
     let parse = serde_json::to_string(&r.outcome.parse).unwrap_or_default();
     let problems = serde_json::to_string(&r.outcome.problems).unwrap_or_default();
+    let model_fields = serde_json::to_string(&r.outcome.model_fields).unwrap_or_default();
     tx.conn().execute(
         "INSERT INTO rfqs (id, channel, chat_id, message_id, sender, client_id, received_at,
-            text, language, parse, confidence, path, problems, status, follow_up_of, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?7)",
+            text, language, parse, confidence, path, problems, status, follow_up_of, updated_at,
+            model_fields)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?7, ?16)",
         params![
             r.id,
             r.msg.channel,
@@ -533,6 +535,7 @@ fn insert_rfq(tx: &mut WriteTx<'_>, r: &NewRfq<'_>) -> Result<()> {
             problems,
             r.status,
             r.follow_up_of,
+            model_fields,
         ],
     )?;
     tx.audit(AuditRecord {
@@ -545,6 +548,7 @@ fn insert_rfq(tx: &mut WriteTx<'_>, r: &NewRfq<'_>) -> Result<()> {
             "message_id": r.msg.message_id, "sender": r.msg.sender, "status": r.status,
             "parse": r.outcome.parse, "confidence": r.outcome.confidence,
             "problems": r.outcome.problems, "follow_up_of": r.follow_up_of,
+            "model_fields": r.outcome.model_fields,
         }),
     })?;
     Ok(())

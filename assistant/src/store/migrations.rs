@@ -409,4 +409,9 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX sign_in_attempts_address ON sign_in_attempts(address, time);
     ALTER TABLE users ADD COLUMN language TEXT CHECK (language IN ('en', 'zh'));
     "#,
+    // 8: which fields of an RFQ's parse the local model supplied (JSON: one list of field
+    // names per request); requests parsed before it are rule parses or unrecorded.
+    r#"
+    ALTER TABLE rfqs ADD COLUMN model_fields TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];

@@ -82,6 +82,9 @@ fn a_grounded_answer_is_taken() {
         Some("000905.SH")
     );
     assert!(out.parse.missing.is_empty(), "{:?}", out.parse.missing);
+    // The model read every field as the rules did: the trail credits the rules for all.
+    assert_eq!(out.model_fields, vec![Vec::<String>::new()]);
+    assert!(rules.model_fields.is_empty());
     assert!(
         out.confidence > 0.5 && out.confidence <= 0.75,
         "{}",
@@ -150,6 +153,26 @@ fn a_typo_the_rules_missed_can_still_ground_an_underlying() {
     assert_eq!(parse.requests[0].underlying.as_deref(), Some("000905.SH"));
     let (parse, _, _) = validate(parser(), msg, &ctx(), &answer.to_string()).expect("valid");
     assert_eq!(parse.requests[0].underlying, None, "digits must match");
+}
+
+#[test]
+fn the_fields_the_model_supplied_are_named() {
+    // The rules miss the misspelt underlying and read the rest; the model supplies it.
+    let msg = "忠政500 看涨 平值 3个月 1000万";
+    let rules = parser().parse(msg, &ctx());
+    assert_eq!(rules.parse.requests[0].underlying, None);
+    let answer = json!({"requests": [request(json!({
+        "underlying": "000905.SH", "structure": "vanilla", "option_type": "call", "strike_pct": 100,
+        "tenor_months": 3, "notional": 10000000
+    }))]});
+    let mut model = |_: &str, _: &Value| Ok::<String, String>(answer.to_string());
+    let out = parser().parse_with_model(msg, &ctx(), &mut model);
+    assert_eq!(out.path, ParsePath::Model);
+    assert_eq!(
+        out.parse.requests[0].underlying.as_deref(),
+        Some("000905.SH")
+    );
+    assert_eq!(out.model_fields, vec![vec!["underlying".to_string()]]);
 }
 
 #[test]

@@ -90,6 +90,8 @@ catalogue! {
     Quotes => "Quotes", "报价";
     Parse => "Parse", "解析";
     ParsedBy => "Parsed by", "解析方式";
+    ParsedRequest => "Request", "询价";
+    MissingFields => "Not stated", "未说明";
     Confidence => "Confidence", "置信度";
     Problems => "Problems", "问题";
     ChatTrail => "Chat messages", "聊天记录";

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use maud::{Markup, html};
 use serde::Deserialize;
+use serde_json::Value;
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
@@ -245,6 +246,47 @@ fn quote_summary(v: &Viewer, d: &serde_json::Value) -> Markup {
     }
 }
 
+/// Each parsed request's fields with where they came from: the rules, or the local model
+/// (the fields the rules left empty or read differently).
+fn parse_fields(v: &Viewer, r: &RfqRow) -> Markup {
+    let requests = r.parse["requests"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let missing: Vec<&str> = r.parse["missing"]
+        .as_array()
+        .map(|m| m.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    html! {
+        @for (i, q) in requests.iter().enumerate() {
+            @let by_model = r.model_fields.get(i);
+            table.fields {
+                caption { (v.t(T::ParsedRequest)) " " (i + 1) }
+                thead { tr { th { (v.t(T::Field)) } th { (v.t(T::FieldValue)) } th { (v.t(T::Method)) } } }
+                tbody {
+                    @for (field, value) in q.as_object().into_iter().flatten().filter(|(_, v)| !v.is_null()) {
+                        @let model = by_model.is_some_and(|m| m.iter().any(|f| f == field));
+                        tr {
+                            td { code { (field) } }
+                            td { (value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string())) }
+                            td {
+                                @if model {
+                                    span.tag.model { (v.t(T::MethodModel)) }
+                                } @else {
+                                    span.tag { (v.t(T::MethodRule)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !missing.is_empty() {
+            p.problem { (v.t(T::MissingFields)) ": " (missing.join(", ")) }
+        }
+    }
+}
+
 /// `GET /rfqs/{id}`: one request's trail.
 pub async fn detail(
     State(s): State<AppState>,
@@ -270,7 +312,8 @@ pub async fn detail(
         div.grid2 {
             section.card {
                 h2 { (v.t(T::Parse)) }
-                pre { (pretty(&r.parse)) }
+                (parse_fields(&v, r))
+                details { summary { (v.t(T::Parse)) " (JSON)" } pre { (pretty(&r.parse)) } }
                 @if r.problems.as_array().is_some_and(|p| !p.is_empty()) {
                     h2 { (v.t(T::Problems)) }
                     pre { (pretty(&r.problems)) }

@@ -1126,3 +1126,79 @@ async fn admins_map_chats_and_read_the_system_page_without_secrets() {
         "a secret on the system page"
     );
 }
+
+/// An RFQ's trail shows each parsed field with where it came from: a misspelt underlying the
+/// rules could not read and the model supplied is marked `model`, the fields the rules read
+/// the same are marked `rules`. (The model's answer is fixed here, as in the desk's own test:
+/// what is tested is the page around it.)
+#[tokio::test]
+async fn the_rfq_trail_marks_the_fields_the_model_supplied() {
+    use assistant::desk::{InboundMessage, MessageKind, desk_actor};
+    let a = api();
+    let answer = json!({"requests": [{
+        "underlying": "000905.SH", "structure": "vanilla", "option_type": "call", "exercise": null,
+        "side": null, "strike_pct": 100, "knock_out_pct": null, "knock_in_pct": null,
+        "barrier_pct": null, "coupon_pct": null, "coupon_barrier_pct": null, "payout_pct": null,
+        "participation_pct": null, "tenor_months": 3, "notional": 10000000, "currency": null,
+        "solve_for": null
+    }]})
+    .to_string();
+    let assistant = &a.state.assistant;
+    assistant
+        .desk()
+        .set_model(Box::new(move |_: &str, _: &serde_json::Value| {
+            Ok::<String, String>(answer.clone())
+        }));
+    let root = Actor::user(
+        &policies::Principal {
+            user: "root".into(),
+            role: Role::Admin,
+        },
+        None,
+    );
+    assistant
+        .rfq_chat_set(&root, "tg", "g1", "C001", Some("test group"))
+        .unwrap();
+    let received = assistant
+        .chat_receive(
+            &desk_actor(),
+            InboundMessage {
+                channel: "tg".into(),
+                event_id: "m:g1:1".into(),
+                chat_id: "g1".into(),
+                message_id: "1".into(),
+                sender: "42 @alice".into(),
+                kind: MessageKind::Text,
+                text: "忠政500 看涨 平值 3个月 1000万".into(),
+                time: time::OffsetDateTime::now_utc(),
+                addressed: true,
+                bot_mention: None,
+            },
+        )
+        .unwrap();
+    let id = received.rfq_id.expect("a request");
+    let b = sign_in(&a, "trader1").await;
+    let p = raw(&a, get_req(&format!("/rfqs/{id}"), Some(&b.cookie))).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    let row = |field: &str| {
+        let start = p
+            .body
+            .find(&format!("<td><code>{field}</code></td>"))
+            .unwrap_or_else(|| panic!("no row for {field}: {}", p.body));
+        let end = start + p.body[start..].find("</tr>").unwrap();
+        p.body[start..end].to_string()
+    };
+    assert!(
+        row("underlying").contains("tag model"),
+        "{}",
+        row("underlying")
+    );
+    assert!(row("underlying").contains("000905.SH"));
+    for field in ["option_type", "strike_pct", "tenor_months", "notional"] {
+        let r = row(field);
+        assert!(
+            !r.contains("tag model") && r.contains("class=\"tag\""),
+            "{r}"
+        );
+    }
+}

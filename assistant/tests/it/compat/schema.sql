@@ -300,7 +300,7 @@ CREATE TABLE rfqs (
         follow_up_of TEXT REFERENCES rfqs(id),
         error        TEXT,
         updated_at   TEXT NOT NULL
-    );
+    , model_fields TEXT NOT NULL DEFAULT '[]');
 
 -- table sessions
 CREATE TABLE sessions (

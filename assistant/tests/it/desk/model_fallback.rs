@@ -52,13 +52,13 @@ fn unsure_messages_go_to_the_model_outside_the_transaction_and_are_audited() {
     assert!(c.details["prompt_tokens"].as_u64().unwrap() > 300);
     assert!(c.details["completion_tokens"].as_u64().unwrap() <= 96);
     let id = r.rfq_id.expect("the message became a request");
-    let (path, problems): (String, String) =
+    let (path, problems, parse, model_fields): (String, String, String, String) =
         d.a.store()
             .read(|c| {
                 c.query_row(
-                    "SELECT path, problems FROM rfqs WHERE id = ?1",
+                    "SELECT path, problems, parse, model_fields FROM rfqs WHERE id = ?1",
                     [&id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
             })
             .unwrap();
@@ -66,6 +66,21 @@ fn unsure_messages_go_to_the_model_outside_the_transaction_and_are_audited() {
         path == "model" || problems.contains("model_rejected"),
         "{path} {problems}"
     );
+    // Which fields the model supplied is kept: one list per request on the model path, none
+    // on the rule path; each names a field the parse has.
+    let model_fields: Vec<Vec<String>> = serde_json::from_str(&model_fields).unwrap();
+    let parse: serde_json::Value = serde_json::from_str(&parse).unwrap();
+    let requests = parse["requests"].as_array().unwrap();
+    if path == "model" {
+        assert_eq!(model_fields.len(), requests.len(), "{model_fields:?}");
+        for (fields, r) in model_fields.iter().zip(requests) {
+            for f in fields {
+                assert!(!r[f].is_null(), "{f} in {r}");
+            }
+        }
+    } else {
+        assert!(model_fields.is_empty(), "{model_fields:?}");
+    }
     // A redelivery of the same event is archived once and asks nothing.
     d.say("-100", 3, VAGUE);
     assert_eq!(model_calls(&d).len(), 1);
