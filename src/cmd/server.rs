@@ -12,6 +12,34 @@ use std::process::ExitCode;
 /// The label of the admin token `deskmate up` issues at every start (older ones are revoked).
 const UP_TOKEN_LABEL: &str = "deskmate-up";
 
+/// The demo users `deskmate up` creates on the demo configuration, one or two per role (two
+/// where four-eyes needs a second person), so that each role's pages can be tried at once.
+const DEMO_USERS: &[(&str, Role)] = &[
+    ("tina", Role::Trader),
+    ("tom", Role::Trader),
+    ("olga", Role::Ops),
+    ("oscar", Role::Ops),
+    ("lena", Role::Legal),
+    ("chen", Role::Compliance),
+    ("rita", Role::Risk),
+    ("mona", Role::ModelRisk),
+    ("carla", Role::Client),
+];
+
+/// On the demo configuration: creates the demo users that are missing and gives them all one
+/// fresh password (printed once, like the admin's; their earlier browser sessions end).
+fn demo_users(a: &Assistant) -> anyhow::Result<String> {
+    let existing: Vec<String> = a.list_users()?.into_iter().map(|u| u.name).collect();
+    let password = assistant::sessions::random_password();
+    for (name, role) in DEMO_USERS {
+        if !existing.iter().any(|e| e == name) {
+            a.create_user(&operator(), name, *role)?;
+        }
+        a.set_password(&operator(), name, &password)?;
+    }
+    Ok(password)
+}
+
 /// Makes sure an admin exists; with `issue`, returns a one-time token if one was just created.
 fn bootstrap_admin(a: &Assistant, issue: bool) -> anyhow::Result<Option<String>> {
     if a.has_admin()? {
@@ -202,7 +230,8 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
         }
         loaded = super::load_config(Some(path))?;
     }
-    if loaded.config.rfq.market_data == "data/demo/markets.json" {
+    let on_demo = loaded.config.rfq.market_data == "data/demo/markets.json";
+    if on_demo {
         let p = super::demo::write_markets(&loaded.config.storage.data_dir)?;
         demo.push(format!(
             "illustrative demo market data, not live prices: {}",
@@ -225,6 +254,7 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     // once, and every earlier browser session of theirs ends.
     let password = assistant::sessions::random_password();
     a.set_password(&operator(), "admin", &password)?;
+    let demo_password = if on_demo { Some(demo_users(&a)?) } else { None };
     demo_documents(&a);
     let data_dir = a.store().data_dir().display().to_string();
     run_server(a, move |url| {
@@ -236,6 +266,29 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
         println!(
             "                (a new password is set at each `./x up`; create users on the Admin page)"
         );
+        if let Some(p) = &demo_password {
+            let names = |role: Role| {
+                DEMO_USERS
+                    .iter()
+                    .filter(|(_, r)| *r == role)
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            println!("  demo users:   password {p} for each of");
+            for role in [
+                Role::Trader,
+                Role::Ops,
+                Role::Legal,
+                Role::Compliance,
+                Role::Risk,
+                Role::ModelRisk,
+                Role::Client,
+            ] {
+                println!("                  {:<11} {}", role.as_str(), names(role));
+            }
+            println!("                (two traders and two ops users, for four-eyes approvals)");
+        }
         println!("  data dir:     {data_dir}");
         for line in &demo {
             println!("  demo:         {line}");

@@ -539,3 +539,98 @@ fn ingest_search_and_chunk_directly_and_through_the_running_server() {
     let o = deskmate(d, &["audit", "verify"], &[]);
     assert!(o.status.success(), "{}", text(&o));
 }
+
+/// `deskmate up` in an empty directory: it writes the demo configuration, prints the address,
+/// the admin's password and the demo users' password, and each printed credential signs in to
+/// the web application (a trader and an ops user land on their pages).
+#[test]
+fn up_prints_the_address_and_credentials_that_sign_in() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_deskmate"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DESKMATE_") && k != "DESKMATE_MODEL_CACHE" {
+            c.env_remove(k);
+        }
+    }
+    let mut child = c
+        .arg("up")
+        .current_dir(dir.path())
+        .env("DESKMATE_STORAGE_DATA_DIR", dir.path().join("data"))
+        .env("DESKMATE_SERVER_BIND", "127.0.0.1:0")
+        .env("DESKMATE_MODELS_PRELOAD", "false")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut admin, mut demo) = (None, None, None);
+    let mut printed = String::new();
+    while demo.is_none() {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("up exited early:\n{printed}"))
+            .unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(rest) = line.split("web app:").nth(1) {
+            let mut words = rest.split_whitespace();
+            url = words.next().map(|u| u.trim_end_matches('/').to_string());
+            admin = rest.split("admin / ").nth(1).map(|p| p.trim().to_string());
+        }
+        if let Some(rest) = line.split("demo users:   password ").nth(1) {
+            demo = rest.split_whitespace().next().map(str::to_string);
+        }
+    }
+    // The rest of the banner: every role is listed with its users.
+    for _ in 0..8 {
+        if let Some(Ok(l)) = lines.next() {
+            printed.push_str(&l);
+            printed.push('\n');
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let url = url.expect("the web app's address");
+    for role in [
+        "trader",
+        "ops",
+        "legal",
+        "compliance",
+        "risk",
+        "model_risk",
+        "client",
+    ] {
+        assert!(printed.contains(role), "{role} missing from:\n{printed}");
+    }
+    assert!(dir.path().join("deskmate.toml").is_file());
+    let sign_in = |name: &str, password: &str| {
+        let body = format!("name={name}&password={password}&next=%2F");
+        let addr = url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "POST /sign-in HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    for (name, password) in [
+        ("admin", admin.clone().expect("the admin's password")),
+        ("tina", demo.clone().unwrap()),
+        ("olga", demo.clone().unwrap()),
+        ("tom", demo.clone().unwrap()),
+    ] {
+        let r = sign_in(name, &password);
+        assert!(
+            r.starts_with("HTTP/1.1 303") && r.to_ascii_lowercase().contains("set-cookie:"),
+            "{name}: {r}"
+        );
+    }
+    assert!(!sign_in("tina", "wrong password").starts_with("HTTP/1.1 303"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -336,10 +336,10 @@ fn grid_card(v: &Viewer, g: &GridResult) -> Markup {
     html! {
         section.card {
             h2 { (v.t(T::ScenarioGrid)) }
-            p.muted { (v.t(T::HeatMapHelp)) " · " (number(g.elapsed_ms, 1)) " ms" }
+            p.muted { (v.t(T::HeatMapHelp)) " " (v.t(T::NotionalCurrency)) " · " (number(g.elapsed_ms, 1)) " ms" }
             @for (d, day) in g.axes.days.iter().enumerate() {
                 h2 { "+" (day) " " (v.t(T::Days)) }
-                table.heat {
+                div.scroll { table.heat {
                     thead { tr {
                         th { "vol \\ spot" }
                         @for sp in &g.axes.spot_pct { th.num { (number(*sp, 0)) "%" } }
@@ -355,7 +355,7 @@ fn grid_card(v: &Viewer, g: &GridResult) -> Markup {
                             }
                         }
                     }
-                }
+                } }
             }
             @if !g.errors.is_empty() {
                 h2 { (v.t(T::Failed)) }

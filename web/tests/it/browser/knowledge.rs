@@ -84,6 +84,16 @@ async fn a_legal_user_uploads_a_law_asks_and_follows_the_citation_to_its_chunk()
             .await?;
         ensure!(highlighted != "rgba(0, 0, 0, 0)", "the chunk is not highlighted: {highlighted}");
         b.page_shot("knowledge-document").await?;
+
+        // The search playground shows each hit's lexical, dense and fused scores.
+        b.step("search");
+        b.goto("/knowledge").await?;
+        b.fill("#sq", "第二十一条 交易").await?;
+        b.click("form[action='/knowledge/search'] button[type=submit]").await?;
+        b.wait_for("main table tbody tr", WAIT).await?;
+        let hits = b.text_of("main table").await?;
+        ensure!(hits.contains("BM25") && hits.contains("期货和衍生品法"), "{hits}");
+        b.page_shot("knowledge-search").await?;
         Ok(())
     })
     .await;

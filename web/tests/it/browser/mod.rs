@@ -778,9 +778,12 @@ impl Browser {
         Ok(path)
     }
 
-    /// For the README: with `DESKMATE_SCREENSHOTS` set, saves the page as `<that dir>/<page>.png`.
+    /// For the README: with `DESKMATE_SCREENSHOTS` set, saves the top of the page as
+    /// `<that dir>/<page>.png`.
     pub async fn page_shot(&self, page: &str) -> Result<()> {
         if let Some(dir) = readme_dir() {
+            // The top of the page, as a user arriving sees it.
+            self.js("window.scrollTo(0, 0);").await?;
             let p = self.screenshot_to(&dir, page).await?;
             eprintln!("screenshot of {page}: {}", p.display());
         }

@@ -92,13 +92,13 @@ async fn two_ops_users_upload_review_correct_and_approve_with_four_eyes() {
             .js("const i = document.querySelector('figure.page img'); return i.complete && i.naturalWidth;")
             .await?;
         ensure!(loaded.as_u64().unwrap_or(0) > 500, "the page image did not load: {loaded}");
+        b.page_shot("extraction-review").await?;
         // A field jumps to its evidence box.
         b.click("a[href='#box-trade_date']").await?;
         ensure!(b.path().await? == review);
         let hash = b.js("return window.location.hash;").await?;
         ensure!(hash == "#box-trade_date", "{hash}");
         b.wait_for("#box-trade_date rect", WAIT).await?;
-        b.page_shot("extraction-review").await?;
 
         // A correction with a reason.
         b.step("correct");

@@ -34,6 +34,13 @@ async fn the_language_switch_turns_the_labels_to_chinese_and_back() {
         b.click("button[name=language][value=en]").await?;
         b.wait_for("html[lang=en]", WAIT).await?;
         ensure!(b.text_of("main h1").await? == "Waiting for you");
+
+        // The audit log, its chain verified.
+        b.step("audit");
+        b.goto("/admin/audit?verify=1").await?;
+        let main = b.text_of("main").await?;
+        ensure!(main.contains("session.sign_in"), "{main}");
+        b.page_shot("admin-audit").await?;
         Ok(())
     })
     .await;
@@ -64,6 +71,44 @@ async fn a_client_gets_a_403_page_for_every_page_but_home() {
             let h1 = b.wait_for("main h1", WAIT).await?.text().await?;
             ensure!(h1 == "403 · You may not open this page.", "{path}: {h1}");
         }
+        Ok(())
+    })
+    .await;
+    desk.stop().await;
+}
+
+/// A trader prices the example product with Greeks and runs its scenario grid, drawn as a heat
+/// map with spot and vol axes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trader_prices_a_product_and_runs_a_scenario_grid() {
+    let Some(tools) = Tools::find() else { return };
+    let desk = Desk::start().await;
+    let b = Browser::open(&tools, "pricing", &desk.base, Script::On).await;
+    b.run(async |b| {
+        b.step("price");
+        b.sign_in("tina", PASSWORD).await?;
+        b.goto("/pricing").await?;
+        b.click("form[action='/pricing/price'] button[type=submit]:not([formaction])")
+            .await?;
+        b.wait_for("main h2 code", WAIT).await?;
+        let result = b.text_of("main").await?;
+        ensure!(
+            result.contains("delta") && result.contains("gamma"),
+            "{result}"
+        );
+        b.page_shot("pricing").await?;
+
+        b.step("grid");
+        b.goto("/pricing").await?;
+        b.click("button[formaction='/pricing/grid']").await?;
+        b.wait_for("table.heat td.num", WAIT).await?;
+        let cells = b
+            .js("return document.querySelectorAll('table.heat td[class*=heat-]').length;")
+            .await?
+            .as_u64()
+            .unwrap_or(0);
+        ensure!(cells >= 9, "{cells} heat-map cells");
+        b.page_shot("pricing-grid").await?;
         Ok(())
     })
     .await;

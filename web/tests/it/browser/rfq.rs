@@ -177,6 +177,19 @@ async fn an_rfq_appears_live_and_the_edited_quote_goes_out_after_a_second_trader
         ensure!(quote["reply_to_message_id"] == "m-1", "{quote}");
         b.goto("/rfqs").await?;
         b.wait_for(&format!("{row} .status.sent"), WAIT).await?;
+
+        // The request's trail: each parsed field with where it came from (the rules here).
+        b.step("trail");
+        b.goto(&format!("/rfqs/{rfq}")).await?;
+        b.wait_for("table.fields", WAIT).await?;
+        let fields = b.text_of("table.fields").await?;
+        ensure!(
+            fields.contains("underlying")
+                && fields.contains("000300.SH")
+                && fields.contains("rules"),
+            "{fields}"
+        );
+        b.page_shot("rfq-trail").await?;
         Ok(())
     })
     .await;
