@@ -168,6 +168,7 @@ pub fn routes() -> Vec<Route> {
         route!(page GET "/rfqs/rows", P(RfqRead), "The blotter's rows (HTML fragment for the live refresh).", ui::rfqs::rows_fragment),
         route!(page GET "/rfqs/events", P(RfqRead), "Server-sent `changed` events for live pages.", ui::rfqs::events),
         route!(page GET "/rfqs/{id}", P(RfqRead), "One request for quote's trail page.", ui::rfqs::detail),
+        route!(page POST "/rfqs/new", P(RfqSubmit), "Enter a request taken by phone or e-mail for a client (desk staff): parsed, priced and queued like a chat request.", ui::rfqs::new_request),
         route!(page GET "/admin/users", P(Admin), "Users page: create, set passwords, issue tokens.", ui::admin::users),
         route!(page POST "/admin/users", P(Admin), "Create a user (with an optional password).", ui::admin::create_user),
         route!(page POST "/admin/users/{name}/password", P(Admin), "Set a user's password.", ui::admin::set_password),

@@ -91,6 +91,10 @@ catalogue! {
     Parse => "Parse", "解析";
     ParsedBy => "Parsed by", "解析方式";
     ParsedRequest => "Request", "询价";
+    EnterRequest => "Enter a request taken by phone or e-mail", "录入电话或邮件询价";
+    EnterRequestHelp => "Parsed, checked against the client's limits, priced and queued for approval like a chat request; you are recorded as its sender.", "与聊天询价相同：解析、按客户额度检查、定价并进入审批队列；您将记为发送人。";
+    NoClients => "No clients are configured ([limits.clients]): an administrator adds them to the configuration.", "尚未配置客户（[limits.clients]）：请管理员在配置中添加。";
+    PriceAndQueue => "Price and queue for approval", "定价并提交审批";
     MissingFields => "Not stated", "未说明";
     Confidence => "Confidence", "置信度";
     Problems => "Problems", "问题";

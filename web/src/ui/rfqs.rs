@@ -6,7 +6,7 @@
 //! delivery, and sends a `changed` event within half a second of it.
 
 use super::i18n::{T, number, time};
-use super::{Nav, Viewer, badge, html_response, page, pretty};
+use super::{CsrfForm, Nav, Viewer, badge, html_response, page, pretty, see_other};
 use crate::error::AppError;
 use crate::state::AppState;
 use assistant::desk::RfqStatus;
@@ -17,6 +17,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use maud::{Markup, html};
+use policies::Permission;
 use serde::Deserialize;
 use serde_json::Value;
 use std::convert::Infallible;
@@ -115,6 +116,9 @@ pub async fn blotter(
             }
             button.secondary type="submit" { (v.t(T::Filter)) }
         }
+        @if v.can(Permission::RfqSubmit) {
+            (new_request_form(&v, &s))
+        }
         p.muted data-live-note hidden { (v.t(T::Live)) }
         noscript { p.muted { (v.t(T::NoScript)) } }
         table {
@@ -128,6 +132,76 @@ pub async fn blotter(
         }
     };
     Ok(page(&v, v.t(T::Blotter), Nav::Blotter, body))
+}
+
+/// A request a trader takes by phone or e-mail, entered on the blotter.
+fn new_request_form(v: &Viewer, s: &AppState) -> Markup {
+    let clients = &s.assistant.config.limits.clients;
+    html! {
+        details.card #new-request {
+            summary { (v.t(T::EnterRequest)) }
+            p.muted { (v.t(T::EnterRequestHelp)) }
+            @if clients.is_empty() {
+                p.problem { (v.t(T::NoClients)) }
+            } @else {
+            form.stack method="post" action="/rfqs/new" {
+                (v.csrf_field())
+                label for="nr-client" { (v.t(T::Client)) }
+                select #nr-client name="client" required {
+                    @for (id, c) in clients {
+                        option value=(id) { (id) @if let Some(n) = &c.name { " · " (n) } }
+                    }
+                }
+                label for="nr-message" { (v.t(T::Message)) }
+                textarea #nr-message name="message" required maxlength="4000" rows="2"
+                    placeholder="沪深300 12个月 平值看涨 名义本金1000万 期权费多少" {}
+                button type="submit" { (v.t(T::PriceAndQueue)) }
+            }
+            }
+        }
+    }
+}
+
+/// The blotter's form for a request taken by phone or e-mail.
+#[derive(Debug, Deserialize)]
+pub struct NewRequestForm {
+    /// A client id of `[limits.clients]`.
+    pub client: String,
+    /// The request as the client put it.
+    pub message: String,
+}
+
+/// `POST /rfqs/new`: a request a trader took by phone or e-mail runs the desk loop as a chat
+/// message would (parse, limits, pricing, the approval queue), with the trader as its sender;
+/// the trader lands on its trail.
+pub async fn new_request(
+    State(s): State<AppState>,
+    v: Viewer,
+    CsrfForm(f): CsrfForm<NewRequestForm>,
+) -> Result<Response, AppError> {
+    // Clients may submit their own requests through chat, never on behalf of others here.
+    if !v.can(Permission::RfqRead) {
+        return Err(AppError::Forbidden(
+            "only desk staff enter requests for clients".into(),
+        ));
+    }
+    if !s.assistant.config.limits.clients.contains_key(&f.client) {
+        return Err(AppError::BadRequest {
+            code: "invalid_request",
+            message: format!("client: {:?} is not a client of [limits.clients]", f.client),
+        });
+    }
+    if f.message.trim().is_empty() {
+        return Err(AppError::BadRequest {
+            code: "invalid_request",
+            message: "message: empty".into(),
+        });
+    }
+    let actor = v.actor.clone();
+    let d = s
+        .blocking(move |a| a.rfq_quote_local(&actor, &f.message, &f.client))
+        .await?;
+    Ok(see_other(&format!("/rfqs/{}", d.rfq.id)))
 }
 
 /// `GET /rfqs/rows`: the blotter's rows alone, for the live refresh.

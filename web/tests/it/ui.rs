@@ -1202,3 +1202,115 @@ async fn the_rfq_trail_marks_the_fields_the_model_supplied() {
         );
     }
 }
+
+/// A trader enters a request taken by phone on the blotter: it is parsed, priced and queued for
+/// approval like a chat request, with the trader as its sender, and the trader lands on its
+/// trail. An unknown client and an empty message are refused on a page naming the field; a
+/// client cannot enter requests for anyone.
+#[tokio::test]
+async fn a_trader_enters_a_phone_request_on_the_blotter() {
+    let md = tempfile::tempdir().unwrap();
+    let markets = md.path().join("markets.json");
+    std::fs::write(
+        &markets,
+        r#"{"markets": {"000300.SH": {"valuation_date": "2026-01-05", "spot": 100.0,
+            "rate": 0.02, "dividend": 0.01, "vol": 0.22}}}"#,
+    )
+    .unwrap();
+    let a = api_with(|c| {
+        c.rfq.market_data = markets.display().to_string();
+        c.limits = toml::from_str(
+            "[clients.C001]\nstructures = [\"vanilla\"]\nmax_notional = 1e8\nmax_tenor_months = 24\n",
+        )
+        .unwrap();
+    });
+    for role in Role::ALL {
+        set_password(&a, &user(role));
+    }
+    let b = sign_in(&a, "trader1").await;
+    let blotter = raw(&a, get_req("/rfqs", Some(&b.cookie))).await;
+    assert!(blotter.body.contains("action=\"/rfqs/new\""), "no form");
+    let client = a
+        .state
+        .assistant
+        .config
+        .limits
+        .clients
+        .keys()
+        .next()
+        .expect("a configured client")
+        .clone();
+    let p = raw(
+        &a,
+        form_req(
+            "/rfqs/new",
+            Some(&b.cookie),
+            &[
+                ("csrf", &b.csrf),
+                ("client", &client),
+                (
+                    "message",
+                    "沪深300 12个月 平值看涨 名义本金1000万 期权费多少",
+                ),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let to = p.headers[header::LOCATION].to_str().unwrap().to_string();
+    assert!(to.starts_with("/rfqs/rfq_"), "{to}");
+    let trail = raw(&a, get_req(&to, Some(&b.cookie))).await;
+    assert_eq!(trail.status, StatusCode::OK);
+    assert!(trail.body.contains("000300.SH") && trail.body.contains("trader1"));
+    let id = to.trim_start_matches("/rfqs/").to_string();
+    let actor = Actor::user(
+        &policies::Principal {
+            user: "trader1".into(),
+            role: Role::Trader,
+        },
+        None,
+    );
+    let d = a.state.assistant.rfq_get(&actor, &id).unwrap();
+    assert_eq!(d.rfq.client_id, client);
+    assert!(
+        d.quote_details
+            .iter()
+            .any(|q| q.summary.approval_id.is_some()),
+        "no quote waiting for approval: {:?}",
+        d.quote_details
+            .iter()
+            .map(|q| &q.summary)
+            .collect::<Vec<_>>()
+    );
+    for (form, field) in [
+        (
+            vec![("client", "NOBODY"), ("message", "沪深300 平值看涨")],
+            "client",
+        ),
+        (
+            vec![("client", client.as_str()), ("message", "  ")],
+            "message",
+        ),
+    ] {
+        let mut f = vec![("csrf", b.csrf.as_str())];
+        f.extend(form);
+        let p = raw(&a, form_req("/rfqs/new", Some(&b.cookie), &f)).await;
+        assert_error_page(&p, StatusCode::BAD_REQUEST, field);
+        assert!(p.body.contains(field), "{}", p.body);
+    }
+    let c = sign_in(&a, &user(Role::Client)).await;
+    let p = raw(
+        &a,
+        form_req(
+            "/rfqs/new",
+            Some(&c.cookie),
+            &[
+                ("csrf", &c.csrf),
+                ("client", &client),
+                ("message", "沪深300 平值看涨"),
+            ],
+        ),
+    )
+    .await;
+    assert_error_page(&p, StatusCode::FORBIDDEN, "client");
+}
