@@ -136,8 +136,13 @@ pub async fn detail(
         && a.required_role == v.principal.role;
     let body = html! {
         h1 { (a.title) }
-        @if let Some(done) = &q.done {
-            div.flash.ok role="status" { (v.t(T::Done)) " " (done) }
+        @if let Some(done) = q.done.as_deref().and_then(|d| match d {
+            "approved" => Some(T::Approved),
+            "rejected" => Some(T::Rejected),
+            "edited" => Some(T::EditedNewVersion),
+            _ => None,
+        }) {
+            div.flash.ok role="status" { (v.t(T::Done)) " " (v.t(done)) }
         }
         section.card {
             table {

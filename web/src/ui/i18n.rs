@@ -151,6 +151,7 @@ catalogue! {
     Decided => "Decided", "已审批";
     Approved => "Approved", "已批准";
     Rejected => "Rejected", "已拒绝";
+    EditedNewVersion => "Edited: the new version waits for a decision.", "已修改：新版本等待审批。";
     Expired => "Expired", "已过期";
     Superseded => "Superseded", "已替代";
     Knowledge => "Knowledge", "知识库";
