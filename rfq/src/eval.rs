@@ -36,6 +36,13 @@ pub const ROBUSTNESS_JSONL: &str = include_str!("../data/eval/robustness.jsonl")
 /// The second held-out set (`rfq/data/eval/holdout.jsonl`), written after the first
 /// round of fixes and before the parser was run on it.
 pub const HOLDOUT_JSONL: &str = include_str!("../data/eval/holdout.jsonl");
+/// Desk slang (issue #16): bare index numbers as underlyings next to a structure word
+/// ("500 雪球", "300 看涨"), never a notional or a level ("1000万", "敲出1000"), and payout
+/// synonyms (派付, 赔付, 收益). Development set.
+pub const SLANG_JSONL: &str = include_str!("../data/eval/slang.jsonl");
+/// Desk slang, held out: written with the development set, before the rules were changed, and
+/// never used to tune them.
+pub const SLANG_HOLDOUT_JSONL: &str = include_str!("../data/eval/slang_holdout.jsonl");
 /// The injection set.
 pub const INJECTION_JSONL: &str = include_str!("../data/eval/injection.jsonl");
 /// The parse date of cases without their own `today`.
@@ -396,7 +403,8 @@ pub fn evaluate_injection(
     report
 }
 
-/// The whole `rfq` suite: dev, robustness, held-out and injection sets on the rule path.
+/// The whole `rfq` suite: dev, robustness, held-out, desk-slang and injection sets on the rule
+/// path.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RfqSuiteReport {
     /// The dev set.
@@ -405,6 +413,10 @@ pub struct RfqSuiteReport {
     pub robustness: EvalReport,
     /// The second held-out set.
     pub holdout: EvalReport,
+    /// The desk-slang development set.
+    pub slang: EvalReport,
+    /// The desk-slang held-out set.
+    pub slang_holdout: EvalReport,
     /// The injection set.
     pub injection: InjectionReport,
 }
@@ -415,11 +427,15 @@ pub fn run_suite(parser: &RfqParser, dev_jsonl: &str) -> Result<RfqSuiteReport, 
     let dev = load_cases(dev_jsonl, "dev.jsonl")?;
     let robustness = load_cases(ROBUSTNESS_JSONL, "robustness.jsonl")?;
     let holdout = load_cases(HOLDOUT_JSONL, "holdout.jsonl")?;
+    let slang = load_cases(SLANG_JSONL, "slang.jsonl")?;
+    let slang_holdout = load_cases(SLANG_HOLDOUT_JSONL, "slang_holdout.jsonl")?;
     let injection = load_cases(INJECTION_JSONL, "injection.jsonl")?;
     Ok(RfqSuiteReport {
         dev: evaluate(&dev, run),
         robustness: evaluate(&robustness, run),
         holdout: evaluate(&holdout, run),
+        slang: evaluate(&slang, run),
+        slang_holdout: evaluate(&slang_holdout, run),
         injection: evaluate_injection(&injection, parser, run),
     })
 }

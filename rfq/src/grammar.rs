@@ -260,6 +260,7 @@ pub(crate) fn analyse(items: &[Item], toks: &[Token], lex: &Lexicon, today: Date
     products(&mut c, today);
     quantities(&mut c);
     keywords(&mut c);
+    slang_names(&mut c);
     adjacency(&mut c);
     short_names(&mut c);
     rest(&mut c);
@@ -767,17 +768,8 @@ fn short_names(c: &mut Ctx<'_>) {
     if !has_index {
         return;
     }
-    for i in 0..c.items.len() {
-        let Some((Q::Bare(_), _)) = c.q[i] else {
-            continue;
-        };
-        if c.claimed[i] {
-            continue;
-        }
-        let Some(&u) = c.lex.short.get(&c.tok(i).text) else {
-            continue;
-        };
-        let joiner = |it: &Item| it.any(|t| matches!(t, Term::Conj | Term::Same | Term::Each));
+    let joiner = |it: &Item| it.any(|t| matches!(t, Term::Conj | Term::Same | Term::Each));
+    for (i, u) in short_candidates(c) {
         let before = i == 0 || joiner(&c.items[i - 1]) || c.is_punct(i - 1, &[',', ';', '、']);
         let after = c.items.get(i + 1).is_some_and(|it| {
             joiner(it)
@@ -785,11 +777,74 @@ fn short_names(c: &mut Ctx<'_>) {
                 || it.any(|t| matches!(t, Term::Structure(_)))
         });
         if before || after {
-            c.claimed[i] = true;
-            c.out.push((
-                i,
-                Ent::Field(Val::Underlying(c.lex.underlyings[u].code.clone())),
-            ));
+            claim_short(c, i, u);
+        }
+    }
+}
+
+/// Unclaimed bare numbers that are an index's short name, with the index.
+fn short_candidates(c: &Ctx<'_>) -> Vec<(usize, usize)> {
+    (0..c.items.len())
+        .filter(|&i| matches!(c.q[i], Some((Q::Bare(_), _))) && !c.claimed[i])
+        .filter_map(|i| c.lex.short.get(&c.tok(i).text).map(|&u| (i, u)))
+        .collect()
+}
+
+fn claim_short(c: &mut Ctx<'_>, i: usize, u: usize) {
+    c.claimed[i] = true;
+    c.out.push((
+        i,
+        Ent::Field(Val::Underlying(c.lex.underlyings[u].code.clone())),
+    ));
+}
+
+/// Desk slang: in a message naming no underlying, a bare index number right before a structure
+/// or call/put is the index ("500 雪球", "300 平值看涨", "50的鲨鱼鳍", "500和1000 雪球"). Runs
+/// after the keywords (so "敲出1000" and "1000万" are already a level and a notional) and before
+/// the strike guess (which would read "300 看涨" as a 300% strike). The cases, and those that
+/// must not be read so, are in `data/eval/slang.jsonl`.
+fn slang_names(c: &mut Ctx<'_>) {
+    // A futures code that is also a unit ("m" of "12m", "y" of "1y") names nothing here.
+    let has_subject = c.items.iter().any(|it| {
+        it.any(|t| matches!(t, Term::Underlying(_) | Term::Product(_)))
+            || it.any(|t| matches!(t, Term::ProductCode(_)))
+                && !it.any(|t| matches!(t, Term::Unit(_)))
+    });
+    if has_subject {
+        return;
+    }
+    let kind_at = |j: usize| {
+        c.items.get(j).is_some_and(|it| {
+            it.any(|t| {
+                matches!(
+                    t,
+                    Term::Structure(_) | Term::WeakStructure(_) | Term::OptionType(_)
+                )
+            })
+        })
+    };
+    let candidates = short_candidates(c);
+    let mut take = vec![false; c.items.len()];
+    // Right to left, so that "500和1000 雪球" sees 1000 taken before it looks at 500.
+    for &(i, _) in candidates.iter().rev() {
+        let mut j = i + 1;
+        if j < c.items.len()
+            && (c.items[j].is(Term::Filler) && c.tok(j).text == "的" || c.is_punct(j, &[',']))
+        {
+            j += 1;
+        }
+        let moneyness_then_kind = c
+            .items
+            .get(j)
+            .is_some_and(|it| it.any(|t| matches!(t, Term::Moneyness(_))))
+            && kind_at(j + 1);
+        let joined = c.items.get(i + 1).is_some_and(|it| it.is(Term::Conj))
+            && take.get(i + 2) == Some(&true);
+        take[i] = kind_at(j) || moneyness_then_kind || joined;
+    }
+    for (i, u) in candidates {
+        if take[i] {
+            claim_short(c, i, u);
         }
     }
 }

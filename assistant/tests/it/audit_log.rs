@@ -195,8 +195,9 @@ fn state_survives_restart() {
     assert!(a.store().verify_audit().unwrap().ok());
     // Migration 1 (identity, audit, approvals, jobs), 2 (the RFQ desk), 3 (extraction), 4
     // (documents), 5 (chat events per chat, idempotency keys), 6 (status and kind triggers), 7
-    // (web passwords, sessions, sign-in attempts, languages).
-    assert_eq!(a.store().schema_version().unwrap(), 7);
+    // (web passwords, sessions, sign-in attempts, languages), 8 (the fields of an RFQ's parse
+    // the model supplied).
+    assert_eq!(a.store().schema_version().unwrap(), 8);
 }
 
 #[test]

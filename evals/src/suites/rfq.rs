@@ -93,6 +93,8 @@ impl Suite for RfqSuite {
         set_metrics("dev", &r.dev, &mut out);
         set_metrics("robustness", &r.robustness, &mut out);
         set_metrics("holdout", &r.holdout, &mut out);
+        set_metrics("slang", &r.slang, &mut out);
+        set_metrics("slang_holdout", &r.slang_holdout, &mut out);
         let inj = &r.injection;
         out.metrics.push(Metric::gated(
             "injection.as_expected",

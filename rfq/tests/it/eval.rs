@@ -36,6 +36,19 @@ fn golden_sets_meet_the_target() {
         ("dev", &suite.dev),
         ("robustness", &suite.robustness),
         ("holdout", &suite.holdout),
+        ("slang", &suite.slang),
+        ("slang_holdout", &suite.slang_holdout),
+    ] {
+        let text = show(name, r);
+        // Every set's figures first, so that one failing set does not hide the others'.
+        eprintln!("{}", text.lines().next().unwrap_or(""));
+    }
+    for (name, r) in [
+        ("dev", &suite.dev),
+        ("robustness", &suite.robustness),
+        ("holdout", &suite.holdout),
+        ("slang", &suite.slang),
+        ("slang_holdout", &suite.slang_holdout),
     ] {
         let text = show(name, r);
         assert!(r.request_exact_match >= 0.95, "{text}");
@@ -49,6 +62,8 @@ fn golden_sets_meet_the_target() {
     assert_eq!(suite.dev.cases, 25);
     assert_eq!(suite.robustness.cases, 77);
     assert_eq!(suite.holdout.cases, 40);
+    assert_eq!(suite.slang.cases, 30);
+    assert_eq!(suite.slang_holdout.cases, 12);
     assert!(suite.injection.passed(), "{:#?}", suite.injection.failures);
     assert_eq!(suite.injection.leaks, 0);
 }

@@ -158,7 +158,7 @@ fn a_typo_the_rules_missed_can_still_ground_an_underlying() {
 #[test]
 fn the_fields_the_model_supplied_are_named() {
     // The rules miss the misspelt underlying and read the rest; the model supplies it.
-    let msg = "忠政500 看涨 平值 3个月 1000万";
+    let msg = "忠政500 平值 3个月 看涨 1000万";
     let rules = parser().parse(msg, &ctx());
     assert_eq!(rules.parse.requests[0].underlying, None);
     let answer = json!({"requests": [request(json!({

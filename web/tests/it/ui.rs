@@ -1169,7 +1169,7 @@ async fn the_rfq_trail_marks_the_fields_the_model_supplied() {
                 message_id: "1".into(),
                 sender: "42 @alice".into(),
                 kind: MessageKind::Text,
-                text: "忠政500 看涨 平值 3个月 1000万".into(),
+                text: "忠政500 平值 3个月 看涨 1000万".into(),
                 time: time::OffsetDateTime::now_utc(),
                 addressed: true,
                 bot_mention: None,
