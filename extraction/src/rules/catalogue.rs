@@ -57,6 +57,7 @@ enum Reader {
     Price,
     Count,
     Underlier,
+    UnderlierId,
     Barrier,
     Text,
     BusinessDayConvention,
@@ -142,6 +143,8 @@ pub(super) enum Target {
     Count(Field),
     /// `underlier.*`.
     Underlier,
+    /// `underlier.id` alone, from a code's own label (`Reuters code`, `ISIN`, `标的代码`).
+    UnderlierId,
     /// A barrier, of the kind the label names if it does.
     Barrier(Option<BarrierKind>),
     /// A text leaf, as written.
@@ -247,6 +250,7 @@ impl Entry {
             }
             Reader::Strike => no_field().map(|()| Target::Strike)?,
             Reader::Underlier => no_field().map(|()| Target::Underlier)?,
+            Reader::UnderlierId => no_field().map(|()| Target::UnderlierId)?,
             Reader::Barrier => no_field().map(|()| Target::Barrier(self.barrier))?,
             Reader::BusinessDayConvention => no_field().map(|()| Target::Bdc)?,
         })

@@ -125,6 +125,7 @@ fn read(cx: &mut Ctx<'_>, target: Target, v: &Labelled<'_>) {
         Target::Price(field) => product::price(cx, field, v),
         Target::Count(field) => product::count(cx, field, v),
         Target::Underlier => product::underlier(cx, v),
+        Target::UnderlierId => product::underlier_id(cx, v),
         Target::Barrier(kind) => structure::barrier(cx, kind, v),
         Target::Text(field) => text(cx, field, v),
     }

@@ -143,27 +143,23 @@ fn count_in(raw: &str) -> Option<(f64, (usize, usize))> {
 pub(super) fn underlier(cx: &mut Ctx<'_>, v: &Labelled<'_>) {
     let (raw, vs) = (v.raw, v.start);
     static CODE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
-            r"[(（]\s*(?:(?:Bloomberg|RIC|ISIN|Ticker|代码|证券代码)\s*(?:code)?\s*[:：]?\s*)?(?P<code>[A-Za-z0-9.\-: ]{2,24}?)\s*[)）]",
-        )
-        .expect("compiles")
+        Regex::new(r"[(（]\s*(?P<code>[A-Za-z0-9.\-:： \p{Han}]{2,40}?)\s*[)）]").expect("compiles")
     });
     let t = clean(raw);
     if t.is_empty() || t.chars().count() > 200 {
         return;
     }
     let base = vs + raw.find(t).unwrap_or(0);
-    let (name, code) = match CODE.captures(t) {
-        Some(c) => {
-            let m = c.get(0).expect("match");
-            let code = c.name("code").expect("group");
-            (
-                t[..m.start()].trim(),
-                Some((code.as_str().trim(), base + code.start(), base + code.end())),
-            )
-        }
-        None => (t, None),
-    };
+    // The parenthesis holds the code only if what is in it, without its label, looks like one
+    // (`中证500指数（000905.SH）`, `(Reuters code .SSMI)`); otherwise it is part of the name.
+    let split = CODE.captures(t).and_then(|c| {
+        let whole = c.get(0).expect("match");
+        let code = c.name("code").expect("group");
+        let (id, skip) = without_id_label(code.as_str());
+        let start = base + code.start() + skip;
+        looks_like_id(id).then(|| (t[..whole.start()].trim(), id, start))
+    });
+    let name = split.map_or(t, |(name, _, _)| name);
     if !name.is_empty() {
         v.propose(
             cx,
@@ -172,13 +168,59 @@ pub(super) fn underlier(cx: &mut Ctx<'_>, v: &Labelled<'_>) {
             (base, base + name.len()),
         );
     }
-    if let Some((code, s, e)) = code
-        && code
-            .chars()
-            .any(|c| c.is_ascii_digit() || c.is_ascii_uppercase() || c == '.')
-    {
-        v.propose(cx, Field::UnderlierId, Value::from(code), (s, e));
+    if let Some((_, id, start)) = split {
+        v.propose(
+            cx,
+            Field::UnderlierId,
+            Value::from(id),
+            (start, start + id.len()),
+        );
     }
+}
+
+/// `Reuters Code: .SSMI`, `ISIN: CH0009980894`, `标的代码：000905.SH`: the identifier after a
+/// label of its own, without the label if the value repeats it.
+pub(super) fn underlier_id(cx: &mut Ctx<'_>, v: &Labelled<'_>) {
+    let t = clean(v.raw);
+    let (id, skip) = without_id_label(t);
+    let id = id.split_whitespace().next().unwrap_or("");
+    if !looks_like_id(id) {
+        return;
+    }
+    let start = v.start + v.raw.find(t).unwrap_or(0) + skip;
+    v.propose(
+        cx,
+        Field::UnderlierId,
+        Value::from(id),
+        (start, start + id.len()),
+    );
+}
+
+/// `id` without a leading identifier label (`Reuters code .SSMI` → `.SSMI`, `RIC: .HSI`,
+/// `Bloomberg ticker SMI Index`, `ISIN CH0009980894`, `代码：000905.SH`), and how many bytes
+/// the label took.
+fn without_id_label(id: &str) -> (&str, usize) {
+    static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"^(?:(?i:(?:reuters|ric|bloomberg|isin|cusip|sedol|ticker|symbol|exchange)(?:\s+(?:ric|code|ticker|symbol|id))?)(?:\s*[:：]\s*|\s+)|(?:路透|彭博|标的|指数|证券|交易|合约)?代码\s*[:：]?\s*)+",
+        )
+        .expect("compiles")
+    });
+    match LABEL.find(id) {
+        Some(m) if m.end() < id.len() => (id[m.end()..].trim(), m.end()),
+        _ => (id.trim(), 0),
+    }
+}
+
+/// Whether `s` can be an identifier: short, without spaces beyond a Bloomberg suffix
+/// (`SMI Index`, `XYZ LN`), with a digit, a capital or a dot.
+fn looks_like_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().count() <= 24
+        && s.split_whitespace().count() <= 2
+        && !s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+        && s.chars()
+            .any(|c| c.is_ascii_digit() || c.is_ascii_uppercase() || c == '.')
 }
 
 /// `an aggregate of 1,000,000 shares of Common Stock`, `shares of Common Stock`; settlement
@@ -404,11 +446,48 @@ mod tests {
                 ("underlier.id", json!("XYZ LN")),
             ],
         );
-        // A parenthesis that is not a code is not an id.
+        // A parenthesis that is not a code is not an id, and stays in the name.
         check(
             "Underlying: the basket (see annex)",
             None,
-            &[("underlier.id", Value::Null)],
+            &[
+                ("underlier.id", Value::Null),
+                ("underlier.name", json!("the basket (see annex)")),
+            ],
+        );
+    }
+
+    /// An identifier comes out without the label written with it, in the parenthesis after the
+    /// name or on a line of its own.
+    #[test]
+    fn identifiers_lose_their_labels() {
+        for (text, id) in [
+            (
+                "Underlying: Swiss Market Index (Reuters code .SSMI)",
+                ".SSMI",
+            ),
+            ("Underlying: Hang Seng Index (RIC: .HSI)", ".HSI"),
+            (
+                "Underlying: Swiss Market Index (Bloomberg ticker SMI Index)",
+                "SMI Index",
+            ),
+            ("Underlying: Nestle SA (ISIN CH0038863350)", "CH0038863350"),
+            ("挂钩标的：中证500指数（代码：000905.SH）", "000905.SH"),
+            ("挂钩标的：沪深300指数（指数代码 000300.SH）", "000300.SH"),
+            ("Reuters Code: .SSMI", ".SSMI"),
+            ("Reuters code: Reuters code .SSMI", ".SSMI"),
+            ("ISIN: CH0038863350", "CH0038863350"),
+            ("标的代码：000905.SH", "000905.SH"),
+            // A code that starts like a label keeps its letters.
+            ("Underlying: Richemont (RICH.SW)", "RICH.SW"),
+            ("Ticker: ISRG.US", "ISRG.US"),
+        ] {
+            check(text, None, &[("underlier.id", json!(id))]);
+        }
+        check(
+            "Underlying: Swiss Market Index (Reuters code .SSMI)",
+            None,
+            &[("underlier.name", json!("Swiss Market Index"))],
         );
     }
 

@@ -8,7 +8,9 @@
 //! 敲入观察 as written), read by the price, rate and text readers; their tests are here, with
 //! the structure they belong to.
 
+use regex::Regex;
 use serde_json::Value;
+use std::sync::LazyLock;
 
 use super::catalogue::BarrierKind;
 use super::lines::Labelled;
@@ -49,14 +51,20 @@ pub(super) fn file_barriers(cx: &mut Ctx<'_>, product: Option<&str>) {
             }
         });
         let line = cx.sheet.text[snippet.0..snippet.1].to_lowercase();
-        let stated_direction =
-            if line.contains("up") || line.contains("向上") || line.contains("above") {
-                Some("up")
-            } else if line.contains("down") || line.contains("向下") || line.contains("below") {
-                Some("down")
-            } else {
-                None
-            };
+        let stated_direction = stated_direction(&line);
+        // Unstated: the level against the initial level (a percentage of it, or a price against
+        // the initial price when the document gives one).
+        let initial = cx.first(Field::InitialPrice).and_then(|c| c.value.as_f64());
+        let inferred_direction = match unit {
+            "percent" if level > 100.0 => Some("up"),
+            "percent" if level < 100.0 => Some("down"),
+            "price" => initial.and_then(|p| {
+                (level > p)
+                    .then_some("up")
+                    .or((level < p).then_some("down"))
+            }),
+            _ => None,
+        };
         if autocall && kind == BarrierKind::KnockIn {
             cx.push(
                 Field::KnockInLevel,
@@ -102,8 +110,8 @@ pub(super) fn file_barriers(cx: &mut Ctx<'_>, product: Option<&str>) {
                 "barrier label",
             );
         }
-        match (stated_direction, autocall) {
-            (Some(d), _) => cx.push(
+        match (stated_direction, autocall, inferred_direction) {
+            (Some(d), _, _) => cx.push(
                 Field::BarrierDirection,
                 Value::from(d),
                 span,
@@ -112,7 +120,7 @@ pub(super) fn file_barriers(cx: &mut Ctx<'_>, product: Option<&str>) {
                 "barrier label",
             ),
             // An autocallable knocks out upward by definition of the product.
-            (None, true) => cx.push(
+            (None, true, _) => cx.push(
                 Field::BarrierDirection,
                 Value::from("up"),
                 span,
@@ -120,8 +128,40 @@ pub(super) fn file_barriers(cx: &mut Ctx<'_>, product: Option<&str>) {
                 INFERRED_CONF,
                 "an autocallable's knock-out is an upward barrier",
             ),
-            (None, false) => {}
+            (None, false, Some(d)) => cx.push(
+                Field::BarrierDirection,
+                Value::from(d),
+                span,
+                snippet,
+                INFERRED_CONF,
+                if d == "up" {
+                    "the barrier is above the initial level"
+                } else {
+                    "the barrier is below the initial level"
+                },
+            ),
+            (None, false, None) => {}
         }
+    }
+}
+
+/// The direction a barrier's line states in words (`up-and-out`, `above`, `向上`, `高于`), if
+/// it states one; whole words only, so that `upon` or `markdown` say nothing.
+fn stated_direction(line: &str) -> Option<&'static str> {
+    static UP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:up|upward|upwards|above|up-and-(?:out|in))\b|向上|上涨|高于|上方|上穿")
+            .expect("compiles")
+    });
+    static DOWN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"\b(?:down|downward|downwards|below|down-and-(?:out|in))\b|向下|下跌|低于|下方|下穿",
+        )
+        .expect("compiles")
+    });
+    match (UP.is_match(line), DOWN.is_match(line)) {
+        (true, false) => Some("up"),
+        (false, true) => Some("down"),
+        _ => None,
     }
 }
 
@@ -186,7 +226,8 @@ mod tests {
             &[
                 ("barrier.kind", json!("knock_in")),
                 ("barrier.level", json!(75)),
-                ("barrier.direction", Value::Null),
+                // Not stated: below the initial price, so down.
+                ("barrier.direction", json!("down")),
                 ("other.knock_in_level", Value::Null),
             ],
         );
@@ -213,6 +254,50 @@ mod tests {
                 ("barrier.level", json!(80)),
                 ("barrier.direction", json!("down")),
             ],
+        );
+    }
+
+    /// An unstated direction comes from the level against the initial level; words decide
+    /// only as whole words.
+    #[test]
+    fn an_unstated_direction_comes_from_the_level() {
+        check(
+            "Knock-out Barrier: 110% of the Initial Price",
+            Some("equity_option"),
+            &[
+                ("barrier.level", json!(110)),
+                ("barrier.direction", json!("up")),
+            ],
+        );
+        check(
+            "Initial Price: USD 100.00\nKnock-out Barrier: USD 120.00",
+            Some("equity_option"),
+            &[
+                ("barrier.level", json!(120)),
+                ("barrier.direction", json!("up")),
+            ],
+        );
+        check(
+            "期初价格：4,000.00点\n敲出价格：3,200.00点",
+            Some("equity_option"),
+            &[("barrier.direction", json!("down"))],
+        );
+        // "upon" says nothing; the level does.
+        check(
+            "Knock-out Barrier: 90% of the Initial Price, observed upon each Valuation Date",
+            Some("equity_option"),
+            &[("barrier.direction", json!("down"))],
+        );
+        // A price barrier without an initial price to compare with stays without a direction.
+        check(
+            "Knock-out Barrier: USD 1,300.00",
+            Some("equity_option"),
+            &[("barrier.direction", Value::Null)],
+        );
+        check(
+            "障碍价格：高于期初价格的105%时敲出",
+            Some("equity_option"),
+            &[("barrier.direction", json!("up"))],
         );
     }
 }
