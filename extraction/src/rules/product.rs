@@ -218,7 +218,7 @@ fn looks_like_id(s: &str) -> bool {
     !s.is_empty()
         && s.chars().count() <= 24
         && s.split_whitespace().count() <= 2
-        && !s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+        && !s.chars().any(cjk::is_cjk)
         && s.chars()
             .any(|c| c.is_ascii_digit() || c.is_ascii_uppercase() || c == '.')
 }
