@@ -4,14 +4,20 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn deskmate(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// The `deskmate` binary without the caller's `DESKMATE_*` settings (but the model cache).
+fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_deskmate"));
-    c.args(args).current_dir(dir);
     for (k, _) in std::env::vars() {
         if k.starts_with("DESKMATE_") && k != "DESKMATE_MODEL_CACHE" {
             c.env_remove(k);
         }
     }
+    c
+}
+
+fn deskmate(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = bin();
+    c.args(args).current_dir(dir);
     c.env("DESKMATE_STORAGE_DATA_DIR", dir.join("data"));
     // These servers never generate: do not load the default model (gigabytes) at start.
     c.env("DESKMATE_MODELS_PRELOAD", "false");
@@ -181,12 +187,7 @@ fn start_server(dir: &Path) -> (std::process::Child, String) {
 /// [`start_server`] with extra environment.
 fn start_server_with(dir: &Path, env: &[(&str, &str)]) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
-    let mut c = Command::new(env!("CARGO_BIN_EXE_deskmate"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DESKMATE_") && k != "DESKMATE_MODEL_CACHE" {
-            c.env_remove(k);
-        }
-    }
+    let mut c = bin();
     for (k, v) in env {
         c.env(k, v);
     }
@@ -547,12 +548,7 @@ fn ingest_search_and_chunk_directly_and_through_the_running_server() {
 fn up_prints_the_address_and_credentials_that_sign_in() {
     use std::io::{BufRead, BufReader, Read, Write};
     let dir = tempfile::tempdir().unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_deskmate"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DESKMATE_") && k != "DESKMATE_MODEL_CACHE" {
-            c.env_remove(k);
-        }
-    }
+    let mut c = bin();
     let mut child = c
         .arg("up")
         .current_dir(dir.path())

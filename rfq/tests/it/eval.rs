@@ -32,24 +32,18 @@ fn show(name: &str, r: &EvalReport) -> String {
 #[test]
 fn golden_sets_meet_the_target() {
     let suite = run_suite(RfqParser::builtin(), DEV).expect("the golden sets load");
-    for (name, r) in [
+    let sets = [
         ("dev", &suite.dev),
         ("robustness", &suite.robustness),
         ("holdout", &suite.holdout),
         ("slang", &suite.slang),
         ("slang_holdout", &suite.slang_holdout),
-    ] {
-        let text = show(name, r);
-        // Every set's figures first, so that one failing set does not hide the others'.
-        eprintln!("{}", text.lines().next().unwrap_or(""));
+    ];
+    // Every set's figures first, so that one failing set does not hide the others'.
+    for (name, r) in sets {
+        eprintln!("{}", show(name, r).lines().next().unwrap_or(""));
     }
-    for (name, r) in [
-        ("dev", &suite.dev),
-        ("robustness", &suite.robustness),
-        ("holdout", &suite.holdout),
-        ("slang", &suite.slang),
-        ("slang_holdout", &suite.slang_holdout),
-    ] {
+    for (name, r) in sets {
         let text = show(name, r);
         assert!(r.request_exact_match >= 0.95, "{text}");
         assert!(r.field_accuracy_overall >= 0.97, "{text}");

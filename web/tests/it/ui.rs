@@ -142,7 +142,12 @@ pub(crate) fn user(role: Role) -> String {
 }
 
 fn api() -> Api {
-    let a = api_with(|_| {});
+    api_with_passwords(|_| {})
+}
+
+/// [`api_with`], every role's user with the test password.
+fn api_with_passwords(f: impl FnOnce(&mut assistant::config::Config)) -> Api {
+    let a = api_with(f);
     for role in Role::ALL {
         set_password(&a, &user(role));
     }
@@ -1217,16 +1222,13 @@ async fn a_trader_enters_a_phone_request_on_the_blotter() {
             "rate": 0.02, "dividend": 0.01, "vol": 0.22}}}"#,
     )
     .unwrap();
-    let a = api_with(|c| {
+    let a = api_with_passwords(|c| {
         c.rfq.market_data = markets.display().to_string();
         c.limits = toml::from_str(
             "[clients.C001]\nstructures = [\"vanilla\"]\nmax_notional = 1e8\nmax_tenor_months = 24\n",
         )
         .unwrap();
     });
-    for role in Role::ALL {
-        set_password(&a, &user(role));
-    }
     let b = sign_in(&a, "trader1").await;
     let blotter = raw(&a, get_req("/rfqs", Some(&b.cookie))).await;
     assert!(blotter.body.contains("action=\"/rfqs/new\""), "no form");
