@@ -25,6 +25,8 @@ pub struct Expected {
     pub source: String,
     /// Kept out of development.
     pub held_out: bool,
+    /// The document's language (`en`, `zh`); `en` when the file does not say.
+    pub lang: String,
     /// The expected key-terms object.
     pub key_terms: Value,
     /// Leaves not scored for this document.
@@ -48,6 +50,7 @@ pub fn load_expected(json: &str) -> Result<Vec<Expected>, String> {
                     .ok_or("a document without source")?
                     .to_owned(),
                 held_out: d["held_out"].as_bool().unwrap_or(false),
+                lang: d["lang"].as_str().unwrap_or("en").to_owned(),
                 key_terms: d["key_terms"].clone(),
                 unscored: d["unscored"]
                     .as_array()
@@ -218,6 +221,7 @@ mod tests {
             id: "x".into(),
             source: String::new(),
             held_out: false,
+            lang: "en".into(),
             key_terms: json!({"trade_date": "2005-06-23", "notional": {"amount": 5, "currency": "USD"}}),
             unscored: vec!["party_a".into()],
             other: json!({}),

@@ -1,6 +1,7 @@
 //! Documents made at run time for tests, the evaluation suite and the bench: text rendered to a
 //! text PDF (lopdf), and that PDF turned into a scan (rasterized by `pdftoppm`, optionally
-//! blurred, skewed and speckled, re-wrapped as an image-only PDF). Never used on user input.
+//! blurred, skewed, speckled and saved as JPEG, re-wrapped as an image-only PDF). Never used on
+//! user input.
 //!
 //! Latin text is set in Helvetica (WinAnsi encoding: curly quotes and dashes kept, other
 //! characters outside it become `?`); text with Chinese characters in the predefined CJK font
@@ -206,6 +207,8 @@ pub struct Degrade {
     pub skew_degrees: f64,
     /// A 3×3 box blur (an out-of-focus scanner).
     pub blur: bool,
+    /// JPEG quality (1-100) the scanner saves pages at; `None` keeps them lossless.
+    pub jpeg_quality: Option<u8>,
 }
 
 impl Degrade {
@@ -215,13 +218,15 @@ impl Degrade {
         noise: 0.0,
         skew_degrees: 0.0,
         blur: false,
+        jpeg_quality: None,
     };
-    /// A poor office scan: 200 dpi, 1.2° skew, blurred, 1% speckle.
+    /// A poor office scan: 200 dpi, 1.2° skew, blurred, 1% speckle, saved as JPEG at quality 60.
     pub const POOR: Degrade = Degrade {
         dpi: 200,
         noise: 0.01,
         skew_degrees: 1.2,
         blur: true,
+        jpeg_quality: Some(60),
     };
 }
 
@@ -273,16 +278,31 @@ pub fn scan(pdf: &[u8], how: Degrade, pdftoppm: &Path) -> Result<Vec<u8>, String
         if how.skew_degrees != 0.0 {
             px = rotate(&px, w, h, how.skew_degrees);
         }
-        let mut image = Stream::new(
-            dictionary! {
-                "Type" => "XObject", "Subtype" => "Image", "Width" => w as i64,
-                "Height" => h as i64, "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
-            },
-            px,
-        );
-        image
-            .compress()
-            .map_err(|e| format!("compressing a page image: {e}"))?;
+        let mut dict = dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => w as i64,
+            "Height" => h as i64, "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+        };
+        let image = match how.jpeg_quality {
+            Some(q) => {
+                let (jw, jh) = (
+                    u16::try_from(w).map_err(|_| "page too wide for JPEG")?,
+                    u16::try_from(h).map_err(|_| "page too tall for JPEG")?,
+                );
+                let mut jpeg = Vec::new();
+                jpeg_encoder::Encoder::new(&mut jpeg, q.clamp(1, 100))
+                    .encode(&px, jw, jh, jpeg_encoder::ColorType::Luma)
+                    .map_err(|e| format!("encoding a page as JPEG: {e}"))?;
+                dict.set("Filter", "DCTDecode");
+                Stream::new(dict, jpeg).with_compression(false)
+            }
+            None => {
+                let mut image = Stream::new(dict, px);
+                image
+                    .compress()
+                    .map_err(|e| format!("compressing a page image: {e}"))?;
+                image
+            }
+        };
         let image_id = doc.add_object(image);
         let resources_id =
             doc.add_object(dictionary! { "XObject" => dictionary! { "Im1" => image_id } });
