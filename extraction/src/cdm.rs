@@ -569,7 +569,15 @@ fn premium_transfer(kt: &Value, both_parties: bool) -> Option<Value> {
 /// The extension object: what the key terms state that the TradeState cannot carry.
 fn extension(kt: &Value, product: &str) -> Option<Value> {
     let mut terms = Map::new();
-    for key in ["barrier", "cap_price", "floor_price"] {
+    for key in [
+        "barrier",
+        "cap_price",
+        "floor_price",
+        "initial_price",
+        "participation_pct",
+        "payout_pct",
+        "autocall",
+    ] {
         if let Some(v) = kt.get(key) {
             terms.insert(key.into(), v.clone());
         }
@@ -588,9 +596,14 @@ fn extension(kt: &Value, product: &str) -> Option<Value> {
     let has_exotic = terms.keys().any(|k| {
         matches!(
             k.as_str(),
-            "barrier" | "cap_price" | "floor_price" | "strike"
+            "barrier"
+                | "cap_price"
+                | "floor_price"
+                | "strike"
+                | "participation_pct"
+                | "payout_pct"
+                | "autocall"
         ) || k.starts_with("other.knock")
-            || k == "other.coupon_rate"
     });
     if terms.is_empty() && !needs_payout {
         return None;

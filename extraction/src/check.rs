@@ -173,13 +173,26 @@ pub fn cross_check(fields: &[FieldValue], product: Option<&str>) -> Vec<Problem>
         ));
     }
     if matches!(product, Some("snowball" | "phoenix"))
-        && let (Some(ki), Some(ko)) = (num("other.knock_in_level"), num("barrier.level"))
+        && let (Some(ki), Some(ko)) = (num("autocall.knock_in_pct"), num("autocall.knock_out_pct"))
         && ki >= ko
     {
         out.push(Problem::new(
             "cross_check",
-            &["other.knock_in_level", "barrier.level"],
-            format!("the knock-in level {ki} is not below the knock-out level {ko}"),
+            &["autocall.knock_in_pct", "autocall.knock_out_pct"],
+            format!("the knock-in level {ki}% is not below the knock-out level {ko}%"),
+        ));
+    }
+    if product == Some("phoenix")
+        && let (Some(ki), Some(cb)) = (
+            num("autocall.knock_in_pct"),
+            num("autocall.coupon_barrier_pct"),
+        )
+        && cb < ki
+    {
+        out.push(Problem::new(
+            "cross_check",
+            &["autocall.coupon_barrier_pct", "autocall.knock_in_pct"],
+            format!("the coupon barrier {cb}% is below the knock-in level {ki}%"),
         ));
     }
     if let (Some(x), Some(y)) = (

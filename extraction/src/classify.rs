@@ -214,6 +214,14 @@ pub fn classify(flow: &str, chinese: bool) -> Classification {
             best = Some((fam.name, score, span));
         }
     }
+    // An option on a commodity reads like an equity option (看涨期权, 行权价): the underlier
+    // decides.
+    if let Some((name, _, _)) = &mut best
+        && *name == "equity_option"
+        && commodity_underlier(flow)
+    {
+        *name = "commodity_option";
+    }
     let stated_terms = !find_dates(flow).is_empty()
         || !find_amounts(flow, chinese).is_empty()
         || !find_rates(flow).is_empty();
@@ -239,9 +247,52 @@ pub fn classify(flow: &str, chinese: bool) -> Classification {
     }
 }
 
+/// Whether the text names a commodity as an underlier: a commodity futures contract or spot
+/// (`螺纹钢期货RB2610合约`, `黄金期货`, `天然气（…）`), a contract code of a commodity exchange
+/// (`AU2612.SHF`, `M2609.DCE`), or an English commodity reference (`Henry Hub`, `WTI`).
+/// A share or a stock-index future (`沪深300股指期货`) is not one; nor is a company named after
+/// a metal (`山东黄金矿业`), since the word must be followed by 期货/现货/合约 or a parenthesis.
+fn commodity_underlier(flow: &str) -> bool {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)(?:黄金|白银|铜|铝|锌|镍|锡|铅|螺纹钢|螺纹|线材|热轧卷板|不锈钢|铁矿石|焦炭|焦煤|动力煤|原油|燃料油|低硫燃料油|沥青|天然气|液化石油气|豆粕|豆油|豆一|豆二|棕榈油|玉米|淀粉|棉花|白糖|橡胶|甲醇|乙二醇|聚丙烯|聚乙烯|聚氯乙烯|塑料|玻璃|纯碱|尿素|苹果|红枣|生猪|鸡蛋|菜粕|菜油|花生|硅铁|锰硅|工业硅|碳酸锂|纸浆|PTA)\s*(?:期货|现货|主力|合约|[(（])|(?-u:\b)[A-Z]{1,2}\d{3,4}\.(?:SHF|SHFE|DCE|CZC|CZCE|INE|GFE|GFEX)(?-u:\b)|\b(?:henry hub|natural gas|crude oil|brent crude|wti crude)\b",
+        )
+        .expect("commodity pattern compiles")
+    });
+    RE.is_match(flow)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_option_on_a_commodity_is_a_commodity_option() {
+        for (text, want) in [
+            (
+                "场外期权交易确认书 期权类型：看跌期权 标的资产：螺纹钢期货RB2610合约 交易日：2026年7月6日",
+                "commodity_option",
+            ),
+            (
+                "场外期权交易确认书 看涨期权 标的资产：黄金期货AU2612合约（AU2612.SHF） 交易日：2026.9.7",
+                "commodity_option",
+            ),
+            (
+                "场外期权交易确认书 看涨期权 标的资产：沪深300股指期货IF2609合约（IF2609.CFE） 交易日：2026.6.22",
+                "equity_option",
+            ),
+            (
+                "场外期权交易确认书 看涨期权 标的资产：山东黄金矿业股份有限公司股票 交易日：2026.6.22",
+                "equity_option",
+            ),
+            (
+                "Equity Option Transaction. Underlying: Southern Copper Corp. Trade Date: 1 June 2025",
+                "equity_option",
+            ),
+        ] {
+            assert_eq!(classify(text, true).product_type, Some(want), "{text}");
+        }
+    }
 
     #[test]
     fn specific_families_win() {

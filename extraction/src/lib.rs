@@ -573,6 +573,7 @@ impl Extractor {
             &sheet.text,
             missing,
             self.settings.model_max_chars,
+            chinese,
         );
         let schema = model::schema(missing);
         match models::generate_json(g, &prompt, &schema, self.settings.model_max_tokens) {

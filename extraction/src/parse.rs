@@ -91,11 +91,12 @@ static DATE_RE: LazyLock<Regex> = LazyLock::new(|| {
     let months_ocr = MONTHS_OCR.as_str();
     let pattern = format!(
         r"(?ix)
-        (?P<iso>\b(?P<iy>\d{{4}})[-/.](?P<im>\d{{1,2}})[-/.](?P<id>\d{{1,2}})\b)
+        (?P<iso>(?-u:\b)(?P<iy>\d{{4}})[-/.](?P<im>\d{{1,2}})[-/.](?P<id>\d{{1,2}})(?-u:\b))
         | (?P<zh>(?P<zy>\d(?:\ ?\d){{3}})\s*年\s*(?P<zm>\d(?:\ ?\d)?)\s*月\s*(?P<zd>\d(?:\ ?\d)?)\s*[日号])
+        | (?P<zhn>(?P<cy>[〇○零Oo0一二三四五六七八九](?:\ ?[〇○零Oo0一二三四五六七八九]){{3}})\s*年\s*(?P<cm>[一二三四五六七八九十]{{1,2}})\s*月\s*(?P<cd>[一二三四五六七八九十]{{1,3}})\s*[日号])
         | (?P<mdy>(?:\b(?P<am>{MONTHS})|(?P<am2>{months_ocr}))\.?\s*(?P<ad>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<ay>\d{{4}})\b)
         | (?P<dmy>\b(?P<bd>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+|-)(?:of\s+)?(?:(?P<bm>{MONTHS})|(?P<bm2>{months_ocr}))\.?,?(?:\s+|-)(?P<by>\d{{4}}|\d{{2}})\b)
-        | (?P<num>\b(?P<n1>\d{{1,2}})[/.\-](?P<n2>\d{{1,2}})[/.\-](?P<ny>\d{{4}})\b)
+        | (?P<num>(?-u:\b)(?P<n1>\d{{1,2}})[/.\-](?P<n2>\d{{1,2}})[/.\-](?P<ny>\d{{4}})(?-u:\b))
         "
     );
     Regex::new(&pattern).expect("date pattern compiles")
@@ -125,6 +126,38 @@ fn ymd(y: i32, m: u8, d: u8) -> Option<Date> {
     Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()
 }
 
+/// A digit of a year written in Chinese numerals (`二〇二六`), OCR's `O`/`0` for `〇` included.
+fn chinese_digit(c: char) -> Option<char> {
+    let d = match c {
+        '〇' | '○' | '零' | 'O' | 'o' | '0' => '0',
+        '一' => '1',
+        '二' => '2',
+        '三' => '3',
+        '四' => '4',
+        '五' => '5',
+        '六' => '6',
+        '七' => '7',
+        '八' => '8',
+        '九' => '9',
+        _ => return None,
+    };
+    Some(d)
+}
+
+/// A number from 1 to 99 in Chinese numerals (`五`, `十`, `十二`, `二十`, `三十一`).
+pub fn chinese_small_number(s: &str) -> Option<u32> {
+    let digit = |c: char| chinese_digit(c).and_then(|d| d.to_digit(10));
+    let chars: Vec<char> = s.chars().collect();
+    match chars.as_slice() {
+        [d] if *d != '十' => digit(*d),
+        ['十'] => Some(10),
+        ['十', d] => Some(10 + digit(*d)?),
+        [t, '十'] => Some(digit(*t)? * 10),
+        [t, '十', d] => Some(digit(*t)? * 10 + digit(*d)?),
+        _ => None,
+    }
+}
+
 /// Every date written in `text`, in order, with its span.
 pub fn find_dates(text: &str) -> Vec<(DateParse, Span)> {
     let mut out = Vec::new();
@@ -151,6 +184,22 @@ pub fn find_dates(text: &str) -> Vec<(DateParse, Span)> {
                     num("zy")? as i32,
                     u8::try_from(num("zm")?).ok()?,
                     u8::try_from(num("zd")?).ok()?,
+                )
+                .map(DateParse::Date)
+            })()
+        } else if c.name("zhn").is_some() {
+            (|| {
+                let year: String = c
+                    .name("cy")?
+                    .as_str()
+                    .chars()
+                    .filter(|ch| *ch != ' ')
+                    .map(chinese_digit)
+                    .collect::<Option<String>>()?;
+                ymd(
+                    year.parse().ok()?,
+                    u8::try_from(chinese_small_number(c.name("cm")?.as_str())?).ok()?,
+                    u8::try_from(chinese_small_number(c.name("cd")?.as_str())?).ok()?,
                 )
                 .map(DateParse::Date)
             })()
@@ -440,7 +489,109 @@ pub fn find_numbers_with_units(text: &str, chinese: bool) -> Vec<Amount> {
             span: (start, end),
         });
     }
+    // Amounts in Chinese numerals, the 大写 capitals of contracts (`人民币壹仟万元整`) or the
+    // ordinary ones (`三千万元`), which always end in 元 (and may go on to 角 and 分).
+    static WORDS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?P<pre>人民币|美元|港币|港元|欧元)?\s*(?P<num>[零〇壹贰叁肆伍陆柒捌玖拾一二两三四五六七八九十][零〇壹贰叁肆伍陆柒捌玖拾佰仟一二两三四五六七八九十百千万亿]*)(?P<post>元|圆)(?:(?P<jiao>[零壹贰叁肆伍陆柒捌玖一二三四五六七八九])角)?(?:(?P<fen>[壹贰叁肆伍陆柒捌玖一二三四五六七八九])分)?整?",
+        )
+        .expect("Chinese amount pattern compiles")
+    });
+    for c in WORDS.captures_iter(text) {
+        let whole = c.get(0).expect("match");
+        let num = c.name("num").expect("group");
+        // `1000万元`: the 万 belongs to a figure.
+        if text[..num.start()]
+            .chars()
+            .next_back()
+            .is_some_and(|ch| ch.is_ascii_digit() || ch == '.' || ch == ',')
+        {
+            continue;
+        }
+        // `二元看涨期权` is a digital option, not two yuan: a one-character figure counts only
+        // with a currency word before it or 整/角/分 after it.
+        if num.as_str().chars().count() == 1
+            && c.name("pre").is_none()
+            && !whole.as_str().ends_with(['整', '角', '分'])
+        {
+            continue;
+        }
+        let Some(mut value) = chinese_number(num.as_str()) else {
+            continue;
+        };
+        let small = |name: &str| {
+            c.name(name)
+                .and_then(|m| m.as_str().chars().next())
+                .and_then(chinese_numeral_digit)
+        };
+        value += small("jiao").map_or(0.0, |d| d as f64 / 10.0)
+            + small("fen").map_or(0.0, |d| d as f64 / 100.0);
+        if value <= 0.0 {
+            continue;
+        }
+        let currency = match c.name("pre").map(|m| m.as_str()) {
+            Some(w) => currency_word(w, chinese),
+            None => Some("CNY"),
+        };
+        out.push(Amount {
+            value: (value * 100.0).round() / 100.0,
+            currency: currency.map(str::to_owned),
+            span: (whole.start(), whole.end()),
+        });
+    }
+    out.sort_by_key(|a| a.span.0);
     out
+}
+
+/// A digit in Chinese numerals, capital (壹) or ordinary (一), 〇/零 as 0.
+fn chinese_numeral_digit(c: char) -> Option<u32> {
+    Some(match c {
+        '零' | '〇' => 0,
+        '壹' | '一' => 1,
+        '贰' | '二' | '两' => 2,
+        '叁' | '三' => 3,
+        '肆' | '四' => 4,
+        '伍' | '五' => 5,
+        '陆' | '六' => 6,
+        '柒' | '七' => 7,
+        '捌' | '八' => 8,
+        '玖' | '九' => 9,
+        _ => return None,
+    })
+}
+
+/// A whole number in Chinese numerals: `壹仟万` → 10,000,000, `壹亿贰仟万` → 120,000,000,
+/// `三千五百万` → 35,000,000, `拾万` → 100,000.
+pub fn chinese_number(s: &str) -> Option<f64> {
+    let (mut total, mut section, mut num) = (0f64, 0f64, 0f64);
+    let mut any = false;
+    for c in s.chars() {
+        if let Some(d) = chinese_numeral_digit(c) {
+            num = d as f64;
+            any = true;
+            continue;
+        }
+        let unit = match c {
+            '拾' | '十' => 10.0,
+            '佰' | '百' => 100.0,
+            '仟' | '千' => 1000.0,
+            '万' => {
+                total += (section + num) * 1e4;
+                (section, num) = (0.0, 0.0);
+                continue;
+            }
+            '亿' => {
+                total = (total + section + num) * 1e8;
+                (section, num) = (0.0, 0.0);
+                continue;
+            }
+            _ => return None,
+        };
+        section += if num == 0.0 && unit == 10.0 { 1.0 } else { num } * unit;
+        num = 0.0;
+        any = true;
+    }
+    any.then_some(total + section + num)
 }
 
 /// A percentage or rate written in `text` (`4.09%`, `4.09 per cent`, `409 bps`, `18%（年化）`),
@@ -624,6 +775,44 @@ mod tests {
 
     fn d(s: &str) -> Date {
         parse_iso(s).unwrap()
+    }
+
+    #[test]
+    fn chinese_numeral_dates_and_amounts() {
+        let d = |t: &str| match find_dates(t).first() {
+            Some((DateParse::Date(d), _)) => Some(iso(*d)),
+            _ => None,
+        };
+        assert_eq!(
+            d("交易日：二〇二六年三月五日").as_deref(),
+            Some("2026-03-05")
+        );
+        assert_eq!(d("二O二六年十二月三十一日").as_deref(), Some("2026-12-31"));
+        assert_eq!(d("二〇二五年十月二十日").as_deref(), Some("2025-10-20"));
+        // A figure glued to Chinese text still reads (no word boundary between 于 and 2).
+        assert_eq!(
+            d("乙方应于2026.6.3（“期权费支付日”）").as_deref(),
+            Some("2026-06-03")
+        );
+        assert_eq!(d("于2026-06-03支付").as_deref(), Some("2026-06-03"));
+        assert_eq!(chinese_small_number("二十"), Some(20));
+        assert_eq!(chinese_small_number("十二"), Some(12));
+        let a = |t: &str| {
+            find_amounts(t, true)
+                .first()
+                .map(|a| (a.value, a.currency.clone().unwrap_or_default()))
+        };
+        assert_eq!(a("人民币壹仟万元整"), Some((1e7, "CNY".into())));
+        assert_eq!(a("人民币壹亿贰仟叁佰万元整"), Some((1.23e8, "CNY".into())));
+        assert_eq!(a("人民币贰拾叁万伍仟元整"), Some((235000.0, "CNY".into())));
+        assert_eq!(a("人民币壹万零伍拾元伍角"), Some((10050.5, "CNY".into())));
+        assert_eq!(a("名义本金三千万元"), Some((3e7, "CNY".into())));
+        assert_eq!(a("美元伍佰万元整"), Some((5e6, "USD".into())));
+        assert_eq!(a("人民币1亿元"), Some((1e8, "CNY".into())));
+        assert_eq!(a("5,000万元"), Some((5e7, "CNY".into())));
+        // Not amounts: a digital option, a 万 that belongs to a figure.
+        assert_eq!(a("期权类型：二元看涨期权"), None);
+        assert_eq!(find_amounts("1000万元", true).len(), 1);
     }
 
     #[test]

@@ -91,7 +91,21 @@ pub const LEAVES: &[&str] = &[
     "cap_price.currency",
     "floor_price.value",
     "floor_price.currency",
+    "initial_price.value",
+    "initial_price.currency",
+    "participation_pct",
+    "payout_pct",
+    "autocall.knock_out_pct",
+    "autocall.knock_out_observation",
+    "autocall.lockup_months",
+    "autocall.knock_in_pct",
+    "autocall.knock_in_observation",
+    "autocall.coupon_rate",
+    "autocall.coupon_barrier_pct",
 ];
+
+/// Observation frequencies of an autocallable's knock-out and knock-in.
+pub const OBSERVATIONS: &[&str] = &["daily", "weekly", "monthly", "quarterly", "at_maturity"];
 
 /// Defines [`Field`] from one list, so the variant, its stable name and its serde name cannot
 /// drift apart.
@@ -193,6 +207,30 @@ fields! {
     FloorPriceValue = "floor_price.value",
     /// `floor_price.currency`.
     FloorPriceCurrency = "floor_price.currency",
+    /// `initial_price.value` (期初价格).
+    InitialPrice = "initial_price.value",
+    /// `initial_price.currency`.
+    InitialPriceCurrency = "initial_price.currency",
+    /// `participation_pct` (参与率, shark fins), in percent.
+    ParticipationPct = "participation_pct",
+    /// `payout_pct`: a digital's payout as a percentage of the notional.
+    PayoutPct = "payout_pct",
+    /// `autocall.knock_out_pct`: an autocallable's knock-out (敲出价) in % of the initial price.
+    KnockOutPct = "autocall.knock_out_pct",
+    /// `autocall.knock_out_observation` (`daily`, `weekly`, `monthly`, `quarterly`,
+    /// `at_maturity`).
+    KnockOutObservation = "autocall.knock_out_observation",
+    /// `autocall.lockup_months` (锁定期).
+    LockupMonths = "autocall.lockup_months",
+    /// `autocall.knock_in_pct`: the knock-in (敲入价) in % of the initial price.
+    KnockInPct = "autocall.knock_in_pct",
+    /// `autocall.knock_in_observation`.
+    KnockInObservation = "autocall.knock_in_observation",
+    /// `autocall.coupon_rate`: the annualised coupon (票息), a decimal.
+    CouponRate = "autocall.coupon_rate",
+    /// `autocall.coupon_barrier_pct`: a phoenix's coupon barrier (派息线) in % of the initial
+    /// price.
+    CouponBarrierPct = "autocall.coupon_barrier_pct",
     /// `other.additional_trade_dates`: dates of further transactions under one disclosure.
     AdditionalTradeDates = "other.additional_trade_dates",
     /// `other.barrier_level_unit`: `percent` when the barrier is a percentage of the initial level.
@@ -207,8 +245,6 @@ fields! {
     CapPremiumPct = "other.cap_premium_pct",
     /// `other.confirmation_date`: the date of the confirmation letter itself.
     ConfirmationDate = "other.confirmation_date",
-    /// `other.coupon_rate`: an autocallable's coupon (票息), a decimal.
-    CouponRate = "other.coupon_rate",
     /// `other.fixed_rate_payer` (`party_a` or `party_b`).
     FixedRatePayer = "other.fixed_rate_payer",
     /// `other.floating_day_count`: the floating leg's day-count fraction.
@@ -219,18 +255,18 @@ fields! {
     GoverningLaw = "other.governing_law",
     /// `other.initial_floating_rate`: the rate of the first floating period.
     InitialFloatingRate = "other.initial_floating_rate",
-    /// `other.initial_price` (期初价格).
-    InitialPrice = "other.initial_price",
     /// `other.initial_valuation_date` (期初观察日).
     InitialValuationDate = "other.initial_valuation_date",
-    /// `other.knock_in_level`: an autocallable's knock-in level.
+    /// `other.knock_in_level`: an autocallable's knock-in stated as a price (no initial price
+    /// to express it in %).
     KnockInLevel = "other.knock_in_level",
-    /// `other.knock_in_level_unit`: `percent` or `price`.
-    KnockInLevelUnit = "other.knock_in_level_unit",
-    /// `other.knock_in_observation` (敲入观察) as written.
-    KnockInObservation = "other.knock_in_observation",
-    /// `other.knock_out_observation` (敲出观察日) as written.
-    KnockOutObservation = "other.knock_out_observation",
+    /// `other.knock_out_level`: an autocallable's knock-out stated as a price.
+    KnockOutLevel = "other.knock_out_level",
+    /// `other.knock_in_observation` / `other.knock_out_observation`: an observation schedule
+    /// as written when it is not one of the schema's frequencies.
+    KnockInObservationText = "other.knock_in_observation",
+    /// See [`Field::KnockInObservationText`].
+    KnockOutObservationText = "other.knock_out_observation",
     /// `other.number_of_shares`: the share count a contract covers.
     NumberOfShares = "other.number_of_shares",
     /// `other.premium_rate`: a premium stated as a share of the notional, a decimal.
@@ -258,6 +294,7 @@ impl Field {
             Field::PremiumAmount => Some(Field::PremiumCurrency),
             Field::CapPriceValue => Some(Field::CapPriceCurrency),
             Field::FloorPriceValue => Some(Field::FloorPriceCurrency),
+            Field::InitialPrice => Some(Field::InitialPriceCurrency),
             _ => None,
         }
     }
@@ -369,7 +406,8 @@ pub fn check_leaf(field: &str, value: &Value) -> Result<Value, String> {
         | "notional.currency"
         | "premium.currency"
         | "cap_price.currency"
-        | "floor_price.currency" => {
+        | "floor_price.currency"
+        | "initial_price.currency" => {
             let s = text()?;
             if is_currency(s) {
                 Ok(Value::from(s))
@@ -377,10 +415,33 @@ pub fn check_leaf(field: &str, value: &Value) -> Result<Value, String> {
                 Err(format!("{field} = {s:?} is not an ISO 4217 currency code"))
             }
         }
-        "strike.value" | "notional.amount" | "premium.amount" | "number_of_options"
-        | "option_entitlement" | "barrier.level" | "cap_price.value" | "floor_price.value" => {
-            positive()
-        }
+        "strike.value"
+        | "notional.amount"
+        | "premium.amount"
+        | "number_of_options"
+        | "option_entitlement"
+        | "barrier.level"
+        | "cap_price.value"
+        | "floor_price.value"
+        | "initial_price.value"
+        | "participation_pct"
+        | "payout_pct"
+        | "autocall.knock_out_pct"
+        | "autocall.knock_in_pct"
+        | "autocall.coupon_barrier_pct" => positive(),
+        "autocall.lockup_months" => match value.as_f64() {
+            Some(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 => Ok(number_json(v)),
+            _ => Err(format!(
+                "{field} must be a whole number of months, not {value}"
+            )),
+        },
+        "autocall.knock_out_observation" | "autocall.knock_in_observation" => one_of(OBSERVATIONS),
+        "autocall.coupon_rate" => match value.as_f64() {
+            Some(v) if (0.0..1.0).contains(&v) => Ok(number_json(v)),
+            _ => Err(format!(
+                "autocall.coupon_rate must be a decimal rate between 0 and 1 (18% = 0.18), not {value}"
+            )),
+        },
         "fixed_rate" => match value.as_f64() {
             // Rates are decimals; a rate above 100% is a percent figure read as a decimal.
             Some(v) if v.is_finite() && v > -1.0 && v < 1.0 => Ok(number_json(v)),
@@ -568,6 +629,12 @@ mod tests {
             ("floating_rate_tenor", json!("3M")),
             ("buyer", json!("party_a")),
             ("other.knock_in_level", json!(70)),
+            ("autocall.knock_out_pct", json!(103)),
+            ("autocall.knock_out_observation", json!("monthly")),
+            ("autocall.lockup_months", json!(3)),
+            ("autocall.coupon_rate", json!(0.152)),
+            ("initial_price.currency", json!("CNY")),
+            ("payout_pct", json!(4)),
         ];
         for (f, v) in ok {
             assert!(check_leaf(f, v).is_ok(), "{f} {v}");
@@ -578,6 +645,13 @@ mod tests {
             ("strike.value", json!(-5), "positive"),
             ("fixed_rate", json!(4.09), "decimal"),
             ("buyer", json!("Deutsche Bank"), "party_a, party_b"),
+            (
+                "autocall.knock_in_observation",
+                json!("每日"),
+                "daily, weekly",
+            ),
+            ("autocall.lockup_months", json!(2.5), "whole number"),
+            ("autocall.coupon_rate", json!(15.2), "decimal"),
             ("colour", json!("red"), "not a key-terms field"),
             ("other.Bad Name", json!(1), "not a key-terms field"),
         ];

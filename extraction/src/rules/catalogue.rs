@@ -61,6 +61,9 @@ enum Reader {
     Barrier,
     Text,
     BusinessDayConvention,
+    Percent,
+    Observation,
+    Months,
 }
 
 /// Which barrier a label names.
@@ -151,6 +154,12 @@ pub(super) enum Target {
     Text(Field),
     /// `other.business_day_convention`.
     Bdc,
+    /// A percentage leaf, as written (80% → 80).
+    Percent(Field),
+    /// An autocallable's observation frequency (and the lock-up written with it).
+    Observation(Field),
+    /// A number of months.
+    Months(Field),
 }
 
 /// One spelling of a label and what it holds.
@@ -221,13 +230,24 @@ impl Entry {
                 |f| matches!(f, F::NotionalAmount | F::PremiumAmount),
                 false,
             )?),
-            Reader::Rate => Target::Rate(field(|f| f == F::FixedRate, true)?),
+            Reader::Rate => {
+                Target::Rate(field(|f| matches!(f, F::FixedRate | F::CouponRate), true)?)
+            }
+            Reader::Percent => Target::Percent(field(
+                |f| matches!(f, F::ParticipationPct | F::PayoutPct | F::CouponBarrierPct),
+                false,
+            )?),
+            Reader::Observation => Target::Observation(field(
+                |f| matches!(f, F::KnockOutObservation | F::KnockInObservation),
+                false,
+            )?),
+            Reader::Months => Target::Months(field(|f| f == F::LockupMonths, false)?),
             Reader::DayCount => Target::DayCount(field(|f| f == F::DayCount, true)?),
             Reader::Tenor => Target::Tenor(field(|f| f == F::FloatingRateTenor, true)?),
             Reader::Party => Target::Party(field(|f| matches!(f, F::PartyA | F::PartyB), false)?),
             Reader::Role => Target::Role(field(|f| matches!(f, F::Buyer | F::Seller), true)?),
             Reader::Price => Target::Price(field(
-                |f| matches!(f, F::CapPriceValue | F::FloorPriceValue),
+                |f| matches!(f, F::CapPriceValue | F::FloorPriceValue | F::InitialPrice),
                 true,
             )?),
             Reader::Count => Target::Count(field(
@@ -491,7 +511,7 @@ mod tests {
             assert!(e.to_string().contains(msg), "{entry}: {e}");
             assert!(e.to_string().contains("\"some label\""), "{e}");
         }
-        let ok = one("read = \"rate\"\nfield = \"other.coupon_rate\"\nspellings = [\"票息\"]");
+        let ok = one("read = \"rate\"\nfield = \"autocall.coupon_rate\"\nspellings = [\"票息\"]");
         assert_eq!(
             ok.unwrap(),
             vec![Label {

@@ -59,6 +59,10 @@ pub(super) fn from_definitions(cx: &mut Ctx<'_>, defs: &HashMap<String, Definiti
         ("expiration date", Field::ExpirationDate),
         ("termination date", Field::TerminationDate),
         ("交易日", Field::TradeDate),
+        ("成交日", Field::TradeDate),
+        ("起始日", Field::EffectiveDate),
+        ("期权费支付日", Field::PremiumPaymentDate),
+        ("premium payment date", Field::PremiumPaymentDate),
     ];
     for (term, field) in date_terms {
         if let Some(d) = defs.get(*term).cloned()
@@ -208,5 +212,21 @@ mod tests {
             None,
             &[("trade_date", Value::Null)],
         );
+    }
+}
+#[cfg(test)]
+mod zh_sentence_tests {
+    use serde_json::json;
+
+    use super::super::testing::check;
+
+    #[test]
+    fn a_date_named_in_a_chinese_sentence() {
+        for text in [
+            "结算方式：现金结算\n\n乙方应于2026.6.3（“期权费支付日”）向甲方一次性支付全部期权费。",
+            "乙方应于二〇二六年六月三日（“期权费支付日”）向甲方支付期权费。",
+        ] {
+            check(text, None, &[("premium.payment_date", json!("2026-06-03"))]);
+        }
     }
 }

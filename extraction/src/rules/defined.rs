@@ -82,17 +82,29 @@ fn name_before(before: &str) -> Option<(String, (usize, usize))> {
     }
     static BOUNDARY: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"(?i)(?:\bbetween\b|\band\b|\bwith\b|\bby\b|\bto\b|\bfrom\b|,|由|与|和|及|：|:)",
+            r"(?i)(?:\bbetween\b|\band\b|\bwith\b|\bby\b|\bto\b|\bfrom\b|,|，|由|与|和|及|：|:|确认|致)",
         )
         .expect("compiles")
     });
     // A comma before a legal form (`Eastbank Securities Co., Ltd.`) is part of the name: take
     // the last boundary whose remainder is more than a legal form.
-    let bounds: Vec<usize> = BOUNDARY.find_iter(t).map(|m| m.end()).collect();
+    // 和/及 join two names (`A公司和B公司`) but also occur inside one (`宁波和岸贸易有限公司`):
+    // they bound a name only when what comes before them ends a name.
+    static NAME_END: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?:公司|基金|企业|银行|合伙|集团|[)）”\x22])\s*$").expect("compiles")
+    });
+    let bounds: Vec<(usize, usize)> = BOUNDARY
+        .find_iter(t)
+        .map(|m| (m.start(), m.end()))
+        .collect();
     let mut start = 0;
-    for b in bounds.iter().rev() {
-        if !is_legal_form(&t[*b..]) {
-            start = *b;
+    for (bs, be) in bounds.iter().rev() {
+        let word = &t[*bs..*be];
+        if (word == "和" || word == "及") && !NAME_END.is_match(&t[..*bs]) {
+            continue;
+        }
+        if !is_legal_form(&t[*be..]) {
+            start = *be;
             break;
         }
     }

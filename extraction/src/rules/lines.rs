@@ -21,6 +21,30 @@ static LINE_RE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("label line pattern compiles")
 });
 
+/// A Chinese label and its value separated by spaces only, as a two-column table reads once
+/// flattened to text (`行权价格  期初价格的100%`, `甲方（期权卖方） 恒川证券股份有限公司`): the label
+/// is Chinese characters (with an optional parenthesis) and must be in the catalogue.
+static ZH_SPACED_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(?:[(\[（]?(?:\d{1,2}|[一二三四五六七八九十]{1,2})[.)\]）、]\s*)?(?P<label>\p{Han}[\p{Han}（）()]{1,29})\s+(?P<value>\S.*?)\s*$",
+    )
+    .expect("spaced label line pattern compiles")
+});
+
+/// The label and value of a line, if its label is in the catalogue: `label: value` (or a bar,
+/// tab or three spaces), else a Chinese label followed by spaces.
+fn split_line(line: &str) -> Option<(regex::Match<'_>, regex::Match<'_>)> {
+    let known = |c: &regex::Captures<'_>| {
+        c.name("label")
+            .is_some_and(|l| lookup(&normalize_label(l.as_str())).is_some())
+    };
+    let c = LINE_RE
+        .captures(line)
+        .filter(known)
+        .or_else(|| ZH_SPACED_RE.captures(line).filter(known))?;
+    Some((c.name("label")?, c.name("value")?))
+}
+
 /// A value found after a label, as the readers get it.
 pub(super) struct Labelled<'a> {
     /// The value as written.
@@ -57,10 +81,7 @@ pub(super) fn labelled_lines(cx: &mut Ctx<'_>) {
     let lines: Vec<Range> = cx.sheet.line_ranges().collect();
     for (i, &(ls, le)) in lines.iter().enumerate() {
         let line = &cx.sheet.text[ls..le];
-        let Some(c) = LINE_RE.captures(line) else {
-            continue;
-        };
-        let (Some(label_m), Some(value_m)) = (c.name("label"), c.name("value")) else {
+        let Some((label_m, value_m)) = split_line(line) else {
             continue;
         };
         let norm = normalize_label(label_m.as_str());
@@ -78,11 +99,7 @@ pub(super) fn labelled_lines(cx: &mut Ctx<'_>) {
                 continue;
             };
             let next = &cx.sheet.text[ns..ne];
-            if LINE_RE
-                .captures(next)
-                .and_then(|c| c.name("label"))
-                .is_some_and(|l| lookup(&normalize_label(l.as_str())).is_some())
-            {
+            if split_line(next).is_some() {
                 continue;
             }
             (vs, ve) = (ns, ne);
@@ -128,6 +145,9 @@ fn read(cx: &mut Ctx<'_>, target: Target, v: &Labelled<'_>) {
         Target::UnderlierId => product::underlier_id(cx, v),
         Target::Barrier(kind) => structure::barrier(cx, kind, v),
         Target::Text(field) => text(cx, field, v),
+        Target::Percent(field) => structure::percent(cx, field, v),
+        Target::Observation(field) => structure::observation(cx, field, v),
+        Target::Months(field) => structure::months(cx, field, v),
     }
 }
 
@@ -144,6 +164,29 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::super::testing::{check, rules};
+
+    #[test]
+    fn chinese_labels_separated_by_spaces_as_in_a_flattened_table() {
+        check(
+            "条款  内容\n交易日  2001-07-13\n行权价格  欧元32.00\n期权数量  150,000份\n\
+             每份期权对应标的数量  1股\n结算方式 实物交割",
+            Some("equity_option"),
+            &[
+                ("trade_date", json!("2001-07-13")),
+                ("strike.value", json!(32)),
+                ("strike.currency", json!("EUR")),
+                ("number_of_options", json!(150000)),
+                ("option_entitlement", json!(1)),
+                ("settlement", json!("physical")),
+            ],
+        );
+        // A line of prose that starts with Chinese words is not a label line.
+        check(
+            "本确认书 构成双方签署的主协议项下的交易确认书",
+            None,
+            &[("trade_date", Value::Null)],
+        );
+    }
 
     #[test]
     fn labels_are_found_in_every_line_shape() {

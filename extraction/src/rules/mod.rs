@@ -129,6 +129,7 @@ pub fn run(sheet: &Sheet, product: Option<&str>, chinese: bool) -> RuleOutput {
     dates::from_definitions(&mut cx, &defs);
     parties::from_definitions(&mut cx, &defs);
     parties::entered_into(&mut cx, &defs, product);
+    parties::role_sentences(&mut cx);
     amounts::money_phrases(&mut cx);
     product::shares_and_settlement(&mut cx);
     parties::map_roles(&mut cx, &defs);

@@ -19,9 +19,35 @@ use crate::terms::Field;
 /// A raw role statement: field, the party as written, value span, snippet, kind, confidence.
 pub(super) type RoleStatement = (Field, String, Range, Range, &'static str, f32);
 
-/// A party's name after its label (up to 200 characters).
+/// A party's name after its label (up to 200 characters), without the seal or signature
+/// note a signature block writes after it (`（盖章）`, `（签字/盖章）`). A role in the label's
+/// parenthesis (`甲方（期权卖方）`) is a role statement for that party.
 pub(super) fn party(cx: &mut Ctx<'_>, field: Field, v: &Labelled<'_>) {
-    let name = clean_name(v.raw);
+    if let Some(unit) = v.unit {
+        let role = if unit.contains("买方") || unit.to_lowercase().contains("buyer") {
+            Some(Field::Buyer)
+        } else if unit.contains("卖方") || unit.to_lowercase().contains("seller") {
+            Some(Field::Seller)
+        } else {
+            None
+        };
+        if let Some(role) = role {
+            let who = if field == Field::PartyA {
+                "甲方"
+            } else {
+                "乙方"
+            };
+            cx.roles.push((
+                role,
+                who.to_owned(),
+                (v.snippet.0, v.start),
+                v.snippet,
+                "label",
+                LABEL_CONF,
+            ));
+        }
+    }
+    let name = without_seal(&clean_name(v.raw)).to_owned();
     if name.is_empty() || name.chars().count() > 200 {
         return;
     }
@@ -32,6 +58,104 @@ pub(super) fn party(cx: &mut Ctx<'_>, field: Field, v: &Labelled<'_>) {
         Value::from(name.clone()),
         (start, start + name.len()),
     );
+}
+
+/// `name` without a trailing seal or signature note: `（盖章）`, `(公章)`, `（签字/盖章）`,
+/// `盖章`, `(seal)`.
+fn without_seal(name: &str) -> &str {
+    static SEAL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\s*(?:[(（]\s*(?:盖章|公章|签章|签字|签字[/、]?盖章|盖章[/、]?签字|授权代表签字|seal|signature)\s*[)）]|盖章|签章)\s*$")
+            .expect("compiles")
+    });
+    match SEAL.find(name) {
+        Some(m) => name[..m.start()].trim_end(),
+        None => name,
+    }
+}
+
+/// Roles stated in sentences of Chinese confirmations: `乙方向甲方买入…`, `甲方向乙方卖出…`,
+/// `乙方作为期权买方`, `由X（“乙方”）作为期权买方、Y（“甲方”）作为期权卖方`, `甲方为期权卖方`;
+/// and in English `Party B buys from Party A`, `Party A sells to Party B`, `Party B, as
+/// Buyer`. Kept as role statements naming 甲方/乙方 (Party A/B), mapped with the labels.
+pub(super) fn role_sentences(cx: &mut Ctx<'_>) {
+    static TRADE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)(?P<a>甲方|乙方|party\s+a|party\s+b)\s*(?:同意)?\s*(?:向|从|from|to)?\s*(?P<b>甲方|乙方|party\s+a|party\s+b)?\s*(?:同意)?\s*(?P<verb>买入|购买|购入|认购|卖出|出售|售出|(?:buys?|purchases?|sells?)\b)",
+        )
+        .expect("compiles")
+    });
+    static AS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?i)(?P<a>甲方|乙方|party\s+a|party\s+b)["”」]?\s*[)）]?\s*,?\s*(?:同意)?\s*(?:作为|为|系|担任|是|as\s+(?:the\s+)?)\s*(?:本(?:期权|交易)的?|the\s+)?(?:期权)?(?P<role>买方|卖方|buyer|seller)"#,
+        )
+        .expect("compiles")
+    });
+    let text = cx.sheet.text.clone();
+    let who = |s: &str| -> &'static str {
+        let l = s.to_lowercase();
+        if l == "甲方" || l.ends_with(" a") || l.ends_with('a') && l.starts_with("party") {
+            "甲方"
+        } else {
+            "乙方"
+        }
+    };
+    let mut found: Vec<(Field, &'static str, Range)> = Vec::new();
+    for c in TRADE.captures_iter(&text) {
+        let (Some(a), Some(verb)) = (c.name("a"), c.name("verb")) else {
+            continue;
+        };
+        let v = verb.as_str().to_lowercase();
+        let buys = ["买入", "购买", "购入", "认购", "buy", "purchase"]
+            .iter()
+            .any(|w| v.starts_with(w));
+        let whole = c.get(0).expect("match");
+        let (first, second) = if buys {
+            (Field::Buyer, Field::Seller)
+        } else {
+            (Field::Seller, Field::Buyer)
+        };
+        found.push((first, who(a.as_str()), (whole.start(), whole.end())));
+        // The other party: before the verb (`乙方向甲方买入`) or, in English, after it
+        // (`Party B buys the Options from Party A`).
+        static OTHER: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"(?i)^[^.。;；]{0,80}?\b(?:from|to)\s+(party\s+[ab])\b").expect("compiles")
+        });
+        let other = c.name("b").map(|b| b.as_str()).or_else(|| {
+            OTHER
+                .captures(&text[whole.end()..])
+                .and_then(|o| o.get(1))
+                .map(|m| m.as_str())
+        });
+        if let Some(b) = other
+            && who(b) != who(a.as_str())
+        {
+            found.push((second, who(b), (whole.start(), whole.end())));
+        }
+    }
+    for c in AS.captures_iter(&text) {
+        let (Some(a), Some(role)) = (c.name("a"), c.name("role")) else {
+            continue;
+        };
+        let r = role.as_str().to_lowercase();
+        let field = if r == "买方" || r == "buyer" {
+            Field::Buyer
+        } else {
+            Field::Seller
+        };
+        let whole = c.get(0).expect("match");
+        found.push((field, who(a.as_str()), (whole.start(), whole.end())));
+    }
+    for (field, party, span) in found {
+        let snippet = cx.sheet.sentence_at(span.0);
+        cx.roles.push((
+            field,
+            party.to_owned(),
+            span,
+            snippet,
+            "sentence",
+            PROSE_CONF,
+        ));
+    }
 }
 
 /// A role label naming a party, kept until the parties are known ([`map_roles`]).
@@ -401,6 +525,69 @@ mod tests {
 
     use super::super::testing::{check, rules};
     use super::initials_match;
+
+    /// Every value the rules propose for each field is the expected one (several statements
+    /// may agree).
+    #[track_caller]
+    fn agree(text: &str, product: Option<&str>, expect: &[(&str, Value)]) {
+        let out = rules(text, product);
+        for (field, want) in expect {
+            let got = super::super::testing::values(&out, field);
+            assert!(
+                !got.is_empty() && got.iter().all(|v| v == want),
+                "{field} in {text:?}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn roles_from_chinese_and_english_sentences() {
+        let parties = "甲方：恒川证券股份有限公司\n乙方：明远一号私募证券投资基金\n";
+        for sentence in [
+            "乙方向甲方买入下述期权，甲方同意向乙方卖出该期权。",
+            "甲方向乙方卖出本期权。",
+            "本交易由明远一号私募证券投资基金（“乙方”）作为期权买方、恒川证券股份有限公司（“甲方”）作为期权卖方达成。",
+            "乙方为本期权的买方，甲方为卖方。",
+            "Party B buys the Options from Party A.",
+            "Party A sells to Party B the Options described below.",
+        ] {
+            agree(
+                &format!("{parties}{sentence}"),
+                Some("equity_option"),
+                &[("buyer", json!("party_b")), ("seller", json!("party_a"))],
+            );
+        }
+        // `Buyer:` is a label, not the verb `buys`.
+        agree(
+            "Party A: X Bank AG\nParty B: Y Fund\nSeller: Party A\nBuyer: Party B",
+            Some("equity_option"),
+            &[("buyer", json!("party_b")), ("seller", json!("party_a"))],
+        );
+    }
+
+    #[test]
+    fn seal_notes_and_roles_in_the_party_line() {
+        agree(
+            "甲方（期权卖方）  恒川证券股份有限公司\n乙方（期权买方）  宁波和岸贸易有限公司\n\
+             甲方：恒川证券股份有限公司（盖章）\n乙方：宁波和岸贸易有限公司（签字/盖章）",
+            Some("equity_option"),
+            &[
+                ("party_a", json!("恒川证券股份有限公司")),
+                ("party_b", json!("宁波和岸贸易有限公司")),
+                ("seller", json!("party_a")),
+                ("buyer", json!("party_b")),
+            ],
+        );
+        // 和 inside a name is not a boundary between two names.
+        agree(
+            "本确认书旨在确认北辰证券股份有限公司（以下简称“甲方”）与宁波和岸贸易有限公司（以下简称“乙方”）达成的交易。",
+            None,
+            &[
+                ("party_a", json!("北辰证券股份有限公司")),
+                ("party_b", json!("宁波和岸贸易有限公司")),
+            ],
+        );
+    }
 
     #[test]
     fn labelled_parties_and_roles() {

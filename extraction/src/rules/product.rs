@@ -152,8 +152,17 @@ pub(super) fn underlier(cx: &mut Ctx<'_>, v: &Labelled<'_>) {
     let base = vs + raw.find(t).unwrap_or(0);
     // The parenthesis holds the code only if what is in it, without its label, looks like one
     // (`中证500指数（000905.SH）`, `(Reuters code .SSMI)`); otherwise it is part of the name.
-    let split = CODE.captures(t).and_then(|c| {
+    let split = CODE.captures_iter(t).find_map(|c| {
         let whole = c.get(0).expect("match");
+        // Not a parenthesis inside another (`天然气（NATURAL GAS-LOUISIANA (HENRY HUB)-GAS
+        // DAILY）` is one name), and nothing but punctuation after it.
+        let before = &t[..whole.start()];
+        let depth =
+            before.matches(['(', '（']).count() as i64 - before.matches([')', '）']).count() as i64;
+        let after = t[whole.end()..].trim_start();
+        if depth != 0 || !(after.is_empty() || after.starts_with([',', '，', ';', '；', '。'])) {
+            return None;
+        }
         let code = c.name("code").expect("group");
         let (id, skip) = without_id_label(code.as_str());
         let start = base + code.start() + skip;
@@ -322,6 +331,29 @@ mod tests {
     use super::count_in;
 
     #[test]
+    fn a_parenthesis_inside_the_name_is_not_its_code() {
+        check(
+            "标的资产：亨利港天然气（NATURAL GAS-LOUISIANA (HENRY HUB)-GAS DAILY）",
+            Some("commodity_option"),
+            &[
+                (
+                    "underlier.name",
+                    json!("亨利港天然气（NATURAL GAS-LOUISIANA (HENRY HUB)-GAS DAILY）"),
+                ),
+                ("underlier.id", Value::Null),
+            ],
+        );
+        check(
+            "标的资产：螺纹钢期货RB2610合约（RB2610.SHF）",
+            Some("commodity_option"),
+            &[
+                ("underlier.name", json!("螺纹钢期货RB2610合约")),
+                ("underlier.id", json!("RB2610.SHF")),
+            ],
+        );
+    }
+
+    #[test]
     fn option_terms_in_english_and_chinese() {
         check(
             "Option Type: Call\nOption Style: European\nSettlement Method: Cash",
@@ -396,7 +428,7 @@ mod tests {
                 ("cap_price.currency", json!("USD")),
                 ("floor_price.value", json!(40)),
                 ("floor_price.currency", Value::Null),
-                ("other.initial_price", json!(3850)),
+                ("initial_price.value", json!(3850)),
             ],
         );
     }

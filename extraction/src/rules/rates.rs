@@ -44,7 +44,19 @@ pub(super) fn floating_index(cx: &mut Ctx<'_>, v: &Labelled<'_>) {
         Some((tenor, (s, _))) if s > 0 => (t[..s].trim(), Some(tenor)),
         _ => (t, None),
     };
-    let index = index.trim_end_matches(['-', ' ']);
+    // `USD-LIBOR-BBA，期限3个月`: the words that introduce the tenor are not the index.
+    let seps: &[char] = &['-', ' ', ',', '，', '、', ';', '；'];
+    let mut index = index.trim_end_matches(seps);
+    for word in [
+        "期限",
+        "tenor",
+        "Tenor",
+        "designated maturity",
+        "Designated Maturity",
+    ] {
+        index = index.strip_suffix(word).unwrap_or(index);
+    }
+    let index = index.trim_end_matches(seps);
     if index.is_empty() {
         return;
     }
@@ -98,6 +110,18 @@ mod tests {
     use super::super::testing::check;
 
     #[test]
+    fn a_floating_index_with_its_tenor_in_chinese() {
+        check(
+            "浮动利率：USD-LIBOR-BBA，期限3个月",
+            Some("interest_rate_swap"),
+            &[
+                ("floating_rate_index", json!("USD-LIBOR-BBA")),
+                ("floating_rate_tenor", json!("3M")),
+            ],
+        );
+    }
+
+    #[test]
     fn rates_are_decimals() {
         check(
             "Fixed Rate: 4.09%\nFloating Rate for Initial Calculation Period: 3.25% per annum",
@@ -112,7 +136,7 @@ mod tests {
             None,
             &[
                 ("fixed_rate", json!(0.0285)),
-                ("other.coupon_rate", json!(0.18)),
+                ("autocall.coupon_rate", json!(0.18)),
             ],
         );
         check(

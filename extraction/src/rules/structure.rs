@@ -2,11 +2,14 @@
 //! after its label (`Knock-out Price: 105% of the Initial Price`, `敲出价格：期初价格的103%`,
 //! `敲入价格：75%`, `Barrier Level: USD 1,300`), its direction (stated, or up for an
 //! autocallable's knock-out), and where it goes: a snowball's or phoenix's (雪球, 凤凰)
-//! knock-out is the key-terms barrier and its knock-in goes to `other.knock_in_level`;
-//! otherwise each barrier is the barrier. The other terms of these structures are plain labels
-//! in the catalogue (期初价格 `other.initial_price`, 票息 `other.coupon_rate`, 敲出观察日 and
-//! 敲入观察 as written), read by the price, rate and text readers; their tests are here, with
-//! the structure they belong to.
+//! knock-out and knock-in are its `autocall.knock_out_pct` and `autocall.knock_in_pct` (in % of
+//! the initial price; a price is divided by the initial price when the document gives one);
+//! otherwise each barrier is the barrier. The other terms of these structures: observation
+//! frequencies and the lock-up (`observation`, `months`), percentages (参与率
+//! `participation_pct`, a digital's payout `payout_pct`, a phoenix's 派息线
+//! `autocall.coupon_barrier_pct`), and plain catalogue labels read by the price and rate
+//! readers (期初价格 `initial_price.value`, 票息 `autocall.coupon_rate`); their tests are here,
+//! with the structure they belong to.
 
 use regex::Regex;
 use serde_json::Value;
@@ -65,23 +68,39 @@ pub(super) fn file_barriers(cx: &mut Ctx<'_>, product: Option<&str>) {
             }),
             _ => None,
         };
-        if autocall && kind == BarrierKind::KnockIn {
-            cx.push(
-                Field::KnockInLevel,
-                number_json(level),
-                span,
-                snippet,
-                LABEL_CONF,
-                "knock-in label",
-            );
-            cx.push(
-                Field::KnockInLevelUnit,
-                Value::from(unit),
-                span,
-                snippet,
-                LABEL_CONF,
-                "knock-in label",
-            );
+        if autocall {
+            // An autocallable's levels are in % of the initial price: as written, or a price
+            // against the initial price the document gives.
+            let (pct_field, price_field) = match kind {
+                BarrierKind::KnockIn => (Field::KnockInPct, Field::KnockInLevel),
+                BarrierKind::KnockOut => (Field::KnockOutPct, Field::KnockOutLevel),
+            };
+            match (unit, initial) {
+                ("percent", _) => cx.push(
+                    pct_field,
+                    number_json(level),
+                    span,
+                    snippet,
+                    LABEL_CONF,
+                    "barrier label, % of the initial price",
+                ),
+                (_, Some(p)) if p > 0.0 => cx.push(
+                    pct_field,
+                    number_json((level / p * 10_000.0).round() / 100.0),
+                    span,
+                    snippet,
+                    INFERRED_CONF,
+                    "barrier label, a price divided by the initial price",
+                ),
+                _ => cx.push(
+                    price_field,
+                    number_json(level),
+                    span,
+                    snippet,
+                    LABEL_CONF,
+                    "barrier label, a price (no initial price to express it in %)",
+                ),
+            }
             continue;
         }
         cx.push(
@@ -110,8 +129,8 @@ pub(super) fn file_barriers(cx: &mut Ctx<'_>, product: Option<&str>) {
                 "barrier label",
             );
         }
-        match (stated_direction, autocall, inferred_direction) {
-            (Some(d), _, _) => cx.push(
+        match (stated_direction, inferred_direction) {
+            (Some(d), _) => cx.push(
                 Field::BarrierDirection,
                 Value::from(d),
                 span,
@@ -119,16 +138,7 @@ pub(super) fn file_barriers(cx: &mut Ctx<'_>, product: Option<&str>) {
                 LABEL_CONF,
                 "barrier label",
             ),
-            // An autocallable knocks out upward by definition of the product.
-            (None, true, _) => cx.push(
-                Field::BarrierDirection,
-                Value::from("up"),
-                span,
-                snippet,
-                INFERRED_CONF,
-                "an autocallable's knock-out is an upward barrier",
-            ),
-            (None, false, Some(d)) => cx.push(
+            (None, Some(d)) => cx.push(
                 Field::BarrierDirection,
                 Value::from(d),
                 span,
@@ -140,8 +150,116 @@ pub(super) fn file_barriers(cx: &mut Ctx<'_>, product: Option<&str>) {
                     "the barrier is below the initial level"
                 },
             ),
-            (None, false, None) => {}
+            (None, None) => {}
         }
+    }
+}
+
+/// A percentage after its label, as written (`参与率：100%` → 100, `派息价格：期初价格的80%` →
+/// 80). A payout under the generic label 收益率 counts only as a share of the notional
+/// (`名义本金的4%`), so that a yield elsewhere is not read as a digital's payout.
+pub(super) fn percent(cx: &mut Ctx<'_>, field: Field, v: &Labelled<'_>) {
+    if field == Field::PayoutPct
+        && v.source.contains("收益率")
+        && !(v.raw.contains("名义本金") || v.raw.to_lowercase().contains("notional"))
+    {
+        return;
+    }
+    if let Some((_, written, span)) = find_rates(v.raw).first().copied()
+        && written > 0.0
+    {
+        v.propose(cx, field, number_json(written), v.at(span));
+    }
+}
+
+/// An autocallable's observation frequency after its label, in the schema's words (`每月观察一次`
+/// → monthly, `每个交易日` → daily), else the text as written under `other.*`; a lock-up in the
+/// same value (`锁定期3个月`, `no autocall in the first 3 months`) fills `autocall.lockup_months`.
+pub(super) fn observation(cx: &mut Ctx<'_>, field: Field, v: &Labelled<'_>) {
+    let l = v.raw.to_lowercase();
+    let found = [
+        (
+            "daily",
+            &[
+                "每日",
+                "每个交易日",
+                "每一交易日",
+                "逐日",
+                "daily",
+                "each trading day",
+                "every trading day",
+                "每天",
+            ][..],
+        ),
+        ("weekly", &["每周", "weekly"][..]),
+        ("monthly", &["每月", "每个月", "monthly", "each month"][..]),
+        ("quarterly", &["每季", "每三个月", "quarterly"][..]),
+        (
+            "at_maturity",
+            &[
+                "到期日观察",
+                "仅到期",
+                "期末观察",
+                "at maturity",
+                "final valuation",
+            ][..],
+        ),
+    ]
+    .into_iter()
+    .find(|(_, words)| words.iter().any(|w| l.contains(w)))
+    .map(|(f, _)| f);
+    let span = (v.start, v.end);
+    match found {
+        Some(f) => v.propose(cx, field, Value::from(f), span),
+        None => {
+            let text = super::clean(v.raw);
+            if !text.is_empty() && text.chars().count() <= 200 {
+                let other = if field == Field::KnockInObservation {
+                    Field::KnockInObservationText
+                } else {
+                    Field::KnockOutObservationText
+                };
+                v.propose(cx, other, Value::from(text), span);
+            }
+        }
+    }
+    if field == Field::KnockOutObservation
+        && let Some(m) = lockup_in(v.raw)
+    {
+        v.propose(cx, Field::LockupMonths, m.0, v.at(m.1));
+    }
+}
+
+/// A lock-up stated in a value: `锁定期3个月`, `锁定期为6个月`, `lock-up 3 months`; `无锁定期`
+/// and `no lock-up` are zero.
+fn lockup_in(raw: &str) -> Option<(Value, Range)> {
+    static RE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(?:锁定期|封闭期|lock-?up(?:\s+period)?|non-?call(?:\s+period)?)\s*(?:为|of|:|：)?\s*(\d{1,2})\s*(?:个月|月|months?)")
+            .expect("compiles")
+    });
+    static NONE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)无锁定期|no\s+lock-?up").expect("compiles"));
+    if let Some(c) = RE.captures(raw) {
+        let m = c.get(1)?;
+        return Some((
+            Value::from(m.as_str().parse::<u32>().ok()?),
+            (m.start(), m.end()),
+        ));
+    }
+    NONE.find(raw)
+        .map(|m| (Value::from(0), (m.start(), m.end())))
+}
+
+/// A number of months after its label (`锁定期：3个月`, `Lock-up Period: 6 months`).
+pub(super) fn months(cx: &mut Ctx<'_>, field: Field, v: &Labelled<'_>) {
+    static RE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)(\d{1,3})\s*(?:个月|月|months?)").expect("compiles"));
+    if let Some(m) = RE.captures(v.raw).and_then(|c| c.get(1))
+        && let Ok(n) = m.as_str().parse::<u32>()
+    {
+        v.propose(cx, field, Value::from(n), v.at((m.start(), m.end())));
+    } else if v.raw.contains('无') || v.raw.to_lowercase().starts_with("none") {
+        v.propose(cx, field, Value::from(0), (v.start, v.end));
     }
 }
 
@@ -177,21 +295,40 @@ mod tests {
                             敲出观察日：每月\n敲入观察：每日";
 
     #[test]
-    fn a_snowballs_knock_out_is_the_barrier_and_its_knock_in_goes_to_other() {
+    fn a_snowballs_knock_out_and_knock_in_are_its_autocall_levels() {
         for product in ["snowball", "phoenix"] {
             check(
                 SNOWBALL,
                 Some(product),
                 &[
-                    ("barrier.kind", json!("knock_out")),
-                    ("barrier.level", json!(105)),
-                    ("barrier.direction", json!("up")),
-                    ("other.barrier_level_unit", json!("percent")),
-                    ("other.knock_in_level", json!(70)),
-                    ("other.knock_in_level_unit", json!("percent")),
+                    ("autocall.knock_out_pct", json!(105)),
+                    ("autocall.knock_in_pct", json!(70)),
+                    // Not a barrier option's barrier.
+                    ("barrier.kind", Value::Null),
+                    ("barrier.level", Value::Null),
+                    ("other.knock_in_level", Value::Null),
                 ],
             );
         }
+        // Levels written as prices become % of the initial price; without one they stay
+        // prices under other.*.
+        check(
+            "期初价格：5,000.00\n敲出价格：5,150.00\n敲入价格：3,750.00",
+            Some("snowball"),
+            &[
+                ("autocall.knock_out_pct", json!(103)),
+                ("autocall.knock_in_pct", json!(75)),
+            ],
+        );
+        check(
+            "敲出价格：5,150.00点\n敲入价格：3,750.00点",
+            Some("snowball"),
+            &[
+                ("autocall.knock_out_pct", Value::Null),
+                ("other.knock_out_level", json!(5150)),
+                ("other.knock_in_level", json!(3750)),
+            ],
+        );
     }
 
     #[test]
@@ -200,10 +337,10 @@ mod tests {
             SNOWBALL,
             Some("snowball"),
             &[
-                ("other.initial_price", json!(5890.12)),
-                ("other.coupon_rate", json!(0.18)),
-                ("other.knock_out_observation", json!("每月")),
-                ("other.knock_in_observation", json!("每日")),
+                ("initial_price.value", json!(5890.12)),
+                ("autocall.coupon_rate", json!(0.18)),
+                ("autocall.knock_out_observation", json!("monthly")),
+                ("autocall.knock_in_observation", json!("daily")),
             ],
         );
         check(
@@ -211,10 +348,83 @@ mod tests {
              Initial Price: CNY 5,890.12",
             Some("snowball"),
             &[
-                ("other.coupon_rate", json!(0.155)),
-                ("other.knock_out_observation", json!("monthly")),
-                ("other.initial_price", json!(5890.12)),
+                ("autocall.coupon_rate", json!(0.155)),
+                ("autocall.knock_out_observation", json!("monthly")),
+                ("initial_price.value", json!(5890.12)),
+                ("initial_price.currency", json!("CNY")),
             ],
+        );
+    }
+
+    #[test]
+    fn observation_frequencies_and_the_lock_up() {
+        for (text, obs, lockup) in [
+            (
+                "敲出观察日：每月观察一次（锁定期3个月）",
+                "monthly",
+                json!(3),
+            ),
+            ("敲出观察日：每个月（无锁定期）", "monthly", json!(0)),
+            ("敲出观察：每季度，锁定期为6个月", "quarterly", json!(6)),
+            (
+                "Knock-out Observation: monthly, lock-up 3 months",
+                "monthly",
+                json!(3),
+            ),
+            ("敲出观察日：每周", "weekly", Value::Null),
+        ] {
+            check(
+                text,
+                Some("snowball"),
+                &[
+                    ("autocall.knock_out_observation", json!(obs)),
+                    ("autocall.lockup_months", lockup),
+                ],
+            );
+        }
+        check(
+            "敲入观察：每个交易日\n锁定期：3个月",
+            Some("snowball"),
+            &[
+                ("autocall.knock_in_observation", json!("daily")),
+                ("autocall.lockup_months", json!(3)),
+            ],
+        );
+        // A schedule that is none of the frequencies stays as written, outside the schema.
+        check(
+            "敲出观察日：2026年2月5日、2026年3月5日",
+            Some("snowball"),
+            &[
+                ("autocall.knock_out_observation", Value::Null),
+                (
+                    "other.knock_out_observation",
+                    json!("2026年2月5日、2026年3月5日"),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn participation_payout_and_coupon_barrier() {
+        check(
+            "参与率：80%\n派息价格：期初价格的80%\n派付：名义本金的3.5%",
+            Some("phoenix"),
+            &[
+                ("participation_pct", json!(80)),
+                ("autocall.coupon_barrier_pct", json!(80)),
+                ("payout_pct", json!(3.5)),
+            ],
+        );
+        // 收益率 is a payout only as a share of the notional.
+        check(
+            "收益率：名义本金的4%（期末价格达到行权价格时支付）",
+            Some("equity_option"),
+            &[("payout_pct", json!(4))],
+        );
+        check(
+            "收益率：4%（年化）",
+            Some("equity_option"),
+            &[("payout_pct", Value::Null)],
         );
     }
 

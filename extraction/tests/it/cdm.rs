@@ -116,8 +116,8 @@ fn what_cdm_cannot_express_goes_to_the_extension() {
     );
     let ext = r.extension.clone().expect("extension");
     assert_eq!(ext["schema"], "deskmate.cdm-extension/1");
-    assert_eq!(ext["terms"]["barrier"]["level"], 105);
-    assert_eq!(ext["terms"]["other.knock_in_level"], 70);
+    assert_eq!(ext["terms"]["autocall"]["knock_out_pct"], 105);
+    assert_eq!(ext["terms"]["autocall"]["knock_in_pct"], 70);
     golden("snowball.extension.json", &ext);
     // A percent-of-initial strike is not a CDM price: said so, kept in the extension.
     let r = extract_text(CHINESE_VANILLA);

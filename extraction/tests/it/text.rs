@@ -216,11 +216,11 @@ fn chinese_confirmations() {
             ("underlier.id", json!("000905.SH")),
             ("notional.amount", json!(10000000)),
             ("notional.currency", json!("CNY")),
-            ("barrier.kind", json!("knock_out")),
-            ("barrier.direction", json!("up")),
-            ("barrier.level", json!(105)),
-            ("other.knock_in_level", json!(70)),
-            ("other.coupon_rate", json!(0.18)),
+            ("autocall.knock_out_pct", json!(105)),
+            ("autocall.knock_out_observation", json!("monthly")),
+            ("autocall.knock_in_pct", json!(70)),
+            ("autocall.knock_in_observation", json!("daily")),
+            ("autocall.coupon_rate", json!(0.18)),
         ],
     );
 }

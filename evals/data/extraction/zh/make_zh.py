@@ -309,8 +309,7 @@ def expected(t, dealer, client):
         a = {"knock_out_pct": t["ko"], "knock_out_observation": "monthly",
              "knock_in_pct": t["ki"], "knock_in_observation": "daily",
              "coupon_rate": round(t["coupon"] / 100, 6)}
-        if t["lockup"]:
-            a["lockup_months"] = t["lockup"]
+        a["lockup_months"] = t["lockup"]  # stated either way: 锁定期N个月 or 无锁定期
         if kind == "phoenix":
             a["coupon_barrier_pct"] = t["cb"]
         k["autocall"] = a
