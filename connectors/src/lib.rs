@@ -27,9 +27,14 @@
 //!   input (`pdf-extract`, `lopdf`) run under `catch_unwind`, and the rasterizer runs in its own
 //!   process with a timeout. Limits (bytes, pages, OCR on/off, dpi, languages) are a
 //!   [`document::Limits`] value the caller fills from its configuration.
-//! - PDF pages are judged one by one: a page whose text layer is empty, garbage, or makes the
-//!   parser panic is rasterized with poppler's `pdftoppm -r 300 -gray` and read by Tesseract
-//!   (`chi_sim+eng`: Chinese first keeps Chinese words unspaced). `pdftoppm` rather than pdfium:
+//! - PDF pages are judged one by one: a page whose text layer makes the parser fail (a
+//!   predefined CJK CMap such as `UniGB-UCS2-H`) is read by poppler's `pdftotext -bbox-layout`
+//!   (words with boxes); a page whose layer is still empty or garbage is rasterized with
+//!   poppler's `pdftoppm -r 300 -gray` and read by Tesseract (`chi_sim+eng`: Chinese first keeps
+//!   Chinese words unspaced; a page that comes out mostly Chinese is read again with `chi_sim`
+//!   alone, which takes fewer Chinese words for Latin gibberish). Chinese OCR lines are joined
+//!   without spaces and repaired for Tesseract's usual confusions (`〔` for `（`, `10; 000` in a
+//!   figure, `GNY` for `CNY`). `pdftoppm` rather than pdfium:
 //!   a Debian package like Tesseract itself, out of process (a renderer crash is a per-file
 //!   error), and it kept a Chinese line that pdfium's raw-frame path lost; see `document::ocr`.
 //! - Boxes are top-left-origin, in PDF points for text layers and in pixels for OCR; word

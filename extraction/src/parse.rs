@@ -93,7 +93,7 @@ static DATE_RE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?ix)
         (?P<iso>(?-u:\b)(?P<iy>\d{{4}})[-/.](?P<im>\d{{1,2}})[-/.](?P<id>\d{{1,2}})(?-u:\b))
         | (?P<zh>(?P<zy>\d(?:\ ?\d){{3}})\s*年\s*(?P<zm>\d(?:\ ?\d)?)\s*月\s*(?P<zd>\d(?:\ ?\d)?)\s*[日号])
-        | (?P<zhn>(?P<cy>[〇○零Oo0一二三四五六七八九](?:\ ?[〇○零Oo0一二三四五六七八九]){{3}})\s*年\s*(?P<cm>[一二三四五六七八九十]{{1,2}})\s*月\s*(?P<cd>[一二三四五六七八九十]{{1,3}})\s*[日号])
+        | (?P<zhn>(?P<cy>[〇○零Oo0一二三四五六七八九](?:\ ?[〇○零Oo0一二三四五六七八九]){{3,4}})\s*年\s*(?P<cm>[一二三四五六七八九十]{{1,2}})\s*月\s*(?P<cd>[一二三四五六七八九十]{{1,3}})\s*[日号])
         | (?P<mdy>(?:\b(?P<am>{MONTHS})|(?P<am2>{months_ocr}))\.?\s*(?P<ad>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<ay>\d{{4}})\b)
         | (?P<dmy>\b(?P<bd>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+|-)(?:of\s+)?(?:(?P<bm>{MONTHS})|(?P<bm2>{months_ocr}))\.?,?(?:\s+|-)(?P<by>\d{{4}}|\d{{2}})\b)
         | (?P<num>(?-u:\b)(?P<n1>\d{{1,2}})[/.\-](?P<n2>\d{{1,2}})[/.\-](?P<ny>\d{{4}})(?-u:\b))
@@ -189,11 +189,22 @@ pub fn find_dates(text: &str) -> Vec<(DateParse, Span)> {
             })()
         } else if c.name("zhn").is_some() {
             (|| {
-                let year: String = c
+                let mut chars: Vec<char> = c
                     .name("cy")?
                     .as_str()
                     .chars()
                     .filter(|ch| *ch != ' ')
+                    .collect();
+                // OCR reads one 〇 twice, as a Latin O and as 〇 (`二O〇二六年`).
+                if chars.len() == 5 {
+                    let twin = chars.windows(2).position(|w| {
+                        matches!(w[0], 'O' | 'o' | '0') && matches!(w[1], '〇' | '○' | '零')
+                            || matches!(w[0], '〇' | '○' | '零') && matches!(w[1], 'O' | 'o' | '0')
+                    })?;
+                    chars.remove(twin);
+                }
+                let year: String = chars
+                    .into_iter()
                     .map(chinese_digit)
                     .collect::<Option<String>>()?;
                 ymd(
@@ -789,6 +800,11 @@ mod tests {
         );
         assert_eq!(d("二O二六年十二月三十一日").as_deref(), Some("2026-12-31"));
         assert_eq!(d("二〇二五年十月二十日").as_deref(), Some("2025-10-20"));
+        // OCR doubling one 〇 as `O〇`.
+        assert_eq!(
+            d("交易日”二O〇二六年十月十二日").as_deref(),
+            Some("2026-10-12")
+        );
         // A figure glued to Chinese text still reads (no word boundary between 于 and 2).
         assert_eq!(
             d("乙方应于2026.6.3（“期权费支付日”）").as_deref(),

@@ -129,7 +129,11 @@ pub fn pages_pdf(pages: &[Vec<String>]) -> Vec<u8> {
                 "ItalicAngle" => 0, "Ascent" => 880, "Descent" => -120, "CapHeight" => 880,
                 "StemV" => 93,
             },
+            // Full-width CJK at 1000; the half-width Latin CIDs (proportional 1-95 and 814-939
+            // in Adobe-GB1, where UniGB-UCS2-H puts ASCII) at 500, so that digits and Latin
+            // letters are set as Chinese typesetting sets them, not one em apart.
             "DW" => 1000,
+            "W" => vec![1.into(), 95.into(), 500.into(), 814.into(), 939.into(), 500.into()],
         });
         doc.add_object(dictionary! {
             "Type" => "Font", "Subtype" => "Type0", "BaseFont" => "STSong-Light-UniGB-UCS2-H",

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use tesseract::Tesseract;
 
 use super::layout::line_from_words;
-use super::{BBox, ConnectorError, Limits, Page, PageMethod, Word};
+use super::{BBox, ConnectorError, Limits, Line, Page, PageMethod, Word};
 
 /// How long `pdftoppm` may take on one page before it is killed.
 const RASTERIZE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -169,16 +169,59 @@ impl OcrEngine {
 
     /// Recognises an image (PNG, JPEG, TIFF first frame) as page `number`; `dpi` is the image's
     /// resolution when we know it (our own renders), else Tesseract reads or estimates it.
+    /// Reads an image. When the languages mix Chinese with others (`chi_sim+eng`) and the page
+    /// comes out mostly Chinese, it is read again with the Chinese model alone and that reading
+    /// kept: with both models, Tesseract takes some Chinese words for Latin gibberish (`敲出价格`
+    /// read as `AMMO MTHS`, `期权费` as `AME`), while the Chinese model reads the figures and
+    /// codes of a Chinese page as well. The second pass costs a Chinese page a second
+    /// recognition; other pages are read once.
     pub(crate) fn recognize_image(
         &mut self,
         image: &[u8],
         number: u32,
         dpi: Option<u32>,
     ) -> Result<Page, OcrFailure> {
-        let tess = match self.tess.take() {
-            Some(t) => t,
-            None => {
-                load(self.tessdata.as_deref(), &self.languages).map_err(OcrFailure::Internal)?
+        let page = self.recognize_with(None, image, number, dpi)?;
+        let chinese_only = self
+            .languages
+            .split('+')
+            .find(|l| l.starts_with("chi_"))
+            .map(str::to_owned);
+        match chinese_only {
+            Some(zh) if self.languages.contains('+') && cjk::is_mostly_chinese(&page.text()) => {
+                self.recognize_with(Some(&zh), image, number, dpi)
+            }
+            _ => Ok(page),
+        }
+    }
+
+    /// One recognition with the engine's languages, or with `languages` (an engine taken from
+    /// and returned to the idle pool).
+    fn recognize_with(
+        &mut self,
+        languages: Option<&str>,
+        image: &[u8],
+        number: u32,
+        dpi: Option<u32>,
+    ) -> Result<Page, OcrFailure> {
+        let tess = match languages {
+            None => match self.tess.take() {
+                Some(t) => t,
+                None => {
+                    load(self.tessdata.as_deref(), &self.languages).map_err(OcrFailure::Internal)?
+                }
+            },
+            Some(l) => {
+                let idle = {
+                    let mut pool = IDLE.lock().unwrap_or_else(|p| p.into_inner());
+                    pool.iter()
+                        .position(|(d, pl, _)| *d == self.tessdata && pl == l)
+                        .map(|i| pool.swap_remove(i).2)
+                };
+                match idle {
+                    Some(t) => t,
+                    None => load(self.tessdata.as_deref(), l).map_err(OcrFailure::Internal)?,
+                }
             }
         };
         let tess = tess
@@ -194,7 +237,15 @@ impl OcrEngine {
         let tsv = tess
             .get_tsv_text(0)
             .map_err(|e| OcrFailure::Internal(format!("Tesseract output: {e}")))?;
-        self.tess = Some(tess);
+        match languages {
+            None => self.tess = Some(tess),
+            Some(l) => {
+                let mut pool = IDLE.lock().unwrap_or_else(|p| p.into_inner());
+                if pool.len() < IDLE_MAX {
+                    pool.push((self.tessdata.clone(), l.to_owned(), tess));
+                }
+            }
+        }
         Ok(page_from_tsv(&tsv, number))
     }
 }
@@ -222,6 +273,82 @@ fn load(tessdata: Option<&str>, languages: &str) -> Result<Tesseract, String> {
              tesseract-ocr-eng, tesseract-ocr-chi-sim"
         )
     })
+}
+
+/// Repairs the confusions Tesseract makes on Chinese pages, in a line with Chinese characters
+/// only (its words keep what Tesseract read): bracket shapes read for full-width parentheses
+/// (`〔` `】` `{`), the punctuation inside a figure (`10,000.000.00`, `10; 000,000.00`,
+/// `5000; 000: 00` → thousands by groups of three, a last group of one or two digits is the
+/// decimals; `2: 07%` → `2.07%`), and the renminbi's code read as `GNY`, `QNY`, `CNV`.
+pub(crate) fn repair_chinese_line(mut line: Line) -> Line {
+    use regex::{Captures, Regex};
+    use std::sync::LazyLock;
+    if !line.text.chars().any(cjk::is_wide) {
+        return line;
+    }
+    static FIGURE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(\d{1,4})((?:\s?[,.;:，]\s?\d{3})+)(?:\s?[.,;:]\s?(\d{1,2}))?")
+            .expect("figure pattern compiles")
+    });
+    static PERCENT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(\d{1,3})\s?[:;]\s?(\d{1,4})\s?[%％]").expect("percent pattern compiles")
+    });
+    static CNY: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\b(?:GNY|QNY|CNV|CHY|CNX)\b").expect("compiles"));
+    let mut t: String = line
+        .text
+        .chars()
+        .map(|c| match c {
+            '〔' | '【' | '{' | '［' => '（',
+            '〕' | '】' | '}' | '］' => '）',
+            c => c,
+        })
+        .collect();
+    t = FIGURE
+        .replace_all(&t, |c: &Captures<'_>| {
+            let m = c.get(0).expect("match");
+            // A figure inside a longer run of digits (a date, a code) is left alone.
+            let mut back = t[..m.start()].chars().rev();
+            let (before, before2) = (back.next(), back.next());
+            let after = t[m.end()..].chars().next();
+            let joined = |c: Option<char>| c.is_some_and(|b| b.is_ascii_digit());
+            // One group after a point is a decimal (`2.853`), not thousands.
+            let seps: Vec<char> = c[2]
+                .chars()
+                .filter(|ch| !ch.is_ascii_digit() && !ch.is_whitespace())
+                .collect();
+            let decimal = seps == ['.'] && c.get(3).is_none();
+            if decimal
+                || joined(before)
+                || (matches!(before, Some('-' | '/')) && joined(before2))
+                || joined(after)
+            {
+                return m.as_str().to_owned();
+            }
+            // The integer's digits regrouped by three from the right (`5000; 000` lost a
+            // separator: 5,000,000).
+            let digits: Vec<char> = format!("{}{}", &c[1], &c[2])
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
+            let head = digits.len() % 3;
+            let mut int = String::new();
+            for (i, d) in digits.iter().enumerate() {
+                if i > 0 && i >= head && (i - head).is_multiple_of(3) {
+                    int.push(',');
+                }
+                int.push(*d);
+            }
+            match c.get(3) {
+                Some(d) => format!("{int}.{}", d.as_str()),
+                None => int,
+            }
+        })
+        .into_owned();
+    t = PERCENT.replace_all(&t, "$1.$2%").into_owned();
+    t = CNY.replace_all(&t, "CNY").into_owned();
+    line.text = t;
+    line
 }
 
 /// Parses Tesseract's TSV (level, page, block, paragraph, line, word, left, top, width, height,
@@ -253,7 +380,9 @@ fn page_from_tsv(tsv: &str, number: u32) -> Page {
                 }
                 let key = (num(2) as u32, num(3) as u32, num(4) as u32);
                 if current != Some(key) && !words.is_empty() {
-                    lines.push(line_from_words(std::mem::take(&mut words)));
+                    lines.push(repair_chinese_line(line_from_words(std::mem::take(
+                        &mut words,
+                    ))));
                 }
                 current = Some(key);
                 let confidence = (num(10) / 100.0).clamp(0.0, 1.0);
@@ -275,7 +404,7 @@ fn page_from_tsv(tsv: &str, number: u32) -> Page {
         }
     }
     if !words.is_empty() {
-        lines.push(line_from_words(words));
+        lines.push(repair_chinese_line(line_from_words(words)));
     }
     Page {
         number,
@@ -288,5 +417,54 @@ fn page_from_tsv(tsv: &str, number: u32) -> Page {
             conf_sum / conf_n as f32
         },
         lines,
+    }
+}
+
+#[cfg(test)]
+mod repair_tests {
+    use super::*;
+
+    fn repair(text: &str) -> String {
+        repair_chinese_line(Line {
+            text: text.to_owned(),
+            bbox: None,
+            words: Vec::new(),
+        })
+        .text
+    }
+
+    #[test]
+    fn chinese_ocr_confusions_are_repaired() {
+        assert_eq!(
+            repair("名义本金; CNY 10,000.000.00"),
+            "名义本金; CNY 10,000,000.00"
+        );
+        assert_eq!(
+            repair("人民币吉作万元整(YX 10; 000,000.00)"),
+            "人民币吉作万元整(YX 10,000,000.00)"
+        );
+        assert_eq!(
+            repair("名义本金，QNY-5000; 000: 00"),
+            "名义本金，CNY-5,000,000.00"
+        );
+        assert_eq!(
+            repair("期权费; GNY 207,000.00(名义本金的2: 07%)"),
+            "期权费; CNY 207,000.00(名义本金的2.07%)"
+        );
+        assert_eq!(
+            repair("标的资产：螺纹钢期货（RB2610.SHF }"),
+            "标的资产：螺纹钢期货（RB2610.SHF ）"
+        );
+        // Dates, codes and plain figures are left alone; lines without Chinese too.
+        assert_eq!(
+            repair("交易日: 2026-01-12 编号TEST-2026-0013"),
+            "交易日: 2026-01-12 编号TEST-2026-0013"
+        );
+        assert_eq!(repair("期初价格: 5712.38"), "期初价格: 5712.38");
+        assert_eq!(repair("期初价格: 2.853"), "期初价格: 2.853");
+        assert_eq!(
+            repair("Notional: USD 10,000.000.00 {x}"),
+            "Notional: USD 10,000.000.00 {x}"
+        );
     }
 }

@@ -1,7 +1,12 @@
 //! PDFs: the text layer through `pdf-extract` (per page, under `catch_unwind`), judged page by
-//! page; pages without a usable layer go to OCR.
+//! page; a page whose layer it cannot read is read by poppler's `pdftotext -bbox-layout` (words
+//! with boxes; predefined CJK CMaps such as `UniGB-UCS2-H`, which `pdf-extract` does not
+//! support); pages still without a usable layer go to OCR.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
 
@@ -111,6 +116,31 @@ pub(crate) fn extract(
     if to_ocr.is_empty() {
         return Ok(pages);
     }
+    let dir = tempfile::tempdir().map_err(|e| internal(name, format!("temporary dir: {e}")))?;
+    let pdf_path = dir.path().join("in.pdf");
+    std::fs::write(&pdf_path, bytes).map_err(|e| internal(name, format!("temporary file: {e}")))?;
+    // A text layer our parser cannot read (a predefined CJK CMap such as UniGB-UCS2-H, an
+    // unusual font program) is often one poppler reads: its words, with their boxes, before
+    // falling back to OCR.
+    let pdftotext = limits.pdftoppm.with_file_name("pdftotext");
+    let mut still = Vec::new();
+    for (i, why) in to_ocr {
+        let number = pages[i].number;
+        match poppler_text_layer(&pdftotext, &pdf_path, number, dir.path()) {
+            Some(page) if judge_text_layer(&page.text()) == TextLayerVerdict::Usable => {
+                notices.push(Notice {
+                    page: Some(number),
+                    message: format!("{why}: text layer read with poppler's pdftotext"),
+                });
+                pages[i] = page;
+            }
+            _ => still.push((i, why)),
+        }
+    }
+    let to_ocr = still;
+    if to_ocr.is_empty() {
+        return Ok(pages);
+    }
     if !limits.ocr {
         for (i, why) in to_ocr {
             notices.push(Notice {
@@ -120,9 +150,6 @@ pub(crate) fn extract(
         }
         return Ok(pages);
     }
-    let dir = tempfile::tempdir().map_err(|e| internal(name, format!("temporary dir: {e}")))?;
-    let pdf_path = dir.path().join("in.pdf");
-    std::fs::write(&pdf_path, bytes).map_err(|e| internal(name, format!("temporary file: {e}")))?;
     let mut engine = OcrEngine::new(limits).map_err(|d| internal(name, d))?;
     for (i, why) in to_ocr {
         let number = pages[i].number;
@@ -139,6 +166,101 @@ pub(crate) fn extract(
         pages[i] = page;
     }
     Ok(pages)
+}
+
+/// How long `pdftotext` may take on one page.
+const PDFTOTEXT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Page `number` of the PDF at `pdf` as poppler's `pdftotext -bbox-layout` reads its text
+/// layer: words with their boxes (top-left origin, points), grouped into poppler's lines.
+/// `None` when the program is missing, fails, takes too long or finds no words.
+fn poppler_text_layer(pdftotext: &Path, pdf: &Path, number: u32, dir: &Path) -> Option<Page> {
+    let out = dir.join(format!("page-{number}.html"));
+    let n = number.to_string();
+    let mut child = Command::new(pdftotext)
+        .args(["-f", &n, "-l", &n, "-enc", "UTF-8", "-bbox-layout"])
+        .arg(pdf)
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() > PDFTOTEXT_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(5)),
+            Err(_) => return None,
+        }
+    };
+    if !status.success() {
+        return None;
+    }
+    let xml = std::fs::read_to_string(&out).ok()?;
+    let _ = std::fs::remove_file(&out);
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(&xml, opts).ok()?;
+    let page = doc.descendants().find(|n| n.has_tag_name("page"))?;
+    let attr = |n: roxmltree::Node<'_, '_>, a: &str| -> f32 {
+        n.attribute(a).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+    };
+    // Poppler's own lines follow its column analysis (a two-column table comes out as the
+    // labels, then the values); the words are regrouped by baseline instead, as the
+    // `pdf-extract` collector groups glyphs.
+    let mut words: Vec<Word> = page
+        .descendants()
+        .filter(|n| n.has_tag_name("word"))
+        .filter_map(|w| {
+            let text = w.text()?.trim();
+            (!text.is_empty()).then(|| Word {
+                text: text.to_owned(),
+                bbox: Some(BBox {
+                    x0: attr(w, "xMin"),
+                    y0: attr(w, "yMin"),
+                    x1: attr(w, "xMax"),
+                    y1: attr(w, "yMax"),
+                }),
+                confidence: 1.0,
+            })
+        })
+        .collect();
+    let mid = |w: &Word| w.bbox.map_or(0.0, |b| (b.y0 + b.y1) / 2.0);
+    let height = |w: &Word| w.bbox.map_or(1.0, |b| (b.y1 - b.y0).max(1.0));
+    words.sort_by(|a, b| mid(a).total_cmp(&mid(b)));
+    let mut rows: Vec<Vec<Word>> = Vec::new();
+    for w in words {
+        match rows.last_mut() {
+            Some(row) if (mid(&w) - mid(&row[0])).abs() < height(&row[0]) * 0.5 => row.push(w),
+            _ => rows.push(vec![w]),
+        }
+    }
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|mut row| {
+            row.sort_by(|a, b| {
+                let x = |w: &Word| w.bbox.map_or(0.0, |b| b.x0);
+                x(a).total_cmp(&x(b))
+            });
+            line_from_words(row)
+        })
+        .collect();
+    (!lines.is_empty()).then(|| Page {
+        number,
+        method: PageMethod::TextLayer,
+        width: attr(page, "width"),
+        height: attr(page, "height"),
+        confidence: 1.0,
+        lines,
+    })
 }
 
 /// One glyph as the PDF parser placed it, in top-left-origin points.

@@ -113,13 +113,32 @@ fn cjk_font_installed() -> bool {
         .unwrap_or(false)
 }
 
-/// `pdf-extract` panics on a non-embedded `UniGB-UCS2-H` font; the page must fall back to OCR
-/// (poppler substitutes an installed CJK font) and the Chinese must come out unspaced.
+/// `pdf-extract` panics on a non-embedded `UniGB-UCS2-H` font; poppler's `pdftotext` reads that
+/// text layer exactly (with word boxes), so the page is not OCR'd.
 #[test]
-fn cjk_font_that_panics_the_parser_falls_back_to_ocr() {
+fn cjk_font_that_panics_the_parser_is_read_by_poppler() {
     let lines = ["交易确认书", "期权定价模型", "名义本金：人民币一亿元"];
     let doc = extract(&common::cjk_pdf(&lines), &Limits::default()).unwrap();
     assert_eq!(doc.pages.len(), 1);
+    assert_eq!(doc.pages[0].method, PageMethod::TextLayer);
+    assert_eq!(doc.text(), lines.join("\n"));
+    assert!(doc.pages[0].lines.iter().all(|l| l.bbox.is_some()));
+    assert!(
+        doc.notices
+            .iter()
+            .any(|n| n.message.contains("pdftotext")),
+        "{:?}",
+        doc.notices
+    );
+}
+
+/// The same Chinese as a picture is OCR'd (poppler substitutes an installed CJK font when
+/// rendering), and the Chinese comes out unspaced.
+#[test]
+fn chinese_in_an_image_is_ocrd_unspaced() {
+    let lines = ["交易确认书", "期权定价模型", "名义本金：人民币一亿元"];
+    let png = common::png_of(&common::cjk_pdf(&lines), 300);
+    let doc = extract(&png, &Limits::default()).unwrap();
     assert_eq!(doc.pages[0].method, PageMethod::Ocr);
     if !cjk_font_installed() {
         let why = "no CJK font installed (apt-get install fonts-wqy-microhei)";
@@ -129,8 +148,7 @@ fn cjk_font_that_panics_the_parser_falls_back_to_ocr() {
         return;
     }
     let e = cer(&lines.join("\n"), &doc.text());
-    // Measured 0.0 here with fonts-wqy-microhei and chi_sim fast; 0.15 allows one misread glyph
-    // a line.
+    // 0.15 allows one misread glyph a line.
     assert!(e < 0.15, "CER {e}: {}", doc.text());
     assert!(!doc.text().contains("期 权"), "{}", doc.text());
 }

@@ -14,6 +14,56 @@ use thiserror::Error;
 
 use crate::terms::Field;
 
+/// Pairs of Chinese characters OCR takes for one another (the first as printed, the second as
+/// read), from the misreadings seen on scans of Chinese confirmations: a Chinese label matches
+/// when every character that differs is such a pair, at most two of them. Pairs that would turn
+/// one label into another (买/卖, 出/入) are deliberately absent.
+const OCR_CONFUSIONS: &[(char, char)] = &[
+    ('钩', '钧'),
+    ('募', '幕'),
+    ('权', '杈'),
+    ('日', '曰'),
+    ('入', '人'),
+    ('未', '末'),
+    ('己', '已'),
+    ('价', '份'),
+    ('额', '颔'),
+    ('率', '宰'),
+    ('券', '卷'),
+    ('标', '柝'),
+    ('敲', '敵'),
+    ('期', '朗'),
+    ('费', '贵'),
+    ('挂', '桂'),
+    ('息', '总'),
+    ('票', '栗'),
+    ('格', '恪'),
+    ('易', '昜'),
+    ('割', '剖'),
+];
+
+/// Whether `read` is `label` with at most two characters OCR commonly confuses
+/// ([`OCR_CONFUSIONS`]); Chinese labels of three characters or more only.
+fn ocr_confusion_of(label: &str, read: &str) -> bool {
+    if label.is_ascii()
+        || label.chars().count() < 3
+        || label.chars().count() != read.chars().count()
+    {
+        return false;
+    }
+    let mut differ = 0;
+    for (a, b) in label.chars().zip(read.chars()) {
+        if a == b {
+            continue;
+        }
+        differ += 1;
+        if differ > 2 || !OCR_CONFUSIONS.contains(&(a, b)) {
+            return false;
+        }
+    }
+    differ > 0
+}
+
 /// The compiled-in `labels.toml`.
 const BUILTIN_LABELS: &str = include_str!("../../data/labels.toml");
 
@@ -389,10 +439,14 @@ pub(super) fn lookup(label: &str) -> Option<(Target, &'static str, Option<String
         _ => (label, None),
     };
     let mut best: Option<(usize, Target, &'static str)> = None;
+    let mut confused: Option<(Target, &'static str)> = None;
     for Label { spelling, target } in labels() {
         let s = spelling.as_str();
         if s == base {
             return Some((*target, s, unit));
+        }
+        if confused.is_none() && ocr_confusion_of(s, base) {
+            confused = Some((*target, s));
         }
         let latin = s.is_ascii();
         let allowed = match s.chars().count() {
@@ -407,7 +461,10 @@ pub(super) fn lookup(label: &str) -> Option<(Target, &'static str, Option<String
             }
         }
     }
-    best.map(|(_, t, s)| (t, s, unit))
+    match best {
+        Some((_, t, s)) => Some((t, s, unit)),
+        None => confused.map(|(t, s)| (t, s, unit)),
+    }
 }
 
 #[cfg(test)]
@@ -434,6 +491,19 @@ mod tests {
             | Target::Text(f) => Some(f),
             _ => None,
         }
+    }
+
+    #[test]
+    fn chinese_labels_match_through_common_ocr_confusions() {
+        let of = |l: &str| lookup(l).map(|(t, s, _)| (t, s));
+        assert_eq!(of("挂钧标的"), of("挂钩标的"));
+        assert!(of("挂钧标的").is_some());
+        assert_eq!(of("敲人价格"), of("敲入价格"));
+        // A character that is no known confusion, or too many of them, does not match; nor
+        // does a label read as another label.
+        assert_eq!(of("挂X标的"), None);
+        assert_eq!(of("桂钧柝的"), None);
+        assert_ne!(of("期权买方"), of("期权卖方"));
     }
 
     #[test]

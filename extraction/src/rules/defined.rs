@@ -113,7 +113,13 @@ fn name_before(before: &str) -> Option<(String, (usize, usize))> {
     if name.is_empty() || name.chars().count() > 120 || name.split_whitespace().count() > 12 {
         return None;
     }
-    let at = start + raw.find(&name[..name.len().min(raw.len())]).unwrap_or(0);
+    // The cleaned name may differ from the raw text (parentheses made full-width): found
+    // where it can be, else at the start.
+    let at = start
+        + name
+            .get(..name.len().min(raw.len()))
+            .and_then(|n| raw.find(n))
+            .unwrap_or(0);
     Some((name.clone(), (at, at + name.len())))
 }
 

@@ -16,7 +16,7 @@ use crate::terms::Field;
 /// item number (`1.`, `(a)`, `（一）`, `二、`) may come first.
 static LINE_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^\s*(?:[(\[（]?(?:\d{1,2}|[a-zA-Z]|[ivx]{1,4}|[一二三四五六七八九十]{1,2})[.)\]）、]\s*)?(?P<label>[^:：\t|]{1,80}?)\s*(?:[:：|\t]|\s{3,})\s*(?P<value>.*?)\s*$",
+        r"^\s*(?:[(\[（]?(?:\d{1,2}|[a-zA-Z]|[ivx]{1,4}|[一二三四五六七八九十]{1,2})[.)\]）、，…]{1,3}\s*)?(?P<label>[^:：\t|]{1,80}?)\s*(?:[:：|\t]|\s{3,})\s*(?P<value>.*?)\s*$",
     )
     .expect("label line pattern compiles")
 });
@@ -26,23 +26,99 @@ static LINE_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// is Chinese characters (with an optional parenthesis) and must be in the catalogue.
 static ZH_SPACED_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^\s*(?:[(\[（]?(?:\d{1,2}|[一二三四五六七八九十]{1,2})[.)\]）、]\s*)?(?P<label>\p{Han}[\p{Han}（）()]{1,29})\s+(?P<value>\S.*?)\s*$",
+r#"^\s*(?:[(\[（]?(?:\d{1,2}|[一二三四五六七八九十]{1,2})[.)\]）、，…]{1,3}\s*)?(?P<label>\p{Han}{2,20}(?:\s*[（(][^）)]{1,16}[）)])?)(?:\s*[”“"]\s*|\s+)(?P<value>\S.*?)\s*$"#,
     )
     .expect("spaced label line pattern compiles")
 });
 
+/// A Chinese line as OCR reads it when the gap or colon after the label is lost or read as a
+/// quote mark (`交易日”二〇二六年十月十二日`, `标的资产沪深300指数（000300.SH）`): the label is
+/// tried as a prefix of the line, longest first.
+static ZH_PREFIX_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(?:[(\[（]?(?:\d{1,2}|[一二三四五六七八九十]{1,2})[.)\]）、，,…:;；]{0,3}\s*)?(?P<rest>\p{Han}.*?)\s*$",
+    )
+    .expect("prefix line pattern compiles")
+});
+
 /// The label and value of a line, if its label is in the catalogue: `label: value` (or a bar,
-/// tab or three spaces), else a Chinese label followed by spaces.
-fn split_line(line: &str) -> Option<(regex::Match<'_>, regex::Match<'_>)> {
+/// tab or three spaces), else a Chinese label followed by spaces, else (OCR) a Chinese label
+/// run into its value.
+fn split_line(line: &str) -> Option<(Range, Range)> {
     let known = |c: &regex::Captures<'_>| {
         c.name("label")
             .is_some_and(|l| lookup(&normalize_label(l.as_str())).is_some())
     };
-    let c = LINE_RE
+    let range = |m: regex::Match<'_>| (m.start(), m.end());
+    if let Some(c) = LINE_RE
         .captures(line)
         .filter(known)
-        .or_else(|| ZH_SPACED_RE.captures(line).filter(known))?;
-    Some((c.name("label")?, c.name("value")?))
+        .or_else(|| ZH_SPACED_RE.captures(line).filter(known))
+    {
+        return Some((range(c.name("label")?), range(c.name("value")?)));
+    }
+    prefix_label(line)
+}
+
+/// A Chinese catalogue label at the start of `line` with its value run on after it, the
+/// separator lost or read as a quote mark by OCR (`交易日”2026/08/03`, `1交易日: …`). Labels of
+/// typed values (dates, amounts, rates, levels, the underlier…) are taken with or without a
+/// separator; party, role and free-text labels only with one, since they could start a
+/// sentence (`甲方同意…`).
+fn prefix_label(line: &str) -> Option<(Range, Range)> {
+    let rest = ZH_PREFIX_RE.captures(line)?.name("rest")?;
+    let text = rest.as_str();
+    let ends: Vec<usize> = text
+        .char_indices()
+        .map(|(i, c)| i + c.len_utf8())
+        .take(12)
+        .collect();
+    for &end in ends.iter().rev() {
+        let label = &text[..end];
+        if label.chars().count() < 2 || !label.chars().all(cjk::is_cjk) {
+            continue;
+        }
+        let Some((target, _, _)) = lookup(&normalize_label(label)) else {
+            continue;
+        };
+        let after = &text[end..];
+        let skip = after.len()
+            - after
+                .trim_start_matches(|c: char| {
+                    c.is_whitespace()
+                        || matches!(
+                            c,
+                            '”' | '“'
+                                | '"'
+                                | '\''
+                                | '‘'
+                                | '’'
+                                | '、'
+                                | '：'
+                                | ':'
+                                | '·'
+                                | ';'
+                                | '；'
+                        )
+                })
+                .len();
+        // A party or free-text label could start a sentence (`甲方同意…`): taken only with a
+        // separator, however misread (`乙方;:明远…`).
+        let separated = after[..skip].contains([':', '：', ';', '；', '”', '“', '"']);
+        if matches!(
+            target,
+            Target::Party(_) | Target::Role(_) | Target::Text(_) | Target::UnderlierId
+        ) && !separated
+        {
+            return None;
+        }
+        let vs = rest.start() + end + skip;
+        if vs >= rest.end() {
+            return None;
+        }
+        return Some(((rest.start(), rest.start() + end), (vs, rest.end())));
+    }
+    None
 }
 
 /// A value found after a label, as the readers get it.
@@ -81,16 +157,17 @@ pub(super) fn labelled_lines(cx: &mut Ctx<'_>) {
     let lines: Vec<Range> = cx.sheet.line_ranges().collect();
     for (i, &(ls, le)) in lines.iter().enumerate() {
         let line = &cx.sheet.text[ls..le];
-        let Some((label_m, value_m)) = split_line(line) else {
+        let Some((label_r, value_r)) = split_line(line) else {
             continue;
         };
-        let norm = normalize_label(label_m.as_str());
+        let value_str = &line[value_r.0..value_r.1];
+        let norm = normalize_label(&line[label_r.0..label_r.1]);
         let Some((target, spelling, unit)) = lookup(&norm) else {
             continue;
         };
-        let (mut vs, mut ve) = (ls + value_m.start(), ls + value_m.end());
+        let (mut vs, mut ve) = (ls + value_r.0, ls + value_r.1);
         let mut snippet = (ls, le);
-        if value_m.as_str().trim().is_empty() {
+        if value_str.trim().is_empty() {
             // The value is on the next non-empty line (tables, wrapped layouts).
             let Some(&(ns, ne)) = lines[i + 1..]
                 .iter()
@@ -166,6 +243,22 @@ mod tests {
     use super::super::testing::{check, rules};
 
     #[test]
+    fn chinese_lines_as_ocr_reads_them() {
+        check(
+            "名义本金”人民币0.05亿元\n交易日“2026.4.20\n1   交易日期: 2026-01-12\n\
+             期初价格2,911\n3，   挂钧标的:中证500指数(000905.SH)",
+            Some("equity_option"),
+            &[
+                ("notional.amount", json!(5000000)),
+                ("notional.currency", json!("CNY")),
+                ("initial_price.value", json!(2911)),
+                ("underlier.name", json!("中证500指数")),
+                ("underlier.id", json!("000905.SH")),
+            ],
+        );
+    }
+
+    #[test]
     fn chinese_labels_separated_by_spaces_as_in_a_flattened_table() {
         check(
             "条款  内容\n交易日  2001-07-13\n行权价格  欧元32.00\n期权数量  150,000份\n\
@@ -232,11 +325,17 @@ mod tests {
     #[test]
     fn unknown_labels_and_short_typos_are_not_read() {
         let out = rules(
-            // `strike` is too short for a typo; Chinese labels never take one.
-            "Colour: red\nStrke: USD 12.50\n交易曰：2026年1月5日",
+            // `strike` is too short for a typo; Chinese labels take no arbitrary character,
+            // only a known OCR confusion.
+            "Colour: red\nStrke: USD 12.50\n交易白：2026年1月5日",
             None,
         );
         assert!(out.candidates.is_empty(), "{:?}", out.candidates);
+        check(
+            "交易曰：2026年1月5日",
+            None,
+            &[("trade_date", json!("2026-01-05"))],
+        );
     }
 
     #[test]

@@ -159,7 +159,56 @@ fn clean_name(s: &str) -> String {
             s = s[prefix.len()..].trim_start();
         }
     }
-    clean(s).to_owned()
+    chinese_name(clean(s))
+}
+
+/// A Chinese name as Chinese names are written, whatever OCR made of it: no leading stray
+/// punctuation (`，、螺纹钢期货`, `.明远一号`), no unmatched bracket at the end (`有限公司〔`),
+/// full-width parentheses (`企业(有限合伙)` → `企业（有限合伙）`) and no spaces beside Chinese
+/// characters or inside them (`（   有限合伙）`). Names without Chinese characters are
+/// returned as they are.
+fn chinese_name(s: &str) -> String {
+    if !s.chars().any(cjk::is_wide) {
+        return s.to_owned();
+    }
+    let s = s.trim_start_matches(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '，' | '、' | ',' | '.' | ';' | '；' | ':' | '：' | '·' | '。'
+            )
+    });
+    let mut out = String::new();
+    let chars: Vec<char> = s
+        .chars()
+        .map(|c| match c {
+            '(' => '（',
+            ')' => '）',
+            c => c,
+        })
+        .collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_whitespace() {
+            let prev = out.chars().last();
+            let next = chars[i + 1..].iter().find(|c| !c.is_whitespace()).copied();
+            let wide =
+                |c: Option<char>| c.is_some_and(|c| cjk::is_wide(c) || c == '（' || c == '）');
+            if wide(prev) || wide(next) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    let mut t = out.trim().to_owned();
+    // An opening bracket left at the end, or a closing one without its opening.
+    while t.ends_with(['（', '〔', '【', '[', '「']) {
+        t.pop();
+        t = t.trim_end().to_owned();
+    }
+    if t.ends_with('）') && t.matches('（').count() < t.matches('）').count() {
+        t.pop();
+    }
+    t
 }
 
 /// What the family tests share: the rules run over a snippet, and one check of what they say.

@@ -64,7 +64,7 @@ pub(super) fn party(cx: &mut Ctx<'_>, field: Field, v: &Labelled<'_>) {
 /// `盖章`, `(seal)`.
 fn without_seal(name: &str) -> &str {
     static SEAL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\s*(?:[(（]\s*(?:盖章|公章|签章|签字|签字[/、]?盖章|盖章[/、]?签字|授权代表签字|seal|signature)\s*[)）]|盖章|签章)\s*$")
+        Regex::new(r"(?i)\s*(?:[(（〔]\s*[.,，。·]?\s*(?:盖章|公章|签章|签字|签字[/、]?盖章|盖章[/、]?签字|授权代表签字|seal|signature)\s*[.,，。·]?\s*[)）〕]|盖章|签章)\s*$")
             .expect("compiles")
     });
     match SEAL.find(name) {
@@ -321,8 +321,9 @@ pub(super) fn entered_into(
             "subject of \"entered into … with\"",
         );
         let at = ws
-            + raw
-                .find(&obj_name[..obj_name.len().min(raw.len())])
+            + obj_name
+                .get(..obj_name.len().min(raw.len()))
+                .and_then(|n| raw.find(n))
                 .unwrap_or(0);
         cx.push(
             Field::PartyB,

@@ -145,7 +145,10 @@ pub(super) fn underlier(cx: &mut Ctx<'_>, v: &Labelled<'_>) {
     static CODE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"[(（]\s*(?P<code>[A-Za-z0-9.\-:： \p{Han}]{2,40}?)\s*[)）]").expect("compiles")
     });
-    let t = clean(raw);
+    // Stray punctuation OCR reads before the value (`，、螺纹钢期货…`).
+    let t = clean(raw).trim_start_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '，' | '、' | ',' | ';' | '；' | ':' | '：' | '·' | '。')
+    });
     if t.is_empty() || t.chars().count() > 200 {
         return;
     }
