@@ -777,6 +777,9 @@ impl Assistant {
                     return Ok(Err(Denial::Expired));
                 }
                 Transition::To(state) => {
+                    if state == ApprovalState::Approved && a.kind == ApprovalKind::Extraction {
+                        crate::extraction_review::approvable(&a.payload)?;
+                    }
                     tx.conn().execute(
                         "UPDATE approvals SET state = ?1, reason = ?2, decided_by = ?3,
                              decided_at = ?4 WHERE id = ?5",

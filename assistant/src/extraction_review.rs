@@ -9,10 +9,15 @@
 //!   value beside its evidence, conflicts, problems, CDM, extension) and the audit entries.
 //! - [`Assistant::extraction_correct`] applies a reviewer's corrections as an approval edit
 //!   (the audit entry holds the diff, before and after, and the reasons), re-running the
-//!   cross-checks and rebuilding the CDM document.
+//!   cross-checks and rebuilding the CDM document from the key terms. A TradeState mapped from
+//!   FpML is not rebuilt (it comes from the message, not from the key terms); a correction
+//!   whose field is `cdm:<JSON pointer>` supplies a property CDM requires that it lacks (one of
+//!   `cdm_report.missing_required`, see `extraction::cdm::supply`), checked against the schema.
+//! - An extraction whose CDM document still lacks required properties cannot be approved: the
+//!   refusal names them.
 //! - [`Assistant::extraction_export`] turns an approved request into an `extraction_exports`
 //!   row (key terms, CDM, extension, the source file's SHA-256), re-checking the approved
-//!   payload first (it may have been edited by hand).
+//!   payload first (it may have been edited by hand): the CDM document must validate in full.
 //!
 //! The payload of an extraction approval is typed and checked when the request is created and
 //! at every edit, corrections included ([`payload`]).
@@ -45,10 +50,17 @@ pub struct Upload {
     pub bytes: Vec<u8>,
 }
 
-/// One reviewer's correction of a key-term leaf.
+/// The prefix of a correction's field that names a property of the CDM document (by JSON
+/// pointer) instead of a key-term leaf.
+pub const CDM_FIELD_PREFIX: &str = "cdm:";
+
+/// One reviewer's correction of a key-term leaf, or a value for a required CDM property the
+/// TradeState lacks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Correction {
-    /// The leaf (`trade_date`, `notional.amount`, `other.coupon_rate`).
+    /// The leaf (`trade_date`, `notional.amount`, `other.coupon_rate`), or `cdm:` and the JSON
+    /// pointer of a property listed in `cdm_report.missing_required`
+    /// (`cdm:/trade/product/economicTerms/payout/0/OptionPayout/exerciseTerms/exerciseProcedure/followUpConfirmation`).
     pub field: String,
     /// The corrected value; `None` removes the leaf (the document does not state it).
     pub value: Option<Value>,
@@ -579,12 +591,37 @@ impl Assistant {
         let mut fields: Vec<Value> = payload["fields"].as_array().cloned().unwrap_or_default();
         let mut notes = Vec::new();
         let now = time::fmt(time::now());
+        let fpml_state = payload["cdm_report"]["source"] == "fpml";
         for c in corrections {
             if c.reason.trim().is_empty() {
                 return Err(AssistantError::Invalid(format!(
                     "a correction of {} needs a reason",
                     c.field
                 )));
+            }
+            if let Some(pointer) = c.field.strip_prefix(CDM_FIELD_PREFIX) {
+                let (before, after) = self.supply_cdm(&mut payload, pointer, c.value.clone())?;
+                let entry = json!({
+                    "field": c.field, "before": before, "after": after, "reason": c.reason.trim(),
+                    "by": who.user, "at": now,
+                });
+                match payload.get_mut("corrections") {
+                    Some(Value::Array(list)) => list.push(entry),
+                    _ => payload["corrections"] = json!([entry]),
+                }
+                notes.push(format!(
+                    "{}: {} → {} ({})",
+                    c.field,
+                    before
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "absent".into()),
+                    after
+                        .as_ref()
+                        .map(Value::to_string)
+                        .unwrap_or_else(|| "removed".into()),
+                    c.reason.trim()
+                ));
+                continue;
             }
             if !is_leaf(&c.field) {
                 return Err(AssistantError::Invalid(format!(
@@ -665,14 +702,26 @@ impl Assistant {
             .cloned()
             .unwrap_or_default()
             .into_iter()
-            .filter(|p| p["kind"] != "cross_check" && p["kind"] != "cdm")
+            .filter(|p| {
+                p["kind"] != "cross_check" && p["kind"] != "cdm" && p["kind"] != "cdm_missing"
+            })
             .collect();
         problems.extend(
             check::cross_check(&plain, product.as_deref())
                 .into_iter()
                 .map(|p| serde_json::to_value(p).expect("serialises")),
         );
-        if self.extractor.settings().cdm {
+        // A TradeState mapped from FpML stays as mapped (and as supplied); one built from the
+        // key terms is built again from the corrected ones.
+        if fpml_state {
+            let report: cdm::CdmReport =
+                serde_json::from_value(payload["cdm_report"].clone()).unwrap_or_default();
+            problems.extend(
+                extraction::cdm_missing_problems(&report)
+                    .into_iter()
+                    .map(|p| serde_json::to_value(p).expect("serialises")),
+            );
+        } else if self.extractor.settings().cdm {
             match self.extractor.schemas() {
                 Ok(s) => {
                     let out = cdm::build(&key_terms, &s);
@@ -700,6 +749,31 @@ impl Assistant {
         payload["key_terms"] = key_terms;
         let note = format!("corrected {}", notes.join("; "));
         self.edit_approval(actor, who, approval_id, payload, Some(&note))
+    }
+
+    /// Supplies (or, with `None`, takes back) the value of a required CDM property the
+    /// payload's TradeState lacks; returns the value before and after.
+    fn supply_cdm(
+        &self,
+        payload: &mut Value,
+        pointer: &str,
+        value: Option<Value>,
+    ) -> Result<(Option<Value>, Option<Value>)> {
+        let mut report: cdm::CdmReport = serde_json::from_value(payload["cdm_report"].clone())
+            .map_err(|e| {
+                AssistantError::Conflict(format!("the stored CDM report does not read: {e}"))
+            })?;
+        let mut doc = payload["cdm"].clone();
+        let before = doc.pointer(pointer).cloned();
+        let schemas = self.extractor.schemas()?;
+        cdm::supply(&mut doc, &mut report, pointer, value, &schemas).map_err(|e| match e {
+            cdm::SupplyError::Schemas(e) => AssistantError::Cdm(e),
+            other => AssistantError::Invalid(format!("cdm:{pointer}: {other}")),
+        })?;
+        let after = doc.pointer(pointer).cloned();
+        payload["cdm"] = doc;
+        payload["cdm_report"] = serde_json::to_value(report).expect("serialises");
+        Ok((before, after))
     }
 
     /// Exports an approved extraction (idempotent: a second call returns the first export).
@@ -735,6 +809,19 @@ impl Assistant {
         if let Some(doc) = &cdm_doc {
             let schemas = self.extractor.schemas()?;
             let v = schemas.validate_trade_state(doc)?;
+            let (absent, _) = cdm::split_missing(&v);
+            if !absent.is_empty() {
+                return Err(AssistantError::Conflict(format!(
+                    "the approved CDM document of {approval_id} is incomplete: CDM {} requires {} \
+                     that it lacks; it cannot be exported (supply them in a new review)",
+                    cdm::CDM_VERSION,
+                    absent
+                        .iter()
+                        .map(|(pointer, _)| format!("cdm:{pointer}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
             if !v.is_empty() {
                 return Err(AssistantError::Conflict(format!(
                     "the approved CDM document of {approval_id} breaks the schema: {}",
@@ -844,6 +931,30 @@ impl Assistant {
             Ok(row)
         })
     }
+}
+
+/// Whether an extraction's payload may be approved: refused, naming them, while its CDM
+/// document lacks properties the schema requires (approved, it could not be exported).
+pub(crate) fn approvable(payload: &Value) -> Result<()> {
+    let missing: Vec<String> = payload["cdm_report"]["missing_required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["pointer"].as_str())
+        .map(|p| format!("{CDM_FIELD_PREFIX}{p}"))
+        .collect();
+    if payload["cdm"].is_object() && !missing.is_empty() {
+        return Err(AssistantError::Conflict(format!(
+            "the CDM document lacks {} propert{} CDM {} requires: {}; supply {} as corrections \
+             (field cdm:<pointer>, with a reason) before approving",
+            missing.len(),
+            if missing.len() == 1 { "y" } else { "ies" },
+            cdm::CDM_VERSION,
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        )));
+    }
+    Ok(())
 }
 
 fn io(path: &std::path::Path, source: std::io::Error) -> AssistantError {

@@ -32,30 +32,246 @@
 //! schema requires a value that confirmations leave to the Definitions (an option's expiration
 //! time type), the Definitions' default is used and listed in [`CdmReport::assumptions`]. The
 //! result is validated against the schemas; a document with violations is not emitted.
+//!
+//! # TradeStates mapped from FpML: emitted incomplete
+//! A TradeState mapped from an FpML message (`connectors::fpml::fpml_to_cdm`) may lack a
+//! property CDM 6.30 marks required that the message does not carry (an option's
+//! `exerciseProcedure.followUpConfirmation`; the CDM project's own expected outputs lack the
+//! same ones). Such a document is emitted as it is, never with invented values: `emitted:
+//! true`, `complete: false`, each missing property in [`CdmReport::missing_required`] with its
+//! JSON pointer and whether the source carries it ([`MissingProperty`]). It breaks the schema
+//! only by those absences ([`split_missing`]); a document with any other violation is still not
+//! emitted. The ops review supplies the values ([`supply`]) and the export validates the
+//! document in full.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use connectors::cdm::CdmSchemas;
+use connectors::cdm::{CdmError, CdmSchemas, Violation};
 
 /// The CDM version of the documents built here.
 pub const CDM_VERSION: &str = "6.30.0";
 
+/// Where a TradeState came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CdmSource {
+    /// Built from the key terms by [`build`].
+    #[default]
+    KeyTerms,
+    /// Mapped from the FpML message by `connectors::fpml::fpml_to_cdm`.
+    Fpml,
+}
+
+/// Whether the source document carries a property the TradeState lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InSource {
+    /// The source has the corresponding element: the mapping did not carry it over, and the
+    /// reviewer can read the value there.
+    Yes,
+    /// The source has no corresponding element: the value must come from elsewhere (the signed
+    /// confirmation, the master agreement, the Definitions).
+    No,
+    /// Deskmate does not know which element of the source would carry it.
+    NotKnown,
+}
+
+/// A property CDM requires that an emitted TradeState lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingProperty {
+    /// JSON pointer of the property in the TradeState (where a reviewer's value goes):
+    /// `/trade/product/economicTerms/payout/0/OptionPayout/exerciseTerms/exerciseProcedure/followUpConfirmation`.
+    pub pointer: String,
+    /// The property's name (`followUpConfirmation`).
+    pub property: String,
+    /// Whether the source carries it.
+    pub in_source: InSource,
+    /// The source element(s) looked for, as slash-separated element names (`followUpConfirmation`,
+    /// `pricingDates/businessCalendar`); `None` when not known.
+    pub source_element: Option<String>,
+}
+
+impl MissingProperty {
+    /// The sentence for the report and the review.
+    pub fn sentence(&self) -> String {
+        let source = match (self.in_source, &self.source_element) {
+            (InSource::Yes, Some(e)) => {
+                format!("the source states it ({e}); the mapping does not carry it over")
+            }
+            (InSource::No, Some(e)) => format!("the source does not state it: no {e}"),
+            _ => "whether the source carries it is not known".to_owned(),
+        };
+        format!(
+            "CDM {CDM_VERSION} requires {} at {} ({source}); supply it in the review as cdm:{}",
+            self.property, self.pointer, self.pointer
+        )
+    }
+}
+
 /// What happened when building the CDM document.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CdmReport {
-    /// Whether a TradeState was emitted (valid against the schema).
+    /// Where the TradeState came from.
+    pub source: CdmSource,
+    /// Whether a TradeState was emitted: valid against the schema, or (mapped from FpML)
+    /// lacking only the required properties listed in `missing_required`.
     pub emitted: bool,
-    /// Whether it carries the product's payout (false: the trade only; see `missing`).
+    /// Whether it is whole: it carries the product's payout and every property the schema
+    /// requires (false: see `missing` and `missing_required`).
     pub complete: bool,
-    /// Required pieces the key terms lack, in a sentence each.
+    /// Required pieces the source lacks, in a sentence each.
     pub missing: Vec<String>,
+    /// Properties the schema requires that the emitted TradeState lacks (it is schema-valid but
+    /// for these); the review supplies them before export.
+    pub missing_required: Vec<MissingProperty>,
+    /// Required properties a reviewer supplied ([`supply`]), as they were missing.
+    pub supplied: Vec<MissingProperty>,
     /// Values taken from the Definitions' defaults because the schema requires them.
     pub assumptions: Vec<String>,
-    /// Schema violations of the built document (our bug; the document is then not emitted).
+    /// Schema violations of the built document other than missing required properties (our
+    /// bug, or a mapping gap; the document is then not emitted).
     pub violations: Vec<String>,
     /// Why no document was emitted, if none was.
     pub error: Option<String>,
+}
+
+/// A required property that a violation says is absent: the JSON pointer of the object that
+/// lacks it and the property's name.
+fn required_absent(v: &Violation) -> Option<(String, String)> {
+    if !v.schema_path.ends_with("/required") {
+        return None;
+    }
+    let quoted = v.message.strip_suffix(" is a required property")?;
+    let name: String = serde_json::from_str(quoted).ok()?;
+    let pointer = format!("{}/{}", v.path, name.replace('~', "~0").replace('/', "~1"));
+    Some((pointer, name))
+}
+
+/// Splits schema violations into the required properties that are absent (pointer, name) and
+/// the other violations.
+pub fn split_missing(violations: &[Violation]) -> (Vec<(String, String)>, Vec<&Violation>) {
+    let mut missing = Vec::new();
+    let mut other = Vec::new();
+    for v in violations {
+        match required_absent(v) {
+            Some(m) => missing.push(m),
+            None => other.push(v),
+        }
+    }
+    (missing, other)
+}
+
+/// Why a reviewer's value for a CDM property was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SupplyError {
+    /// The pointer names no property the TradeState lacks (nor one supplied before).
+    #[error(
+        "{0} is not a required property the CDM TradeState lacks; the review supplies only those listed in cdm_report.missing_required"
+    )]
+    NotMissing(String),
+    /// There is no TradeState to supply it to.
+    #[error("there is no CDM TradeState to supply {0} to")]
+    NoDocument(String),
+    /// The value does not fit the schema there.
+    #[error("the value for {pointer} does not fit CDM {CDM_VERSION}: {detail}")]
+    Invalid {
+        /// The property.
+        pointer: String,
+        /// The validator's words.
+        detail: String,
+    },
+    /// The schemas could not be used (the installation's fault).
+    #[error(transparent)]
+    Schemas(#[from] CdmError),
+}
+
+/// Supplies the value of a required property the TradeState lacks (`value`), or takes back
+/// one supplied before (`None`), then validates the document again and updates the report.
+/// Refused when the pointer is not one of `report.missing_required` (or `report.supplied`),
+/// or when the value does not fit the schema there; nothing changes then.
+pub fn supply(
+    state: &mut Value,
+    report: &mut CdmReport,
+    pointer: &str,
+    value: Option<Value>,
+    schemas: &CdmSchemas,
+) -> Result<(), SupplyError> {
+    let known = report
+        .missing_required
+        .iter()
+        .chain(&report.supplied)
+        .find(|m| m.pointer == pointer)
+        .cloned()
+        .ok_or_else(|| SupplyError::NotMissing(pointer.to_owned()))?;
+    if !state.is_object() {
+        return Err(SupplyError::NoDocument(pointer.to_owned()));
+    }
+    let (parent, _) = pointer
+        .rsplit_once('/')
+        .ok_or_else(|| SupplyError::NotMissing(pointer.to_owned()))?;
+    let mut next = state.clone();
+    let Some(Value::Object(obj)) = next.pointer_mut(parent) else {
+        return Err(SupplyError::NotMissing(pointer.to_owned()));
+    };
+    match value {
+        Some(v) => obj.insert(known.property.clone(), v),
+        None => obj.remove(&known.property),
+    };
+    let violations = schemas.validate_trade_state(&next)?;
+    let (missing, other) = split_missing(&violations);
+    if !other.is_empty() {
+        return Err(SupplyError::Invalid {
+            pointer: pointer.to_owned(),
+            detail: other
+                .iter()
+                .take(3)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    }
+    let previous: Vec<MissingProperty> = report
+        .missing_required
+        .iter()
+        .chain(&report.supplied)
+        .cloned()
+        .collect();
+    report.missing_required = missing
+        .into_iter()
+        .map(|(p, property)| {
+            previous
+                .iter()
+                .find(|m| m.pointer == p)
+                .cloned()
+                .unwrap_or(MissingProperty {
+                    pointer: p,
+                    property,
+                    in_source: InSource::NotKnown,
+                    source_element: None,
+                })
+        })
+        .collect();
+    report.supplied = previous
+        .into_iter()
+        .filter(|m| {
+            !report
+                .missing_required
+                .iter()
+                .any(|x| x.pointer == m.pointer)
+                && next.pointer(&m.pointer).is_some()
+        })
+        .collect();
+    report.supplied.dedup_by(|a, b| a.pointer == b.pointer);
+    report.missing = report
+        .missing_required
+        .iter()
+        .map(MissingProperty::sentence)
+        .collect();
+    report.complete = report.missing_required.is_empty();
+    *state = next;
+    Ok(())
 }
 
 /// The built documents.

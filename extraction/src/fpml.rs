@@ -313,3 +313,86 @@ pub fn key_terms(xml: &str, sheet: &Sheet) -> Result<Vec<Candidate>, String> {
     }
     Ok(r.out)
 }
+
+/// Where FpML carries properties that CDM 6.30 requires and the mapping may leave out: the
+/// CDM property with the name of the object that holds it, and the FpML element paths
+/// (slash-separated element names, the first one anywhere in the trade) that state it. Known
+/// from the FpML 5.13 schema and the CDM project's own ingestion; a property not listed is
+/// reported as "not known".
+const SOURCE_OF_REQUIRED: &[(&str, &str, &[&str])] = &[
+    (
+        "exerciseProcedure",
+        "followUpConfirmation",
+        &["followUpConfirmation"],
+    ),
+    (
+        "exerciseTerms",
+        "expirationTimeType",
+        &["equityExpirationTimeType", "expirationTimeType"],
+    ),
+    (
+        "calculationPeriodFrequency",
+        "rollConvention",
+        &[
+            "calculationPeriodFrequency/rollConvention",
+            "calculationPeriodsSchedule/rollConvention",
+        ],
+    ),
+    (
+        "parametricDates",
+        "businessCenters",
+        &[
+            "pricingDates/businessCalendar",
+            "pricingDates/businessCenters",
+        ],
+    ),
+    ("Commodity", "priceQuoteType", &["specifiedPrice"]),
+    (
+        "dividendPeriod",
+        "dateAdjustments",
+        &["dividendPeriod/dateAdjustments"],
+    ),
+];
+
+/// Whether the FpML message `xml` carries the CDM property at `pointer` (a JSON pointer into
+/// the TradeState) that the mapped TradeState lacks, and the element(s) looked for. Decided by
+/// element names in the trade ([`SOURCE_OF_REQUIRED`]), not by a full mapping: "yes" means an
+/// element that states the property is present in the trade.
+pub fn source_carries(xml: &str, pointer: &str) -> (crate::cdm::InSource, Option<String>) {
+    use crate::cdm::InSource;
+    let mut segments = pointer
+        .rsplit('/')
+        .filter(|s| !s.is_empty() && s.parse::<usize>().is_err());
+    let (Some(property), Some(parent)) = (segments.next(), segments.next()) else {
+        return (InSource::NotKnown, None);
+    };
+    let Some((_, _, paths)) = SOURCE_OF_REQUIRED
+        .iter()
+        .find(|(p, name, _)| *p == parent && *name == property)
+    else {
+        return (InSource::NotKnown, None);
+    };
+    let looked_for = paths.join(" or ");
+    let Ok(doc) = Document::parse(xml) else {
+        return (InSource::NotKnown, Some(looked_for));
+    };
+    let Some(trade) = doc
+        .descendants()
+        .find(|n| n.is_element() && n.tag_name().name() == "trade")
+    else {
+        return (InSource::NotKnown, Some(looked_for));
+    };
+    let present = paths.iter().any(|path| {
+        let mut names = path.split('/');
+        let first = names.next().unwrap_or_default();
+        let rest: Vec<&str> = names.collect();
+        trade
+            .descendants()
+            .filter(|n| n.is_element() && n.tag_name().name() == first)
+            .any(|n| rest.iter().try_fold(n, |n, name| child(n, name)).is_some())
+    });
+    (
+        if present { InSource::Yes } else { InSource::No },
+        Some(looked_for),
+    )
+}

@@ -25,7 +25,11 @@
 //! 6. **CDM** ([`cdm`]): a TradeState from the key terms (equity options and interest rate
 //!    swaps with payouts; other families as trades without payout), validated against the
 //!    shipped schema and emitted only when valid; terms CDM cannot express go to a documented
-//!    extension object beside it.
+//!    extension object beside it. An FpML message's TradeState comes from
+//!    `connectors::fpml::fpml_to_cdm`; when it lacks only properties CDM requires that the
+//!    message does not give, it is emitted incomplete (`cdm_report.complete: false`, the
+//!    properties in `cdm_report.missing_required`, one `cdm_missing` problem each) for the
+//!    review to fill in ([`cdm::supply`]).
 //!
 //! # Review and export (`assistant::extraction_review`)
 //! This crate knows nothing of the store, jobs or approvals. `Assistant::extraction_submit`
@@ -34,8 +38,10 @@
 //! result and its approval request (kind `extraction`, role `ops`, four-eyes by configuration)
 //! in one transaction. Reviewers correct leaves with `Assistant::extraction_correct` (an
 //! approval edit: before/after and the reason are audited, [`Extractor::rebuild`] re-runs the
-//! checks and the CDM document); approved results are exported (key terms, CDM, extension) into
-//! `extraction_exports` with the source file's SHA-256.
+//! checks and the CDM document, keeping a TradeState mapped from FpML); a correction whose field
+//! is `cdm:<JSON pointer>` supplies a required CDM property the TradeState lacks
+//! ([`cdm::supply`]); approved results are exported (key terms, CDM, extension) into
+//! `extraction_exports` with the source file's SHA-256, the CDM document validated in full.
 //!
 //! # Rules of the module
 //! - The key-terms object holds only values the document states; `other.*` leaves hold stated
@@ -223,7 +229,9 @@ pub struct FileResult {
     pub problems: Vec<Problem>,
     /// What a reviewer should know (OCR'd pages, ambiguous dates, model not available…).
     pub notices: Vec<String>,
-    /// The CDM 6.30.0 TradeState (legacy layout), when one could be built and validated.
+    /// The CDM 6.30.0 TradeState (legacy layout), when one could be built: schema-valid, or,
+    /// mapped from FpML, valid but for the required properties listed in
+    /// `cdm_report.missing_required` (then `cdm_report.complete` is false).
     pub cdm: Option<Value>,
     /// How the CDM document came out.
     pub cdm_report: cdm::CdmReport,
@@ -634,6 +642,7 @@ impl Extractor {
         r.problems = problems;
         let t = Instant::now();
         if self.settings.cdm {
+            r.cdm_report.source = cdm::CdmSource::Fpml;
             match self.schemas() {
                 Ok(s) => match connectors::fpml::fpml_to_cdm(xml, &s) {
                     Ok((state, fpml_problems)) => {
@@ -643,25 +652,7 @@ impl Extractor {
                                 .map(|p| format!("FpML {}: {}", p.path, p.message)),
                         );
                         match s.validate_trade_state(&state) {
-                            Ok(v) if v.is_empty() => {
-                                r.cdm = Some(state);
-                                r.cdm_report.emitted = true;
-                                r.cdm_report.complete = true;
-                            }
-                            Ok(v) => {
-                                r.cdm_report.violations =
-                                    v.iter().map(ToString::to_string).collect();
-                                r.cdm_report.missing = v
-                                    .iter()
-                                    .filter(|x| x.message.contains("required property"))
-                                    .map(ToString::to_string)
-                                    .collect();
-                                r.cdm_report.error = Some(format!(
-                                    "the TradeState mapped from FpML lacks {} piece(s) CDM {} requires; not emitted",
-                                    v.len(),
-                                    cdm::CDM_VERSION
-                                ));
-                            }
+                            Ok(v) => Self::emit_fpml_state(xml, state, &v, r),
                             Err(e) => r.cdm_report.error = Some(e.to_string()),
                         }
                     }
@@ -676,6 +667,51 @@ impl Extractor {
         } else {
             FileStatus::NeedsReview
         };
+    }
+
+    /// Emits the TradeState mapped from FpML given its schema violations: whole when valid;
+    /// incomplete (`complete: false`, each absent required property in
+    /// `cdm_report.missing_required` and as a `cdm_missing` problem for the review) when it
+    /// breaks the schema only by absent required properties; not at all otherwise.
+    fn emit_fpml_state(
+        xml: &str,
+        state: Value,
+        violations: &[connectors::cdm::Violation],
+        r: &mut FileResult,
+    ) {
+        let (missing, other) = cdm::split_missing(violations);
+        let report = &mut r.cdm_report;
+        report.missing_required = missing
+            .into_iter()
+            .map(|(pointer, property)| {
+                let (in_source, source_element) = fpml::source_carries(xml, &pointer);
+                cdm::MissingProperty {
+                    pointer,
+                    property,
+                    in_source,
+                    source_element,
+                }
+            })
+            .collect();
+        report.missing = report
+            .missing_required
+            .iter()
+            .map(cdm::MissingProperty::sentence)
+            .collect();
+        if !other.is_empty() {
+            report.violations = other.iter().map(ToString::to_string).collect();
+            report.error = Some(format!(
+                "the TradeState mapped from FpML breaks the CDM {} schema in {} place(s) other \
+                 than absent required properties; not emitted",
+                cdm::CDM_VERSION,
+                other.len()
+            ));
+            return;
+        }
+        report.emitted = true;
+        report.complete = report.missing_required.is_empty();
+        r.problems.extend(cdm_missing_problems(report));
+        r.cdm = Some(state);
     }
 
     /// Builds the CDM document and extension of a result's key terms (when CDM is on).
@@ -704,23 +740,43 @@ impl Extractor {
         r.timings.cdm_ms = ms(t);
     }
 
-    /// Re-derives what follows from edited key terms: cross-checks and the CDM document.
+    /// Re-derives what follows from edited key terms: cross-checks and the CDM document. A
+    /// TradeState mapped from FpML is kept as it is (it comes from the message, not from the
+    /// key terms), with its report and `cdm_missing` problems.
     pub fn rebuild(&self, r: &mut FileResult) {
         r.key_terms = terms::key_terms_object(&r.fields);
         r.problems
             .retain(|p| p.kind != "cross_check" && p.kind != "cdm");
         r.problems
             .extend(check::cross_check(&r.fields, r.product_type.as_deref()));
-        r.cdm = None;
-        r.extension = None;
-        r.cdm_report = cdm::CdmReport::default();
-        self.build_cdm(r);
+        if r.cdm_report.source != cdm::CdmSource::Fpml {
+            r.cdm = None;
+            r.extension = None;
+            r.cdm_report = cdm::CdmReport::default();
+            self.build_cdm(r);
+        }
         r.status = if r.conflicts.is_empty() && r.problems.is_empty() {
             FileStatus::Extracted
         } else {
             FileStatus::NeedsReview
         };
     }
+}
+
+/// One `cdm_missing` problem per required property the emitted TradeState lacks, naming the
+/// review field (`cdm:<pointer>`) that supplies it.
+pub fn cdm_missing_problems(report: &cdm::CdmReport) -> Vec<Problem> {
+    report
+        .missing_required
+        .iter()
+        .map(|m| {
+            Problem::new(
+                "cdm_missing",
+                &[&format!("cdm:{}", m.pointer)],
+                m.sentence(),
+            )
+        })
+        .collect()
 }
 
 fn ms(t: Instant) -> f64 {

@@ -10,11 +10,22 @@
 //! several. Statuses and problems go to standard error. `--submit` also records the results in
 //! the data dir as an extraction job with one approval request per file for role ops.
 //!
+//! A TradeState mapped from FpML that lacks properties CDM requires and the message does not
+//! give (an option's `exerciseProcedure.followUpConfirmation`) is written all the same,
+//! incomplete, never with invented values; beside it, `….missing.json` lists what it lacks:
+//! `{"schema": "deskmate.cdm-missing/1", "cdm_version", "file", "complete": false,
+//! "missing_required": [{"pointer", "property", "in_source": "yes"|"no"|"not_known",
+//! "source_element"}]}` (the same list is `cdm_report.missing_required` in `--json`). The values
+//! are supplied in the ops review (`--submit`), whose export validates the whole document. A
+//! `….missing.json` left by an earlier run is removed when the document comes out whole.
+//!
 //! The CDM document is built (and its schema compiled, a few seconds) only with `--cdm` or
 //! `--json`.
 //!
-//! Exit status: 0 when every file was read (whatever its key terms), 1 when a file could not be
-//! read or `--cdm` could not write a valid document for it, 2 for a configuration error.
+//! Exit status: 0 when every file was read (whatever its key terms) and every CDM document
+//! written is whole; 1 when a file could not be read or `--cdm` could not write a document for
+//! it; 2 for a configuration error; 3 when every document was written but at least one is
+//! incomplete (required CDM properties missing; see its `….missing.json`). 1 wins over 3.
 
 use super::admin::operator;
 use super::open;
@@ -25,6 +36,9 @@ use clap::Args;
 use extraction::{Extractor, FileResult, FileStatus};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// The exit status when every CDM document was written but one or more is incomplete.
+pub const PARTIAL: u8 = 3;
 
 /// Arguments of `deskmate extract`.
 #[derive(Debug, Args)]
@@ -85,6 +99,8 @@ pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> 
             .with_context(|| format!("creating the CDM output directory {}", out.display()))?;
     }
     let mut failed = false;
+    // A TradeState written incomplete (exit 3 unless something failed).
+    let mut partial = false;
     let mut results: Vec<FileResult> = Vec::new();
     for path in &args.files {
         let r = extractor.extract_path(path);
@@ -108,6 +124,38 @@ pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> 
                     write_json(&target, doc)?;
                     if let Some(ext) = &r.extension {
                         write_json(&extension_path(&target), ext)?;
+                    }
+                    let missing_path = beside(&target, "missing");
+                    if r.cdm_report.missing_required.is_empty() {
+                        if missing_path.is_file() {
+                            std::fs::remove_file(&missing_path).with_context(|| {
+                                format!("removing the stale {}", missing_path.display())
+                            })?;
+                        }
+                    } else {
+                        partial = true;
+                        write_json(
+                            &missing_path,
+                            &serde_json::json!({
+                                "schema": "deskmate.cdm-missing/1",
+                                "cdm_version": extraction::cdm::CDM_VERSION,
+                                "file": r.name,
+                                "complete": false,
+                                "missing_required": r.cdm_report.missing_required,
+                            }),
+                        )?;
+                        eprintln!(
+                            "{}: CDM TradeState written incomplete: {} required propert{} missing \
+                             (listed in {}; supply them in the ops review)",
+                            r.name,
+                            r.cdm_report.missing_required.len(),
+                            if r.cdm_report.missing_required.len() == 1 {
+                                "y"
+                            } else {
+                                "ies"
+                            },
+                            missing_path.display()
+                        );
                     }
                 }
                 None => {
@@ -155,6 +203,8 @@ pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> 
     }
     Ok(if failed {
         ExitCode::FAILURE
+    } else if partial {
+        ExitCode::from(PARTIAL)
     } else {
         ExitCode::SUCCESS
     })
@@ -189,6 +239,11 @@ fn file_stem(p: &Path) -> String {
 }
 
 fn extension_path(target: &Path) -> PathBuf {
+    beside(target, "extension")
+}
+
+/// `<stem>.<what>.json` beside the CDM document `target` (`trade.cdm.json` → `trade.missing.json`).
+fn beside(target: &Path, what: &str) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -197,7 +252,7 @@ fn extension_path(target: &Path) -> PathBuf {
         .strip_suffix(".cdm.json")
         .or_else(|| name.strip_suffix(".json"))
         .unwrap_or(&name);
-    target.with_file_name(format!("{stem}.extension.json"))
+    target.with_file_name(format!("{stem}.{what}.json"))
 }
 
 fn write_json(path: &Path, v: &serde_json::Value) -> anyhow::Result<()> {

@@ -399,6 +399,67 @@ fn extract_prints_key_terms_writes_cdm_and_flags_bad_files() {
     assert_eq!(doc["trade"]["tradeDate"]["value"], "2005-06-23");
 }
 
+#[test]
+fn extract_writes_an_incomplete_fpml_trade_state_with_what_it_lacks_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    // The FpML gives no followUpConfirmation, which CDM 6.30 requires of an exercise procedure.
+    let fpml = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/cdm/fpml-cdm/fpml-5-13-products-equity-options/eqd-ex12-vanilla-short-form.fpml.xml"
+    );
+    let cdm = dir.path().join("eqd.cdm.json");
+    let missing = dir.path().join("eqd.missing.json");
+    let o = deskmate(
+        dir.path(),
+        &["extract", fpml, "--cdm", cdm.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("written incomplete"), "{}", text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&cdm).unwrap()).unwrap();
+    assert_eq!(doc["trade"]["tradeDate"]["value"], "2001-07-13");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&missing).unwrap()).unwrap();
+    assert_eq!(m["schema"], "deskmate.cdm-missing/1");
+    assert_eq!(m["complete"], false);
+    assert_eq!(m["missing_required"][0]["property"], "followUpConfirmation");
+    assert_eq!(m["missing_required"][0]["in_source"], "no");
+    // A whole document together with an incomplete one: still 3 (and the whole one's stale
+    // list from an earlier run is removed); with an unreadable file: 1.
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("interest-rate-swap-sample.missing.json"), "stale").unwrap();
+    let letter = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/confirmations/irs-letter/interest-rate-swap-sample.md"
+    );
+    let o = deskmate(
+        dir.path(),
+        &["extract", letter, fpml, "--cdm", out.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(out.join("interest-rate-swap-sample.cdm.json").is_file());
+    assert!(!out.join("interest-rate-swap-sample.missing.json").exists());
+    assert!(
+        out.join("eqd-ex12-vanilla-short-form.fpml.missing.json")
+            .is_file()
+    );
+    let broken = dir.path().join("broken.pdf");
+    std::fs::write(&broken, b"%PDF-1.4 cut").unwrap();
+    let o = deskmate(
+        dir.path(),
+        &[
+            "extract",
+            fpml,
+            broken.to_str().unwrap(),
+            "--cdm",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
 /// The knowledge-base settings of these tests: the fixture models (installed by `./x setup`).
 const KB_ENV: &[(&str, &str)] = &[
     ("DESKMATE_KNOWLEDGE_EMBEDDER", "all-minilm-l6-v2"),

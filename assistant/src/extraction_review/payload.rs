@@ -14,7 +14,8 @@
 //!   what is exported is what was reviewed;
 //! - `cdm` and `extension` are objects or null (the CDM document is validated against the
 //!   schema when it is exported);
-//! - every correction has a field, a reason, its author and its time;
+//! - every correction has a field (a key-term leaf, or `cdm:` and the JSON pointer of a required
+//!   CDM property a reviewer supplied), a reason, its author and its time;
 //! - on an edit, the source file's record (`name`, `sha256`, `bytes`, `format`, `pages`,
 //!   `ocr_pages`, `page_geometry`, `job_id`, `index`) is unchanged.
 //!

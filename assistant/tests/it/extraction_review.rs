@@ -193,3 +193,128 @@ fn upload_review_correct_approve_export() {
     assert_eq!(exports, 1);
     assert!(a.store().verify_audit().unwrap().ok());
 }
+
+const FOLLOW_UP: &str = "cdm:/trade/product/economicTerms/payout/0/OptionPayout/exerciseTerms/exerciseProcedure/followUpConfirmation";
+
+#[test]
+fn an_incomplete_fpml_trade_state_is_completed_in_review_and_exported_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Config::default();
+    c.storage.data_dir = dir.path().to_path_buf();
+    let a = Assistant::open(c).unwrap();
+    let (maker, _) = user(&a, "ops1", Role::Ops);
+    let (editor, editor_p) = user(&a, "ops2", Role::Ops);
+    let (checker, checker_p) = user(&a, "ops3", Role::Ops);
+    // The FpML gives no followUpConfirmation, which CDM 6.30 requires of an exercise procedure.
+    let xml = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/cdm/fpml-cdm/fpml-5-13-products-equity-options/eqd-ex12-vanilla-short-form.fpml.xml"
+    ))
+    .unwrap();
+    let job = a
+        .extraction_submit(
+            &maker,
+            vec![Upload {
+                name: "eqd-ex12.xml".into(),
+                bytes: xml,
+            }],
+        )
+        .unwrap();
+    a.extraction_run(&job.id).unwrap();
+    let v = a.extraction(&maker, &job.id).unwrap();
+    assert_eq!(v.files[0].status.as_str(), "needs_review");
+    let id = v.files[0].approval_id.clone().unwrap();
+    let p = a.get_approval(&maker, &id).unwrap().payload;
+    // Emitted incomplete, with what it lacks and whether the source carries it.
+    assert!(p["cdm"].is_object());
+    assert_eq!(p["cdm_report"]["complete"], false);
+    let m = &p["cdm_report"]["missing_required"][0];
+    assert_eq!(m["property"], "followUpConfirmation");
+    assert_eq!(m["in_source"], "no");
+    assert!(
+        p["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["kind"] == "cdm_missing" && x["fields"][0] == FOLLOW_UP)
+    );
+    // It cannot be approved while the property is missing; the refusal names it.
+    let e = a.approve(&checker, &checker_p, &id, None).unwrap_err();
+    assert!(
+        matches!(&e, AssistantError::Conflict(m) if m.contains("followUpConfirmation")),
+        "{e}"
+    );
+    // A value the schema refuses is refused, naming the property.
+    let wrong = a.extraction_correct(
+        &editor,
+        &editor_p,
+        &id,
+        &[Correction {
+            field: FOLLOW_UP.into(),
+            value: Some(json!("no")),
+            reason: "per the signed confirmation".into(),
+        }],
+    );
+    assert!(
+        matches!(&wrong, Err(AssistantError::Invalid(m)) if m.contains("followUpConfirmation")),
+        "{wrong:?}"
+    );
+    // The reviewer supplies it, and corrects a key term: the mapped TradeState is kept.
+    a.extraction_correct(
+        &editor,
+        &editor_p,
+        &id,
+        &[
+            Correction {
+                field: FOLLOW_UP.into(),
+                value: Some(json!(false)),
+                reason: "no follow-up confirmation, per the signed confirmation".into(),
+            },
+            Correction {
+                field: "premium.payment_date".into(),
+                value: Some(json!("2001-07-18")),
+                reason: "per the signed confirmation".into(),
+            },
+        ],
+    )
+    .unwrap();
+    let p = a.get_approval(&maker, &id).unwrap().payload;
+    assert_eq!(p["cdm_report"]["complete"], true, "{}", p["cdm_report"]);
+    assert_eq!(p["cdm_report"]["source"], "fpml");
+    assert!(
+        p["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["kind"] != "cdm_missing")
+    );
+    assert!(
+        p["corrections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["field"] == FOLLOW_UP && c["before"].is_null() && c["after"] == false)
+    );
+    a.approve(&checker, &checker_p, &id, Some("checked"))
+        .unwrap();
+    let e = a.extraction_export(&checker, &id).unwrap();
+    let doc = e.cdm.unwrap();
+    assert_eq!(
+        doc["trade"]["product"]["economicTerms"]["payout"][0]["OptionPayout"]["exerciseTerms"]["exerciseProcedure"]
+            ["followUpConfirmation"],
+        false
+    );
+    // The FpML mapping, not a TradeState rebuilt from the key terms: the message's party ids.
+    assert_eq!(
+        doc["trade"]["party"][0]["partyId"][0]["identifier"]["value"],
+        "Party A"
+    );
+    assert!(
+        a.extractor()
+            .schemas()
+            .unwrap()
+            .validate_trade_state(&doc)
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -1,6 +1,6 @@
 //! CDM TradeStates built from key terms (goldens in `golden/`, regenerated with
 //! `DESKMATE_BLESS=1` only when a change is meant to alter them), their schema validity, the
-//! extension object, and FpML inputs.
+//! extension object, and FpML inputs (TradeStates emitted incomplete, completed by the review).
 
 use super::text::{CHINESE_SNOWBALL, CHINESE_VANILLA, EQUITY_OPTION};
 use super::{extract_text, extractor, shared};
@@ -170,13 +170,19 @@ fn a_required_piece_missing_is_said_not_invented() {
 }
 
 #[test]
-fn fpml_messages_give_key_terms_with_evidence_and_valid_cdm_only() {
+fn fpml_messages_give_key_terms_with_evidence_and_a_trade_state_each() {
     let path = shared(
         "cdm/fpml-cdm/fpml-5-13-products-equity-options/eqd-ex12-vanilla-short-form.fpml.xml",
     );
     let xml = std::fs::read_to_string(&path).unwrap();
     let r = extractor().extract(xml.as_bytes(), "eqd-ex12.xml");
-    assert_eq!(r.status, FileStatus::Extracted, "{:?}", r.problems);
+    // The key terms are clean; the only problem is the CDM property the message does not give.
+    assert_eq!(r.status, FileStatus::NeedsReview, "{:?}", r.problems);
+    assert!(
+        r.problems.iter().all(|p| p.kind == "cdm_missing"),
+        "{:?}",
+        r.problems
+    );
     super::check(
         &r,
         &[
@@ -201,8 +207,9 @@ fn fpml_messages_give_key_terms_with_evidence_and_valid_cdm_only() {
         .iter()
         .collect();
     assert_eq!(quoted, "2001-07-13");
-    // Every shared FpML message: key terms, and a CDM document only when it is schema-valid.
-    let mut emitted = 0;
+    // Every shared FpML message: key terms, and a TradeState, whole (schema-valid) or
+    // incomplete (valid but for the required properties it lists).
+    let mut complete = 0;
     let mut count = 0;
     for dir in std::fs::read_dir(shared("cdm/fpml-cdm")).unwrap() {
         for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
@@ -220,17 +227,132 @@ fn fpml_messages_give_key_terms_with_evidence_and_valid_cdm_only() {
                 r.error
             );
             assert!(r.key_terms.get("trade_date").is_some(), "{}", p.display());
-            match &r.cdm {
-                Some(doc) => {
-                    valid(doc);
-                    emitted += 1;
-                }
-                None => {
-                    assert!(!r.cdm_report.violations.is_empty() || r.cdm_report.error.is_some())
-                }
+            let doc = r
+                .cdm
+                .as_ref()
+                .unwrap_or_else(|| panic!("{}: no TradeState: {:?}", p.display(), r.cdm_report));
+            assert!(r.cdm_report.emitted && r.cdm_report.violations.is_empty());
+            if r.cdm_report.complete {
+                valid(doc);
+                assert!(r.cdm_report.missing_required.is_empty());
+                complete += 1;
+            } else {
+                valid_but_for(doc, &r.cdm_report.missing_required);
             }
         }
     }
     assert_eq!(count, 32);
-    eprintln!("FpML: {emitted} of {count} TradeStates schema-valid and emitted");
+    assert_eq!(
+        complete, 17,
+        "complete TradeStates of the 32 shared FpML messages"
+    );
+}
+
+/// `doc` breaks the schema exactly by the absence of the `missing` properties.
+fn valid_but_for(doc: &Value, missing: &[extraction::cdm::MissingProperty]) {
+    let v = extractor()
+        .schemas()
+        .unwrap()
+        .validate_trade_state(doc)
+        .unwrap();
+    let (absent, other) = extraction::cdm::split_missing(&v);
+    assert!(other.is_empty(), "{other:#?}");
+    let listed: Vec<(String, String)> = missing
+        .iter()
+        .map(|m| (m.pointer.clone(), m.property.clone()))
+        .collect();
+    assert!(!listed.is_empty());
+    assert_eq!(absent, listed);
+}
+
+const FOLLOW_UP: &str = "/trade/product/economicTerms/payout/0/OptionPayout/exerciseTerms/exerciseProcedure/followUpConfirmation";
+
+#[test]
+fn an_fpml_option_without_follow_up_confirmation_is_emitted_incomplete_and_completed_by_supply() {
+    use extraction::cdm::{CdmSource, InSource, SupplyError, supply};
+    let path = shared(
+        "cdm/fpml-cdm/fpml-5-13-products-equity-options/eqd-ex12-vanilla-short-form.fpml.xml",
+    );
+    let xml = std::fs::read_to_string(&path).unwrap();
+    assert!(!xml.contains("followUpConfirmation"));
+    let r = extractor().extract(xml.as_bytes(), "eqd-ex12.xml");
+    let report = &r.cdm_report;
+    assert_eq!(report.source, CdmSource::Fpml);
+    assert!(report.emitted && !report.complete, "{report:?}");
+    assert_eq!(report.missing_required.len(), 1, "{report:?}");
+    let m = &report.missing_required[0];
+    assert_eq!(m.pointer, FOLLOW_UP);
+    assert_eq!(m.property, "followUpConfirmation");
+    assert_eq!(m.in_source, InSource::No);
+    assert_eq!(m.source_element.as_deref(), Some("followUpConfirmation"));
+    assert!(report.missing[0].contains("followUpConfirmation"));
+    let problem = r.problems.iter().find(|p| p.kind == "cdm_missing").unwrap();
+    assert_eq!(problem.fields, [format!("cdm:{FOLLOW_UP}")]);
+
+    let schemas = extractor().schemas().unwrap();
+    let mut doc = r.cdm.clone().unwrap();
+    let mut report = r.cdm_report.clone();
+    // A value of the wrong type, or a property that is not missing, is refused; nothing changes.
+    let e = supply(
+        &mut doc,
+        &mut report,
+        FOLLOW_UP,
+        Some(json!("yes")),
+        &schemas,
+    )
+    .unwrap_err();
+    assert!(matches!(e, SupplyError::Invalid { .. }), "{e}");
+    let e = supply(
+        &mut doc,
+        &mut report,
+        "/trade/tradeDate",
+        Some(json!({"value": "2001-07-13"})),
+        &schemas,
+    )
+    .unwrap_err();
+    assert!(matches!(e, SupplyError::NotMissing(_)), "{e}");
+    assert_eq!(doc, r.cdm.clone().unwrap());
+    // The reviewer's value makes the document whole and valid.
+    supply(
+        &mut doc,
+        &mut report,
+        FOLLOW_UP,
+        Some(json!(false)),
+        &schemas,
+    )
+    .unwrap();
+    valid(&doc);
+    assert!(report.complete && report.missing_required.is_empty() && report.missing.is_empty());
+    assert_eq!(report.supplied.len(), 1);
+    assert_eq!(doc.pointer(FOLLOW_UP), Some(&json!(false)));
+    // Taking it back makes it incomplete again.
+    supply(&mut doc, &mut report, FOLLOW_UP, None, &schemas).unwrap();
+    assert!(!report.complete && report.missing_required.len() == 1 && report.supplied.is_empty());
+}
+
+#[test]
+fn what_the_source_carries_is_reported_from_the_message() {
+    use extraction::cdm::InSource;
+    // com-ex46 states its pricing calendar and its specified price, which the mapping does not
+    // carry over; it has no roll convention; a property outside the table is not known.
+    let xml = std::fs::read_to_string(shared(
+        "cdm/fpml-cdm/fpml-5-13-products-commodity-derivatives/com-ex46-simple-financial-put-option.fpml.xml",
+    ))
+    .unwrap();
+    let r = extractor().extract(xml.as_bytes(), "com-ex46.xml");
+    let by_name = |n: &str| {
+        r.cdm_report
+            .missing_required
+            .iter()
+            .find(|m| m.property == n)
+            .unwrap_or_else(|| panic!("{n} not listed: {:?}", r.cdm_report.missing_required))
+            .in_source
+    };
+    assert_eq!(by_name("businessCenters"), InSource::Yes);
+    assert_eq!(by_name("priceQuoteType"), InSource::Yes);
+    assert_eq!(by_name("rollConvention"), InSource::No);
+    assert_eq!(
+        extraction::fpml::source_carries(&xml, "/trade/product/somethingElse/unheardOf"),
+        (InSource::NotKnown, None)
+    );
 }

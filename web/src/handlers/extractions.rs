@@ -173,7 +173,9 @@ pub async fn result_key_terms(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CorrectionBody {
-    /// The key-term leaf (`trade_date`, `notional.amount`, `other.coupon_rate`).
+    /// The key-term leaf (`trade_date`, `notional.amount`, `other.coupon_rate`), or `cdm:` and
+    /// the JSON pointer of a required CDM property the TradeState lacks (one of the result's
+    /// `cdm_report.missing_required`), whose value is checked against the CDM schema.
     pub field: String,
     /// The corrected value; `null` removes the field.
     pub value: Value,

@@ -277,6 +277,11 @@ catalogue! {
     Exports => "Exports", "导出";
     ExportCdm => "CDM JSON", "CDM JSON";
     ExportKeyTerms => "Key terms (JSON)", "关键条款（JSON）";
+    CdmMissing => "CDM properties to fill in (required by CDM, absent from the TradeState)", "待补充的 CDM 属性（CDM 必填，TradeState 中缺失）";
+    CdmMissingHelp => "Enter each value as JSON (true, false, a number, \"text\", an object); it is checked against the CDM schema. The file cannot be approved until every one is filled in.", "以 JSON 填写各值（true、false、数字、\"文本\"、对象），按 CDM 模式校验。全部填写后方可批准。";
+    InSourceYes => "The source states it (not carried over by the mapping)", "源文件已载明（映射未带入）";
+    InSourceNo => "The source does not state it", "源文件未载明";
+    InSourceNotKnown => "Not known whether the source states it", "不确定源文件是否载明";
 }
 
 /// `x` with thousands separators and `decimals` decimals (`1,234,567.89`); non-finite values

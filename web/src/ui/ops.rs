@@ -506,6 +506,7 @@ pub async fn review(
                             @for f in &p.fields { " " a href={"#f-" (anchor(f))} { (f) } } }
                     } }
                 }
+                (cdm_missing_section(&v, &r, &base, &rights))
                 @if !r.notices.is_empty() {
                     h2 { (v.t(T::Notices)) }
                     ul { @for n in &r.notices { li { (n) } } }
@@ -694,6 +695,47 @@ fn fields_table(v: &Viewer, r: &Review, base: &str, rights: &Rights, ocr: &[u32]
     }
 }
 
+/// The required CDM properties the TradeState lacks, each with a form that supplies it (a
+/// correction whose field is `cdm:<pointer>`).
+fn cdm_missing_section(v: &Viewer, r: &Review, base: &str, rights: &Rights) -> Markup {
+    let missing: Vec<&Value> = r.cdm_report["missing_required"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    html! {
+        @if !missing.is_empty() {
+            h2 { (v.t(T::CdmMissing)) }
+            p.muted { (v.t(T::CdmMissingHelp)) }
+            table {
+                thead { tr { th { (v.t(T::Field)) } th { (v.t(T::Evidence)) } } }
+                tbody {
+                    @for m in &missing {
+                        @let pointer = m["pointer"].as_str().unwrap_or_default();
+                        @let field = format!("{}{pointer}", assistant::extraction_review::CDM_FIELD_PREFIX);
+                        tr id={"f-" (anchor(&field))} data-field=(field) {
+                            td { code { (m["property"].as_str().unwrap_or_default()) } br; span.muted { (pointer) } }
+                            td {
+                                (v.t(match m["in_source"].as_str() {
+                                    Some("yes") => T::InSourceYes,
+                                    Some("no") => T::InSourceNo,
+                                    _ => T::InSourceNotKnown,
+                                }))
+                                @if let Some(e) = m["source_element"].as_str() { br; span.muted { "FpML: " (e) } }
+                                @if rights.decide {
+                                    details {
+                                        summary { (v.t(T::Correct)) }
+                                        (correction_form(v, base, Some(&FieldEntry { field: field.clone(), ..FieldEntry::default() })))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn conflicts_section(v: &Viewer, r: &Review, base: &str, rights: &Rights) -> Markup {
     html! {
         @if !r.conflicts.is_empty() {
@@ -812,6 +854,10 @@ pub struct CorrectForm {
 /// check decides), else the text.
 fn typed_value(field: &str, text: &str) -> Value {
     let text = text.trim();
+    // A CDM property's value is typed as JSON (true, 3, "text", {…}); bare words stay text.
+    if field.starts_with(assistant::extraction_review::CDM_FIELD_PREFIX) {
+        return serde_json::from_str(text).unwrap_or_else(|_| Value::from(text));
+    }
     let plain: String = text.chars().filter(|c| !matches!(c, ',' | '_')).collect();
     if let Ok(n) = plain.parse::<f64>()
         && n.is_finite()
