@@ -124,9 +124,7 @@ fn cjk_font_that_panics_the_parser_is_read_by_poppler() {
     assert_eq!(doc.text(), lines.join("\n"));
     assert!(doc.pages[0].lines.iter().all(|l| l.bbox.is_some()));
     assert!(
-        doc.notices
-            .iter()
-            .any(|n| n.message.contains("pdftotext")),
+        doc.notices.iter().any(|n| n.message.contains("pdftotext")),
         "{:?}",
         doc.notices
     );
