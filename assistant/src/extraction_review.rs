@@ -601,25 +601,13 @@ impl Assistant {
             }
             if let Some(pointer) = c.field.strip_prefix(CDM_FIELD_PREFIX) {
                 let (before, after) = self.supply_cdm(&mut payload, pointer, c.value.clone())?;
-                let entry = json!({
-                    "field": c.field, "before": before, "after": after, "reason": c.reason.trim(),
-                    "by": who.user, "at": now,
-                });
-                match payload.get_mut("corrections") {
-                    Some(Value::Array(list)) => list.push(entry),
-                    _ => payload["corrections"] = json!([entry]),
-                }
-                notes.push(format!(
-                    "{}: {} → {} ({})",
-                    c.field,
-                    before
-                        .map(|v| v.to_string())
-                        .unwrap_or_else(|| "absent".into()),
-                    after
-                        .as_ref()
-                        .map(Value::to_string)
-                        .unwrap_or_else(|| "removed".into()),
-                    c.reason.trim()
+                notes.push(record_correction(
+                    &mut payload,
+                    c,
+                    before,
+                    after.as_ref(),
+                    &who.user,
+                    &now,
                 ));
                 continue;
             }
@@ -665,25 +653,13 @@ impl Assistant {
                             .is_some_and(|f| f.iter().any(|x| x == c.field.as_str())))
                 });
             }
-            let entry = json!({
-                "field": c.field, "before": before, "after": value, "reason": c.reason.trim(),
-                "by": who.user, "at": now,
-            });
-            match payload.get_mut("corrections") {
-                Some(Value::Array(list)) => list.push(entry),
-                _ => payload["corrections"] = json!([entry]),
-            }
-            notes.push(format!(
-                "{}: {} → {} ({})",
-                c.field,
-                before
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| "absent".into()),
-                value
-                    .as_ref()
-                    .map(Value::to_string)
-                    .unwrap_or_else(|| "removed".into()),
-                c.reason.trim()
+            notes.push(record_correction(
+                &mut payload,
+                c,
+                before,
+                value.as_ref(),
+                &who.user,
+                &now,
             ));
         }
         fields.sort_by_key(|f| terms::leaf_order(f["field"].as_str().unwrap_or("")));
@@ -955,6 +931,37 @@ pub(crate) fn approvable(payload: &Value) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Appends a correction to the payload's `corrections` (field, before, after, reason, who,
+/// when) and returns the line the audit note gives it (`field: before → after (reason)`).
+fn record_correction(
+    payload: &mut Value,
+    c: &Correction,
+    before: Option<Value>,
+    after: Option<&Value>,
+    user: &str,
+    now: &str,
+) -> String {
+    let entry = json!({
+        "field": c.field, "before": before, "after": after, "reason": c.reason.trim(),
+        "by": user, "at": now,
+    });
+    match payload.get_mut("corrections") {
+        Some(Value::Array(list)) => list.push(entry),
+        _ => payload["corrections"] = json!([entry]),
+    }
+    format!(
+        "{}: {} → {} ({})",
+        c.field,
+        before
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "absent".into()),
+        after
+            .map(Value::to_string)
+            .unwrap_or_else(|| "removed".into()),
+        c.reason.trim()
+    )
 }
 
 fn io(path: &std::path::Path, source: std::io::Error) -> AssistantError {

@@ -7,6 +7,8 @@
 //!   punctuation (`。、「」`), kana and the full-width forms (`，：（）１`). What layout code uses
 //!   to decide that two neighbours are not separated by a space.
 //! - [`is_mostly_chinese`]: ideographs outweigh Latin letters.
+//! - [`numeral_value`] (with [`numeral_digit`], [`numeral_unit`]): the integer a run of Chinese
+//!   numerals writes, ordinary or financial capitals (`一千万`, `壹亿贰仟万`, `二〇二六`).
 //! - [`is_invisible`]: a character that renders as nothing (zero-width spaces and joiners,
 //!   direction marks, the soft hyphen, the byte-order mark): dropped before text is parsed or
 //!   screened, so that `a\u{200b}ssistant` reads as `assistant`.
@@ -48,6 +50,86 @@ pub fn is_invisible(c: char) -> bool {
         '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
         | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
         | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// The value of a Chinese digit, financial capitals (壹贰叁…) included.
+pub fn numeral_digit(c: char) -> Option<u64> {
+    Some(match c {
+        '零' | '〇' => 0,
+        '一' | '壹' | '幺' => 1,
+        '二' | '两' | '贰' | '貳' => 2,
+        '三' | '叁' | '參' => 3,
+        '四' | '肆' => 4,
+        '五' | '伍' => 5,
+        '六' | '陆' | '陸' => 6,
+        '七' | '柒' => 7,
+        '八' | '捌' => 8,
+        '九' | '玖' => 9,
+        _ => return None,
+    })
+}
+
+/// The value of a Chinese unit numeral: 十百千万亿, their capitals (拾佰仟) and traditional forms.
+pub fn numeral_unit(c: char) -> Option<u64> {
+    Some(match c {
+        '十' | '拾' => 10,
+        '百' | '佰' => 100,
+        '千' | '仟' => 1000,
+        '万' | '萬' => 10_000,
+        '亿' | '億' => 100_000_000,
+        _ => return None,
+    })
+}
+
+/// The integer a run of Chinese numerals writes: `一千万` → 10,000,000, `十五` → 15,
+/// `二〇二六` → 2026 (digit by digit), `壹拾亿` → 1,000,000,000. `None` for a run that is not a
+/// well-formed number (`万一`, `十十`) or that overflows.
+pub fn numeral_value(chars: &[char]) -> Option<u64> {
+    if chars.is_empty() {
+        return None;
+    }
+    if chars.iter().all(|c| numeral_digit(*c).is_some()) {
+        return chars.iter().try_fold(0u64, |acc, c| {
+            acc.checked_mul(10)?.checked_add(numeral_digit(*c)?)
+        });
+    }
+    // total: the part above the current 万/亿 section; section: below it; number: a digit
+    // waiting for its unit.
+    let (mut total, mut section, mut number): (u64, u64, Option<u64>) = (0, 0, None);
+    let mut last_small = u64::MAX;
+    for (i, &c) in chars.iter().enumerate() {
+        if let Some(d) = numeral_digit(c) {
+            number = Some(d);
+            continue;
+        }
+        let unit = numeral_unit(c)?;
+        if unit >= 10_000 {
+            let here = section.checked_add(number.take().unwrap_or(0))?;
+            if i == 0 || (here == 0 && total == 0) {
+                return None;
+            }
+            if unit == 100_000_000 {
+                total = total.checked_add(here)?.checked_mul(unit)?;
+            } else {
+                total = total.checked_add(here.checked_mul(unit)?)?;
+            }
+            section = 0;
+            last_small = u64::MAX;
+        } else {
+            // 十 may stand alone at the start (`十五`); otherwise a unit needs its digit.
+            let d = match number.take() {
+                Some(d) => d,
+                None if unit == 10 && section == 0 => 1,
+                None => return None,
+            };
+            if unit >= last_small {
+                return None;
+            }
+            last_small = unit;
+            section = section.checked_add(d.checked_mul(unit)?)?;
+        }
+    }
+    total.checked_add(section)?.checked_add(number.unwrap_or(0))
 }
 
 #[cfg(test)]

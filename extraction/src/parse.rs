@@ -126,36 +126,18 @@ fn ymd(y: i32, m: u8, d: u8) -> Option<Date> {
     Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()
 }
 
-/// A digit of a year written in Chinese numerals (`二〇二六`), OCR's `O`/`0` for `〇` included.
-fn chinese_digit(c: char) -> Option<char> {
-    let d = match c {
-        '〇' | '○' | '零' | 'O' | 'o' | '0' => '0',
-        '一' => '1',
-        '二' => '2',
-        '三' => '3',
-        '四' => '4',
-        '五' => '5',
-        '六' => '6',
-        '七' => '7',
-        '八' => '8',
-        '九' => '9',
-        _ => return None,
-    };
-    Some(d)
-}
-
-/// A number from 1 to 99 in Chinese numerals (`五`, `十`, `十二`, `二十`, `三十一`).
-pub fn chinese_small_number(s: &str) -> Option<u32> {
-    let digit = |c: char| chinese_digit(c).and_then(|d| d.to_digit(10));
-    let chars: Vec<char> = s.chars().collect();
-    match chars.as_slice() {
-        [d] if *d != '十' => digit(*d),
-        ['十'] => Some(10),
-        ['十', d] => Some(10 + digit(*d)?),
-        [t, '十'] => Some(digit(*t)? * 10),
-        [t, '十', d] => Some(digit(*t)? * 10 + digit(*d)?),
-        _ => None,
-    }
+/// The number a run of Chinese numerals writes (`二〇二六`, `十二`, `三十一`), with OCR's Latin
+/// `O`/`o`/`0` and `○` read as `〇`.
+pub fn chinese_numeral(s: &str) -> Option<u64> {
+    let chars: Vec<char> = s
+        .chars()
+        .filter(|c| *c != ' ')
+        .map(|c| match c {
+            'O' | 'o' | '0' | '○' => '〇',
+            c => c,
+        })
+        .collect();
+    cjk::numeral_value(&chars)
 }
 
 /// Every date written in `text`, in order, with its span.
@@ -203,14 +185,11 @@ pub fn find_dates(text: &str) -> Vec<(DateParse, Span)> {
                     })?;
                     chars.remove(twin);
                 }
-                let year: String = chars
-                    .into_iter()
-                    .map(chinese_digit)
-                    .collect::<Option<String>>()?;
+                let year = chinese_numeral(&chars.into_iter().collect::<String>())?;
                 ymd(
-                    year.parse().ok()?,
-                    u8::try_from(chinese_small_number(c.name("cm")?.as_str())?).ok()?,
-                    u8::try_from(chinese_small_number(c.name("cd")?.as_str())?).ok()?,
+                    i32::try_from(year).ok()?,
+                    u8::try_from(chinese_numeral(c.name("cm")?.as_str())?).ok()?,
+                    u8::try_from(chinese_numeral(c.name("cd")?.as_str())?).ok()?,
                 )
                 .map(DateParse::Date)
             })()
@@ -527,13 +506,14 @@ pub fn find_numbers_with_units(text: &str, chinese: bool) -> Vec<Amount> {
         {
             continue;
         }
-        let Some(mut value) = chinese_number(num.as_str()) else {
+        let digits: Vec<char> = num.as_str().chars().collect();
+        let Some(mut value) = cjk::numeral_value(&digits).map(|v| v as f64) else {
             continue;
         };
         let small = |name: &str| {
             c.name(name)
                 .and_then(|m| m.as_str().chars().next())
-                .and_then(chinese_numeral_digit)
+                .and_then(cjk::numeral_digit)
         };
         value += small("jiao").map_or(0.0, |d| d as f64 / 10.0)
             + small("fen").map_or(0.0, |d| d as f64 / 100.0);
@@ -552,57 +532,6 @@ pub fn find_numbers_with_units(text: &str, chinese: bool) -> Vec<Amount> {
     }
     out.sort_by_key(|a| a.span.0);
     out
-}
-
-/// A digit in Chinese numerals, capital (壹) or ordinary (一), 〇/零 as 0.
-fn chinese_numeral_digit(c: char) -> Option<u32> {
-    Some(match c {
-        '零' | '〇' => 0,
-        '壹' | '一' => 1,
-        '贰' | '二' | '两' => 2,
-        '叁' | '三' => 3,
-        '肆' | '四' => 4,
-        '伍' | '五' => 5,
-        '陆' | '六' => 6,
-        '柒' | '七' => 7,
-        '捌' | '八' => 8,
-        '玖' | '九' => 9,
-        _ => return None,
-    })
-}
-
-/// A whole number in Chinese numerals: `壹仟万` → 10,000,000, `壹亿贰仟万` → 120,000,000,
-/// `三千五百万` → 35,000,000, `拾万` → 100,000.
-pub fn chinese_number(s: &str) -> Option<f64> {
-    let (mut total, mut section, mut num) = (0f64, 0f64, 0f64);
-    let mut any = false;
-    for c in s.chars() {
-        if let Some(d) = chinese_numeral_digit(c) {
-            num = d as f64;
-            any = true;
-            continue;
-        }
-        let unit = match c {
-            '拾' | '十' => 10.0,
-            '佰' | '百' => 100.0,
-            '仟' | '千' => 1000.0,
-            '万' => {
-                total += (section + num) * 1e4;
-                (section, num) = (0.0, 0.0);
-                continue;
-            }
-            '亿' => {
-                total = (total + section + num) * 1e8;
-                (section, num) = (0.0, 0.0);
-                continue;
-            }
-            _ => return None,
-        };
-        section += if num == 0.0 && unit == 10.0 { 1.0 } else { num } * unit;
-        num = 0.0;
-        any = true;
-    }
-    any.then_some(total + section + num)
 }
 
 /// A percentage or rate written in `text` (`4.09%`, `4.09 per cent`, `409 bps`, `18%（年化）`),
@@ -811,8 +740,8 @@ mod tests {
             Some("2026-06-03")
         );
         assert_eq!(d("于2026-06-03支付").as_deref(), Some("2026-06-03"));
-        assert_eq!(chinese_small_number("二十"), Some(20));
-        assert_eq!(chinese_small_number("十二"), Some(12));
+        assert_eq!(chinese_numeral("二十"), Some(20));
+        assert_eq!(chinese_numeral("十二"), Some(12));
         let a = |t: &str| {
             find_amounts(t, true)
                 .first()

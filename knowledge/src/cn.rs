@@ -145,87 +145,8 @@ pub fn normalize_label(label: &str) -> String {
     out.trim_end().to_string()
 }
 
-/// The value of a Chinese digit, financial capitals (壹贰叁…) included.
-fn value_digit(c: char) -> Option<u64> {
-    Some(match c {
-        '零' | '〇' => 0,
-        '一' | '壹' | '幺' => 1,
-        '二' | '两' | '贰' | '貳' => 2,
-        '三' | '叁' | '參' => 3,
-        '四' | '肆' => 4,
-        '五' | '伍' => 5,
-        '六' | '陆' | '陸' => 6,
-        '七' | '柒' => 7,
-        '八' | '捌' => 8,
-        '九' | '玖' => 9,
-        _ => return None,
-    })
-}
-
-fn value_unit(c: char) -> Option<u64> {
-    Some(match c {
-        '十' | '拾' => 10,
-        '百' | '佰' => 100,
-        '千' | '仟' => 1000,
-        '万' | '萬' => 10_000,
-        '亿' | '億' => 100_000_000,
-        _ => return None,
-    })
-}
-
 fn is_value_numeral(c: char) -> bool {
-    value_digit(c).is_some() || value_unit(c).is_some()
-}
-
-/// The integer a run of Chinese numerals writes: `一千万` → 10,000,000, `十五` → 15,
-/// `二〇二六` → 2026 (digit by digit), `壹拾亿` → 1,000,000,000. `None` for a run that is not a
-/// well-formed number (`万一`, `十十`) or that overflows.
-fn value_integer(chars: &[char]) -> Option<u64> {
-    if chars.is_empty() {
-        return None;
-    }
-    if chars.iter().all(|c| value_digit(*c).is_some()) {
-        return chars.iter().try_fold(0u64, |acc, c| {
-            acc.checked_mul(10)?.checked_add(value_digit(*c)?)
-        });
-    }
-    // total: the part above the current 万/亿 section; section: below it; number: a digit
-    // waiting for its unit.
-    let (mut total, mut section, mut number): (u64, u64, Option<u64>) = (0, 0, None);
-    let mut last_small = u64::MAX;
-    for (i, &c) in chars.iter().enumerate() {
-        if let Some(d) = value_digit(c) {
-            number = Some(d);
-            continue;
-        }
-        let unit = value_unit(c)?;
-        if unit >= 10_000 {
-            let here = section.checked_add(number.take().unwrap_or(0))?;
-            if i == 0 || (here == 0 && total == 0) {
-                return None;
-            }
-            if unit == 100_000_000 {
-                total = total.checked_add(here)?.checked_mul(unit)?;
-            } else {
-                total = total.checked_add(here.checked_mul(unit)?)?;
-            }
-            section = 0;
-            last_small = u64::MAX;
-        } else {
-            // 十 may stand alone at the start (`十五`); otherwise a unit needs its digit.
-            let d = match number.take() {
-                Some(d) => d,
-                None if unit == 10 && section == 0 => 1,
-                None => return None,
-            };
-            if unit >= last_small {
-                return None;
-            }
-            last_small = unit;
-            section = section.checked_add(d.checked_mul(unit)?)?;
-        }
-    }
-    total.checked_add(section)?.checked_add(number.unwrap_or(0))
+    cjk::numeral_digit(c).is_some() || cjk::numeral_unit(c).is_some()
 }
 
 /// What may follow a single Chinese digit (`三个月`, `五倍`) for it to be a stated value.
@@ -305,11 +226,13 @@ pub fn values_to_digits(text: &str) -> String {
             if chars[j] == '点'
                 && point.is_none()
                 && j > start
-                && chars.get(j + 1).is_some_and(|c| value_digit(*c).is_some())
+                && chars
+                    .get(j + 1)
+                    .is_some_and(|c| cjk::numeral_digit(*c).is_some())
             {
                 point = Some(j);
             } else if !(is_value_numeral(chars[j])
-                || (point.is_some() && value_digit(chars[j]).is_some()))
+                || (point.is_some() && cjk::numeral_digit(chars[j]).is_some()))
             {
                 break;
             }
@@ -325,12 +248,13 @@ pub fn values_to_digits(text: &str) -> String {
         let follower = VALUE_FOLLOWERS.iter().any(|f| rest.starts_with(f));
         // A lone unit is a word more often than a number (`十分`: very, `百姓`, `千万`: by all
         // means), unless a measure follows (`十年`).
-        let lone_unit = int_part.len() == 1 && value_unit(int_part[0]).is_some();
+        let lone_unit = int_part.len() == 1 && cjk::numeral_unit(int_part[0]).is_some();
         let is_value = percent
             || frac.is_some()
             || follower
             || (!lone_unit
-                && (int_part.len() >= 2 || int_part.iter().any(|c| value_unit(*c).is_some())))
+                && (int_part.len() >= 2
+                    || int_part.iter().any(|c| cjk::numeral_unit(*c).is_some())))
             || (matches!(int_part, ['零' | '〇'])
                 && (!after.is_some_and(cjk::is_cjk)
                     || (before.is_some_and(|b| "为是按至到成".contains(b))
@@ -339,14 +263,14 @@ pub fn values_to_digits(text: &str) -> String {
         let whole = if percent && int_part == ['百'] {
             Some(100)
         } else {
-            value_integer(int_part)
+            cjk::numeral_value(int_part)
         };
         let number = is_value.then_some(whole).flatten().and_then(|n| {
             let mut s = n.to_string();
             if let Some(f) = frac {
                 s.push('.');
                 for c in f {
-                    s.push(char::from_digit(value_digit(*c)? as u32, 10)?);
+                    s.push(char::from_digit(cjk::numeral_digit(*c)? as u32, 10)?);
                 }
             }
             Some(s)

@@ -83,16 +83,7 @@ impl OcrEngine {
             .tessdata
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned());
-        let idle = {
-            let mut pool = IDLE.lock().unwrap_or_else(|p| p.into_inner());
-            pool.iter()
-                .position(|(d, l, _)| *d == tessdata && *l == limits.ocr_languages)
-                .map(|i| pool.swap_remove(i).2)
-        };
-        let tess = match idle {
-            Some(t) => t,
-            None => load(tessdata.as_deref(), &limits.ocr_languages)?,
-        };
+        let tess = idle_or_load(tessdata.as_deref(), &limits.ocr_languages)?;
         // SAFETY: `atexit` only stores the pointer of a plain `extern "C"` function that never
         // unwinds (a poisoned lock is skipped); it runs once, at process exit.
         #[allow(unsafe_code)]
@@ -133,21 +124,15 @@ impl OcrEngine {
                     self.pdftoppm.display()
                 ))
             })?;
-        let start = Instant::now();
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if start.elapsed() > RASTERIZE_TIMEOUT => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(OcrFailure::Unreadable(format!(
-                        "rendering page {number} took longer than {} s",
-                        RASTERIZE_TIMEOUT.as_secs()
-                    )));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => return Err(OcrFailure::Internal(format!("waiting for pdftoppm: {e}"))),
+        let status = match wait_with_timeout(&mut child, RASTERIZE_TIMEOUT) {
+            Ok(Some(status)) => status,
+            Ok(None) => {
+                return Err(OcrFailure::Unreadable(format!(
+                    "rendering page {number} took longer than {} s",
+                    RASTERIZE_TIMEOUT.as_secs()
+                )));
             }
+            Err(e) => return Err(OcrFailure::Internal(format!("waiting for pdftoppm: {e}"))),
         };
         let out = prefix.with_extension("pgm");
         if !status.success() {
@@ -211,18 +196,7 @@ impl OcrEngine {
                     load(self.tessdata.as_deref(), &self.languages).map_err(OcrFailure::Internal)?
                 }
             },
-            Some(l) => {
-                let idle = {
-                    let mut pool = IDLE.lock().unwrap_or_else(|p| p.into_inner());
-                    pool.iter()
-                        .position(|(d, pl, _)| *d == self.tessdata && pl == l)
-                        .map(|i| pool.swap_remove(i).2)
-                };
-                match idle {
-                    Some(t) => t,
-                    None => load(self.tessdata.as_deref(), l).map_err(OcrFailure::Internal)?,
-                }
-            }
+            Some(l) => idle_or_load(self.tessdata.as_deref(), l).map_err(OcrFailure::Internal)?,
         };
         let tess = tess
             .set_image_from_mem(image)
@@ -239,12 +213,7 @@ impl OcrEngine {
             .map_err(|e| OcrFailure::Internal(format!("Tesseract output: {e}")))?;
         match languages {
             None => self.tess = Some(tess),
-            Some(l) => {
-                let mut pool = IDLE.lock().unwrap_or_else(|p| p.into_inner());
-                if pool.len() < IDLE_MAX {
-                    pool.push((self.tessdata.clone(), l.to_owned(), tess));
-                }
-            }
+            Some(l) => park(self.tessdata.clone(), l.to_owned(), tess),
         }
         Ok(page_from_tsv(&tsv, number))
     }
@@ -254,15 +223,54 @@ impl Drop for OcrEngine {
     fn drop(&mut self) {
         // An engine whose last page failed was not put back into `self.tess` and is gone.
         if let Some(tess) = self.tess.take() {
-            let mut pool = IDLE.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < IDLE_MAX {
-                pool.push((
-                    self.tessdata.take(),
-                    std::mem::take(&mut self.languages),
-                    tess,
-                ));
-            }
+            park(
+                self.tessdata.take(),
+                std::mem::take(&mut self.languages),
+                tess,
+            );
         }
+    }
+}
+
+/// Waits for `child` at most `limit`: its exit status, or `None` when it ran longer and was
+/// killed (poppler's programs on a hostile page).
+pub(crate) fn wait_with_timeout(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let start = Instant::now();
+    loop {
+        match child.try_wait()? {
+            Some(status) => return Ok(Some(status)),
+            None if start.elapsed() > limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ok(None);
+            }
+            None => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
+/// An idle engine with these languages from [`IDLE`], or a new one.
+fn idle_or_load(tessdata: Option<&str>, languages: &str) -> Result<Tesseract, String> {
+    let idle = {
+        let mut pool = IDLE.lock().unwrap_or_else(|p| p.into_inner());
+        pool.iter()
+            .position(|(d, l, _)| d.as_deref() == tessdata && l == languages)
+            .map(|i| pool.swap_remove(i).2)
+    };
+    match idle {
+        Some(t) => Ok(t),
+        None => load(tessdata, languages),
+    }
+}
+
+/// Hands an engine back to [`IDLE`] for the next document (dropped when the pool is full).
+fn park(tessdata: Option<String>, languages: String, tess: Tesseract) {
+    let mut pool = IDLE.lock().unwrap_or_else(|p| p.into_inner());
+    if pool.len() < IDLE_MAX {
+        pool.push((tessdata, languages, tess));
     }
 }
 

@@ -6,7 +6,6 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
 
@@ -186,19 +185,7 @@ fn poppler_text_layer(pdftotext: &Path, pdf: &Path, number: u32, dir: &Path) -> 
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() > PDFTOTEXT_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(5)),
-            Err(_) => return None,
-        }
-    };
+    let status = super::ocr::wait_with_timeout(&mut child, PDFTOTEXT_TIMEOUT).ok()??;
     if !status.success() {
         return None;
     }

@@ -440,6 +440,10 @@ pub(super) fn lookup(label: &str) -> Option<(Target, &'static str, Option<String
     };
     let mut best: Option<(usize, Target, &'static str)> = None;
     let mut confused: Option<(Target, &'static str)> = None;
+    // Every Chinese character is an edit away from any Latin spelling, so a label with three of
+    // them is beyond the two typos allowed: no edit distances to compute (the OCR prefix search
+    // looks up many such candidates per line).
+    let latin_possible = base.chars().filter(|c| cjk::is_cjk(*c)).count() < 3;
     for Label { spelling, target } in labels() {
         let s = spelling.as_str();
         if s == base {
@@ -450,6 +454,7 @@ pub(super) fn lookup(label: &str) -> Option<(Target, &'static str, Option<String
         }
         let latin = s.is_ascii();
         let allowed = match s.chars().count() {
+            _ if !latin_possible => 0,
             n if latin && n >= 14 => 2,
             n if latin && n >= 8 => 1,
             _ => 0,
