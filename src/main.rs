@@ -60,6 +60,9 @@ enum Command {
     Rfq(cmd::rfq::RfqArgs),
     /// Extract the key terms (and CDM) of confirmations; prints one key-terms JSON line per file.
     Extract(cmd::extract::ExtractArgs),
+    /// Draft a confirmation from a trade on a clause-library template (values written from the
+    /// trade, never by a model); `--check-template` checks a template file.
+    Draft(cmd::draft::DraftArgs),
     /// Ingest files or folders into the knowledge base (idempotent by content hash).
     Ingest(cmd::knowledge::IngestArgs),
     /// Preview the chunks of a file (path, length, location, text) without indexing.
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
         Command::Risk(a) => cmd::risk::run(a).map(|()| ExitCode::SUCCESS),
         Command::Rfq(a) => cmd::rfq::run(a, loaded).map(|()| ExitCode::SUCCESS),
         Command::Extract(a) => cmd::extract::run(a, loaded),
+        Command::Draft(a) => cmd::draft::run(a).map(|()| ExitCode::SUCCESS),
         Command::Ingest(a) => cmd::knowledge::ingest(a, loaded).map(|()| ExitCode::SUCCESS),
         Command::Chunk(a) => cmd::chunk::run(a).map(|()| ExitCode::SUCCESS),
         Command::Search(a) => cmd::knowledge::search(a, loaded).map(|()| ExitCode::SUCCESS),

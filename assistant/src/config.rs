@@ -51,6 +51,18 @@ choice!(
 );
 
 choice!(
+    /// `knowledge.fusion_method`: how BM25 and dense rankings are fused.
+    FusionMethod {
+        /// Weighted reciprocal rank fusion (weights `fusion_bm25`, `fusion_dense`, rank
+        /// constant `fusion_k`).
+        Rrf => "rrf",
+        /// A convex combination of min-max normalised scores (weights `fusion_bm25`,
+        /// `fusion_dense`).
+        Convex => "convex",
+    }
+);
+
+choice!(
     /// `models.backend`: who answers for the default generator.
     ModelBackend {
         /// candle, in-process.
@@ -214,9 +226,11 @@ pub struct KnowledgeConfig {
     pub qdrant_url: String,
     /// The Qdrant collection when `vector_backend = "server"`.
     pub qdrant_collection: String,
-    /// Weight of the BM25 ranking in reciprocal rank fusion.
+    /// How BM25 and dense rankings are fused: `rrf` or `convex`.
+    pub fusion_method: FusionMethod,
+    /// Weight of the BM25 ranking in the fusion.
     pub fusion_bm25: f64,
-    /// Weight of the dense ranking in reciprocal rank fusion.
+    /// Weight of the dense ranking in the fusion.
     pub fusion_dense: f64,
     /// The rank constant of reciprocal rank fusion (60 in the original paper).
     pub fusion_k: f64,
@@ -261,6 +275,7 @@ impl Default for KnowledgeConfig {
             vector_backend: VectorStore::Edge,
             qdrant_url: String::new(),
             qdrant_collection: "deskmate".into(),
+            fusion_method: FusionMethod::Rrf,
             fusion_bm25: 1.0,
             fusion_dense: 1.0,
             fusion_k: 60.0,

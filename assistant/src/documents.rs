@@ -66,6 +66,10 @@ pub fn kb_config(config: &Config) -> KbConfig {
             dense: k.fusion_dense as f32,
             k: k.fusion_k as f32,
             candidates_per_hit: k.candidates_per_hit as usize,
+            method: match k.fusion_method {
+                crate::config::FusionMethod::Rrf => knowledge::FusionMethod::Rrf,
+                crate::config::FusionMethod::Convex => knowledge::FusionMethod::Convex,
+            },
         },
         max_bytes: usize::try_from(k.max_file_bytes).unwrap_or(usize::MAX),
         embed_batch: k.embed_batch as usize,
@@ -767,8 +771,8 @@ impl Assistant {
         self.document(actor, id)
     }
 
-    /// Retrieval only, as the caller: the ranked chunks they may read (hybrid BM25 + dense,
-    /// exact structural references first, then the generator's rerank when `[knowledge]
+    /// Retrieval only, as the caller: the ranked chunks they may read (hybrid BM25 + dense
+    /// unless `retrievers` names one alone, exact structural references first, then the generator's rerank when `[knowledge]
     /// rerank` is on), as `deskmate search --json` prints them.
     pub fn search_documents(
         &self,
@@ -776,6 +780,7 @@ impl Assistant {
         actor: &Actor,
         query: &str,
         k: usize,
+        retrievers: knowledge::Retrievers,
         filters: Filters,
     ) -> Result<knowledge::report::SearchReport> {
         require(actor, Permission::DocumentsRead)?;
@@ -797,6 +802,7 @@ impl Assistant {
             k: rerank.map_or(k, |r| knowledge::rerank::first_stage_k(k, &r)),
             filters,
             clearance: actor.clearance(),
+            retrievers,
         })?;
         if let Some(r) = &rerank {
             let generator = knowledge.generator.as_ref().map_err(|e| {

@@ -486,6 +486,7 @@ pub fn ask(
             .map_or(k, |r| crate::rerank::first_stage_k(k, r)),
         filters: request.filters.clone(),
         clearance: request.clearance,
+        retrievers: crate::search::Retrievers::Hybrid,
     })?;
     if let Some(r) = &options.rerank {
         results = crate::rerank::rerank_results(generator, &request.question, results, k, r)?;

@@ -74,4 +74,6 @@ pub use kb::{
     VectorBackend,
 };
 pub use rerank::RerankOptions;
-pub use search::{Filters, FusionWeights, Hit, Scores, SearchRequest, SearchResults};
+pub use search::{
+    Filters, FusionMethod, FusionWeights, Hit, Retrievers, Scores, SearchRequest, SearchResults,
+};

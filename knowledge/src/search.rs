@@ -27,7 +27,31 @@ pub struct Filters {
     pub languages: Vec<Language>,
 }
 
-/// The weights of reciprocal rank fusion (from config).
+/// How the BM25 and dense rankings are fused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FusionMethod {
+    /// Weighted reciprocal rank fusion: `w_bm25 / (k + rank_bm25) + w_dense / (k + rank_dense)`.
+    #[default]
+    Rrf,
+    /// A convex combination of the retrievers' own scores, each min-max normalised over its
+    /// candidates: `w_bm25 · n_bm25 + w_dense · n_dense` (Bruch, Gai and Ingber, "An Analysis of
+    /// Fusion Functions for Hybrid Retrieval", 2023). A chunk one retriever ranks far above
+    /// the rest keeps its lead, where RRF would flatten it to its rank.
+    Convex,
+}
+
+impl FusionMethod {
+    /// The name used in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FusionMethod::Rrf => "rrf",
+            FusionMethod::Convex => "convex",
+        }
+    }
+}
+
+/// The weights of the fusion (from config).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FusionWeights {
     /// Weight of the BM25 ranking.
@@ -38,6 +62,9 @@ pub struct FusionWeights {
     pub k: f32,
     /// How many candidates each retriever returns, as a multiple of the requested hits.
     pub candidates_per_hit: usize,
+    /// The fusion function (the rank constant `k` is used by RRF only).
+    #[serde(default)]
+    pub method: FusionMethod,
 }
 
 impl Default for FusionWeights {
@@ -47,7 +74,63 @@ impl Default for FusionWeights {
             dense: 1.0,
             k: 60.0,
             candidates_per_hit: 4,
+            method: FusionMethod::Rrf,
         }
+    }
+}
+
+/// Which first-stage retrievers a search runs. Exact path lookup of a structural reference
+/// comes first in every case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Retrievers {
+    /// BM25 and dense retrieval, fused by weighted RRF (the default).
+    #[default]
+    Hybrid,
+    /// BM25 alone (tantivy); no query embedding is computed.
+    Bm25,
+    /// Dense retrieval alone (the embedder and the vector store).
+    Dense,
+}
+
+impl Retrievers {
+    /// Every choice, in display order.
+    pub const ALL: [Retrievers; 3] = [Retrievers::Bm25, Retrievers::Dense, Retrievers::Hybrid];
+
+    /// The name used in configuration, the API and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Retrievers::Hybrid => "hybrid",
+            Retrievers::Bm25 => "bm25",
+            Retrievers::Dense => "dense",
+        }
+    }
+
+    /// Whether the lexical (BM25) retriever runs.
+    pub fn lexical(self) -> bool {
+        matches!(self, Retrievers::Hybrid | Retrievers::Bm25)
+    }
+
+    /// Whether the dense retriever runs.
+    pub fn dense(self) -> bool {
+        matches!(self, Retrievers::Hybrid | Retrievers::Dense)
+    }
+}
+
+impl std::fmt::Display for Retrievers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Retrievers {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Retrievers::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+            .ok_or_else(|| format!("retrievers `{s}`: expected one of hybrid, bm25, dense"))
     }
 }
 
@@ -62,6 +145,8 @@ pub struct SearchRequest {
     pub filters: Filters,
     /// The caller's clearance: nothing above it is ever returned.
     pub clearance: Clearance,
+    /// The first-stage retrievers (hybrid unless a caller asks for one of them alone).
+    pub retrievers: Retrievers,
 }
 
 /// The scores behind a hit.
@@ -127,6 +212,67 @@ pub struct SearchResults {
     pub rerank_ms: f64,
 }
 
+/// Fuses two scored rankings (BM25, dense; best first) by `w.method`; returns (id, fused, rank
+/// in a, rank in b) best first, ties broken by id for determinism.
+pub fn fuse(
+    a: &[(String, f32)],
+    b: &[(String, f32)],
+    w: FusionWeights,
+) -> Vec<(String, f32, Option<usize>, Option<usize>)> {
+    match w.method {
+        FusionMethod::Rrf => {
+            let ids = |l: &[(String, f32)]| l.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>();
+            rrf(&ids(a), &ids(b), w)
+        }
+        FusionMethod::Convex => convex(a, b, w),
+    }
+}
+
+/// Min-max normalised scores of one ranking (all 1 when its scores are equal).
+fn normalised(list: &[(String, f32)]) -> Vec<f32> {
+    let lo = list.iter().map(|x| x.1).fold(f32::INFINITY, f32::min);
+    let hi = list.iter().map(|x| x.1).fold(f32::NEG_INFINITY, f32::max);
+    list.iter()
+        .map(|(_, s)| {
+            if hi - lo > 1e-9 {
+                (s - lo) / (hi - lo)
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+/// The convex combination of min-max normalised scores ([`FusionMethod::Convex`]).
+fn convex(
+    a: &[(String, f32)],
+    b: &[(String, f32)],
+    w: FusionWeights,
+) -> Vec<(String, f32, Option<usize>, Option<usize>)> {
+    use std::collections::HashMap;
+    let mut acc: HashMap<&str, (f32, Option<usize>, Option<usize>)> = HashMap::new();
+    for (i, ((id, _), n)) in a.iter().zip(normalised(a)).enumerate() {
+        let e = acc.entry(id.as_str()).or_default();
+        if e.1.is_none() {
+            e.0 += w.bm25 * n;
+            e.1 = Some(i + 1);
+        }
+    }
+    for (i, ((id, _), n)) in b.iter().zip(normalised(b)).enumerate() {
+        let e = acc.entry(id.as_str()).or_default();
+        if e.2.is_none() {
+            e.0 += w.dense * n;
+            e.2 = Some(i + 1);
+        }
+    }
+    let mut out: Vec<_> = acc
+        .into_iter()
+        .map(|(id, (s, ra, rb))| (id.to_string(), s, ra, rb))
+        .collect();
+    out.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+    out
+}
+
 /// Weighted reciprocal rank fusion of two rankings of ids; returns (id, fused, rank in a,
 /// rank in b) best first, ties broken by id for determinism.
 pub fn rrf(
@@ -171,6 +317,30 @@ pub fn path_prefix_key(prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn convex_fusion_keeps_a_strong_lead() {
+        let s = |v: &[(&str, f32)]| -> Vec<(String, f32)> {
+            v.iter().map(|(i, x)| (i.to_string(), *x)).collect()
+        };
+        let w = FusionWeights {
+            method: FusionMethod::Convex,
+            ..FusionWeights::default()
+        };
+        // BM25 finds `a` far above the rest; dense ranks `b` and `c` close together.
+        let bm25 = s(&[("a", 30.0), ("b", 8.0), ("c", 7.0), ("x", 6.0)]);
+        let dense = s(&[("c", 0.86), ("b", 0.85), ("d", 0.84), ("y", 0.80)]);
+        let out = fuse(&bm25, &dense, w);
+        assert_eq!(out[0].0, "a", "{out:?}");
+        assert_eq!(out[0].2, Some(1));
+        assert_eq!(out[0].3, None);
+        // RRF with the same lists puts the chunk both retrievers found first.
+        let rrf_out = fuse(&bm25, &dense, FusionWeights::default());
+        assert_ne!(rrf_out[0].0, "a", "{rrf_out:?}");
+        // Equal scores normalise to 1, not NaN.
+        let flat = fuse(&s(&[("a", 2.0), ("b", 2.0)]), &[], w);
+        assert!(flat.iter().all(|x| x.1 == 1.0));
+    }
 
     #[test]
     fn rrf_weights_and_ranks() {

@@ -311,6 +311,7 @@ pub fn search(args: super::search::SearchArgs, loaded: LoadedConfig) -> anyhow::
         &super::admin::operator(),
         &args.query,
         args.k,
+        args.retrievers,
         args.filters(),
     )?;
     super::search::print(&args, &report)

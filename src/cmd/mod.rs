@@ -9,6 +9,7 @@ pub mod chat;
 pub mod chunk;
 pub mod config;
 pub mod demo;
+pub mod draft;
 pub mod eval;
 pub mod extract;
 pub mod generate;

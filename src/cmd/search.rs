@@ -1,4 +1,4 @@
-//! `deskmate search QUERY [--k N] [--collection C] [--rerank] [--json]`: retrieval only, printing
+//! `deskmate search QUERY [--k N] [--collection C] [--retrievers R] [--rerank] [--json]`: retrieval only, printing
 //! the ranked chunks with document, path and scores (BM25, dense, fused, and the rerank grade
 //! when the rerank step ran). The JSON form is `knowledge::report::SearchReport`
 //! (`deskmate.search.v1`).
@@ -27,6 +27,10 @@ pub struct SearchArgs {
     /// Only chunks under this path (`第二章/第一节`, `4/4.2`).
     #[arg(long)]
     pub path_prefix: Option<String>,
+    /// The first-stage retrievers: hybrid (BM25 and dense fused, the default), bm25 or dense
+    /// alone.
+    #[arg(long, default_value_t = knowledge::Retrievers::Hybrid)]
+    pub retrievers: knowledge::Retrievers,
     /// Print the stable JSON document instead of text.
     #[arg(long)]
     pub json: bool,

@@ -27,8 +27,8 @@ fn architecture_md_names_every_crate_folder() {
     let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
     let folders = crate_folders();
     assert!(
-        folders.len() >= 11,
-        "expected the eleven crates, found {folders:?}"
+        folders.len() >= 12,
+        "expected the twelve crates, found {folders:?}"
     );
     for f in &folders {
         assert!(
@@ -37,11 +37,13 @@ fn architecture_md_names_every_crate_folder() {
         );
     }
     // The design-card layout plus the workflow crates split out of `assistant` (`extraction`,
-    // `rfq`) and the shared CJK text utilities (`cjk`): exactly these crate folders, no others.
+    // `rfq`), the wave-2 workflow cores (`drafting`) and the shared CJK text utilities (`cjk`):
+    // exactly these crate folders, no others.
     let expected = [
         "assistant",
         "cjk",
         "connectors",
+        "drafting",
         "evals",
         "extraction",
         "kernels",
@@ -74,6 +76,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             "extraction",
             set(&["cjk", "policies", "models", "connectors"]),
         ),
+        // Drafting reads trades through extraction's key terms (and checks drafts with it).
+        ("drafting", set(&["cjk", "extraction"])),
         (
             "assistant",
             set(&[
@@ -85,6 +89,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "connectors",
                 "rfq",
                 "extraction",
+                "drafting",
             ]),
         ),
         (
@@ -98,6 +103,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "connectors",
                 "rfq",
                 "extraction",
+                "drafting",
                 "assistant",
             ]),
         ),
@@ -112,6 +118,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "connectors",
                 "rfq",
                 "extraction",
+                "drafting",
                 "assistant",
                 "evals",
             ]),
@@ -127,6 +134,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "connectors",
                 "rfq",
                 "extraction",
+                "drafting",
                 "assistant",
                 "evals",
                 "web",

@@ -691,3 +691,93 @@ fn up_prints_the_address_and_credentials_that_sign_in() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn draft_writes_a_confirmation_from_an_extraction_or_fpml_and_refuses_gaps_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    // A Chinese confirmation of the generated set, extracted, then drafted again in Chinese.
+    let doc = include_str!("../../evals/data/extraction/zh/documents.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|d| d["id"] == "zh-vanilla-50etf-call")
+        .unwrap();
+    let original = dir.path().join("original.txt");
+    std::fs::write(&original, doc["text"].as_str().unwrap()).unwrap();
+    let o = deskmate(dir.path(), &["extract", original.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let trade = dir.path().join("trade.json");
+    std::fs::write(&trade, &o.stdout).unwrap();
+    let o = deskmate(
+        dir.path(),
+        &[
+            "draft",
+            "--trade",
+            trade.to_str().unwrap(),
+            "--language",
+            "zh",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let zh = String::from_utf8_lossy(&o.stdout);
+    assert!(zh.contains("交易日：2026年3月5日"), "{zh}");
+    assert!(
+        zh.contains("名义本金：人民币10,000,000.00元（大写：人民币壹仟万元整）"),
+        "{zh}"
+    );
+    assert!(!zh.starts_with('\n') && !zh.contains("\n\n\n"), "{zh}");
+    // FpML in, with the strike's currency (which the message does not give) supplied.
+    let fpml = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/cdm/fpml-cdm/fpml-5-13-incomplete-products-equity-options/eqd-ex01-american-call-stock-long-form.fpml.xml"
+    );
+    let o = deskmate(dir.path(), &["draft", "--trade", fpml], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("strike.currency (clause general-terms)"),
+        "{}",
+        text(&o)
+    );
+    let o = deskmate(
+        dir.path(),
+        &[
+            "draft",
+            "--trade",
+            fpml,
+            "--set",
+            "strike.currency=EUR",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["template"], "equity-option.en");
+    let o = deskmate(
+        dir.path(),
+        &["draft", "--trade", fpml, "--set", "strike.currency=EURO"],
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("ISO 4217"), "{}", text(&o));
+    // A template naming an unknown field is refused at the check, by clause and placeholder.
+    let bad = dir.path().join("bad.md");
+    std::fs::write(
+        &bad,
+        include_str!("../../drafting/library/equity-option.en.md")
+            .replace("{{trade_date|date}}", "{{trade_day|date}}"),
+    )
+    .unwrap();
+    let o = deskmate(
+        dir.path(),
+        &["draft", "--check-template", bad.to_str().unwrap()],
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("clause `general-terms`: placeholder `{{trade_day|date}}`"),
+        "{}",
+        text(&o)
+    );
+}

@@ -300,7 +300,14 @@ fn pdfs_are_read_through_connectors_with_their_pages_and_bad_ones_are_refused() 
     assert_eq!(rec.pages, 2, "{rec:?}");
     assert_eq!(rec.format, "pdf");
     let r = a
-        .search_documents(&k, &legal, "Article 10", 3, Filters::default())
+        .search_documents(
+            &k,
+            &legal,
+            "Article 10",
+            3,
+            knowledge::Retrievers::Hybrid,
+            Filters::default(),
+        )
         .unwrap();
     let top = &r.hits[0];
     assert!(top.exact, "{top:?}");
@@ -358,7 +365,14 @@ fn rerank_when_on_grades_the_candidates_and_keeps_exact_hits_first() {
 
     // A structural reference stays first whatever its grade.
     let r = a
-        .search_documents(&k, &legal, "Article 9(2)", 2, Filters::default())
+        .search_documents(
+            &k,
+            &legal,
+            "Article 9(2)",
+            2,
+            knowledge::Retrievers::Hybrid,
+            Filters::default(),
+        )
         .unwrap();
     assert_eq!(r.reranked_by.as_deref(), Some("smollm2-135m-instruct"));
     assert!(r.rerank_ms > 0.0);
@@ -373,6 +387,7 @@ fn rerank_when_on_grades_the_candidates_and_keeps_exact_hits_first() {
             &legal,
             "How long must records of derivative contracts be kept?",
             3,
+            knowledge::Retrievers::Hybrid,
             Filters::default(),
         )
         .unwrap();

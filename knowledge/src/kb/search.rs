@@ -1,7 +1,8 @@
 //! Retrieval: [`KnowledgeBase::search`] answers a structural reference (`第二十一条`,
 //! `Article 9(2)`) by exact path lookup first, ranking the documents by how strongly the rest
 //! of the question names their titles ([`super::affinity`]), then runs BM25 and dense retrieval
-//! in parallel and fuses them by weighted RRF ([`crate::search::rrf`]).
+//! in parallel and fuses them ([`crate::search::fuse`]: weighted RRF or a convex combination of
+//! normalised scores, as configured).
 //! [`KnowledgeBase::lookup_path`] is the exact lookup on its own. Every hit is filtered by the
 //! caller's clearance and shown only if its version is the committed one.
 
@@ -12,7 +13,7 @@ use crate::filter::{ChunkFilter, readable_classes};
 use crate::lexical::StoredChunk;
 use crate::manifest::Manifest;
 use crate::refs;
-use crate::search::{Filters, Hit, Scores, SearchRequest, SearchResults, path_prefix_key, rrf};
+use crate::search::{Filters, Hit, Scores, SearchRequest, SearchResults, fuse, path_prefix_key};
 use crate::vector::VectorHit;
 use models::EmbedKind;
 use policies::Clearance;
@@ -129,8 +130,8 @@ impl KnowledgeBase {
     }
 
     /// Hybrid search: a structural reference is answered by exact path lookup first, then BM25
-    /// and dense retrieval run in parallel and are fused by weighted RRF. Nothing above the
-    /// request's clearance is returned.
+    /// and dense retrieval run in parallel and are fused by weighted RRF (or one of them alone,
+    /// as [`SearchRequest::retrievers`] says). Nothing above the request's clearance is returned.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, KnowledgeError> {
         let k = request.k.max(1);
         // One snapshot for the whole search, and the gate held so that nothing it names is
@@ -162,6 +163,9 @@ impl KnowledgeBase {
         let candidates = (k * self.config.fusion.candidates_per_hit).max(20);
         let (bm25, dense, bm25_ms, dense_ms) = std::thread::scope(|s| {
             let dense = s.spawn(|| -> Result<(Vec<VectorHit>, f64), KnowledgeError> {
+                if !request.retrievers.dense() {
+                    return Ok((Vec::new(), 0.0));
+                }
                 let t = Instant::now();
                 let e = self
                     .embedder
@@ -171,7 +175,11 @@ impl KnowledgeBase {
                 Ok((hits, ms(t)))
             });
             let t = Instant::now();
-            let bm25 = self.lexical.search(&request.query, &filter, candidates);
+            let bm25 = if request.retrievers.lexical() {
+                self.lexical.search(&request.query, &filter, candidates)
+            } else {
+                Ok(Vec::new())
+            };
             let bm25_ms = ms(t);
             let dense = dense.join().unwrap_or_else(|_| {
                 Err(KnowledgeError::Vector {
@@ -196,14 +204,14 @@ impl KnowledgeBase {
         })?;
 
         let mut stored: HashMap<String, (f32, StoredChunk)> = HashMap::new();
-        let mut bm25_ids = Vec::new();
+        let mut bm25_ranked = Vec::new();
         for (score, c) in bm25 {
             if self.visible(&manifest, &c.doc_id, c.version, request.clearance) {
-                bm25_ids.push(c.chunk_id.clone());
+                bm25_ranked.push((c.chunk_id.clone(), score));
                 stored.insert(c.chunk_id.clone(), (score, c));
             }
         }
-        let mut dense_ids = Vec::new();
+        let mut dense_ranked = Vec::new();
         let mut dense_scores = HashMap::new();
         for h in &dense {
             let Some((doc, version)) = parse_version_key(&h.version_key) else {
@@ -214,12 +222,13 @@ impl KnowledgeBase {
                 .get(doc)
                 .is_some_and(|e| e.meta.version == version);
             if committed {
-                dense_ids.push(h.chunk_id.clone());
+                dense_ranked.push((h.chunk_id.clone(), h.score));
                 dense_scores.insert(h.chunk_id.clone(), h.score);
             }
         }
-        let missing: Vec<String> = dense_ids
+        let missing: Vec<String> = dense_ranked
             .iter()
+            .map(|(id, _)| id)
             .filter(|id| !stored.contains_key(*id))
             .cloned()
             .collect();
@@ -228,7 +237,7 @@ impl KnowledgeBase {
             dense_only.insert(c.chunk_id.clone(), c);
         }
         let already: BTreeSet<String> = hits.iter().map(|h| h.chunk_id.clone()).collect();
-        for (id, fused, rb, rd) in rrf(&bm25_ids, &dense_ids, self.config.fusion) {
+        for (id, fused, rb, rd) in fuse(&bm25_ranked, &dense_ranked, self.config.fusion) {
             if hits.len() >= k {
                 break;
             }

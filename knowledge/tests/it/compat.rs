@@ -63,6 +63,7 @@ fn search(kb: &KnowledgeBase, query: &str, role: Role) -> Vec<knowledge::Hit> {
         k: 5,
         filters: Filters::default(),
         clearance: Clearance::of(role),
+        retrievers: knowledge::Retrievers::Hybrid,
     })
     .unwrap()
     .hits

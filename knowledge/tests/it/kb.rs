@@ -66,6 +66,7 @@ fn search(kb: &KnowledgeBase, query: &str, role: Role, k: usize) -> knowledge::S
         k,
         filters: Filters::default(),
         clearance: Clearance::of(role),
+        retrievers: knowledge::Retrievers::Hybrid,
     })
     .unwrap()
 }

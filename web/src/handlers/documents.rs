@@ -309,6 +309,9 @@ pub struct SearchBody {
     /// Only chunks under this path (`第二章/第一节`, `4/4.2`).
     #[serde(default)]
     pub path_prefix: Option<String>,
+    /// The first-stage retrievers: `hybrid` (default), `bm25` or `dense` alone.
+    #[serde(default)]
+    pub retrievers: knowledge::Retrievers,
 }
 
 fn default_k() -> usize {
@@ -329,6 +332,7 @@ pub async fn search(
                 &ctx.actor,
                 &body.query,
                 body.k,
+                body.retrievers,
                 Filters {
                     collections: body.collections,
                     doc_ids: body.doc_ids,

@@ -403,7 +403,14 @@ pub async fn search(
         Some(
             s.blocking(move |a| {
                 let k = a.knowledge()?;
-                a.search_documents(&k, &actor, &query, 10, knowledge::Filters::default())
+                a.search_documents(
+                    &k,
+                    &actor,
+                    &query,
+                    10,
+                    knowledge::Retrievers::Hybrid,
+                    knowledge::Filters::default(),
+                )
             })
             .await?,
         )

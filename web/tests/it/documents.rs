@@ -242,6 +242,35 @@ async fn upload_list_ask_delete_per_role() {
             .unwrap()
             .contains("five years")
     );
+    // One retriever alone: BM25 without a dense score, dense without a BM25 score; an
+    // unknown choice is refused naming the field.
+    for (retrievers, has, lacks) in [("bm25", "bm25", "dense"), ("dense", "dense", "bm25")] {
+        let (s, r) = api
+            .json(
+                Method::POST,
+                "/v1/search",
+                Role::Trader,
+                Some(json!({"query": "records kept five years", "k": 3, "retrievers": retrievers})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let hits = r["hits"].as_array().unwrap();
+        assert!(!hits.is_empty(), "{r}");
+        for h in hits {
+            assert!(h["scores"][has].is_number(), "{retrievers}: {h}");
+            assert!(h["scores"][lacks].is_null(), "{retrievers}: {h}");
+        }
+    }
+    let (s, r) = api
+        .json(
+            Method::POST,
+            "/v1/search",
+            Role::Trader,
+            Some(json!({"query": "records", "retrievers": "bm24"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{r}");
+    assert!(r.to_string().contains("retrievers"), "{r}");
     let (s, _) = api
         .json(
             Method::POST,

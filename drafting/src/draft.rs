@@ -1,0 +1,384 @@
+//! A draft: a template's clause tree filled from one trade. Every placeholder is written
+//! deterministically from the trade's key terms (or its CDM TradeState) by [`crate::format`];
+//! a clause whose `when` the trade does not meet is left out; a placeholder whose value the
+//! trade lacks refuses the draft, naming every missing field and the clauses that need it
+//! (never a blank). Each filled value keeps its span in the clause text, its binding and the
+//! value it came from, so that the UI can highlight it and the proofreader can check it.
+
+use crate::format::{self, LeafKind};
+use crate::template::{
+    Binding, Clause, Condition, Language, Template, line_condition, placeholders,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The trade a draft is made from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Trade {
+    /// Its key terms (`shared/schemas/key-terms.md`).
+    pub key_terms: Value,
+    /// Its CDM TradeState, when there is one (needed by `cdm:` placeholders only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cdm: Option<Value>,
+}
+
+impl Trade {
+    /// A key-term leaf's value (`premium.amount`), if the trade states it.
+    pub fn leaf(&self, path: &str) -> Option<&Value> {
+        let mut v = &self.key_terms;
+        for part in path.split('.') {
+            v = v.get(part)?;
+        }
+        (!v.is_null()).then_some(v)
+    }
+
+    /// A CDM path's value (`trade.tradeDate.value`, `a.b[0].c`).
+    pub fn cdm_value(&self, path: &str) -> Option<&Value> {
+        let mut v = self.cdm.as_ref()?;
+        for part in path.split('.') {
+            let (name, index) = match part.split_once('[') {
+                Some((n, i)) => (n, Some(i.trim_end_matches(']').parse::<usize>().ok()?)),
+                None => (part, None),
+            };
+            v = v.get(name)?;
+            if let Some(i) = index {
+                v = v.get(i)?;
+            }
+        }
+        (!v.is_null()).then_some(v)
+    }
+
+    fn value(&self, b: &Binding) -> Option<&Value> {
+        match b {
+            Binding::KeyTerm(p) => self.leaf(p),
+            Binding::Cdm(p) => self.cdm_value(p),
+        }
+    }
+
+    fn meets(&self, c: &Condition) -> bool {
+        match (self.leaf(&c.field), &c.equals) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(v), Some(want)) => match v {
+                Value::String(s) => s == want,
+                Value::Number(n) => n.to_string() == *want,
+                other => other.as_str() == Some(want.as_str()),
+            },
+        }
+    }
+}
+
+/// A filled value inside a clause's text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    /// Byte offset of its first byte in the clause text.
+    pub start: usize,
+    /// Byte offset after its last byte.
+    pub end: usize,
+    /// Where it came from, as the template wrote it (`premium.amount`, `cdm:…`).
+    pub binding: String,
+    /// The format it was written in.
+    pub format: format::Format,
+    /// The trade's value.
+    pub value: Value,
+}
+
+/// Which wording a drafted clause uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "index", rename_all = "snake_case")]
+pub enum Wording {
+    /// The template's preferred wording.
+    Preferred,
+    /// Fallback number `n` (0-based) of the clause.
+    Fallback(usize),
+}
+
+/// One clause of a draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DraftClause {
+    /// The template clause's id.
+    pub id: String,
+    /// Its number as written.
+    pub number: String,
+    /// Its heading.
+    pub heading: String,
+    /// Its heading level (0 for the preamble).
+    pub level: u8,
+    /// The wording used.
+    pub wording: Wording,
+    /// The filled text.
+    pub text: String,
+    /// The filled values, in order.
+    pub spans: Vec<Span>,
+    /// Sub-clauses that apply.
+    pub children: Vec<DraftClause>,
+}
+
+/// A draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    /// The template's id.
+    pub template: String,
+    /// The template's version.
+    pub template_version: u32,
+    /// The language.
+    pub language: Language,
+    /// The title.
+    pub title: String,
+    /// The clauses that apply, filled.
+    pub clauses: Vec<DraftClause>,
+}
+
+/// Why no draft was made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DraftError {
+    /// The trade lacks values the template needs: (binding, clause ids).
+    #[error("the trade lacks what the template needs: {}", missing.iter().map(|(b, c)| format!("{b} (clause {})", c.join(", "))).collect::<Vec<_>>().join("; "))]
+    Missing {
+        /// Each missing binding with the clauses that need it.
+        missing: Vec<(String, Vec<String>)>,
+    },
+    /// A value cannot be written in the format asked for.
+    #[error("clause `{clause}`: {binding}: {reason}")]
+    Value {
+        /// The clause id.
+        clause: String,
+        /// The binding.
+        binding: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The template does not confirm this product type.
+    #[error("template `{template}` confirms {families}, not {product}")]
+    Product {
+        /// The template id.
+        template: String,
+        /// Its families.
+        families: String,
+        /// The trade's product type.
+        product: String,
+    },
+}
+
+/// Fills one wording: the text and its spans, or the bindings it lacks. A line holding an
+/// optional placeholder the trade lacks is left out.
+fn fill_text(
+    text: &str,
+    trade: &Trade,
+    lang: Language,
+    clause: &str,
+    missing: &mut BTreeMap<String, Vec<String>>,
+) -> Result<(String, Vec<Span>), DraftError> {
+    let party = |r: &str| trade.leaf(r).and_then(Value::as_str).map(str::to_string);
+    let mut out = String::new();
+    let mut spans = Vec::new();
+    for line in text.split_inclusive('\n') {
+        let (cond, line) = line_condition(line).map_err(|reason| DraftError::Value {
+            clause: clause.into(),
+            binding: line.trim().to_string(),
+            reason,
+        })?;
+        if cond.is_some_and(|c| trade.meets(&c.condition) != c.positive) {
+            continue;
+        }
+        // Lines left out must not leave blank lines behind: no blank line first, none doubled.
+        if line.trim().is_empty() && (out.is_empty() || out.ends_with("\n\n")) {
+            continue;
+        }
+        let mut filled = String::new();
+        let mut line_spans = Vec::new();
+        let mut last = 0;
+        let (mut optional_missing, mut optional_present) = (Vec::new(), false);
+        for (range, p) in placeholders(line) {
+            // Templates are checked at import: a placeholder here always parses.
+            let p = p.map_err(|reason| DraftError::Value {
+                clause: clause.into(),
+                binding: line[range.clone()].to_string(),
+                reason,
+            })?;
+            filled.push_str(&line[last..range.start]);
+            last = range.end;
+            let Some(value) = trade.value(&p.binding) else {
+                if p.optional {
+                    optional_missing.push(p.binding.written());
+                } else {
+                    missing
+                        .entry(p.binding.written())
+                        .or_default()
+                        .push(clause.to_string());
+                }
+                continue;
+            };
+            optional_present |= p.optional;
+            let kind = match &p.binding {
+                Binding::KeyTerm(path) => LeafKind::of(path),
+                Binding::Cdm(_) => LeafKind::Text,
+            };
+            let written = format::write(p.format, kind, value, lang, &party).map_err(|reason| {
+                DraftError::Value {
+                    clause: clause.into(),
+                    binding: p.binding.written(),
+                    reason,
+                }
+            })?;
+            let start = out.len() + filled.len();
+            filled.push_str(&written);
+            line_spans.push(Span {
+                start,
+                end: start + written.len(),
+                binding: p.binding.written(),
+                format: p.format,
+                value: value.clone(),
+            });
+        }
+        if !optional_missing.is_empty() {
+            if !optional_present {
+                // A term the trade does not have: the line is left out.
+                continue;
+            }
+            // Part of a stated term is missing (an amount without its currency): refused.
+            for b in optional_missing {
+                missing.entry(b).or_default().push(clause.to_string());
+            }
+        }
+        filled.push_str(&line[last..]);
+        out.push_str(&filled);
+        spans.extend(line_spans);
+    }
+    // A left-out last line may leave a trailing newline behind.
+    while out.ends_with('\n') {
+        out.pop();
+    }
+    Ok((out, spans))
+}
+
+fn fill_clause(
+    c: &Clause,
+    trade: &Trade,
+    lang: Language,
+    missing: &mut BTreeMap<String, Vec<String>>,
+) -> Result<Option<DraftClause>, DraftError> {
+    if c.when.as_ref().is_some_and(|w| !trade.meets(w)) {
+        return Ok(None);
+    }
+    let (text, spans) = fill_text(&c.text, trade, lang, &c.id, missing)?;
+    let mut children = Vec::new();
+    for ch in &c.children {
+        if let Some(d) = fill_clause(ch, trade, lang, missing)? {
+            children.push(d);
+        }
+    }
+    Ok(Some(DraftClause {
+        id: c.id.clone(),
+        number: c.number.clone(),
+        heading: c.heading.clone(),
+        level: c.level,
+        wording: Wording::Preferred,
+        text,
+        spans,
+        children,
+    }))
+}
+
+/// Drafts a confirmation of `trade` from `template` with the preferred wordings.
+pub fn draft(template: &Template, trade: &Trade) -> Result<Draft, DraftError> {
+    if let Some(product) = trade.leaf("product_type").and_then(Value::as_str)
+        && !template.families.iter().any(|f| f == product)
+    {
+        return Err(DraftError::Product {
+            template: template.id.clone(),
+            families: template.families.join(", "),
+            product: product.into(),
+        });
+    }
+    let mut missing = BTreeMap::new();
+    let mut clauses = Vec::new();
+    for c in &template.clauses {
+        if let Some(d) = fill_clause(c, trade, template.language, &mut missing)? {
+            clauses.push(d);
+        }
+    }
+    if !missing.is_empty() {
+        return Err(DraftError::Missing {
+            missing: missing
+                .into_iter()
+                .map(|(b, mut c)| {
+                    c.dedup();
+                    (b, c)
+                })
+                .collect(),
+        });
+    }
+    Ok(Draft {
+        template: template.id.clone(),
+        template_version: template.version,
+        language: template.language,
+        title: template.title.clone(),
+        clauses,
+    })
+}
+
+impl Draft {
+    /// Every clause, depth first.
+    pub fn walk(&self) -> Vec<&DraftClause> {
+        fn go<'a>(c: &'a DraftClause, out: &mut Vec<&'a DraftClause>) {
+            out.push(c);
+            for ch in &c.children {
+                go(ch, out);
+            }
+        }
+        let mut out = Vec::new();
+        for c in &self.clauses {
+            go(c, &mut out);
+        }
+        out
+    }
+
+    /// The draft as plain text: the title, then each clause's heading line (number and
+    /// heading) and its text, a blank line between clauses.
+    pub fn to_text(&self) -> String {
+        let mut out = format!("{}\n", self.title);
+        for c in self.walk() {
+            out.push('\n');
+            let head = match (c.number.is_empty(), c.heading.is_empty()) {
+                (true, true) => String::new(),
+                (true, false) => c.heading.clone(),
+                (false, true) => c.number.clone(),
+                (false, false) => format!("{} {}", c.number, c.heading),
+            };
+            if !head.is_empty() {
+                out.push_str(&head);
+                out.push('\n');
+            }
+            if !c.text.is_empty() {
+                out.push_str(&c.text);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The draft as Markdown (headings by level), for review and export.
+    pub fn to_markdown(&self) -> String {
+        let mut out = format!("# {}\n", self.title);
+        for c in self.walk() {
+            out.push('\n');
+            if c.level > 0 {
+                out.push_str(&"#".repeat(c.level as usize + 1));
+                out.push(' ');
+                if !c.number.is_empty() {
+                    out.push_str(&c.number);
+                    out.push(' ');
+                }
+                out.push_str(&c.heading);
+                out.push_str("\n\n");
+            }
+            if !c.text.is_empty() {
+                out.push_str(&c.text);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,66 @@
+//! Round trip: the equity options of the Chinese confirmation set (`evals/data/extraction/zh/`,
+//! terms from real trades' data), drafted on the demo templates in English and Chinese, read
+//! back by our own extraction to exactly their expected key terms, as text and as a text PDF.
+
+use drafting::{Trade, draft, library};
+use extraction::score::{load_expected, score};
+use extraction::{Extractor, Settings};
+use serde_json::Value;
+
+#[test]
+fn drafts_of_the_chinese_sets_equity_options_read_back_to_their_terms() {
+    let expected = load_expected(include_str!(
+        "../../../evals/data/extraction/zh/expected.json"
+    ))
+    .unwrap();
+    let docs: Vec<Value> = include_str!("../../../evals/data/extraction/zh/documents.jsonl")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lib = library::demo().unwrap();
+    let ex = Extractor::new(Settings::default());
+    let mut drafted = 0;
+    let mut failures = Vec::new();
+    for e in expected
+        .iter()
+        .filter(|e| e.key_terms["product_type"] == "equity_option")
+    {
+        // The trade as an approved extraction holds it: the expected terms, plus the `other`
+        // leaves extraction reads from the original (e.g. a barrier stated in percent).
+        let original = docs
+            .iter()
+            .find(|d| d["id"] == e.id.as_str())
+            .and_then(|d| d["text"].as_str())
+            .unwrap();
+        let mut key_terms = e.key_terms.clone();
+        let read = ex.extract(original.as_bytes(), "original.txt");
+        if let Some(other) = read.key_terms.get("other") {
+            key_terms["other"] = other.clone();
+        }
+        let trade = Trade {
+            key_terms,
+            cdm: None,
+        };
+        for t in &lib {
+            let d = draft(t, &trade).unwrap_or_else(|err| panic!("{} on {}: {err}", e.id, t.id));
+            let text = d.to_text();
+            for (variant, bytes) in [
+                ("text", text.as_bytes().to_vec()),
+                ("pdf", extraction::synth::text_pdf(&text)),
+            ] {
+                let r = ex.extract(&bytes, &format!("{}.{}.{variant}", e.id, t.id));
+                let s = score(e, &r.key_terms);
+                drafted += 1;
+                if !s.exact {
+                    failures.push(format!(
+                        "{} on {} ({variant}): {:?}\n{text}",
+                        e.id, t.id, s.errors
+                    ));
+                }
+            }
+        }
+    }
+    assert!(drafted >= 40, "{drafted} drafts read back");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
