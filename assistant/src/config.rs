@@ -236,6 +236,8 @@ pub struct KnowledgeConfig {
     pub fusion_k: f64,
     /// Candidates each retriever returns, as a multiple of the hits asked for.
     pub candidates_per_hit: u32,
+    /// Each retriever's first this many candidates are always among the hits (0 to 3).
+    pub fusion_keep_firsts: u32,
     /// The largest chunk in approximate model tokens; longer articles are split at their 款 or
     /// paragraphs.
     pub chunk_max_tokens: u32,
@@ -280,6 +282,7 @@ impl Default for KnowledgeConfig {
             fusion_dense: 1.0,
             fusion_k: 60.0,
             candidates_per_hit: 4,
+            fusion_keep_firsts: 0,
             chunk_max_tokens: 400,
             max_file_bytes: 200 * 1024 * 1024,
             embed_batch: 16,
@@ -973,6 +976,12 @@ impl Config {
             return Err(invalid(
                 "knowledge.fusion_k",
                 "must be greater than 0".into(),
+            ));
+        }
+        if k.fusion_keep_firsts > 3 {
+            return Err(invalid(
+                "knowledge.fusion_keep_firsts",
+                format!("{} is not between 0 and 3", k.fusion_keep_firsts),
             ));
         }
         if !(k.answer_min_similarity.is_finite() && (-1.0..=1.0).contains(&k.answer_min_similarity))

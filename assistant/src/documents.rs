@@ -70,6 +70,7 @@ pub fn kb_config(config: &Config) -> KbConfig {
                 crate::config::FusionMethod::Rrf => knowledge::FusionMethod::Rrf,
                 crate::config::FusionMethod::Convex => knowledge::FusionMethod::Convex,
             },
+            keep_firsts: k.fusion_keep_firsts as usize,
         },
         max_bytes: usize::try_from(k.max_file_bytes).unwrap_or(usize::MAX),
         embed_batch: k.embed_batch as usize,

@@ -15,6 +15,14 @@ pub const DEMO: &[(&str, &str)] = &[
         "equity-option.zh.md",
         include_str!("../library/equity-option.zh.md"),
     ),
+    (
+        "autocallable.en.md",
+        include_str!("../library/autocallable.en.md"),
+    ),
+    (
+        "autocallable.zh.md",
+        include_str!("../library/autocallable.zh.md"),
+    ),
 ];
 
 /// The demo library, parsed.

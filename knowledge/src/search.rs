@@ -65,6 +65,11 @@ pub struct FusionWeights {
     /// The fusion function (the rank constant `k` is used by RRF only).
     #[serde(default)]
     pub method: FusionMethod,
+    /// Each retriever's first this many candidates are always among the hits returned (when
+    /// the caller asks for at least twice as many), in fused order: a chunk one retriever ranks
+    /// first is more often relevant than the last of the fused hits, which it replaces.
+    #[serde(default)]
+    pub keep_firsts: usize,
 }
 
 impl Default for FusionWeights {
@@ -75,6 +80,7 @@ impl Default for FusionWeights {
             k: 60.0,
             candidates_per_hit: 4,
             method: FusionMethod::Rrf,
+            keep_firsts: 0,
         }
     }
 }
@@ -228,6 +234,53 @@ pub fn fuse(
     }
 }
 
+/// The fused ranking with each retriever's first `w.keep_firsts` candidates moved into the
+/// first `k` places (replacing the last of the others there, order otherwise kept); nothing
+/// moves when `k` is less than twice the number kept.
+pub fn keep_firsts(
+    mut fused: Vec<(String, f32, Option<usize>, Option<usize>)>,
+    k: usize,
+    w: FusionWeights,
+) -> Vec<(String, f32, Option<usize>, Option<usize>)> {
+    let n = w.keep_firsts;
+    if n == 0 || k < 2 * n || fused.len() <= k {
+        return fused;
+    }
+    let kept = |x: &(String, f32, Option<usize>, Option<usize>)| {
+        x.2.is_some_and(|r| r <= n) || x.3.is_some_and(|r| r <= n)
+    };
+    // Those beyond the first k that must come in, and the unkept in the first k, last first,
+    // that make room for them.
+    let mut late: Vec<usize> = (k..fused.len()).filter(|&i| kept(&fused[i])).collect();
+    let mut room: Vec<usize> = (0..k).rev().filter(|&i| !kept(&fused[i])).collect();
+    late.truncate(room.len());
+    room.truncate(late.len());
+    if late.is_empty() {
+        return fused;
+    }
+    let moving: Vec<_> = late.iter().map(|&i| fused[i].clone()).collect();
+    let leaving: std::collections::BTreeSet<usize> = room.iter().copied().collect();
+    let mut head: Vec<_> = (0..k)
+        .filter(|i| !leaving.contains(i))
+        .map(|i| fused[i].clone())
+        .collect();
+    head.extend(moving);
+    // The first k in fused order again (scores decide, as before).
+    head.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+    let mut tail: Vec<_> = room.iter().map(|&i| fused[i].clone()).collect();
+    let late_set: std::collections::BTreeSet<usize> = late.into_iter().collect();
+    tail.extend(
+        (k..fused.len())
+            .filter(|i| !late_set.contains(i))
+            .map(|i| fused[i].clone()),
+    );
+    tail.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+    fused.clear();
+    fused.extend(head);
+    fused.extend(tail);
+    fused
+}
+
 /// Min-max normalised scores of one ranking (all 1 when its scores are equal).
 fn normalised(list: &[(String, f32)]) -> Vec<f32> {
     let lo = list.iter().map(|x| x.1).fold(f32::INFINITY, f32::min);
@@ -346,6 +399,42 @@ mod tests {
         // Equal scores normalise to 1, not NaN.
         let flat = fuse(&s(&[("a", 2.0), ("b", 2.0)]), &[], w);
         assert!(flat.iter().all(|x| x.1 == 1.0));
+    }
+
+    #[test]
+    fn each_retrievers_first_is_kept_among_the_hits() {
+        let s =
+            |v: &[&str]| -> Vec<(String, f32)> { v.iter().map(|i| (i.to_string(), 1.0)).collect() };
+        // `z` is BM25's first but nothing else finds it; both find b, c, d, e, f.
+        let bm25 = s(&["z", "b", "c", "d", "e", "f"]);
+        let dense = s(&["b", "c", "d", "e", "f", "y"]);
+        let w = FusionWeights::default();
+        let plain: Vec<String> = fuse(&bm25, &dense, w).into_iter().map(|x| x.0).collect();
+        assert!(!plain[..5].contains(&"z".to_string()), "{plain:?}");
+        let kept = keep_firsts(
+            fuse(&bm25, &dense, w),
+            5,
+            FusionWeights {
+                keep_firsts: 1,
+                ..w
+            },
+        );
+        let ids: Vec<&str> = kept.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(ids.len(), 7);
+        assert!(ids[..5].contains(&"z"), "{ids:?}");
+        // `b` is dense's first and stays; the fused order is kept otherwise.
+        assert_eq!(&ids[..4], &["b", "c", "d", "e"]);
+        assert_eq!(ids[4], "z");
+        // Nothing moves when k is small.
+        let small = keep_firsts(
+            fuse(&bm25, &dense, w),
+            1,
+            FusionWeights {
+                keep_firsts: 1,
+                ..w
+            },
+        );
+        assert_eq!(small[0].0, "b");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Round trip: the equity options of the Chinese confirmation set (`evals/data/extraction/zh/`,
+//! Round trip: the equity options and autocallables of the Chinese confirmation set (`evals/data/extraction/zh/`,
 //! terms from real trades' data), drafted on the demo templates in English and Chinese, read
 //! back by our own extraction to exactly their expected key terms, as text and as a text PDF.
 
@@ -8,7 +8,7 @@ use extraction::{Extractor, Settings};
 use serde_json::Value;
 
 #[test]
-fn drafts_of_the_chinese_sets_equity_options_read_back_to_their_terms() {
+fn drafts_of_the_chinese_sets_trades_read_back_to_their_terms() {
     let expected = load_expected(include_str!(
         "../../../evals/data/extraction/zh/expected.json"
     ))
@@ -22,10 +22,15 @@ fn drafts_of_the_chinese_sets_equity_options_read_back_to_their_terms() {
     let ex = Extractor::new(Settings::default());
     let mut drafted = 0;
     let mut failures = Vec::new();
-    for e in expected
-        .iter()
-        .filter(|e| e.key_terms["product_type"] == "equity_option")
-    {
+    for e in &expected {
+        let product = e.key_terms["product_type"].as_str().unwrap();
+        let templates: Vec<_> = lib
+            .iter()
+            .filter(|t| t.families.iter().any(|f| f == product))
+            .collect();
+        if templates.is_empty() {
+            continue;
+        }
         // The trade as an approved extraction holds it: the expected terms, plus the `other`
         // leaves extraction reads from the original (e.g. a barrier stated in percent).
         let original = docs
@@ -42,7 +47,7 @@ fn drafts_of_the_chinese_sets_equity_options_read_back_to_their_terms() {
             key_terms,
             cdm: None,
         };
-        for t in &lib {
+        for t in templates {
             let d = draft(t, &trade).unwrap_or_else(|err| panic!("{} on {}: {err}", e.id, t.id));
             let text = d.to_text();
             for (variant, bytes) in [
@@ -61,6 +66,7 @@ fn drafts_of_the_chinese_sets_equity_options_read_back_to_their_terms() {
             }
         }
     }
-    assert!(drafted >= 40, "{drafted} drafts read back");
+    // 14 equity options and 7 autocallables, two languages, text and PDF.
+    assert!(drafted >= 84, "{drafted} drafts read back");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -533,9 +533,13 @@ impl Suite for RetrievalSuite {
                 .zip(&lists)
                 .filter(|((s, a), _)| *s == set && (split == "all" || a.split == split))
                 .map(|(_, (b, d, rel))| {
-                    let fused: Vec<bool> = knowledge::search::fuse(
-                        &b[..b.len().min(depth)],
-                        &d[..d.len().min(depth)],
+                    let fused: Vec<bool> = knowledge::search::keep_firsts(
+                        knowledge::search::fuse(
+                            &b[..b.len().min(depth)],
+                            &d[..d.len().min(depth)],
+                            w,
+                        ),
+                        5,
                         w,
                     )
                     .into_iter()
@@ -572,12 +576,16 @@ impl Suite for RetrievalSuite {
                 ..product
             });
         }
+        let candidates: Vec<FusionWeights> = candidates
+            .into_iter()
+            .flat_map(|w| (0..=2).map(move |keep_firsts| FusionWeights { keep_firsts, ..w }))
+            .collect();
         for w in candidates {
             for depth in [20, deep] {
                 let dev = fused_recall(w, depth, "en_reg", "dev");
                 let zh = fused_recall(w, depth, "disc", "all");
                 sweep.push(format!(
-                    "{} {}/{}{} top {depth}: {dev:.3} en dev, {zh:.3} DISC",
+                    "{} {}/{}{} keep {} top {depth}: {dev:.3} en dev, {zh:.3} DISC",
                     w.method.as_str(),
                     w.bm25,
                     w.dense,
@@ -585,7 +593,8 @@ impl Suite for RetrievalSuite {
                         format!(" k {}", w.k)
                     } else {
                         String::new()
-                    }
+                    },
+                    w.keep_firsts
                 ));
                 if zh + 1e-9 >= disc_bm25 && best.is_none_or(|(b, ..)| dev > b + 1e-9) {
                     best = Some((dev, w, depth));
@@ -614,7 +623,7 @@ impl Suite for RetrievalSuite {
             }
             let describe = |w: FusionWeights, depth: usize| {
                 format!(
-                    "{} with BM25 weight {}, dense weight {}{}, {depth} candidates per retriever",
+                    "{} with BM25 weight {}, dense weight {}{}, each retriever's first {} kept, {depth} candidates per retriever",
                     w.method.as_str(),
                     w.bm25,
                     w.dense,
@@ -622,7 +631,8 @@ impl Suite for RetrievalSuite {
                         format!(", k {}", w.k)
                     } else {
                         String::new()
-                    }
+                    },
+                    w.keep_firsts
                 )
             };
             fusion_note.push_str(&format!(

@@ -13,7 +13,9 @@ use crate::filter::{ChunkFilter, readable_classes};
 use crate::lexical::StoredChunk;
 use crate::manifest::Manifest;
 use crate::refs;
-use crate::search::{Filters, Hit, Scores, SearchRequest, SearchResults, fuse, path_prefix_key};
+use crate::search::{
+    Filters, Hit, Scores, SearchRequest, SearchResults, fuse, keep_firsts, path_prefix_key,
+};
 use crate::vector::VectorHit;
 use models::EmbedKind;
 use policies::Clearance;
@@ -237,7 +239,12 @@ impl KnowledgeBase {
             dense_only.insert(c.chunk_id.clone(), c);
         }
         let already: BTreeSet<String> = hits.iter().map(|h| h.chunk_id.clone()).collect();
-        for (id, fused, rb, rd) in fuse(&bm25_ranked, &dense_ranked, self.config.fusion) {
+        let fused = keep_firsts(
+            fuse(&bm25_ranked, &dense_ranked, self.config.fusion),
+            k.saturating_sub(hits.len()),
+            self.config.fusion,
+        );
+        for (id, fused, rb, rd) in fused {
             if hits.len() >= k {
                 break;
             }
