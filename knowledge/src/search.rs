@@ -78,9 +78,9 @@ impl Default for FusionWeights {
             bm25: 1.0,
             dense: 1.0,
             k: 60.0,
-            candidates_per_hit: 4,
+            candidates_per_hit: 8,
             method: FusionMethod::Rrf,
-            keep_firsts: 0,
+            keep_firsts: 2,
         }
     }
 }

@@ -176,6 +176,10 @@ catalogue! {
     Bm25 => "BM25", "BM25";
     Dense => "Dense", "向量";
     Fused => "Fused", "融合";
+    Retrievers => "Retrievers", "检索方式";
+    RetrieversHybrid => "Hybrid (BM25 + dense)", "混合（BM25 + 向量）";
+    RetrieversBm25 => "BM25 alone", "仅 BM25";
+    RetrieversDense => "Dense alone", "仅向量";
     Ask => "Ask", "提问";
     AskTitle => "Ask the knowledge base", "向知识库提问";
     Question => "Question", "问题";

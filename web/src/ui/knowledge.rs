@@ -42,12 +42,19 @@ fn classes_for(v: &Viewer) -> Vec<DataClass> {
         .collect()
 }
 
-fn search_forms(v: &Viewer, q: &str) -> Markup {
+fn search_forms(v: &Viewer, q: &str, retrievers: knowledge::Retrievers) -> Markup {
+    use knowledge::Retrievers as R;
     html! {
         div.grid2 {
             form.inline method="get" action="/knowledge/search" {
                 label for="sq" { (v.t(T::Search)) }
                 input #sq type="search" name="q" value=(q) maxlength="2000" required;
+                label for="sr" { (v.t(T::Retrievers)) }
+                select #sr name="retrievers" {
+                    @for (r, word) in [(R::Hybrid, T::RetrieversHybrid), (R::Bm25, T::RetrieversBm25), (R::Dense, T::RetrieversDense)] {
+                        option value=(r.as_str()) selected[r == retrievers] { (v.t(word)) }
+                    }
+                }
                 button.secondary type="submit" { (v.t(T::Search)) }
             }
             form.inline method="get" action="/knowledge/ask" {
@@ -94,7 +101,7 @@ pub async fn index(
         .is_some_and(|j| matches!(j.state, JobState::Queued | JobState::Running));
     let body = html! {
         h1 { (v.t(T::Knowledge)) }
-        (search_forms(&v, ""))
+        (search_forms(&v, "", knowledge::Retrievers::Hybrid))
         div #knowledge-docs data-refresh=[running.then_some(super::ops::REFRESH_MS)] {
         @if let Some(j) = &job {
             section.card {
@@ -372,6 +379,9 @@ pub struct AskQuery {
     /// The query or question.
     #[serde(default)]
     pub q: String,
+    /// The search page's retrievers (`hybrid`, `bm25`, `dense`).
+    #[serde(default)]
+    pub retrievers: Option<String>,
 }
 
 /// The link to a chunk on its document's page. The chunk id (`{doc}@v{version}#{ordinal}`)
@@ -397,6 +407,15 @@ pub async fn search(
 ) -> Result<Response, AppError> {
     let actor = v.actor.clone();
     let query = q.q.clone();
+    let retrievers: knowledge::Retrievers = match q.retrievers.as_deref() {
+        None | Some("") => knowledge::Retrievers::Hybrid,
+        Some(r) => r.parse().map_err(|reason: String| {
+            AppError::from(assistant::AssistantError::InvalidField {
+                field: "retrievers".into(),
+                reason,
+            })
+        })?,
+    };
     let report = if query.trim().is_empty() {
         None
     } else {
@@ -408,7 +427,7 @@ pub async fn search(
                     &actor,
                     &query,
                     10,
-                    knowledge::Retrievers::Hybrid,
+                    retrievers,
                     knowledge::Filters::default(),
                 )
             })
@@ -417,7 +436,7 @@ pub async fn search(
     };
     let body = html! {
         h1 { (v.t(T::SearchPlayground)) }
-        (search_forms(&v, &q.q))
+        (search_forms(&v, &q.q, retrievers))
         @if let Some(r) = &report {
             p.muted { (number(r.took_ms, 1)) " ms (BM25 " (number(r.bm25_ms, 1)) " ms, dense " (number(r.dense_ms, 1)) " ms)" }
             @if r.hits.is_empty() {
@@ -476,7 +495,7 @@ pub async fn ask(
     };
     let body = html! {
         h1 { (v.t(T::AskTitle)) }
-        (search_forms(&v, &q.q))
+        (search_forms(&v, &q.q, knowledge::Retrievers::Hybrid))
         @if let Some(a) = &answer {
             section.card {
                 h2 { (v.t(T::Answer)) }
