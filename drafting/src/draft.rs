@@ -189,7 +189,7 @@ fn fill_text(
         let mut filled = String::new();
         let mut line_spans = Vec::new();
         let mut last = 0;
-        let (mut optional_missing, mut optional_present) = (Vec::new(), false);
+        let (mut optional_missing, mut stated) = (Vec::new(), false);
         for (range, p) in placeholders(line) {
             // Templates are checked at import: a placeholder here always parses.
             let p = p.map_err(|reason| DraftError::Value {
@@ -210,7 +210,7 @@ fn fill_text(
                 }
                 continue;
             };
-            optional_present |= p.optional;
+            stated = true;
             let kind = match &p.binding {
                 Binding::KeyTerm(path) => LeafKind::of(path),
                 Binding::Cdm(_) => LeafKind::Text,
@@ -233,11 +233,12 @@ fn fill_text(
             });
         }
         if !optional_missing.is_empty() {
-            if !optional_present {
+            if !stated {
                 // A term the trade does not have: the line is left out.
                 continue;
             }
-            // Part of a stated term is missing (an amount without its currency): refused.
+            // Part of a stated term is missing (an amount without its currency, or an
+            // optional value beside a required one): refused, never a blank.
             for b in optional_missing {
                 missing.entry(b).or_default().push(clause.to_string());
             }

@@ -38,9 +38,10 @@
 //!
 //! A line may start with a condition, `[if leaf]`, `[if leaf=value]` or `[unless leaf]`: it is
 //! kept only when the trade meets it (a percent strike and a price strike written apart).
-//! A placeholder is `{{path}}` or `{{path|format}}` (`{{path?}}`: optional; a line whose
-//! optional placeholders all lack values is left out, one that lacks only some refuses the
-//! draft like a required one, so a stated term is never dropped): `path` is a key-term leaf
+//! A placeholder is `{{path}}` or `{{path|format}}` (`{{path?}}`: optional; a line of which
+//! no placeholder has a value is left out; a line that states some value but lacks an optional
+//! one refuses the draft like a required one, so a stated term is never dropped nor blanked):
+//! `path` is a key-term leaf
 //! (`shared/schemas/key-terms.md`: `trade_date`, `premium.amount`, `other.governing_law`) or a
 //! CDM path `cdm:trade.tradeDate.value` into the trade's TradeState; `format` says how the value
 //! is written ([`Format`]) and must suit the leaf's kind. An unknown leaf, an unknown format,

@@ -106,6 +106,38 @@ fn a_trade_lacking_a_term_is_refused_naming_it_and_its_clause() {
 }
 
 #[test]
+fn a_line_is_left_out_only_when_it_states_nothing() {
+    let src = "+++\nid = \"t.en\"\ntitle = \"T\"\nfamilies = [\"equity_option\"]\nlanguage = \"en\"\nversion = 1\n+++\n\n# 1 Terms\n\nUnderlying: {{underlier.name}} ({{underlier.id?}})\nReference: {{other.reference?}}\nTrade Date: {{trade_date|date}}\n";
+    let t = parse(src).unwrap();
+    let mut kt = vanilla();
+    kt["underlier"].as_object_mut().unwrap().remove("id");
+    // The underlier's name is stated, its optional id is not: refused, not dropped nor blank.
+    let e = draft(
+        &t,
+        &Trade {
+            key_terms: kt.clone(),
+            cdm: None,
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("underlier.id (clause s1)"), "{e}");
+    // A line of optional values only, none stated, is left out.
+    kt["underlier"]["id"] = json!(".SPX");
+    let d = draft(
+        &t,
+        &Trade {
+            key_terms: kt,
+            cdm: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        d.clauses[0].text,
+        "Underlying: S&P 500 Index (.SPX)\nTrade Date: 5 March 2026"
+    );
+}
+
+#[test]
 fn placeholders_keep_their_spans_and_values() {
     let lib = library::demo().unwrap();
     let d = draft(
