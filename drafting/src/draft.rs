@@ -24,6 +24,14 @@ pub struct Trade {
 }
 
 impl Trade {
+    /// A trade known by its key terms only (no CDM TradeState).
+    pub fn from_key_terms(key_terms: Value) -> Trade {
+        Trade {
+            key_terms,
+            cdm: None,
+        }
+    }
+
     /// A key-term leaf's value (`premium.amount`), if the trade states it.
     pub fn leaf(&self, path: &str) -> Option<&Value> {
         let mut v = &self.key_terms;

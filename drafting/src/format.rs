@@ -202,67 +202,31 @@ impl Format {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 /// `2005-06-23` as `23 June 2005` or `2005年6月23日`.
 pub fn date(iso: &str, lang: Language) -> Result<String, String> {
-    let parts: Vec<&str> = iso.split('-').collect();
-    let bad = || format!("`{iso}` is not a date YYYY-MM-DD");
-    let [y, m, d] = parts.as_slice() else {
-        return Err(bad());
-    };
-    let (y, m, d): (u32, u32, u32) = (
-        y.parse().map_err(|_| bad())?,
-        m.parse().map_err(|_| bad())?,
-        d.parse().map_err(|_| bad())?,
-    );
-    let month = time::Month::try_from(m as u8).map_err(|_| bad())?;
-    time::Date::from_calendar_date(y as i32, month, d as u8).map_err(|_| bad())?;
+    let d = extraction::parse::parse_iso(iso)
+        .ok_or_else(|| format!("`{iso}` is not a date YYYY-MM-DD"))?;
+    let (y, m, day) = (d.year(), d.month(), d.day());
     Ok(match lang {
-        Language::En => format!("{d} {} {y}", MONTHS[m as usize - 1]),
-        Language::Zh => format!("{y}年{m}月{d}日"),
+        Language::En => format!("{day} {m} {y}"),
+        Language::Zh => format!("{y}年{}月{day}日", u8::from(m)),
     })
-}
-
-/// Thousands separators on the integer part of a decimal string.
-fn grouped(int: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A number with thousands separators, at least `min_decimals` decimals, otherwise as given
 /// (the shortest form that reads back to the same number).
 pub fn number(v: f64, min_decimals: usize) -> String {
     let s = format!("{}", v.abs());
-    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let mut frac = frac.to_string();
+    let mut frac = s.split_once('.').map_or("", |(_, f)| f).to_string();
     while frac.len() < min_decimals {
         frac.push('0');
     }
     let sign = if v < 0.0 { "-" } else { "" };
+    let int = policies::limits::group_thousands(v.abs().trunc());
     if frac.is_empty() {
-        format!("{sign}{}", grouped(int))
+        format!("{sign}{int}")
     } else {
-        format!("{sign}{}.{frac}", grouped(int))
+        format!("{sign}{int}.{frac}")
     }
 }
 

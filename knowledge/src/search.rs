@@ -220,16 +220,13 @@ pub struct SearchResults {
 
 /// Fuses two scored rankings (BM25, dense; best first) by `w.method`; returns (id, fused, rank
 /// in a, rank in b) best first, ties broken by id for determinism.
-pub fn fuse(
-    a: &[(String, f32)],
-    b: &[(String, f32)],
-    w: FusionWeights,
-) -> Vec<(String, f32, Option<usize>, Option<usize>)> {
+pub fn fuse(a: &[(String, f32)], b: &[(String, f32)], w: FusionWeights) -> Fused {
     match w.method {
-        FusionMethod::Rrf => {
-            let ids = |l: &[(String, f32)]| l.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>();
-            rrf(&ids(a), &ids(b), w)
-        }
+        FusionMethod::Rrf => rrf_of(
+            a.iter().map(|x| x.0.as_str()),
+            b.iter().map(|x| x.0.as_str()),
+            w,
+        ),
         FusionMethod::Convex => convex(a, b, w),
     }
 }
@@ -237,11 +234,7 @@ pub fn fuse(
 /// The fused ranking with each retriever's first `w.keep_firsts` candidates moved into the
 /// first `k` places (replacing the last of the others there, order otherwise kept); nothing
 /// moves when `k` is less than twice the number kept.
-pub fn keep_firsts(
-    mut fused: Vec<(String, f32, Option<usize>, Option<usize>)>,
-    k: usize,
-    w: FusionWeights,
-) -> Vec<(String, f32, Option<usize>, Option<usize>)> {
+pub fn keep_firsts(fused: Fused, k: usize, w: FusionWeights) -> Fused {
     let n = w.keep_firsts;
     if n == 0 || k < 2 * n || fused.len() <= k {
         return fused;
@@ -249,36 +242,17 @@ pub fn keep_firsts(
     let kept = |x: &(String, f32, Option<usize>, Option<usize>)| {
         x.2.is_some_and(|r| r <= n) || x.3.is_some_and(|r| r <= n)
     };
-    // Those beyond the first k that must come in, and the unkept in the first k, last first,
-    // that make room for them.
-    let mut late: Vec<usize> = (k..fused.len()).filter(|&i| kept(&fused[i])).collect();
-    let mut room: Vec<usize> = (0..k).rev().filter(|&i| !kept(&fused[i])).collect();
-    late.truncate(room.len());
-    room.truncate(late.len());
-    if late.is_empty() {
-        return fused;
+    // Each kept one beyond the first k takes the place of the last unkept one within them.
+    let mut in_head: Vec<bool> = (0..fused.len()).map(|i| i < k).collect();
+    let mut room = (0..k).rev().filter(|&i| !kept(&fused[i]));
+    for i in (k..fused.len()).filter(|&i| kept(&fused[i])) {
+        let Some(j) = room.next() else { break };
+        in_head[i] = true;
+        in_head[j] = false;
     }
-    let moving: Vec<_> = late.iter().map(|&i| fused[i].clone()).collect();
-    let leaving: std::collections::BTreeSet<usize> = room.iter().copied().collect();
-    let mut head: Vec<_> = (0..k)
-        .filter(|i| !leaving.contains(i))
-        .map(|i| fused[i].clone())
-        .collect();
-    head.extend(moving);
-    // The first k in fused order again (scores decide, as before).
-    head.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
-    let mut tail: Vec<_> = room.iter().map(|&i| fused[i].clone()).collect();
-    let late_set: std::collections::BTreeSet<usize> = late.into_iter().collect();
-    tail.extend(
-        (k..fused.len())
-            .filter(|i| !late_set.contains(i))
-            .map(|i| fused[i].clone()),
-    );
-    tail.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
-    fused.clear();
-    fused.extend(head);
-    fused.extend(tail);
-    fused
+    // The ranking is sorted, so both parts keep the fused order.
+    let (head, tail): (Vec<_>, Vec<_>) = fused.into_iter().zip(in_head).partition(|x| x.1);
+    head.into_iter().chain(tail).map(|(x, _)| x).collect()
 }
 
 /// Min-max normalised scores of one ranking (all 1 when its scores are equal).
@@ -297,28 +271,43 @@ fn normalised(list: &[(String, f32)]) -> Vec<f32> {
 }
 
 /// The convex combination of min-max normalised scores ([`FusionMethod::Convex`]).
-fn convex(
-    a: &[(String, f32)],
-    b: &[(String, f32)],
-    w: FusionWeights,
-) -> Vec<(String, f32, Option<usize>, Option<usize>)> {
+fn convex(a: &[(String, f32)], b: &[(String, f32)], w: FusionWeights) -> Fused {
+    combine(
+        a.iter()
+            .zip(normalised(a))
+            .map(|((id, _), n)| (id.as_str(), w.bm25 * n)),
+        b.iter()
+            .zip(normalised(b))
+            .map(|((id, _), n)| (id.as_str(), w.dense * n)),
+    )
+}
+
+/// A fused ranking: (id, fused score, rank in a, rank in b), best first.
+pub type Fused = Vec<(String, f32, Option<usize>, Option<usize>)>;
+
+/// Sums each id's contributions from two rankings (given best first; a repeated id counts at
+/// its first place only) and sorts best first, ties broken by id for determinism.
+fn combine<'a>(
+    a: impl Iterator<Item = (&'a str, f32)>,
+    b: impl Iterator<Item = (&'a str, f32)>,
+) -> Fused {
     use std::collections::HashMap;
     let mut acc: HashMap<&str, (f32, Option<usize>, Option<usize>)> = HashMap::new();
-    for (i, ((id, _), n)) in a.iter().zip(normalised(a)).enumerate() {
-        let e = acc.entry(id.as_str()).or_default();
+    for (i, (id, x)) in a.enumerate() {
+        let e = acc.entry(id).or_default();
         if e.1.is_none() {
-            e.0 += w.bm25 * n;
+            e.0 += x;
             e.1 = Some(i + 1);
         }
     }
-    for (i, ((id, _), n)) in b.iter().zip(normalised(b)).enumerate() {
-        let e = acc.entry(id.as_str()).or_default();
+    for (i, (id, x)) in b.enumerate() {
+        let e = acc.entry(id).or_default();
         if e.2.is_none() {
-            e.0 += w.dense * n;
+            e.0 += x;
             e.2 = Some(i + 1);
         }
     }
-    let mut out: Vec<_> = acc
+    let mut out: Fused = acc
         .into_iter()
         .map(|(id, (s, ra, rb))| (id.to_string(), s, ra, rb))
         .collect();
@@ -328,33 +317,25 @@ fn convex(
 
 /// Weighted reciprocal rank fusion of two rankings of ids; returns (id, fused, rank in a,
 /// rank in b) best first, ties broken by id for determinism.
-pub fn rrf(
-    a: &[String],
-    b: &[String],
+pub fn rrf(a: &[String], b: &[String], w: FusionWeights) -> Fused {
+    rrf_of(
+        a.iter().map(String::as_str),
+        b.iter().map(String::as_str),
+        w,
+    )
+}
+
+/// [`rrf`] over any two rankings of ids.
+fn rrf_of<'a>(
+    a: impl Iterator<Item = &'a str>,
+    b: impl Iterator<Item = &'a str>,
     w: FusionWeights,
-) -> Vec<(String, f32, Option<usize>, Option<usize>)> {
-    use std::collections::HashMap;
-    let mut acc: HashMap<&str, (f32, Option<usize>, Option<usize>)> = HashMap::new();
-    for (i, id) in a.iter().enumerate() {
-        let e = acc.entry(id.as_str()).or_default();
-        if e.1.is_none() {
-            e.0 += w.bm25 / (w.k + (i + 1) as f32);
-            e.1 = Some(i + 1);
-        }
-    }
-    for (i, id) in b.iter().enumerate() {
-        let e = acc.entry(id.as_str()).or_default();
-        if e.2.is_none() {
-            e.0 += w.dense / (w.k + (i + 1) as f32);
-            e.2 = Some(i + 1);
-        }
-    }
-    let mut out: Vec<_> = acc
-        .into_iter()
-        .map(|(id, (s, ra, rb))| (id.to_string(), s, ra, rb))
-        .collect();
-    out.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
-    out
+) -> Fused {
+    let at = |weight: f32| move |(i, id): (usize, &'a str)| (id, weight / (w.k + (i + 1) as f32));
+    combine(
+        a.enumerate().map(at(w.bm25)),
+        b.enumerate().map(at(w.dense)),
+    )
 }
 
 /// Normalises a user path prefix (`第二章 | 第一节`, `4/4.2`) to the label-key form.

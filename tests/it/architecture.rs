@@ -77,7 +77,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             set(&["cjk", "policies", "models", "connectors"]),
         ),
         // Drafting reads trades through extraction's key terms (and checks drafts with it).
-        ("drafting", set(&["cjk", "extraction"])),
+        ("drafting", set(&["cjk", "policies", "extraction"])),
         (
             "assistant",
             set(&[

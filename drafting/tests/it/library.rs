@@ -77,14 +77,7 @@ fn a_trade_lacking_a_term_is_refused_naming_it_and_its_clause() {
         .unwrap()
         .remove("payment_date");
     kt.as_object_mut().unwrap().remove("expiration_date");
-    let e = draft(
-        &lib[0],
-        &Trade {
-            key_terms: kt,
-            cdm: None,
-        },
-    )
-    .unwrap_err();
+    let e = draft(&lib[0], &Trade::from_key_terms(kt)).unwrap_err();
     let msg = e.to_string();
     assert!(
         msg.contains("premium.payment_date (clause general-terms)"),
@@ -94,14 +87,7 @@ fn a_trade_lacking_a_term_is_refused_naming_it_and_its_clause() {
     // A trade of another product is refused, not drafted on the wrong template.
     let mut kt = vanilla();
     kt["product_type"] = json!("interest_rate_swap");
-    let e = draft(
-        &lib[0],
-        &Trade {
-            key_terms: kt,
-            cdm: None,
-        },
-    )
-    .unwrap_err();
+    let e = draft(&lib[0], &Trade::from_key_terms(kt)).unwrap_err();
     assert!(e.to_string().contains("interest_rate_swap"), "{e}");
 }
 
@@ -112,25 +98,11 @@ fn a_line_is_left_out_only_when_it_states_nothing() {
     let mut kt = vanilla();
     kt["underlier"].as_object_mut().unwrap().remove("id");
     // The underlier's name is stated, its optional id is not: refused, not dropped nor blank.
-    let e = draft(
-        &t,
-        &Trade {
-            key_terms: kt.clone(),
-            cdm: None,
-        },
-    )
-    .unwrap_err();
+    let e = draft(&t, &Trade::from_key_terms(kt.clone())).unwrap_err();
     assert!(e.to_string().contains("underlier.id (clause s1)"), "{e}");
     // A line of optional values only, none stated, is left out.
     kt["underlier"]["id"] = json!(".SPX");
-    let d = draft(
-        &t,
-        &Trade {
-            key_terms: kt,
-            cdm: None,
-        },
-    )
-    .unwrap();
+    let d = draft(&t, &Trade::from_key_terms(kt)).unwrap();
     assert_eq!(
         d.clauses[0].text,
         "Underlying: S&P 500 Index (.SPX)\nTrade Date: 5 March 2026"
@@ -140,14 +112,7 @@ fn a_line_is_left_out_only_when_it_states_nothing() {
 #[test]
 fn placeholders_keep_their_spans_and_values() {
     let lib = library::demo().unwrap();
-    let d = draft(
-        &lib[0],
-        &Trade {
-            key_terms: vanilla(),
-            cdm: None,
-        },
-    )
-    .unwrap();
+    let d = draft(&lib[0], &Trade::from_key_terms(vanilla())).unwrap();
     let terms = d
         .walk()
         .into_iter()
@@ -183,15 +148,7 @@ fn chinese_drafts_write_amounts_in_capitals() {
     let mut kt = vanilla();
     kt["premium"] = json!({"amount": 185000, "currency": "CNY", "payment_date": "2026-03-06"});
     kt["notional"] = json!({"amount": 10000000, "currency": "CNY"});
-    let text = draft(
-        zh,
-        &Trade {
-            key_terms: kt,
-            cdm: None,
-        },
-    )
-    .unwrap()
-    .to_text();
+    let text = draft(zh, &Trade::from_key_terms(kt)).unwrap().to_text();
     assert!(
         text.contains("期权费：人民币185,000.00元（大写：人民币壹拾捌万伍仟元整）"),
         "{text}"

@@ -43,10 +43,7 @@ fn drafts_of_the_chinese_sets_trades_read_back_to_their_terms() {
         if let Some(other) = read.key_terms.get("other") {
             key_terms["other"] = other.clone();
         }
-        let trade = Trade {
-            key_terms,
-            cdm: None,
-        };
+        let trade = Trade::from_key_terms(key_terms);
         for t in templates {
             let d = draft(t, &trade).unwrap_or_else(|err| panic!("{} on {}: {err}", e.id, t.id));
             let text = d.to_text();

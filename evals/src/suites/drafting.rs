@@ -75,10 +75,7 @@ impl Suite for DraftingSuite {
             {
                 key_terms["other"] = other.clone();
             }
-            let trade = Trade {
-                key_terms,
-                cdm: None,
-            };
+            let trade = Trade::from_key_terms(key_terms);
             for t in templates {
                 let t0 = Instant::now();
                 let d = match drafting::draft(t, &trade) {

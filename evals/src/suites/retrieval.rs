@@ -96,6 +96,21 @@ fn recall(ranks: &[Option<usize>], k: usize) -> f64 {
     ranks.iter().filter(|r| r.is_some_and(|r| r <= k)).count() as f64 / ranks.len() as f64
 }
 
+/// A fusion setting as the report names it: `rrf 1/1.25 k 10 keep 2 top 40`.
+fn fusion_label(w: FusionWeights, depth: usize) -> String {
+    let k = match w.method {
+        FusionMethod::Rrf => format!(" k {}", w.k),
+        FusionMethod::Convex => String::new(),
+    };
+    format!(
+        "{} {}/{}{k} keep {} top {depth}",
+        w.method.as_str(),
+        w.bm25,
+        w.dense,
+        w.keep_firsts
+    )
+}
+
 /// The fusion weights tried offline on the development questions (BM25 weight 1).
 const DENSE_WEIGHTS: [f32; 7] = [0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0];
 const RRF_KS: [f32; 5] = [5.0, 10.0, 30.0, 60.0, 100.0];
@@ -585,16 +600,8 @@ impl Suite for RetrievalSuite {
                 let dev = fused_recall(w, depth, "en_reg", "dev");
                 let zh = fused_recall(w, depth, "disc", "all");
                 sweep.push(format!(
-                    "{} {}/{}{} keep {} top {depth}: {dev:.3} en dev, {zh:.3} DISC",
-                    w.method.as_str(),
-                    w.bm25,
-                    w.dense,
-                    if w.method == FusionMethod::Rrf {
-                        format!(" k {}", w.k)
-                    } else {
-                        String::new()
-                    },
-                    w.keep_firsts
+                    "{}: {dev:.3} en dev, {zh:.3} DISC",
+                    fusion_label(w, depth)
                 ));
                 if zh + 1e-9 >= disc_bm25 && best.is_none_or(|(b, ..)| dev > b + 1e-9) {
                     best = Some((dev, w, depth));
@@ -602,7 +609,7 @@ impl Suite for RetrievalSuite {
             }
         }
         let mut fusion_note = format!(
-            "Fusion sweep offline (method, BM25/dense weights, RRF k, candidates per retriever: recall@5 on en-reg development and on DISC): {}.",
+            "Fusion sweep offline (method, BM25/dense weights, RRF k, each retriever's first N kept, candidates per retriever: recall@5 on en-reg development and on DISC): {}.",
             sweep.join("; ")
         );
         if let Some((dev, w, depth)) = best {
@@ -621,24 +628,10 @@ impl Suite for RetrievalSuite {
             ] {
                 out.metrics.push(Metric::info(name, v, "ratio"));
             }
-            let describe = |w: FusionWeights, depth: usize| {
-                format!(
-                    "{} with BM25 weight {}, dense weight {}{}, each retriever's first {} kept, {depth} candidates per retriever",
-                    w.method.as_str(),
-                    w.bm25,
-                    w.dense,
-                    if w.method == FusionMethod::Rrf {
-                        format!(", k {}", w.k)
-                    } else {
-                        String::new()
-                    },
-                    w.keep_firsts
-                )
-            };
             fusion_note.push_str(&format!(
                 " Best on en-reg development without a loss on DISC: {} ({dev:.3} development, {held:.3} held out). The product: {} ({product_dev:.3} development, {product_held:.3} held out, offline).",
-                describe(w, depth),
-                describe(product, product_depth),
+                fusion_label(w, depth),
+                fusion_label(product, product_depth),
             ));
         }
 
