@@ -63,6 +63,9 @@ enum Command {
     /// Draft a confirmation from a trade on a clause-library template (values written from the
     /// trade, never by a model); `--check-template` checks a template file.
     Draft(cmd::draft::DraftArgs),
+    /// Proofread a confirmation or agreement (text, PDF, DOCX): consistency inside it, its terms
+    /// against a trade, its clauses against the template and the firm's fallback positions.
+    Proofread(cmd::proofread::ProofreadArgs),
     /// Ingest files or folders into the knowledge base (idempotent by content hash).
     Ingest(cmd::knowledge::IngestArgs),
     /// Preview the chunks of a file (path, length, location, text) without indexing.
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Command::Rfq(a) => cmd::rfq::run(a, loaded).map(|()| ExitCode::SUCCESS),
         Command::Extract(a) => cmd::extract::run(a, loaded),
         Command::Draft(a) => cmd::draft::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Proofread(a) => cmd::proofread::run(a).map(|()| ExitCode::SUCCESS),
         Command::Ingest(a) => cmd::knowledge::ingest(a, loaded).map(|()| ExitCode::SUCCESS),
         Command::Chunk(a) => cmd::chunk::run(a).map(|()| ExitCode::SUCCESS),
         Command::Search(a) => cmd::knowledge::search(a, loaded).map(|()| ExitCode::SUCCESS),

@@ -64,7 +64,7 @@ impl Trade {
         }
     }
 
-    fn meets(&self, c: &Condition) -> bool {
+    pub(crate) fn meets(&self, c: &Condition) -> bool {
         match (self.leaf(&c.field), &c.equals) {
             (None, _) => false,
             (Some(_), None) => true,
@@ -154,6 +154,14 @@ pub enum DraftError {
         clause: String,
         /// The binding.
         binding: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A wording asked for that the clause does not have.
+    #[error("clause `{clause}`: {reason}")]
+    Wording {
+        /// The clause id.
+        clause: String,
         /// What is wrong.
         reason: String,
     },
@@ -266,24 +274,42 @@ fn fill_clause(
     c: &Clause,
     trade: &Trade,
     lang: Language,
+    wordings: &BTreeMap<String, Wording>,
     missing: &mut BTreeMap<String, Vec<String>>,
 ) -> Result<Option<DraftClause>, DraftError> {
     if c.when.as_ref().is_some_and(|w| !trade.meets(w)) {
         return Ok(None);
     }
-    let (text, spans) = fill_text(&c.text, trade, lang, &c.id, missing)?;
+    let wording = wordings.get(&c.id).copied().unwrap_or(Wording::Preferred);
+    let source = match wording {
+        Wording::Preferred => &c.text,
+        Wording::Fallback(n) => {
+            &c.fallbacks
+                .get(n)
+                .ok_or_else(|| DraftError::Wording {
+                    clause: c.id.clone(),
+                    reason: format!(
+                        "it has {} fallback wording(s); fallback {n} does not exist",
+                        c.fallbacks.len()
+                    ),
+                })?
+                .text
+        }
+    };
+    let (text, spans) = fill_text(source, trade, lang, &c.id, missing)?;
     let mut children = Vec::new();
     for ch in &c.children {
-        if let Some(d) = fill_clause(ch, trade, lang, missing)? {
+        if let Some(d) = fill_clause(ch, trade, lang, wordings, missing)? {
             children.push(d);
         }
     }
+    renumber(&mut children, c.children.len());
     Ok(Some(DraftClause {
         id: c.id.clone(),
         number: c.number.clone(),
         heading: c.heading.clone(),
         level: c.level,
-        wording: Wording::Preferred,
+        wording,
         text,
         spans,
         children,
@@ -292,6 +318,23 @@ fn fill_clause(
 
 /// Drafts a confirmation of `trade` from `template` with the preferred wordings.
 pub fn draft(template: &Template, trade: &Trade) -> Result<Draft, DraftError> {
+    draft_with(template, trade, &BTreeMap::new())
+}
+
+/// Drafts with a chosen wording per clause id (the preferred one where none is chosen). A
+/// fallback is a complete alternative wording of its clause: it replaces the clause's text
+/// (its sub-clauses stay).
+pub fn draft_with(
+    template: &Template,
+    trade: &Trade,
+    wordings: &BTreeMap<String, Wording>,
+) -> Result<Draft, DraftError> {
+    if let Some(id) = wordings.keys().find(|id| template.clause(id).is_none()) {
+        return Err(DraftError::Wording {
+            clause: id.clone(),
+            reason: format!("template `{}` has no such clause", template.id),
+        });
+    }
     if let Some(product) = trade.leaf("product_type").and_then(Value::as_str)
         && !template.families.iter().any(|f| f == product)
     {
@@ -304,10 +347,16 @@ pub fn draft(template: &Template, trade: &Trade) -> Result<Draft, DraftError> {
     let mut missing = BTreeMap::new();
     let mut clauses = Vec::new();
     for c in &template.clauses {
-        if let Some(d) = fill_clause(c, trade, template.language, &mut missing)? {
+        if let Some(d) = fill_clause(c, trade, template.language, wordings, &mut missing)? {
             clauses.push(d);
         }
     }
+    let numbered = template.clauses.iter().filter(|c| c.level > 0).count();
+    let body = clauses
+        .iter()
+        .position(|c| c.level > 0)
+        .unwrap_or(clauses.len());
+    renumber(&mut clauses[body..], numbered);
     if !missing.is_empty() {
         return Err(DraftError::Missing {
             missing: missing
@@ -326,6 +375,46 @@ pub fn draft(template: &Template, trade: &Trade) -> Result<Draft, DraftError> {
         title: template.title.clone(),
         clauses,
     })
+}
+
+/// Numbers siblings consecutively when some of the template's `of` siblings were left out
+/// (`4.2` becomes `4.1` when `4.1` does not apply; `（二）` becomes `（一）`), so that a draft
+/// never shows a gap in its numbering.
+fn renumber(siblings: &mut [DraftClause], of: usize) {
+    if siblings.len() == of {
+        return;
+    }
+    for (i, c) in siblings.iter_mut().enumerate() {
+        let n = i + 1;
+        if !c.number.is_empty() {
+            let mut parts: Vec<String> = c.number.split('.').map(str::to_string).collect();
+            if let Some(last) = parts.last_mut() {
+                *last = n.to_string();
+            }
+            c.number = parts.join(".");
+        } else if let Some(rest) = c.heading.strip_prefix('（')
+            && let Some((num, tail)) = rest.split_once('）')
+            && cjk::numeral_value(&num.chars().collect::<Vec<_>>()).is_some()
+        {
+            c.heading = format!("（{}）{tail}", zh_ordinal(n));
+        } else if let Some((num, tail)) = c.heading.split_once('、')
+            && !num.is_empty()
+            && cjk::numeral_value(&num.chars().collect::<Vec<_>>()).is_some()
+        {
+            c.heading = format!("{}、{tail}", zh_ordinal(n));
+        }
+    }
+}
+
+/// 1 → 一, 10 → 十, 12 → 十二, 21 → 二十一 (up to 99).
+pub fn zh_ordinal(n: usize) -> String {
+    const D: [&str; 10] = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match n {
+        0 => "零".into(),
+        1..=9 => D[n].into(),
+        10..=19 => format!("十{}", D[n % 10]),
+        _ => format!("{}十{}", D[(n / 10) % 10], D[n % 10]),
+    }
 }
 
 impl Draft {

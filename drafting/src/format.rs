@@ -300,6 +300,82 @@ pub fn english_words(n: u64) -> String {
     parts.join(" ")
 }
 
+/// Reads English number words back (`three hundred million` → 300,000,000; case, hyphens and
+/// `and` ignored); `None` when a word is not a number word or the words do not form a number.
+pub fn parse_english_words(words: &str) -> Option<u64> {
+    let (mut total, mut group, mut any) = (0u64, 0u64, false);
+    for w in words
+        .split(|c: char| c.is_whitespace() || c == '-')
+        .filter(|w| !w.is_empty())
+    {
+        let w = w.to_ascii_lowercase();
+        if w == "and" {
+            continue;
+        }
+        if let Some(n) = ONES.iter().position(|o| *o == w).filter(|n| *n > 0) {
+            group = group.checked_add(n as u64)?;
+        } else if let Some(n) = TENS.iter().position(|t| *t == w).filter(|n| *n > 1) {
+            group = group.checked_add(10 * n as u64)?;
+        } else if w == "hundred" {
+            group = group.max(1).checked_mul(100)?;
+        } else if let Some(scale) = match w.as_str() {
+            "thousand" => Some(1_000u64),
+            "million" => Some(1_000_000),
+            "billion" => Some(1_000_000_000),
+            "trillion" => Some(1_000_000_000_000),
+            _ => None,
+        } {
+            total = total.checked_add(group.max(1).checked_mul(scale)?)?;
+            group = 0;
+        } else if w == "zero" {
+        } else {
+            return None;
+        }
+        any = true;
+    }
+    any.then(|| total.checked_add(group)).flatten()
+}
+
+/// Reads an amount in words back: English words with optional `and NN/100`, or Chinese
+/// capitals with 元/角/分/整 (or a bare number in capitals). `None` when it is not one.
+pub fn parse_amount_words(text: &str) -> Option<f64> {
+    let t = text.trim();
+    if t.chars().any(cjk::is_cjk) {
+        let t = t.trim_end_matches('整');
+        let (whole, rest) = match t.split_once('元') {
+            Some((w, r)) => (w, r),
+            None if t.contains('角') || t.contains('分') => ("", t),
+            None => (t, ""),
+        };
+        let w: Vec<char> = whole.chars().collect();
+        let mut v = if w.is_empty() {
+            0.0
+        } else {
+            cjk::numeral_value(&w)? as f64
+        };
+        let mut digit = None;
+        for c in rest.chars() {
+            match c {
+                '零' => {}
+                '角' => v += 0.1 * digit.take()? as f64,
+                '分' => v += 0.01 * digit.take()? as f64,
+                _ => digit = Some(ZH_DIGITS.iter().position(|d| *d == c)? as u64),
+            }
+        }
+        if digit.is_some() {
+            return None;
+        }
+        return Some((v * 100.0).round() / 100.0);
+    }
+    let (words, cents) = match t.rsplit_once(" and ") {
+        Some((w, c)) if c.ends_with("/100") => {
+            (w, c.trim_end_matches("/100").trim().parse::<u64>().ok()?)
+        }
+        _ => (t, 0),
+    };
+    Some(parse_english_words(words)? as f64 + cents as f64 / 100.0)
+}
+
 const ZH_DIGITS: [char; 10] = ['零', '壹', '贰', '叁', '肆', '伍', '陆', '柒', '捌', '玖'];
 const ZH_UNITS: [&str; 4] = ["", "拾", "佰", "仟"];
 const ZH_GROUPS: [&str; 4] = ["", "万", "亿", "万亿"];
@@ -566,6 +642,31 @@ mod tests {
             amount_words(185_000.0, true, Language::Zh).unwrap(),
             "壹拾捌万伍仟元整"
         );
+    }
+
+    #[test]
+    fn words_read_back() {
+        for n in [
+            0u64,
+            7,
+            15,
+            40,
+            121,
+            1_000,
+            2_500_015,
+            300_000_000,
+            1_234_567_891,
+        ] {
+            assert_eq!(parse_english_words(&english_words(n)), Some(n), "{n}");
+        }
+        for v in [1_000.5, 1_234_567.89, 10_000_000.0, 100.05, 0.3] {
+            for lang in [Language::En, Language::Zh] {
+                let w = amount_words(v, true, lang).unwrap();
+                assert_eq!(parse_amount_words(&w), Some(v), "{w}");
+            }
+        }
+        assert_eq!(parse_english_words("US Dollars"), None);
+        assert_eq!(parse_amount_words("壹佰元伍"), None);
     }
 
     #[test]

@@ -7,20 +7,29 @@
 //!   key-term leaves or CDM paths, all checked at import.
 //! - [`format`]: the deterministic writing of every value (dates, amounts, amounts in words and
 //!   in Chinese capitals 大写, percentages, currency names, enumeration words, party roles).
-//! - [`draft`]: a template filled from one trade; missing values refuse the draft by name.
+//! - [`draft`]: a template filled from one trade (preferred wordings, or a chosen fallback per
+//!   clause, a fallback being a complete alternative wording of its clause); missing values
+//!   refuse the draft by name; sub-clauses left out are renumbered so the draft has no gaps.
+//! - [`document`]: any confirmation's text read back as sections, aligned with a template's
+//!   clauses.
+//! - [`proofread`]: findings on a document (consistency inside it, its terms against the trade
+//!   through our extraction, its clauses against the template and the firm's fallback
+//!   positions, style), each located by section, clause and byte span.
 //! - [`library`]: the demo library shipped with Deskmate (written for this project, modelled on
 //!   the structure of public confirmations; no ISDA form is copied) and the choice of a template
 //!   by product type and language.
 //!
 //! The store, versions, approvals and audit of templates and drafts belong to `assistant`
-//! (planned, issue #18), as do proofreading, negotiation and the model-written free text.
+//! (planned, issue #18), as do negotiation and the model-written free text.
 
+pub mod document;
 pub mod draft;
 pub mod format;
 pub mod library;
+pub mod proofread;
 pub mod template;
 
-pub use draft::{Draft, DraftClause, DraftError, Span, Trade, Wording, draft};
+pub use draft::{Draft, DraftClause, DraftError, Span, Trade, Wording, draft, draft_with};
 pub use format::Format;
 pub use template::{
     Binding, Clause, Condition, Fallback, Language, Placeholder, Position, Template, TemplateError,

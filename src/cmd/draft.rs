@@ -65,14 +65,14 @@ pub struct DraftArgs {
     pub check_template: Option<PathBuf>,
 }
 
-fn read_template(path: &Path) -> anyhow::Result<Template> {
+pub(crate) fn read_template(path: &Path) -> anyhow::Result<Template> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     drafting::template::parse(&text).with_context(|| format!("template {}", path.display()))
 }
 
 /// Reads the trade file in any of its accepted forms.
-fn read_trade(path: &Path) -> anyhow::Result<Trade> {
+pub(crate) fn read_trade(path: &Path) -> anyhow::Result<Trade> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let text = String::from_utf8_lossy(&bytes);
     if extraction::fpml::is_fpml(&text) {
@@ -196,18 +196,31 @@ pub fn run(args: DraftArgs) -> anyhow::Result<()> {
     for s in &args.set {
         set_leaf(&mut trade.key_terms, s)?;
     }
-    let library = drafting::library::demo().context("the demo library")?;
     let language = match args.language {
         LanguageArg::En => Language::En,
         LanguageArg::Zh => Language::Zh,
     };
-    let from_file;
-    let template = match &args.template {
-        Some(t) if Path::new(t).is_file() => {
-            from_file = read_template(Path::new(t))?;
-            &from_file
-        }
-        Some(id) => library.iter().find(|x| &x.id == id).with_context(|| {
+    let template = pick_template(args.template.as_deref(), Some(&trade), language)?;
+    let draft = drafting::draft(&template, &trade)?;
+    match args.output {
+        Output::Text => print!("{}", draft.to_text()),
+        Output::Markdown => print!("{}", draft.to_markdown()),
+        Output::Json => println!("{}", serde_json::to_string_pretty(&draft)?),
+    }
+    Ok(())
+}
+
+/// The template named by `--template` (a demo-library id or a file), else the library's
+/// template for the trade's product type in `language`.
+pub(crate) fn pick_template(
+    named: Option<&str>,
+    trade: Option<&Trade>,
+    language: Language,
+) -> anyhow::Result<Template> {
+    let library = drafting::library::demo().context("the demo library")?;
+    let template = match named {
+        Some(t) if Path::new(t).is_file() => return read_template(Path::new(t)),
+        Some(id) => library.iter().find(|x| x.id == id).with_context(|| {
             format!(
                 "no template `{id}` (the demo library has {}; or give a file)",
                 library
@@ -219,7 +232,7 @@ pub fn run(args: DraftArgs) -> anyhow::Result<()> {
         })?,
         None => {
             let product = trade
-                .leaf("product_type")
+                .and_then(|t| t.leaf("product_type"))
                 .and_then(Value::as_str)
                 .context("the trade states no product_type: name a template with --template")?;
             drafting::library::choose(&library, product, language).with_context(|| {
@@ -235,11 +248,5 @@ pub fn run(args: DraftArgs) -> anyhow::Result<()> {
             })?
         }
     };
-    let draft = drafting::draft(template, &trade)?;
-    match args.output {
-        Output::Text => print!("{}", draft.to_text()),
-        Output::Markdown => print!("{}", draft.to_markdown()),
-        Output::Json => println!("{}", serde_json::to_string_pretty(&draft)?),
-    }
-    Ok(())
+    Ok(template.clone())
 }

@@ -16,6 +16,7 @@ pub mod generate;
 pub mod knowledge;
 pub mod models;
 pub mod price;
+pub mod proofread;
 pub mod rfq;
 pub mod risk;
 pub mod search;

@@ -76,8 +76,12 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             "extraction",
             set(&["cjk", "policies", "models", "connectors"]),
         ),
-        // Drafting reads trades through extraction's key terms (and checks drafts with it).
-        ("drafting", set(&["cjk", "policies", "extraction"])),
+        // Drafting reads trades through extraction's key terms (and proofreads documents with
+        // it); its business-day check uses the kernels' calendars.
+        (
+            "drafting",
+            set(&["cjk", "policies", "kernels", "extraction"]),
+        ),
         (
             "assistant",
             set(&[

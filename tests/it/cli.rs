@@ -781,3 +781,85 @@ fn draft_writes_a_confirmation_from_an_extraction_or_fpml_and_refuses_gaps_by_na
         text(&o)
     );
 }
+
+#[test]
+fn proofread_checks_a_pdf_against_its_trade_and_its_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let trade = dir.path().join("trade.json");
+    std::fs::write(
+        &trade,
+        serde_json::json!({
+            "product_type": "equity_option", "trade_date": "2026-03-05",
+            "party_a": "Eastbank Securities Co., Ltd.", "party_b": "Harbour Fund Ltd",
+            "buyer": "party_b", "seller": "party_a",
+            "underlier": {"name": "S&P 500 Index", "id": ".SPX"},
+            "option_type": "call", "exercise_style": "european",
+            "strike": {"value": 5000, "unit": "price", "currency": "USD"},
+            "number_of_options": 1000, "expiration_date": "2026-09-04",
+            "premium": {"amount": 2500000, "currency": "USD", "payment_date": "2026-03-09"},
+            "settlement": "cash"
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let o = deskmate(
+        dir.path(),
+        &["draft", "--trade", trade.to_str().unwrap()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let clean = String::from_utf8_lossy(&o.stdout).to_string();
+    // The counterparty's copy came back as a PDF with the expiry moved and a reference broken.
+    let changed = clean
+        .replace("4 September 2026", "11 September 2026")
+        .replace("Section 5", "Section 8");
+    let pdf = dir.path().join("returned.pdf");
+    std::fs::write(&pdf, extraction::synth::text_pdf(&changed)).unwrap();
+    let o = deskmate(
+        dir.path(),
+        &[
+            "proofread",
+            pdf.to_str().unwrap(),
+            "--trade",
+            trade.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let findings = r["findings"].as_array().unwrap();
+    let has = |kind: &str, clause: &str| {
+        findings
+            .iter()
+            .any(|f| f["kind"] == kind && f["clause"] == clause)
+    };
+    assert!(has("term_mismatch", "exercise"), "{findings:#?}");
+    assert!(has("broken_reference", "exercise"), "{findings:#?}");
+    // The clean draft as text: nothing above info.
+    let txt = dir.path().join("clean.txt");
+    std::fs::write(&txt, &clean).unwrap();
+    let o = deskmate(
+        dir.path(),
+        &[
+            "proofread",
+            txt.to_str().unwrap(),
+            "--trade",
+            trade.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("0 error(s), 0 warning(s)"),
+        "{}",
+        text(&o)
+    );
+    // A file that is not a document is refused by name.
+    let junk = dir.path().join("junk.pdf");
+    std::fs::write(&junk, b"%PDF-1.4 truncated").unwrap();
+    let o = deskmate(dir.path(), &["proofread", junk.to_str().unwrap()], &[]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("junk.pdf"), "{}", text(&o));
+}

@@ -49,7 +49,7 @@ fn a_template_naming_an_unknown_field_is_refused_at_import() {
     }
 }
 
-fn vanilla() -> serde_json::Value {
+pub(crate) fn vanilla() -> serde_json::Value {
     json!({
         "product_type": "equity_option",
         "trade_date": "2026-03-05",

@@ -5,4 +5,5 @@
 //! trade of another product) is refused by name.
 
 mod library;
+mod proofread;
 mod roundtrip;

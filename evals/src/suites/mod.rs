@@ -2,6 +2,7 @@
 
 pub mod abstention;
 pub mod audit;
+pub mod draft_mutations;
 pub mod drafting;
 pub mod extraction;
 pub mod injection;
