@@ -32,6 +32,27 @@ impl Trade {
         }
     }
 
+    /// A trade from its key terms (and CDM TradeState), every leaf checked as an extraction's
+    /// or a reviewer's value is (`shared/schemas/key-terms.md`); the error names the leaf.
+    pub fn checked(key_terms: Value, cdm: Option<Value>) -> Result<Trade, String> {
+        let Some(obj) = key_terms.as_object() else {
+            return Err("the key terms must be a JSON object".into());
+        };
+        if obj.is_empty() {
+            return Err("the trade has no key terms".into());
+        }
+        for (leaf, value) in extraction::terms::leaves_of(&key_terms) {
+            if !extraction::terms::is_leaf(&leaf) {
+                return Err(format!("`{leaf}` is not a key-terms field"));
+            }
+            extraction::terms::check_leaf(&leaf, &value).map_err(|e| e.to_string())?;
+        }
+        if cdm.as_ref().is_some_and(|c| !c.is_object()) {
+            return Err("the CDM TradeState must be a JSON object".into());
+        }
+        Ok(Trade { key_terms, cdm })
+    }
+
     /// A key-term leaf's value (`premium.amount`), if the trade states it.
     pub fn leaf(&self, path: &str) -> Option<&Value> {
         let mut v = &self.key_terms;

@@ -22,6 +22,7 @@
 //! The store, versions, approvals and audit of templates and drafts belong to `assistant`
 //! (planned, issue #18), as do negotiation and the model-written free text.
 
+pub mod diff;
 pub mod document;
 pub mod draft;
 pub mod format;

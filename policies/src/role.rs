@@ -73,6 +73,8 @@ impl Role {
                 JobsRead,
             ],
             Role::Legal => &[
+                DraftsRead,
+                DraftsWrite,
                 DocumentsRead,
                 DocumentsWrite,
                 DocumentsDeclassify,
@@ -186,6 +188,10 @@ pub enum Permission {
     ExtractionsSubmit,
     /// Read extraction results.
     ExtractionsRead,
+    /// Read drafts of confirmations and proofread documents.
+    DraftsRead,
+    /// Create and edit drafts of confirmations.
+    DraftsWrite,
     /// Call the local models (chat, completions, embeddings).
     ModelsUse,
     /// Read background jobs.
@@ -215,6 +221,8 @@ impl Permission {
         Permission::DocumentsDeclassify,
         Permission::ExtractionsSubmit,
         Permission::ExtractionsRead,
+        Permission::DraftsRead,
+        Permission::DraftsWrite,
         Permission::ModelsUse,
         Permission::JobsRead,
         Permission::EvalsRead,
@@ -238,6 +246,8 @@ impl Permission {
             Permission::DocumentsDeclassify => "documents.declassify",
             Permission::ExtractionsSubmit => "extractions.submit",
             Permission::ExtractionsRead => "extractions.read",
+            Permission::DraftsRead => "drafts.read",
+            Permission::DraftsWrite => "drafts.write",
             Permission::ModelsUse => "models.use",
             Permission::JobsRead => "jobs.read",
             Permission::EvalsRead => "evals.read",

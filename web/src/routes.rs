@@ -5,7 +5,8 @@
 
 pub use crate::access::{Access, RouteInfo, Surface, Timeout};
 use crate::handlers::{
-    admin, approvals, audit, documents, evals, extractions, jobs, openai, pricing, rfqs, system,
+    admin, approvals, audit, documents, drafts, evals, extractions, jobs, openai, pricing, rfqs,
+    system,
 };
 use crate::state::AppState;
 use crate::ui;
@@ -142,6 +143,13 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/chat/completions", P(ModelsUse), "OpenAI-compatible chat completion (SSE with stream: true; JSON Schema output by constrained decoding).", openai::chat_completions, timeout = Timeout::Generation),
         route!(POST "/v1/embeddings", P(ModelsUse), "OpenAI-compatible embeddings of one or more texts.", openai::embeddings),
         route!(GET "/v1/models", P(ModelsUse), "OpenAI-compatible list of the installed and registered models.", openai::list_models),
+        route!(POST "/v1/drafts", P(DraftsWrite), "Draft a confirmation from a trade (key terms or an approved extraction) on a clause-library template; version 1.", drafts::create),
+        route!(GET "/v1/drafts", P(DraftsRead), "The most recent drafts of confirmations.", drafts::list),
+        route!(GET "/v1/drafts/{id}", P(DraftsRead), "A draft: its text, clause tree with the filled values' spans, trade and versions.", drafts::get),
+        route!(PUT "/v1/drafts/{id}", P(DraftsWrite), "Save an edit of a draft as its next version (409 with the diff when another save came first).", drafts::save),
+        route!(GET "/v1/drafts/{id}/versions/{n}", P(DraftsRead), "The text of one saved version of a draft.", drafts::version),
+        route!(POST "/v1/drafts/{id}/proofread", P(DraftsRead), "Proofread a version of a draft against its trade and template: located findings.", drafts::proofread),
+        route!(upload POST "/v1/proofread", P(DraftsRead), "Proofread an uploaded agreement or confirmation (text, PDF, DOCX), optionally against a trade and template.", drafts::proofread_upload),
         route!(upload POST "/v1/extractions", P(ExtractionsSubmit), "Upload confirmations (multipart, several files) for extraction; returns a job id.", extractions::submit),
         route!(GET "/v1/extractions/{id}", P(ExtractionsRead), "An extraction job: state, and per file its status, key terms with evidence, conflicts, problems, CDM and approval.", extractions::get),
         route!(GET "/v1/extractions/{id}/exports", P(ExtractionsRead), "The approved files of an extraction job, exported (key terms, CDM, extension, source SHA-256).", extractions::exports),

@@ -414,4 +414,36 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE rfqs ADD COLUMN model_fields TEXT NOT NULL DEFAULT '[]';
     "#,
+    // 9: legal drafting: drafts of confirmations (the trade they confirm, the template and its
+    // version) and every saved version of each (text, who, when, why); a version is never
+    // changed, so any version can be re-created.
+    r#"
+    CREATE TABLE drafts (
+        id               TEXT PRIMARY KEY,
+        template         TEXT NOT NULL,
+        template_version INTEGER NOT NULL,
+        language         TEXT NOT NULL CHECK (language IN ('en', 'zh')),
+        title            TEXT NOT NULL,
+        trade            TEXT NOT NULL,
+        source           TEXT NOT NULL,
+        version          INTEGER NOT NULL,
+        created_at       TEXT NOT NULL,
+        created_by       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        updated_by       TEXT NOT NULL
+    );
+    CREATE TABLE draft_versions (
+        draft_id   TEXT NOT NULL REFERENCES drafts(id),
+        version    INTEGER NOT NULL,
+        text       TEXT NOT NULL,
+        structure  TEXT,
+        sha256     TEXT NOT NULL,
+        saved_at   TEXT NOT NULL,
+        saved_by   TEXT NOT NULL,
+        note       TEXT NOT NULL,
+        PRIMARY KEY (draft_id, version)
+    );
+    CREATE TRIGGER draft_versions_immutable BEFORE UPDATE ON draft_versions
+        BEGIN SELECT RAISE(ABORT, 'a saved draft version is never changed'); END;
+    "#,
 ];

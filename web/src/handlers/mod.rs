@@ -5,6 +5,7 @@ pub mod admin;
 pub mod approvals;
 pub mod audit;
 pub mod documents;
+pub mod drafts;
 pub mod evals;
 pub mod extractions;
 pub mod jobs;

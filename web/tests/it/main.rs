@@ -6,6 +6,7 @@
 mod api;
 mod browser;
 mod documents;
+mod drafting;
 mod evals;
 mod extraction;
 mod hostile;

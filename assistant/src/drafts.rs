@@ -1,0 +1,500 @@
+//! Legal drafting over the store: drafts of confirmations, their versions and the proofreader.
+//!
+//! - [`Assistant::draft_create`] drafts a confirmation from a trade (key terms and optionally
+//!   its CDM TradeState, given directly or taken from an approved extraction) on a template of
+//!   the clause library (chosen by product type and language unless named), every value
+//!   written deterministically by `drafting`; version 1 keeps the clause tree with the span of
+//!   each filled value. Audited (`draft.create`).
+//! - [`Assistant::draft_save`] saves an edit as a new version, with optimistic concurrency: the
+//!   caller names the version it edited; when another save came first the edit is refused with
+//!   the line diff between what is stored and what was sent, and nothing is lost (the refused
+//!   text is in the refusal). Audited (`draft.edit`, with the diff's size and the note).
+//! - [`Assistant::draft_version`] re-creates any saved version; versions are never changed (a
+//!   trigger refuses an update).
+//! - [`Assistant::draft_proofread`] proofreads a version against the draft's trade and
+//!   template; [`Assistant::proofread_upload`] proofreads an uploaded agreement or
+//!   confirmation (text, PDF with OCR where needed, DOCX) against an optional trade.
+//!
+//! Planned (issue #18): the clause library itself in the store with versions, legal approval
+//! and finalisation, negotiation of mark-ups, precedents and model-written free text.
+
+use std::collections::BTreeMap;
+
+use drafting::proofread::{Report, Request, proofread};
+use drafting::{Language, Template, Trade, Wording, library};
+use policies::DataClass;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::Assistant;
+use crate::error::{AssistantError, Result};
+use crate::store::{Actor, AuditRecord, sql, time};
+
+/// Where a draft's trade comes from.
+#[derive(Debug, Clone)]
+pub enum TradeSource {
+    /// Key terms (and a CDM TradeState) given by the caller.
+    Given(Trade),
+    /// An approved extraction, by its approval id.
+    Extraction(String),
+}
+
+/// What a new draft is made from.
+#[derive(Debug, Clone)]
+pub struct NewDraft {
+    /// The trade.
+    pub trade: TradeSource,
+    /// The template id; chosen by the trade's product type and `language` when `None`.
+    pub template: Option<String>,
+    /// The language of the template chosen by product type.
+    pub language: Language,
+    /// A fallback wording per clause id (the preferred wording elsewhere).
+    pub wordings: BTreeMap<String, Wording>,
+}
+
+/// One saved version of a draft.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DraftVersion {
+    /// Its number (1 is the drafted one).
+    pub version: u32,
+    /// SHA-256 of its text.
+    pub sha256: String,
+    /// When it was saved.
+    pub saved_at: String,
+    /// Who saved it.
+    pub saved_by: String,
+    /// Why (the editor's note; `drafted from …` for version 1).
+    pub note: String,
+}
+
+/// A draft as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DraftRecord {
+    /// `dr_…`.
+    pub id: String,
+    /// The template id.
+    pub template: String,
+    /// The template's version.
+    pub template_version: u32,
+    /// The language.
+    pub language: Language,
+    /// The document title.
+    pub title: String,
+    /// The trade it confirms.
+    pub trade: Trade,
+    /// Where the trade came from (`given`, or `extraction:<approval id>`).
+    pub source: String,
+    /// The current version.
+    pub version: u32,
+    /// The current version's text.
+    pub text: String,
+    /// The clause tree with the span of every filled value, while the text is still the
+    /// drafted one (version 1); `null` once edited by hand.
+    pub structure: Value,
+    /// Every version, oldest first.
+    pub versions: Vec<DraftVersion>,
+    /// Created when and by whom.
+    pub created_at: String,
+    /// Who created it.
+    pub created_by: String,
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> AssistantError {
+    AssistantError::InvalidField {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The demo library's template `id`, or the one for `product` in `language`.
+fn template_for(id: Option<&str>, trade: &Trade, language: Language) -> Result<Template> {
+    let lib =
+        library::demo().map_err(|e| AssistantError::Invalid(format!("the clause library: {e}")))?;
+    let names = || {
+        lib.iter()
+            .map(|t| t.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match id {
+        Some(id) => lib.iter().find(|t| t.id == id).cloned().ok_or_else(|| {
+            invalid(
+                "template",
+                format!("no template `{id}` (the library has {})", names()),
+            )
+        }),
+        None => {
+            let product = trade
+                .leaf("product_type")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    invalid(
+                        "template",
+                        "the trade states no product_type: name a template",
+                    )
+                })?;
+            library::choose(&lib, product, language)
+                .cloned()
+                .ok_or_else(|| {
+                    invalid(
+                        "template",
+                        format!(
+                            "no {} template for {product} (the library has {})",
+                            language.as_str(),
+                            names()
+                        ),
+                    )
+                })
+        }
+    }
+}
+
+fn sha(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+impl Assistant {
+    /// Drafts a confirmation and stores it as version 1.
+    pub fn draft_create(&self, actor: &Actor, new: NewDraft) -> Result<DraftRecord> {
+        let (trade, source) = match new.trade {
+            TradeSource::Given(t) => (t, "given".to_string()),
+            TradeSource::Extraction(id) => {
+                let e = self.extraction_export(actor, &id)?;
+                let t = Trade::checked(e.key_terms, e.cdm)
+                    .map_err(|r| invalid("extraction_result", r))?;
+                (t, format!("extraction:{id}"))
+            }
+        };
+        let template = template_for(new.template.as_deref(), &trade, new.language)?;
+        let draft =
+            drafting::draft_with(&template, &trade, &new.wordings).map_err(|e| match e {
+                drafting::DraftError::Wording { .. } => invalid("wordings", e.to_string()),
+                _ => invalid("trade", e.to_string()),
+            })?;
+        let text = draft.to_text();
+        let id = format!("dr_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        let now = time::fmt(time::now());
+        let note = format!(
+            "drafted from template {} v{}",
+            template.id, template.version
+        );
+        let structure =
+            serde_json::to_string(&draft).map_err(|e| AssistantError::Invalid(e.to_string()))?;
+        let trade_json =
+            serde_json::to_string(&trade).map_err(|e| AssistantError::Invalid(e.to_string()))?;
+        self.store.write(actor, |tx| {
+            tx.conn().execute(
+                "INSERT INTO drafts (id, template, template_version, language, title, trade, source,
+                                     version, created_at, created_by, updated_at, updated_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?8, ?9)",
+                params![
+                    id,
+                    template.id,
+                    template.version,
+                    template.language.as_str(),
+                    draft.title,
+                    trade_json,
+                    source,
+                    now,
+                    actor.user,
+                ],
+            )?;
+            tx.conn().execute(
+                "INSERT INTO draft_versions (draft_id, version, text, structure, sha256, saved_at,
+                                             saved_by, note)
+                 VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, text, structure, sha(&text), now, actor.user, note],
+            )?;
+            tx.audit(AuditRecord {
+                action: "draft.create",
+                object_kind: "draft",
+                object_id: &id,
+                class: DataClass::IMPORTANT,
+                details: json!({
+                    "template": template.id, "template_version": template.version,
+                    "language": template.language.as_str(), "source": source,
+                    "sha256": sha(&text),
+                    "wordings": new.wordings.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                }),
+            })?;
+            Ok::<_, AssistantError>(())
+        })?;
+        self.draft_get(&id)
+    }
+
+    /// A draft with its current text and its versions.
+    pub fn draft_get(&self, id: &str) -> Result<DraftRecord> {
+        self.store.read(|c| {
+            let head = c
+                .query_row(
+                    "SELECT template, template_version, language, title, trade, source, version,
+                            created_at, created_by
+                     FROM drafts WHERE id = ?1",
+                    [id],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, u32>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            sql::json(r, 4, "drafts.trade")?,
+                            r.get::<_, String>(5)?,
+                            r.get::<_, u32>(6)?,
+                            r.get::<_, String>(7)?,
+                            r.get::<_, String>(8)?,
+                        ))
+                    },
+                )
+                .optional()?
+                .ok_or_else(|| AssistantError::NotFound {
+                    kind: "draft",
+                    id: id.into(),
+                })?;
+            let (
+                template,
+                template_version,
+                language,
+                title,
+                trade,
+                source,
+                version,
+                created_at,
+                created_by,
+            ) = head;
+            let mut stmt = c.prepare(
+                "SELECT version, sha256, saved_at, saved_by, note FROM draft_versions
+                 WHERE draft_id = ?1 ORDER BY version",
+            )?;
+            let versions = stmt
+                .query_map([id], |r| {
+                    Ok(DraftVersion {
+                        version: r.get(0)?,
+                        sha256: r.get(1)?,
+                        saved_at: r.get(2)?,
+                        saved_by: r.get(3)?,
+                        note: r.get(4)?,
+                    })
+                })?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let (text, structure): (String, Option<String>) = c.query_row(
+                "SELECT text, structure FROM draft_versions WHERE draft_id = ?1 AND version = ?2",
+                params![id, version],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let trade: Trade = serde_json::from_value(trade)
+                .map_err(|e| AssistantError::Invalid(format!("stored trade of {id}: {e}")))?;
+            Ok(DraftRecord {
+                id: id.into(),
+                template,
+                template_version,
+                language: if language == "zh" {
+                    Language::Zh
+                } else {
+                    Language::En
+                },
+                title,
+                trade,
+                source,
+                version,
+                text,
+                structure: structure
+                    .and_then(|s| serde_json::from_str(&s).ok())
+                    .unwrap_or(Value::Null),
+                versions,
+                created_at,
+                created_by,
+            })
+        })
+    }
+
+    /// The most recent drafts, newest first: (id, title, template, version, updated_at,
+    /// updated_by).
+    pub fn draft_list(&self, limit: usize) -> Result<Vec<Value>> {
+        self.store.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, title, template, language, version, updated_at, updated_by, source
+                 FROM drafts ORDER BY updated_at DESC, id LIMIT ?1",
+            )?;
+            let rows = stmt
+                .query_map([limit as i64], |r| {
+                    Ok(json!({
+                        "id": r.get::<_, String>(0)?, "title": r.get::<_, String>(1)?,
+                        "template": r.get::<_, String>(2)?, "language": r.get::<_, String>(3)?,
+                        "version": r.get::<_, u32>(4)?, "updated_at": r.get::<_, String>(5)?,
+                        "updated_by": r.get::<_, String>(6)?, "source": r.get::<_, String>(7)?,
+                    }))
+                })?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// The text of version `version` of a draft.
+    pub fn draft_version(&self, id: &str, version: u32) -> Result<String> {
+        self.store.read(|c| {
+            c.query_row(
+                "SELECT text FROM draft_versions WHERE draft_id = ?1 AND version = ?2",
+                params![id, version],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .ok_or_else(|| AssistantError::NotFound {
+                kind: "draft version",
+                id: format!("{id} v{version}"),
+            })
+        })
+    }
+
+    /// Saves an edit of version `base` as the next version. Refused, with the line diff
+    /// between the stored current text and the text sent, when `base` is not the current
+    /// version (someone else saved first).
+    pub fn draft_save(
+        &self,
+        actor: &Actor,
+        id: &str,
+        base: u32,
+        text: &str,
+        note: &str,
+    ) -> Result<DraftRecord> {
+        if text.trim().is_empty() {
+            return Err(invalid("text", "the draft's text is empty"));
+        }
+        if text.len() > 2 * 1024 * 1024 {
+            return Err(invalid(
+                "text",
+                format!("{} bytes; a draft is at most 2 MiB", text.len()),
+            ));
+        }
+        let note = note.trim();
+        if note.is_empty() {
+            return Err(invalid(
+                "note",
+                "say what the edit changes (kept in the version history and the audit log)",
+            ));
+        }
+        let now = time::fmt(time::now());
+        self.store.write(actor, |tx| {
+            let current: Option<u32> = tx
+                .conn()
+                .query_row("SELECT version FROM drafts WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?;
+            let current = current.ok_or_else(|| AssistantError::NotFound {
+                kind: "draft",
+                id: id.into(),
+            })?;
+            let stored: String = tx.conn().query_row(
+                "SELECT text FROM draft_versions WHERE draft_id = ?1 AND version = ?2",
+                params![id, current],
+                |r| r.get(0),
+            )?;
+            if base != current {
+                let (by, at): (String, String) = tx.conn().query_row(
+                    "SELECT saved_by, saved_at FROM draft_versions WHERE draft_id = ?1 AND version = ?2",
+                    params![id, current],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                return Err(AssistantError::Conflict(format!(
+                    "draft {id} is at version {current} (saved by {by} at {at}), not {base}: your edit was not saved. Reload, merge and save again; the difference between version {current} (-) and your text (+):\n{}",
+                    drafting::diff::changes(&stored, text)
+                )));
+            }
+            if stored == text {
+                return Err(AssistantError::Conflict(format!(
+                    "the text is the same as version {current}: nothing to save"
+                )));
+            }
+            let next = current + 1;
+            let changed = drafting::diff::lines(&stored, text)
+                .iter()
+                .filter(|l| !matches!(l, drafting::diff::Line::Same(_)))
+                .count();
+            tx.conn().execute(
+                "INSERT INTO draft_versions (draft_id, version, text, structure, sha256, saved_at,
+                                             saved_by, note)
+                 VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7)",
+                params![id, next, text, sha(text), now, actor.user, note],
+            )?;
+            tx.conn().execute(
+                "UPDATE drafts SET version = ?2, updated_at = ?3, updated_by = ?4 WHERE id = ?1",
+                params![id, next, now, actor.user],
+            )?;
+            tx.audit(AuditRecord {
+                action: "draft.edit",
+                object_kind: "draft",
+                object_id: id,
+                class: DataClass::IMPORTANT,
+                details: json!({
+                    "version": next, "base": base, "sha256": sha(text),
+                    "lines_changed": changed, "note": note,
+                }),
+            })?;
+            Ok::<_, AssistantError>(())
+        })?;
+        self.draft_get(id)
+    }
+
+    /// Proofreads a version of a draft (the current one when `None`) against its trade and
+    /// template.
+    pub fn draft_proofread(
+        &self,
+        id: &str,
+        version: Option<u32>,
+        holidays: &[String],
+    ) -> Result<Report> {
+        let d = self.draft_get(id)?;
+        let text = match version {
+            Some(v) => self.draft_version(id, v)?,
+            None => d.text.clone(),
+        };
+        let template = template_for(Some(&d.template), &d.trade, d.language)?;
+        Ok(proofread(&Request {
+            text: &text,
+            language: d.language,
+            template: Some(&template),
+            trade: Some(&d.trade),
+            holidays,
+        }))
+    }
+
+    /// Proofreads an uploaded agreement or confirmation: its text is read (OCR where a page
+    /// has no text layer), then checked on its own, and against `trade` and its template
+    /// (named, or chosen by the trade's product type) when given.
+    pub fn proofread_upload(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        trade: Option<&Trade>,
+        template: Option<&str>,
+        language: Option<Language>,
+        holidays: &[String],
+    ) -> Result<(Report, Language, Option<String>)> {
+        let doc = connectors::document::extract_text(
+            connectors::document::Input::Bytes { bytes, name },
+            &self.config.extract.settings().limits,
+        )?;
+        let text = doc.text();
+        if text.trim().is_empty() {
+            return Err(invalid("file", format!("{name}: no text could be read")));
+        }
+        let language = language.unwrap_or(if cjk::is_mostly_chinese(&text) {
+            Language::Zh
+        } else {
+            Language::En
+        });
+        let template = match (template, trade) {
+            (None, None) => None,
+            (t, Some(tr)) => Some(template_for(t, tr, language)?),
+            (Some(t), None) => Some(template_for(Some(t), &Trade::default(), language)?),
+        };
+        let report = proofread(&Request {
+            text: &text,
+            language,
+            template: template.as_ref(),
+            trade,
+            holidays,
+        });
+        Ok((report, language, template.map(|t| t.id)))
+    }
+}

@@ -1,0 +1,292 @@
+//! Legal drafting over HTTP.
+//!
+//! - `POST /v1/drafts`: `{"trade": {key terms} | {"key_terms", "cdm"}}` or
+//!   `{"extraction_result": "<approval id>"}` (an approved extraction), optionally `"template"`
+//!   (a library id; else chosen by product type and `"language"`, `en` by default) and
+//!   `"wordings"` (`{"clause id": "preferred" | fallback number from 1}`). Answers `201` with
+//!   the draft (its text, the clause tree with each filled value's span, version 1).
+//! - `GET /v1/drafts`: the most recent drafts. `GET /v1/drafts/{id}`: one draft with its
+//!   versions. `GET /v1/drafts/{id}/versions/{n}`: the text of version `n`.
+//! - `PUT /v1/drafts/{id}`: `{"base_version", "text", "note"}` saves an edit as the next
+//!   version; `409` with the line diff when `base_version` is not the current version.
+//! - `POST /v1/drafts/{id}/proofread`: `{"version"?, "holidays"?}`: the proofreader's report on
+//!   a version, against the draft's trade and template.
+//! - `POST /v1/proofread`: `multipart/form-data` with one file part (text, PDF, DOCX) and
+//!   optional fields `trade` (key-terms JSON), `template`, `language`, `holidays`
+//!   (comma-separated dates): the report on an uploaded document.
+
+use crate::error::AppError;
+use crate::extract::{ApiJson, Ctx, multipart_error, upload_file_name};
+use crate::state::AppState;
+use assistant::drafts::{DraftRecord, NewDraft, TradeSource};
+use axum::Json;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use drafting::{Language, Trade, Wording};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+fn bad(field: &str, reason: impl std::fmt::Display) -> AppError {
+    AppError::BadRequest {
+        code: "invalid_request",
+        message: format!("{field}: {reason}"),
+    }
+}
+
+fn language(v: Option<&str>) -> Result<Option<Language>, AppError> {
+    match v {
+        None | Some("") => Ok(None),
+        Some("en") => Ok(Some(Language::En)),
+        Some("zh") => Ok(Some(Language::Zh)),
+        Some(other) => Err(bad("language", format!("`{other}` is not en or zh"))),
+    }
+}
+
+/// A trade given as key terms or as `{"key_terms", "cdm"}`, checked leaf by leaf.
+fn trade_of(v: Value) -> Result<Trade, AppError> {
+    let (kt, cdm) = match v.get("key_terms") {
+        Some(kt) => (kt.clone(), v.get("cdm").cloned().filter(|c| !c.is_null())),
+        None => (v, None),
+    };
+    Trade::checked(kt, cdm).map_err(|e| bad("trade", e))
+}
+
+/// `POST /v1/drafts` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    /// The trade's key terms, or `{"key_terms", "cdm"}`.
+    #[serde(default)]
+    pub trade: Option<Value>,
+    /// Or an approved extraction's approval id.
+    #[serde(default)]
+    pub extraction_result: Option<String>,
+    /// A library template id.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// `en` (default) or `zh`.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Clause id → `preferred` or a fallback number (1 = the first fallback).
+    #[serde(default)]
+    pub wordings: BTreeMap<String, Value>,
+}
+
+/// `POST /v1/drafts`.
+pub async fn create(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<(StatusCode, Json<DraftRecord>), AppError> {
+    let trade = match (body.trade, body.extraction_result) {
+        (Some(t), None) => TradeSource::Given(trade_of(t)?),
+        (None, Some(id)) => TradeSource::Extraction(id),
+        _ => {
+            return Err(bad(
+                "trade",
+                "give exactly one of `trade` (key terms) or `extraction_result` (an approved extraction's id)",
+            ));
+        }
+    };
+    let mut wordings = BTreeMap::new();
+    for (clause, w) in body.wordings {
+        let w = if w.as_str() == Some("preferred") {
+            Wording::Preferred
+        } else if let Some(n) = w.as_u64().filter(|n| *n >= 1) {
+            Wording::Fallback(n as usize - 1)
+        } else {
+            return Err(bad(
+                "wordings",
+                format!(
+                    "clause `{clause}`: {w} is neither \"preferred\" nor a fallback number from 1"
+                ),
+            ));
+        };
+        wordings.insert(clause, w);
+    }
+    let new = NewDraft {
+        trade,
+        template: body.template,
+        language: language(body.language.as_deref())?.unwrap_or(Language::En),
+        wordings,
+    };
+    let d = s.blocking(move |a| a.draft_create(&ctx.actor, new)).await?;
+    Ok((StatusCode::CREATED, Json(d)))
+}
+
+/// `GET /v1/drafts`.
+pub async fn list(State(s): State<AppState>) -> Result<Json<Value>, AppError> {
+    let drafts = s.blocking(move |a| a.draft_list(200)).await?;
+    Ok(Json(json!({ "drafts": drafts })))
+}
+
+/// `GET /v1/drafts/{id}`.
+pub async fn get(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<DraftRecord>, AppError> {
+    Ok(Json(s.blocking(move |a| a.draft_get(&id)).await?))
+}
+
+/// `GET /v1/drafts/{id}/versions/{n}`.
+pub async fn version(
+    State(s): State<AppState>,
+    Path((id, n)): Path<(String, u32)>,
+) -> Result<Json<Value>, AppError> {
+    let text = s.blocking(move |a| a.draft_version(&id, n)).await?;
+    Ok(Json(json!({ "version": n, "text": text })))
+}
+
+/// `PUT /v1/drafts/{id}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaveBody {
+    /// The version the edit was made on.
+    pub base_version: u32,
+    /// The whole new text.
+    pub text: String,
+    /// What the edit changes (required).
+    pub note: String,
+}
+
+/// `PUT /v1/drafts/{id}`.
+pub async fn save(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SaveBody>,
+) -> Result<Json<DraftRecord>, AppError> {
+    let d = s
+        .blocking(move |a| a.draft_save(&ctx.actor, &id, body.base_version, &body.text, &body.note))
+        .await?;
+    Ok(Json(d))
+}
+
+/// `POST /v1/drafts/{id}/proofread` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofreadBody {
+    /// The version (the current one when absent).
+    #[serde(default)]
+    pub version: Option<u32>,
+    /// Closures besides weekends (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub holidays: Vec<String>,
+}
+
+fn check_holidays(h: &[String]) -> Result<(), AppError> {
+    for d in h {
+        if kernels::dates::Date::parse(d).is_none() {
+            return Err(bad(
+                "holidays",
+                format!("`{d}` is not a date as YYYY-MM-DD"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /v1/drafts/{id}/proofread`.
+pub async fn proofread(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ProofreadBody>,
+) -> Result<Json<drafting::proofread::Report>, AppError> {
+    check_holidays(&body.holidays)?;
+    let r = s
+        .blocking(move |a| a.draft_proofread(&id, body.version, &body.holidays))
+        .await?;
+    Ok(Json(r))
+}
+
+/// `POST /v1/proofread`.
+pub async fn proofread_upload(
+    State(s): State<AppState>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Json<Value>, AppError> {
+    let mut multipart = multipart.map_err(|e| {
+        AppError::UnsupportedMediaType(format!(
+            "expected a multipart/form-data body with one file part ({})",
+            e.body_text()
+        ))
+    })?;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut fields: BTreeMap<String, String> = BTreeMap::new();
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(multipart_error(e.status(), e.body_text())),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(upload_file_name).transpose()?;
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| multipart_error(e.status(), e.body_text()))?;
+        match file_name {
+            Some(f) => {
+                if file.is_some() {
+                    return Err(bad("file", "send one document at a time"));
+                }
+                file = Some((f, bytes.to_vec()));
+            }
+            None => {
+                if !matches!(
+                    name.as_str(),
+                    "trade" | "template" | "language" | "holidays"
+                ) {
+                    return Err(bad(
+                        &name,
+                        "unknown field (expected trade, template, language, holidays and one file)",
+                    ));
+                }
+                let v =
+                    String::from_utf8(bytes.to_vec()).map_err(|_| bad(&name, "not UTF-8 text"))?;
+                fields.insert(name, v);
+            }
+        }
+    }
+    let (name, bytes) = file.ok_or_else(|| bad("file", "the upload holds no file part"))?;
+    let trade = match fields.get("trade").filter(|t| !t.trim().is_empty()) {
+        Some(t) => Some(trade_of(
+            serde_json::from_str(t).map_err(|e| bad("trade", format!("not JSON: {e}")))?,
+        )?),
+        None => None,
+    };
+    let lang = language(fields.get("language").map(String::as_str))?;
+    let template = fields
+        .get("template")
+        .filter(|t| !t.trim().is_empty())
+        .cloned();
+    let holidays: Vec<String> = fields
+        .get("holidays")
+        .map(|h| {
+            h.split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    check_holidays(&holidays)?;
+    let (report, language, template) = s
+        .blocking(move |a| {
+            a.proofread_upload(
+                &name,
+                &bytes,
+                trade.as_ref(),
+                template.as_deref(),
+                lang,
+                &holidays,
+            )
+        })
+        .await?;
+    Ok(Json(json!({
+        "language": language,
+        "template": template,
+        "report": report,
+    })))
+}
