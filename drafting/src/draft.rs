@@ -478,6 +478,30 @@ impl Draft {
         out
     }
 
+    /// Every filled value with its byte range in [`Draft::to_text`]'s text, in order: what a
+    /// page highlights.
+    pub fn text_spans(&self) -> Vec<(std::ops::Range<usize>, &Span)> {
+        let mut out = Vec::new();
+        let mut pos = self.title.len() + 1;
+        for c in self.walk() {
+            pos += 1;
+            let head = match (c.number.is_empty(), c.heading.is_empty()) {
+                (true, true) => 0,
+                (true, false) => c.heading.len() + 1,
+                (false, true) => c.number.len() + 1,
+                (false, false) => c.number.len() + 1 + c.heading.len() + 1,
+            };
+            pos += head;
+            for s in &c.spans {
+                out.push((pos + s.start..pos + s.end, s));
+            }
+            if !c.text.is_empty() {
+                pos += c.text.len() + 1;
+            }
+        }
+        out
+    }
+
     /// The draft as Markdown (headings by level), for review and export.
     pub fn to_markdown(&self) -> String {
         let mut out = format!("# {}\n", self.title);

@@ -196,8 +196,53 @@ struct Ctx {
     doc: Document,
     lang: Language,
     findings: Vec<Finding>,
-    /// Char offset → byte offset (one past the end included).
-    char_bytes: Vec<usize>,
+    /// Per page of the text as extraction reads it: page character offset → byte offset in
+    /// the document's text (one past the end included).
+    page_bytes: Vec<Vec<usize>>,
+}
+
+/// Maps the characters of the pages extraction reads (`connectors`' reading of the text, which
+/// may drop blank lines, invisible characters and form feeds, or substitute a character) back
+/// to byte offsets of `text`: each page character is the next character of `text` after
+/// skipping whitespace and invisible ones, else (a substitution) the next character.
+fn page_map(text: &str) -> Vec<Vec<usize>> {
+    let pages: Vec<String> = connectors::document::extract_text(
+        connectors::document::Input::Bytes {
+            bytes: text.as_bytes(),
+            name: "document.txt",
+        },
+        &connectors::document::Limits::default(),
+    )
+    .map(|d| d.pages.iter().map(|p| p.text()).collect())
+    .unwrap_or_else(|_| vec![text.to_string()]);
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let at = |k: usize| chars.get(k).map_or(text.len(), |c| c.0);
+    let mut k = 0;
+    let mut out = Vec::new();
+    for page in pages {
+        let mut map = Vec::new();
+        for pc in page.chars() {
+            let mut j = k;
+            while j < chars.len()
+                && chars[j].1 != pc
+                && (chars[j].1.is_whitespace()
+                    || cjk::is_invisible(chars[j].1)
+                    || chars[j].1.is_control())
+            {
+                j += 1;
+            }
+            if j < chars.len() && chars[j].1 == pc {
+                map.push(chars[j].0);
+                k = j + 1;
+            } else {
+                map.push(at(k));
+                k += 1;
+            }
+        }
+        map.push(at(k));
+        out.push(map);
+    }
+    out
 }
 
 impl Ctx {
@@ -241,21 +286,19 @@ impl Ctx {
         let Some(e) = fv.evidence.first() else {
             return (0, 0);
         };
-        // Offsets are into the evidence's page; pages are separated by form feeds.
-        let page_start: usize = self
-            .doc
-            .text
-            .split('\x0c')
-            .take(e.page.saturating_sub(1) as usize)
-            .map(|p| p.chars().count() + 1)
-            .sum();
-        let b = |c: usize| {
-            self.char_bytes
-                .get(page_start + c)
-                .copied()
-                .unwrap_or(self.doc.text.len())
+        // Offsets are characters of the evidence's page as extraction read it.
+        let Some(map) = self.page_bytes.get(e.page.saturating_sub(1) as usize) else {
+            return (0, 0);
         };
-        (b(e.span[0]), b(e.span[1]))
+        let b = |c: usize| {
+            map.get(c)
+                .copied()
+                .unwrap_or_else(|| map.last().copied().unwrap_or(0))
+        };
+        let (start, end) = (b(e.span[0]), b(e.span[1]));
+        // The end maps to the byte after the last character read; trailing space trimmed.
+        let end = start + self.doc.text[start..end.max(start)].trim_end().len();
+        (start, end)
     }
 }
 
@@ -269,13 +312,11 @@ pub fn proofread(req: &Request<'_>) -> Report {
     if let Some(t) = req.template {
         doc.align(t, expected.as_ref());
     }
-    let mut char_bytes: Vec<usize> = req.text.char_indices().map(|(i, _)| i).collect();
-    char_bytes.push(req.text.len());
     let mut cx = Ctx {
         doc,
         lang: req.language,
         findings: Vec::new(),
-        char_bytes,
+        page_bytes: page_map(req.text),
     };
     let read = Extractor::new(extraction::Settings::default())
         .extract(req.text.as_bytes(), "document.txt");
@@ -881,6 +922,11 @@ fn numbering(cx: &mut Ctx) {
 // ---------------------------------------------------------------------------------------------
 // Against the trade
 
+/// A value as a person reads it: a string without its JSON quotes.
+fn plain(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
 fn against_trade(cx: &mut Ctx, read: &FileResult, trade: &Trade, template: Option<&Template>) {
     let lang = cx.lang;
     let bound: Option<BTreeSet<String>> = template.map(|t| {
@@ -910,11 +956,11 @@ fn against_trade(cx: &mut Ctx, read: &FileResult, trade: &Trade, template: Optio
                     cx.evidence_span(fv),
                     say(
                         lang,
-                        format!("{leaf} is stated as {} here and differently elsewhere; the trade has {value}", fv.value),
-                        format!("{leaf} 此处为 {}，与文件其他处不一致；交易为 {value}", fv.value),
+                        format!("{leaf} is stated as {} here and differently elsewhere; the trade has {}", plain(&fv.value), plain(value)),
+                        format!("{leaf} 此处为 {}，与文件其他处不一致；交易为 {}", plain(&fv.value), plain(value)),
                     ),
-                    fv.value.to_string(),
-                    Some(value.to_string()),
+                    plain(&fv.value),
+                    Some(plain(value)),
                 ));
             }
             continue;
@@ -927,13 +973,18 @@ fn against_trade(cx: &mut Ctx, read: &FileResult, trade: &Trade, template: Optio
                 say(
                     lang,
                     format!(
-                        "{leaf} is {} in the document but {value} in the trade",
-                        fv.value
+                        "{leaf} is {} in the document but {} in the trade",
+                        plain(&fv.value),
+                        plain(value)
                     ),
-                    format!("{leaf} 文件中为 {}，交易为 {value}", fv.value),
+                    format!(
+                        "{leaf} 文件中为 {}，交易为 {}",
+                        plain(&fv.value),
+                        plain(value)
+                    ),
                 ),
-                fv.value.to_string(),
-                Some(value.to_string()),
+                plain(&fv.value),
+                Some(plain(value)),
             )),
             None => {
                 // Located at the clause that states it, when the template says which.
@@ -953,11 +1004,14 @@ fn against_trade(cx: &mut Ctx, read: &FileResult, trade: &Trade, template: Optio
                     at,
                     say(
                         lang,
-                        format!("the document does not state {leaf} (the trade has {value})"),
-                        format!("文件未载明 {leaf}（交易为 {value}）"),
+                        format!(
+                            "the document does not state {leaf} (the trade has {})",
+                            plain(value)
+                        ),
+                        format!("文件未载明 {leaf}（交易为 {}）", plain(value)),
                     ),
                     String::new(),
-                    Some(value.to_string()),
+                    Some(plain(value)),
                 ));
             }
         }
@@ -977,11 +1031,16 @@ fn against_trade(cx: &mut Ctx, read: &FileResult, trade: &Trade, template: Optio
                 lang,
                 format!(
                     "the document states {} = {}, which the trade does not have",
-                    fv.field, fv.value
+                    fv.field,
+                    plain(&fv.value)
                 ),
-                format!("文件载明 {} = {}，交易中没有该要素", fv.field, fv.value),
+                format!(
+                    "文件载明 {} = {}，交易中没有该要素",
+                    fv.field,
+                    plain(&fv.value)
+                ),
             ),
-            fv.value.to_string(),
+            plain(&fv.value),
             None,
         ));
     }

@@ -77,10 +77,11 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             set(&["cjk", "policies", "models", "connectors"]),
         ),
         // Drafting reads trades through extraction's key terms (and proofreads documents with
-        // it); its business-day check uses the kernels' calendars.
+        // it, mapping its evidence back through the connectors' reading of the text); its
+        // business-day check uses the kernels' calendars.
         (
             "drafting",
-            set(&["cjk", "policies", "kernels", "extraction"]),
+            set(&["cjk", "policies", "kernels", "connectors", "extraction"]),
         ),
         (
             "assistant",

@@ -200,6 +200,11 @@ pub fn routes() -> Vec<Route> {
         route!(page GET "/knowledge/search", P(DocumentsRead), "Search playground: hits with BM25, dense and fused scores.", ui::knowledge::search),
         route!(page GET "/knowledge/ask", P(DocumentsRead), "Ask: an answer with citations linked to their chunks.", ui::knowledge::ask, timeout = Timeout::Generation),
         // Operations: upload, extraction jobs, the review of one file.
+        route!(page GET "/drafting", P(DraftsRead), "Drafting: recent drafts, draft a confirmation from a trade, proofread an uploaded document.", ui::drafting::index),
+        route!(page POST "/drafting", P(DraftsWrite), "Draft a confirmation from the page; redirects to its workspace.", ui::drafting::create),
+        route!(page upload POST "/drafting/proofread", P(DraftsRead), "Proofread an uploaded document from the page (multipart, form token first).", ui::drafting::proofread_upload),
+        route!(page GET "/drafting/{id}", P(DraftsRead), "A draft's workspace: clause outline, the document with its values and findings highlighted, findings, versions and diffs, the editor.", ui::drafting::workspace),
+        route!(page POST "/drafting/{id}/save", P(DraftsWrite), "Save an edit from the page as the next version (a stale edit is shown with the diff, nothing lost).", ui::drafting::save),
         route!(page GET "/extractions", P(ExtractionsRead), "Operations: upload confirmations, recent extraction jobs, reviews waiting.", ui::ops::list),
         route!(page upload POST "/extractions", P(ExtractionsSubmit), "Upload confirmations from the page (multipart, form token first); redirects to the job.", ui::ops::upload),
         route!(page GET "/extractions/{id}", P(ExtractionsRead), "One extraction job: each file's status (refreshes itself while running).", ui::ops::job),

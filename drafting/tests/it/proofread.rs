@@ -216,3 +216,47 @@ fn an_uploaded_text_without_trade_or_template_gets_the_documents_own_checks() {
             .all(|f| f.start <= f.end && f.end <= text.len())
     );
 }
+
+#[test]
+fn text_spans_point_at_the_values_in_the_text() {
+    let lib = library::demo().unwrap();
+    for lang in [Language::En, Language::Zh] {
+        let t = library::choose(&lib, "equity_option", lang).unwrap();
+        let d = draft(t, &Trade::from_key_terms(vanilla())).unwrap();
+        let text = d.to_text();
+        let spans = d.text_spans();
+        assert!(spans.len() > 15);
+        for (r, s) in spans {
+            let written = &text[r.clone()];
+            let direct = drafting::format::write(
+                s.format,
+                drafting::format::LeafKind::of(&s.binding),
+                &s.value,
+                lang,
+                &|r: &str| vanilla()[r].as_str().map(String::from),
+            );
+            if let Ok(w) = direct {
+                assert_eq!(written, w, "{} at {r:?}", s.binding);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_term_finding_spans_exactly_the_value_in_the_text() {
+    for lang in [Language::En, Language::Zh] {
+        let (trade, text) = clean(lang);
+        let (from, to) = match lang {
+            Language::En => ("4 September 2026", "11 September 2026"),
+            Language::Zh => ("2026年9月4日", "2026年9月11日"),
+        };
+        let changed = text.replace(from, to);
+        let r = check(&changed, lang, Some(&trade));
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.kind == Kind::TermMismatch)
+            .expect("the expiry differs");
+        assert_eq!(&changed[f.start..f.end], to, "{lang:?}: {f:?}");
+    }
+}

@@ -224,6 +224,58 @@ mod seeded {
             all.clean_info as f64 / all.clean_docs.max(1) as f64,
             "findings",
         ));
+        // Speed on a long document: a clean draft followed by a generated annex (a schedule of
+        // observation dates, labelled as generated) to at least ten pages.
+        if let Some((_, trade)) = trades.first()
+            && let Some(t) = trade
+                .leaf("product_type")
+                .and_then(|v| v.as_str())
+                .and_then(|p| library::choose(lib, p, Language::En))
+            && let Ok(d) = drafting::draft(t, trade)
+        {
+            let mut long = d.to_text();
+            long.push_str("\n8 Schedule of Observation Dates\n(Generated for a speed test.)\n");
+            let mut day =
+                kernels::dates::Date::from_ymd(2026, 1, 5).unwrap_or_else(|| unreachable!());
+            let mut n = 0;
+            while n < 210 {
+                if day.weekday() < 5 {
+                    n += 1;
+                    let (y, m, dd) = day.ymd();
+                    long.push_str(&format!(
+                        "Observation Date {n}: {dd} {} {y}; the official closing price of the Underlying on that day is observed.\n",
+                        ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"][m as usize - 1]
+                    ));
+                }
+                day = day.add_days(1);
+            }
+            let pages = extraction::Extractor::new(extraction::Settings::default())
+                .extract(&extraction::synth::text_pdf(&long), "long.pdf")
+                .pages;
+            let t0 = Instant::now();
+            let r = proofread(&Request {
+                text: &long,
+                language: Language::En,
+                template: Some(t),
+                trade: Some(trade),
+                holidays: &[],
+            });
+            out.metrics.push(Metric::info(
+                "proofread_long_doc_pages",
+                pages as f64,
+                "pages",
+            ));
+            out.metrics.push(Metric::info(
+                "proofread_long_doc_ms",
+                t0.elapsed().as_secs_f64() * 1000.0,
+                "ms",
+            ));
+            out.metrics.push(Metric::info(
+                "proofread_long_doc_findings",
+                r.findings.len() as f64,
+                "findings",
+            ));
+        }
         proof_ms.sort_by(f64::total_cmp);
         out.metrics.push(Metric::info(
             "proofread_ms_p50",

@@ -286,6 +286,36 @@ catalogue! {
     InSourceYes => "The source states it (not carried over by the mapping)", "源文件已载明（映射未带入）";
     InSourceNo => "The source does not state it", "源文件未载明";
     InSourceNotKnown => "Not known whether the source states it", "不确定源文件是否载明";
+    Drafting => "Drafting", "起草";
+    Drafts => "Drafts", "草稿";
+    NoDrafts => "No drafts yet.", "暂无草稿。";
+    NewDraft => "Draft a confirmation", "起草确认书";
+    NewDraftHelp => "Paste the trade's key terms (as an approved extraction or deskmate extract gives them) or name an approved extraction; every value is written from the trade, never by a model.", "粘贴交易要素（已批准的提取结果或 deskmate extract 的输出），或填写已批准提取结果的编号；所有数值均取自交易，不由模型生成。";
+    TradeJson => "Trade (key terms, JSON)", "交易要素（JSON）";
+    ExtractionResult => "Or an approved extraction (approval id)", "或已批准的提取结果（审批编号）";
+    Template => "Template", "模板";
+    ByProduct => "Chosen by product type", "按产品类型选择";
+    DraftIt => "Draft", "起草";
+    Clauses => "Clauses", "条款";
+    DocumentText => "Document", "文件";
+    Findings => "Findings", "审校意见";
+    NoFindings => "No findings.", "未发现问题。";
+    Severity => "Severity", "严重程度";
+    Suggestion => "Suggestion", "建议";
+    FromTrade => "Value from the trade", "取自交易的数值";
+    EditText => "Edit the text", "编辑文本";
+    SaveVersion => "Save as a new version", "保存为新版本";
+    EditNoteRequired => "What the edit changes (required)", "修改说明（必填）";
+    ProofreadDocument => "Proofread a document", "审校文件";
+    ProofreadHelp => "A counterparty's copy or any agreement (PDF, DOCX, text): checked on its own, and against the trade when you paste its key terms.", "对方返回的文本或任何协议（PDF、DOCX、文本）：检查其内部一致性；如粘贴交易要素，则同时与交易核对。";
+    Proofread => "Proofread", "审校";
+    Diff => "Diff", "差异";
+    EditConflict => "Someone saved this draft first: your edit was not saved.", "他人已先保存此草稿：您的修改未保存。";
+    EditConflictHelp => "Your text is kept below. Merge the other edit into it and save again on the current version.", "您的文本保留在下方。请合并对方的修改后，基于当前版本重新保存。";
+    Current => "Current", "当前";
+    Yours => "Yours", "您的";
+    MachineDrafted => "Drafted by Deskmate from the trade and the template (machine-generated); values highlighted.", "由 Deskmate 根据交易与模板生成（机器生成）；高亮处为数值。";
+    Source => "Source", "来源";
 }
 
 /// `x` with thousands separators and `decimals` decimals (`1,234,567.89`); non-finite values

@@ -20,6 +20,7 @@ pub mod admin;
 pub mod approvals;
 pub mod assets;
 pub mod auth;
+pub mod drafting;
 pub mod home;
 pub mod i18n;
 pub mod knowledge;
@@ -365,10 +366,12 @@ pub enum Nav {
     Admin,
     /// `/extractions…`.
     Operations,
+    /// `/drafting…`.
+    Drafting,
 }
 
 impl Nav {
-    fn all() -> [(Nav, &'static str, T, Option<Permission>); 7] {
+    fn all() -> [(Nav, &'static str, T, Option<Permission>); 8] {
         [
             (Nav::Home, "/", T::Home, None),
             (
@@ -383,6 +386,12 @@ impl Nav {
                 "/extractions",
                 T::Operations,
                 Some(Permission::ExtractionsRead),
+            ),
+            (
+                Nav::Drafting,
+                "/drafting",
+                T::Drafting,
+                Some(Permission::DraftsRead),
             ),
             (
                 Nav::Pricing,

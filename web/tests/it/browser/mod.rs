@@ -17,6 +17,7 @@
 //! that the figures they measure (time to interactive, the live blotter's delay) are not those
 //! of two browsers fighting over two cores.
 
+mod drafting;
 mod knowledge;
 mod ops;
 mod pages;

@@ -1,0 +1,564 @@
+//! The legal drafting workspace.
+//!
+//! - `/drafting`: recent drafts, the form that drafts a confirmation from a trade (key terms or
+//!   an approved extraction, a template or the one for the product, the language), and an
+//!   upload that proofreads a counterparty's copy or any agreement.
+//! - `/drafting/{id}`: the workspace of one draft: the clause outline (each section linked to
+//!   its place), the document with every value filled from the trade highlighted (with its
+//!   binding and the trade's value) and every finding's span marked and linked, the findings
+//!   panel (severity, kind, clause, message, evidence, suggestion, the firm's position), the
+//!   versions with the diff of each to the one before, and the editor (a save names the
+//!   version it edited; a stale save shows the diff and keeps the text, nothing lost).
+//!
+//! Planned (issue #18): the redline view of mark-ups, legal approval and finalisation buttons,
+//! clause-library search with fallbacks, precedents.
+
+use super::i18n::{T, time};
+use super::{CsrfForm, Nav, Viewer, page, read_upload, see_other};
+use crate::error::AppError;
+use crate::state::AppState;
+use assistant::AssistantError;
+use assistant::drafts::{DraftRecord, NewDraft, TradeSource};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use drafting::diff::Line;
+use drafting::proofread::{Finding, Report, Severity};
+use drafting::{Language, Trade};
+use maud::{Markup, html};
+use policies::Permission;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn bad(message: String) -> AppError {
+    AppError::BadRequest {
+        code: "invalid_request",
+        message,
+    }
+}
+
+fn trade_of(json: &str) -> Result<Trade, AppError> {
+    let v: Value =
+        serde_json::from_str(json).map_err(|e| bad(format!("trade: not valid JSON: {e}")))?;
+    let (kt, cdm) = match v.get("key_terms") {
+        Some(kt) => (kt.clone(), v.get("cdm").cloned().filter(|c| !c.is_null())),
+        None => (v, None),
+    };
+    Trade::checked(kt, cdm).map_err(|e| bad(format!("trade: {e}")))
+}
+
+fn lang_of(s: &str) -> Option<Language> {
+    match s {
+        "en" => Some(Language::En),
+        "zh" => Some(Language::Zh),
+        _ => None,
+    }
+}
+
+fn severity_word(v: &Viewer, s: Severity) -> &'static str {
+    match (s, v.lang) {
+        (Severity::Error, super::i18n::Lang::En) => "error",
+        (Severity::Warning, super::i18n::Lang::En) => "warning",
+        (Severity::Info, super::i18n::Lang::En) => "info",
+        (Severity::Error, super::i18n::Lang::Zh) => "错误",
+        (Severity::Warning, super::i18n::Lang::Zh) => "警告",
+        (Severity::Info, super::i18n::Lang::Zh) => "提示",
+    }
+}
+
+fn sev_class(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "sev-error",
+        Severity::Warning => "sev-warning",
+        Severity::Info => "sev-info",
+    }
+}
+
+fn kind_name(f: &Finding) -> String {
+    serde_json::to_value(f.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// `GET /drafting`.
+pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, AppError> {
+    let drafts = s.blocking(move |a| a.draft_list(50)).await?;
+    let templates: Vec<(String, String)> = drafting::library::demo()
+        .map(|l| l.into_iter().map(|t| (t.id, t.title)).collect())
+        .unwrap_or_default();
+    let can_write = v.can(Permission::DraftsWrite);
+    let body = html! {
+        h1 { (v.t(T::Drafting)) }
+        section.card {
+            h2 { (v.t(T::Drafts)) }
+            @if drafts.is_empty() {
+                p.muted { (v.t(T::NoDrafts)) }
+            } @else {
+                table #drafts {
+                    thead { tr { th { (v.t(T::Title)) } th { (v.t(T::Template)) } th { (v.t(T::Version)) } th { (v.t(T::Source)) } th { (v.t(T::Time)) } th { (v.t(T::Author)) } } }
+                    tbody {
+                        @for d in &drafts {
+                            tr {
+                                td { a href={"/drafting/" (d["id"].as_str().unwrap_or_default())} { (d["title"].as_str().unwrap_or_default()) } }
+                                td { code { (d["template"].as_str().unwrap_or_default()) } }
+                                td.num { (d["version"]) }
+                                td { (d["source"].as_str().unwrap_or_default()) }
+                                td { (time(d["updated_at"].as_str().unwrap_or_default())) }
+                                td { (d["updated_by"].as_str().unwrap_or_default()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        div.grid2 {
+            @if can_write {
+                section.card {
+                    h2 { (v.t(T::NewDraft)) }
+                    p.muted { (v.t(T::NewDraftHelp)) }
+                    form.stack #new-draft method="post" action="/drafting" {
+                        (v.csrf_field())
+                        label for="trade" { (v.t(T::TradeJson)) }
+                        textarea #trade name="trade" rows="10" {}
+                        label for="extraction" { (v.t(T::ExtractionResult)) }
+                        input #extraction type="text" name="extraction_result" maxlength="100";
+                        label for="template" { (v.t(T::Template)) }
+                        select #template name="template" {
+                            option value="" { (v.t(T::ByProduct)) }
+                            @for (id, title) in &templates {
+                                option value=(id) { (id) " — " (title) }
+                            }
+                        }
+                        label for="language" { (v.t(T::Language)) }
+                        select #language name="language" {
+                            option value="en" selected[v.lang == super::i18n::Lang::En] { "English" }
+                            option value="zh" selected[v.lang == super::i18n::Lang::Zh] { "中文" }
+                        }
+                        button type="submit" { (v.t(T::DraftIt)) }
+                    }
+                }
+            }
+            section.card {
+                h2 { (v.t(T::ProofreadDocument)) }
+                p.muted { (v.t(T::ProofreadHelp)) }
+                form.stack.upload #proofread-upload method="post" action="/drafting/proofread" enctype="multipart/form-data" {
+                    (v.csrf_field())
+                    label for="doc" { (v.t(T::File)) }
+                    input #doc type="file" name="file" required;
+                    label for="pr-trade" { (v.t(T::TradeJson)) }
+                    textarea #pr-trade name="trade" rows="6" {}
+                    button type="submit" { (v.t(T::Proofread)) }
+                }
+            }
+        }
+    };
+    Ok(page(&v, v.t(T::Drafting), Nav::Drafting, body))
+}
+
+/// The new-draft form.
+#[derive(Debug, Deserialize)]
+pub struct CreateForm {
+    /// Key terms JSON.
+    #[serde(default)]
+    pub trade: String,
+    /// Or an approved extraction's approval id.
+    #[serde(default)]
+    pub extraction_result: String,
+    /// A template id, or empty for the product's.
+    #[serde(default)]
+    pub template: String,
+    /// `en` or `zh`.
+    #[serde(default)]
+    pub language: String,
+}
+
+/// `POST /drafting`.
+pub async fn create(
+    State(s): State<AppState>,
+    v: Viewer,
+    CsrfForm(f): CsrfForm<CreateForm>,
+) -> Result<Response, AppError> {
+    let trade = match (f.trade.trim(), f.extraction_result.trim()) {
+        (t, "") if !t.is_empty() => TradeSource::Given(trade_of(t)?),
+        ("", e) if !e.is_empty() => TradeSource::Extraction(e.to_string()),
+        _ => {
+            return Err(bad(
+                "trade: paste the key terms or name an approved extraction (one of the two)".into(),
+            ));
+        }
+    };
+    let new = NewDraft {
+        trade,
+        template: Some(f.template.trim().to_string()).filter(|t| !t.is_empty()),
+        language: lang_of(f.language.trim()).unwrap_or(Language::En),
+        wordings: BTreeMap::new(),
+    };
+    let actor = v.actor.clone();
+    let d = s.blocking(move |a| a.draft_create(&actor, new)).await?;
+    Ok(see_other(&format!("/drafting/{}", d.id)))
+}
+
+/// The text with its marks: values filled from the trade (`ph`), findings' spans (`finding`,
+/// the first piece of each carrying its anchor) and section anchors.
+fn render_text(
+    v: &Viewer,
+    text: &str,
+    values: &[(std::ops::Range<usize>, String)],
+    report: &Report,
+) -> Markup {
+    let clamp = |x: usize| {
+        let mut x = x.min(text.len());
+        while !text.is_char_boundary(x) {
+            x -= 1;
+        }
+        x
+    };
+    let mut cuts: Vec<usize> = vec![0, text.len()];
+    for (r, _) in values {
+        cuts.push(clamp(r.start));
+        cuts.push(clamp(r.end));
+    }
+    for f in &report.findings {
+        cuts.push(clamp(f.start));
+        cuts.push(clamp(f.end));
+    }
+    for s in &report.sections {
+        cuts.push(clamp(s.head.start));
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    html! {
+        @for w in cuts.windows(2) {
+            @let (a, b) = (w[0], w[1]);
+            @for (i, s) in report.sections.iter().enumerate() {
+                @if s.head.start == a && s.level > 0 {
+                    span.anchor id={"sec-" (i)} {}
+                }
+            }
+            @for (i, f) in report.findings.iter().enumerate() {
+                @if clamp(f.start) == a && clamp(f.end) == a {
+                    mark class={"finding point " (sev_class(f.severity))} id={"f-" (i)} title=(f.message) { "⚑" }
+                }
+            }
+            @let value = values.iter().find(|(r, _)| r.start <= a && b <= r.end && r.start < r.end);
+            @let hits: Vec<(usize, &Finding)> = report.findings.iter().enumerate().filter(|(_, f)| clamp(f.start) <= a && b <= clamp(f.end) && f.start < f.end).collect();
+            @let piece = &text[a..b];
+            @if let Some((worst_i, worst)) = hits.iter().max_by_key(|(_, f)| f.severity).copied() {
+                @let first = hits.iter().find(|(_, f)| clamp(f.start) == a).map(|(i, _)| *i);
+                mark class={"finding " (sev_class(worst.severity))} id=[first.map(|i| format!("f-{i}"))] data-finding=(worst_i) title=(worst.message) {
+                    @if let Some((_, what)) = value { span.ph title=(what) { (piece) } } @else { (piece) }
+                }
+            } @else if let Some((_, what)) = value {
+                span.ph title={(v.t(T::FromTrade)) ": " (what)} { (piece) }
+            } @else {
+                (piece)
+            }
+        }
+    }
+}
+
+fn findings_panel(v: &Viewer, report: &Report) -> Markup {
+    html! {
+        section.card #findings {
+            h2 { (v.t(T::Findings)) " (" (report.findings.len()) ")" }
+            @if report.findings.is_empty() {
+                p.muted { (v.t(T::NoFindings)) }
+            }
+            ol.findings {
+                @for (i, f) in report.findings.iter().enumerate() {
+                    li class=(sev_class(f.severity)) data-kind=(kind_name(f)) data-clause=(f.clause.as_deref().unwrap_or("")) {
+                        a href={"#f-" (i)} {
+                            span.badge { (severity_word(v, f.severity)) }
+                            " " code { (kind_name(f)) }
+                            " · " (f.section)
+                        }
+                        p { (f.message) }
+                        @if !f.evidence.is_empty() && f.evidence.len() < 400 {
+                            p.muted { (v.t(T::Evidence)) ": " q { (f.evidence) } }
+                        }
+                        @if let Some(s) = f.suggestion.as_ref().filter(|s| !s.is_empty() && s.len() < 400) {
+                            p.muted { (v.t(T::Suggestion)) ": " q { (s) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn diff_table(old: &str, new: &str) -> Markup {
+    html! {
+        pre.diff {
+            @for l in drafting::diff::lines(old, new) {
+                @match l {
+                    Line::Same(_) => {},
+                    Line::Removed(t) => { del { "- " (t) } "\n" },
+                    Line::Added(t) => { ins { "+ " (t) } "\n" },
+                }
+            }
+        }
+    }
+}
+
+/// The workspace's query.
+#[derive(Debug, Default, Deserialize)]
+pub struct WorkspaceQuery {
+    /// Show this version (the current one when absent).
+    #[serde(default)]
+    pub version: Option<u32>,
+    /// Show the diff of this version to the one before.
+    #[serde(default)]
+    pub diff: Option<u32>,
+}
+
+/// `GET /drafting/{id}`.
+pub async fn workspace(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<WorkspaceQuery>,
+) -> Result<Response, AppError> {
+    let id2 = id.clone();
+    let (d, text, report, diff) = s
+        .blocking(move |a| {
+            let d = a.draft_get(&id2)?;
+            let version = q.version.unwrap_or(d.version);
+            let text = a.draft_version(&id2, version)?;
+            let report = a.draft_proofread(&id2, Some(version), &[])?;
+            let diff = match q.diff {
+                Some(n) if n > 1 => {
+                    Some((n, a.draft_version(&id2, n - 1)?, a.draft_version(&id2, n)?))
+                }
+                _ => None,
+            };
+            Ok::<_, AssistantError>((d, text, report, diff))
+        })
+        .await?;
+    let shown = q.version.unwrap_or(d.version);
+    Ok(page(
+        &v,
+        &d.title,
+        Nav::Drafting,
+        workspace_body(&v, &d, shown, &text, &report, diff),
+    ))
+}
+
+fn workspace_body(
+    v: &Viewer,
+    d: &DraftRecord,
+    shown: u32,
+    text: &str,
+    report: &Report,
+    diff: Option<(u32, String, String)>,
+) -> Markup {
+    // Values are highlighted while the text is still the drafted one.
+    let values: Vec<(std::ops::Range<usize>, String)> = if shown == 1 {
+        serde_json::from_value::<drafting::Draft>(d.structure.clone())
+            .ok()
+            .or_else(|| None)
+            .map(|dr| {
+                dr.text_spans()
+                    .into_iter()
+                    .map(|(r, s)| (r, format!("{} = {}", s.binding, s.value)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let structure_v1 = shown == 1 && !values.is_empty();
+    let can_write = v.can(Permission::DraftsWrite);
+    html! {
+        h1 { (d.title) }
+        p.muted {
+            code { (d.id) } " · " (v.t(T::Template)) " " code { (d.template) " v" (d.template_version) }
+            " · " (v.t(T::Version)) " " strong #shown-version { (shown) } " / " (d.version)
+            " · " (v.t(T::Source)) " " (d.source)
+        }
+        @if structure_v1 {
+            p.flash.ok { (v.t(T::MachineDrafted)) }
+        }
+        div.workspace {
+            nav.outline #outline {
+                h2 { (v.t(T::Clauses)) }
+                ol {
+                    @for (i, s) in report.sections.iter().enumerate() {
+                        @if s.level > 0 {
+                            li class={"lvl-" (s.level)} {
+                                a href={"#sec-" (i)} { (s.label()) }
+                                @let n = report.findings.iter().filter(|f| f.section == s.label() && f.severity > Severity::Info).count();
+                                @if n > 0 { " " span.badge.warn { (n) } }
+                            }
+                        }
+                    }
+                }
+            }
+            section.card.doc-card {
+                h2 { (v.t(T::DocumentText)) }
+                pre.doc #doc { (render_text(v, text, &values, report)) }
+            }
+            (findings_panel(v, report))
+        }
+        div.grid2 {
+            section.card #versions {
+                h2 { (v.t(T::Versions)) }
+                table {
+                    thead { tr { th { (v.t(T::Version)) } th { (v.t(T::Author)) } th { (v.t(T::Time)) } th { (v.t(T::Note)) } th {} } }
+                    tbody {
+                        @for ver in d.versions.iter().rev() {
+                            tr {
+                                td.num { a href={"/drafting/" (d.id) "?version=" (ver.version)} { (ver.version) } }
+                                td { (ver.saved_by) }
+                                td { (time(&ver.saved_at)) }
+                                td { (ver.note) }
+                                td { @if ver.version > 1 { a href={"/drafting/" (d.id) "?version=" (ver.version) "&diff=" (ver.version) "#diff"} { (v.t(T::Diff)) } } }
+                            }
+                        }
+                    }
+                }
+                @if let Some((n, old, new)) = &diff {
+                    h3 #diff { (v.t(T::Diff)) " " (n - 1) " → " (n) }
+                    (diff_table(old, new))
+                }
+            }
+            @if can_write {
+                section.card #editor {
+                    h2 { (v.t(T::EditText)) }
+                    form.stack method="post" action={"/drafting/" (d.id) "/save"} {
+                        (v.csrf_field())
+                        input type="hidden" name="base_version" value=(d.version);
+                        textarea #edit-text name="text" rows="18" required { (if shown == d.version { text.to_string() } else { String::new() }) }
+                        label for="edit-note" { (v.t(T::EditNoteRequired)) }
+                        input #edit-note type="text" name="note" required maxlength="1000";
+                        button type="submit" { (v.t(T::SaveVersion)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The save form.
+#[derive(Debug, Deserialize)]
+pub struct SaveForm {
+    /// The version edited.
+    pub base_version: u32,
+    /// The whole text.
+    pub text: String,
+    /// What the edit changes.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `POST /drafting/{id}/save`: the next version, or, when someone saved first, a page with the
+/// diff and the sender's text kept in the editor.
+pub async fn save(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<SaveForm>,
+) -> Result<Response, AppError> {
+    // Browsers send CRLF in text areas; the stored text uses LF.
+    let text = f.text.replace("\r\n", "\n");
+    let (actor, id2, text2, note) = (v.actor.clone(), id.clone(), text.clone(), f.note.clone());
+    let saved = s
+        .blocking(move |a| a.draft_save(&actor, &id2, f.base_version, &text2, &note))
+        .await;
+    match saved {
+        Ok(d) => Ok(see_other(&format!(
+            "/drafting/{}?version={}",
+            d.id, d.version
+        ))),
+        Err(AssistantError::Conflict(message)) => {
+            let id3 = id.clone();
+            let d = s.blocking(move |a| a.draft_get(&id3)).await?;
+            if d.version == f.base_version {
+                // Not a stale edit (the same text again): the plain refusal.
+                return Err(AssistantError::Conflict(message).into());
+            }
+            let body = html! {
+                h1 { (d.title) }
+                div.flash.bad role="alert" #conflict { (v.t(T::EditConflict)) }
+                p { (message.lines().next().unwrap_or_default()) }
+                p.muted { (v.t(T::EditConflictHelp)) }
+                h2 { (v.t(T::Diff)) ": " (v.t(T::Current)) " (−) → " (v.t(T::Yours)) " (+)" }
+                (diff_table(&d.text, &text))
+                section.card {
+                    form.stack method="post" action={"/drafting/" (d.id) "/save"} {
+                        (v.csrf_field())
+                        input type="hidden" name="base_version" value=(d.version);
+                        textarea #edit-text name="text" rows="18" required { (text) }
+                        label for="edit-note" { (v.t(T::EditNoteRequired)) }
+                        input #edit-note type="text" name="note" required maxlength="1000" value=(f.note);
+                        button type="submit" { (v.t(T::SaveVersion)) }
+                    }
+                }
+            };
+            let mut resp = page(&v, &d.title, Nav::Drafting, body);
+            *resp.status_mut() = StatusCode::CONFLICT;
+            // The page is the answer: the server keeps it instead of its generic error page.
+            resp.extensions_mut().insert(super::OwnErrorPage);
+            Ok(resp)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /drafting/proofread`: the report on an uploaded document, on the same page layout.
+pub async fn proofread_upload(
+    State(s): State<AppState>,
+    v: Viewer,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let form = read_upload(&v.session, form, &["trade"]).await?;
+    let trade = match form.field("trade").map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => Some(trade_of(t)?),
+        None => None,
+    };
+    let mut files = form.files;
+    if files.len() != 1 {
+        return Err(bad(format!(
+            "file: send one document ({} sent)",
+            files.len()
+        )));
+    }
+    let (name, bytes) = files.remove(0);
+    let name2 = name.clone();
+    let (report, text, template) = s
+        .blocking(move |a| {
+            let doc = connectors::document::extract_text(
+                connectors::document::Input::Bytes {
+                    bytes: &bytes,
+                    name: &name2,
+                },
+                &a.config.extract.settings().limits,
+            )?;
+            let (report, _, template) =
+                a.proofread_upload(&name2, &bytes, trade.as_ref(), None, None, &[])?;
+            Ok::<_, AssistantError>((report, doc.text(), template))
+        })
+        .await?;
+    let body = html! {
+        h1 { (v.t(T::Proofread)) ": " (name) }
+        p.muted { @if let Some(t) = &template { (v.t(T::Template)) " " code { (t) } } }
+        div.workspace {
+            nav.outline {
+                h2 { (v.t(T::Clauses)) }
+                ol {
+                    @for (i, s) in report.sections.iter().enumerate() {
+                        @if s.level > 0 { li class={"lvl-" (s.level)} { a href={"#sec-" (i)} { (s.label()) } } }
+                    }
+                }
+            }
+            section.card.doc-card {
+                h2 { (v.t(T::DocumentText)) }
+                pre.doc #doc { (render_text(&v, &text, &[], &report)) }
+            }
+            (findings_panel(&v, &report))
+        }
+    };
+    Ok(page(&v, v.t(T::Proofread), Nav::Drafting, body))
+}

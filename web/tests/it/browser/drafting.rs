@@ -1,0 +1,160 @@
+//! The drafting workspace in the browser (issue #18): a legal user drafts a Chinese
+//! confirmation from a trade's key terms on the page, sees the values filled from the trade
+//! highlighted and no finding, edits the expiry in the editor and saves version 2, sees the
+//! proofreader's finding in the clause that states it and follows it to its span in the
+//! document, opens the diff of version 2, and is shown the diff with their text kept when
+//! another lawyer saved first.
+
+use super::{Browser, Desk, PASSWORD, Script, Tools, WAIT};
+use anyhow::{Context, ensure};
+use assistant::store::Actor;
+use policies::{Principal, Role};
+use serde_json::json;
+
+fn trade() -> String {
+    json!({
+        "product_type": "equity_option", "trade_date": "2026-03-05",
+        "party_a": "Eastbank Securities Co., Ltd.", "party_b": "Harbour Fund Ltd",
+        "buyer": "party_b", "seller": "party_a",
+        "underlier": {"name": "Tencent Holdings Limited", "id": "700 HK"},
+        "option_type": "call", "exercise_style": "european",
+        "strike": {"value": 420, "unit": "price", "currency": "HKD"},
+        "number_of_options": 100000, "expiration_date": "2027-02-26",
+        "premium": {"amount": 2350000, "currency": "HKD", "payment_date": "2026-03-09"},
+        "settlement": "cash"
+    })
+    .to_string()
+}
+
+/// Sets a text area's value (typing kilobytes key by key is slow and tests nothing of ours).
+fn set_value(css: &str, value: &str) -> String {
+    format!(
+        "document.querySelector({}).value = {};",
+        serde_json::to_string(css).unwrap(),
+        serde_json::to_string(value).unwrap()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lawyer_drafts_edits_proofreads_and_meets_a_concurrent_edit() {
+    let Some(tools) = Tools::find() else { return };
+    let desk = Desk::start().await;
+    let b = Browser::open(&tools, "drafting", &desk.base, Script::On).await;
+    let assistant = desk.state.assistant.clone();
+    b.run(async |b| {
+        b.step("draft");
+        b.sign_in("lena", PASSWORD).await?;
+        b.goto("/drafting").await?;
+        b.page_shot("drafting").await?;
+        b.js(&set_value("#trade", &trade())).await?;
+        b.select("#language", "zh").await?;
+        b.click("#new-draft button[type=submit]").await?;
+        b.wait_for("#doc", WAIT).await?;
+        let path = b.path().await?;
+        let id = path
+            .strip_prefix("/drafting/")
+            .context("drafting leads to the workspace")?
+            .to_string();
+        let doc = b.text_of("#doc").await?;
+        ensure!(
+            doc.contains("期权费：港币2,350,000.00（大写：港币贰佰叁拾伍万元整）"),
+            "{doc}"
+        );
+        let values = b
+            .js("return document.querySelectorAll('#doc .ph').length;")
+            .await?
+            .as_u64()
+            .unwrap_or(0);
+        ensure!(values >= 15, "{values} values highlighted");
+        let title = b.prop_of("#doc .ph", "title").await?.unwrap_or_default();
+        ensure!(
+            title.contains(" = "),
+            "a value says where it came from: {title}"
+        );
+        let findings = b.text_of("#findings").await?;
+        ensure!(findings.contains("(0)"), "a clean draft: {findings}");
+        let outline = b.text_of("#outline").await?;
+        ensure!(outline.contains("三、交易要素"), "{outline}");
+        b.page_shot("drafting-workspace").await?;
+
+        b.step("edit");
+        let text = b
+            .prop_of("#edit-text", "value")
+            .await?
+            .context("the editor holds the text")?;
+        ensure!(text.contains("2027年2月26日"), "{text}");
+        b.js(&set_value(
+            "#edit-text",
+            &text.replace("2027年2月26日", "2027年3月26日"),
+        ))
+        .await?;
+        b.fill("#edit-note", "到期日按客户要求顺延").await?;
+        b.click("#editor button[type=submit]").await?;
+        b.wait_text("#shown-version", |t| t == "2", WAIT).await?;
+        let mismatch = "#findings li[data-kind='term_mismatch'][data-clause='general-terms']";
+        b.wait_for(mismatch, WAIT).await?;
+        let finding = b.text_of(mismatch).await?;
+        ensure!(finding.contains("expiration_date"), "{finding}");
+        b.click(&format!("{mismatch} a")).await?;
+        let hash = b.js("return window.location.hash;").await?;
+        let hash = hash.as_str().unwrap_or_default().to_string();
+        ensure!(hash.starts_with("#f-"), "{hash}");
+        let marked = b.text_of(&format!("mark{hash}")).await?;
+        ensure!(
+            marked.contains("2027年3月26日"),
+            "the finding's span: {marked}"
+        );
+        b.page_shot("drafting-finding").await?;
+
+        b.step("diff");
+        b.click("#versions a[href*='diff=2']").await?;
+        b.wait_for("pre.diff", WAIT).await?;
+        let diff = b.text_of("pre.diff").await?;
+        ensure!(
+            diff.contains("+ 到期日：2027年3月26日") && diff.contains("- 到期日：2027年2月26日"),
+            "{diff}"
+        );
+
+        b.step("conflict");
+        b.goto(&format!("/drafting/{id}")).await?;
+        b.wait_for("#edit-text", WAIT).await?;
+        // Another lawyer saves version 3 while this page still holds version 2.
+        let other = Actor::user(
+            &Principal {
+                user: "root".into(),
+                role: Role::Admin,
+            },
+            None,
+        );
+        let theirs = text.replace("2027年2月26日", "2027年3月26日").replace(
+            "结算日为到期日后第三个交易日。",
+            "结算日为到期日后第二个交易日。",
+        );
+        let id2 = id.clone();
+        tokio::task::spawn_blocking(move || {
+            assistant.draft_save(&other, &id2, 2, &theirs, "settlement lag agreed")
+        })
+        .await??;
+        let mine = text
+            .replace("2027年2月26日", "2027年3月26日")
+            .replace("本确认书一式两份", "本确认书一式三份");
+        b.js(&set_value("#edit-text", &mine)).await?;
+        b.fill("#edit-note", "份数").await?;
+        b.click("#editor button[type=submit]").await?;
+        b.wait_for("#conflict", WAIT).await?;
+        let diff = b.text_of("pre.diff").await?;
+        ensure!(
+            diff.contains("+ 本确认书一式三份") && diff.contains("第二个交易日"),
+            "{diff}"
+        );
+        let kept = b.prop_of("#edit-text", "value").await?.unwrap_or_default();
+        ensure!(
+            kept.contains("本确认书一式三份"),
+            "the refused text is kept"
+        );
+        b.page_shot("drafting-conflict").await?;
+        Ok(())
+    })
+    .await;
+    desk.stop().await;
+}
