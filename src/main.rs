@@ -66,6 +66,9 @@ enum Command {
     /// Proofread a confirmation or agreement (text, PDF, DOCX): consistency inside it, its terms
     /// against a trade, its clauses against the template and the firm's fallback positions.
     Proofread(cmd::proofread::ProofreadArgs),
+    /// Compare a counterparty's marked-up copy with our draft: changes by clause, classed and
+    /// answered by the firm's policy; prints the issues list with talking points.
+    Negotiate(cmd::proofread::NegotiateArgs),
     /// Ingest files or folders into the knowledge base (idempotent by content hash).
     Ingest(cmd::knowledge::IngestArgs),
     /// Preview the chunks of a file (path, length, location, text) without indexing.
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         Command::Extract(a) => cmd::extract::run(a, loaded),
         Command::Draft(a) => cmd::draft::run(a).map(|()| ExitCode::SUCCESS),
         Command::Proofread(a) => cmd::proofread::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Negotiate(a) => cmd::proofread::negotiate(a).map(|()| ExitCode::SUCCESS),
         Command::Ingest(a) => cmd::knowledge::ingest(a, loaded).map(|()| ExitCode::SUCCESS),
         Command::Chunk(a) => cmd::chunk::run(a).map(|()| ExitCode::SUCCESS),
         Command::Search(a) => cmd::knowledge::search(a, loaded).map(|()| ExitCode::SUCCESS),

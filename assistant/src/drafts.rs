@@ -458,6 +458,56 @@ impl Assistant {
         }))
     }
 
+    /// Compares a counterparty's marked-up copy (text, PDF — OCR'd where a page has no text
+    /// layer — or DOCX, whose tracked changes read as accepted) with the current version of a
+    /// draft: the changes clause by clause, classed and answered by the firm's policy, and the
+    /// issues list. Audited (`draft.markup`, with the copy's SHA-256 and the changes counted);
+    /// the copy is compared, never followed.
+    pub fn draft_markup(
+        &self,
+        actor: &Actor,
+        id: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<(drafting::negotiate::Negotiation, String, bool)> {
+        let d = self.draft_get(id)?;
+        let doc = connectors::document::extract_text(
+            connectors::document::Input::Bytes { bytes, name },
+            &self.config.extract.settings().limits,
+        )?;
+        let ocr = doc
+            .pages
+            .iter()
+            .any(|p| p.method == connectors::document::PageMethod::Ocr);
+        let theirs = doc.text();
+        if theirs.trim().is_empty() {
+            return Err(invalid("file", format!("{name}: no text could be read")));
+        }
+        let template = template_for(Some(&d.template), &d.trade, d.language)?;
+        let n = drafting::negotiate::compare(&d.text, &theirs, d.language, &template, &d.trade)
+            .map_err(|e| invalid("file", format!("{name}: {e}")))?;
+        let list = n.issues_list(&d.title, d.language);
+        let count =
+            |k: drafting::negotiate::ChangeKind| n.changes.iter().filter(|c| c.kind == k).count();
+        let sha = hex::encode(Sha256::digest(bytes));
+        self.store.write(actor, |tx| {
+            tx.audit(AuditRecord {
+                action: "draft.markup",
+                object_kind: "draft",
+                object_id: id,
+                class: DataClass::IMPORTANT,
+                details: json!({
+                    "file": name, "sha256": sha, "version": d.version, "ocr": ocr,
+                    "economic": count(drafting::negotiate::ChangeKind::Economic),
+                    "substantive": count(drafting::negotiate::ChangeKind::Substantive),
+                    "cosmetic": count(drafting::negotiate::ChangeKind::Cosmetic),
+                }),
+            })?;
+            Ok::<_, AssistantError>(())
+        })?;
+        Ok((n, list, ocr))
+    }
+
     /// Proofreads an uploaded agreement or confirmation: its text is read (OCR where a page
     /// has no text layer), then checked on its own, and against `trade` and its template
     /// (named, or chosen by the trade's product type) when given.

@@ -48,12 +48,12 @@ pub fn lines(old: &str, new: &str) -> Vec<Line> {
             out.push(Line::Same(ma[i].into()));
             i += 1;
             j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push(Line::Added(mb[j].into()));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
             out.push(Line::Removed(ma[i].into()));
             i += 1;
+        } else {
+            out.push(Line::Added(mb[j].into()));
+            j += 1;
         }
     }
     out.extend(a[a.len() - suf..].iter().map(|l| Line::Same((*l).into())));
@@ -84,8 +84,8 @@ mod tests {
             d,
             vec![
                 Line::Same("a".into()),
-                Line::Added("B".into()),
                 Line::Removed("b".into()),
+                Line::Added("B".into()),
                 Line::Same("c".into()),
                 Line::Added("d".into()),
             ]

@@ -12,6 +12,11 @@
 //!   refuse the draft by name; sub-clauses left out are renumbered so the draft has no gaps.
 //! - [`document`]: any confirmation's text read back as sections, aligned with a template's
 //!   clauses.
+//! - [`negotiate`]: a counterparty's mark-up compared with our draft clause by clause: each
+//!   change classed (economic, substantive, cosmetic), matched to the library's fallbacks and
+//!   answered by the firm's positions (accept, counter with a fallback, reject) with reason,
+//!   impact and talking points; the issues list.
+//! - [`diff`]: line diffs (redlines, version history, stale-save refusals).
 //! - [`proofread`]: findings on a document (consistency inside it, its terms against the trade
 //!   through our extraction, its clauses against the template and the firm's fallback
 //!   positions, style), each located by section, clause and byte span.
@@ -20,13 +25,15 @@
 //!   by product type and language.
 //!
 //! The store, versions, approvals and audit of templates and drafts belong to `assistant`
-//! (planned, issue #18), as do negotiation and the model-written free text.
+//! (drafts and their versions exist: `assistant::drafts`; the clause library in the store,
+//! approval and finalisation are planned, issue #18), as does the model-written free text.
 
 pub mod diff;
 pub mod document;
 pub mod draft;
 pub mod format;
 pub mod library;
+pub mod negotiate;
 pub mod proofread;
 pub mod template;
 

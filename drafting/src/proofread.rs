@@ -944,6 +944,7 @@ fn against_trade(cx: &mut Ctx, read: &FileResult, trade: &Trade, template: Optio
         .filter(|(f, _)| bound.as_ref().is_none_or(|b| b.contains(f)))
         .collect();
     let mut out = Vec::new();
+    let mut missing_clause_of: Vec<(String, String)> = Vec::new();
     for (leaf, value) in &want {
         if let Some(conflict) = read.conflicts.iter().find(|c| c.field == *leaf) {
             for fv in conflict
@@ -988,17 +989,24 @@ fn against_trade(cx: &mut Ctx, read: &FileResult, trade: &Trade, template: Optio
             )),
             None => {
                 // Located at the clause that states it, when the template says which.
-                let at = template
-                    .and_then(|t| {
-                        t.walk().into_iter().find(|(c, _)| {
-                            placeholders(&c.text).iter().any(|(_, p)| {
-                                p.as_ref().is_ok_and(|p| p.binding.written() == *leaf)
-                            })
-                        })
+                let binder = template.and_then(|t| {
+                    t.walk().into_iter().find(|(c, _)| {
+                        placeholders(&c.text)
+                            .iter()
+                            .any(|(_, p)| p.as_ref().is_ok_and(|p| p.binding.written() == *leaf))
                     })
+                });
+                let at = binder
+                    .as_ref()
                     .and_then(|(c, _)| cx.doc.section_of(&c.id))
                     .map(|s| (s.head.start, s.head.end))
                     .unwrap_or((0, 0));
+                // The clause that states it is missing: the finding belongs to that clause.
+                if let Some((c, _)) = binder
+                    && cx.doc.section_of(&c.id).is_none()
+                {
+                    missing_clause_of.push((leaf.clone(), c.id.clone()));
+                }
                 out.push((
                     Kind::TermMissing,
                     at,
@@ -1050,7 +1058,18 @@ fn against_trade(cx: &mut Ctx, read: &FileResult, trade: &Trade, template: Optio
         } else {
             Severity::Error
         };
+        let owner = (k == Kind::TermMissing)
+            .then(|| {
+                missing_clause_of
+                    .iter()
+                    .find(|(leaf, _)| m.contains(leaf.as_str()))
+                    .map(|(_, c)| c.clone())
+            })
+            .flatten();
         cx.push(k, sev, span, m, e, s);
+        if let (Some(c), Some(f)) = (owner, cx.findings.last_mut()) {
+            f.clause = Some(c);
+        }
     }
 }
 

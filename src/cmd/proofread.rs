@@ -118,3 +118,52 @@ pub fn run(args: ProofreadArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Arguments of `deskmate negotiate`.
+#[derive(Debug, Args)]
+pub struct NegotiateArgs {
+    /// Our draft (text, Markdown, PDF or DOCX).
+    pub ours: PathBuf,
+    /// The counterparty's marked-up copy (text, PDF — OCR'd where scanned — or DOCX, whose
+    /// tracked changes read as accepted).
+    pub theirs: PathBuf,
+    /// The trade the draft confirms.
+    #[arg(long)]
+    pub trade: PathBuf,
+    /// A demo-library template id or a template file; chosen by the trade's product type and
+    /// the draft's language when absent.
+    #[arg(long)]
+    pub template: Option<String>,
+    /// Print the changes as JSON instead of the issues list.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn read_text(path: &std::path::Path) -> anyhow::Result<String> {
+    Ok(
+        connectors::document::extract_text(path, &connectors::document::Limits::default())
+            .with_context(|| format!("reading {}", path.display()))?
+            .text(),
+    )
+}
+
+/// Runs `deskmate negotiate`: the issues list with talking points (Markdown), or the changes.
+pub fn negotiate(args: NegotiateArgs) -> anyhow::Result<()> {
+    let ours = read_text(&args.ours)?;
+    let theirs = read_text(&args.theirs)?;
+    let language = if cjk::is_mostly_chinese(&ours) {
+        Language::Zh
+    } else {
+        Language::En
+    };
+    let trade = read_trade(&args.trade)?;
+    let template = pick_template(args.template.as_deref(), Some(&trade), language)?;
+    let n = drafting::negotiate::compare(&ours, &theirs, language, &template, &trade)
+        .with_context(|| format!("{} against {}", args.theirs.display(), args.ours.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&n)?);
+    } else {
+        print!("{}", n.issues_list(&template.title, language));
+    }
+    Ok(())
+}

@@ -5,5 +5,6 @@
 //! trade of another product) is refused by name.
 
 mod library;
+mod negotiate;
 mod proofread;
 mod roundtrip;

@@ -14,6 +14,11 @@
 //! - `POST /v1/proofread`: `multipart/form-data` with one file part (text, PDF, DOCX) and
 //!   optional fields `trade` (key-terms JSON), `template`, `language`, `holidays`
 //!   (comma-separated dates): the report on an uploaded document.
+//! - `POST /v1/drafts/{id}/markups`: `multipart/form-data` with one file (a counterparty's
+//!   marked-up copy: text, PDF, DOCX with tracked changes): the changes clause by clause
+//!   (redline, class, library fallback and position, the firm's response with reason, impact
+//!   and talking points) and the issues list as Markdown; `ocr` says a page was scanned (lower
+//!   confidence).
 
 use crate::error::AppError;
 use crate::extract::{ApiJson, Ctx, multipart_error, upload_file_name};
@@ -199,6 +204,54 @@ pub async fn proofread(
         .blocking(move |a| a.draft_proofread(&id, body.version, &body.holidays))
         .await?;
     Ok(Json(r))
+}
+
+/// `POST /v1/drafts/{id}/markups`: a counterparty's marked-up copy (multipart, one file)
+/// compared with the draft's current version.
+pub async fn markup(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Json<Value>, AppError> {
+    let mut multipart = multipart.map_err(|e| {
+        AppError::UnsupportedMediaType(format!(
+            "expected a multipart/form-data body with one file part ({})",
+            e.body_text()
+        ))
+    })?;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(multipart_error(e.status(), e.body_text())),
+        };
+        let Some(name) = field.file_name().map(upload_file_name).transpose()? else {
+            return Err(bad(
+                field.name().unwrap_or("field"),
+                "unknown field (send the mark-up as one file part)",
+            ));
+        };
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| multipart_error(e.status(), e.body_text()))?;
+        if file.replace((name, bytes.to_vec())).is_some() {
+            return Err(bad("file", "send one mark-up at a time"));
+        }
+    }
+    let (name, bytes) = file.ok_or_else(|| bad("file", "the upload holds no file part"))?;
+    let (n, list, ocr) = s
+        .blocking(move |a| a.draft_markup(&ctx.actor, &id, &name, &bytes))
+        .await?;
+    Ok(Json(json!({
+        "changes": n.changes,
+        "clauses_matched": n.clauses_matched,
+        "clauses_ours": n.clauses_ours,
+        "issues_list": list,
+        "ocr": ocr,
+    })))
 }
 
 /// `POST /v1/proofread`.

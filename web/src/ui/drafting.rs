@@ -10,8 +10,12 @@
 //!   versions with the diff of each to the one before, and the editor (a save names the
 //!   version it edited; a stale save shows the diff and keeps the text, nothing lost).
 //!
-//! Planned (issue #18): the redline view of mark-ups, legal approval and finalisation buttons,
-//! clause-library search with fallbacks, precedents.
+//! - `POST /drafting/{id}/markup`: a counterparty's copy compared with the draft: each changed
+//!   clause with its class, redline, the firm's response, reason, impact and talking points, and
+//!   the issues list.
+//!
+//! Planned (issue #18): legal approval and finalisation buttons, clause-library search with
+//! fallbacks, precedents.
 
 use super::i18n::{T, time};
 use super::{CsrfForm, Nav, Viewer, page, read_upload, see_other};
@@ -424,6 +428,15 @@ fn workspace_body(
                     (diff_table(old, new))
                 }
             }
+            section.card #markup {
+                h2 { (v.t(T::Markup)) }
+                p.muted { (v.t(T::MarkupHelp)) }
+                form.stack.upload method="post" action={"/drafting/" (d.id) "/markup"} enctype="multipart/form-data" {
+                    (v.csrf_field())
+                    input #markup-file type="file" name="file" required;
+                    button type="submit" { (v.t(T::Compare)) }
+                }
+            }
             @if can_write {
                 section.card #editor {
                     h2 { (v.t(T::EditText)) }
@@ -561,4 +574,65 @@ pub async fn proofread_upload(
         }
     };
     Ok(page(&v, v.t(T::Proofread), Nav::Drafting, body))
+}
+
+/// `POST /drafting/{id}/markup`: the changes of a counterparty's copy, clause by clause, with
+/// the redline, the firm's response and the issues list.
+pub async fn markup(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let form = read_upload(&v.session, form, &[]).await?;
+    let mut files = form.files;
+    if files.len() != 1 {
+        return Err(bad(format!(
+            "file: send one mark-up ({} sent)",
+            files.len()
+        )));
+    }
+    let (name, bytes) = files.remove(0);
+    let (actor, id2, name2) = (v.actor.clone(), id.clone(), name.clone());
+    let (n, list, ocr, title) = s
+        .blocking(move |a| {
+            let (n, list, ocr) = a.draft_markup(&actor, &id2, &name2, &bytes)?;
+            let title = a.draft_get(&id2)?.title;
+            Ok::<_, AssistantError>((n, list, ocr, title))
+        })
+        .await?;
+    let response = |r: &drafting::negotiate::Response| match r {
+        drafting::negotiate::Response::Accept => "accept".to_string(),
+        drafting::negotiate::Response::Reject => "reject".to_string(),
+        drafting::negotiate::Response::Counter {
+            fallback: Some(i), ..
+        } => format!("counter: fallback {}", i + 1),
+        drafting::negotiate::Response::Counter { fallback: None, .. } => "counter".to_string(),
+    };
+    let body = html! {
+        h1 { (v.t(T::Markup)) ": " (name) }
+        p.muted { a href={"/drafting/" (id)} { (title) } " · " (n.clauses_matched) " / " (n.clauses_ours) " " (v.t(T::Clauses)) }
+        @if ocr { div.flash.bad role="status" { (v.t(T::ScannedLowerConfidence)) } }
+        @if n.changes.is_empty() { p { (v.t(T::NoChanges)) } }
+        @for c in &n.changes {
+            section.card.change data-clause=(c.clause.as_deref().unwrap_or("")) data-kind=(serde_json::to_value(c.kind).ok().and_then(|k| k.as_str().map(str::to_string)).unwrap_or_default()) {
+                h2 { (c.section) " · " code { (format!("{:?}", c.kind).to_lowercase()) } }
+                p { strong { (v.t(T::Response)) ": " } span.response { (response(&c.response)) } " — " (c.reason) }
+                @if !c.impact.is_empty() { p.muted { (v.t(T::Impact)) ": " (c.impact) } }
+                @for t in &c.talking_points { p.muted { "• " (t) } }
+                pre.diff {
+                    @for l in &c.redline {
+                        @match l {
+                            Line::Same(t) => { "  " (t) "\n" },
+                            Line::Removed(t) => { del { "- " (t) } "\n" },
+                            Line::Added(t) => { ins { "+ " (t) } "\n" },
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (v.t(T::IssuesList)) }
+        pre #issues-list { (list) }
+    };
+    Ok(page(&v, v.t(T::Markup), Nav::Drafting, body))
 }

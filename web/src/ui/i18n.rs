@@ -316,6 +316,14 @@ catalogue! {
     Yours => "Yours", "您的";
     MachineDrafted => "Drafted by Deskmate from the trade and the template (machine-generated); values highlighted.", "由 Deskmate 根据交易与模板生成（机器生成）；高亮处为数值。";
     Source => "Source", "来源";
+    Markup => "Counterparty mark-up", "对方修改稿";
+    MarkupHelp => "Upload the counterparty's copy (PDF, DOCX with tracked changes, text): each changed clause is classed and answered by the firm's positions.", "上传对方返回的文本（PDF、带修订的 DOCX、文本）：逐条归类修改，并按本公司立场给出回应。";
+    Compare => "Compare", "比对";
+    Response => "Response", "回应";
+    Impact => "Impact", "影响";
+    IssuesList => "Issues list", "问题清单";
+    ScannedLowerConfidence => "Read by OCR from a scan: check the redline against the paper.", "扫描件经 OCR 识别：请对照原件核对修订。";
+    NoChanges => "No changes.", "无修改。";
 }
 
 /// `x` with thousands separators and `decimals` decimals (`1,234,567.89`); non-finite values

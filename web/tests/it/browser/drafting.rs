@@ -41,6 +41,7 @@ async fn a_lawyer_drafts_edits_proofreads_and_meets_a_concurrent_edit() {
     let desk = Desk::start().await;
     let b = Browser::open(&tools, "drafting", &desk.base, Script::On).await;
     let assistant = desk.state.assistant.clone();
+    let assistant_for_markup = desk.state.assistant.clone();
     b.run(async |b| {
         b.step("draft");
         b.sign_in("lena", PASSWORD).await?;
@@ -153,8 +154,40 @@ async fn a_lawyer_drafts_edits_proofreads_and_meets_a_concurrent_edit() {
             "the refused text is kept"
         );
         b.page_shot("drafting-conflict").await?;
+
+        // The counterparty's copy comes back with a shorter settlement lag.
+        b.step("markup");
+        let current = desk_text(&assistant_for_markup, &id).await?;
+        let copy = current.replace(
+            "结算日为到期日后第二个交易日。",
+            "结算日为到期日后第一个交易日。",
+        );
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("counterparty.txt");
+        std::fs::write(&path, copy)?;
+        b.goto(&format!("/drafting/{id}")).await?;
+        b.choose_files("#markup-file", &[&path]).await?;
+        b.click("#markup button[type=submit]").await?;
+        b.wait_for("section.change", WAIT).await?;
+        let kind = b.prop_of("section.change", "dataset").await.ok().flatten();
+        let change = b.text_of("section.change").await?;
+        ensure!(
+            change.contains("四、结算") && change.contains("第一个交易日"),
+            "{change} {kind:?}"
+        );
+        let list = b.text_of("#issues-list").await?;
+        ensure!(list.contains("谈判问题清单"), "{list}");
+        b.page_shot("drafting-markup").await?;
         Ok(())
     })
     .await;
     desk.stop().await;
+}
+
+/// The current text of a draft, read from the server's store.
+async fn desk_text(a: &std::sync::Arc<assistant::Assistant>, id: &str) -> anyhow::Result<String> {
+    let (a, id) = (a.clone(), id.to_string());
+    Ok(tokio::task::spawn_blocking(move || a.draft_get(&id))
+        .await??
+        .text)
 }
