@@ -443,7 +443,7 @@ pub const MIGRATIONS: &[&str] = &[
         note       TEXT NOT NULL,
         PRIMARY KEY (draft_id, version)
     );
-    CREATE TRIGGER draft_versions_immutable BEFORE UPDATE ON draft_versions
+    CREATE TRIGGER draft_versions_no_update BEFORE UPDATE ON draft_versions
         BEGIN SELECT RAISE(ABORT, 'a saved draft version is never changed'); END;
     "#,
 ];

@@ -185,6 +185,35 @@ CREATE TABLE documents (
         deleted_at     TEXT
     );
 
+-- table draft_versions
+CREATE TABLE draft_versions (
+        draft_id   TEXT NOT NULL REFERENCES drafts(id),
+        version    INTEGER NOT NULL,
+        text       TEXT NOT NULL,
+        structure  TEXT,
+        sha256     TEXT NOT NULL,
+        saved_at   TEXT NOT NULL,
+        saved_by   TEXT NOT NULL,
+        note       TEXT NOT NULL,
+        PRIMARY KEY (draft_id, version)
+    );
+
+-- table drafts
+CREATE TABLE drafts (
+        id               TEXT PRIMARY KEY,
+        template         TEXT NOT NULL,
+        template_version INTEGER NOT NULL,
+        language         TEXT NOT NULL CHECK (language IN ('en', 'zh')),
+        title            TEXT NOT NULL,
+        trade            TEXT NOT NULL,
+        source           TEXT NOT NULL,
+        version          INTEGER NOT NULL,
+        created_at       TEXT NOT NULL,
+        created_by       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        updated_by       TEXT NOT NULL
+    );
+
 -- table extraction_exports
 CREATE TABLE extraction_exports (
         approval_id  TEXT PRIMARY KEY REFERENCES approvals(id),
@@ -379,6 +408,10 @@ CREATE TRIGGER chat_messages_status_update BEFORE UPDATE OF direction, status ON
           OR (NEW.direction = 'out' AND NEW.status NOT IN (
             'pending', 'sending', 'sent', 'failed', 'uncertain', 'cancelled', 'expired', 'local'))
         BEGIN SELECT RAISE(ABORT, 'invalid chat_messages.status: ' || quote(NEW.status)); END;
+
+-- trigger draft_versions_no_update
+CREATE TRIGGER draft_versions_no_update BEFORE UPDATE ON draft_versions
+        BEGIN SELECT RAISE(ABORT, 'a saved draft version is never changed'); END;
 
 -- trigger extraction_files_status_insert
 CREATE TRIGGER extraction_files_status_insert BEFORE INSERT ON extraction_files
