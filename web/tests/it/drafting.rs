@@ -539,3 +539,61 @@ async fn a_docx_markup_with_tracked_changes_is_classed_and_answered() {
         "{e}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scanned_markup_goes_through_ocr_and_says_so() {
+    let api = api();
+    let (_, d) = api
+        .json(
+            Method::POST,
+            "/v1/drafts",
+            "legal1",
+            json!({"trade": trade()}),
+        )
+        .await;
+    let id = d["id"].as_str().unwrap().to_string();
+    let theirs = d["text"].as_str().unwrap().replace(
+        "Settlement Date: three Currency Business Days",
+        "Settlement Date: two Currency Business Days",
+    );
+    let pdf = extraction::synth::text_pdf(&theirs);
+    let scan = extraction::synth::scan(
+        &pdf,
+        extraction::synth::Degrade::CLEAN,
+        std::path::Path::new("pdftoppm"),
+    )
+    .expect("scanning needs poppler-utils (pdftoppm): ./x test installs it");
+    let (ctype, body) = multipart(("scan.pdf", &scan), &[]);
+    let (status, r) = api
+        .call(
+            Method::POST,
+            &format!("/v1/drafts/{id}/markups"),
+            "legal2",
+            Some(&ctype),
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["ocr"], true, "{r:#}");
+    // The change the counterparty made is found in its clause, whatever OCR did elsewhere.
+    let changes = r["changes"].as_array().unwrap();
+    let settlement = changes
+        .iter()
+        .find(|c| c["clause"] == "settlement")
+        .unwrap_or_else(|| panic!("{r:#}"));
+    assert!(
+        settlement["theirs"]
+            .as_str()
+            .unwrap()
+            .contains("two Currency"),
+        "{settlement:#}"
+    );
+    eprintln!(
+        "scanned mark-up: {} change(s): {:?}",
+        changes.len(),
+        changes
+            .iter()
+            .map(|c| (c["section"].clone(), c["kind"].clone()))
+            .collect::<Vec<_>>()
+    );
+}
