@@ -53,6 +53,16 @@ impl Trade {
         Ok(Trade { key_terms, cdm })
     }
 
+    /// A trade given as JSON: its key terms alone, or `{"key_terms", "cdm"}`; checked as
+    /// [`Trade::checked`] checks.
+    pub fn from_json(v: Value) -> Result<Trade, String> {
+        let (key_terms, cdm) = match v.get("key_terms") {
+            Some(kt) => (kt.clone(), v.get("cdm").cloned().filter(|c| !c.is_null())),
+            None => (v, None),
+        };
+        Trade::checked(key_terms, cdm)
+    }
+
     /// A key-term leaf's value (`premium.amount`), if the trade states it.
     pub fn leaf(&self, path: &str) -> Option<&Value> {
         let mut v = &self.key_terms;

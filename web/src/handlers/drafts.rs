@@ -51,11 +51,7 @@ fn language(v: Option<&str>) -> Result<Option<Language>, AppError> {
 
 /// A trade given as key terms or as `{"key_terms", "cdm"}`, checked leaf by leaf.
 fn trade_of(v: Value) -> Result<Trade, AppError> {
-    let (kt, cdm) = match v.get("key_terms") {
-        Some(kt) => (kt.clone(), v.get("cdm").cloned().filter(|c| !c.is_null())),
-        None => (v, None),
-    };
-    Trade::checked(kt, cdm).map_err(|e| bad("trade", e))
+    Trade::from_json(v).map_err(|e| bad("trade", e))
 }
 
 /// `POST /v1/drafts` body.

@@ -46,11 +46,7 @@ fn bad(message: String) -> AppError {
 fn trade_of(json: &str) -> Result<Trade, AppError> {
     let v: Value =
         serde_json::from_str(json).map_err(|e| bad(format!("trade: not valid JSON: {e}")))?;
-    let (kt, cdm) = match v.get("key_terms") {
-        Some(kt) => (kt.clone(), v.get("cdm").cloned().filter(|c| !c.is_null())),
-        None => (v, None),
-    };
-    Trade::checked(kt, cdm).map_err(|e| bad(format!("trade: {e}")))
+    Trade::from_json(v).map_err(|e| bad(format!("trade: {e}")))
 }
 
 fn lang_of(s: &str) -> Option<Language> {
