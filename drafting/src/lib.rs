@@ -20,6 +20,9 @@
 //! - [`proofread`]: findings on a document (consistency inside it, its terms against the trade
 //!   through our extraction, its clauses against the template and the firm's fallback
 //!   positions, style), each located by section, clause and byte span.
+//! - [`render`]: the final documents, a PDF (fonts embedded as subsets, Chinese included) and a
+//!   DOCX set from a draft's text, with one signature page per party; deterministic, so a
+//!   final's SHA-256 can be re-created from its version.
 //! - [`library`]: the demo library shipped with Deskmate (written for this project, modelled on
 //!   the structure of public confirmations; no ISDA form is copied) and the choice of a template
 //!   by product type and language.
@@ -35,6 +38,7 @@ pub mod format;
 pub mod library;
 pub mod negotiate;
 pub mod proofread;
+pub mod render;
 pub mod template;
 
 pub use draft::{Draft, DraftClause, DraftError, Span, Trade, Wording, draft, draft_with};

@@ -7,4 +7,5 @@
 mod library;
 mod negotiate;
 mod proofread;
+mod render;
 mod roundtrip;

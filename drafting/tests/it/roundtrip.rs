@@ -1,6 +1,7 @@
 //! Round trip: the equity options and autocallables of the Chinese confirmation set (`evals/data/extraction/zh/`,
 //! terms from real trades' data), drafted on the demo templates in English and Chinese, read
-//! back by our own extraction to exactly their expected key terms, as text and as a text PDF.
+//! back by our own extraction to exactly their expected key terms, as text, as a plain text PDF and
+//! as the final PDF (`drafting::render`: embedded fonts, two-column terms, signature pages).
 
 use drafting::{Trade, draft, library};
 use extraction::score::{load_expected, score};
@@ -21,6 +22,8 @@ fn drafts_of_the_chinese_sets_trades_read_back_to_their_terms() {
     let lib = library::demo().unwrap();
     let ex = Extractor::new(Settings::default());
     let mut drafted = 0;
+    let fonts = drafting::render::Fonts::load(&drafting::render::FontPaths::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut failures = Vec::new();
     for e in &expected {
         let product = e.key_terms["product_type"].as_str().unwrap();
@@ -50,6 +53,7 @@ fn drafts_of_the_chinese_sets_trades_read_back_to_their_terms() {
             for (variant, bytes) in [
                 ("text", text.as_bytes().to_vec()),
                 ("pdf", extraction::synth::text_pdf(&text)),
+                ("final", final_pdf(&text, t.language, &trade, &fonts)),
             ] {
                 let r = ex.extract(&bytes, &format!("{}.{}.{variant}", e.id, t.id));
                 let s = score(e, &r.key_terms);
@@ -63,7 +67,34 @@ fn drafts_of_the_chinese_sets_trades_read_back_to_their_terms() {
             }
         }
     }
-    // 14 equity options and 7 autocallables, two languages, text and PDF.
-    assert!(drafted >= 84, "{drafted} drafts read back");
+    // 14 equity options and 7 autocallables, two languages, text, text PDF and final PDF.
+    assert!(drafted >= 126, "{drafted} drafts read back");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The final PDF of a draft, as legal would send it for signature.
+fn final_pdf(
+    text: &str,
+    language: drafting::Language,
+    trade: &Trade,
+    fonts: &drafting::render::Fonts,
+) -> Vec<u8> {
+    let name = |k: &str| {
+        trade
+            .leaf(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let options = drafting::render::Options {
+        reference: "dr_test v1".into(),
+        parties: vec![
+            ("Party A".into(), name("party_a")),
+            ("Party B".into(), name("party_b")),
+        ],
+        dated: None,
+    };
+    drafting::render::render(text, language, &options, fonts)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .pdf
 }
