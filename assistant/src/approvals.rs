@@ -37,12 +37,16 @@ pub enum ApprovalKind {
     /// The ops review of an extracted confirmation (`extraction`): typed by
     /// [`crate::extraction_review::payload`].
     Extraction,
-    /// A caller's own kind (`confirmation_draft`, `report`, …), never one of the above.
+    /// A version of a drafted confirmation sent for legal approval (`confirmation_draft`):
+    /// typed by [`crate::draft_execution::check_payload`]; never edited here (edits are saved in the
+    /// drafting workspace, which withdraws the request).
+    ConfirmationDraft,
+    /// A caller's own kind (`report`, …), never one of the above.
     Other(CustomKind),
 }
 
-/// A caller's own approval kind: 1-64 characters without control characters, not `quote` or
-/// `extraction` (built only by parsing an [`ApprovalKind`]).
+/// A caller's own approval kind: 1-64 characters without control characters, not `quote`,
+/// `extraction` or `confirmation_draft` (built only by parsing an [`ApprovalKind`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CustomKind(String);
 
@@ -63,13 +67,18 @@ pub struct InvalidKind {
 
 impl ApprovalKind {
     /// The kinds a workflow acts on.
-    pub const KNOWN: &'static [ApprovalKind] = &[ApprovalKind::Quote, ApprovalKind::Extraction];
+    pub const KNOWN: &'static [ApprovalKind] = &[
+        ApprovalKind::Quote,
+        ApprovalKind::Extraction,
+        ApprovalKind::ConfirmationDraft,
+    ];
 
     /// The stable name.
     pub fn as_str(&self) -> &str {
         match self {
             ApprovalKind::Quote => "quote",
             ApprovalKind::Extraction => "extraction",
+            ApprovalKind::ConfirmationDraft => "confirmation_draft",
             ApprovalKind::Other(k) => k.as_str(),
         }
     }
@@ -81,6 +90,7 @@ impl std::str::FromStr for ApprovalKind {
         match s {
             "quote" => Ok(ApprovalKind::Quote),
             "extraction" => Ok(ApprovalKind::Extraction),
+            "confirmation_draft" => Ok(ApprovalKind::ConfirmationDraft),
             _ if s.trim().is_empty() || s.len() > 64 || s.chars().any(char::is_control) => {
                 Err(InvalidKind {
                     given: s.chars().take(200).collect(),

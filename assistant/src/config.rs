@@ -183,6 +183,43 @@ pub struct Config {
     pub knowledge: KnowledgeConfig,
     /// Ad-hoc pricing and risk (`POST /v1/price`, `/v1/risk/book`, `/v1/risk/grid`): bounds.
     pub pricing: PricingConfig,
+    /// Legal drafting: the fonts final documents are set in.
+    pub drafting: DraftingConfig,
+}
+
+/// `[drafting]`: the fonts of the final documents (`drafting::render`); each is embedded, as a
+/// subset, in every final PDF.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DraftingConfig {
+    /// Latin body text (TrueType).
+    pub font_latin: PathBuf,
+    /// Latin headings and titles (TrueType).
+    pub font_latin_bold: PathBuf,
+    /// Chinese text and any character the Latin fonts lack (TrueType or a collection).
+    pub font_cjk: PathBuf,
+}
+
+impl Default for DraftingConfig {
+    fn default() -> Self {
+        let f = drafting::render::FontPaths::default();
+        DraftingConfig {
+            font_latin: f.latin,
+            font_latin_bold: f.latin_bold,
+            font_cjk: f.cjk,
+        }
+    }
+}
+
+impl DraftingConfig {
+    /// The font files as the renderer takes them.
+    pub fn fonts(&self) -> drafting::render::FontPaths {
+        drafting::render::FontPaths {
+            latin: self.font_latin.clone(),
+            latin_bold: self.font_latin_bold.clone(),
+            cjk: self.font_cjk.clone(),
+        }
+    }
 }
 
 /// `[pricing]`: bounds on ad-hoc pricing and risk requests, so one request cannot hold the

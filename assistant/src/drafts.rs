@@ -15,8 +15,10 @@
 //!   template; [`Assistant::proofread_upload`] proofreads an uploaded agreement or
 //!   confirmation (text, PDF with OCR where needed, DOCX) against an optional trade.
 //!
-//! Planned (issue #18): the clause library itself in the store with versions, legal approval
-//! and finalisation, negotiation of mark-ups, precedents and model-written free text.
+//! Legal approval, the final documents and the signed copies: [`crate::draft_execution`].
+//!
+//! Planned (issue #18): the clause library itself in the store with versions, precedents and
+//! model-written free text.
 
 use std::collections::BTreeMap;
 
@@ -95,6 +97,8 @@ pub struct DraftRecord {
     pub structure: Value,
     /// Every version, oldest first.
     pub versions: Vec<DraftVersion>,
+    /// Its legal approval, final documents and signed copies.
+    pub lifecycle: crate::draft_execution::Lifecycle,
     /// Created when and by whom.
     pub created_at: String,
     /// Who created it.
@@ -285,6 +289,7 @@ impl Assistant {
             )?;
             let trade: Trade = serde_json::from_value(trade)
                 .map_err(|e| AssistantError::Invalid(format!("stored trade of {id}: {e}")))?;
+            let lifecycle = self.draft_lifecycle(c, id, version)?;
             Ok(DraftRecord {
                 id: id.into(),
                 template,
@@ -303,6 +308,7 @@ impl Assistant {
                     .and_then(|s| serde_json::from_str(&s).ok())
                     .unwrap_or(Value::Null),
                 versions,
+                lifecycle,
                 created_at,
                 created_by,
             })
@@ -406,6 +412,7 @@ impl Assistant {
                 )));
             }
             let next = current + 1;
+            let reopened = self.draft_reopen(tx, id, current, next)?;
             let changed = drafting::diff::lines(&stored, text)
                 .iter()
                 .filter(|l| !matches!(l, drafting::diff::Line::Same(_)))
@@ -427,7 +434,7 @@ impl Assistant {
                 class: DataClass::IMPORTANT,
                 details: json!({
                     "version": next, "base": base, "sha256": sha(text),
-                    "lines_changed": changed, "note": note,
+                    "lines_changed": changed, "note": note, "reopens": reopened,
                 }),
             })?;
             Ok::<_, AssistantError>(())

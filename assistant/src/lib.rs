@@ -20,6 +20,7 @@ pub mod backup;
 pub mod config;
 pub mod desk;
 pub mod documents;
+pub mod draft_execution;
 pub mod drafts;
 pub mod error;
 pub mod extraction_review;

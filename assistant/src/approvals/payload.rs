@@ -213,6 +213,9 @@ impl Assistant {
                 self.desk.reply_offset(),
             )?,
             ApprovalKind::Extraction => crate::extraction_review::payload::check(payload, edit)?,
+            ApprovalKind::ConfirmationDraft => {
+                crate::draft_execution::check_payload(payload, edit)?
+            }
             ApprovalKind::Other(_) => payload,
         };
         check_size(&stored)?;

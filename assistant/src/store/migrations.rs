@@ -446,4 +446,53 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER draft_versions_no_update BEFORE UPDATE ON draft_versions
         BEGIN SELECT RAISE(ABORT, 'a saved draft version is never changed'); END;
     "#,
+    // 10: legal approval and execution of drafts: the approval request of the version sent for
+    // approval; the final documents of an approved version (PDF and DOCX bytes with their
+    // SHA-256, never changed; the conformed copy, dated on the last signature, added once); the
+    // signed copies received, one per party, matched to the final by content.
+    r#"
+    ALTER TABLE drafts ADD COLUMN approval_id TEXT REFERENCES approvals(id);
+    CREATE TABLE draft_finals (
+        draft_id         TEXT NOT NULL REFERENCES drafts(id),
+        version          INTEGER NOT NULL,
+        approval_id      TEXT NOT NULL REFERENCES approvals(id),
+        parties          TEXT NOT NULL,
+        pages            INTEGER NOT NULL,
+        pdf              BLOB NOT NULL,
+        pdf_sha256       TEXT NOT NULL,
+        docx             BLOB NOT NULL,
+        docx_sha256      TEXT NOT NULL,
+        finalised_at     TEXT NOT NULL,
+        finalised_by     TEXT NOT NULL,
+        executed_on      TEXT,
+        conformed_pdf    BLOB,
+        conformed_sha256 TEXT,
+        PRIMARY KEY (draft_id, version),
+        FOREIGN KEY (draft_id, version) REFERENCES draft_versions(draft_id, version)
+    );
+    CREATE TRIGGER draft_finals_no_update BEFORE UPDATE OF draft_id, version, approval_id,
+        parties, pages, pdf, pdf_sha256, docx, docx_sha256, finalised_at, finalised_by
+        ON draft_finals
+        BEGIN SELECT RAISE(ABORT, 'a final document is never changed'); END;
+    CREATE TRIGGER draft_finals_executed_once BEFORE UPDATE OF executed_on, conformed_pdf,
+        conformed_sha256 ON draft_finals WHEN OLD.executed_on IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'an executed document is dated once'); END;
+    CREATE TABLE draft_signatures (
+        draft_id    TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        party       TEXT NOT NULL CHECK (party IN ('party_a', 'party_b')),
+        signed_on   TEXT NOT NULL,
+        file_name   TEXT NOT NULL,
+        file        BLOB NOT NULL,
+        file_sha256 TEXT NOT NULL,
+        similarity  REAL NOT NULL,
+        ocr         INTEGER NOT NULL,
+        uploaded_at TEXT NOT NULL,
+        uploaded_by TEXT NOT NULL,
+        PRIMARY KEY (draft_id, version, party),
+        FOREIGN KEY (draft_id, version) REFERENCES draft_finals(draft_id, version)
+    );
+    CREATE TRIGGER draft_signatures_no_update BEFORE UPDATE ON draft_signatures
+        BEGIN SELECT RAISE(ABORT, 'a received signed copy is never changed'); END;
+    "#,
 ];

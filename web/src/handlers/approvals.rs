@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApproval {
-    /// Artifact kind (`quote`, `extraction`, `confirmation_draft`, `report`, …).
+    /// Artifact kind (`quote`, `extraction`, `confirmation_draft` — typed, each a workflow's own — or a caller's own: `report`, `term_sheet`, …).
     pub kind: String,
     /// One-line description.
     pub title: String,

@@ -19,6 +19,17 @@
 //!   (redline, class, library fallback and position, the firm's response with reason, impact
 //!   and talking points) and the issues list as Markdown; `ocr` says a page was scanned (lower
 //!   confidence).
+//! - `POST /v1/drafts/{id}/submit`: sends the current version for legal approval (refused, with
+//!   the errors, when the proofreader finds any); the request is decided in the approval queue
+//!   (`POST /v1/approvals/{apr}/approve|reject`, four-eyes by policy). An edit saved afterwards
+//!   withdraws or reopens it.
+//! - `POST /v1/drafts/{id}/finalise`: renders the approved version as its final PDF and DOCX
+//!   (SHA-256 of each in the audit log); `GET /v1/drafts/{id}/final/{pdf|docx|conformed}`
+//!   downloads them (`conformed`: the final dated on the last signature, once executed).
+//! - `POST /v1/drafts/{id}/signatures`: `multipart/form-data` with fields `party` (`party_a` |
+//!   `party_b`), optional `signed_on` (`YYYY-MM-DD`, today when absent) and one file (the
+//!   signed copy: PDF, scan, DOCX); matched to the final by content, refused with the
+//!   differences when it does not match. The last party's copy executes the document.
 
 use crate::error::AppError;
 use crate::extract::{ApiJson, Ctx, multipart_error, upload_file_name};
@@ -250,11 +261,11 @@ pub async fn markup(
     })))
 }
 
-/// `POST /v1/proofread`.
-pub async fn proofread_upload(
-    State(s): State<AppState>,
+/// One uploaded file with the text fields beside it (each named in `allowed`).
+async fn upload(
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Json<Value>, AppError> {
+    allowed: &[&str],
+) -> Result<((String, Vec<u8>), BTreeMap<String, String>), AppError> {
     let mut multipart = multipart.map_err(|e| {
         AppError::UnsupportedMediaType(format!(
             "expected a multipart/form-data body with one file part ({})",
@@ -283,13 +294,13 @@ pub async fn proofread_upload(
                 file = Some((f, bytes.to_vec()));
             }
             None => {
-                if !matches!(
-                    name.as_str(),
-                    "trade" | "template" | "language" | "holidays"
-                ) {
+                if !allowed.contains(&name.as_str()) {
                     return Err(bad(
                         &name,
-                        "unknown field (expected trade, template, language, holidays and one file)",
+                        format!(
+                            "unknown field (expected {} and one file)",
+                            allowed.join(", ")
+                        ),
                     ));
                 }
                 let v =
@@ -298,7 +309,17 @@ pub async fn proofread_upload(
             }
         }
     }
-    let (name, bytes) = file.ok_or_else(|| bad("file", "the upload holds no file part"))?;
+    let file = file.ok_or_else(|| bad("file", "the upload holds no file part"))?;
+    Ok((file, fields))
+}
+
+/// `POST /v1/proofread`.
+pub async fn proofread_upload(
+    State(s): State<AppState>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Json<Value>, AppError> {
+    let ((name, bytes), fields) =
+        upload(multipart, &["trade", "template", "language", "holidays"]).await?;
     let trade = match fields.get("trade").filter(|t| !t.trim().is_empty()) {
         Some(t) => Some(trade_of(
             serde_json::from_str(t).map_err(|e| bad("trade", format!("not JSON: {e}")))?,
@@ -338,4 +359,78 @@ pub async fn proofread_upload(
         "template": template,
         "report": report,
     })))
+}
+
+/// `POST /v1/drafts/{id}/submit`.
+pub async fn submit(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Json<DraftRecord>, AppError> {
+    Ok(Json(
+        s.blocking(move |a| a.draft_submit(&ctx.actor, &id)).await?,
+    ))
+}
+
+/// `POST /v1/drafts/{id}/finalise`.
+pub async fn finalise(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Json<DraftRecord>, AppError> {
+    Ok(Json(
+        s.blocking(move |a| a.draft_finalise(&ctx.actor, &id))
+            .await?,
+    ))
+}
+
+/// A stored file as a download.
+pub(crate) fn download(bytes: Vec<u8>, name: &str, mime: &'static str) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let mut resp = (StatusCode::OK, bytes).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+/// `GET /v1/drafts/{id}/final/{what}`.
+pub async fn final_file(
+    State(s): State<AppState>,
+    Path((id, what)): Path<(String, String)>,
+) -> Result<axum::response::Response, AppError> {
+    let (bytes, name, mime) = s.blocking(move |a| a.draft_final_file(&id, &what)).await?;
+    Ok(download(bytes, &name, mime))
+}
+
+/// `POST /v1/drafts/{id}/signatures`.
+pub async fn sign(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Json<DraftRecord>, AppError> {
+    let ((name, bytes), fields) = upload(multipart, &["party", "signed_on"]).await?;
+    let party = fields
+        .get("party")
+        .cloned()
+        .ok_or_else(|| bad("party", "name the party who signed (party_a or party_b)"))?;
+    let signed_on = fields.get("signed_on").cloned();
+    let d = s
+        .blocking(move |a| {
+            a.draft_sign(
+                &ctx.actor,
+                &id,
+                party.trim(),
+                signed_on.as_deref().map(str::trim),
+                &name,
+                &bytes,
+            )
+        })
+        .await?;
+    Ok(Json(d))
 }

@@ -460,7 +460,7 @@ async fn a_corrupt_stored_value_is_a_500_not_a_default() {
 async fn approval_round_trip_over_http_with_four_eyes() {
     let a = api();
     let body = json!({
-        "kind": "confirmation_draft", "title": "IRS confirmation 2005-06-23", "required_role": "ops", "four_eyes": true,
+        "kind": "term_sheet", "title": "IRS confirmation 2005-06-23", "required_role": "ops", "four_eyes": true,
         "payload": {"premium_pct": 3.2}, "expires_in_secs": 120
     });
     let mut req = a.req(

@@ -3,6 +3,10 @@
 //! nothing lost) → proofread the edited version (the changed term is found in its clause) →
 //! every version re-created → an uploaded counterparty copy proofread against the trade, with
 //! an injection attempt inside it treated as text; bad input refused by field; the audit trail.
+//! Then approval and execution: submit (four-eyes over the submitter and the version's author),
+//! an edit reopening an approved draft, the final PDF and DOCX with their hashes audited, a
+//! tampered signed copy refused, the parties' copies (one a scan) matched, the document dated
+//! on the last signature and closed to edits.
 
 use assistant::Assistant;
 use assistant::config::Config;
@@ -33,6 +37,7 @@ fn api() -> Api {
     for (name, role) in [
         ("legal1", Role::Legal),
         ("legal2", Role::Legal),
+        ("legal3", Role::Legal),
         ("ops1", Role::Ops),
     ] {
         a.create_user(&Actor::system(), name, role).unwrap();
@@ -595,5 +600,271 @@ async fn a_scanned_markup_goes_through_ocr_and_says_so() {
             .iter()
             .map(|c| (c["section"].clone(), c["kind"].clone()))
             .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_is_approved_by_four_eyes_finalised_signed_and_dated_on_the_last_signature() {
+    let api = api();
+    let (_, d) = api
+        .json(
+            Method::POST,
+            "/v1/drafts",
+            "legal1",
+            json!({"trade": trade()}),
+        )
+        .await;
+    let id = d["id"].as_str().unwrap().to_string();
+    assert_eq!(d["lifecycle"]["status"], "drafting", "{d:#}");
+    let path = |tail: &str| format!("/v1/drafts/{id}/{tail}");
+    // Ops may not send a draft for approval; nothing is final before approval.
+    let (status, _) = api
+        .json(Method::POST, &path("submit"), "ops1", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, r) = api
+        .json(Method::POST, &path("finalise"), "legal1", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{r}");
+    // Submitted by legal1: legal1 may not approve it (four-eyes), legal2 may.
+    let (status, d) = api
+        .json(Method::POST, &path("submit"), "legal1", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    assert_eq!(d["lifecycle"]["status"], "in_approval", "{d:#}");
+    let apr = d["lifecycle"]["approval"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, r) = api
+        .json(Method::POST, &path("submit"), "legal1", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{r}");
+    let (_, a) = api
+        .json(
+            Method::GET,
+            &format!("/v1/approvals/{apr}"),
+            "legal2",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(a["kind"], "confirmation_draft", "{a:#}");
+    assert_eq!(a["four_eyes"], true);
+    assert_eq!(a["versions"][0]["payload"]["version"], 1, "{a:#}");
+    // The queue does not edit a draft's request: edits belong to the workspace.
+    let (status, r) = api
+        .json(
+            Method::POST,
+            &format!("/v1/approvals/{apr}/edit"),
+            "legal2",
+            json!({"payload": {"draft_id": id, "version": 1, "sha256": "0".repeat(64), "title": "x", "template": "t", "findings": {}}, "note": "n"}),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status} {r}");
+    let approve = |user: &'static str, apr: String| {
+        let api = &api;
+        async move {
+            api.json(
+                Method::POST,
+                &format!("/v1/approvals/{apr}/approve"),
+                user,
+                json!({}),
+            )
+            .await
+        }
+    };
+    let (status, r) = approve("legal1", apr.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{r}");
+    assert!(r.to_string().contains("four-eyes"), "{r}");
+    let (status, r) = approve("legal2", apr.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let (_, d) = api
+        .json(
+            Method::GET,
+            &format!("/v1/drafts/{id}"),
+            "legal1",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(d["lifecycle"]["status"], "approved", "{d:#}");
+    // An edit after approval reopens it; the new version needs its own approval, and its
+    // author (legal1) may not approve it even though legal2 submitted it.
+    let text = d["text"].as_str().unwrap().replace(
+        "Settlement Date: three Currency Business Days",
+        "Settlement Date: two Currency Business Days",
+    );
+    let (status, d) = api
+        .json(
+            Method::PUT,
+            &format!("/v1/drafts/{id}"),
+            "legal1",
+            json!({"base_version": 1, "text": text, "note": "two-day settlement agreed by phone"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    assert_eq!(d["lifecycle"]["status"], "drafting", "{d:#}");
+    let (status, d) = api
+        .json(Method::POST, &path("submit"), "legal2", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    let apr2 = d["lifecycle"]["approval"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(apr2, apr);
+    let (status, r) = approve("legal1", apr2.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{r}");
+    assert!(r.to_string().contains("last edited"), "{r}");
+    let (status, r) = approve("legal3", apr2.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    // Finalised: a PDF and a DOCX, their hashes in the draft and the audit log.
+    let (status, d) = api
+        .json(Method::POST, &path("finalise"), "legal1", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    assert_eq!(d["lifecycle"]["status"], "final", "{d:#}");
+    let f = &d["lifecycle"]["final"];
+    assert_eq!(f["version"], 2);
+    let pdf = api.assistant.draft_final_file(&id, "pdf").unwrap().0;
+    let docx = api.assistant.draft_final_file(&id, "docx").unwrap().0;
+    use sha2::Digest;
+    let hex = |b: &[u8]| hex::encode(sha2::Sha256::digest(b));
+    assert_eq!(f["pdf_sha256"], hex(&pdf));
+    assert_eq!(f["docx_sha256"], hex(&docx));
+    assert!(pdf.starts_with(b"%PDF") && docx.starts_with(b"PK"));
+    let resp = api
+        .router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri(path("final/pdf"))
+                .header(
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", api.tokens["legal2"]),
+                )
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/pdf");
+    let got = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(hex(&got), hex(&pdf));
+    // A signed copy whose premium was changed is refused, naming the difference.
+    let tampered_text = text.replace("2,350,000.00", "2,530,000.00");
+    assert_ne!(tampered_text, text);
+    let fonts = drafting::render::Fonts::load(&drafting::render::FontPaths::default()).unwrap();
+    let tampered = drafting::render::render(
+        &tampered_text,
+        drafting::Language::En,
+        &drafting::render::Options {
+            reference: format!("{id} v2"),
+            parties: vec![
+                ("Party A".into(), "Eastbank Securities Co., Ltd.".into()),
+                ("Party B".into(), "Harbour Fund Ltd".into()),
+            ],
+            dated: None,
+        },
+        &fonts,
+    )
+    .unwrap()
+    .pdf;
+    let sign = |user: &'static str, party: &'static str, file: (&'static str, Vec<u8>)| {
+        let api = &api;
+        let path = path("signatures");
+        async move {
+            let (ctype, body) = multipart((file.0, &file.1), &[("party", party)]);
+            api.call(Method::POST, &path, user, Some(&ctype), body)
+                .await
+        }
+    };
+    let (status, r) = sign("legal1", "party_a", ("signed-a.pdf", tampered)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{r}");
+    let m = r["error"]["message"].as_str().unwrap();
+    assert!(
+        m.contains("not found in it: 2350000.00") && m.contains("instead: 2530000.00"),
+        "{m}"
+    );
+    // Party A's copy (the final, e-signed) and party B's (a scan of it, read by OCR).
+    let (status, d) = sign("legal1", "party_a", ("signed-a.pdf", pdf.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    assert_eq!(d["lifecycle"]["status"], "final");
+    assert_eq!(d["lifecycle"]["signatures"][0]["similarity"], 1.0, "{d:#}");
+    let (status, r) = sign("legal1", "party_a", ("again.pdf", pdf.clone())).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{r}");
+    let scan = extraction::synth::scan(
+        &pdf,
+        extraction::synth::Degrade::CLEAN,
+        std::path::Path::new("pdftoppm"),
+    )
+    .expect("scanning needs poppler-utils (pdftoppm): ./x test installs it");
+    let (status, d) = sign("legal2", "party_b", ("signed-b-scan.pdf", scan)).await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    let sigs = d["lifecycle"]["signatures"].as_array().unwrap();
+    let b = sigs.iter().find(|s| s["party"] == "party_b").unwrap();
+    assert_eq!(b["ocr"], true, "{b}");
+    eprintln!("scanned signed copy: similarity {}", b["similarity"]);
+    // Executed, dated on the last signature; the conformed copy says so.
+    assert_eq!(d["lifecycle"]["status"], "executed", "{d:#}");
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    assert_eq!(d["lifecycle"]["final"]["executed_on"], today.as_str());
+    let conformed = api.assistant.draft_final_file(&id, "conformed").unwrap().0;
+    let read = connectors::document::extract_text(
+        connectors::document::Input::Bytes {
+            bytes: &conformed,
+            name: "c.pdf",
+        },
+        &connectors::document::Limits::default(),
+    )
+    .unwrap()
+    .text();
+    assert!(read.contains("the date of the last signature"), "{read}");
+    // No more edits once signed.
+    let (status, r) = api
+        .json(
+            Method::PUT,
+            &format!("/v1/drafts/{id}"),
+            "legal1",
+            json!({"base_version": 2, "text": format!("{text}\nP.S."), "note": "late change"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{r}");
+    // Audited in order, on an intact chain.
+    let entries = api
+        .assistant
+        .read_audit(&Actor::system(), &assistant::audit::AuditQuery::default())
+        .unwrap();
+    let actions: Vec<String> = entries
+        .iter()
+        .filter(|e| e.entry.object_id == id)
+        .map(|e| e.entry.action.clone())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "draft.create",
+            "draft.submit",
+            "draft.edit",
+            "draft.submit",
+            "draft.finalise",
+            "draft.signature",
+            "draft.signature",
+            "draft.executed"
+        ],
+        "{actions:?}"
+    );
+    let fin = entries
+        .iter()
+        .find(|e| e.entry.object_id == id && e.entry.action == "draft.finalise")
+        .unwrap();
+    assert_eq!(fin.entry.details["pdf_sha256"], hex(&pdf));
+    assert!(
+        api.assistant
+            .store()
+            .verify_audit()
+            .unwrap()
+            .first_break
+            .is_none()
     );
 }

@@ -91,7 +91,7 @@ impl Api {
 
 fn draft(n: usize) -> Value {
     json!({
-        "kind": "confirmation_draft", "title": format!("Race draft {n}"),
+        "kind": "term_sheet", "title": format!("Race draft {n}"),
         "required_role": "ops", "four_eyes": true, "payload": {"premium_pct": 3.2},
         "expires_in_secs": 600
     })

@@ -247,7 +247,7 @@ async fn audit_entries_above_clearance_come_redacted() {
             "/v1/approvals",
             Role::Legal,
             Some(json!({
-                "kind": "confirmation_draft", "title": "Project LOTUS side letter",
+                "kind": "term_sheet", "title": "Project LOTUS side letter",
                 "payload": {"secret": "counterparty LOTUS pays 7.5%"},
                 "required_role": "legal", "classification": "core+sensitive",
             })),
