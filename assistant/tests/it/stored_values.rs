@@ -110,9 +110,7 @@ fn every_trigger_lists_exactly_its_enums_values() {
     let others: Vec<&String> = triggers
         .keys()
         .filter(|n| {
-            !seen.contains(*n)
-                && !n.starts_with("audit_log_no_")
-                && *n != "draft_versions_no_update"
+            !seen.contains(*n) && !n.starts_with("audit_log_no_") && !n.starts_with("draft_")
         })
         .collect();
     assert!(
@@ -767,4 +765,60 @@ fn a_saved_draft_version_is_never_changed() {
         .execute("INSERT INTO drafts (id, template, template_version, language, title, trade, source, version, created_at, created_by, updated_at, updated_by) VALUES ('dr_2', 't', 1, 'fr', 'T', '{}', 'given', 1, 'n', 'u', 'n', 'u')", [])
         .unwrap_err();
     assert!(err.to_string().contains("CHECK"), "{err}");
+}
+
+#[test]
+fn a_final_document_and_a_signed_copy_are_never_changed_and_a_document_is_dated_once() {
+    let (_dir, c) = fresh();
+    c.execute_batch(
+        "INSERT INTO drafts (id, template, template_version, language, title, trade, source,
+                             version, created_at, created_by, updated_at, updated_by)
+         VALUES ('dr_1', 't', 1, 'en', 'T', '{}', 'given', 1, 'now', 'u', 'now', 'u');
+         INSERT INTO draft_versions (draft_id, version, text, structure, sha256, saved_at,
+                                     saved_by, note)
+         VALUES ('dr_1', 1, 'text', NULL, 'x', 'now', 'u', 'n');
+         INSERT INTO approvals (id, kind, title, classification, maker, maker_role, required_role,
+                                four_eyes, state, created_at, expires_at, version)
+         VALUES ('apr_1', 'confirmation_draft', 'T', 'important', 'u', 'legal', 'legal', 1,
+                 'approved', 'now', 'later', 1);
+         INSERT INTO draft_finals (draft_id, version, approval_id, parties, pages, pdf,
+                                   pdf_sha256, docx, docx_sha256, finalised_at, finalised_by)
+         VALUES ('dr_1', 1, 'apr_1', '[]', 3, x'25504446', 'p', x'504b', 'd', 'now', 'u');
+         INSERT INTO draft_signatures (draft_id, version, party, signed_on, file_name, file,
+                                       file_sha256, similarity, ocr, uploaded_at, uploaded_by)
+         VALUES ('dr_1', 1, 'party_a', '2026-12-06', 'a.pdf', x'00', 's', 1.0, 0, 'now', 'u');",
+    )
+    .unwrap();
+    let refused = |sql: &str, why: &str| {
+        let err = c.execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains(why), "{sql}: {err}");
+    };
+    refused(
+        "UPDATE draft_finals SET pdf = x'00' WHERE draft_id = 'dr_1'",
+        "never changed",
+    );
+    refused(
+        "UPDATE draft_finals SET pdf_sha256 = 'q' WHERE draft_id = 'dr_1'",
+        "never changed",
+    );
+    refused(
+        "UPDATE draft_signatures SET signed_on = '2026-01-01' WHERE draft_id = 'dr_1'",
+        "never changed",
+    );
+    refused(
+        "INSERT INTO draft_signatures (draft_id, version, party, signed_on, file_name, file,
+             file_sha256, similarity, ocr, uploaded_at, uploaded_by)
+         VALUES ('dr_1', 1, 'party_c', 'd', 'c.pdf', x'00', 's', 1.0, 0, 'now', 'u')",
+        "CHECK",
+    );
+    // Dated once: the first dating is allowed, a second is refused.
+    c.execute(
+        "UPDATE draft_finals SET executed_on = '2026-12-06', conformed_pdf = x'25', conformed_sha256 = 'c' WHERE draft_id = 'dr_1'",
+        [],
+    )
+    .unwrap();
+    refused(
+        "UPDATE draft_finals SET executed_on = '2026-12-07' WHERE draft_id = 'dr_1'",
+        "dated once",
+    );
 }

@@ -185,6 +185,43 @@ CREATE TABLE documents (
         deleted_at     TEXT
     );
 
+-- table draft_finals
+CREATE TABLE draft_finals (
+        draft_id         TEXT NOT NULL REFERENCES drafts(id),
+        version          INTEGER NOT NULL,
+        approval_id      TEXT NOT NULL REFERENCES approvals(id),
+        parties          TEXT NOT NULL,
+        pages            INTEGER NOT NULL,
+        pdf              BLOB NOT NULL,
+        pdf_sha256       TEXT NOT NULL,
+        docx             BLOB NOT NULL,
+        docx_sha256      TEXT NOT NULL,
+        finalised_at     TEXT NOT NULL,
+        finalised_by     TEXT NOT NULL,
+        executed_on      TEXT,
+        conformed_pdf    BLOB,
+        conformed_sha256 TEXT,
+        PRIMARY KEY (draft_id, version),
+        FOREIGN KEY (draft_id, version) REFERENCES draft_versions(draft_id, version)
+    );
+
+-- table draft_signatures
+CREATE TABLE draft_signatures (
+        draft_id    TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        party       TEXT NOT NULL CHECK (party IN ('party_a', 'party_b')),
+        signed_on   TEXT NOT NULL,
+        file_name   TEXT NOT NULL,
+        file        BLOB NOT NULL,
+        file_sha256 TEXT NOT NULL,
+        similarity  REAL NOT NULL,
+        ocr         INTEGER NOT NULL,
+        uploaded_at TEXT NOT NULL,
+        uploaded_by TEXT NOT NULL,
+        PRIMARY KEY (draft_id, version, party),
+        FOREIGN KEY (draft_id, version) REFERENCES draft_finals(draft_id, version)
+    );
+
 -- table draft_versions
 CREATE TABLE draft_versions (
         draft_id   TEXT NOT NULL REFERENCES drafts(id),
@@ -212,7 +249,7 @@ CREATE TABLE drafts (
         created_by       TEXT NOT NULL,
         updated_at       TEXT NOT NULL,
         updated_by       TEXT NOT NULL
-    );
+    , approval_id TEXT REFERENCES approvals(id));
 
 -- table extraction_exports
 CREATE TABLE extraction_exports (
@@ -408,6 +445,21 @@ CREATE TRIGGER chat_messages_status_update BEFORE UPDATE OF direction, status ON
           OR (NEW.direction = 'out' AND NEW.status NOT IN (
             'pending', 'sending', 'sent', 'failed', 'uncertain', 'cancelled', 'expired', 'local'))
         BEGIN SELECT RAISE(ABORT, 'invalid chat_messages.status: ' || quote(NEW.status)); END;
+
+-- trigger draft_finals_executed_once
+CREATE TRIGGER draft_finals_executed_once BEFORE UPDATE OF executed_on, conformed_pdf,
+        conformed_sha256 ON draft_finals WHEN OLD.executed_on IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'an executed document is dated once'); END;
+
+-- trigger draft_finals_no_update
+CREATE TRIGGER draft_finals_no_update BEFORE UPDATE OF draft_id, version, approval_id,
+        parties, pages, pdf, pdf_sha256, docx, docx_sha256, finalised_at, finalised_by
+        ON draft_finals
+        BEGIN SELECT RAISE(ABORT, 'a final document is never changed'); END;
+
+-- trigger draft_signatures_no_update
+CREATE TRIGGER draft_signatures_no_update BEFORE UPDATE ON draft_signatures
+        BEGIN SELECT RAISE(ABORT, 'a received signed copy is never changed'); END;
 
 -- trigger draft_versions_no_update
 CREATE TRIGGER draft_versions_no_update BEFORE UPDATE ON draft_versions
