@@ -1631,7 +1631,7 @@ mod tests {
             (
                 "[serve]\n",
                 &[],
-                "allowed keys here: approvals, extract, knowledge, limits, log, models, pricing, rfq, server, storage, telegram, webhook",
+                "allowed keys here: approvals, drafting, extract, knowledge, limits, log, models, pricing, rfq, server, storage, telegram, webhook",
             ),
             ("[log]\nformat = \"xml\"", &[], "allowed values: text, json"),
             ("[server]\nbind = \"localhost\"", &[], "`server.bind`"),

@@ -402,8 +402,7 @@ fn break_points(text: &str) -> Vec<usize> {
     for w in chars.windows(2) {
         let (_, a) = w[0];
         let (i, b) = w[1];
-        let allowed = (a == ' ' && b != ' ')
-            || ((cjk::is_wide(a) || cjk::is_wide(b)) && b != ' ' && a != ' ');
+        let allowed = b != ' ' && (a == ' ' || cjk::is_wide(a) || cjk::is_wide(b));
         if allowed && !NO_START.contains(b) && !NO_END.contains(a) {
             out.push(i);
         }

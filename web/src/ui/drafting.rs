@@ -14,14 +14,20 @@
 //!   clause with its class, redline, the firm's response, reason, impact and talking points, and
 //!   the issues list.
 //!
-//! Planned (issue #18): legal approval and finalisation buttons, clause-library search with
-//! fallbacks, precedents.
+//! - The workspace's approval panel (`#lifecycle`): where the draft stands; by role, send for
+//!   approval (`POST /drafting/{id}/submit`), approve or reject (`/approve`, `/reject`: the
+//!   approval queue's rules, four-eyes included), finalise (`/finalise`), download the final
+//!   PDF, DOCX and conformed copy (`GET /drafting/{id}/final/{what}`), and upload each party's
+//!   signed copy (`POST /drafting/{id}/signatures`).
+//!
+//! Planned (issue #18): clause-library search with fallbacks, precedents.
 
 use super::i18n::{T, time};
 use super::{CsrfForm, Nav, Viewer, page, read_upload, see_other};
 use crate::error::AppError;
 use crate::state::AppState;
 use assistant::AssistantError;
+use assistant::draft_execution::DraftStatus;
 use assistant::drafts::{DraftRecord, NewDraft, TradeSource};
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
@@ -381,6 +387,7 @@ fn workspace_body(
         @if structure_v1 {
             p.flash.ok { (v.t(T::MachineDrafted)) }
         }
+        (lifecycle_panel(v, d))
         div.workspace {
             nav.outline #outline {
                 h2 { (v.t(T::Clauses)) }
@@ -631,4 +638,248 @@ pub async fn markup(
         pre #issues-list { (list) }
     };
     Ok(page(&v, v.t(T::Markup), Nav::Drafting, body))
+}
+
+fn status_word(v: &Viewer, s: DraftStatus) -> &'static str {
+    v.t(match s {
+        DraftStatus::Drafting => T::StatusDrafting,
+        DraftStatus::InApproval => T::StatusInApproval,
+        DraftStatus::Rejected => T::StatusRejected,
+        DraftStatus::Approved => T::StatusApproved,
+        DraftStatus::Final => T::StatusFinal,
+        DraftStatus::Executed => T::StatusExecuted,
+    })
+}
+
+/// The approval, final documents and signed copies of a draft, with the actions the viewer's
+/// role allows.
+fn lifecycle_panel(v: &Viewer, d: &DraftRecord) -> Markup {
+    let l = &d.lifecycle;
+    let can_write = v.can(Permission::DraftsWrite);
+    let can_decide = v.can(Permission::ApprovalsDecide);
+    let base = format!("/drafting/{}", d.id);
+    html! {
+        section.card #lifecycle data-status=(l.status.as_str()) {
+            h2 { (v.t(T::ApprovalAndSignature)) }
+            p {
+                (v.t(T::Status)) ": " strong #draft-status { (status_word(v, l.status)) }
+                @if let Some(a) = &l.approval {
+                    " · " a href={"/approvals/" (a.id)} { code { (a.id) } }
+                    " (" (v.t(T::Version)) " " (a.version) ", " (a.state.as_str())
+                    @if let Some(by) = &a.decided_by { ", " (by) }
+                    ")"
+                    @if let Some(r) = &a.reason { " · " (r) }
+                }
+            }
+            @match l.status {
+                DraftStatus::Drafting | DraftStatus::Rejected => {
+                    @if can_write {
+                        form method="post" action={(base) "/submit"} {
+                            (v.csrf_field())
+                            button #submit-approval type="submit" { (v.t(T::SendForApproval)) }
+                        }
+                        p.muted { (v.t(T::SendForApprovalHelp)) }
+                    }
+                }
+                DraftStatus::InApproval => {
+                    @if can_decide {
+                        div.grid2 {
+                            form.stack method="post" action={(base) "/approve"} {
+                                (v.csrf_field())
+                                input type="text" name="note" maxlength="1000" placeholder=(v.t(T::Note));
+                                button #approve-draft type="submit" { (v.t(T::Approve)) }
+                            }
+                            form.stack method="post" action={(base) "/reject"} {
+                                (v.csrf_field())
+                                input type="text" name="reason" maxlength="1000" required placeholder=(v.t(T::Reason));
+                                button.secondary type="submit" { (v.t(T::Reject)) }
+                            }
+                        }
+                        p.muted { (v.t(T::FourEyesHelp)) }
+                    }
+                }
+                DraftStatus::Approved => {
+                    @if can_write {
+                        form method="post" action={(base) "/finalise"} {
+                            (v.csrf_field())
+                            button #finalise type="submit" { (v.t(T::Finalise)) }
+                        }
+                    }
+                }
+                DraftStatus::Final | DraftStatus::Executed => {}
+            }
+            @if let Some(f) = &l.final_doc {
+                p {
+                    (v.t(T::FinalDocuments)) " (" (v.t(T::Version)) " " (f.version) ", " (v.t(T::Pages)) " " (f.pages) "): "
+                    a #final-pdf href={(base) "/final/pdf"} { "PDF" } " · "
+                    a href={(base) "/final/docx"} { "DOCX" }
+                    @if f.conformed_sha256.is_some() { " · " a #conformed href={(base) "/final/conformed"} { (v.t(T::ConformedCopy)) } }
+                }
+                p.muted { "PDF SHA-256 " code #final-sha { (f.pdf_sha256) } " · " (f.finalised_by) " · " (time(&f.finalised_at)) }
+                @if let Some(day) = &f.executed_on {
+                    p.flash.ok #executed { (v.t(T::ExecutedOn)) " " (day) }
+                }
+                table {
+                    thead { tr { th { (v.t(T::Party)) } th { (v.t(T::SignedOn)) } th { (v.t(T::File)) } th { (v.t(T::Match)) } } }
+                    tbody {
+                        @for (key, role, name) in &f.parties {
+                            @let sig = l.signatures.iter().find(|s| &s.party == key);
+                            tr data-party=(key) {
+                                td { (role) ": " (name) }
+                                td { @if let Some(s) = sig { (s.signed_on) } @else { "—" } }
+                                td { @if let Some(s) = sig { (s.file_name) " (" (s.uploaded_by) ")" } }
+                                td.num { @if let Some(s) = sig { (format!("{:.1}%", s.similarity * 100.0)) @if s.ocr { " OCR" } } }
+                            }
+                        }
+                    }
+                }
+                @if l.status == DraftStatus::Final && can_write {
+                    form.stack.upload method="post" action={(base) "/signatures"} enctype="multipart/form-data" {
+                        (v.csrf_field())
+                        label for="sign-party" { (v.t(T::Party)) }
+                        select #sign-party name="party" {
+                            @for (key, role, name) in &f.parties {
+                                @if !l.signatures.iter().any(|s| &s.party == key) {
+                                    option value=(key) { (role) ": " (name) }
+                                }
+                            }
+                        }
+                        label for="sign-date" { (v.t(T::SignedOn)) }
+                        input #sign-date type="date" name="signed_on";
+                        input #sign-file type="file" name="file" required;
+                        button type="submit" { (v.t(T::UploadSignedCopy)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A form with only its token.
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {}
+
+/// `POST /drafting/{id}/submit`.
+pub async fn submit(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<TokenForm>,
+) -> Result<Response, AppError> {
+    let (actor, id2) = (v.actor.clone(), id.clone());
+    s.blocking(move |a| a.draft_submit(&actor, &id2)).await?;
+    Ok(see_other(&format!("/drafting/{id}#lifecycle")))
+}
+
+/// The approve form.
+#[derive(Debug, Deserialize)]
+pub struct ApproveForm {
+    /// The approver's note.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The draft's pending approval request and the version it covers.
+fn pending_approval(a: &assistant::Assistant, id: &str) -> Result<(String, u32), AssistantError> {
+    let d = a.draft_get(id)?;
+    match (&d.lifecycle.approval, d.lifecycle.status) {
+        (Some(ap), DraftStatus::InApproval) => Ok((ap.id.clone(), ap.version)),
+        _ => Err(AssistantError::Conflict(format!(
+            "draft {id} is {}: nothing waits for approval",
+            d.lifecycle.status.as_str()
+        ))),
+    }
+}
+
+/// `POST /drafting/{id}/approve`: approves the draft's request (the queue's rules).
+pub async fn approve(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<ApproveForm>,
+) -> Result<Response, AppError> {
+    let (actor, who, id2) = (v.actor.clone(), v.principal.clone(), id.clone());
+    let note = Some(f.note).filter(|n| !n.trim().is_empty());
+    s.blocking(move |a| {
+        let (apr, _) = pending_approval(a, &id2)?;
+        a.approve(&actor, &who, &apr, note.as_deref())
+    })
+    .await?;
+    Ok(see_other(&format!("/drafting/{id}#lifecycle")))
+}
+
+/// The reject form.
+#[derive(Debug, Deserialize)]
+pub struct RejectForm {
+    /// Why.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /drafting/{id}/reject`.
+pub async fn reject(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<RejectForm>,
+) -> Result<Response, AppError> {
+    let (actor, who, id2) = (v.actor.clone(), v.principal.clone(), id.clone());
+    s.blocking(move |a| {
+        let (apr, _) = pending_approval(a, &id2)?;
+        a.reject(&actor, &who, &apr, &f.reason)
+    })
+    .await?;
+    Ok(see_other(&format!("/drafting/{id}#lifecycle")))
+}
+
+/// `POST /drafting/{id}/finalise`.
+pub async fn finalise(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<TokenForm>,
+) -> Result<Response, AppError> {
+    let (actor, id2) = (v.actor.clone(), id.clone());
+    s.blocking(move |a| a.draft_finalise(&actor, &id2)).await?;
+    Ok(see_other(&format!("/drafting/{id}#lifecycle")))
+}
+
+/// `GET /drafting/{id}/final/{what}`: the final PDF, DOCX or conformed copy.
+pub async fn final_file(
+    State(s): State<AppState>,
+    _v: Viewer,
+    Path((id, what)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (bytes, name, mime) = s.blocking(move |a| a.draft_final_file(&id, &what)).await?;
+    Ok(crate::handlers::drafts::download(bytes, &name, mime))
+}
+
+/// `POST /drafting/{id}/signatures`: one party's signed copy.
+pub async fn sign(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let form = read_upload(&v.session, form, &["party", "signed_on"]).await?;
+    let field = |k: &str| {
+        form.fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let party = field("party").ok_or_else(|| bad("party: choose who signed".into()))?;
+    let signed_on = field("signed_on").filter(|d| !d.is_empty());
+    let mut files = form.files;
+    if files.len() != 1 {
+        return Err(bad(format!(
+            "file: send one signed copy ({} sent)",
+            files.len()
+        )));
+    }
+    let (name, bytes) = files.remove(0);
+    let (actor, id2) = (v.actor.clone(), id.clone());
+    s.blocking(move |a| a.draft_sign(&actor, &id2, &party, signed_on.as_deref(), &name, &bytes))
+        .await?;
+    Ok(see_other(&format!("/drafting/{id}#lifecycle")))
 }

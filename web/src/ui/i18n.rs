@@ -324,6 +324,24 @@ catalogue! {
     IssuesList => "Issues list", "问题清单";
     ScannedLowerConfidence => "Read by OCR from a scan: check the redline against the paper.", "扫描件经 OCR 识别：请对照原件核对修订。";
     NoChanges => "No changes.", "无修改。";
+    ApprovalAndSignature => "Approval and signature", "审批与签署";
+    StatusDrafting => "being drafted", "起草中";
+    StatusInApproval => "waiting for legal approval", "待法务审批";
+    StatusRejected => "approval refused", "审批未通过";
+    StatusApproved => "approved, ready to finalise", "已审批，待定稿";
+    StatusFinal => "final, waiting for signatures", "已定稿，待签署";
+    StatusExecuted => "executed", "已签署生效";
+    SendForApproval => "Send for approval", "提交审批";
+    SendForApprovalHelp => "The proofreader runs first: a version with errors is not sent. An edit saved later withdraws the request.", "提交前先校对：有错误的版本不能提交。提交后再保存修改将撤回审批。";
+    FourEyesHelp => "Four eyes: whoever sent this version or wrote it may not approve it.", "四眼原则：提交人或该版本的作者不得审批。";
+    Finalise => "Finalise (PDF and DOCX)", "定稿（PDF 与 DOCX）";
+    FinalDocuments => "Final documents", "定稿文件";
+    ConformedCopy => "conformed copy", "签署生效本";
+    ExecutedOn => "Executed and dated on the last signature:", "已签署生效，以最后一方签署日为准：";
+    Party => "Party", "当事方";
+    SignedOn => "Signed on", "签署日期";
+    Match => "Match with the final", "与定稿一致度";
+    UploadSignedCopy => "Upload signed copy", "上传签署件";
 }
 
 /// `x` with thousands separators and `decimals` decimals (`1,234,567.89`); non-finite values

@@ -3,7 +3,10 @@
 //! highlighted and no finding, edits the expiry in the editor and saves version 2, sees the
 //! proofreader's finding in the clause that states it and follows it to its span in the
 //! document, opens the diff of version 2, and is shown the diff with their text kept when
-//! another lawyer saved first.
+//! another lawyer saved first. Then the draft is sent for approval, its author's own approval is
+//! refused (four eyes), a second lawyer approves it, it is finalised (PDF and DOCX), both
+//! parties' signed copies are uploaded and the workspace shows it executed, dated on the last
+//! signature.
 
 use super::{Browser, Desk, PASSWORD, Script, Tools, WAIT};
 use anyhow::{Context, ensure};
@@ -178,6 +181,78 @@ async fn a_lawyer_drafts_edits_proofreads_and_meets_a_concurrent_edit() {
         let list = b.text_of("#issues-list").await?;
         ensure!(list.contains("谈判问题清单"), "{list}");
         b.page_shot("drafting-markup").await?;
+
+        // Approval: lena sends the current version; her own approval is refused (four eyes).
+        b.step("approve");
+        b.goto(&format!("/drafting/{id}")).await?;
+        // The proofreader's error (the expiry differs from the trade) keeps it from approval:
+        // put the trade's expiry back first.
+        b.click("#submit-approval").await?;
+        b.wait_for("main", WAIT).await?;
+        let refused = b.text_of("main").await?;
+        ensure!(refused.contains("expiration_date"), "{refused}");
+        let current = desk_text(&assistant_for_markup, &id).await?;
+        b.goto(&format!("/drafting/{id}")).await?;
+        b.js(&set_value(
+            "#edit-text",
+            &current.replace("2027年3月26日", "2027年2月26日"),
+        ))
+        .await?;
+        b.fill("#edit-note", "到期日按交易恢复").await?;
+        b.click("#editor button[type=submit]").await?;
+        b.wait_for("#submit-approval", WAIT).await?;
+        b.click("#submit-approval").await?;
+        b.wait_for("#approve-draft", WAIT).await?;
+        let status = b.text_of("#draft-status").await?;
+        ensure!(
+            status.contains("待法务审批") || status.contains("legal approval"),
+            "{status}"
+        );
+        b.page_shot("drafting-approval").await?;
+        b.click("#approve-draft").await?;
+        b.wait_for("main", WAIT).await?;
+        let refused = b.text_of("main").await?;
+        ensure!(
+            refused.contains("four-eyes") || refused.contains("四眼"),
+            "{refused}"
+        );
+        b.goto("/drafting").await?;
+        b.sign_out().await?;
+        b.sign_in("lars", PASSWORD).await?;
+        b.goto(&format!("/drafting/{id}")).await?;
+        b.click("#approve-draft").await?;
+        b.wait_for("#finalise", WAIT).await?;
+        b.sign_out().await?;
+
+        // Finalise, then both parties' signed copies: the workspace shows it executed.
+        b.step("finalise");
+        b.sign_in("lena", PASSWORD).await?;
+        b.goto(&format!("/drafting/{id}")).await?;
+        b.click("#finalise").await?;
+        b.wait_for("#final-pdf", WAIT).await?;
+        let sha = b.text_of("#final-sha").await?;
+        ensure!(sha.trim().len() == 64, "{sha}");
+        let a = assistant_for_markup.clone();
+        let id3 = id.clone();
+        let pdf = tokio::task::spawn_blocking(move || a.draft_final_file(&id3, "pdf"))
+            .await??
+            .0;
+        let signed = dir.path().join("signed.pdf");
+        std::fs::write(&signed, &pdf)?;
+        for party in ["party_a", "party_b"] {
+            b.select("#sign-party", party).await?;
+            b.choose_files("#sign-file", &[&signed]).await?;
+            b.click("#lifecycle form.upload button[type=submit]")
+                .await?;
+            b.wait_for(&format!("tr[data-party={party}] td.num"), WAIT)
+                .await?;
+        }
+        b.wait_for("#executed", WAIT).await?;
+        let executed = b.text_of("#executed").await?;
+        let today = time::OffsetDateTime::now_utc().date().to_string();
+        ensure!(executed.contains(&today), "{executed}");
+        b.wait_for("#conformed", WAIT).await?;
+        b.page_shot("drafting-executed").await?;
         Ok(())
     })
     .await;

@@ -55,12 +55,13 @@ use web::AppState;
 pub const PASSWORD: &str = "correct horse battery";
 /// The chat gateway's user (role client, an API token, no password).
 pub const GATEWAY: &str = "wecom-bridge";
-/// The web users: two traders (four-eyes), an admin, a legal user and a client.
-pub const USERS: [(&str, Role); 5] = [
+/// The web users: two traders (four-eyes), an admin, two legal users (four-eyes) and a client.
+pub const USERS: [(&str, Role); 6] = [
     ("tina", Role::Trader),
     ("tom", Role::Trader),
     ("root", Role::Admin),
     ("lena", Role::Legal),
+    ("lars", Role::Legal),
     ("carla", Role::Client),
 ];
 /// The chat the demo client `DEMO` writes from.
