@@ -60,6 +60,11 @@ pub struct DraftArgs {
     /// `notional.amount=1000000`), checked like a reviewer's correction; repeatable.
     #[arg(long = "set", value_name = "LEAF=VALUE")]
     pub set: Vec<String>,
+    /// Also render the draft as PDF and DOCX into this folder (`<template>.pdf`, `.docx`), with
+    /// a signature page per party: a preview of the final documents, which are made from an
+    /// approved version in the workspace (`POST /v1/drafts/{id}/finalise`).
+    #[arg(long, value_name = "DIR")]
+    pub render: Option<PathBuf>,
     /// Check a template file and print its clause tree instead of drafting.
     #[arg(long, value_name = "FILE", conflicts_with = "trade")]
     pub check_template: Option<PathBuf>,
@@ -202,6 +207,34 @@ pub fn run(args: DraftArgs) -> anyhow::Result<()> {
     };
     let template = pick_template(args.template.as_deref(), Some(&trade), language)?;
     let draft = drafting::draft(&template, &trade)?;
+    if let Some(dir) = &args.render {
+        let fonts = drafting::render::Fonts::load(&drafting::render::FontPaths::default())?;
+        let parties = ["party_a", "party_b"]
+            .iter()
+            .map(|k| {
+                let name = trade
+                    .leaf(k)
+                    .and_then(Value::as_str)
+                    .with_context(|| format!("the trade names no {k} for the signature pages"))?;
+                Ok((
+                    drafting::format::role(k, template.language).map_err(anyhow::Error::msg)?,
+                    name.to_string(),
+                ))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let options = drafting::render::Options {
+            reference: format!("{} (preview, not approved)", template.id),
+            parties,
+            dated: None,
+        };
+        let r = drafting::render::render(&draft.to_text(), template.language, &options, &fonts)?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (ext, bytes) in [("pdf", &r.pdf), ("docx", &r.docx)] {
+            let path = dir.join(format!("{}.{ext}", template.id));
+            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {} ({} bytes)", path.display(), bytes.len());
+        }
+    }
     match args.output {
         Output::Text => print!("{}", draft.to_text()),
         Output::Markdown => print!("{}", draft.to_markdown()),

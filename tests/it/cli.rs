@@ -726,6 +726,42 @@ fn draft_writes_a_confirmation_from_an_extraction_or_fpml_and_refuses_gaps_by_na
         "{zh}"
     );
     assert!(!zh.starts_with('\n') && !zh.contains("\n\n\n"), "{zh}");
+    // Rendered as PDF and DOCX (a preview of the final documents): the PDF reads back as the
+    // draft, with its signature pages.
+    let out = dir.path().join("final");
+    let o = deskmate(
+        dir.path(),
+        &[
+            "draft",
+            "--trade",
+            trade.to_str().unwrap(),
+            "--language",
+            "zh",
+            "--render",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let pdf = std::fs::read(out.join("equity-option.zh.pdf")).unwrap();
+    let docx = std::fs::read(out.join("equity-option.zh.docx")).unwrap();
+    assert!(pdf.starts_with(b"%PDF") && docx.starts_with(b"PK"));
+    let o = deskmate(
+        dir.path(),
+        &[
+            "extract",
+            out.join("equity-option.zh.pdf").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let read: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        read["notional"]["amount"].as_f64(),
+        Some(10_000_000.0),
+        "{read:#}"
+    );
+    assert_eq!(read["party_b"], "明远一号私募证券投资基金", "{read:#}");
     // FpML in, with the strike's currency (which the message does not give) supplied.
     let fpml = concat!(
         env!("CARGO_MANIFEST_DIR"),

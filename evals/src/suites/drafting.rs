@@ -5,9 +5,9 @@
 //! the CDM samples and the RFQ dev set) whose product type the library has a template for, as
 //! an approved extraction holds it (the expected key terms plus the `other` leaves extraction
 //! reads from the original, e.g. a barrier stated in percent). Each is drafted on the library's
-//! template of its product in English and in Chinese, rendered as text and as a text PDF, and
+//! template of its product in English and in Chinese, rendered as text and as the final PDF (`drafting::render`), and
 //! extracted again; the key terms read back are scored against the trade's (micro F1 over
-//! leaves, `extraction::score`). Gated: F1 = 1.00 on the text PDFs, in both languages, and no
+//! leaves, `extraction::score`). Gated: F1 = 1.00 on the final PDFs, in both languages, and no
 //! trade refused. Reported: drafting time per draft (template + trade, no free text).
 //!
 //! Not yet measured (planned with the proofreader and negotiation, issue #18): seeded errors and
@@ -711,7 +711,7 @@ impl Suite for DraftingSuite {
     }
 
     fn description(&self) -> &'static str {
-        "Drafting: trades of the Chinese confirmation set drafted on the demo clause library in English and Chinese, rendered as text and text PDF, and read back by our own extraction (key-term F1 per language and form)."
+        "Drafting: trades of the Chinese confirmation set drafted on the demo clause library in English and Chinese, rendered as text and as the final PDF (embedded fonts, signature pages), and read back by our own extraction (key-term F1 per language and form)."
     }
 
     fn run(&self, _ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
@@ -728,6 +728,9 @@ impl Suite for DraftingSuite {
         let mut counts: std::collections::BTreeMap<String, Counts> = Default::default();
         let (mut trades, mut refused, mut exact, mut drafts) = (0usize, 0usize, 0usize, 0usize);
         let mut draft_ms = Vec::new();
+        let mut render_ms = Vec::new();
+        let fonts = drafting::render::Fonts::load(&drafting::render::FontPaths::default())
+            .map_err(|e| EvalError::Run(format!("the final PDF's fonts: {e}")))?;
         let mut seeded_trades: Vec<(String, Trade)> = Vec::new();
         for e in &expected {
             let Some(product) = e.key_terms["product_type"].as_str() else {
@@ -772,10 +775,34 @@ impl Suite for DraftingSuite {
                 };
                 let text = d.to_text();
                 draft_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
-                for (form, bytes) in [
-                    ("text", text.as_bytes().to_vec()),
-                    ("pdf", extraction::synth::text_pdf(&text)),
-                ] {
+                // The final PDF as legal sends it for signature (`drafting::render`: embedded
+                // fonts, two-column terms, a signature page per party).
+                let name = |k: &str| {
+                    trade
+                        .leaf(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let options = drafting::render::Options {
+                    reference: format!("{} v1", e.id),
+                    parties: ["party_a", "party_b"]
+                        .iter()
+                        .map(|k| {
+                            (
+                                drafting::format::role(k, t.language).unwrap_or_default(),
+                                name(k),
+                            )
+                        })
+                        .collect(),
+                    dated: None,
+                };
+                let t1 = Instant::now();
+                let pdf = drafting::render::render(&text, t.language, &options, &fonts)
+                    .map_err(|err| EvalError::Run(format!("{} on {}: {err}", e.id, t.id)))?
+                    .pdf;
+                render_ms.push(t1.elapsed().as_secs_f64() * 1000.0);
+                for (form, bytes) in [("text", text.as_bytes().to_vec()), ("pdf", pdf)] {
                     let r = ex.extract(&bytes, &format!("{}.{}.{form}", e.id, t.id));
                     let s = score(e, &r.key_terms);
                     drafts += 1;
@@ -821,6 +848,12 @@ impl Suite for DraftingSuite {
             draft_ms.get(draft_ms.len() / 2).copied().unwrap_or(0.0),
             "ms",
         ));
+        render_ms.sort_by(f64::total_cmp);
+        out.metrics.push(Metric::info(
+            "final_render_ms_p50",
+            render_ms.get(render_ms.len() / 2).copied().unwrap_or(0.0),
+            "ms",
+        ));
         out.metrics.push(Metric::info(
             "draft_ms_max",
             draft_ms.last().copied().unwrap_or(0.0),
@@ -830,7 +863,7 @@ impl Suite for DraftingSuite {
         markups::run(&lib, &seeded_trades, &mut out);
         out.notes = vec![
             format!(
-                "Round trip: {trades} trades of the Chinese confirmation set with a template in the demo library ({}), drafted in English and Chinese, each as text and as a text PDF, read back by the extraction pipeline (rules; no model) and scored leaf by leaf against the trade.",
+                "Round trip: {trades} trades of the Chinese confirmation set with a template in the demo library ({}), drafted in English and Chinese, each as text and as the final PDF legal sends for signature (drafting::render: embedded fonts, two-column terms, a signature page per party), read back by the extraction pipeline (rules; no model) and scored leaf by leaf against the trade.",
                 lib.iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(", ")
             ),
             "The demo templates were written while running this round trip on these trades (they are development data for drafting); the maintainers' unseen trades are the honest test.".into(),
