@@ -17,8 +17,10 @@
 //!
 //! Legal approval, the final documents and the signed copies: [`crate::draft_execution`].
 //!
-//! Planned (issue #18): the clause library itself in the store with versions, precedents and
-//! model-written free text.
+//! The clause library is in the store ([`crate::templates`]); a draft keeps the template version
+//! it was made on, and is proofread and compared against that version.
+//!
+//! Planned (issue #18): precedents and model-written free text.
 
 use std::collections::BTreeMap;
 
@@ -112,10 +114,13 @@ fn invalid(field: &str, reason: impl Into<String>) -> AssistantError {
     }
 }
 
-/// The demo library's template `id`, or the one for `product` in `language`.
-fn template_for(id: Option<&str>, trade: &Trade, language: Language) -> Result<Template> {
-    let lib =
-        library::demo().map_err(|e| AssistantError::Invalid(format!("the clause library: {e}")))?;
+/// The library's template `id` (its current version), or the one for `product` in `language`.
+fn template_for(
+    lib: Vec<Template>,
+    id: Option<&str>,
+    trade: &Trade,
+    language: Language,
+) -> Result<Template> {
     let names = || {
         lib.iter()
             .map(|t| t.id.as_str())
@@ -171,7 +176,12 @@ impl Assistant {
                 (t, format!("extraction:{id}"))
             }
         };
-        let template = template_for(new.template.as_deref(), &trade, new.language)?;
+        let template = template_for(
+            self.library()?,
+            new.template.as_deref(),
+            &trade,
+            new.language,
+        )?;
         let draft =
             drafting::draft_with(&template, &trade, &new.wordings).map_err(|e| match e {
                 drafting::DraftError::Wording { .. } => invalid("wordings", e.to_string()),
@@ -455,7 +465,7 @@ impl Assistant {
             Some(v) => self.draft_version(id, v)?,
             None => d.text.clone(),
         };
-        let template = template_for(Some(&d.template), &d.trade, d.language)?;
+        let template = self.template_at(&d.template, d.template_version)?;
         Ok(proofread(&Request {
             text: &text,
             language: d.language,
@@ -490,7 +500,7 @@ impl Assistant {
         if theirs.trim().is_empty() {
             return Err(invalid("file", format!("{name}: no text could be read")));
         }
-        let template = template_for(Some(&d.template), &d.trade, d.language)?;
+        let template = self.template_at(&d.template, d.template_version)?;
         let n = drafting::negotiate::compare(&d.text, &theirs, d.language, &template, &d.trade)
             .map_err(|e| invalid("file", format!("{name}: {e}")))?;
         let list = n.issues_list(&d.title, d.language);
@@ -542,8 +552,13 @@ impl Assistant {
         });
         let template = match (template, trade) {
             (None, None) => None,
-            (t, Some(tr)) => Some(template_for(t, tr, language)?),
-            (Some(t), None) => Some(template_for(Some(t), &Trade::default(), language)?),
+            (t, Some(tr)) => Some(template_for(self.library()?, t, tr, language)?),
+            (Some(t), None) => Some(template_for(
+                self.library()?,
+                Some(t),
+                &Trade::default(),
+                language,
+            )?),
         };
         let report = proofread(&Request {
             text: &text,

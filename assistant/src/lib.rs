@@ -31,6 +31,7 @@ pub mod jobs;
 pub mod lock;
 pub mod sessions;
 pub mod store;
+pub mod templates;
 
 pub use config::Config;
 pub use error::{AssistantError, Result};

@@ -6,7 +6,7 @@
 pub use crate::access::{Access, RouteInfo, Surface, Timeout};
 use crate::handlers::{
     admin, approvals, audit, documents, drafts, evals, extractions, jobs, openai, pricing, rfqs,
-    system,
+    system, templates,
 };
 use crate::state::AppState;
 use crate::ui;
@@ -143,6 +143,10 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/chat/completions", P(ModelsUse), "OpenAI-compatible chat completion (SSE with stream: true; JSON Schema output by constrained decoding).", openai::chat_completions, timeout = Timeout::Generation),
         route!(POST "/v1/embeddings", P(ModelsUse), "OpenAI-compatible embeddings of one or more texts.", openai::embeddings),
         route!(GET "/v1/models", P(ModelsUse), "OpenAI-compatible list of the installed and registered models.", openai::list_models),
+        route!(GET "/v1/templates", P(DraftsRead), "The clause library: templates with their versions; `?q=` finds clauses with their fallbacks and positions.", templates::list),
+        route!(GET "/v1/templates/{id}", P(DraftsRead), "One template (`?version=n`): its clause tree and Markdown.", templates::get),
+        route!(POST "/v1/templates", P(DraftsWrite), "Import a template (Markdown with front matter) as the next version of its id; refused by name when a placeholder is wrong.", templates::import),
+        route!(upload POST "/v1/templates/docx", P(DraftsWrite), "Import a firm's DOCX template (fields id, title, families, language, note; one file).", templates::import_docx),
         route!(POST "/v1/drafts", P(DraftsWrite), "Draft a confirmation from a trade (key terms or an approved extraction) on a clause-library template; version 1.", drafts::create),
         route!(GET "/v1/drafts", P(DraftsRead), "The most recent drafts of confirmations.", drafts::list),
         route!(GET "/v1/drafts/{id}", P(DraftsRead), "A draft: its text, clause tree with the filled values' spans, trade and versions.", drafts::get),

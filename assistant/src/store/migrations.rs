@@ -495,4 +495,32 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER draft_signatures_no_update BEFORE UPDATE ON draft_signatures
         BEGIN SELECT RAISE(ABORT, 'a received signed copy is never changed'); END;
     "#,
+    // 11: the clause library in the store: each template (id, product families, language) and
+    // every imported version of it (its canonical Markdown with front matter, where it came
+    // from, who imported it and why); a version is never changed, so a draft made on version N
+    // is proofread and negotiated against version N.
+    r#"
+    CREATE TABLE templates (
+        id         TEXT PRIMARY KEY,
+        version    INTEGER NOT NULL,
+        title      TEXT NOT NULL,
+        language   TEXT NOT NULL CHECK (language IN ('en', 'zh')),
+        families   TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+    );
+    CREATE TABLE template_versions (
+        template_id TEXT NOT NULL REFERENCES templates(id),
+        version     INTEGER NOT NULL,
+        source      TEXT NOT NULL,
+        sha256      TEXT NOT NULL,
+        origin      TEXT NOT NULL,
+        note        TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        imported_by TEXT NOT NULL,
+        PRIMARY KEY (template_id, version)
+    );
+    CREATE TRIGGER template_versions_no_update BEFORE UPDATE ON template_versions
+        BEGIN SELECT RAISE(ABORT, 'an imported template version is never changed'); END;
+    "#,
 ];

@@ -110,7 +110,11 @@ fn every_trigger_lists_exactly_its_enums_values() {
     let others: Vec<&String> = triggers
         .keys()
         .filter(|n| {
-            !seen.contains(*n) && !n.starts_with("audit_log_no_") && !n.starts_with("draft_")
+            // Immutability triggers are checked by their own tests below.
+            !seen.contains(*n)
+                && !n.starts_with("audit_log_no_")
+                && !n.starts_with("draft_")
+                && *n != "template_versions_no_update"
         })
         .collect();
     assert!(
@@ -821,4 +825,25 @@ fn a_final_document_and_a_signed_copy_are_never_changed_and_a_document_is_dated_
         "UPDATE draft_finals SET executed_on = '2026-12-07' WHERE draft_id = 'dr_1'",
         "dated once",
     );
+}
+
+#[test]
+fn an_imported_template_version_is_never_changed() {
+    let (_dir, c) = fresh();
+    c.execute_batch(
+        "INSERT INTO templates (id, version, title, language, families, updated_at, updated_by)
+         VALUES ('t.en', 1, 'T', 'en', '[]', 'now', 'u');
+         INSERT INTO template_versions (template_id, version, source, sha256, origin, note,
+                                        imported_at, imported_by)
+         VALUES ('t.en', 1, 'md', 'x', 'demo', 'n', 'now', 'u');",
+    )
+    .unwrap();
+    let err = c
+        .execute("UPDATE template_versions SET source = 'changed'", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("never changed"), "{err}");
+    let err = c
+        .execute("INSERT INTO templates (id, version, title, language, families, updated_at, updated_by) VALUES ('t.fr', 1, 'T', 'fr', '[]', 'n', 'u')", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("CHECK"), "{err}");
 }

@@ -262,7 +262,7 @@ pub async fn markup(
 }
 
 /// One uploaded file with the text fields beside it (each named in `allowed`).
-async fn upload(
+pub(crate) async fn upload(
     multipart: Result<Multipart, MultipartRejection>,
     allowed: &[&str],
 ) -> Result<((String, Vec<u8>), BTreeMap<String, String>), AppError> {

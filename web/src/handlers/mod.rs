@@ -13,3 +13,4 @@ pub mod openai;
 pub mod pricing;
 pub mod rfqs;
 pub mod system;
+pub mod templates;

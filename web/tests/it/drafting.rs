@@ -868,3 +868,230 @@ async fn a_draft_is_approved_by_four_eyes_finalised_signed_and_dated_on_the_last
             .is_none()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clause_library_is_versioned_searched_and_imported_from_markdown_and_docx() {
+    let api = api();
+    // The demo library, version 1 of each template, imported by the system.
+    let (status, lib) = api
+        .json(Method::GET, "/v1/templates", "legal1", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{lib}");
+    let templates = lib["templates"].as_array().unwrap();
+    assert!(templates.len() >= 4, "{lib:#}");
+    assert!(
+        templates
+            .iter()
+            .all(|t| t["version"] == 1 && t["versions"][0]["origin"] == "demo")
+    );
+    // Search: clauses with their fallbacks and the firm's positions.
+    let (_, hits) = api
+        .json(
+            Method::GET,
+            "/v1/templates?q=master%20agreement",
+            "legal1",
+            Value::Null,
+        )
+        .await;
+    let hits = hits["hits"].as_array().unwrap();
+    let agreement = hits
+        .iter()
+        .find(|h| h["template"] == "equity-option.en" && h["clause"]["id"] == "agreement")
+        .unwrap_or_else(|| panic!("{hits:#?}"));
+    assert_eq!(
+        agreement["clause"]["fallbacks"][1]["position"], "never",
+        "{agreement:#}"
+    );
+    // A new version from Markdown: a draft made afterwards uses it; one made before keeps v1.
+    let (_, d1) = api
+        .json(
+            Method::POST,
+            "/v1/drafts",
+            "legal1",
+            json!({"trade": trade()}),
+        )
+        .await;
+    assert_eq!(d1["template_version"], 1);
+    let (_, t) = api
+        .json(
+            Method::GET,
+            "/v1/templates/equity-option.en",
+            "legal1",
+            Value::Null,
+        )
+        .await;
+    let md = t["markdown"].as_str().unwrap().replace(
+        "governed by the law that governs the Agreement",
+        "governed by English law",
+    );
+    assert_ne!(md, t["markdown"].as_str().unwrap());
+    let (status, r) = api
+        .json(
+            Method::POST,
+            "/v1/templates",
+            "legal1",
+            json!({"markdown": md, "note": "English law by default"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(r["version"], 2, "{r:#}");
+    let (_, d2) = api
+        .json(
+            Method::POST,
+            "/v1/drafts",
+            "legal1",
+            json!({"trade": trade()}),
+        )
+        .await;
+    assert_eq!(d2["template_version"], 2);
+    assert!(
+        d2["text"]
+            .as_str()
+            .unwrap()
+            .contains("governed by English law")
+    );
+    let (status, report) = api
+        .json(
+            Method::POST,
+            &format!("/v1/drafts/{}/proofread", d1["id"].as_str().unwrap()),
+            "legal1",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !report.to_string().contains("English law"),
+        "the v1 draft is read against v1: {report:#}"
+    );
+    // Version 1 stays readable.
+    let (_, v1) = api
+        .json(
+            Method::GET,
+            "/v1/templates/equity-option.en?version=1",
+            "legal1",
+            Value::Null,
+        )
+        .await;
+    assert!(!v1["markdown"].as_str().unwrap().contains("English law"));
+    // Refused by name: an unknown placeholder, a missing note; ops may not import.
+    let broken = md.replace("{{trade_date|date}}", "{{trade_dat|date}}");
+    let (status, r) = api
+        .json(
+            Method::POST,
+            "/v1/templates",
+            "legal1",
+            json!({"markdown": broken, "note": "typo"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{r}");
+    assert!(r.to_string().contains("trade_dat"), "{r}");
+    let (status, _) = api
+        .json(
+            Method::POST,
+            "/v1/templates",
+            "legal1",
+            json!({"markdown": md, "note": " "}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = api
+        .json(
+            Method::POST,
+            "/v1/templates",
+            "ops1",
+            json!({"markdown": md, "note": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A firm's DOCX template with Word merge fields, then a draft on it.
+    let firm = "Equity Option Confirmation\n\
+        1 Parties\n\
+        Party A: «party_a»\n\
+        Party B: «party_b»\n\
+        2 Terms\n\
+        Trade Date: «trade_date|date»\n\
+        Underlying: «underlier.name»\n\
+        Premium: «premium.currency» «premium.amount|amount»\n\
+        3 Law\n\
+        This Confirmation is governed by the law of the Agreement.";
+    let docx = docx_with_tracked_change(firm, ("\u{0}", "", ""));
+    let (ctype, body) = multipart(
+        ("firm-template.docx", &docx),
+        &[
+            ("id", "firm-option.en"),
+            ("title", "Equity Option Confirmation"),
+            ("families", "equity_option"),
+            ("language", "en"),
+            ("note", "our 2025 form"),
+        ],
+    );
+    let (status, r) = api
+        .call(
+            Method::POST,
+            "/v1/templates/docx",
+            "legal1",
+            Some(&ctype),
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    assert_eq!(
+        r["versions"][0]["origin"], "docx:firm-template.docx",
+        "{r:#}"
+    );
+    let (status, d) = api
+        .json(
+            Method::POST,
+            "/v1/drafts",
+            "legal1",
+            json!({"trade": trade(), "template": "firm-option.en"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{d}");
+    let text = d["text"].as_str().unwrap();
+    assert!(text.contains("Trade Date: 5 March 2026"), "{text}");
+    assert!(text.contains("Premium: HKD 2,350,000.00"), "{text}");
+    // A DOCX with a merge field that names nothing is refused by name.
+    let docx = docx_with_tracked_change(
+        &firm.replace("«underlier.name»", "«underlying_name»"),
+        ("\u{0}", "", ""),
+    );
+    let (ctype, body) = multipart(
+        ("bad.docx", &docx),
+        &[
+            ("id", "firm-bad.en"),
+            ("title", "Equity Option Confirmation"),
+            ("families", "equity_option"),
+            ("note", "x"),
+        ],
+    );
+    let (status, r) = api
+        .call(
+            Method::POST,
+            "/v1/templates/docx",
+            "legal1",
+            Some(&ctype),
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{r}");
+    assert!(r.to_string().contains("underlying_name"), "{r}");
+    // Audited.
+    let entries = api
+        .assistant
+        .read_audit(&Actor::system(), &assistant::audit::AuditQuery::default())
+        .unwrap();
+    let imports: Vec<(String, String)> = entries
+        .iter()
+        .filter(|e| e.entry.action == "template.import")
+        .map(|e| (e.entry.object_id.clone(), e.entry.actor.clone()))
+        .collect();
+    assert!(
+        imports.contains(&("equity-option.en".into(), "legal1".into())),
+        "{imports:?}"
+    );
+    assert!(
+        imports.contains(&("firm-option.en".into(), "legal1".into())),
+        "{imports:?}"
+    );
+}

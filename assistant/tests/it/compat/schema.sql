@@ -391,6 +391,30 @@ CREATE TABLE sign_in_attempts (
         success  INTEGER NOT NULL CHECK (success IN (0, 1))
     );
 
+-- table template_versions
+CREATE TABLE template_versions (
+        template_id TEXT NOT NULL REFERENCES templates(id),
+        version     INTEGER NOT NULL,
+        source      TEXT NOT NULL,
+        sha256      TEXT NOT NULL,
+        origin      TEXT NOT NULL,
+        note        TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        imported_by TEXT NOT NULL,
+        PRIMARY KEY (template_id, version)
+    );
+
+-- table templates
+CREATE TABLE templates (
+        id         TEXT PRIMARY KEY,
+        version    INTEGER NOT NULL,
+        title      TEXT NOT NULL,
+        language   TEXT NOT NULL CHECK (language IN ('en', 'zh')),
+        families   TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL
+    );
+
 -- table tokens
 CREATE TABLE tokens (
         id           TEXT PRIMARY KEY,
@@ -516,3 +540,7 @@ CREATE TRIGGER rfqs_status_update BEFORE UPDATE OF status ON rfqs
         WHEN NEW.status NOT IN (
             'clarifying', 'answered', 'pricing', 'quoted', 'blocked', 'failed', 'flagged')
         BEGIN SELECT RAISE(ABORT, 'invalid rfqs.status: ' || quote(NEW.status)); END;
+
+-- trigger template_versions_no_update
+CREATE TRIGGER template_versions_no_update BEFORE UPDATE ON template_versions
+        BEGIN SELECT RAISE(ABORT, 'an imported template version is never changed'); END;
