@@ -28,8 +28,8 @@
 //!   by product type and language.
 //!
 //! The store, versions, approvals and audit of templates and drafts belong to `assistant`
-//! (drafts and their versions exist: `assistant::drafts`; the clause library in the store,
-//! approval and finalisation are planned, issue #18), as does the model-written free text.
+//! (`assistant::drafts`, `assistant::templates`, `assistant::draft_execution`), as does the
+//! model-written free text (planned, issue #18).
 
 pub mod diff;
 pub mod document;

@@ -20,7 +20,11 @@
 //!   PDF, DOCX and conformed copy (`GET /drafting/{id}/final/{what}`), and upload each party's
 //!   signed copy (`POST /drafting/{id}/signatures`).
 //!
-//! Planned (issue #18): clause-library search with fallbacks, precedents.
+//! - `/drafting/library`: the clause library: templates with their versions, clause search with
+//!   each clause's preferred wording and fallbacks with the firm's positions, and imports
+//!   (Markdown with front matter, or a firm's DOCX template).
+//!
+//! Planned (issue #18): precedents.
 
 use super::i18n::{T, time};
 use super::{CsrfForm, Nav, Viewer, page, read_upload, see_other};
@@ -91,13 +95,20 @@ fn kind_name(f: &Finding) -> String {
 
 /// `GET /drafting`.
 pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, AppError> {
-    let drafts = s.blocking(move |a| a.draft_list(50)).await?;
-    let templates: Vec<(String, String)> = drafting::library::demo()
-        .map(|l| l.into_iter().map(|t| (t.id, t.title)).collect())
-        .unwrap_or_default();
+    let (drafts, templates) = s
+        .blocking(move |a| {
+            let t: Vec<(String, String)> = a
+                .template_list()?
+                .into_iter()
+                .map(|t| (t.id, format!("{} (v{})", t.title, t.version)))
+                .collect();
+            Ok::<_, AssistantError>((a.draft_list(50)?, t))
+        })
+        .await?;
     let can_write = v.can(Permission::DraftsWrite);
     let body = html! {
         h1 { (v.t(T::Drafting)) }
+        p { a #library-link href="/drafting/library" { (v.t(T::ClauseLibrary)) } }
         section.card {
             h2 { (v.t(T::Drafts)) }
             @if drafts.is_empty() {
@@ -882,4 +893,177 @@ pub async fn sign(
     s.blocking(move |a| a.draft_sign(&actor, &id2, &party, signed_on.as_deref(), &name, &bytes))
         .await?;
     Ok(see_other(&format!("/drafting/{id}#lifecycle")))
+}
+
+/// `GET /drafting/library` query.
+#[derive(Debug, Deserialize)]
+pub struct LibraryQuery {
+    /// Words to find in clauses.
+    #[serde(default)]
+    pub q: String,
+}
+
+/// `GET /drafting/library`.
+pub async fn library(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(q): Query<LibraryQuery>,
+) -> Result<Response, AppError> {
+    let query = q.q.trim().to_string();
+    let q2 = query.clone();
+    let (templates, hits) = s
+        .blocking(move |a| {
+            let hits = if q2.is_empty() {
+                Vec::new()
+            } else {
+                a.template_search(&q2)?
+            };
+            Ok::<_, AssistantError>((a.template_list()?, hits))
+        })
+        .await?;
+    let can_write = v.can(Permission::DraftsWrite);
+    let body = html! {
+        h1 { (v.t(T::ClauseLibrary)) }
+        section.card {
+            form.inline method="get" action="/drafting/library" {
+                input #clause-query type="search" name="q" value=(query) placeholder=(v.t(T::Search));
+                button type="submit" { (v.t(T::Search)) }
+            }
+            @if !query.is_empty() {
+                @if hits.is_empty() { p.muted { (v.t(T::NoHits)) } }
+                @for h in &hits {
+                    article.clause-hit data-template=(h.template) data-clause=(h.clause.id) {
+                        h3 { code { (h.template) " v" (h.version) } " · " (h.clause.number) " " (h.clause.heading) }
+                        p.muted { (h.matched.join(", ")) @if !h.clause.tags.is_empty() { " · " (h.clause.tags.join(", ")) } }
+                        pre.doc { (h.clause.text) }
+                        @for (i, f) in h.clause.fallbacks.iter().enumerate() {
+                            p { strong { (v.t(T::Fallback)) " " (i + 1) } " · " span class={"badge pos-" (f.position.as_str())} { (f.position.as_str()) } }
+                            pre.doc { (f.text) }
+                        }
+                        @for n in &h.clause.notes { p.muted { (n) } }
+                    }
+                }
+            }
+        }
+        section.card {
+            table #templates {
+                thead { tr { th { (v.t(T::Template)) } th { (v.t(T::Title)) } th { (v.t(T::Language)) } th { (v.t(T::Product)) } th { (v.t(T::Version)) } th { (v.t(T::Source)) } } }
+                tbody {
+                    @for t in &templates {
+                        @let last = t.versions.last();
+                        tr {
+                            td { a href={"/v1/templates/" (t.id)} { code { (t.id) } } }
+                            td { (t.title) }
+                            td { (t.language.as_str()) }
+                            td { (t.families.join(", ")) }
+                            td.num { (t.version) }
+                            td { @if let Some(l) = last { (l.origin) " · " (l.imported_by) " · " (time(&l.imported_at)) " · " (l.note) } }
+                        }
+                    }
+                }
+            }
+        }
+        @if can_write {
+            div.grid2 {
+                section.card {
+                    h2 { (v.t(T::ImportTemplate)) " (Markdown)" }
+                    form.stack #import-markdown method="post" action="/drafting/library" {
+                        (v.csrf_field())
+                        textarea #template-markdown name="markdown" rows="12" required {}
+                        label for="import-note" { (v.t(T::EditNoteRequired)) }
+                        input #import-note type="text" name="note" required maxlength="1000";
+                        button type="submit" { (v.t(T::ImportTemplate)) }
+                    }
+                }
+                section.card {
+                    h2 { (v.t(T::ImportTemplate)) " (DOCX)" }
+                    form.stack.upload #import-docx method="post" action="/drafting/library/docx" enctype="multipart/form-data" {
+                        (v.csrf_field())
+                        label for="docx-id" { "id" }
+                        input #docx-id type="text" name="id" required maxlength="100";
+                        label for="docx-title" { (v.t(T::Title)) }
+                        input #docx-title type="text" name="title" required maxlength="200";
+                        label for="docx-families" { (v.t(T::Product)) }
+                        input #docx-families type="text" name="families" required placeholder="equity_option";
+                        label for="docx-language" { (v.t(T::Language)) }
+                        select #docx-language name="language" { option value="en" { "English" } option value="zh" { "中文" } }
+                        label for="docx-note" { (v.t(T::EditNoteRequired)) }
+                        input #docx-note type="text" name="note" required maxlength="1000";
+                        input #docx-file type="file" name="file" required;
+                        button type="submit" { (v.t(T::ImportTemplate)) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&v, v.t(T::ClauseLibrary), Nav::Drafting, body))
+}
+
+/// The Markdown import form.
+#[derive(Debug, Deserialize)]
+pub struct ImportForm {
+    /// The template.
+    #[serde(default)]
+    pub markdown: String,
+    /// Why.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `POST /drafting/library`.
+pub async fn library_import(
+    State(s): State<AppState>,
+    v: Viewer,
+    CsrfForm(f): CsrfForm<ImportForm>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    let r = s
+        .blocking(move |a| a.template_import(&actor, &f.markdown, "markdown", &f.note))
+        .await?;
+    Ok(see_other(&format!(
+        "/drafting/library?q={}#templates",
+        r.id
+    )))
+}
+
+/// `POST /drafting/library/docx`.
+pub async fn library_import_docx(
+    State(s): State<AppState>,
+    v: Viewer,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let form = read_upload(
+        &v.session,
+        form,
+        &["id", "title", "families", "language", "note"],
+    )
+    .await?;
+    let field = |k: &str| {
+        form.fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let families: Vec<String> = field("families")
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(String::from)
+        .collect();
+    let language = lang_of(&field("language")).unwrap_or(Language::En);
+    let (id, title, note) = (field("id"), field("title"), field("note"));
+    let mut files = form.files;
+    if files.len() != 1 {
+        return Err(bad(format!("file: send one DOCX ({} sent)", files.len())));
+    }
+    let (name, bytes) = files.remove(0);
+    let actor = v.actor.clone();
+    s.blocking(move |a| {
+        a.template_import_docx(
+            &actor, &name, &bytes, &id, &title, &families, language, &note,
+        )
+    })
+    .await?;
+    Ok(see_other("/drafting/library#templates"))
 }

@@ -342,6 +342,9 @@ catalogue! {
     SignedOn => "Signed on", "签署日期";
     Match => "Match with the final", "与定稿一致度";
     UploadSignedCopy => "Upload signed copy", "上传签署件";
+    ClauseLibrary => "Clause library", "条款库";
+    Fallback => "Fallback", "备选措辞";
+    ImportTemplate => "Import template", "导入模板";
 }
 
 /// `x` with thousands separators and `decimals` decimals (`1,234,567.89`); non-finite values

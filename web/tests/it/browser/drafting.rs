@@ -1,4 +1,5 @@
-//! The drafting workspace in the browser (issue #18): a legal user drafts a Chinese
+//! The drafting workspace in the browser (issue #18): a legal user searches the clause library
+//! (a clause with its fallbacks and the firm's positions), drafts a Chinese
 //! confirmation from a trade's key terms on the page, sees the values filled from the trade
 //! highlighted and no finding, edits the expiry in the editor and saves version 2, sees the
 //! proofreader's finding in the clause that states it and follows it to its span in the
@@ -46,8 +47,18 @@ async fn a_lawyer_drafts_edits_proofreads_and_meets_a_concurrent_edit() {
     let assistant = desk.state.assistant.clone();
     let assistant_for_markup = desk.state.assistant.clone();
     b.run(async |b| {
-        b.step("draft");
+        b.step("library");
         b.sign_in("lena", PASSWORD).await?;
+        b.goto("/drafting/library?q=master+agreement").await?;
+        b.wait_for("article.clause-hit[data-clause=agreement]", WAIT)
+            .await?;
+        let hit = b
+            .text_of("article.clause-hit[data-clause=agreement]")
+            .await?;
+        ensure!(hit.contains("never") && hit.contains("acceptable"), "{hit}");
+        b.page_shot("drafting-library").await?;
+
+        b.step("draft");
         b.goto("/drafting").await?;
         b.page_shot("drafting").await?;
         b.js(&set_value("#trade", &trade())).await?;
@@ -188,8 +199,8 @@ async fn a_lawyer_drafts_edits_proofreads_and_meets_a_concurrent_edit() {
         // The proofreader's error (the expiry differs from the trade) keeps it from approval:
         // put the trade's expiry back first.
         b.click("#submit-approval").await?;
-        b.wait_for("main", WAIT).await?;
-        let refused = b.text_of("main").await?;
+        b.wait_for("main > div.card", WAIT).await?;
+        let refused = b.text_of("main > div.card").await?;
         ensure!(refused.contains("expiration_date"), "{refused}");
         let current = desk_text(&assistant_for_markup, &id).await?;
         b.goto(&format!("/drafting/{id}")).await?;
@@ -210,8 +221,8 @@ async fn a_lawyer_drafts_edits_proofreads_and_meets_a_concurrent_edit() {
         );
         b.page_shot("drafting-approval").await?;
         b.click("#approve-draft").await?;
-        b.wait_for("main", WAIT).await?;
-        let refused = b.text_of("main").await?;
+        b.wait_for("main > div.card", WAIT).await?;
+        let refused = b.text_of("main > div.card").await?;
         ensure!(
             refused.contains("four-eyes") || refused.contains("四眼"),
             "{refused}"
