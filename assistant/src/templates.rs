@@ -1,7 +1,8 @@
 //! The clause library in the store: templates with every imported version, audited.
 //!
-//! - The library starts as the demo library (`drafting::library::demo`), imported as version 1
-//!   of each template by `system` the first time the library is read.
+//! - The library starts as the demo library (`drafting::library::demo`): each demo template the
+//!   store lacks is imported as version 1 by `system` when the library is read (so an upgrade
+//!   brings new demo templates, and never overwrites one the firm has revised).
 //! - [`Assistant::template_import`] takes a template as Markdown with TOML front matter; it is
 //!   checked by `drafting::template::parse` (an unknown placeholder, format or malformed clause
 //!   is refused by name, nothing stored), given the next version of its id (a front-matter
@@ -231,24 +232,30 @@ pub fn markdown_from_docx_text(
 }
 
 impl Assistant {
-    /// Imports the demo library when the store's library is empty.
+    /// Imports each demo template the store does not hold yet (as version 1, by `system`); a
+    /// template already in the store is never touched, whatever its version.
     fn template_seed(&self) -> Result<()> {
-        let n: i64 = self.store.read(|c| {
-            Ok::<i64, AssistantError>(
-                c.query_row("SELECT COUNT(*) FROM templates", [], |r| r.get(0))?,
-            )
-        })?;
-        if n > 0 {
-            return Ok(());
-        }
         let demo = library::demo()
             .map_err(|e| AssistantError::Invalid(format!("the demo clause library: {e}")))?;
+        let held: Vec<String> = self.store.read(|c| {
+            let mut stmt = c.prepare("SELECT id FROM templates")?;
+            let ids = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<std::result::Result<Vec<String>, _>>()?;
+            Ok::<_, AssistantError>(ids)
+        })?;
+        if demo.iter().all(|t| held.contains(&t.id)) {
+            return Ok(());
+        }
         self.store.write(&Actor::system(), |tx| {
-            let n: i64 = tx
-                .conn()
-                .query_row("SELECT COUNT(*) FROM templates", [], |r| r.get(0))?;
-            if n == 0 {
-                for t in demo {
+            for t in demo {
+                let exists: Option<i64> = tx
+                    .conn()
+                    .query_row("SELECT 1 FROM templates WHERE id = ?1", [&t.id], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                if exists.is_none() {
                     store_version(tx, t, "demo", "the demo library shipped with Deskmate")?;
                 }
             }

@@ -23,6 +23,14 @@ pub const DEMO: &[(&str, &str)] = &[
         "autocallable.zh.md",
         include_str!("../library/autocallable.zh.md"),
     ),
+    (
+        "interest-rate-swap.en.md",
+        include_str!("../library/interest-rate-swap.en.md"),
+    ),
+    (
+        "interest-rate-swap.zh.md",
+        include_str!("../library/interest-rate-swap.zh.md"),
+    ),
 ];
 
 /// The demo library, parsed.
