@@ -29,11 +29,11 @@ use policies::{DataClass, Role};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::Assistant;
 use crate::approvals::payload::Edit;
 use crate::approvals::{ApprovalKind, NewApproval};
+use crate::drafts::{invalid, sha};
 use crate::error::{AssistantError, Result};
 use crate::store::{Actor, AuditRecord, time};
 
@@ -199,17 +199,6 @@ pub struct Lifecycle {
     pub final_doc: Option<FinalRecord>,
     /// The signed copies of that final received so far.
     pub signatures: Vec<SignatureRecord>,
-}
-
-fn sha(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-fn invalid(field: &str, reason: impl Into<String>) -> AssistantError {
-    AssistantError::InvalidField {
-        field: field.into(),
-        reason: reason.into(),
-    }
 }
 
 /// Text without whitespace, for comparisons that layout must not disturb.
@@ -568,27 +557,8 @@ impl Assistant {
             .approval
             .clone()
             .ok_or_else(|| AssistantError::Invalid(format!("draft {id} has no approval")))?;
-        let parties = PARTIES
-            .iter()
-            .map(|k| {
-                let name = d
-                    .trade
-                    .leaf(k)
-                    .and_then(Value::as_str)
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .ok_or_else(|| {
-                        invalid(
-                            "trade",
-                            format!(
-                                "the trade names no {k}: the signature pages need both parties"
-                            ),
-                        )
-                    })?;
-                let role = format::role(k, d.language).map_err(|e| invalid("trade", e))?;
-                Ok((k.to_string(), role, name.to_string()))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let parties =
+            drafting::render::parties(&d.trade, d.language).map_err(|e| invalid("trade", e))?;
         let fonts = Fonts::load(&self.config.drafting.fonts())
             .map_err(|e| AssistantError::Invalid(e.to_string()))?;
         let reference = format!("{id} v{}", d.version);

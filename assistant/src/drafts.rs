@@ -107,7 +107,8 @@ pub struct DraftRecord {
     pub created_by: String,
 }
 
-fn invalid(field: &str, reason: impl Into<String>) -> AssistantError {
+/// An invalid request field, named.
+pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> AssistantError {
     AssistantError::InvalidField {
         field: field.into(),
         reason: reason.into(),
@@ -160,8 +161,9 @@ fn template_for(
     }
 }
 
-fn sha(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+/// SHA-256 in hex.
+pub(crate) fn sha(bytes: impl AsRef<[u8]>) -> String {
+    hex::encode(Sha256::digest(bytes.as_ref()))
 }
 
 impl Assistant {

@@ -48,6 +48,8 @@ pub struct Assistant {
     knowledge: std::sync::OnceLock<std::sync::Arc<documents::Knowledge>>,
     /// Serialises extraction submissions (their duplicate check and job creation).
     submit_lock: std::sync::Mutex<()>,
+    /// Set once the demo templates the store lacked have been imported (once per process).
+    templates_seeded: std::sync::OnceLock<()>,
 }
 
 impl Assistant {
@@ -66,6 +68,7 @@ impl Assistant {
             extractor,
             knowledge: std::sync::OnceLock::new(),
             submit_lock: std::sync::Mutex::new(()),
+            templates_seeded: std::sync::OnceLock::new(),
         };
         if a.config.rfq.model_fallback {
             a.desk.set_model(Box::new(a.rfq_json_model()));

@@ -22,9 +22,9 @@ use policies::DataClass;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::Assistant;
+use crate::drafts::{invalid, sha};
 use crate::error::{AssistantError, Result};
 use crate::store::{Actor, AuditRecord, WriteTx, time};
 
@@ -75,17 +75,6 @@ pub struct ClauseHit {
     pub clause: Clause,
     /// Where the words were found (`heading`, `preferred`, `fallback 2`, `note`, `tag`).
     pub matched: Vec<String>,
-}
-
-fn sha(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-fn invalid(field: &str, reason: impl Into<String>) -> AssistantError {
-    AssistantError::InvalidField {
-        field: field.into(),
-        reason: reason.into(),
-    }
 }
 
 /// Stores `t` as the next version of its id inside `tx`; returns the version.
@@ -235,6 +224,9 @@ impl Assistant {
     /// Imports each demo template the store does not hold yet (as version 1, by `system`); a
     /// template already in the store is never touched, whatever its version.
     fn template_seed(&self) -> Result<()> {
+        if self.templates_seeded.get().is_some() {
+            return Ok(());
+        }
         let demo = library::demo()
             .map_err(|e| AssistantError::Invalid(format!("the demo clause library: {e}")))?;
         let held: Vec<String> = self.store.read(|c| {
@@ -245,6 +237,7 @@ impl Assistant {
             Ok::<_, AssistantError>(ids)
         })?;
         if demo.iter().all(|t| held.contains(&t.id)) {
+            let _ = self.templates_seeded.set(());
             return Ok(());
         }
         self.store.write(&Actor::system(), |tx| {
@@ -260,7 +253,9 @@ impl Assistant {
                 }
             }
             Ok::<_, AssistantError>(())
-        })
+        })?;
+        let _ = self.templates_seeded.set(());
+        Ok(())
     }
 
     /// The current version of every template.

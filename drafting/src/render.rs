@@ -226,6 +226,50 @@ pub struct Options {
     pub dated: Option<String>,
 }
 
+/// The parties who sign a confirmation of `trade`, in order: (`party_a`/`party_b`, the role as
+/// a document in `language` names it, the legal name); an error names a party the trade lacks.
+pub fn parties(
+    trade: &crate::Trade,
+    language: Language,
+) -> Result<Vec<(String, String, String)>, String> {
+    ["party_a", "party_b"]
+        .iter()
+        .map(|k| {
+            let name = trade
+                .leaf(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    format!("the trade names no {k}: the signature pages need both parties")
+                })?;
+            Ok((
+                k.to_string(),
+                crate::format::role(k, language)?,
+                name.to_string(),
+            ))
+        })
+        .collect()
+}
+
+impl Options {
+    /// Options for a confirmation of `trade` with `reference` on every page, not yet dated.
+    pub fn for_trade(
+        reference: String,
+        trade: &crate::Trade,
+        language: Language,
+    ) -> Result<Options, String> {
+        Ok(Options {
+            reference,
+            parties: parties(trade, language)?
+                .into_iter()
+                .map(|(_, role, name)| (role, name))
+                .collect(),
+            dated: None,
+        })
+    }
+}
+
 /// The rendered final documents.
 #[derive(Debug, Clone)]
 pub struct Rendered {

@@ -209,24 +209,12 @@ pub fn run(args: DraftArgs) -> anyhow::Result<()> {
     let draft = drafting::draft(&template, &trade)?;
     if let Some(dir) = &args.render {
         let fonts = drafting::render::Fonts::load(&drafting::render::FontPaths::default())?;
-        let parties = ["party_a", "party_b"]
-            .iter()
-            .map(|k| {
-                let name = trade
-                    .leaf(k)
-                    .and_then(Value::as_str)
-                    .with_context(|| format!("the trade names no {k} for the signature pages"))?;
-                Ok((
-                    drafting::format::role(k, template.language).map_err(anyhow::Error::msg)?,
-                    name.to_string(),
-                ))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let options = drafting::render::Options {
-            reference: format!("{} (preview, not approved)", template.id),
-            parties,
-            dated: None,
-        };
+        let options = drafting::render::Options::for_trade(
+            format!("{} (preview, not approved)", template.id),
+            &trade,
+            template.language,
+        )
+        .map_err(anyhow::Error::msg)?;
         let r = drafting::render::render(&draft.to_text(), template.language, &options, &fonts)?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         for (ext, bytes) in [("pdf", &r.pdf), ("docx", &r.docx)] {

@@ -79,21 +79,8 @@ fn final_pdf(
     trade: &Trade,
     fonts: &drafting::render::Fonts,
 ) -> Vec<u8> {
-    let name = |k: &str| {
-        trade
-            .leaf(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let options = drafting::render::Options {
-        reference: "dr_test v1".into(),
-        parties: vec![
-            ("Party A".into(), name("party_a")),
-            ("Party B".into(), name("party_b")),
-        ],
-        dated: None,
-    };
+    let options =
+        drafting::render::Options::for_trade("dr_test v1".into(), trade, language).unwrap();
     drafting::render::render(text, language, &options, fonts)
         .unwrap_or_else(|e| panic!("{e}"))
         .pdf

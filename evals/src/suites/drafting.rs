@@ -777,26 +777,12 @@ impl Suite for DraftingSuite {
                 draft_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
                 // The final PDF as legal sends it for signature (`drafting::render`: embedded
                 // fonts, two-column terms, a signature page per party).
-                let name = |k: &str| {
-                    trade
-                        .leaf(k)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                let options = drafting::render::Options {
-                    reference: format!("{} v1", e.id),
-                    parties: ["party_a", "party_b"]
-                        .iter()
-                        .map(|k| {
-                            (
-                                drafting::format::role(k, t.language).unwrap_or_default(),
-                                name(k),
-                            )
-                        })
-                        .collect(),
-                    dated: None,
-                };
+                let options = drafting::render::Options::for_trade(
+                    format!("{} v1", e.id),
+                    &trade,
+                    t.language,
+                )
+                .map_err(|err| EvalError::Run(format!("{} on {}: {err}", e.id, t.id)))?;
                 let t1 = Instant::now();
                 let pdf = drafting::render::render(&text, t.language, &options, &fonts)
                     .map_err(|err| EvalError::Run(format!("{} on {}: {err}", e.id, t.id)))?
