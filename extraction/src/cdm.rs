@@ -16,7 +16,9 @@
 //!   payer/receiver, day count fractions, effective and termination dates.
 //! - Other families (capped calls, prepaid forwards, snowballs, phoenixes, barrier options…):
 //!   the trade with parties, dates and trade lot, `nonStandardisedTerms: true` and no payout;
-//!   the terms CDM cannot hold go to the extension.
+//!   the terms CDM cannot hold go to the extension, the payout's own terms (buyer, seller,
+//!   option type, strike, expiry, settlement…) with them, so that TradeState and extension
+//!   together read back whole ([`crate::cdm_read`]).
 //!
 //! # The extension object
 //! Beside the CDM document, never inside it: `{"schema": "deskmate.cdm-extension/1",
@@ -809,6 +811,28 @@ fn extension(kt: &Value, product: &str) -> Option<Value> {
         }
     }
     let needs_payout = !matches!(product, "equity_option" | "interest_rate_swap");
+    if needs_payout {
+        // No payout is built for these: the payout's terms are kept here.
+        for key in [
+            "buyer",
+            "seller",
+            "option_type",
+            "exercise_style",
+            "expiration_date",
+            "strike",
+            "number_of_options",
+            "option_entitlement",
+            "settlement",
+            "fixed_rate",
+            "floating_rate_index",
+            "floating_rate_tenor",
+            "day_count",
+        ] {
+            if let Some(v) = kt.get(key) {
+                terms.insert(key.into(), v.clone());
+            }
+        }
+    }
     let has_exotic = terms.keys().any(|k| {
         matches!(
             k.as_str(),

@@ -51,6 +51,7 @@
 //!   suite and the bench; it is not used on user input.
 
 pub mod cdm;
+pub mod cdm_read;
 pub mod check;
 pub mod classify;
 pub mod fpml;
