@@ -187,7 +187,8 @@ pub struct Config {
     pub drafting: DraftingConfig,
 }
 
-/// `[drafting]`: the fonts of the final documents (`drafting::render`); each is embedded, as a
+/// `[drafting]`: the firm as party A of confirmations drafted from quotes, and the fonts of the
+/// final documents (`drafting::render`); each font is embedded, as a
 /// subset, in every final PDF.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -198,6 +199,14 @@ pub struct DraftingConfig {
     pub font_latin_bold: PathBuf,
     /// Chinese text and any character the Latin fonts lack (TrueType or a collection).
     pub font_cjk: PathBuf,
+    /// The firm's legal name in English documents: party A of a confirmation drafted from one
+    /// of the desk's quotes.
+    pub firm_name: String,
+    /// The firm's legal name in Chinese documents.
+    pub firm_name_zh: String,
+    /// Business days (Monday to Friday) from the trade date to the premium payment date of a
+    /// confirmation drafted from a quote.
+    pub premium_settlement_days: u32,
 }
 
 impl Default for DraftingConfig {
@@ -207,6 +216,9 @@ impl Default for DraftingConfig {
             font_latin: f.latin,
             font_latin_bold: f.latin_bold,
             font_cjk: f.cjk,
+            firm_name: "Deskmate Demo Securities Co., Ltd.".into(),
+            firm_name_zh: "Deskmate演示证券有限公司".into(),
+            premium_settlement_days: 2,
         }
     }
 }
@@ -970,7 +982,35 @@ impl Config {
         self.validate_models()?;
         self.validate_desk()?;
         self.validate_extract()?;
+        self.validate_drafting()?;
         self.validate_knowledge()?;
+        Ok(())
+    }
+
+    fn validate_drafting(&self) -> Result<(), ConfigError> {
+        let d = &self.drafting;
+        for (key, name) in [
+            ("drafting.firm_name", &d.firm_name),
+            ("drafting.firm_name_zh", &d.firm_name_zh),
+        ] {
+            let n = name.trim().chars().count();
+            if n == 0 || n > 200 || name.chars().any(char::is_control) {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    message: "the firm's legal name: 1 to 200 characters, no control characters"
+                        .into(),
+                });
+            }
+        }
+        if d.premium_settlement_days > 10 {
+            return Err(ConfigError::Invalid {
+                key: "drafting.premium_settlement_days".into(),
+                message: format!(
+                    "{} is more than 10 business days",
+                    d.premium_settlement_days
+                ),
+            });
+        }
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 //! Legal drafting over the store: drafts of confirmations, their versions and the proofreader.
 //!
 //! - [`Assistant::draft_create`] drafts a confirmation from a trade (key terms and optionally
-//!   its CDM TradeState, given directly or taken from an approved extraction) on a template of
+//!   its CDM TradeState given directly, an approved extraction, an approved RFQ quote, an FpML
+//!   message or a CDM TradeState: [`crate::draft_sources`]) on a template of
 //!   the clause library (chosen by product type and language unless named), every value
 //!   written deterministically by `drafting`; version 1 keeps the clause tree with the span of
 //!   each filled value. Audited (`draft.create`).
@@ -43,6 +44,17 @@ pub enum TradeSource {
     Given(Trade),
     /// An approved extraction, by its approval id.
     Extraction(String),
+    /// An approved quote of the RFQ desk, by its approval id ([`crate::draft_sources`]).
+    Quote(String),
+    /// An FpML message.
+    Fpml(String),
+    /// A CDM TradeState (6.x legacy layout), with Deskmate's extension object when there is one.
+    Cdm {
+        /// The TradeState.
+        state: Value,
+        /// The extension object.
+        extension: Option<Value>,
+    },
 }
 
 /// What a new draft is made from.
@@ -88,7 +100,8 @@ pub struct DraftRecord {
     pub title: String,
     /// The trade it confirms.
     pub trade: Trade,
-    /// Where the trade came from (`given`, or `extraction:<approval id>`).
+    /// Where the trade came from (`given`, `extraction:<approval id>`, `quote:<approval id>`,
+    /// `fpml`, `cdm`).
     pub source: String,
     /// The current version.
     pub version: u32,
@@ -177,6 +190,15 @@ impl Assistant {
                     .map_err(|r| invalid("extraction_result", r))?;
                 (t, format!("extraction:{id}"))
             }
+            TradeSource::Quote(id) => (
+                self.trade_from_quote(actor, &id, new.language)?,
+                format!("quote:{id}"),
+            ),
+            TradeSource::Fpml(xml) => (self.trade_from_fpml(&xml)?, "fpml".to_string()),
+            TradeSource::Cdm { state, extension } => (
+                self.trade_from_cdm(state, extension.as_ref())?,
+                "cdm".to_string(),
+            ),
         };
         let template = template_for(
             self.library()?,

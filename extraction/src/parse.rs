@@ -677,8 +677,20 @@ pub fn exercise_style(text: &str) -> Option<(&'static str, Span)> {
     static RE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?i)\b(european|american|bermudan?)\b|(欧式|美式|百慕大)").expect("compiles")
     });
+    // "Cash or Physical Settlement", 现金结算或实物交割: either, at a party's election.
+    static EITHER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(?:cash(?:\s+settlement)?\s+or\s+physical(?:\s+(?:settlement|delivery))?|physical(?:\s+(?:settlement|delivery))?\s+or\s+cash(?:\s+settlement)?)\b|现金(?:结算|交割)?或实物(?:交割|结算)|实物(?:交割|结算)?或现金(?:结算|交割)?",
+        )
+        .expect("compiles")
+    });
     let c = RE.captures(text)?;
     let m = c.get(0)?;
+    if let Some(e) = EITHER.find(text)
+        && e.start() <= m.start()
+    {
+        return Some(("cash_or_physical", (e.start(), e.end())));
+    }
     let s = m.as_str().to_ascii_lowercase();
     let v = if s.starts_with("euro") || s == "欧式" {
         "european"
@@ -698,8 +710,20 @@ pub fn settlement(text: &str) -> Option<(&'static str, Span)> {
         )
         .expect("compiles")
     });
+    // "Cash or Physical Settlement", 现金结算或实物交割: either, at a party's election.
+    static EITHER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(?:cash(?:\s+settlement)?\s+or\s+physical(?:\s+(?:settlement|delivery))?|physical(?:\s+(?:settlement|delivery))?\s+or\s+cash(?:\s+settlement)?)\b|现金(?:结算|交割)?或实物(?:交割|结算)|实物(?:交割|结算)?或现金(?:结算|交割)?",
+        )
+        .expect("compiles")
+    });
     let c = RE.captures(text)?;
     let m = c.get(0)?;
+    if let Some(e) = EITHER.find(text)
+        && e.start() <= m.start()
+    {
+        return Some(("cash_or_physical", (e.start(), e.end())));
+    }
     let s = m.as_str().to_ascii_lowercase();
     let v = if s.starts_with("cash") || s.starts_with("现金") {
         "cash"
@@ -715,6 +739,19 @@ mod tests {
 
     fn d(s: &str) -> Date {
         parse_iso(s).unwrap()
+    }
+
+    #[test]
+    fn settlement_either_way() {
+        for (t, want) in [
+            ("Settlement Method: Cash or Physical Settlement", "cash_or_physical"),
+            ("结算方式：现金结算或实物交割", "cash_or_physical"),
+            ("Settlement Method: Physical Settlement", "physical"),
+            ("结算方式：现金结算", "cash"),
+            ("Cash Settlement; physical delivery is not applicable", "cash"),
+        ] {
+            assert_eq!(settlement(t).map(|s| s.0), Some(want), "{t}");
+        }
     }
 
     #[test]

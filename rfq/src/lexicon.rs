@@ -86,6 +86,9 @@ pub struct UnderlyingInfo {
     pub code: String,
     /// Its default currency.
     pub currency: String,
+    /// Its name as the data file writes it first (`沪深300`), or for a futures contract its
+    /// product's name; the code when the data has none.
+    pub name: String,
     /// Its kind.
     pub kind: UnderlyingKind,
 }
@@ -111,6 +114,8 @@ pub(crate) struct Product {
     pub exchange: String,
     /// Bare-code policy.
     pub bare: BarePolicy,
+    /// Its first name in the data file (`螺纹钢`).
+    pub name: String,
 }
 
 /// Moneyness words.
@@ -577,6 +582,11 @@ impl Lexicon {
             lex.underlyings.push(UnderlyingInfo {
                 code: row.code.clone(),
                 currency: row.currency.clone(),
+                name: row
+                    .aliases
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| row.code.clone()),
                 kind: row.kind,
             });
         }
@@ -606,6 +616,11 @@ impl Lexicon {
                 code: row.code.clone(),
                 exchange: row.exchange.clone(),
                 bare: row.bare,
+                name: row
+                    .names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| row.code.clone()),
             });
         }
 
@@ -753,6 +768,11 @@ impl Lexicon {
         month_ok.then(|| UnderlyingInfo {
             code: code.to_string(),
             currency: "CNY".to_string(),
+            name: if digits.is_empty() {
+                p.name.clone()
+            } else {
+                format!("{}{digits}", p.name)
+            },
             kind: UnderlyingKind::Future,
         })
     }

@@ -43,7 +43,8 @@ pub enum Output {
 /// Arguments of `deskmate draft`.
 #[derive(Debug, Args)]
 pub struct DraftArgs {
-    /// The trade: key-terms JSON, `{"key_terms", "cdm"}` JSON, or an FpML file.
+    /// The trade: key-terms JSON, `{"key_terms", "cdm"}` JSON, a CDM TradeState (6.x legacy
+    /// JSON layout), or an FpML file.
     #[arg(long, required_unless_present = "check_template")]
     pub trade: Option<PathBuf>,
     /// A demo-library template id (`equity-option.en`) or a template file (Markdown with TOML
@@ -103,6 +104,19 @@ pub(crate) fn read_trade(path: &Path) -> anyhow::Result<Trade> {
             path.display()
         )
     })?;
+    // A CDM TradeState (6.x legacy layout), read back as key terms.
+    if v.get("key_terms").is_none()
+        && (v.get("trade").is_some_and(Value::is_object)
+            || v.as_object()
+                .is_some_and(|o| o.keys().any(|k| k.starts_with('@'))))
+    {
+        let key_terms = extraction::cdm_read::key_terms(&v, None)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        return Ok(Trade {
+            key_terms,
+            cdm: Some(v),
+        });
+    }
     let (key_terms, cdm) = match v.get("key_terms") {
         Some(kt) => (kt.clone(), v.get("cdm").cloned()),
         None => (v, None),

@@ -1,7 +1,9 @@
 //! Legal drafting over HTTP.
 //!
-//! - `POST /v1/drafts`: `{"trade": {key terms} | {"key_terms", "cdm"}}` or
-//!   `{"extraction_result": "<approval id>"}` (an approved extraction), optionally `"template"`
+//! - `POST /v1/drafts`: exactly one of `{"trade": {key terms} | {"key_terms", "cdm"}}`,
+//!   `{"extraction_result": "<approval id>"}` (an approved extraction), `{"quote": "<approval
+//!   id>"}` (an approved RFQ quote), `{"fpml": "<FpML XML>"}` or `{"cdm": {TradeState},
+//!   "cdm_extension"?: {…}}` (CDM 6 legacy layout; see `assistant::draft_sources`), optionally `"template"`
 //!   (a library id; else chosen by product type and `"language"`, `en` by default) and
 //!   `"wordings"` (`{"clause id": "preferred" | fallback number from 1}`). Answers `201` with
 //!   the draft (its text, the clause tree with each filled value's span, version 1).
@@ -75,6 +77,18 @@ pub struct CreateBody {
     /// Or an approved extraction's approval id.
     #[serde(default)]
     pub extraction_result: Option<String>,
+    /// Or an approved quote's approval id.
+    #[serde(default)]
+    pub quote: Option<String>,
+    /// Or an FpML message (the XML as a string).
+    #[serde(default)]
+    pub fpml: Option<String>,
+    /// Or a CDM TradeState (6.x legacy layout).
+    #[serde(default)]
+    pub cdm: Option<Value>,
+    /// With `cdm`: Deskmate's extension object beside it.
+    #[serde(default)]
+    pub cdm_extension: Option<Value>,
     /// A library template id.
     #[serde(default)]
     pub template: Option<String>,
@@ -92,14 +106,37 @@ pub async fn create(
     ctx: Ctx,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<DraftRecord>), AppError> {
-    let trade = match (body.trade, body.extraction_result) {
-        (Some(t), None) => TradeSource::Given(trade_of(t)?),
-        (None, Some(id)) => TradeSource::Extraction(id),
-        _ => {
-            return Err(bad(
-                "trade",
-                "give exactly one of `trade` (key terms) or `extraction_result` (an approved extraction's id)",
-            ));
+    if body.cdm_extension.is_some() && body.cdm.is_none() {
+        return Err(bad(
+            "cdm_extension",
+            "goes with `cdm` (the TradeState it extends)",
+        ));
+    }
+    let given = [
+        body.trade.is_some(),
+        body.extraction_result.is_some(),
+        body.quote.is_some(),
+        body.fpml.is_some(),
+        body.cdm.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(bad(
+            "trade",
+            "give exactly one of `trade` (key terms), `extraction_result` (an approved extraction's id), `quote` (an approved quote's id), `fpml` (an FpML message) or `cdm` (a CDM TradeState)",
+        ));
+    }
+    let trade = if let Some(t) = body.trade {
+        TradeSource::Given(trade_of(t)?)
+    } else if let Some(id) = body.extraction_result {
+        TradeSource::Extraction(id)
+    } else if let Some(id) = body.quote {
+        TradeSource::Quote(id)
+    } else if let Some(xml) = body.fpml {
+        TradeSource::Fpml(xml)
+    } else {
+        TradeSource::Cdm {
+            state: body.cdm.unwrap_or_default(),
+            extension: body.cdm_extension,
         }
     };
     let mut wordings = BTreeMap::new();

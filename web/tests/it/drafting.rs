@@ -1095,3 +1095,106 @@ async fn the_clause_library_is_versioned_searched_and_imported_from_markdown_and
         "{imports:?}"
     );
 }
+
+fn shared(rel: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../../shared/data/cdm/fpml-cdm/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// A draft from an FpML message and from a CDM TradeState (the CDM project's own, and one in
+/// the CDM 7 layout refused by name); two sources at once, an extension without its TradeState
+/// and XML that is not FpML are refused by field.
+#[tokio::test]
+async fn drafts_from_fpml_and_from_a_cdm_trade_state() {
+    let api = api();
+    let fpml =
+        shared("fpml-5-13-products-interest-rate-derivatives/ird-ex01-vanilla-swap.fpml.xml");
+    let (s, d) = api
+        .json(Method::POST, "/v1/drafts", "legal1", json!({"fpml": fpml}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    assert_eq!(d["source"], "fpml");
+    assert_eq!(d["template"], "interest-rate-swap.en");
+    let text = d["text"].as_str().unwrap();
+    assert!(
+        text.contains("EUR 50,000,000.00") && text.contains("EUR-LIBOR-BBA"),
+        "{text}"
+    );
+    assert!(
+        d["trade"]["cdm"].is_object(),
+        "the FpML's TradeState is kept"
+    );
+
+    let state: Value = serde_json::from_str(&shared(
+        "fpml-5-13-incomplete-products-equity-options/eqd-ex01-american-call-stock-long-form.cdm6-legacy.json",
+    ))
+    .unwrap();
+    let (s, d) = api
+        .json(
+            Method::POST,
+            "/v1/drafts",
+            "legal1",
+            json!({"cdm": state, "language": "zh"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    assert_eq!(d["source"], "cdm");
+    assert_eq!(d["template"], "equity-option.zh");
+    let text = d["text"].as_str().unwrap();
+    for want in [
+        "STMicroelectronics N.V. ordinary shares",
+        "2005年9月27日",
+        "欧元405,000.00",
+        "美式",
+    ] {
+        assert!(text.contains(want), "{want} not in\n{text}");
+    }
+    // Proofread clean against the trade read from CDM.
+    let (s, r) = api
+        .json(
+            Method::POST,
+            &format!("/v1/drafts/{}/proofread", d["id"].as_str().unwrap()),
+            "legal1",
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] != "error"),
+        "{r}"
+    );
+
+    let rune: Value = serde_json::from_str(&shared(
+        "fpml-5-13-incomplete-products-equity-options/eqd-ex01-american-call-stock-long-form.cdm7-rune.json",
+    ))
+    .unwrap();
+    for (body, field, says) in [
+        (json!({"cdm": rune}), "cdm", "CDM 7"),
+        (json!({"fpml": fpml, "cdm": state}), "trade", "exactly one"),
+        (
+            json!({"cdm_extension": {"terms": {}}}),
+            "cdm_extension",
+            "goes with `cdm`",
+        ),
+        (
+            json!({"fpml": "<html><body>not a trade</body></html>"}),
+            "fpml",
+            "not an FpML message",
+        ),
+    ] {
+        let (s, e) = api.json(Method::POST, "/v1/drafts", "legal1", body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+        let m = e["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(m.starts_with(field) && m.contains(says), "{m}");
+    }
+}

@@ -142,6 +142,7 @@ async fn the_webhook_adapter_runs_the_whole_loop_and_the_blotter_shows_it() {
         ("wecom-bridge", Role::Client),
         ("tina", Role::Trader),
         ("root", Role::Admin),
+        ("lars", Role::Legal),
     ] {
         a.create_user(&Actor::system(), name, role).unwrap();
         tokens.insert(
@@ -405,6 +406,7 @@ async fn web_desk(receiver: Receiver) -> WebDesk {
         ("wecom-bridge", Role::Client),
         ("tina", Role::Trader),
         ("root", Role::Admin),
+        ("lars", Role::Legal),
     ] {
         a.create_user(&Actor::system(), name, role).unwrap();
         tokens.insert(
@@ -699,5 +701,47 @@ async fn the_desk_exposure_counts_live_quotes() {
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    d.stop().await;
+}
+
+/// Issue #18: legal drafts the confirmation of a quote the trader approved, over HTTP, in
+/// Chinese; a quote still pending is refused, saying it must be approved first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_quote_is_drafted_as_a_confirmation() {
+    let d = web_desk(Receiver::default()).await;
+    let (_rfq_id, approval) = d.queued_quote("m-9").await;
+    let draft = |body: Value| {
+        call(
+            &d.state,
+            Method::POST,
+            "/v1/drafts",
+            &d.tokens["lars"],
+            Some(body),
+        )
+    };
+    let (s, body) = draft(json!({"quote": approval, "language": "zh"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("pending"), "{body}");
+    let (s, body) = d
+        .call(
+            Method::POST,
+            &format!("/v1/approvals/{approval}/approve"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = draft(json!({"quote": approval, "language": "zh"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(body["source"], format!("quote:{approval}"));
+    assert_eq!(body["template"], "equity-option.zh");
+    let text = body["text"].as_str().unwrap();
+    for want in [
+        "沪深300（000300.SH）",
+        "行权价格：期初价格的100%",
+        "人民币10,000,000.00元",
+        "看涨期权",
+    ] {
+        assert!(text.contains(want), "{want} not in\n{text}");
+    }
     d.stop().await;
 }

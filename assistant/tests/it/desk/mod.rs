@@ -3,6 +3,7 @@
 //! throttling, clarifying questions, chat mappings and market-data reloads.
 
 mod bad_input;
+mod confirm;
 mod flow;
 mod injection;
 mod model_fallback;
