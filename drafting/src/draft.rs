@@ -226,7 +226,7 @@ fn fill_text(
             binding: line.trim().to_string(),
             reason,
         })?;
-        if cond.is_some_and(|c| trade.meets(&c.condition) != c.positive) {
+        if cond.iter().any(|c| trade.meets(&c.condition) != c.positive) {
             continue;
         }
         // Lines left out must not leave blank lines behind: no blank line first, none doubled.

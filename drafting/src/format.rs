@@ -494,7 +494,15 @@ pub fn currency_name(code: &str, lang: Language) -> String {
         "SGD" => ("Singapore Dollars", "新加坡元"),
         "AUD" => ("Australian Dollars", "澳元"),
         "CAD" => ("Canadian Dollars", "加元"),
-        _ => (code, code),
+        "TWD" => ("New Taiwan Dollars", "新台币"),
+        // A code the table lacks is written as the code; in Chinese, where the amount follows
+        // without a space, one is put after it (`KRW 1,000.00`, never `KRW1,000.00`).
+        _ => {
+            return match lang {
+                Language::En => code.into(),
+                Language::Zh => format!("{code} "),
+            };
+        }
     };
     match lang {
         Language::En => en.into(),

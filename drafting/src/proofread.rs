@@ -442,7 +442,7 @@ static WORDS_EN: LazyLock<Regex> =
 static WORDS_ZH: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"（大写[：:]\s*([^（）]+)）").unwrap());
 const CURRENCIES: &[&str] = &[
-    "USD", "EUR", "GBP", "JPY", "CNY", "HKD", "CHF", "SGD", "AUD", "CAD",
+    "USD", "EUR", "GBP", "JPY", "CNY", "HKD", "CHF", "SGD", "AUD", "CAD", "TWD",
 ];
 
 /// The currency a piece of text names (code or name, either language), and the rest.
@@ -1118,10 +1118,10 @@ fn wording_lines(text: &str, trade: Option<&Trade>) -> Vec<WordingLine> {
         }
         pat.push_str(&regex::escape(&squash(&line[last..])));
         pat.push('$');
-        let applies = match (&cond, trade) {
-            (None, _) => true,
-            (Some(c), Some(t)) => t.meets(&c.condition) == c.positive,
-            (Some(_), None) => false,
+        let applies = match trade {
+            _ if cond.is_empty() => true,
+            Some(t) => cond.iter().all(|c| t.meets(&c.condition) == c.positive),
+            None => false,
         };
         let Ok(pattern) = Regex::new(&pat) else {
             continue;

@@ -36,8 +36,9 @@
 //! `needs_approval` or `never`), `::: note` blocks the notes. Text before the first heading is the
 //! preamble clause.
 //!
-//! A line may start with a condition, `[if leaf]`, `[if leaf=value]` or `[unless leaf]`: it is
-//! kept only when the trade meets it (a percent strike and a price strike written apart).
+//! A line may start with a condition, `[if leaf]`, `[if leaf=value]` or `[unless leaf]`, or
+//! several in a row that must all hold: it is kept only when the trade meets them (a percent
+//! strike and a price strike written apart).
 //! A placeholder is `{{path}}` or `{{path|format}}` (`{{path?}}`: optional; a line of which
 //! no placeholder has a value is left out; a line that states some value but lacks an optional
 //! one refuses the draft like a required one, so a stated term is never dropped nor blanked):
@@ -331,31 +332,36 @@ pub struct LineCondition {
     pub condition: Condition,
 }
 
-/// Splits a line into its condition (if any) and the rest.
-pub fn line_condition(line: &str) -> Result<(Option<LineCondition>, &str), String> {
-    let Some(c) = LINE_IF.captures(line) else {
-        if line.trim_start().starts_with("[if ") || line.trim_start().starts_with("[unless ") {
+/// Splits a line into its conditions (none, one, or several that must all hold:
+/// `[if strike.unit=price] [unless strike.currency] …`) and the rest.
+pub fn line_condition(line: &str) -> Result<(Vec<LineCondition>, &str), String> {
+    let mut conds = Vec::new();
+    let mut rest = line;
+    loop {
+        let Some(c) = LINE_IF.captures(rest) else {
+            if rest.trim_start().starts_with("[if ") || rest.trim_start().starts_with("[unless ") {
+                return Err(format!(
+                    "cannot read the line condition in `{}`",
+                    line.trim()
+                ));
+            }
+            return Ok((conds, rest));
+        };
+        let field = c[2].to_string();
+        if !extraction::terms::is_leaf(&field) {
             return Err(format!(
-                "cannot read the line condition in `{}`",
-                line.trim()
+                "`{field}` in a line condition is not a key-terms field"
             ));
         }
-        return Ok((None, line));
-    };
-    let field = c[2].to_string();
-    if !extraction::terms::is_leaf(&field) {
-        return Err(format!(
-            "`{field}` in a line condition is not a key-terms field"
-        ));
+        conds.push(LineCondition {
+            positive: &c[1] == "if",
+            condition: Condition {
+                field,
+                equals: c.get(3).map(|m| m.as_str().to_string()),
+            },
+        });
+        rest = &rest[c.get(0).map_or(0, |m| m.end())..];
     }
-    let cond = LineCondition {
-        positive: &c[1] == "if",
-        condition: Condition {
-            field,
-            equals: c.get(3).map(|m| m.as_str().to_string()),
-        },
-    };
-    Ok((Some(cond), &line[c.get(0).unwrap().end()..]))
 }
 
 /// Checks every placeholder and line condition of a wording: unknown ones and unclosed braces

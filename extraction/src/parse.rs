@@ -373,7 +373,7 @@ pub struct Amount {
 static AMOUNT_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
-        (?P<pre>\b[A-Z]{3}\b|US\$|U\.S\.\s?\$|HK\$|S\$|A\$|C\$|NZ\$|\$|€|£|￥|¥|人民币|美元|港币|港元|欧元|日元|英镑)?
+        (?P<pre>\b[A-Z]{3}\b|US\$|U\.S\.\s?\$|HK\$|S\$|A\$|C\$|NZ\$|\$|€|£|￥|¥|人民币|美元|港币|港元|欧元|日元|英镑|新台币|新加坡元|瑞士法郎|澳元|加元)?
         \s*
         (?P<num>\d{1,3}(?:\.\d{3}){2,}(?:,\d+)?|\d{1,3}\.\d{3},\d+|\d{1,3}(?:(?:,\x20?|[\x20'])(?:\d{3}))+(?:\.\d+)?|\d+(?:[.,]\d+)?)
         \s*
@@ -399,6 +399,11 @@ fn currency_word(w: &str, chinese: bool) -> Option<&'static str> {
         "人民币" | "元" | "人民币元" | "元人民币" => "CNY",
         "美元" => "USD",
         "日元" => "JPY",
+        "新台币" => "TWD",
+        "新加坡元" => "SGD",
+        "瑞士法郎" => "CHF",
+        "澳元" => "AUD",
+        "加元" => "CAD",
         // The yen sign is also the yuan sign: only a Chinese document makes it the renminbi,
         // and nothing makes it certain otherwise.
         "￥" | "¥" if chinese => "CNY",
@@ -744,11 +749,17 @@ mod tests {
     #[test]
     fn settlement_either_way() {
         for (t, want) in [
-            ("Settlement Method: Cash or Physical Settlement", "cash_or_physical"),
+            (
+                "Settlement Method: Cash or Physical Settlement",
+                "cash_or_physical",
+            ),
             ("结算方式：现金结算或实物交割", "cash_or_physical"),
             ("Settlement Method: Physical Settlement", "physical"),
             ("结算方式：现金结算", "cash"),
-            ("Cash Settlement; physical delivery is not applicable", "cash"),
+            (
+                "Cash Settlement; physical delivery is not applicable",
+                "cash",
+            ),
         ] {
             assert_eq!(settlement(t).map(|s| s.0), Some(want), "{t}");
         }

@@ -21,6 +21,11 @@ static LINE_RE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("label line pattern compiles")
 });
 
+/// An identifier alone in parentheses on its line.
+static WRAPPED_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*[(（]\s*[A-Za-z0-9][A-Za-z0-9 .\-_=]{0,38}\s*[)）]\s*$").expect("compiles")
+});
+
 /// A Chinese label and its value separated by spaces only, as a two-column table reads once
 /// flattened to text (`行权价格  期初价格的100%`, `甲方（期权卖方） 恒川证券股份有限公司`): the label
 /// is Chinese characters (with an optional parenthesis) and must be in the catalogue.
@@ -182,6 +187,16 @@ pub(super) fn labelled_lines(cx: &mut Ctx<'_>) {
             (vs, ve) = (ns, ne);
             snippet = (ls, ne);
         }
+        // An underlier whose identifier wrapped onto the next line, alone in parentheses (a
+        // two-column layout: `Underlying: Ordinary Shares of … SA` / `(ES0113900J37)`).
+        if matches!(target, Target::Underlier)
+            && let Some(&(ns, ne)) = lines.get(i + 1)
+            && ve == ls + value_r.1
+            && WRAPPED_ID.is_match(&cx.sheet.text[ns..ne])
+        {
+            ve = ne;
+            snippet = (ls, ne);
+        }
         let source = format!("label {spelling:?}");
         let raw = cx.sheet.text[vs..ve].to_owned();
         let value = Labelled {
@@ -241,6 +256,22 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::super::testing::{check, rules};
+
+    #[test]
+    fn an_underlier_id_wrapped_onto_the_next_line() {
+        check(
+            "Underlying: Ordinary Shares of Banco Santander Central Hispano SA\n(ES0113900J37)\nNumber of Options: 500,000",
+            Some("equity_option"),
+            &[
+                (
+                    "underlier.name",
+                    json!("Ordinary Shares of Banco Santander Central Hispano SA"),
+                ),
+                ("underlier.id", json!("ES0113900J37")),
+                ("number_of_options", json!(500000)),
+            ],
+        );
+    }
 
     #[test]
     fn chinese_lines_as_ocr_reads_them() {

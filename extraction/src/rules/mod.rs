@@ -148,16 +148,24 @@ fn clean(s: &str) -> &str {
         .trim()
 }
 
-/// Strips leading articles and quantifiers from a party name as written.
+/// Strips leading articles and quantifiers from a party name as written (`The Hedge Fund LP`,
+/// `an Affiliate`), except from a name in capitals that starts with the letter A (`A BANK`).
 fn clean_name(s: &str) -> String {
     let mut s = clean(s);
     for prefix in ["each of ", "the ", "an ", "a "] {
-        if s.len() > prefix.len()
-            && s.get(..prefix.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
-        {
-            s = s[prefix.len()..].trim_start();
+        let Some(head) = s.get(..prefix.len()) else {
+            continue;
+        };
+        if s.len() <= prefix.len() || !head.eq_ignore_ascii_case(prefix) {
+            continue;
         }
+        let rest = s[prefix.len()..].trim_start();
+        let word: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
+        let capitals = word.chars().count() >= 2 && word.chars().all(|c| c.is_uppercase());
+        if head == "A " && capitals {
+            continue;
+        }
+        s = rest;
     }
     chinese_name(clean(s))
 }
@@ -264,6 +272,8 @@ mod tests {
         assert_eq!(clean_name("the Company"), "Company");
         assert_eq!(clean_name("each of the Banks"), "Banks");
         assert_eq!(clean_name("An Affiliate"), "Affiliate");
+        // A name in capitals that starts with the letter A keeps it.
+        assert_eq!(clean_name("A BANK(\"ABANK\")"), "A BANK(\"ABANK\")");
         // A name that is only an article stays as written.
         assert_eq!(clean_name("a "), "a");
     }

@@ -47,7 +47,8 @@ pub(super) fn party(cx: &mut Ctx<'_>, field: Field, v: &Labelled<'_>) {
             ));
         }
     }
-    let name = without_seal(&clean_name(v.raw)).to_owned();
+    // The seal note goes first: a Latin name signed in a Chinese block keeps its own brackets.
+    let name = clean_name(without_seal(clean(v.raw)));
     if name.is_empty() || name.chars().count() > 200 {
         return;
     }

@@ -26,7 +26,11 @@ fn leaf<'a>(v: &'a Value, path: &str) -> &'a Value {
 }
 
 /// A chat request, the family its quote is confirmed as, and key terms it must have.
-type Case = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+type Case = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 #[test]
 fn approved_quotes_are_drafted_with_the_quoted_terms() {
