@@ -70,6 +70,29 @@ pub struct NewDraft {
     pub wordings: BTreeMap<String, Wording>,
 }
 
+/// A counterparty's marked-up copy as received and compared.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Markup {
+    /// `mk_…`.
+    pub id: String,
+    /// The draft.
+    pub draft_id: String,
+    /// The version it was compared with.
+    pub version: u32,
+    /// The file's name.
+    pub file_name: String,
+    /// Whether a page was scanned (read by OCR: lower confidence).
+    pub ocr: bool,
+    /// The changes clause by clause.
+    pub negotiation: drafting::negotiate::Negotiation,
+    /// The issues list with talking points (Markdown).
+    pub issues_list: String,
+    /// When it was received.
+    pub received_at: String,
+    /// Who uploaded it.
+    pub received_by: String,
+}
+
 /// One saved version of a draft.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DraftVersion {
@@ -499,18 +522,17 @@ impl Assistant {
         }))
     }
 
-    /// Compares a counterparty's marked-up copy (text, PDF — OCR'd where a page has no text
-    /// layer — or DOCX, whose tracked changes read as accepted) with the current version of a
-    /// draft: the changes clause by clause, classed and answered by the firm's policy, and the
-    /// issues list. Audited (`draft.markup`, with the copy's SHA-256 and the changes counted);
-    /// the copy is compared, never followed.
+    /// Compares a counterparty's marked-up copy (text, PDF with OCR where needed, DOCX with
+    /// tracked changes) with the draft's current version, clause by clause, and keeps it: the
+    /// file as received, the comparison and the issues list (`draft_markups`, never changed).
+    /// Audited (`draft.markup`).
     pub fn draft_markup(
         &self,
         actor: &Actor,
         id: &str,
         name: &str,
         bytes: &[u8],
-    ) -> Result<(drafting::negotiate::Negotiation, String, bool)> {
+    ) -> Result<Markup> {
         let d = self.draft_get(id)?;
         let doc = connectors::document::extract_text(
             connectors::document::Input::Bytes { bytes, name },
@@ -530,15 +552,28 @@ impl Assistant {
         let list = n.issues_list(&d.title, d.language);
         let count =
             |k: drafting::negotiate::ChangeKind| n.changes.iter().filter(|c| c.kind == k).count();
-        let sha = hex::encode(Sha256::digest(bytes));
+        let file_sha = hex::encode(Sha256::digest(bytes));
+        let mid = format!("mk_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        let now = time::fmt(time::now());
+        let result =
+            serde_json::to_string(&n).map_err(|e| AssistantError::Invalid(e.to_string()))?;
         self.store.write(actor, |tx| {
+            tx.conn().execute(
+                "INSERT INTO draft_markups (id, draft_id, version, file_name, file, file_sha256,
+                                            ocr, result, issues, received_at, received_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    mid, id, d.version, name, bytes, file_sha, ocr, result, list, now, actor.user
+                ],
+            )?;
             tx.audit(AuditRecord {
                 action: "draft.markup",
                 object_kind: "draft",
                 object_id: id,
                 class: DataClass::IMPORTANT,
                 details: json!({
-                    "file": name, "sha256": sha, "version": d.version, "ocr": ocr,
+                    "markup": mid, "file": name, "sha256": file_sha, "version": d.version,
+                    "ocr": ocr,
                     "economic": count(drafting::negotiate::ChangeKind::Economic),
                     "substantive": count(drafting::negotiate::ChangeKind::Substantive),
                     "cosmetic": count(drafting::negotiate::ChangeKind::Cosmetic),
@@ -546,7 +581,96 @@ impl Assistant {
             })?;
             Ok::<_, AssistantError>(())
         })?;
-        Ok((n, list, ocr))
+        Ok(Markup {
+            id: mid,
+            draft_id: id.to_string(),
+            version: d.version,
+            file_name: name.to_string(),
+            ocr,
+            negotiation: n,
+            issues_list: list,
+            received_at: now,
+            received_by: actor.user.clone(),
+        })
+    }
+
+    /// The mark-ups received for a draft, newest first (without the comparison).
+    pub fn draft_markups(&self, id: &str) -> Result<Vec<Value>> {
+        self.store.read(|c| {
+            let mut st = c.prepare(
+                "SELECT id, version, file_name, file_sha256, ocr, received_at, received_by
+                   FROM draft_markups WHERE draft_id = ?1 ORDER BY received_at DESC, id",
+            )?;
+            let rows = st
+                .query_map(params![id], |r| {
+                    Ok(json!({
+                        "id": r.get::<_, String>(0)?, "version": r.get::<_, u32>(1)?,
+                        "file_name": r.get::<_, String>(2)?, "sha256": r.get::<_, String>(3)?,
+                        "ocr": r.get::<_, bool>(4)?, "received_at": r.get::<_, String>(5)?,
+                        "received_by": r.get::<_, String>(6)?,
+                    }))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// A received mark-up's issues list as `md`, `pdf` or `docx`: (bytes, file name, media
+    /// type). The
+    /// documents are rendered from the stored list, in the draft's language and typography.
+    pub fn draft_markup_issues(
+        &self,
+        id: &str,
+        markup: &str,
+        format: &str,
+    ) -> Result<(Vec<u8>, String, &'static str)> {
+        let d = self.draft_get(id)?;
+        let issues: String = self
+            .store
+            .read(|c| {
+                c.query_row(
+                    "SELECT issues FROM draft_markups WHERE id = ?1 AND draft_id = ?2",
+                    params![markup, id],
+                    |r| r.get(0),
+                )
+                .optional()
+            })?
+            .ok_or_else(|| AssistantError::NotFound {
+                kind: "mark-up",
+                id: markup.to_string(),
+            })?;
+        let file = format!("issues-{id}-{markup}");
+        match format {
+            "md" => Ok((
+                issues.into_bytes(),
+                format!("{file}.md"),
+                "text/markdown; charset=utf-8",
+            )),
+            "pdf" | "docx" => {
+                let fonts = drafting::render::Fonts::load(&self.config.drafting.fonts())
+                    .map_err(|e| AssistantError::Invalid(e.to_string()))?;
+                let r = drafting::render::render_memo(
+                    &issues,
+                    d.language,
+                    &format!("{id} · {markup}"),
+                    &fonts,
+                )
+                .map_err(|e| AssistantError::Invalid(e.to_string()))?;
+                Ok(if format == "pdf" {
+                    (r.pdf, format!("{file}.pdf"), "application/pdf")
+                } else {
+                    (
+                        r.docx,
+                        format!("{file}.docx"),
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    )
+                })
+            }
+            other => Err(invalid(
+                "format",
+                format!("`{other}` is not md, pdf or docx"),
+            )),
+        }
     }
 
     /// Proofreads an uploaded agreement or confirmation: its text is read (OCR where a page

@@ -867,9 +867,108 @@ pub fn render(
     })
 }
 
+/// Blocks of a Markdown memo (an issues list): `#` the title, `##` headings, `- label: text`
+/// items as terms, a fenced `diff` block as redline lines (`[−]` deleted, `[+]` added), other
+/// lines as paragraphs. No signature pages.
+fn memo_blocks(markdown: &str, language: Language) -> Vec<Block> {
+    let zh = language == Language::Zh;
+    let mut out = Vec::new();
+    let mut fence = false;
+    for line in markdown.lines() {
+        let l = line.trim_end();
+        if l.trim_start().starts_with("```") {
+            fence = !fence;
+            continue;
+        }
+        if fence {
+            let (mark, rest) = match l.split_at_checked(2) {
+                Some(("- ", r)) => (if zh { "〔删〕" } else { "[−] " }, r),
+                Some(("+ ", r)) => (if zh { "〔增〕" } else { "[+] " }, r),
+                Some((_, r)) => ("", r),
+                None => ("", l),
+            };
+            if !rest.trim().is_empty() {
+                out.push(Block::Para(format!("{mark}{}", rest.trim())));
+            }
+            continue;
+        }
+        if l.trim().is_empty() {
+            if !out.is_empty() && out.last() != Some(&Block::Gap) {
+                out.push(Block::Gap);
+            }
+        } else if let Some(t) = l.strip_prefix("# ") {
+            out.push(Block::Title(t.trim().to_string()));
+        } else if let Some(h) = l.strip_prefix("## ").or_else(|| l.strip_prefix("### ")) {
+            out.push(Block::Heading(h.trim().to_string()));
+        } else if let Some(item) = l.strip_prefix("- ") {
+            let sep = if zh { "：" } else { ":" };
+            match item.split_once(": ") {
+                Some((k, v)) if k.chars().count() <= 24 => {
+                    out.push(Block::Term(format!("{k}{sep}"), v.trim().to_string()))
+                }
+                _ => out.push(Block::Para(format!("• {}", item.trim()))),
+            }
+        } else {
+            out.push(Block::Para(l.trim().to_string()));
+        }
+    }
+    while out.last() == Some(&Block::Gap) {
+        out.pop();
+    }
+    out
+}
+
+/// A memo (the negotiation's issues list with talking points, as Markdown) as a PDF and a
+/// DOCX, in the same typography as the final confirmations, `reference` on every page.
+pub fn render_memo(
+    markdown: &str,
+    language: Language,
+    reference: &str,
+    fonts: &Fonts,
+) -> Result<Rendered, RenderError> {
+    if markdown.trim().is_empty() {
+        return Err(RenderError::Empty);
+    }
+    let blocks = memo_blocks(markdown, language);
+    let title = blocks
+        .iter()
+        .find_map(|b| match b {
+            Block::Title(t) => Some(t.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let options = Options {
+        reference: reference.to_string(),
+        parties: Vec::new(),
+        dated: None,
+    };
+    let m = Metrics::new(fonts);
+    let pages = layout(&m, &blocks, language);
+    let pdf = pdf(fonts, &pages, &title, language, &options)?;
+    let docx = docx(&blocks, &title, language, &options)?;
+    Ok(Rendered {
+        pdf,
+        docx,
+        pages: pages.len(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_memo_has_its_title_headings_terms_and_redline() {
+        let b = memo_blocks(
+            "# Issues list — X\n\n## 1. 3 General Terms (Economic)\n\n- Response: Reject\n- Talking point: the premium was priced.\n\n```diff\n  Premium: EUR 1\n- Premium: EUR 2\n+ Premium: EUR 3\n```\n",
+            Language::En,
+        );
+        assert_eq!(b[0], Block::Title("Issues list — X".into()));
+        assert!(b.contains(&Block::Heading("1. 3 General Terms (Economic)".into())));
+        assert!(b.contains(&Block::Term("Response:".into(), "Reject".into())));
+        assert!(b.contains(&Block::Para("[−] Premium: EUR 2".into())));
+        assert!(b.contains(&Block::Para("[+] Premium: EUR 3".into())));
+    }
 
     #[test]
     fn lines_break_at_spaces_and_between_chinese_characters_but_not_before_closing_punctuation() {

@@ -523,4 +523,25 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER template_versions_no_update BEFORE UPDATE ON template_versions
         BEGIN SELECT RAISE(ABORT, 'an imported template version is never changed'); END;
     "#,
+    // 12: counterparties' marked-up copies as received (the file itself), the version they were
+    // compared with, the comparison and the issues list it gave; never changed.
+    r#"
+    CREATE TABLE draft_markups (
+        id          TEXT PRIMARY KEY,
+        draft_id    TEXT NOT NULL REFERENCES drafts(id),
+        version     INTEGER NOT NULL,
+        file_name   TEXT NOT NULL,
+        file        BLOB NOT NULL,
+        file_sha256 TEXT NOT NULL,
+        ocr         INTEGER NOT NULL,
+        result      TEXT NOT NULL,
+        issues      TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        received_by TEXT NOT NULL,
+        FOREIGN KEY (draft_id, version) REFERENCES draft_versions(draft_id, version)
+    );
+    CREATE INDEX draft_markups_by_draft ON draft_markups(draft_id, received_at);
+    CREATE TRIGGER draft_markups_no_update BEFORE UPDATE ON draft_markups
+        BEGIN SELECT RAISE(ABORT, 'a received mark-up is never changed'); END;
+    "#,
 ];

@@ -772,7 +772,7 @@ fn a_saved_draft_version_is_never_changed() {
 }
 
 #[test]
-fn a_final_document_and_a_signed_copy_are_never_changed_and_a_document_is_dated_once() {
+fn a_final_document_a_signed_copy_and_a_markup_are_never_changed_and_a_document_is_dated_once() {
     let (_dir, c) = fresh();
     c.execute_batch(
         "INSERT INTO drafts (id, template, template_version, language, title, trade, source,
@@ -814,6 +814,16 @@ fn a_final_document_and_a_signed_copy_are_never_changed_and_a_document_is_dated_
              file_sha256, similarity, ocr, uploaded_at, uploaded_by)
          VALUES ('dr_1', 1, 'party_c', 'd', 'c.pdf', x'00', 's', 1.0, 0, 'now', 'u')",
         "CHECK",
+    );
+    c.execute_batch(
+        "INSERT INTO draft_markups (id, draft_id, version, file_name, file, file_sha256, ocr,
+                                    result, issues, received_at, received_by)
+         VALUES ('mk_1', 'dr_1', 1, 'theirs.docx', x'00', 's', 0, '{}', '# Issues', 'now', 'u');",
+    )
+    .unwrap();
+    refused(
+        "UPDATE draft_markups SET issues = 'rewritten' WHERE id = 'mk_1'",
+        "never changed",
     );
     // Dated once: the first dating is allowed, a second is refused.
     c.execute(

@@ -20,7 +20,10 @@
 //!   marked-up copy: text, PDF, DOCX with tracked changes): the changes clause by clause
 //!   (redline, class, library fallback and position, the firm's response with reason, impact
 //!   and talking points) and the issues list as Markdown; `ocr` says a page was scanned (lower
-//!   confidence).
+//!   confidence). The copy, the comparison and the list are kept (`id`: `mk_…`).
+//! - `GET /v1/drafts/{id}/markups`: the mark-ups received. `GET
+//!   /v1/drafts/{id}/markups/{mk}/issues/{pdf|docx|md}`: one's issues list with talking points as
+//!   a document.
 //! - `POST /v1/drafts/{id}/submit`: sends the current version for legal approval (refused, with
 //!   the errors, when the proofreader finds any); the request is decided in the approval queue
 //!   (`POST /v1/approvals/{apr}/approve|reject`, four-eyes by policy). An edit saved afterwards
@@ -286,16 +289,39 @@ pub async fn markup(
         }
     }
     let (name, bytes) = file.ok_or_else(|| bad("file", "the upload holds no file part"))?;
-    let (n, list, ocr) = s
+    let m = s
         .blocking(move |a| a.draft_markup(&ctx.actor, &id, &name, &bytes))
         .await?;
     Ok(Json(json!({
-        "changes": n.changes,
-        "clauses_matched": n.clauses_matched,
-        "clauses_ours": n.clauses_ours,
-        "issues_list": list,
-        "ocr": ocr,
+        "id": m.id,
+        "version": m.version,
+        "changes": m.negotiation.changes,
+        "clauses_matched": m.negotiation.clauses_matched,
+        "clauses_ours": m.negotiation.clauses_ours,
+        "issues_list": m.issues_list,
+        "ocr": m.ocr,
     })))
+}
+
+/// `GET /v1/drafts/{id}/markups`: the mark-ups received, newest first.
+pub async fn markups(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let list = s.blocking(move |a| a.draft_markups(&id)).await?;
+    Ok(Json(json!({ "markups": list })))
+}
+
+/// `GET /v1/drafts/{id}/markups/{markup}/issues/{format}`: a mark-up's issues list as a
+/// document (`pdf`, `docx`) or Markdown (`md`).
+pub async fn markup_issues(
+    State(s): State<AppState>,
+    Path((id, markup, format)): Path<(String, String, String)>,
+) -> Result<axum::response::Response, AppError> {
+    let (bytes, name, mime) = s
+        .blocking(move |a| a.draft_markup_issues(&id, &markup, &format))
+        .await?;
+    Ok(download(bytes, &name, mime))
 }
 
 /// One uploaded file with the text fields beside it (each named in `allowed`).

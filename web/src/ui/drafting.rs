@@ -12,7 +12,8 @@
 //!
 //! - `POST /drafting/{id}/markup`: a counterparty's copy compared with the draft: each changed
 //!   clause with its class, redline, the firm's response, reason, impact and talking points, and
-//!   the issues list.
+//!   the issues list, downloadable as PDF, DOCX or Markdown
+//!   (`GET /drafting/{id}/markups/{mk}/issues/{format}`).
 //!
 //! - The workspace's approval panel (`#lifecycle`): where the draft stands; by role, send for
 //!   approval (`POST /drafting/{id}/submit`), approve or reject (`/approve`, `/reject`: the
@@ -608,13 +609,15 @@ pub async fn markup(
     }
     let (name, bytes) = files.remove(0);
     let (actor, id2, name2) = (v.actor.clone(), id.clone(), name.clone());
-    let (n, list, ocr, title) = s
+    let (m, title) = s
         .blocking(move |a| {
-            let (n, list, ocr) = a.draft_markup(&actor, &id2, &name2, &bytes)?;
+            let m = a.draft_markup(&actor, &id2, &name2, &bytes)?;
             let title = a.draft_get(&id2)?.title;
-            Ok::<_, AssistantError>((n, list, ocr, title))
+            Ok::<_, AssistantError>((m, title))
         })
         .await?;
+    let (n, list, ocr) = (&m.negotiation, &m.issues_list, m.ocr);
+    let issues = format!("/drafting/{id}/markups/{}/issues", m.id);
     let response = |r: &drafting::negotiate::Response| match r {
         drafting::negotiate::Response::Accept => "accept".to_string(),
         drafting::negotiate::Response::Reject => "reject".to_string(),
@@ -646,6 +649,11 @@ pub async fn markup(
             }
         }
         h2 { (v.t(T::IssuesList)) }
+        p #issues-downloads {
+            a #issues-pdf href={(issues) "/pdf"} { "PDF" } " · "
+            a #issues-docx href={(issues) "/docx"} { "DOCX" } " · "
+            a #issues-md href={(issues) "/md"} { "Markdown" }
+        }
         pre #issues-list { (list) }
     };
     Ok(page(&v, v.t(T::Markup), Nav::Drafting, body))
@@ -862,6 +870,19 @@ pub async fn final_file(
     Path((id, what)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let (bytes, name, mime) = s.blocking(move |a| a.draft_final_file(&id, &what)).await?;
+    Ok(crate::handlers::drafts::download(bytes, &name, mime))
+}
+
+/// `GET /drafting/{id}/markups/{markup}/issues/{format}`: a mark-up's issues list as a
+/// document.
+pub async fn markup_issues(
+    State(s): State<AppState>,
+    _v: Viewer,
+    Path((id, markup, format)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
+    let (bytes, name, mime) = s
+        .blocking(move |a| a.draft_markup_issues(&id, &markup, &format))
+        .await?;
     Ok(crate::handlers::drafts::download(bytes, &name, mime))
 }
 

@@ -502,6 +502,77 @@ async fn a_docx_markup_with_tracked_changes_is_classed_and_answered() {
     assert_ne!(by("signatures")["response"]["action"], "accept");
     assert!(r["issues_list"].as_str().unwrap().contains("Issues list"));
     assert_eq!(r["ocr"], false);
+    // The mark-up is kept, and its issues list downloads as a PDF and a DOCX that read back
+    // with the responses and talking points.
+    let mk = r["id"].as_str().unwrap().to_string();
+    assert!(mk.starts_with("mk_"), "{r}");
+    let (_, list) = api
+        .json(
+            Method::GET,
+            &format!("/v1/drafts/{id}/markups"),
+            "legal1",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(list["markups"][0]["id"], mk.as_str(), "{list}");
+    assert_eq!(list["markups"][0]["file_name"], "markup.docx");
+    for (format, mime, name) in [
+        ("pdf", "application/pdf", "issues.pdf"),
+        (
+            "docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "issues.docx",
+        ),
+    ] {
+        let resp = api
+            .router
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .uri(format!("/v1/drafts/{id}/markups/{mk}/issues/{format}"))
+                    .header(
+                        header::AUTHORIZATION,
+                        format!("Bearer {}", api.tokens["legal1"]),
+                    )
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{format}");
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], mime);
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let doc = connectors::document::extract_text(
+            connectors::document::Input::Bytes {
+                bytes: &bytes,
+                name,
+            },
+            &connectors::document::Limits::default(),
+        )
+        .unwrap();
+        let text = doc.text();
+        for want in ["Issues list", "Response", "Accept", "Settlement"] {
+            assert!(text.contains(want), "{format}: {want} not in\n{text}");
+        }
+    }
+    let (status, e) = api
+        .json(
+            Method::GET,
+            &format!("/v1/drafts/{id}/markups/{mk}/issues/html"),
+            "legal1",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    let (status, _) = api
+        .json(
+            Method::GET,
+            &format!("/v1/drafts/{id}/markups/mk_nope/issues/pdf"),
+            "legal1",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     // A mark-up of another document, and a corrupt DOCX, are refused by name.
     let other = docx_with_tracked_change(
         "NON-DISCLOSURE AGREEMENT\n1 Definitions\nConfidential Information means…\n",

@@ -25,6 +25,9 @@ CREATE INDEX documents_collection ON documents(collection, deleted_at);
 -- index documents_hash
 CREATE INDEX documents_hash ON documents(content_hash);
 
+-- index draft_markups_by_draft
+CREATE INDEX draft_markups_by_draft ON draft_markups(draft_id, received_at);
+
 -- index extraction_exports_job
 CREATE INDEX extraction_exports_job ON extraction_exports(job_id);
 
@@ -202,6 +205,22 @@ CREATE TABLE draft_finals (
         conformed_pdf    BLOB,
         conformed_sha256 TEXT,
         PRIMARY KEY (draft_id, version),
+        FOREIGN KEY (draft_id, version) REFERENCES draft_versions(draft_id, version)
+    );
+
+-- table draft_markups
+CREATE TABLE draft_markups (
+        id          TEXT PRIMARY KEY,
+        draft_id    TEXT NOT NULL REFERENCES drafts(id),
+        version     INTEGER NOT NULL,
+        file_name   TEXT NOT NULL,
+        file        BLOB NOT NULL,
+        file_sha256 TEXT NOT NULL,
+        ocr         INTEGER NOT NULL,
+        result      TEXT NOT NULL,
+        issues      TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        received_by TEXT NOT NULL,
         FOREIGN KEY (draft_id, version) REFERENCES draft_versions(draft_id, version)
     );
 
@@ -480,6 +499,10 @@ CREATE TRIGGER draft_finals_no_update BEFORE UPDATE OF draft_id, version, approv
         parties, pages, pdf, pdf_sha256, docx, docx_sha256, finalised_at, finalised_by
         ON draft_finals
         BEGIN SELECT RAISE(ABORT, 'a final document is never changed'); END;
+
+-- trigger draft_markups_no_update
+CREATE TRIGGER draft_markups_no_update BEFORE UPDATE ON draft_markups
+        BEGIN SELECT RAISE(ABORT, 'a received mark-up is never changed'); END;
 
 -- trigger draft_signatures_no_update
 CREATE TRIGGER draft_signatures_no_update BEFORE UPDATE ON draft_signatures

@@ -191,6 +191,11 @@ async fn a_lawyer_drafts_edits_proofreads_and_meets_a_concurrent_edit() {
         );
         let list = b.text_of("#issues-list").await?;
         ensure!(list.contains("谈判问题清单"), "{list}");
+        // The issues list downloads as a PDF (same session).
+        let pdf = b
+            .js("return fetch(document.querySelector('#issues-pdf').href).then(r => r.headers.get('content-type') + ' ' + r.status)")
+            .await?;
+        ensure!(pdf.as_str() == Some("application/pdf 200"), "{pdf}");
         b.page_shot("drafting-markup").await?;
 
         // Approval: lena sends the current version; her own approval is refused (four eyes).
