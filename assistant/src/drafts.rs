@@ -21,7 +21,8 @@
 //! The clause library is in the store ([`crate::templates`]); a draft keeps the template version
 //! it was made on, and is proofread and compared against that version.
 //!
-//! Planned (issue #18): precedents and model-written free text.
+//! Precedents from the knowledge base: [`crate::draft_precedents`]. Planned (issue #18):
+//! model-written free text.
 
 use std::collections::BTreeMap;
 

@@ -37,6 +37,7 @@ pub mod draft;
 pub mod format;
 pub mod library;
 pub mod negotiate;
+pub mod precedents;
 pub mod proofread;
 pub mod render;
 pub mod template;

@@ -21,6 +21,9 @@
 //!   (redline, class, library fallback and position, the firm's response with reason, impact
 //!   and talking points) and the issues list as Markdown; `ocr` says a page was scanned (lower
 //!   confidence). The copy, the comparison and the list are kept (`id`: `mk_…`).
+//! - `GET /v1/drafts/{id}/precedents`: earlier confirmations in the knowledge base (same
+//!   counterparty first, or same product), per clause where their wording deviates from the
+//!   template, with their text and the firm's position where it is a library fallback.
 //! - `GET /v1/drafts/{id}/markups`: the mark-ups received. `GET
 //!   /v1/drafts/{id}/markups/{mk}/issues/{pdf|docx|md}`: one's issues list with talking points as
 //!   a document.
@@ -301,6 +304,22 @@ pub async fn markup(
         "issues_list": m.issues_list,
         "ocr": m.ocr,
     })))
+}
+
+/// `GET /v1/drafts/{id}/precedents`: earlier confirmations in the knowledge base for the
+/// same counterparty or product, per clause where their wording deviates from the template.
+pub async fn precedents(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Json<assistant::draft_precedents::Precedents>, AppError> {
+    let p = s
+        .blocking(move |a| {
+            let k = a.knowledge()?;
+            a.draft_precedents(&k, &ctx.actor, &id)
+        })
+        .await?;
+    Ok(Json(p))
 }
 
 /// `GET /v1/drafts/{id}/markups`: the mark-ups received, newest first.

@@ -14,6 +14,8 @@
 //!   clause with its class, redline, the firm's response, reason, impact and talking points, and
 //!   the issues list, downloadable as PDF, DOCX or Markdown
 //!   (`GET /drafting/{id}/markups/{mk}/issues/{format}`).
+//! - `GET /drafting/{id}/precedents`: earlier confirmations in the knowledge base that word a
+//!   clause differently from the template, per clause, same counterparty first.
 //!
 //! - The workspace's approval panel (`#lifecycle`): where the draft stands; by role, send for
 //!   approval (`POST /drafting/{id}/submit`), approve or reject (`/approve`, `/reject`: the
@@ -443,6 +445,11 @@ fn workspace_body(
                     (diff_table(old, new))
                 }
             }
+            section.card #precedents-card {
+                h2 { (v.t(T::Precedents)) }
+                p.muted { (v.t(T::PrecedentsHelp)) }
+                p { a #precedents-link href={"/drafting/" (d.id) "/precedents"} { (v.t(T::FindPrecedents)) } }
+            }
             section.card #markup {
                 h2 { (v.t(T::Markup)) }
                 p.muted { (v.t(T::MarkupHelp)) }
@@ -871,6 +878,58 @@ pub async fn final_file(
 ) -> Result<Response, AppError> {
     let (bytes, name, mime) = s.blocking(move |a| a.draft_final_file(&id, &what)).await?;
     Ok(crate::handlers::drafts::download(bytes, &name, mime))
+}
+
+/// `GET /drafting/{id}/precedents`: earlier confirmations in the knowledge base that word a
+/// clause differently from the template, clause by clause, same counterparty first.
+pub async fn precedents(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (actor, id2) = (v.actor.clone(), id.clone());
+    let (p, title) = s
+        .blocking(move |a| {
+            let k = a.knowledge()?;
+            let p = a.draft_precedents(&k, &actor, &id2)?;
+            Ok::<_, AssistantError>((p, a.draft_get(&id2)?.title))
+        })
+        .await?;
+    let body = html! {
+        h1 { (v.t(T::Precedents)) }
+        p.muted { a href={"/drafting/" (id)} { (title) } " · " (v.t(T::PrecedentsHelp)) }
+        p.muted #precedent-documents {
+            (p.documents.len()) " " (v.t(T::PrecedentDocuments)) ": "
+            @for (i, d) in p.documents.iter().enumerate() {
+                @if i > 0 { ", " }
+                a href={"/knowledge/documents/" (d["doc_id"].as_str().unwrap_or(""))} { (d["title"].as_str().unwrap_or("")) }
+            }
+        }
+        @if p.clauses.is_empty() { p #no-precedents { (v.t(T::NoPrecedents)) } }
+        @for c in &p.clauses {
+            section.card.precedent-clause data-clause=(c.clause.as_deref().unwrap_or("")) {
+                h2 { (c.precedents.first().map(|w| w.wording.section.as_str()).unwrap_or("")) " · " code { (c.clause.as_deref().unwrap_or("+")) } }
+                @for w in &c.precedents {
+                    div.precedent {
+                        p {
+                            a href={"/knowledge/documents/" (w.doc_id)} { strong { (w.title) } }
+                            @if w.same_counterparty { " · " span.badge.same-counterparty { (v.t(T::SameCounterparty)) } }
+                        }
+                        ul {
+                            @for dv in &w.wording.deviations {
+                                li {
+                                    (dv.message)
+                                    @if let Some(pos) = dv.position { " · " code { (serde_json::to_value(pos).ok().and_then(|x| x.as_str().map(str::to_string)).unwrap_or_default()) } }
+                                }
+                            }
+                        }
+                        @if !w.wording.text.is_empty() { pre.precedent-text { (w.wording.text) } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&v, v.t(T::Precedents), Nav::Drafting, body))
 }
 
 /// `GET /drafting/{id}/markups/{markup}/issues/{format}`: a mark-up's issues list as a

@@ -322,6 +322,12 @@ catalogue! {
     Response => "Response", "回应";
     Impact => "Impact", "影响";
     IssuesList => "Issues list", "问题清单";
+    Precedents => "Precedents", "先例";
+    PrecedentsHelp => "Earlier confirmations in the knowledge base for this counterparty or product that word a clause differently from the template.", "知识库中与本交易对手或产品相关、条款措辞与模板不同的既往确认书。";
+    FindPrecedents => "Find precedents", "查找先例";
+    PrecedentDocuments => "confirmations read", "份确认书已比对";
+    NoPrecedents => "No precedent words a clause differently from the template.", "没有措辞与模板不同的先例。";
+    SameCounterparty => "same counterparty", "同一交易对手";
     ScannedLowerConfidence => "Read by OCR from a scan: check the redline against the paper.", "扫描件经 OCR 识别：请对照原件核对修订。";
     NoChanges => "No changes.", "无修改。";
     ApprovalAndSignature => "Approval and signature", "审批与签署";

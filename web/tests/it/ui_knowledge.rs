@@ -13,7 +13,7 @@ use tower::ServiceExt;
 const LAW: &str = "/../../shared/data/regulation-zh/经济法/期货和衍生品法(2022-04-20).md";
 
 /// (cookie, form token) of `role`'s user, signed in with a password.
-fn session(api: &Api, role: Role) -> (String, String) {
+pub(crate) fn session(api: &Api, role: Role) -> (String, String) {
     let a = &api.state.assistant;
     let name = format!("{}1", role.as_str());
     a.set_password(&Actor::system(), &name, "knowledge page password")
@@ -24,7 +24,7 @@ fn session(api: &Api, role: Role) -> (String, String) {
     (format!("dm_session={}", s.secret), s.session.csrf)
 }
 
-async fn page(api: &Api, cookie: &str, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(api: &Api, cookie: &str, path: &str) -> (StatusCode, String) {
     let req = Request::builder()
         .uri(path)
         .header(header::COOKIE, cookie)
