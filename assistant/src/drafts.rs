@@ -21,8 +21,9 @@
 //! The clause library is in the store ([`crate::templates`]); a draft keeps the template version
 //! it was made on, and is proofread and compared against that version.
 //!
-//! Precedents from the knowledge base: [`crate::draft_precedents`]. Planned (issue #18):
-//! model-written free text.
+//! Precedents from the knowledge base: [`crate::draft_precedents`]. The passages a template
+//! leaves to the local model (`::: free`), written through a checked prompt chain and marked
+//! machine-written: [`crate::draft_free`].
 
 use std::collections::BTreeMap;
 
@@ -69,6 +70,9 @@ pub struct NewDraft {
     pub language: Language,
     /// A fallback wording per clause id (the preferred wording elsewhere).
     pub wordings: BTreeMap<String, Wording>,
+    /// Terms the trade record lacks, added under `other` (`bespoke_feature`: the facts of a
+    /// passage the model writes); snake_case names, up to 2,000 characters each.
+    pub other: BTreeMap<String, String>,
 }
 
 /// A counterparty's marked-up copy as received and compared.
@@ -206,7 +210,40 @@ pub(crate) fn sha(bytes: impl AsRef<[u8]>) -> String {
 impl Assistant {
     /// Drafts a confirmation and stores it as version 1.
     pub fn draft_create(&self, actor: &Actor, new: NewDraft) -> Result<DraftRecord> {
-        let (trade, source) = match new.trade {
+        self.draft_create_streaming(actor, new, &mut |_| {})
+    }
+
+    /// Drafts a confirmation and stores it as version 1; the passages the template leaves to
+    /// the model are written through the prompt chain ([`crate::draft_free`]), its progress
+    /// streamed to `on_event`.
+    pub fn draft_create_streaming(
+        &self,
+        actor: &Actor,
+        new: NewDraft,
+        on_event: &mut dyn FnMut(crate::draft_free::FreeEvent),
+    ) -> Result<DraftRecord> {
+        for (k, v) in &new.other {
+            let name_ok = !k.is_empty()
+                && k.len() <= 40
+                && k.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !name_ok {
+                return Err(invalid(
+                    "other",
+                    format!("`{k}`: a name is 1 to 40 lowercase letters, digits or _"),
+                ));
+            }
+            if v.trim().is_empty()
+                || v.chars().count() > 2000
+                || v.chars().any(|c| c.is_control() && c != '\n')
+            {
+                return Err(invalid(
+                    "other",
+                    format!("`{k}`: 1 to 2,000 characters, no control characters"),
+                ));
+            }
+        }
+        let (mut trade, source) = match new.trade {
             TradeSource::Given(t) => (t, "given".to_string()),
             TradeSource::Extraction(id) => {
                 let e = self.extraction_export(actor, &id)?;
@@ -224,17 +261,37 @@ impl Assistant {
                 "cdm".to_string(),
             ),
         };
+        if !new.other.is_empty() {
+            if !trade.key_terms["other"].is_object() {
+                trade.key_terms["other"] = json!({});
+            }
+            for (k, v) in &new.other {
+                trade.key_terms["other"][k] = json!(v.trim());
+            }
+        }
         let template = template_for(
             self.library()?,
             new.template.as_deref(),
             &trade,
             new.language,
         )?;
-        let draft =
+        let mut draft =
             drafting::draft_with(&template, &trade, &new.wordings).map_err(|e| match e {
                 drafting::DraftError::Wording { .. } => invalid("wordings", e.to_string()),
                 _ => invalid("trade", e.to_string()),
             })?;
+        // The passages the template leaves to the model.
+        let mut free = Vec::new();
+        for slot in draft.free_slots(&template, &trade) {
+            let o = self.write_free_passage(actor, template.language, &trade, &slot, on_event);
+            draft.fill_free(
+                &o.clause,
+                &o.passage,
+                &o.text,
+                o.model.as_deref().unwrap_or(""),
+            );
+            free.push(o);
+        }
         let text = draft.to_text();
         let id = format!("dr_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
         let now = time::fmt(time::now());
@@ -279,6 +336,10 @@ impl Assistant {
                     "language": template.language.as_str(), "source": source,
                     "sha256": sha(&text),
                     "wordings": new.wordings.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                    "free_text": free.iter().map(|o| json!({
+                        "clause": o.clause, "passage": o.passage, "model": o.model,
+                        "written": o.model.is_some(), "reason": o.reason, "steps": o.steps,
+                    })).collect::<Vec<_>>(),
                 }),
             })?;
             Ok::<_, AssistantError>(())

@@ -21,6 +21,7 @@ pub mod config;
 pub mod desk;
 pub mod documents;
 pub mod draft_execution;
+pub mod draft_free;
 pub mod draft_precedents;
 pub mod draft_sources;
 pub mod drafts;

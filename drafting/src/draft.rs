@@ -7,7 +7,8 @@
 
 use crate::format::{self, LeafKind};
 use crate::template::{
-    Binding, Clause, Condition, Language, Template, line_condition, placeholders,
+    Binding, Clause, Condition, FreeSpec, Language, Template, free_marker, line_condition,
+    placeholders,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -123,6 +124,32 @@ pub struct Span {
     pub value: Value,
 }
 
+/// A passage of a clause written by the local model (marked as machine-written wherever the
+/// draft is shown).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MachineText {
+    /// Byte offset of its first byte in the clause text.
+    pub start: usize,
+    /// Byte offset after its last byte.
+    pub end: usize,
+    /// The template's `::: free` id.
+    pub id: String,
+    /// The model that wrote it.
+    pub model: String,
+}
+
+/// A passage the draft still needs written: its clause, its spec and the facts the trade
+/// states for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FreeSlot {
+    /// The clause id.
+    pub clause: String,
+    /// What to write.
+    pub spec: FreeSpec,
+    /// The trade's facts (the spec's `facts` leaf).
+    pub facts: String,
+}
+
 /// Which wording a drafted clause uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "index", rename_all = "snake_case")]
@@ -150,6 +177,9 @@ pub struct DraftClause {
     pub text: String,
     /// The filled values, in order.
     pub spans: Vec<Span>,
+    /// Passages the local model wrote, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub machine: Vec<MachineText>,
     /// Sub-clauses that apply.
     pub children: Vec<DraftClause>,
 }
@@ -215,12 +245,27 @@ fn fill_text(
     trade: &Trade,
     lang: Language,
     clause: &str,
+    free: &[FreeSpec],
     missing: &mut BTreeMap<String, Vec<String>>,
 ) -> Result<(String, Vec<Span>), DraftError> {
     let party = |r: &str| trade.leaf(r).and_then(Value::as_str).map(str::to_string);
     let mut out = String::new();
     let mut spans = Vec::new();
     for line in text.split_inclusive('\n') {
+        // A model-written passage: its marker stays (the assistant's prompt chain replaces
+        // it, [`Draft::fill_free`]) when the trade states its facts; else the line goes.
+        if let Some(id) = free_marker(line) {
+            let states = free
+                .iter()
+                .find(|f| f.id == id)
+                .and_then(|f| trade.leaf(&f.facts))
+                .and_then(Value::as_str)
+                .is_some_and(|v| !v.trim().is_empty());
+            if states {
+                out.push_str(line);
+            }
+            continue;
+        }
         let (cond, line) = line_condition(line).map_err(|reason| DraftError::Value {
             clause: clause.into(),
             binding: line.trim().to_string(),
@@ -327,7 +372,7 @@ fn fill_clause(
                 .text
         }
     };
-    let (text, spans) = fill_text(source, trade, lang, &c.id, missing)?;
+    let (text, spans) = fill_text(source, trade, lang, &c.id, &c.free, missing)?;
     let mut children = Vec::new();
     for ch in &c.children {
         if let Some(d) = fill_clause(ch, trade, lang, wordings, missing)? {
@@ -343,6 +388,7 @@ fn fill_clause(
         wording,
         text,
         spans,
+        machine: Vec::new(),
         children,
     }))
 }
@@ -449,6 +495,80 @@ pub fn zh_ordinal(n: usize) -> String {
 }
 
 impl Draft {
+    /// The passages left for the model to write (their `{{free:ID}}` lines), with their specs
+    /// from `template` and the facts from `trade`.
+    pub fn free_slots(&self, template: &Template, trade: &Trade) -> Vec<FreeSlot> {
+        let mut out = Vec::new();
+        for c in self.walk() {
+            for id in c.text.lines().filter_map(free_marker) {
+                let Some(spec) = template
+                    .clause(&c.id)
+                    .and_then(|t| t.free.iter().find(|f| f.id == id))
+                else {
+                    continue;
+                };
+                let facts = trade
+                    .leaf(&spec.facts)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                out.push(FreeSlot {
+                    clause: c.id.clone(),
+                    spec: spec.clone(),
+                    facts,
+                });
+            }
+        }
+        out
+    }
+
+    /// Puts a written passage in place of its `{{free:ID}}` line in `clause` (one paragraph:
+    /// line breaks become spaces), shifting the spans after it; marked as machine-written by
+    /// `model` unless `model` is empty (legal's placeholder for a passage the model could not
+    /// write). Returns whether the marker was found.
+    pub fn fill_free(&mut self, clause: &str, id: &str, text: &str, model: &str) -> bool {
+        fn go(c: &mut DraftClause, clause: &str, id: &str, text: &str, model: &str) -> bool {
+            if c.id == clause {
+                let marker = format!("{{{{free:{id}}}}}");
+                let Some(start) = c.text.find(&marker) else {
+                    return false;
+                };
+                let para = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                let end = start + marker.len();
+                let delta = para.len() as isize - marker.len() as isize;
+                c.text.replace_range(start..end, &para);
+                for sp in &mut c.spans {
+                    if sp.start >= end {
+                        sp.start = (sp.start as isize + delta) as usize;
+                        sp.end = (sp.end as isize + delta) as usize;
+                    }
+                }
+                for m in &mut c.machine {
+                    if m.start >= end {
+                        m.start = (m.start as isize + delta) as usize;
+                        m.end = (m.end as isize + delta) as usize;
+                    }
+                }
+                if !model.is_empty() {
+                    c.machine.push(MachineText {
+                        start,
+                        end: start + para.len(),
+                        id: id.to_string(),
+                        model: model.to_string(),
+                    });
+                    c.machine.sort_by_key(|m| m.start);
+                }
+                return true;
+            }
+            c.children
+                .iter_mut()
+                .any(|ch| go(ch, clause, id, text, model))
+        }
+        self.clauses
+            .iter_mut()
+            .any(|c| go(c, clause, id, text, model))
+    }
+
     /// Every clause, depth first.
     pub fn walk(&self) -> Vec<&DraftClause> {
         fn go<'a>(c: &'a DraftClause, out: &mut Vec<&'a DraftClause>) {
@@ -504,6 +624,28 @@ impl Draft {
             pos += head;
             for s in &c.spans {
                 out.push((pos + s.start..pos + s.end, s));
+            }
+            if !c.text.is_empty() {
+                pos += c.text.len() + 1;
+            }
+        }
+        out
+    }
+
+    /// The model-written passages with their byte ranges in [`Draft::to_text`].
+    pub fn machine_spans(&self) -> Vec<(std::ops::Range<usize>, &MachineText)> {
+        let mut out = Vec::new();
+        let mut pos = self.title.len() + 1;
+        for c in self.walk() {
+            pos += 1;
+            pos += match (c.number.is_empty(), c.heading.is_empty()) {
+                (true, true) => 0,
+                (true, false) => c.heading.len() + 1,
+                (false, true) => c.number.len() + 1,
+                (false, false) => c.number.len() + 1 + c.heading.len() + 1,
+            };
+            for m in &c.machine {
+                out.push((pos + m.start..pos + m.end, m));
             }
             if !c.text.is_empty() {
                 pos += c.text.len() + 1;

@@ -29,7 +29,9 @@
 //!
 //! The store, versions, approvals and audit of templates and drafts belong to `assistant`
 //! (`assistant::drafts`, `assistant::templates`, `assistant::draft_execution`), as does the
-//! model-written free text (planned, issue #18).
+//! model-written free text (`assistant::draft_free`: this crate marks where it goes, `::: free`
+//! and [`Draft::free_slots`], and puts it in place, [`Draft::fill_free`]). [`precedents`]: an
+//! earlier confirmation read clause by clause against a template.
 
 pub mod diff;
 pub mod document;
@@ -42,8 +44,11 @@ pub mod proofread;
 pub mod render;
 pub mod template;
 
-pub use draft::{Draft, DraftClause, DraftError, Span, Trade, Wording, draft, draft_with};
+pub use draft::{
+    Draft, DraftClause, DraftError, FreeSlot, MachineText, Span, Trade, Wording, draft, draft_with,
+};
 pub use format::Format;
 pub use template::{
-    Binding, Clause, Condition, Fallback, Language, Placeholder, Position, Template, TemplateError,
+    Binding, Clause, Condition, Fallback, FreeSpec, Language, Placeholder, Position, Template,
+    TemplateError,
 };

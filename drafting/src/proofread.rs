@@ -119,6 +119,9 @@ pub enum Kind {
     Reworded,
     /// A line of the clause's wording that the document lacks.
     WordingRemoved,
+    /// A passage left for legal to write (the model's text failed its checks) or a
+    /// model-written passage's marker still in the text.
+    Unwritten,
     /// A word written twice in a row.
     RepeatedWord,
     /// Doubled spaces or a space before punctuation.
@@ -135,9 +138,8 @@ impl Kind {
         use Kind::*;
         match self {
             DateOrder | NonBusinessDay | AmountWords | CurrencyMismatch | PartyName
-            | DefinedTwice | UnusedDefinition | UndefinedTerm | BrokenReference | Numbering => {
-                Check::Consistency
-            }
+            | DefinedTwice | UnusedDefinition | UndefinedTerm | BrokenReference | Numbering
+            | Unwritten => Check::Consistency,
             TermMismatch | TermMissing | TermConflict | TermExtra => Check::Trade,
             ClauseMissing | ClauseAdded | FallbackUsed | Reworded | WordingRemoved => {
                 Check::Template
@@ -326,6 +328,7 @@ pub fn proofread(req: &Request<'_>) -> Report {
     defined_terms(&mut cx);
     references(&mut cx);
     numbering(&mut cx);
+    unwritten(&mut cx);
     if let Some(trade) = req.trade {
         against_trade(&mut cx, &read, trade, req.template);
     }
@@ -352,6 +355,39 @@ const DATE_LEAVES: &[&str] = &[
     "premium.payment_date",
     "expiration_date",
 ];
+
+/// What the drafting workspace writes where the model's passage failed its checks.
+pub const UNWRITTEN_EN: &str = "[Legal to write:";
+/// The same in Chinese documents.
+pub const UNWRITTEN_ZH: &str = "〔待法务撰写：";
+
+/// Passages still to be written: legal's placeholder, or a `{{free:ID}}` marker.
+fn unwritten(cx: &mut Ctx) {
+    let lang = cx.lang;
+    let mut out = Vec::new();
+    for (pos, line) in cx.lines() {
+        for pat in [UNWRITTEN_EN, UNWRITTEN_ZH, "{{free:"] {
+            if let Some(i) = line.find(pat) {
+                out.push(((pos + i, pos + line.len()), line[i..].to_string()));
+                break;
+            }
+        }
+    }
+    for (span, evidence) in out {
+        cx.push(
+            Kind::Unwritten,
+            Severity::Error,
+            span,
+            say(
+                lang,
+                "a passage is still to be written by legal".into(),
+                "有一段文字尚待法务撰写".into(),
+            ),
+            evidence,
+            None,
+        );
+    }
+}
 
 fn field<'r>(read: &'r FileResult, leaf: &str) -> Option<&'r extraction::terms::FieldValue> {
     read.fields.iter().find(|f| f.field == leaf)

@@ -152,9 +152,105 @@ pub struct Clause {
     /// When the clause applies (always when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<Condition>,
+    /// Passages the local model writes (`{{free:ID}}` lines of the preferred wording).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub free: Vec<FreeSpec>,
     /// Sub-clauses.
     #[serde(default)]
     pub children: Vec<Clause>,
+}
+
+/// A passage of a clause that the local model writes, through a prompt chain, from facts the
+/// trade states (`::: free ID` block; its place is the `{{free:ID}}` line of the clause's
+/// preferred wording). Values are never the model's: the passage only describes what the
+/// facts say, and its every figure must be one the trade states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeSpec {
+    /// Its id, unique in the clause (`bespoke-feature`).
+    pub id: String,
+    /// The key-term leaf holding the facts (`other.bespoke_feature`): the passage is written
+    /// only when the trade states it.
+    pub facts: String,
+    /// What the passage is for.
+    pub goal: String,
+    /// The most words (English) or twice as many characters (Chinese).
+    pub max_words: usize,
+    /// Further constraints.
+    pub constraints: Vec<String>,
+    /// Examples of the legal department's wording.
+    pub examples: Vec<String>,
+}
+
+impl FreeSpec {
+    /// The block's body as the template writes it.
+    fn to_block(&self) -> String {
+        let mut out = format!(
+            "facts: {}\ngoal: {}\nmax_words: {}\n",
+            self.facts, self.goal, self.max_words
+        );
+        for c in &self.constraints {
+            out.push_str(&format!("constraint: {c}\n"));
+        }
+        for e in &self.examples {
+            out.push_str(&format!("example: {e}\n"));
+        }
+        out
+    }
+
+    fn parse(id: &str, body: &str) -> Result<FreeSpec, String> {
+        let mut spec = FreeSpec {
+            id: id.to_string(),
+            facts: String::new(),
+            goal: String::new(),
+            max_words: 120,
+            constraints: Vec::new(),
+            examples: Vec::new(),
+        };
+        for line in body.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let (k, v) = line
+                .split_once(':')
+                .ok_or_else(|| format!("free `{id}`: `{line}` is not `key: value`"))?;
+            let v = v.trim().to_string();
+            match k.trim() {
+                "facts" => spec.facts = v,
+                "goal" => spec.goal = v,
+                "max_words" => {
+                    spec.max_words = v
+                        .parse()
+                        .ok()
+                        .filter(|n| (10..=400).contains(n))
+                        .ok_or_else(|| format!("free `{id}`: max_words `{v}` is not 10 to 400"))?
+                }
+                "constraint" => spec.constraints.push(v),
+                "example" => spec.examples.push(v),
+                other => {
+                    return Err(format!(
+                        "free `{id}`: unknown key `{other}` (facts, goal, max_words, constraint, example)"
+                    ));
+                }
+            }
+        }
+        if !extraction::terms::is_leaf(&spec.facts) {
+            return Err(format!(
+                "free `{id}`: facts `{}` is not a key-terms field",
+                spec.facts
+            ));
+        }
+        if spec.goal.is_empty() {
+            return Err(format!("free `{id}`: a goal is required"));
+        }
+        Ok(spec)
+    }
+}
+
+/// The `{{free:ID}}` line of a wording, if `line` is one.
+pub fn free_marker(line: &str) -> Option<&str> {
+    let id = line.trim().strip_prefix("{{free:")?.strip_suffix("}}")?;
+    (!id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    .then_some(id)
 }
 
 /// A template: front matter and the clause tree.
@@ -375,6 +471,22 @@ fn check_wording(clause: &str, text: &str) -> Result<(), TemplateError> {
         })?;
     }
     for c in PLACEHOLDER.captures_iter(text) {
+        // A model-written passage (`{{free:ID}}`, on a line of its own): checked against the
+        // clause's `::: free` blocks by the caller.
+        if c[1].trim().starts_with("free:") {
+            let whole = c.get(0).map_or("", |m| m.as_str());
+            if !text
+                .lines()
+                .any(|l| l.trim() == whole && free_marker(l).is_some())
+            {
+                return Err(TemplateError::Placeholder {
+                    clause: clause.into(),
+                    placeholder: c[1].trim().to_string(),
+                    reason: "a `{{free:ID}}` passage stands alone on its line".into(),
+                });
+            }
+            continue;
+        }
         if let Err(reason) = parse_placeholder(&c[1]) {
             return Err(TemplateError::Placeholder {
                 clause: clause.into(),
@@ -430,6 +542,7 @@ enum Block {
     Text,
     Fallback(Position),
     Note,
+    Free(String),
 }
 
 /// A clause being read, with the heading level that places it.
@@ -498,6 +611,7 @@ pub fn parse(markdown: &str) -> Result<Template, TemplateError> {
             notes: vec![],
             tags: vec![],
             when: None,
+            free: vec![],
             children: vec![],
         },
         fallback_text: String::new(),
@@ -521,6 +635,7 @@ pub fn parse(markdown: &str) -> Result<Template, TemplateError> {
                     let mut words = o.split_whitespace();
                     block = match (words.next(), words.next(), words.next()) {
                         (Some("note"), None, _) => Block::Note,
+                        (Some("free"), Some(id), None) => Block::Free(id.to_string()),
                         (Some("fallback"), Some(p), None) => {
                             Block::Fallback(Position::parse(p).ok_or_else(|| {
                                 TemplateError::Body {
@@ -535,7 +650,7 @@ pub fn parse(markdown: &str) -> Result<Template, TemplateError> {
                             return Err(TemplateError::Body {
                                 line: lineno,
                                 reason: format!(
-                                    "`::: {o}`: expected `::: fallback POSITION` or `::: note`"
+                                    "`::: {o}`: expected `::: fallback POSITION`, `::: note` or `::: free ID`"
                                 ),
                             });
                         }
@@ -554,6 +669,16 @@ pub fn parse(markdown: &str) -> Result<Template, TemplateError> {
                     note.clear();
                     block = Block::Text;
                 }
+                (Block::Free(id), "") => {
+                    let spec =
+                        FreeSpec::parse(id, &note).map_err(|reason| TemplateError::Body {
+                            line: lineno,
+                            reason,
+                        })?;
+                    cur.clause.free.push(spec);
+                    note.clear();
+                    block = Block::Text;
+                }
                 _ => {
                     return Err(TemplateError::Body {
                         line: lineno,
@@ -569,7 +694,7 @@ pub fn parse(markdown: &str) -> Result<Template, TemplateError> {
                 cur.fallback_text.push('\n');
                 continue;
             }
-            Block::Note => {
+            Block::Note | Block::Free(_) => {
                 note.push_str(line);
                 note.push('\n');
                 continue;
@@ -590,6 +715,7 @@ pub fn parse(markdown: &str) -> Result<Template, TemplateError> {
                 notes: vec![],
                 tags: vec![],
                 when: None,
+                free: vec![],
                 children: vec![],
             };
             if let Some(attrs) = h.get(4) {
@@ -681,6 +807,25 @@ pub fn parse(markdown: &str) -> Result<Template, TemplateError> {
         check_wording(&o.clause.id, &o.clause.text)?;
         for f in &o.clause.fallbacks {
             check_wording(&o.clause.id, &f.text)?;
+        }
+        let markers: Vec<&str> = o.clause.text.lines().filter_map(free_marker).collect();
+        for m in &markers {
+            if !o.clause.free.iter().any(|f| f.id == *m) {
+                return Err(TemplateError::Placeholder {
+                    clause: o.clause.id.clone(),
+                    placeholder: format!("free:{m}"),
+                    reason: "no `::: free` block describes it".into(),
+                });
+            }
+        }
+        for f in &o.clause.free {
+            if markers.iter().filter(|m| **m == f.id).count() != 1 {
+                return Err(TemplateError::Placeholder {
+                    clause: o.clause.id.clone(),
+                    placeholder: format!("free:{}", f.id),
+                    reason: "a `::: free` block needs exactly one `{{free:ID}}` line in the clause's preferred wording".into(),
+                });
+            }
         }
     }
     let mut clauses: Vec<Clause> = flat.into_iter().map(|o| o.clause).collect();
@@ -829,6 +974,9 @@ impl Template {
             }
             for n in &c.notes {
                 out.push_str(&format!("\n::: note\n{n}\n:::\n"));
+            }
+            for f in &c.free {
+                out.push_str(&format!("\n::: free {}\n{}:::\n", f.id, f.to_block()));
             }
         }
         out

@@ -184,4 +184,65 @@
     }
     schedule();
   });
+  // <form data-stream="/drafting/stream" data-stream-when="field">: when `field` is filled (the
+  // local model has a passage to write), the form is posted to the streaming URL and the
+  // model's steps are shown as they arrive (#free-progress, #free-stream); the draft's page
+  // opens when it is stored. Without this script the form posts normally and waits.
+  document.querySelectorAll("form[data-stream]").forEach(function (form) {
+    if (!window.fetch || !window.TextDecoder) return;
+    var when = form.getAttribute("data-stream-when");
+    var progress = document.getElementById("free-progress");
+    var live = document.getElementById("free-stream");
+    form.addEventListener("submit", function (ev) {
+      var field = when ? form.elements[when] : null;
+      if (field && !field.value.trim()) return;
+      ev.preventDefault();
+      progress.hidden = false; live.hidden = false;
+      progress.textContent = ""; live.textContent = "";
+      function item(text, cls) {
+        var li = document.createElement("li");
+        li.textContent = text;
+        if (cls) li.className = cls;
+        progress.appendChild(li);
+      }
+      function enable() {
+        form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+      }
+      var body = new URLSearchParams(new FormData(form));
+      fetch(form.getAttribute("data-stream"), {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", "Accept": "text/event-stream" }
+      }).then(function (r) {
+        if (!r.ok || !r.body) {
+          return r.text().then(function (t) { item(t.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim(), "bad"); enable(); });
+        }
+        var reader = r.body.getReader(), dec = new TextDecoder(), buf = "";
+        function frame(raw) {
+          var name = "message", data = "";
+          raw.split("\n").forEach(function (l) {
+            if (l.indexOf("event:") === 0) name = l.slice(6).trim();
+            else if (l.indexOf("data:") === 0) data += l.slice(5).replace(/^ /, "");
+          });
+          var v = {};
+          try { v = JSON.parse(data); } catch (e) { return; }
+          if (name === "step") { item(v.passage + " · " + v.step + " (" + v.attempt + ")"); live.textContent = ""; }
+          else if (name === "delta") { live.textContent += v.text; }
+          else if (name === "checked") { item((v.ok ? "✓ " : "✗ ") + v.step + (v.reason ? ": " + v.reason : ""), v.ok ? "ok" : "bad"); }
+          else if (name === "done") { item(v.passage + (v.written ? " ✓" : " → legal"), v.written ? "ok" : "bad"); }
+          else if (name === "draft") { window.location.assign(v.url); }
+          else if (name === "error") { item(v.message || "error", "bad"); enable(); }
+        }
+        function pump() {
+          return reader.read().then(function (res) {
+            if (res.done) return;
+            buf += dec.decode(res.value, { stream: true });
+            var i;
+            while ((i = buf.indexOf("\n\n")) >= 0) { frame(buf.slice(0, i)); buf = buf.slice(i + 2); }
+            return pump();
+          });
+        }
+        return pump();
+      }).catch(function (e) { item(String(e), "bad"); enable(); });
+    });
+  });
 })();

@@ -214,6 +214,7 @@ pub fn routes() -> Vec<Route> {
         // Operations: upload, extraction jobs, the review of one file.
         route!(page GET "/drafting", P(DraftsRead), "Drafting: recent drafts, draft a confirmation from a trade, proofread an uploaded document.", ui::drafting::index),
         route!(page POST "/drafting", P(DraftsWrite), "Draft a confirmation from the page; redirects to its workspace.", ui::drafting::create),
+        route!(page POST "/drafting/stream", P(DraftsWrite), "Draft from the page with the model's steps streamed (server-sent events).", ui::drafting::create_stream),
         route!(page upload POST "/drafting/proofread", P(DraftsRead), "Proofread an uploaded document from the page (multipart, form token first).", ui::drafting::proofread_upload),
         route!(page GET "/drafting/library", P(DraftsRead), "The clause library: templates and versions, clause search with fallbacks and positions, Markdown and DOCX imports.", ui::drafting::library),
         route!(page POST "/drafting/library", P(DraftsWrite), "Import a template (Markdown with front matter) from the page.", ui::drafting::library_import),

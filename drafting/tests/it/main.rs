@@ -4,6 +4,7 @@
 //! and Chinese; bad input (a trade lacking a term, a template that names an unknown field, a
 //! trade of another product) is refused by name.
 
+mod free_text;
 mod library;
 mod negotiate;
 mod proofread;

@@ -4,6 +4,7 @@ pub mod abstention;
 pub mod audit;
 pub mod draft_mutations;
 pub mod drafting;
+pub mod drafting_free;
 pub mod extraction;
 pub mod injection;
 pub mod retrieval;

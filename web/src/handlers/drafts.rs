@@ -4,9 +4,13 @@
 //!   `{"extraction_result": "<approval id>"}` (an approved extraction), `{"quote": "<approval
 //!   id>"}` (an approved RFQ quote), `{"fpml": "<FpML XML>"}` or `{"cdm": {TradeState},
 //!   "cdm_extension"?: {…}}` (CDM 6 legacy layout; see `assistant::draft_sources`), optionally `"template"`
-//!   (a library id; else chosen by product type and `"language"`, `en` by default) and
-//!   `"wordings"` (`{"clause id": "preferred" | fallback number from 1}`). Answers `201` with
-//!   the draft (its text, the clause tree with each filled value's span, version 1).
+//!   (a library id; else chosen by product type and `"language"`, `en` by default),
+//!   `"wordings"` (`{"clause id": "preferred" | fallback number from 1}`) and `"other"` (terms
+//!   the trade record lacks: `{"bespoke_feature": "…"}`, the facts of a passage the template
+//!   leaves to the local model, written through a checked prompt chain and marked
+//!   machine-written). Answers `201` with the draft (its text, the clause tree with each
+//!   filled value's span, version 1); with `"stream": true`, server-sent events of the
+//!   model's steps, then `draft`.
 //! - `GET /v1/drafts`: the most recent drafts. `GET /v1/drafts/{id}`: one draft with its
 //!   versions. `GET /v1/drafts/{id}/versions/{n}`: the text of version `n`.
 //! - `PUT /v1/drafts/{id}`: `{"base_version", "text", "note"}` saves an edit as the next
@@ -42,6 +46,7 @@
 use crate::error::AppError;
 use crate::extract::{ApiJson, Ctx, multipart_error, upload_file_name};
 use crate::state::AppState;
+use assistant::draft_free::FreeEvent;
 use assistant::drafts::{DraftRecord, NewDraft, TradeSource};
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
@@ -104,6 +109,107 @@ pub struct CreateBody {
     /// Clause id → `preferred` or a fallback number (1 = the first fallback).
     #[serde(default)]
     pub wordings: BTreeMap<String, Value>,
+    /// Terms the trade record lacks, added under `other` (`bespoke_feature`: the facts of a
+    /// passage the model writes).
+    #[serde(default)]
+    pub other: BTreeMap<String, String>,
+    /// Stream the model's steps as server-sent events (`step`, `delta`, `checked`, `done`,
+    /// then `draft` with the draft, or `error`).
+    #[serde(default)]
+    pub stream: bool,
+}
+
+/// Runs `create` (a draft made with the prompt chain's progress sent to it) and answers with
+/// server-sent events: each [`FreeEvent`] under its own name, then `draft` (the draft record,
+/// or with `url` the page to open) or `error` (`{code, message}`). An error before any event
+/// is a plain HTTP error.
+pub(crate) async fn stream_draft(
+    s: AppState,
+    url: bool,
+    create: impl FnOnce(
+        &assistant::Assistant,
+        &mut dyn FnMut(FreeEvent),
+    ) -> Result<DraftRecord, assistant::AssistantError>
+    + Send
+    + 'static,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    enum Ev {
+        Free(FreeEvent),
+        Done(Box<Result<DraftRecord, AppError>>),
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Ev>();
+    tokio::spawn(async move {
+        let t2 = tx.clone();
+        let r = s
+            .blocking(move |a| {
+                create(a, &mut |e| {
+                    let _ = t2.send(Ev::Free(e));
+                })
+            })
+            .await
+            .map_err(AppError::from);
+        let _ = tx.send(Ev::Done(Box::new(r)));
+    });
+    let first = match rx.recv().await {
+        Some(Ev::Done(r)) => match *r {
+            Err(e) => return Err(e),
+            ok => Ev::Done(Box::new(ok)),
+        },
+        Some(ev) => ev,
+        None => return Err(AppError::Internal("the drafting task stopped".into())),
+    };
+    let events = futures::stream::unfold(
+        (Some(first), rx, false),
+        move |(first, mut rx, done)| async move {
+            if done {
+                return None;
+            }
+            let ev = match first {
+                Some(ev) => ev,
+                None => rx.recv().await?,
+            };
+            let (event, done) = match ev {
+                Ev::Free(e) => {
+                    let name = serde_json::to_value(&e)
+                        .ok()
+                        .and_then(|v| v["event"].as_str().map(str::to_string))
+                        .unwrap_or_else(|| "step".into());
+                    (
+                        Event::default()
+                            .event(name)
+                            .json_data(&e)
+                            .unwrap_or_else(|_| Event::default().event("error")),
+                        false,
+                    )
+                }
+                Ev::Done(r) => match *r {
+                    Ok(d) => {
+                        let body = if url {
+                            json!({"id": d.id, "url": format!("/drafting/{}", d.id)})
+                        } else {
+                            serde_json::to_value(&d).unwrap_or(Value::Null)
+                        };
+                        (Event::default().event("draft").data(body.to_string()), true)
+                    }
+                    Err(e) => {
+                        let (_, code, message) = e.parts();
+                        (
+                            Event::default()
+                                .event("error")
+                                .data(json!({"code": code, "message": message}).to_string()),
+                            true,
+                        )
+                    }
+                },
+            };
+            Some((Ok::<_, std::convert::Infallible>(event), (None, rx, done)))
+        },
+    );
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response())
 }
 
 /// `POST /v1/drafts`.
@@ -111,7 +217,8 @@ pub async fn create(
     State(s): State<AppState>,
     ctx: Ctx,
     ApiJson(body): ApiJson<CreateBody>,
-) -> Result<(StatusCode, Json<DraftRecord>), AppError> {
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
     if body.cdm_extension.is_some() && body.cdm.is_none() {
         return Err(bad(
             "cdm_extension",
@@ -166,9 +273,16 @@ pub async fn create(
         template: body.template,
         language: language(body.language.as_deref())?.unwrap_or(Language::En),
         wordings,
+        other: body.other,
     };
+    if body.stream {
+        return stream_draft(s, false, move |a, on| {
+            a.draft_create_streaming(&ctx.actor, new, on)
+        })
+        .await;
+    }
     let d = s.blocking(move |a| a.draft_create(&ctx.actor, new)).await?;
-    Ok((StatusCode::CREATED, Json(d)))
+    Ok((StatusCode::CREATED, Json(d)).into_response())
 }
 
 /// `GET /v1/drafts`.

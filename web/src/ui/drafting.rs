@@ -139,12 +139,17 @@ pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, App
                 section.card {
                     h2 { (v.t(T::NewDraft)) }
                     p.muted { (v.t(T::NewDraftHelp)) }
-                    form.stack #new-draft method="post" action="/drafting" {
+                    form.stack #new-draft method="post" action="/drafting" data-stream="/drafting/stream" data-stream-when="bespoke_feature" {
                         (v.csrf_field())
                         label for="trade" { (v.t(T::TradeJson)) }
                         textarea #trade name="trade" rows="10" {}
                         label for="extraction" { (v.t(T::ExtractionResult)) }
                         input #extraction type="text" name="extraction_result" maxlength="100";
+                        label for="quote" { (v.t(T::ApprovedQuote)) }
+                        input #quote type="text" name="quote" maxlength="100";
+                        label for="bespoke" { (v.t(T::BespokeFeature)) }
+                        textarea #bespoke name="bespoke_feature" rows="3" maxlength="2000" {}
+                        p.muted { (v.t(T::BespokeFeatureHelp)) }
                         label for="template" { (v.t(T::Template)) }
                         select #template name="template" {
                             option value="" { (v.t(T::ByProduct)) }
@@ -159,6 +164,8 @@ pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, App
                         }
                         button type="submit" { (v.t(T::DraftIt)) }
                     }
+                    ol #free-progress.muted hidden {}
+                    pre #free-stream hidden {}
                 }
             }
             section.card {
@@ -193,6 +200,61 @@ pub struct CreateForm {
     /// `en` or `zh`.
     #[serde(default)]
     pub language: String,
+    /// Or an approved quote's approval id.
+    #[serde(default)]
+    pub quote: String,
+    /// The bespoke feature agreed for the trade (the facts of the passage the model writes).
+    #[serde(default)]
+    pub bespoke_feature: String,
+}
+
+fn new_draft(f: CreateForm) -> Result<NewDraft, AppError> {
+    let given = [
+        !f.trade.trim().is_empty(),
+        !f.extraction_result.trim().is_empty(),
+        !f.quote.trim().is_empty(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(bad(
+            "trade: paste the key terms, or name an approved extraction or an approved quote (one of the three)".into(),
+        ));
+    }
+    let trade = if !f.trade.trim().is_empty() {
+        TradeSource::Given(trade_of(f.trade.trim())?)
+    } else if !f.extraction_result.trim().is_empty() {
+        TradeSource::Extraction(f.extraction_result.trim().to_string())
+    } else {
+        TradeSource::Quote(f.quote.trim().to_string())
+    };
+    let mut other = BTreeMap::new();
+    if !f.bespoke_feature.trim().is_empty() {
+        other.insert(
+            "bespoke_feature".to_string(),
+            f.bespoke_feature.trim().to_string(),
+        );
+    }
+    Ok(NewDraft {
+        trade,
+        template: Some(f.template.trim().to_string()).filter(|t| !t.is_empty()),
+        language: lang_of(f.language.trim()).unwrap_or(Language::En),
+        wordings: BTreeMap::new(),
+        other,
+    })
+}
+
+/// `POST /drafting/stream`: the new-draft form, answered with server-sent events of the model's
+/// steps (the page's script shows them), then `draft` with the page to open.
+pub async fn create_stream(
+    State(s): State<AppState>,
+    v: Viewer,
+    CsrfForm(f): CsrfForm<CreateForm>,
+) -> Result<Response, AppError> {
+    let new = new_draft(f)?;
+    let actor = v.actor.clone();
+    crate::handlers::drafts::stream_draft(s, true, move |a, on| {
+        a.draft_create_streaming(&actor, new, on)
+    })
+    .await
 }
 
 /// `POST /drafting`.
@@ -201,21 +263,7 @@ pub async fn create(
     v: Viewer,
     CsrfForm(f): CsrfForm<CreateForm>,
 ) -> Result<Response, AppError> {
-    let trade = match (f.trade.trim(), f.extraction_result.trim()) {
-        (t, "") if !t.is_empty() => TradeSource::Given(trade_of(t)?),
-        ("", e) if !e.is_empty() => TradeSource::Extraction(e.to_string()),
-        _ => {
-            return Err(bad(
-                "trade: paste the key terms or name an approved extraction (one of the two)".into(),
-            ));
-        }
-    };
-    let new = NewDraft {
-        trade,
-        template: Some(f.template.trim().to_string()).filter(|t| !t.is_empty()),
-        language: lang_of(f.language.trim()).unwrap_or(Language::En),
-        wordings: BTreeMap::new(),
-    };
+    let new = new_draft(f)?;
     let actor = v.actor.clone();
     let d = s.blocking(move |a| a.draft_create(&actor, new)).await?;
     Ok(see_other(&format!("/drafting/{}", d.id)))
@@ -227,6 +275,7 @@ fn render_text(
     v: &Viewer,
     text: &str,
     values: &[(std::ops::Range<usize>, String)],
+    machine: &[(std::ops::Range<usize>, String)],
     report: &Report,
 ) -> Markup {
     let clamp = |x: usize| {
@@ -237,7 +286,7 @@ fn render_text(
         x
     };
     let mut cuts: Vec<usize> = vec![0, text.len()];
-    for (r, _) in values {
+    for (r, _) in values.iter().chain(machine) {
         cuts.push(clamp(r.start));
         cuts.push(clamp(r.end));
     }
@@ -273,6 +322,8 @@ fn render_text(
                 }
             } @else if let Some((_, what)) = value {
                 span.ph title={(v.t(T::FromTrade)) ": " (what)} { (piece) }
+            } @else if let Some((_, model)) = machine.iter().find(|(r, _)| r.start <= a && b <= r.end && r.start < r.end) {
+                span.machine title={(v.t(T::MachineWritten)) " · " (model)} { (piece) }
             } @else {
                 (piece)
             }
@@ -374,21 +425,28 @@ fn workspace_body(
     report: &Report,
     diff: Option<(u32, String, String)>,
 ) -> Markup {
-    // Values are highlighted while the text is still the drafted one.
-    let values: Vec<(std::ops::Range<usize>, String)> = if shown == 1 {
-        serde_json::from_value::<drafting::Draft>(d.structure.clone())
-            .ok()
-            .or_else(|| None)
-            .map(|dr| {
-                dr.text_spans()
-                    .into_iter()
-                    .map(|(r, s)| (r, format!("{} = {}", s.binding, s.value)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    // Values and model-written passages are highlighted while the text is still the drafted one.
+    let drafted = (shown == 1)
+        .then(|| serde_json::from_value::<drafting::Draft>(d.structure.clone()).ok())
+        .flatten();
+    let values: Vec<(std::ops::Range<usize>, String)> = drafted
+        .as_ref()
+        .map(|dr| {
+            dr.text_spans()
+                .into_iter()
+                .map(|(r, s)| (r, format!("{} = {}", s.binding, s.value)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let machine: Vec<(std::ops::Range<usize>, String)> = drafted
+        .as_ref()
+        .map(|dr| {
+            dr.machine_spans()
+                .into_iter()
+                .map(|(r, m)| (r, m.model.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
     let structure_v1 = shown == 1 && !values.is_empty();
     let can_write = v.can(Permission::DraftsWrite);
     html! {
@@ -419,7 +477,7 @@ fn workspace_body(
             }
             section.card.doc-card {
                 h2 { (v.t(T::DocumentText)) }
-                pre.doc #doc { (render_text(v, text, &values, report)) }
+                pre.doc #doc { (render_text(v, text, &values, &machine, report)) }
             }
             (findings_panel(v, report))
         }
@@ -590,7 +648,7 @@ pub async fn proofread_upload(
             }
             section.card.doc-card {
                 h2 { (v.t(T::DocumentText)) }
-                pre.doc #doc { (render_text(&v, &text, &[], &report)) }
+                pre.doc #doc { (render_text(&v, &text, &[], &[], &report)) }
             }
             (findings_panel(&v, &report))
         }

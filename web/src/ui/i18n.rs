@@ -323,6 +323,10 @@ catalogue! {
     Impact => "Impact", "影响";
     IssuesList => "Issues list", "问题清单";
     Precedents => "Precedents", "先例";
+    ApprovedQuote => "Or an approved quote (approval id)", "或已批准的报价（审批编号）";
+    BespokeFeature => "Bespoke feature (optional)", "特别安排（可选）";
+    BespokeFeatureHelp => "What the desk agreed beyond the standard terms. The local model writes it up as the Additional Terms clause, checked against the trade; its text is marked machine-written, or left for legal to write when it fails the checks.", "标准条款以外的约定。本地模型据此撰写补充条款，并与交易核对；其文字标注为机器生成，未通过核对时留待法务撰写。";
+    MachineWritten => "machine-written", "机器撰写";
     PrecedentsHelp => "Earlier confirmations in the knowledge base for this counterparty or product that word a clause differently from the template.", "知识库中与本交易对手或产品相关、条款措辞与模板不同的既往确认书。";
     FindPrecedents => "Find precedents", "查找先例";
     PrecedentDocuments => "confirmations read", "份确认书已比对";

@@ -29,9 +29,14 @@ struct Api {
 }
 
 fn api() -> Api {
+    api_with(|_| {})
+}
+
+fn api_with(f: impl FnOnce(&mut Config)) -> Api {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.storage.data_dir = dir.path().to_path_buf();
+    f(&mut config);
     let a = Assistant::open(config).unwrap();
     let mut tokens = BTreeMap::new();
     for (name, role) in [
@@ -1399,4 +1404,182 @@ async fn precedents_are_offered_per_clause_where_they_deviate() {
             .all(|c| c["clause"] != "general-terms"),
         "{p:#}"
     );
+}
+
+/// Parses a server-sent event stream into (event, data JSON) pairs.
+fn sse(body: &str) -> Vec<(String, Value)> {
+    body.split("\n\n")
+        .filter_map(|frame| {
+            let mut name = None;
+            let mut data = String::new();
+            for l in frame.lines() {
+                if let Some(n) = l.strip_prefix("event:") {
+                    name = Some(n.trim().to_string());
+                } else if let Some(d) = l.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            Some((name?, serde_json::from_str(&data).ok()?))
+        })
+        .collect()
+}
+
+/// Issue #18 item 2: the part a template leaves to the local model (the bespoke feature of
+/// the demo equity option) goes through the checked prompt chain with the fixture model,
+/// streamed step by step; the passage is either the model's (marked machine-written, every
+/// figure one the trade states) or left for legal (a placeholder the proofreader reports as an
+/// error, so the draft cannot go for approval). Every model call is audited. Without the facts
+/// the clause is not drafted at all; a hostile or malformed `other` is refused by field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bespoke_feature_is_written_by_the_model_through_a_checked_chain() {
+    let store = models::store::ModelStore::from_env();
+    store.get("smollm2-135m-instruct").unwrap_or_else(|_| {
+        panic!(
+            "test fixture smollm2-135m-instruct is not installed in {}: run `deskmate models install --fixtures`",
+            store.root().display()
+        )
+    });
+    let api = api_with(|c| {
+        c.models.dir = store.root().display().to_string();
+        c.models.generator = "smollm2-135m-instruct".into();
+    });
+    // Without the facts: no Additional Terms clause, no model call.
+    let (s, plain) = api
+        .json(
+            Method::POST,
+            "/v1/drafts",
+            "legal1",
+            json!({"trade": trade()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{plain}");
+    assert!(!plain["text"].as_str().unwrap().contains("Additional Terms"));
+    let feature = "The knock-out is observed only on the last trading day of each month.";
+    let body = json!({"trade": trade(), "other": {"bespoke_feature": feature}, "stream": true});
+    let (status, raw) = {
+        let resp = api
+            .router
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method(Method::POST)
+                    .uri("/v1/drafts")
+                    .header(
+                        header::AUTHORIZATION,
+                        format!("Bearer {}", api.tokens["legal1"]),
+                    )
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    };
+    assert_eq!(status, StatusCode::OK, "{raw}");
+    let events = sse(&raw);
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"step"), "{names:?}");
+    assert!(
+        names.contains(&"checked") && names.contains(&"done"),
+        "{names:?}"
+    );
+    assert_eq!(names.last(), Some(&"draft"), "{names:?}");
+    let steps: Vec<&Value> = events
+        .iter()
+        .filter(|(n, _)| n == "step")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(steps[0]["step"], "facts");
+    assert_eq!(steps[0]["passage"], "bespoke-feature");
+    let done = &events.iter().find(|(n, _)| n == "done").unwrap().1;
+    let d = &events.last().unwrap().1;
+    let text = d["text"].as_str().unwrap();
+    assert!(text.contains("Additional Terms"), "{text}");
+    assert!(!text.contains("{{free:"), "{text}");
+    let clause = d["structure"]["clauses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "additional-terms")
+        .cloned()
+        .expect("the clause is drafted");
+    eprintln!(
+        "passage written: {}; clause: {}",
+        done["written"], clause["text"]
+    );
+    let id = d["id"].as_str().unwrap();
+    let (_, report) = api
+        .json(
+            Method::POST,
+            &format!("/v1/drafts/{id}/proofread"),
+            "legal1",
+            json!({}),
+        )
+        .await;
+    let unwritten = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["kind"] == "unwritten" && f["severity"] == "error");
+    if done["written"] == true {
+        // The model's passage: marked, and it passed the checks (no figure of its own, English).
+        let m = &clause["machine"][0];
+        assert_eq!(m["model"], "smollm2-135m-instruct", "{clause}");
+        let passage = &clause["text"].as_str().unwrap()
+            [m["start"].as_u64().unwrap() as usize..m["end"].as_u64().unwrap() as usize];
+        assert!(!passage.to_lowercase().contains("ignore"), "{passage}");
+        assert!(!unwritten, "{report}");
+    } else {
+        // Left to legal: visible, and the proofreader blocks approval until written.
+        assert!(
+            clause["machine"].as_array().is_none_or(|m| m.is_empty()),
+            "{clause}"
+        );
+        assert!(text.contains("[Legal to write:"), "{text}");
+        assert!(unwritten, "{report}");
+        let (s, e) = api
+            .json(
+                Method::POST,
+                &format!("/v1/drafts/{id}/submit"),
+                "legal1",
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    }
+    // Every model call of the chain is in the audit log.
+    let calls = api
+        .assistant
+        .store()
+        .read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'model.call' AND details LIKE '%drafting.free_text%'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .unwrap();
+    assert!(calls >= 2, "{calls} model calls audited");
+    // A hostile name or an oversized value is refused by field.
+    for other in [
+        json!({"Bespoke Feature": "x"}),
+        json!({"bespoke_feature": "x".repeat(2001)}),
+    ] {
+        let (s, e) = api
+            .json(
+                Method::POST,
+                "/v1/drafts",
+                "legal1",
+                json!({"trade": trade(), "other": other}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().starts_with("other"),
+            "{e}"
+        );
+    }
 }

@@ -92,6 +92,7 @@ fn approved_quotes_are_drafted_with_the_quoted_terms() {
                     template: None,
                     language: Language::En,
                     wordings: Default::default(),
+                    other: Default::default(),
                 },
             )
             .unwrap_err()
@@ -108,6 +109,7 @@ fn approved_quotes_are_drafted_with_the_quoted_terms() {
                         template: None,
                         language,
                         wordings: Default::default(),
+                        other: Default::default(),
                     },
                 )
                 .unwrap_or_else(|e| panic!("{message} ({language:?}): {e}"));
@@ -179,6 +181,7 @@ fn approved_quotes_are_drafted_with_the_quoted_terms() {
         template: None,
         language: Language::En,
         wordings: Default::default(),
+        other: Default::default(),
     };
     let e =
         d.a.draft_create(&legal(), new(&approval))

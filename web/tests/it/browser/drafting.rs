@@ -9,7 +9,7 @@
 //! parties' signed copies are uploaded and the workspace shows it executed, dated on the last
 //! signature.
 
-use super::{Browser, Desk, PASSWORD, Script, Tools, WAIT};
+use super::{Browser, Desk, PASSWORD, Script, Setup, Tools, WAIT};
 use anyhow::{Context, ensure};
 use assistant::store::Actor;
 use policies::{Principal, Role};
@@ -281,4 +281,63 @@ async fn desk_text(a: &std::sync::Arc<assistant::Assistant>, id: &str) -> anyhow
     Ok(tokio::task::spawn_blocking(move || a.draft_get(&id))
         .await??
         .text)
+}
+
+/// Issue #18 item 2 in the browser: a bespoke feature typed on the new-draft form is written by
+/// the local model (the fixture) through the checked prompt chain, its steps shown on the page
+/// as they stream; the workspace then shows the passage marked machine-written, or legal's
+/// placeholder with the proofreader's error that keeps the draft from approval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bespoke_feature_streams_the_models_steps_to_the_page() {
+    let Some(tools) = Tools::find() else { return };
+    let desk = Desk::start_with(Setup {
+        fixture_generator: true,
+        ..Setup::default()
+    })
+    .await;
+    let b = Browser::open(&tools, "drafting-free-text", &desk.base, Script::On).await;
+    b.run(async |b| {
+        b.step("draft");
+        b.sign_in("lena", PASSWORD).await?;
+        b.goto("/drafting").await?;
+        b.js(&set_value("#trade", &trade())).await?;
+        b.js(&set_value(
+            "#bespoke",
+            "The knock-out is observed only on the last trading day of each month.",
+        ))
+        .await?;
+        b.click("#new-draft button[type=submit]").await?;
+        b.step("stream");
+        b.wait_for("#free-progress li", WAIT).await?;
+        let first = b.text_of("#free-progress li").await?;
+        ensure!(
+            first.contains("bespoke-feature") && first.contains("facts"),
+            "{first}"
+        );
+        b.step("workspace");
+        b.wait_for("#doc", std::time::Duration::from_secs(240))
+            .await?;
+        let doc = b.text_of("#doc").await?;
+        ensure!(doc.contains("Additional Terms"), "{doc}");
+        let machine = b
+            .js("return document.querySelectorAll('#doc .machine').length;")
+            .await?
+            .as_u64()
+            .unwrap_or(0);
+        if machine == 0 {
+            ensure!(doc.contains("[Legal to write:"), "{doc}");
+            let findings = b.text_of("#findings").await?;
+            ensure!(findings.contains("legal"), "{findings}");
+        } else {
+            let title = b
+                .prop_of("#doc .machine", "title")
+                .await?
+                .unwrap_or_default();
+            ensure!(title.contains("smollm2"), "{title}");
+        }
+        b.page_shot("drafting-free-text").await?;
+        Ok(())
+    })
+    .await;
+    desk.stop().await;
 }

@@ -23,7 +23,11 @@ async fn a_legal_user_uploads_a_law_asks_and_follows_the_citation_to_its_chunk()
     let Some(tools) = Tools::find() else { return };
     let law = Path::new(LAW);
     assert!(law.is_file(), "{LAW} (see shared/data/MANIFEST.md)");
-    let desk = Desk::start_with(Setup { knowledge: true }).await;
+    let desk = Desk::start_with(Setup {
+        knowledge: true,
+        ..Setup::default()
+    })
+    .await;
     let b = Browser::open(&tools, "knowledge", &desk.base, Script::On).await;
     b.run(async |b| {
         b.step("upload");

@@ -180,6 +180,8 @@ async fn receive(
 pub struct Setup {
     /// The knowledge base with the fixture embedder and generator.
     pub knowledge: bool,
+    /// The fixture generator as the default one (drafting's model-written passages).
+    pub fixture_generator: bool,
 }
 
 /// The desk as `deskmate serve` runs it, on 127.0.0.1 with a port of its own: the demo
@@ -240,6 +242,10 @@ impl Desk {
         c.webhook.gateway_users = vec![GATEWAY.into()];
         c.webhook.callback_url = callback.clone();
         c.server.shutdown_grace_secs = 1;
+        if setup.fixture_generator {
+            c.models.dir = ModelStore::from_env().root().display().to_string();
+            c.models.generator = "smollm2-135m-instruct".into();
+        }
         let knowledge = setup.knowledge.then(|| {
             // The test fixtures (`deskmate models install --fixtures`), as the API tests use them.
             c.knowledge.embedder = "all-minilm-l6-v2".into();
