@@ -220,7 +220,24 @@ pub fn run(args: DraftArgs) -> anyhow::Result<()> {
         LanguageArg::Zh => Language::Zh,
     };
     let template = pick_template(args.template.as_deref(), Some(&trade), language)?;
-    let draft = drafting::draft(&template, &trade)?;
+    let mut draft = drafting::draft(&template, &trade)?;
+    // The passages a template leaves to the local model are written in the workspace (the
+    // prompt chain, audited); here they are left for legal, visibly.
+    for slot in draft.free_slots(&template, &trade) {
+        let text = assistant::draft_free::placeholder(
+            template.language,
+            &slot.spec.goal,
+            match template.language {
+                Language::En => "`deskmate draft` does not run the model; draft in the workspace",
+                Language::Zh => "命令行起草不调用模型，请在起草工作台中起草",
+            },
+        );
+        draft.fill_free(&slot.clause, &slot.spec.id, &text, "");
+        eprintln!(
+            "note: clause {} has a passage for the model ({}); left for legal",
+            slot.clause, slot.spec.id
+        );
+    }
     if let Some(dir) = &args.render {
         let fonts = drafting::render::Fonts::load(&drafting::render::FontPaths::default())?;
         let options = drafting::render::Options::for_trade(

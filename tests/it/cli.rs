@@ -762,18 +762,51 @@ fn draft_writes_a_confirmation_from_an_extraction_or_fpml_and_refuses_gaps_by_na
         "{read:#}"
     );
     assert_eq!(read["party_b"], "明远一号私募证券投资基金", "{read:#}");
-    // FpML in, with the strike's currency (which the message does not give) supplied.
+    // FpML in: the message gives the strike without its currency, and the draft says so.
     let fpml = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../shared/data/cdm/fpml-cdm/fpml-5-13-incomplete-products-equity-options/eqd-ex01-american-call-stock-long-form.fpml.xml"
     );
     let o = deskmate(dir.path(), &["draft", "--trade", fpml], &[]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(o.status.success(), "{}", text(&o));
     assert!(
-        text(&o).contains("strike.currency (clause general-terms)"),
+        String::from_utf8_lossy(&o.stdout).contains("Strike Price: 32.00\n"),
         "{}",
         text(&o)
     );
+    // The CDM project's TradeState of the same message, in: its strike carries the currency.
+    let cdm = fpml.replace(".fpml.xml", ".cdm6-legacy.json");
+    let o = deskmate(
+        dir.path(),
+        &["draft", "--trade", &cdm, "--language", "zh"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let zh = String::from_utf8_lossy(&o.stdout);
+    assert!(zh.contains("行权价格：欧元32.00"), "{zh}");
+    assert!(
+        zh.contains("STMicroelectronics N.V. ordinary shares（STM-FP）"),
+        "{zh}"
+    );
+    // A bespoke feature: the command line runs no model and leaves the passage for legal.
+    let o = deskmate(
+        dir.path(),
+        &[
+            "draft",
+            "--trade",
+            fpml,
+            "--set",
+            "other.bespoke_feature=Knock-out observed monthly only",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let en = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        en.contains("6 Additional Terms") && en.contains("[Legal to write:"),
+        "{en}"
+    );
+    assert!(!en.contains("{{free:"), "{en}");
     let o = deskmate(
         dir.path(),
         &[
