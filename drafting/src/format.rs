@@ -69,9 +69,11 @@ impl LeafKind {
             | "other.initial_floating_rate" => LeafKind::Rate,
             l if l.ends_with(".currency") => LeafKind::Currency,
             "party_a" | "party_b" => LeafKind::Party,
-            "buyer" | "seller" | "other.fixed_rate_payer" | "other.floating_rate_payer" => {
-                LeafKind::Role
-            }
+            "buyer"
+            | "seller"
+            | "other.fixed_rate_payer"
+            | "other.floating_rate_payer"
+            | "other.equity_amount_payer" => LeafKind::Role,
             "product_type"
             | "option_type"
             | "exercise_style"

@@ -31,6 +31,14 @@ pub const DEMO: &[(&str, &str)] = &[
         "interest-rate-swap.zh.md",
         include_str!("../library/interest-rate-swap.zh.md"),
     ),
+    (
+        "equity-swap.en.md",
+        include_str!("../library/equity-swap.en.md"),
+    ),
+    (
+        "equity-swap.zh.md",
+        include_str!("../library/equity-swap.zh.md"),
+    ),
 ];
 
 /// The demo library, parsed.

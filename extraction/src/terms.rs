@@ -245,6 +245,9 @@ fields! {
     CapPremiumPct = "other.cap_premium_pct",
     /// `other.confirmation_date`: the date of the confirmation letter itself.
     ConfirmationDate = "other.confirmation_date",
+    /// `other.equity_amount_payer` (`party_a` or `party_b`): who pays an equity swap's
+    /// equity amount (权益收益支付方).
+    EquityAmountPayer = "other.equity_amount_payer",
     /// `other.fixed_rate_payer` (`party_a` or `party_b`).
     FixedRatePayer = "other.fixed_rate_payer",
     /// `other.floating_day_count`: the floating leg's day-count fraction.

@@ -315,8 +315,27 @@ async fn a_bespoke_feature_streams_the_models_steps_to_the_page() {
             "{first}"
         );
         b.step("workspace");
-        b.wait_for("#doc", std::time::Duration::from_secs(240))
-            .await?;
+        // The page opens the draft when the stream ends; the browser may be mid-navigation
+        // while it is polled, so a failed poll is only a reason to poll again.
+        let t0 = std::time::Instant::now();
+        let mut seen = String::new();
+        while t0.elapsed() < std::time::Duration::from_secs(240) {
+            if let Ok(p) = b.path().await {
+                if p.starts_with("/drafting/dr_") {
+                    break;
+                }
+                seen = p;
+            }
+            if let Ok(v) = b
+                .js("var e = document.querySelector('#free-progress'); return e ? e.innerText : '';")
+                .await
+            {
+                seen = format!("{seen} | {v}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        eprintln!("stream progress before the draft opened: {seen}");
+        b.wait_for("#doc", WAIT).await?;
         let doc = b.text_of("#doc").await?;
         ensure!(doc.contains("Additional Terms"), "{doc}");
         let machine = b
