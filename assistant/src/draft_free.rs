@@ -178,8 +178,23 @@ pub fn check_passage(
             return Err(format!("it contains `{bad}`, which is not contract prose"));
         }
     }
-    if para.starts_with("- ") || para.starts_with("* ") || para.starts_with("1.") {
+    if para.starts_with("- ")
+        || para.starts_with("* ")
+        || para.starts_with("1.")
+        || para.contains(" - ")
+    {
         return Err("it is a list, not one paragraph".into());
+    }
+    // A lead-in about the answer itself (`Facts:`, `事实描述：`, `Passage:`) is not contract
+    // prose.
+    let head: String = para.chars().take(14).collect();
+    if let Some(i) = head.find([':', '：']) {
+        let label = &head[..i];
+        if label.chars().count() <= 8 || label.contains("事实") {
+            return Err(format!(
+                "it starts with a label (`{label}`), not the passage"
+            ));
+        }
     }
     let letters: Vec<char> = para.chars().filter(|c| c.is_alphabetic()).collect();
     let cjk = letters.iter().filter(|c| cjk::is_cjk(**c)).count();
@@ -637,6 +652,20 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("ignore"), "{e}");
+        for lead in [
+            "事实描述： - 敲出观察仅于每月最后一个交易日进行。",
+            "Passage: the knock-out is observed on the last trading day of each month.",
+        ] {
+            let f =
+                "敲出观察仅在每月最后一个交易日进行 knock-out observed last trading day each month";
+            let lang = if lead.starts_with('事') {
+                Language::Zh
+            } else {
+                Language::En
+            };
+            let e = check_passage(lead, lang, 120, &known_figures(f), f).unwrap_err();
+            assert!(e.contains("label") || e.contains("list"), "{e}");
+        }
         let long = "word ".repeat(50);
         let e = check_passage(&long, Language::En, 20, &known, feature).unwrap_err();
         assert!(e.contains("at most 20"), "{e}");
