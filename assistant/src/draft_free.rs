@@ -382,10 +382,15 @@ pub fn placeholder(language: Language, goal: &str, reason: &str) -> String {
             "{} {goal} (the model's text was not used: {reason})]",
             drafting::proofread::UNWRITTEN_EN
         ),
-        Language::Zh => format!(
-            "{}{goal}（模型文本未采用：{reason}）〕",
-            drafting::proofread::UNWRITTEN_ZH
-        ),
+        // The checks' reasons are in English: a Chinese document points to the audit log and
+        // the workspace's stream, where the reason is, instead of mixing languages.
+        Language::Zh => {
+            let _ = reason;
+            format!(
+                "{}{goal}（模型文本未通过核对，原因见起草记录）〕",
+                drafting::proofread::UNWRITTEN_ZH
+            )
+        }
     }
 }
 
