@@ -29,6 +29,9 @@ use policies::ApprovalState;
 use serde_json::{Map, Value, json};
 use time::{Date, Duration, Month, Weekday};
 
+use extraction::parse::iso;
+use extraction::terms::put_leaf as put;
+
 use crate::Assistant;
 use crate::approvals::ApprovalKind;
 use crate::drafts::invalid;
@@ -87,26 +90,6 @@ pub fn add_weekdays(mut d: Date, n: u32) -> Date {
         }
     }
     d
-}
-
-fn iso(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-fn put(out: &mut Map<String, Value>, path: &str, v: Value) {
-    match path.split_once('.') {
-        None => {
-            out.insert(path.to_string(), v);
-        }
-        Some((head, rest)) => {
-            let e = out
-                .entry(head.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(m) = e {
-                put(m, rest, v);
-            }
-        }
-    }
 }
 
 /// What the mapping needs besides the payload.

@@ -30,29 +30,6 @@
 
 use serde_json::{Map, Value, json};
 
-/// Product families of the key-terms schema.
-const FAMILIES: &[&str] = &[
-    "equity_option",
-    "equity_swap",
-    "variance_swap",
-    "interest_rate_swap",
-    "swaption",
-    "cap_floor",
-    "fra",
-    "fx_spot",
-    "fx_forward",
-    "fx_swap",
-    "fx_option",
-    "credit_default_swap",
-    "commodity_option",
-    "commodity_swap",
-    "bond_option",
-    "prepaid_forward",
-    "capped_call",
-    "snowball",
-    "phoenix",
-];
-
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer)
         .and_then(Value::as_str)
@@ -147,23 +124,7 @@ impl Parties {
     }
 }
 
-fn put(out: &mut Map<String, Value>, path: &str, v: Value) {
-    let mut parts = path.split('.').peekable();
-    let mut cur = out;
-    while let Some(p) = parts.next() {
-        if parts.peek().is_none() {
-            cur.insert(p.to_string(), v);
-            return;
-        }
-        let next = cur
-            .entry(p.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !next.is_object() {
-            *next = Value::Object(Map::new());
-        }
-        cur = next.as_object_mut().expect("an object was just put here");
-    }
-}
+use crate::terms::put_leaf as put;
 
 fn underlier(obs: &Value, out: &mut Map<String, Value>) {
     // Legacy 6.x: `Asset.Instrument.Security`, `Index.EquityIndex`, or older `Security`.
@@ -485,7 +446,7 @@ pub fn key_terms(state: &Value, extension: Option<&Value>) -> Result<Value, Stri
         .into_iter()
         .flatten()
         .filter_map(|t| str_at(t, "/value/name/value"))
-        .find(|n| FAMILIES.contains(n));
+        .find(|n| *n != "other" && crate::terms::PRODUCT_TYPES.contains(n));
     let options: Vec<&Value> = payouts
         .iter()
         .filter(|(k, _)| *k == "OptionPayout")

@@ -596,6 +596,27 @@ pub fn key_terms_object(fields: &[FieldValue]) -> Value {
     Value::Object(out)
 }
 
+/// Sets the leaf `path` (`premium.amount`, `other.reference`) of a key-terms object, making
+/// the objects on the way.
+pub fn put_leaf(out: &mut Map<String, Value>, path: &str, v: Value) {
+    match path.split_once('.') {
+        None => {
+            out.insert(path.to_string(), v);
+        }
+        Some((head, rest)) => {
+            let e = out
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !e.is_object() {
+                *e = Value::Object(Map::new());
+            }
+            if let Value::Object(m) = e {
+                put_leaf(m, rest, v);
+            }
+        }
+    }
+}
+
 /// The leaves of a key-terms object (the inverse of [`key_terms_object`]), for corrections and
 /// exports of edited payloads; values are not checked here.
 pub fn leaves_of(obj: &Value) -> Vec<(String, Value)> {
