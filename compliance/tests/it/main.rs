@@ -1,0 +1,3 @@
+//! The compliance core against ISDA DRR's expected reports.
+
+mod drr;
