@@ -12,7 +12,9 @@
 //!
 //! Everything here is deterministic: rules in code, never a model.
 
+pub mod catalogue;
 pub mod cdm;
+pub mod compare;
 pub mod elements;
 pub mod regime;
 pub mod score;

@@ -411,6 +411,37 @@ const CSA: &[&str] = fields![
     "sellerIdentifier",
 ];
 
+/// China's JR/T 0294.3—2024 "other critical data elements" we can fill: the standard's part 3
+/// (dates, timestamps in UTC+8, counterparties, clearing, platform, confirmation, settlement,
+/// periodic payments, collateral portfolio). Its price, notional and quantity elements are
+/// published separately and are not in the catalogue.
+const JRT: &[&str] = &[
+    "effectiveDate",
+    "expirationDate",
+    "reportingTimestamp",
+    "executionTimestamp",
+    "counterparty1",
+    "counterparty2",
+    "counterparty2IdentifierType",
+    "direction1",
+    "leg1.direction2",
+    "leg2.direction2",
+    "cleared",
+    "venueOfExecution",
+    "confirmed",
+    "finalContractualSettlementDate",
+    "leg1.settlementCurrency",
+    "leg2.settlementCurrency",
+    "leg1.periodicPayment.fixedRateDayCountConvention",
+    "leg2.periodicPayment.floatingRateDayCountConvention",
+    "leg1.periodicPayment.fixedRatePaymentFrequencyPeriod",
+    "leg2.periodicPayment.floatingRatePaymentFrequencyPeriod",
+    "leg1.periodicPayment.fixedRatePaymentFrequencyPeriodMultiplier",
+    "leg2.periodicPayment.floatingRatePaymentFrequencyPeriodMultiplier",
+    "collateralPortfolioIndicator",
+    "collateralPortfolioCode",
+];
+
 /// Every regime we generate, in display order.
 pub fn regimes() -> &'static [Regime] {
     use std::sync::OnceLock;
@@ -560,6 +591,21 @@ pub fn regimes() -> &'static [Regime] {
                     source: "Multilateral Instrument 96-101 / OSC Rule 91-507, section 31",
                 },
             },
+            Regime {
+                id: "cn-jrt0294",
+                name: "China JR/T 0294.3—2024 critical data elements (part 3)",
+                name_zh: "中国 JR/T 0294.3—2024 金融市场交易报告关键数据要素（第3部分）",
+                authority: "People's Bank of China / SAC/TC 180 (financial standard)",
+                bodies: &["PBOC", "CSRC", "NFRA", "CFETS", "SHCH", "CFMMC", "SAC"],
+                provisions: "jrt",
+                fields: JRT,
+                deadline: Deadline {
+                    short: "not set by the standard",
+                    rule: "JR/T 0294.3 is a data standard: it defines the elements and their formats; the reporting deadline is set by the repository's own rules, not by this standard",
+                    rule_zh: "JR/T 0294.3 为数据标准，只规定数据要素及格式；报告时限由交易报告库的规则规定，不在本标准中",
+                    source: "JR/T 0294.3—2024 scope (clause 1)",
+                },
+            },
         ]
     })
 }
@@ -690,6 +736,16 @@ pub fn regime_value(regime: &Regime, key: &str, t: &Trade, e: &Elements) -> Opti
     let option = t.option();
     let fx = option.is_some_and(|o| !o.fx_legs.is_empty());
     match key {
+        // JR/T 0294.3 timestamps are Beijing time (UTC+8), 5.1.4 and 5.1.5.
+        "reportingTimestamp" | "executionTimestamp" if regime.id == "cn-jrt0294" => {
+            let ts = s(e, key)?;
+            match crate::compare::to_beijing(&ts) {
+                Some(b) => v(json!(b)),
+                None => missing(&format!(
+                    "a timestamp that can be written in UTC+8 (got {ts:?})"
+                )),
+            }
+        }
         // EMIR writes rates as percentages (field 2.79 "Fixed rate of leg 1 … expressed as a
         // percentage"); the other regimes as decimals.
         "leg1.fixedRate" | "leg2.fixedRate" if emir_like => {
@@ -741,7 +797,7 @@ pub fn regime_value(regime: &Regime, key: &str, t: &Trade, e: &Elements) -> Opti
             "no party fact says the counterparty is a financial entity under CEA 2(h)(7)(C)",
         ),
         "jurisdiction" => {
-            // The U.S. regulators either counterparty reports to.
+            // The U.S. regulators either counterparty reports to; none, no field.
             let mut bodies = t.bodies_of(t.reporting.reporting_party);
             bodies.extend(t.bodies_of(t.reporting.counterparty));
             let cftc = bodies.iter().any(|b| b == "CFTC");
@@ -749,8 +805,32 @@ pub fn regime_value(regime: &Regime, key: &str, t: &Trade, e: &Elements) -> Opti
             match (cftc, sec) {
                 (true, true) => v(json!("MIXX")),
                 (false, true) => v(json!("SEC")),
-                _ => v(json!("CFTC")),
+                (true, false) => v(json!("CFTC")),
+                (false, false) => None,
             }
+        }
+        // No CFTC clearing mandate or large-notional election for FX (DRR leaves them out).
+        "cftcGuidebook.mandatoryClearingIndicator"
+        | "cftcGuidebook.largeNotionalOffFacilitySwapElectionIndicator"
+            if s(e, "assetClass").as_deref() == Some("CURR") =>
+        {
+            None
+        }
+        // The guidebook's settlement type is for options and equity/commodity swaps, not rate
+        // swaps.
+        "cftcGuidebook.settlementType"
+            if option.is_none() && s(e, "assetClass").as_deref() == Some("INTR") =>
+        {
+            None
+        }
+        // DTCC's own option and settlement fields are for commodity options (the others are
+        // carried by the CDE fields).
+        "dtccAdditionalFields.optionStyle"
+        | "dtccAdditionalFields.optionType"
+        | "dtccAdditionalFields.settlementType"
+            if s(e, "assetClass").as_deref() != Some("COMM") =>
+        {
+            None
         }
         "cftcGuidebook.messageType" => v(json!(if regime.id == "cftc-part43" {
             "RT"
@@ -885,7 +965,10 @@ pub fn regime_value(regime: &Regime, key: &str, t: &Trade, e: &Elements) -> Opti
         "leg1.notionalQuantity" => {
             let o = option?;
             let q = o.quantity.as_ref()?;
-            if q.currency.is_some() || !q.schedule.is_empty() {
+            // A quantity by period (a schedule) has no one notional quantity.
+            let scheduled =
+                !q.schedule.is_empty() || t.lot_quantities.iter().any(|l| !l.schedule.is_empty());
+            if q.currency.is_some() || scheduled {
                 return None;
             }
             q.value.map(|x| Cell::Value { value: num(x) })

@@ -63,3 +63,73 @@ fn drr_expected_reports() {
         right as f64 / total as f64
     );
 }
+
+fn catalogue() -> compliance::catalogue::Catalogue {
+    let base = drr_dir().join("..");
+    let prov = std::fs::read_to_string(base.join("drr-field-provisions.jsonl")).unwrap();
+    let jrt = std::fs::read_to_string(
+        base.join("../regulation-zh/jr-t-0294.3-2024/JR_T_0294.3-2024_other_CDE_elements.json"),
+    )
+    .unwrap();
+    compliance::catalogue::Catalogue::from_sources("test", &prov, &jrt).unwrap()
+}
+
+#[test]
+fn differences_match_the_expected_reports() {
+    let cat = catalogue();
+    let mut tp = 0;
+    let mut fp = 0;
+    let mut fn_ = 0;
+    let mut trades: Vec<_> = std::fs::read_dir(drr_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .collect();
+    trades.sort_by_key(|e| e.file_name());
+    for tdir in trades {
+        let input: Value =
+            serde_json::from_slice(&std::fs::read(tdir.path().join("input.cdm.json")).unwrap())
+                .unwrap();
+        let t = cdm::read(&input, None).unwrap();
+        let run = RunFacts {
+            reporting_timestamp: "2024-04-29T00:00:00Z".into(),
+        };
+        let e = elements::elements(&t, &run);
+        let mut regs = Vec::new();
+        let mut expected_cols = Vec::new();
+        for r in regime::regimes() {
+            let Ok(bytes) = std::fs::read(tdir.path().join(format!("{}.json", r.id))) else {
+                continue;
+            };
+            let expected: Value = serde_json::from_slice(&bytes).unwrap();
+            expected_cols.push((r.id.to_owned(), score::flatten(&expected)));
+            regs.push((r, regime::Role::Requested));
+        }
+        let cmp = compliance::compare::compare(&t, &e, &regs, &cat);
+        let want: std::collections::BTreeSet<_> = compliance::compare::differences(&expected_cols)
+            .into_iter()
+            .collect();
+        let got: std::collections::BTreeSet<_> = cmp.differences.iter().cloned().collect();
+        for d in got.difference(&want) {
+            fp += 1;
+            if std::env::var("SHOW").is_ok() {
+                eprintln!("FP {} {:?}", tdir.file_name().to_string_lossy(), d);
+            }
+        }
+        for d in want.difference(&got) {
+            fn_ += 1;
+            if std::env::var("SHOW").is_ok() {
+                eprintln!("FN {} {:?}", tdir.file_name().to_string_lossy(), d);
+            }
+        }
+        tp += got.intersection(&want).count();
+        if std::env::var("SHOW").is_ok() && tdir.file_name().to_string_lossy().starts_with("IR") {
+            for s in cmp.summary.iter().take(30) {
+                eprintln!("  {s}");
+            }
+        }
+    }
+    let p = tp as f64 / (tp + fp) as f64;
+    let r = tp as f64 / (tp + fn_) as f64;
+    eprintln!("differences: precision {p:.3} recall {r:.3} (tp {tp}, fp {fp}, fn {fn_})");
+}
