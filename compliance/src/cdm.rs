@@ -390,6 +390,12 @@ pub struct GivenFacts {
     pub cleared: Option<bool>,
     #[serde(default)]
     pub ccp_lei: Option<String>,
+    /// When the trade was executed (ISO 8601 with offset), where the document does not say.
+    #[serde(default)]
+    pub execution_timestamp: Option<String>,
+    /// The UTI, where the document does not carry one.
+    #[serde(default)]
+    pub uti: Option<String>,
 }
 
 /// Reads a CDM document: a `ReportableEvent` (with `originatingWorkflowStep`) or a bare
@@ -434,6 +440,12 @@ pub fn read(doc: &Value, given: Option<&GivenFacts>) -> Result<Trade, TradeError
             "is neither a CDM ReportableEvent (no `originatingWorkflowStep`) nor a TradeState (no `trade`)",
         ));
     };
+    if obj.contains_key("@model") || obj.contains_key("@type") {
+        return Err(shape(
+            "$",
+            "is CDM 7 in the Rune serialisation (`@type`, `@ref`): give the trade in the CDM 6 legacy JSON layout (what Deskmate's extraction and FpML ingestion write) or as a DRR ReportableEvent",
+        ));
+    }
     let trade_v = want(state, "trade", &state_path)?;
     let tp = format!("{state_path}.trade");
     if !trade_v.is_object() {
@@ -478,15 +490,22 @@ pub fn read(doc: &Value, given: Option<&GivenFacts>) -> Result<Trade, TradeError
         .and_then(unwrap_str)
         .map(str::to_owned);
 
-    // The product.
-    let product = trade_v
-        .get("tradableProduct")
-        .and_then(|tp| tp.get("product"))
-        .ok_or_else(|| shape(&format!("{tp}.tradableProduct"), "has no `product`"))?;
-    let cp = product.get("contractualProduct").unwrap_or(product);
-    let cpp = format!("{tp}.tradableProduct.product.contractualProduct");
-    if let Some(tax) = cp.get("productTaxonomy") {
-        for x in arr(tax, &format!("{cpp}.productTaxonomy"))? {
+    // The product: `trade.tradableProduct.product.contractualProduct` (CDM 5, DRR's inputs) or
+    // `trade.product` (CDM 6, the legacy layout our extraction and FpML ingestion write).
+    let (tprod, tprod_path) = match trade_v.get("tradableProduct") {
+        Some(x) => (x, format!("{tp}.tradableProduct")),
+        None => (trade_v, tp.clone()),
+    };
+    let product = tprod
+        .get("product")
+        .ok_or_else(|| shape(&tprod_path, "has no `product`"))?;
+    let (cp, cpp) = match product.get("contractualProduct") {
+        Some(x) => (x, format!("{tprod_path}.product.contractualProduct")),
+        None => (product, format!("{tprod_path}.product")),
+    };
+    let taxonomy = cp.get("productTaxonomy").or_else(|| cp.get("taxonomy"));
+    if let Some(tax) = taxonomy {
+        for x in arr(tax, &format!("{cpp}.taxonomy"))? {
             if let Some(a) = x.get("primaryAssetClass").and_then(unwrap_str) {
                 t.primary_asset_class.get_or_insert_with(|| a.to_owned());
             }
@@ -514,9 +533,8 @@ pub fn read(doc: &Value, given: Option<&GivenFacts>) -> Result<Trade, TradeError
     t.non_standard_terms = et.get("nonStandardisedTerms").and_then(Value::as_bool);
 
     // Counterparty roles before payouts (payouts name roles).
-    let tprod = trade_v.get("tradableProduct").expect("checked above");
     if let Some(cps) = tprod.get("counterparty") {
-        for (i, c) in arr(cps, &format!("{tp}.tradableProduct.counterparty"))?
+        for (i, c) in arr(cps, &format!("{tprod_path}.counterparty"))?
             .iter()
             .enumerate()
         {
@@ -526,7 +544,7 @@ pub fn read(doc: &Value, given: Option<&GivenFacts>) -> Result<Trade, TradeError
                 (Some(role), Some(p)) => t.roles.push((role.to_owned(), p)),
                 (Some(_), None) => {
                     return Err(TradeError::Dangling {
-                        path: format!("{tp}.tradableProduct.counterparty[{i}].partyReference"),
+                        path: format!("{tprod_path}.counterparty[{i}].partyReference"),
                         reference: c
                             .get("partyReference")
                             .map(|x| x.to_string())
@@ -575,44 +593,74 @@ pub fn read(doc: &Value, given: Option<&GivenFacts>) -> Result<Trade, TradeError
         .ok_or_else(|| shape(&etp, "has no `payout`"))?;
     let pp = format!("{etp}.payout");
     let mut found = Vec::new();
+    // CDM 5: an object of arrays (`{"optionPayout": [..]}`); CDM 6: an array of one-key
+    // objects (`[{"OptionPayout": {..}}]`).
+    let mut items: Vec<(String, &Value, String)> = Vec::new();
     if let Some(po) = payout.as_object() {
         for (k, v) in po {
             if k == "meta" {
                 continue;
             }
-            found.push(k.clone());
-            let items = arr(v, &format!("{pp}.{k}"))?;
-            for (i, item) in items.iter().enumerate() {
-                let path = format!("{pp}.{k}[{i}]");
-                match k.as_str() {
-                    "optionPayout" => t.payouts.push(Payout::Option(r.option(item, &t, &path)?)),
-                    "interestRatePayout" => {
-                        t.payouts.push(Payout::InterestRate(r.rate_leg(item, &t)))
-                    }
-                    "performancePayout" => {
-                        t.payouts.push(Payout::Performance(r.performance(item, &t)))
-                    }
-                    "forwardPayout" | "settlementPayout" => {
-                        t.payouts.push(Payout::Forward(r.forward(item, &t)))
-                    }
-                    "creditDefaultPayout" => t.payouts.push(Payout::Credit(CreditLeg {
-                        flow: r.flow(item, &t),
-                        notional: r.payout_quantity(item),
-                        reference_entity: item
-                            .get("generalTerms")
-                            .and_then(|g| g.get("referenceInformation"))
-                            .and_then(|ri| ri.get("referenceEntity"))
-                            .and_then(|e| e.get("name"))
-                            .and_then(unwrap_str)
-                            .map(str::to_owned),
-                    })),
-                    _ => {}
+            for (i, item) in arr(v, &format!("{pp}.{k}"))?.iter().enumerate() {
+                items.push((k.clone(), item, format!("{pp}.{k}[{i}]")));
+            }
+        }
+    } else if let Some(list) = payout.as_array() {
+        for (i, one) in list.iter().enumerate() {
+            let Some(m) = one.as_object() else {
+                return Err(shape(
+                    &format!("{pp}[{i}]"),
+                    "must be an object naming its payout type",
+                ));
+            };
+            for (k, item) in m {
+                if k == "meta" {
+                    continue;
                 }
+                let mut name = k.clone();
+                if let Some(first) = name.get(..1) {
+                    name = format!("{}{}", first.to_ascii_lowercase(), &name[1..]);
+                }
+                items.push((name, item, format!("{pp}[{i}].{k}")));
             }
         }
     } else {
-        return Err(shape(&pp, "must be an object of payout arrays"));
+        return Err(shape(
+            &pp,
+            "must be an object of payout arrays or an array of payouts",
+        ));
     }
+    for (k, item, path) in items {
+        found.push(k.clone());
+        match k.as_str() {
+            "optionPayout" => t.payouts.push(Payout::Option(r.option(item, &t, &path)?)),
+            "interestRatePayout" => t.payouts.push(Payout::InterestRate(r.rate_leg(item, &t))),
+            "performancePayout" => t.payouts.push(Payout::Performance(r.performance(item, &t))),
+            "forwardPayout" | "settlementPayout" => {
+                t.payouts.push(Payout::Forward(r.forward(item, &t)))
+            }
+            "creditDefaultPayout" => {
+                let gt = item.get("generalTerms");
+                let name = gt
+                    .and_then(|g| g.get("referenceInformation"))
+                    .and_then(|ri| ri.get("referenceEntity"))
+                    .and_then(|e| e.get("name"))
+                    .or_else(|| {
+                        gt.and_then(|g| g.get("indexReferenceInformation"))
+                            .and_then(|i| i.get("name"))
+                    })
+                    .and_then(unwrap_str)
+                    .map(str::to_owned);
+                t.payouts.push(Payout::Credit(CreditLeg {
+                    flow: r.flow(item, &t),
+                    notional: r.payout_quantity(item),
+                    reference_entity: name,
+                }));
+            }
+            _ => {}
+        }
+    }
+    found.dedup();
     if t.payouts.is_empty() {
         return Err(TradeError::UnknownProduct {
             path: pp,
@@ -894,6 +942,35 @@ fn regime_facts(reg: &Value) -> Option<RegimeFacts> {
 }
 
 fn apply_given(t: &mut Trade, g: &GivenFacts) -> Result<(), TradeError> {
+    // A reporting party must be one of the trade's parties where the trade names its parties
+    // by LEI: reporting for a stranger is a mistake in the facts, not a new party.
+    let trade_leis: Vec<String> = t
+        .roles
+        .iter()
+        .filter_map(|(_, i)| t.parties.get(*i).and_then(|p| p.lei.clone()))
+        .collect();
+    for (field, lei) in [
+        ("facts.reporting_party_lei", &g.reporting_party_lei),
+        ("facts.counterparty_lei", &g.counterparty_lei),
+    ] {
+        if let Some(lei) = lei {
+            if !trade_leis.is_empty() && !trade_leis.contains(lei) {
+                return Err(shape(
+                    field,
+                    &format!(
+                        "LEI {lei} is not a counterparty of the trade (its counterparties: {})",
+                        trade_leis.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if g.reporting_party_lei.is_some() && g.reporting_party_lei == g.counterparty_lei {
+        return Err(shape(
+            "facts.counterparty_lei",
+            "is the same LEI as the reporting party: counterparty 2 must be the other side of the trade",
+        ));
+    }
     let mut find_or_add = |lei: &str| -> usize {
         if let Some(i) = t.parties.iter().position(|p| p.lei.as_deref() == Some(lei)) {
             i
@@ -957,6 +1034,12 @@ fn apply_given(t: &mut Trade, g: &GivenFacts) -> Result<(), TradeError> {
     }
     if g.intragroup.is_some() {
         t.reporting.intragroup = g.intragroup;
+    }
+    if g.execution_timestamp.is_some() {
+        t.execution_timestamp.clone_from(&g.execution_timestamp);
+    }
+    if t.uti.is_none() {
+        t.uti.clone_from(&g.uti);
     }
     if let Some(ccp) = &g.ccp_lei {
         let i = find_or_add(ccp);
@@ -1313,6 +1396,21 @@ impl Reader<'_, '_> {
 
     fn underlier(&self, v: &Value) -> Option<Underlier> {
         let v = self.deref(v);
+        // CDM 6: `underlier.Observable` (an address into the trade lot) or `underlier.Product`.
+        if let Some(o) = v.get("Observable") {
+            return self.observable(o);
+        }
+        if v.get("Product").is_some() {
+            return Some(Underlier {
+                kind: "Product".into(),
+                ..Underlier::default()
+            });
+        }
+        if v.get("value").is_some_and(|x| {
+            x.get("Asset").is_some() || x.get("Index").is_some() || x.get("Basket").is_some()
+        }) {
+            return self.observable(v);
+        }
         for (key, kind) in [
             ("index", "Index"),
             ("equity", "Equity"),
@@ -1369,6 +1467,106 @@ impl Reader<'_, '_> {
         None
     }
 
+    /// A CDM 6 observable (`{"value": {"Asset": …} | {"Index": …} | {"Basket": …}}`).
+    fn observable(&self, o: &Value) -> Option<Underlier> {
+        let o = self.deref(o);
+        let v = o.get("value").filter(|x| x.is_object()).unwrap_or(o);
+        let ids = |x: &Value| -> Vec<(String, String)> {
+            x.get("identifier")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| {
+                    let value = id.get("identifier").and_then(unwrap_str)?;
+                    let ty = id
+                        .get("identifierType")
+                        .and_then(Value::as_str)
+                        .unwrap_or("Other");
+                    let ty = if ty == "CurrencyCode" { "CCY" } else { ty };
+                    Some((ty.to_owned(), value.to_owned()))
+                })
+                .collect()
+        };
+        if let Some(asset) = v.get("Asset") {
+            if let Some(sec) = asset.get("Instrument").and_then(|i| {
+                i.get("Security")
+                    .or_else(|| i.get("Loan"))
+                    .or_else(|| i.get("ListedDerivative"))
+            }) {
+                return Some(Underlier {
+                    kind: "Equity".into(),
+                    ids: ids(sec),
+                    ..Underlier::default()
+                });
+            }
+            if let Some(cash) = asset.get("Cash") {
+                return Some(Underlier {
+                    kind: "Currency".into(),
+                    ids: ids(cash),
+                    ..Underlier::default()
+                });
+            }
+            if let Some(c) = asset.get("Commodity") {
+                return Some(Underlier {
+                    kind: "Commodity".into(),
+                    ids: ids(c),
+                    ..Underlier::default()
+                });
+            }
+        }
+        if let Some(ix) = v.get("Index") {
+            if let Some(e) = ix
+                .get("EquityIndex")
+                .or_else(|| ix.get("CreditIndex"))
+                .or_else(|| ix.get("OtherIndex"))
+            {
+                let mut u = Underlier {
+                    kind: "Index".into(),
+                    ids: ids(e),
+                    ..Underlier::default()
+                };
+                if let Some(n) = e.get("name").and_then(unwrap_str) {
+                    if !u.ids.iter().any(|(s, _)| s == "Name") {
+                        u.ids.push(("Name".into(), n.to_owned()));
+                    }
+                }
+                return Some(u);
+            }
+            if let Some(fri) = ix.get("InterestRateIndex") {
+                let f = fri.get("value").unwrap_or(fri);
+                let f = f.get("FloatingRateIndex").unwrap_or(f);
+                return Some(Underlier {
+                    kind: "Rate".into(),
+                    rate_index: f
+                        .get("floatingRateIndex")
+                        .and_then(unwrap_str)
+                        .map(str::to_owned),
+                    rate_tenor: Self::period(f.get("indexTenor")).map(|p| (p.multiplier, p.unit)),
+                    ..Underlier::default()
+                });
+            }
+        }
+        if let Some(b) = v.get("Basket") {
+            let mut u = Underlier {
+                kind: "Basket".into(),
+                ..Underlier::default()
+            };
+            for c in b
+                .get("basketConstituent")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let inner = c.get("Observable").unwrap_or(c);
+                if let Some(cu) = self.observable(inner) {
+                    u.constituents.push(cu);
+                }
+            }
+            return Some(u);
+        }
+        None
+    }
+
     fn option(&self, item: &Value, t: &Trade, path: &str) -> Result<OptionPayout, TradeError> {
         let bs = item.get("buyerSeller");
         let role = |k: &str| {
@@ -1388,7 +1586,13 @@ impl Reader<'_, '_> {
             Some(s) if s.get("bermudaExercise").is_some() => {
                 (Some("Bermuda"), s.get("bermudaExercise"))
             }
-            _ => (None, None),
+            // CDM 6: `exerciseTerms.style` with the dates on the exercise terms themselves.
+            _ => match et.and_then(|e| e.get("style")).and_then(Value::as_str) {
+                Some("European") => (Some("European"), et),
+                Some("American") => (Some("American"), et),
+                Some("Bermuda") => (Some("Bermuda"), et),
+                _ => (None, et),
+            },
         };
         let expiration = ex
             .and_then(|e| e.get("expirationDate"))
@@ -1399,6 +1603,7 @@ impl Reader<'_, '_> {
             .and_then(|d| self.date(d));
         let strike = et
             .and_then(|e| e.get("strike"))
+            .or_else(|| item.get("strike"))
             .and_then(|s| s.get("strikePrice"))
             .and_then(|p| self.price(p));
         let st = item.get("settlementTerms");
@@ -1463,12 +1668,17 @@ impl Reader<'_, '_> {
 
     fn rate_leg(&self, item: &Value, t: &Trade) -> RateLeg {
         let rs = item.get("rateSpecification");
-        let fixed = rs
-            .and_then(|r| r.get("fixedRate"))
-            .or_else(|| rs.and_then(|r| r.get("fixedRateSpecification")));
-        let floating = rs
-            .and_then(|r| r.get("floatingRate"))
-            .or_else(|| rs.and_then(|r| r.get("floatingRateSpecification")));
+        let pick = |names: &[&str]| names.iter().find_map(|n| rs.and_then(|r| r.get(*n)));
+        let fixed = pick(&[
+            "fixedRate",
+            "fixedRateSpecification",
+            "FixedRateSpecification",
+        ]);
+        let floating = pick(&[
+            "floatingRate",
+            "floatingRateSpecification",
+            "FloatingRateSpecification",
+        ]);
         let fixed_rate = fixed.and_then(|f| {
             f.get("rateSchedule")
                 .and_then(|s| s.get("price").or_else(|| s.get("initialValue")))
@@ -1482,11 +1692,18 @@ impl Reader<'_, '_> {
             .and_then(|f| f.get("rateOption"))
             .map(|o| self.deref(o));
         let rate_option = rate_option.map(|o| {
-            if o.get("value").is_some_and(Value::is_object) {
+            let o = if o.get("value").is_some_and(Value::is_object) {
                 &o["value"]
             } else {
                 o
-            }
+            };
+            // CDM 6: `{"Index": {"InterestRateIndex": {"value": {"FloatingRateIndex": …}}}}`.
+            let o = o
+                .get("Index")
+                .and_then(|i| i.get("InterestRateIndex"))
+                .map(|i| i.get("value").unwrap_or(i))
+                .unwrap_or(o);
+            o.get("FloatingRateIndex").unwrap_or(o)
         });
         let cpd = item.get("calculationPeriodDates");
         RateLeg {
@@ -1566,6 +1783,33 @@ impl Reader<'_, '_> {
                 }
             }
         }
+        if legs.is_empty() {
+            // CDM 6 `SettlementPayout`: the payer delivers the quantity (the underlier's
+            // currency) and receives the other currency of the trade lot.
+            let flow = self.flow(item, t);
+            if let Some(q1) = self.payout_quantity(item) {
+                let other = t
+                    .lot_quantities
+                    .iter()
+                    .find(|q| q.currency.is_some() && q.currency != q1.currency)
+                    .cloned();
+                legs.push((q1, flow.clone()));
+                if let Some(q2) = other {
+                    legs.push((
+                        q2,
+                        PayerReceiver {
+                            payer: flow.receiver,
+                            receiver: flow.payer,
+                        },
+                    ));
+                }
+            }
+        }
+        let rate = item
+            .get("priceQuantity")
+            .and_then(|pq| pq.get("priceSchedule"))
+            .and_then(|p| p.get(0))
+            .and_then(|p| self.price(p));
         let st = item.get("settlementTerms");
         ForwardLeg {
             legs,
@@ -1574,7 +1818,7 @@ impl Reader<'_, '_> {
                 .and_then(|d| d.get("valueDate"))
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            rate: None,
+            rate,
             settlement_type: st
                 .and_then(|s| s.get("settlementType"))
                 .and_then(Value::as_str)

@@ -595,6 +595,8 @@ pub fn elements(t: &Trade, run: &RunFacts) -> Elements {
         // No settlement terms: an interest-rate swap's payments are made, not cash-settled
         // against a reference; anything else is left to election.
         None if option.is_none() && first_rate.is_some() && t.performance().is_none() => "PHYS",
+        // An FX forward without cash settlement terms is delivered.
+        None if t.forward().is_some_and(|f| f.settlement_currency.is_none()) => "PHYS",
         None => "OPTL",
     };
     e.insert("deliveryType".into(), v(delivery));
@@ -616,7 +618,7 @@ pub fn elements(t: &Trade, run: &RunFacts) -> Elements {
         let buyer = t.party(o.buyer).and_then(|p| p.lei.clone());
         let seller = t.party(o.seller).and_then(|p| p.lei.clone());
         match (o.buyer, cp1) {
-            (Some(b), Some(c)) => {
+            (Some(b), Some(c)) if Some(c) == o.buyer || Some(c) == o.seller => {
                 e.insert("direction1".into(), v(if b == c { "BYER" } else { "SLLR" }));
             }
             _ => {
@@ -634,7 +636,9 @@ pub fn elements(t: &Trade, run: &RunFacts) -> Elements {
     if option.is_none() {
         for (i, leg) in legs.iter().enumerate().take(2) {
             let k = i + 1;
-            if let (Some(p), Some(c)) = (leg.payer, cp1) {
+            if let (Some(p), Some(c)) = (leg.payer, cp1)
+                && (Some(c) == leg.payer || Some(c) == leg.receiver)
+            {
                 e.insert(
                     leg_key(k, "direction2"),
                     v(if p == c { "MAKE" } else { "TAKE" }),

@@ -133,3 +133,79 @@ fn differences_match_the_expected_reports() {
     let r = tp as f64 / (tp + fn_) as f64;
     eprintln!("differences: precision {p:.3} recall {r:.3} (tp {tp}, fp {fp}, fn {fn_})");
 }
+
+/// Every CDM sample TradeState of the shared set reads, or is refused with a named reason,
+/// and its reports are generated without a panic.
+#[test]
+fn cdm_samples_read_or_refuse_by_name() {
+    let root = drr_dir().join("../../cdm/fpml-cdm");
+    let mut files = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(
+        files.len() > 50,
+        "expected the CDM samples under {}",
+        root.display()
+    );
+    let facts = compliance::cdm::GivenFacts {
+        ..Default::default()
+    };
+    let mut read = 0;
+    for f in &files {
+        let doc: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+        match cdm::read(&doc, Some(&facts)) {
+            Ok(t) => {
+                read += 1;
+                let e = elements::elements(
+                    &t,
+                    &RunFacts {
+                        reporting_timestamp: "2026-12-06T10:00:00Z".into(),
+                    },
+                );
+                for r in regime::regimes() {
+                    let rep = regime::report(r, &t, &e);
+                    if std::env::var("SHOW").is_ok() && r.id == "esma-emir-trade" {
+                        let missing: Vec<_> = rep
+                            .iter()
+                            .filter(|(_, c)| {
+                                matches!(c, compliance::elements::Cell::Missing { .. })
+                            })
+                            .map(|(k, _)| k.clone())
+                            .collect();
+                        eprintln!(
+                            "{}: {} fields, missing {:?}",
+                            f.file_name().unwrap().to_string_lossy(),
+                            rep.len(),
+                            missing
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains('$'),
+                    "{}: error without a JSON path: {msg}",
+                    f.display()
+                );
+                if std::env::var("SHOW").is_ok() {
+                    eprintln!(
+                        "{}: refused: {msg}",
+                        f.file_name().unwrap().to_string_lossy()
+                    );
+                }
+            }
+        }
+    }
+    eprintln!("{read} of {} samples read", files.len());
+}
