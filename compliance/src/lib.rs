@@ -16,5 +16,7 @@ pub mod catalogue;
 pub mod cdm;
 pub mod compare;
 pub mod elements;
+pub mod export;
 pub mod regime;
 pub mod score;
+pub mod validate;

@@ -4,7 +4,7 @@ use compliance::elements::RunFacts;
 use compliance::{cdm, elements, regime, score};
 use serde_json::Value;
 
-fn drr_dir() -> PathBuf {
+pub fn drr_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/regulation-en/drr-reports")
 }
 
@@ -64,7 +64,7 @@ fn drr_expected_reports() {
     );
 }
 
-fn catalogue() -> compliance::catalogue::Catalogue {
+pub fn catalogue() -> compliance::catalogue::Catalogue {
     let base = drr_dir().join("..");
     let prov = std::fs::read_to_string(base.join("drr-field-provisions.jsonl")).unwrap();
     let jrt = std::fs::read_to_string(

@@ -1,3 +1,4 @@
 //! The compliance core against ISDA DRR's expected reports.
 
 mod drr;
+mod validate;
