@@ -69,6 +69,13 @@ enum Command {
     /// Compare a counterparty's marked-up copy with our draft: changes by clause, classed and
     /// answered by the firm's policy; prints the issues list with talking points.
     Negotiate(cmd::proofread::NegotiateArgs),
+    /// Compare a trade's reports across the reporting regimes: what every regime wants, where
+    /// they differ and why (the provisions), and what the trade lacks to report it.
+    Compare(cmd::compliance::CompareArgs),
+    /// Trade-reporting compliance: validate a report, the rule catalogue's versions, the
+    /// firm's own provisions, rule questions.
+    #[command(subcommand)]
+    Compliance(cmd::compliance::ComplianceCmd),
     /// Ingest files or folders into the knowledge base (idempotent by content hash).
     Ingest(cmd::knowledge::IngestArgs),
     /// Preview the chunks of a file (path, length, location, text) without indexing.
@@ -110,6 +117,8 @@ fn main() -> ExitCode {
         Command::Draft(a) => cmd::draft::run(a).map(|()| ExitCode::SUCCESS),
         Command::Proofread(a) => cmd::proofread::run(a).map(|()| ExitCode::SUCCESS),
         Command::Negotiate(a) => cmd::proofread::negotiate(a).map(|()| ExitCode::SUCCESS),
+        Command::Compare(a) => cmd::compliance::compare(a, loaded).map(|()| ExitCode::SUCCESS),
+        Command::Compliance(c) => cmd::compliance::run(c, loaded).map(|()| ExitCode::SUCCESS),
         Command::Ingest(a) => cmd::knowledge::ingest(a, loaded).map(|()| ExitCode::SUCCESS),
         Command::Chunk(a) => cmd::chunk::run(a).map(|()| ExitCode::SUCCESS),
         Command::Search(a) => cmd::knowledge::search(a, loaded).map(|()| ExitCode::SUCCESS),

@@ -185,6 +185,67 @@ pub struct Config {
     pub pricing: PricingConfig,
     /// Legal drafting: the fonts final documents are set in.
     pub drafting: DraftingConfig,
+    /// Trade-reporting compliance: where the rule catalogue is first loaded from, and what
+    /// rule questions are answered from.
+    pub compliance: ComplianceConfig,
+}
+
+/// `[compliance]`: the sources of the first rule catalogue (later versions live in the store)
+/// and the knowledge-base collections rule questions are answered from, beside the rule
+/// corpus's own (`regulation-drr`, `regulation-jrt`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComplianceConfig {
+    /// The ISDA DRR field provisions (JSON lines); empty: `regulation-en/drr-field-provisions.jsonl`
+    /// of the shared data set, found as the CDM schemas are (`DESKMATE_SHARED_DATA`,
+    /// `shared/data`, `../shared/data`).
+    pub provisions: String,
+    /// The JR/T 0294.3—2024 elements (JSON); empty: found in the shared data set likewise.
+    pub jrt: String,
+    /// Further collections rule questions may cite (the ESMA guidelines, the Chinese laws).
+    pub ask_collections: Vec<String>,
+}
+
+impl ComplianceConfig {
+    /// The provisions file and the JR/T file, configured or found in the shared data set.
+    pub fn sources(&self) -> (PathBuf, PathBuf) {
+        let find = |configured: &str, rel: &str| -> PathBuf {
+            if !configured.trim().is_empty() {
+                return expand_home(configured.trim());
+            }
+            [
+                std::env::var_os("DESKMATE_SHARED_DATA").map(PathBuf::from),
+                Some(PathBuf::from("shared/data")),
+                Some(PathBuf::from("../shared/data")),
+                Some(PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../shared/data"
+                ))),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|d| d.join(rel))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("../shared/data").join(rel))
+        };
+        (
+            find(&self.provisions, "regulation-en/drr-field-provisions.jsonl"),
+            find(
+                &self.jrt,
+                "regulation-zh/jr-t-0294.3-2024/JR_T_0294.3-2024_other_CDE_elements.json",
+            ),
+        )
+    }
+}
+
+impl Default for ComplianceConfig {
+    fn default() -> Self {
+        ComplianceConfig {
+            provisions: String::new(),
+            jrt: String::new(),
+            ask_collections: vec!["regulation-en".into(), "regulation-zh".into()],
+        }
+    }
 }
 
 /// `[drafting]`: the firm as party A of confirmations drafted from quotes, and the fonts of the
@@ -1671,7 +1732,7 @@ mod tests {
             (
                 "[serve]\n",
                 &[],
-                "allowed keys here: approvals, drafting, extract, knowledge, limits, log, models, pricing, rfq, server, storage, telegram, webhook",
+                "allowed keys here: approvals, compliance, drafting, extract, knowledge, limits, log, models, pricing, rfq, server, storage, telegram, webhook",
             ),
             ("[log]\nformat = \"xml\"", &[], "allowed values: text, json"),
             ("[server]\nbind = \"localhost\"", &[], "`server.bind`"),

@@ -247,7 +247,7 @@ pub struct DocumentRecord {
     pub status: Option<String>,
 }
 
-fn require(actor: &Actor, permission: Permission) -> Result<()> {
+pub(crate) fn require(actor: &Actor, permission: Permission) -> Result<()> {
     match actor.role {
         Some(role) if !role.allows(permission) => Err(AssistantError::Forbidden(format!(
             "role {role} lacks {}",

@@ -32,6 +32,7 @@ pub mod identity;
 pub mod inference;
 pub mod jobs;
 pub mod lock;
+pub mod reporting;
 pub mod sessions;
 pub mod store;
 pub mod templates;
@@ -53,6 +54,8 @@ pub struct Assistant {
     submit_lock: std::sync::Mutex<()>,
     /// Set once the demo templates the store lacked have been imported (once per process).
     templates_seeded: std::sync::OnceLock<()>,
+    /// The current rule catalogue, cached (`reporting`).
+    compliance: reporting::CatalogueCache,
 }
 
 impl Assistant {
@@ -72,6 +75,7 @@ impl Assistant {
             knowledge: std::sync::OnceLock::new(),
             submit_lock: std::sync::Mutex::new(()),
             templates_seeded: std::sync::OnceLock::new(),
+            compliance: reporting::CatalogueCache::default(),
         };
         if a.config.rfq.model_fallback {
             a.desk.set_model(Box::new(a.rfq_json_model()));

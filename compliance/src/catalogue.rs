@@ -58,6 +58,7 @@ pub struct Provision {
     pub number: Option<String>,
     /// The field's name in the regime's table (`Execution Timestamp`).
     pub name: Option<String>,
+    /// Where the text comes from: regulation, regulator guidance, ISDA interpretation or the firm.
     pub kind: SourceKind,
     /// Who wrote it (`ESMA`, `CFTC`, `ISDA`).
     pub body: String,
@@ -74,7 +75,9 @@ pub struct Provision {
 pub struct JrtElement {
     /// Section number (`5.1.1`).
     pub sec: String,
+    /// The element's name in Chinese, as the standard gives it (`执行时间戳`).
     pub zh: String,
+    /// The element's name in English (`Execution timestamp`).
     pub en: String,
     /// Definition (Chinese); a few elements of the extraction carry none.
     #[serde(default)]
@@ -599,7 +602,9 @@ struct JrtFile {
 pub struct Catalogue {
     /// A version label (`drr-6.10.0+jrt0294.3-2024`, then the firm's updates).
     pub version: String,
+    /// Every provision: DRR's (`drr:<line>`), one per JR/T element (`jrt:<sec>`), then the firm's.
     pub provisions: Vec<Provision>,
+    /// The JR/T 0294.3—2024 critical data elements, as the elements file lists them.
     pub jrt: Vec<JrtElement>,
     by_key: HashMap<(String, String), Vec<usize>>,
     by_id: HashMap<String, usize>,
@@ -703,6 +708,22 @@ impl Catalogue {
             version: version.to_owned(),
             provisions,
             jrt: jrt.elements,
+            ..Catalogue::default()
+        };
+        c.reindex()?;
+        Ok(c)
+    }
+
+    /// A catalogue from stored parts (a version read back from the store).
+    pub fn from_parts(
+        version: &str,
+        provisions: Vec<Provision>,
+        jrt: Vec<JrtElement>,
+    ) -> Result<Catalogue, CatalogueError> {
+        let mut c = Catalogue {
+            version: version.to_owned(),
+            provisions,
+            jrt,
             ..Catalogue::default()
         };
         c.reindex()?;

@@ -16,14 +16,29 @@ use serde_json::Value;
 pub enum TradeError {
     /// The document is not the shape of a CDM ReportableEvent or TradeState at `path`.
     #[error("{path}: {reason}")]
-    Shape { path: String, reason: String },
+    Shape {
+        /// JSON path of the offending value (`$.trade`), or the given fact (`facts.ccp_lei`).
+        path: String,
+        /// What is wrong there.
+        reason: String,
+    },
     /// A reference points at nothing in the document.
     #[error("{path}: reference {reference:?} points at nothing in the document")]
-    Dangling { path: String, reference: String },
+    Dangling {
+        /// JSON path of the reference.
+        path: String,
+        /// The reference's JSON text as the document gives it.
+        reference: String,
+    },
     /// No payout this reader knows (option, interest rate, performance, forward/settlement,
     /// credit default, commodity) is in the product.
     #[error("{path}: the product has no payout the reporting rules cover (found: {found})")]
-    UnknownProduct { path: String, found: String },
+    UnknownProduct {
+        /// JSON path of the payout (`….economicTerms.payout`).
+        path: String,
+        /// The payout types found, comma-separated (`nothing` when there were none).
+        found: String,
+    },
 }
 
 /// One party of the trade.
@@ -33,8 +48,11 @@ pub struct Party {
     pub key: String,
     /// Its `meta.externalKey` (`party1`), the other way references point at it.
     pub external: Option<String>,
+    /// The party's LEI (ISO 17442), when a `partyId` is typed `LEI` or has an iso17442 scheme.
     pub lei: Option<String>,
+    /// The party's `name`; else, when the party has an LEI, its first `partyId` if not that.
     pub name: Option<String>,
+    /// Country of the party's first `contactInformation` address, as the document writes it.
     pub country: Option<String>,
 }
 
@@ -56,10 +74,13 @@ pub struct RegimeFacts {
     /// Corporate sector codes (`AIFD`, `UCIT`, `CDTI`, …).
     #[serde(default)]
     pub sectors: Vec<String>,
+    /// Whether the party exceeds the clearing threshold (`exceedsClearingThreshold`).
     #[serde(default)]
     pub exceeds_clearing_threshold: Option<bool>,
+    /// `mandatorilyClearable` (`ProductMandatory`, `ProductMandatoryButNotCpty`, …).
     #[serde(default)]
     pub mandatorily_clearable: Option<String>,
+    /// The party's own technical record id for this report (`technicalRecordId`).
     #[serde(default)]
     pub technical_record_id: Option<String>,
 }
@@ -69,6 +90,7 @@ pub struct RegimeFacts {
 pub struct PartyReporting {
     /// Index into [`Trade::parties`].
     pub party: usize,
+    /// The party's facts under each regime it is reported under.
     pub regimes: Vec<RegimeFacts>,
     /// Related parties by role (`ArrangingBroker`, `ClearingOrganization`, `Beneficiary`, …),
     /// each an index into [`Trade::parties`].
@@ -84,26 +106,33 @@ pub struct Reporting {
     pub counterparty: Option<usize>,
     /// The entity that submits the report where it is not counterparty 1.
     pub submitting_party: Option<usize>,
+    /// Per-party facts (`reportableInformation.partyInformation[]`, then the given facts).
     pub parties: Vec<PartyReporting>,
     /// `Electronic`, `NonElectronic`, `NotConfirmed`.
     pub confirmation_method: Option<String>,
     /// `SEF`, `DCM`, `OffFacility`, `Platform`.
     pub venue_type: Option<String>,
+    /// Whether the trade is between two entities of the same group.
     pub intragroup: Option<bool>,
+    /// Whether the trade is a large-size (block) trade (`largeSizeTrade`).
     pub large_size_trade: Option<bool>,
+    /// `originalExecutionTimestamp` (ISO 8601); reported before [`Trade::execution_timestamp`].
     pub original_execution_timestamp: Option<String>,
 }
 
 /// Who pays one leg, as indexes into [`Trade::parties`].
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct PayerReceiver {
+    /// The paying party, an index into [`Trade::parties`].
     pub payer: Option<usize>,
+    /// The receiving party, an index into [`Trade::parties`].
     pub receiver: Option<usize>,
 }
 
 /// A quantity with its unit.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Quantity {
+    /// The amount, where a single value is given.
     pub value: Option<f64>,
     /// ISO 4217 currency where the unit is money.
     pub currency: Option<String>,
@@ -118,10 +147,13 @@ pub struct Quantity {
 /// A price with its unit.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Price {
+    /// The price's number (a rate as a decimal: 0.0253 = 2.53 %).
     pub value: f64,
+    /// ISO 4217 currency the price is in, where it is money.
     pub currency: Option<String>,
-    /// Per unit of: a currency (an exchange rate) or a financial/capacity unit.
+    /// The currency priced per, for an exchange rate (`perUnitOf.currency`).
     pub per_currency: Option<String>,
+    /// The financial, capacity or weather unit priced per (`Share`, `BBL`).
     pub per_unit: Option<String>,
     /// `AssetPrice`, `ExchangeRate`, `InterestRate`, …
     pub price_type: Option<String>,
@@ -137,103 +169,150 @@ pub struct Underlier {
     pub ids: Vec<(String, String)>,
     /// A basket's constituents.
     pub constituents: Vec<Underlier>,
-    /// A floating rate index (`USD-LIBOR-BBA`) and its tenor (`3M`).
+    /// A rate underlier's floating rate index (`USD-LIBOR-BBA`).
     pub rate_index: Option<String>,
+    /// The rate index's tenor as (multiplier, period unit): `(3, "M")`.
     pub rate_tenor: Option<(i64, String)>,
 }
 
 /// A period (`3M`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Period {
+    /// Number of units (`3` of `3M`).
     pub multiplier: i64,
+    /// The period unit as CDM writes it (`D`, `W`, `M`, `Y`).
     pub unit: String,
 }
 
 /// One payout of the product.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub enum Payout {
-    Option(OptionPayout),
+    /// An option (`optionPayout`), boxed: it is much larger than the other payouts.
+    Option(Box<OptionPayout>),
+    /// One fixed or floating interest-rate leg (`interestRatePayout`).
     InterestRate(RateLeg),
+    /// An equity or total-return performance leg (`performancePayout`).
     Performance(PerformanceLeg),
     /// An FX forward or other settlement of two exchanged currencies.
     Forward(ForwardLeg),
+    /// A credit default payout (`creditDefaultPayout`).
     Credit(CreditLeg),
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+/// An option payout: who buys and sells, exercise terms, strike, settlement and underlier.
 pub struct OptionPayout {
+    /// The option buyer (`buyerSeller.buyer`), an index into [`Trade::parties`].
     pub buyer: Option<usize>,
+    /// The option seller (`buyerSeller.seller`), an index into [`Trade::parties`].
     pub seller: Option<usize>,
+    /// The payout's own `payerReceiver`, as party indexes.
     pub flow: PayerReceiver,
     /// `Call`, `Put`, `Payer`, `Receiver`, `Straddle`; `None` for an FX option (it is a call
     /// on one currency and a put on the other).
     pub option_type: Option<String>,
     /// `European`, `American`, `Bermuda`.
     pub style: Option<String>,
+    /// Expiration date (the first `expirationDate`), as the document writes it.
     pub expiration: Option<String>,
     /// American: the first day it may be exercised.
     pub earliest_exercise: Option<String>,
+    /// Strike price (`strikePrice`), from the exercise terms or the payout.
     pub strike: Option<Price>,
     /// `Cash`, `Physical`, `Election`.
     pub settlement_type: Option<String>,
+    /// ISO 4217 settlement currency (`settlementTerms.settlementCurrency`).
     pub settlement_currency: Option<String>,
     /// A fixed settlement date (`valueDate`), where one is given.
     pub settlement_date: Option<String>,
+    /// The payout's quantity (`priceQuantity.quantitySchedule`): options, shares or money.
     pub quantity: Option<Quantity>,
+    /// What the option is on, where the reader recognises it.
     pub underlier: Option<Underlier>,
     /// An FX option's two currencies: (amount, currency, payer, receiver) each.
     pub fx_legs: Vec<(Quantity, PayerReceiver)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+/// One interest-rate leg: fixed rate or floating index, notional, schedule and dates.
 pub struct RateLeg {
+    /// Who pays and who receives this leg, as party indexes.
     pub flow: PayerReceiver,
+    /// The leg's notional (`priceQuantity.quantitySchedule`).
     pub notional: Option<Quantity>,
     /// Fixed rate as a decimal (0.0253 = 2.53 %).
     pub fixed_rate: Option<f64>,
+    /// A floating leg's rate index (`USD-LIBOR-BBA`).
     pub floating_index: Option<String>,
+    /// A floating leg's index tenor (`3M`).
     pub floating_tenor: Option<Period>,
+    /// Spread over the floating index, as a decimal (0.001 = 10 bp).
     pub spread: Option<f64>,
+    /// Day count fraction as written (`ACT/360`, `30/360`).
     pub day_count: Option<String>,
+    /// Payment frequency (`paymentDates.paymentFrequency`).
     pub payment_frequency: Option<Period>,
+    /// A floating leg's reset frequency (`resetDates.resetFrequency`).
     pub reset_frequency: Option<Period>,
+    /// The leg's start date (`calculationPeriodDates.effectiveDate`).
     pub effective: Option<String>,
+    /// The leg's end date (`calculationPeriodDates.terminationDate`).
     pub termination: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+/// A performance leg: the return of an equity, index or basket.
 pub struct PerformanceLeg {
+    /// Who pays and who receives the performance, as party indexes.
     pub flow: PayerReceiver,
+    /// The leg's notional (`priceQuantity.quantitySchedule`).
     pub notional: Option<Quantity>,
+    /// The asset, index or basket whose return is paid.
     pub underlier: Option<Underlier>,
     /// `Price`, `Total`.
     pub return_type: Option<String>,
+    /// `Cash`, `Physical`, `Election` (`settlementTerms.settlementType`).
     pub settlement_type: Option<String>,
+    /// ISO 4217 settlement currency (`settlementTerms.settlementCurrency`).
     pub settlement_currency: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+/// An FX forward or settlement payout: currency amounts exchanged on a value date.
 pub struct ForwardLeg {
+    /// Each exchanged currency amount with who pays and who receives it (usually two).
     pub legs: Vec<(Quantity, PayerReceiver)>,
+    /// The value date (`settlementTerms.settlementDate.valueDate`), as written.
     pub value_date: Option<String>,
+    /// The agreed rate (first `priceQuantity.priceSchedule`): the forward exchange rate.
     pub rate: Option<Price>,
+    /// `Cash` or `Physical` (`settlementTerms.settlementType`).
     pub settlement_type: Option<String>,
+    /// ISO 4217 settlement currency (`settlementTerms.settlementCurrency`).
     pub settlement_currency: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+/// A credit default payout: protection on a reference entity or index.
 pub struct CreditLeg {
+    /// The payout's `payerReceiver`, as party indexes.
     pub flow: PayerReceiver,
+    /// The protection notional (`priceQuantity.quantitySchedule`).
     pub notional: Option<Quantity>,
+    /// Name of the reference entity, or of the index for an index CDS.
     pub reference_entity: Option<String>,
 }
 
 /// An option premium or other payment made at the trade's start.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Payment {
+    /// The amount paid, in [`Payment::currency`].
     pub amount: f64,
+    /// ISO 4217 currency of the amount.
     pub currency: Option<String>,
+    /// Settlement date, as the document writes it.
     pub date: Option<String>,
+    /// Who pays and who receives it, as party indexes.
     pub flow: PayerReceiver,
     /// `Premium`, `Fee`, …
     pub kind: Option<String>,
@@ -242,40 +321,59 @@ pub struct Payment {
 /// The trade, read.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Trade {
+    /// The UTI: the first `UniqueTransactionIdentifier` identifier, else the given one.
     pub uti: Option<String>,
     /// Other trade identifiers (a party's own reference), in document order.
     pub other_ids: Vec<String>,
     /// Who issued each of [`Trade::other_ids`] (a party index), where stated.
     pub other_id_issuers: Vec<Option<usize>>,
+    /// `tradeDate` as the document writes it (YYYY-MM-DD).
     pub trade_date: Option<String>,
+    /// Execution time (ISO 8601): the given one, else the step's `executionDateTime`.
     pub execution_timestamp: Option<String>,
     /// When the event was created (`eventCreationDateTime`).
     pub event_timestamp: Option<String>,
+    /// The workflow step's first `eventIdentifier`.
     pub event_id: Option<String>,
+    /// The workflow step's `messageInformation.messageId`.
     pub message_id: Option<String>,
+    /// The business event's `eventDate`, as written.
     pub event_date: Option<String>,
-    /// CDM `action` (`New`, `Correct`, `Cancel`) and the business event's `intent`.
+    /// CDM `action` of the workflow step (`New`, `Correct`, `Cancel`).
     pub action: Option<String>,
+    /// The business event's `intent` (`Clearing`, `ContractFormation`, …).
     pub intent: Option<String>,
+    /// The taxonomy's `primaryAssetClass` (`InterestRate`, `Equity`, `ForeignExchange`, …).
     pub primary_asset_class: Option<String>,
+    /// ISO 10962 CFI code, from the taxonomy entry whose source is `CFI`.
     pub cfi: Option<String>,
+    /// ISDA product qualifier (`InterestRate_IRSwap_FixedFloat`), from the taxonomy.
     pub qualifier: Option<String>,
+    /// Every party object in the document (one per `globalKey`), then any added by given LEIs.
     pub parties: Vec<Party>,
     /// `Party1`/`Party2` roles → party indexes.
     pub roles: Vec<(String, usize)>,
     /// Party roles on the trade (`ArrangingBroker`, `ClearingOrganization`, …).
     pub party_roles: Vec<(String, usize)>,
+    /// The payouts this reader knows, in document order; never empty.
     pub payouts: Vec<Payout>,
+    /// `economicTerms.effectiveDate`, as written.
     pub effective_date: Option<String>,
+    /// `economicTerms.terminationDate`, as written.
     pub termination_date: Option<String>,
+    /// Premiums and other payments, from the trade state's `transferHistory`.
     pub payments: Vec<Payment>,
+    /// Master agreement type (`ISDAMaster`; `Other` if untyped) and its vintage year.
     pub master_agreement: Option<(String, Option<i64>)>,
+    /// Whether the terms are non-standard (`economicTerms.nonStandardisedTerms`).
     pub non_standard_terms: Option<bool>,
+    /// `contractDetails.governingLaw` as written (`GBEN`, `USNY`).
     pub governing_law: Option<String>,
     /// The trade-lot quantity (the number of options or contracts) where one is given.
     pub lot_quantities: Vec<Quantity>,
     /// The collateral portfolio code (`trade.collateral.portfolioIdentifier`).
     pub collateral_portfolio: Option<String>,
+    /// The reporting facts: `reportableInformation`, `reportingSide`, then the given facts.
     pub reporting: Reporting,
 }
 
@@ -293,11 +391,12 @@ impl Trade {
     /// The first option payout.
     pub fn option(&self) -> Option<&OptionPayout> {
         self.payouts.iter().find_map(|p| match p {
-            Payout::Option(o) => Some(o),
+            Payout::Option(o) => Some(&**o),
             _ => None,
         })
     }
 
+    /// Every interest-rate leg, in document order.
     pub fn rate_legs(&self) -> impl Iterator<Item = &RateLeg> {
         self.payouts.iter().filter_map(|p| match p {
             Payout::InterestRate(l) => Some(l),
@@ -305,6 +404,7 @@ impl Trade {
         })
     }
 
+    /// The first performance leg.
     pub fn performance(&self) -> Option<&PerformanceLeg> {
         self.payouts.iter().find_map(|p| match p {
             Payout::Performance(l) => Some(l),
@@ -312,6 +412,7 @@ impl Trade {
         })
     }
 
+    /// The first FX forward or settlement payout.
     pub fn forward(&self) -> Option<&ForwardLeg> {
         self.payouts.iter().find_map(|p| match p {
             Payout::Forward(l) => Some(l),
@@ -319,6 +420,7 @@ impl Trade {
         })
     }
 
+    /// The first credit default payout.
     pub fn credit(&self) -> Option<&CreditLeg> {
         self.payouts.iter().find_map(|p| match p {
             Payout::Credit(l) => Some(l),
@@ -379,15 +481,19 @@ pub struct GivenFacts {
     /// Counterparty 2's regimes.
     #[serde(default)]
     pub counterparty_regimes: Vec<RegimeFacts>,
+    /// `Electronic`, `NonElectronic`, `NotConfirmed`; replaces the document's.
     #[serde(default)]
     pub confirmation_method: Option<String>,
+    /// `SEF`, `DCM`, `OffFacility`, `Platform`; replaces the document's.
     #[serde(default)]
     pub venue_type: Option<String>,
+    /// Whether the trade is intragroup; replaces the document's.
     #[serde(default)]
     pub intragroup: Option<bool>,
-    /// Cleared: the CCP's LEI (a cleared trade without one is refused as conflicting).
+    /// Whether the trade is cleared; a cleared trade without [`GivenFacts::ccp_lei`] is refused.
     #[serde(default)]
     pub cleared: Option<bool>,
+    /// The CCP's LEI, added to the trade as its `ClearingOrganization`.
     #[serde(default)]
     pub ccp_lei: Option<String>,
     /// When the trade was executed (ISO 8601 with offset), where the document does not say.
@@ -514,10 +620,10 @@ pub fn read(doc: &Value, given: Option<&GivenFacts>) -> Result<Trade, TradeError
                 .get("value")
                 .and_then(|v| v.get("name"))
                 .and_then(unwrap_str);
-            if source == Some("CFI") {
-                if let Some(n) = name {
-                    t.cfi.get_or_insert_with(|| n.to_owned());
-                }
+            if source == Some("CFI")
+                && let Some(n) = name
+            {
+                t.cfi.get_or_insert_with(|| n.to_owned());
             }
             if let Some(q) = x.get("productQualifier").and_then(Value::as_str) {
                 t.qualifier.get_or_insert_with(|| q.to_owned());
@@ -633,7 +739,9 @@ pub fn read(doc: &Value, given: Option<&GivenFacts>) -> Result<Trade, TradeError
     for (k, item, path) in items {
         found.push(k.clone());
         match k.as_str() {
-            "optionPayout" => t.payouts.push(Payout::Option(r.option(item, &t, &path)?)),
+            "optionPayout" => t
+                .payouts
+                .push(Payout::Option(Box::new(r.option(item, &t, &path)?))),
             "interestRatePayout" => t.payouts.push(Payout::InterestRate(r.rate_leg(item, &t))),
             "performancePayout" => t.payouts.push(Payout::Performance(r.performance(item, &t))),
             "forwardPayout" | "settlementPayout" => {
@@ -953,16 +1061,17 @@ fn apply_given(t: &mut Trade, g: &GivenFacts) -> Result<(), TradeError> {
         ("facts.reporting_party_lei", &g.reporting_party_lei),
         ("facts.counterparty_lei", &g.counterparty_lei),
     ] {
-        if let Some(lei) = lei {
-            if !trade_leis.is_empty() && !trade_leis.contains(lei) {
-                return Err(shape(
-                    field,
-                    &format!(
-                        "LEI {lei} is not a counterparty of the trade (its counterparties: {})",
-                        trade_leis.join(", ")
-                    ),
-                ));
-            }
+        if let Some(lei) = lei
+            && !trade_leis.is_empty()
+            && !trade_leis.contains(lei)
+        {
+            return Err(shape(
+                field,
+                &format!(
+                    "LEI {lei} is not a counterparty of the trade (its counterparties: {})",
+                    trade_leis.join(", ")
+                ),
+            ));
         }
     }
     if g.reporting_party_lei.is_some() && g.reporting_party_lei == g.counterparty_lei {
@@ -1229,10 +1338,10 @@ impl Reader<'_, '_> {
     /// A `{globalReference, externalReference}` (or a plain value object) → party index.
     fn party_ref(&self, v: &Value, t: &Trade) -> Option<usize> {
         let by_key = |k: &str| t.parties.iter().position(|p| p.key == k);
-        if let Some(g) = v.get("globalReference").and_then(Value::as_str) {
-            if let Some(i) = by_key(g) {
-                return Some(i);
-            }
+        if let Some(g) = v.get("globalReference").and_then(Value::as_str)
+            && let Some(i) = by_key(g)
+        {
+            return Some(i);
         }
         if let Some(e) = v.get("externalReference").and_then(Value::as_str) {
             if let Some(i) = t
@@ -1242,14 +1351,13 @@ impl Reader<'_, '_> {
             {
                 return Some(i);
             }
-            if let Some(party) = self.index.keys.get(e) {
-                if let Some(k) = party
+            if let Some(party) = self.index.keys.get(e)
+                && let Some(k) = party
                     .get("meta")
                     .and_then(|m| m.get("globalKey"))
                     .and_then(Value::as_str)
-                {
-                    return by_key(k);
-                }
+            {
+                return by_key(k);
             }
         }
         if v.get("partyId").is_some() {
@@ -1283,15 +1391,14 @@ impl Reader<'_, '_> {
             .get("address")
             .and_then(|a| a.get("value"))
             .and_then(Value::as_str)
+            && let Some(x) = self.index.locations.get(a)
         {
-            if let Some(x) = self.index.locations.get(a) {
-                return x;
-            }
+            return x;
         }
-        if let Some(g) = v.get("globalReference").and_then(Value::as_str) {
-            if let Some(x) = self.index.keys.get(g) {
-                return x;
-            }
+        if let Some(g) = v.get("globalReference").and_then(Value::as_str)
+            && let Some(x) = self.index.keys.get(g)
+        {
+            return x;
         }
         v
     }
@@ -1321,10 +1428,8 @@ impl Reader<'_, '_> {
                     }
                 }
             }
-            if ok {
-                if let Some(s) = cur.as_str() {
-                    return Some(s.to_owned());
-                }
+            if ok && let Some(s) = cur.as_str() {
+                return Some(s.to_owned());
             }
         }
         None
@@ -1525,10 +1630,10 @@ impl Reader<'_, '_> {
                     ids: ids(e),
                     ..Underlier::default()
                 };
-                if let Some(n) = e.get("name").and_then(unwrap_str) {
-                    if !u.ids.iter().any(|(s, _)| s == "Name") {
-                        u.ids.push(("Name".into(), n.to_owned()));
-                    }
+                if let Some(n) = e.get("name").and_then(unwrap_str)
+                    && !u.ids.iter().any(|(s, _)| s == "Name")
+                {
+                    u.ids.push(("Name".into(), n.to_owned()));
                 }
                 return Some(u);
             }

@@ -37,11 +37,17 @@ pub enum Status {
 /// One regime's column.
 #[derive(Debug, Clone, Serialize)]
 pub struct Column {
+    /// The regime's id (`esma-emir-trade`), as [`Regime::id`].
     pub id: &'static str,
+    /// The regime's name in English.
     pub name: &'static str,
+    /// The regime's name in Chinese.
     pub name_zh: &'static str,
+    /// The authority that runs the regime.
     pub authority: &'static str,
+    /// How the trade's parties are placed under the regime.
     pub role: Role,
+    /// When the report is due.
     pub deadline: Deadline,
     /// The generated report (dotted field names).
     pub report: BTreeMap<String, Cell>,
@@ -50,6 +56,7 @@ pub struct Column {
 /// One regime's cell of a row.
 #[derive(Debug, Clone, Serialize)]
 pub struct MatrixCell {
+    /// The regime's id, as [`Column::id`].
     pub regime: &'static str,
     /// The regime's own field name where it differs from the row's.
     pub field: Option<String>,
@@ -57,6 +64,7 @@ pub struct MatrixCell {
     pub cell: Option<Cell>,
     /// The regime's field number and name (from its provision).
     pub number: Option<String>,
+    /// The regime's field name (`Execution timestamp`), where its provision gives one.
     pub name: Option<String>,
     /// The provisions that require it, regulatory text first (ids).
     pub provisions: Vec<String>,
@@ -68,19 +76,26 @@ pub struct MatrixCell {
 /// One row.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    /// The row key shared across regimes ([`crate::catalogue::row_key`]).
     pub key: String,
+    /// The CPMI-IOSCO critical data element the row is, where it is aligned.
     pub cde: Option<&'static str>,
+    /// That critical data element's name in Chinese.
     pub cde_zh: Option<&'static str>,
     /// The JR/T 0294.3 element (`5.1.5 执行时间戳 Execution timestamp`).
     pub jrt: Option<String>,
+    /// How the regimes agree on the row.
     pub status: Status,
+    /// One cell per column, in column order.
     pub cells: Vec<MatrixCell>,
 }
 
 /// A difference between regimes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Difference {
+    /// The row key of the field.
     pub key: String,
+    /// Whether only some regimes ask for it, or the value or its format differs.
     pub kind: DiffKind,
     /// The regimes grouped by the value they report (as JSON text), in order; for
     /// [`DiffKind::OnlyIn`], the regimes that ask for it.
@@ -102,13 +117,19 @@ pub enum DiffKind {
 /// The whole comparison for one trade.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
+    /// The catalogue version the provisions come from ([`Catalogue::version`]).
     pub catalogue_version: String,
+    /// One column per regime compared, in the order asked.
     pub columns: Vec<Column>,
+    /// The rows: aligned CDEs first, then by status, then by key.
     pub rows: Vec<Row>,
+    /// Where the regimes' values differ, from [`differences`].
     pub differences: Vec<Difference>,
     /// Every field a regime needs that the trade does not give: (regime, field, what is needed).
     pub missing: Vec<(String, String, String)>,
+    /// The differences that matter, as English sentences ([`summary`]).
     pub summary: Vec<String>,
+    /// The same sentences in Chinese.
     pub summary_zh: Vec<String>,
 }
 
@@ -374,11 +395,11 @@ pub fn compare(
                 } else {
                     (own, None)
                 };
-                if let Some(p) = list.iter().find(|p| p.kind == SourceKind::RegulatoryText) {
-                    if from.is_none() {
-                        number = p.number.clone();
-                        name = p.name.clone();
-                    }
+                if let Some(p) = list.iter().find(|p| p.kind == SourceKind::RegulatoryText)
+                    && from.is_none()
+                {
+                    number = p.number.clone();
+                    name = p.name.clone();
                 }
                 provisions = list.iter().take(4).map(|p| p.id.clone()).collect();
                 provision_from = from;

@@ -21,15 +21,27 @@ use crate::cdm::{Payout, Quantity, RateLeg, Trade};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Cell {
     /// Read or derived from the trade.
-    Value { value: Value },
+    Value {
+        /// The value read or derived from the trade.
+        value: Value,
+    },
     /// Given by the rules where the trade is silent (e.g. `false` for an indicator no fact
     /// sets), with why.
-    Default { value: Value, reason: String },
+    Default {
+        /// The value the rules give.
+        value: Value,
+        /// Why that value, shown beside it.
+        reason: String,
+    },
     /// The field applies but the trade lacks what it needs.
-    Missing { needed: String },
+    Missing {
+        /// What the trade would have to give (`the confirmation status (…)`).
+        needed: String,
+    },
 }
 
 impl Cell {
+    /// The value of a value or a default; `None` when missing.
     pub fn value(&self) -> Option<&Value> {
         match self {
             Cell::Value { value } | Cell::Default { value, .. } => Some(value),
@@ -238,13 +250,21 @@ pub fn unit_code(unit: &str) -> Option<&'static str> {
 /// receiver (counterparty indexes), and what each leg is.
 #[derive(Debug, Clone, Default)]
 pub struct Leg {
+    /// The leg's notional amount, in [`Leg::currency`].
     pub notional: Option<f64>,
+    /// ISO 4217 currency of the notional.
     pub currency: Option<String>,
+    /// Total quantity in [`Leg::quantity_unit`] (options, shares), where not money.
     pub total_quantity: Option<f64>,
+    /// The unit of [`Leg::total_quantity`] (`Share`, `BBL`).
     pub quantity_unit: Option<String>,
+    /// ISO 4217 settlement currency of the leg.
     pub settlement_currency: Option<String>,
+    /// The leg's payer, an index into [`Trade::parties`].
     pub payer: Option<usize>,
+    /// The leg's receiver, an index into [`Trade::parties`].
     pub receiver: Option<usize>,
+    /// The interest-rate leg behind this leg, for a swap's rate legs.
     pub rate: Option<RateLeg>,
     /// The notional is a quantity of money with no underlying quantity (an equity swap's
     /// notional in currency): the total quantity is "not available".
@@ -938,10 +958,10 @@ pub fn elements(t: &Trade, run: &RunFacts) -> Elements {
                         missing("an identifier of the underlier (ISIN)"),
                     );
                 }
-                if u.kind == "Index" {
-                    if let Some(n) = &name {
-                        e.insert("nameOfTheUnderlyingIndex".into(), v(n.clone()));
-                    }
+                if u.kind == "Index"
+                    && let Some(n) = &name
+                {
+                    e.insert("nameOfTheUnderlyingIndex".into(), v(n.clone()));
                 }
                 e.insert("customBasketIndicator".into(), d(false, "single underlier"));
             }

@@ -46,14 +46,36 @@ fn csv_field(s: &str) -> String {
 /// The matrix as CSV (UTF-8 with a byte-order mark so spreadsheet programs read Chinese).
 pub fn csv(c: &Comparison) -> String {
     let mut out = String::from("\u{feff}");
-    let mut header = vec!["field".to_owned(), "cpmi_iosco_cde".into(), "jrt_0294_3".into(), "status".into()];
+    let mut header = vec![
+        "field".to_owned(),
+        "cpmi_iosco_cde".into(),
+        "jrt_0294_3".into(),
+        "status".into(),
+    ];
     header.extend(c.columns.iter().map(|col| col.id.to_owned()));
-    out.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
+    out.push_str(
+        &header
+            .iter()
+            .map(|h| csv_field(h))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     out.push('\n');
     for r in &c.rows {
-        let mut line = vec![r.key.clone(), r.cde.unwrap_or("").to_owned(), r.jrt.clone().unwrap_or_default(), status_text(r.status).to_owned()];
+        let mut line = vec![
+            r.key.clone(),
+            r.cde.unwrap_or("").to_owned(),
+            r.jrt.clone().unwrap_or_default(),
+            status_text(r.status).to_owned(),
+        ];
         line.extend(r.cells.iter().map(|m| cell_text(m.cell.as_ref())));
-        out.push_str(&line.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &line
+                .iter()
+                .map(|h| csv_field(h))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push('\n');
     }
     out
@@ -62,7 +84,9 @@ pub fn csv(c: &Comparison) -> String {
 /// The comparison as an XLSX workbook.
 pub fn xlsx(c: &Comparison, catalogue: &Catalogue) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
-    let bold = Format::new().set_bold().set_border_bottom(FormatBorder::Thin);
+    let bold = Format::new()
+        .set_bold()
+        .set_border_bottom(FormatBorder::Thin);
     let wrap = Format::new().set_text_wrap();
     let fills = |s: Status| -> Option<Format> {
         let color = match s {
@@ -76,7 +100,12 @@ pub fn xlsx(c: &Comparison, catalogue: &Catalogue) -> Result<Vec<u8>, XlsxError>
     };
 
     let ws = wb.add_worksheet().set_name("Matrix")?;
-    let mut header = vec!["Field".to_owned(), "CPMI-IOSCO CDE".into(), "JR/T 0294.3".into(), "Status".into()];
+    let mut header = vec![
+        "Field".to_owned(),
+        "CPMI-IOSCO CDE".into(),
+        "JR/T 0294.3".into(),
+        "Status".into(),
+    ];
     header.extend(c.columns.iter().map(|col| col.name.to_owned()));
     for (i, h) in header.iter().enumerate() {
         ws.write_string_with_format(0, col(i), h, &bold)?;
@@ -126,14 +155,32 @@ pub fn xlsx(c: &Comparison, catalogue: &Catalogue) -> Result<Vec<u8>, XlsxError>
     ws.set_column_width(2, 90)?;
 
     let ws = wb.add_worksheet().set_name("Deadlines")?;
-    for (i, h) in ["Regime", "Authority", "Role", "Deadline", "Rule", "规则", "Source"].iter().enumerate() {
+    for (i, h) in [
+        "Regime",
+        "Authority",
+        "Role",
+        "Deadline",
+        "Rule",
+        "规则",
+        "Source",
+    ]
+    .iter()
+    .enumerate()
+    {
         ws.write_string_with_format(0, col(i), *h, &bold)?;
     }
     for (i, colm) in c.columns.iter().enumerate() {
         let row = u32::try_from(i + 1).unwrap_or(u32::MAX);
         ws.write_string(row, 0, colm.name)?;
         ws.write_string(row, 1, colm.authority)?;
-        ws.write_string(row, 2, serde_json::to_value(colm.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())?;
+        ws.write_string(
+            row,
+            2,
+            serde_json::to_value(colm.role)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        )?;
         ws.write_string(row, 3, colm.deadline.short)?;
         ws.write_string_with_format(row, 4, colm.deadline.rule, &wrap)?;
         ws.write_string_with_format(row, 5, colm.deadline.rule_zh, &wrap)?;
@@ -147,7 +194,10 @@ pub fn xlsx(c: &Comparison, catalogue: &Catalogue) -> Result<Vec<u8>, XlsxError>
         // Sheet names: at most 31 characters, no `/`.
         let name: String = colm.id.chars().take(31).collect();
         let ws = wb.add_worksheet().set_name(&name)?;
-        for (i, h) in ["Field", "Value", "Kind", "Provision", "Provision text"].iter().enumerate() {
+        for (i, h) in ["Field", "Value", "Kind", "Provision", "Provision text"]
+            .iter()
+            .enumerate()
+        {
             ws.write_string_with_format(0, col(i), *h, &bold)?;
         }
         let regime = crate::regime::regime(colm.id);
@@ -161,7 +211,9 @@ pub fn xlsx(c: &Comparison, catalogue: &Catalogue) -> Result<Vec<u8>, XlsxError>
                 Cell::Missing { .. } => "missing",
             };
             ws.write_string(row, 2, kind)?;
-            if let Some(p) = regime.and_then(|r| catalogue.provisions_for(r.provisions, k).into_iter().next()) {
+            if let Some(p) =
+                regime.and_then(|r| catalogue.provisions_for(r.provisions, k).into_iter().next())
+            {
                 ws.write_string(row, 3, &p.id)?;
                 ws.write_string_with_format(row, 4, &p.text, &wrap)?;
             }

@@ -20,7 +20,9 @@ use crate::elements::{Cell, Elements, num};
 pub struct Deadline {
     /// Short form (`T+1`).
     pub short: &'static str,
+    /// The rule in full, in English.
     pub rule: &'static str,
+    /// The rule in full, in Chinese.
     pub rule_zh: &'static str,
     /// The legal source (article or rule number).
     pub source: &'static str,
@@ -31,8 +33,11 @@ pub struct Deadline {
 pub struct Regime {
     /// Stable id, as ISDA DRR names the report (`esma-emir-trade`).
     pub id: &'static str,
+    /// Its name in English (`EU EMIR Refit`).
     pub name: &'static str,
+    /// Its name in Chinese.
     pub name_zh: &'static str,
+    /// The authority that runs it (`U.S. Commodity Futures Trading Commission`).
     pub authority: &'static str,
     /// The supervisory-body codes that make a party subject to it (`reportableInformation`).
     pub bodies: &'static [&'static str],
@@ -40,6 +45,7 @@ pub struct Regime {
     pub provisions: &'static str,
     /// The fields of the report, in the common names.
     pub fields: &'static [&'static str],
+    /// When its report is due.
     pub deadline: Deadline,
 }
 

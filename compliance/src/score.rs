@@ -118,10 +118,13 @@ pub fn same(a: &Value, b: &Value) -> bool {
 /// One field's outcome.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FieldOutcome {
+    /// The field (dotted name), as in the expected report.
     pub field: String,
+    /// The expected value.
     pub expected: Value,
     /// What we generated (`None`: not generated, or listed as missing).
     pub got: Option<Value>,
+    /// Whether what we generated is the expected value ([`same`]).
     pub correct: bool,
 }
 

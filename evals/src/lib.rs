@@ -148,6 +148,7 @@ pub fn suites() -> Vec<Box<dyn Suite>> {
         Box::new(suites::extraction::ExtractionSuite),
         Box::new(suites::drafting::DraftingSuite),
         Box::new(suites::drafting_free::DraftingFreeTextSuite),
+        Box::new(suites::compliance::ComplianceSuite),
         Box::new(suites::retrieval::RetrievalSuite),
         Box::new(suites::injection::InjectionSuite),
         Box::new(suites::abstention::AbstentionSuite),

@@ -75,6 +75,7 @@ impl Role {
             Role::Legal => &[
                 DraftsRead,
                 DraftsWrite,
+                ComplianceRead,
                 DocumentsRead,
                 DocumentsWrite,
                 DocumentsDeclassify,
@@ -87,6 +88,7 @@ impl Role {
             Role::Ops => &[
                 ExtractionsSubmit,
                 ExtractionsRead,
+                ComplianceRead,
                 DocumentsRead,
                 DocumentsWrite,
                 ApprovalsRead,
@@ -96,6 +98,8 @@ impl Role {
                 JobsRead,
             ],
             Role::Compliance => &[
+                ComplianceRead,
+                ComplianceManage,
                 DocumentsRead,
                 RfqRead,
                 ExtractionsRead,
@@ -192,6 +196,10 @@ pub enum Permission {
     DraftsRead,
     /// Create and edit drafts of confirmations.
     DraftsWrite,
+    /// Generate, compare and validate trade reports across regimes; ask the rule catalogue.
+    ComplianceRead,
+    /// Load the rule catalogue and add the firm's own provisions (a new catalogue version).
+    ComplianceManage,
     /// Call the local models (chat, completions, embeddings).
     ModelsUse,
     /// Read background jobs.
@@ -223,6 +231,8 @@ impl Permission {
         Permission::ExtractionsRead,
         Permission::DraftsRead,
         Permission::DraftsWrite,
+        Permission::ComplianceRead,
+        Permission::ComplianceManage,
         Permission::ModelsUse,
         Permission::JobsRead,
         Permission::EvalsRead,
@@ -248,6 +258,8 @@ impl Permission {
             Permission::ExtractionsRead => "extractions.read",
             Permission::DraftsRead => "drafts.read",
             Permission::DraftsWrite => "drafts.write",
+            Permission::ComplianceRead => "compliance.read",
+            Permission::ComplianceManage => "compliance.manage",
             Permission::ModelsUse => "models.use",
             Permission::JobsRead => "jobs.read",
             Permission::EvalsRead => "evals.read",

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backup;
 pub mod chat;
 pub mod chunk;
+pub mod compliance;
 pub mod config;
 pub mod demo;
 pub mod draft;

@@ -37,11 +37,13 @@ fn architecture_md_names_every_crate_folder() {
         );
     }
     // The design-card layout plus the workflow crates split out of `assistant` (`extraction`,
-    // `rfq`), the wave-2 workflow cores (`drafting`) and the shared CJK text utilities (`cjk`):
+    // `rfq`), the wave-2 workflow cores (`drafting`, `compliance`) and the shared CJK text
+    // utilities (`cjk`):
     // exactly these crate folders, no others.
     let expected = [
         "assistant",
         "cjk",
+        "compliance",
         "connectors",
         "drafting",
         "evals",
@@ -83,6 +85,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             "drafting",
             set(&["cjk", "policies", "kernels", "connectors", "extraction"]),
         ),
+        // Trade reporting reads CDM JSON itself and knows no other crate of ours.
+        ("compliance", set(&[])),
         (
             "assistant",
             set(&[
@@ -95,6 +99,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "rfq",
                 "extraction",
                 "drafting",
+                "compliance",
             ]),
         ),
         (
@@ -109,6 +114,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "rfq",
                 "extraction",
                 "drafting",
+                "compliance",
                 "assistant",
             ]),
         ),
@@ -124,6 +130,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "rfq",
                 "extraction",
                 "drafting",
+                "compliance",
                 "assistant",
                 "evals",
             ]),
@@ -140,6 +147,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "rfq",
                 "extraction",
                 "drafting",
+                "compliance",
                 "assistant",
                 "evals",
                 "web",

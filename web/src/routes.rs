@@ -4,6 +4,7 @@
 //! declared access; tests enumerate the table to check every role against every route.
 
 pub use crate::access::{Access, RouteInfo, Surface, Timeout};
+use crate::handlers::compliance as reporting;
 use crate::handlers::{
     admin, approvals, audit, documents, drafts, evals, extractions, jobs, openai, pricing, rfqs,
     system, templates,
@@ -162,6 +163,14 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/v1/drafts/{id}/final/{what}", P(DraftsRead), "Download the final PDF, DOCX, or the conformed copy dated on the last signature (pdf, docx, conformed).", drafts::final_file),
         route!(upload POST "/v1/drafts/{id}/signatures", P(DraftsWrite), "Upload one party's signed copy: matched to the final by content; the last one executes and dates the document.", drafts::sign),
         route!(upload POST "/v1/proofread", P(DraftsRead), "Proofread an uploaded agreement or confirmation (text, PDF, DOCX), optionally against a trade and template.", drafts::proofread_upload),
+        route!(POST "/v1/compliance/compare", P(ComplianceRead), "Compare a trade's reports across regimes (CDM, FpML, a draft or an extraction; reporting facts): every regime's fields with provisions, differences, missing facts, deadlines; `?format=csv|xlsx`. Audited.", reporting::compare),
+        route!(POST "/v1/compliance/reports", P(ComplianceRead), "Each applicable regime's report for a trade, as the regime writes it, with the fields the trade cannot fill.", reporting::reports),
+        route!(POST "/v1/compliance/validate", P(ComplianceRead), "Validate a report the firm already has (JSON or CSV) against the regime's formats and the trade: findings with provisions.", reporting::validate),
+        route!(POST "/v1/compliance/ask", P(ComplianceRead), "A rule question answered from the provisions, guidelines and laws, every citation a provision id (SSE with stream: true).", reporting::ask, timeout = Timeout::Generation),
+        route!(GET "/v1/compliance/regimes", P(ComplianceRead), "The reporting regimes: authority, deadline with its source, fields.", reporting::regimes),
+        route!(GET "/v1/compliance/provisions/{id}", P(ComplianceRead), "One provision of the rule catalogue (drr:…, jrt:…, firm:…).", reporting::provision),
+        route!(GET "/v1/compliance/catalogue", P(ComplianceRead), "The rule catalogue's versions.", reporting::catalogue),
+        route!(POST "/v1/compliance/catalogue", P(ComplianceManage), "Add the firm's own provisions (JSON lines) as the catalogue's next version. Audited.", reporting::add),
         route!(upload POST "/v1/extractions", P(ExtractionsSubmit), "Upload confirmations (multipart, several files) for extraction; returns a job id.", extractions::submit),
         route!(GET "/v1/extractions/{id}", P(ExtractionsRead), "An extraction job: state, and per file its status, key terms with evidence, conflicts, problems, CDM and approval.", extractions::get),
         route!(GET "/v1/extractions/{id}/exports", P(ExtractionsRead), "The approved files of an extraction job, exported (key terms, CDM, extension, source SHA-256).", extractions::exports),
@@ -230,6 +239,12 @@ pub fn routes() -> Vec<Route> {
         route!(page GET "/drafting/{id}/markups/{markup}/issues/{format}", P(DraftsRead), "Download a mark-up's issues list (pdf, docx, md).", ui::drafting::markup_issues),
         route!(page upload POST "/drafting/{id}/signatures", P(DraftsWrite), "Upload one party's signed copy from the page (multipart, form token first).", ui::drafting::sign),
         route!(page POST "/drafting/{id}/save", P(DraftsWrite), "Save an edit from the page as the next version (a stale edit is shown with the diff, nothing lost).", ui::drafting::save),
+        route!(page GET "/compliance", P(ComplianceRead), "Compliance: a trade's reports across regimes (applicable regimes with deadlines, the field matrix with provisions, differences, missing facts), validation, rule questions.", ui::compliance::index),
+        route!(page POST "/compliance/compare", P(ComplianceRead), "Compare a trade's reports from the page.", ui::compliance::compare),
+        route!(page POST "/compliance/export", P(ComplianceRead), "Download the comparison as CSV or Excel from the page.", ui::compliance::export),
+        route!(page upload POST "/compliance/validate", P(ComplianceRead), "Validate an uploaded report from the page (multipart, form token first).", ui::compliance::validate),
+        route!(page GET "/compliance/ask", P(ComplianceRead), "A rule question answered from the provisions with citations.", ui::compliance::ask, timeout = Timeout::Generation),
+        route!(page GET "/compliance/provisions/{id}", P(ComplianceRead), "One provision of the rule catalogue.", ui::compliance::provision),
         route!(page GET "/extractions", P(ExtractionsRead), "Operations: upload confirmations, recent extraction jobs, reviews waiting.", ui::ops::list),
         route!(page upload POST "/extractions", P(ExtractionsSubmit), "Upload confirmations from the page (multipart, form token first); redirects to the job.", ui::ops::upload),
         route!(page GET "/extractions/{id}", P(ExtractionsRead), "One extraction job: each file's status (refreshes itself while running).", ui::ops::job),

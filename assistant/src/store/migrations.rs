@@ -544,4 +544,33 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER draft_markups_no_update BEFORE UPDATE ON draft_markups
         BEGIN SELECT RAISE(ABORT, 'a received mark-up is never changed'); END;
     "#,
+    // 13: the trade-reporting rule catalogue: numbered versions (the DRR provisions and JR/T
+    // 0294.3 elements as loaded, or the previous version with the firm's own provisions added),
+    // each a full copy of its provisions; nothing in a version is ever changed.
+    r#"
+    CREATE TABLE compliance_catalogues (
+        version         TEXT PRIMARY KEY,
+        seq             INTEGER NOT NULL UNIQUE,
+        parent          TEXT REFERENCES compliance_catalogues(version),
+        origin          TEXT NOT NULL,
+        note            TEXT NOT NULL,
+        sha256          TEXT NOT NULL,
+        provisions      INTEGER NOT NULL,
+        firm_provisions INTEGER NOT NULL,
+        jrt             TEXT NOT NULL,
+        loaded_at       TEXT NOT NULL,
+        loaded_by       TEXT NOT NULL
+    );
+    CREATE TABLE compliance_provisions (
+        version TEXT NOT NULL REFERENCES compliance_catalogues(version),
+        ord     INTEGER NOT NULL,
+        id      TEXT NOT NULL,
+        body    TEXT NOT NULL,
+        PRIMARY KEY (version, id)
+    );
+    CREATE TRIGGER compliance_catalogues_no_update BEFORE UPDATE ON compliance_catalogues
+        BEGIN SELECT RAISE(ABORT, 'a catalogue version is never changed'); END;
+    CREATE TRIGGER compliance_provisions_no_update BEFORE UPDATE ON compliance_provisions
+        BEGIN SELECT RAISE(ABORT, 'a catalogue version is never changed'); END;
+    "#,
 ];

@@ -197,7 +197,7 @@ fn state_survives_restart() {
     // (documents), 5 (chat events per chat, idempotency keys), 6 (status and kind triggers), 7
     // (web passwords, sessions, sign-in attempts, languages), 8 (the fields of an RFQ's parse
     // the model supplied).
-    assert_eq!(a.store().schema_version().unwrap(), 12);
+    assert_eq!(a.store().schema_version().unwrap(), 13);
 }
 
 #[test]

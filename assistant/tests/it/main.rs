@@ -11,5 +11,6 @@ mod desk;
 mod documents;
 mod edit_validation;
 mod extraction_review;
+mod reporting;
 mod stored_values;
 mod telegram;

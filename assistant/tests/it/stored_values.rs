@@ -857,3 +857,23 @@ fn an_imported_template_version_is_never_changed() {
         .unwrap_err();
     assert!(err.to_string().contains("CHECK"), "{err}");
 }
+
+#[test]
+fn a_rule_catalogue_version_is_never_changed() {
+    let (_dir, c) = fresh();
+    c.execute_batch(
+        "INSERT INTO compliance_catalogues (version, seq, parent, origin, note, sha256, provisions,
+                                           firm_provisions, jrt, loaded_at, loaded_by)
+         VALUES ('v1', 1, NULL, 'shared', 'n', 'x', 1, 0, '[]', 'now', 'u');
+         INSERT INTO compliance_provisions (version, ord, id, body)
+         VALUES ('v1', 0, 'drr:1', '{}');",
+    )
+    .unwrap();
+    for sql in [
+        "UPDATE compliance_catalogues SET note = 'rewritten' WHERE version = 'v1'",
+        "UPDATE compliance_provisions SET body = '{\"text\":\"other\"}' WHERE id = 'drr:1'",
+    ] {
+        let err = c.execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("never changed"), "{sql}: {err}");
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod abstention;
 pub mod audit;
+pub mod compliance;
 pub mod draft_mutations;
 pub mod drafting;
 pub mod drafting_free;

@@ -360,45 +360,44 @@ pub struct AskBody {
     pub stream: bool,
 }
 
-enum AskEvent {
+/// One event of a streamed answer: a piece of text, or the end with the whole result.
+pub(crate) enum AskEvent<T> {
+    /// Generated text.
     Delta(String),
-    Done(Box<Result<knowledge::Answer, AppError>>),
+    /// The finished answer (or the error that stopped it).
+    Done(Box<Result<T, AppError>>),
 }
 
-/// `POST /v1/ask`.
-pub async fn ask(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    ApiJson(body): ApiJson<AskBody>,
+/// Runs `work` (which streams text through the sender it is given) on the blocking pool and
+/// answers with its result: JSON when `stream` is false; otherwise server-sent events (`delta`
+/// for each piece of text, then `answer` with the result or `error`). Errors before the first
+/// piece of text (no permission, no knowledge base, a bad question) are plain HTTP errors.
+pub(crate) async fn answer_response<T: serde::Serialize + Send + 'static>(
+    s: AppState,
+    stream: bool,
+    work: impl FnOnce(
+        &assistant::Assistant,
+        &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<T, assistant::AssistantError>
+    + Send
+    + 'static,
 ) -> Result<Response, AppError> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<AskEvent>();
-    let stream = body.stream;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<AskEvent<T>>();
     {
-        let s = s.clone();
         tokio::spawn(async move {
             let delta_tx = tx.clone();
             let r = s
                 .blocking(move |a| {
-                    let k = a.knowledge()?;
-                    a.ask(
-                        &k,
-                        &ctx.actor,
-                        &body.question,
-                        Filters {
-                            collections: body.collections,
-                            ..Filters::default()
-                        },
-                        &mut |d| {
-                            if !stream {
-                                return ControlFlow::Continue(());
-                            }
-                            match delta_tx.send(AskEvent::Delta(d.to_string())) {
-                                Ok(()) => ControlFlow::Continue(()),
-                                // The client went away: stop generating.
-                                Err(_) => ControlFlow::Break(()),
-                            }
-                        },
-                    )
+                    work(a, &mut |d| {
+                        if !stream {
+                            return ControlFlow::Continue(());
+                        }
+                        match delta_tx.send(AskEvent::Delta(d.to_string())) {
+                            Ok(()) => ControlFlow::Continue(()),
+                            // The client went away: stop generating.
+                            Err(_) => ControlFlow::Break(()),
+                        }
+                    })
                 })
                 .await
                 .map_err(AppError::from);
@@ -414,8 +413,6 @@ pub async fn ask(
             }
         }
     }
-    // Errors before the first piece of text (no permission, no knowledge base, a bad
-    // question) are plain HTTP errors; later ones arrive as an `error` event.
     let first = match rx.recv().await {
         Some(AskEvent::Done(r)) => match *r {
             Err(e) => return Err(e),
@@ -461,4 +458,26 @@ pub async fn ask(
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response())
+}
+
+/// `POST /v1/ask`.
+pub async fn ask(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    ApiJson(body): ApiJson<AskBody>,
+) -> Result<Response, AppError> {
+    answer_response(s, body.stream, move |a, on_delta| {
+        let k = a.knowledge()?;
+        a.ask(
+            &k,
+            &ctx.actor,
+            &body.question,
+            Filters {
+                collections: body.collections,
+                ..Filters::default()
+            },
+            on_delta,
+        )
+    })
+    .await
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod approvals;
 pub mod audit;
+pub mod compliance;
 pub mod documents;
 pub mod drafts;
 pub mod evals;

@@ -20,6 +20,7 @@ pub mod admin;
 pub mod approvals;
 pub mod assets;
 pub mod auth;
+pub mod compliance;
 pub mod drafting;
 pub mod home;
 pub mod i18n;
@@ -368,10 +369,12 @@ pub enum Nav {
     Operations,
     /// `/drafting…`.
     Drafting,
+    /// `/compliance…`.
+    Compliance,
 }
 
 impl Nav {
-    fn all() -> [(Nav, &'static str, T, Option<Permission>); 8] {
+    fn all() -> [(Nav, &'static str, T, Option<Permission>); 9] {
         [
             (Nav::Home, "/", T::Home, None),
             (
@@ -392,6 +395,12 @@ impl Nav {
                 "/drafting",
                 T::Drafting,
                 Some(Permission::DraftsRead),
+            ),
+            (
+                Nav::Compliance,
+                "/compliance",
+                T::Compliance,
+                Some(Permission::ComplianceRead),
             ),
             (
                 Nav::Pricing,

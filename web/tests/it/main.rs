@@ -5,6 +5,7 @@
 
 mod api;
 mod browser;
+mod compliance;
 mod documents;
 mod drafting;
 mod evals;

@@ -17,6 +17,7 @@
 //! that the figures they measure (time to interactive, the live blotter's delay) are not those
 //! of two browsers fighting over two cores.
 
+mod compliance;
 mod drafting;
 mod knowledge;
 mod ops;
@@ -55,14 +56,16 @@ use web::AppState;
 pub const PASSWORD: &str = "correct horse battery";
 /// The chat gateway's user (role client, an API token, no password).
 pub const GATEWAY: &str = "wecom-bridge";
-/// The web users: two traders (four-eyes), an admin, two legal users (four-eyes) and a client.
-pub const USERS: [(&str, Role); 6] = [
+/// The web users: two traders (four-eyes), an admin, two legal users (four-eyes), a client and
+/// a compliance officer.
+pub const USERS: [(&str, Role); 7] = [
     ("tina", Role::Trader),
     ("tom", Role::Trader),
     ("root", Role::Admin),
     ("lena", Role::Legal),
     ("lars", Role::Legal),
     ("carla", Role::Client),
+    ("cora", Role::Compliance),
 ];
 /// The chat the demo client `DEMO` writes from.
 pub const CHAT: (&str, &str) = ("wecom", "room-1");

@@ -1,0 +1,268 @@
+//! `deskmate compare` and `deskmate compliance …`: trade reporting across regimes from the
+//! command line (the same workflow as `/v1/compliance/…`, run as the local operator).
+
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use assistant::reporting::{CompareRequest, TradeInput};
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{LoadedConfig, open, print_json};
+
+/// Output of `deskmate compare`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompareFormat {
+    /// The comparison as JSON (columns, rows with provisions, differences, missing, summary).
+    Json,
+    /// The summary of the differences that matter, as sentences.
+    Text,
+    /// The matrix as CSV.
+    Csv,
+    /// A workbook: matrix, differences, missing facts, deadlines, each regime's report.
+    Xlsx,
+}
+
+/// `deskmate compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The trade: a CDM ReportableEvent or TradeState (JSON), or an FpML message (XML).
+    #[arg(long)]
+    pub trade: PathBuf,
+    /// Reporting facts (JSON: reporting_party_lei, counterparty_lei, reporting_party_regimes,
+    /// counterparty_regimes, cleared, ccp_lei, execution_timestamp, …).
+    #[arg(long)]
+    pub facts: Option<PathBuf>,
+    /// Regimes to compare (comma-separated ids, or `all`); default: those that apply.
+    #[arg(long, value_delimiter = ',')]
+    pub regimes: Vec<String>,
+    /// The reporting timestamp (ISO 8601 UTC); default: now.
+    #[arg(long)]
+    pub timestamp: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CompareFormat,
+    /// Write to this file instead of standard output (required for xlsx).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Chinese sentences for `--format text`.
+    #[arg(long)]
+    pub zh: bool,
+}
+
+/// `deskmate compliance …`.
+#[derive(Debug, Subcommand)]
+pub enum ComplianceCmd {
+    /// Validate a report the firm already has (JSON or CSV) against a regime and the trade.
+    Validate {
+        /// The trade (CDM JSON or FpML XML).
+        #[arg(long)]
+        trade: PathBuf,
+        /// Reporting facts (JSON), as for `deskmate compare`.
+        #[arg(long)]
+        facts: Option<PathBuf>,
+        /// The regime id (`esma-emir-trade`, `cftc-part45`, …).
+        #[arg(long)]
+        regime: String,
+        /// The report (JSON, or CSV with a field,value header or one header row).
+        #[arg(long)]
+        report: PathBuf,
+    },
+    /// The catalogue's versions, newest first.
+    Versions,
+    /// Load a full new catalogue (a DRR release's provisions and the JR/T elements).
+    Load {
+        /// The DRR field provisions (JSON lines).
+        #[arg(long)]
+        provisions: PathBuf,
+        /// The JR/T 0294.3 elements (JSON).
+        #[arg(long)]
+        jrt: PathBuf,
+        /// Why (kept with the version and in the audit log).
+        #[arg(long)]
+        note: String,
+    },
+    /// Add the firm's own provisions (JSON lines: id, regime, field, text, number, name,
+    /// reference) as the next catalogue version.
+    Add {
+        /// The provisions file.
+        #[arg(long)]
+        provisions: PathBuf,
+        /// Why (kept with the version and in the audit log).
+        #[arg(long)]
+        note: String,
+    },
+    /// Put the rule corpus (the catalogue's provisions, JR/T 0294.3) into the knowledge base.
+    Ingest,
+    /// Ask a rule question: a cited answer from the provisions, the guidelines and the laws.
+    Ask {
+        /// The question (Chinese questions get Chinese answers).
+        question: String,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn read_trade(path: &PathBuf) -> anyhow::Result<TradeInput> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    if text.trim_start().starts_with('<') {
+        return Ok(TradeInput::Fpml(text));
+    }
+    let v = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not JSON (a CDM document) nor XML (FpML)",
+            path.display()
+        )
+    })?;
+    Ok(TradeInput::Cdm(v))
+}
+
+fn read_facts(path: Option<&PathBuf>) -> anyhow::Result<Option<compliance::cdm::GivenFacts>> {
+    path.map(|p| {
+        let text = std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{}: reporting facts", p.display()))
+    })
+    .transpose()
+}
+
+/// `deskmate compare`.
+pub fn compare(args: CompareArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
+    let a = open(&loaded)?;
+    let actor = super::admin::operator();
+    let req = CompareRequest {
+        trade: read_trade(&args.trade)?,
+        facts: read_facts(args.facts.as_ref())?,
+        regimes: args.regimes,
+        reporting_timestamp: args.timestamp,
+    };
+    let cmp = a.compliance_compare(&actor, &req)?;
+    let bytes: Vec<u8> = match args.format {
+        CompareFormat::Json => serde_json::to_vec_pretty(&cmp)?,
+        CompareFormat::Csv => compliance::export::csv(&cmp).into_bytes(),
+        CompareFormat::Xlsx => {
+            anyhow::ensure!(
+                args.out.is_some(),
+                "--format xlsx writes a file: give --out FILE.xlsx"
+            );
+            compliance::export::xlsx(&cmp, a.compliance_catalogue()?.as_ref())?
+        }
+        CompareFormat::Text => {
+            let mut s = String::new();
+            for c in &cmp.columns {
+                let name = if args.zh { c.name_zh } else { c.name };
+                let rule = if args.zh {
+                    c.deadline.rule_zh
+                } else {
+                    c.deadline.rule
+                };
+                s.push_str(&format!(
+                    "{name} [{}] — {}: {rule} ({})\n",
+                    c.id, c.deadline.short, c.deadline.source
+                ));
+            }
+            s.push('\n');
+            for line in if args.zh {
+                &cmp.summary_zh
+            } else {
+                &cmp.summary
+            } {
+                s.push_str(&format!("- {line}\n"));
+            }
+            s.into_bytes()
+        }
+    };
+    match &args.out {
+        Some(p) => std::fs::write(p, &bytes).with_context(|| format!("{}", p.display()))?,
+        None => std::io::stdout().write_all(&bytes)?,
+    }
+    Ok(())
+}
+
+/// `deskmate compliance …`.
+pub fn run(cmd: ComplianceCmd, loaded: LoadedConfig) -> anyhow::Result<()> {
+    let a = open(&loaded)?;
+    let actor = super::admin::operator();
+    match cmd {
+        ComplianceCmd::Validate {
+            trade,
+            facts,
+            regime,
+            report,
+        } => {
+            let req = CompareRequest {
+                trade: read_trade(&trade)?,
+                facts: read_facts(facts.as_ref())?,
+                regimes: Vec::new(),
+                reporting_timestamp: None,
+            };
+            let bytes = std::fs::read(&report).with_context(|| format!("{}", report.display()))?;
+            let v = a.compliance_validate(&actor, &req, &regime, &bytes)?;
+            for f in &v.findings {
+                println!(
+                    "{:?} {} [{}]: {} {}",
+                    f.severity,
+                    f.field,
+                    f.code,
+                    f.message,
+                    f.provisions.join(" ")
+                );
+            }
+            if v.findings.is_empty() {
+                println!("{} fields checked: no findings", v.fields);
+            }
+        }
+        ComplianceCmd::Versions => print_json(&a.compliance_versions()?),
+        ComplianceCmd::Load {
+            provisions,
+            jrt,
+            note,
+        } => {
+            let p = std::fs::read_to_string(&provisions)
+                .with_context(|| format!("{}", provisions.display()))?;
+            let j = std::fs::read_to_string(&jrt).with_context(|| format!("{}", jrt.display()))?;
+            print_json(&a.compliance_load(
+                &actor,
+                &p,
+                &j,
+                &format!("file:{}", provisions.display()),
+                &note,
+            )?);
+        }
+        ComplianceCmd::Add { provisions, note } => {
+            let p = std::fs::read_to_string(&provisions)
+                .with_context(|| format!("{}", provisions.display()))?;
+            print_json(&a.compliance_add(&actor, &p, &note)?);
+        }
+        ComplianceCmd::Ingest => {
+            let k = super::knowledge::open_knowledge(&a, "deskmate compliance ingest")?;
+            let n = a.compliance_ingest_corpus(&k, &actor)?;
+            println!(
+                "{n} rule documents in the knowledge base ({} and {})",
+                assistant::reporting::DRR_COLLECTION,
+                assistant::reporting::JRT_COLLECTION
+            );
+        }
+        ComplianceCmd::Ask { question, json } => {
+            let k = super::knowledge::open_knowledge(&a, "deskmate compliance ask")?;
+            let mut out = std::io::stdout();
+            let r = a.compliance_ask(&k, &actor, &question, &mut |d| {
+                if !json {
+                    let _ = out.write_all(d.as_bytes());
+                    let _ = out.flush();
+                }
+                ControlFlow::Continue(())
+            })?;
+            if json {
+                print_json(&r);
+            } else {
+                println!();
+                for (n, id) in &r.provisions {
+                    println!("[{n}] {id}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
