@@ -150,6 +150,16 @@ impl Knowledge {
         self.options.rerank = rerank;
     }
 
+    /// The generator, or why it could not be loaded.
+    pub fn generator(&self) -> std::result::Result<&Arc<dyn Generator>, &str> {
+        self.generator.as_ref().map_err(String::as_str)
+    }
+
+    /// The answer settings.
+    pub fn options(&self) -> &AskOptions {
+        &self.options
+    }
+
     /// The knowledge base itself (search, chunk lookups).
     pub fn kb(&self) -> &Arc<KnowledgeBase> {
         &self.kb

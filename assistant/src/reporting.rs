@@ -94,8 +94,9 @@ pub struct CatalogueVersion {
     pub provisions: usize,
     /// Of which the firm's own.
     pub firm_provisions: usize,
-    /// When and by whom.
+    /// When it was loaded (RFC 3339).
     pub loaded_at: String,
+    /// Who loaded it.
     pub loaded_by: String,
 }
 
@@ -231,7 +232,7 @@ impl Assistant {
             .collect::<Result<_>>()?;
         let jrt: Vec<::compliance::catalogue::JrtElement> = serde_json::from_str(&jrt)
             .map_err(|e| corrupt(&format!("the stored JR/T elements do not decode: {e}")))?;
-        Ok(Catalogue::from_parts(version, provisions, jrt).map_err(|e| corrupt(&e.to_string()))?)
+        Catalogue::from_parts(version, provisions, jrt).map_err(|e| corrupt(&e.to_string()))
     }
 
     /// Stores a catalogue built from sources (plus the firm's provisions of `firm`) as the next
@@ -261,7 +262,7 @@ impl Assistant {
             .iter()
             .map(|p| serde_json::to_string(p).unwrap_or_default())
             .collect();
-        let digest = sha(&bodies.join("\n"));
+        let digest = sha(bodies.join("\n"));
         let jrt = serde_json::to_string(&cat.jrt).unwrap_or_else(|_| "[]".into());
         let firm_count = cat
             .provisions
@@ -506,7 +507,7 @@ impl Assistant {
                 })?
             }
         };
-        let digest = sha(&serde_json::to_string(&doc).unwrap_or_default());
+        let digest = sha(serde_json::to_string(&doc).unwrap_or_default());
         let t =
             ::compliance::cdm::read(&doc, facts).map_err(|e| invalid("trade", e.to_string()))?;
         Ok((t, digest))
@@ -697,7 +698,8 @@ impl Assistant {
     }
 
     /// Answers a rule question from the rule collections, citing provisions (see the module
-    /// doc).
+    /// doc): the evidence is [`rule_hits`]'s, the answer `knowledge`'s cited answer with its
+    /// checks; audited as `compliance.ask`.
     pub fn compliance_ask(
         &self,
         knowledge: &Knowledge,
@@ -706,24 +708,208 @@ impl Assistant {
         on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<RuleAnswer> {
         crate::documents::require(actor, Permission::ComplianceRead)?;
+        crate::documents::require(actor, Permission::DocumentsRead)?;
+        let q = question.trim();
+        if q.is_empty() || q.chars().count() > 2000 {
+            return Err(invalid("question", "1 to 2000 characters"));
+        }
+        let generator = knowledge
+            .generator()
+            .map_err(|e| AssistantError::Conflict(format!("answers are not available: {e}")))?;
+        let options = knowledge.options();
+        let t = std::time::Instant::now();
+        let hits = rule_hits(
+            knowledge.kb(),
+            q,
+            actor.clearance(),
+            &self.rule_collections(),
+            options.k.max(1),
+        )?;
+        let retrieval_ms = t.elapsed().as_secs_f64() * 1000.0;
+        let answer = knowledge::answer::answer_from(
+            q,
+            &hits,
+            None,
+            retrieval_ms,
+            generator.as_ref(),
+            options,
+            on_delta,
+        )?;
+        let provisions: Vec<(usize, String)> = answer
+            .citations
+            .iter()
+            .filter_map(|c| provision_of(c).map(|id| (c.n, id)))
+            .collect();
+        let object_id = answer.output_sha256.clone();
+        self.store.write(actor, |tx| {
+            tx.audit(AuditRecord {
+                action: "compliance.ask",
+                object_kind: "answer",
+                object_id: &object_id,
+                class: DataClass::GENERAL,
+                details: json!({
+                    "question": q,
+                    "found": answer.found,
+                    "provisions": provisions.iter().map(|(_, id)| id).collect::<Vec<_>>(),
+                    "evidence": answer.evidence.iter().map(|c| &c.chunk_id).collect::<Vec<_>>(),
+                    "model": answer.model,
+                    "prompt_sha256": answer.prompt_sha256,
+                    "output_sha256": answer.output_sha256,
+                    "finish_reason": answer.finish_reason,
+                }),
+            })?;
+            Ok::<_, AssistantError>(())
+        })?;
+        Ok(RuleAnswer { answer, provisions })
+    }
+
+    /// The collections rule questions are answered from.
+    pub fn rule_collections(&self) -> Vec<String> {
         let mut collections = vec![DRR_COLLECTION.to_owned(), JRT_COLLECTION.to_owned()];
         for c in &self.config.compliance.ask_collections {
             if !collections.contains(c) {
                 collections.push(c.clone());
             }
         }
-        let filters = Filters {
-            collections,
-            ..Filters::default()
-        };
-        let answer = self.ask(knowledge, actor, question, filters, on_delta)?;
-        let provisions = answer
-            .citations
-            .iter()
-            .filter_map(|c| provision_of(c).map(|id| (c.n, id)))
-            .collect();
-        Ok(RuleAnswer { answer, provisions })
+        collections
     }
+}
+
+/// The regimes a question names, by the names compliance staff use for them (English and
+/// Chinese): (regime key of the provisions, how it is named).
+pub fn regimes_named(question: &str) -> Vec<&'static str> {
+    let q = question.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| q.contains(w));
+    let uk = has(&["uk emir", "fca", "united kingdom", "英国"]);
+    let mut out = Vec::new();
+    // EMIR alone is the EU regime; "UK EMIR" is the UK's.
+    let eu = has(&["esma", "eu emir", "european", "欧盟", "欧洲"])
+        || (q.contains("emir")
+            && !q.replace("uk emir", "").replace("uk-emir", "").is_empty()
+            && q.replace("uk emir", "").contains("emir"));
+    for (key, on) in [
+        ("esma", eu),
+        ("fca", uk),
+        (
+            "cftc",
+            has(&[
+                "cftc",
+                "part 43",
+                "part 45",
+                "美国",
+                "united states",
+                "u.s.",
+            ]),
+        ),
+        ("asic", has(&["asic", "australia", "澳大利亚", "澳洲"])),
+        (
+            "mas",
+            has(&[
+                "mas ",
+                "mas'",
+                "mas,",
+                "mas?",
+                "(mas)",
+                "singapore",
+                "新加坡",
+            ]) || q.ends_with("mas"),
+        ),
+        ("hkma", has(&["hkma", "hong kong", "香港"])),
+        ("jfsa", has(&["jfsa", "japan", "日本"])),
+        (
+            "csa",
+            has(&["csa ", "csa'", "csa,", "csa?", "(csa)", "canad", "加拿大"])
+                || q.ends_with("csa"),
+        ),
+    ] {
+        if on {
+            out.push(key);
+        }
+    }
+    out
+}
+
+/// The evidence for a rule question: when the question names regimes, the best provisions of
+/// each named regime's document first (so "does EMIR differ from CFTC?" is answered from both),
+/// then the best of all rule collections; chunks with the same text (a leg-1 and leg-2 twin,
+/// the same words in two report types) count once.
+pub fn rule_hits(
+    kb: &knowledge::KnowledgeBase,
+    question: &str,
+    clearance: policies::Clearance,
+    collections: &[String],
+    k: usize,
+) -> std::result::Result<Vec<knowledge::Hit>, knowledge::KnowledgeError> {
+    let search = |filters: Filters, k: usize| {
+        kb.search(&knowledge::SearchRequest {
+            query: question.to_owned(),
+            k,
+            filters,
+            clearance,
+            retrievers: knowledge::Retrievers::Hybrid,
+        })
+    };
+    let named = regimes_named(question);
+    let mut lists: Vec<Vec<knowledge::Hit>> = Vec::new();
+    if !named.is_empty() {
+        let per = (k / named.len()).max(2);
+        for r in &named {
+            let doc = knowledge::DocId::derive(DRR_COLLECTION, &format!("compliance-{r}.md"));
+            let f = Filters {
+                collections: vec![DRR_COLLECTION.to_owned()],
+                doc_ids: vec![doc.to_string()],
+                ..Filters::default()
+            };
+            lists.push(search(f, per * 2)?.hits);
+        }
+    }
+    lists.push(
+        search(
+            Filters {
+                collections: collections.to_vec(),
+                ..Filters::default()
+            },
+            k * 2,
+        )?
+        .hits,
+    );
+    // Round-robin over the named regimes' lists (their best first), then the general list.
+    let mut out: Vec<knowledge::Hit> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut accept = |h: &knowledge::Hit, out: &mut Vec<knowledge::Hit>| -> bool {
+        let text: String = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if seen.insert(text) {
+            out.push(h.clone());
+            true
+        } else {
+            false
+        }
+    };
+    let (named_lists, general) = lists.split_at(lists.len() - 1);
+    let mut cursors = vec![0usize; named_lists.len()];
+    let per = if named_lists.is_empty() {
+        0
+    } else {
+        (k / named_lists.len()).max(1)
+    };
+    for _ in 0..per {
+        for (l, cur) in named_lists.iter().zip(cursors.iter_mut()) {
+            while *cur < l.len() {
+                *cur += 1;
+                if accept(&l[*cur - 1], &mut out) {
+                    break;
+                }
+            }
+        }
+    }
+    for h in general.iter().flatten() {
+        if out.len() >= k {
+            break;
+        }
+        accept(h, &mut out);
+    }
+    out.truncate(k);
+    Ok(out)
 }
 
 /// The provision a cited chunk is: `drr:N` / `jrt:S` from the section heading, `esma-gl:S`
@@ -777,6 +963,7 @@ pub fn provision_of_path(collection: &str, title: &str, path: &str) -> Option<St
         .rev()
         .find(|l| l.trim().starts_with('第') && l.trim().ends_with('条'))?;
     let law = title.split(['(', '（']).next().unwrap_or(title).trim();
+    let law = law.strip_prefix("中华人民共和国").unwrap_or(law);
     Some(format!("law:{law}:{}", article.trim()))
 }
 

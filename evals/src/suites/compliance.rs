@@ -22,7 +22,8 @@
 //!
 //! All six trades are development data (the rules were written looking at them); the
 //! maintainers hold further trades back. The embedder is `multilingual-e5-small`
-//! (`DESKMATE_EVAL_EMBEDDER` overrides it).
+//! (`DESKMATE_EVAL_EMBEDDER` overrides it); `DESKMATE_EVAL_KB_DIR` keeps the rule corpus's index
+//! between runs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ use compliance::catalogue::Catalogue;
 use compliance::elements::RunFacts;
 use compliance::{cdm, compare, elements, regime, score};
 use knowledge::chunk::{Format, SourceText};
-use knowledge::{Filters, IngestRequest, KbConfig, KnowledgeBase, Retrievers, SearchRequest};
+use knowledge::{IngestRequest, KbConfig, KnowledgeBase};
 use models::{BertEmbedder, ModelStore};
 use policies::{Clearance, DataClass, Role};
 use serde::Deserialize;
@@ -282,11 +283,11 @@ fn reports(root: &Path, catalogue: &Catalogue, out: &mut SuiteOutput) -> Result<
     Ok(())
 }
 
-/// The corpus a rule question is answered from, as (collection, source, title, Markdown).
-fn corpus(
-    root: &Path,
-    catalogue: &Catalogue,
-) -> Result<Vec<(String, String, Option<String>, String)>, EvalError> {
+/// One document of the rule corpus: (collection, source, title, Markdown).
+type CorpusDoc = (String, String, Option<String>, String);
+
+/// The corpus a rule question is answered from.
+fn corpus(root: &Path, catalogue: &Catalogue) -> Result<Vec<CorpusDoc>, EvalError> {
     let mut docs = Vec::new();
     for (regime, title, text) in assistant::reporting::corpus_documents(catalogue) {
         let collection = if regime == "jrt" {
@@ -371,9 +372,13 @@ fn rule_qa(root: &Path, catalogue: &Catalogue, out: &mut SuiteOutput) -> Result<
         ))
     })?;
     let embedder = Arc::new(BertEmbedder::load(&entry).map_err(run_err)?);
+    // `DESKMATE_EVAL_KB_DIR` keeps the index between runs (ingesting unchanged text again is a
+    // no-op); a temporary one otherwise.
     let tmp = tempfile::tempdir().map_err(run_err)?;
-    let (kb, _) =
-        KnowledgeBase::open(tmp.path(), embedder, KbConfig::default()).map_err(run_err)?;
+    let dir = std::env::var_os("DESKMATE_EVAL_KB_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
+    let (kb, _) = KnowledgeBase::open(&dir, embedder, KbConfig::default()).map_err(run_err)?;
     let t = Instant::now();
     let mut chunks = 0;
     for (collection, source, title, text) in corpus(root, catalogue)? {
@@ -411,20 +416,9 @@ fn rule_qa(root: &Path, catalogue: &Catalogue, out: &mut SuiteOutput) -> Result<
     // recall@5 by split and language.
     let mut groups: BTreeMap<(String, String), (f64, usize)> = BTreeMap::new();
     for q in questions.iter().filter(|q| q.covered) {
-        let res = kb
-            .search(&SearchRequest {
-                query: q.question.clone(),
-                k: 5,
-                filters: Filters {
-                    collections: collections.clone(),
-                    ..Filters::default()
-                },
-                clearance,
-                retrievers: Retrievers::Hybrid,
-            })
+        let hits = assistant::reporting::rule_hits(&kb, &q.question, clearance, &collections, 5)
             .map_err(run_err)?;
-        let found: Vec<String> = res
-            .hits
+        let found: Vec<String> = hits
             .iter()
             .filter_map(|h| {
                 assistant::reporting::provision_of_path(
@@ -514,17 +508,20 @@ fn answers(
     for q in chosen {
         let t0 = Instant::now();
         let mut first: Option<f64> = None;
-        let answer = knowledge::answer::ask(
+        let hits = assistant::reporting::rule_hits(
             kb,
+            &q.question,
+            Clearance::of(Role::Compliance),
+            collections,
+            options.k,
+        )
+        .map_err(run_err)?;
+        let answer = knowledge::answer::answer_from(
+            &q.question,
+            &hits,
+            None,
+            0.0,
             generator.as_ref(),
-            &knowledge::answer::AskRequest {
-                question: q.question.clone(),
-                filters: Filters {
-                    collections: collections.to_vec(),
-                    ..Filters::default()
-                },
-                clearance: Clearance::of(Role::Compliance),
-            },
             &options,
             &mut |_| {
                 first.get_or_insert_with(|| t0.elapsed().as_secs_f64());

@@ -224,7 +224,8 @@ pub async fn reports(
                 ::compliance::elements::Cell::Default { value, reason } => {
                     Some(json!({"field": k, "value": value, "reason": reason}))
                 }
-                _ => None,
+                ::compliance::elements::Cell::Value { .. }
+                | ::compliance::elements::Cell::Missing { .. } => None,
             })
             .collect();
         let missing: Vec<Value> = c
@@ -234,7 +235,8 @@ pub async fn reports(
                 ::compliance::elements::Cell::Missing { needed } => {
                     Some(json!({"field": k, "needed": needed}))
                 }
-                _ => None,
+                ::compliance::elements::Cell::Value { .. }
+                | ::compliance::elements::Cell::Default { .. } => None,
             })
             .collect();
         out.insert(

@@ -159,9 +159,9 @@ fn status_word(v: &Viewer, s: Status) -> &'static str {
 }
 
 fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+    match v.as_str() {
+        Some(s) => s.to_owned(),
+        None => v.to_string(),
     }
 }
 
@@ -317,7 +317,7 @@ fn result(v: &Viewer, c: &Comparison, cat: &Catalogue) -> Markup {
                             tr class=(status_class(r.status)) data-field=(r.key) {
                                 td { code { (r.key) } br; span class={"status " (status_class(r.status))} { (status_word(v, r.status)) } }
                                 td {
-                                    @if let Some(cde) = (if zh { r.cde_zh } else { r.cde }) { (cde) }
+                                    @if let Some(cde) = if zh { r.cde_zh } else { r.cde } { (cde) }
                                     @if let Some(j) = &r.jrt { br; span.muted { "JR/T " (j) } }
                                 }
                                 @for m in &r.cells {

@@ -156,6 +156,30 @@ CREATE TABLE "chat_messages" (
         UNIQUE (channel, chat_id, direction, event_key)
     );
 
+-- table compliance_catalogues
+CREATE TABLE compliance_catalogues (
+        version         TEXT PRIMARY KEY,
+        seq             INTEGER NOT NULL UNIQUE,
+        parent          TEXT REFERENCES compliance_catalogues(version),
+        origin          TEXT NOT NULL,
+        note            TEXT NOT NULL,
+        sha256          TEXT NOT NULL,
+        provisions      INTEGER NOT NULL,
+        firm_provisions INTEGER NOT NULL,
+        jrt             TEXT NOT NULL,
+        loaded_at       TEXT NOT NULL,
+        loaded_by       TEXT NOT NULL
+    );
+
+-- table compliance_provisions
+CREATE TABLE compliance_provisions (
+        version TEXT NOT NULL REFERENCES compliance_catalogues(version),
+        ord     INTEGER NOT NULL,
+        id      TEXT NOT NULL,
+        body    TEXT NOT NULL,
+        PRIMARY KEY (version, id)
+    );
+
 -- table document_versions
 CREATE TABLE document_versions (
         doc_id         TEXT NOT NULL REFERENCES documents(id),
@@ -488,6 +512,14 @@ CREATE TRIGGER chat_messages_status_update BEFORE UPDATE OF direction, status ON
           OR (NEW.direction = 'out' AND NEW.status NOT IN (
             'pending', 'sending', 'sent', 'failed', 'uncertain', 'cancelled', 'expired', 'local'))
         BEGIN SELECT RAISE(ABORT, 'invalid chat_messages.status: ' || quote(NEW.status)); END;
+
+-- trigger compliance_catalogues_no_update
+CREATE TRIGGER compliance_catalogues_no_update BEFORE UPDATE ON compliance_catalogues
+        BEGIN SELECT RAISE(ABORT, 'a catalogue version is never changed'); END;
+
+-- trigger compliance_provisions_no_update
+CREATE TRIGGER compliance_provisions_no_update BEFORE UPDATE ON compliance_provisions
+        BEGIN SELECT RAISE(ABORT, 'a catalogue version is never changed'); END;
 
 -- trigger draft_finals_executed_once
 CREATE TRIGGER draft_finals_executed_once BEFORE UPDATE OF executed_on, conformed_pdf,

@@ -604,15 +604,29 @@ impl Browser {
 
     /// Clicks the element `css` (and waits for the page it leads to, if any, to load).
     pub async fn click(&self, css: &str) -> Result<()> {
-        let e = self.find(css).await?;
-        // In the middle of the view, clear of the top bar, as a user would scroll to it.
-        self.client
-            .execute(
-                "arguments[0].scrollIntoView({block: 'center'});",
-                vec![serde_json::to_value(&e)?],
-            )
-            .await?;
-        e.click().await.with_context(|| format!("clicking `{css}`"))
+        // A live region may replace the element between finding and clicking it (the blotter
+        // refreshes its rows): find it again, as a user's second look would.
+        for attempt in 0..3 {
+            let e = self.find(css).await?;
+            // In the middle of the view, clear of the top bar, as a user would scroll to it.
+            let clicked = match self
+                .client
+                .execute(
+                    "arguments[0].scrollIntoView({block: 'center'});",
+                    vec![serde_json::to_value(&e)?],
+                )
+                .await
+            {
+                Ok(_) => e.click().await,
+                Err(err) => Err(err),
+            };
+            match clicked {
+                Ok(()) => return Ok(()),
+                Err(err) if attempt < 2 && err.to_string().contains("stale element") => continue,
+                Err(err) => return Err(err).with_context(|| format!("clicking `{css}`")),
+            }
+        }
+        unreachable!("the last attempt returns")
     }
 
     /// Replaces the content of the field `css` by typing `text`.
