@@ -887,10 +887,12 @@ pub fn rule_hits(
     };
     let (named_lists, general) = lists.split_at(lists.len() - 1);
     let mut cursors = vec![0usize; named_lists.len()];
+    // The named regimes' provisions take all but two places (at least one each); the rest go
+    // to the best of every rule collection (the guidelines, JR/T, the laws).
     let per = if named_lists.is_empty() {
         0
     } else {
-        (k / named_lists.len()).max(1)
+        (k.saturating_sub(2) / named_lists.len()).max(1)
     };
     for _ in 0..per {
         for (l, cur) in named_lists.iter().zip(cursors.iter_mut()) {
