@@ -1,3 +1,7 @@
+//! The compliance core against ISDA DRR's expected reports: every regime's generated report
+//! field by field, the difference list against the expected reports' own, and every CDM
+//! sample of the shared set read (or refused by name).
+
 use std::path::PathBuf;
 
 use compliance::elements::RunFacts;

@@ -1,3 +1,6 @@
+//! Validation of a report the firm already has (formats, LEI check digits, unknown and missing
+//! fields, values against the trade), CSV shapes, and the CSV/XLSX exports.
+
 use compliance::validate::{Severity, lei_ok, read_report, validate};
 use compliance::{cdm, elements, regime};
 use serde_json::Value;
