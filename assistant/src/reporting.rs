@@ -127,6 +127,18 @@ pub struct Validation {
 #[derive(Default)]
 pub(crate) struct CatalogueCache(std::sync::RwLock<Option<(String, Arc<Catalogue>)>>);
 
+/// The note a catalogue change must carry (kept with the version and in the audit log).
+fn note_given<'a>(note: &'a str, why: &str) -> Result<&'a str> {
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(invalid(
+            "note",
+            format!("say {why} (kept with the version and in the audit log)"),
+        ));
+    }
+    Ok(note)
+}
+
 fn corrupt(message: &str) -> AssistantError {
     AssistantError::Store(crate::store::StoreError::Corrupt {
         table: "compliance_catalogues",
@@ -326,13 +338,7 @@ impl Assistant {
         note: &str,
     ) -> Result<CatalogueVersion> {
         crate::documents::require(actor, Permission::ComplianceManage)?;
-        let note = note.trim();
-        if note.is_empty() {
-            return Err(invalid(
-                "note",
-                "say why this catalogue is loaded (kept with the version and in the audit log)",
-            ));
-        }
+        let note = note_given(note, "why this catalogue is loaded")?;
         if provisions_jsonl.len() > 32 * 1024 * 1024 {
             return Err(invalid("provisions", "at most 32 MiB"));
         }
@@ -356,13 +362,7 @@ impl Assistant {
         note: &str,
     ) -> Result<CatalogueVersion> {
         crate::documents::require(actor, Permission::ComplianceManage)?;
-        let note = note.trim();
-        if note.is_empty() {
-            return Err(invalid(
-                "note",
-                "say why these provisions are added (kept with the version and in the audit log)",
-            ));
-        }
+        let note = note_given(note, "why these provisions are added")?;
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Line {

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
 
 use crate::catalogue::{Catalogue, SourceKind, alignment, row_key};
 use crate::cdm::Trade;
@@ -170,101 +171,26 @@ fn canonical(key: &str, v: &Value) -> String {
     folded.to_owned()
 }
 
-/// `2001-09-05T00:20:47+08:00` and `2001-09-04T16:20:47Z` → the same UTC text.
-fn utc_instant(s: &str) -> Option<String> {
-    if s.len() < 20 || s.as_bytes().get(10) != Some(&b't') {
+/// An RFC 3339 timestamp in any letter case (`canonical` lowers it) read as an instant.
+fn instant(s: &str) -> Option<time::OffsetDateTime> {
+    if s.len() < 20 || !matches!(s.as_bytes().get(10), Some(b't' | b'T')) {
         return None;
     }
-    let (body, offset_min) = if let Some(b) = s.strip_suffix('z') {
-        (b, 0i64)
-    } else {
-        let (b, off) = s.split_at(s.len() - 6);
-        let sign = match off.as_bytes()[0] {
-            b'+' => 1,
-            b'-' => -1,
-            _ => return None,
-        };
-        let h: i64 = off[1..3].parse().ok()?;
-        let m: i64 = off[4..6].parse().ok()?;
-        (b, sign * (h * 60 + m))
-    };
-    let date = &body[..10];
-    let time = &body[11..];
-    let mut parts = date.split('-').map(|x| x.parse::<i64>());
-    let (y, mo, d) = (
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-    );
-    let mut t = time.split(':');
-    let (hh, mm) = (
-        t.next()?.parse::<i64>().ok()?,
-        t.next()?.parse::<i64>().ok()?,
-    );
-    let ss = t.next().unwrap_or("0");
-    let days = days_from_civil(y, mo, d);
-    let total = days * 1440 + hh * 60 + mm - offset_min;
-    let (nd, rem) = (total.div_euclid(1440), total.rem_euclid(1440));
-    let (ny, nmo, ndd) = civil_from_days(nd);
-    let frac = ss.trim_end_matches('0').trim_end_matches('.');
-    Some(format!(
-        "{ny:04}-{nmo:02}-{ndd:02}T{:02}:{:02}:{frac}Z",
-        rem / 60,
-        rem % 60
-    ))
+    time::OffsetDateTime::parse(&s.to_ascii_uppercase(), &Rfc3339).ok()
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// `2001-09-05T00:20:47+08:00` and `2001-09-04T16:20:47Z` → the same UTC text.
+fn utc_instant(s: &str) -> Option<String> {
+    instant(s)?
+        .to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .ok()
 }
 
 /// A UTC timestamp written in UTC+8 (`2001-09-05T00:20:47+08:00`), as JR/T 0294.3 wants.
 pub fn to_beijing(ts: &str) -> Option<String> {
-    let lower = ts.to_ascii_lowercase();
-    let utc = utc_instant(&lower)?;
-    let body = utc.strip_suffix('Z')?;
-    let date = &body[..10];
-    let mut parts = date.split('-').map(|x| x.parse::<i64>());
-    let (y, mo, d) = (
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-    );
-    let time = &body[11..];
-    let mut t = time.splitn(3, ':');
-    let (hh, mm) = (
-        t.next()?.parse::<i64>().ok()?,
-        t.next()?.parse::<i64>().ok()?,
-    );
-    let ss = t.next().unwrap_or("00");
-    let total = days_from_civil(y, mo, d) * 1440 + hh * 60 + mm + 480;
-    let (nd, rem) = (total.div_euclid(1440), total.rem_euclid(1440));
-    let (ny, nmo, ndd) = civil_from_days(nd);
-    let ss = if ss.is_empty() { "00" } else { ss };
-    Some(format!(
-        "{ny:04}-{nmo:02}-{ndd:02}T{:02}:{:02}:{ss}+08:00",
-        rem / 60,
-        rem % 60
-    ))
+    let beijing = time::UtcOffset::from_hms(8, 0, 0).ok()?;
+    instant(ts)?.to_offset(beijing).format(&Rfc3339).ok()
 }
 
 /// Whether `a` is `b` as a percentage (2.53 and 0.0253).

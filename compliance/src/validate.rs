@@ -180,8 +180,11 @@ pub fn lei_ok(s: &str) -> Result<(), &'static str> {
     }
 }
 
-/// ISO 4217 active currency codes.
-const CURRENCIES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNH CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XAG XAU XCD XDR XOF XPD XPF XPT YER ZAR ZMW ZWL";
+/// A currency of a report: ISO 4217 (policies' list) or one of its codes for precious metals
+/// and the SDR, which the trading list leaves out.
+fn currency_ok(code: &str) -> bool {
+    policies::currency::is_currency(code) || matches!(code, "XAG" | "XAU" | "XDR" | "XPD" | "XPT")
+}
 
 fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
@@ -354,12 +357,12 @@ fn check_format(key: &str, v: &Value) -> Option<(String, String)> {
             )),
         },
         Format::Currency => match s {
-            Some(x) if CURRENCIES.split(' ').any(|c| c == x) => None,
+            Some(x) if currency_ok(x) => None,
             Some(x)
                 if x.len() == 7
                     && x.as_bytes()[3] == b'/'
-                    && CURRENCIES.split(' ').any(|c| c == &x[..3])
-                    && CURRENCIES.split(' ').any(|c| c == &x[4..]) =>
+                    && currency_ok(&x[..3])
+                    && currency_ok(&x[4..]) =>
             {
                 None
             }

@@ -9,6 +9,7 @@
 pub mod approval;
 pub mod audit;
 pub mod classification;
+pub mod currency;
 pub mod limits;
 pub mod role;
 

@@ -8,6 +8,17 @@ use compliance::elements::RunFacts;
 use compliance::{cdm, elements, regime, score};
 use serde_json::Value;
 
+/// The DRR example trades' folders, in name order.
+fn trades() -> Vec<std::fs::DirEntry> {
+    let mut trades: Vec<_> = std::fs::read_dir(drr_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .collect();
+    trades.sort_by_key(|e| e.file_name());
+    trades
+}
+
 pub fn drr_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/regulation-en/drr-reports")
 }
@@ -22,13 +33,7 @@ fn drr_expected_reports() {
     );
     let mut total = 0;
     let mut right = 0;
-    let mut trades: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .collect();
-    trades.sort_by_key(|e| e.file_name());
-    for tdir in trades {
+    for tdir in trades() {
         let input: Value =
             serde_json::from_slice(&std::fs::read(tdir.path().join("input.cdm.json")).unwrap())
                 .unwrap();
@@ -84,13 +89,7 @@ fn differences_match_the_expected_reports() {
     let mut tp = 0;
     let mut fp = 0;
     let mut fn_ = 0;
-    let mut trades: Vec<_> = std::fs::read_dir(drr_dir())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .collect();
-    trades.sort_by_key(|e| e.file_name());
-    for tdir in trades {
+    for tdir in trades() {
         let input: Value =
             serde_json::from_slice(&std::fs::read(tdir.path().join("input.cdm.json")).unwrap())
                 .unwrap();

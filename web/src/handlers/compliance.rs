@@ -154,44 +154,62 @@ pub async fn compare(
     let (cmp, file) = s
         .blocking(move |a| {
             let cmp = a.compliance_compare(&ctx.actor, &req)?;
-            let file = match format.as_str() {
-                "xlsx" => {
-                    let cat = a.compliance_catalogue()?;
-                    let bytes = ::compliance::export::xlsx(&cmp, &cat).map_err(|e| {
-                        assistant::AssistantError::Conflict(format!(
-                            "the workbook could not be written: {e}"
-                        ))
-                    })?;
-                    Some((
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        "xlsx",
-                        bytes,
-                    ))
-                }
-                "csv" => Some((
-                    "text/csv; charset=utf-8",
-                    "csv",
-                    ::compliance::export::csv(&cmp).into_bytes(),
-                )),
-                _ => None,
-            };
+            let file = comparison_file(a, &cmp, &format)?;
             Ok::<_, assistant::AssistantError>((cmp, file))
         })
         .await?;
     match file {
-        Some((mime, ext, bytes)) => Ok((
-            [
-                (header::CONTENT_TYPE, mime.to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"reporting-comparison.{ext}\""),
-                ),
-            ],
-            bytes,
-        )
-            .into_response()),
+        Some(f) => Ok(download(f)),
         None => Ok(Json(cmp).into_response()),
     }
+}
+
+/// A comparison as a file: (media type, extension, bytes) for `csv` and `xlsx`, `None` for
+/// any other format (the caller answers JSON).
+pub(crate) type ComparisonFile = (&'static str, &'static str, Vec<u8>);
+
+/// The comparison written as `format` (see [`ComparisonFile`]).
+pub(crate) fn comparison_file(
+    a: &assistant::Assistant,
+    cmp: &::compliance::compare::Comparison,
+    format: &str,
+) -> Result<Option<ComparisonFile>, assistant::AssistantError> {
+    Ok(match format {
+        "xlsx" => {
+            let cat = a.compliance_catalogue()?;
+            let bytes = ::compliance::export::xlsx(cmp, &cat).map_err(|e| {
+                assistant::AssistantError::Conflict(format!(
+                    "the workbook could not be written: {e}"
+                ))
+            })?;
+            Some((
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "xlsx",
+                bytes,
+            ))
+        }
+        "csv" => Some((
+            "text/csv; charset=utf-8",
+            "csv",
+            ::compliance::export::csv(cmp).into_bytes(),
+        )),
+        _ => None,
+    })
+}
+
+/// A comparison file as a download.
+pub(crate) fn download((mime, ext, bytes): ComparisonFile) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, mime.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"reporting-comparison.{ext}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 /// `POST /v1/compliance/reports`: every regime's report as the regime writes it.

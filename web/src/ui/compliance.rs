@@ -13,8 +13,7 @@ use ::compliance::elements::Cell;
 use ::compliance::regime::Role;
 use assistant::reporting::{CompareRequest, TradeInput};
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
@@ -416,39 +415,14 @@ pub async fn export(
         return Err(bad("format", "csv or xlsx"));
     }
     let actor = v.actor.clone();
-    let bytes = s
+    let file = s
         .blocking(move |a| {
             let cmp = a.compliance_compare(&actor, &req)?;
-            if format == "csv" {
-                return Ok(::compliance::export::csv(&cmp).into_bytes());
-            }
-            let cat = a.compliance_catalogue()?;
-            ::compliance::export::xlsx(&cmp, &cat).map_err(|e| {
-                assistant::AssistantError::Conflict(format!(
-                    "the workbook could not be written: {e}"
-                ))
-            })
+            crate::handlers::compliance::comparison_file(a, &cmp, &format)
         })
-        .await?;
-    let (mime, ext) = if f.format == "csv" {
-        ("text/csv; charset=utf-8", "csv")
-    } else {
-        (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "xlsx",
-        )
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"reporting-comparison.{ext}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+        .await?
+        .ok_or_else(|| bad("format", "csv or xlsx"))?;
+    Ok(crate::handlers::compliance::download(file))
 }
 
 /// `POST /compliance/validate`: multipart (form token first), the trade fields, `regime` and
