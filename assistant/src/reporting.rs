@@ -718,8 +718,10 @@ impl Assistant {
             .map_err(|e| AssistantError::Conflict(format!("answers are not available: {e}")))?;
         let options = knowledge.options();
         let t = std::time::Instant::now();
+        let catalogue = self.compliance_catalogue()?;
         let hits = rule_hits(
             knowledge.kb(),
+            &catalogue,
             q,
             actor.clearance(),
             &self.rule_collections(),
@@ -829,12 +831,15 @@ pub fn regimes_named(question: &str) -> Vec<&'static str> {
     out
 }
 
-/// The evidence for a rule question: when the question names regimes, the best provisions of
-/// each named regime's document first (so "does EMIR differ from CFTC?" is answered from both),
-/// then the best of all rule collections; chunks with the same text (a leg-1 and leg-2 twin,
-/// the same words in two report types) count once.
+/// The evidence for a rule question: first, for each regime the question names, the provision
+/// of the field it asks about (by the fields' names, [`::compliance::link`]; a Chinese question
+/// also names JR/T 0294.3); then the best provisions of each named regime's document (so "does
+/// EMIR differ from CFTC?" is answered from both); then the best of all rule collections.
+/// Chunks with the same text (a leg-1 and leg-2 twin, the same words in two report types)
+/// count once.
 pub fn rule_hits(
     kb: &knowledge::KnowledgeBase,
+    catalogue: &Catalogue,
     question: &str,
     clearance: policies::Clearance,
     collections: &[String],
@@ -885,6 +890,35 @@ pub fn rule_hits(
             false
         }
     };
+    // The linked fields' provisions (regulatory text first), one per named regime.
+    let mut linked_regimes: Vec<&str> = named.clone();
+    if cjk::is_mostly_chinese(question)
+        || question.contains("0294")
+        || question.to_ascii_uppercase().contains("JR/T")
+    {
+        linked_regimes.push("jrt");
+    }
+    for link in ::compliance::link::fields_named(catalogue, question, &linked_regimes) {
+        let Some(p) = catalogue
+            .provisions_for(&link.regime, &link.field_key)
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        let collection = if link.regime == "jrt" {
+            JRT_COLLECTION
+        } else {
+            DRR_COLLECTION
+        };
+        let doc = knowledge::DocId::derive(collection, &format!("compliance-{}.md", link.regime));
+        if let Some(h) = kb
+            .sections(&doc, &[provision_heading(p)], clearance)?
+            .first()
+        {
+            accept(h, &mut out);
+        }
+    }
     let (named_lists, general) = lists.split_at(lists.len() - 1);
     let mut cursors = vec![0usize; named_lists.len()];
     // The named regimes' provisions take all but two places (at least one each); the rest go
@@ -904,7 +938,13 @@ pub fn rule_hits(
             }
         }
     }
-    for h in general.iter().flatten() {
+    // Rule text before what a regulator's report says about its consultation (respondents'
+    // views, costs and benefits): both stay, the rule first.
+    let (rules, commentary): (Vec<&knowledge::Hit>, Vec<&knowledge::Hit>) = general
+        .iter()
+        .flatten()
+        .partition(|h| !is_commentary(&h.path));
+    for h in rules.into_iter().chain(commentary) {
         if out.len() >= k {
             break;
         }
@@ -912,6 +952,28 @@ pub fn rule_hits(
     }
     out.truncate(k);
     Ok(out)
+}
+
+/// Whether a chunk lies in a part of a regulator's report that comments on the rules rather
+/// than states them: the summary of consultation feedback, the cost-benefit analysis, the
+/// stakeholder group's advice (ESMA's final reports put the guidelines themselves in an
+/// annex), a Chinese standard's drafting notes (编制说明) or consultation (征求意见).
+pub fn is_commentary(path: &knowledge::SectionPath) -> bool {
+    path.segments.iter().any(|s| {
+        let t = s.display().to_lowercase();
+        [
+            "summary of feedback",
+            "feedback statement",
+            "feedback received",
+            "cost-benefit analysis",
+            "stakeholders group",
+            "stakeholder group",
+            "编制说明",
+            "征求意见",
+        ]
+        .iter()
+        .any(|w| t.contains(w))
+    })
 }
 
 /// The provision a cited chunk is: `drr:N` / `jrt:S` from the section heading, `esma-gl:S`
@@ -969,6 +1031,22 @@ pub fn provision_of_path(collection: &str, title: &str, path: &str) -> Option<St
     Some(format!("law:{law}:{}", article.trim()))
 }
 
+/// A provision's heading in its regime's corpus document: `drr:187 Platform Identifier
+/// (platformIdentifier; regulatory text)`; the section label [`rule_hits`] looks it up by.
+pub fn provision_heading(p: &Provision) -> String {
+    let kind = match p.kind {
+        SourceKind::RegulatoryText => "regulatory text",
+        SourceKind::IsdaInterpretation => "ISDA working-group interpretation",
+        SourceKind::Firm => "the firm's own provision",
+    };
+    let label = [p.number.as_deref(), p.name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!("{} {} ({}; {kind})", p.id, label, p.field_key)
+}
+
 /// The corpus documents of a catalogue: (regime key, title, Markdown text).
 pub fn corpus_documents(cat: &Catalogue) -> Vec<(String, String, String)> {
     let mut by_regime: BTreeMap<String, Vec<&Provision>> = BTreeMap::new();
@@ -996,19 +1074,11 @@ pub fn corpus_documents(cat: &Catalogue) -> Vec<(String, String, String)> {
         };
         let mut text = format!("# {title}\n\n");
         for p in list {
-            let kind = match p.kind {
-                SourceKind::RegulatoryText => "regulatory text",
-                SourceKind::IsdaInterpretation => "ISDA working-group interpretation",
-                SourceKind::Firm => "the firm's own provision",
-            };
-            let label = [p.number.as_deref(), p.name.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
             text.push_str(&format!(
-                "## {} {} ({}; {kind})\n\n{}\n\nSource: {}\n\n",
-                p.id, label, p.field_key, p.text, p.reference
+                "## {}\n\n{}\n\nSource: {}\n\n",
+                provision_heading(p),
+                p.text,
+                p.reference
             ));
         }
         out.push((regime, title, text));

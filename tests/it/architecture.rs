@@ -86,7 +86,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             set(&["cjk", "policies", "kernels", "connectors", "extraction"]),
         ),
         // Trade reporting reads CDM JSON itself; only the shared rules (currency codes).
-        ("compliance", set(&["policies"])),
+        ("compliance", set(&["cjk", "policies"])),
         (
             "assistant",
             set(&[

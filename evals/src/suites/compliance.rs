@@ -416,8 +416,15 @@ fn rule_qa(root: &Path, catalogue: &Catalogue, out: &mut SuiteOutput) -> Result<
     // recall@5 by split and language.
     let mut groups: BTreeMap<(String, String), (f64, usize)> = BTreeMap::new();
     for q in questions.iter().filter(|q| q.covered) {
-        let hits = assistant::reporting::rule_hits(&kb, &q.question, clearance, &collections, 5)
-            .map_err(run_err)?;
+        let hits = assistant::reporting::rule_hits(
+            &kb,
+            catalogue,
+            &q.question,
+            clearance,
+            &collections,
+            5,
+        )
+        .map_err(run_err)?;
         let found: Vec<String> = hits
             .iter()
             .filter_map(|h| {
@@ -510,6 +517,7 @@ fn answers(
         let mut first: Option<f64> = None;
         let hits = assistant::reporting::rule_hits(
             kb,
+            catalogue,
             &q.question,
             Clearance::of(Role::Compliance),
             collections,
@@ -548,7 +556,15 @@ fn answers(
             out.cases.push(CaseResult {
                 id: format!("answer {} refused", q.id),
                 passed: false,
-                detail: "the corpus covers it".into(),
+                detail: format!(
+                    "the corpus covers it; evidence {:?}; dropped by the check: {:?}",
+                    answer
+                        .evidence
+                        .iter()
+                        .filter_map(assistant::reporting::provision_of)
+                        .collect::<Vec<_>>(),
+                    answer.dropped
+                ),
             });
             continue;
         }

@@ -84,6 +84,40 @@ impl KnowledgeBase {
         self.lookup_path_in(&manifest, labels, filters, clearance, limit)
     }
 
+    /// The chunks of one committed document under the sections headed exactly `headings` (a
+    /// segment of the chunk's path reads as the heading, e.g. an unnumbered Markdown heading),
+    /// in the order of `headings`, each heading's chunks in document order; nothing when the
+    /// document is not committed or above `clearance`. For callers that know a document's
+    /// structure (the compliance corpus's one section per provision); the hits are not
+    /// structural (`exact` is false) and carry no retrieval scores.
+    pub fn sections(
+        &self,
+        doc: &crate::document::DocId,
+        headings: &[String],
+        clearance: Clearance,
+    ) -> Result<Vec<Hit>, KnowledgeError> {
+        let _shared = self.gate.read().unwrap();
+        let manifest = self.snapshot();
+        let Some(entry) = manifest.documents.get(doc.as_str()) else {
+            return Ok(Vec::new());
+        };
+        if !clearance.can_read(entry.meta.classification) {
+            return Ok(Vec::new());
+        }
+        let key = crate::document::version_key(doc, entry.meta.version);
+        let chunks = self.lexical.chunks_of(&key, entry.chunks.max(1) + 16)?;
+        let mut out = Vec::new();
+        for h in headings {
+            for c in chunks
+                .iter()
+                .filter(|c| c.path.segments.iter().any(|s| s.display() == *h))
+            {
+                out.push(Self::to_hit(c.clone(), Scores::default(), false));
+            }
+        }
+        Ok(out)
+    }
+
     /// The committed state now.
     fn snapshot(&self) -> Arc<Manifest> {
         self.manifest.read().unwrap().clone()
