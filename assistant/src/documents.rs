@@ -91,6 +91,8 @@ pub fn ask_options(config: &Config) -> AskOptions {
             ..Default::default()
         }),
         authoritative_collections: k.authoritative_collections.clone(),
+        // Set per question by workflows that vouch for their first hits (rule questions).
+        quote_first: 0,
     }
 }
 

@@ -22,6 +22,13 @@
 //!   regime with one section per provision; `regulation-jrt`: JR/T 0294.3; and the collections
 //!   of `[compliance] ask_collections`, e.g. the ESMA guidelines and the Chinese laws); every
 //!   cited chunk is mapped back to its provision id (`drr:`, `jrt:`, `esma-gl:`, `law:`).
+//!   The evidence ([`rule_hits`]) starts with the provision of the field the question names in
+//!   each regime it names (`compliance::link`: "the CFTC platform field", "抵押类别"), then
+//!   each named regime's best provisions, then the best of all rule collections (rule text
+//!   before a regulator's consultation commentary). The answer ([`answer_rule`]) quotes those
+//!   field provisions verbatim and cited first (streamed as soon as retrieval is done, well
+//!   under a second), then the model's explanation follows sentence by sentence as the answer
+//!   check keeps it.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -716,25 +723,17 @@ impl Assistant {
         let generator = knowledge
             .generator()
             .map_err(|e| AssistantError::Conflict(format!("answers are not available: {e}")))?;
-        let options = knowledge.options();
-        let t = std::time::Instant::now();
         let catalogue = self.compliance_catalogue()?;
-        let hits = rule_hits(
+        let answer = answer_rule(
             knowledge.kb(),
             &catalogue,
-            q,
-            actor.clearance(),
-            &self.rule_collections(),
-            options.k.max(1),
-        )?;
-        let retrieval_ms = t.elapsed().as_secs_f64() * 1000.0;
-        let answer = knowledge::answer::answer_from(
-            q,
-            &hits,
-            None,
-            retrieval_ms,
+            &RuleQuestion {
+                question: q,
+                clearance: actor.clearance(),
+                collections: &self.rule_collections(),
+            },
             generator.as_ref(),
-            options,
+            knowledge.options(),
             on_delta,
         )?;
         let provisions: Vec<(usize, String)> = answer
@@ -844,7 +843,7 @@ pub fn rule_hits(
     clearance: policies::Clearance,
     collections: &[String],
     k: usize,
-) -> std::result::Result<Vec<knowledge::Hit>, knowledge::KnowledgeError> {
+) -> std::result::Result<RuleHits, knowledge::KnowledgeError> {
     let search = |filters: Filters, k: usize| {
         kb.search(&knowledge::SearchRequest {
             query: question.to_owned(),
@@ -899,10 +898,17 @@ pub fn rule_hits(
         linked_regimes.push("jrt");
     }
     for link in ::compliance::link::fields_named(catalogue, question, &linked_regimes) {
-        let Some(p) = catalogue
-            .provisions_for(&link.regime, &link.field_key)
-            .into_iter()
-            .next()
+        // The provision whose name matched, or the field's first (regulatory text first).
+        let Some(p) = link
+            .provision
+            .as_deref()
+            .and_then(|id| catalogue.provision(id))
+            .or_else(|| {
+                catalogue
+                    .provisions_for(&link.regime, &link.field_key)
+                    .into_iter()
+                    .next()
+            })
         else {
             continue;
         };
@@ -919,6 +925,7 @@ pub fn rule_hits(
             accept(h, &mut out);
         }
     }
+    let linked = out.len().min(k);
     let (named_lists, general) = lists.split_at(lists.len() - 1);
     let mut cursors = vec![0usize; named_lists.len()];
     // The named regimes' provisions take all but two places (at least one each); the rest go
@@ -951,7 +958,64 @@ pub fn rule_hits(
         accept(h, &mut out);
     }
     out.truncate(k);
-    Ok(out)
+    Ok(RuleHits { hits: out, linked })
+}
+
+/// A rule question as [`answer_rule`] takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleQuestion<'a> {
+    /// The question.
+    pub question: &'a str,
+    /// The asker's clearance.
+    pub clearance: policies::Clearance,
+    /// The collections it is answered from ([`Assistant::rule_collections`]).
+    pub collections: &'a [String],
+}
+
+/// A rule question's cited answer: [`rule_hits`]' evidence, the provisions of the fields it
+/// names quoted first (streamed at once), then the model's checked sentences as they come
+/// ([`knowledge::answer::answer_from`]).
+pub fn answer_rule(
+    kb: &knowledge::KnowledgeBase,
+    catalogue: &Catalogue,
+    ask: &RuleQuestion<'_>,
+    generator: &dyn models::Generator,
+    options: &knowledge::AskOptions,
+    on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+) -> std::result::Result<Answer, knowledge::KnowledgeError> {
+    let t = std::time::Instant::now();
+    let hits = rule_hits(
+        kb,
+        catalogue,
+        ask.question,
+        ask.clearance,
+        ask.collections,
+        options.k.max(1),
+    )?;
+    let retrieval_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let options = knowledge::AskOptions {
+        quote_first: hits.linked,
+        ..options.clone()
+    };
+    knowledge::answer::answer_from(
+        ask.question,
+        &hits.hits,
+        None,
+        retrieval_ms,
+        generator,
+        &options,
+        on_delta,
+    )
+}
+
+/// The evidence for a rule question ([`rule_hits`]).
+#[derive(Debug, Clone)]
+pub struct RuleHits {
+    /// Best first.
+    pub hits: Vec<knowledge::Hit>,
+    /// How many of the first hits are the provisions of the fields the question names
+    /// ([`::compliance::link`]); the answer quotes them first.
+    pub linked: usize,
 }
 
 /// Whether a chunk lies in a part of a regulator's report that comments on the rules rather

@@ -465,10 +465,11 @@ pub fn summary(rows: &[Row], columns: &[Column]) -> (Vec<String>, Vec<String>) {
                     r.key
                 ));
                 zh.push(format!(
-                    "{}要求报告「{}」（{}），但交易数据中缺少：{needed}。",
+                    "{}要求报告「{}」（{}），但交易数据中缺少：{}。",
                     short(col),
                     zh_name_of(r),
-                    r.key
+                    r.key,
+                    crate::i18n::zh(needed)
                 ));
             }
         }

@@ -8,6 +8,7 @@
 //! - [`regime`]: the nine transaction reports (CFTC Parts 43 and 45, EU EMIR Refit, UK EMIR,
 //!   ASIC, MAS, HKMA, JFSA, CSA): which apply to a trade and in what role, each one's fields and
 //!   formats, its deadline and the deadline's source.
+//! - [`i18n`]: the Chinese of what a missing field needs and why a default was used.
 //! - [`link`]: which field of each named regime a rule question is about, by the fields' names
 //!   (English and Chinese), so the evidence starts with that field's provision.
 //! - [`score`]: a generated report against an expected one (the eval's measure).
@@ -19,6 +20,7 @@ pub mod cdm;
 pub mod compare;
 pub mod elements;
 pub mod export;
+pub mod i18n;
 pub mod link;
 pub mod regime;
 pub mod score;

@@ -8,8 +8,8 @@
 //!
 //! - Each field of a regime (its bare key) is known by the names its provisions give it
 //!   (`Venue of Execution`; a parenthesised abbreviation is a name of its own: `Unique
-//!   Transaction Identifier (UTI)` is also `UTI`), the last part of its key split into words
-//!   (`platformIdentifier` → `platform identifier`), and, through the alignment table, its
+//!   Transaction Identifier (UTI)` is also `UTI`), for a field without one the last part of
+//!   its key split into words (`platformIdentifier` → `platform identifier`), and, through the alignment table, its
 //!   CPMI-IOSCO data element and JR/T 0294.3 element in English and Chinese (`清算标识符`), so
 //!   a Chinese question reaches an English regime's field.
 //! - An English name matches by weighted coverage: the share of the name's words (stemmed,
@@ -19,7 +19,7 @@
 //! - Per regime, the best field is the one with the most matched weight among those covered
 //!   at least [`MIN_COVERAGE`] (the more specific name wins: `Counterparty 2 Identifier Type`
 //!   over `Counterparty 2` when the question speaks of how counterparty 2 is identified); on a
-//!   tie, the higher coverage, then the shorter key.
+//!   tie, the higher coverage, then the shorter key, then the first (leg 1 before leg 2).
 //! - A word the question puts just before "field" or "data element" (`the CFTC platform
 //!   field`) doubles the weight of a name that has it: that is how people point at a field.
 //! - A named regime whose own names match nothing takes "the same" field (the matrix's
@@ -44,6 +44,9 @@ pub struct FieldLink {
     pub field_key: String,
     /// The name that matched (`Platform Identifier`, `清算标识符`).
     pub name: String,
+    /// The provision whose name matched, when the name is a provision's own (a field key
+    /// such as `dtccAdditionalFields` gathers provisions of different names).
+    pub provision: Option<String>,
     /// Weighted coverage of that name by the question (1.0 for a Chinese name it contains).
     pub coverage: f64,
     /// Whether the field was reached through another regime's link (same matrix row).
@@ -131,37 +134,41 @@ fn chinese_core(name: &str) -> Option<String> {
     (out.chars().filter(|c| cjk::is_cjk(*c)).count() >= 2).then_some(out)
 }
 
-/// The names a field is known by.
-fn names_of(cat: &Catalogue, regime: &str, key: &str) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    let mut add = |n: &str| {
+/// The names a field is known by, each with the provision that gives it (`None` for names
+/// from the key or the alignment table).
+fn names_of(cat: &Catalogue, regime: &str, key: &str) -> Vec<(String, Option<String>)> {
+    let mut names: Vec<(String, Option<String>)> = Vec::new();
+    fn push(names: &mut Vec<(String, Option<String>)>, n: &str, from: Option<&str>) {
         let n = n.trim();
-        if !n.is_empty() && !names.iter().any(|x| x == n) {
-            names.push(n.to_owned());
+        if !n.is_empty() && !names.iter().any(|(x, _)| x == n) {
+            names.push((n.to_owned(), from.map(str::to_owned)));
         }
-    };
+    }
     for p in cat.provisions_for(regime, key) {
         if let Some(n) = &p.name {
-            add(n);
+            let from = Some(p.id.as_str());
+            push(&mut names, n, from);
             // `Unique Transaction Identifier (UTI)`: the abbreviation is a name too.
             if let (Some(a), Some(b)) = (n.find('('), n.rfind(')'))
                 && a < b
             {
-                add(&n[a + 1..b]);
-                add(&n[..a]);
+                push(&mut names, &n[a + 1..b], from);
+                push(&mut names, &n[..a], from);
             }
         }
     }
+    // The key's last part names a field that has no name of its own (`currency` alone would
+    // name every currency field).
     let last = key.rsplit('.').next().unwrap_or(key);
-    if !last.starts_with(|c: char| c.is_ascii_digit()) {
-        add(&split_camel(last));
+    if names.is_empty() && !last.starts_with(|c: char| c.is_ascii_digit()) {
+        push(&mut names, &split_camel(last), None);
     }
     if let Some(a) = alignment(key) {
-        add(a.cde);
-        add(a.cde_zh);
+        push(&mut names, a.cde, None);
+        push(&mut names, a.cde_zh, None);
         if let Some(e) = a.jrt.and_then(|s| cat.jrt_element(s)) {
-            add(&e.zh);
-            add(&e.en);
+            push(&mut names, &e.zh, None);
+            push(&mut names, &e.en, None);
         }
     }
     if regime == "jrt"
@@ -171,8 +178,8 @@ fn names_of(cat: &Catalogue, regime: &str, key: &str) -> Vec<String> {
             .and_then(|p| p.number.clone())
         && let Some(e) = cat.jrt_element(&sec)
     {
-        add(&e.zh);
-        add(&e.en);
+        push(&mut names, &e.zh, None);
+        push(&mut names, &e.en, None);
     }
     names
 }
@@ -209,9 +216,9 @@ struct Field {
     regime: String,
     key: String,
     /// (name, its English words).
-    english: Vec<(String, Vec<String>)>,
+    english: Vec<(String, Vec<String>, Option<String>)>,
     /// (name, its Chinese core).
-    chinese: Vec<(String, String)>,
+    chinese: Vec<(String, String, Option<String>)>,
 }
 
 /// The fields of `regimes` that `question` names, at most one per regime (see the module doc),
@@ -236,9 +243,9 @@ pub fn fields_named(cat: &Catalogue, question: &str, regimes: &[&str]) -> Vec<Fi
             english: Vec::new(),
             chinese: Vec::new(),
         };
-        for n in names_of(cat, &regime, &key) {
+        for (n, from) in names_of(cat, &regime, &key) {
             if let Some(core) = chinese_core(&n) {
-                f.chinese.push((n, core));
+                f.chinese.push((n, core, from));
                 continue;
             }
             let w = words(&n);
@@ -249,7 +256,7 @@ pub fn fields_named(cat: &Catalogue, question: &str, regimes: &[&str]) -> Vec<Fi
             for t in w.iter().collect::<HashSet<_>>() {
                 *df.entry(t.clone()).or_default() += 1;
             }
-            f.english.push((n, w));
+            f.english.push((n, w, from));
         }
         fields.push(f);
     }
@@ -260,15 +267,16 @@ pub fn fields_named(cat: &Catalogue, question: &str, regimes: &[&str]) -> Vec<Fi
     let asked: HashSet<String> = words(question).into_iter().collect();
     let cued = cued_words(question);
     let compact: String = question.chars().filter(|c| !c.is_whitespace()).collect();
-    // The best match of each field: (matched weight, coverage, name).
-    let score = |f: &Field| -> Option<(f64, f64, String)> {
-        let mut best: Option<(f64, f64, String)> = None;
-        let mut consider = |m: f64, c: f64, n: &str| {
+    // The best match of each field: (matched weight, coverage, name, its provision).
+    type Best = (f64, f64, String, Option<String>);
+    let score = |f: &Field| -> Option<Best> {
+        let mut best: Option<Best> = None;
+        let mut consider = |m: f64, c: f64, n: &str, from: &Option<String>| {
             if c >= MIN_COVERAGE && best.as_ref().is_none_or(|b| (m, c) > (b.0, b.1)) {
-                best = Some((m, c, n.to_owned()));
+                best = Some((m, c, n.to_owned(), from.clone()));
             }
         };
-        for (n, w) in &f.english {
+        for (n, w, from) in &f.english {
             let total: f64 = w.iter().map(|t| idf(t)).sum();
             let matched: f64 = w
                 .iter()
@@ -282,13 +290,13 @@ pub fn fields_named(cat: &Catalogue, question: &str, regimes: &[&str]) -> Vec<Fi
                 } else {
                     1.0
                 };
-                consider(matched * cue, matched / total, n);
+                consider(matched * cue, matched / total, n, from);
             }
         }
-        for (n, core) in &f.chinese {
+        for (n, core, from) in &f.chinese {
             if compact.contains(core.as_str()) {
                 // An ideograph carries about a word's weight of meaning.
-                consider(core.chars().count() as f64 * 2.0, 1.0, n);
+                consider(core.chars().count() as f64 * 2.0, 1.0, n, from);
             }
         }
         best
@@ -306,12 +314,14 @@ pub fn fields_named(cat: &Catalogue, question: &str, regimes: &[&str]) -> Vec<Fi
                     .partial_cmp(&(b.0.0, b.0.1))
                     .unwrap_or(std::cmp::Ordering::Equal)
                     .then(b.1.key.len().cmp(&a.1.key.len()))
+                    .then(b.1.key.cmp(&a.1.key))
             });
-        if let Some(((_, coverage, name), f)) = best {
+        if let Some(((_, coverage, name, provision), f)) = best {
             out.push(FieldLink {
                 regime: f.regime.clone(),
                 field_key: f.key.clone(),
                 name,
+                provision,
                 coverage,
                 by_row: false,
             });
@@ -332,6 +342,7 @@ pub fn fields_named(cat: &Catalogue, question: &str, regimes: &[&str]) -> Vec<Fi
                     regime: f.regime.clone(),
                     field_key: f.key.clone(),
                     name: l.name.clone(),
+                    provision: None,
                     coverage: l.coverage,
                     by_row: true,
                 })

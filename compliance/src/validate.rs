@@ -479,7 +479,8 @@ pub fn validate(
                     "{key} = {v}; the rules would give {value} ({reason}): check the fact behind it"
                 ),
                 message_zh: format!(
-                    "{key} = {v}；按规则应为 {value}（{reason}），请核对所依据的事实"
+                    "{key} = {v}；按规则应为 {value}（{}），请核对所依据的事实",
+                    crate::i18n::zh(reason)
                 ),
                 provisions: provisions(key),
             }),
@@ -488,7 +489,10 @@ pub fn validate(
                 severity: Severity::Warning,
                 code: "unconfirmed",
                 message: format!("{key} = {v} cannot be checked: the trade does not give {needed}"),
-                message_zh: format!("{key} = {v} 无法核对：交易数据缺少 {needed}"),
+                message_zh: format!(
+                    "{key} = {v} 无法核对：交易数据缺少{}",
+                    crate::i18n::zh(needed)
+                ),
                 provisions: provisions(key),
             }),
             _ => {}

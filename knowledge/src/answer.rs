@@ -15,8 +15,10 @@
 //!   [`crate::injection`]. A flagged chunk stays in the evidence with those sentences removed,
 //!   fenced with a warning attribute ([`Citation::flagged`]): it may still support plain
 //!   sentences, never a stated value.
-//! - **Checked before it leaves.** The generated text is held back (not streamed) until
-//!   [`check_values`] has run: a sentence is kept only when its citations support it and every
+//! - **Checked before it leaves.** The generated text is streamed sentence by sentence, each
+//!   sentence held back until it is complete and [`check_values`]' rule ([`keep_sentence`]) has
+//!   run on it (a sentence without a marker is first attributed, [`attribute`]); nothing the
+//!   check drops is ever sent. A sentence is kept only when its citations support it and every
 //!   key value it states (numbers, percentages, dates, phone numbers, "not required", 无需 …)
 //!   occurs in cited evidence that was not flagged; the others go to [`Answer::dropped`].
 //!   When no sentence is left the answer is `found: false` with [`not_found_text`] ("Not
@@ -36,6 +38,10 @@
 //! - **Structural questions** ("期货和衍生品法 第二十一条 说了什么?") are answered from the
 //!   exact article only: when retrieval found the reference by exact path, only those chunks
 //!   are given as known content.
+//! - **A lead of quotes**, when the caller vouches for its first pieces of evidence
+//!   ([`AskOptions::quote_first`], e.g. a rule question's field provisions): they are quoted
+//!   verbatim and cited before the model has read its prompt, so the asker reads the rule at
+//!   once and the model's explanation follows.
 //! - **Citations are checked**: `[n]` (also `【n】`, `[n, m]`) markers that name no evidence
 //!   are removed from the text and listed in [`Answer::invalid_citations`].
 //!
@@ -83,6 +89,12 @@ pub struct AskOptions {
     /// supported by cited evidence from one of them ([`check_values`]).
     #[serde(default = "default_authoritative_collections")]
     pub authoritative_collections: Vec<String>,
+    /// How many of the first pieces of evidence are quoted verbatim (cited) at the head of the
+    /// answer, streamed before the model has read its prompt: for callers whose first hits are
+    /// known to be on point (a rule question's linked field provisions). 0 (the default) quotes
+    /// nothing.
+    #[serde(default)]
+    pub quote_first: usize,
 }
 
 /// The authoritative collections when none are configured: `policy`, `policy-*`,
@@ -111,6 +123,7 @@ impl Default for AskOptions {
             max_evidence_chars: 4000,
             rerank: None,
             authoritative_collections: default_authoritative_collections(),
+            quote_first: 0,
         }
     }
 }
@@ -217,6 +230,10 @@ pub struct Answer {
     /// (see [`check_values`]).
     #[serde(default)]
     pub dropped: Vec<String>,
+    /// How many pieces of evidence the answer quotes at its head, before the model's words
+    /// ([`AskOptions::quote_first`]); sent as the first delta.
+    #[serde(default)]
+    pub lead: usize,
     /// The structural reference recognised in the question, as normalised labels.
     pub reference: Option<Vec<String>>,
     /// The generator's id (empty when it was not called).
@@ -517,6 +534,8 @@ pub fn answer_from(
     // A structural question is answered from the exact article(s) alone.
     let exact: Vec<Hit> = hits.iter().filter(|h| h.exact).cloned().collect();
     let used: &[Hit] = if exact.is_empty() { hits } else { &exact };
+    // The lead ([`AskOptions::quote_first`]) does not lift this gate: a question the evidence
+    // as a whole does not support is "not found", whatever the caller put first.
     if !has_evidence(used, options.min_dense) {
         let text = not_found_text(language).to_string();
         let _ = on_delta(&text);
@@ -524,6 +543,7 @@ pub fn answer_from(
             question: question.to_string(),
             language,
             found: false,
+            lead: 0,
             output_sha256: sha256(&text),
             text,
             citations: Vec::new(),
@@ -547,88 +567,280 @@ pub fn answer_from(
     let mut req = ChatRequest::new(prompt.messages.clone());
     req.max_tokens = options.max_tokens;
     let t = Instant::now();
-    // The generated text is held back until the post-answer check has run: a sentence the
-    // check drops (an invented value, a value only an injected document states) must never
-    // reach the asker, not even as a streamed delta. The checked answer goes out as one delta.
-    let response = generator
-        .chat_stream(&req, &mut |_| ControlFlow::Continue(()))
-        .map_err(KnowledgeError::Generate)?;
-    let generation_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let (mut text, cited, invalid) = resolve_citations(response.text.trim(), prompt.evidence.len());
-    let attributed = cited.is_empty();
-    if attributed {
-        text = attribute(&text, &prompt.evidence);
+    // What the asker has been sent, in order; the answer's text is exactly this.
+    let mut streamed = String::new();
+    let mut cancelled = false;
+    // The lead: the first `quote_first` pieces of evidence, verbatim and cited, sent before
+    // the model has read its prompt (a structural question is answered from its article).
+    let lead_n = if exact.is_empty() {
+        options.quote_first.min(prompt.evidence.len())
+    } else {
+        0
+    };
+    let lead: Vec<String> = prompt.evidence[..lead_n]
+        .iter()
+        .filter_map(|c| quote(c, language))
+        .collect();
+    if !lead.is_empty() {
+        let text = lead.join("\n");
+        cancelled = on_delta(&text).is_break();
+        streamed.push_str(&text);
     }
-    let (checked, dropped) =
-        check_values(&text, &prompt.evidence, &options.authoritative_collections);
+    // The generated text goes out sentence by sentence, each only after the post-answer check
+    // has kept it: a sentence the check drops (an invented value, a value only an injected
+    // document states) never reaches the asker, not even as a streamed delta.
+    let mut stream = CheckedStream {
+        evidence: &prompt.evidence,
+        authoritative: &options.authoritative_collections,
+        pending: String::new(),
+        gap: if streamed.is_empty() {
+            String::new()
+        } else {
+            "\n\n".into()
+        },
+        kept: String::new(),
+        dropped: Vec::new(),
+        invalid: Vec::new(),
+        model_cited: false,
+        after_lead: !streamed.is_empty(),
+    };
+    let response = if cancelled {
+        None
+    } else {
+        Some(
+            generator
+                .chat_stream(&req, &mut |delta| {
+                    stream.pending.push_str(delta);
+                    let out = stream.take(false);
+                    if out.is_empty() {
+                        return ControlFlow::Continue(());
+                    }
+                    streamed.push_str(&out);
+                    on_delta(&out)
+                })
+                .map_err(KnowledgeError::Generate)?,
+        )
+    };
+    let rest = stream.take(true);
+    if !rest.is_empty() && !cancelled {
+        let _ = on_delta(&rest);
+        streamed.push_str(&rest);
+    }
+    let generation_ms = t.elapsed().as_secs_f64() * 1000.0;
     // Nothing the asker may see supports any sentence: the answer is "not found", whatever the
     // model wrote (it is kept in `dropped` for the audit of the answer).
-    let found = SENTENCE.find_iter(&checked).any(|m| {
+    let found = !lead.is_empty() || has_sentence(&stream.kept);
+    // A question that names an article, answered by nothing the check keeps: the article's
+    // own words, cited, are the answer (what the reader asked to see), not "not found".
+    let quote_text = (!found && !exact.is_empty())
+        .then(|| quote_exact(&prompt.evidence, language))
+        .flatten();
+    let quoted = quote_text.is_some();
+    let found = found || quoted;
+    if !found || quoted {
+        // Nothing was sent (no lead, no kept sentence): the quote or "not found" is all.
+        let text = quote_text.unwrap_or_else(|| not_found_text(language).to_string());
+        if !cancelled {
+            let _ = on_delta(&text);
+        }
+        streamed = text;
+    }
+    let text = streamed.trim().to_string();
+    let (_, cited, _) = resolve_citations(&text, prompt.evidence.len());
+    let citations = cited
+        .iter()
+        .map(|&n| prompt.evidence[n - 1].clone())
+        .collect();
+    let (model, finish_reason, usage) = match response {
+        Some(r) => (r.model, r.finish_reason, r.usage),
+        None => (
+            String::new(),
+            FinishReason::Cancelled,
+            models::Usage::default(),
+        ),
+    };
+    Ok(Answer {
+        question: question.to_string(),
+        language,
+        found,
+        dropped: stream.dropped,
+        lead: if quoted || !found { 0 } else { lead.len() },
+        output_sha256: sha256(&text),
+        text,
+        citations,
+        evidence: prompt.evidence.clone(),
+        invalid_citations: stream.invalid,
+        attributed: !stream.model_cited && found && !quoted && lead.is_empty() && !cited.is_empty(),
+        quoted,
+        screened: prompt.screened.clone(),
+        reference,
+        model,
+        prompt_sha256: prompt.sha256(),
+        finish_reason: match finish_reason {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::Cancelled => "cancelled",
+        }
+        .into(),
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        retrieval_ms,
+        generation_ms,
+    })
+}
+
+/// Whether a text has a sentence of at least four letters or ideographs (markers aside).
+fn has_sentence(text: &str) -> bool {
+    SENTENCE.find_iter(text).any(|m| {
         MARKER
             .replace_all(m.as_str(), "")
             .chars()
             .filter(|c| c.is_alphanumeric() || is_cjk(*c))
             .count()
             >= 4
-    });
-    // A question that names an article, answered by nothing the check keeps: the article's
-    // own words, cited, are the answer (what the reader asked to see), not "not found".
-    let quote = (!found && !exact.is_empty())
-        .then(|| quote_exact(&prompt.evidence, language))
-        .flatten();
-    let quoted = quote.is_some();
-    let found = found || quoted;
-    let text = match quote {
-        Some(q) => q,
-        None if found => checked,
-        None => not_found_text(language).to_string(),
-    };
-    let _ = on_delta(&text);
-    let (_, cited, _) = resolve_citations(&text, prompt.evidence.len());
-    let citations = cited
-        .iter()
-        .map(|&n| prompt.evidence[n - 1].clone())
-        .collect();
-    Ok(Answer {
-        question: question.to_string(),
-        language,
-        found,
-        dropped,
-        output_sha256: sha256(&text),
-        text,
-        citations,
-        evidence: prompt.evidence.clone(),
-        invalid_citations: invalid,
-        attributed: attributed && found && !quoted && !cited.is_empty(),
-        quoted,
-        screened: prompt.screened.clone(),
-        reference,
-        model: response.model,
-        prompt_sha256: prompt.sha256(),
-        finish_reason: match response.finish_reason {
-            FinishReason::Stop => "stop",
-            FinishReason::Length => "length",
-            FinishReason::Cancelled => "cancelled",
-        }
-        .into(),
-        prompt_tokens: response.usage.prompt_tokens,
-        completion_tokens: response.usage.completion_tokens,
-        retrieval_ms,
-        generation_ms,
     })
 }
 
-/// How much of an article [`quote_exact`] quotes, in characters.
-const QUOTE_CHARS: usize = 600;
+/// The generated text on its way to the asker: complete sentences are cited (the model's
+/// markers normalised; a sentence without one attributed, [`attribute`]), checked
+/// ([`keep_sentence`]) and released; the rest waits for more text.
+struct CheckedStream<'a> {
+    evidence: &'a [Citation],
+    authoritative: &'a [String],
+    /// Generated, not yet complete.
+    pending: String,
+    /// Whitespace and fragments between kept sentences, sent with the next kept sentence.
+    gap: String,
+    /// Everything released so far.
+    kept: String,
+    dropped: Vec<String>,
+    invalid: Vec<usize>,
+    /// Whether the model wrote a valid citation marker anywhere.
+    model_cited: bool,
+    /// Whether a lead was sent before (the first gap then separates it from the model's words).
+    after_lead: bool,
+}
 
-/// The answer to a question that names an article, when no generated sentence survived the
-/// check: the first exact piece of evidence's text, verbatim (cut at a sentence end within
-/// [`QUOTE_CHARS`], marked "…" when cut), introduced by its path in the question's language
-/// and cited `[n]`. `None` when the evidence holds no unflagged text.
-pub fn quote_exact(evidence: &[Citation], language: Language) -> Option<String> {
-    let c = evidence
+impl CheckedStream<'_> {
+    /// Releases the complete sentences of `pending` (all of it when `end`): the text to send.
+    fn take(&mut self, end: bool) -> String {
+        // A sentence is complete when text follows it (its terminator cannot grow), so the
+        // cuts are those [`check_values`] makes on the whole text.
+        let cut = if end {
+            self.pending.len()
+        } else {
+            match SENTENCE
+                .find_iter(&self.pending)
+                .filter(|m| m.end() < self.pending.len())
+                .last()
+            {
+                Some(m) => m.end(),
+                None => return String::new(),
+            }
+        };
+        let done: String = self.pending.drain(..cut).collect();
+        let (done, cited, invalid) = resolve_citations(&done, self.evidence.len());
+        self.model_cited |= !cited.is_empty();
+        for n in invalid {
+            if !self.invalid.contains(&n) {
+                self.invalid.push(n);
+            }
+        }
+        let mut out = String::new();
+        let mut last = 0;
+        for m in SENTENCE.find_iter(&done) {
+            self.gap.push_str(&done[last..m.start()]);
+            last = m.end();
+            let mut sentence = m.as_str().to_string();
+            if cites_of(&sentence).is_empty() {
+                sentence = attribute(&sentence, self.evidence);
+            }
+            let letters = MARKER
+                .replace_all(&sentence, "")
+                .chars()
+                .filter(|c| c.is_alphanumeric() || is_cjk(*c))
+                .count();
+            if letters < 4 {
+                // A fragment (a bullet, a number): it goes out with the next kept sentence.
+                self.gap.push_str(&sentence);
+                continue;
+            }
+            if !keep_sentence(&sentence, self.evidence, self.authoritative) {
+                self.dropped.push(sentence.trim().to_string());
+                continue;
+            }
+            // A citation that does not support the sentence goes (when the rest still do).
+            let pruned = prune_citations(&sentence, self.evidence);
+            if pruned != sentence && keep_sentence(&pruned, self.evidence, self.authoritative) {
+                sentence = pruned;
+            }
+            // Leading whitespace of the answer is not sent; a sentence's trailing whitespace
+            // waits to become the next one's gap.
+            let body = sentence.trim_end();
+            let trail = &sentence[body.len()..];
+            let gap = std::mem::take(&mut self.gap);
+            let piece = if self.kept.is_empty() && out.is_empty() && !self.after_lead {
+                format!("{}{}", gap.trim_start(), body.trim_start())
+            } else {
+                format!("{gap}{body}")
+            };
+            out.push_str(&piece);
+            self.gap.push_str(trail);
+        }
+        self.gap.push_str(&done[last..]);
+        self.kept.push_str(&out);
+        out
+    }
+}
+
+/// `sentence` without the citation markers whose evidence does not support it: a cited piece
+/// keeps its marker when it holds at least a third of the sentence's overlap units, or when it
+/// holds the most of them (a sentence keeps at least one citation). Small models often cite
+/// every piece of evidence at the end of a sentence (`[1][2][3][4][5]`).
+pub fn prune_citations(sentence: &str, evidence: &[Citation]) -> String {
+    let cited = cites_of(sentence);
+    if cited.len() < 2 {
+        return sentence.to_string();
+    }
+    let units = units_of(&MARKER.replace_all(sentence, ""));
+    if units.is_empty() {
+        return sentence.to_string();
+    }
+    let support = |n: usize| {
+        evidence.iter().find(|c| c.n == n).map_or(0, |c| {
+            let have = units_of(&format!("{}\n{}", c.text, c.path));
+            units.iter().filter(|u| have.contains(*u)).count()
+        })
+    };
+    let best = cited.iter().map(|&n| support(n)).max().unwrap_or(0);
+    let keep: Vec<usize> = cited
         .iter()
-        .find(|c| c.exact && !c.flagged && !c.text.trim().is_empty())?;
+        .copied()
+        .filter(|&n| {
+            let s = support(n);
+            s > 0 && (s * 3 >= units.len() || s == best)
+        })
+        .collect();
+    if keep.is_empty() {
+        return sentence.to_string();
+    }
+    let out = MARKER.replace_all(sentence, |c: &regex::Captures<'_>| {
+        c[1].split([',', '，', '、'])
+            .filter_map(|p| p.trim().parse::<usize>().ok())
+            .filter(|n| keep.contains(n))
+            .map(|n| format!("[{n}]"))
+            .collect::<String>()
+    });
+    out.into_owned()
+}
+
+/// A piece of evidence quoted verbatim (cut at a sentence end within [`QUOTE_CHARS`], marked
+/// "…" when cut), introduced by its path in the question's language and cited `[n]`; `None`
+/// for a piece the injection screen flagged or one without text.
+fn quote(c: &Citation, language: Language) -> Option<String> {
+    if c.flagged || c.text.trim().is_empty() {
+        return None;
+    }
     let text = c.text.trim();
     let quoted = if text.chars().count() <= QUOTE_CHARS {
         text.to_string()
@@ -646,6 +858,20 @@ pub fn quote_exact(evidence: &[Citation], language: Language) -> Option<String> 
         Language::Zh => format!("{}原文如下：「{quoted}」[{}]", c.path, c.n),
         _ => format!("{} reads: \"{quoted}\" [{}]", c.path, c.n),
     })
+}
+
+/// How much of an article [`quote_exact`] quotes, in characters.
+const QUOTE_CHARS: usize = 600;
+
+/// The answer to a question that names an article, when no generated sentence survived the
+/// check: the first exact piece of evidence's text, verbatim (cut at a sentence end within
+/// [`QUOTE_CHARS`], marked "…" when cut), introduced by its path in the question's language
+/// and cited `[n]`. `None` when the evidence holds no unflagged text.
+pub fn quote_exact(evidence: &[Citation], language: Language) -> Option<String> {
+    evidence
+        .iter()
+        .filter(|c| c.exact)
+        .find_map(|c| quote(c, language))
 }
 
 /// Citations for an answer whose model cited nothing (small models often copy the article
@@ -797,7 +1023,6 @@ pub fn check_values(
     evidence: &[Citation],
     authoritative: &[String],
 ) -> (String, Vec<String>) {
-    let by_n = |n: usize| evidence.iter().find(|c| c.n == n);
     let mut kept = String::with_capacity(text.len());
     let mut dropped = Vec::new();
     let mut last = 0;
@@ -805,39 +1030,7 @@ pub fn check_values(
         kept.push_str(&text[last..m.start()]);
         last = m.end();
         let sentence = m.as_str();
-        let bare = MARKER.replace_all(sentence, "");
-        let letters = bare
-            .chars()
-            .filter(|c| c.is_alphanumeric() || is_cjk(*c))
-            .count();
-        if letters < 4 {
-            kept.push_str(sentence);
-            continue;
-        }
-        let mut cited: Vec<&Citation> = cites_of(sentence).into_iter().filter_map(by_n).collect();
-        if is_policy_sentence(sentence) {
-            cited.retain(|c| is_authoritative(authoritative, &c.collection));
-        }
-        let all: String = cited
-            .iter()
-            .map(|c| format!("{}\n{}\n", c.text, c.path))
-            .collect();
-        let units = units_of(&bare);
-        let have = units_of(&all);
-        let overlap = units.iter().filter(|u| have.contains(*u)).count();
-        let trusted: String = cited
-            .iter()
-            .filter(|c| !c.flagged)
-            .map(|c| format!("{}\n{}\n", c.text, c.path))
-            .collect();
-        let trusted = comparable(&trusted).replace(',', "");
-        let trusted: String = trusted
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .replace(" %", "%");
-        let values_ok = key_values(sentence).iter().all(|v| value_in(v, &trusted));
-        if !cited.is_empty() && !units.is_empty() && overlap * 2 >= units.len() && values_ok {
+        if keep_sentence(sentence, evidence, authoritative) {
             kept.push_str(sentence);
         } else {
             dropped.push(sentence.trim().to_string());
@@ -845,6 +1038,43 @@ pub fn check_values(
     }
     kept.push_str(&text[last..]);
     (kept.trim().to_string(), dropped)
+}
+
+/// [`check_values`] on one sentence: whether it is kept.
+pub fn keep_sentence(sentence: &str, evidence: &[Citation], authoritative: &[String]) -> bool {
+    let by_n = |n: usize| evidence.iter().find(|c| c.n == n);
+    let bare = MARKER.replace_all(sentence, "");
+    let letters = bare
+        .chars()
+        .filter(|c| c.is_alphanumeric() || is_cjk(*c))
+        .count();
+    if letters < 4 {
+        return true;
+    }
+    let mut cited: Vec<&Citation> = cites_of(sentence).into_iter().filter_map(by_n).collect();
+    if is_policy_sentence(sentence) {
+        cited.retain(|c| is_authoritative(authoritative, &c.collection));
+    }
+    let all: String = cited
+        .iter()
+        .map(|c| format!("{}\n{}\n", c.text, c.path))
+        .collect();
+    let units = units_of(&bare);
+    let have = units_of(&all);
+    let overlap = units.iter().filter(|u| have.contains(*u)).count();
+    let trusted: String = cited
+        .iter()
+        .filter(|c| !c.flagged)
+        .map(|c| format!("{}\n{}\n", c.text, c.path))
+        .collect();
+    let trusted = comparable(&trusted).replace(',', "");
+    let trusted: String = trusted
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" %", "%");
+    let values_ok = key_values(sentence).iter().all(|v| value_in(v, &trusted));
+    !cited.is_empty() && !units.is_empty() && overlap * 2 >= units.len() && values_ok
 }
 
 /// The verdict of the faithfulness judge on one answer.
@@ -1243,5 +1473,103 @@ mod tests {
             attribute("Variation margin is exchanged daily. Fees apply.", &en),
             "Variation margin is exchanged daily [1]. Fees apply."
         );
+    }
+
+    #[test]
+    fn citations_that_do_not_support_a_sentence_are_pruned() {
+        let ev = |n: usize, text: &str| Citation {
+            n,
+            chunk_id: format!("d@v1#{n}"),
+            doc_id: "d".into(),
+            version: 1,
+            title: "Rules".into(),
+            collection: "regulation".into(),
+            classification: "general".into(),
+            path: "Rules".into(),
+            location: Location::default(),
+            exact: false,
+            text: text.into(),
+            flagged: false,
+        };
+        let evidence = [
+            ev(
+                1,
+                "The venue of execution is identified by its ISO 10383 MIC.",
+            ),
+            ev(2, "Collateral is exchanged daily."),
+            ev(3, "Off-venue trades report XOFF."),
+        ];
+        assert_eq!(
+            prune_citations(
+                "The venue of execution is identified by its MIC [1][2][3].",
+                &evidence
+            ),
+            "The venue of execution is identified by its MIC [1]."
+        );
+        // One citation stays as it is; so does a sentence no piece supports.
+        assert_eq!(
+            prune_citations("Fees apply [2].", &evidence),
+            "Fees apply [2]."
+        );
+        assert_eq!(
+            prune_citations("Nothing here [2, 3].", &evidence),
+            "Nothing here [2, 3]."
+        );
+    }
+
+    #[test]
+    fn the_stream_sends_only_complete_checked_sentences() {
+        let ev = vec![Citation {
+            n: 1,
+            chunk_id: "d@v1#1".into(),
+            doc_id: "d".into(),
+            version: 1,
+            title: "Margin policy".into(),
+            collection: "policy".into(),
+            classification: "general".into(),
+            path: "Margin policy | 2".into(),
+            location: Location::default(),
+            exact: false,
+            text: "Variation margin is exchanged daily at 5 pm.".into(),
+            flagged: false,
+        }];
+        let auth = default_authoritative_collections();
+        let mut s = CheckedStream {
+            evidence: &ev,
+            authoritative: &auth,
+            pending: String::new(),
+            gap: String::new(),
+            kept: String::new(),
+            dropped: Vec::new(),
+            invalid: Vec::new(),
+            model_cited: false,
+            after_lead: false,
+        };
+        let mut sent = String::new();
+        // Deltas as a model writes them: nothing leaves before its sentence is complete.
+        for (delta, expect) in [
+            ("Variation margin is ", ""),
+            ("exchanged daily [1].", ""),
+            (
+                " Initial margin is 40% [1]",
+                "Variation margin is exchanged daily [1].",
+            ),
+            (". Margin is exchanged daily at 5 pm", ""),
+        ] {
+            s.pending.push_str(delta);
+            let out = s.take(false);
+            assert_eq!(out, expect, "after {delta:?}");
+            sent.push_str(&out);
+        }
+        // The end releases the rest; the invented 40% never went out, the rest did (the
+        // uncited last sentence attributed).
+        sent.push_str(&s.take(true));
+        assert_eq!(
+            sent,
+            "Variation margin is exchanged daily [1]. Margin is exchanged daily at 5 pm [1]"
+        );
+        assert_eq!(s.dropped, vec!["Initial margin is 40% [1]."]);
+        assert!(s.model_cited);
+        assert!(has_sentence(&s.kept));
     }
 }

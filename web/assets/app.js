@@ -245,4 +245,70 @@
       }).catch(function (e) { item(String(e), "bad"); enable(); });
     });
   });
+  // <form data-ask-stream="/compliance/ask/stream"> (GET, field q) with <div id="ask-result">:
+  // the answer streams into the result as the server releases it (the quoted provisions at
+  // once, then each checked sentence); the last event swaps in the rendered answer with its
+  // linked citations (server-rendered, escaped HTML) and the address becomes the answer's own.
+  // Without this script the form is a plain GET that waits for the whole answer.
+  document.querySelectorAll("form[data-ask-stream]").forEach(function (form) {
+    if (!window.fetch || !window.TextDecoder) return;
+    var out = document.getElementById("ask-result");
+    form.addEventListener("submit", function (ev) {
+      var q = form.elements.q.value.trim();
+      if (!q) return;
+      ev.preventDefault();
+      var button = form.querySelector("button");
+      if (button) button.disabled = true;
+      out.textContent = "";
+      var card = document.createElement("section");
+      card.className = "card";
+      card.id = "rule-answer-live";
+      var live = document.createElement("p");
+      live.className = "answer-text";
+      card.appendChild(live);
+      out.appendChild(card);
+      function done() { if (button) button.disabled = false; }
+      var query = "?q=" + encodeURIComponent(q);
+      fetch(form.getAttribute("data-ask-stream") + query, {
+        credentials: "same-origin", headers: { "Accept": "text/event-stream" }
+      }).then(function (r) {
+        if (!r.ok || !r.body) {
+          return r.text().then(function (t) {
+            live.textContent = t.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+            live.className = "flash bad"; done();
+          });
+        }
+        var reader = r.body.getReader(), dec = new TextDecoder(), buf = "";
+        function frame(raw) {
+          var name = "message", data = [];
+          raw.split("\n").forEach(function (l) {
+            if (l.indexOf("event:") === 0) name = l.slice(6).trim();
+            else if (l.indexOf("data:") === 0) data.push(l.slice(5).replace(/^ /, ""));
+          });
+          var text = data.join("\n");
+          if (name === "delta") { live.textContent += text; return; }
+          var v = {};
+          try { v = JSON.parse(text); } catch (e) { return; }
+          if (name === "answer" && v.html !== undefined) {
+            out.innerHTML = v.html;
+            history.replaceState(null, "", form.getAttribute("action") + query);
+            done();
+          } else if (name === "error") {
+            live.textContent = (v.error && v.error.message) || v.message || "error";
+            live.className = "flash bad"; done();
+          }
+        }
+        function pump() {
+          return reader.read().then(function (res) {
+            if (res.done) { done(); return; }
+            buf += dec.decode(res.value, { stream: true });
+            var i;
+            while ((i = buf.indexOf("\n\n")) >= 0) { frame(buf.slice(0, i)); buf = buf.slice(i + 2); }
+            return pump();
+          });
+        }
+        return pump();
+      }).catch(function (e) { live.textContent = String(e); live.className = "flash bad"; done(); });
+    });
+  });
 })();

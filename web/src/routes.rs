@@ -244,6 +244,7 @@ pub fn routes() -> Vec<Route> {
         route!(page POST "/compliance/export", P(ComplianceRead), "Download the comparison as CSV or Excel from the page.", ui::compliance::export),
         route!(page upload POST "/compliance/validate", P(ComplianceRead), "Validate an uploaded report from the page (multipart, form token first).", ui::compliance::validate),
         route!(page GET "/compliance/ask", P(ComplianceRead), "A rule question answered from the provisions with citations.", ui::compliance::ask, timeout = Timeout::Generation),
+        route!(page GET "/compliance/ask/stream", P(ComplianceRead), "The rule answer streamed to the page (server-sent events): the named fields' provisions quoted at once, then the model's checked sentences, then the rendered answer.", ui::compliance::ask_stream, timeout = Timeout::Generation),
         route!(page GET "/compliance/provisions/{id}", P(ComplianceRead), "One provision of the rule catalogue.", ui::compliance::provision),
         route!(page GET "/extractions", P(ExtractionsRead), "Operations: upload confirmations, recent extraction jobs, reviews waiting.", ui::ops::list),
         route!(page upload POST "/extractions", P(ExtractionsSubmit), "Upload confirmations from the page (multipart, form token first); redirects to the job.", ui::ops::upload),

@@ -164,6 +164,7 @@ fn cdm_samples_read_or_refuse_by_name() {
         ..Default::default()
     };
     let mut read = 0;
+    let mut untranslated = std::collections::BTreeSet::new();
     for f in &files {
         let doc: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
         match cdm::read(&doc, Some(&facts)) {
@@ -177,6 +178,15 @@ fn cdm_samples_read_or_refuse_by_name() {
                 );
                 for r in regime::regimes() {
                     let rep = regime::report(r, &t, &e);
+                    // What people read about a cell has its Chinese.
+                    for c in rep.values() {
+                        if let compliance::elements::Cell::Missing { needed: s }
+                        | compliance::elements::Cell::Default { reason: s, .. } = c
+                            && compliance::i18n::try_zh(s).is_none()
+                        {
+                            untranslated.insert(s.clone());
+                        }
+                    }
                     if std::env::var("SHOW").is_ok() && r.id == "esma-emir-trade" {
                         let missing: Vec<_> = rep
                             .iter()
@@ -211,4 +221,8 @@ fn cdm_samples_read_or_refuse_by_name() {
         }
     }
     eprintln!("{read} of {} samples read", files.len());
+    assert!(
+        untranslated.is_empty(),
+        "reasons and needs without Chinese (add them to compliance::i18n): {untranslated:#?}"
+    );
 }

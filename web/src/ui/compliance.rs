@@ -295,7 +295,7 @@ fn result(v: &Viewer, c: &Comparison, cat: &Catalogue) -> Markup {
             } @else {
                 table #missing-table {
                     thead { tr { th { (v.t(T::RegimeCol)) } th { (v.t(T::FieldCol)) } th { (v.t(T::MissingValue)) } } }
-                    tbody { @for (r, f, n) in &c.missing { tr { td { code { (r) } } td { code { (f) } } td { (n) } } } }
+                    tbody { @for (r, f, n) in &c.missing { tr { td { code { (r) } } td { code { (f) } } td { (::compliance::i18n::localise(n, v.lang.as_str())) } } } }
                 }
             }
         }
@@ -333,8 +333,8 @@ fn result(v: &Viewer, c: &Comparison, cat: &Catalogue) -> Markup {
                                                         }
                                                     }
                                                     @if let Some(f) = &m.field { p { code { (f) } } }
-                                                    @if let Cell::Default { reason, .. } = cell { p.muted { (reason) } }
-                                                    @if let Cell::Missing { needed } = cell { p { (needed) } }
+                                                    @if let Cell::Default { reason, .. } = cell { p.muted { (::compliance::i18n::localise(reason, v.lang.as_str())) } }
+                                                    @if let Cell::Missing { needed } = cell { p { (::compliance::i18n::localise(needed, v.lang.as_str())) } }
                                                     @if let Some(from) = &m.provision_from { p.muted { (v.t(T::SharedCde)) " " (from) } }
                                                     @for id in m.provisions.iter().take(2) {
                                                         @if let Some(p) = provisions.get(id.as_str()) { (provision_block(v, p)) }
@@ -514,36 +514,76 @@ pub async fn ask(
         h1 { (v.t(T::AskRules)) }
         section.card {
             p.muted { (v.t(T::AskRulesHelp)) }
-            form.stack method="get" action="/compliance/ask" {
+            // With the script, the answer streams into the page (the quoted provisions at once,
+            // then the model's checked sentences); without it the form waits for the answer.
+            form.stack method="get" action="/compliance/ask" data-ask-stream="/compliance/ask/stream" {
                 input type="text" name="q" value=(q.q);
                 button type="submit" { (v.t(T::AskRules)) }
             }
         }
-        @if let Some(r) = &answer {
-            section.card #rule-answer {
-                p.machine { (v.t(T::Machine)) " · " (r.answer.model) }
-                @if r.answer.found { p { (r.answer.text) } } @else { p.flash.bad { (v.t(T::NotFoundInDocs)) } }
-                @if !r.answer.citations.is_empty() {
-                    h2 { (v.t(T::Citations)) }
-                    ol {
-                        @for c in &r.answer.citations {
-                            li {
-                                "[" (c.n) "] "
-                                @if let Some((_, id)) = r.provisions.iter().find(|(n, _)| *n == c.n) {
-                                    @if id.starts_with("drr:") || id.starts_with("jrt:") || id.starts_with("firm:") {
-                                        a href=(format!("/compliance/provisions/{id}")) { code { (id) } }
-                                    } @else { code { (id) } }
-                                    " · "
-                                }
-                                (c.path)
+        div #ask-result aria-live="polite" {
+            @if let Some(r) = &answer { (answer_section(&v, r)) }
+        }
+    };
+    Ok(page(&v, v.t(T::AskRules), Nav::Compliance, body))
+}
+
+/// A rule answer: the machine label, the text (the quoted provisions, then the model's
+/// sentences), the citations linked to their provisions.
+fn answer_section(v: &Viewer, r: &assistant::reporting::RuleAnswer) -> Markup {
+    html! {
+        section.card #rule-answer {
+            p.machine { (v.t(T::Machine)) " · " (r.answer.model) }
+            @if r.answer.found { p.answer-text { (r.answer.text) } } @else { p.flash.bad { (v.t(T::NotFoundInDocs)) } }
+            @if !r.answer.citations.is_empty() {
+                h2 { (v.t(T::Citations)) }
+                ol {
+                    @for c in &r.answer.citations {
+                        li {
+                            "[" (c.n) "] "
+                            @if let Some((_, id)) = r.provisions.iter().find(|(n, _)| *n == c.n) {
+                                @if id.starts_with("drr:") || id.starts_with("jrt:") || id.starts_with("firm:") {
+                                    a href=(format!("/compliance/provisions/{id}")) { code { (id) } }
+                                } @else { code { (id) } }
+                                " · "
                             }
+                            (c.path)
                         }
                     }
                 }
             }
         }
-    };
-    Ok(page(&v, v.t(T::AskRules), Nav::Compliance, body))
+    }
+}
+
+/// The rendered answer the streaming page receives last.
+#[derive(Debug, serde::Serialize)]
+pub struct AnswerHtml {
+    /// The answer section, as [`ask`] renders it.
+    pub html: String,
+}
+
+/// `GET /compliance/ask/stream?q=`: the answer as server-sent events for the page's script:
+/// `delta` (text as it is released: the quoted provisions first, then each checked sentence),
+/// then `answer` (`{"html"}`: the rendered answer with its linked citations) or `error`.
+pub async fn ask_stream(
+    State(s): State<AppState>,
+    v: Viewer,
+    Query(q): Query<AskQuery>,
+) -> Result<Response, AppError> {
+    let question = q.q.trim().to_owned();
+    if question.is_empty() {
+        return Err(bad("q", "a question is required"));
+    }
+    let viewer = v.clone();
+    crate::handlers::documents::answer_response(s, true, move |a, on_delta| {
+        let k = a.knowledge()?;
+        let r = a.compliance_ask(&k, &viewer.actor, &question, on_delta)?;
+        Ok(AnswerHtml {
+            html: answer_section(&viewer, &r).into_string(),
+        })
+    })
+    .await
 }
 
 /// `GET /compliance/provisions/{id}`.

@@ -316,6 +316,25 @@ async fn rule_questions_are_answered_from_the_rule_corpus_with_provision_ids() {
             assert!(id.starts_with("drr:"), "{} → {id}", c.path);
         }
     }
+    // The field the question names is quoted first, verbatim and cited, before the model's
+    // words (streamed at once), whatever the fixture model then writes.
+    assert!(v["answer"]["lead"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["answer"]["found"], true, "{v}");
+    let text = v["answer"]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("EU EMIR Refit (ESMA)")
+            && text.contains("Execution Timestamp")
+            && text.contains("[1]"),
+        "{text}"
+    );
+    let first = v["provisions"][0][1].as_str().unwrap();
+    let cited: knowledge::Citation =
+        serde_json::from_value(v["answer"]["citations"][0].clone()).unwrap();
+    assert!(
+        first.starts_with("drr:") && cited.path.contains("executionTimestamp"),
+        "{first} {}",
+        cited.path
+    );
     for (n, id) in v["provisions"]
         .as_array()
         .unwrap()

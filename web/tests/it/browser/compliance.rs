@@ -2,9 +2,10 @@
 //! trades, compares its reports across the regimes that apply, reads the deadlines, opens the
 //! provision behind a differing value in the matrix, follows it to the provision's page, and
 //! validates an uploaded report (a damaged copy of the expected EMIR report), seeing the
-//! findings with their provisions.
+//! findings with their provisions. And asks a rule question, reading the named field's
+//! provision quoted as it streams in, then the answer with its citations linked to provisions.
 
-use super::{Browser, Desk, PASSWORD, Script, Tools, WAIT};
+use super::{Browser, Desk, PASSWORD, Script, Setup, Tools, WAIT};
 use anyhow::ensure;
 use std::path::PathBuf;
 
@@ -93,6 +94,76 @@ async fn a_compliance_officer_compares_regimes_opens_a_provision_and_validates_a
             findings.contains("leg1.notionalCurrency") && findings.contains("ISO 4217"),
             "{findings}"
         );
+        Ok(())
+    })
+    .await;
+    desk.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compliance_officer_asks_a_rule_question_and_reads_the_provision_first() {
+    let Some(tools) = Tools::find() else { return };
+    let desk = Desk::start_with(Setup {
+        knowledge: true,
+        ..Setup::default()
+    })
+    .await;
+    // A small catalogue (the execution-timestamp and effective-date provisions of every regime)
+    // keeps the corpus quick to embed with the fixture embedder.
+    {
+        let a = desk.state.assistant.clone();
+        let all =
+            std::fs::read_to_string(shared("regulation-en/drr-field-provisions.jsonl")).unwrap();
+        let some: String = all
+            .lines()
+            .filter(|l| l.contains("\"executionTimestamp\"") || l.contains("\"effectiveDate\""))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let jrt = std::fs::read_to_string(shared(
+            "regulation-zh/jr-t-0294.3-2024/JR_T_0294.3-2024_other_CDE_elements.json",
+        ))
+        .unwrap();
+        let op = assistant::store::Actor::system();
+        a.compliance_load(&op, &some, &jrt, "test", "a small catalogue for the test")
+            .unwrap();
+        let k = a.knowledge().unwrap();
+        a.compliance_ingest_corpus(&k, &op).unwrap();
+        // The desk's own handles only: its data dir goes when it stops.
+    }
+    let b = Browser::open(&tools, "compliance-ask", &desk.base, Script::On).await;
+    b.run(async |b| {
+        b.step("ask");
+        b.sign_in("cora", PASSWORD).await?;
+        b.goto("/compliance/ask").await?;
+        b.fill(
+            "form[data-ask-stream] input[name=q]",
+            "How does EMIR define the execution timestamp?",
+        )
+        .await?;
+        b.click("form[data-ask-stream] button[type=submit]").await?;
+        // The EMIR field's provision streams in first, quoted and cited, while the model is
+        // still reading its prompt; then the rendered answer replaces the streamed text, its
+        // citations linked to their provisions (the fixture model on a busy CI machine: allow
+        // it its time).
+        let live = b
+            .wait_text("#ask-result", |t| t.contains("[1]"), WAIT)
+            .await?;
+        ensure!(
+            live.contains("EU EMIR Refit (ESMA)") && live.contains("Execution Timestamp"),
+            "{live}"
+        );
+        b.wait_for("#rule-answer", std::time::Duration::from_secs(180))
+            .await?;
+        let answer = b.text_of("#rule-answer").await?;
+        ensure!(answer.contains("Execution Timestamp"), "{answer}");
+        let link = b
+            .prop_of("#rule-answer ol a", "href")
+            .await?
+            .unwrap_or_default();
+        ensure!(link.contains("/compliance/provisions/drr:"), "{link}");
+        let here = b.path().await?;
+        ensure!(here.starts_with("/compliance/ask?q="), "{here}");
+        b.page_shot("compliance-ask").await?;
         Ok(())
     })
     .await;
