@@ -30,7 +30,7 @@
 //! puts the linked provisions first among the evidence and fills the rest by search.
 
 use crate::catalogue::{Catalogue, alignment, bare_key, row_key};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The least weighted share of a name's words a question must contain for the name to match.
 pub const MIN_COVERAGE: f64 = 0.6;
@@ -229,14 +229,15 @@ pub fn fields_named(cat: &Catalogue, question: &str, regimes: &[&str]) -> Vec<Fi
     }
     // Every field of every regime: the word weights come from all names, not only the named
     // regimes', so a word's weight does not depend on which regimes a question names.
-    let mut keys: BTreeMap<(String, String), ()> = BTreeMap::new();
-    for p in &cat.provisions {
-        keys.insert((p.regime.clone(), bare_key(&p.field_key)), ());
-    }
+    let keys: BTreeSet<(String, String)> = cat
+        .provisions
+        .iter()
+        .map(|p| (p.regime.clone(), bare_key(&p.field_key)))
+        .collect();
     let mut fields: Vec<Field> = Vec::new();
     let mut df: HashMap<String, usize> = HashMap::new();
     let mut n_names = 0usize;
-    for (regime, key) in keys.into_keys() {
+    for (regime, key) in keys {
         let mut f = Field {
             regime: regime.clone(),
             key: key.clone(),

@@ -1477,20 +1477,7 @@ mod tests {
 
     #[test]
     fn citations_that_do_not_support_a_sentence_are_pruned() {
-        let ev = |n: usize, text: &str| Citation {
-            n,
-            chunk_id: format!("d@v1#{n}"),
-            doc_id: "d".into(),
-            version: 1,
-            title: "Rules".into(),
-            collection: "regulation".into(),
-            classification: "general".into(),
-            path: "Rules".into(),
-            location: Location::default(),
-            exact: false,
-            text: text.into(),
-            flagged: false,
-        };
+        let ev = |n: usize, text: &str| cite(n, "regulation", text, false);
         let evidence = [
             ev(
                 1,
@@ -1519,20 +1506,12 @@ mod tests {
 
     #[test]
     fn the_stream_sends_only_complete_checked_sentences() {
-        let ev = vec![Citation {
-            n: 1,
-            chunk_id: "d@v1#1".into(),
-            doc_id: "d".into(),
-            version: 1,
-            title: "Margin policy".into(),
-            collection: "policy".into(),
-            classification: "general".into(),
-            path: "Margin policy | 2".into(),
-            location: Location::default(),
-            exact: false,
-            text: "Variation margin is exchanged daily at 5 pm.".into(),
-            flagged: false,
-        }];
+        let ev = vec![cite(
+            1,
+            "policy",
+            "Variation margin is exchanged daily at 5 pm.",
+            false,
+        )];
         let auth = default_authoritative_collections();
         let mut s = CheckedStream {
             evidence: &ev,

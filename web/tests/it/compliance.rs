@@ -263,12 +263,10 @@ async fn compare_reports_validate_and_extend_the_catalogue() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
 }
 
-#[tokio::test]
-async fn rule_questions_are_answered_from_the_rule_corpus_with_provision_ids() {
-    let api = api();
-    let a = api.state.assistant.clone();
-    // A small catalogue (the ESMA and CFTC execution-timestamp provisions and their neighbours)
-    // keeps the corpus quick to embed with the fixture embedder.
+/// Loads a small catalogue (every regime's execution-timestamp and effective-date provisions,
+/// and the JR/T elements) and puts its rule corpus in the knowledge base: quick to embed with
+/// the fixture embedder. Returns the corpus documents ingested.
+pub fn load_small_rule_corpus(a: &assistant::Assistant) -> usize {
     let all = std::fs::read_to_string(shared("regulation-en/drr-field-provisions.jsonl")).unwrap();
     let some: String = all
         .lines()
@@ -283,7 +281,13 @@ async fn rule_questions_are_answered_from_the_rule_corpus_with_provision_ids() {
     a.compliance_load(&op, &some, &jrt, "test", "a small catalogue for the test")
         .unwrap();
     let k = a.knowledge().unwrap();
-    let n = a.compliance_ingest_corpus(&k, &op).unwrap();
+    a.compliance_ingest_corpus(&k, &op).unwrap()
+}
+
+#[tokio::test]
+async fn rule_questions_are_answered_from_the_rule_corpus_with_provision_ids() {
+    let api = api();
+    let n = load_small_rule_corpus(&api.state.assistant);
     assert!(n >= 3, "one document per regime and JR/T: {n}");
     let (st, v) = api
         .json(

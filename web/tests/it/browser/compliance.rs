@@ -108,28 +108,7 @@ async fn a_compliance_officer_asks_a_rule_question_and_reads_the_provision_first
         ..Setup::default()
     })
     .await;
-    // A small catalogue (the execution-timestamp and effective-date provisions of every regime)
-    // keeps the corpus quick to embed with the fixture embedder.
-    {
-        let a = desk.state.assistant.clone();
-        let all =
-            std::fs::read_to_string(shared("regulation-en/drr-field-provisions.jsonl")).unwrap();
-        let some: String = all
-            .lines()
-            .filter(|l| l.contains("\"executionTimestamp\"") || l.contains("\"effectiveDate\""))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let jrt = std::fs::read_to_string(shared(
-            "regulation-zh/jr-t-0294.3-2024/JR_T_0294.3-2024_other_CDE_elements.json",
-        ))
-        .unwrap();
-        let op = assistant::store::Actor::system();
-        a.compliance_load(&op, &some, &jrt, "test", "a small catalogue for the test")
-            .unwrap();
-        let k = a.knowledge().unwrap();
-        a.compliance_ingest_corpus(&k, &op).unwrap();
-        // The desk's own handles only: its data dir goes when it stops.
-    }
+    crate::compliance::load_small_rule_corpus(&desk.state.assistant);
     let b = Browser::open(&tools, "compliance-ask", &desk.base, Script::On).await;
     b.run(async |b| {
         b.step("ask");
