@@ -95,7 +95,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    cmd::init_logging(&loaded.config);
+    // `serve` logs its progress (operators read it); `up` and one-shot commands print results,
+    // with warnings and errors only.
+    let server = matches!(cli.command, Command::Serve);
+    if !matches!(cli.command, Command::Serve | Command::Up | Command::Chat(_)) {
+        // A one-shot command piped into `head` ends quietly when the pipe closes, as Unix tools
+        // do, instead of panicking on the failed write (Rust ignores SIGPIPE by default).
+        // Servers keep ignoring it: a client closing its connection must not stop them.
+        // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid action.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    cmd::init_logging(&loaded.config, server);
     let result = match cli.command {
         Command::Up => cmd::server::up(loaded),
         Command::Serve => cmd::server::serve(loaded),

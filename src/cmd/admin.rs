@@ -36,8 +36,12 @@ pub enum UsersCmd {
         #[arg(long)]
         token: bool,
     },
-    /// List users.
-    List,
+    /// List users (a table; `--json` for machines).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Token commands.
@@ -74,7 +78,27 @@ pub fn users(cmd: UsersCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
                 println!("token id (to revoke): {}", t.id);
             }
         }
-        UsersCmd::List => print_json(&a.list_users()?),
+        UsersCmd::List { json } => {
+            let users = a.list_users()?;
+            if json {
+                print_json(&users);
+            } else {
+                let ui = super::ui::Ui::from_env();
+                let rows: Vec<Vec<String>> = users
+                    .iter()
+                    .map(|u| {
+                        vec![
+                            u.name.clone(),
+                            u.role.as_str().to_string(),
+                            u.active_tokens.to_string(),
+                            u.created_at.get(..10).unwrap_or(&u.created_at).to_string(),
+                            u.created_by.clone(),
+                        ]
+                    })
+                    .collect();
+                ui.table(&["NAME", "ROLE", "TOKENS", "CREATED", "BY"], &rows);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

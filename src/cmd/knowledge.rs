@@ -51,6 +51,125 @@ pub struct AskArgs {
     /// Print the answer as JSON (`knowledge::Answer`) instead of streaming text.
     #[arg(long)]
     pub json: bool,
+    /// How to reach the running server when it holds the knowledge base.
+    #[command(flatten)]
+    pub via: ServerArgs,
+}
+
+/// How a knowledge command reaches the running server when the server holds the knowledge base
+/// (`deskmate up` or `serve` running on the same data dir).
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// An API token of a user who may read documents; default: `DESKMATE_TOKEN` (`deskmate up`
+    /// prints an `export DESKMATE_TOKEN=…` line).
+    #[arg(long, env = "DESKMATE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// The running server's base URL; default: `http://` + `server.bind`.
+    #[arg(long)]
+    pub server: Option<String>,
+}
+
+/// The knowledge base a read command works on: opened here, or the running server's.
+enum Kb {
+    Local(Knowledge),
+    Server {
+        http: reqwest::blocking::Client,
+        base: String,
+        token: String,
+    },
+}
+
+/// Opens the knowledge base here, or, when the server holds it, goes through the server with
+/// the token (or says how to).
+fn open_kb(
+    a: &assistant::Assistant,
+    loaded: &LoadedConfig,
+    holder: &str,
+    via: &ServerArgs,
+) -> anyhow::Result<Kb> {
+    match Knowledge::open_for(a, holder) {
+        Ok(k) => Ok(Kb::Local(k)),
+        Err(assistant::AssistantError::Knowledge(knowledge::KnowledgeError::Locked {
+            holder: by,
+            ..
+        })) => {
+            let Some(token) = via.token.clone() else {
+                anyhow::bail!(
+                    "the knowledge base is in use by {by}; to go through the running server, \
+                     set DESKMATE_TOKEN (`deskmate up` prints the line) or pass --token"
+                );
+            };
+            let base = via.server.clone().unwrap_or_else(|| {
+                format!(
+                    "http://{}",
+                    loaded.config.server.bind.replace("0.0.0.0", "127.0.0.1")
+                )
+            });
+            Ok(Kb::Server {
+                http: reqwest::blocking::Client::builder()
+                    .timeout(std::time::Duration::from_secs(
+                        loaded.config.models.generation_timeout_secs + 30,
+                    ))
+                    .build()?,
+                base: base.trim_end_matches('/').to_string(),
+                token,
+            })
+        }
+        Err(e) => Err(anyhow::Error::from(e).context("opening the knowledge base")),
+    }
+}
+
+impl Kb {
+    /// The collection of every document the caller can see.
+    fn collections(&self) -> anyhow::Result<Vec<String>> {
+        match self {
+            Kb::Local(k) => Ok(k
+                .kb()
+                .documents()
+                .into_iter()
+                .map(|d| d.meta.collection)
+                .collect()),
+            Kb::Server { .. } => {
+                let v = self.call(reqwest::Method::GET, "/v1/documents", None)?;
+                Ok(v["documents"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d["collection"].as_str().map(str::to_string))
+                    .collect())
+            }
+        }
+    }
+
+    /// One JSON call to the server; its error message when it refuses.
+    fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let Kb::Server { http, base, token } = self else {
+            anyhow::bail!("not through a server");
+        };
+        let mut req = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req
+            .send()
+            .with_context(|| format!("calling the running server at {base}"))?;
+        let status = resp.status();
+        let v: serde_json::Value = resp.json().unwrap_or_default();
+        if !status.is_success() {
+            anyhow::bail!(
+                "the server answered {status}: {}",
+                v["error"]["message"].as_str().unwrap_or("no message")
+            );
+        }
+        Ok(v)
+    }
 }
 
 const EXTENSIONS: [&str; 8] = [
@@ -296,74 +415,351 @@ fn upload_one(
     }
 }
 
-/// Runs `deskmate search` against the configured knowledge base as the operator.
+/// Runs `deskmate search` against the configured knowledge base as the operator, or through
+/// the running server (as the token's user) when it holds the knowledge base.
 pub fn search(args: super::search::SearchArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
     let a = open(&loaded)?;
-    let mut k = open_knowledge(&a, "deskmate search")?;
-    if args.rerank {
-        k.set_rerank(Some(knowledge::RerankOptions {
-            candidates: a.config.knowledge.rerank_candidates as usize,
-            ..Default::default()
-        }));
+    let kb = open_kb(&a, &loaded, "deskmate search", &args.via)?;
+    if let Some(empty) = empty_knowledge(&kb.collections()?, &args.collection) {
+        if args.json {
+            println!("{}", serde_json::json!({"hits": [], "empty": empty.0.0}));
+        }
+        super::ui::Ui::from_env().empty(empty.0, empty.1);
+        return Ok(());
     }
-    let report = a.search_documents(
-        &k,
-        &super::admin::operator(),
-        &args.query,
-        args.k,
-        args.retrievers,
-        args.filters(),
-    )?;
+    let report = match kb {
+        Kb::Local(mut k) => {
+            if args.rerank {
+                k.set_rerank(Some(knowledge::RerankOptions {
+                    candidates: a.config.knowledge.rerank_candidates as usize,
+                    ..Default::default()
+                }));
+            }
+            a.search_documents(
+                &k,
+                &super::admin::operator(),
+                &args.query,
+                args.k,
+                args.retrievers,
+                args.filters(),
+            )?
+        }
+        ref server @ Kb::Server { .. } => {
+            if args.rerank {
+                anyhow::bail!(
+                    "--rerank is not available through the running server; set `[knowledge] \
+                     rerank = true` in its configuration instead"
+                );
+            }
+            let v = server.call(
+                reqwest::Method::POST,
+                "/v1/search",
+                Some(serde_json::json!({
+                    "query": args.query,
+                    "k": args.k,
+                    "collections": args.collection,
+                    "doc_ids": args.doc_ids,
+                    "path_prefix": args.path_prefix,
+                    "retrievers": args.retrievers.to_string(),
+                })),
+            )?;
+            serde_json::from_value(v).context("the server's search report")?
+        }
+    };
     super::search::print(&args, &report)
 }
 
-/// Runs `deskmate ask`.
+/// Runs `deskmate ask` (locally, or through the running server when it holds the knowledge
+/// base): streams the answer, then lists the citations.
 pub fn ask(args: AskArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
     let a = open(&loaded)?;
-    let k = open_knowledge(&a, "deskmate ask")?;
-    let actor = super::admin::operator();
-    let filters = Filters {
-        collections: args.collection,
-        ..Filters::default()
-    };
+    let kb = open_kb(&a, &loaded, "deskmate ask", &args.via)?;
+    if let Some(empty) = empty_knowledge(&kb.collections()?, &args.collection) {
+        let ui = super::ui::Ui::from_env();
+        let (en, zh) = empty.0;
+        anyhow::bail!("{}\n  {}", ui.t(&en, &zh), ui.t(&empty.1.0, &empty.1.1));
+    }
     let json = args.json;
     let mut out = std::io::stdout();
-    let answer = a.ask(&k, &actor, &args.question, filters, &mut |d| {
+    let mut on_delta = |d: &str| {
         if !json {
             let _ = out.write_all(d.as_bytes());
             let _ = out.flush();
         }
-        ControlFlow::Continue(())
-    })?;
+    };
+    let answer: serde_json::Value = match &kb {
+        Kb::Local(k) => {
+            let filters = Filters {
+                collections: args.collection.clone(),
+                ..Filters::default()
+            };
+            let answer = a.ask(
+                k,
+                &super::admin::operator(),
+                &args.question,
+                filters,
+                &mut |d| {
+                    on_delta(d);
+                    ControlFlow::Continue(())
+                },
+            )?;
+            serde_json::to_value(answer)?
+        }
+        Kb::Server { http, base, token } => ask_via_server(
+            http,
+            base,
+            token,
+            &args.question,
+            &args.collection,
+            &mut on_delta,
+        )?,
+    };
     if json {
         print_json(&answer);
         return Ok(());
     }
     println!();
-    for c in &answer.citations {
+    for c in answer["citations"].as_array().into_iter().flatten() {
+        let l = &c["location"];
         println!(
             "[{}] {} (p.{}, chars {}..{}; {})",
-            c.n,
-            c.path,
-            c.location.page_start,
-            c.location.char_start,
-            c.location.char_end,
-            c.chunk_id
+            c["n"],
+            c["path"].as_str().unwrap_or(""),
+            l["page_start"],
+            l["char_start"],
+            l["char_end"],
+            c["chunk_id"].as_str().unwrap_or("")
         );
     }
     Ok(())
 }
 
-/// The demo documents `deskmate up` ingests once: the shared Chinese and English regulations
-/// beside the working directory, when present.
-pub fn demo_sources() -> Vec<(PathBuf, &'static str)> {
+/// `POST /v1/ask` with `stream: true`: hands each `delta` event's text to `on_delta` and
+/// returns the `answer` event's JSON (or the `error` event's message as the error).
+fn ask_via_server(
+    http: &reqwest::blocking::Client,
+    base: &str,
+    token: &str,
+    question: &str,
+    collections: &[String],
+    on_delta: &mut dyn FnMut(&str),
+) -> anyhow::Result<serde_json::Value> {
+    use std::io::BufRead;
+    let resp = http
+        .post(format!("{base}/v1/ask"))
+        .bearer_auth(token)
+        .json(
+            &serde_json::json!({"question": question, "collections": collections, "stream": true}),
+        )
+        .send()
+        .with_context(|| format!("calling the running server at {base}"))?;
+    let status = resp.status();
+    if !status.is_success() {
+        let v: serde_json::Value = resp.json().unwrap_or_default();
+        anyhow::bail!(
+            "the server answered {status}: {}",
+            v["error"]["message"].as_str().unwrap_or("no message")
+        );
+    }
+    let (mut event, mut data) = (String::new(), Vec::<String>::new());
+    for line in std::io::BufReader::new(resp).lines() {
+        let line = line.context("reading the server's answer")?;
+        if let Some(e) = line.strip_prefix("event:") {
+            event = e.trim().to_string();
+        } else if let Some(d) = line.strip_prefix("data:") {
+            data.push(d.strip_prefix(' ').unwrap_or(d).to_string());
+        } else if line.is_empty() && !data.is_empty() {
+            let text = data.join("\n");
+            data.clear();
+            match event.as_str() {
+                "delta" => on_delta(&text),
+                "answer" => return serde_json::from_str(&text).context("the server's answer"),
+                "error" => {
+                    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                    anyhow::bail!("{}", v["message"].as_str().unwrap_or(&text));
+                }
+                _ => {}
+            }
+        }
+    }
+    anyhow::bail!("the server's answer ended without a result")
+}
+
+/// When the knowledge base (or every collection asked for) holds no document: what is empty and
+/// what fills it, in English and Chinese.
+type Bilingual = (String, String);
+
+fn empty_knowledge(present: &[String], collections: &[String]) -> Option<(Bilingual, Bilingual)> {
+    let fill = (
+        "Add documents with `deskmate ingest PATH --collection NAME` (files or folders: Markdown, text, HTML, PDF, DOCX), or upload them on the Knowledge page of the web app.".to_string(),
+        "可用 `deskmate ingest 路径 --collection 名称` 导入文档（文件或文件夹：Markdown、文本、HTML、PDF、DOCX），或在网页版的“知识库”页面上传。".to_string(),
+    );
+    if present.is_empty() {
+        return Some((
+            (
+                "The knowledge base is empty: there is nothing to search or cite yet.".to_string(),
+                "知识库为空：还没有可检索或引用的文档。".to_string(),
+            ),
+            fill,
+        ));
+    }
+    if collections.is_empty() || present.iter().any(|c| collections.contains(c)) {
+        return None;
+    }
+    let mut have: Vec<String> = present.to_vec();
+    have.sort();
+    have.dedup();
+    Some((
+        (
+            format!(
+                "No documents in collection {}; the knowledge base has: {}.",
+                collections.join(", "),
+                have.join(", ")
+            ),
+            format!(
+                "集合 {} 中没有文档；知识库现有集合：{}。",
+                collections.join("、"),
+                have.join("、")
+            ),
+        ),
+        fill,
+    ))
+}
+
+/// One collection of the first-run demo: its name, what it holds, and its files.
+#[derive(Debug)]
+pub struct DemoSource {
+    /// The collection (named for its content).
+    pub collection: &'static str,
+    /// What it holds, in English and Chinese.
+    pub about: (&'static str, &'static str),
+    /// The documents.
+    pub files: Vec<PathBuf>,
+}
+
+/// The demo documents `deskmate up` ingests once, from the shared data (`shared`: `../shared/data`
+/// beside the working directory) when present: the PRC laws, regulations and judicial interpretations
+/// (`regulation-zh`, collection `prc-laws`) and ESMA's EMIR Refit reporting guidelines
+/// (`regulation-en/esma-emir-refit-guidelines`, collection `emir-guidelines`). Documents only:
+/// licence and read-me files are left out, and a PDF whose Markdown conversion sits beside it
+/// is ingested once, as the Markdown.
+pub fn demo_sources(shared: &Path) -> Vec<DemoSource> {
     [
-        "../shared/data/regulation-zh",
-        "../shared/data/regulation-en",
+        (
+            "regulation-zh",
+            "prc-laws",
+            (
+                "PRC laws, regulations and judicial interpretations",
+                "中国法律、行政法规和司法解释",
+            ),
+        ),
+        (
+            "regulation-en/esma-emir-refit-guidelines",
+            "emir-guidelines",
+            (
+                "ESMA guidelines for reporting under EMIR Refit",
+                "ESMA《EMIR Refit 报告指引》",
+            ),
+        ),
     ]
-    .iter()
-    .zip(["regulation-zh", "regulation-en"])
-    .map(|(p, c)| (Path::new(p).to_path_buf(), c))
-    .filter(|(p, _)| p.is_dir())
+    .into_iter()
+    .filter_map(|(dir, collection, about)| {
+        let files = files_under(&[shared.join(dir)]).ok()?;
+        let files = documents_only(files);
+        (!files.is_empty()).then_some(DemoSource {
+            collection,
+            about,
+            files,
+        })
+    })
     .collect()
+}
+
+/// Leaves out what is not a document (licence, notice, read-me and change-log files) and a
+/// PDF whose Markdown conversion (same name, `.md`) is in the list.
+pub fn documents_only(files: Vec<PathBuf>) -> Vec<PathBuf> {
+    let not_documents = [
+        "license",
+        "licence",
+        "copying",
+        "notice",
+        "readme",
+        "changelog",
+    ];
+    let stems_with_md: std::collections::HashSet<PathBuf> = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|x| x.eq_ignore_ascii_case("md")))
+        .map(|f| f.with_extension(""))
+        .collect();
+    files
+        .into_iter()
+        .filter(|f| {
+            let name = f
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            !not_documents.iter().any(|n| name.starts_with(n))
+        })
+        .filter(|f| {
+            !(f.extension().is_some_and(|x| x.eq_ignore_ascii_case("pdf"))
+                && stems_with_md.contains(&f.with_extension("")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_takes_documents_only() {
+        let files: Vec<PathBuf> = [
+            "d/LICENSE-ISDA-DRR.md",
+            "d/README.md",
+            "d/guidelines.pdf",
+            "d/guidelines.md",
+            "d/scan.pdf",
+            "d/期货和衍生品法(2022-04-20).md",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        let kept: Vec<String> = documents_only(files)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                "d/guidelines.md",
+                "d/scan.pdf",
+                "d/期货和衍生品法(2022-04-20).md"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_demo_sources_are_named_for_their_content() {
+        // As `deskmate up` run from the repository root sees it.
+        let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+        let sources = demo_sources(&shared);
+        let names: Vec<&str> = sources.iter().map(|s| s.collection).collect();
+        assert_eq!(
+            names,
+            ["prc-laws", "emir-guidelines"],
+            "is ../shared/data there?"
+        );
+        let all: Vec<String> = sources
+            .iter()
+            .flat_map(|s| s.files.iter().map(|f| f.display().to_string()))
+            .collect();
+        assert!(
+            all.iter()
+                .all(|f| !f.contains("LICENSE") && !f.ends_with(".json") && !f.ends_with(".pdf")),
+            "{all:?}"
+        );
+        assert!(all.iter().any(|f| f.contains("期货和衍生品法")));
+        assert_eq!(sources[1].files.len(), 1, "{:?}", sources[1].files);
+    }
 }

@@ -22,6 +22,7 @@ pub mod rfq;
 pub mod risk;
 pub mod search;
 pub mod server;
+pub mod ui;
 
 use assistant::config::{Config, ConfigError, LoadedConfig};
 use std::collections::BTreeMap;
@@ -38,9 +39,53 @@ pub fn load_config(file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
     Config::load(file, &env)
 }
 
-/// Logs to stderr, as text or JSON lines.
-pub fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
+/// The workspace's crates: their logs are the product's; every other crate's are a developer's.
+const OWN_CRATES: &[&str] = &[
+    "deskmate",
+    "assistant",
+    "cjk",
+    "compliance",
+    "connectors",
+    "drafting",
+    "evals",
+    "extraction",
+    "kernels",
+    "knowledge",
+    "models",
+    "policies",
+    "rfq",
+    "web",
+];
+
+/// The log filter: `RUST_LOG` when set (developers, verbatim); else `log.level` for the
+/// workspace's crates (lifted to `warn` for every command but `serve` while it is the default
+/// `info`, so that a command prints its result and not its progress) and `error` for third-party crates
+/// (their warnings, such as qdrant-edge's start-up notices, are not the user's business). A
+/// `log.level` that is itself a directive list (`web=debug,info`) is taken verbatim.
+pub fn log_filter(level: &str, server: bool, rust_log: Option<&str>) -> String {
+    if let Some(f) = rust_log.filter(|f| !f.trim().is_empty()) {
+        return f.to_string();
+    }
+    if level.contains('=') || level.contains(',') {
+        return level.to_string();
+    }
+    let own = if !server && level == "info" {
+        "warn"
+    } else {
+        level
+    };
+    let mut f = String::from("error");
+    for c in OWN_CRATES {
+        f.push_str(&format!(",{c}={own}"));
+    }
+    f
+}
+
+/// Logs to stderr, as text or JSON lines, filtered by [`log_filter`].
+pub fn init_logging(config: &Config, server: bool) {
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let spec = log_filter(&config.log.level, server, rust_log.as_deref());
+    let filter = tracing_subscriber::EnvFilter::try_new(&spec)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
@@ -77,4 +122,24 @@ pub fn open(loaded: &LoadedConfig) -> anyhow::Result<assistant::Assistant> {
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json(v: &impl serde::Serialize) {
     println!("{}", serde_json::to_string_pretty(v).expect("serialisable"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn third_party_logs_are_quiet_unless_a_developer_asks() {
+        let f = log_filter("info", false, None);
+        assert!(f.starts_with("error,"), "{f}");
+        assert!(f.contains(",knowledge=warn"), "{f}");
+        assert!(log_filter("info", true, None).contains(",web=info"));
+        assert!(log_filter("debug", false, None).contains(",assistant=debug"));
+        assert_eq!(log_filter("web=debug,info", false, None), "web=debug,info");
+        assert_eq!(
+            log_filter("info", false, Some("qdrant_edge=trace")),
+            "qdrant_edge=trace"
+        );
+        assert!(log_filter("info", false, Some(" ")).starts_with("error,"));
+    }
 }

@@ -45,9 +45,11 @@ pub enum ModelsCommand {
         #[arg(long)]
         name: Option<String>,
     },
-    /// List installed and registered models.
+    /// List the models: the catalog's (installed or missing, with the command that installs
+    /// them), the ones registered with `add`, and what the configured aliases resolve to.
     List {
-        /// Print JSON (the manifests) instead of a table.
+        /// Print JSON instead of a table: `models` (every model with its aliases, state and
+        /// manifest when installed) and `configured` (the generator and embedder).
         #[arg(long)]
         json: bool,
     },
@@ -94,30 +96,153 @@ pub fn run(args: ModelsArgs, loaded: &LoadedConfig) -> anyhow::Result<()> {
                 entry.manifest.parameters
             );
         }
-        ModelsCommand::List { json } => {
-            let list = store.list()?;
-            if json {
-                let manifests: Vec<_> = list.iter().map(|e| &e.manifest).collect();
-                println!("{}", serde_json::to_string_pretty(&manifests)?);
-            } else {
-                println!(
-                    "{:<30} {:<9} {:<6} {:<8} {:>12} {:>7}",
-                    "NAME", "ROLE", "ARCH", "QUANT", "PARAMETERS", "CONTEXT"
-                );
-                for e in list {
-                    let m = &e.manifest;
-                    println!(
-                        "{:<30} {:<9} {:<6} {:<8} {:>12} {:>7}",
-                        m.name,
-                        format!("{:?}", m.role).to_lowercase(),
-                        m.architecture,
-                        m.quantization,
-                        m.parameters,
-                        m.context_length
-                    );
-                }
-            }
-        }
+        ModelsCommand::List { json } => list(&store, &loaded.config, json)?,
     }
     Ok(())
+}
+
+/// One model of `deskmate models list`.
+#[derive(Debug, serde::Serialize)]
+struct Listed {
+    name: String,
+    aliases: Vec<&'static str>,
+    role: String,
+    installed: bool,
+    /// The command that installs it, when it is a catalog model not installed yet.
+    install: Option<String>,
+    /// The installed manifest.
+    manifest: Option<models::store::Manifest>,
+}
+
+/// What a configured model name resolves to.
+#[derive(Debug, serde::Serialize)]
+struct Configured {
+    key: &'static str,
+    value: String,
+    model: String,
+    installed: bool,
+}
+
+fn list(store: &ModelStore, config: &assistant::Config, json: bool) -> anyhow::Result<()> {
+    let installed = store.list()?;
+    let mut rows: Vec<Listed> = Vec::new();
+    for c in install::CATALOG {
+        let entry = installed.iter().find(|e| e.manifest.name == c.name);
+        rows.push(Listed {
+            name: c.name.to_string(),
+            aliases: c.aliases.to_vec(),
+            role: format!("{:?}", c.role).to_lowercase(),
+            installed: entry.is_some(),
+            install: entry.is_none().then(|| {
+                format!(
+                    "deskmate models install {}",
+                    c.aliases.first().copied().unwrap_or(c.name)
+                )
+            }),
+            manifest: entry.map(|e| e.manifest.clone()),
+        });
+    }
+    for e in &installed {
+        if !rows.iter().any(|r| r.name == e.manifest.name) {
+            rows.push(Listed {
+                name: e.manifest.name.clone(),
+                aliases: Vec::new(),
+                role: format!("{:?}", e.manifest.role).to_lowercase(),
+                installed: true,
+                install: None,
+                manifest: Some(e.manifest.clone()),
+            });
+        }
+    }
+    let resolve = |key: &'static str, value: &str| {
+        let model = install::catalog_entry(value).map_or(value, |e| e.name);
+        Configured {
+            key,
+            value: value.to_string(),
+            model: model.to_string(),
+            installed: installed.iter().any(|e| e.manifest.name == model),
+        }
+    };
+    let remote = config.models.backend == assistant::config::ModelBackend::Remote;
+    let mut configured = Vec::new();
+    if !remote {
+        configured.push(resolve("models.generator", &config.models.generator));
+    }
+    if !remote || config.models.remote_embedder.is_empty() {
+        configured.push(resolve("models.embedder", &config.models.embedder));
+    }
+    if json {
+        super::print_json(&serde_json::json!({
+            "dir": store.root(),
+            "models": rows,
+            "configured": configured,
+        }));
+        return Ok(());
+    }
+    let ui = super::ui::Ui::from_env();
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let m = r.manifest.as_ref();
+            vec![
+                r.name.clone(),
+                if r.aliases.is_empty() {
+                    "-".into()
+                } else {
+                    r.aliases.join(", ")
+                },
+                r.role.clone(),
+                m.map_or("-".into(), |m| m.quantization.clone()),
+                m.map_or("-".into(), |m| human_count(m.parameters)),
+                m.map_or("-".into(), |m| m.context_length.to_string()),
+                match &r.install {
+                    None => ui.good(ui.t("installed", "已安装")),
+                    Some(cmd) => ui.warn(&format!("{}: {cmd}", ui.t("missing", "未安装"))),
+                },
+            ]
+        })
+        .collect();
+    ui.table(
+        &[
+            "NAME", "ALIASES", "ROLE", "QUANT", "PARAMS", "CONTEXT", "STATE",
+        ],
+        &table,
+    );
+    println!();
+    println!(
+        "{} {}",
+        ui.t("Model directory:", "模型目录："),
+        store.root().display()
+    );
+    for c in &configured {
+        let state = if c.installed {
+            ui.good(ui.t("installed", "已安装"))
+        } else {
+            ui.bad(&format!(
+                "{}: deskmate models install {}",
+                ui.t("missing", "未安装"),
+                c.value
+            ))
+        };
+        println!("{} = {:?} → {} ({state})", c.key, c.value, c.model);
+    }
+    if remote {
+        println!(
+            "models.backend = \"remote\" → {} ({})",
+            config.models.remote_model, config.models.remote_base_url
+        );
+    }
+    Ok(())
+}
+
+/// `1543714304` → `1.5B`.
+fn human_count(n: u64) -> String {
+    let n = n as f64;
+    if n >= 1e9 {
+        format!("{:.1}B", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.0}M", n / 1e6)
+    } else {
+        format!("{n}")
+    }
 }

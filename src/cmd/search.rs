@@ -38,6 +38,9 @@ pub struct SearchArgs {
     /// rerank = true` does for every search).
     #[arg(long)]
     pub rerank: bool,
+    /// How to reach the running server when it holds the knowledge base.
+    #[command(flatten)]
+    pub via: super::knowledge::ServerArgs,
 }
 
 impl SearchArgs {

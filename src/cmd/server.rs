@@ -74,7 +74,13 @@ fn check_audit(a: &Assistant) -> anyhow::Result<()> {
     }
 }
 
-fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCode> {
+/// Serves until stopped; `banner` is called with the address once listening, and `after` with
+/// the running assistant (its knowledge base open) on a thread of its own.
+fn run_server(
+    a: Assistant,
+    banner: impl FnOnce(&str),
+    after: impl FnOnce(std::sync::Arc<Assistant>) + Send + 'static,
+) -> anyhow::Result<ExitCode> {
     let data_dir = a.store().data_dir().to_path_buf();
     let _lock = DataDirLock::acquire(&data_dir, "server")?;
     // The knowledge base (its models load now): without it the server still runs and the
@@ -104,6 +110,10 @@ fn run_server(a: Assistant, banner: impl FnOnce(&str)) -> anyhow::Result<ExitCod
         }
         let state = web::AppState::new(a);
         let app = web::app(state.clone());
+        {
+            let a = state.assistant.clone();
+            std::thread::spawn(move || after(a));
+        }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         if state.assistant.config.models.preload {
             // Loading the default generator takes seconds: the server answers meanwhile, and
@@ -164,59 +174,78 @@ pub fn serve(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     let a = open(&loaded)?;
     check_audit(&a)?;
     let first = bootstrap_admin(&a, true)?;
-    run_server(a, |url| {
-        eprintln!("Deskmate listening on {url}");
-        if let Some(token) = first {
-            eprintln!(
-                "Created user `admin`. Its token is shown this once; store it now:\n  {token}"
-            );
-        }
-    })
+    run_server(
+        a,
+        |url| {
+            eprintln!("Deskmate listening on {url}");
+            if let Some(token) = first {
+                eprintln!(
+                    "Created user `admin`. Its token is shown this once; store it now:\n  {token}"
+                );
+            }
+        },
+        |_| {},
+    )
 }
 
-/// First run only: ingests the shared regulations (`../shared/data/regulation-zh` and
-/// `regulation-en`, when present) into an empty knowledge base, so that `deskmate ask` has
-/// something to answer from. Best effort: a missing model or a held lock is reported and
-/// skipped.
-fn demo_documents(a: &assistant::Assistant) {
-    let sources = super::knowledge::demo_sources();
-    if sources.is_empty() {
-        return;
-    }
-    let k = match super::knowledge::open_knowledge(a, "deskmate up") {
+/// First run only (an empty knowledge base): ingests the demo documents (see
+/// [`super::knowledge::demo_sources`]) through the running server's knowledge base, in the
+/// background, reporting each file on standard error; then prints what was ingested and the
+/// questions to try on standard output. Best effort: a missing model is reported and skipped.
+fn demo_documents(a: &Assistant, sources: Vec<super::knowledge::DemoSource>) {
+    let k = match a.knowledge() {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("  (demo documents skipped: {e:#})");
+            eprintln!("  (demo documents skipped: {e})");
             return;
         }
     };
-    if !k.kb().documents().is_empty() {
-        return;
-    }
     let t = std::time::Instant::now();
-    eprintln!("  First run: ingesting the demo regulations into the knowledge base…");
-    for (dir, collection) in sources {
-        let files = match super::knowledge::files_under(&[dir]) {
-            Ok(f) => f,
-            Err(e) => {
-                eprintln!("  (demo documents skipped: {e:#})");
-                return;
-            }
-        };
-        super::knowledge::ingest_files(
+    let mut lines = Vec::new();
+    for s in sources {
+        let (ok, failed) = super::knowledge::ingest_files(
             a,
             &k,
-            &files,
-            collection,
+            &s.files,
+            s.collection,
             policies::DataClass::GENERAL,
             false,
         );
+        let failed = if failed > 0 {
+            format!(", {failed} failed (see above)")
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "    {:<16} {ok} {}{failed}: {} / {}",
+            s.collection,
+            if ok == 1 { "document" } else { "documents" },
+            s.about.0,
+            s.about.1
+        ));
     }
-    eprintln!(
-        "  demo documents ingested in {:.0} s",
+    println!();
+    println!(
+        "  Demo documents ingested in {:.0} s, in collections named for their content:",
         t.elapsed().as_secs_f64()
     );
+    for l in lines {
+        println!("{l}");
+    }
+    println!("  Ask them (in the terminal with DESKMATE_TOKEN set, see above):");
+    for q in DEMO_QUESTIONS {
+        println!("    {q}");
+    }
+    println!();
 }
+
+/// The three questions the demo answers (one Chinese law article, one English EMIR provision,
+/// one RFQ), as commands.
+pub const DEMO_QUESTIONS: [&str; 3] = [
+    "deskmate ask \"期货和衍生品法第二十一条说了什么？\"",
+    "deskmate ask \"Under EMIR Refit, who is responsible for reporting an OTC derivative concluded between a financial and a non-financial counterparty?\" --collection emir-guidelines",
+    "deskmate rfq quote \"中证500 3个月 平值看涨 名义本金1000万 期权费多少\" --client DEMO",
+];
 
 /// `deskmate up`.
 pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
@@ -255,63 +284,101 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     let password = assistant::sessions::random_password();
     a.set_password(&operator(), "admin", &password)?;
     let demo_password = if on_demo { Some(demo_users(&a)?) } else { None };
-    demo_documents(&a);
-    let data_dir = a.store().data_dir().display().to_string();
-    run_server(a, move |url| {
-        println!();
-        println!("  Deskmate is running at {url}   (Ctrl-C to stop)");
-        println!("  Deskmate 已启动：{url}   （按 Ctrl-C 停止）");
-        println!();
-        println!("  web app:      {url}/   sign in as admin / {password}");
-        println!(
-            "                (a new password is set at each `./x up`; create users on the Admin page)"
-        );
-        if let Some(p) = &demo_password {
-            let names = |role: Role| {
-                DEMO_USERS
-                    .iter()
-                    .filter(|(_, r)| *r == role)
-                    .map(|(n, _)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            println!("  demo users:   password {p} for each of");
-            for role in [
-                Role::Trader,
-                Role::Ops,
-                Role::Legal,
-                Role::Compliance,
-                Role::Risk,
-                Role::ModelRisk,
-                Role::Client,
-            ] {
-                println!("                  {:<11} {}", role.as_str(), names(role));
+    // The first run's demo documents, ingested once the server runs (it answers meanwhile).
+    let demo_sources = if on_demo {
+        match super::knowledge::open_knowledge(&a, "deskmate up") {
+            Ok(k) if k.kb().documents().is_empty() => {
+                // Where the demo documents are: the shared data beside the clone, unless
+                // DESKMATE_DEMO_DATA names another folder laid out the same way.
+                let shared = std::env::var_os("DESKMATE_DEMO_DATA")
+                    .map_or_else(|| "../shared/data".into(), std::path::PathBuf::from);
+                super::knowledge::demo_sources(&shared)
             }
-            println!("                (two traders and two ops users, for four-eyes approvals)");
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                eprintln!("  (demo documents skipped: {e:#})");
+                Vec::new()
+            }
         }
-        println!("  data dir:     {data_dir}");
-        for line in &demo {
-            println!("  demo:         {line}");
-        }
-        println!("  admin token:  {token}");
-        println!("                (valid 7 days; a new one is issued at each `./x up`)");
-        println!();
-        println!("  Try:");
-        println!("    export TOKEN={token}");
-        println!("    curl -s {url}/healthz");
-        println!("    curl -s -H \"Authorization: Bearer $TOKEN\" {url}/v1/me");
-        println!("    curl -s -H \"Authorization: Bearer $TOKEN\" {url}/v1/routes");
-        println!(
-            "    curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\"
-        );
-        println!("         -d '{{\"name\":\"tina\",\"role\":\"trader\"}}' {url}/v1/users");
-        println!(
-            "    curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\"
-        );
-        println!(
-            "         -d '{{\"question\":\"期货和衍生品法第二十一条说了什么？\"}}' {url}/v1/ask"
-        );
-        println!("    ./target/release/deskmate audit verify      # or: deskmate audit verify");
-        println!();
-    })
+    } else {
+        Vec::new()
+    };
+    let ingesting: usize = demo_sources.iter().map(|s| s.files.len()).sum();
+    let data_dir = a.store().data_dir().display().to_string();
+    // Where this binary is, for the PATH line (`./x up` builds it under the cargo target dir).
+    let bin_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.display().to_string()))
+        .unwrap_or_else(|| ".".into());
+    run_server(
+        a,
+        move |url| {
+            println!();
+            println!("  Deskmate is running at {url}   (Ctrl-C to stop)");
+            println!("  Deskmate 已启动：{url}   （按 Ctrl-C 停止）");
+            println!();
+            println!("  web app:      {url}/   sign in as admin / {password}");
+            println!(
+                "                (a new password is set at each `./x up`; create users on the Admin page)"
+            );
+            if let Some(p) = &demo_password {
+                let names = |role: Role| {
+                    DEMO_USERS
+                        .iter()
+                        .filter(|(_, r)| *r == role)
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                println!("  demo users:   password {p} for each of");
+                for role in [
+                    Role::Trader,
+                    Role::Ops,
+                    Role::Legal,
+                    Role::Compliance,
+                    Role::Risk,
+                    Role::ModelRisk,
+                    Role::Client,
+                ] {
+                    println!("                  {:<11} {}", role.as_str(), names(role));
+                }
+                println!(
+                    "                (two traders and two ops users, for four-eyes approvals)"
+                );
+            }
+            println!("  data dir:     {data_dir}");
+            for line in &demo {
+                println!("  demo:         {line}");
+            }
+            if ingesting > 0 {
+                println!(
+                    "  knowledge:    first run: ingesting {ingesting} demo documents in the background \
+                 (progress below and on the Knowledge page; the questions to try follow when done)"
+                );
+            }
+            println!("  admin token:  {token}");
+            println!("                (valid 7 days; a new one is issued at each `./x up`)");
+            println!();
+            println!("  Try, in another terminal in this directory:");
+            println!("    export PATH=\"{bin_dir}:$PATH\" DESKMATE_TOKEN={token}");
+            if ingesting == 0 && on_demo {
+                for q in DEMO_QUESTIONS {
+                    println!("    {q}");
+                }
+            }
+            println!("    deskmate approvals list --state pending");
+            println!("    curl -s {url}/healthz");
+            println!("    curl -s -H \"Authorization: Bearer $DESKMATE_TOKEN\" {url}/v1/me");
+            println!(
+                "    curl -s -H \"Authorization: Bearer $DESKMATE_TOKEN\" -H 'Content-Type: application/json' -d '{{\"question\":\"期货和衍生品法第二十一条说了什么？\"}}' {url}/v1/ask"
+            );
+            println!("  Every command and page: README.md (\"Using it\"), `deskmate --help`.");
+            println!();
+        },
+        move |a| {
+            if !demo_sources.is_empty() {
+                demo_documents(&a, demo_sources);
+            }
+        },
+    )
 }

@@ -268,7 +268,7 @@ fn the_server_stops_cleanly_on_sigterm_and_keeps_its_state() {
     assert!(http_get(&url, "/readyz").contains("ready"));
     child.kill().unwrap();
     child.wait().unwrap();
-    let o = deskmate(dir.path(), &["users", "list"], &[]);
+    let o = deskmate(dir.path(), &["users", "list", "--json"], &[]);
     assert!(text(&o).contains("\"admin\""), "{}", text(&o));
 }
 
@@ -294,6 +294,7 @@ fn rfq_quote_runs_the_desk_loop_without_a_chat_and_chats_are_mapped() {
             "沪深300 12个月 平值看涨 名义本金1000万 期权费多少",
             "--client",
             "C001",
+            "--json",
         ],
         &[],
     );
@@ -345,7 +346,7 @@ fn rfq_quote_runs_the_desk_loop_without_a_chat_and_chats_are_mapped() {
         &[],
     );
     assert!(o.status.success(), "{}", text(&o));
-    let o = deskmate(dir.path(), &["rfq", "chats", "list"], &[]);
+    let o = deskmate(dir.path(), &["rfq", "chats", "list", "--json"], &[]);
     assert!(
         text(&o).contains("-1001234") && text(&o).contains("\"client_configured\": true"),
         "{}",

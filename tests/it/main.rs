@@ -1,6 +1,7 @@
 //! The `deskmate` binary's integration tests, one binary: the repository's architecture rules,
-//! the CLI end to end, and the official OpenAI Python client against our server.
+//! the CLI end to end, the README's commands as written, and the official OpenAI Python client against our server.
 
 mod architecture;
 mod cli;
 mod openai_client;
+mod readme;
