@@ -96,7 +96,16 @@ pub fn users(cmd: UsersCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
                         ]
                     })
                     .collect();
-                ui.table(&["NAME", "ROLE", "TOKENS", "CREATED", "BY"], &rows);
+                ui.table(
+                    &[
+                        ui.t("NAME", "用户名"),
+                        ui.t("ROLE", "角色"),
+                        ui.t("TOKENS", "令牌数"),
+                        ui.t("CREATED", "创建日期"),
+                        ui.t("BY", "创建人"),
+                    ],
+                    &rows,
+                );
             }
         }
     }

@@ -229,7 +229,14 @@ fn print_list(ui: &super::ui::Ui, list: &[assistant::approvals::Approval], filte
         })
         .collect();
     ui.table(
-        &["ID", "KIND", "STATE", "DECIDES", "CREATED (UTC)", "TITLE"],
+        &[
+            "ID",
+            ui.t("KIND", "类型"),
+            ui.t("STATE", "状态"),
+            ui.t("DECIDES", "审批角色"),
+            ui.t("CREATED (UTC)", "创建时间（UTC）"),
+            ui.t("TITLE", "标题"),
+        ],
         &rows,
     );
 }

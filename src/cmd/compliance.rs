@@ -69,8 +69,12 @@ pub enum ComplianceCmd {
         #[arg(long)]
         report: PathBuf,
     },
-    /// The catalogue's versions, newest first.
-    Versions,
+    /// The catalogue's versions, newest first (a table; `--json` for machines).
+    Versions {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load a full new catalogue (a DRR release's provisions and the JR/T elements).
     Load {
         /// The DRR field provisions (JSON lines).
@@ -213,7 +217,43 @@ pub fn run(cmd: ComplianceCmd, loaded: LoadedConfig) -> anyhow::Result<()> {
                 println!("{} fields checked: no findings", v.fields);
             }
         }
-        ComplianceCmd::Versions => print_json(&a.compliance_versions()?),
+        ComplianceCmd::Versions { json } => {
+            let versions = a.compliance_versions()?;
+            if json {
+                print_json(&versions);
+            } else {
+                let ui = super::ui::Ui::from_env();
+                let rows: Vec<Vec<String>> = versions
+                    .iter()
+                    .map(|v| {
+                        vec![
+                            v.version.clone(),
+                            v.origin.clone(),
+                            v.provisions.to_string(),
+                            v.firm_provisions.to_string(),
+                            v.loaded_at
+                                .get(..19)
+                                .unwrap_or(&v.loaded_at)
+                                .replace('T', " "),
+                            v.loaded_by.clone(),
+                            v.note.clone(),
+                        ]
+                    })
+                    .collect();
+                ui.table(
+                    &[
+                        ui.t("VERSION", "版本"),
+                        ui.t("ORIGIN", "来源"),
+                        ui.t("PROVISIONS", "条款数"),
+                        ui.t("FIRM'S", "本公司条款"),
+                        ui.t("LOADED (UTC)", "载入时间（UTC）"),
+                        ui.t("BY", "操作人"),
+                        ui.t("NOTE", "说明"),
+                    ],
+                    &rows,
+                );
+            }
+        }
         ComplianceCmd::Load {
             provisions,
             jrt,

@@ -204,7 +204,13 @@ fn list(store: &ModelStore, config: &assistant::Config, json: bool) -> anyhow::R
         .collect();
     ui.table(
         &[
-            "NAME", "ALIASES", "ROLE", "QUANT", "PARAMS", "CONTEXT", "STATE",
+            ui.t("NAME", "名称"),
+            ui.t("ALIASES", "别名"),
+            ui.t("ROLE", "用途"),
+            ui.t("QUANT", "量化"),
+            ui.t("PARAMS", "参数量"),
+            ui.t("CONTEXT", "上下文"),
+            ui.t("STATE", "状态"),
         ],
         &table,
     );

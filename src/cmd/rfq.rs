@@ -555,7 +555,16 @@ fn print_chats(ui: &super::ui::Ui, chats: &[assistant::desk::chats::ChatMapping]
             ]
         })
         .collect();
-    ui.table(&["ID", "CHANNEL", "CHAT", "CLIENT", "LABEL"], &rows);
+    ui.table(
+        &[
+            "ID",
+            ui.t("CHANNEL", "渠道"),
+            ui.t("CHAT", "群"),
+            ui.t("CLIENT", "客户"),
+            ui.t("LABEL", "备注"),
+        ],
+        &rows,
+    );
 }
 
 fn print_markets(ui: &super::ui::Ui, s: &assistant::desk::market::MarketDataSummary) {

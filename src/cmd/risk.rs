@@ -127,7 +127,14 @@ fn print_book(ui: &super::ui::Ui, out: &serde_json::Value, ccy: &str) {
         String::new(),
     ]);
     ui.table(
-        &["CONTRACT", "VALUE", "DELTA", "VEGA", "THETA", "ENGINE"],
+        &[
+            ui.t("CONTRACT", "合约"),
+            ui.t("VALUE", "估值"),
+            "DELTA",
+            "VEGA",
+            "THETA",
+            ui.t("ENGINE", "引擎"),
+        ],
         &rows,
     );
     if !failed.is_empty() {

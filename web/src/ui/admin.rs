@@ -307,6 +307,9 @@ pub async fn chats(State(s): State<AppState>, v: Viewer) -> Result<Response, App
     let body = html! {
         h1 { (v.t(T::ChatMappings)) }
         (admin_tabs(&v))
+        @if list.is_empty() {
+            p.muted #chats-empty { (v.t(T::NoChatMappings)) }
+        }
         table {
             thead { tr {
                 th { (v.t(T::Channel)) } th { (v.t(T::Chat)) } th { (v.t(T::Client)) } th { (v.t(T::Label)) }

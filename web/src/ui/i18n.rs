@@ -99,7 +99,7 @@ catalogue! {
     Kind => "Kind", "类型";
     Count => "Count", "数量";
     RecentJobs => "Your recent jobs", "您最近的任务";
-    NoJobs => "No jobs yet.", "暂无任务。";
+    NoJobs => "No jobs yet: drop signed confirmations (PDF, scans, DOCX) on the upload above, or run `deskmate extract FILE --submit`.", "暂无任务：请在上方上传已签署的确认书（PDF、扫描件、DOCX），或运行 `deskmate extract 文件 --submit`。";
     Job => "Job", "任务";
     State => "State", "状态";
     Progress => "Progress", "进度";
@@ -116,7 +116,7 @@ catalogue! {
     Pending => "Pending", "待审批";
     All => "All", "全部";
     Filter => "Filter", "筛选";
-    NoApprovals => "No approval requests match.", "没有符合条件的审批请求。";
+    NoApprovals => "No approval requests match. Quotes from the RFQ desk, confirmations from Operations, drafts from Drafting and rule-catalogue changes queue here.", "没有符合条件的审批请求。报价、运营上传的确认书、法务草稿和规则目录变更会在此排队。";
     Payload => "Payload", "内容";
     Versions => "Versions", "版本记录";
     Changes => "Changes", "变更";
@@ -155,7 +155,7 @@ catalogue! {
     Sender => "Sender", "发送人";
     Time => "Time", "时间";
     Live => "Live: new requests and decisions appear without reloading.", "实时：新询价和审批结果无需刷新即可显示。";
-    NoRfqs => "No requests for quote match.", "没有符合条件的询价。";
+    NoRfqs => "No requests for quote match. Requests arrive from the chats mapped to clients (Admin → Chat mappings), the JSON webhook, or the form above.", "没有符合条件的询价。询价来自已关联客户的群（管理 → 群聊映射）、JSON webhook，或上方的表单。";
     Underlying => "Underlying", "标的";
     Structure => "Structure", "结构";
     Error => "Error", "错误";
@@ -212,7 +212,7 @@ catalogue! {
     Files => "Files", "文件";
     Delete => "Delete", "删除";
     ConfirmDelete => "Delete this document from both indexes?", "确定从两个索引中删除此文档？";
-    NoDocuments => "No documents you may read.", "没有您可查看的文档。";
+    NoDocuments => "No documents you may read. Legal and ops add them with the upload on this page; administrators with `deskmate ingest PATH --collection NAME`.", "没有您可查看的文档。法务和运营可在本页上传；管理员可运行 `deskmate ingest 路径 --collection 名称`。";
     Chunks => "Chunks", "分块";
     Pages => "Pages", "页";
     Path => "Section", "章节";
@@ -221,7 +221,7 @@ catalogue! {
     SearchPlayground => "Search (BM25, dense and fused scores)", "检索（BM25、向量与融合得分）";
     Query => "Query", "查询";
     Hits => "Hits", "结果";
-    NoHits => "Nothing found that you may read.", "未找到您可查看的内容。";
+    NoHits => "Nothing found that you may read. Try other words or another retriever; when the knowledge base is empty, add documents on the Documents page.", "未找到您可查看的内容。请换用其他关键词或检索方式；若知识库为空，请在“文档”页面添加文档。";
     Rank => "Rank", "排名";
     Bm25 => "BM25", "BM25";
     Dense => "Dense", "向量";
@@ -274,6 +274,8 @@ catalogue! {
     LimitChecks => "Limit checks", "额度检查";
     ReplyPreview => "Reply to the client (preview)", "给客户的回复（预览）";
     ChatMappings => "Chat mappings", "群聊映射";
+    NoChatMappings => "No chat is mapped to a client yet: the desk answers no group. Map one with the form below (or `deskmate rfq chats add`).", "尚未把任何群关联到客户：报价机器人暂不回复任何群。请用下方表单关联（或运行 `deskmate rfq chats add`）。";
+    NoMarketData => "No market data: quotes cannot be priced. Point `[rfq] market_data` at a JSON file or folder (`deskmate up` writes illustrative demo data).", "没有行情数据：无法为报价定价。请将 `[rfq] market_data` 指向 JSON 文件或目录（`deskmate up` 会写入演示行情）。";
     MapChat => "Map a chat to a client", "将群聊映射到客户";
     Channel => "Channel", "渠道";
     Chat => "Chat", "群聊";

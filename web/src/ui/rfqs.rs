@@ -102,8 +102,12 @@ pub async fn blotter(
 ) -> Result<Response, AppError> {
     let list = load(&s, &v, &q).await?;
     let qs = q.query_string();
+    let market_error = s.assistant.desk().market().summary().error;
     let body = html! {
         h1 { (v.t(T::Blotter)) }
+        @if let Some(e) = &market_error {
+            p.problem #no-market-data { (v.t(T::NoMarketData)) " (" (e) ")" }
+        }
         form.inline method="get" action="/rfqs" {
             label for="client" { (v.t(T::Client)) }
             input #client type="text" name="client" value=(q.client.clone().unwrap_or_default());

@@ -668,6 +668,8 @@ async fn the_language_follows_the_browser_then_the_users_choice() {
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_eq!(p.headers[header::LOCATION], "/rfqs");
     let p = raw(&a, get_req("/rfqs", Some(&b.cookie))).await;
+    // No market data is configured here: the blotter says quotes cannot be priced and why.
+    assert!(p.body.contains("id=\"no-market-data\""), "{}", p.body);
     assert!(
         p.body.contains("<html lang=\"zh\"") && p.body.contains("询价簿"),
         "{}",
@@ -1085,6 +1087,13 @@ async fn admins_map_chats_and_read_the_system_page_without_secrets() {
     });
     set_password(&a, "admin1");
     let b = sign_in(&a, "admin1").await;
+    // Empty, the page says so and what fills it.
+    let p = raw(&a, get_req("/admin/chats", Some(&b.cookie))).await;
+    assert!(
+        p.body.contains("id=\"chats-empty\"") && p.body.contains("deskmate rfq chats add"),
+        "{}",
+        p.body
+    );
     let p = raw(
         &a,
         form_req(
@@ -1107,6 +1116,7 @@ async fn admins_map_chats_and_read_the_system_page_without_secrets() {
         "{}",
         p.body
     );
+    assert!(!p.body.contains("chats-empty"));
     let id = a.state.assistant.rfq_chats().unwrap()[0].id.clone();
     let p = raw(
         &a,
