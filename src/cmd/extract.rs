@@ -49,7 +49,8 @@ pub struct ExtractArgs {
     /// Write the CDM TradeState here (a directory when several files are given).
     #[arg(long)]
     pub cdm: Option<PathBuf>,
-    /// Print the key-terms object per file, one compact JSON line each (the default).
+    /// Print the key-terms object per file, one compact JSON line each (the default unless
+    /// standard output is a terminal, which gets a table of the terms with their evidence).
     #[arg(long, conflicts_with = "json")]
     pub key_terms: bool,
     /// Print the full results (evidence, conflicts, problems, CDM report) as a JSON array.
@@ -168,7 +169,12 @@ pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> 
                 }
             }
         }
-        if !args.json {
+        if args.json {
+        } else if !args.key_terms && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            // A person at a terminal: every term with where it was read (a pipe or a file gets
+            // the key-terms JSON line, as with --key-terms).
+            print_terms(&super::ui::Ui::from_env(), &r);
+        } else {
             println!("{}", serde_json::to_string(&r.key_terms)?);
         }
         results.push(r);
@@ -258,4 +264,56 @@ fn beside(target: &Path, what: &str) -> PathBuf {
 fn write_json(path: &Path, v: &serde_json::Value) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(v)?;
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+/// The terms of one file as a table: field, value, page, method and the text it was read from.
+fn print_terms(ui: &super::ui::Ui, r: &FileResult) {
+    let rows: Vec<Vec<String>> = r
+        .fields
+        .iter()
+        .map(|f| {
+            let value = match &f.value {
+                serde_json::Value::String(s) => s.clone(),
+                v => v.to_string(),
+            };
+            let e = f.evidence.first();
+            let snippet: String = e
+                .map(|e| e.snippet.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default();
+            let snippet = if snippet.chars().count() > 60 {
+                format!("{}…", snippet.chars().take(59).collect::<String>())
+            } else {
+                snippet
+            };
+            vec![
+                f.field.clone(),
+                value,
+                e.map_or("-".into(), |e| e.page.to_string()),
+                e.map_or("-".into(), |e| {
+                    serde_json::to_value(e.method)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                }),
+                snippet,
+            ]
+        })
+        .collect();
+    ui.table(
+        &[
+            ui.t("FIELD", "字段"),
+            ui.t("VALUE", "值"),
+            ui.t("PAGE", "页"),
+            ui.t("BY", "方式"),
+            ui.t("READ FROM", "原文"),
+        ],
+        &rows,
+    );
+    println!(
+        "{}",
+        ui.dim(ui.t(
+            "(--key-terms: the key-terms JSON line; --json: everything, with evidence boxes)",
+            "（--key-terms：要素 JSON 行；--json：全部结果，含证据位置）"
+        ))
+    );
 }
