@@ -71,11 +71,29 @@ pub fn users(cmd: UsersCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     match cmd {
         UsersCmd::Add { name, role, token } => {
             let u = a.create_user(&operator(), &name, role)?;
-            println!("created user {} with role {}", u.name, u.role);
+            let ui = super::ui::Ui::from_env();
+            println!(
+                "{}",
+                ui.t(
+                    &format!("created user {} with role {}", u.name, u.role),
+                    &format!("已创建用户 {}，角色 {}", u.name, u.role)
+                )
+            );
             if token {
                 let t = a.issue_token(&operator(), &name, "cli", None)?;
-                println!("token (shown once, store it now): {}", t.token);
-                println!("token id (to revoke): {}", t.id);
+                println!(
+                    "{} {}",
+                    ui.t(
+                        "token (shown once, store it now):",
+                        "令牌（仅显示一次，请立即保存）："
+                    ),
+                    t.token
+                );
+                println!(
+                    "{} {}",
+                    ui.t("token id (to revoke):", "令牌 ID（用于吊销）："),
+                    t.id
+                );
             }
         }
         UsersCmd::List { json } => {

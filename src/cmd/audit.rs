@@ -51,22 +51,53 @@ pub fn run(cmd: AuditCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
             if json {
                 super::print_json(&r);
             } else {
+                let ui = super::ui::Ui::from_env();
                 match (&r.first_break, &r.head) {
-                    (None, Some(h)) => println!(
-                        "audit log intact: {} entries, head {} {}{}",
-                        r.entries_verified,
-                        h.seq,
-                        h.hash,
-                        if r.anchor.is_some() {
-                            ", matches the anchor"
-                        } else {
-                            " (no anchor yet)"
-                        }
-                    ),
-                    (None, None) => println!("audit log is empty"),
+                    (None, Some(h)) => {
+                        let anchor = r.anchor.is_some();
+                        println!(
+                            "{}",
+                            ui.good(&if ui.lang == super::ui::Lang::Zh {
+                                format!(
+                                    "审计日志完整：{} 条记录，最新 {} {}{}",
+                                    r.entries_verified,
+                                    h.seq,
+                                    h.hash,
+                                    if anchor {
+                                        "，与锚点一致"
+                                    } else {
+                                        "（尚无锚点）"
+                                    }
+                                )
+                            } else {
+                                format!(
+                                    "audit log intact: {} entries, head {} {}{}",
+                                    r.entries_verified,
+                                    h.seq,
+                                    h.hash,
+                                    if anchor {
+                                        ", matches the anchor"
+                                    } else {
+                                        " (no anchor yet)"
+                                    }
+                                )
+                            })
+                        );
+                    }
+                    (None, None) => println!("{}", ui.t("audit log is empty", "审计日志为空")),
                     (Some(b), _) => println!(
-                        "AUDIT LOG BROKEN at entry {}: {b} ({} entries verified before it)",
-                        b.seq, r.entries_verified
+                        "{}",
+                        ui.bad(&if ui.lang == super::ui::Lang::Zh {
+                            format!(
+                                "审计日志在第 {} 条处断裂：{b}（此前已核验 {} 条）",
+                                b.seq, r.entries_verified
+                            )
+                        } else {
+                            format!(
+                                "AUDIT LOG BROKEN at entry {}: {b} ({} entries verified before it)",
+                                b.seq, r.entries_verified
+                            )
+                        })
                     ),
                 }
             }

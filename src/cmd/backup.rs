@@ -28,13 +28,26 @@ pub struct RestoreArgs {
 pub fn backup(args: BackupArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     let store = Store::open(&loaded.config.storage.data_dir)?;
     let m = backup::backup(&store, &args.dir)?;
+    let ui = super::ui::Ui::from_env();
+    let head = m
+        .audit_head
+        .map(|h| h.seq.to_string())
+        .unwrap_or_else(|| ui.t("empty", "空").into());
     println!(
-        "backup written to {} (schema {}, audit head {})",
-        args.dir.display(),
-        m.schema_version,
-        m.audit_head
-            .map(|h| h.seq.to_string())
-            .unwrap_or_else(|| "empty".into())
+        "{}",
+        if ui.lang == super::ui::Lang::Zh {
+            format!(
+                "备份已写入 {}（数据库版本 {}，审计日志最新记录 {head}）",
+                args.dir.display(),
+                m.schema_version
+            )
+        } else {
+            format!(
+                "backup written to {} (schema {}, audit head {head})",
+                args.dir.display(),
+                m.schema_version
+            )
+        }
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -51,13 +64,27 @@ pub fn restore(args: RestoreArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCo
         return Ok(ExitCode::SUCCESS);
     }
     let r = backup::restore(&args.dir, &loaded.config.storage.data_dir)?;
+    let ui = super::ui::Ui::from_env();
+    let (from, to) = (
+        args.dir.display().to_string(),
+        loaded.config.storage.data_dir.display().to_string(),
+    );
     println!(
-        "restored {} into {}",
-        args.dir.display(),
-        loaded.config.storage.data_dir.display()
+        "{}",
+        ui.t(
+            &format!("restored {from} into {to}"),
+            &format!("已将 {from} 恢复到 {to}")
+        )
     );
     if let Some(prev) = r.previous_data_dir {
-        println!("the previous data dir was kept at {}", prev.display());
+        let prev = prev.display().to_string();
+        println!(
+            "{}",
+            ui.t(
+                &format!("the previous data dir was kept at {prev}"),
+                &format!("原数据目录保留在 {prev}")
+            )
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -93,5 +93,18 @@ pub fn print(args: &SearchArgs, report: &SearchReport) -> anyhow::Result<()> {
         ),
         None => println!("\n{} hits in {:.1} ms", report.hits.len(), report.took_ms),
     }
+    if report.hits.is_empty() {
+        let ui = super::ui::Ui::from_env();
+        ui.empty(
+            (
+                "Nothing matched that you may read.",
+                "没有匹配且您有权查看的内容。",
+            ),
+            (
+                "Try other words, `--retrievers hybrid` or `dense` (meaning rather than words), or another --collection; `deskmate ingest` adds documents.",
+                "可换用其他关键词、`--retrievers hybrid` 或 `dense`（按语义而非字面检索），或换一个 --collection；`deskmate ingest` 可添加文档。",
+            ),
+        );
+    }
     Ok(())
 }

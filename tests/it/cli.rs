@@ -4,14 +4,19 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// The `deskmate` binary without the caller's `DESKMATE_*` settings (but the model cache).
+/// The `deskmate` binary without the caller's `DESKMATE_*` settings (but the model cache), in
+/// an English locale.
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_deskmate"));
     for (k, _) in std::env::vars() {
-        if k.starts_with("DESKMATE_") && k != "DESKMATE_MODEL_CACHE" {
+        if (k.starts_with("DESKMATE_") && k != "DESKMATE_MODEL_CACHE")
+            || ["LC_ALL", "LC_MESSAGES", "LANGUAGE"].contains(&k.as_str())
+        {
             c.env_remove(k);
         }
     }
+    // The English texts these tests read (a Chinese locale gets Chinese, see `src/cmd/ui.rs`).
+    c.env("LANG", "C.UTF-8");
     c
 }
 
