@@ -68,6 +68,9 @@ pub enum ComplianceCmd {
         /// The report (JSON, or CSV with a field,value header or one header row).
         #[arg(long)]
         report: PathBuf,
+        /// Print the validation as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// The catalogue's versions, newest first (a table; `--json` for machines).
     Versions {
@@ -86,6 +89,9 @@ pub enum ComplianceCmd {
         /// Why (kept with the version and in the audit log).
         #[arg(long)]
         note: String,
+        /// Print the new version as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Add the firm's own provisions (JSON lines: id, regime, field, text, number, name,
     /// reference) as the next catalogue version.
@@ -96,6 +102,9 @@ pub enum ComplianceCmd {
         /// Why (kept with the version and in the audit log).
         #[arg(long)]
         note: String,
+        /// Print the new version as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Put the rule corpus (the catalogue's provisions, JR/T 0294.3) into the knowledge base.
     Ingest,
@@ -194,6 +203,7 @@ pub fn run(cmd: ComplianceCmd, loaded: LoadedConfig) -> anyhow::Result<()> {
             facts,
             regime,
             report,
+            json,
         } => {
             let req = CompareRequest {
                 trade: read_trade(&trade)?,
@@ -203,6 +213,10 @@ pub fn run(cmd: ComplianceCmd, loaded: LoadedConfig) -> anyhow::Result<()> {
             };
             let bytes = std::fs::read(&report).with_context(|| format!("{}", report.display()))?;
             let v = a.compliance_validate(&actor, &req, &regime, &bytes)?;
+            if json {
+                print_json(&v);
+                return Ok(());
+            }
             for f in &v.findings {
                 println!(
                     "{:?} {} [{}]: {} {}",
@@ -258,22 +272,29 @@ pub fn run(cmd: ComplianceCmd, loaded: LoadedConfig) -> anyhow::Result<()> {
             provisions,
             jrt,
             note,
+            json,
         } => {
             let p = std::fs::read_to_string(&provisions)
                 .with_context(|| format!("{}", provisions.display()))?;
             let j = std::fs::read_to_string(&jrt).with_context(|| format!("{}", jrt.display()))?;
-            print_json(&a.compliance_load(
+            let v = a.compliance_load(
                 &actor,
                 &p,
                 &j,
                 &format!("file:{}", provisions.display()),
                 &note,
-            )?);
+            )?;
+            print_version(&v, json);
         }
-        ComplianceCmd::Add { provisions, note } => {
+        ComplianceCmd::Add {
+            provisions,
+            note,
+            json,
+        } => {
             let p = std::fs::read_to_string(&provisions)
                 .with_context(|| format!("{}", provisions.display()))?;
-            print_json(&a.compliance_add(&actor, &p, &note)?);
+            let v = a.compliance_add(&actor, &p, &note)?;
+            print_version(&v, json);
         }
         ComplianceCmd::Ingest => {
             let k = super::knowledge::open_knowledge(&a, "deskmate compliance ingest")?;
@@ -305,4 +326,26 @@ pub fn run(cmd: ComplianceCmd, loaded: LoadedConfig) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A new catalogue version in one line (`--json`: the version).
+fn print_version(v: &assistant::reporting::CatalogueVersion, json: bool) {
+    if json {
+        print_json(v);
+        return;
+    }
+    let ui = super::ui::Ui::from_env();
+    println!(
+        "{}",
+        ui.t(
+            &format!(
+                "rule catalogue {}: {} provisions ({} the firm's own), from {}",
+                v.version, v.provisions, v.firm_provisions, v.origin
+            ),
+            &format!(
+                "规则目录 {}：{} 条条款（其中本公司 {} 条），来源 {}",
+                v.version, v.provisions, v.firm_provisions, v.origin
+            )
+        )
+    );
 }
