@@ -285,16 +285,27 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     a.set_password(&operator(), "admin", &password)?;
     let demo_password = if on_demo { Some(demo_users(&a)?) } else { None };
     // The first run's demo documents, ingested once the server runs (it answers meanwhile).
+    // Whether the demo collections are there already (a later run): then the questions are
+    // printed at once.
+    let mut demo_ready = false;
+    let mut kb_empty = false;
     let demo_sources = if on_demo {
         match super::knowledge::open_knowledge(&a, "deskmate up") {
             Ok(k) if k.kb().documents().is_empty() => {
+                kb_empty = true;
                 // Where the demo documents are: the shared data beside the clone, unless
                 // DESKMATE_DEMO_DATA names another folder laid out the same way.
                 let shared = std::env::var_os("DESKMATE_DEMO_DATA")
                     .map_or_else(|| "../shared/data".into(), std::path::PathBuf::from);
                 super::knowledge::demo_sources(&shared)
             }
-            Ok(_) => Vec::new(),
+            Ok(k) => {
+                let docs = k.kb().documents();
+                demo_ready = ["prc-laws", "emir-guidelines"]
+                    .iter()
+                    .all(|c| docs.iter().any(|d| d.meta.collection == *c));
+                Vec::new()
+            }
             Err(e) => {
                 eprintln!("  (demo documents skipped: {e:#})");
                 Vec::new()
@@ -355,13 +366,18 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
                     "  knowledge:    first run: ingesting {ingesting} demo documents in the background \
                  (progress below and on the Knowledge page; the questions to try follow when done)"
                 );
+            } else if on_demo && !demo_ready && kb_empty {
+                println!(
+                    "  knowledge:    empty (the demo documents are read from ../shared/data, not \
+                     found here); add documents with `deskmate ingest PATH --collection NAME`"
+                );
             }
             println!("  admin token:  {token}");
             println!("                (valid 7 days; a new one is issued at each `./x up`)");
             println!();
             println!("  Try, in another terminal in this directory:");
             println!("    export PATH=\"{bin_dir}:$PATH\" DESKMATE_TOKEN={token}");
-            if ingesting == 0 && on_demo {
+            if demo_ready {
                 for q in DEMO_QUESTIONS {
                     println!("    {q}");
                 }
