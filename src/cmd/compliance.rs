@@ -46,7 +46,7 @@ pub struct CompareArgs {
     /// Write to this file instead of standard output (required for xlsx).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Chinese sentences for `--format text`.
+    /// Chinese sentences for `--format text` (the default under a Chinese locale).
     #[arg(long)]
     pub zh: bool,
 }
@@ -162,10 +162,11 @@ pub fn compare(args: CompareArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
             compliance::export::xlsx(&cmp, a.compliance_catalogue()?.as_ref())?
         }
         CompareFormat::Text => {
+            let zh = args.zh || super::ui::Lang::from_env() == super::ui::Lang::Zh;
             let mut s = String::new();
             for c in &cmp.columns {
-                let name = if args.zh { c.name_zh } else { c.name };
-                let rule = if args.zh {
+                let name = if zh { c.name_zh } else { c.name };
+                let rule = if zh {
                     c.deadline.rule_zh
                 } else {
                     c.deadline.rule
@@ -176,11 +177,7 @@ pub fn compare(args: CompareArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
                 ));
             }
             s.push('\n');
-            for line in if args.zh {
-                &cmp.summary_zh
-            } else {
-                &cmp.summary
-            } {
+            for line in if zh { &cmp.summary_zh } else { &cmp.summary } {
                 s.push_str(&format!("- {line}\n"));
             }
             s.into_bytes()

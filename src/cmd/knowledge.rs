@@ -265,20 +265,34 @@ fn report_file(
             "{}",
             serde_json::json!({"file": f, "ok": true, "document": doc, "ms": ms})
         ),
-        Ok(doc) => eprintln!(
-            "[{}/{n}] {} {} v{} ({} chunks, {ms:.0} ms): {}",
-            i + 1,
-            doc["status"].as_str().unwrap_or(""),
-            doc["id"].as_str().unwrap_or(""),
-            doc["version"],
-            doc["chunks"],
-            f.display()
-        ),
+        Ok(doc) => {
+            let ui = super::ui::Ui::from_env();
+            let status = doc["status"].as_str().unwrap_or("");
+            let status = match status {
+                "added" => ui.t("added", "已添加"),
+                "replaced" => ui.t("replaced", "已替换"),
+                "unchanged" => ui.t("unchanged", "未变"),
+                other => other,
+            };
+            eprintln!(
+                "[{}/{n}] {status} {} v{} ({} {}, {ms:.0} ms): {}",
+                i + 1,
+                doc["id"].as_str().unwrap_or(""),
+                doc["version"],
+                doc["chunks"],
+                ui.t("chunks", "个片段"),
+                f.display()
+            )
+        }
         Err(e) if json => println!(
             "{}",
             serde_json::json!({"file": f, "ok": false, "error": format!("{e:#}")})
         ),
-        Err(e) => eprintln!("[{}/{n}] failed: {e:#}", i + 1),
+        Err(e) => eprintln!(
+            "[{}/{n}] {}: {e:#}",
+            i + 1,
+            super::ui::Ui::from_env().t("failed", "失败")
+        ),
     }
     result.is_ok()
 }
@@ -313,9 +327,13 @@ pub fn ingest(args: IngestArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
         }
         Err(e) => return Err(anyhow::Error::from(e).context("opening the knowledge base")),
     };
+    let secs = t.elapsed().as_secs_f64();
     eprintln!(
-        "{ok} ingested, {failed} failed, in {:.1} s",
-        t.elapsed().as_secs_f64()
+        "{}",
+        super::ui::Ui::from_env().t(
+            &format!("{ok} ingested, {failed} failed, in {secs:.1} s"),
+            &format!("已导入 {ok} 个，失败 {failed} 个，用时 {secs:.1} 秒")
+        )
     );
     if failed > 0 {
         anyhow::bail!("{failed} of {} files failed", files.len());
