@@ -96,6 +96,25 @@ pub fn ask_options(config: &Config) -> AskOptions {
     }
 }
 
+/// Where the knowledge base of `config`'s data dir lives (`data_dir/knowledge`).
+pub fn knowledge_dir(config: &Config) -> std::path::PathBuf {
+    config.storage.data_dir.join("knowledge")
+}
+
+/// The collection of every committed document, read from the knowledge base's manifest alone:
+/// no models loaded, no lock taken (what a start-up check needs; empty when there is no
+/// knowledge base yet).
+pub fn committed_collections(config: &Config) -> Result<Vec<String>> {
+    let m = knowledge::manifest::Manifest::load(&knowledge_dir(config))?;
+    Ok(m.map(|m| {
+        m.documents
+            .into_values()
+            .map(|d| d.meta.collection)
+            .collect()
+    })
+    .unwrap_or_default())
+}
+
 impl Knowledge {
     /// Opens the knowledge base in `data_dir/knowledge` with the given models (holding its
     /// single-writer lock as `holder`).
@@ -105,7 +124,7 @@ impl Knowledge {
         generator: std::result::Result<Arc<dyn Generator>, String>,
         holder: &str,
     ) -> Result<Knowledge> {
-        let dir = config.storage.data_dir.join("knowledge");
+        let dir = knowledge_dir(config);
         let (kb, report) = KnowledgeBase::open_as(&dir, embedder, kb_config(config), holder)?;
         if !report.missing.is_empty() {
             tracing::warn!(missing = ?report.missing, "knowledge base: committed versions missing from an index; re-ingest them");

@@ -31,13 +31,10 @@ pub struct IngestArgs {
     /// Print one JSON object per file instead of text.
     #[arg(long)]
     pub json: bool,
-    /// An API token for going through the running server when it holds the knowledge base
-    /// (a user with `documents.write`); default: `DESKMATE_TOKEN`.
-    #[arg(long, env = "DESKMATE_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// The running server's base URL; default: `http://` + `server.bind`.
-    #[arg(long)]
-    pub server: Option<String>,
+    /// How to reach the running server when it holds the knowledge base (a user with
+    /// `documents.write`).
+    #[command(flatten)]
+    pub via: ServerArgs,
 }
 
 /// Arguments of `deskmate ask`.
@@ -60,13 +57,27 @@ pub struct AskArgs {
 /// (`deskmate up` or `serve` running on the same data dir).
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
-    /// An API token of a user who may read documents; default: `DESKMATE_TOKEN` (`deskmate up`
-    /// prints an `export DESKMATE_TOKEN=…` line).
+    /// An API token of a user who may read documents (write them, for `ingest`); default:
+    /// `DESKMATE_TOKEN` (`deskmate up` prints an `export DESKMATE_TOKEN=…` line).
     #[arg(long, env = "DESKMATE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// The running server's base URL; default: `http://` + `server.bind`.
     #[arg(long)]
     pub server: Option<String>,
+}
+
+impl ServerArgs {
+    /// The running server's base URL, without a trailing `/`: `--server`, else `server.bind`
+    /// (a wildcard bind reached on the loopback).
+    fn base(&self, loaded: &LoadedConfig) -> String {
+        let base = self.server.clone().unwrap_or_else(|| {
+            format!(
+                "http://{}",
+                loaded.config.server.bind.replace("0.0.0.0", "127.0.0.1")
+            )
+        });
+        base.trim_end_matches('/').to_string()
+    }
 }
 
 /// The knowledge base a read command works on: opened here, or the running server's.
@@ -99,19 +110,14 @@ fn open_kb(
                      set DESKMATE_TOKEN (`deskmate up` prints the line) or pass --token"
                 );
             };
-            let base = via.server.clone().unwrap_or_else(|| {
-                format!(
-                    "http://{}",
-                    loaded.config.server.bind.replace("0.0.0.0", "127.0.0.1")
-                )
-            });
+            let base = via.base(loaded);
             Ok(Kb::Server {
                 http: reqwest::blocking::Client::builder()
                     .timeout(std::time::Duration::from_secs(
                         loaded.config.models.generation_timeout_secs + 30,
                     ))
                     .build()?,
-                base: base.trim_end_matches('/').to_string(),
+                base,
                 token,
             })
         }
@@ -310,18 +316,13 @@ pub fn ingest(args: IngestArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
             holder,
             ..
         })) => {
-            let Some(token) = args.token.as_deref() else {
+            let Some(token) = args.via.token.as_deref() else {
                 anyhow::bail!(
                     "the knowledge base is in use by {holder}; to ingest through the running \
                      server, pass --token or set DESKMATE_TOKEN (a user with documents.write)"
                 );
             };
-            let base = args.server.clone().unwrap_or_else(|| {
-                format!(
-                    "http://{}",
-                    loaded.config.server.bind.replace("0.0.0.0", "127.0.0.1")
-                )
-            });
+            let base = args.via.base(&loaded);
             eprintln!("the knowledge base is held by {holder}: ingesting through {base}");
             ingest_via_server(&base, token, &files, &args.collection, class, args.json)?
         }
@@ -354,7 +355,6 @@ fn ingest_via_server(
     let http = reqwest::blocking::Client::builder()
         .timeout(std::time::Duration::from_secs(600))
         .build()?;
-    let base = base.trim_end_matches('/');
     let (mut ok, mut failed) = (0, 0);
     for (i, f) in files.iter().enumerate() {
         let t = Instant::now();

@@ -126,7 +126,25 @@ pub fn print_json(v: &impl serde::Serialize) {
 
 #[cfg(test)]
 mod tests {
-    use super::log_filter;
+    use super::{OWN_CRATES, log_filter};
+
+    #[test]
+    fn own_crates_are_the_workspace_members() {
+        // A crate added to the workspace but not here would have its logs silenced as a
+        // third party's.
+        let manifest: toml::Value = toml::from_str(include_str!("../../Cargo.toml")).unwrap();
+        let mut members: Vec<&str> = manifest["workspace"]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap())
+            .map(|m| if m == "." { "deskmate" } else { m })
+            .collect();
+        members.sort_unstable();
+        let mut own = OWN_CRATES.to_vec();
+        own.sort_unstable();
+        assert_eq!(own, members);
+    }
 
     #[test]
     fn third_party_logs_are_quiet_unless_a_developer_asks() {

@@ -290,8 +290,10 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     let mut demo_ready = false;
     let mut kb_empty = false;
     let demo_sources = if on_demo {
-        match super::knowledge::open_knowledge(&a, "deskmate up") {
-            Ok(k) if k.kb().documents().is_empty() => {
+        // The committed documents, from the manifest alone: loading models or opening the
+        // indexes here would only be done again by the server a moment later.
+        match assistant::documents::committed_collections(&loaded.config) {
+            Ok(collections) if collections.is_empty() => {
                 kb_empty = true;
                 // Where the demo documents are: the shared data beside the clone, unless
                 // DESKMATE_DEMO_DATA names another folder laid out the same way.
@@ -299,15 +301,14 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
                     .map_or_else(|| "../shared/data".into(), std::path::PathBuf::from);
                 super::knowledge::demo_sources(&shared)
             }
-            Ok(k) => {
-                let docs = k.kb().documents();
+            Ok(collections) => {
                 demo_ready = ["prc-laws", "emir-guidelines"]
                     .iter()
-                    .all(|c| docs.iter().any(|d| d.meta.collection == *c));
+                    .all(|c| collections.iter().any(|d| d == c));
                 Vec::new()
             }
             Err(e) => {
-                eprintln!("  (demo documents skipped: {e:#})");
+                eprintln!("  (demo documents skipped: {e})");
                 Vec::new()
             }
         }
