@@ -75,6 +75,7 @@ fn run(a: &Assistant, label: &str, text: &str, n: usize, chat: &str) {
             time: time::OffsetDateTime::now_utc(),
             addressed: true,
             bot_mention: Some("@desk_bot".into()),
+            reply_url: None,
         };
         let t0 = Instant::now();
         let r = a.chat_receive(&desk_actor(), msg).expect("receive");

@@ -177,6 +177,8 @@ pub struct Config {
     pub telegram: TelegramConfig,
     /// The JSON webhook adapter for other chat systems.
     pub webhook: WebhookConfig,
+    /// The WeCom (企业微信) intelligent robot.
+    pub wecom: WecomConfig,
     /// Upload-and-extract: document limits, OCR, CDM schemas, the model.
     pub extract: ExtractConfig,
     /// The knowledge base: embedder, indexes, retrieval and answers.
@@ -783,6 +785,113 @@ impl Default for WebhookConfig {
     }
 }
 
+/// `[wecom]`: the WeCom (企业微信) intelligent robot in API mode (`connectors::wecom`): callbacks
+/// at `GET`/`POST /v1/wecom/callback`, replies by streaming passive reply, `response_url`, or
+/// the application API. Secrets may come from files (`*_file`) or `DESKMATE_WECOM_*`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WecomConfig {
+    /// Run the robot (and serve its callback route).
+    pub enabled: bool,
+    /// The robot's callback Token (secret: masked by `config show`).
+    pub token: String,
+    /// A file holding the Token (instead of `token`).
+    pub token_file: String,
+    /// The 43-character EncodingAESKey (secret: masked by `config show`).
+    pub encoding_aes_key: String,
+    /// A file holding the EncodingAESKey.
+    pub encoding_aes_key_file: String,
+    /// The robot's name as users @-mention it; set, group messages without the mention are
+    /// archived and ignored.
+    pub bot_name: String,
+    /// The corp id (企业ID) of the application API (optional; with `agent_id` and `secret`).
+    pub corp_id: String,
+    /// The self-built application's agent id (0: no application API).
+    pub agent_id: i64,
+    /// The application's secret (masked by `config show`).
+    pub secret: String,
+    /// A file holding the application's secret.
+    pub secret_file: String,
+    /// The WeCom server API (a test points it at a local fake).
+    pub api_url: String,
+    /// Member user ids alerted through the application API (a group without a client mapping).
+    pub admin_users: Vec<String>,
+    /// How far a callback's timestamp may be from now, in seconds.
+    pub max_skew_secs: u64,
+    /// How long WeCom refreshes a streaming reply, from the user's message, in seconds.
+    pub stream_window_secs: u64,
+    /// How long a reply waits for WeCom's next stream refresh, in milliseconds.
+    pub stream_wait_ms: u64,
+    /// How long the answer to a new message waits for the desk's acknowledgement, in
+    /// milliseconds (WeCom waits 5 s for the answer).
+    pub first_wait_ms: u64,
+    /// Per-request timeout of active sends, in seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for WecomConfig {
+    fn default() -> Self {
+        WecomConfig {
+            enabled: false,
+            token: String::new(),
+            token_file: String::new(),
+            encoding_aes_key: String::new(),
+            encoding_aes_key_file: String::new(),
+            bot_name: String::new(),
+            corp_id: String::new(),
+            agent_id: 0,
+            secret: String::new(),
+            secret_file: String::new(),
+            api_url: "https://qyapi.weixin.qq.com".into(),
+            admin_users: Vec::new(),
+            max_skew_secs: 300,
+            stream_window_secs: 360,
+            stream_wait_ms: 5000,
+            first_wait_ms: 1500,
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl WecomConfig {
+    /// Reads `token_file`, `encoding_aes_key_file` and `secret_file` into their values.
+    fn read_files(&mut self) -> Result<(), ConfigError> {
+        for (key, file, value) in [
+            ("wecom.token_file", &self.token_file, &mut self.token),
+            (
+                "wecom.encoding_aes_key_file",
+                &self.encoding_aes_key_file,
+                &mut self.encoding_aes_key,
+            ),
+            ("wecom.secret_file", &self.secret_file, &mut self.secret),
+        ] {
+            if file.is_empty() {
+                continue;
+            }
+            if !value.is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    message: "set either the value or the file, not both".into(),
+                });
+            }
+            let path = expand_home(file);
+            *value = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError::Invalid {
+                    key: key.into(),
+                    message: format!("cannot read {}: {e}", path.display()),
+                })?
+                .trim()
+                .to_string();
+        }
+        Ok(())
+    }
+
+    /// Whether the application API is configured.
+    pub fn has_api(&self) -> bool {
+        self.agent_id != 0
+    }
+}
+
 /// `[extract]`: upload-and-extract of confirmations (the `extraction` crate; jobs and the ops
 /// review in `assistant::extraction_review`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -916,7 +1025,7 @@ pub struct LoadedConfig {
     pub env_overrides: Vec<String>,
 }
 
-const SECRET_MARKERS: [&str; 4] = ["api_key", "token", "secret", "password"];
+const SECRET_MARKERS: [&str; 5] = ["api_key", "aes_key", "token", "secret", "password"];
 
 impl Config {
     /// Loads defaults, then `file` (if given), then `DESKMATE_*` variables from `env`, and
@@ -951,6 +1060,8 @@ impl Config {
                 key: e.path().to_string(),
                 message: allowed_values_message(&e.inner().to_string()),
             })?;
+        let mut config = config;
+        config.wecom.read_files()?;
         config.validate()?;
         Ok(LoadedConfig {
             config,
@@ -1042,6 +1153,7 @@ impl Config {
         }
         self.validate_models()?;
         self.validate_desk()?;
+        self.validate_wecom()?;
         self.validate_extract()?;
         self.validate_drafting()?;
         self.validate_knowledge()?;
@@ -1357,6 +1469,81 @@ impl Config {
         Ok(())
     }
 
+    fn validate_wecom(&self) -> Result<(), ConfigError> {
+        let w = &self.wecom;
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.into(),
+            message,
+        };
+        if !w.enabled {
+            return Ok(());
+        }
+        if w.token.trim().is_empty() {
+            return Err(invalid(
+                "wecom.token",
+                "is required when wecom.enabled (the robot's API settings: Token)".into(),
+            ));
+        }
+        let k = w.encoding_aes_key.trim();
+        if k.chars().count() != 43
+            || !k
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        {
+            return Err(invalid(
+                "wecom.encoding_aes_key",
+                format!(
+                    "must be the 43-character EncodingAESKey of the robot's API settings (this one has {} characters)",
+                    k.chars().count()
+                ),
+            ));
+        }
+        for (key, v) in [
+            ("wecom.max_skew_secs", w.max_skew_secs),
+            ("wecom.stream_window_secs", w.stream_window_secs),
+            ("wecom.stream_wait_ms", w.stream_wait_ms),
+            ("wecom.first_wait_ms", w.first_wait_ms),
+            ("wecom.timeout_secs", w.timeout_secs),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be greater than 0".into()));
+            }
+        }
+        if w.first_wait_ms > 4000 {
+            return Err(invalid(
+                "wecom.first_wait_ms",
+                "must be at most 4000: WeCom waits 5 s for the answer".into(),
+            ));
+        }
+        if w.has_api() || !w.corp_id.is_empty() || !w.secret.is_empty() {
+            if !w.has_api() || w.corp_id.is_empty() || w.secret.is_empty() {
+                return Err(invalid(
+                    "wecom.agent_id",
+                    "the application API needs corp_id, agent_id and secret together".into(),
+                ));
+            }
+            if !w.api_url.starts_with("http://") && !w.api_url.starts_with("https://") {
+                return Err(invalid(
+                    "wecom.api_url",
+                    format!("{:?} is not an http(s) URL", w.api_url),
+                ));
+            }
+        } else if !w.admin_users.is_empty() {
+            return Err(invalid(
+                "wecom.admin_users",
+                "admins are alerted through the application API: set corp_id, agent_id and secret"
+                    .into(),
+            ));
+        }
+        if self.webhook.channels.iter().any(|c| c == "wecom") {
+            return Err(invalid(
+                "webhook.channels",
+                "\"wecom\" is the native WeCom robot's channel while wecom.enabled; name the webhook channel otherwise".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn validate_extract(&self) -> Result<(), ConfigError> {
         let e = &self.extract;
         let invalid = |key: &str, message: String| ConfigError::Invalid {
@@ -1528,7 +1715,7 @@ pub fn expand_home(p: &str) -> PathBuf {
 fn mask(v: &mut toml::Value) {
     if let toml::Value::Table(t) = v {
         for (k, v) in t.iter_mut() {
-            if SECRET_MARKERS.iter().any(|m| k.contains(m)) {
+            if SECRET_MARKERS.iter().any(|m| k.contains(m)) && !k.ends_with("_file") {
                 if let toml::Value::String(s) = v
                     && !s.is_empty()
                 {
@@ -1732,7 +1919,7 @@ mod tests {
             (
                 "[serve]\n",
                 &[],
-                "allowed keys here: approvals, compliance, drafting, extract, knowledge, limits, log, models, pricing, rfq, server, storage, telegram, webhook",
+                "allowed keys here: approvals, compliance, drafting, extract, knowledge, limits, log, models, pricing, rfq, server, storage, telegram, webhook, wecom",
             ),
             ("[log]\nformat = \"xml\"", &[], "allowed values: text, json"),
             ("[server]\nbind = \"localhost\"", &[], "`server.bind`"),

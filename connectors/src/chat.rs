@@ -96,6 +96,20 @@ pub struct InboundMessage {
     /// The bot's own mention as it may appear in `text` (`@deskmate_bot`), removed before
     /// parsing.
     pub bot_mention: Option<String>,
+    /// A URL through which the chat system accepts a later reply to this message (WeCom's
+    /// one-use `response_url`), kept with the message.
+    pub reply_url: Option<String>,
+}
+
+/// A stored reply URL of an inbound message (see [`InboundMessage::reply_url`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyUrl {
+    /// The inbound message it came with.
+    pub message_id: String,
+    /// The URL.
+    pub url: String,
+    /// When the message was received.
+    pub received_at: OffsetDateTime,
 }
 
 /// What the desk did with an inbound message.
@@ -143,6 +157,11 @@ pub struct OutboundMessage {
     pub quote_id: Option<String>,
     /// Do not send after this time (a quote's validity).
     pub not_after: Option<OffsetDateTime>,
+    /// The sender of the message replied to (for an @-mention).
+    pub reply_sender: Option<String>,
+    /// Unspent reply URLs of the chat's inbound messages: the replied-to message's first, then
+    /// the newest first.
+    pub reply_urls: Vec<ReplyUrl>,
 }
 
 impl OutboundMessage {
@@ -239,6 +258,18 @@ pub trait ChatDesk: Send + Sync + 'static {
     /// At a connector's start: marks messages left `sending` by a crash as uncertain and
     /// returns the pricing interrupted by it.
     fn recover(&self, channel: &str) -> Result<Vec<WorkTicket>, DeskError>;
+
+    /// Marks the reply URL of inbound message `message_id` used (WeCom's `response_url` takes
+    /// one message).
+    fn spend_reply_url(
+        &self,
+        channel: &str,
+        chat_id: &str,
+        message_id: &str,
+    ) -> Result<(), DeskError>;
+
+    /// Audits a callback refused before it reached the desk (a wrong signature).
+    fn audit_refusal(&self, channel: &str, reason: &str) -> Result<(), DeskError>;
 }
 
 /// Something that posts an [`OutboundMessage`] to its chat system.

@@ -18,7 +18,8 @@
 //!   binary wires the two. [`telegram`] is the bot (teloxide, rustls: long polling, @-mentions
 //!   in groups, replies to the client's message, at-most-once sends); [`webhook`] POSTs replies
 //!   to a chat adapter's callback URL with an idempotency key, retried (the inbound half is
-//!   `POST /v1/chat/inbound` in `web`).
+//!   `POST /v1/chat/inbound` in `web`); [`wecom`] is the WeCom (企业微信) intelligent robot:
+//!   encrypted callbacks, streaming passive replies, `response_url` and the application API.
 //!
 //! ## Design
 //! - Formats are sniffed from bytes, never trusted from file names.
@@ -54,3 +55,4 @@ pub mod document;
 pub mod fpml;
 pub mod telegram;
 pub mod webhook;
+pub mod wecom;

@@ -227,6 +227,7 @@ fn inbound(u: &Update, me: &BotIdentity) -> Option<InboundMessage> {
         time: OffsetDateTime::from_unix_timestamp(time).unwrap_or(OffsetDateTime::UNIX_EPOCH),
         addressed: addressed(m, text, me),
         bot_mention: Some(me.mention.clone()),
+        reply_url: None,
     })
 }
 

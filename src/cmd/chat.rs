@@ -1,5 +1,6 @@
 //! Starts the RFQ desk's chat connectors with the server: the Telegram bot when
-//! `telegram.enabled`, and the webhook sender for each of `webhook.channels`.
+//! `telegram.enabled`, the WeCom robot's outbox when `wecom.enabled` (its callback route is the
+//! server's, on the same robot), and the webhook sender for each of `webhook.channels`.
 
 use anyhow::Context;
 use assistant::Assistant;
@@ -14,9 +15,10 @@ use tokio::task::JoinHandle;
 
 /// Starts the configured connectors; they stop when `stop` turns true.
 pub fn start(
-    assistant: Arc<Assistant>,
+    state: &web::AppState,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let assistant: Arc<Assistant> = state.assistant.clone();
     let cfg = assistant.config.clone();
     let every = Duration::from_millis(cfg.rfq.outbox_poll_ms);
     let desk: Arc<dyn ChatDesk> = Arc::new(DeskBridge::new(assistant));
@@ -35,6 +37,13 @@ pub fn start(
                 tracing::error!(error = %e, "the telegram bot stopped");
             }
         }));
+    }
+    if cfg.wecom.enabled {
+        let robot = state
+            .wecom
+            .clone()
+            .context("wecom.enabled but the WeCom robot could not start (see the log above)")?;
+        tasks.push(tokio::spawn(robot.run(stop.clone())));
     }
     if !cfg.webhook.channels.is_empty() {
         let sender = Arc::new(WebhookSender::new(WebhookSettings {

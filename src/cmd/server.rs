@@ -134,7 +134,7 @@ fn run_server(
                 }
             });
         }
-        let chats = super::chat::start(state.assistant.clone(), stop_rx)?;
+        let chats = super::chat::start(&state, stop_rx)?;
         web::serve(listener, state, app, async move {
             shutdown_signal().await;
             let _ = stop_tx.send(true);

@@ -13,6 +13,9 @@ use std::time::Duration;
 pub enum Access {
     /// Anyone, without a token (health checks and metrics only).
     Public,
+    /// No token: the caller proves itself by a signature over the request that the handler
+    /// checks (WeCom's `msg_signature` on the robot's callback).
+    Signed,
     /// Any valid token, whatever the role.
     Authenticated,
     /// A valid token whose role holds this permission.

@@ -576,7 +576,7 @@ pub async fn authorize(
                 .into(),
         ));
     }
-    if access == Access::Public {
+    if matches!(access, Access::Public | Access::Signed) {
         return Ok(next.run(req).await);
     }
     let principal = match surface {

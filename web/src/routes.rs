@@ -7,7 +7,7 @@ pub use crate::access::{Access, RouteInfo, Surface, Timeout};
 use crate::handlers::compliance as reporting;
 use crate::handlers::{
     admin, approvals, audit, documents, drafts, evals, extractions, jobs, openai, pricing, rfqs,
-    system, templates,
+    system, templates, wecom,
 };
 use crate::state::AppState;
 use crate::ui;
@@ -56,7 +56,11 @@ impl Route {
             && self.surface == Surface::Api
             && !matches!(
                 self.path,
-                "/v1/chat/completions" | "/v1/embeddings" | "/v1/search" | "/v1/ask"
+                "/v1/chat/completions"
+                    | "/v1/embeddings"
+                    | "/v1/search"
+                    | "/v1/ask"
+                    | "/v1/wecom/callback"
             )
     }
 }
@@ -96,7 +100,7 @@ macro_rules! route {
 
 /// Every route of the API.
 pub fn routes() -> Vec<Route> {
-    use Access::{Authenticated, Permission as P, Public};
+    use Access::{Authenticated, Permission as P, Public, Signed};
     use Permission::*;
     vec![
         route!(GET "/healthz", Public, "Liveness: the process answers.", system::healthz),
@@ -131,6 +135,8 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/v1/jobs/{id}", P(JobsRead), "One background job's state, progress, result or error.", jobs::get),
         route!(GET "/v1/rfqs", P(RfqRead), "The RFQ blotter (filters: client, status, from, to, limit).", rfqs::list),
         route!(GET "/v1/rfqs/{id}", P(RfqRead), "One request for quote with its full trail: messages, quotes, approvals, audit.", rfqs::get),
+        route!(GET "/v1/wecom/callback", Signed, "WeCom robot: the console's URL check (msg_signature, decrypted echostr).", wecom::verify),
+        route!(POST "/v1/wecom/callback", Signed, "WeCom robot: an encrypted message or stream refresh in (msg_signature checked, 401 and audited if wrong); the encrypted passive reply out.", wecom::callback),
         route!(POST "/v1/chat/inbound", P(RfqSubmit), "Webhook adapter: one chat message in (replies go to webhook.callback_url).", rfqs::inbound),
         route!(GET "/v1/rfq/chats", P(Admin), "Chat → client mappings of the RFQ desk.", rfqs::list_chats),
         route!(POST "/v1/rfq/chats", P(Admin), "Map a chat to a client (replaces the chat's mapping).", rfqs::set_chat),

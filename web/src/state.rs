@@ -26,6 +26,9 @@ pub struct AppState {
     pub user_rate: Arc<RateLimiter>,
     /// The route table as served, set by [`crate::app`] (for `GET /v1/routes`).
     pub routes: Arc<OnceLock<Vec<RouteInfo>>>,
+    /// The WeCom robot when `wecom.enabled` (its callback route and, run by the binary, its
+    /// outbox share it).
+    pub wecom: Option<Arc<connectors::wecom::Robot>>,
 }
 
 impl AppState {
@@ -36,14 +39,22 @@ impl AppState {
         let per_user = KeyedLimit::new(s.user_concurrency_limit);
         let per_ip = KeyedLimit::new(s.ip_concurrency_limit);
         let user_rate = RateLimiter::new(s.user_rate_per_sec, s.user_rate_burst);
+        let assistant = Arc::new(assistant);
+        // The configuration was validated (token, key): this fails only if no HTTP client
+        // can be built.
+        let wecom = crate::handlers::wecom::robot(&assistant).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the WeCom robot cannot start");
+            None
+        });
         AppState {
-            assistant: Arc::new(assistant),
+            assistant,
             metrics: Arc::new(Metrics::default()),
             limiter: Arc::new(Semaphore::new(permits)),
             per_user: Arc::new(per_user),
             per_ip: Arc::new(per_ip),
             user_rate: Arc::new(user_rate),
             routes: Arc::new(OnceLock::new()),
+            wecom,
         }
     }
 

@@ -1,4 +1,4 @@
-//! The desk behind `connectors`' [`ChatDesk`] trait, for the Telegram bot and the webhook.
+//! The desk behind `connectors`' [`ChatDesk`] trait, for the Telegram bot, the WeCom robot and the webhook.
 
 use super::{InboundMessage, OutboundMessage, SendOutcome, desk_actor};
 use crate::Assistant;
@@ -93,5 +93,22 @@ impl ChatDesk for DeskBridge {
             .into_iter()
             .map(|rfq_id| WorkTicket { rfq_id })
             .collect())
+    }
+
+    fn spend_reply_url(
+        &self,
+        channel: &str,
+        chat_id: &str,
+        message_id: &str,
+    ) -> Result<(), DeskError> {
+        self.assistant
+            .chat_spend_reply_url(channel, chat_id, message_id)
+            .map_err(desk_error)
+    }
+
+    fn audit_refusal(&self, channel: &str, reason: &str) -> Result<(), DeskError> {
+        self.assistant
+            .chat_audit_refusal(channel, reason)
+            .map_err(desk_error)
     }
 }

@@ -78,8 +78,8 @@ impl Assistant {
             let n = tx.conn().execute(
                 "INSERT OR IGNORE INTO chat_messages (channel, chat_id, direction, event_key,
                     message_id, sender, kind, text, text_chars, addressed, time, received_at,
-                    status)
-                 VALUES (?1, ?2, 'in', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'received')",
+                    status, reply_url)
+                 VALUES (?1, ?2, 'in', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'received', ?12)",
                 params![
                     msg.channel,
                     msg.chat_id,
@@ -92,6 +92,7 @@ impl Assistant {
                     msg.addressed,
                     time::fmt(msg.time),
                     time::fmt(now),
+                    msg.reply_url,
                 ],
             )?;
             if n == 0 {
@@ -480,6 +481,7 @@ impl Assistant {
             time: time::now(),
             addressed: true,
             bot_mention: None,
+            reply_url: None,
         };
         let r = self.receive(actor, msg, Some(client_id))?;
         let Some(rfq_id) = r.rfq_id else {

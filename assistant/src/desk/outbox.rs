@@ -11,6 +11,7 @@ use crate::Assistant;
 use crate::error::{AssistantError, Result};
 use crate::store::{AuditRecord, WriteTx, time};
 use ::time::{Duration, OffsetDateTime};
+use connectors::chat::ReplyUrl;
 use policies::{ApprovalState, DataClass};
 use rusqlite::{OptionalExtension, params};
 use serde_json::json;
@@ -76,6 +77,66 @@ struct Due {
     rfq_id: Option<String>,
     quote_id: Option<String>,
     not_after: Option<String>,
+}
+
+/// Reply URLs older than this are not offered (WeCom's `response_url` lives an hour).
+const REPLY_URL_HOURS: i64 = 1;
+
+/// The sender of the message a reply answers, and the chat's unspent reply URLs younger than
+/// an hour: the replied-to message's first, then the newest first (at most 5).
+fn reply_context(
+    tx: &mut WriteTx<'_>,
+    channel: &str,
+    d: &Due,
+    now: OffsetDateTime,
+) -> Result<(Option<String>, Vec<ReplyUrl>)> {
+    let sender: Option<String> = match &d.reply_to {
+        Some(m) => tx
+            .conn()
+            .query_row(
+                "SELECT sender FROM chat_messages WHERE channel = ?1 AND chat_id = ?2
+                   AND direction = 'in' AND message_id = ?3 ORDER BY id LIMIT 1",
+                params![channel, d.chat_id, m],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten(),
+        None => None,
+    };
+    let since = time::fmt(now - Duration::hours(REPLY_URL_HOURS));
+    let mut stmt = tx.conn().prepare(
+        "SELECT message_id, reply_url, received_at FROM chat_messages
+         WHERE channel = ?1 AND chat_id = ?2 AND direction = 'in' AND reply_url IS NOT NULL
+           AND reply_url_spent_at IS NULL AND received_at > ?3
+         ORDER BY (message_id = ?4) DESC, id DESC LIMIT 5",
+    )?;
+    let urls = stmt
+        .query_map(
+            params![
+                channel,
+                d.chat_id,
+                since,
+                d.reply_to.as_deref().unwrap_or("")
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .filter_map(|(m, url, at)| {
+            Some(ReplyUrl {
+                message_id: m?,
+                url,
+                received_at: time::parse(&at)?,
+            })
+        })
+        .collect();
+    Ok((sender, urls))
 }
 
 /// An outbox row being sent.
@@ -265,6 +326,7 @@ impl Assistant {
                     text_chars = ?2 WHERE id = ?3",
                 params![d.text, d.text.chars().count() as i64, d.id],
             )?;
+            let (reply_sender, reply_urls) = reply_context(tx, channel, &d, now)?;
             out.push(OutboundMessage {
                 id: d.id,
                 dedupe_key: d.key,
@@ -276,6 +338,8 @@ impl Assistant {
                 rfq_id: d.rfq_id,
                 quote_id: d.quote_id,
                 not_after: d.not_after.as_deref().and_then(time::parse),
+                reply_sender,
+                reply_urls,
             });
         }
         Ok(dropped)
@@ -555,6 +619,40 @@ impl Assistant {
                 .query_map([channel], |r| r.get(0))?
                 .collect::<rusqlite::Result<Vec<String>>>()?;
             Ok(ids)
+        })
+    }
+
+    /// Marks the reply URL of inbound message `message_id` spent (it takes one message).
+    pub fn chat_spend_reply_url(
+        &self,
+        channel: &str,
+        chat_id: &str,
+        message_id: &str,
+    ) -> Result<()> {
+        let now = time::fmt(time::now());
+        self.store.write(&desk_actor(), |tx| {
+            tx.conn().execute(
+                "UPDATE chat_messages SET reply_url_spent_at = ?4 WHERE channel = ?1
+                   AND chat_id = ?2 AND direction = 'in' AND message_id = ?3
+                   AND reply_url_spent_at IS NULL",
+                params![channel, chat_id, message_id, now],
+            )?;
+            Ok::<_, AssistantError>(())
+        })
+    }
+
+    /// Audits a chat callback refused before it reached the desk (`chat.callback_refused`:
+    /// a wrong signature on a WeCom callback).
+    pub fn chat_audit_refusal(&self, channel: &str, reason: &str) -> Result<()> {
+        self.store.write(&desk_actor(), |tx| {
+            tx.audit(AuditRecord {
+                action: "chat.callback_refused",
+                object_kind: "chat_channel",
+                object_id: channel,
+                class: DataClass::IMPORTANT,
+                details: json!({"reason": super::cap(reason, 500)}),
+            })?;
+            Ok::<_, AssistantError>(())
         })
     }
 }

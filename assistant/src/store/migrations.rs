@@ -573,4 +573,10 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER compliance_provisions_no_update BEFORE UPDATE ON compliance_provisions
         BEGIN SELECT RAISE(ABORT, 'a catalogue version is never changed'); END;
     "#,
+    // 14: a reply URL the chat system gave with an inbound message (WeCom's one-use
+    // `response_url`, valid for an hour) and when it was spent.
+    r#"
+    ALTER TABLE chat_messages ADD COLUMN reply_url TEXT;
+    ALTER TABLE chat_messages ADD COLUMN reply_url_spent_at TEXT;
+    "#,
 ];

@@ -978,6 +978,7 @@ max_tenor_months = 60
                 time: time::OffsetDateTime::now_utc(),
                 addressed: true,
                 bot_mention: Some("@desk_bot".into()),
+                reply_url: None,
             };
             let Some(rfq) = a.chat_receive(&desk_actor(), msg).map_err(run)?.rfq_id else {
                 continue;

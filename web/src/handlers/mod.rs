@@ -15,3 +15,4 @@ pub mod pricing;
 pub mod rfqs;
 pub mod system;
 pub mod templates;
+pub mod wecom;

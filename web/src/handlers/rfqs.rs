@@ -232,6 +232,7 @@ pub async fn inbound(
         time,
         addressed: b.addressed.unwrap_or(true),
         bot_mention: b.bot_mention,
+        reply_url: None,
     };
     let actor = ctx.actor.clone();
     let r = s.blocking(move |a| a.chat_receive(&actor, msg)).await?;

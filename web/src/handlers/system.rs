@@ -131,6 +131,7 @@ pub async fn list_routes(State(state): State<AppState>, _ctx: Ctx) -> Json<Value
         .map(|r| {
             let access = match r.access {
                 Access::Public => "public".to_string(),
+                Access::Signed => "signed".to_string(),
                 Access::Authenticated => "authenticated".to_string(),
                 Access::Permission(p) => p.as_str().to_string(),
             };

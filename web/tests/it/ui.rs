@@ -1188,6 +1188,7 @@ async fn the_rfq_trail_marks_the_fields_the_model_supplied() {
                 time: time::OffsetDateTime::now_utc(),
                 addressed: true,
                 bot_mention: None,
+                reply_url: None,
             },
         )
         .unwrap();

@@ -152,7 +152,7 @@ CREATE TABLE "chat_messages" (
         next_attempt_at TEXT,
         not_after       TEXT,
         sent_at         TEXT,
-        error           TEXT,
+        error           TEXT, reply_url TEXT, reply_url_spent_at TEXT,
         UNIQUE (channel, chat_id, direction, event_key)
     );
 

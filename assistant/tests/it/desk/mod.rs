@@ -138,6 +138,7 @@ pub fn msg(chat: &str, id: u32, text: &str) -> InboundMessage {
         time: time::OffsetDateTime::now_utc(),
         addressed: true,
         bot_mention: Some("@desk_bot".into()),
+        reply_url: None,
     }
 }
 
