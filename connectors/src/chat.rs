@@ -353,3 +353,71 @@ pub async fn run_outbound<S: ChatSender>(
         }
     }
 }
+
+/// Like [`run_outbound`], but with up to `in_flight` sends at once, for chat systems where one
+/// send may wait (WeCom's streaming reply waits for the next refresh): messages are claimed as
+/// places free up, each is still sent at most once, and the loop waits for the sends in
+/// progress before it returns.
+pub async fn run_outbound_concurrent<S: ChatSender>(
+    desk: Arc<dyn ChatDesk>,
+    sender: Arc<S>,
+    channel: String,
+    wake: Arc<Notify>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+    in_flight: usize,
+) {
+    let mut tasks = tokio::task::JoinSet::new();
+    let in_flight = in_flight.max(1);
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        while tasks.try_join_next().is_some() {}
+        let free = in_flight.saturating_sub(tasks.len()).min(32);
+        let mut more = false;
+        if free > 0 {
+            let ch = channel.clone();
+            match blocking(&desk, move |d| d.claim_outbound(&ch, free)).await {
+                Ok(batch) => {
+                    more = batch.len() == free;
+                    for msg in batch {
+                        let (desk, sender, channel) =
+                            (desk.clone(), sender.clone(), channel.clone());
+                        tasks.spawn(async move {
+                            let outcome = if msg.is_stale(OffsetDateTime::now_utc()) {
+                                SendOutcome::Stale
+                            } else {
+                                sender.send(&msg).await
+                            };
+                            if let SendOutcome::Failed { error, .. }
+                            | SendOutcome::Uncertain { error } = &outcome
+                            {
+                                tracing::warn!(channel = %channel, chat = %msg.chat_id, key = %msg.dedupe_key, %error, "chat send failed");
+                            }
+                            let id = msg.id;
+                            if let Err(e) =
+                                blocking(&desk, move |d| d.finish_outbound(id, outcome)).await
+                            {
+                                tracing::error!(channel = %channel, error = %e, "cannot record a chat send");
+                            }
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(channel = %channel, error = %e, "cannot read the chat outbox")
+                }
+            }
+        }
+        if more {
+            continue;
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+}

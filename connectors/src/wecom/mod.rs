@@ -12,7 +12,8 @@
 //! check (`GET` with `echostr`) is [`Robot::verify_url`].
 //!
 //! **Outbound.** Three ways to reach the group, tried in this order by the outbox
-//! ([`crate::chat::run_outbound`], at most once per message):
+//! ([`crate::chat::run_outbound_concurrent`], up to 64 sends at once, each message at most
+//! once):
 //! 1. *Passive streaming reply.* The answer to the message's own callback opens a stream
 //!    (`msgtype: stream`, our id); WeCom then calls back with "stream refresh" events until the
 //!    stream finishes, for at most 6 minutes from the user's message, and each answer carries
@@ -39,7 +40,7 @@ pub mod crypto;
 
 use crate::chat::{
     ChatDesk, ChatSender, DeskError, DeskErrorKind, InboundMessage, OutboundMessage, SendOutcome,
-    blocking, run_outbound, spawn_work,
+    blocking, run_outbound_concurrent, spawn_work,
 };
 use api::{Answer, ApiSettings, AppApi, post_response_url};
 use callback::{Callback, ChatType, RobotMessage};
@@ -369,6 +370,15 @@ impl Robot {
         if receipt.new && receipt.disposition == "unknown_chat" {
             self.alert_unmapped(&chat).await;
         }
+        // Dispositions that never answer: no stream, no wait.
+        if receipt.new
+            && matches!(
+                receipt.disposition.as_str(),
+                "not_addressed" | "deleted" | "sticker"
+            )
+        {
+            return Ok(None);
+        }
         let pricing = receipt.work.is_some();
         if let Some(t) = receipt.work {
             spawn_work(&self.desk, t, self.wake.clone());
@@ -376,6 +386,18 @@ impl Robot {
         let sid = stream_id(&m.msgid);
         let served = {
             let mut s = self.streams.lock().expect("streams lock");
+            // Streams WeCom no longer refreshes are forgotten (a minute after the window).
+            let keep = self.settings.stream_window + Duration::from_secs(60);
+            let old: Vec<String> = s
+                .by_id
+                .iter()
+                .filter(|(_, st)| st.opened.elapsed() > keep && st.pending.is_empty())
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in &old {
+                s.by_id.remove(id);
+            }
+            s.by_msg.retain(|_, id| !old.contains(id));
             if receipt.new && !s.by_msg.contains_key(&m.msgid) {
                 s.by_msg.insert(m.msgid.clone(), sid.clone());
                 s.by_id.insert(
@@ -524,7 +546,8 @@ impl Robot {
             self.wake.clone(),
             self.settings.outbox_every,
         );
-        run_outbound(desk, self, CHANNEL.to_string(), wake, every, stop).await;
+        // Sends through a stream wait for WeCom's next refresh: many at once.
+        run_outbound_concurrent(desk, self, CHANNEL.to_string(), wake, every, stop, 64).await;
         tracing::info!("wecom robot stopped");
     }
 }

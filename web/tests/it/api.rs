@@ -142,6 +142,19 @@ async fn public_routes_are_exactly_the_health_checks() {
         .map(|r| r.path)
         .collect();
     assert_eq!(public, vec!["/healthz", "/readyz", "/metrics"]);
+    // Routes that prove their caller by a signature instead of a token: the WeCom callback.
+    let signed: Vec<(String, &str)> = routes()
+        .iter()
+        .filter(|r| r.access == Access::Signed)
+        .map(|r| (r.method.to_string(), r.path))
+        .collect();
+    assert_eq!(
+        signed,
+        vec![
+            ("GET".to_string(), "/v1/wecom/callback"),
+            ("POST".to_string(), "/v1/wecom/callback")
+        ]
+    );
     // The web application's public routes: its assets and the sign-in form.
     let pages: Vec<(String, &str)> = routes()
         .iter()
@@ -174,7 +187,7 @@ async fn every_route_enforces_its_declared_access_for_every_role() {
     // Page routes authenticate by session cookie: `ui::every_page_route_as_every_role…`.
     for r in table.iter().filter(|r| r.surface == Surface::Api) {
         let path = concrete(r.path);
-        if r.access == Access::Public {
+        if matches!(r.access, Access::Public | Access::Signed) {
             continue;
         }
         // No token: 401, with the error shape.

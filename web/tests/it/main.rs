@@ -21,3 +21,4 @@ mod slow_clients;
 mod ui;
 mod ui_knowledge;
 mod ui_ops;
+mod wecom;

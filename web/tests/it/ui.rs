@@ -501,7 +501,7 @@ async fn every_page_route_as_every_role_and_every_form_token_failure() {
             for role in Role::ALL {
                 let allowed = match r.access {
                     Access::Permission(p) => role.allows(p),
-                    Access::Authenticated | Access::Public => true,
+                    Access::Authenticated | Access::Public | Access::Signed => true,
                 };
                 let p = raw(&a, get_req(&path, Some(&browsers[&role].cookie))).await;
                 cases += 1;
@@ -535,7 +535,7 @@ async fn every_page_route_as_every_role_and_every_form_token_failure() {
             for role in Role::ALL {
                 let allowed = match r.access {
                     Access::Permission(p) => role.allows(p),
-                    Access::Authenticated | Access::Public => true,
+                    Access::Authenticated | Access::Public | Access::Signed => true,
                 };
                 let b = &browsers[&role];
                 let other = &browsers[&if role == Role::Admin {
