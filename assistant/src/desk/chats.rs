@@ -156,4 +156,47 @@ impl Assistant {
             Ok(())
         })
     }
+
+    /// Chats that wrote to the desk in the last 30 days and have no client mapping now, the
+    /// most recent first (the Admin page's alert; the WeCom robot also messages admins).
+    pub fn rfq_unmapped_chats(&self) -> Result<Vec<UnmappedChat>> {
+        let since = time::fmt(time::now() - ::time::Duration::days(30));
+        Ok(self.store.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT m.channel, m.chat_id, COUNT(*), MAX(m.received_at),
+                   (SELECT x.sender FROM chat_messages x WHERE x.channel = m.channel
+                      AND x.chat_id = m.chat_id AND x.direction = 'in' ORDER BY x.id DESC LIMIT 1)
+                 FROM chat_messages m
+                 WHERE m.direction = 'in' AND m.status = 'unknown_chat' AND m.received_at > ?1
+                   AND NOT EXISTS (SELECT 1 FROM rfq_chats r
+                                   WHERE r.channel = m.channel AND r.chat_id = m.chat_id)
+                 GROUP BY m.channel, m.chat_id ORDER BY 4 DESC LIMIT 50",
+            )?;
+            let rows = stmt.query_map([since], |r| {
+                Ok(UnmappedChat {
+                    channel: r.get(0)?,
+                    chat_id: r.get(1)?,
+                    messages: r.get(2)?,
+                    last_seen: r.get(3)?,
+                    last_sender: r.get(4)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?)
+    }
+}
+
+/// A chat that wrote to the desk without a client mapping.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UnmappedChat {
+    /// The channel.
+    pub channel: String,
+    /// The chat's id.
+    pub chat_id: String,
+    /// Its messages refused for want of a mapping (last 30 days).
+    pub messages: i64,
+    /// When the last one arrived.
+    pub last_seen: String,
+    /// Who sent the last one.
+    pub last_sender: Option<String>,
 }

@@ -46,7 +46,7 @@ use api::{Answer, ApiSettings, AppApi, post_response_url};
 use callback::{Callback, ChatType, RobotMessage};
 use crypto::{CryptoError, WecomCrypto};
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -185,7 +185,7 @@ pub struct Robot {
     wake: Arc<Notify>,
     streams: Mutex<Streams>,
     http: reqwest::Client,
-    api: Option<AppApi>,
+    api: Option<Arc<AppApi>>,
     alerted: Mutex<HashMap<String, Instant>>,
 }
 
@@ -234,7 +234,12 @@ impl Robot {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .build()?;
-        let api = settings.api.clone().map(AppApi::new).transpose()?;
+        let api = settings
+            .api
+            .clone()
+            .map(AppApi::new)
+            .transpose()?
+            .map(Arc::new);
         Ok(Robot {
             crypto,
             settings,
@@ -357,48 +362,24 @@ impl Robot {
     }
 
     async fn on_message(&self, m: RobotMessage) -> Result<Option<String>, WecomError> {
-        let msg = self.inbound(&m);
-        let chat = msg.chat_id.clone();
-        let receipt = match blocking(&self.desk, move |d| d.receive(msg)).await {
-            Ok(r) => r,
-            Err(e) if e.kind == DeskErrorKind::Invalid => {
-                tracing::warn!(msgid = %m.msgid, error = %e, "wecom message refused by the desk");
-                return Ok(None);
-            }
-            Err(e) => return Err(WecomError::Desk(e)),
-        };
-        if receipt.new && receipt.disposition == "unknown_chat" {
-            self.alert_unmapped(&chat).await;
-        }
-        // Dispositions that never answer: no stream, no wait.
-        if receipt.new
-            && matches!(
-                receipt.disposition.as_str(),
-                "not_addressed" | "deleted" | "sticker"
-            )
-        {
-            return Ok(None);
-        }
-        let pricing = receipt.work.is_some();
-        if let Some(t) = receipt.work {
-            spawn_work(&self.desk, t, self.wake.clone());
-        }
+        // The stream exists before the desk sees the message, so that an immediate reply the
+        // outbox claims at once finds it.
         let sid = stream_id(&m.msgid);
-        let served = {
+        let created = {
             let mut s = self.streams.lock().expect("streams lock");
             // Streams WeCom no longer refreshes are forgotten (a minute after the window).
             let keep = self.settings.stream_window + Duration::from_secs(60);
-            let old: Vec<String> = s
+            let old: HashSet<String> = s
                 .by_id
                 .iter()
                 .filter(|(_, st)| st.opened.elapsed() > keep && st.pending.is_empty())
                 .map(|(id, _)| id.clone())
                 .collect();
-            for id in &old {
-                s.by_id.remove(id);
-            }
+            s.by_id.retain(|id, _| !old.contains(id));
             s.by_msg.retain(|_, id| !old.contains(id));
-            if receipt.new && !s.by_msg.contains_key(&m.msgid) {
+            if s.by_msg.contains_key(&m.msgid) {
+                false
+            } else {
                 s.by_msg.insert(m.msgid.clone(), sid.clone());
                 s.by_id.insert(
                     sid.clone(),
@@ -411,12 +392,46 @@ impl Robot {
                         served: Arc::new(Notify::new()),
                     },
                 );
+                true
             }
-            s.by_id.get(&sid).map(|st| st.served.clone())
         };
-        let Some(_) = served else {
+        let forget = |robot: &Robot| {
+            let mut s = robot.streams.lock().expect("streams lock");
+            s.by_id.remove(&sid);
+            s.by_msg.remove(&m.msgid);
+        };
+        let msg = self.inbound(&m);
+        let chat = msg.chat_id.clone();
+        let receipt = match blocking(&self.desk, move |d| d.receive(msg)).await {
+            Ok(r) => r,
+            Err(e) => {
+                if created {
+                    forget(self);
+                }
+                if e.kind == DeskErrorKind::Invalid {
+                    tracing::warn!(msgid = %m.msgid, error = %e, "wecom message refused by the desk");
+                    return Ok(None);
+                }
+                return Err(WecomError::Desk(e));
+            }
+        };
+        // A redelivery whose stream died with an earlier process, and dispositions that never
+        // answer: no stream, no wait (anything later goes through the response_url).
+        let silent = matches!(
+            receipt.disposition.as_str(),
+            "not_addressed" | "deleted" | "sticker"
+        );
+        if created && (!receipt.new || silent) {
+            forget(self);
             return Ok(None);
-        };
+        }
+        if receipt.new && receipt.disposition == "unknown_chat" {
+            self.alert_unmapped(&chat);
+        }
+        let pricing = receipt.work.is_some();
+        if let Some(t) = receipt.work {
+            spawn_work(&self.desk, t, self.wake.clone());
+        }
         self.wake.notify_one();
         // Wait for the desk's immediate reply (an acknowledgement, a question, a refusal).
         let end = Instant::now() + self.settings.first_wait;
@@ -428,7 +443,7 @@ impl Robot {
                 };
                 let ready = st.pending.iter().any(|p| !p.served) || !st.content.is_empty();
                 if ready || Instant::now() >= end {
-                    if !ready && !pricing && st.content.is_empty() {
+                    if !ready && !pricing {
                         // Nothing to say now and nothing coming: no stream, and anything later
                         // goes through the response_url.
                         s.by_id.remove(&sid);
@@ -451,8 +466,9 @@ impl Robot {
     }
 
     /// Tells admins that a group without a client mapping wrote to the robot (at most hourly
-    /// per group): in the log always, through the application API when configured.
-    async fn alert_unmapped(&self, chat: &str) {
+    /// per group): in the log always, through the application API when configured (in the
+    /// background: the callback's answer does not wait for it).
+    fn alert_unmapped(&self, chat: &str) {
         {
             let mut a = self.alerted.lock().expect("alerts lock");
             if a.get(chat)
@@ -465,17 +481,21 @@ impl Robot {
         tracing::warn!(
             channel = CHANNEL,
             chat,
-            "a WeCom chat without a client mapping wrote to the robot; map it with `deskmate rfq chats add --channel wecom --chat {chat} --client CLIENT`"
+            "a WeCom chat without a client mapping wrote to the robot; map it on the Admin page or with `deskmate rfq chats add --channel wecom --chat {chat} --client CLIENT`"
         );
-        if let (Some(api), false) = (&self.api, self.settings.admin_users.is_empty()) {
-            let text = format!(
-                "【Deskmate 提醒 / alert】企业微信群 {chat} 尚未关联客户，机器人未报价。请在“管理”页面或用 `deskmate rfq chats add --channel wecom --chat {chat} --client 客户` 关联。\nWeCom chat {chat} has no client mapping; nothing was priced. Map it on the Admin page or with `deskmate rfq chats add --channel wecom --chat {chat} --client CLIENT`.\n(机器生成 / machine-generated)"
-            );
-            match api.message_send(&self.settings.admin_users, &text).await {
+        let (Some(api), false) = (self.api.clone(), self.settings.admin_users.is_empty()) else {
+            return;
+        };
+        let users = self.settings.admin_users.clone();
+        let text = format!(
+            "【Deskmate 提醒 / alert】企业微信群 {chat} 尚未关联客户，机器人未报价。请在“管理”页面或用 `deskmate rfq chats add --channel wecom --chat {chat} --client 客户` 关联。\nWeCom chat {chat} has no client mapping; nothing was priced. Map it on the Admin page or with `deskmate rfq chats add --channel wecom --chat {chat} --client CLIENT`.\n(机器生成 / machine-generated)"
+        );
+        tokio::spawn(async move {
+            match api.message_send(&users, &text).await {
                 Answer::Ok(_) => {}
                 other => tracing::error!(?other, "cannot alert admins through the WeCom API"),
             }
-        }
+        });
     }
 
     /// Tries the open stream of the message `reply_to`; `None` when there is none (or WeCom
@@ -492,7 +512,7 @@ impl Robot {
             }
             st.pending.push(Pending {
                 outbox_id: msg.id,
-                text: msg.text.clone(),
+                text: plain_markdown(&msg.text),
                 finish: msg.kind != "ack",
                 served: false,
             });
@@ -558,9 +578,10 @@ impl ChatSender for Robot {
             return done;
         }
         let group = !msg.chat_id.starts_with(SINGLE_PREFIX);
+        let body = plain_markdown(&msg.text);
         let text = match (&msg.reply_sender, group) {
-            (Some(u), true) => format!("<@{u}> {}", msg.text),
-            _ => msg.text.clone(),
+            (Some(u), true) if mentionable(u) => format!("<@{u}> {body}"),
+            _ => body,
         };
         let now = OffsetDateTime::now_utc();
         let ttl = time::Duration::try_from(self.settings.reply_url_ttl)
@@ -605,5 +626,57 @@ impl ChatSender for Robot {
             ),
             retry: false,
         }
+    }
+}
+
+/// The desk's plain text made inert for WeCom's markdown (stream content and markdown messages
+/// are rendered): characters that would start markup become their full-width forms, which read
+/// the same.
+pub fn plain_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let mut start = true;
+        for c in line.chars() {
+            let r = match c {
+                '*' => '＊',
+                '_' => '＿',
+                '`' => '｀',
+                '~' => '～',
+                '[' => '［',
+                ']' => '］',
+                '<' => '＜',
+                '>' => '＞',
+                '#' if start => '＃',
+                '-' | '+' if start => '－',
+                c => c,
+            };
+            if !c.is_whitespace() {
+                start = false;
+            }
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// Whether a user id can go into a `<@userid>` mention as is.
+fn mentionable(userid: &str) -> bool {
+    !userid.is_empty()
+        && userid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_text_is_inert_markdown() {
+        assert_eq!(
+            plain_markdown("# x\n**bold** [a](b) <@all> ~s~ 5% 9.43\n- item"),
+            "＃ x\n＊＊bold＊＊ ［a］(b) ＜@all＞ ～s～ 5% 9.43\n－ item"
+        );
+        assert!(mentionable("zhang.san") && !mentionable("x> <@all"));
     }
 }

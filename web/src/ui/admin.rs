@@ -304,9 +304,39 @@ pub async fn audit(
 /// `GET /admin/chats`: the RFQ desk's chat → client mappings, with forms to add and remove.
 pub async fn chats(State(s): State<AppState>, v: Viewer) -> Result<Response, AppError> {
     let list = s.blocking(|a| a.rfq_chats()).await?;
+    let unmapped = s.blocking(|a| a.rfq_unmapped_chats()).await?;
     let body = html! {
         h1 { (v.t(T::ChatMappings)) }
         (admin_tabs(&v))
+        @if !unmapped.is_empty() {
+            section.card.alert #unmapped-chats {
+                h2 { (v.t(T::UnmappedChats)) }
+                p { (v.t(T::UnmappedHint)) }
+                table {
+                    thead { tr {
+                        th { (v.t(T::Channel)) } th { (v.t(T::Chat)) } th { (v.t(T::Messages)) }
+                        th { (v.t(T::LastSeen)) } th { (v.t(T::Client)) }
+                    } }
+                    tbody {
+                        @for u in &unmapped {
+                            tr {
+                                td { (u.channel) } td { code { (u.chat_id) } } td { (u.messages) }
+                                td { (time(&u.last_seen)) " · " (u.last_sender.as_deref().unwrap_or("")) }
+                                td {
+                                    form.inline method="post" action="/admin/chats" {
+                                        (v.csrf_field())
+                                        input type="hidden" name="channel" value=(u.channel);
+                                        input type="hidden" name="chat_id" value=(u.chat_id);
+                                        input type="text" name="client_id" required maxlength="64" aria-label=(v.t(T::Client));
+                                        button type="submit" { (v.t(T::Map)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         @if list.is_empty() {
             p.muted #chats-empty { (v.t(T::NoChatMappings)) }
         }
@@ -336,7 +366,7 @@ pub async fn chats(State(s): State<AppState>, v: Viewer) -> Result<Response, App
             form.inline method="post" action="/admin/chats" {
                 (v.csrf_field())
                 label for="channel" { (v.t(T::Channel)) }
-                input #channel type="text" name="channel" required maxlength="64" placeholder="telegram";
+                input #channel type="text" name="channel" required maxlength="64" placeholder="telegram · wecom";
                 label for="chat_id" { (v.t(T::Chat)) }
                 input #chat_id type="text" name="chat_id" required maxlength="128";
                 label for="client_id" { (v.t(T::Client)) }

@@ -277,6 +277,10 @@ catalogue! {
     NoChatMappings => "No chat is mapped to a client yet: the desk answers no group. Map one with the form below (or `deskmate rfq chats add`).", "尚未把任何群关联到客户：报价机器人暂不回复任何群。请用下方表单关联（或运行 `deskmate rfq chats add`）。";
     NoMarketData => "No market data: quotes cannot be priced. Point `[rfq] market_data` at a JSON file or folder (`deskmate up` writes illustrative demo data).", "没有行情数据：无法为报价定价。请将 `[rfq] market_data` 指向 JSON 文件或目录（`deskmate up` 会写入演示行情）。";
     MapChat => "Map a chat to a client", "将群聊映射到客户";
+    UnmappedChats => "Chats waiting for a mapping", "待关联客户的群聊";
+    UnmappedHint => "These chats wrote to the desk in the last 30 days but are mapped to no client, so nothing was priced and they were told the chat is not set up. Map each to its client:", "以下群聊近 30 天向报价机器人发过消息，但尚未关联客户，因此未报价，并已告知对方本群尚未开通。请为每个群关联客户：";
+    Messages => "Messages", "消息数";
+    Map => "Map", "关联";
     Channel => "Channel", "渠道";
     Chat => "Chat", "群聊";
     System => "System", "系统";

@@ -463,7 +463,7 @@ pub struct Browser {
 }
 
 /// Browser sessions run one at a time (see the module doc).
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 impl Browser {
     /// Starts `chromedriver` on a free port and a headless Chromium session on it, for test
