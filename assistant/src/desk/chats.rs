@@ -163,25 +163,40 @@ impl Assistant {
         let since = time::fmt(time::now() - ::time::Duration::days(30));
         Ok(self.store.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT m.channel, m.chat_id, COUNT(*), MAX(m.received_at),
-                   (SELECT x.sender FROM chat_messages x WHERE x.channel = m.channel
-                      AND x.chat_id = m.chat_id AND x.direction = 'in' ORDER BY x.id DESC LIMIT 1)
+                "SELECT m.channel, m.chat_id, COUNT(*), MAX(m.received_at), MAX(m.id)
                  FROM chat_messages m
                  WHERE m.direction = 'in' AND m.status = 'unknown_chat' AND m.received_at > ?1
-                   AND NOT EXISTS (SELECT 1 FROM rfq_chats r
-                                   WHERE r.channel = m.channel AND r.chat_id = m.chat_id)
+                   AND NOT EXISTS (SELECT 1 FROM rfq_chats WHERE rfq_chats.channel = m.channel
+                                   AND rfq_chats.chat_id = m.chat_id)
                  GROUP BY m.channel, m.chat_id ORDER BY 4 DESC LIMIT 50",
             )?;
-            let rows = stmt.query_map([since], |r| {
-                Ok(UnmappedChat {
-                    channel: r.get(0)?,
-                    chat_id: r.get(1)?,
-                    messages: r.get(2)?,
-                    last_seen: r.get(3)?,
-                    last_sender: r.get(4)?,
-                })
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
+            let rows = stmt
+                .query_map([since], |r| {
+                    Ok((
+                        UnmappedChat {
+                            channel: r.get(0)?,
+                            chat_id: r.get(1)?,
+                            messages: r.get(2)?,
+                            last_seen: r.get(3)?,
+                            last_sender: None,
+                        },
+                        r.get::<_, i64>(4)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (mut u, last) in rows {
+                u.last_sender = c
+                    .query_row(
+                        "SELECT m.sender FROM chat_messages m WHERE m.id = ?1",
+                        [last],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .flatten();
+                out.push(u);
+            }
+            Ok::<_, rusqlite::Error>(out)
         })?)
     }
 }

@@ -1081,6 +1081,7 @@ async fn the_pricing_page_prices_grids_and_revalues_a_book() {
 /// (audited), health and metrics shown, and no secret of the configuration on the page.
 #[tokio::test]
 async fn admins_map_chats_and_read_the_system_page_without_secrets() {
+    use assistant::desk::{InboundMessage, MessageKind, desk_actor};
     let a = api_with(|c| {
         c.webhook.secret = "very-secret-webhook-key".into();
         c.webhook.channels = vec!["wecom".into()];
@@ -1091,6 +1092,35 @@ async fn admins_map_chats_and_read_the_system_page_without_secrets() {
     let p = raw(&a, get_req("/admin/chats", Some(&b.cookie))).await;
     assert!(
         p.body.contains("id=\"chats-empty\"") && p.body.contains("deskmate rfq chats add"),
+        "{}",
+        p.body
+    );
+    assert!(!p.body.contains("unmapped-chats"));
+    // A chat that writes without a mapping is listed for mapping (its id escaped).
+    a.state
+        .assistant
+        .chat_receive(
+            &desk_actor(),
+            InboundMessage {
+                channel: "wecom".into(),
+                event_id: "m:1".into(),
+                chat_id: "room-<b>1</b>".into(),
+                message_id: "1".into(),
+                sender: "u-zhang".into(),
+                kind: MessageKind::Text,
+                text: "沪深300 平值看涨 12个月 1000万".into(),
+                time: time::OffsetDateTime::now_utc(),
+                addressed: true,
+                bot_mention: None,
+                reply_url: None,
+            },
+        )
+        .unwrap();
+    let p = raw(&a, get_req("/admin/chats", Some(&b.cookie))).await;
+    assert!(
+        p.body.contains("id=\"unmapped-chats\"")
+            && p.body.contains("value=\"room-&lt;b&gt;1&lt;/b&gt;\"")
+            && p.body.contains("u-zhang"),
         "{}",
         p.body
     );
@@ -1117,6 +1147,10 @@ async fn admins_map_chats_and_read_the_system_page_without_secrets() {
         p.body
     );
     assert!(!p.body.contains("chats-empty"));
+    assert!(
+        !p.body.contains("unmapped-chats"),
+        "a mapped chat is no longer listed"
+    );
     let id = a.state.assistant.rfq_chats().unwrap()[0].id.clone();
     let p = raw(
         &a,
