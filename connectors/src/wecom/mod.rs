@@ -8,7 +8,8 @@
 //! timestamp (within `max_skew`), the signature ([`crypto`]), decrypts, parses ([`callback`]),
 //! and hands the message to [`ChatDesk::receive`] *before* answering, so a crash never loses a
 //! message (WeCom calls again when it gets no answer) and a redelivered callback (same
-//! `msgid`) is archived once. A refused signature is audited (`chat.callback_refused`). The URL
+//! `msgid`) is archived once. A refused signature is audited (`chat.callback_refused`; a flood
+//! of forged callbacks, one entry per 10 seconds with the count of the others). The URL
 //! check (`GET` with `echostr`) is [`Robot::verify_url`].
 //!
 //! **Outbound.** Three ways to reach the group, tried in this order by the outbox
@@ -187,6 +188,9 @@ pub struct Robot {
     http: reqwest::Client,
     api: Option<Arc<AppApi>>,
     alerted: Mutex<HashMap<String, Instant>>,
+    /// When a refusal was last audited, and how many were refused since (a flood of forged
+    /// callbacks writes one audit entry per 10 seconds, with the count).
+    refusals: Mutex<(Option<Instant>, u64)>,
 }
 
 impl std::fmt::Debug for Robot {
@@ -249,6 +253,7 @@ impl Robot {
             http,
             api,
             alerted: Mutex::default(),
+            refusals: Mutex::default(),
         })
     }
 
@@ -278,7 +283,26 @@ impl Robot {
     }
 
     async fn refuse_signature(&self, e: CryptoError, what: &str) -> WecomError {
-        let reason = format!("{what}: {e}");
+        let suppressed = {
+            let mut r = self.refusals.lock().expect("refusals lock");
+            if r.0.is_some_and(|t| t.elapsed() < Duration::from_secs(10)) {
+                r.1 += 1;
+                None
+            } else {
+                let n = r.1;
+                *r = (Some(Instant::now()), 0);
+                Some(n)
+            }
+        };
+        let Some(earlier) = suppressed else {
+            return WecomError::Signature(e);
+        };
+        let mut reason = format!("{what}: {e}");
+        if earlier > 0 {
+            reason.push_str(&format!(
+                " ({earlier} more refused since the last entry, not audited one by one)"
+            ));
+        }
         tracing::warn!(channel = CHANNEL, %reason, "wecom callback refused");
         if let Err(err) = blocking(&self.desk, move |d| d.audit_refusal(CHANNEL, &reason)).await {
             tracing::error!(error = %err, "cannot audit a refused wecom callback");
