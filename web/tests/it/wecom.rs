@@ -677,12 +677,27 @@ async fn a_group_rfq_is_acknowledged_approved_and_quoted_in_the_same_group() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("nonce"), "{body}");
     assert_eq!(count(&a, "SELECT COUNT(*) FROM chat_messages"), before);
-    assert!(
+    assert_eq!(
         count(
             &a,
             "SELECT COUNT(*) FROM audit_log WHERE action = 'chat.callback_refused'"
-        ) >= 1,
+        ),
+        1,
         "the wrong signature is audited"
+    );
+    // A flood of forged callbacks: refused one by one, audited once per 10 seconds.
+    for _ in 0..5 {
+        let (s, _, _) = fake
+            .post_with(&state, &plain, 0, |q, _| q[0].1 = "f".repeat(40))
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        count(
+            &a,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'chat.callback_refused'"
+        ),
+        1
     );
 
     stop_tx.send(true).unwrap();
