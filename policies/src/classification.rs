@@ -38,8 +38,8 @@ impl Level {
 pub struct DataClass {
     /// The grade.
     pub level: Level,
-    /// Personal or secret data that must be redacted before prompts and shown only to roles
-    /// cleared for it.
+    /// Personal or secret data that must be redacted before prompts (`crate::redact` finds and
+    /// replaces it) and shown only to roles cleared for it.
     pub sensitive: bool,
 }
 

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod classification;
 pub mod currency;
 pub mod limits;
+pub mod redact;
 pub mod role;
 
 pub use approval::{ApprovalDecision, ApprovalState, ApprovalView, Denial, Transition};
