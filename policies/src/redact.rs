@@ -543,7 +543,7 @@ fn value_after(text: &str, at: usize, label_end: usize, kind: PiiKind, hits: &mu
 }
 
 fn is_han(c: char) -> bool {
-    ('\u{4e00}'..='\u{9fff}').contains(&c)
+    cjk::is_cjk(c)
 }
 
 /// The length of a person's name at the start of `v`: 2-4 Han characters (up to a honorific,
