@@ -304,6 +304,27 @@ pub fn spawn_work(desk: &Arc<dyn ChatDesk>, ticket: WorkTicket, done: Arc<Notify
     });
 }
 
+/// Sends one claimed message (unless it went stale) and records the outcome.
+async fn send_one<S: ChatSender>(
+    desk: &Arc<dyn ChatDesk>,
+    sender: &S,
+    channel: &str,
+    msg: OutboundMessage,
+) {
+    let outcome = if msg.is_stale(OffsetDateTime::now_utc()) {
+        SendOutcome::Stale
+    } else {
+        sender.send(&msg).await
+    };
+    if let SendOutcome::Failed { error, .. } | SendOutcome::Uncertain { error } = &outcome {
+        tracing::warn!(channel = %channel, chat = %msg.chat_id, key = %msg.dedupe_key, %error, "chat send failed");
+    }
+    let id = msg.id;
+    if let Err(e) = blocking(desk, move |d| d.finish_outbound(id, outcome)).await {
+        tracing::error!(channel = %channel, error = %e, "cannot record a chat send");
+    }
+}
+
 /// Delivers a channel's outbox: whenever `wake` is notified, and at least every `every`, claims
 /// due messages and sends them one by one in order; stops when `stop` turns true.
 pub async fn run_outbound<S: ChatSender>(
@@ -323,20 +344,7 @@ pub async fn run_outbound<S: ChatSender>(
             Ok(batch) => {
                 let more = batch.len() == 32;
                 for msg in batch {
-                    let outcome = if msg.is_stale(OffsetDateTime::now_utc()) {
-                        SendOutcome::Stale
-                    } else {
-                        sender.send(&msg).await
-                    };
-                    if let SendOutcome::Failed { error, .. } | SendOutcome::Uncertain { error } =
-                        &outcome
-                    {
-                        tracing::warn!(channel = %channel, chat = %msg.chat_id, key = %msg.dedupe_key, %error, "chat send failed");
-                    }
-                    let id = msg.id;
-                    if let Err(e) = blocking(&desk, move |d| d.finish_outbound(id, outcome)).await {
-                        tracing::error!(channel = %channel, error = %e, "cannot record a chat send");
-                    }
+                    send_one(&desk, sender.as_ref(), &channel, msg).await;
                 }
                 if more {
                     continue;
@@ -385,22 +393,7 @@ pub async fn run_outbound_concurrent<S: ChatSender>(
                         let (desk, sender, channel) =
                             (desk.clone(), sender.clone(), channel.clone());
                         tasks.spawn(async move {
-                            let outcome = if msg.is_stale(OffsetDateTime::now_utc()) {
-                                SendOutcome::Stale
-                            } else {
-                                sender.send(&msg).await
-                            };
-                            if let SendOutcome::Failed { error, .. }
-                            | SendOutcome::Uncertain { error } = &outcome
-                            {
-                                tracing::warn!(channel = %channel, chat = %msg.chat_id, key = %msg.dedupe_key, %error, "chat send failed");
-                            }
-                            let id = msg.id;
-                            if let Err(e) =
-                                blocking(&desk, move |d| d.finish_outbound(id, outcome)).await
-                            {
-                                tracing::error!(channel = %channel, error = %e, "cannot record a chat send");
-                            }
+                            send_one(&desk, sender.as_ref(), &channel, msg).await;
                         });
                     }
                 }

@@ -184,7 +184,7 @@ fn find(text: &str, rules: &Rules) -> Vec<Hit> {
     let mut hits = Vec::new();
     emails(text, &chars, &mut hits);
     digit_runs(text, &chars, &mut hits);
-    labelled(text, &chars, &mut hits);
+    labelled(text, &mut hits);
     key_shapes(text, &chars, &mut hits);
     passports(text, &chars, &mut hits);
     names(text, &chars, &mut hits);
@@ -419,39 +419,17 @@ const NAME_LABELS: &[&str] = &[
     "负责人",
 ];
 
-/// `label` `:`/`=`/`：`/`是`/space then the value, for the labels above.
-fn labelled(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
-    let lower = text.to_lowercase();
-    // Lower-casing keeps byte offsets only for ASCII; work on chars with their offsets.
-    if lower.len() != text.len() {
-        return labelled_slow(text, chars, hits);
-    }
+/// `label` `:`/`=`/`：`/`是`/space then the value, for the labels above (labels matched
+/// without regard to ASCII case).
+fn labelled(text: &str, hits: &mut Vec<Hit>) {
     for (labels, kind) in [
         (SECRET_LABELS, PiiKind::Secret),
         (PASSPORT_LABELS, PiiKind::Passport),
         (NAME_LABELS, PiiKind::PersonName),
     ] {
         for label in labels {
-            let mut from = 0;
-            while let Some(p) = lower[from..].find(label) {
-                let at = from + p;
-                from = at + label.len();
-                value_after(text, at, from, kind, hits);
-            }
-        }
-    }
-}
-
-fn labelled_slow(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
-    let _ = chars;
-    for (labels, kind) in [
-        (SECRET_LABELS, PiiKind::Secret),
-        (PASSPORT_LABELS, PiiKind::Passport),
-        (NAME_LABELS, PiiKind::PersonName),
-    ] {
-        for label in labels {
-            for (at, _) in match_indices_ci(text, label) {
-                value_after(text, at, at + label_len(text, at, label), kind, hits);
+            for (at, len) in match_indices_ci(text, label) {
+                value_after(text, at, at + len, kind, hits);
             }
         }
     }
@@ -475,12 +453,6 @@ fn match_indices_ci<'a>(
         }
         (n.next().is_none() && len > 0).then_some((i, len))
     })
-}
-
-fn label_len(text: &str, at: usize, label: &str) -> usize {
-    match_indices_ci(&text[at..], label)
-        .next()
-        .map_or(label.len(), |(_, l)| l)
 }
 
 /// The value after a label at `at..label_end`, if the label stands alone and a separator

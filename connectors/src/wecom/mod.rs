@@ -222,6 +222,9 @@ pub enum StartError {
     /// The token is empty.
     #[error("wecom.token is empty")]
     NoToken,
+    /// The application API's base URL is not a URL.
+    #[error("wecom.api_url {0:?} is not a URL")]
+    ApiUrl(String),
     /// The HTTP client could not be built.
     #[error("wecom: {0}")]
     Http(#[from] reqwest::Error),

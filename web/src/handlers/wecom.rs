@@ -30,7 +30,8 @@ pub fn settings(c: &Config) -> Result<WecomSettings, StartError> {
     let w = &c.wecom;
     let api = if w.has_api() {
         Some(ApiSettings {
-            base_url: url::Url::parse(&w.api_url).map_err(|_| StartError::NoToken)?,
+            base_url: url::Url::parse(&w.api_url)
+                .map_err(|_| StartError::ApiUrl(w.api_url.clone()))?,
             corp_id: w.corp_id.clone(),
             secret: w.secret.clone(),
             agent_id: w.agent_id,

@@ -297,6 +297,26 @@ impl Fake {
         content
     }
 
+    /// How often `needle` reached the group: (in stream contents, in `response_url` posts).
+    fn delivered(&self, needle: &str) -> (usize, usize) {
+        let in_streams = self
+            .streams
+            .lock()
+            .unwrap()
+            .values()
+            .map(|(c, _)| c.matches(needle).count())
+            .sum();
+        let by_url = self
+            .rec
+            .lock()
+            .unwrap()
+            .responses
+            .iter()
+            .filter(|(_, b)| b.to_string().contains(needle))
+            .count();
+        (in_streams, by_url)
+    }
+
     fn stream_of(&self, content_has: &str) -> Option<(String, String, bool)> {
         self.streams
             .lock()
@@ -604,32 +624,15 @@ async fn a_group_rfq_is_acknowledged_approved_and_quoted_in_the_same_group() {
 
     // A flood from one group: throttled after rfq.throttle_messages, with one polite reply.
     let limit = a.config.rfq.throttle_messages as usize;
-    let mut replies = Vec::new();
     for _ in 0..limit + 8 {
         let m = fake.msgid();
-        let (s, r) = fake
+        let (s, _) = fake
             .post(&state, &fake.text(&m, "wr-group-2", "u-li", RFQ))
             .await;
         assert_eq!(s, StatusCode::OK);
-        replies.push(r);
     }
-    let _ = replies;
     let notices = || {
-        let in_streams = fake
-            .streams
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|(c, _)| c.contains("消息过于频繁"))
-            .count();
-        let by_url = fake
-            .rec
-            .lock()
-            .unwrap()
-            .responses
-            .iter()
-            .filter(|(_, b)| b.to_string().contains("消息过于频繁"))
-            .count();
+        let (in_streams, by_url) = fake.delivered("消息过于频繁");
         in_streams + by_url
     };
     assert!(until(10, || notices() >= 1).await, "no polite reply");
@@ -986,21 +989,7 @@ async fn a_trading_day_of_rfqs_through_the_fake() {
         ),
         0
     );
-    let in_streams: usize = fake
-        .streams
-        .lock()
-        .unwrap()
-        .values()
-        .map(|(c, _)| c.matches(LABEL).count())
-        .sum();
-    let by_url = fake
-        .rec
-        .lock()
-        .unwrap()
-        .responses
-        .iter()
-        .filter(|(_, b)| b.to_string().contains(LABEL))
-        .count();
+    let (in_streams, by_url) = fake.delivered(LABEL);
     assert_eq!(in_streams + by_url, n, "every quote delivered exactly once");
 
     // Latency from the callback to the quote in the trader's queue.
