@@ -8,7 +8,9 @@
 //! root documents every key; a test keeps it equal to [`Config::default`].
 
 pub use kernels::product::{InOut, MonitoringKind};
+use policies::DataClass;
 use policies::limits::LimitsConfig;
+use policies::redact::ClientNames;
 pub use rfq::{Exercise, Side};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -568,6 +570,33 @@ pub struct ModelsConfig {
     pub remote_timeout_secs: u64,
     /// Retries of a remote call after a connection failure, 429 or 5xx (with backoff).
     pub remote_retries: u32,
+    /// The most restricted data a remote generator may receive (`general`, `important`,
+    /// `core`, optionally `+sensitive`; default `important`): retrieval for a prompt to it is
+    /// limited to this class, and a prompt declaring more is refused before anything is sent.
+    #[serde(with = "class_str")]
+    pub remote_max_class: DataClass,
+    /// Replace personal and secret data (names of natural persons, ID card, passport, phone,
+    /// card and account numbers, e-mail addresses, passwords and API keys) by placeholders
+    /// before any prompt is built, restoring them in the output (`policies::redact`).
+    pub redact_personal: bool,
+    /// When the names of clients in `[limits.clients]` are replaced too: `never`, `remote`
+    /// (prompts to a remote backend only, the default) or `always`.
+    pub redact_client_names: ClientNames,
+}
+
+/// A [`DataClass`] written as its name (`important`, `core+sensitive`).
+mod class_str {
+    use policies::DataClass;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(c: &DataClass, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(c)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DataClass, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl Default for ModelsConfig {
@@ -591,6 +620,9 @@ impl Default for ModelsConfig {
             remote_context_length: 8192,
             remote_timeout_secs: 60,
             remote_retries: 2,
+            remote_max_class: DataClass::IMPORTANT,
+            redact_personal: true,
+            redact_client_names: ClientNames::Remote,
         }
     }
 }

@@ -32,6 +32,7 @@ use std::ops::ControlFlow;
 
 use drafting::{FreeSlot, Language, Trade};
 use models::{ChatRequest, Message, ResponseFormat};
+use policies::DataClass;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -468,7 +469,8 @@ impl Assistant {
                 "A JSON object {\"facts\": [...]} with 1 to 6 strings; nothing else.",
                 retry.as_deref(),
             );
-            let mut req = ChatRequest::new(vec![Message::user(p)]);
+            // A draft is important data.
+            let mut req = ChatRequest::new(vec![Message::user(p)]).holding(DataClass::IMPORTANT);
             req.max_tokens = 400;
             req.response_format = ResponseFormat::JsonSchema(schema.clone());
             let r = self.model_chat(actor, WORKFLOW, generator.as_ref(), &req, &mut |d| {
@@ -541,7 +543,8 @@ impl Assistant {
                 ),
                 retry.as_deref(),
             );
-            let mut req = ChatRequest::new(vec![Message::user(p)]);
+            // A draft is important data.
+            let mut req = ChatRequest::new(vec![Message::user(p)]).holding(DataClass::IMPORTANT);
             req.max_tokens = (slot.spec.max_words * 3).clamp(64, 800);
             let r = self.model_chat(actor, WORKFLOW, generator.as_ref(), &req, &mut |d| {
                 on_event(FreeEvent::Delta {

@@ -32,6 +32,7 @@ use models::{
     Message, ModelError, Models, ResponseFormat,
 };
 use policies::DataClass;
+use policies::redact::PromptPolicy;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -52,6 +53,7 @@ pub fn registry(config: &Config) -> std::result::Result<Models, ModelError> {
         ..GeneratorOptions::default()
     };
     let models = Models::new(ModelStore::new(config.models_dir()), opts);
+    models.set_prompt_policy(prompt_policy(config));
     if m.backend == ModelBackend::Remote {
         let mut rc = remote_config(m, &m.remote_model);
         rc.context_length = m.remote_context_length as usize;
@@ -79,8 +81,28 @@ pub fn registry(config: &Config) -> std::result::Result<Models, ModelError> {
     Ok(models)
 }
 
+/// What is redacted before prompts under `config` (`[models] redact_*`; client names from
+/// `[limits.clients]`: the names, not the ids, which are short codes that also occur in
+/// ordinary text).
+pub fn prompt_policy(config: &Config) -> PromptPolicy {
+    let names = config
+        .limits
+        .clients
+        .values()
+        .filter_map(|c| c.name.as_deref().map(str::trim))
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    PromptPolicy {
+        personal: config.models.redact_personal,
+        client_names: config.models.redact_client_names,
+        names,
+    }
+}
+
 fn remote_config(m: &ModelsConfig, model: &str) -> RemoteConfig {
     let mut rc = RemoteConfig::new(&m.remote_base_url, model);
+    rc.max_class = m.remote_max_class;
     rc.api_key = (!m.remote_api_key.is_empty()).then(|| m.remote_api_key.clone());
     rc.timeout = Duration::from_secs(m.remote_timeout_secs);
     rc.retries = m.remote_retries;
@@ -139,6 +161,12 @@ pub struct ModelCall {
     pub outcome: String,
     /// What went wrong, when `outcome` is `error`.
     pub error: Option<String>,
+    /// The classes of the stored data the prompt held, as the workflow declared them
+    /// ([`ChatRequest::classes`]; `general` when none was); empty for embeddings.
+    pub classes: Vec<String>,
+    /// The kinds of personal or secret data replaced by placeholders before the model saw the
+    /// prompt (`phone`, `id_card`, …); empty when nothing was.
+    pub redacted: Vec<String>,
 }
 
 /// Lowercase hex SHA-256 of `bytes`.
@@ -194,6 +222,7 @@ fn error_kind(e: &ModelError) -> &'static str {
         ModelError::Busy { .. } => "busy",
         ModelError::Install { .. } => "install",
         ModelError::Remote { .. } => "remote",
+        ModelError::Clearance { .. } => "clearance",
         ModelError::Io { .. } => "io",
     }
 }
@@ -235,9 +264,16 @@ pub fn chat(
         latency_ms: t0.elapsed().as_millis() as u64,
         outcome: "error".into(),
         error: None,
+        classes: if req.classes.is_empty() {
+            vec![DataClass::GENERAL.to_string()]
+        } else {
+            req.classes.iter().map(ToString::to_string).collect()
+        },
+        redacted: Vec::new(),
     };
     match &result {
         Ok(r) => {
+            call.redacted = r.redacted.iter().map(|k| k.as_str().to_string()).collect();
             call.output_sha256 = Some(sha256_hex(r.text.as_bytes()));
             call.prompt_tokens = r.usage.prompt_tokens;
             call.completion_tokens = r.usage.completion_tokens;
@@ -270,6 +306,8 @@ pub fn embed(
         latency_ms: t0.elapsed().as_millis() as u64,
         outcome: "error".into(),
         error: None,
+        classes: Vec::new(),
+        redacted: Vec::new(),
     };
     match &result {
         Ok(e) => {
@@ -292,6 +330,7 @@ pub struct JsonModel {
     name: String,
     max_tokens: usize,
     workflow: String,
+    class: DataClass,
     audit: Option<(Store, Actor)>,
 }
 
@@ -307,15 +346,24 @@ impl std::fmt::Debug for JsonModel {
 
 impl JsonModel {
     /// Asks generator `name` of `models` (loaded on first use) for at most `max_tokens` tokens;
-    /// the calls are recorded as `workflow` once [`JsonModel::audited`] is set.
+    /// the calls are recorded as `workflow` once [`JsonModel::audited`] is set. Prompts are
+    /// declared `important` (client requests and trade data) unless [`JsonModel::holding`]
+    /// says otherwise.
     pub fn new(models: Arc<Models>, name: &str, max_tokens: usize, workflow: &str) -> JsonModel {
         JsonModel {
             models,
             name: name.into(),
             max_tokens,
             workflow: workflow.into(),
+            class: DataClass::IMPORTANT,
             audit: None,
         }
+    }
+
+    /// The classification of the data its prompts hold ([`ChatRequest::classes`]).
+    pub fn holding(mut self, class: DataClass) -> JsonModel {
+        self.class = class;
+        self
     }
 
     /// Records every call in `store`'s audit log as `actor`.
@@ -327,7 +375,7 @@ impl JsonModel {
     /// Generates one document valid against `schema`, with the token usage.
     pub fn generate(&self, prompt: &str, schema: &Value) -> Result<ChatResponse> {
         let generator = self.models.generator(&self.name)?;
-        let mut req = ChatRequest::new(vec![Message::user(prompt)]);
+        let mut req = ChatRequest::new(vec![Message::user(prompt)]).holding(self.class);
         req.max_tokens = self.max_tokens;
         req.response_format = ResponseFormat::JsonSchema(schema.clone());
         let mut ignore = |_: &str| ControlFlow::Continue(());

@@ -585,7 +585,15 @@ impl Extractor {
             chinese,
         );
         let schema = model::schema(missing);
-        match models::generate_json(g, &prompt, &schema, self.settings.model_max_tokens) {
+        // A confirmation is important data (the class of every extraction job).
+        let classes = [policies::DataClass::IMPORTANT];
+        match models::generate_json(
+            g,
+            &prompt,
+            &schema,
+            self.settings.model_max_tokens,
+            &classes,
+        ) {
             Ok(answer) => {
                 let names = |f: &str| -> Vec<String> {
                     found

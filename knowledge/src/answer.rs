@@ -58,7 +58,7 @@ use crate::prompt::defuse_tags;
 use crate::search::{Filters, Hit, SearchRequest};
 use cjk::is_cjk;
 use models::{ChatRequest, FinishReason, Generator, Message};
-use policies::Clearance;
+use policies::{Clearance, DataClass};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -502,7 +502,9 @@ pub fn ask(
             .as_ref()
             .map_or(k, |r| crate::rerank::first_stage_k(k, r)),
         filters: request.filters.clone(),
-        clearance: request.clearance,
+        // Nothing the generator may not receive is retrieved for its prompt (a remote
+        // backend's configured maximum class).
+        clearance: request.clearance.within(generator.clearance()),
         retrievers: crate::search::Retrievers::Hybrid,
     })?;
     if let Some(r) = &options.rerank {
@@ -566,6 +568,9 @@ pub fn answer_from(
     let prompt = build_prompt(question, used, options.max_evidence_chars);
     let mut req = ChatRequest::new(prompt.messages.clone());
     req.max_tokens = options.max_tokens;
+    for c in &prompt.evidence {
+        req = req.holding(DataClass::parse_or_strictest(&c.classification));
+    }
     let t = Instant::now();
     // What the asker has been sent, in order; the answer's text is exactly this.
     let mut streamed = String::new();

@@ -18,6 +18,7 @@ use crate::error::KnowledgeError;
 use crate::prompt::{answer_language, defuse_tags};
 use crate::search::{Hit, SearchResults};
 use models::{ChatRequest, Generator, Message, ResponseFormat};
+use policies::DataClass;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Instant;
@@ -95,7 +96,8 @@ pub fn grade(
     hit: &Hit,
     max_chars: usize,
 ) -> Result<u8, KnowledgeError> {
-    let mut req = ChatRequest::new(grading_messages(query, hit, max_chars));
+    let mut req = ChatRequest::new(grading_messages(query, hit, max_chars))
+        .holding(DataClass::parse_or_strictest(&hit.classification));
     req.max_tokens = 16;
     req.response_format = ResponseFormat::JsonSchema(schema());
     let resp = generator.chat(&req).map_err(KnowledgeError::Generate)?;
@@ -115,7 +117,9 @@ pub fn grade(
 
 /// Re-orders `hits` (best first, as the first stage ranked them): the first
 /// `options.candidates` are graded and sorted by (exact, grade, fused); the rest follow
-/// unchanged. Each graded hit's [`crate::Scores::rerank`] holds its grade.
+/// unchanged. Each graded hit's [`crate::Scores::rerank`] holds its grade. A candidate the
+/// generator may not receive ([`Generator::clearance`], a remote backend's maximum class) is
+/// not graded and keeps its place; the graded ones are sorted among the other places.
 pub fn rerank(
     generator: &dyn Generator,
     query: &str,
@@ -123,10 +127,19 @@ pub fn rerank(
     options: &RerankOptions,
 ) -> Result<Vec<Hit>, KnowledgeError> {
     let n = options.candidates.min(hits.len());
-    for h in hits.iter_mut().take(n) {
-        h.scores.rerank = Some(f32::from(grade(generator, query, h, options.max_chars)?));
+    let clearance = generator.clearance();
+    let places: Vec<usize> = (0..n)
+        .filter(|&i| {
+            clearance
+                .is_none_or(|c| c.can_read(DataClass::parse_or_strictest(&hits[i].classification)))
+        })
+        .collect();
+    for &i in &places {
+        let g = grade(generator, query, &hits[i], options.max_chars)?;
+        hits[i].scores.rerank = Some(f32::from(g));
     }
-    hits[..n].sort_by(|a, b| {
+    let mut graded: Vec<Hit> = places.iter().map(|&i| hits[i].clone()).collect();
+    graded.sort_by(|a, b| {
         b.exact
             .cmp(&a.exact)
             .then_with(|| {
@@ -137,6 +150,9 @@ pub fn rerank(
             })
             .then_with(|| b.scores.fused.total_cmp(&a.scores.fused))
     });
+    for (&i, h) in places.iter().zip(graded) {
+        hits[i] = h;
+    }
     Ok(hits)
 }
 

@@ -54,6 +54,20 @@ pub enum ModelError {
         /// What went wrong.
         reason: String,
     },
+    /// The prompt holds data above what the backend may receive (a remote server's configured
+    /// maximum class): nothing was sent.
+    #[error(
+        "model `{model}` may not receive {class} data (it may receive at most {allowed}; \
+         `models.remote_max_class` sets it): nothing was sent"
+    )]
+    Clearance {
+        /// The backend.
+        model: String,
+        /// The most restricted class the prompt holds.
+        class: policies::DataClass,
+        /// What the backend may receive.
+        allowed: policies::DataClass,
+    },
     /// A remote OpenAI-compatible server failed or answered with an error.
     #[error("remote model server {url}: {reason}")]
     Remote {

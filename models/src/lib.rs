@@ -27,6 +27,11 @@
 //!   softmax); candle's f32 `BertModel` is the reference engine ([`Precision::F32`], what the
 //!   golden vectors come from, cosine ≥ 0.999 between the two) and the engine for f32
 //!   checkpoints (MiniLM) and for CPUs without AVX2.
+//! - **No personal data in prompts.** Every generator of the registry is wrapped by
+//!   [`privacy::Redacting`]: personal and secret data (and client names, by policy) are replaced
+//!   by placeholders before the model sees a prompt and restored in its output
+//!   ([`Models::set_prompt_policy`]). Remote backends also refuse prompts whose declared data
+//!   class ([`ChatRequest::classes`]) is above their configured maximum.
 //! - **Back-pressure.** Each local generator runs one request at a time behind a bounded queue;
 //!   a full queue answers [`ModelError::Busy`] with a retry-after at once.
 //! - **JSON that always parses.** [`json`] compiles a JSON Schema subset into a byte automaton;
@@ -52,6 +57,7 @@ pub mod error;
 pub mod generate;
 pub mod install;
 pub mod json;
+pub mod privacy;
 pub mod registry;
 pub mod remote;
 pub mod runtime;

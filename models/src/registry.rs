@@ -2,11 +2,14 @@
 //! and shared as an `Arc` by every caller; remote backends can be registered under a name too.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
+
+use policies::redact::PromptPolicy;
 
 use crate::embed::{BertEmbedder, Embedder};
 use crate::error::ModelError;
 use crate::generate::{Generator, GeneratorOptions, LocalGenerator};
+use crate::privacy::Redacting;
 use crate::store::{ModelStore, Role};
 
 /// A model name with what it is, for listings (`/v1/models`).
@@ -26,6 +29,7 @@ pub struct Models {
     opts: GeneratorOptions,
     generators: Mutex<HashMap<String, Arc<dyn Generator>>>,
     embedders: Mutex<HashMap<String, Arc<dyn Embedder>>>,
+    prompt_policy: Arc<RwLock<PromptPolicy>>,
 }
 
 impl std::fmt::Debug for Models {
@@ -37,14 +41,37 @@ impl std::fmt::Debug for Models {
 }
 
 impl Models {
-    /// Models from `store`, generators loaded with `opts`.
+    /// Models from `store`, generators loaded with `opts`; prompts are redacted by
+    /// [`PromptPolicy::standard`] with no client names until [`Models::set_prompt_policy`].
     pub fn new(store: ModelStore, opts: GeneratorOptions) -> Self {
         Self {
             store,
             opts,
             generators: Mutex::new(HashMap::new()),
             embedders: Mutex::new(HashMap::new()),
+            prompt_policy: Arc::new(RwLock::new(PromptPolicy::standard(Vec::new()))),
         }
+    }
+
+    /// What every generator of this registry redacts before a prompt (applies to generators
+    /// already loaded too).
+    pub fn set_prompt_policy(&self, policy: PromptPolicy) {
+        *self
+            .prompt_policy
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = policy;
+    }
+
+    /// The current redaction policy.
+    pub fn prompt_policy(&self) -> PromptPolicy {
+        self.prompt_policy
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn wrap(&self, g: Arc<dyn Generator>) -> Arc<dyn Generator> {
+        Arc::new(Redacting::new(g, self.prompt_policy.clone()))
     }
 
     /// The model store.
@@ -66,7 +93,7 @@ impl Models {
                 "model `{name}` is not a generator"
             )));
         }
-        let g: Arc<dyn Generator> = Arc::new(LocalGenerator::load(&entry, self.opts.clone())?);
+        let g = self.wrap(Arc::new(LocalGenerator::load(&entry, self.opts.clone())?));
         map.insert(name.to_string(), g.clone());
         Ok(g)
     }
@@ -89,8 +116,10 @@ impl Models {
         Ok(e)
     }
 
-    /// Registers a generator (e.g. a [`crate::remote::RemoteGenerator`]) under its id.
+    /// Registers a generator (e.g. a [`crate::remote::RemoteGenerator`]) under its id; it is
+    /// handed out redacting like every other.
     pub fn add_generator(&self, g: Arc<dyn Generator>) {
+        let g = self.wrap(g);
         let mut map = self.generators.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(g.id().to_string(), g);
     }

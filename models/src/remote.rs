@@ -20,6 +20,7 @@ use crate::generate::{
     ChatRequest, ChatResponse, FinishReason, Generator, ResponseFormat, Timings, Usage, check_json,
 };
 use crate::json::SchemaLimits;
+use policies::{Clearance, DataClass};
 
 /// Where the server is and how to talk to it.
 #[derive(Debug, Clone)]
@@ -43,6 +44,9 @@ pub struct RemoteConfig {
     /// What a `response_format` schema may ask: it is compiled here too, to refuse what the
     /// answer could not be checked against (the server is not trusted to refuse it).
     pub schema_limits: SchemaLimits,
+    /// The most restricted data the server may receive (default `important`, not sensitive):
+    /// a prompt declaring more is refused before anything is sent ([`ModelError::Clearance`]).
+    pub max_class: DataClass,
 }
 
 impl RemoteConfig {
@@ -58,6 +62,7 @@ impl RemoteConfig {
             backoff: Duration::from_millis(500),
             context_length: 8192,
             schema_limits: SchemaLimits::default(),
+            max_class: DataClass::IMPORTANT,
         }
     }
 }
@@ -227,11 +232,29 @@ impl Generator for RemoteGenerator {
         self.client.cfg.context_length
     }
 
+    fn clearance(&self) -> Option<Clearance> {
+        let m = self.client.cfg.max_class;
+        Some(Clearance {
+            max_level: m.level,
+            sensitive: m.sensitive,
+        })
+    }
+
     fn chat_stream(
         &self,
         req: &ChatRequest,
         on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<ChatResponse, ModelError> {
+        let class = req.class();
+        if let Some(c) = self.clearance()
+            && !c.can_read(class)
+        {
+            return Err(ModelError::Clearance {
+                model: self.id.clone(),
+                class,
+                allowed: self.client.cfg.max_class,
+            });
+        }
         if let ResponseFormat::JsonSchema(s) = &req.response_format {
             // Refuse what we could not check afterwards, as the local backend does.
             crate::json::Schema::compile_with(s, &self.client.cfg.schema_limits)?;
@@ -294,6 +317,7 @@ impl Generator for RemoteGenerator {
         };
         let prefill = first.unwrap_or_else(|| t0.elapsed());
         Ok(ChatResponse {
+            redacted: Vec::new(),
             model: self.id.clone(),
             text,
             tokens: Vec::new(),

@@ -139,6 +139,30 @@ impl Clearance {
     pub fn can_read(self, class: DataClass) -> bool {
         class.level <= self.max_level && (!class.sensitive || self.sensitive)
     }
+
+    /// What both may read: the clearance of a request that goes to a backend with its own
+    /// clearance (`None`: no limit of its own).
+    pub fn within(self, other: Option<Clearance>) -> Clearance {
+        match other {
+            None => self,
+            Some(o) => Clearance {
+                max_level: self.max_level.min(o.max_level),
+                sensitive: self.sensitive && o.sensitive,
+            },
+        }
+    }
+}
+
+impl DataClass {
+    /// The class named by a stored classification string; one that does not parse is taken as
+    /// the most restricted class (`core+sensitive`), so that a damaged label never widens
+    /// access.
+    pub fn parse_or_strictest(s: &str) -> DataClass {
+        s.parse().unwrap_or(DataClass {
+            level: Level::Core,
+            sensitive: true,
+        })
+    }
 }
 
 #[cfg(test)]

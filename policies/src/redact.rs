@@ -23,7 +23,8 @@
 //! where a miss is cheap to see (names) and checksummed where a false hit would damage a
 //! document (ID and card numbers).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The kinds of data found.
@@ -119,6 +120,179 @@ impl Redaction {
             out = out.replace(&r.placeholder, &r.original);
         }
         out
+    }
+
+    /// Like [`Redaction::restore`] for JSON text: each original is written as the inside of a
+    /// JSON string (quotes and backslashes escaped), since a placeholder can only stand inside
+    /// a string of a valid document.
+    pub fn restore_json_text(&self, output: &str) -> String {
+        let mut out = output.to_string();
+        for r in &self.replaced {
+            let quoted = serde_json::to_string(&r.original).expect("a string serialises");
+            out = out.replace(&r.placeholder, &quoted[1..quoted.len() - 1]);
+        }
+        out
+    }
+
+    /// Restores every string (keys included) of a JSON value in place.
+    pub fn restore_json(&self, value: &mut Value) {
+        match value {
+            Value::String(s) if s.contains('⟦') => *s = self.restore(s),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.restore_json(v)),
+            Value::Object(map) => {
+                let keys: Vec<String> = map.keys().filter(|k| k.contains('⟦')).cloned().collect();
+                for k in keys {
+                    let v = map.remove(&k).expect("a listed key");
+                    map.insert(self.restore(&k), v);
+                }
+                map.values_mut().for_each(|v| self.restore_json(v));
+            }
+            _ => {}
+        }
+    }
+
+    /// A restorer for output that arrives in pieces (streamed deltas): see [`Restorer`].
+    pub fn restorer(&self, json: bool) -> Restorer<'_> {
+        Restorer {
+            redaction: self,
+            json,
+            pending: String::new(),
+        }
+    }
+}
+
+/// The longest placeholder, in characters (`⟦PASSPORT_9999⟧` is 15): a `⟦` further back than
+/// this without its `⟧` is not the start of a placeholder.
+const MAX_PLACEHOLDER_CHARS: usize = 24;
+
+/// Restores placeholders in streamed output: each piece is passed on at once, except a tail
+/// that may be the first half of a placeholder split across pieces, which waits for the next
+/// piece (or [`Restorer::finish`]). The concatenated output equals [`Redaction::restore`] of the
+/// concatenated input.
+#[derive(Debug)]
+pub struct Restorer<'a> {
+    redaction: &'a Redaction,
+    json: bool,
+    pending: String,
+}
+
+impl Restorer<'_> {
+    /// The restored text that can be passed on now (possibly empty).
+    pub fn push(&mut self, piece: &str) -> String {
+        self.pending.push_str(piece);
+        let cut = match self.pending.rfind('⟦') {
+            Some(i)
+                if !self.pending[i..].contains('⟧')
+                    && self.pending[i..].chars().count() < MAX_PLACEHOLDER_CHARS =>
+            {
+                i
+            }
+            _ => self.pending.len(),
+        };
+        let ready: String = self.pending.drain(..cut).collect();
+        self.restore(&ready)
+    }
+
+    /// What is still held back, restored.
+    pub fn finish(&mut self) -> String {
+        let rest = std::mem::take(&mut self.pending);
+        self.restore(&rest)
+    }
+
+    fn restore(&self, s: &str) -> String {
+        if !s.contains('⟦') {
+            return s.to_string();
+        }
+        if self.json {
+            self.redaction.restore_json_text(s)
+        } else {
+            self.redaction.restore(s)
+        }
+    }
+}
+
+/// When client names are replaced before prompts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientNames {
+    /// Never: client names reach every model.
+    Never,
+    /// Only in prompts to backends outside the process (remote servers), the default.
+    #[default]
+    Remote,
+    /// In every prompt.
+    Always,
+}
+
+impl ClientNames {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientNames::Never => "never",
+            ClientNames::Remote => "remote",
+            ClientNames::Always => "always",
+        }
+    }
+}
+
+/// What is replaced before a prompt is built (the `[models]` redaction settings).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PromptPolicy {
+    /// Personal and secret data (every built-in kind) replaced in every prompt.
+    pub personal: bool,
+    /// When client names are replaced.
+    pub client_names: ClientNames,
+    /// The client names (from the limits table).
+    pub names: Vec<String>,
+}
+
+impl PromptPolicy {
+    /// Personal data replaced everywhere, client names in prompts to remote backends.
+    pub fn standard(names: Vec<String>) -> PromptPolicy {
+        PromptPolicy {
+            personal: true,
+            client_names: ClientNames::Remote,
+            names,
+        }
+    }
+
+    /// Redacts the texts of one prompt for a backend (`remote`: outside the process); `None`
+    /// when the policy replaces nothing there.
+    pub fn apply(&self, texts: &[&str], remote: bool) -> Option<Vec<Redaction>> {
+        let clients = match self.client_names {
+            ClientNames::Never => false,
+            ClientNames::Remote => remote,
+            ClientNames::Always => true,
+        };
+        if !self.personal && !clients {
+            return None;
+        }
+        let rules = Rules {
+            client_names: if clients {
+                self.names.clone()
+            } else {
+                Vec::new()
+            },
+        };
+        let mut out = redact_all(texts, &rules);
+        if !self.personal {
+            // Client names only: put every other kind back.
+            for r in &mut out {
+                let keep: Vec<Replaced> = r
+                    .replaced
+                    .iter()
+                    .filter(|x| x.kind != PiiKind::ClientName)
+                    .cloned()
+                    .collect();
+                let partial = Redaction {
+                    text: String::new(),
+                    replaced: keep,
+                };
+                r.text = partial.restore(&r.text);
+                r.replaced.retain(|x| x.kind == PiiKind::ClientName);
+            }
+        }
+        Some(out)
     }
 }
 
@@ -502,7 +676,23 @@ fn value_after(text: &str, at: usize, label_end: usize, kind: PiiKind, hits: &mu
             }
             n
         }
-        _ => person_name_len(v),
+        _ => {
+            // `Contact: Mr. John Smith`: the title is not part of the name.
+            let title = ["Mr. ", "Mrs. ", "Ms. ", "Dr. ", "Mr ", "Mrs ", "Ms "]
+                .iter()
+                .find(|t| v.starts_with(**t))
+                .map_or(0, |t| t.len());
+            let n = person_name_len(&v[title..]);
+            if n == 0 {
+                return;
+            }
+            hits.push(Hit {
+                start: value_start + title,
+                end: value_start + title + n,
+                kind,
+            });
+            return;
+        }
     };
     if len == 0 {
         return;
@@ -811,5 +1001,90 @@ mod tests {
                 .iter()
                 .any(|(_, k)| *k == PiiKind::Phone)
         );
+    }
+
+    #[test]
+    fn streamed_output_is_restored_whatever_the_split() {
+        let r = redact(
+            "联系人：王小明，手机 13812345678，邮箱 wang.xm@example.com",
+            &Rules::default(),
+        );
+        let out = format!(
+            "已通知 {} 与 {}（{}）。",
+            r.replaced[0].placeholder, r.replaced[1].placeholder, r.replaced[2].placeholder
+        );
+        let want = r.restore(&out);
+        assert!(
+            want.contains("王小明") && want.contains("13812345678"),
+            "{want}"
+        );
+        let chars: Vec<char> = out.chars().collect();
+        // Every split point, and pieces of one character.
+        for cut in 0..=chars.len() {
+            let (a, b): (String, String) =
+                (chars[..cut].iter().collect(), chars[cut..].iter().collect());
+            let mut st = r.restorer(false);
+            let mut got = st.push(&a);
+            assert!(
+                !got.contains('⟦'),
+                "a half placeholder was passed on: {got}"
+            );
+            got.push_str(&st.push(&b));
+            got.push_str(&st.finish());
+            assert_eq!(got, want, "split at {cut}");
+        }
+        let mut st = r.restorer(false);
+        let got: String = chars
+            .iter()
+            .map(|c| st.push(&c.to_string()))
+            .collect::<String>()
+            + &st.finish();
+        assert_eq!(got, want);
+        // A lone bracket far from any closing one is not held forever.
+        let mut st = r.restorer(false);
+        let long = format!("⟦{}", "x".repeat(40));
+        assert_eq!(st.push(&long), long);
+    }
+
+    #[test]
+    fn json_output_is_restored_inside_strings() {
+        let names = redact("Contact: Mr. John Smith", &Rules::default());
+        assert_eq!(names.text, "Contact: Mr. ⟦NAME_1⟧", "{:?}", names.replaced);
+        // A value that needs escaping inside a JSON string.
+        let r = redact(r"api_key=ab\cd", &Rules::default());
+        assert_eq!(r.replaced.len(), 1, "{:?}", r.replaced);
+        let ph = &r.replaced[0].placeholder;
+        let text = format!(r#"{{"contact":"{ph}","n":1}}"#);
+        let restored = r.restore_json_text(&text);
+        let v: Value = serde_json::from_str(&restored).expect("still valid JSON");
+        let mut parsed: Value = serde_json::from_str(&text).unwrap();
+        r.restore_json(&mut parsed);
+        assert_eq!(v, parsed);
+        assert_eq!(v["contact"], r.replaced[0].original.as_str());
+    }
+
+    #[test]
+    fn the_prompt_policy_decides_client_names_by_backend() {
+        let p = PromptPolicy::standard(vec!["华泰资管".into()]);
+        let texts = ["华泰资管询价，联系电话 13812345678"];
+        let local = p.apply(&texts, false).unwrap();
+        assert!(local[0].text.contains("华泰资管"), "{}", local[0].text);
+        assert!(!local[0].text.contains("13812345678"));
+        let remote = p.apply(&texts, true).unwrap();
+        assert!(!remote[0].text.contains("华泰资管"), "{}", remote[0].text);
+        let clients_only = PromptPolicy {
+            personal: false,
+            client_names: ClientNames::Always,
+            names: vec!["华泰资管".into()],
+        };
+        let r = clients_only.apply(&texts, false).unwrap();
+        assert_eq!(r[0].text, "⟦CLIENT_1⟧询价，联系电话 13812345678");
+        assert_eq!(r[0].kinds(), BTreeSet::from([PiiKind::ClientName]));
+        let off = PromptPolicy {
+            personal: false,
+            client_names: ClientNames::Never,
+            names: vec![],
+        };
+        assert!(off.apply(&texts, true).is_none());
     }
 }

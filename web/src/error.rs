@@ -246,6 +246,7 @@ fn model_error_parts(e: &ModelError) -> (StatusCode, &'static str, String) {
                 None => format!("the remote model server failed: {reason}"),
             },
         ),
+        ModelError::Clearance { .. } => (S::FORBIDDEN, "data_class_refused", e.to_string()),
         ModelError::BadModelFile { .. } => internal(),
         ModelError::Inference(_) => internal(),
         ModelError::Install { .. } => internal(),

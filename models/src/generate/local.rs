@@ -557,6 +557,7 @@ impl LocalGenerator {
         drop(running);
         drop(ticket);
         Ok(ChatResponse {
+            redacted: Vec::new(),
             model: inner.id.clone(),
             text,
             tokens: out.clone(),

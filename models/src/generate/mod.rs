@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use policies::redact::PiiKind;
+use policies::{Clearance, DataClass};
 use serde_json::Value;
 
 pub use local::{GeneratorOptions, LocalGenerator};
@@ -145,6 +147,11 @@ pub struct ChatRequest {
     pub response_format: ResponseFormat,
     /// Set it to stop early.
     pub cancel: Cancel,
+    /// The classification of the stored data the prompt holds (evidence chunks, a document, a
+    /// draft), declared by the workflow that built it: a backend refuses a prompt above its
+    /// clearance ([`Generator::clearance`]) and the audit entry records them. Empty: only the
+    /// requester's own words.
+    pub classes: Vec<DataClass>,
 }
 
 impl ChatRequest {
@@ -162,7 +169,27 @@ impl ChatRequest {
             sampling: Sampling::default(),
             response_format: ResponseFormat::Text,
             cancel: Cancel::new(),
+            classes: Vec::new(),
         }
+    }
+
+    /// Declares that the prompt holds data of `class` (see [`ChatRequest::classes`]).
+    pub fn holding(mut self, class: DataClass) -> Self {
+        if !self.classes.contains(&class) {
+            self.classes.push(class);
+        }
+        self
+    }
+
+    /// The most restricted class declared: the highest level, sensitive if any is (general
+    /// when none is declared).
+    pub fn class(&self) -> DataClass {
+        self.classes
+            .iter()
+            .fold(DataClass::GENERAL, |a, b| DataClass {
+                level: a.level.max(b.level),
+                sensitive: a.sensitive || b.sensitive,
+            })
     }
 }
 
@@ -228,6 +255,9 @@ pub struct ChatResponse {
     pub usage: Usage,
     /// Where the time went.
     pub timings: Timings,
+    /// The kinds of personal or secret data replaced by placeholders before the model saw the
+    /// prompt (and restored in `text`), sorted; empty when nothing was replaced.
+    pub redacted: Vec<PiiKind>,
 }
 
 /// A text generation model.
@@ -237,6 +267,14 @@ pub trait Generator: Send + Sync {
 
     /// The longest prompt plus completion in tokens.
     fn context_length(&self) -> usize;
+
+    /// The most restricted data this backend may receive: `None` for models run in this
+    /// process (they may see whatever the requester may), a configured maximum for backends
+    /// outside it (remote servers), which refuse prompts holding more
+    /// ([`ModelError::Clearance`]).
+    fn clearance(&self) -> Option<Clearance> {
+        None
+    }
 
     /// Answers the conversation, calling `on_delta` with each new piece of text as it is
     /// generated; returning [`ControlFlow::Break`] from it cancels (finish reason `Cancelled`).
@@ -255,11 +293,13 @@ pub trait Generator: Send + Sync {
 
 /// Generates a JSON document valid against `schema` in answer to `prompt`: decoding is
 /// constrained to the schema and the result is validated again before it is returned.
+/// `classes`: the classification of the stored data in `prompt` ([`ChatRequest::classes`]).
 pub fn generate_json(
     generator: &dyn Generator,
     prompt: &str,
     schema: &Value,
     max_tokens: usize,
+    classes: &[DataClass],
 ) -> Result<Value, ModelError> {
     // Constrained decoding guarantees the shape; showing the schema helps the model fill it
     // with the right content.
@@ -268,6 +308,7 @@ pub fn generate_json(
     ));
     req.max_tokens = max_tokens;
     req.response_format = ResponseFormat::JsonSchema(schema.clone());
+    req.classes = classes.to_vec();
     let resp = generator.chat(&req)?;
     resp.json.ok_or_else(|| {
         ModelError::Inference(format!("{} returned no JSON document", generator.id()))

@@ -71,6 +71,7 @@ fn qwen_tokenizer_ids_and_answers() {
         "Parse this RFQ: 中证500 雪球 12个月 敲出103 敲入75 报个票息",
         &schema,
         128,
+        &[],
     )
     .unwrap();
     assert_eq!(doc["structure"], "snowball", "{doc}");

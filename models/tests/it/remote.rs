@@ -222,3 +222,95 @@ fn embeddings_are_prefixed_ordered_and_normalised() {
     assert!(seen[0].0.starts_with("POST /v1/embeddings"));
     assert_eq!(seen[0].1["input"], json!(["query: a", "query: b"]));
 }
+
+/// A registry with the remote generator added, under the standard policy with one client name.
+fn registry_with(g: RemoteGenerator) -> (tempfile::TempDir, models::Models) {
+    let dir = tempfile::tempdir().unwrap();
+    let m = models::Models::new(
+        models::store::ModelStore::new(dir.path()),
+        models::GeneratorOptions::default(),
+    );
+    m.set_prompt_policy(policies::redact::PromptPolicy::standard(vec![
+        "华泰资管".into(),
+    ]));
+    m.add_generator(std::sync::Arc::new(g));
+    (dir, m)
+}
+
+#[test]
+fn personal_data_never_reaches_the_server_and_comes_back_restored() {
+    // The server answers with the placeholders it was sent, one split across two deltas.
+    let (url, seen) = server(vec![(
+        200,
+        vec![],
+        sse(
+            &["已通知 ⟦NA", "ME_1⟧（⟦PHONE_1⟧）与 ⟦CLIENT_1⟧", "。"],
+            "stop",
+        ),
+    )]);
+    let (_dir, m) = registry_with(RemoteGenerator::new(config(&url)).unwrap());
+    let g = m.generator("big-model").unwrap();
+    let mut req = ChatRequest::new(vec![
+        models::Message::system("You are the desk's assistant."),
+        models::Message::user(
+            "华泰资管的联系人：王小明，手机 138 1234 5678，身份证 11010519491231002X，\
+             邮箱 wang.xm@example.com，请回复。",
+        ),
+    ]);
+    req.max_tokens = 64;
+    let mut deltas = Vec::new();
+    let resp = g
+        .chat_stream(&req, &mut |d| {
+            deltas.push(d.to_string());
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    let sent = seen.lock().unwrap()[0].1["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for secret in [
+        "王小明",
+        "138 1234 5678",
+        "11010519491231002X",
+        "wang.xm@example.com",
+        "华泰资管",
+    ] {
+        assert!(!sent.contains(secret), "{secret} was sent: {sent}");
+    }
+    assert!(
+        sent.contains("⟦PHONE_1⟧") && sent.contains("⟦CLIENT_1⟧"),
+        "{sent}"
+    );
+    assert_eq!(resp.text, "已通知 王小明（138 1234 5678）与 华泰资管。");
+    assert_eq!(
+        deltas.concat(),
+        resp.text,
+        "the streamed pieces are restored too"
+    );
+    assert!(deltas.iter().all(|d| !d.contains('⟦')), "{deltas:?}");
+    let kinds: Vec<&str> = resp.redacted.iter().map(|k| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["person_name", "id_card", "phone", "email", "client_name"]
+    );
+}
+
+#[test]
+fn a_prompt_above_the_remote_class_is_refused_before_sending() {
+    let (url, seen) = server(vec![(200, vec![], sse(&["ok"], "stop"))]);
+    let (_dir, m) = registry_with(RemoteGenerator::new(config(&url)).unwrap());
+    let g = m.generator("big-model").unwrap();
+    let req = ChatRequest::user("summarise the board minutes").holding(policies::DataClass::CORE);
+    let err = g.chat(&req).unwrap_err();
+    assert!(matches!(err, ModelError::Clearance { .. }), "{err}");
+    assert!(err.to_string().contains("remote_max_class"), "{err}");
+    // Important data is within the default maximum; the one scripted reply is used by it.
+    let ok = ChatRequest::user("summarise the trade").holding(policies::DataClass::IMPORTANT);
+    assert_eq!(g.chat(&ok).unwrap().text, "ok");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "the refused prompt was never sent"
+    );
+}

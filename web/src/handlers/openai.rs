@@ -410,6 +410,8 @@ fn convert(body: ChatCompletionRequest) -> Result<ChatCall, AppError> {
         },
         response_format,
         cancel: Cancel::new(),
+        // The caller's own words: no stored data (their personal data is still redacted).
+        classes: Vec::new(),
     };
     Ok(ChatCall {
         model: body.model.filter(|m| !m.trim().is_empty()),

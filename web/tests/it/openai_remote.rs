@@ -165,7 +165,9 @@ async fn chat_streaming_json_and_embeddings_go_through_the_remote_backend() {
         "confidence": {"type": "number"}}, "required": ["answer", "confidence"]});
     let doc = blocking({
         let (remote, schema) = (remote.clone(), schema.clone());
-        move || models::generate_json(remote.as_ref(), "Is the sky blue?", &schema, 40).unwrap()
+        move || {
+            models::generate_json(remote.as_ref(), "Is the sky blue?", &schema, 40, &[]).unwrap()
+        }
     })
     .await;
     assert!(models::json::validate(&schema, &doc).is_empty(), "{doc}");

@@ -1,0 +1,97 @@
+//! Personal and secret data kept out of prompts: every generator the [`crate::Models`] registry
+//! hands out is a [`Redacting`] generator around the real one. Before the model sees a request,
+//! the texts of its messages are redacted together (one placeholder table, so the same phone
+//! number is the same `⟦PHONE_1⟧` in every message) under the registry's
+//! [`PromptPolicy`]; the model's output is restored as it streams (a placeholder split across
+//! two deltas is held back until it is whole), in the final text and in the parsed JSON
+//! document. The kinds replaced are reported in [`ChatResponse::redacted`] for the audit entry.
+//!
+//! Whether a backend is "remote" for the policy's client-name rule is whether it has a
+//! [`Generator::clearance`] (backends outside the process do).
+
+use std::ops::ControlFlow;
+use std::sync::{Arc, RwLock};
+
+use policies::Clearance;
+use policies::redact::PromptPolicy;
+
+use crate::error::ModelError;
+use crate::generate::{ChatRequest, ChatResponse, Generator, ResponseFormat};
+
+/// A generator whose prompts are redacted and whose output is restored (see the module doc).
+pub struct Redacting {
+    inner: Arc<dyn Generator>,
+    policy: Arc<RwLock<PromptPolicy>>,
+}
+
+impl Redacting {
+    /// Wraps `inner`; `policy` is read at every request (the registry's, shared).
+    pub fn new(inner: Arc<dyn Generator>, policy: Arc<RwLock<PromptPolicy>>) -> Self {
+        Self { inner, policy }
+    }
+}
+
+impl Generator for Redacting {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+
+    fn context_length(&self) -> usize {
+        self.inner.context_length()
+    }
+
+    fn clearance(&self) -> Option<Clearance> {
+        self.inner.clearance()
+    }
+
+    fn chat_stream(
+        &self,
+        req: &ChatRequest,
+        on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<ChatResponse, ModelError> {
+        let texts: Vec<&str> = req.messages.iter().map(|m| m.content.as_str()).collect();
+        let remote = self.inner.clearance().is_some();
+        let redactions = {
+            let policy = self.policy.read().unwrap_or_else(|p| p.into_inner());
+            policy.apply(&texts, remote)
+        };
+        let Some(redactions) = redactions.filter(|r| r.iter().any(|x| !x.replaced.is_empty()))
+        else {
+            return self.inner.chat_stream(req, on_delta);
+        };
+        let mut redacted = req.clone();
+        for (m, r) in redacted.messages.iter_mut().zip(&redactions) {
+            m.content.clone_from(&r.text);
+        }
+        // Every redaction of one call shares the full table.
+        let table = redactions
+            .last()
+            .expect("at least one message was redacted");
+        let json = matches!(req.response_format, ResponseFormat::JsonSchema(_));
+        let mut restorer = table.restorer(json);
+        let mut stopped = false;
+        let mut resp = self.inner.chat_stream(&redacted, &mut |d| {
+            let out = restorer.push(d);
+            if out.is_empty() {
+                return ControlFlow::Continue(());
+            }
+            let flow = on_delta(&out);
+            stopped = flow.is_break();
+            flow
+        })?;
+        let rest = restorer.finish();
+        if !rest.is_empty() && !stopped {
+            let _ = on_delta(&rest);
+        }
+        resp.text = if json {
+            table.restore_json_text(&resp.text)
+        } else {
+            table.restore(&resp.text)
+        };
+        if let Some(v) = &mut resp.json {
+            table.restore_json(v);
+        }
+        resp.redacted = table.kinds().into_iter().collect();
+        Ok(resp)
+    }
+}
