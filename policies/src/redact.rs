@@ -113,24 +113,58 @@ impl Redaction {
         self.replaced.iter().map(|r| r.kind).collect()
     }
 
-    /// `output` with every placeholder put back to its original.
+    /// `output` with every placeholder put back to its original. Models copy placeholders
+    /// imperfectly (`⟦Name_1⟧`, `⟦ PHONE_1 ⟧`): case and spaces inside the brackets are
+    /// ignored. A bracketed text that names no placeholder of this redaction is left as written.
     pub fn restore(&self, output: &str) -> String {
-        let mut out = output.to_string();
-        for r in &self.replaced {
-            out = out.replace(&r.placeholder, &r.original);
-        }
-        out
+        self.restore_with(output, false)
     }
 
     /// Like [`Redaction::restore`] for JSON text: each original is written as the inside of a
     /// JSON string (quotes and backslashes escaped), since a placeholder can only stand inside
     /// a string of a valid document.
     pub fn restore_json_text(&self, output: &str) -> String {
-        let mut out = output.to_string();
-        for r in &self.replaced {
-            let quoted = serde_json::to_string(&r.original).expect("a string serialises");
-            out = out.replace(&r.placeholder, &quoted[1..quoted.len() - 1]);
+        self.restore_with(output, true)
+    }
+
+    fn restore_with(&self, output: &str, json: bool) -> String {
+        if self.replaced.is_empty() || !output.contains('⟦') {
+            return output.to_string();
         }
+        let mut out = String::with_capacity(output.len());
+        let mut rest = output;
+        while let Some(open) = rest.find('⟦') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + '⟦'.len_utf8()..];
+            let Some(close) = after
+                .find('⟧')
+                .filter(|&c| after[..c].chars().count() <= 20)
+            else {
+                out.push('⟦');
+                rest = after;
+                continue;
+            };
+            let key: String = after[..close]
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| c.to_ascii_uppercase())
+                .collect();
+            let whole = &rest[open..open + '⟦'.len_utf8() + close + '⟧'.len_utf8()];
+            match self
+                .replaced
+                .iter()
+                .find(|r| r.placeholder.trim_start_matches('⟦').trim_end_matches('⟧') == key)
+            {
+                Some(r) if json => {
+                    let quoted = serde_json::to_string(&r.original).expect("a string serialises");
+                    out.push_str(&quoted[1..quoted.len() - 1]);
+                }
+                Some(r) => out.push_str(&r.original),
+                None => out.push_str(whole),
+            }
+            rest = &after[close + '⟧'.len_utf8()..];
+        }
+        out.push_str(rest);
         out
     }
 
@@ -1044,6 +1078,11 @@ mod tests {
         let mut st = r.restorer(false);
         let long = format!("⟦{}", "x".repeat(40));
         assert_eq!(st.push(&long), long);
+        // Imperfect copies by the model are still restored; unknown ones are left alone.
+        assert_eq!(
+            r.restore("Dear ⟦Name_1⟧ (⟦ phone_1 ⟧), not ⟦NAME_9⟧ ⟦"),
+            "Dear 王小明 (13812345678), not ⟦NAME_9⟧ ⟦"
+        );
     }
 
     #[test]

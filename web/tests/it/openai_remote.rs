@@ -278,3 +278,185 @@ async fn the_client_api_serves_from_the_remote_backend_and_maps_its_errors() {
         "refused before any call"
     );
 }
+
+/// The `model.call` entries of `a`.
+fn model_calls(a: &Assistant) -> Vec<policies::AuditEntry> {
+    a.store()
+        .audit_entries(0, None, None, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "model.call")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_is_replaced_before_the_remote_server_sees_it() {
+    let p = pair().await;
+    let text = "Please draft a short note to our contact: Mr. Li Wei, phone +86 138 1234 5678, \
+                e-mail li.wei@example.com, ID 11010519491231002X, card 4111 1111 1111 1111.";
+    let body = json!({"messages": [{"role": "user", "content": text}],
+                      "temperature": 0, "max_tokens": 24});
+    let resp = app(p.client.clone())
+        .oneshot(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/v1/chat/completions")
+                .header(header::AUTHORIZATION, format!("Bearer {}", p.client_token))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status();
+    let out: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let answer = out["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(!answer.contains('⟦'), "placeholders are restored: {answer}");
+
+    // The client recorded what it replaced and the prompt's class.
+    let mine = model_calls(&p.client.assistant);
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    // Kinds in their fixed order (`policies::redact::PiiKind`).
+    assert_eq!(
+        mine[0].details["redacted"],
+        json!(["person_name", "id_card", "phone", "email", "bank_card"])
+    );
+    assert_eq!(mine[0].details["classes"], json!(["general"]));
+    // The serving side got the redacted prompt: nothing left to replace, and its prompt hash
+    // is the hash of the redacted text, not of the original.
+    let theirs = model_calls(&p.server.assistant);
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert_eq!(theirs[0].details["redacted"], json!([]));
+    let redacted = policies::redact::redact(text, &policies::redact::Rules::default()).text;
+    for secret in [
+        "Li Wei",
+        "138 1234 5678",
+        "li.wei@example.com",
+        "11010519491231002X",
+    ] {
+        assert!(!redacted.contains(secret), "{secret}: {redacted}");
+    }
+    let want =
+        assistant::inference::chat_prompt_sha256(&ChatRequest::new(vec![Message::user(redacted)]));
+    assert_eq!(theirs[0].details["prompt_sha256"], json!(want));
+    assert_ne!(
+        mine[0].details["prompt_sha256"], theirs[0].details["prompt_sha256"],
+        "the client's entry hashes the prompt as its user wrote it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_above_the_remote_class_never_enters_its_prompts() {
+    use assistant::documents::{Knowledge, NewDocument};
+    let p = pair().await;
+    let a = p.client.assistant.clone();
+    // Default maximum for remote backends: important, not sensitive.
+    assert_eq!(
+        a.config.models.remote_max_class,
+        policies::DataClass::IMPORTANT
+    );
+    let k = blocking({
+        let a = a.clone();
+        move || Knowledge::open_with_models(&a.config, a.models(), "test").unwrap()
+    })
+    .await;
+    let k = std::sync::Arc::new(k);
+    let legal = Actor::user(
+        &policies::Principal {
+            user: "lena".into(),
+            role: Role::Legal,
+        },
+        None,
+    );
+    let doc = |source: &str, text: &str, class| NewDocument {
+        source: source.into(),
+        bytes: text.as_bytes().to_vec(),
+        collection: "policies".into(),
+        classification: class,
+        title: None,
+        replaces: None,
+        declassify: false,
+    };
+    let (general, core) = blocking({
+        let (a, k, legal) = (a.clone(), k.clone(), legal.clone());
+        move || {
+            let g = a
+                .ingest_document(
+                    &k,
+                    &legal,
+                    doc(
+                        "haircuts-public.txt",
+                        "Collateral haircuts. Equity collateral is accepted with a haircut set by the collateral policy.\n",
+                        policies::DataClass::GENERAL,
+                    ),
+                )
+                .unwrap();
+            let c = a
+                .ingest_document(
+                    &k,
+                    &legal,
+                    doc(
+                        "haircuts-core.txt",
+                        "Collateral haircuts. Internal: equity collateral haircut is 30 percent and bond collateral haircut is 8 percent.\n",
+                        policies::DataClass::CORE,
+                    ),
+                )
+                .unwrap();
+            (g, c)
+        }
+    })
+    .await;
+    // Legal may read the core memo: search (no model) finds it ...
+    let found = blocking({
+        let (a, k, legal) = (a.clone(), k.clone(), legal.clone());
+        move || {
+            a.search_documents(
+                &k,
+                &legal,
+                "collateral haircut equity",
+                5,
+                knowledge::Retrievers::Hybrid,
+                knowledge::Filters::default(),
+            )
+            .unwrap()
+        }
+    })
+    .await;
+    let ids: Vec<String> = found.hits.iter().map(|h| h.doc_id.clone()).collect();
+    assert!(ids.contains(&core.id), "{ids:?}");
+    // ... but an answer by the remote generator is built from what it may receive only.
+    let ans = blocking({
+        let (a, k, legal) = (a.clone(), k.clone(), legal.clone());
+        move || {
+            a.ask(
+                &k,
+                &legal,
+                "What haircut applies to equity collateral?",
+                knowledge::Filters::default(),
+                &mut |_| ControlFlow::Continue(()),
+            )
+            .unwrap()
+        }
+    })
+    .await;
+    assert!(
+        ans.evidence.iter().all(|c| c.doc_id != core.id),
+        "{:?}",
+        ans.evidence
+    );
+    assert!(
+        ans.evidence.iter().any(|c| c.doc_id == general.id),
+        "{:?}",
+        ans.evidence
+    );
+    // The prompt's class is in the client's audit entry of the call.
+    let calls = model_calls(&a);
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.details["classes"] != json!(["core"])),
+        "{calls:?}"
+    );
+}
