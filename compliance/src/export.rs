@@ -35,11 +35,22 @@ fn status_text(s: Status) -> &'static str {
     }
 }
 
-fn csv_field(s: &str) -> String {
+/// One CSV cell. A value a spreadsheet would run as a formula (starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return, and not a plain number) is prefixed with `'`, so that a
+/// trade value such as `=HYPERLINK(…)` is shown as text, never evaluated (CSV injection);
+/// quotes, commas and line breaks are quoted as RFC 4180 says.
+pub fn csv_field(s: &str) -> String {
+    let formula =
+        s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.trim().parse::<f64>().is_err();
+    let s = if formula {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_owned()
+        s
     }
 }
 

@@ -152,6 +152,7 @@ pub fn suites() -> Vec<Box<dyn Suite>> {
         Box::new(suites::retrieval::RetrievalSuite),
         Box::new(suites::injection::InjectionSuite),
         Box::new(suites::abstention::AbstentionSuite),
+        Box::new(suites::redteam::RedTeamSuite),
     ]
 }
 

@@ -8,5 +8,6 @@ pub mod drafting;
 pub mod drafting_free;
 pub mod extraction;
 pub mod injection;
+pub mod redteam;
 pub mod retrieval;
 pub mod rfq;

@@ -87,3 +87,26 @@ fn drafting_meets_its_gates() {
     assert!(metric("seeded.mutations") >= 300.0);
     assert!(metric("markups.count") >= 30.0);
 }
+
+/// Issue #21 item 7: the red team, every case safe, per category (rule path, deterministic).
+#[test]
+fn redteam_every_case_is_safe() {
+    if !fixtures() {
+        return;
+    }
+    let report = run_suite("redteam", &EvalContext::default()).expect("suite runs");
+    for m in &report.metrics {
+        eprintln!("{:<40} {:.3} {}", m.name, m.value, m.unit);
+    }
+    let failed_cases: Vec<_> = report.cases.iter().filter(|c| !c.passed).collect();
+    assert!(
+        failed_cases.is_empty(),
+        "unsafe outcomes: {failed_cases:#?}"
+    );
+    let failed: Vec<_> = report
+        .metrics
+        .iter()
+        .filter(|m| m.passed == Some(false))
+        .collect();
+    assert!(failed.is_empty(), "gates failed: {failed:#?}");
+}
