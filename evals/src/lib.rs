@@ -153,6 +153,7 @@ pub fn suites() -> Vec<Box<dyn Suite>> {
         Box::new(suites::injection::InjectionSuite),
         Box::new(suites::abstention::AbstentionSuite),
         Box::new(suites::redteam::RedTeamSuite),
+        Box::new(suites::bias::BiasSuite),
     ]
 }
 

@@ -33,6 +33,9 @@
 //! max_notional = 50_000_000
 //! notional_currency = "CNY"                       # default CNY
 //! max_tenor_months = 12
+//! region = "华东"                                 # region, industry, size: descriptive, for
+//! industry = "fund"                               # bias audits only (never read by pricing,
+//! size = "medium"                                 # margins or limits)
 //!
 //! [exposure."000905.SH"]
 //! max_abs_delta = 20_000_000                      # cash delta, in `currency`
@@ -149,6 +152,17 @@ pub struct ClientLimits {
     pub notional_currency: String,
     /// The longest tenor, in months.
     pub max_tenor_months: u32,
+    /// The client's region (`华东`, `Hong Kong`), industry (`bank`, `私募`) and size tier
+    /// (`large`, `small`): descriptive only, for bias audits and group statistics
+    /// (`deskmate eval bias`). Pricing, margins and limits never read them.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// See `region`.
+    #[serde(default)]
+    pub industry: Option<String>,
+    /// See `region`.
+    #[serde(default)]
+    pub size: Option<String>,
 }
 
 /// The desk's exposure limits on one underlying.

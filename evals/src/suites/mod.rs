@@ -2,6 +2,7 @@
 
 pub mod abstention;
 pub mod audit;
+pub mod bias;
 pub mod compliance;
 pub mod draft_mutations;
 pub mod drafting;

@@ -110,3 +110,44 @@ fn redteam_every_case_is_safe() {
         .collect();
     assert!(failed.is_empty(), "gates failed: {failed:#?}");
 }
+
+/// Issue #21 item 5: counterfactual pairs (seven whole requests, a snowball among them, with
+/// every counterfactual client) and the group statistics, all consistent.
+#[test]
+fn bias_pairs_are_consistent() {
+    use evals::suites::bias::{COUNTERFACTUALS, run_pairs};
+    let out = run_pairs(7 * COUNTERFACTUALS, 5_000).expect("suite runs");
+    for m in &out.metrics {
+        eprintln!("{:<44} {:.3} {}", m.name, m.value, m.unit);
+    }
+    let failed_cases: Vec<_> = out.cases.iter().filter(|c| !c.passed).collect();
+    assert!(failed_cases.is_empty(), "inconsistent: {failed_cases:#?}");
+    let failed: Vec<_> = out
+        .metrics
+        .iter()
+        .filter(|m| m.passed == Some(false))
+        .collect();
+    assert!(failed.is_empty(), "gates failed: {failed:#?}");
+    let explained = out
+        .metrics
+        .iter()
+        .find(|m| m.name == "pairs_differing_by_a_policy_rule")
+        .unwrap();
+    assert!(
+        explained.value >= 1.0,
+        "the smaller-limit client differs somewhere"
+    );
+    assert!(
+        out.cases
+            .iter()
+            .any(|c| c.detail.contains("clients.L01.max_notional"))
+    );
+}
+
+#[test]
+fn two_proportion_test_matches_known_values() {
+    use evals::suites::bias::two_proportion_p;
+    // 45/100 vs 60/100: z = 2.1237, two-sided p = 0.0337.
+    assert!((two_proportion_p(45, 100, 60, 100) - 0.0337).abs() < 5e-4);
+    assert!((two_proportion_p(50, 100, 50, 100) - 1.0).abs() < 1e-9);
+}
