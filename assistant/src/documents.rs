@@ -894,6 +894,7 @@ impl Assistant {
                 sensitive: a.sensitive || b.sensitive,
             });
         let object_id = answer.output_sha256.clone();
+        let explanation = (!answer.found).then(|| not_found_explanation(q, &answer));
         self.store.write(actor, |tx| {
             tx.audit(AuditRecord {
                 action: "knowledge.ask",
@@ -910,10 +911,52 @@ impl Assistant {
                     "prompt_sha256": answer.prompt_sha256,
                     "output_sha256": answer.output_sha256,
                     "finish_reason": answer.finish_reason,
+                    "explanation": explanation,
                 }),
             })?;
             Ok::<_, AssistantError>(())
         })?;
         Ok(answer)
     }
+}
+
+/// Why a question was answered "not found": what was retrieved, what the check dropped.
+fn not_found_explanation(question: &str, a: &Answer) -> policies::explain::Explanation {
+    let q: String = question.chars().take(80).collect();
+    let (n, dropped) = (a.evidence.len(), a.dropped.len());
+    let (zh, en) = if n == 0 {
+        (
+            format!("未找到依据：对「{q}」的检索没有返回提问者有权阅读且足够相关的段落（0 段）。"),
+            format!(
+                "not found: the search for \"{q}\" returned no passage the asker may read that is relevant enough (0 passages)."
+            ),
+        )
+    } else {
+        (
+            format!(
+                "未找到依据：对「{q}」检索到 {n} 段，但回答中没有任何句子得到这些段落的支持（删除 {dropped} 句）。"
+            ),
+            format!(
+                "not found: {n} passages were retrieved for \"{q}\", but no sentence of the answer is supported by them ({dropped} sentences dropped)."
+            ),
+        )
+    };
+    policies::explain::Explanation::new(
+        policies::explain::Decision::AnswerNotFound,
+        zh,
+        en,
+        vec![
+            ("question", q.clone()),
+            ("passages", n.to_string()),
+            ("dropped_sentences", dropped.to_string()),
+            (
+                "evidence",
+                a.evidence
+                    .iter()
+                    .map(|c| c.chunk_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        ],
+    )
 }

@@ -477,6 +477,16 @@ impl Assistant {
                     "index": idx, "name": r.name, "sha256": r.sha256, "status": r.status,
                     "product_type": r.product_type, "approval_id": approval_id,
                     "error": r.error, "conflicts": r.conflicts.len(), "problems": r.problems.len(),
+                    "explanation": r.error.as_ref().map(|e| policies::explain::Explanation::new(
+                        policies::explain::Decision::ExtractionFailed,
+                        format!("无法提取「{}」（{}）：{e}", r.name, r.status.as_str()),
+                        format!("could not extract \"{}\" ({}): {e}", r.name, r.status.as_str()),
+                        vec![
+                            ("file", r.name.clone()),
+                            ("status", r.status.as_str().to_string()),
+                            ("error", e.clone()),
+                        ],
+                    )),
                 }),
             })?;
             Ok::<_, AssistantError>(())

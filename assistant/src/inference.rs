@@ -167,6 +167,9 @@ pub struct ModelCall {
     /// The kinds of personal or secret data replaced by placeholders before the model saw the
     /// prompt (`phone`, `id_card`, …); empty when nothing was.
     pub redacted: Vec<String>,
+    /// Why the call was refused, when a backend refused the prompt's data class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<policies::explain::Explanation>,
 }
 
 /// Lowercase hex SHA-256 of `bytes`.
@@ -270,6 +273,7 @@ pub fn chat(
             req.classes.iter().map(ToString::to_string).collect()
         },
         redacted: Vec::new(),
+        explanation: None,
     };
     match &result {
         Ok(r) => {
@@ -279,7 +283,31 @@ pub fn chat(
             call.completion_tokens = r.usage.completion_tokens;
             call.outcome = r.finish_reason.as_str().into();
         }
-        Err(e) => call.error = Some(format!("{}: {e}", error_kind(e))),
+        Err(e) => {
+            call.error = Some(format!("{}: {e}", error_kind(e)));
+            if let ModelError::Clearance {
+                model,
+                class,
+                allowed,
+            } = e
+            {
+                call.explanation = Some(policies::explain::Explanation::new(
+                    policies::explain::Decision::ModelRefused,
+                    format!(
+                        "未发送：提示含 {class} 级数据，模型 {model} 最多只能接收 {allowed} 级数据。"
+                    ),
+                    format!(
+                        "not sent: the prompt holds {class} data and model {model} may receive at most {allowed}."
+                    ),
+                    vec![
+                        ("model", model.clone()),
+                        ("class", class.to_string()),
+                        ("allowed", allowed.to_string()),
+                        ("setting", "models.remote_max_class".into()),
+                    ],
+                ));
+            }
+        }
     }
     record(store, actor, &call)?;
     result.map_err(AssistantError::Model)
@@ -308,6 +336,7 @@ pub fn embed(
         error: None,
         classes: Vec::new(),
         redacted: Vec::new(),
+        explanation: None,
     };
     match &result {
         Ok(e) => {

@@ -10,6 +10,7 @@ pub mod approval;
 pub mod audit;
 pub mod classification;
 pub mod currency;
+pub mod explain;
 pub mod limits;
 pub mod redact;
 pub mod role;

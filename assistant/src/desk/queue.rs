@@ -301,6 +301,8 @@ impl Assistant {
             .collect();
         let limits = json!({
             "passed": breaches.is_empty(),
+            // The first breach is the reason the client is told; each has its explanation.
+            "explanations": breaches.iter().map(breach_explanation).collect::<Vec<_>>(),
             "exposure_before": {
                 "underlying": underlying,
                 "book_cash_delta": exposure.book_delta,
@@ -472,7 +474,15 @@ impl Assistant {
             object_kind: "rfq_quote",
             object_id: qid,
             class: DataClass::IMPORTANT,
-            details: json!({"rfq_id": rfq.id, "error": error}),
+            details: json!({
+                "rfq_id": rfq.id, "error": error,
+                "explanation": policies::explain::Explanation::new(
+                    policies::explain::Decision::QuoteUnpriced,
+                    format!("询价 {} 无法定价：{error}", rfq.id),
+                    format!("request {} could not be priced: {error}", rfq.id),
+                    vec![("rfq", rfq.id.clone()), ("error", error.to_string())],
+                ),
+            }),
         })?;
         queue_reply(
             tx,
@@ -512,4 +522,25 @@ impl Assistant {
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
+}
+
+/// The explanation of a limit breach: its bilingual reason and the breach's own fields as facts.
+fn breach_explanation(b: &Breach) -> policies::explain::Explanation {
+    let mut facts: Vec<(String, String)> = Vec::new();
+    if let Value::Object(m) = serde_json::to_value(b).expect("a breach serialises") {
+        for (k, v) in m {
+            let shown = match v {
+                Value::String(s) => s,
+                Value::Null => continue,
+                other => other.to_string(),
+            };
+            facts.push((k, shown));
+        }
+    }
+    policies::explain::Explanation::new(
+        policies::explain::Decision::QuoteBlocked,
+        b.reason_zh(),
+        b.reason_en(),
+        facts.iter().map(|(k, v)| (k.as_str(), v.clone())).collect(),
+    )
 }

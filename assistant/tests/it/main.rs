@@ -10,6 +10,7 @@ mod compat;
 mod desk;
 mod documents;
 mod edit_validation;
+mod explain;
 mod extraction_review;
 mod reporting;
 mod stored_values;
