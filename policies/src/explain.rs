@@ -143,7 +143,8 @@ impl Explanation {
                     .iter()
                     .any(|f| f.value.chars().count() >= 2 && r.contains(f.value.as_str()))
             };
-            if !self.facts.is_empty() && !(specific(&self.reason_zh) && specific(&self.reason_en)) {
+            let states_a_fact = specific(&self.reason_zh) && specific(&self.reason_en);
+            if !self.facts.is_empty() && !states_a_fact {
                 p.push("a reason states none of the facts of this case".into());
             }
         }
