@@ -283,3 +283,31 @@ impl Assistant {
 fn sees_all_jobs(actor: &Actor) -> bool {
     matches!(actor.role, None | Some(policies::Role::Admin))
 }
+
+impl Assistant {
+    /// Records an evaluation or validation report in the audit log, signed by the SHA-256 of
+    /// its `report.json` (`eval.report`): whoever holds the file can check it is the one the
+    /// decision rested on. Returns the audit entry's sequence number.
+    pub fn record_evaluation(
+        &self,
+        actor: &Actor,
+        suite: &str,
+        passed: bool,
+        report_sha256: &str,
+        metrics: Value,
+    ) -> Result<u64> {
+        self.store.write(actor, |tx| {
+            tx.audit(AuditRecord {
+                action: "eval.report",
+                object_kind: "evaluation",
+                object_id: suite,
+                class: DataClass::IMPORTANT,
+                details: serde_json::json!({
+                    "suite": suite, "passed": passed, "report_sha256": report_sha256,
+                    "metrics": metrics,
+                }),
+            })
+            .map_err(AssistantError::from)
+        })
+    }
+}

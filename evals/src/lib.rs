@@ -101,6 +101,30 @@ pub struct SuiteOutput {
     pub cases: Vec<CaseResult>,
     /// Notes for the reader (method, caveats).
     pub notes: Vec<String>,
+    /// Line charts for the HTML report (drawn as SVG).
+    pub plots: Vec<Plot>,
+}
+
+/// A line chart: one or more series over a shared x axis.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plot {
+    /// The title.
+    pub title: String,
+    /// The x axis label, with its unit.
+    pub x_label: String,
+    /// The y axis label, with its unit.
+    pub y_label: String,
+    /// The series.
+    pub series: Vec<Series>,
+}
+
+/// One named series of (x, y) points.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Series {
+    /// Its name in the legend.
+    pub name: String,
+    /// The points, in x order.
+    pub points: Vec<(f64, f64)>,
 }
 
 /// A suite failed to run at all (not: it ran and measured a failure).
@@ -154,6 +178,8 @@ pub fn suites() -> Vec<Box<dyn Suite>> {
         Box::new(suites::abstention::AbstentionSuite),
         Box::new(suites::redteam::RedTeamSuite),
         Box::new(suites::bias::BiasSuite),
+        Box::new(suites::validate::ValidatePricing),
+        Box::new(suites::validate::ValidateRfq),
     ]
 }
 

@@ -90,6 +90,9 @@ pub struct Report {
     pub cases: Vec<CaseResult>,
     /// Notes.
     pub notes: Vec<String>,
+    /// Charts (drawn as SVG in the HTML report).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub plots: Vec<crate::Plot>,
 }
 
 impl Report {
@@ -116,6 +119,7 @@ impl Report {
             metrics: out.metrics,
             cases: out.cases,
             notes: out.notes,
+            plots: out.plots,
         }
     }
 }
@@ -219,6 +223,9 @@ pub fn html(r: &Report) -> String {
         }
         h.push_str("</table>");
     }
+    for p in &r.plots {
+        h.push_str(&svg_plot(p));
+    }
     if !r.notes.is_empty() {
         h.push_str("<h2>Notes</h2><ul>");
         for n in &r.notes {
@@ -228,6 +235,100 @@ pub fn html(r: &Report) -> String {
     }
     h.push_str("</body></html>\n");
     h
+}
+
+/// One chart as an inline SVG figure: axes with their extremes labelled, one polyline and
+/// legend entry per series.
+pub fn svg_plot(p: &crate::Plot) -> String {
+    const W: f64 = 640.0;
+    const H: f64 = 320.0;
+    const L: f64 = 70.0;
+    const R: f64 = 160.0;
+    const T: f64 = 20.0;
+    const B: f64 = 40.0;
+    const COLOURS: [&str; 6] = [
+        "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+    ];
+    let pts = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .filter(|(x, y)| x.is_finite() && y.is_finite());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in pts {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if x0 > x1 {
+        return String::new();
+    }
+    if x1 == x0 {
+        x1 = x0 + 1.0;
+    }
+    if y1 == y0 {
+        y1 = y0 + 1.0;
+    }
+    let sx = |x: f64| L + (x - x0) / (x1 - x0) * (W - L - R);
+    let sy = |y: f64| H - B - (y - y0) / (y1 - y0) * (H - T - B);
+    let mut s = format!(
+        "<h2>{}</h2><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" \
+         role=\"img\" aria-label=\"{}\" font-size=\"11\">\
+         <line x1=\"{L}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#444\"/>\
+         <line x1=\"{L}\" y1=\"{T}\" x2=\"{L}\" y2=\"{}\" stroke=\"#444\"/>\
+         <text x=\"{L}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><text x=\"{}\" y=\"{T}\" text-anchor=\"end\" dy=\"8\">{}</text>\
+         <text x=\"12\" y=\"{}\" transform=\"rotate(-90 12 {})\" text-anchor=\"middle\">{}</text>",
+        esc(&p.title),
+        esc(&p.title),
+        H - B,
+        W - R,
+        H - B,
+        H - B,
+        H - B + 14.0,
+        fmt_value(x0),
+        W - R,
+        H - B + 14.0,
+        fmt_value(x1),
+        (L + W - R) / 2.0,
+        H - 6.0,
+        esc(&p.x_label),
+        L - 4.0,
+        H - B,
+        fmt_value(y0),
+        L - 4.0,
+        fmt_value(y1),
+        H / 2.0,
+        H / 2.0,
+        esc(&p.y_label),
+    );
+    for (i, series) in p.series.iter().enumerate() {
+        let c = COLOURS[i % COLOURS.len()];
+        let path: Vec<String> = series
+            .points
+            .iter()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
+            .collect();
+        let _ = write!(
+            s,
+            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"1.5\" points=\"{}\"/>\
+             <line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{c}\" stroke-width=\"2\"/>\
+             <text x=\"{}\" y=\"{}\">{}</text>",
+            path.join(" "),
+            W - R + 10.0,
+            T + 14.0 * i as f64 + 4.0,
+            W - R + 30.0,
+            T + 14.0 * i as f64 + 4.0,
+            W - R + 34.0,
+            T + 14.0 * i as f64 + 8.0,
+            esc(&series.name)
+        );
+    }
+    s.push_str("</svg>");
+    s
 }
 
 /// Writes `report.json` and `report.html` into `dir`; returns their paths.

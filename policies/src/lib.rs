@@ -14,6 +14,7 @@ pub mod explain;
 pub mod limits;
 pub mod redact;
 pub mod role;
+pub mod validation;
 
 pub use approval::{ApprovalDecision, ApprovalState, ApprovalView, Denial, Transition};
 pub use audit::{AuditAnchor, AuditEntry, ChainBreak, ChainBreakKind, ChainVerifier};

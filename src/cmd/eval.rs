@@ -6,12 +6,15 @@ use evals::EvalContext;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// `deskmate eval SUITE`.
+/// `deskmate eval SUITE` (`deskmate eval validate CHAIN` runs the validation suite
+/// `validate-CHAIN`).
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// The suite to run (`--list` shows them).
+    /// The suite to run (`--list` shows them), or `validate` followed by a chain.
     #[arg(required_unless_present = "list")]
     pub suite: Option<String>,
+    /// With `validate`: the chain (`pricing`, `rfq`).
+    pub chain: Option<String>,
     /// Data directory for the suite (default: the shared data set).
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -23,15 +26,23 @@ pub struct EvalArgs {
     pub list: bool,
 }
 
-/// Runs a suite; exits 1 if it fails its thresholds.
-pub fn run(args: EvalArgs, _loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+/// Runs a suite; exits 1 if it fails its thresholds. The report is recorded in the data dir's
+/// audit log by its SHA-256 (`eval.report`) when the data dir can be opened.
+pub fn run(args: EvalArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     if args.list {
         for s in evals::suites() {
             println!("{:16} {}", s.name(), s.description());
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let suite = args.suite.expect("clap requires it");
+    let suite = match (args.suite.expect("clap requires it"), args.chain) {
+        (s, Some(chain)) if s == "validate" => format!("validate-{chain}"),
+        (s, None) if s == "validate" => {
+            anyhow::bail!("name the chain to validate: `deskmate eval validate pricing|rfq`")
+        }
+        (s, Some(extra)) => anyhow::bail!("unexpected argument {extra:?} after suite {s:?}"),
+        (s, None) => s,
+    };
     let ctx = EvalContext {
         data: args.data,
         model_ids: Vec::new(),
@@ -58,6 +69,22 @@ pub fn run(args: EvalArgs, _loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
         report.duration_ms
     );
     println!("reports: {} {}", json.display(), html.display());
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(
+        &json,
+    )?));
+    match super::open(&loaded).and_then(|a| {
+        a.record_evaluation(
+            &assistant::store::Actor::system(),
+            &report.suite,
+            report.passed,
+            &sha,
+            serde_json::to_value(&report.metrics)?,
+        )
+        .map_err(anyhow::Error::from)
+    }) {
+        Ok(seq) => println!("recorded in the audit log as entry {seq} (report.json sha256 {sha})"),
+        Err(e) => eprintln!("warning: the report was not recorded in the audit log: {e}"),
+    }
     Ok(if report.passed {
         ExitCode::SUCCESS
     } else {

@@ -224,6 +224,7 @@ impl Suite for AuditChainSuite {
                 "Each tampering is applied with SQL directly to a copy of the database file, after dropping the append-only triggers, as an attacker with file access would.".into(),
                 "A case passes only if the verifier names the exact first affected entry.".into(),
             ],
+            ..SuiteOutput::default()
         })
     }
 }

@@ -12,3 +12,4 @@ pub mod injection;
 pub mod redteam;
 pub mod retrieval;
 pub mod rfq;
+pub mod validate;

@@ -151,3 +151,15 @@ fn two_proportion_test_matches_known_values() {
     assert!((two_proportion_p(45, 100, 60, 100) - 0.0337).abs() < 5e-4);
     assert!((two_proportion_p(50, 100, 50, 100) - 1.0).abs() < 1e-9);
 }
+
+/// Issue #21 item 2: the pricing chain's validation report passes its thresholds.
+#[test]
+fn pricing_validation_passes_its_thresholds() {
+    check("validate-pricing");
+}
+
+/// Issue #21 item 2: the RFQ chain's validation report passes its thresholds.
+#[test]
+fn rfq_validation_passes_its_thresholds() {
+    check("validate-rfq");
+}

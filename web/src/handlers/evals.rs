@@ -100,17 +100,36 @@ pub async fn run(
         })
         .await?;
     let (id, dir, work) = (job.id.clone(), reports_dir(&s, &suite), s.clone());
+    let actor_for_record = ctx.actor.clone();
     tokio::spawn(async move {
         work.blocking(move |a| {
             let _ = a.start_job(&id);
             let outcome = evals::run_suite(&suite, &evals::EvalContext::default())
                 .and_then(|r| {
-                    evals::report::write(&r, &dir)?;
-                    Ok(r)
+                    let (json_path, _) = evals::report::write(&r, &dir)?;
+                    let bytes =
+                        std::fs::read(&json_path).map_err(|source| evals::EvalError::Io {
+                            path: json_path.clone(),
+                            source,
+                        })?;
+                    Ok((
+                        r,
+                        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+                    ))
                 })
-                .map(|r| {
+                .map(|(r, sha)| {
+                    if let Err(e) = a.record_evaluation(
+                        &actor_for_record,
+                        &r.suite,
+                        r.passed,
+                        &sha,
+                        serde_json::to_value(&r.metrics).unwrap_or_default(),
+                    ) {
+                        tracing::error!(error = %e, "cannot record an evaluation report");
+                    }
                     json!({
                         "suite": r.suite, "passed": r.passed, "duration_ms": r.duration_ms,
+                        "report_sha256": sha,
                         "metrics": r.metrics,
                         "cases": r.cases.len(),
                         "failed_cases": r.cases.iter().filter(|c| !c.passed).count(),
