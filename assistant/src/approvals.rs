@@ -41,12 +41,16 @@ pub enum ApprovalKind {
     /// typed by [`crate::draft_execution::check_payload`]; never edited here (edits are saved in the
     /// drafting workspace, which withdraws the request).
     ConfirmationDraft,
+    /// A change of a model-backed chain that only the model-risk team may make (`model_change`):
+    /// a new model version going into production, or a chain going back from its fallback to its
+    /// approved model; typed by [`crate::model_risk::check_payload`], applied when approved.
+    ModelChange,
     /// A caller's own kind (`report`, …), never one of the above.
     Other(CustomKind),
 }
 
 /// A caller's own approval kind: 1-64 characters without control characters, not `quote`,
-/// `extraction` or `confirmation_draft` (built only by parsing an [`ApprovalKind`]).
+/// `extraction`, `confirmation_draft` or `model_change` (built only by parsing an [`ApprovalKind`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CustomKind(String);
 
@@ -71,6 +75,7 @@ impl ApprovalKind {
         ApprovalKind::Quote,
         ApprovalKind::Extraction,
         ApprovalKind::ConfirmationDraft,
+        ApprovalKind::ModelChange,
     ];
 
     /// The stable name.
@@ -79,6 +84,7 @@ impl ApprovalKind {
             ApprovalKind::Quote => "quote",
             ApprovalKind::Extraction => "extraction",
             ApprovalKind::ConfirmationDraft => "confirmation_draft",
+            ApprovalKind::ModelChange => "model_change",
             ApprovalKind::Other(k) => k.as_str(),
         }
     }
@@ -91,6 +97,7 @@ impl std::str::FromStr for ApprovalKind {
             "quote" => Ok(ApprovalKind::Quote),
             "extraction" => Ok(ApprovalKind::Extraction),
             "confirmation_draft" => Ok(ApprovalKind::ConfirmationDraft),
+            "model_change" => Ok(ApprovalKind::ModelChange),
             _ if s.trim().is_empty() || s.len() > 64 || s.chars().any(char::is_control) => {
                 Err(InvalidKind {
                     given: s.chars().take(200).collect(),
@@ -790,6 +797,11 @@ impl Assistant {
                     if state == ApprovalState::Approved && a.kind == ApprovalKind::Extraction {
                         crate::extraction_review::approvable(&a.payload)?;
                     }
+                    if a.kind == ApprovalKind::ModelChange {
+                        // In the decision's transaction: the change and the decision commit
+                        // together or not at all.
+                        crate::model_risk::decided(tx, &a.payload, state, &who.user, now)?;
+                    }
                     tx.conn().execute(
                         "UPDATE approvals SET state = ?1, reason = ?2, decided_by = ?3,
                              decided_at = ?4 WHERE id = ?5",
@@ -845,6 +857,13 @@ impl Assistant {
                             "UPDATE approvals SET version = ?1, last_editor = ?2 WHERE id = ?3",
                             params![version, who.user, id],
                         )?;
+                        if a.kind == ApprovalKind::Quote
+                            && let Some(rfq) = a.payload["rfq_id"].as_str()
+                        {
+                            // A trader changed what the desk would have sent (model risk's edit
+                            // rate).
+                            crate::model_risk::mark_human_changed(tx, rfq)?;
+                        }
                         tx.audit(AuditRecord {
                             action: "approval.edit",
                             object_kind: "approval",

@@ -32,6 +32,7 @@ pub mod identity;
 pub mod inference;
 pub mod jobs;
 pub mod lock;
+pub mod model_risk;
 pub mod reporting;
 pub mod sessions;
 pub mod store;
@@ -80,6 +81,8 @@ impl Assistant {
         if a.config.rfq.model_fallback {
             a.desk.set_model(Box::new(a.rfq_json_model()));
         }
+        // A configured model not yet in the inventory becomes a version waiting for model risk.
+        a.model_risk_sync()?;
         Ok(a)
     }
 

@@ -12,6 +12,7 @@ pub mod classification;
 pub mod currency;
 pub mod explain;
 pub mod limits;
+pub mod monitoring;
 pub mod redact;
 pub mod role;
 pub mod validation;

@@ -123,6 +123,8 @@ impl Role {
                 EvalsRun,
                 AuditRead,
                 ApprovalsRead,
+                // Model changes (versions into production, restores) wait for model risk.
+                ApprovalsDecide,
                 ModelsUse,
                 JobsRead,
             ],

@@ -216,6 +216,7 @@ impl Assistant {
             ApprovalKind::ConfirmationDraft => {
                 crate::draft_execution::check_payload(payload, edit)?
             }
+            ApprovalKind::ModelChange => crate::model_risk::check_payload(payload, edit)?,
             ApprovalKind::Other(_) => payload,
         };
         check_size(&stored)?;

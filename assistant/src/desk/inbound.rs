@@ -142,8 +142,12 @@ impl Assistant {
         msg: &InboundMessage,
         now: OffsetDateTime,
         forced_client: Option<&str>,
-    ) -> Result<Option<(String, ParseOutcome)>> {
+    ) -> Result<Option<(String, ParseOutcome, f64)>> {
         if !self.desk.has_model() || !msg.addressed || msg.kind != MessageKind::Text {
+            return Ok(None);
+        }
+        // The model serves only as an approved version in `model` mode (model risk).
+        if !self.chain_serves_model(crate::model_risk::RFQ_CHAIN)? {
             return Ok(None);
         }
         let text = strip_mention(&msg.text, msg.bot_mention.as_deref());
@@ -174,8 +178,9 @@ impl Assistant {
             return Ok(None);
         }
         let today = now.to_offset(self.desk.offset).date();
+        let t0 = std::time::Instant::now();
         let outcome = self.desk.parse_with_model(&text, today);
-        Ok(Some((text, outcome)))
+        Ok(Some((text, outcome, t0.elapsed().as_secs_f64() * 1000.0)))
     }
 
     fn route_message(
@@ -184,7 +189,7 @@ impl Assistant {
         msg: &InboundMessage,
         now: OffsetDateTime,
         forced_client: Option<&str>,
-        ahead: Option<&(String, ParseOutcome)>,
+        ahead: Option<&(String, ParseOutcome, f64)>,
     ) -> Result<Received> {
         let cfg = &self.config.rfq;
         let origin = Origin {
@@ -298,9 +303,13 @@ impl Assistant {
             return Ok(done(Disposition::Help));
         }
         let today = now.to_offset(self.desk.offset).date();
-        let alone = match ahead {
-            Some((t, outcome)) if *t == text => outcome.clone(),
-            _ => self.desk.parse_rules(&text, today),
+        let t0 = std::time::Instant::now();
+        let (alone, parse_ms) = match ahead {
+            Some((t, outcome, ms)) if *t == text => (outcome.clone(), *ms),
+            _ => {
+                let o = self.desk.parse_rules(&text, today);
+                (o, t0.elapsed().as_secs_f64() * 1000.0)
+            }
         };
         let lang = alone.language;
         if alone
@@ -318,6 +327,7 @@ impl Assistant {
             return Ok(done(Disposition::TooLong));
         }
         let rfq_id = format!("rfq_{}", uuid::Uuid::new_v4().simple());
+        record_parse(tx, &rfq_id, &text, &alone, parse_ms)?;
         if alone.flagged() {
             insert_rfq(
                 tx,
@@ -614,4 +624,59 @@ fn open_question(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?)
+}
+
+/// One call of the RFQ parser chain, for model-risk monitoring.
+fn record_parse(
+    tx: &mut WriteTx<'_>,
+    rfq_id: &str,
+    text: &str,
+    o: &ParseOutcome,
+    ms: f64,
+) -> Result<()> {
+    use crate::model_risk::{CallOutcome, CallRecord, ChainMode, RFQ_CHAIN};
+    let mode: ChainMode = tx
+        .conn()
+        .query_row(
+            "SELECT mode FROM chain_modes WHERE chain = ?1",
+            [RFQ_CHAIN],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(ChainMode::Model);
+    let outcome = if o.path == rfq::ParsePath::Model {
+        CallOutcome::Model
+    } else if o
+        .problems
+        .iter()
+        .any(|p| matches!(p, Problem::ModelRejected { .. }))
+    {
+        CallOutcome::ModelRejected
+    } else {
+        CallOutcome::Rules
+    };
+    let language = match o.language {
+        rfq::Language::Zh => "zh",
+        rfq::Language::En => "en",
+    };
+    let product = o
+        .parse
+        .requests
+        .first()
+        .and_then(|r| r.structure)
+        .map(|s| s.as_str());
+    crate::model_risk::record_call(
+        tx,
+        &CallRecord {
+            chain: RFQ_CHAIN,
+            subject: Some(rfq_id),
+            outcome,
+            mode,
+            confidence: Some(f64::from(o.confidence)),
+            latency_ms: ms,
+            input_chars: text.chars().count(),
+            language,
+            product,
+        },
+    )
 }

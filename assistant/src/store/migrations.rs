@@ -579,4 +579,61 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE chat_messages ADD COLUMN reply_url TEXT;
     ALTER TABLE chat_messages ADD COLUMN reply_url_spent_at TEXT;
     "#,
+    // 15: model risk: the inventory's versions of each model-backed chain (a version serves only
+    // once a model-risk approval approved it), each chain's mode (the approved model, its rule
+    // fallback, or paused for manual handling), one row per production call of a chain (what
+    // monitoring and drift are computed from), and the alerts its thresholds raised.
+    r#"
+    CREATE TABLE model_versions (
+        id              TEXT PRIMARY KEY,
+        chain           TEXT NOT NULL,
+        version         INTEGER NOT NULL,
+        model           TEXT NOT NULL,
+        weights_sha256  TEXT NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('proposed', 'approved', 'rejected', 'retired')),
+        approval_id     TEXT,
+        created_at      TEXT NOT NULL,
+        created_by      TEXT NOT NULL,
+        decided_at      TEXT,
+        UNIQUE (chain, version)
+    );
+    CREATE TABLE chain_modes (
+        chain       TEXT PRIMARY KEY,
+        mode        TEXT NOT NULL CHECK (mode IN ('model', 'fallback', 'paused')),
+        reason      TEXT NOT NULL,
+        changed_at  TEXT NOT NULL,
+        changed_by  TEXT NOT NULL
+    );
+    CREATE TABLE chain_calls (
+        id              INTEGER PRIMARY KEY,
+        chain           TEXT NOT NULL,
+        time            TEXT NOT NULL,
+        subject         TEXT,
+        outcome         TEXT NOT NULL CHECK (outcome IN ('rules', 'model', 'model_rejected', 'error')),
+        mode            TEXT NOT NULL CHECK (mode IN ('model', 'fallback', 'paused')),
+        confidence      REAL,
+        human_changed   INTEGER NOT NULL DEFAULT 0,
+        latency_ms      REAL NOT NULL,
+        input_chars     INTEGER NOT NULL,
+        language        TEXT NOT NULL,
+        product         TEXT
+    );
+    CREATE INDEX chain_calls_by_time ON chain_calls(chain, time);
+    CREATE INDEX chain_calls_by_subject ON chain_calls(subject);
+    CREATE TABLE model_alerts (
+        id          TEXT PRIMARY KEY,
+        chain       TEXT NOT NULL,
+        metric      TEXT NOT NULL,
+        window_secs INTEGER NOT NULL,
+        value       REAL NOT NULL,
+        threshold   REAL NOT NULL,
+        action      TEXT NOT NULL CHECK (action IN ('alert', 'fallback', 'pause')),
+        state       TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+        opened_at   TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        updated_by  TEXT,
+        note        TEXT
+    );
+    CREATE INDEX model_alerts_by_state ON model_alerts(state, chain);
+    "#,
 ];

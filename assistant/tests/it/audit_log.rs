@@ -196,8 +196,9 @@ fn state_survives_restart() {
     // Migration 1 (identity, audit, approvals, jobs), 2 (the RFQ desk), 3 (extraction), 4
     // (documents), 5 (chat events per chat, idempotency keys), 6 (status and kind triggers), 7
     // (web passwords, sessions, sign-in attempts, languages), 8 (the fields of an RFQ's parse
-    // the model supplied), … 13 (the compliance rule catalogue), 14 (chat reply URLs).
-    assert_eq!(a.store().schema_version().unwrap(), 14);
+    // the model supplied), … 13 (the compliance rule catalogue), 14 (chat reply URLs), 15
+    // (model risk: versions, chain modes, monitored calls, alerts).
+    assert_eq!(a.store().schema_version().unwrap(), 15);
 }
 
 #[test]

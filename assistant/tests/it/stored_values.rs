@@ -11,8 +11,10 @@ use assistant::config::Config;
 use assistant::desk::{Direction, Disposition, MessageStatus, QuoteStatus, RfqStatus};
 use assistant::idempotency::KeyState;
 use assistant::jobs::{JobKind, JobState};
+use assistant::model_risk::{AlertState, CallOutcome, ChainMode, VersionStatus};
 use assistant::store::{Actor, DB_FILE, Store};
 use extraction::FileStatus;
+use policies::monitoring::Action;
 use policies::{ApprovalState, DataClass, Principal, Role};
 use rusqlite::Connection;
 use serde_json::json;
@@ -144,6 +146,36 @@ fn every_check_constraint_lists_exactly_its_enums_values() {
             "idempotency_keys",
             "state",
             names(KeyState::NAMES.iter().copied()),
+        ),
+        (
+            "model_versions",
+            "status",
+            names(VersionStatus::NAMES.iter().copied()),
+        ),
+        (
+            "chain_modes",
+            "mode",
+            names(ChainMode::NAMES.iter().copied()),
+        ),
+        (
+            "chain_calls",
+            "outcome",
+            names(CallOutcome::NAMES.iter().copied()),
+        ),
+        (
+            "chain_calls",
+            "mode",
+            names(ChainMode::NAMES.iter().copied()),
+        ),
+        (
+            "model_alerts",
+            "action",
+            names([Action::Alert, Action::Fallback, Action::Pause].map(Action::as_str)),
+        ),
+        (
+            "model_alerts",
+            "state",
+            names(AlertState::NAMES.iter().copied()),
         ),
     ] {
         let sql = &tables[table];

@@ -10,6 +10,12 @@ CREATE INDEX audit_object ON audit_log(object_kind, object_id);
 -- index audit_time
 CREATE INDEX audit_time ON audit_log(time);
 
+-- index chain_calls_by_subject
+CREATE INDEX chain_calls_by_subject ON chain_calls(subject);
+
+-- index chain_calls_by_time
+CREATE INDEX chain_calls_by_time ON chain_calls(chain, time);
+
 -- index chat_messages_chat
 CREATE INDEX chat_messages_chat ON chat_messages(channel, chat_id, direction, received_at);
 
@@ -45,6 +51,9 @@ CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
 
 -- index jobs_created
 CREATE INDEX jobs_created ON jobs(created_at);
+
+-- index model_alerts_by_state
+CREATE INDEX model_alerts_by_state ON model_alerts(state, chain);
 
 -- index rfq_quotes_approval
 CREATE INDEX rfq_quotes_approval ON rfq_quotes(approval_id);
@@ -127,6 +136,31 @@ CREATE TABLE audit_log (
         details        TEXT NOT NULL,
         prev_hash      TEXT NOT NULL,
         hash           TEXT NOT NULL
+    );
+
+-- table chain_calls
+CREATE TABLE chain_calls (
+        id              INTEGER PRIMARY KEY,
+        chain           TEXT NOT NULL,
+        time            TEXT NOT NULL,
+        subject         TEXT,
+        outcome         TEXT NOT NULL CHECK (outcome IN ('rules', 'model', 'model_rejected', 'error')),
+        mode            TEXT NOT NULL CHECK (mode IN ('model', 'fallback', 'paused')),
+        confidence      REAL,
+        human_changed   INTEGER NOT NULL DEFAULT 0,
+        latency_ms      REAL NOT NULL,
+        input_chars     INTEGER NOT NULL,
+        language        TEXT NOT NULL,
+        product         TEXT
+    );
+
+-- table chain_modes
+CREATE TABLE chain_modes (
+        chain       TEXT PRIMARY KEY,
+        mode        TEXT NOT NULL CHECK (mode IN ('model', 'fallback', 'paused')),
+        reason      TEXT NOT NULL,
+        changed_at  TEXT NOT NULL,
+        changed_by  TEXT NOT NULL
     );
 
 -- table chat_messages
@@ -356,6 +390,37 @@ CREATE TABLE jobs (
         input          TEXT NOT NULL,
         result         TEXT,
         error          TEXT
+    );
+
+-- table model_alerts
+CREATE TABLE model_alerts (
+        id          TEXT PRIMARY KEY,
+        chain       TEXT NOT NULL,
+        metric      TEXT NOT NULL,
+        window_secs INTEGER NOT NULL,
+        value       REAL NOT NULL,
+        threshold   REAL NOT NULL,
+        action      TEXT NOT NULL CHECK (action IN ('alert', 'fallback', 'pause')),
+        state       TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+        opened_at   TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        updated_by  TEXT,
+        note        TEXT
+    );
+
+-- table model_versions
+CREATE TABLE model_versions (
+        id              TEXT PRIMARY KEY,
+        chain           TEXT NOT NULL,
+        version         INTEGER NOT NULL,
+        model           TEXT NOT NULL,
+        weights_sha256  TEXT NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('proposed', 'approved', 'rejected', 'retired')),
+        approval_id     TEXT,
+        created_at      TEXT NOT NULL,
+        created_by      TEXT NOT NULL,
+        decided_at      TEXT,
+        UNIQUE (chain, version)
     );
 
 -- table rfq_chats

@@ -3,7 +3,7 @@
 //! addressed messages from known chats that the rules are not sure of, and each call leaves a
 //! `model.call` audit entry by the desk.
 
-use super::desk;
+use super::{approve_model, desk};
 use assistant::approvals::ApprovalKind;
 use assistant::desk::{QuoteStatus, desk_actor};
 
@@ -31,6 +31,8 @@ fn unsure_messages_go_to_the_model_outside_the_transaction_and_are_audited() {
             .to_string();
     });
     assert!(d.a.desk().has_model());
+    // The configured model serves once model risk approved its version.
+    approve_model(&d.a);
     // An unknown chat, then a confident request: no model call.
     d.say("-100", 1, VAGUE);
     d.map("-100", "C001");
@@ -106,7 +108,8 @@ fn a_model_parsed_request_is_marked_for_the_trader() {
     use policies::ApprovalState;
     // The model's answer is fixed here (a grounded one, as the default model gives for this
     // message): what is tested is the desk around it, validation, pricing and the queue.
-    let d = desk(|_| {});
+    let d = desk(|c| c.rfq.model_fallback = true);
+    approve_model(&d.a);
     let answer = serde_json::json!({"requests": [request(serde_json::json!({
         "underlying": "000905.SH", "structure": "vanilla", "option_type": "call",
         "strike_pct": 100, "tenor_months": 3, "notional": 10000000, "currency": "CNY"

@@ -1,0 +1,1002 @@
+//! Model risk: the inventory of model-backed chains and their versions, the approval that puts a
+//! version into production, each chain's mode, live monitoring with drift, alerts, and the
+//! automatic switch to the rule fallback (issue #21 items 1, 3 and 4).
+//!
+//! - **Inventory** ([`CHAINS`], [`Assistant::model_inventory`]): every chain with its owner,
+//!   intended use, limits, inputs, outputs and fallback, the model it is configured with (name and
+//!   weights SHA-256 from the model store's manifest), its versions and their approvals.
+//! - **Versions** ([`Assistant::model_risk_sync`], run when the assistant opens): a configured
+//!   model or weights not yet in the inventory become a new `proposed` version of the chain, with
+//!   a `model_change` approval for the model-risk role, four-eyes. Until that approval is
+//!   approved, the chain runs on its fallback: a new model or version serves production traffic
+//!   only after a model-risk approval ([`Assistant::chain_serves_model`]).
+//! - **Modes** (`chain_modes`): `model` (the approved version serves), `fallback` (the rule path,
+//!   unknowns to a human) or `paused` (manual handling). A switch away from the model is
+//!   immediate ([`Assistant::set_chain_mode`], by the model-risk role, or by a monitoring rule);
+//!   back to the model only by a `model_change` approval ([`Assistant::request_restore`]).
+//! - **Monitoring** (`chain_calls`, one row per production call, written in the call's own
+//!   transaction): [`Assistant::monitor`] computes each figure of `policies::monitoring::RULES`
+//!   over its window, drift as the population stability index against the chain's baseline; a
+//!   figure over its threshold opens one alert (`model_alerts`, audited as `model.alert`) and, by
+//!   the rule's action, switches the chain to its fallback or pauses it (audited as
+//!   `model.mode`). Nothing in flight is dropped: a request already past the gate finishes on the
+//!   path it started on, and the next one takes the new mode.
+//!
+//! The gate and the monitoring are wired for the RFQ parser's model fallback (`rfq.parse`); the
+//! other chains are in the inventory with their models, and their gates are planned.
+
+use crate::Assistant;
+use crate::approvals::payload::Edit;
+use crate::approvals::{ApprovalKind, NewApproval};
+use crate::error::{AssistantError, Result};
+use crate::store::sql::text_enum;
+use crate::store::{Actor, AuditRecord, WriteTx, time};
+use ::time::OffsetDateTime;
+use policies::monitoring::{self, Action, RULES};
+use policies::{ApprovalState, DataClass, Permission, Role};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+text_enum! {
+    /// How a chain runs (`chain_modes.mode`).
+    pub enum ChainMode in "chain_modes.mode" as "chain mode" {
+        /// The approved model version serves.
+        Model = "model",
+        /// The rule fallback serves; what the rules cannot do goes to a person.
+        Fallback = "fallback",
+        /// Manual handling only.
+        Paused = "paused",
+    }
+}
+
+text_enum! {
+    /// Where a version of a chain stands (`model_versions.status`).
+    pub enum VersionStatus in "model_versions.status" as "model version status" {
+        /// Registered, waiting for the model-risk approval.
+        Proposed = "proposed",
+        /// Approved for production.
+        Approved = "approved",
+        /// Rejected by model risk.
+        Rejected = "rejected",
+        /// Replaced by a later approved version.
+        Retired = "retired",
+    }
+}
+
+text_enum! {
+    /// An alert's life cycle (`model_alerts.state`).
+    pub enum AlertState in "model_alerts.state" as "alert state" {
+        /// Raised, nobody has looked.
+        Open = "open",
+        /// Someone is on it.
+        Acknowledged = "acknowledged",
+        /// Closed, with a note.
+        Resolved = "resolved",
+    }
+}
+
+text_enum! {
+    /// What one production call of a chain came to (`chain_calls.outcome`).
+    pub enum CallOutcome in "chain_calls.outcome" as "call outcome" {
+        /// The rules alone.
+        Rules = "rules",
+        /// The model's answer was used.
+        Model = "model",
+        /// The model was asked and its answer rejected or it failed: the rules stood.
+        ModelRejected = "model_rejected",
+        /// The call failed.
+        Error = "error",
+    }
+}
+
+/// The RFQ parser's model fallback.
+pub const RFQ_CHAIN: &str = "rfq.parse";
+
+/// One chain of the inventory.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ChainInfo {
+    /// Its id.
+    pub id: &'static str,
+    /// What it is.
+    pub name: &'static str,
+    /// The owning team.
+    pub owner: &'static str,
+    /// What it is for.
+    pub intended_use: &'static str,
+    /// Where it must not be relied on.
+    pub limits: &'static str,
+    /// What goes in.
+    pub inputs: &'static str,
+    /// What comes out.
+    pub outputs: &'static str,
+    /// What runs when the model does not.
+    pub fallback: &'static str,
+    /// Whether its gate and monitoring are wired.
+    pub governed: bool,
+}
+
+/// The chains.
+pub const CHAINS: &[ChainInfo] = &[
+    ChainInfo {
+        id: RFQ_CHAIN,
+        name: "RFQ parser, model fallback",
+        owner: "trading desk",
+        intended_use: "parse chat requests for quote the rule parser is unsure of",
+        limits: "answers are validated against the lexicon; every quote still waits for a trader",
+        inputs: "one chat message (Chinese or English), the parse schema",
+        outputs: "a canonical RFQ parse (JSON)",
+        fallback: "the rule parser alone; what it cannot read is flagged for a trader",
+        governed: true,
+    },
+    ChainInfo {
+        id: "extraction.model",
+        name: "Key-term extraction, model step",
+        owner: "operations",
+        intended_use: "key terms of confirmations the rules do not find",
+        limits: "every extraction goes to a four-eyes ops review",
+        inputs: "a confirmation's text, the fields still missing",
+        outputs: "key terms with evidence spans",
+        fallback: "rules and OCR only; everything to review",
+        governed: false,
+    },
+    ChainInfo {
+        id: "knowledge.answers",
+        name: "Cited answers",
+        owner: "legal and compliance",
+        intended_use: "answers from the firm's documents with citations",
+        limits: "sentences the evidence does not support are dropped; no advice",
+        inputs: "a question, retrieved passages within the asker's clearance",
+        outputs: "a cited answer or not found",
+        fallback: "the retrieved passages without generation",
+        governed: false,
+    },
+    ChainInfo {
+        id: "knowledge.rerank",
+        name: "Retrieval re-ranking",
+        owner: "legal and compliance",
+        intended_use: "re-order search hits by a relevance grade",
+        limits: "grades only; hits the model may not see keep their place",
+        inputs: "a query and a passage",
+        outputs: "a grade 0-3",
+        fallback: "the first-stage (BM25 + dense) order",
+        governed: false,
+    },
+    ChainInfo {
+        id: "drafting.free_text",
+        name: "Drafting, bespoke passages",
+        owner: "legal",
+        intended_use: "passages for features no template clause covers",
+        limits: "every number is checked against the trade; legal approves every draft",
+        inputs: "the trade, the feature's facts, precedent wording",
+        outputs: "one passage",
+        fallback: "the template clauses only; the feature is left to the lawyer",
+        governed: false,
+    },
+    ChainInfo {
+        id: "pricing",
+        name: "Pricing engines",
+        owner: "trading desk and risk",
+        intended_use: "prices and Greeks of the desk's structures",
+        limits: "products and markets as validated (`deskmate eval validate pricing`)",
+        inputs: "a product, a market",
+        outputs: "value, standard error, Greeks",
+        fallback: "none: the desk stops quoting the structure",
+        governed: false,
+    },
+];
+
+/// A version of a chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelVersion {
+    /// Its id.
+    pub id: String,
+    /// The chain.
+    pub chain: String,
+    /// 1, 2, … per chain.
+    pub version: i64,
+    /// The model.
+    pub model: String,
+    /// The weights' SHA-256 (or how a remote model is identified).
+    pub weights_sha256: String,
+    /// Where it stands.
+    pub status: VersionStatus,
+    /// The approval that decides it.
+    pub approval_id: Option<String>,
+    /// When it was registered.
+    pub created_at: String,
+    /// When it was approved or rejected.
+    pub decided_at: Option<String>,
+}
+
+/// One chain as the dashboard shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InventoryEntry {
+    /// What the chain is.
+    pub chain: ChainInfo,
+    /// The model it is configured with now, if any.
+    pub configured: Option<(String, String)>,
+    /// Its versions, newest first.
+    pub versions: Vec<ModelVersion>,
+    /// Its mode and why.
+    pub mode: ChainMode,
+    /// Why the mode is what it is.
+    pub mode_reason: String,
+    /// Whether the model serves production traffic now.
+    pub serves_model: bool,
+}
+
+/// An alert raised by a monitoring rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelAlert {
+    /// Its id.
+    pub id: String,
+    /// The chain.
+    pub chain: String,
+    /// The figure.
+    pub metric: String,
+    /// The window, in seconds.
+    pub window_secs: i64,
+    /// The figure's value.
+    pub value: f64,
+    /// The threshold it crossed.
+    pub threshold: f64,
+    /// What crossing it did (`alert`, `fallback`, `pause`).
+    pub action: String,
+    /// Where it stands.
+    pub state: AlertState,
+    /// When it was raised.
+    pub opened_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// Who last changed it.
+    pub updated_by: Option<String>,
+    /// The note of the last change.
+    pub note: Option<String>,
+}
+
+/// A figure of a chain now, against its threshold.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricNow {
+    /// The rule.
+    pub rule: monitoring::Rule,
+    /// Calls in the window.
+    pub calls: usize,
+    /// The value (`None`: too few calls, or no baseline for drift).
+    pub value: Option<f64>,
+    /// Whether it is over its threshold.
+    pub breached: bool,
+}
+
+/// One production call, as recorded.
+#[derive(Debug, Clone)]
+pub struct CallRecord<'a> {
+    /// The chain.
+    pub chain: &'a str,
+    /// The request it served (an RFQ id).
+    pub subject: Option<&'a str>,
+    /// What it came to.
+    pub outcome: CallOutcome,
+    /// The mode it ran in.
+    pub mode: ChainMode,
+    /// Its confidence, if any.
+    pub confidence: Option<f64>,
+    /// Its latency.
+    pub latency_ms: f64,
+    /// Input length in characters.
+    pub input_chars: usize,
+    /// `zh`, `en` or `other`.
+    pub language: &'a str,
+    /// The product (structure), if any.
+    pub product: Option<&'a str>,
+}
+
+/// The payload of a `model_change` approval.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePayload {
+    /// `approve_version` or `restore`.
+    pub action: String,
+    /// The chain.
+    pub chain: String,
+    /// The version (for `approve_version`).
+    #[serde(default)]
+    pub version_id: Option<String>,
+    /// Why, as the requester wrote it.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Checks a `model_change` payload (at creation; it is never edited).
+pub(crate) fn check_payload(payload: Value, edit: Option<&Edit<'_>>) -> Result<Value> {
+    if edit.is_some() {
+        return Err(AssistantError::Invalid(
+            "a model change is approved or rejected as asked, never edited".into(),
+        ));
+    }
+    let p: ChangePayload = serde_json::from_value(payload.clone())
+        .map_err(|e| AssistantError::field("payload", e.to_string()))?;
+    if !CHAINS.iter().any(|c| c.id == p.chain) {
+        return Err(AssistantError::field(
+            "payload.chain",
+            format!("unknown chain {:?}", p.chain),
+        ));
+    }
+    match (p.action.as_str(), &p.version_id) {
+        ("approve_version", Some(_)) | ("restore", None) => Ok(payload),
+        ("approve_version", None) => Err(AssistantError::field(
+            "payload.version_id",
+            "required to approve a version",
+        )),
+        (a, _) => Err(AssistantError::field(
+            "payload.action",
+            format!("must be approve_version or restore, not {a:?}"),
+        )),
+    }
+}
+
+/// Applies a decided `model_change` approval in the decision's transaction.
+pub(crate) fn decided(
+    tx: &mut WriteTx<'_>,
+    payload: &Value,
+    state: ApprovalState,
+    by: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let p: ChangePayload = serde_json::from_value(payload.clone())
+        .map_err(|e| AssistantError::field("payload", e.to_string()))?;
+    let stamp = time::fmt(now);
+    match (p.action.as_str(), state) {
+        ("approve_version", ApprovalState::Approved) => {
+            let id = p.version_id.unwrap_or_default();
+            tx.conn().execute(
+                "UPDATE model_versions SET status = ?1 WHERE chain = ?2 AND status = ?3",
+                params![VersionStatus::Retired, p.chain, VersionStatus::Approved],
+            )?;
+            tx.conn().execute(
+                "UPDATE model_versions SET status = ?1, decided_at = ?2 WHERE id = ?3",
+                params![VersionStatus::Approved, stamp, id],
+            )?;
+            set_mode_in(
+                tx,
+                &p.chain,
+                ChainMode::Model,
+                &format!("version {id} approved by {by}"),
+            )?;
+        }
+        ("approve_version", ApprovalState::Rejected) => {
+            tx.conn().execute(
+                "UPDATE model_versions SET status = ?1, decided_at = ?2 WHERE id = ?3",
+                params![
+                    VersionStatus::Rejected,
+                    stamp,
+                    p.version_id.unwrap_or_default()
+                ],
+            )?;
+        }
+        ("restore", ApprovalState::Approved) => {
+            set_mode_in(
+                tx,
+                &p.chain,
+                ChainMode::Model,
+                &format!("restored to its approved model, approved by {by}"),
+            )?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn set_mode_in(tx: &mut WriteTx<'_>, chain: &str, mode: ChainMode, reason: &str) -> Result<()> {
+    let by = tx.actor().user.clone();
+    let before: Option<ChainMode> = tx
+        .conn()
+        .query_row(
+            "SELECT mode FROM chain_modes WHERE chain = ?1",
+            [chain],
+            |r| r.get(0),
+        )
+        .optional()?;
+    tx.conn().execute(
+        "INSERT INTO chain_modes (chain, mode, reason, changed_at, changed_by)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (chain) DO UPDATE SET mode = excluded.mode, reason = excluded.reason,
+             changed_at = excluded.changed_at, changed_by = excluded.changed_by",
+        params![chain, mode, reason, time::fmt(time::now()), by],
+    )?;
+    tx.audit(AuditRecord {
+        action: "model.mode",
+        object_kind: "chain",
+        object_id: chain,
+        class: DataClass::IMPORTANT,
+        details: json!({"from": before, "to": mode, "reason": reason}),
+    })?;
+    Ok(())
+}
+
+fn mode_of(c: &rusqlite::Connection, chain: &str) -> rusqlite::Result<(ChainMode, String)> {
+    Ok(c.query_row(
+        "SELECT mode, reason FROM chain_modes WHERE chain = ?1",
+        [chain],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .unwrap_or((ChainMode::Model, "no change recorded".into())))
+}
+
+fn require_model_risk(actor: &Actor) -> Result<()> {
+    match actor.role {
+        None => Ok(()),
+        Some(Role::ModelRisk | Role::Admin) => Ok(()),
+        Some(r) => Err(AssistantError::Forbidden(format!(
+            "role {r} may not manage model risk (model_risk or admin only)"
+        ))),
+    }
+}
+
+fn require_read(actor: &Actor) -> Result<()> {
+    match actor.role {
+        None => Ok(()),
+        Some(r) if r.allows(Permission::EvalsRead) || r == Role::Admin => Ok(()),
+        Some(r) => Err(AssistantError::Forbidden(format!(
+            "role {r} may not read the model-risk dashboard"
+        ))),
+    }
+}
+
+const VERSION_COLUMNS: &str =
+    "id, chain, version, model, weights_sha256, status, approval_id, created_at, decided_at";
+
+fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ModelVersion> {
+    Ok(ModelVersion {
+        id: r.get(0)?,
+        chain: r.get(1)?,
+        version: r.get(2)?,
+        model: r.get(3)?,
+        weights_sha256: r.get(4)?,
+        status: r.get(5)?,
+        approval_id: r.get(6)?,
+        created_at: r.get(7)?,
+        decided_at: r.get(8)?,
+    })
+}
+
+const ALERT_COLUMNS: &str = "id, chain, metric, window_secs, value, threshold, action, state, \
+    opened_at, updated_at, updated_by, note";
+
+fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ModelAlert> {
+    Ok(ModelAlert {
+        id: r.get(0)?,
+        chain: r.get(1)?,
+        metric: r.get(2)?,
+        window_secs: r.get(3)?,
+        value: r.get(4)?,
+        threshold: r.get(5)?,
+        action: r.get(6)?,
+        state: r.get(7)?,
+        opened_at: r.get(8)?,
+        updated_at: r.get(9)?,
+        updated_by: r.get(10)?,
+        note: r.get(11)?,
+    })
+}
+
+/// Records one production call of a chain (in the call's own transaction).
+pub(crate) fn record_call(tx: &mut WriteTx<'_>, c: &CallRecord<'_>) -> Result<()> {
+    tx.conn().execute(
+        "INSERT INTO chain_calls (chain, time, subject, outcome, mode, confidence, latency_ms,
+             input_chars, language, product)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            c.chain,
+            time::fmt(time::now()),
+            c.subject,
+            c.outcome,
+            c.mode,
+            c.confidence,
+            c.latency_ms,
+            c.input_chars as i64,
+            c.language,
+            c.product,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Marks the calls that served `subject` as changed by a person (a trader's edit of the quote).
+pub(crate) fn mark_human_changed(tx: &mut WriteTx<'_>, subject: &str) -> Result<()> {
+    tx.conn().execute(
+        "UPDATE chain_calls SET human_changed = 1 WHERE subject = ?1",
+        [subject],
+    )?;
+    Ok(())
+}
+
+impl Assistant {
+    /// The model a chain is configured with now: (name, weights SHA-256 or remote identity).
+    pub fn configured_model(&self, chain: &str) -> Option<(String, String)> {
+        let c = &self.config;
+        let name = match chain {
+            RFQ_CHAIN if c.rfq.model_fallback => {
+                crate::inference::default_generator_name(c).to_string()
+            }
+            "extraction.model" if !c.extract.model.trim().is_empty() => c.extract.model.clone(),
+            "knowledge.answers" | "drafting.free_text" => {
+                if chain == "knowledge.answers" && !c.knowledge.generator.trim().is_empty() {
+                    c.knowledge.generator.clone()
+                } else {
+                    crate::inference::default_generator_name(c).to_string()
+                }
+            }
+            "knowledge.rerank" if c.knowledge.rerank => {
+                crate::inference::default_generator_name(c).to_string()
+            }
+            "pricing" => {
+                return Some((
+                    format!("kernels {}", env!("CARGO_PKG_VERSION")),
+                    "built in (no weights)".into(),
+                ));
+            }
+            _ => return None,
+        };
+        let weights = match self.models.store().get(&name) {
+            Ok(e) => e.manifest.sha256,
+            Err(_) if c.models.backend == crate::config::ModelBackend::Remote => {
+                format!("remote {} (not verifiable here)", c.models.remote_base_url)
+            }
+            Err(_) => "not installed".into(),
+        };
+        Some((name, weights))
+    }
+
+    /// Registers the configured model of each governed chain as a new version when it is not in
+    /// the inventory yet, with its `model_change` approval (see the module doc). Idempotent.
+    pub fn model_risk_sync(&self) -> Result<()> {
+        for chain in CHAINS.iter().filter(|c| c.governed) {
+            let Some((model, weights)) = self.configured_model(chain.id) else {
+                continue;
+            };
+            let known: bool = self.store.read(|c| {
+                c.query_row(
+                    "SELECT 1 FROM model_versions WHERE chain = ?1 AND model = ?2
+                       AND weights_sha256 = ?3",
+                    params![chain.id, model, weights],
+                    |_| Ok(true),
+                )
+                .optional()
+                .map(|o| o.unwrap_or(false))
+            })?;
+            if known {
+                continue;
+            }
+            let system = Actor::system();
+            self.store.write(&system, |tx| {
+                let n: i64 = tx.conn().query_row(
+                    "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE chain = ?1",
+                    [chain.id],
+                    |r| r.get(0),
+                )?;
+                let id = format!("mv_{}", uuid::Uuid::new_v4().simple());
+                tx.conn().execute(
+                    "INSERT INTO model_versions (id, chain, version, model, weights_sha256,
+                         status, created_at, created_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        id,
+                        chain.id,
+                        n,
+                        model,
+                        weights,
+                        VersionStatus::Proposed,
+                        time::fmt(time::now()),
+                        system.user
+                    ],
+                )?;
+                let approval = self.create_approval_in(
+                    tx,
+                    NewApproval {
+                        kind: ApprovalKind::ModelChange,
+                        title: format!("{} version {n}: {model} into production", chain.name),
+                        payload: json!({
+                            "action": "approve_version", "chain": chain.id, "version_id": id,
+                            "reason": format!("model {model}, weights {weights}"),
+                        }),
+                        required_role: Role::ModelRisk,
+                        four_eyes: true,
+                        expires_in: Some(::time::Duration::days(30)),
+                        class: DataClass::IMPORTANT,
+                        supersedes: None,
+                        idempotency_key: Some(format!("model_version/{id}")),
+                    },
+                )?;
+                tx.conn().execute(
+                    "UPDATE model_versions SET approval_id = ?1 WHERE id = ?2",
+                    params![approval, id],
+                )?;
+                tx.audit(AuditRecord {
+                    action: "model.version",
+                    object_kind: "chain",
+                    object_id: chain.id,
+                    class: DataClass::IMPORTANT,
+                    details: json!({
+                        "version_id": id, "version": n, "model": model,
+                        "weights_sha256": weights, "approval_id": approval,
+                    }),
+                })?;
+                Ok::<_, AssistantError>(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Whether `chain` may use its model now: its mode is `model` and the configured model is
+    /// an approved version.
+    pub fn chain_serves_model(&self, chain: &str) -> Result<bool> {
+        let Some((model, weights)) = self.configured_model(chain) else {
+            return Ok(false);
+        };
+        self.store.read(|c| {
+            let (mode, _) = mode_of(c, chain)?;
+            if mode != ChainMode::Model {
+                return Ok(false);
+            }
+            let status: Option<VersionStatus> = c
+                .query_row(
+                    "SELECT status FROM model_versions WHERE chain = ?1 AND model = ?2
+                       AND weights_sha256 = ?3 ORDER BY version DESC LIMIT 1",
+                    params![chain, model, weights],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(status == Some(VersionStatus::Approved))
+        })
+    }
+
+    /// The mode of `chain` now.
+    pub fn chain_mode(&self, chain: &str) -> Result<ChainMode> {
+        Ok(self.store.read(|c| mode_of(c, chain))?.0)
+    }
+
+    /// Switches `chain` to its fallback or pauses it, at once (model-risk role). Back to the
+    /// model only through [`Assistant::request_restore`].
+    pub fn set_chain_mode(
+        &self,
+        actor: &Actor,
+        chain: &str,
+        mode: ChainMode,
+        reason: &str,
+    ) -> Result<()> {
+        require_model_risk(actor)?;
+        known_chain(chain)?;
+        if mode == ChainMode::Model {
+            return Err(AssistantError::Conflict(
+                "a chain goes back to its model only by a model-risk approval: request a restore"
+                    .into(),
+            ));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(AssistantError::field("reason", "1 to 500 characters"));
+        }
+        self.store
+            .write(actor, |tx| set_mode_in(tx, chain, mode, reason))
+    }
+
+    /// Asks for `chain` to go back to its approved model: a `model_change` approval for another
+    /// model-risk user (four-eyes). Returns the approval id.
+    pub fn request_restore(&self, actor: &Actor, chain: &str, reason: &str) -> Result<String> {
+        require_model_risk(actor)?;
+        known_chain(chain)?;
+        if self.chain_mode(chain)? == ChainMode::Model {
+            return Err(AssistantError::Conflict(format!(
+                "chain {chain} already runs on its model"
+            )));
+        }
+        let name = CHAINS
+            .iter()
+            .find(|c| c.id == chain)
+            .map_or(chain, |c| c.name);
+        self.store.write(actor, |tx| {
+            self.create_approval_in(
+                tx,
+                NewApproval {
+                    kind: ApprovalKind::ModelChange,
+                    title: format!("{name}: back to its approved model"),
+                    payload: json!({"action": "restore", "chain": chain, "reason": reason}),
+                    required_role: Role::ModelRisk,
+                    four_eyes: true,
+                    expires_in: None,
+                    class: DataClass::IMPORTANT,
+                    supersedes: None,
+                    idempotency_key: None,
+                },
+            )
+        })
+    }
+
+    /// The inventory (model-risk dashboard).
+    pub fn model_inventory(&self, actor: &Actor) -> Result<Vec<InventoryEntry>> {
+        require_read(actor)?;
+        let mut out = Vec::new();
+        for chain in CHAINS {
+            let (versions, (mode, reason)) = self.store.read(|c| {
+                let mut stmt = c.prepare(&format!(
+                    "SELECT {VERSION_COLUMNS} FROM model_versions WHERE chain = ?1
+                     ORDER BY version DESC"
+                ))?;
+                let v = stmt
+                    .query_map([chain.id], version_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok::<_, rusqlite::Error>((v, mode_of(c, chain.id)?))
+            })?;
+            let serves_model = chain.governed && self.chain_serves_model(chain.id)?;
+            out.push(InventoryEntry {
+                chain: *chain,
+                configured: self.configured_model(chain.id),
+                versions,
+                mode,
+                mode_reason: reason,
+                serves_model,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Alerts, open and acknowledged first, newest first.
+    pub fn model_alerts(&self, actor: &Actor, include_resolved: bool) -> Result<Vec<ModelAlert>> {
+        require_read(actor)?;
+        Ok(self.store.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {ALERT_COLUMNS} FROM model_alerts WHERE (?1 OR state <> ?2)
+                 ORDER BY state = ?2, opened_at DESC LIMIT 500"
+            ))?;
+            stmt.query_map(params![include_resolved, AlertState::Resolved], alert_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?)
+    }
+
+    /// Acknowledges or resolves an alert, with a note (model-risk role).
+    pub fn update_alert(
+        &self,
+        actor: &Actor,
+        id: &str,
+        state: AlertState,
+        note: &str,
+    ) -> Result<ModelAlert> {
+        require_model_risk(actor)?;
+        if state == AlertState::Open {
+            return Err(AssistantError::field("state", "acknowledged or resolved"));
+        }
+        let note = note.trim();
+        if note.chars().count() > 1000 || (state == AlertState::Resolved && note.is_empty()) {
+            return Err(AssistantError::field(
+                "note",
+                "a resolution needs a note of 1 to 1000 characters",
+            ));
+        }
+        self.store.write(actor, |tx| {
+            let n = tx.conn().execute(
+                "UPDATE model_alerts SET state = ?1, note = ?2, updated_at = ?3, updated_by = ?4
+                 WHERE id = ?5 AND state <> ?6",
+                params![
+                    state,
+                    note,
+                    time::fmt(time::now()),
+                    actor.user,
+                    id,
+                    AlertState::Resolved
+                ],
+            )?;
+            if n == 0 {
+                return Err(AssistantError::NotFound {
+                    kind: "open alert",
+                    id: id.into(),
+                });
+            }
+            tx.audit(AuditRecord {
+                action: "model.alert_update",
+                object_kind: "model_alert",
+                object_id: id,
+                class: DataClass::IMPORTANT,
+                details: json!({"state": state, "note": note}),
+            })?;
+            Ok(tx.conn().query_row(
+                &format!("SELECT {ALERT_COLUMNS} FROM model_alerts WHERE id = ?1"),
+                [id],
+                alert_row,
+            )?)
+        })
+    }
+
+    /// Every watched figure of every chain now (`at`), against its threshold.
+    pub fn chain_metrics(&self, at: OffsetDateTime) -> Result<Vec<MetricNow>> {
+        let mut out = Vec::new();
+        for rule in RULES {
+            out.push(self.store.read(|c| metric_now(c, rule, at))?);
+        }
+        Ok(out)
+    }
+
+    /// Computes every watched figure at `at`; each one over its threshold opens an alert (one per
+    /// chain and figure while it is not resolved) and applies its rule's action. Returns the
+    /// alerts opened now.
+    pub fn monitor(&self, at: OffsetDateTime) -> Result<Vec<ModelAlert>> {
+        let mut opened = Vec::new();
+        for m in self.chain_metrics(at)? {
+            let (Some(value), true) = (m.value, m.breached) else {
+                continue;
+            };
+            let rule = m.rule;
+            let system = Actor::system();
+            let alert = self.store.write(&system, |tx| {
+                let existing: Option<String> = tx
+                    .conn()
+                    .query_row(
+                        "SELECT id FROM model_alerts WHERE chain = ?1 AND metric = ?2
+                           AND state <> ?3",
+                        params![rule.chain, rule.metric, AlertState::Resolved],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if existing.is_some() {
+                    return Ok::<_, AssistantError>(None);
+                }
+                let id = format!("alr_{}", uuid::Uuid::new_v4().simple());
+                let stamp = time::fmt(time::now());
+                tx.conn().execute(
+                    "INSERT INTO model_alerts (id, chain, metric, window_secs, value, threshold,
+                         action, state, opened_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                    params![
+                        id,
+                        rule.chain,
+                        rule.metric,
+                        rule.window_secs as i64,
+                        value,
+                        rule.max,
+                        rule.action.as_str(),
+                        AlertState::Open,
+                        stamp
+                    ],
+                )?;
+                tx.audit(AuditRecord {
+                    action: "model.alert",
+                    object_kind: "chain",
+                    object_id: rule.chain,
+                    class: DataClass::IMPORTANT,
+                    details: json!({
+                        "alert_id": id, "metric": rule.metric, "value": value,
+                        "threshold": rule.max, "window_secs": rule.window_secs,
+                        "calls": m.calls, "action": rule.action.as_str(),
+                        "reason_en": format!(
+                            "{} of {} is {value:.3} over the last {} s, above {}",
+                            rule.metric, rule.chain, rule.window_secs, rule.max
+                        ),
+                        "reason_zh": format!(
+                            "{} 的 {} 在最近 {} 秒为 {value:.3}，超过阈值 {}",
+                            rule.chain, rule.metric, rule.window_secs, rule.max
+                        ),
+                    }),
+                })?;
+                let (mode, _) = mode_of(tx.conn(), rule.chain)?;
+                let target = match rule.action {
+                    Action::Alert => None,
+                    Action::Fallback => Some(ChainMode::Fallback),
+                    Action::Pause => Some(ChainMode::Paused),
+                };
+                if let Some(t) =
+                    target.filter(|t| mode == ChainMode::Model || *t == ChainMode::Paused)
+                    && t != mode
+                {
+                    set_mode_in(
+                        tx,
+                        rule.chain,
+                        t,
+                        &format!(
+                            "alert {id}: {} {value:.3} above {} over {} s",
+                            rule.metric, rule.max, rule.window_secs
+                        ),
+                    )?;
+                }
+                Ok(Some(tx.conn().query_row(
+                    &format!("SELECT {ALERT_COLUMNS} FROM model_alerts WHERE id = ?1"),
+                    [&id],
+                    alert_row,
+                )?))
+            })?;
+            opened.extend(alert);
+        }
+        Ok(opened)
+    }
+}
+
+fn known_chain(chain: &str) -> Result<()> {
+    if CHAINS.iter().any(|c| c.id == chain) {
+        Ok(())
+    } else {
+        Err(AssistantError::NotFound {
+            kind: "chain",
+            id: chain.into(),
+        })
+    }
+}
+
+/// One figure of a rule at `at`.
+fn metric_now(
+    c: &rusqlite::Connection,
+    rule: &monitoring::Rule,
+    at: OffsetDateTime,
+) -> std::result::Result<MetricNow, AssistantError> {
+    let from = time::fmt(at - ::time::Duration::seconds(rule.window_secs as i64));
+    let to = time::fmt(at);
+    let rows: Vec<(String, Option<f64>, i64, i64, String)> = {
+        let mut stmt = c.prepare(
+            "SELECT outcome, confidence, human_changed, input_chars, language FROM chain_calls
+             WHERE chain = ?1 AND time > ?2 AND time <= ?3",
+        )?;
+        stmt.query_map(params![rule.chain, from, to], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let n = rows.len();
+    let share = |f: &dyn Fn(&(String, Option<f64>, i64, i64, String)) -> bool| {
+        rows.iter().filter(|r| f(r)).count() as f64 / n.max(1) as f64
+    };
+    let value = if n < rule.min_calls {
+        None
+    } else {
+        match rule.metric {
+            "model_rejected_rate" => Some(share(&|r| r.0 == CallOutcome::ModelRejected.as_str())),
+            "model_rate" => Some(share(&|r| r.0 == CallOutcome::Model.as_str())),
+            "low_confidence_rate" => Some(share(&|r| r.1.is_some_and(|x| x < 0.5))),
+            "trader_edit_rate" => Some(share(&|r| r.2 != 0)),
+            "psi_length" | "psi_language" => {
+                let base_from = time::fmt(
+                    at - ::time::Duration::seconds(
+                        (rule.window_secs + monitoring::BASELINE_SECS) as i64,
+                    ),
+                );
+                let base: Vec<(i64, String)> = {
+                    let mut stmt = c.prepare(
+                        "SELECT input_chars, language FROM chain_calls
+                         WHERE chain = ?1 AND time > ?2 AND time <= ?3",
+                    )?;
+                    stmt.query_map(params![rule.chain, base_from, from], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+                };
+                if base.len() < monitoring::MIN_BASELINE_CALLS {
+                    None
+                } else if rule.metric == "psi_length" {
+                    let b: Vec<f64> = base.iter().map(|x| x.0 as f64).collect();
+                    let w: Vec<f64> = rows.iter().map(|x| x.3 as f64).collect();
+                    Some(monitoring::psi(
+                        &monitoring::shares(&b, &monitoring::LENGTH_EDGES),
+                        &monitoring::shares(&w, &monitoring::LENGTH_EDGES),
+                    ))
+                } else {
+                    let code = |l: &str| match l {
+                        "zh" => 0.0,
+                        "en" => 1.0,
+                        _ => 2.0,
+                    };
+                    let b: Vec<f64> = base.iter().map(|x| code(&x.1)).collect();
+                    let w: Vec<f64> = rows.iter().map(|x| code(&x.4)).collect();
+                    Some(monitoring::psi(
+                        &monitoring::shares(&b, &[0.5, 1.5]),
+                        &monitoring::shares(&w, &[0.5, 1.5]),
+                    ))
+                }
+            }
+            _ => None,
+        }
+    };
+    Ok(MetricNow {
+        rule: *rule,
+        calls: n,
+        breached: value.is_some_and(|v| v > rule.max),
+        value,
+    })
+}
