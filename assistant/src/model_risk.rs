@@ -921,6 +921,10 @@ fn known_chain(chain: &str) -> Result<()> {
     }
 }
 
+/// A recorded call as the figures read it: outcome, confidence, changed by a person, input
+/// length, language.
+type CallRow = (String, Option<f64>, i64, i64, String);
+
 /// One figure of a rule at `at`.
 fn metric_now(
     c: &rusqlite::Connection,
@@ -929,7 +933,7 @@ fn metric_now(
 ) -> std::result::Result<MetricNow, AssistantError> {
     let from = time::fmt(at - ::time::Duration::seconds(rule.window_secs as i64));
     let to = time::fmt(at);
-    let rows: Vec<(String, Option<f64>, i64, i64, String)> = {
+    let rows: Vec<CallRow> = {
         let mut stmt = c.prepare(
             "SELECT outcome, confidence, human_changed, input_chars, language FROM chain_calls
              WHERE chain = ?1 AND time > ?2 AND time <= ?3",
@@ -940,7 +944,7 @@ fn metric_now(
         .collect::<rusqlite::Result<Vec<_>>>()?
     };
     let n = rows.len();
-    let share = |f: &dyn Fn(&(String, Option<f64>, i64, i64, String)) -> bool| {
+    let share = |f: &dyn Fn(&CallRow) -> bool| {
         rows.iter().filter(|r| f(r)).count() as f64 / n.max(1) as f64
     };
     let value = if n < rule.min_calls {
