@@ -134,6 +134,35 @@ fn run_server(
                 }
             });
         }
+        // Model-risk monitoring: every watched figure once a minute; a threshold crossed opens
+        // an alert and applies its action (policies::monitoring).
+        {
+            let a = state.assistant.clone();
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = stop.changed() => break,
+                    }
+                    let a = a.clone();
+                    let r = tokio::task::spawn_blocking(move || {
+                        a.monitor(time::OffsetDateTime::now_utc())
+                    })
+                    .await;
+                    match r {
+                        Ok(Ok(opened)) => {
+                            for al in opened {
+                                tracing::warn!(chain = %al.chain, metric = %al.metric, value = al.value, threshold = al.threshold, action = %al.action, "model-risk alert");
+                            }
+                        }
+                        Ok(Err(e)) => tracing::error!(error = %e, "model-risk monitoring failed"),
+                        Err(e) => tracing::error!(error = %e, "model-risk monitoring panicked"),
+                    }
+                }
+            });
+        }
         let chats = super::chat::start(&state, stop_rx)?;
         web::serve(listener, state, app, async move {
             shutdown_signal().await;

@@ -6,8 +6,8 @@
 pub use crate::access::{Access, RouteInfo, Surface, Timeout};
 use crate::handlers::compliance as reporting;
 use crate::handlers::{
-    admin, approvals, audit, documents, drafts, evals, extractions, jobs, openai, pricing, rfqs,
-    system, templates, wecom,
+    admin, approvals, audit, documents, drafts, evals, extractions, jobs, model_risk, openai,
+    pricing, rfqs, system, templates, wecom,
 };
 use crate::state::AppState;
 use crate::ui;
@@ -131,6 +131,12 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/v1/evals", P(EvalsRead), "The evaluation suites, each with its latest result here (metrics, pass or fail).", evals::list),
         route!(GET "/v1/evals/{id}/report", P(EvalsRead), "The latest report of suite `id` (metrics with thresholds, every case, run metadata).", evals::report),
         route!(POST "/v1/evals/{id}/runs", P(EvalsRun), "Run suite `id` in the background; returns a job, whose result links the report.", evals::run),
+        route!(GET "/v1/model-risk/inventory", P(EvalsRead), "The model inventory: every model-backed chain with its owner, use, limits, fallback, configured model and weights hash, versions with their approvals, and mode.", model_risk::inventory),
+        route!(GET "/v1/model-risk/metrics", P(EvalsRead), "Every watched figure of every chain now, against its threshold (policies::monitoring).", model_risk::metrics),
+        route!(GET "/v1/model-risk/alerts", P(EvalsRead), "Monitoring alerts, open first (`all=true` adds resolved ones).", model_risk::alerts),
+        route!(POST "/v1/model-risk/alerts/{id}", P(EvalsRun), "Acknowledge or resolve an alert (model-risk role; a resolution needs a note).", model_risk::update_alert),
+        route!(POST "/v1/model-risk/chains/{chain}/mode", P(EvalsRun), "Switch a chain to its rule fallback or pause it, at once (model-risk role).", model_risk::set_mode),
+        route!(POST "/v1/model-risk/chains/{chain}/restore", P(EvalsRun), "Ask for a chain to go back to its approved model: a four-eyes model_change approval.", model_risk::restore),
         route!(GET "/v1/jobs", P(JobsRead), "The caller's recent background jobs.", jobs::list),
         route!(GET "/v1/jobs/{id}", P(JobsRead), "One background job's state, progress, result or error.", jobs::get),
         route!(GET "/v1/rfqs", P(RfqRead), "The RFQ blotter (filters: client, status, from, to, limit).", rfqs::list),
@@ -215,6 +221,10 @@ pub fn routes() -> Vec<Route> {
         route!(page POST "/admin/chats", P(Admin), "Map a chat to a client from the page.", ui::admin::set_chat),
         route!(page POST "/admin/chats/{id}/remove", P(Admin), "Remove a chat mapping from the page.", ui::admin::remove_chat),
         route!(page GET "/admin/system", P(Admin), "Health, metrics and the configuration (secrets masked).", ui::admin::system),
+        route!(page GET "/model-risk", P(EvalsRead), "Model-risk dashboard: open alerts, the inventory with versions, modes and switches, watched figures against thresholds with 24-hour charts, report results, model changes waiting.", ui::model_risk::index),
+        route!(page POST "/model-risk/alerts/{id}", P(EvalsRun), "Acknowledge or resolve an alert from the page.", ui::model_risk::alert),
+        route!(page POST "/model-risk/chains/{chain}/mode", P(EvalsRun), "Switch a chain to its fallback or pause it from the page.", ui::model_risk::mode),
+        route!(page POST "/model-risk/chains/{chain}/restore", P(EvalsRun), "Ask from the page for a chain to go back to its model (a four-eyes approval).", ui::model_risk::restore),
         route!(page GET "/pricing", P(PricingRun), "Pricing page: a product with Greeks, a book, a scenario grid as a heat map.", ui::pricing::index),
         route!(page POST "/pricing/price", P(PricingRun), "Price one product from the page (audited as pricing.run).", ui::pricing::price),
         route!(page POST "/pricing/book", P(PricingRun), "Revalue a book from the page (audited as risk.book).", ui::pricing::book),

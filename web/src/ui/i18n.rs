@@ -411,6 +411,47 @@ catalogue! {
     ClauseLibrary => "Clause library", "条款库";
     Fallback => "Fallback", "备选措辞";
     ImportTemplate => "Import template", "导入模板";
+    ModelRisk => "Model risk", "模型风险";
+    MrAlerts => "Open alerts", "未关闭的告警";
+    MrNoAlerts => "No open alert: every watched figure is within its threshold or has too few calls to judge.", "没有未关闭的告警：各监控指标均在阈值内，或调用次数不足以判断。";
+    MrChain => "Chain", "链路";
+    MrMetric => "Figure", "指标";
+    MrValue => "Value", "数值";
+    MrThreshold => "Threshold", "阈值";
+    MrAction => "Action", "处置";
+    MrOpened => "Raised", "触发时间";
+    MrAcknowledge => "Acknowledge", "确认";
+    MrResolve => "Resolve", "关闭";
+    MrNote => "Note", "说明";
+    MrChanges => "Model changes waiting for approval", "待审批的模型变更";
+    MrInventory => "Model inventory", "模型清单";
+    MrOwnerUse => "Owner, use and limits", "负责人、用途与限制";
+    MrModel => "Model and weights (SHA-256)", "模型与权重（SHA-256）";
+    MrVersions => "Versions", "版本";
+    MrMode => "Mode", "运行方式";
+    MrFallback => "Fallback", "降级方案";
+    MrNotGoverned => "gate and monitoring planned", "准入与监控待接入";
+    MrNoModel => "no model configured (rules only)", "未配置模型（仅规则）";
+    MrApproval => "approval", "审批";
+    MrServes => "model serving", "模型在线";
+    MrReason => "Reason", "原因";
+    MrToFallback => "Switch to fallback", "切换到降级方案";
+    MrPause => "Pause", "暂停";
+    MrRestore => "Request return to the model", "申请恢复模型";
+    MrMetricsNow => "Watched figures now", "当前监控指标";
+    MrWindow => "Window", "窗口";
+    MrCalls => "Calls", "调用数";
+    MrTooFew => "too few calls", "调用不足";
+    MrRates => "Rates over the last 24 hours", "近 24 小时比率";
+    MrDrift => "Input drift over the last 24 hours (population stability index)", "近 24 小时输入漂移（群体稳定性指数）";
+    MrHoursAgo => "hours ago", "小时前";
+    MrShare => "share of calls", "调用占比";
+    MrNoTrend => "No figure has enough calls in the last 24 hours to chart yet.", "近 24 小时内尚无指标有足够的调用可绘图。";
+    MrReports => "Validation, bias and red-team reports", "验证、偏差与红队报告";
+    MrSuite => "Suite", "评测";
+    MrRun => "Last run", "最近运行";
+    MrNeverRun => "not run yet", "尚未运行";
+    MrReportsHint => "Run a suite with POST /v1/evals/{suite}/runs or `deskmate eval validate pricing`; every report is recorded in the audit log by its SHA-256.", "可通过 POST /v1/evals/{suite}/runs 或 `deskmate eval validate pricing` 运行；每份报告的 SHA-256 均记入审计日志。";
 }
 
 /// `x` with thousands separators and `decimals` decimals (`1,234,567.89`); non-finite values

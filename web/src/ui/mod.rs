@@ -25,6 +25,7 @@ pub mod drafting;
 pub mod home;
 pub mod i18n;
 pub mod knowledge;
+pub mod model_risk;
 pub mod ops;
 pub mod pricing;
 pub mod rfqs;
@@ -371,10 +372,12 @@ pub enum Nav {
     Drafting,
     /// `/compliance…`.
     Compliance,
+    /// `/model-risk`.
+    ModelRisk,
 }
 
 impl Nav {
-    fn all() -> [(Nav, &'static str, T, Option<Permission>); 9] {
+    fn all() -> [(Nav, &'static str, T, Option<Permission>); 10] {
         [
             (Nav::Home, "/", T::Home, None),
             (
@@ -413,6 +416,12 @@ impl Nav {
                 "/knowledge",
                 T::Knowledge,
                 Some(Permission::DocumentsRead),
+            ),
+            (
+                Nav::ModelRisk,
+                "/model-risk",
+                T::ModelRisk,
+                Some(Permission::EvalsRead),
             ),
             (
                 Nav::Admin,

@@ -1183,7 +1183,9 @@ async fn admins_map_chats_and_read_the_system_page_without_secrets() {
 #[tokio::test]
 async fn the_rfq_trail_marks_the_fields_the_model_supplied() {
     use assistant::desk::{InboundMessage, MessageKind, desk_actor};
-    let a = api();
+    // The desk's model serves once model risk approved its version.
+    let a = api_with_passwords(|c| c.rfq.model_fallback = true);
+    approve_model_version(&a);
     let answer = json!({"requests": [{
         "underlying": "000905.SH", "structure": "vanilla", "option_type": "call", "exercise": null,
         "side": null, "strike_pct": 100, "knock_out_pct": null, "knock_in_pct": null,
@@ -1360,4 +1362,137 @@ async fn a_trader_enters_a_phone_request_on_the_blotter() {
     )
     .await;
     assert_error_page(&p, StatusCode::FORBIDDEN, "client");
+}
+
+/// Approves the pending version of the RFQ chain's model as a model-risk user.
+fn approve_model_version(a: &Api) {
+    use assistant::approvals::{ApprovalFilter, ApprovalKind};
+    let p = policies::Principal {
+        user: user(Role::ModelRisk),
+        role: Role::ModelRisk,
+    };
+    let actor = Actor::user(&p, None);
+    let pending = a
+        .state
+        .assistant
+        .list_approvals(
+            &actor,
+            &ApprovalFilter {
+                kind: Some(ApprovalKind::ModelChange),
+                state: Some(policies::ApprovalState::Pending),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    a.state
+        .assistant
+        .approve(&actor, &p, &pending[0].id, None)
+        .unwrap();
+}
+
+/// The model-risk dashboard (issue #21 item 8): the inventory with the proposed version and its
+/// approval, the watched figures, a switch to the fallback from the page (audited), the restore
+/// request that lands in the approval queue, and a trader kept out.
+#[tokio::test]
+async fn model_risk_runs_its_chains_from_the_dashboard() {
+    use assistant::desk::{InboundMessage, MessageKind, desk_actor};
+    let a = api_with_passwords(|c| c.rfq.model_fallback = true);
+    let b = sign_in(&a, &user(Role::ModelRisk)).await;
+    let p = raw(&a, get_req("/model-risk", Some(&b.cookie))).await;
+    assert!(p.body.contains("id=\"trend-empty\""), "{}", p.body);
+    // Requests in a mapped chat: each parse is a monitored call of the RFQ chain.
+    let root = Actor::user(
+        &policies::Principal {
+            user: "root".into(),
+            role: Role::Admin,
+        },
+        None,
+    );
+    a.state
+        .assistant
+        .rfq_chat_set(&root, "tg", "g1", "C001", None)
+        .unwrap();
+    for i in 0..25 {
+        a.state
+            .assistant
+            .chat_receive(
+                &desk_actor(),
+                InboundMessage {
+                    channel: "tg".into(),
+                    event_id: format!("m:{i}"),
+                    chat_id: "g1".into(),
+                    message_id: i.to_string(),
+                    sender: "u".into(),
+                    kind: MessageKind::Text,
+                    text: "@desk_bot 沪深300 平值看涨 12个月 1000万 期权费多少".into(),
+                    time: time::OffsetDateTime::now_utc(),
+                    addressed: true,
+                    bot_mention: Some("@desk_bot".into()),
+                    reply_url: None,
+                },
+            )
+            .unwrap();
+    }
+    let p = raw(&a, get_req("/model-risk", Some(&b.cookie))).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    for want in [
+        "id=\"model-changes\"",
+        "data-chain=\"rfq.parse\"",
+        "data-chain=\"pricing\"",
+        "data-metric=\"psi_length\"",
+        "id=\"no-alerts\"",
+        "proposed",
+        "<svg",
+    ] {
+        assert!(p.body.contains(want), "{want} missing: {}", p.body);
+    }
+    // Approve the version (as the approval page would), then switch the chain to its fallback.
+    approve_model_version(&a);
+    let p = raw(&a, get_req("/model-risk", Some(&b.cookie))).await;
+    assert!(p.body.contains("model serving"), "{}", p.body);
+    let p = raw(
+        &a,
+        form_req(
+            "/model-risk/chains/rfq.parse/mode",
+            Some(&b.cookie),
+            &[
+                ("csrf", &b.csrf),
+                ("mode", "fallback"),
+                ("reason", "a client's new template"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert_eq!(
+        a.state
+            .assistant
+            .chain_mode(assistant::model_risk::RFQ_CHAIN)
+            .unwrap(),
+        assistant::model_risk::ChainMode::Fallback
+    );
+    // Back only by a request another model-risk user approves: the page sends it to the queue.
+    let p = raw(
+        &a,
+        form_req(
+            "/model-risk/chains/rfq.parse/restore",
+            Some(&b.cookie),
+            &[("csrf", &b.csrf), ("reason", "template handled")],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert!(
+        p.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/approvals/apr_")
+    );
+    assert!(audit_actions(&a).iter().any(|x| x == "model.mode"));
+    // A trader sees neither the page nor its link.
+    let t = sign_in(&a, &user(Role::Trader)).await;
+    let p = raw(&a, get_req("/model-risk", Some(&t.cookie))).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let p = raw(&a, get_req("/", Some(&t.cookie))).await;
+    assert!(!p.body.contains("href=\"/model-risk\""));
 }

@@ -1,0 +1,313 @@
+//! The model-risk dashboard (`/model-risk`): open alerts with acknowledge and resolve, every
+//! chain of the inventory with its configured model, versions, mode and the switches (fallback,
+//! pause, a restore request that another model-risk user approves), the watched figures now
+//! against their thresholds with their last 24 hours as charts, the validation, bias and red-team
+//! reports' latest results, and the model changes waiting for approval.
+
+use super::i18n::{T, time};
+use super::{CsrfForm, Nav, Viewer, badge, page, see_other};
+use crate::error::AppError;
+use crate::state::AppState;
+use assistant::approvals::{ApprovalFilter, ApprovalKind};
+use assistant::model_risk::{AlertState, ChainMode};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use maud::{PreEscaped, html};
+use policies::{ApprovalState, Permission};
+use serde::Deserialize;
+
+/// The suites whose latest results the dashboard shows.
+const REPORTS: [&str; 5] = [
+    "validate-pricing",
+    "validate-rfq",
+    "bias",
+    "redteam",
+    "injection",
+];
+
+fn latest_report(s: &AppState, suite: &str) -> Option<serde_json::Value> {
+    let p = s
+        .assistant
+        .config
+        .storage
+        .data_dir
+        .join("evals")
+        .join(suite)
+        .join("report.json");
+    serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+}
+
+/// `GET /model-risk`.
+pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    let (inventory, alerts, metrics, trend, changes) = s
+        .blocking(move |a| {
+            let inv = a.model_inventory(&actor)?;
+            let alerts = a.model_alerts(&actor, false)?;
+            let now = time::OffsetDateTime::now_utc();
+            let metrics = a.chain_metrics(now)?;
+            // The last 24 hours, hour by hour.
+            let mut trend = Vec::new();
+            for h in (0..24).rev() {
+                let at = now - time::Duration::hours(h);
+                trend.push((-(h as f64), a.chain_metrics(at)?));
+            }
+            let changes = a.list_approvals(
+                &actor,
+                &ApprovalFilter {
+                    kind: Some(ApprovalKind::ModelChange),
+                    state: Some(ApprovalState::Pending),
+                    ..Default::default()
+                },
+            )?;
+            Ok::<_, assistant::AssistantError>((inv, alerts, metrics, trend, changes))
+        })
+        .await?;
+    let manage = v.can(Permission::EvalsRun);
+    let series = |pred: &dyn Fn(&str) -> bool| -> Vec<evals::Series> {
+        metrics
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| pred(m.rule.metric))
+            .map(|(i, m)| evals::Series {
+                name: format!("{} {}", m.rule.chain, m.rule.metric),
+                points: trend
+                    .iter()
+                    .filter_map(|(x, ms)| ms.get(i).and_then(|m| m.value).map(|y| (*x, y)))
+                    .collect(),
+            })
+            .collect()
+    };
+    let rates = evals::Plot {
+        title: v.t(T::MrRates).into(),
+        x_label: v.t(T::MrHoursAgo).into(),
+        y_label: v.t(T::MrShare).into(),
+        series: series(&|m| m.ends_with("_rate")),
+    };
+    let drift = evals::Plot {
+        title: v.t(T::MrDrift).into(),
+        x_label: v.t(T::MrHoursAgo).into(),
+        y_label: "PSI".into(),
+        series: series(&|m| m.starts_with("psi_")),
+    };
+    let body = html! {
+        h1 { (v.t(T::ModelRisk)) }
+        section.card #alerts {
+            h2 { (v.t(T::MrAlerts)) }
+            @if alerts.is_empty() {
+                p.muted #no-alerts { (v.t(T::MrNoAlerts)) }
+            } @else {
+                table {
+                    thead { tr {
+                        th { (v.t(T::MrChain)) } th { (v.t(T::MrMetric)) } th { (v.t(T::MrValue)) }
+                        th { (v.t(T::MrThreshold)) } th { (v.t(T::MrAction)) } th { (v.t(T::MrOpened)) }
+                        th { (v.t(T::Status)) } th {}
+                    } }
+                    tbody {
+                        @for al in &alerts {
+                            tr data-id=(al.id) {
+                                td { code { (al.chain) } } td { (al.metric) }
+                                td.num { (format!("{:.3}", al.value)) } td.num { (al.threshold) }
+                                td { (badge(&al.action)) } td { (time(&al.opened_at)) }
+                                td { (badge(al.state.as_str())) @if let Some(n) = &al.note { " " (n) } }
+                                td {
+                                    @if manage {
+                                        @if al.state == AlertState::Open {
+                                            form.inline method="post" action={"/model-risk/alerts/" (al.id)} {
+                                                (v.csrf_field())
+                                                input type="hidden" name="state" value="acknowledged";
+                                                button type="submit" { (v.t(T::MrAcknowledge)) }
+                                            }
+                                        }
+                                        form.inline method="post" action={"/model-risk/alerts/" (al.id)} {
+                                            (v.csrf_field())
+                                            input type="hidden" name="state" value="resolved";
+                                            input type="text" name="note" required maxlength="1000" aria-label=(v.t(T::MrNote)) placeholder=(v.t(T::MrNote));
+                                            button type="submit" { (v.t(T::MrResolve)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !changes.is_empty() {
+            section.card.alert #model-changes {
+                h2 { (v.t(T::MrChanges)) }
+                ul {
+                    @for c in &changes {
+                        li { a href={"/approvals/" (c.id)} { (c.title) } " · " (time(&c.created_at)) }
+                    }
+                }
+            }
+        }
+        section.card #chains {
+            h2 { (v.t(T::MrInventory)) }
+            table {
+                thead { tr {
+                    th { (v.t(T::MrChain)) } th { (v.t(T::MrOwnerUse)) } th { (v.t(T::MrModel)) }
+                    th { (v.t(T::MrVersions)) } th { (v.t(T::MrMode)) } th { (v.t(T::MrFallback)) } th {}
+                } }
+                tbody {
+                    @for e in &inventory {
+                        tr data-chain=(e.chain.id) {
+                            td { strong { (e.chain.name) } br; code { (e.chain.id) }
+                                @if !e.chain.governed { br; span.muted { (v.t(T::MrNotGoverned)) } } }
+                            td { (e.chain.owner) br; span.muted { (e.chain.intended_use) } br; span.muted { (e.chain.limits) } }
+                            td {
+                                @match &e.configured {
+                                    Some((m, w)) => { (m) br; code title=(w) { (w.chars().take(16).collect::<String>()) } }
+                                    None => { span.muted { (v.t(T::MrNoModel)) } }
+                                }
+                            }
+                            td {
+                                @for ver in &e.versions {
+                                    div { "v" (ver.version) " " (badge(ver.status.as_str())) " " (ver.model)
+                                        @if let Some(id) = &ver.approval_id { " · " a href={"/approvals/" (id)} { (v.t(T::MrApproval)) } } }
+                                }
+                            }
+                            td { (badge(e.mode.as_str()))
+                                @if e.serves_model { " " span.status.approved { (v.t(T::MrServes)) } }
+                                br; span.muted { (e.mode_reason) } }
+                            td { (e.chain.fallback) }
+                            td {
+                                @if manage {
+                                    @if e.mode == ChainMode::Model {
+                                        form method="post" action={"/model-risk/chains/" (e.chain.id) "/mode"} {
+                                            (v.csrf_field())
+                                            input type="text" name="reason" required maxlength="500" placeholder=(v.t(T::MrReason)) aria-label=(v.t(T::MrReason));
+                                            button type="submit" name="mode" value="fallback" { (v.t(T::MrToFallback)) }
+                                            button.danger type="submit" name="mode" value="paused" { (v.t(T::MrPause)) }
+                                        }
+                                    } @else {
+                                        form method="post" action={"/model-risk/chains/" (e.chain.id) "/restore"} {
+                                            (v.csrf_field())
+                                            input type="text" name="reason" required maxlength="500" placeholder=(v.t(T::MrReason)) aria-label=(v.t(T::MrReason));
+                                            button type="submit" { (v.t(T::MrRestore)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card #metrics {
+            h2 { (v.t(T::MrMetricsNow)) }
+            table {
+                thead { tr {
+                    th { (v.t(T::MrChain)) } th { (v.t(T::MrMetric)) } th { (v.t(T::MrWindow)) }
+                    th { (v.t(T::MrCalls)) } th { (v.t(T::MrValue)) } th { (v.t(T::MrThreshold)) }
+                    th { (v.t(T::MrAction)) } th { (v.t(T::Status)) }
+                } }
+                tbody {
+                    @for m in &metrics {
+                        tr data-metric=(m.rule.metric) {
+                            td { code { (m.rule.chain) } }
+                            td { (m.rule.metric) br; span.muted { (m.rule.description) } }
+                            td.num { (m.rule.window_secs / 60) " min" }
+                            td.num { (m.calls) }
+                            td.num { @match m.value { Some(x) => (format!("{x:.3}")), None => span.muted { "—" } } }
+                            td.num { "≤ " (m.rule.max) }
+                            td { (badge(m.rule.action.as_str())) }
+                            td { @if m.breached { (badge("breached")) } @else if m.value.is_some() { (badge("ok")) } @else { span.muted { (v.t(T::MrTooFew)) } } }
+                        }
+                    }
+                }
+            }
+            @if rates.series.iter().chain(&drift.series).all(|s| s.points.is_empty()) {
+                p.muted #trend-empty { (v.t(T::MrNoTrend)) }
+            }
+            (PreEscaped(evals::report::svg_plot(&rates)))
+            (PreEscaped(evals::report::svg_plot(&drift)))
+        }
+        section.card #reports {
+            h2 { (v.t(T::MrReports)) }
+            table {
+                thead { tr { th { (v.t(T::MrSuite)) } th { (v.t(T::Status)) } th { (v.t(T::MrRun)) } th {} } }
+                tbody {
+                    @for suite in REPORTS {
+                        @let r = latest_report(&s, suite);
+                        tr {
+                            td { code { (suite) } }
+                            td { @match &r { Some(r) => { (badge(if r["passed"].as_bool() == Some(true) { "passed" } else { "failed" })) }, None => { span.muted { (v.t(T::MrNeverRun)) } } } }
+                            td { @if let Some(r) = &r { (time(r["started_at"].as_str().unwrap_or(""))) } }
+                            td { @if r.is_some() { a href={"/v1/evals/" (suite) "/report"} { "JSON" } } }
+                        }
+                    }
+                }
+            }
+            p.muted { (v.t(T::MrReportsHint)) }
+        }
+    };
+    Ok(page(&v, v.t(T::ModelRisk), Nav::ModelRisk, body))
+}
+
+/// The alert form.
+#[derive(Debug, Deserialize)]
+pub struct AlertForm {
+    /// `acknowledged` or `resolved`.
+    pub state: AlertState,
+    /// The note.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `POST /model-risk/alerts/{id}`.
+pub async fn alert(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<AlertForm>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    s.blocking(move |a| a.update_alert(&actor, &id, f.state, &f.note))
+        .await?;
+    Ok(see_other("/model-risk"))
+}
+
+/// The mode form.
+#[derive(Debug, Deserialize)]
+pub struct ModeForm {
+    /// `fallback` or `paused`.
+    pub mode: ChainMode,
+    /// Why.
+    pub reason: String,
+}
+
+/// `POST /model-risk/chains/{chain}/mode`.
+pub async fn mode(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(chain): Path<String>,
+    CsrfForm(f): CsrfForm<ModeForm>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    s.blocking(move |a| a.set_chain_mode(&actor, &chain, f.mode, &f.reason))
+        .await?;
+    Ok(see_other("/model-risk"))
+}
+
+/// The restore form.
+#[derive(Debug, Deserialize)]
+pub struct RestoreForm {
+    /// Why.
+    pub reason: String,
+}
+
+/// `POST /model-risk/chains/{chain}/restore`: redirects to the approval it created.
+pub async fn restore(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(chain): Path<String>,
+    CsrfForm(f): CsrfForm<RestoreForm>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    let id = s
+        .blocking(move |a| a.request_restore(&actor, &chain, &f.reason))
+        .await?;
+    Ok(see_other(&format!("/approvals/{id}")).into_response())
+}
