@@ -594,6 +594,23 @@ impl Browser {
         })
     }
 
+    /// Waits until the page's path (with its query) starts with `prefix`: after a form's
+    /// submission, the old page may still be showing when the next step looks.
+    pub async fn wait_path(&self, prefix: &str, timeout: Duration) -> Result<String> {
+        let t0 = std::time::Instant::now();
+        loop {
+            let p = self.path().await?;
+            if p.starts_with(prefix) {
+                return Ok(p);
+            }
+            anyhow::ensure!(
+                t0.elapsed() < timeout,
+                "still on {p} after {timeout:?}, not on {prefix}…"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn find(&self, css: &str) -> Result<Element> {
         let here = self.path().await.unwrap_or_default();
         self.client
