@@ -551,15 +551,21 @@ fn group_statistics(
         },
         None,
     );
-    let rows = a
-        .rfq_list(
-            &trader,
-            &assistant::desk::blotter::RfqFilter {
-                limit: Some(100_000),
-                ..Default::default()
-            },
-        )
-        .map_err(run_err)?;
+    // Client by client: the blotter lists at most 1,000 requests per call.
+    let mut rows = Vec::new();
+    for c in &CLIENTS {
+        rows.extend(
+            a.rfq_list(
+                &trader,
+                &assistant::desk::blotter::RfqFilter {
+                    client: Some(c.id.to_string()),
+                    limit: Some(1000),
+                    ..Default::default()
+                },
+            )
+            .map_err(run_err)?,
+        );
+    }
     let attrs: BTreeMap<&str, &Client> = CLIENTS.iter().map(|c| (c.id, c)).collect();
     for dim in ["region", "industry", "size"] {
         let mut groups: BTreeMap<String, Group> = BTreeMap::new();
