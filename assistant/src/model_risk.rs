@@ -481,8 +481,9 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ModelAlert> {
     })
 }
 
-/// Records one production call of a chain (in the call's own transaction).
-pub(crate) fn record_call(tx: &mut WriteTx<'_>, c: &CallRecord<'_>) -> Result<()> {
+/// Records one production call of a chain, in the call's own transaction (every chain's call
+/// site does; the monitoring reads these rows).
+pub fn record_call(tx: &mut WriteTx<'_>, c: &CallRecord<'_>) -> Result<()> {
     tx.conn().execute(
         "INSERT INTO chain_calls (chain, time, subject, outcome, mode, confidence, latency_ms,
              input_chars, language, product)
