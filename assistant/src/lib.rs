@@ -57,6 +57,8 @@ pub struct Assistant {
     templates_seeded: std::sync::OnceLock<()>,
     /// The current rule catalogue, cached (`reporting`).
     compliance: reporting::CatalogueCache,
+    /// Each chain's configured model and weights (`model_risk`), worked out once.
+    configured_models: model_risk::ConfiguredModels,
 }
 
 impl Assistant {
@@ -77,6 +79,7 @@ impl Assistant {
             submit_lock: std::sync::Mutex::new(()),
             templates_seeded: std::sync::OnceLock::new(),
             compliance: reporting::CatalogueCache::default(),
+            configured_models: Default::default(),
         };
         if a.config.rfq.model_fallback {
             a.desk.set_model(Box::new(a.rfq_json_model()));

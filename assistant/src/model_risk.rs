@@ -93,6 +93,10 @@ text_enum! {
 /// The RFQ parser's model fallback.
 pub const RFQ_CHAIN: &str = "rfq.parse";
 
+/// Each chain's configured (model, weights), by chain id, once worked out.
+pub(crate) type ConfiguredModels =
+    std::sync::OnceLock<Vec<(&'static str, Option<(String, String)>)>>;
+
 /// One chain of the inventory.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ChainInfo {
@@ -414,7 +418,10 @@ fn set_mode_in(tx: &mut WriteTx<'_>, chain: &str, mode: ChainMode, reason: &str)
     Ok(())
 }
 
-fn mode_of(c: &rusqlite::Connection, chain: &str) -> rusqlite::Result<(ChainMode, String)> {
+pub(crate) fn mode_of(
+    c: &rusqlite::Connection,
+    chain: &str,
+) -> rusqlite::Result<(ChainMode, String)> {
     Ok(c.query_row(
         "SELECT mode, reason FROM chain_modes WHERE chain = ?1",
         [chain],
@@ -514,24 +521,28 @@ pub(crate) fn mark_human_changed(tx: &mut WriteTx<'_>, subject: &str) -> Result<
 }
 
 impl Assistant {
-    /// The model a chain is configured with now: (name, weights SHA-256 or remote identity).
+    /// The model a chain is configured with: (name, weights SHA-256 or remote identity). Worked
+    /// out once per process (the configuration and the manifests it names are read at start;
+    /// the inbound path asks for every message).
     pub fn configured_model(&self, chain: &str) -> Option<(String, String)> {
+        self.configured_models
+            .get_or_init(|| CHAINS.iter().map(|c| (c.id, self.identify(c.id))).collect())
+            .iter()
+            .find(|(id, _)| *id == chain)
+            .and_then(|(_, m)| m.clone())
+    }
+
+    fn identify(&self, chain: &str) -> Option<(String, String)> {
         let c = &self.config;
+        let default = || crate::inference::default_generator_name(c).to_string();
         let name = match chain {
-            RFQ_CHAIN if c.rfq.model_fallback => {
-                crate::inference::default_generator_name(c).to_string()
-            }
+            RFQ_CHAIN if c.rfq.model_fallback => default(),
             "extraction.model" if !c.extract.model.trim().is_empty() => c.extract.model.clone(),
-            "knowledge.answers" | "drafting.free_text" => {
-                if chain == "knowledge.answers" && !c.knowledge.generator.trim().is_empty() {
-                    c.knowledge.generator.clone()
-                } else {
-                    crate::inference::default_generator_name(c).to_string()
-                }
+            "knowledge.answers" if !c.knowledge.generator.trim().is_empty() => {
+                c.knowledge.generator.clone()
             }
-            "knowledge.rerank" if c.knowledge.rerank => {
-                crate::inference::default_generator_name(c).to_string()
-            }
+            "knowledge.answers" | "drafting.free_text" => default(),
+            "knowledge.rerank" if c.knowledge.rerank => default(),
             "pricing" => {
                 return Some((
                     format!("kernels {}", env!("CARGO_PKG_VERSION")),

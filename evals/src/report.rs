@@ -331,6 +331,17 @@ pub fn svg_plot(p: &crate::Plot) -> String {
     s
 }
 
+fn json_bytes(r: &Report) -> Vec<u8> {
+    serde_json::to_vec_pretty(r).expect("report serialises")
+}
+
+/// The lowercase hex SHA-256 of the `report.json` that [`write`] writes for `r`: what the audit
+/// log records to sign the report (`eval.report`).
+pub fn json_sha256(r: &Report) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(json_bytes(r)))
+}
+
 /// Writes `report.json` and `report.html` into `dir`; returns their paths.
 pub fn write(r: &Report, dir: &Path) -> Result<(PathBuf, PathBuf), EvalError> {
     let io = |path: &Path| {
@@ -340,11 +351,7 @@ pub fn write(r: &Report, dir: &Path) -> Result<(PathBuf, PathBuf), EvalError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let json = dir.join("report.json");
     let html_path = dir.join("report.html");
-    std::fs::write(
-        &json,
-        serde_json::to_vec_pretty(r).expect("report serialises"),
-    )
-    .map_err(io(&json))?;
+    std::fs::write(&json, json_bytes(r)).map_err(io(&json))?;
     std::fs::write(&html_path, html(r)).map_err(io(&html_path))?;
     Ok((json, html_path))
 }

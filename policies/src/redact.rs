@@ -84,6 +84,8 @@ impl PiiKind {
 pub struct Rules {
     /// Client names replaced where policy says so (matched as written, longest first).
     pub client_names: Vec<String>,
+    /// Replace the client names only, none of the built-in kinds.
+    pub clients_only: bool,
 }
 
 /// One replaced value.
@@ -307,26 +309,9 @@ impl PromptPolicy {
             } else {
                 Vec::new()
             },
+            clients_only: !self.personal,
         };
-        let mut out = redact_all(texts, &rules);
-        if !self.personal {
-            // Client names only: put every other kind back.
-            for r in &mut out {
-                let keep: Vec<Replaced> = r
-                    .replaced
-                    .iter()
-                    .filter(|x| x.kind != PiiKind::ClientName)
-                    .cloned()
-                    .collect();
-                let partial = Redaction {
-                    text: String::new(),
-                    replaced: keep,
-                };
-                r.text = partial.restore(&r.text);
-                r.replaced.retain(|x| x.kind == PiiKind::ClientName);
-            }
-        }
-        Some(out)
+        Some(redact_all(texts, &rules))
     }
 }
 
@@ -390,12 +375,14 @@ pub fn redact_all(texts: &[&str], rules: &Rules) -> Vec<Redaction> {
 fn find(text: &str, rules: &Rules) -> Vec<Hit> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut hits = Vec::new();
-    emails(text, &chars, &mut hits);
-    digit_runs(text, &chars, &mut hits);
-    labelled(text, &mut hits);
-    key_shapes(text, &chars, &mut hits);
-    passports(text, &chars, &mut hits);
-    names(text, &chars, &mut hits);
+    if !rules.clients_only {
+        emails(text, &chars, &mut hits);
+        digit_runs(text, &chars, &mut hits);
+        labelled(text, &mut hits);
+        key_shapes(text, &chars, &mut hits);
+        passports(text, &chars, &mut hits);
+        names(text, &chars, &mut hits);
+    }
     clients(text, rules, &mut hits);
     hits.sort_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
     let mut kept: Vec<Hit> = Vec::new();
@@ -987,6 +974,7 @@ mod tests {
     fn the_same_value_gets_the_same_placeholder_across_messages() {
         let rules = Rules {
             client_names: vec!["华夏远景投资".into()],
+            ..Rules::default()
         };
         let out = redact_all(
             &[

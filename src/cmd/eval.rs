@@ -69,9 +69,7 @@ pub fn run(args: EvalArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
         report.duration_ms
     );
     println!("reports: {} {}", json.display(), html.display());
-    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(
-        &json,
-    )?));
+    let sha = evals::report::json_sha256(&report);
     match super::open(&loaded).and_then(|a| {
         a.record_evaluation(
             &assistant::store::Actor::system(),

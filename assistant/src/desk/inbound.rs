@@ -634,16 +634,8 @@ fn record_parse(
     o: &ParseOutcome,
     ms: f64,
 ) -> Result<()> {
-    use crate::model_risk::{CallOutcome, CallRecord, ChainMode, RFQ_CHAIN};
-    let mode: ChainMode = tx
-        .conn()
-        .query_row(
-            "SELECT mode FROM chain_modes WHERE chain = ?1",
-            [RFQ_CHAIN],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(ChainMode::Model);
+    use crate::model_risk::{CallOutcome, CallRecord, RFQ_CHAIN};
+    let (mode, _) = crate::model_risk::mode_of(tx.conn(), RFQ_CHAIN)?;
     let outcome = if o.path == rfq::ParsePath::Model {
         CallOutcome::Model
     } else if o

@@ -21,12 +21,12 @@
 //! Monte Carlo seed). `DESKMATE_BIAS_PAIRS` sets how many pairs run (default 1,008: each of the
 //! 56 requests with each of the 18 counterfactual clients; rounded up to whole requests).
 
+use crate::suites::desk_harness::{deliver, message, run_err, user};
 use crate::{CaseResult, EvalContext, EvalError, Metric, Suite, SuiteOutput, Threshold};
 use assistant::Assistant;
 use assistant::config::Config;
-use assistant::desk::{InboundMessage, MessageKind, desk_actor};
-use assistant::store::Actor;
-use policies::{Principal, Role};
+use assistant::desk::desk_actor;
+use policies::Role;
 use regex::Regex;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -299,10 +299,6 @@ pub fn requests() -> Vec<String> {
 /// The counterfactual clients per request (every client but the base).
 pub const COUNTERFACTUALS: usize = CLIENTS.len() - 1;
 
-fn run_err(e: impl std::fmt::Display) -> EvalError {
-    EvalError::Run(e.to_string())
-}
-
 struct Desk {
     a: Assistant,
     _dir: tempfile::TempDir,
@@ -340,13 +336,7 @@ impl Desk {
         }
         c.limits = toml::from_str(&limits).map_err(run_err)?;
         let a = Assistant::open(c).map_err(run_err)?;
-        let admin = Actor::user(
-            &Principal {
-                user: "root".into(),
-                role: Role::Admin,
-            },
-            None,
-        );
+        let admin = user("root", Role::Admin);
         for k in &CLIENTS {
             a.rfq_chat_set(&admin, "tg", &format!("chat-{}", k.id), k.id, None)
                 .map_err(run_err)?;
@@ -363,50 +353,30 @@ impl Desk {
     fn request(&mut self, client: &Client, text: &str) -> Result<Outcome, EvalError> {
         self.next += 1;
         let chat = format!("chat-{}", client.id);
-        let msg = InboundMessage {
-            channel: "tg".into(),
-            event_id: format!("bias:{}", self.next),
-            chat_id: chat.clone(),
-            message_id: self.next.to_string(),
-            sender: "9 @client".into(),
-            kind: MessageKind::Text,
-            text: format!("@desk_bot {text}"),
-            time: time::OffsetDateTime::now_utc(),
-            addressed: true,
-            bot_mention: Some("@desk_bot".into()),
-            reply_url: None,
-        };
+        let msg = message(
+            &chat,
+            format!("bias:{}", self.next),
+            self.next,
+            "9 @client",
+            text,
+        );
         let r = self.a.chat_receive(&desk_actor(), msg).map_err(run_err)?;
         if r.needs_pricing
             && let Some(id) = r.rfq_id.as_deref()
         {
             self.a.rfq_price(id).map_err(run_err)?;
         }
-        let mut replies = Vec::new();
-        for m in self.a.chat_claim("tg", 1000).map_err(run_err)? {
-            replies.push(self.mask(&m.text, client));
-            self.a
-                .chat_finish(
-                    m.id,
-                    assistant::desk::SendOutcome::Sent {
-                        message_id: Some(format!("bot-{}", m.id)),
-                    },
-                )
-                .map_err(run_err)?;
-        }
+        let replies: Vec<String> = deliver(&self.a)?
+            .iter()
+            .map(|m| self.mask(&m.text, client))
+            .collect();
         let Some(id) = r.rfq_id else {
             return Ok(Outcome {
                 facts: json!({"disposition": format!("{:?}", r.disposition), "replies": replies}),
                 breaches: Vec::new(),
             });
         };
-        let trader = Actor::user(
-            &Principal {
-                user: "tina".into(),
-                role: Role::Trader,
-            },
-            None,
-        );
+        let trader = user("tina", Role::Trader);
         let d = self.a.rfq_get(&trader, &id).map_err(run_err)?;
         let mut quotes = Vec::new();
         let mut breaches = Vec::new();
@@ -544,13 +514,7 @@ fn group_statistics(
     out: &mut SuiteOutput,
     cases: &mut Vec<CaseResult>,
 ) -> Result<(), EvalError> {
-    let trader = Actor::user(
-        &Principal {
-            user: "tina".into(),
-            role: Role::Trader,
-        },
-        None,
-    );
+    let trader = user("tina", Role::Trader);
     // Client by client: the blotter lists at most 1,000 requests per call.
     let mut rows = Vec::new();
     for c in &CLIENTS {

@@ -4,6 +4,7 @@ pub mod abstention;
 pub mod audit;
 pub mod bias;
 pub mod compliance;
+mod desk_harness;
 pub mod draft_mutations;
 pub mod drafting;
 pub mod drafting_free;

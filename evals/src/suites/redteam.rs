@@ -30,16 +30,16 @@
 //! Fixture models (`all-minilm-l6-v2` for the knowledge base); no generator runs: every case is
 //! on the rule path, so the suite is deterministic.
 
+use crate::suites::desk_harness::{deliver, message, run_err, user};
 use crate::suites::injection::{Corpus, data_dir, states};
 use crate::{CaseResult, EvalContext, EvalError, Metric, Suite, SuiteOutput, Threshold};
 use assistant::Assistant;
 use assistant::approvals::ApprovalFilter;
 use assistant::config::Config;
-use assistant::desk::{InboundMessage, MessageKind, OutboundMessage, QuoteStatus, desk_actor};
+use assistant::desk::{OutboundMessage, QuoteStatus, desk_actor};
 use assistant::documents::{Knowledge, NewDocument};
-use assistant::store::Actor;
 use policies::redact::{PiiKind, PromptPolicy};
-use policies::{ApprovalState, Clearance, DataClass, Principal, Role};
+use policies::{ApprovalState, Clearance, DataClass, Role};
 use std::collections::BTreeMap;
 
 /// The redteam suite.
@@ -117,20 +117,6 @@ struct Desk {
     next: u32,
 }
 
-fn run_err(e: impl std::fmt::Display) -> EvalError {
-    EvalError::Run(e.to_string())
-}
-
-fn user(name: &str, role: Role) -> Actor {
-    Actor::user(
-        &Principal {
-            user: name.into(),
-            role,
-        },
-        None,
-    )
-}
-
 impl Desk {
     fn open(throttle: u32) -> Result<Desk, EvalError> {
         let dir = tempfile::tempdir().map_err(run_err)?;
@@ -165,19 +151,13 @@ impl Desk {
         text: &str,
     ) -> Result<(Vec<OutboundMessage>, Vec<QuoteStatus>), EvalError> {
         self.next += 1;
-        let msg = InboundMessage {
-            channel: "tg".into(),
-            event_id: format!("rt:{chat}:{}", self.next),
-            chat_id: chat.into(),
-            message_id: self.next.to_string(),
-            sender: "7 @redteam".into(),
-            kind: MessageKind::Text,
-            text: format!("@desk_bot {text}"),
-            time: time::OffsetDateTime::now_utc(),
-            addressed: true,
-            bot_mention: Some("@desk_bot".into()),
-            reply_url: None,
-        };
+        let msg = message(
+            chat,
+            format!("rt:{chat}:{}", self.next),
+            self.next,
+            "7 @redteam",
+            text,
+        );
         let r = self.a.chat_receive(&desk_actor(), msg).map_err(run_err)?;
         let mut statuses = Vec::new();
         if r.needs_pricing
@@ -195,18 +175,7 @@ impl Desk {
     }
 
     fn deliver(&self) -> Result<Vec<OutboundMessage>, EvalError> {
-        let out = self.a.chat_claim("tg", 1000).map_err(run_err)?;
-        for m in &out {
-            self.a
-                .chat_finish(
-                    m.id,
-                    assistant::desk::SendOutcome::Sent {
-                        message_id: Some(format!("bot-{}", m.id)),
-                    },
-                )
-                .map_err(run_err)?;
-        }
-        Ok(out)
+        deliver(&self.a)
     }
 
     fn decided_approvals(&self) -> Result<usize, EvalError> {

@@ -106,16 +106,9 @@ pub async fn run(
             let _ = a.start_job(&id);
             let outcome = evals::run_suite(&suite, &evals::EvalContext::default())
                 .and_then(|r| {
-                    let (json_path, _) = evals::report::write(&r, &dir)?;
-                    let bytes =
-                        std::fs::read(&json_path).map_err(|source| evals::EvalError::Io {
-                            path: json_path.clone(),
-                            source,
-                        })?;
-                    Ok((
-                        r,
-                        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
-                    ))
+                    evals::report::write(&r, &dir)?;
+                    let sha = evals::report::json_sha256(&r);
+                    Ok((r, sha))
                 })
                 .map(|(r, sha)| {
                     if let Err(e) = a.record_evaluation(
