@@ -192,6 +192,20 @@ pub struct Config {
     /// Trade-reporting compliance: where the rule catalogue is first loaded from, and what
     /// rule questions are answered from.
     pub compliance: ComplianceConfig,
+    /// Model risk: where monitoring alerts are also sent.
+    pub model_risk: ModelRiskConfig,
+}
+
+/// `[model_risk]`: the chat the model-risk team hears alerts in (besides the dashboard and the
+/// audit log).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelRiskConfig {
+    /// The channel alerts go out on: `telegram`, `wecom` or `webhook` (that channel's connector
+    /// must be configured); empty: the dashboard and the audit log only.
+    pub alert_channel: String,
+    /// The chat of that channel (a Telegram chat id, a WeCom chat id, a webhook chat id).
+    pub alert_chat_id: String,
 }
 
 /// `[compliance]`: the sources of the first rule catalogue (later versions live in the store)
@@ -549,6 +563,12 @@ pub struct ModelsConfig {
     /// Longest time a generation request (`/v1/chat/completions`, streamed or not) may take, in
     /// seconds; it replaces `server.request_timeout_secs` on those routes.
     pub generation_timeout_secs: u64,
+    /// Longest time one model call of a governed chain (a cited answer, a drafted passage) may
+    /// take, waiting for the model included, in milliseconds; past it the call is given up and that
+    /// request falls back (the retrieved passages; the passage left to the lawyer) and is
+    /// counted as an error by the model-risk monitoring. The RFQ desk has its own,
+    /// `rfq.model_timeout_ms`.
+    pub chain_timeout_ms: u64,
     /// Base URL of the remote OpenAI-compatible server (`http://10.0.0.5:8000/v1`), used when
     /// `backend = "remote"`.
     pub remote_base_url: String,
@@ -611,6 +631,7 @@ impl Default for ModelsConfig {
             max_context: 8192,
             preload: true,
             generation_timeout_secs: 600,
+            chain_timeout_ms: 120_000,
             remote_base_url: String::new(),
             remote_api_key: String::new(),
             remote_model: String::new(),
@@ -723,6 +744,9 @@ pub struct RfqConfig {
     pub model_fallback_threshold: f64,
     /// The most tokens of a model answer.
     pub model_max_tokens: u32,
+    /// Longest time the model may take on one request, waiting included, in milliseconds; past it
+    /// the rule parse stands for that request (what it cannot read goes to a trader).
+    pub model_timeout_ms: u64,
 }
 
 impl Default for RfqConfig {
@@ -760,6 +784,7 @@ impl Default for RfqConfig {
             model_fallback: false,
             model_fallback_threshold: 0.6,
             model_max_tokens: 384,
+            model_timeout_ms: 20_000,
         }
     }
 }
@@ -1108,6 +1133,24 @@ impl Config {
             key: key.into(),
             message,
         };
+        let mr = &self.model_risk;
+        match mr.alert_channel.trim() {
+            "" => {}
+            "telegram" | "wecom" | "webhook" if !mr.alert_chat_id.trim().is_empty() => {}
+            "telegram" | "wecom" | "webhook" => {
+                return Err(invalid(
+                    "model_risk.alert_chat_id",
+                    "names the chat alerts go to; it is required with model_risk.alert_channel"
+                        .into(),
+                ));
+            }
+            other => {
+                return Err(invalid(
+                    "model_risk.alert_channel",
+                    format!("{other:?}: allowed values: telegram, wecom, webhook, or empty"),
+                ));
+            }
+        }
         self.server.bind.parse::<SocketAddr>().map_err(|_| {
             invalid(
                 "server.bind",
@@ -1344,6 +1387,7 @@ impl Config {
             ("models.queue_capacity", u64::from(m.queue_capacity)),
             ("models.max_context", u64::from(m.max_context)),
             ("models.generation_timeout_secs", m.generation_timeout_secs),
+            ("models.chain_timeout_ms", m.chain_timeout_ms),
             (
                 "models.remote_embedder_dim",
                 u64::from(m.remote_embedder_dim),
@@ -1437,6 +1481,12 @@ impl Config {
             return Err(invalid(
                 "rfq.model_fallback_threshold",
                 format!("{} is not between 0 and 1", r.model_fallback_threshold),
+            ));
+        }
+        if !(1..=3_600_000).contains(&r.model_timeout_ms) {
+            return Err(invalid(
+                "rfq.model_timeout_ms",
+                format!("{} is not between 1 and 3600000", r.model_timeout_ms),
             ));
         }
         if !(16..=8192).contains(&r.model_max_tokens) {
@@ -1951,7 +2001,7 @@ mod tests {
             (
                 "[serve]\n",
                 &[],
-                "allowed keys here: approvals, compliance, drafting, extract, knowledge, limits, log, models, pricing, rfq, server, storage, telegram, webhook, wecom",
+                "allowed keys here: approvals, compliance, drafting, extract, knowledge, limits, log, model_risk, models, pricing, rfq, server, storage, telegram, webhook, wecom",
             ),
             ("[log]\nformat = \"xml\"", &[], "allowed values: text, json"),
             ("[server]\nbind = \"localhost\"", &[], "`server.bind`"),

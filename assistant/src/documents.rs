@@ -93,6 +93,7 @@ pub fn ask_options(config: &Config) -> AskOptions {
         authoritative_collections: k.authoritative_collections.clone(),
         // Set per question by workflows that vouch for their first hits (rule questions).
         quote_first: 0,
+        timeout_ms: config.models.chain_timeout_ms,
     }
 }
 
@@ -837,12 +838,50 @@ impl Assistant {
             retrievers,
         })?;
         if let Some(r) = &rerank {
-            let generator = knowledge.generator.as_ref().map_err(|e| {
-                AssistantError::Conflict(format!(
-                    "rerank is on ([knowledge] rerank) but the generator is not available: {e}"
-                ))
+            // Model risk: the first-stage order when the re-ranking chain is off its model or
+            // its model fails on this search.
+            use crate::model_risk::{CallOutcome, RERANK_CHAIN};
+            let gate = self.chain_gate(RERANK_CHAIN)?;
+            let t0 = std::time::Instant::now();
+            let outcome = if !gate.serves_model {
+                results.hits.truncate(k);
+                CallOutcome::Rules
+            } else {
+                let tried = match knowledge.generator.as_ref() {
+                    Ok(g) => {
+                        knowledge::rerank::rerank_results(g.as_ref(), q, results.clone(), k, r)
+                            .map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(format!("the generator is not available: {e}")),
+                };
+                match tried {
+                    Ok(r) => {
+                        results = r;
+                        CallOutcome::Model
+                    }
+                    Err(_) => {
+                        results.hits.truncate(k);
+                        CallOutcome::Error
+                    }
+                }
+            };
+            let ms = t0.elapsed().as_secs_f64() * 1000.0;
+            self.store.write(actor, |tx| {
+                crate::model_risk::record_call(
+                    tx,
+                    &crate::model_risk::CallRecord {
+                        chain: RERANK_CHAIN,
+                        subject: None,
+                        outcome,
+                        mode: gate.mode,
+                        confidence: None,
+                        latency_ms: ms,
+                        input_chars: q.chars().count(),
+                        language: knowledge::document::Language::detect(q).as_str(),
+                        product: None,
+                    },
+                )
             })?;
-            results = knowledge::rerank::rerank_results(generator.as_ref(), q, results, k, r)?;
         }
         Ok(knowledge::report::SearchReport::new(
             q,
@@ -870,20 +909,18 @@ impl Assistant {
                 "question must be 1 to 2000 characters".into(),
             ));
         }
-        let generator = knowledge
-            .generator
-            .as_ref()
-            .map_err(|e| AssistantError::Conflict(format!("answers are not available: {e}")))?;
-        let answer = answer::ask(
-            &knowledge.kb,
-            generator.as_ref(),
-            &AskRequest {
-                question: q.to_string(),
-                filters,
-                clearance: actor.clearance(),
-            },
-            &knowledge.options,
+        let request = AskRequest {
+            question: q.to_string(),
+            filters,
+            clearance: actor.clearance(),
+        };
+        let options = self.gated_options(knowledge)?;
+        let (answer, call) = self.answer_gated(
+            q,
+            knowledge.generator(),
             on_delta,
+            &mut |g, d| answer::ask(&knowledge.kb, g, &request, &options, d),
+            &mut |d| answer::retrieve_only(&knowledge.kb, &request, &options, d),
         )?;
         let class = answer
             .evidence
@@ -912,11 +949,204 @@ impl Assistant {
                     "output_sha256": answer.output_sha256,
                     "finish_reason": answer.finish_reason,
                     "explanation": explanation,
+                    "model_risk": call.audit(),
                 }),
             })?;
+            self.record_answer_call(tx, &call, &answer, q, &object_id)?;
+            if knowledge.options.rerank.is_some()
+                && call.gate.serves_model
+                && call.model_error.is_none()
+            {
+                let mode = self.chain_mode_in(tx, crate::model_risk::RERANK_CHAIN)?;
+                crate::model_risk::record_call(
+                    tx,
+                    &crate::model_risk::CallRecord {
+                        chain: crate::model_risk::RERANK_CHAIN,
+                        subject: Some(&object_id),
+                        outcome: if options.rerank.is_some() {
+                            crate::model_risk::CallOutcome::Model
+                        } else {
+                            crate::model_risk::CallOutcome::Rules
+                        },
+                        mode,
+                        confidence: None,
+                        latency_ms: answer.retrieval_ms,
+                        input_chars: q.chars().count(),
+                        language: answer.language.as_str(),
+                        product: None,
+                    },
+                )?;
+            }
             Ok::<_, AssistantError>(())
         })?;
         Ok(answer)
+    }
+}
+
+/// How one governed answer went (model risk): the gate it met, what it came to, the model's
+/// error when it failed and the question fell back, the time taken.
+#[derive(Debug, Clone)]
+pub(crate) struct AnswerCall {
+    pub gate: crate::model_risk::Gate,
+    pub outcome: crate::model_risk::CallOutcome,
+    pub model_error: Option<String>,
+    pub latency_ms: f64,
+}
+
+impl AnswerCall {
+    /// The facts the answer's audit entry keeps.
+    pub fn audit(&self) -> serde_json::Value {
+        json!({
+            "chain": crate::model_risk::ANSWERS_CHAIN,
+            "mode": self.gate.mode,
+            "model_served": self.gate.serves_model,
+            "outcome": self.outcome,
+            "fallback_reason": (!self.gate.serves_model).then_some(&self.gate.reason),
+            "model_error": self.model_error,
+        })
+    }
+}
+
+/// A streaming sink for answer text.
+type Sink<'a> = &'a mut dyn FnMut(&str) -> ControlFlow<()>;
+
+impl Assistant {
+    /// One question through the answers chain's gate (`knowledge.answers`): `model` on the
+    /// model when it serves; otherwise `fallback` (the retrieved passages verbatim), or, when
+    /// the chain is paused, a reply saying it went to manual handling. A model that fails or
+    /// times out before anything was streamed falls back for this question.
+    pub(crate) fn answer_gated(
+        &self,
+        question: &str,
+        generator: std::result::Result<&Arc<dyn Generator>, &str>,
+        on_delta: Sink<'_>,
+        model: &mut dyn FnMut(
+            &dyn Generator,
+            Sink<'_>,
+        ) -> std::result::Result<Answer, knowledge::KnowledgeError>,
+        fallback: &mut dyn FnMut(
+            Sink<'_>,
+        ) -> std::result::Result<Answer, knowledge::KnowledgeError>,
+    ) -> Result<(Answer, AnswerCall)> {
+        use crate::model_risk::{ANSWERS_CHAIN, CallOutcome, ChainMode};
+        let gate = self.chain_gate(ANSWERS_CHAIN)?;
+        let t0 = std::time::Instant::now();
+        let sent = std::cell::Cell::new(false);
+        let mut forward = |d: &str| {
+            sent.set(true);
+            on_delta(d)
+        };
+        let (answer, outcome, model_error) = if gate.mode == ChainMode::Paused {
+            let a = paused_answer(question, &gate.reason);
+            let _ = forward(&a.text);
+            (a, CallOutcome::Rules, None)
+        } else if !gate.serves_model {
+            (fallback(&mut forward)?, CallOutcome::Rules, None)
+        } else {
+            let tried = match generator {
+                Ok(g) => model(g.as_ref(), &mut forward).map_err(|e| e.to_string()),
+                Err(e) => Err(format!("the generator is not available: {e}")),
+            };
+            match tried {
+                Ok(a) if a.found || a.finish_reason == "not_found" => (a, CallOutcome::Model, None),
+                Ok(a) => (a, CallOutcome::ModelRejected, None),
+                Err(e) if !sent.get() => {
+                    tracing::warn!(error = %e, "answers: the model failed; answering from retrieval alone");
+                    (fallback(&mut forward)?, CallOutcome::Error, Some(e))
+                }
+                Err(e) => {
+                    return Err(AssistantError::Conflict(format!(
+                        "the answer model failed mid-answer: {e}"
+                    )));
+                }
+            }
+        };
+        let latency_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        Ok((
+            answer,
+            AnswerCall {
+                gate,
+                outcome,
+                model_error,
+                latency_ms,
+            },
+        ))
+    }
+
+    /// Records one answer of the answers chain for monitoring, in the answer's audit
+    /// transaction.
+    pub(crate) fn record_answer_call(
+        &self,
+        tx: &mut crate::store::WriteTx<'_>,
+        call: &AnswerCall,
+        answer: &Answer,
+        question: &str,
+        subject: &str,
+    ) -> Result<()> {
+        use crate::model_risk::CallOutcome;
+        let faithfulness = (call.outcome == CallOutcome::Model && answer.found && !answer.quoted)
+            .then(|| answer::faithfulness(answer).ratio());
+        crate::model_risk::record_call(
+            tx,
+            &crate::model_risk::CallRecord {
+                chain: crate::model_risk::ANSWERS_CHAIN,
+                subject: Some(subject),
+                outcome: call.outcome,
+                mode: call.gate.mode,
+                confidence: faithfulness,
+                latency_ms: call.latency_ms,
+                input_chars: question.chars().count(),
+                language: answer.language.as_str(),
+                product: None,
+            },
+        )
+    }
+
+    /// The answer settings as model risk allows them now: without the rerank step when the
+    /// re-ranking chain does not serve its model.
+    pub(crate) fn gated_options(&self, knowledge: &Knowledge) -> Result<AskOptions> {
+        let mut o = knowledge.options.clone();
+        if o.rerank.is_some() && !self.chain_serves_model(crate::model_risk::RERANK_CHAIN)? {
+            o.rerank = None;
+        }
+        Ok(o)
+    }
+}
+
+/// The answer while model risk has the answers chain paused: manual handling, in the
+/// question's language; the question is in the audit log (`knowledge.ask`).
+fn paused_answer(question: &str, reason: &str) -> Answer {
+    let language = answer::answer_language(question);
+    let text = match language {
+        knowledge::document::Language::Zh => format!(
+            "问答功能已由模型风险管理暂停，转为人工处理（原因：{reason}）。您的问题已记入审计日志，请联系法务或合规同事解答。"
+        ),
+        _ => format!(
+            "Answers are paused by model risk for manual handling (reason: {reason}). Your question is recorded in the audit log; please ask the legal or compliance team."
+        ),
+    };
+    Answer {
+        question: question.to_string(),
+        language,
+        found: false,
+        output_sha256: crate::inference::sha256_hex(text.as_bytes()),
+        text,
+        citations: Vec::new(),
+        evidence: Vec::new(),
+        invalid_citations: Vec::new(),
+        attributed: false,
+        quoted: false,
+        screened: Vec::new(),
+        dropped: Vec::new(),
+        lead: 0,
+        reference: None,
+        model: String::new(),
+        prompt_sha256: String::new(),
+        finish_reason: "paused".into(),
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        retrieval_ms: 0.0,
+        generation_ms: 0.0,
     }
 }
 

@@ -396,8 +396,91 @@ pub fn placeholder(language: Language, goal: &str, reason: &str) -> String {
 }
 
 impl Assistant {
-    /// Writes one passage through the chain (see the module doc), streaming `on_event`.
+    /// Writes one passage through the chain (see the module doc), streaming `on_event`. Model
+    /// risk gates the chain (`drafting.free_text`): when it does not serve its model, the
+    /// passage is left to the lawyer with the reason; each call is recorded for monitoring.
     pub fn write_free_passage(
+        &self,
+        actor: &Actor,
+        language: Language,
+        trade: &Trade,
+        slot: &FreeSlot,
+        on_event: &mut dyn FnMut(FreeEvent),
+    ) -> FreeOutcome {
+        use crate::model_risk::{CallOutcome, CallRecord, ChainMode, DRAFT_CHAIN, record_call};
+        let t0 = std::time::Instant::now();
+        let (mode, serves, why) = match self.chain_gate(DRAFT_CHAIN) {
+            Ok(g) => (g.mode, g.serves_model, g.reason),
+            Err(e) => (
+                ChainMode::Paused,
+                false,
+                format!("the model-risk gate could not be read ({e})"),
+            ),
+        };
+        let (outcome, call) = if serves {
+            let o = self.write_free_passage_model(actor, language, trade, slot, on_event);
+            let failed = o.steps.iter().any(|s| {
+                s["reason"].as_str().is_some_and(|r| {
+                    r.starts_with("the model failed") || r.starts_with("no local model")
+                })
+            }) || o
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("no local model"));
+            let call = if o.model.is_some() {
+                CallOutcome::Model
+            } else if failed {
+                CallOutcome::Error
+            } else {
+                CallOutcome::ModelRejected
+            };
+            (o, call)
+        } else {
+            let reason = format!("model risk: {why}");
+            on_event(FreeEvent::Done {
+                passage: slot.spec.id.clone(),
+                written: false,
+            });
+            (
+                FreeOutcome {
+                    clause: slot.clause.clone(),
+                    passage: slot.spec.id.clone(),
+                    text: placeholder(language, &slot.spec.goal, &reason),
+                    model: None,
+                    steps: Vec::new(),
+                    reason: Some(reason),
+                },
+                CallOutcome::Rules,
+            )
+        };
+        let latency_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        let recorded = self.store.write(actor, |tx| {
+            record_call(
+                tx,
+                &CallRecord {
+                    chain: DRAFT_CHAIN,
+                    subject: Some(&slot.spec.id),
+                    outcome: call,
+                    mode,
+                    confidence: None,
+                    latency_ms,
+                    input_chars: slot.facts.chars().count(),
+                    language: match language {
+                        Language::En => "en",
+                        Language::Zh => "zh",
+                    },
+                    product: None,
+                },
+            )
+        });
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "model risk: a drafting call could not be recorded");
+        }
+        outcome
+    }
+
+    /// [`Assistant::write_free_passage`] on the model.
+    fn write_free_passage_model(
         &self,
         actor: &Actor,
         language: Language,
@@ -471,6 +554,9 @@ impl Assistant {
             );
             // A draft is important data.
             let mut req = ChatRequest::new(vec![Message::user(p)]).holding(DataClass::IMPORTANT);
+            req.cancel = models::Cancel::within(std::time::Duration::from_millis(
+                self.config.models.chain_timeout_ms,
+            ));
             req.max_tokens = 400;
             req.response_format = ResponseFormat::JsonSchema(schema.clone());
             let r = self.model_chat(actor, WORKFLOW, generator.as_ref(), &req, &mut |d| {
@@ -545,6 +631,9 @@ impl Assistant {
             );
             // A draft is important data.
             let mut req = ChatRequest::new(vec![Message::user(p)]).holding(DataClass::IMPORTANT);
+            req.cancel = models::Cancel::within(std::time::Duration::from_millis(
+                self.config.models.chain_timeout_ms,
+            ));
             req.max_tokens = (slot.spec.max_words * 3).clamp(64, 800);
             let r = self.model_chat(actor, WORKFLOW, generator.as_ref(), &req, &mut |d| {
                 on_event(FreeEvent::Delta {

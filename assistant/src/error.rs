@@ -143,7 +143,7 @@ pub fn model_fault(e: &models::ModelError) -> Fault {
         M::InvalidInput(_) | M::Schema(_) | M::UnknownModel { .. } | M::Clearance { .. } => {
             Fault::Caller
         }
-        M::Busy { .. } | M::Remote { .. } => Fault::Dependency,
+        M::Busy { .. } | M::Remote { .. } | M::Timeout { .. } => Fault::Dependency,
         M::BadModelFile { .. } | M::Inference(_) | M::Install { .. } | M::Io { .. } => Fault::Ours,
     }
 }

@@ -226,6 +226,7 @@ fn error_kind(e: &ModelError) -> &'static str {
         ModelError::Install { .. } => "install",
         ModelError::Remote { .. } => "remote",
         ModelError::Clearance { .. } => "clearance",
+        ModelError::Timeout { .. } => "timeout",
         ModelError::Io { .. } => "io",
     }
 }
@@ -361,6 +362,7 @@ pub struct JsonModel {
     workflow: String,
     class: DataClass,
     audit: Option<(Store, Actor)>,
+    timeout: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for JsonModel {
@@ -386,7 +388,15 @@ impl JsonModel {
             workflow: workflow.into(),
             class: DataClass::IMPORTANT,
             audit: None,
+            timeout: None,
         }
+    }
+
+    /// Gives each call up after `limit`, waiting for the model included
+    /// ([`models::Cancel::within`]): the call then fails with a timeout.
+    pub fn within(mut self, limit: std::time::Duration) -> JsonModel {
+        self.timeout = Some(limit);
+        self
     }
 
     /// The classification of the data its prompts hold ([`ChatRequest::classes`]).
@@ -407,6 +417,9 @@ impl JsonModel {
         let mut req = ChatRequest::new(vec![Message::user(prompt)]).holding(self.class);
         req.max_tokens = self.max_tokens;
         req.response_format = ResponseFormat::JsonSchema(schema.clone());
+        if let Some(limit) = self.timeout {
+            req.cancel = models::Cancel::within(limit);
+        }
         let mut ignore = |_: &str| ControlFlow::Continue(());
         match &self.audit {
             Some((store, actor)) => chat(

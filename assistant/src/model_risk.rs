@@ -22,8 +22,13 @@
 //!   `model.mode`). Nothing in flight is dropped: a request already past the gate finishes on the
 //!   path it started on, and the next one takes the new mode.
 //!
-//! The gate and the monitoring are wired for the RFQ parser's model fallback (`rfq.parse`); the
-//! other chains are in the inventory with their models, and their gates are planned.
+//! The gate ([`Assistant::chain_gate`]) and the monitoring are wired for the RFQ parser's model
+//! fallback (`rfq.parse`: rules only), cited answers (`knowledge.answers`: the retrieved passages
+//! verbatim, without generation), re-ranking (`knowledge.rerank`: the first-stage order) and
+//! drafting's bespoke passages (`drafting.free_text`: left to the lawyer). A model that fails or
+//! times out on one request falls back the same way for that request. The extraction model step
+//! runs only in the `deskmate extract` command and pricing has no model: both are in the
+//! inventory, not gated.
 
 use crate::Assistant;
 use crate::approvals::payload::Edit;
@@ -92,6 +97,28 @@ text_enum! {
 
 /// The RFQ parser's model fallback.
 pub const RFQ_CHAIN: &str = "rfq.parse";
+/// Cited answers from the knowledge base.
+pub const ANSWERS_CHAIN: &str = "knowledge.answers";
+/// Re-ranking of search hits.
+pub const RERANK_CHAIN: &str = "knowledge.rerank";
+/// Bespoke passages of drafts.
+pub const DRAFT_CHAIN: &str = "drafting.free_text";
+/// The key-term extraction's model step.
+pub const EXTRACTION_CHAIN: &str = "extraction.model";
+
+/// How the inventory names the weights of a configured model that is not installed.
+pub const NOT_INSTALLED: &str = "not installed";
+
+/// Whether a chain's model may serve a call now, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Gate {
+    /// The chain's mode.
+    pub mode: ChainMode,
+    /// Whether the model serves: mode `model`, and the configured model is an approved version.
+    pub serves_model: bool,
+    /// Why the model does not serve (empty when it does), in English.
+    pub reason: String,
+}
 
 /// Each chain's configured (model, weights), by chain id, once worked out.
 pub(crate) type ConfiguredModels =
@@ -134,18 +161,19 @@ pub const CHAINS: &[ChainInfo] = &[
         governed: true,
     },
     ChainInfo {
-        id: "extraction.model",
+        id: EXTRACTION_CHAIN,
         name: "Key-term extraction, model step",
         owner: "operations",
         intended_use: "key terms of confirmations the rules do not find",
-        limits: "every extraction goes to a four-eyes ops review",
+        limits: "every extraction goes to a four-eyes ops review; the model step runs only in the \
+                 `deskmate extract` command (the server's uploads use rules and OCR alone)",
         inputs: "a confirmation's text, the fields still missing",
         outputs: "key terms with evidence spans",
         fallback: "rules and OCR only; everything to review",
         governed: false,
     },
     ChainInfo {
-        id: "knowledge.answers",
+        id: ANSWERS_CHAIN,
         name: "Cited answers",
         owner: "legal and compliance",
         intended_use: "answers from the firm's documents with citations",
@@ -153,10 +181,10 @@ pub const CHAINS: &[ChainInfo] = &[
         inputs: "a question, retrieved passages within the asker's clearance",
         outputs: "a cited answer or not found",
         fallback: "the retrieved passages without generation",
-        governed: false,
+        governed: true,
     },
     ChainInfo {
-        id: "knowledge.rerank",
+        id: RERANK_CHAIN,
         name: "Retrieval re-ranking",
         owner: "legal and compliance",
         intended_use: "re-order search hits by a relevance grade",
@@ -164,10 +192,10 @@ pub const CHAINS: &[ChainInfo] = &[
         inputs: "a query and a passage",
         outputs: "a grade 0-3",
         fallback: "the first-stage (BM25 + dense) order",
-        governed: false,
+        governed: true,
     },
     ChainInfo {
-        id: "drafting.free_text",
+        id: DRAFT_CHAIN,
         name: "Drafting, bespoke passages",
         owner: "legal",
         intended_use: "passages for features no template clause covers",
@@ -175,7 +203,7 @@ pub const CHAINS: &[ChainInfo] = &[
         inputs: "the trade, the feature's facts, precedent wording",
         outputs: "one passage",
         fallback: "the template clauses only; the feature is left to the lawyer",
-        governed: false,
+        governed: true,
     },
     ChainInfo {
         id: "pricing",
@@ -537,12 +565,16 @@ impl Assistant {
         let default = || crate::inference::default_generator_name(c).to_string();
         let name = match chain {
             RFQ_CHAIN if c.rfq.model_fallback => default(),
-            "extraction.model" if !c.extract.model.trim().is_empty() => c.extract.model.clone(),
-            "knowledge.answers" if !c.knowledge.generator.trim().is_empty() => {
+            EXTRACTION_CHAIN if !c.extract.model.trim().is_empty() => c.extract.model.clone(),
+            // Answers and rerank run on the knowledge base's generator.
+            ANSWERS_CHAIN | RERANK_CHAIN if !c.knowledge.generator.trim().is_empty() => {
+                if chain == RERANK_CHAIN && !c.knowledge.rerank {
+                    return None;
+                }
                 c.knowledge.generator.clone()
             }
-            "knowledge.answers" | "drafting.free_text" => default(),
-            "knowledge.rerank" if c.knowledge.rerank => default(),
+            ANSWERS_CHAIN | DRAFT_CHAIN => default(),
+            RERANK_CHAIN if c.knowledge.rerank => default(),
             "pricing" => {
                 return Some((
                     format!("kernels {}", env!("CARGO_PKG_VERSION")),
@@ -556,7 +588,7 @@ impl Assistant {
             Err(_) if c.models.backend == crate::config::ModelBackend::Remote => {
                 format!("remote {} (not verifiable here)", c.models.remote_base_url)
             }
-            Err(_) => "not installed".into(),
+            Err(_) => NOT_INSTALLED.into(),
         };
         Some((name, weights))
     }
@@ -568,6 +600,13 @@ impl Assistant {
             let Some((model, weights)) = self.configured_model(chain.id) else {
                 continue;
             };
+            // A model whose weights are not installed has nothing to approve yet (the chain runs
+            // on its fallback); it is registered at the first start after it is installed. The
+            // RFQ fallback is switched on explicitly (`rfq.model_fallback`), so its version
+            // waits for approval from the start.
+            if weights == NOT_INSTALLED && chain.id != RFQ_CHAIN {
+                continue;
+            }
             let known: bool = self.store.read(|c| {
                 c.query_row(
                     "SELECT 1 FROM model_versions WHERE chain = ?1 AND model = ?2
@@ -644,14 +683,25 @@ impl Assistant {
     /// Whether `chain` may use its model now: its mode is `model` and the configured model is
     /// an approved version.
     pub fn chain_serves_model(&self, chain: &str) -> Result<bool> {
-        let Some((model, weights)) = self.configured_model(chain) else {
-            return Ok(false);
-        };
+        Ok(self.chain_gate(chain)?.serves_model)
+    }
+
+    /// The gate of `chain` now (every governed chain's call site asks before using its model).
+    pub fn chain_gate(&self, chain: &str) -> Result<Gate> {
+        let configured = self.configured_model(chain);
         self.store.read(|c| {
-            let (mode, _) = mode_of(c, chain)?;
+            let (mode, why) = mode_of(c, chain)?;
+            let gate = |serves_model: bool, reason: String| Gate {
+                mode,
+                serves_model,
+                reason,
+            };
             if mode != ChainMode::Model {
-                return Ok(false);
+                return Ok(gate(false, format!("the chain is in {mode} mode: {why}")));
             }
+            let Some((model, weights)) = configured else {
+                return Ok(gate(false, "no model is configured for the chain".into()));
+            };
             let status: Option<VersionStatus> = c
                 .query_row(
                     "SELECT status FROM model_versions WHERE chain = ?1 AND model = ?2
@@ -660,8 +710,26 @@ impl Assistant {
                     |r| r.get(0),
                 )
                 .optional()?;
-            Ok(status == Some(VersionStatus::Approved))
+            Ok(match status {
+                Some(VersionStatus::Approved) => gate(true, String::new()),
+                Some(s) => gate(
+                    false,
+                    format!("model {model} is {s}, not approved by model risk"),
+                ),
+                None if weights == NOT_INSTALLED => {
+                    gate(false, format!("model {model} is not installed"))
+                }
+                None => gate(
+                    false,
+                    format!("model {model} is not in the model inventory yet"),
+                ),
+            })
         })
+    }
+
+    /// The mode of `chain` inside a write transaction.
+    pub(crate) fn chain_mode_in(&self, tx: &mut WriteTx<'_>, chain: &str) -> Result<ChainMode> {
+        Ok(mode_of(tx.conn(), chain)?.0)
     }
 
     /// The mode of `chain` now.
@@ -890,6 +958,27 @@ impl Assistant {
                         ),
                     }),
                 })?;
+                let mr = &self.config.model_risk;
+                if !mr.alert_channel.trim().is_empty() {
+                    let text = format!(
+                        "【模型风险告警 / Model-risk alert】（系统自动发送 / machine-generated）\n\
+                         {chain}：{metric} 在最近 {w} 秒为 {value:.3}，超过阈值 {max}；处置：{action}。\n\
+                         {chain}: {metric} is {value:.3} over the last {w} s, above {max}; \
+                         action: {action}. Alert {id} on /model-risk.",
+                        chain = rule.chain,
+                        metric = rule.metric,
+                        w = rule.window_secs,
+                        max = rule.max,
+                        action = rule.action.as_str(),
+                    );
+                    crate::desk::queue_notice(
+                        tx,
+                        mr.alert_channel.trim(),
+                        mr.alert_chat_id.trim(),
+                        &format!("model-alert:{id}"),
+                        &text,
+                    )?;
+                }
                 let (mode, _) = mode_of(tx.conn(), rule.chain)?;
                 let target = match rule.action {
                     Action::Alert => None,
@@ -965,6 +1054,7 @@ fn metric_now(
         match rule.metric {
             "model_rejected_rate" => Some(share(&|r| r.0 == CallOutcome::ModelRejected.as_str())),
             "model_rate" => Some(share(&|r| r.0 == CallOutcome::Model.as_str())),
+            "error_rate" => Some(share(&|r| r.0 == CallOutcome::Error.as_str())),
             "low_confidence_rate" => Some(share(&|r| r.1.is_some_and(|x| x < 0.5))),
             "trader_edit_rate" => Some(share(&|r| r.2 != 0)),
             "psi_length" | "psi_language" => {

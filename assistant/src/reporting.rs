@@ -720,21 +720,38 @@ impl Assistant {
         if q.is_empty() || q.chars().count() > 2000 {
             return Err(invalid("question", "1 to 2000 characters"));
         }
-        let generator = knowledge
-            .generator()
-            .map_err(|e| AssistantError::Conflict(format!("answers are not available: {e}")))?;
         let catalogue = self.compliance_catalogue()?;
-        let answer = answer_rule(
-            knowledge.kb(),
-            &catalogue,
-            &RuleQuestion {
-                question: q,
-                clearance: actor.clearance(),
-                collections: &self.rule_collections(),
-            },
-            generator.as_ref(),
-            knowledge.options(),
+        let collections = self.rule_collections();
+        let rq = RuleQuestion {
+            question: q,
+            clearance: actor.clearance(),
+            collections: &collections,
+        };
+        let options = self.gated_options(knowledge)?;
+        let (answer, call) = self.answer_gated(
+            q,
+            knowledge.generator(),
             on_delta,
+            &mut |g, d| answer_rule(knowledge.kb(), &catalogue, &rq, g, &options, d),
+            &mut |d| {
+                let t = std::time::Instant::now();
+                let hits = rule_hits(
+                    knowledge.kb(),
+                    &catalogue,
+                    q,
+                    rq.clearance,
+                    &collections,
+                    options.k.max(1),
+                )?;
+                knowledge::answer::retrieved_from(
+                    q,
+                    &hits.hits,
+                    None,
+                    t.elapsed().as_secs_f64() * 1000.0,
+                    &options,
+                    d,
+                )
+            },
         )?;
         let provisions: Vec<(usize, String)> = answer
             .citations
@@ -757,8 +774,10 @@ impl Assistant {
                     "prompt_sha256": answer.prompt_sha256,
                     "output_sha256": answer.output_sha256,
                     "finish_reason": answer.finish_reason,
+                    "model_risk": call.audit(),
                 }),
             })?;
+            self.record_answer_call(tx, &call, &answer, q, &object_id)?;
             Ok::<_, AssistantError>(())
         })?;
         Ok(RuleAnswer { answer, provisions })

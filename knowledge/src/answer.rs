@@ -95,6 +95,11 @@ pub struct AskOptions {
     /// nothing.
     #[serde(default)]
     pub quote_first: usize,
+    /// The longest generation, waiting for the model included, in milliseconds
+    /// ([`models::Cancel::within`]); past it [`ask`] fails with the model's timeout and the
+    /// caller falls back. 0 (the default): no limit.
+    #[serde(default)]
+    pub timeout_ms: u64,
 }
 
 /// The authoritative collections when none are configured: `policy`, `policy-*`,
@@ -124,6 +129,7 @@ impl Default for AskOptions {
             rerank: None,
             authoritative_collections: default_authoritative_collections(),
             quote_first: 0,
+            timeout_ms: 0,
         }
     }
 }
@@ -242,7 +248,8 @@ pub struct Answer {
     pub prompt_sha256: String,
     /// sha256 of the answer text.
     pub output_sha256: String,
-    /// `stop`, `length`, `cancelled`, or `not_found` when the generator was not called.
+    /// `stop`, `length`, `cancelled`; `not_found` or `retrieval_only` ([`retrieve_only`]) when
+    /// the generator was not called.
     pub finish_reason: String,
     /// Prompt tokens.
     pub prompt_tokens: usize,
@@ -522,6 +529,119 @@ pub fn ask(
     )
 }
 
+/// How many passages a retrieval-only answer ([`retrieve_only`]) quotes.
+pub const RETRIEVED_QUOTES: usize = 3;
+
+/// The line heading a retrieval-only answer: no model wrote it.
+pub fn retrieval_only_heading(language: Language) -> &'static str {
+    match language {
+        Language::Zh => {
+            "【检索结果，未经模型生成】问答模型目前由模型风险管理切换为后备方式，以下为与问题最相关的原文段落（逐字引用，附出处）："
+        }
+        _ => {
+            "[Retrieved passages, no model-written answer] The answer model is switched to its fallback by model risk; the passages most relevant to the question follow, verbatim and cited:"
+        }
+    }
+}
+
+/// The answer without generation (the answers chain on its fallback, issue #21): retrieval with
+/// the asker's clearance, first stage only (no rerank), the same evidence gate as [`ask`], then
+/// the first [`RETRIEVED_QUOTES`] passages (an exact structural hit alone when there is one)
+/// verbatim and cited under [`retrieval_only_heading`]; "not found" when the gate fails.
+/// `finish_reason` is `retrieval_only` (or `not_found`), `model` empty.
+pub fn retrieve_only(
+    kb: &KnowledgeBase,
+    request: &AskRequest,
+    options: &AskOptions,
+    on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+) -> Result<Answer, KnowledgeError> {
+    let t = Instant::now();
+    let results = kb.search(&SearchRequest {
+        query: request.question.clone(),
+        k: options.k.max(1),
+        filters: request.filters.clone(),
+        clearance: request.clearance,
+        retrievers: crate::search::Retrievers::Hybrid,
+    })?;
+    let retrieval_ms = t.elapsed().as_secs_f64() * 1000.0;
+    retrieved_from(
+        &request.question,
+        &results.hits,
+        results.reference,
+        retrieval_ms,
+        options,
+        on_delta,
+    )
+}
+
+/// [`retrieve_only`] after retrieval (for callers with their own retrieval, e.g. rule
+/// questions).
+pub fn retrieved_from(
+    question: &str,
+    hits: &[Hit],
+    reference: Option<Vec<String>>,
+    retrieval_ms: f64,
+    options: &AskOptions,
+    on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+) -> Result<Answer, KnowledgeError> {
+    let language = answer_language(question);
+    let exact: Vec<Hit> = hits.iter().filter(|h| h.exact).cloned().collect();
+    let used: &[Hit] = if exact.is_empty() { hits } else { &exact };
+    let prompt = build_prompt(question, used, options.max_evidence_chars);
+    let quotes: Vec<String> = if has_evidence(used, options.min_dense) {
+        prompt
+            .evidence
+            .iter()
+            .filter_map(|c| quote(c, language))
+            .take(RETRIEVED_QUOTES)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let found = !quotes.is_empty();
+    let text = if found {
+        format!(
+            "{}\n{}",
+            retrieval_only_heading(language),
+            quotes.join("\n")
+        )
+    } else {
+        not_found_text(language).to_string()
+    };
+    let _ = on_delta(&text);
+    let (_, cited, _) = resolve_citations(&text, prompt.evidence.len());
+    Ok(Answer {
+        question: question.to_string(),
+        language,
+        found,
+        text: text.clone(),
+        citations: cited
+            .iter()
+            .map(|&n| prompt.evidence[n - 1].clone())
+            .collect(),
+        evidence: if found {
+            prompt.evidence.clone()
+        } else {
+            Vec::new()
+        },
+        invalid_citations: Vec::new(),
+        attributed: false,
+        quoted: found,
+        screened: prompt.screened.clone(),
+        dropped: Vec::new(),
+        lead: 0,
+        reference,
+        model: String::new(),
+        prompt_sha256: String::new(),
+        output_sha256: sha256(&text),
+        finish_reason: if found { "retrieval_only" } else { "not_found" }.into(),
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        retrieval_ms,
+        generation_ms: 0.0,
+    })
+}
+
 /// [`ask`] after retrieval: the evidence check, the prompt, generation and citations.
 pub fn answer_from(
     question: &str,
@@ -570,6 +690,9 @@ pub fn answer_from(
     req.max_tokens = options.max_tokens;
     for c in &prompt.evidence {
         req = req.holding(DataClass::parse_or_strictest(&c.classification));
+    }
+    if options.timeout_ms > 0 {
+        req.cancel = models::Cancel::within(std::time::Duration::from_millis(options.timeout_ms));
     }
     let t = Instant::now();
     // What the asker has been sent, in order; the answer's text is exactly this.

@@ -54,6 +54,16 @@ pub enum ModelError {
         /// What went wrong.
         reason: String,
     },
+    /// The model did not answer within the caller's limit ([`crate::Cancel::within`]).
+    #[error(
+        "model `{model}` did not answer within {limit_ms} ms (waiting included): the request was given up"
+    )]
+    Timeout {
+        /// The model.
+        model: String,
+        /// The limit, in milliseconds.
+        limit_ms: u64,
+    },
     /// The prompt holds data above what the backend may receive (a remote server's configured
     /// maximum class): nothing was sent.
     #[error(

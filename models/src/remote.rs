@@ -106,10 +106,37 @@ impl Client {
 
     /// POSTs `body`, retrying retryable failures; returns the successful response.
     fn post(&self, path: &str, body: &Value) -> Result<reqwest::blocking::Response, ModelError> {
+        self.post_until(path, body, None)
+    }
+
+    /// [`Client::post`] within a caller's deadline ([`crate::Cancel::within`]): each attempt's
+    /// timeout is what is left of it, no retry starts after it, and running out of it is
+    /// [`ModelError::Timeout`].
+    fn post_until(
+        &self,
+        path: &str,
+        body: &Value,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<reqwest::blocking::Response, ModelError> {
         let url = self.url(path);
         let mut attempt = 0;
+        let timeout = |limit: Duration| ModelError::Timeout {
+            model: self
+                .cfg
+                .id
+                .clone()
+                .unwrap_or_else(|| self.cfg.model.clone()),
+            limit_ms: limit.as_millis() as u64,
+        };
         loop {
             let mut rb = self.http()?.post(&url).json(body);
+            if let Some((at, limit)) = deadline {
+                let left = at.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(timeout(limit));
+                }
+                rb = rb.timeout(left.min(self.cfg.timeout));
+            }
             if let Some(k) = &self.cfg.api_key {
                 rb = rb.bearer_auth(k);
             }
@@ -147,12 +174,22 @@ impl Client {
                     None,
                 ),
             };
+            if let Some((at, limit)) = deadline
+                && Instant::now() >= at
+            {
+                return Err(timeout(limit));
+            }
             if attempt >= self.cfg.retries {
                 return Err(err);
             }
             let wait = retry_after
                 .unwrap_or(self.cfg.backoff * 2u32.pow(attempt))
                 .min(Duration::from_secs(30));
+            if let Some((at, limit)) = deadline
+                && Instant::now() + wait >= at
+            {
+                return Err(timeout(limit));
+            }
             tracing::warn!(url = %url, attempt, ?wait, error = %err, "retrying remote model call");
             std::thread::sleep(wait);
             attempt += 1;
@@ -261,7 +298,9 @@ impl Generator for RemoteGenerator {
         }
         let url = self.client.url("chat/completions");
         let t0 = Instant::now();
-        let resp = self.client.post("chat/completions", &self.body(req))?;
+        let resp =
+            self.client
+                .post_until("chat/completions", &self.body(req), req.cancel.deadline())?;
         let bad = |reason: String| ModelError::Remote {
             url: url.clone(),
             status: None,
@@ -276,7 +315,13 @@ impl Generator for RemoteGenerator {
                 finish = FinishReason::Cancelled;
                 break;
             }
-            let line = line.map_err(|e| bad(format!("reading the stream: {e}")))?;
+            let line = line.map_err(|e| match req.cancel.deadline() {
+                Some((_, limit)) if req.cancel.timed_out() => ModelError::Timeout {
+                    model: self.id.clone(),
+                    limit_ms: limit.as_millis() as u64,
+                },
+                _ => bad(format!("reading the stream: {e}")),
+            })?;
             let Some(data) = line.strip_prefix("data:").map(str::trim) else {
                 continue;
             };
@@ -308,6 +353,14 @@ impl Generator for RemoteGenerator {
                 Some("length") => finish = FinishReason::Length,
                 _ => {}
             }
+        }
+        if finish == FinishReason::Cancelled
+            && let Some((_, limit)) = req.cancel.deadline().filter(|_| req.cancel.timed_out())
+        {
+            return Err(ModelError::Timeout {
+                model: self.id.clone(),
+                limit_ms: limit.as_millis() as u64,
+            });
         }
         let json = match &req.response_format {
             ResponseFormat::JsonSchema(s) if finish != FinishReason::Cancelled => {

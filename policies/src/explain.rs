@@ -39,6 +39,29 @@ pub enum Impact {
     High,
 }
 
+impl Impact {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Impact::Low => "low",
+            Impact::Medium => "medium",
+            Impact::High => "high",
+        }
+    }
+
+    /// What an explanation at this level holds, (English, Chinese).
+    pub fn requirement(self) -> (&'static str, &'static str) {
+        match self {
+            Impact::Low => ("logged with its facts", "连同事实记录"),
+            Impact::Medium => ("a reason in Chinese and English", "中英文理由"),
+            Impact::High => (
+                "a specific reason in Chinese and English and the facts behind it (rule, field, value, evidence)",
+                "具体的中英文理由及其依据事实（规则、字段、数值、证据）",
+            ),
+        }
+    }
+}
+
 impl Decision {
     /// Every decision kind.
     pub const ALL: [Decision; 5] = [
@@ -57,6 +80,33 @@ impl Decision {
             | Decision::AnswerNotFound
             | Decision::ModelRefused
             | Decision::ExtractionFailed => Impact::High,
+        }
+    }
+
+    /// What the decision is and what its explanation states, (English, Chinese), for the
+    /// people it is shown to (the model-risk dashboard lists every kind with its level).
+    pub fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            Decision::QuoteBlocked => (
+                "a client's request refused by a limit: which limit, its value and the request's",
+                "客户询价因限额被拒：哪一项限额、限额值与询价数值",
+            ),
+            Decision::QuoteUnpriced => (
+                "a client's request that could not be priced: which field or market datum was missing",
+                "客户询价无法定价：缺少哪个字段或哪项市场数据",
+            ),
+            Decision::AnswerNotFound => (
+                "a question answered \"not found\": what was retrieved and what the evidence check dropped",
+                "问题回答为“未找到”：检索到什么、证据核对删除了什么",
+            ),
+            Decision::ModelRefused => (
+                "a prompt refused for its data class: the class it held and what the backend may receive",
+                "提示因数据等级被拒：所含数据等级与该模型后端的上限",
+            ),
+            Decision::ExtractionFailed => (
+                "an uploaded confirmation that could not be extracted: the file and the reason",
+                "上传的确认书无法提取：文件与原因",
+            ),
         }
     }
 

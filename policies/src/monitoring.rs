@@ -60,6 +60,19 @@ pub const BASELINE_SECS: u64 = 7 * 24 * 3600;
 /// Fewest baseline calls for a drift figure.
 pub const MIN_BASELINE_CALLS: usize = 50;
 
+/// The figures a rule may watch (each computed by `assistant::model_risk` from the recorded
+/// calls of its window): shares of calls by outcome, of low confidence, of trader edits, and the
+/// drift indices.
+pub const METRICS: &[&str] = &[
+    "model_rejected_rate",
+    "model_rate",
+    "error_rate",
+    "low_confidence_rate",
+    "trader_edit_rate",
+    "psi_length",
+    "psi_language",
+];
+
 /// The watched figures.
 pub const RULES: &[Rule] = &[
     Rule {
@@ -116,6 +129,78 @@ pub const RULES: &[Rule] = &[
         min_calls: 30,
         action: Action::Alert,
     },
+    Rule {
+        chain: "knowledge.answers",
+        metric: "error_rate",
+        description: "share of questions whose model failed or timed out (answered from retrieval alone)",
+        window_secs: 3600,
+        max: 0.2,
+        min_calls: 10,
+        action: Action::Fallback,
+    },
+    Rule {
+        chain: "knowledge.answers",
+        metric: "model_rejected_rate",
+        description: "share of questions whose generated answer the evidence check dropped entirely",
+        window_secs: 24 * 3600,
+        max: 0.4,
+        min_calls: 20,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "knowledge.answers",
+        metric: "low_confidence_rate",
+        description: "share of answers with a faithfulness (supported sentences) below 0.5",
+        window_secs: 24 * 3600,
+        max: 0.3,
+        min_calls: 20,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "knowledge.answers",
+        metric: "psi_length",
+        description: "drift of question length (population stability index against the baseline)",
+        window_secs: 24 * 3600,
+        max: 0.25,
+        min_calls: 30,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "knowledge.answers",
+        metric: "psi_language",
+        description: "drift of the questions' language mix (population stability index against the baseline)",
+        window_secs: 24 * 3600,
+        max: 0.25,
+        min_calls: 30,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "knowledge.rerank",
+        metric: "error_rate",
+        description: "share of searches whose re-ranking failed (first-stage order kept)",
+        window_secs: 3600,
+        max: 0.2,
+        min_calls: 10,
+        action: Action::Fallback,
+    },
+    Rule {
+        chain: "drafting.free_text",
+        metric: "error_rate",
+        description: "share of bespoke passages whose model failed or timed out",
+        window_secs: 24 * 3600,
+        max: 0.3,
+        min_calls: 5,
+        action: Action::Fallback,
+    },
+    Rule {
+        chain: "drafting.free_text",
+        metric: "model_rejected_rate",
+        description: "share of bespoke passages the checks rejected (left to the lawyer)",
+        window_secs: 24 * 3600,
+        max: 0.5,
+        min_calls: 5,
+        action: Action::Alert,
+    },
 ];
 
 /// Bucket edges of message length, in characters.
@@ -164,6 +249,7 @@ mod tests {
     fn every_rule_is_well_formed() {
         for r in RULES {
             assert!(r.max > 0.0 && r.window_secs > 0 && r.min_calls > 0, "{r:?}");
+            assert!(METRICS.contains(&r.metric), "{r:?}: unknown figure");
         }
     }
 }

@@ -40,6 +40,52 @@ fn demo_users(a: &Assistant) -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// On the demo configuration: the model versions waiting for their first model-risk approval
+/// (a fresh data dir) are approved by the demo's model-risk user, so that the demo's answers
+/// and drafts come from the model; the approval's note and the audit log say it was the demo
+/// set-up, not a review. `deskmate serve` never does this: there, a model serves only after a
+/// real model-risk approval (issue #21).
+fn demo_approve_models(a: &Assistant) -> anyhow::Result<usize> {
+    use assistant::approvals::{ApprovalFilter, ApprovalKind};
+    let principal = policies::Principal {
+        user: "mona".into(),
+        role: Role::ModelRisk,
+    };
+    let actor = assistant::store::Actor::user(&principal, Some("demo set-up".into()));
+    let pending = a.list_approvals(
+        &actor,
+        &ApprovalFilter {
+            kind: Some(ApprovalKind::ModelChange),
+            state: Some(policies::ApprovalState::Pending),
+            ..Default::default()
+        },
+    )?;
+    let mut n = 0;
+    for p in pending
+        .iter()
+        .filter(|p| p.payload["action"] == "approve_version")
+        .filter(|p| {
+            // Only a chain's first version: a later one waits for a person.
+            p.payload["chain"].as_str().is_some_and(|c| {
+                a.model_inventory(&actor).is_ok_and(|inv| {
+                    inv.iter()
+                        .find(|e| e.chain.id == c)
+                        .is_some_and(|e| e.versions.len() == 1)
+                })
+            })
+        })
+    {
+        a.approve(
+            &actor,
+            &principal,
+            &p.id,
+            Some("approved by the demo set-up (deskmate up), not after a model-risk review"),
+        )?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Makes sure an admin exists; with `issue`, returns a one-time token if one was just created.
 fn bootstrap_admin(a: &Assistant, issue: bool) -> anyhow::Result<Option<String>> {
     if a.has_admin()? {
@@ -313,6 +359,15 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     let password = assistant::sessions::random_password();
     a.set_password(&operator(), "admin", &password)?;
     let demo_password = if on_demo { Some(demo_users(&a)?) } else { None };
+    if on_demo {
+        let n = demo_approve_models(&a)?;
+        if n > 0 {
+            demo.push(format!(
+                "approved {n} model version(s) as the demo's model-risk user mona (demo only; \
+                 `deskmate serve` waits for a real approval on /model-risk)"
+            ));
+        }
+    }
     // The first run's demo documents, ingested once the server runs (it answers meanwhile).
     // Whether the demo collections are there already (a later run): then the questions are
     // printed at once.

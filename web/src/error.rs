@@ -247,6 +247,7 @@ fn model_error_parts(e: &ModelError) -> (StatusCode, &'static str, String) {
             },
         ),
         ModelError::Clearance { .. } => (S::FORBIDDEN, "data_class_refused", e.to_string()),
+        ModelError::Timeout { .. } => (S::GATEWAY_TIMEOUT, "model_timeout", e.to_string()),
         ModelError::BadModelFile { .. } => internal(),
         ModelError::Inference(_) => internal(),
         ModelError::Install { .. } => internal(),

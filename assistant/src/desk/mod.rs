@@ -134,6 +134,9 @@ impl Assistant {
             self.config.rfq.model_max_tokens as usize,
             "rfq.parse",
         )
+        .within(std::time::Duration::from_millis(
+            self.config.rfq.model_timeout_ms,
+        ))
         .audited(self.store().clone(), desk_actor())
     }
 }
@@ -149,6 +152,9 @@ pub struct Desk {
     slots: (Mutex<u32>, Condvar),
     model: Mutex<Option<DeskModel>>,
     fallback_threshold: f32,
+    /// `rfq.model_timeout_ms`: the longest wait for the desk's model (the model call itself
+    /// is bounded by the same limit in [`JsonModel::within`]).
+    model_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for Desk {
@@ -173,6 +179,7 @@ impl Desk {
             ),
             model: Mutex::new(None),
             fallback_threshold: config.rfq.model_fallback_threshold as f32,
+            model_timeout: std::time::Duration::from_millis(config.rfq.model_timeout_ms),
         }
     }
 
@@ -217,14 +224,36 @@ impl Desk {
     pub fn parse_with_model(&self, text: &str, today: time_crate::Date) -> ParseOutcome {
         let ctx = ParseContext::new(today);
         let parser = RfqParser::builtin();
-        let mut model = self.model.lock().unwrap_or_else(|p| p.into_inner());
-        match model.as_mut() {
-            Some(m) => {
-                let mut ask = |prompt: &str, schema: &Value| m.generate_json(prompt, schema);
-                parser.parse_with_model_below(text, &ctx, self.fallback_threshold, &mut ask)
-            }
-            None => parser.parse(text, &ctx),
+        if !self.has_model() {
+            return parser.parse(text, &ctx);
         }
+        // Requests the rules are unsure of wait for the model one at a time; a request that
+        // cannot have it within `rfq.model_timeout_ms` keeps its rule parse (the model's
+        // failure is among its problems), so a slow or stuck model delays no request for long.
+        let limit = self.model_timeout;
+        let deadline = std::time::Instant::now() + limit;
+        let mut ask = |prompt: &str, schema: &Value| {
+            let mut guard = loop {
+                match self.model.try_lock() {
+                    Ok(g) => break g,
+                    Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
+                    Err(std::sync::TryLockError::WouldBlock) => {
+                        if std::time::Instant::now() >= deadline {
+                            return Err(format!(
+                                "the model was busy for {} ms (rfq.model_timeout_ms)",
+                                limit.as_millis()
+                            ));
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                    }
+                }
+            };
+            match guard.as_mut() {
+                Some(m) => m.generate_json(prompt, schema),
+                None => Err("the model was removed".to_string()),
+            }
+        };
+        parser.parse_with_model_below(text, &ctx, self.fallback_threshold, &mut ask)
     }
 
     fn acquire(&self) -> SlotGuard<'_> {
@@ -307,6 +336,45 @@ struct Origin<'a> {
     channel: &'a str,
     chat_id: &'a str,
     message_id: &'a str,
+}
+
+/// Queues a message that answers nothing (a model-risk alert to the team's chat) for the
+/// outbox to send on `channel` to `chat_id`; `key` makes it idempotent. Returns whether it was
+/// new.
+pub(crate) fn queue_notice(
+    tx: &mut WriteTx<'_>,
+    channel: &str,
+    chat_id: &str,
+    key: &str,
+    text: &str,
+) -> Result<bool> {
+    let now = time::now();
+    let n = tx.conn().execute(
+        "INSERT OR IGNORE INTO chat_messages (channel, chat_id, direction, event_key, kind, text,
+            text_chars, time, received_at, status)
+         VALUES (?1, ?2, 'out', ?3, 'notice', ?4, ?5, ?6, ?6, ?7)",
+        params![
+            channel,
+            chat_id,
+            key,
+            text,
+            text.chars().count() as i64,
+            time::fmt(now),
+            MessageStatus::Pending,
+        ],
+    )?;
+    if n == 1 {
+        tx.audit(AuditRecord {
+            action: "chat.outbound.queue",
+            object_kind: "chat_message",
+            object_id: key,
+            class: DataClass::IMPORTANT,
+            details: json!({
+                "channel": channel, "chat_id": chat_id, "kind": "notice", "text": text,
+            }),
+        })?;
+    }
+    Ok(n == 1)
 }
 
 fn queue_reply(tx: &mut WriteTx<'_>, o: &Origin<'_>, r: Reply) -> Result<bool> {

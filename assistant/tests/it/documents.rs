@@ -36,6 +36,17 @@ fn setup(dir: &std::path::Path) -> (Assistant, Knowledge) {
 }
 
 fn setup_with(dir: &std::path::Path, adjust: impl FnOnce(&mut Config)) -> (Assistant, Knowledge) {
+    let (a, k) = setup_unapproved(dir, adjust);
+    // The answers (and rerank) chains serve their model once model risk approves it.
+    crate::approve_models(&a, &[]);
+    (a, k)
+}
+
+/// [`setup_with`] without the model-risk approval of the configured model.
+fn setup_unapproved(
+    dir: &std::path::Path,
+    adjust: impl FnOnce(&mut Config),
+) -> (Assistant, Knowledge) {
     let mut config = Config::default();
     config.storage.data_dir = dir.to_path_buf();
     config.knowledge.embedder = "all-minilm-l6-v2".into();
@@ -414,4 +425,123 @@ fn rerank_when_on_grades_the_candidates_and_keeps_exact_hits_first() {
         .unwrap();
     assert!(answer.found);
     assert!(answer.evidence[0].exact);
+}
+
+/// The answers chain under model risk (issue #21 items 1 and 4): until its model is approved,
+/// questions are answered with the retrieved passages verbatim (cited, headed as not written by
+/// a model); once approved the model answers; paused, the asker is told it went to manual
+/// handling; a model slower than `models.chain_timeout_ms` falls back for that question, and
+/// enough of those switch the chain to its fallback by the monitoring rule. Every question is a
+/// recorded call.
+#[test]
+fn answers_fall_back_to_retrieval_until_approved_and_when_the_model_is_too_slow() {
+    use assistant::model_risk::{ANSWERS_CHAIN, ChainMode};
+    let dir = tempfile::tempdir().unwrap();
+    let (a, k) = setup_unapproved(dir.path(), |_| {});
+    let legal = actor("lena", Role::Legal);
+    a.ingest_document(&k, &legal, doc("emir.txt", EMIR_LIKE, DataClass::GENERAL))
+        .unwrap();
+    let ask = |a: &Assistant, q: &str| {
+        let mut streamed = String::new();
+        let ans = a
+            .ask(&k, &legal, q, Filters::default(), &mut |d| {
+                streamed.push_str(d);
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        assert_eq!(
+            streamed.trim(),
+            ans.text.trim(),
+            "what was streamed is the answer"
+        );
+        ans
+    };
+    const Q: &str = "How long must counterparties keep a record of derivative contracts?";
+
+    // Not approved yet: retrieval without generation.
+    assert!(!a.chain_serves_model(ANSWERS_CHAIN).unwrap());
+    let ans = ask(&a, Q);
+    assert_eq!(ans.finish_reason, "retrieval_only", "{ans:?}");
+    assert!(ans.found && ans.model.is_empty() && ans.prompt_sha256.is_empty());
+    assert!(
+        ans.text
+            .starts_with(knowledge::answer::retrieval_only_heading(ans.language)),
+        "{}",
+        ans.text
+    );
+    assert!(
+        ans.citations.iter().any(|c| c.text.contains("five years")),
+        "{ans:?}"
+    );
+    let entries = a.store().audit_entries(0, None, None, 1000).unwrap();
+    let last = entries
+        .iter()
+        .rfind(|e| e.action == "knowledge.ask")
+        .unwrap();
+    assert_eq!(last.details["model_risk"]["model_served"], false);
+    assert!(
+        last.details["model_risk"]["fallback_reason"]
+            .as_str()
+            .unwrap()
+            .contains("not approved"),
+        "{}",
+        last.details
+    );
+
+    // Approved: the model answers.
+    assert_eq!(crate::approve_models(&a, &[ANSWERS_CHAIN]), 1);
+    let ans = ask(&a, Q);
+    assert!(
+        !ans.model.is_empty() && !ans.prompt_sha256.is_empty(),
+        "{ans:?}"
+    );
+
+    // Paused by model risk: manual handling, said in the asker's language.
+    let mr = actor("mia", Role::ModelRisk);
+    a.set_chain_mode(&mr, ANSWERS_CHAIN, ChainMode::Paused, "faithfulness review")
+        .unwrap();
+    let ans = ask(&a, "衍生品合约记录要保存多久？");
+    assert_eq!(ans.finish_reason, "paused");
+    assert!(!ans.found && ans.text.contains("暂停") && ans.text.contains("faithfulness review"));
+    drop(k);
+    drop(a);
+
+    // A model slower than the limit (1 ms): each question falls back on its own, recorded as
+    // an error; ten in the hour trip the rule and the chain switches to its fallback.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, k) = setup_with(dir.path(), |c| c.models.chain_timeout_ms = 1);
+    a.ingest_document(&k, &legal, doc("emir.txt", EMIR_LIKE, DataClass::GENERAL))
+        .unwrap();
+    assert!(a.chain_serves_model(ANSWERS_CHAIN).unwrap());
+    for _ in 0..10 {
+        let ans = a
+            .ask(&k, &legal, Q, Filters::default(), &mut |_| {
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        assert_eq!(ans.finish_reason, "retrieval_only", "{ans:?}");
+    }
+    let entries = a.store().audit_entries(0, None, None, 1000).unwrap();
+    let last = entries
+        .iter()
+        .rfind(|e| e.action == "knowledge.ask")
+        .unwrap();
+    assert_eq!(last.details["model_risk"]["outcome"], "error");
+    assert!(
+        last.details["model_risk"]["model_error"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within 1 ms"),
+        "{}",
+        last.details
+    );
+    let opened = a.monitor(time::OffsetDateTime::now_utc()).unwrap();
+    assert!(
+        opened
+            .iter()
+            .any(|x| x.chain == ANSWERS_CHAIN && x.metric == "error_rate"),
+        "{opened:?}"
+    );
+    assert_eq!(a.chain_mode(ANSWERS_CHAIN).unwrap(), ChainMode::Fallback);
+    assert!(!a.chain_serves_model(ANSWERS_CHAIN).unwrap());
 }

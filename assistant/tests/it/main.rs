@@ -16,3 +16,34 @@ mod model_risk;
 mod reporting;
 mod stored_values;
 mod telegram;
+
+/// Approves, as a model-risk user, the pending model versions of `chains` (every governed chain
+/// when empty): the inventory proposes each chain's configured model at open and it serves only
+/// once approved (issue #21). Returns how many were approved.
+pub fn approve_models(a: &assistant::Assistant, chains: &[&str]) -> usize {
+    use assistant::approvals::{ApprovalFilter, ApprovalKind};
+    let p = policies::Principal {
+        user: "mia".into(),
+        role: policies::Role::ModelRisk,
+    };
+    let actor = assistant::store::Actor::user(&p, None);
+    let pending = a
+        .list_approvals(
+            &actor,
+            &ApprovalFilter {
+                kind: Some(ApprovalKind::ModelChange),
+                state: Some(policies::ApprovalState::Pending),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut n = 0;
+    for x in pending {
+        let chain = x.payload["chain"].as_str().unwrap_or_default();
+        if chains.is_empty() || chains.contains(&chain) {
+            a.approve(&actor, &p, &x.id, Some("validated")).unwrap();
+            n += 1;
+        }
+    }
+    n
+}

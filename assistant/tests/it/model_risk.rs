@@ -24,7 +24,8 @@ fn model_risk(user: &str) -> (Principal, Actor) {
     (p, a)
 }
 
-/// The pending `model_change` approvals.
+/// The pending `model_change` approvals of the RFQ chain (the other governed chains propose
+/// their models too).
 fn pending_changes(a: &Assistant) -> Vec<assistant::approvals::Approval> {
     let (_, mr) = model_risk("mia");
     a.list_approvals(
@@ -36,6 +37,9 @@ fn pending_changes(a: &Assistant) -> Vec<assistant::approvals::Approval> {
         },
     )
     .unwrap()
+    .into_iter()
+    .filter(|x| x.payload["chain"] == RFQ_CHAIN)
+    .collect()
 }
 
 /// How many times the desk's model was asked.

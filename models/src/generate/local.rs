@@ -385,7 +385,13 @@ impl LocalGenerator {
             )),
         };
         let ticket = inner.queue.admit()?;
-        let running = ticket.wait();
+        let running = match req.cancel.deadline() {
+            Some((at, limit)) => ticket.wait_until(at).ok_or_else(|| ModelError::Timeout {
+                model: inner.id.clone(),
+                limit_ms: limit.as_millis() as u64,
+            })?,
+            None => ticket.wait(),
+        };
         let mut timings = Timings {
             queued: running.waited,
             ..Timings::default()
@@ -530,6 +536,14 @@ impl LocalGenerator {
                         .map_err(ModelError::inference)?,
                 );
             }
+        }
+        if finish == FinishReason::Cancelled
+            && let Some((_, limit)) = req.cancel.deadline().filter(|_| req.cancel.timed_out())
+        {
+            return Err(ModelError::Timeout {
+                model: inner.id.clone(),
+                limit_ms: limit.as_millis() as u64,
+            });
         }
         let mut json = None;
         if let Some((c, schema)) = &constraint {

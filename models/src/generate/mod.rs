@@ -13,7 +13,7 @@ pub mod template;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use policies::redact::PiiKind;
 use policies::{Clearance, DataClass};
@@ -113,22 +113,43 @@ pub enum ResponseFormat {
     JsonSchema(Value),
 }
 
-/// A flag a caller sets to stop a generation early (e.g. when an HTTP client disconnects).
+/// A flag a caller sets to stop a generation early (e.g. when an HTTP client disconnects),
+/// with an optional deadline ([`Cancel::within`]): past it, the generation stops as if
+/// cancelled and the backend answers [`crate::ModelError::Timeout`] (a model-backed chain then
+/// falls back for that request).
 #[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel {
+    flag: Arc<AtomicBool>,
+    deadline: Option<(Instant, Duration)>,
+}
 
 impl Cancel {
-    /// A flag not yet set.
+    /// A flag not yet set, without a deadline.
     pub fn new() -> Self {
         Self::default()
     }
+    /// A flag that also trips `limit` from now (waiting for the model included).
+    pub fn within(limit: Duration) -> Self {
+        Self {
+            flag: Arc::default(),
+            deadline: Some((Instant::now() + limit, limit)),
+        }
+    }
     /// Asks the generation to stop at the next token.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.flag.store(true, Ordering::Relaxed);
     }
-    /// Whether [`Cancel::cancel`] was called.
+    /// Whether [`Cancel::cancel`] was called or the deadline has passed.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.flag.load(Ordering::Relaxed) || self.timed_out()
+    }
+    /// Whether the deadline has passed.
+    pub fn timed_out(&self) -> bool {
+        self.deadline.is_some_and(|(at, _)| Instant::now() >= at)
+    }
+    /// The deadline and the limit it was set from, if any.
+    pub fn deadline(&self) -> Option<(Instant, Duration)> {
+        self.deadline
     }
 }
 

@@ -103,6 +103,38 @@ impl<'a> Ticket<'a> {
     }
 }
 
+impl<'a> Ticket<'a> {
+    /// [`Ticket::wait`], giving up at `deadline` (`None`: the model was still busy then).
+    pub fn wait_until(&self, deadline: Instant) -> Option<Running<'a>> {
+        loop {
+            match self.queue.run.try_lock() {
+                Ok(guard) => {
+                    return Some(Running {
+                        _guard: guard,
+                        queue: self.queue,
+                        started: Instant::now(),
+                        waited: self.admitted_at.elapsed(),
+                    });
+                }
+                Err(std::sync::TryLockError::Poisoned(p)) => {
+                    return Some(Running {
+                        _guard: p.into_inner(),
+                        queue: self.queue,
+                        started: Instant::now(),
+                        waited: self.admitted_at.elapsed(),
+                    });
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+            }
+        }
+    }
+}
+
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         let mut st = self.queue.state();

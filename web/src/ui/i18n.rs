@@ -447,6 +447,11 @@ catalogue! {
     MrHoursAgo => "hours ago", "小时前";
     MrShare => "share of calls", "调用占比";
     MrNoTrend => "No figure has enough calls in the last 24 hours to chart yet.", "近 24 小时内尚无指标有足够的调用可绘图。";
+    MrExplain => "Explainability levels (policies::explain)", "可解释性等级（policies::explain）";
+    MrDecision => "Decision", "决策";
+    MrImpact => "Impact", "影响等级";
+    MrExplains => "The explanation holds", "解释须包含";
+    MrExplainHint => "Every decision of these kinds writes its explanation into its audit entry (details.explanation) and shows it to the person who reviews it.", "以上各类决策均将解释写入审计条目（details.explanation），并展示给复核人员。";
     MrReports => "Validation, bias and red-team reports", "验证、偏差与红队报告";
     MrSuite => "Suite", "评测";
     MrRun => "Last run", "最近运行";

@@ -4,7 +4,7 @@
 //! against their thresholds with their last 24 hours as charts, the validation, bias and red-team
 //! reports' latest results, and the model changes waiting for approval.
 
-use super::i18n::{T, time};
+use super::i18n::{Lang, T, time};
 use super::{CsrfForm, Nav, Viewer, badge, page, see_other};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -223,6 +223,24 @@ pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, App
             }
             (PreEscaped(evals::report::svg_plot(&rates)))
             (PreEscaped(evals::report::svg_plot(&drift)))
+        }
+        section.card #explain {
+            h2 { (v.t(T::MrExplain)) }
+            table {
+                thead { tr { th { (v.t(T::MrDecision)) } th { (v.t(T::MrImpact)) } th { (v.t(T::MrExplains)) } } }
+                tbody {
+                    @for d in policies::explain::Decision::ALL {
+                        @let (en, zh) = d.describe();
+                        @let (req_en, req_zh) = d.impact().requirement();
+                        tr {
+                            td { code { (d.as_str()) } br; (if v.lang == Lang::Zh { zh } else { en }) }
+                            td { (badge(d.impact().as_str())) }
+                            td { (if v.lang == Lang::Zh { req_zh } else { req_en }) }
+                        }
+                    }
+                }
+            }
+            p.muted { (v.t(T::MrExplainHint)) }
         }
         section.card #reports {
             h2 { (v.t(T::MrReports)) }

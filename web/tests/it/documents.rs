@@ -40,6 +40,7 @@ pub(crate) fn api() -> Api {
     let models = Models::new(ModelStore::from_env(), GeneratorOptions::default());
     let k = Knowledge::open_with_models(&config, &models, "test").unwrap();
     let a = Assistant::open(config).unwrap();
+    crate::approve_models(&a);
     a.attach_knowledge(k);
     let mut tokens = BTreeMap::new();
     for role in Role::ALL {

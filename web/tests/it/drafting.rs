@@ -38,6 +38,7 @@ fn api_with(f: impl FnOnce(&mut Config)) -> Api {
     config.storage.data_dir = dir.path().to_path_buf();
     f(&mut config);
     let a = Assistant::open(config).unwrap();
+    crate::approve_models(&a);
     let mut tokens = BTreeMap::new();
     for (name, role) in [
         ("legal1", Role::Legal),

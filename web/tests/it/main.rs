@@ -22,3 +22,27 @@ mod ui;
 mod ui_knowledge;
 mod ui_ops;
 mod wecom;
+
+/// Approves, as a model-risk user, every pending model version: the inventory proposes each
+/// governed chain's configured model at open and it serves only once approved (issue #21).
+pub(crate) fn approve_models(a: &assistant::Assistant) {
+    use assistant::approvals::{ApprovalFilter, ApprovalKind};
+    let p = policies::Principal {
+        user: "mia".into(),
+        role: policies::Role::ModelRisk,
+    };
+    let actor = assistant::store::Actor::user(&p, None);
+    let pending = a
+        .list_approvals(
+            &actor,
+            &ApprovalFilter {
+                kind: Some(ApprovalKind::ModelChange),
+                state: Some(policies::ApprovalState::Pending),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    for x in pending {
+        a.approve(&actor, &p, &x.id, Some("validated")).unwrap();
+    }
+}

@@ -48,6 +48,7 @@ fn api_with(f: impl FnOnce(&mut Config)) -> Api {
     config.models.embedder = EMB.into();
     f(&mut config);
     let a = Assistant::open(config).unwrap();
+    crate::approve_models(&a);
     let token = |name: &str, role: Role| {
         a.create_user(&Actor::system(), name, role).unwrap();
         a.issue_token(&Actor::system(), name, "test", None)

@@ -51,6 +51,7 @@ async fn pair() -> Pair {
     c1.models.generator = GEN.into();
     c1.models.embedder = E5.into();
     let a1 = Assistant::open(c1).unwrap();
+    crate::approve_models(&a1);
     a1.create_user(&Actor::system(), "gateway", Role::Trader)
         .unwrap();
     let server_token = a1
@@ -84,6 +85,7 @@ async fn pair() -> Pair {
     c2.models.dir = d2.path().join("no-models").display().to_string();
     c2.validate().unwrap();
     let a2 = Assistant::open(c2).unwrap();
+    crate::approve_models(&a2);
     a2.create_user(&Actor::system(), "tina", Role::Trader)
         .unwrap();
     let client_token = a2

@@ -1384,9 +1384,13 @@ fn approve_model_version(a: &Api) {
             },
         )
         .unwrap();
+    let rfq = pending
+        .iter()
+        .find(|x| x.payload["chain"] == assistant::model_risk::RFQ_CHAIN)
+        .expect("the RFQ chain's version waits");
     a.state
         .assistant
-        .approve(&actor, &p, &pending[0].id, None)
+        .approve(&actor, &p, &rfq.id, None)
         .unwrap();
 }
 

@@ -155,25 +155,8 @@ pub fn trader() -> (Principal, Actor) {
 /// Approves the desk model's pending version as a model-risk user (the inventory proposes the
 /// configured model at open; it serves only once approved).
 pub fn approve_model(a: &Assistant) {
-    use assistant::approvals::{ApprovalFilter, ApprovalKind};
-    let p = Principal {
-        user: "mia".into(),
-        role: Role::ModelRisk,
-    };
-    let actor = Actor::user(&p, None);
-    let pending = a
-        .list_approvals(
-            &actor,
-            &ApprovalFilter {
-                kind: Some(ApprovalKind::ModelChange),
-                state: Some(policies::ApprovalState::Pending),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    assert_eq!(pending.len(), 1, "one model version waits: {pending:?}");
-    a.approve(&actor, &p, &pending[0].id, Some("validated"))
-        .unwrap();
+    let n = crate::approve_models(a, &[assistant::model_risk::RFQ_CHAIN]);
+    assert_eq!(n, 1, "one RFQ model version waits");
     assert!(
         a.chain_serves_model(assistant::model_risk::RFQ_CHAIN)
             .unwrap()
