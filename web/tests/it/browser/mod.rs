@@ -261,6 +261,8 @@ impl Desk {
             })
         });
         let a = Assistant::open(c).unwrap();
+        // Model risk: the configured models serve once approved (issue #21).
+        crate::approve_models(&a);
         if let Some(k) = knowledge {
             a.attach_knowledge(k);
         }
