@@ -347,6 +347,18 @@ impl Assistant {
                 doc.classification
             )));
         }
+        // Data handling (issue #21 item 9): a remote embedder receives every chunk's text at
+        // ingest, so a document above what the remote backend may receive is refused.
+        if let Some(allowed) = self.remote_embedder_class()
+            && !policies::Clearance::of_class(allowed).can_read(doc.classification)
+        {
+            return Err(AssistantError::Forbidden(format!(
+                "the knowledge base embeds with the remote model `{}`, which may receive at most \
+                 {allowed} data (`models.remote_max_class`); this document is {}: nothing was \
+                 ingested (embed with a local model, or raise the remote class if policy allows)",
+                self.config.models.remote_embedder, doc.classification
+            )));
+        }
         knowledge::validate_collection(&doc.collection)
             .map_err(|e| AssistantError::Knowledge(e.into()))?;
         let kb = knowledge.kb.clone();
@@ -1000,6 +1012,7 @@ impl AnswerCall {
             "chain": crate::model_risk::ANSWERS_CHAIN,
             "mode": self.gate.mode,
             "model_served": self.gate.serves_model,
+            "model": self.gate.model,
             "outcome": self.outcome,
             "fallback_reason": (!self.gate.serves_model).then_some(&self.gate.reason),
             "model_error": self.model_error,
@@ -1030,6 +1043,19 @@ impl Assistant {
     ) -> Result<(Answer, AnswerCall)> {
         use crate::model_risk::{ANSWERS_CHAIN, CallOutcome, ChainMode};
         let gate = self.chain_gate(ANSWERS_CHAIN)?;
+        // After a rollback the approved version's model serves, loaded by its name.
+        let rolled_back;
+        let generator = match &gate.model {
+            Some(m)
+                if self
+                    .configured_model(ANSWERS_CHAIN)
+                    .is_some_and(|(configured, _)| &configured != m) =>
+            {
+                rolled_back = self.models.generator(m).map_err(|e| e.to_string());
+                rolled_back.as_ref().map_err(String::as_str)
+            }
+            _ => generator,
+        };
         let t0 = std::time::Instant::now();
         let sent = std::cell::Cell::new(false);
         let mut forward = |d: &str| {
@@ -1100,6 +1126,20 @@ impl Assistant {
                 product: None,
             },
         )
+    }
+
+    /// The most a remote embedder may receive, when the knowledge base embeds remotely.
+    fn remote_embedder_class(&self) -> Option<DataClass> {
+        let c = &self.config;
+        let name = if c.knowledge.embedder.trim().is_empty() {
+            crate::inference::default_embedder_name(c)
+        } else {
+            c.knowledge.embedder.as_str()
+        };
+        (c.models.backend == crate::config::ModelBackend::Remote
+            && !c.models.remote_embedder.is_empty()
+            && name == c.models.remote_embedder)
+            .then_some(c.models.remote_max_class)
     }
 
     /// The answer settings as model risk allows them now: without the rerank step when the

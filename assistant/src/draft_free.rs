@@ -409,16 +409,24 @@ impl Assistant {
     ) -> FreeOutcome {
         use crate::model_risk::{CallOutcome, CallRecord, ChainMode, DRAFT_CHAIN, record_call};
         let t0 = std::time::Instant::now();
-        let (mode, serves, why) = match self.chain_gate(DRAFT_CHAIN) {
-            Ok(g) => (g.mode, g.serves_model, g.reason),
+        let (mode, serves, why, model) = match self.chain_gate(DRAFT_CHAIN) {
+            Ok(g) => (g.mode, g.serves_model, g.reason, g.model),
             Err(e) => (
                 ChainMode::Paused,
                 false,
                 format!("the model-risk gate could not be read ({e})"),
+                None,
             ),
         };
         let (outcome, call) = if serves {
-            let o = self.write_free_passage_model(actor, language, trade, slot, on_event);
+            let o = self.write_free_passage_model(
+                actor,
+                model.as_deref(),
+                language,
+                trade,
+                slot,
+                on_event,
+            );
             let failed = o.steps.iter().any(|s| {
                 s["reason"].as_str().is_some_and(|r| {
                     r.starts_with("the model failed") || r.starts_with("no local model")
@@ -479,10 +487,12 @@ impl Assistant {
         outcome
     }
 
-    /// [`Assistant::write_free_passage`] on the model.
+    /// [`Assistant::write_free_passage`] on the model (`model`: the approved version's, `None`
+    /// the default generator).
     fn write_free_passage_model(
         &self,
         actor: &Actor,
+        model: Option<&str>,
         language: Language,
         trade: &Trade,
         slot: &FreeSlot,
@@ -510,7 +520,7 @@ impl Assistant {
                     written: false,
                 });
             };
-        let generator = match self.generator(None) {
+        let generator = match self.generator(model) {
             Ok(g) => g,
             Err(e) => {
                 leave(

@@ -82,7 +82,9 @@ impl Assistant {
             configured_models: Default::default(),
         };
         if a.config.rfq.model_fallback {
-            a.desk.set_model(Box::new(a.rfq_json_model()));
+            let name = inference::default_generator_name(&a.config).to_string();
+            a.desk
+                .set_named_model(&name, Box::new(a.rfq_json_model_named(&name)));
         }
         // A configured model not yet in the inventory becomes a version waiting for model risk.
         a.model_risk_sync()?;

@@ -114,8 +114,11 @@ pub const NOT_INSTALLED: &str = "not installed";
 pub struct Gate {
     /// The chain's mode.
     pub mode: ChainMode,
-    /// Whether the model serves: mode `model`, and the configured model is an approved version.
+    /// Whether the model serves: mode `model`, and an approved version whose weights are
+    /// installed (the configured model, or an earlier version after a rollback).
     pub serves_model: bool,
+    /// The model that serves (the approved version's), when one does.
+    pub model: Option<String>,
     /// Why the model does not serve (empty when it does), in English.
     pub reason: String,
 }
@@ -583,7 +586,7 @@ impl Assistant {
             }
             _ => return None,
         };
-        let weights = match self.models.store().get(&name) {
+        let weights = match self.models.entry(&name) {
             Ok(e) => e.manifest.sha256,
             Err(_) if c.models.backend == crate::config::ModelBackend::Remote => {
                 format!("remote {} (not verifiable here)", c.models.remote_base_url)
@@ -686,44 +689,222 @@ impl Assistant {
         Ok(self.chain_gate(chain)?.serves_model)
     }
 
-    /// The gate of `chain` now (every governed chain's call site asks before using its model).
+    /// The gate of `chain` now (every governed chain's call site asks before using its model):
+    /// the chain's approved version serves in mode `model` when its weights are the configured
+    /// model's, or, after a rollback ([`Assistant::rollback_chain`]) or while a newer configured
+    /// version waits for approval, when that version's model is still installed with the same
+    /// weights.
     pub fn chain_gate(&self, chain: &str) -> Result<Gate> {
         let configured = self.configured_model(chain);
-        self.store.read(|c| {
+        let (mode, why, approved, configured_status) = self.store.read(|c| {
             let (mode, why) = mode_of(c, chain)?;
-            let gate = |serves_model: bool, reason: String| Gate {
-                mode,
-                serves_model,
-                reason,
-            };
-            if mode != ChainMode::Model {
-                return Ok(gate(false, format!("the chain is in {mode} mode: {why}")));
-            }
-            let Some((model, weights)) = configured else {
-                return Ok(gate(false, "no model is configured for the chain".into()));
-            };
-            let status: Option<VersionStatus> = c
+            let approved: Option<(i64, String, String)> = c
                 .query_row(
-                    "SELECT status FROM model_versions WHERE chain = ?1 AND model = ?2
-                       AND weights_sha256 = ?3 ORDER BY version DESC LIMIT 1",
-                    params![chain, model, weights],
-                    |r| r.get(0),
+                    "SELECT version, model, weights_sha256 FROM model_versions
+                     WHERE chain = ?1 AND status = ?2 ORDER BY version DESC LIMIT 1",
+                    params![chain, VersionStatus::Approved],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            Ok(match status {
-                Some(VersionStatus::Approved) => gate(true, String::new()),
-                Some(s) => gate(
+            let status: Option<VersionStatus> = match &configured {
+                Some((model, weights)) => c
+                    .query_row(
+                        "SELECT status FROM model_versions WHERE chain = ?1 AND model = ?2
+                           AND weights_sha256 = ?3 ORDER BY version DESC LIMIT 1",
+                        params![chain, model, weights],
+                        |r| r.get(0),
+                    )
+                    .optional()?,
+                None => None,
+            };
+            Ok::<_, rusqlite::Error>((mode, why, approved, status))
+        })?;
+        let gate = |serves_model: bool, model: Option<String>, reason: String| Gate {
+            mode,
+            serves_model,
+            model,
+            reason,
+        };
+        if mode != ChainMode::Model {
+            return Ok(gate(
+                false,
+                None,
+                format!("the chain is in {mode} mode: {why}"),
+            ));
+        }
+        let Some((model, weights)) = configured else {
+            return Ok(gate(
+                false,
+                None,
+                "no model is configured for the chain".into(),
+            ));
+        };
+        if let Some((v, m, w)) = approved {
+            if m == model && w == weights {
+                return Ok(gate(true, Some(m), String::new()));
+            }
+            // An earlier approved version: it serves when its weights are still installed.
+            if self.models.entry(&m).is_ok_and(|e| e.manifest.sha256 == w) {
+                return Ok(gate(true, Some(m), String::new()));
+            }
+            if configured_status != Some(VersionStatus::Proposed) {
+                return Ok(gate(
                     false,
-                    format!("model {model} is {s}, not approved by model risk"),
+                    None,
+                    format!(
+                        "the approved version {v} ({m}) is not installed with its approved weights"
+                    ),
+                ));
+            }
+        }
+        Ok(match configured_status {
+            Some(s) => gate(
+                false,
+                None,
+                format!("model {model} is {s}, not approved by model risk"),
+            ),
+            None if weights == NOT_INSTALLED => {
+                gate(false, None, format!("model {model} is not installed"))
+            }
+            None => gate(
+                false,
+                None,
+                format!("model {model} is not in the model inventory yet"),
+            ),
+        })
+    }
+
+    /// Rolls `chain` back to its previous approved version at once (model-risk role): the
+    /// approved version is retired, the newest earlier one that was approved serves again (when
+    /// its weights are still installed; else the chain runs on its fallback, see
+    /// [`Assistant::chain_gate`]). Audited as `model.rollback`. Going forward again is a new
+    /// four-eyes approval of the later version ([`Assistant::request_version_approval`]).
+    /// Returns the version now approved.
+    pub fn rollback_chain(&self, actor: &Actor, chain: &str, reason: &str) -> Result<ModelVersion> {
+        require_model_risk(actor)?;
+        known_chain(chain)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(AssistantError::field("reason", "1 to 500 characters"));
+        }
+        self.store.write(actor, |tx| {
+            let current: Option<ModelVersion> = tx
+                .conn()
+                .query_row(
+                    &format!(
+                        "SELECT {VERSION_COLUMNS} FROM model_versions WHERE chain = ?1
+                           AND status = ?2 ORDER BY version DESC LIMIT 1"
+                    ),
+                    params![chain, VersionStatus::Approved],
+                    version_row,
+                )
+                .optional()?;
+            let Some(current) = current else {
+                return Err(AssistantError::Conflict(format!(
+                    "chain {chain} has no approved version to roll back from"
+                )));
+            };
+            // The previous approved version: retired (replaced) and decided at approval.
+            let previous: Option<ModelVersion> = tx
+                .conn()
+                .query_row(
+                    &format!(
+                        "SELECT {VERSION_COLUMNS} FROM model_versions WHERE chain = ?1
+                           AND status = ?2 AND version < ?3 AND decided_at IS NOT NULL
+                         ORDER BY version DESC LIMIT 1"
+                    ),
+                    params![chain, VersionStatus::Retired, current.version],
+                    version_row,
+                )
+                .optional()?;
+            let Some(previous) = previous else {
+                return Err(AssistantError::Conflict(format!(
+                    "chain {chain} has no earlier approved version; switch it to its fallback instead"
+                )));
+            };
+            tx.conn().execute(
+                "UPDATE model_versions SET status = ?1 WHERE id = ?2",
+                params![VersionStatus::Retired, current.id],
+            )?;
+            tx.conn().execute(
+                "UPDATE model_versions SET status = ?1 WHERE id = ?2",
+                params![VersionStatus::Approved, previous.id],
+            )?;
+            tx.audit(AuditRecord {
+                action: "model.rollback",
+                object_kind: "chain",
+                object_id: chain,
+                class: DataClass::IMPORTANT,
+                details: json!({
+                    "from_version": current.version, "from_model": current.model,
+                    "to_version": previous.version, "to_model": previous.model,
+                    "to_weights_sha256": previous.weights_sha256, "reason": reason,
+                }),
+            })?;
+            Ok(tx.conn().query_row(
+                &format!("SELECT {VERSION_COLUMNS} FROM model_versions WHERE id = ?1"),
+                [&previous.id],
+                version_row,
+            )?)
+        })
+    }
+
+    /// Asks for `version_id` of `chain` (a retired or rejected one, e.g. after a rollback) to
+    /// serve again: a four-eyes `model_change` approval for another model-risk user. Returns the
+    /// approval id.
+    pub fn request_version_approval(
+        &self,
+        actor: &Actor,
+        chain: &str,
+        version_id: &str,
+        reason: &str,
+    ) -> Result<String> {
+        require_model_risk(actor)?;
+        known_chain(chain)?;
+        let v: Option<ModelVersion> = self.store.read(|c| {
+            c.query_row(
+                &format!(
+                    "SELECT {VERSION_COLUMNS} FROM model_versions WHERE id = ?1 AND chain = ?2"
                 ),
-                None if weights == NOT_INSTALLED => {
-                    gate(false, format!("model {model} is not installed"))
-                }
-                None => gate(
-                    false,
-                    format!("model {model} is not in the model inventory yet"),
-                ),
-            })
+                params![version_id, chain],
+                version_row,
+            )
+            .optional()
+        })?;
+        let Some(v) = v else {
+            return Err(AssistantError::NotFound {
+                kind: "model version",
+                id: version_id.into(),
+            });
+        };
+        if v.status == VersionStatus::Approved {
+            return Err(AssistantError::Conflict(format!(
+                "version {} of {chain} is approved already",
+                v.version
+            )));
+        }
+        let name = CHAINS
+            .iter()
+            .find(|c| c.id == chain)
+            .map_or(chain, |c| c.name);
+        self.store.write(actor, |tx| {
+            self.create_approval_in(
+                tx,
+                NewApproval {
+                    kind: ApprovalKind::ModelChange,
+                    title: format!("{name} version {}: {} into production", v.version, v.model),
+                    payload: json!({
+                        "action": "approve_version", "chain": chain, "version_id": v.id,
+                        "reason": reason,
+                    }),
+                    required_role: Role::ModelRisk,
+                    four_eyes: true,
+                    expires_in: Some(::time::Duration::days(30)),
+                    class: DataClass::IMPORTANT,
+                    supersedes: None,
+                    idempotency_key: None,
+                },
+            )
         })
     }
 

@@ -79,6 +79,12 @@ impl Models {
         &self.store
     }
 
+    /// The installed model called `name`, catalog aliases (`default`, `fast`) resolved as
+    /// [`Models::generator`] resolves them.
+    pub fn entry(&self, name: &str) -> Result<crate::ModelEntry, ModelError> {
+        self.store.get(resolve(name))
+    }
+
     /// The generator called `name`: a registered one, else the installed model (loaded now if it
     /// is the first request for it). Catalog aliases (`default`, `fast`) resolve to their model.
     pub fn generator(&self, name: &str) -> Result<Arc<dyn Generator>, ModelError> {

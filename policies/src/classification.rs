@@ -135,6 +135,14 @@ impl Clearance {
         }
     }
 
+    /// The clearance that reads exactly up to `class` (a backend's configured maximum class).
+    pub fn of_class(class: DataClass) -> Clearance {
+        Clearance {
+            max_level: class.level,
+            sensitive: class.sensitive,
+        }
+    }
+
     /// Whether a holder of this clearance may read data of class `class`.
     pub fn can_read(self, class: DataClass) -> bool {
         class.level <= self.max_level && (!class.sensitive || self.sensitive)

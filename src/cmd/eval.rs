@@ -43,6 +43,30 @@ pub fn run(args: EvalArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
         (s, Some(extra)) => anyhow::bail!("unexpected argument {extra:?} after suite {s:?}"),
         (s, None) => s,
     };
+    if suite == BIAS_HISTORY {
+        // On the data dir's own blotter (the server runs it nightly).
+        let a = super::open(&loaded)?;
+        let out = args
+            .out
+            .unwrap_or_else(|| PathBuf::from("eval-reports").join(BIAS_HISTORY));
+        let (report, sha) = bias_history(&a, &out)?;
+        for m in &report.metrics {
+            println!("{:28} {:>14} {:10}", m.name, m.value, m.unit);
+        }
+        println!(
+            "{}: {} ({} comparisons) in {} ms; reports in {}; recorded in the audit log (report.json sha256 {sha})",
+            report.suite,
+            if report.passed { "PASS" } else { "FAIL" },
+            report.cases.len(),
+            report.duration_ms,
+            out.display()
+        );
+        return Ok(if report.passed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     let ctx = EvalContext {
         data: args.data,
         model_ids: Vec::new(),
@@ -88,4 +112,42 @@ pub fn run(args: EvalArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The bias audit over the production blotter (`deskmate eval bias-history`, and nightly in the
+/// server).
+pub const BIAS_HISTORY: &str = "bias-history";
+
+/// How far back the bias audit over the blotter looks, in days.
+pub const BIAS_HISTORY_DAYS: u32 = 30;
+
+/// Runs the bias audit over `a`'s blotter of the last [`BIAS_HISTORY_DAYS`] days, writes
+/// report.json and report.html to `out` and records the report in the audit log
+/// (`eval.report`). Returns the report and its SHA-256.
+pub fn bias_history(
+    a: &assistant::Assistant,
+    out: &std::path::Path,
+) -> anyhow::Result<(evals::report::Report, String)> {
+    let started = time::OffsetDateTime::now_utc();
+    let t0 = std::time::Instant::now();
+    let output =
+        evals::suites::bias::history(a, BIAS_HISTORY_DAYS, evals::suites::bias::HISTORY_MIN_GROUP)?;
+    let report = evals::report::Report::new(
+        BIAS_HISTORY,
+        "Bias audit over the production blotter: quote and rejection rates by client region, industry and size with the four-fifths ratio and a two-proportion z-test",
+        started,
+        t0.elapsed(),
+        &EvalContext::default(),
+        output,
+    );
+    evals::report::write(&report, out)?;
+    let sha = evals::report::json_sha256(&report);
+    a.record_evaluation(
+        &assistant::store::Actor::system(),
+        &report.suite,
+        report.passed,
+        &sha,
+        serde_json::to_value(&report.metrics)?,
+    )?;
+    Ok((report, sha))
 }

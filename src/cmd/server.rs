@@ -209,6 +209,43 @@ fn run_server(
                 }
             });
         }
+        // The bias audit over the production blotter, nightly (issue #21 item 5): the first run
+        // ten minutes after the start, then every 24 hours; the report is on /model-risk
+        // (`bias-history`) and in the audit log.
+        {
+            let a = state.assistant.clone();
+            let mut stop = stop_rx.clone();
+            tokio::spawn(async move {
+                let day = std::time::Duration::from_secs(24 * 3600);
+                let first = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
+                let mut tick = tokio::time::interval_at(first, day);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = stop.changed() => break,
+                    }
+                    let a = a.clone();
+                    let r = tokio::task::spawn_blocking(move || {
+                        let dir = a
+                            .config
+                            .storage
+                            .data_dir
+                            .join("evals")
+                            .join(super::eval::BIAS_HISTORY);
+                        super::eval::bias_history(&a, &dir)
+                    })
+                    .await;
+                    match r {
+                        Ok(Ok((report, _))) if !report.passed => {
+                            tracing::warn!("the nightly bias audit over the blotter failed its thresholds; see /model-risk")
+                        }
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::error!(error = %e, "the nightly bias audit failed"),
+                        Err(e) => tracing::error!(error = %e, "the nightly bias audit panicked"),
+                    }
+                }
+            });
+        }
         let chats = super::chat::start(&state, stop_rx)?;
         web::serve(listener, state, app, async move {
             shutdown_signal().await;

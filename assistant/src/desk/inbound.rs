@@ -147,8 +147,17 @@ impl Assistant {
             return Ok(None);
         }
         // The model serves only as an approved version in `model` mode (model risk).
-        if !self.chain_serves_model(crate::model_risk::RFQ_CHAIN)? {
+        let gate = self.chain_gate(crate::model_risk::RFQ_CHAIN)?;
+        if !gate.serves_model {
             return Ok(None);
+        }
+        // After a rollback the approved version's model serves (a model set by name only; one
+        // set otherwise, e.g. a test's, stays).
+        if let (Some(m), Some(current)) = (&gate.model, self.desk.model_name())
+            && m != &current
+        {
+            self.desk
+                .set_named_model(m, Box::new(self.rfq_json_model_named(m)));
         }
         let text = strip_mention(&msg.text, msg.bot_mention.as_deref());
         if text.trim().is_empty() || command(&text).is_some() {

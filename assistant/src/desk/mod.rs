@@ -128,9 +128,15 @@ impl Assistant {
     /// A [`JsonModel`] over the default generator, audited as the RFQ desk, for the parser's
     /// model fallback (`rfq.model_fallback`).
     pub fn rfq_json_model(&self) -> JsonModel {
+        self.rfq_json_model_named(default_generator_name(&self.config))
+    }
+
+    /// [`Assistant::rfq_json_model`] over the installed model `name` (an approved version the
+    /// chain was rolled back to).
+    pub fn rfq_json_model_named(&self, name: &str) -> JsonModel {
         JsonModel::new(
             self.models().clone(),
-            default_generator_name(&self.config),
+            name,
             self.config.rfq.model_max_tokens as usize,
             "rfq.parse",
         )
@@ -152,6 +158,9 @@ pub struct Desk {
     slots: (Mutex<u32>, Condvar),
     model: Mutex<Option<DeskModel>>,
     fallback_threshold: f32,
+    /// The name of the model [`Desk::set_named_model`] set (`None`: one set by
+    /// [`Desk::set_model`], e.g. a test's).
+    model_name: Mutex<Option<String>>,
     /// `rfq.model_timeout_ms`: the longest wait for the desk's model (the model call itself
     /// is bounded by the same limit in [`JsonModel::within`]).
     model_timeout: std::time::Duration,
@@ -178,6 +187,7 @@ impl Desk {
                 Condvar::new(),
             ),
             model: Mutex::new(None),
+            model_name: Mutex::new(None),
             fallback_threshold: config.rfq.model_fallback_threshold as f32,
             model_timeout: std::time::Duration::from_millis(config.rfq.model_timeout_ms),
         }
@@ -203,6 +213,22 @@ impl Desk {
     /// generator when `rfq.model_fallback` is on); its answers are validated by the lexicon.
     pub fn set_model(&self, model: DeskModel) {
         *self.model.lock().unwrap_or_else(|p| p.into_inner()) = Some(model);
+        *self.model_name.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// [`Desk::set_model`] for the installed model called `name` (so that model risk can
+    /// switch it to another approved version, see [`Assistant::rfq_json_model_named`]).
+    pub fn set_named_model(&self, name: &str, model: DeskModel) {
+        *self.model.lock().unwrap_or_else(|p| p.into_inner()) = Some(model);
+        *self.model_name.lock().unwrap_or_else(|p| p.into_inner()) = Some(name.to_string());
+    }
+
+    /// The name of the model set by [`Desk::set_named_model`].
+    pub fn model_name(&self) -> Option<String> {
+        self.model_name
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Whether a model fallback is set.

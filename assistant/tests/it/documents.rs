@@ -545,3 +545,109 @@ fn answers_fall_back_to_retrieval_until_approved_and_when_the_model_is_too_slow(
     assert_eq!(a.chain_mode(ANSWERS_CHAIN).unwrap(), ChainMode::Fallback);
     assert!(!a.chain_serves_model(ANSWERS_CHAIN).unwrap());
 }
+
+/// Rollback (issue #21 item 1): a chain goes back to its previous approved version at once, by
+/// one model-risk user, and that version's model answers (loaded by its name); a newer
+/// configured version waits for approval while the approved one keeps serving; forward again
+/// only by another model-risk user's approval.
+#[test]
+fn a_chain_rolls_back_to_its_previous_approved_version_and_forward_only_by_approval() {
+    use assistant::model_risk::ANSWERS_CHAIN;
+    let dir = tempfile::tempdir().unwrap();
+    let mr = actor("mia", Role::ModelRisk);
+    {
+        // Version 1: the fixture generator by its name, approved.
+        let (a, _k) = setup_with(dir.path(), |_| {});
+        assert!(a.chain_serves_model(ANSWERS_CHAIN).unwrap());
+        let e = a
+            .rollback_chain(&mr, ANSWERS_CHAIN, "nothing earlier")
+            .unwrap_err();
+        assert!(e.to_string().contains("no earlier approved version"), "{e}");
+    }
+    // Version 2: the configuration names the model by its alias (a new version to approve);
+    // version 1 serves meanwhile.
+    let (a, k) = setup_unapproved(dir.path(), |c| c.knowledge.generator = "smollm2".into());
+    let gate = a.chain_gate(ANSWERS_CHAIN).unwrap();
+    assert!(gate.serves_model, "{gate:?}");
+    assert_eq!(gate.model.as_deref(), Some("smollm2-135m-instruct"));
+    assert_eq!(crate::approve_models(&a, &[ANSWERS_CHAIN]), 1);
+    assert_eq!(
+        a.chain_gate(ANSWERS_CHAIN).unwrap().model.as_deref(),
+        Some("smollm2")
+    );
+
+    // A trader may not roll back; the model-risk user does, at once.
+    let trader = actor("tom", Role::Trader);
+    assert!(matches!(
+        a.rollback_chain(&trader, ANSWERS_CHAIN, "no").unwrap_err(),
+        AssistantError::Forbidden(_)
+    ));
+    let v = a
+        .rollback_chain(&mr, ANSWERS_CHAIN, "version 2 answers drift")
+        .unwrap();
+    assert_eq!((v.version, v.model.as_str()), (1, "smollm2-135m-instruct"));
+    let gate = a.chain_gate(ANSWERS_CHAIN).unwrap();
+    assert!(gate.serves_model);
+    assert_eq!(gate.model.as_deref(), Some("smollm2-135m-instruct"));
+
+    // Questions are answered by version 1's model.
+    let legal = actor("lena", Role::Legal);
+    a.ingest_document(&k, &legal, doc("emir.txt", EMIR_LIKE, DataClass::GENERAL))
+        .unwrap();
+    let ans = a
+        .ask(
+            &k,
+            &legal,
+            "How long must counterparties keep a record of derivative contracts?",
+            Filters::default(),
+            &mut |_| ControlFlow::Continue(()),
+        )
+        .unwrap();
+    assert!(!ans.model.is_empty(), "{ans:?}");
+    let entries = a.store().audit_entries(0, None, None, 1000).unwrap();
+    let asked = entries
+        .iter()
+        .rfind(|e| e.action == "knowledge.ask")
+        .unwrap();
+    assert_eq!(
+        asked.details["model_risk"]["model"], "smollm2-135m-instruct",
+        "{}",
+        asked.details
+    );
+    let rollback = entries
+        .iter()
+        .rfind(|e| e.action == "model.rollback")
+        .unwrap();
+    assert_eq!(rollback.details["from_version"], 2);
+    assert_eq!(rollback.details["to_version"], 1);
+
+    // Forward again: a four-eyes approval of version 2.
+    let inventory = a.model_inventory(&mr).unwrap();
+    let v2 = inventory
+        .iter()
+        .find(|e| e.chain.id == ANSWERS_CHAIN)
+        .unwrap()
+        .versions
+        .iter()
+        .find(|v| v.version == 2)
+        .unwrap()
+        .clone();
+    let id = a
+        .request_version_approval(&mr, ANSWERS_CHAIN, &v2.id, "drift explained")
+        .unwrap();
+    let mia = Principal {
+        user: "mia".into(),
+        role: Role::ModelRisk,
+    };
+    assert!(a.approve(&mr, &mia, &id, None).is_err(), "four-eyes");
+    let max = Principal {
+        user: "max".into(),
+        role: Role::ModelRisk,
+    };
+    a.approve(&Actor::user(&max, None), &max, &id, Some("ok"))
+        .unwrap();
+    assert_eq!(
+        a.chain_gate(ANSWERS_CHAIN).unwrap().model.as_deref(),
+        Some("smollm2")
+    );
+}

@@ -760,13 +760,23 @@ pub fn run_pairs(pairs: usize, mc_paths: u32) -> Result<SuiteOutput, EvalError> 
     out.metrics
         .push(Metric::info("pairs_seconds", elapsed, "s"));
     group_statistics(&d.a, &mut out, &mut cases)?;
+    // The nightly audit's computation over the same blotter (every group compared): the
+    // production figures must agree with the counterfactual audit's (no group gap).
+    let h = history(&d.a, 1, 1)?;
+    for m in h.metrics {
+        out.metrics.push(Metric {
+            name: format!("history_{}", m.name),
+            ..m
+        });
+    }
+    cases.extend(h.cases);
     out.notes.push(format!(
         "{n} counterfactual pairs ({} requests, {} counterfactual clients) in {elapsed:.1} s; Monte Carlo paths {mc_paths}. Clients and requests are generated and fictitious.",
         reqs.len(),
         others.len()
     ));
     out.notes.push(
-        "Not covered yet: the model path (RFQ model fallback), answers and documents with client attributes swapped, nightly runs on the production blotter, and the approval gate of a model version (issue #21 items 1 and 5)."
+        "The nightly audit over the production blotter (`bias-history`, run by the server) is computed here too over this run's blotter (metrics `history_*`). Not covered yet: the model path (RFQ model fallback), answers and documents with client attributes swapped, and the approval gate of a model version (issue #21 items 1 and 5)."
             .into(),
     );
     out.cases = cases;
@@ -793,4 +803,203 @@ impl Suite for BiasSuite {
             });
         run_pairs(pairs, 20_000)
     }
+}
+
+/// Fewest requests a client group needs in the history for its rates to be compared.
+pub const HISTORY_MIN_GROUP: usize = 20;
+
+/// The group statistics of the bias audit over the production blotter of the last `days` days
+/// (the server runs it nightly and records the report as `bias-history`): for each attribute
+/// (region, industry, size, from `[limits.clients.ID]`), the quote rate (requests quoted) and
+/// the rejection rate (requests blocked by limits) per group (a request blocked only by the
+/// client's own limit entry — notional, tenor, permitted structures — is a documented policy
+/// rule: it is left out and listed with its rule), the four-fifths ratio between the
+/// lowest and highest group (gated ≥ 0.8) and a two-proportion z-test. Groups with fewer than
+/// `min_group` requests ([`HISTORY_MIN_GROUP`] in production) are listed and not compared.
+/// Clients without attributes are not grouped.
+pub fn history(a: &Assistant, days: u32, min_group: usize) -> Result<SuiteOutput, EvalError> {
+    // The nightly job's own reading of the blotter (the model-risk role does not read client
+    // requests; the report holds only group counts).
+    let reader = assistant::store::Actor::system();
+    let from = time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days));
+    let from = assistant::store::time::fmt(from);
+    let clients: Vec<(&String, &policies::limits::ClientLimits)> = a
+        .config
+        .limits
+        .clients
+        .iter()
+        .filter(|(_, c)| c.region.is_some() || c.industry.is_some() || c.size.is_some())
+        .collect();
+    let mut out = SuiteOutput::default();
+    let mut cases = Vec::new();
+    let mut rows = Vec::new();
+    for (id, _) in &clients {
+        // Paged by the blotter's cap: newest first, then older than the oldest seen.
+        let mut to: Option<String> = None;
+        loop {
+            let page = a
+                .rfq_list(
+                    &reader,
+                    &assistant::desk::blotter::RfqFilter {
+                        client: Some((*id).clone()),
+                        from: Some(from.clone()),
+                        to: to.clone(),
+                        limit: Some(1000),
+                        ..Default::default()
+                    },
+                )
+                .map_err(run_err)?;
+            let n = page.len();
+            to = page.last().map(|r| r.received_at.clone());
+            rows.extend(page);
+            if n < 1000 {
+                break;
+            }
+        }
+    }
+    out.metrics
+        .push(Metric::info("requests", rows.len() as f64, "requests"));
+    out.metrics
+        .push(Metric::info("days", f64::from(days), "days"));
+    let attrs: BTreeMap<&str, &policies::limits::ClientLimits> =
+        clients.iter().map(|(id, c)| (id.as_str(), *c)).collect();
+    // A request blocked only by the client's own limit entry (its notional, tenor or permitted
+    // structures: a documented per-client policy rule) is left out of the comparison and
+    // reported with its rule.
+    let mut own_limit: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.status == assistant::desk::RfqStatus::Blocked)
+    {
+        let d = a.rfq_get(&reader, &r.id).map_err(run_err)?;
+        let kinds: Vec<String> = d
+            .quote_details
+            .iter()
+            .flat_map(|q| {
+                q.detail["limits"]["breaches"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|b| b["rule"]["rule"].as_str().map(str::to_string))
+            .collect();
+        if !kinds.is_empty()
+            && kinds
+                .iter()
+                .all(|k| CLIENT_LIMIT_KINDS.contains(&k.as_str()))
+        {
+            own_limit.insert(r.id.clone(), kinds);
+        }
+    }
+    out.metrics.push(Metric::info(
+        "rejections_by_own_client_limits",
+        own_limit.len() as f64,
+        "requests",
+    ));
+    for dim in ["region", "industry", "size"] {
+        let mut groups: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+        let mut explained: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        for r in &rows {
+            let Some(c) = attrs.get(r.client_id.as_str()) else {
+                continue;
+            };
+            let key = match dim {
+                "region" => &c.region,
+                "industry" => &c.industry,
+                _ => &c.size,
+            };
+            let Some(key) = key else { continue };
+            if let Some(kinds) = own_limit.get(&r.id) {
+                for k in kinds {
+                    *explained
+                        .entry(key.clone())
+                        .or_default()
+                        .entry(format!("clients.{}: {k}", r.client_id))
+                        .or_default() += 1;
+                }
+                continue;
+            }
+            let g = groups.entry(key.clone()).or_default();
+            g.0 += 1;
+            g.1 += usize::from(r.status == assistant::desk::RfqStatus::Quoted);
+            g.2 += usize::from(r.status == assistant::desk::RfqStatus::Blocked);
+        }
+        for (group, rules) in &explained {
+            out.notes.push(format!(
+                "{dim} {group}: requests blocked only by the client's own limit entry, left out of the comparison (the documented rule explains them): {}",
+                rules
+                    .iter()
+                    .map(|(rule, n)| format!("{rule} ×{n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let (big, small): (Vec<_>, Vec<_>) = groups.iter().partition(|(_, g)| g.0 >= min_group);
+        if !small.is_empty() {
+            out.notes.push(format!(
+                "{dim}: groups with fewer than {min_group} requests, not compared: {}",
+                small
+                    .iter()
+                    .map(|(k, g)| format!("{k} ({})", g.0))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if big.len() < 2 {
+            continue;
+        }
+        for metric in ["quote_rate", "rejection_rate"] {
+            let rate = |g: &(usize, usize, usize)| {
+                let k = if metric == "quote_rate" { g.1 } else { g.2 };
+                (k as f64 / g.0 as f64, k, g.0)
+            };
+            let lo = big
+                .iter()
+                .min_by(|x, y| rate(x.1).0.total_cmp(&rate(y.1).0))
+                .unwrap();
+            let hi = big
+                .iter()
+                .max_by(|x, y| rate(x.1).0.total_cmp(&rate(y.1).0))
+                .unwrap();
+            let (l, h) = (rate(lo.1), rate(hi.1));
+            let (flo, fhi) = if metric == "quote_rate" {
+                (l.0, h.0)
+            } else {
+                (1.0 - h.0, 1.0 - l.0)
+            };
+            let four_fifths = if fhi > 0.0 { flo / fhi } else { 1.0 };
+            let p = two_proportion_p(l.1, l.2, h.1, h.2);
+            out.metrics.push(Metric::gated(
+                &format!("four_fifths_{metric}_{dim}"),
+                four_fifths,
+                "ratio",
+                Threshold::AtLeast(0.8),
+            ));
+            out.metrics
+                .push(Metric::info(&format!("p_value_{metric}_{dim}"), p, "p"));
+            cases.push(CaseResult {
+                id: format!("history/{dim}/{metric}"),
+                passed: four_fifths >= 0.8,
+                detail: format!(
+                    "{}; four-fifths ratio {four_fifths:.3}, lowest {} vs highest {}: two-proportion z-test p = {p:.3}",
+                    big.iter()
+                        .map(|(k, g)| {
+                            let (r, n, d) = rate(g);
+                            format!("{k} {r:.3} ({n}/{d})")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    lo.0,
+                    hi.0
+                ),
+            });
+        }
+    }
+    out.notes.push(format!(
+        "The production blotter of the last {days} days: {} requests of {} clients with attributes.",
+        rows.len(),
+        clients.len()
+    ));
+    out.cases = cases;
+    Ok(out)
 }

@@ -142,6 +142,19 @@ fn bias_pairs_are_consistent() {
             .iter()
             .any(|c| c.detail.contains("clients.L01.max_notional"))
     );
+    // The nightly audit over the blotter (evals::suites::bias::history) saw every request and
+    // compared every attribute.
+    let value = |name: &str| {
+        out.metrics
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("no metric {name}"))
+            .value
+    };
+    assert_eq!(value("history_requests"), 7.0 * 19.0);
+    for dim in ["region", "industry", "size"] {
+        assert!(value(&format!("history_four_fifths_quote_rate_{dim}")) >= 0.8);
+    }
 }
 
 #[test]

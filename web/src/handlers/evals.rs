@@ -60,7 +60,11 @@ pub async fn report(
     ctx: Ctx,
     Path(suite): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    known(&suite)?;
+    // `bias-history` is run by the server nightly on its own blotter (`deskmate eval
+    // bias-history`), not on demand; its report is read like a suite's.
+    if suite != "bias-history" {
+        known(&suite)?;
+    }
     let r = latest(&s, &suite).ok_or_else(|| {
         AppError::NotFound(format!(
             "suite {suite:?} has not been run here yet; POST /v1/evals/{suite}/runs"

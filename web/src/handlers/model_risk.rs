@@ -123,3 +123,31 @@ pub async fn restore(
         .await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"approval_id": id}))))
 }
+
+/// `POST /v1/model-risk/chains/{chain}/rollback`: back to the previous approved version at once
+/// (model-risk role); answers the version now approved.
+pub async fn rollback(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(chain): Path<String>,
+    ApiJson(body): ApiJson<Restore>,
+) -> Result<Json<Value>, AppError> {
+    let v = s
+        .blocking(move |a| a.rollback_chain(&ctx.actor, &chain, &body.reason))
+        .await?;
+    Ok(Json(json!({"approved_version": v})))
+}
+
+/// `POST /v1/model-risk/chains/{chain}/versions/{id}/approval`: a four-eyes `model_change`
+/// approval for that version to serve again; answers `202 {"approval_id"}`.
+pub async fn version_approval(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path((chain, version)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Restore>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let id = s
+        .blocking(move |a| a.request_version_approval(&ctx.actor, &chain, &version, &body.reason))
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"approval_id": id}))))
+}

@@ -438,6 +438,8 @@ catalogue! {
     MrToFallback => "Switch to fallback", "切换到降级方案";
     MrPause => "Pause", "暂停";
     MrRestore => "Request return to the model", "申请恢复模型";
+    MrRollback => "Roll back to the previous version", "回滚到上一版本";
+    MrReinstate => "Request approval to serve again", "申请重新投产";
     MrMetricsNow => "Watched figures now", "当前监控指标";
     MrWindow => "Window", "窗口";
     MrCalls => "Calls", "调用数";

@@ -9,7 +9,7 @@ use super::{CsrfForm, Nav, Viewer, badge, page, see_other};
 use crate::error::AppError;
 use crate::state::AppState;
 use assistant::approvals::{ApprovalFilter, ApprovalKind};
-use assistant::model_risk::{AlertState, ChainMode};
+use assistant::model_risk::{AlertState, ChainMode, VersionStatus};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::{PreEscaped, html};
@@ -17,10 +17,11 @@ use policies::{ApprovalState, Permission};
 use serde::Deserialize;
 
 /// The suites whose latest results the dashboard shows.
-const REPORTS: [&str; 5] = [
+const REPORTS: [&str; 6] = [
     "validate-pricing",
     "validate-rfq",
     "bias",
+    "bias-history",
     "redteam",
     "injection",
 ];
@@ -165,7 +166,14 @@ pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, App
                             td {
                                 @for ver in &e.versions {
                                     div { "v" (ver.version) " " (badge(ver.status.as_str())) " " (ver.model)
-                                        @if let Some(id) = &ver.approval_id { " · " a href={"/approvals/" (id)} { (v.t(T::MrApproval)) } } }
+                                        @if let Some(id) = &ver.approval_id { " · " a href={"/approvals/" (id)} { (v.t(T::MrApproval)) } }
+                                        @if manage && matches!(ver.status, VersionStatus::Retired | VersionStatus::Rejected) {
+                                            form.inline method="post" action={"/model-risk/chains/" (e.chain.id) "/versions/" (ver.id) "/approval"} {
+                                                (v.csrf_field())
+                                                input type="hidden" name="reason" value={"version " (ver.version) " to serve again"};
+                                                button type="submit" { (v.t(T::MrReinstate)) }
+                                            }
+                                        } }
                                 }
                             }
                             td { (badge(e.mode.as_str()))
@@ -180,6 +188,9 @@ pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, App
                                             input type="text" name="reason" required maxlength="500" placeholder=(v.t(T::MrReason)) aria-label=(v.t(T::MrReason));
                                             button type="submit" name="mode" value="fallback" { (v.t(T::MrToFallback)) }
                                             button.danger type="submit" name="mode" value="paused" { (v.t(T::MrPause)) }
+                                            @if e.versions.iter().any(|x| x.status == VersionStatus::Retired && x.decided_at.is_some()) {
+                                                button type="submit" formaction={"/model-risk/chains/" (e.chain.id) "/rollback"} { (v.t(T::MrRollback)) }
+                                            }
                                         }
                                     } @else {
                                         form method="post" action={"/model-risk/chains/" (e.chain.id) "/restore"} {
@@ -326,6 +337,34 @@ pub async fn restore(
     let actor = v.actor.clone();
     let id = s
         .blocking(move |a| a.request_restore(&actor, &chain, &f.reason))
+        .await?;
+    Ok(see_other(&format!("/approvals/{id}")).into_response())
+}
+
+/// `POST /model-risk/chains/{chain}/rollback`: back to the previous approved version at once.
+pub async fn rollback(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(chain): Path<String>,
+    CsrfForm(f): CsrfForm<RestoreForm>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    s.blocking(move |a| a.rollback_chain(&actor, &chain, &f.reason))
+        .await?;
+    Ok(see_other("/model-risk"))
+}
+
+/// `POST /model-risk/chains/{chain}/versions/{id}/approval`: redirects to the approval it
+/// created.
+pub async fn version_approval(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path((chain, version)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<RestoreForm>,
+) -> Result<Response, AppError> {
+    let actor = v.actor.clone();
+    let id = s
+        .blocking(move |a| a.request_version_approval(&actor, &chain, &version, &f.reason))
         .await?;
     Ok(see_other(&format!("/approvals/{id}")).into_response())
 }

@@ -35,6 +35,11 @@ struct Pair {
 }
 
 async fn pair() -> Pair {
+    pair_with(|_| {}).await
+}
+
+/// [`pair`] with the client's configuration adjusted by `f`.
+async fn pair_with(f: impl FnOnce(&mut Config)) -> Pair {
     models::runtime::set_threads(1);
     let store = ModelStore::from_env();
     for name in [GEN, E5] {
@@ -83,6 +88,7 @@ async fn pair() -> Pair {
     c2.models.remote_retries = 0;
     // The client has no models of its own: everything must go over HTTP.
     c2.models.dir = d2.path().join("no-models").display().to_string();
+    f(&mut c2);
     c2.validate().unwrap();
     let a2 = Assistant::open(c2).unwrap();
     crate::approve_models(&a2);
@@ -352,7 +358,14 @@ async fn personal_data_is_replaced_before_the_remote_server_sees_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_above_the_remote_class_never_enters_its_prompts() {
     use assistant::documents::{Knowledge, NewDocument};
-    let p = pair().await;
+    // The knowledge base embeds locally (a core memo may be indexed); answers are generated
+    // remotely.
+    let p = pair_with(|c| {
+        c.models.dir = ModelStore::from_env().root().display().to_string();
+        c.models.remote_embedder = String::new();
+        c.knowledge.embedder = E5.into();
+    })
+    .await;
     let a = p.client.assistant.clone();
     // Default maximum for remote backends: important, not sensitive.
     assert_eq!(
@@ -461,4 +474,47 @@ async fn data_above_the_remote_class_never_enters_its_prompts() {
             .all(|c| c.details["classes"] != json!(["core"])),
         "{calls:?}"
     );
+}
+
+/// Issue #21 item 9: a remote embedder receives every chunk's text at ingest, so a document above
+/// the remote backend's class is refused with the reason and nothing is indexed; one within it
+/// is ingested.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_embedder_never_receives_a_document_above_its_class() {
+    use assistant::documents::{Knowledge, NewDocument};
+    let p = pair().await;
+    let a = p.client.assistant.clone();
+    let legal = Actor::user(
+        &policies::Principal {
+            user: "lena".into(),
+            role: Role::Legal,
+        },
+        None,
+    );
+    let (refused, ok, listed) = blocking(move || {
+        let k = Knowledge::open_with_models(&a.config, a.models(), "test").unwrap();
+        let doc = |source: &str, class| NewDocument {
+            source: source.into(),
+            bytes: b"Collateral haircuts. Equity collateral haircut is 30 percent.\n".to_vec(),
+            collection: "policies".into(),
+            classification: class,
+            title: None,
+            replaces: None,
+            declassify: false,
+        };
+        let refused = a
+            .ingest_document(&k, &legal, doc("core.txt", policies::DataClass::CORE))
+            .unwrap_err();
+        let ok = a.ingest_document(&k, &legal, doc("general.txt", policies::DataClass::GENERAL));
+        let listed = a.list_documents(&legal, None).unwrap().len();
+        (refused, ok, listed)
+    })
+    .await;
+    let e = refused.to_string();
+    assert!(
+        e.contains("remote") && e.contains("core") && e.contains("nothing was ingested"),
+        "{e}"
+    );
+    ok.unwrap();
+    assert_eq!(listed, 1, "only the general document is there");
 }

@@ -24,6 +24,9 @@ fn unsure_messages_go_to_the_model_outside_the_transaction_and_are_audited() {
     let d = desk(|c| {
         c.rfq.model_fallback = true;
         c.rfq.model_max_tokens = 96;
+        // These tests are about the call and its audit, not its time limit (CI runs them beside
+        // heavy tests on 2 cores, where a call can take longer than the 20-s default).
+        c.rfq.model_timeout_ms = 600_000;
         c.models.generator = "smollm2-135m-instruct".into();
         c.models.dir = models::store::ModelStore::from_env()
             .root()
