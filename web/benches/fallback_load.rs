@@ -168,6 +168,10 @@ async fn main() {
     c.webhook.callback_url = "http://127.0.0.1:9/replies".into();
     let a = Assistant::open(c).unwrap();
     approve_rfq_model(&a);
+    // The model loaded before the load starts (as the server preloads it).
+    for (name, e) in a.preload_models() {
+        eprintln!("preloading {name}: {e}");
+    }
     let bridge = token(&a, "bridge", Role::Client);
     let mr = token(&a, "mona", Role::ModelRisk);
     let root = Actor::user(

@@ -142,7 +142,7 @@ impl Assistant {
         msg: &InboundMessage,
         now: OffsetDateTime,
         forced_client: Option<&str>,
-    ) -> Result<Option<(String, ParseOutcome, f64)>> {
+    ) -> Result<Option<Ahead>> {
         if !self.desk.has_model() || !msg.addressed || msg.kind != MessageKind::Text {
             return Ok(None);
         }
@@ -189,7 +189,12 @@ impl Assistant {
         let today = now.to_offset(self.desk.offset).date();
         let t0 = std::time::Instant::now();
         let outcome = self.desk.parse_with_model(&text, today);
-        Ok(Some((text, outcome, t0.elapsed().as_secs_f64() * 1000.0)))
+        Ok(Some((
+            text,
+            outcome,
+            t0.elapsed().as_secs_f64() * 1000.0,
+            gate.mode,
+        )))
     }
 
     fn route_message(
@@ -198,7 +203,7 @@ impl Assistant {
         msg: &InboundMessage,
         now: OffsetDateTime,
         forced_client: Option<&str>,
-        ahead: Option<&(String, ParseOutcome, f64)>,
+        ahead: Option<&Ahead>,
     ) -> Result<Received> {
         let cfg = &self.config.rfq;
         let origin = Origin {
@@ -313,11 +318,11 @@ impl Assistant {
         }
         let today = now.to_offset(self.desk.offset).date();
         let t0 = std::time::Instant::now();
-        let (alone, parse_ms) = match ahead {
-            Some((t, outcome, ms)) if *t == text => (outcome.clone(), *ms),
+        let (alone, parse_ms, gated_mode) = match ahead {
+            Some((t, outcome, ms, mode)) if *t == text => (outcome.clone(), *ms, Some(*mode)),
             _ => {
                 let o = self.desk.parse_rules(&text, today);
-                (o, t0.elapsed().as_secs_f64() * 1000.0)
+                (o, t0.elapsed().as_secs_f64() * 1000.0, None)
             }
         };
         let lang = alone.language;
@@ -336,7 +341,7 @@ impl Assistant {
             return Ok(done(Disposition::TooLong));
         }
         let rfq_id = format!("rfq_{}", uuid::Uuid::new_v4().simple());
-        record_parse(tx, &rfq_id, &text, &alone, parse_ms)?;
+        record_parse(tx, &rfq_id, &text, &alone, parse_ms, gated_mode)?;
         if alone.flagged() {
             insert_rfq(
                 tx,
@@ -635,16 +640,26 @@ fn open_question(
         .optional()?)
 }
 
-/// One call of the RFQ parser chain, for model-risk monitoring.
+/// A parse made before the write transaction: (text as parsed, outcome, milliseconds, the
+/// chain's mode at its gate).
+type Ahead = (String, ParseOutcome, f64, crate::model_risk::ChainMode);
+
+/// One call of the RFQ parser chain, for model-risk monitoring: `gated` is the mode the call met
+/// at its gate (a request already past it when the chain switched keeps the mode it ran in);
+/// `None` for a parse made in the transaction, which reads the mode now.
 fn record_parse(
     tx: &mut WriteTx<'_>,
     rfq_id: &str,
     text: &str,
     o: &ParseOutcome,
     ms: f64,
+    gated: Option<crate::model_risk::ChainMode>,
 ) -> Result<()> {
     use crate::model_risk::{CallOutcome, CallRecord, RFQ_CHAIN};
-    let (mode, _) = crate::model_risk::mode_of(tx.conn(), RFQ_CHAIN)?;
+    let mode = match gated {
+        Some(m) => m,
+        None => crate::model_risk::mode_of(tx.conn(), RFQ_CHAIN)?.0,
+    };
     let outcome = if o.path == rfq::ParsePath::Model {
         CallOutcome::Model
     } else if o
