@@ -149,3 +149,40 @@ impl Drop for Running<'_> {
         st.avg = st.avg.mul_f64(0.8) + took.mul_f64(0.2);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_waiter_with_a_deadline_gives_up_while_the_model_is_busy_and_gets_it_once_free() {
+        let q = RequestQueue::new("m", 4);
+        let first = q.admit().unwrap();
+        let running = first.wait();
+        let second = q.admit().unwrap();
+        let t = Instant::now();
+        assert!(
+            second
+                .wait_until(Instant::now() + Duration::from_millis(30))
+                .is_none()
+        );
+        assert!(t.elapsed() >= Duration::from_millis(30));
+        drop(running);
+        assert!(
+            second
+                .wait_until(Instant::now() + Duration::from_millis(30))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_cancel_with_a_deadline_trips_by_itself() {
+        let c = crate::Cancel::within(Duration::from_millis(20));
+        assert!(!c.is_cancelled() && !c.timed_out());
+        std::thread::sleep(Duration::from_millis(25));
+        assert!(c.is_cancelled() && c.timed_out());
+        assert_eq!(c.deadline().unwrap().1, Duration::from_millis(20));
+        let plain = crate::Cancel::new();
+        assert!(!plain.is_cancelled() && plain.deadline().is_none());
+    }
+}
