@@ -385,6 +385,10 @@ pub fn placeholder(language: Language, goal: &str, reason: &str) -> String {
         ),
         // The checks' reasons are in English: a Chinese document points to the audit log and
         // the workspace's stream, where the reason is, instead of mixing languages.
+        Language::Zh if reason.starts_with("model risk:") => format!(
+            "{}{goal}（模型风险管理未批准或已停用该模型，本段请律师撰写；原因见起草记录）〕",
+            drafting::proofread::UNWRITTEN_ZH
+        ),
         Language::Zh => {
             let _ = reason;
             format!(

@@ -134,6 +134,17 @@ pub async fn detail(
     let can_decide = v.can(Permission::ApprovalsDecide)
         && a.state == ApprovalState::Pending
         && a.required_role == v.principal.role;
+    // A model change is decided on evidence: the latest validation, bias and red-team reports,
+    // each marked whether it ran after the approval was asked for.
+    let model_change = a.kind == ApprovalKind::ModelChange;
+    let evidence: Vec<(&str, Option<serde_json::Value>)> = if model_change {
+        super::model_risk::REPORTS
+            .iter()
+            .map(|suite| (*suite, super::model_risk::latest_report(&s, suite)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let body = html! {
         h1 { (a.title) }
         @if let Some(done) = q.done.as_deref().and_then(|d| match d {
@@ -169,6 +180,30 @@ pub async fn detail(
         }
         h2 { (v.t(T::Payload)) " · " (v.t(T::Version)) " " (a.version) }
         pre { (pretty(&a.payload)) }
+        @if model_change {
+            section.card #evidence {
+                h2 { (v.t(T::MrEvidence)) }
+                table {
+                    thead { tr { th { (v.t(T::MrSuite)) } th { (v.t(T::Status)) } th { (v.t(T::MrRun)) } th {} } }
+                    tbody {
+                        @for (suite, r) in &evidence {
+                            tr {
+                                td { code { (suite) } }
+                                td { @match r { Some(r) => { (badge(if r["passed"].as_bool() == Some(true) { "passed" } else { "failed" })) }, None => { span.muted { (v.t(T::MrNeverRun)) } } } }
+                                td { @if let Some(r) = r {
+                                    @let at = r["started_at"].as_str().unwrap_or("");
+                                    (time(at))
+                                    @if at > a.created_at.as_str() { " " span.status.approved { (v.t(T::MrSinceRequest)) } }
+                                    @else { " " span.muted { (v.t(T::MrBeforeRequest)) } }
+                                } }
+                                td { @if r.is_some() { a href={"/v1/evals/" (suite) "/report"} { "JSON" } } }
+                            }
+                        }
+                    }
+                }
+                p.muted { (v.t(T::MrEvidenceHint)) }
+            }
+        }
         @if can_decide {
             div.grid2 {
                 section.card {
@@ -187,7 +222,7 @@ pub async fn detail(
                         button.danger type="submit" { (v.t(T::Reject)) }
                     }
                 }
-                section.card {
+                @if !model_change { section.card {
                     h2 { (v.t(T::EditPayload)) }
                     form.stack method="post" action={"/approvals/" (a.id) "/edit"} {
                         (v.csrf_field())
@@ -197,7 +232,7 @@ pub async fn detail(
                         input #edit-note type="text" name="note" maxlength="1000";
                         button.secondary type="submit" { (v.t(T::EditAndSave)) }
                     }
-                }
+                } }
             }
         }
         h2 { (v.t(T::Versions)) }

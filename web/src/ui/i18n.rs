@@ -455,6 +455,10 @@ catalogue! {
     MrExplains => "The explanation holds", "解释须包含";
     MrExplainHint => "Every decision of these kinds writes its explanation into its audit entry (details.explanation) and shows it to the person who reviews it.", "以上各类决策均将解释写入审计条目（details.explanation），并展示给复核人员。";
     MrReports => "Validation, bias and red-team reports", "验证、偏差与红队报告";
+    MrEvidence => "Evidence for this model change: the latest reports", "本次模型变更的依据：最新报告";
+    MrSinceRequest => "run since this request", "于本申请之后运行";
+    MrBeforeRequest => "run before this request", "于本申请之前运行";
+    MrEvidenceHint => "Run the bias audit and the chain's validation on the proposed version before approving (POST /v1/evals/{suite}/runs or deskmate eval SUITE); each report is recorded in the audit log by its SHA-256.", "批准前请对拟投产版本运行偏差审计和该链路的验证（POST /v1/evals/{suite}/runs 或 deskmate eval SUITE）；每份报告的 SHA-256 均记入审计日志。";
     MrSuite => "Suite", "评测";
     MrRun => "Last run", "最近运行";
     MrNeverRun => "not run yet", "尚未运行";

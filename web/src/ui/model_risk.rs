@@ -17,7 +17,7 @@ use policies::{ApprovalState, Permission};
 use serde::Deserialize;
 
 /// The suites whose latest results the dashboard shows.
-const REPORTS: [&str; 6] = [
+pub(crate) const REPORTS: [&str; 6] = [
     "validate-pricing",
     "validate-rfq",
     "bias",
@@ -26,7 +26,7 @@ const REPORTS: [&str; 6] = [
     "injection",
 ];
 
-fn latest_report(s: &AppState, suite: &str) -> Option<serde_json::Value> {
+pub(crate) fn latest_report(s: &AppState, suite: &str) -> Option<serde_json::Value> {
     let p = s
         .assistant
         .config

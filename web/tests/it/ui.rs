@@ -1486,12 +1486,14 @@ async fn model_risk_runs_its_chains_from_the_dashboard() {
     )
     .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-    assert!(
-        p.headers[header::LOCATION]
-            .to_str()
-            .unwrap()
-            .starts_with("/approvals/apr_")
-    );
+    let to = p.headers[header::LOCATION].to_str().unwrap().to_string();
+    assert!(to.starts_with("/approvals/apr_"), "{to}");
+    // The request shows the evidence to decide on: the latest reports, no payload editing.
+    let p = raw(&a, get_req(&to, Some(&b.cookie))).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.body.contains("id=\"evidence\""), "{}", p.body);
+    assert!(p.body.contains("bias-history") && p.body.contains("validate-rfq"));
+    assert!(!p.body.contains("/edit\""), "a model change is not edited");
     assert!(audit_actions(&a).iter().any(|x| x == "model.mode"));
     // A trader sees neither the page nor its link.
     let t = sign_in(&a, &user(Role::Trader)).await;

@@ -965,7 +965,14 @@ async fn a_trading_day_of_rfqs_through_the_fake() {
         sent_quotes()
     );
     let drained = start.elapsed();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A quote sent into a stream reaches WeCom at the fake's next refresh of that stream: wait
+    // for the refreshes (bounded; a loaded machine can take longer than one refresh period).
+    let _ = until(30, || {
+        let (s, u) = fake.delivered(LABEL);
+        s + u >= n
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     stop_tx.send(true).unwrap();
     outbox.await.unwrap();
 
