@@ -646,22 +646,16 @@ impl Assistant {
                         system.user
                     ],
                 )?;
-                let approval = self.create_approval_in(
+                let approval = model_change_in(
+                    self,
                     tx,
-                    NewApproval {
-                        kind: ApprovalKind::ModelChange,
-                        title: format!("{} version {n}: {model} into production", chain.name),
-                        payload: json!({
-                            "action": "approve_version", "chain": chain.id, "version_id": id,
-                            "reason": format!("model {model}, weights {weights}"),
-                        }),
-                        required_role: Role::ModelRisk,
-                        four_eyes: true,
-                        expires_in: Some(::time::Duration::days(30)),
-                        class: DataClass::IMPORTANT,
-                        supersedes: None,
-                        idempotency_key: Some(format!("model_version/{id}")),
-                    },
+                    format!("{} version {n}: {model} into production", chain.name),
+                    json!({
+                        "action": "approve_version", "chain": chain.id, "version_id": id,
+                        "reason": format!("model {model}, weights {weights}"),
+                    }),
+                    Some(::time::Duration::days(30)),
+                    Some(format!("model_version/{id}")),
                 )?;
                 tx.conn().execute(
                     "UPDATE model_versions SET approval_id = ?1 WHERE id = ?2",
@@ -783,10 +777,7 @@ impl Assistant {
     pub fn rollback_chain(&self, actor: &Actor, chain: &str, reason: &str) -> Result<ModelVersion> {
         require_model_risk(actor)?;
         known_chain(chain)?;
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(AssistantError::field("reason", "1 to 500 characters"));
-        }
+        let reason = checked_reason(reason)?;
         self.store.write(actor, |tx| {
             let current: Option<ModelVersion> = tx
                 .conn()
@@ -860,7 +851,7 @@ impl Assistant {
         reason: &str,
     ) -> Result<String> {
         require_model_risk(actor)?;
-        known_chain(chain)?;
+        let info = known_chain(chain)?;
         let v: Option<ModelVersion> = self.store.read(|c| {
             c.query_row(
                 &format!(
@@ -883,27 +874,20 @@ impl Assistant {
                 v.version
             )));
         }
-        let name = CHAINS
-            .iter()
-            .find(|c| c.id == chain)
-            .map_or(chain, |c| c.name);
         self.store.write(actor, |tx| {
-            self.create_approval_in(
+            model_change_in(
+                self,
                 tx,
-                NewApproval {
-                    kind: ApprovalKind::ModelChange,
-                    title: format!("{name} version {}: {} into production", v.version, v.model),
-                    payload: json!({
-                        "action": "approve_version", "chain": chain, "version_id": v.id,
-                        "reason": reason,
-                    }),
-                    required_role: Role::ModelRisk,
-                    four_eyes: true,
-                    expires_in: Some(::time::Duration::days(30)),
-                    class: DataClass::IMPORTANT,
-                    supersedes: None,
-                    idempotency_key: None,
-                },
+                format!(
+                    "{} version {}: {} into production",
+                    info.name, v.version, v.model
+                ),
+                json!({
+                    "action": "approve_version", "chain": chain, "version_id": v.id,
+                    "reason": reason,
+                }),
+                Some(::time::Duration::days(30)),
+                None,
             )
         })
     }
@@ -935,10 +919,7 @@ impl Assistant {
                     .into(),
             ));
         }
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(AssistantError::field("reason", "1 to 500 characters"));
-        }
+        let reason = checked_reason(reason)?;
         self.store
             .write(actor, |tx| set_mode_in(tx, chain, mode, reason))
     }
@@ -947,30 +928,20 @@ impl Assistant {
     /// model-risk user (four-eyes). Returns the approval id.
     pub fn request_restore(&self, actor: &Actor, chain: &str, reason: &str) -> Result<String> {
         require_model_risk(actor)?;
-        known_chain(chain)?;
+        let info = known_chain(chain)?;
         if self.chain_mode(chain)? == ChainMode::Model {
             return Err(AssistantError::Conflict(format!(
                 "chain {chain} already runs on its model"
             )));
         }
-        let name = CHAINS
-            .iter()
-            .find(|c| c.id == chain)
-            .map_or(chain, |c| c.name);
         self.store.write(actor, |tx| {
-            self.create_approval_in(
+            model_change_in(
+                self,
                 tx,
-                NewApproval {
-                    kind: ApprovalKind::ModelChange,
-                    title: format!("{name}: back to its approved model"),
-                    payload: json!({"action": "restore", "chain": chain, "reason": reason}),
-                    required_role: Role::ModelRisk,
-                    four_eyes: true,
-                    expires_in: None,
-                    class: DataClass::IMPORTANT,
-                    supersedes: None,
-                    idempotency_key: None,
-                },
+                format!("{}: back to its approved model", info.name),
+                json!({"action": "restore", "chain": chain, "reason": reason}),
+                None,
+                None,
             )
         })
     }
@@ -1192,15 +1163,48 @@ impl Assistant {
     }
 }
 
-fn known_chain(chain: &str) -> Result<()> {
-    if CHAINS.iter().any(|c| c.id == chain) {
-        Ok(())
-    } else {
-        Err(AssistantError::NotFound {
+fn known_chain(chain: &str) -> Result<&'static ChainInfo> {
+    CHAINS
+        .iter()
+        .find(|c| c.id == chain)
+        .ok_or_else(|| AssistantError::NotFound {
             kind: "chain",
             id: chain.into(),
         })
+}
+
+/// A model-risk user's reason for a switch: 1 to 500 characters, trimmed.
+fn checked_reason(reason: &str) -> Result<&str> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AssistantError::field("reason", "1 to 500 characters"));
     }
+    Ok(reason)
+}
+
+/// Creates a `model_change` approval for the model-risk role, four-eyes, in `tx`.
+fn model_change_in(
+    a: &Assistant,
+    tx: &mut WriteTx<'_>,
+    title: String,
+    payload: Value,
+    expires_in: Option<::time::Duration>,
+    idempotency_key: Option<String>,
+) -> Result<String> {
+    a.create_approval_in(
+        tx,
+        NewApproval {
+            kind: ApprovalKind::ModelChange,
+            title,
+            payload,
+            required_role: Role::ModelRisk,
+            four_eyes: true,
+            expires_in,
+            class: DataClass::IMPORTANT,
+            supersedes: None,
+            idempotency_key,
+        },
+    )
 }
 
 /// A recorded call as the figures read it: outcome, confidence, changed by a person, input

@@ -23,11 +23,13 @@ use assistant::store::Actor;
 use policies::Role;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use web::AppState;
+
+mod common;
+use common::{cpu, markets, pct, workspace};
 
 const CLIENTS: usize = 6;
 const CHAT: &str = "room-load";
@@ -47,44 +49,6 @@ const MESSAGES: &[&str] = &[
     "thanks, will revert later",
     "中证1000 鲨鱼鳍 6个月 上涨参与率 名义 2000万 价格多少",
 ];
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn cpu() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
-/// The demo's market data dated today, as `deskmate up` writes it.
-fn markets(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(workspace().join("demo/markets.json")).unwrap();
-    let mut v: Value = serde_json::from_str(&text).unwrap();
-    v.as_object_mut().unwrap().remove("_note");
-    let today = time::OffsetDateTime::now_utc().date().to_string();
-    for m in v["markets"].as_object_mut().unwrap().values_mut() {
-        m["valuation_date"] = json!(today);
-    }
-    let path = dir.join("markets.json");
-    std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
-    path
-}
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1000.0
-}
 
 fn token(a: &Assistant, name: &str, role: Role) -> String {
     a.create_user(&Actor::system(), name, role).unwrap();

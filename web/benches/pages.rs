@@ -20,11 +20,13 @@ use assistant::Assistant;
 use assistant::config::Config;
 use assistant::store::Actor;
 use policies::Role;
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use web::AppState;
+
+mod common;
+use common::{cpu, markets, pct, workspace};
 
 const RFQS: u32 = 10_000;
 const DOCUMENTS: usize = 1_000;
@@ -32,36 +34,6 @@ const CONNECTIONS: usize = 4;
 const WARMUP: usize = 50;
 const REQUESTS: usize = 2_000;
 const PASSWORD: &str = "bench password 1234";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn cpu() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
-}
-
-/// The demo's market data dated today, as `deskmate up` writes it.
-fn markets(dir: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(workspace().join("demo/markets.json")).unwrap();
-    let mut v: Value = serde_json::from_str(&text).unwrap();
-    v.as_object_mut().unwrap().remove("_note");
-    let today = time::OffsetDateTime::now_utc().date().to_string();
-    for m in v["markets"].as_object_mut().unwrap().values_mut() {
-        m["valuation_date"] = json!(today);
-    }
-    let path = dir.join("markets.json");
-    std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
-    path
-}
 
 fn load_rfqs(a: &Assistant) {
     let system = Actor::system();
@@ -210,11 +182,6 @@ async fn load(url: &str, cookie: &str, n: usize) -> (Vec<Duration>, Duration, us
         bytes = b;
     }
     (all, t0.elapsed(), bytes)
-}
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1000.0
 }
 
 #[tokio::main(flavor = "multi_thread")]

@@ -583,42 +583,14 @@ fn group_statistics(
                     )
                 })
                 .collect();
-            let lo = rates.iter().min_by(|a, b| a.1.total_cmp(&b.1));
-            let hi = rates.iter().max_by(|a, b| a.1.total_cmp(&b.1));
-            let (Some(lo), Some(hi)) = (lo, hi) else {
-                continue;
-            };
-            // The four-fifths rule is stated for favourable outcomes (quotes); for rejections
-            // the ratio of the complements (not rejected) is the favourable one.
-            let (flo, fhi) = if metric == "quote_rate" {
-                (lo.1, hi.1)
-            } else {
-                (1.0 - hi.1, 1.0 - lo.1)
-            };
-            let four_fifths = if fhi > 0.0 { flo / fhi } else { 1.0 };
-            let p = two_proportion_p(lo.2, lo.3, hi.2, hi.3);
-            out.metrics.push(Metric::gated(
-                &format!("four_fifths_{metric}_{dim}"),
-                four_fifths,
-                "ratio",
-                Threshold::AtLeast(0.8),
-            ));
-            out.metrics
-                .push(Metric::info(&format!("p_value_{metric}_{dim}"), p, "p"));
-            cases.push(CaseResult {
-                id: format!("groups/{dim}/{metric}"),
-                passed: four_fifths >= 0.8,
-                detail: format!(
-                    "{}; four-fifths ratio {four_fifths:.3}, lowest {} vs highest {}: two-proportion z-test p = {p:.3}",
-                    rates
-                        .iter()
-                        .map(|(k, r, n, d)| format!("{k} {r:.3} ({n}/{d})"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    lo.0,
-                    hi.0
-                ),
-            });
+            compare_groups(
+                out,
+                cases,
+                &format!("groups/{dim}/{metric}"),
+                metric,
+                dim,
+                &rates,
+            );
         }
         let margins: Vec<String> = groups
             .iter()
@@ -805,6 +777,55 @@ impl Suite for BiasSuite {
     }
 }
 
+/// Compares one rate (`quote_rate` or `rejection_rate`) across the groups of one attribute,
+/// each as (group, rate, count, requests): the four-fifths ratio between the lowest and highest
+/// group (gated ≥ 0.8) and a two-proportion z-test, as metrics and one case `id`.
+fn compare_groups(
+    out: &mut SuiteOutput,
+    cases: &mut Vec<CaseResult>,
+    id: &str,
+    metric: &str,
+    dim: &str,
+    rates: &[(&String, f64, usize, usize)],
+) {
+    let lo = rates.iter().min_by(|a, b| a.1.total_cmp(&b.1));
+    let hi = rates.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return;
+    };
+    // The four-fifths rule is stated for favourable outcomes (quotes); for rejections the ratio
+    // of the complements (not rejected) is the favourable one.
+    let (flo, fhi) = if metric == "quote_rate" {
+        (lo.1, hi.1)
+    } else {
+        (1.0 - hi.1, 1.0 - lo.1)
+    };
+    let four_fifths = if fhi > 0.0 { flo / fhi } else { 1.0 };
+    let p = two_proportion_p(lo.2, lo.3, hi.2, hi.3);
+    out.metrics.push(Metric::gated(
+        &format!("four_fifths_{metric}_{dim}"),
+        four_fifths,
+        "ratio",
+        Threshold::AtLeast(0.8),
+    ));
+    out.metrics
+        .push(Metric::info(&format!("p_value_{metric}_{dim}"), p, "p"));
+    cases.push(CaseResult {
+        id: id.to_string(),
+        passed: four_fifths >= 0.8,
+        detail: format!(
+            "{}; four-fifths ratio {four_fifths:.3}, lowest {} vs highest {}: two-proportion z-test p = {p:.3}",
+            rates
+                .iter()
+                .map(|(k, r, n, d)| format!("{k} {r:.3} ({n}/{d})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            lo.0,
+            hi.0
+        ),
+    });
+}
+
 /// Fewest requests a client group needs in the history for its rates to be compared.
 pub const HISTORY_MIN_GROUP: usize = 20;
 
@@ -949,50 +970,15 @@ pub fn history(a: &Assistant, days: u32, min_group: usize) -> Result<SuiteOutput
             continue;
         }
         for metric in ["quote_rate", "rejection_rate"] {
-            let rate = |g: &(usize, usize, usize)| {
-                let k = if metric == "quote_rate" { g.1 } else { g.2 };
-                (k as f64 / g.0 as f64, k, g.0)
-            };
-            let lo = big
+            let rates: Vec<(&String, f64, usize, usize)> = big
                 .iter()
-                .min_by(|x, y| rate(x.1).0.total_cmp(&rate(y.1).0))
-                .unwrap();
-            let hi = big
-                .iter()
-                .max_by(|x, y| rate(x.1).0.total_cmp(&rate(y.1).0))
-                .unwrap();
-            let (l, h) = (rate(lo.1), rate(hi.1));
-            let (flo, fhi) = if metric == "quote_rate" {
-                (l.0, h.0)
-            } else {
-                (1.0 - h.0, 1.0 - l.0)
-            };
-            let four_fifths = if fhi > 0.0 { flo / fhi } else { 1.0 };
-            let p = two_proportion_p(l.1, l.2, h.1, h.2);
-            out.metrics.push(Metric::gated(
-                &format!("four_fifths_{metric}_{dim}"),
-                four_fifths,
-                "ratio",
-                Threshold::AtLeast(0.8),
-            ));
-            out.metrics
-                .push(Metric::info(&format!("p_value_{metric}_{dim}"), p, "p"));
-            cases.push(CaseResult {
-                id: format!("history/{dim}/{metric}"),
-                passed: four_fifths >= 0.8,
-                detail: format!(
-                    "{}; four-fifths ratio {four_fifths:.3}, lowest {} vs highest {}: two-proportion z-test p = {p:.3}",
-                    big.iter()
-                        .map(|(k, g)| {
-                            let (r, n, d) = rate(g);
-                            format!("{k} {r:.3} ({n}/{d})")
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    lo.0,
-                    hi.0
-                ),
-            });
+                .map(|(k, g)| {
+                    let n = if metric == "quote_rate" { g.1 } else { g.2 };
+                    (*k, n as f64 / g.0 as f64, n, g.0)
+                })
+                .collect();
+            let id = format!("history/{dim}/{metric}");
+            compare_groups(&mut out, &mut cases, &id, metric, dim, &rates);
         }
     }
     out.notes.push(format!(
