@@ -2,7 +2,8 @@
 //! dir (SQLite, `synchronous = FULL`): `BENCH_MON_N` (default 2,000) write transactions that
 //! write one audit entry (as every inbound message's transaction does) and record one chain
 //! call, against the same number that write the audit entry alone; the difference per call is
-//! monitoring's cost on the request path (the commit is shared, as on the real path). Then one `monitor` run (every
+//! monitoring's cost on the request path (the commit is shared, as on the real path); then the
+//! same for an answer's call, which also stores its question's embedding. Then one `monitor` run (every
 //! watched figure, drift included) over those calls plus a 7-day baseline of the same size: the
 //! background cost per minute.
 //!
@@ -45,6 +46,22 @@ fn main() {
         input_chars: 42,
         language: "zh",
         product: Some("snowball"),
+        embedding: None,
+    };
+    // An answer's call carries its question's embedding (384 numbers, as all-MiniLM-L6-v2 and
+    // multilingual-e5-small give).
+    let vector: Vec<f32> = (0..384).map(|i| (i as f32 * 0.37).sin() / 14.0).collect();
+    let answer_call = CallRecord {
+        chain: assistant::model_risk::ANSWERS_CHAIN,
+        subject: Some("ask_bench"),
+        outcome: CallOutcome::Model,
+        mode: ChainMode::Model,
+        confidence: Some(0.8),
+        latency_ms: 900.0,
+        input_chars: 60,
+        language: "en",
+        product: None,
+        embedding: Some(&vector),
     };
     // Warm up.
     for _ in 0..50 {
@@ -69,6 +86,20 @@ fn main() {
     println!("  audit entry alone      {empty:>8.4} ms");
     println!("  with the call recorded {with:>8.4} ms");
     println!("  cost of monitoring     {:>8.4} ms per call", with - empty);
+    let t0 = Instant::now();
+    for _ in 0..n {
+        a.store()
+            .write(&actor, |tx| {
+                audit(tx)?;
+                record_call(tx, &answer_call)
+            })
+            .unwrap();
+    }
+    let with_vector = t0.elapsed().as_secs_f64() * 1e3 / n as f64;
+    println!(
+        "  an answer's call with its 384-number embedding {with_vector:>8.4} ms: {:>8.4} ms per call",
+        with_vector - empty
+    );
     let t0 = Instant::now();
     let opened = a
         .monitor(time::OffsetDateTime::now_utc() + time::Duration::hours(2))

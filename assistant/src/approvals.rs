@@ -796,11 +796,22 @@ impl Assistant {
                 Transition::To(state) => {
                     if state == ApprovalState::Approved && a.kind == ApprovalKind::Extraction {
                         crate::extraction_review::approvable(&a.payload)?;
+                        let original = original_payload(tx.conn(), id)?;
+                        crate::extraction_review::record_corrections(
+                            tx, id, &original, &a.payload,
+                        )?;
                     }
                     if a.kind == ApprovalKind::ModelChange {
                         // In the decision's transaction: the change and the decision commit
                         // together or not at all.
-                        crate::model_risk::decided(tx, &a.payload, state, &who.user, now)?;
+                        crate::model_risk::decided(
+                            tx,
+                            &a.payload,
+                            state,
+                            &who.user,
+                            &a.created_at,
+                            now,
+                        )?;
                     }
                     tx.conn().execute(
                         "UPDATE approvals SET state = ?1, reason = ?2, decided_by = ?3,

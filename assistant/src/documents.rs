@@ -891,6 +891,7 @@ impl Assistant {
                         input_chars: q.chars().count(),
                         language: knowledge::document::Language::detect(q).as_str(),
                         product: None,
+                        embedding: None,
                     },
                 )
             })?;
@@ -986,6 +987,7 @@ impl Assistant {
                         input_chars: q.chars().count(),
                         language: answer.language.as_str(),
                         product: None,
+                        embedding: None,
                     },
                 )?;
             }
@@ -1124,6 +1126,7 @@ impl Assistant {
                 input_chars: question.chars().count(),
                 language: answer.language.as_str(),
                 product: None,
+                embedding: answer.query_vector.as_deref(),
             },
         )
     }
@@ -1185,6 +1188,7 @@ fn paused_answer(question: &str, reason: &str) -> Answer {
         finish_reason: "paused".into(),
         prompt_tokens: 0,
         completion_tokens: 0,
+        query_vector: None,
         retrieval_ms: 0.0,
         generation_ms: 0.0,
     }

@@ -482,6 +482,7 @@ impl Assistant {
                         Language::Zh => "zh",
                     },
                     product: None,
+                    embedding: None,
                 },
             )
         });

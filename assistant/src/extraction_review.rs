@@ -369,7 +369,13 @@ impl Assistant {
                 let path = self.uploads_dir().join(&sha);
                 match std::fs::read(&path) {
                     Ok(bytes) if hex::encode(Sha256::digest(&bytes)) == sha => {
-                        self.extractor.extract(&bytes, &name)
+                        // The model step only while model risk lets the chain's model serve.
+                        let gate = self.chain_gate(crate::model_risk::EXTRACTION_CHAIN)?;
+                        let model = gate
+                            .model
+                            .filter(|_| gate.serves_model)
+                            .and_then(|m| self.models().generator(&m).ok());
+                        self.extractor.extract_with_model(&bytes, &name, model)
                     }
                     Ok(_) | Err(_) => {
                         let mut r = FileResult::new(&name, &[]);
@@ -489,6 +495,10 @@ impl Assistant {
                     )),
                 }),
             })?;
+            // Monitoring (issue #21 item 3): one call of the extraction chain per file read.
+            if !matches!(r.status, FileStatus::TooLarge) {
+                record_extraction_call(tx, r, approval_id.as_deref(), job_id, idx)?;
+            }
             Ok::<_, AssistantError>(())
         })?;
         Ok(r.status)
@@ -979,4 +989,99 @@ fn io(path: &std::path::Path, source: std::io::Error) -> AssistantError {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Records one file's extraction as a call of the extraction chain (`model_risk`): outcome
+/// (`model` when the model step supplied a term, `error` when nothing could be read, else
+/// `rules`), confidence (the mean of the terms' evidence confidences), the text length read,
+/// the language of the evidence, the product.
+fn record_extraction_call(
+    tx: &mut crate::store::WriteTx<'_>,
+    r: &FileResult,
+    approval_id: Option<&str>,
+    job_id: &str,
+    idx: usize,
+) -> Result<()> {
+    use crate::model_risk::{CallOutcome, CallRecord, EXTRACTION_CHAIN, record_call};
+    let evidence: Vec<&extraction::text::Evidence> =
+        r.fields.iter().filter_map(|f| f.evidence.first()).collect();
+    let confidence = (!evidence.is_empty()).then(|| {
+        evidence
+            .iter()
+            .map(|e| f64::from(e.confidence))
+            .sum::<f64>()
+            / evidence.len() as f64
+    });
+    let text: String = evidence.iter().map(|e| e.snippet.as_str()).collect();
+    let outcome = if !r.status.has_terms() && r.status != FileStatus::NotAConfirmation {
+        CallOutcome::Error
+    } else if r.problems.iter().any(|p| p.kind == "model") {
+        CallOutcome::ModelRejected
+    } else if evidence
+        .iter()
+        .any(|e| e.method == extraction::text::Method::Model)
+    {
+        CallOutcome::Model
+    } else {
+        CallOutcome::Rules
+    };
+    let mode = crate::model_risk::mode_of(tx.conn(), EXTRACTION_CHAIN)?.0;
+    let subject = approval_id.map_or_else(|| format!("{job_id}/{idx}"), str::to_owned);
+    record_call(
+        tx,
+        &CallRecord {
+            chain: EXTRACTION_CHAIN,
+            subject: Some(&subject),
+            outcome,
+            mode,
+            confidence,
+            latency_ms: r.timings.total_ms,
+            input_chars: text.chars().count(),
+            language: if cjk::is_mostly_chinese(&text) {
+                "zh"
+            } else {
+                "en"
+            },
+            product: r.product_type.as_deref(),
+            embedding: None,
+        },
+    )
+}
+
+/// Records the key terms a reviewer corrected in an approved extraction (the leaves whose final
+/// value differs from the extractor's, added or removed), for the monitoring's ops correction
+/// rate per field, and marks the file's call as changed by a person. In the decision's
+/// transaction.
+pub(crate) fn record_corrections(
+    tx: &mut crate::store::WriteTx<'_>,
+    approval_id: &str,
+    original: &Value,
+    approved: &Value,
+) -> Result<usize> {
+    let before = extraction::terms::leaves_of(&original["key_terms"]);
+    let after = extraction::terms::leaves_of(&approved["key_terms"]);
+    let mut fields: Vec<&str> = Vec::new();
+    for (f, v) in &before {
+        if !after.iter().any(|(g, w)| g == f && w == v) {
+            fields.push(f);
+        }
+    }
+    for (f, _) in &after {
+        if !before.iter().any(|(g, _)| g == f) {
+            fields.push(f);
+        }
+    }
+    fields.sort_unstable();
+    fields.dedup();
+    let now = time::fmt(time::now());
+    for f in &fields {
+        tx.conn().execute(
+            "INSERT INTO field_corrections (chain, subject, field, time) VALUES (?1, ?2, ?3, ?4)",
+            params![crate::model_risk::EXTRACTION_CHAIN, approval_id, f, now],
+        )?;
+    }
+    if !fields.is_empty() {
+        crate::model_risk::mark_human_changed(tx, approval_id)?;
+    }
+    Ok(fields.len())
 }

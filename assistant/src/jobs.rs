@@ -285,6 +285,25 @@ fn sees_all_jobs(actor: &Actor) -> bool {
 }
 
 impl Assistant {
+    /// The audit entry (its sequence number) that recorded a report of `suite` with this
+    /// SHA-256, the latest when several did; `None` when none did.
+    pub fn evaluation_recorded(&self, suite: &str, report_sha256: &str) -> Result<Option<u64>> {
+        Ok(self
+            .store
+            .read(|c| {
+                c.query_row(
+                    "SELECT seq FROM audit_log WHERE action = 'eval.report'
+                 AND object_kind = 'evaluation' AND object_id = ?1
+                 AND json_extract(details, '$.report_sha256') = ?2
+                 ORDER BY seq DESC LIMIT 1",
+                    params![suite, report_sha256],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()
+            })?
+            .map(|s| s as u64))
+    }
+
     /// Records an evaluation or validation report in the audit log, signed by the SHA-256 of
     /// its `report.json` (`eval.report`): whoever holds the file can check it is the one the
     /// decision rested on. Returns the audit entry's sequence number.

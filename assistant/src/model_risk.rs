@@ -168,12 +168,13 @@ pub const CHAINS: &[ChainInfo] = &[
         name: "Key-term extraction, model step",
         owner: "operations",
         intended_use: "key terms of confirmations the rules do not find",
-        limits: "every extraction goes to a four-eyes ops review; the model step runs only in the \
-                 `deskmate extract` command (the server's uploads use rules and OCR alone)",
+        limits: "every extraction goes to a four-eyes ops review; uploads ask the model \
+                 (`extract.model`) only while its version is approved and the chain is on its \
+                 model, and only for terms the rules did not find",
         inputs: "a confirmation's text, the fields still missing",
         outputs: "key terms with evidence spans",
         fallback: "rules and OCR only; everything to review",
-        governed: false,
+        governed: true,
     },
     ChainInfo {
         id: ANSWERS_CHAIN,
@@ -324,6 +325,9 @@ pub struct CallRecord<'a> {
     pub language: &'a str,
     /// The product (structure), if any.
     pub product: Option<&'a str>,
+    /// The input's embedding, when the chain computed one (the question of an answer): its
+    /// centroid's drift is watched.
+    pub embedding: Option<&'a [f32]>,
 }
 
 /// The payload of a `model_change` approval.
@@ -376,6 +380,7 @@ pub(crate) fn decided(
     payload: &Value,
     state: ApprovalState,
     by: &str,
+    requested_at: &str,
     now: OffsetDateTime,
 ) -> Result<()> {
     let p: ChangePayload = serde_json::from_value(payload.clone())
@@ -383,6 +388,16 @@ pub(crate) fn decided(
     let stamp = time::fmt(now);
     match (p.action.as_str(), state) {
         ("approve_version", ApprovalState::Approved) => {
+            let missing = missing_evidence(tx.conn(), &p.chain, requested_at)?;
+            if !missing.is_empty() {
+                return Err(AssistantError::Conflict(format!(
+                    "version {} of {} cannot be approved before its evidence: {} (run them on \
+                     /model-risk or with `deskmate eval`, then approve again)",
+                    p.version_id.as_deref().unwrap_or("?"),
+                    p.chain,
+                    missing.join("; ")
+                )));
+            }
             let id = p.version_id.unwrap_or_default();
             tx.conn().execute(
                 "UPDATE model_versions SET status = ?1 WHERE chain = ?2 AND status = ?3",
@@ -420,6 +435,41 @@ pub(crate) fn decided(
         _ => {}
     }
     Ok(())
+}
+
+/// The evidence a version of `chain` still lacks for an approval asked for at `requested_at`
+/// ([`policies::validation::approval_evidence`]): one sentence per suite whose latest report
+/// recorded in the audit log since then is missing or failed; empty when all is there.
+pub fn missing_evidence(
+    c: &rusqlite::Connection,
+    chain: &str,
+    requested_at: &str,
+) -> Result<Vec<String>> {
+    let mut missing = Vec::new();
+    for suite in policies::validation::approval_evidence(chain) {
+        let latest: Option<(String, String)> = c
+            .query_row(
+                "SELECT time, details FROM audit_log WHERE action = 'eval.report'
+                 AND object_kind = 'evaluation' AND object_id = ?1 AND time > ?2
+                 ORDER BY seq DESC LIMIT 1",
+                params![suite, requested_at],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match latest {
+            None => missing.push(format!("{suite} has not run since the request")),
+            Some((at, details)) => {
+                let passed = serde_json::from_str::<Value>(&details)
+                    .ok()
+                    .and_then(|d| d["passed"].as_bool())
+                    .unwrap_or(false);
+                if !passed {
+                    missing.push(format!("{suite} failed its thresholds at {at}"));
+                }
+            }
+        }
+    }
+    Ok(missing)
 }
 
 fn set_mode_in(tx: &mut WriteTx<'_>, chain: &str, mode: ChainMode, reason: &str) -> Result<()> {
@@ -524,8 +574,8 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ModelAlert> {
 pub fn record_call(tx: &mut WriteTx<'_>, c: &CallRecord<'_>) -> Result<()> {
     tx.conn().execute(
         "INSERT INTO chain_calls (chain, time, subject, outcome, mode, confidence, latency_ms,
-             input_chars, language, product)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             input_chars, language, product, embedding)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             c.chain,
             time::fmt(time::now()),
@@ -537,6 +587,7 @@ pub fn record_call(tx: &mut WriteTx<'_>, c: &CallRecord<'_>) -> Result<()> {
             c.input_chars as i64,
             c.language,
             c.product,
+            c.embedding.map(vector_bytes),
         ],
     )?;
     Ok(())
@@ -946,6 +997,55 @@ impl Assistant {
         })
     }
 
+    /// What a pending `model_change` approval still lacks before it may be approved (see
+    /// [`missing_evidence`]): empty when nothing, or when it is not a version approval.
+    pub fn approval_missing_evidence(
+        &self,
+        actor: &Actor,
+        approval: &crate::approvals::Approval,
+    ) -> Result<Vec<String>> {
+        require_read(actor)?;
+        if approval.payload["action"] != "approve_version" {
+            return Ok(Vec::new());
+        }
+        let chain = approval.payload["chain"].as_str().unwrap_or_default();
+        self.store
+            .read(|c| missing_evidence(c, chain, &approval.created_at))
+    }
+
+    /// Ops corrections of extracted key terms by field over the `days` days before `at`: the
+    /// confirmations extracted in that time, and per field how many of them a reviewer
+    /// corrected, most corrected first (the dashboard's table; the monitoring watches the
+    /// highest share, `field_correction_rate`).
+    pub fn field_corrections(
+        &self,
+        actor: &Actor,
+        at: OffsetDateTime,
+        days: i64,
+    ) -> Result<(usize, Vec<(String, usize)>)> {
+        require_read(actor)?;
+        let from = time::fmt(at - ::time::Duration::days(days));
+        let to = time::fmt(at);
+        Ok(self.store.read(|c| {
+            let n: i64 = c.query_row(
+                "SELECT COUNT(*) FROM chain_calls WHERE chain = ?1 AND time > ?2 AND time <= ?3",
+                params![EXTRACTION_CHAIN, from, to],
+                |r| r.get(0),
+            )?;
+            let mut stmt = c.prepare(
+                "SELECT field, COUNT(DISTINCT subject) AS k FROM field_corrections
+                 WHERE chain = ?1 AND time > ?2 AND time <= ?3
+                 GROUP BY field ORDER BY k DESC, field",
+            )?;
+            let rows = stmt
+                .query_map(params![EXTRACTION_CHAIN, from, to], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok::<_, rusqlite::Error>((n as usize, rows))
+        })?)
+    }
+
     /// The inventory (model-risk dashboard).
     pub fn model_inventory(&self, actor: &Actor) -> Result<Vec<InventoryEntry>> {
         require_read(actor)?;
@@ -1207,9 +1307,109 @@ fn model_change_in(
     )
 }
 
+/// A vector as stored (`chain_calls.embedding`): little-endian `f32`s.
+fn vector_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The stored vectors of `chain`'s calls in (`from`, `to`] that have one: their mean, how many,
+/// and the mean of their squared norms; vectors of another length than the first are left out.
+fn centroid(
+    c: &rusqlite::Connection,
+    chain: &str,
+    from: &str,
+    to: &str,
+) -> rusqlite::Result<(Vec<f64>, usize, f64)> {
+    let mut stmt = c.prepare(
+        "SELECT embedding FROM chain_calls
+         WHERE chain = ?1 AND time > ?2 AND time <= ?3 AND embedding IS NOT NULL",
+    )?;
+    let mut sum: Vec<f64> = Vec::new();
+    let (mut n, mut sq) = (0usize, 0.0f64);
+    let rows = stmt.query_map(params![chain, from, to], |r| r.get::<_, Vec<u8>>(0))?;
+    for bytes in rows {
+        let bytes = bytes?;
+        if bytes.len() % 4 != 0 || bytes.is_empty() {
+            continue;
+        }
+        if sum.is_empty() {
+            sum = vec![0.0; bytes.len() / 4];
+        } else if sum.len() != bytes.len() / 4 {
+            continue;
+        }
+        for (s, b) in sum.iter_mut().zip(bytes.chunks_exact(4)) {
+            let x = f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            *s += x;
+            sq += x * x;
+        }
+        n += 1;
+    }
+    for s in &mut sum {
+        *s /= n.max(1) as f64;
+    }
+    Ok((sum, n, sq / n.max(1) as f64))
+}
+
 /// A recorded call as the figures read it: outcome, confidence, changed by a person, input
-/// length, language.
-type CallRow = (String, Option<f64>, i64, i64, String);
+/// length, language, product.
+type CallRow = (String, Option<f64>, i64, i64, String, Option<String>);
+
+fn call_rows(
+    c: &rusqlite::Connection,
+    chain: &str,
+    from: &str,
+    to: &str,
+) -> rusqlite::Result<Vec<CallRow>> {
+    let mut stmt = c.prepare(
+        "SELECT outcome, confidence, human_changed, input_chars, language, product
+         FROM chain_calls WHERE chain = ?1 AND time > ?2 AND time <= ?3",
+    )?;
+    stmt.query_map(params![chain, from, to], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })?
+    .collect()
+}
+
+/// The drift index of `metric` (a `psi_*` figure) of the window's calls against the baseline's.
+fn drift(metric: &str, base: &[CallRow], window: &[CallRow]) -> Option<f64> {
+    let categories = |rows: &[CallRow], f: &dyn Fn(&CallRow) -> String| -> Vec<String> {
+        rows.iter().map(f).collect()
+    };
+    let categorical = |f: &dyn Fn(&CallRow) -> String| {
+        let (b, w) = (categories(base, f), categories(window, f));
+        let b: Vec<&str> = b.iter().map(String::as_str).collect();
+        let w: Vec<&str> = w.iter().map(String::as_str).collect();
+        let (eb, ew) = monitoring::category_shares(&b, &w);
+        monitoring::psi(&eb, &ew)
+    };
+    let numeric = |f: &dyn Fn(&CallRow) -> Option<f64>, edges: &[f64]| {
+        let b: Vec<f64> = base.iter().filter_map(f).collect();
+        let w: Vec<f64> = window.iter().filter_map(f).collect();
+        (b.len() >= monitoring::MIN_BASELINE_CALLS && !w.is_empty()).then(|| {
+            monitoring::psi(
+                &monitoring::shares(&b, edges),
+                &monitoring::shares(&w, edges),
+            )
+        })
+    };
+    match metric {
+        "psi_length" => numeric(&|r| Some(r.3 as f64), &monitoring::LENGTH_EDGES),
+        "psi_confidence" => numeric(&|r| r.1, &monitoring::CONFIDENCE_EDGES),
+        "psi_language" => Some(categorical(&|r| r.4.clone())),
+        "psi_product" => Some(categorical(&|r| {
+            r.5.clone().unwrap_or_else(|| "none".into())
+        })),
+        "psi_outcome" => Some(categorical(&|r| r.0.clone())),
+        _ => None,
+    }
+}
 
 /// One figure of a rule at `at`.
 fn metric_now(
@@ -1219,16 +1419,7 @@ fn metric_now(
 ) -> std::result::Result<MetricNow, AssistantError> {
     let from = time::fmt(at - ::time::Duration::seconds(rule.window_secs as i64));
     let to = time::fmt(at);
-    let rows: Vec<CallRow> = {
-        let mut stmt = c.prepare(
-            "SELECT outcome, confidence, human_changed, input_chars, language FROM chain_calls
-             WHERE chain = ?1 AND time > ?2 AND time <= ?3",
-        )?;
-        stmt.query_map(params![rule.chain, from, to], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?
-    };
+    let rows = call_rows(c, rule.chain, &from, &to)?;
     let n = rows.len();
     let share = |f: &dyn Fn(&CallRow) -> bool| {
         rows.iter().filter(|r| f(r)).count() as f64 / n.max(1) as f64
@@ -1241,44 +1432,46 @@ fn metric_now(
             "model_rate" => Some(share(&|r| r.0 == CallOutcome::Model.as_str())),
             "error_rate" => Some(share(&|r| r.0 == CallOutcome::Error.as_str())),
             "low_confidence_rate" => Some(share(&|r| r.1.is_some_and(|x| x < 0.5))),
-            "trader_edit_rate" => Some(share(&|r| r.2 != 0)),
-            "psi_length" | "psi_language" => {
+            "trader_edit_rate" | "correction_rate" => Some(share(&|r| r.2 != 0)),
+            "field_correction_rate" => {
+                let most: Option<i64> = c
+                    .query_row(
+                        "SELECT COUNT(DISTINCT subject) AS n FROM field_corrections
+                         WHERE chain = ?1 AND time > ?2 AND time <= ?3
+                         GROUP BY field ORDER BY n DESC LIMIT 1",
+                        params![rule.chain, from, to],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                Some(most.unwrap_or(0) as f64 / n.max(1) as f64)
+            }
+            "centroid_shift" => {
+                // How far the mean input embedding of the window moved from the baseline's, in
+                // units of the baseline's own spread (the root mean squared distance of its
+                // vectors from their mean): about 1/√n for a window of n calls like the
+                // baseline, about 1 or more when what comes in is about something else. The
+                // spread makes the figure comparable across embedders.
                 let base_from = time::fmt(
                     at - ::time::Duration::seconds(
                         (rule.window_secs + monitoring::BASELINE_SECS) as i64,
                     ),
                 );
-                let base: Vec<(i64, String)> = {
-                    let mut stmt = c.prepare(
-                        "SELECT input_chars, language FROM chain_calls
-                         WHERE chain = ?1 AND time > ?2 AND time <= ?3",
-                    )?;
-                    stmt.query_map(params![rule.chain, base_from, from], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?
-                };
+                let (b, nb, b_sq) = centroid(c, rule.chain, &base_from, &from)?;
+                let (w, nw, _) = centroid(c, rule.chain, &from, &to)?;
+                (nb >= monitoring::MIN_BASELINE_CALLS && nw >= rule.min_calls && b.len() == w.len())
+                    .then(|| monitoring::centroid_shift(&b, b_sq, &w))
+            }
+            m if m.starts_with("psi_") => {
+                let base_from = time::fmt(
+                    at - ::time::Duration::seconds(
+                        (rule.window_secs + monitoring::BASELINE_SECS) as i64,
+                    ),
+                );
+                let base = call_rows(c, rule.chain, &base_from, &from)?;
                 if base.len() < monitoring::MIN_BASELINE_CALLS {
                     None
-                } else if rule.metric == "psi_length" {
-                    let b: Vec<f64> = base.iter().map(|x| x.0 as f64).collect();
-                    let w: Vec<f64> = rows.iter().map(|x| x.3 as f64).collect();
-                    Some(monitoring::psi(
-                        &monitoring::shares(&b, &monitoring::LENGTH_EDGES),
-                        &monitoring::shares(&w, &monitoring::LENGTH_EDGES),
-                    ))
                 } else {
-                    let code = |l: &str| match l {
-                        "zh" => 0.0,
-                        "en" => 1.0,
-                        _ => 2.0,
-                    };
-                    let b: Vec<f64> = base.iter().map(|x| code(&x.1)).collect();
-                    let w: Vec<f64> = rows.iter().map(|x| code(&x.4)).collect();
-                    Some(monitoring::psi(
-                        &monitoring::shares(&b, &[0.5, 1.5]),
-                        &monitoring::shares(&w, &[0.5, 1.5]),
-                    ))
+                    drift(m, &base, &rows)
                 }
             }
             _ => None,

@@ -9,6 +9,8 @@
 //! - [`is_mostly_chinese`]: ideographs outweigh Latin letters.
 //! - [`numeral_value`] (with [`numeral_digit`], [`numeral_unit`]): the integer a run of Chinese
 //!   numerals writes, ordinary or financial capitals (`一千万`, `壹亿贰仟万`, `二〇二六`).
+//! - [`fold_alnum`]: full-width digits, Latin letters, `％` and `．` as their ASCII forms
+//!   (`２０２６` → `2026`), full-width punctuation kept (`：（），` carry meaning in Chinese text).
 //! - [`is_invisible`]: a character that renders as nothing (zero-width spaces and joiners,
 //!   direction marks, the soft hyphen, the byte-order mark): dropped before text is parsed or
 //!   screened, so that `a\u{200b}ssistant` reads as `assistant`.
@@ -40,6 +42,27 @@ pub fn is_mostly_chinese(text: &str) -> bool {
         }
     }
     cjk * 2 > latin
+}
+
+/// `c` as ASCII when it is a full-width digit (U+FF10–FF19), Latin letter (U+FF21–FF3A,
+/// U+FF41–FF5A), percent sign (U+FF05) or full stop (U+FF0E, the decimal point of full-width
+/// numbers); otherwise `c` itself.
+pub fn fold_alnum_char(c: char) -> char {
+    match c as u32 {
+        0xFF10..=0xFF19 | 0xFF21..=0xFF3A | 0xFF41..=0xFF5A | 0xFF05 | 0xFF0E => {
+            char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+        }
+        _ => c,
+    }
+}
+
+/// `text` with [`fold_alnum_char`] applied to every character; borrowed when nothing changes.
+pub fn fold_alnum(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(|c| fold_alnum_char(c) != c) {
+        std::borrow::Cow::Owned(text.chars().map(fold_alnum_char).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Whether `c` renders as nothing: the soft hyphen, the combining grapheme joiner, zero-width
@@ -134,6 +157,19 @@ pub fn numeral_value(chars: &[char]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn full_width_digits_and_letters_fold_and_punctuation_stays() {
+        assert_eq!(
+            super::fold_alnum("２０２６年３月５日，ＵＳＤ　１．５％"),
+            "2026年3月5日，USD　1.5%"
+        );
+        assert!(matches!(
+            super::fold_alnum("交易日：2026"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
     use super::*;
 
     #[test]

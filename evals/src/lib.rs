@@ -20,6 +20,114 @@ pub struct EvalContext {
     pub data: Option<PathBuf>,
     /// Model ids in use, recorded in the report.
     pub model_ids: Vec<String>,
+    /// The production models, for suites that validate a chain as it serves (the answers
+    /// validation); `None`: the fixture models (or those the `DESKMATE_EVAL_*` variables name).
+    pub production: Option<Production>,
+}
+
+/// The models and settings a deployment's chains serve with (see [`production_context`]).
+#[derive(Clone)]
+pub struct Production {
+    /// The answering chain's generator (local or remote).
+    pub generator: std::sync::Arc<dyn models::Generator>,
+    /// The knowledge base's embedder.
+    pub embedder: std::sync::Arc<dyn models::Embedder>,
+    /// The embedder's name.
+    pub embedder_name: String,
+    /// The answer settings of `[knowledge]`.
+    pub ask: knowledge::AskOptions,
+}
+
+impl std::fmt::Debug for Production {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Production")
+            .field("generator", &self.generator.id())
+            .field("embedder", &self.embedder_name)
+            .field("ask", &self.ask)
+            .finish()
+    }
+}
+
+/// The context of a validation run for `a`'s deployment: its configured answering model and
+/// embedder (through its model registry, local or remote) and its answer settings. Models that
+/// cannot be loaded leave the fixture models in place and say why in the second value.
+pub fn production_context(a: &assistant::Assistant) -> (EvalContext, Option<String>) {
+    let c = &a.config;
+    let generator = a
+        .configured_model(assistant::model_risk::ANSWERS_CHAIN)
+        .map(|(name, _)| name)
+        .unwrap_or_else(|| assistant::inference::default_generator_name(c).to_owned());
+    let embedder_name = if c.knowledge.embedder.trim().is_empty() {
+        assistant::inference::default_embedder_name(c).to_owned()
+    } else {
+        c.knowledge.embedder.clone()
+    };
+    let loaded = a
+        .models()
+        .generator(&generator)
+        .map_err(|e| format!("generator {generator}: {e}"))
+        .and_then(|g| {
+            a.models()
+                .embedder(&embedder_name)
+                .map(|e| (g, e))
+                .map_err(|e| format!("embedder {embedder_name}: {e}"))
+        });
+    match loaded {
+        Ok((generator, embedder)) => (
+            EvalContext {
+                model_ids: vec![generator.id().to_owned(), embedder_name.clone()],
+                production: Some(Production {
+                    generator,
+                    embedder,
+                    embedder_name,
+                    ask: assistant::documents::ask_options(c),
+                }),
+                ..EvalContext::default()
+            },
+            None,
+        ),
+        Err(why) => (EvalContext::default(), Some(why)),
+    }
+}
+
+/// The context suite `name` runs with for `a`'s deployment: [`production_context`] for the
+/// suites that validate a chain as it serves (`validate-answers`, and `bias-content` for its
+/// questions), the default otherwise.
+pub fn context_for(a: &assistant::Assistant, name: &str) -> EvalContext {
+    if matches!(name, "validate-answers" | "bias-content") {
+        let (ctx, why) = production_context(a);
+        if let Some(why) = why {
+            tracing::warn!(suite = name, %why, "validating on the fixture models");
+        }
+        ctx
+    } else {
+        EvalContext::default()
+    }
+}
+
+/// Runs suite `name` for `a`'s deployment, writes `report.json` and `report.html` to `dir` and
+/// records the report in the audit log (`eval.report`, by its SHA-256) as `actor`: what the
+/// dashboard's and the API's runs do, and what a model version's approval checks
+/// (`policies::validation::approval_evidence`). Returns the report and its SHA-256.
+pub fn run_recorded(
+    a: &assistant::Assistant,
+    actor: &assistant::store::Actor,
+    name: &str,
+    ctx: &EvalContext,
+    dir: &std::path::Path,
+) -> Result<(report::Report, String), EvalError> {
+    let r = run_suite(name, ctx)?;
+    report::write(&r, dir)?;
+    let sha = report::json_sha256(&r);
+    a.record_evaluation(
+        actor,
+        &r.suite,
+        r.passed,
+        &sha,
+        serde_json::to_value(&r.metrics).unwrap_or_default(),
+    )
+    .map_err(|e| EvalError::Run(format!("recording the report in the audit log: {e}")))?;
+    Ok((r, sha))
 }
 
 /// How a metric is judged.
@@ -106,7 +214,7 @@ pub struct SuiteOutput {
 }
 
 /// A line chart: one or more series over a shared x axis.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Plot {
     /// The title.
     pub title: String,
@@ -119,7 +227,7 @@ pub struct Plot {
 }
 
 /// One named series of (x, y) points.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Series {
     /// Its name in the legend.
     pub name: String,
@@ -178,8 +286,11 @@ pub fn suites() -> Vec<Box<dyn Suite>> {
         Box::new(suites::abstention::AbstentionSuite),
         Box::new(suites::redteam::RedTeamSuite),
         Box::new(suites::bias::BiasSuite),
+        Box::new(suites::bias_content::BiasContentSuite),
         Box::new(suites::validate::ValidatePricing),
         Box::new(suites::validate::ValidateRfq),
+        Box::new(suites::validate_extraction::ValidateExtraction),
+        Box::new(suites::validate_answers::ValidateAnswers),
     ]
 }
 

@@ -388,6 +388,29 @@ impl Extractor {
     /// Extracts one file's bytes. Never panics: a bug inside becomes status `internal`.
     pub fn extract(&self, bytes: &[u8], name: &str) -> FileResult {
         let _lane = self.lane.lock().unwrap_or_else(|p| p.into_inner());
+        self.extract_in_lane(bytes, name)
+    }
+
+    /// [`Extractor::extract`] with `model` as the model step for this file alone (`None`: rules
+    /// and OCR only), whatever [`Extractor::set_model`] set: for a caller that decides per file
+    /// whether a model may serve (the server's model-risk gate).
+    pub fn extract_with_model(
+        &self,
+        bytes: &[u8],
+        name: &str,
+        model: Option<Arc<dyn models::Generator>>,
+    ) -> FileResult {
+        let _lane = self.lane.lock().unwrap_or_else(|p| p.into_inner());
+        let saved = std::mem::replace(
+            &mut *self.model.lock().unwrap_or_else(|p| p.into_inner()),
+            model,
+        );
+        let r = self.extract_in_lane(bytes, name);
+        *self.model.lock().unwrap_or_else(|p| p.into_inner()) = saved;
+        r
+    }
+
+    fn extract_in_lane(&self, bytes: &[u8], name: &str) -> FileResult {
         let t0 = Instant::now();
         let mut r = FileResult::new(name, bytes);
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {

@@ -317,6 +317,10 @@ fn is_grouped(s: &str, sep: char) -> bool {
 /// Multiplies a canonical decimal string by `10^shift` textually (no floating-point error):
 /// `("4.09", -2)` → `0.0409`.
 pub fn shift_decimal(digits: &str, shift: i32) -> Option<f64> {
+    // Other scripts' digits (which `\d` matches) are not read: byte and digit counts differ.
+    if !digits.is_ascii() {
+        return None;
+    }
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
     let mut all: String = format!("{int}{frac}");
     let mut point = int.len() as i32 + shift;

@@ -68,6 +68,23 @@ struct PagePos {
     method: PageMethod,
 }
 
+/// The text the rules read: full-width digits and letters as ASCII ([`cjk::fold_alnum`]) and
+/// traditional Chinese characters as simplified (`fast2s`, character for character; a line
+/// whose length the conversion would change is kept as written). Values are read from this
+/// text, so a name written in traditional characters comes out in simplified ones.
+pub fn fold(text: &str) -> std::borrow::Cow<'_, str> {
+    let text = cjk::fold_alnum(text);
+    if !text.chars().any(cjk::is_cjk) {
+        return text;
+    }
+    let simplified = fast2s::convert(&text);
+    if simplified == text.as_ref() || simplified.chars().count() != text.chars().count() {
+        text
+    } else {
+        std::borrow::Cow::Owned(simplified)
+    }
+}
+
 /// A document's text with positions.
 #[derive(Debug, Clone)]
 pub struct Sheet {
@@ -95,19 +112,24 @@ impl Sheet {
                     text.push('\n');
                 }
                 let start = text.len();
-                text.push_str(&line.text);
+                // Full-width digits and letters read as ASCII (`２０２６年` is `2026年`) and
+                // traditional characters as simplified (`期權費` is `期权费`: confirmations from
+                // Hong Kong), in the line and in its words alike, so that positions agree.
+                let line_text = fold(&line.text);
+                text.push_str(&line_text);
                 let mut words = Vec::new();
                 let mut cursor = 0;
                 for w in &line.words {
-                    if w.text.is_empty() {
+                    let w_text = fold(&w.text);
+                    if w_text.is_empty() {
                         continue;
                     }
-                    if let Some(at) = line.text[cursor..].find(&w.text) {
+                    if let Some(at) = line_text[cursor..].find(w_text.as_ref()) {
                         let ws = start + cursor + at;
-                        cursor += at + w.text.len();
+                        cursor += at + w_text.len();
                         words.push(WordPos {
                             start: ws,
-                            end: ws + w.text.len(),
+                            end: ws + w_text.len(),
                             bbox: w.bbox,
                             confidence: w.confidence,
                         });

@@ -255,6 +255,9 @@ pub struct Answer {
     pub prompt_tokens: usize,
     /// Generated tokens.
     pub completion_tokens: usize,
+    /// The question's embedding when dense retrieval ran (for monitoring; never serialised).
+    #[serde(skip)]
+    pub query_vector: Option<Vec<f32>>,
     /// Milliseconds retrieving.
     pub retrieval_ms: f64,
     /// Milliseconds generating.
@@ -502,8 +505,9 @@ pub fn ask(
 ) -> Result<Answer, KnowledgeError> {
     let t = Instant::now();
     let k = options.k.max(1);
+    let question = without_self_introduction(&request.question);
     let mut results = kb.search(&SearchRequest {
-        query: request.question.clone(),
+        query: question.to_owned(),
         k: options
             .rerank
             .as_ref()
@@ -515,18 +519,21 @@ pub fn ask(
         retrievers: crate::search::Retrievers::Hybrid,
     })?;
     if let Some(r) = &options.rerank {
-        results = crate::rerank::rerank_results(generator, &request.question, results, k, r)?;
+        results = crate::rerank::rerank_results(generator, question, results, k, r)?;
     }
     let retrieval_ms = t.elapsed().as_secs_f64() * 1000.0;
-    answer_from(
-        &request.question,
+    let mut a = answer_from(
+        question,
         &results.hits,
         results.reference,
         retrieval_ms,
         generator,
         options,
         on_delta,
-    )
+    )?;
+    a.query_vector = results.query_vector;
+    a.question.clone_from(&request.question);
+    Ok(a)
 }
 
 /// How many passages a retrieval-only answer ([`retrieve_only`]) quotes.
@@ -556,22 +563,46 @@ pub fn retrieve_only(
     on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
 ) -> Result<Answer, KnowledgeError> {
     let t = Instant::now();
+    let question = without_self_introduction(&request.question);
     let results = kb.search(&SearchRequest {
-        query: request.question.clone(),
+        query: question.to_owned(),
         k: options.k.max(1),
         filters: request.filters.clone(),
         clearance: request.clearance,
         retrievers: crate::search::Retrievers::Hybrid,
     })?;
     let retrieval_ms = t.elapsed().as_secs_f64() * 1000.0;
-    retrieved_from(
-        &request.question,
+    let mut a = retrieved_from(
+        question,
         &results.hits,
         results.reference,
         retrieval_ms,
         options,
         on_delta,
+    )?;
+    a.query_vector = results.query_vector;
+    a.question.clone_from(&request.question);
+    Ok(a)
+}
+
+/// A leading self-introduction of the asker: `我们是…。`, `我司是…；`, `We are ….`, `I'm …!`.
+static SELF_INTRO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(?:(?:我们|我司|本公司|我方|我)(?:是[^否不]|这边是|来自)|(?i:we\s+are|we're|i\s+am|i'm|this\s+is))[^。！？!?；;\n]{1,120}?(?:[。！？!?；;\n]|\.\s)\s*",
     )
+    .unwrap()
+});
+
+/// The question without a leading self-introduction of the asker (`我们是甲资产管理有限公司（华东）。`,
+/// `We are Alpha Capital, a fund in Hong Kong. …`): who asks changes neither what is retrieved
+/// nor what the model reads, a fairness constraint (issue #21 item 5: the bias audit found
+/// answers that came and went with the asker's region or name). The whole question when
+/// nothing of substance would be left.
+pub fn without_self_introduction(question: &str) -> &str {
+    match SELF_INTRO.find(question) {
+        Some(m) if question[m.end()..].trim().chars().count() >= 4 => &question[m.end()..],
+        _ => question,
+    }
 }
 
 /// [`retrieve_only`] after retrieval (for callers with their own retrieval, e.g. rule
@@ -637,6 +668,7 @@ pub fn retrieved_from(
         finish_reason: if found { "retrieval_only" } else { "not_found" }.into(),
         prompt_tokens: 0,
         completion_tokens: 0,
+        query_vector: None,
         retrieval_ms,
         generation_ms: 0.0,
     })
@@ -681,6 +713,7 @@ pub fn answer_from(
             finish_reason: "not_found".into(),
             prompt_tokens: 0,
             completion_tokens: 0,
+            query_vector: None,
             retrieval_ms,
             generation_ms: 0.0,
         });
@@ -812,6 +845,7 @@ pub fn answer_from(
         .into(),
         prompt_tokens: usage.prompt_tokens,
         completion_tokens: usage.completion_tokens,
+        query_vector: None,
         retrieval_ms,
         generation_ms,
     })
@@ -1302,6 +1336,40 @@ pub fn faithfulness(answer: &Answer) -> Faithfulness {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_self_introduction_is_not_part_of_the_question() {
+        assert_eq!(
+            without_self_introduction(
+                "我们是甲资产管理有限公司（华南，fund，medium规模）。期权费什么时候付？"
+            ),
+            "期权费什么时候付？"
+        );
+        assert_eq!(
+            without_self_introduction(
+                "We are Beta Partners LLP, a small fund firm in Singapore. What is the minimum transfer amount?"
+            ),
+            "What is the minimum transfer amount?"
+        );
+        // Nothing of substance left, or no introduction: the whole question.
+        assert_eq!(
+            without_self_introduction("我们是甲公司。"),
+            "我们是甲公司。"
+        );
+        assert_eq!(
+            without_self_introduction("What is the independent amount?"),
+            "What is the independent amount?"
+        );
+        assert_eq!(
+            without_self_introduction("我是否需要报告？"),
+            "我是否需要报告？"
+        );
+        assert_eq!(
+            without_self_introduction("我是否需要报告？另外期权费呢？"),
+            "我是否需要报告？另外期权费呢？"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -216,6 +216,8 @@ pub struct SearchResults {
     pub reranked_by: Option<String>,
     /// Milliseconds spent reranking.
     pub rerank_ms: f64,
+    /// The query's embedding, when dense retrieval ran (the monitoring's drift of questions).
+    pub query_vector: Option<Vec<f32>>,
 }
 
 /// Fuses two scored rankings (BM25, dense; best first) by `w.method`; returns (id, fused, rank

@@ -69,9 +69,18 @@ pub const METRICS: &[&str] = &[
     "error_rate",
     "low_confidence_rate",
     "trader_edit_rate",
+    "correction_rate",
+    "field_correction_rate",
     "psi_length",
     "psi_language",
+    "psi_product",
+    "psi_outcome",
+    "psi_confidence",
+    "centroid_shift",
 ];
+
+/// Bucket edges of a call's confidence (0 to 1), for the drift of the output distribution.
+pub const CONFIDENCE_EDGES: [f64; 4] = [0.25, 0.5, 0.75, 0.9];
 
 /// The watched figures.
 pub const RULES: &[Rule] = &[
@@ -126,6 +135,114 @@ pub const RULES: &[Rule] = &[
         description: "drift of the language mix (population stability index against the baseline)",
         window_secs: 3600,
         max: 0.25,
+        min_calls: 30,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "rfq.parse",
+        metric: "psi_product",
+        description: "drift of the product mix (structures asked for) against the baseline",
+        window_secs: 24 * 3600,
+        max: 0.25,
+        min_calls: 30,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "rfq.parse",
+        metric: "psi_outcome",
+        description: "drift of the outputs: the mix of outcomes (rules, model, rejected, error) against the baseline",
+        window_secs: 3600,
+        max: 0.25,
+        min_calls: 30,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "rfq.parse",
+        metric: "psi_confidence",
+        description: "drift of the outputs: the parse confidence distribution against the baseline",
+        window_secs: 3600,
+        max: 0.25,
+        min_calls: 30,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "knowledge.answers",
+        metric: "psi_confidence",
+        description: "drift of the outputs: the faithfulness distribution of answers against the baseline",
+        window_secs: 24 * 3600,
+        max: 0.25,
+        min_calls: 30,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "extraction.model",
+        metric: "correction_rate",
+        description: "share of confirmations whose key terms ops corrected in the review",
+        window_secs: 7 * 24 * 3600,
+        max: 0.3,
+        min_calls: 20,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "extraction.model",
+        metric: "field_correction_rate",
+        description: "the highest share of confirmations in which ops corrected one field (which field: the table by field)",
+        window_secs: 7 * 24 * 3600,
+        max: 0.2,
+        min_calls: 20,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "extraction.model",
+        metric: "error_rate",
+        description: "share of uploads nothing could be read from (unreadable, encrypted, not text)",
+        window_secs: 24 * 3600,
+        max: 0.2,
+        min_calls: 10,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "extraction.model",
+        metric: "low_confidence_rate",
+        description: "share of confirmations whose key terms' mean evidence confidence is below 0.5",
+        window_secs: 24 * 3600,
+        max: 0.3,
+        min_calls: 20,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "extraction.model",
+        metric: "psi_product",
+        description: "drift of the product mix of confirmations against the baseline",
+        window_secs: 24 * 3600,
+        max: 0.25,
+        min_calls: 30,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "extraction.model",
+        metric: "psi_language",
+        description: "drift of the confirmations' language mix against the baseline",
+        window_secs: 24 * 3600,
+        max: 0.25,
+        min_calls: 30,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "extraction.model",
+        metric: "psi_confidence",
+        description: "drift of the outputs: the evidence confidence distribution against the baseline",
+        window_secs: 24 * 3600,
+        max: 0.25,
+        min_calls: 30,
+        action: Action::Alert,
+    },
+    Rule {
+        chain: "knowledge.answers",
+        metric: "centroid_shift",
+        description: "drift of what is asked: how far the mean question embedding moved from the baseline's, in units of the baseline's spread",
+        window_secs: 24 * 3600,
+        max: 0.5,
         min_calls: 30,
         action: Action::Alert,
     },
@@ -217,6 +334,37 @@ pub fn shares(values: &[f64], edges: &[f64]) -> Vec<f64> {
     counts.into_iter().map(|c| c as f64 / n).collect()
 }
 
+/// The shares of each category in `base` and in `window`, over the categories either holds (in
+/// one order), for the population stability index of a categorical feature (language, product,
+/// outcome).
+pub fn category_shares(base: &[&str], window: &[&str]) -> (Vec<f64>, Vec<f64>) {
+    let mut cats: Vec<&str> = base.iter().chain(window).copied().collect();
+    cats.sort_unstable();
+    cats.dedup();
+    let share = |v: &[&str]| {
+        cats.iter()
+            .map(|c| v.iter().filter(|x| *x == c).count() as f64 / v.len().max(1) as f64)
+            .collect::<Vec<_>>()
+    };
+    (share(base), share(window))
+}
+
+/// How far a window's mean vector `window` lies from the baseline's mean `base`, in units of
+/// the baseline's spread: ‖window − base‖ / √(mean ‖x‖² − ‖base‖²), where `base_mean_sq` is the
+/// mean squared norm of the baseline's vectors. 0 when the baseline has no spread.
+pub fn centroid_shift(base: &[f64], base_mean_sq: f64, window: &[f64]) -> f64 {
+    let dist = base
+        .iter()
+        .zip(window)
+        .map(|(b, w)| (w - b) * (w - b))
+        .sum::<f64>()
+        .sqrt();
+    let spread = (base_mean_sq - base.iter().map(|b| b * b).sum::<f64>())
+        .max(0.0)
+        .sqrt();
+    if spread == 0.0 { 0.0 } else { dist / spread }
+}
+
 /// The population stability index of `actual` against `expected` (bucket shares that each sum
 /// to 1); empty buckets count as 0.0001 so that the index stays finite.
 pub fn psi(expected: &[f64], actual: &[f64]) -> f64 {
@@ -243,6 +391,23 @@ mod tests {
         // A textbook case: 50/50 against 60/40 is about 0.04 (stable).
         let p = psi(&[0.5, 0.5], &[0.6, 0.4]);
         assert!((p - 0.0405).abs() < 1e-3, "{p}");
+    }
+
+    #[test]
+    fn centroid_shift_is_in_units_of_the_baseline_spread() {
+        // Baseline vectors (1, ±1): mean (1, 0), mean squared norm 2, spread 1.
+        assert!((centroid_shift(&[1.0, 0.0], 2.0, &[1.0, 0.0])).abs() < 1e-12);
+        assert!((centroid_shift(&[1.0, 0.0], 2.0, &[1.0, 2.0]) - 2.0).abs() < 1e-12);
+        assert_eq!(centroid_shift(&[1.0, 0.0], 1.0, &[3.0, 0.0]), 0.0);
+    }
+
+    #[test]
+    fn categories_shift_is_seen_and_the_same_mix_is_not() {
+        let (b, w) = category_shares(&["vanilla", "snowball", "vanilla"], &["snowball"; 3]);
+        assert_eq!(b.len(), 2);
+        assert!(psi(&b, &w) > 0.25);
+        let (b, w) = category_shares(&["a", "b"], &["b", "a"]);
+        assert!(psi(&b, &w).abs() < 1e-12);
     }
 
     #[test]

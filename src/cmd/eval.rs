@@ -13,7 +13,7 @@ pub struct EvalArgs {
     /// The suite to run (`--list` shows them), or `validate` followed by a chain.
     #[arg(required_unless_present = "list")]
     pub suite: Option<String>,
-    /// With `validate`: the chain (`pricing`, `rfq`).
+    /// With `validate`: the chain (`pricing`, `rfq`, `extraction`, `answers`).
     pub chain: Option<String>,
     /// Data directory for the suite (default: the shared data set).
     #[arg(long)]
@@ -38,7 +38,9 @@ pub fn run(args: EvalArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     let suite = match (args.suite.expect("clap requires it"), args.chain) {
         (s, Some(chain)) if s == "validate" => format!("validate-{chain}"),
         (s, None) if s == "validate" => {
-            anyhow::bail!("name the chain to validate: `deskmate eval validate pricing|rfq`")
+            anyhow::bail!(
+                "name the chain to validate: `deskmate eval validate pricing|rfq|extraction|answers`"
+            )
         }
         (s, Some(extra)) => anyhow::bail!("unexpected argument {extra:?} after suite {s:?}"),
         (s, None) => s,
@@ -67,9 +69,15 @@ pub fn run(args: EvalArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         });
     }
+    // The data dir's deployment: its models for the suites that validate a chain as it serves,
+    // and its audit log for the record.
+    let opened = super::open(&loaded);
     let ctx = EvalContext {
         data: args.data,
-        model_ids: Vec::new(),
+        ..match &opened {
+            Ok(a) => evals::context_for(a, &suite),
+            Err(_) => EvalContext::default(),
+        }
     };
     let report = evals::run_suite(&suite, &ctx)?;
     let out = args
@@ -94,7 +102,7 @@ pub fn run(args: EvalArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     );
     println!("reports: {} {}", json.display(), html.display());
     let sha = evals::report::json_sha256(&report);
-    match super::open(&loaded).and_then(|a| {
+    match opened.and_then(|a| {
         a.record_evaluation(
             &assistant::store::Actor::system(),
             &report.suite,

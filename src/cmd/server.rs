@@ -40,50 +40,98 @@ fn demo_users(a: &Assistant) -> anyhow::Result<String> {
     Ok(password)
 }
 
-/// On the demo configuration: the model versions waiting for their first model-risk approval
-/// (a fresh data dir) are approved by the demo's model-risk user, so that the demo's answers
-/// and drafts come from the model; the approval's note and the audit log say it was the demo
-/// set-up, not a review. `deskmate serve` never does this: there, a model serves only after a
-/// real model-risk approval (issue #21).
-fn demo_approve_models(a: &Assistant) -> anyhow::Result<usize> {
+/// The demo's model versions (first run, or any run while a chain's first version waits): runs
+/// the evidence each pending first version's approval needs
+/// (`policies::validation::approval_evidence`: the chain's validation, the bias audit, the red
+/// team) as the demo's model-risk user mona, each report written to `data_dir/evals/SUITE` and
+/// recorded in the audit log, then approves as mona the versions whose evidence passed; the rest
+/// wait, and the chains serve their fallbacks meanwhile. Prints what it did. Demo only: `deskmate
+/// serve` waits for a person on /model-risk.
+fn demo_models(a: &Assistant) -> anyhow::Result<()> {
     use assistant::approvals::{ApprovalFilter, ApprovalKind};
     let principal = policies::Principal {
         user: "mona".into(),
         role: Role::ModelRisk,
     };
     let actor = assistant::store::Actor::user(&principal, Some("demo set-up".into()));
-    let pending = a.list_approvals(
-        &actor,
-        &ApprovalFilter {
-            kind: Some(ApprovalKind::ModelChange),
-            state: Some(policies::ApprovalState::Pending),
-            ..Default::default()
-        },
-    )?;
-    let mut n = 0;
-    for p in pending
-        .iter()
+    let inventory = a.model_inventory(&actor)?;
+    let pending: Vec<_> = a
+        .list_approvals(
+            &actor,
+            &ApprovalFilter {
+                kind: Some(ApprovalKind::ModelChange),
+                state: Some(policies::ApprovalState::Pending),
+                ..Default::default()
+            },
+        )?
+        .into_iter()
         .filter(|p| p.payload["action"] == "approve_version")
         .filter(|p| {
             // Only a chain's first version: a later one waits for a person.
             p.payload["chain"].as_str().is_some_and(|c| {
-                a.model_inventory(&actor).is_ok_and(|inv| {
-                    inv.iter()
-                        .find(|e| e.chain.id == c)
-                        .is_some_and(|e| e.versions.len() == 1)
-                })
+                inventory
+                    .iter()
+                    .find(|e| e.chain.id == c)
+                    .is_some_and(|e| e.versions.len() == 1)
             })
         })
-    {
-        a.approve(
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut suites: Vec<&str> = Vec::new();
+    for p in &pending {
+        if !a.approval_missing_evidence(&actor, p)?.is_empty() {
+            let chain = p.payload["chain"].as_str().unwrap_or_default();
+            suites.extend(policies::validation::approval_evidence(chain));
+        }
+    }
+    suites.sort_unstable();
+    suites.dedup();
+    let t = std::time::Instant::now();
+    let mut ran = Vec::new();
+    for suite in suites {
+        let dir = a.store().data_dir().join("evals").join(suite);
+        let ctx = evals::context_for(a, suite);
+        match evals::run_recorded(a, &actor, suite, &ctx, &dir) {
+            Ok((r, _)) => ran.push(format!(
+                "{suite} {}",
+                if r.passed { "passed" } else { "FAILED" }
+            )),
+            Err(e) => ran.push(format!("{suite} could not run ({e})")),
+        }
+    }
+    let (mut approved, mut waiting) = (Vec::new(), Vec::new());
+    for p in &pending {
+        let chain = p.payload["chain"].as_str().unwrap_or_default();
+        match a.approve(
             &actor,
             &principal,
             &p.id,
-            Some("approved by the demo set-up (deskmate up), not after a model-risk review"),
-        )?;
-        n += 1;
+            Some("approved by the demo set-up (deskmate up) on its evidence reports, not after a model-risk review"),
+        ) {
+            Ok(_) => approved.push(chain.to_owned()),
+            Err(e) => waiting.push(format!("{chain} ({e})")),
+        }
     }
-    Ok(n)
+    println!();
+    if !ran.is_empty() {
+        println!(
+            "  Model evidence run as mona in {:.0} s: {} (reports on /model-risk).",
+            t.elapsed().as_secs_f64(),
+            ran.join(", ")
+        );
+    }
+    if !approved.is_empty() {
+        println!(
+            "  Approved as the demo's model-risk user mona (demo only; `deskmate serve` waits for a person on /model-risk): {}.",
+            approved.join(", ")
+        );
+    }
+    for w in waiting {
+        println!("  Waiting for model risk, serving its fallback meanwhile: {w}");
+    }
+    Ok(())
 }
 
 /// Makes sure an admin exists; with `issue`, returns a one-time token if one was just created.
@@ -396,15 +444,6 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     let password = assistant::sessions::random_password();
     a.set_password(&operator(), "admin", &password)?;
     let demo_password = if on_demo { Some(demo_users(&a)?) } else { None };
-    if on_demo {
-        let n = demo_approve_models(&a)?;
-        if n > 0 {
-            demo.push(format!(
-                "approved {n} model version(s) as the demo's model-risk user mona (demo only; \
-                 `deskmate serve` waits for a real approval on /model-risk)"
-            ));
-        }
-    }
     // The first run's demo documents, ingested once the server runs (it answers meanwhile).
     // Whether the demo collections are there already (a later run): then the questions are
     // printed at once.
@@ -516,6 +555,9 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
         move |a| {
             if !demo_sources.is_empty() {
                 demo_documents(&a, demo_sources);
+            }
+            if on_demo && let Err(e) = demo_models(&a) {
+                eprintln!("  (demo model approvals skipped: {e})");
             }
         },
     )

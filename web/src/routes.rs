@@ -228,6 +228,8 @@ pub fn routes() -> Vec<Route> {
         route!(page POST "/model-risk/chains/{chain}/mode", P(EvalsRun), "Switch a chain to its fallback or pause it from the page.", ui::model_risk::mode),
         route!(page POST "/model-risk/chains/{chain}/restore", P(EvalsRun), "Ask from the page for a chain to go back to its model (a four-eyes approval).", ui::model_risk::restore),
         route!(page POST "/model-risk/chains/{chain}/rollback", P(EvalsRun), "Roll a chain back to its previous approved version from the page.", ui::model_risk::rollback),
+        route!(page GET "/model-risk/reports/{suite}", P(EvalsRead), "The latest report of a suite on the page: verdict, run metadata and SHA-256, every metric against its threshold, charts, failed cases, notes.", ui::model_risk::report),
+        route!(page POST "/model-risk/reports/{suite}/run", P(EvalsRun), "Run a suite from the page (a background job; its report is recorded in the audit log as a model change's evidence).", ui::model_risk::run_report),
         route!(page POST "/model-risk/chains/{chain}/versions/{id}/approval", P(EvalsRun), "Ask from the page for a retired or rejected version to serve again (a four-eyes approval).", ui::model_risk::version_approval),
         route!(page GET "/pricing", P(PricingRun), "Pricing page: a product with Greeks, a book, a scenario grid as a heat map.", ui::pricing::index),
         route!(page POST "/pricing/price", P(PricingRun), "Price one product from the page (audited as pricing.run).", ui::pricing::price),

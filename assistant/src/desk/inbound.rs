@@ -693,6 +693,7 @@ fn record_parse(
             input_chars: text.chars().count(),
             language,
             product,
+            embedding: None,
         },
     )
 }

@@ -636,4 +636,17 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX model_alerts_by_state ON model_alerts(state, chain);
     "#,
+    // 16: the key terms a person corrected in a review, one row per field (the monitoring's ops
+    // correction rate per field); the input embedding of a call (the drift of its centroid).
+    r#"
+    CREATE TABLE field_corrections (
+        id       INTEGER PRIMARY KEY,
+        chain    TEXT NOT NULL,
+        subject  TEXT NOT NULL,
+        field    TEXT NOT NULL,
+        time     TEXT NOT NULL
+    );
+    CREATE INDEX field_corrections_by_time ON field_corrections(chain, time);
+    ALTER TABLE chain_calls ADD COLUMN embedding BLOB;
+    "#,
 ];

@@ -197,8 +197,9 @@ fn state_survives_restart() {
     // (documents), 5 (chat events per chat, idempotency keys), 6 (status and kind triggers), 7
     // (web passwords, sessions, sign-in attempts, languages), 8 (the fields of an RFQ's parse
     // the model supplied), … 13 (the compliance rule catalogue), 14 (chat reply URLs), 15
-    // (model risk: versions, chain modes, monitored calls, alerts).
-    assert_eq!(a.store().schema_version().unwrap(), 15);
+    // (model risk: versions, chain modes, monitored calls, alerts), 16 (ops corrections per
+    // field).
+    assert_eq!(a.store().schema_version().unwrap(), 16);
 }
 
 #[test]

@@ -640,6 +640,19 @@ fn a_chain_rolls_back_to_its_previous_approved_version_and_forward_only_by_appro
         role: Role::ModelRisk,
     };
     assert!(a.approve(&mr, &mia, &id, None).is_err(), "four-eyes");
+    // Its evidence, run after the request (the approval is refused without it).
+    let max = Principal {
+        user: "max".into(),
+        role: Role::ModelRisk,
+    };
+    let err = a
+        .approve(&Actor::user(&max, None), &max, &id, Some("ok"))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("validate-answers has not run"),
+        "{err}"
+    );
+    crate::record_evidence(&a);
     let max = Principal {
         user: "max".into(),
         role: Role::ModelRisk,
@@ -649,5 +662,128 @@ fn a_chain_rolls_back_to_its_previous_approved_version_and_forward_only_by_appro
     assert_eq!(
         a.chain_gate(ANSWERS_CHAIN).unwrap().model.as_deref(),
         Some("smollm2")
+    );
+}
+
+/// Issue #21 item 3: every answer's question embedding is recorded with its call, and a shift in
+/// what is asked (the mean question embedding, in units of the baseline's spread) raises an
+/// alert within one window, while a window asking what the baseline asked does not. The
+/// questions are generated for this test (two topics, many wordings) and embedded by the
+/// fixture embedder; the calls are backdated rows like those the answers chain records.
+#[test]
+fn a_shift_in_what_is_asked_raises_a_drift_alert_within_one_window() {
+    use assistant::model_risk::ANSWERS_CHAIN;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, k) = setup(dir.path());
+    let legal = actor("lena", Role::Legal);
+    a.ingest_document(&k, &legal, doc("emir.txt", EMIR_LIKE, DataClass::GENERAL))
+        .unwrap();
+    a.ask(
+        &k,
+        &legal,
+        "How long must counterparties keep a record of derivative contracts?",
+        Filters::default(),
+        &mut |_| ControlFlow::Continue(()),
+    )
+    .unwrap();
+    let db = rusqlite::Connection::open(dir.path().join(assistant::store::DB_FILE)).unwrap();
+    let (n, len): (i64, i64) = db
+        .query_row(
+            "SELECT COUNT(*), MAX(length(embedding)) FROM chain_calls
+             WHERE chain = 'knowledge.answers' AND embedding IS NOT NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (n, len),
+        (1, 384 * 4),
+        "the question's embedding is recorded"
+    );
+
+    let embedder = Models::new(ModelStore::from_env(), GeneratorOptions::default())
+        .embedder("all-minilm-l6-v2")
+        .unwrap();
+    let reporting: Vec<String> = (0..90)
+        .map(|i| {
+            let who = [
+                "financial counterparties",
+                "a non-financial counterparty",
+                "the clearing member",
+                "both counterparties",
+                "a fund manager",
+            ][i % 5];
+            let what = [
+                "report a derivative contract",
+                "keep records of OTC trades",
+                "send trade details to the repository",
+                "correct a misreported trade",
+                "report a modification",
+            ][(i / 5) % 5];
+            let when = [
+                "by when",
+                "within how many days",
+                "how long",
+                "under which article",
+                "how soon",
+            ][(i / 25) % 5];
+            format!("{when} must {who} {what}?")
+        })
+        .collect();
+    let snowballs: Vec<String> = (0..30)
+        .map(|i| {
+            let t = [6, 12, 18, 24, 36][i % 5];
+            let ko = [100, 102, 103, 105, 110][(i / 5) % 5];
+            format!("What coupon would the desk pay on a {t}-month CSI 500 snowball with knock-out at {ko}% and knock-in at 75%?")
+        })
+        .collect();
+    let now = time::OffsetDateTime::now_utc();
+    let insert = |texts: &[String], at: &dyn Fn(usize) -> time::OffsetDateTime| {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let vs = embedder
+            .embed(&refs, models::EmbedKind::Query)
+            .unwrap()
+            .vectors;
+        for (i, v) in vs.iter().enumerate() {
+            let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            db.execute(
+                "INSERT INTO chain_calls (chain, time, outcome, mode, confidence, latency_ms,
+                     input_chars, language, embedding)
+                 VALUES ('knowledge.answers', ?1, 'model', 'model', 0.9, 800, 60, 'en', ?2)",
+                rusqlite::params![assistant::store::time::fmt(at(i)), bytes],
+            )
+            .unwrap();
+        }
+    };
+    // The baseline: the first 60 reporting questions over the days before; then a day asking the
+    // other 30 reporting questions (no drift), then a day asking about snowballs (drift).
+    insert(&reporting[..60], &|i| {
+        now - time::Duration::days(3) - time::Duration::minutes(i as i64 * 30)
+    });
+    insert(&reporting[60..], &|i| {
+        now - time::Duration::days(1) - time::Duration::minutes(10 + i as i64 * 20)
+    });
+    insert(&snowballs, &|i| {
+        now - time::Duration::minutes(1 + i as i64 * 20)
+    });
+    let shift_at = |at: time::OffsetDateTime| {
+        a.chain_metrics(at)
+            .unwrap()
+            .into_iter()
+            .find(|m| m.rule.chain == ANSWERS_CHAIN && m.rule.metric == "centroid_shift")
+            .unwrap()
+    };
+    let calm = shift_at(now - time::Duration::days(1));
+    eprintln!("same questions: {:?}", calm.value);
+    assert!(!calm.breached, "{calm:?}");
+    let drifted = shift_at(now);
+    eprintln!("snowball questions: {:?}", drifted.value);
+    assert!(drifted.breached, "{drifted:?}");
+    let alerts = a.monitor(now).unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|x| x.chain == ANSWERS_CHAIN && x.metric == "centroid_shift"),
+        "{alerts:?}"
     );
 }

@@ -82,8 +82,9 @@ fn desk_with_model(
     (d, counter)
 }
 
-/// Approves the one pending model change as `user`.
+/// Approves the one pending model change as `user` (its evidence recorded as passed first).
 fn approve_pending(a: &Assistant, user: &str) -> Result<(), AssistantError> {
+    crate::record_evidence(a);
     let changes = pending_changes(a);
     assert_eq!(changes.len(), 1, "{changes:?}");
     let (p, actor) = model_risk(user);
@@ -106,6 +107,56 @@ fn baseline(d: &crate::desk::TestDesk, n: usize) {
         )
         .unwrap();
     }
+}
+
+/// Issue #21 items 1, 2, 5 and 7: a version goes live only on its evidence: the chain's
+/// validation, the bias audit and the red team (`policies::validation::approval_evidence`),
+/// each passed and recorded after the approval was asked for. Missing, failed or stale reports
+/// refuse the approval by name, and nothing changes.
+#[test]
+fn a_version_is_approved_only_on_fresh_passing_evidence() {
+    let (d, _) = desk_with_model(false);
+    let system = Actor::system();
+    let (p, mia) = model_risk("mia");
+    // A report from before the request does not count.
+    let change = pending_changes(&d.a).remove(0);
+    let approve = || d.a.approve(&mia, &p, &change.id, Some("validated"));
+    let refusal = |e: AssistantError| match e {
+        AssistantError::Conflict(m) => m,
+        other => panic!("expected a conflict, got {other:?}"),
+    };
+    let m = refusal(approve().unwrap_err());
+    for suite in ["validate-rfq", "bias", "redteam"] {
+        assert!(
+            m.contains(&format!("{suite} has not run since the request")),
+            "{m}"
+        );
+    }
+    assert_eq!(
+        d.a.approval_missing_evidence(&mia, &change).unwrap().len(),
+        3
+    );
+    // A failed bias audit refuses it by name; the others passed.
+    for (suite, passed) in [("validate-rfq", true), ("bias", false), ("redteam", true)] {
+        d.a.record_evaluation(&system, suite, passed, "sha", serde_json::json!([]))
+            .unwrap();
+    }
+    let m = refusal(approve().unwrap_err());
+    assert!(m.contains("bias failed its thresholds"), "{m}");
+    assert!(!m.contains("validate-rfq"), "{m}");
+    assert!(!d.a.chain_serves_model(RFQ_CHAIN).unwrap());
+    let got = d.a.get_approval(&mia, &change.id).unwrap();
+    assert_eq!(got.state, ApprovalState::Pending, "nothing half-done");
+    // A later passing run is the latest: approved.
+    d.a.record_evaluation(&system, "bias", true, "sha2", serde_json::json!([]))
+        .unwrap();
+    assert!(
+        d.a.approval_missing_evidence(&mia, &change)
+            .unwrap()
+            .is_empty()
+    );
+    approve().unwrap();
+    assert!(d.a.chain_serves_model(RFQ_CHAIN).unwrap());
 }
 
 #[test]

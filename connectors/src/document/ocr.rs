@@ -149,7 +149,7 @@ impl OcrEngine {
         let pgm = std::fs::read(&out)
             .map_err(|e| OcrFailure::Internal(format!("reading the rendered page: {e}")))?;
         let _ = std::fs::remove_file(&out);
-        Ok(pgm)
+        Ok(despeckle_pgm(pgm))
     }
 
     /// Recognises an image (PNG, JPEG, TIFF first frame) as page `number`; `dpi` is the image's
@@ -217,6 +217,88 @@ impl OcrEngine {
         }
         Ok(page_from_tsv(&tsv, number))
     }
+}
+
+/// Share of isolated pixels above which a page counts as speckled.
+const SPECKLE_SHARE: f64 = 0.002;
+
+/// The header of a binary gray PGM (`P5`, 8-bit): (width, height, offset of the pixels).
+fn pgm_header(pgm: &[u8]) -> Option<(usize, usize, usize)> {
+    if !pgm.starts_with(b"P5") {
+        return None;
+    }
+    let mut fields = Vec::new();
+    let mut i = 2;
+    while fields.len() < 3 {
+        while i < pgm.len() && (pgm[i].is_ascii_whitespace() || pgm[i] == b'#') {
+            if pgm[i] == b'#' {
+                while i < pgm.len() && pgm[i] != b'\n' {
+                    i += 1;
+                }
+            } else {
+                i += 1;
+            }
+        }
+        let start = i;
+        while i < pgm.len() && pgm[i].is_ascii_digit() {
+            i += 1;
+        }
+        fields.push(
+            std::str::from_utf8(&pgm[start..i])
+                .ok()?
+                .parse::<usize>()
+                .ok()?,
+        );
+    }
+    let (w, h, max) = (fields[0], fields[1], fields[2]);
+    // One whitespace byte after the maximum, then the pixels.
+    let offset = i + 1;
+    (max <= 255 && w >= 3 && h >= 3 && pgm.len() >= offset + w * h).then_some((w, h, offset))
+}
+
+/// A rendered page with its salt-and-pepper speckle removed before OCR (a dirty scanner glass,
+/// a fax): when more than [`SPECKLE_SHARE`] of the pixels are isolated (dark with four light
+/// neighbours, or light with four dark ones; text strokes at OCR resolution are several pixels
+/// wide), the page gets a 3×3 median filter. A clean page is returned as it is (a median also
+/// rounds thin strokes a little). Anything but an 8-bit binary PGM is returned unchanged.
+pub(crate) fn despeckle_pgm(pgm: Vec<u8>) -> Vec<u8> {
+    let Some((w, h, off)) = pgm_header(&pgm) else {
+        return pgm;
+    };
+    let px = &pgm[off..off + w * h];
+    let dark = |x: usize, y: usize| px[y * w + x] < 128;
+    let mut isolated = 0usize;
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let d = dark(x, y);
+            if [(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)]
+                .iter()
+                .all(|&(a, b)| dark(a, b) != d)
+            {
+                isolated += 1;
+            }
+        }
+    }
+    if (isolated as f64) < SPECKLE_SHARE * (w * h) as f64 {
+        return pgm;
+    }
+    let mut out = pgm.clone();
+    let dst = &mut out[off..off + w * h];
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let mut v = [0u8; 9];
+            let mut k = 0;
+            for b in y - 1..=y + 1 {
+                for a in x - 1..=x + 1 {
+                    v[k] = px[b * w + a];
+                    k += 1;
+                }
+            }
+            v.sort_unstable();
+            dst[y * w + x] = v[4];
+        }
+    }
+    out
 }
 
 impl Drop for OcrEngine {
@@ -439,6 +521,39 @@ mod repair_tests {
             words: Vec::new(),
         })
         .text
+    }
+
+    #[test]
+    fn speckle_is_removed_and_a_clean_page_is_left_alone() {
+        // A white 40×40 page with a 6-pixel-wide dark bar and, in the speckled copy, one dark
+        // pixel in every 50.
+        let (w, h) = (40usize, 40usize);
+        let header = format!("P5\n# a comment\n{w} {h}\n255\n").into_bytes();
+        let clean: Vec<u8> = (0..w * h)
+            .map(|i| if (10..16).contains(&(i % w)) { 0 } else { 255 })
+            .collect();
+        let page = |px: &[u8]| [header.clone(), px.to_vec()].concat();
+        let clean_pgm = page(&clean);
+        assert_eq!(super::despeckle_pgm(clean_pgm.clone()), clean_pgm);
+        let mut noisy = clean.clone();
+        for i in (0..w * h).step_by(50) {
+            if i % w > 20 && i / w > 0 && i / w < h - 1 && i % w < w - 1 {
+                noisy[i] = 0;
+            }
+        }
+        let out = super::despeckle_pgm(page(&noisy));
+        let px = &out[header.len()..];
+        for y in 1..h - 1 {
+            for x in 21..w - 1 {
+                assert_eq!(px[y * w + x], 255, "speckle left at ({x}, {y})");
+            }
+            // The bar survives.
+            assert_eq!(px[y * w + 12], 0);
+        }
+        assert_eq!(
+            super::despeckle_pgm(b"P6 not gray".to_vec()),
+            b"P6 not gray"
+        );
     }
 
     #[test]

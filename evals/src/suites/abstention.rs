@@ -27,22 +27,115 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default)]
 pub struct AbstentionSuite;
 
+/// A generated desk document.
 #[derive(Debug, Clone, Deserialize)]
-struct Document {
+pub(crate) struct Document {
     id: String,
     classification: String,
     text: String,
 }
 
+/// A question, who asks it and what must come back.
 #[derive(Debug, Clone, Deserialize)]
-struct Question {
-    id: String,
-    language: String,
-    role: String,
-    expect: String,
-    value: String,
-    split: String,
-    question: String,
+pub(crate) struct Question {
+    /// Its id.
+    pub id: String,
+    /// `en` or `zh`.
+    pub language: String,
+    /// The asker's role.
+    pub role: String,
+    /// `answer` or `abstain`.
+    pub expect: String,
+    /// The key value.
+    pub value: String,
+    /// `dev` or `held_out`.
+    pub split: String,
+    /// The question.
+    pub question: String,
+}
+
+/// The suite's knowledge base over its documents, the generator and the questions (shared with
+/// the answers validation, `validate-answers`).
+pub(crate) struct Bench {
+    /// The knowledge base, the documents ingested.
+    pub kb: KnowledgeBase,
+    /// The answering model.
+    pub generator: Arc<dyn models::Generator>,
+    /// The documents.
+    pub docs: Vec<Document>,
+    /// The questions.
+    pub questions: Vec<Question>,
+    /// The embedder's name.
+    pub emb_name: String,
+    /// The answer settings: the suite's own ([`options`]) on the fixture models, the
+    /// deployment's on production models.
+    pub ask: AskOptions,
+    /// Where the knowledge base lives (removed on drop).
+    pub _dir: tempfile::TempDir,
+}
+
+impl Bench {
+    /// Opens the bench on `ctx.data` (default: `evals/data/abstention`).
+    pub fn open(ctx: &EvalContext) -> Result<Bench, EvalError> {
+        let dir = ctx.data.clone().unwrap_or_else(|| {
+            Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/abstention")).to_path_buf()
+        });
+        let docs: Vec<Document> = read_jsonl(&dir.join("documents.jsonl"))?;
+        let questions: Vec<Question> = read_jsonl(&dir.join("questions.jsonl"))?;
+        let (generator, embedder, emb_name, ask): (_, Arc<dyn models::Embedder>, _, _) =
+            match &ctx.production {
+                Some(p) => (
+                    p.generator.clone(),
+                    p.embedder.clone(),
+                    p.embedder_name.clone(),
+                    p.ask.clone(),
+                ),
+                None => {
+                    let emb_name = std::env::var("DESKMATE_EVAL_EMBEDDER")
+                        .unwrap_or_else(|_| "all-minilm-l6-v2".into());
+                    let gen_name = std::env::var("DESKMATE_EVAL_GENERATOR")
+                        .unwrap_or_else(|_| "smollm2-135m-instruct".into());
+                    let store = ModelStore::from_env();
+                    let entry = store.get(&emb_name).map_err(run_err)?;
+                    let embedder = Arc::new(BertEmbedder::load(&entry).map_err(run_err)?);
+                    let models = models::Models::new(store, models::GeneratorOptions::default());
+                    let generator = models
+                        .generator(&gen_name)
+                        .map_err(|e| EvalError::Run(format!("generator {gen_name}: {e}")))?;
+                    (generator, embedder, emb_name, options())
+                }
+            };
+        let tmp = tempfile::tempdir().map_err(run_err)?;
+        let (kb, _) =
+            KnowledgeBase::open(tmp.path(), embedder, KbConfig::default()).map_err(run_err)?;
+        for d in &docs {
+            let class: DataClass = d
+                .classification
+                .parse()
+                .map_err(|e| EvalError::Data(format!("document {}: {e}", d.id)))?;
+            kb.ingest_text(
+                &IngestRequest {
+                    source: format!("{}.txt", d.id),
+                    // The desk's rule documents: an authoritative collection by default.
+                    collection: "policy".into(),
+                    classification: class,
+                    doc_id: knowledge::DocId::new(&d.id),
+                    title: None,
+                },
+                &SourceText::new(d.text.clone(), Format::Plain),
+            )
+            .map_err(run_err)?;
+        }
+        Ok(Bench {
+            kb,
+            generator,
+            docs,
+            questions,
+            emb_name,
+            ask,
+            _dir: tmp,
+        })
+    }
 }
 
 fn run_err(e: impl std::fmt::Display) -> EvalError {
@@ -97,44 +190,15 @@ impl Suite for AbstentionSuite {
     }
 
     fn run(&self, ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
-        let dir = ctx.data.clone().unwrap_or_else(|| {
-            Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/abstention")).to_path_buf()
-        });
-        let docs: Vec<Document> = read_jsonl(&dir.join("documents.jsonl"))?;
-        let questions: Vec<Question> = read_jsonl(&dir.join("questions.jsonl"))?;
-        let emb_name =
-            std::env::var("DESKMATE_EVAL_EMBEDDER").unwrap_or_else(|_| "all-minilm-l6-v2".into());
-        let gen_name = std::env::var("DESKMATE_EVAL_GENERATOR")
-            .unwrap_or_else(|_| "smollm2-135m-instruct".into());
-        let store = ModelStore::from_env();
-        let entry = store.get(&emb_name).map_err(run_err)?;
-        let embedder = Arc::new(BertEmbedder::load(&entry).map_err(run_err)?);
-        let models = models::Models::new(store, models::GeneratorOptions::default());
-        let generator = models
-            .generator(&gen_name)
-            .map_err(|e| EvalError::Run(format!("generator {gen_name}: {e}")))?;
-        let tmp = tempfile::tempdir().map_err(run_err)?;
-        let (kb, _) =
-            KnowledgeBase::open(tmp.path(), embedder, KbConfig::default()).map_err(run_err)?;
-        for d in &docs {
-            let class: DataClass = d
-                .classification
-                .parse()
-                .map_err(|e| EvalError::Data(format!("document {}: {e}", d.id)))?;
-            kb.ingest_text(
-                &IngestRequest {
-                    source: format!("{}.txt", d.id),
-                    // The desk's rule documents: an authoritative collection by default.
-                    collection: "policy".into(),
-                    classification: class,
-                    doc_id: knowledge::DocId::new(&d.id),
-                    title: None,
-                },
-                &SourceText::new(d.text.clone(), Format::Plain),
-            )
-            .map_err(run_err)?;
-        }
-        let options = options();
+        let Bench {
+            kb,
+            generator,
+            docs,
+            questions,
+            emb_name,
+            ask: options,
+            _dir,
+        } = Bench::open(ctx)?;
         let mut out = SuiteOutput::default();
         let mut tallies: std::collections::BTreeMap<String, Tally> = Default::default();
         for q in &questions {

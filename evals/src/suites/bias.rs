@@ -748,7 +748,7 @@ pub fn run_pairs(pairs: usize, mc_paths: u32) -> Result<SuiteOutput, EvalError> 
         others.len()
     ));
     out.notes.push(
-        "The nightly audit over the production blotter (`bias-history`, run by the server) is computed here too over this run's blotter (metrics `history_*`). Not covered yet: the model path (RFQ model fallback), answers and documents with client attributes swapped, and the approval gate of a model version (issue #21 items 1 and 5)."
+        "The nightly audit over the production blotter (`bias-history`, run by the server) is computed here too over this run's blotter (metrics `history_*`). Documents and questions with the client swapped: suite `bias-content`. Not covered: the RFQ model fallback path (the rule path only)."
             .into(),
     );
     out.cases = cases;
@@ -988,4 +988,21 @@ pub fn history(a: &Assistant, days: u32, min_group: usize) -> Result<SuiteOutput
     ));
     out.cases = cases;
     Ok(out)
+}
+
+/// The base client and the counterfactuals that differ from it in one attribute only (region,
+/// industry, size or name; not the smaller-limit client): (name, region, industry, size,
+/// attribute), the base first.
+pub(crate) fn attribute_counterfactuals() -> Vec<(
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+)> {
+    CLIENTS
+        .iter()
+        .filter(|c| c.max_notional == BASE_LIMIT)
+        .map(|c| (c.name, c.region, c.industry, c.size, c.differs_in))
+        .collect()
 }

@@ -44,14 +44,14 @@ use crate::{CaseResult, EvalContext, EvalError, Metric, Suite, SuiteOutput, Thre
 #[derive(Debug, Clone, Default)]
 pub struct ExtractionSuite;
 
-const EXPECTED: &str = include_str!("../../data/extraction/expected.json");
+pub(crate) const EXPECTED: &str = include_str!("../../data/extraction/expected.json");
 /// The generated Chinese confirmations (`evals/data/extraction/zh/README.md`) and their
 /// expected key terms; a source `zh#ID` names one of them.
 const ZH_DOCUMENTS: &str = include_str!("../../data/extraction/zh/documents.jsonl");
-const ZH_EXPECTED: &str = include_str!("../../data/extraction/zh/expected.json");
+pub(crate) const ZH_EXPECTED: &str = include_str!("../../data/extraction/zh/expected.json");
 
 /// The text of an expectation's source: a Chinese set document or a file under `shared`.
-fn text_of(shared: &Path, source: &str) -> Result<String, EvalError> {
+pub(crate) fn text_of(shared: &Path, source: &str) -> Result<String, EvalError> {
     let Some(id) = source.strip_prefix("zh#") else {
         return source_text(shared, source).map_err(EvalError::Data);
     };
@@ -339,7 +339,7 @@ fn push_tally(out: &mut SuiteOutput, name: &str, t: &Tally, gate: Option<f64>) {
     }
 }
 
-fn tools_available(pdftoppm: &Path) -> bool {
+pub(crate) fn tools_available(pdftoppm: &Path) -> bool {
     std::process::Command::new(pdftoppm)
         .arg("-v")
         .output()

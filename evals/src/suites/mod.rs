@@ -3,6 +3,7 @@
 pub mod abstention;
 pub mod audit;
 pub mod bias;
+pub mod bias_content;
 pub mod compliance;
 mod desk_harness;
 pub mod draft_mutations;
@@ -14,3 +15,5 @@ pub mod redteam;
 pub mod retrieval;
 pub mod rfq;
 pub mod validate;
+pub mod validate_answers;
+pub mod validate_extraction;

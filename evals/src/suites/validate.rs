@@ -100,7 +100,7 @@ fn share(x: (usize, usize)) -> f64 {
     }
 }
 
-fn percentile(v: &mut [f64], p: f64) -> f64 {
+pub(crate) fn percentile(v: &mut [f64], p: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
@@ -515,7 +515,7 @@ pub fn wilson(k: usize, n: usize) -> (f64, f64) {
 }
 
 /// Simplified to traditional characters, for the perturbation (the characters of desk chat).
-const TRADITIONAL: [(char, char); 30] = [
+pub(crate) const TRADITIONAL: [(char, char); 30] = [
     ('个', '個'),
     ('价', '價'),
     ('权', '權'),
@@ -691,6 +691,7 @@ pub fn validate_rfq() -> Result<SuiteOutput, EvalError> {
             ),
         });
     }
+    interaction(parser, &messages, &mut out)?;
     let p95 = percentile(&mut latencies, 0.95);
     out.metrics.push(Metric::info(
         "parse_p50_ms",
@@ -714,6 +715,119 @@ pub fn validate_rfq() -> Result<SuiteOutput, EvalError> {
         th.exact_match_lower_bound, th.stability, th.p95_latency_ms, messages.len()
     ));
     Ok(out)
+}
+
+/// The client the interaction check quotes for: a representative permission set (no
+/// autocallables, up to 100,000,000 CNY and 24 months) and one blocked code.
+const INTERACTION_LIMITS: &str = r#"
+blocked_underlyings = ["600519.SH"]
+[clients.VALIDATION]
+structures = ["vanilla", "digital", "barrier", "shark_fin", "asian"]
+max_notional = 100_000_000
+notional_currency = "CNY"
+max_tenor_months = 24
+"#;
+
+/// A named wrong parse: what it changes in a request the limits pass (`false`: it does not
+/// apply to this request, or the wrong value would still lie within the client's permissions).
+type WrongParse = (&'static str, fn(&mut rfq::RfqRequest, u32) -> bool);
+
+fn wrong_parses() -> Vec<WrongParse> {
+    use rfq::Structure;
+    vec![
+        ("notional_ten_thousand_times", |r, _| {
+            r.notional
+                .map(|n| r.notional = Some(n * 10_000.0))
+                .is_some()
+        }),
+        ("notional_lost", |r, _| r.notional.take().is_some()),
+        ("years_read_as_months", |r, max| match r.tenor_months {
+            Some(t) if t * 12 > max => {
+                r.tenor_months = Some(t * 12);
+                true
+            }
+            _ => false,
+        }),
+        ("tenor_lost", |r, _| r.tenor_months.take().is_some()),
+        ("structure_read_as_snowball", |r, _| {
+            r.structure = Some(Structure::Snowball);
+            true
+        }),
+        ("currency_read_as_usd", |r, _| {
+            r.currency = Some("USD".into());
+            true
+        }),
+        ("underlying_read_as_blocked", |r, _| {
+            r.underlying = Some("600519.SH".into());
+            true
+        }),
+    ]
+}
+
+/// Interaction (issue #21 item 2): a wrong parse caught by the limits. Every request of the
+/// golden messages that the representative client's limits pass is changed by each wrong
+/// parse whose value lies outside those limits; the limit check must refuse each one.
+fn interaction(
+    parser: &rfq::RfqParser,
+    messages: &[(String, time::Date)],
+    out: &mut SuiteOutput,
+) -> Result<(), EvalError> {
+    let cfg: policies::limits::LimitsConfig =
+        toml::from_str(INTERACTION_LIMITS).map_err(run_err)?;
+    let client = "VALIDATION";
+    let max_tenor = cfg.clients[client].max_tenor_months;
+    let refused = |r: &rfq::RfqRequest| match rfq::limit_check(client, r, None) {
+        Some(q) => !policies::limits::check(&cfg, &q, &Default::default()).is_empty(),
+        None => true,
+    };
+    let mut per: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    let mut passing = 0usize;
+    for (m, today) in messages {
+        let parsed = parser.parse(m, &rfq::ParseContext::new(*today));
+        for req in &parsed.parse.requests {
+            if rfq::limit_check(client, req, None).is_none() || refused(req) {
+                continue;
+            }
+            passing += 1;
+            for (name, f) in wrong_parses() {
+                let mut wrong = req.clone();
+                if !f(&mut wrong, max_tenor) || wrong == *req {
+                    continue;
+                }
+                let slot = per.entry(name).or_default();
+                slot.1 += 1;
+                if refused(&wrong) {
+                    slot.0 += 1;
+                } else {
+                    out.cases.push(CaseResult {
+                        id: format!("interaction/{name}"),
+                        passed: false,
+                        detail: format!("not refused by the limits: {m:?}"),
+                    });
+                }
+            }
+        }
+    }
+    let (k, n) = per.values().fold((0, 0), |(k, n), (a, b)| (k + a, n + b));
+    for (name, (a, b)) in &per {
+        out.metrics.push(Metric::info(
+            &format!("limit_catch_{name}"),
+            share((*a, *b)),
+            "ratio",
+        ));
+    }
+    let t = Threshold::AtLeast(RFQ.limit_catch);
+    out.metrics
+        .push(Metric::gated("limit_catch", share((k, n)), "ratio", t));
+    out.cases.push(CaseResult {
+        id: "interaction/limits".into(),
+        passed: t.passes(share((k, n))),
+        detail: format!(
+            "{k} of {n} wrong parses refused by the limit check ({passing} golden requests within the representative client's limits, each changed by every wrong parse that lies outside them)"
+        ),
+    });
+    out.notes.push("Interaction: a wrong parse whose value stays within the client's permissions (a 1-month tenor read as 12 months, a notional read 10% off) passes the limits by design; the trader's approval of every quote is the control for those.".into());
+    Ok(())
 }
 
 impl Suite for ValidatePricing {

@@ -5,7 +5,7 @@ use models::ModelStore;
 
 /// Whether the fixture models are installed; without them the test says what to install, and
 /// fails where `DESKMATE_REQUIRE_ALL` is set (`./x test`, CI).
-fn fixtures() -> bool {
+pub(crate) fn fixtures() -> bool {
     let store = ModelStore::from_env();
     for name in ["all-minilm-l6-v2", "smollm2-135m-instruct"] {
         if let Err(e) = store.get(name) {
@@ -88,29 +88,6 @@ fn drafting_meets_its_gates() {
     assert!(metric("markups.count") >= 30.0);
 }
 
-/// Issue #21 item 7: the red team, every case safe, per category (rule path, deterministic).
-#[test]
-fn redteam_every_case_is_safe() {
-    if !fixtures() {
-        return;
-    }
-    let report = run_suite("redteam", &EvalContext::default()).expect("suite runs");
-    for m in &report.metrics {
-        eprintln!("{:<40} {:.3} {}", m.name, m.value, m.unit);
-    }
-    let failed_cases: Vec<_> = report.cases.iter().filter(|c| !c.passed).collect();
-    assert!(
-        failed_cases.is_empty(),
-        "unsafe outcomes: {failed_cases:#?}"
-    );
-    let failed: Vec<_> = report
-        .metrics
-        .iter()
-        .filter(|m| m.passed == Some(false))
-        .collect();
-    assert!(failed.is_empty(), "gates failed: {failed:#?}");
-}
-
 /// Issue #21 item 5: counterfactual pairs (seven whole requests, a snowball among them, with
 /// every counterfactual client) and the group statistics, all consistent.
 #[test]
@@ -175,4 +152,63 @@ fn pricing_validation_passes_its_thresholds() {
 #[test]
 fn rfq_validation_passes_its_thresholds() {
     check("validate-rfq");
+}
+
+/// Issue #21 item 2: the answers chain's validation on a part of its bench (CI time: the whole
+/// bench takes minutes with the fixture generator; `deskmate eval validate answers` runs it, and
+/// SmolLM2-135M does not pass its decision figure there, as a model that small should not). The
+/// report's figures are there, nothing leaks above clearance, and the paraphrases leave most
+/// outcomes as they were.
+#[test]
+fn answers_validation_reports_its_figures() {
+    if !fixtures() {
+        return;
+    }
+    let bench = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/abstention"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        bench.join("documents.jsonl"),
+        dir.path().join("documents.jsonl"),
+    )
+    .unwrap();
+    let questions: Vec<&str> = include_str!("../../data/abstention/questions.jsonl")
+        .lines()
+        .filter(|l| {
+            ["\"a-en-01\"", "\"a-zh-01\"", "\"x-en-06\"", "\"a-zh-05\""]
+                .iter()
+                .any(|id| l.contains(id))
+        })
+        .collect();
+    assert_eq!(questions.len(), 4);
+    std::fs::write(dir.path().join("questions.jsonl"), questions.join("\n")).unwrap();
+    let ctx = EvalContext {
+        data: Some(dir.path().to_path_buf()),
+        ..EvalContext::default()
+    };
+    let report = run_suite("validate-answers", &ctx).expect("suite runs");
+    let value = |name: &str| {
+        report
+            .metrics
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("no metric {name}"))
+            .clone()
+    };
+    for m in &report.metrics {
+        eprintln!("{:<28} {:.3} {}", m.name, m.value, m.unit);
+    }
+    assert_eq!(value("leaks").passed, Some(true));
+    for name in [
+        "decision_lower_bound",
+        "fallback_hit_lower_bound",
+        "stability_greeting",
+        "stability_traditional",
+        "answer_p95_ms",
+    ] {
+        assert!(
+            value(name).passed.is_some(),
+            "{name} is judged against its threshold"
+        );
+    }
+    assert!(value("stability_greeting").value >= 0.5);
 }

@@ -197,10 +197,11 @@ impl KnowledgeBase {
         }
 
         let candidates = (k * self.config.fusion.candidates_per_hit).max(20);
-        let (bm25, dense, bm25_ms, dense_ms) = std::thread::scope(|s| {
-            let dense = s.spawn(|| -> Result<(Vec<VectorHit>, f64), KnowledgeError> {
+        type Dense = (Vec<VectorHit>, f64, Option<Vec<f32>>);
+        let (bm25, dense, bm25_ms, dense_ms, query_vector) = std::thread::scope(|s| {
+            let dense = s.spawn(|| -> Result<Dense, KnowledgeError> {
                 if !request.retrievers.dense() {
-                    return Ok((Vec::new(), 0.0));
+                    return Ok((Vec::new(), 0.0, None));
                 }
                 let t = Instant::now();
                 let e = self
@@ -208,7 +209,7 @@ impl KnowledgeBase {
                     .embed(&[request.query.as_str()], EmbedKind::Query)?;
                 let v = e.vectors.into_iter().next().unwrap_or_default();
                 let hits = self.vectors.search(&v, &filter, candidates)?;
-                Ok((hits, ms(t)))
+                Ok((hits, ms(t), Some(v)))
             });
             let t = Instant::now();
             let bm25 = if request.retrievers.lexical() {
@@ -230,7 +231,8 @@ impl KnowledgeBase {
                     .map(|d| d.0.clone())
                     .map_err(|e| e.to_string()),
                 bm25_ms,
-                dense.map(|d| d.1).unwrap_or(0.0),
+                dense.as_ref().map(|d| d.1).unwrap_or(0.0),
+                dense.ok().and_then(|d| d.2),
             )
         });
         let bm25 = bm25?;
@@ -318,6 +320,7 @@ impl KnowledgeBase {
             dense_ms,
             reranked_by: None,
             rerank_ms: 0.0,
+            query_vector,
         })
     }
 }

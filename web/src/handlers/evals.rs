@@ -90,40 +90,38 @@ pub async fn run(
     ctx: Ctx,
     Path(suite): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
+    let job = start_run(&s, ctx.actor.clone(), suite).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))))
+}
+
+/// Starts a run of `suite` as `actor` in the background (a job of kind `eval`): the report goes
+/// to `data_dir/evals/SUITE/` and into the audit log (`evals::run_recorded`), where a model
+/// version's approval looks for its evidence. Returns the job.
+pub(crate) async fn start_run(
+    s: &AppState,
+    actor: assistant::store::Actor,
+    suite: String,
+) -> Result<assistant::jobs::Job, AppError> {
     known(&suite)?;
-    let actor = ctx.actor.clone();
     let name = suite.clone();
+    let creator = actor.clone();
     let job = s
         .blocking(move |a| {
             a.create_job(
-                &actor,
+                &creator,
                 assistant::jobs::JobKind::Eval,
                 DataClass::IMPORTANT,
                 json!({"suite": name}),
             )
         })
         .await?;
-    let (id, dir, work) = (job.id.clone(), reports_dir(&s, &suite), s.clone());
-    let actor_for_record = ctx.actor.clone();
+    let (id, dir, work) = (job.id.clone(), reports_dir(s, &suite), s.clone());
     tokio::spawn(async move {
         work.blocking(move |a| {
             let _ = a.start_job(&id);
-            let outcome = evals::run_suite(&suite, &evals::EvalContext::default())
-                .and_then(|r| {
-                    evals::report::write(&r, &dir)?;
-                    let sha = evals::report::json_sha256(&r);
-                    Ok((r, sha))
-                })
+            let ctx = evals::context_for(a, &suite);
+            let outcome = evals::run_recorded(a, &actor, &suite, &ctx, &dir)
                 .map(|(r, sha)| {
-                    if let Err(e) = a.record_evaluation(
-                        &actor_for_record,
-                        &r.suite,
-                        r.passed,
-                        &sha,
-                        serde_json::to_value(&r.metrics).unwrap_or_default(),
-                    ) {
-                        tracing::error!(error = %e, "cannot record an evaluation report");
-                    }
                     json!({
                         "suite": r.suite, "passed": r.passed, "duration_ms": r.duration_ms,
                         "report_sha256": sha,
@@ -140,5 +138,5 @@ pub async fn run(
         })
         .await;
     });
-    Ok((StatusCode::ACCEPTED, Json(json!({"job": job}))))
+    Ok(job)
 }

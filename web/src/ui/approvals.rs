@@ -130,21 +130,44 @@ pub async fn detail(
     Query(q): Query<DetailQuery>,
 ) -> Result<Response, AppError> {
     let actor = v.actor.clone();
-    let a = s.blocking(move |a| a.get_approval(&actor, &id)).await?;
+    let (a, missing) = s
+        .blocking(move |a| {
+            let x = a.get_approval(&actor, &id)?;
+            let missing =
+                if x.kind == ApprovalKind::ModelChange && x.state == ApprovalState::Pending {
+                    a.approval_missing_evidence(&actor, &x)?
+                } else {
+                    Vec::new()
+                };
+            Ok::<_, assistant::AssistantError>((x, missing))
+        })
+        .await?;
     let can_decide = v.can(Permission::ApprovalsDecide)
         && a.state == ApprovalState::Pending
         && a.required_role == v.principal.role;
     // A model change is decided on evidence: the latest validation, bias and red-team reports,
     // each marked whether it ran after the approval was asked for.
     let model_change = a.kind == ApprovalKind::ModelChange;
-    let evidence: Vec<(&str, Option<serde_json::Value>)> = if model_change {
-        super::model_risk::REPORTS
+    // The chain's required evidence first (policies::validation::approval_evidence), then the
+    // other reports for context.
+    let required =
+        policies::validation::approval_evidence(a.payload["chain"].as_str().unwrap_or(""));
+    let evidence: Vec<(&str, bool, Option<serde_json::Value>)> = if model_change {
+        required
             .iter()
-            .map(|suite| (*suite, super::model_risk::latest_report(&s, suite)))
+            .map(|suite| (*suite, true))
+            .chain(
+                super::model_risk::REPORTS
+                    .iter()
+                    .filter(|x| !required.contains(x))
+                    .map(|suite| (*suite, false)),
+            )
+            .map(|(suite, req)| (suite, req, super::model_risk::latest_report(&s, suite)))
             .collect()
     } else {
         Vec::new()
     };
+    let version_approval = model_change && a.payload["action"] == "approve_version";
     let body = html! {
         h1 { (a.title) }
         @if let Some(done) = q.done.as_deref().and_then(|d| match d {
@@ -186,9 +209,9 @@ pub async fn detail(
                 table {
                     thead { tr { th { (v.t(T::MrSuite)) } th { (v.t(T::Status)) } th { (v.t(T::MrRun)) } th {} } }
                     tbody {
-                        @for (suite, r) in &evidence {
+                        @for (suite, req, r) in &evidence {
                             tr {
-                                td { code { (suite) } }
+                                td { code { (suite) } @if *req { " " span.status.pending { (v.t(T::MrRequired)) } } }
                                 td { @match r { Some(r) => { (badge(if r["passed"].as_bool() == Some(true) { "passed" } else { "failed" })) }, None => { span.muted { (v.t(T::MrNeverRun)) } } } }
                                 td { @if let Some(r) = r {
                                     @let at = r["started_at"].as_str().unwrap_or("");
@@ -198,6 +221,16 @@ pub async fn detail(
                                 } }
                                 td { @if r.is_some() { a href={"/v1/evals/" (suite) "/report"} { "JSON" } } }
                             }
+                        }
+                    }
+                }
+                @if version_approval && a.state == ApprovalState::Pending {
+                    @if missing.is_empty() {
+                        p.flash.ok { (v.t(T::MrEvidenceComplete)) }
+                    } @else {
+                        div.flash.bad role="alert" #missing-evidence {
+                            (v.t(T::MrMissing))
+                            ul { @for m in &missing { li { (m) } } }
                         }
                     }
                 }

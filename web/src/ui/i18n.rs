@@ -458,11 +458,29 @@ catalogue! {
     MrEvidence => "Evidence for this model change: the latest reports", "本次模型变更的依据：最新报告";
     MrSinceRequest => "run since this request", "于本申请之后运行";
     MrBeforeRequest => "run before this request", "于本申请之前运行";
-    MrEvidenceHint => "Run the bias audit and the chain's validation on the proposed version before approving (POST /v1/evals/{suite}/runs or deskmate eval SUITE); each report is recorded in the audit log by its SHA-256.", "批准前请对拟投产版本运行偏差审计和该链路的验证（POST /v1/evals/{suite}/runs 或 deskmate eval SUITE）；每份报告的 SHA-256 均记入审计日志。";
+    MrEvidenceHint => "The reports marked required must have passed since this request, or approving is refused (policies::validation::approval_evidence). Run them on the model-risk dashboard (Run now), with POST /v1/evals/{suite}/runs or with deskmate eval SUITE; each report is recorded in the audit log by its SHA-256.", "标为必需的报告须于本申请之后运行并通过，否则无法批准（policies::validation::approval_evidence）。可在模型风险看板点击“立即运行”，或通过 POST /v1/evals/{suite}/runs、deskmate eval SUITE 运行；每份报告的 SHA-256 均记入审计日志。";
     MrSuite => "Suite", "评测";
     MrRun => "Last run", "最近运行";
     MrNeverRun => "not run yet", "尚未运行";
-    MrReportsHint => "Run a suite with POST /v1/evals/{suite}/runs or `deskmate eval validate pricing`; every report is recorded in the audit log by its SHA-256.", "可通过 POST /v1/evals/{suite}/runs 或 `deskmate eval validate pricing` 运行；每份报告的 SHA-256 均记入审计日志。";
+    MrOpenReport => "Report", "报告";
+    MrRunNow => "Run now", "立即运行";
+    MrMachine => "Machine", "机器";
+    MrModels => "Models", "模型";
+    MrFigures => "Figures against their thresholds", "指标与阈值";
+    MrFailedCases => "Failed cases", "未通过的用例";
+    MrNoFailedCases => "Every case passed.", "所有用例均通过。";
+    MrNotes => "Notes", "说明";
+    MrCorrections => "Ops corrections of extracted key terms by field, last 7 days", "近 7 日运营复核对提取要素的更正（按字段）";
+    MrConfirmations => "confirmations extracted", "份确认书已提取";
+    MrNoCorrections => "No corrections in the last 7 days.", "近 7 日无更正。";
+    MrField => "Field", "字段";
+    MrCorrected => "Confirmations corrected", "被更正的确认书";
+    MrSignedAt => "matches the audit log, entry", "与审计日志一致，条目";
+    MrNotSigned => "not in the audit log: changed after it was recorded, or never recorded", "不在审计日志中：记录后被修改，或从未记录";
+    MrRequired => "required for this approval", "本次批准必需";
+    MrMissing => "Approving is refused until this evidence is there:", "以下依据齐备之前无法批准：";
+    MrEvidenceComplete => "Every report this approval needs has passed since it was requested.", "本次批准所需的全部报告均已于申请之后运行并通过。";
+    MrReportsHint => "Run now starts a suite in the background; its report appears here when it ends and is recorded in the audit log by its SHA-256 (also POST /v1/evals/{suite}/runs, deskmate eval SUITE). bias-history runs nightly over the blotter.", "“立即运行”在后台启动评测；结束后报告显示于此，其 SHA-256 记入审计日志（亦可 POST /v1/evals/{suite}/runs 或 deskmate eval SUITE）。bias-history 每晚基于交易记录自动运行。";
 }
 
 /// `x` with thousands separators and `decimals` decimals (`1,234,567.89`); non-finite values

@@ -16,32 +16,40 @@ use maud::{PreEscaped, html};
 use policies::{ApprovalState, Permission};
 use serde::Deserialize;
 
-/// The suites whose latest results the dashboard shows.
-pub(crate) const REPORTS: [&str; 6] = [
+/// The suites whose latest results the dashboard shows (every chain's approval evidence among
+/// them, `policies::validation::approval_evidence`).
+pub(crate) const REPORTS: [&str; 11] = [
     "validate-pricing",
     "validate-rfq",
+    "validate-extraction",
+    "validate-answers",
+    "drafting-free-text",
     "bias",
+    "bias-content",
     "bias-history",
     "redteam",
     "injection",
+    "abstention",
 ];
 
-pub(crate) fn latest_report(s: &AppState, suite: &str) -> Option<serde_json::Value> {
-    let p = s
-        .assistant
+fn report_path(s: &AppState, suite: &str) -> std::path::PathBuf {
+    s.assistant
         .config
         .storage
         .data_dir
         .join("evals")
         .join(suite)
-        .join("report.json");
-    serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+        .join("report.json")
+}
+
+pub(crate) fn latest_report(s: &AppState, suite: &str) -> Option<serde_json::Value> {
+    serde_json::from_str(&std::fs::read_to_string(report_path(s, suite)).ok()?).ok()
 }
 
 /// `GET /model-risk`.
 pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, AppError> {
     let actor = v.actor.clone();
-    let (inventory, alerts, metrics, trend, changes) = s
+    let (inventory, alerts, metrics, trend, changes, corrections) = s
         .blocking(move |a| {
             let inv = a.model_inventory(&actor)?;
             let alerts = a.model_alerts(&actor, false)?;
@@ -61,7 +69,8 @@ pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, App
                     ..Default::default()
                 },
             )?;
-            Ok::<_, assistant::AssistantError>((inv, alerts, metrics, trend, changes))
+            let corrections = a.field_corrections(&actor, now, 7)?;
+            Ok::<_, assistant::AssistantError>((inv, alerts, metrics, trend, changes, corrections))
         })
         .await?;
     let manage = v.can(Permission::EvalsRun);
@@ -234,6 +243,19 @@ pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, App
             }
             (PreEscaped(evals::report::svg_plot(&rates)))
             (PreEscaped(evals::report::svg_plot(&drift)))
+            h3 #corrections { (v.t(T::MrCorrections)) " (" (corrections.0) " " (v.t(T::MrConfirmations)) ")" }
+            @if corrections.1.is_empty() {
+                p.muted { (v.t(T::MrNoCorrections)) }
+            } @else {
+                table {
+                    thead { tr { th { (v.t(T::MrField)) } th.num { (v.t(T::MrCorrected)) } th.num { (v.t(T::MrShare)) } } }
+                    tbody {
+                        @for (field, k) in &corrections.1 {
+                            tr { td { code { (field) } } td.num { (k) } td.num { (format!("{:.3}", *k as f64 / corrections.0.max(1) as f64)) } }
+                        }
+                    }
+                }
+            }
         }
         section.card #explain {
             h2 { (v.t(T::MrExplain)) }
@@ -256,7 +278,7 @@ pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, App
         section.card #reports {
             h2 { (v.t(T::MrReports)) }
             table {
-                thead { tr { th { (v.t(T::MrSuite)) } th { (v.t(T::Status)) } th { (v.t(T::MrRun)) } th {} } }
+                thead { tr { th { (v.t(T::MrSuite)) } th { (v.t(T::Status)) } th { (v.t(T::MrRun)) } th {} th {} } }
                 tbody {
                     @for suite in REPORTS {
                         @let r = latest_report(&s, suite);
@@ -264,7 +286,13 @@ pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, App
                             td { code { (suite) } }
                             td { @match &r { Some(r) => { (badge(if r["passed"].as_bool() == Some(true) { "passed" } else { "failed" })) }, None => { span.muted { (v.t(T::MrNeverRun)) } } } }
                             td { @if let Some(r) = &r { (time(r["started_at"].as_str().unwrap_or(""))) } }
-                            td { @if r.is_some() { a href={"/v1/evals/" (suite) "/report"} { "JSON" } } }
+                            td { @if r.is_some() { a href={"/model-risk/reports/" (suite)} { (v.t(T::MrOpenReport)) } " · " a href={"/v1/evals/" (suite) "/report"} { "JSON" } } }
+                            td { @if manage && suite != "bias-history" {
+                                form.inline method="post" action={"/model-risk/reports/" (suite) "/run"} {
+                                    (v.csrf_field())
+                                    button.secondary type="submit" { (v.t(T::MrRunNow)) }
+                                }
+                            } }
                         }
                     }
                 }
@@ -367,4 +395,122 @@ pub async fn version_approval(
         .blocking(move |a| a.request_version_approval(&actor, &chain, &version, &f.reason))
         .await?;
     Ok(see_other(&format!("/approvals/{id}")).into_response())
+}
+
+/// `POST /model-risk/reports/{suite}/run`: starts a run of the suite (a background job; the
+/// report and its audit entry follow when it ends) and returns to the dashboard.
+pub async fn run_report(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(suite): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, AppError> {
+    crate::handlers::evals::start_run(&s, v.actor.clone(), suite).await?;
+    Ok(see_other("/model-risk#reports"))
+}
+
+/// A form with nothing but its token.
+#[derive(Debug, Deserialize)]
+pub struct Empty {}
+
+/// `GET /model-risk/reports/{suite}`: the latest report of a suite on the page: verdict, run
+/// metadata and SHA-256, every metric against its threshold, the charts, the failed cases and
+/// the notes.
+pub async fn report(
+    State(s): State<AppState>,
+    v: Viewer,
+    Path(suite): Path<String>,
+) -> Result<Response, AppError> {
+    if suite != "bias-history" && !evals::suites().iter().any(|x| x.name() == suite) {
+        return Err(AppError::NotFound(format!("no evaluation suite {suite:?}")));
+    }
+    let r = latest_report(&s, &suite)
+        .ok_or_else(|| AppError::NotFound(format!("suite {suite:?} has not been run here yet")))?;
+    let actor = v.actor.clone();
+    let id = suite.clone();
+    s.blocking(move |a| {
+        a.audit_read(
+            &actor,
+            "eval.report.read",
+            "eval_report",
+            &id,
+            policies::DataClass::IMPORTANT,
+        )
+    })
+    .await?;
+    let plots: Vec<evals::Plot> = serde_json::from_value(r["plots"].clone()).unwrap_or_default();
+    let empty = Vec::new();
+    let metrics = r["metrics"].as_array().unwrap_or(&empty);
+    let cases = r["cases"].as_array().unwrap_or(&empty);
+    let failed: Vec<&serde_json::Value> = cases
+        .iter()
+        .filter(|c| c["passed"].as_bool() == Some(false))
+        .collect();
+    // The SHA-256 of the file as stored, and the audit entry that signed it (none: the file was
+    // changed after it was recorded, or never recorded).
+    let sha = {
+        use sha2::Digest;
+        let bytes = std::fs::read(report_path(&s, &suite)).unwrap_or_default();
+        hex::encode(sha2::Sha256::digest(bytes))
+    };
+    let (suite_for_seq, sha_for_seq) = (suite.clone(), sha.clone());
+    let signed = s
+        .blocking(move |a| a.evaluation_recorded(&suite_for_seq, &sha_for_seq))
+        .await?;
+    let body = html! {
+        h1 { code { (suite) } " " (badge(if r["passed"].as_bool() == Some(true) { "passed" } else { "failed" })) }
+        p { (r["description"].as_str().unwrap_or("")) }
+        section.card {
+            table { tbody {
+                tr { th { (v.t(T::MrRun)) } td { (time(r["started_at"].as_str().unwrap_or(""))) " · " (r["duration_ms"]) " ms" } }
+                tr { th { "git" } td { code { (r["metadata"]["git_commit"].as_str().unwrap_or("?")) } } }
+                tr { th { (v.t(T::MrMachine)) } td { (r["metadata"]["hostname"].as_str().unwrap_or("?")) " · " (r["metadata"]["platform"].as_str().unwrap_or("?")) " · " (r["metadata"]["cpus"]) " CPUs · " (r["metadata"]["memory_gib"]) " GiB" } }
+                tr { th { (v.t(T::MrModels)) } td { (r["metadata"]["model_ids"].as_array().map(|m| m.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()) } }
+                tr { th { "SHA-256" } td { code { (sha) } " " @match signed {
+                    Some(seq) => { span.status.approved { (v.t(T::MrSignedAt)) " " (seq) } },
+                    None => { span.status.rejected { (v.t(T::MrNotSigned)) } },
+                } } }
+            } }
+        }
+        section.card {
+            h2 { (v.t(T::MrFigures)) }
+            table {
+                thead { tr { th { (v.t(T::MrMetric)) } th.num { (v.t(T::MrValue)) } th { (v.t(T::MrThreshold)) } th { (v.t(T::Status)) } } }
+                tbody {
+                    @for m in metrics {
+                        tr {
+                            td { code { (m["name"].as_str().unwrap_or("")) } }
+                            td.num { (super::i18n::number(m["value"].as_f64().unwrap_or(f64::NAN), 3)) " " (m["unit"].as_str().unwrap_or("")) }
+                            td { @match (m["threshold"]["op"].as_str(), m["threshold"]["value"].as_f64()) {
+                                (Some("at_least"), Some(t)) => { "≥ " (super::i18n::number(t, 3)) },
+                                (Some("at_most"), Some(t)) => { "≤ " (super::i18n::number(t, 3)) },
+                                _ => {},
+                            } }
+                            td { @match m["passed"].as_bool() { Some(true) => { (badge("passed")) }, Some(false) => { (badge("failed")) }, None => {} } }
+                        }
+                    }
+                }
+            }
+        }
+        @for p in &plots {
+            section.card { (PreEscaped(evals::report::svg_plot(p))) }
+        }
+        section.card #failed {
+            h2 { (v.t(T::MrFailedCases)) " (" (failed.len()) " / " (cases.len()) ")" }
+            @if failed.is_empty() { p.muted { (v.t(T::MrNoFailedCases)) } }
+            @else { table { tbody {
+                @for c in failed.iter().take(200) {
+                    tr { td { code { (c["id"].as_str().unwrap_or("")) } } td { (c["detail"].as_str().unwrap_or("")) } }
+                }
+            } } }
+        }
+        @if let Some(notes) = r["notes"].as_array() {
+            section.card {
+                h2 { (v.t(T::MrNotes)) }
+                ul { @for n in notes { li { (n.as_str().unwrap_or("")) } } }
+            }
+        }
+        p { a href="/model-risk#reports" { "← " (v.t(T::ModelRisk)) } }
+    };
+    Ok(page(&v, v.t(T::ModelRisk), Nav::ModelRisk, body))
 }

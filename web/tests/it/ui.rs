@@ -1372,6 +1372,7 @@ fn approve_model_version(a: &Api) {
         role: Role::ModelRisk,
     };
     let actor = Actor::user(&p, None);
+    crate::record_evidence(&a.state.assistant);
     let pending = a
         .state
         .assistant
@@ -1450,7 +1451,90 @@ async fn model_risk_runs_its_chains_from_the_dashboard() {
     ] {
         assert!(p.body.contains(want), "{want} missing: {}", p.body);
     }
-    // Approve the version (as the approval page would), then switch the chain to its fallback.
+    // The version's approval page names the evidence it still lacks; the dashboard runs one of
+    // them (Run now: a background job), whose report page shows the figures and that the file
+    // matches the audit log.
+    let change = {
+        use assistant::approvals::{ApprovalFilter, ApprovalKind};
+        a.state
+            .assistant
+            .list_approvals(
+                &Actor::system(),
+                &ApprovalFilter {
+                    kind: Some(ApprovalKind::ModelChange),
+                    state: Some(policies::ApprovalState::Pending),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .into_iter()
+            .find(|x| x.payload["chain"] == assistant::model_risk::RFQ_CHAIN)
+            .unwrap()
+    };
+    let p = raw(
+        &a,
+        get_req(&format!("/approvals/{}", change.id), Some(&b.cookie)),
+    )
+    .await;
+    assert!(p.body.contains("id=\"missing-evidence\""), "{}", p.body);
+    assert!(
+        p.body
+            .contains("validate-rfq has not run since the request"),
+        "{}",
+        p.body
+    );
+    let p = raw(
+        &a,
+        form_req(
+            "/model-risk/reports/validate-rfq/run",
+            Some(&b.cookie),
+            &[("csrf", &b.csrf)],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let report = a
+        .state
+        .assistant
+        .config
+        .storage
+        .data_dir
+        .join("evals/validate-rfq/report.json");
+    let t0 = std::time::Instant::now();
+    while !(report.is_file() && audit_actions(&a).iter().any(|x| x == "eval.report")) {
+        assert!(
+            t0.elapsed().as_secs() < 300,
+            "the validation run did not end"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let p = raw(
+        &a,
+        get_req("/model-risk/reports/validate-rfq", Some(&b.cookie)),
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    for want in [
+        "limit_catch",
+        "exact_match_lower_bound",
+        "matches the audit log",
+        "<svg",
+    ] {
+        assert!(p.body.contains(want), "{want} missing: {}", p.body);
+    }
+    let p = raw(
+        &a,
+        get_req(&format!("/approvals/{}", change.id), Some(&b.cookie)),
+    )
+    .await;
+    assert!(!p.body.contains("validate-rfq has not run"), "{}", p.body);
+    assert!(
+        p.body.contains("bias has not run since the request"),
+        "{}",
+        p.body
+    );
+    // Approve the version on the rest of its evidence (as the approval page would), then switch
+    // the chain to its fallback.
     approve_model_version(&a);
     let p = raw(&a, get_req("/model-risk", Some(&b.cookie))).await;
     assert!(p.body.contains("model serving"), "{}", p.body);

@@ -46,6 +46,9 @@ CREATE INDEX extraction_files_approval ON extraction_files(approval_id);
 -- index extraction_files_sha
 CREATE INDEX extraction_files_sha ON extraction_files(sha256);
 
+-- index field_corrections_by_time
+CREATE INDEX field_corrections_by_time ON field_corrections(chain, time);
+
 -- index idempotency_keys_created
 CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
 
@@ -152,7 +155,7 @@ CREATE TABLE chain_calls (
         input_chars     INTEGER NOT NULL,
         language        TEXT NOT NULL,
         product         TEXT
-    );
+    , embedding BLOB);
 
 -- table chain_modes
 CREATE TABLE chain_modes (
@@ -358,6 +361,15 @@ CREATE TABLE extraction_files (
         approval_id  TEXT REFERENCES approvals(id),
         created_at   TEXT NOT NULL,
         PRIMARY KEY (job_id, idx)
+    );
+
+-- table field_corrections
+CREATE TABLE field_corrections (
+        id       INTEGER PRIMARY KEY,
+        chain    TEXT NOT NULL,
+        subject  TEXT NOT NULL,
+        field    TEXT NOT NULL,
+        time     TEXT NOT NULL
     );
 
 -- table idempotency_keys
