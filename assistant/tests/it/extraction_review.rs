@@ -165,6 +165,24 @@ fn upload_review_correct_approve_export() {
         Some("checked against the signed copy"),
     )
     .unwrap();
+    // Monitoring (issue #21 item 3): the upload is a call of the extraction chain, and the
+    // field ops corrected is counted for it.
+    let (n, corrected) = a
+        .field_corrections(&Actor::system(), time::OffsetDateTime::now_utc(), 7)
+        .unwrap();
+    assert!(n >= 1, "the upload is a monitored call");
+    assert_eq!(corrected, vec![("trade_date".to_string(), 1)]);
+    let human_changed: i64 =
+        rusqlite::Connection::open(a.config.storage.data_dir.join(assistant::store::DB_FILE))
+            .unwrap()
+            .query_row(
+                "SELECT COUNT(*) FROM chain_calls WHERE chain = 'extraction.model' AND subject = ?1
+         AND human_changed = 1",
+                [&id],
+                |r| r.get(0),
+            )
+            .unwrap();
+    assert_eq!(human_changed, 1);
     let e = a.extraction_export(&checker, &id).unwrap();
     assert_eq!(e.file_sha256, sha);
     assert_eq!(e.file_name, "two-dates.txt");
