@@ -70,7 +70,8 @@ pub(crate) struct Bench {
     /// The answer settings: the suite's own ([`options`]) on the fixture models, the
     /// deployment's on production models.
     pub ask: AskOptions,
-    /// Where the knowledge base lives (removed on drop).
+    /// Where the knowledge base lives (removed on drop; the last field, so that the knowledge
+    /// base above is dropped and flushed first).
     pub _dir: tempfile::TempDir,
 }
 
@@ -190,31 +191,33 @@ impl Suite for AbstentionSuite {
     }
 
     fn run(&self, ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
-        let Bench {
-            kb,
-            generator,
-            docs,
-            questions,
-            emb_name,
-            ask: options,
-            _dir,
-        } = Bench::open(ctx)?;
+        // Not destructured: the knowledge base must be dropped (and flushed) before its
+        // temporary directory, which the struct's field order ensures.
+        let bench = Bench::open(ctx)?;
+        let (kb, generator, docs, questions, emb_name, options) = (
+            &bench.kb,
+            &bench.generator,
+            &bench.docs,
+            &bench.questions,
+            &bench.emb_name,
+            &bench.ask,
+        );
         let mut out = SuiteOutput::default();
         let mut tallies: std::collections::BTreeMap<String, Tally> = Default::default();
-        for q in &questions {
+        for q in questions {
             let role: Role = q
                 .role
                 .parse()
                 .map_err(|e| EvalError::Data(format!("question {}: {e}", q.id)))?;
             let a = knowledge::answer::ask(
-                &kb,
+                kb,
                 generator.as_ref(),
                 &AskRequest {
                     question: q.question.clone(),
                     filters: Filters::default(),
                     clearance: Clearance::of(role),
                 },
-                &options,
+                options,
                 &mut |_| std::ops::ControlFlow::Continue(()),
             )
             .map_err(run_err)?;
