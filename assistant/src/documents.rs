@@ -1076,8 +1076,10 @@ impl Assistant {
                 Err(e) => Err(format!("the generator is not available: {e}")),
             };
             match tried {
-                Ok(a) if a.found || a.finish_reason == "not_found" => (a, CallOutcome::Model, None),
-                Ok(a) => (a, CallOutcome::ModelRejected, None),
+                Ok(a) => {
+                    let outcome = crate::model_risk::CallFeatures::answer_outcome(&a);
+                    (a, outcome, None)
+                }
                 Err(e) if !sent.get() => {
                     tracing::warn!(error = %e, "answers: the model failed; answering from retrieval alone");
                     (fallback(&mut forward)?, CallOutcome::Error, Some(e))
@@ -1111,23 +1113,15 @@ impl Assistant {
         question: &str,
         subject: &str,
     ) -> Result<()> {
-        use crate::model_risk::CallOutcome;
-        let faithfulness = (call.outcome == CallOutcome::Model && answer.found && !answer.quoted)
-            .then(|| answer::faithfulness(answer).ratio());
+        let features = crate::model_risk::CallFeatures::of_answer(question, answer, call.outcome);
         crate::model_risk::record_call(
             tx,
-            &crate::model_risk::CallRecord {
-                chain: crate::model_risk::ANSWERS_CHAIN,
-                subject: Some(subject),
-                outcome: call.outcome,
-                mode: call.gate.mode,
-                confidence: faithfulness,
-                latency_ms: call.latency_ms,
-                input_chars: question.chars().count(),
-                language: answer.language.as_str(),
-                product: None,
-                embedding: answer.query_vector.as_deref(),
-            },
+            &features.record(
+                crate::model_risk::ANSWERS_CHAIN,
+                Some(subject),
+                call.gate.mode,
+                call.latency_ms,
+            ),
         )
     }
 

@@ -400,12 +400,14 @@ pub fn placeholder(language: Language, goal: &str, reason: &str) -> String {
 }
 
 impl Assistant {
-    /// Writes one passage through the chain (see the module doc), streaming `on_event`. Model
-    /// risk gates the chain (`drafting.free_text`): when it does not serve its model, the
-    /// passage is left to the lawyer with the reason; each call is recorded for monitoring.
+    /// Writes one passage of draft `draft_id` through the chain (see the module doc), streaming
+    /// `on_event`. Model risk gates the chain (`drafting.free_text`): when it does not serve its
+    /// model, the passage is left to the lawyer with the reason; each call is recorded for
+    /// monitoring (subject `DRAFT/PASSAGE`).
     pub fn write_free_passage(
         &self,
         actor: &Actor,
+        draft_id: &str,
         language: Language,
         trade: &Trade,
         slot: &FreeSlot,
@@ -466,12 +468,14 @@ impl Assistant {
             )
         };
         let latency_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        // The draft and the passage: a lawyer's later rewording marks this call.
+        let subject = format!("{draft_id}/{}", slot.spec.id);
         let recorded = self.store.write(actor, |tx| {
             record_call(
                 tx,
                 &CallRecord {
                     chain: DRAFT_CHAIN,
-                    subject: Some(&slot.spec.id),
+                    subject: Some(&subject),
                     outcome: call,
                     mode,
                     confidence: None,

@@ -280,10 +280,11 @@ impl Assistant {
                 drafting::DraftError::Wording { .. } => invalid("wordings", e.to_string()),
                 _ => invalid("trade", e.to_string()),
             })?;
+        let id = format!("dr_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
         // The passages the template leaves to the model.
         let mut free = Vec::new();
         for slot in draft.free_slots(&template, &trade) {
-            let o = self.write_free_passage(actor, template.language, &trade, &slot, on_event);
+            let o = self.write_free_passage(actor, &id, template.language, &trade, &slot, on_event);
             draft.fill_free(
                 &o.clause,
                 &o.passage,
@@ -293,7 +294,6 @@ impl Assistant {
             free.push(o);
         }
         let text = draft.to_text();
-        let id = format!("dr_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
         let now = time::fmt(time::now());
         let note = format!(
             "drafted from template {} v{}",
@@ -546,6 +546,7 @@ impl Assistant {
                 "UPDATE drafts SET version = ?2, updated_at = ?3, updated_by = ?4 WHERE id = ?1",
                 params![id, next, now, actor.user],
             )?;
+            let reworded = mark_reworded_passages(tx, id, text)?;
             tx.audit(AuditRecord {
                 action: "draft.edit",
                 object_kind: "draft",
@@ -554,6 +555,7 @@ impl Assistant {
                 details: json!({
                     "version": next, "base": base, "sha256": sha(text),
                     "lines_changed": changed, "note": note, "reopens": reopened,
+                    "machine_passages_changed": reworded,
                 }),
             })?;
             Ok::<_, AssistantError>(())
@@ -779,4 +781,58 @@ impl Assistant {
         });
         Ok((report, language, template.map(|t| t.id)))
     }
+}
+
+/// The passages the model wrote in `d`: (the template's passage id, the text), every clause
+/// and sub-clause.
+fn machine_passages(d: &drafting::Draft) -> Vec<(String, String)> {
+    fn go(c: &drafting::DraftClause, out: &mut Vec<(String, String)>) {
+        for m in &c.machine {
+            if let Some(t) = c.text.get(m.start..m.end) {
+                out.push((m.id.clone(), t.to_owned()));
+            }
+        }
+        for child in &c.children {
+            go(child, out);
+        }
+    }
+    let mut out = Vec::new();
+    for c in &d.clauses {
+        go(c, &mut out);
+    }
+    out
+}
+
+/// Marks the calls of `drafting.free_text` whose passage in draft `id` the lawyer's new `text`
+/// no longer holds as written (reworded or dropped: the monitoring's lawyer change rate), in the
+/// edit's transaction. Returns the passage ids.
+fn mark_reworded_passages(
+    tx: &mut crate::store::WriteTx<'_>,
+    id: &str,
+    text: &str,
+) -> Result<Vec<String>> {
+    let first: Option<Option<String>> = tx
+        .conn()
+        .query_row(
+            "SELECT structure FROM draft_versions WHERE draft_id = ?1 AND version = 1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(Ok(draft)) = first
+        .flatten()
+        .map(|s| serde_json::from_str::<drafting::Draft>(&s))
+    else {
+        return Ok(Vec::new());
+    };
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let now = words(text);
+    let mut changed = Vec::new();
+    for (passage, written) in machine_passages(&draft) {
+        if !now.contains(&words(&written)) {
+            crate::model_risk::mark_human_changed(tx, &format!("{id}/{passage}"))?;
+            changed.push(passage);
+        }
+    }
+    Ok(changed)
 }

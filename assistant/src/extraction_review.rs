@@ -1002,49 +1002,13 @@ fn record_extraction_call(
     job_id: &str,
     idx: usize,
 ) -> Result<()> {
-    use crate::model_risk::{CallOutcome, CallRecord, EXTRACTION_CHAIN, record_call};
-    let evidence: Vec<&extraction::text::Evidence> =
-        r.fields.iter().filter_map(|f| f.evidence.first()).collect();
-    let confidence = (!evidence.is_empty()).then(|| {
-        evidence
-            .iter()
-            .map(|e| f64::from(e.confidence))
-            .sum::<f64>()
-            / evidence.len() as f64
-    });
-    let text: String = evidence.iter().map(|e| e.snippet.as_str()).collect();
-    let outcome = if !r.status.has_terms() && r.status != FileStatus::NotAConfirmation {
-        CallOutcome::Error
-    } else if r.problems.iter().any(|p| p.kind == "model") {
-        CallOutcome::ModelRejected
-    } else if evidence
-        .iter()
-        .any(|e| e.method == extraction::text::Method::Model)
-    {
-        CallOutcome::Model
-    } else {
-        CallOutcome::Rules
-    };
+    use crate::model_risk::{CallFeatures, EXTRACTION_CHAIN, record_call};
     let mode = crate::model_risk::mode_of(tx.conn(), EXTRACTION_CHAIN)?.0;
     let subject = approval_id.map_or_else(|| format!("{job_id}/{idx}"), str::to_owned);
+    let features = CallFeatures::of_extraction(r);
     record_call(
         tx,
-        &CallRecord {
-            chain: EXTRACTION_CHAIN,
-            subject: Some(&subject),
-            outcome,
-            mode,
-            confidence,
-            latency_ms: r.timings.total_ms,
-            input_chars: text.chars().count(),
-            language: if cjk::is_mostly_chinese(&text) {
-                "zh"
-            } else {
-                "en"
-            },
-            product: r.product_type.as_deref(),
-            embedding: None,
-        },
+        &features.record(EXTRACTION_CHAIN, Some(&subject), mode, r.timings.total_ms),
     )
 }
 

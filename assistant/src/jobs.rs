@@ -315,8 +315,24 @@ impl Assistant {
         report_sha256: &str,
         metrics: Value,
     ) -> Result<u64> {
+        self.record_validation(actor, suite, passed, report_sha256, metrics, None)
+    }
+
+    /// [`Assistant::record_evaluation`] of a chain's validation run with its cases as the
+    /// monitoring reads calls (`baseline`: the chain and the cases): when the report passed,
+    /// the cases become the chain's drift baseline (`validation_baselines`, audited as
+    /// `model.baseline`), in the same transaction.
+    pub fn record_validation(
+        &self,
+        actor: &Actor,
+        suite: &str,
+        passed: bool,
+        report_sha256: &str,
+        metrics: Value,
+        baseline: Option<(&str, &[crate::model_risk::CallFeatures])>,
+    ) -> Result<u64> {
         self.store.write(actor, |tx| {
-            tx.audit(AuditRecord {
+            let seq = tx.audit(AuditRecord {
                 action: "eval.report",
                 object_kind: "evaluation",
                 object_id: suite,
@@ -325,8 +341,11 @@ impl Assistant {
                     "suite": suite, "passed": passed, "report_sha256": report_sha256,
                     "metrics": metrics,
                 }),
-            })
-            .map_err(AssistantError::from)
+            })?;
+            if let (true, Some((chain, cases))) = (passed, baseline) {
+                crate::model_risk::record_baseline(tx, chain, suite, report_sha256, cases)?;
+            }
+            Ok(seq)
         })
     }
 }

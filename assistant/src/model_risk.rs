@@ -16,7 +16,10 @@
 //!   back to the model only by a `model_change` approval ([`Assistant::request_restore`]).
 //! - **Monitoring** (`chain_calls`, one row per production call, written in the call's own
 //!   transaction): [`Assistant::monitor`] computes each figure of `policies::monitoring::RULES`
-//!   over its window, drift as the population stability index against the chain's baseline; a
+//!   over its window, drift as the population stability index against the chain's baseline
+//!   (the cases of its latest passed validation run, recorded with the report by
+//!   [`Assistant::record_validation`] through the same [`CallFeatures`] functions as production
+//!   calls; the chain's own earlier calls until there is one); a
 //!   figure over its threshold opens one alert (`model_alerts`, audited as `model.alert`) and, by
 //!   the rule's action, switches the chain to its fallback or pauses it (audited as
 //!   `model.mode`). Nothing in flight is dropped: a request already past the gate finishes on the
@@ -302,6 +305,9 @@ pub struct MetricNow {
     pub value: Option<f64>,
     /// Whether it is over its threshold.
     pub breached: bool,
+    /// What a drift figure compared the window with (`None` for other figures, or when there
+    /// was no baseline).
+    pub baseline: Option<Baseline>,
 }
 
 /// One production call, as recorded.
@@ -328,6 +334,178 @@ pub struct CallRecord<'a> {
     /// The input's embedding, when the chain computed one (the question of an answer): its
     /// centroid's drift is watched.
     pub embedding: Option<&'a [f32]>,
+}
+
+/// What the monitoring reads of one call of a chain: a production call's, or one case of a
+/// validation run's (the drift figures' validation baseline). The same functions compute both,
+/// so that production is compared with the validation on equal terms.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallFeatures {
+    /// What it came to.
+    pub outcome: CallOutcome,
+    /// Its confidence, if any.
+    pub confidence: Option<f64>,
+    /// Input length in characters.
+    pub input_chars: usize,
+    /// `zh`, `en` or `other`.
+    pub language: String,
+    /// The product (structure), if any.
+    pub product: Option<String>,
+    /// The input's embedding, when the chain computes one (not in reports: it is long).
+    #[serde(skip)]
+    pub embedding: Option<Vec<f32>>,
+}
+
+impl CallFeatures {
+    /// One parse of `text` by the RFQ chain: `model` when the model's answer was used,
+    /// `model_rejected` when it was asked and its answer rejected or it failed, else `rules`;
+    /// the parse's confidence, language and first structure.
+    pub fn of_rfq(text: &str, o: &rfq::ParseOutcome) -> CallFeatures {
+        let outcome = if o.path == rfq::ParsePath::Model {
+            CallOutcome::Model
+        } else if o
+            .problems
+            .iter()
+            .any(|p| matches!(p, rfq::Problem::ModelRejected { .. }))
+        {
+            CallOutcome::ModelRejected
+        } else {
+            CallOutcome::Rules
+        };
+        CallFeatures {
+            outcome,
+            confidence: Some(f64::from(o.confidence)),
+            input_chars: text.chars().count(),
+            language: match o.language {
+                rfq::Language::Zh => "zh",
+                rfq::Language::En => "en",
+            }
+            .into(),
+            product: o
+                .parse
+                .requests
+                .first()
+                .and_then(|r| r.structure)
+                .map(|s| s.as_str().to_owned()),
+            embedding: None,
+        }
+    }
+
+    /// One file's extraction: `error` when nothing could be read from a confirmation,
+    /// `model_rejected` when the model step's answer was refused, `model` when it supplied a
+    /// term, else `rules`; the mean of the terms' evidence confidences, the length and
+    /// language of the evidence, the product.
+    pub fn of_extraction(r: &extraction::FileResult) -> CallFeatures {
+        let evidence: Vec<&extraction::text::Evidence> =
+            r.fields.iter().filter_map(|f| f.evidence.first()).collect();
+        let confidence = (!evidence.is_empty()).then(|| {
+            evidence
+                .iter()
+                .map(|e| f64::from(e.confidence))
+                .sum::<f64>()
+                / evidence.len() as f64
+        });
+        let text: String = evidence.iter().map(|e| e.snippet.as_str()).collect();
+        let outcome =
+            if !r.status.has_terms() && r.status != extraction::FileStatus::NotAConfirmation {
+                CallOutcome::Error
+            } else if r.problems.iter().any(|p| p.kind == "model") {
+                CallOutcome::ModelRejected
+            } else if evidence
+                .iter()
+                .any(|e| e.method == extraction::text::Method::Model)
+            {
+                CallOutcome::Model
+            } else {
+                CallOutcome::Rules
+            };
+        CallFeatures {
+            outcome,
+            confidence,
+            input_chars: text.chars().count(),
+            language: if cjk::is_mostly_chinese(&text) {
+                "zh"
+            } else {
+                "en"
+            }
+            .into(),
+            product: r.product_type.clone(),
+            embedding: None,
+        }
+    }
+
+    /// One answer of the answers chain to `question` that came to `outcome`: the faithfulness
+    /// of a generated answer that was found (not of a quoted or refused one), the question's
+    /// length and language and its embedding.
+    pub fn of_answer(
+        question: &str,
+        answer: &knowledge::answer::Answer,
+        outcome: CallOutcome,
+    ) -> CallFeatures {
+        CallFeatures {
+            outcome,
+            confidence: (outcome == CallOutcome::Model && answer.found && !answer.quoted)
+                .then(|| knowledge::answer::faithfulness(answer).ratio()),
+            input_chars: question.chars().count(),
+            language: answer.language.as_str().to_owned(),
+            product: None,
+            embedding: answer.query_vector.clone(),
+        }
+    }
+
+    /// What the answers chain's model path came to with `answer`: `model` when it answered
+    /// or said the documents do not say, `model_rejected` when its answer failed the evidence
+    /// check.
+    pub fn answer_outcome(answer: &knowledge::answer::Answer) -> CallOutcome {
+        if answer.found || answer.finish_reason == "not_found" {
+            CallOutcome::Model
+        } else {
+            CallOutcome::ModelRejected
+        }
+    }
+
+    /// The production record of a call with these features.
+    pub fn record<'a>(
+        &'a self,
+        chain: &'a str,
+        subject: Option<&'a str>,
+        mode: ChainMode,
+        latency_ms: f64,
+    ) -> CallRecord<'a> {
+        CallRecord {
+            chain,
+            subject,
+            outcome: self.outcome,
+            mode,
+            confidence: self.confidence,
+            latency_ms,
+            input_chars: self.input_chars,
+            language: &self.language,
+            product: self.product.as_deref(),
+            embedding: self.embedding.as_deref(),
+        }
+    }
+}
+
+/// What a drift figure compared the window with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Baseline {
+    /// The cases of the chain's latest passed validation run.
+    Validation {
+        /// The suite.
+        suite: String,
+        /// Its report's SHA-256 (as in the audit log's `eval.report`).
+        report_sha256: String,
+        /// The cases (with an embedding, for the centroid figure).
+        cases: usize,
+    },
+    /// The chain's own production calls in the days before the window (no validation run has
+    /// recorded a baseline yet).
+    Production {
+        /// The calls (with an embedding, for the centroid figure).
+        calls: usize,
+    },
 }
 
 /// The payload of a `model_change` approval.
@@ -590,6 +768,56 @@ pub fn record_call(tx: &mut WriteTx<'_>, c: &CallRecord<'_>) -> Result<()> {
             c.embedding.map(vector_bytes),
         ],
     )?;
+    Ok(())
+}
+
+/// Records `cases` (a passed validation run of `suite`, report `report_sha256`) as `chain`'s
+/// drift baseline, audited as `model.baseline` with the cases' language and outcome mix.
+pub(crate) fn record_baseline(
+    tx: &mut WriteTx<'_>,
+    chain: &str,
+    suite: &str,
+    report_sha256: &str,
+    cases: &[CallFeatures],
+) -> Result<()> {
+    known_chain(chain)?;
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let now = time::fmt(time::now());
+    let mut languages = std::collections::BTreeMap::<&str, usize>::new();
+    let mut outcomes = std::collections::BTreeMap::<&str, usize>::new();
+    for f in cases {
+        tx.conn().execute(
+            "INSERT INTO validation_baselines (chain, suite, report_sha256, recorded_at, outcome,
+                 confidence, input_chars, language, product, embedding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                chain,
+                suite,
+                report_sha256,
+                now,
+                f.outcome,
+                f.confidence,
+                f.input_chars as i64,
+                f.language,
+                f.product,
+                f.embedding.as_deref().map(vector_bytes),
+            ],
+        )?;
+        *languages.entry(f.language.as_str()).or_default() += 1;
+        *outcomes.entry(f.outcome.as_str()).or_default() += 1;
+    }
+    tx.audit(AuditRecord {
+        action: "model.baseline",
+        object_kind: "model_chain",
+        object_id: chain,
+        class: DataClass::IMPORTANT,
+        details: json!({
+            "suite": suite, "report_sha256": report_sha256, "cases": cases.len(),
+            "languages": languages, "outcomes": outcomes,
+        }),
+    })?;
     Ok(())
 }
 
@@ -1200,6 +1428,7 @@ impl Assistant {
                         "alert_id": id, "metric": rule.metric, "value": value,
                         "threshold": rule.max, "window_secs": rule.window_secs,
                         "calls": m.calls, "action": rule.action.as_str(),
+                        "baseline": m.baseline,
                         "reason_en": format!(
                             "{} of {} is {value:.3} over the last {} s, above {}",
                             rule.metric, rule.chain, rule.window_secs, rule.max
@@ -1312,8 +1541,7 @@ fn vector_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-/// The stored vectors of `chain`'s calls in (`from`, `to`] that have one: their mean, how many,
-/// and the mean of their squared norms; vectors of another length than the first are left out.
+/// The stored vectors of `chain`'s calls in (`from`, `to`] that have one: see [`mean_vector`].
 fn centroid(
     c: &rusqlite::Connection,
     chain: &str,
@@ -1324,9 +1552,31 @@ fn centroid(
         "SELECT embedding FROM chain_calls
          WHERE chain = ?1 AND time > ?2 AND time <= ?3 AND embedding IS NOT NULL",
     )?;
+    let rows = stmt.query_map(params![chain, from, to], |r| r.get::<_, Vec<u8>>(0))?;
+    mean_vector(rows)
+}
+
+/// The vectors of the validation baseline `report_sha256` of `chain`: see [`mean_vector`].
+fn baseline_centroid(
+    c: &rusqlite::Connection,
+    chain: &str,
+    report_sha256: &str,
+) -> rusqlite::Result<(Vec<f64>, usize, f64)> {
+    let mut stmt = c.prepare(
+        "SELECT embedding FROM validation_baselines
+         WHERE chain = ?1 AND report_sha256 = ?2 AND embedding IS NOT NULL",
+    )?;
+    let rows = stmt.query_map(params![chain, report_sha256], |r| r.get::<_, Vec<u8>>(0))?;
+    mean_vector(rows)
+}
+
+/// Stored vectors' mean, how many, and the mean of their squared norms; vectors of another
+/// length than the first are left out.
+fn mean_vector(
+    rows: impl Iterator<Item = rusqlite::Result<Vec<u8>>>,
+) -> rusqlite::Result<(Vec<f64>, usize, f64)> {
     let mut sum: Vec<f64> = Vec::new();
     let (mut n, mut sq) = (0usize, 0.0f64);
-    let rows = stmt.query_map(params![chain, from, to], |r| r.get::<_, Vec<u8>>(0))?;
     for bytes in rows {
         let bytes = bytes?;
         if bytes.len() % 4 != 0 || bytes.is_empty() {
@@ -1348,6 +1598,53 @@ fn centroid(
         *s /= n.max(1) as f64;
     }
     Ok((sum, n, sq / n.max(1) as f64))
+}
+
+/// The chain's latest validation baseline: (suite, report SHA-256, cases).
+fn latest_baseline(
+    c: &rusqlite::Connection,
+    chain: &str,
+) -> rusqlite::Result<Option<(String, String, usize)>> {
+    let latest: Option<(String, String)> = c
+        .query_row(
+            "SELECT suite, report_sha256 FROM validation_baselines WHERE chain = ?1
+             ORDER BY id DESC LIMIT 1",
+            [chain],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((suite, sha)) = latest else {
+        return Ok(None);
+    };
+    let n: i64 = c.query_row(
+        "SELECT COUNT(*) FROM validation_baselines WHERE chain = ?1 AND report_sha256 = ?2",
+        params![chain, sha],
+        |r| r.get(0),
+    )?;
+    Ok(Some((suite, sha, n as usize)))
+}
+
+/// The cases of validation baseline `report_sha256` of `chain`, as the figures read calls.
+fn baseline_rows(
+    c: &rusqlite::Connection,
+    chain: &str,
+    report_sha256: &str,
+) -> rusqlite::Result<Vec<CallRow>> {
+    let mut stmt = c.prepare(
+        "SELECT outcome, confidence, 0, input_chars, language, product
+         FROM validation_baselines WHERE chain = ?1 AND report_sha256 = ?2",
+    )?;
+    stmt.query_map(params![chain, report_sha256], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })?
+    .collect()
 }
 
 /// A recorded call as the figures read it: outcome, confidence, changed by a person, input
@@ -1421,6 +1718,12 @@ fn metric_now(
     let to = time::fmt(at);
     let rows = call_rows(c, rule.chain, &from, &to)?;
     let n = rows.len();
+    let mut baseline = None;
+    let validation = if rule.metric.starts_with("psi_") || rule.metric == "centroid_shift" {
+        latest_baseline(c, rule.chain)?
+    } else {
+        None
+    };
     let share = |f: &dyn Fn(&CallRow) -> bool| {
         rows.iter().filter(|r| f(r)).count() as f64 / n.max(1) as f64
     };
@@ -1433,6 +1736,16 @@ fn metric_now(
             "error_rate" => Some(share(&|r| r.0 == CallOutcome::Error.as_str())),
             "low_confidence_rate" => Some(share(&|r| r.1.is_some_and(|x| x < 0.5))),
             "trader_edit_rate" | "correction_rate" => Some(share(&|r| r.2 != 0)),
+            "human_change_rate" => {
+                // Among the calls whose model output was used (the others had nothing of the
+                // model's for a person to change).
+                let used: Vec<&CallRow> = rows
+                    .iter()
+                    .filter(|r| r.0 == CallOutcome::Model.as_str())
+                    .collect();
+                (used.len() >= rule.min_calls)
+                    .then(|| used.iter().filter(|r| r.2 != 0).count() as f64 / used.len() as f64)
+            }
             "field_correction_rate" => {
                 let most: Option<i64> = c
                     .query_row(
@@ -1450,28 +1763,74 @@ fn metric_now(
                 // units of the baseline's own spread (the root mean squared distance of its
                 // vectors from their mean): about 1/√n for a window of n calls like the
                 // baseline, about 1 or more when what comes in is about something else. The
-                // spread makes the figure comparable across embedders.
-                let base_from = time::fmt(
-                    at - ::time::Duration::seconds(
-                        (rule.window_secs + monitoring::BASELINE_SECS) as i64,
-                    ),
-                );
-                let (b, nb, b_sq) = centroid(c, rule.chain, &base_from, &from)?;
+                // spread makes the figure comparable across embedders. The baseline is the
+                // latest passed validation run's questions when it has enough with a vector,
+                // else the chain's production calls before the window.
                 let (w, nw, _) = centroid(c, rule.chain, &from, &to)?;
-                (nb >= monitoring::MIN_BASELINE_CALLS && nw >= rule.min_calls && b.len() == w.len())
-                    .then(|| monitoring::centroid_shift(&b, b_sq, &w))
+                let validated = match &validation {
+                    Some((suite, sha, _)) => {
+                        let (b, nb, b_sq) = baseline_centroid(c, rule.chain, sha)?;
+                        (nb >= monitoring::MIN_BASELINE_CALLS).then(|| {
+                            (
+                                (b, nb, b_sq),
+                                Baseline::Validation {
+                                    suite: suite.clone(),
+                                    report_sha256: sha.clone(),
+                                    cases: nb,
+                                },
+                            )
+                        })
+                    }
+                    None => None,
+                };
+                let ((b, nb, b_sq), source) = match validated {
+                    Some(v) => v,
+                    None => {
+                        let base_from = time::fmt(
+                            at - ::time::Duration::seconds(
+                                (rule.window_secs + monitoring::BASELINE_SECS) as i64,
+                            ),
+                        );
+                        let p = centroid(c, rule.chain, &base_from, &from)?;
+                        let calls = p.1;
+                        (p, Baseline::Production { calls })
+                    }
+                };
+                let ok = nb >= monitoring::MIN_BASELINE_CALLS
+                    && nw >= rule.min_calls
+                    && b.len() == w.len();
+                baseline = ok.then_some(source);
+                ok.then(|| monitoring::centroid_shift(&b, b_sq, &w))
             }
             m if m.starts_with("psi_") => {
-                let base_from = time::fmt(
-                    at - ::time::Duration::seconds(
-                        (rule.window_secs + monitoring::BASELINE_SECS) as i64,
+                // Against the latest passed validation run's cases when there are enough, else
+                // against the chain's production calls in the days before the window.
+                let (base, source) = match &validation {
+                    Some((suite, sha, n)) if *n >= monitoring::MIN_BASELINE_CALLS => (
+                        baseline_rows(c, rule.chain, sha)?,
+                        Baseline::Validation {
+                            suite: suite.clone(),
+                            report_sha256: sha.clone(),
+                            cases: *n,
+                        },
                     ),
-                );
-                let base = call_rows(c, rule.chain, &base_from, &from)?;
+                    _ => {
+                        let base_from = time::fmt(
+                            at - ::time::Duration::seconds(
+                                (rule.window_secs + monitoring::BASELINE_SECS) as i64,
+                            ),
+                        );
+                        let rows = call_rows(c, rule.chain, &base_from, &from)?;
+                        let calls = rows.len();
+                        (rows, Baseline::Production { calls })
+                    }
+                };
                 if base.len() < monitoring::MIN_BASELINE_CALLS {
                     None
                 } else {
-                    drift(m, &base, &rows)
+                    let v = drift(m, &base, &rows);
+                    baseline = v.is_some().then_some(source);
+                    v
                 }
             }
             _ => None,
@@ -1482,5 +1841,6 @@ fn metric_now(
         calls: n,
         breached: value.is_some_and(|v| v > rule.max),
         value,
+        baseline,
     })
 }

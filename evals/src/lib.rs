@@ -23,6 +23,9 @@ pub struct EvalContext {
     /// The production models, for suites that validate a chain as it serves (the answers
     /// validation); `None`: the fixture models (or those the `DESKMATE_EVAL_*` variables name).
     pub production: Option<Production>,
+    /// The RFQ chain's model with the deployment's settings (the RFQ model validation); `None`:
+    /// the fixture generator (or the one `DESKMATE_EVAL_GENERATOR` names).
+    pub rfq_model: Option<suites::validate_rfq_model::RfqModel>,
 }
 
 /// The models and settings a deployment's chains serve with (see [`production_context`]).
@@ -92,8 +95,17 @@ pub fn production_context(a: &assistant::Assistant) -> (EvalContext, Option<Stri
 
 /// The context suite `name` runs with for `a`'s deployment: [`production_context`] for the
 /// suites that validate a chain as it serves (`validate-answers`, and `bias-content` for its
-/// questions), the default otherwise.
+/// questions), the RFQ chain's model and settings for `validate-rfq-model`, the default
+/// otherwise.
 pub fn context_for(a: &assistant::Assistant, name: &str) -> EvalContext {
+    if name == "validate-rfq-model" {
+        let m = suites::validate_rfq_model::RfqModel::of(a);
+        return EvalContext {
+            model_ids: vec![m.name.clone()],
+            rfq_model: Some(m),
+            ..EvalContext::default()
+        };
+    }
     if matches!(name, "validate-answers" | "bias-content") {
         let (ctx, why) = production_context(a);
         if let Some(why) = why {
@@ -119,15 +131,41 @@ pub fn run_recorded(
     let r = run_suite(name, ctx)?;
     report::write(&r, dir)?;
     let sha = report::json_sha256(&r);
-    a.record_evaluation(
+    record(a, actor, &r, &sha)
+        .map_err(|e| EvalError::Run(format!("recording the report in the audit log: {e}")))?;
+    Ok((r, sha))
+}
+
+/// Records report `r` (its `report.json`'s SHA-256 is `sha`) in `a`'s audit log as `actor`
+/// (`eval.report`); a passed validation run's cases become its chain's drift baseline
+/// (`Assistant::record_validation`). Returns the audit entry's sequence number.
+pub fn record(
+    a: &assistant::Assistant,
+    actor: &assistant::store::Actor,
+    r: &report::Report,
+    sha: &str,
+) -> assistant::Result<u64> {
+    a.record_validation(
         actor,
         &r.suite,
         r.passed,
-        &sha,
+        sha,
         serde_json::to_value(&r.metrics).unwrap_or_default(),
+        r.baseline
+            .as_ref()
+            .map(|b| (b.chain.as_str(), b.cases.as_slice())),
     )
-    .map_err(|e| EvalError::Run(format!("recording the report in the audit log: {e}")))?;
-    Ok((r, sha))
+}
+
+/// A validation run's cases as the monitoring reads a chain's production calls (computed by the
+/// same `assistant::model_risk::CallFeatures` functions): the drift figures' baseline once the
+/// run passed and was recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValidationBaseline {
+    /// The chain (`assistant::model_risk::CHAINS`).
+    pub chain: String,
+    /// One entry per case (embeddings are left out of the report, not of the record).
+    pub cases: Vec<assistant::model_risk::CallFeatures>,
 }
 
 /// How a metric is judged.
@@ -211,6 +249,8 @@ pub struct SuiteOutput {
     pub notes: Vec<String>,
     /// Line charts for the HTML report (drawn as SVG).
     pub plots: Vec<Plot>,
+    /// A chain validation's cases as production calls are monitored (the drift baseline).
+    pub baseline: Option<ValidationBaseline>,
 }
 
 /// A line chart: one or more series over a shared x axis.
@@ -289,6 +329,7 @@ pub fn suites() -> Vec<Box<dyn Suite>> {
         Box::new(suites::bias_content::BiasContentSuite),
         Box::new(suites::validate::ValidatePricing),
         Box::new(suites::validate::ValidateRfq),
+        Box::new(suites::validate_rfq_model::ValidateRfqModel),
         Box::new(suites::validate_extraction::ValidateExtraction),
         Box::new(suites::validate_answers::ValidateAnswers),
     ]

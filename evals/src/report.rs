@@ -93,6 +93,10 @@ pub struct Report {
     /// Charts (drawn as SVG in the HTML report).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub plots: Vec<crate::Plot>,
+    /// A chain validation's cases as its production calls are monitored: the drift baseline
+    /// once the report passed and was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::ValidationBaseline>,
 }
 
 impl Report {
@@ -120,6 +124,7 @@ impl Report {
             cases: out.cases,
             notes: out.notes,
             plots: out.plots,
+            baseline: out.baseline,
         }
     }
 }

@@ -70,8 +70,9 @@ struct PagePos {
 
 /// The text the rules read: full-width digits and letters as ASCII ([`cjk::fold_alnum`]) and
 /// traditional Chinese characters as simplified (`fast2s`, character for character; a line
-/// whose length the conversion would change is kept as written). Values are read from this
-/// text, so a name written in traditional characters comes out in simplified ones.
+/// whose length the conversion would change is kept as written). The folded text has the same
+/// characters, one for one, as the written text, so names are given back as written
+/// ([`Sheet::as_written`]) and the reviewer's snippets show the document's own characters.
 pub fn fold(text: &str) -> std::borrow::Cow<'_, str> {
     let text = cjk::fold_alnum(text);
     if !text.chars().any(cjk::is_cjk) {
@@ -92,6 +93,9 @@ pub struct Sheet {
     pub text: String,
     /// [`Sheet::text`] with line and page breaks as spaces.
     pub flow: String,
+    /// [`Sheet::text`] as written (before [`fold`]) when folding changed any line: the same
+    /// characters one for one, so a character offset is the same place in both.
+    written: Option<String>,
     pages: Vec<PagePos>,
     lines: Vec<LinePos>,
 }
@@ -100,16 +104,20 @@ impl Sheet {
     /// Indexes a document.
     pub fn new(doc: &Document) -> Sheet {
         let mut text = String::new();
+        let mut written = String::new();
+        let mut folded_any = false;
         let mut pages = Vec::new();
         let mut lines = Vec::new();
         for (pi, page) in doc.pages.iter().enumerate() {
             if pi > 0 {
                 text.push('\x0c');
+                written.push('\x0c');
             }
             let page_start = text.len();
             for (li, line) in page.lines.iter().enumerate() {
                 if li > 0 {
                     text.push('\n');
+                    written.push('\n');
                 }
                 let start = text.len();
                 // Full-width digits and letters read as ASCII (`２０２６年` is `2026年`) and
@@ -117,6 +125,8 @@ impl Sheet {
                 // Hong Kong), in the line and in its words alike, so that positions agree.
                 let line_text = fold(&line.text);
                 text.push_str(&line_text);
+                written.push_str(&line.text);
+                folded_any |= line_text != line.text.as_str();
                 let mut words = Vec::new();
                 let mut cursor = 0;
                 for w in &line.words {
@@ -153,9 +163,38 @@ impl Sheet {
         Sheet {
             text,
             flow,
+            written: folded_any.then_some(written),
             pages,
             lines,
         }
+    }
+
+    /// The byte range `[start, end)` of [`Sheet::text`] as the document writes it: traditional
+    /// characters and full-width letters and digits as they are in the document (the same
+    /// characters as the folded text when nothing was folded). `None` outside the text.
+    pub fn as_written(&self, start: usize, end: usize) -> Option<std::borrow::Cow<'_, str>> {
+        let folded = self.text.get(start..end)?;
+        let Some(w) = &self.written else {
+            return Some(std::borrow::Cow::Borrowed(folded));
+        };
+        let skip = self.text[..start].chars().count();
+        Some(std::borrow::Cow::Owned(
+            w.chars().skip(skip).take(folded.chars().count()).collect(),
+        ))
+    }
+
+    /// `value`, found in the byte range `span` of [`Sheet::text`], as the document writes it
+    /// (a name in traditional characters stays in them); `value` itself when it is not there
+    /// verbatim.
+    pub fn written_value(&self, value: &str, span: (usize, usize)) -> String {
+        if self.written.is_none() || value.is_empty() {
+            return value.to_owned();
+        }
+        self.text
+            .get(span.0..span.1)
+            .and_then(|s| s.find(value))
+            .and_then(|at| self.as_written(span.0 + at, span.0 + at + value.len()))
+            .map_or_else(|| value.to_owned(), |w| w.into_owned())
     }
 
     /// A sheet over plain text (one page, no geometry), for FpML and tests.
@@ -282,10 +321,11 @@ impl Sheet {
                 .unwrap_or(end);
             (a, b)
         });
+        // The reviewer reads the document's own characters.
         let snippet = self
-            .flow
-            .get(s0..s1.min(self.flow.len()))
-            .unwrap_or("")
+            .as_written(s0.min(self.text.len()), s1.min(self.text.len()))
+            .unwrap_or_default()
+            .replace(['\n', '\x0c'], " ")
             .trim()
             .to_owned();
         Evidence {

@@ -5,10 +5,11 @@
 //! the recorded calls and applies the actions. A chain switched away from its model goes back only
 //! by a model-risk approval.
 //!
-//! Drift is measured with the population stability index ([`psi`]) of an input feature's
-//! distribution in the window against the chain's baseline (its calls in the
-//! [`BASELINE_SECS`] before the window): below 0.1 is stable, 0.1-0.25 a moderate shift, above
-//! 0.25 a significant one (the usual reading of the index).
+//! Drift is measured with the population stability index ([`psi`]) of an input or output
+//! feature's distribution in the window against the chain's baseline: the cases of its latest
+//! passed validation run (what it was validated on), or, until a validation run has recorded
+//! one, its own calls in the [`BASELINE_SECS`] before the window. Below 0.1 is stable, 0.1-0.25
+//! a moderate shift, above 0.25 a significant one (the usual reading of the index).
 
 use serde::Serialize;
 
@@ -71,6 +72,7 @@ pub const METRICS: &[&str] = &[
     "trader_edit_rate",
     "correction_rate",
     "field_correction_rate",
+    "human_change_rate",
     "psi_length",
     "psi_language",
     "psi_product",
@@ -308,6 +310,15 @@ pub const RULES: &[Rule] = &[
         max: 0.3,
         min_calls: 5,
         action: Action::Fallback,
+    },
+    Rule {
+        chain: "drafting.free_text",
+        metric: "human_change_rate",
+        description: "share of model-written passages the lawyer reworded or dropped in a later version",
+        window_secs: 7 * 24 * 3600,
+        max: 0.5,
+        min_calls: 5,
+        action: Action::Alert,
     },
     Rule {
         chain: "drafting.free_text",

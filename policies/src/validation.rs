@@ -18,6 +18,37 @@ pub struct RfqThresholds {
     pub limit_catch: f64,
 }
 
+/// The RFQ chain's model fallback: the model version itself, asked (as in production) about the
+/// golden messages the rules are not sure of.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RfqModelThresholds {
+    /// Exact match (and the share of expected fields right) of the chain with the model minus
+    /// the rules alone, on those messages: the model must not make the chain worse.
+    pub min_gain: f64,
+    /// Share of those messages where a wrong model answer was accepted (it passed the lexicon's
+    /// checks but is not the expected parse).
+    pub max_wrong_accepted: f64,
+    /// Share of accepted model answers whose every value is grounded in the message and whose
+    /// codes the lexicon knows: must be all.
+    pub grounded: f64,
+    /// Share of those messages whose parse is unchanged by full-width characters and by chatter
+    /// around the request.
+    pub stability: f64,
+    /// Share of model calls that failed (not installed, errors, past the time limit): a model
+    /// that does not answer is not validated by the rules standing in for it.
+    pub max_error_rate: f64,
+}
+
+/// The RFQ model fallback's thresholds (its 95th percentile latency is judged against the
+/// deployment's own `rfq.model_timeout_ms`: past it, a request keeps its rule parse).
+pub const RFQ_MODEL: RfqModelThresholds = RfqModelThresholds {
+    min_gain: 0.0,
+    max_wrong_accepted: 0.10,
+    grounded: 1.0,
+    stability: 0.80,
+    max_error_rate: 0.05,
+};
+
 /// The pricing chain (engines and products under extreme but plausible markets).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PricingThresholds {
@@ -120,8 +151,9 @@ pub const ANSWERS: AnswersThresholds = AnswersThresholds {
 pub fn approval_evidence(chain: &str) -> &'static [&'static str] {
     match chain {
         // The parse decides prices, margins and limits for clients: the counterfactual bias
-        // audit belongs to it.
-        "rfq.parse" => &["validate-rfq", "bias", "redteam"],
+        // audit belongs to it; the model version itself is validated on what the rules are
+        // not sure of.
+        "rfq.parse" => &["validate-rfq", "validate-rfq-model", "bias", "redteam"],
         // Confirmations and questions with the client swapped must come out the same.
         "extraction.model" => &["validate-extraction", "bias-content", "redteam"],
         "knowledge.answers" | "knowledge.rerank" => {
@@ -151,6 +183,7 @@ mod tests {
             assert!(e.len() >= 2, "{chain}");
         }
         assert!(approval_evidence("rfq.parse").contains(&"bias"));
+        assert!(approval_evidence("rfq.parse").contains(&"validate-rfq-model"));
         assert!(approval_evidence("knowledge.answers").contains(&"bias-content"));
         assert!(approval_evidence("extraction.model").contains(&"bias-content"));
         assert!(approval_evidence("unknown").is_empty());

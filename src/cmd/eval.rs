@@ -13,7 +13,7 @@ pub struct EvalArgs {
     /// The suite to run (`--list` shows them), or `validate` followed by a chain.
     #[arg(required_unless_present = "list")]
     pub suite: Option<String>,
-    /// With `validate`: the chain (`pricing`, `rfq`, `extraction`, `answers`).
+    /// With `validate`: the chain (`pricing`, `rfq`, `rfq-model`, `extraction`, `answers`).
     pub chain: Option<String>,
     /// Data directory for the suite (default: the shared data set).
     #[arg(long)]
@@ -39,7 +39,7 @@ pub fn run(args: EvalArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
         (s, Some(chain)) if s == "validate" => format!("validate-{chain}"),
         (s, None) if s == "validate" => {
             anyhow::bail!(
-                "name the chain to validate: `deskmate eval validate pricing|rfq|extraction|answers`"
+                "name the chain to validate: `deskmate eval validate pricing|rfq|rfq-model|extraction|answers`"
             )
         }
         (s, Some(extra)) => anyhow::bail!("unexpected argument {extra:?} after suite {s:?}"),
@@ -103,14 +103,8 @@ pub fn run(args: EvalArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
     println!("reports: {} {}", json.display(), html.display());
     let sha = evals::report::json_sha256(&report);
     match opened.and_then(|a| {
-        a.record_evaluation(
-            &assistant::store::Actor::system(),
-            &report.suite,
-            report.passed,
-            &sha,
-            serde_json::to_value(&report.metrics)?,
-        )
-        .map_err(anyhow::Error::from)
+        evals::record(&a, &assistant::store::Actor::system(), &report, &sha)
+            .map_err(anyhow::Error::from)
     }) {
         Ok(seq) => println!("recorded in the audit log as entry {seq} (report.json sha256 {sha})"),
         Err(e) => eprintln!("warning: the report was not recorded in the audit log: {e}"),

@@ -59,9 +59,66 @@ pub struct ExtractArgs {
     /// Also record the results in the data dir as an extraction job with approval requests.
     #[arg(long)]
     pub submit: bool,
-    /// The model asked for terms the rules do not find (overrides extract.model; "" = none).
+    /// The model asked for terms the rules do not find (overrides extract.model; "" = none). By
+    /// default the extraction chain's approved model serves, as model risk allows; another model
+    /// is a trial run, refused with --submit.
     #[arg(long)]
     pub model: Option<String>,
+}
+
+/// The model of the model step, as model risk allows (issue #21): the extraction chain's gate
+/// (`assistant::model_risk::EXTRACTION_CHAIN`) decides, as for uploads in the server: its
+/// approved version's model while the chain is in mode `model`, else rules and OCR only (said
+/// on standard error). `--model` naming another model is a trial: allowed for printed results,
+/// refused with `--submit` (submitted results are production data). `None`: rules only.
+fn extraction_model(args: &ExtractArgs, loaded: &LoadedConfig) -> anyhow::Result<Option<String>> {
+    let explicit = args
+        .model
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
+    let wanted = match args.model.as_deref() {
+        Some(m) => m.trim().to_owned(),
+        None => loaded.config.extract.model.trim().to_owned(),
+    };
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let gate =
+        open(loaded).and_then(|a| Ok(a.chain_gate(assistant::model_risk::EXTRACTION_CHAIN)?));
+    let chain = assistant::model_risk::EXTRACTION_CHAIN;
+    match (gate, explicit) {
+        (Ok(g), _) if g.serves_model && explicit.is_none_or(|m| g.model.as_deref() == Some(m)) => {
+            Ok(g.model)
+        }
+        (Ok(g), Some(m)) if args.submit => anyhow::bail!(
+            "--model {m:?} with --submit: submitted results are production data, and the {chain} chain serves only its approved version ({}); leave out --model, or get {m:?} approved on the model-risk dashboard",
+            if g.serves_model {
+                g.model.unwrap_or_default()
+            } else {
+                format!("none now: {}", g.reason)
+            }
+        ),
+        (_, Some(m)) => {
+            eprintln!(
+                "notice: {m:?} is not the approved model of the {chain} chain: a trial run, results not for production"
+            );
+            Ok(Some(m.to_owned()))
+        }
+        (Ok(g), None) => {
+            eprintln!(
+                "notice: the {chain} chain's model does not serve ({}): rules and OCR only",
+                g.reason
+            );
+            Ok(None)
+        }
+        (Err(e), None) => {
+            eprintln!(
+                "notice: cannot read the model inventory ({e}): the model {wanted:?} is not known to be approved; rules and OCR only"
+            );
+            Ok(None)
+        }
+    }
 }
 
 /// Runs `deskmate extract`.
@@ -78,8 +135,7 @@ pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> 
         // Fail early and clearly when validation is asked for and the schemas are missing.
         extractor.schemas()?;
     }
-    let model_name = args.model.clone().unwrap_or(config.extract.model.clone());
-    if !model_name.trim().is_empty() {
+    if let Some(name) = extraction_model(&args, &loaded)? {
         if config.models.threads > 0 {
             models::runtime::set_threads(config.models.threads as usize);
         }
@@ -87,10 +143,10 @@ pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> 
             models::store::ModelStore::new(config.models_dir()),
             models::GeneratorOptions::default(),
         );
-        match models.generator(model_name.trim()) {
+        match models.generator(&name) {
             Ok(g) => extractor.set_model(g),
             Err(e) => eprintln!(
-                "warning: model {model_name:?} is not available ({e}); extracting with rules only"
+                "warning: model {name:?} is not available ({e}); extracting with rules only"
             ),
         }
     }

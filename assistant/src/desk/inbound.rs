@@ -655,45 +655,11 @@ fn record_parse(
     ms: f64,
     gated: Option<crate::model_risk::ChainMode>,
 ) -> Result<()> {
-    use crate::model_risk::{CallOutcome, CallRecord, RFQ_CHAIN};
+    use crate::model_risk::{CallFeatures, RFQ_CHAIN};
     let mode = match gated {
         Some(m) => m,
         None => crate::model_risk::mode_of(tx.conn(), RFQ_CHAIN)?.0,
     };
-    let outcome = if o.path == rfq::ParsePath::Model {
-        CallOutcome::Model
-    } else if o
-        .problems
-        .iter()
-        .any(|p| matches!(p, Problem::ModelRejected { .. }))
-    {
-        CallOutcome::ModelRejected
-    } else {
-        CallOutcome::Rules
-    };
-    let language = match o.language {
-        rfq::Language::Zh => "zh",
-        rfq::Language::En => "en",
-    };
-    let product = o
-        .parse
-        .requests
-        .first()
-        .and_then(|r| r.structure)
-        .map(|s| s.as_str());
-    crate::model_risk::record_call(
-        tx,
-        &CallRecord {
-            chain: RFQ_CHAIN,
-            subject: Some(rfq_id),
-            outcome,
-            mode,
-            confidence: Some(f64::from(o.confidence)),
-            latency_ms: ms,
-            input_chars: text.chars().count(),
-            language,
-            product,
-            embedding: None,
-        },
-    )
+    let features = CallFeatures::of_rfq(text, o);
+    crate::model_risk::record_call(tx, &features.record(RFQ_CHAIN, Some(rfq_id), mode, ms))
 }

@@ -649,4 +649,22 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX field_corrections_by_time ON field_corrections(chain, time);
     ALTER TABLE chain_calls ADD COLUMN embedding BLOB;
     "#,
+    // 17: the cases of a chain's passed validation run as the monitoring reads production calls
+    // (the drift figures' validation baseline), keyed by the report's SHA-256.
+    r#"
+    CREATE TABLE validation_baselines (
+        id              INTEGER PRIMARY KEY,
+        chain           TEXT NOT NULL,
+        suite           TEXT NOT NULL,
+        report_sha256   TEXT NOT NULL,
+        recorded_at     TEXT NOT NULL,
+        outcome         TEXT NOT NULL CHECK (outcome IN ('rules', 'model', 'model_rejected', 'error')),
+        confidence      REAL,
+        input_chars     INTEGER NOT NULL,
+        language        TEXT NOT NULL,
+        product         TEXT,
+        embedding       BLOB
+    );
+    CREATE INDEX validation_baselines_by_chain ON validation_baselines(chain, report_sha256);
+    "#,
 ];

@@ -7,7 +7,9 @@
 use crate::desk::{desk, msg};
 use assistant::approvals::{ApprovalFilter, ApprovalKind};
 use assistant::desk::desk_actor;
-use assistant::model_risk::{AlertState, ChainMode, RFQ_CHAIN, VersionStatus};
+use assistant::model_risk::{
+    AlertState, Baseline, CallFeatures, ChainMode, RFQ_CHAIN, VersionStatus,
+};
 use assistant::store::{Actor, DB_FILE};
 use assistant::{Assistant, AssistantError};
 use policies::{ApprovalState, Principal, Role};
@@ -126,7 +128,7 @@ fn a_version_is_approved_only_on_fresh_passing_evidence() {
         other => panic!("expected a conflict, got {other:?}"),
     };
     let m = refusal(approve().unwrap_err());
-    for suite in ["validate-rfq", "bias", "redteam"] {
+    for suite in ["validate-rfq", "validate-rfq-model", "bias", "redteam"] {
         assert!(
             m.contains(&format!("{suite} has not run since the request")),
             "{m}"
@@ -134,10 +136,15 @@ fn a_version_is_approved_only_on_fresh_passing_evidence() {
     }
     assert_eq!(
         d.a.approval_missing_evidence(&mia, &change).unwrap().len(),
-        3
+        4
     );
     // A failed bias audit refuses it by name; the others passed.
-    for (suite, passed) in [("validate-rfq", true), ("bias", false), ("redteam", true)] {
+    for (suite, passed) in [
+        ("validate-rfq", true),
+        ("validate-rfq-model", true),
+        ("bias", false),
+        ("redteam", true),
+    ] {
         d.a.record_evaluation(&system, suite, passed, "sha", serde_json::json!([]))
             .unwrap();
     }
@@ -260,6 +267,117 @@ fn a_version_serves_after_approval_drift_falls_back_and_only_a_second_approval_r
         assert!(actions.iter().any(|x| x == a), "{a} missing");
     }
     assert!(d.a.store().verify_audit().unwrap().ok());
+}
+
+/// Short Chinese requests of the kind the desk validated on (all parsed by the rules).
+fn short_request(i: usize) -> String {
+    let (u, months, notional) = [
+        ("中证500", 3, 1000),
+        ("沪深300", 6, 2000),
+        ("上证50", 1, 500),
+    ][i % 3];
+    format!("{u} {months}个月 平值看涨 {notional}万")
+}
+
+/// Issue #21 item 3: drift is measured against the validation baseline, the cases of the chain's
+/// latest passed validation run computed as production calls are: from the first hour of
+/// production (no earlier calls needed), a stream like the validation's raises nothing, a shifted
+/// one raises the alert and the fallback; a failed run leaves the baseline as it was.
+#[test]
+fn drift_is_measured_against_the_validation_baseline() {
+    let (d, _) = desk_with_model(false);
+    approve_pending(&d.a, "mia").unwrap();
+    let system = Actor::system();
+    let ctx = rfq::ParseContext::new(time::OffsetDateTime::now_utc().date());
+    let features = |texts: &[String]| -> Vec<CallFeatures> {
+        texts
+            .iter()
+            .map(|t| CallFeatures::of_rfq(t, &rfq::parse(t, &ctx)))
+            .collect()
+    };
+    let validated: Vec<String> = (0..90).map(short_request).collect();
+    d.a.record_validation(
+        &system,
+        "validate-rfq-model",
+        true,
+        "sha-validated",
+        serde_json::json!([]),
+        Some((RFQ_CHAIN, &features(&validated))),
+    )
+    .unwrap();
+    // A failed run is recorded as evidence but does not become the baseline.
+    let other: Vec<String> = (0..90)
+        .map(|i| format!("{} 谢谢老师", short_request(i)))
+        .collect();
+    d.a.record_validation(
+        &system,
+        "validate-rfq-model",
+        false,
+        "sha-failed",
+        serde_json::json!([]),
+        Some((RFQ_CHAIN, &features(&other))),
+    )
+    .unwrap();
+    for i in 0..30 {
+        d.say("g1", 300 + i, &short_request(i as usize + 1));
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let length =
+        d.a.chain_metrics(now)
+            .unwrap()
+            .into_iter()
+            .find(|m| m.rule.chain == RFQ_CHAIN && m.rule.metric == "psi_length")
+            .unwrap();
+    assert_eq!(
+        length.baseline,
+        Some(Baseline::Validation {
+            suite: "validate-rfq-model".into(),
+            report_sha256: "sha-validated".into(),
+            cases: 90,
+        }),
+        "{length:?}"
+    );
+    assert!(length.value.is_some_and(|v| v < 0.1), "{length:?}");
+    let opened = d.a.monitor(now).unwrap();
+    assert!(
+        opened
+            .iter()
+            .all(|a| !(a.chain == RFQ_CHAIN && a.metric.starts_with("psi_"))),
+        "like the validation: no drift: {opened:?}"
+    );
+    assert_eq!(d.a.chain_mode(RFQ_CHAIN).unwrap(), ChainMode::Model);
+    // The shift: long messages with chatter.
+    let long = format!(
+        "老师好，麻烦帮忙看一下这个结构，客户比较着急：中证500 3个月 平值看涨 名义本金1000万 期权费多少？{}",
+        "另外请注意我们的交割安排和结算账户信息，谢谢。".repeat(4)
+    );
+    for i in 0..30 {
+        d.say("g1", 400 + i, &long);
+    }
+    let opened = d.a.monitor(time::OffsetDateTime::now_utc()).unwrap();
+    let drift = opened
+        .iter()
+        .find(|a| a.chain == RFQ_CHAIN && a.metric == "psi_length")
+        .unwrap_or_else(|| panic!("no drift alert: {opened:?}"));
+    assert!(drift.value > 0.25, "{drift:?}");
+    assert_eq!(d.a.chain_mode(RFQ_CHAIN).unwrap(), ChainMode::Fallback);
+    // The alert's audit entry names the baseline it was measured against.
+    let entry =
+        d.a.store()
+            .audit_entries(0, None, None, 100_000)
+            .unwrap()
+            .into_iter()
+            .rfind(|e| e.action == "model.alert" && e.details["metric"] == "psi_length")
+            .unwrap();
+    assert_eq!(entry.details["baseline"]["kind"], "validation", "{entry:?}");
+    assert_eq!(entry.details["baseline"]["report_sha256"], "sha-validated");
+    assert!(
+        d.a.store()
+            .audit_entries(0, None, None, 100_000)
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "model.baseline" && e.details["cases"] == 90)
+    );
 }
 
 #[test]

@@ -17,3 +17,4 @@ pub mod rfq;
 pub mod validate;
 pub mod validate_answers;
 pub mod validate_extraction;
+pub mod validate_rfq_model;

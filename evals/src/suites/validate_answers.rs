@@ -21,6 +21,7 @@
 
 use std::collections::BTreeMap;
 
+use assistant::model_risk::{ANSWERS_CHAIN, CallFeatures};
 use knowledge::answer::{ask, retrieve_only};
 use knowledge::{AskRequest, Filters};
 use policies::validation::ANSWERS;
@@ -131,6 +132,7 @@ pub fn validate_answers(ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
             clearance: Clearance::of(role),
         })
     };
+    let mut baseline = Vec::new();
     let mut asked = |q: &Question, text: &str, path: &str| -> Result<Outcome, EvalError> {
         let req = request(q, text)?;
         let t = std::time::Instant::now();
@@ -150,6 +152,14 @@ pub fn validate_answers(ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
         .map_err(run_err)?;
         if path == "model" {
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+            if text == q.question {
+                // The original questions (the paraphrases never equal them) as the monitoring reads production answers.
+                baseline.push(CallFeatures::of_answer(
+                    text,
+                    &a,
+                    CallFeatures::answer_outcome(&a),
+                ));
+            }
         }
         let value = q.value.replace(',', "");
         let o = Outcome {
@@ -303,6 +313,10 @@ pub fn validate_answers(ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
         bench.generator.id(),
         bench.emb_name
     ));
+    out.baseline = Some(crate::ValidationBaseline {
+        chain: ANSWERS_CHAIN.into(),
+        cases: baseline,
+    });
     Ok(out)
 }
 

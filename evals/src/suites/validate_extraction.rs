@@ -125,6 +125,22 @@ const SCANS: [(&str, Degrade); 3] = [
 /// Documents per language in the scan sample.
 const SCAN_SAMPLE: usize = 2;
 
+/// Whether two key-terms objects are the same but for how names are written: names come back
+/// as the document writes them (traditional characters, full-width letters), and the same name
+/// written otherwise is the same name (compared as `extraction::text::fold` reads them).
+fn same_terms(a: &Value, b: &Value) -> bool {
+    let folded = |v: &Value| -> Vec<(String, Value)> {
+        extraction::terms::leaves_of(v)
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => (k, Value::String(extraction::text::fold(&s).into_owned())),
+                v => (k, v),
+            })
+            .collect()
+    };
+    folded(a) == folded(b)
+}
+
 fn field<'a>(r: &'a FileResult, name: &str) -> Option<&'a Value> {
     r.fields.iter().find(|f| f.field == name).map(|f| &f.value)
 }
@@ -248,6 +264,14 @@ pub fn validate_extraction(shared: &Path) -> Result<SuiteOutput, EvalError> {
         }
         base.push(r);
     }
+    // The golden confirmations as the monitoring reads uploads: the drift baseline.
+    out.baseline = Some(crate::ValidationBaseline {
+        chain: assistant::model_risk::EXTRACTION_CHAIN.into(),
+        cases: base
+            .iter()
+            .map(assistant::model_risk::CallFeatures::of_extraction)
+            .collect(),
+    });
     for (lang, (k, n)) in &acc {
         let (lo, hi) = wilson(*k, *n);
         let share = *k as f64 / (*n).max(1) as f64;
@@ -295,7 +319,7 @@ pub fn validate_extraction(shared: &Path) -> Result<SuiteOutput, EvalError> {
             }
             total += 1;
             let r = extractor.extract(perturbed.as_bytes(), &format!("{}.{name}.txt", e.id));
-            if r.key_terms == b.key_terms {
+            if same_terms(&r.key_terms, &b.key_terms) {
                 same += 1;
             } else if changed.len() < 5 {
                 let diff = extraction::terms::leaves_of(&b.key_terms)

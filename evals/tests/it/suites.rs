@@ -212,3 +212,111 @@ fn answers_validation_reports_its_figures() {
     }
     assert!(value("stability_greeting").value >= 0.5);
 }
+
+/// Issue #21 item 2: the RFQ chain's model version asked as the desk asks it (the fixture
+/// generator here; `deskmate eval validate rfq-model` runs the deployment's model on every golden
+/// set) on a part of the golden messages: one desk-slang request, which the hardenings (filler
+/// words) make unsure for the rules, and one they leave sure. Every figure is judged; whatever
+/// the model says, an accepted answer is grounded in the message; the chain's outcome on each
+/// golden message as written is the drift baseline of `rfq.parse`.
+#[test]
+fn rfq_model_validation_asks_the_model_and_records_a_baseline() {
+    use evals::suites::validate_rfq_model::hardenings;
+    if !fixtures() {
+        return;
+    }
+    let ctx = rfq::ParseContext::new(rfq::eval::EVAL_TODAY);
+    let parser = rfq::RfqParser::builtin();
+    let unsure_after = |message: &str| {
+        hardenings()
+            .iter()
+            .filter(|(_, f)| {
+                let o = parser.parse(&f(message), &ctx);
+                f(message) != message
+                    && o.confidence < rfq::DEFAULT_FALLBACK_THRESHOLD
+                    && !o.flagged()
+            })
+            .count()
+    };
+    let mut picked: Vec<(&str, usize)> = Vec::new();
+    for line in rfq::eval::SLANG_JSONL
+        .lines()
+        .chain(rfq::eval::HOLDOUT_JSONL.lines())
+        .filter(|l| !l.trim().is_empty())
+    {
+        let case: serde_json::Value = serde_json::from_str(line).unwrap();
+        if case.get("today").is_some() {
+            continue;
+        }
+        let n = unsure_after(case["message"].as_str().unwrap());
+        let wanted = if picked.is_empty() { n > 0 } else { n == 0 };
+        if wanted {
+            picked.push((line, n));
+        }
+        if picked.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(picked.len(), 2, "a message made unsure and one left sure");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dev.jsonl"),
+        picked
+            .iter()
+            .map(|(l, _)| *l)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    let report = run_suite(
+        "validate-rfq-model",
+        &EvalContext {
+            data: Some(dir.path().to_path_buf()),
+            ..EvalContext::default()
+        },
+    )
+    .expect("suite runs");
+    let value = |name: &str| {
+        report
+            .metrics
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("no metric {name}"))
+            .clone()
+    };
+    for m in &report.metrics {
+        eprintln!("{:<36} {:.3} {} {:?}", m.name, m.value, m.unit, m.passed);
+    }
+    for c in &report.cases {
+        eprintln!("{} {} {}", c.id, c.passed, c.detail);
+    }
+    assert_eq!(value("messages").value, 2.0);
+    assert_eq!(value("model_set").value, picked[0].1 as f64);
+    assert_eq!(value("grounded").passed, Some(true), "{:#?}", report.cases);
+    for name in [
+        "gain",
+        "field_gain",
+        "wrong_accepted_rate",
+        "stability_full_width",
+        "stability_chatter",
+        "model_p95_ms",
+    ] {
+        assert!(value(name).passed.is_some(), "{name} is judged");
+    }
+    assert_eq!(
+        value("model_error_rate").passed,
+        Some(true),
+        "the fixture answers"
+    );
+    assert!(
+        report
+            .metrics
+            .iter()
+            .any(|m| m.name == "exact_match_with_model_lang_zh")
+    );
+    let baseline = report.baseline.as_ref().expect("a baseline");
+    assert_eq!(baseline.chain, "rfq.parse");
+    assert_eq!(baseline.cases.len(), 2, "the golden messages as written");
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["baseline"]["cases"].as_array().unwrap().len(), 2);
+}

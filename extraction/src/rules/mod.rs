@@ -92,6 +92,14 @@ impl Ctx<'_> {
         let evidence = self
             .sheet
             .evidence(span, Some(snippet), Method::Rule, conf, source);
+        // Names come out as the document writes them (traditional characters, full-width
+        // letters), though the rules read the folded text.
+        let value = match (field, value) {
+            (Field::PartyA | Field::PartyB | Field::UnderlierName, Value::String(v)) => {
+                Value::String(self.sheet.written_value(&v, span))
+            }
+            (_, v) => v,
+        };
         self.out.candidates.push(Candidate {
             field: field.name().to_owned(),
             value,

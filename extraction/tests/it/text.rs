@@ -268,6 +268,51 @@ fn chinese_confirmations() {
     );
 }
 
+/// A Hong Kong confirmation in traditional characters with full-width figures: read like the
+/// simplified one, and the names given back as the document writes them (issue #21: a party's
+/// name is never rewritten), with the reviewer's snippets in the document's own characters.
+#[test]
+fn traditional_characters_are_read_and_names_kept_as_written() {
+    let traditional: String = CHINESE_VANILLA
+        .replace("华泰证券股份有限公司", "華泰證券股份有限公司")
+        .replace("上海明德投资管理有限公司", "上海明德投資管理有限公司")
+        .replace("沪深300指数", "滬深300指數")
+        .replace("期权", "期權")
+        .replace("名义本金", "名義本金")
+        .replace("10,000,000", "１０,０００,０００");
+    let r = extract_text(&traditional);
+    assert_eq!(r.status, FileStatus::Extracted, "{:?}", r.problems);
+    check(
+        &r,
+        &[
+            ("party_a", json!("華泰證券股份有限公司")),
+            ("party_b", json!("上海明德投資管理有限公司")),
+            ("underlier.name", json!("滬深300指數")),
+            ("underlier.id", json!("000300.SH")),
+            ("buyer", json!("party_b")),
+            ("notional.amount", json!(10000000)),
+            ("notional.currency", json!("CNY")),
+            ("premium.amount", json!(350000)),
+        ],
+    );
+    let party = r.fields.iter().find(|f| f.field == "party_a").unwrap();
+    assert!(
+        party.evidence[0].snippet.contains("華泰證券"),
+        "{:?}",
+        party.evidence[0]
+    );
+    let notional = r
+        .fields
+        .iter()
+        .find(|f| f.field == "notional.amount")
+        .unwrap();
+    assert!(
+        notional.evidence[0].snippet.contains("１０,０００,０００"),
+        "{:?}",
+        notional.evidence[0]
+    );
+}
+
 #[test]
 fn contradictory_terms_are_conflicts_never_guesses() {
     let text = EQUITY_OPTION.replace(

@@ -444,6 +444,9 @@ catalogue! {
     MrWindow => "Window", "窗口";
     MrCalls => "Calls", "调用数";
     MrTooFew => "too few calls", "调用不足";
+    MrBaselineValidation => "baseline: the validation", "基线：验证";
+    MrBaselineProduction => "baseline: production calls before the window", "基线：窗口前的生产调用";
+    MrCases => "cases", "个案例";
     MrRates => "Rates over the last 24 hours", "近 24 小时比率";
     MrDrift => "Input drift over the last 24 hours (population stability index)", "近 24 小时输入漂移（群体稳定性指数）";
     MrHoursAgo => "hours ago", "小时前";

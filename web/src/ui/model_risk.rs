@@ -18,9 +18,10 @@ use serde::Deserialize;
 
 /// The suites whose latest results the dashboard shows (every chain's approval evidence among
 /// them, `policies::validation::approval_evidence`).
-pub(crate) const REPORTS: [&str; 11] = [
+pub(crate) const REPORTS: [&str; 12] = [
     "validate-pricing",
     "validate-rfq",
+    "validate-rfq-model",
     "validate-extraction",
     "validate-answers",
     "drafting-free-text",
@@ -227,7 +228,25 @@ pub async fn index(State(s): State<AppState>, v: Viewer) -> Result<Response, App
                     @for m in &metrics {
                         tr data-metric=(m.rule.metric) {
                             td { code { (m.rule.chain) } }
-                            td { (m.rule.metric) br; span.muted { (m.rule.description) } }
+                            td {
+                                (m.rule.metric) br; span.muted { (m.rule.description) }
+                                @match &m.baseline {
+                                    Some(assistant::model_risk::Baseline::Validation { suite, report_sha256, cases }) => {
+                                        br; span.muted.baseline data-baseline="validation" {
+                                            (v.t(T::MrBaselineValidation)) " "
+                                            a href={"/model-risk/reports/" (suite)} { (suite) }
+                                            " (" (cases) " " (v.t(T::MrCases)) ", SHA-256 "
+                                            code { (report_sha256.get(..12).unwrap_or(report_sha256)) } ")"
+                                        }
+                                    }
+                                    Some(assistant::model_risk::Baseline::Production { calls }) => {
+                                        br; span.muted.baseline data-baseline="production" {
+                                            (v.t(T::MrBaselineProduction)) " (" (calls) ")"
+                                        }
+                                    }
+                                    None => {}
+                                }
+                            }
                             td.num { (m.rule.window_secs / 60) " min" }
                             td.num { (m.calls) }
                             td.num { @match m.value { Some(x) => (format!("{x:.3}")), None => span.muted { "—" } } }

@@ -1533,6 +1533,46 @@ async fn a_bespoke_feature_is_written_by_the_model_through_a_checked_chain() {
             [m["start"].as_u64().unwrap() as usize..m["end"].as_u64().unwrap() as usize];
         assert!(!passage.to_lowercase().contains("ignore"), "{passage}");
         assert!(!unwritten, "{report}");
+        // The lawyer rewords the model's passage: its call is marked changed by a person (the
+        // monitoring's lawyer change rate of drafting.free_text), and the edit's audit entry
+        // names it.
+        let changed_by_person = |api: &Api| {
+            api.assistant
+                .store()
+                .read(|c| {
+                    c.query_row(
+                        "SELECT human_changed FROM chain_calls WHERE chain = 'drafting.free_text'
+                         AND subject = ?1 AND outcome = 'model'",
+                        [format!("{id}/bespoke-feature")],
+                        |r| r.get::<_, i64>(0),
+                    )
+                })
+                .unwrap()
+        };
+        assert_eq!(changed_by_person(&api), 0);
+        let current = api
+            .json(
+                Method::GET,
+                &format!("/v1/drafts/{id}"),
+                "legal1",
+                json!(null),
+            )
+            .await
+            .1;
+        let reworded = current["text"].as_str().unwrap().replace(
+            passage.trim(),
+            "The knock-out is observed on the last trading day of each month only.",
+        );
+        let (s, saved) = api
+            .json(
+                Method::PUT,
+                &format!("/v1/drafts/{id}"),
+                "legal1",
+                json!({"base_version": current["version"], "text": reworded, "note": "our wording of the feature"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{saved}");
+        assert_eq!(changed_by_person(&api), 1);
     } else {
         // Left to legal: visible, and the proofreader blocks approval until written.
         assert!(

@@ -88,6 +88,9 @@ CREATE INDEX sign_in_attempts_name ON sign_in_attempts(name, time);
 -- index tokens_user
 CREATE INDEX tokens_user ON tokens(user_id);
 
+-- index validation_baselines_by_chain
+CREATE INDEX validation_baselines_by_chain ON validation_baselines(chain, report_sha256);
+
 -- table approval_versions
 CREATE TABLE approval_versions (
         approval_id TEXT NOT NULL REFERENCES approvals(id),
@@ -563,6 +566,21 @@ CREATE TABLE users (
         created_by  TEXT NOT NULL,
         disabled_at TEXT
     , language TEXT CHECK (language IN ('en', 'zh')));
+
+-- table validation_baselines
+CREATE TABLE validation_baselines (
+        id              INTEGER PRIMARY KEY,
+        chain           TEXT NOT NULL,
+        suite           TEXT NOT NULL,
+        report_sha256   TEXT NOT NULL,
+        recorded_at     TEXT NOT NULL,
+        outcome         TEXT NOT NULL CHECK (outcome IN ('rules', 'model', 'model_rejected', 'error')),
+        confidence      REAL,
+        input_chars     INTEGER NOT NULL,
+        language        TEXT NOT NULL,
+        product         TEXT,
+        embedding       BLOB
+    );
 
 -- trigger audit_log_no_delete
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
