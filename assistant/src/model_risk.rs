@@ -305,8 +305,8 @@ pub struct MetricNow {
     pub value: Option<f64>,
     /// Whether it is over its threshold.
     pub breached: bool,
-    /// What a drift figure compared the window with (`None` for other figures, or when there
-    /// was no baseline).
+    /// What a drift figure compares the window with (the validation baseline is named even
+    /// while the window has too few calls; `None` for other figures, or without a baseline).
     pub baseline: Option<Baseline>,
 }
 
@@ -1718,11 +1718,22 @@ fn metric_now(
     let to = time::fmt(at);
     let rows = call_rows(c, rule.chain, &from, &to)?;
     let n = rows.len();
-    let mut baseline = None;
     let validation = if rule.metric.starts_with("psi_") || rule.metric == "centroid_shift" {
         latest_baseline(c, rule.chain)?
     } else {
         None
+    };
+    // Named even while the window has too few calls: the reader sees what production will be
+    // compared with.
+    let mut baseline = match &validation {
+        Some((suite, sha, n)) if *n >= monitoring::MIN_BASELINE_CALLS => {
+            Some(Baseline::Validation {
+                suite: suite.clone(),
+                report_sha256: sha.clone(),
+                cases: *n,
+            })
+        }
+        _ => None,
     };
     let share = |f: &dyn Fn(&CallRow) -> bool| {
         rows.iter().filter(|r| f(r)).count() as f64 / n.max(1) as f64
@@ -1799,7 +1810,9 @@ fn metric_now(
                 let ok = nb >= monitoring::MIN_BASELINE_CALLS
                     && nw >= rule.min_calls
                     && b.len() == w.len();
-                baseline = ok.then_some(source);
+                if ok {
+                    baseline = Some(source);
+                }
                 ok.then(|| monitoring::centroid_shift(&b, b_sq, &w))
             }
             m if m.starts_with("psi_") => {
@@ -1829,7 +1842,9 @@ fn metric_now(
                     None
                 } else {
                     let v = drift(m, &base, &rows);
-                    baseline = v.is_some().then_some(source);
+                    if v.is_some() {
+                        baseline = Some(source);
+                    }
                     v
                 }
             }

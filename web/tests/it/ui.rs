@@ -1417,6 +1417,7 @@ async fn model_risk_runs_its_chains_from_the_dashboard() {
         .assistant
         .rfq_chat_set(&root, "tg", "g1", "C001", None)
         .unwrap();
+    let request = "@desk_bot 沪深300 平值看涨 12个月 1000万 期权费多少";
     for i in 0..25 {
         a.state
             .assistant
@@ -1429,7 +1430,7 @@ async fn model_risk_runs_its_chains_from_the_dashboard() {
                     message_id: i.to_string(),
                     sender: "u".into(),
                     kind: MessageKind::Text,
-                    text: "@desk_bot 沪深300 平值看涨 12个月 1000万 期权费多少".into(),
+                    text: request.into(),
                     time: time::OffsetDateTime::now_utc(),
                     addressed: true,
                     bot_mention: Some("@desk_bot".into()),
@@ -1438,6 +1439,43 @@ async fn model_risk_runs_its_chains_from_the_dashboard() {
             )
             .unwrap();
     }
+    // A passed validation of the chain recorded its cases: the drift figures compare with them,
+    // and the dashboard says so, linking the report.
+    // (Cases like the calls just made: their recorded features, over again.)
+    let calls: Vec<assistant::model_risk::CallFeatures> = a
+        .state
+        .assistant
+        .store()
+        .read(|c| {
+            c.prepare(
+                "SELECT confidence, input_chars, language, product FROM chain_calls
+                 WHERE chain = 'rfq.parse'",
+            )?
+            .query_map([], |r| {
+                Ok(assistant::model_risk::CallFeatures {
+                    outcome: assistant::model_risk::CallOutcome::Rules,
+                    confidence: r.get(0)?,
+                    input_chars: r.get::<_, i64>(1)? as usize,
+                    language: r.get(2)?,
+                    product: r.get(3)?,
+                    embedding: None,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .unwrap();
+    let cases: Vec<_> = calls.iter().cycle().take(60).cloned().collect();
+    a.state
+        .assistant
+        .record_validation(
+            &Actor::system(),
+            "validate-rfq-model",
+            true,
+            "0123456789abcdef0123",
+            serde_json::json!([]),
+            Some((assistant::model_risk::RFQ_CHAIN, &cases)),
+        )
+        .unwrap();
     let p = raw(&a, get_req("/model-risk", Some(&b.cookie))).await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     for want in [
@@ -1445,6 +1483,9 @@ async fn model_risk_runs_its_chains_from_the_dashboard() {
         "data-chain=\"rfq.parse\"",
         "data-chain=\"pricing\"",
         "data-metric=\"psi_length\"",
+        "data-baseline=\"validation\"",
+        "href=\"/model-risk/reports/validate-rfq-model\"",
+        "0123456789ab",
         "id=\"no-alerts\"",
         "proposed",
         "<svg",
