@@ -64,8 +64,10 @@ async fn a_lawyer_drafts_edits_proofreads_and_meets_a_concurrent_edit() {
         b.js(&set_value("#trade", &trade())).await?;
         b.select("#language", "zh").await?;
         b.click("#new-draft button[type=submit]").await?;
-        b.wait_for("#doc", WAIT).await?;
-        let path = b.path().await?;
+        // The drafting page has an `#doc` too (the file input for proofreading an upload): wait
+        // for the workspace's address first, then for its document.
+        let path = b.wait_path("/drafting/dr_", WAIT).await?;
+        b.wait_for("pre#doc", WAIT).await?;
         let id = path
             .strip_prefix("/drafting/")
             .context("drafting leads to the workspace")?
