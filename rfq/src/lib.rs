@@ -172,6 +172,11 @@ pub enum Problem {
         /// The field.
         field: String,
     },
+    /// The model read a field the rules had read differently; the rules' value was kept.
+    ModelDisagreed {
+        /// The field.
+        field: String,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -200,6 +205,9 @@ impl fmt::Display for Problem {
             Problem::ModelRejected { reason } => write!(f, "model answer rejected: {reason}"),
             Problem::ModelFieldUngrounded { field } => {
                 write!(f, "model field {field} not in the message")
+            }
+            Problem::ModelDisagreed { field } => {
+                write!(f, "model read {field} differently; the rules' reading kept")
             }
         }
     }

@@ -13,9 +13,16 @@
 //!   says 虚/实/OTM/ITM, as years for a tenor, or with a unit for a notional); otherwise it is
 //!   cleared;
 //! - values must be in range (levels 0-300%, coupons up to 100%, tenors 1-240 months);
+//! - a call, structure or exercise style the message contradicts (it names only others of the
+//!   kind) is cleared;
 //! - fields the structure does not use are dropped, and `missing` is recomputed by the rules.
+//!
+//! An accepted answer is merged with the rule parse: the model fills the fields the rules left
+//! empty; what the rules read stays (a field the model read differently is noted as
+//! [`Problem::ModelDisagreed`]).
 
 use super::lex::{TokKind, tokenize};
+use super::lexicon::Term;
 use super::normalize::normalize;
 use super::scan::scan;
 use super::schema::{Exercise, MissingField, OptionType, RfqRequest, Side, SolveFor, Structure};
@@ -340,6 +347,36 @@ impl Grounds {
     }
 }
 
+/// The option types, explicit structures and exercise styles a message names (by the lexicon's
+/// aliases, exact or fuzzy).
+#[derive(Default)]
+struct Said {
+    option_types: Vec<OptionType>,
+    structures: Vec<Structure>,
+    exercises: Vec<Exercise>,
+}
+
+impl Said {
+    fn of(parser: &RfqParser, message: &str) -> Said {
+        let norm = normalize(message, &parser.lexicon().variants);
+        let toks = tokenize(&norm.text);
+        let mut said = Said::default();
+        for it in scan(&toks, parser.lexicon(), &parser.fuzzy) {
+            for t in it.terms() {
+                match *t {
+                    Term::OptionType(o) if !said.option_types.contains(&o) => {
+                        said.option_types.push(o)
+                    }
+                    Term::Structure(s) if !said.structures.contains(&s) => said.structures.push(s),
+                    Term::Exercise(e) if !said.exercises.contains(&e) => said.exercises.push(e),
+                    _ => {}
+                }
+            }
+        }
+        said
+    }
+}
+
 /// Whether `code` is named in the message: by an alias the scan found, by an alias as a
 /// substring, or by a CJK alias of three or more characters with at most two characters wrong.
 fn underlying_grounded(parser: &RfqParser, code: &str, cands: &[String], g: &Grounds) -> bool {
@@ -412,6 +449,7 @@ pub fn validate(
         return Err(ModelOutputError::TooManyRequests(answer.requests.len()));
     }
     let g = Grounds::of(parser, message);
+    let said = Said::of(parser, message);
     let cands = candidates(parser, message, ctx);
     let mut problems = Vec::new();
     let (mut fields, mut grounded) = (0usize, 0usize);
@@ -429,6 +467,42 @@ pub fn validate(
                     field: "underlying".into(),
                 });
                 r.underlying = None;
+            }
+        }
+        // A call where the message only says put (or a structure, an exercise style it does
+        // not name where it names another) contradicts the message.
+        let words: [(&str, bool, bool); 3] = [
+            (
+                "option_type",
+                r.option_type.is_some() && !said.option_types.is_empty(),
+                r.option_type
+                    .is_some_and(|o| said.option_types.contains(&o)),
+            ),
+            (
+                "structure",
+                r.structure.is_some() && !said.structures.is_empty(),
+                r.structure.is_some_and(|s| said.structures.contains(&s)),
+            ),
+            (
+                "exercise",
+                r.exercise.is_some() && !said.exercises.is_empty(),
+                r.exercise.is_some_and(|e| said.exercises.contains(&e)),
+            ),
+        ];
+        for (name, judged, supported) in words {
+            if !judged {
+                continue;
+            }
+            fields += 1;
+            if supported {
+                grounded += 1;
+                continue;
+            }
+            problems.push(Problem::ModelFieldUngrounded { field: name.into() });
+            match name {
+                "option_type" => r.option_type = None,
+                "structure" => r.structure = None,
+                _ => r.exercise = None,
             }
         }
         if let Some(c) = &r.currency
@@ -525,6 +599,7 @@ pub(crate) fn run_fallback<G: JsonGenerator>(
         .and_then(|raw| validate(parser, message, ctx, &raw));
     match result {
         Ok((parse, problems, share)) => {
+            let (parse, problems) = merge(&rules, parse.requests, problems);
             // A model answer is never more certain than a clean rule parse; ungrounded fields
             // lower it further, and an answer that still misses something stays low.
             let mut confidence = 0.75 * share;
@@ -549,6 +624,80 @@ pub(crate) fn run_fallback<G: JsonGenerator>(
             });
             rules
         }
+    }
+}
+
+/// The model's requests merged with the rules' (position by position): the model fills what
+/// the rules left empty and never erases or overrides what they read from the message (a field
+/// both set differently keeps the rules' value and is noted); a request only one side found is
+/// kept as it is. Fields the merged structure does not use are dropped, `missing` recomputed.
+fn merge(
+    outcome: &ParseOutcome,
+    model: Vec<RfqRequest>,
+    model_problems: Vec<Problem>,
+) -> (RfqParse, Vec<Problem>) {
+    let rules = &outcome.parse.requests;
+    // What the rules noticed still holds for the fields they read (a number they left unused
+    // may be one the model placed).
+    let mut problems: Vec<Problem> = outcome
+        .problems
+        .iter()
+        .filter(|p| !matches!(p, Problem::UnassignedNumber { .. }))
+        .cloned()
+        .collect();
+    problems.extend(model_problems);
+    let two_way = outcome
+        .problems
+        .iter()
+        .any(|p| matches!(p, Problem::AmbiguousSide));
+    let n = rules.len().max(model.len());
+    let mut model = model.into_iter();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let m = model.next();
+        let r = match (rules.get(i), m) {
+            (Some(r), None) => r.clone(),
+            (None, Some(m)) => m,
+            (None, None) => continue,
+            (Some(r), Some(m)) => {
+                let (Ok(Value::Object(rv)), Ok(Value::Object(mut mv))) =
+                    (serde_json::to_value(r), serde_json::to_value(&m))
+                else {
+                    out.push(r.clone());
+                    continue;
+                };
+                for (k, v) in rv {
+                    if v.is_null() {
+                        continue;
+                    }
+                    let theirs = mv.get(&k).cloned().unwrap_or(Value::Null);
+                    if !theirs.is_null() && !same_value(&theirs, &v) {
+                        problems.push(Problem::ModelDisagreed { field: k.clone() });
+                    }
+                    mv.insert(k, v);
+                }
+                serde_json::from_value(Value::Object(mv)).unwrap_or_else(|_| r.clone())
+            }
+        };
+        out.push(r);
+    }
+    for (i, r) in out.iter_mut().enumerate() {
+        // Both directions, or a two-way request: the model does not pick one.
+        if two_way && rules.get(i).is_none_or(|r| r.side.is_none()) {
+            r.side = None;
+        }
+        if let Some(s) = r.structure {
+            legs::drop_unused(r, s, &mut problems);
+        }
+    }
+    (super::with_missing(out), problems)
+}
+
+/// Whether two JSON values of a request's field are the same (numbers by value).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+        _ => a == b,
     }
 }
 

@@ -99,9 +99,18 @@ impl RfqModel {
     /// Without a deployment: `DESKMATE_EVAL_GENERATOR` or the SmolLM2-135M fixture from the
     /// model store of the environment, with the desk's default limits.
     fn fixture() -> RfqModel {
+        RfqModel::fixture_within(assistant::config::RfqConfig::default().model_timeout_ms)
+    }
+
+    /// [`RfqModel::fixture`] with another time limit for a model call, in milliseconds (a test
+    /// on a loaded machine asks whether the model answers, not how fast).
+    pub fn fixture_within(timeout_ms: u64) -> RfqModel {
         let name = std::env::var("DESKMATE_EVAL_GENERATOR")
             .unwrap_or_else(|_| "smollm2-135m-instruct".into());
-        let defaults = assistant::config::RfqConfig::default();
+        let defaults = assistant::config::RfqConfig {
+            model_timeout_ms: timeout_ms,
+            ..assistant::config::RfqConfig::default()
+        };
         let models = Arc::new(models::Models::new(
             models::store::ModelStore::from_env(),
             models::GeneratorOptions::default(),

@@ -133,7 +133,8 @@ fn invented_values_are_cleared() {
             .count(),
         3
     );
-    assert!((share - 0.25).abs() < 1e-6, "{share}");
+    // Supported: the notional and the call (看涨); not: the code, the strike, the tenor.
+    assert!((share - 0.4).abs() < 1e-6, "{share}");
     assert!(parse.missing.iter().any(|m| m.as_str() == "underlying"));
 }
 
@@ -297,5 +298,77 @@ fn contract_months_from_the_model_must_be_written() {
     assert_eq!(
         under("螺纹 看涨 平值", "RB.SHFE").as_deref(),
         Some("RB.SHFE")
+    );
+}
+
+#[test]
+fn the_model_fills_gaps_and_never_erases_or_overrides_the_rules() {
+    let rules = parser().parse(VAGUE, &ctx());
+    let r = &rules.parse.requests[0];
+    assert_eq!(r.underlying.as_deref(), Some("000905.SH"), "{r:?}");
+    assert_eq!(r.strike_pct, Some(100.0), "{r:?}");
+    // The model reads the strike as 8 (a number of the message) and nothing else.
+    let answer = json!({"requests": [request(json!({
+        "underlying": null, "structure": "vanilla", "strike_pct": 8, "exercise": "european"
+    }))]});
+    let mut model = |_: &str, _: &Value| Ok::<String, String>(answer.to_string());
+    let out = parser().parse_with_model(VAGUE, &ctx(), &mut model);
+    assert_eq!(out.path, ParsePath::Model);
+    let m = &out.parse.requests[0];
+    assert_eq!(
+        m.underlying, r.underlying,
+        "a null does not erase the rules' value"
+    );
+    assert_eq!(m.tenor_months, r.tenor_months);
+    assert_eq!(m.notional, r.notional);
+    assert_eq!(m.option_type, r.option_type);
+    assert_eq!(m.strike_pct, Some(100.0), "the rules' reading stays");
+    assert!(
+        out.problems
+            .iter()
+            .any(|p| matches!(p, Problem::ModelDisagreed { field } if field == "strike_pct")),
+        "{:?}",
+        out.problems
+    );
+    // Only what the model added is credited to it.
+    let mut added = out.model_fields[0].clone();
+    added.retain(|f| r.exercise.is_none() || f != "exercise");
+    assert!(!added.contains(&"strike_pct".to_string()), "{added:?}");
+    assert!(!added.contains(&"underlying".to_string()), "{added:?}");
+}
+
+#[test]
+fn an_option_type_the_message_contradicts_is_cleared() {
+    let msg = "呃 中证500 嗯 xyz 看跌 qwe 三个月 abc 一千万 平值 zzz 8 yyy 9 hmm";
+    let answer = json!({"requests": [request(json!({
+        "underlying": "000905.SH", "structure": "vanilla", "option_type": "call"
+    }))]});
+    let (parse, problems, _) = validate(parser(), msg, &ctx(), &answer.to_string()).expect("valid");
+    assert_eq!(parse.requests[0].option_type, None);
+    assert!(
+        problems.iter().any(
+            |p| matches!(p, Problem::ModelFieldUngrounded { field } if field == "option_type")
+        )
+    );
+    // A structure the message names otherwise is cleared too; one it names is kept.
+    let snow = json!({"requests": [request(json!({"structure": "phoenix"}))]}).to_string();
+    let (parse, _, _) =
+        validate(parser(), "中证500 雪球 敲出103 敲入75", &ctx(), &snow).expect("valid");
+    assert_eq!(parse.requests[0].structure, None);
+    let (parse, _, _) =
+        validate(parser(), "中证500 凤凰 敲出103 敲入75", &ctx(), &snow).expect("valid");
+    assert!(parse.requests[0].structure.is_some());
+    // Through the fallback, the rules' put stands.
+    let mut model = |_: &str, _: &Value| Ok::<String, String>(answer.to_string());
+    let out = parser().parse_with_model(msg, &ctx(), &mut model);
+    assert_eq!(
+        out.path,
+        ParsePath::Model,
+        "the rules are unsure of this one"
+    );
+    assert_eq!(
+        out.parse.requests[0].option_type,
+        Some(rfq::OptionType::Put),
+        "{out:?}"
     );
 }
