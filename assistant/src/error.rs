@@ -140,9 +140,11 @@ pub fn connector_fault(e: &connectors::document::ConnectorError) -> Fault {
 pub fn model_fault(e: &models::ModelError) -> Fault {
     use models::ModelError as M;
     match e {
-        M::InvalidInput(_) | M::Schema(_) | M::UnknownModel { .. } | M::Clearance { .. } => {
-            Fault::Caller
-        }
+        M::InvalidInput(_)
+        | M::ContextLength { .. }
+        | M::Schema(_)
+        | M::UnknownModel { .. }
+        | M::Clearance { .. } => Fault::Caller,
         M::Busy { .. } | M::Remote { .. } | M::Timeout { .. } => Fault::Dependency,
         M::BadModelFile { .. } | M::Inference(_) | M::Install { .. } | M::Io { .. } => Fault::Ours,
     }

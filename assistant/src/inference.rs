@@ -219,6 +219,7 @@ fn error_kind(e: &ModelError) -> &'static str {
     match e {
         ModelError::BadModelFile { .. } => "bad_model_file",
         ModelError::InvalidInput(_) => "invalid_input",
+        ModelError::ContextLength { .. } => "context_length",
         ModelError::Schema(_) => "invalid_schema",
         ModelError::Inference(_) => "inference",
         ModelError::UnknownModel { .. } => "unknown_model",

@@ -90,6 +90,20 @@ impl Backend {
 
     /// Runs a batch of Monte Carlo programs, one random stream each.
     pub fn run_mc(&mut self, jobs: &[(&Program, Stream)], cfg: &McConfig) -> Result<Vec<McOutput>> {
+        if cfg.sampler == Sampler::SobolBridge
+            && let Some((p, _)) = jobs
+                .iter()
+                .find(|(p, _)| p.n_steps > crate::mc::sobol::MAX_DIMS)
+        {
+            return Err(PricingError::field(
+                "mc.sampler",
+                format!(
+                    "sobol_bridge has direction numbers for at most {} time steps; this timeline has {} (use the philox sampler or fewer steps)",
+                    crate::mc::sobol::MAX_DIMS,
+                    p.n_steps
+                ),
+            ));
+        }
         if let Some(g) = self.gpu.clone() {
             if cfg.sampler == Sampler::Philox {
                 match g.run(jobs, cfg) {

@@ -176,6 +176,10 @@ pub struct PriceResult {
     pub space_nodes: Option<usize>,
     /// Wall time in milliseconds.
     pub elapsed_ms: f64,
+    /// The business-day calendar of the contract's dates, with any caveat (projected or
+    /// uncovered years).
+    #[serde(default)]
+    pub calendar: String,
 }
 
 /// Prices a product against a market.
@@ -282,6 +286,7 @@ pub fn price_contract(
         time_steps: None,
         space_nodes: None,
         elapsed_ms: 0.0,
+        calendar: c.calendar.clone(),
     };
     match engine {
         EngineKind::Analytic | EngineKind::Auto => {

@@ -417,9 +417,10 @@ pub struct Product {
     /// Tenor from start, e.g. `12M` (or give `maturity`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenor: Option<String>,
-    /// Business-day calendar (default: weekdays).
-    #[serde(default)]
-    pub calendar: Calendar,
+    /// Business-day calendar (default: the underlying's exchange, see
+    /// [`Calendar::for_underlying`]; weekdays when the code names no exchange).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<Calendar>,
     /// Exercise style.
     #[serde(default)]
     pub exercise: Exercise,
@@ -674,6 +675,9 @@ pub struct Contract {
     pub knocked_in: bool,
     /// Phoenix coupons missed so far.
     pub missed_coupons: u32,
+    /// The business-day calendar its dates were scheduled on, with any caveat
+    /// ([`Calendar::describe`]).
+    pub calendar: String,
 }
 
 impl Product {
@@ -704,7 +708,10 @@ impl Product {
         };
         let val = market.valuation_date;
         let start = self.start.unwrap_or(val);
-        let cal = &self.calendar;
+        let cal = &self
+            .calendar
+            .clone()
+            .unwrap_or_else(|| Calendar::for_underlying(&self.underlying));
         let maturity = match (&self.maturity, &self.tenor) {
             (Some(m), None) => *m,
             (None, Some(t)) => cal.following(Tenor::parse("tenor", t)?.after(start)),
@@ -762,6 +769,7 @@ impl Product {
             coupons: None,
             knocked_in: self.state.knocked_in,
             missed_coupons: self.state.missed_coupons,
+            calendar: cal.describe(start, maturity),
         };
 
         if let Some(a) = &self.averaging {

@@ -168,6 +168,7 @@ pub fn revalue_book(
                 time_steps: Some(jobs[k].0.n_steps),
                 space_nodes: None,
                 elapsed_ms: per,
+                calendar: c.calendar.clone(),
             };
             if req.greeks {
                 let (g, se) = mc_greeks(o, m.spot, &req.bumps, dt);

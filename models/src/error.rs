@@ -14,9 +14,21 @@ pub enum ModelError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The input cannot be processed (too long, empty, invalid schema): the caller's fault.
+    /// The input cannot be processed (empty, malformed): the caller's fault.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The prompt does not fit the model's context window (the caller's fault).
+    #[error(
+        "the prompt is {prompt_tokens} tokens; model `{model}` takes at most {context} tokens of prompt and answer together"
+    )]
+    ContextLength {
+        /// The model.
+        model: String,
+        /// The prompt's length in tokens.
+        prompt_tokens: usize,
+        /// The model's context window in tokens.
+        context: usize,
+    },
     /// The JSON Schema of a `ResponseFormat::JsonSchema` is refused: unsupported, unsatisfiable
     /// or over a limit, naming the place in the schema (the caller's fault).
     #[error(transparent)]

@@ -1,4 +1,6 @@
-//! The one error shape of the API: `{"error": {"code", "message", "request_id"}}`.
+//! The one error shape of the API: `{"error": {"code", "message", "type", "param",
+//! "request_id"}}` (`type` and `param` as OpenAI's API has them, so its clients read our
+//! errors; `param` is always null).
 //!
 //! Handlers and extractors return [`AppError`]; its `IntoResponse` attaches an [`ErrorBody`] to
 //! the response, and the guard middleware (`middleware::guard`) serialises it with the request id.
@@ -229,6 +231,10 @@ fn model_error_parts(e: &ModelError) -> (StatusCode, &'static str, String) {
     };
     match e {
         ModelError::InvalidInput(m) => (S::BAD_REQUEST, "invalid_request", m.clone()),
+        // OpenAI's code, which clients (LangChain, the official SDKs) recognise to trim history.
+        ModelError::ContextLength { .. } => {
+            (S::BAD_REQUEST, "context_length_exceeded", e.to_string())
+        }
         // The JSON Schema of `response_format`: the message names the place in the schema and
         // the limit or reason.
         ModelError::Schema(_) => (S::BAD_REQUEST, "invalid_response_format", e.to_string()),

@@ -4,7 +4,8 @@
 //! [`middleware`]; `main` and the tests share it (tests drive it with `oneshot`, no socket).
 //! [`serve`] runs it on a listener (HTTP/1.1, with a deadline for each request head) with
 //! graceful shutdown and the approval-expiry sweep. Only this crate knows the JSON wire format of
-//! requests; errors all leave as `{"error": {"code", "message", "request_id"}}` ([`error`]).
+//! requests; errors all leave as `{"error": {"code", "message", "type", "param", "request_id"}}`
+//! ([`error`]).
 
 // Every error variant (and every other enum) is matched explicitly: a new variant must be
 // mapped, not swallowed by a `_` arm (ARCHITECTURE.md, "Errors").

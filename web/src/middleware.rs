@@ -485,14 +485,28 @@ pub fn error_response(
     message: String,
     rid: &RequestId,
 ) -> Response {
-    let body =
-        serde_json::json!({"error": {"code": code, "message": message, "request_id": rid.0}});
+    let body = serde_json::json!({"error": {
+        "code": code, "message": message, "type": error_type(status), "param": null,
+        "request_id": rid.0,
+    }});
     let mut resp = (status, axum::Json(body)).into_response();
     resp.extensions_mut().insert(ErrorBody {
         code: "shaped",
         message: String::new(),
     });
     resp
+}
+
+/// OpenAI's error `type` for a status (its clients and vLLM's read it beside `code`).
+pub fn error_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        429 => "rate_limit_error",
+        s if s >= 500 => "server_error",
+        _ => "invalid_request_error",
+    }
 }
 
 /// Gives every error response the API's shape.

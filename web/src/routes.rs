@@ -158,6 +158,7 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/chat/completions", P(ModelsUse), "OpenAI-compatible chat completion (SSE with stream: true; JSON Schema output by constrained decoding).", openai::chat_completions, timeout = Timeout::Generation),
         route!(POST "/v1/embeddings", P(ModelsUse), "OpenAI-compatible embeddings of one or more texts.", openai::embeddings),
         route!(GET "/v1/models", P(ModelsUse), "OpenAI-compatible list of the installed and registered models.", openai::list_models),
+        route!(GET "/v1/models/{id}", P(ModelsUse), "OpenAI-compatible description of one installed or registered model.", openai::get_model),
         route!(GET "/v1/templates", P(DraftsRead), "The clause library: templates with their versions; `?q=` finds clauses with their fallbacks and positions.", templates::list),
         route!(GET "/v1/templates/{id}", P(DraftsRead), "One template (`?version=n`): its clause tree and Markdown.", templates::get),
         route!(POST "/v1/templates", P(DraftsWrite), "Import a template (Markdown with front matter) as the next version of its id; refused by name when a placeholder is wrong.", templates::import),

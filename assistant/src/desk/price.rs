@@ -637,6 +637,10 @@ pub fn price(
         id: id.to_string(),
         message: e.to_string(),
     })?;
+    let mut conventions = conventions;
+    if !r.calendar.is_empty() {
+        conventions.push(format!("business days: {}", r.calendar));
+    }
     Ok(Priced {
         product: product_json,
         side,

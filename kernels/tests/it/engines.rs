@@ -349,3 +349,32 @@ fn inverse_normal_is_accurate() {
         );
     }
 }
+
+#[test]
+fn sobol_covers_a_daily_snowball_and_refuses_past_its_table() {
+    // A daily-monitored snowball has ~250 steps: every dimension from Joe and Kuo's table.
+    let (p, m) = (example("snowball.json"), market());
+    let mut q = req(EngineKind::Mc, 64_000);
+    q.mc.sampler = Sampler::SobolBridge;
+    let s = price(&p, &m, &q).unwrap();
+    let prn = price(&p, &m, &req(EngineKind::Mc, 64_000)).unwrap();
+    let pde = price(&p, &m, &req(EngineKind::Pde, 0)).unwrap();
+    let tol = 3.0 * (s.std_error.powi(2) + prn.std_error.powi(2)).sqrt();
+    assert!(
+        (s.value - prn.value).abs() < tol,
+        "sobol {} vs philox {} (±{tol})",
+        s.value,
+        prn.value
+    );
+    assert!(
+        (s.value - pde.value).abs() < 3.0 * s.std_error + 2e-3 * p.notional,
+        "sobol {} vs pde {}",
+        s.value,
+        pde.value
+    );
+    // More steps than the table has dimensions: refused, naming the limit.
+    let barrier = example("barrier_up_out_call.json");
+    q.mc.steps_per_year = 10_000;
+    let err = price(&barrier, &m, &q).unwrap_err().to_string();
+    assert!(err.contains("8192") && err.contains("philox"), "{err}");
+}

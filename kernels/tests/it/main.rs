@@ -3,6 +3,7 @@
 //! cuda`).
 
 mod api;
+mod calendars;
 mod cuda;
 mod engines;
 mod validation;

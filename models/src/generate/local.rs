@@ -365,12 +365,11 @@ impl LocalGenerator {
             return Err(ModelError::InvalidInput("the prompt is empty".into()));
         }
         if prompt.len() >= inner.context {
-            return Err(ModelError::InvalidInput(format!(
-                "the prompt is {} tokens; model `{}` takes at most {} tokens of prompt and answer together",
-                prompt.len(),
-                inner.id,
-                inner.context
-            )));
+            return Err(ModelError::ContextLength {
+                model: inner.id.clone(),
+                prompt_tokens: prompt.len(),
+                context: inner.context,
+            });
         }
         if req.max_tokens == 0 {
             return Err(ModelError::InvalidInput(

@@ -1,5 +1,6 @@
 //! The OpenAI-compatible endpoints: `POST /v1/chat/completions` (plain and SSE streaming),
-//! `POST /v1/embeddings` and `GET /v1/models`, over the assistant's one model registry.
+//! `POST /v1/embeddings`, `GET /v1/models` and `GET /v1/models/{id}`, over the assistant's one
+//! model registry.
 //!
 //! # Wire format
 //!
@@ -14,9 +15,14 @@
 //!   `stop` (a string or up to 16), `n` (1 only), `stream`, `stream_options.include_usage`,
 //!   `response_format` (`text`, `json_object`, or `json_schema` with `json_schema.schema`: both
 //!   JSON kinds are decoded under constraint, so the answer always parses and validates), and
-//!   the vLLM extensions `top_k` and `repetition_penalty`. `user` is accepted and ignored;
-//!   `frequency_penalty`, `presence_penalty`, `logprobs`, `logit_bias` and `tools` are
-//!   accepted only at their neutral values (else 400). Any other field is a 400 naming it.
+//!   the vLLM extensions `top_k` and `repetition_penalty`. `frequency_penalty`,
+//!   `presence_penalty`, `logprobs`, `logit_bias` and `tools` are accepted only at their
+//!   neutral values, as are `best_of`, `top_logprobs`, `min_p`, `functions`, `function_call`,
+//!   `modalities`, `audio` and `web_search_options`; `tool_choice` only as `none` or `auto`,
+//!   and replayed assistant messages only without `tool_calls` (else 400 naming the field). Fields that do not change the
+//!   answer (`user`, `metadata`, `store`, `parallel_tool_calls`, a message's `refusal`, …) and
+//!   unknown fields are accepted and ignored, logged at debug level, as OpenAI's API and vLLM
+//!   do: SDKs and frameworks send them routinely.
 //! - Embeddings: `input` (a string or an array of up to 2048 strings), `encoding_format`
 //!   (`float` or `base64`: little-endian f32, what the official Python client asks for),
 //!   `dimensions` (only the model's own), and the extension `input_type` (`passage`, the
@@ -26,7 +32,7 @@
 //! `data: [DONE]`, `list` of `embedding`s, `list` of `model`s) with `usage` counts; embeddings
 //! carry an extra `truncated` flag per input.
 //!
-//! Errors keep the API's one shape, `{"error": {"code", "message", "request_id"}}`, which the
+//! Errors keep the API's one shape, `{"error": {"code", "message", "type", "param", "request_id"}}`, which the
 //! official clients read (`error.message`, `error.code`): 400 for bad input (a prompt longer
 //! than the context, naming the limit), 400 `invalid_response_format` for a JSON Schema that
 //! constrained decoding refuses (an unsupported keyword, an unsatisfiable schema, one over a
@@ -80,7 +86,6 @@ pub const MAX_EMBED_INPUTS: usize = 2048;
 
 /// `POST /v1/chat/completions` body.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ChatCompletionRequest {
     /// The model; absent or empty: the default generator.
     #[serde(default)]
@@ -141,11 +146,18 @@ pub struct ChatCompletionRequest {
     /// Must be absent or empty.
     #[serde(default)]
     pub tools: Option<Vec<Value>>,
+    /// `none` or `auto` (no tools are offered); a required or named tool is refused.
+    #[serde(default)]
+    pub tool_choice: Option<Value>,
+    /// Fields OpenAI's clients send that do not change the answer here (`metadata`, `store`,
+    /// `parallel_tool_calls`, `service_tier`, …) and any unknown field: accepted and ignored
+    /// (logged at debug level), as OpenAI's own API and vLLM do.
+    #[serde(flatten)]
+    pub ignored: serde_json::Map<String, Value>,
 }
 
 /// `stream_options`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct StreamOptions {
     /// Send a last chunk with the token usage.
     #[serde(default)]
@@ -154,7 +166,6 @@ pub struct StreamOptions {
 
 /// One message.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct WireMessage {
     /// `system`, `developer`, `user` or `assistant`.
     pub role: String,
@@ -164,6 +175,13 @@ pub struct WireMessage {
     /// A participant name (ignored).
     #[serde(default)]
     pub name: Option<String>,
+    /// Tool calls an assistant message made (history replayed by a client): refused only when
+    /// non-empty, since no tools are offered.
+    #[serde(default)]
+    pub tool_calls: Option<Vec<Value>>,
+    /// Other fields of a replayed message (`refusal`, `audio`, …): ignored.
+    #[serde(flatten)]
+    pub ignored: serde_json::Map<String, Value>,
 }
 
 /// Message content: a string or an array of parts.
@@ -214,7 +232,6 @@ pub enum WireResponseFormat {
 
 /// `response_format.json_schema`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct JsonSchemaSpec {
     /// A name (ignored).
     #[serde(default)]
@@ -232,7 +249,6 @@ pub struct JsonSchemaSpec {
 
 /// `POST /v1/embeddings` body.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EmbeddingsRequest {
     /// The model; absent or empty: the default embedder.
     #[serde(default)]
@@ -251,6 +267,9 @@ pub struct EmbeddingsRequest {
     /// An end-user id (ignored).
     #[serde(default)]
     pub user: Option<String>,
+    /// Any other field: accepted and ignored (logged at debug level).
+    #[serde(flatten)]
+    pub ignored: serde_json::Map<String, Value>,
 }
 
 /// `input` of an embeddings request.
@@ -267,6 +286,34 @@ pub enum EmbedInput {
 
 // ---------------------------------------------------------------------------------------------
 // Request conversion.
+
+/// Fields of OpenAI's (or vLLM's) chat API that would change the answer and are not
+/// implemented: refused unless at their neutral value, naming the field.
+fn refuse_unsupported(fields: &serde_json::Map<String, Value>) -> Result<(), AppError> {
+    let neutral = |k: &str, v: &Value| match k {
+        "best_of" => v.is_null() || v.as_u64() == Some(1),
+        "top_logprobs" | "min_p" => v.is_null() || v.as_f64() == Some(0.0),
+        "functions" => v.is_null() || v.as_array().is_some_and(Vec::is_empty),
+        "function_call" => v.is_null() || v == "none" || v == "auto",
+        "modalities" => v.is_null() || v.as_array().is_some_and(|m| m.iter().all(|x| x == "text")),
+        "audio" | "web_search_options" => v.is_null(),
+        _ => true,
+    };
+    for (k, v) in fields {
+        if !neutral(k, v) {
+            return Err(bad(format!("`{k}` = {v} is not supported")));
+        }
+    }
+    Ok(())
+}
+
+/// Logs the fields of a request that were accepted and ignored.
+fn ignore_fields(what: &str, ignored: &serde_json::Map<String, Value>) {
+    if !ignored.is_empty() {
+        let names: Vec<&str> = ignored.keys().map(String::as_str).collect();
+        tracing::debug!(fields = ?names, "{what}: fields accepted and ignored");
+    }
+}
 
 fn bad(message: impl Into<String>) -> AppError {
     AppError::BadRequest {
@@ -313,11 +360,28 @@ fn convert(body: ChatCompletionRequest) -> Result<ChatCall, AppError> {
     if body.tools.as_ref().is_some_and(|t| !t.is_empty()) {
         return Err(bad("`tools` (function calling) is not supported"));
     }
+    match &body.tool_choice {
+        None | Some(Value::Null) => {}
+        Some(Value::String(c)) if c == "none" || c == "auto" => {}
+        Some(other) => {
+            return Err(bad(format!(
+                "`tool_choice` {other} asks for a tool call; no tools are offered (use \"none\" or \"auto\")"
+            )));
+        }
+    }
+    refuse_unsupported(&body.ignored)?;
+    ignore_fields("chat completion", &body.ignored);
     if body.messages.is_empty() {
         return Err(bad("`messages` must hold at least one message"));
     }
     let mut messages = Vec::with_capacity(body.messages.len());
     for (i, m) in body.messages.into_iter().enumerate() {
+        if m.tool_calls.as_ref().is_some_and(|t| !t.is_empty()) {
+            return Err(bad(format!(
+                "`messages[{i}].tool_calls` replays tool calls; no tools are offered here"
+            )));
+        }
+        ignore_fields("message", &m.ignored);
         let role = match m.role.as_str() {
             "system" | "developer" => Role::System,
             "user" => Role::User,
@@ -756,21 +820,45 @@ pub async fn embeddings(
     })))
 }
 
+/// One model as OpenAI's `model` object, with its role and backend.
+fn model_object(m: &models::registry::ModelInfo) -> Value {
+    let role = match m.role {
+        models::store::Role::Generator => "generator",
+        models::store::Role::Embedder => "embedder",
+    };
+    json!({"id": m.id, "object": "model", "created": 0, "owned_by": "deskmate",
+           "role": role, "backend": m.backend})
+}
+
 /// `GET /v1/models`: installed and registered models, with their role and backend.
 pub async fn list_models(State(s): State<AppState>, _ctx: Ctx) -> Result<Json<Value>, AppError> {
     let list = s
         .blocking(|a| a.models().list().map_err(AssistantError::from))
         .await?;
-    let data: Vec<Value> = list
-        .into_iter()
-        .map(|m| {
-            let role = match m.role {
-                models::store::Role::Generator => "generator",
-                models::store::Role::Embedder => "embedder",
-            };
-            json!({"id": m.id, "object": "model", "created": 0, "owned_by": "deskmate",
-                   "role": role, "backend": m.backend})
-        })
-        .collect();
+    let data: Vec<Value> = list.iter().map(model_object).collect();
     Ok(Json(json!({"object": "list", "data": data})))
+}
+
+/// `GET /v1/models/{id}`: one model (404 `model_not_found` naming the installed ones).
+pub async fn get_model(
+    State(s): State<AppState>,
+    _ctx: Ctx,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let list = s
+        .blocking(|a| a.models().list().map_err(AssistantError::from))
+        .await?;
+    match list.iter().find(|m| m.id == id) {
+        Some(m) => Ok(Json(model_object(m))),
+        None => Err(AppError::Assistant(AssistantError::Model(
+            models::ModelError::UnknownModel {
+                name: id,
+                installed: list
+                    .iter()
+                    .map(|m| m.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+        ))),
+    }
 }

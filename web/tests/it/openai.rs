@@ -120,6 +120,11 @@ impl Api {
             .await
     }
 
+    async fn get(&self, path: &str) -> Reply {
+        self.send_as(&self.trader.clone(), Method::GET, path, None)
+            .await
+    }
+
     /// The `model.call` audit entries, oldest first.
     fn model_calls(&self) -> Vec<policies::audit::AuditEntry> {
         self.state
@@ -417,13 +422,13 @@ async fn bad_requests_are_refused_with_our_error_shape() {
         (
             json!({"model": GEN, "messages": [{"role": "user", "content": long}]}),
             StatusCode::BAD_REQUEST,
-            "invalid_request",
+            "context_length_exceeded",
             "at most 256 tokens",
         ),
         (
             json!({"model": GEN, "stream": true, "messages": [{"role": "user", "content": long}]}),
             StatusCode::BAD_REQUEST,
-            "invalid_request",
+            "context_length_exceeded",
             "at most 256 tokens",
         ),
         (
@@ -483,6 +488,25 @@ async fn bad_requests_are_refused_with_our_error_shape() {
             "best_of",
         ),
         (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "tool_choice": "required"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "tool_choice",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"},
+                   {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}]}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "messages[1].tool_calls",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "min_p": 0.1}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "min_p",
+        ),
+        (
             json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}),
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -495,6 +519,13 @@ async fn bad_requests_are_refused_with_our_error_shape() {
         let (c, m) = error(&r);
         assert_eq!(c, code, "{body}: {m}");
         assert!(m.contains(needle), "{body}: {m:?} lacks {needle:?}");
+        // OpenAI's error type beside our code, which its clients read.
+        let kind = if status == StatusCode::NOT_FOUND {
+            "not_found_error"
+        } else {
+            "invalid_request_error"
+        };
+        assert_eq!(r.body["error"]["type"], kind, "{body}");
     }
     // Embeddings.
     let cases: Vec<(Value, StatusCode, &str)> = vec![
@@ -950,4 +981,42 @@ async fn random_json_schemas_never_answer_500() {
         }
     }
     assert!(ok > 0 && refused > 0, "{ok} answered, {refused} refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_that_sdks_send_are_accepted_and_models_are_described() {
+    let a = api_with(|_| {});
+    // What the official SDKs, LangChain and agent frameworks send beside the essentials,
+    // including a replayed assistant message with its `refusal`, and an unknown extension.
+    let body = json!({
+        "model": GEN, "max_tokens": 4, "temperature": 0,
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "Hello.", "refusal": null, "tool_calls": []},
+            {"role": "user", "content": "again", "name": "ops"}
+        ],
+        "metadata": {"team": "ops"}, "store": false, "parallel_tool_calls": true,
+        "tool_choice": "none", "tools": [], "user": "u-1", "service_tier": "auto",
+        "stream_options": null, "best_of": 1, "x_vendor_extension": {"a": 1}
+    });
+    let r = a.post("/v1/chat/completions", body.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["object"], "chat.completion");
+    let r = a
+        .post(
+            "/v1/embeddings",
+            json!({"model": EMB, "input": "x", "user": "u-1", "extra": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // One model by id, and an unknown one.
+    let r = a.get(&format!("/v1/models/{GEN}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["id"], GEN);
+    assert_eq!(r.body["object"], "model");
+    let r = a.get("/v1/models/no-such-model").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], "model_not_found");
+    assert_eq!(r.body["error"]["type"], "not_found_error");
 }

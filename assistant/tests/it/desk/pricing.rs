@@ -46,6 +46,14 @@ fn a_vanilla_is_priced_in_closed_form_with_the_margin_shown_apart() {
     assert!((p.quote.margin_amount - 30_000.0).abs() < 1e-6);
     assert!((p.quote.client_amount.unwrap() - p.quote.client / 100.0 * 1e7).abs() < 1e-6);
     assert!(p.conventions.iter().any(|c| c.contains("side not stated")));
+    // The CSI 300's exchange calendar schedules the dates, and the trader is told so.
+    assert!(
+        p.conventions
+            .iter()
+            .any(|c| c.starts_with("business days: cn exchange closures")),
+        "{:?}",
+        p.conventions
+    );
     // The desk sells the call: short delta and vega. Cash delta = Δ·S; vega per vol point.
     let g = p.greeks;
     assert!(g.cash_delta < 0.0 && g.vega_per_point < 0.0, "{g:?}");
