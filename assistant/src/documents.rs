@@ -1022,6 +1022,25 @@ impl AnswerCall {
     }
 }
 
+/// The reason label of a chain fallback in the metrics, from the model's error.
+pub(crate) fn fallback_reason(error: &str) -> &'static str {
+    let e = error.to_lowercase();
+    if e.contains("busy") {
+        "busy"
+    } else if e.contains("did not answer within")
+        || e.contains("timed out")
+        || e.contains("timeout")
+    {
+        "timeout"
+    } else if e.contains("not available") || e.contains("not installed") {
+        "unavailable"
+    } else if e.contains("model generation failed") || e.contains("failed") {
+        "error"
+    } else {
+        "rejected"
+    }
+}
+
 /// A streaming sink for answer text.
 type Sink<'a> = &'a mut dyn FnMut(&str) -> ControlFlow<()>;
 
@@ -1082,6 +1101,7 @@ impl Assistant {
                 }
                 Err(e) if !sent.get() => {
                     tracing::warn!(error = %e, "answers: the model failed; answering from retrieval alone");
+                    models::metrics::record_fallback(ANSWERS_CHAIN, fallback_reason(&e));
                     (fallback(&mut forward)?, CallOutcome::Error, Some(e))
                 }
                 Err(e) => {

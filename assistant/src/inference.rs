@@ -216,20 +216,7 @@ pub fn embeddings_sha256(e: &Embeddings) -> String {
 
 /// A short, stable name for a model error kind (what the audit entry records).
 fn error_kind(e: &ModelError) -> &'static str {
-    match e {
-        ModelError::BadModelFile { .. } => "bad_model_file",
-        ModelError::InvalidInput(_) => "invalid_input",
-        ModelError::ContextLength { .. } => "context_length",
-        ModelError::Schema(_) => "invalid_schema",
-        ModelError::Inference(_) => "inference",
-        ModelError::UnknownModel { .. } => "unknown_model",
-        ModelError::Busy { .. } => "busy",
-        ModelError::Install { .. } => "install",
-        ModelError::Remote { .. } => "remote",
-        ModelError::Clearance { .. } => "clearance",
-        ModelError::Timeout { .. } => "timeout",
-        ModelError::Io { .. } => "io",
-    }
+    e.kind()
 }
 
 /// Appends the audit entry of one model call.

@@ -123,4 +123,22 @@ impl ModelError {
     pub(crate) fn inference(e: impl std::fmt::Display) -> Self {
         ModelError::Inference(e.to_string())
     }
+
+    /// A short, stable name of the kind of error (audit entries and metrics record it).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelError::BadModelFile { .. } => "bad_model_file",
+            ModelError::InvalidInput(_) => "invalid_input",
+            ModelError::ContextLength { .. } => "context_length",
+            ModelError::Schema(_) => "invalid_schema",
+            ModelError::Inference(_) => "inference",
+            ModelError::UnknownModel { .. } => "unknown_model",
+            ModelError::Busy { .. } => "busy",
+            ModelError::Install { .. } => "install",
+            ModelError::Remote { .. } => "remote",
+            ModelError::Clearance { .. } => "clearance",
+            ModelError::Timeout { .. } => "timeout",
+            ModelError::Io { .. } => "io",
+        }
+    }
 }

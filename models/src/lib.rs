@@ -57,6 +57,7 @@ pub mod error;
 pub mod generate;
 pub mod install;
 pub mod json;
+pub mod metrics;
 pub mod privacy;
 pub mod registry;
 pub mod remote;

@@ -282,6 +282,19 @@ impl Generator for RemoteGenerator {
         req: &ChatRequest,
         on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<ChatResponse, ModelError> {
+        let r = self.chat_stream_unrecorded(req, on_delta);
+        crate::metrics::record_chat(&self.id, &r);
+        r
+    }
+}
+
+impl RemoteGenerator {
+    /// [`Generator::chat_stream`] without the metrics.
+    fn chat_stream_unrecorded(
+        &self,
+        req: &ChatRequest,
+        on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<ChatResponse, ModelError> {
         let class = req.class();
         if let Some(c) = self.clearance()
             && !c.can_read(class)

@@ -1,4 +1,9 @@
-//! Request metrics in the Prometheus text format, for `GET /metrics`.
+//! Metrics in the Prometheus text format, for `GET /metrics`: HTTP requests (counts by route
+//! and status, latency histograms up to the longest generation), the guard's refusals as
+//! counters, in-flight requests, the process (`process_*`: CPU seconds, resident and virtual
+//! memory, open file descriptors, start time, from `/proc/self`), the build
+//! (`deskmate_build_info`), and the models' figures from [`models::metrics`] (calls by outcome,
+//! tokens, time to first token, tokens per second, queue depth, chain fallbacks).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -6,8 +11,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+/// Latency bucket bounds in seconds: milliseconds for the API, minutes for generations (the
+/// route timeout of a generation is `models.generation_timeout_secs`).
+const BUCKETS: [f64; 18] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    120.0, 300.0, 600.0,
 ];
 
 #[derive(Default)]
@@ -110,12 +118,12 @@ impl Metrics {
                 h.count
             );
         }
-        let gauges: [(&str, &str, f64); 8] = [
-            (
-                "deskmate_http_in_flight",
-                "Requests being served.",
-                self.in_flight.load(Ordering::Relaxed) as f64,
-            ),
+        let _ = writeln!(
+            out,
+            "# HELP deskmate_http_in_flight Requests being served.\n# TYPE deskmate_http_in_flight gauge\ndeskmate_http_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
+        let counters: [(&str, &str, f64); 7] = [
             (
                 "deskmate_http_panics_total",
                 "Handler panics caught.",
@@ -152,10 +160,106 @@ impl Metrics {
                 self.concurrency_limited.load(Ordering::Relaxed) as f64,
             ),
         ];
-        for (name, help, v) in gauges.iter().chain(extra.iter()) {
+        for (name, help, v) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
+        }
+        for (name, help, v) in extra {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP deskmate_build_info The running build (value 1).\n# TYPE deskmate_build_info gauge\ndeskmate_build_info{{version=\"{}\",profile=\"{}\",arch=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION"),
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            std::env::consts::ARCH
+        );
+        process_metrics(&mut out);
+        models::metrics::render(&mut out);
         out
+    }
+}
+
+/// The process's `process_*` metrics (the names Prometheus client libraries use), read from
+/// `/proc/self` on Linux; elsewhere none.
+fn process_metrics(out: &mut String) {
+    // /proc reports CPU times in clock ticks of USER_HZ, which is 100 on every Linux ABI.
+    const TICKS: f64 = 100.0;
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    // Fields after the command name (which may hold spaces) in its parentheses.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let num = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    // After ")": state is field 0; utime 11, stime 12, starttime 19, vsize 20, rss pages 21.
+    let cpu = (num(11) + num(12)) / TICKS;
+    let boot = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("btime ")
+                    .map(|v| v.trim().parse::<f64>().ok())
+            })
+        })
+        .flatten()
+        .unwrap_or(0.0);
+    let start = boot + num(19) / TICKS;
+    let rss_kb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmRSS:")
+                    .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            })
+        })
+        .unwrap_or(0.0);
+    let fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count());
+    let series: [(&str, &str, &str, f64); 5] = [
+        (
+            "process_cpu_seconds_total",
+            "counter",
+            "Total user and system CPU time spent in seconds.",
+            cpu,
+        ),
+        (
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+            rss_kb * 1024.0,
+        ),
+        (
+            "process_virtual_memory_bytes",
+            "gauge",
+            "Virtual memory size in bytes.",
+            num(20),
+        ),
+        (
+            "process_open_fds",
+            "gauge",
+            "Number of open file descriptors.",
+            fds as f64,
+        ),
+        (
+            "process_start_time_seconds",
+            "gauge",
+            "Start time of the process since the Unix epoch in seconds.",
+            start,
+        ),
+    ];
+    for (name, kind, help, v) in series {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+        );
     }
 }
 

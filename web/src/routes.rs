@@ -105,7 +105,7 @@ pub fn routes() -> Vec<Route> {
     vec![
         route!(GET "/healthz", Public, "Liveness: the process answers.", system::healthz),
         route!(GET "/readyz", Public, "Readiness: the database answers and the audit anchor is readable.", system::readyz),
-        route!(GET "/metrics", Public, "Prometheus metrics (request counts and latencies, queue sizes).", system::metrics),
+        route!(GET "/metrics", Public, "Prometheus metrics: requests, latencies, refusals, the process and build, model calls, tokens, time to first token, queue depth and chain fallbacks.", system::metrics),
         route!(GET "/v1/me", Authenticated, "The caller's user, role, permissions and clearance.", system::me),
         route!(GET "/v1/routes", Authenticated, "This route table, with the access each route needs.", system::list_routes),
         route!(GET "/v1/config", P(Admin), "The effective configuration, secrets masked.", system::config),

@@ -279,7 +279,19 @@ impl Desk {
                 None => Err("the model was removed".to_string()),
             }
         };
-        parser.parse_with_model_below(text, &ctx, self.fallback_threshold, &mut ask)
+        let out = parser.parse_with_model_below(text, &ctx, self.fallback_threshold, &mut ask);
+        if out.path == rfq::ParsePath::Rules
+            && let Some(reason) = out.problems.iter().find_map(|p| match p {
+                rfq::Problem::ModelRejected { reason } => Some(reason),
+                _ => None,
+            })
+        {
+            models::metrics::record_fallback(
+                crate::model_risk::RFQ_CHAIN,
+                crate::documents::fallback_reason(reason),
+            );
+        }
+        out
     }
 
     fn acquire(&self) -> SlotGuard<'_> {

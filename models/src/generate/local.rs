@@ -602,8 +602,11 @@ impl Generator for LocalGenerator {
         if req.messages.is_empty() {
             return Err(ModelError::InvalidInput("no messages".into()));
         }
-        let prompt = self.render(req)?;
-        let ids = self.encode(&prompt)?;
-        self.generate_ids(&ids, req, on_delta)
+        let r = self
+            .render(req)
+            .and_then(|prompt| self.encode(&prompt))
+            .and_then(|ids| self.generate_ids(&ids, req, on_delta));
+        crate::metrics::record_chat(&self.inner.id, &r);
+        r
     }
 }

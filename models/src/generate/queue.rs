@@ -73,6 +73,7 @@ impl RequestQueue {
             });
         }
         st.admitted += 1;
+        crate::metrics::set_queue_depth(&self.model, st.admitted);
         Ok(Ticket {
             queue: self,
             admitted_at: Instant::now(),
@@ -139,6 +140,7 @@ impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         let mut st = self.queue.state();
         st.admitted = st.admitted.saturating_sub(1);
+        crate::metrics::set_queue_depth(&self.queue.model, st.admitted);
     }
 }
 

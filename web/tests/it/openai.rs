@@ -1020,3 +1020,115 @@ async fn fields_that_sdks_send_are_accepted_and_models_are_described() {
     assert_eq!(r.body["error"]["code"], "model_not_found");
     assert_eq!(r.body["error"]["type"], "not_found_error");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_parse_as_prometheus_text_with_model_figures() {
+    let a = api_with(|_| {});
+    let r = a
+        .post(
+            "/v1/chat/completions",
+            json!({"model": GEN, "max_tokens": 6, "temperature": 0,
+                   "messages": [{"role": "user", "content": "Say hello."}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let text = a.get("/metrics").await.text;
+    // Strict checks of our own: every sample's family is described and typed before it,
+    // counters end in _total, histogram buckets never fall and +Inf equals the count.
+    let mut typed: std::collections::HashMap<String, String> = Default::default();
+    let mut helped = std::collections::HashSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            helped.insert(rest.split_whitespace().next().unwrap().to_string());
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut p = rest.split_whitespace();
+            let (name, kind) = (p.next().unwrap(), p.next().unwrap());
+            assert!(
+                typed.insert(name.to_string(), kind.to_string()).is_none(),
+                "{name} typed twice"
+            );
+            if kind == "counter" {
+                assert!(name.ends_with("_total"), "counter {name}");
+            }
+        } else if !line.is_empty() {
+            let name = line.split(['{', ' ']).next().unwrap();
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| {
+                    name.strip_suffix(s)
+                        .filter(|f| typed.get(*f).is_some_and(|k| k == "histogram"))
+                })
+                .unwrap_or(name);
+            assert!(typed.contains_key(family), "{name} has no TYPE before it");
+            assert!(helped.contains(family), "{name} has no HELP");
+        }
+    }
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+        .expect("Prometheus text format");
+    let find = |name: &str, label: Option<(&str, &str)>| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
+            .unwrap_or_else(|| panic!("no sample {name} {label:?}"))
+    };
+    use prometheus_parse::Value as V;
+    match &find("deskmate_http_panics_total", None).value {
+        V::Counter(_) => {}
+        other => panic!("panics are a counter: {other:?}"),
+    }
+    match &find(
+        "deskmate_http_request_duration_seconds",
+        Some(("route", "/v1/chat/completions")),
+    )
+    .value
+    {
+        V::Histogram(b) => {
+            assert!(b.iter().any(|c| c.less_than == 600.0), "{b:?}");
+            assert!(b.windows(2).all(|w| w[0].count <= w[1].count), "{b:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match &find("deskmate_model_calls_total", Some(("model", GEN))).value {
+        V::Counter(n) => assert!(*n >= 1.0),
+        other => panic!("{other:?}"),
+    }
+    match &find(
+        "deskmate_model_generated_tokens_total",
+        Some(("model", GEN)),
+    )
+    .value
+    {
+        V::Counter(n) => assert!(*n >= 1.0),
+        other => panic!("{other:?}"),
+    }
+    match &find(
+        "deskmate_model_time_to_first_token_seconds",
+        Some(("model", GEN)),
+    )
+    .value
+    {
+        V::Histogram(b) => assert!(b.last().is_some_and(|c| c.count >= 1.0), "{b:?}"),
+        other => panic!("{other:?}"),
+    }
+    match &find("deskmate_model_queue_depth", Some(("model", GEN))).value {
+        V::Gauge(n) => assert_eq!(*n, 0.0, "nothing waits after the call"),
+        other => panic!("{other:?}"),
+    }
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_start_time_seconds",
+        "process_open_fds",
+    ] {
+        let v = match &find(name, None).value {
+            V::Counter(v) | V::Gauge(v) => *v,
+            other => panic!("{name}: {other:?}"),
+        };
+        assert!(v > 0.0, "{name} = {v}");
+    }
+    assert!(
+        text.contains("deskmate_build_info{version=\""),
+        "build info"
+    );
+}
