@@ -1877,7 +1877,39 @@ fn apply_env(
         for (key, dv) in dkeys {
             let var = env_name(section, key);
             known.insert(var.clone(), ());
-            let Some(raw) = env.get(&var) else { continue };
+            // A secret may come from a file named by `<VARIABLE>_FILE` (Docker and Kubernetes
+            // secrets, systemd credentials): its content, trimmed, is the value.
+            let secret = SECRET_MARKERS.iter().any(|m| key.contains(m)) && !key.ends_with("_file");
+            let file_var = format!("{var}_FILE");
+            let from_file;
+            let raw = if secret && matches!(dv, toml::Value::String(_)) {
+                known.insert(file_var.clone(), ());
+                match (env.get(&var), env.get(&file_var)) {
+                    (Some(_), Some(_)) => {
+                        return Err(ConfigError::Invalid {
+                            key: format!("{section}.{key}"),
+                            message: format!("set {var} or {file_var}, not both"),
+                        });
+                    }
+                    (Some(v), None) => v,
+                    (None, Some(path)) => {
+                        let path = expand_home(path.trim());
+                        from_file = std::fs::read_to_string(&path)
+                            .map_err(|e| ConfigError::Invalid {
+                                key: format!("{section}.{key}"),
+                                message: format!("{file_var}: cannot read {}: {e}", path.display()),
+                            })?
+                            .trim()
+                            .to_string();
+                        used.push(file_var.clone());
+                        &from_file
+                    }
+                    (None, None) => continue,
+                }
+            } else {
+                let Some(raw) = env.get(&var) else { continue };
+                raw
+            };
             let dotted = format!("{section}.{key}");
             let bad = |what: &str| ConfigError::Invalid {
                 key: dotted.clone(),
@@ -1908,7 +1940,9 @@ fn apply_env(
             if let Some(toml::Value::Table(mt)) = m.get_mut(section) {
                 mt.insert(key.clone(), value);
             }
-            used.push(var);
+            if env.contains_key(&var) {
+                used.push(var);
+            }
         }
     }
     // A variable under a section's prefix that names no key of it is a typo: say so. Other
@@ -1932,6 +1966,37 @@ fn apply_env(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_come_from_files_named_by_file_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "123:abc\n").unwrap();
+        let p = path.to_str().unwrap();
+        let c = load_str("", &[("DESKMATE_TELEGRAM_TOKEN_FILE", p)]).unwrap();
+        assert_eq!(c.telegram.token, "123:abc");
+        let c = load_str("", &[("DESKMATE_MODELS_REMOTE_API_KEY_FILE", p)]).unwrap();
+        assert_eq!(c.models.remote_api_key, "123:abc");
+        let both = load_str(
+            "",
+            &[
+                ("DESKMATE_TELEGRAM_TOKEN_FILE", p),
+                ("DESKMATE_TELEGRAM_TOKEN", "x"),
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(both.contains("not both"), "{both}");
+        let missing = load_str("", &[("DESKMATE_TELEGRAM_TOKEN_FILE", "/no/such/file")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("/no/such/file") && !missing.contains("123"),
+            "{missing}"
+        );
+        // Only secrets have file variables.
+        assert!(load_str("", &[("DESKMATE_SERVER_BIND_FILE", p)]).is_err());
+    }
 
     /// `[extract]`'s defaults and the extraction crate's own defaults are the same settings.
     #[test]

@@ -1,7 +1,9 @@
 //! The `deskmate` binary's integration tests, one binary: the repository's architecture rules,
-//! the CLI end to end, the README's commands as written, and the official OpenAI Python client against our server.
+//! the CLI end to end, the deployment files, the README's commands as written, and the official
+//! OpenAI Python client against our server.
 
 mod architecture;
 mod cli;
+mod deployment;
 mod openai_client;
 mod readme;
