@@ -354,6 +354,9 @@ pub struct KnowledgeConfig {
     pub qdrant_url: String,
     /// The Qdrant collection when `vector_backend = "server"`.
     pub qdrant_collection: String,
+    /// The Qdrant server's API key, when it requires one (secret: masked by `config show`;
+    /// `DESKMATE_KNOWLEDGE_QDRANT_API_KEY_FILE` reads it from a file).
+    pub qdrant_api_key: String,
     /// How BM25 and dense rankings are fused: `rrf` or `convex`.
     pub fusion_method: FusionMethod,
     /// Weight of the BM25 ranking in the fusion.
@@ -405,6 +408,7 @@ impl Default for KnowledgeConfig {
             vector_backend: VectorStore::Edge,
             qdrant_url: String::new(),
             qdrant_collection: "deskmate".into(),
+            qdrant_api_key: String::new(),
             fusion_method: FusionMethod::Rrf,
             fusion_bm25: 1.0,
             fusion_dense: 1.0,
@@ -574,6 +578,9 @@ pub struct ModelsConfig {
     pub remote_base_url: String,
     /// API key for the remote server (secret: masked by `config show`).
     pub remote_api_key: String,
+    /// A PEM file of CA certificates to trust for the remote server, besides the bundled web
+    /// roots and the system's (a server behind a corporate CA); empty: none.
+    pub remote_ca_file: String,
     /// The generator's name on the remote server (required when `backend = "remote"`).
     pub remote_model: String,
     /// The embedder's name on the remote server; empty: embeddings stay local.
@@ -634,6 +641,7 @@ impl Default for ModelsConfig {
             chain_timeout_ms: 120_000,
             remote_base_url: String::new(),
             remote_api_key: String::new(),
+            remote_ca_file: String::new(),
             remote_model: String::new(),
             remote_embedder: String::new(),
             remote_embedder_dim: 384,
@@ -1432,6 +1440,12 @@ impl Config {
             return Err(invalid(
                 "models.remote_base_url",
                 format!("{:?} is not an http(s) URL", m.remote_base_url),
+            ));
+        }
+        if !m.remote_ca_file.is_empty() && !expand_home(&m.remote_ca_file).is_file() {
+            return Err(invalid(
+                "models.remote_ca_file",
+                format!("{:?} is not a file", m.remote_ca_file),
             ));
         }
         Ok(())

@@ -54,6 +54,7 @@ pub fn kb_config(config: &Config) -> KbConfig {
             crate::config::VectorStore::Server => knowledge::VectorBackend::Server {
                 url: k.qdrant_url.clone(),
                 collection: k.qdrant_collection.clone(),
+                api_key: (!k.qdrant_api_key.is_empty()).then(|| k.qdrant_api_key.clone()),
             },
             crate::config::VectorStore::Edge => knowledge::VectorBackend::Edge,
         },

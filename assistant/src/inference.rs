@@ -106,6 +106,8 @@ fn remote_config(m: &ModelsConfig, model: &str) -> RemoteConfig {
     rc.api_key = (!m.remote_api_key.is_empty()).then(|| m.remote_api_key.clone());
     rc.timeout = Duration::from_secs(m.remote_timeout_secs);
     rc.retries = m.remote_retries;
+    rc.ca_file =
+        (!m.remote_ca_file.is_empty()).then(|| crate::config::expand_home(&m.remote_ca_file));
     rc
 }
 

@@ -47,6 +47,9 @@ pub struct RemoteConfig {
     /// The most restricted data the server may receive (default `important`, not sensitive):
     /// a prompt declaring more is refused before anything is sent ([`ModelError::Clearance`]).
     pub max_class: DataClass,
+    /// A PEM file of CA certificates to trust besides the bundled web roots and the system's
+    /// (a server behind a corporate CA).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl RemoteConfig {
@@ -63,6 +66,7 @@ impl RemoteConfig {
             context_length: 8192,
             schema_limits: SchemaLimits::default(),
             max_class: DataClass::IMPORTANT,
+            ca_file: None,
         }
     }
 }
@@ -86,17 +90,36 @@ impl Client {
         if let Some(c) = self.http.get() {
             return Ok(c);
         }
-        let c = reqwest::blocking::Client::builder()
+        let fail = |reason: String| ModelError::Remote {
+            url: self.cfg.base_url.clone(),
+            status: None,
+            reason,
+        };
+        let mut b = reqwest::blocking::Client::builder()
             .connect_timeout(self.cfg.timeout)
             // Blocking reqwest applies this to each connect, read and write, so a long
             // stream is fine as long as tokens keep coming.
             .timeout(self.cfg.timeout)
+            .tls_built_in_webpki_certs(true)
+            .tls_built_in_native_certs(true);
+        if let Some(path) = &self.cfg.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| fail(format!("reading the CA file {}: {e}", path.display())))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| fail(format!("the CA file {} is not PEM: {e}", path.display())))?;
+            if certs.is_empty() {
+                return Err(fail(format!(
+                    "the CA file {} holds no certificate",
+                    path.display()
+                )));
+            }
+            for c in certs {
+                b = b.add_root_certificate(c);
+            }
+        }
+        let c = b
             .build()
-            .map_err(|e| ModelError::Remote {
-                url: self.cfg.base_url.clone(),
-                status: None,
-                reason: format!("building the HTTP client: {e}"),
-            })?;
+            .map_err(|e| fail(format!("building the HTTP client: {e}")))?;
         Ok(self.http.get_or_init(|| c))
     }
 

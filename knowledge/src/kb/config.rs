@@ -8,7 +8,7 @@ use crate::search::FusionWeights;
 use serde::{Deserialize, Serialize};
 
 /// Where dense vectors live.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum VectorBackend {
     /// Embedded Qdrant Edge in `<dir>/vectors` (the default).
@@ -19,7 +19,29 @@ pub enum VectorBackend {
         url: String,
         /// The collection.
         collection: String,
+        /// The server's API key (sent with every request), if it requires one; never written
+        /// to disk nor printed.
+        #[serde(skip)]
+        api_key: Option<String>,
     },
+}
+
+impl std::fmt::Debug for VectorBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VectorBackend::Edge => f.write_str("Edge"),
+            VectorBackend::Server {
+                url,
+                collection,
+                api_key,
+            } => f
+                .debug_struct("Server")
+                .field("url", url)
+                .field("collection", collection)
+                .field("api_key", &api_key.as_ref().map(|_| "***"))
+                .finish(),
+        }
+    }
 }
 
 /// A step of the ingestion protocol, for crash-recovery tests.

@@ -36,8 +36,13 @@ pub(super) fn open(
                 Some(e),
             )
         }
-        VectorBackend::Server { url, collection } => (
-            Box::new(ServerStore::open(url, collection, dim)?) as Box<dyn VectorStore>,
+        VectorBackend::Server {
+            url,
+            collection,
+            api_key,
+        } => (
+            Box::new(ServerStore::open(url, collection, dim, api_key.as_deref())?)
+                as Box<dyn VectorStore>,
             None,
         ),
     };

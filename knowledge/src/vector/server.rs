@@ -24,9 +24,15 @@ pub struct ServerStore {
 }
 
 impl ServerStore {
-    /// Connects to `url` (gRPC, e.g. `http://127.0.0.1:6334`) and opens `collection`, creating it
-    /// for `dim`-dimensional cosine vectors with keyword indexes on the filter keys when absent.
-    pub fn open(url: &str, collection: &str, dim: usize) -> Result<ServerStore, KnowledgeError> {
+    /// Connects to `url` (gRPC, e.g. `http://127.0.0.1:6334`) with `api_key` if the server wants
+    /// one, and opens `collection`, creating it for `dim`-dimensional cosine vectors with keyword
+    /// indexes on the filter keys when absent.
+    pub fn open(
+        url: &str,
+        collection: &str,
+        dim: usize,
+        api_key: Option<&str>,
+    ) -> Result<ServerStore, KnowledgeError> {
         let err = |e: &dyn std::fmt::Display| KnowledgeError::Vector {
             store: format!("{url}/{collection}"),
             reason: e.to_string(),
@@ -35,10 +41,11 @@ impl ServerStore {
             .enable_all()
             .build()
             .map_err(|e| err(&e))?;
-        let client = Qdrant::from_url(url)
-            .skip_compatibility_check()
-            .build()
-            .map_err(|e| err(&e))?;
+        let mut builder = Qdrant::from_url(url).skip_compatibility_check();
+        if let Some(k) = api_key {
+            builder = builder.api_key(k.to_string());
+        }
+        let client = builder.build().map_err(|e| err(&e))?;
         let store = ServerStore {
             url: url.to_string(),
             collection: collection.to_string(),

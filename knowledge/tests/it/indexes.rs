@@ -215,8 +215,9 @@ fn server_store_against_a_qdrant_server() {
     );
     let collection = format!("deskmate_test_{}", std::process::id());
     let dim = 16;
-    let store = ServerStore::open(&url, &collection, dim).unwrap();
+    let key = std::env::var("QDRANT_API_KEY").ok();
+    let store = ServerStore::open(&url, &collection, dim, key.as_deref()).unwrap();
     exercise(&store, dim);
-    let reopened = ServerStore::open(&url, &collection, dim).unwrap();
+    let reopened = ServerStore::open(&url, &collection, dim, key.as_deref()).unwrap();
     assert_eq!(reopened.count().unwrap(), dim);
 }

@@ -314,3 +314,111 @@ fn a_prompt_above_the_remote_class_is_refused_before_sending() {
         "the refused prompt was never sent"
     );
 }
+
+/// A test CA and a certificate it signed for 127.0.0.1: (CA PEM, leaf DER, leaf key DER).
+fn test_ca() -> (String, Vec<u8>, Vec<u8>) {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Deskmate test CA (generated)");
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).unwrap();
+    (
+        ca_cert.pem(),
+        leaf_cert.der().to_vec(),
+        leaf_key.serialize_der(),
+    )
+}
+
+/// An HTTPS server on 127.0.0.1 with a certificate of a private CA: answers each connection
+/// that completes the handshake with `body` as an event stream.
+fn tls_server(leaf: Vec<u8>, key: Vec<u8>, body: String, connections: usize) -> String {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![CertificateDer::from(leaf)],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+    )
+    .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/v1", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for _ in 0..connections {
+            let Ok((tcp, _)) = listener.accept() else {
+                return;
+            };
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            // The handshake fails here for a client that does not trust the CA.
+            while !head.ends_with(b"\r\n\r\n") {
+                match tls.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            if !head.ends_with(b"\r\n\r\n") {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+            let len: usize = text
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            let mut buf = vec![0; len];
+            let _ = tls.read_exact(&mut buf);
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tls.write_all(resp.as_bytes());
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+    });
+    url
+}
+
+#[test]
+fn a_server_behind_a_private_ca_is_trusted_only_with_its_ca_file() {
+    let (ca_pem, leaf, key) = test_ca();
+    let url = tls_server(leaf, key, sse(&["ok"], "stop"), 2);
+    let mut c = config(&url);
+    c.retries = 0;
+    // Neither the bundled web roots nor the system's know this CA.
+    let err = RemoteGenerator::new(c.clone())
+        .unwrap()
+        .chat(&ChatRequest::user("hi"))
+        .unwrap_err();
+    assert!(matches!(err, ModelError::Remote { .. }), "{err}");
+    // With the CA file, the same server is trusted.
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("corporate-ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+    c.ca_file = Some(ca_file);
+    let resp = RemoteGenerator::new(c.clone())
+        .unwrap()
+        .chat(&ChatRequest::user("hi"))
+        .unwrap();
+    assert_eq!(resp.text, "ok");
+    // A CA file that is not PEM is named in the error.
+    let bad = dir.path().join("not-a-ca.pem");
+    std::fs::write(&bad, "hello").unwrap();
+    c.ca_file = Some(bad);
+    let err = RemoteGenerator::new(c)
+        .unwrap()
+        .chat(&ChatRequest::user("hi"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not-a-ca.pem"), "{err}");
+}
