@@ -270,6 +270,11 @@ pub trait ChatDesk: Send + Sync + 'static {
 
     /// Audits a callback refused before it reached the desk (a wrong signature).
     fn audit_refusal(&self, channel: &str, reason: &str) -> Result<(), DeskError>;
+
+    /// Moves chat `from` of `channel` to its new id `to` (a Telegram group upgraded to a
+    /// supergroup): its client mapping and its messages not yet sent follow it, audited.
+    /// Idempotent: a chat already moved is left alone.
+    fn migrate_chat(&self, channel: &str, from: &str, to: &str) -> Result<(), DeskError>;
 }
 
 /// Something that posts an [`OutboundMessage`] to its chat system.

@@ -19,6 +19,13 @@
 //! an @-mention, a command, a reply to the bot) are acted on. `/help` and `/start` answer with
 //! the format. Per-chat throttling, the chat → client mapping and every text are the desk's.
 //!
+//! Commands: `/start` and `/help` are registered at start (`setMyCommands`, English and
+//! Chinese). Sending goes through teloxide's throttle adaptor (Telegram's per-chat and overall
+//! rates). A group upgraded to a supergroup (a `migrate_to_chat_id` service message, or a send
+//! refused with `MigrateToChatId`) keeps its client: [`ChatDesk::migrate_chat`] moves the
+//! mapping and the unsent replies to the new chat id, audited, and the refused reply is sent
+//! again there.
+//!
 //! Send failures: a Telegram API error or a flood-control answer means the message was not
 //! posted (retried for flood control); a broken connection after the request left may have
 //! posted it, so it is reported as uncertain and never retried — a quote is posted at most once.
@@ -33,10 +40,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use teloxide::Bot;
 use teloxide::RequestError;
-use teloxide::payloads::{GetUpdatesSetters, SendMessageSetters};
-use teloxide::prelude::Requester;
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
+use teloxide::payloads::{GetUpdatesSetters, SendMessageSetters, SetMyCommandsSetters};
+use teloxide::prelude::{Requester, RequesterExt};
 use teloxide::types::{
-    AllowedUpdate, ChatId, Message, MessageId, ReplyParameters, Update, UpdateKind, UserId,
+    AllowedUpdate, BotCommand, ChatId, Message, MessageId, ReplyParameters, Update, UpdateKind,
+    UserId,
 };
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
@@ -107,6 +117,7 @@ pub async fn run(
         mention: format!("@{username}"),
     };
     tracing::info!(bot = %ident.mention, "telegram bot started");
+    register_commands(&bot).await;
     let wake = Arc::new(Notify::new());
     let tickets = blocking(&desk, |d| d.recover(CHANNEL))
         .await
@@ -114,7 +125,12 @@ pub async fn run(
     for t in tickets {
         spawn_work(&desk, t, wake.clone());
     }
-    let sender = Arc::new(TelegramSender { bot: bot.clone() });
+    // Sends go through teloxide's throttle: at most one message a second and 20 a minute per
+    // chat, 30 a second overall, as Telegram's limits ask, instead of waiting for 429s.
+    let sender = Arc::new(TelegramSender {
+        bot: bot.clone().throttle(Limits::default()),
+        desk: desk.clone(),
+    });
     let outbound = tokio::spawn(run_outbound(
         desk.clone(),
         sender,
@@ -157,6 +173,24 @@ pub async fn run(
         };
         for u in updates {
             let next = i32::try_from(u.id.0).unwrap_or(i32::MAX).saturating_add(1);
+            if let Some((from, to)) = migration(&u) {
+                // The group became a supergroup with a new id: its mapping and unsent replies
+                // follow it before anything else is read from it.
+                if let Err(e) = blocking(&desk, move |d| {
+                    d.migrate_chat(CHANNEL, &from.to_string(), &to.to_string())
+                })
+                .await
+                {
+                    tracing::error!(update = u.id.0, error = %e, "cannot move a migrated telegram chat; will retry");
+                    tokio::time::sleep(backoff).await;
+                    break;
+                }
+                tracing::info!(
+                    from = from,
+                    to = to,
+                    "telegram chat migrated to a supergroup"
+                );
+            }
             if let Some(msg) = inbound(&u, &ident) {
                 match blocking(&desk, move |d| d.receive(msg)).await {
                     Ok(receipt) => {
@@ -182,6 +216,39 @@ pub async fn run(
     let _ = outbound.await;
     tracing::info!("telegram bot stopped");
     Ok(())
+}
+
+/// The bot's commands, registered with Telegram so that clients see them in the menu: in
+/// English for everyone and in Chinese for Chinese-language clients. A failure is logged; the
+/// commands still work when typed.
+async fn register_commands(bot: &Bot) {
+    let en = vec![
+        BotCommand::new("start", "How to ask this desk for a quote"),
+        BotCommand::new("help", "The request format, with examples"),
+    ];
+    let zh = vec![
+        BotCommand::new("start", "如何向本交易台询价"),
+        BotCommand::new("help", "询价格式与示例"),
+    ];
+    if let Err(e) = bot.set_my_commands(en).await {
+        tracing::warn!(error = %e, "telegram setMyCommands failed");
+    }
+    if let Err(e) = bot.set_my_commands(zh).language_code("zh").await {
+        tracing::warn!(error = %e, "telegram setMyCommands (zh) failed");
+    }
+}
+
+/// A group's upgrade to a supergroup, as `(old chat id, new chat id)`: the service message in
+/// the old group (`migrate_to_chat_id`) or the first one in the new supergroup
+/// (`migrate_from_chat_id`).
+fn migration(u: &Update) -> Option<(i64, i64)> {
+    let UpdateKind::Message(m) = &u.kind else {
+        return None;
+    };
+    if let Some(to) = m.migrate_to_chat_id() {
+        return Some((m.chat.id.0, to.0));
+    }
+    m.migrate_from_chat_id().map(|from| (from.0, m.chat.id.0))
 }
 
 /// The desk's view of an update, or `None` for updates the desk does not take.
@@ -255,9 +322,10 @@ fn addressed(m: &Message, text: &str, me: &BotIdentity) -> bool {
         .is_some_and(|u| u.id == me.id)
 }
 
-/// Posts outbox messages through the Bot API.
+/// Posts outbox messages through the Bot API (throttled).
 struct TelegramSender {
-    bot: Bot,
+    bot: Throttle<Bot>,
+    desk: Arc<dyn ChatDesk>,
 }
 
 impl ChatSender for TelegramSender {
@@ -278,6 +346,27 @@ impl ChatSender for TelegramSender {
             Ok(sent) => SendOutcome::Sent {
                 message_id: Some(sent.id.0.to_string()),
             },
+            Err(RequestError::MigrateToChatId(to)) => {
+                // Not posted: the group moved. Its mapping and this message follow it, and
+                // the message is sent again to the new chat.
+                let (from, to_s) = (msg.chat_id.clone(), to.0.to_string());
+                match blocking(&self.desk, move |d| d.migrate_chat(CHANNEL, &from, &to_s)).await {
+                    Ok(()) => SendOutcome::Failed {
+                        error: format!(
+                            "the group was upgraded to supergroup {}; resending there",
+                            to.0
+                        ),
+                        retry: true,
+                    },
+                    Err(e) => SendOutcome::Failed {
+                        error: format!(
+                            "the group was upgraded to supergroup {}, and moving it failed: {e}",
+                            to.0
+                        ),
+                        retry: false,
+                    },
+                }
+            }
             Err(e) => outcome_of(e),
         }
     }

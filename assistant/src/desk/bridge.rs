@@ -111,4 +111,11 @@ impl ChatDesk for DeskBridge {
             .chat_audit_refusal(channel, reason)
             .map_err(desk_error)
     }
+
+    fn migrate_chat(&self, channel: &str, from: &str, to: &str) -> Result<(), DeskError> {
+        self.assistant
+            .rfq_chat_migrate(&desk_actor(), channel, from, to)
+            .map(|_| ())
+            .map_err(desk_error)
+    }
 }

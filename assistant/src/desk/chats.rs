@@ -118,6 +118,81 @@ impl Assistant {
         Ok(self.configured(m))
     }
 
+    /// Moves chat `from` of `channel` to its new id `to` (Telegram's group → supergroup
+    /// upgrade gives a group a new chat id): the client mapping and the outbound messages not
+    /// yet sent follow it, audited as `rfq.chat.migrate`. Returns whether anything moved; a
+    /// chat already moved (the service message and a failed send both report it) is left
+    /// alone. When `to` already has a mapping of its own, that one is kept and the old one
+    /// removed.
+    pub fn rfq_chat_migrate(
+        &self,
+        actor: &Actor,
+        channel: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool> {
+        valid("channel", channel, 64)?;
+        valid("chat_id", from, 128)?;
+        valid("chat_id", to, 128)?;
+        if from == to {
+            return Ok(false);
+        }
+        self.store.write(actor, |tx| {
+            let old: Option<String> = tx
+                .conn()
+                .query_row(
+                    "SELECT client_id FROM rfq_chats WHERE channel = ?1 AND chat_id = ?2",
+                    params![channel, from],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let new: Option<String> = tx
+                .conn()
+                .query_row(
+                    "SELECT client_id FROM rfq_chats WHERE channel = ?1 AND chat_id = ?2",
+                    params![channel, to],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match (&old, &new) {
+                (Some(_), None) => {
+                    tx.conn().execute(
+                        "UPDATE rfq_chats SET chat_id = ?3 WHERE channel = ?1 AND chat_id = ?2",
+                        params![channel, from, to],
+                    )?;
+                }
+                (Some(_), Some(_)) => {
+                    tx.conn().execute(
+                        "DELETE FROM rfq_chats WHERE channel = ?1 AND chat_id = ?2",
+                        params![channel, from],
+                    )?;
+                }
+                _ => {}
+            }
+            let moved = tx.conn().execute(
+                "UPDATE OR IGNORE chat_messages SET chat_id = ?3
+                 WHERE channel = ?1 AND chat_id = ?2 AND direction = 'out'
+                   AND status IN ('pending', 'sending')",
+                params![channel, from, to],
+            )?;
+            if old.is_none() && moved == 0 {
+                return Ok(false);
+            }
+            tx.audit(AuditRecord {
+                action: "rfq.chat.migrate",
+                object_kind: "rfq_chat",
+                object_id: to,
+                class: DataClass::IMPORTANT,
+                details: json!({
+                    "channel": channel, "from_chat_id": from, "to_chat_id": to,
+                    "client_id": new.as_ref().or(old.as_ref()),
+                    "previous_client_id": old, "messages_moved": moved,
+                }),
+            })?;
+            Ok::<_, AssistantError>(true)
+        })
+    }
+
     /// Every chat mapping.
     pub fn rfq_chats(&self) -> Result<Vec<ChatMapping>> {
         let rows = self.store.read(|c| {

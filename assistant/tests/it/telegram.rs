@@ -33,6 +33,10 @@ struct FakeApi {
     updates: Vec<Value>,
     sent: Vec<(Instant, Value)>,
     calls: Vec<String>,
+    /// The bodies of setMyCommands calls.
+    commands: Vec<Value>,
+    /// Groups upgraded to supergroups: old chat id → new chat id (sends to the old one fail).
+    migrated: std::collections::HashMap<i64, i64>,
 }
 
 type Shared = Arc<Mutex<FakeApi>>;
@@ -77,8 +81,19 @@ async fn bot_api(
             }
             ok(Value::Array(pending))
         }
+        "setmycommands" => {
+            api.lock().unwrap().commands.push(body);
+            ok(json!(true))
+        }
         "sendmessage" => {
             let mut a = api.lock().unwrap();
+            if let Some(to) = body["chat_id"].as_i64().and_then(|c| a.migrated.get(&c)) {
+                return Json(json!({
+                    "ok": false, "error_code": 400,
+                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                    "parameters": {"migrate_to_chat_id": to}
+                }));
+            }
             let id = 10_000 + a.sent.len() as i64;
             a.sent.push((Instant::now(), body.clone()));
             ok(json!({
@@ -95,11 +110,15 @@ async fn bot_api(
 }
 
 fn update(id: i64, message_id: i64, text: &str) -> Value {
+    update_in(CHAT, id, message_id, text)
+}
+
+fn update_in(chat: i64, id: i64, message_id: i64, text: &str) -> Value {
     json!({
         "update_id": id,
         "message": {
             "message_id": message_id, "date": 1_767_600_000,
-            "chat": {"id": CHAT, "type": "supergroup", "title": "Clients"},
+            "chat": {"id": chat, "type": "group", "title": "Clients"},
             "from": {"id": 42, "is_bot": false, "first_name": "Alice", "username": "alice"},
             "text": text
         }
@@ -299,5 +318,111 @@ async fn a_group_request_is_acknowledged_approved_and_answered_once_across_a_res
         })
         .unwrap();
     assert_eq!((inbound, outbound), (3, 3));
+    assert!(a.store().verify_audit().unwrap().ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_registered_and_an_upgraded_group_keeps_its_client() {
+    const OLD: i64 = -4_242;
+    const NEW: i64 = -1_009_876_543_210;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("markets.json"), MARKETS).unwrap();
+    let mut config = Config::default();
+    config.storage.data_dir = dir.path().join("data");
+    config.rfq.market_data = dir.path().join("markets.json").display().to_string();
+    let a = Arc::new(Assistant::open(config).unwrap());
+    let admin = Actor::user(
+        &Principal {
+            user: "root".into(),
+            role: Role::Admin,
+        },
+        None,
+    );
+    a.rfq_chat_set(&admin, "telegram", &OLD.to_string(), "C001", None)
+        .unwrap();
+    let (api, url) = fake_server().await;
+    let desk: Arc<dyn ChatDesk> = Arc::new(DeskBridge::new(a.clone()));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let bot = tokio::spawn(run(settings(&url), desk, stop_rx));
+
+    // /start and /help are registered, in English and in Chinese.
+    assert!(until(5, || api.lock().unwrap().commands.len() == 2).await);
+    let commands = api.lock().unwrap().commands.clone();
+    for c in &commands {
+        let names: Vec<&str> = c["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["command"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["start", "help"], "{c}");
+    }
+    assert_eq!(commands[1]["language_code"], "zh");
+    assert!(
+        commands[1]["commands"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("询价")
+    );
+
+    // The group is upgraded while the client writes: the acknowledgement to the old id is
+    // refused with the new id, and it arrives in the supergroup instead.
+    api.lock().unwrap().migrated.insert(OLD, NEW);
+    api.lock().unwrap().updates.push(update_in(
+        OLD,
+        1,
+        7,
+        "@desk_bot 中证500 雪球 敲出103 敲入75 12个月 1000万 票息多少",
+    ));
+    assert!(
+        until(10, || api
+            .lock()
+            .unwrap()
+            .sent
+            .iter()
+            .any(|(_, b)| b["chat_id"] == NEW))
+        .await,
+        "nothing reached the supergroup; calls: {:?}",
+        api.lock().unwrap().calls
+    );
+    let mappings = a.rfq_chats().unwrap();
+    assert_eq!(mappings.len(), 1, "{mappings:?}");
+    assert_eq!(mappings[0].chat_id, NEW.to_string());
+    assert_eq!(mappings[0].client_id, "C001");
+    // The service message Telegram sends in the old group later changes nothing more.
+    let mut service = update_in(OLD, 2, 8, "");
+    service["message"].as_object_mut().unwrap().remove("text");
+    service["message"]["migrate_to_chat_id"] = json!(NEW);
+    api.lock().unwrap().updates.push(service);
+    let polls = |api: &Shared| {
+        api.lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| *c == "getupdates")
+            .count()
+    };
+    let p0 = polls(&api);
+    assert!(until(5, || polls(&api) > p0 + 3).await);
+    stop_tx.send(true).unwrap();
+    bot.await.unwrap().unwrap();
+    let migrations: Vec<_> = a
+        .store()
+        .audit_entries(0, None, None, 10_000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "rfq.chat.migrate")
+        .collect();
+    // The mapping moved once; a later migration only moves replies still addressed to the
+    // old id (queued for a request the client sent there), which would otherwise be refused.
+    assert!(!migrations.is_empty());
+    assert_eq!(migrations[0].details["from_chat_id"], OLD.to_string());
+    assert_eq!(migrations[0].details["to_chat_id"], NEW.to_string());
+    assert_eq!(migrations[0].details["client_id"], "C001");
+    assert_eq!(migrations[0].details["previous_client_id"], "C001");
+    for m in &migrations[1..] {
+        assert!(m.details["previous_client_id"].is_null(), "{m:?}");
+        assert!(m.details["messages_moved"].as_u64().unwrap() >= 1, "{m:?}");
+    }
     assert!(a.store().verify_audit().unwrap().ok());
 }
