@@ -169,10 +169,14 @@ impl Assistant {
                 }
                 _ => {}
             }
+            // A reply already queued under the new id (the same dedupe key) stays behind.
             let moved = tx.conn().execute(
-                "UPDATE OR IGNORE chat_messages SET chat_id = ?3
+                "UPDATE chat_messages SET chat_id = ?3
                  WHERE channel = ?1 AND chat_id = ?2 AND direction = 'out'
-                   AND status IN ('pending', 'sending')",
+                   AND status IN ('pending', 'sending')
+                   AND event_key NOT IN (SELECT event_key FROM chat_messages
+                                         WHERE channel = ?1 AND chat_id = ?3
+                                           AND direction = 'out')",
                 params![channel, from, to],
             )?;
             if old.is_none() && moved == 0 {
