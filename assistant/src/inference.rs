@@ -29,7 +29,7 @@ use models::remote::{Prefixes, RemoteConfig, RemoteEmbedder, RemoteGenerator};
 use models::store::ModelStore;
 use models::{
     ChatRequest, ChatResponse, EmbedKind, Embedder, Embeddings, Generator, GeneratorOptions,
-    Message, ModelError, Models, ResponseFormat,
+    Message, ModelError, Models, Prompt, ResponseFormat,
 };
 use policies::DataClass;
 use policies::redact::PromptPolicy;
@@ -184,9 +184,26 @@ pub fn chat_prompt_sha256(req: &ChatRequest) -> String {
     let msgs: Vec<Value> = req
         .messages
         .iter()
-        .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+        .map(|m| {
+            let mut v = json!({"role": m.role.as_str(), "content": m.content});
+            if !m.tool_calls.is_empty() {
+                v["tool_calls"] = m
+                    .tool_calls
+                    .iter()
+                    .map(|c| json!([c.id, c.name, c.arguments]))
+                    .collect();
+            }
+            if let Some(id) = &m.tool_call_id {
+                v["tool_call_id"] = json!(id);
+            }
+            v
+        })
         .collect();
     let mut bytes = serde_json::to_vec(&msgs).expect("JSON of strings serialises");
+    for t in &req.tools {
+        bytes.push(b'\n');
+        bytes.extend_from_slice(t.source.as_bytes());
+    }
     if let ResponseFormat::JsonSchema(s) = &req.response_format {
         bytes.push(b'\n');
         bytes.extend(serde_json::to_vec(s).expect("a JSON value serialises"));
@@ -248,10 +265,79 @@ pub fn chat(
 ) -> Result<ChatResponse> {
     let t0 = Instant::now();
     let result = generator.chat_stream(req, on_delta);
+    finish_call(
+        store,
+        actor,
+        workflow,
+        generator,
+        req,
+        chat_prompt_sha256(req),
+        t0,
+        result,
+    )
+}
+
+/// The prompt hash of a raw-prompt completion (see [`ModelCall`]).
+pub fn completion_prompt_sha256(prompt: &Prompt) -> String {
+    match prompt {
+        Prompt::Text(t) => sha256_hex(t.as_bytes()),
+        Prompt::Tokens(ids) => {
+            sha256_hex(&serde_json::to_vec(ids).expect("JSON of integers serialises"))
+        }
+    }
+}
+
+/// A raw prompt to continue, and whether its own tokens are scored too (`echo`).
+#[derive(Debug, Clone, Copy)]
+pub struct RawPrompt<'a> {
+    /// The prompt.
+    pub prompt: &'a Prompt,
+    /// Return the prompt tokens' log-probabilities ([`ChatResponse::prompt_logprobs`]).
+    pub echo: bool,
+}
+
+/// Runs a raw-prompt completion on `generator` ([`Generator::complete_stream`]) and records the
+/// call as [`chat`] does.
+pub fn complete(
+    store: &Store,
+    actor: &Actor,
+    workflow: &str,
+    generator: &dyn Generator,
+    raw: RawPrompt<'_>,
+    req: &ChatRequest,
+    on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+) -> Result<ChatResponse> {
+    let t0 = Instant::now();
+    let (prompt, echo) = (raw.prompt, raw.echo);
+    let result = generator.complete_stream(prompt, req, echo, on_delta);
+    finish_call(
+        store,
+        actor,
+        workflow,
+        generator,
+        req,
+        completion_prompt_sha256(prompt),
+        t0,
+        result,
+    )
+}
+
+/// Records a finished generation call and returns its result.
+#[allow(clippy::too_many_arguments)]
+fn finish_call(
+    store: &Store,
+    actor: &Actor,
+    workflow: &str,
+    generator: &dyn Generator,
+    req: &ChatRequest,
+    prompt_sha256: String,
+    t0: Instant,
+    result: std::result::Result<ChatResponse, ModelError>,
+) -> Result<ChatResponse> {
     let mut call = ModelCall {
         workflow: workflow.into(),
         model: generator.id().into(),
-        prompt_sha256: chat_prompt_sha256(req),
+        prompt_sha256,
         output_sha256: None,
         prompt_tokens: 0,
         completion_tokens: 0,
@@ -455,6 +541,19 @@ impl Assistant {
         on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<ChatResponse> {
         chat(&self.store, actor, workflow, generator, req, on_delta)
+    }
+
+    /// Runs and records a raw-prompt completion (see [`complete`]).
+    pub fn model_complete(
+        &self,
+        actor: &Actor,
+        workflow: &str,
+        generator: &dyn Generator,
+        raw: RawPrompt<'_>,
+        req: &ChatRequest,
+        on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<ChatResponse> {
+        complete(&self.store, actor, workflow, generator, raw, req, on_delta)
     }
 
     /// Runs and records an embedding request (see [`embed`]).

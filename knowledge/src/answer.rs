@@ -837,12 +837,7 @@ pub fn answer_from(
         reference,
         model,
         prompt_sha256: prompt.sha256(),
-        finish_reason: match finish_reason {
-            FinishReason::Stop => "stop",
-            FinishReason::Length => "length",
-            FinishReason::Cancelled => "cancelled",
-        }
-        .into(),
+        finish_reason: finish_reason.as_str().into(),
         prompt_tokens: usage.prompt_tokens,
         completion_tokens: usage.completion_tokens,
         query_vector: None,

@@ -68,7 +68,8 @@ pub use embed::{BertEmbedder, EmbedKind, Embedder, Embeddings, Precision};
 pub use error::ModelError;
 pub use generate::{
     Cancel, ChatRequest, ChatResponse, FinishReason, Generator, GeneratorOptions, LocalGenerator,
-    Message, ResponseFormat, Role, Sampling, Usage, generate_json,
+    MAX_TOP_LOGPROBS, Message, Prompt, ResponseFormat, Role, Sampling, TokenLogprob, TokenizerInfo,
+    Tool, ToolCall, ToolChoice, Usage, generate_json,
 };
 pub use registry::Models;
 pub use store::{Manifest, ModelEntry, ModelStore};

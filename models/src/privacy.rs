@@ -16,7 +16,9 @@ use policies::Clearance;
 use policies::redact::PromptPolicy;
 
 use crate::error::ModelError;
-use crate::generate::{ChatRequest, ChatResponse, Generator, ResponseFormat};
+use crate::generate::{
+    ChatRequest, ChatResponse, Generator, Prompt, ResponseFormat, TokenizerInfo,
+};
 
 /// A generator whose prompts are redacted and whose output is restored (see the module doc).
 pub struct Redacting {
@@ -59,6 +61,9 @@ impl Generator for Redacting {
         else {
             return self.inner.chat_stream(req, on_delta);
         };
+        if req.logprobs.is_some() {
+            return Err(refused_logprobs(&redactions));
+        }
         let mut redacted = req.clone();
         for (m, r) in redacted.messages.iter_mut().zip(&redactions) {
             m.content.clone_from(&r.text);
@@ -91,7 +96,90 @@ impl Generator for Redacting {
         if let Some(v) = &mut resp.json {
             table.restore_json(v);
         }
+        for c in &mut resp.tool_calls {
+            c.arguments = table.restore_json_text(&c.arguments);
+        }
         resp.redacted = table.kinds().into_iter().collect();
         Ok(resp)
     }
+
+    fn complete_stream(
+        &self,
+        prompt: &Prompt,
+        req: &ChatRequest,
+        echo: bool,
+        on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<ChatResponse, ModelError> {
+        // A token prompt is checked as its text: what it holds cannot be replaced token by
+        // token, so a prompt that needs redaction is refused.
+        let text = match prompt {
+            Prompt::Text(t) => t.clone(),
+            Prompt::Tokens(ids) => self.inner.detokenize(ids)?,
+        };
+        let remote = self.inner.clearance().is_some();
+        let redactions = {
+            let policy = self.policy.read().unwrap_or_else(|p| p.into_inner());
+            policy.apply(&[text.as_str()], remote)
+        };
+        let Some(redactions) = redactions.filter(|r| r.iter().any(|x| !x.replaced.is_empty()))
+        else {
+            return self.inner.complete_stream(prompt, req, echo, on_delta);
+        };
+        if req.logprobs.is_some() || echo || matches!(prompt, Prompt::Tokens(_)) {
+            return Err(refused_logprobs(&redactions));
+        }
+        let table = redactions.last().expect("one text was redacted");
+        let mut restorer = table.restorer(false);
+        let mut stopped = false;
+        let redacted = Prompt::Text(table.text.clone());
+        let mut resp = self
+            .inner
+            .complete_stream(&redacted, req, false, &mut |d| {
+                let out = restorer.push(d);
+                if out.is_empty() {
+                    return ControlFlow::Continue(());
+                }
+                let flow = on_delta(&out);
+                stopped = flow.is_break();
+                flow
+            })?;
+        let rest = restorer.finish();
+        if !rest.is_empty() && !stopped {
+            let _ = on_delta(&rest);
+        }
+        resp.text = table.restore(&resp.text);
+        resp.redacted = table.kinds().into_iter().collect();
+        Ok(resp)
+    }
+
+    fn tokenize(&self, text: &str, special: bool) -> Result<Vec<u32>, ModelError> {
+        self.inner.tokenize(text, special)
+    }
+
+    fn detokenize(&self, ids: &[u32]) -> Result<String, ModelError> {
+        self.inner.detokenize(ids)
+    }
+
+    fn render_prompt(&self, req: &ChatRequest) -> Result<String, ModelError> {
+        self.inner.render_prompt(req)
+    }
+
+    fn tokenizer_info(&self) -> Option<TokenizerInfo> {
+        self.inner.tokenizer_info()
+    }
+}
+
+/// Token-level answers (log-probabilities, an echoed or token prompt) are refused for a prompt
+/// that the policy redacts: they would show or score the placeholders, not the caller's text.
+fn refused_logprobs(redactions: &[policies::redact::Redaction]) -> ModelError {
+    let mut kinds: Vec<&str> = redactions
+        .iter()
+        .flat_map(|r| r.replaced.iter().map(|x| x.kind.as_str()))
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    ModelError::InvalidInput(format!(
+        "the prompt holds data the privacy policy replaces before a model sees it ({}); log-probabilities, `echo` and token prompts are not available for it (an evaluation server whose prompts hold no real personal data can set `models.redact_personal = false`)",
+        kinds.join(", ")
+    ))
 }

@@ -270,6 +270,24 @@ impl RemoteGenerator {
         if s.repetition_penalty != 1.0 {
             body["repetition_penalty"] = json!(s.repetition_penalty);
         }
+        if s.frequency_penalty != 0.0 {
+            body["frequency_penalty"] = json!(s.frequency_penalty);
+        }
+        if s.presence_penalty != 0.0 {
+            body["presence_penalty"] = json!(s.presence_penalty);
+        }
+        if s.min_p > 0.0 {
+            body["min_p"] = json!(s.min_p);
+        }
+        if !s.logit_bias.is_empty() {
+            // Token ids of the remote model's own vocabulary, as the client gave them.
+            let bias: serde_json::Map<String, Value> = s
+                .logit_bias
+                .iter()
+                .map(|(t, b)| (t.to_string(), json!(b)))
+                .collect();
+            body["logit_bias"] = Value::Object(bias);
+        }
         if !req.stop.is_empty() {
             body["stop"] = json!(req.stop);
         }
@@ -327,6 +345,15 @@ impl RemoteGenerator {
                 class,
                 allowed: self.client.cfg.max_class,
             });
+        }
+        if req.logprobs.is_some() {
+            return Err(self.unsupported("log-probabilities"));
+        }
+        if !req.tools.is_empty() && req.tool_choice != crate::generate::ToolChoice::None {
+            return Err(self.unsupported("tool calls"));
+        }
+        if req.messages.iter().any(|m| !m.tool_calls.is_empty()) {
+            return Err(self.unsupported("replayed tool calls"));
         }
         if let ResponseFormat::JsonSchema(s) = &req.response_format {
             // Refuse what we could not check afterwards, as the local backend does.
@@ -407,6 +434,9 @@ impl RemoteGenerator {
         let prefill = first.unwrap_or_else(|| t0.elapsed());
         Ok(ChatResponse {
             redacted: Vec::new(),
+            logprobs: None,
+            prompt_logprobs: None,
+            tool_calls: Vec::new(),
             model: self.id.clone(),
             text,
             tokens: Vec::new(),

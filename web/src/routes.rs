@@ -57,6 +57,9 @@ impl Route {
             && !matches!(
                 self.path,
                 "/v1/chat/completions"
+                    | "/v1/completions"
+                    | "/tokenize"
+                    | "/detokenize"
                     | "/v1/embeddings"
                     | "/v1/search"
                     | "/v1/ask"
@@ -156,6 +159,10 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/v1/risk/exposure", P(RiskRead), "The desk's exposure per underlying now (book plus live quotes: cash delta, vega per vol point) against its limits, with utilisation.", rfqs::exposure),
         route!(POST "/v1/rfq/market-data/reload", P(PricingRun), "Re-read the desk's market data and book exposure files now.", rfqs::reload_market_data),
         route!(POST "/v1/chat/completions", P(ModelsUse), "OpenAI-compatible chat completion (SSE with stream: true; JSON Schema output by constrained decoding).", openai::chat_completions, timeout = Timeout::Generation),
+        route!(POST "/v1/completions", P(ModelsUse), "OpenAI-compatible text completion of raw prompts (echo and log-probabilities for scoring; SSE with stream: true).", openai::completions, timeout = Timeout::Generation),
+        route!(POST "/tokenize", P(ModelsUse), "vLLM-compatible tokenization of a text or a conversation by a model's tokenizer.", openai::tokenize),
+        route!(POST "/detokenize", P(ModelsUse), "vLLM-compatible text of token ids.", openai::detokenize),
+        route!(GET "/tokenizer_info", P(ModelsUse), "vLLM-compatible description of a model's tokenizer (special tokens, chat template).", openai::tokenizer_info),
         route!(POST "/v1/embeddings", P(ModelsUse), "OpenAI-compatible embeddings of one or more texts.", openai::embeddings),
         route!(GET "/v1/models", P(ModelsUse), "OpenAI-compatible list of the installed and registered models.", openai::list_models),
         route!(GET "/v1/models/{id}", P(ModelsUse), "OpenAI-compatible description of one installed or registered model.", openai::get_model),

@@ -15,10 +15,12 @@ use tokenizers::Tokenizer;
 
 use super::quantized::{Arch, Weights};
 use super::queue::RequestQueue;
-use super::sampler::{Rng, sample};
+use super::sampler::{Rng, logprobs, sample};
 use super::template::ChatTemplate;
+use super::tools::{self, StreamGate, Tool, ToolChoice, Written};
 use super::{
-    ChatRequest, ChatResponse, FinishReason, Generator, ResponseFormat, Timings, Usage, check_json,
+    ChatRequest, ChatResponse, FinishReason, Generator, Message, Prompt, ResponseFormat, Role,
+    Timings, TokenLogprob, TokenizerInfo, Usage, check_json,
 };
 use crate::error::ModelError;
 use crate::json::{JsonConstraint, SchemaLimits, TokenTable};
@@ -70,7 +72,16 @@ struct Inner {
     queue: RequestQueue,
     context: usize,
     opts: GeneratorOptions,
+    /// The BOS token, and whether a raw text prompt starts with it.
+    bos: Option<u32>,
+    add_bos: bool,
+    bos_text: String,
+    eos_text: String,
 }
+
+/// Tokens per prefill chunk when the prompt's log-probabilities are wanted (every position's
+/// logits are kept: chunk × vocabulary floats).
+const ECHO_CHUNK: usize = 128;
 
 /// A GGUF model (qwen2 or llama architecture) run on the CPU with candle.
 #[derive(Clone)]
@@ -201,11 +212,16 @@ impl LocalGenerator {
             .get("tokenizer.chat_template")
             .and_then(|v| v.to_string().ok())
             .cloned();
-        let template = ChatTemplate::new(
-            template_src.as_deref(),
-            &tok_text(md_id("tokenizer.ggml.bos_token_id")),
-            &tok_text(md_id("tokenizer.ggml.eos_token_id")),
-        )?;
+        let bos_text = tok_text(md_id("tokenizer.ggml.bos_token_id"));
+        let eos_text = tok_text(md_id("tokenizer.ggml.eos_token_id"));
+        let template = ChatTemplate::new(template_src.as_deref(), &bos_text, &eos_text)?;
+        let bos = md_id("tokenizer.ggml.bos_token_id");
+        let add_bos = ct
+            .metadata
+            .get("tokenizer.ggml.add_bos_token")
+            .and_then(|v| v.to_bool().ok())
+            .unwrap_or(false)
+            && bos.is_some();
         let dec = byte_level_decoder();
         let token_bytes: Vec<Option<Vec<u8>>> = tokens
             .iter()
@@ -238,8 +254,39 @@ impl LocalGenerator {
                 specials,
                 context,
                 opts,
+                bos,
+                add_bos,
+                bos_text,
+                eos_text,
             }),
         })
+    }
+
+    /// A token's bytes: its text for special tokens.
+    fn bytes_of(&self, id: u32) -> Vec<u8> {
+        match self.inner.token_bytes.get(id as usize) {
+            Some(Some(b)) => b.clone(),
+            _ => self
+                .inner
+                .tokenizer
+                .id_to_token(id)
+                .unwrap_or_default()
+                .into_bytes(),
+        }
+    }
+
+    /// The log-probability entry of `chosen` under `logits`, with `k` alternatives.
+    fn logprob_entry(&self, logits: &[f32], chosen: u32, k: usize) -> TokenLogprob {
+        let (lp, top) = logprobs(logits, chosen, k);
+        TokenLogprob {
+            id: chosen,
+            bytes: self.bytes_of(chosen),
+            logprob: Some(lp),
+            top: top
+                .into_iter()
+                .map(|(id, l)| (id, self.bytes_of(id), l))
+                .collect(),
+        }
     }
 
     /// The tokenizer read from the GGUF file.
@@ -260,6 +307,15 @@ impl LocalGenerator {
     /// a message (`<|im_end|>`, `<|im_start|>system` …) is defused with a zero-width space
     /// after its `<`, so that a user cannot close their turn and speak as the system.
     pub fn render(&self, req: &ChatRequest) -> Result<String, ModelError> {
+        let mut messages = self.defused(req);
+        if !self.inner.template.takes_tools() {
+            tools::calls_as_text(&mut messages);
+        }
+        self.inner.template.render(&messages)
+    }
+
+    /// `req`'s messages with special-token text defused (see [`LocalGenerator::render`]).
+    fn defused(&self, req: &ChatRequest) -> Vec<Message> {
         let specials = &self.inner.specials;
         let defuse = |text: &str| -> String {
             let mut out = text.to_string();
@@ -268,12 +324,13 @@ impl LocalGenerator {
             }
             out
         };
-        let messages: Vec<super::Message> = req
-            .messages
+        req.messages
             .iter()
-            .map(|m| super::Message::new(m.role, defuse(&m.content)))
-            .collect();
-        self.inner.template.render(&messages)
+            .map(|m| Message {
+                content: defuse(&m.content),
+                ..m.clone()
+            })
+            .collect()
     }
 
     /// The vocabulary indexed for constrained JSON (built on first use, then shared).
@@ -360,6 +417,18 @@ impl LocalGenerator {
         req: &ChatRequest,
         on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<ChatResponse, ModelError> {
+        self.generate_full(prompt, req, false, on_delta)
+    }
+
+    /// [`LocalGenerator::generate_ids`]; `echo`: also the prompt tokens' log-probabilities
+    /// (and `max_tokens` may be 0).
+    fn generate_full(
+        &self,
+        prompt: &[u32],
+        req: &ChatRequest,
+        echo: bool,
+        on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<ChatResponse, ModelError> {
         let inner = &*self.inner;
         if prompt.is_empty() {
             return Err(ModelError::InvalidInput("the prompt is empty".into()));
@@ -371,11 +440,20 @@ impl LocalGenerator {
                 context: inner.context,
             });
         }
-        if req.max_tokens == 0 {
+        if req.max_tokens == 0 && !echo {
             return Err(ModelError::InvalidInput(
                 "max_tokens must be at least 1".into(),
             ));
         }
+        if let Some(k) = req.logprobs
+            && k > super::MAX_TOP_LOGPROBS
+        {
+            return Err(ModelError::InvalidInput(format!(
+                "at most {} alternatives per token can be reported, not {k}",
+                super::MAX_TOP_LOGPROBS
+            )));
+        }
+        let top_k = req.logprobs.unwrap_or(0);
         let mut constraint = match &req.response_format {
             ResponseFormat::Text => None,
             ResponseFormat::JsonSchema(s) => Some((
@@ -402,16 +480,44 @@ impl LocalGenerator {
             .map_err(ModelError::inference)?;
         let t0 = Instant::now();
         let mut logits = None;
-        for chunk in prompt.chunks(inner.opts.prefill_chunk.max(1)) {
+        let mut prompt_lp: Option<Vec<TokenLogprob>> = echo.then(|| {
+            vec![TokenLogprob {
+                id: prompt[0],
+                bytes: self.bytes_of(prompt[0]),
+                logprob: None,
+                top: Vec::new(),
+            }]
+        });
+        let chunk_len = match echo {
+            true => ECHO_CHUNK.min(inner.opts.prefill_chunk.max(1)),
+            false => inner.opts.prefill_chunk.max(1),
+        };
+        let mut done = 0;
+        for chunk in prompt.chunks(chunk_len) {
             if req.cancel.is_cancelled() {
                 break;
             }
-            logits = Some(
-                w.forward(chunk, &mut cache)
-                    .map_err(ModelError::inference)?,
-            );
+            if let Some(lps) = prompt_lp.as_mut() {
+                let all = w
+                    .forward_all(chunk, &mut cache)
+                    .map_err(ModelError::inference)?;
+                let rows: Vec<Vec<f32>> = all.to_vec2().map_err(ModelError::inference)?;
+                for (j, row) in rows.iter().enumerate() {
+                    if let Some(&next) = prompt.get(done + j + 1) {
+                        lps.push(self.logprob_entry(row, next, top_k));
+                    }
+                }
+                logits = Some(all.get(chunk.len() - 1).map_err(ModelError::inference)?);
+            } else {
+                logits = Some(
+                    w.forward(chunk, &mut cache)
+                        .map_err(ModelError::inference)?,
+                );
+            }
+            done += chunk.len();
         }
         timings.prefill = t0.elapsed();
+        let mut out_lp: Vec<TokenLogprob> = Vec::new();
         let t1 = Instant::now();
         let mut rng = Rng::new(req.sampling.seed);
         let mut out: Vec<u32> = Vec::new();
@@ -447,11 +553,18 @@ impl LocalGenerator {
                 break;
             };
             let mut l: Vec<f32> = l.to_vec1().map_err(ModelError::inference)?;
+            let raw = req.logprobs.is_some().then(|| l.clone());
             let tm = Instant::now();
             let mask = constraint.as_mut().map(|(c, _)| c.allowed().to_vec());
             masking += tm.elapsed();
-            let Some(tok) = sample(&mut l, &history, mask.as_deref(), &req.sampling, &mut rng)
-            else {
+            let Some(tok) = sample(
+                &mut l,
+                &history,
+                &out,
+                mask.as_deref(),
+                &req.sampling,
+                &mut rng,
+            ) else {
                 break;
             };
             if let Some((c, _)) = constraint.as_mut() {
@@ -468,6 +581,9 @@ impl LocalGenerator {
             if inner.eos.contains(&tok) {
                 finish = FinishReason::Stop;
                 break;
+            }
+            if let Some(raw) = &raw {
+                out_lp.push(self.logprob_entry(raw, tok, top_k));
             }
             out.push(tok);
             history.push(tok);
@@ -512,7 +628,9 @@ impl LocalGenerator {
             }
             if out.len() < budget {
                 let mut step = vec![tok];
+                // Jump-forward tokens are not sampled, so they would have no log-probability.
                 if inner.opts.jump_forward
+                    && req.logprobs.is_none()
                     && let Some((c, _)) = constraint.as_mut()
                 {
                     let tm = Instant::now();
@@ -569,8 +687,20 @@ impl LocalGenerator {
         timings.masking = masking;
         drop(running);
         drop(ticket);
+        if req.logprobs.is_some() && constraint.is_none() {
+            // A stop string cut the text: drop the tokens past the cut.
+            let mut at = 0;
+            out_lp.retain(|t| {
+                let keep = at < text.len();
+                at += t.bytes.len();
+                keep
+            });
+        }
         Ok(ChatResponse {
             redacted: Vec::new(),
+            logprobs: req.logprobs.is_some().then_some(out_lp),
+            prompt_logprobs: prompt_lp,
+            tool_calls: Vec::new(),
             model: inner.id.clone(),
             text,
             tokens: out.clone(),
@@ -602,11 +732,256 @@ impl Generator for LocalGenerator {
         if req.messages.is_empty() {
             return Err(ModelError::InvalidInput("no messages".into()));
         }
-        let r = self
-            .render(req)
-            .and_then(|prompt| self.encode(&prompt))
-            .and_then(|ids| self.generate_ids(&ids, req, on_delta));
+        let r = if req.tools.is_empty() || req.tool_choice == ToolChoice::None {
+            self.render(req)
+                .and_then(|prompt| self.encode(&prompt))
+                .and_then(|ids| self.generate_ids(&ids, req, on_delta))
+        } else {
+            self.chat_with_tools(req, on_delta)
+        };
         crate::metrics::record_chat(&self.inner.id, &r);
         r
     }
+
+    fn complete_stream(
+        &self,
+        prompt: &Prompt,
+        req: &ChatRequest,
+        echo: bool,
+        on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<ChatResponse, ModelError> {
+        let ids = match prompt {
+            Prompt::Text(t) => self.tokenize(t, true)?,
+            Prompt::Tokens(ids) => {
+                let vocab = self.inner.token_bytes.len();
+                if let Some(bad) = ids.iter().find(|&&i| i as usize >= vocab) {
+                    return Err(ModelError::InvalidInput(format!(
+                        "token id {bad} is outside the vocabulary of `{}` ({vocab} tokens)",
+                        self.inner.id
+                    )));
+                }
+                ids.clone()
+            }
+        };
+        let mut r = req.clone();
+        r.response_format = ResponseFormat::Text;
+        r.tools.clear();
+        let out = self.generate_full(&ids, &r, echo, on_delta);
+        crate::metrics::record_chat(&self.inner.id, &out);
+        out
+    }
+
+    fn tokenize(&self, text: &str, special: bool) -> Result<Vec<u32>, ModelError> {
+        let mut ids = self.encode(text)?;
+        if special
+            && self.inner.add_bos
+            && let Some(b) = self.inner.bos
+            && ids.first() != Some(&b)
+        {
+            ids.insert(0, b);
+        }
+        Ok(ids)
+    }
+
+    fn detokenize(&self, ids: &[u32]) -> Result<String, ModelError> {
+        let vocab = self.inner.token_bytes.len();
+        if let Some(bad) = ids.iter().find(|&&i| i as usize >= vocab) {
+            return Err(ModelError::InvalidInput(format!(
+                "token id {bad} is outside the vocabulary of `{}` ({vocab} tokens)",
+                self.inner.id
+            )));
+        }
+        let bytes: Vec<u8> = ids.iter().flat_map(|&i| self.bytes_of(i)).collect();
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn render_prompt(&self, req: &ChatRequest) -> Result<String, ModelError> {
+        if req.tools.is_empty() || req.tool_choice == ToolChoice::None {
+            self.render(req)
+        } else {
+            self.render_tools(req)
+        }
+    }
+
+    fn tokenizer_info(&self) -> Option<TokenizerInfo> {
+        let i = &*self.inner;
+        Some(TokenizerInfo {
+            bos_token: Some(i.bos_text.clone()).filter(|t| !t.is_empty()),
+            eos_token: Some(i.eos_text.clone()).filter(|t| !t.is_empty()),
+            add_bos: i.add_bos,
+            chat_template: i.template.source().map(str::to_string),
+            vocab_size: i.token_bytes.len(),
+        })
+    }
+}
+
+impl LocalGenerator {
+    /// The prompt with the tools shown: by the template when it takes them, else in the system
+    /// message ([`tools::system_text`]).
+    fn render_tools(&self, req: &ChatRequest) -> Result<String, ModelError> {
+        let tpl = &self.inner.template;
+        let mut msgs = self.defused(req);
+        if tpl.takes_tools() {
+            let json: Vec<&str> = req.tools.iter().map(|t| t.source.as_str()).collect();
+            return tpl.render_with_tools(&msgs, Some(&format!("[{}]", json.join(", "))));
+        }
+        tools::calls_as_text(&mut msgs);
+        let text = tools::system_text(&req.tools);
+        match msgs.first_mut() {
+            Some(m) if m.role == Role::System => m.content = format!("{}\n\n{text}", m.content),
+            _ => msgs.insert(0, Message::system(text)),
+        }
+        tpl.render(&msgs)
+    }
+
+    /// A chat with tools offered (see [`tools`] for what each `tool_choice` does).
+    fn chat_with_tools(
+        &self,
+        req: &ChatRequest,
+        on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<ChatResponse, ModelError> {
+        if !matches!(req.response_format, ResponseFormat::Text) {
+            return Err(ModelError::InvalidInput(
+                "tools and a JSON response format cannot be combined; the tool's parameters are the schema of a call".into(),
+            ));
+        }
+        let prompt = self.render_tools(req)?;
+        let tpl = &self.inner.template;
+        let hermes = !tpl.takes_tools() || tpl.hermes_calls();
+        let open = if hermes {
+            format!("{}\n", tools::CALL_OPEN)
+        } else {
+            String::new()
+        };
+        let find = |name: &str| req.tools.iter().find(|t| t.name == name);
+        let forced = match &req.tool_choice {
+            ToolChoice::Named(n) => Some(find(n).ok_or_else(|| {
+                ModelError::InvalidInput(format!(
+                    "`tool_choice` names the function {n:?}, which is not among the tools"
+                ))
+            })?),
+            ToolChoice::Required if req.tools.len() == 1 => Some(&req.tools[0]),
+            _ => None,
+        };
+        if let Some(tool) = forced {
+            return self.constrained_call(&prompt, &open, tool, req);
+        }
+        let required = req.tool_choice == ToolChoice::Required;
+        let mut free = req.clone();
+        let first = if required {
+            free.stop.push(tools::CALL_CLOSE.to_string());
+            let ids = self.encode(&format!("{prompt}{open}"))?;
+            self.generate_ids(&ids, &free, &mut |_| ControlFlow::Continue(()))?
+        } else if hermes {
+            let ids = self.encode(&prompt)?;
+            let mut gate = StreamGate::new(on_delta);
+            let r = self.generate_ids(&ids, &free, &mut |d| gate.push(d))?;
+            gate.finish();
+            r
+        } else {
+            let ids = self.encode(&prompt)?;
+            let r = self.generate_ids(&ids, &free, &mut |_| ControlFlow::Continue(()))?;
+            if !r.text.trim_start().starts_with('{') {
+                let _ = on_delta(&r.text);
+            }
+            r
+        };
+        if first.finish_reason == FinishReason::Cancelled {
+            return Ok(first);
+        }
+        let written: Option<(String, Vec<Written>)> = if required {
+            Some((String::new(), vec![tools::read_call(&first.text)]))
+        } else if hermes {
+            tools::parse_calls(&first.text)
+        } else {
+            let t = first.text.trim_start();
+            t.starts_with('{')
+                .then(|| (String::new(), vec![tools::read_call(t)]))
+        };
+        let Some((content, calls)) = written else {
+            return Ok(first);
+        };
+        let mut checked = Vec::new();
+        let mut failed = None;
+        for w in &calls {
+            match tools::check(w, &req.tools) {
+                Ok(c) => checked.push(c),
+                Err(why) => {
+                    failed = Some((w.name.clone(), why));
+                    break;
+                }
+            }
+        }
+        let Some((name, why)) = failed else {
+            return Ok(ChatResponse {
+                text: content,
+                tool_calls: checked,
+                finish_reason: FinishReason::ToolCalls,
+                ..first
+            });
+        };
+        tracing::debug!(model = %self.inner.id, %why, "a tool call is decoded again under its schema");
+        let mut spent = first.usage.completion_tokens;
+        let mut timings = first.timings;
+        let tool = match name.as_deref().and_then(find) {
+            Some(t) => t,
+            None => {
+                let mut pick = req.clone();
+                pick.response_format = ResponseFormat::JsonSchema(tools::name_schema(&req.tools));
+                pick.stop.clear();
+                let ids = self.encode(&format!("{prompt}{open}"))?;
+                let r = self.generate_ids(&ids, &pick, &mut |_| ControlFlow::Continue(()))?;
+                spent += r.usage.completion_tokens;
+                add_timings(&mut timings, &r.timings);
+                let n = r
+                    .json
+                    .as_ref()
+                    .and_then(|j| j["name"].as_str())
+                    .unwrap_or("");
+                find(n).ok_or_else(|| {
+                    ModelError::Inference(format!("the constrained choice named {n:?}"))
+                })?
+            }
+        };
+        let mut r = self.constrained_call(&prompt, &open, tool, req)?;
+        r.text = content;
+        r.usage.completion_tokens += spent;
+        add_timings(&mut timings, &r.timings);
+        r.timings = timings;
+        Ok(r)
+    }
+
+    /// One call of `tool`, decoded under [`tools::call_schema`] after the call's opening.
+    fn constrained_call(
+        &self,
+        prompt: &str,
+        open: &str,
+        tool: &Tool,
+        req: &ChatRequest,
+    ) -> Result<ChatResponse, ModelError> {
+        let mut r = req.clone();
+        r.response_format = ResponseFormat::JsonSchema(tools::call_schema(tool));
+        r.stop.clear();
+        let ids = self.encode(&format!("{prompt}{open}"))?;
+        let mut resp = self.generate_ids(&ids, &r, &mut |_| ControlFlow::Continue(()))?;
+        if resp.finish_reason == FinishReason::Cancelled {
+            return Ok(resp);
+        }
+        let doc = resp.json.take().unwrap_or_default();
+        let args = doc
+            .get("arguments")
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({}));
+        resp.tool_calls = vec![tools::ToolCall::new(&tool.name, &args)];
+        resp.text = String::new();
+        resp.finish_reason = FinishReason::ToolCalls;
+        Ok(resp)
+    }
+}
+
+fn add_timings(a: &mut Timings, b: &Timings) {
+    a.queued += b.queued;
+    a.prefill += b.prefill;
+    a.decode += b.decode;
+    a.masking += b.masking;
 }

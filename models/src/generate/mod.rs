@@ -9,6 +9,7 @@ pub mod quantized;
 pub mod queue;
 pub mod sampler;
 pub mod template;
+pub mod tools;
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use policies::{Clearance, DataClass};
 use serde_json::Value;
 
 pub use local::{GeneratorOptions, LocalGenerator};
+pub use tools::{Tool, ToolCall, ToolChoice};
 
 use crate::error::ModelError;
 
@@ -32,6 +34,8 @@ pub enum Role {
     User,
     /// The model's earlier answers.
     Assistant,
+    /// The result of a tool the model called (its `tool_call_id` names the call).
+    Tool,
 }
 
 impl Role {
@@ -41,6 +45,7 @@ impl Role {
             Role::System => "system",
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         }
     }
 }
@@ -52,6 +57,10 @@ pub struct Message {
     pub role: Role,
     /// What was said.
     pub content: String,
+    /// The tools an assistant message called (history a client replays).
+    pub tool_calls: Vec<ToolCall>,
+    /// For a [`Role::Tool`] message: the call it answers.
+    pub tool_call_id: Option<String>,
 }
 
 impl Message {
@@ -60,6 +69,8 @@ impl Message {
         Self {
             role,
             content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
         }
     }
     /// A user message.
@@ -87,6 +98,17 @@ pub struct Sampling {
     pub repeat_last_n: usize,
     /// The random seed (same seed, same request, same model: same output).
     pub seed: u64,
+    /// Subtracted from a token's logit once per time it was generated already (OpenAI's
+    /// `frequency_penalty`, -2 to 2; 0 = off).
+    pub frequency_penalty: f32,
+    /// Subtracted from a token's logit once it was generated at all (OpenAI's
+    /// `presence_penalty`, -2 to 2; 0 = off).
+    pub presence_penalty: f32,
+    /// Drop tokens whose probability is below this share of the most likely token's (0 = off).
+    pub min_p: f32,
+    /// Added to the logits of these tokens before sampling (OpenAI's `logit_bias`, -100 to
+    /// 100; -100 bans a token).
+    pub logit_bias: Vec<(u32, f32)>,
 }
 
 impl Default for Sampling {
@@ -98,6 +120,10 @@ impl Default for Sampling {
             repetition_penalty: 1.0,
             repeat_last_n: 64,
             seed: 42,
+            frequency_penalty: 0.0,
+            presence_penalty: 0.0,
+            min_p: 0.0,
+            logit_bias: Vec::new(),
         }
     }
 }
@@ -173,6 +199,63 @@ pub struct ChatRequest {
     /// clearance ([`Generator::clearance`]) and the audit entry records them. Empty: only the
     /// requester's own words.
     pub classes: Vec<DataClass>,
+    /// Report the log-probability of every generated token and of this many most likely
+    /// alternatives at each step (at most [`MAX_TOP_LOGPROBS`]); `None`: no log-probabilities.
+    pub logprobs: Option<usize>,
+    /// Functions the model may call ([`tools`]).
+    pub tools: Vec<Tool>,
+    /// Whether and which of [`ChatRequest::tools`] the model must call.
+    pub tool_choice: ToolChoice,
+}
+
+/// Most alternatives [`ChatRequest::logprobs`] may ask for (OpenAI's limit).
+pub const MAX_TOP_LOGPROBS: usize = 20;
+
+/// The log-probability of one token, as the model gave it (before sampling settings, masks or
+/// penalties), with the most likely alternatives at its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenLogprob {
+    /// The token id.
+    pub id: u32,
+    /// The token's bytes (its text, for special tokens).
+    pub bytes: Vec<u8>,
+    /// Natural log of its probability; `None` for the first token of a prompt (nothing
+    /// precedes it).
+    pub logprob: Option<f32>,
+    /// The most likely tokens at this position, most likely first: `(id, bytes, logprob)`.
+    pub top: Vec<(u32, Vec<u8>, f32)>,
+}
+
+impl TokenLogprob {
+    /// The token's text (invalid UTF-8 of a partial character shown as U+FFFD).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+/// A raw prompt for [`Generator::complete_stream`] (no chat template).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prompt {
+    /// Text, tokenized by the model's tokenizer (with its BOS token when the model adds one).
+    Text(String),
+    /// Token ids, used as given.
+    Tokens(Vec<u32>),
+}
+
+/// What a model's tokenizer is, for clients that tokenize themselves (vLLM's
+/// `/tokenizer_info`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TokenizerInfo {
+    /// The beginning-of-sequence token's text.
+    pub bos_token: Option<String>,
+    /// The end-of-sequence token's text.
+    pub eos_token: Option<String>,
+    /// Whether a text prompt starts with the BOS token.
+    pub add_bos: bool,
+    /// The chat template's source (Jinja).
+    pub chat_template: Option<String>,
+    /// The vocabulary's size.
+    pub vocab_size: usize,
 }
 
 impl ChatRequest {
@@ -191,6 +274,9 @@ impl ChatRequest {
             response_format: ResponseFormat::Text,
             cancel: Cancel::new(),
             classes: Vec::new(),
+            logprobs: None,
+            tools: Vec::new(),
+            tool_choice: ToolChoice::None,
         }
     }
 
@@ -224,6 +310,8 @@ pub enum FinishReason {
     Length,
     /// The caller cancelled.
     Cancelled,
+    /// The model called one or more tools ([`ChatResponse::tool_calls`]).
+    ToolCalls,
 }
 
 impl FinishReason {
@@ -233,6 +321,7 @@ impl FinishReason {
             FinishReason::Stop => "stop",
             FinishReason::Length => "length",
             FinishReason::Cancelled => "cancelled",
+            FinishReason::ToolCalls => "tool_calls",
         }
     }
 }
@@ -279,6 +368,13 @@ pub struct ChatResponse {
     /// The kinds of personal or secret data replaced by placeholders before the model saw the
     /// prompt (and restored in `text`), sorted; empty when nothing was replaced.
     pub redacted: Vec<PiiKind>,
+    /// The generated tokens' log-probabilities, when [`ChatRequest::logprobs`] asked for them.
+    pub logprobs: Option<Vec<TokenLogprob>>,
+    /// The prompt tokens' log-probabilities, when a completion asked for them (`echo`).
+    pub prompt_logprobs: Option<Vec<TokenLogprob>>,
+    /// The tools the model called (finish reason [`FinishReason::ToolCalls`]); `text` then
+    /// holds what it wrote besides, if anything.
+    pub tool_calls: Vec<ToolCall>,
 }
 
 /// A text generation model.
@@ -309,6 +405,52 @@ pub trait Generator: Send + Sync {
     /// Answers the conversation without streaming.
     fn chat(&self, req: &ChatRequest) -> Result<ChatResponse, ModelError> {
         self.chat_stream(req, &mut |_| ControlFlow::Continue(()))
+    }
+
+    /// Continues a raw prompt (no chat template; `req.messages`, `tools` and
+    /// `response_format` other than text are not used). `echo`: also return the prompt's
+    /// tokens with their log-probabilities ([`ChatResponse::prompt_logprobs`]); then
+    /// `req.max_tokens` may be 0. Backends that cannot run raw prompts refuse.
+    fn complete_stream(
+        &self,
+        prompt: &Prompt,
+        req: &ChatRequest,
+        echo: bool,
+        on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<ChatResponse, ModelError> {
+        let _ = (prompt, req, echo, on_delta);
+        Err(self.unsupported("raw-prompt completions"))
+    }
+
+    /// Token ids of `text`; `special`: add the BOS token when the model adds one.
+    fn tokenize(&self, text: &str, special: bool) -> Result<Vec<u32>, ModelError> {
+        let _ = (text, special);
+        Err(self.unsupported("tokenization"))
+    }
+
+    /// The text of token ids.
+    fn detokenize(&self, ids: &[u32]) -> Result<String, ModelError> {
+        let _ = ids;
+        Err(self.unsupported("detokenization"))
+    }
+
+    /// The prompt the chat template makes of `req` (what [`Generator::chat_stream`] runs).
+    fn render_prompt(&self, req: &ChatRequest) -> Result<String, ModelError> {
+        let _ = req;
+        Err(self.unsupported("chat-template rendering"))
+    }
+
+    /// The tokenizer's special tokens and template, when the backend exposes them.
+    fn tokenizer_info(&self) -> Option<TokenizerInfo> {
+        None
+    }
+
+    /// The error of a feature this backend does not offer.
+    fn unsupported(&self, what: &str) -> ModelError {
+        ModelError::InvalidInput(format!(
+            "model `{}` does not offer {what} through Deskmate (a remote backend); use a local model",
+            self.id()
+        ))
     }
 }
 

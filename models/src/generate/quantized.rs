@@ -263,6 +263,26 @@ impl Weights {
     /// Runs `tokens` (appended after what `cache` holds) and returns the logits of the last one
     /// as a `[vocab]` tensor.
     pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        let x = self.hidden(tokens, cache)?;
+        let seq = tokens.len();
+        let last = x.narrow(1, seq - 1, 1)?;
+        let last = candle_nn::ops::rms_norm(&last, &self.norm, self.config.eps)?;
+        mm(&self.output, &last, 1)?
+            .flatten_all()?
+            .to_dtype(DType::F32)
+    }
+
+    /// [`Weights::forward`] returning the logits of every one of `tokens`, `[seq, vocab]`
+    /// (for the log-probabilities of a prompt).
+    pub fn forward_all(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        let x = self.hidden(tokens, cache)?;
+        let seq = tokens.len();
+        let x = candle_nn::ops::rms_norm(&x, &self.norm, self.config.eps)?;
+        mm(&self.output, &x, seq)?.squeeze(0)?.to_dtype(DType::F32)
+    }
+
+    /// The last layer's hidden states of `tokens`, `[1, seq, hidden]`, after the cache.
+    fn hidden(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
         let c = &self.config;
         let seq = tokens.len();
         let pos = cache.len;
@@ -337,11 +357,7 @@ impl Weights {
             x = (x + y)?;
         }
         cache.len += seq;
-        let last = x.narrow(1, seq - 1, 1)?;
-        let last = candle_nn::ops::rms_norm(&last, &self.norm, c.eps)?;
-        mm(&self.output, &last, 1)?
-            .flatten_all()?
-            .to_dtype(DType::F32)
+        Ok(x)
     }
 }
 

@@ -129,6 +129,34 @@ pub struct ChatTemplate {
     env: Environment<'static>,
     bos: String,
     eos: String,
+    /// The template's source, `None` for the ChatML fallback.
+    source: Option<String>,
+}
+
+/// One message as templates see it: `role`, `content`, and for replayed calls `tool_calls`
+/// (`[{"id", "type": "function", "function": {"name", "arguments": <object>}}]`, arguments as
+/// an object as transformers passes them) and `tool_call_id`.
+fn message_value(m: &Message) -> JValue {
+    let mut v = serde_json::Map::new();
+    v.insert("role".into(), m.role.as_str().into());
+    v.insert("content".into(), m.content.as_str().into());
+    if !m.tool_calls.is_empty() {
+        let calls: Vec<serde_json::Value> = m
+            .tool_calls
+            .iter()
+            .map(|c| {
+                let args = serde_json::from_str::<serde_json::Value>(&c.arguments)
+                    .unwrap_or_else(|_| c.arguments.as_str().into());
+                serde_json::json!({"id": c.id, "type": "function",
+                                   "function": {"name": c.name, "arguments": args}})
+            })
+            .collect();
+        v.insert("tool_calls".into(), calls.into());
+    }
+    if let Some(id) = &m.tool_call_id {
+        v.insert("tool_call_id".into(), id.as_str().into());
+    }
+    JValue::from_serialize(serde_json::Value::Object(v))
 }
 
 impl std::fmt::Debug for ChatTemplate {
@@ -166,7 +194,25 @@ impl ChatTemplate {
             env,
             bos: bos.to_string(),
             eos: eos.to_string(),
+            source: source.map(str::to_string),
         })
+    }
+
+    /// The template's source (`None`: the model has none and ChatML is used).
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
+    /// Whether the template shows `tools` to the model.
+    pub fn takes_tools(&self) -> bool {
+        self.source.as_deref().is_some_and(|s| s.contains("tools"))
+    }
+
+    /// Whether the template asks for calls in `<tool_call>` tags (Hermes format).
+    pub fn hermes_calls(&self) -> bool {
+        self.source
+            .as_deref()
+            .is_some_and(|s| s.contains(super::tools::CALL_OPEN))
     }
 
     /// The prompt text for `messages`, ending where the assistant's answer starts.
@@ -186,10 +232,7 @@ impl ChatTemplate {
             .map(serde_json::from_str)
             .transpose()
             .map_err(|e| ModelError::InvalidInput(format!("the tools are not JSON: {e}")))?;
-        let msgs: Vec<_> = messages
-            .iter()
-            .map(|m| context! { role => m.role.as_str(), content => m.content.as_str() })
-            .collect();
+        let msgs: Vec<JValue> = messages.iter().map(message_value).collect();
         let tmpl = self
             .env
             .get_template("chat")

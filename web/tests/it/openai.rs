@@ -414,10 +414,10 @@ async fn bad_requests_are_refused_with_our_error_shape() {
     let long = "word ".repeat(600);
     let cases: Vec<(Value, StatusCode, &str, &str)> = vec![
         (
-            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "n": 2}),
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "n": 20}),
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            "`n` must be 1",
+            "`n` 20 is not between 1 and 16",
         ),
         (
             json!({"model": GEN, "messages": [{"role": "user", "content": long}]}),
@@ -458,10 +458,16 @@ async fn bad_requests_are_refused_with_our_error_shape() {
             "at least one message",
         ),
         (
-            json!({"model": GEN, "messages": [{"role": "tool", "content": "x"}]}),
+            json!({"model": GEN, "messages": [{"role": "critic", "content": "x"}]}),
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "messages[0].role",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "tool", "content": "x"}]}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "without `tool_call_id`",
         ),
         (
             json!({"model": GEN, "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}),
@@ -476,10 +482,34 @@ async fn bad_requests_are_refused_with_our_error_shape() {
             "`temperature`",
         ),
         (
-            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "frequency_penalty": 0.5}),
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "frequency_penalty": 2.5}),
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            "frequency_penalty",
+            "`frequency_penalty` 2.5 is not between -2 and 2",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "logit_bias": {"x": 1}}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "not a token id",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "top_logprobs": 2}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "needs `logprobs`",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "logprobs": true, "top_logprobs": 21}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "above 20",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "functions": [{"name": "f"}]}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "use `tools`",
         ),
         (
             json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "best_of": 3}),
@@ -491,17 +521,32 @@ async fn bad_requests_are_refused_with_our_error_shape() {
             json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "tool_choice": "required"}),
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            "tool_choice",
+            "no `tools`",
         ),
         (
-            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"},
-                   {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}]}),
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}],
+                   "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "string", "pattern": "^a"}}}]}),
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            "messages[1].tool_calls",
+            "`tools[0].function.parameters` cannot constrain a call",
         ),
         (
-            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "min_p": 0.1}),
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}],
+                   "tools": [{"type": "function", "function": {"name": "f"}}],
+                   "tool_choice": {"type": "function", "function": {"name": "g"}}}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "\"g\", which is not among the tools",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi",
+                   "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}]}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "only allowed on assistant messages",
+        ),
+        (
+            json!({"model": GEN, "messages": [{"role": "user", "content": "hi"}], "min_p": 1.5}),
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "min_p",
@@ -1131,4 +1176,514 @@ async fn metrics_parse_as_prometheus_text_with_model_figures() {
         text.contains("deskmate_build_info{version=\""),
         "build info"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_score_every_prompt_token_as_decoding_does() {
+    let a = api();
+    let g = a.generator();
+    let prompt = "The capital of France is";
+    let ids = g.tokenize(prompt, true).unwrap();
+    // lm-evaluation-harness's scoring request: echo, one token, one alternative.
+    let r = a
+        .post(
+            "/v1/completions",
+            json!({"model": GEN, "prompt": prompt, "echo": true, "max_tokens": 1,
+                   "logprobs": 1, "temperature": 0, "seed": 1234}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["object"], "text_completion");
+    let c = &r.body["choices"][0];
+    let lp = &c["logprobs"];
+    let toks = lp["token_logprobs"].as_array().unwrap();
+    assert_eq!(toks.len(), ids.len() + 1, "{lp}");
+    assert!(toks[0].is_null() && lp["top_logprobs"][0].is_null());
+    assert!(c["text"].as_str().unwrap().starts_with(prompt));
+    let offsets: Vec<u64> = lp["text_offset"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_u64().unwrap())
+        .collect();
+    assert!(offsets.windows(2).all(|w| w[0] <= w[1]), "{offsets:?}");
+    assert_eq!(offsets[ids.len()], prompt.chars().count() as u64);
+    let joined: String = lp["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(joined, c["text"].as_str().unwrap());
+    assert_eq!(r.body["usage"]["prompt_tokens"], ids.len());
+    // Each prompt token's log-probability, from the batched prefill, equals the one the
+    // token-by-token decoder gives when the prompt stops just before it.
+    for cut in 1..ids.len() {
+        let r = a
+            .post(
+                "/v1/completions",
+                json!({"model": GEN, "prompt": ids[..cut], "max_tokens": 1, "logprobs": 5,
+                       "temperature": 0}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let next = g.detokenize(&ids[cut..cut + 1]).unwrap();
+        let top = &r.body["choices"][0]["logprobs"]["top_logprobs"][0];
+        let best = top
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_f64().unwrap())
+            .fold(f64::NEG_INFINITY, f64::max);
+        let scored = toks[cut].as_f64().unwrap();
+        assert!(
+            scored <= best + 1e-3,
+            "cut {cut}: {scored} above the best {best}"
+        );
+        if let Some(v) = top.get(&next) {
+            assert!(
+                (v.as_f64().unwrap() - scored).abs() < 2e-3,
+                "cut {cut}: token {next:?} decoded {v}, scored {scored}"
+            );
+        }
+    }
+    // The greedy token is the most likely one, and its log-probability says so.
+    let last = toks.last().unwrap().as_f64().unwrap();
+    let top = lp["top_logprobs"].as_array().unwrap().last().unwrap();
+    let best = top
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!((last - best).abs() < 1e-6, "{last} vs {best}");
+    // Token prompts, several prompts, n choices; echo without generation.
+    let r = a
+        .post(
+            "/v1/completions",
+            json!({"model": GEN, "prompt": [ids.clone(), ids.clone()], "n": 2,
+                   "max_tokens": 3, "temperature": 1.0, "seed": 7}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let choices = r.body["choices"].as_array().unwrap();
+    assert_eq!(choices.len(), 4);
+    assert_eq!(
+        choices
+            .iter()
+            .map(|c| c["index"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    // The same seed, the same prompt: choice 0 of each prompt is the same text.
+    assert_eq!(choices[0]["text"], choices[2]["text"]);
+    assert_eq!(r.body["usage"]["prompt_tokens"], 2 * ids.len());
+    let r = a
+        .post(
+            "/v1/completions",
+            json!({"model": GEN, "prompt": prompt, "echo": true, "max_tokens": 0, "logprobs": 0}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["choices"][0]["text"], prompt);
+    assert_eq!(r.body["usage"]["completion_tokens"], 0);
+    // Streaming: the echoed prompt first, then the text, the log-probabilities at the end.
+    let r = a
+        .post(
+            "/v1/completions",
+            json!({"model": GEN, "prompt": prompt, "echo": true, "max_tokens": 4,
+                   "logprobs": 2, "temperature": 0, "stream": true,
+                   "stream_options": {"include_usage": true}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let data = sse_data(&r.text);
+    assert_eq!(data.last().unwrap(), "[DONE]");
+    let events: Vec<Value> = data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(events[0]["choices"][0]["text"], prompt);
+    let text: String = events
+        .iter()
+        .filter_map(|e| e["choices"][0]["text"].as_str())
+        .collect();
+    let plain = a
+        .post(
+            "/v1/completions",
+            json!({"model": GEN, "prompt": prompt, "echo": true, "max_tokens": 4,
+                   "temperature": 0}),
+        )
+        .await;
+    assert_eq!(text, plain.body["choices"][0]["text"].as_str().unwrap());
+    let closing = &events[events.len() - 2];
+    assert_eq!(
+        closing["choices"][0]["logprobs"]["tokens"]
+            .as_array()
+            .unwrap()
+            .len(),
+        ids.len() + plain.body["usage"]["completion_tokens"].as_u64().unwrap() as usize
+    );
+    assert!(
+        events.last().unwrap()["usage"]["total_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    // Refusals.
+    for (body, needle) in [
+        (json!({"model": GEN, "prompt": ""}), "must not be empty"),
+        (json!({"model": GEN, "prompt": [1, -2]}), "not a token id"),
+        (json!({"model": GEN, "prompt": [[1], "x"]}), "prompt[1]"),
+        (
+            json!({"model": GEN, "prompt": [999_999]}),
+            "outside the vocabulary",
+        ),
+        (
+            json!({"model": GEN, "prompt": "x", "max_tokens": 0}),
+            "0 only with `echo`",
+        ),
+        (
+            json!({"model": GEN, "prompt": "x", "suffix": "y"}),
+            "`suffix`",
+        ),
+        (
+            json!({"model": GEN, "prompt": "x", "logprobs": 30}),
+            "above 20",
+        ),
+        (json!({"model": GEN, "prompt": {"a": 1}}), "use a string"),
+    ] {
+        let r = a.post("/v1/completions", body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);
+        let (_, m) = error(&r);
+        assert!(m.contains(needle), "{body}: {m:?} lacks {needle:?}");
+    }
+    // Audited as completions.
+    assert!(
+        a.model_calls()
+            .iter()
+            .any(|e| e.details["workflow"] == "openai.completions")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_logprobs_choices_bias_and_penalties() {
+    let a = api();
+    let g = a.generator();
+    let mut body = greedy("Name three colours.", 12);
+    body["logprobs"] = json!(true);
+    body["top_logprobs"] = json!(3);
+    let r = a.post("/v1/chat/completions", body.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let content = r.body["choices"][0]["logprobs"]["content"]
+        .as_array()
+        .unwrap();
+    assert!(!content.is_empty());
+    let text: String = content
+        .iter()
+        .map(|t| t["token"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        text,
+        r.body["choices"][0]["message"]["content"].as_str().unwrap()
+    );
+    for t in content {
+        let top = t["top_logprobs"].as_array().unwrap();
+        assert_eq!(top.len(), 3);
+        // Greedy: the chosen token is the most likely one.
+        assert_eq!(t["token"], top[0]["token"], "{t}");
+        assert!(
+            (t["logprob"].as_f64().unwrap() - top[0]["logprob"].as_f64().unwrap()).abs() < 1e-6
+        );
+        assert!(t["logprob"].as_f64().unwrap() <= 0.0);
+        assert_eq!(
+            t["bytes"].as_array().unwrap().len(),
+            t["token"].as_str().unwrap().len()
+        );
+    }
+    // n choices, each with its own seed.
+    let mut nb = greedy("Say something.", 6);
+    nb["temperature"] = json!(1.0);
+    nb["seed"] = json!(3);
+    nb["n"] = json!(3);
+    let r = a.post("/v1/chat/completions", nb).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["choices"].as_array().unwrap().len(), 3);
+    assert_eq!(r.body["choices"][2]["index"], 2);
+    // logit_bias of +100 on a token makes it the first token.
+    let forced = g.tokenize(" Paris", false).unwrap()[0];
+    let mut bb = greedy("Hello", 1);
+    bb["logit_bias"] = json!({forced.to_string(): 100});
+    let r = a.post("/v1/chat/completions", bb).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["choices"][0]["message"]["content"],
+        g.detokenize(&[forced]).unwrap()
+    );
+    // A presence penalty changes a greedy answer that repeats itself, and repeats less.
+    let plain = a
+        .post("/v1/chat/completions", greedy("Count: one one one", 24))
+        .await;
+    let mut pb = greedy("Count: one one one", 24);
+    pb["presence_penalty"] = json!(2.0);
+    pb["frequency_penalty"] = json!(1.0);
+    let pen = a.post("/v1/chat/completions", pb).await;
+    assert_eq!(pen.status, StatusCode::OK, "{}", pen.text);
+    let repeats = |r: &Reply| {
+        let t = g
+            .tokenize(
+                r.body["choices"][0]["message"]["content"].as_str().unwrap(),
+                false,
+            )
+            .unwrap();
+        t.len() - t.iter().collect::<std::collections::HashSet<_>>().len()
+    };
+    assert!(
+        repeats(&pen) <= repeats(&plain),
+        "{} vs {}",
+        pen.text,
+        plain.text
+    );
+    assert_ne!(
+        pen.body["choices"][0]["message"]["content"],
+        plain.body["choices"][0]["message"]["content"]
+    );
+    // min_p is accepted and keeps greedy greedy.
+    let mut mb = greedy("Name three colours.", 12);
+    mb["min_p"] = json!(0.1);
+    let r = a.post("/v1/chat/completions", mb).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["choices"][0]["message"]["content"],
+        a.post("/v1/chat/completions", greedy("Name three colours.", 12))
+            .await
+            .body["choices"][0]["message"]["content"]
+    );
+}
+
+fn weather_tools() -> Value {
+    json!([
+        {"type": "function", "function": {
+            "name": "get_weather", "description": "Current weather in a city",
+            "parameters": {"type": "object", "properties": {
+                "city": {"type": "string", "maxLength": 40},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                "required": ["city", "unit"]}}},
+        {"type": "function", "function": {
+            "name": "get_time", "description": "Current time in a time zone",
+            "parameters": {"type": "object", "properties": {"zone": {"type": "string", "maxLength": 40}},
+                           "required": ["zone"]}}}
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_are_called_with_arguments_that_validate() {
+    let a = api();
+    let ask = |choice: Value, stream: bool| {
+        json!({"model": GEN, "temperature": 0, "max_tokens": 60, "stream": stream,
+               "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
+               "tools": weather_tools(), "tool_choice": choice})
+    };
+    let tools = weather_tools();
+    let check = |call: &Value, name: &str| {
+        assert_eq!(call["type"], "function");
+        assert!(call["id"].as_str().unwrap().starts_with("call_"));
+        assert_eq!(call["function"]["name"], name);
+        let args: Value =
+            serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+        let schema = tools
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["function"]["name"] == name)
+            .unwrap()["function"]["parameters"]
+            .clone();
+        assert!(models::json::validate(&schema, &args).is_empty(), "{args}");
+    };
+    // Forced by name, and "required" (with two tools: free, then checked or re-decoded).
+    for (choice, name) in [
+        (
+            json!({"type": "function", "function": {"name": "get_weather"}}),
+            Some("get_weather"),
+        ),
+        (
+            json!({"type": "function", "function": {"name": "get_time"}}),
+            Some("get_time"),
+        ),
+        (json!("required"), None),
+    ] {
+        let r = a
+            .post("/v1/chat/completions", ask(choice.clone(), false))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{choice}: {}", r.text);
+        let c = &r.body["choices"][0];
+        assert_eq!(c["finish_reason"], "tool_calls", "{}", r.text);
+        let calls = c["message"]["tool_calls"].as_array().unwrap();
+        assert!(!calls.is_empty());
+        for call in calls {
+            let n = name.unwrap_or_else(|| call["function"]["name"].as_str().unwrap());
+            check(call, n);
+        }
+    }
+    // "auto": text or a valid call, never a broken one.
+    let r = a
+        .post("/v1/chat/completions", ask(json!("auto"), false))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let c = &r.body["choices"][0];
+    if c["finish_reason"] == "tool_calls" {
+        for call in c["message"]["tool_calls"].as_array().unwrap() {
+            check(call, call["function"]["name"].as_str().unwrap());
+        }
+        assert!(
+            !c["message"]["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("<tool_call>")
+        );
+    } else {
+        assert!(c["message"]["content"].is_string());
+    }
+    // "none": plain text.
+    let r = a
+        .post("/v1/chat/completions", ask(json!("none"), false))
+        .await;
+    assert_eq!(
+        r.body["choices"][0]["finish_reason"], "length",
+        "{}",
+        r.text
+    );
+    // Streamed: the call arrives whole in the last chunks.
+    let r = a
+        .post(
+            "/v1/chat/completions",
+            ask(
+                json!({"type": "function", "function": {"name": "get_weather"}}),
+                true,
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let data = sse_data(&r.text);
+    let events: Vec<Value> = data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let call = events
+        .iter()
+        .find_map(|e| e["choices"][0]["delta"]["tool_calls"].as_array().cloned())
+        .expect("a tool_calls delta");
+    assert_eq!(call[0]["index"], 0);
+    check(&call[0], "get_weather");
+    assert_eq!(
+        events.last().unwrap()["choices"][0]["finish_reason"],
+        "tool_calls"
+    );
+    // The call and its result replayed: the model answers in text.
+    let r = a
+        .post(
+            "/v1/chat/completions",
+            json!({"model": GEN, "temperature": 0, "max_tokens": 20, "tools": weather_tools(),
+                   "messages": [
+                       {"role": "user", "content": "What is the weather in Paris?"},
+                       {"role": "assistant", "content": null, "tool_calls": [
+                           {"id": "call_1", "type": "function",
+                            "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\", \"unit\": \"celsius\"}"}}]},
+                       {"role": "tool", "tool_call_id": "call_1", "content": "18 °C, light rain"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The rendered prompt shows the tools, the call and its result.
+    let r = a
+        .post(
+            "/tokenize",
+            json!({"model": GEN, "return_token_strs": true, "messages": [
+                {"role": "user", "content": "weather?"},
+                {"role": "assistant", "content": null, "tool_calls": [
+                    {"id": "call_1", "type": "function",
+                     "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "18 °C"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let shown: String = r.body["token_strs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(
+        shown.contains("get_weather") && shown.contains("18 °C"),
+        "{shown}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokenizer_endpoints_answer_as_vllm_does() {
+    let a = api();
+    let g = a.generator();
+    let text = "Deskmate 报价 snowball, 1y";
+    let r = a
+        .post(
+            "/tokenize",
+            json!({"model": GEN, "prompt": text, "add_special_tokens": false}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let ids: Vec<u32> = serde_json::from_value(r.body["tokens"].clone()).unwrap();
+    assert_eq!(ids, g.tokenize(text, false).unwrap());
+    assert_eq!(r.body["count"], ids.len());
+    assert_eq!(r.body["max_model_len"], g.context_length());
+    let r = a
+        .post("/detokenize", json!({"model": GEN, "tokens": ids}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["prompt"], text);
+    // llama.cpp's field name, and the default model.
+    let r = a.post("/tokenize", json!({"content": text})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A conversation counts as many tokens as the chat endpoint's prompt.
+    let r = a
+        .post(
+            "/tokenize",
+            json!({"model": GEN, "messages": greedy("Hi", 1)["messages"]}),
+        )
+        .await;
+    let chat = a.post("/v1/chat/completions", greedy("Hi", 1)).await;
+    assert_eq!(r.body["count"], chat.body["usage"]["prompt_tokens"]);
+    let r = a.get(&format!("/tokenizer_info?model={GEN}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.body["eos_token"].is_string(), "{}", r.text);
+    assert!(
+        r.body["chat_template"]
+            .as_str()
+            .is_some_and(|t| t.contains("messages"))
+    );
+    for (path, body, needle) in [
+        ("/tokenize", json!({"model": GEN}), "`prompt`"),
+        (
+            "/tokenize",
+            json!({"prompt": "a", "messages": []}),
+            "not both",
+        ),
+        (
+            "/detokenize",
+            json!({"tokens": [999_999]}),
+            "outside the vocabulary",
+        ),
+    ] {
+        let r = a.post(path, body.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);
+        assert!(error(&r).1.contains(needle), "{body}: {}", r.text);
+    }
+    // A role without models.use.
+    let r = a
+        .send_as(
+            &a.client.clone(),
+            Method::POST,
+            "/tokenize",
+            Some(json!({"prompt": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
