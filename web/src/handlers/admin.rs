@@ -8,21 +8,23 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use policies::Role;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// `POST /v1/users` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Unique name.
     pub name: String,
     /// One of the eight roles.
+    #[schemars(with = "crate::openapi::RoleName")]
     pub role: Role,
 }
 
 /// `POST /v1/users/{name}/tokens` body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct IssueToken {
     /// A label to recognise the token by.
@@ -84,7 +86,7 @@ pub async fn revoke_token(
 }
 
 /// `POST /v1/users/{name}/password` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
     /// The new password (12 to 128 characters).
