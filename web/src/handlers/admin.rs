@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    /// Unique name.
+    /// Unique name: 1-64 characters from a-z, A-Z, 0-9, `.`, `_`, `-`, `@`.
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9._@-]{1,64}$"))]
     pub name: String,
     /// One of the eight roles.
     #[schemars(with = "crate::openapi::RoleName")]
@@ -90,6 +91,7 @@ pub async fn revoke_token(
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
     /// The new password (12 to 128 characters).
+    #[schemars(length(min = 12, max = 128))]
     pub password: String,
 }
 

@@ -301,6 +301,7 @@ pub struct SearchBody {
     pub query: String,
     /// How many hits (1 to 100; default 5).
     #[serde(default = "default_k")]
+    #[schemars(range(min = 1, max = 100))]
     pub k: usize,
     /// Only these collections.
     #[serde(default)]

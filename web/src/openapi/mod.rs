@@ -217,8 +217,8 @@ fn operation(
     if r.creates {
         parameters.push(json!({
             "name": "Idempotency-Key", "in": "header", "required": false,
-            "description": "A key of the caller's choosing (kept 24 h, per user): a retry with the same key and body gets the first reply.",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": "A key of the caller's choosing, 1 to 200 visible ASCII characters (kept 24 h, per user): a retry with the same key and body gets the first reply.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
         }));
     }
     if !parameters.is_empty() {
@@ -430,7 +430,7 @@ fn success(
 fn error_statuses(r: &RouteInfo, spec: &Spec) -> BTreeSet<u16> {
     let mut codes = BTreeSet::new();
     let has_body = !matches!(spec.body, Body::None);
-    if has_body || spec.query.is_some() || !path_parameters(r.path).is_empty() {
+    if has_body || spec.query.is_some() || !path_parameters(r.path).is_empty() || r.creates {
         codes.insert(400);
     }
     match r.access {

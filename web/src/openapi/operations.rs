@@ -65,7 +65,7 @@ pub(crate) struct Spec {
     /// Path parameters that are integers (all others are strings).
     pub integers: &'static [&'static str],
     /// Error statuses beyond those of the access, inputs and limits.
-    pub extra: &'static [u16],
+    pub extra: Vec<u16>,
     /// A sentence added to the description.
     pub note: Option<&'static str>,
 }
@@ -78,7 +78,7 @@ fn reply(status: u16, reply: Reply) -> Spec {
         body: Body::None,
         query: None,
         integers: &[],
-        extra: &[],
+        extra: Vec::new(),
         note: None,
     }
 }
@@ -127,8 +127,8 @@ impl Spec {
         self
     }
 
-    fn extra(mut self, codes: &'static [u16]) -> Spec {
-        self.extra = codes;
+    fn extra(mut self, codes: &[u16]) -> Spec {
+        self.extra.extend_from_slice(codes);
         self
     }
 
@@ -151,6 +151,11 @@ fn upload(files: Files, fields: &'static [(&'static str, &'static str)]) -> Body
 const MODEL: &[u16] = &[502, 504];
 /// What a decision on an approval request answers.
 const DECIDED: &str = "`{\"approval\", \"changed\"}`: the request after the decision (`assistant::approvals::Decided`); `changed` is false for an idempotent repeat.";
+/// The knowledge base is not open in this process (its models missing, or another process
+/// holds it): 409 `conflict`.
+const KB: &[u16] = &[409];
+/// A body naming another object (a draft, an extraction, a quote) that does not exist.
+const REFERS: &[u16] = &[404];
 /// A streamed answer's media type.
 const SSE: &[(&str, &str)] = &[(
     "text/event-stream",
@@ -278,9 +283,10 @@ pub(crate) fn spec(method: &str, path: &str) -> (Spec, bool) {
             ))
             .extra(MODEL),
         ("GET", "/v1/documents") => ok(object("`{\"documents\": [...]}`: the documents the caller may read."))
-            .query::<documents::ListQuery>(),
+            .query::<documents::ListQuery>()
+            .extra(KB),
         ("DELETE", "/v1/documents/{id}") => reply(204, Reply::Empty),
-        ("GET", "/v1/documents/{id}/chunks") => ok(object("`{\"document\", \"chunks\"}`: the document and its chunks in order (path, pages, text).")),
+        ("GET", "/v1/documents/{id}/chunks") => ok(object("`{\"document\", \"chunks\"}`: the document and its chunks in order (path, pages, text).")).extra(KB),
         ("POST", "/v1/documents/{id}/chunks") => ok(object("`{\"document\"}`: the document at its new version."))
             .json::<documents::ReviseBody>()
             .extra(MODEL),
@@ -367,6 +373,7 @@ pub(crate) fn spec(method: &str, path: &str) -> (Spec, bool) {
             )),
         ("POST", "/v1/drafts") => reply(201, object("The draft, version 1 (`assistant::drafts::DraftRecord`)."))
             .json::<drafts::CreateBody>()
+            .extra(REFERS)
             .also_as(&[(
                 "text/event-stream",
                 "With `stream: true`: the model's steps as server-sent events, then the draft.",
@@ -380,7 +387,7 @@ pub(crate) fn spec(method: &str, path: &str) -> (Spec, bool) {
             .json::<drafts::ProofreadBody>(),
         ("POST", "/v1/drafts/{id}/markups") => ok(object("`{\"id\", \"version\", \"changes\", \"clauses_matched\", \"clauses_ours\", \"issues_list\", \"ocr\"}`: the mark-up compared clause by clause, with the issues list."))
             .body(upload(Files::One, &[])),
-        ("GET", "/v1/drafts/{id}/precedents") => ok(object("Precedents per clause (`assistant::draft_precedents::Precedents`).")),
+        ("GET", "/v1/drafts/{id}/precedents") => ok(object("Precedents per clause (`assistant::draft_precedents::Precedents`).")).extra(KB),
         ("GET", "/v1/drafts/{id}/markups") => ok(object("`{\"markups\": [...]}`: the mark-ups received, newest first.")),
         ("GET", "/v1/drafts/{id}/markups/{markup}/issues/{format}") => ok(Reply::Media("The issues list as a file (`format`: pdf, docx, md)."))
             .also_as(&[
@@ -417,14 +424,17 @@ pub(crate) fn spec(method: &str, path: &str) -> (Spec, bool) {
         ("POST", "/v1/compliance/compare") => ok(object("Every regime's fields with provisions, differences, missing facts, deadlines."))
             .json::<reporting::TradeBody>()
             .query::<reporting::FormatQuery>()
+            .extra(REFERS)
             .also_as(&[
                 ("text/csv", "With `format=csv`."),
                 ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "With `format=xlsx`."),
             ]),
         ("POST", "/v1/compliance/reports") => ok(object("Each applicable regime's report, with the fields the trade cannot fill."))
-            .json::<reporting::TradeBody>(),
+            .json::<reporting::TradeBody>()
+            .extra(REFERS),
         ("POST", "/v1/compliance/validate") => ok(object("Findings with provisions (`assistant::reporting::Validation`)."))
-            .json::<reporting::TradeBody>(),
+            .json::<reporting::TradeBody>()
+            .extra(REFERS),
         ("POST", "/v1/compliance/ask") => ok(object("The answer with provision citations."))
             .json::<reporting::AskBody>()
             .also_as(SSE)

@@ -53,7 +53,7 @@ pub const LANG_COOKIE: &str = "dm_lang";
 pub fn is_page_path(path: &str) -> bool {
     !(path.starts_with("/v1/")
         || path == "/v1"
-        || matches!(path, "/healthz" | "/readyz" | "/metrics"))
+        || matches!(path, "/healthz" | "/readyz" | "/metrics" | "/openapi.json"))
 }
 
 /// The Content-Security-Policy of every response: only our own scripts, styles and images,

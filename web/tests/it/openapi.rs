@@ -52,6 +52,8 @@ async fn the_document_is_openapi_3_1_and_describes_every_api_route() {
     // Served to any token, like the route table; not to anonymous callers.
     let anonymous = a.send(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    // In the API's error shape (not the web application's HTML error page).
+    assert_eq!(error_code(&anonymous), "unauthenticated");
     let r = document_of(&a).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let doc = r.body;
