@@ -23,6 +23,7 @@ use crate::access::{Access, RouteInfo, Surface, Timeout};
 use crate::error::ErrorResponse;
 use operations::{Body, Files, Reply, Spec};
 use schemars::generate::SchemaSettings;
+use schemars::transform::{RecursiveTransform, Transform};
 use schemars::{Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -60,6 +61,7 @@ pub fn build(routes: &[RouteInfo]) -> Built {
                 s.definitions_path = "/components/schemas".into();
                 s.meta_schema = None;
             })
+            .with_transform(RecursiveTransform(integer_bounds as fn(&mut Schema)))
             .into_generator()
     };
     let mut requests = generator(SchemaSettings::draft2020_12().for_deserialize());
@@ -212,7 +214,9 @@ fn operation(
         parameters.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
     }
     if let Some(query) = spec.query {
-        parameters.extend(query_parameters(query(requests)));
+        let mut schema = query(requests);
+        RecursiveTransform(integer_bounds as fn(&mut Schema)).transform(&mut schema);
+        parameters.extend(query_parameters(schema));
     }
     if r.creates {
         parameters.push(json!({
@@ -240,6 +244,33 @@ fn operation(
     }
     op.insert("responses".into(), responses.into());
     Value::Object(op)
+}
+
+/// States the range of a Rust integer type (schemars' `format: uint32`, …) as `minimum` and
+/// `maximum`, which every JSON Schema tool reads (a format is only a hint), so that a client or
+/// a fuzzer keeps to values the handler's type holds.
+fn integer_bounds(schema: &mut Schema) {
+    let (min, max): (i128, i128) = match schema.get("format").and_then(Value::as_str) {
+        Some("uint8") => (0, u8::MAX.into()),
+        Some("uint16") => (0, u16::MAX.into()),
+        Some("uint32") => (0, u32::MAX.into()),
+        Some("uint64" | "uint") => (0, u64::MAX.into()),
+        Some("int8") => (i8::MIN.into(), i8::MAX.into()),
+        Some("int16") => (i16::MIN.into(), i16::MAX.into()),
+        Some("int32") => (i32::MIN.into(), i32::MAX.into()),
+        Some("int64" | "int") => (i64::MIN.into(), i64::MAX.into()),
+        _ => return,
+    };
+    for (key, bound) in [("minimum", min), ("maximum", max)] {
+        if schema.get(key).is_none() {
+            let v = match (u64::try_from(bound), i64::try_from(bound)) {
+                (Ok(u), _) => Value::from(u),
+                (Err(_), Ok(i)) => Value::from(i),
+                (Err(_), Err(_)) => continue,
+            };
+            schema.insert(key.into(), v);
+        }
+    }
 }
 
 /// Who may call a route, as a sentence.

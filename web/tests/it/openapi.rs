@@ -141,6 +141,16 @@ async fn the_document_is_openapi_3_1_and_describes_every_api_route() {
     assert_eq!(in_doc, operations, "operations that the table lacks");
     assert!(operations > 90, "{operations}");
 
+    // Integer parameters carry their Rust type's range.
+    let version = doc["paths"]["/v1/templates/{id}"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "version")
+        .unwrap();
+    assert_eq!(version["schema"]["maximum"], u32::MAX, "{version}");
+    assert_eq!(version["in"], "query");
+
     // Every reference resolves.
     let mut all = Vec::new();
     refs(&doc, &mut all);
@@ -290,6 +300,17 @@ async fn schemathesis_finds_no_server_errors() {
     crate::approve_models(&a.state.assistant);
     let token = a.tokens[&Role::Admin].clone();
     let doc = document_of(&a).await.body;
+    println!(
+        "document: {} operations on {} paths, {} schemas",
+        doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum::<usize>(),
+        doc["paths"].as_object().unwrap().len(),
+        doc["components"]["schemas"].as_object().unwrap().len()
+    );
     let dir = tempfile::tempdir().unwrap();
     let schema = dir.path().join("openapi.json");
     std::fs::write(&schema, doc.to_string()).unwrap();
