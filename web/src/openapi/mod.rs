@@ -326,11 +326,15 @@ fn query_parameters(schema: Schema) -> Vec<Value> {
         .collect()
 }
 
-/// `schema` without the `null` that schemars adds to an `Option`.
+/// `schema` without the `null` that schemars adds to an `Option` (as a type, a branch or a
+/// default).
 fn without_null(schema: Value) -> Value {
     let Value::Object(mut o) = schema else {
         return schema;
     };
+    if o.get("default") == Some(&Value::Null) {
+        o.remove("default");
+    }
     if let Some(Value::Array(types)) = o.get("type") {
         let rest: Vec<Value> = types
             .iter()
