@@ -90,4 +90,6 @@ pub struct RouteInfo {
     pub upload: bool,
     /// API or page.
     pub surface: Surface,
+    /// Whether it creates something, and so honours `Idempotency-Key`.
+    pub creates: bool,
 }

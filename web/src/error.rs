@@ -15,6 +15,32 @@ use axum::response::{IntoResponse, Response};
 use knowledge::{InputError, KnowledgeError};
 use models::ModelError;
 use policies::Denial;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// The body of every error response, as it is sent (the OpenAPI document's `ErrorResponse`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ErrorResponse {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The error itself.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code (`forbidden`, `invalid_json`, `rate_limited`, …).
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// OpenAI's error type for the status (`invalid_request_error`, `authentication_error`,
+    /// `permission_error`, `not_found_error`, `rate_limit_error`, `server_error`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Always null (OpenAI's clients read it).
+    pub param: Option<String>,
+    /// The request id, also sent as `X-Request-Id`: quote it when reporting a problem.
+    pub request_id: String,
+}
 
 /// The code and message of an error response, before the request id is added.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod limits;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 pub mod ui;

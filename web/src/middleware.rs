@@ -485,10 +485,15 @@ pub fn error_response(
     message: String,
     rid: &RequestId,
 ) -> Response {
-    let body = serde_json::json!({"error": {
-        "code": code, "message": message, "type": error_type(status), "param": null,
-        "request_id": rid.0,
-    }});
+    let body = crate::error::ErrorResponse {
+        error: crate::error::ErrorDetail {
+            code: code.to_string(),
+            message,
+            kind: error_type(status).to_string(),
+            param: None,
+            request_id: rid.0.clone(),
+        },
+    };
     let mut resp = (status, axum::Json(body)).into_response();
     resp.extensions_mut().insert(ErrorBody {
         code: "shaped",

@@ -46,6 +46,7 @@ impl Route {
             timeout: self.timeout,
             upload: self.upload,
             surface: self.surface,
+            creates: self.creates(),
         }
     }
 
@@ -111,6 +112,7 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/metrics", Public, "Prometheus metrics: requests, latencies, refusals, the process and build, model calls, tokens, time to first token, queue depth and chain fallbacks.", system::metrics),
         route!(GET "/v1/me", Authenticated, "The caller's user, role, permissions and clearance.", system::me),
         route!(GET "/v1/routes", Authenticated, "This route table, with the access each route needs.", system::list_routes),
+        route!(GET "/openapi.json", Authenticated, "The OpenAPI 3.1 description of the API routes, generated from this table and the handlers' types.", system::openapi),
         route!(GET "/v1/config", P(Admin), "The effective configuration, secrets masked.", system::config),
         route!(GET "/v1/users", P(Admin), "List users.", admin::list_users),
         route!(POST "/v1/users", P(Admin), "Create a user with a role.", admin::create_user),

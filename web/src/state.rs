@@ -26,6 +26,9 @@ pub struct AppState {
     pub user_rate: Arc<RateLimiter>,
     /// The route table as served, set by [`crate::app`] (for `GET /v1/routes`).
     pub routes: Arc<OnceLock<Vec<RouteInfo>>>,
+    /// The OpenAPI document of [`Self::routes`], built on its first request
+    /// (`GET /openapi.json`).
+    pub openapi: Arc<OnceLock<serde_json::Value>>,
     /// The WeCom robot when `wecom.enabled` (its callback route and, run by the binary, its
     /// outbox share it).
     pub wecom: Option<Arc<connectors::wecom::Robot>>,
@@ -54,6 +57,7 @@ impl AppState {
             per_ip: Arc::new(per_ip),
             user_rate: Arc::new(user_rate),
             routes: Arc::new(OnceLock::new()),
+            openapi: Arc::new(OnceLock::new()),
             wecom,
         }
     }

@@ -8,21 +8,24 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use policies::Role;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// `POST /v1/users` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    /// Unique name.
+    /// Unique name: 1-64 characters from a-z, A-Z, 0-9, `.`, `_`, `-`, `@`.
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9._@-]{1,64}$"))]
     pub name: String,
     /// One of the eight roles.
+    #[schemars(with = "crate::openapi::RoleName")]
     pub role: Role,
 }
 
 /// `POST /v1/users/{name}/tokens` body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct IssueToken {
     /// A label to recognise the token by.
@@ -84,10 +87,11 @@ pub async fn revoke_token(
 }
 
 /// `POST /v1/users/{name}/password` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
     /// The new password (12 to 128 characters).
+    #[schemars(length(min = 12, max = 128))]
     pub password: String,
 }
 

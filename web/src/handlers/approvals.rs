@@ -13,11 +13,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use policies::{ApprovalState, DataClass, Role};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// `POST /v1/approvals` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApproval {
     /// Artifact kind (`quote`, `extraction`, `confirmation_draft` — typed, each a workflow's own — or a caller's own: `report`, `term_sheet`, …).
@@ -27,6 +28,7 @@ pub struct CreateApproval {
     /// The artifact.
     pub payload: Value,
     /// Who must decide.
+    #[schemars(with = "crate::openapi::RoleName")]
     pub required_role: Role,
     /// Ask for four eyes; policy may force it on.
     #[serde(default)]
@@ -40,7 +42,7 @@ pub struct CreateApproval {
 }
 
 /// `GET /v1/approvals` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ListQuery {
     /// `pending`, `approved`, `rejected`, `expired`, `superseded`.
@@ -48,6 +50,7 @@ pub struct ListQuery {
     /// Artifact kind.
     pub kind: Option<String>,
     /// The deciding role.
+    #[schemars(with = "Option<crate::openapi::RoleName>")]
     pub required_role: Option<Role>,
     /// The maker.
     pub maker: Option<String>,
@@ -56,7 +59,7 @@ pub struct ListQuery {
 }
 
 /// `POST …/approve` body (optional).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApproveBody {
     /// A note kept with the decision.
@@ -67,7 +70,7 @@ pub struct ApproveBody {
 }
 
 /// `POST …/reject` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectBody {
     /// Why; required.
@@ -75,7 +78,7 @@ pub struct RejectBody {
 }
 
 /// `POST …/edit` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditBody {
     /// The edited payload, whole; checked like the original.

@@ -6,11 +6,12 @@ use crate::state::AppState;
 use assistant::store::VerifyReport;
 use axum::Json;
 use axum::extract::State;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// `GET /v1/audit` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditQuery {
     /// First sequence number (default 1).

@@ -27,6 +27,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -42,7 +43,7 @@ fn bad(field: &str, reason: impl std::fmt::Display) -> AppError {
 }
 
 /// A trade and how to report it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TradeBody {
     /// A CDM ReportableEvent or TradeState.
@@ -122,7 +123,7 @@ impl TradeBody {
 }
 
 /// `?format=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FormatQuery {
     /// `json` (default), `csv` or `xlsx`.
@@ -300,7 +301,8 @@ pub async fn validate(
 }
 
 /// `POST /v1/compliance/ask` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "ComplianceAsk")]
 #[serde(deny_unknown_fields)]
 pub struct AskBody {
     /// The question.
@@ -356,7 +358,7 @@ pub async fn catalogue(State(s): State<AppState>) -> Result<Json<Value>, AppErro
 }
 
 /// `POST /v1/compliance/catalogue` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddBody {
     /// JSON lines: `id`, `regime`, `field`, `text`, optional `number`, `name`, `reference`.

@@ -28,6 +28,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use knowledge::Filters;
 use policies::DataClass;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::convert::Infallible;
@@ -212,7 +213,7 @@ pub(crate) async fn start_ingest(
 }
 
 /// `GET /v1/documents` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ListQuery {
     /// Only this collection.
@@ -262,13 +263,14 @@ pub async fn chunks(
 }
 
 /// `POST /v1/documents/{id}/chunks` body: one edit of one chunk of the version the editor saw.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviseBody {
     /// The document version the edit was made on (a newer one is a conflict, 409).
     pub version: u64,
     /// `{"action": "correct", "ordinal": 3, "text": "…"}` or
     /// `{"action": "split", "ordinal": 3, "before": "…"}`.
+    #[schemars(with = "crate::openapi::ChunkEditSchema")]
     pub edit: knowledge::ChunkEdit,
     /// Why (kept in the audit log).
     pub reason: String,
@@ -292,13 +294,14 @@ pub async fn revise(
 }
 
 /// `POST /v1/search` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchBody {
     /// The question or keywords.
     pub query: String,
     /// How many hits (1 to 100; default 5).
     #[serde(default = "default_k")]
+    #[schemars(range(min = 1, max = 100))]
     pub k: usize,
     /// Only these collections.
     #[serde(default)]
@@ -311,6 +314,7 @@ pub struct SearchBody {
     pub path_prefix: Option<String>,
     /// The first-stage retrievers: `hybrid` (default), `bm25` or `dense` alone.
     #[serde(default)]
+    #[schemars(with = "crate::openapi::RetrieversName")]
     pub retrievers: knowledge::Retrievers,
 }
 
@@ -346,7 +350,8 @@ pub async fn search(
 }
 
 /// `POST /v1/ask` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(rename = "KnowledgeAsk")]
 #[serde(deny_unknown_fields)]
 pub struct AskBody {
     /// The question.

@@ -53,6 +53,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use drafting::{Language, Trade, Wording};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -79,7 +80,7 @@ fn trade_of(v: Value) -> Result<Trade, AppError> {
 }
 
 /// `POST /v1/drafts` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// The trade's key terms, or `{"key_terms", "cdm"}`.
@@ -309,7 +310,7 @@ pub async fn version(
 }
 
 /// `PUT /v1/drafts/{id}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaveBody {
     /// The version the edit was made on.
@@ -334,7 +335,7 @@ pub async fn save(
 }
 
 /// `POST /v1/drafts/{id}/proofread` body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProofreadBody {
     /// The version (the current one when absent).

@@ -25,6 +25,7 @@ use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -170,7 +171,7 @@ pub async fn result_key_terms(
 }
 
 /// One correction in `POST …/corrections`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorrectionBody {
     /// The key-term leaf (`trade_date`, `notional.amount`, `other.coupon_rate`), or `cdm:` and
@@ -184,7 +185,7 @@ pub struct CorrectionBody {
 }
 
 /// `POST …/corrections` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorrectionsBody {
     /// The corrections.

@@ -6,11 +6,12 @@ use crate::state::AppState;
 use assistant::jobs::Job;
 use axum::Json;
 use axum::extract::{Path, State};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// `GET /v1/jobs` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct JobsQuery {
     /// At most this many (default 50).

@@ -10,6 +10,7 @@ use assistant::model_risk::{AlertState, ChainMode};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -31,7 +32,7 @@ pub async fn metrics(State(s): State<AppState>, ctx: Ctx) -> Result<Json<Value>,
 }
 
 /// The alert listing's query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertsQuery {
     /// Include resolved alerts.
@@ -52,10 +53,11 @@ pub async fn alerts(
 }
 
 /// An alert update.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertUpdate {
     /// `acknowledged` or `resolved`.
+    #[schemars(with = "crate::openapi::AlertStateName")]
     pub state: AlertState,
     /// A note (required to resolve).
     #[serde(default)]
@@ -76,10 +78,11 @@ pub async fn update_alert(
 }
 
 /// A mode switch.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModeChange {
     /// `fallback` or `paused` (back to `model` only by [`restore`]).
+    #[schemars(with = "crate::openapi::ChainModeName")]
     pub mode: ChainMode,
     /// Why.
     pub reason: String,
@@ -103,7 +106,7 @@ pub async fn set_mode(
 }
 
 /// A restore request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Restore {
     /// Why the chain may go back to its model.

@@ -30,17 +30,19 @@ use assistant::desk::{InboundMessage, MessageKind, Received};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// `GET /v1/rfqs` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ListQuery {
     /// Only this client's.
     pub client: Option<String>,
     /// Only this status (`clarifying`, `pricing`, `quoted`, `blocked`, `failed`, `flagged`,
     /// `answered`); any other is refused.
+    #[schemars(with = "Option<crate::openapi::RfqStatusName>")]
     pub status: Option<assistant::desk::RfqStatus>,
     /// Received at or after (RFC 3339).
     pub from: Option<String>,
@@ -77,7 +79,7 @@ pub async fn get(
 }
 
 /// `POST /v1/rfq/chats` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetChat {
     /// `telegram` or a webhook channel.
@@ -154,7 +156,7 @@ pub async fn exposure(
 }
 
 /// `POST /v1/chat/inbound` body (see the module doc).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InboundBody {
     /// One of `webhook.channels`.

@@ -1,4 +1,5 @@
-//! Health, readiness, metrics, the caller's identity, the route table and the configuration.
+//! Health, readiness, metrics, the caller's identity, the route table, its OpenAPI document
+//! and the configuration.
 
 use crate::access::Access;
 use crate::error::AppError;
@@ -8,12 +9,81 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use policies::Clearance;
-use serde_json::{Value, json};
+use policies::{Clearance, Role};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+/// `GET /healthz` reply.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+}
+
+/// `GET /readyz` reply when ready (else a 503 error).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Readiness {
+    /// `ready`.
+    pub status: &'static str,
+    /// Requests holding a place under the concurrency limit now.
+    pub in_flight: usize,
+    /// `server.concurrency_limit`.
+    pub concurrency_limit: u32,
+    /// Always false here (a saturated server answers 503 `saturated`).
+    pub saturated: bool,
+}
+
+/// `GET /v1/me` reply.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Me {
+    /// The user's name.
+    pub user: String,
+    /// The user's role.
+    #[schemars(with = "crate::openapi::RoleName")]
+    pub role: Role,
+    /// What the role may do (`policies::Permission` names).
+    pub permissions: Vec<&'static str>,
+    /// What data the role may read.
+    pub clearance: ClearanceView,
+}
+
+/// What data a role may read.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ClearanceView {
+    /// The highest level: `general`, `important` or `core`.
+    pub max_level: &'static str,
+    /// Whether sensitive data is readable.
+    pub sensitive: bool,
+}
+
+/// `GET /v1/routes` reply.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RouteList {
+    /// Every route of the table, pages included.
+    pub routes: Vec<RouteView>,
+}
+
+/// One route as `GET /v1/routes` shows it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RouteView {
+    /// HTTP method.
+    pub method: String,
+    /// Path template (`/v1/approvals/{id}`).
+    pub path: &'static str,
+    /// `public`, `signed`, `authenticated` or the permission needed.
+    pub access: &'static str,
+    /// `server` or `generation`.
+    pub timeout: &'static str,
+    /// `api` or `page`.
+    pub surface: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+}
 
 /// `GET /healthz`.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// `GET /readyz`: 200 with the load (`in_flight`, `concurrency_limit`, `saturated: false`) when
@@ -47,12 +117,12 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
     (
         StatusCode::OK,
-        Json(json!({
-            "status": "ready",
-            "in_flight": in_flight,
-            "concurrency_limit": limit,
-            "saturated": false,
-        })),
+        Json(Readiness {
+            status: "ready",
+            in_flight,
+            concurrency_limit: limit,
+            saturated: false,
+        }),
     )
         .into_response()
 }
@@ -110,37 +180,60 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /v1/me`.
-pub async fn me(ctx: Ctx) -> Json<Value> {
+pub async fn me(ctx: Ctx) -> Json<Me> {
     let c = Clearance::of(ctx.principal.role);
-    Json(json!({
-        "user": ctx.principal.user,
-        "role": ctx.principal.role,
-        "permissions": ctx.principal.role.permissions().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        "clearance": {"max_level": c.max_level, "sensitive": c.sensitive},
-    }))
+    Json(Me {
+        user: ctx.principal.user.clone(),
+        role: ctx.principal.role,
+        permissions: ctx
+            .principal
+            .role
+            .permissions()
+            .iter()
+            .map(|p| p.as_str())
+            .collect(),
+        clearance: ClearanceView {
+            max_level: c.max_level.as_str(),
+            sensitive: c.sensitive,
+        },
+    })
 }
 
 /// `GET /v1/routes`.
-pub async fn list_routes(State(state): State<AppState>, _ctx: Ctx) -> Json<Value> {
-    let list: Vec<Value> = state
+pub async fn list_routes(State(state): State<AppState>, _ctx: Ctx) -> Json<RouteList> {
+    let routes = state
         .routes
         .get()
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
-        .map(|r| {
-            let access = match r.access {
-                Access::Public => "public".to_string(),
-                Access::Signed => "signed".to_string(),
-                Access::Authenticated => "authenticated".to_string(),
-                Access::Permission(p) => p.as_str().to_string(),
-            };
-            json!({"method": r.method.as_str(), "path": r.path, "access": access,
-                   "timeout": r.timeout.as_str(), "surface": r.surface.as_str(),
-                   "summary": r.summary})
+        .map(|r| RouteView {
+            method: r.method.as_str().to_string(),
+            path: r.path,
+            access: match r.access {
+                Access::Public => "public",
+                Access::Signed => "signed",
+                Access::Authenticated => "authenticated",
+                Access::Permission(p) => p.as_str(),
+            },
+            timeout: r.timeout.as_str(),
+            surface: r.surface.as_str(),
+            summary: r.summary,
         })
         .collect();
-    Json(json!({"routes": list}))
+    Json(RouteList { routes })
+}
+
+/// `GET /openapi.json`: the OpenAPI 3.1 document of the API routes ([`crate::openapi`]), built
+/// from the route table on first request and kept.
+pub async fn openapi(State(state): State<AppState>, _ctx: Ctx) -> Json<Value> {
+    let routes = state.routes.get().map(Vec::as_slice).unwrap_or_default();
+    Json(
+        state
+            .openapi
+            .get_or_init(|| crate::openapi::document(routes))
+            .clone(),
+    )
 }
 
 /// `GET /v1/config`.

@@ -19,6 +19,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use drafting::Language;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -30,7 +31,7 @@ fn bad(field: &str, reason: impl std::fmt::Display) -> AppError {
 }
 
 /// `GET /v1/templates` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Words to find in clauses.
@@ -55,7 +56,7 @@ pub async fn list(
 }
 
 /// `GET /v1/templates/{id}` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetQuery {
     /// The version (the current one when absent).
@@ -76,7 +77,7 @@ pub async fn get(
 }
 
 /// `POST /v1/templates` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportBody {
     /// The template: Markdown with TOML front matter.

@@ -55,7 +55,13 @@ pub fn is_page_path(path: &str) -> bool {
         || path == "/v1"
         || matches!(
             path,
-            "/healthz" | "/readyz" | "/metrics" | "/tokenize" | "/detokenize" | "/tokenizer_info"
+            "/healthz"
+                | "/readyz"
+                | "/metrics"
+                | "/openapi.json"
+                | "/tokenize"
+                | "/detokenize"
+                | "/tokenizer_info"
         ))
 }
 

@@ -1,6 +1,6 @@
 //! `web`'s integration tests, one binary: the API and its middleware, slow and greedy clients on a
 //! real socket, documents, extraction, the OpenAI-compatible endpoints (local and remote) and the
-//! RFQ desk over HTTP, and the web application's pages (in-process, and in a real browser against
+//! RFQ desk over HTTP, the OpenAPI document, and the web application's pages (in-process, and in a real browser against
 //! the real server).
 
 mod api;
@@ -13,6 +13,7 @@ mod extraction;
 mod hostile;
 mod openai;
 mod openai_remote;
+mod openapi;
 mod pricing;
 mod races;
 mod rfq;

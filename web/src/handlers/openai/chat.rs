@@ -17,11 +17,12 @@ use models::{
     Cancel, ChatRequest, ChatResponse, MAX_TOP_LOGPROBS, Message, ResponseFormat, Role,
     TokenLogprob, Tool, ToolCall, ToolChoice,
 };
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// `POST /v1/chat/completions` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct ChatCompletionRequest {
     /// The model; absent or empty: the default generator.
     #[serde(default)]
@@ -100,7 +101,7 @@ pub struct ChatCompletionRequest {
 }
 
 /// One message.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct WireMessage {
     /// `system`, `developer`, `user`, `assistant` or `tool`.
     pub role: String,
@@ -122,7 +123,7 @@ pub struct WireMessage {
 }
 
 /// A replayed tool call.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct WireToolCall {
     /// The call's id.
     #[serde(default)]
@@ -135,7 +136,7 @@ pub struct WireToolCall {
 }
 
 /// The function of a replayed tool call.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct WireFunctionCall {
     /// Its name.
     pub name: String,
@@ -145,7 +146,7 @@ pub struct WireFunctionCall {
 }
 
 /// Message content: a string or an array of parts.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Content {
     /// Plain text.
@@ -155,7 +156,7 @@ pub enum Content {
 }
 
 /// One content part.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct ContentPart {
     /// `text` (others are refused).
     #[serde(rename = "type")]
@@ -166,7 +167,7 @@ pub struct ContentPart {
 }
 
 /// `response_format`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum WireResponseFormat {
     /// Free text.
@@ -181,7 +182,7 @@ pub enum WireResponseFormat {
 }
 
 /// `response_format.json_schema`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct JsonSchemaSpec {
     /// A name (ignored).
     #[serde(default)]

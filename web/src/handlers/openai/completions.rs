@@ -18,6 +18,7 @@ use axum::Json;
 use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use models::{Cancel, ChatRequest, ChatResponse, MAX_TOP_LOGPROBS, Prompt, TokenLogprob};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -25,7 +26,7 @@ use serde_json::{Map, Value, json};
 pub const DEFAULT_COMPLETION_TOKENS: usize = 16;
 
 /// `POST /v1/completions` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct CompletionRequest {
     /// The model; absent or empty: the default generator.
     #[serde(default)]

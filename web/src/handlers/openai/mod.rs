@@ -81,6 +81,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use models::{Cancel, ChatRequest, ChatResponse, EmbedKind, Generator, Prompt, Sampling};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -105,7 +106,7 @@ pub const MAX_PROMPTS: usize = 64;
 // Shared wire types and checks.
 
 /// `stop`: one string or several.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Stop {
     /// One stop string.
@@ -115,7 +116,7 @@ pub enum Stop {
 }
 
 /// `stream_options`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct StreamOptions {
     /// Send a last chunk with the token usage.
     #[serde(default)]
@@ -601,7 +602,7 @@ fn finish_reason(r: &ChatResponse) -> &'static str {
 // Embeddings wire types.
 
 /// `POST /v1/embeddings` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct EmbeddingsRequest {
     /// The model; absent or empty: the default embedder.
     #[serde(default)]
@@ -626,7 +627,7 @@ pub struct EmbeddingsRequest {
 }
 
 /// `input` of an embeddings request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum EmbedInput {
     /// One text.

@@ -20,11 +20,12 @@ use assistant::AssistantError;
 use axum::Json;
 use axum::extract::{Query, State};
 use models::ChatRequest;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// `POST /tokenize` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct TokenizeRequest {
     /// The model; absent or empty: the default generator.
     #[serde(default)]
@@ -50,7 +51,7 @@ pub struct TokenizeRequest {
 }
 
 /// `POST /detokenize` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct DetokenizeRequest {
     /// The model; absent or empty: the default generator.
     #[serde(default)]
@@ -60,7 +61,7 @@ pub struct DetokenizeRequest {
 }
 
 /// `GET /tokenizer_info` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct InfoQuery {
     /// The model; absent: the default generator.
     #[serde(default)]
