@@ -35,6 +35,9 @@ pub enum ModelsCommand {
         /// Do not re-hash already installed weights.
         #[arg(long)]
         no_verify: bool,
+        /// Print one JSON line per model: `{"name", "outcome", "dir", "sha256"}`.
+        #[arg(long)]
+        json: bool,
     },
     /// Register your own model: a .gguf file, a directory with one, or a BERT safetensors
     /// directory (config.json, model.safetensors, tokenizer.json).
@@ -63,6 +66,7 @@ pub fn run(args: ModelsArgs, loaded: &LoadedConfig) -> anyhow::Result<()> {
             mut names,
             fixtures,
             no_verify,
+            json,
         } => {
             if fixtures {
                 names.extend(install::fixture_names().into_iter().map(String::from));
@@ -75,13 +79,33 @@ pub fn run(args: ModelsArgs, loaded: &LoadedConfig) -> anyhow::Result<()> {
                 ..InstallOptions::default()
             };
             for name in names {
-                let (entry, outcome) =
-                    install::install(&store, &name, &opts, &mut |line| eprintln!("{line}"))?;
+                // Over the install's steps (each package downloaded, verification,
+                // re-quantisation, publication); its lines print above it.
+                let bar = super::progress::Bar::new(0, &name);
+                let (entry, outcome) = install::install(&store, &name, &opts, &mut |p| {
+                    bar.set(p.done as u64, p.total as u64);
+                    if let Some(line) = p.line {
+                        bar.println(line);
+                    }
+                })?;
+                drop(bar);
                 let what = match outcome {
                     InstallOutcome::AlreadyInstalled => "already installed",
                     InstallOutcome::Installed => "installed",
                 };
-                println!("{} {what} ({})", entry.manifest.name, entry.dir.display());
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "name": entry.manifest.name,
+                            "outcome": what,
+                            "dir": entry.dir,
+                            "sha256": entry.manifest.sha256,
+                        })
+                    );
+                } else {
+                    println!("{} {what} ({})", entry.manifest.name, entry.dir.display());
+                }
             }
         }
         ModelsCommand::Add { path, name } => {
