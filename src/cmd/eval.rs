@@ -42,8 +42,9 @@ fn suite_names() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(names)
 }
 
-/// Runs a suite; fails (exit status 1) if the suite fails its thresholds. The report is recorded in the data dir's
-/// audit log by its SHA-256 (`eval.report`) when the data dir can be opened.
+/// Runs a suite; fails (exit status 1) if the suite fails its thresholds. The report is
+/// recorded in the data dir's audit log by its SHA-256 (`eval.report`) when the data dir can be
+/// opened.
 pub fn run(args: EvalArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
     if args.list && args.json {
         let suites: Vec<serde_json::Value> = evals::suites()

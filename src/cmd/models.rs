@@ -28,6 +28,7 @@ pub enum ModelsCommand {
     /// the default embedder). Safe to run again: installed models are verified and kept.
     Install {
         /// Model names or aliases (`default`, `fast`, `e5`, `smollm2`, `minilm`).
+        #[arg(value_parser = catalog_names())]
         names: Vec<String>,
         /// Install the three small test fixtures (SmolLM2-135M, all-MiniLM-L6-v2, e5-small).
         #[arg(long)]
@@ -123,6 +124,23 @@ pub fn run(args: ModelsArgs, loaded: &LoadedConfig) -> anyhow::Result<()> {
         ModelsCommand::List { json } => list(&store, &loaded.config, json)?,
     }
     Ok(())
+}
+
+/// The names `models install` accepts: each catalog model's name and aliases.
+fn catalog_names() -> clap::builder::PossibleValuesParser {
+    let mut values = Vec::new();
+    for e in install::CATALOG {
+        let role = match e.role {
+            models::store::Role::Generator => "generator",
+            models::store::Role::Embedder => "embedder",
+        };
+        let fixture = if e.fixture { ", a test fixture" } else { "" };
+        values.push(clap::builder::PossibleValue::new(e.name).help(format!("{role}{fixture}")));
+        for a in e.aliases {
+            values.push(clap::builder::PossibleValue::new(*a).help(format!("= {}", e.name)));
+        }
+    }
+    clap::builder::PossibleValuesParser::new(values)
 }
 
 /// One model of `deskmate models list`.
