@@ -59,6 +59,10 @@ pub enum TokensCmd {
         /// Lifetime in days (default: no expiry).
         #[arg(long)]
         ttl_days: Option<u32>,
+        /// Print the token with its id, user, role and expiry as JSON (instead of the bare
+        /// token).
+        #[arg(long)]
+        json: bool,
     },
     /// Revoke a token by its id (`tok_…`).
     Revoke {
@@ -153,9 +157,14 @@ pub fn tokens(cmd: TokensCmd, loaded: LoadedConfig) -> anyhow::Result<()> {
             user,
             label,
             ttl_days,
+            json,
         } => {
             let ttl = ttl_days.map(|d| time::Duration::days(i64::from(d)));
             let t = a.issue_token(&operator(), &user, &label, ttl)?;
+            if json {
+                super::print_json(&t);
+                return Ok(());
+            }
             println!("{}", t.token);
             eprintln!(
                 "token {} for {} ({}), {}; shown once, store it now",

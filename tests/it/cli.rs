@@ -1090,6 +1090,9 @@ fn results_for_people_have_a_json_form() {
         v["token"]["token"].as_str().unwrap().starts_with("dm_"),
         "{v}"
     );
+    let v = json(&deskmate(d, &["tokens", "issue", "tina", "--json"], &[]));
+    assert_eq!(v["user"], "tina");
+    assert!(v["token"].as_str().unwrap().starts_with("dm_"), "{v}");
     let v = json(&deskmate(d, &["config", "keys", "--json"], &[]));
     assert!(
         v.as_array()
