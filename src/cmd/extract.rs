@@ -123,7 +123,10 @@ pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
     let config = &loaded.config;
     let mut settings = config.extract.settings();
     if args.cdm.is_some() && !config.extract.cdm {
-        anyhow::bail!("--cdm needs extract.cdm = true (DESKMATE_EXTRACT_CDM)");
+        return Err(crate::Exit::error(
+            crate::Status::Config,
+            "--cdm needs extract.cdm = true (DESKMATE_EXTRACT_CDM)",
+        ));
     }
     // Compiling the CDM validator takes seconds: only when a CDM document is shown or written.
     settings.cdm = config.extract.cdm && (args.cdm.is_some() || args.json);

@@ -38,8 +38,8 @@ pub struct PriceArgs {
     /// Monte Carlo seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Solve for a parameter instead.
-    #[arg(long, value_enum)]
+    /// Solve for a parameter instead (with --lo and --hi).
+    #[arg(long, value_enum, requires_all = ["lo", "hi"])]
     pub solve: Option<Solve>,
     /// Target value per unit notional for --solve (holder's side).
     #[arg(long, default_value_t = 0.0)]

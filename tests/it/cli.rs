@@ -982,6 +982,21 @@ fn exit_statuses_say_what_went_wrong() {
     );
     let o = deskmate(d, &["approvals", "list", "--state", "open"], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = deskmate(
+        d,
+        &[
+            "price",
+            "--product",
+            "p.json",
+            "--market",
+            "m.json",
+            "--solve",
+            "strike",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--lo"), "{}", text(&o));
     let o = deskmate(d, &["models", "install", "gpt-17"], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("smollm2"), "{}", text(&o));
