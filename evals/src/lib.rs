@@ -27,7 +27,8 @@ pub struct EvalContext {
     /// the fixture generator (or the one `DESKMATE_EVAL_GENERATOR` names).
     pub rfq_model: Option<suites::validate_rfq_model::RfqModel>,
     /// The caller's progress display, told of each case by the suites that run their cases in
-    /// a loop of their own (`extraction`, `drafting-free-text`, `validate-rfq-model`).
+    /// a loop of their own (`extraction`, `drafting-free-text`, `validate-rfq-model`,
+    /// `validate-answers`).
     pub on_progress: OnProgress,
 }
 
