@@ -82,7 +82,7 @@ pub fn run(args: ModelsArgs, loaded: &LoadedConfig) -> anyhow::Result<()> {
             for name in names {
                 // Over the install's steps (each package downloaded, verification,
                 // re-quantisation, publication); its lines print above it.
-                let bar = super::progress::Bar::new(0, &name);
+                let bar = super::progress::Bar::spinner(&name);
                 let (entry, outcome) = install::install(&store, &name, &opts, &mut |p| {
                     bar.set(p.done as u64, p.total as u64);
                     if let Some(line) = p.line {
