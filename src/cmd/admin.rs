@@ -9,7 +9,6 @@ use assistant::config::LoadedConfig;
 use assistant::store::Actor;
 use clap::Subcommand;
 use policies::{Principal, Role};
-use std::process::ExitCode;
 
 /// The actor for local administration.
 pub fn operator() -> Actor {
@@ -29,12 +28,15 @@ pub enum UsersCmd {
     Add {
         /// Unique name.
         name: String,
-        /// client, trader, legal, ops, compliance, risk, model_risk or admin.
-        #[arg(long)]
-        role: Role,
+        /// The user's role.
+        #[arg(long, value_enum)]
+        role: super::choice::RoleArg,
         /// Also issue a token and print it (once).
         #[arg(long)]
         token: bool,
+        /// Print `{"user", "token"}` as JSON (the token, with its secret, only with --token).
+        #[arg(long)]
+        json: bool,
     },
     /// List users (a table; `--json` for machines).
     List {
@@ -57,6 +59,10 @@ pub enum TokensCmd {
         /// Lifetime in days (default: no expiry).
         #[arg(long)]
         ttl_days: Option<u32>,
+        /// Print the token with its id, user, role and expiry as JSON (instead of the bare
+        /// token).
+        #[arg(long)]
+        json: bool,
     },
     /// Revoke a token by its id (`tok_…`).
     Revoke {
@@ -66,11 +72,24 @@ pub enum TokensCmd {
 }
 
 /// Runs a user command.
-pub fn users(cmd: UsersCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+pub fn users(cmd: UsersCmd, loaded: LoadedConfig) -> anyhow::Result<()> {
     let a = open(&loaded)?;
     match cmd {
-        UsersCmd::Add { name, role, token } => {
-            let u = a.create_user(&operator(), &name, role)?;
+        UsersCmd::Add {
+            name,
+            role,
+            token,
+            json,
+        } => {
+            let u = a.create_user(&operator(), &name, role.into())?;
+            if json {
+                let t = match token {
+                    true => Some(a.issue_token(&operator(), &name, "cli", None)?),
+                    false => None,
+                };
+                super::print_json(&serde_json::json!({"user": u, "token": t}));
+                return Ok(());
+            }
             let ui = super::ui::Ui::from_env();
             println!(
                 "{}",
@@ -127,20 +146,25 @@ pub fn users(cmd: UsersCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Runs a token command.
-pub fn tokens(cmd: TokensCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+pub fn tokens(cmd: TokensCmd, loaded: LoadedConfig) -> anyhow::Result<()> {
     let a = open(&loaded)?;
     match cmd {
         TokensCmd::Issue {
             user,
             label,
             ttl_days,
+            json,
         } => {
             let ttl = ttl_days.map(|d| time::Duration::days(i64::from(d)));
             let t = a.issue_token(&operator(), &user, &label, ttl)?;
+            if json {
+                super::print_json(&t);
+                return Ok(());
+            }
             println!("{}", t.token);
             eprintln!(
                 "token {} for {} ({}), {}; shown once, store it now",
@@ -157,5 +181,5 @@ pub fn tokens(cmd: TokensCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> 
             println!("revoked {id}");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! Decisions name the deciding user with `--as USER`; that user's role must be the request's
 //! required role (or admin), and four-eyes applies exactly as over HTTP.
 
+use super::choice::{RoleArg, State};
 use super::{open, print_json};
 use anyhow::Context;
 use assistant::Assistant;
@@ -12,22 +13,21 @@ use assistant::store::Actor;
 use clap::Subcommand;
 use policies::{ApprovalState, Principal, Role};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Approval commands.
 #[derive(Debug, Subcommand)]
 pub enum ApprovalsCmd {
     /// List requests (newest first): a table, `--json` for machines, `--ids` for scripts.
     List {
-        /// pending, approved, rejected, expired or superseded.
-        #[arg(long)]
-        state: Option<String>,
-        /// Artifact kind.
+        /// Only requests in this state.
+        #[arg(long, value_enum)]
+        state: Option<State>,
+        /// Artifact kind: quote, extraction, confirmation_draft, model_change, or a caller's own.
         #[arg(long)]
         kind: Option<assistant::approvals::ApprovalKind>,
         /// The deciding role.
-        #[arg(long)]
-        role: Option<Role>,
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
         /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: u32,
@@ -103,7 +103,7 @@ fn principal(a: &Assistant, user: &str) -> anyhow::Result<(Principal, Actor)> {
 }
 
 /// Runs an approval command.
-pub fn run(cmd: ApprovalsCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+pub fn run(cmd: ApprovalsCmd, loaded: LoadedConfig) -> anyhow::Result<()> {
     let a = open(&loaded)?;
     let operator = super::admin::operator();
     match cmd {
@@ -115,19 +115,10 @@ pub fn run(cmd: ApprovalsCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> 
             json,
             ids,
         } => {
-            let state = state
-                .map(|s| {
-                    ApprovalState::parse(&s).with_context(|| {
-                        format!(
-                            "--state {s:?}: use pending, approved, rejected, expired or superseded"
-                        )
-                    })
-                })
-                .transpose()?;
             let f = ApprovalFilter {
-                state,
+                state: state.map(ApprovalState::from),
                 kind,
-                required_role: role,
+                required_role: role.map(Role::from),
                 maker: None,
                 limit: Some(limit),
             };
@@ -181,7 +172,7 @@ pub fn run(cmd: ApprovalsCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> 
             print_json(&a.edit_approval(&actor, &p, &id, value, note.as_deref())?);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The table of `approvals list`, or what to do when it is empty.

@@ -7,7 +7,6 @@ use assistant::store::time;
 use clap::Subcommand;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Audit commands.
 #[derive(Debug, Subcommand)]
@@ -43,7 +42,7 @@ fn when(flag: &str, v: Option<String>) -> anyhow::Result<Option<String>> {
 }
 
 /// Runs an audit command.
-pub fn run(cmd: AuditCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+pub fn run(cmd: AuditCmd, loaded: LoadedConfig) -> anyhow::Result<()> {
     let a = open(&loaded)?;
     match cmd {
         AuditCmd::Verify { json } => {
@@ -101,11 +100,13 @@ pub fn run(cmd: AuditCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
                     ),
                 }
             }
-            Ok(if r.ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            match &r.first_break {
+                None => Ok(()),
+                Some(b) => Err(crate::Exit::error(
+                    crate::Status::Integrity,
+                    format!("the audit log is broken at entry {}", b.seq),
+                )),
+            }
         }
         AuditCmd::Export { from, to, out } => {
             let (from, to) = (when("--from", from)?, when("--to", to)?);
@@ -132,7 +133,7 @@ pub fn run(cmd: AuditCmd, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
             }
             sink.flush()?;
             eprintln!("exported {n} entries");
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
     }
 }

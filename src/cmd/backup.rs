@@ -5,13 +5,15 @@ use assistant::config::LoadedConfig;
 use assistant::store::Store;
 use clap::Args;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// `deskmate backup`.
 #[derive(Debug, Args)]
 pub struct BackupArgs {
     /// A new (or empty) directory to write the backup into.
     pub dir: PathBuf,
+    /// Print the backup's manifest as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `deskmate restore`.
@@ -22,12 +24,19 @@ pub struct RestoreArgs {
     /// Only check the backup (hashes and audit chain); change nothing.
     #[arg(long)]
     pub check: bool,
+    /// Print JSON: the backup's manifest with `--check`, else what the restore did.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Writes a backup.
-pub fn backup(args: BackupArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+pub fn backup(args: BackupArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
     let store = Store::open(&loaded.config.storage.data_dir)?;
     let m = backup::backup(&store, &args.dir)?;
+    if args.json {
+        super::print_json(&m);
+        return Ok(());
+    }
     let ui = super::ui::Ui::from_env();
     let head = m
         .audit_head
@@ -49,21 +58,29 @@ pub fn backup(args: BackupArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode
             )
         }
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Restores a backup, or checks one.
-pub fn restore(args: RestoreArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+pub fn restore(args: RestoreArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
     if args.check {
         let m = backup::check(&args.dir)?;
+        if args.json {
+            super::print_json(&m);
+            return Ok(());
+        }
         println!(
             "backup {} is intact (taken {})",
             args.dir.display(),
             m.created_at
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let r = backup::restore(&args.dir, &loaded.config.storage.data_dir)?;
+    if args.json {
+        super::print_json(&r);
+        return Ok(());
+    }
     let ui = super::ui::Ui::from_env();
     let (from, to) = (
         args.dir.display().to_string(),
@@ -86,5 +103,5 @@ pub fn restore(args: RestoreArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCo
             )
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

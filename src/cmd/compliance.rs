@@ -107,7 +107,11 @@ pub enum ComplianceCmd {
         json: bool,
     },
     /// Put the rule corpus (the catalogue's provisions, JR/T 0294.3) into the knowledge base.
-    Ingest,
+    Ingest {
+        /// Print `{"documents", "collections"}` as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Ask a rule question: a cited answer from the provisions, the guidelines and the laws.
     Ask {
         /// The question (Chinese questions get Chinese answers).
@@ -293,9 +297,19 @@ pub fn run(cmd: ComplianceCmd, loaded: LoadedConfig) -> anyhow::Result<()> {
             let v = a.compliance_add(&actor, &p, &note)?;
             print_version(&v, json);
         }
-        ComplianceCmd::Ingest => {
+        ComplianceCmd::Ingest { json } => {
             let k = super::knowledge::open_knowledge(&a, "deskmate compliance ingest")?;
             let n = a.compliance_ingest_corpus(&k, &actor)?;
+            if json {
+                print_json(&serde_json::json!({
+                    "documents": n,
+                    "collections": [
+                        assistant::reporting::DRR_COLLECTION,
+                        assistant::reporting::JRT_COLLECTION
+                    ],
+                }));
+                return Ok(());
+            }
             println!(
                 "{n} rule documents in the knowledge base ({} and {})",
                 assistant::reporting::DRR_COLLECTION,

@@ -2,7 +2,6 @@
 
 use assistant::config::{Config, LoadedConfig};
 use clap::Subcommand;
-use std::process::ExitCode;
 
 /// Configuration commands.
 #[derive(Debug, Subcommand)]
@@ -14,11 +13,15 @@ pub enum ConfigCmd {
         json: bool,
     },
     /// List every key with its environment variable.
-    Keys,
+    Keys {
+        /// As JSON: `[{"key", "env"}]`.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs a configuration command.
-pub fn run(cmd: ConfigCmd, loaded: &LoadedConfig) -> anyhow::Result<ExitCode> {
+pub fn run(cmd: ConfigCmd, loaded: &LoadedConfig) -> anyhow::Result<()> {
     match cmd {
         ConfigCmd::Show { json } => {
             if json {
@@ -34,11 +37,18 @@ pub fn run(cmd: ConfigCmd, loaded: &LoadedConfig) -> anyhow::Result<ExitCode> {
                 print!("{}", loaded.config.to_masked_toml());
             }
         }
-        ConfigCmd::Keys => {
+        ConfigCmd::Keys { json: true } => {
+            let keys: Vec<serde_json::Value> = Config::keys()
+                .into_iter()
+                .map(|(key, env)| serde_json::json!({"key": key, "env": env}))
+                .collect();
+            super::print_json(&keys);
+        }
+        ConfigCmd::Keys { json: false } => {
             for (key, var) in Config::keys() {
                 println!("{key:40} {var}");
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -22,10 +22,11 @@
 //! The CDM document is built (and its schema compiled, a few seconds) only with `--cdm` or
 //! `--json`.
 //!
-//! Exit status: 0 when every file was read (whatever its key terms) and every CDM document
-//! written is whole; 1 when a file could not be read or `--cdm` could not write a document for
-//! it; 2 for a configuration error; 3 when every document was written but at least one is
-//! incomplete (required CDM properties missing; see its `….missing.json`). 1 wins over 3.
+//! Exit status (the binary's table, `deskmate --help`): 0 when every file was read (whatever its
+//! key terms) and every CDM document written is whole; 1 when no file could be read (or `--cdm`
+//! could write a document for none of them); 6 (partial) when some files failed and others did
+//! not, or when every document was written but at least one is incomplete (required CDM
+//! properties missing; see its `….missing.json`).
 
 use super::admin::operator;
 use super::open;
@@ -35,10 +36,6 @@ use assistant::extraction_review::Upload;
 use clap::Args;
 use extraction::{Extractor, FileResult, FileStatus};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-
-/// The exit status when every CDM document was written but one or more is incomplete.
-pub const PARTIAL: u8 = 3;
 
 /// Arguments of `deskmate extract`.
 #[derive(Debug, Args)]
@@ -122,11 +119,14 @@ fn extraction_model(args: &ExtractArgs, loaded: &LoadedConfig) -> anyhow::Result
 }
 
 /// Runs `deskmate extract`.
-pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
     let config = &loaded.config;
     let mut settings = config.extract.settings();
     if args.cdm.is_some() && !config.extract.cdm {
-        anyhow::bail!("--cdm needs extract.cdm = true (DESKMATE_EXTRACT_CDM)");
+        return Err(crate::Exit::error(
+            crate::Status::Config,
+            "--cdm needs extract.cdm = true (DESKMATE_EXTRACT_CDM)",
+        ));
     }
     // Compiling the CDM validator takes seconds: only when a CDM document is shown or written.
     settings.cdm = config.extract.cdm && (args.cdm.is_some() || args.json);
@@ -155,86 +155,94 @@ pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> 
         std::fs::create_dir_all(out)
             .with_context(|| format!("creating the CDM output directory {}", out.display()))?;
     }
-    let mut failed = false;
-    // A TradeState written incomplete (exit 3 unless something failed).
+    // Files that could not be read, or whose CDM document could not be written.
+    let mut failed = 0usize;
+    // A TradeState written incomplete (a partial outcome).
     let mut partial = false;
     let mut results: Vec<FileResult> = Vec::new();
+    // Drawn while a file is read; hidden while its results are printed.
+    let bar = super::progress::Bar::new(args.files.len() as u64, "files");
     for path in &args.files {
+        bar.message(path.display().to_string());
         let r = extractor.extract_path(path);
-        report(&r);
-        if !matches!(
-            r.status,
-            FileStatus::Extracted | FileStatus::NeedsReview | FileStatus::NotAConfirmation
-        ) {
-            failed = true;
-        }
-        if let Some(out) = &args.cdm
-            && r.status.has_terms()
-        {
-            let target = if several {
-                out.join(format!("{}.cdm.json", file_stem(path)))
-            } else {
-                out.clone()
-            };
-            match &r.cdm {
-                Some(doc) => {
-                    write_json(&target, doc)?;
-                    if let Some(ext) = &r.extension {
-                        write_json(&extension_path(&target), ext)?;
-                    }
-                    let missing_path = beside(&target, "missing");
-                    if r.cdm_report.missing_required.is_empty() {
-                        if missing_path.is_file() {
-                            std::fs::remove_file(&missing_path).with_context(|| {
-                                format!("removing the stale {}", missing_path.display())
-                            })?;
+        bar.inc();
+        bar.suspend(|| -> anyhow::Result<()> {
+            report(&r);
+            let mut file_failed = !matches!(
+                r.status,
+                FileStatus::Extracted | FileStatus::NeedsReview | FileStatus::NotAConfirmation
+            );
+            if let Some(out) = &args.cdm
+                && r.status.has_terms()
+            {
+                let target = if several {
+                    out.join(format!("{}.cdm.json", file_stem(path)))
+                } else {
+                    out.clone()
+                };
+                match &r.cdm {
+                    Some(doc) => {
+                        write_json(&target, doc)?;
+                        if let Some(ext) = &r.extension {
+                            write_json(&extension_path(&target), ext)?;
                         }
-                    } else {
-                        partial = true;
-                        write_json(
-                            &missing_path,
-                            &serde_json::json!({
-                                "schema": "deskmate.cdm-missing/1",
-                                "cdm_version": extraction::cdm::CDM_VERSION,
-                                "file": r.name,
-                                "complete": false,
-                                "missing_required": r.cdm_report.missing_required,
-                            }),
-                        )?;
+                        let missing_path = beside(&target, "missing");
+                        if r.cdm_report.missing_required.is_empty() {
+                            if missing_path.is_file() {
+                                std::fs::remove_file(&missing_path).with_context(|| {
+                                    format!("removing the stale {}", missing_path.display())
+                                })?;
+                            }
+                        } else {
+                            partial = true;
+                            write_json(
+                                &missing_path,
+                                &serde_json::json!({
+                                    "schema": "deskmate.cdm-missing/1",
+                                    "cdm_version": extraction::cdm::CDM_VERSION,
+                                    "file": r.name,
+                                    "complete": false,
+                                    "missing_required": r.cdm_report.missing_required,
+                                }),
+                            )?;
+                            eprintln!(
+                                "{}: CDM TradeState written incomplete: {} required propert{} missing \
+                                 (listed in {}; supply them in the ops review)",
+                                r.name,
+                                r.cdm_report.missing_required.len(),
+                                if r.cdm_report.missing_required.len() == 1 {
+                                    "y"
+                                } else {
+                                    "ies"
+                                },
+                                missing_path.display()
+                            );
+                        }
+                    }
+                    None => {
+                        file_failed = true;
                         eprintln!(
-                            "{}: CDM TradeState written incomplete: {} required propert{} missing \
-                             (listed in {}; supply them in the ops review)",
+                            "{}: no CDM document: {}",
                             r.name,
-                            r.cdm_report.missing_required.len(),
-                            if r.cdm_report.missing_required.len() == 1 {
-                                "y"
-                            } else {
-                                "ies"
-                            },
-                            missing_path.display()
+                            r.cdm_report.error.as_deref().unwrap_or("not built")
                         );
                     }
                 }
-                None => {
-                    failed = true;
-                    eprintln!(
-                        "{}: no CDM document: {}",
-                        r.name,
-                        r.cdm_report.error.as_deref().unwrap_or("not built")
-                    );
-                }
             }
-        }
-        if args.json {
-        } else if !args.key_terms && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-            // A person at a terminal: every term with where it was read (a pipe or a file gets
-            // the key-terms JSON line, as with --key-terms).
-            print_terms(&super::ui::Ui::from_env(), &r);
-        } else {
-            println!("{}", serde_json::to_string(&r.key_terms)?);
-        }
-        results.push(r);
+            if args.json {
+            } else if !args.key_terms && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                // A person at a terminal: every term with where it was read (a pipe or a file gets
+                // the key-terms JSON line, as with --key-terms).
+                print_terms(&super::ui::Ui::from_env(), &r);
+            } else {
+                println!("{}", serde_json::to_string(&r.key_terms)?);
+            }
+            failed += usize::from(file_failed);
+            results.push(r);
+            Ok(())
+        })?;
     }
+    drop(bar);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     }
@@ -263,13 +271,30 @@ pub fn run(args: ExtractArgs, loaded: LoadedConfig) -> anyhow::Result<ExitCode> 
         }
         eprintln!("extraction job {}", job.id);
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else if partial {
-        ExitCode::from(PARTIAL)
-    } else {
-        ExitCode::SUCCESS
-    })
+    let total = args.files.len();
+    if failed == total {
+        anyhow::bail!(
+            "{}",
+            if total == 1 {
+                "the file failed".to_string()
+            } else {
+                format!("all {total} files failed")
+            }
+        );
+    }
+    if failed > 0 {
+        return Err(crate::Exit::error(
+            crate::Status::Partial,
+            format!("{failed} of {total} files failed"),
+        ));
+    }
+    if partial {
+        return Err(crate::Exit::error(
+            crate::Status::Partial,
+            "CDM documents written incomplete (see the `.missing.json` files)",
+        ));
+    }
+    Ok(())
 }
 
 fn report(r: &FileResult) {

@@ -25,9 +25,9 @@ pub struct IngestArgs {
     /// The collection.
     #[arg(long, default_value = "default")]
     pub collection: String,
-    /// The classification: general, important or core, optionally `+sensitive`.
-    #[arg(long, default_value = "general")]
-    pub classification: String,
+    /// The classification: a level, optionally `+sensitive`.
+    #[arg(long, value_enum, default_value_t = super::choice::Classification::General)]
+    pub classification: super::choice::Classification,
     /// Print one JSON object per file instead of text.
     #[arg(long)]
     pub json: bool,
@@ -225,7 +225,9 @@ pub fn ingest_files(
 ) -> (usize, usize) {
     let actor = super::admin::operator();
     let (mut ok, mut failed) = (0, 0);
+    let bar = super::progress::Bar::new(files.len() as u64, "files");
     for (i, f) in files.iter().enumerate() {
+        bar.message(f.display().to_string());
         let t = Instant::now();
         let result = std::fs::read(f)
             .with_context(|| format!("reading {}", f.display()))
@@ -246,7 +248,8 @@ pub fn ingest_files(
                 .map_err(anyhow::Error::from)
             });
         let result = result.map(|rec| serde_json::to_value(rec).unwrap_or_default());
-        if report_file(i, files.len(), f, t, &result, json) {
+        bar.inc();
+        if bar.suspend(|| report_file(i, files.len(), f, t, &result, json)) {
             ok += 1;
         } else {
             failed += 1;
@@ -306,7 +309,7 @@ fn report_file(
 /// Runs `deskmate ingest`: directly on the data dir, or through the running server when it
 /// holds the knowledge base (with a token).
 pub fn ingest(args: IngestArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
-    let class: DataClass = args.classification.parse()?;
+    let class = DataClass::from(args.classification);
     let files = files_under(&args.paths)?;
     let a = open(&loaded)?;
     let t = Instant::now();
@@ -336,6 +339,12 @@ pub fn ingest(args: IngestArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
             &format!("已导入 {ok} 个，失败 {failed} 个，用时 {secs:.1} 秒")
         )
     );
+    if failed > 0 && ok > 0 {
+        return Err(crate::Exit::error(
+            crate::Status::Partial,
+            format!("{failed} of {} files failed", files.len()),
+        ));
+    }
     if failed > 0 {
         anyhow::bail!("{failed} of {} files failed", files.len());
     }
@@ -356,10 +365,13 @@ fn ingest_via_server(
         .timeout(std::time::Duration::from_secs(600))
         .build()?;
     let (mut ok, mut failed) = (0, 0);
+    let bar = super::progress::Bar::new(files.len() as u64, "files");
     for (i, f) in files.iter().enumerate() {
+        bar.message(f.display().to_string());
         let t = Instant::now();
         let result = upload_one(&http, base, token, f, collection, class);
-        if report_file(i, files.len(), f, t, &result, json) {
+        bar.inc();
+        if bar.suspend(|| report_file(i, files.len(), f, t, &result, json)) {
             ok += 1;
         } else {
             failed += 1;
@@ -458,7 +470,7 @@ pub fn search(args: super::search::SearchArgs, loaded: LoadedConfig) -> anyhow::
                 &super::admin::operator(),
                 &args.query,
                 args.k,
-                args.retrievers,
+                args.retrievers.into(),
                 args.filters(),
             )?
         }
@@ -478,7 +490,7 @@ pub fn search(args: super::search::SearchArgs, loaded: LoadedConfig) -> anyhow::
                     "collections": args.collection,
                     "doc_ids": args.doc_ids,
                     "path_prefix": args.path_prefix,
-                    "retrievers": args.retrievers.to_string(),
+                    "retrievers": knowledge::Retrievers::from(args.retrievers).as_str(),
                 })),
             )?;
             serde_json::from_value(v).context("the server's search report")?

@@ -6,7 +6,9 @@ pub mod approvals;
 pub mod audit;
 pub mod backup;
 pub mod chat;
+pub mod choice;
 pub mod chunk;
+pub mod completions;
 pub mod compliance;
 pub mod config;
 pub mod demo;
@@ -17,6 +19,7 @@ pub mod generate;
 pub mod knowledge;
 pub mod models;
 pub mod price;
+pub mod progress;
 pub mod proofread;
 pub mod rfq;
 pub mod risk;
@@ -111,11 +114,12 @@ pub fn set_model_threads(config: &Config, requested: Option<usize>) -> usize {
 
 /// Opens the assistant over the configured data dir.
 pub fn open(loaded: &LoadedConfig) -> anyhow::Result<assistant::Assistant> {
+    // The error keeps its type (for the exit status) under the context.
     assistant::Assistant::open(loaded.config.clone()).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot open data dir {}: {e}",
+        anyhow::Error::new(e).context(format!(
+            "cannot open data dir {}",
             loaded.config.storage.data_dir.display()
-        )
+        ))
     })
 }
 

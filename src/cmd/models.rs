@@ -28,6 +28,7 @@ pub enum ModelsCommand {
     /// the default embedder). Safe to run again: installed models are verified and kept.
     Install {
         /// Model names or aliases (`default`, `fast`, `e5`, `smollm2`, `minilm`).
+        #[arg(value_parser = catalog_names())]
         names: Vec<String>,
         /// Install the three small test fixtures (SmolLM2-135M, all-MiniLM-L6-v2, e5-small).
         #[arg(long)]
@@ -35,6 +36,9 @@ pub enum ModelsCommand {
         /// Do not re-hash already installed weights.
         #[arg(long)]
         no_verify: bool,
+        /// Print one JSON line per model: `{"name", "outcome", "dir", "sha256"}`.
+        #[arg(long)]
+        json: bool,
     },
     /// Register your own model: a .gguf file, a directory with one, or a BERT safetensors
     /// directory (config.json, model.safetensors, tokenizer.json).
@@ -63,6 +67,7 @@ pub fn run(args: ModelsArgs, loaded: &LoadedConfig) -> anyhow::Result<()> {
             mut names,
             fixtures,
             no_verify,
+            json,
         } => {
             if fixtures {
                 names.extend(install::fixture_names().into_iter().map(String::from));
@@ -75,13 +80,33 @@ pub fn run(args: ModelsArgs, loaded: &LoadedConfig) -> anyhow::Result<()> {
                 ..InstallOptions::default()
             };
             for name in names {
-                let (entry, outcome) =
-                    install::install(&store, &name, &opts, &mut |line| eprintln!("{line}"))?;
+                // Over the install's steps (each package downloaded, verification,
+                // re-quantisation, publication); its lines print above it.
+                let bar = super::progress::Bar::spinner(&name);
+                let (entry, outcome) = install::install(&store, &name, &opts, &mut |p| {
+                    bar.set(p.done as u64, p.total as u64);
+                    if let Some(line) = p.line {
+                        bar.println(line);
+                    }
+                })?;
+                drop(bar);
                 let what = match outcome {
                     InstallOutcome::AlreadyInstalled => "already installed",
                     InstallOutcome::Installed => "installed",
                 };
-                println!("{} {what} ({})", entry.manifest.name, entry.dir.display());
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "name": entry.manifest.name,
+                            "outcome": what,
+                            "dir": entry.dir,
+                            "sha256": entry.manifest.sha256,
+                        })
+                    );
+                } else {
+                    println!("{} {what} ({})", entry.manifest.name, entry.dir.display());
+                }
             }
         }
         ModelsCommand::Add { path, name } => {
@@ -99,6 +124,23 @@ pub fn run(args: ModelsArgs, loaded: &LoadedConfig) -> anyhow::Result<()> {
         ModelsCommand::List { json } => list(&store, &loaded.config, json)?,
     }
     Ok(())
+}
+
+/// The names `models install` accepts: each catalog model's name and aliases.
+fn catalog_names() -> clap::builder::PossibleValuesParser {
+    let mut values = Vec::new();
+    for e in install::CATALOG {
+        let role = match e.role {
+            models::store::Role::Generator => "generator",
+            models::store::Role::Embedder => "embedder",
+        };
+        let fixture = if e.fixture { ", a test fixture" } else { "" };
+        values.push(clap::builder::PossibleValue::new(e.name).help(format!("{role}{fixture}")));
+        for a in e.aliases {
+            values.push(clap::builder::PossibleValue::new(*a).help(format!("= {}", e.name)));
+        }
+    }
+    clap::builder::PossibleValuesParser::new(values)
 }
 
 /// One model of `deskmate models list`.

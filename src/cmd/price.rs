@@ -7,11 +7,12 @@
 
 use std::path::PathBuf;
 
+use super::choice::{Backend, Engine, Solve};
 use anyhow::Context;
 use clap::Args;
-use kernels::pricing::{EngineKind, PricingRequest, price};
-use kernels::solve::{SolveParameter, SolveSpec, solve};
-use kernels::{BackendChoice, MarketSet, Product};
+use kernels::pricing::{PricingRequest, price};
+use kernels::solve::{SolveSpec, solve};
+use kernels::{MarketSet, Product};
 
 /// Arguments of `deskmate price`.
 #[derive(Debug, Args)]
@@ -25,21 +26,21 @@ pub struct PriceArgs {
     /// Also compute delta, gamma, vega, theta, rho.
     #[arg(long)]
     pub greeks: bool,
-    /// Engine: auto, analytic, mc or pde.
-    #[arg(long, default_value = "auto")]
-    pub engine: String,
+    /// The engine.
+    #[arg(long, value_enum, default_value_t = Engine::Auto)]
+    pub engine: Engine,
     /// Monte Carlo paths.
     #[arg(long)]
     pub paths: Option<u64>,
-    /// Monte Carlo backend: auto, cpu or cuda.
-    #[arg(long, default_value = "auto")]
-    pub backend: String,
+    /// The Monte Carlo backend.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub backend: Backend,
     /// Monte Carlo seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Solve for a parameter instead: coupon, strike, barrier, ko_level, ki_level, participation.
-    #[arg(long)]
-    pub solve: Option<String>,
+    /// Solve for a parameter instead (with --lo and --hi).
+    #[arg(long, value_enum, requires_all = ["lo", "hi"])]
+    pub solve: Option<Solve>,
     /// Target value per unit notional for --solve (holder's side).
     #[arg(long, default_value_t = 0.0)]
     pub target: f64,
@@ -56,15 +57,15 @@ pub struct PriceArgs {
 
 /// Builds the pricing request shared by `price` and `risk`.
 pub fn request(
-    engine: &str,
-    backend: &str,
+    engine: Engine,
+    backend: Backend,
     greeks: bool,
     paths: Option<u64>,
     seed: Option<u64>,
-) -> anyhow::Result<PricingRequest> {
+) -> PricingRequest {
     let mut req = PricingRequest {
-        engine: engine.parse::<EngineKind>()?,
-        backend: backend.parse::<BackendChoice>()?,
+        engine: engine.into(),
+        backend: backend.into(),
         greeks,
         ..PricingRequest::default()
     };
@@ -74,7 +75,7 @@ pub fn request(
     if let Some(s) = seed {
         req.mc.seed = s;
     }
-    Ok(req)
+    req
 }
 
 /// Runs `deskmate price`.
@@ -87,17 +88,16 @@ pub fn run(args: PriceArgs) -> anyhow::Result<()> {
     let markets = MarketSet::from_json(&args.market.display().to_string(), &mtext)?;
     let market = markets.get(&product.underlying)?;
     let req = request(
-        &args.engine,
-        &args.backend,
+        args.engine,
+        args.backend,
         args.greeks,
         args.paths,
         args.seed,
-    )?;
+    );
     let out = match &args.solve {
         None => serde_json::to_value(price(&product, market, &req)?)?,
         Some(p) => {
-            let parameter: SolveParameter = serde_json::from_value(serde_json::Value::String(p.clone()))
-                .map_err(|_| anyhow::anyhow!("--solve: `{p}` is not one of coupon, strike, barrier, ko_level, ki_level, participation"))?;
+            let parameter = (*p).into();
             let (lo, hi) = match (args.lo, args.hi) {
                 (Some(a), Some(b)) => (a, b),
                 _ => anyhow::bail!("--solve needs --lo and --hi"),

@@ -91,6 +91,9 @@ pub enum ChatsCmd {
         /// A note (the group's name).
         #[arg(long)]
         label: Option<String>,
+        /// Print the mapping as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Remove a mapping by its id.
     Remove {
@@ -158,9 +161,14 @@ pub fn run(args: RfqArgs, loaded: LoadedConfig) -> anyhow::Result<()> {
                     chat,
                     client,
                     label,
+                    json,
                 } => {
                     let m =
                         a.rfq_chat_set(&operator(), &channel, &chat, &client, label.as_deref())?;
+                    if json {
+                        print_json(&m);
+                        return Ok(());
+                    }
                     let ui = super::ui::Ui::from_env();
                     println!(
                         "{} {} {} {} → {} ({})",

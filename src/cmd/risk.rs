@@ -9,10 +9,13 @@
 
 use std::path::PathBuf;
 
+use super::choice::{Backend, Engine};
 use anyhow::Context;
 use clap::Args;
 use kernels::MarketSet;
-use kernels::risk::{GridSpec, parse_book, revalue_book, scenario_grid};
+use kernels::risk::{
+    GridSpec, parse_book, revalue_book_with_progress, scenario_grid_with_progress,
+};
 
 /// Arguments of `deskmate risk`.
 #[derive(Debug, Args)]
@@ -27,15 +30,15 @@ pub struct RiskArgs {
     /// vol shifts in vol points, days forward).
     #[arg(long)]
     pub grid: Option<String>,
-    /// Engine: auto, analytic, mc or pde.
-    #[arg(long, default_value = "auto")]
-    pub engine: String,
+    /// The engine.
+    #[arg(long, value_enum, default_value_t = Engine::Auto)]
+    pub engine: Engine,
     /// Monte Carlo paths.
     #[arg(long)]
     pub paths: Option<u64>,
-    /// Monte Carlo backend: auto, cpu or cuda.
-    #[arg(long, default_value = "auto")]
-    pub backend: String,
+    /// The Monte Carlo backend.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub backend: Backend,
     /// Skip Greeks in book revaluation.
     #[arg(long)]
     pub no_greeks: bool,
@@ -52,19 +55,25 @@ pub fn run(args: RiskArgs) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", args.market.display()))?;
     let book = parse_book(&args.book.display().to_string(), &btext);
     let markets = MarketSet::from_json(&args.market.display().to_string(), &mtext)?;
-    let req = super::price::request(
-        &args.engine,
-        &args.backend,
-        !args.no_greeks,
-        args.paths,
-        None,
-    )?;
+    let req = super::price::request(args.engine, args.backend, !args.no_greeks, args.paths, None);
+    let bar = super::progress::Bar::new(book.len() as u64, "contracts");
+    let on_progress = |done: usize, total: usize| bar.set(done as u64, total as u64);
     let out = match &args.grid {
-        Some(g) => {
-            serde_json::to_value(scenario_grid(&book, &markets, &GridSpec::parse(g)?, &req)?)?
-        }
-        None => serde_json::to_value(revalue_book(&book, &markets, &req)?)?,
+        Some(g) => serde_json::to_value(scenario_grid_with_progress(
+            &book,
+            &markets,
+            &GridSpec::parse(g)?,
+            &req,
+            &on_progress,
+        )?)?,
+        None => serde_json::to_value(revalue_book_with_progress(
+            &book,
+            &markets,
+            &req,
+            &on_progress,
+        )?)?,
     };
+    drop(bar);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());

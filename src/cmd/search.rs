@@ -29,8 +29,8 @@ pub struct SearchArgs {
     pub path_prefix: Option<String>,
     /// The first-stage retrievers: hybrid (BM25 and dense fused, the default), bm25 or dense
     /// alone.
-    #[arg(long, default_value_t = knowledge::Retrievers::Hybrid)]
-    pub retrievers: knowledge::Retrievers,
+    #[arg(long, value_enum, default_value_t = super::choice::Retrievers::Hybrid)]
+    pub retrievers: super::choice::Retrievers,
     /// Print the stable JSON document instead of text.
     #[arg(long)]
     pub json: bool,

@@ -7,7 +7,6 @@ use assistant::Assistant;
 use assistant::config::LoadedConfig;
 use assistant::lock::DataDirLock;
 use policies::Role;
-use std::process::ExitCode;
 
 /// The label of the admin token `deskmate up` issues at every start (older ones are revoked).
 const UP_TOKEN_LABEL: &str = "deskmate-up";
@@ -159,11 +158,14 @@ fn check_audit(a: &Assistant) -> anyhow::Result<()> {
         Some(b) => {
             // Tampering is a matter for people, not for the server to guess about: refuse to run
             // on a log that cannot be trusted.
-            anyhow::bail!(
-                "the audit log is broken at entry {}: {b}. Investigate with `deskmate audit verify`; \
-                 restore a verified backup with `deskmate restore DIR` if needed",
-                b.seq
-            )
+            Err(crate::Exit::error(
+                crate::Status::Integrity,
+                format!(
+                    "the audit log is broken at entry {}: {b}. Investigate with `deskmate audit verify`; \
+                     restore a verified backup with `deskmate restore DIR` if needed",
+                    b.seq
+                ),
+            ))
         }
     }
 }
@@ -174,7 +176,7 @@ fn run_server(
     a: Assistant,
     banner: impl FnOnce(&str),
     after: impl FnOnce(std::sync::Arc<Assistant>) + Send + 'static,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<()> {
     let data_dir = a.store().data_dir().to_path_buf();
     let _lock = DataDirLock::acquire(&data_dir, "server")?;
     // The knowledge base (its models load now): without it the server still runs and the
@@ -304,7 +306,7 @@ fn run_server(
             let _ = c.await;
         }
         tracing::info!("stopped");
-        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+        Ok::<_, anyhow::Error>(())
     })
 }
 
@@ -330,7 +332,7 @@ async fn shutdown_signal() {
 }
 
 /// `deskmate serve`.
-pub fn serve(loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+pub fn serve(loaded: LoadedConfig) -> anyhow::Result<()> {
     let a = open(&loaded)?;
     check_audit(&a)?;
     let first = bootstrap_admin(&a, true)?;
@@ -408,7 +410,7 @@ pub const DEMO_QUESTIONS: [&str; 3] = [
 ];
 
 /// `deskmate up`.
-pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<ExitCode> {
+pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<()> {
     let mut demo = Vec::new();
     if loaded.file.is_none() {
         let path = std::path::Path::new("deskmate.toml");

@@ -48,7 +48,8 @@ fn invalid_configuration_is_refused_before_anything_starts() {
         &["serve"],
         &[("DESKMATE_SERVER_BIND", "nowhere")],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // 3: a configuration error (2 is a usage error, clap's own).
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("server.bind"), "{}", text(&o));
     assert!(
         !dir.path().join("data").exists(),
@@ -60,7 +61,7 @@ fn invalid_configuration_is_refused_before_anything_starts() {
     )
     .unwrap();
     let o = deskmate(dir.path(), &["config", "show"], &[]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(3));
     assert!(
         text(&o).contains("allowed values: local, remote"),
         "{}",
@@ -152,15 +153,15 @@ fn users_tokens_audit_backup_restore_from_the_command_line() {
     )
     .unwrap();
     drop(c);
+    // 5: an integrity failure, from `audit verify` and from a server refusing to start on it.
     let o = deskmate(d, &["audit", "verify"], &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(text(&o).contains("BROKEN at entry 2"), "{}", text(&o));
+    let o = deskmate(d, &["audit", "verify", "--json"], &[]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     let o = deskmate(d, &["serve"], &[("DESKMATE_SERVER_BIND", "127.0.0.1:0")]);
-    assert!(
-        !o.status.success() && text(&o).contains("broken at entry 2"),
-        "{}",
-        text(&o)
-    );
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(text(&o).contains("broken at entry 2"), "{}", text(&o));
     let o = deskmate(d, &["restore", "bk"], &[]);
     assert!(o.status.success(), "{}", text(&o));
     let o = deskmate(d, &["audit", "verify"], &[]);
@@ -180,8 +181,10 @@ fn eval_writes_json_and_html_reports() {
             .unwrap();
     assert_eq!(report["passed"], true);
     assert!(dir.path().join("rep/report.html").exists());
+    // An unknown suite is a usage error that lists the suites.
     let o = deskmate(dir.path(), &["eval", "nonsense"], &[]);
-    assert!(!o.status.success() && text(&o).contains("available: audit"));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("possible values: audit"), "{}", text(&o));
 }
 
 /// Starts `deskmate serve` on a free port and returns the child and its base URL.
@@ -406,7 +409,7 @@ fn extract_prints_key_terms_writes_cdm_and_flags_bad_files() {
 }
 
 #[test]
-fn extract_writes_an_incomplete_fpml_trade_state_with_what_it_lacks_and_exits_3() {
+fn extract_writes_an_incomplete_fpml_trade_state_with_what_it_lacks_and_exits_partial() {
     let dir = tempfile::tempdir().unwrap();
     // The FpML gives no followUpConfirmation, which CDM 6.30 requires of an exercise procedure.
     let fpml = concat!(
@@ -420,7 +423,7 @@ fn extract_writes_an_incomplete_fpml_trade_state_with_what_it_lacks_and_exits_3(
         &["extract", fpml, "--cdm", cdm.to_str().unwrap()],
         &[],
     );
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(6), "{}", text(&o));
     assert!(text(&o).contains("written incomplete"), "{}", text(&o));
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&cdm).unwrap()).unwrap();
     assert_eq!(doc["trade"]["tradeDate"]["value"], "2001-07-13");
@@ -429,8 +432,9 @@ fn extract_writes_an_incomplete_fpml_trade_state_with_what_it_lacks_and_exits_3(
     assert_eq!(m["complete"], false);
     assert_eq!(m["missing_required"][0]["property"], "followUpConfirmation");
     assert_eq!(m["missing_required"][0]["in_source"], "no");
-    // A whole document together with an incomplete one: still 3 (and the whole one's stale
-    // list from an earlier run is removed); with an unreadable file: 1.
+    // A whole document together with an incomplete one: still partial (and the whole one's
+    // stale list from an earlier run is removed); with an unreadable file: partial too; the
+    // unreadable file alone: 1.
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("interest-rate-swap-sample.missing.json"), "stale").unwrap();
@@ -443,7 +447,7 @@ fn extract_writes_an_incomplete_fpml_trade_state_with_what_it_lacks_and_exits_3(
         &["extract", letter, fpml, "--cdm", out.to_str().unwrap()],
         &[],
     );
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(6), "{}", text(&o));
     assert!(out.join("interest-rate-swap-sample.cdm.json").is_file());
     assert!(!out.join("interest-rate-swap-sample.missing.json").exists());
     assert!(
@@ -463,6 +467,9 @@ fn extract_writes_an_incomplete_fpml_trade_state_with_what_it_lacks_and_exits_3(
         ],
         &[],
     );
+    assert_eq!(o.status.code(), Some(6), "{}", text(&o));
+    assert!(text(&o).contains("1 of 2 files failed"), "{}", text(&o));
+    let o = deskmate(dir.path(), &["extract", broken.to_str().unwrap()], &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 }
 
@@ -567,7 +574,7 @@ fn ingest_search_and_chunk_directly_and_through_the_running_server() {
     );
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(!o.status.success(), "one file failed: {}", text(&o));
+    assert_eq!(o.status.code(), Some(6), "one file failed: {}", text(&o));
     assert!(text(&o).contains("ingesting through"), "{}", text(&o));
     assert!(text(&o).contains("1 of 2 files failed"), "{}", text(&o));
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
@@ -937,4 +944,237 @@ fn proofread_checks_a_pdf_against_its_trade_and_its_template() {
     let o = deskmate(dir.path(), &["proofread", junk.to_str().unwrap()], &[]);
     assert!(!o.status.success());
     assert!(text(&o).contains("junk.pdf"), "{}", text(&o));
+}
+
+#[test]
+fn exit_statuses_say_what_went_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The table is in the long help.
+    let o = deskmate(d, &["--help"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    for line in [
+        "3  configuration error",
+        "5  integrity failure",
+        "6  partial failure",
+    ] {
+        assert!(text(&o).contains(line), "{line}: {}", text(&o));
+    }
+    // 2: a usage error, with the values a choice flag takes.
+    let o = deskmate(
+        d,
+        &[
+            "price",
+            "--product",
+            "p.json",
+            "--market",
+            "m.json",
+            "--engine",
+            "warp",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("possible values: auto, analytic, mc, pde"),
+        "{}",
+        text(&o)
+    );
+    let o = deskmate(d, &["approvals", "list", "--state", "open"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = deskmate(
+        d,
+        &[
+            "price",
+            "--product",
+            "p.json",
+            "--market",
+            "m.json",
+            "--solve",
+            "strike",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--lo"), "{}", text(&o));
+    let o = deskmate(d, &["models", "install", "gpt-17"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("smollm2"), "{}", text(&o));
+    // Spellings kept: `gpu` is still an alias of `cuda`.
+    let o = deskmate(d, &["risk", "--help"], &[]);
+    assert!(text(&o).contains("- cuda:"), "{}", text(&o));
+    // 4: an unknown id, a missing file.
+    let o = deskmate(d, &["approvals", "show", "apr_nope"], &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("not found"), "{}", text(&o));
+    let o = deskmate(d, &["tokens", "revoke", "tok_nope"], &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let o = deskmate(
+        d,
+        &["price", "--product", "p.json", "--market", "m.json"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    // 3: a configuration file that does not parse.
+    std::fs::write(d.join("bad.toml"), "[server\n").unwrap();
+    let o = deskmate(d, &["--config", "bad.toml", "users", "list"], &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    // 5: a backup whose files were altered.
+    let o = deskmate(d, &["backup", "bk"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let db = d.join("bk/deskmate.db");
+    assert!(db.is_file(), "the backup layout changed");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&db, bytes).unwrap();
+    let o = deskmate(d, &["restore", "bk", "--check"], &[]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let o = deskmate(d, &["completions", shell], &[]);
+        assert!(o.status.success(), "{shell}: {}", text(&o));
+        let script = String::from_utf8(o.stdout).unwrap();
+        for name in ["deskmate", "ingest", "approvals", "completions"] {
+            assert!(script.contains(name), "{shell} script lacks {name}");
+        }
+        if shell == "bash" {
+            std::fs::write(d.join("deskmate.bash"), &script).unwrap();
+            let check = Command::new("bash")
+                .arg("-n")
+                .arg(d.join("deskmate.bash"))
+                .output()
+                .unwrap();
+            assert!(check.status.success(), "{}", text(&check));
+            // The choices of a ValueEnum flag are completed.
+            assert!(script.contains("analytic"), "no --engine values");
+        }
+    }
+    // Completions do not need a valid configuration.
+    std::fs::write(d.join("bad.toml"), "[server\n").unwrap();
+    let o = deskmate(d, &["--config", "bad.toml", "completions", "fish"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = deskmate(d, &["completions", "tcsh"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+
+    let o = deskmate(d, &["man"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let page = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH deskmate 1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("deskmate\\-ingest") || page.contains("ingest"),
+        "{page}"
+    );
+    let o = deskmate(d, &["man", "--dir", "man1"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    for page in ["deskmate.1", "deskmate-ingest.1", "deskmate-audit-verify.1"] {
+        let p = d.join("man1").join(page);
+        assert!(
+            std::fs::metadata(&p).map(|m| m.len() > 0).unwrap_or(false),
+            "{} missing",
+            p.display()
+        );
+    }
+}
+
+#[test]
+fn results_for_people_have_a_json_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let json = |o: &Output| -> serde_json::Value {
+        assert!(o.status.success(), "{}", text(o));
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
+    };
+    let v = json(&deskmate(
+        d,
+        &[
+            "users", "add", "tina", "--role", "trader", "--token", "--json",
+        ],
+        &[],
+    ));
+    assert_eq!(v["user"]["name"], "tina");
+    assert!(
+        v["token"]["token"].as_str().unwrap().starts_with("dm_"),
+        "{v}"
+    );
+    let v = json(&deskmate(d, &["tokens", "issue", "tina", "--json"], &[]));
+    assert_eq!(v["user"], "tina");
+    assert!(v["token"].as_str().unwrap().starts_with("dm_"), "{v}");
+    let v = json(&deskmate(d, &["config", "keys", "--json"], &[]));
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["env"] == "DESKMATE_SERVER_BIND"),
+        "{v}"
+    );
+    let v = json(&deskmate(d, &["eval", "--list", "--json"], &[]));
+    assert!(
+        v.as_array().unwrap().iter().any(|s| s["name"] == "audit"),
+        "{v}"
+    );
+    let v = json(&deskmate(d, &["backup", "bk", "--json"], &[]));
+    assert!(v["schema_version"].is_number(), "{v}");
+    let v = json(&deskmate(d, &["restore", "bk", "--check", "--json"], &[]));
+    assert!(v["schema_version"].is_number(), "{v}");
+    let v = json(&deskmate(
+        d,
+        &["eval", "audit", "--out", "rep", "--json"],
+        &[],
+    ));
+    assert_eq!(v["report"]["suite"], "audit");
+    assert_eq!(v["report"]["passed"], true);
+    assert!(v["audit_seq"].is_number(), "{v}");
+}
+
+#[test]
+fn progress_bars_draw_nothing_when_standard_error_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/kernels/examples");
+    let o = deskmate(
+        dir.path(),
+        &[
+            "risk",
+            "--book",
+            &format!("{examples}/book.jsonl"),
+            "--market",
+            &format!("{examples}/markets_by_underlying.json"),
+            "--json",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = deskmate(
+        dir.path(),
+        &[
+            "risk",
+            "--book",
+            &format!("{examples}/book.jsonl"),
+            "--market",
+            &format!("{examples}/markets_by_underlying.json"),
+            "--grid",
+            "spot=90:110:10,vol=-1:1:1,days=0",
+            "--json",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

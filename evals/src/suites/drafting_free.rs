@@ -130,7 +130,7 @@ impl Suite for DraftingFreeTextSuite {
         "Drafting's model-written passages: bespoke features written by the default local model through the checked prompt chain, English and Chinese; written share, refusal reasons and time per passage (needs `deskmate models install default`)."
     }
 
-    fn run(&self, _ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
+    fn run(&self, ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
         let store = models::store::ModelStore::from_env();
         let dir = tempfile::tempdir().map_err(|e| EvalError::Run(e.to_string()))?;
         let mut c = Config::default();
@@ -157,6 +157,7 @@ impl Suite for DraftingFreeTextSuite {
         let mut ms = Vec::new();
         let (mut invented, mut markers) = (0usize, 0usize);
         for (i, (id, lang, feature)) in CASES.iter().enumerate() {
+            ctx.on_progress.report(i, CASES.len());
             let split = if i % 2 == 1 { "held_out" } else { "dev" };
             let mut other = BTreeMap::new();
             other.insert("bespoke_feature".to_string(), feature.to_string());

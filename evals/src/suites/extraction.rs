@@ -414,8 +414,12 @@ impl Suite for ExtractionSuite {
             ("scan_clean", Some(Degrade::CLEAN), true),
             ("scan_poor", Some(Degrade::POOR), true),
         ];
+        let total = variants.len() * expected.len();
+        let mut done = 0;
         for (variant, degrade, pdf) in variants {
             if (*pdf || degrade.is_some()) && !scans {
+                done += expected.len();
+                ctx.on_progress.report(done, total);
                 out.notes.push(format!(
                     "{variant}: skipped, {} is not available.",
                     pdftoppm.display()
@@ -433,6 +437,8 @@ impl Suite for ExtractionSuite {
                 };
                 let r = extractor.extract(&bytes, &format!("{}.{variant}", e.id));
                 attempted += 1;
+                done += 1;
+                ctx.on_progress.report(done, total);
                 let t = tallies.entry((e.lang.clone(), e.held_out)).or_default();
                 let s = t.add(e, &r);
                 out.cases.push(CaseResult {

@@ -132,6 +132,19 @@ pub fn validate_answers(ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
             clearance: Clearance::of(role),
         })
     };
+    // Model calls, for the progress display: each question, then each paraphrase that applies.
+    let calls = bench.questions.len()
+        + paraphrases()
+            .into_iter()
+            .map(|(_, langs, f)| {
+                bench
+                    .questions
+                    .iter()
+                    .filter(|q| langs.contains(&q.language.as_str()) && f(q) != q.question)
+                    .count()
+            })
+            .sum::<usize>();
+    let mut called = 0;
     let mut baseline = Vec::new();
     let mut asked = |q: &Question, text: &str, path: &str| -> Result<Outcome, EvalError> {
         let req = request(q, text)?;
@@ -151,6 +164,8 @@ pub fn validate_answers(ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
         }
         .map_err(run_err)?;
         if path == "model" {
+            called += 1;
+            ctx.on_progress.report(called, calls);
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
             if text == q.question {
                 // The original questions (the paraphrases never equal them) as the monitoring reads production answers.

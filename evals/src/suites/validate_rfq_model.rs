@@ -295,9 +295,10 @@ pub fn validate_rfq_model(ctx: &EvalContext) -> Result<SuiteOutput, EvalError> {
     let mut unsure_cases = Vec::new();
     // Expected fields right with the model, by the rules alone, expected.
     let mut fields = (0usize, 0usize, 0usize);
-    for (case, split, how, rules) in &hard {
+    for (i, (case, split, how, rules)) in hard.iter().enumerate() {
         let pctx = ParseContext::new(case.today);
         let o = chain(&case.message, &pctx);
+        ctx.on_progress.report(i + 1, hard.len());
         unsure += 1;
         let (r_ok, c_ok) = (exact(case, rules), exact(case, &o));
         let (rf, total_fields) = fields_right(case, rules);

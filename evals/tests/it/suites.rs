@@ -182,11 +182,21 @@ fn answers_validation_reports_its_figures() {
         .collect();
     assert_eq!(questions.len(), 4);
     std::fs::write(dir.path().join("questions.jsonl"), questions.join("\n")).unwrap();
+    let progress = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = progress.clone();
     let ctx = EvalContext {
         data: Some(dir.path().to_path_buf()),
+        on_progress: evals::OnProgress::new(move |done, total| {
+            seen.lock().unwrap().push((done, total));
+        }),
         ..EvalContext::default()
     };
     let report = run_suite("validate-answers", &ctx).expect("suite runs");
+    // Every model call was reported, the last one completing the count.
+    let progress = progress.lock().unwrap().clone();
+    let (done, total) = *progress.last().expect("progress reported");
+    assert_eq!(done, total, "{progress:?}");
+    assert!(total > 4, "the paraphrases are counted too: {progress:?}");
     let value = |name: &str| {
         report
             .metrics

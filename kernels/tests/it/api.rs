@@ -5,7 +5,10 @@
 use kernels::market::MarketSet;
 use kernels::mc::McConfig;
 use kernels::pricing::{EngineKind, PricingRequest, price};
-use kernels::risk::{GridSpec, parse_book, revalue_book, scenario_grid};
+use kernels::risk::{
+    GridSpec, parse_book, revalue_book, revalue_book_with_progress, scenario_grid,
+    scenario_grid_with_progress,
+};
 use kernels::solve::{SolveParameter, SolveSpec, solve};
 use kernels::{BackendChoice, Market, PricingError, Product};
 use serde_json::{Value, json};
@@ -242,6 +245,33 @@ fn book_revaluation_keeps_per_contract_errors() {
         .map(|r| r.value)
         .sum();
     assert!((total - r.total_value).abs() < 1e-6);
+}
+
+#[test]
+fn book_and_grid_progress_counts_every_contract_once() {
+    use std::sync::Mutex;
+    let markets = MarketSet::from_json("markets", &read("markets_by_underlying.json")).unwrap();
+    let book = parse_book("book.jsonl", &read("book.jsonl"));
+    let seen = Mutex::new(Vec::new());
+    let hook = |done: usize, total: usize| seen.lock().unwrap().push((done, total));
+    let q = req(EngineKind::Auto, 20_000);
+    let with = revalue_book_with_progress(&book, &markets, &q, &hook).unwrap();
+    // Same result as without the hook; the last report is the whole book.
+    assert_eq!(
+        with.total_value,
+        revalue_book(&book, &markets, &q).unwrap().total_value
+    );
+    let mut s = seen.lock().unwrap().clone();
+    s.sort_unstable();
+    assert_eq!(s.last(), Some(&(book.len(), book.len())), "{s:?}");
+    assert!(s.iter().all(|(d, t)| *t == book.len() && *d <= *t), "{s:?}");
+    seen.lock().unwrap().clear();
+    let g = GridSpec::parse("spot=90:110:10").unwrap();
+    scenario_grid_with_progress(&book, &markets, &g, &req(EngineKind::Pde, 0), &hook).unwrap();
+    let mut s = seen.lock().unwrap().clone();
+    s.sort_unstable();
+    let expect: Vec<(usize, usize)> = (1..=book.len()).map(|d| (d, book.len())).collect();
+    assert_eq!(s, expect);
 }
 
 #[test]

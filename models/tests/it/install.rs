@@ -66,8 +66,19 @@ fn installing_again_verifies_and_keeps_the_model() {
         verify_existing: true,
     };
     for name in ["smollm2", "e5", "minilm"] {
-        let (_, outcome) = install::install(&store, name, &opts, &mut |_| {}).unwrap();
+        let mut steps = Vec::new();
+        let (_, outcome) = install::install(&store, name, &opts, &mut |p| {
+            steps.push((p.done, p.total, p.line.map(str::to_string)));
+        })
+        .unwrap();
         assert_eq!(outcome, InstallOutcome::AlreadyInstalled, "{name}");
+        // The progress ends complete, with the line a log prints.
+        let (done, total, line) = steps.last().cloned().unwrap();
+        assert_eq!(done, total, "{name}: {steps:?}");
+        assert!(
+            line.unwrap().ends_with("already installed, verified"),
+            "{name}"
+        );
     }
 }
 
