@@ -17,7 +17,7 @@ const EMBED: &str = "all-minilm-l6-v2";
 const MAX_CONTEXT: &str = "512";
 
 /// Kills the server when the test ends, however it ends.
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -115,7 +115,7 @@ fn python() -> Option<PathBuf> {
     Some(py)
 }
 
-fn model_dir() -> String {
+pub(crate) fn model_dir() -> String {
     std::env::var("DESKMATE_MODEL_CACHE").unwrap_or_else(|_| {
         format!(
             "{}/.cache/deskmate/models",
@@ -126,6 +126,11 @@ fn model_dir() -> String {
 
 /// Starts `deskmate serve` on a free port; returns it, its URL and the admin token it prints.
 fn serve(dir: &Path) -> (Server, String, String) {
+    serve_with(dir, &[])
+}
+
+/// [`serve`] with more settings (`DESKMATE_…` variables) for the server.
+pub(crate) fn serve_with(dir: &Path, settings: &[(&str, &str)]) -> (Server, String, String) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_deskmate"));
     for (k, _) in std::env::vars() {
         if k.starts_with("DESKMATE_") {
@@ -142,6 +147,7 @@ fn serve(dir: &Path) -> (Server, String, String) {
         .env("DESKMATE_MODELS_EMBEDDER", EMBED)
         .env("DESKMATE_MODELS_THREADS", "1")
         .env("DESKMATE_MODELS_MAX_CONTEXT", MAX_CONTEXT)
+        .envs(settings.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
