@@ -81,7 +81,7 @@ struct Inner {
 
 /// Tokens per prefill chunk when the prompt's log-probabilities are wanted (every position's
 /// logits are kept: chunk × vocabulary floats).
-const ECHO_CHUNK: usize = 128;
+const ECHO_CHUNK: usize = 256;
 
 /// A GGUF model (qwen2 or llama architecture) run on the CPU with candle.
 #[derive(Clone)]
