@@ -2,9 +2,10 @@
 //! desk ([`InboundMessage`]), what the desk hands back to send ([`OutboundMessage`]), and the
 //! [`ChatDesk`] trait through which connectors talk to the desk without knowing it.
 //!
-//! `connectors` depends only on `policies`; the desk (in `assistant`) implements [`ChatDesk`] and
-//! the binary wires the two. The trait is synchronous on purpose: the desk writes SQLite and
-//! prices on the CPU, so connectors call it from blocking threads ([`tokio::task::spawn_blocking`]).
+//! `connectors` depends on none of the workflow crates (only `cjk`); the desk (in `assistant`)
+//! implements [`ChatDesk`] and the binary wires the two. The trait is synchronous on purpose:
+//! the desk writes SQLite and prices on the CPU, so connectors call it from blocking threads
+//! ([`tokio::task::spawn_blocking`]).
 //!
 //! Delivery rules every connector follows:
 //! - **Inbound**: a connector passes every message it receives (addressed to the bot or not,
