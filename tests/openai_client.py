@@ -146,11 +146,37 @@ except openai.NotFoundError as err:
     check("unknown model `no-such-model`" in err.message, f"message {err.message}")
     check(isinstance(err, openai.APIError), "an APIError")
 
+# Several choices, log-probabilities, a forced tool call, and a raw-prompt completion.
+r = client.chat.completions.create(model=CHAT, messages=MESSAGES, n=2, temperature=1, seed=3,
+                                   max_tokens=8, logprobs=True, top_logprobs=2)
+check([c.index for c in r.choices] == [0, 1], f"choices {r.choices}")
+lp = r.choices[0].logprobs.content
+check(lp and all(len(t.top_logprobs) == 2 and t.logprob <= 0 for t in lp), f"logprobs {lp}")
+check("".join(t.token for t in lp) == r.choices[0].message.content, "tokens spell the answer")
+tools = [{"type": "function", "function": {
+    "name": "get_price", "description": "Price an option",
+    "parameters": {"type": "object", "properties": {"underlying": {"type": "string", "maxLength": 20},
+                                                    "strike_pct": {"type": "number"}},
+                   "required": ["underlying", "strike_pct"]}}}]
+r = client.chat.completions.create(
+    model=CHAT, messages=[{"role": "user", "content": "Price a 100% call on CSI 300."}],
+    tools=tools, tool_choice={"type": "function", "function": {"name": "get_price"}},
+    temperature=0, max_tokens=60)
+call = r.choices[0].message.tool_calls[0]
+args = json.loads(call.function.arguments)
+check(r.choices[0].finish_reason == "tool_calls" and call.function.name == "get_price", f"{r}")
+check(isinstance(args["underlying"], str) and isinstance(args["strike_pct"], (int, float)), f"{args}")
+c = client.completions.create(model=CHAT, prompt="The capital of France is", max_tokens=1,
+                              echo=True, logprobs=1, temperature=0)
+check(c.choices[0].text.startswith("The capital of France is"), f"echo {c.choices[0].text!r}")
+check(c.choices[0].logprobs.token_logprobs[0] is None, "the first prompt token has no logprob")
+check(all(x < 0 for x in c.choices[0].logprobs.token_logprobs[1:]), "prompt logprobs")
+
 try:
-    client.chat.completions.create(model=CHAT, messages=MESSAGES, n=2)
-    check(False, "n=2 was accepted")
+    client.chat.completions.create(model=CHAT, messages=MESSAGES, n=20)
+    check(False, "n=20 was accepted")
 except openai.BadRequestError as err:
-    check("`n` must be 1" in err.message, f"message {err.message}")
+    check("`n` 20 is not between 1 and 16" in err.message, f"message {err.message}")
 
 # Before the first token, a streamed request fails as a plain HTTP error.
 try:

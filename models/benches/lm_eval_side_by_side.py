@@ -114,7 +114,8 @@ def run(lm_eval, tm, base, model, tokenizer, limit, key):
         random_seed=1234, numpy_random_seed=1234, torch_random_seed=1234)
     secs = time.time() - t0
     samples = sorted(out["samples"]["fineval_side_by_side"], key=lambda s: s["doc_id"])
-    lls = [[r[0] for r in s["resps"]] for s in samples]
+    # Each choice's response is [(log-likelihood, is_greedy)].
+    lls = [[float(r[0][0]) for r in s["resps"]] for s in samples]
     return out["results"]["fineval_side_by_side"]["acc,none"], lls, secs
 
 
