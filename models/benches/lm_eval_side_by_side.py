@@ -13,6 +13,13 @@ Usage (a Deskmate server already running on the same model, its token in DESKMAT
 Needs `llama-cpp-python[server]`, `lm_eval[api]`, `transformers` and `gguf` (PyPI). The
 llama.cpp server is started here with the same thread count; it and Deskmate run one after
 the other, never at once, so neither slows the other.
+
+llama-cpp-python's server (0.3.36) reports echoed prompt log-probabilities one position off
+(position i's distribution for token i, not position i-1's) and leaves out the generated
+token, so lm-evaluation-harness reads zeros from it. The script therefore also scores the same
+requests on llama.cpp itself (`llama_cpp.Llama`, every position's logits): the continuation's
+tokens, after the context lm-evaluation-harness counted, each from the previous position's
+distribution. That column (`llama_cpp_direct_*`) is the comparison to read.
 """
 
 import argparse
@@ -116,7 +123,50 @@ def run(lm_eval, tm, base, model, tokenizer, limit, key):
     samples = sorted(out["samples"]["fineval_side_by_side"], key=lambda s: s["doc_id"])
     # Each choice's response is [(log-likelihood, is_greedy)].
     lls = [[float(r[0][0]) for r in s["resps"]] for s in samples]
-    return out["results"]["fineval_side_by_side"]["acc,none"], lls, secs
+    # Each request's arguments: (context, continuation).
+    reqs = [[tuple(args) for args in s["arguments"]] for s in samples]
+    targets = [s["target"] for s in samples]
+    return out["results"]["fineval_side_by_side"]["acc,none"], lls, secs, reqs, targets
+
+
+def direct(gguf_path, tokenizer, reqs, threads):
+    """Continuation log-likelihoods on llama.cpp itself, as lm-evaluation-harness defines them."""
+    import numpy as np
+    from llama_cpp import Llama
+
+    m = Llama(model_path=gguf_path, logits_all=True, n_ctx=2048, n_threads=threads,
+              n_threads_batch=threads, verbose=False)
+    t0 = time.time()
+    out = []
+    for item in reqs:
+        row = []
+        for ctx, cont in item:
+            ctxlen = len(tokenizer.encode(ctx, add_special_tokens=False))
+            toks = m.tokenize((ctx + cont).encode(), add_bos=False, special=True)
+            m.reset()
+            m.eval(toks)
+            sc = np.array(m.scores[: len(toks)], dtype=np.float64)
+            mx = sc.max(1, keepdims=True)
+            ls = sc - mx - np.log(np.exp(sc - mx).sum(1, keepdims=True))
+            row.append(float(sum(ls[i - 1, toks[i]] for i in range(ctxlen, len(toks)))))
+        out.append(row)
+    return out, time.time() - t0
+
+
+def server_run(lm_eval, tm, a, tok_dir):
+    """lm-evaluation-harness against llama-cpp-python's server on the same file and threads."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", a.gguf, "--model_alias", a.model,
+         "--n_threads", str(a.threads), "--n_threads_batch", str(a.threads), "--n_ctx", "2048",
+         "--port", str(port), "--host", "127.0.0.1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/v1/models")
+        return run(lm_eval, tm, f"http://127.0.0.1:{port}", a.model, tok_dir, a.limit, "none")
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def main():
@@ -127,6 +177,8 @@ def main():
     ap.add_argument("--fineval", required=True)
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-server", action="store_true",
+                    help="skip llama-cpp-python's server (its echo log-probabilities are off by one)")
     a = ap.parse_args()
     import lm_eval
     import llama_cpp
@@ -145,33 +197,39 @@ def main():
 
     ours = run(lm_eval, tm, a.deskmate, a.model, tok_dir, a.limit, os.environ["DESKMATE_TOKEN"])
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", a.gguf, "--model_alias", a.model,
-         "--n_threads", str(a.threads), "--n_threads_batch", str(a.threads), "--n_ctx", "2048",
-         "--port", str(port), "--host", "127.0.0.1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/v1/models")
-        theirs = run(lm_eval, tm, f"http://127.0.0.1:{port}", a.model, tok_dir, a.limit, "none")
-    finally:
-        server.terminate()
-        server.wait()
-
+    if a.no_server:
+        theirs = (None, ours[1], 0.0)
+    else:
+        theirs = server_run(lm_eval, tm, a, tok_dir)
+    from transformers import AutoTokenizer as _AT
+    direct_lls, direct_secs = direct(a.gguf, _AT.from_pretrained(tok_dir), ours[3], a.threads)
+    targets = ours[4]
+    pick = lambda r: max(range(len(r)), key=r.__getitem__)  # noqa: E731
+    direct_acc = sum(pick(r) == int(t) for r, t in zip(direct_lls, targets)) / len(targets)
+    dpairs = list(zip(ours[1], direct_lls))
+    ddiffs = [abs(x - y) for o, t in dpairs for x, y in zip(o, t)]
     pairs = list(zip(ours[1], theirs[1]))
     same = sum(max(range(4), key=o.__getitem__) == max(range(4), key=t.__getitem__)
                for o, t in pairs)
     diffs = [abs(x - y) for o, t in pairs for x, y in zip(o, t)]
-    print(json.dumps({
+    figures = {
         "model": a.model, "gguf": os.path.basename(a.gguf), "items": len(pairs),
         "threads": a.threads, "llama_cpp_python": llama_cpp.__version__,
         "lm_eval": lm_eval.__version__,
-        "deskmate_acc": ours[0], "llama_cpp_acc": theirs[0],
-        "same_answer": same / len(pairs),
-        "loglik_abs_diff_mean": sum(diffs) / len(diffs),
-        "loglik_abs_diff_max": max(diffs),
-        "deskmate_secs": round(ours[2], 1), "llama_cpp_secs": round(theirs[2], 1),
-    }, indent=1))
+        "deskmate_acc": ours[0], "llama_cpp_server_acc": theirs[0],
+        "llama_cpp_server_same_answer": same / len(pairs),
+        "llama_cpp_server_loglik_abs_diff_mean": sum(diffs) / len(diffs),
+        "llama_cpp_server_loglik_abs_diff_max": max(diffs),
+        "deskmate_secs": round(ours[2], 1), "llama_cpp_server_secs": round(theirs[2], 1),
+        "llama_cpp_direct_acc": direct_acc,
+        "llama_cpp_direct_same_answer": sum(pick(o) == pick(t) for o, t in dpairs) / len(dpairs),
+        "llama_cpp_direct_loglik_abs_diff_mean": sum(ddiffs) / len(ddiffs),
+        "llama_cpp_direct_loglik_abs_diff_max": max(ddiffs),
+        "llama_cpp_direct_secs": round(direct_secs, 1),
+    }
+    if a.no_server:
+        figures = {k: v for k, v in figures.items() if "server" not in k}
+    print(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":
