@@ -33,6 +33,44 @@ impl Redacting {
     }
 }
 
+impl Redacting {
+    /// What the policy replaces in `texts` for this backend; `None` when nothing.
+    fn redactions(&self, texts: &[&str]) -> Option<Vec<policies::redact::Redaction>> {
+        let remote = self.inner.clearance().is_some();
+        let policy = self.policy.read().unwrap_or_else(|p| p.into_inner());
+        policy
+            .apply(texts, remote)
+            .filter(|r| r.iter().any(|x| !x.replaced.is_empty()))
+    }
+}
+
+/// Runs `generate` with deltas restored through `table` before they reach `on_delta` (a
+/// placeholder split across deltas is held back until whole); the response is returned as
+/// the model gave it.
+fn restoring(
+    table: &policies::redact::Redaction,
+    json: bool,
+    on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    generate: impl FnOnce(&mut dyn FnMut(&str) -> ControlFlow<()>) -> Result<ChatResponse, ModelError>,
+) -> Result<ChatResponse, ModelError> {
+    let mut restorer = table.restorer(json);
+    let mut stopped = false;
+    let resp = generate(&mut |d| {
+        let out = restorer.push(d);
+        if out.is_empty() {
+            return ControlFlow::Continue(());
+        }
+        let flow = on_delta(&out);
+        stopped = flow.is_break();
+        flow
+    })?;
+    let rest = restorer.finish();
+    if !rest.is_empty() && !stopped {
+        let _ = on_delta(&rest);
+    }
+    Ok(resp)
+}
+
 impl Generator for Redacting {
     fn id(&self) -> &str {
         self.inner.id()
@@ -52,13 +90,7 @@ impl Generator for Redacting {
         on_delta: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<ChatResponse, ModelError> {
         let texts: Vec<&str> = req.messages.iter().map(|m| m.content.as_str()).collect();
-        let remote = self.inner.clearance().is_some();
-        let redactions = {
-            let policy = self.policy.read().unwrap_or_else(|p| p.into_inner());
-            policy.apply(&texts, remote)
-        };
-        let Some(redactions) = redactions.filter(|r| r.iter().any(|x| !x.replaced.is_empty()))
-        else {
+        let Some(redactions) = self.redactions(&texts) else {
             return self.inner.chat_stream(req, on_delta);
         };
         if req.logprobs.is_some() {
@@ -73,21 +105,9 @@ impl Generator for Redacting {
             .last()
             .expect("at least one message was redacted");
         let json = matches!(req.response_format, ResponseFormat::JsonSchema(_));
-        let mut restorer = table.restorer(json);
-        let mut stopped = false;
-        let mut resp = self.inner.chat_stream(&redacted, &mut |d| {
-            let out = restorer.push(d);
-            if out.is_empty() {
-                return ControlFlow::Continue(());
-            }
-            let flow = on_delta(&out);
-            stopped = flow.is_break();
-            flow
+        let mut resp = restoring(table, json, on_delta, |d| {
+            self.inner.chat_stream(&redacted, d)
         })?;
-        let rest = restorer.finish();
-        if !rest.is_empty() && !stopped {
-            let _ = on_delta(&rest);
-        }
         resp.text = if json {
             table.restore_json_text(&resp.text)
         } else {
@@ -116,37 +136,17 @@ impl Generator for Redacting {
             Prompt::Text(t) => t.clone(),
             Prompt::Tokens(ids) => self.inner.detokenize(ids)?,
         };
-        let remote = self.inner.clearance().is_some();
-        let redactions = {
-            let policy = self.policy.read().unwrap_or_else(|p| p.into_inner());
-            policy.apply(&[text.as_str()], remote)
-        };
-        let Some(redactions) = redactions.filter(|r| r.iter().any(|x| !x.replaced.is_empty()))
-        else {
+        let Some(redactions) = self.redactions(&[text.as_str()]) else {
             return self.inner.complete_stream(prompt, req, echo, on_delta);
         };
         if req.logprobs.is_some() || echo || matches!(prompt, Prompt::Tokens(_)) {
             return Err(refused_logprobs(&redactions));
         }
         let table = redactions.last().expect("one text was redacted");
-        let mut restorer = table.restorer(false);
-        let mut stopped = false;
         let redacted = Prompt::Text(table.text.clone());
-        let mut resp = self
-            .inner
-            .complete_stream(&redacted, req, false, &mut |d| {
-                let out = restorer.push(d);
-                if out.is_empty() {
-                    return ControlFlow::Continue(());
-                }
-                let flow = on_delta(&out);
-                stopped = flow.is_break();
-                flow
-            })?;
-        let rest = restorer.finish();
-        if !rest.is_empty() && !stopped {
-            let _ = on_delta(&rest);
-        }
+        let mut resp = restoring(table, false, on_delta, |d| {
+            self.inner.complete_stream(&redacted, req, false, d)
+        })?;
         resp.text = table.restore(&resp.text);
         resp.redacted = table.kinds().into_iter().collect();
         Ok(resp)

@@ -15,7 +15,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::openai_client::serve_with;
+use crate::openai_client::{install_into, serve_with};
 
 const CHAT: &str = "smollm2-135m-instruct";
 /// Questions lm-evaluation-harness scores (4 requests each), and at most 10 by generation.
@@ -51,42 +51,12 @@ fn python() -> PathBuf {
     if can_import(&py) {
         return py;
     }
-    if !py.exists() {
-        let out = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .output()
-            .expect("python3 is missing: install python3 and python3-venv (apt-get)");
-        assert!(
-            out.status.success(),
-            "python3 -m venv {} failed (on Debian: apt-get install python3-venv):\n{}",
-            venv.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
     let pins: Vec<&str> = PINS
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    eprintln!("installing {pins:?} into {} from PyPI", venv.display());
-    let out = Command::new(&py)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .args(&pins)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pip install {pins:?} into {} failed (is PyPI reachable?):\n{}",
-        venv.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    install_into(&venv, &pins);
     assert!(
         can_import(&py),
         "{} still cannot import the clients",

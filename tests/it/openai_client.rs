@@ -70,13 +70,26 @@ fn python() -> Option<PathBuf> {
     if !has_python3 {
         return None;
     }
+    install_into(&venv, &[PIN.trim()]);
+    assert!(
+        can_import_openai(&py),
+        "{} still cannot import openai",
+        py.display()
+    );
+    Some(py)
+}
+
+/// Creates the virtual environment `venv` when missing (`python3 -m venv`) and installs
+/// `pins` into it from PyPI; a failure names what to install or check.
+pub(crate) fn install_into(venv: &Path, pins: &[&str]) {
+    let py = venv.join("bin/python");
     if !py.exists() {
         eprintln!("creating {} (python3 -m venv)", venv.display());
         let out = Command::new("python3")
             .args(["-m", "venv"])
-            .arg(&venv)
+            .arg(venv)
             .output()
-            .unwrap();
+            .expect("python3 is missing: install python3 and python3-venv (apt-get)");
         assert!(
             out.status.success(),
             "python3 -m venv {} failed (on Debian: apt-get install python3-venv):\n{}",
@@ -84,11 +97,7 @@ fn python() -> Option<PathBuf> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    eprintln!(
-        "installing {} into {} from PyPI",
-        PIN.trim(),
-        venv.display()
-    );
+    eprintln!("installing {pins:?} into {} from PyPI", venv.display());
     let out = Command::new(&py)
         .args([
             "-m",
@@ -97,22 +106,15 @@ fn python() -> Option<PathBuf> {
             "--quiet",
             "--disable-pip-version-check",
         ])
-        .arg(PIN.trim())
+        .args(pins)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "pip install {} into {} failed (is PyPI reachable?):\n{}",
-        PIN.trim(),
+        "pip install {pins:?} into {} failed (is PyPI reachable?):\n{}",
         venv.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        can_import_openai(&py),
-        "{} still cannot import openai",
-        py.display()
-    );
-    Some(py)
 }
 
 pub(crate) fn model_dir() -> String {

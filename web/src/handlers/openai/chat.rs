@@ -3,16 +3,14 @@
 
 use super::{
     CancelOnDrop, ChunkFormat, DEFAULT_MAX_TOKENS, Job, Knobs, Stop, StreamOptions, bad, choices,
-    collect, finish_reason, ignore_fields, refuse_unsupported, spawn_jobs, stop_strings,
-    stream_response, unix_now, usage,
+    finish_reason, ignore_fields, refuse_unsupported, respond, spawn_jobs, stop_strings, unix_now,
 };
 use crate::error::AppError;
 use crate::extract::{ApiJson, Ctx};
 use crate::middleware::Deadline;
 use crate::state::{AppState, RequestId};
-use axum::Json;
 use axum::extract::{Extension, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use models::{
     Cancel, ChatRequest, ChatResponse, MAX_TOP_LOGPROBS, Message, ResponseFormat, Role,
     TokenLogprob, Tool, ToolCall, ToolChoice,
@@ -474,6 +472,20 @@ impl Meta {
         })
     }
 
+    fn lp(&self, r: &ChatResponse) -> Value {
+        match (&r.logprobs, self.logprobs) {
+            (Some(l), true) => chat_logprobs(l),
+            _ => Value::Null,
+        }
+    }
+}
+
+impl ChunkFormat for Meta {
+    fn head(&self) -> Value {
+        json!({"id": self.id, "object": "chat.completion", "created": self.created,
+               "model": self.model, "system_fingerprint": null})
+    }
+
     fn choice(&self, index: usize, r: &ChatResponse) -> Value {
         let content = match (r.tool_calls.is_empty(), r.text.is_empty()) {
             (false, true) => Value::Null,
@@ -491,15 +503,6 @@ impl Meta {
         })
     }
 
-    fn lp(&self, r: &ChatResponse) -> Value {
-        match (&r.logprobs, self.logprobs) {
-            (Some(l), true) => chat_logprobs(l),
-            _ => Value::Null,
-        }
-    }
-}
-
-impl ChunkFormat for Meta {
     fn open(&self, index: usize) -> Vec<Value> {
         vec![self.chunk(
             index,
@@ -567,36 +570,12 @@ pub async fn chat_completions(
         .collect();
     let firsts: Vec<bool> = jobs.iter().map(|j| j.first_of_prompt).collect();
     let rx = spawn_jobs(&s, ctx.actor.clone(), "openai.chat", generator, jobs);
-    if !call.stream {
-        let answers = collect(rx, call.n).await?;
-        drop(guard);
-        if answers
-            .iter()
-            .any(|r| r.finish_reason == models::FinishReason::Cancelled)
-        {
-            return Err(AppError::Internal(
-                "generation was cancelled while the client waited".into(),
-            ));
-        }
-        let refs: Vec<(bool, &ChatResponse)> = firsts.iter().copied().zip(&answers).collect();
-        let choices: Vec<Value> = answers
-            .iter()
-            .enumerate()
-            .map(|(i, r)| meta.choice(i, r))
-            .collect();
-        return Ok(Json(json!({
-            "id": meta.id, "object": "chat.completion", "created": meta.created,
-            "model": meta.model, "system_fingerprint": null,
-            "choices": choices,
-            "usage": usage(&refs),
-        }))
-        .into_response());
-    }
-    stream_response(
+    respond(
         rx,
         guard,
         Box::new(meta),
         firsts,
+        call.stream,
         call.include_usage,
         deadline,
         rid.map(|Extension(r)| r.0).unwrap_or_default(),

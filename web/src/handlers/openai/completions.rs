@@ -6,17 +6,15 @@
 //! log-probability.
 
 use super::{
-    CancelOnDrop, ChunkFormat, Job, Knobs, MAX_PROMPTS, Stop, StreamOptions, bad, choices, collect,
-    finish_reason, ignore_fields, refuse_unsupported, spawn_jobs, stop_strings, stream_response,
-    unix_now, usage,
+    CancelOnDrop, ChunkFormat, Job, Knobs, MAX_PROMPTS, Stop, StreamOptions, bad, choices,
+    finish_reason, ignore_fields, refuse_unsupported, respond, spawn_jobs, stop_strings, unix_now,
 };
 use crate::error::AppError;
 use crate::extract::{ApiJson, Ctx};
 use crate::middleware::Deadline;
 use crate::state::{AppState, RequestId};
-use axum::Json;
 use axum::extract::{Extension, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use models::{Cancel, ChatRequest, ChatResponse, MAX_TOP_LOGPROBS, Prompt, TokenLogprob};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -227,6 +225,13 @@ impl Meta {
         }
         legacy_logprobs(&entries, base)
     }
+}
+
+impl ChunkFormat for Meta {
+    fn head(&self) -> Value {
+        json!({"id": self.id, "object": "text_completion", "created": self.created,
+               "model": self.model, "system_fingerprint": null})
+    }
 
     fn choice(&self, index: usize, r: &ChatResponse) -> Value {
         let text = match self.echo {
@@ -236,9 +241,7 @@ impl Meta {
         json!({"index": index, "text": text, "logprobs": self.lp(index, r),
                "finish_reason": finish_reason(r)})
     }
-}
 
-impl ChunkFormat for Meta {
     fn open(&self, index: usize) -> Vec<Value> {
         match self.echo {
             true => vec![self.chunk(index, &self.prompt_text[index], Value::Null, None)],
@@ -342,40 +345,15 @@ pub async fn completions(
         echo,
         prompt_text,
     };
-    let count = jobs.len();
     let firsts: Vec<bool> = jobs.iter().map(|j| j.first_of_prompt).collect();
     let guard = CancelOnDrop(req.cancel.clone());
     let rx = spawn_jobs(&s, ctx.actor.clone(), "openai.completions", generator, jobs);
-    if !body.stream {
-        let answers = collect(rx, count).await?;
-        drop(guard);
-        if answers
-            .iter()
-            .any(|r| r.finish_reason == models::FinishReason::Cancelled)
-        {
-            return Err(AppError::Internal(
-                "generation was cancelled while the client waited".into(),
-            ));
-        }
-        let refs: Vec<(bool, &ChatResponse)> = firsts.iter().copied().zip(&answers).collect();
-        let choices: Vec<Value> = answers
-            .iter()
-            .enumerate()
-            .map(|(i, r)| meta.choice(i, r))
-            .collect();
-        return Ok(Json(json!({
-            "id": meta.id, "object": "text_completion", "created": meta.created,
-            "model": meta.model, "system_fingerprint": null,
-            "choices": choices,
-            "usage": usage(&refs),
-        }))
-        .into_response());
-    }
-    stream_response(
+    respond(
         rx,
         guard,
         Box::new(meta),
         firsts,
+        body.stream,
         body.stream_options.is_some_and(|o| o.include_usage),
         deadline,
         rid.map(|Extension(r)| r.0).unwrap_or_default(),

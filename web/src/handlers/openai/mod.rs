@@ -151,31 +151,21 @@ impl Knobs {
     pub fn sampling(self) -> Result<Sampling, AppError> {
         let temperature = self.temperature.unwrap_or(1.0);
         if !(0.0..=2.0).contains(&temperature) {
-            return Err(bad_param(
-                "temperature",
-                format!("`temperature` {temperature} is not between 0 and 2"),
-            ));
+            return Err(bad(format!(
+                "`temperature` {temperature} is not between 0 and 2"
+            )));
         }
         let top_p = self.top_p.unwrap_or(1.0);
         if !(top_p > 0.0 && top_p <= 1.0) {
-            return Err(bad_param(
-                "top_p",
-                format!("`top_p` {top_p} is not in (0, 1]"),
-            ));
+            return Err(bad(format!("`top_p` {top_p} is not in (0, 1]")));
         }
         let min_p = self.min_p.unwrap_or(0.0);
         if !(0.0..=1.0).contains(&min_p) {
-            return Err(bad_param(
-                "min_p",
-                format!("`min_p` {min_p} is not in [0, 1]"),
-            ));
+            return Err(bad(format!("`min_p` {min_p} is not in [0, 1]")));
         }
         let repetition_penalty = self.repetition_penalty.unwrap_or(1.0);
         if !(repetition_penalty > 0.0 && repetition_penalty.is_finite()) {
-            return Err(bad_param(
-                "repetition_penalty",
-                "`repetition_penalty` must be a positive number",
-            ));
+            return Err(bad("`repetition_penalty` must be a positive number"));
         }
         let mut pen = [0.0f32; 2];
         for (i, (field, v)) in [
@@ -187,31 +177,22 @@ impl Knobs {
         {
             let v = v.unwrap_or(0.0);
             if !(-2.0..=2.0).contains(&v) {
-                return Err(bad_param(
-                    field,
-                    format!("`{field}` {v} is not between -2 and 2"),
-                ));
+                return Err(bad(format!("`{field}` {v} is not between -2 and 2")));
             }
             pen[i] = v;
         }
         let mut logit_bias = Vec::new();
         for (k, v) in self.logit_bias.unwrap_or_default() {
-            let id: u32 = k.parse().map_err(|_| {
-                bad_param(
-                    "logit_bias",
-                    format!("`logit_bias` key {k:?} is not a token id"),
-                )
-            })?;
+            let id: u32 = k
+                .parse()
+                .map_err(|_| bad(format!("`logit_bias` key {k:?} is not a token id")))?;
             let b = v
                 .as_f64()
                 .filter(|b| (-100.0..=100.0).contains(b))
                 .ok_or_else(|| {
-                    bad_param(
-                        "logit_bias",
-                        format!(
-                            "`logit_bias` of token {id} must be a number from -100 to 100, not {v}"
-                        ),
-                    )
+                    bad(format!(
+                        "`logit_bias` of token {id} must be a number from -100 to 100, not {v}"
+                    ))
                 })?;
             logit_bias.push((id, b as f32));
         }
@@ -238,13 +219,10 @@ pub fn stop_strings(stop: Option<Stop>) -> Result<Vec<String>, AppError> {
         Some(Stop::Many(v)) => v,
     };
     if stop.len() > MAX_STOP {
-        return Err(bad_param(
-            "stop",
-            format!("`stop` has more than {MAX_STOP} strings"),
-        ));
+        return Err(bad(format!("`stop` has more than {MAX_STOP} strings")));
     }
     if stop.iter().any(String::is_empty) {
-        return Err(bad_param("stop", "`stop` strings must not be empty"));
+        return Err(bad("`stop` strings must not be empty"));
     }
     Ok(stop)
 }
@@ -253,10 +231,7 @@ pub fn stop_strings(stop: Option<Stop>) -> Result<Vec<String>, AppError> {
 pub fn choices(n: Option<u32>) -> Result<usize, AppError> {
     match n.unwrap_or(1) {
         n @ 1..=MAX_CHOICES => Ok(n as usize),
-        n => Err(bad_param(
-            "n",
-            format!("`n` {n} is not between 1 and {MAX_CHOICES}"),
-        )),
+        n => Err(bad(format!("`n` {n} is not between 1 and {MAX_CHOICES}"))),
     }
 }
 
@@ -279,7 +254,7 @@ fn refuse_unsupported(fields: &serde_json::Map<String, Value>) -> Result<(), App
                 "best_of" => " (use `n`)",
                 _ => "",
             };
-            return Err(bad_param(k, format!("`{k}` = {v} is not supported{hint}")));
+            return Err(bad(format!("`{k}` = {v} is not supported{hint}")));
         }
     }
     Ok(())
@@ -298,11 +273,6 @@ fn bad(message: impl Into<String>) -> AppError {
         code: "invalid_request",
         message: message.into(),
     }
-}
-
-/// A 400 about one field (`param`: the field, which the message names in backticks).
-fn bad_param(_param: &str, message: impl Into<String>) -> AppError {
-    bad(message)
 }
 
 fn random_seed() -> u64 {
@@ -433,6 +403,10 @@ async fn collect(
 
 /// How one endpoint writes its stream events.
 trait ChunkFormat: Send + 'static {
+    /// The fields the whole answer starts with (`id`, `object`, `created`, `model`, …).
+    fn head(&self) -> Value;
+    /// Choice `index` of the whole (not streamed) answer.
+    fn choice(&self, index: usize, r: &ChatResponse) -> Value;
     /// Events that open choice `index` (before its first text).
     fn open(&self, index: usize) -> Vec<Value>;
     /// A piece of choice `index`'s text.
@@ -441,6 +415,43 @@ trait ChunkFormat: Send + 'static {
     fn close(&self, index: usize, r: &ChatResponse) -> Vec<Value>;
     /// The last event with the usage.
     fn usage(&self, usage: Value) -> Value;
+}
+
+/// Answers the jobs' results: one JSON document (the format's head, its choices and the usage),
+/// or server-sent events when `stream`.
+#[allow(clippy::too_many_arguments)]
+async fn respond(
+    rx: mpsc::UnboundedReceiver<GenEvent>,
+    guard: CancelOnDrop,
+    format: Box<dyn ChunkFormat>,
+    jobs: Vec<bool>,
+    stream: bool,
+    include_usage: bool,
+    deadline: Deadline,
+    request_id: String,
+) -> Result<Response, AppError> {
+    if stream {
+        return stream_response(rx, guard, format, jobs, include_usage, deadline, request_id).await;
+    }
+    let answers = collect(rx, jobs.len()).await?;
+    drop(guard);
+    if answers
+        .iter()
+        .any(|r| r.finish_reason == models::FinishReason::Cancelled)
+    {
+        return Err(AppError::Internal(
+            "generation was cancelled while the client waited".into(),
+        ));
+    }
+    let refs: Vec<(bool, &ChatResponse)> = jobs.iter().copied().zip(&answers).collect();
+    let mut v = format.head();
+    v["choices"] = answers
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format.choice(i, r))
+        .collect();
+    v["usage"] = usage(&refs);
+    Ok(Json(v).into_response())
 }
 
 /// Answers as server-sent events. The status is decided by the first event, so that errors
