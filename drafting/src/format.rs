@@ -52,7 +52,8 @@ impl LeafKind {
             | "initial_price.value"
             | "other.reference_price"
             | "other.knock_in_level"
-            | "other.knock_out_level" => LeafKind::Money,
+            | "other.knock_out_level"
+            | "other.initial_payment.amount" => LeafKind::Money,
             "number_of_options"
             | "option_entitlement"
             | "autocall.lockup_months"
@@ -73,7 +74,8 @@ impl LeafKind {
             | "seller"
             | "other.fixed_rate_payer"
             | "other.floating_rate_payer"
-            | "other.equity_amount_payer" => LeafKind::Role,
+            | "other.equity_amount_payer"
+            | "other.initial_payment.payer" => LeafKind::Role,
             "product_type"
             | "option_type"
             | "exercise_style"

@@ -39,6 +39,14 @@ pub const DEMO: &[(&str, &str)] = &[
         "equity-swap.zh.md",
         include_str!("../library/equity-swap.zh.md"),
     ),
+    (
+        "credit-default-swap.en.md",
+        include_str!("../library/credit-default-swap.en.md"),
+    ),
+    (
+        "credit-default-swap.zh.md",
+        include_str!("../library/credit-default-swap.zh.md"),
+    ),
 ];
 
 /// The demo library, parsed.

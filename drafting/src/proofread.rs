@@ -410,7 +410,16 @@ fn dates(cx: &mut Ctx, read: &FileResult, holidays: &[String], trade: Option<&Tr
         ("effective_date", "expiration_date"),
         ("premium.payment_date", "expiration_date"),
     ];
+    // A credit default swap's protection may start before the trade (an index series' roll
+    // date, a single name's last coupon date).
+    let credit = read.key_terms["product_type"] == "credit_default_swap"
+        || trade.is_some_and(|t| {
+            t.leaf("product_type").and_then(|v| v.as_str()) == Some("credit_default_swap")
+        });
     for (a, b) in order {
+        if credit && (a, b) == ("trade_date", "effective_date") {
+            continue;
+        }
         let (Some(x), Some(y)) = (got.iter().find(|g| g.0 == a), got.iter().find(|g| g.0 == b))
         else {
             continue;
@@ -702,6 +711,26 @@ const EN_BOOKLET: &[&str] = &[
     "Cash Settlement Payment Date",
     "Disrupted Day",
     "Market Disruption Event",
+    // The Credit Derivatives Definitions.
+    "Credit Derivatives Definitions",
+    "Credit Event",
+    "Credit Event Notice",
+    "Notice of Publicly Available Information",
+    "Conditions to Settlement",
+    "Event Determination Date",
+    "Auction Settlement",
+    "Fallback Settlement Method",
+    "Physical Settlement",
+    "Cash Settlement",
+    "Bankruptcy",
+    "Failure to Pay",
+    "Restructuring",
+    "Fixed Rate Payer Payment Date",
+    "Fixed Amount",
+    "Floating Amount",
+    "Reference Obligation",
+    "Deliverable Obligation",
+    "Relevant Annex",
 ];
 /// Chinese terms of the master agreement and of market usage, read as defined.
 const ZH_BOOKLET: &[&str] = &[

@@ -17,6 +17,10 @@
 //!   fixed rate, floating rate index and tenor, the fixed leg's day count, effective and
 //!   termination dates, and who pays fixed and floating (`other.fixed_rate_payer`,
 //!   `other.floating_rate_payer`).
+//! - Credit default payouts (`CreditDefaultPayout`): the protection seller (its payer) and buyer
+//!   (its receiver), the reference entity or index (name and identifier), the notional; with
+//!   the fixed leg's rate, and the upfront transfer (`priceTransfer = Upfront`) as
+//!   `other.initial_payment` (amount, currency, date, payer).
 //! - The product family: the taxonomy name Deskmate writes (`equity_option`, `snowball`…) when
 //!   it is one, else from the payouts (options on equity → `equity_option`, a fixed/floating
 //!   pair → `interest_rate_swap`, `CreditDefaultPayout` → `credit_default_swap`,
@@ -367,6 +371,75 @@ fn rate_payouts(
     }
 }
 
+/// A credit default payout: its payer sells protection, its receiver buys it; the reference
+/// entity (name and first identifier, e.g. a RED code) or the index; the notional. The fixed
+/// leg beside it is read by [`rate_payouts`] (fixed rate); its payer is the buyer, so no
+/// separate fixed-rate payer is kept.
+fn credit_payout(
+    c: &Value,
+    parties: &Parties,
+    addr: &Map<String, Value>,
+    out: &mut Map<String, Value>,
+) {
+    let payer = str_at(c, "/payerReceiver/payer").and_then(|r| parties.role(r));
+    let receiver = str_at(c, "/payerReceiver/receiver").and_then(|r| parties.role(r));
+    if let (Some(s), Some(b)) = (payer, receiver) {
+        put(out, "seller", json!(s));
+        put(out, "buyer", json!(b));
+    }
+    if let Some(Value::Object(o)) = out.get_mut("other") {
+        o.remove("fixed_rate_payer");
+        o.remove("floating_rate_payer");
+        if o.is_empty() {
+            out.remove("other");
+        }
+    }
+    let general = c.get("generalTerms").unwrap_or(&Value::Null);
+    if let Some(ix) = general.get("indexReferenceInformation") {
+        if let Some(n) = str_at(ix, "/name/value").or_else(|| str_at(ix, "/name")) {
+            put(out, "underlier.name", json!(n));
+        }
+        if let Some(id) = str_at(ix, "/indexId/0/value").or_else(|| str_at(ix, "/indexId/0")) {
+            put(out, "underlier.id", json!(id));
+        }
+    } else if let Some(e) = general.pointer("/referenceInformation/referenceEntity") {
+        if let Some(n) = str_at(e, "/name/value").or_else(|| str_at(e, "/name")) {
+            put(out, "underlier.name", json!(n));
+        }
+        if let Some(id) = str_at(e, "/entityId/0/value").or_else(|| str_at(e, "/entityId/0")) {
+            put(out, "underlier.id", json!(id));
+        }
+    }
+    if out.get("notional").is_none()
+        && let Some(q) = c.pointer("/priceQuantity/quantitySchedule")
+    {
+        let m = measure(resolve(q, addr));
+        if let (Some(n), Some(ccy)) = (number(m.get("value")), currency_of(m)) {
+            put(out, "notional.amount", n);
+            put(out, "notional.currency", json!(ccy));
+        }
+    }
+}
+
+/// An upfront transfer (a credit default swap's initial payment): amount, currency, date and
+/// who pays it.
+fn upfront(t: &Value, parties: &Parties, out: &mut Map<String, Value>) {
+    let q = t.get("quantity").unwrap_or(&Value::Null);
+    if let (Some(a), Some(c)) = (number(q.get("value")), currency_of(q)) {
+        put(out, "other.initial_payment.amount", a);
+        put(out, "other.initial_payment.currency", json!(c));
+    }
+    if let Some(d) = t.get("settlementDate").and_then(date_of) {
+        put(out, "other.initial_payment.payment_date", json!(d));
+    }
+    if let Some(p) = t
+        .pointer("/payerReceiver/payerPartyReference")
+        .and_then(|r| parties.reference(r))
+    {
+        put(out, "other.initial_payment.payer", json!(p));
+    }
+}
+
 /// The key terms of a CDM TradeState (legacy 6.x layout), and optionally of Deskmate's
 /// extension object beside it. Errors name what is wrong with the document.
 pub fn key_terms(state: &Value, extension: Option<&Value>) -> Result<Value, String> {
@@ -498,6 +571,9 @@ pub fn key_terms(state: &Value, extension: Option<&Value>) -> Result<Value, Stri
     if !rates.is_empty() && options.is_empty() {
         rate_payouts(&rates, &parties, &addr, &mut out);
     }
+    if let Some((_, c)) = payouts.iter().find(|(k, _)| *k == "CreditDefaultPayout") {
+        credit_payout(c, &parties, &addr, &mut out);
+    }
     if payouts.is_empty() {
         // A payout-less TradeState (Deskmate's for families CDM 6 has no payout for): the
         // trade lot's quantity and underlier.
@@ -563,6 +639,10 @@ pub fn key_terms(state: &Value, extension: Option<&Value>) -> Result<Value, Stri
         .flatten()
     {
         let t = t.get("transfer").unwrap_or(t);
+        if str_at(t, "/transferExpression/priceTransfer") == Some("Upfront") {
+            upfront(t, &parties, &mut out);
+            continue;
+        }
         if str_at(t, "/transferExpression/priceTransfer") != Some("Premium") {
             continue;
         }

@@ -85,12 +85,16 @@ pub fn cross_check(fields: &[FieldValue], product: Option<&str>) -> Vec<Problem>
             ));
         }
     };
-    order(
-        "trade_date",
-        "effective_date",
-        false,
-        "the trade date is after the effective date",
-    );
+    // A credit default swap's protection may start before the trade: an index trade's
+    // effective date is the series' roll date, a single name's accrual the last coupon date.
+    if product != Some("credit_default_swap") {
+        order(
+            "trade_date",
+            "effective_date",
+            false,
+            "the trade date is after the effective date",
+        );
+    }
     order(
         "effective_date",
         "termination_date",
@@ -275,5 +279,19 @@ mod tests {
             fv("seller", json!("party_b")),
         ];
         assert!(cross_check(&fine, None).is_empty());
+    }
+
+    #[test]
+    fn protection_may_start_before_a_credit_default_swaps_trade_date() {
+        // The CDM project's CDX example: traded 2005-01-24 on the series rolled 2004-03-23.
+        let fields: Vec<FieldValue> = vec![
+            fv("trade_date", json!("2005-01-24")),
+            fv("effective_date", json!("2004-03-23")),
+            fv("termination_date", json!("2009-03-20")),
+        ];
+        assert!(cross_check(&fields, Some("credit_default_swap")).is_empty());
+        let p = cross_check(&fields, Some("interest_rate_swap"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].fields, ["trade_date", "effective_date"]);
     }
 }

@@ -304,6 +304,9 @@ pub fn key_terms(xml: &str, sheet: &Sheet) -> Result<Vec<Candidate>, String> {
         r.date("effective_date", local(product, "effectiveDate"));
         r.date("termination_date", local(product, "terminationDate"));
     }
+    if family == "credit_default_swap" {
+        credit_default_swap(&mut r, product);
+    }
     if let Some(fs) = fixed_stream {
         r.role("other.fixed_rate_payer", child(fs, "payerPartyReference"));
         r.role(
@@ -312,6 +315,61 @@ pub fn key_terms(xml: &str, sheet: &Sheet) -> Result<Vec<Candidate>, String> {
         );
     }
     Ok(r.out)
+}
+
+/// A credit default swap's own terms: the protection buyer and seller, the scheduled
+/// termination date, the reference entity or index, the fixed rate, the calculation amount
+/// (the notional) and the initial (upfront) payment with who pays it.
+fn credit_default_swap<'a, 'i>(r: &mut Reader<'_, 'a, 'i>, product: Node<'a, 'i>) {
+    let Some(general) = child(product, "generalTerms") else {
+        return;
+    };
+    r.role("buyer", child(general, "buyerPartyReference"));
+    r.role("seller", child(general, "sellerPartyReference"));
+    r.date(
+        "termination_date",
+        child(general, "scheduledTerminationDate"),
+    );
+    if let Some(ix) = child(general, "indexReferenceInformation") {
+        r.text("underlier.name", child(ix, "indexName"));
+        r.text("underlier.id", child(ix, "indexId"));
+    } else if let Some(e) =
+        child(general, "referenceInformation").and_then(|ri| child(ri, "referenceEntity"))
+    {
+        r.text("underlier.name", child(e, "entityName"));
+        r.text("underlier.id", child(e, "entityId"));
+    }
+    if let Some(fee) = child(product, "feeLeg") {
+        if let Some(rate) = local(fee, "fixedAmountCalculation").and_then(|f| child(f, "fixedRate"))
+        {
+            r.number("fixed_rate", Some(rate));
+        }
+        if let Some(ip) = child(fee, "initialPayment") {
+            r.money("other.initial_payment", child(ip, "paymentAmount"));
+            r.role(
+                "other.initial_payment.payer",
+                child(ip, "payerPartyReference"),
+            );
+            r.date(
+                "other.initial_payment.payment_date",
+                child(ip, "paymentDate"),
+            );
+        }
+    }
+    if let Some(amount) =
+        child(product, "protectionTerms").and_then(|p| child(p, "calculationAmount"))
+    {
+        r.money("notional", Some(amount));
+    }
+    let settled = [
+        ("cashSettlementTerms", "cash"),
+        ("physicalSettlementTerms", "physical"),
+    ]
+    .into_iter()
+    .find_map(|(e, v)| child(product, e).map(|n| (n, v)));
+    if let Some((n, v)) = settled {
+        r.push("settlement", Value::from(v), n);
+    }
 }
 
 /// Where FpML carries properties that CDM 6.30 requires and the mapping may leave out: the

@@ -258,6 +258,15 @@ fields! {
     GoverningLaw = "other.governing_law",
     /// `other.initial_floating_rate`: the rate of the first floating period.
     InitialFloatingRate = "other.initial_floating_rate",
+    /// `other.initial_payment.amount`: a credit default swap's upfront payment (前端费用).
+    InitialPaymentAmount = "other.initial_payment.amount",
+    /// `other.initial_payment.currency`.
+    InitialPaymentCurrency = "other.initial_payment.currency",
+    /// `other.initial_payment.payer` (`party_a` or `party_b`): who pays the upfront payment
+    /// (either side may, by where the market has moved since the fixed rate was set).
+    InitialPaymentPayer = "other.initial_payment.payer",
+    /// `other.initial_payment.payment_date`.
+    InitialPaymentDate = "other.initial_payment.payment_date",
     /// `other.initial_valuation_date` (期初观察日).
     InitialValuationDate = "other.initial_valuation_date",
     /// `other.knock_in_level`: an autocallable's knock-in stated as a price (no initial price
@@ -298,6 +307,7 @@ impl Field {
             Field::CapPriceValue => Some(Field::CapPriceCurrency),
             Field::FloorPriceValue => Some(Field::FloorPriceCurrency),
             Field::InitialPrice => Some(Field::InitialPriceCurrency),
+            Field::InitialPaymentAmount => Some(Field::InitialPaymentCurrency),
             _ => None,
         }
     }
@@ -341,14 +351,20 @@ pub struct Conflict {
     pub values: Vec<FieldValue>,
 }
 
-/// Whether `field` is a key-term leaf (or an `other.*` leaf with a snake_case name).
+/// Whether `field` is a key-term leaf, or an `other.*` leaf: a snake_case name, or a
+/// snake_case object and its member as the schema's own money leaves are
+/// (`other.initial_payment.amount`, like `premium.amount`).
 pub fn is_leaf(field: &str) -> bool {
     LEAVES.contains(&field)
         || field.strip_prefix("other.").is_some_and(|n| {
-            !n.is_empty()
-                && n.len() <= 64
-                && n.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            n.len() <= 64
+                && n.split('.').count() <= 2
+                && n.split('.').all(|part| {
+                    !part.is_empty()
+                        && part
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                })
         })
 }
 
@@ -384,7 +400,8 @@ pub fn check_leaf(field: &str, value: &Value) -> Result<Value, String> {
         | "effective_date"
         | "expiration_date"
         | "termination_date"
-        | "premium.payment_date" => {
+        | "premium.payment_date"
+        | "other.initial_payment.payment_date" => {
             let s = text()?;
             parse_iso(s)
                 .map(|_| Value::from(s))
@@ -397,7 +414,8 @@ pub fn check_leaf(field: &str, value: &Value) -> Result<Value, String> {
             }
             Ok(Value::from(s))
         }
-        "buyer" | "seller" => one_of(&["party_a", "party_b"]),
+        "buyer" | "seller" | "other.initial_payment.payer" => one_of(&["party_a", "party_b"]),
+        "other.initial_payment.amount" => positive(),
         "option_type" => one_of(&["call", "put"]),
         "exercise_style" => one_of(&["european", "american", "bermudan"]),
         "strike.unit" => one_of(&["price", "percent", "rate"]),
@@ -410,7 +428,8 @@ pub fn check_leaf(field: &str, value: &Value) -> Result<Value, String> {
         | "premium.currency"
         | "cap_price.currency"
         | "floor_price.currency"
-        | "initial_price.currency" => {
+        | "initial_price.currency"
+        | "other.initial_payment.currency" => {
             let s = text()?;
             if is_currency(s) {
                 Ok(Value::from(s))
@@ -577,21 +596,7 @@ pub fn key_terms_object(fields: &[FieldValue]) -> Value {
     leaves.sort_by_key(|f| leaf_order(&f.field));
     let mut out = Map::new();
     for f in leaves {
-        let mut parts = f.field.splitn(2, '.');
-        let head = parts.next().unwrap_or_default();
-        match parts.next() {
-            None => {
-                out.insert(head.to_owned(), f.value.clone());
-            }
-            Some(rest) => {
-                let slot = out
-                    .entry(head.to_owned())
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if let Value::Object(o) = slot {
-                    o.insert(rest.to_owned(), f.value.clone());
-                }
-            }
-        }
+        put_leaf(&mut out, &f.field, f.value.clone());
     }
     Value::Object(out)
 }
@@ -620,18 +625,25 @@ pub fn put_leaf(out: &mut Map<String, Value>, path: &str, v: Value) {
 /// The leaves of a key-terms object (the inverse of [`key_terms_object`]), for corrections and
 /// exports of edited payloads; values are not checked here.
 pub fn leaves_of(obj: &Value) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    if let Value::Object(o) = obj {
-        for (k, v) in o {
-            match v {
-                Value::Object(inner) => {
-                    for (k2, v2) in inner {
-                        out.push((format!("{k}.{k2}"), v2.clone()));
-                    }
+    fn walk(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+        match v {
+            Value::Object(o) => {
+                for (k, v) in o {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&path, v, out);
                 }
-                _ => out.push((k.clone(), v.clone())),
             }
+            _ if !prefix.is_empty() => out.push((prefix.to_string(), v.clone())),
+            _ => {}
         }
+    }
+    let mut out = Vec::new();
+    if obj.is_object() {
+        walk("", obj, &mut out);
     }
     out.sort_by_key(|(f, _)| leaf_order(f));
     out
@@ -659,6 +671,10 @@ mod tests {
             ("autocall.coupon_rate", json!(0.152)),
             ("initial_price.currency", json!("CNY")),
             ("payout_pct", json!(4)),
+            ("other.initial_payment.amount", json!(16000)),
+            ("other.initial_payment.currency", json!("USD")),
+            ("other.initial_payment.payer", json!("party_a")),
+            ("other.initial_payment.payment_date", json!("2005-01-27")),
         ];
         for (f, v) in ok {
             assert!(check_leaf(f, v).is_ok(), "{f} {v}");
@@ -678,6 +694,13 @@ mod tests {
             ("autocall.coupon_rate", json!(15.2), "decimal"),
             ("colour", json!("red"), "not a key-terms field"),
             ("other.Bad Name", json!(1), "not a key-terms field"),
+            ("other.a.b.c", json!(1), "not a key-terms field"),
+            (
+                "other.initial_payment.payer",
+                json!("New Bank"),
+                "party_a, party_b",
+            ),
+            ("other.initial_payment.currency", json!("usd"), "ISO 4217"),
         ];
         for (f, v, msg) in bad {
             let e = check_leaf(f, v).unwrap_err();

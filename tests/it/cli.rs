@@ -801,6 +801,30 @@ fn draft_writes_a_confirmation_from_an_extraction_or_fpml_and_refuses_gaps_by_na
         zh.contains("STMicroelectronics N.V. ordinary shares（STM-FP）"),
         "{zh}"
     );
+    // A credit default swap (the CDM project's CDX index trade) in FpML: the credit template,
+    // the upfront paid by the protection seller.
+    let cdx = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/cdm/fpml-cdm/fpml-5-13-products-credit-derivatives/cdindex-ex01-cdx.fpml.xml"
+    );
+    let o = deskmate(
+        dir.path(),
+        &["draft", "--trade", cdx, "--language", "zh"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let zh = String::from_utf8_lossy(&o.stdout);
+    for line in [
+        "信用违约互换交易确认书",
+        "约定到期日：2009年3月20日",
+        "信用保护买方：乙方",
+        "参考实体：Dow Jones CDX NA IG.2",
+        "名义本金：美元25,000,000.00（大写：美元贰仟伍佰万元整）",
+        "信用保护费率：0.6%（年化）",
+        "前端费用支付方：甲方",
+    ] {
+        assert!(zh.contains(line), "{line} in\n{zh}");
+    }
     // A bespoke feature: the command line runs no model and leaves the passage for legal.
     let o = deskmate(
         dir.path(),

@@ -27,7 +27,23 @@ fn the_demo_library_parses_and_round_trips_through_markdown() {
     assert_eq!(en.id, "equity-option.en");
     let zh = library::choose(&lib, "equity_option", Language::Zh).unwrap();
     assert_eq!(zh.id, "equity-option.zh");
-    assert!(library::choose(&lib, "credit_default_swap", Language::En).is_none());
+    // Every family the issue names has a template in both languages.
+    for family in [
+        "equity_option",
+        "snowball",
+        "phoenix",
+        "equity_swap",
+        "interest_rate_swap",
+        "credit_default_swap",
+    ] {
+        for lang in [Language::En, Language::Zh] {
+            assert!(
+                library::choose(&lib, family, lang).is_some(),
+                "{family} {lang:?}"
+            );
+        }
+    }
+    assert!(library::choose(&lib, "fx_option", Language::En).is_none());
 }
 
 #[test]

@@ -277,7 +277,12 @@ impl Entry {
                 true,
             )?),
             Reader::Money => Target::Money(field(
-                |f| matches!(f, F::NotionalAmount | F::PremiumAmount),
+                |f| {
+                    matches!(
+                        f,
+                        F::NotionalAmount | F::PremiumAmount | F::InitialPaymentAmount
+                    )
+                },
                 false,
             )?),
             Reader::Rate => {

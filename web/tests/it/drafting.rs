@@ -1248,6 +1248,44 @@ async fn drafts_from_fpml_and_from_a_cdm_trade_state() {
         "{r}"
     );
 
+    // A credit default swap's TradeState: the credit template, drafted and proofread clean.
+    let cdx: Value = serde_json::from_str(&shared(
+        "fpml-5-13-products-credit-derivatives/cdindex-ex01-cdx.cdm6-legacy.json",
+    ))
+    .unwrap();
+    let (s, d) = api
+        .json(Method::POST, "/v1/drafts", "legal1", json!({"cdm": cdx}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    assert_eq!(d["template"], "credit-default-swap.en");
+    let text = d["text"].as_str().unwrap();
+    for want in [
+        "Scheduled Termination Date: 20 March 2009",
+        "Protection Buyer: Massive Bank, New York",
+        "Reference Entity: Dow Jones CDX NA IG.2",
+        "Fixed Rate Payer Calculation Amount: USD 25,000,000.00",
+        "Initial Payment Payer: New Bank, New York",
+    ] {
+        assert!(text.contains(want), "{want} not in\n{text}");
+    }
+    let (s, r) = api
+        .json(
+            Method::POST,
+            &format!("/v1/drafts/{}/proofread", d["id"].as_str().unwrap()),
+            "legal1",
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "info"),
+        "{r}"
+    );
+
     let rune: Value = serde_json::from_str(&shared(
         "fpml-5-13-incomplete-products-equity-options/eqd-ex01-american-call-stock-long-form.cdm7-rune.json",
     ))
