@@ -52,6 +52,7 @@ fn architecture_md_names_every_crate_folder() {
         "knowledge",
         "models",
         "policies",
+        "research",
         "rfq",
         "web",
     ];
@@ -87,6 +88,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ),
         // Trade reporting reads CDM JSON itself; only the shared rules (currency codes).
         ("compliance", set(&["cjk", "policies"])),
+        // Market data and moves: dates from the kernels, nothing else.
+        ("research", set(&["kernels"])),
         (
             "assistant",
             set(&[
@@ -100,6 +103,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "extraction",
                 "drafting",
                 "compliance",
+                "research",
             ]),
         ),
         (
@@ -115,6 +119,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "extraction",
                 "drafting",
                 "compliance",
+                "research",
                 "assistant",
             ]),
         ),
@@ -131,6 +136,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "extraction",
                 "drafting",
                 "compliance",
+                "research",
                 "assistant",
                 "evals",
             ]),
@@ -148,6 +154,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "extraction",
                 "drafting",
                 "compliance",
+                "research",
                 "assistant",
                 "evals",
                 "web",
