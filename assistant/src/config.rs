@@ -194,6 +194,30 @@ pub struct Config {
     pub compliance: ComplianceConfig,
     /// Model risk: where monitoring alerts are also sent.
     pub model_risk: ModelRiskConfig,
+    /// Research and risk: the thresholds that make a day's price change a move event.
+    pub research: ResearchConfig,
+}
+
+/// `[research]`: what makes a day's price change a move event (research and risk reports start
+/// from these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResearchConfig {
+    /// The absolute change in percent (settlement to settlement, else close to close) that
+    /// makes a move: 3.0 = 3%.
+    pub move_threshold_pct: f64,
+    /// Per product: a contract name, or the letters it starts with (`SC` for `SC2407`), and
+    /// its threshold in percent; the longest matching name wins.
+    pub move_thresholds: BTreeMap<String, f64>,
+}
+
+impl Default for ResearchConfig {
+    fn default() -> Self {
+        ResearchConfig {
+            move_threshold_pct: 3.0,
+            move_thresholds: BTreeMap::new(),
+        }
+    }
 }
 
 /// `[model_risk]`: the chat the model-risk team hears alerts in (besides the dashboard and the
@@ -1141,6 +1165,24 @@ impl Config {
             key: key.into(),
             message,
         };
+        let research = std::iter::once((
+            "research.move_threshold_pct".to_string(),
+            self.research.move_threshold_pct,
+        ))
+        .chain(
+            self.research
+                .move_thresholds
+                .iter()
+                .map(|(k, v)| (format!("research.move_thresholds.{k}"), *v)),
+        );
+        for (key, v) in research {
+            if !(v.is_finite() && v > 0.0 && v < 100.0) {
+                return Err(invalid(
+                    &key,
+                    format!("{v} is not a threshold in percent between 0 and 100"),
+                ));
+            }
+        }
         let mr = &self.model_risk;
         match mr.alert_channel.trim() {
             "" => {}
@@ -2080,7 +2122,7 @@ mod tests {
             (
                 "[serve]\n",
                 &[],
-                "allowed keys here: approvals, compliance, drafting, extract, knowledge, limits, log, model_risk, models, pricing, rfq, server, storage, telegram, webhook, wecom",
+                "allowed keys here: approvals, compliance, drafting, extract, knowledge, limits, log, model_risk, models, pricing, research, rfq, server, storage, telegram, webhook, wecom",
             ),
             ("[log]\nformat = \"xml\"", &[], "allowed values: text, json"),
             ("[server]\nbind = \"localhost\"", &[], "`server.bind`"),

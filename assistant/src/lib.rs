@@ -32,6 +32,7 @@ pub mod identity;
 pub mod inference;
 pub mod jobs;
 pub mod lock;
+pub mod market;
 pub mod model_risk;
 pub mod reporting;
 pub mod sessions;

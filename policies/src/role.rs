@@ -66,6 +66,7 @@ impl Role {
                 RfqRead,
                 PricingRun,
                 RiskRead,
+                MarketRead,
                 ApprovalsRead,
                 ApprovalsDecide,
                 DocumentsRead,
@@ -111,6 +112,8 @@ impl Role {
             Role::Risk => &[
                 PricingRun,
                 RiskRead,
+                MarketRead,
+                MarketWrite,
                 DocumentsRead,
                 ApprovalsRead,
                 ApprovalsCreate,
@@ -202,6 +205,10 @@ pub enum Permission {
     ComplianceRead,
     /// Load the rule catalogue and add the firm's own provisions (a new catalogue version).
     ComplianceManage,
+    /// Read market data and the events found in it or opened by hand.
+    MarketRead,
+    /// Import market data files and open risk events.
+    MarketWrite,
     /// Call the local models (chat, completions, embeddings).
     ModelsUse,
     /// Read background jobs.
@@ -235,6 +242,8 @@ impl Permission {
         Permission::DraftsWrite,
         Permission::ComplianceRead,
         Permission::ComplianceManage,
+        Permission::MarketRead,
+        Permission::MarketWrite,
         Permission::ModelsUse,
         Permission::JobsRead,
         Permission::EvalsRead,
@@ -262,6 +271,8 @@ impl Permission {
             Permission::DraftsWrite => "drafts.write",
             Permission::ComplianceRead => "compliance.read",
             Permission::ComplianceManage => "compliance.manage",
+            Permission::MarketRead => "market.read",
+            Permission::MarketWrite => "market.write",
             Permission::ModelsUse => "models.use",
             Permission::JobsRead => "jobs.read",
             Permission::EvalsRead => "evals.read",

@@ -667,4 +667,48 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX validation_baselines_by_chain ON validation_baselines(chain, report_sha256);
     "#,
+    // 18: research and risk's market data: each imported file, the daily bars (one per contract
+    // and day, never updated), and the events (moves found in the bars, risk events opened by
+    // hand; a move once per contract and day).
+    r#"
+    CREATE TABLE market_files (
+        id           TEXT PRIMARY KEY,
+        sha256       TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        bars         INTEGER NOT NULL,
+        notices      TEXT NOT NULL,
+        uploaded_by  TEXT NOT NULL,
+        uploaded_at  TEXT NOT NULL
+    );
+    CREATE TABLE market_bars (
+        contract       TEXT NOT NULL,
+        date           TEXT NOT NULL,
+        open           REAL CHECK (open > 0),
+        high           REAL CHECK (high > 0),
+        low            REAL CHECK (low > 0),
+        close          REAL NOT NULL CHECK (close > 0),
+        settlement     REAL CHECK (settlement > 0),
+        volume         REAL CHECK (volume >= 0),
+        open_interest  REAL CHECK (open_interest >= 0),
+        file_id        TEXT NOT NULL REFERENCES market_files(id),
+        PRIMARY KEY (contract, date)
+    );
+    CREATE TRIGGER market_bars_no_update BEFORE UPDATE ON market_bars
+    BEGIN
+        SELECT RAISE(ABORT, 'a stored market bar is never changed');
+    END;
+    CREATE TABLE market_events (
+        id          TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('move', 'risk')),
+        contract    TEXT NOT NULL,
+        date        TEXT NOT NULL,
+        until       TEXT NOT NULL,
+        topic       TEXT NOT NULL,
+        details     TEXT NOT NULL,
+        opened_by   TEXT NOT NULL,
+        opened_at   TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX market_events_one_move ON market_events(contract, date) WHERE kind = 'move';
+    CREATE INDEX market_events_by_date ON market_events(date);
+    "#,
 ];

@@ -12,6 +12,7 @@ mod documents;
 mod edit_validation;
 mod explain;
 mod extraction_review;
+mod market;
 mod model_risk;
 mod reporting;
 mod stored_values;

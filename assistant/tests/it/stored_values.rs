@@ -118,6 +118,7 @@ fn every_trigger_lists_exactly_its_enums_values() {
                 && !n.starts_with("draft_")
                 && *n != "template_versions_no_update"
                 && !n.starts_with("compliance_")
+                && *n != "market_bars_no_update"
         })
         .collect();
     assert!(
@@ -909,4 +910,32 @@ fn a_rule_catalogue_version_is_never_changed() {
         let err = c.execute(sql, []).unwrap_err();
         assert!(err.to_string().contains("never changed"), "{sql}: {err}");
     }
+}
+
+#[test]
+fn stored_market_bars_are_never_changed() {
+    let (_dir, c) = fresh();
+    c.execute_batch(
+        "INSERT INTO market_files (id, sha256, name, bars, notices, uploaded_by, uploaded_at)
+         VALUES ('mf_1', 'x', 'a.csv', 1, '[]', 'u', 'now');
+         INSERT INTO market_bars (contract, date, close, file_id)
+         VALUES ('IF2406', '2024-06-03', 3610, 'mf_1');",
+    )
+    .unwrap();
+    let err = c
+        .execute(
+            "UPDATE market_bars SET close = 3700 WHERE contract = 'IF2406'",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("never changed"), "{err}");
+    // A price of zero or below cannot be stored either.
+    let err = c
+        .execute(
+            "INSERT INTO market_bars (contract, date, close, file_id)
+             VALUES ('IF2406', '2024-06-04', 0, 'mf_1')",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("CHECK"), "{err}");
 }

@@ -55,6 +55,12 @@ CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
 -- index jobs_created
 CREATE INDEX jobs_created ON jobs(created_at);
 
+-- index market_events_by_date
+CREATE INDEX market_events_by_date ON market_events(date);
+
+-- index market_events_one_move
+CREATE UNIQUE INDEX market_events_one_move ON market_events(contract, date) WHERE kind = 'move';
+
 -- index model_alerts_by_state
 CREATE INDEX model_alerts_by_state ON model_alerts(state, chain);
 
@@ -407,6 +413,45 @@ CREATE TABLE jobs (
         error          TEXT
     );
 
+-- table market_bars
+CREATE TABLE market_bars (
+        contract       TEXT NOT NULL,
+        date           TEXT NOT NULL,
+        open           REAL CHECK (open > 0),
+        high           REAL CHECK (high > 0),
+        low            REAL CHECK (low > 0),
+        close          REAL NOT NULL CHECK (close > 0),
+        settlement     REAL CHECK (settlement > 0),
+        volume         REAL CHECK (volume >= 0),
+        open_interest  REAL CHECK (open_interest >= 0),
+        file_id        TEXT NOT NULL REFERENCES market_files(id),
+        PRIMARY KEY (contract, date)
+    );
+
+-- table market_events
+CREATE TABLE market_events (
+        id          TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('move', 'risk')),
+        contract    TEXT NOT NULL,
+        date        TEXT NOT NULL,
+        until       TEXT NOT NULL,
+        topic       TEXT NOT NULL,
+        details     TEXT NOT NULL,
+        opened_by   TEXT NOT NULL,
+        opened_at   TEXT NOT NULL
+    );
+
+-- table market_files
+CREATE TABLE market_files (
+        id           TEXT PRIMARY KEY,
+        sha256       TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        bars         INTEGER NOT NULL,
+        notices      TEXT NOT NULL,
+        uploaded_by  TEXT NOT NULL,
+        uploaded_at  TEXT NOT NULL
+    );
+
 -- table model_alerts
 CREATE TABLE model_alerts (
         id          TEXT PRIMARY KEY,
@@ -664,6 +709,12 @@ CREATE TRIGGER jobs_kind_update BEFORE UPDATE OF kind ON jobs
         WHEN NEW.kind NOT IN (
             'document.ingest', 'extraction', 'eval')
         BEGIN SELECT RAISE(ABORT, 'invalid jobs.kind: ' || quote(NEW.kind)); END;
+
+-- trigger market_bars_no_update
+CREATE TRIGGER market_bars_no_update BEFORE UPDATE ON market_bars
+    BEGIN
+        SELECT RAISE(ABORT, 'a stored market bar is never changed');
+    END;
 
 -- trigger rfq_quotes_status_insert
 CREATE TRIGGER rfq_quotes_status_insert BEFORE INSERT ON rfq_quotes
