@@ -6,8 +6,8 @@
 pub use crate::access::{Access, RouteInfo, Surface, Timeout};
 use crate::handlers::compliance as reporting;
 use crate::handlers::{
-    admin, approvals, audit, documents, drafts, evals, extractions, jobs, model_risk, openai,
-    pricing, rfqs, system, templates, wecom,
+    admin, approvals, audit, documents, drafts, evals, extractions, jobs, market, model_risk,
+    openai, pricing, rfqs, system, templates, wecom,
 };
 use crate::state::AppState;
 use crate::ui;
@@ -191,6 +191,12 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/v1/compliance/reports", P(ComplianceRead), "Each applicable regime's report for a trade, as the regime writes it, with the fields the trade cannot fill.", reporting::reports),
         route!(POST "/v1/compliance/validate", P(ComplianceRead), "Validate a report the firm already has (JSON or CSV) against the regime's formats and the trade: findings with provisions.", reporting::validate),
         route!(POST "/v1/compliance/ask", P(ComplianceRead), "A rule question answered from the provisions, guidelines and laws, every citation a provision id (SSE with stream: true).", reporting::ask, timeout = Timeout::Generation),
+        route!(upload POST "/v1/market-data", P(MarketWrite), "Import a file of daily bars (multipart: one CSV or JSON file, optional `contract`): refused whole naming the row and column, or stored with its notices and the move events it made. Audited.", market::import),
+        route!(GET "/v1/market-data", P(MarketRead), "The contracts with market data, each with its first and last day.", market::contracts),
+        route!(GET "/v1/market-data/{contract}", P(MarketRead), "A contract's daily bars (`from`, `to`).", market::bars),
+        route!(GET "/v1/events", P(MarketRead), "Market events, newest first: moves found in the data and risk events opened by hand (`kind`, `contract`).", market::events),
+        route!(POST "/v1/events", P(MarketWrite), "Open a risk event by hand: topic, products, window. Audited.", market::open),
+        route!(GET "/v1/events/{id}", P(MarketRead), "One market event.", market::event),
         route!(GET "/v1/compliance/regimes", P(ComplianceRead), "The reporting regimes: authority, deadline with its source, fields.", reporting::regimes),
         route!(GET "/v1/compliance/provisions/{id}", P(ComplianceRead), "One provision of the rule catalogue (drr:…, jrt:…, firm:…).", reporting::provision),
         route!(GET "/v1/compliance/catalogue", P(ComplianceRead), "The rule catalogue's versions.", reporting::catalogue),

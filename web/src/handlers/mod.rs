@@ -10,6 +10,7 @@ pub mod drafts;
 pub mod evals;
 pub mod extractions;
 pub mod jobs;
+pub mod market;
 pub mod model_risk;
 pub mod openai;
 pub mod pricing;

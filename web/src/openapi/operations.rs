@@ -7,8 +7,8 @@
 use crate::access::RouteInfo;
 use crate::handlers::compliance as reporting;
 use crate::handlers::{
-    admin, approvals, audit, documents, drafts, extractions, jobs, model_risk, rfqs, system,
-    templates,
+    admin, approvals, audit, documents, drafts, extractions, jobs, market, model_risk, rfqs,
+    system, templates,
 };
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
@@ -422,6 +422,17 @@ pub(crate) fn spec(method: &str, path: &str) -> (Spec, bool) {
         ("POST", "/v1/risk/grid") => ok(object("Values over spot × vol × days (`kernels::risk::GridResult`)."))
             .body(Body::AnyJson("`{\"products\": [...], \"grid\": {\"spot_pct\", \"vol_shift\", \"days\"}}` (`assistant::desk::adhoc::GridInput`)."))
             .extra(&[422]),
+        // Market data and events (research and risk).
+        ("POST", "/v1/market-data") => reply(201, object("What the import did (`assistant::market::ImportReport`): bars new and known, notices, the move events made."))
+            .body(upload(
+                Files::One,
+                &[("contract", "The contract of a file without a contract column.")],
+            )),
+        ("GET", "/v1/market-data") => ok(object("`{\"contracts\": [...]}`: each with its first and last day and number of bars.")),
+        ("GET", "/v1/market-data/{contract}") => ok(object("`{\"contract\", \"bars\": [...]}`.")).query::<market::BarsQuery>(),
+        ("GET", "/v1/events") => ok(object("`{\"events\": [...]}`, newest first.")).query::<market::EventsQuery>(),
+        ("POST", "/v1/events") => reply(201, object("The risk event opened (`assistant::market::MarketEvent`).")).json::<market::OpenBody>(),
+        ("GET", "/v1/events/{id}") => ok(object("The event (`assistant::market::MarketEvent`).")),
         // Clause library and drafts.
         ("GET", "/v1/templates") => ok(object("`{\"templates\": [...]}`, or with `q` the clauses found.")).query::<templates::ListQuery>(),
         ("GET", "/v1/templates/{id}") => ok(object("The template's clause tree and Markdown.")).query::<templates::GetQuery>(),

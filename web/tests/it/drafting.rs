@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use tower::ServiceExt;
 use web::{AppState, app};
 
-struct Api {
+pub(crate) struct Api {
     router: Router,
     tokens: BTreeMap<String, String>,
     assistant: std::sync::Arc<Assistant>,
@@ -33,6 +33,19 @@ fn api() -> Api {
 }
 
 fn api_with(f: impl FnOnce(&mut Config)) -> Api {
+    api_for(
+        &[
+            ("legal1", Role::Legal),
+            ("legal2", Role::Legal),
+            ("legal3", Role::Legal),
+            ("ops1", Role::Ops),
+        ],
+        f,
+    )
+}
+
+/// A server on a fresh data directory with these users (each with an API token).
+pub(crate) fn api_for(users: &[(&str, Role)], f: impl FnOnce(&mut Config)) -> Api {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.storage.data_dir = dir.path().to_path_buf();
@@ -40,12 +53,7 @@ fn api_with(f: impl FnOnce(&mut Config)) -> Api {
     let a = Assistant::open(config).unwrap();
     crate::approve_models(&a);
     let mut tokens = BTreeMap::new();
-    for (name, role) in [
-        ("legal1", Role::Legal),
-        ("legal2", Role::Legal),
-        ("legal3", Role::Legal),
-        ("ops1", Role::Ops),
-    ] {
+    for &(name, role) in users {
         a.create_user(&Actor::system(), name, role).unwrap();
         tokens.insert(
             name.to_owned(),
@@ -64,7 +72,7 @@ fn api_with(f: impl FnOnce(&mut Config)) -> Api {
 }
 
 impl Api {
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -93,7 +101,7 @@ impl Api {
         )
     }
 
-    async fn json(
+    pub(crate) async fn json(
         &self,
         method: Method,
         path: &str,
@@ -125,7 +133,7 @@ fn trade() -> Value {
     })
 }
 
-fn multipart(file: (&str, &[u8]), fields: &[(&str, &str)]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(file: (&str, &[u8]), fields: &[(&str, &str)]) -> (String, Vec<u8>) {
     let boundary = "deskmate-test-boundary-3f9c";
     let mut body = Vec::new();
     for (name, value) in fields {

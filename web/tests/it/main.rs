@@ -11,6 +11,7 @@ mod drafting;
 mod evals;
 mod extraction;
 mod hostile;
+mod market;
 mod openai;
 mod openai_remote;
 mod openapi;
