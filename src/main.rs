@@ -173,6 +173,10 @@ enum Command {
     /// firm's own provisions, rule questions.
     #[command(subcommand)]
     Compliance(cmd::compliance::ComplianceCmd),
+    /// Market data and events for research and risk: import daily bars (CSV/JSON), list the
+    /// contracts and the moves found, open a risk event.
+    #[command(subcommand)]
+    Market(cmd::market::MarketCmd),
     /// Ingest files or folders into the knowledge base (idempotent by content hash).
     Ingest(cmd::knowledge::IngestArgs),
     /// Preview the chunks of a file (path, length, location, text) without indexing.
@@ -239,6 +243,7 @@ fn main() -> ExitCode {
         Command::Negotiate(a) => cmd::proofread::negotiate(a),
         Command::Compare(a) => cmd::compliance::compare(a, loaded),
         Command::Compliance(c) => cmd::compliance::run(c, loaded),
+        Command::Market(c) => cmd::market::run(c, loaded),
         Command::Ingest(a) => cmd::knowledge::ingest(a, loaded),
         Command::Chunk(a) => cmd::chunk::run(a),
         Command::Search(a) => cmd::knowledge::search(a, loaded),

@@ -139,14 +139,15 @@ fn bar_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Bar, String)> {
             settlement: r.get(6)?,
             volume: r.get(7)?,
             open_interest: r.get(8)?,
+            unit: r.get(9)?,
             row: 0,
         },
-        r.get(9)?,
+        r.get(10)?,
     ))
 }
 
 const BAR_COLUMNS: &str =
-    "contract, date, open, high, low, close, settlement, volume, open_interest, file_id";
+    "contract, date, open, high, low, close, settlement, volume, open_interest, unit, file_id";
 
 fn same_bar(a: &Bar, b: &Bar) -> bool {
     let eq = |x: Option<f64>, y: Option<f64>| match (x, y) {
@@ -161,20 +162,23 @@ fn same_bar(a: &Bar, b: &Bar) -> bool {
         && eq(a.settlement, b.settlement)
         && eq(a.volume, b.volume)
         && eq(a.open_interest, b.open_interest)
+        && a.unit == b.unit
 }
 
 impl Assistant {
     /// Imports a file of daily bars (CSV or JSON); `contract` names the contract of a file
-    /// without a contract column. See the module doc for what is refused.
+    /// without a contract column, `unit` what its prices are in (`USD/bbl`, `points`) when it
+    /// has no unit column. See the module doc for what is refused.
     pub fn market_import(
         &self,
         actor: &Actor,
         name: &str,
         bytes: &[u8],
         contract: Option<&str>,
+        unit: Option<&str>,
     ) -> Result<ImportReport> {
         require(actor, Permission::MarketWrite)?;
-        let parsed = research::parse(bytes, contract)
+        let parsed = research::parse(bytes, contract, unit)
             .map_err(|e| invalid("file", format!("{name}: {e}")))?;
         let digest = sha(bytes);
         let file_id = format!("mf_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
@@ -221,7 +225,7 @@ impl Assistant {
                         return Err(invalid(
                             "file",
                             format!(
-                                "{name}: row {} gives {} on {} other prices than the stored bar from {from_name}; nothing was imported (correct the file, or the stored data first)",
+                                "{name}: row {} gives {} on {} other values than the stored bar from {from_name}; nothing was imported (correct the file, or the stored data first)",
                                 b.row, b.contract, b.date
                             ),
                         ));
@@ -229,8 +233,8 @@ impl Assistant {
                     None => {
                         tx.conn().execute(
                             "INSERT INTO market_bars (contract, date, open, high, low, close,
-                                 settlement, volume, open_interest, file_id)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                 settlement, volume, open_interest, unit, file_id)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                             params![
                                 b.contract,
                                 b.date.to_string(),
@@ -241,6 +245,7 @@ impl Assistant {
                                 b.settlement,
                                 b.volume,
                                 b.open_interest,
+                                b.unit,
                                 file_id
                             ],
                         )?;
@@ -276,6 +281,7 @@ impl Assistant {
                         "low": m.low,
                         "missing_weekdays": m.missing_weekdays,
                         "threshold_pct": m.threshold_pct,
+                        "unit": m.unit,
                         "description_zh": m.describe(true),
                     });
                     let added = tx.conn().execute(

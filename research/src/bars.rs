@@ -4,7 +4,8 @@
 //! Header names are matched case-insensitively, ignoring spaces, underscores and hyphens, in
 //! English and Chinese: `date`/`日期`/`交易日期`, `contract`/`symbol`/`code`/`合约`/`代码`,
 //! `open`/`开盘价`, `high`/`最高价`, `low`/`最低价`, `close`/`收盘价`, `settlement`/`settle`/`结算价`,
-//! `volume`/`成交量`, `open_interest`/`oi`/`持仓量`. `Adj Close` is read as nothing (an adjusted
+//! `volume`/`成交量`, `open_interest`/`oi`/`持仓量`, `unit`/`currency`/`单位` (what the prices are
+//! in: `USD/bbl`, `CNY/t`, `points`). `Adj Close` is read as nothing (an adjusted
 //! series is not the traded price). A file with a date and one other column (FRED's
 //! `DATE,DCOILWTICO`) is a close series named after that column unless a contract is given.
 //! A JSON file is an array of objects with the same keys, or `{"bars": [...]}`.
@@ -42,6 +43,9 @@ pub struct Bar {
     pub volume: Option<f64>,
     /// Open interest (futures).
     pub open_interest: Option<f64>,
+    /// What the prices are in (`USD/bbl`, `CNY/t`, `points`), when the file or the importer
+    /// says.
+    pub unit: Option<String>,
     /// The file's row (1 = the first data row; the header is row 0).
     pub row: usize,
 }
@@ -132,6 +136,7 @@ enum Col {
     Settlement,
     Volume,
     OpenInterest,
+    Unit,
     Skip,
 }
 
@@ -154,6 +159,7 @@ fn column(name: &str) -> Option<Col> {
         "settlement" | "settle" | "settlementprice" | "结算价" | "今结算" => Col::Settlement,
         "volume" | "vol" | "成交量" => Col::Volume,
         "openinterest" | "oi" | "持仓量" => Col::OpenInterest,
+        "unit" | "currency" | "单位" | "币种" | "计价单位" => Col::Unit,
         "adjclose" | "adjustedclose" => Col::Skip,
         _ => return None,
     })
@@ -297,8 +303,13 @@ fn json_table(v: &Value) -> Result<Table, BarsError> {
 }
 
 /// Reads a file of daily bars (CSV or JSON). `contract` names the contract when the file has
-/// no contract column. Refused whole ([`BarsError`]) when any row cannot be right.
-pub fn parse(bytes: &[u8], contract: Option<&str>) -> Result<Parsed, BarsError> {
+/// no contract column, `unit` what its prices are in when it has no unit column. Refused whole
+/// ([`BarsError`]) when any row cannot be right.
+pub fn parse(
+    bytes: &[u8],
+    contract: Option<&str>,
+    unit: Option<&str>,
+) -> Result<Parsed, BarsError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| BarsError::Format("the file is not UTF-8 text (CSV or JSON)".into()))?;
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
@@ -312,10 +323,10 @@ pub fn parse(bytes: &[u8], contract: Option<&str>) -> Result<Parsed, BarsError> 
     } else {
         csv_table(trimmed)?
     };
-    read_table(&table, contract)
+    read_table(&table, contract, unit)
 }
 
-fn read_table(t: &Table, contract: Option<&str>) -> Result<Parsed, BarsError> {
+fn read_table(t: &Table, contract: Option<&str>, unit: Option<&str>) -> Result<Parsed, BarsError> {
     let mut cols: Vec<Col> = Vec::new();
     let mut unknown: Vec<usize> = Vec::new();
     for (i, h) in t.header.iter().enumerate() {
@@ -467,6 +478,10 @@ fn read_table(t: &Table, contract: Option<&str>) -> Result<Parsed, BarsError> {
             settlement: price(Col::Settlement)?,
             volume: count(Col::Volume)?,
             open_interest: count(Col::OpenInterest)?,
+            unit: cell(Col::Unit)
+                .filter(|u| !u.is_empty())
+                .or(unit.map(str::trim).filter(|u| !u.is_empty()))
+                .map(str::to_string),
             row: n,
         };
         if let (Some(h), Some(l)) = (bar.high, bar.low) {

@@ -75,6 +75,8 @@ pub struct Move {
     pub missing_weekdays: i32,
     /// The threshold the move reached, in percent.
     pub threshold_pct: f64,
+    /// What the prices are in, when known.
+    pub unit: Option<String>,
 }
 
 impl Move {
@@ -98,9 +100,14 @@ impl Move {
             (Basis::Close, true) => "收盘价",
             (Basis::Settlement, true) => "结算价",
         };
+        let unit = self
+            .unit
+            .as_deref()
+            .map(|u| format!(" {u}"))
+            .unwrap_or_default();
         if chinese {
             format!(
-                "{} {} {}{:.2}，较 {} 的 {:.2} {}{:.2}%{gap}",
+                "{} {} {}{:.2}{unit}，较 {} 的 {:.2}{unit} {}{:.2}%{gap}",
                 self.contract,
                 self.date,
                 basis,
@@ -116,7 +123,7 @@ impl Move {
             )
         } else {
             format!(
-                "{} {} {} {:.2}, {} {:.2}% from {:.2} on {}{gap}",
+                "{} {} {} {:.2}{unit}, {} {:.2}% from {:.2}{unit} on {}{gap}",
                 self.contract,
                 self.date,
                 basis,
@@ -163,6 +170,7 @@ pub fn detect(bars: &[Bar], rule: impl Fn(&str) -> MoveRule) -> Vec<Move> {
             low: day.low,
             missing_weekdays: weekdays_between(prev.date, day.date),
             threshold_pct: r.threshold_pct,
+            unit: day.unit.clone(),
         });
     }
     out.sort_by(|a, b| (a.date, &a.contract).cmp(&(b.date, &b.contract)));

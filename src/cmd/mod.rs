@@ -17,6 +17,7 @@ pub mod eval;
 pub mod extract;
 pub mod generate;
 pub mod knowledge;
+pub mod market;
 pub mod models;
 pub mod price;
 pub mod progress;

@@ -690,6 +690,7 @@ pub const MIGRATIONS: &[&str] = &[
         settlement     REAL CHECK (settlement > 0),
         volume         REAL CHECK (volume >= 0),
         open_interest  REAL CHECK (open_interest >= 0),
+        unit           TEXT,
         file_id        TEXT NOT NULL REFERENCES market_files(id),
         PRIMARY KEY (contract, date)
     );

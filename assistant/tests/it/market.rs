@@ -46,6 +46,7 @@ fn real_index_data_is_imported_once_and_its_moves_become_events() {
             "sp500-2018.csv",
             &demo("sp500-2018.csv"),
             Some("S&P 500"),
+            Some("points"),
         )
         .unwrap();
     assert_eq!(r.contracts, ["S&P 500"]);
@@ -62,6 +63,7 @@ fn real_index_data_is_imported_once_and_its_moves_become_events() {
             "sp500-2018.csv",
             &demo("sp500-2018.csv"),
             Some("S&P 500"),
+            Some("points"),
         )
         .unwrap();
     assert_eq!((again.bars_new, again.bars_known), (0, 251));
@@ -81,7 +83,13 @@ fn real_index_data_is_imported_once_and_its_moves_become_events() {
     let tom = user(&a, "tom", Role::Trader);
     assert_eq!(a.market_contracts(&tom).unwrap()[0].bars, 251);
     assert!(matches!(
-        a.market_import(&tom, "x.csv", &demo("sp500-2018.csv"), Some("S&P 500")),
+        a.market_import(
+            &tom,
+            "x.csv",
+            &demo("sp500-2018.csv"),
+            Some("S&P 500"),
+            Some("points")
+        ),
         Err(AssistantError::Forbidden(_))
     ));
     let carl = user(&a, "carl", Role::Client);
@@ -96,17 +104,17 @@ fn a_file_that_contradicts_stored_bars_is_refused_whole() {
     let (_d, a) = open(|_| {});
     let rita = user(&a, "rita", Role::Risk);
     let first = "date,contract,close\n2024-06-03,IF2406,3610\n2024-06-04,IF2406,3600\n";
-    a.market_import(&rita, "first.csv", first.as_bytes(), None)
+    a.market_import(&rita, "first.csv", first.as_bytes(), None, None)
         .unwrap();
     // A new day and a changed old day: nothing of it is kept.
     let second = "date,contract,close\n2024-06-05,IF2406,3700\n2024-06-04,IF2406,3601\n";
     let e = a
-        .market_import(&rita, "second.csv", second.as_bytes(), None)
+        .market_import(&rita, "second.csv", second.as_bytes(), None, None)
         .unwrap_err()
         .to_string();
     assert!(
         e.contains(
-            "row 2 gives IF2406 on 2024-06-04 other prices than the stored bar from first.csv"
+            "row 2 gives IF2406 on 2024-06-04 other values than the stored bar from first.csv"
         ),
         "{e}"
     );
@@ -117,6 +125,7 @@ fn a_file_that_contradicts_stored_bars_is_refused_whole() {
             &rita,
             "bad.csv",
             b"date,contract,close\n2024-06-05,IF2406,-1\n",
+            None,
             None,
         )
         .unwrap_err()
@@ -140,8 +149,7 @@ fn a_file_filling_a_gap_finds_the_move_across_it_and_thresholds_follow_the_produ
             &rita,
             "a.csv",
             b"date,contract,close,settlement\n2024-06-03,SC2407,600,600\n2024-06-05,SC2407,640,640\n2024-06-03,AU2408,550,550\n",
-            None,
-        )
+            None, None)
         .unwrap();
     // SC2407 +6.7% reaches SC's 5%.
     assert_eq!(r.events.len(), 1);
@@ -153,8 +161,7 @@ fn a_file_filling_a_gap_finds_the_move_across_it_and_thresholds_follow_the_produ
             &rita,
             "b.csv",
             b"date,contract,close,settlement\n2024-06-04,AU2408,572,572\n2024-06-06,SC2407,665.6,665.6\n",
-            None,
-        )
+            None, None)
         .unwrap();
     assert_eq!(
         r.events
@@ -169,6 +176,7 @@ fn a_file_filling_a_gap_finds_the_move_across_it_and_thresholds_follow_the_produ
             &rita,
             "c.csv",
             b"date,contract,close,settlement\n2024-06-04,SC2407,620,620\n",
+            None,
             None,
         )
         .unwrap();

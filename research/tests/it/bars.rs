@@ -19,7 +19,7 @@ fn date(s: &str) -> Date {
 
 #[test]
 fn yahoo_index_files_read_as_they_are_and_2018s_big_days_are_moves() {
-    let p = parse(&demo("sp500-2018.csv"), Some("S&P 500")).unwrap();
+    let p = parse(&demo("sp500-2018.csv"), Some("S&P 500"), Some("points")).unwrap();
     assert_eq!(p.bars.len(), 251);
     assert_eq!(p.contracts(), ["S&P 500"]);
     let first = &p.bars[0];
@@ -36,7 +36,9 @@ fn yahoo_index_files_read_as_they_are_and_2018s_big_days_are_moves() {
     assert!((feb5.change_pct + 4.0979).abs() < 1e-3, "{feb5:?}");
     assert!(
         feb5.describe(false)
-            .contains("down 4.10% from 2762.13 on 2018-02-02")
+            .contains("close 2648.94 points, down 4.10% from 2762.13 points on 2018-02-02"),
+        "{}",
+        feb5.describe(false)
     );
     assert!(feb5.describe(true).contains("下跌4.10%"));
     // Every move reaches 3%, every day that changed 3% or more is a move.
@@ -71,7 +73,7 @@ fn yahoo_index_files_read_as_they_are_and_2018s_big_days_are_moves() {
 
 #[test]
 fn a_fred_series_is_named_by_its_code_and_holidays_without_a_price_are_left_out() {
-    let p = parse(&demo("wti-2018.csv"), None).unwrap();
+    let p = parse(&demo("wti-2018.csv"), None, None).unwrap();
     assert_eq!(p.contracts(), ["DCOILWTICO"]);
     let no_price = p
         .notices
@@ -89,7 +91,7 @@ fn a_fred_series_is_named_by_its_code_and_holidays_without_a_price_are_left_out(
             .iter()
             .all(|m| m.missing_weekdays == 0 || m.describe(false).contains("without data"))
     );
-    let named = parse(&demo("wti-2018.csv"), Some("WTI crude")).unwrap();
+    let named = parse(&demo("wti-2018.csv"), Some("WTI crude"), None).unwrap();
     assert_eq!(named.contracts(), ["WTI crude"]);
 }
 
@@ -100,7 +102,7 @@ fn futures_bars_in_chinese_compare_settlements() {
     let csv = "日期,合约,开盘价,最高价,最低价,收盘价,结算价,成交量,持仓量\n\
                2024-06-03,SC2407,600.0,610.0,590.0,605.0,600.0,1000,5000\n\
                2024-06-04,SC2407,605.0,630.0,600.0,628.0,621.0,1200,5100\n";
-    let p = parse(csv.as_bytes(), None).unwrap();
+    let p = parse(csv.as_bytes(), None, None).unwrap();
     let m = detect(&p.bars, |_| MoveRule::default());
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].basis, Basis::Settlement);
@@ -110,7 +112,7 @@ fn futures_bars_in_chinese_compare_settlements() {
         {"date": "2024-06-03", "contract": "SC2407", "close": 605.0, "settlement": 600.0},
         {"date": "2024-06-04", "contract": "SC2407", "close": 628.0, "settlement": 621.0}
     ]});
-    let j = parse(json.to_string().as_bytes(), None).unwrap();
+    let j = parse(json.to_string().as_bytes(), None, None).unwrap();
     assert_eq!(
         detect(&j.bars, |_| MoveRule::default()),
         m.iter()
@@ -155,7 +157,7 @@ fn bad_files_are_refused_by_row_and_column() {
         ),
     ];
     for (row, says) in cases {
-        let e = parse(format!("{head}{ok}{row}").as_bytes(), None).unwrap_err();
+        let e = parse(format!("{head}{ok}{row}").as_bytes(), None, None).unwrap_err();
         assert!(e.to_string().contains(says), "{row}: {e}");
     }
     for (file, says) in [
@@ -175,12 +177,12 @@ fn bad_files_are_refused_by_row_and_column() {
         ("{\"bars\": 3}", "array of objects"),
         ("{not json", "not valid JSON"),
     ] {
-        let e = parse(file.as_bytes(), None).unwrap_err();
+        let e = parse(file.as_bytes(), None, None).unwrap_err();
         assert!(matches!(e, BarsError::Format(_)), "{file}: {e:?}");
         assert!(e.to_string().contains(says), "{file}: {e}");
     }
     assert!(
-        parse(&[0xff, 0xfe, 0x00], None)
+        parse(&[0xff, 0xfe, 0x00], None, None)
             .unwrap_err()
             .to_string()
             .contains("UTF-8")
@@ -195,7 +197,7 @@ fn duplicates_weekends_and_gaps_are_notices() {
                2024-06-08,IF2406,3650\n\
                2024-06-04,IF2406,3600\n\
                2024-06-12,IF2406,3450\n";
-    let p = parse(csv.as_bytes(), None).unwrap();
+    let p = parse(csv.as_bytes(), None, None).unwrap();
     assert_eq!(p.bars.len(), 3);
     let kinds: Vec<NoticeKind> = p.notices.iter().map(|n| n.kind).collect();
     assert_eq!(

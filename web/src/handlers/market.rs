@@ -1,7 +1,8 @@
 //! Market data and events over HTTP (research and risk, #20).
 //!
 //! - `POST /v1/market-data`: `multipart/form-data` with one CSV or JSON file of daily bars and
-//!   an optional `contract` field (the contract of a file without a contract column): imported
+//!   optional `contract` and `unit` fields (the contract of a file without a contract column,
+//!   what its prices are in when it has no unit column): imported
 //!   whole or refused naming the row and column; the reply lists the notices and the move
 //!   events the file made.
 //! - `GET /v1/market-data`: the contracts held, each with its first and last day.
@@ -28,13 +29,24 @@ pub async fn import(
     ctx: Ctx,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<assistant::market::ImportReport>), AppError> {
-    let ((name, bytes), fields) = upload(multipart, &["contract"]).await?;
-    let contract = fields
-        .get("contract")
-        .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty());
+    let ((name, bytes), fields) = upload(multipart, &["contract", "unit"]).await?;
+    let field = |k: &str| {
+        fields
+            .get(k)
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+    };
+    let (contract, unit) = (field("contract"), field("unit"));
     let r = s
-        .blocking(move |a| a.market_import(&ctx.actor, &name, &bytes, contract.as_deref()))
+        .blocking(move |a| {
+            a.market_import(
+                &ctx.actor,
+                &name,
+                &bytes,
+                contract.as_deref(),
+                unit.as_deref(),
+            )
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(r)))
 }

@@ -426,7 +426,10 @@ pub(crate) fn spec(method: &str, path: &str) -> (Spec, bool) {
         ("POST", "/v1/market-data") => reply(201, object("What the import did (`assistant::market::ImportReport`): bars new and known, notices, the move events made."))
             .body(upload(
                 Files::One,
-                &[("contract", "The contract of a file without a contract column.")],
+                &[
+                    ("contract", "The contract of a file without a contract column."),
+                    ("unit", "What its prices are in (`USD/bbl`, `points`) when it has no unit column."),
+                ],
             )),
         ("GET", "/v1/market-data") => ok(object("`{\"contracts\": [...]}`: each with its first and last day and number of bars.")),
         ("GET", "/v1/market-data/{contract}") => ok(object("`{\"contract\", \"bars\": [...]}`.")).query::<market::BarsQuery>(),

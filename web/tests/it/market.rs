@@ -26,7 +26,10 @@ async fn market_data_is_uploaded_its_moves_listed_and_risk_events_opened() {
         |_| {},
     );
     let sp = demo("sp500-2018.csv");
-    let (ctype, body) = multipart(("sp500-2018.csv", &sp), &[("contract", "S&P 500")]);
+    let (ctype, body) = multipart(
+        ("sp500-2018.csv", &sp),
+        &[("contract", "S&P 500"), ("unit", "points")],
+    );
     // Traders read market data but do not import it.
     let (s, _) = api
         .call(
@@ -84,7 +87,7 @@ async fn market_data_is_uploaded_its_moves_listed_and_risk_events_opened() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{err}");
     let m = err["error"]["message"].as_str().unwrap();
     assert!(
-        m.contains("row 1 gives S&P 500 on 2018-12-31 other prices"),
+        m.contains("row 1 gives S&P 500 on 2018-12-31 other values"),
         "{m}"
     );
     // A file that is not bars.
