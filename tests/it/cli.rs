@@ -1202,3 +1202,84 @@ fn progress_bars_draw_nothing_when_standard_error_is_not_a_terminal() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn market_data_is_imported_and_its_moves_listed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let wti = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/market-data/wti-2018.csv");
+    let o = deskmate(
+        dir.path(),
+        &[
+            "market",
+            "import",
+            wti,
+            "--contract",
+            "WTI crude",
+            "--unit",
+            "USD/bbl",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("249 new bar(s), 0 already held, contracts WTI crude"),
+        "{out}"
+    );
+    assert!(
+        out.contains("12 row(s) have no price and were left out"),
+        "{out}"
+    );
+    // 13 Nov 2018: WTI fell 7.05% (the real series).
+    assert!(
+        out.contains(
+            "WTI crude 2018-11-13 close 55.63 USD/bbl, down 7.05% from 59.85 USD/bbl on 2018-11-12"
+        ),
+        "{out}"
+    );
+    let o = deskmate(
+        dir.path(),
+        &["market", "events", "--kind", "move", "--zh", "--json"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let events: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(events.as_array().unwrap().len(), 30);
+    let o = deskmate(
+        dir.path(),
+        &[
+            "market",
+            "open",
+            "--topic",
+            "OPEC+ 减产预期",
+            "--products",
+            "WTI crude,SC",
+            "--from",
+            "2018-11-01",
+            "--until",
+            "2018-12-31",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    // A bad file: refused naming the row.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "date,contract,close\n2018-11-13,SC1901,0\n").unwrap();
+    let o = deskmate(
+        dir.path(),
+        &["market", "import", bad.to_str().unwrap()],
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("bad.csv: row 1, column close: a price of 0"),
+        "{}",
+        text(&o)
+    );
+    let o = deskmate(dir.path(), &["market", "contracts"], &[]);
+    assert!(
+        text(&o).contains("WTI crude\t2018-01-02 .. 2018-12-28\t249 bar(s)"),
+        "{}",
+        text(&o)
+    );
+}
