@@ -438,6 +438,62 @@ impl Assistant {
             })
     }
 
+    /// An event with the bars of its window, by contract: for a move, up to `around` trading
+    /// days of its contract before and after it; for a risk event, each product's bars within
+    /// its window (products without market data are left out).
+    pub fn event_window(
+        &self,
+        actor: &Actor,
+        id: &str,
+        around: usize,
+    ) -> Result<(MarketEvent, Vec<(String, Vec<Bar>)>)> {
+        let event = self.market_event(actor, id)?;
+        let limit = around.clamp(1, 250) as i64;
+        let series = self.store.read(|c| {
+            let bars = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> rusqlite::Result<Vec<Bar>> {
+                let mut stmt = c.prepare(sql)?;
+                stmt.query_map(p, bar_row)?
+                    .map(|r| r.map(|(b, _)| b))
+                    .collect()
+            };
+            let mut out = Vec::new();
+            if event.kind == "move" {
+                let mut before = bars(
+                    &format!(
+                        "SELECT {BAR_COLUMNS} FROM market_bars WHERE contract = ?1 AND date < ?2
+                         ORDER BY date DESC LIMIT ?3"
+                    ),
+                    &[&event.contract, &event.date, &limit],
+                )?;
+                before.reverse();
+                let after = bars(
+                    &format!(
+                        "SELECT {BAR_COLUMNS} FROM market_bars WHERE contract = ?1 AND date >= ?2
+                         ORDER BY date LIMIT ?3"
+                    ),
+                    &[&event.contract, &event.date, &(limit + 1)],
+                )?;
+                before.extend(after);
+                out.push((event.contract.clone(), before));
+            } else {
+                for p in event.contract.split(',') {
+                    let b = bars(
+                        &format!(
+                            "SELECT {BAR_COLUMNS} FROM market_bars WHERE contract = ?1
+                             AND date >= ?2 AND date <= ?3 ORDER BY date"
+                        ),
+                        &[&p, &event.date, &event.until],
+                    )?;
+                    if !b.is_empty() {
+                        out.push((p.to_string(), b));
+                    }
+                }
+            }
+            Ok::<_, AssistantError>(out)
+        })?;
+        Ok((event, series))
+    }
+
     /// Opens a risk event by hand: its topic, the products it concerns and its window.
     pub fn event_open(
         &self,

@@ -12,10 +12,13 @@
 //!   reaches its product's threshold (3% by default) becomes a [`moves::Move`] with its
 //!   numbers: the two prices, their dates and the change.
 //!
+//! - [`chart`]: an event window's prices as an SVG chart with the moves marked.
+//!
 //! Nothing here stores, schedules or approves: `assistant::market` keeps the bars and events
 //! in the store, audited.
 
 pub mod bars;
+pub mod chart;
 pub mod moves;
 
 pub use bars::{Bar, BarsError, Notice, NoticeKind, Parsed, parse};

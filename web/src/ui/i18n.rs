@@ -25,6 +25,41 @@ macro_rules! catalogue {
 }
 
 catalogue! {
+    Research => "Research & risk", "研究与风险";
+    ResearchHelp => "Market data (daily bars of futures, indices and ETFs) and the events found in it: every day a contract moves by its threshold (3% by default) is a move; risk events are opened by hand. Prices come from the imported files, never from a model.", "行情数据（期货、指数、ETF 的日K线）及由此发现的事件：合约单日涨跌幅达到阈值（默认 3%）即为异动事件；风险事件可手工创建。价格均来自导入的文件，从不由模型生成。";
+    MarketData => "Market data", "行情数据";
+    NoBarsYet => "No market data yet: import a file of daily bars.", "尚无行情数据：请导入日行情文件。";
+    ImportBars => "Import daily bars", "导入日行情";
+    BarsFile => "File (CSV or JSON: date, contract, open/high/low/close, settlement, volume, open interest)", "文件（CSV 或 JSON：日期、合约、开高低收、结算价、成交量、持仓量）";
+    ContractIfNone => "Contract (when the file has no contract column)", "合约（文件无合约列时填写）";
+    PriceUnit => "Unit of the prices (USD/bbl, CNY/t, points)", "价格单位（如 USD/bbl、CNY/t、点）";
+    ImportAction => "Import", "导入";
+    Imported => "Imported", "已导入";
+    NewBars => "new bars", "根新K线";
+    KnownBars => "already held", "根已存在";
+    ContractCol => "Contract", "合约";
+    FirstDay => "First day", "首日";
+    LastDay => "Last day", "末日";
+    BarsCol => "Bars", "K线数";
+    Events => "Events", "事件";
+    NoEvents => "No events yet.", "尚无事件。";
+    EventMove => "move", "异动";
+    EventRisk => "risk event", "风险事件";
+    DateCol => "Date", "日期";
+    WhatHappened => "What happened", "事件内容";
+    OpenRiskEvent => "Open a risk event", "新建风险事件";
+    Topic => "Topic", "主题";
+    ProductsCsv => "Products or contracts (comma-separated)", "品种或合约（逗号分隔）";
+    WindowFrom => "From", "起始日";
+    WindowUntil => "Until", "截止日";
+    OpenAction => "Open", "创建";
+    PriceChart => "Prices around the event", "事件前后价格";
+    PreviousCol => "Previous", "前值";
+    ChangeCol => "Change", "涨跌幅";
+    ThresholdCol => "Threshold", "阈值";
+    BasisCol => "Compared", "比较价格";
+    NoBarsInWindow => "No market data in this window.", "该时间窗口内无行情数据。";
+    MissingWeekdays => "weekdays without data before it", "个工作日无数据（在此之前）";
     Compliance => "Compliance", "合规报告";
     ComplianceTitle => "Trade reporting: one trade, every regime", "交易报告：一笔交易，所有监管辖区";
     ComplianceHelp => "Paste a CDM ReportableEvent or TradeState (or an FpML message), or name a draft or an approved extraction. The rules are code and data, never the model: every value comes from the trade or from a rule whose reason is shown.", "粘贴 CDM ReportableEvent 或 TradeState（或 FpML 报文），或填写草稿编号、已审批的提取结果编号。报告规则由代码和数据实现，不使用模型：每个取值均来自交易数据，或来自显示了理由的规则默认值。";

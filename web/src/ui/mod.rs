@@ -28,6 +28,7 @@ pub mod knowledge;
 pub mod model_risk;
 pub mod ops;
 pub mod pricing;
+pub mod research;
 pub mod rfqs;
 
 use crate::error::AppError;
@@ -383,10 +384,12 @@ pub enum Nav {
     Compliance,
     /// `/model-risk`.
     ModelRisk,
+    /// `/research…`.
+    Research,
 }
 
 impl Nav {
-    fn all() -> [(Nav, &'static str, T, Option<Permission>); 10] {
+    fn all() -> [(Nav, &'static str, T, Option<Permission>); 11] {
         [
             (Nav::Home, "/", T::Home, None),
             (
@@ -419,6 +422,12 @@ impl Nav {
                 "/pricing",
                 T::Pricing,
                 Some(Permission::PricingRun),
+            ),
+            (
+                Nav::Research,
+                "/research",
+                T::Research,
+                Some(Permission::MarketRead),
             ),
             (
                 Nav::Knowledge,

@@ -23,6 +23,7 @@ mod slow_clients;
 mod ui;
 mod ui_knowledge;
 mod ui_ops;
+mod ui_research;
 mod wecom;
 
 /// Records every chain's approval evidence (`policies::validation::approval_evidence`) as
