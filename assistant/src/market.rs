@@ -69,6 +69,9 @@ pub struct MarketEvent {
     pub opened_at: String,
 }
 
+/// A contract's bars, as `(contract, bars by date)`.
+pub type Series = (String, Vec<Bar>);
+
 /// A contract's series in the store.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContractSeries {
@@ -446,7 +449,7 @@ impl Assistant {
         actor: &Actor,
         id: &str,
         around: usize,
-    ) -> Result<(MarketEvent, Vec<(String, Vec<Bar>)>)> {
+    ) -> Result<(MarketEvent, Vec<Series>)> {
         let event = self.market_event(actor, id)?;
         let limit = around.clamp(1, 250) as i64;
         let series = self.store.read(|c| {
