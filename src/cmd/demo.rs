@@ -5,11 +5,56 @@
 //! and the user can edit them) and `DATA_DIR/demo/markets.json` from `demo/markets.json`,
 //! stamped with today's date. An existing configuration is never touched. `serve` never calls
 //! this. See `demo/README.md`.
+//!
+//! On a data dir without market data, `up` also imports the real daily series of
+//! `demo/market-data/` (S&P 500, NASDAQ Composite, WTI crude, 2018; provenance in its
+//! MANIFEST.md), so the research page has moves to show.
 
 use std::path::{Path, PathBuf};
 
 const MARKETS: &str = include_str!("../../demo/markets.json");
 const CONFIG: &str = include_str!("../../demo/deskmate.demo.toml");
+
+/// The demo's real market data: (file name, contract, unit, bytes).
+const MARKET_DATA: &[(&str, &str, &str, &[u8])] = &[
+    (
+        "sp500-2018.csv",
+        "S&P 500",
+        "points",
+        include_bytes!("../../demo/market-data/sp500-2018.csv"),
+    ),
+    (
+        "nasdaq-2018.csv",
+        "NASDAQ Composite",
+        "points",
+        include_bytes!("../../demo/market-data/nasdaq-2018.csv"),
+    ),
+    (
+        "wti-2018.csv",
+        "WTI crude",
+        "USD/bbl",
+        include_bytes!("../../demo/market-data/wti-2018.csv"),
+    ),
+];
+
+/// Imports the demo's market data when the store holds none; returns what it did, for the
+/// start-up message.
+pub fn import_market_data(a: &assistant::Assistant) -> anyhow::Result<Option<String>> {
+    let actor = super::admin::operator();
+    if !a.market_contracts(&actor)?.is_empty() {
+        return Ok(None);
+    }
+    let mut moves = 0;
+    for (name, contract, unit, bytes) in MARKET_DATA {
+        moves += a
+            .market_import(&actor, name, bytes, Some(contract), Some(unit))?
+            .events
+            .len();
+    }
+    Ok(Some(format!(
+        "real 2018 daily prices of the S&P 500, NASDAQ Composite and WTI crude (demo/market-data): {moves} moves on /research"
+    )))
+}
 
 /// Writes the demo market data into `data_dir/demo/markets.json`, dated today.
 pub fn write_markets(data_dir: &Path) -> anyhow::Result<PathBuf> {
@@ -60,5 +105,25 @@ mod tests {
         let markets = write_markets(dir.path()).unwrap();
         let set = kernels::MarketSet::from_json("demo", &std::fs::read_to_string(markets).unwrap());
         assert_eq!(set.unwrap().get("000905.SH").unwrap().spot, 6000.0);
+    }
+
+    #[test]
+    fn the_demo_market_data_is_imported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = assistant::config::Config::default();
+        c.storage.data_dir = dir.path().to_path_buf();
+        let a = assistant::Assistant::open(c).unwrap();
+        let said = import_market_data(&a).unwrap().unwrap();
+        assert!(said.contains("moves on /research"), "{said}");
+        let actor = crate::cmd::admin::operator();
+        let contracts = a.market_contracts(&actor).unwrap();
+        assert_eq!(
+            contracts
+                .iter()
+                .map(|c| c.contract.as_str())
+                .collect::<Vec<_>>(),
+            ["NASDAQ Composite", "S&P 500", "WTI crude"]
+        );
+        assert!(import_market_data(&a).unwrap().is_none(), "only once");
     }
 }

@@ -446,6 +446,13 @@ pub fn up(mut loaded: LoadedConfig) -> anyhow::Result<()> {
     let password = assistant::sessions::random_password();
     a.set_password(&operator(), "admin", &password)?;
     let demo_password = if on_demo { Some(demo_users(&a)?) } else { None };
+    if on_demo {
+        match super::demo::import_market_data(&a) {
+            Ok(Some(line)) => demo.push(line),
+            Ok(None) => {}
+            Err(e) => eprintln!("  (demo market data skipped: {e})"),
+        }
+    }
     // The first run's demo documents, ingested once the server runs (it answers meanwhile).
     // Whether the demo collections are there already (a later run): then the questions are
     // printed at once.
