@@ -198,8 +198,8 @@ fn state_survives_restart() {
     // (web passwords, sessions, sign-in attempts, languages), 8 (the fields of an RFQ's parse
     // the model supplied), … 13 (the compliance rule catalogue), 14 (chat reply URLs), 15
     // (model risk: versions, chain modes, monitored calls, alerts), 16 (ops corrections per
-    // field), 17 (validation baselines of the drift figures).
-    assert_eq!(a.store().schema_version().unwrap(), 17);
+    // field), 17 (validation baselines of the drift figures), 18 (market data and events).
+    assert_eq!(a.store().schema_version().unwrap(), 18);
 }
 
 #[test]
