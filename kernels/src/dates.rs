@@ -17,9 +17,14 @@ use crate::error::{PricingError, Result};
 pub struct Date(i32);
 
 impl Date {
-    /// The date of a year, month (1-12) and day, if it exists.
+    /// The date of a year, month (1-12) and day, if it exists. Years outside −9999..=9999 are
+    /// refused (`None`): no contract runs there, and the day count would overflow far beyond.
     pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Self> {
-        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        if !(-9999..=9999).contains(&y)
+            || !(1..=12).contains(&m)
+            || d == 0
+            || d > days_in_month(y, m)
+        {
             return None;
         }
         // Howard Hinnant's days_from_civil.

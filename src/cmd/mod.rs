@@ -57,6 +57,7 @@ const OWN_CRATES: &[&str] = &[
     "knowledge",
     "models",
     "policies",
+    "research",
     "rfq",
     "web",
 ];

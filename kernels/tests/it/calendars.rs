@@ -157,3 +157,12 @@ fn projected_and_uncovered_years_are_said() {
     assert!(!cn.is_business_day(d("2027-02-05")));
     assert!(!cn.is_business_day(d("2027-02-12")));
 }
+
+#[test]
+fn dates_far_outside_any_contract_are_refused_not_overflowed() {
+    assert_eq!(d("9999-12-31").ymd(), (9999, 12, 31));
+    for s in ["2000000000-01-01", "-2000000000-01-01", "10000-01-01"] {
+        assert!(Date::parse(s).is_none(), "{s}");
+    }
+    assert!(Date::from_ymd(i32::MAX, 1, 1).is_none());
+}

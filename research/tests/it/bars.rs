@@ -222,3 +222,14 @@ fn duplicates_weekends_and_gaps_are_notices() {
             .contains("across 5 weekday(s) without data")
     );
 }
+
+#[test]
+fn a_year_no_market_has_traded_in_is_a_bad_date_not_a_crash() {
+    let e = parse(
+        b"date,contract,close\n2000000000-01-05,IF2406,3610\n",
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("is not a date"), "{e}");
+}
