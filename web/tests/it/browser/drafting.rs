@@ -205,6 +205,7 @@ async fn a_lawyer_drafts_edits_proofreads_and_meets_a_concurrent_edit() {
         b.goto(&format!("/drafting/{id}")).await?;
         // The proofreader's error (the expiry differs from the trade) keeps it from approval:
         // put the trade's expiry back first.
+        b.wait_for("#submit-approval", WAIT).await?;
         b.click("#submit-approval").await?;
         b.wait_for("main > div.card", WAIT).await?;
         let refused = b.text_of("main > div.card").await?;
