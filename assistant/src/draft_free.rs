@@ -496,6 +496,21 @@ impl Assistant {
         outcome
     }
 
+    /// The chain on the configured model as a candidate, neither gated by model risk nor
+    /// recorded as a production call: what the `drafting-free-text` validation runs before a
+    /// version is approved (the gate would otherwise leave every passage to legal, and the
+    /// approval waits for that very report).
+    pub fn write_free_passage_candidate(
+        &self,
+        actor: &Actor,
+        language: Language,
+        trade: &Trade,
+        slot: &FreeSlot,
+        on_event: &mut dyn FnMut(FreeEvent),
+    ) -> FreeOutcome {
+        self.write_free_passage_model(actor, None, language, trade, slot, on_event)
+    }
+
     /// [`Assistant::write_free_passage`] on the model (`model`: the approved version's, `None`
     /// the default generator).
     fn write_free_passage_model(

@@ -8,7 +8,11 @@
 //! model wrote that passed every check (the rest are left for legal, visibly), the reasons
 //! checks refused, and time per passage. Each case's passage is in the report for a lawyer to
 //! read. Gated: no passage in a draft states a figure the trade and facts do not (the check
-//! guarantees it; the gate re-checks the stored draft) and no chain leaves a `{{free:` marker.
+//! guarantees it; the gate re-checks the draft) and no chain leaves a `{{free:` marker; a case
+//! passes on either safe outcome (a checked passage, or the passage visibly left to legal), and
+//! the written share is reported for the reviewer. The passages are written by the configured
+//! model as a candidate, ungated by model risk (`Assistant::write_free_passage_candidate`):
+//! this report is part of the evidence the chain's approval waits for.
 //!
 //! Needs the default generator (`deskmate models install default`); without it the suite fails
 //! saying so (the CI fixture model writes no usable contract prose, so CI does not run it).
@@ -17,7 +21,6 @@ use crate::{CaseResult, EvalContext, EvalError, Metric, Suite, SuiteOutput, Thre
 use assistant::Assistant;
 use assistant::config::Config;
 use assistant::draft_free::figures;
-use assistant::drafts::{NewDraft, TradeSource};
 use assistant::store::Actor;
 use drafting::{Language, Trade};
 use policies::{Principal, Role};
@@ -150,6 +153,8 @@ impl Suite for DraftingFreeTextSuite {
             },
             None,
         );
+        let library = drafting::library::demo()
+            .map_err(|e| EvalError::Run(format!("the demo clause library: {e}")))?;
         let mut out = SuiteOutput::default();
         // (language, split) → (cases, written)
         let mut tally: BTreeMap<(String, &str), (usize, usize)> = BTreeMap::new();
@@ -162,23 +167,25 @@ impl Suite for DraftingFreeTextSuite {
             let mut other = BTreeMap::new();
             other.insert("bespoke_feature".to_string(), feature.to_string());
             let t0 = Instant::now();
-            let d = a
-                .draft_create(
-                    &legal,
-                    NewDraft {
-                        trade: TradeSource::Given(
-                            Trade::from_json(trade()).map_err(EvalError::Run)?,
-                        ),
-                        template: None,
-                        language: *lang,
-                        wordings: BTreeMap::new(),
-                        other,
-                    },
-                )
+            // The draft as the workspace makes it, the passages written by the candidate model
+            // (the chain's checks, ungated: this report is the evidence its approval waits for).
+            let mut kt = trade();
+            kt["other"] = json!({ "bespoke_feature": feature });
+            let tr = Trade::from_json(kt).map_err(EvalError::Run)?;
+            let template = drafting::library::choose(&library, "equity_option", *lang)
+                .ok_or_else(|| EvalError::Data("no demo equity-option template".into()))?;
+            let mut dr = drafting::draft_with(template, &tr, &BTreeMap::new())
                 .map_err(|e| EvalError::Run(format!("{id}: {e}")))?;
+            for slot in dr.free_slots(template, &tr) {
+                let o = a.write_free_passage_candidate(&legal, *lang, &tr, &slot, &mut |_| {});
+                dr.fill_free(
+                    &o.clause,
+                    &o.passage,
+                    &o.text,
+                    o.model.as_deref().unwrap_or(""),
+                );
+            }
             ms.push(t0.elapsed().as_secs_f64() * 1000.0);
-            let dr: drafting::Draft = serde_json::from_value(d.structure.clone())
-                .map_err(|e| EvalError::Run(format!("{id}: {e}")))?;
             let text = dr.to_text();
             markers += usize::from(text.contains("{{free:"));
             let spans = dr.machine_spans();
@@ -187,13 +194,12 @@ impl Suite for DraftingFreeTextSuite {
                 .first()
                 .map(|(r, _)| text[r.clone()].to_string())
                 .unwrap_or_default();
-            if written {
+            let invents = written && {
                 let mut known = figures(&format!("{} {feature}", trade()));
                 known.extend(figures(&trade().to_string().replace('-', " ")));
-                if figures(&passage).iter().any(|f| !known.contains(f)) {
-                    invented += 1;
-                }
-            }
+                figures(&passage).iter().any(|f| !known.contains(f))
+            };
+            invented += usize::from(invents);
             let lang_s = lang.as_str().to_string();
             let e = tally.entry((lang_s.clone(), split)).or_default();
             e.0 += 1;
@@ -219,9 +225,11 @@ impl Suite for DraftingFreeTextSuite {
                     .join(" ");
                 *reasons.entry(kind).or_default() += 1;
             }
+            // A case passes on the product's safe outcomes: a checked passage with no figure
+            // the trade and facts do not state, or the passage visibly left to legal.
             out.cases.push(CaseResult {
                 id: format!("{id} ({split})"),
-                passed: written,
+                passed: !invents && !text.contains("{{free:") && (written || !left.is_empty()),
                 detail: if written {
                     format!("feature: {feature} | passage: {passage}")
                 } else {
