@@ -152,22 +152,6 @@ fn bar_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Bar, String)> {
 const BAR_COLUMNS: &str =
     "contract, date, open, high, low, close, settlement, volume, open_interest, unit, file_id";
 
-fn same_bar(a: &Bar, b: &Bar) -> bool {
-    let eq = |x: Option<f64>, y: Option<f64>| match (x, y) {
-        (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
-        (None, None) => true,
-        _ => false,
-    };
-    eq(Some(a.close), Some(b.close))
-        && eq(a.open, b.open)
-        && eq(a.high, b.high)
-        && eq(a.low, b.low)
-        && eq(a.settlement, b.settlement)
-        && eq(a.volume, b.volume)
-        && eq(a.open_interest, b.open_interest)
-        && a.unit == b.unit
-}
-
 impl Assistant {
     /// Imports a file of daily bars (CSV or JSON); `contract` names the contract of a file
     /// without a contract column, `unit` what its prices are in (`USD/bbl`, `points`) when it
@@ -215,7 +199,7 @@ impl Assistant {
                     )
                     .optional()?;
                 match held {
-                    Some((stored, _)) if same_bar(&stored, b) => known += 1,
+                    Some((stored, _)) if stored.same_values(b) => known += 1,
                     Some((_, from)) => {
                         let from_name: String = tx
                             .conn()

@@ -116,6 +116,28 @@ pub struct Parsed {
     pub notices: Vec<Notice>,
 }
 
+impl Bar {
+    /// Whether `other` gives the same contract, day, prices, volume, open interest and unit
+    /// (numbers equal to a billionth, relative); the row it came from does not count.
+    pub fn same_values(&self, other: &Bar) -> bool {
+        let eq = |x: Option<f64>, y: Option<f64>| match (x, y) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+            (None, None) => true,
+            _ => false,
+        };
+        self.contract == other.contract
+            && self.date == other.date
+            && eq(Some(self.close), Some(other.close))
+            && eq(self.open, other.open)
+            && eq(self.high, other.high)
+            && eq(self.low, other.low)
+            && eq(self.settlement, other.settlement)
+            && eq(self.volume, other.volume)
+            && eq(self.open_interest, other.open_interest)
+            && self.unit == other.unit
+    }
+}
+
 impl Parsed {
     /// The contracts in the file, sorted.
     pub fn contracts(&self) -> Vec<&str> {
@@ -418,42 +440,33 @@ fn read_table(t: &Table, contract: Option<&str>, unit: Option<&str>) -> Result<P
             no_price.push(n);
             continue;
         }
-        let price = |c: Col| -> Result<Option<f64>, BarsError> {
+        // A number of column `c`: a price must be above zero, a count (volume, open
+        // interest) at least zero.
+        let number = |c: Col, price: bool| -> Result<Option<f64>, BarsError> {
             let Some(s) = cell(c).filter(|s| !s.is_empty()) else {
                 return Ok(None);
             };
-            let v: f64 = s.replace(',', "").parse().map_err(|_| BarsError::Row {
+            let bad = |what: String| BarsError::Row {
                 row: n,
                 column: name(c),
-                what: format!("{s:?} is not a number"),
-            })?;
-            if !v.is_finite() || v <= 0.0 {
-                return Err(BarsError::Row {
-                    row: n,
-                    column: name(c),
-                    what: format!("a price of {s} (a price must be above zero)"),
-                });
-            }
-            Ok(Some(v))
-        };
-        let count = |c: Col| -> Result<Option<f64>, BarsError> {
-            let Some(s) = cell(c).filter(|s| !s.is_empty()) else {
-                return Ok(None);
+                what,
             };
-            let v: f64 = s.replace(',', "").parse().map_err(|_| BarsError::Row {
-                row: n,
-                column: name(c),
-                what: format!("{s:?} is not a number"),
-            })?;
-            if !v.is_finite() || v < 0.0 {
-                return Err(BarsError::Row {
-                    row: n,
-                    column: name(c),
-                    what: format!("{s} is below zero"),
-                });
+            let v: f64 = s
+                .replace(',', "")
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| bad(format!("{s:?} is not a number")))?;
+            if price && v <= 0.0 {
+                return Err(bad(format!("a price of {s} (a price must be above zero)")));
+            }
+            if v < 0.0 {
+                return Err(bad(format!("{s} is below zero")));
             }
             Ok(Some(v))
         };
+        let price = |c: Col| number(c, true);
+        let count = |c: Col| number(c, false);
         let contract = match &fixed_contract {
             Some(c) => c.clone(),
             None => {
@@ -511,11 +524,7 @@ fn read_table(t: &Table, contract: Option<&str>, unit: Option<&str>) -> Result<P
         let key = (bar.contract.clone(), date);
         match by_key.get(&key) {
             Some(first) => {
-                let same = Bar {
-                    row: first.row,
-                    ..bar.clone()
-                } == *first;
-                if !same {
+                if !first.same_values(&bar) {
                     return Err(BarsError::Conflict {
                         contract: bar.contract,
                         date,
